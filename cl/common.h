@@ -1,0 +1,46 @@
+/* cl/common.h — definitions shared by every clnn kernel and by the host.
+ *
+ * This file is valid C11 and valid OpenCL C. It is prepended to every kernel source when a program
+ * is built, and included by the host (include/clnn.h uses the same numbers), so it is the single
+ * source of truth for numbers both sides use. Keep it to #defines and tiny inline helpers guarded
+ * by __OPENCL_VERSION__. */
+#ifndef CLNN_CL_COMMON_H
+#define CLNN_CL_COMMON_H
+
+/* Activation ids (clnn_activation in include/clnn.h has the same values). */
+#define CLNN_ACT_ID_IDENTITY 0
+#define CLNN_ACT_ID_RELU 1
+#define CLNN_ACT_ID_LEAKY_RELU 2
+#define CLNN_ACT_ID_ELU 3
+#define CLNN_ACT_ID_SIGMOID 4
+#define CLNN_ACT_ID_TANH 5
+#define CLNN_ACT_ID_GELU 6
+#define CLNN_ACT_ID_SOFTPLUS 7
+#define CLNN_ACT_ID_COUNT 8
+
+/* Device classes the host passes as -DCLNN_DEVICE_CLASS=... so kernels can pick a shape. */
+#define CLNN_DEVICE_CLASS_CPU 0
+#define CLNN_DEVICE_CLASS_GPU 1
+#define CLNN_DEVICE_CLASS_ACCELERATOR 2
+
+#ifdef __OPENCL_VERSION__
+#ifndef CLNN_DEVICE_CLASS
+#define CLNN_DEVICE_CLASS CLNN_DEVICE_CLASS_GPU /* which device class this build targets */
+#endif
+
+/* Applies activation `act` (a CLNN_ACT_ID_*) with parameter `alpha` (leaky slope, ELU alpha). */
+inline float clnn_act_apply(int act, float alpha, float x) {
+  switch (act) {
+    case CLNN_ACT_ID_RELU: return fmax(x, 0.0f);
+    case CLNN_ACT_ID_LEAKY_RELU: return x > 0.0f ? x : alpha * x;
+    case CLNN_ACT_ID_ELU: return x > 0.0f ? x : alpha * (exp(x) - 1.0f);
+    case CLNN_ACT_ID_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    case CLNN_ACT_ID_TANH: return tanh(x);
+    case CLNN_ACT_ID_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+    case CLNN_ACT_ID_SOFTPLUS: return x > 20.0f ? x : log1p(exp(x));
+    default: return x;
+  }
+}
+#endif /* __OPENCL_VERSION__ */
+
+#endif /* CLNN_CL_COMMON_H */

@@ -1,0 +1,816 @@
+/* clnn.h — the one public header of clnn, a C11 library that trains neural networks on any
+ * OpenCL 1.2+ device (GPUs, CPUs through PoCL, accelerators).
+ *
+ * A complete program (build: cc demo.c $(pkg-config --cflags --libs clnn)):
+ *
+ *     #include <clnn.h>
+ *     #include <stdio.h>
+ *     int main(void) {
+ *       clnn_context *ctx = NULL;
+ *       if (clnn_context_create(NULL, &ctx) != CLNN_SUCCESS) {   // default device, or $CLNN_DEVICE
+ *         fprintf(stderr, "clnn: %s\n", clnn_last_error());
+ *         return 1;
+ *       }
+ *       size_t dims[2] = {2, 2};
+ *       float a[4] = {1, 2, 3, 4}, c[4];
+ *       clnn_tensor *ta = NULL, *tc = NULL;
+ *       clnn_tensor_create(ctx, 2, dims, &ta);
+ *       clnn_tensor_create(ctx, 2, dims, &tc);
+ *       clnn_tensor_write(ta, a, 4);
+ *       clnn_gemm(ctx, 0, 0, 1.0f, ta, ta, 0.0f, tc);            // c = a * a
+ *       clnn_tensor_read(tc, c, 4);                               // waits for the result
+ *       printf("%g %g %g %g\n", c[0], c[1], c[2], c[3]);          // 7 10 15 22
+ *       clnn_tensor_destroy(ta);
+ *       clnn_tensor_destroy(tc);
+ *       clnn_context_destroy(ctx);
+ *       return 0;
+ *     }
+ *
+ * Conventions
+ * - Every fallible call returns clnn_status; CLNN_SUCCESS is 0. On failure clnn_last_error() (per
+ *   thread) says what was wrong, and the call changed nothing: no output tensor was written.
+ * - Opaque handles. Every create has a destroy; destroy(NULL) is a no-op.
+ * - Tensors are fp32, dense, row-major (C order), 1 to 5 dimensions. Images are NCHW.
+ * - Operators enqueue work on the context's in-order queue and return; reading a tensor back
+ *   waits for it. A context and the tensors on it must be used from one thread at a time.
+ * - Backward operators take `beta`: 0 overwrites the gradient output, 1 adds to it.
+ * - The library never prints unless asked (clnn_set_log_callback or CLNN_LOG=debug|info|warn).
+ *
+ * Environment variables: CLNN_DEVICE (device selection), CLNN_CACHE_DIR (kernel binary cache,
+ * `off` disables), CLNN_BINARY_DIR (prebuilt kernel binaries), CLNN_KERNEL_DIR (read the cl/ kernel sources from
+ * disk instead of the embedded copies), CLNN_LOG (log level to stderr). */
+#ifndef CLNN_H
+#define CLNN_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
+#include <CL/cl.h>
+#endif
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLNN_VERSION_MAJOR 0
+#define CLNN_VERSION_MINOR 1
+#define CLNN_VERSION_PATCH 0
+#define CLNN_VERSION_STRING "0.1.0"
+#define CLNN_MAX_DIMS 5
+
+/* ============================================================================================== */
+/* Status, errors, logging                                                                        */
+/* ============================================================================================== */
+
+typedef enum clnn_status {
+  CLNN_SUCCESS = 0,
+  CLNN_ERROR_INVALID_ARGUMENT = -1,  /* NULL pointer, value out of range, bad enum */
+  CLNN_ERROR_SHAPE_MISMATCH = -2,    /* tensor shapes do not fit the operation */
+  CLNN_ERROR_OUT_OF_MEMORY = -3,     /* host or device allocation failed or too large */
+  CLNN_ERROR_NO_DEVICE = -4,         /* the OpenCL ICD loader exposes no device at all */
+  CLNN_ERROR_DEVICE_NOT_FOUND = -5,  /* a device selection matched no device */
+  CLNN_ERROR_CONTEXT_MISMATCH = -6,  /* tensors from different contexts in one call */
+  CLNN_ERROR_OPENCL = -7,            /* an OpenCL call failed (message names the error) */
+  CLNN_ERROR_BUILD = -8,             /* a kernel failed to build (message holds the build log) */
+  CLNN_ERROR_BINARY_MISSING = -9,    /* binary-only device and no prebuilt binary for a kernel */
+  CLNN_ERROR_GEMM = -10,             /* CLBlast reported an error (message holds its meaning) */
+  CLNN_ERROR_IO = -11,               /* a file could not be opened, read or written */
+  CLNN_ERROR_FORMAT = -12,           /* a file is malformed, truncated or does not match */
+  CLNN_ERROR_UNSUPPORTED = -13,      /* valid request this device or build cannot do */
+  CLNN_ERROR_INTERNAL = -14          /* a bug in clnn; please report it */
+} clnn_status;
+
+/* Name of a status ("CLNN_ERROR_SHAPE_MISMATCH"); never NULL. */
+const char *clnn_status_string(clnn_status status);
+
+/* Detail of the most recent failure on this thread (which argument and why, the OpenCL error
+ * name, a kernel's build log). Like errno, a successful call does not clear it. The string stays
+ * valid until the next failing clnn call on this thread. Empty if nothing has failed. */
+const char *clnn_last_error(void);
+
+typedef enum clnn_log_level {
+  CLNN_LOG_ERROR = 0,
+  CLNN_LOG_WARN = 1,
+  CLNN_LOG_INFO = 2,
+  CLNN_LOG_DEBUG = 3
+} clnn_log_level;
+
+typedef void (*clnn_log_fn)(clnn_log_level level, const char *message, void *user);
+
+/* Routes log messages up to `max_level` to `fn` (NULL: no logging, the default unless CLNN_LOG
+ * is set, in which case messages go to stderr). Process-wide. */
+void clnn_set_log_callback(clnn_log_fn fn, clnn_log_level max_level, void *user);
+
+/* ============================================================================================== */
+/* Devices                                                                                        */
+/* ============================================================================================== */
+
+typedef enum clnn_device_type {
+  CLNN_DEVICE_OTHER = 0,
+  CLNN_DEVICE_CPU = 1,
+  CLNN_DEVICE_GPU = 2,
+  CLNN_DEVICE_ACCELERATOR = 3
+} clnn_device_type;
+
+typedef struct clnn_device_info {
+  int platform_index;            /* P in "P:D" */
+  int device_index;              /* D in "P:D" (index within the platform) */
+  char platform_name[128];
+  char name[128];
+  char vendor[128];
+  char driver_version[64];
+  char opencl_c_version[64];
+  char device_version[128];
+  clnn_device_type type;
+  unsigned compute_units;
+  unsigned clock_mhz;
+  unsigned preferred_vector_width_float;
+  uint64_t global_mem_bytes;
+  uint64_t local_mem_bytes;
+  uint64_t max_alloc_bytes;
+  size_t max_work_group_size;
+  int fp16;                      /* cl_khr_fp16 */
+  int fp64;                      /* cl_khr_fp64 */
+  int compiler_available;        /* 0 on devices that only load prebuilt binaries (FPGAs) */
+  double est_peak_gflops;        /* compute units x clock x float vector width x 2 (FMA) */
+} clnn_device_info;
+
+/* Number of devices across every platform the ICD loader exposes. Returns CLNN_ERROR_NO_DEVICE
+ * (and *count = 0) when there is none. */
+clnn_status clnn_device_count(int *count);
+
+/* Information about device `index` (0 .. count-1, in platform then device order). */
+clnn_status clnn_device_get_info(int index, clnn_device_info *info);
+
+/* Resolves a selection string to a device index. `selection`: NULL or "" (the default device:
+ * GPU before accelerator before CPU, then by est_peak_gflops), "P:D", "gpu" / "cpu" /
+ * "accelerator" (the best of that type), or a case-insensitive substring of the device name.
+ * A selection that matches nothing is CLNN_ERROR_DEVICE_NOT_FOUND, and the message lists the
+ * devices that exist. `reason` (may be NULL) receives why this device was chosen. */
+clnn_status clnn_device_select(const char *selection, int *index, char *reason, size_t reason_size);
+
+/* ============================================================================================== */
+/* Contexts                                                                                       */
+/* ============================================================================================== */
+
+typedef struct clnn_context clnn_context;
+
+typedef struct clnn_context_options {
+  const char *device;      /* selection string as for clnn_device_select; NULL: $CLNN_DEVICE,
+                              else the default device */
+  const char *cache_dir;   /* NULL: $CLNN_CACHE_DIR, else $XDG_CACHE_HOME/clnn, else
+                              ~/.cache/clnn; "off" disables the on-disk kernel cache */
+  const char *binary_dir;  /* NULL: $CLNN_BINARY_DIR; directory of prebuilt kernel binaries */
+  int binaries_only;       /* 1: never compile from source, load every kernel from binary_dir
+                              (automatic on devices without a compiler) */
+  int force_clblast;       /* 1: GEMM always goes to CLBlast, even where a clnn kernel is faster */
+} clnn_context_options;
+
+/* Fills `options` with the defaults (all NULL / 0). */
+void clnn_context_options_init(clnn_context_options *options);
+
+/* Creates a context (OpenCL context + in-order, profiling-enabled queue) on the selected device.
+ * `options` may be NULL. */
+clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **ctx);
+
+/* Wraps the caller's OpenCL objects. clnn retains them while the context lives and releases only
+ * its own references on destroy: the caller keeps ownership. `queue` must be in-order and belong
+ * to `context` and `device`. `options` may be NULL (its `device` field is ignored). */
+clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_command_queue queue,
+                              const clnn_context_options *options, clnn_context **ctx);
+
+/* Waits for all work, then frees everything the context owns. Tensors created on it must be
+ * destroyed first. NULL is a no-op. */
+void clnn_context_destroy(clnn_context *ctx);
+
+/* Hands back the OpenCL objects (not retained for the caller); any out-pointer may be NULL. */
+clnn_status clnn_context_get_cl(const clnn_context *ctx, cl_context *context, cl_device_id *device,
+                                cl_command_queue *queue);
+
+/* Information about the context's device (platform/device indices are -1 for wrapped contexts
+ * whose device the loader does not list). */
+clnn_status clnn_context_device_info(const clnn_context *ctx, clnn_device_info *info);
+
+/* Blocks until every operation enqueued on the context has finished. */
+clnn_status clnn_context_finish(clnn_context *ctx);
+
+/* Runs a small kernel on the context's device and checks its result: CLNN_SUCCESS when the
+ * device compiles (or loads) and runs clnn kernels correctly. */
+clnn_status clnn_context_selftest(clnn_context *ctx);
+
+/* Kernel-program statistics of this context: disk-cache hits and misses (a miss builds from
+ * source), source builds and the seconds they took. Any out-pointer may be NULL. */
+clnn_status clnn_context_cache_stats(const clnn_context *ctx, uint64_t *hits, uint64_t *misses,
+                                     uint64_t *builds, double *build_seconds);
+
+/* Builds every clnn kernel program for the context's device and writes the binaries into `dir`
+ * (created if missing), for devices that cannot compile (see binaries_only). */
+clnn_status clnn_export_binaries(clnn_context *ctx, const char *dir, int *programs_written);
+
+/* ============================================================================================== */
+/* Tensors                                                                                        */
+/* ============================================================================================== */
+
+typedef struct clnn_tensor clnn_tensor;
+
+/* Allocates an uninitialised fp32 tensor with `ndim` (1..5) dimensions, each > 0. */
+clnn_status clnn_tensor_create(clnn_context *ctx, int ndim, const size_t *dims, clnn_tensor **out);
+
+/* Wraps a caller-owned cl_mem (at least numel*4 bytes, on ctx's OpenCL context). clnn retains it
+ * while the tensor lives; the caller keeps ownership. */
+clnn_status clnn_tensor_wrap(clnn_context *ctx, cl_mem mem, int ndim, const size_t *dims,
+                             clnn_tensor **out);
+
+/* Frees the tensor (or releases the wrapped buffer's extra reference). NULL is a no-op. */
+void clnn_tensor_destroy(clnn_tensor *t);
+
+/* Copies `count` floats (must equal numel) from host memory; returns once `src` may be reused. */
+clnn_status clnn_tensor_write(clnn_tensor *t, const float *src, size_t count);
+/* Waits for pending work, then copies `count` floats (must equal numel) to host memory. */
+clnn_status clnn_tensor_read(const clnn_tensor *t, float *dst, size_t count);
+/* Sets every element to `value`. */
+clnn_status clnn_tensor_fill(clnn_tensor *t, float value);
+/* dst = src (same numel, same context). */
+clnn_status clnn_tensor_copy(clnn_tensor *dst, const clnn_tensor *src);
+/* Changes the shape in place; the element count must stay the same. */
+clnn_status clnn_tensor_reshape(clnn_tensor *t, int ndim, const size_t *dims);
+
+int clnn_tensor_ndim(const clnn_tensor *t);          /* 0 for NULL */
+size_t clnn_tensor_dim(const clnn_tensor *t, int i); /* 0 when out of range */
+size_t clnn_tensor_numel(const clnn_tensor *t);      /* 0 for NULL */
+cl_mem clnn_tensor_cl_mem(const clnn_tensor *t);     /* not retained for the caller */
+clnn_context *clnn_tensor_context(const clnn_tensor *t);
+
+/* ============================================================================================== */
+/* GEMM (CLBlast, or a clnn kernel where it measures faster on the device)                        */
+/* ============================================================================================== */
+
+/* c = alpha * op(a) * op(b) + beta * c, row-major. a, b, c are 2-D: op(a) is M x K, op(b) is
+ * K x N, c is M x N; op(x) is x transposed when trans_x is nonzero. */
+clnn_status clnn_gemm(clnn_context *ctx, int trans_a, int trans_b, float alpha, const clnn_tensor *a,
+                      const clnn_tensor *b, float beta, clnn_tensor *c);
+
+/* The same for every matrix of a batch: a, b, c are 3-D [batch, rows, cols] with equal batch. */
+clnn_status clnn_gemm_batched(clnn_context *ctx, int trans_a, int trans_b, float alpha,
+                              const clnn_tensor *a, const clnn_tensor *b, float beta,
+                              clnn_tensor *c);
+
+/* ============================================================================================== */
+/* Activations and elementwise operations (src/ops/activation.c, src/ops/elementwise.c)           */
+/* ============================================================================================== */
+
+typedef enum clnn_activation {
+  CLNN_ACT_IDENTITY = 0,
+  CLNN_ACT_RELU = 1,
+  CLNN_ACT_LEAKY_RELU = 2, /* alpha: negative slope */
+  CLNN_ACT_ELU = 3,        /* alpha: scale of the negative part */
+  CLNN_ACT_SIGMOID = 4,
+  CLNN_ACT_TANH = 5,
+  CLNN_ACT_GELU = 6,       /* exact (erf) form */
+  CLNN_ACT_SOFTPLUS = 7
+} clnn_activation;
+
+/* y = act(x); y may be x (in place). */
+clnn_status clnn_activation_forward(clnn_context *ctx, clnn_activation act, float alpha,
+                                    const clnn_tensor *x, clnn_tensor *y);
+/* dx = beta*dx + dy * act'(x). Pass the saved input `x`, the saved output `y`, or both: ReLU,
+ * leaky ReLU, sigmoid and tanh work from either, ELU from either, GELU and softplus need x. */
+clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, float alpha,
+                                     const clnn_tensor *x, const clnn_tensor *y,
+                                     const clnn_tensor *dy, float beta, clnn_tensor *dx);
+
+/* y = a + b; y = a * b (elementwise, equal numel); y may alias a or b. */
+clnn_status clnn_add(clnn_context *ctx, const clnn_tensor *a, const clnn_tensor *b, clnn_tensor *y);
+clnn_status clnn_mul(clnn_context *ctx, const clnn_tensor *a, const clnn_tensor *b, clnn_tensor *y);
+/* x = alpha * x */
+clnn_status clnn_scale(clnn_context *ctx, float alpha, clnn_tensor *x);
+/* y = alpha * x + y */
+clnn_status clnn_axpy(clnn_context *ctx, float alpha, const clnn_tensor *x, clnn_tensor *y);
+/* y[n, c, ...] += bias[c] for y of 2..5 dims with dim 1 = numel(bias). */
+clnn_status clnn_bias_add(clnn_context *ctx, const clnn_tensor *bias, clnn_tensor *y);
+
+/* ============================================================================================== */
+/* Softmax and losses (src/ops/softmax.c, src/ops/loss.c)                                         */
+/* ============================================================================================== */
+
+/* Softmax / log-softmax over the last axis (numerically stable). */
+clnn_status clnn_softmax_forward(clnn_context *ctx, const clnn_tensor *x, clnn_tensor *y);
+clnn_status clnn_softmax_backward(clnn_context *ctx, const clnn_tensor *y, const clnn_tensor *dy,
+                                  float beta, clnn_tensor *dx);
+clnn_status clnn_log_softmax_forward(clnn_context *ctx, const clnn_tensor *x, clnn_tensor *y);
+clnn_status clnn_log_softmax_backward(clnn_context *ctx, const clnn_tensor *y,
+                                      const clnn_tensor *dy, float beta, clnn_tensor *dx);
+
+/* Mean softmax cross-entropy of logits [N, C] against host labels (N int32 in [0, C)).
+ * loss: 1-element tensor receiving the mean loss (may be NULL); dlogits: [N, C] receiving the
+ * gradient of the mean loss (may be NULL). Labels outside [0, C) are an error. */
+clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *logits,
+                                       const int32_t *labels, size_t num_labels,
+                                       clnn_tensor *loss, clnn_tensor *dlogits);
+/* Mean binary cross-entropy with logits against targets in [0, 1] (same shape as logits). */
+clnn_status clnn_bce_with_logits(clnn_context *ctx, const clnn_tensor *logits,
+                                 const clnn_tensor *targets, clnn_tensor *loss,
+                                 clnn_tensor *dlogits);
+/* Mean squared error over all elements. */
+clnn_status clnn_mse_loss(clnn_context *ctx, const clnn_tensor *pred, const clnn_tensor *target,
+                          clnn_tensor *loss, clnn_tensor *dpred);
+
+/* ============================================================================================== */
+/* Dropout (src/ops/dropout.c)                                                                    */
+/* ============================================================================================== */
+
+/* Inverted dropout: y = x * keep / (1 - p), keep drawn from a counter-based generator (Philox)
+ * keyed by (seed, offset + element index), so the same (seed, offset) gives the same mask in
+ * forward and backward without storing it. 0 <= p < 1; p = 0 is the identity. */
+clnn_status clnn_dropout_forward(clnn_context *ctx, float p, uint64_t seed, uint64_t offset,
+                                 const clnn_tensor *x, clnn_tensor *y);
+clnn_status clnn_dropout_backward(clnn_context *ctx, float p, uint64_t seed, uint64_t offset,
+                                  const clnn_tensor *dy, float beta, clnn_tensor *dx);
+
+/* ============================================================================================== */
+/* Dense layers (src/ops/dense.c)                                                                 */
+/* ============================================================================================== */
+
+/* y[N, O] = x[N, I] * w[O, I]^T + b[O] (b may be NULL). */
+clnn_status clnn_dense_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w,
+                               const clnn_tensor *b, clnn_tensor *y);
+/* dx[N, I] = beta*dx + dy[N, O] * w[O, I] */
+clnn_status clnn_dense_backward_data(clnn_context *ctx, const clnn_tensor *dy, const clnn_tensor *w,
+                                     float beta, clnn_tensor *dx);
+/* dw[O, I] = beta*dw + dy^T * x; db[O] = beta*db + sum over N of dy (db may be NULL). */
+clnn_status clnn_dense_backward_weights(clnn_context *ctx, const clnn_tensor *x,
+                                        const clnn_tensor *dy, float beta, clnn_tensor *dw,
+                                        clnn_tensor *db);
+
+/* ============================================================================================== */
+/* Convolution (src/ops/conv2d.c)                                                                 */
+/* ============================================================================================== */
+
+typedef struct clnn_conv2d_params {
+  int stride_h, stride_w;                         /* >= 1 */
+  int pad_top, pad_bottom, pad_left, pad_right;   /* >= 0 */
+  int dilation_h, dilation_w;                     /* >= 1 */
+  int groups;                                     /* >= 1, divides C and K */
+} clnn_conv2d_params;
+
+/* stride 1, padding 0, dilation 1, groups 1. */
+void clnn_conv2d_params_init(clnn_conv2d_params *p);
+
+typedef enum clnn_conv_algo {
+  CLNN_CONV_ALGO_AUTO = 0,       /* fastest applicable */
+  CLNN_CONV_ALGO_IM2COL_GEMM = 1,/* general: im2col + (batched) GEMM */
+  CLNN_CONV_ALGO_1X1_GEMM = 2,   /* 1x1, stride 1, no padding: GEMM on the input directly */
+  CLNN_CONV_ALGO_DIRECT = 3      /* direct kernel (any shape; fastest for depthwise) */
+} clnn_conv_algo;
+
+/* Output dims of a convolution: x [N, C, H, W], w [K, C/groups, R, S] -> y [N, K, P, Q].
+ * Checks every parameter; errors name the problem. */
+clnn_status clnn_conv2d_output_dims(const size_t x_dims[4], const size_t w_dims[4],
+                                    const clnn_conv2d_params *p, size_t y_dims[4]);
+
+/* Workspace bytes the algorithm needs for these shapes (0 for algorithms that need none). The
+ * context holds one workspace that grows to the largest size used, so steady-state calls do not
+ * allocate. CLNN_ERROR_UNSUPPORTED if the algorithm does not apply to the shapes. */
+clnn_status clnn_conv2d_workspace_size(clnn_context *ctx, const clnn_conv2d_params *p,
+                                       clnn_conv_algo algo, const size_t x_dims[4],
+                                       const size_t w_dims[4], size_t *bytes);
+
+/* y = act(conv(x, w) + bias); bias [K] may be NULL; act CLNN_ACT_IDENTITY for none. */
+clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, clnn_conv_algo algo,
+                                const clnn_tensor *x, const clnn_tensor *w, const clnn_tensor *bias,
+                                clnn_activation act, float act_alpha, clnn_tensor *y);
+/* dx = beta*dx + conv's gradient with respect to x. */
+clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
+                                      clnn_conv_algo algo, const clnn_tensor *dy,
+                                      const clnn_tensor *w, float beta, clnn_tensor *dx);
+/* dw = beta*dw + conv's gradient with respect to w. */
+clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
+                                        clnn_conv_algo algo, const clnn_tensor *x,
+                                        const clnn_tensor *dy, float beta, clnn_tensor *dw);
+/* db[K] = beta*db + sum over N, P, Q of dy. */
+clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, float beta,
+                                      clnn_tensor *db);
+
+/* Transposed convolution: x [N, C, H, W], w [C, K/groups, R, S] (PyTorch's layout) ->
+ * y [N, K, (H-1)*stride - pad_total + dilation*(R-1) + 1, ...]. Its forward is conv2d's
+ * backward-data; its backward-data is conv2d's forward. */
+clnn_status clnn_conv_transpose2d_output_dims(const size_t x_dims[4], const size_t w_dims[4],
+                                              const clnn_conv2d_params *p, size_t y_dims[4]);
+clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_params *p,
+                                          clnn_conv_algo algo, const clnn_tensor *x,
+                                          const clnn_tensor *w, const clnn_tensor *bias,
+                                          clnn_tensor *y);
+clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
+                                                clnn_conv_algo algo, const clnn_tensor *dy,
+                                                const clnn_tensor *w, float beta, clnn_tensor *dx);
+clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
+                                                  clnn_conv_algo algo, const clnn_tensor *x,
+                                                  const clnn_tensor *dy, float beta,
+                                                  clnn_tensor *dw);
+
+/* ============================================================================================== */
+/* Pooling (src/ops/pool2d.c)                                                                     */
+/* ============================================================================================== */
+
+typedef struct clnn_pool2d_params {
+  int kernel_h, kernel_w;                         /* >= 1 */
+  int stride_h, stride_w;                         /* >= 1 */
+  int pad_top, pad_bottom, pad_left, pad_right;   /* >= 0, each < the kernel size on its axis */
+  int count_include_pad;                          /* average pooling: 1 divides by the full window */
+} clnn_pool2d_params;
+
+/* kernel k x k, stride k, no padding, count_include_pad 0. */
+void clnn_pool2d_params_init(clnn_pool2d_params *p, int k);
+
+/* x [N, C, H, W] -> y [N, C, (H + pads - kh)/sh + 1, ...]. */
+clnn_status clnn_pool2d_output_dims(const size_t x_dims[4], const clnn_pool2d_params *p,
+                                    size_t y_dims[4]);
+/* Max pooling; backward routes dy to the first maximum of each window (deterministic). */
+clnn_status clnn_maxpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
+                                   const clnn_tensor *x, clnn_tensor *y);
+clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,
+                                    const clnn_tensor *x, const clnn_tensor *dy, float beta,
+                                    clnn_tensor *dx);
+clnn_status clnn_avgpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
+                                   const clnn_tensor *x, clnn_tensor *y);
+clnn_status clnn_avgpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,
+                                    const clnn_tensor *dy, float beta, clnn_tensor *dx);
+/* x [N, C, H, W] -> y [N, C, 1, 1] (mean over H, W). */
+clnn_status clnn_global_avgpool_forward(clnn_context *ctx, const clnn_tensor *x, clnn_tensor *y);
+clnn_status clnn_global_avgpool_backward(clnn_context *ctx, const clnn_tensor *dy, float beta,
+                                         clnn_tensor *dx);
+
+/* ============================================================================================== */
+/* Batch normalisation (src/ops/batchnorm.c)                                                      */
+/* ============================================================================================== */
+
+/* Per channel (axis 1) over every other axis of x [N, C] or [N, C, H, W]. scale/shift (gamma/
+ * beta), running_mean/running_var, save_mean/save_invstd are [C].
+ * Training: y from batch statistics; running_* = (1-momentum)*running_* + momentum*batch stat
+ * (running_var takes the unbiased variance); save_mean/save_invstd keep what backward needs. */
+clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor *x,
+                                            const clnn_tensor *scale, const clnn_tensor *shift,
+                                            float momentum, float eps, clnn_tensor *running_mean,
+                                            clnn_tensor *running_var, clnn_tensor *y,
+                                            clnn_tensor *save_mean, clnn_tensor *save_invstd);
+clnn_status clnn_batchnorm_forward_inference(clnn_context *ctx, const clnn_tensor *x,
+                                             const clnn_tensor *scale, const clnn_tensor *shift,
+                                             const clnn_tensor *running_mean,
+                                             const clnn_tensor *running_var, float eps,
+                                             clnn_tensor *y);
+/* dx, dscale, dshift = beta*old + gradient (dscale/dshift may be NULL). */
+clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *dy,
+                                    const clnn_tensor *scale, const clnn_tensor *save_mean,
+                                    const clnn_tensor *save_invstd, float beta, clnn_tensor *dx,
+                                    clnn_tensor *dscale, clnn_tensor *dshift);
+
+/* ============================================================================================== */
+/* LSTM (src/ops/lstm.c)                                                                          */
+/* ============================================================================================== */
+
+/* Fused gates for one step. gates [N, 4H] holds the pre-activations in the order i, f, g, o;
+ * c_prev [N, H]. c = sigmoid(f)*c_prev + sigmoid(i)*tanh(g); h = sigmoid(o)*tanh(c). */
+clnn_status clnn_lstm_gates_forward(clnn_context *ctx, const clnn_tensor *gates,
+                                    const clnn_tensor *c_prev, clnn_tensor *c, clnn_tensor *h);
+/* From dh (and dc from the next step, may be NULL) computes dgates [N, 4H] (overwritten) and
+ * dc_prev [N, H] (overwritten). */
+clnn_status clnn_lstm_gates_backward(clnn_context *ctx, const clnn_tensor *gates,
+                                     const clnn_tensor *c_prev, const clnn_tensor *c,
+                                     const clnn_tensor *dh, const clnn_tensor *dc,
+                                     clnn_tensor *dgates, clnn_tensor *dc_prev);
+
+/* One LSTM layer over a sequence: x [T, N, I], w_ih [4H, I], w_hh [4H, H], bias [4H] (may be
+ * NULL), h0/c0 [N, H] (may be NULL: zeros). Writes y [T, N, H] (every h_t), h_n/c_n [N, H] (may
+ * be NULL) and `reserve` (clnn_lstm_reserve_numel floats, a 1-D tensor), which backward needs. */
+size_t clnn_lstm_reserve_numel(size_t seq_len, size_t batch, size_t hidden);
+clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
+                              const clnn_tensor *w_hh, const clnn_tensor *bias,
+                              const clnn_tensor *h0, const clnn_tensor *c0, clnn_tensor *y,
+                              clnn_tensor *h_n, clnn_tensor *c_n, clnn_tensor *reserve);
+/* Backward through time. dy [T, N, H] and dh_n/dc_n [N, H] may each be NULL (zero). Gradient
+ * outputs dx, dw_ih, dw_hh, dbias, dh0, dc0 may each be NULL (not computed); they take beta. */
+clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
+                               const clnn_tensor *w_hh, const clnn_tensor *h0,
+                               const clnn_tensor *c0, const clnn_tensor *y,
+                               const clnn_tensor *reserve, const clnn_tensor *dy,
+                               const clnn_tensor *dh_n, const clnn_tensor *dc_n, float beta,
+                               clnn_tensor *dx, clnn_tensor *dw_ih, clnn_tensor *dw_hh,
+                               clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0);
+
+/* ============================================================================================== */
+/* Optimizers (src/ops/optim.c): fused, in place over parameter, gradient and state tensors       */
+/* ============================================================================================== */
+
+typedef struct clnn_sgd_params {
+  float lr, momentum, dampening, weight_decay;
+  int nesterov;
+} clnn_sgd_params;
+/* PyTorch semantics. velocity may be NULL when momentum is 0. */
+clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tensor *param,
+                          const clnn_tensor *grad, clnn_tensor *velocity);
+
+typedef struct clnn_adam_params {
+  float lr, beta1, beta2, eps, weight_decay;
+  int decoupled_weight_decay; /* 1: AdamW */
+} clnn_adam_params;
+/* `step` counts from 1 (bias correction). m and v start at zero. */
+clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int step,
+                           clnn_tensor *param, const clnn_tensor *grad, clnn_tensor *m,
+                           clnn_tensor *v);
+
+typedef struct clnn_rmsprop_params {
+  float lr, alpha, eps, weight_decay, momentum;
+} clnn_rmsprop_params;
+/* momentum_buf may be NULL when momentum is 0. */
+clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, clnn_tensor *param,
+                              const clnn_tensor *grad, clnn_tensor *square_avg,
+                              clnn_tensor *momentum_buf);
+
+typedef struct clnn_adagrad_params {
+  float lr, eps, weight_decay;
+} clnn_adagrad_params;
+clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, clnn_tensor *param,
+                              const clnn_tensor *grad, clnn_tensor *sum);
+
+/* Scales every gradient by min(1, max_norm / (global L2 norm + 1e-6)), on the device. If
+ * total_norm is not NULL it receives the norm before clipping (this waits for the device). */
+clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, size_t count,
+                                float max_norm, float *total_norm);
+
+/* ============================================================================================== */
+/* Training API (src/nn/)                                                                         */
+/* ============================================================================================== */
+/* CLNN_NET_API_BEGIN — declarations for the network API, data loading and checkpoints.
+ *
+ * A network in a few lines (error checks left out; every call returns a clnn_status):
+ *
+ *     size_t in[3] = {1, 8, 8};                                // one sample: [C, H, W]
+ *     clnn_net *net = NULL;
+ *     clnn_net_create(ctx, 3, in, 42, &net);                   // seed 42: reproducible
+ *     clnn_net_add_conv2d(net, 32, 3, 1, 1);                   // "conv1": 32 3x3 filters, pad 1
+ *     clnn_net_add_activation(net, CLNN_ACT_RELU, 0);
+ *     clnn_net_add_maxpool2d(net, 2, 2, 0);
+ *     clnn_net_add_flatten(net);
+ *     clnn_net_add_dense(net, 10);                             // "dense1"
+ *     clnn_net_set_loss(net, CLNN_LOSS_SOFTMAX_CROSS_ENTROPY);
+ *     clnn_optimizer_config opt;
+ *     clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, 1e-3f);
+ *     clnn_net_set_optimizer(net, &opt);
+ *     float loss;
+ *     clnn_net_train_step(net, x, 32, labels, NULL, &loss);   // x: 32*1*8*8 floats
+ *     clnn_net_predict(net, x, 32, logits, 32 * 10);
+ *     clnn_net_save(net, "model.safetensors", CLNN_SAVE_OPTIMIZER);
+ *     clnn_net_destroy(net);
+ *
+ * Layouts: host data is batch-first, [N, sample dims...] (images NCHW). A network whose input
+ * feeds an LSTM takes sequences [N, T, F] (batch-first on the host; clnn keeps them time-major on
+ * the device, [T, N, F], and converts on upload and read-back, so no transpose runs on the device).
+ * A dense layer after an LSTM that returns the whole sequence applies to every time step. */
+
+/* ---- Datasets (src/nn/data.c) ------------------------------------------------------------------ */
+
+/* A labelled dataset in host memory: N samples of fp32 values and N int32 labels, plus the order
+ * in which clnn_dataset_batch hands samples out (file order until clnn_dataset_shuffle). */
+typedef struct clnn_dataset clnn_dataset;
+
+/* Reads an IDX image file (magic 0x00000803: unsigned bytes [N, H, W]) and an IDX label file
+ * (magic 0x00000801: unsigned bytes [N]), the MNIST file format. Each sample becomes [1, H, W]
+ * (one channel, ready for conv2d), pixel / 255 in [0, 1]; labels are 0..255. Everything is checked
+ * before anything is allocated: magic numbers, dimensions (non-zero, no size_t overflow), the size
+ * the header claims against the file's real size (truncated files and trailing bytes), and equal
+ * image and label counts. Errors: CLNN_ERROR_IO (cannot open or read), CLNN_ERROR_FORMAT (the
+ * message names the file and the problem), CLNN_ERROR_OUT_OF_MEMORY. *out is set only on success;
+ * the caller owns the dataset and destroys it. */
+clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_path,
+                                  clnn_dataset **out);
+
+/* A dataset holding copies of n samples (x: n * prod(sample_dims) floats, batch-first) and n labels
+ * (labels may be NULL: all 0; labels must be >= 0). sample_ndim is 1..4. The caller keeps x and
+ * labels; the dataset is the caller's to destroy. */
+clnn_status clnn_dataset_create(size_t n, int sample_ndim, const size_t *sample_dims,
+                                const float *x, const int32_t *labels, clnn_dataset **out);
+
+/* Frees the dataset. NULL is a no-op. */
+void clnn_dataset_destroy(clnn_dataset *ds);
+
+size_t clnn_dataset_size(const clnn_dataset *ds);          /* samples; 0 for NULL */
+size_t clnn_dataset_sample_numel(const clnn_dataset *ds);  /* floats per sample; 0 for NULL */
+/* Copies the dims of one sample ([1, H, W] for IDX images) into dims; returns ndim (0 for NULL). */
+int clnn_dataset_sample_dims(const clnn_dataset *ds, size_t dims[CLNN_MAX_DIMS]);
+int clnn_dataset_num_classes(const clnn_dataset *ds);      /* 1 + largest label; 0 for NULL */
+/* Samples [N, sample dims...] and labels [N] in file order (not the shuffled order). Owned by the
+ * dataset, valid until it is destroyed. */
+const float *clnn_dataset_data(const clnn_dataset *ds);
+const int32_t *clnn_dataset_labels(const clnn_dataset *ds);
+
+/* Sets the batch order to a random permutation drawn from `seed` (Fisher-Yates over splitmix64:
+ * the same seed gives the same order on every machine). Each call permutes file order afresh. */
+clnn_status clnn_dataset_shuffle(clnn_dataset *ds, uint64_t seed);
+/* Copies samples first .. first+count-1 of the current order into x (count * sample_numel
+ * floats) and their labels into labels (count int32; may be NULL). first + count <= size. */
+clnn_status clnn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
+                               int32_t *labels);
+
+/* ---- Networks (src/nn/net.c, src/nn/layers.c) --------------------------------------------------- */
+
+/* A sequential network: layers, their parameters and gradients, activation buffers, a loss and an
+ * optimizer with its state. It lives on one context (which must outlive it) and, like the
+ * context, is used from one thread at a time. */
+typedef struct clnn_net clnn_net;
+
+typedef enum clnn_loss {
+  CLNN_LOSS_SOFTMAX_CROSS_ENTROPY = 0, /* logits [N, C] vs int32 labels in [0, C) (the default) */
+  CLNN_LOSS_BCE_WITH_LOGITS = 1,       /* logits vs float targets in [0, 1], same shape */
+  CLNN_LOSS_MSE = 2                    /* outputs vs float targets, same shape */
+} clnn_loss;
+
+typedef enum clnn_optimizer_type {
+  CLNN_OPTIM_SGD = 0,
+  CLNN_OPTIM_ADAM = 1,
+  CLNN_OPTIM_ADAMW = 2,   /* Adam with decoupled weight decay */
+  CLNN_OPTIM_RMSPROP = 3,
+  CLNN_OPTIM_ADAGRAD = 4
+} clnn_optimizer_type;
+
+/* Optimizer settings, with PyTorch's meaning and defaults (set by clnn_optimizer_config_init). */
+typedef struct clnn_optimizer_config {
+  clnn_optimizer_type type;
+  float lr;             /* learning rate, > 0 */
+  float weight_decay;   /* L2 penalty added to the gradient (AdamW: decoupled; default 0.01) */
+  float momentum;       /* SGD, RMSProp: 0 */
+  float dampening;      /* SGD: 0 */
+  int nesterov;         /* SGD: 0 */
+  float beta1, beta2;   /* Adam, AdamW: 0.9, 0.999 */
+  float alpha;          /* RMSProp smoothing: 0.99 */
+  float eps;            /* Adam, AdamW, RMSProp: 1e-8; AdaGrad: 1e-10 */
+  float clip_grad_norm; /* > 0: scale gradients to this global L2 norm at most before each step;
+                           0 (default): no clipping */
+} clnn_optimizer_config;
+
+/* Fills cfg with the defaults for `type` and learning rate `lr`. */
+void clnn_optimizer_config_init(clnn_optimizer_config *cfg, clnn_optimizer_type type, float lr);
+
+/* Creates an empty network whose samples have `ndim` (1..4) dims `input_dims` (no batch dim):
+ * [C, H, W] for images, [F] for feature vectors, [T, F] for sequences. `seed` drives parameter
+ * initialisation and dropout, so the same seed and data give the same run. Defaults: softmax
+ * cross-entropy loss, Adam with lr 1e-3. The caller destroys *out; ctx must outlive it. */
+clnn_status clnn_net_create(clnn_context *ctx, int ndim, const size_t *input_dims, uint64_t seed,
+                            clnn_net **out);
+
+/* Frees the network, its tensors and buffers. NULL is a no-op. */
+void clnn_net_destroy(clnn_net *net);
+
+/* Layers. Each call appends one layer named after its kind and position among layers of that
+ * kind ("conv1", "conv2", "dense1", "relu1", "bn1", "lstm1", ...; the parameters are
+ * "<layer>.weight", "<layer>.bias", ...), infers its output shape from the previous layer's, and
+ * returns CLNN_ERROR_SHAPE_MISMATCH with a message naming the layer (name, index, kind, the shape
+ * it got and what it needs) when the shapes do not fit; the network is then unchanged. Layers can
+ * be added until the network is first used (trained, run, saved, loaded or its parameters asked
+ * for, which allocates and initialises the parameters); later calls return
+ * CLNN_ERROR_INVALID_ARGUMENT.
+ *
+ * Initialisation: weights of conv, transposed conv and dense layers followed (possibly through
+ * batch norm or dropout) by ReLU, leaky ReLU, ELU or GELU are He-normal; all other weights are
+ * Xavier/Glorot-uniform (LSTM: per gate); biases are zero except the LSTM forget-gate bias (1);
+ * batch norm starts at weight 1, bias 0, running mean 0, running variance 1. */
+
+/* 2-D convolution of [C, H, W] with out_channels filters kernel x kernel, stride and padding on
+ * both axes, with bias -> [out_channels, P, Q]. Parameters: weight [K, C, R, S], bias [K]. */
+clnn_status clnn_net_add_conv2d(clnn_net *net, int out_channels, int kernel, int stride,
+                                int padding);
+/* The same with every convolution parameter (dilation, groups, uneven padding); bias 0: none. */
+clnn_status clnn_net_add_conv2d_ex(clnn_net *net, int out_channels, int kernel_h, int kernel_w,
+                                   const clnn_conv2d_params *p, int bias);
+/* Transposed convolution (PyTorch's ConvTranspose2d without output_padding): weight
+ * [C, K/groups, R, S], bias [K]; output size (H-1)*stride - 2*padding + kernel. */
+clnn_status clnn_net_add_conv_transpose2d(clnn_net *net, int out_channels, int kernel, int stride,
+                                          int padding);
+clnn_status clnn_net_add_conv_transpose2d_ex(clnn_net *net, int out_channels, int kernel_h,
+                                             int kernel_w, const clnn_conv2d_params *p, int bias);
+/* Max / average pooling of [C, H, W], kernel x kernel windows; stride 0 means stride = kernel. */
+clnn_status clnn_net_add_maxpool2d(clnn_net *net, int kernel, int stride, int padding);
+clnn_status clnn_net_add_avgpool2d(clnn_net *net, int kernel, int stride, int padding);
+/* The same with every pooling parameter. */
+clnn_status clnn_net_add_pool2d_ex(clnn_net *net, int max_pooling, const clnn_pool2d_params *p);
+/* Mean over H and W: [C, H, W] -> [C]. */
+clnn_status clnn_net_add_global_avgpool(clnn_net *net);
+/* Fully connected: [F] -> [units] (or [T, F] -> [T, units] on an LSTM's whole-sequence output).
+ * Parameters: weight [units, F], bias [units]. Needs a flat input: add a flatten layer after
+ * convolutions. */
+clnn_status clnn_net_add_dense(clnn_net *net, int units);
+/* Any clnn_activation (alpha: leaky slope, ELU scale; ignored by the others). Shape unchanged. */
+clnn_status clnn_net_add_activation(clnn_net *net, clnn_activation act, float alpha);
+/* Inverted dropout with drop probability p in [0, 1) while training; the identity in inference. */
+clnn_status clnn_net_add_dropout(clnn_net *net, float p);
+/* Batch normalisation over channels ([C, H, W] or [C] samples, or per feature of a sequence):
+ * parameters weight [C], bias [C]; state running_mean, running_var [C], saved in checkpoints.
+ * momentum (0, 1] and eps > 0 as in PyTorch (0.1, 1e-5); 0 for either takes the default.
+ * Training uses batch statistics and updates the running ones; inference uses the running ones. */
+clnn_status clnn_net_add_batchnorm(clnn_net *net, float momentum, float eps);
+/* [C, H, W] (any dims) -> [C*H*W]. Costs nothing: the output shares the input's buffer. */
+clnn_status clnn_net_add_flatten(clnn_net *net);
+/* LSTM over a sequence [T, F] (the network input or an LSTM that returns sequences): parameters
+ * weight_ih [4H, F], weight_hh [4H, H], bias [4H] (gates i, f, g, o), zero initial state.
+ * return_sequences 0: the last hidden state [H]; 1: every hidden state [T, H] (stack LSTMs this
+ * way). */
+clnn_status clnn_net_add_lstm(clnn_net *net, int hidden, int return_sequences);
+
+/* Renames layer `layer` (0-based; -1: the last one) before first use: 1..47 characters of
+ * [A-Za-z0-9_-], unique in the network. Its parameters become "<name>.weight"... */
+clnn_status clnn_net_set_layer_name(clnn_net *net, int layer, const char *name);
+
+/* Sets the loss (any time). */
+clnn_status clnn_net_set_loss(clnn_net *net, clnn_loss loss);
+/* Sets the optimizer; its state (moments, step count) restarts from zero. The network keeps a
+ * copy of cfg. */
+clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_config *cfg);
+/* Changes only the learning rate (for schedules); the optimizer state is kept. */
+clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr);
+
+/* One training step on a batch of `batch` samples x (batch * input numel floats, host memory):
+ * upload, forward in training mode (dropout active, batch norm on batch statistics, updating the
+ * running ones), loss, backward, optimizer step. The targets: `labels` (batch int32, or batch * T
+ * for per-time-step outputs) for softmax cross-entropy, `targets` (floats shaped like the output)
+ * for BCE and MSE; the other pointer is ignored and may be NULL. `loss` receives the batch's mean
+ * loss; it is the only read-back of the step (it waits for the device), so pass NULL to let the
+ * step run ahead. Buffers are allocated for the largest batch seen and reused. */
+clnn_status clnn_net_train_step(clnn_net *net, const float *x, size_t batch,
+                                const int32_t *labels, const float *targets, float *loss);
+/* The same without the optimizer step: afterwards every parameter's gradient (clnn_net_param)
+ * holds d(mean loss)/d(parameter) for this batch (overwritten, not accumulated). */
+clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t batch,
+                                       const int32_t *labels, const float *targets, float *loss);
+/* One pass over the dataset in its current order (clnn_dataset_shuffle first to shuffle), in
+ * mini-batches of batch_size (the last one may be smaller), with the dataset's labels (softmax
+ * cross-entropy only). mean_loss (may be NULL) receives the mean loss over the samples; it is
+ * summed on the device and read once at the end. */
+clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
+                                 float *mean_loss);
+
+/* Inference (dropout off, batch norm on running statistics) on `batch` samples: y receives the
+ * raw outputs (logits: no softmax), batch-first, y_count = batch * output numel floats. */
+clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t batch, float *y,
+                             size_t y_count);
+/* Fraction of n samples (run in inference mode in chunks of batch_size) whose largest output
+ * is the label (a single output: output > 0 means label 1). With per-time-step outputs, labels
+ * has n * T entries and every step counts. */
+clnn_status clnn_net_accuracy(clnn_net *net, const float *x, const int32_t *labels, size_t n,
+                              size_t batch_size, float *accuracy);
+/* Mean loss and accuracy over a dataset in inference mode (file order); either output may be
+ * NULL. The loss is the network's loss for labels (softmax cross-entropy). */
+clnn_status clnn_net_evaluate(clnn_net *net, const clnn_dataset *ds, size_t batch_size,
+                              float *mean_loss, float *accuracy);
+
+/* ---- Inspection ------------------------------------------------------------------------------- */
+
+int clnn_net_num_layers(const clnn_net *net);                    /* 0 for NULL */
+const char *clnn_net_layer_name(const clnn_net *net, int layer); /* NULL when out of range */
+/* The per-sample output dims of layer `layer` (-1: the network's output): returns ndim, 0 when
+ * out of range. */
+int clnn_net_output_dims(const clnn_net *net, int layer, size_t dims[CLNN_MAX_DIMS]);
+/* Named tensors: trainable parameters, then state (batch-norm running statistics), in layer
+ * order. clnn_net_param_name gives name `index` (NULL when out of range); the string is owned by
+ * the network. */
+size_t clnn_net_num_params(const clnn_net *net);
+const char *clnn_net_param_name(const clnn_net *net, size_t index);
+/* The tensor named `name` ("conv1.weight", "bn1.running_mean", ...) and its gradient (NULL for
+ * state that has none); either out-pointer may be NULL. The tensors belong to the network and
+ * live as long as it does; writing to them is allowed. Unknown names: CLNN_ERROR_INVALID_ARGUMENT
+ * with the list of names. */
+clnn_status clnn_net_param(clnn_net *net, const char *name, clnn_tensor **value,
+                           clnn_tensor **grad);
+size_t clnn_net_num_trainable(const clnn_net *net); /* trainable scalars in total */
+uint64_t clnn_net_step_count(const clnn_net *net);  /* optimizer steps taken */
+/* A table of layers (name, kind, output shape, parameters) into buf, NUL-terminated (truncated
+ * to size). */
+clnn_status clnn_net_summary(const clnn_net *net, char *buf, size_t size);
+
+/* ---- Checkpoints (src/nn/checkpoint.c): safetensors files ---------------------------------- */
+
+#define CLNN_SAVE_OPTIMIZER 1 /* also save the optimizer state ("optimizer.<param>.<slot>") */
+
+/* Writes every parameter and state tensor (names as clnn_net_param_name, dtype F32, their
+ * shapes) to `path` in the safetensors format, which other tools open (8-byte little-endian
+ * header size, JSON header, raw little-endian data). flags: 0 or CLNN_SAVE_OPTIMIZER. Writes
+ * "<path>.tmp.<pid>" and renames it over `path`, so `path` never holds a partial file. */
+clnn_status clnn_net_save(clnn_net *net, const char *path, int flags);
+/* Reads a checkpoint written by clnn_net_save (or any safetensors file with the same names,
+ * shapes and F32 data). It must hold every parameter and state tensor of the network, with equal
+ * shapes, and nothing else apart from a complete optimizer state for the network's optimizer
+ * type (loaded when present; otherwise the optimizer state restarts from zero). Everything is
+ * checked in host memory first; a file that is truncated, malformed or does not match returns
+ * CLNN_ERROR_FORMAT (CLNN_ERROR_IO if unreadable) with the reason and leaves the network
+ * unchanged. */
+clnn_status clnn_net_load(clnn_net *net, const char *path);
+
+/* CLNN_NET_API_END */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLNN_H */

@@ -1,0 +1,177 @@
+/* src/gemm.c — GEMM: the public clnn_gemm / clnn_gemm_batched over tensors and the raw row-major
+ * entry points operators use. The only file that includes CLBlast; CLBlast's status codes become
+ * clnn statuses with CLBlast's meaning in the message. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <clblast_c.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local const char *last_path = "none";
+const char *clnn__gemm_last_path(void) { return last_path; }
+
+/* Hook for tuned parameters (CLBlastOverrideParameters) and clnn's own device-shaped GEMM; the
+ * default does nothing and every GEMM goes to CLBlast. */
+__attribute__((weak)) void clnn__tune_apply_gemm(clnn_context *ctx) { (void)ctx; }
+__attribute__((weak)) int clnn__own_gemm(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k,
+                                         float alpha, cl_mem a, size_t a_off, size_t lda, size_t a_stride,
+                                         cl_mem b, size_t b_off, size_t ldb, size_t b_stride, float beta,
+                                         cl_mem c, size_t c_off, size_t ldc, size_t c_stride, size_t batch,
+                                         clnn_status *status) {
+  (void)ctx; (void)ta; (void)tb; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)a_off;
+  (void)lda; (void)a_stride; (void)b; (void)b_off; (void)ldb; (void)b_stride; (void)beta; (void)c;
+  (void)c_off; (void)ldc; (void)c_stride; (void)batch; (void)status;
+  return 0; /* not handled */
+}
+
+void clnn__gemm_context_init(clnn_context *ctx) { clnn__tune_apply_gemm(ctx); }
+
+static const char *clblast_meaning(CLBlastStatusCode s) {
+  switch (s) {
+    case CLBlastNotImplemented: return "routine or option not implemented";
+    case CLBlastInvalidMatrixA: return "matrix A is not a valid OpenCL buffer";
+    case CLBlastInvalidMatrixB: return "matrix B is not a valid OpenCL buffer";
+    case CLBlastInvalidMatrixC: return "matrix C is not a valid OpenCL buffer";
+    case CLBlastInvalidDimension: return "M, N and K must be larger than zero";
+    case CLBlastInvalidLeadDimA: return "leading dimension of A too small";
+    case CLBlastInvalidLeadDimB: return "leading dimension of B too small";
+    case CLBlastInvalidLeadDimC: return "leading dimension of C too small";
+    case CLBlastInsufficientMemoryA: return "buffer of A too small";
+    case CLBlastInsufficientMemoryB: return "buffer of B too small";
+    case CLBlastInsufficientMemoryC: return "buffer of C too small";
+    case CLBlastInsufficientMemoryTemp: return "temporary buffer too small";
+    case CLBlastInvalidBatchCount: return "batch count must be positive";
+    case CLBlastInvalidOverrideKernel: return "override for an invalid kernel";
+    case CLBlastMissingOverrideParameter: return "missing override parameter";
+    case CLBlastInvalidLocalMemUsage: return "not enough local memory on the device";
+    case CLBlastNoHalfPrecision: return "no half precision on the device";
+    case CLBlastNoDoublePrecision: return "no double precision on the device";
+    case CLBlastDatabaseError: return "no entry for the device in CLBlast's database";
+    case CLBlastUnknownError: return "unknown error";
+    case CLBlastUnexpectedError: return "unexpected error";
+    case CLBlastOpenCLBuildProgramFailure: return "OpenCL compilation of a CLBlast kernel failed";
+    case CLBlastTempBufferAllocFailure: return "temporary buffer allocation failed";
+    case CLBlastOpenCLOutOfResources: return "OpenCL out of resources";
+    case CLBlastOpenCLOutOfHostMemory: return "out of host memory";
+    default: return clnn__cl_error_name((cl_int)s);
+  }
+}
+
+static clnn_status from_clblast(CLBlastStatusCode s, const char *what) {
+  if (s == CLBlastSuccess) return CLNN_SUCCESS;
+  if (s == CLBlastTempBufferAllocFailure || s == CLBlastOpenCLOutOfHostMemory)
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: CLBlast: %s (%d)", what, clblast_meaning(s), (int)s);
+  return clnn__error(CLNN_ERROR_GEMM, "%s: CLBlast: %s (%d)", what, clblast_meaning(s), (int)s);
+}
+
+/* C = beta*C when K = 0 (CLBlast rejects K = 0). */
+static clnn_status scale_c(clnn_context *ctx, size_t m, size_t n, float beta, cl_mem c, size_t c_off,
+                           size_t ldc) {
+  if (beta == 1.0f) return CLNN_SUCCESS;
+  for (size_t i = 0; i < m; i++) {
+    CLBlastStatusCode s;
+    if (beta == 0.0f) {
+      float zero = 0.0f;
+      cl_int err = clEnqueueFillBuffer(ctx->queue, c, &zero, sizeof zero, (c_off + i * ldc) * sizeof(float),
+                                       n * sizeof(float), 0, NULL, NULL);
+      if (err != CL_SUCCESS) return clnn__cl_error(err, "gemm: zeroing C");
+      continue;
+    }
+    s = CLBlastSscal(n, beta, c, c_off + i * ldc, 1, &ctx->queue, NULL);
+    if (s != CLBlastSuccess) return from_clblast(s, "gemm (K = 0): scaling C");
+  }
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__gemm_batched(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, float alpha,
+                               cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off,
+                               size_t ldb, size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc,
+                               size_t c_stride, size_t batch) {
+  if (m == 0 || n == 0 || batch == 0) return CLNN_SUCCESS;
+  if (k == 0) {
+    for (size_t i = 0; i < batch; i++) {
+      clnn_status s = scale_c(ctx, m, n, beta, c, c_off + i * c_stride, ldc);
+      if (s != CLNN_SUCCESS) return s;
+    }
+    return CLNN_SUCCESS;
+  }
+  if (!ctx->force_clblast) {
+    clnn_status st = CLNN_SUCCESS;
+    if (clnn__own_gemm(ctx, ta, tb, m, n, k, alpha, a, a_off, lda, a_stride, b, b_off, ldb, b_stride, beta, c,
+                       c_off, ldc, c_stride, batch, &st)) {
+      last_path = "clnn-cpu";
+      return st;
+    }
+  }
+  last_path = "clblast";
+  CLBlastTranspose tra = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
+  CLBlastTranspose trb = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+  CLBlastStatusCode s;
+  if (batch == 1)
+    s = CLBlastSgemm(CLBlastLayoutRowMajor, tra, trb, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c,
+                     c_off, ldc, &ctx->queue, NULL);
+  else
+    s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, tra, trb, m, n, k, alpha, a, a_off, lda, a_stride, b,
+                                   b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride, batch, &ctx->queue, NULL);
+  if (s != CLBlastSuccess) {
+    char what[160];
+    snprintf(what, sizeof what, "gemm %s%s M=%zu N=%zu K=%zu batch=%zu", ta ? "T" : "N", tb ? "T" : "N", m, n, k, batch);
+    return from_clblast(s, what);
+  }
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__gemm(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a,
+                       size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
+                       size_t c_off, size_t ldc) {
+  return clnn__gemm_batched(ctx, ta, tb, m, n, k, alpha, a, a_off, lda, 0, b, b_off, ldb, 0, beta, c, c_off, ldc,
+                            0, 1);
+}
+
+/* Shared checks of the public entry points: rows/cols of op(a), op(b), c in the last two dims. */
+static clnn_status check_gemm(clnn_context *ctx, int ta, int tb, float alpha, float beta, const clnn_tensor *a,
+                              const clnn_tensor *b, const clnn_tensor *c, int nd, const char *fn, size_t *m,
+                              size_t *n, size_t *k) {
+  clnn_status s;
+  if ((s = clnn__check_tensor(ctx, a, "a")) || (s = clnn__check_tensor(ctx, b, "b")) ||
+      (s = clnn__check_tensor(ctx, c, "c")))
+    return clnn__error(s, "%s: %s", fn, clnn_last_error());
+  if (!isfinite(alpha) || !isfinite(beta))
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: alpha and beta must be finite", fn);
+  if (a->ndim != nd || b->ndim != nd || c->ndim != nd)
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: a, b and c must be %d-D (got %d-D, %d-D, %d-D)", fn, nd,
+                       a->ndim, b->ndim, c->ndim);
+  int o = nd - 2;
+  size_t am = ta ? a->dims[o + 1] : a->dims[o], ak = ta ? a->dims[o] : a->dims[o + 1];
+  size_t bk = tb ? b->dims[o + 1] : b->dims[o], bn = tb ? b->dims[o] : b->dims[o + 1];
+  char sa[96], sb[96], sc[96];
+  if (ak != bk || c->dims[o] != am || c->dims[o + 1] != bn || (nd == 3 && (a->dims[0] != b->dims[0] || a->dims[0] != c->dims[0])))
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: shapes do not fit: op(a) from a%s%s, op(b) from b%s%s, c%s",
+                       fn, clnn__dims_str(a, sa, sizeof sa), ta ? "^T" : "", clnn__dims_str(b, sb, sizeof sb),
+                       tb ? "^T" : "", clnn__dims_str(c, sc, sizeof sc));
+  *m = am;
+  *n = bn;
+  *k = ak;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_gemm(clnn_context *ctx, int trans_a, int trans_b, float alpha, const clnn_tensor *a,
+                      const clnn_tensor *b, float beta, clnn_tensor *c) {
+  size_t m, n, k;
+  clnn_status s = check_gemm(ctx, trans_a, trans_b, alpha, beta, a, b, c, 2, "clnn_gemm", &m, &n, &k);
+  if (s != CLNN_SUCCESS) return s;
+  return clnn__gemm(ctx, trans_a, trans_b, m, n, k, alpha, a->mem, 0, a->dims[1], b->mem, 0, b->dims[1], beta,
+                    c->mem, 0, c->dims[1]);
+}
+
+clnn_status clnn_gemm_batched(clnn_context *ctx, int trans_a, int trans_b, float alpha, const clnn_tensor *a,
+                              const clnn_tensor *b, float beta, clnn_tensor *c) {
+  size_t m, n, k;
+  clnn_status s = check_gemm(ctx, trans_a, trans_b, alpha, beta, a, b, c, 3, "clnn_gemm_batched", &m, &n, &k);
+  if (s != CLNN_SUCCESS) return s;
+  return clnn__gemm_batched(ctx, trans_a, trans_b, m, n, k, alpha, a->mem, 0, a->dims[2], a->dims[1] * a->dims[2],
+                            b->mem, 0, b->dims[2], b->dims[1] * b->dims[2], beta, c->mem, 0, c->dims[2],
+                            c->dims[1] * c->dims[2], a->dims[0]);
+}

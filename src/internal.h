@@ -1,0 +1,165 @@
+/* src/internal.h — what every clnn source file shares and users never see: the context and tensor
+ * structs, error and log helpers, kernel lookup and launch, argument validation, workspaces and
+ * the raw GEMM entry points. Operators (src/ops/) are written against this header only. */
+#ifndef CLNN_INTERNAL_H
+#define CLNN_INTERNAL_H
+
+#include "clnn.h"
+#include "common.h" /* cl/common.h: numbers shared with the kernels */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLNN_WORKSPACE_SLOTS 6
+
+typedef struct clnn__program_entry {
+  char *name;    /* program name: "conv2d" for cl/conv2d.cl */
+  cl_program program;
+} clnn__program_entry;
+
+typedef struct clnn__kernel_entry {
+  const char *program; /* points into the program entry's name */
+  char *kernel_name;
+  cl_kernel kernel;
+} clnn__kernel_entry;
+
+struct clnn_context {
+  cl_context cl_ctx;
+  cl_device_id device;
+  cl_command_queue queue;
+  int wrapped;                  /* 1: created by clnn_context_wrap */
+  clnn_device_info info;
+  int device_class;             /* CLNN_DEVICE_CLASS_* from cl/common.h */
+  char *cache_dir;              /* NULL: disk cache off */
+  char *binary_dir;             /* NULL: none */
+  int binaries_only;
+  int force_clblast;
+  clnn__program_entry *programs;
+  size_t num_programs, cap_programs;
+  clnn__kernel_entry *kernels;
+  size_t num_kernels, cap_kernels;
+  cl_mem workspace[CLNN_WORKSPACE_SLOTS];
+  size_t workspace_bytes[CLNN_WORKSPACE_SLOTS];
+  size_t live_tensors;          /* tensors not yet destroyed */
+  uint64_t program_cache_hits, program_cache_misses, program_builds; /* statistics */
+  double program_build_seconds;
+};
+
+struct clnn_tensor {
+  clnn_context *ctx;
+  cl_mem mem;
+  int wrapped;
+  int ndim;
+  size_t dims[CLNN_MAX_DIMS];
+  size_t numel;
+};
+
+/* ---- errors and logging (src/runtime/status.c) ---- */
+
+/* Records the detail for clnn_last_error() and returns `status`. */
+clnn_status clnn__error(clnn_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* CLNN_ERROR_OPENCL (or OUT_OF_MEMORY for allocation failures) with "what: CL_ERROR_NAME (code)". */
+clnn_status clnn__cl_error(cl_int err, const char *what);
+const char *clnn__cl_error_name(cl_int err);
+void clnn__log(clnn_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- argument validation (src/runtime/tensor.c) ---- */
+
+/* t is not NULL and belongs to ctx (ctx not NULL). `name` is the argument's name for messages. */
+clnn_status clnn__check_tensor(const clnn_context *ctx, const clnn_tensor *t, const char *name);
+/* t has exactly these dims (ndim entries). */
+clnn_status clnn__check_dims(const clnn_tensor *t, const char *name, int ndim, const size_t *dims);
+/* t has this many elements. */
+clnn_status clnn__check_numel(const clnn_tensor *t, const char *name, size_t numel);
+/* "[2, 3, 4]" into buf. */
+const char *clnn__dims_str(const clnn_tensor *t, char *buf, size_t size);
+const char *clnn__dims_str_raw(int ndim, const size_t *dims, char *buf, size_t size);
+/* a*b without overflow, else returns 0 and sets *ok = 0. */
+size_t clnn__mul_size(size_t a, size_t b, int *ok);
+/* beta must be 0 or 1 style finite value; checks it is finite. */
+clnn_status clnn__check_beta(float beta);
+
+/* ---- kernels (src/runtime/program.c) ---- */
+
+/* The kernel `kernel_name` from program `program` (cl/<program>.cl), built once per context with
+ * the options the device calls for, cached in memory and on disk. */
+clnn_status clnn__kernel(clnn_context *ctx, const char *program, const char *kernel_name,
+                         cl_kernel *out);
+/* The -D options every build of `program` on ctx's device gets (device class and tuned sizes). */
+void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size);
+
+/* A kernel argument: size and pointer (pointer NULL for local memory of `size` bytes). */
+typedef struct clnn__arg {
+  size_t size;
+  const void *ptr;
+} clnn__arg;
+#define CLNN_ARG_MEM(m) ((clnn__arg){sizeof(cl_mem), &(cl_mem){(m)}})
+#define CLNN_ARG_INT(v) ((clnn__arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
+#define CLNN_ARG_UINT(v) ((clnn__arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
+#define CLNN_ARG_LONG(v) ((clnn__arg){sizeof(cl_long), &(cl_long){(cl_long)(v)}})
+#define CLNN_ARG_ULONG(v) ((clnn__arg){sizeof(cl_ulong), &(cl_ulong){(cl_ulong)(v)}})
+#define CLNN_ARG_FLOAT(v) ((clnn__arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
+#define CLNN_ARG_LOCAL(bytes) ((clnn__arg){(bytes), NULL})
+
+/* Sets the arguments and enqueues kernel `kernel_name` of `program` over `global` (rounded up to
+ * a multiple of `local` when `local` is not NULL; kernels must bounds-check). */
+clnn_status clnn__run(clnn_context *ctx, const char *program, const char *kernel_name,
+                      cl_uint work_dim, const size_t *global, const size_t *local,
+                      const clnn__arg *args, size_t num_args);
+#define CLNN_RUN(ctx, program, kernel, dim, global, local, ...)                                  \
+  clnn__run((ctx), (program), (kernel), (dim), (global), (local), (const clnn__arg[]){__VA_ARGS__}, \
+            sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
+/* Embedded kernel sources (src/runtime/embed.c is generated by CMake from cl/). */
+typedef struct clnn__source {
+  const char *name; /* "conv2d" for cl/conv2d.cl; "common" for cl/common.h */
+  const char *text;
+  size_t size;
+} clnn__source;
+extern const clnn__source clnn__sources[];
+extern const size_t clnn__num_sources;
+
+/* ---- workspaces (src/runtime/context.c) ---- */
+
+/* A device buffer of at least `bytes` owned by the context, slot 0..CLNN_WORKSPACE_SLOTS-1; it
+ * grows (never shrinks) so steady-state calls do not allocate. Contents are undefined. An op must
+ * not use the same slot for two buffers at once. Slot use: 0-1 conv/im2col, 2 labels and small
+ * scalars, 3-5 LSTM / reductions. */
+clnn_status clnn__workspace(clnn_context *ctx, int slot, size_t bytes, cl_mem *out);
+/* Blocking host -> device copy into a workspace slot. */
+clnn_status clnn__upload(clnn_context *ctx, int slot, const void *host, size_t bytes, cl_mem *out);
+
+/* ---- GEMM (src/gemm.c; offsets and leading dimensions in floats, row-major) ---- */
+clnn_status clnn__gemm(clnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                       float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off,
+                       size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc);
+clnn_status clnn__gemm_batched(clnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n,
+                               size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                               size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
+                               float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+                               size_t batch);
+/* Which GEMM path the last clnn__gemm call on this thread took ("clblast" or "clnn-cpu"). */
+const char *clnn__gemm_last_path(void);
+
+/* ---- devices (src/runtime/device.c) ---- */
+void clnn__describe_device(cl_platform_id platform, cl_device_id dev, clnn_device_info *info);
+clnn_status clnn__device_lookup(int index, cl_platform_id *platform, cl_device_id *device,
+                                clnn_device_info *info);
+
+/* ---- misc ---- */
+char *clnn__strdup(const char *s);
+double clnn__now_seconds(void);
+/* 64-bit FNV-1a over bytes, continuing from h (start with CLNN__FNV_BASIS). */
+#define CLNN__FNV_BASIS 14695981039346656037ULL
+uint64_t clnn__fnv1a(uint64_t h, const void *data, size_t size);
+
+#endif /* CLNN_INTERNAL_H */

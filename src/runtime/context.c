@@ -1,0 +1,260 @@
+/* src/runtime/context.c — contexts: creating one on a selected device (or wrapping the caller's
+ * OpenCL objects without taking ownership), options and environment, destroy, and the grow-only
+ * workspace buffers operators use for scratch. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+void clnn__gemm_context_init(clnn_context *ctx); /* src/gemm.c: applies tuned GEMM parameters */
+void clnn__programs_release(clnn_context *ctx);   /* src/runtime/program.c */
+
+void clnn_context_options_init(clnn_context_options *options) {
+  if (options) memset(options, 0, sizeof *options);
+}
+
+/* Resolves the cache directory: option, $CLNN_CACHE_DIR, $XDG_CACHE_HOME/clnn, ~/.cache/clnn. */
+static char *resolve_cache_dir(const char *opt) {
+  const char *v = opt ? opt : getenv("CLNN_CACHE_DIR");
+  if (v && *v) {
+    if (!strcmp(v, "off") || !strcmp(v, "OFF") || !strcmp(v, "0")) return NULL;
+    return clnn__strdup(v);
+  }
+  char buf[4096];
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  if (xdg && *xdg) snprintf(buf, sizeof buf, "%s/clnn", xdg);
+  else if (home && *home) snprintf(buf, sizeof buf, "%s/.cache/clnn", home);
+  else return NULL;
+  return clnn__strdup(buf);
+}
+
+static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o) {
+  ctx->cache_dir = resolve_cache_dir(o ? o->cache_dir : NULL);
+  const char *bd = (o && o->binary_dir) ? o->binary_dir : getenv("CLNN_BINARY_DIR");
+  ctx->binary_dir = (bd && *bd) ? clnn__strdup(bd) : NULL;
+  ctx->binaries_only = (o && o->binaries_only) || !ctx->info.compiler_available;
+  ctx->force_clblast = o ? o->force_clblast : 0;
+  const char *fc = getenv("CLNN_FORCE_CLBLAST");
+  if (fc && *fc && strcmp(fc, "0")) ctx->force_clblast = 1;
+  ctx->device_class = ctx->info.type == CLNN_DEVICE_GPU           ? CLNN_DEVICE_CLASS_GPU
+                      : ctx->info.type == CLNN_DEVICE_ACCELERATOR ? CLNN_DEVICE_CLASS_ACCELERATOR
+                                                                  : CLNN_DEVICE_CLASS_CPU;
+  if (ctx->binaries_only && !ctx->binary_dir)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                       "device \"%s\" %s, so kernels must be loaded from prebuilt binaries: set "
+                       "CLNN_BINARY_DIR or clnn_context_options.binary_dir (export them with "
+                       "clnn-info --export-binaries DIR on a machine that can compile for it)",
+                       ctx->info.name,
+                       ctx->info.compiler_available ? "was asked to use binaries only" : "has no compiler");
+  clnn__gemm_context_init(ctx);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **out) {
+  if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_create: ctx is NULL");
+  *out = NULL;
+  const char *sel = options && options->device ? options->device : getenv("CLNN_DEVICE");
+  int index = -1;
+  char reason[256];
+  clnn_status s = clnn_device_select(sel, &index, reason, sizeof reason);
+  if (s != CLNN_SUCCESS) return s;
+  clnn_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_context_create: out of host memory");
+  cl_platform_id platform;
+  s = clnn__device_lookup(index, &platform, &ctx->device, &ctx->info);
+  if (s != CLNN_SUCCESS) {
+    free(ctx);
+    return s;
+  }
+  cl_int err;
+  cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+  ctx->cl_ctx = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+  if (!ctx->cl_ctx) {
+    free(ctx);
+    return clnn__cl_error(err, "clCreateContext");
+  }
+  ctx->queue = clCreateCommandQueue(ctx->cl_ctx, ctx->device, CL_QUEUE_PROFILING_ENABLE, &err);
+  if (!ctx->queue) {
+    clReleaseContext(ctx->cl_ctx);
+    free(ctx);
+    return clnn__cl_error(err, "clCreateCommandQueue");
+  }
+  s = finish_init(ctx, options);
+  if (s != CLNN_SUCCESS) {
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", clnn_last_error());
+    clnn_context_destroy(ctx);
+    return clnn__error(s, "%s", keep);
+  }
+  clnn__log(CLNN_LOG_INFO, "context on %d:%d %s (%s)", ctx->info.platform_index,
+            ctx->info.device_index, ctx->info.name, reason);
+  *out = ctx;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_command_queue queue,
+                              const clnn_context_options *options, clnn_context **out) {
+  if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: ctx is NULL");
+  *out = NULL;
+  if (!context || !device || !queue)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: context, device and queue must all be non-NULL");
+  cl_context qctx = NULL;
+  cl_device_id qdev = NULL;
+  cl_command_queue_properties qprops = 0;
+  cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL);
+  if (err != CL_SUCCESS) return clnn__cl_error(err, "clnn_context_wrap: queue is not a valid command queue");
+  clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL);
+  clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof qprops, &qprops, NULL);
+  if (qctx != context || qdev != device)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: the queue belongs to another context or device");
+  if (qprops & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: the queue must be in-order");
+  clnn_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_context_wrap: out of host memory");
+  cl_platform_id platform = NULL;
+  clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL);
+  clnn__describe_device(platform, device, &ctx->info);
+  /* Find its P:D indices if the loader lists it. */
+  int n = 0;
+  if (clnn_device_count(&n) == CLNN_SUCCESS) {
+    for (int i = 0; i < n; i++) {
+      cl_device_id d;
+      clnn_device_info inf;
+      if (clnn__device_lookup(i, NULL, &d, &inf) == CLNN_SUCCESS && d == device) {
+        ctx->info.platform_index = inf.platform_index;
+        ctx->info.device_index = inf.device_index;
+      }
+    }
+  }
+  clRetainContext(context);
+  clRetainCommandQueue(queue);
+  ctx->cl_ctx = context;
+  ctx->device = device;
+  ctx->queue = queue;
+  ctx->wrapped = 1;
+  clnn_status s = finish_init(ctx, options);
+  if (s != CLNN_SUCCESS) {
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", clnn_last_error());
+    clnn_context_destroy(ctx);
+    return clnn__error(s, "%s", keep);
+  }
+  *out = ctx;
+  return CLNN_SUCCESS;
+}
+
+void clnn_context_destroy(clnn_context *ctx) {
+  if (!ctx) return;
+  if (ctx->queue) clFinish(ctx->queue);
+  if (ctx->live_tensors)
+    clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s) still alive; destroy them first",
+              ctx->live_tensors);
+  clnn__programs_release(ctx);
+  for (int i = 0; i < CLNN_WORKSPACE_SLOTS; i++)
+    if (ctx->workspace[i]) clReleaseMemObject(ctx->workspace[i]);
+  if (ctx->queue) clReleaseCommandQueue(ctx->queue);
+  if (ctx->cl_ctx) clReleaseContext(ctx->cl_ctx);
+  free(ctx->cache_dir);
+  free(ctx->binary_dir);
+  free(ctx);
+}
+
+clnn_status clnn_context_get_cl(const clnn_context *ctx, cl_context *context, cl_device_id *device,
+                                cl_command_queue *queue) {
+  if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_get_cl: ctx is NULL");
+  if (context) *context = ctx->cl_ctx;
+  if (device) *device = ctx->device;
+  if (queue) *queue = ctx->queue;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_context_device_info(const clnn_context *ctx, clnn_device_info *info) {
+  if (!ctx || !info)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_device_info: ctx and info must be non-NULL");
+  *info = ctx->info;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_context_finish(clnn_context *ctx) {
+  if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_finish: ctx is NULL");
+  cl_int err = clFinish(ctx->queue);
+  if (err != CL_SUCCESS) return clnn__cl_error(err, "clFinish");
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__workspace(clnn_context *ctx, int slot, size_t bytes, cl_mem *out) {
+  if (slot < 0 || slot >= CLNN_WORKSPACE_SLOTS)
+    return clnn__error(CLNN_ERROR_INTERNAL, "workspace slot %d out of range", slot);
+  if (bytes == 0) bytes = 4;
+  if (bytes > ctx->info.max_alloc_bytes)
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY,
+                       "workspace of %zu bytes exceeds the device's max allocation (%llu bytes)",
+                       bytes, (unsigned long long)ctx->info.max_alloc_bytes);
+  if (ctx->workspace_bytes[slot] < bytes) {
+    /* Grow geometrically a little so slowly increasing sizes do not reallocate each call. */
+    size_t want = bytes + bytes / 4;
+    if (want > ctx->info.max_alloc_bytes) want = bytes;
+    cl_int err;
+    cl_mem m = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, want, NULL, &err);
+    if (!m) return clnn__cl_error(err, "allocating a workspace buffer");
+    if (ctx->workspace[slot]) {
+      /* The queue is in-order: enqueued users of the old buffer hold their own reference. */
+      clReleaseMemObject(ctx->workspace[slot]);
+    }
+    ctx->workspace[slot] = m;
+    ctx->workspace_bytes[slot] = want;
+  }
+  *out = ctx->workspace[slot];
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__upload(clnn_context *ctx, int slot, const void *host, size_t bytes, cl_mem *out) {
+  clnn_status s = clnn__workspace(ctx, slot, bytes, out);
+  if (s != CLNN_SUCCESS) return s;
+  cl_int err = clEnqueueWriteBuffer(ctx->queue, *out, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+  if (err != CL_SUCCESS) return clnn__cl_error(err, "uploading to the device");
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_context_selftest(clnn_context *ctx) {
+  if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_selftest: ctx is NULL");
+  enum { N = 1000 };
+  float host[N], out[N];
+  for (int i = 0; i < N; i++) host[i] = (float)(i % 97) - 48.0f;
+  size_t dims[1] = {N};
+  clnn_tensor *x = NULL, *y = NULL;
+  clnn_status s = clnn_tensor_create(ctx, 1, dims, &x);
+  if (s == CLNN_SUCCESS) s = clnn_tensor_create(ctx, 1, dims, &y);
+  if (s == CLNN_SUCCESS) s = clnn_tensor_write(x, host, N);
+  size_t global[1] = {N}, local[1] = {64};
+  if (s == CLNN_SUCCESS)
+    s = CLNN_RUN(ctx, "runtime", "clnn_selftest", 1, global, local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem),
+                 CLNN_ARG_INT(N));
+  if (s == CLNN_SUCCESS) s = clnn_tensor_read(y, out, N);
+  if (s == CLNN_SUCCESS) {
+    for (int i = 0; i < N; i++)
+      if (out[i] != 2.0f * host[i] + 1.0f) {
+        s = clnn__error(CLNN_ERROR_INTERNAL, "self-test kernel on \"%s\" computed y[%d] = %g, expected %g",
+                        ctx->info.name, i, out[i], 2.0f * host[i] + 1.0f);
+        break;
+      }
+  }
+  clnn_tensor_destroy(x);
+  clnn_tensor_destroy(y);
+  return s;
+}
+
+clnn_status clnn_context_cache_stats(const clnn_context *ctx, uint64_t *hits, uint64_t *misses,
+                                     uint64_t *builds, double *build_seconds) {
+  if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_cache_stats: ctx is NULL");
+  if (hits) *hits = ctx->program_cache_hits;
+  if (misses) *misses = ctx->program_cache_misses;
+  if (builds) *builds = ctx->program_builds;
+  if (build_seconds) *build_seconds = ctx->program_build_seconds;
+  return CLNN_SUCCESS;
+}

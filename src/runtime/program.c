@@ -1,0 +1,490 @@
+/* src/runtime/program.c — kernel programs: source lookup (embedded or $CLNN_KERNEL_DIR), build
+ * options per device, the in-memory and on-disk binary caches, prebuilt binaries for devices with
+ * no compiler, binary export, kernel lookup and launch.
+ *
+ * One program per cl/<name>.cl file per context: its -D options depend only on the device (class
+ * and tuned sizes), never on a call's shapes, so a process builds each file at most once and the
+ * set of variants to cache or export is small and enumerable.
+ *
+ * Disk cache entry: "CLNNBIN1" | u64 payload size | u64 FNV-1a of payload | payload (the device
+ * binary), little-endian, written to a temporary file and renamed into place. Anything that does
+ * not check out is ignored, deleted and rebuilt from source. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define CACHE_MAGIC "CLNNBIN1"
+#define CACHE_HEADER 24
+#define MAX_BINARY_BYTES ((uint64_t)1 << 30)
+
+#ifndef CLNN_VERSION_FULL
+#define CLNN_VERSION_FULL CLNN_VERSION_STRING
+#endif
+
+void clnn__tuned_program_options(const clnn_context *ctx, const char *program, char *buf, size_t size);
+
+void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size) {
+  char tuned[512] = "";
+  clnn__tuned_program_options(ctx, program, tuned, sizeof tuned);
+  snprintf(buf, size, "-cl-std=CL1.2 -DCLNN_DEVICE_CLASS=%d%s%s", ctx->device_class,
+           tuned[0] ? " " : "", tuned);
+}
+
+/* Weak default: no tuned options. src/tune.c may provide the real table. */
+__attribute__((weak)) void clnn__tuned_program_options(const clnn_context *ctx, const char *program,
+                                                       char *buf, size_t size) {
+  (void)ctx;
+  (void)program;
+  if (size) buf[0] = 0;
+}
+
+/* ---- sources ---- */
+
+static char *read_file(const char *path, size_t *size_out, size_t max) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return NULL; }
+  long len = ftell(f);
+  if (len < 0 || (size_t)len > max) { fclose(f); return NULL; }
+  rewind(f);
+  char *buf = malloc((size_t)len + 1);
+  if (!buf) { fclose(f); return NULL; }
+  size_t got = fread(buf, 1, (size_t)len, f);
+  fclose(f);
+  if (got != (size_t)len) { free(buf); return NULL; }
+  buf[len] = 0;
+  *size_out = (size_t)len;
+  return buf;
+}
+
+static const clnn__source *embedded(const char *name) {
+  for (size_t i = 0; i < clnn__num_sources; i++)
+    if (!strcmp(clnn__sources[i].name, name)) return &clnn__sources[i];
+  return NULL;
+}
+
+/* Full program text: cl/common.h, then cl/<name>.cl. Caller frees. */
+static clnn_status program_source(const char *name, char **out) {
+  const char *dir = getenv("CLNN_KERNEL_DIR");
+  char *common = NULL, *body = NULL;
+  size_t common_n = 0, body_n = 0;
+  if (dir && *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/common.h", dir);
+    common = read_file(path, &common_n, 1 << 24);
+    if (!common) return clnn__error(CLNN_ERROR_IO, "CLNN_KERNEL_DIR: cannot read %s: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s.cl", dir, name);
+    body = read_file(path, &body_n, 1 << 24);
+    if (!body) {
+      free(common);
+      return clnn__error(CLNN_ERROR_IO, "CLNN_KERNEL_DIR: cannot read %s: %s", path, strerror(errno));
+    }
+  } else {
+    const clnn__source *c = embedded("common"), *b = embedded(name);
+    if (!c || !b) return clnn__error(CLNN_ERROR_INTERNAL, "no embedded kernel source cl/%s.cl", name);
+    common = clnn__strdup(c->text);
+    body = clnn__strdup(b->text);
+    common_n = c->size;
+    body_n = b->size;
+    if (!common || !body) {
+      free(common);
+      free(body);
+      return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
+  }
+  size_t n = common_n + body_n + 64;
+  char *src = malloc(n);
+  if (src) snprintf(src, n, "%s\n#line 1\n%s", common, body);
+  free(common);
+  free(body);
+  if (!src) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+  *out = src;
+  return CLNN_SUCCESS;
+}
+
+/* ---- keys ---- */
+
+static void hash_str(uint64_t h[2], const char *s) {
+  size_t n = strlen(s) + 1; /* include the NUL as a separator */
+  h[0] = clnn__fnv1a(h[0], s, n);
+  h[1] = clnn__fnv1a(h[1], s, n);
+}
+
+/* Disk-cache key: source, options, device name, driver version, platform, clnn version. */
+static void cache_key(const clnn_context *ctx, const char *src, const char *opts, char key[33]) {
+  uint64_t h[2] = {CLNN__FNV_BASIS, 0x6c62272e07bb0142ULL};
+  hash_str(h, src);
+  hash_str(h, opts);
+  hash_str(h, ctx->info.name);
+  hash_str(h, ctx->info.driver_version);
+  hash_str(h, ctx->info.platform_name);
+  hash_str(h, ctx->info.device_version);
+  hash_str(h, CLNN_VERSION_FULL);
+  snprintf(key, 33, "%016llx%016llx", (unsigned long long)h[0], (unsigned long long)h[1]);
+}
+
+/* Prebuilt-binary key: source and options only (the directory is per device, named by the user). */
+static void binary_key(const char *src, const char *opts, char key[17]) {
+  uint64_t h[2] = {CLNN__FNV_BASIS, 0};
+  hash_str(h, src);
+  hash_str(h, opts);
+  snprintf(key, 17, "%016llx", (unsigned long long)h[0]);
+}
+
+/* ---- binary files ---- */
+
+static void put_u64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint64_t get_u64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+/* Parses a cache/binary entry held in memory. Returns 0 and sets payload/size when valid. */
+int clnn__cache_entry_parse(const unsigned char *data, size_t size, const unsigned char **payload,
+                            size_t *payload_size) {
+  if (size < CACHE_HEADER || memcmp(data, CACHE_MAGIC, 8) != 0) return -1;
+  uint64_t n = get_u64(data + 8);
+  uint64_t sum = get_u64(data + 16);
+  if (n == 0 || n > MAX_BINARY_BYTES || n != (uint64_t)(size - CACHE_HEADER)) return -1;
+  if (clnn__fnv1a(CLNN__FNV_BASIS, data + CACHE_HEADER, (size_t)n) != sum) return -1;
+  *payload = data + CACHE_HEADER;
+  *payload_size = (size_t)n;
+  return 0;
+}
+
+static int mkdir_p(const char *dir) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p == '/') {
+      *p = 0;
+      if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+      *p = '/';
+    }
+  }
+  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+  return 0;
+}
+
+/* Writes an entry atomically: temporary file in the same directory, then rename. */
+static int write_entry(const char *dir, const char *path, const unsigned char *bin, size_t n) {
+  if (mkdir_p(dir) != 0) return -1;
+  char tmp[4200];
+  static unsigned counter = 0;
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return -1;
+  unsigned char hdr[CACHE_HEADER];
+  memcpy(hdr, CACHE_MAGIC, 8);
+  put_u64(hdr + 8, n);
+  put_u64(hdr + 16, clnn__fnv1a(CLNN__FNV_BASIS, bin, n));
+  int ok = fwrite(hdr, 1, sizeof hdr, f) == sizeof hdr && fwrite(bin, 1, n, f) == n;
+  ok = (fflush(f) == 0) && ok;
+  ok = (fsync(fileno(f)) == 0) && ok;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    remove(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+static clnn_status get_binary(clnn_context *ctx, cl_program prog, unsigned char **bin, size_t *n) {
+  size_t size = 0;
+  cl_int err = clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL);
+  if (err != CL_SUCCESS) return clnn__cl_error(err, "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
+  if (size == 0) return clnn__error(CLNN_ERROR_UNSUPPORTED, "the driver returned an empty program binary");
+  unsigned char *b = malloc(size);
+  if (!b) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+  unsigned char *ptrs[1] = {b};
+  err = clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof ptrs, ptrs, NULL);
+  if (err != CL_SUCCESS) {
+    free(b);
+    return clnn__cl_error(err, "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+  }
+  (void)ctx;
+  *bin = b;
+  *n = size;
+  return CLNN_SUCCESS;
+}
+
+/* Creates and builds a program from a device binary. NULL on any failure (no error recorded). */
+static cl_program program_from_binary(clnn_context *ctx, const unsigned char *bin, size_t n,
+                                      const char *opts) {
+  cl_int err, bstatus;
+  cl_program p = clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &n, &bin, &bstatus, &err);
+  if (!p) return NULL;
+  if (err != CL_SUCCESS || bstatus != CL_SUCCESS ||
+      clBuildProgram(p, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS) {
+    clReleaseProgram(p);
+    return NULL;
+  }
+  return p;
+}
+
+static cl_program load_entry(clnn_context *ctx, const char *path, const char *opts, int *corrupt) {
+  *corrupt = 0;
+  size_t size = 0;
+  unsigned char *data = (unsigned char *)read_file(path, &size, MAX_BINARY_BYTES + CACHE_HEADER);
+  if (!data) return NULL;
+  const unsigned char *payload;
+  size_t n;
+  cl_program p = NULL;
+  if (clnn__cache_entry_parse(data, size, &payload, &n) == 0)
+    p = program_from_binary(ctx, payload, n, opts);
+  if (!p) *corrupt = 1;
+  free(data);
+  return p;
+}
+
+/* ---- building ---- */
+
+clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *src,
+                               const char *opts, cl_program *out) {
+  cl_int err;
+  cl_program p = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, NULL, &err);
+  if (!p) return clnn__cl_error(err, "clCreateProgramWithSource");
+  double t0 = clnn__now_seconds();
+  err = clBuildProgram(p, 1, &ctx->device, opts, NULL, NULL);
+  ctx->program_build_seconds += clnn__now_seconds() - t0;
+  ctx->program_builds++;
+  if (err != CL_SUCCESS) {
+    size_t log_n = 0;
+    clGetProgramBuildInfo(p, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_n);
+    char *log = malloc(log_n + 1);
+    if (log) {
+      log[0] = 0;
+      clGetProgramBuildInfo(p, ctx->device, CL_PROGRAM_BUILD_LOG, log_n, log, NULL);
+      log[log_n] = 0;
+    }
+    clReleaseProgram(p);
+    clnn_status s = clnn__error(CLNN_ERROR_BUILD,
+                                "building kernel program cl/%s.cl for device \"%s\" failed (%s) "
+                                "with options \"%s\"; build log:\n%s",
+                                name, ctx->info.name, clnn__cl_error_name(err), opts,
+                                log ? log : "(no log)");
+    free(log);
+    return s;
+  }
+  *out = p;
+  return CLNN_SUCCESS;
+}
+
+/* Builds (or loads) program `name` for ctx, without touching the in-memory table. */
+static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_program *out) {
+  char *src = NULL;
+  clnn_status s = program_source(name, &src);
+  if (s != CLNN_SUCCESS) return s;
+  char opts[1024];
+  clnn__program_options(ctx, name, opts, sizeof opts);
+  cl_program p = NULL;
+  int corrupt = 0;
+
+  if (ctx->binary_dir) {
+    char bkey[17], path[4096];
+    binary_key(src, opts, bkey);
+    snprintf(path, sizeof path, "%s/%s-%s.clbin", ctx->binary_dir, name, bkey);
+    p = load_entry(ctx, path, opts, &corrupt);
+    if (!p && ctx->binaries_only) {
+      free(src);
+      return clnn__error(CLNN_ERROR_BINARY_MISSING,
+                         "no usable prebuilt binary for kernel program \"%s\" on device \"%s\": "
+                         "expected %s (%s); export binaries with clnn-info --export-binaries DIR",
+                         name, ctx->info.name, path, corrupt ? "file is corrupt or for another device" : "file missing");
+    }
+    if (p) clnn__log(CLNN_LOG_DEBUG, "program %s: loaded prebuilt binary %s", name, path);
+  } else if (ctx->binaries_only) {
+    free(src);
+    return clnn__error(CLNN_ERROR_BINARY_MISSING, "kernel program \"%s\": binaries only, but no binary directory", name);
+  }
+
+  char cpath[4096] = "";
+  if (!p && ctx->cache_dir) {
+    char key[33];
+    cache_key(ctx, src, opts, key);
+    snprintf(cpath, sizeof cpath, "%s/%s-%s.clbin", ctx->cache_dir, name, key);
+    p = load_entry(ctx, cpath, opts, &corrupt);
+    if (p) {
+      ctx->program_cache_hits++;
+      clnn__log(CLNN_LOG_DEBUG, "program %s: disk cache hit %s", name, cpath);
+    } else if (corrupt) {
+      clnn__log(CLNN_LOG_WARN, "program %s: ignoring corrupt cache entry %s; rebuilding", name, cpath);
+      remove(cpath);
+    }
+  }
+
+  if (!p) {
+    ctx->program_cache_misses++;
+    s = clnn__build_source(ctx, name, src, opts, &p);
+    if (s != CLNN_SUCCESS) {
+      free(src);
+      return s;
+    }
+    if (cpath[0]) {
+      unsigned char *bin = NULL;
+      size_t n = 0;
+      if (get_binary(ctx, p, &bin, &n) == CLNN_SUCCESS) {
+        if (write_entry(ctx->cache_dir, cpath, bin, n) != 0)
+          clnn__log(CLNN_LOG_WARN, "kernel cache: cannot write %s (%s); continuing without caching",
+                    cpath, strerror(errno));
+        free(bin);
+      }
+    }
+  }
+  free(src);
+  *out = p;
+  return CLNN_SUCCESS;
+}
+
+static clnn_status find_program(clnn_context *ctx, const char *name, clnn__program_entry **out) {
+  for (size_t i = 0; i < ctx->num_programs; i++)
+    if (!strcmp(ctx->programs[i].name, name)) {
+      *out = &ctx->programs[i];
+      return CLNN_SUCCESS;
+    }
+  if (ctx->num_programs == ctx->cap_programs) {
+    size_t cap = ctx->cap_programs ? 2 * ctx->cap_programs : 16;
+    clnn__program_entry *np = realloc(ctx->programs, cap * sizeof *np);
+    if (!np) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+    ctx->programs = np;
+    ctx->cap_programs = cap;
+  }
+  cl_program p;
+  clnn_status s = obtain_program(ctx, name, &p);
+  if (s != CLNN_SUCCESS) return s;
+  char *nm = clnn__strdup(name);
+  if (!nm) {
+    clReleaseProgram(p);
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+  }
+  ctx->programs[ctx->num_programs].name = nm;
+  ctx->programs[ctx->num_programs].program = p;
+  *out = &ctx->programs[ctx->num_programs++];
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__kernel(clnn_context *ctx, const char *program, const char *kernel_name, cl_kernel *out) {
+  for (size_t i = 0; i < ctx->num_kernels; i++)
+    if (!strcmp(ctx->kernels[i].program, program) && !strcmp(ctx->kernels[i].kernel_name, kernel_name)) {
+      *out = ctx->kernels[i].kernel;
+      return CLNN_SUCCESS;
+    }
+  clnn__program_entry *pe;
+  clnn_status s = find_program(ctx, program, &pe);
+  if (s != CLNN_SUCCESS) return s;
+  if (ctx->num_kernels == ctx->cap_kernels) {
+    size_t cap = ctx->cap_kernels ? 2 * ctx->cap_kernels : 32;
+    clnn__kernel_entry *nk = realloc(ctx->kernels, cap * sizeof *nk);
+    if (!nk) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+    ctx->kernels = nk;
+    ctx->cap_kernels = cap;
+  }
+  cl_int err;
+  cl_kernel k = clCreateKernel(pe->program, kernel_name, &err);
+  if (!k) return clnn__error(CLNN_ERROR_INTERNAL, "kernel %s not found in cl/%s.cl: %s", kernel_name,
+                             program, clnn__cl_error_name(err));
+  char *kn = clnn__strdup(kernel_name);
+  if (!kn) {
+    clReleaseKernel(k);
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+  }
+  ctx->kernels[ctx->num_kernels].program = pe->name;
+  ctx->kernels[ctx->num_kernels].kernel_name = kn;
+  ctx->kernels[ctx->num_kernels].kernel = k;
+  ctx->num_kernels++;
+  *out = k;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__run(clnn_context *ctx, const char *program, const char *kernel_name, cl_uint work_dim,
+                      const size_t *global, const size_t *local, const clnn__arg *args, size_t num_args) {
+  cl_kernel k;
+  clnn_status s = clnn__kernel(ctx, program, kernel_name, &k);
+  if (s != CLNN_SUCCESS) return s;
+  for (size_t i = 0; i < num_args; i++) {
+    cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
+    if (err != CL_SUCCESS) {
+      char what[256];
+      snprintf(what, sizeof what, "setting argument %zu of kernel %s", i, kernel_name);
+      return clnn__cl_error(err, what);
+    }
+  }
+  size_t g[3];
+  for (cl_uint d = 0; d < work_dim && d < 3; d++) {
+    g[d] = global[d] ? global[d] : 1;
+    if (local && local[d]) g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+  }
+  cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, work_dim, NULL, g, local, 0, NULL, NULL);
+  if (err != CL_SUCCESS) {
+    char what[256];
+    snprintf(what, sizeof what, "enqueueing kernel %s", kernel_name);
+    return clnn__cl_error(err, what);
+  }
+  return CLNN_SUCCESS;
+}
+
+void clnn__programs_release(clnn_context *ctx) {
+  for (size_t i = 0; i < ctx->num_kernels; i++) {
+    clReleaseKernel(ctx->kernels[i].kernel);
+    free(ctx->kernels[i].kernel_name);
+  }
+  free(ctx->kernels);
+  ctx->kernels = NULL;
+  ctx->num_kernels = ctx->cap_kernels = 0;
+  for (size_t i = 0; i < ctx->num_programs; i++) {
+    clReleaseProgram(ctx->programs[i].program);
+    free(ctx->programs[i].name);
+  }
+  free(ctx->programs);
+  ctx->programs = NULL;
+  ctx->num_programs = ctx->cap_programs = 0;
+}
+
+clnn_status clnn_export_binaries(clnn_context *ctx, const char *dir, int *programs_written) {
+  if (!ctx || !dir || !*dir)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_export_binaries: ctx and dir must be non-NULL");
+  if (programs_written) *programs_written = 0;
+  if (mkdir_p(dir) != 0)
+    return clnn__error(CLNN_ERROR_IO, "clnn_export_binaries: cannot create %s: %s", dir, strerror(errno));
+  int written = 0;
+  for (size_t i = 0; i < clnn__num_sources; i++) {
+    const char *name = clnn__sources[i].name;
+    if (!strcmp(name, "common")) continue;
+    clnn__program_entry *pe;
+    clnn_status s = find_program(ctx, name, &pe);
+    if (s != CLNN_SUCCESS) return s;
+    unsigned char *bin = NULL;
+    size_t n = 0;
+    s = get_binary(ctx, pe->program, &bin, &n);
+    if (s != CLNN_SUCCESS) return s;
+    char *src = NULL;
+    s = program_source(name, &src);
+    if (s != CLNN_SUCCESS) {
+      free(bin);
+      return s;
+    }
+    char opts[1024], bkey[17], path[4096];
+    clnn__program_options(ctx, name, opts, sizeof opts);
+    binary_key(src, opts, bkey);
+    free(src);
+    snprintf(path, sizeof path, "%s/%s-%s.clbin", dir, name, bkey);
+    int rc = write_entry(dir, path, bin, n);
+    free(bin);
+    if (rc != 0) return clnn__error(CLNN_ERROR_IO, "clnn_export_binaries: cannot write %s: %s", path, strerror(errno));
+    written++;
+  }
+  if (programs_written) *programs_written = written;
+  return CLNN_SUCCESS;
+}

@@ -1,0 +1,151 @@
+/* src/runtime/status.c — status names, the thread-local last-error detail, OpenCL error names,
+ * logging (silent unless a callback or CLNN_LOG asks), and small shared helpers. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static _Thread_local char clnn_error_buf[65536];
+
+const char *clnn_status_string(clnn_status status) {
+  switch (status) {
+    case CLNN_SUCCESS: return "CLNN_SUCCESS";
+    case CLNN_ERROR_INVALID_ARGUMENT: return "CLNN_ERROR_INVALID_ARGUMENT";
+    case CLNN_ERROR_SHAPE_MISMATCH: return "CLNN_ERROR_SHAPE_MISMATCH";
+    case CLNN_ERROR_OUT_OF_MEMORY: return "CLNN_ERROR_OUT_OF_MEMORY";
+    case CLNN_ERROR_NO_DEVICE: return "CLNN_ERROR_NO_DEVICE";
+    case CLNN_ERROR_DEVICE_NOT_FOUND: return "CLNN_ERROR_DEVICE_NOT_FOUND";
+    case CLNN_ERROR_CONTEXT_MISMATCH: return "CLNN_ERROR_CONTEXT_MISMATCH";
+    case CLNN_ERROR_OPENCL: return "CLNN_ERROR_OPENCL";
+    case CLNN_ERROR_BUILD: return "CLNN_ERROR_BUILD";
+    case CLNN_ERROR_BINARY_MISSING: return "CLNN_ERROR_BINARY_MISSING";
+    case CLNN_ERROR_GEMM: return "CLNN_ERROR_GEMM";
+    case CLNN_ERROR_IO: return "CLNN_ERROR_IO";
+    case CLNN_ERROR_FORMAT: return "CLNN_ERROR_FORMAT";
+    case CLNN_ERROR_UNSUPPORTED: return "CLNN_ERROR_UNSUPPORTED";
+    case CLNN_ERROR_INTERNAL: return "CLNN_ERROR_INTERNAL";
+  }
+  return "CLNN_ERROR_UNKNOWN_STATUS";
+}
+
+const char *clnn_last_error(void) { return clnn_error_buf; }
+
+clnn_status clnn__error(clnn_status status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(clnn_error_buf, sizeof clnn_error_buf, fmt, ap);
+  va_end(ap);
+  if (n >= (int)sizeof clnn_error_buf) {
+    const char *tail = " ... [truncated]";
+    memcpy(clnn_error_buf + sizeof clnn_error_buf - strlen(tail) - 1, tail, strlen(tail) + 1);
+  }
+  clnn__log(CLNN_LOG_DEBUG, "%s: %s", clnn_status_string(status), clnn_error_buf);
+  return status;
+}
+
+const char *clnn__cl_error_name(cl_int err) {
+  switch (err) {
+#define N(x) case x: return #x;
+    N(CL_SUCCESS) N(CL_DEVICE_NOT_FOUND) N(CL_DEVICE_NOT_AVAILABLE) N(CL_COMPILER_NOT_AVAILABLE)
+    N(CL_MEM_OBJECT_ALLOCATION_FAILURE) N(CL_OUT_OF_RESOURCES) N(CL_OUT_OF_HOST_MEMORY)
+    N(CL_PROFILING_INFO_NOT_AVAILABLE) N(CL_MEM_COPY_OVERLAP) N(CL_IMAGE_FORMAT_MISMATCH)
+    N(CL_IMAGE_FORMAT_NOT_SUPPORTED) N(CL_BUILD_PROGRAM_FAILURE) N(CL_MAP_FAILURE)
+    N(CL_MISALIGNED_SUB_BUFFER_OFFSET) N(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+    N(CL_COMPILE_PROGRAM_FAILURE) N(CL_LINKER_NOT_AVAILABLE) N(CL_LINK_PROGRAM_FAILURE)
+    N(CL_DEVICE_PARTITION_FAILED) N(CL_KERNEL_ARG_INFO_NOT_AVAILABLE) N(CL_INVALID_VALUE)
+    N(CL_INVALID_DEVICE_TYPE) N(CL_INVALID_PLATFORM) N(CL_INVALID_DEVICE) N(CL_INVALID_CONTEXT)
+    N(CL_INVALID_QUEUE_PROPERTIES) N(CL_INVALID_COMMAND_QUEUE) N(CL_INVALID_HOST_PTR)
+    N(CL_INVALID_MEM_OBJECT) N(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR) N(CL_INVALID_IMAGE_SIZE)
+    N(CL_INVALID_SAMPLER) N(CL_INVALID_BINARY) N(CL_INVALID_BUILD_OPTIONS) N(CL_INVALID_PROGRAM)
+    N(CL_INVALID_PROGRAM_EXECUTABLE) N(CL_INVALID_KERNEL_NAME) N(CL_INVALID_KERNEL_DEFINITION)
+    N(CL_INVALID_KERNEL) N(CL_INVALID_ARG_INDEX) N(CL_INVALID_ARG_VALUE) N(CL_INVALID_ARG_SIZE)
+    N(CL_INVALID_KERNEL_ARGS) N(CL_INVALID_WORK_DIMENSION) N(CL_INVALID_WORK_GROUP_SIZE)
+    N(CL_INVALID_WORK_ITEM_SIZE) N(CL_INVALID_GLOBAL_OFFSET) N(CL_INVALID_EVENT_WAIT_LIST)
+    N(CL_INVALID_EVENT) N(CL_INVALID_OPERATION) N(CL_INVALID_GL_OBJECT) N(CL_INVALID_BUFFER_SIZE)
+    N(CL_INVALID_MIP_LEVEL) N(CL_INVALID_GLOBAL_WORK_SIZE) N(CL_INVALID_PROPERTY)
+    N(CL_INVALID_IMAGE_DESCRIPTOR) N(CL_INVALID_COMPILER_OPTIONS) N(CL_INVALID_LINKER_OPTIONS)
+    N(CL_INVALID_DEVICE_PARTITION_COUNT)
+#undef N
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    default: return "unknown OpenCL error";
+  }
+}
+
+clnn_status clnn__cl_error(cl_int err, const char *what) {
+  clnn_status s = (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY)
+                      ? CLNN_ERROR_OUT_OF_MEMORY
+                      : CLNN_ERROR_OPENCL;
+  return clnn__error(s, "%s: %s (%d)", what, clnn__cl_error_name(err), (int)err);
+}
+
+/* ---- logging ---- */
+static clnn_log_fn log_fn = NULL;
+static void *log_user = NULL;
+static int log_max = -1;       /* -1: not decided yet (read CLNN_LOG on first use) */
+static int log_env_done = 0;
+
+static void log_stderr(clnn_log_level level, const char *message, void *user) {
+  (void)user;
+  static const char *names[] = {"error", "warn", "info", "debug"};
+  fprintf(stderr, "clnn[%s]: %s\n", names[level], message);
+}
+
+void clnn_set_log_callback(clnn_log_fn fn, clnn_log_level max_level, void *user) {
+  log_fn = fn;
+  log_user = user;
+  log_max = fn ? (int)max_level : -2;
+  log_env_done = 1;
+}
+
+void clnn__log(clnn_log_level level, const char *fmt, ...) {
+  if (!log_env_done) {
+    log_env_done = 1;
+    const char *e = getenv("CLNN_LOG");
+    if (e && *e) {
+      int lvl = -2;
+      if (!strcasecmp(e, "error")) lvl = CLNN_LOG_ERROR;
+      else if (!strcasecmp(e, "warn") || !strcasecmp(e, "warning")) lvl = CLNN_LOG_WARN;
+      else if (!strcasecmp(e, "info")) lvl = CLNN_LOG_INFO;
+      else if (!strcasecmp(e, "debug")) lvl = CLNN_LOG_DEBUG;
+      if (lvl >= 0) {
+        log_fn = log_stderr;
+        log_max = lvl;
+      }
+    }
+  }
+  if (!log_fn || (int)level > log_max) return;
+  char msg[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  log_fn(level, msg, log_user);
+}
+
+/* ---- helpers ---- */
+char *clnn__strdup(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+double clnn__now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+uint64_t clnn__fnv1a(uint64_t h, const void *data, size_t size) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < size; i++) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}

@@ -1,0 +1,113 @@
+/* tests/test_util.c — implementation of the test harness in test_util.h. */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tu_failures = 0;
+int tu_checks = 0;
+
+clnn_context *tu_context(void) {
+  int count = 0;
+  clnn_status s = clnn_device_count(&count);
+  if (s != CLNN_SUCCESS || count == 0) {
+    fprintf(stderr, "FAIL: no OpenCL device found (%s: %s). Install an OpenCL driver (e.g. "
+                    "pocl-opencl-icd); tests do not pass without a device.\n",
+            clnn_status_string(s), clnn_last_error());
+    exit(1);
+  }
+  clnn_context *ctx = NULL;
+  s = clnn_context_create(NULL, &ctx);
+  if (s != CLNN_SUCCESS) {
+    fprintf(stderr, "FAIL: cannot create a context: %s: %s\n", clnn_status_string(s),
+            clnn_last_error());
+    exit(1);
+  }
+  clnn_device_info info;
+  clnn_context_device_info(ctx, &info);
+  printf("device: %s (%s)\n", info.name, info.platform_name);
+  return ctx;
+}
+
+int tu_check_(int cond, const char *file, int line, const char *fmt, ...) {
+  tu_checks++;
+  if (!cond) {
+    tu_failures++;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stdout, "FAIL %s:%d: ", file, line);
+    vfprintf(stdout, fmt, ap);
+    fprintf(stdout, "\n");
+    fflush(stdout);
+    va_end(ap);
+  }
+  return cond;
+}
+
+int tu_finish(const char *name) {
+  printf("%s: %d passed, %d failed\n", name, tu_checks - tu_failures, tu_failures);
+  return tu_failures == 0 ? 0 : 1;
+}
+
+static uint64_t tu_state = 0x9E3779B97F4A7C15ULL;
+void tu_seed(uint64_t seed) { tu_state = seed ? seed : 0x9E3779B97F4A7C15ULL; }
+float tu_uniform(float lo, float hi) {
+  tu_state ^= tu_state << 13;
+  tu_state ^= tu_state >> 7;
+  tu_state ^= tu_state << 17;
+  double u = (double)(tu_state >> 11) / 9007199254740992.0;
+  return (float)(lo + (hi - lo) * u);
+}
+void tu_fill_uniform(float *x, size_t n, float lo, float hi) {
+  for (size_t i = 0; i < n; i++) x[i] = tu_uniform(lo, hi);
+}
+
+int tu_allclose(const float *got, const float *want, size_t n, float rtol, float atol,
+                const char *what) {
+  double worst = 0;
+  size_t wi = 0;
+  int bad_nan = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (isnan(got[i]) != isnan(want[i])) { bad_nan = 1; wi = i; break; }
+    double e = fabs((double)got[i] - want[i]) / (atol + rtol * fabs((double)want[i]));
+    if (e > worst) { worst = e; wi = i; }
+  }
+  int ok = !bad_nan && worst <= 1.0;
+  tu_check_(ok, __FILE__, __LINE__, "%s: element %zu of %zu: got %.8g want %.8g (error %.3g x tol)",
+            what, wi, n, n ? got[wi] : 0.f, n ? want[wi] : 0.f, worst);
+  return ok;
+}
+
+clnn_tensor *tu_tensor(clnn_context *ctx, int ndim, const size_t *dims, const float *data) {
+  clnn_tensor *t = NULL;
+  clnn_status s = clnn_tensor_create(ctx, ndim, dims, &t);
+  if (s == CLNN_SUCCESS && data) s = clnn_tensor_write(t, data, clnn_tensor_numel(t));
+  if (s != CLNN_SUCCESS) {
+    fprintf(stderr, "FAIL: test setup: tensor: %s: %s\n", clnn_status_string(s), clnn_last_error());
+    exit(1);
+  }
+  return t;
+}
+
+float *tu_read(const clnn_tensor *t) {
+  size_t n = clnn_tensor_numel(t);
+  float *h = malloc((n ? n : 1) * sizeof(float));
+  clnn_status s = h ? clnn_tensor_read(t, h, n) : CLNN_ERROR_OUT_OF_MEMORY;
+  if (s != CLNN_SUCCESS) {
+    fprintf(stderr, "FAIL: test setup: read: %s: %s\n", clnn_status_string(s), clnn_last_error());
+    exit(1);
+  }
+  return h;
+}
+
+double tu_fd(float *x, size_t i, float h, tu_scalar_fn f, void *user) {
+  float old = x[i];
+  x[i] = old + h;
+  double fp = f(user);
+  x[i] = old - h;
+  double fm = f(user);
+  x[i] = old;
+  return (fp - fm) / (2.0 * (double)h);
+}
