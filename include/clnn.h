@@ -449,10 +449,14 @@ clnn_status clnn_global_avgpool_backward(clnn_context *ctx, const clnn_tensor *d
 /* Batch normalisation (src/ops/batchnorm.c)                                                      */
 /* ============================================================================================== */
 
-/* Per channel (axis 1) over every other axis of x [N, C] or [N, C, H, W]. scale/shift (gamma/
- * beta), running_mean/running_var, save_mean/save_invstd are [C].
- * Training: y from batch statistics; running_* = (1-momentum)*running_* + momentum*batch stat
- * (running_var takes the unbiased variance); save_mean/save_invstd keep what backward needs. */
+/* Per channel (axis 1) over every other axis of x [N, C] or [N, C, H, W] (any 2 to 5
+ * dimensions). scale/shift (gamma/beta), running_mean/running_var, save_mean/save_invstd are
+ * [C]; scale and shift may be NULL (1 and 0). y may be x (in place).
+ * Training: y from batch statistics (biased variance); running_* = (1-momentum)*running_* +
+ * momentum*batch stat (running_var takes the unbiased variance); save_mean/save_invstd
+ * (1/sqrt(var + eps)) keep what backward needs. running_mean/running_var may both be NULL (no
+ * running statistics), save_mean/save_invstd may both be NULL (no backward). momentum in [0, 1],
+ * eps > 0. N*H*W = 1 is CLNN_ERROR_SHAPE_MISMATCH: the batch variance is undefined. */
 clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor *x,
                                             const clnn_tensor *scale, const clnn_tensor *shift,
                                             float momentum, float eps, clnn_tensor *running_mean,
@@ -463,7 +467,8 @@ clnn_status clnn_batchnorm_forward_inference(clnn_context *ctx, const clnn_tenso
                                              const clnn_tensor *running_mean,
                                              const clnn_tensor *running_var, float eps,
                                              clnn_tensor *y);
-/* dx, dscale, dshift = beta*old + gradient (dscale/dshift may be NULL). */
+/* dx, dscale, dshift = beta*old + gradient (dscale/dshift may be NULL; scale NULL means 1).
+ * save_mean/save_invstd as written by the training forward. dx may be x or dy. */
 clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *dy,
                                     const clnn_tensor *scale, const clnn_tensor *save_mean,
                                     const clnn_tensor *save_invstd, float beta, clnn_tensor *dx,
@@ -509,8 +514,16 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
 typedef struct clnn_sgd_params {
   float lr, momentum, dampening, weight_decay;
   int nesterov;
+  int first_step; /* nonzero on the first step: velocity = gradient, as PyTorch initialises it
+                     (velocity's old contents are not read); 0 afterwards. With first_step 0 on
+                     a zeroed velocity the first step differs from PyTorch only by the
+                     (1 - dampening) factor, so with dampening 0 it may always be 0. */
 } clnn_sgd_params;
-/* PyTorch semantics. velocity may be NULL when momentum is 0. */
+/* torch.optim.SGD, in place: g = grad + weight_decay*param; with momentum, velocity =
+ * momentum*velocity + (1 - dampening)*g (= g on the first step) and g = nesterov ?
+ * g + momentum*velocity : velocity; param -= lr*g. velocity ([numel of param]) may be NULL when
+ * momentum is 0. lr >= 0, momentum >= 0, dampening in [0, 1], weight_decay >= 0, all finite;
+ * nesterov needs momentum > 0 and dampening 0. */
 clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tensor *param,
                           const clnn_tensor *grad, clnn_tensor *velocity);
 
@@ -518,7 +531,10 @@ typedef struct clnn_adam_params {
   float lr, beta1, beta2, eps, weight_decay;
   int decoupled_weight_decay; /* 1: AdamW */
 } clnn_adam_params;
-/* `step` counts from 1 (bias correction). m and v start at zero. */
+/* torch.optim.Adam / AdamW, in place. `step` counts from 1 (bias correction). m and v (numel of
+ * param) start at zero. lr >= 0, beta1 and beta2 in [0, 1), eps > 0, weight_decay >= 0, all
+ * finite. Adam adds weight_decay*param to the gradient; AdamW multiplies param by
+ * 1 - lr*weight_decay instead. */
 clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int step,
                            clnn_tensor *param, const clnn_tensor *grad, clnn_tensor *m,
                            clnn_tensor *v);
@@ -526,7 +542,8 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
 typedef struct clnn_rmsprop_params {
   float lr, alpha, eps, weight_decay, momentum;
 } clnn_rmsprop_params;
-/* momentum_buf may be NULL when momentum is 0. */
+/* torch.optim.RMSprop (not centered), in place. square_avg starts at zero; momentum_buf may be
+ * NULL when momentum is 0. lr >= 0, alpha in [0, 1], eps > 0, weight_decay >= 0, momentum >= 0. */
 clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, clnn_tensor *param,
                               const clnn_tensor *grad, clnn_tensor *square_avg,
                               clnn_tensor *momentum_buf);
@@ -534,11 +551,15 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
 typedef struct clnn_adagrad_params {
   float lr, eps, weight_decay;
 } clnn_adagrad_params;
+/* torch.optim.Adagrad (lr_decay 0), in place. sum starts at initial_accumulator_value (often
+ * 0). lr >= 0, eps > 0, weight_decay >= 0. */
 clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, clnn_tensor *param,
                               const clnn_tensor *grad, clnn_tensor *sum);
 
-/* Scales every gradient by min(1, max_norm / (global L2 norm + 1e-6)), on the device. If
- * total_norm is not NULL it receives the norm before clipping (this waits for the device). */
+/* torch.nn.utils.clip_grad_norm_: scales every gradient by min(1, max_norm / (global L2 norm +
+ * 1e-6)), on the device (a NaN norm makes every gradient NaN, as in PyTorch). count >= 1 distinct
+ * tensors; max_norm finite and >= 0. If total_norm is not NULL it receives the norm before
+ * clipping (this waits for the device); otherwise nothing is read back. */
 clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, size_t count,
                                 float max_norm, float *total_norm);
 

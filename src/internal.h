@@ -94,6 +94,12 @@ clnn_status clnn__check_beta(float beta);
  * the options the device calls for, cached in memory and on disk. */
 clnn_status clnn__kernel(clnn_context *ctx, const char *program, const char *kernel_name,
                          cl_kernel *out);
+/* Builds `src` (a complete program text) with `opts`; CLNN_ERROR_BUILD with the log on failure. */
+clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *src, const char *opts,
+                               cl_program *out);
+/* Parses a cache or binary entry held in memory; 0 and the payload when it checks out. */
+int clnn__cache_entry_parse(const unsigned char *data, size_t size, const unsigned char **payload,
+                            size_t *payload_size);
 /* The -D options every build of `program` on ctx's device gets (device class and tuned sizes). */
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size);
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# tests/install_test.sh BUILD_DIR SOURCE_DIR — installs clnn into a temporary prefix, then builds
+# and runs a consumer program against it twice: with find_package(clnn) and with pkg-config.
+set -euo pipefail
+build=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+test -f "$tmp/prefix/include/clnn.h"
+ls "$tmp"/prefix/lib*/libclnn.so.0 >/dev/null   # SOVERSION link
+cmake -S "$src/tests/consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/cmake-build" >/dev/null
+libdir=$(dirname "$(ls "$tmp"/prefix/lib*/libclnn.so | head -1)")
+out=$(LD_LIBRARY_PATH="$libdir" "$tmp/cmake-build/consumer")
+echo "find_package consumer: $out"
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+cc "$src/tests/consumer/consumer.c" -o "$tmp/pc-consumer" $(pkg-config --cflags --libs clnn)
+out=$(LD_LIBRARY_PATH="$libdir" "$tmp/pc-consumer")
+echo "pkg-config consumer: $out"
+echo "install_test: 2 passed, 0 failed"

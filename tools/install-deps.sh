@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# tools/install-deps.sh — installs what clnn needs on Debian/Ubuntu, only what is missing:
+# PoCL (CPU OpenCL driver), the OpenCL ICD loader and headers, CLBlast, CMake, a C compiler,
+# OpenBLAS (host reference for clnn-bench) and, for the Python binding's tests, Debian's python3
+# with NumPy and pytest. Safe to run any number of times. Needs root (or sudo) only to install.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
+      libclblast-dev libopenblas-dev python3 python3-numpy python3-pytest)
+if [ "${CLNN_WITH_MPI:-off}" = "on" ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
