@@ -1,0 +1,808 @@
+/* src/ops/conv2d.c — 2-D convolution (NCHW, fp32): forward with fused bias and activation,
+ * backward-data, backward-filter, bias gradient, and transposed convolution built from the same
+ * passes (its forward is backward-data, its backward-data is forward, its backward-filter is
+ * backward-filter with x and dy swapped).
+ *
+ * Algorithms (clnn_conv_algo):
+ *   IM2COL_GEMM  x -> column matrix in workspace slot 0 (kernel conv2d_im2col), then CLBlast GEMM
+ *                per group, batched over the images of a chunk (or over groups when there are
+ *                more groups than images). Chunks keep the column buffer under 64 MiB:
+ *                whole images side by side when they fit, else slices of one image's output
+ *                pixels. Backward-data: GEMM into the column buffer, then conv2d_col2im, a
+ *                gather (each input pixel sums what it fed), so no atomics. Backward-filter: the
+ *                chunk's images side by side in one GEMM (dy rearranged into slot 1), summed
+ *                over chunks through GEMM beta = 1.
+ *   1X1_GEMM     1x1 filter, stride 1, no padding, groups 1: GEMM directly on x / dy.
+ *   DIRECT       conv2d_direct_* kernels: any shape; the automatic choice for depthwise.
+ * Every argument is checked before anything is enqueued, and workspaces are acquired before the
+ * first kernel, so a failing call writes nothing. */
+#include "internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CONV_PROGRAM "conv2d"
+#define CONV_WS_LIMIT_DEFAULT ((size_t)64 << 20) /* bytes of column buffer (+ dy copy) per chunk */
+#define CONV_DIRECT_QV_GUESS 4           /* outputs per work-item of conv2d_direct_forward; the
+                                            kernel's grid-stride loop is correct for any value */
+
+typedef struct conv_geom {
+  int N, C, H, W;                    /* x [N, C, H, W] */
+  int K, R, S;                       /* w [K, C/G, R, S] */
+  int P, Q;                          /* y [N, K, P, Q] */
+  int sh, sw, pt, pb, pl, pr, dh, dw;
+  int G, Cg, Kg;                     /* groups, channels per group in and out */
+} conv_geom;
+
+enum conv_pass { PASS_FWD, PASS_BWD_DATA, PASS_BWD_FILTER };
+
+/* Chunking bound for the column buffers. Only tests change it (to reach the chunked paths with
+ * small shapes) through clnn__conv2d_set_workspace_limit, which is not part of the API. */
+static size_t conv_ws_limit = CONV_WS_LIMIT_DEFAULT;
+size_t clnn__conv2d_set_workspace_limit(size_t bytes);
+size_t clnn__conv2d_set_workspace_limit(size_t bytes) {
+  size_t old = conv_ws_limit;
+  conv_ws_limit = bytes ? bytes : CONV_WS_LIMIT_DEFAULT;
+  return old;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Errors                                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+static clnn_status fail(clnn_status s, const char *fn, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static clnn_status fail(clnn_status s, const char *fn, const char *fmt, ...) {
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return clnn__error(s, "%s: %s", fn, msg);
+}
+
+/* Prefixes the message a runtime helper just recorded with the function name. */
+static clnn_status rewrap(clnn_status s, const char *fn) {
+  char msg[768];
+  snprintf(msg, sizeof msg, "%s", clnn_last_error());
+  return clnn__error(s, "%s: %s", fn, msg);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Geometry and validation                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+void clnn_conv2d_params_init(clnn_conv2d_params *p) {
+  if (!p) return;
+  memset(p, 0, sizeof *p);
+  p->stride_h = p->stride_w = 1;
+  p->dilation_h = p->dilation_w = 1;
+  p->groups = 1;
+}
+
+static clnn_status check_params(const char *fn, const clnn_conv2d_params *p) {
+  if (!p) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "params is NULL");
+  if (p->stride_h < 1 || p->stride_w < 1)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "stride must be >= 1 (got stride_h = %d, stride_w = %d)",
+                p->stride_h, p->stride_w);
+  if (p->dilation_h < 1 || p->dilation_w < 1)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
+                "dilation must be >= 1 (got dilation_h = %d, dilation_w = %d)", p->dilation_h,
+                p->dilation_w);
+  if (p->pad_top < 0 || p->pad_bottom < 0 || p->pad_left < 0 || p->pad_right < 0)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
+                "padding must be >= 0 (got pad_top = %d, pad_bottom = %d, pad_left = %d, "
+                "pad_right = %d)",
+                p->pad_top, p->pad_bottom, p->pad_left, p->pad_right);
+  if (p->groups < 1)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "groups must be >= 1 (got %d)", p->groups);
+  return CLNN_SUCCESS;
+}
+
+static clnn_status check_dims4(const char *fn, const char *name, const size_t d[4]) {
+  if (!d) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "%s is NULL", name);
+  for (int i = 0; i < 4; i++) {
+    if (d[i] == 0) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "%s[%d] is 0", name, i);
+    if (d[i] > (size_t)INT_MAX)
+      return fail(CLNN_ERROR_UNSUPPORTED, fn, "%s[%d] = %zu is larger than 2^31-1", name, i, d[i]);
+  }
+  return CLNN_SUCCESS;
+}
+
+/* Fails unless v fits the kernels' 32-bit index arithmetic. */
+static clnn_status check_int(const char *fn, const char *what, uint64_t v) {
+  if (v > (uint64_t)INT_MAX)
+    return fail(CLNN_ERROR_UNSUPPORTED, fn, "%s = %llu exceeds 2^31-1, the kernels' index range", what,
+                (unsigned long long)v);
+  return CLNN_SUCCESS;
+}
+
+/* Convolution geometry from x [N, C, H, W] and w [K, C/groups, R, S]. */
+static clnn_status geom_conv(const char *fn, const size_t xd[4], const size_t wd[4],
+                             const clnn_conv2d_params *p, conv_geom *g) {
+  clnn_status s;
+  if ((s = check_params(fn, p)) || (s = check_dims4(fn, "x dims", xd)) ||
+      (s = check_dims4(fn, "w dims", wd)))
+    return s;
+  uint64_t N = xd[0], C = xd[1], H = xd[2], W = xd[3], K = wd[0], R = wd[2], S = wd[3];
+  uint64_t G = (uint64_t)p->groups;
+  if (C % G != 0)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
+                "groups (%d) does not divide the input channels (x dim 1, C = %llu)", p->groups,
+                (unsigned long long)C);
+  if (K % G != 0)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
+                "groups (%d) does not divide the output channels (w dim 0, K = %llu)", p->groups,
+                (unsigned long long)K);
+  if ((uint64_t)wd[1] * G != C)
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
+                "w dim 1 is %zu but x has C = %llu channels and groups = %d, so it must be C/groups "
+                "= %llu",
+                wd[1], (unsigned long long)C, p->groups, (unsigned long long)(C / G));
+  uint64_t hp = H + (uint64_t)p->pad_top + (uint64_t)p->pad_bottom;
+  uint64_t wp = W + (uint64_t)p->pad_left + (uint64_t)p->pad_right;
+  uint64_t eh = (R - 1) * (uint64_t)p->dilation_h + 1, ew = (S - 1) * (uint64_t)p->dilation_w + 1;
+  if (eh > hp)
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
+                "the filter (R = %llu rows, dilation_h = %d: extent %llu) is larger than the padded "
+                "input height (H + pad_top + pad_bottom = %llu)",
+                (unsigned long long)R, p->dilation_h, (unsigned long long)eh,
+                (unsigned long long)hp);
+  if (ew > wp)
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
+                "the filter (S = %llu columns, dilation_w = %d: extent %llu) is larger than the "
+                "padded input width (W + pad_left + pad_right = %llu)",
+                (unsigned long long)S, p->dilation_w, (unsigned long long)ew,
+                (unsigned long long)wp);
+  uint64_t P = (hp - eh) / (uint64_t)p->stride_h + 1, Q = (wp - ew) / (uint64_t)p->stride_w + 1;
+  uint64_t Cg = C / G;
+  if ((s = check_int(fn, "padded input height", hp)) || (s = check_int(fn, "padded input width", wp)) ||
+      (s = check_int(fn, "C*H*W", C * H * W)) || (s = check_int(fn, "K*P*Q", K * P * Q)) ||
+      (s = check_int(fn, "N*C", N * C)) || (s = check_int(fn, "N*K", N * K)) ||
+      (s = check_int(fn, "C*R*S", C * R * S)) || (s = check_int(fn, "K*(C/groups)*R*S", K * Cg * R * S)))
+    return s;
+  g->N = (int)N; g->C = (int)C; g->H = (int)H; g->W = (int)W;
+  g->K = (int)K; g->R = (int)R; g->S = (int)S; g->P = (int)P; g->Q = (int)Q;
+  g->sh = p->stride_h; g->sw = p->stride_w;
+  g->pt = p->pad_top; g->pb = p->pad_bottom; g->pl = p->pad_left; g->pr = p->pad_right;
+  g->dh = p->dilation_h; g->dw = p->dilation_w;
+  g->G = p->groups; g->Cg = (int)Cg; g->Kg = (int)(K / G);
+  return CLNN_SUCCESS;
+}
+
+/* Transposed convolution x [N, C, H, W], w [C, K/groups, R, S] -> y [N, K, Ho, Wo], expressed as
+ * the convolution it is the data gradient of: conv input [N, K, Ho, Wo], conv weights w (as
+ * [K_conv = C, C_conv/groups = K/groups, R, S]), conv output [N, C, H, W]. */
+static clnn_status geom_transpose(const char *fn, const size_t xd[4], const size_t wd[4],
+                                  const clnn_conv2d_params *p, conv_geom *g) {
+  clnn_status s;
+  if ((s = check_params(fn, p)) || (s = check_dims4(fn, "x dims", xd)) ||
+      (s = check_dims4(fn, "w dims", wd)))
+    return s;
+  uint64_t C = xd[1], G = (uint64_t)p->groups;
+  if (wd[0] != xd[1])
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
+                "w dim 0 is %zu but x has C = %zu channels (transposed weights are [C, K/groups, R, "
+                "S])",
+                wd[0], xd[1]);
+  if (C % G != 0)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
+                "groups (%d) does not divide the input channels (x dim 1, C = %llu)", p->groups,
+                (unsigned long long)C);
+  int64_t ho = ((int64_t)xd[2] - 1) * p->stride_h + ((int64_t)wd[2] - 1) * p->dilation_h + 1 -
+               p->pad_top - p->pad_bottom;
+  int64_t wo = ((int64_t)xd[3] - 1) * p->stride_w + ((int64_t)wd[3] - 1) * p->dilation_w + 1 -
+               p->pad_left - p->pad_right;
+  if (ho < 1)
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
+                "pad_top + pad_bottom = %lld leaves no output rows ((H-1)*stride_h + "
+                "(R-1)*dilation_h + 1 = %lld)",
+                (long long)p->pad_top + p->pad_bottom, (long long)(ho + p->pad_top + p->pad_bottom));
+  if (wo < 1)
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
+                "pad_left + pad_right = %lld leaves no output columns ((W-1)*stride_w + "
+                "(S-1)*dilation_w + 1 = %lld)",
+                (long long)p->pad_left + p->pad_right, (long long)(wo + p->pad_left + p->pad_right));
+  if ((s = check_int(fn, "output height", (uint64_t)ho)) || (s = check_int(fn, "output width", (uint64_t)wo)) ||
+      (s = check_int(fn, "output channels K = w dim 1 * groups", (uint64_t)wd[1] * G)))
+    return s;
+  size_t cx[4] = {xd[0], wd[1] * (size_t)G, (size_t)ho, (size_t)wo};
+  if ((s = geom_conv(fn, cx, wd, p, g))) return s;
+  if (g->P != (int)xd[2] || g->Q != (int)xd[3])
+    return fail(CLNN_ERROR_INTERNAL, fn, "transposed geometry does not round-trip");
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_conv2d_output_dims(const size_t x_dims[4], const size_t w_dims[4],
+                                    const clnn_conv2d_params *p, size_t y_dims[4]) {
+  const char *fn = "clnn_conv2d_output_dims";
+  conv_geom g;
+  if (!y_dims) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "y_dims is NULL");
+  clnn_status s = geom_conv(fn, x_dims, w_dims, p, &g);
+  if (s) return s;
+  y_dims[0] = (size_t)g.N; y_dims[1] = (size_t)g.K; y_dims[2] = (size_t)g.P; y_dims[3] = (size_t)g.Q;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_conv_transpose2d_output_dims(const size_t x_dims[4], const size_t w_dims[4],
+                                              const clnn_conv2d_params *p, size_t y_dims[4]) {
+  const char *fn = "clnn_conv_transpose2d_output_dims";
+  conv_geom g;
+  if (!y_dims) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "y_dims is NULL");
+  clnn_status s = geom_transpose(fn, x_dims, w_dims, p, &g);
+  if (s) return s;
+  y_dims[0] = (size_t)g.N; y_dims[1] = (size_t)g.C; y_dims[2] = (size_t)g.H; y_dims[3] = (size_t)g.W;
+  return CLNN_SUCCESS;
+}
+
+/* t belongs to ctx and is 4-D. */
+static clnn_status check_t4(const char *fn, clnn_context *ctx, const clnn_tensor *t, const char *name) {
+  clnn_status s = clnn__check_tensor(ctx, t, name);
+  if (s) return rewrap(s, fn);
+  if (t->ndim != 4) {
+    char b[128];
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "%s must be 4-D (NCHW), got shape %s", name,
+                clnn__dims_str(t, b, sizeof b));
+  }
+  return CLNN_SUCCESS;
+}
+
+static clnn_status check_out_dims(const char *fn, const clnn_tensor *t, const char *name, size_t a,
+                                  size_t b, size_t c, size_t d) {
+  size_t want[4] = {a, b, c, d};
+  clnn_status s = clnn__check_dims(t, name, 4, want);
+  return s ? rewrap(s, fn) : CLNN_SUCCESS;
+}
+
+/* The output must not share its buffer with an input (the kernels would read what they wrote). */
+static clnn_status check_alias(const char *fn, const clnn_tensor *out, const char *oname,
+                               const clnn_tensor *in, const char *iname) {
+  if (in && out->mem == in->mem)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "%s and %s share one buffer; %s must be separate",
+                oname, iname, oname);
+  return CLNN_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Algorithm choice and workspace plan                                                            */
+/* ---------------------------------------------------------------------------------------------- */
+
+static int is_1x1(const conv_geom *g) {
+  return g->R == 1 && g->S == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pb == 0 &&
+         g->pl == 0 && g->pr == 0 && g->G == 1;
+}
+static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
+
+static clnn_status resolve_algo(const char *fn, const conv_geom *g, clnn_conv_algo algo,
+                                clnn_conv_algo *out) {
+  switch (algo) {
+    case CLNN_CONV_ALGO_AUTO:
+      *out = is_1x1(g) ? CLNN_CONV_ALGO_1X1_GEMM
+                       : is_depthwise(g) ? CLNN_CONV_ALGO_DIRECT : CLNN_CONV_ALGO_IM2COL_GEMM;
+      return CLNN_SUCCESS;
+    case CLNN_CONV_ALGO_IM2COL_GEMM:
+    case CLNN_CONV_ALGO_DIRECT:
+      *out = algo;
+      return CLNN_SUCCESS;
+    case CLNN_CONV_ALGO_1X1_GEMM:
+      if (!is_1x1(g))
+        return fail(CLNN_ERROR_UNSUPPORTED, fn,
+                    "CLNN_CONV_ALGO_1X1_GEMM needs a 1x1 filter, stride 1, no padding and groups 1 "
+                    "(got %dx%d filter, stride %dx%d, padding %d/%d/%d/%d, groups %d)",
+                    g->R, g->S, g->sh, g->sw, g->pt, g->pb, g->pl, g->pr, g->G);
+      *out = algo;
+      return CLNN_SUCCESS;
+    default:
+      return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "algo %d is not a clnn_conv_algo", (int)algo);
+  }
+}
+
+/* How a pass walks the batch: chunks of nb whole images side by side (L = P*Q), or, when one
+ * image's columns exceed the limit, one image at a time in slices of L output pixels. The
+ * column buffer is rows x (nb*L) floats. */
+typedef struct conv_plan {
+  size_t nb, L;
+} conv_plan;
+
+static conv_plan make_plan(const conv_geom *g, size_t bytes_per_column) {
+  conv_plan pl;
+  size_t maxj = conv_ws_limit / bytes_per_column;
+  if (maxj < 1) maxj = 1;
+  size_t pq = (size_t)g->P * g->Q;
+  if (pq <= maxj) {
+    pl.nb = maxj / pq;
+    if (pl.nb > (size_t)g->N) pl.nb = (size_t)g->N;
+    pl.L = pq;
+  } else {
+    pl.nb = 1;
+    pl.L = maxj;
+  }
+  return pl;
+}
+
+/* Workspace bytes of slots 0 and 1 for one pass of a (resolved) algorithm. */
+static void pass_workspace(const conv_geom *g, clnn_conv_algo algo, enum conv_pass pass,
+                           size_t *ws0, size_t *ws1, conv_plan *plan_out) {
+  size_t crs = (size_t)g->C * g->R * g->S;
+  conv_plan pl = {1, 1};
+  *ws0 = *ws1 = 0;
+  if (algo == CLNN_CONV_ALGO_IM2COL_GEMM) {
+    if (pass != PASS_BWD_FILTER) {
+      pl = make_plan(g, crs * sizeof(float));
+      *ws0 = crs * pl.nb * pl.L * sizeof(float);
+    } else {
+      pl = make_plan(g, (crs + (size_t)g->K) * sizeof(float));
+      *ws0 = crs * pl.nb * pl.L * sizeof(float);
+      *ws1 = pl.nb > 1 ? (size_t)g->K * pl.nb * pl.L * sizeof(float) : 0;
+    }
+  } else if (algo == CLNN_CONV_ALGO_1X1_GEMM && pass == PASS_BWD_FILTER && g->N > 1) {
+    pl = make_plan(g, ((size_t)g->C + (size_t)g->K) * sizeof(float));
+    if (pl.nb > 1) {
+      *ws0 = (size_t)g->C * pl.nb * pl.L * sizeof(float);
+      *ws1 = (size_t)g->K * pl.nb * pl.L * sizeof(float);
+    }
+  }
+  if (plan_out) *plan_out = pl;
+}
+
+/* Acquires the workspace slots a pass needs (before anything is enqueued). */
+static clnn_status acquire(const char *fn, clnn_context *ctx, const conv_geom *g,
+                           clnn_conv_algo algo, enum conv_pass pass, cl_mem *m0, cl_mem *m1,
+                           conv_plan *plan) {
+  size_t b0, b1;
+  pass_workspace(g, algo, pass, &b0, &b1, plan);
+  *m0 = *m1 = NULL;
+  clnn_status s;
+  if (b0 && (s = clnn__workspace(ctx, 0, b0, m0))) return rewrap(s, fn);
+  if (b1 && (s = clnn__workspace(ctx, 1, b1, m1))) return rewrap(s, fn);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_conv2d_workspace_size(clnn_context *ctx, const clnn_conv2d_params *p,
+                                       clnn_conv_algo algo, const size_t x_dims[4],
+                                       const size_t w_dims[4], size_t *bytes) {
+  const char *fn = "clnn_conv2d_workspace_size";
+  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if (!bytes) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "bytes is NULL");
+  conv_geom g;
+  clnn_conv_algo a;
+  clnn_status s;
+  if ((s = geom_conv(fn, x_dims, w_dims, p, &g)) || (s = resolve_algo(fn, &g, algo, &a))) return s;
+  size_t best = 0;
+  for (int pass = PASS_FWD; pass <= PASS_BWD_FILTER; pass++) {
+    size_t b0, b1;
+    pass_workspace(&g, a, (enum conv_pass)pass, &b0, &b1, NULL);
+    if (b0 + b1 > best) best = b0 + b1;
+  }
+  *bytes = best;
+  return CLNN_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Launch helpers                                                                                 */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Work-group shape: powers of two covering the global size, at most 64 work-items in all. */
+static void pick_local(const clnn_context *ctx, int dims, const size_t *global, size_t *local) {
+  size_t left = 64;
+  if (ctx->info.max_work_group_size && ctx->info.max_work_group_size < left)
+    left = ctx->info.max_work_group_size;
+  for (int d = 0; d < dims; d++) {
+    size_t l = 1;
+    while (l < global[d] && l * 2 <= left) l *= 2;
+    local[d] = l;
+    left /= l;
+  }
+}
+
+static clnn_status launch(clnn_context *ctx, const char *kernel, cl_uint dims,
+                          const size_t *global, const clnn__arg *args, size_t nargs) {
+  size_t local[3];
+  pick_local(ctx, (int)dims, global, local);
+  return clnn__run(ctx, CONV_PROGRAM, kernel, dims, global, local, args, nargs);
+}
+#define LAUNCH(ctx, kernel, dims, global, ...)                                                    \
+  launch((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                    \
+         sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
+#define GEOM_ARGS(g)                                                                              \
+  CLNN_ARG_INT((g)->C), CLNN_ARG_INT((g)->H), CLNN_ARG_INT((g)->W), CLNN_ARG_INT((g)->R),         \
+      CLNN_ARG_INT((g)->S), CLNN_ARG_INT((g)->P), CLNN_ARG_INT((g)->Q), CLNN_ARG_INT((g)->sh),    \
+      CLNN_ARG_INT((g)->sw), CLNN_ARG_INT((g)->pt), CLNN_ARG_INT((g)->pl), CLNN_ARG_INT((g)->dh), \
+      CLNN_ARG_INT((g)->dw)
+
+static clnn_status run_im2col(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem col,
+                              size_t n0, size_t L, size_t pq0, size_t J) {
+  size_t global[2] = {J, (size_t)g->C};
+  return LAUNCH(ctx, "conv2d_im2col", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col), GEOM_ARGS(g),
+                CLNN_ARG_INT(n0), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0), CLNN_ARG_INT(J));
+}
+
+static clnn_status run_col2im(clnn_context *ctx, const conv_geom *g, cl_mem col, cl_mem dx,
+                              size_t n0, size_t nb, size_t L, size_t pq0, size_t J, float beta) {
+  size_t global[2] = {(size_t)g->H * g->W, nb * g->C};
+  return LAUNCH(ctx, "conv2d_col2im", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx), GEOM_ARGS(g),
+                CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0),
+                CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
+}
+
+/* dst [rows, nb*PQ] from src [N, rows, PQ], images n0 .. n0+nb-1. */
+static clnn_status run_gather_rows(clnn_context *ctx, cl_mem src, cl_mem dst, size_t rows,
+                                   size_t pq, size_t n0, size_t nb) {
+  size_t global[3] = {pq, rows, nb};
+  return LAUNCH(ctx, "conv2d_gather_rows", 3, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
+                CLNN_ARG_INT(rows), CLNN_ARG_INT(pq), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb));
+}
+
+/* y [N, K, PQ] = act(y + bias). */
+static clnn_status run_bias_act(clnn_context *ctx, cl_mem y, cl_mem bias, size_t N, size_t K,
+                                size_t pq, clnn_activation act, float alpha) {
+  size_t global[2] = {pq, N * K};
+  return LAUNCH(ctx, "conv2d_bias_act", 2, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
+                CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(K), CLNN_ARG_INT(pq), CLNN_ARG_INT(N * K),
+                CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
+}
+
+/* One GEMM per (group, image) pair, issued as strided-batched calls over whichever of the two
+ * is larger. *_g and *_i are the per-group and per-image offsets of each operand. */
+static clnn_status gemm_gi(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k,
+                           cl_mem a, size_t a_off, size_t lda, size_t a_g, size_t a_i, cl_mem b,
+                           size_t b_off, size_t ldb, size_t b_g, size_t b_i, float beta, cl_mem c,
+                           size_t c_off, size_t ldc, size_t c_g, size_t c_i, size_t groups,
+                           size_t images) {
+  clnn_status s = CLNN_SUCCESS;
+  if (images >= groups) {
+    for (size_t g = 0; g < groups && !s; g++)
+      s = clnn__gemm_batched(ctx, ta, tb, m, n, k, 1.0f, a, a_off + g * a_g, lda, a_i, b,
+                             b_off + g * b_g, ldb, b_i, beta, c, c_off + g * c_g, ldc, c_i, images);
+  } else {
+    for (size_t i = 0; i < images && !s; i++)
+      s = clnn__gemm_batched(ctx, ta, tb, m, n, k, 1.0f, a, a_off + i * a_i, lda, a_g, b,
+                             b_off + i * b_i, ldb, b_g, beta, c, c_off + i * c_i, ldc, c_g, groups);
+  }
+  return s;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* The three passes                                                                               */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* y = beta*y + conv(x, w), then y = act(y + bias) when bias or act is given (beta is 0 then). */
+static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv_algo algo,
+                                cl_mem x, cl_mem w, cl_mem bias, clnn_activation act,
+                                float act_alpha, float beta, cl_mem y, cl_mem ws0,
+                                const conv_plan *plan) {
+  size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
+  size_t cgrs = (size_t)g->Cg * g->R * g->S;
+  clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT) {
+    size_t qb = ((size_t)g->Q + CONV_DIRECT_QV_GUESS - 1) / CONV_DIRECT_QV_GUESS;
+    size_t global[3] = {qb, (size_t)g->P, N * K};
+    return LAUNCH(ctx, "conv2d_direct_forward", 3, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
+                  CLNN_ARG_MEM(bias), CLNN_ARG_MEM(y), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
+                  CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
+                  CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
+                  CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh),
+                  CLNN_ARG_INT(g->dw), CLNN_ARG_INT(g->G), CLNN_ARG_INT(N * K),
+                  CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(act_alpha),
+                  CLNN_ARG_FLOAT(beta));
+  }
+  if (algo == CLNN_CONV_ALGO_1X1_GEMM) {
+    /* y[n] (K x HW) = w (K x C) * x[n] (C x HW) */
+    s = gemm_gi(ctx, 0, 0, K, HW, C, w, 0, C, 0, 0, x, 0, HW, 0, C * HW, beta, y, 0, HW, 0, K * PQ,
+                1, N);
+  } else {
+    size_t G = g->G, Kg = g->Kg;
+    for (size_t n0 = 0; n0 < N && !s; n0 += plan->nb) {
+      size_t nb = plan->nb < N - n0 ? plan->nb : N - n0;
+      for (size_t pq0 = 0; pq0 < PQ && !s; pq0 += plan->L) {
+        size_t L = plan->L < PQ - pq0 ? plan->L : PQ - pq0;
+        size_t J = nb * L;
+        s = run_im2col(ctx, g, x, ws0, n0, L, pq0, J);
+        /* y[n, group] (Kg x L) = w[group] (Kg x CgRS) * col[group rows, image n] (CgRS x L) */
+        if (!s)
+          s = gemm_gi(ctx, 0, 0, Kg, L, cgrs, w, 0, cgrs, Kg * cgrs, 0, ws0, 0, J, cgrs * J, L,
+                      beta, y, n0 * K * PQ + pq0, PQ, Kg * PQ, K * PQ, G, nb);
+      }
+    }
+  }
+  if (!s && (bias || act != CLNN_ACT_IDENTITY)) s = run_bias_act(ctx, y, bias, N, K, PQ, act, act_alpha);
+  return s;
+}
+
+/* dx = beta*dx + conv's gradient with respect to x, for dy. */
+static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, clnn_conv_algo algo,
+                                      cl_mem dy, cl_mem w, float beta, cl_mem dx, cl_mem ws0,
+                                      const conv_plan *plan) {
+  size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
+  size_t cgrs = (size_t)g->Cg * g->R * g->S;
+  clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT) {
+    size_t global[3] = {(size_t)g->W, (size_t)g->H, N * C};
+    return LAUNCH(ctx, "conv2d_direct_backward_data", 3, global, CLNN_ARG_MEM(dy), CLNN_ARG_MEM(w),
+                  CLNN_ARG_MEM(dx), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W),
+                  CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P),
+                  CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw), CLNN_ARG_INT(g->pt),
+                  CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),
+                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(N * C), CLNN_ARG_FLOAT(beta));
+  }
+  if (algo == CLNN_CONV_ALGO_1X1_GEMM) {
+    /* dx[n] (C x HW) = w^T (C x K) * dy[n] (K x HW) */
+    return gemm_gi(ctx, 1, 0, C, HW, K, w, 0, C, 0, 0, dy, 0, HW, 0, K * PQ, beta, dx, 0, HW, 0,
+                   C * HW, 1, N);
+  }
+  size_t G = g->G, Kg = g->Kg;
+  for (size_t n0 = 0; n0 < N && !s; n0 += plan->nb) {
+    size_t nb = plan->nb < N - n0 ? plan->nb : N - n0;
+    for (size_t pq0 = 0; pq0 < PQ && !s; pq0 += plan->L) {
+      size_t L = plan->L < PQ - pq0 ? plan->L : PQ - pq0;
+      size_t J = nb * L;
+      /* col[group rows, image n] (CgRS x L) = w[group]^T (CgRS x Kg) * dy[n, group] (Kg x L) */
+      s = gemm_gi(ctx, 1, 0, cgrs, L, Kg, w, 0, cgrs, Kg * cgrs, 0, dy, n0 * K * PQ + pq0, PQ,
+                  Kg * PQ, K * PQ, 0.0f, ws0, 0, J, cgrs * J, L, G, nb);
+      /* Later pixel slices of one image add to what the first slice wrote. */
+      if (!s) s = run_col2im(ctx, g, ws0, dx, n0, nb, L, pq0, J, pq0 == 0 ? beta : 1.0f);
+    }
+  }
+  return s;
+}
+
+/* dw = beta*dw + conv's gradient with respect to w, for x and dy. */
+static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, clnn_conv_algo algo,
+                                        cl_mem x, cl_mem dy, float beta, cl_mem dw, cl_mem ws0,
+                                        cl_mem ws1, const conv_plan *plan) {
+  size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q;
+  size_t cgrs = (size_t)g->Cg * g->R * g->S;
+  clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT) {
+    size_t global[1] = {K * cgrs};
+    return LAUNCH(ctx, "conv2d_direct_backward_filter", 1, global, CLNN_ARG_MEM(x),
+                  CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C),
+                  CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R),
+                  CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh),
+                  CLNN_ARG_INT(g->sw), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl),
+                  CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw), CLNN_ARG_INT(g->G),
+                  CLNN_ARG_FLOAT(beta));
+  }
+  if (algo == CLNN_CONV_ALGO_1X1_GEMM) {
+    if (plan->nb <= 1) {
+      /* dw (K x C) = sum over n of dy[n] (K x PQ) * x[n]^T (PQ x C), one GEMM per image */
+      for (size_t n = 0; n < N && !s; n++)
+        s = clnn__gemm(ctx, 0, 1, K, C, PQ, 1.0f, dy, n * K * PQ, PQ, x, n * C * PQ, PQ,
+                       n == 0 ? beta : 1.0f, dw, 0, C);
+      return s;
+    }
+    for (size_t n0 = 0; n0 < N && !s; n0 += plan->nb) {
+      size_t nb = plan->nb < N - n0 ? plan->nb : N - n0;
+      size_t J = nb * PQ;
+      s = run_gather_rows(ctx, x, ws0, C, PQ, n0, nb);
+      if (!s) s = run_gather_rows(ctx, dy, ws1, K, PQ, n0, nb);
+      if (!s) s = clnn__gemm(ctx, 0, 1, K, C, J, 1.0f, ws1, 0, J, ws0, 0, J, n0 == 0 ? beta : 1.0f, dw, 0, C);
+    }
+    return s;
+  }
+  size_t G = g->G, Kg = g->Kg;
+  int first = 1;
+  for (size_t n0 = 0; n0 < N && !s; n0 += plan->nb) {
+    size_t nb = plan->nb < N - n0 ? plan->nb : N - n0;
+    for (size_t pq0 = 0; pq0 < PQ && !s; pq0 += plan->L) {
+      size_t L = plan->L < PQ - pq0 ? plan->L : PQ - pq0;
+      size_t J = nb * L;
+      s = run_im2col(ctx, g, x, ws0, n0, L, pq0, J);
+      cl_mem a = dy;
+      size_t a_off = n0 * K * PQ + pq0, lda = PQ, a_g = (size_t)Kg * PQ;
+      if (!s && nb > 1) {
+        s = run_gather_rows(ctx, dy, ws1, K, PQ, n0, nb);
+        a = ws1;
+        a_off = 0;
+        lda = J;
+        a_g = Kg * J;
+      }
+      /* dw[group] (Kg x CgRS) (+)= dy[group] (Kg x J) * col[group rows]^T (J x CgRS) */
+      if (!s)
+        s = gemm_gi(ctx, 0, 1, Kg, cgrs, J, a, a_off, lda, a_g, 0, ws0, 0, J, cgrs * J, 0,
+                    first ? beta : 1.0f, dw, 0, cgrs, Kg * cgrs, 0, G, 1);
+      first = 0;
+    }
+  }
+  return s;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Public entry points                                                                            */
+/* ---------------------------------------------------------------------------------------------- */
+
+clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, clnn_conv_algo algo,
+                                const clnn_tensor *x, const clnn_tensor *w, const clnn_tensor *bias,
+                                clnn_activation act, float act_alpha, clnn_tensor *y) {
+  const char *fn = "clnn_conv2d_forward";
+  conv_geom g;
+  clnn_conv_algo a;
+  conv_plan plan;
+  cl_mem ws0, ws1;
+  clnn_status s;
+  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = check_t4(fn, ctx, x, "x")) || (s = check_t4(fn, ctx, w, "w")) ||
+      (s = check_t4(fn, ctx, y, "y")))
+    return s;
+  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return rewrap(s, fn);
+  if ((s = geom_conv(fn, x->dims, w->dims, p, &g))) return s;
+  if ((s = check_out_dims(fn, y, "y", g.N, g.K, g.P, g.Q))) return s;
+  if (bias && bias->numel != (size_t)g.K)
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.K);
+  if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act %d is not a clnn_activation", (int)act);
+  if (!isfinite(act_alpha))
+    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act_alpha must be finite");
+  if ((s = check_alias(fn, y, "y", x, "x")) || (s = check_alias(fn, y, "y", w, "w")) ||
+      (s = check_alias(fn, y, "y", bias, "bias")))
+    return s;
+  if ((s = resolve_algo(fn, &g, algo, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
+    return s;
+  return pass_forward(ctx, &g, a, x->mem, w->mem, bias ? bias->mem : NULL, act, act_alpha, 0.0f,
+                      y->mem, ws0, &plan);
+}
+
+clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
+                                      clnn_conv_algo algo, const clnn_tensor *dy,
+                                      const clnn_tensor *w, float beta, clnn_tensor *dx) {
+  const char *fn = "clnn_conv2d_backward_data";
+  conv_geom g;
+  clnn_conv_algo a;
+  conv_plan plan;
+  cl_mem ws0, ws1;
+  clnn_status s;
+  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = check_t4(fn, ctx, dy, "dy")) || (s = check_t4(fn, ctx, w, "w")) ||
+      (s = check_t4(fn, ctx, dx, "dx")))
+    return s;
+  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
+  if ((s = geom_conv(fn, dx->dims, w->dims, p, &g))) return s;
+  if ((s = check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
+  if ((s = check_alias(fn, dx, "dx", dy, "dy")) || (s = check_alias(fn, dx, "dx", w, "w"))) return s;
+  if ((s = resolve_algo(fn, &g, algo, &a)) ||
+      (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
+    return s;
+  return pass_backward_data(ctx, &g, a, dy->mem, w->mem, beta, dx->mem, ws0, &plan);
+}
+
+clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
+                                        clnn_conv_algo algo, const clnn_tensor *x,
+                                        const clnn_tensor *dy, float beta, clnn_tensor *dw) {
+  const char *fn = "clnn_conv2d_backward_filter";
+  conv_geom g;
+  clnn_conv_algo a;
+  conv_plan plan;
+  cl_mem ws0, ws1;
+  clnn_status s;
+  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = check_t4(fn, ctx, x, "x")) || (s = check_t4(fn, ctx, dy, "dy")) ||
+      (s = check_t4(fn, ctx, dw, "dw")))
+    return s;
+  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
+  if ((s = geom_conv(fn, x->dims, dw->dims, p, &g))) return s;
+  if ((s = check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
+  if ((s = check_alias(fn, dw, "dw", x, "x")) || (s = check_alias(fn, dw, "dw", dy, "dy"))) return s;
+  if ((s = resolve_algo(fn, &g, algo, &a)) ||
+      (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
+    return s;
+  return pass_backward_filter(ctx, &g, a, x->mem, dy->mem, beta, dw->mem, ws0, ws1, &plan);
+}
+
+clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, float beta,
+                                      clnn_tensor *db) {
+  const char *fn = "clnn_conv2d_backward_bias";
+  clnn_status s;
+  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = clnn__check_tensor(ctx, dy, "dy")) || (s = clnn__check_tensor(ctx, db, "db")))
+    return rewrap(s, fn);
+  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
+  if (dy->ndim < 2) {
+    char b[128];
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "dy must be [N, K, ...] (at least 2-D), got %s",
+                clnn__dims_str(dy, b, sizeof b));
+  }
+  size_t N = dy->dims[0], K = dy->dims[1], sp = 1;
+  for (int i = 2; i < dy->ndim; i++) sp *= dy->dims[i]; /* cannot overflow: dy exists */
+  if (db->numel != K)
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "db has %zu elements, expected K = dy dim 1 = %zu",
+                db->numel, K);
+  if ((s = check_alias(fn, db, "db", dy, "dy"))) return s;
+  if ((s = check_int(fn, "N*K", (uint64_t)N * K)) || (s = check_int(fn, "spatial size", sp)) ||
+      (s = check_int(fn, "K*spatial", (uint64_t)K * sp)))
+    return s;
+  size_t global[1] = {K};
+  return LAUNCH(ctx, "conv2d_backward_bias", 1, global, CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(db->mem),
+                CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp), CLNN_ARG_FLOAT(beta));
+}
+
+/* ---- transposed convolution: x [N, C, H, W], w [C, K/groups, R, S], y [N, K, Ho, Wo]. In the
+ * geometry g below, the conv's input is y's shape and its output is x's shape. ---- */
+
+clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_params *p,
+                                          clnn_conv_algo algo, const clnn_tensor *x,
+                                          const clnn_tensor *w, const clnn_tensor *bias,
+                                          clnn_tensor *y) {
+  const char *fn = "clnn_conv_transpose2d_forward";
+  conv_geom g;
+  clnn_conv_algo a;
+  conv_plan plan;
+  cl_mem ws0, ws1;
+  clnn_status s;
+  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = check_t4(fn, ctx, x, "x")) || (s = check_t4(fn, ctx, w, "w")) ||
+      (s = check_t4(fn, ctx, y, "y")))
+    return s;
+  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return rewrap(s, fn);
+  if ((s = geom_transpose(fn, x->dims, w->dims, p, &g))) return s;
+  if ((s = check_out_dims(fn, y, "y", g.N, g.C, g.H, g.W))) return s;
+  if (bias && bias->numel != (size_t)g.C)
+    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.C);
+  if ((s = check_alias(fn, y, "y", x, "x")) || (s = check_alias(fn, y, "y", w, "w")) ||
+      (s = check_alias(fn, y, "y", bias, "bias")))
+    return s;
+  if ((s = resolve_algo(fn, &g, algo, &a)) ||
+      (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
+    return s;
+  s = pass_backward_data(ctx, &g, a, x->mem, w->mem, 0.0f, y->mem, ws0, &plan);
+  if (!s && bias)
+    s = run_bias_act(ctx, y->mem, bias->mem, (size_t)g.N, (size_t)g.C, (size_t)g.H * g.W,
+                     CLNN_ACT_IDENTITY, 0.0f);
+  return s;
+}
+
+clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
+                                                clnn_conv_algo algo, const clnn_tensor *dy,
+                                                const clnn_tensor *w, float beta,
+                                                clnn_tensor *dx) {
+  const char *fn = "clnn_conv_transpose2d_backward_data";
+  conv_geom g;
+  clnn_conv_algo a;
+  conv_plan plan;
+  cl_mem ws0, ws1;
+  clnn_status s;
+  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = check_t4(fn, ctx, dy, "dy")) || (s = check_t4(fn, ctx, w, "w")) ||
+      (s = check_t4(fn, ctx, dx, "dx")))
+    return s;
+  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
+  if ((s = geom_transpose(fn, dx->dims, w->dims, p, &g))) return s;
+  if ((s = check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
+  if ((s = check_alias(fn, dx, "dx", dy, "dy")) || (s = check_alias(fn, dx, "dx", w, "w"))) return s;
+  if ((s = resolve_algo(fn, &g, algo, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
+    return s;
+  return pass_forward(ctx, &g, a, dy->mem, w->mem, NULL, CLNN_ACT_IDENTITY, 0.0f, beta, dx->mem,
+                      ws0, &plan);
+}
+
+clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
+                                                  clnn_conv_algo algo, const clnn_tensor *x,
+                                                  const clnn_tensor *dy, float beta,
+                                                  clnn_tensor *dw) {
+  const char *fn = "clnn_conv_transpose2d_backward_filter";
+  conv_geom g;
+  clnn_conv_algo a;
+  conv_plan plan;
+  cl_mem ws0, ws1;
+  clnn_status s;
+  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = check_t4(fn, ctx, x, "x")) || (s = check_t4(fn, ctx, dy, "dy")) ||
+      (s = check_t4(fn, ctx, dw, "dw")))
+    return s;
+  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
+  if ((s = geom_transpose(fn, x->dims, dw->dims, p, &g))) return s;
+  if ((s = check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
+  if ((s = check_alias(fn, dw, "dw", x, "x")) || (s = check_alias(fn, dw, "dw", dy, "dy"))) return s;
+  if ((s = resolve_algo(fn, &g, algo, &a)) ||
+      (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
+    return s;
+  /* The conv's input is the transposed conv's output gradient, its output gradient is x. */
+  return pass_backward_filter(ctx, &g, a, dy->mem, x->mem, beta, dw->mem, ws0, ws1, &plan);
+}
