@@ -35,14 +35,17 @@ const char *clnn_status_string(clnn_status status) {
 const char *clnn_last_error(void) { return clnn_error_buf; }
 
 clnn_status clnn__error(clnn_status status, const char *fmt, ...) {
+  /* Format into a scratch buffer first: callers may pass clnn_last_error() as an argument. */
+  static _Thread_local char scratch[sizeof clnn_error_buf];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(clnn_error_buf, sizeof clnn_error_buf, fmt, ap);
+  int n = vsnprintf(scratch, sizeof scratch, fmt, ap);
   va_end(ap);
-  if (n >= (int)sizeof clnn_error_buf) {
+  if (n >= (int)sizeof scratch) {
     const char *tail = " ... [truncated]";
-    memcpy(clnn_error_buf + sizeof clnn_error_buf - strlen(tail) - 1, tail, strlen(tail) + 1);
+    memcpy(scratch + sizeof scratch - strlen(tail) - 1, tail, strlen(tail) + 1);
   }
+  memcpy(clnn_error_buf, scratch, sizeof clnn_error_buf);
   clnn__log(CLNN_LOG_DEBUG, "%s: %s", clnn_status_string(status), clnn_error_buf);
   return status;
 }
