@@ -1,0 +1,306 @@
+/* src/nn/data.c — datasets in host memory: the IDX reader (MNIST's file format) that checks every
+ * header field against the real file size before allocating anything, datasets built from
+ * memory, seeded shuffling (Fisher-Yates over splitmix64) and mini-batch copies. Also the host
+ * PRNG the training API shares. */
+#include "nn_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct clnn_dataset {
+  size_t n;
+  int ndim;
+  size_t dims[4];
+  size_t numel;   /* floats per sample */
+  float *x;       /* [n, numel] */
+  int32_t *labels;/* [n] */
+  size_t *order;  /* [n] batch order */
+  int num_classes;
+};
+
+/* ---- PRNG ---- */
+
+uint64_t clnn__nn_splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+double clnn__nn_uniform01(uint64_t *state) {
+  return (double)(clnn__nn_splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+uint64_t clnn__nn_hash_str(uint64_t h, const char *s) {
+  return clnn__fnv1a(h, s, strlen(s));
+}
+
+/* ---- IDX ---- */
+
+typedef struct idx_file {
+  unsigned char *data; /* payload after the header */
+  size_t count;        /* first dimension */
+  size_t rows, cols;   /* images only */
+} idx_file;
+
+static uint32_t be32(const unsigned char *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Reads an IDX file of unsigned bytes with `want_ndim` dims (1: labels, 3: images). */
+static clnn_status idx_read(const char *path, int want_ndim, const char *what, idx_file *out) {
+  memset(out, 0, sizeof(*out));
+  FILE *f = fopen(path, "rb");
+  if (!f) return clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot open: %s", what, path,
+                             strerror(errno));
+  clnn_status st = CLNN_SUCCESS;
+  unsigned char hdr[16];
+  size_t hdr_size = 4 + 4 * (size_t)want_ndim;
+  long file_size = -1;
+  if (fseek(f, 0, SEEK_END) == 0) file_size = ftell(f);
+  if (file_size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    st = clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot determine its size", what, path);
+    goto done;
+  }
+  if ((size_t)file_size < 4) {
+    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: %ld bytes, too short for an "
+                     "IDX header", what, path, file_size);
+    goto done;
+  }
+  if (fread(hdr, 1, 4, f) != 4) {
+    st = clnn__error(CLNN_ERROR_IO, "%s file '%s': read error", what, path);
+    goto done;
+  }
+  uint32_t magic = be32(hdr);
+  uint32_t want_magic = 0x800u | (uint32_t)want_ndim;
+  if (magic != want_magic) {
+    if (hdr[0] != 0 || hdr[1] != 0)
+      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): not "
+                       "an IDX file", what, path, (unsigned)magic, (unsigned)want_magic);
+    else if (hdr[2] != 0x08)
+      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): data "
+                       "type 0x%02x, only unsigned bytes (0x08) are supported", what, path,
+                       (unsigned)magic, (unsigned)want_magic, hdr[2]);
+    else
+      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): %d "
+                       "dimensions, expected %d", what, path, (unsigned)magic,
+                       (unsigned)want_magic, hdr[3], want_ndim);
+    goto done;
+  }
+  if ((size_t)file_size < hdr_size) {
+    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: %ld bytes, the header alone "
+                     "needs %zu", what, path, file_size, hdr_size);
+    goto done;
+  }
+  if (fread(hdr + 4, 1, hdr_size - 4, f) != hdr_size - 4) {
+    st = clnn__error(CLNN_ERROR_IO, "%s file '%s': read error", what, path);
+    goto done;
+  }
+  size_t dims[3] = {0, 1, 1};
+  int ok = 1;
+  size_t payload = 1;
+  for (int i = 0; i < want_ndim; i++) {
+    dims[i] = be32(hdr + 4 + 4 * i);
+    if (dims[i] == 0) {
+      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': dimension %d is 0", what, path, i);
+      goto done;
+    }
+    payload = clnn__mul_size(payload, dims[i], &ok);
+  }
+  if (!ok || payload > SIZE_MAX - hdr_size) {
+    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': dimensions overflow size_t", what, path);
+    goto done;
+  }
+  if ((uint64_t)file_size < (uint64_t)(hdr_size + payload)) {
+    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: the header promises %zu bytes "
+                     "of data but the file holds %ld", what, path, payload,
+                     file_size - (long)hdr_size);
+    goto done;
+  }
+  if ((uint64_t)file_size > (uint64_t)(hdr_size + payload)) {
+    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': %ld bytes after the %zu bytes of data the "
+                     "header promises", what, path, file_size - (long)(hdr_size + payload),
+                     payload);
+    goto done;
+  }
+  /* the claim now matches the file's real size: the allocation is as big as the file */
+  out->data = malloc(payload);
+  if (!out->data) {
+    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s file '%s': cannot allocate %zu bytes", what,
+                     path, payload);
+    goto done;
+  }
+  if (fread(out->data, 1, payload, f) != payload) {
+    free(out->data);
+    out->data = NULL;
+    st = clnn__error(CLNN_ERROR_IO, "%s file '%s': read error", what, path);
+    goto done;
+  }
+  out->count = dims[0];
+  out->rows = dims[1];
+  out->cols = dims[2];
+done:
+  fclose(f);
+  return st;
+}
+
+static void identity_order(clnn_dataset *ds) {
+  for (size_t i = 0; i < ds->n; i++) ds->order[i] = i;
+}
+
+/* A dataset with room for n samples of the given dims (contents unset). */
+static clnn_status ds_alloc(size_t n, int ndim, const size_t *dims, clnn_dataset **out) {
+  int ok = 1;
+  size_t numel = clnn__nn_prod(ndim, dims);
+  size_t total = clnn__mul_size(n, numel, &ok);
+  total = clnn__mul_size(total, sizeof(float), &ok);
+  size_t obytes = clnn__mul_size(n, sizeof(size_t), &ok);
+  if (!ok || numel == 0)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "dataset of %zu samples of %zu values "
+                       "overflows size_t", n, numel);
+  clnn_dataset *ds = calloc(1, sizeof(*ds));
+  if (!ds) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate a dataset");
+  ds->x = malloc(total);
+  ds->labels = malloc(n * sizeof(int32_t));
+  ds->order = malloc(obytes);
+  if (!ds->x || !ds->labels || !ds->order) {
+    clnn_dataset_destroy(ds);
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes for a dataset", total);
+  }
+  ds->n = n;
+  ds->ndim = ndim;
+  for (int i = 0; i < ndim; i++) ds->dims[i] = dims[i];
+  ds->numel = numel;
+  identity_order(ds);
+  *out = ds;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_path,
+                                  clnn_dataset **out) {
+  if (!images_path || !labels_path || !out)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_load_idx: %s is NULL",
+                       !images_path ? "images_path" : !labels_path ? "labels_path" : "out");
+  idx_file img, lab;
+  clnn_status st = idx_read(images_path, 3, "images", &img);
+  if (st != CLNN_SUCCESS) return st;
+  st = idx_read(labels_path, 1, "labels", &lab);
+  if (st != CLNN_SUCCESS) {
+    free(img.data);
+    return st;
+  }
+  if (img.count != lab.count) {
+    st = clnn__error(CLNN_ERROR_FORMAT, "IDX files disagree: '%s' holds %zu images but '%s' holds "
+                     "%zu labels", images_path, img.count, labels_path, lab.count);
+    goto done;
+  }
+  size_t dims[3] = {1, img.rows, img.cols};
+  clnn_dataset *ds = NULL;
+  st = ds_alloc(img.count, 3, dims, &ds);
+  if (st != CLNN_SUCCESS) goto done;
+  size_t total = img.count * ds->numel;
+  for (size_t i = 0; i < total; i++) ds->x[i] = (float)img.data[i] / 255.0f;
+  int maxl = 0;
+  for (size_t i = 0; i < img.count; i++) {
+    ds->labels[i] = lab.data[i];
+    if (lab.data[i] > maxl) maxl = lab.data[i];
+  }
+  ds->num_classes = maxl + 1;
+  *out = ds;
+done:
+  free(img.data);
+  free(lab.data);
+  return st;
+}
+
+clnn_status clnn_dataset_create(size_t n, int sample_ndim, const size_t *sample_dims,
+                                const float *x, const int32_t *labels, clnn_dataset **out) {
+  if (!out || !x || !sample_dims)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: %s is NULL",
+                       !out ? "out" : !x ? "x" : "sample_dims");
+  if (n == 0) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: n is 0");
+  if (sample_ndim < 1 || sample_ndim > 4)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: sample_ndim %d is not "
+                       "in 1..4", sample_ndim);
+  for (int i = 0; i < sample_ndim; i++)
+    if (sample_dims[i] == 0)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: sample_dims[%d] is 0",
+                         i);
+  int maxl = 0;
+  if (labels) {
+    for (size_t i = 0; i < n; i++) {
+      if (labels[i] < 0)
+        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: labels[%zu] = %d is "
+                           "negative", i, (int)labels[i]);
+      if (labels[i] > maxl) maxl = labels[i];
+    }
+  }
+  if (maxl == INT_MAX)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: label too large");
+  clnn_dataset *ds = NULL;
+  clnn_status st = ds_alloc(n, sample_ndim, sample_dims, &ds);
+  if (st != CLNN_SUCCESS) return st;
+  memcpy(ds->x, x, n * ds->numel * sizeof(float));
+  if (labels) memcpy(ds->labels, labels, n * sizeof(int32_t));
+  else memset(ds->labels, 0, n * sizeof(int32_t));
+  ds->num_classes = maxl + 1;
+  *out = ds;
+  return CLNN_SUCCESS;
+}
+
+void clnn_dataset_destroy(clnn_dataset *ds) {
+  if (!ds) return;
+  free(ds->x);
+  free(ds->labels);
+  free(ds->order);
+  free(ds);
+}
+
+size_t clnn_dataset_size(const clnn_dataset *ds) { return ds ? ds->n : 0; }
+size_t clnn_dataset_sample_numel(const clnn_dataset *ds) { return ds ? ds->numel : 0; }
+int clnn_dataset_num_classes(const clnn_dataset *ds) { return ds ? ds->num_classes : 0; }
+const float *clnn_dataset_data(const clnn_dataset *ds) { return ds ? ds->x : NULL; }
+const int32_t *clnn_dataset_labels(const clnn_dataset *ds) { return ds ? ds->labels : NULL; }
+
+int clnn_dataset_sample_dims(const clnn_dataset *ds, size_t dims[CLNN_MAX_DIMS]) {
+  if (!ds) return 0;
+  if (dims)
+    for (int i = 0; i < ds->ndim; i++) dims[i] = ds->dims[i];
+  return ds->ndim;
+}
+
+clnn_status clnn_dataset_shuffle(clnn_dataset *ds, uint64_t seed) {
+  if (!ds) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_shuffle: ds is NULL");
+  identity_order(ds);
+  uint64_t s = seed;
+  for (size_t i = ds->n; i > 1; i--) {
+    /* unbiased index in [0, i): rejection on the top of the 64-bit range */
+    uint64_t bound = (uint64_t)i, limit = UINT64_MAX - UINT64_MAX % bound, r;
+    do r = clnn__nn_splitmix64(&s);
+    while (r >= limit);
+    size_t j = (size_t)(r % bound);
+    size_t t = ds->order[i - 1];
+    ds->order[i - 1] = ds->order[j];
+    ds->order[j] = t;
+  }
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
+                               int32_t *labels) {
+  if (!ds || !x)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: %s is NULL",
+                       !ds ? "ds" : "x");
+  if (count == 0 || first > ds->n || count > ds->n - first)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: samples %zu..%zu are "
+                       "not within the dataset's %zu", first, first + count, ds->n);
+  for (size_t i = 0; i < count; i++) {
+    size_t k = ds->order[first + i];
+    memcpy(x + i * ds->numel, ds->x + k * ds->numel, ds->numel * sizeof(float));
+    if (labels) labels[i] = ds->labels[k];
+  }
+  return CLNN_SUCCESS;
+}
