@@ -1,0 +1,631 @@
+"""The network API (clnn_net_*), datasets (clnn_dataset_*) and checkpoints."""
+
+import ctypes
+import os
+
+import numpy as np
+
+from . import _lib as L
+from ._core import Context, Tensor, _check_ctx, _float, _int, _path_bytes, as_float32, \
+    as_int32_labels
+from ._errors import Error, invalid, shape_mismatch
+from .ops import ACTIVATIONS, _conv_params, _cint, _pool_params, _u64
+
+LOSSES = {"softmax_cross_entropy": 0, "cross_entropy": 0, "bce_with_logits": 1, "mse": 2}
+OPTIMIZERS = {"sgd": 0, "adam": 1, "adamw": 2, "rmsprop": 3, "adagrad": 4}
+
+
+def _f32_ptr(a):
+    return a.ctypes.data_as(L.F)
+
+
+def _i32_ptr(a):
+    return a.ctypes.data_as(L.I32)
+
+
+# ============================================================================================
+# Datasets
+# ============================================================================================
+
+class Dataset:
+    """A labelled dataset in host memory (clnn_dataset).
+
+    Dataset(x, labels=None): copies x [N, sample dims...] (1 to 4 sample dims; converted to
+    float32) and integer labels [N] (>= 0; None: all 0). Dataset.load_idx(images, labels) reads
+    MNIST-format IDX files (samples [1, H, W], pixels / 255)."""
+
+    def __init__(self, x, labels=None):
+        self._h = None
+        lib = L.load()
+        self._destroy = lib.clnn_dataset_destroy
+        xa = as_float32(x, "Dataset: x")
+        if not 2 <= xa.ndim <= 5 or xa.size == 0:
+            raise shape_mismatch(f"Dataset: x must be [N, sample dims...] with 1 to 4 sample "
+                                 f"dims, each > 0; got shape {xa.shape}")
+        n = xa.shape[0]
+        lab = None
+        if labels is not None:
+            lab = as_int32_labels(labels, "Dataset: labels").reshape(-1)
+            if lab.size != n:
+                raise shape_mismatch(f"Dataset: {lab.size} labels for {n} samples")
+            if lab.size and lab.min() < 0:
+                raise invalid("Dataset: labels must be >= 0")
+        dims = xa.shape[1:]
+        h = ctypes.c_void_p()
+        L.check(lib.clnn_dataset_create(n, len(dims), (ctypes.c_size_t * len(dims))(*dims),
+                                        _f32_ptr(xa), None if lab is None else _i32_ptr(lab),
+                                        ctypes.byref(h)))
+        self._h = h.value
+
+    @classmethod
+    def load_idx(cls, images_path, labels_path):
+        """Reads an IDX image file and an IDX label file (the MNIST format)."""
+        self = cls.__new__(cls)
+        self._h = None
+        lib = L.load()
+        self._destroy = lib.clnn_dataset_destroy
+        h = ctypes.c_void_p()
+        L.check(lib.clnn_dataset_load_idx(_path_bytes(images_path, "images_path"),
+                                          _path_bytes(labels_path, "labels_path"),
+                                          ctypes.byref(h)))
+        self._h = h.value
+        return self
+
+    def _handle(self):
+        if self._h is None:
+            raise invalid("the dataset is closed")
+        return self._h
+
+    @property
+    def closed(self):
+        return self._h is None
+
+    def close(self):
+        h, self._h = self._h, None
+        if h is not None:
+            self._destroy(h)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __len__(self):
+        return int(L.load().clnn_dataset_size(self._handle()))
+
+    @property
+    def sample_shape(self):
+        d = (ctypes.c_size_t * L.MAX_DIMS)()
+        n = L.load().clnn_dataset_sample_dims(self._handle(), d)
+        return tuple(int(v) for v in d[:n])
+
+    @property
+    def num_classes(self):
+        return int(L.load().clnn_dataset_num_classes(self._handle()))
+
+    @property
+    def x(self):
+        """A copy of every sample, [N, sample dims...], in file order."""
+        lib = L.load()
+        h = self._handle()
+        out = np.empty((len(self),) + self.sample_shape, dtype=np.float32)
+        ptr = lib.clnn_dataset_data(h)
+        if not ptr:
+            raise Error("CLNN_ERROR_INTERNAL", "clnn_dataset_data returned NULL")
+        ctypes.memmove(out.ctypes.data, ptr, out.nbytes)
+        return out
+
+    @property
+    def labels(self):
+        """A copy of the labels [N] (int32), in file order."""
+        lib = L.load()
+        h = self._handle()
+        out = np.empty(len(self), dtype=np.int32)
+        ptr = lib.clnn_dataset_labels(h)
+        if not ptr:
+            raise Error("CLNN_ERROR_INTERNAL", "clnn_dataset_labels returned NULL")
+        ctypes.memmove(out.ctypes.data, ptr, out.nbytes)
+        return out
+
+    def shuffle(self, seed):
+        """Sets the batch order to a permutation drawn from `seed` (same on every machine)."""
+        L.check(L.load().clnn_dataset_shuffle(self._handle(), _u64(seed, "seed")))
+
+    def batch(self, first, count):
+        """Samples first .. first+count-1 of the current order: (x, labels)."""
+        first, count = _int(first, "first"), _int(count, "count")
+        n = len(self)
+        if first < 0 or count <= 0 or first + count > n:
+            raise invalid(f"batch: first={first}, count={count} is outside the {n} samples")
+        x = np.empty((count,) + self.sample_shape, dtype=np.float32)
+        y = np.empty(count, dtype=np.int32)
+        L.check(L.load().clnn_dataset_batch(self._handle(), first, count, _f32_ptr(x), _i32_ptr(y)))
+        return x, y
+
+    def __repr__(self):
+        if self.closed:
+            return "<clnn.Dataset (closed)>"
+        return f"<clnn.Dataset {len(self)} samples of {self.sample_shape}>"
+
+
+# ============================================================================================
+# Networks
+# ============================================================================================
+
+class Net:
+    """A sequential network on a context (clnn_net).
+
+        net = clnn.Net(ctx, input_shape=(1, 8, 8), seed=42)
+        net.conv2d(16, 3, padding=1).relu().maxpool2d(2).flatten().dense(10)
+        net.set_optimizer("adam", lr=1e-3)
+        loss = net.train_step(x, labels)         # x [N, 1, 8, 8], labels [N] ints
+        logits = net.predict(x)                  # NumPy [N, 10]
+
+    Layer methods return the network (chain them) and take an optional name=. Layers can be
+    added until first use (training, predicting, saving, loading, asking for parameters).
+    Host data is batch-first: x has shape [N, *input_shape]. The network lives on its context
+    and is destroyed when the context closes (or with close())."""
+
+    def __init__(self, ctx, input_shape, *, seed=0):
+        self._ctx = _check_ctx(ctx)
+        self._token = None
+        self._closed = True
+        lib = L.load()
+        if isinstance(input_shape, (int, np.integer)):
+            input_shape = (input_shape,)
+        try:
+            shape = tuple(_int(d, "input_shape") for d in input_shape)
+        except TypeError:
+            raise invalid("input_shape must be a tuple of ints") from None
+        if not 1 <= len(shape) <= 4 or any(d <= 0 for d in shape):
+            raise shape_mismatch(f"input_shape {shape}: 1 to 4 dims (no batch dim), each > 0")
+        self._input_shape = shape
+        self._loss = "softmax_cross_entropy"
+        h = ctypes.c_void_p()
+        with ctx._lock:
+            L.check(lib.clnn_net_create(ctx._handle(), len(shape),
+                                        (ctypes.c_size_t * len(shape))(*shape),
+                                        _u64(seed, "seed"), ctypes.byref(h)))
+            self._h = h.value
+            self._token = ctx._register(0, self._h, lib.clnn_net_destroy)
+            self._closed = False
+
+    # -- lifetime --
+    @property
+    def closed(self):
+        return self._closed or self._token is None or not self._ctx._owns(self._token)
+
+    def _handle(self):
+        if self.closed:
+            if self._ctx.closed:
+                raise invalid("the network's context is closed")
+            raise invalid("the network is closed")
+        return self._h
+
+    def close(self):
+        """Destroys the network (its parameter tensors become unusable)."""
+        tok, self._token = self._token, None
+        self._closed = True
+        if tok is not None:
+            self._ctx._release(tok)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _call(self, fn, *args):
+        with self._ctx._lock:
+            L.check(fn(self._handle(), *args))
+
+    @property
+    def context(self):
+        return self._ctx
+
+    @property
+    def input_shape(self):
+        return self._input_shape
+
+    # -- layers --
+    def _named(self, name):
+        if name is not None:
+            self.set_layer_name(-1, name)
+        return self
+
+    def conv2d(self, out_channels, kernel_size, stride=1, padding=0, *, dilation=1, groups=1,
+               bias=True, name=None):
+        """Conv2d with out_channels filters; kernel_size, stride, dilation: int or (h, w);
+        padding: int, (h, w) or (top, bottom, left, right)."""
+        kh, kw = _kernel(kernel_size)
+        p = _conv_params(stride, padding, dilation, groups)
+        self._call(L.load().clnn_net_add_conv2d_ex, _cint(out_channels, "out_channels"), kh, kw,
+                   ctypes.byref(p), 1 if bias else 0)
+        return self._named(name)
+
+    def conv_transpose2d(self, out_channels, kernel_size, stride=1, padding=0, *, dilation=1,
+                         groups=1, bias=True, name=None):
+        """ConvTranspose2d (no output_padding)."""
+        kh, kw = _kernel(kernel_size)
+        p = _conv_params(stride, padding, dilation, groups)
+        self._call(L.load().clnn_net_add_conv_transpose2d_ex, _cint(out_channels, "out_channels"),
+                   kh, kw, ctypes.byref(p), 1 if bias else 0)
+        return self._named(name)
+
+    def maxpool2d(self, kernel_size, stride=None, padding=0, *, name=None):
+        p = _pool_params(kernel_size, stride, padding)
+        self._call(L.load().clnn_net_add_pool2d_ex, 1, ctypes.byref(p))
+        return self._named(name)
+
+    def avgpool2d(self, kernel_size, stride=None, padding=0, *, count_include_pad=False,
+                  name=None):
+        p = _pool_params(kernel_size, stride, padding, count_include_pad)
+        self._call(L.load().clnn_net_add_pool2d_ex, 0, ctypes.byref(p))
+        return self._named(name)
+
+    def global_avgpool(self, *, name=None):
+        self._call(L.load().clnn_net_add_global_avgpool)
+        return self._named(name)
+
+    def dense(self, units, *, name=None):
+        self._call(L.load().clnn_net_add_dense, _cint(units, "units"))
+        return self._named(name)
+
+    def activation(self, act, alpha=None, *, name=None):
+        """Any activation of clnn.ACTIVATIONS (alpha: leaky slope, default 0.01; ELU scale,
+        default 1.0)."""
+        from .ops import _act
+        a, al = _act(act, alpha)
+        self._call(L.load().clnn_net_add_activation, a, al)
+        return self._named(name)
+
+    def relu(self, *, name=None):
+        return self.activation("relu", name=name)
+
+    def leaky_relu(self, negative_slope=0.01, *, name=None):
+        return self.activation("leaky_relu", negative_slope, name=name)
+
+    def elu(self, alpha=1.0, *, name=None):
+        return self.activation("elu", alpha, name=name)
+
+    def sigmoid(self, *, name=None):
+        return self.activation("sigmoid", name=name)
+
+    def tanh(self, *, name=None):
+        return self.activation("tanh", name=name)
+
+    def gelu(self, *, name=None):
+        return self.activation("gelu", name=name)
+
+    def softplus(self, *, name=None):
+        return self.activation("softplus", name=name)
+
+    def dropout(self, p, *, name=None):
+        self._call(L.load().clnn_net_add_dropout, _float(p, "p"))
+        return self._named(name)
+
+    def batchnorm(self, momentum=0.1, eps=1e-5, *, name=None):
+        self._call(L.load().clnn_net_add_batchnorm, _float(momentum, "momentum"), _float(eps, "eps"))
+        return self._named(name)
+
+    def flatten(self, *, name=None):
+        self._call(L.load().clnn_net_add_flatten)
+        return self._named(name)
+
+    def lstm(self, hidden, return_sequences=False, *, name=None):
+        self._call(L.load().clnn_net_add_lstm, _cint(hidden, "hidden"), 1 if return_sequences else 0)
+        return self._named(name)
+
+    def set_layer_name(self, layer, name):
+        if not isinstance(name, str):
+            raise invalid("layer name must be a str")
+        if "\0" in name:
+            raise invalid("layer name contains a NUL character")
+        self._call(L.load().clnn_net_set_layer_name, _cint(layer, "layer"), name.encode())
+        return self
+
+    # -- loss and optimizer --
+    @property
+    def loss(self):
+        """The loss: "softmax_cross_entropy" (the default), "bce_with_logits" or "mse"."""
+        return self._loss
+
+    @loss.setter
+    def loss(self, name):
+        self.set_loss(name)
+
+    def set_loss(self, name):
+        if not isinstance(name, str) or name.lower() not in LOSSES:
+            raise invalid(f"loss must be one of softmax_cross_entropy, bce_with_logits, mse; "
+                          f"not {name!r}")
+        name = name.lower()
+        self._call(L.load().clnn_net_set_loss, LOSSES[name])
+        self._loss = "softmax_cross_entropy" if name == "cross_entropy" else name
+        return self
+
+    def set_optimizer(self, kind="adam", lr=1e-3, **options):
+        """Optimizer kind "sgd", "adam", "adamw", "rmsprop" or "adagrad" with PyTorch's meaning
+        and defaults; options: weight_decay, momentum, dampening, nesterov, beta1, beta2 (or
+        betas=(b1, b2)), alpha, eps, clip_grad_norm. Restarts the optimizer state."""
+        if not isinstance(kind, str) or kind.lower() not in OPTIMIZERS:
+            raise invalid(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {kind!r}")
+        cfg = L.OptimizerConfig()
+        L.load().clnn_optimizer_config_init(ctypes.byref(cfg), OPTIMIZERS[kind.lower()],
+                                            _float(lr, "lr"))
+        if "betas" in options:
+            b = options.pop("betas")
+            if not isinstance(b, (tuple, list)) or len(b) != 2:
+                raise invalid("betas must be a pair (beta1, beta2)")
+            options["beta1"], options["beta2"] = b
+        for k, v in options.items():
+            if k == "nesterov":
+                cfg.nesterov = 1 if v else 0
+            elif k in ("weight_decay", "momentum", "dampening", "beta1", "beta2", "alpha", "eps",
+                       "clip_grad_norm"):
+                setattr(cfg, k, _float(v, k))
+            else:
+                raise invalid(f"set_optimizer: unknown option {k!r}")
+        self._call(L.load().clnn_net_set_optimizer, ctypes.byref(cfg))
+        return self
+
+    @property
+    def learning_rate(self):
+        raise AttributeError("learning_rate is write-only (set it to change the rate)")
+
+    @learning_rate.setter
+    def learning_rate(self, lr):
+        self.set_learning_rate(lr)
+
+    def set_learning_rate(self, lr):
+        """Changes only the learning rate (the optimizer state is kept)."""
+        self._call(L.load().clnn_net_set_learning_rate, _float(lr, "lr"))
+        return self
+
+    # -- shapes --
+    def output_shape(self, layer=-1):
+        """Per-sample output shape of `layer` (-1: the network's output)."""
+        d = (ctypes.c_size_t * L.MAX_DIMS)()
+        with self._ctx._lock:
+            n = L.load().clnn_net_output_dims(self._handle(), _cint(layer, "layer"), d)
+        if n <= 0:
+            raise invalid(f"output_shape: no layer {layer} (the network has "
+                          f"{len(self.layers)} layers)")
+        return tuple(int(v) for v in d[:n])
+
+    @property
+    def layers(self):
+        """Layer names, in order."""
+        lib = L.load()
+        with self._ctx._lock:
+            h = self._handle()
+            return [lib.clnn_net_layer_name(h, i).decode()
+                    for i in range(lib.clnn_net_num_layers(h))]
+
+    def _x(self, x, what="x"):
+        xa = as_float32(x, f"{what}")
+        want = self._input_shape
+        if xa.ndim == len(want) and xa.shape == want:
+            xa = xa.reshape((1,) + want)
+        if xa.ndim != len(want) + 1 or xa.shape[1:] != want or xa.shape[0] == 0:
+            raise shape_mismatch(f"{what} has shape {xa.shape}; the network takes "
+                                 f"[N, {', '.join(map(str, want))}] (batch-first)")
+        return xa
+
+    def _targets(self, batch, labels, targets, what):
+        out_shape = self.output_shape()
+        if self._loss == "softmax_cross_entropy":
+            if labels is None:
+                raise invalid(f"{what}: softmax cross-entropy needs labels=")
+            lab = as_int32_labels(labels, f"{what}: labels").reshape(-1)
+            want = batch * int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else batch
+            if lab.size != want:
+                raise shape_mismatch(f"{what}: {lab.size} labels for {batch} samples with output "
+                                     f"{out_shape} (needs {want})")
+            return _i32_ptr(lab), None, lab
+        if targets is None:
+            raise invalid(f"{what}: the {self._loss} loss needs targets=")
+        ta = as_float32(targets, f"{what}: targets")
+        want = batch * int(np.prod(out_shape))
+        if ta.size != want:
+            raise shape_mismatch(f"{what}: targets has {ta.size} values; the output is "
+                                 f"[{batch}, {', '.join(map(str, out_shape))}] ({want} values)")
+        return None, _f32_ptr(ta), ta
+
+    # -- training and inference --
+    def train_step(self, x, labels=None, targets=None):
+        """One step (forward, loss, backward, optimizer) on the batch x; returns the mean loss.
+        labels: int [N] (or [N, T]) for softmax cross-entropy; targets: floats shaped like the
+        output for BCE and MSE."""
+        return self._step(self.lib_fn("clnn_net_train_step"), x, labels, targets, "train_step")
+
+    def compute_gradients(self, x, labels=None, targets=None):
+        """Forward, loss and backward without the optimizer step; returns the mean loss and
+        leaves d(loss)/d(param) in each parameter's gradient (see grad())."""
+        return self._step(self.lib_fn("clnn_net_compute_gradients"), x, labels, targets,
+                          "compute_gradients")
+
+    @staticmethod
+    def lib_fn(name):
+        return getattr(L.load(), name)
+
+    def _step(self, fn, x, labels, targets, what):
+        with self._ctx._lock:
+            self._handle()
+            xa = self._x(x)
+            lp, tp, keep = self._targets(xa.shape[0], labels, targets, what)
+            loss = ctypes.c_float(0.0)
+            L.check(fn(self._handle(), _f32_ptr(xa), xa.shape[0], lp, tp, ctypes.byref(loss)))
+            return float(loss.value)
+
+    def train_epoch(self, dataset, batch_size=32, *, shuffle_seed=None):
+        """One pass over `dataset` (shuffled first with shuffle_seed if given) in mini-batches;
+        returns the mean loss."""
+        if not isinstance(dataset, Dataset):
+            raise invalid("train_epoch: dataset must be a clnn.Dataset")
+        if shuffle_seed is not None:
+            dataset.shuffle(shuffle_seed)
+        bs = _int(batch_size, "batch_size")
+        if bs <= 0:
+            raise invalid("batch_size must be > 0")
+        loss = ctypes.c_float(0.0)
+        self._call(L.load().clnn_net_train_epoch, dataset._handle(), bs, ctypes.byref(loss))
+        return float(loss.value)
+
+    def predict(self, x, batch_size=None):
+        """Raw outputs (logits) in inference mode, NumPy [N, *output_shape]. batch_size: run in
+        chunks of this many samples (None: all at once)."""
+        with self._ctx._lock:
+            self._handle()
+            xa = self._x(x)
+            oshape = self.output_shape()
+            n = xa.shape[0]
+            y = np.empty((n,) + oshape, dtype=np.float32)
+            per = int(np.prod(oshape))
+            bs = n if batch_size is None else _int(batch_size, "batch_size")
+            if bs <= 0:
+                raise invalid("batch_size must be > 0")
+            lib = L.load()
+            for s in range(0, n, bs):
+                e = min(n, s + bs)
+                xs = xa[s:e]
+                ys = y[s:e]
+                L.check(lib.clnn_net_predict(self._handle(), _f32_ptr(xs), e - s, _f32_ptr(ys),
+                                             (e - s) * per))
+            return y
+
+    def accuracy(self, x, labels, batch_size=256):
+        """Fraction of samples whose largest output is the label."""
+        with self._ctx._lock:
+            self._handle()
+            xa = self._x(x)
+            n = xa.shape[0]
+            oshape = self.output_shape()
+            lab = as_int32_labels(labels, "accuracy: labels").reshape(-1)
+            want = n * int(np.prod(oshape[:-1])) if len(oshape) > 1 else n
+            if lab.size != want:
+                raise shape_mismatch(f"accuracy: {lab.size} labels for {n} samples (needs {want})")
+            bs = _int(batch_size, "batch_size")
+            if bs <= 0:
+                raise invalid("batch_size must be > 0")
+            acc = ctypes.c_float(0.0)
+            L.check(L.load().clnn_net_accuracy(self._handle(), _f32_ptr(xa), _i32_ptr(lab), n, bs,
+                                               ctypes.byref(acc)))
+            return float(acc.value)
+
+    def evaluate(self, dataset, batch_size=256):
+        """(mean loss, accuracy) over a dataset in inference mode."""
+        if not isinstance(dataset, Dataset):
+            raise invalid("evaluate: dataset must be a clnn.Dataset")
+        bs = _int(batch_size, "batch_size")
+        if bs <= 0:
+            raise invalid("batch_size must be > 0")
+        loss, acc = ctypes.c_float(0.0), ctypes.c_float(0.0)
+        self._call(L.load().clnn_net_evaluate, dataset._handle(), bs, ctypes.byref(loss),
+                   ctypes.byref(acc))
+        return float(loss.value), float(acc.value)
+
+    # -- parameters --
+    @property
+    def param_names(self):
+        """Parameter and state names ("conv1.weight", "bn1.running_mean", ...), in order."""
+        lib = L.load()
+        with self._ctx._lock:
+            h = self._handle()
+            return [lib.clnn_net_param_name(h, i).decode()
+                    for i in range(lib.clnn_net_num_params(h))]
+
+    def _param(self, name):
+        if not isinstance(name, str) or "\0" in name:
+            raise invalid("parameter name must be a str")
+        v, g = ctypes.c_void_p(), ctypes.c_void_p()
+        self._call(L.load().clnn_net_param, name.encode(), ctypes.byref(v), ctypes.byref(g))
+        return v.value, g.value
+
+    def param(self, name):
+        """The Tensor named `name` (owned by the network; writing to it is allowed)."""
+        v, _ = self._param(name)
+        return Tensor._view(self._ctx, v, self)
+
+    def grad(self, name):
+        """The gradient Tensor of parameter `name`, or None for state without one."""
+        _, g = self._param(name)
+        return None if not g else Tensor._view(self._ctx, g, self)
+
+    def state_dict(self):
+        """{name: NumPy copy} of every parameter and state tensor."""
+        return {n: self.param(n).numpy() for n in self.param_names}
+
+    def load_state_dict(self, state):
+        """Writes arrays into the named parameters (shapes must match; unknown names are an
+        error). Names not given keep their values."""
+        for n, a in state.items():
+            t = self.param(n)
+            arr = as_float32(a, f"state[{n!r}]")
+            if arr.shape != t.shape:
+                raise shape_mismatch(f"load_state_dict: {n} has shape {t.shape}, got {arr.shape}")
+            t.write(arr)
+        return self
+
+    @property
+    def num_trainable(self):
+        with self._ctx._lock:
+            return int(L.load().clnn_net_num_trainable(self._handle()))
+
+    @property
+    def step_count(self):
+        with self._ctx._lock:
+            return int(L.load().clnn_net_step_count(self._handle()))
+
+    def summary(self):
+        """A table of layers (name, kind, output shape, parameters)."""
+        size = 1 << 14
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            self._call(L.load().clnn_net_summary, buf, size)
+            s = buf.value
+            if len(s) < size - 1 or size >= 1 << 24:
+                return s.decode("utf-8", "replace")
+            size *= 4
+
+    def __repr__(self):
+        if self.closed:
+            return "<clnn.Net (closed)>"
+        return f"<clnn.Net input {self._input_shape}, {len(self.layers)} layers>"
+
+    # -- checkpoints --
+    def save(self, path, *, optimizer=False):
+        """Writes every parameter and state tensor to a safetensors file (optimizer=True: also
+        the optimizer state). The file is replaced atomically."""
+        self._call(L.load().clnn_net_save, _path_bytes(os.fspath(path) if isinstance(
+            path, os.PathLike) else path, "path"), 1 if optimizer else 0)
+
+    def load(self, path):
+        """Reads a checkpoint written by save() (or a matching safetensors file); on any error
+        the network is unchanged."""
+        self._call(L.load().clnn_net_load, _path_bytes(os.fspath(path) if isinstance(
+            path, os.PathLike) else path, "path"))
+        return self
+
+
+def _kernel(k):
+    if isinstance(k, (tuple, list)):
+        if len(k) != 2:
+            raise invalid(f"kernel_size must be an int or (h, w), got {k!r}")
+        return _cint(k[0], "kernel_size"), _cint(k[1], "kernel_size")
+    k = _cint(k, "kernel_size")
+    return k, k
