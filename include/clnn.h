@@ -813,7 +813,10 @@ clnn_status clnn_net_summary(const clnn_net *net, char *buf, size_t size);
 
 /* ---- Checkpoints (src/nn/checkpoint.c): safetensors files ---------------------------------- */
 
-#define CLNN_SAVE_OPTIMIZER 1 /* also save the optimizer state ("optimizer.<param>.<slot>") */
+#define CLNN_SAVE_OPTIMIZER 1 /* also save the training state: optimizer slots
+                                 ("optimizer.<param>.<slot>") and, in the metadata, the optimizer
+                                 type, step count and the seed and counter of the dropout stream,
+                                 so training resumes exactly where it stopped */
 
 /* Writes every parameter and state tensor (names as clnn_net_param_name, dtype F32, their
  * shapes) to `path` in the safetensors format, which other tools open (8-byte little-endian
@@ -823,7 +826,8 @@ clnn_status clnn_net_save(clnn_net *net, const char *path, int flags);
 /* Reads a checkpoint written by clnn_net_save (or any safetensors file with the same names,
  * shapes and F32 data). It must hold every parameter and state tensor of the network, with equal
  * shapes, and nothing else apart from a complete optimizer state for the network's optimizer
- * type (loaded when present; otherwise the optimizer state restarts from zero). Everything is
+ * type (loaded with the step count and dropout seed when present; otherwise the optimizer state
+ * and step count restart from zero). Everything is
  * checked in host memory first; a file that is truncated, malformed or does not match returns
  * CLNN_ERROR_FORMAT (CLNN_ERROR_IO if unreadable) with the reason and leaves the network
  * unchanged. */

@@ -164,6 +164,7 @@ clnn_status clnn_net_save(clnn_net *net, const char *path, int flags) {
     sb_json_str(&h, clnn__nn_opt_name(net->opt.type));
     sb_fmt(&h, ",\"step\":\"%llu\"", (unsigned long long)net->step);
     sb_fmt(&h, ",\"train_forwards\":\"%llu\"", (unsigned long long)net->train_forwards);
+    sb_fmt(&h, ",\"seed\":\"%llu\"", (unsigned long long)net->seed);
   }
   sb_str(&h, "}");
   uint64_t off = 0;
@@ -237,8 +238,8 @@ typedef struct jp {
   size_t ne, cap;
   char meta_optimizer[32];
   int has_optimizer;
-  uint64_t meta_step, meta_forwards;
-  int has_step, has_forwards;
+  uint64_t meta_step, meta_forwards, meta_seed;
+  int has_step, has_forwards, has_seed;
 } jp;
 
 static int jfail(jp *p, const char *msg) {
@@ -395,7 +396,7 @@ static int jmetadata(jp *p) {
     if (!jlit(p, ':')) return jfail(p, "expected ':'");
     jws(p);
     int known = strcmp(key, "optimizer") == 0 || strcmp(key, "step") == 0 ||
-                strcmp(key, "train_forwards") == 0;
+                strcmp(key, "train_forwards") == 0 || strcmp(key, "seed") == 0;
     if (!known) {
       if (!jskip(p, 1)) return 0;
       continue;
@@ -409,10 +410,13 @@ static int jmetadata(jp *p) {
       q.s = val;
       q.n = strlen(val);
       uint64_t v;
-      if (!juint(&q, &v) || q.i != q.n) return jfail(p, "metadata step is not an integer");
-      if (key[0] == 's') {
+      if (!juint(&q, &v) || q.i != q.n) return jfail(p, "metadata step/seed is not an integer");
+      if (strcmp(key, "step") == 0) {
         p->meta_step = v;
         p->has_step = 1;
+      } else if (strcmp(key, "seed") == 0) {
+        p->meta_seed = v;
+        p->has_seed = 1;
       } else {
         p->meta_forwards = v;
         p->has_forwards = 1;
@@ -680,6 +684,7 @@ clnn_status clnn_net_load(clnn_net *net, const char *path) {
   if (with_opt) {
     net->step = p.has_step ? p.meta_step : 0;
     if (p.has_forwards) net->train_forwards = p.meta_forwards;
+    if (p.has_seed) net->seed = p.meta_seed; /* keys the dropout masks */
   } else {
     st = clnn__nn_opt_reset(net);
   }
