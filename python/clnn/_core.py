@@ -472,6 +472,8 @@ def _check_shape(shape, what="shape"):
         d = _int(d, what)
         if d <= 0:
             raise shape_mismatch(f"{what} {shape}: every dimension must be > 0")
+        if d >= 2**63:
+            raise invalid(f"{what} {shape}: dimension {d} is too large")
         out.append(d)
     return tuple(out)
 

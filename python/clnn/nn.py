@@ -243,7 +243,13 @@ class Net:
         return self._input_shape
 
     # -- layers --
-    def _named(self, name):
+    def _add(self, fn, *args, name=None):
+        """Appends a layer; a name is checked first, so a bad one adds nothing."""
+        if name is not None:
+            _check_layer_name(name)
+            if name in self.layers:
+                raise invalid(f"layer name {name!r} is already used in this network")
+        self._call(fn, *args)
         if name is not None:
             self.set_layer_name(-1, name)
         return self
@@ -254,45 +260,39 @@ class Net:
         padding: int, (h, w) or (top, bottom, left, right)."""
         kh, kw = _kernel(kernel_size)
         p = _conv_params(stride, padding, dilation, groups)
-        self._call(L.load().clnn_net_add_conv2d_ex, _cint(out_channels, "out_channels"), kh, kw,
-                   ctypes.byref(p), 1 if bias else 0)
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_conv2d_ex, _cint(out_channels, "out_channels"),
+                         kh, kw, ctypes.byref(p), 1 if bias else 0, name=name)
 
     def conv_transpose2d(self, out_channels, kernel_size, stride=1, padding=0, *, dilation=1,
                          groups=1, bias=True, name=None):
         """ConvTranspose2d (no output_padding)."""
         kh, kw = _kernel(kernel_size)
         p = _conv_params(stride, padding, dilation, groups)
-        self._call(L.load().clnn_net_add_conv_transpose2d_ex, _cint(out_channels, "out_channels"),
-                   kh, kw, ctypes.byref(p), 1 if bias else 0)
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_conv_transpose2d_ex,
+                         _cint(out_channels, "out_channels"), kh, kw, ctypes.byref(p),
+                         1 if bias else 0, name=name)
 
     def maxpool2d(self, kernel_size, stride=None, padding=0, *, name=None):
         p = _pool_params(kernel_size, stride, padding)
-        self._call(L.load().clnn_net_add_pool2d_ex, 1, ctypes.byref(p))
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_pool2d_ex, 1, ctypes.byref(p), name=name)
 
     def avgpool2d(self, kernel_size, stride=None, padding=0, *, count_include_pad=False,
                   name=None):
         p = _pool_params(kernel_size, stride, padding, count_include_pad)
-        self._call(L.load().clnn_net_add_pool2d_ex, 0, ctypes.byref(p))
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_pool2d_ex, 0, ctypes.byref(p), name=name)
 
     def global_avgpool(self, *, name=None):
-        self._call(L.load().clnn_net_add_global_avgpool)
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_global_avgpool, name=name)
 
     def dense(self, units, *, name=None):
-        self._call(L.load().clnn_net_add_dense, _cint(units, "units"))
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_dense, _cint(units, "units"), name=name)
 
     def activation(self, act, alpha=None, *, name=None):
         """Any activation of clnn.ACTIVATIONS (alpha: leaky slope, default 0.01; ELU scale,
         default 1.0)."""
         from .ops import _act
         a, al = _act(act, alpha)
-        self._call(L.load().clnn_net_add_activation, a, al)
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_activation, a, al, name=name)
 
     def relu(self, *, name=None):
         return self.activation("relu", name=name)
@@ -316,22 +316,24 @@ class Net:
         return self.activation("softplus", name=name)
 
     def dropout(self, p, *, name=None):
-        self._call(L.load().clnn_net_add_dropout, _float(p, "p"))
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_dropout, _float(p, "p"), name=name)
 
     def batchnorm(self, momentum=0.1, eps=1e-5, *, name=None):
-        self._call(L.load().clnn_net_add_batchnorm, _float(momentum, "momentum"), _float(eps, "eps"))
-        return self._named(name)
+        """Batch norm over channels; momentum and eps as in PyTorch."""
+        return self._add(L.load().clnn_net_add_batchnorm, _float(momentum, "momentum"),
+                         _float(eps, "eps"), name=name)
 
     def flatten(self, *, name=None):
-        self._call(L.load().clnn_net_add_flatten)
-        return self._named(name)
+        return self._add(L.load().clnn_net_add_flatten, name=name)
 
     def lstm(self, hidden, return_sequences=False, *, name=None):
-        self._call(L.load().clnn_net_add_lstm, _cint(hidden, "hidden"), 1 if return_sequences else 0)
-        return self._named(name)
+        """LSTM over [T, F] sequences: the last hidden state [hidden], or every one [T, hidden]
+        with return_sequences=True."""
+        return self._add(L.load().clnn_net_add_lstm, _cint(hidden, "hidden"),
+                         1 if return_sequences else 0, name=name)
 
     def set_layer_name(self, layer, name):
+        """Renames layer `layer` (-1: the last) before first use; its parameters follow."""
         if not isinstance(name, str):
             raise invalid("layer name must be a str")
         if "\0" in name:
@@ -417,6 +419,8 @@ class Net:
                     for i in range(lib.clnn_net_num_layers(h))]
 
     def _x(self, x, what="x"):
+        if isinstance(x, Tensor):
+            x = x.numpy()
         xa = as_float32(x, f"{what}")
         want = self._input_shape
         if xa.ndim == len(want) and xa.shape == want:
@@ -620,6 +624,14 @@ class Net:
         self._call(L.load().clnn_net_load, _path_bytes(os.fspath(path) if isinstance(
             path, os.PathLike) else path, "path"))
         return self
+
+
+def _check_layer_name(name):
+    if not isinstance(name, str):
+        raise invalid(f"layer name must be a str, not {type(name).__name__}")
+    if not 1 <= len(name) <= 47 or not all(c.isascii() and (c.isalnum() or c in "_-")
+                                           for c in name):
+        raise invalid(f"layer name {name!r}: 1 to 47 letters, digits, '_' or '-'")
 
 
 def _kernel(k):

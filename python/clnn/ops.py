@@ -299,6 +299,8 @@ def _shape_arg(shape, what, n):
         raise shape_mismatch(f"{what} must have {n} dimensions, got {shape}")
     if any(d <= 0 for d in shape):
         raise shape_mismatch(f"{what} {shape}: every dimension must be > 0")
+    if any(d >= 2**63 for d in shape):
+        raise invalid(f"{what} {shape}: a dimension is too large")
     return shape
 
 
