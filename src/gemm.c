@@ -3,6 +3,7 @@
  * clnn statuses with CLBlast's meaning in the message. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
+#include "tune.h"
 
 #include <clblast_c.h>
 #include <math.h>
@@ -12,21 +13,23 @@
 static _Thread_local const char *last_path = "none";
 const char *clnn__gemm_last_path(void) { return last_path; }
 
-/* Hook for tuned parameters (CLBlastOverrideParameters) and clnn's own device-shaped GEMM; the
- * default does nothing and every GEMM goes to CLBlast. */
-__attribute__((weak)) void clnn__tune_apply_gemm(clnn_context *ctx) { (void)ctx; }
-__attribute__((weak)) int clnn__own_gemm(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k,
-                                         float alpha, cl_mem a, size_t a_off, size_t lda, size_t a_stride,
-                                         cl_mem b, size_t b_off, size_t ldb, size_t b_stride, float beta,
-                                         cl_mem c, size_t c_off, size_t ldc, size_t c_stride, size_t batch,
-                                         clnn_status *status) {
-  (void)ctx; (void)ta; (void)tb; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)a_off;
-  (void)lda; (void)a_stride; (void)b; (void)b_off; (void)ldb; (void)b_stride; (void)beta; (void)c;
-  (void)c_off; (void)ldc; (void)c_stride; (void)batch; (void)status;
-  return 0; /* not handled */
-}
-
+/* Tuned parameters (CLBlastOverrideParameters) and clnn's own device-shaped GEMM live in
+ * src/tune.c (declared in src/tune.h): clnn__tune_apply_gemm at context creation, clnn__own_gemm
+ * before every CLBlast call (skipped when the context forces CLBlast). They are strong references
+ * on purpose, so that a static link always pulls src/tune.c in. */
 void clnn__gemm_context_init(clnn_context *ctx) { clnn__tune_apply_gemm(ctx); }
+
+static clnn_status from_clblast(CLBlastStatusCode s, const char *what);
+
+/* Tuned CLBlast parameters (src/tune.c): CLBlast recompiles the kernel with them on its next use. */
+clnn_status clnn__gemm_clblast_override(clnn_context *ctx, const char *kernel, size_t count, const char **names,
+                                        const size_t *values) {
+  CLBlastStatusCode s = CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle, count, names, values);
+  if (s == CLBlastSuccess) return CLNN_SUCCESS;
+  char what[96];
+  snprintf(what, sizeof what, "overriding CLBlast %s parameters", kernel);
+  return from_clblast(s, what);
+}
 
 static const char *clblast_meaning(CLBlastStatusCode s) {
   switch (s) {

@@ -1,0 +1,229 @@
+/* cl/gemm_cpu.cl — clnn's GEMM shaped for CPU devices (PoCL and other CPU OpenCL drivers).
+ *
+ * Row-major C = alpha * op(A) * op(B) + beta * C, strided batched. The shape is the one CPU BLAS
+ * libraries use, not the GPU one: no local memory, no barriers, one work-item per work-group, and
+ * each work-item keeps a GEMM_MR x (GEMM_NV * GEMM_VW) block of the product in vector registers
+ * (float16 = one AVX-512 register; 6 x 2 float16 = 12 accumulators) while it streams over K.
+ *
+ * Every product here is written as P = X * Y (P is rows x cols, inner dimension K):
+ * - Y is the "vector" operand: each k contributes one row of NR = GEMM_NV*GEMM_VW columns, loaded
+ *   as vectors. Y is read either in place (it must then be k-major: op(B) = B, or op(A)^T = A
+ *   when A is transposed) or from a packed copy made by gemm_pack: column panels of NR columns,
+ *   k-major and zero-padded ([batch][cols/NR][K][NR]). Packing costs one pass over Y and makes the
+ *   inner loop read one contiguous run per k whatever the layout and leading dimension (power-of-
+ *   two leading dimensions otherwise alias in the L1 cache).
+ * - X is the "broadcast" operand, read in place: GEMM_MR scalars per k, each broadcast to a vector.
+ *   Kernels *_xk read X with its rows contiguous in K (X(r,k) = X[r*ldx + k]); kernels *_xr read
+ *   it with K as the slow index (X(r,k) = X[k*ldx + r]).
+ * - Either P = C (kernels *_cn: lanes run along C's rows, stored as vectors) or P = C^T (kernels
+ *   *_ct: X = op(B)^T, Y = op(A)^T, stored element by element). The host picks the orientation
+ *   that packs the smaller operand or none (src/tune.c).
+ * - Kernels *_w use GEMM_NV vectors per row; kernels *_n use one vector and GEMM_MR_N rows (for
+ *   narrow products such as a batch of 16 rows in the transposed orientation).
+ *
+ * Edges: X rows past `rows` are clamped (a valid row is read and its result discarded); packed
+ * panels are zero-padded; an in-place Y whose last panel is partial is read shifted left so that
+ * it ends at the last column (columns already written by the previous panel are not stored
+ * again). Stores are guarded. beta == 0 never reads C, so NaN/Inf garbage in C is overwritten, as
+ * BLAS specifies. Sums are plain fp32 FMAs in k order, independent of scheduling. */
+
+#ifndef GEMM_MR
+#define GEMM_MR 6 /* rows of the product per register block (wide kernels) */
+#endif
+#ifndef GEMM_NV
+#define GEMM_NV 2 /* vectors per row in the wide kernels: NR = GEMM_NV * GEMM_VW columns */
+#endif
+#ifndef GEMM_MR_N
+#define GEMM_MR_N 12 /* rows per register block in the narrow (one-vector) kernels */
+#endif
+#ifndef GEMM_VW
+#define GEMM_VW 16 /* vector width in floats: 16 (AVX-512), 8 (AVX2) or 4 (SSE/NEON) */
+#endif
+#ifndef GEMM_RT
+#define GEMM_RT 1 /* register blocks (of GEMM_MR rows) per work-item, down the rows */
+#endif
+#ifndef GEMM_KU
+#define GEMM_KU 2 /* unroll factor of the K loop */
+#endif
+
+#if GEMM_VW == 16
+#define GEMM_VF float16
+#define GEMM_VLOAD vload16
+#define GEMM_VSTORE vstore16
+#elif GEMM_VW == 8
+#define GEMM_VF float8
+#define GEMM_VLOAD vload8
+#define GEMM_VSTORE vstore8
+#elif GEMM_VW == 4
+#define GEMM_VF float4
+#define GEMM_VLOAD vload4
+#define GEMM_VSTORE vstore4
+#else
+#error "GEMM_VW must be 4, 8 or 16"
+#endif
+
+/* Y [K x cols] -> P[batch][ceil(cols/nr)][K][nr], zero-padded past cols. Y(k, c) is
+ * S[s_off + k*lds + c] (trans 0) or S[s_off + c*lds + k] (trans 1). nr is a multiple of GEMM_VW.
+ * Global: (ceil(cols/nr), ceil(K/16), batch); each work-item packs 16 k of one panel. */
+__kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float *S, long s_off,
+                        int lds, long s_bs, __global float *P, long p_bs) {
+  const int pb = get_global_id(0), kb = get_global_id(1), bat = get_global_id(2);
+  const int panels = (cols + nr - 1) / nr;
+  if (pb >= panels || kb * 16 >= K) return;
+  const __global float *src = S + s_off + bat * s_bs;
+  __global float *dst = P + bat * p_bs + (long)pb * K * nr;
+  const int c0 = pb * nr, k0 = kb * 16, k1 = min(K, k0 + 16);
+  const int full = c0 + nr <= cols;
+  if (!trans) {
+    for (int k = k0; k < k1; k++) {
+      const __global float *row = src + (long)k * lds + c0;
+      __global float *out = dst + (long)k * nr;
+      if (full) {
+        for (int v = 0; v < nr / GEMM_VW; v++) GEMM_VSTORE(GEMM_VLOAD(v, row), v, out);
+      } else {
+        for (int c = 0; c < nr; c++) out[c] = c0 + c < cols ? row[c] : 0.0f;
+      }
+    }
+  } else if (k1 - k0 == 16) {
+    /* 16 consecutive k of column c are contiguous: load them as one float16, scatter down. */
+    for (int c = 0; c < nr; c++) {
+      float16 col = (float16)(0.0f);
+      if (c0 + c < cols) col = vload16(0, src + (long)(c0 + c) * lds + k0);
+      __global float *out = dst + (long)k0 * nr + c;
+      out[0 * nr] = col.s0; out[1 * nr] = col.s1; out[2 * nr] = col.s2; out[3 * nr] = col.s3;
+      out[4 * nr] = col.s4; out[5 * nr] = col.s5; out[6 * nr] = col.s6; out[7 * nr] = col.s7;
+      out[8 * nr] = col.s8; out[9 * nr] = col.s9; out[10 * nr] = col.sa; out[11 * nr] = col.sb;
+      out[12 * nr] = col.sc; out[13 * nr] = col.sd; out[14 * nr] = col.se; out[15 * nr] = col.sf;
+    }
+  } else {
+    for (int c = 0; c < nr; c++) {
+      const __global float *col = src + (long)(c0 + c) * lds;
+      for (int k = k0; k < k1; k++) dst[(long)k * nr + c] = c0 + c < cols ? col[k] : 0.0f;
+    }
+  }
+}
+
+#define GEMM_STR_(x) #x
+#define GEMM_UNROLL(n) _Pragma(GEMM_STR_(unroll n))
+
+/* One k step of the register block: NV vector loads of Y's row, MR broadcasts of X, MR*NV FMAs.
+ * XAT(r, k) reads X(r, k); XNEXT moves X's pointer on by one k where that is how it is read. */
+#define GEMM_STEP(MR, NV, XAT, XNEXT, k)                                                         \
+  {                                                                                              \
+    GEMM_VF yv[NV];                                                                              \
+    _Pragma("unroll") for (int v = 0; v < (NV); v++) yv[v] = GEMM_VLOAD(v, y);                   \
+    _Pragma("unroll") for (int r = 0; r < (MR); r++) {                                           \
+      const GEMM_VF a = (GEMM_VF)(XAT(r, k));                                                    \
+      _Pragma("unroll") for (int v = 0; v < (NV); v++) acc[r][v] = fma(a, yv[v], acc[r][v]);     \
+    }                                                                                            \
+    y += y_rs;                                                                                   \
+    XNEXT                                                                                        \
+  }
+
+/* The K loop, unrolled GEMM_KU times by hand (an unroll pragma with a count makes PoCL's
+ * compiler warn on the build log). */
+#define GEMM_KLOOP_BODY(MR, NV, XAT, XNEXT)                                                      \
+  int k = 0;                                                                                     \
+  for (; k + GEMM_KU <= K; k += GEMM_KU) {                                                       \
+    _Pragma("unroll") for (int u = 0; u < GEMM_KU; u++) GEMM_STEP(MR, NV, XAT, XNEXT, k + u)     \
+  }                                                                                              \
+  for (; k < K; k++) GEMM_STEP(MR, NV, XAT, XNEXT, k)
+
+/* X rows contiguous in K: X(r, k) = X[r*ldx + k] (rows past the end clamped to the last). */
+#define GEMM_XK_AT(r, k) xr[r][k]
+#define GEMM_KLOOP_XK(MR, NV)                                                                    \
+  const __global float *xr[MR];                                                                  \
+  _Pragma("unroll") for (int r = 0; r < (MR); r++) xr[r] = xb + (long)min(r0 + r, rows - 1) * ldx; \
+  GEMM_KLOOP_BODY(MR, NV, GEMM_XK_AT, )
+
+/* K as X's slow index: X(r, k) = X[k*ldx + r], MR consecutive scalars per k. */
+#define GEMM_XR_AT(r, k) x[ro[r]]
+#define GEMM_KLOOP_XR(MR, NV)                                                                    \
+  int ro[MR];                                                                                    \
+  _Pragma("unroll") for (int r = 0; r < (MR); r++) ro[r] = min(r0 + r, rows - 1) - r0;           \
+  const __global float *x = xb + r0;                                                             \
+  GEMM_KLOOP_BODY(MR, NV, GEMM_XR_AT, x += ldx;)
+
+/* One kernel per (X layout, store orientation, width). The body is a macro so that every
+ * variant is fully unrolled by the compiler with constant trip counts. */
+#define GEMM_KERNEL(NAME, MR, NV, KLOOP, CT)                                                        \
+  __kernel void NAME(int rows, int cols, int K, float alpha, float beta,                         \
+                     __global const float *X, long x_off, int ldx, long x_bs,                    \
+                     __global const float *Y, long y_off, int y_rs, long y_ps, long y_bs,        \
+                     int shift_edge, __global float *C, long c_off, int ldc, long c_bs) {        \
+    const int NR = (NV)*GEMM_VW;                                                                 \
+    const int pb = get_global_id(0), rg = get_global_id(1), bat = get_global_id(2);              \
+    const int c0 = pb * NR;                                                                      \
+    if (c0 >= cols) return;                                                                      \
+    /* first column this panel loads: shifted left for a partial in-place panel */               \
+    const int cs = (shift_edge && c0 + NR > cols) ? cols - NR : c0;                              \
+    const __global float *yp = Y + y_off + bat * y_bs + (shift_edge ? (long)cs : pb * y_ps);     \
+    const __global float *xb = X + x_off + bat * x_bs;                                           \
+    __global float *cb = C + c_off + bat * c_bs;                                                 \
+    const int full = cs == c0 && c0 + NR <= cols;                                                \
+    for (int t = 0; t < GEMM_RT; t++) {                                                          \
+      const int r0 = (rg * GEMM_RT + t) * (MR);                                                  \
+      if (r0 >= rows) break;                                                                     \
+      GEMM_VF acc[MR][NV];                                                                       \
+      _Pragma("unroll") for (int r = 0; r < (MR); r++)                                           \
+        _Pragma("unroll") for (int v = 0; v < (NV); v++) acc[r][v] = (GEMM_VF)(0.0f);            \
+      const __global float *y = yp;                                                              \
+      KLOOP(MR, NV)                                                                              \
+      _Pragma("unroll") for (int r = 0; r < (MR); r++) {                                         \
+        if (r0 + r < rows) {                                                                     \
+          if (!(CT)) {                                                                           \
+            __global float *crow = cb + (long)(r0 + r) * ldc + cs;                               \
+            if (full) {                                                                          \
+              _Pragma("unroll") for (int v = 0; v < (NV); v++) {                                 \
+                GEMM_VF o = (GEMM_VF)(alpha) * acc[r][v];                                        \
+                if (beta != 0.0f) o = fma((GEMM_VF)(beta), GEMM_VLOAD(v, crow), o);              \
+                GEMM_VSTORE(o, v, crow);                                                         \
+              }                                                                                  \
+            } else {                                                                             \
+              float tmp[(NV)*GEMM_VW];                                                           \
+              _Pragma("unroll") for (int v = 0; v < (NV); v++) GEMM_VSTORE(acc[r][v], v, tmp);   \
+              for (int l = 0; l < NR; l++) {                                                     \
+                const int c = cs + l;                                                            \
+                if (c >= c0 && c < cols) {                                                       \
+                  float o = alpha * tmp[l];                                                      \
+                  if (beta != 0.0f) o = fma(beta, crow[l], o);                                   \
+                  crow[l] = o;                                                                   \
+                }                                                                                \
+              }                                                                                  \
+            }                                                                                    \
+          } else {                                                                               \
+            /* P = C^T: product row r is C's column r0+r, lane l is C's row cs+l */              \
+            float tmp[(NV)*GEMM_VW];                                                             \
+            _Pragma("unroll") for (int v = 0; v < (NV); v++) GEMM_VSTORE(acc[r][v], v, tmp);     \
+            __global float *ccol = cb + (long)cs * ldc + (r0 + r);                               \
+            if (full) {                                                                          \
+              if (beta != 0.0f) {                                                                \
+                for (int l = 0; l < NR; l++)                                                     \
+                  ccol[(long)l * ldc] = fma(beta, ccol[(long)l * ldc], alpha * tmp[l]);          \
+              } else {                                                                           \
+                for (int l = 0; l < NR; l++) ccol[(long)l * ldc] = alpha * tmp[l];               \
+              }                                                                                  \
+            } else {                                                                             \
+              for (int l = 0; l < NR; l++) {                                                     \
+                const int c = cs + l;                                                            \
+                if (c >= c0 && c < cols) {                                                       \
+                  float o = alpha * tmp[l];                                                      \
+                  if (beta != 0.0f) o = fma(beta, ccol[(long)l * ldc], o);                       \
+                  ccol[(long)l * ldc] = o;                                                       \
+                }                                                                                \
+              }                                                                                  \
+            }                                                                                    \
+          }                                                                                      \
+        }                                                                                        \
+      }                                                                                          \
+    }                                                                                            \
+  }
+
+GEMM_KERNEL(gemm_xk_cn_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_XK, 0)
+GEMM_KERNEL(gemm_xr_cn_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_XR, 0)
+GEMM_KERNEL(gemm_xk_ct_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_XK, 1)
+GEMM_KERNEL(gemm_xr_ct_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_XR, 1)
+GEMM_KERNEL(gemm_xk_cn_n, GEMM_MR_N, 1, GEMM_KLOOP_XK, 0)
+GEMM_KERNEL(gemm_xr_cn_n, GEMM_MR_N, 1, GEMM_KLOOP_XR, 0)
+GEMM_KERNEL(gemm_xk_ct_n, GEMM_MR_N, 1, GEMM_KLOOP_XK, 1)
+GEMM_KERNEL(gemm_xr_ct_n, GEMM_MR_N, 1, GEMM_KLOOP_XR, 1)

@@ -1,0 +1,201 @@
+/* tests/test_gemm_cpu.c — clnn's own CPU-shaped GEMM (cl/gemm_cpu.cl, dispatched by src/tune.c)
+ * against a plain-C reference through the raw entry point clnn__gemm_batched: odd shapes, every
+ * transpose, K = 1, thin and wide products, offsets and leading dimensions larger than the rows,
+ * strided batches (including a shared operand with stride 0), alpha/beta with beta = 0
+ * overwriting NaN. Each case runs under several tuned-parameter files (forcing the packed and the
+ * in-place paths, wide and narrow tiles, odd tile sizes, 8-float vectors) and once with CLBlast
+ * forced, and the path that ran is checked. On a device where the own GEMM does not apply (not a
+ * CPU) the clnn-cpu configurations are skipped with a note and only CLBlast is checked. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "test_util.h"
+
+typedef struct gcase {
+  int ta, tb;
+  size_t m, n, k, batch;
+  float alpha, beta;
+  size_t pad;     /* extra leading-dimension padding (floats) */
+  size_t off;     /* offset of every operand in its buffer (floats) */
+  int shared_b;   /* batch stride 0 for B */
+} gcase;
+
+static void ref(const gcase *g, const float *a, size_t lda, size_t as, const float *b, size_t ldb, size_t bs,
+                float *c, size_t ldc, size_t cs) {
+  for (size_t q = 0; q < g->batch; q++)
+    for (size_t i = 0; i < g->m; i++)
+      for (size_t j = 0; j < g->n; j++) {
+        double s = 0;
+        for (size_t p = 0; p < g->k; p++) {
+          double x = g->ta ? a[q * as + p * lda + i] : a[q * as + i * lda + p];
+          double y = g->tb ? b[q * bs + j * ldb + p] : b[q * bs + p * ldb + j];
+          s += x * y;
+        }
+        float *cp = &c[q * cs + i * ldc + j];
+        *cp = (float)(g->alpha * s + (g->beta == 0.0f ? 0.0 : (double)g->beta * *cp));
+      }
+}
+
+static cl_mem buffer(clnn_context *ctx, const float *data, size_t n) {
+  cl_context cc;
+  clnn_context_get_cl(ctx, &cc, NULL, NULL);
+  cl_int err;
+  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof(float), (void *)data, &err);
+  if (!m) {
+    fprintf(stderr, "clCreateBuffer failed: %d\n", err);
+    exit(1);
+  }
+  return m;
+}
+
+static void run_case(clnn_context *ctx, const gcase *g, const char *want_path, const char *config) {
+  size_t arows = g->ta ? g->k : g->m, acols = g->ta ? g->m : g->k;
+  size_t brows = g->tb ? g->n : g->k, bcols = g->tb ? g->k : g->n;
+  size_t lda = acols + g->pad, ldb = bcols + g->pad, ldc = g->n + g->pad;
+  size_t as = arows * lda + 3, bs = g->shared_b ? 0 : brows * ldb + 5, cs = g->m * ldc + 1;
+  size_t an = g->off + as * g->batch, bn = g->off + (g->shared_b ? brows * ldb : bs * g->batch);
+  size_t cn = g->off + cs * g->batch;
+  float *a = malloc(an * sizeof(float)), *b = malloc(bn * sizeof(float));
+  float *c = malloc(cn * sizeof(float)), *want = malloc(cn * sizeof(float)), *got = malloc(cn * sizeof(float));
+  tu_fill_uniform(a, an, -1, 1);
+  tu_fill_uniform(b, bn, -1, 1);
+  tu_fill_uniform(c, cn, -1, 1);
+  if (g->beta == 0.0f)
+    for (size_t i = 0; i < cn; i++) c[i] = NAN; /* must be overwritten, never read */
+  memcpy(want, c, cn * sizeof(float));
+  ref(g, a + g->off, lda, as, b + g->off, ldb, bs, want + g->off, ldc, cs);
+  cl_mem A = buffer(ctx, a, an), B = buffer(ctx, b, bn), C = buffer(ctx, c, cn);
+  clnn_status s = clnn__gemm_batched(ctx, g->ta, g->tb, g->m, g->n, g->k, g->alpha, A, g->off, lda, as, B, g->off,
+                                     ldb, bs, g->beta, C, g->off, ldc, cs, g->batch);
+  const char *path = clnn__gemm_last_path();
+  char what[256];
+  snprintf(what, sizeof what, "[%s] gemm %c%c %zux%zux%zu batch %zu%s alpha %g beta %g pad %zu off %zu", config,
+           g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', g->m, g->n, g->k, g->batch, g->shared_b ? " (B shared)" : "",
+           g->alpha, g->beta, g->pad, g->off);
+  TU_CHECK(s == CLNN_SUCCESS, "%s: %s (%s)", what, clnn_status_string(s), clnn_last_error());
+  TU_CHECK(!strcmp(path, want_path), "%s: path %s, expected %s", what, path, want_path);
+  cl_command_queue q;
+  clnn_context_get_cl(ctx, NULL, NULL, &q);
+  clEnqueueReadBuffer(q, C, CL_TRUE, 0, cn * sizeof(float), got, 0, NULL, NULL);
+  /* elements outside the matrices (padding, gaps between batches) must be untouched */
+  int outside_ok = 1;
+  for (size_t i = 0; i < cn; i++) {
+    int same = (isnan(got[i]) && isnan(want[i])) || got[i] == want[i];
+    size_t rel = i < g->off ? (size_t)-1 : i - g->off;
+    int inside = rel != (size_t)-1 && rel / cs < g->batch && (rel % cs) / ldc < g->m && (rel % cs) % ldc < g->n &&
+                 (rel % cs) < g->m * ldc;
+    if (!inside && !same) outside_ok = 0;
+    if (!inside) got[i] = want[i] = 0; /* compared above */
+  }
+  TU_CHECK(outside_ok, "%s: wrote outside C", what);
+  tu_allclose(got, want, cn, 1e-4f, 2e-5f * (float)(g->k + 1), what);
+  clReleaseMemObject(A);
+  clReleaseMemObject(B);
+  clReleaseMemObject(C);
+  free(a); free(b); free(c); free(want); free(got);
+}
+
+static const gcase cases[] = {
+    /* ta tb  m     n     k   batch alpha  beta  pad off shared */
+    {0, 0, 37, 129, 65, 1, 1.0f, 0.0f, 0, 0, 0},
+    {0, 1, 37, 129, 65, 1, 1.0f, 0.0f, 0, 0, 0},
+    {1, 0, 37, 129, 65, 1, 1.0f, 0.0f, 0, 0, 0},
+    {1, 1, 37, 129, 65, 1, 1.0f, 0.0f, 0, 0, 0},
+    {0, 0, 64, 64, 64, 1, 0.5f, 1.0f, 0, 0, 0},
+    {1, 1, 64, 64, 64, 1, -0.5f, 0.25f, 0, 0, 0},
+    {0, 0, 1, 300, 17, 1, 1.0f, 0.0f, 0, 0, 0},
+    {0, 1, 300, 1, 17, 1, 2.0f, -1.0f, 0, 0, 0},
+    {1, 0, 3, 5, 1, 1, 1.0f, 0.0f, 0, 0, 0},     /* K = 1 */
+    {0, 1, 16, 200, 48, 1, 1.0f, 1.0f, 0, 0, 0}, /* LSTM-like: few rows, B^T */
+    {0, 0, 16, 100, 33, 1, 1.0f, 0.0f, 0, 0, 0}, /* few rows, in place */
+    {1, 0, 100, 16, 33, 1, 1.0f, 0.0f, 0, 0, 0}, /* few columns */
+    {0, 0, 45, 31, 29, 1, 1.0f, 0.5f, 7, 3, 0},  /* leading dimensions and offsets */
+    {1, 1, 45, 31, 29, 1, 1.0f, 0.0f, 2, 11, 0},
+    {0, 1, 70, 47, 19, 1, 1.5f, 0.0f, 5, 1, 0},
+    {0, 0, 13, 11, 9, 5, 1.0f, 0.0f, 0, 0, 0},   /* batched */
+    {1, 1, 8, 33, 20, 3, 1.5f, 0.5f, 1, 2, 0},
+    {0, 1, 19, 40, 23, 4, 1.0f, 0.0f, 0, 0, 1},  /* batched, B shared (stride 0) */
+    {0, 0, 50, 35, 17, 3, 1.0f, 1.0f, 3, 0, 1},
+    {1, 0, 20, 70, 40, 2, 1.0f, 0.0f, 0, 4, 0},
+};
+
+typedef struct config {
+  const char *name;
+  const char *text; /* tuned-parameter file contents; NULL: CLBlast forced */
+} config;
+
+static const config configs[] = {
+    {"built-in tiles, pack everything", "gemm.own = 1\ngemm.pack_min = 0\n"},
+    {"built-in tiles, in place where possible", "gemm.own = 1\ngemm.pack_min = 1000000000\n"},
+    {"odd tiles 5x1 / narrow 7, rt 3, ku 3", "gemm.own = 1\ngemm.mr = 5\ngemm.nv = 1\ngemm.mr_n = 7\n"
+                                            "gemm.rt = 3\ngemm.ku = 3\ngemm.pack_min = 40\n"},
+    {"8-float vectors 4x3", "gemm.own = 1\ngemm.vw = 8\ngemm.mr = 4\ngemm.nv = 3\ngemm.mr_n = 9\n"
+                           "gemm.pack_min = 20\n"},
+    {"CLBlast forced", NULL},
+};
+
+int main(void) {
+  clnn_context *probe = tu_context();
+  clnn_device_info info;
+  clnn_context_device_info(probe, &info);
+  clnn_context_destroy(probe);
+  int is_cpu = info.type == CLNN_DEVICE_CPU;
+  char file[] = "/tmp/clnn-test-gemm-cpu-XXXXXX";
+  int fd = mkstemp(file);
+  if (fd < 0) {
+    perror("mkstemp");
+    return 1;
+  }
+  close(fd);
+  tu_seed(7);
+  for (size_t ci = 0; ci < sizeof configs / sizeof configs[0]; ci++) {
+    const config *cf = &configs[ci];
+    if (cf->text && !is_cpu) {
+      printf("note: %s skipped: the clnn-cpu GEMM applies to CPU devices only\n", cf->name);
+      continue;
+    }
+    clnn_context_options o;
+    clnn_context_options_init(&o);
+    if (cf->text) {
+      FILE *f = fopen(file, "w");
+      fputs(cf->text, f);
+      fclose(f);
+      setenv("CLNN_TUNE", file, 1);
+    } else {
+      o.force_clblast = 1;
+      unsetenv("CLNN_TUNE");
+    }
+    clnn_context *ctx = NULL;
+    clnn_status s = clnn_context_create(&o, &ctx);
+    unsetenv("CLNN_TUNE");
+    if (!TU_CHECK(s == CLNN_SUCCESS, "context for %s: %s", cf->name, clnn_last_error())) continue;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+      run_case(ctx, &cases[i], cf->text ? "clnn-cpu" : "clblast", cf->name);
+    clnn_context_destroy(ctx);
+  }
+  remove(file);
+
+  /* A malformed tuned file is skipped line by line, never fatal. */
+  {
+    FILE *f = fopen(file, "w");
+    fputs("gemm.own = 1\ngemm.mr = banana\nthis line has no equals sign\ngemm.nv = 99\nclblast.Xgemm = KWG\n", f);
+    fclose(f);
+    setenv("CLNN_TUNE", file, 1);
+    clnn_context *ctx = NULL;
+    clnn_status s = clnn_context_create(NULL, &ctx);
+    unsetenv("CLNN_TUNE");
+    TU_CHECK(s == CLNN_SUCCESS, "context with a malformed tuned file: %s", clnn_last_error());
+    if (ctx) {
+      gcase g = {0, 1, 21, 40, 13, 1, 1.0f, 0.0f, 0, 0, 0};
+      run_case(ctx, &g, is_cpu ? "clnn-cpu" : "clblast", "malformed file");
+      clnn_context_destroy(ctx);
+    }
+    remove(file);
+  }
+  return tu_finish("test_gemm_cpu");
+}
