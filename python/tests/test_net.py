@@ -353,3 +353,27 @@ def test_net_dies_with_context():
             fn()
         assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
     net.close()
+
+
+def test_checkpoint_resumes_training_exactly(ctx, rng, tmp_path):
+    def build(seed):
+        net = clnn.Net(ctx, (6,), seed=seed).dense(16).relu().dropout(0.3).dense(3)
+        return net.set_optimizer("adamw", lr=0.01)
+
+    x, y = rand(rng, 8, 6), np.arange(8) % 3
+    a = build(11)
+    for _ in range(3):
+        a.train_step(x, y)
+    a.save(tmp_path / "a.safetensors", optimizer=True)
+    b = build(12).load(tmp_path / "a.safetensors")
+    assert b.step_count == 3
+    for _ in range(2):
+        assert a.train_step(x, y) == b.train_step(x, y)
+    for name, arr in a.state_dict().items():
+        np.testing.assert_array_equal(b.param(name).numpy(), arr)
+    # without the optimizer state, only the parameters are in the file
+    a.save(tmp_path / "p.safetensors")
+    assert not any(k.startswith("optimizer.") for k in read_safetensors(tmp_path / "p.safetensors"))
+    c = build(13).load(tmp_path / "p.safetensors")
+    assert c.step_count == 0
+    np.testing.assert_array_equal(c.predict(x), a.predict(x))
