@@ -3,7 +3,8 @@
  * networks (conv, transposed conv, pooling, batch norm, dense, LSTM, every activation) match
  * central finite differences; every optimizer lowers a loss; parameter names, shapes and the
  * summary; sequence layouts and batch-size changes; a layer whose shapes do not fit is an error
- * naming it; every error path returns a status with a message and changes nothing. */
+ * naming it; every error path returns a status with a message and changes nothing; the README's
+ * example (tests/readme_example.c) compiles and runs. */
 #include "test_util.h"
 
 #include <math.h>
@@ -11,6 +12,24 @@
 #include <string.h>
 
 static clnn_context *ctx;
+
+/* The README's network example, compiled here verbatim and run on the shipped data. */
+#define main readme_example_main
+#include "readme_example.c"
+#undef main
+
+static void test_readme_example(void) {
+  const char *src = getenv("CLNN_SOURCE_DIR");
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/data/digits", src ? src : "..");
+  char *argv[] = {"readme_example", dir, NULL};
+  int rc = readme_example_main(2, argv);
+  TU_CHECK(rc == 0, "the README example failed (%s)", clnn_last_error());
+  FILE *f = fopen("digits.safetensors", "rb");
+  TU_CHECK(f != NULL, "the README example saved digits.safetensors");
+  if (f) fclose(f);
+  remove("digits.safetensors");
+}
 
 /* Checks that `call` returned `want` with a message containing `needle`. */
 #define EXPECT_ERR(call, want, needle)                                                            \
@@ -581,6 +600,7 @@ int main(void) {
   test_optimizers();
   test_gradients();
   test_lstm_learns();
+  test_readme_example();
   clnn_context_destroy(ctx);
   return tu_finish("test_net");
 }

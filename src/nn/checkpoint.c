@@ -236,7 +236,7 @@ typedef struct jp {
   /* results */
   fentry *e;
   size_t ne, cap;
-  char meta_optimizer[32];
+  char meta_optimizer[64];
   int has_optimizer;
   uint64_t meta_step, meta_forwards, meta_seed;
   int has_step, has_forwards, has_seed;
