@@ -189,6 +189,8 @@ class Net:
             raise shape_mismatch(f"input_shape {shape}: 1 to 4 dims (no batch dim), each > 0")
         self._input_shape = shape
         self._loss = "softmax_cross_entropy"
+        self._optimizer = "adam"  # the library's defaults: Adam, lr 1e-3
+        self._lr = 1e-3
         h = ctypes.c_void_p()
         with ctx._lock:
             L.check(lib.clnn_net_create(ctx._handle(), len(shape),
@@ -383,11 +385,18 @@ class Net:
             else:
                 raise invalid(f"set_optimizer: unknown option {k!r}")
         self._call(L.load().clnn_net_set_optimizer, ctypes.byref(cfg))
+        self._optimizer, self._lr = kind.lower(), float(cfg.lr)
         return self
 
     @property
+    def optimizer(self):
+        """The optimizer kind ("adam" unless set_optimizer chose another)."""
+        return self._optimizer
+
+    @property
     def learning_rate(self):
-        raise AttributeError("learning_rate is write-only (set it to change the rate)")
+        """The optimizer's learning rate; setting it keeps the optimizer state (schedules)."""
+        return self._lr
 
     @learning_rate.setter
     def learning_rate(self, lr):
@@ -395,7 +404,9 @@ class Net:
 
     def set_learning_rate(self, lr):
         """Changes only the learning rate (the optimizer state is kept)."""
-        self._call(L.load().clnn_net_set_learning_rate, _float(lr, "lr"))
+        lr = _float(lr, "lr")
+        self._call(L.load().clnn_net_set_learning_rate, lr)
+        self._lr = float(np.float32(lr))
         return self
 
     # -- shapes --

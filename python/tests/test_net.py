@@ -129,7 +129,9 @@ def test_mse_and_optimizers(ctx, rng):
         for _ in range(60):
             loss = net.train_step(x, targets=y)
         assert loss < first / 5, f"{kind}: {first} -> {loss}"
+    assert net.optimizer == "adagrad" and abs(net.learning_rate - 0.3) < 1e-7
     net.learning_rate = 1e-3
+    assert abs(net.learning_rate - 1e-3) < 1e-9
     net.set_optimizer("sgd", lr=0.1, betas=(0.9, 0.99), clip_grad_norm=1.0)
     with pytest.raises(clnn.Error):
         net.set_optimizer("lion")

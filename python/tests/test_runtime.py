@@ -312,3 +312,27 @@ def test_closed_context_in_subprocess_does_not_crash():
     r = _run_py(code, {})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["CLNN_ERROR_INVALID_ARGUMENT"] * 3 + ["done"]
+
+
+def test_wrap_and_binaries(ctx, tmp_path):
+    # wrap the OpenCL objects of an existing context (as one would PyOpenCL's, via .int_ptr)
+    t = ctx.tensor(np.arange(6.0))
+    with clnn.Context.wrap(*ctx.cl_handles()) as w:
+        assert w.device.name == ctx.device.name
+        v = clnn.wrap_cl_buffer(w, t.cl_mem, (2, 3))  # the same buffer, seen from w
+        np.testing.assert_array_equal(v.numpy(), np.arange(6.0).reshape(2, 3))
+        clnn.scale(w, 2.0, v)
+    np.testing.assert_array_equal(t.numpy(), 2 * np.arange(6.0))  # the caller's buffer lives on
+    for bad in (None, 0, "x", 1.5):
+        with pytest.raises(clnn.Error) as e:
+            clnn.Context.wrap(bad, 1, 1)
+        assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
+    # prebuilt binaries: export, then a binaries-only context runs from them
+    n = ctx.export_binaries(tmp_path / "bins")
+    assert n >= 1 and len(os.listdir(tmp_path / "bins")) >= n
+    with clnn.Context(binary_dir=tmp_path / "bins", binaries_only=True, cache_dir="off") as b:
+        np.testing.assert_allclose(clnn.softmax(b, np.zeros((2, 4))), np.full((2, 4), 0.25))
+    with clnn.Context(binary_dir=tmp_path / "empty", binaries_only=True, cache_dir="off") as b:
+        with pytest.raises(clnn.Error) as e:
+            clnn.softmax(b, np.zeros((2, 4)))
+        assert e.value.status == "CLNN_ERROR_BINARY_MISSING"
