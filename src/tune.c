@@ -57,7 +57,7 @@ typedef struct builtin_entry {
  * registers' width, the same register count): derived, not measured on an AVX2 machine. */
 static const builtin_entry builtin_table[] = {
     {"pocl-x86-64-avx512", "Portable Computing Language", "avx512", 16,
-     "gemm.own = 0\n"
+     "gemm.own = 1\n"
      "gemm.vw = 16\n"
      "gemm.mr = 6\n"
      "gemm.nv = 2\n"
@@ -66,7 +66,7 @@ static const builtin_entry builtin_table[] = {
      "gemm.ku = 2\n"
      "gemm.pack_min = 256\n"},
     {"pocl-x86-64-avx2", "Portable Computing Language", "", 8,
-     "gemm.own = 0\n"
+     "gemm.own = 1\n"
      "gemm.vw = 8\n"
      "gemm.mr = 6\n"
      "gemm.nv = 2\n"
