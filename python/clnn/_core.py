@@ -204,8 +204,8 @@ class Context:
         self._keep = [_selection_bytes(device), _path_bytes(cache_dir, "cache_dir"),
                       _path_bytes(binary_dir, "binary_dir")]
         opts.device, opts.cache_dir, opts.binary_dir = self._keep
-        opts.binaries_only = 1 if binaries_only else 0
-        opts.force_clblast = 1 if force_clblast else 0
+        opts.binaries_only = 1 if _flag(binaries_only, "binaries_only") else 0
+        opts.force_clblast = 1 if _flag(force_clblast, "force_clblast") else 0
         h = ctypes.c_void_p()
         L.check(lib.clnn_context_create(ctypes.byref(opts), ctypes.byref(h)))
         self._h = h.value
@@ -229,8 +229,8 @@ class Context:
         lib.clnn_context_options_init(ctypes.byref(opts))
         self._keep = [None, _path_bytes(cache_dir, "cache_dir"), _path_bytes(binary_dir, "binary_dir")]
         opts.cache_dir, opts.binary_dir = self._keep[1], self._keep[2]
-        opts.binaries_only = 1 if binaries_only else 0
-        opts.force_clblast = 1 if force_clblast else 0
+        opts.binaries_only = 1 if _flag(binaries_only, "binaries_only") else 0
+        opts.force_clblast = 1 if _flag(force_clblast, "force_clblast") else 0
         ptrs = [_cl_handle(o, n) for o, n in ((cl_context, "cl_context"), (cl_device, "cl_device"),
                                                (cl_queue, "cl_queue"))]
         h = ctypes.c_void_p()
@@ -402,6 +402,15 @@ def _int(v, what):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise invalid(f"{what} must be an integer, not {type(v).__name__} ({v!r})")
     return int(v)
+
+
+def _flag(v, what):
+    """A yes/no argument: bool, or the ints 0 and 1."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)) and int(v) in (0, 1):
+        return bool(v)
+    raise invalid(f"{what} must be True or False, not {type(v).__name__} ({v!r})")
 
 
 def _float(v, what):

@@ -6,8 +6,8 @@ import os
 import numpy as np
 
 from . import _lib as L
-from ._core import Context, Tensor, _check_ctx, _float, _int, _path_bytes, as_float32, \
-    as_int32_labels
+from ._core import Context, Tensor, _check_ctx, _flag, _float, _int, _path_bytes, \
+    as_float32, as_int32_labels
 from ._errors import Error, invalid, shape_mismatch
 from .ops import ACTIVATIONS, _conv_params, _cint, _pool_params, _u64
 
@@ -263,7 +263,7 @@ class Net:
         kh, kw = _kernel(kernel_size)
         p = _conv_params(stride, padding, dilation, groups)
         return self._add(L.load().clnn_net_add_conv2d_ex, _cint(out_channels, "out_channels"),
-                         kh, kw, ctypes.byref(p), 1 if bias else 0, name=name)
+                         kh, kw, ctypes.byref(p), 1 if _flag(bias, "bias") else 0, name=name)
 
     def conv_transpose2d(self, out_channels, kernel_size, stride=1, padding=0, *, dilation=1,
                          groups=1, bias=True, name=None):
@@ -272,7 +272,7 @@ class Net:
         p = _conv_params(stride, padding, dilation, groups)
         return self._add(L.load().clnn_net_add_conv_transpose2d_ex,
                          _cint(out_channels, "out_channels"), kh, kw, ctypes.byref(p),
-                         1 if bias else 0, name=name)
+                         1 if _flag(bias, "bias") else 0, name=name)
 
     def maxpool2d(self, kernel_size, stride=None, padding=0, *, name=None):
         p = _pool_params(kernel_size, stride, padding)
@@ -332,7 +332,7 @@ class Net:
         """LSTM over [T, F] sequences: the last hidden state [hidden], or every one [T, hidden]
         with return_sequences=True."""
         return self._add(L.load().clnn_net_add_lstm, _cint(hidden, "hidden"),
-                         1 if return_sequences else 0, name=name)
+                         1 if _flag(return_sequences, "return_sequences") else 0, name=name)
 
     def set_layer_name(self, layer, name):
         """Renames layer `layer` (-1: the last) before first use; its parameters follow."""
@@ -378,7 +378,7 @@ class Net:
             options["beta1"], options["beta2"] = b
         for k, v in options.items():
             if k == "nesterov":
-                cfg.nesterov = 1 if v else 0
+                cfg.nesterov = 1 if _flag(v, "nesterov") else 0
             elif k in ("weight_decay", "momentum", "dampening", "beta1", "beta2", "alpha", "eps",
                        "clip_grad_norm"):
                 setattr(cfg, k, _float(v, k))
@@ -627,7 +627,7 @@ class Net:
         """Writes every parameter and state tensor to a safetensors file (optimizer=True: also
         the optimizer state). The file is replaced atomically."""
         self._call(L.load().clnn_net_save, _path_bytes(os.fspath(path) if isinstance(
-            path, os.PathLike) else path, "path"), 1 if optimizer else 0)
+            path, os.PathLike) else path, "path"), 1 if _flag(optimizer, "optimizer") else 0)
 
     def load(self, path):
         """Reads a checkpoint written by save() (or a matching safetensors file); on any error

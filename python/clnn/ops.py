@@ -27,7 +27,8 @@ from collections import namedtuple
 import numpy as np
 
 from . import _lib as L
-from ._core import (Context, Tensor, _check_ctx, _float, _int, as_float32, as_int32_labels)
+from ._core import (Context, Tensor, _check_ctx, _flag, _float, _int, as_float32,
+                    as_int32_labels)
 from ._errors import Error, invalid, shape_mismatch
 
 __all__ = [
@@ -329,7 +330,7 @@ def gemm(ctx, a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=No
         n = tb.shape[0] if trans_b else tb.shape[1]
         beta = _float(beta, "beta")
         tc = op.output((m, n), out, beta=beta)
-        op.call(op.lib.clnn_gemm, op.h, int(bool(trans_a)), int(bool(trans_b)),
+        op.call(op.lib.clnn_gemm, op.h, int(_flag(trans_a, "trans_a")), int(_flag(trans_b, "trans_b")),
                 _float(alpha, "alpha"), ta._handle(), tb._handle(), beta, tc._handle())
         return op.ret((tc, out))
 
@@ -349,7 +350,7 @@ def gemm_batched(ctx, a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0
         n = tb.shape[1] if trans_b else tb.shape[2]
         beta = _float(beta, "beta")
         tc = op.output((ta.shape[0], m, n), out, beta=beta)
-        op.call(op.lib.clnn_gemm_batched, op.h, int(bool(trans_a)), int(bool(trans_b)),
+        op.call(op.lib.clnn_gemm_batched, op.h, int(_flag(trans_a, "trans_a")), int(_flag(trans_b, "trans_b")),
                 _float(alpha, "alpha"), ta._handle(), tb._handle(), beta, tc._handle())
         return op.ret((tc, out))
 
@@ -512,6 +513,7 @@ def _read_scalar(t):
 def softmax_cross_entropy(ctx, logits, labels, *, grad=True, out=None):
     """Mean softmax cross-entropy of logits [N, C] against integer labels [N] in [0, C).
     Returns (loss, dlogits) with grad=True (the gradient of the mean loss), else loss."""
+    grad = _flag(grad, "grad")
     lab = as_int32_labels(labels, "softmax_cross_entropy: labels")
     with _Op(ctx, "softmax_cross_entropy", logits, out) as op:
         tl = op.input(logits, "logits", 2)
@@ -531,6 +533,7 @@ def softmax_cross_entropy(ctx, logits, labels, *, grad=True, out=None):
 
 
 def _pair_loss(name, fn_name, ctx, a, b, grad, out):
+    grad = _flag(grad, "grad")
     with _Op(ctx, name, a, b, out) as op:
         ta, tb = op.input(a, "input"), op.input(b, "target")
         loss = Tensor(op.ctx, shape=(1,))
@@ -608,6 +611,7 @@ def dense_backward_data(ctx, dy, w, *, beta=0.0, out=None):
 def dense_backward_weights(ctx, x, dy, *, bias=True, beta=0.0, out=None):
     """(dw[O, I], db[O]) = beta*old + (dy.T @ x, dy.sum(0)). bias=False: db is None.
     out: (dw, db)."""
+    bias = _flag(bias, "bias")
     outs = _out_tuple(out, 2, "dense_backward_weights")
     with _Op(ctx, "dense_backward_weights", x, dy, outs) as op:
         tx, tdy = op.input(x, "x", 2), op.input(dy, "dy", 2)
@@ -804,7 +808,7 @@ def _pool_params(kernel_size, stride, padding, count_include_pad=False):
         stride = (p.kernel_h, p.kernel_w)
     p.stride_h, p.stride_w = _pair(stride, "stride")
     p.pad_top, p.pad_bottom, p.pad_left, p.pad_right = _padding(padding)
-    p.count_include_pad = 1 if count_include_pad else 0
+    p.count_include_pad = 1 if _flag(count_include_pad, "count_include_pad") else 0
     return p
 
 
@@ -1045,8 +1049,8 @@ def sgd_step(ctx, param, grad, velocity=None, *, lr, momentum=0.0, dampening=0.0
     """torch.optim.SGD step, in place on param (and velocity, needed when momentum > 0).
     first_step=True initialises velocity to the gradient as PyTorch does on its first step."""
     p = L.SgdParams(_float(lr, "lr"), _float(momentum, "momentum"), _float(dampening, "dampening"),
-                    _float(weight_decay, "weight_decay"), int(bool(nesterov)),
-                    int(bool(first_step)))
+                    _float(weight_decay, "weight_decay"), int(_flag(nesterov, "nesterov")),
+                    int(_flag(first_step, "first_step")))
     with _Op(ctx, "sgd_step", param, grad, velocity) as op:
         tp = op.inplace(param, "param")
         tg = op.input(grad, "grad")
@@ -1061,7 +1065,7 @@ def adam_step(ctx, param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, 
     step counts from 1."""
     p = L.AdamParams(_float(lr, "lr"), _float(beta1, "beta1"), _float(beta2, "beta2"),
                      _float(eps, "eps"), _float(weight_decay, "weight_decay"),
-                     int(bool(decoupled_weight_decay)))
+                     int(_flag(decoupled_weight_decay, "decoupled_weight_decay")))
     st = _cint(step, "step")
     with _Op(ctx, "adam_step", param, grad, m, v) as op:
         tp = op.inplace(param, "param")

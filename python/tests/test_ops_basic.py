@@ -32,6 +32,10 @@ def test_gemm_batched_and_matmul(ctx, rng):
     with pytest.raises(clnn.Error) as e:
         clnn.gemm(ctx, rand(rng, 2, 3, 1), rand(rng, 3, 2))
     assert e.value.status == "CLNN_ERROR_SHAPE_MISMATCH"
+    for flag in (np.ones(2), "yes", 2, None):  # flags are True/False (or 0/1)
+        with pytest.raises(clnn.Error) as e:
+            clnn.gemm(ctx, a[0], b[0], trans_a=flag)
+        assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
 
 
 # ---- activations ---------------------------------------------------------------------------
