@@ -588,6 +588,8 @@ class Net:
     def load_state_dict(self, state):
         """Writes arrays into the named parameters (shapes must match; unknown names are an
         error). Names not given keep their values."""
+        if not hasattr(state, "items"):
+            raise invalid("load_state_dict: state must be a mapping {name: array}")
         for n, a in state.items():
             t = self.param(n)
             arr = as_float32(a, f"state[{n!r}]")

@@ -1119,6 +1119,8 @@ def clip_grad_norm(ctx, grads, max_norm):
     min(1, max_norm / (total L2 norm + 1e-6)); returns the norm before clipping."""
     if isinstance(grads, (Tensor, np.ndarray)):
         grads = [grads]
+    if not isinstance(grads, (list, tuple)):
+        raise invalid("clip_grad_norm: grads must be a Tensor, an array, or a list of them")
     grads = list(grads)
     if not grads:
         raise invalid("clip_grad_norm: needs at least one gradient")
