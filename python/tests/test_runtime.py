@@ -336,3 +336,11 @@ def test_wrap_and_binaries(ctx, tmp_path):
         with pytest.raises(clnn.Error) as e:
             clnn.softmax(b, np.zeros((2, 4)))
         assert e.value.status == "CLNN_ERROR_BINARY_MISSING"
+
+
+def test_readme_numpy_comparison_runs():
+    """The README's "compare a clnn operator with NumPy" example runs as written."""
+    text = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    section = text.split("## Compare a clnn operator with NumPy", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
