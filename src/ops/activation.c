@@ -1,0 +1,140 @@
+/* src/ops/activation.c — host side of the activation functions (cl/activation.cl):
+ * clnn_activation_forward and clnn_activation_backward (from the saved input or output). */
+#include "internal.h"
+
+#include <math.h>
+
+static const char *act_name(clnn_activation act) {
+  static const char *names[] = {"identity", "relu", "leaky_relu", "elu",
+                                "sigmoid",  "tanh", "gelu",       "softplus"};
+  return ((int)act >= 0 && (int)act < CLNN_ACT_ID_COUNT) ? names[act] : "?";
+}
+
+/* Chunked 1-D launch shape: CPU devices get a few large contiguous chunks per compute unit and
+ * work-groups of one work-item (so PoCL spreads them over cores); GPUs one element per work-item. */
+static void act_plan(const clnn_context *ctx, size_t n, size_t *chunk, size_t *global,
+                     size_t *local) {
+  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
+    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    size_t items = cu * 4;
+    size_t c = (n + items - 1) / items;
+    c = (c + 63) & ~(size_t)63;
+    if (c < 4096) c = 4096;
+    *chunk = c;
+    *local = 1;
+  } else {
+    *chunk = 1; /* adjacent work-items touch adjacent floats (coalesced) */
+    *local = 128;
+    if (ctx->info.max_work_group_size && *local > ctx->info.max_work_group_size)
+      *local = ctx->info.max_work_group_size;
+  }
+  *global = (n + *chunk - 1) / *chunk;
+  if (*global == 0) *global = 1;
+}
+
+static int same_dims(const clnn_tensor *a, const clnn_tensor *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->dims[d] != b->dims[d]) return 0;
+  return 1;
+}
+
+static clnn_status act_check_same(const char *fn, const clnn_tensor *a, const char *an,
+                                  const clnn_tensor *b, const char *bn) {
+  if (same_dims(a, b)) return CLNN_SUCCESS;
+  char sa[96], sb[96];
+  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, an,
+                     clnn__dims_str(a, sa, sizeof sa), bn, clnn__dims_str(b, sb, sizeof sb));
+}
+
+static clnn_status act_check_params(const char *fn, clnn_activation act, float alpha) {
+  if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                       "%s: activation %d is not a clnn_activation (0..%d)", fn, (int)act,
+                       CLNN_ACT_ID_COUNT - 1);
+  if ((act == CLNN_ACT_LEAKY_RELU || act == CLNN_ACT_ELU) && !isfinite(alpha))
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: alpha of %s is %g; it must be finite", fn,
+                       act_name(act), (double)alpha);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_activation_forward(clnn_context *ctx, clnn_activation act, float alpha,
+                                    const clnn_tensor *x, clnn_tensor *y) {
+  const char *fn = "clnn_activation_forward";
+  clnn_status s;
+  if ((s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
+  if ((s = act_check_same(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
+  size_t chunk, global, local;
+  act_plan(ctx, x->numel, &chunk, &global, &local);
+  return CLNN_RUN(ctx, "activation", "act_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(x->numel), CLNN_ARG_ULONG(chunk),
+                  CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
+}
+
+clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, float alpha,
+                                     const clnn_tensor *x, const clnn_tensor *y,
+                                     const clnn_tensor *dy, float beta, clnn_tensor *dx) {
+  const char *fn = "clnn_activation_backward";
+  clnn_status s;
+  if ((s = clnn__check_tensor(ctx, dy, "dy")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor(ctx, dx, "dx")) != CLNN_SUCCESS) return s;
+  if (x && (s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if (y && (s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
+  if ((s = act_check_same(fn, dx, "dx", dy, "dy")) != CLNN_SUCCESS) return s;
+  if (x && (s = act_check_same(fn, x, "x", dy, "dy")) != CLNN_SUCCESS) return s;
+  if (y && (s = act_check_same(fn, y, "y", dy, "dy")) != CLNN_SUCCESS) return s;
+
+  /* Which saved tensor the derivative is computed from. */
+  const clnn_tensor *src = NULL;
+  int from_y = 0;
+  switch (act) {
+    case CLNN_ACT_IDENTITY:
+      break; /* needs neither */
+    case CLNN_ACT_SIGMOID:
+    case CLNN_ACT_TANH: /* from y is cheaper (no exp) */
+      if (y) { src = y; from_y = 1; } else if (x) { src = x; }
+      break;
+    case CLNN_ACT_RELU:
+      if (x) { src = x; } else if (y) { src = y; from_y = 1; }
+      break;
+    case CLNN_ACT_LEAKY_RELU:
+    case CLNN_ACT_ELU:
+      if (x) {
+        src = x;
+      } else if (y) {
+        /* With alpha < 0 the sign of y no longer tells which side of 0 x was on. */
+        if (!(alpha >= 0.0f))
+          return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                             "%s: %s with negative alpha (%g) needs the saved input x; the "
+                             "output y alone is ambiguous",
+                             fn, act_name(act), (double)alpha);
+        src = y;
+        from_y = 1;
+      }
+      break;
+    case CLNN_ACT_GELU:
+    case CLNN_ACT_SOFTPLUS:
+      if (!x)
+        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                           "%s: %s backward needs the saved input x (it is NULL)", fn,
+                           act_name(act));
+      src = x;
+      break;
+  }
+  if (act != CLNN_ACT_IDENTITY && !src)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                       "%s: %s backward needs the saved input x or output y; both are NULL", fn,
+                       act_name(act));
+
+  size_t chunk, global, local;
+  act_plan(ctx, dy->numel, &chunk, &global, &local);
+  cl_mem smem = src ? src->mem : dy->mem; /* identity reads no saved tensor */
+  return CLNN_RUN(ctx, "activation", "act_backward", 1, &global, &local, CLNN_ARG_MEM(smem),
+                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dy->numel),
+                  CLNN_ARG_ULONG(chunk), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
+                  CLNN_ARG_INT(from_y), CLNN_ARG_FLOAT(beta));
+}
