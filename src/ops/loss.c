@@ -1,0 +1,191 @@
+/* src/ops/loss.c — host side of the losses (cl/loss.cl): fused softmax cross-entropy with host
+ * int32 labels, binary cross-entropy with logits, mean squared error. Each writes the mean loss
+ * (optional) and the gradient of the mean (optional). Means are deterministic: partial sums go to
+ * workspace slot 3 and one work-group sums them in a fixed order; labels go to slot 2. */
+#include "internal.h"
+
+/* GPUs: one work-group per cross-entropy row and a multi-work-item final reduction. */
+static int use_wg(const clnn_context *ctx) { return ctx->device_class != CLNN_DEVICE_CLASS_CPU; }
+
+/* Largest power of two <= min(cap, CL_KERNEL_WORK_GROUP_SIZE of the kernel, want) (>= 1). */
+static clnn_status loss_local_size(clnn_context *ctx, const char *kernel, size_t cap, size_t want,
+                                   size_t *local) {
+  cl_kernel k;
+  clnn_status s = clnn__kernel(ctx, "loss", kernel, &k);
+  if (s != CLNN_SUCCESS) return s;
+  size_t kmax = 0;
+  cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
+                                        &kmax, NULL);
+  if (err != CL_SUCCESS) return clnn__cl_error(err, "clGetKernelWorkGroupInfo");
+  size_t L = 1;
+  while (L * 2 <= cap && L * 2 <= kmax && L < want) L *= 2;
+  *local = L;
+  return CLNN_SUCCESS;
+}
+
+/* loss[0] = sum(partial[0..count)) / denom. */
+static clnn_status loss_finish(clnn_context *ctx, cl_mem partial, size_t count, clnn_tensor *loss,
+                               float denom) {
+  size_t L = 1;
+  if (use_wg(ctx)) {
+    clnn_status s = loss_local_size(ctx, "loss_finish", 256, count, &L);
+    if (s != CLNN_SUCCESS) return s;
+  }
+  return CLNN_RUN(ctx, "loss", "loss_finish", 1, &L, &L, CLNN_ARG_MEM(partial),
+                  CLNN_ARG_ULONG(count), CLNN_ARG_MEM(loss->mem), CLNN_ARG_FLOAT(denom),
+                  CLNN_ARG_LOCAL(L * sizeof(float)));
+}
+
+static int same_dims(const clnn_tensor *a, const clnn_tensor *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->dims[d] != b->dims[d]) return 0;
+  return 1;
+}
+
+static clnn_status loss_check_same(const char *fn, const clnn_tensor *a, const char *an,
+                                   const clnn_tensor *b, const char *bn) {
+  if (same_dims(a, b)) return CLNN_SUCCESS;
+  char sa[96], sb[96];
+  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, an,
+                     clnn__dims_str(a, sa, sizeof sa), bn, clnn__dims_str(b, sb, sizeof sb));
+}
+
+static clnn_status loss_check_scalar(clnn_context *ctx, const char *fn, const clnn_tensor *loss) {
+  clnn_status s = clnn__check_tensor(ctx, loss, "loss");
+  if (s != CLNN_SUCCESS) return s;
+  if (loss->numel != 1) {
+    char sl[96];
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
+                       "%s: loss has shape %s; it must hold exactly 1 element", fn,
+                       clnn__dims_str(loss, sl, sizeof sl));
+  }
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *logits,
+                                       const int32_t *labels, size_t num_labels,
+                                       clnn_tensor *loss, clnn_tensor *dlogits) {
+  const char *fn = "clnn_softmax_cross_entropy";
+  clnn_status s;
+  char sl[96];
+  if ((s = clnn__check_tensor(ctx, logits, "logits")) != CLNN_SUCCESS) return s;
+  if (logits->ndim != 2)
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: logits has shape %s; it must be 2-D [N, C]",
+                       fn, clnn__dims_str(logits, sl, sizeof sl));
+  size_t N = logits->dims[0], C = logits->dims[1];
+  if (!labels) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: labels is NULL", fn);
+  if (num_labels != N)
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
+                       "%s: num_labels is %zu but logits has shape %s (%zu rows)", fn, num_labels,
+                       clnn__dims_str(logits, sl, sizeof sl), N);
+  if (loss && (s = loss_check_scalar(ctx, fn, loss)) != CLNN_SUCCESS) return s;
+  if (dlogits) {
+    if ((s = clnn__check_tensor(ctx, dlogits, "dlogits")) != CLNN_SUCCESS) return s;
+    if ((s = loss_check_same(fn, dlogits, "dlogits", logits, "logits")) != CLNN_SUCCESS) return s;
+  }
+  for (size_t i = 0; i < N; i++)
+    if (labels[i] < 0 || (size_t)labels[i] >= C)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                         "%s: labels[%zu] is %d; labels must be in [0, %zu) for logits of shape %s",
+                         fn, i, (int)labels[i], C, clnn__dims_str(logits, sl, sizeof sl));
+  if (!loss && !dlogits) return CLNN_SUCCESS; /* nothing asked for */
+
+  int ok = 1;
+  size_t label_bytes = clnn__mul_size(N, sizeof(int32_t), &ok);
+  if (!ok) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: %zu labels overflow size_t", fn, N);
+
+  /* Build the program and size the launch before anything is enqueued. */
+  int wg = use_wg(ctx);
+  size_t global, local, chunk = 1;
+  if (wg) {
+    if ((s = loss_local_size(ctx, "xent_wg", 256, C, &local)) != CLNN_SUCCESS) return s;
+    global = N * local;
+  } else {
+    cl_kernel k;
+    if ((s = clnn__kernel(ctx, "loss", "xent_rows", &k)) != CLNN_SUCCESS) return s;
+    if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
+      size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+      chunk = (N + cu * 4 - 1) / (cu * 4);
+      local = 1;
+    } else {
+      local = 64;
+    }
+    global = (N + chunk - 1) / chunk;
+  }
+  cl_mem row_loss = logits->mem; /* placeholder when no loss is wanted */
+  if (loss && (s = clnn__workspace(ctx, 3, N * sizeof(float), &row_loss)) != CLNN_SUCCESS)
+    return s;
+  cl_mem dlab;
+  if ((s = clnn__upload(ctx, 2, labels, label_bytes, &dlab)) != CLNN_SUCCESS) return s;
+  cl_mem dmem = dlogits ? dlogits->mem : logits->mem;
+  float inv_n = (float)(1.0 / (double)N);
+  if (wg)
+    s = CLNN_RUN(ctx, "loss", "xent_wg", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+                 CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(row_loss), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(N),
+                 CLNN_ARG_ULONG(C), CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL),
+                 CLNN_ARG_FLOAT(inv_n), CLNN_ARG_LOCAL(local * sizeof(float)));
+  else
+    s = CLNN_RUN(ctx, "loss", "xent_rows", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+                 CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(row_loss), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(N),
+                 CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(C), CLNN_ARG_INT(loss != NULL),
+                 CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n));
+  if (s != CLNN_SUCCESS || !loss) return s;
+  return loss_finish(ctx, row_loss, N, loss, (float)N);
+}
+
+/* BCE-with-logits and MSE share everything but the kernel. */
+static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const char *kernel,
+                                    const clnn_tensor *x, const char *xn, const clnn_tensor *t,
+                                    const char *tn, clnn_tensor *loss, clnn_tensor *dx,
+                                    const char *dxn) {
+  clnn_status s;
+  if ((s = clnn__check_tensor(ctx, x, xn)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor(ctx, t, tn)) != CLNN_SUCCESS) return s;
+  if ((s = loss_check_same(fn, t, tn, x, xn)) != CLNN_SUCCESS) return s;
+  if (loss && (s = loss_check_scalar(ctx, fn, loss)) != CLNN_SUCCESS) return s;
+  if (dx) {
+    if ((s = clnn__check_tensor(ctx, dx, dxn)) != CLNN_SUCCESS) return s;
+    if ((s = loss_check_same(fn, dx, dxn, x, xn)) != CLNN_SUCCESS) return s;
+  }
+  if (!loss && !dx) return CLNN_SUCCESS;
+
+  size_t n = x->numel, chunk, local;
+  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
+    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    chunk = (n + cu * 8 - 1) / (cu * 8);
+    if (chunk < 4096) chunk = 4096;
+    local = 1;
+  } else {
+    chunk = 64;
+    local = 128;
+    if (ctx->info.max_work_group_size && local > ctx->info.max_work_group_size)
+      local = ctx->info.max_work_group_size;
+  }
+  size_t global = (n + chunk - 1) / chunk;
+  cl_kernel k;
+  if ((s = clnn__kernel(ctx, "loss", kernel, &k)) != CLNN_SUCCESS) return s; /* builds first */
+  cl_mem partial = x->mem; /* placeholder when no loss is wanted */
+  if (loss && (s = clnn__workspace(ctx, 3, global * sizeof(float), &partial)) != CLNN_SUCCESS)
+    return s;
+  cl_mem dmem = dx ? dx->mem : x->mem;
+  s = CLNN_RUN(ctx, "loss", kernel, 1, &global, &local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(t->mem),
+               CLNN_ARG_MEM(partial), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(chunk),
+               CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dx != NULL),
+               CLNN_ARG_FLOAT((float)(1.0 / (double)n)));
+  if (s != CLNN_SUCCESS || !loss) return s;
+  return loss_finish(ctx, partial, global, loss, (float)n);
+}
+
+clnn_status clnn_bce_with_logits(clnn_context *ctx, const clnn_tensor *logits,
+                                 const clnn_tensor *targets, clnn_tensor *loss,
+                                 clnn_tensor *dlogits) {
+  return loss_elementwise(ctx, "clnn_bce_with_logits", "bce_partial", logits, "logits", targets,
+                          "targets", loss, dlogits, "dlogits");
+}
+
+clnn_status clnn_mse_loss(clnn_context *ctx, const clnn_tensor *pred, const clnn_tensor *target,
+                          clnn_tensor *loss, clnn_tensor *dpred) {
+  return loss_elementwise(ctx, "clnn_mse_loss", "mse_partial", pred, "pred", target, "target",
+                          loss, dpred, "dpred");
+}
