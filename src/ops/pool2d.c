@@ -1,0 +1,262 @@
+/* src/ops/pool2d.c — host side of 2-D pooling (cl/pool2d.cl): parameters and output dims, max and
+ * average pooling forward and backward, global average pooling forward and backward. Max-pool
+ * backward uses workspace slot 3 for the per-window argmax it recomputes from x. */
+#include "internal.h"
+
+#include <limits.h>
+
+void clnn_pool2d_params_init(clnn_pool2d_params *p, int k) {
+  if (!p) return;
+  p->kernel_h = p->kernel_w = k;
+  p->stride_h = p->stride_w = k;
+  p->pad_top = p->pad_bottom = p->pad_left = p->pad_right = 0;
+  p->count_include_pad = 0;
+}
+
+static clnn_status pool_check_params(const char *fn, const clnn_pool2d_params *p) {
+  if (!p) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: params is NULL", fn);
+  if (p->kernel_h < 1 || p->kernel_w < 1)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: kernel size %dx%d; both must be >= 1", fn,
+                       p->kernel_h, p->kernel_w);
+  if (p->kernel_h > INT_MAX / 8 || p->kernel_w > INT_MAX / 8)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: kernel size %dx%d is too large", fn,
+                       p->kernel_h, p->kernel_w);
+  if (p->stride_h < 1 || p->stride_w < 1)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: stride %dx%d; both must be >= 1", fn,
+                       p->stride_h, p->stride_w);
+  if (p->pad_top < 0 || p->pad_bottom < 0 || p->pad_left < 0 || p->pad_right < 0)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                       "%s: negative padding (top %d, bottom %d, left %d, right %d)", fn,
+                       p->pad_top, p->pad_bottom, p->pad_left, p->pad_right);
+  if (p->pad_top >= p->kernel_h || p->pad_bottom >= p->kernel_h)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                       "%s: padding top %d / bottom %d must be smaller than the kernel height %d",
+                       fn, p->pad_top, p->pad_bottom, p->kernel_h);
+  if (p->pad_left >= p->kernel_w || p->pad_right >= p->kernel_w)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                       "%s: padding left %d / right %d must be smaller than the kernel width %d",
+                       fn, p->pad_left, p->pad_right, p->kernel_w);
+  if (p->count_include_pad != 0 && p->count_include_pad != 1)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: count_include_pad is %d; it must be 0 or 1",
+                       fn, p->count_include_pad);
+  return CLNN_SUCCESS;
+}
+
+static clnn_status pool_output_dims(const char *fn, const size_t x_dims[4],
+                                    const clnn_pool2d_params *p, size_t y_dims[4]) {
+  clnn_status s;
+  if ((s = pool_check_params(fn, p)) != CLNN_SUCCESS) return s;
+  if (!x_dims || !y_dims)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                       !x_dims ? "x_dims" : "y_dims");
+  for (int d = 0; d < 4; d++)
+    if (x_dims[d] == 0)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: input dimension %d is 0", fn, d);
+  size_t H = x_dims[2], W = x_dims[3];
+  if (H > INT_MAX / 4 || W > INT_MAX / 4 || H * W > INT_MAX)
+    return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: input plane %zux%zu is too large (at most %d "
+                       "elements)", fn, H, W, INT_MAX);
+  size_t ph = H + (size_t)p->pad_top + (size_t)p->pad_bottom;
+  size_t pw = W + (size_t)p->pad_left + (size_t)p->pad_right;
+  if (ph < (size_t)p->kernel_h || pw < (size_t)p->kernel_w)
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
+                       "%s: kernel %dx%d is larger than the padded input %zux%zu (input %zux%zu)",
+                       fn, p->kernel_h, p->kernel_w, ph, pw, H, W);
+  int ok = 1;
+  size_t planes = clnn__mul_size(x_dims[0], x_dims[1], &ok);
+  clnn__mul_size(clnn__mul_size(planes, H, &ok), W, &ok);
+  if (!ok)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: input element count overflows size_t",
+                       fn);
+  size_t P = (ph - (size_t)p->kernel_h) / (size_t)p->stride_h + 1;
+  size_t Q = (pw - (size_t)p->kernel_w) / (size_t)p->stride_w + 1;
+  if (P * Q > INT_MAX)
+    return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: output plane %zux%zu is too large (at most %d "
+                       "elements)", fn, P, Q, INT_MAX);
+  y_dims[0] = x_dims[0];
+  y_dims[1] = x_dims[1];
+  y_dims[2] = P;
+  y_dims[3] = Q;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_pool2d_output_dims(const size_t x_dims[4], const clnn_pool2d_params *p,
+                                    size_t y_dims[4]) {
+  return pool_output_dims("clnn_pool2d_output_dims", x_dims, p, y_dims);
+}
+
+/* Chunked 1-D launch: CPU devices get a few contiguous chunks per compute unit (work-groups of
+ * one, spread over cores); GPUs one element per work-item. */
+static void pool_plan(const clnn_context *ctx, size_t total, size_t min_chunk, size_t *chunk,
+                      size_t *global, size_t *local) {
+  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
+    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    size_t items = cu * 8;
+    size_t c = (total + items - 1) / items;
+    if (c < min_chunk) c = min_chunk;
+    *chunk = c;
+    *local = 1;
+  } else {
+    *chunk = 1;
+    *local = 128;
+    if (ctx->info.max_work_group_size && *local > ctx->info.max_work_group_size)
+      *local = ctx->info.max_work_group_size;
+  }
+  *global = (total + *chunk - 1) / *chunk;
+  if (*global == 0) *global = 1;
+}
+
+static clnn_status pool_shape_error(const char *fn, const char *name, const clnn_tensor *t,
+                                    const char *why, int ndim, const size_t *want) {
+  char st[96], sw[96];
+  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s %s", fn, name,
+                     clnn__dims_str(t, st, sizeof st), why,
+                     clnn__dims_str_raw(ndim, want, sw, sizeof sw));
+}
+
+static int dims_equal(const clnn_tensor *t, int ndim, const size_t *dims) {
+  if (t->ndim != ndim) return 0;
+  for (int d = 0; d < ndim; d++)
+    if (t->dims[d] != dims[d]) return 0;
+  return 1;
+}
+
+static clnn_status pool_check_4d(const char *fn, const clnn_tensor *t, const char *name) {
+  if (t->ndim == 4) return CLNN_SUCCESS;
+  char st[96];
+  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s; it must be 4-D [N, C, H, W]",
+                     fn, name, clnn__dims_str(t, st, sizeof st));
+}
+
+/* Validates a pooling call. `in` is the input-shaped tensor (x or dx), `out` the output-shaped
+ * one (y or dy); `x` (may be NULL) must have in's shape. */
+static clnn_status pool_validate(clnn_context *ctx, const char *fn, const clnn_pool2d_params *p,
+                                 const clnn_tensor *in, const char *in_name,
+                                 const clnn_tensor *out, const char *out_name,
+                                 const clnn_tensor *x, size_t y_dims[4]) {
+  clnn_status s;
+  if ((s = clnn__check_tensor(ctx, in, in_name)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor(ctx, out, out_name)) != CLNN_SUCCESS) return s;
+  if (x && (s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = pool_check_4d(fn, in, in_name)) != CLNN_SUCCESS) return s;
+  if ((s = pool_output_dims(fn, in->dims, p, y_dims)) != CLNN_SUCCESS) return s;
+  if (x && !dims_equal(x, 4, in->dims))
+    return pool_shape_error(fn, "x", x, "dx has shape", 4, in->dims);
+  if (!dims_equal(out, 4, y_dims))
+    return pool_shape_error(fn, out_name, out, "pooling this input gives", 4, y_dims);
+  return CLNN_SUCCESS;
+}
+
+#define POOL_GEOM_ARGS(in, y_dims, p)                                                        \
+  CLNN_ARG_INT((in)->dims[2]), CLNN_ARG_INT((in)->dims[3]), CLNN_ARG_INT((y_dims)[2]),       \
+      CLNN_ARG_INT((y_dims)[3]), CLNN_ARG_INT((p)->kernel_h), CLNN_ARG_INT((p)->kernel_w),   \
+      CLNN_ARG_INT((p)->stride_h), CLNN_ARG_INT((p)->stride_w), CLNN_ARG_INT((p)->pad_top),  \
+      CLNN_ARG_INT((p)->pad_left)
+
+clnn_status clnn_maxpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
+                                   const clnn_tensor *x, clnn_tensor *y) {
+  size_t yd[4];
+  clnn_status s = pool_validate(ctx, "clnn_maxpool2d_forward", p, x, "x", y, "y", NULL, yd);
+  if (s != CLNN_SUCCESS) return s;
+  size_t chunk, global, local;
+  pool_plan(ctx, y->numel, 64, &chunk, &global, &local);
+  return CLNN_RUN(ctx, "pool2d", "maxpool_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(chunk),
+                  POOL_GEOM_ARGS(x, yd, p));
+}
+
+clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,
+                                    const clnn_tensor *x, const clnn_tensor *dy, float beta,
+                                    clnn_tensor *dx) {
+  size_t yd[4];
+  clnn_status s = clnn__check_tensor(ctx, x, "x"); /* required: the maxima are recomputed */
+  if (s != CLNN_SUCCESS) return s;
+  s = pool_validate(ctx, "clnn_maxpool2d_backward", p, dx, "dx", dy, "dy", x, yd);
+  if (s != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
+  /* Pass 1: each window's first maximum (an int per output) into workspace slot 3. */
+  int ok = 1;
+  size_t arg_bytes = clnn__mul_size(dy->numel, sizeof(cl_int), &ok);
+  if (!ok) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_maxpool2d_backward: dy too large");
+  cl_kernel k;
+  if ((s = clnn__kernel(ctx, "pool2d", "maxpool_backward", &k)) != CLNN_SUCCESS) return s;
+  cl_mem arg;
+  if ((s = clnn__workspace(ctx, 3, arg_bytes, &arg)) != CLNN_SUCCESS) return s;
+  size_t chunk, global, local;
+  pool_plan(ctx, dy->numel, 64, &chunk, &global, &local);
+  s = CLNN_RUN(ctx, "pool2d", "maxpool_argmax", 1, &global, &local, CLNN_ARG_MEM(x->mem),
+               CLNN_ARG_MEM(arg), CLNN_ARG_ULONG(dy->numel), CLNN_ARG_ULONG(chunk),
+               POOL_GEOM_ARGS(dx, yd, p));
+  if (s != CLNN_SUCCESS) return s;
+  /* Pass 2: the gather over dx. */
+  pool_plan(ctx, dx->numel, 64, &chunk, &global, &local);
+  return CLNN_RUN(ctx, "pool2d", "maxpool_backward", 1, &global, &local, CLNN_ARG_MEM(arg),
+                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel),
+                  CLNN_ARG_ULONG(chunk), POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_FLOAT(beta));
+}
+
+clnn_status clnn_avgpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
+                                   const clnn_tensor *x, clnn_tensor *y) {
+  size_t yd[4];
+  clnn_status s = pool_validate(ctx, "clnn_avgpool2d_forward", p, x, "x", y, "y", NULL, yd);
+  if (s != CLNN_SUCCESS) return s;
+  size_t chunk, global, local;
+  pool_plan(ctx, y->numel, 64, &chunk, &global, &local);
+  return CLNN_RUN(ctx, "pool2d", "avgpool_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(chunk),
+                  POOL_GEOM_ARGS(x, yd, p), CLNN_ARG_INT(p->pad_bottom),
+                  CLNN_ARG_INT(p->pad_right), CLNN_ARG_INT(p->count_include_pad));
+}
+
+clnn_status clnn_avgpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,
+                                    const clnn_tensor *dy, float beta, clnn_tensor *dx) {
+  size_t yd[4];
+  clnn_status s = pool_validate(ctx, "clnn_avgpool2d_backward", p, dx, "dx", dy, "dy", NULL, yd);
+  if (s != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
+  size_t chunk, global, local;
+  pool_plan(ctx, dx->numel, 64, &chunk, &global, &local);
+  return CLNN_RUN(ctx, "pool2d", "avgpool_backward", 1, &global, &local, CLNN_ARG_MEM(dy->mem),
+                  CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel), CLNN_ARG_ULONG(chunk),
+                  POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_INT(p->pad_bottom),
+                  CLNN_ARG_INT(p->pad_right), CLNN_ARG_INT(p->count_include_pad),
+                  CLNN_ARG_FLOAT(beta));
+}
+
+/* in [N, C, H, W] and out [N, C, 1, 1]. */
+static clnn_status gap_validate(clnn_context *ctx, const char *fn, const clnn_tensor *in,
+                                const char *in_name, const clnn_tensor *out,
+                                const char *out_name) {
+  clnn_status s;
+  if ((s = clnn__check_tensor(ctx, in, in_name)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor(ctx, out, out_name)) != CLNN_SUCCESS) return s;
+  if ((s = pool_check_4d(fn, in, in_name)) != CLNN_SUCCESS) return s;
+  size_t want[4] = {in->dims[0], in->dims[1], 1, 1};
+  if (!dims_equal(out, 4, want))
+    return pool_shape_error(fn, out_name, out, "global pooling this input gives", 4, want);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_global_avgpool_forward(clnn_context *ctx, const clnn_tensor *x, clnn_tensor *y) {
+  clnn_status s = gap_validate(ctx, "clnn_global_avgpool_forward", x, "x", y, "y");
+  if (s != CLNN_SUCCESS) return s;
+  size_t rows = y->numel, len = x->dims[2] * x->dims[3];
+  size_t chunk, global, local;
+  pool_plan(ctx, rows, 1, &chunk, &global, &local);
+  return CLNN_RUN(ctx, "pool2d", "global_avgpool_forward", 1, &global, &local,
+                  CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(rows),
+                  CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(len));
+}
+
+clnn_status clnn_global_avgpool_backward(clnn_context *ctx, const clnn_tensor *dy, float beta,
+                                         clnn_tensor *dx) {
+  clnn_status s = gap_validate(ctx, "clnn_global_avgpool_backward", dx, "dx", dy, "dy");
+  if (s != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
+  size_t len = dx->dims[2] * dx->dims[3];
+  size_t chunk, global, local;
+  pool_plan(ctx, dx->numel, 4096, &chunk, &global, &local);
+  return CLNN_RUN(ctx, "pool2d", "global_avgpool_backward", 1, &global, &local,
+                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel),
+                  CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(len), CLNN_ARG_FLOAT(beta));
+}
