@@ -14,11 +14,12 @@ Conventions of the operators are in clnn.ops's docstring; errors raise clnn.Erro
 """
 
 from ._errors import Error, LibraryNotFoundError, STATUS_CODES, LIBRARY_NOT_FOUND
-from ._core import (Context, Tensor, DeviceInfo, device_count, device_info, devices,
+from ._core import (Context, DeviceSet, Tensor, DeviceInfo, device_count, device_info, devices,
                     select_device, set_log_callback, as_float32, as_int32_labels, wrap_cl_buffer)
 from .ops import *  # noqa: F401,F403  (every operator; see clnn.ops.__all__)
 from .ops import __all__ as _ops_all
-from .nn import Net, Dataset, LOSSES, OPTIMIZERS
+from .nn import (Net, Dataset, LOSSES, OPTIMIZERS, SPLIT_MODES, mpi_available, mpi_init,
+                 mpi_finalize)
 
 __version__ = "0.1.0"
 
@@ -32,7 +33,7 @@ def library_path():
 
 
 __all__ = ["Error", "LibraryNotFoundError", "STATUS_CODES", "LIBRARY_NOT_FOUND", "Context",
-           "Tensor", "DeviceInfo", "device_count", "device_info", "devices", "select_device",
+           "DeviceSet", "SPLIT_MODES", "mpi_available", "mpi_init", "mpi_finalize", "Tensor", "DeviceInfo", "device_count", "device_info", "devices", "select_device",
            "set_log_callback", "as_float32", "as_int32_labels", "wrap_cl_buffer", "Net",
            "Dataset", "LOSSES", "OPTIMIZERS", "library_path", "MAX_DIMS",
            "__version__"] + list(_ops_all)

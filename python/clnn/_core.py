@@ -180,6 +180,84 @@ def set_log_callback(fn, level="warn"):
 # Contexts
 # ============================================================================================
 
+class _Registry:
+    """What must be freed before an owner (a context or a device set): (order, handle, destroy)
+    entries, destroyed in order (networks 0, tensors 1; a set wrapping a context -1) when the
+    owner closes, then the owner's own `final` destroy. Raw handles only, so the order holds
+    whatever state the Python objects are in (garbage-collected cycles included)."""
+
+    def __init__(self, lock):
+        self.lock = lock
+        self.children = {}
+        self.closed = True     # until the owner's handle exists
+        self.final = None
+        self._tokens = itertools.count()
+
+    def register(self, order, handle, destroy):
+        token = next(self._tokens)
+        self.children[token] = (order, handle, destroy)
+        return token
+
+    def release(self, token, destroy=True):
+        """Destroys one child (if still owned); destroy=False only forgets it."""
+        with self.lock:
+            entry = self.children.pop(token, None)
+            if entry is not None and destroy and not self.closed:
+                entry[2](entry[1])
+
+    def owns(self, token):
+        return not self.closed and token in self.children
+
+    def close(self):
+        with self.lock:
+            if self.closed:
+                return
+            try:
+                for token, (order, handle, destroy) in sorted(self.children.items(),
+                                                             key=lambda kv: (kv[1][0], kv[0])):
+                    destroy(handle)
+            finally:
+                self.children.clear()
+                self.closed = True
+                final, self.final = self.final, None
+                if final is not None:
+                    final()
+
+
+class _MultiLock:
+    """Several contexts' locks taken together (in a fixed order), for a set over them."""
+
+    def __init__(self, locks):
+        self._locks = sorted(set(locks), key=id)
+
+    def acquire(self):
+        for lk in self._locks:
+            lk.acquire()
+
+    def release(self):
+        for lk in reversed(self._locks):
+            lk.release()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+def _context_options(cache_dir, binary_dir, binaries_only, force_clblast, device=None):
+    lib = L.load()
+    opts = L.ContextOptions()
+    lib.clnn_context_options_init(ctypes.byref(opts))
+    keep = [device, _path_bytes(cache_dir, "cache_dir"), _path_bytes(binary_dir, "binary_dir")]
+    opts.device, opts.cache_dir, opts.binary_dir = keep
+    opts.binaries_only = 1 if _flag(binaries_only, "binaries_only") else 0
+    opts.force_clblast = 1 if _flag(force_clblast, "force_clblast") else 0
+    return opts, keep
+
+
 class Context:
     """A clnn context: one OpenCL device, its in-order queue and kernel programs.
 
@@ -190,26 +268,35 @@ class Context:
     context, afterwards raises Error (CLNN_ERROR_INVALID_ARGUMENT).
     """
 
+    def _init_state(self, lock=None):
+        self._h = None
+        self._lock = lock if lock is not None else threading.RLock()
+        self._reg = _Registry(self._lock)
+
     def __init__(self, device=None, *, cache_dir=None, binary_dir=None, binaries_only=False,
                  force_clblast=False):
-        self._h = None
-        self._closed = True
-        self._children = {}   # token -> (order, handle, destroy function): freed before the context
-        self._lock = threading.RLock()
-        self._tokens = itertools.count()
+        self._init_state()
         lib = L.load()
-        self._destroy = lib.clnn_context_destroy
-        opts = L.ContextOptions()
-        lib.clnn_context_options_init(ctypes.byref(opts))
-        self._keep = [_selection_bytes(device), _path_bytes(cache_dir, "cache_dir"),
-                      _path_bytes(binary_dir, "binary_dir")]
-        opts.device, opts.cache_dir, opts.binary_dir = self._keep
-        opts.binaries_only = 1 if _flag(binaries_only, "binaries_only") else 0
-        opts.force_clblast = 1 if _flag(force_clblast, "force_clblast") else 0
+        opts, self._keep = _context_options(cache_dir, binary_dir, binaries_only, force_clblast,
+                                            _selection_bytes(device))
         h = ctypes.c_void_p()
         L.check(lib.clnn_context_create(ctypes.byref(opts), ctypes.byref(h)))
-        self._h = h.value
-        self._closed = False
+        self._own_handle(h.value, lib.clnn_context_destroy)
+
+    def _own_handle(self, h, destroy):
+        self._h = h
+        self._reg.final = lambda: destroy(h)
+        self._reg.closed = False
+
+    @classmethod
+    def _member(cls, handle, lock):
+        """A context that a device set created and destroys: close() frees only the tensors
+        made through this object."""
+        self = cls.__new__(cls)
+        self._init_state(lock)
+        self._h = handle
+        self._reg.closed = False
+        return self
 
     @classmethod
     def wrap(cls, cl_context, cl_device, cl_queue, *, cache_dir=None, binary_dir=None,
@@ -218,66 +305,41 @@ class Context:
         integer handles). clnn retains them; the caller keeps ownership. The handles are passed
         to OpenCL as they are: they must be valid objects of the right kind."""
         self = cls.__new__(cls)
-        self._h = None
-        self._closed = True
-        self._children = {}
-        self._lock = threading.RLock()
-        self._tokens = itertools.count()
+        self._init_state()
         lib = L.load()
-        self._destroy = lib.clnn_context_destroy
-        opts = L.ContextOptions()
-        lib.clnn_context_options_init(ctypes.byref(opts))
-        self._keep = [None, _path_bytes(cache_dir, "cache_dir"), _path_bytes(binary_dir, "binary_dir")]
-        opts.cache_dir, opts.binary_dir = self._keep[1], self._keep[2]
-        opts.binaries_only = 1 if _flag(binaries_only, "binaries_only") else 0
-        opts.force_clblast = 1 if _flag(force_clblast, "force_clblast") else 0
+        opts, self._keep = _context_options(cache_dir, binary_dir, binaries_only, force_clblast)
         ptrs = [_cl_handle(o, n) for o, n in ((cl_context, "cl_context"), (cl_device, "cl_device"),
                                                (cl_queue, "cl_queue"))]
         h = ctypes.c_void_p()
         L.check(lib.clnn_context_wrap(ptrs[0], ptrs[1], ptrs[2], ctypes.byref(opts),
                                       ctypes.byref(h)))
-        self._h = h.value
-        self._closed = False
+        self._own_handle(h.value, lib.clnn_context_destroy)
         return self
 
     # -- lifetime --
     @property
     def closed(self):
-        return self._closed
+        return self._reg.closed
 
     def _handle(self):
-        if self._closed:
+        if self._reg.closed:
             raise invalid("the context is closed")
         return self._h
 
     def _register(self, order, handle, destroy):
-        token = next(self._tokens)
-        self._children[token] = (order, handle, destroy)
-        return token
+        return self._reg.register(order, handle, destroy)
 
     def _release(self, token):
-        """Destroys one child handle (if the context still owns it)."""
-        with self._lock:
-            entry = self._children.pop(token, None)
-            if entry is not None and not self._closed:
-                entry[2](entry[1])
+        self._reg.release(token)
 
     def _owns(self, token):
-        return not self._closed and token in self._children
+        return self._reg.owns(token)
 
     def close(self):
-        """Destroys every network and tensor created on this context, then the context.
-        Calling it again does nothing."""
-        with self._lock:
-            if self._closed:
-                return
-            for token, (order, handle, destroy) in sorted(self._children.items(),
-                                                         key=lambda kv: (kv[1][0], kv[0])):
-                destroy(handle)
-            self._children.clear()
-            self._closed = True
-            h, self._h = self._h, None
-            self._destroy(h)
+        """Destroys every network and tensor created on this context (and a device set made
+        over it), then the context. Calling it again does nothing. For a context that belongs
+        to a DeviceSet, only the tensors made through this object are freed: close the set."""
+        self._reg.close()
 
     def __enter__(self):
         self._handle()
@@ -294,7 +356,7 @@ class Context:
             pass
 
     def __repr__(self):
-        if self._closed:
+        if self.closed:
             return "<clnn.Context (closed)>"
         try:
             d = self.device
@@ -372,6 +434,142 @@ class Context:
         t = Tensor(self, shape=shape)
         t.fill(value)
         return t
+
+
+class DeviceSet:
+    """Several devices for data-parallel training (clnn_device_set): one Context per device.
+
+    DeviceSet(selection=None): "all" (every device, best first), a comma-separated list in
+    CLNN_DEVICE's syntax ("0:0,0:1", "gpu,cpu"; each entry takes the best device no earlier entry
+    took), or None ($CLNN_DEVICES, else $CLNN_DEVICE, else the default device). The set owns
+    these contexts (`set.contexts`). DeviceSet.wrap([ctx1, ctx2]) makes a set over existing
+    contexts (closing one of them closes the set first). Networks made with Net(set, ...) train
+    on every device; close() destroys them, then the set."""
+
+    def __init__(self, selection=None, *, cache_dir=None, binary_dir=None, binaries_only=False,
+                 force_clblast=False):
+        self._lock = threading.RLock()
+        self._reg = _Registry(self._lock)
+        self._contexts = []
+        self._deps = []
+        if selection is not None and not isinstance(selection, str):
+            raise invalid("selection must be a string ('all', 'gpu,cpu', '0:0,0:1', ...) or None")
+        if selection is not None and "\0" in selection:
+            raise invalid("selection contains a NUL character")
+        lib = L.load()
+        opts, self._keep = _context_options(cache_dir, binary_dir, binaries_only, force_clblast)
+        h = ctypes.c_void_p()
+        L.check(lib.clnn_device_set_create(None if selection is None else selection.encode(),
+                                           ctypes.byref(opts), ctypes.byref(h)))
+        self._adopt(h.value, owned_contexts=True)
+
+    def _adopt(self, h, owned_contexts):
+        lib = L.load()
+        destroy = lib.clnn_device_set_destroy
+        self._h = h
+        self._reg.final = lambda: destroy(h)
+        self._reg.closed = False
+        if owned_contexts:
+            for i in range(lib.clnn_device_set_size(h)):
+                c = Context._member(lib.clnn_device_set_context(h, i), self._lock)
+                self._contexts.append(c)
+                # the members' tensors go after the networks, before the set destroys the contexts
+                self._reg.register(1, c._reg, _Registry.close)
+
+    @classmethod
+    def wrap(cls, contexts):
+        """A set over existing, distinct Contexts (1 to 64), which it does not own."""
+        self = cls.__new__(cls)
+        self._contexts, self._deps, self._keep = [], [], None
+        self._lock = threading.RLock()
+        self._reg = _Registry(self._lock)
+        if isinstance(contexts, Context):
+            contexts = [contexts]
+        try:
+            contexts = list(contexts)
+        except TypeError:
+            raise invalid("DeviceSet.wrap takes a list of clnn.Context") from None
+        if not contexts or not all(isinstance(c, Context) for c in contexts):
+            raise invalid("DeviceSet.wrap takes a non-empty list of clnn.Context")
+        if len({id(c) for c in contexts}) != len(contexts):
+            raise invalid("DeviceSet.wrap: the contexts must be distinct")
+        lock = _MultiLock([c._lock for c in contexts])
+        self._lock = lock
+        self._reg = _Registry(lock)
+        lib = L.load()
+        with lock:
+            arr = (ctypes.c_void_p * len(contexts))(*[c._handle() for c in contexts])
+            h = ctypes.c_void_p()
+            L.check(lib.clnn_device_set_wrap(arr, len(contexts), ctypes.byref(h)))
+            self._adopt(h.value, owned_contexts=False)
+            self._contexts = contexts
+            for c in contexts:
+                self._deps.append((c, c._reg.register(-1, self._reg, _Registry.close)))
+            deps = self._deps
+            final = self._reg.final
+
+            def final_and_forget():
+                final()
+                for c, tok in deps:
+                    c._reg.release(tok, destroy=False)
+            self._reg.final = final_and_forget
+        return self
+
+    @property
+    def closed(self):
+        return self._reg.closed
+
+    def _handle(self):
+        if self._reg.closed:
+            raise invalid("the device set is closed")
+        return self._h
+
+    def _register(self, order, handle, destroy):
+        return self._reg.register(order, handle, destroy)
+
+    def _release(self, token):
+        self._reg.release(token)
+
+    def _owns(self, token):
+        return self._reg.owns(token)
+
+    def close(self):
+        """Destroys the networks made on the set, then the set (and the contexts it created)."""
+        self._reg.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        self._handle()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    @property
+    def contexts(self):
+        """The set's contexts, in device order."""
+        self._handle()
+        return list(self._contexts)
+
+    def __len__(self):
+        with self._lock:
+            return int(L.load().clnn_device_set_size(self._handle()))
+
+    def finish(self):
+        """Waits for the work of every device."""
+        with self._lock:
+            L.check(L.load().clnn_device_set_finish(self._handle()))
+
+    def __repr__(self):
+        if self.closed:
+            return "<clnn.DeviceSet (closed)>"
+        return f"<clnn.DeviceSet of {len(self)} device(s)>"
 
 
 def _cl_handle(o, what):

@@ -172,6 +172,13 @@ _DECLS = {
     "clnn_tensor_numel": (c_size_t, [H]),
     "clnn_tensor_cl_mem": (c_void_p, [H]),
     "clnn_tensor_context": (c_void_p, [H]),
+    # device sets
+    "clnn_device_set_create": (S, [c_char_p, P(ContextOptions), PH]),
+    "clnn_device_set_wrap": (S, [P(c_void_p), c_int, PH]),
+    "clnn_device_set_destroy": (None, [H]),
+    "clnn_device_set_size": (c_int, [H]),
+    "clnn_device_set_context": (c_void_p, [H, c_int]),
+    "clnn_device_set_finish": (S, [H]),
     # GEMM
     "clnn_gemm": (S, [H, c_int, c_int, c_float, H, H, c_float, H]),
     "clnn_gemm_batched": (S, [H, c_int, c_int, c_float, H, H, c_float, H]),
@@ -287,6 +294,16 @@ _DECLS = {
     "clnn_net_summary": (S, [H, ctypes.c_char_p, c_size_t]),
     "clnn_net_save": (S, [H, c_char_p, c_int]),
     "clnn_net_load": (S, [H, c_char_p]),
+    # several devices, MPI
+    "clnn_net_create_parallel": (S, [H, c_int, DIMS, c_uint64, PH]),
+    "clnn_net_num_devices": (c_int, [H]),
+    "clnn_net_set_split": (S, [H, c_int, P(c_double), c_int]),
+    "clnn_net_get_split": (S, [H, P(c_double), c_int, P(c_int)]),
+    "clnn_mpi_available": (c_int, []),
+    "clnn_mpi_init": (S, [c_void_p, c_void_p, P(c_int), P(c_int)]),
+    "clnn_mpi_finalize": (S, []),
+    "clnn_net_set_mpi": (S, [H, c_void_p]),
+    "clnn_net_mpi_rank": (S, [H, P(c_int), P(c_int)]),
 }
 
 

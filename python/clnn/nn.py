@@ -6,13 +6,32 @@ import os
 import numpy as np
 
 from . import _lib as L
-from ._core import Context, Tensor, _check_ctx, _flag, _float, _int, _path_bytes, \
+from ._core import Context, DeviceSet, Tensor, _check_ctx, _flag, _float, _int, _path_bytes, \
     as_float32, as_int32_labels
 from ._errors import Error, invalid, shape_mismatch
 from .ops import ACTIVATIONS, _conv_params, _cint, _pool_params, _u64
 
 LOSSES = {"softmax_cross_entropy": 0, "cross_entropy": 0, "bce_with_logits": 1, "mse": 2}
 OPTIMIZERS = {"sgd": 0, "adam": 1, "adamw": 2, "rmsprop": 3, "adagrad": 4}
+SPLIT_MODES = {"auto": 0, "measure": 1, "fixed": 2}
+
+
+def mpi_available():
+    """True when this libclnn was built with MPI (-DCLNN_WITH_MPI=ON)."""
+    return bool(L.load().clnn_mpi_available())
+
+
+def mpi_init():
+    """Initialises MPI (unless it already is); returns (rank, size) in MPI_COMM_WORLD. Raises
+    Error CLNN_ERROR_UNSUPPORTED without MPI."""
+    r, n = ctypes.c_int(0), ctypes.c_int(1)
+    L.check(L.load().clnn_mpi_init(None, None, ctypes.byref(r), ctypes.byref(n)))
+    return r.value, n.value
+
+
+def mpi_finalize():
+    """Finalises MPI if mpi_init initialised it (close MPI networks first)."""
+    L.check(L.load().clnn_mpi_finalize())
 
 
 def _f32_ptr(a):
@@ -175,9 +194,14 @@ class Net:
     and is destroyed when the context closes (or with close())."""
 
     def __init__(self, ctx, input_shape, *, seed=0):
-        self._ctx = _check_ctx(ctx)
         self._token = None
         self._closed = True
+        if isinstance(ctx, DeviceSet):
+            ctx._handle()
+            self._owner, self._ctx, self._lock = ctx, ctx.contexts[0], ctx._lock
+        else:
+            self._owner = self._ctx = _check_ctx(ctx)
+            self._lock = ctx._lock
         lib = L.load()
         if isinstance(input_shape, (int, np.integer)):
             input_shape = (input_shape,)
@@ -192,23 +216,28 @@ class Net:
         self._optimizer = "adam"  # the library's defaults: Adam, lr 1e-3
         self._lr = 1e-3
         h = ctypes.c_void_p()
-        with ctx._lock:
-            L.check(lib.clnn_net_create(ctx._handle(), len(shape),
-                                        (ctypes.c_size_t * len(shape))(*shape),
-                                        _u64(seed, "seed"), ctypes.byref(h)))
+        dims = (ctypes.c_size_t * len(shape))(*shape)
+        with self._lock:
+            if self._owner is self._ctx:
+                L.check(lib.clnn_net_create(self._ctx._handle(), len(shape), dims,
+                                            _u64(seed, "seed"), ctypes.byref(h)))
+            else:
+                L.check(lib.clnn_net_create_parallel(self._owner._handle(), len(shape), dims,
+                                                     _u64(seed, "seed"), ctypes.byref(h)))
             self._h = h.value
-            self._token = ctx._register(0, self._h, lib.clnn_net_destroy)
+            self._token = self._owner._register(0, self._h, lib.clnn_net_destroy)
             self._closed = False
 
     # -- lifetime --
     @property
     def closed(self):
-        return self._closed or self._token is None or not self._ctx._owns(self._token)
+        return self._closed or self._token is None or not self._owner._owns(self._token)
 
     def _handle(self):
         if self.closed:
-            if self._ctx.closed:
-                raise invalid("the network's context is closed")
+            if self._owner.closed:
+                what = "context" if self._owner is self._ctx else "device set"
+                raise invalid(f"the network's {what} is closed")
             raise invalid("the network is closed")
         return self._h
 
@@ -217,7 +246,7 @@ class Net:
         tok, self._token = self._token, None
         self._closed = True
         if tok is not None:
-            self._ctx._release(tok)
+            self._owner._release(tok)
 
     def __del__(self):
         try:
@@ -233,8 +262,13 @@ class Net:
         return False
 
     def _call(self, fn, *args):
-        with self._ctx._lock:
+        with self._lock:
             L.check(fn(self._handle(), *args))
+
+    @property
+    def device_set(self):
+        """The DeviceSet the network trains on, or None for a one-context network."""
+        return None if self._owner is self._ctx else self._owner
 
     @property
     def context(self):
@@ -413,7 +447,7 @@ class Net:
     def output_shape(self, layer=-1):
         """Per-sample output shape of `layer` (-1: the network's output)."""
         d = (ctypes.c_size_t * L.MAX_DIMS)()
-        with self._ctx._lock:
+        with self._lock:
             n = L.load().clnn_net_output_dims(self._handle(), _cint(layer, "layer"), d)
         if n <= 0:
             raise invalid(f"output_shape: no layer {layer} (the network has "
@@ -424,7 +458,7 @@ class Net:
     def layers(self):
         """Layer names, in order."""
         lib = L.load()
-        with self._ctx._lock:
+        with self._lock:
             h = self._handle()
             return [lib.clnn_net_layer_name(h, i).decode()
                     for i in range(lib.clnn_net_num_layers(h))]
@@ -479,7 +513,7 @@ class Net:
         return getattr(L.load(), name)
 
     def _step(self, fn, x, labels, targets, what):
-        with self._ctx._lock:
+        with self._lock:
             self._handle()
             xa = self._x(x)
             lp, tp, keep = self._targets(xa.shape[0], labels, targets, what)
@@ -504,7 +538,7 @@ class Net:
     def predict(self, x, batch_size=None):
         """Raw outputs (logits) in inference mode, NumPy [N, *output_shape]. batch_size: run in
         chunks of this many samples (None: all at once)."""
-        with self._ctx._lock:
+        with self._lock:
             self._handle()
             xa = self._x(x)
             oshape = self.output_shape()
@@ -525,7 +559,7 @@ class Net:
 
     def accuracy(self, x, labels, batch_size=256):
         """Fraction of samples whose largest output is the label."""
-        with self._ctx._lock:
+        with self._lock:
             self._handle()
             xa = self._x(x)
             n = xa.shape[0]
@@ -559,7 +593,7 @@ class Net:
     def param_names(self):
         """Parameter and state names ("conv1.weight", "bn1.running_mean", ...), in order."""
         lib = L.load()
-        with self._ctx._lock:
+        with self._lock:
             h = self._handle()
             return [lib.clnn_net_param_name(h, i).decode()
                     for i in range(lib.clnn_net_num_params(h))]
@@ -600,12 +634,12 @@ class Net:
 
     @property
     def num_trainable(self):
-        with self._ctx._lock:
+        with self._lock:
             return int(L.load().clnn_net_num_trainable(self._handle()))
 
     @property
     def step_count(self):
-        with self._ctx._lock:
+        with self._lock:
             return int(L.load().clnn_net_step_count(self._handle()))
 
     def summary(self):
@@ -618,6 +652,74 @@ class Net:
             if len(s) < size - 1 or size >= 1 << 24:
                 return s.decode("utf-8", "replace")
             size *= 4
+
+    # -- several devices, MPI --
+    @property
+    def num_devices(self):
+        """Devices training the network, over all MPI ranks (1 for a one-context network)."""
+        with self._lock:
+            return int(L.load().clnn_net_num_devices(self._handle()))
+
+    def set_split(self, mode="auto", weights=None):
+        """How batches are split across devices: "auto" (equal shares on identical devices,
+        else measured), "measure" (shares from the speed each device reached in steps 2-4), or
+        "fixed" with `weights` (one per device, >= 0, not all 0)."""
+        if not isinstance(mode, str) or mode.lower() not in SPLIT_MODES:
+            raise invalid(f"split mode must be one of {', '.join(SPLIT_MODES)}, not {mode!r}")
+        mode = mode.lower()
+        if mode == "fixed":
+            if weights is None:
+                raise invalid("set_split('fixed') needs weights=")
+            w = np.asarray([_float(v, "weights") for v in weights], dtype=np.float64)
+            if w.size == 0:
+                raise invalid("set_split: weights is empty")
+            self._call(L.load().clnn_net_set_split, SPLIT_MODES[mode],
+                       w.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), int(w.size))
+        else:
+            if weights is not None:
+                raise invalid(f"set_split({mode!r}) takes no weights")
+            self._call(L.load().clnn_net_set_split, SPLIT_MODES[mode], None, 0)
+        return self
+
+    @property
+    def split(self):
+        """(shares, measured): each device's share of a batch (summing to 1), and whether the
+        shares come from a measurement."""
+        with self._lock:
+            n = int(L.load().clnn_net_num_devices(self._handle()))
+            shares = np.zeros(max(n, 1), dtype=np.float64)
+            measured = ctypes.c_int(0)
+            L.check(L.load().clnn_net_get_split(self._handle(),
+                                                shares.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                                                n, ctypes.byref(measured)))
+            return [float(v) for v in shares[:n]], bool(measured.value)
+
+    def set_mpi(self, comm=None):
+        """Joins data-parallel training across MPI ranks (collective; after adding the layers).
+        comm: None (MPI_COMM_WORLD), an mpi4py communicator, or the address of an MPI_Comm."""
+        addr = None
+        if comm is not None:
+            if isinstance(comm, (int, np.integer)) and not isinstance(comm, bool):
+                addr = int(comm)
+                if addr == 0:
+                    raise invalid("set_mpi: comm address is 0")
+            else:
+                try:
+                    from mpi4py import MPI
+                    addr = MPI._addressof(comm)
+                except Exception:
+                    raise invalid("set_mpi: comm must be None, an mpi4py communicator or the "
+                                  "address of an MPI_Comm") from None
+        self._call(L.load().clnn_net_set_mpi, addr)
+        return self
+
+    @property
+    def mpi_rank(self):
+        """(rank, size) of this process in the network's MPI communicator ((0, 1) when not
+        joined)."""
+        r, n = ctypes.c_int(0), ctypes.c_int(1)
+        self._call(L.load().clnn_net_mpi_rank, ctypes.byref(r), ctypes.byref(n))
+        return r.value, n.value
 
     def __repr__(self):
         if self.closed:

@@ -1,0 +1,116 @@
+"""Device sets and data-parallel networks (Net on a DeviceSet), split modes, MPI entry points."""
+
+import numpy as np
+import pytest
+
+import clnn
+from clnn import _lib
+from conftest import rand
+
+pytestmark = pytest.mark.skipif(
+    not _lib.load().has("clnn_net_create_parallel"),
+    reason="this libclnn has no device sets (built before clnn_net_create_parallel existed)")
+
+
+def mlp(owner, seed=1):
+    net = clnn.Net(owner, (4,), seed=seed).dense(8).tanh().dense(3)
+    return net.set_optimizer("sgd", lr=0.1)
+
+
+def test_device_set_all(rng):
+    x, y = rand(rng, 16, 4), np.arange(16) % 3
+    with clnn.DeviceSet("all") as s:
+        assert len(s) == clnn.device_count() == len(s.contexts)
+        first = s.contexts[0]
+        assert isinstance(first, clnn.Context) and not first.closed
+        t = first.tensor([1.0, 2.0])  # ordinary use of a member context
+        par = mlp(s)
+        assert par.device_set is s and par.context is first
+        one = mlp(first)
+        for _ in range(3):
+            lp, lo = par.train_step(x, y), one.train_step(x, y)
+        if len(s) == 1:  # a one-device set gives the same bits as one context
+            assert lp == lo
+            np.testing.assert_array_equal(par.predict(x), one.predict(x))
+        shares, measured = par.split
+        assert len(shares) == par.num_devices and abs(sum(shares) - 1) < 1e-9
+        assert par.mpi_rank == (0, 1)
+        s.finish()
+        w = par.param("dense1.weight")
+    assert s.closed and first.closed and t.closed and par.closed and one.closed
+    for fn in (t.numpy, w.numpy, lambda: par.predict(x), lambda: len(s), s.finish):
+        with pytest.raises(clnn.Error) as e:
+            fn()
+        assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
+
+
+def test_wrapped_contexts_train_together(rng):
+    """Two contexts on the same device make a two-replica set: the same batches give the
+    one-device parameters up to rounding (the tolerance the C header states)."""
+    x, y = rand(rng, 12, 4), np.arange(12) % 3
+    a, b = clnn.Context(), clnn.Context()
+    ref_ctx = clnn.Context()
+    s = clnn.DeviceSet.wrap([a, b])
+    par, one = mlp(s), mlp(ref_ctx)
+    assert par.num_devices == 2 and par.split == ([0.5, 0.5], False)
+    for _ in range(20):
+        par.train_step(x, y)
+        one.train_step(x, y)
+    for name, want in one.state_dict().items():
+        got = par.param(name).numpy()
+        assert np.all(np.abs(got - want) <= 2e-5 + 2e-4 * np.abs(want)), name
+    par.set_split("fixed", [1, 3])
+    assert par.split[0] == [0.25, 0.75]
+    par.train_step(x, y)
+    par.set_split("auto")
+    for bad in [("fixed", None), ("fixed", [1]), ("fixed", [0, 0]), ("fixed", [1, -1]),
+                ("even", None), ("auto", [1, 1])]:
+        with pytest.raises(clnn.Error) as e:
+            par.set_split(*bad)
+        assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT", bad
+    # closing a wrapped context closes the set (and its network) first; the others live on
+    a.close()
+    assert s.closed and par.closed and not b.closed
+    with pytest.raises(clnn.Error) as e:
+        par.train_step(x, y)
+    assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
+    np.testing.assert_array_equal(b.tensor([3.0]).numpy(), [3.0])
+    s.close()
+    b.close()
+    ref_ctx.close()
+
+
+def test_device_set_errors():
+    with pytest.raises(clnn.Error) as e:
+        clnn.DeviceSet("no-such-device-xyz")
+    assert e.value.status == "CLNN_ERROR_DEVICE_NOT_FOUND"
+    n = clnn.device_count()
+    with pytest.raises(clnn.Error) as e:
+        clnn.DeviceSet(",".join(["cpu"] * (n + 1)) if n < 64 else "x")  # more than there are
+    assert e.value.status == "CLNN_ERROR_DEVICE_NOT_FOUND"
+    with pytest.raises(clnn.Error) as e:
+        clnn.DeviceSet(3)
+    assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
+    c = clnn.Context()
+    for bad in ([], [c, c], ["ctx"], None):
+        with pytest.raises(clnn.Error) as e:
+            clnn.DeviceSet.wrap(bad)
+        assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
+    c.close()
+    with pytest.raises(clnn.Error) as e:
+        clnn.DeviceSet.wrap([c])  # closed
+    assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
+
+
+def test_mpi_entry_points(ctx):
+    net = clnn.Net(ctx, (2,), seed=0).dense(2)
+    if clnn.mpi_available():
+        pytest.skip("this libclnn has MPI; the MPI tests run under mpirun, not here")
+    for fn in (clnn.mpi_init, lambda: net.set_mpi()):
+        with pytest.raises(clnn.Error) as e:
+            fn()
+        assert e.value.status == "CLNN_ERROR_UNSUPPORTED"
+    with pytest.raises(clnn.Error) as e:
+        net.set_mpi("world")
+    assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT"
+    assert net.mpi_rank == (0, 1) and net.num_devices == 1
