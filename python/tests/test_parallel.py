@@ -7,9 +7,10 @@ import clnn
 from clnn import _lib
 from conftest import rand
 
-pytestmark = pytest.mark.skipif(
-    not _lib.load().has("clnn_net_create_parallel"),
-    reason="this libclnn has no device sets (built before clnn_net_create_parallel existed)")
+@pytest.fixture(autouse=True)
+def _needs_device_sets():
+    if not _lib.load().has("clnn_net_create_parallel"):
+        pytest.skip("this libclnn has no device sets (built before clnn_net_create_parallel)")
 
 
 def mlp(owner, seed=1):
