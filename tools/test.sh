@@ -19,3 +19,7 @@ cmake --build "$build" -j"$jobs"
 if [ -f python/tests/conftest.py ] || ls python/tests/test_*.py >/dev/null 2>&1; then
   CLNN_LIBRARY="$PWD/$build/libclnn.so" /usr/bin/python3 -m pytest -q python/tests
 fi
+# Hardening: sanitizer build of a test subset, every kernel under Oclgrind, bounded fuzzing.
+if [ -f tools/test-hardening.sh ] && [ "${CLNN_SKIP_HARDENING:-0}" != 1 ]; then
+  bash tools/test-hardening.sh
+fi
