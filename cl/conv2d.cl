@@ -249,3 +249,291 @@ __kernel void conv2d_backward_bias(__global const float *restrict dy, __global f
   }
   db[k] = beta == 0.0f ? acc : beta * db[k] + acc;
 }
+
+/* ============================================================================================== */
+/* CPU-shaped kernels (chosen by the host on CPU devices; DESIGN.md "Shapes per device class").   */
+/* Each work-item owns whole rows: it streams a contiguous run of its output with explicit        */
+/* float16 loads and stores, keeps its sums in vector registers, and uses no local memory and no  */
+/* barriers. Every sum still runs in a fixed order inside one work-item (deterministic).          */
+/* ============================================================================================== */
+
+/* dst[0 .. n) = 0 */
+inline void conv_zero_run(__global float *dst, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) vstore16((float16)(0.0f), 0, dst + i);
+  for (; i < n; i++) dst[i] = 0.0f;
+}
+
+/* dst[i] = src[i*stride] for i < n; the caller guarantees every src[i*stride] is in bounds (and
+ * reads nothing else: the stride-2 vector path only reads past the last element it needs when
+ * a later element exists). */
+inline void conv_copy_run(__global float *dst, __global const float *src, int n, int stride) {
+  int i = 0;
+  if (stride == 1) {
+    for (; i + 16 <= n; i += 16) vstore16(vload16(0, src + i), 0, dst + i);
+  } else if (stride == 2) {
+    for (; i + 16 < n; i += 16) {
+      const float16 a = vload16(0, src + 2 * i), b = vload16(0, src + 2 * i + 16);
+      vstore16((float16)(a.even, b.even), 0, dst + i);
+    }
+  }
+  for (; i < n; i++) dst[i] = src[(long)i * stride];
+}
+
+/* Lanes i = 0..15 of row[start + i*stride], 0 where start + i*stride is outside [0, limit). */
+inline float16 conv_load16(__global const float *row, int start, int stride, int limit) {
+  if (start >= 0) {
+    if (stride == 1 && start + 16 <= limit) return vload16(0, row + start);
+    if (stride == 2 && start + 32 <= limit) {
+      const float16 a = vload16(0, row + start), b = vload16(0, row + start + 16);
+      return (float16)(a.even, b.even);
+    }
+  }
+  float t[16];
+  for (int i = 0; i < 16; i++) {
+    const int j = start + i * stride;
+    t[i] = (j >= 0 && j < limit) ? row[j] : 0.0f;
+  }
+  return vload16(0, t);
+}
+
+/* Horizontal sum of a float16 in a fixed order. */
+inline float conv_hsum16(float16 v) {
+  const float8 a = v.lo + v.hi;
+  const float4 b = a.lo + a.hi;
+  const float2 c = b.lo + b.hi;
+  return c.x + c.y;
+}
+
+/* im2col, row-wise: the work-item for column-matrix row (c, r, s) and image n0 + nl writes that
+ * row's L entries for the image (output pixels pq0 .. pq0+L-1) as one contiguous run: zeros where
+ * the tap falls in the padding, a (vector) copy of the input row segment elsewhere.
+ * col[(c*R + r)*S + s][nl*L + pq - pq0]. Global: (C*R*S, nb). */
+__kernel void conv2d_im2col_cpu(__global const float *restrict x, __global float *restrict col,
+                                int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
+                                int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
+                                int nb) {
+  const int row = get_global_id(0);
+  const int nl = get_global_id(1);
+  (void)P;
+  if (row >= C * R * S || nl >= nb) return;
+  const int c = row / (R * S), rs = row % (R * S), r = rs / S, s = rs % S;
+  __global const float *xc = x + ((long)(n0 + nl) * C + c) * (long)H * W;
+  const long base = (long)row * J + (long)nl * L - pq0; /* col index of pixel pq is base + pq */
+  const int woff = s * dw - pl;
+  const int qa0 = conv_first(woff, sw), qb0 = conv_end(woff, sw, W, Q);
+  const int pq1 = pq0 + L;
+  for (int p = pq0 / Q; p * Q < pq1; p++) {
+    const int qlo = max(0, pq0 - p * Q), qhi = min(Q, pq1 - p * Q);
+    __global float *dst = col + (base + (long)p * Q + qlo); /* entry q is dst[q - qlo] */
+    const int h = p * sh - pt + r * dh;
+    if (h < 0 || h >= H) {
+      conv_zero_run(dst, qhi - qlo);
+      continue;
+    }
+    const int qa = clamp(qa0, qlo, qhi), qb = clamp(qb0, qa, qhi);
+    conv_zero_run(dst, qa - qlo);
+    conv_copy_run(dst + (qa - qlo), xc + (long)h * W + (long)qa * sw + woff, qb - qa, sw);
+    conv_zero_run(dst + (qb - qlo), qhi - qb);
+  }
+}
+
+/* col2im, row-wise gather: the work-item for dx row (n0 + nl, c, h) sums, for each element, the
+ * column entries it fed (taps in (r, s) order, as conv2d_col2im), 16 elements at a time in a
+ * vector. Columns are handled by phase ph = w mod sw: within a phase, consecutive elements read
+ * consecutive column entries, so interior runs are plain vector loads. Only pixels pq0 ..
+ * pq0+L-1 contribute. beta == 0 overwrites without reading dx. Global: (H, nb*C). */
+__kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global float *restrict dx,
+                                int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
+                                int pt, int pl, int dh, int dw, int n0, int nb, int L, int pq0,
+                                int J, float beta) {
+  const int h = get_global_id(0);
+  const int nc = get_global_id(1);
+  if (h >= H || nc >= nb * C) return;
+  const int nl = nc / C, c = nc % C;
+  __global const float *colc = dcol + (long)c * R * S * J + (long)nl * L;
+  __global float *dxrow = dx + ((long)(n0 + nl) * C + c) * (long)H * W + (long)h * W;
+  const int pq1 = pq0 + L;
+  for (int ph = 0; ph < sw && ph < W; ph++) {
+    const int M = (W - ph + sw - 1) / sw; /* elements w = ph + sw*m, m < M */
+    for (int m0 = 0; m0 < M; m0 += 16) {
+      float16 acc = (float16)(0.0f);
+      for (int r = 0; r < R; r++) {
+        const int hh = h + pt - r * dh;
+        if (hh < 0) break;
+        if (hh % sh != 0) continue;
+        const int p = hh / sh;
+        if (p >= P) continue;
+        const int qlo = max(0, pq0 - p * Q), qhi = min(Q, pq1 - p * Q);
+        if (qlo >= qhi) continue;
+        for (int s = 0; s < S; s++) {
+          const int ww = ph + pl - s * dw; /* w + pl - s*dw = sw*m + ww */
+          if (ww % sw != 0) continue;
+          const int qoff = ww / sw; /* element m reads pixel q = m + qoff of row p */
+          const int ma = max(m0, qlo - qoff), mb = min(min(m0 + 16, M), qhi - qoff);
+          if (ma >= mb) continue;
+          /* src[m] is the entry of element m (only read where valid) */
+          const long so = (long)(r * S + s) * J + ((long)p * Q - pq0) + qoff;
+          if (ma == m0 && mb == m0 + 16) {
+            acc += vload16(0, colc + (so + m0));
+          } else {
+            float t[16];
+            for (int i = 0; i < 16; i++) {
+              const int m = m0 + i;
+              t[i] = (m >= ma && m < mb) ? colc[so + m] : 0.0f;
+            }
+            acc += vload16(0, t);
+          }
+        }
+      }
+      if (sw == 1 && m0 + 16 <= M) {
+        __global float *d = dxrow + ph + m0;
+        if (beta == 0.0f) vstore16(acc, 0, d);
+        else vstore16((float16)(beta) * vload16(0, d) + acc, 0, d);
+      } else {
+        float t[16];
+        vstore16(acc, 0, t);
+        const int n = min(16, M - m0);
+        for (int i = 0; i < n; i++) {
+          __global float *d = dxrow + ph + (long)sw * (m0 + i);
+          *d = beta == 0.0f ? t[i] : beta * *d + t[i];
+        }
+      }
+    }
+  }
+}
+
+/* dst[k][nl*PQ + pq] = src[n0 + nl][k][pq], one row run per work-item. Global: (K, nb). */
+__kernel void conv2d_gather_rows_cpu(__global const float *restrict src,
+                                     __global float *restrict dst, int K, int PQ, int n0, int nb) {
+  const int k = get_global_id(0);
+  const int nl = get_global_id(1);
+  if (k >= K || nl >= nb) return;
+  conv_copy_run(dst + (long)k * nb * PQ + (long)nl * PQ, src + ((long)(n0 + nl) * K + k) * PQ, PQ, 1);
+}
+
+/* Depthwise forward (C/groups == 1; K/groups output channels per input channel): the work-item
+ * for output row (n, k, p) computes it 16 outputs at a time, one vector FMA per tap.
+ * y = act(beta*y + conv + bias); beta == 0 never reads y. Global: (P, N*K). */
+__kernel void conv2d_dw_forward_cpu(__global const float *restrict x,
+                                    __global const float *restrict w,
+                                    __global const float *restrict bias,
+                                    __global float *restrict y, int C, int H, int W, int K, int R,
+                                    int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
+                                    int dw, int NK, int has_bias, int act, float act_alpha,
+                                    float beta) {
+  const int p = get_global_id(0);
+  const int nk = get_global_id(1);
+  if (p >= P || nk >= NK) return;
+  const int n = nk / K, k = nk % K, c = k / (K / C);
+  __global const float *xc = x + ((long)n * C + c) * (long)H * W;
+  __global const float *wk = w + (long)k * R * S;
+  __global float *yrow = y + ((long)nk * P + p) * Q;
+  const float b = has_bias ? bias[k] : 0.0f;
+  const int h0 = p * sh - pt;
+  const int r_lo = conv_first(h0, dh), r_hi = conv_end(h0, dh, H, R);
+  for (int q0 = 0; q0 < Q; q0 += 16) {
+    float16 acc = (float16)(0.0f);
+    for (int r = r_lo; r < r_hi; r++) {
+      __global const float *xrow = xc + (long)(h0 + r * dh) * W;
+      for (int s = 0; s < S; s++)
+        acc = fma((float16)(wk[r * S + s]), conv_load16(xrow, q0 * sw + s * dw - pl, sw, W), acc);
+    }
+    if (q0 + 16 <= Q && act == CLNN_ACT_ID_IDENTITY) {
+      float16 v = acc;
+      if (beta != 0.0f) v = (float16)(beta) * vload16(0, yrow + q0) + v;
+      vstore16(v + (float16)(b), 0, yrow + q0);
+    } else {
+      float t[16];
+      vstore16(acc, 0, t);
+      const int n_out = min(16, Q - q0);
+      for (int i = 0; i < n_out; i++) {
+        float v = t[i];
+        if (beta != 0.0f) v = beta * yrow[q0 + i] + v;
+        yrow[q0 + i] = clnn_act_apply(act, act_alpha, v + b);
+      }
+    }
+  }
+}
+
+/* Depthwise backward-data: the work-item for dx row (n, c, h) gathers, 16 elements at a time per
+ * column phase (as conv2d_col2im_cpu), dy * w over its channel's K/groups output channels and
+ * the taps that reach it, in (k, r, s) order. Global: (H, N*C). */
+__kernel void conv2d_dw_backward_data_cpu(__global const float *restrict dy,
+                                          __global const float *restrict w,
+                                          __global float *restrict dx, int C, int H, int W, int K,
+                                          int R, int S, int P, int Q, int sh, int sw, int pt,
+                                          int pl, int dh, int dw, int NC, float beta) {
+  const int h = get_global_id(0);
+  const int nc = get_global_id(1);
+  if (h >= H || nc >= NC) return;
+  const int n = nc / C, c = nc % C, Kg = K / C;
+  __global float *dxrow = dx + (long)nc * H * W + (long)h * W;
+  for (int ph = 0; ph < sw && ph < W; ph++) {
+    const int M = (W - ph + sw - 1) / sw;
+    for (int m0 = 0; m0 < M; m0 += 16) {
+      float16 acc = (float16)(0.0f);
+      for (int kl = 0; kl < Kg; kl++) {
+        const int k = c * Kg + kl;
+        __global const float *dyk = dy + ((long)n * K + k) * (long)P * Q;
+        __global const float *wk = w + (long)k * R * S;
+        for (int r = 0; r < R; r++) {
+          const int hh = h + pt - r * dh;
+          if (hh < 0) break;
+          if (hh % sh != 0) continue;
+          const int p = hh / sh;
+          if (p >= P) continue;
+          __global const float *dyrow = dyk + (long)p * Q;
+          for (int s = 0; s < S; s++) {
+            const int ww = ph + pl - s * dw;
+            if (ww % sw != 0) continue;
+            acc = fma((float16)(wk[r * S + s]), conv_load16(dyrow, m0 + ww / sw, 1, Q), acc);
+          }
+        }
+      }
+      if (sw == 1 && m0 + 16 <= M) {
+        __global float *d = dxrow + ph + m0;
+        if (beta == 0.0f) vstore16(acc, 0, d);
+        else vstore16((float16)(beta) * vload16(0, d) + acc, 0, d);
+      } else {
+        float t[16];
+        vstore16(acc, 0, t);
+        const int n_out = min(16, M - m0);
+        for (int i = 0; i < n_out; i++) {
+          __global float *d = dxrow + ph + (long)sw * (m0 + i);
+          *d = beta == 0.0f ? t[i] : beta * *d + t[i];
+        }
+      }
+    }
+  }
+}
+
+/* Depthwise backward-filter: the work-item for tap (k, r, s) sums dy * x over images and output
+ * pixels, 16 pixels per vector FMA, then adds the lanes in a fixed order.
+ * Global: (R*S, K). */
+__kernel void conv2d_dw_backward_filter_cpu(__global const float *restrict x,
+                                            __global const float *restrict dy,
+                                            __global float *restrict dw_out, int N, int C, int H,
+                                            int W, int K, int R, int S, int P, int Q, int sh,
+                                            int sw, int pt, int pl, int dh, int dw, float beta) {
+  const int rs = get_global_id(0);
+  const int k = get_global_id(1);
+  if (rs >= R * S || k >= K) return;
+  const int r = rs / S, s = rs % S, c = k / (K / C);
+  const int hoff = r * dh - pt, woff = s * dw - pl;
+  const int p_lo = conv_first(hoff, sh), p_hi = conv_end(hoff, sh, H, P);
+  float16 acc = (float16)(0.0f);
+  for (int n = 0; n < N; n++) {
+    __global const float *xc = x + ((long)n * C + c) * (long)H * W;
+    __global const float *dyk = dy + ((long)n * K + k) * (long)P * Q;
+    for (int p = p_lo; p < p_hi; p++) {
+      __global const float *xrow = xc + (long)(p * sh + hoff) * W;
+      __global const float *drow = dyk + (long)p * Q;
+      for (int q0 = 0; q0 < Q; q0 += 16)
+        acc = fma(conv_load16(drow, q0, 1, Q), conv_load16(xrow, q0 * sw + woff, sw, W), acc);
+    }
+  }
+  const float v = conv_hsum16(acc);
+  __global float *d = dw_out + (long)k * R * S + rs;
+  *d = beta == 0.0f ? v : beta * *d + v;
+}

@@ -422,6 +422,25 @@ static void check_chunked(void) {
     clnn__conv2d_set_workspace_limit(limits[i] / 3);
     check_transpose_case(&tt);
   }
+  /* Wide rows cut by pixel slices in mid-row (45 floats per column, 2*37 = 74 pixels per
+   * image): slices of 23 and of 40 pixels, and whole images. */
+  {
+    tcase t2 = {"chunked wide 5x2x37 k4 3x3", 2, 5, 2, 37, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    tcase t3 = {"chunked wide stride2 5x5x45", 2, 5, 5, 45, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1};
+    size_t wl[] = {(45 + 4) * 4 * 23, (45 + 4) * 4 * 40, (45 + 4) * 4 * 74 * 2};
+    for (size_t i = 0; i < sizeof wl / sizeof wl[0]; i++) {
+      char name[96];
+      clnn__conv2d_set_workspace_limit(wl[i]);
+      tcase u = t2;
+      snprintf(name, sizeof name, "%s limit %zu", t2.name, wl[i]);
+      u.name = name;
+      check_case(&u, F_BETA1 | F_NO_AUTO, CLNN_ACT_IDENTITY, 0.0f);
+      u = t3;
+      snprintf(name, sizeof name, "%s limit %zu", t3.name, wl[i]);
+      u.name = name;
+      check_case(&u, F_BETA1 | F_NO_AUTO, CLNN_ACT_IDENTITY, 0.0f);
+    }
+  }
   clnn__conv2d_set_workspace_limit(0);
 }
 
@@ -643,6 +662,25 @@ int main(void) {
   static const tcase big = {"realistic 64->64 56x56 3x3", 1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   check_case(&big, F_BIAS | F_NO_AUTO, CLNN_ACT_RELU, 0.0f);
 
+  /* Rows wide enough for the CPU kernels' vector paths (16 lanes: interior, edge and partial
+   * chunks), stride 2 (even-lane loads, column phases), dilation and depthwise. */
+  static const tcase wide[] = {
+      {"wide 3->4 5x40 3x3 pad1", 2, 3, 5, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"wide stride2 3->4 9x70 3x3 pad1", 2, 3, 9, 70, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+      {"wide stem-like 7x7 stride2 pad3", 1, 3, 11, 67, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
+      {"wide dilation2 asym pad 2->3", 1, 2, 6, 53, 3, 3, 3, 1, 1, 2, 0, 1, 3, 2, 2, 1},
+      {"wide stride 1x3 pad 0/1/2/2", 2, 2, 6, 71, 3, 2, 5, 1, 3, 0, 1, 2, 2, 1, 1, 1},
+      {"wide 1x1 stride2 4->3 6x66", 2, 4, 6, 66, 3, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+      {"wide 1x1 3->5 4x37", 2, 3, 4, 37, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+      {"wide depthwise 6 7x50 3x3 pad1", 2, 6, 7, 50, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6},
+      {"wide depthwise x2 stride2 5x5 pad2", 1, 3, 9, 69, 6, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3},
+      {"wide depthwise dilation2 stride 1x3", 2, 4, 8, 61, 4, 3, 3, 1, 3, 2, 2, 2, 2, 2, 2, 4},
+  };
+  for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+    check_case(&wide[i], F_BETA1, CLNN_ACT_IDENTITY, 0.0f);
+  check_case(&wide[7], F_BIAS, CLNN_ACT_RELU, 0.0f);
+  check_case(&wide[8], F_BIAS | F_BETA1, CLNN_ACT_LEAKY_RELU, 0.1f);
+
   static const tcase tcases[] = {
       {"transposed 4->3 5x6 3x3 stride2 pad1", 2, 4, 5, 6, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
       {"transposed groups2 dilation2 asym", 1, 4, 4, 5, 6, 3, 2, 1, 2, 0, 1, 1, 0, 2, 1, 2},
@@ -665,6 +703,29 @@ int main(void) {
   for (size_t i = 0; i < sizeof fd / sizeof fd[0]; i++) check_fd(&fd[i], 0);
   static const tcase fdt = {"fd transposed stride2 groups2", 2, 4, 3, 4, 2, 3, 3, 2, 2, 1, 0, 1, 1, 1, 1, 2};
   check_fd(&fdt, 1);
+
+  /* The kernels for GPU-class devices (one output per work-item) on this device: a context that
+   * is told it drives a GPU builds them instead of the CPU-shaped ones. */
+  {
+    clnn_context *cpu_ctx = ctx, *gpu_ctx = NULL;
+    TU_OK(clnn_context_create(NULL, &gpu_ctx));
+    if (gpu_ctx) {
+      gpu_ctx->device_class = CLNN_DEVICE_CLASS_GPU; /* before any kernel is built */
+      ctx = gpu_ctx;
+      static const tcase gpu_cases[] = {
+          {"gpu-shaped 3->4 5x40 3x3 pad1", 2, 3, 5, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+          {"gpu-shaped stride2 dilation2 groups2", 2, 4, 11, 19, 6, 3, 3, 2, 2, 2, 1, 1, 2, 2, 2, 2},
+          {"gpu-shaped depthwise x2 stride2", 1, 3, 9, 21, 6, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3},
+      };
+      for (size_t i = 0; i < sizeof gpu_cases / sizeof gpu_cases[0]; i++)
+        check_case(&gpu_cases[i], F_BIAS | F_BETA1, CLNN_ACT_RELU, 0.0f);
+      clnn__conv2d_set_workspace_limit(45 * 4 * 20 + 7);
+      check_case(&cases[0], F_BETA1 | F_NO_AUTO, CLNN_ACT_IDENTITY, 0.0f);
+      clnn__conv2d_set_workspace_limit(0);
+      ctx = cpu_ctx;
+      clnn_context_destroy(gpu_ctx);
+    }
+  }
 
   check_determinism(&cases[3]);
   check_determinism(&cases[6]);

@@ -412,6 +412,23 @@ static clnn_status launch(clnn_context *ctx, const char *kernel, cl_uint dims,
   launch((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                    \
          sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
 
+/* CPU-shaped kernels (*_cpu in cl/conv2d.cl): each work-item streams whole rows, so work-groups
+ * are small (a few work-items along dimension 0) and there are enough of them to spread over
+ * the cores. */
+static int on_cpu(const clnn_context *ctx) { return ctx->device_class == CLNN_DEVICE_CLASS_CPU; }
+
+static clnn_status launch_cpu(clnn_context *ctx, const char *kernel, cl_uint dims,
+                              const size_t *global, const clnn__arg *args, size_t nargs) {
+  size_t local[3] = {1, 1, 1};
+  size_t l = 1;
+  while (l < 4 && l * 2 <= global[0]) l *= 2;
+  local[0] = l;
+  return clnn__run(ctx, CONV_PROGRAM, kernel, dims, global, local, args, nargs);
+}
+#define LAUNCH_CPU(ctx, kernel, dims, global, ...)                                                \
+  launch_cpu((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                \
+             sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
 #define GEOM_ARGS(g)                                                                              \
   CLNN_ARG_INT((g)->C), CLNN_ARG_INT((g)->H), CLNN_ARG_INT((g)->W), CLNN_ARG_INT((g)->R),         \
       CLNN_ARG_INT((g)->S), CLNN_ARG_INT((g)->P), CLNN_ARG_INT((g)->Q), CLNN_ARG_INT((g)->sh),    \
@@ -420,6 +437,13 @@ static clnn_status launch(clnn_context *ctx, const char *kernel, cl_uint dims,
 
 static clnn_status run_im2col(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem col,
                               size_t n0, size_t L, size_t pq0, size_t J) {
+  if (on_cpu(ctx)) {
+    size_t nb = J / L;
+    size_t global[2] = {(size_t)g->C * g->R * g->S, nb};
+    return LAUNCH_CPU(ctx, "conv2d_im2col_cpu", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col),
+                      GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0),
+                      CLNN_ARG_INT(J), CLNN_ARG_INT(nb));
+  }
   size_t global[2] = {J, (size_t)g->C};
   return LAUNCH(ctx, "conv2d_im2col", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col), GEOM_ARGS(g),
                 CLNN_ARG_INT(n0), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0), CLNN_ARG_INT(J));
@@ -427,6 +451,12 @@ static clnn_status run_im2col(clnn_context *ctx, const conv_geom *g, cl_mem x, c
 
 static clnn_status run_col2im(clnn_context *ctx, const conv_geom *g, cl_mem col, cl_mem dx,
                               size_t n0, size_t nb, size_t L, size_t pq0, size_t J, float beta) {
+  if (on_cpu(ctx)) {
+    size_t global[2] = {(size_t)g->H, nb * g->C};
+    return LAUNCH_CPU(ctx, "conv2d_col2im_cpu", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
+                      GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L),
+                      CLNN_ARG_INT(pq0), CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
+  }
   size_t global[2] = {(size_t)g->H * g->W, nb * g->C};
   return LAUNCH(ctx, "conv2d_col2im", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx), GEOM_ARGS(g),
                 CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0),
@@ -436,6 +466,11 @@ static clnn_status run_col2im(clnn_context *ctx, const conv_geom *g, cl_mem col,
 /* dst [rows, nb*PQ] from src [N, rows, PQ], images n0 .. n0+nb-1. */
 static clnn_status run_gather_rows(clnn_context *ctx, cl_mem src, cl_mem dst, size_t rows,
                                    size_t pq, size_t n0, size_t nb) {
+  if (on_cpu(ctx)) {
+    size_t global[2] = {rows, nb};
+    return LAUNCH_CPU(ctx, "conv2d_gather_rows_cpu", 2, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
+                      CLNN_ARG_INT(rows), CLNN_ARG_INT(pq), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb));
+  }
   size_t global[3] = {pq, rows, nb};
   return LAUNCH(ctx, "conv2d_gather_rows", 3, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
                 CLNN_ARG_INT(rows), CLNN_ARG_INT(pq), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb));
@@ -482,6 +517,16 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
+    size_t global[2] = {(size_t)g->P, N * K};
+    return LAUNCH_CPU(ctx, "conv2d_dw_forward_cpu", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
+                      CLNN_ARG_MEM(bias), CLNN_ARG_MEM(y), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
+                      CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
+                      CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
+                      CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh),
+                      CLNN_ARG_INT(g->dw), CLNN_ARG_INT(N * K), CLNN_ARG_INT(bias != NULL),
+                      CLNN_ARG_INT(act), CLNN_ARG_FLOAT(act_alpha), CLNN_ARG_FLOAT(beta));
+  }
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t qb = ((size_t)g->Q + CONV_DIRECT_QV_GUESS - 1) / CONV_DIRECT_QV_GUESS;
     size_t global[3] = {qb, (size_t)g->P, N * K};
@@ -524,6 +569,15 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
+    size_t global[2] = {(size_t)g->H, N * C};
+    return LAUNCH_CPU(ctx, "conv2d_dw_backward_data_cpu", 2, global, CLNN_ARG_MEM(dy),
+                      CLNN_ARG_MEM(w), CLNN_ARG_MEM(dx), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
+                      CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
+                      CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
+                      CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh),
+                      CLNN_ARG_INT(g->dw), CLNN_ARG_INT(N * C), CLNN_ARG_FLOAT(beta));
+  }
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t global[3] = {(size_t)g->W, (size_t)g->H, N * C};
     return LAUNCH(ctx, "conv2d_direct_backward_data", 3, global, CLNN_ARG_MEM(dy), CLNN_ARG_MEM(w),
@@ -561,6 +615,15 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
+    size_t global[2] = {(size_t)g->R * g->S, K};
+    return LAUNCH_CPU(ctx, "conv2d_dw_backward_filter_cpu", 2, global, CLNN_ARG_MEM(x),
+                      CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C),
+                      CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R),
+                      CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh),
+                      CLNN_ARG_INT(g->sw), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl),
+                      CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw), CLNN_ARG_FLOAT(beta));
+  }
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t global[1] = {K * cgrs};
     return LAUNCH(ctx, "conv2d_direct_backward_filter", 1, global, CLNN_ARG_MEM(x),
