@@ -36,7 +36,8 @@
  * - Backward operators take `beta`: 0 overwrites the gradient output, 1 adds to it.
  * - The library never prints unless asked (clnn_set_log_callback or CLNN_LOG=debug|info|warn).
  *
- * Environment variables: CLNN_DEVICE (device selection), CLNN_CACHE_DIR (kernel binary cache,
+ * Environment variables: CLNN_DEVICE (device selection), CLNN_DEVICES (device set: a list or
+ * `all`), CLNN_CACHE_DIR (kernel binary cache,
  * `off` disables), CLNN_BINARY_DIR (prebuilt kernel binaries), CLNN_KERNEL_DIR (read the cl/ kernel sources from
  * disk instead of the embedded copies), CLNN_LOG (log level to stderr). */
 #ifndef CLNN_H
@@ -564,6 +565,41 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
                                 float max_norm, float *total_norm);
 
 /* ============================================================================================== */
+/* Several devices (src/runtime/device_set.c)                                                     */
+/* ============================================================================================== */
+
+/* A device set: one context per device, each with its own OpenCL context and in-order queue, for
+ * data-parallel training (clnn_net_create_parallel). Work enqueued on different contexts runs
+ * concurrently. Like a context, a set is used from one thread at a time. */
+typedef struct clnn_device_set clnn_device_set;
+
+#define CLNN_MAX_SET_DEVICES 64
+
+/* Creates a context on every device that `selection` names, in order:
+ * - "all": every device the ICD loader exposes, best first (the ranking of clnn_device_select:
+ *   GPU before accelerator before CPU, then estimated peak);
+ * - a comma-separated list of selections in CLNN_DEVICE's syntax ("0:0,0:1", "gpu,cpu",
+ *   "pthread,pthread"). Each entry takes the best device it matches that no earlier entry has
+ *   taken, so "cpu,cpu" means two CPU devices; an entry that matches only devices already taken
+ *   is CLNN_ERROR_DEVICE_NOT_FOUND (the message lists the devices);
+ * - NULL or "": $CLNN_DEVICES, else $CLNN_DEVICE (one device), else the default device.
+ * At most CLNN_MAX_SET_DEVICES devices. `options` (may be NULL) apply to every context; their
+ * `device` field is ignored. The caller destroys *out. */
+clnn_status clnn_device_set_create(const char *selection, const clnn_context_options *options,
+                                   clnn_device_set **out);
+/* A set over the caller's contexts (1..CLNN_MAX_SET_DEVICES distinct contexts, e.g. made with
+ * clnn_context_wrap on sub-devices from clCreateSubDevices). The set does not own them: they must
+ * outlive it and the networks made on it. */
+clnn_status clnn_device_set_wrap(clnn_context *const *contexts, int count, clnn_device_set **out);
+/* Destroys the contexts the set created (networks on it must be destroyed first). NULL is a
+ * no-op. */
+void clnn_device_set_destroy(clnn_device_set *set);
+int clnn_device_set_size(const clnn_device_set *set);                   /* 0 for NULL */
+clnn_context *clnn_device_set_context(const clnn_device_set *set, int i); /* NULL out of range */
+/* Waits for the work of every device (all queues were flushed before the first wait). */
+clnn_status clnn_device_set_finish(clnn_device_set *set);
+
+/* ============================================================================================== */
 /* Training API (src/nn/)                                                                         */
 /* ============================================================================================== */
 /* CLNN_NET_API_BEGIN — declarations for the network API, data loading and checkpoints.
@@ -832,6 +868,104 @@ clnn_status clnn_net_save(clnn_net *net, const char *path, int flags);
  * CLNN_ERROR_FORMAT (CLNN_ERROR_IO if unreadable) with the reason and leaves the network
  * unchanged. */
 clnn_status clnn_net_load(clnn_net *net, const char *path);
+
+/* ---- Several devices and MPI (src/nn/parallel.c, src/nn/mpi.c) ------------------------------ */
+
+/* Data-parallel training. A network made with clnn_net_create_parallel keeps one replica of its
+ * parameters, optimizer state and buffers per device of the set; a network joined to MPI
+ * (clnn_net_set_mpi) also trains with the other ranks. clnn_net_train_step,
+ * clnn_net_compute_gradients and clnn_net_train_epoch then split each batch across every device
+ * of every rank (contiguous shares, in device order, rank after rank):
+ * - each device runs forward and backward on its share in its own host thread (the first step,
+ *   which builds the kernels, runs the devices one after another);
+ * - each device's gradients are read back to host memory layer by layer as its backward
+ *   produces them (the devices have separate OpenCL contexts, so gradients go through host
+ *   memory) and summed on the host as soon as every device has them, overlapping the backward of
+ *   earlier layers: sum = sum over devices, in device order, of (share / batch) x the device's
+ *   mean gradient, accumulated in double, so the result is deterministic and the loss is the mean
+ *   over the whole batch. Across MPI ranks the sums are then added in rank order (see
+ *   clnn_net_set_mpi);
+ * - only after every device and rank succeeded does every replica apply the same optimizer
+ *   update, so the parameters stay identical everywhere. (When the devices differ in model or
+ *   driver, whose rounding of sqrt or division may differ, the first device applies it and its
+ *   parameters and optimizer state are copied to the others.)
+ * - If a device fails (an OpenCL error from one queue), the step stops with that error, naming
+ *   the device (and rank); parameters, optimizer state, batch-norm statistics and the step count
+ *   are as before the step (a device copy taken before the update is restored). Gradients are
+ *   then undefined.
+ * Differences from one device: the same batches give the same parameters up to rounding: the
+ * per-device means are summed instead of one mean (with the tests' networks, after 20 steps of
+ * SGD or Adam on 2 devices or 2 MPI ranks, every parameter within 1e-5 + 1e-4 |value| of the
+ * one-device run, the tested tolerance; the differences seen are about 1e-7; a one-device set
+ * gives the same bits). Dropout masks are the ones a single device draws (except
+ * after sequence layers). Batch normalisation normalises each device's share with that share's
+ * statistics (as PyTorch's DistributedDataParallel without SyncBatchNorm), so its gradients
+ * differ from a one-device run; the running statistics are replaced after every step by the
+ * share-weighted mean of the devices' values (the running mean is then what one device would
+ * compute; the running variance misses the spread between the shares' means). Inference
+ * (predict, accuracy, evaluate), clnn_net_param and checkpoints use the first device's replica;
+ * a checkpoint loaded, an optimizer set or a tensor from clnn_net_param (which may have been
+ * written) is copied to the other devices, and across MPI ranks from rank 0, at the next step. */
+
+/* Creates a network like clnn_net_create whose replicas live on every device of `set` (which
+ * must outlive the network). The first device's context holds the replica that clnn_net_param,
+ * inference and checkpoints use. */
+clnn_status clnn_net_create_parallel(clnn_device_set *set, int ndim, const size_t *input_dims,
+                                     uint64_t seed, clnn_net **out);
+
+/* Devices training the network, over all MPI ranks (1 for a network made with clnn_net_create
+ * and not joined to MPI; 0 for NULL). */
+int clnn_net_num_devices(const clnn_net *net);
+
+typedef enum clnn_split_mode {
+  CLNN_SPLIT_AUTO = 0,    /* equal shares when every device is the same model with the same
+                             driver; otherwise measured (the default) */
+  CLNN_SPLIT_MEASURE = 1, /* measured: equal shares at first, then shares in proportion to the
+                             samples per second each device reached in steps 2-4 (after
+                             clnn_net_set_split on a network that has trained: the next 3
+                             steps), kept from then on */
+  CLNN_SPLIT_FIXED = 2    /* shares in proportion to the given weights */
+} clnn_split_mode;
+
+/* How batches are split. FIXED takes `count` = clnn_net_num_devices weights (finite, >= 0, not
+ * all 0), in device order; the other modes take weights NULL and count 0. A device whose share of
+ * a batch rounds to 0 samples computes nothing that step. With MPI every rank must make the same
+ * call, after clnn_net_set_mpi (which resets the split to AUTO). Measured shares depend on
+ * timing, so unlike fixed ones they can differ from run to run (and with them the rounding). */
+clnn_status clnn_net_set_split(clnn_net *net, clnn_split_mode mode, const double *weights,
+                               int count);
+/* The current shares (count = clnn_net_num_devices values summing to 1) and whether they come
+ * from a measurement (*measured may be NULL). */
+clnn_status clnn_net_get_split(const clnn_net *net, double *shares, int count, int *measured);
+
+/* MPI (clnn built with -DCLNN_WITH_MPI=ON; otherwise these return CLNN_ERROR_UNSUPPORTED). */
+
+/* 1 when this clnn was built with MPI. */
+int clnn_mpi_available(void);
+/* Initialises MPI (MPI_Init_thread with MPI_THREAD_FUNNELED: clnn's device threads never call
+ * MPI) unless it already is, and gives this process's rank and the number of ranks in
+ * MPI_COMM_WORLD (either pointer may be NULL). argc/argv may be NULL. */
+clnn_status clnn_mpi_init(int *argc, char ***argv, int *rank, int *size);
+/* Finalises MPI if clnn_mpi_init initialised it (destroy MPI networks first). */
+clnn_status clnn_mpi_finalize(void);
+
+/* Joins the network to data-parallel training across the ranks of `comm` (a pointer to an
+ * MPI_Comm; NULL: MPI_COMM_WORLD), which clnn duplicates. Collective: every rank calls it, after
+ * adding the layers (it finalises the network). Then every training call is collective too:
+ * every rank passes the same whole global batch (x, labels, targets of `batch` samples; each
+ * rank uses only its share) in the same order; ranks that disagree on the batch size get
+ * CLNN_ERROR_INVALID_ARGUMENT on every rank. At the first step rank 0's parameters, state,
+ * optimizer settings and state and step count are broadcast, so ranks start identical. The
+ * gradient sum is deterministic: MPI_Alltoallv gives rank r slice r of every rank's local sum,
+ * rank r adds the slices in rank order (in double), MPI_Allgatherv returns every summed slice to
+ * every rank, so every rank gets the same bits whatever the timing and the MPI implementation
+ * (no MPI_Allreduce on floats, whose order MPI does not fix). A failure on one rank fails the
+ * step on every rank, with the failing rank's error. MPI's own failures are CLNN_ERROR_IO with
+ * MPI's error string (clnn's communicator returns errors instead of aborting). Inference runs on
+ * each rank alone. Destroy the network before MPI_Finalize. */
+clnn_status clnn_net_set_mpi(clnn_net *net, const void *comm);
+/* This process's rank and the number of ranks (0 and 1 when not joined); either may be NULL. */
+clnn_status clnn_net_mpi_rank(const clnn_net *net, int *rank, int *size);
 
 /* CLNN_NET_API_END */
 

@@ -675,6 +675,7 @@ clnn_status clnn_net_load(clnn_net *net, const char *path) {
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_net_load: out of host memory");
     goto done;
   }
+  net->replicas_stale = 1; /* data-parallel replicas take the loaded values at the next step */
   for (size_t k = 0; k < ne && st == CLNN_SUCCESS; k++) {
     memcpy(host, data + e[k].begin, e[k].numel * 4);
     if (!host_is_le()) swap4(host, e[k].numel);

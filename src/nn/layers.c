@@ -731,6 +731,19 @@ static uint64_t dropout_seed(const clnn_net *net, int i) {
   return clnn__nn_splitmix64(&s);
 }
 
+/* Dropout stream offset of layer i in this forward: the forward count, plus (for a replica that
+ * holds samples sample_offset.. of a batch split across devices) the index of its first element
+ * in the whole batch, so every device draws the mask a one-device run would. Sequences are
+ * time-major ([T, N, F]): a replica's elements are not one block of the whole batch's, so they
+ * draw other (equally random) masks. */
+static uint64_t dropout_offset(const clnn_net *net, int i) {
+  const clnn__nn_layer *l = &net->layers[i];
+  uint64_t off = net->train_forwards << 32;
+  if (net->sample_offset && !clnn__nn_seq(net, l->in_seq))
+    off += (uint64_t)net->sample_offset * (uint64_t)clnn__nn_prod(l->in_ndim, l->in_dims);
+  return off;
+}
+
 clnn_status clnn__nn_layer_forward(clnn_net *net, int i, const clnn__nn_lview *v, int training) {
   clnn__nn_layer *l = &net->layers[i];
   clnn_context *ctx = net->ctx;
@@ -751,7 +764,7 @@ clnn_status clnn__nn_layer_forward(clnn_net *net, int i, const clnn__nn_lview *v
     case CLNN__NN_ACT: return clnn_activation_forward(ctx, l->act, l->alpha, v->x, v->y);
     case CLNN__NN_DROPOUT:
       if (training && l->p > 0.0f)
-        return clnn_dropout_forward(ctx, l->p, dropout_seed(net, i), net->train_forwards << 32,
+        return clnn_dropout_forward(ctx, l->p, dropout_seed(net, i), dropout_offset(net, i),
                                     v->x, v->y);
       return clnn_tensor_copy(v->y, v->x);
     case CLNN__NN_BN: {
@@ -820,7 +833,7 @@ clnn_status clnn__nn_layer_backward(clnn_net *net, int i, const clnn__nn_lview *
     case CLNN__NN_DROPOUT:
       if (!dx) return CLNN_SUCCESS;
       if (l->p > 0.0f) /* same (seed, offset) as the forward: the same mask */
-        return clnn_dropout_backward(ctx, l->p, dropout_seed(net, i), net->train_forwards << 32,
+        return clnn_dropout_backward(ctx, l->p, dropout_seed(net, i), dropout_offset(net, i),
                                      v->dy, 0.0f, v->dx);
       return clnn_tensor_copy(v->dx, v->dy);
     case CLNN__NN_BN:

@@ -228,6 +228,7 @@ static void free_grad(clnn_net *net) {
 
 void clnn_net_destroy(clnn_net *net) {
   if (!net) return;
+  clnn__nn_par_destroy(net); /* replicas on other devices, MPI communicator */
   destroy_plans(net);
   free_act(net);
   free_grad(net);
@@ -280,6 +281,7 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_config *c
   }
   net->opt = *cfg;
   net->step = 0;
+  net->replicas_stale = 1;
   return CLNN_SUCCESS;
 }
 
@@ -712,16 +714,18 @@ static clnn_status compute_loss(clnn_net *net, clnn__nn_plan *p, size_t n,
                               grad ? p->doutput : NULL);
 }
 
-static clnn_status backward(clnn_net *net, clnn__nn_plan *p) {
+static clnn_status backward(clnn_net *net, clnn__nn_plan *p, clnn__nn_layer_hook hook,
+                            void *user) {
   for (int i = net->num_layers - 1; i >= 0; i--) {
     if (!has_params(&net->layers[i]) && !net->propagate[i]) continue;
     clnn_status st = clnn__nn_layer_backward(net, i, &p->lv[i]);
+    if (st == CLNN_SUCCESS && hook) st = hook(user, i);
     if (st != CLNN_SUCCESS) return st;
   }
   return CLNN_SUCCESS;
 }
 
-static clnn_status optimizer_step(clnn_net *net) {
+clnn_status clnn__nn_optimizer_step(clnn_net *net) {
   const clnn_optimizer_config *c = &net->opt;
   clnn_status st = CLNN_SUCCESS;
   if (c->clip_grad_norm > 0.0f) {
@@ -801,9 +805,11 @@ static clnn_status check_batch_args(clnn_net *net, const float *x, size_t batch,
   return clnn__nn_finalize(net);
 }
 
-/* Forward + loss + backward (+ optimizer step when `apply`); the loss stays in net->loss_t. */
-static clnn_status train_core(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
-                              const float *targets, int apply, const char *fn) {
+/* Forward + loss + backward (+ optimizer step when `apply`) on this network's own device; the
+ * loss stays in net->loss_t. */
+static clnn_status train_local(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                               const float *targets, int apply, clnn__nn_layer_hook hook,
+                               void *user, const char *fn) {
   clnn_status st = check_batch_args(net, x, batch, fn);
   if (st != CLNN_SUCCESS) return st;
   const int32_t *labels_dev;
@@ -814,9 +820,30 @@ static clnn_status train_core(clnn_net *net, const float *x, size_t batch, const
   if (st == CLNN_SUCCESS) st = upload_input(net, p, x, batch);
   if (st == CLNN_SUCCESS) st = forward(net, p, 1);
   if (st == CLNN_SUCCESS) st = compute_loss(net, p, batch, labels_dev, targets, 1);
-  if (st == CLNN_SUCCESS) st = backward(net, p);
+  if (st == CLNN_SUCCESS) st = backward(net, p, hook, user);
   if (st == CLNN_SUCCESS) net->train_forwards++;
-  if (st == CLNN_SUCCESS && apply) st = optimizer_step(net);
+  if (st == CLNN_SUCCESS && apply) st = clnn__nn_optimizer_step(net);
+  return st;
+}
+
+/* The same, split across devices and MPI ranks when the network has several (parallel.c). */
+static clnn_status train_core(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                              const float *targets, int apply, const char *fn) {
+  if (net && net->par) return clnn__nn_par_train(net, x, batch, labels, targets, apply, fn);
+  return train_local(net, x, batch, labels, targets, apply, NULL, NULL, fn);
+}
+
+clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                                const float *targets, clnn__nn_layer_hook hook, void *user,
+                                const char *fn) {
+  return train_local(net, x, batch, labels, targets, 0, hook, user, fn);
+}
+
+clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t batch,
+                                      const int32_t *labels, const float *targets, const char *fn) {
+  clnn_status st = check_batch_args(net, x, batch, fn);
+  const int32_t *labels_dev;
+  if (st == CLNN_SUCCESS) st = check_targets(net, batch, labels, targets, &labels_dev, fn);
   return st;
 }
 
@@ -1062,6 +1089,7 @@ clnn_status clnn_net_param(clnn_net *net, const char *name, clnn_tensor **value,
     if (strcmp(net->params[i].name, name) == 0) {
       if (value) *value = net->params[i].value;
       if (grad) *grad = net->params[i].grad;
+      net->replicas_stale = 1; /* the caller may write to the tensor */
       return CLNN_SUCCESS;
     }
   char list[512];

@@ -139,6 +139,13 @@ struct clnn_net {
   size_t stage_lab_cap;
   clnn__nn_plan plans[CLNN__NN_PLANS];
   unsigned plan_clock;
+
+  /* data-parallel training (src/nn/parallel.c) */
+  size_t sample_offset;        /* first sample of this replica's share of the global batch (keys
+                                  the dropout stream so masks match a one-device run) */
+  int replicas_stale;          /* parameters, state or optimizer may have changed outside a step
+                                  (load, set_optimizer, clnn_net_param): copy to replicas first */
+  struct clnn__nn_par *par;    /* NULL: one device, no MPI */
 };
 
 /* ---- host PRNG (deterministic everywhere) ---- */
@@ -175,5 +182,42 @@ int clnn__nn_opt_slots(const clnn_optimizer_config *cfg, const char *names[2]);
 const char *clnn__nn_opt_name(clnn_optimizer_type type);
 /* Resets every optimizer slot to zero. */
 clnn_status clnn__nn_opt_reset(clnn_net *net);
+/* Called by the training pass after layer `layer`'s backward has been enqueued; a failure stops
+ * the pass and is returned by it. */
+typedef clnn_status (*clnn__nn_layer_hook)(void *user, int layer);
+/* Checks a training call's arguments for a whole batch (x, batch, labels or targets) and
+ * finalises the network; changes nothing else. */
+clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t batch,
+                                      const int32_t *labels, const float *targets, const char *fn);
+/* Upload, forward (training), loss into net->loss_t and backward on this network alone, calling
+ * `hook` (may be NULL) after each layer's backward. No optimizer step. */
+clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                                const float *targets, clnn__nn_layer_hook hook, void *user,
+                                const char *fn);
+/* The optimizer step on this network alone (clipping, update, step count). */
+clnn_status clnn__nn_optimizer_step(clnn_net *net);
+
+/* ---- parallel.c ---- */
+/* A training step (apply 1) or gradient computation (apply 0) split across the network's devices
+ * (and MPI ranks); the global mean loss is left in net->loss_t. */
+clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                               const float *targets, int apply, const char *fn);
+/* Frees the data-parallel state and replicas (not the network itself). */
+void clnn__nn_par_destroy(clnn_net *net);
+
+/* ---- mpi.c (built with CLNN_WITH_MPI; parallel.c has stubs otherwise) ---- */
+typedef struct clnn__mpi clnn__mpi;
+/* Duplicates *(MPI_Comm *)comm (NULL: MPI_COMM_WORLD) with errors returned, not fatal. */
+clnn_status clnn__mpi_attach(const void *comm, clnn__mpi **out, int *rank, int *size);
+void clnn__mpi_detach(clnn__mpi *m);
+/* Element-wise maximum of n integers over every rank, in place. */
+clnn_status clnn__mpi_max(clnn__mpi *m, long long *v, int n);
+/* Every rank sends `bytes` bytes; recv receives size * bytes, in rank order. */
+clnn_status clnn__mpi_allgather(clnn__mpi *m, const void *send, size_t bytes, void *recv);
+/* Rank 0's `bytes` bytes to every rank. */
+clnn_status clnn__mpi_bcast(clnn__mpi *m, void *buf, size_t bytes);
+/* In place: buf = the sum over ranks of buf, the same bits on every rank whatever the timing
+ * (each rank sums one slice in rank order, then every slice is gathered). */
+clnn_status clnn__mpi_sum(clnn__mpi *m, float *buf, size_t n);
 
 #endif /* CLNN_NN_INTERNAL_H */

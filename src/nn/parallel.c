@@ -1,0 +1,1290 @@
+/* src/nn/parallel.c — data-parallel training of one network over the devices of a device set and
+ * (with src/nn/mpi.c) over MPI ranks.
+ *
+ * One replica of the network per local device (replica 0 is the network the caller holds). A
+ * step: check the whole batch; agree with the other ranks (batch size, apply, whether anything
+ * changed outside training); copy the first replica's (rank 0's) parameters and optimizer state
+ * to the others when something did; split the batch into contiguous shares; every device runs
+ * forward and backward on its share in its own host thread, reading each layer's parameter
+ * gradients back to host memory (non-blocking) as soon as that layer's backward is enqueued; the
+ * calling thread sums each parameter's gradients as soon as every device has delivered them, in
+ * device order, weighted by share/batch, in double (deterministic whatever the timing); MPI ranks
+ * then add their sums in rank order (mpi.c); the sum is written to every replica, and only then
+ * does every replica apply the optimizer (after a device copy of the parameters and optimizer
+ * state that a failure restores). Batch-norm running statistics travel with the gradients and
+ * become the share-weighted mean of the replicas' values. */
+#define _POSIX_C_SOURCE 200809L
+#include "nn_internal.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PAR_MEASURE_FIRST 1 /* parallel steps before measuring (the first builds the kernels) */
+#define PAR_MEASURE_STEPS 3 /* steps whose speeds set measured shares */
+#define PAR_MSG 1024
+
+/* Test hooks (not API): faults injected into one device's next step. */
+enum { PAR_FAULT_NONE = 0, PAR_FAULT_BACKWARD = 1, PAR_FAULT_READBACK = 2, PAR_FAULT_APPLY = 3 };
+
+/* One read-back unit: a trainable parameter's gradient, a state tensor, or the loss (param -1). */
+typedef struct par_item {
+  int param;
+  size_t off, len;
+} par_item;
+
+typedef struct par_worker {
+  struct clnn__nn_par *par;
+  clnn_net *net;      /* replica; worker 0 is the caller's network */
+  int global;         /* index among the devices of every rank */
+  char label[192];    /* "device 1 (0:1 pthread-...)" */
+  uint64_t signature; /* device model and driver */
+  /* this step */
+  size_t n, offset;
+  const float *x;
+  const int32_t *labels;
+  const float *targets;
+  const char *fn;
+  float *host;        /* [flat_n] read-back gradients, state and loss */
+  cl_event *ev;       /* [nitems] */
+  int progress;       /* items read back (under par->mu) */
+  int done;           /* finished, successfully or not (under par->mu) */
+  clnn_status st;
+  char msg[PAR_MSG];
+  double seconds;
+  pthread_t thread;
+  int threaded;
+  clnn_tensor **backup; /* [3 * num_params]: value, opt[0], opt[1] copies for rollback */
+  /* test hooks */
+  int fault;
+  cl_int fault_err;
+  double delay;
+} par_worker;
+
+typedef struct clnn__nn_par clnn__nn_par;
+struct clnn__nn_par {
+  clnn_device_set *set; /* NULL: the network's own context only */
+  int nlocal;
+  par_worker *w;
+  int ready;            /* replicas and layout made */
+  uint64_t steps;       /* successful parallel steps */
+  /* flat vector: trainable gradients in parameter order, state values, loss */
+  size_t flat_n, state_off, loss_off;
+  size_t *off;          /* [num_params] */
+  par_item *items;      /* read-back order: trainable by layer, last layer first; state; loss */
+  int nitems, ntrain_items;
+  int *item_of_param;   /* [num_params] */
+  float *sum;           /* the reduced vector */
+  float *state_before;  /* state before the step (for rollback) */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int sync_ready;
+  /* split */
+  clnn_split_mode mode;
+  double *weights;      /* [nglobal] FIXED weights */
+  double *shares;       /* [nglobal] */
+  size_t *counts;       /* [nglobal] this step's split */
+  int measured;
+  uint64_t meas_from;   /* first step of the measuring window */
+  double *meas_n, *meas_t; /* [nlocal] */
+  /* devices of every rank */
+  int nglobal, first_global, rank, nranks, max_local;
+  int *rank_count;      /* [nranks] devices of each rank */
+  int identical;        /* every device the same model and driver */
+  clnn__mpi *mpi;
+};
+
+/* Internal test hooks (tests/test_multi_device.c, tests/mpi/test_mpi.c). */
+clnn_status clnn__nn_par_inject_fault(clnn_net *net, int device, int phase, cl_int err);
+clnn_status clnn__nn_par_set_delay(clnn_net *net, int device, double seconds);
+clnn_net *clnn__nn_par_replica(clnn_net *net, int device);
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t device_signature(const clnn_device_info *d) {
+  uint64_t h = CLNN__FNV_BASIS;
+  h = clnn__fnv1a(h, d->platform_name, strlen(d->platform_name));
+  h = clnn__fnv1a(h, d->name, strlen(d->name));
+  h = clnn__fnv1a(h, d->vendor, strlen(d->vendor));
+  h = clnn__fnv1a(h, d->driver_version, strlen(d->driver_version));
+  h = clnn__fnv1a(h, d->device_version, strlen(d->device_version));
+  unsigned u[3] = {d->compute_units, d->clock_mhz, d->preferred_vector_width_float};
+  return clnn__fnv1a(h, u, sizeof u);
+}
+
+static clnn_context *worker_ctx(const clnn__nn_par *par, const clnn_net *net, int k) {
+  return par->set ? clnn_device_set_context(par->set, k) : net->ctx;
+}
+
+/* ---- creation and destruction ---- */
+
+static void free_backups(clnn_net *net, par_worker *w) {
+  if (!w->backup) return;
+  for (size_t i = 0; i < 3 * net->num_params; i++) clnn_tensor_destroy(w->backup[i]);
+  free(w->backup);
+  w->backup = NULL;
+}
+
+void clnn__nn_par_destroy(clnn_net *net) {
+  clnn__nn_par *par = net ? net->par : NULL;
+  if (!par) return;
+  for (int k = 0; k < par->nlocal; k++) {
+    par_worker *w = &par->w[k];
+    if (w->net) free_backups(w->net, w);
+    if (k > 0) clnn_net_destroy(w->net);
+    free(w->host);
+    free(w->ev);
+  }
+  if (par->sync_ready) {
+    pthread_mutex_destroy(&par->mu);
+    pthread_cond_destroy(&par->cv);
+  }
+  clnn__mpi_detach(par->mpi);
+  free(par->w);
+  free(par->off);
+  free(par->items);
+  free(par->item_of_param);
+  free(par->sum);
+  free(par->state_before);
+  free(par->weights);
+  free(par->shares);
+  free(par->counts);
+  free(par->meas_n);
+  free(par->meas_t);
+  free(par->rank_count);
+  free(par);
+  net->par = NULL;
+}
+
+/* Per-global-device arrays for nglobal devices, equal shares. */
+static clnn_status alloc_global(clnn__nn_par *par, int nglobal) {
+  double *wt = calloc((size_t)nglobal, sizeof(double));
+  double *sh = calloc((size_t)nglobal, sizeof(double));
+  size_t *ct = calloc((size_t)nglobal, sizeof(size_t));
+  if (!wt || !sh || !ct) {
+    free(wt);
+    free(sh);
+    free(ct);
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the device split");
+  }
+  free(par->weights);
+  free(par->shares);
+  free(par->counts);
+  par->weights = wt;
+  par->shares = sh;
+  par->counts = ct;
+  par->nglobal = nglobal;
+  for (int g = 0; g < nglobal; g++) par->shares[g] = 1.0 / (double)nglobal;
+  par->mode = CLNN_SPLIT_AUTO;
+  par->measured = 0;
+  par->meas_from = par->steps > PAR_MEASURE_FIRST ? par->steps : PAR_MEASURE_FIRST;
+  return CLNN_SUCCESS;
+}
+
+/* The data-parallel state for `set` (NULL: the network's own context only). */
+static clnn_status par_create(clnn_net *net, clnn_device_set *set) {
+  int n = set ? clnn_device_set_size(set) : 1;
+  clnn__nn_par *par = calloc(1, sizeof *par);
+  if (!par) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the data-parallel state");
+  par->set = set;
+  par->nlocal = n;
+  par->nranks = 1;
+  par->max_local = n;
+  par->w = calloc((size_t)n, sizeof *par->w);
+  par->meas_n = calloc((size_t)n, sizeof(double));
+  par->meas_t = calloc((size_t)n, sizeof(double));
+  clnn_status st = (!par->w || !par->meas_n || !par->meas_t)
+                       ? clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the data-parallel state")
+                       : alloc_global(par, n);
+  if (st != CLNN_SUCCESS) {
+    free(par->w);
+    free(par->meas_n);
+    free(par->meas_t);
+    free(par->weights);
+    free(par->shares);
+    free(par->counts);
+    free(par);
+    return st;
+  }
+  uint64_t sig0 = 0;
+  par->identical = 1;
+  for (int k = 0; k < n; k++) {
+    par_worker *w = &par->w[k];
+    clnn_device_info info;
+    clnn_context_device_info(worker_ctx(par, net, k), &info);
+    w->par = par;
+    w->global = k;
+    w->signature = device_signature(&info);
+    if (k == 0) sig0 = w->signature;
+    else if (w->signature != sig0) par->identical = 0;
+    if (info.platform_index >= 0)
+      snprintf(w->label, sizeof w->label, "device %d (%d:%d %s)", k, info.platform_index,
+               info.device_index, info.name);
+    else snprintf(w->label, sizeof w->label, "device %d (%s)", k, info.name);
+  }
+  par->w[0].net = net;
+  net->par = par;
+  net->replicas_stale = 1;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_net_create_parallel(clnn_device_set *set, int ndim, const size_t *input_dims,
+                                     uint64_t seed, clnn_net **out) {
+  if (!set || !out)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_create_parallel: %s is NULL",
+                       !set ? "set" : "out");
+  if (clnn_device_set_size(set) < 1)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_create_parallel: the set is empty");
+  clnn_net *net = NULL;
+  clnn_status st = clnn_net_create(clnn_device_set_context(set, 0), ndim, input_dims, seed, &net);
+  if (st != CLNN_SUCCESS) return st;
+  st = par_create(net, set);
+  if (st != CLNN_SUCCESS) {
+    clnn_net_destroy(net);
+    return st;
+  }
+  *out = net;
+  return CLNN_SUCCESS;
+}
+
+/* A replica of the finalised network `net` on ctx: the same layers, settings and seed. */
+static clnn_status make_replica(clnn_net *net, clnn_context *ctx, clnn_net **out) {
+  clnn_net *r = NULL;
+  clnn_status st = clnn_net_create(ctx, net->in_ndim, net->in_dims, net->seed, &r);
+  if (st != CLNN_SUCCESS) return st;
+  r->layers = malloc((size_t)net->num_layers * sizeof *r->layers);
+  if (!r->layers) {
+    clnn_net_destroy(r);
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate a replica's layers");
+  }
+  memcpy(r->layers, net->layers, (size_t)net->num_layers * sizeof *r->layers);
+  r->num_layers = r->cap_layers = net->num_layers;
+  r->input_seq = net->input_seq;
+  r->loss = net->loss;
+  r->opt = net->opt;
+  st = clnn__nn_finalize(r);
+  if (st != CLNN_SUCCESS) {
+    clnn_net_destroy(r);
+    return st;
+  }
+  *out = r;
+  return CLNN_SUCCESS;
+}
+
+/* Finalises the network, makes the replicas, the flat layout and the host buffers (once). */
+static clnn_status par_prepare(clnn_net *net) {
+  clnn__nn_par *par = net->par;
+  if (par->ready) return CLNN_SUCCESS;
+  clnn_status st = clnn__nn_finalize(net);
+  if (st != CLNN_SUCCESS) return st;
+  for (int k = 1; k < par->nlocal && st == CLNN_SUCCESS; k++) {
+    if (par->w[k].net) continue;
+    st = make_replica(net, worker_ctx(par, net, k), &par->w[k].net);
+    if (st != CLNN_SUCCESS) {
+      char keep[PAR_MSG];
+      snprintf(keep, sizeof keep, "%s", clnn_last_error());
+      st = clnn__error(st, "creating the replica on %s: %s", par->w[k].label, keep);
+    }
+  }
+  if (st != CLNN_SUCCESS) return st;
+  size_t np = net->num_params;
+  free(par->off);
+  free(par->items);
+  free(par->item_of_param);
+  par->off = calloc(np ? np : 1, sizeof(size_t));
+  par->items = calloc(np + 1, sizeof(par_item));
+  par->item_of_param = calloc(np ? np : 1, sizeof(int));
+  if (!par->off || !par->items || !par->item_of_param)
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the gradient layout");
+  size_t o = 0;
+  for (size_t i = 0; i < np; i++)
+    if (net->params[i].trainable) {
+      par->off[i] = o;
+      o += net->params[i].numel;
+    }
+  par->state_off = o;
+  for (size_t i = 0; i < np; i++)
+    if (!net->params[i].trainable) {
+      par->off[i] = o;
+      o += net->params[i].numel;
+    }
+  par->loss_off = o;
+  par->flat_n = o + 1;
+  /* read-back order: the order backward finishes layers (last first), then state and loss */
+  int ni = 0;
+  for (int l = net->num_layers - 1; l >= 0; l--)
+    for (int j = 0; j < net->layers[l].num_params; j++) {
+      int p = net->layers[l].pidx[j];
+      if (!net->params[p].trainable) continue;
+      par->items[ni] = (par_item){p, par->off[p], net->params[p].numel};
+      par->item_of_param[p] = ni++;
+    }
+  par->ntrain_items = ni;
+  for (size_t i = 0; i < np; i++)
+    if (!net->params[i].trainable) {
+      par->items[ni] = (par_item){(int)i, par->off[i], net->params[i].numel};
+      par->item_of_param[i] = ni++;
+    }
+  par->items[ni++] = (par_item){-1, par->loss_off, 1};
+  par->nitems = ni;
+  free(par->sum);
+  free(par->state_before);
+  par->sum = calloc(par->flat_n, sizeof(float));
+  par->state_before = calloc(par->flat_n, sizeof(float));
+  if (!par->sum || !par->state_before)
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats for gradients",
+                       par->flat_n);
+  for (int k = 0; k < par->nlocal; k++) {
+    par_worker *w = &par->w[k];
+    free(w->host);
+    free(w->ev);
+    w->host = calloc(par->flat_n, sizeof(float));
+    w->ev = calloc((size_t)par->nitems, sizeof(cl_event));
+    if (!w->host || !w->ev)
+      return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats for %s's "
+                         "gradients", par->flat_n, w->label);
+  }
+  if (!par->sync_ready) {
+    if (pthread_mutex_init(&par->mu, NULL) != 0)
+      return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a mutex");
+    if (pthread_cond_init(&par->cv, NULL) != 0) {
+      pthread_mutex_destroy(&par->mu);
+      return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a condition variable");
+    }
+    par->sync_ready = 1;
+  }
+  clnn__log(CLNN_LOG_DEBUG, "data-parallel network: %d local device(s), %d in all, %zu floats "
+            "reduced per step", par->nlocal, par->nglobal, par->flat_n);
+  par->ready = 1;
+  return CLNN_SUCCESS;
+}
+
+/* ---- copies between replicas (through host memory) ---- */
+
+static int num_slots(const clnn_net *net) {
+  const char *names[2];
+  return clnn__nn_opt_slots(&net->opt, names);
+}
+
+/* Floats of the parameter/optimizer image: every value, then every trainable's slots. */
+static size_t image_numel(const clnn_net *net, int values, int slots) {
+  size_t n = 0;
+  int ns = num_slots(net);
+  for (size_t i = 0; i < net->num_params; i++) {
+    const clnn__nn_param *p = &net->params[i];
+    if (values) n += p->numel;
+    if (slots && p->trainable) n += (size_t)ns * p->numel;
+  }
+  return n;
+}
+
+/* Reads (to_host) or writes the image of `net` (values: every parameter and state tensor; slots:
+ * the optimizer slots) from/to buf. */
+static clnn_status image_io(clnn_net *net, float *buf, int values, int slots, int to_host) {
+  int ns = num_slots(net);
+  size_t o = 0;
+  clnn_status st = CLNN_SUCCESS;
+  for (size_t i = 0; i < net->num_params && st == CLNN_SUCCESS; i++) {
+    clnn__nn_param *p = &net->params[i];
+    clnn_tensor *ts[3] = {values ? p->value : NULL, NULL, NULL};
+    if (slots && p->trainable)
+      for (int s = 0; s < ns; s++) ts[1 + s] = p->opt[s];
+    for (int t = 0; t < 3 && st == CLNN_SUCCESS; t++) {
+      if (!ts[t]) continue;
+      st = to_host ? clnn_tensor_read(ts[t], buf + o, p->numel)
+                   : clnn_tensor_write(ts[t], buf + o, p->numel);
+      o += p->numel;
+    }
+  }
+  return st;
+}
+
+/* Settings every replica takes from the first one before each step. */
+static void copy_settings(clnn_net *dst, const clnn_net *src) {
+  dst->loss = src->loss;
+  dst->opt = src->opt;
+  dst->step = src->step;
+  dst->train_forwards = src->train_forwards;
+  dst->seed = src->seed;
+  dst->sample_offset = 0;
+}
+
+/* Copies values and optimizer state of the first replica to the others, and keeps the state for
+ * rollback. With MPI, rank 0's settings, values and optimizer state go to every rank first. */
+static clnn_status par_sync(clnn_net *net, int any_stale) {
+  clnn__nn_par *par = net->par;
+  clnn_status st = CLNN_SUCCESS;
+  if (!any_stale) return CLNN_SUCCESS;
+  if (par->mpi) {
+    /* settings first: they decide the optimizer slots, hence the image's size */
+    struct {
+      clnn_optimizer_config opt;
+      int32_t loss;
+      uint64_t step, forwards, seed;
+    } hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.opt = net->opt;
+    hdr.loss = (int32_t)net->loss;
+    hdr.step = net->step;
+    hdr.forwards = net->train_forwards;
+    hdr.seed = net->seed;
+    st = clnn__mpi_bcast(par->mpi, &hdr, sizeof hdr);
+    if (st != CLNN_SUCCESS) return st;
+    if (par->rank != 0) {
+      st = clnn_net_set_optimizer(net, &hdr.opt);
+      if (st != CLNN_SUCCESS) return st;
+      net->loss = (clnn_loss)hdr.loss;
+      net->step = hdr.step;
+      net->train_forwards = hdr.forwards;
+      net->seed = hdr.seed;
+    }
+    size_t n = image_numel(net, 1, 1);
+    float *buf = malloc((n ? n : 1) * sizeof(float));
+    if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", n);
+    /* a failed read on rank 0 still takes part in the broadcast; its status decides after */
+    clnn_status rs = par->rank == 0 ? image_io(net, buf, 1, 1, 1) : CLNN_SUCCESS;
+    long long bad = rs != CLNN_SUCCESS;
+    st = clnn__mpi_max(par->mpi, &bad, 1);
+    if (st == CLNN_SUCCESS && bad)
+      st = rs != CLNN_SUCCESS ? rs : clnn__error(CLNN_ERROR_OPENCL, "rank 0 could not read its "
+                                                 "parameters to broadcast them");
+    if (st == CLNN_SUCCESS) st = clnn__mpi_bcast(par->mpi, buf, n * sizeof(float));
+    if (st == CLNN_SUCCESS && par->rank != 0) st = image_io(net, buf, 1, 1, 0);
+    free(buf);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  if (par->nlocal > 1) {
+    size_t n = image_numel(net, 1, 1);
+    float *buf = malloc((n ? n : 1) * sizeof(float));
+    if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", n);
+    st = image_io(net, buf, 1, 1, 1);
+    for (int k = 1; k < par->nlocal && st == CLNN_SUCCESS; k++) {
+      clnn_net *r = par->w[k].net;
+      free_backups(r, &par->w[k]);
+      st = clnn_net_set_optimizer(r, &net->opt); /* fresh slots of the right kind */
+      if (st == CLNN_SUCCESS) st = image_io(r, buf, 1, 1, 0);
+      if (st != CLNN_SUCCESS) {
+        char keep[PAR_MSG];
+        snprintf(keep, sizeof keep, "%s", clnn_last_error());
+        st = clnn__error(st, "copying the parameters to %s: %s", par->w[k].label, keep);
+      }
+    }
+    free(buf);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  free_backups(net, &par->w[0]);
+  for (size_t i = 0; i < net->num_params && st == CLNN_SUCCESS; i++)
+    if (!net->params[i].trainable)
+      st = clnn_tensor_read(net->params[i].value, par->state_before + par->off[i],
+                            net->params[i].numel);
+  if (st != CLNN_SUCCESS) return st;
+  for (int k = 0; k < par->nlocal; k++) par->w[k].net->replicas_stale = 0;
+  return CLNN_SUCCESS;
+}
+
+/* ---- the split ---- */
+
+/* counts[g] for a batch of N from shares (largest remainder; ties to the lower index). */
+static void split_counts(const double *shares, int W, size_t N, size_t *counts) {
+  double total = 0;
+  for (int g = 0; g < W; g++) total += shares[g] > 0 ? shares[g] : 0;
+  size_t used = 0;
+  for (int g = 0; g < W; g++) {
+    double s = total > 0 ? (shares[g] > 0 ? shares[g] : 0) / total : 1.0 / W;
+    double c = floor((double)N * s);
+    counts[g] = c > (double)N ? N : (size_t)c;
+    used += counts[g];
+  }
+  while (used > N) { /* rounding overshoot: take from the largest */
+    int big = 0;
+    for (int g = 1; g < W; g++)
+      if (counts[g] > counts[big]) big = g;
+    counts[big]--;
+    used--;
+  }
+  while (used < N) {
+    int best = -1;
+    double bf = -1;
+    for (int g = 0; g < W; g++) {
+      double s = total > 0 ? (shares[g] > 0 ? shares[g] : 0) / total : 1.0 / W;
+      double f = (double)N * s - (double)counts[g];
+      if (f > bf) {
+        bf = f;
+        best = g;
+      }
+    }
+    counts[best]++;
+    used++;
+  }
+}
+
+static int measuring(const clnn__nn_par *par) {
+  if (par->measured) return 0;
+  return par->mode == CLNN_SPLIT_MEASURE || (par->mode == CLNN_SPLIT_AUTO && !par->identical);
+}
+
+/* After a successful step: accumulate the speeds and, at the end of the window, set the shares
+ * (the same on every rank: the speeds are gathered and the arithmetic is the same). */
+static clnn_status measure_update(clnn__nn_par *par) {
+  if (!measuring(par)) return CLNN_SUCCESS;
+  uint64_t s = par->steps; /* this step's index */
+  if (s < par->meas_from) return CLNN_SUCCESS;
+  for (int k = 0; k < par->nlocal; k++) {
+    par->meas_n[k] += (double)par->w[k].n;
+    par->meas_t[k] += par->w[k].seconds;
+  }
+  if (s + 1 < par->meas_from + PAR_MEASURE_STEPS) return CLNN_SUCCESS;
+  double *speed = calloc((size_t)par->nglobal + (size_t)par->max_local * (size_t)par->nranks + 1,
+                         sizeof(double));
+  if (!speed) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate device speeds");
+  double *all = speed + par->nglobal;
+  double local[CLNN_MAX_SET_DEVICES] = {0};
+  for (int k = 0; k < par->nlocal; k++)
+    local[k] = par->meas_t[k] > 0 ? par->meas_n[k] / par->meas_t[k] : 0;
+  clnn_status st = CLNN_SUCCESS;
+  if (par->mpi) {
+    st = clnn__mpi_allgather(par->mpi, local, (size_t)par->max_local * sizeof(double), all);
+    /* rank r's devices are all[r * max_local ...]; their global indices follow rank order */
+    int g = 0;
+    for (int r = 0; r < par->nranks && st == CLNN_SUCCESS; r++)
+      for (int k = 0; k < par->rank_count[r] && g < par->nglobal; k++)
+        speed[g++] = all[(size_t)r * (size_t)par->max_local + (size_t)k];
+  } else {
+    for (int k = 0; k < par->nlocal; k++) speed[k] = local[k];
+  }
+  if (st == CLNN_SUCCESS) {
+    double total = 0;
+    for (int g = 0; g < par->nglobal; g++) total += speed[g];
+    for (int g = 0; g < par->nglobal; g++)
+      par->shares[g] = total > 0 ? speed[g] / total : 1.0 / par->nglobal;
+    par->measured = 1;
+    clnn__log(CLNN_LOG_INFO, "data-parallel split measured over %d steps: first device %.3f of "
+              "each batch", PAR_MEASURE_STEPS, par->shares[0]);
+  }
+  free(speed);
+  return st;
+}
+
+/* ---- one device's step (in its own thread, or inline) ---- */
+
+static void publish(par_worker *w, int progress, int done) {
+  clnn__nn_par *par = w->par;
+  pthread_mutex_lock(&par->mu);
+  if (progress >= 0) w->progress = progress;
+  if (done) w->done = 1;
+  pthread_cond_broadcast(&par->cv);
+  pthread_mutex_unlock(&par->mu);
+}
+
+static clnn_status read_item(par_worker *w, int j) {
+  clnn__nn_par *par = w->par;
+  const par_item *it = &par->items[j];
+  clnn_tensor *t;
+  if (it->param < 0) t = w->net->loss_t;
+  else {
+    clnn__nn_param *p = &w->net->params[it->param];
+    t = p->trainable ? p->grad : p->value;
+  }
+  cl_int err = clEnqueueReadBuffer(w->net->ctx->queue, clnn_tensor_cl_mem(t), CL_FALSE, 0,
+                                   it->len * sizeof(float), w->host + it->off, 0, NULL, &w->ev[j]);
+  if (err != CL_SUCCESS) {
+    w->ev[j] = NULL;
+    return clnn__cl_error(err, "clEnqueueReadBuffer (gradient read-back)");
+  }
+  return CLNN_SUCCESS;
+}
+
+/* After layer `layer`'s backward: read its parameter gradients back. */
+static clnn_status after_layer(void *user, int layer) {
+  par_worker *w = user;
+  clnn__nn_par *par = w->par;
+  if (w->fault == PAR_FAULT_BACKWARD) {
+    w->fault = PAR_FAULT_NONE;
+    return clnn__cl_error(w->fault_err, "clEnqueueNDRangeKernel (backward, injected fault)");
+  }
+  const clnn__nn_layer *l = &w->net->layers[layer];
+  for (int j = 0; j < l->num_params; j++) {
+    int p = l->pidx[j];
+    if (!w->net->params[p].trainable) continue;
+    clnn_status st = read_item(w, par->item_of_param[p]);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  return CLNN_SUCCESS;
+}
+
+static void *worker_run(void *arg) {
+  par_worker *w = arg;
+  clnn__nn_par *par = w->par;
+  clnn_net *r = w->net;
+  double t0 = now_s();
+  clnn_status st = CLNN_SUCCESS;
+  int enqueued = 0;
+  for (int j = 0; j < par->nitems; j++) w->ev[j] = NULL;
+  if (w->n > 0) {
+    size_t in_numel = clnn__nn_prod(r->in_ndim, r->in_dims);
+    const clnn__nn_layer *last = &r->layers[r->num_layers - 1];
+    size_t out_numel = clnn__nn_prod(last->out_ndim, last->out_dims);
+    size_t rows = out_numel / last->out_dims[last->out_ndim - 1]; /* labels per sample */
+    r->sample_offset = w->offset;
+    st = clnn__nn_train_pass(r, w->x + w->offset * in_numel, w->n,
+                             w->labels ? w->labels + w->offset * rows : NULL,
+                             w->targets ? w->targets + w->offset * out_numel : NULL, after_layer,
+                             w, w->fn);
+    for (int j = par->ntrain_items; j < par->nitems && st == CLNN_SUCCESS; j++)
+      st = read_item(w, j);
+    if (st == CLNN_SUCCESS) {
+      cl_int err = clFlush(r->ctx->queue);
+      if (err != CL_SUCCESS) st = clnn__cl_error(err, "clFlush");
+    }
+    enqueued = 1; /* (also after a failed pass: some reads may be in flight) */
+    for (int j = 0; j < par->nitems && st == CLNN_SUCCESS; j++) {
+      cl_int err = clWaitForEvents(1, &w->ev[j]);
+      if (err == CL_SUCCESS) {
+        cl_int exec = CL_COMPLETE;
+        clGetEventInfo(w->ev[j], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof exec, &exec, NULL);
+        if (exec < 0) err = exec;
+      }
+      if (err == CL_SUCCESS && w->fault == PAR_FAULT_READBACK && j == par->ntrain_items / 2) {
+        w->fault = PAR_FAULT_NONE;
+        err = w->fault_err;
+        st = clnn__cl_error(err, "clWaitForEvents (gradient read-back, injected fault)");
+        break;
+      }
+      if (err != CL_SUCCESS) {
+        st = clnn__cl_error(err, "clWaitForEvents (gradient read-back)");
+        break;
+      }
+      publish(w, j + 1, 0);
+    }
+  }
+  if (st != CLNN_SUCCESS && enqueued) clFinish(r->ctx->queue); /* nothing left writing */
+  for (int j = 0; j < par->nitems; j++)
+    if (w->ev[j]) {
+      clReleaseEvent(w->ev[j]);
+      w->ev[j] = NULL;
+    }
+  if (w->delay > 0) {
+    struct timespec ts = {(time_t)w->delay, (long)((w->delay - floor(w->delay)) * 1e9)};
+    nanosleep(&ts, NULL);
+  }
+  w->seconds = now_s() - t0;
+  w->st = st;
+  if (st != CLNN_SUCCESS) snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
+  else w->msg[0] = 0;
+  publish(w, st == CLNN_SUCCESS ? par->nitems : -1, 1);
+  return NULL;
+}
+
+/* ---- rollback ---- */
+
+/* Puts every replica back as it was before the step: state from the host copy, and (when the
+ * update had started) values and optimizer state from the device copies. */
+static void rollback(clnn_net *net, int restore_values, uint64_t step, uint64_t forwards) {
+  clnn__nn_par *par = net->par;
+  int ns = num_slots(net);
+  for (int k = 0; k < par->nlocal; k++) {
+    par_worker *w = &par->w[k];
+    clnn_net *r = w->net;
+    clnn_status st = CLNN_SUCCESS;
+    clFinish(r->ctx->queue);
+    for (size_t i = 0; i < r->num_params; i++) {
+      clnn__nn_param *p = &r->params[i];
+      if (!p->trainable) {
+        clnn_status s = clnn_tensor_write(p->value, par->state_before + par->off[i], p->numel);
+        if (s != CLNN_SUCCESS) st = s;
+      } else if (restore_values && w->backup) {
+        clnn_tensor *dst[3] = {p->value, ns > 0 ? p->opt[0] : NULL, ns > 1 ? p->opt[1] : NULL};
+        for (int t = 0; t < 3; t++)
+          if (dst[t] && w->backup[3 * i + (size_t)t]) {
+            clnn_status s = clnn_tensor_copy(dst[t], w->backup[3 * i + (size_t)t]);
+            if (s != CLNN_SUCCESS) st = s;
+          }
+      }
+    }
+    if (clFinish(r->ctx->queue) != CL_SUCCESS) st = CLNN_ERROR_OPENCL;
+    r->step = step;
+    r->train_forwards = forwards;
+    r->sample_offset = 0;
+    /* a replica that could not be restored is refreshed from the first one at the next step */
+    if (st != CLNN_SUCCESS) net->replicas_stale = 1;
+  }
+}
+
+/* Device copies of values and optimizer slots taken before the update. */
+static clnn_status take_backup(clnn_net *r, par_worker *w) {
+  int ns = num_slots(r);
+  if (!w->backup) {
+    w->backup = calloc(3 * (r->num_params ? r->num_params : 1), sizeof(clnn_tensor *));
+    if (!w->backup) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate backups");
+  }
+  clnn_status st = CLNN_SUCCESS;
+  for (size_t i = 0; i < r->num_params && st == CLNN_SUCCESS; i++) {
+    clnn__nn_param *p = &r->params[i];
+    if (!p->trainable) continue;
+    clnn_tensor *src[3] = {p->value, ns > 0 ? p->opt[0] : NULL, ns > 1 ? p->opt[1] : NULL};
+    for (int t = 0; t < 3 && st == CLNN_SUCCESS; t++) {
+      clnn_tensor **b = &w->backup[3 * i + (size_t)t];
+      if (!src[t]) continue;
+      if (!*b) st = clnn_tensor_create(r->ctx, p->ndim, p->dims, b);
+      if (st == CLNN_SUCCESS) st = clnn_tensor_copy(*b, src[t]);
+    }
+  }
+  return st;
+}
+
+/* ---- the step ---- */
+
+static clnn_status fail_worker(const char *fn, const par_worker *w, int rank, int nranks) {
+  char where[64] = "";
+  if (nranks > 1) snprintf(where, sizeof where, "rank %d, ", rank);
+  return clnn__error(w->st, "%s: %s%s failed: %s; the step was abandoned and the parameters are "
+                     "as before it", fn, where, w->label, w->msg);
+}
+
+/* Agreement across ranks on the step (no-op without MPI). v: stale, N, -N, apply, -apply,
+ * refusing rank + 1. */
+static clnn_status agree(clnn__nn_par *par, int *stale, size_t batch, int apply, int bad,
+                         const char *fn) {
+  if (!par->mpi) return CLNN_SUCCESS;
+  long long v[6] = {*stale, (long long)batch, -(long long)batch, apply, -apply,
+                    bad ? par->rank + 1 : 0};
+  clnn_status st = clnn__mpi_max(par->mpi, v, 6);
+  if (st != CLNN_SUCCESS) return st;
+  if (bad) return CLNN_ERROR_INVALID_ARGUMENT; /* the caller keeps its own message */
+  if (v[5])
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: rank %lld could not start the step (see "
+                       "its error); no rank trained", fn, v[5] - 1);
+  if (v[1] != -v[2])
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the ranks disagree on the batch size "
+                       "(from %lld to %lld samples); every rank must pass the same global batch",
+                       fn, -v[2], v[1]);
+  if (v[3] != -v[4])
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: some ranks train (clnn_net_train_step) "
+                       "while others only compute gradients", fn);
+  *stale = (int)v[0];
+  return CLNN_SUCCESS;
+}
+
+/* Every rank learns whether any failed; the first failing rank's error (in rank order) becomes
+ * everyone's. `st` and `msg`: this rank's result. */
+static clnn_status agree_failure(clnn__nn_par *par, clnn_status st, const char *msg,
+                                 const char *fn) {
+  if (!par->mpi) return st;
+  long long bad = st != CLNN_SUCCESS;
+  clnn_status ms = clnn__mpi_max(par->mpi, &bad, 1);
+  if (ms != CLNN_SUCCESS) return ms;
+  if (!bad) return CLNN_SUCCESS;
+  typedef struct {
+    int32_t status;
+    char msg[PAR_MSG - 4];
+  } rec;
+  rec mine;
+  memset(&mine, 0, sizeof mine);
+  mine.status = (int32_t)st;
+  if (st != CLNN_SUCCESS) snprintf(mine.msg, sizeof mine.msg, "%s", msg);
+  rec *all = calloc((size_t)par->nranks, sizeof(rec));
+  if (!all) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate error records");
+  ms = clnn__mpi_allgather(par->mpi, &mine, sizeof mine, all);
+  clnn_status out = st != CLNN_SUCCESS ? st : CLNN_ERROR_INTERNAL;
+  if (ms == CLNN_SUCCESS) {
+    for (int r = 0; r < par->nranks; r++)
+      if (all[r].status != CLNN_SUCCESS) {
+        all[r].msg[sizeof all[r].msg - 1] = 0;
+        out = r == par->rank ? st : (clnn_status)all[r].status;
+        if (r != par->rank || st == CLNN_SUCCESS) clnn__error(out, "%s", all[r].msg);
+        else clnn__error(out, "%s", msg);
+        break;
+      }
+  } else {
+    out = ms;
+  }
+  free(all);
+  (void)fn;
+  return out;
+}
+
+/* Runs every local device on its share and sums their read-backs into par->sum. On a device
+ * failure returns its error (naming it); the caller rolls back. */
+static clnn_status run_devices(clnn_net *net, const float *x, const int32_t *labels,
+                               const float *targets, size_t batch, const char *fn) {
+  clnn__nn_par *par = net->par;
+  size_t first = 0;
+  for (int g = 0; g < par->first_global; g++) first += par->counts[g];
+  double wgt[CLNN_MAX_SET_DEVICES];
+  for (int k = 0; k < par->nlocal; k++) {
+    par_worker *w = &par->w[k];
+    w->n = par->counts[par->first_global + k];
+    w->offset = first;
+    first += w->n;
+    w->x = x;
+    w->labels = labels;
+    w->targets = targets;
+    w->fn = fn;
+    w->progress = 0;
+    w->done = 0;
+    w->st = CLNN_SUCCESS;
+    w->msg[0] = 0;
+    w->threaded = 0;
+    w->seconds = 0;
+    wgt[k] = (double)w->n / (double)batch;
+  }
+  /* The first step builds the kernels: one device after another (compilers and the on-disk
+   * cache are then never used by two threads at once). Afterwards one thread per device. */
+  int threads = par->nlocal > 1 && par->steps > 0;
+  if (threads) {
+    for (int k = 0; k < par->nlocal; k++) {
+      par_worker *w = &par->w[k];
+      w->threaded = pthread_create(&w->thread, NULL, worker_run, w) == 0;
+      if (!w->threaded) worker_run(w); /* no thread to be had: run it here */
+    }
+  } else {
+    for (int k = 0; k < par->nlocal; k++) worker_run(&par->w[k]);
+  }
+  /* Sum each item as soon as every device has read it back, in device order, in double. */
+  int failed = 0;
+  pthread_mutex_lock(&par->mu);
+  for (int j = 0; j < par->nitems && !failed; j++) {
+    for (;;) {
+      int all = 1;
+      for (int k = 0; k < par->nlocal; k++) {
+        const par_worker *w = &par->w[k];
+        if (w->done && w->st != CLNN_SUCCESS) failed = 1;
+        if (w->progress <= j) all = 0;
+      }
+      if (failed || all) break;
+      pthread_cond_wait(&par->cv, &par->mu);
+    }
+    if (failed) break;
+    pthread_mutex_unlock(&par->mu);
+    const par_item *it = &par->items[j];
+    for (size_t e = it->off; e < it->off + it->len; e++) {
+      double acc = 0.0;
+      for (int k = 0; k < par->nlocal; k++)
+        if (par->w[k].n) acc += wgt[k] * (double)par->w[k].host[e];
+      par->sum[e] = (float)acc;
+    }
+    pthread_mutex_lock(&par->mu);
+  }
+  pthread_mutex_unlock(&par->mu);
+  for (int k = 0; k < par->nlocal; k++)
+    if (par->w[k].threaded) pthread_join(par->w[k].thread, NULL);
+  for (int k = 0; k < par->nlocal; k++)
+    if (par->w[k].st != CLNN_SUCCESS) return fail_worker(fn, &par->w[k], par->rank, par->nranks);
+  return CLNN_SUCCESS;
+}
+
+/* Writes the summed gradients (and the state, and the loss) into every replica; no wait. */
+static clnn_status write_back(clnn_net *net) {
+  clnn__nn_par *par = net->par;
+  for (int k = 0; k < par->nlocal; k++) {
+    par_worker *w = &par->w[k];
+    clnn_net *r = w->net;
+    for (size_t i = 0; i < r->num_params; i++) {
+      clnn__nn_param *p = &r->params[i];
+      clnn_tensor *t = p->trainable ? p->grad : p->value;
+      cl_int err = clEnqueueWriteBuffer(r->ctx->queue, clnn_tensor_cl_mem(t), CL_FALSE, 0,
+                                        p->numel * sizeof(float), par->sum + par->off[i], 0, NULL,
+                                        NULL);
+      if (err != CL_SUCCESS) {
+        clnn__cl_error(err, "clEnqueueWriteBuffer (summed gradients)");
+        snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
+        w->st = CLNN_ERROR_OPENCL;
+        return CLNN_ERROR_OPENCL;
+      }
+    }
+    if (k == 0) {
+      cl_int err = clEnqueueWriteBuffer(r->ctx->queue, clnn_tensor_cl_mem(r->loss_t), CL_FALSE, 0,
+                                        sizeof(float), par->sum + par->loss_off, 0, NULL, NULL);
+      if (err != CL_SUCCESS) {
+        clnn__cl_error(err, "clEnqueueWriteBuffer (loss)");
+        snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
+        w->st = CLNN_ERROR_OPENCL;
+        return CLNN_ERROR_OPENCL;
+      }
+    }
+  }
+  return CLNN_SUCCESS;
+}
+
+/* Flushes every queue, then waits for each: devices finish concurrently. */
+static clnn_status finish_all(clnn__nn_par *par) {
+  for (int k = 0; k < par->nlocal; k++) clFlush(par->w[k].net->ctx->queue);
+  for (int k = 0; k < par->nlocal; k++) {
+    par_worker *w = &par->w[k];
+    cl_int err = clFinish(w->net->ctx->queue);
+    if (err != CL_SUCCESS && w->st == CLNN_SUCCESS) {
+      clnn__cl_error(err, "clFinish");
+      snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
+      w->st = CLNN_ERROR_OPENCL;
+    }
+  }
+  for (int k = 0; k < par->nlocal; k++)
+    if (par->w[k].st != CLNN_SUCCESS) return par->w[k].st;
+  return CLNN_SUCCESS;
+}
+
+/* The optimizer update on every replica (or, for devices that differ, on the first device of
+ * rank 0, whose values and optimizer state are then copied everywhere). */
+static clnn_status apply_update(clnn_net *net) {
+  clnn__nn_par *par = net->par;
+  clnn_status st = CLNN_SUCCESS;
+  for (int k = 0; k < par->nlocal && st == CLNN_SUCCESS; k++) {
+    par_worker *w = &par->w[k];
+    st = take_backup(w->net, w);
+    if (st == CLNN_SUCCESS && w->fault == PAR_FAULT_APPLY) {
+      w->fault = PAR_FAULT_NONE;
+      st = clnn__cl_error(w->fault_err, "clEnqueueNDRangeKernel (optimizer update, injected "
+                          "fault)");
+    }
+    if (st == CLNN_SUCCESS && (par->identical || w->global == 0))
+      st = clnn__nn_optimizer_step(w->net);
+    if (st != CLNN_SUCCESS) {
+      w->st = st;
+      snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
+    }
+  }
+  if (par->identical) return st;
+  /* devices differ: copy the first device's result (every rank takes part even after a local
+   * failure, so that no rank waits for another in the broadcast) */
+  size_t n = image_numel(net, 1, 1);
+  float *buf = malloc((n ? n : 1) * sizeof(float));
+  if (!buf && st == CLNN_SUCCESS) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", n);
+  if (st == CLNN_SUCCESS && par->w[0].global == 0) {
+    st = image_io(net, buf, 1, 1, 1);
+    if (st != CLNN_SUCCESS) {
+      par->w[0].st = st;
+      snprintf(par->w[0].msg, sizeof par->w[0].msg, "%s", clnn_last_error());
+    }
+  }
+  if (par->mpi) {
+    long long bad = st != CLNN_SUCCESS;
+    clnn_status ms = clnn__mpi_max(par->mpi, &bad, 1);
+    if (ms == CLNN_SUCCESS && !bad) ms = clnn__mpi_bcast(par->mpi, buf, n * sizeof(float));
+    if (st == CLNN_SUCCESS && ms == CLNN_SUCCESS && bad)
+      ms = clnn__error(CLNN_ERROR_OPENCL, "another rank failed its update (see its error)");
+    if (st == CLNN_SUCCESS) st = ms;
+  }
+  for (int k = 0; k < par->nlocal && st == CLNN_SUCCESS; k++) {
+    par_worker *w = &par->w[k];
+    if (w->global == 0) continue;
+    w->net->step = net->step; /* the slots follow the first device's step count */
+    st = image_io(w->net, buf, 1, 1, 0);
+    if (st != CLNN_SUCCESS) {
+      w->st = st;
+      snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
+    }
+  }
+  free(buf);
+  return st;
+}
+
+clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                               const float *targets, int apply, const char *fn) {
+  clnn__nn_par *par = net->par;
+  clnn_status st = clnn__nn_check_train_args(net, x, batch, labels, targets, fn);
+  if (st == CLNN_SUCCESS) st = par_prepare(net);
+  int stale = net->replicas_stale;
+  for (int k = 1; k < par->nlocal && par->ready; k++) stale |= par->w[k].net->replicas_stale;
+  /* every rank takes part in the agreement, even one whose arguments were refused */
+  clnn_status ag = agree(par, &stale, batch, apply, st != CLNN_SUCCESS, fn);
+  if (st != CLNN_SUCCESS) return st;
+  if (ag != CLNN_SUCCESS) return ag;
+  clnn__log(CLNN_LOG_DEBUG, "%s: %zu samples over %d device(s)", fn, batch, par->nglobal);
+  st = par_sync(net, stale);
+  if (stale) {
+    char keep[PAR_MSG];
+    snprintf(keep, sizeof keep, "%s", st != CLNN_SUCCESS ? clnn_last_error() : "");
+    if (st != CLNN_SUCCESS) {
+      char where[32] = "";
+      if (par->mpi) snprintf(where, sizeof where, "rank %d: ", par->rank);
+      st = clnn__error(st, "%s: %scopying the parameters to every device failed: %s", fn, where,
+                       keep);
+    }
+    snprintf(keep, sizeof keep, "%s", st != CLNN_SUCCESS ? clnn_last_error() : "");
+    st = agree_failure(par, st, keep, fn);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  uint64_t step0 = net->step, fwd0 = net->train_forwards;
+  for (int k = 1; k < par->nlocal; k++) copy_settings(par->w[k].net, net);
+  net->sample_offset = 0;
+  if (par->mode != CLNN_SPLIT_FIXED && !par->measured)
+    for (int g = 0; g < par->nglobal; g++) par->shares[g] = 1.0 / par->nglobal;
+  split_counts(par->shares, par->nglobal, batch, par->counts);
+
+  st = run_devices(net, x, labels, targets, batch, fn);
+  char msg[PAR_MSG];
+  snprintf(msg, sizeof msg, "%s", st != CLNN_SUCCESS ? clnn_last_error() : "");
+  st = agree_failure(par, st, msg, fn);
+  if (st == CLNN_SUCCESS && par->mpi) st = clnn__mpi_sum(par->mpi, par->sum, par->flat_n);
+  if (st != CLNN_SUCCESS) {
+    snprintf(msg, sizeof msg, "%s", clnn_last_error());
+    rollback(net, 0, step0, fwd0);
+    return clnn__error(st, "%s", msg);
+  }
+
+  /* every device succeeded: write the sums back and apply the update */
+  for (int k = 0; k < par->nlocal; k++) par->w[k].st = CLNN_SUCCESS;
+  st = write_back(net);
+  if (st == CLNN_SUCCESS && apply) st = apply_update(net);
+  clnn_status fs = finish_all(par);
+  if (st == CLNN_SUCCESS) st = fs;
+  if (st != CLNN_SUCCESS) {
+    for (int k = 0; k < par->nlocal; k++)
+      if (par->w[k].st != CLNN_SUCCESS) {
+        (void)fail_worker(fn, &par->w[k], par->rank, par->nranks);
+        break;
+      }
+  }
+  snprintf(msg, sizeof msg, "%s", st != CLNN_SUCCESS ? clnn_last_error() : "");
+  st = agree_failure(par, st, msg, fn);
+  if (st != CLNN_SUCCESS) {
+    snprintf(msg, sizeof msg, "%s", clnn_last_error());
+    rollback(net, apply, step0, fwd0);
+    return clnn__error(st, "%s", msg);
+  }
+  for (int k = 0; k < par->nlocal; k++) {
+    clnn_net *r = par->w[k].net;
+    r->step = apply ? step0 + 1 : step0;
+    r->train_forwards = fwd0 + 1;
+    r->sample_offset = 0;
+  }
+  memcpy(par->state_before + par->state_off, par->sum + par->state_off,
+         (par->loss_off - par->state_off) * sizeof(float));
+  st = measure_update(par);
+  par->steps++;
+  return st;
+}
+
+/* ---- split settings and inspection ---- */
+
+int clnn_net_num_devices(const clnn_net *net) {
+  if (!net) return 0;
+  return net->par ? net->par->nglobal : 1;
+}
+
+clnn_status clnn_net_set_split(clnn_net *net, clnn_split_mode mode, const double *weights,
+                               int count) {
+  const char *fn = "clnn_net_set_split";
+  if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: net is NULL", fn);
+  if ((int)mode < CLNN_SPLIT_AUTO || (int)mode > CLNN_SPLIT_FIXED)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: unknown mode %d", fn, (int)mode);
+  int W = clnn_net_num_devices(net);
+  if (mode != CLNN_SPLIT_FIXED) {
+    if (weights || count)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: only CLNN_SPLIT_FIXED takes weights "
+                         "(pass NULL and 0)", fn);
+  } else {
+    if (!weights) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: weights is NULL", fn);
+    if (count != W)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: count is %d but the network trains on "
+                         "%d device(s)", fn, count, W);
+    double total = 0;
+    for (int g = 0; g < count; g++) {
+      if (!(weights[g] >= 0) || !isfinite(weights[g]))
+        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: weights[%d] = %g must be finite and "
+                           ">= 0", fn, g, weights[g]);
+      total += weights[g];
+    }
+    if (!(total > 0) || !isfinite(total))
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the weights sum to %g; at least one "
+                         "must be > 0", fn, total);
+  }
+  if (!net->par) return CLNN_SUCCESS; /* one device: it takes every sample */
+  clnn__nn_par *par = net->par;
+  par->mode = mode;
+  par->measured = 0;
+  par->meas_from = par->steps > PAR_MEASURE_FIRST ? par->steps : PAR_MEASURE_FIRST;
+  for (int k = 0; k < par->nlocal; k++) par->meas_n[k] = par->meas_t[k] = 0;
+  double total = 0;
+  if (mode == CLNN_SPLIT_FIXED)
+    for (int g = 0; g < W; g++) total += weights[g];
+  for (int g = 0; g < W; g++) {
+    par->weights[g] = mode == CLNN_SPLIT_FIXED ? weights[g] : 0;
+    par->shares[g] = mode == CLNN_SPLIT_FIXED ? weights[g] / total : 1.0 / W;
+  }
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_net_get_split(const clnn_net *net, double *shares, int count, int *measured) {
+  const char *fn = "clnn_net_get_split";
+  if (!net || !shares)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !net ? "net" : "shares");
+  int W = clnn_net_num_devices(net);
+  if (count != W)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: count is %d but the network trains on "
+                       "%d device(s)", fn, count, W);
+  if (!net->par) {
+    shares[0] = 1.0;
+    if (measured) *measured = 0;
+    return CLNN_SUCCESS;
+  }
+  for (int g = 0; g < W; g++) shares[g] = net->par->shares[g];
+  if (measured) *measured = net->par->measured;
+  return CLNN_SUCCESS;
+}
+
+/* ---- MPI ---- */
+
+clnn_status clnn_net_set_mpi(clnn_net *net, const void *comm) {
+  const char *fn = "clnn_net_set_mpi";
+  if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: net is NULL", fn);
+  if (net->par && net->par->mpi)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the network is already joined to MPI", fn);
+  clnn__mpi *m = NULL;
+  int rank = 0, size = 1;
+  clnn_status st = clnn__mpi_attach(comm, &m, &rank, &size);
+  if (st != CLNN_SUCCESS) return st;
+  /* local preparation; its outcome is shared so that every rank fails or none does */
+  clnn_status local = clnn__nn_finalize(net);
+  int created = 0;
+  if (local == CLNN_SUCCESS && !net->par) {
+    local = par_create(net, NULL);
+    created = local == CLNN_SUCCESS;
+  }
+  char msg[PAR_MSG];
+  snprintf(msg, sizeof msg, "%s", local != CLNN_SUCCESS ? clnn_last_error() : "");
+  typedef struct {
+    int32_t status, count;
+    uint64_t sig[CLNN_MAX_SET_DEVICES];
+  } rec;
+  rec mine;
+  memset(&mine, 0, sizeof mine);
+  mine.status = (int32_t)local;
+  if (local == CLNN_SUCCESS) {
+    mine.count = net->par->nlocal;
+    for (int k = 0; k < net->par->nlocal; k++) mine.sig[k] = net->par->w[k].signature;
+  }
+  rec *all = calloc((size_t)size, sizeof(rec));
+  if (!all) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
+  /* (an allocation failure here leaves the other ranks waiting in the gather: MPI reports it) */
+  if (st == CLNN_SUCCESS) st = clnn__mpi_allgather(m, &mine, sizeof mine, all);
+  if (st == CLNN_SUCCESS) {
+    for (int r = 0; r < size; r++)
+      if (all[r].status != CLNN_SUCCESS) {
+        st = r == rank ? clnn__error(local, "%s: %s", fn, msg)
+                       : clnn__error((clnn_status)all[r].status, "%s: rank %d could not prepare "
+                                     "the network (see its error)", fn, r);
+        break;
+      }
+  }
+  if (st == CLNN_SUCCESS) {
+    clnn__nn_par *par = net->par;
+    int W = 0, first = 0, maxl = 0, identical = 1;
+    for (int r = 0; r < size; r++) {
+      if (r == rank) first = W;
+      W += all[r].count;
+      if (all[r].count > maxl) maxl = all[r].count;
+      for (int k = 0; k < all[r].count; k++)
+        if (all[r].sig[k] != all[0].sig[0]) identical = 0;
+    }
+    st = alloc_global(par, W);
+    int *rc = st == CLNN_SUCCESS ? calloc((size_t)size, sizeof(int)) : NULL;
+    if (st == CLNN_SUCCESS && !rc) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
+    if (st == CLNN_SUCCESS) {
+      free(par->rank_count);
+      par->rank_count = rc;
+      par->mpi = m;
+      m = NULL;
+      par->rank = rank;
+      par->nranks = size;
+      par->first_global = first;
+      par->max_local = maxl;
+      par->identical = identical;
+      for (int k = 0; k < par->nlocal; k++) par->w[k].global = first + k;
+      for (int r = 0; r < size; r++) par->rank_count[r] = all[r].count;
+      net->replicas_stale = 1;
+    }
+  }
+  free(all);
+  if (st != CLNN_SUCCESS) {
+    clnn__mpi_detach(m);
+    if (created) clnn__nn_par_destroy(net);
+  }
+  return st;
+}
+
+clnn_status clnn_net_mpi_rank(const clnn_net *net, int *rank, int *size) {
+  if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_mpi_rank: net is NULL");
+  int mine = net->par && net->par->mpi;
+  if (rank) *rank = mine ? net->par->rank : 0;
+  if (size) *size = mine ? net->par->nranks : 1;
+  return CLNN_SUCCESS;
+}
+
+/* ---- test hooks ---- */
+
+static par_worker *hook_worker(clnn_net *net, int device) {
+  if (!net || !net->par || device < 0 || device >= net->par->nlocal) return NULL;
+  return &net->par->w[device];
+}
+
+clnn_status clnn__nn_par_inject_fault(clnn_net *net, int device, int phase, cl_int err) {
+  par_worker *w = hook_worker(net, device);
+  if (!w || phase < PAR_FAULT_NONE || phase > PAR_FAULT_APPLY)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn__nn_par_inject_fault: no device %d or "
+                       "phase %d", device, phase);
+  w->fault = phase;
+  w->fault_err = err;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__nn_par_set_delay(clnn_net *net, int device, double seconds) {
+  par_worker *w = hook_worker(net, device);
+  if (!w || !(seconds >= 0))
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn__nn_par_set_delay: no device %d", device);
+  w->delay = seconds;
+  return CLNN_SUCCESS;
+}
+
+clnn_net *clnn__nn_par_replica(clnn_net *net, int device) {
+  par_worker *w = hook_worker(net, device);
+  return w ? w->net : NULL;
+}
+
+/* ---- builds without MPI ---- */
+#ifndef CLNN_WITH_MPI
+static clnn_status no_mpi(const char *fn) {
+  return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: this clnn was built without MPI (configure with "
+                     "-DCLNN_WITH_MPI=ON and an MPI such as Open MPI installed)", fn);
+}
+int clnn_mpi_available(void) { return 0; }
+clnn_status clnn_mpi_init(int *argc, char ***argv, int *rank, int *size) {
+  (void)argc;
+  (void)argv;
+  if (rank) *rank = 0;
+  if (size) *size = 1;
+  return no_mpi("clnn_mpi_init");
+}
+clnn_status clnn_mpi_finalize(void) { return no_mpi("clnn_mpi_finalize"); }
+clnn_status clnn__mpi_attach(const void *comm, clnn__mpi **out, int *rank, int *size) {
+  (void)comm;
+  *out = NULL;
+  *rank = 0;
+  *size = 1;
+  return no_mpi("clnn_net_set_mpi");
+}
+void clnn__mpi_detach(clnn__mpi *m) { (void)m; }
+clnn_status clnn__mpi_max(clnn__mpi *m, long long *v, int n) {
+  (void)m, (void)v, (void)n;
+  return no_mpi("MPI");
+}
+clnn_status clnn__mpi_allgather(clnn__mpi *m, const void *send, size_t bytes, void *recv) {
+  (void)m, (void)send, (void)bytes, (void)recv;
+  return no_mpi("MPI");
+}
+clnn_status clnn__mpi_bcast(clnn__mpi *m, void *buf, size_t bytes) {
+  (void)m, (void)buf, (void)bytes;
+  return no_mpi("MPI");
+}
+clnn_status clnn__mpi_sum(clnn__mpi *m, float *buf, size_t n) {
+  (void)m, (void)buf, (void)n;
+  return no_mpi("MPI");
+}
+#endif
