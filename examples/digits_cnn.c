@@ -4,8 +4,13 @@
  * saved checkpoint.
  *
  *   digits_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--checkpoint FILE]
- *              [--device SEL]
+ *              [--device SEL | --devices LIST] [--mpi]
  *   digits_cnn [--data DIR] --eval FILE
+ *
+ * Several devices: --devices all (or a list such as 0:0,0:1; default $CLNN_DEVICES when set)
+ * trains data-parallel on every device of the list. Several processes: under mpirun (detected
+ * from the launcher's environment, or forced with --mpi) each rank trains on its share of every
+ * batch, e.g. `mpirun -np 2 digits_cnn`; rank 0 prints, evaluates and saves.
  *
  * Network: conv 3x3x32 (pad 1) - ReLU - conv 3x3x32 (pad 1) - ReLU - max pool 2x2 - dropout 0.25 -
  * flatten - dense 128 - ReLU - dense 10; softmax cross-entropy; Adam. */
@@ -53,17 +58,30 @@ static void default_data_dir(char *buf, size_t size) {
 static void usage(void) {
   fprintf(stderr,
           "usage: digits_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
-          "                  [--checkpoint FILE] [--device SEL]\n"
+          "                  [--checkpoint FILE] [--device SEL | --devices LIST] [--mpi]\n"
           "       digits_cnn [--data DIR] --eval FILE\n"
           "Trains a CNN on the handwritten digits in DIR (IDX files; default data/digits),\n"
-          "saves FILE (default digits_cnn.safetensors); --eval evaluates a saved FILE.\n");
+          "saves FILE (default digits_cnn.safetensors); --eval evaluates a saved FILE.\n"
+          "--devices all|LIST trains on several devices; under mpirun (or with --mpi) every\n"
+          "rank trains on its share of each batch.\n");
 }
 
-/* The network; the same function builds it for training and for --eval. */
-static clnn_status build(clnn_context *ctx, uint64_t seed, float lr, clnn_net **out) {
+/* Started by an MPI launcher (Open MPI, MPICH/Hydra, PMIx, Slurm's PMI)? */
+static int under_mpi_launcher(void) {
+  const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"};
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+    if (getenv(vars[i])) return 1;
+  return 0;
+}
+
+/* The network; the same function builds it for training and for --eval. With a device set it
+ * trains data-parallel on every device of the set; with `mpi` across the MPI ranks too. */
+static clnn_status build(clnn_context *ctx, clnn_device_set *set, int mpi, uint64_t seed, float lr,
+                         clnn_net **out) {
   size_t in[3] = {1, 8, 8};
   clnn_net *net = NULL;
-  clnn_status s = clnn_net_create(ctx, 3, in, seed, &net);
+  clnn_status s = set ? clnn_net_create_parallel(set, 3, in, seed, &net)
+                      : clnn_net_create(ctx, 3, in, seed, &net);
   if (s == CLNN_SUCCESS) s = clnn_net_add_conv2d(net, 32, 3, 1, 1);
   if (s == CLNN_SUCCESS) s = clnn_net_add_activation(net, CLNN_ACT_RELU, 0);
   if (s == CLNN_SUCCESS) s = clnn_net_add_conv2d(net, 32, 3, 1, 1);
@@ -78,6 +96,7 @@ static clnn_status build(clnn_context *ctx, uint64_t seed, float lr, clnn_net **
   clnn_optimizer_config opt;
   clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, lr);
   if (s == CLNN_SUCCESS) s = clnn_net_set_optimizer(net, &opt);
+  if (s == CLNN_SUCCESS && mpi) s = clnn_net_set_mpi(net, NULL); /* MPI_COMM_WORLD */
   if (s != CLNN_SUCCESS) {
     clnn_net_destroy(net);
     return s;
@@ -93,13 +112,18 @@ int main(int argc, char **argv) {
   size_t batch = 32;
   float lr = 1e-3f;
   unsigned long long seed = 1;
-  const char *ckpt = "digits_cnn.safetensors", *eval = NULL, *device = NULL;
+  const char *ckpt = "digits_cnn.safetensors", *eval = NULL, *device = NULL, *devices = NULL;
+  int mpi = under_mpi_launcher();
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage();
       return 0;
+    }
+    if (strcmp(a, "--mpi") == 0) {
+      mpi = 1;
+      continue;
     }
     if (!v) {
       fprintf(stderr, "digits_cnn: %s needs a value (or is unknown)\n", a);
@@ -114,6 +138,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--checkpoint") == 0) ckpt = v;
     else if (strcmp(a, "--eval") == 0) eval = v;
     else if (strcmp(a, "--device") == 0) device = v;
+    else if (strcmp(a, "--devices") == 0) devices = v;
     else {
       fprintf(stderr, "digits_cnn: unknown option %s\n", a);
       usage();
@@ -125,15 +150,49 @@ int main(int argc, char **argv) {
     fprintf(stderr, "digits_cnn: --epochs, --batch and --lr must be positive\n");
     return 2;
   }
+  if (device && devices) {
+    fprintf(stderr, "digits_cnn: give --device or --devices, not both\n");
+    return 2;
+  }
+  if (!device && !devices && !eval) {
+    const char *env = getenv("CLNN_DEVICES");
+    if (env && *env) devices = env;
+  }
+  if (eval) mpi = 0; /* evaluation runs in each process on its own */
+  int rank = 0, ranks = 1;
+  if (mpi) {
+    if (!clnn_mpi_available()) {
+      fprintf(stderr, "digits_cnn: started under MPI (or --mpi), but this clnn was built without "
+                      "MPI (configure with -DCLNN_WITH_MPI=ON)\n");
+      return 2;
+    }
+    CHECK(clnn_mpi_init(&argc, &argv, &rank, &ranks));
+  }
+  if (rank != 0) { /* rank 0 reports; the others train silently */
+    if (!freopen("/dev/null", "w", stdout)) return 1;
+  }
 
-  clnn_context_options co;
-  clnn_context_options_init(&co);
-  co.device = device;
   clnn_context *ctx = NULL;
-  CHECK(clnn_context_create(&co, &ctx));
-  clnn_device_info info;
-  CHECK(clnn_context_device_info(ctx, &info));
-  printf("device: %s (%s, %u compute units)\n", info.name, info.platform_name, info.compute_units);
+  clnn_device_set *set = NULL;
+  if (devices) {
+    CHECK(clnn_device_set_create(devices, NULL, &set));
+    ctx = clnn_device_set_context(set, 0);
+  } else {
+    clnn_context_options co;
+    clnn_context_options_init(&co);
+    co.device = device;
+    CHECK(clnn_context_create(&co, &ctx));
+  }
+  int ndev = set ? clnn_device_set_size(set) : 1;
+  for (int d = 0; d < ndev; d++) {
+    clnn_device_info info;
+    CHECK(clnn_context_device_info(set ? clnn_device_set_context(set, d) : ctx, &info));
+    char which[16] = "";
+    if (ndev > 1) snprintf(which, sizeof which, " %d", d);
+    printf("device%s: %s (%s, %u compute units)\n", which, info.name, info.platform_name,
+           info.compute_units);
+  }
+  if (mpi) printf("MPI: %d ranks, each on %d device(s) like these\n", ranks, ndev);
 
   char a[1200], b[1200];
   clnn_dataset *train = NULL, *test = NULL;
@@ -141,7 +200,7 @@ int main(int argc, char **argv) {
   snprintf(b, sizeof b, "%s/test-labels-idx1-ubyte", data);
   CHECK(clnn_dataset_load_idx(a, b, &test));
   clnn_net *net = NULL;
-  CHECK(build(ctx, seed, lr, &net));
+  CHECK(build(ctx, set, mpi, seed, lr, &net));
 
   if (eval) {
     CHECK(clnn_net_load(net, eval));
@@ -153,7 +212,8 @@ int main(int argc, char **argv) {
            eval, loss, 100.0 * acc, clnn_dataset_size(test), (double)clnn_dataset_size(test) / dt);
     clnn_net_destroy(net);
     clnn_dataset_destroy(test);
-    clnn_context_destroy(ctx);
+    if (set) clnn_device_set_destroy(set);
+    else clnn_context_destroy(ctx);
     return 0;
   }
 
@@ -165,7 +225,10 @@ int main(int argc, char **argv) {
   static char summary[4096];
   CHECK(clnn_net_summary(net, summary, sizeof summary));
   printf("%s", summary);
-  printf("training: %d epochs, batch %zu, Adam lr %g, seed %llu\n", epochs, batch, (double)lr, seed);
+  printf("training: %d epochs, batch %zu, Adam lr %g, seed %llu", epochs, batch, (double)lr, seed);
+  if (clnn_net_num_devices(net) > 1)
+    printf(", data-parallel on %d devices%s", clnn_net_num_devices(net), mpi ? " over MPI" : "");
+  printf("\n");
 
   { /* Build every kernel once with a throwaway copy of the network (one training step and one
      * evaluation), so the epoch timings below measure training; the builds are cached on disk,
@@ -176,11 +239,14 @@ int main(int argc, char **argv) {
     float *wx = malloc(wn * clnn_dataset_sample_numel(train) * sizeof(float));
     int32_t *wy = malloc(wn * sizeof(int32_t));
     if (!wx || !wy) return 1;
-    CHECK(build(ctx, seed, lr, &warm));
+    CHECK(build(ctx, set, mpi, seed, lr, &warm));
     CHECK(clnn_dataset_batch(train, 0, wn, wx, wy));
+    /* two steps: the first builds the kernels device after device, the second runs the devices
+     * concurrently */
+    CHECK(clnn_net_train_step(warm, wx, wn, wy, NULL, NULL));
     CHECK(clnn_net_train_step(warm, wx, wn, wy, NULL, NULL));
     float wl, wa;
-    CHECK(clnn_net_evaluate(warm, test, 360, &wl, &wa));
+    if (rank == 0) CHECK(clnn_net_evaluate(warm, test, 360, &wl, &wa));
     clnn_net_destroy(warm);
     free(wx);
     free(wy);
@@ -195,9 +261,11 @@ int main(int argc, char **argv) {
     CHECK(clnn_net_train_epoch(net, train, batch, &loss));
     double dt = now() - t0;
     train_time += dt;
-    float train_acc, test_loss;
-    CHECK(clnn_net_evaluate(net, train, 512, NULL, &train_acc));
-    CHECK(clnn_net_evaluate(net, test, 360, &test_loss, &test_acc));
+    float train_acc = 0, test_loss = 0;
+    if (rank == 0) { /* the other ranks hold the same parameters; they wait for the next step */
+      CHECK(clnn_net_evaluate(net, train, 512, NULL, &train_acc));
+      CHECK(clnn_net_evaluate(net, test, 360, &test_loss, &test_acc));
+    }
     printf("epoch %2d  loss %.4f  train acc %6.2f%%  test loss %.4f  test acc %6.2f%%  "
            "%6.0f images/s  (%.1f s)\n",
            e, loss, 100.0 * train_acc, test_loss, 100.0 * test_acc,
@@ -207,11 +275,15 @@ int main(int argc, char **argv) {
   printf("final test accuracy %.2f%% (%s the 94%% target) after %.1f s (%.1f s training, %.0f "
          "images/s)\n", 100.0 * test_acc, test_acc >= 0.94f ? "meets" : "BELOW", now() - start,
          train_time, (double)epochs * (double)clnn_dataset_size(train) / train_time);
-  CHECK(clnn_net_save(net, ckpt, CLNN_SAVE_OPTIMIZER));
-  printf("saved %s; evaluate it with: digits_cnn --eval %s\n", ckpt, ckpt);
+  if (rank == 0) {
+    CHECK(clnn_net_save(net, ckpt, CLNN_SAVE_OPTIMIZER));
+    printf("saved %s; evaluate it with: digits_cnn --eval %s\n", ckpt, ckpt);
+  }
   clnn_net_destroy(net);
   clnn_dataset_destroy(train);
   clnn_dataset_destroy(test);
-  clnn_context_destroy(ctx);
+  if (set) clnn_device_set_destroy(set);
+  else clnn_context_destroy(ctx);
+  if (mpi) CHECK(clnn_mpi_finalize());
   return 0;
 }
