@@ -30,6 +30,11 @@ static const cfg cfgs[] = {
     {3, 2, 9, 5, 4, 2, 3, 1, 3, 1, 1, 0},    /* uneven kernel, stride, padding */
     {2, 3, 10, 11, 2, 2, 2, 2, 0, 1, 1, 0},  /* windows hanging over bottom/left only */
     {1, 64, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1}, /* a realistic layer */
+    /* rows wide enough for the CPU kernels' 16-lane vectors (full, edge and partial chunks) */
+    {2, 3, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},   /* stride 2 (even-lane loads), Q = 35 */
+    {1, 4, 5, 40, 2, 2, 1, 1, 0, 1, 0, 1},   /* stride 1, overlapping, pad right */
+    {2, 3, 6, 67, 3, 2, 1, 3, 1, 0, 1, 1},   /* stride 3, asymmetric */
+    {1, 5, 4, 50, 2, 2, 2, 2, 0, 0, 0, 0},   /* 2x2/2, even width */
 };
 
 static clnn_pool2d_params to_params(const cfg *c, int cip) {
@@ -226,6 +231,8 @@ static void test_shapes(const char *shape_name) {
   }
   run_cfg(&cfgs[2], 2, shape_name);
   run_cfg(&cfgs[4], 2, shape_name);
+  run_cfg(&cfgs[11], 2, shape_name);
+  run_cfg(&cfgs[13], 2, shape_name);
 }
 
 /* Hand-checked ties: every element equal, so each window's first element takes the gradient. */

@@ -1,6 +1,8 @@
 /* src/ops/pool2d.c — host side of 2-D pooling (cl/pool2d.cl): parameters and output dims, max and
  * average pooling forward and backward, global average pooling forward and backward. Max-pool
- * backward uses workspace slot 3 for the per-window argmax it recomputes from x. */
+ * backward uses workspace slot 3 for the per-window argmax it recomputes from x (except on CPU
+ * devices with enough planes, where one work-item per plane recomputes and scatters in one
+ * pass). CPU devices run the row-wise *_cpu kernels, other devices one output per work-item. */
 #include "internal.h"
 
 #include <limits.h>
@@ -106,6 +108,24 @@ static void pool_plan(const clnn_context *ctx, size_t total, size_t min_chunk, s
   if (*global == 0) *global = 1;
 }
 
+/* CPU devices run the row-wise kernels (*_cpu in cl/pool2d.cl): one output row (or dx row) per
+ * work-item, 16 outputs per vector. Returns 0 when the shape does not fit their int indexing. */
+static int pool_rows_cpu(const clnn_context *ctx, const clnn_tensor *in) {
+  return ctx->device_class == CLNN_DEVICE_CLASS_CPU && in->dims[0] * in->dims[1] <= (size_t)INT_MAX;
+}
+
+/* Launch of a *_cpu kernel over (rows, planes): up to 16 rows per work-group (PoCL runs a
+ * work-group as one task; per-row groups measured 2x slower on pool_avg2 from task overhead). */
+static clnn_status pool_run_rows(clnn_context *ctx, const char *kernel, size_t rows, size_t planes,
+                                 const clnn__arg *args, size_t nargs) {
+  size_t global[2] = {rows, planes}, local[2] = {1, 1};
+  while (local[0] < 16 && local[0] * 2 <= rows) local[0] *= 2;
+  return clnn__run(ctx, "pool2d", kernel, 2, global, local, args, nargs);
+}
+#define POOL_RUN_ROWS(ctx, kernel, rows, planes, ...)                                           \
+  pool_run_rows((ctx), (kernel), (rows), (planes), (const clnn__arg[]){__VA_ARGS__},           \
+                sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
 static clnn_status pool_shape_error(const char *fn, const char *name, const clnn_tensor *t,
                                     const char *why, int ndim, const size_t *want) {
   char st[96], sw[96];
@@ -158,6 +178,9 @@ clnn_status clnn_maxpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *
   size_t yd[4];
   clnn_status s = pool_validate(ctx, "clnn_maxpool2d_forward", p, x, "x", y, "y", NULL, yd);
   if (s != CLNN_SUCCESS) return s;
+  if (pool_rows_cpu(ctx, x))
+    return POOL_RUN_ROWS(ctx, "maxpool_forward_cpu", yd[2], yd[0] * yd[1], CLNN_ARG_MEM(x->mem),
+                         CLNN_ARG_MEM(y->mem), CLNN_ARG_INT(yd[0] * yd[1]), POOL_GEOM_ARGS(x, yd, p));
   size_t chunk, global, local;
   pool_plan(ctx, y->numel, 64, &chunk, &global, &local);
   return CLNN_RUN(ctx, "pool2d", "maxpool_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
@@ -174,6 +197,16 @@ clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
   s = pool_validate(ctx, "clnn_maxpool2d_backward", p, dx, "dx", dy, "dy", x, yd);
   if (s != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
+  /* CPU devices with enough planes to keep every core busy: one pass, each work-item scattering
+   * into a plane it owns (no workspace). */
+  size_t planes = dx->dims[0] * dx->dims[1];
+  size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+  if (pool_rows_cpu(ctx, dx) && planes >= 2 * cu) {
+    size_t global = planes, local = 1;
+    return CLNN_RUN(ctx, "pool2d", "maxpool_backward_cpu", 1, &global, &local, CLNN_ARG_MEM(x->mem),
+                    CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_INT(planes),
+                    POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_FLOAT(beta));
+  }
   /* Pass 1: each window's first maximum (an int per output) into workspace slot 3. */
   int ok = 1;
   size_t arg_bytes = clnn__mul_size(dy->numel, sizeof(cl_int), &ok);
@@ -200,6 +233,11 @@ clnn_status clnn_avgpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *
   size_t yd[4];
   clnn_status s = pool_validate(ctx, "clnn_avgpool2d_forward", p, x, "x", y, "y", NULL, yd);
   if (s != CLNN_SUCCESS) return s;
+  if (pool_rows_cpu(ctx, x))
+    return POOL_RUN_ROWS(ctx, "avgpool_forward_cpu", yd[2], yd[0] * yd[1], CLNN_ARG_MEM(x->mem),
+                         CLNN_ARG_MEM(y->mem), CLNN_ARG_INT(yd[0] * yd[1]), POOL_GEOM_ARGS(x, yd, p),
+                         CLNN_ARG_INT(p->pad_bottom), CLNN_ARG_INT(p->pad_right),
+                         CLNN_ARG_INT(p->count_include_pad));
   size_t chunk, global, local;
   pool_plan(ctx, y->numel, 64, &chunk, &global, &local);
   return CLNN_RUN(ctx, "pool2d", "avgpool_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
@@ -214,6 +252,12 @@ clnn_status clnn_avgpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
   clnn_status s = pool_validate(ctx, "clnn_avgpool2d_backward", p, dx, "dx", dy, "dy", NULL, yd);
   if (s != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
+  if (pool_rows_cpu(ctx, dx))
+    return POOL_RUN_ROWS(ctx, "avgpool_backward_cpu", dx->dims[2], dx->dims[0] * dx->dims[1],
+                         CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem),
+                         CLNN_ARG_INT(dx->dims[0] * dx->dims[1]), POOL_GEOM_ARGS(dx, yd, p),
+                         CLNN_ARG_INT(p->pad_bottom), CLNN_ARG_INT(p->pad_right),
+                         CLNN_ARG_INT(p->count_include_pad), CLNN_ARG_FLOAT(beta));
   size_t chunk, global, local;
   pool_plan(ctx, dx->numel, 64, &chunk, &global, &local);
   return CLNN_RUN(ctx, "pool2d", "avgpool_backward", 1, &global, &local, CLNN_ARG_MEM(dy->mem),
