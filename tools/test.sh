@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/test.sh — the README's test command: installs what is missing, configures and builds clnn
-# (tests, examples, tools), runs every test with ctest (printing the output of failures), then the
+# (tests, examples, tools; MPI training and its tests when mpicc is there, CLNN_WITH_MPI=off
+# leaves them out), runs every test with ctest (printing the output of failures), then the
 # Python binding's tests. Fails if no OpenCL device is found. Build tree: build/ (or $CLNN_BUILD_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,10 @@ if [ -z "${POCL_CACHE_DIR:-}" ]; then
   if ! mkdir -p "$pc" 2>/dev/null || [ ! -w "$pc" ]; then pc="$PWD/$build/pocl-cache"; mkdir -p "$pc"; fi
   export POCL_CACHE_DIR="$pc"
 fi
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+# With an MPI (tools/install-deps.sh installs Open MPI), build the MPI training and its tests.
+mpi=OFF
+if [ "${CLNN_WITH_MPI:-on}" != "off" ] && command -v mpicc >/dev/null 2>&1; then mpi=ON; fi
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCLNN_WITH_MPI=$mpi
 cmake --build "$build" -j"$jobs"
 (cd "$build" && ctest --output-on-failure -j"$jobs")
 if [ -f python/tests/conftest.py ] || ls python/tests/test_*.py >/dev/null 2>&1; then
