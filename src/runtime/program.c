@@ -426,6 +426,10 @@ clnn_status clnn__run(clnn_context *ctx, const char *program, const char *kernel
     g[d] = global[d] ? global[d] : 1;
     if (local && local[d]) g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
   }
+  /* One line per launch at debug level (tests/test_oclgrind_kernels.c counts the kernels run). */
+  clnn__log(CLNN_LOG_DEBUG, "launch %s/%s global %zu,%zu,%zu local %zu,%zu,%zu", program, kernel_name, g[0],
+            work_dim > 1 ? g[1] : 1, work_dim > 2 ? g[2] : 1, local ? local[0] : 0,
+            local && work_dim > 1 ? local[1] : 0, local && work_dim > 2 ? local[2] : 0);
   cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, work_dim, NULL, g, local, 0, NULL, NULL);
   if (err != CL_SUCCESS) {
     char what[256];
