@@ -506,6 +506,24 @@ static int cmp_begin(const void *a, const void *b) {
   return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
+/* The header size in the first 8 bytes must fit the file and the safetensors limit. */
+static clnn_status check_header_size(uint64_t hlen, uint64_t size, const char *path) {
+  if (hlen > size - 8)
+    return clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s' is truncated or not a safetensors "
+                       "file: the header size %llu exceeds the %llu bytes after it", path,
+                       (unsigned long long)hlen, (unsigned long long)(size - 8));
+  if (hlen < 2 || hlen > MAX_HEADER)
+    return clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s': header size %llu is not in 2..%u",
+                       path, (unsigned long long)hlen, MAX_HEADER);
+  return CLNN_SUCCESS;
+}
+
+static uint64_t get_le64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
 clnn_status clnn_net_load(clnn_net *net, const char *path) {
   if (!net || !path)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_load: %s is NULL",
@@ -516,52 +534,63 @@ clnn_status clnn_net_load(clnn_net *net, const char *path) {
   if (!f)
     return clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot open '%s': %s", path, strerror(errno));
   unsigned char *file = NULL;
-  jp p;
-  memset(&p, 0, sizeof p);
-  centry *e = NULL;
-  fentry **sorted = NULL;
-  float *host = NULL;
-  size_t ne = 0;
   long size = -1;
   if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
   if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
     st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot determine the size of '%s'", path);
     goto done;
   }
+  /* The header size is checked against the file's size before the file is read whole, so a
+   * foreign file is refused without allocating its size. */
+  unsigned char len8[8];
+  if (size >= 8) {
+    if (fread(len8, 1, 8, f) != 8 || fseek(f, 0, SEEK_SET) != 0) {
+      st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s'", path);
+      goto done;
+    }
+    if ((st = check_header_size(get_le64(len8), (uint64_t)size, path)) != CLNN_SUCCESS) goto done;
+  }
+  size_t fsize = (size_t)size;
+  file = malloc(fsize ? fsize : 1);
+  if (!file) {
+    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_net_load: cannot allocate %zu bytes for '%s'",
+                     fsize, path);
+    goto done;
+  }
+  if (fread(file, 1, fsize, f) != fsize) {
+    st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s'", path);
+    goto done;
+  }
+  st = clnn__nn_load_memory(net, file, fsize, path);
+done:
+  fclose(f);
+  free(file);
+  return st;
+}
+
+/* The in-memory core of clnn_net_load (and the fuzzing entry point, tests/fuzz/): `buf` holds a
+ * whole safetensors file of `size` bytes; `path` names it in messages. */
+clnn_status clnn__nn_load_memory(clnn_net *net, const unsigned char *buf, size_t size,
+                                 const char *path) {
+  if (!net || (!buf && size) || !path)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_load: NULL argument");
+  clnn_status st = clnn__nn_finalize(net);
+  if (st != CLNN_SUCCESS) return st;
+  jp p;
+  memset(&p, 0, sizeof p);
+  centry *e = NULL;
+  fentry **sorted = NULL;
+  float *host = NULL;
+  size_t ne = 0;
   if (size < 8) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s' is truncated (%ld bytes; a "
+    st = clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s' is truncated (%zu bytes; a "
                      "safetensors file starts with an 8-byte header size)", path, size);
     goto done;
   }
-  unsigned char len8[8];
-  if (fread(len8, 1, 8, f) != 8) {
-    st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s'", path);
-    goto done;
-  }
-  uint64_t hlen = 0;
-  for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | len8[i];
-  if (hlen > (uint64_t)size - 8) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s' is truncated or not a safetensors "
-                     "file: the header size %llu exceeds the %ld bytes after it", path,
-                     (unsigned long long)hlen, size - 8);
-    goto done;
-  }
-  if (hlen < 2 || hlen > MAX_HEADER) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s': header size %llu is not in 2..%u",
-                     path, (unsigned long long)hlen, MAX_HEADER);
-    goto done;
-  }
-  size_t fsize = (size_t)size;
-  file = malloc(fsize - 8);
-  if (!file) {
-    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_net_load: cannot allocate %zu bytes for '%s'",
-                     fsize - 8, path);
-    goto done;
-  }
-  if (fread(file, 1, fsize - 8, f) != fsize - 8) {
-    st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s'", path);
-    goto done;
-  }
+  uint64_t hlen = get_le64(buf);
+  if ((st = check_header_size(hlen, (uint64_t)size, path)) != CLNN_SUCCESS) goto done;
+  size_t fsize = size;
+  const unsigned char *file = buf + 8;
   const unsigned char *data = file + hlen;
   uint64_t data_size = (uint64_t)(fsize - 8) - hlen;
   p.s = (const char *)file;
@@ -690,11 +719,9 @@ clnn_status clnn_net_load(clnn_net *net, const char *path) {
     st = clnn__nn_opt_reset(net);
   }
 done:
-  fclose(f);
   free(host);
   free(sorted);
   free(e);
   free(p.e);
-  free(file);
   return st;
 }

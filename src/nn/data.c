@@ -50,6 +50,59 @@ static uint32_t be32(const unsigned char *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* Checks an IDX header against the real size of its file, allocating nothing: `hdr` holds the
+ * file's first min(file_size, 4 + 4 * want_ndim) bytes. On success the file holds exactly the
+ * header and *payload bytes of data (unsigned bytes, dims[0] x dims[1] x dims[2]). */
+static clnn_status idx_header(const unsigned char *hdr, uint64_t file_size, int want_ndim,
+                              const char *what, const char *path, size_t dims[3],
+                              size_t *hdr_size_out, size_t *payload_out) {
+  size_t hdr_size = 4 + 4 * (size_t)want_ndim;
+  unsigned long long fs = (unsigned long long)file_size;
+  if (file_size < 4)
+    return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: %llu bytes, too short for an "
+                       "IDX header", what, path, fs);
+  uint32_t magic = be32(hdr);
+  uint32_t want_magic = 0x800u | (uint32_t)want_ndim;
+  if (magic != want_magic) {
+    if (hdr[0] != 0 || hdr[1] != 0)
+      return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): "
+                         "not an IDX file", what, path, (unsigned)magic, (unsigned)want_magic);
+    if (hdr[2] != 0x08)
+      return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): "
+                         "data type 0x%02x, only unsigned bytes (0x08) are supported", what, path,
+                         (unsigned)magic, (unsigned)want_magic, hdr[2]);
+    return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): %d "
+                       "dimensions, expected %d", what, path, (unsigned)magic,
+                       (unsigned)want_magic, hdr[3], want_ndim);
+  }
+  if (file_size < hdr_size)
+    return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: %llu bytes, the header alone "
+                       "needs %zu", what, path, fs, hdr_size);
+  dims[0] = 0;
+  dims[1] = dims[2] = 1;
+  int ok = 1;
+  size_t payload = 1;
+  for (int i = 0; i < want_ndim; i++) {
+    dims[i] = be32(hdr + 4 + 4 * i);
+    if (dims[i] == 0)
+      return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': dimension %d is 0", what, path, i);
+    payload = clnn__mul_size(payload, dims[i], &ok);
+  }
+  if (!ok || payload > SIZE_MAX - hdr_size)
+    return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': dimensions overflow size_t", what, path);
+  if (file_size < (uint64_t)(hdr_size + payload))
+    return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: the header promises %zu bytes "
+                       "of data but the file holds %llu", what, path, payload,
+                       fs - (unsigned long long)hdr_size);
+  if (file_size > (uint64_t)(hdr_size + payload))
+    return clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': %llu bytes after the %zu bytes of data "
+                       "the header promises", what, path,
+                       fs - (unsigned long long)(hdr_size + payload), payload);
+  *hdr_size_out = hdr_size;
+  *payload_out = payload;
+  return CLNN_SUCCESS;
+}
+
 /* Reads an IDX file of unsigned bytes with `want_ndim` dims (1: labels, 3: images). */
 static clnn_status idx_read(const char *path, int want_ndim, const char *what, idx_file *out) {
   memset(out, 0, sizeof(*out));
@@ -58,74 +111,20 @@ static clnn_status idx_read(const char *path, int want_ndim, const char *what, i
                              strerror(errno));
   clnn_status st = CLNN_SUCCESS;
   unsigned char hdr[16];
-  size_t hdr_size = 4 + 4 * (size_t)want_ndim;
+  size_t hdr_size = 4 + 4 * (size_t)want_ndim, payload = 0, dims[3];
   long file_size = -1;
   if (fseek(f, 0, SEEK_END) == 0) file_size = ftell(f);
   if (file_size < 0 || fseek(f, 0, SEEK_SET) != 0) {
     st = clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot determine its size", what, path);
     goto done;
   }
-  if ((size_t)file_size < 4) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: %ld bytes, too short for an "
-                     "IDX header", what, path, file_size);
-    goto done;
-  }
-  if (fread(hdr, 1, 4, f) != 4) {
+  size_t have = (size_t)file_size < hdr_size ? (size_t)file_size : hdr_size;
+  if (fread(hdr, 1, have, f) != have) {
     st = clnn__error(CLNN_ERROR_IO, "%s file '%s': read error", what, path);
     goto done;
   }
-  uint32_t magic = be32(hdr);
-  uint32_t want_magic = 0x800u | (uint32_t)want_ndim;
-  if (magic != want_magic) {
-    if (hdr[0] != 0 || hdr[1] != 0)
-      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): not "
-                       "an IDX file", what, path, (unsigned)magic, (unsigned)want_magic);
-    else if (hdr[2] != 0x08)
-      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): data "
-                       "type 0x%02x, only unsigned bytes (0x08) are supported", what, path,
-                       (unsigned)magic, (unsigned)want_magic, hdr[2]);
-    else
-      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': bad magic 0x%08x (expected 0x%08x): %d "
-                       "dimensions, expected %d", what, path, (unsigned)magic,
-                       (unsigned)want_magic, hdr[3], want_ndim);
-    goto done;
-  }
-  if ((size_t)file_size < hdr_size) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: %ld bytes, the header alone "
-                     "needs %zu", what, path, file_size, hdr_size);
-    goto done;
-  }
-  if (fread(hdr + 4, 1, hdr_size - 4, f) != hdr_size - 4) {
-    st = clnn__error(CLNN_ERROR_IO, "%s file '%s': read error", what, path);
-    goto done;
-  }
-  size_t dims[3] = {0, 1, 1};
-  int ok = 1;
-  size_t payload = 1;
-  for (int i = 0; i < want_ndim; i++) {
-    dims[i] = be32(hdr + 4 + 4 * i);
-    if (dims[i] == 0) {
-      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': dimension %d is 0", what, path, i);
-      goto done;
-    }
-    payload = clnn__mul_size(payload, dims[i], &ok);
-  }
-  if (!ok || payload > SIZE_MAX - hdr_size) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': dimensions overflow size_t", what, path);
-    goto done;
-  }
-  if ((uint64_t)file_size < (uint64_t)(hdr_size + payload)) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated: the header promises %zu bytes "
-                     "of data but the file holds %ld", what, path, payload,
-                     file_size - (long)hdr_size);
-    goto done;
-  }
-  if ((uint64_t)file_size > (uint64_t)(hdr_size + payload)) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': %ld bytes after the %zu bytes of data the "
-                     "header promises", what, path, file_size - (long)(hdr_size + payload),
-                     payload);
-    goto done;
-  }
+  st = idx_header(hdr, (uint64_t)file_size, want_ndim, what, path, dims, &hdr_size, &payload);
+  if (st != CLNN_SUCCESS) goto done;
   /* the claim now matches the file's real size: the allocation is as big as the file */
   out->data = malloc(payload);
   if (!out->data) {
@@ -145,6 +144,24 @@ static clnn_status idx_read(const char *path, int want_ndim, const char *what, i
 done:
   fclose(f);
   return st;
+}
+
+/* The same from `size` bytes in memory (`name` stands for the path in messages). */
+static clnn_status idx_parse(const unsigned char *buf, size_t size, int want_ndim, const char *what,
+                             const char *name, idx_file *out) {
+  memset(out, 0, sizeof(*out));
+  size_t hdr_size = 0, payload = 0, dims[3];
+  clnn_status st = idx_header(buf, (uint64_t)size, want_ndim, what, name, dims, &hdr_size, &payload);
+  if (st != CLNN_SUCCESS) return st;
+  out->data = malloc(payload);
+  if (!out->data)
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s file '%s': cannot allocate %zu bytes", what,
+                       name, payload);
+  memcpy(out->data, buf + hdr_size, payload);
+  out->count = dims[0];
+  out->rows = dims[1];
+  out->cols = dims[2];
+  return CLNN_SUCCESS;
 }
 
 static void identity_order(clnn_dataset *ds) {
@@ -179,6 +196,34 @@ static clnn_status ds_alloc(size_t n, int ndim, const size_t *dims, clnn_dataset
   return CLNN_SUCCESS;
 }
 
+/* A dataset from a parsed image file and label file; frees both. */
+static clnn_status idx_dataset(idx_file *img, idx_file *lab, const char *images_path,
+                               const char *labels_path, clnn_dataset **out) {
+  clnn_status st = CLNN_SUCCESS;
+  if (img->count != lab->count) {
+    st = clnn__error(CLNN_ERROR_FORMAT, "IDX files disagree: '%s' holds %zu images but '%s' holds "
+                     "%zu labels", images_path, img->count, labels_path, lab->count);
+    goto done;
+  }
+  size_t dims[3] = {1, img->rows, img->cols};
+  clnn_dataset *ds = NULL;
+  st = ds_alloc(img->count, 3, dims, &ds);
+  if (st != CLNN_SUCCESS) goto done;
+  size_t total = img->count * ds->numel;
+  for (size_t i = 0; i < total; i++) ds->x[i] = (float)img->data[i] / 255.0f;
+  int maxl = 0;
+  for (size_t i = 0; i < img->count; i++) {
+    ds->labels[i] = lab->data[i];
+    if (lab->data[i] > maxl) maxl = lab->data[i];
+  }
+  ds->num_classes = maxl + 1;
+  *out = ds;
+done:
+  free(img->data);
+  free(lab->data);
+  return st;
+}
+
 clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_path,
                                   clnn_dataset **out) {
   if (!images_path || !labels_path || !out)
@@ -192,28 +237,24 @@ clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_pa
     free(img.data);
     return st;
   }
-  if (img.count != lab.count) {
-    st = clnn__error(CLNN_ERROR_FORMAT, "IDX files disagree: '%s' holds %zu images but '%s' holds "
-                     "%zu labels", images_path, img.count, labels_path, lab.count);
-    goto done;
+  return idx_dataset(&img, &lab, images_path, labels_path, out);
+}
+
+clnn_status clnn__nn_dataset_from_idx(const unsigned char *images, size_t images_size,
+                                      const unsigned char *labels, size_t labels_size,
+                                      clnn_dataset **out) {
+  if ((!images && images_size) || (!labels && labels_size) || !out)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn__nn_dataset_from_idx: NULL argument");
+  static const unsigned char none[1] = {0};
+  idx_file img, lab;
+  clnn_status st = idx_parse(images ? images : none, images_size, 3, "images", "<memory>", &img);
+  if (st != CLNN_SUCCESS) return st;
+  st = idx_parse(labels ? labels : none, labels_size, 1, "labels", "<memory>", &lab);
+  if (st != CLNN_SUCCESS) {
+    free(img.data);
+    return st;
   }
-  size_t dims[3] = {1, img.rows, img.cols};
-  clnn_dataset *ds = NULL;
-  st = ds_alloc(img.count, 3, dims, &ds);
-  if (st != CLNN_SUCCESS) goto done;
-  size_t total = img.count * ds->numel;
-  for (size_t i = 0; i < total; i++) ds->x[i] = (float)img.data[i] / 255.0f;
-  int maxl = 0;
-  for (size_t i = 0; i < img.count; i++) {
-    ds->labels[i] = lab.data[i];
-    if (lab.data[i] > maxl) maxl = lab.data[i];
-  }
-  ds->num_classes = maxl + 1;
-  *out = ds;
-done:
-  free(img.data);
-  free(lab.data);
-  return st;
+  return idx_dataset(&img, &lab, "<memory>", "<memory>", out);
 }
 
 clnn_status clnn_dataset_create(size_t n, int sample_ndim, const size_t *sample_dims,

@@ -153,6 +153,15 @@ uint64_t clnn__nn_splitmix64(uint64_t *state);
 double clnn__nn_uniform01(uint64_t *state); /* [0, 1) with 53 bits */
 uint64_t clnn__nn_hash_str(uint64_t h, const char *s);
 
+/* ---- in-memory readers (data.c, checkpoint.c): the fuzzing entry points of tests/fuzz/ ---- */
+/* clnn_dataset_load_idx on an image file and a label file held in memory. */
+clnn_status clnn__nn_dataset_from_idx(const unsigned char *images, size_t images_size,
+                                      const unsigned char *labels, size_t labels_size,
+                                      clnn_dataset **out);
+/* clnn_net_load on a whole safetensors file held in memory; `path` names it in messages. */
+clnn_status clnn__nn_load_memory(clnn_net *net, const unsigned char *buf, size_t size,
+                                 const char *path);
+
 /* ---- shapes ---- */
 size_t clnn__nn_prod(int ndim, const size_t *dims);
 /* The resolved seq flag of a layer shape flag. */
