@@ -323,6 +323,29 @@ __kernel void conv2d_im2col_cpu(__global const float *restrict x, __global float
   const int woff = s * dw - pl;
   const int qa0 = conv_first(woff, sw), qb0 = conv_end(woff, sw, W, Q);
   const int pq1 = pq0 + L;
+  if (sh == 1 && sw == 1 && Q == W) {
+    /* Rows of x and of the output have the same length, so the whole run is one shifted copy of
+     * the flat image (pixel pq reads x[pq + shift]), zero outside the valid rows; the few
+     * entries per row whose tap column is in the padding are then zeroed over what the copy
+     * brought in from the neighbouring row. Narrow images (14x14, 28x28) stay vector-wide. */
+    const int shift = (r * dh - pt) * W + woff;
+    const int p_lo = max(0, pt - r * dh), p_hi = min(P, H + pt - r * dh);
+    int a = max(pq0, p_lo * Q), b = min(pq1, p_hi * Q);
+    if (a > b) a = b = pq0;
+    const int ca = max(a, -shift), cb = max(ca, min(b, H * W - shift));
+    __global float *dst = col + (base + pq0); /* entry pq is dst[pq - pq0] */
+    conv_zero_run(dst, ca - pq0);
+    conv_copy_run(dst + (ca - pq0), xc + ((long)ca + shift), cb - ca, 1);
+    conv_zero_run(dst + (cb - pq0), pq1 - cb);
+    if (qa0 > 0 || qb0 < Q) {
+      for (int p = a / Q; p * Q < b; p++) {
+        const int rs0 = p * Q, lo = max(a, rs0), hi = min(b, rs0 + Q);
+        for (int i = lo; i < min(hi, rs0 + qa0); i++) dst[i - pq0] = 0.0f;
+        for (int i = max(lo, rs0 + qb0); i < hi; i++) dst[i - pq0] = 0.0f;
+      }
+    }
+    return;
+  }
   for (int p = pq0 / Q; p * Q < pq1; p++) {
     const int qlo = max(0, pq0 - p * Q), qhi = min(Q, pq1 - p * Q);
     __global float *dst = col + (base + (long)p * Q + qlo); /* entry q is dst[q - qlo] */
@@ -399,6 +422,80 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
           *d = beta == 0.0f ? t[i] : beta * *d + t[i];
         }
       }
+    }
+  }
+}
+
+#define CONV_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+/* col2im for stride 1 with Q == W (same-size rows): dx pixel hw of tap (r, s) reads column entry
+ * pq = hw + off, off = (pt - r*dh)*Q + pl - s*dw, wherever its row and column are valid, so one
+ * work-item walks its whole dx plane (n0 + nl, c) 16 flat pixels at a time with one vector load
+ * and a lane mask per tap: no partial row chunks on narrow images. Taps in (r, s) order, as the
+ * other col2im kernels. Global: (nb*C). */
+__kernel void conv2d_col2im_flat_cpu(__global const float *restrict dcol,
+                                     __global float *restrict dx, int C, int H, int W, int R,
+                                     int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
+                                     int dw, int n0, int nb, int L, int pq0, int J, float beta) {
+  const int nc = get_global_id(0);
+  (void)sh; (void)sw;
+  if (nc >= nb * C) return;
+  const int nl = nc / C, c = nc % C;
+  const long cbase = (long)c * R * S * J + (long)nl * L - pq0; /* entry pq of tap rs: cbase + rs*J + pq */
+  __global float *dxp = dx + ((long)(n0 + nl) * C + c) * (long)H * W;
+  const int HW = H * W, pq1 = pq0 + L;
+  int16 hv, wv; /* row and column of each lane's pixel */
+  {
+    int t[16], u[16];
+    for (int l = 0; l < 16; l++) {
+      t[l] = l / W;
+      u[l] = l % W;
+    }
+    hv = vload16(0, t);
+    wv = vload16(0, u);
+  }
+  for (int i0 = 0; i0 < HW; i0 += 16) {
+    float16 acc = (float16)(0.0f);
+    for (int r = 0; r < R; r++) {
+      const int rowoff = r * dh - pt; /* output row p = h - rowoff */
+      const int16 rmask = (hv >= rowoff) & (hv < P + rowoff);
+      if (!any(rmask)) continue;
+      for (int s = 0; s < S; s++) {
+        const int coloff = s * dw - pl;
+        const int e0 = i0 - rowoff * Q - coloff; /* entry of lane 0 */
+        const int16 e = (int16)(e0) + CONV_LANES;
+        const int16 m = rmask & (wv >= coloff) & (wv < Q + coloff) & (e >= pq0) & (e < pq1);
+        if (!any(m)) continue;
+        const long src = cbase + (long)(r * S + s) * J + e0;
+        float16 v;
+        if (e0 >= pq0 && e0 + 16 <= pq1) {
+          v = vload16(0, dcol + src);
+        } else {
+          float t[16];
+          int mm[16];
+          vstore16(m, 0, mm);
+          for (int l = 0; l < 16; l++) t[l] = mm[l] ? dcol[src + l] : 0.0f;
+          v = vload16(0, t);
+        }
+        acc += select((float16)(0.0f), v, m);
+      }
+    }
+    __global float *d = dxp + i0;
+    if (i0 + 16 <= HW) {
+      if (beta == 0.0f) vstore16(acc, 0, d);
+      else vstore16((float16)(beta) * vload16(0, d) + acc, 0, d);
+    } else {
+      float t[16];
+      vstore16(acc, 0, t);
+      for (int l = 0; l < HW - i0; l++) d[l] = beta == 0.0f ? t[l] : beta * d[l] + t[l];
+    }
+    /* next 16 pixels */
+    wv += 16;
+    int16 wrap = wv >= W;
+    while (any(wrap)) {
+      wv -= select((int16)(0), (int16)(W), wrap);
+      hv -= wrap; /* wrap is -1 where true */
+      wrap = wv >= W;
     }
   }
 }

@@ -427,7 +427,18 @@ static void check_chunked(void) {
   {
     tcase t2 = {"chunked wide 5x2x37 k4 3x3", 2, 5, 2, 37, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     tcase t3 = {"chunked wide stride2 5x5x45", 2, 5, 5, 45, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1};
+    /* 9 channels of one image: the flat col2im over pixel slices (81 floats per column) */
+    tcase t4 = {"chunked flat 1x9x3x20", 1, 9, 3, 20, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     size_t wl[] = {(45 + 4) * 4 * 23, (45 + 4) * 4 * 40, (45 + 4) * 4 * 74 * 2};
+    for (size_t i = 0; i < 2; i++) {
+      char name[96];
+      size_t lim = (81 + 4) * 4 * (i ? 25 : 13);
+      clnn__conv2d_set_workspace_limit(lim);
+      tcase u = t4;
+      snprintf(name, sizeof name, "%s limit %zu", t4.name, lim);
+      u.name = name;
+      check_case(&u, F_BETA1 | F_NO_AUTO, CLNN_ACT_IDENTITY, 0.0f);
+    }
     for (size_t i = 0; i < sizeof wl / sizeof wl[0]; i++) {
       char name[96];
       clnn__conv2d_set_workspace_limit(wl[i]);
@@ -675,6 +686,10 @@ int main(void) {
       {"wide depthwise 6 7x50 3x3 pad1", 2, 6, 7, 50, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6},
       {"wide depthwise x2 stride2 5x5 pad2", 1, 3, 9, 69, 6, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3},
       {"wide depthwise dilation2 stride 1x3", 2, 4, 8, 61, 4, 3, 3, 1, 3, 2, 2, 2, 2, 2, 2, 4},
+      /* narrow planes with many channels: the flat (whole-plane) col2im, several rows per vector */
+      {"narrow 12->6 6x5 3x3 pad1", 2, 12, 6, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"narrow dilation2 10->3 7x6 pad2", 1, 10, 7, 6, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},
+      {"narrow 9->4 11x19 5x5 pad2", 1, 9, 11, 19, 4, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
   };
   for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
     check_case(&wide[i], F_BETA1, CLNN_ACT_IDENTITY, 0.0f);

@@ -451,6 +451,13 @@ static clnn_status run_im2col(clnn_context *ctx, const conv_geom *g, cl_mem x, c
 
 static clnn_status run_col2im(clnn_context *ctx, const conv_geom *g, cl_mem col, cl_mem dx,
                               size_t n0, size_t nb, size_t L, size_t pq0, size_t J, float beta) {
+  if (on_cpu(ctx) && g->sh == 1 && g->sw == 1 && g->Q == g->W &&
+      nb * g->C >= 4 * (ctx->info.compute_units ? ctx->info.compute_units : 1)) {
+    size_t global[1] = {nb * g->C};
+    return LAUNCH_CPU(ctx, "conv2d_col2im_flat_cpu", 1, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
+                      GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L),
+                      CLNN_ARG_INT(pq0), CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
+  }
   if (on_cpu(ctx)) {
     size_t global[2] = {(size_t)g->H, nb * g->C};
     return LAUNCH_CPU(ctx, "conv2d_col2im_cpu", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
