@@ -280,7 +280,11 @@ inline void conv_copy_run(__global float *dst, __global const float *src, int n,
   for (; i < n; i++) dst[i] = src[(long)i * stride];
 }
 
-/* Lanes i = 0..15 of row[start + i*stride], 0 where start + i*stride is outside [0, limit). */
+#define CONV_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+/* Lanes i = 0..15 of row[start + i*stride], 0 where start + i*stride is outside [0, limit).
+ * (Runs crossing an end of the row go element by element: a variable-index shuffle instead
+ * measured 1.6x slower on PoCL.) */
 inline float16 conv_load16(__global const float *row, int start, int stride, int limit) {
   if (start >= 0) {
     if (stride == 1 && start + 16 <= limit) return vload16(0, row + start);
@@ -361,11 +365,72 @@ __kernel void conv2d_im2col_cpu(__global const float *restrict x, __global float
   }
 }
 
+/* The sums of col2im for elements w = ph + sw*m, m = m0 .. m0+15 (m < M) of dx row h: taps in
+ * (r, s) order, 0 for lanes nothing reaches. */
+inline float16 conv_col2im_acc(__global const float *colc, int h, int ph, int m0, int M, int R,
+                               int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
+                               int dw, int pq0, int pq1, int J) {
+  float16 acc = (float16)(0.0f);
+  for (int r = 0; r < R; r++) {
+    const int hh = h + pt - r * dh;
+    if (hh < 0) break;
+    if (hh % sh != 0) continue;
+    const int p = hh / sh;
+    if (p >= P) continue;
+    const int qlo = max(0, pq0 - p * Q), qhi = min(Q, pq1 - p * Q);
+    if (qlo >= qhi) continue;
+    for (int s = 0; s < S; s++) {
+      const int ww = ph + pl - s * dw; /* w + pl - s*dw = sw*m + ww */
+      if (ww % sw != 0) continue;
+      const int qoff = ww / sw; /* element m reads pixel q = m + qoff of row p */
+      const int ma = max(m0, qlo - qoff), mb = min(min(m0 + 16, M), qhi - qoff);
+      if (ma >= mb) continue;
+      /* colc[so + m] is the entry of element m (only read where valid) */
+      const long so = (long)(r * S + s) * J + ((long)p * Q - pq0) + qoff;
+      if (ma == m0 && mb == m0 + 16) {
+        acc += vload16(0, colc + (so + m0));
+      } else {
+        float t[16];
+        for (int i = 0; i < 16; i++) {
+          const int m = m0 + i;
+          t[i] = (m >= ma && m < mb) ? colc[so + m] : 0.0f;
+        }
+        acc += vload16(0, t);
+      }
+    }
+  }
+  return acc;
+}
+
+/* d[0 .. 15] = beta*d + v (beta == 0: v, d not read) */
+inline void conv_store16_beta(__global float *d, float16 v, float beta) {
+  if (beta == 0.0f) vstore16(v, 0, d);
+  else vstore16((float16)(beta) * vload16(0, d) + v, 0, d);
+}
+
+/* Stores phase vectors a0 (even columns w0, w0+2, ...) and a1 (odd columns) of a stride-2 row at
+ * d[0 .. 32), interleaved, when all 32 columns exist (n == 32); else column by column. */
+inline void conv_store_phases2(__global float *d, float16 a0, float16 a1, int n, float beta) {
+  if (n >= 32) {
+    conv_store16_beta(d, shuffle2(a0, a1, (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)), beta);
+    conv_store16_beta(d + 16, shuffle2(a0, a1, (uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)), beta);
+    return;
+  }
+  float t[32];
+  vstore16(a0, 0, t);
+  vstore16(a1, 0, t + 16);
+  for (int i = 0; i < n; i++) {
+    const float v = t[(i & 1) * 16 + (i >> 1)];
+    d[i] = beta == 0.0f ? v : beta * d[i] + v;
+  }
+}
+
 /* col2im, row-wise gather: the work-item for dx row (n0 + nl, c, h) sums, for each element, the
  * column entries it fed (taps in (r, s) order, as conv2d_col2im), 16 elements at a time in a
  * vector. Columns are handled by phase ph = w mod sw: within a phase, consecutive elements read
- * consecutive column entries, so interior runs are plain vector loads. Only pixels pq0 ..
- * pq0+L-1 contribute. beta == 0 overwrites without reading dx. Global: (H, nb*C). */
+ * consecutive column entries, so interior runs are plain vector loads; with stride 2 the two
+ * phases are interleaved back into contiguous stores. Only pixels pq0 .. pq0+L-1 contribute.
+ * beta == 0 overwrites without reading dx. Global: (H, nb*C). */
 __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global float *restrict dx,
                                 int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
                                 int pt, int pl, int dh, int dw, int n0, int nb, int L, int pq0,
@@ -377,42 +442,28 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
   __global const float *colc = dcol + (long)c * R * S * J + (long)nl * L;
   __global float *dxrow = dx + ((long)(n0 + nl) * C + c) * (long)H * W + (long)h * W;
   const int pq1 = pq0 + L;
+  if (sw == 2) {
+    const int M0 = (W + 1) / 2, M1 = W / 2;
+    /* With beta == 0 and an even width of at least 32, the last chunk is moved left to end at the
+     * row's end (recomputing a few elements, stored again with the same values): every chunk is
+     * a full vector one. */
+    const int shift_last = beta == 0.0f && W >= 32 && (W & 1) == 0;
+    for (int m0 = 0; m0 < M0; m0 += 16) {
+      if (shift_last && m0 + 16 > M0) m0 = M0 - 16;
+      const float16 a0 = conv_col2im_acc(colc, h, 0, m0, M0, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J);
+      const float16 a1 = m0 < M1 ? conv_col2im_acc(colc, h, 1, m0, M1, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J)
+                                 : (float16)(0.0f);
+      conv_store_phases2(dxrow + 2 * m0, a0, a1, min(32, W - 2 * m0), beta);
+    }
+    return;
+  }
   for (int ph = 0; ph < sw && ph < W; ph++) {
     const int M = (W - ph + sw - 1) / sw; /* elements w = ph + sw*m, m < M */
     for (int m0 = 0; m0 < M; m0 += 16) {
-      float16 acc = (float16)(0.0f);
-      for (int r = 0; r < R; r++) {
-        const int hh = h + pt - r * dh;
-        if (hh < 0) break;
-        if (hh % sh != 0) continue;
-        const int p = hh / sh;
-        if (p >= P) continue;
-        const int qlo = max(0, pq0 - p * Q), qhi = min(Q, pq1 - p * Q);
-        if (qlo >= qhi) continue;
-        for (int s = 0; s < S; s++) {
-          const int ww = ph + pl - s * dw; /* w + pl - s*dw = sw*m + ww */
-          if (ww % sw != 0) continue;
-          const int qoff = ww / sw; /* element m reads pixel q = m + qoff of row p */
-          const int ma = max(m0, qlo - qoff), mb = min(min(m0 + 16, M), qhi - qoff);
-          if (ma >= mb) continue;
-          /* src[m] is the entry of element m (only read where valid) */
-          const long so = (long)(r * S + s) * J + ((long)p * Q - pq0) + qoff;
-          if (ma == m0 && mb == m0 + 16) {
-            acc += vload16(0, colc + (so + m0));
-          } else {
-            float t[16];
-            for (int i = 0; i < 16; i++) {
-              const int m = m0 + i;
-              t[i] = (m >= ma && m < mb) ? colc[so + m] : 0.0f;
-            }
-            acc += vload16(0, t);
-          }
-        }
-      }
+      if (sw == 1 && beta == 0.0f && m0 + 16 > M && M >= 16) m0 = M - 16; /* as above */
+      const float16 acc = conv_col2im_acc(colc, h, ph, m0, M, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J);
       if (sw == 1 && m0 + 16 <= M) {
-        __global float *d = dxrow + ph + m0;
-        if (beta == 0.0f) vstore16(acc, 0, d);
-        else vstore16((float16)(beta) * vload16(0, d) + acc, 0, d);
+        conv_store16_beta(dxrow + ph + m0, acc, beta);
       } else {
         float t[16];
         vstore16(acc, 0, t);
@@ -425,8 +476,6 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
     }
   }
 }
-
-#define CONV_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 
 /* col2im for stride 1 with Q == W (same-size rows): dx pixel hw of tap (r, s) reads column entry
  * pq = hw + off, off = (pt - r*dh)*Q + pl - s*dw, wherever its row and column are valid, so one
