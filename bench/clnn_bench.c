@@ -144,6 +144,7 @@ typedef struct options {
   const char *device;
   const char *json, *plot;
   int reference;
+  int clblast; /* 0: skip the CLBlast passes of the GEMM cases */
   int list;
 } options;
 
@@ -166,6 +167,7 @@ typedef struct result {
 static result *results;
 static int num_results, cap_results;
 static double peak_gflops, peak_gbs, peak_gflops_med, peak_gbs_med;
+static double launch_us; /* median enqueue-to-finish time of a one-work-item kernel */
 static char peak_fma_kernel[32], peak_copy_kernel[32];
 static options opt;
 static int case_index, case_total;
@@ -425,6 +427,18 @@ static void measure_peak(clnn_context *ctx) {
       snprintf(peak_copy_kernel, sizeof peak_copy_kernel, "%s", v == 0 ? "bench_copy16" : v == 1 ? "bench_copy4" : "bench_copy1");
     }
   }
+  /* launch overhead: a kernel of one work-item, enqueue to clFinish */
+  double lat[41];
+  for (int i = 0; i < 41; i++) {
+    size_t g = 1;
+    double t0 = now_s();
+    if (CLNN_RUN(ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(a), CLNN_ARG_MEM(b), CLNN_ARG_INT(1)) !=
+        CLNN_SUCCESS)
+      die("launch test: %s", clnn_last_error());
+    clFinish(q);
+    lat[i] = now_s() - t0;
+  }
+  launch_us = 1e6 * median(lat + 1, 40);
   clReleaseMemObject(a);
   clReleaseMemObject(b);
 }
@@ -546,6 +560,10 @@ static void run_gemm(const gemm_shape *s) {
   free(got);
   progress(r);
 
+  if (!opt.clblast) {
+    gemm_teardown(&g);
+    return;
+  }
   /* pass 2: CLBlast with the tuned parameters (forced) */
   int saved = g_ctx->force_clblast;
   g_ctx->force_clblast = 1; /* the option force_clblast of clnn_context_options, for this pass only */
@@ -770,7 +788,7 @@ static void run_conv(const conv_shape *s) {
     time_pass(r, passes[i].fn, &c);
     char gp[sizeof r->path];
     snprintf(gp, sizeof gp, "%s", r->path);
-    snprintf(r->path, sizeof r->path, "%s%s%s", algo, strcmp(algo, "direct") ? ", gemm " : "",
+    snprintf(r->path, sizeof r->path, "%s%s%.40s", algo, strcmp(algo, "direct") ? ", gemm " : "",
              strcmp(algo, "direct") ? gp : "");
     finish_rate(r, flops * passes[i].mult, "GFLOP/s");
     if (opt.reference) {
@@ -967,7 +985,7 @@ static void run_lstm(const lstm_shape *s) {
     time_pass(r, passes[i].fn, &l);
     char gp[sizeof r->path];
     snprintf(gp, sizeof gp, "%s", r->path);
-    snprintf(r->path, sizeof r->path, "per-step gemm %s", gp);
+    snprintf(r->path, sizeof r->path, "per-step gemm %.60s", gp);
     finish_rate(r, fwd * passes[i].mult, "GFLOP/s");
     if (opt.reference) set_ref(r, "openblas-lstm", time_host(passes[i].host, &l, 0));
     else passes[i].host(&l);
@@ -1239,7 +1257,9 @@ static void write_json(const char *path, const clnn_device_info *info, const cha
   json_num(f, peak_gbs);
   fprintf(f, ", \"copy_gbs_median\": ");
   json_num(f, peak_gbs_med);
-  fprintf(f, ", \"copy_kernel\": \"%s\"},\n", peak_copy_kernel);
+  fprintf(f, ", \"copy_kernel\": \"%s\", \"launch_us\": ", peak_copy_kernel);
+  json_num(f, launch_us);
+  fprintf(f, "},\n");
   fprintf(f, "  \"conventions\": \"GEMM 2*M*N*K; conv per pass 2*N*K*P*Q*(C/groups)*R*S (direct FLOPs); LSTM forward "
              "8*H*(H+I)*N*T, backward 2x forward; memory-bound: bytes read + written; time = OpenCL profiling "
              "(marker END to marker END) median; ratio = reference time / clnn time\",\n");
@@ -1294,8 +1314,9 @@ static void print_table(const clnn_device_info *info, const char *tuned, double 
          info->platform_name, info->driver_version, info->compute_units);
   printf("tuned parameters: %s\n", tuned);
   printf("host reference: %s\n", openblas_get_config());
-  printf("measured peak: %.1f GFLOP/s FMA (%s; median %.1f), %.1f GB/s copy (%s; median %.1f)\n", peak_gflops,
-         peak_fma_kernel, peak_gflops_med, peak_gbs, peak_copy_kernel, peak_gbs_med);
+  printf("measured peak: %.1f GFLOP/s FMA (%s; median %.1f), %.1f GB/s copy (%s; median %.1f); "
+         "kernel launch %.0f us (enqueue to finish, one work-item)\n",
+         peak_gflops, peak_fma_kernel, peak_gflops_med, peak_gbs, peak_copy_kernel, peak_gbs_med, launch_us);
   printf("time: median of OpenCL profiling time (marker to marker) over the runs; wall = median enqueue + clFinish;\n"
          "ratio = reference time / clnn time (> 1: clnn faster); cold = first call incl. kernel builds/cache loads\n\n");
   printf("%-18s %-16s %-28s %9s %9s %9s %9s %-7s %6s  %-16s %9s %9s %6s  %9s %-12s %s\n", "case", "pass", "path",
@@ -1331,6 +1352,7 @@ static void usage(void) {
          "  --json FILE         write every result as JSON\n"
          "  --plot FILE.png     draw rate per case vs peak and reference (runs bench/plot_bench.py)\n"
          "  --no-reference      skip the host reference runs\n"
+         "  --no-clblast        skip the CLBlast passes of the GEMM cases\n"
          "  --list              list the cases and exit\n"
          "Environment: CLNN_TUNE (off | builtin | FILE: where tuned parameters come from),\n"
          "CLNN_CACHE_DIR (kernel cache; 'off' to measure cold builds), OPENBLAS_NUM_THREADS.\n");
@@ -1341,6 +1363,7 @@ static void parse_args(int argc, char **argv) {
   opt.runs = 20;
   opt.warmup = 5;
   opt.reference = 1;
+  opt.clblast = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1384,6 +1407,8 @@ static void parse_args(int argc, char **argv) {
       opt.plot = v;
     } else if (!strcmp(a, "--no-reference")) {
       opt.reference = 0;
+    } else if (!strcmp(a, "--no-clblast")) {
+      opt.clblast = 0;
     } else if (!strcmp(a, "--list")) {
       opt.list = 1;
     } else {
@@ -1436,9 +1461,9 @@ int main(int argc, char **argv) {
   fprintf(stderr, "clnn-bench: %s (%s); measuring peak...\n", info.name, info.platform_name);
   g_ctx = ctx0;
   measure_peak(ctx0);
-  fprintf(stderr, "clnn-bench: peak %.1f GFLOP/s (%s), copy %.1f GB/s (%s)\n", peak_gflops, peak_fma_kernel, peak_gbs,
-          peak_copy_kernel);
-  if (any_gemm) {
+  fprintf(stderr, "clnn-bench: peak %.1f GFLOP/s (%s), copy %.1f GB/s (%s), launch %.0f us\n", peak_gflops,
+          peak_fma_kernel, peak_gbs, peak_copy_kernel, launch_us);
+  if (any_gemm && opt.clblast) {
     o.force_clblast = 1;
     ctx0->force_clblast = 1;
     for (int j = 0; j < suite_n; j++)

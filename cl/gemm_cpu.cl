@@ -45,6 +45,10 @@
 #ifndef GEMM_KU
 #define GEMM_KU 2 /* unroll factor of the K loop */
 #endif
+#ifndef GEMM_ORDER
+#define GEMM_ORDER 0 /* 0: dimension 0 of the grid runs down the rows (consecutive work-groups share
+                        a panel of Y); 1: across the panels (they share rows of X) */
+#endif
 
 #if GEMM_VW == 16
 #define GEMM_VF float16
@@ -152,7 +156,8 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
                      __global const float *Y, long y_off, int y_rs, long y_ps, long y_bs,        \
                      int shift_edge, __global float *C, long c_off, int ldc, long c_bs) {        \
     const int NR = (NV)*GEMM_VW;                                                                 \
-    const int pb = get_global_id(0), rg = get_global_id(1), bat = get_global_id(2);              \
+    const int rg = get_global_id(GEMM_ORDER), pb = get_global_id(1 - GEMM_ORDER);                \
+    const int bat = get_global_id(2);                                                            \
     const int c0 = pb * NR;                                                                      \
     if (c0 >= cols) return;                                                                      \
     /* first column this panel loads: shifted left for a partial in-place panel */               \

@@ -37,6 +37,7 @@ typedef struct tune_params {
   char source[320];
   int own_gemm;                 /* 1: clnn's CPU GEMM; 0: CLBlast */
   int mr, nv, mr_n, vw, rt, ku; /* cl/gemm_cpu.cl tile parameters (0: the kernel's default) */
+  int order;                    /* GEMM_ORDER + 1 (0: the kernel's default) */
   long pack_min;                /* rows from which an in-place B is packed anyway */
   int num_clblast;
   clblast_set clblast[MAX_CLBLAST_KERNELS];
@@ -59,7 +60,7 @@ static const builtin_entry builtin_table[] = {
     {"pocl-x86-64-avx512", "Portable Computing Language", "avx512", 16,
      "gemm.own = 1\n"
      "gemm.vw = 16\n"
-     "gemm.mr = 6\n"
+     "gemm.mr = 12\n"
      "gemm.nv = 2\n"
      "gemm.mr_n = 12\n"
      "gemm.rt = 1\n"
@@ -186,9 +187,16 @@ static int parse_text(tune_params *p, const char *text, const char *what) {
     } else if (!strcmp(key, "gemm.ku")) {
       rc = parse_long(val, 1, 16, &x);
       if (!rc) p->ku = (int)x;
+    } else if (!strcmp(key, "gemm.order")) {
+      rc = parse_long(val, 0, 1, &x);
+      if (!rc) p->order = (int)x + 1;
     } else if (!strcmp(key, "gemm.pack_min")) {
       rc = parse_long(val, 0, LONG_MAX, &x);
       if (!rc) p->pack_min = x;
+    } else if (!strcmp(key, "clblast")) {
+      /* "clblast = default": no CLBlast overrides (drops those of the built-in table) */
+      rc = strcmp(val, "default") != 0;
+      if (!rc) p->num_clblast = 0;
     } else if (!strncmp(key, "clblast.", 8)) {
       rc = parse_clblast(p, key + 8, val);
     } else {
@@ -367,6 +375,10 @@ void clnn__tuned_program_options(const clnn_context *ctx, const char *program, c
   ADD_OPT("GEMM_MR_N", p.mr_n);
   ADD_OPT("GEMM_RT", p.rt);
   ADD_OPT("GEMM_KU", p.ku);
+  if (p.order && n < size) { /* 0 is a value here, so it is stored plus one */
+    int w = snprintf(buf + n, size - n, "%s-DGEMM_ORDER=%d", n ? " " : "", p.order - 1);
+    if (w > 0) n += (size_t)w;
+  }
 #undef ADD_OPT
   if (n >= size && size) buf[0] = 0; /* truncated: better the kernel defaults than half an option */
 }
@@ -386,9 +398,10 @@ void clnn__tune_describe(const clnn_context *ctx, char *buf, size_t size) {
                    p.own_gemm && ctx->device_class == CLNN_DEVICE_CLASS_CPU ? "clnn-cpu" : "clblast");
   if (n < 0 || (size_t)n >= size) return;
   if (p.own_gemm)
-    n += snprintf(buf + n, size - (size_t)n, " (vw %d, %dx%d vectors, narrow %dx1, rt %d, ku %d, pack from %ld rows)",
-                  p.vw ? p.vw : 16, p.mr ? p.mr : 6, p.nv ? p.nv : 2, p.mr_n ? p.mr_n : 12, p.rt ? p.rt : 1,
-                  p.ku ? p.ku : 2, p.pack_min);
+    n += snprintf(buf + n, size - (size_t)n,
+                  " (vw %d, %dx%d vectors, narrow %dx1, rt %d, ku %d, order %d, pack from %ld rows)", p.vw ? p.vw : 16,
+                  p.mr ? p.mr : 6, p.nv ? p.nv : 2, p.mr_n ? p.mr_n : 12, p.rt ? p.rt : 1, p.ku ? p.ku : 2,
+                  p.order ? p.order - 1 : 0, p.pack_min);
   for (int i = 0; i < p.num_clblast && n >= 0 && (size_t)n < size; i++)
     n += snprintf(buf + n, size - (size_t)n, "; CLBlast %s overridden (%d parameters)", p.clblast[i].kernel,
                   p.clblast[i].count);
@@ -505,7 +518,14 @@ int clnn__own_gemm(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t
   snprintf(kname, sizeof kname, "gemm_%s_%s_%s", x_k_contig ? "xk" : "xr", transposed ? "ct" : "cn",
            wide ? "w" : "n");
   size_t row_groups = (rows + (size_t)(prows * rt) - 1) / (size_t)(prows * rt);
-  size_t global[3] = {(cols + nr - 1) / nr, row_groups, batch};
+  /* order 0: row groups fastest, so consecutive work-groups (which PoCL hands to a thread in runs)
+   * share one panel of Y, which stays in the core's L2 while X streams past it */
+  const size_t panels = (cols + nr - 1) / nr;
+  size_t global[3] = {row_groups, panels, batch};
+  if (p.order == 2) {
+    global[0] = panels;
+    global[1] = row_groups;
+  }
   const size_t local[3] = {1, 1, 1};
   clnn_status st = CLNN_RUN(ctx, "gemm_cpu", kname, 3, global, local, CLNN_ARG_INT(rows), CLNN_ARG_INT(cols),
                             CLNN_ARG_INT(k), CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(X),

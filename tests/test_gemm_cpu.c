@@ -134,8 +134,8 @@ static const config configs[] = {
     {"built-in tiles, in place where possible", "gemm.own = 1\ngemm.pack_min = 1000000000\n"},
     {"odd tiles 5x1 / narrow 7, rt 3, ku 3", "gemm.own = 1\ngemm.mr = 5\ngemm.nv = 1\ngemm.mr_n = 7\n"
                                             "gemm.rt = 3\ngemm.ku = 3\ngemm.pack_min = 40\n"},
-    {"8-float vectors 4x3", "gemm.own = 1\ngemm.vw = 8\ngemm.mr = 4\ngemm.nv = 3\ngemm.mr_n = 9\n"
-                           "gemm.pack_min = 20\n"},
+    {"8-float vectors 4x3, panels-first order", "gemm.own = 1\ngemm.vw = 8\ngemm.mr = 4\ngemm.nv = 3\n"
+                                               "gemm.mr_n = 9\ngemm.pack_min = 20\ngemm.order = 1\n"},
     {"CLBlast forced", NULL},
 };
 
