@@ -13,6 +13,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,8 +183,8 @@ static int mkdir_p(const char *dir) {
 static int write_entry(const char *dir, const char *path, const unsigned char *bin, size_t n) {
   if (mkdir_p(dir) != 0) return -1;
   char tmp[4200];
-  static unsigned counter = 0;
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
+  static atomic_uint counter = 0; /* several device threads may write entries at once */
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1u));
   FILE *f = fopen(tmp, "wb");
   if (!f) return -1;
   unsigned char hdr[CACHE_HEADER];
