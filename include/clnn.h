@@ -86,6 +86,11 @@ typedef enum clnn_status {
   CLNN_ERROR_INTERNAL = -14          /* a bug in clnn; please report it */
 } clnn_status;
 
+/* The library's version as "MAJOR.MINOR.PATCH" (compare with CLNN_VERSION_STRING to detect a
+ * header/library mismatch), and as MAJOR*10000 + MINOR*100 + PATCH. */
+const char *clnn_version(void);
+int clnn_version_number(void);
+
 /* Name of a status ("CLNN_ERROR_SHAPE_MISMATCH"); never NULL. */
 const char *clnn_status_string(clnn_status status);
 

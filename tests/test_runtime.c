@@ -190,6 +190,9 @@ static void test_tensors(clnn_context *ctx) {
 }
 
 static void test_status_and_log(clnn_context *ctx) {
+  TU_CHECK(!strcmp(clnn_version(), CLNN_VERSION_STRING), "library version %s matches the header", clnn_version());
+  TU_CHECK(clnn_version_number() == CLNN_VERSION_MAJOR * 10000 + CLNN_VERSION_MINOR * 100 + CLNN_VERSION_PATCH,
+           "version number");
   TU_CHECK(!strcmp(clnn_status_string(CLNN_SUCCESS), "CLNN_SUCCESS"), "status name");
   TU_CHECK(!strcmp(clnn_status_string(CLNN_ERROR_BUILD), "CLNN_ERROR_BUILD"), "status name");
   TU_CHECK(clnn_status_string((clnn_status)12345) != NULL, "unknown status has a name");

@@ -32,6 +32,11 @@ const char *clnn_status_string(clnn_status status) {
   return "CLNN_ERROR_UNKNOWN_STATUS";
 }
 
+const char *clnn_version(void) { return CLNN_VERSION_STRING; }
+int clnn_version_number(void) {
+  return CLNN_VERSION_MAJOR * 10000 + CLNN_VERSION_MINOR * 100 + CLNN_VERSION_PATCH;
+}
+
 const char *clnn_last_error(void) { return clnn_error_buf; }
 
 clnn_status clnn__error(clnn_status status, const char *fmt, ...) {
