@@ -209,58 +209,60 @@ __kernel void global_avgpool_backward(__global const float *dy, __global float *
 
 /* ============================================================================================== */
 /* CPU-shaped kernels (the host picks them on CPU devices): each work-item owns whole rows (or a  */
-/* whole plane), 16 outputs per float16 vector, no local memory, no barriers; sums and the        */
-/* argmax scan run in the same order as the kernels above.                                        */
+/* whole plane), no local memory, no barriers; sums and the argmax scan run in the same order as  */
+/* the kernels above. Columns whose windows lie inside the row are done 16 at a time with plain   */
+/* vector loads, the loop instantiated once per stride (1, 2, other: a stride test or an integer  */
+/* division inside these loops measured about 2x slower on PoCL); the few columns whose windows   */
+/* hang over an end of the row are done one by one with the scalar helpers above.               */
 /* ============================================================================================== */
-
-/* Lanes i = 0..15 of row[start + i*stride], `fill` where the index is outside [0, limit). */
-inline float16 pool_load16(__global const float *row, int start, int stride, int limit, float fill) {
-  if (start >= 0) {
-    if (stride == 1 && start + 16 <= limit) return vload16(0, row + start);
-    if (stride == 2 && start + 32 <= limit) {
-      const float16 a = vload16(0, row + start), b = vload16(0, row + start + 16);
-      return (float16)(a.even, b.even);
-    }
-  }
-  float t[16];
-  for (int i = 0; i < 16; i++) {
-    const int j = start + i * stride;
-    t[i] = (j >= 0 && j < limit) ? row[j] : fill;
-  }
-  return vload16(0, t);
-}
 
 #define POOL_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 
-/* Stores lanes 0 .. n-1 of v at dst[0 ..) (all 16 as one vector when n == 16). */
-inline void pool_store16(__global float *dst, float16 v, int n) {
-  if (n >= 16) {
-    vstore16(v, 0, dst);
-    return;
-  }
-  float t[16];
-  vstore16(v, 0, t);
-  for (int i = 0; i < n; i++) dst[i] = t[i];
+/* Lanes i = 0..15 of row[start + i*stride], all in bounds (stride 2 also reads row[start + 31]). */
+inline float16 pool_ld1(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload16(0, row + start);
+}
+inline float16 pool_ld2(__global const float *row, int start, int stride) {
+  (void)stride;
+  const float16 a = vload16(0, row + start), b = vload16(0, row + start + 16);
+  return (float16)(a.even, b.even);
+}
+inline float16 pool_ldn(__global const float *row, int start, int stride) {
+  __global const float *r = row + start;
+  return (float16)(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride],
+                   r[6 * stride], r[7 * stride], r[8 * stride], r[9 * stride], r[10 * stride],
+                   r[11 * stride], r[12 * stride], r[13 * stride], r[14 * stride], r[15 * stride]);
+}
+#define POOL_BY_STRIDE(stride, BODY)      \
+  do {                                    \
+    if ((stride) == 1) BODY(pool_ld1)     \
+    else if ((stride) == 2) BODY(pool_ld2) \
+    else BODY(pool_ldn)                   \
+  } while (0)
+
+/* Output columns [x, y) whose windows [q*sw - pl, q*sw - pl + kw) lie inside [0, W) (one more
+ * column to spare at stride 2, which pool_ld2 reads). */
+inline int2 pool_interior(int W, int Q, int kw, int sw, int pl) {
+  const int a = min(Q, pl <= 0 ? 0 : (pl + sw - 1) / sw);
+  const int last = W - 1 - (kw - 1 + (sw == 2 ? 1 : 0) - pl); /* q*sw <= last */
+  const int b = last < 0 ? 0 : min(Q, last / sw + 1);
+  return (int2)(a, max(a, b));
 }
 
-/* The first maximum (value and flat index h*W + w) of the windows of output row p, columns
- * q0 .. q0+15, scanning rows then columns as pool_window_argmax. Padding reads as -inf, which
- * never replaces anything, and each lane starts at its first in-bounds element. */
-#define POOL_MAX_SCAN(xp, H, W, p, q0, kh, kw, sh, sw, pt, pl, best, arg)                       \
+/* The first maximum (value and flat index h*W + w) of the 16 windows q0 .. q0+15 of output row
+ * p, all inside the row, scanning rows then columns as pool_window_argmax. */
+#define POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg)                             \
   do {                                                                                          \
-    const int h0_ = (p) * (sh) - (pt);                                                          \
-    const int hs_ = max(h0_, 0), he_ = min(h0_ + (kh), (H));                                    \
-    const int16 w0_ = ((int16)(q0) + POOL_LANES) * (sw) - (pl);                                 \
     best = (float16)(-INFINITY);                                                                \
-    arg = (int16)(hs_ * (W)) + max(w0_, (int16)(0));                                            \
-    for (int h_ = hs_; h_ < he_; h_++) {                                                        \
-      __global const float *row_ = (xp) + (long)h_ * (W);                                       \
+    arg = (int16)((hs) * (W) + (q0) * (sw) - (pl)) + POOL_LANES * (sw);                         \
+    for (int h_ = (hs); h_ < (he); h_++) {                                                      \
+      __global const float *row_ = (xp) + (long)h_ * (W) + ((q0) * (sw) - (pl));                \
       for (int s_ = 0; s_ < (kw); s_++) {                                                       \
-        const int start_ = (q0) * (sw) - (pl) + s_;                                             \
-        const float16 v_ = pool_load16(row_, start_, (sw), (W), -INFINITY);                     \
+        const float16 v_ = LD(row_, s_, (sw));                                                  \
         const int16 m_ = isgreater(v_, best) | (isnan(v_) & ~isnan(best));                      \
         best = select(best, v_, m_);                                                            \
-        arg = select(arg, (int16)(h_ * (W) + start_) + POOL_LANES * (sw), m_);                  \
+        arg = select(arg, (int16)(h_ * (W) + (q0) * (sw) - (pl) + s_) + POOL_LANES * (sw), m_); \
       }                                                                                         \
     }                                                                                           \
   } while (0)
@@ -274,12 +276,27 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
   if (p >= P || plane >= planes) return;
   __global const float *xp = x + (long)plane * H * W;
   __global float *yrow = y + ((long)plane * P + p) * Q;
-  for (int q0 = 0; q0 < Q; q0 += 16) {
-    float16 best;
-    int16 arg;
-    POOL_MAX_SCAN(xp, H, W, p, q0, kh, kw, sh, sw, pt, pl, best, arg);
-    pool_store16(yrow + q0, best, Q - q0);
+  const int h0 = p * sh - pt;
+  const int hs = max(h0, 0), he = min(h0 + kh, H);
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+  for (int q = 0; q < in.x; q++) yrow[q] = xp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)];
+  int q0 = in.x;
+#define MAXF_CHUNKS(LD)                                                                         \
+  while (q0 < in.y) {                                                                           \
+    if (q0 + 16 > in.y) { /* a short tail: one more chunk ending at in.y (rewrites equal values) */ \
+      if (in.y - in.x < 16) break;                                                              \
+      q0 = in.y - 16;                                                                           \
+    }                                                                                           \
+    float16 best;                                                                               \
+    int16 arg;                                                                                  \
+    POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                                \
+    vstore16(best, 0, yrow + q0);                                                               \
+    q0 += 16;                                                                                   \
   }
+  POOL_BY_STRIDE(sw, MAXF_CHUNKS);
+#undef MAXF_CHUNKS
+  for (int q = max(q0, in.x); q < Q; q++)
+    yrow[q] = xp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)];
 }
 
 /* Max-pool backward, one whole plane per work-item (a scatter it alone owns): dx = beta*dx (or 0),
@@ -302,18 +319,73 @@ __kernel void maxpool_backward_cpu(__global const float *x, __global const float
     for (; i + 16 <= HW; i += 16) vstore16((float16)(beta) * vload16(0, dxp + i), 0, dxp + i);
     for (; i < HW; i++) dxp[i] = beta * dxp[i];
   }
-  for (int p = 0; p < P; p++) {
-    __global const float *dyrow = dyp + (long)p * Q;
-    for (int q0 = 0; q0 < Q; q0 += 16) {
-      float16 best;
-      int16 arg;
-      POOL_MAX_SCAN(xp, H, W, p, q0, kh, kw, sh, sw, pt, pl, best, arg);
-      int a[16];
-      vstore16(arg, 0, a);
-      const int n = min(16, Q - q0);
-      for (int l = 0; l < n; l++) dxp[a[l]] += dyrow[q0 + l];
-    }
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+  const int qv = in.x + (in.y - in.x) / 16 * 16; /* vector columns [in.x, qv) */
+#define MAXB_ROWS(LD)                                                                           \
+  for (int p = 0; p < P; p++) {                                                                 \
+    __global const float *dyrow = dyp + (long)p * Q;                                            \
+    const int h0 = p * sh - pt;                                                                 \
+    const int hs = max(h0, 0), he = min(h0 + kh, H);                                            \
+    for (int q = 0; q < in.x; q++)                                                              \
+      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
+    for (int q0 = in.x; q0 < qv; q0 += 16) {                                                    \
+      float16 best;                                                                             \
+      int16 arg;                                                                                \
+      POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                              \
+      int a[16];                                                                                \
+      vstore16(arg, 0, a);                                                                      \
+      for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];                                  \
+    }                                                                                           \
+    for (int q = qv; q < Q; q++)                                                                \
+      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
   }
+  POOL_BY_STRIDE(sw, MAXB_ROWS);
+#undef MAXB_ROWS
+}
+
+/* Average-pool forward, one output row per work-item. Global: (P, planes). */
+__kernel void avgpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
+                                  int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
+                                  int pl, int pb, int pr, int count_include_pad) {
+  const int p = get_global_id(0);
+  const int plane = get_global_id(1);
+  if (p >= P || plane >= planes) return;
+  __global const float *xp = x + (long)plane * H * W;
+  __global float *yrow = y + ((long)plane * P + p) * Q;
+  const int h0 = p * sh - pt;
+  const int hs = max(h0, 0), he = min(h0 + kh, H);
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+#define AVGF_POINT(q)                                                                           \
+  {                                                                                             \
+    const int w0_ = (q) * sw - pl;                                                              \
+    const int ws_ = max(w0_, 0), we_ = min(w0_ + kw, W);                                        \
+    float sum_ = 0.0f;                                                                          \
+    for (int h = hs; h < he; h++)                                                               \
+      for (int w = ws_; w < we_; w++) sum_ += xp[h * W + w];                                    \
+    yrow[q] = sum_ / (float)avgpool_divisor(h0, w0_, H, W, kh, kw, pb, pr, count_include_pad);  \
+  }
+  for (int q = 0; q < in.x; q++) AVGF_POINT(q)
+  /* interior windows span kw columns: the divisor depends on the row only */
+  const float div = (float)avgpool_divisor(h0, in.x * sw - pl, H, W, kh, kw, pb, pr, count_include_pad);
+  int q0 = in.x;
+#define AVGF_CHUNKS(LD)                                                                         \
+  while (q0 < in.y) {                                                                           \
+    if (q0 + 16 > in.y) {                                                                       \
+      if (in.y - in.x < 16) break;                                                              \
+      q0 = in.y - 16;                                                                           \
+    }                                                                                           \
+    float16 sum = (float16)(0.0f);                                                              \
+    for (int h = hs; h < he; h++) {                                                             \
+      __global const float *row = xp + (long)h * W + (q0 * sw - pl);                            \
+      for (int s = 0; s < kw; s++) sum += LD(row, s, sw);                                       \
+    }                                                                                           \
+    vstore16(sum / (float16)(div), 0, yrow + q0);                                               \
+    q0 += 16;                                                                                   \
+  }
+  POOL_BY_STRIDE(sw, AVGF_CHUNKS);
+#undef AVGF_CHUNKS
+  for (int q = max(q0, in.x); q < Q; q++) AVGF_POINT(q)
+#undef AVGF_POINT
 }
 
 /* Window sizes (avgpool_divisor) of the 16 windows q0 .. q0+15 of output row p, at least 1. */
@@ -333,27 +405,21 @@ inline float16 avgpool_divisor16(int p, int q0, int H, int W, int kh, int kw, in
   return convert_float16(max((int16)(rows) * cols, (int16)(1)));
 }
 
-/* Average-pool forward, one output row per work-item. Global: (P, planes). */
-__kernel void avgpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
-                                  int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
-                                  int pl, int pb, int pr, int count_include_pad) {
-  const int p = get_global_id(0);
-  const int plane = get_global_id(1);
-  if (p >= P || plane >= planes) return;
-  __global const float *xp = x + (long)plane * H * W;
-  __global float *yrow = y + ((long)plane * P + p) * Q;
-  const int h0 = p * sh - pt;
-  const int hs = max(h0, 0), he = min(h0 + kh, H);
-  for (int q0 = 0; q0 < Q; q0 += 16) {
-    float16 sum = (float16)(0.0f);
-    for (int h = hs; h < he; h++) {
-      __global const float *row = xp + (long)h * W;
-      for (int s = 0; s < kw; s++) sum += pool_load16(row, q0 * sw - pl + s, sw, W, 0.0f);
-    }
-    const float16 div = avgpool_divisor16(p, q0, H, W, kh, kw, sh, sw, pt, pl, pb, pr, count_include_pad);
-    pool_store16(yrow + q0, sum / div, Q - q0);
+/* Lanes i = 0..15 of row[start + i] (stride 1), `fill` where the index is outside [0, limit). */
+inline float16 pool_load16(__global const float *row, int start, int stride, int limit, float fill) {
+  if (stride == 1 && start >= 0 && start + 16 <= limit) return vload16(0, row + start);
+  float t[16];
+  for (int i = 0; i < 16; i++) {
+    const int j = start + i * stride;
+    t[i] = (j >= 0 && j < limit) ? row[j] : fill;
   }
+  return vload16(0, t);
 }
+
+/* b usually 1 or 2 (strides): CONV_MOD-style helpers (nonzero iff b does not divide a; exact
+ * division of a multiple of b). */
+#define POOL_MOD(a, b) ((b) == 1 ? 0 : (b) == 2 ? ((a) & 1) : (a) % (b))
+#define POOL_DIV(a, b) ((b) == 1 ? (a) : (b) == 2 ? ((a) >> 1) : (a) / (b))
 
 /* Average-pool backward, a gather per dx row (plane, h): for each column phase ph = w mod sw,
  * consecutive elements w = ph + sw*m see consecutive windows, so each tap is one vector load of
@@ -372,13 +438,13 @@ __kernel void avgpool_backward_cpu(__global const float *dy, __global float *dx,
       float16 acc = (float16)(0.0f);
       for (int r = kh - 1; r >= 0; r--) {
         const int hh = h + pt - r;
-        if (hh < 0 || hh % sh != 0) continue;
-        const int p = hh / sh;
+        if (hh < 0 || POOL_MOD(hh, sh) != 0) continue;
+        const int p = POOL_DIV(hh, sh);
         if (p >= P) continue;
         for (int s = kw - 1; s >= 0; s--) {
           const int ww = ph + pl - s;
-          if (ww % sw != 0) continue;
-          const int q0 = m0 + ww / sw; /* lane l reads window q0 + l */
+          if (POOL_MOD(ww, sw) != 0) continue;
+          const int q0 = m0 + POOL_DIV(ww, sw); /* lane l reads window q0 + l */
           if (q0 >= Q || q0 + 16 <= 0) continue;
           const float16 v = pool_load16(dyp + (long)p * Q, q0, 1, Q, 0.0f);
           acc += v / avgpool_divisor16(p, q0, H, W, kh, kw, sh, sw, pt, pl, pb, pr, count_include_pad);
