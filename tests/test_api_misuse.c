@@ -1,0 +1,1018 @@
+/* tests/test_api_misuse.c — every public function of include/clnn.h called wrongly: NULL pointers,
+ * zero and negative sizes, out-of-range enums and parameters, mismatched shapes, tensors from
+ * another context, networks used in a state that does not allow the call. Each row of the table
+ * below names the function, what is wrong and the status the header documents
+ * (CLNN_ERROR_INVALID_ARGUMENT for bad arguments, CLNN_ERROR_SHAPE_MISMATCH for shapes that do not
+ * fit, CLNN_ERROR_CONTEXT_MISMATCH for tensors from another context, ...). After every row the test
+ * checks that
+ * - the call returned exactly that status,
+ * - clnn_last_error() was rewritten with a message (not the one left by the previous row),
+ * - nothing changed: every tensor the test owns (inputs and outputs, filled with known values)
+ *   reads back bit for bit as before, and out-pointers are left alone or set to NULL.
+ * Functions that cannot fail (getters, destroy, *_init) get rows for their documented NULL and
+ * out-of-range behaviour. At the end the test reads include/clnn.h and checks that every
+ * function it declares appears in the table, so a new public function needs a row here.
+ *
+ * Use after destroy is not detectable (handles are plain pointers); the one detectable case, a
+ * context destroyed while tensors still live on it, is checked for its warning. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+static clnn_context *ctx, *other;
+
+/* ---- coverage of the header's functions ---- */
+
+static const char *covered[400];
+static int num_covered;
+
+static void cover(const char *fn) {
+  for (int i = 0; i < num_covered; i++)
+    if (!strcmp(covered[i], fn)) return;
+  if (num_covered < 400) covered[num_covered++] = fn;
+}
+
+/* ---- watched tensors: every tensor here is compared with its snapshot after every row ---- */
+
+#define MAX_WATCH 256
+static struct {
+  clnn_tensor *t;
+  float *snap;
+  size_t n;
+} watch[MAX_WATCH];
+static int num_watch;
+static int rows, row_failures;
+
+static clnn_tensor *W(clnn_context *c, int ndim, const size_t *dims) {
+  clnn_tensor *t = NULL;
+  if (clnn_tensor_create(c, ndim, dims, &t) != CLNN_SUCCESS) {
+    fprintf(stderr, "FAIL: setup tensor: %s\n", clnn_last_error());
+    exit(1);
+  }
+  size_t n = clnn_tensor_numel(t);
+  float *h = malloc(n * sizeof(float));
+  for (size_t i = 0; i < n; i++) h[i] = 0.25f + 0.125f * (float)((i * 7 + (size_t)num_watch) % 13);
+  clnn_tensor_write(t, h, n);
+  if (num_watch == MAX_WATCH) {
+    fprintf(stderr, "FAIL: too many watched tensors\n");
+    exit(1);
+  }
+  watch[num_watch].t = t;
+  watch[num_watch].snap = h;
+  watch[num_watch].n = n;
+  num_watch++;
+  return t;
+}
+#define T(c, ...) W((c), (int)(sizeof((size_t[]){__VA_ARGS__}) / sizeof(size_t)), (size_t[]){__VA_ARGS__})
+
+static int watched_unchanged(char *which, size_t size) {
+  clnn_context_finish(ctx);
+  clnn_context_finish(other);
+  for (int i = 0; i < num_watch; i++) {
+    float *h = malloc(watch[i].n * sizeof(float));
+    int ok = clnn_tensor_read(watch[i].t, h, watch[i].n) == CLNN_SUCCESS &&
+             !memcmp(h, watch[i].snap, watch[i].n * sizeof(float));
+    free(h);
+    if (!ok) {
+      snprintf(which, size, "tensor #%d [%zu elements]", i, watch[i].n);
+      clnn_tensor_read(watch[i].t, watch[i].snap, watch[i].n); /* report each change once */
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* A fresh message, so that each row can show it wrote its own. */
+static const char *mark(void) {
+  int i;
+  clnn_device_select("previous-row-marker", &i, NULL, 0);
+  return "marker";
+}
+
+static void row(const char *fn, const char *what, clnn_status got, clnn_status want, const char *before) {
+  rows++;
+  const char *msg = clnn_last_error();
+  int ok = got == want;
+  TU_CHECK(ok, "%s (%s): returned %s, documented %s (%s)", fn, what, clnn_status_string(got),
+           clnn_status_string(want), msg);
+  if (want != CLNN_SUCCESS && got != CLNN_SUCCESS) {
+    int fresh = msg[0] && strcmp(msg, before) != 0;
+    ok &= fresh;
+    TU_CHECK(fresh, "%s (%s): clnn_last_error() was not rewritten (\"%s\")", fn, what, msg);
+  }
+  char which[96];
+  int same = watched_unchanged(which, sizeof which);
+  ok &= same;
+  TU_CHECK(same, "%s (%s): the failing call changed %s", fn, what, which);
+  if (!ok) row_failures++;
+}
+
+/* ROW(function, what is wrong, documented status, call) */
+#define ROW(fn, what, want, call)                                   \
+  do {                                                              \
+    cover(#fn);                                                     \
+    mark();                                                         \
+    char before_[256];                                              \
+    snprintf(before_, sizeof before_, "%s", clnn_last_error());     \
+    clnn_status got_ = (call);                                      \
+    row(#fn, what, got_, want, before_);                            \
+  } while (0)
+/* A function that returns no status: `cond` must hold after `stmt`. */
+#define VROW(fn, what, stmt, cond)                                            \
+  do {                                                                        \
+    cover(#fn);                                                               \
+    rows++;                                                                   \
+    stmt;                                                                     \
+    TU_CHECK((cond), "%s (%s): %s does not hold", #fn, what, #cond);          \
+  } while (0)
+
+#define INV CLNN_ERROR_INVALID_ARGUMENT
+#define SHAPE CLNN_ERROR_SHAPE_MISMATCH
+#define CTXM CLNN_ERROR_CONTEXT_MISMATCH
+#define OK CLNN_SUCCESS
+
+static int log_hits;
+static void count_log(clnn_log_level level, const char *msg, void *user) {
+  (void)user;
+  if (level <= CLNN_LOG_WARN && strstr(msg, "still alive")) log_hits++;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+static void status_devices_contexts(void) {
+  VROW(clnn_status_string, "unknown status", const char *s = clnn_status_string((clnn_status)12345),
+       s != NULL && s[0]);
+  VROW(clnn_last_error, "always a string", const char *s = clnn_last_error(), s != NULL);
+  VROW(clnn_version, "the header's version", const char *v = clnn_version(),
+       v != NULL && !strcmp(v, CLNN_VERSION_STRING));
+  VROW(clnn_version_number, "the header's version", int v = clnn_version_number(),
+       v == CLNN_VERSION_MAJOR * 10000 + CLNN_VERSION_MINOR * 100 + CLNN_VERSION_PATCH);
+  VROW(clnn_set_log_callback, "NULL callback, level out of range", clnn_set_log_callback(NULL, (clnn_log_level)99, NULL),
+       1);
+  VROW(clnn_set_log_callback, "level below range", clnn_set_log_callback(count_log, (clnn_log_level)-5, NULL), 1);
+  clnn_set_log_callback(NULL, CLNN_LOG_ERROR, NULL);
+
+  int count = -7, index = -7;
+  clnn_device_info info;
+  ROW(clnn_device_count, "count NULL", INV, clnn_device_count(NULL));
+  clnn_device_count(&count);
+  ROW(clnn_device_get_info, "index -1", INV, clnn_device_get_info(-1, &info));
+  ROW(clnn_device_get_info, "index = count", INV, clnn_device_get_info(count, &info));
+  ROW(clnn_device_get_info, "info NULL", INV, clnn_device_get_info(0, NULL));
+  ROW(clnn_device_select, "matches nothing", CLNN_ERROR_DEVICE_NOT_FOUND,
+      clnn_device_select("no-such-device-xyz", &index, NULL, 0));
+  ROW(clnn_device_select, "P:D out of range", CLNN_ERROR_DEVICE_NOT_FOUND, clnn_device_select("77:3", &index, NULL, 0));
+  ROW(clnn_device_select, "index NULL", INV, clnn_device_select(NULL, NULL, NULL, 0));
+  TU_CHECK(index == -7, "clnn_device_select: *index untouched on failure (%d)", index);
+  char reason[4] = "zz";
+  ROW(clnn_device_select, "reason buffer of 4 bytes (truncated, fine)", OK, clnn_device_select(NULL, &index, reason, 4));
+
+  VROW(clnn_context_options_init, "NULL", clnn_context_options_init(NULL), 1);
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  clnn_context *c = (clnn_context *)&o; /* sentinel: must not be replaced by garbage */
+  ROW(clnn_context_create, "out NULL", INV, clnn_context_create(NULL, NULL));
+  o.device = "no-such-device-xyz";
+  ROW(clnn_context_create, "device matches nothing", CLNN_ERROR_DEVICE_NOT_FOUND, clnn_context_create(&o, &c));
+  TU_CHECK(c == (clnn_context *)&o || c == NULL, "clnn_context_create: *ctx untouched or NULL on failure");
+  clnn_context_options_init(&o);
+  o.binaries_only = 1;
+  o.binary_dir = NULL;
+  unsetenv("CLNN_BINARY_DIR");
+  ROW(clnn_context_create, "binaries_only without a binary directory", INV, clnn_context_create(&o, &c));
+
+  cl_context cc = NULL, occ = NULL;
+  cl_device_id dev = NULL;
+  cl_command_queue q = NULL, oq = NULL;
+  clnn_context_get_cl(ctx, &cc, &dev, &q);
+  clnn_context_get_cl(other, &occ, NULL, &oq);
+  c = NULL;
+  ROW(clnn_context_wrap, "NULL context", INV, clnn_context_wrap(NULL, dev, q, NULL, &c));
+  ROW(clnn_context_wrap, "NULL device", INV, clnn_context_wrap(cc, NULL, q, NULL, &c));
+  ROW(clnn_context_wrap, "NULL queue", INV, clnn_context_wrap(cc, dev, NULL, NULL, &c));
+  ROW(clnn_context_wrap, "out NULL", INV, clnn_context_wrap(cc, dev, q, NULL, NULL));
+  ROW(clnn_context_wrap, "queue of another OpenCL context", INV, clnn_context_wrap(cc, dev, oq, NULL, &c));
+  cl_int err;
+  cl_command_queue ooo = clCreateCommandQueue(cc, dev, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
+  if (ooo) {
+    ROW(clnn_context_wrap, "out-of-order queue", INV, clnn_context_wrap(cc, dev, ooo, NULL, &c));
+    clReleaseCommandQueue(ooo);
+  } else {
+    printf("note: the device has no out-of-order queues; that row is skipped\n");
+  }
+  TU_CHECK(c == NULL, "clnn_context_wrap: *ctx stays NULL on failure");
+  VROW(clnn_context_destroy, "NULL is a no-op", clnn_context_destroy(NULL), 1);
+  ROW(clnn_context_get_cl, "ctx NULL", INV, clnn_context_get_cl(NULL, &cc, &dev, &q));
+  ROW(clnn_context_get_cl, "every out-pointer NULL (allowed)", OK, clnn_context_get_cl(ctx, NULL, NULL, NULL));
+  ROW(clnn_context_device_info, "ctx NULL", INV, clnn_context_device_info(NULL, &info));
+  ROW(clnn_context_device_info, "info NULL", INV, clnn_context_device_info(ctx, NULL));
+  ROW(clnn_context_finish, "ctx NULL", INV, clnn_context_finish(NULL));
+  ROW(clnn_context_selftest, "ctx NULL", INV, clnn_context_selftest(NULL));
+  ROW(clnn_context_cache_stats, "ctx NULL", INV, clnn_context_cache_stats(NULL, NULL, NULL, NULL, NULL));
+  ROW(clnn_context_cache_stats, "every out-pointer NULL (allowed)", OK,
+      clnn_context_cache_stats(ctx, NULL, NULL, NULL, NULL));
+  int written = -3;
+  ROW(clnn_export_binaries, "ctx NULL", INV, clnn_export_binaries(NULL, "/tmp/x", &written));
+  ROW(clnn_export_binaries, "dir NULL", INV, clnn_export_binaries(ctx, NULL, &written));
+  ROW(clnn_export_binaries, "dir empty", INV, clnn_export_binaries(ctx, "", &written));
+  ROW(clnn_export_binaries, "dir under a regular file", CLNN_ERROR_IO,
+      clnn_export_binaries(ctx, "/proc/self/status/binaries", &written));
+}
+
+static void tensors(void) {
+  clnn_tensor *a = T(ctx, 2, 3), *b = T(ctx, 6), *o = T(other, 2, 3);
+  clnn_tensor *t = NULL;
+  size_t d2[2] = {2, 3}, d0[2] = {2, 0}, huge[2] = {SIZE_MAX / 2, 4}, big[1] = {(size_t)1 << 40};
+  size_t d6[6] = {1, 1, 1, 1, 1, 1};
+  ROW(clnn_tensor_create, "ctx NULL", INV, clnn_tensor_create(NULL, 2, d2, &t));
+  ROW(clnn_tensor_create, "ndim 0", INV, clnn_tensor_create(ctx, 0, d2, &t));
+  ROW(clnn_tensor_create, "ndim -1", INV, clnn_tensor_create(ctx, -1, d2, &t));
+  ROW(clnn_tensor_create, "ndim 6", INV, clnn_tensor_create(ctx, 6, d6, &t));
+  ROW(clnn_tensor_create, "dims NULL", INV, clnn_tensor_create(ctx, 2, NULL, &t));
+  ROW(clnn_tensor_create, "a zero dimension", INV, clnn_tensor_create(ctx, 2, d0, &t));
+  ROW(clnn_tensor_create, "element count overflows size_t", INV, clnn_tensor_create(ctx, 2, huge, &t));
+  ROW(clnn_tensor_create, "larger than the device's max allocation", CLNN_ERROR_OUT_OF_MEMORY,
+      clnn_tensor_create(ctx, 1, big, &t));
+  ROW(clnn_tensor_create, "out NULL", INV, clnn_tensor_create(ctx, 2, d2, NULL));
+  TU_CHECK(t == NULL, "clnn_tensor_create: *out NULL after failures");
+
+  cl_mem m = clnn_tensor_cl_mem(a), om = clnn_tensor_cl_mem(o);
+  size_t d3[2] = {3, 3};
+  ROW(clnn_tensor_wrap, "ctx NULL", INV, clnn_tensor_wrap(NULL, m, 2, d2, &t));
+  ROW(clnn_tensor_wrap, "mem NULL", INV, clnn_tensor_wrap(ctx, NULL, 2, d2, &t));
+  ROW(clnn_tensor_wrap, "buffer smaller than the shape", SHAPE, clnn_tensor_wrap(ctx, m, 2, d3, &t));
+  ROW(clnn_tensor_wrap, "buffer of another OpenCL context", CTXM, clnn_tensor_wrap(ctx, om, 2, d2, &t));
+  ROW(clnn_tensor_wrap, "a zero dimension", INV, clnn_tensor_wrap(ctx, m, 2, d0, &t));
+  ROW(clnn_tensor_wrap, "out NULL", INV, clnn_tensor_wrap(ctx, m, 2, d2, NULL));
+  VROW(clnn_tensor_destroy, "NULL is a no-op", clnn_tensor_destroy(NULL), 1);
+
+  float h[8] = {0};
+  ROW(clnn_tensor_write, "tensor NULL", INV, clnn_tensor_write(NULL, h, 6));
+  ROW(clnn_tensor_write, "src NULL", INV, clnn_tensor_write(a, NULL, 6));
+  ROW(clnn_tensor_write, "count != numel", SHAPE, clnn_tensor_write(a, h, 5));
+  ROW(clnn_tensor_write, "count 0", SHAPE, clnn_tensor_write(a, h, 0));
+  float r[8];
+  memcpy(r, h, sizeof r);
+  ROW(clnn_tensor_read, "tensor NULL", INV, clnn_tensor_read(NULL, r, 6));
+  ROW(clnn_tensor_read, "dst NULL", INV, clnn_tensor_read(a, NULL, 6));
+  ROW(clnn_tensor_read, "count != numel", SHAPE, clnn_tensor_read(a, r, 7));
+  TU_CHECK(!memcmp(r, h, sizeof r), "clnn_tensor_read: dst untouched on failure");
+  ROW(clnn_tensor_fill, "tensor NULL", INV, clnn_tensor_fill(NULL, 1.0f));
+  ROW(clnn_tensor_copy, "dst NULL", INV, clnn_tensor_copy(NULL, a));
+  ROW(clnn_tensor_copy, "src NULL", INV, clnn_tensor_copy(a, NULL));
+  clnn_tensor *c7 = T(ctx, 7);
+  ROW(clnn_tensor_copy, "numel differs", SHAPE, clnn_tensor_copy(c7, a));
+  ROW(clnn_tensor_copy, "src from another context", CTXM, clnn_tensor_copy(a, o));
+  ROW(clnn_tensor_reshape, "tensor NULL", INV, clnn_tensor_reshape(NULL, 2, d2));
+  ROW(clnn_tensor_reshape, "numel differs", SHAPE, clnn_tensor_reshape(b, 2, d3));
+  ROW(clnn_tensor_reshape, "ndim 0", INV, clnn_tensor_reshape(b, 0, d2));
+  ROW(clnn_tensor_reshape, "ndim 6", INV, clnn_tensor_reshape(b, 6, d6));
+  ROW(clnn_tensor_reshape, "dims NULL", INV, clnn_tensor_reshape(b, 2, NULL));
+  ROW(clnn_tensor_reshape, "a zero dimension", INV, clnn_tensor_reshape(b, 2, d0));
+  TU_CHECK(clnn_tensor_ndim(b) == 1 && clnn_tensor_dim(b, 0) == 6, "clnn_tensor_reshape: shape untouched");
+  VROW(clnn_tensor_ndim, "NULL", , clnn_tensor_ndim(NULL) == 0);
+  VROW(clnn_tensor_dim, "NULL", , clnn_tensor_dim(NULL, 0) == 0);
+  VROW(clnn_tensor_dim, "index -1", , clnn_tensor_dim(a, -1) == 0);
+  VROW(clnn_tensor_dim, "index = ndim", , clnn_tensor_dim(a, 2) == 0);
+  VROW(clnn_tensor_dim, "index 99", , clnn_tensor_dim(a, 99) == 0);
+  VROW(clnn_tensor_numel, "NULL", , clnn_tensor_numel(NULL) == 0);
+  VROW(clnn_tensor_cl_mem, "NULL", , clnn_tensor_cl_mem(NULL) == NULL);
+  VROW(clnn_tensor_context, "NULL", , clnn_tensor_context(NULL) == NULL);
+}
+
+static void gemm_elementwise(void) {
+  clnn_tensor *a = T(ctx, 2, 3), *b = T(ctx, 3, 4), *c = T(ctx, 2, 4), *c2 = T(ctx, 2, 5);
+  clnn_tensor *ob = T(other, 3, 4), *a3 = T(ctx, 2, 2, 3), *b3 = T(ctx, 2, 3, 4), *c3 = T(ctx, 2, 2, 4);
+  clnn_tensor *b3x = T(ctx, 3, 3, 4);
+  ROW(clnn_gemm, "ctx NULL", INV, clnn_gemm(NULL, 0, 0, 1, a, b, 0, c));
+  ROW(clnn_gemm, "a NULL", INV, clnn_gemm(ctx, 0, 0, 1, NULL, b, 0, c));
+  ROW(clnn_gemm, "c NULL", INV, clnn_gemm(ctx, 0, 0, 1, a, b, 0, NULL));
+  ROW(clnn_gemm, "inner dimensions differ (transposed a)", SHAPE, clnn_gemm(ctx, 1, 0, 1, a, b, 0, c));
+  ROW(clnn_gemm, "c has the wrong shape", SHAPE, clnn_gemm(ctx, 0, 0, 1, a, b, 0, c2));
+  ROW(clnn_gemm, "3-D operands", SHAPE, clnn_gemm(ctx, 0, 0, 1, a3, b3, 0, c3));
+  ROW(clnn_gemm, "b from another context", CTXM, clnn_gemm(ctx, 0, 0, 1, a, ob, 0, c));
+  ROW(clnn_gemm, "alpha NaN", INV, clnn_gemm(ctx, 0, 0, NAN, a, b, 0, c));
+  ROW(clnn_gemm, "beta infinite", INV, clnn_gemm(ctx, 0, 0, 1, a, b, INFINITY, c));
+  ROW(clnn_gemm_batched, "ctx NULL", INV, clnn_gemm_batched(NULL, 0, 0, 1, a3, b3, 0, c3));
+  ROW(clnn_gemm_batched, "2-D operands", SHAPE, clnn_gemm_batched(ctx, 0, 0, 1, a, b, 0, c));
+  ROW(clnn_gemm_batched, "batch counts differ", SHAPE, clnn_gemm_batched(ctx, 0, 0, 1, a3, b3x, 0, c3));
+  ROW(clnn_gemm_batched, "b NULL", INV, clnn_gemm_batched(ctx, 0, 0, 1, a3, NULL, 0, c3));
+
+  clnn_tensor *x = T(ctx, 6), *y = T(ctx, 6), *y5 = T(ctx, 5), *ox = T(other, 6), *dy = T(ctx, 6);
+  ROW(clnn_activation_forward, "ctx NULL", INV, clnn_activation_forward(NULL, CLNN_ACT_RELU, 0, x, y));
+  ROW(clnn_activation_forward, "x NULL", INV, clnn_activation_forward(ctx, CLNN_ACT_RELU, 0, NULL, y));
+  ROW(clnn_activation_forward, "y NULL", INV, clnn_activation_forward(ctx, CLNN_ACT_RELU, 0, x, NULL));
+  ROW(clnn_activation_forward, "activation 99", INV, clnn_activation_forward(ctx, (clnn_activation)99, 0, x, y));
+  ROW(clnn_activation_forward, "activation -1", INV, clnn_activation_forward(ctx, (clnn_activation)-1, 0, x, y));
+  ROW(clnn_activation_forward, "alpha NaN", INV, clnn_activation_forward(ctx, CLNN_ACT_LEAKY_RELU, NAN, x, y));
+  ROW(clnn_activation_forward, "shapes differ", SHAPE, clnn_activation_forward(ctx, CLNN_ACT_RELU, 0, x, y5));
+  ROW(clnn_activation_forward, "x from another context", CTXM,
+      clnn_activation_forward(ctx, CLNN_ACT_RELU, 0, ox, y));
+  ROW(clnn_activation_backward, "x and y both NULL", INV,
+      clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, NULL, NULL, dy, 0, y));
+  ROW(clnn_activation_backward, "GELU without x", INV,
+      clnn_activation_backward(ctx, CLNN_ACT_GELU, 0, NULL, x, dy, 0, y));
+  ROW(clnn_activation_backward, "leaky ReLU, negative alpha, from y", INV,
+      clnn_activation_backward(ctx, CLNN_ACT_LEAKY_RELU, -0.5f, NULL, x, dy, 0, y));
+  ROW(clnn_activation_backward, "beta NaN", INV, clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, x, NULL, dy, NAN, y));
+  ROW(clnn_activation_backward, "dx shape differs", SHAPE,
+      clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, x, NULL, dy, 0, y5));
+  ROW(clnn_activation_backward, "dy NULL", INV, clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, x, NULL, NULL, 0, y));
+  ROW(clnn_activation_backward, "x from another context", CTXM,
+      clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, ox, NULL, dy, 0, y));
+  ROW(clnn_add, "ctx NULL", INV, clnn_add(NULL, x, dy, y));
+  ROW(clnn_add, "b NULL", INV, clnn_add(ctx, x, NULL, y));
+  ROW(clnn_add, "numel differs", SHAPE, clnn_add(ctx, x, dy, y5));
+  ROW(clnn_add, "a from another context", CTXM, clnn_add(ctx, ox, dy, y));
+  ROW(clnn_mul, "y NULL", INV, clnn_mul(ctx, x, dy, NULL));
+  ROW(clnn_mul, "numel differs", SHAPE, clnn_mul(ctx, y5, dy, y));
+  ROW(clnn_mul, "b from another context", CTXM, clnn_mul(ctx, x, ox, y));
+  ROW(clnn_scale, "ctx NULL", INV, clnn_scale(NULL, 2, y));
+  ROW(clnn_scale, "x NULL", INV, clnn_scale(ctx, 2, NULL));
+  ROW(clnn_scale, "x from another context", CTXM, clnn_scale(ctx, 2, ox));
+  ROW(clnn_axpy, "y NULL", INV, clnn_axpy(ctx, 2, x, NULL));
+  ROW(clnn_axpy, "numel differs", SHAPE, clnn_axpy(ctx, 2, x, y5));
+  ROW(clnn_axpy, "x from another context", CTXM, clnn_axpy(ctx, 2, ox, y));
+  clnn_tensor *bias3 = T(ctx, 3), *bias4 = T(ctx, 4), *y23 = T(ctx, 2, 3);
+  ROW(clnn_bias_add, "ctx NULL", INV, clnn_bias_add(NULL, bias3, y23));
+  ROW(clnn_bias_add, "bias NULL", INV, clnn_bias_add(ctx, NULL, y23));
+  ROW(clnn_bias_add, "bias length is not dim 1", SHAPE, clnn_bias_add(ctx, bias4, y23));
+  ROW(clnn_bias_add, "y 1-D", SHAPE, clnn_bias_add(ctx, bias3, x));
+}
+
+static void softmax_losses_dropout(void) {
+  clnn_tensor *x = T(ctx, 2, 3), *y = T(ctx, 2, 3), *y5 = T(ctx, 2, 5), *ox = T(other, 2, 3);
+  clnn_tensor *dy = T(ctx, 2, 3), *loss = T(ctx, 1), *loss2 = T(ctx, 2);
+  ROW(clnn_softmax_forward, "ctx NULL", INV, clnn_softmax_forward(NULL, x, y));
+  ROW(clnn_softmax_forward, "x NULL", INV, clnn_softmax_forward(ctx, NULL, y));
+  ROW(clnn_softmax_forward, "shapes differ", SHAPE, clnn_softmax_forward(ctx, x, y5));
+  ROW(clnn_softmax_forward, "x from another context", CTXM, clnn_softmax_forward(ctx, ox, y));
+  ROW(clnn_softmax_backward, "beta NaN", INV, clnn_softmax_backward(ctx, x, dy, NAN, y));
+  ROW(clnn_softmax_backward, "dx shape differs", SHAPE, clnn_softmax_backward(ctx, x, dy, 0, y5));
+  ROW(clnn_softmax_backward, "dy NULL", INV, clnn_softmax_backward(ctx, x, NULL, 0, y));
+  ROW(clnn_log_softmax_forward, "y NULL", INV, clnn_log_softmax_forward(ctx, x, NULL));
+  ROW(clnn_log_softmax_forward, "shapes differ", SHAPE, clnn_log_softmax_forward(ctx, x, y5));
+  ROW(clnn_log_softmax_backward, "beta infinite", INV, clnn_log_softmax_backward(ctx, x, dy, INFINITY, y));
+  ROW(clnn_log_softmax_backward, "dy from another context", CTXM, clnn_log_softmax_backward(ctx, x, ox, 0, y));
+  int32_t labels[2] = {0, 2}, bad[2] = {0, 3}, neg[2] = {-1, 0};
+  ROW(clnn_softmax_cross_entropy, "ctx NULL", INV, clnn_softmax_cross_entropy(NULL, x, labels, 2, loss, y));
+  ROW(clnn_softmax_cross_entropy, "labels NULL", INV, clnn_softmax_cross_entropy(ctx, x, NULL, 2, loss, y));
+  ROW(clnn_softmax_cross_entropy, "a label = C", INV, clnn_softmax_cross_entropy(ctx, x, bad, 2, loss, y));
+  ROW(clnn_softmax_cross_entropy, "a label < 0", INV, clnn_softmax_cross_entropy(ctx, x, neg, 2, loss, y));
+  ROW(clnn_softmax_cross_entropy, "num_labels != N", SHAPE, clnn_softmax_cross_entropy(ctx, x, labels, 1, loss, y));
+  ROW(clnn_softmax_cross_entropy, "loss of 2 elements", SHAPE,
+      clnn_softmax_cross_entropy(ctx, x, labels, 2, loss2, y));
+  ROW(clnn_softmax_cross_entropy, "dlogits shape differs", SHAPE,
+      clnn_softmax_cross_entropy(ctx, x, labels, 2, loss, y5));
+  ROW(clnn_softmax_cross_entropy, "logits from another context", CTXM,
+      clnn_softmax_cross_entropy(ctx, ox, labels, 2, loss, y));
+  ROW(clnn_bce_with_logits, "targets NULL", INV, clnn_bce_with_logits(ctx, x, NULL, loss, y));
+  ROW(clnn_bce_with_logits, "targets shape differs", SHAPE, clnn_bce_with_logits(ctx, x, y5, loss, y));
+  ROW(clnn_bce_with_logits, "loss of 2 elements", SHAPE, clnn_bce_with_logits(ctx, x, dy, loss2, y));
+  ROW(clnn_bce_with_logits, "ctx NULL", INV, clnn_bce_with_logits(NULL, x, dy, loss, y));
+  ROW(clnn_mse_loss, "pred NULL", INV, clnn_mse_loss(ctx, NULL, dy, loss, y));
+  ROW(clnn_mse_loss, "target shape differs", SHAPE, clnn_mse_loss(ctx, x, y5, loss, y));
+  ROW(clnn_mse_loss, "target from another context", CTXM, clnn_mse_loss(ctx, x, ox, loss, y));
+
+  ROW(clnn_dropout_forward, "ctx NULL", INV, clnn_dropout_forward(NULL, 0.5f, 1, 0, x, y));
+  ROW(clnn_dropout_forward, "p = 1", INV, clnn_dropout_forward(ctx, 1.0f, 1, 0, x, y));
+  ROW(clnn_dropout_forward, "p < 0", INV, clnn_dropout_forward(ctx, -0.1f, 1, 0, x, y));
+  ROW(clnn_dropout_forward, "p NaN", INV, clnn_dropout_forward(ctx, NAN, 1, 0, x, y));
+  ROW(clnn_dropout_forward, "shapes differ", SHAPE, clnn_dropout_forward(ctx, 0.5f, 1, 0, x, y5));
+  ROW(clnn_dropout_forward, "x from another context", CTXM, clnn_dropout_forward(ctx, 0.5f, 1, 0, ox, y));
+  ROW(clnn_dropout_backward, "beta NaN", INV, clnn_dropout_backward(ctx, 0.5f, 1, 0, dy, NAN, y));
+  ROW(clnn_dropout_backward, "dx NULL", INV, clnn_dropout_backward(ctx, 0.5f, 1, 0, dy, 0, NULL));
+  ROW(clnn_dropout_backward, "p = 1", INV, clnn_dropout_backward(ctx, 1.0f, 1, 0, dy, 0, y));
+}
+
+static void dense_conv_pool(void) {
+  clnn_tensor *x = T(ctx, 2, 3), *w = T(ctx, 4, 3), *b = T(ctx, 4), *y = T(ctx, 2, 4), *b5 = T(ctx, 5);
+  clnn_tensor *w5 = T(ctx, 4, 5), *y5 = T(ctx, 2, 5), *ow = T(other, 4, 3), *dx = T(ctx, 2, 3), *dw = T(ctx, 4, 3);
+  ROW(clnn_dense_forward, "ctx NULL", INV, clnn_dense_forward(NULL, x, w, b, y));
+  ROW(clnn_dense_forward, "w NULL", INV, clnn_dense_forward(ctx, x, NULL, b, y));
+  ROW(clnn_dense_forward, "w's inputs differ from x's", SHAPE, clnn_dense_forward(ctx, x, w5, b, y));
+  ROW(clnn_dense_forward, "bias length differs", SHAPE, clnn_dense_forward(ctx, x, w, b5, y));
+  ROW(clnn_dense_forward, "y shape differs", SHAPE, clnn_dense_forward(ctx, x, w, b, y5));
+  ROW(clnn_dense_forward, "w from another context", CTXM, clnn_dense_forward(ctx, x, ow, b, y));
+  ROW(clnn_dense_backward_data, "dy NULL", INV, clnn_dense_backward_data(ctx, NULL, w, 0, dx));
+  ROW(clnn_dense_backward_data, "dx shape differs", SHAPE, clnn_dense_backward_data(ctx, y, w, 0, y5));
+  ROW(clnn_dense_backward_data, "beta NaN", INV, clnn_dense_backward_data(ctx, y, w, NAN, dx));
+  ROW(clnn_dense_backward_weights, "x NULL", INV, clnn_dense_backward_weights(ctx, NULL, y, 0, dw, b));
+  ROW(clnn_dense_backward_weights, "dw shape differs", SHAPE, clnn_dense_backward_weights(ctx, x, y, 0, w5, b));
+  ROW(clnn_dense_backward_weights, "db length differs", SHAPE, clnn_dense_backward_weights(ctx, x, y, 0, dw, b5));
+  ROW(clnn_dense_backward_weights, "dw from another context", CTXM,
+      clnn_dense_backward_weights(ctx, x, y, 0, ow, b));
+
+  clnn_conv2d_params p, bad;
+  VROW(clnn_conv2d_params_init, "NULL", clnn_conv2d_params_init(NULL), 1);
+  clnn_conv2d_params_init(&p);
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  size_t xd[4] = {1, 2, 4, 4}, wd[4] = {3, 2, 3, 3}, yd[4] = {7, 7, 7, 7}, wbig[4] = {3, 2, 9, 9};
+  size_t wc[4] = {3, 3, 3, 3};
+  clnn_tensor *cx = W(ctx, 4, xd), *cw = W(ctx, 4, wd), *cy = T(ctx, 1, 3, 4, 4), *cb = T(ctx, 3);
+  clnn_tensor *cy2 = T(ctx, 1, 3, 5, 5), *cx3 = T(ctx, 2, 4, 4), *cwc = W(ctx, 4, wc), *ocw = W(other, 4, wd);
+  size_t ws = 99;
+  ROW(clnn_conv2d_output_dims, "x_dims NULL", INV, clnn_conv2d_output_dims(NULL, wd, &p, yd));
+  ROW(clnn_conv2d_output_dims, "params NULL", INV, clnn_conv2d_output_dims(xd, wd, NULL, yd));
+  ROW(clnn_conv2d_output_dims, "y_dims NULL", INV, clnn_conv2d_output_dims(xd, wd, &p, NULL));
+  bad = p;
+  bad.stride_h = 0;
+  ROW(clnn_conv2d_output_dims, "stride 0", INV, clnn_conv2d_output_dims(xd, wd, &bad, yd));
+  bad = p;
+  bad.pad_left = -1;
+  ROW(clnn_conv2d_output_dims, "negative padding", INV, clnn_conv2d_output_dims(xd, wd, &bad, yd));
+  bad = p;
+  bad.dilation_w = 0;
+  ROW(clnn_conv2d_output_dims, "dilation 0", INV, clnn_conv2d_output_dims(xd, wd, &bad, yd));
+  bad = p;
+  bad.groups = 3;
+  ROW(clnn_conv2d_output_dims, "groups does not divide C", INV, clnn_conv2d_output_dims(xd, wd, &bad, yd));
+  ROW(clnn_conv2d_output_dims, "filter larger than the padded input", SHAPE,
+      clnn_conv2d_output_dims(xd, wbig, &p, yd));
+  ROW(clnn_conv2d_output_dims, "filter channels differ from x", SHAPE, clnn_conv2d_output_dims(xd, wc, &p, yd));
+  TU_CHECK(yd[0] == 7 && yd[3] == 7, "clnn_conv2d_output_dims: y_dims untouched on failure");
+  ROW(clnn_conv2d_workspace_size, "bytes NULL", INV,
+      clnn_conv2d_workspace_size(ctx, &p, CLNN_CONV_ALGO_AUTO, xd, wd, NULL));
+  ROW(clnn_conv2d_workspace_size, "algo 99", INV,
+      clnn_conv2d_workspace_size(ctx, &p, (clnn_conv_algo)99, xd, wd, &ws));
+  ROW(clnn_conv2d_workspace_size, "1x1 algorithm for a 3x3 filter", CLNN_ERROR_UNSUPPORTED,
+      clnn_conv2d_workspace_size(ctx, &p, CLNN_CONV_ALGO_1X1_GEMM, xd, wd, &ws));
+  ROW(clnn_conv2d_workspace_size, "params NULL", INV,
+      clnn_conv2d_workspace_size(ctx, NULL, CLNN_CONV_ALGO_AUTO, xd, wd, &ws));
+  TU_CHECK(ws == 99, "clnn_conv2d_workspace_size: *bytes untouched on failure");
+  ROW(clnn_conv2d_forward, "ctx NULL", INV,
+      clnn_conv2d_forward(NULL, &p, CLNN_CONV_ALGO_AUTO, cx, cw, cb, CLNN_ACT_IDENTITY, 0, cy));
+  ROW(clnn_conv2d_forward, "params NULL", INV,
+      clnn_conv2d_forward(ctx, NULL, CLNN_CONV_ALGO_AUTO, cx, cw, cb, CLNN_ACT_IDENTITY, 0, cy));
+  ROW(clnn_conv2d_forward, "x 3-D", SHAPE,
+      clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, cx3, cw, cb, CLNN_ACT_IDENTITY, 0, cy));
+  ROW(clnn_conv2d_forward, "w channels differ", SHAPE,
+      clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, cx, cwc, cb, CLNN_ACT_IDENTITY, 0, cy));
+  ROW(clnn_conv2d_forward, "y shape differs", SHAPE,
+      clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, cx, cw, cb, CLNN_ACT_IDENTITY, 0, cy2));
+  ROW(clnn_conv2d_forward, "bias length differs", SHAPE,
+      clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, cx, cw, b, CLNN_ACT_IDENTITY, 0, cy));
+  ROW(clnn_conv2d_forward, "activation 42", INV,
+      clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, cx, cw, cb, (clnn_activation)42, 0, cy));
+  ROW(clnn_conv2d_forward, "algo 99", INV,
+      clnn_conv2d_forward(ctx, &p, (clnn_conv_algo)99, cx, cw, cb, CLNN_ACT_IDENTITY, 0, cy));
+  ROW(clnn_conv2d_forward, "1x1 algorithm for a 3x3 filter", CLNN_ERROR_UNSUPPORTED,
+      clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_1X1_GEMM, cx, cw, cb, CLNN_ACT_IDENTITY, 0, cy));
+  ROW(clnn_conv2d_forward, "w from another context", CTXM,
+      clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, cx, ocw, cb, CLNN_ACT_IDENTITY, 0, cy));
+  clnn_tensor *sq = T(ctx, 1, 3, 4, 4); /* x and y of the same shape: 3 -> 3 channels */
+  ROW(clnn_conv2d_forward, "y is x (no in-place convolution)", INV,
+      clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, sq, cwc, cb, CLNN_ACT_IDENTITY, 0, sq));
+  ROW(clnn_conv2d_backward_data, "dy NULL", INV,
+      clnn_conv2d_backward_data(ctx, &p, CLNN_CONV_ALGO_AUTO, NULL, cw, 0, cx));
+  ROW(clnn_conv2d_backward_data, "dx shape differs", SHAPE,
+      clnn_conv2d_backward_data(ctx, &p, CLNN_CONV_ALGO_AUTO, cy, cw, 0, cy2));
+  ROW(clnn_conv2d_backward_data, "beta NaN", INV,
+      clnn_conv2d_backward_data(ctx, &p, CLNN_CONV_ALGO_AUTO, cy, cw, NAN, cx));
+  ROW(clnn_conv2d_backward_filter, "dw shape differs", SHAPE,
+      clnn_conv2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, cx, cy, 0, cwc));
+  ROW(clnn_conv2d_backward_filter, "x NULL", INV,
+      clnn_conv2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, NULL, cy, 0, cw));
+  ROW(clnn_conv2d_backward_filter, "x from another context", CTXM,
+      clnn_conv2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, T(other, 1, 2, 4, 4), cy, 0, cw));
+  ROW(clnn_conv2d_backward_bias, "db NULL", INV, clnn_conv2d_backward_bias(ctx, cy, 0, NULL));
+  ROW(clnn_conv2d_backward_bias, "db length differs", SHAPE, clnn_conv2d_backward_bias(ctx, cy, 0, b));
+  ROW(clnn_conv2d_backward_bias, "dy 2-D", SHAPE, clnn_conv2d_backward_bias(ctx, x, 0, b));
+
+  /* transposed: x [1, 3, 4, 4], w [3, 2, 3, 3] -> y [1, 2, 4, 4] with padding 1 */
+  size_t txd[4] = {1, 3, 4, 4}, twd[4] = {3, 2, 3, 3}, tyd[4] = {5, 5, 5, 5};
+  clnn_tensor *tx = W(ctx, 4, txd), *tw = W(ctx, 4, twd), *ty = T(ctx, 1, 2, 4, 4), *ty2 = T(ctx, 1, 2, 6, 6);
+  ROW(clnn_conv_transpose2d_output_dims, "w_dims NULL", INV, clnn_conv_transpose2d_output_dims(txd, NULL, &p, tyd));
+  bad = p;
+  bad.stride_w = -2;
+  ROW(clnn_conv_transpose2d_output_dims, "negative stride", INV,
+      clnn_conv_transpose2d_output_dims(txd, twd, &bad, tyd));
+  ROW(clnn_conv_transpose2d_output_dims, "w's input channels differ from x", SHAPE,
+      clnn_conv_transpose2d_output_dims(xd, twd, &p, tyd));
+  TU_CHECK(tyd[0] == 5, "clnn_conv_transpose2d_output_dims: y_dims untouched on failure");
+  ROW(clnn_conv_transpose2d_forward, "params NULL", INV,
+      clnn_conv_transpose2d_forward(ctx, NULL, CLNN_CONV_ALGO_AUTO, tx, tw, NULL, ty));
+  ROW(clnn_conv_transpose2d_forward, "y shape differs", SHAPE,
+      clnn_conv_transpose2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tw, NULL, ty2));
+  ROW(clnn_conv_transpose2d_forward, "bias length differs", SHAPE,
+      clnn_conv_transpose2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tw, cb, ty));
+  ROW(clnn_conv_transpose2d_backward_data, "dx shape differs", SHAPE,
+      clnn_conv_transpose2d_backward_data(ctx, &p, CLNN_CONV_ALGO_AUTO, ty, tw, 0, cx));
+  ROW(clnn_conv_transpose2d_backward_data, "w NULL", INV,
+      clnn_conv_transpose2d_backward_data(ctx, &p, CLNN_CONV_ALGO_AUTO, ty, NULL, 0, tx));
+  ROW(clnn_conv_transpose2d_backward_filter, "dw shape differs", SHAPE,
+      clnn_conv_transpose2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, ty, 0, cwc));
+  ROW(clnn_conv_transpose2d_backward_filter, "beta NaN", INV,
+      clnn_conv_transpose2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, ty, NAN, tw));
+
+  clnn_pool2d_params pp, pb;
+  VROW(clnn_pool2d_params_init, "NULL", clnn_pool2d_params_init(NULL, 2), 1);
+  clnn_pool2d_params_init(&pp, 2);
+  size_t pxd[4] = {1, 2, 4, 4}, pyd[4] = {9, 9, 9, 9};
+  clnn_tensor *px = W(ctx, 4, pxd), *py = T(ctx, 1, 2, 2, 2), *py3 = T(ctx, 1, 2, 3, 3), *pdx = T(ctx, 1, 2, 4, 4);
+  clnn_tensor *gy = T(ctx, 1, 2, 1, 1), *gy2 = T(ctx, 1, 3, 1, 1);
+  ROW(clnn_pool2d_output_dims, "params NULL", INV, clnn_pool2d_output_dims(pxd, NULL, pyd));
+  ROW(clnn_pool2d_output_dims, "x_dims NULL", INV, clnn_pool2d_output_dims(NULL, &pp, pyd));
+  pb = pp;
+  pb.kernel_h = 0;
+  ROW(clnn_pool2d_output_dims, "kernel 0", INV, clnn_pool2d_output_dims(pxd, &pb, pyd));
+  pb = pp;
+  pb.stride_w = 0;
+  ROW(clnn_pool2d_output_dims, "stride 0", INV, clnn_pool2d_output_dims(pxd, &pb, pyd));
+  pb = pp;
+  pb.pad_top = 2;
+  ROW(clnn_pool2d_output_dims, "padding >= kernel", INV, clnn_pool2d_output_dims(pxd, &pb, pyd));
+  pb = pp;
+  pb.kernel_h = pb.kernel_w = 9;
+  ROW(clnn_pool2d_output_dims, "window larger than the input", SHAPE, clnn_pool2d_output_dims(pxd, &pb, pyd));
+  TU_CHECK(pyd[0] == 9, "clnn_pool2d_output_dims: y_dims untouched on failure");
+  ROW(clnn_maxpool2d_forward, "ctx NULL", INV, clnn_maxpool2d_forward(NULL, &pp, px, py));
+  ROW(clnn_maxpool2d_forward, "params NULL", INV, clnn_maxpool2d_forward(ctx, NULL, px, py));
+  ROW(clnn_maxpool2d_forward, "y shape differs", SHAPE, clnn_maxpool2d_forward(ctx, &pp, px, py3));
+  ROW(clnn_maxpool2d_forward, "x 2-D", SHAPE, clnn_maxpool2d_forward(ctx, &pp, x, py));
+  ROW(clnn_maxpool2d_forward, "x from another context", CTXM,
+      clnn_maxpool2d_forward(ctx, &pp, T(other, 1, 2, 4, 4), py));
+  ROW(clnn_maxpool2d_backward, "x NULL (the maxima are recomputed)", INV,
+      clnn_maxpool2d_backward(ctx, &pp, NULL, py, 0, pdx));
+  ROW(clnn_maxpool2d_backward, "dx shape differs", SHAPE, clnn_maxpool2d_backward(ctx, &pp, px, py, 0, py3));
+  ROW(clnn_maxpool2d_backward, "beta NaN", INV, clnn_maxpool2d_backward(ctx, &pp, px, py, NAN, pdx));
+  ROW(clnn_avgpool2d_forward, "y NULL", INV, clnn_avgpool2d_forward(ctx, &pp, px, NULL));
+  ROW(clnn_avgpool2d_forward, "y shape differs", SHAPE, clnn_avgpool2d_forward(ctx, &pp, px, py3));
+  ROW(clnn_avgpool2d_backward, "dy shape differs", SHAPE, clnn_avgpool2d_backward(ctx, &pp, py3, 0, pdx));
+  ROW(clnn_avgpool2d_backward, "beta infinite", INV, clnn_avgpool2d_backward(ctx, &pp, py, INFINITY, pdx));
+  ROW(clnn_global_avgpool_forward, "y is [N, C+1, 1, 1]", SHAPE, clnn_global_avgpool_forward(ctx, px, gy2));
+  ROW(clnn_global_avgpool_forward, "x NULL", INV, clnn_global_avgpool_forward(ctx, NULL, gy));
+  ROW(clnn_global_avgpool_backward, "dx NULL", INV, clnn_global_avgpool_backward(ctx, gy, 0, NULL));
+  ROW(clnn_global_avgpool_backward, "dy channels differ", SHAPE, clnn_global_avgpool_backward(ctx, gy2, 0, pdx));
+  ROW(clnn_global_avgpool_backward, "beta NaN", INV, clnn_global_avgpool_backward(ctx, gy, NAN, pdx));
+}
+
+static void batchnorm_lstm_optim(void) {
+  clnn_tensor *x = T(ctx, 4, 3), *y = T(ctx, 4, 3), *s = T(ctx, 3), *sh = T(ctx, 3), *rm = T(ctx, 3), *rv = T(ctx, 3);
+  clnn_tensor *sm = T(ctx, 3), *si = T(ctx, 3), *s4 = T(ctx, 4), *x1 = T(ctx, 1, 3), *y1 = T(ctx, 1, 3);
+  clnn_tensor *xv = T(ctx, 12), *ox = T(other, 4, 3), *y5 = T(ctx, 4, 5);
+  ROW(clnn_batchnorm_forward_training, "ctx NULL", INV,
+      clnn_batchnorm_forward_training(NULL, x, s, sh, 0.1f, 1e-5f, rm, rv, y, sm, si));
+  ROW(clnn_batchnorm_forward_training, "x 1-D", SHAPE,
+      clnn_batchnorm_forward_training(ctx, xv, s, sh, 0.1f, 1e-5f, rm, rv, xv, sm, si));
+  ROW(clnn_batchnorm_forward_training, "scale length differs", SHAPE,
+      clnn_batchnorm_forward_training(ctx, x, s4, sh, 0.1f, 1e-5f, rm, rv, y, sm, si));
+  ROW(clnn_batchnorm_forward_training, "eps 0", INV,
+      clnn_batchnorm_forward_training(ctx, x, s, sh, 0.1f, 0.0f, rm, rv, y, sm, si));
+  ROW(clnn_batchnorm_forward_training, "momentum 2", INV,
+      clnn_batchnorm_forward_training(ctx, x, s, sh, 2.0f, 1e-5f, rm, rv, y, sm, si));
+  ROW(clnn_batchnorm_forward_training, "running_mean without running_var", INV,
+      clnn_batchnorm_forward_training(ctx, x, s, sh, 0.1f, 1e-5f, rm, NULL, y, sm, si));
+  ROW(clnn_batchnorm_forward_training, "save_mean without save_invstd", INV,
+      clnn_batchnorm_forward_training(ctx, x, s, sh, 0.1f, 1e-5f, rm, rv, y, sm, NULL));
+  ROW(clnn_batchnorm_forward_training, "N*H*W = 1 (batch variance undefined)", SHAPE,
+      clnn_batchnorm_forward_training(ctx, x1, s, sh, 0.1f, 1e-5f, rm, rv, y1, sm, si));
+  ROW(clnn_batchnorm_forward_training, "y shape differs", SHAPE,
+      clnn_batchnorm_forward_training(ctx, x, s, sh, 0.1f, 1e-5f, rm, rv, y5, sm, si));
+  ROW(clnn_batchnorm_forward_training, "x from another context", CTXM,
+      clnn_batchnorm_forward_training(ctx, ox, s, sh, 0.1f, 1e-5f, rm, rv, y, sm, si));
+  ROW(clnn_batchnorm_forward_inference, "running_mean NULL", INV,
+      clnn_batchnorm_forward_inference(ctx, x, s, sh, NULL, rv, 1e-5f, y));
+  ROW(clnn_batchnorm_forward_inference, "eps NaN", INV, clnn_batchnorm_forward_inference(ctx, x, s, sh, rm, rv, NAN, y));
+  ROW(clnn_batchnorm_forward_inference, "running_var length differs", SHAPE,
+      clnn_batchnorm_forward_inference(ctx, x, s, sh, rm, s4, 1e-5f, y));
+  ROW(clnn_batchnorm_backward, "save_mean NULL", INV,
+      clnn_batchnorm_backward(ctx, x, y, s, NULL, si, 0, y, s, sh));
+  ROW(clnn_batchnorm_backward, "dy shape differs", SHAPE,
+      clnn_batchnorm_backward(ctx, x, y5, s, sm, si, 0, y, s, sh));
+  ROW(clnn_batchnorm_backward, "dscale length differs", SHAPE,
+      clnn_batchnorm_backward(ctx, x, y, s, sm, si, 0, y, s4, sh));
+  ROW(clnn_batchnorm_backward, "beta NaN", INV, clnn_batchnorm_backward(ctx, x, y, s, sm, si, NAN, y, s, sh));
+
+  /* LSTM: N = 2, H = 3, I = 4, T = 2 */
+  clnn_tensor *g = T(ctx, 2, 12), *cp = T(ctx, 2, 3), *c = T(ctx, 2, 3), *h = T(ctx, 2, 3), *g5 = T(ctx, 2, 10);
+  clnn_tensor *dg = T(ctx, 2, 12), *dcp = T(ctx, 2, 3), *c4 = T(ctx, 2, 4);
+  ROW(clnn_lstm_gates_forward, "ctx NULL", INV, clnn_lstm_gates_forward(NULL, g, cp, c, h));
+  ROW(clnn_lstm_gates_forward, "gates width is not 4H", SHAPE, clnn_lstm_gates_forward(ctx, g5, cp, c, h));
+  ROW(clnn_lstm_gates_forward, "c_prev width differs", SHAPE, clnn_lstm_gates_forward(ctx, g, c4, c, h));
+  ROW(clnn_lstm_gates_forward, "h NULL", INV, clnn_lstm_gates_forward(ctx, g, cp, c, NULL));
+  ROW(clnn_lstm_gates_backward, "dgates NULL", INV, clnn_lstm_gates_backward(ctx, g, cp, c, h, NULL, NULL, dcp));
+  ROW(clnn_lstm_gates_backward, "dc_prev width differs", SHAPE,
+      clnn_lstm_gates_backward(ctx, g, cp, c, h, NULL, dg, c4));
+  VROW(clnn_lstm_reserve_numel, "zero sizes", , clnn_lstm_reserve_numel(0, 0, 0) == 0);
+  size_t res_n = clnn_lstm_reserve_numel(2, 2, 3);
+  clnn_tensor *lx = T(ctx, 2, 2, 4), *wih = T(ctx, 12, 4), *whh = T(ctx, 12, 3), *lb = T(ctx, 12);
+  clnn_tensor *ly = T(ctx, 2, 2, 3), *res = W(ctx, 1, &res_n), *small = T(ctx, 3), *wih5 = T(ctx, 12, 5);
+  clnn_tensor *lx2 = T(ctx, 4, 4), *dx = T(ctx, 2, 2, 4), *dwih = T(ctx, 12, 4), *dwhh = T(ctx, 12, 3);
+  ROW(clnn_lstm_forward, "ctx NULL", INV, clnn_lstm_forward(NULL, lx, wih, whh, lb, NULL, NULL, ly, NULL, NULL, res));
+  ROW(clnn_lstm_forward, "reserve too small", SHAPE,
+      clnn_lstm_forward(ctx, lx, wih, whh, lb, NULL, NULL, ly, NULL, NULL, small));
+  ROW(clnn_lstm_forward, "w_ih inputs differ from x", SHAPE,
+      clnn_lstm_forward(ctx, lx, wih5, whh, lb, NULL, NULL, ly, NULL, NULL, res));
+  ROW(clnn_lstm_forward, "x 2-D", SHAPE, clnn_lstm_forward(ctx, lx2, wih, whh, lb, NULL, NULL, ly, NULL, NULL, res));
+  ROW(clnn_lstm_forward, "y NULL", INV, clnn_lstm_forward(ctx, lx, wih, whh, lb, NULL, NULL, NULL, NULL, NULL, res));
+  ROW(clnn_lstm_forward, "h0 shape differs", SHAPE,
+      clnn_lstm_forward(ctx, lx, wih, whh, lb, c4, NULL, ly, NULL, NULL, res));
+  ROW(clnn_lstm_forward, "w_hh from another context", CTXM,
+      clnn_lstm_forward(ctx, lx, wih, T(other, 12, 3), lb, NULL, NULL, ly, NULL, NULL, res));
+  ROW(clnn_lstm_backward, "reserve NULL", INV,
+      clnn_lstm_backward(ctx, lx, wih, whh, NULL, NULL, ly, NULL, ly, NULL, NULL, 0, dx, dwih, dwhh, lb, NULL, NULL));
+  ROW(clnn_lstm_backward, "dw_ih shape differs", SHAPE,
+      clnn_lstm_backward(ctx, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx, wih5, dwhh, lb, NULL, NULL));
+  ROW(clnn_lstm_backward, "beta NaN", INV,
+      clnn_lstm_backward(ctx, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, NAN, dx, dwih, dwhh, lb, NULL, NULL));
+
+  /* optimizers */
+  clnn_tensor *p = T(ctx, 5), *gr = T(ctx, 5), *v = T(ctx, 5), *m = T(ctx, 5), *v2 = T(ctx, 5), *p6 = T(ctx, 6);
+  clnn_tensor *op = T(other, 5);
+  clnn_sgd_params sgd = {0.1f, 0.9f, 0, 0, 0, 0};
+  ROW(clnn_sgd_step, "ctx NULL", INV, clnn_sgd_step(NULL, &sgd, p, gr, v));
+  ROW(clnn_sgd_step, "params NULL", INV, clnn_sgd_step(ctx, NULL, p, gr, v));
+  ROW(clnn_sgd_step, "momentum without a velocity", INV, clnn_sgd_step(ctx, &sgd, p, gr, NULL));
+  ROW(clnn_sgd_step, "grad numel differs", SHAPE, clnn_sgd_step(ctx, &sgd, p, p6, v));
+  ROW(clnn_sgd_step, "param from another context", CTXM, clnn_sgd_step(ctx, &sgd, op, gr, v));
+  sgd.lr = -1;
+  ROW(clnn_sgd_step, "lr < 0", INV, clnn_sgd_step(ctx, &sgd, p, gr, v));
+  sgd.lr = 0.1f;
+  sgd.nesterov = 1;
+  sgd.dampening = 0.5f;
+  ROW(clnn_sgd_step, "nesterov with dampening", INV, clnn_sgd_step(ctx, &sgd, p, gr, v));
+  sgd.nesterov = 0;
+  sgd.dampening = 2;
+  ROW(clnn_sgd_step, "dampening > 1", INV, clnn_sgd_step(ctx, &sgd, p, gr, v));
+  sgd.dampening = 0;
+  sgd.weight_decay = NAN;
+  ROW(clnn_sgd_step, "weight_decay NaN", INV, clnn_sgd_step(ctx, &sgd, p, gr, v));
+  clnn_adam_params adam = {1e-3f, 0.9f, 0.999f, 1e-8f, 0, 0};
+  ROW(clnn_adam_step, "params NULL", INV, clnn_adam_step(ctx, NULL, 1, p, gr, m, v2));
+  ROW(clnn_adam_step, "step 0", INV, clnn_adam_step(ctx, &adam, 0, p, gr, m, v2));
+  ROW(clnn_adam_step, "step -3", INV, clnn_adam_step(ctx, &adam, -3, p, gr, m, v2));
+  ROW(clnn_adam_step, "v NULL", INV, clnn_adam_step(ctx, &adam, 1, p, gr, m, NULL));
+  ROW(clnn_adam_step, "m numel differs", SHAPE, clnn_adam_step(ctx, &adam, 1, p, gr, p6, v2));
+  adam.beta1 = 1.0f;
+  ROW(clnn_adam_step, "beta1 = 1", INV, clnn_adam_step(ctx, &adam, 1, p, gr, m, v2));
+  adam.beta1 = 0.9f;
+  adam.eps = 0;
+  ROW(clnn_adam_step, "eps 0", INV, clnn_adam_step(ctx, &adam, 1, p, gr, m, v2));
+  clnn_rmsprop_params rms = {1e-2f, 0.99f, 1e-8f, 0, 0.5f};
+  ROW(clnn_rmsprop_step, "momentum without a buffer", INV, clnn_rmsprop_step(ctx, &rms, p, gr, v2, NULL));
+  rms.momentum = 0;
+  rms.alpha = 1.5f;
+  ROW(clnn_rmsprop_step, "alpha > 1", INV, clnn_rmsprop_step(ctx, &rms, p, gr, v2, NULL));
+  rms.alpha = 0.99f;
+  ROW(clnn_rmsprop_step, "square_avg NULL", INV, clnn_rmsprop_step(ctx, &rms, p, gr, NULL, NULL));
+  ROW(clnn_rmsprop_step, "grad from another context", CTXM, clnn_rmsprop_step(ctx, &rms, p, op, v2, NULL));
+  clnn_adagrad_params ada = {1e-2f, 0, 0};
+  ROW(clnn_adagrad_step, "eps 0", INV, clnn_adagrad_step(ctx, &ada, p, gr, v2));
+  ada.eps = 1e-10f;
+  ROW(clnn_adagrad_step, "sum numel differs", SHAPE, clnn_adagrad_step(ctx, &ada, p, gr, p6));
+  ROW(clnn_adagrad_step, "params NULL", INV, clnn_adagrad_step(ctx, NULL, p, gr, v2));
+  clnn_tensor *grads[3] = {gr, m, gr}, *mixed[2] = {gr, op}, *withnull[2] = {gr, NULL};
+  float norm = -1;
+  ROW(clnn_clip_grad_norm, "ctx NULL", INV, clnn_clip_grad_norm(NULL, grads, 2, 1, &norm));
+  ROW(clnn_clip_grad_norm, "grads NULL", INV, clnn_clip_grad_norm(ctx, NULL, 2, 1, &norm));
+  ROW(clnn_clip_grad_norm, "count 0", INV, clnn_clip_grad_norm(ctx, grads, 0, 1, &norm));
+  ROW(clnn_clip_grad_norm, "the same tensor twice", INV, clnn_clip_grad_norm(ctx, grads, 3, 1, &norm));
+  ROW(clnn_clip_grad_norm, "a NULL gradient", INV, clnn_clip_grad_norm(ctx, withnull, 2, 1, &norm));
+  ROW(clnn_clip_grad_norm, "max_norm NaN", INV, clnn_clip_grad_norm(ctx, grads, 2, NAN, &norm));
+  ROW(clnn_clip_grad_norm, "max_norm < 0", INV, clnn_clip_grad_norm(ctx, grads, 2, -1, &norm));
+  ROW(clnn_clip_grad_norm, "a gradient from another context", CTXM, clnn_clip_grad_norm(ctx, mixed, 2, 1, &norm));
+  TU_CHECK(norm == -1, "clnn_clip_grad_norm: *total_norm untouched on failure");
+}
+
+static void device_sets_datasets(void) {
+  clnn_device_set *set = (clnn_device_set *)&rows;
+  ROW(clnn_device_set_create, "selection matches nothing", CLNN_ERROR_DEVICE_NOT_FOUND,
+      clnn_device_set_create("no-such-device-xyz", NULL, &set));
+  ROW(clnn_device_set_create, "out NULL", INV, clnn_device_set_create("cpu", NULL, NULL));
+  TU_CHECK(set == (clnn_device_set *)&rows || set == NULL, "clnn_device_set_create: *out untouched or NULL");
+  clnn_context *two[2] = {ctx, ctx}, *none[1] = {NULL};
+  ROW(clnn_device_set_wrap, "contexts NULL", INV, clnn_device_set_wrap(NULL, 1, &set));
+  ROW(clnn_device_set_wrap, "count 0", INV, clnn_device_set_wrap(two, 0, &set));
+  ROW(clnn_device_set_wrap, "count -1", INV, clnn_device_set_wrap(two, -1, &set));
+  ROW(clnn_device_set_wrap, "count 65", INV, clnn_device_set_wrap(two, CLNN_MAX_SET_DEVICES + 1, &set));
+  ROW(clnn_device_set_wrap, "the same context twice", INV, clnn_device_set_wrap(two, 2, &set));
+  ROW(clnn_device_set_wrap, "a NULL context", INV, clnn_device_set_wrap(none, 1, &set));
+  ROW(clnn_device_set_wrap, "out NULL", INV, clnn_device_set_wrap(two, 1, NULL));
+  VROW(clnn_device_set_destroy, "NULL is a no-op", clnn_device_set_destroy(NULL), 1);
+  VROW(clnn_device_set_size, "NULL", , clnn_device_set_size(NULL) == 0);
+  VROW(clnn_device_set_context, "NULL", , clnn_device_set_context(NULL, 0) == NULL);
+  ROW(clnn_device_set_finish, "NULL", INV, clnn_device_set_finish(NULL));
+  clnn_device_set *one = NULL;
+  TU_OK(clnn_device_set_wrap(two, 1, &one));
+  VROW(clnn_device_set_context, "index = size", , clnn_device_set_context(one, 1) == NULL);
+  VROW(clnn_device_set_context, "index -1", , clnn_device_set_context(one, -1) == NULL);
+  clnn_device_set_destroy(one);
+
+  clnn_dataset *ds = (clnn_dataset *)&rows;
+  float x[8] = {0};
+  int32_t lab[2] = {0, 1}, neg[2] = {0, -1};
+  size_t sd[1] = {4}, sd0[1] = {0};
+  ROW(clnn_dataset_load_idx, "images_path NULL", INV, clnn_dataset_load_idx(NULL, "b", &ds));
+  ROW(clnn_dataset_load_idx, "labels_path NULL", INV, clnn_dataset_load_idx("a", NULL, &ds));
+  ROW(clnn_dataset_load_idx, "out NULL", INV, clnn_dataset_load_idx("a", "b", NULL));
+  ROW(clnn_dataset_load_idx, "no such file", CLNN_ERROR_IO,
+      clnn_dataset_load_idx("/nonexistent/images", "/nonexistent/labels", &ds));
+  ROW(clnn_dataset_load_idx, "a text file, not an IDX file", CLNN_ERROR_FORMAT, clnn_dataset_load_idx("/proc/self/status", "/proc/self/status", &ds));
+  TU_CHECK(ds == (clnn_dataset *)&rows, "clnn_dataset_load_idx: *out untouched on failure");
+  ROW(clnn_dataset_create, "n 0", INV, clnn_dataset_create(0, 1, sd, x, lab, &ds));
+  ROW(clnn_dataset_create, "sample_ndim 0", INV, clnn_dataset_create(2, 0, sd, x, lab, &ds));
+  ROW(clnn_dataset_create, "sample_ndim 5", INV, clnn_dataset_create(2, 5, sd, x, lab, &ds));
+  ROW(clnn_dataset_create, "a zero sample dimension", INV, clnn_dataset_create(2, 1, sd0, x, lab, &ds));
+  ROW(clnn_dataset_create, "a negative label", INV, clnn_dataset_create(2, 1, sd, x, neg, &ds));
+  ROW(clnn_dataset_create, "x NULL", INV, clnn_dataset_create(2, 1, sd, NULL, lab, &ds));
+  ROW(clnn_dataset_create, "sample_dims NULL", INV, clnn_dataset_create(2, 1, NULL, x, lab, &ds));
+  ROW(clnn_dataset_create, "out NULL", INV, clnn_dataset_create(2, 1, sd, x, lab, NULL));
+  TU_CHECK(ds == (clnn_dataset *)&rows, "clnn_dataset_create: *out untouched on failure");
+  VROW(clnn_dataset_destroy, "NULL is a no-op", clnn_dataset_destroy(NULL), 1);
+  VROW(clnn_dataset_size, "NULL", , clnn_dataset_size(NULL) == 0);
+  VROW(clnn_dataset_sample_numel, "NULL", , clnn_dataset_sample_numel(NULL) == 0);
+  size_t dd[CLNN_MAX_DIMS] = {7, 7, 7, 7, 7};
+  VROW(clnn_dataset_sample_dims, "NULL", , clnn_dataset_sample_dims(NULL, dd) == 0 && dd[0] == 7);
+  VROW(clnn_dataset_num_classes, "NULL", , clnn_dataset_num_classes(NULL) == 0);
+  VROW(clnn_dataset_data, "NULL", , clnn_dataset_data(NULL) == NULL);
+  VROW(clnn_dataset_labels, "NULL", , clnn_dataset_labels(NULL) == NULL);
+  ROW(clnn_dataset_shuffle, "NULL", INV, clnn_dataset_shuffle(NULL, 1));
+  clnn_dataset *good = NULL;
+  TU_OK(clnn_dataset_create(2, 1, sd, x, lab, &good));
+  float out[8];
+  int32_t ol[2];
+  ROW(clnn_dataset_batch, "ds NULL", INV, clnn_dataset_batch(NULL, 0, 1, out, ol));
+  ROW(clnn_dataset_batch, "x NULL", INV, clnn_dataset_batch(good, 0, 1, NULL, ol));
+  ROW(clnn_dataset_batch, "count 0", INV, clnn_dataset_batch(good, 0, 0, out, ol));
+  ROW(clnn_dataset_batch, "past the end", INV, clnn_dataset_batch(good, 1, 2, out, ol));
+  ROW(clnn_dataset_batch, "first + count overflows", INV, clnn_dataset_batch(good, 1, SIZE_MAX, out, ol));
+  clnn_dataset_destroy(good);
+}
+
+static clnn_net *small_net(uint64_t seed) {
+  size_t in[3] = {1, 4, 4};
+  clnn_net *n = NULL;
+  TU_OK(clnn_net_create(ctx, 3, in, seed, &n));
+  TU_OK(clnn_net_add_conv2d(n, 2, 3, 1, 1));
+  TU_OK(clnn_net_add_activation(n, CLNN_ACT_RELU, 0));
+  return n;
+}
+
+static void networks(void) {
+  size_t in[3] = {1, 4, 4}, in0[3] = {1, 0, 4};
+  clnn_net *net = (clnn_net *)&rows;
+  VROW(clnn_optimizer_config_init, "NULL", clnn_optimizer_config_init(NULL, CLNN_OPTIM_SGD, 0.1f), 1);
+  ROW(clnn_net_create, "ctx NULL", INV, clnn_net_create(NULL, 3, in, 1, &net));
+  ROW(clnn_net_create, "ndim 0", INV, clnn_net_create(ctx, 0, in, 1, &net));
+  ROW(clnn_net_create, "ndim 5", INV, clnn_net_create(ctx, 5, in, 1, &net));
+  ROW(clnn_net_create, "input_dims NULL", INV, clnn_net_create(ctx, 3, NULL, 1, &net));
+  ROW(clnn_net_create, "a zero input dimension", INV, clnn_net_create(ctx, 3, in0, 1, &net));
+  ROW(clnn_net_create, "out NULL", INV, clnn_net_create(ctx, 3, in, 1, NULL));
+  TU_CHECK(net == (clnn_net *)&rows || net == NULL, "clnn_net_create: *out untouched or NULL on failure");
+  VROW(clnn_net_destroy, "NULL is a no-op", clnn_net_destroy(NULL), 1);
+
+  net = small_net(1);
+  clnn_conv2d_params cp;
+  clnn_conv2d_params_init(&cp);
+  clnn_pool2d_params pp;
+  clnn_pool2d_params_init(&pp, 2);
+  ROW(clnn_net_add_conv2d, "net NULL", INV, clnn_net_add_conv2d(NULL, 2, 3, 1, 1));
+  ROW(clnn_net_add_conv2d, "out_channels 0", INV, clnn_net_add_conv2d(net, 0, 3, 1, 1));
+  ROW(clnn_net_add_conv2d, "out_channels -4", INV, clnn_net_add_conv2d(net, -4, 3, 1, 1));
+  ROW(clnn_net_add_conv2d, "kernel 0", INV, clnn_net_add_conv2d(net, 2, 0, 1, 1));
+  ROW(clnn_net_add_conv2d, "stride 0", INV, clnn_net_add_conv2d(net, 2, 3, 0, 1));
+  ROW(clnn_net_add_conv2d, "padding -1", INV, clnn_net_add_conv2d(net, 2, 3, 1, -1));
+  ROW(clnn_net_add_conv2d, "kernel larger than the input", SHAPE, clnn_net_add_conv2d(net, 2, 9, 1, 0));
+  ROW(clnn_net_add_conv2d_ex, "params NULL", INV, clnn_net_add_conv2d_ex(net, 2, 3, 3, NULL, 1));
+  cp.groups = 3;
+  ROW(clnn_net_add_conv2d_ex, "groups do not divide the channels (a shape that does not fit)", SHAPE, clnn_net_add_conv2d_ex(net, 2, 3, 3, &cp, 1));
+  cp.groups = 1;
+  ROW(clnn_net_add_conv2d_ex, "kernel_w 0", INV, clnn_net_add_conv2d_ex(net, 2, 3, 0, &cp, 1));
+  ROW(clnn_net_add_conv_transpose2d, "out_channels 0", INV, clnn_net_add_conv_transpose2d(net, 0, 3, 1, 0));
+  ROW(clnn_net_add_conv_transpose2d, "net NULL", INV, clnn_net_add_conv_transpose2d(NULL, 2, 3, 1, 0));
+  ROW(clnn_net_add_conv_transpose2d_ex, "params NULL", INV,
+      clnn_net_add_conv_transpose2d_ex(net, 2, 3, 3, NULL, 1));
+  ROW(clnn_net_add_maxpool2d, "kernel 0", INV, clnn_net_add_maxpool2d(net, 0, 0, 0));
+  ROW(clnn_net_add_maxpool2d, "window larger than the input", SHAPE, clnn_net_add_maxpool2d(net, 9, 0, 0));
+  ROW(clnn_net_add_avgpool2d, "padding >= kernel", INV, clnn_net_add_avgpool2d(net, 2, 2, 2));
+  ROW(clnn_net_add_avgpool2d, "net NULL", INV, clnn_net_add_avgpool2d(NULL, 2, 2, 0));
+  ROW(clnn_net_add_pool2d_ex, "params NULL", INV, clnn_net_add_pool2d_ex(net, 1, NULL));
+  ROW(clnn_net_add_global_avgpool, "net NULL", INV, clnn_net_add_global_avgpool(NULL));
+  ROW(clnn_net_add_dense, "units 0", INV, clnn_net_add_dense(net, 0));
+  ROW(clnn_net_add_dense, "units -1", INV, clnn_net_add_dense(net, -1));
+  ROW(clnn_net_add_dense, "input not flat (no flatten layer)", SHAPE, clnn_net_add_dense(net, 4));
+  ROW(clnn_net_add_activation, "activation 99", INV, clnn_net_add_activation(net, (clnn_activation)99, 0));
+  ROW(clnn_net_add_activation, "net NULL", INV, clnn_net_add_activation(NULL, CLNN_ACT_RELU, 0));
+  ROW(clnn_net_add_dropout, "p = 1", INV, clnn_net_add_dropout(net, 1.0f));
+  ROW(clnn_net_add_dropout, "p NaN", INV, clnn_net_add_dropout(net, NAN));
+  ROW(clnn_net_add_batchnorm, "momentum 2", INV, clnn_net_add_batchnorm(net, 2.0f, 0));
+  ROW(clnn_net_add_batchnorm, "eps -1", INV, clnn_net_add_batchnorm(net, 0, -1.0f));
+  ROW(clnn_net_add_flatten, "net NULL", INV, clnn_net_add_flatten(NULL));
+  ROW(clnn_net_add_lstm, "hidden 0", INV, clnn_net_add_lstm(net, 0, 0));
+  ROW(clnn_net_add_lstm, "input is an image, not a sequence", SHAPE, clnn_net_add_lstm(net, 4, 0));
+  ROW(clnn_net_set_layer_name, "net NULL", INV, clnn_net_set_layer_name(NULL, 0, "a"));
+  ROW(clnn_net_set_layer_name, "name NULL", INV, clnn_net_set_layer_name(net, 0, NULL));
+  ROW(clnn_net_set_layer_name, "empty name", INV, clnn_net_set_layer_name(net, 0, ""));
+  ROW(clnn_net_set_layer_name, "a dot in the name", INV, clnn_net_set_layer_name(net, 0, "a.b"));
+  ROW(clnn_net_set_layer_name, "48 characters", INV,
+      clnn_net_set_layer_name(net, 0, "abcdefghijabcdefghijabcdefghijabcdefghijabcdefgh"));
+  ROW(clnn_net_set_layer_name, "name of another layer", INV, clnn_net_set_layer_name(net, 0, "relu1"));
+  ROW(clnn_net_set_layer_name, "layer 99", INV, clnn_net_set_layer_name(net, 99, "x"));
+  ROW(clnn_net_set_layer_name, "layer -2", INV, clnn_net_set_layer_name(net, -2, "x"));
+  ROW(clnn_net_set_loss, "loss 99", INV, clnn_net_set_loss(net, (clnn_loss)99));
+  ROW(clnn_net_set_loss, "net NULL", INV, clnn_net_set_loss(NULL, CLNN_LOSS_MSE));
+  clnn_optimizer_config oc;
+  clnn_optimizer_config_init(&oc, CLNN_OPTIM_ADAM, 1e-3f);
+  ROW(clnn_net_set_optimizer, "cfg NULL", INV, clnn_net_set_optimizer(net, NULL));
+  oc.lr = 0;
+  ROW(clnn_net_set_optimizer, "lr 0", INV, clnn_net_set_optimizer(net, &oc));
+  oc.lr = 1e-3f;
+  oc.type = (clnn_optimizer_type)99;
+  ROW(clnn_net_set_optimizer, "type 99", INV, clnn_net_set_optimizer(net, &oc));
+  oc.type = CLNN_OPTIM_ADAM;
+  oc.beta2 = 1.0f;
+  ROW(clnn_net_set_optimizer, "beta2 = 1", INV, clnn_net_set_optimizer(net, &oc));
+  ROW(clnn_net_set_learning_rate, "lr -1", INV, clnn_net_set_learning_rate(net, -1));
+  ROW(clnn_net_set_learning_rate, "lr NaN", INV, clnn_net_set_learning_rate(net, NAN));
+  ROW(clnn_net_set_learning_rate, "net NULL", INV, clnn_net_set_learning_rate(NULL, 0.1f));
+  TU_CHECK(clnn_net_num_layers(net) == 2, "the failed additions left 2 layers (%d)", clnn_net_num_layers(net));
+
+  TU_OK(clnn_net_add_flatten(net));
+  TU_OK(clnn_net_add_dense(net, 3));
+  float x[2 * 16], y[2 * 3], loss = -1, acc = -1;
+  for (int i = 0; i < 32; i++) x[i] = 0.03f * (float)i;
+  int32_t labels[2] = {0, 2}, bad_labels[2] = {0, 3};
+  ROW(clnn_net_train_step, "net NULL", INV, clnn_net_train_step(NULL, x, 2, labels, NULL, &loss));
+  ROW(clnn_net_train_step, "x NULL", INV, clnn_net_train_step(net, NULL, 2, labels, NULL, &loss));
+  ROW(clnn_net_train_step, "batch 0", INV, clnn_net_train_step(net, x, 0, labels, NULL, &loss));
+  ROW(clnn_net_train_step, "labels NULL (cross-entropy)", INV, clnn_net_train_step(net, x, 2, NULL, NULL, &loss));
+  ROW(clnn_net_train_step, "a label = number of classes", INV,
+      clnn_net_train_step(net, x, 2, bad_labels, NULL, &loss));
+  TU_CHECK(loss == -1 && clnn_net_step_count(net) == 0, "failed steps changed nothing (loss %g, steps %llu)", loss,
+           (unsigned long long)clnn_net_step_count(net));
+  ROW(clnn_net_compute_gradients, "x NULL", INV, clnn_net_compute_gradients(net, NULL, 2, labels, NULL, &loss));
+  ROW(clnn_net_compute_gradients, "batch 0", INV, clnn_net_compute_gradients(net, x, 0, labels, NULL, &loss));
+  ROW(clnn_net_train_epoch, "ds NULL", INV, clnn_net_train_epoch(net, NULL, 2, &loss));
+  clnn_dataset *ds = NULL, *ds_wrong = NULL;
+  size_t sd[3] = {1, 4, 4}, sd_wrong[1] = {5};
+  TU_OK(clnn_dataset_create(2, 3, sd, x, labels, &ds));
+  TU_OK(clnn_dataset_create(2, 1, sd_wrong, x, labels, &ds_wrong));
+  ROW(clnn_net_train_epoch, "batch_size 0", INV, clnn_net_train_epoch(net, ds, 0, &loss));
+  ROW(clnn_net_train_epoch, "samples of another shape", SHAPE, clnn_net_train_epoch(net, ds_wrong, 2, &loss));
+  ROW(clnn_net_predict, "y NULL", INV, clnn_net_predict(net, x, 2, NULL, 6));
+  ROW(clnn_net_predict, "y_count != batch * outputs", INV, clnn_net_predict(net, x, 2, y, 5));
+  ROW(clnn_net_predict, "batch 0", INV, clnn_net_predict(net, x, 0, y, 0));
+  ROW(clnn_net_accuracy, "accuracy NULL", INV, clnn_net_accuracy(net, x, labels, 2, 2, NULL));
+  ROW(clnn_net_accuracy, "n 0", INV, clnn_net_accuracy(net, x, labels, 0, 2, &acc));
+  ROW(clnn_net_accuracy, "batch_size 0", INV, clnn_net_accuracy(net, x, labels, 2, 0, &acc));
+  ROW(clnn_net_evaluate, "ds NULL", INV, clnn_net_evaluate(net, NULL, 2, &loss, &acc));
+  ROW(clnn_net_evaluate, "samples of another shape", SHAPE, clnn_net_evaluate(net, ds_wrong, 2, &loss, &acc));
+  TU_CHECK(acc == -1, "accuracy untouched by the failures");
+
+  VROW(clnn_net_num_layers, "NULL", , clnn_net_num_layers(NULL) == 0);
+  VROW(clnn_net_layer_name, "layer 99", , clnn_net_layer_name(net, 99) == NULL);
+  VROW(clnn_net_layer_name, "NULL", , clnn_net_layer_name(NULL, 0) == NULL);
+  size_t od[CLNN_MAX_DIMS] = {0};
+  VROW(clnn_net_output_dims, "layer 99", , clnn_net_output_dims(net, 99, od) == 0);
+  VROW(clnn_net_output_dims, "NULL", , clnn_net_output_dims(NULL, -1, od) == 0);
+  VROW(clnn_net_num_params, "NULL", , clnn_net_num_params(NULL) == 0);
+  VROW(clnn_net_param_name, "index 999", , clnn_net_param_name(net, 999) == NULL);
+  VROW(clnn_net_param_name, "NULL", , clnn_net_param_name(NULL, 0) == NULL);
+  clnn_tensor *pv = (clnn_tensor *)&rows;
+  ROW(clnn_net_param, "unknown name", INV, clnn_net_param(net, "nope.weight", &pv, NULL));
+  ROW(clnn_net_param, "name NULL", INV, clnn_net_param(net, NULL, &pv, NULL));
+  ROW(clnn_net_param, "net NULL", INV, clnn_net_param(NULL, "conv1.weight", &pv, NULL));
+  TU_CHECK(pv == (clnn_tensor *)&rows || pv == NULL, "clnn_net_param: *value untouched or NULL on failure");
+  VROW(clnn_net_num_trainable, "NULL", , clnn_net_num_trainable(NULL) == 0);
+  VROW(clnn_net_step_count, "NULL", , clnn_net_step_count(NULL) == 0);
+  char buf[16] = "unchanged";
+  ROW(clnn_net_summary, "net NULL", INV, clnn_net_summary(NULL, buf, sizeof buf));
+  ROW(clnn_net_summary, "buf NULL", INV, clnn_net_summary(net, NULL, 100));
+  ROW(clnn_net_summary, "size 0", INV, clnn_net_summary(net, buf, 0));
+  ROW(clnn_net_summary, "16-byte buffer (truncated, fine)", OK, clnn_net_summary(net, buf, sizeof buf));
+  TU_CHECK(strlen(buf) < sizeof buf, "clnn_net_summary: NUL-terminated in a short buffer");
+
+  ROW(clnn_net_save, "net NULL", INV, clnn_net_save(NULL, "/tmp/x.safetensors", 0));
+  ROW(clnn_net_save, "path NULL", INV, clnn_net_save(net, NULL, 0));
+  ROW(clnn_net_save, "unknown flags", INV, clnn_net_save(net, "/tmp/x.safetensors", 0x40));
+  ROW(clnn_net_save, "directory that does not exist", CLNN_ERROR_IO,
+      clnn_net_save(net, "/nonexistent-dir/x.safetensors", 0));
+  ROW(clnn_net_load, "net NULL", INV, clnn_net_load(NULL, "/tmp/x.safetensors"));
+  ROW(clnn_net_load, "path NULL", INV, clnn_net_load(net, NULL));
+  ROW(clnn_net_load, "no such file", CLNN_ERROR_IO, clnn_net_load(net, "/nonexistent-dir/x.safetensors"));
+  ROW(clnn_net_load, "not a safetensors file", CLNN_ERROR_FORMAT, clnn_net_load(net, "/proc/self/status"));
+
+  /* after first use the layer list is fixed */
+  TU_OK(clnn_net_train_step(net, x, 2, labels, NULL, &loss));
+  ROW(clnn_net_add_dense, "after the network was used", INV, clnn_net_add_dense(net, 3));
+  ROW(clnn_net_set_layer_name, "after the network was used", INV, clnn_net_set_layer_name(net, 0, "first"));
+  TU_CHECK(clnn_net_num_layers(net) == 4, "layers unchanged after first use");
+
+  /* several devices and MPI */
+  clnn_net *pn = (clnn_net *)&rows;
+  ROW(clnn_net_create_parallel, "set NULL", INV, clnn_net_create_parallel(NULL, 3, in, 1, &pn));
+  clnn_device_set *set = NULL;
+  clnn_context *one[1] = {ctx};
+  TU_OK(clnn_device_set_wrap(one, 1, &set));
+  ROW(clnn_net_create_parallel, "ndim 0", INV, clnn_net_create_parallel(set, 0, in, 1, &pn));
+  ROW(clnn_net_create_parallel, "out NULL", INV, clnn_net_create_parallel(set, 3, in, 1, NULL));
+  TU_CHECK(pn == (clnn_net *)&rows || pn == NULL, "clnn_net_create_parallel: *out untouched or NULL");
+  clnn_device_set_destroy(set);
+  VROW(clnn_net_num_devices, "NULL", , clnn_net_num_devices(NULL) == 0);
+  double w[2] = {1, 1}, wneg[1] = {-1}, wzero[1] = {0}, shares[2] = {-1, -1};
+  ROW(clnn_net_set_split, "net NULL", INV, clnn_net_set_split(NULL, CLNN_SPLIT_AUTO, NULL, 0));
+  ROW(clnn_net_set_split, "mode 99", INV, clnn_net_set_split(net, (clnn_split_mode)99, NULL, 0));
+  ROW(clnn_net_set_split, "FIXED without weights", INV, clnn_net_set_split(net, CLNN_SPLIT_FIXED, NULL, 1));
+  ROW(clnn_net_set_split, "FIXED, count != devices", INV, clnn_net_set_split(net, CLNN_SPLIT_FIXED, w, 2));
+  ROW(clnn_net_set_split, "a negative weight", INV, clnn_net_set_split(net, CLNN_SPLIT_FIXED, wneg, 1));
+  ROW(clnn_net_set_split, "every weight 0", INV, clnn_net_set_split(net, CLNN_SPLIT_FIXED, wzero, 1));
+  ROW(clnn_net_set_split, "AUTO with weights", INV, clnn_net_set_split(net, CLNN_SPLIT_AUTO, w, 1));
+  ROW(clnn_net_get_split, "net NULL", INV, clnn_net_get_split(NULL, shares, 1, NULL));
+  ROW(clnn_net_get_split, "shares NULL", INV, clnn_net_get_split(net, NULL, 1, NULL));
+  ROW(clnn_net_get_split, "count != devices", INV, clnn_net_get_split(net, shares, 2, NULL));
+  TU_CHECK(shares[0] == -1, "clnn_net_get_split: shares untouched on failure");
+  VROW(clnn_mpi_available, "0 or 1", int a = clnn_mpi_available(), a == 0 || a == 1);
+  if (!clnn_mpi_available()) {
+    ROW(clnn_mpi_init, "built without MPI", CLNN_ERROR_UNSUPPORTED, clnn_mpi_init(NULL, NULL, NULL, NULL));
+    ROW(clnn_mpi_finalize, "built without MPI", CLNN_ERROR_UNSUPPORTED, clnn_mpi_finalize());
+    ROW(clnn_net_set_mpi, "built without MPI", CLNN_ERROR_UNSUPPORTED, clnn_net_set_mpi(net, NULL));
+  } else {
+    /* MPI is not initialised in this test, so these calls would start it: only argument errors */
+    cover("clnn_mpi_init");
+    cover("clnn_mpi_finalize");
+  }
+  ROW(clnn_net_set_mpi, "net NULL", INV, clnn_net_set_mpi(NULL, NULL));
+  int rank = -1, size = -1;
+  ROW(clnn_net_mpi_rank, "net NULL", INV, clnn_net_mpi_rank(NULL, &rank, &size));
+  ROW(clnn_net_mpi_rank, "not joined: rank 0 of 1", OK, clnn_net_mpi_rank(net, &rank, &size));
+  TU_CHECK(rank == 0 && size == 1, "clnn_net_mpi_rank: 0 of 1 when not joined (%d of %d)", rank, size);
+  ROW(clnn_net_mpi_rank, "both out-pointers NULL (allowed)", OK, clnn_net_mpi_rank(net, NULL, NULL));
+
+  clnn_dataset_destroy(ds);
+  clnn_dataset_destroy(ds_wrong);
+  clnn_net_destroy(net);
+}
+
+/* The one detectable use of a destroyed object: a context destroyed before its tensors. */
+static clnn_tensor *orphan; /* reachable, never freed: its context is gone */
+static void destroyed_objects(void) {
+  clnn_context *c = NULL;
+  TU_OK(clnn_context_create(NULL, &c));
+  size_t d = 3;
+  TU_OK(clnn_tensor_create(c, 1, &d, &orphan));
+  log_hits = 0;
+  clnn_set_log_callback(count_log, CLNN_LOG_WARN, NULL);
+  VROW(clnn_context_destroy, "tensors still alive: a warning", clnn_context_destroy(c), log_hits == 1);
+  clnn_set_log_callback(NULL, CLNN_LOG_ERROR, NULL);
+}
+
+/* Every function include/clnn.h declares has at least one row. */
+static void check_coverage(void) {
+  const char *src = getenv("CLNN_SOURCE_DIR");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/include/clnn.h", src ? src : "..");
+  FILE *f = fopen(path, "r");
+  TU_CHECK(f != NULL, "open %s", path);
+  if (!f) return;
+  char line[1024];
+  int declared = 0, missing = 0;
+  while (fgets(line, sizeof line, f)) {
+    /* declarations start in column 0; comments, macros and continuation lines do not */
+    if (line[0] == ' ' || line[0] == '/' || line[0] == '#' || line[0] == '*' || line[0] == '}') continue;
+    for (char *p = strstr(line, "clnn_"); p; p = strstr(p + 1, "clnn_")) {
+      if (p > line && p[-1] != ' ' && p[-1] != '*') continue;
+      size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+      if (p[n] != '(') continue;
+      char name[128];
+      snprintf(name, sizeof name, "%.*s", (int)n, p);
+      declared++;
+      int found = 0;
+      for (int i = 0; i < num_covered && !found; i++) found = !strcmp(covered[i], name);
+      if (!found) missing++;
+      TU_CHECK(found, "%s is declared in include/clnn.h but has no row in tests/test_api_misuse.c", name);
+      break;
+    }
+  }
+  fclose(f);
+  TU_CHECK(declared >= 140, "found %d public functions in include/clnn.h", declared);
+  printf("api misuse: %d rows over %d of %d public functions (%d rows failed)\n", rows, declared - missing,
+         declared, row_failures);
+}
+
+int main(void) {
+  ctx = tu_context();
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  TU_OK(clnn_context_create(&o, &other));
+  status_devices_contexts();
+  tensors();
+  gemm_elementwise();
+  softmax_losses_dropout();
+  dense_conv_pool();
+  batchnorm_lstm_optim();
+  device_sets_datasets();
+  networks();
+  destroyed_objects();
+  check_coverage();
+  for (int i = 0; i < num_watch; i++) {
+    clnn_tensor_destroy(watch[i].t);
+    free(watch[i].snap);
+  }
+  clnn_context_destroy(other);
+  clnn_context_destroy(ctx);
+  return tu_finish("test_api_misuse");
+}
