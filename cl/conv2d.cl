@@ -436,47 +436,72 @@ inline void conv_store_phases2(__global float *d, float16 a0, float16 a1, int n,
  * vector. Columns are handled by phase ph = w mod sw: within a phase, consecutive elements read
  * consecutive column entries, so interior runs are plain vector loads; with stride 2 the two
  * phases are interleaved back into contiguous stores. Only pixels pq0 .. pq0+L-1 contribute.
- * beta == 0 overwrites without reading dx. Global: (H, nb*C). */
+ * beta == 0 overwrites without reading dx. Global: (ceil(H/CONV_C2I_RB), nb*C). */
+#ifndef CONV_C2I_RB
+#define CONV_C2I_RB 4 /* dx rows per work-item of conv2d_col2im_cpu */
+#endif
+
 __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global float *restrict dx,
                                 int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
                                 int pt, int pl, int dh, int dw, int n0, int nb, int L, int pq0,
                                 int J, float beta) {
-  const int h = get_global_id(0);
+  const int h_first = get_global_id(0) * CONV_C2I_RB;
   const int nc = get_global_id(1);
-  if (h >= H || nc >= nb * C) return;
+  if (h_first >= H || nc >= nb * C) return;
   const int nl = nc / C, c = nc % C;
   __global const float *colc = dcol + (long)c * R * S * J + (long)nl * L;
-  __global float *dxrow = dx + ((long)(n0 + nl) * C + c) * (long)H * W + (long)h * W;
   const int pq1 = pq0 + L;
-  if (sw == 2) {
-    const int M0 = (W + 1) / 2, M1 = W / 2;
-    /* With beta == 0 and an even width of at least 32, the last chunk is moved left to end at the
-     * row's end (recomputing a few elements, stored again with the same values): every chunk is
-     * a full vector one. */
-    const int shift_last = beta == 0.0f && W >= 32 && (W & 1) == 0;
-    for (int m0 = 0; m0 < M0; m0 += 16) {
-      if (shift_last && m0 + 16 > M0) m0 = M0 - 16;
-      const float16 a0 = conv_col2im_acc(colc, h, 0, m0, M0, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J);
-      const float16 a1 = m0 < M1 ? conv_col2im_acc(colc, h, 1, m0, M1, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J)
-                                 : (float16)(0.0f);
-      conv_store_phases2(dxrow + 2 * m0, a0, a1, min(32, W - 2 * m0), beta);
+  for (int h = h_first; h < min(H, h_first + CONV_C2I_RB); h++) {
+    __global float *dxrow = dx + ((long)(n0 + nl) * C + c) * (long)H * W + (long)h * W;
+    /* rows no tap reaches (stride > 1, slices): dx = beta*dx as plain vector stores */
+    int hit = 0;
+    for (int r = 0; r < R && !hit; r++) {
+      const int hh = h + pt - r * dh;
+      if (hh < 0) break;
+      if (CONV_MOD(hh, sh) != 0) continue;
+      const int p = CONV_DIV(hh, sh);
+      hit = p < P && max(0, pq0 - p * Q) < min(Q, pq1 - p * Q);
     }
-    return;
-  }
-  for (int ph = 0; ph < sw && ph < W; ph++) {
-    const int M = (W - ph + sw - 1) / sw; /* elements w = ph + sw*m, m < M */
-    for (int m0 = 0; m0 < M; m0 += 16) {
-      if (sw == 1 && beta == 0.0f && m0 + 16 > M && M >= 16) m0 = M - 16; /* as above */
-      const float16 acc = conv_col2im_acc(colc, h, ph, m0, M, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J);
-      if (sw == 1 && m0 + 16 <= M) {
-        conv_store16_beta(dxrow + ph + m0, acc, beta);
+    if (!hit) {
+      int i = 0;
+      if (beta == 0.0f) {
+        conv_zero_run(dxrow, W);
       } else {
-        float t[16];
-        vstore16(acc, 0, t);
-        const int n = min(16, M - m0);
-        for (int i = 0; i < n; i++) {
-          __global float *d = dxrow + ph + (long)sw * (m0 + i);
-          *d = beta == 0.0f ? t[i] : beta * *d + t[i];
+        for (; i + 16 <= W; i += 16) vstore16((float16)(beta) * vload16(0, dxrow + i), 0, dxrow + i);
+        for (; i < W; i++) dxrow[i] = beta * dxrow[i];
+      }
+      continue;
+    }
+    if (sw == 2) {
+      const int M0 = (W + 1) / 2, M1 = W / 2;
+      /* With beta == 0 and an even width of at least 32, the last chunk is moved left to end at
+       * the row's end (recomputing a few elements, stored again with the same values): every
+       * chunk is a full vector one. */
+      const int shift_last = beta == 0.0f && W >= 32 && (W & 1) == 0;
+      for (int m0 = 0; m0 < M0; m0 += 16) {
+        if (shift_last && m0 + 16 > M0) m0 = M0 - 16;
+        const float16 a0 = conv_col2im_acc(colc, h, 0, m0, M0, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J);
+        const float16 a1 = m0 < M1 ? conv_col2im_acc(colc, h, 1, m0, M1, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J)
+                                   : (float16)(0.0f);
+        conv_store_phases2(dxrow + 2 * m0, a0, a1, min(32, W - 2 * m0), beta);
+      }
+      continue;
+    }
+    for (int ph = 0; ph < sw && ph < W; ph++) {
+      const int M = (W - ph + sw - 1) / sw; /* elements w = ph + sw*m, m < M */
+      for (int m0 = 0; m0 < M; m0 += 16) {
+        if (sw == 1 && beta == 0.0f && m0 + 16 > M && M >= 16) m0 = M - 16; /* as above */
+        const float16 acc = conv_col2im_acc(colc, h, ph, m0, M, R, S, P, Q, sh, sw, pt, pl, dh, dw, pq0, pq1, J);
+        if (sw == 1 && m0 + 16 <= M) {
+          conv_store16_beta(dxrow + ph + m0, acc, beta);
+        } else {
+          float t[16];
+          vstore16(acc, 0, t);
+          const int n = min(16, M - m0);
+          for (int i = 0; i < n; i++) {
+            __global float *d = dxrow + ph + (long)sw * (m0 + i);
+            *d = beta == 0.0f ? t[i] : beta * *d + t[i];
+          }
         }
       }
     }

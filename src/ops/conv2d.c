@@ -27,6 +27,7 @@
 
 #define CONV_PROGRAM "conv2d"
 #define CONV_WS_LIMIT_DEFAULT ((size_t)64 << 20) /* bytes of column buffer (+ dy copy) per chunk */
+#define CONV_C2I_RB 4 /* dx rows per work-item of conv2d_col2im_cpu (as in cl/conv2d.cl) */
 #define CONV_DIRECT_QV_GUESS 4           /* outputs per work-item of conv2d_direct_forward; the
                                             kernel's grid-stride loop is correct for any value */
 
@@ -459,7 +460,7 @@ static clnn_status run_col2im(clnn_context *ctx, const conv_geom *g, cl_mem col,
                       CLNN_ARG_INT(pq0), CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
   }
   if (on_cpu(ctx)) {
-    size_t global[2] = {(size_t)g->H, nb * g->C};
+    size_t global[2] = {((size_t)g->H + CONV_C2I_RB - 1) / CONV_C2I_RB, nb * g->C};
     return LAUNCH_CPU(ctx, "conv2d_col2im_cpu", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
                       GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L),
                       CLNN_ARG_INT(pq0), CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
