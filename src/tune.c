@@ -53,9 +53,16 @@ typedef struct builtin_entry {
   const char *text;            /* the same "key = value" lines as a tuned file */
 } builtin_entry;
 
-/* Measured with clnn-tune on PoCL 3.1 (LLVM 15), 2-core AMD EPYC (Zen 5, AVX-512) KVM guest; see
- * README "Performance". The AVX2 entry uses the same shape with 8-float vectors (half the
- * registers' width, the same register count): derived, not measured on an AVX2 machine. */
+/* Measured with clnn-tune and clnn-bench on PoCL 3.1 (LLVM 15, target skylake-avx512), a 2-core
+ * AMD EPYC (Zen 5) KVM guest, while other jobs shared the machine (so the winners were confirmed
+ * by interleaved A/B runs; see README "Performance"):
+ * - clnn GEMM: 12 x 2 float16 accumulators (24 of the 32 zmm registers) beat 6 x 2 and 14 x 2;
+ *   1024^3 reached 455 GFLOP/s best-of-5 in a quiet moment (CLBlast's defaults: 10-31).
+ * - CLBlast Xgemm: 64 x 64 tiles of 8 x 8 work-items with 4-wide vectors (24-32 GFLOP/s at
+ *   1024^3 under load, 62-65 quiet, against 9-11 / 14 with CLBlast's defaults); XgemmDirect:
+ *   32 x 32 tiles with 4-wide vectors; direct below 256^3.
+ * The AVX2 entry uses the same shapes with 8-float vectors and 6 x 2 tiles (16 registers):
+ * derived, not measured on an AVX2 machine, so it sets no CLBlast parameters. */
 static const builtin_entry builtin_table[] = {
     {"pocl-x86-64-avx512", "Portable Computing Language", "avx512", 16,
      "gemm.own = 1\n"
@@ -65,7 +72,11 @@ static const builtin_entry builtin_table[] = {
      "gemm.mr_n = 12\n"
      "gemm.rt = 1\n"
      "gemm.ku = 2\n"
-     "gemm.pack_min = 256\n"},
+     "gemm.pack_min = 256\n"
+     "clblast.Xgemm = GEMMK=0 KREG=1 KWG=32 KWI=2 MDIMA=8 MDIMC=8 MWG=64 NDIMB=8 NDIMC=8 NWG=64 SA=0 SB=0 "
+     "STRM=0 STRN=0 VWM=4 VWN=4\n"
+     "clblast.XgemmDirect = KWID=8 MDIMAD=8 MDIMCD=8 NDIMBD=8 NDIMCD=8 PADA=0 PADB=0 VWMD=4 VWND=4 WGD=32\n"
+     "clblast.GemmRoutine = XGEMM_MIN_INDIRECT_SIZE=256\n"},
     {"pocl-x86-64-avx2", "Portable Computing Language", "", 8,
      "gemm.own = 1\n"
      "gemm.vw = 8\n"
