@@ -580,6 +580,49 @@ __kernel void conv2d_col2im_flat_cpu(__global const float *restrict dcol,
   }
 }
 
+/* y[n, k, :] = act(y + bias[k]) for one (n, k) plane per work-item, 16 at a time for identity,
+ * ReLU and leaky ReLU (the same operations as clnn_act_apply), element by element for the other
+ * activations and the tail. Global: (N*K). */
+__kernel void conv2d_bias_act_cpu(__global float *restrict y, __global const float *restrict bias,
+                                  int has_bias, int K, int PQ, int NK, int act, float act_alpha) {
+  const int nk = get_global_id(0);
+  if (nk >= NK) return;
+  __global float *yp = y + (long)nk * PQ;
+  const float b = has_bias ? bias[nk % K] : 0.0f;
+  int i = 0;
+  if (act == CLNN_ACT_ID_IDENTITY) {
+    for (; i + 16 <= PQ; i += 16) vstore16(vload16(0, yp + i) + (float16)(b), 0, yp + i);
+  } else if (act == CLNN_ACT_ID_RELU) {
+    for (; i + 16 <= PQ; i += 16)
+      vstore16(fmax(vload16(0, yp + i) + (float16)(b), (float16)(0.0f)), 0, yp + i);
+  } else if (act == CLNN_ACT_ID_LEAKY_RELU) {
+    for (; i + 16 <= PQ; i += 16) {
+      const float16 v = vload16(0, yp + i) + (float16)(b);
+      vstore16(select((float16)(act_alpha) * v, v, isgreater(v, (float16)(0.0f))), 0, yp + i);
+    }
+  }
+  for (; i < PQ; i++) yp[i] = clnn_act_apply(act, act_alpha, yp[i] + b);
+}
+
+/* db[k] = beta*db + sum over n and pq of dy[n, k, pq]: 16 running sums per work-item (one
+ * channel), added in a fixed order at the end, plus a scalar sum of each plane's tail.
+ * Global: (K). */
+__kernel void conv2d_backward_bias_cpu(__global const float *restrict dy, __global float *restrict db,
+                                       int N, int K, int PQ, float beta) {
+  const int k = get_global_id(0);
+  if (k >= K) return;
+  float16 acc = (float16)(0.0f);
+  float tail = 0.0f;
+  const int PQv = PQ / 16 * 16;
+  for (int n = 0; n < N; n++) {
+    __global const float *d = dy + ((long)n * K + k) * PQ;
+    for (int i = 0; i < PQv; i += 16) acc += vload16(0, d + i);
+    for (int i = PQv; i < PQ; i++) tail += d[i];
+  }
+  const float v = conv_hsum16(acc) + tail;
+  db[k] = beta == 0.0f ? v : beta * db[k] + v;
+}
+
 /* dst[k][nl*PQ + pq] = src[n0 + nl][k][pq], one row run per work-item. Global: (K, nb). */
 __kernel void conv2d_gather_rows_cpu(__global const float *restrict src,
                                      __global float *restrict dst, int K, int PQ, int n0, int nb) {

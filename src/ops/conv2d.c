@@ -487,6 +487,12 @@ static clnn_status run_gather_rows(clnn_context *ctx, cl_mem src, cl_mem dst, si
 /* y [N, K, PQ] = act(y + bias). */
 static clnn_status run_bias_act(clnn_context *ctx, cl_mem y, cl_mem bias, size_t N, size_t K,
                                 size_t pq, clnn_activation act, float alpha) {
+  if (on_cpu(ctx)) {
+    size_t global[1] = {N * K};
+    return LAUNCH_CPU(ctx, "conv2d_bias_act_cpu", 1, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
+                      CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(K), CLNN_ARG_INT(pq), CLNN_ARG_INT(N * K),
+                      CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
+  }
   size_t global[2] = {pq, N * K};
   return LAUNCH(ctx, "conv2d_bias_act", 2, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
                 CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(K), CLNN_ARG_INT(pq), CLNN_ARG_INT(N * K),
@@ -790,6 +796,10 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
       (s = check_int(fn, "K*spatial", (uint64_t)K * sp)))
     return s;
   size_t global[1] = {K};
+  if (on_cpu(ctx))
+    return LAUNCH_CPU(ctx, "conv2d_backward_bias_cpu", 1, global, CLNN_ARG_MEM(dy->mem),
+                      CLNN_ARG_MEM(db->mem), CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp),
+                      CLNN_ARG_FLOAT(beta));
   return LAUNCH(ctx, "conv2d_backward_bias", 1, global, CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(db->mem),
                 CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp), CLNN_ARG_FLOAT(beta));
 }
