@@ -31,53 +31,6 @@ static float *fill_new(size_t n, float v) {
   return a;
 }
 
-/* Every element of t equals v. */
-static void check_all(const clnn_tensor *t, float v, const char *what) {
-  float *h = tu_read(t);
-  size_t n = clnn_tensor_numel(t), bad = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!(h[i] == v)) bad++;
-  TU_CHECK(bad == 0, "%s: %zu of %zu elements changed (output must be untouched)", what, bad, n);
-  free(h);
-}
-
-/* Output tensors with a guard zone: the buffer holds GUARD_N floats past the tensor's end, set to
- * GUARD_VAL; check_guard fails if a kernel wrote past the end (PoCL pools its buffers, so memory
- * checkers do not see such writes). */
-#define GUARD_N 1024
-#define GUARD_VAL -77.0f
-static clnn_tensor *guarded(int ndim, const size_t *dims) {
-  size_t n = 1;
-  for (int d = 0; d < ndim; d++) n *= dims[d];
-  cl_context cc;
-  cl_command_queue q;
-  clnn_context_get_cl(ctx, &cc, NULL, &q);
-  cl_int err;
-  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE, (n + GUARD_N) * sizeof(float), NULL, &err);
-  float *g = malloc((n + GUARD_N) * sizeof(float));
-  for (size_t i = 0; i < n + GUARD_N; i++) g[i] = GUARD_VAL;
-  clnn_tensor *t = NULL;
-  if (!m || !g || clEnqueueWriteBuffer(q, m, CL_TRUE, 0, (n + GUARD_N) * sizeof(float), g, 0, NULL,
-                                       NULL) != CL_SUCCESS ||
-      clnn_tensor_wrap(ctx, m, ndim, dims, &t) != CLNN_SUCCESS) {
-    fprintf(stderr, "FAIL: test setup: guarded tensor\n");
-    exit(1);
-  }
-  clReleaseMemObject(m);
-  free(g);
-  return t;
-}
-static void check_guard(const clnn_tensor *t, const char *what) {
-  cl_command_queue q;
-  clnn_context_get_cl(ctx, NULL, NULL, &q);
-  float g[GUARD_N];
-  cl_int err = clEnqueueReadBuffer(q, clnn_tensor_cl_mem(t), CL_TRUE,
-                                   clnn_tensor_numel(t) * sizeof(float), sizeof g, g, 0, NULL, NULL);
-  size_t bad = 0;
-  for (size_t i = 0; i < GUARD_N; i++) bad += g[i] != GUARD_VAL;
-  TU_CHECK(err == CL_SUCCESS && bad == 0, "%s: %zu floats written past the end of the output", what,
-           bad);
-}
 
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -93,8 +46,8 @@ static void test_activations(const char *shape_name) {
     tu_fill_uniform(x, n, -4.0f, 4.0f);
     tu_fill_uniform(dy, n, -1.0f, 1.0f);
     tu_fill_uniform(d0, n, -1.0f, 1.0f);
-    clnn_tensor *tx = tu_tensor(ctx, ndim, dims, x), *ty = guarded(ndim, dims);
-    clnn_tensor *tdy = tu_tensor(ctx, ndim, dims, dy), *tdx = guarded(ndim, dims);
+    clnn_tensor *tx = tu_tensor(ctx, ndim, dims, x), *ty = tu_guarded(ctx, ndim, dims);
+    clnn_tensor *tdy = tu_tensor(ctx, ndim, dims, dy), *tdx = tu_guarded(ctx, ndim, dims);
     for (int act = 0; act < CLNN_ACT_ID_COUNT; act++) {
       float alpha = act_alpha(act);
       char what[160];
@@ -150,8 +103,8 @@ static void test_activations(const char *shape_name) {
       free(got);
       clnn_tensor_destroy(t);
     }
-    check_guard(ty, "activation forward output");
-    check_guard(tdx, "activation backward output");
+    tu_check_guard(ty, "activation forward output");
+    tu_check_guard(tdx, "activation backward output");
     clnn_tensor_destroy(tx);
     clnn_tensor_destroy(ty);
     clnn_tensor_destroy(tdy);
@@ -226,7 +179,7 @@ static void test_elementwise(const char *shape_name) {
     /* a as [n], b as [1, n]: equal element counts are enough */
     size_t d1[1] = {n}, d2[2] = {1, n};
     clnn_tensor *ta = tu_tensor(ctx, 1, d1, a), *tb = tu_tensor(ctx, 2, d2, b);
-    clnn_tensor *ty = guarded(1, d1);
+    clnn_tensor *ty = tu_guarded(ctx, 1, d1);
     char what[128];
 
     act_ref_add(a, b, want, n);
@@ -245,7 +198,7 @@ static void test_elementwise(const char *shape_name) {
     free(got);
 
     /* y = a + b with y aliasing a, then y = y * b with y aliasing b */
-    clnn_tensor *tc = guarded(1, d1);
+    clnn_tensor *tc = tu_guarded(ctx, 1, d1);
     TU_OK(clnn_tensor_write(tc, a, n));
     act_ref_add(a, b, want, n);
     TU_OK(clnn_add(ctx, tc, tb, tc));
@@ -253,7 +206,7 @@ static void test_elementwise(const char *shape_name) {
     snprintf(what, sizeof what, "[%s] add in place n=%zu", shape_name, n);
     tu_allclose(got, want, n, 1e-6f, 1e-6f, what);
     free(got);
-    clnn_tensor *td = guarded(2, d2);
+    clnn_tensor *td = tu_guarded(ctx, 2, d2);
     TU_OK(clnn_tensor_write(td, b, n));
     act_ref_mul(a, b, want, n);
     TU_OK(clnn_mul(ctx, ta, td, td));
@@ -281,9 +234,9 @@ static void test_elementwise(const char *shape_name) {
     tu_allclose(got, want, n, 1e-6f, 1e-6f, what);
     free(got);
 
-    check_guard(ty, "add/mul output");
-    check_guard(tc, "add/scale output");
-    check_guard(td, "mul/axpy output");
+    tu_check_guard(ty, "add/mul output");
+    tu_check_guard(tc, "add/scale output");
+    tu_check_guard(td, "mul/axpy output");
     clnn_tensor_destroy(ta);
     clnn_tensor_destroy(tb);
     clnn_tensor_destroy(tc);
@@ -307,7 +260,7 @@ static void test_elementwise(const char *shape_name) {
     float *y = malloc(n * sizeof(float)), *bias = malloc(C * sizeof(float));
     tu_fill_uniform(y, n, -1.0f, 1.0f);
     tu_fill_uniform(bias, C, -5.0f, 5.0f);
-    clnn_tensor *ty = guarded(ndim, dims), *tb = tu_tensor(ctx, 1, &C, bias);
+    clnn_tensor *ty = tu_guarded(ctx, ndim, dims), *tb = tu_tensor(ctx, 1, &C, bias);
     TU_OK(clnn_tensor_write(ty, y, n));
     TU_OK(clnn_bias_add(ctx, tb, ty));
     act_ref_bias_add(bias, y, n / (C * inner), C, inner);
@@ -316,7 +269,7 @@ static void test_elementwise(const char *shape_name) {
     snprintf(what, sizeof what, "[%s] bias_add %d-D n=%zu C=%zu", shape_name, ndim, n, C);
     tu_allclose(got, y, n, 1e-6f, 1e-6f, what);
     free(got);
-    check_guard(ty, "bias_add output");
+    tu_check_guard(ty, "bias_add output");
     clnn_tensor_destroy(ty);
     clnn_tensor_destroy(tb);
     free(y);
@@ -352,8 +305,8 @@ static void test_errors(void) {
            "shape error names both shapes: %s", clnn_last_error());
   TU_STATUS(clnn_activation_forward(ctx, CLNN_ACT_RELU, 0, x12, y), SM);
   TU_STATUS(clnn_activation_forward(ctx, CLNN_ACT_RELU, 0, other, y), CM);
-  check_all(y, SENTINEL, "activation_forward after errors");
-  check_all(y43, SENTINEL, "activation_forward after errors (y43)");
+  tu_check_all(y, SENTINEL, "activation_forward after errors");
+  tu_check_all(y43, SENTINEL, "activation_forward after errors (y43)");
 
   /* backward */
   TU_STATUS(clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, x, NULL, NULL, 0, dx), IA);
@@ -374,8 +327,8 @@ static void test_errors(void) {
   TU_STATUS(clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, other, NULL, x, 0, dx), CM);
   TU_STATUS(clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, x, other, x, 0, dx), CM);
   TU_STATUS(clnn_activation_backward(ctx, CLNN_ACT_RELU, 0, x, NULL, other, 0, dx), CM);
-  check_all(dx, SENTINEL, "activation_backward after errors");
-  check_all(y43, SENTINEL, "activation_backward after errors (y43)");
+  tu_check_all(dx, SENTINEL, "activation_backward after errors");
+  tu_check_all(y43, SENTINEL, "activation_backward after errors (y43)");
 
   /* elementwise */
   TU_STATUS(clnn_add(ctx, x, v5, y), SM);
@@ -396,8 +349,8 @@ static void test_errors(void) {
            "bias_add error names both shapes: %s", clnn_last_error());
   TU_STATUS(clnn_bias_add(ctx, NULL, y), IA);
   TU_STATUS(clnn_bias_add(ctx, b3, other), CM);
-  check_all(y, SENTINEL, "elementwise after errors");
-  check_all(v5, SENTINEL, "elementwise after errors (v5)");
+  tu_check_all(y, SENTINEL, "elementwise after errors");
+  tu_check_all(v5, SENTINEL, "elementwise after errors (v5)");
 
   clnn_tensor_destroy(x);
   clnn_tensor_destroy(y);

@@ -13,52 +13,6 @@
 static clnn_context *ctx, *ctx2;
 #define SENTINEL 2.125f
 
-static void check_all(const clnn_tensor *t, float v, const char *what) {
-  float *h = tu_read(t);
-  size_t n = clnn_tensor_numel(t), bad = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!(h[i] == v)) bad++;
-  TU_CHECK(bad == 0, "%s: %zu of %zu elements changed (output must be untouched)", what, bad, n);
-  free(h);
-}
-
-/* Output tensors with a guard zone: the buffer holds GUARD_N floats past the tensor's end, set to
- * GUARD_VAL; check_guard fails if a kernel wrote past the end (PoCL pools its buffers, so memory
- * checkers do not see such writes). */
-#define GUARD_N 1024
-#define GUARD_VAL -77.0f
-static clnn_tensor *guarded(int ndim, const size_t *dims) {
-  size_t n = 1;
-  for (int d = 0; d < ndim; d++) n *= dims[d];
-  cl_context cc;
-  cl_command_queue q;
-  clnn_context_get_cl(ctx, &cc, NULL, &q);
-  cl_int err;
-  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE, (n + GUARD_N) * sizeof(float), NULL, &err);
-  float *g = malloc((n + GUARD_N) * sizeof(float));
-  for (size_t i = 0; i < n + GUARD_N; i++) g[i] = GUARD_VAL;
-  clnn_tensor *t = NULL;
-  if (!m || !g || clEnqueueWriteBuffer(q, m, CL_TRUE, 0, (n + GUARD_N) * sizeof(float), g, 0, NULL,
-                                       NULL) != CL_SUCCESS ||
-      clnn_tensor_wrap(ctx, m, ndim, dims, &t) != CLNN_SUCCESS) {
-    fprintf(stderr, "FAIL: test setup: guarded tensor\n");
-    exit(1);
-  }
-  clReleaseMemObject(m);
-  free(g);
-  return t;
-}
-static void check_guard(const clnn_tensor *t, const char *what) {
-  cl_command_queue q;
-  clnn_context_get_cl(ctx, NULL, NULL, &q);
-  float g[GUARD_N];
-  cl_int err = clEnqueueReadBuffer(q, clnn_tensor_cl_mem(t), CL_TRUE,
-                                   clnn_tensor_numel(t) * sizeof(float), sizeof g, g, 0, NULL, NULL);
-  size_t bad = 0;
-  for (size_t i = 0; i < GUARD_N; i++) bad += g[i] != GUARD_VAL;
-  TU_CHECK(err == CL_SUCCESS && bad == 0, "%s: %zu floats written past the end of the output", what,
-           bad);
-}
 
 /* Random123 tests/kat_vectors, "philox4x32 10" lines: counter, key, expected. */
 static void test_known_answers(void) {
@@ -93,8 +47,8 @@ static void test_against_reference(const char *shape_name) {
     tu_fill_uniform(x, n, 0.5f, 1.5f); /* nonzero, so a zero output means dropped */
     tu_fill_uniform(dy, n, -1.5f, -0.5f);
     tu_fill_uniform(d0, n, -1.0f, 1.0f);
-    clnn_tensor *tx = tu_tensor(ctx, 2, dims, x), *ty = guarded(2, dims);
-    clnn_tensor *tdy = tu_tensor(ctx, 2, dims, dy), *tdx = guarded(2, dims);
+    clnn_tensor *tx = tu_tensor(ctx, 2, dims, x), *ty = tu_guarded(ctx, 2, dims);
+    clnn_tensor *tdy = tu_tensor(ctx, 2, dims, dy), *tdx = tu_guarded(ctx, 2, dims);
     for (size_t oi = 0; oi < sizeof offsets / sizeof offsets[0]; oi++) {
       float p = ps[combo % 4];
       uint64_t seed = seeds[(combo / 4 + oi) % 4], offset = offsets[oi];
@@ -138,8 +92,8 @@ static void test_against_reference(const char *shape_name) {
       free(g);
       free(y);
     }
-    check_guard(ty, "dropout forward output");
-    check_guard(tdx, "dropout backward output");
+    tu_check_guard(ty, "dropout forward output");
+    tu_check_guard(tdx, "dropout backward output");
     clnn_tensor_destroy(tx);
     clnn_tensor_destroy(ty);
     clnn_tensor_destroy(tdy);
@@ -290,8 +244,8 @@ static void test_errors(void) {
   TU_STATUS(clnn_dropout_forward(ctx, 0.5f, 1, 0, other, y), CM);
   TU_STATUS(clnn_dropout_backward(ctx, 0.5f, 1, 0, other, 0.0f, y), CM);
   TU_STATUS(clnn_dropout_backward(ctx, 0.5f, 1, 0, x, 0.0f, other), CM);
-  check_all(y, SENTINEL, "dropout after errors");
-  check_all(y43, SENTINEL, "dropout after errors (y43)");
+  tu_check_all(y, SENTINEL, "dropout after errors");
+  tu_check_all(y43, SENTINEL, "dropout after errors (y43)");
   clnn_tensor_destroy(x);
   clnn_tensor_destroy(y);
   clnn_tensor_destroy(y43);

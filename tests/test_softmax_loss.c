@@ -15,52 +15,6 @@
 static clnn_context *ctx, *ctx2;
 #define SENTINEL 11.5f
 
-static void check_all(const clnn_tensor *t, float v, const char *what) {
-  float *h = tu_read(t);
-  size_t n = clnn_tensor_numel(t), bad = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!(h[i] == v)) bad++;
-  TU_CHECK(bad == 0, "%s: %zu of %zu elements changed (output must be untouched)", what, bad, n);
-  free(h);
-}
-
-/* Output tensors with a guard zone: the buffer holds GUARD_N floats past the tensor's end, set to
- * GUARD_VAL; check_guard fails if a kernel wrote past the end (PoCL pools its buffers, so memory
- * checkers do not see such writes). */
-#define GUARD_N 1024
-#define GUARD_VAL -77.0f
-static clnn_tensor *guarded(int ndim, const size_t *dims) {
-  size_t n = 1;
-  for (int d = 0; d < ndim; d++) n *= dims[d];
-  cl_context cc;
-  cl_command_queue q;
-  clnn_context_get_cl(ctx, &cc, NULL, &q);
-  cl_int err;
-  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE, (n + GUARD_N) * sizeof(float), NULL, &err);
-  float *g = malloc((n + GUARD_N) * sizeof(float));
-  for (size_t i = 0; i < n + GUARD_N; i++) g[i] = GUARD_VAL;
-  clnn_tensor *t = NULL;
-  if (!m || !g || clEnqueueWriteBuffer(q, m, CL_TRUE, 0, (n + GUARD_N) * sizeof(float), g, 0, NULL,
-                                       NULL) != CL_SUCCESS ||
-      clnn_tensor_wrap(ctx, m, ndim, dims, &t) != CLNN_SUCCESS) {
-    fprintf(stderr, "FAIL: test setup: guarded tensor\n");
-    exit(1);
-  }
-  clReleaseMemObject(m);
-  free(g);
-  return t;
-}
-static void check_guard(const clnn_tensor *t, const char *what) {
-  cl_command_queue q;
-  clnn_context_get_cl(ctx, NULL, NULL, &q);
-  float g[GUARD_N];
-  cl_int err = clEnqueueReadBuffer(q, clnn_tensor_cl_mem(t), CL_TRUE,
-                                   clnn_tensor_numel(t) * sizeof(float), sizeof g, g, 0, NULL, NULL);
-  size_t bad = 0;
-  for (size_t i = 0; i < GUARD_N; i++) bad += g[i] != GUARD_VAL;
-  TU_CHECK(err == CL_SUCCESS && bad == 0, "%s: %zu floats written past the end of the output", what,
-           bad);
-}
 
 static int all_finite(const float *a, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -91,8 +45,8 @@ static void test_softmax(const char *shape_name) {
     tu_fill_uniform(x, n, -5.0f, 5.0f);
     tu_fill_uniform(dy, n, -1.0f, 1.0f);
     tu_fill_uniform(d0, n, -1.0f, 1.0f);
-    clnn_tensor *tx = tu_tensor(ctx, ndim, dims, x), *ty = guarded(ndim, dims);
-    clnn_tensor *tdy = tu_tensor(ctx, ndim, dims, dy), *tdx = guarded(ndim, dims);
+    clnn_tensor *tx = tu_tensor(ctx, ndim, dims, x), *ty = tu_guarded(ctx, ndim, dims);
+    clnn_tensor *tdy = tu_tensor(ctx, ndim, dims, dy), *tdx = tu_guarded(ctx, ndim, dims);
     for (int lg = 0; lg <= 1; lg++) {
       char what[160];
       const char *name = lg ? "log_softmax" : "softmax";
@@ -138,8 +92,8 @@ static void test_softmax(const char *shape_name) {
     tu_allclose(y, want, n, 1e-5f, 1e-7f, "softmax in place");
     free(y);
     clnn_tensor_destroy(t);
-    check_guard(ty, "softmax forward output");
-    check_guard(tdx, "softmax backward output");
+    tu_check_guard(ty, "softmax forward output");
+    tu_check_guard(tdx, "softmax backward output");
     clnn_tensor_destroy(tx);
     clnn_tensor_destroy(ty);
     clnn_tensor_destroy(tdy);
@@ -218,7 +172,7 @@ static void test_xent(const char *shape_name) {
   static const size_t shapes[][2] = {{1, 1},    {1, 10},  {7, 13}, {128, 1000},
                                      {33, 1001}, {1000, 10}, {3, 5000}, {4099, 3}};
   size_t one = 1;
-  clnn_tensor *tl = guarded(1, &one);
+  clnn_tensor *tl = tu_guarded(ctx, 1, &one);
   for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
     size_t N = shapes[si][0], C = shapes[si][1], n = N * C;
     float *x = malloc(n * sizeof(float)), *gw = malloc(n * sizeof(float));
@@ -229,7 +183,7 @@ static void test_xent(const char *shape_name) {
       if (lab[i] >= (int32_t)C) lab[i] = (int32_t)C - 1;
     }
     size_t dims[2] = {N, C};
-    clnn_tensor *tx = tu_tensor(ctx, 2, dims, x), *tg = guarded(2, dims);
+    clnn_tensor *tx = tu_tensor(ctx, 2, dims, x), *tg = tu_guarded(ctx, 2, dims);
     double lw = softmax_ref_xent(x, lab, N, C, gw);
     char what[160];
     snprintf(what, sizeof what, "[%s] xent N=%zu C=%zu", shape_name, N, C);
@@ -255,7 +209,7 @@ static void test_xent(const char *shape_name) {
     free(g);
     TU_CHECK(read_scalar(tl) == SENTINEL, "%s: loss untouched when not asked for", what);
     TU_OK(clnn_softmax_cross_entropy(ctx, tx, lab, N, NULL, NULL));
-    check_guard(tg, "xent gradient");
+    tu_check_guard(tg, "xent gradient");
     clnn_tensor_destroy(tx);
     clnn_tensor_destroy(tg);
     free(x);
@@ -291,14 +245,14 @@ static void test_xent(const char *shape_name) {
     free(x);
     free(lab);
   }
-  check_guard(tl, "xent loss");
+  tu_check_guard(tl, "xent loss");
   clnn_tensor_destroy(tl);
 }
 
 static void test_bce_mse(const char *shape_name) {
   static const size_t sizes[] = {1, 7, 91, 4096, 100003};
   size_t one = 1;
-  clnn_tensor *tl = guarded(1, &one);
+  clnn_tensor *tl = tu_guarded(ctx, 1, &one);
   for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
     size_t n = sizes[si];
     float *x = malloc(n * sizeof(float)), *t = malloc(n * sizeof(float));
@@ -309,7 +263,7 @@ static void test_bce_mse(const char *shape_name) {
     size_t dims[2] = {1, n};
     if (n % 7 == 0) dims[0] = 7, dims[1] = n / 7;
     clnn_tensor *tx = tu_tensor(ctx, 2, dims, x), *tt = tu_tensor(ctx, 2, dims, t);
-    clnn_tensor *tg = guarded(2, dims);
+    clnn_tensor *tg = tu_guarded(ctx, 2, dims);
     for (int which = 0; which < 2; which++) {
       char what[128];
       snprintf(what, sizeof what, "[%s] %s n=%zu", shape_name, which ? "mse" : "bce", n);
@@ -334,7 +288,7 @@ static void test_bce_mse(const char *shape_name) {
       free(g);
       TU_CHECK(read_scalar(tl) == SENTINEL, "%s: loss untouched when not asked for", what);
     }
-    check_guard(tg, "bce/mse gradient");
+    tu_check_guard(tg, "bce/mse gradient");
     clnn_tensor_destroy(tx);
     clnn_tensor_destroy(tt);
     clnn_tensor_destroy(tg);
@@ -342,7 +296,7 @@ static void test_bce_mse(const char *shape_name) {
     free(t);
     free(gw);
   }
-  check_guard(tl, "bce/mse loss");
+  tu_check_guard(tl, "bce/mse loss");
   clnn_tensor_destroy(tl);
 }
 
@@ -445,8 +399,8 @@ static void test_errors(void) {
   TU_STATUS(clnn_softmax_forward(NULL, x, y), IA);
   TU_STATUS(clnn_softmax_forward(ctx, other, y), CM);
   TU_STATUS(clnn_log_softmax_forward(ctx, other, y), CM);
-  check_all(y, SENTINEL, "softmax forward after errors");
-  check_all(y54, SENTINEL, "softmax forward after errors (y54)");
+  tu_check_all(y, SENTINEL, "softmax forward after errors");
+  tu_check_all(y54, SENTINEL, "softmax forward after errors (y54)");
   TU_STATUS(clnn_softmax_backward(ctx, x, x, NAN, dx), IA);
   TU_STATUS(clnn_log_softmax_backward(ctx, x, x, INFINITY, dx), IA);
   TU_STATUS(clnn_softmax_backward(ctx, x, y54, 0, dx), SM);
@@ -456,7 +410,7 @@ static void test_errors(void) {
   TU_STATUS(clnn_softmax_backward(ctx, x, NULL, 0, dx), IA);
   TU_STATUS(clnn_softmax_backward(ctx, x, x, 0, NULL), IA);
   TU_STATUS(clnn_softmax_backward(ctx, x, other, 0, dx), CM);
-  check_all(dx, SENTINEL, "softmax backward after errors");
+  tu_check_all(dx, SENTINEL, "softmax backward after errors");
 
   /* cross-entropy: labels are checked on the host before anything is written */
   int32_t lab[4] = {0, 1, 4, 2}, bad_hi[4] = {0, 1, 5, 2}, bad_lo[4] = {0, -1, 1, 2};
@@ -477,10 +431,10 @@ static void test_errors(void) {
   TU_STATUS(clnn_softmax_cross_entropy(ctx, x, lab, 4, l, other), CM);
   TU_STATUS(clnn_softmax_cross_entropy(ctx, other, lab, 4, l, dx), CM);
   TU_STATUS(clnn_softmax_cross_entropy(NULL, x, lab, 4, l, dx), IA);
-  check_all(l, SENTINEL, "xent loss after errors");
-  check_all(l2, SENTINEL, "xent loss after errors (l2)");
-  check_all(dx, SENTINEL, "xent gradient after errors");
-  check_all(y54, SENTINEL, "xent gradient after errors (y54)");
+  tu_check_all(l, SENTINEL, "xent loss after errors");
+  tu_check_all(l2, SENTINEL, "xent loss after errors (l2)");
+  tu_check_all(dx, SENTINEL, "xent gradient after errors");
+  tu_check_all(y54, SENTINEL, "xent gradient after errors (y54)");
 
   /* BCE and MSE */
   for (int which = 0; which < 2; which++) {
@@ -496,9 +450,9 @@ static void test_errors(void) {
     TU_STATUS(fn(ctx, x, other, l, dx), CM);
     TU_STATUS(fn(ctx, x, x, ol, dx), CM);
     TU_STATUS(fn(ctx, x, x, l, other), CM);
-    check_all(l, SENTINEL, which ? "mse loss after errors" : "bce loss after errors");
-    check_all(dx, SENTINEL, which ? "mse gradient after errors" : "bce gradient after errors");
-    check_all(y54, SENTINEL, "loss gradient after errors (y54)");
+    tu_check_all(l, SENTINEL, which ? "mse loss after errors" : "bce loss after errors");
+    tu_check_all(dx, SENTINEL, which ? "mse gradient after errors" : "bce gradient after errors");
+    tu_check_all(y54, SENTINEL, "loss gradient after errors (y54)");
   }
 
   clnn_tensor_destroy(x);

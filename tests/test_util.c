@@ -111,3 +111,46 @@ double tu_fd(float *x, size_t i, float h, tu_scalar_fn f, void *user) {
   x[i] = old;
   return (fp - fm) / (2.0 * (double)h);
 }
+
+void tu_check_all(const clnn_tensor *t, float v, const char *what) {
+  float *h = tu_read(t);
+  size_t n = clnn_tensor_numel(t), bad = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!(h[i] == v)) bad++;
+  TU_CHECK(bad == 0, "%s: %zu of %zu elements changed (output must be untouched)", what, bad, n);
+  free(h);
+}
+
+clnn_tensor *tu_guarded(clnn_context *ctx, int ndim, const size_t *dims) {
+  size_t n = 1;
+  for (int d = 0; d < ndim; d++) n *= dims[d];
+  cl_context cc;
+  cl_command_queue q;
+  clnn_context_get_cl(ctx, &cc, NULL, &q);
+  cl_int err;
+  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE, (n + TU_GUARD_N) * sizeof(float), NULL, &err);
+  float *g = malloc((n + TU_GUARD_N) * sizeof(float));
+  clnn_tensor *t = NULL;
+  if (g)
+    for (size_t i = 0; i < n + TU_GUARD_N; i++) g[i] = TU_GUARD_VAL;
+  if (!m || !g ||
+      clEnqueueWriteBuffer(q, m, CL_TRUE, 0, (n + TU_GUARD_N) * sizeof(float), g, 0, NULL, NULL) != CL_SUCCESS ||
+      clnn_tensor_wrap(ctx, m, ndim, dims, &t) != CLNN_SUCCESS) {
+    fprintf(stderr, "FAIL: test setup: guarded tensor\n");
+    exit(1);
+  }
+  clReleaseMemObject(m);
+  free(g);
+  return t;
+}
+
+void tu_check_guard(const clnn_tensor *t, const char *what) {
+  cl_command_queue q;
+  clnn_context_get_cl(clnn_tensor_context(t), NULL, NULL, &q);
+  float g[TU_GUARD_N];
+  cl_int err = clEnqueueReadBuffer(q, clnn_tensor_cl_mem(t), CL_TRUE, clnn_tensor_numel(t) * sizeof(float),
+                                   sizeof g, g, 0, NULL, NULL);
+  size_t bad = 0;
+  for (size_t i = 0; i < TU_GUARD_N; i++) bad += g[i] != TU_GUARD_VAL;
+  TU_CHECK(err == CL_SUCCESS && bad == 0, "%s: %zu floats written past the end of the output", what, bad);
+}

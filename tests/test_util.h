@@ -47,6 +47,16 @@ clnn_tensor *tu_tensor(clnn_context *ctx, int ndim, const size_t *dims, const fl
 /* Reads a tensor into a new malloc'd array (caller frees). */
 float *tu_read(const clnn_tensor *t);
 
+/* Every element of t equals v (an output that a failed call must leave untouched). */
+void tu_check_all(const clnn_tensor *t, float v, const char *what);
+/* An output tensor with a guard zone: its buffer holds TU_GUARD_N floats past the tensor's end, set
+ * to TU_GUARD_VAL; tu_check_guard fails if a kernel wrote past the end (PoCL pools its buffers, so
+ * memory checkers do not see such writes). */
+#define TU_GUARD_N 1024
+#define TU_GUARD_VAL -77.0f
+clnn_tensor *tu_guarded(clnn_context *ctx, int ndim, const size_t *dims);
+void tu_check_guard(const clnn_tensor *t, const char *what);
+
 /* Central finite difference of f at x[i]: (f(x+h) - f(x-h)) / 2h, restoring x[i]. f evaluates
  * the scalar loss for the current host x (double precision reference code is best). */
 typedef double (*tu_scalar_fn)(void *user);
