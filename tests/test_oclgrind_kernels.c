@@ -31,6 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <clblast_c.h> /* CLBlastClearCache, see the end of main */
+
 #include "internal.h"
 #include "test_util.h"
 
@@ -691,5 +693,9 @@ int main(void) {
          covered, total, clnn__num_sources - 1, num_launches, g_cases, info.name);
   remove(tune);
   clnn_set_log_callback(NULL, CLNN_LOG_ERROR, NULL);
+  /* CLBlast keeps the programs it built in a process-wide cache that a static destructor frees
+   * at exit; under Oclgrind that runs after the simulator's own teardown and corrupts the heap.
+   * Free it while every OpenCL object is still valid. */
+  CLBlastClearCache();
   return tu_finish("test_oclgrind_kernels");
 }
