@@ -5,6 +5,10 @@
  *   conv2d_bias_act          y = act(y + bias[k]) after a GEMM
  *   conv2d_direct_forward    direct forward (any shape; fused bias, activation and beta)
  *   conv2d_direct_backward_data, conv2d_direct_backward_filter, conv2d_backward_bias
+ * and CPU-shaped variants the host picks on CPU devices (second half of the file):
+ *   conv2d_im2col_cpu, conv2d_col2im_cpu, conv2d_col2im_flat_cpu, conv2d_gather_rows_cpu,
+ *   conv2d_bias_act_cpu, conv2d_backward_bias_cpu, conv2d_dw_{forward,backward_data,
+ *   backward_filter}_cpu (depthwise DIRECT)
  *
  * Shapes: x [N, C, H, W], w [K, C/G, R, S], y [N, K, P, Q]; output pixel (p, q) reads input
  * (p*sh - pt + r*dh, q*sw - pl + s*dw). Every per-call size is a kernel argument; every kernel
