@@ -56,52 +56,6 @@ static pool_ref_params to_ref(const cfg *c, int cip) {
   return r;
 }
 
-static void check_all(const clnn_tensor *t, float v, const char *what) {
-  float *h = tu_read(t);
-  size_t n = clnn_tensor_numel(t), bad = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!(h[i] == v)) bad++;
-  TU_CHECK(bad == 0, "%s: %zu of %zu elements changed (output must be untouched)", what, bad, n);
-  free(h);
-}
-
-/* Output tensors with a guard zone: the buffer holds GUARD_N floats past the tensor's end, set to
- * GUARD_VAL; check_guard fails if a kernel wrote past the end (PoCL pools its buffers, so memory
- * checkers do not see such writes). */
-#define GUARD_N 1024
-#define GUARD_VAL -77.0f
-static clnn_tensor *guarded(int ndim, const size_t *dims) {
-  size_t n = 1;
-  for (int d = 0; d < ndim; d++) n *= dims[d];
-  cl_context cc;
-  cl_command_queue q;
-  clnn_context_get_cl(ctx, &cc, NULL, &q);
-  cl_int err;
-  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE, (n + GUARD_N) * sizeof(float), NULL, &err);
-  float *g = malloc((n + GUARD_N) * sizeof(float));
-  for (size_t i = 0; i < n + GUARD_N; i++) g[i] = GUARD_VAL;
-  clnn_tensor *t = NULL;
-  if (!m || !g || clEnqueueWriteBuffer(q, m, CL_TRUE, 0, (n + GUARD_N) * sizeof(float), g, 0, NULL,
-                                       NULL) != CL_SUCCESS ||
-      clnn_tensor_wrap(ctx, m, ndim, dims, &t) != CLNN_SUCCESS) {
-    fprintf(stderr, "FAIL: test setup: guarded tensor\n");
-    exit(1);
-  }
-  clReleaseMemObject(m);
-  free(g);
-  return t;
-}
-static void check_guard(const clnn_tensor *t, const char *what) {
-  cl_command_queue q;
-  clnn_context_get_cl(ctx, NULL, NULL, &q);
-  float g[GUARD_N];
-  cl_int err = clEnqueueReadBuffer(q, clnn_tensor_cl_mem(t), CL_TRUE,
-                                   clnn_tensor_numel(t) * sizeof(float), sizeof g, g, 0, NULL, NULL);
-  size_t bad = 0;
-  for (size_t i = 0; i < GUARD_N; i++) bad += g[i] != GUARD_VAL;
-  TU_CHECK(err == CL_SUCCESS && bad == 0, "%s: %zu floats written past the end of the output", what,
-           bad);
-}
 
 /* Runs every pooling op of one configuration against the reference. data: 0 random, 1 small
  * integers (many ties), 2 small integers with a NaN. */
@@ -124,8 +78,8 @@ static void run_cfg(const cfg *c, int data, const char *shape_name) {
   }
   tu_fill_uniform(dy, ny, -1.0f, 1.0f);
   tu_fill_uniform(d0, nx, -1.0f, 1.0f);
-  clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *ty = guarded(4, yd);
-  clnn_tensor *tdy = tu_tensor(ctx, 4, yd, dy), *tdx = guarded(4, xd);
+  clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *ty = tu_guarded(ctx, 4, yd);
+  clnn_tensor *tdy = tu_tensor(ctx, 4, yd, dy), *tdx = tu_guarded(ctx, 4, xd);
   char what[200];
 #define WHAT(op)                                                                               \
   snprintf(what, sizeof what, "[%s] %s N%d C%d %dx%d k%dx%d s%dx%d pad %d,%d,%d,%d data %d", \
@@ -184,7 +138,7 @@ static void run_cfg(const cfg *c, int data, const char *shape_name) {
     }
     /* global average */
     size_t gd[4] = {xd[0], xd[1], 1, 1}, ng = xd[0] * xd[1];
-    clnn_tensor *tg = guarded(4, gd), *tdg = tu_tensor(ctx, 4, gd, dy);
+    clnn_tensor *tg = tu_guarded(ctx, 4, gd), *tdg = tu_tensor(ctx, 4, gd, dy);
     pool_ref_global_avg_forward(c->N, c->C, c->H, c->W, x, want_y);
     TU_OK(clnn_tensor_fill(tg, NAN));
     TU_OK(clnn_global_avgpool_forward(ctx, tx, tg));
@@ -206,13 +160,13 @@ static void run_cfg(const cfg *c, int data, const char *shape_name) {
       tu_allclose(got, want_dx, nx, 1e-5f, 1e-6f, what);
       free(got);
     }
-    check_guard(tg, "global avgpool output");
+    tu_check_guard(tg, "global avgpool output");
     clnn_tensor_destroy(tg);
     clnn_tensor_destroy(tdg);
   }
 #undef WHAT
-  check_guard(ty, "pool forward output");
-  check_guard(tdx, "pool backward output");
+  tu_check_guard(ty, "pool forward output");
+  tu_check_guard(tdx, "pool backward output");
   clnn_tensor_destroy(tx);
   clnn_tensor_destroy(ty);
   clnn_tensor_destroy(tdy);
@@ -438,8 +392,8 @@ static void test_params_and_errors(void) {
   bad.pad_top = -1;
   TU_STATUS(clnn_maxpool2d_forward(ctx, &bad, x, y), IA);
   TU_STATUS(clnn_avgpool2d_forward(ctx, &bad, x, y), IA);
-  check_all(y, SENTINEL, "pool forward after errors");
-  check_all(yw, SENTINEL, "pool forward after errors (wrong y)");
+  tu_check_all(y, SENTINEL, "pool forward after errors");
+  tu_check_all(yw, SENTINEL, "pool forward after errors (wrong y)");
 
   /* backward: dy is y-shaped; dx and x are x-shaped */
   TU_STATUS(clnn_maxpool2d_backward(ctx, &p, x, y, NAN, dx), IA);
@@ -455,7 +409,7 @@ static void test_params_and_errors(void) {
   TU_STATUS(clnn_avgpool2d_backward(ctx, &p, y, NAN, dx), IA);
   TU_STATUS(clnn_avgpool2d_backward(ctx, &p, oy, 0, dx), CM);
   TU_STATUS(clnn_avgpool2d_backward(ctx, NULL, y, 0, dx), IA);
-  check_all(dx, SENTINEL, "pool backward after errors");
+  tu_check_all(dx, SENTINEL, "pool backward after errors");
 
   /* global */
   TU_STATUS(clnn_global_avgpool_forward(ctx, x, g2), SM);
@@ -467,10 +421,10 @@ static void test_params_and_errors(void) {
   TU_STATUS(clnn_global_avgpool_backward(ctx, g2, 0, dx), SM);
   TU_STATUS(clnn_global_avgpool_backward(ctx, g, 0, x3d), SM);
   TU_STATUS(clnn_global_avgpool_backward(ctx, g, 0, other), CM);
-  check_all(g, SENTINEL, "global pool after errors");
-  check_all(g2, SENTINEL, "global pool after errors (g2)");
-  check_all(dx, SENTINEL, "global pool backward after errors");
-  check_all(x3d, SENTINEL, "global pool backward after errors (x3d)");
+  tu_check_all(g, SENTINEL, "global pool after errors");
+  tu_check_all(g2, SENTINEL, "global pool after errors (g2)");
+  tu_check_all(dx, SENTINEL, "global pool backward after errors");
+  tu_check_all(x3d, SENTINEL, "global pool backward after errors (x3d)");
 
   clnn_tensor_destroy(x);
   clnn_tensor_destroy(y);
