@@ -165,6 +165,19 @@ typedef struct result {
   char note[160];
 } result;
 
+/* The host's 1-minute load average (Linux /proc/loadavg), or -1: other work on the machine is the
+ * main source of noise in the timings, so the output records it at the start and the end. */
+static double load_average(void) {
+  double l = -1;
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (f) {
+    if (fscanf(f, "%lf", &l) != 1) l = -1;
+    fclose(f);
+  }
+  return l;
+}
+static double load_start, load_end;
+
 static result *results;
 static int num_results, cap_results;
 static double peak_gflops, peak_gbs, peak_gflops_med, peak_gbs_med;
@@ -1255,6 +1268,10 @@ static void write_json(const char *path, const clnn_device_info *info, const cha
   json_str(f, info->driver_version);
   fprintf(f, ", \"compute_units\": %u, \"host\": ", info->compute_units);
   json_str(f, host);
+  fprintf(f, ", \"load_average_start\": ");
+  json_num(f, load_start);
+  fprintf(f, ", \"load_average_end\": ");
+  json_num(f, load_end);
   fprintf(f, ",\n  \"tuned\": ");
   json_str(f, tuned);
   fprintf(f, ",\n  \"blas\": ");
@@ -1326,6 +1343,9 @@ static void print_table(const clnn_device_info *info, const char *tuned, double 
          info->platform_name, info->driver_version, info->compute_units);
   printf("tuned parameters: %s\n", tuned);
   printf("host reference: %s\n", openblas_get_config());
+  if (load_start >= 0)
+    printf("host load average (1 min): %.2f at the start, %.2f at the end (other work on the machine slows "
+           "both sides)\n", load_start, load_end);
   printf("measured peak: %.1f GFLOP/s FMA (%s; median %.1f), %.1f GB/s copy (%s; median %.1f); "
          "kernel launch %.0f us (enqueue to finish, one work-item)\n",
          peak_gflops, peak_fma_kernel, peak_gflops_med, peak_gbs, peak_copy_kernel, peak_gbs_med, launch_us);
@@ -1455,6 +1475,7 @@ int main(int argc, char **argv) {
       any_gemm |= suite[j].kind == 0;
     }
   double t_start = now_s();
+  load_start = load_average();
 
   /* Phase 0: a context without tuned parameters: peak kernels, then CLBlast's defaults. */
   clnn_context_options o;
@@ -1496,6 +1517,7 @@ int main(int argc, char **argv) {
       run_case(&suite[j]);
     }
   double total = now_s() - t_start;
+  load_end = load_average();
   print_table(&info, tuned, total);
   if (opt.json || opt.plot) {
     char tmp[64] = "";
