@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLNN_WORKSPACE_SLOTS 6
+#define CLNN_WORKSPACE_SLOTS 7
 
 typedef struct clnn__program_entry {
   char *name;    /* program name: "conv2d" for cl/conv2d.cl */
@@ -139,7 +139,7 @@ extern const size_t clnn__num_sources;
 /* A device buffer of at least `bytes` owned by the context, slot 0..CLNN_WORKSPACE_SLOTS-1; it
  * grows (never shrinks) so steady-state calls do not allocate. Contents are undefined. An op must
  * not use the same slot for two buffers at once. Slot use: 0-1 conv/im2col, 2 labels and small
- * scalars, 3-5 LSTM / reductions. */
+ * scalars, 3-5 LSTM / reductions, 6 GEMM operand packing (src/tune.c). */
 clnn_status clnn__workspace(clnn_context *ctx, int slot, size_t bytes, cl_mem *out);
 /* Blocking host -> device copy into a workspace slot. */
 clnn_status clnn__upload(clnn_context *ctx, int slot, const void *host, size_t bytes, cl_mem *out);

@@ -422,9 +422,10 @@ void clnn__tune_describe(const clnn_context *ctx, char *buf, size_t size) {
 
 static int fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 
-/* Packs Y [K x cols] (Y(k, c) = S[off + k*ld + c], or S[off + c*ld + k] when trans) into a new
- * buffer of panels of nr columns. The buffer is released by the caller after enqueueing its user:
- * OpenCL keeps it alive until the commands that use it have finished. */
+/* Packs Y [K x cols] (Y(k, c) = S[off + k*ld + c], or S[off + c*ld + k] when trans) into panels of
+ * nr columns, in the context's GEMM workspace (slot 6): it grows to the largest operand packed and
+ * is reused, so steady-state GEMMs do not allocate. The queue is in order, so the next GEMM's
+ * packing waits for this GEMM to have read it. */
 static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int trans, cl_mem s, size_t off,
                         size_t ld, size_t stride, size_t batch, cl_mem *out, size_t *per_batch) {
   size_t panels = (cols + (size_t)nr - 1) / (size_t)nr;
@@ -434,19 +435,16 @@ static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int tr
   size_t bytes = clnn__mul_size(clnn__mul_size(pb_floats, nb, &ok), sizeof(float), &ok);
   if (!ok || bytes > ctx->info.max_alloc_bytes)
     return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "gemm: packed operand of %zu floats too large", pb_floats * nb);
-  cl_int err;
-  cl_mem p = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
-  if (!p) return clnn__cl_error(err, "gemm: allocating the packed operand");
+  cl_mem p = NULL;
+  clnn_status ws = clnn__workspace(ctx, 6, bytes, &p);
+  if (ws != CLNN_SUCCESS) return ws;
   size_t global[3] = {panels, (K + 15) / 16, nb};
   const size_t local[3] = {1, 1, 1};
   clnn_status st = CLNN_RUN(ctx, "gemm_cpu", "gemm_pack", 3, global, local, CLNN_ARG_INT(K), CLNN_ARG_INT(cols),
                             CLNN_ARG_INT(nr), CLNN_ARG_INT(trans), CLNN_ARG_MEM(s), CLNN_ARG_LONG(off),
                             CLNN_ARG_INT(ld), CLNN_ARG_LONG(stride), CLNN_ARG_MEM(p),
                             CLNN_ARG_LONG(stride == 0 ? 0 : pb_floats));
-  if (st != CLNN_SUCCESS) {
-    clReleaseMemObject(p);
-    return st;
-  }
+  if (st != CLNN_SUCCESS) return st;
   *out = p;
   *per_batch = stride == 0 ? 0 : pb_floats;
   return CLNN_SUCCESS;
@@ -544,7 +542,6 @@ int clnn__own_gemm(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t
                             CLNN_ARG_LONG(y_off), CLNN_ARG_INT(y_rs), CLNN_ARG_LONG(y_ps), CLNN_ARG_LONG(y_bs),
                             CLNN_ARG_INT(y_inplace), CLNN_ARG_MEM(c), CLNN_ARG_LONG(c_off), CLNN_ARG_INT(ldc),
                             CLNN_ARG_LONG(c_stride));
-  if (packed) clReleaseMemObject(packed);
-  *status = st;
+  *status = st; /* `packed` is the context's workspace: nothing to release */
   return 1;
 }
