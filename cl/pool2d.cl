@@ -234,6 +234,26 @@ inline float16 pool_ldn(__global const float *row, int start, int stride) {
                    r[6 * stride], r[7 * stride], r[8 * stride], r[9 * stride], r[10 * stride],
                    r[11 * stride], r[12 * stride], r[13 * stride], r[14 * stride], r[15 * stride]);
 }
+/* The same for 8 lanes (rows too narrow for a 16-lane chunk). */
+inline float8 pool_ld1_8(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload8(0, row + start);
+}
+inline float8 pool_ld2_8(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload16(0, row + start).even;
+}
+inline float8 pool_ldn_8(__global const float *row, int start, int stride) {
+  __global const float *r = row + start;
+  return (float8)(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride],
+                  r[6 * stride], r[7 * stride]);
+}
+#define POOL_BY_STRIDE8(stride, BODY)        \
+  do {                                       \
+    if ((stride) == 1) BODY(pool_ld1_8)      \
+    else if ((stride) == 2) BODY(pool_ld2_8) \
+    else BODY(pool_ldn_8)                    \
+  } while (0)
 #define POOL_BY_STRIDE(stride, BODY)      \
   do {                                    \
     if ((stride) == 1) BODY(pool_ld1)     \
@@ -295,6 +315,24 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
   }
   POOL_BY_STRIDE(sw, MAXF_CHUNKS);
 #undef MAXF_CHUNKS
+  if (q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
+#define MAXF_CHUNKS8(LD)                                                                        \
+  for (int c_ = 0; c_ < 2; c_++) {                                                              \
+    const int qa = c_ ? in.y - 8 : in.x;                                                        \
+    float8 best = (float8)(-INFINITY);                                                          \
+    for (int h_ = hs; h_ < he; h_++) {                                                          \
+      __global const float *row_ = xp + (long)h_ * W + (qa * sw - pl);                          \
+      for (int s_ = 0; s_ < kw; s_++) {                                                         \
+        const float8 v_ = LD(row_, s_, sw);                                                     \
+        best = select(best, v_, isgreater(v_, best) | (isnan(v_) & ~isnan(best)));              \
+      }                                                                                         \
+    }                                                                                           \
+    vstore8(best, 0, yrow + qa);                                                                \
+  }
+    POOL_BY_STRIDE8(sw, MAXF_CHUNKS8);
+#undef MAXF_CHUNKS8
+    q0 = in.y;
+  }
   for (int q = max(q0, in.x); q < Q; q++)
     yrow[q] = xp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)];
 }
@@ -384,6 +422,21 @@ __kernel void avgpool_forward_cpu(__global const float *x, __global float *y, in
   }
   POOL_BY_STRIDE(sw, AVGF_CHUNKS);
 #undef AVGF_CHUNKS
+  if (q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
+#define AVGF_CHUNKS8(LD)                                                                        \
+  for (int c_ = 0; c_ < 2; c_++) {                                                              \
+    const int qa = c_ ? in.y - 8 : in.x;                                                        \
+    float8 sum = (float8)(0.0f);                                                                \
+    for (int h = hs; h < he; h++) {                                                             \
+      __global const float *row = xp + (long)h * W + (qa * sw - pl);                            \
+      for (int s = 0; s < kw; s++) sum += LD(row, s, sw);                                       \
+    }                                                                                           \
+    vstore8(sum / (float8)(div), 0, yrow + qa);                                                 \
+  }
+    POOL_BY_STRIDE8(sw, AVGF_CHUNKS8);
+#undef AVGF_CHUNKS8
+    q0 = in.y;
+  }
   for (int q = max(q0, in.x); q < Q; q++) AVGF_POINT(q)
 #undef AVGF_POINT
 }

@@ -35,6 +35,9 @@ static const cfg cfgs[] = {
     {1, 4, 5, 40, 2, 2, 1, 1, 0, 1, 0, 1},   /* stride 1, overlapping, pad right */
     {2, 3, 6, 67, 3, 2, 1, 3, 1, 0, 1, 1},   /* stride 3, asymmetric */
     {1, 5, 4, 50, 2, 2, 2, 2, 0, 0, 0, 0},   /* 2x2/2, even width */
+    /* interiors of 8..15 columns: the forward kernels' two overlapping 8-lane chunks */
+    {2, 4, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0},  /* stride 2, Q = 14 (pool_avg2's planes) */
+    {1, 3, 7, 40, 3, 3, 3, 3, 1, 1, 1, 1},   /* stride 3, Q = 14 */
 };
 
 static clnn_pool2d_params to_params(const cfg *c, int cip) {
@@ -187,6 +190,8 @@ static void test_shapes(const char *shape_name) {
   run_cfg(&cfgs[4], 2, shape_name);
   run_cfg(&cfgs[11], 2, shape_name);
   run_cfg(&cfgs[13], 2, shape_name);
+  run_cfg(&cfgs[15], 2, shape_name);
+  run_cfg(&cfgs[16], 2, shape_name);
 }
 
 /* Hand-checked ties: every element equal, so each window's first element takes the gradient. */
