@@ -5,11 +5,16 @@
  * one input; a target aborts when a parser crashes or breaks an invariant, which fails the test.
  * New crash inputs go into tests/fuzz/regress/<target>/ (see tests/fuzz/README.md).
  *
+ * It also checks what the fuzzers' input-size cap keeps them from reaching: a 20 MB safetensors
+ * header listing 400000 tensors is refused without allocating memory in proportion to the number
+ * of entries (peak RSS grows by less than the header's size).
+ *
  * `test_fuzz_replay --write-seeds DIR` writes the safetensors seed files (checkpoints of the
  * fuzzing network, with and without optimizer state) into DIR. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "test_util.h"
@@ -69,6 +74,42 @@ static int write_seeds(const char *dir) {
   return tu_finish("test_fuzz_replay --write-seeds");
 }
 
+static long peak_rss_kb(void) {
+  struct rusage r;
+  getrusage(RUSAGE_SELF, &r);
+  return r.ru_maxrss;
+}
+
+/* Regression: the header parser once kept every entry (about 360 bytes each, from about 50 bytes
+ * of JSON), so a large header cost 7 times its size before the first mismatch was noticed. */
+static void huge_header(void) {
+  const int n = 400000;
+  size_t cap = (size_t)n * 64 + 64, k = 8;
+  unsigned char *buf = malloc(cap);
+  k += (size_t)snprintf((char *)buf + k, cap - k, "{");
+  for (int i = 0; i < n; i++)
+    k += (size_t)snprintf((char *)buf + k, cap - k, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,0]}",
+                          i ? "," : "", i);
+  k += (size_t)snprintf((char *)buf + k, cap - k, "}");
+  uint64_t hlen = k - 8;
+  for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(hlen >> (8 * i));
+  clnn_context *ctx = NULL;
+  TU_OK(clnn_context_create(NULL, &ctx));
+  clnn_net *net = fuzz_safetensors_net(ctx);
+  clnn_net_num_params(net); /* finalised: parameters allocated before the measurement */
+  long before = peak_rss_kb();
+  clnn_status st = clnn__nn_load_memory(net, buf, k, "<huge header>");
+  long grew = peak_rss_kb() - before;
+  TU_CHECK(st == CLNN_ERROR_FORMAT, "huge header refused (%s: %s)", clnn_status_string(st), clnn_last_error());
+  TU_CHECK(grew * 1024L < (long)hlen, "a %llu-byte header with %d entries raised the peak RSS by %ld KB",
+           (unsigned long long)hlen, n, grew);
+  printf("huge header: %llu bytes, %d entries: %s, peak RSS +%ld KB\n", (unsigned long long)hlen, n,
+         clnn_status_string(st), grew);
+  clnn_net_destroy(net);
+  clnn_context_destroy(ctx);
+  free(buf);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--write-seeds")) return write_seeds(argv[2]);
   const char *src = getenv("CLNN_SOURCE_DIR");
@@ -87,5 +128,6 @@ int main(int argc, char **argv) {
     TU_CHECK(corpus > 0, "no seed corpus in %s/tests/fuzz/corpus/%s", src, targets[t].name);
     printf("%-12s %3d corpus inputs, %3d crash regressions replayed\n", targets[t].name, corpus, regress);
   }
+  huge_header();
   return tu_finish("test_fuzz_replay");
 }

@@ -236,6 +236,7 @@ typedef struct jp {
   /* results */
   fentry *e;
   size_t ne, cap;
+  size_t max_entries; /* more tensors than this cannot match the network */
   char meta_optimizer[64];
   int has_optimizer;
   uint64_t meta_step, meta_forwards, meta_seed;
@@ -479,8 +480,11 @@ static int jheader(jp *p) {
         if (!jmetadata(p)) return 0;
         continue;
       }
+      if (p->ne == p->max_entries)
+        return jfail(p, "more tensors than the network has (with optimizer state)");
       if (p->ne == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
+        if (cap > p->max_entries) cap = p->max_entries;
         fentry *ne = realloc(p->e, cap * sizeof(*ne));
         if (!ne) return jfail(p, "out of memory");
         p->e = ne;
@@ -595,6 +599,10 @@ clnn_status clnn__nn_load_memory(clnn_net *net, const unsigned char *buf, size_t
   uint64_t data_size = (uint64_t)(fsize - 8) - hlen;
   p.s = (const char *)file;
   p.n = (size_t)hlen;
+  /* At most every parameter and state tensor plus two optimizer slots per parameter: a header
+   * listing more cannot match, and its entries (about 360 bytes each, from as little as 50 bytes
+   * of JSON) are not allocated. */
+  p.max_entries = 3 * net->num_params;
   if (!jheader(&p)) {
     st = clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s': malformed header: %s", path, p.err);
     goto done;
