@@ -14,17 +14,11 @@
 /* host). row_loss[r] = log(sum exp(x - m)) - (x[label] - m); dx = (softmax - onehot) * inv_n.    */
 /* ---------------------------------------------------------------------------------------------- */
 
-#define LOSS_KAHAN_ADD(sum, comp, v) \
-  do {                               \
-    float y_ = (v) - (comp);         \
-    float t_ = (sum) + y_;           \
-    (comp) = (t_ - (sum)) - y_;      \
-    (sum) = t_;                      \
-  } while (0)
-
-void xent_rows_range(__global const float *x, __global const int *labels,
-                     __global float *row_loss, __global float *dx, ulong r0, ulong r1, ulong C,
-                     int want_loss, int want_grad, float inv_n) {
+__kernel void xent_rows(__global const float *x, __global const int *labels,
+                        __global float *row_loss, __global float *dx, ulong rows, ulong chunk,
+                        ulong C, int want_loss, int want_grad, float inv_n) {
+  ulong r0 = (ulong)get_global_id(0) * chunk;
+  ulong r1 = min(r0 + chunk, rows);
   for (ulong r = r0; r < r1; r++) {
     __global const float *xr = x + r * C;
     int lab = labels[r];
@@ -36,66 +30,25 @@ void xent_rows_range(__global const float *x, __global const int *labels,
     float4 m4 = fmax(m8.lo, m8.hi);
     float m = fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w));
     for (; j < C; j++) m = fmax(m, xr[j]);
-    const int valid = lab >= 0 && (ulong)lab < C;
-    const float xlab = valid ? xr[lab] : 0.0f; /* read before dx (which may alias x) is written */
-    /* sum of e = exp(x - m); with a gradient wanted, e goes to dx on the way (one exp per
-     * element) and is scaled in a second pass: the same value as exp(x - m) * inv_s * inv_n */
-    __global float *dxr = dx + r * C;
     float16 s16 = (float16)(0.0f);
-    if (want_grad) {
-      for (j = 0; j + 16 <= C; j += 16) {
-        const float16 e = exp(vload16(0, xr + j) - m);
-        s16 += e;
-        vstore16(e, 0, dxr + j);
-      }
-    } else {
-      for (j = 0; j + 16 <= C; j += 16) s16 += exp(vload16(0, xr + j) - m);
-    }
+    for (j = 0; j + 16 <= C; j += 16) s16 += exp(vload16(0, xr + j) - m);
     float8 s8 = s16.lo + s16.hi;
     float4 s4 = s8.lo + s8.hi;
     float s = (s4.x + s4.y) + (s4.z + s4.w);
-    for (; j < C; j++) {
-      const float e = exp(xr[j] - m);
-      s += e;
-      if (want_grad) dxr[j] = e;
-    }
-    if (want_loss) row_loss[r] = valid ? log(s) - (xlab - m) : NAN;
+    for (; j < C; j++) s += exp(xr[j] - m);
+    int valid = lab >= 0 && (ulong)lab < C;
+    if (want_loss) row_loss[r] = valid ? log(s) - (xr[lab] - m) : NAN;
     if (want_grad) {
-      const float inv_s = 1.0f / s;
-      const float hot = valid ? (exp(xlab - m) * inv_s - 1.0f) * inv_n : 0.0f;
-      for (j = 0; j + 16 <= C; j += 16) vstore16(vload16(0, dxr + j) * inv_s * inv_n, 0, dxr + j);
-      for (; j < C; j++) dxr[j] = dxr[j] * inv_s * inv_n;
+      __global float *dxr = dx + r * C;
+      float inv_s = 1.0f / s;
+      /* the label's column first (dx may alias x), then every column, then the label's again */
+      float hot = valid ? (exp(xr[lab] - m) * inv_s - 1.0f) * inv_n : 0.0f;
+      for (j = 0; j + 16 <= C; j += 16)
+        vstore16(exp(vload16(0, xr + j) - m) * inv_s * inv_n, 0, dxr + j);
+      for (; j < C; j++) dxr[j] = exp(xr[j] - m) * inv_s * inv_n;
       if (valid) dxr[lab] = hot;
     }
   }
-}
-
-/* CPU devices: the rows and the final mean in one launch, chunk rows per work-item. labels[rows] is a counter the host
- * uploads as 0 with the labels. Work-item g writes partial[g] (compensated sum of its rows'
- * losses in order); the last to finish (an int atomic, so no float atomics: the order of the sum
- * is fixed) sums partial[0..items) in order and writes loss[0]. Row losses go to row_loss as in
- * xent_wg, the partials after them (partial = row_loss + rows). */
-__kernel void xent_rows_fused(__global const float *x, __global int *labels,
-                              __global float *row_loss, __global float *loss,
-                              __global float *dx, ulong rows, ulong chunk, ulong C, int want_loss, int want_grad, float inv_n, uint items,
-                              float denom) {
-  const uint g = get_global_id(0);
-  if (g >= items) return; /* no barriers in this kernel */
-  const ulong r0 = (ulong)g * chunk, r1 = min(r0 + chunk, rows);
-  xent_rows_range(x, labels, row_loss, dx, r0, r1, C, want_loss, want_grad, inv_n);
-  if (!want_loss) return;
-  __global float *partial = row_loss + rows;
-  float sum = 0.0f, comp = 0.0f;
-  for (ulong r = r0; r < r1; r++) LOSS_KAHAN_ADD(sum, comp, row_loss[r]);
-  partial[g] = sum;
-  mem_fence(CLK_GLOBAL_MEM_FENCE);
-  if (atomic_inc((volatile __global int *)(labels + rows)) != (int)items - 1) return;
-  mem_fence(CLK_GLOBAL_MEM_FENCE);
-  sum = 0.0f;
-  comp = 0.0f;
-  for (uint i = 0; i < items; i++)
-    LOSS_KAHAN_ADD(sum, comp, ((volatile __global float *)partial)[i]);
-  loss[0] = sum / denom;
 }
 
 /* Tree reduction over the work-group (local size a power of two); op 0 max, 1 sum. */
@@ -146,6 +99,13 @@ __kernel void xent_wg(__global const float *x, __global const int *labels,
 /* partial[g] (compensated sum of its chunk) and the gradient of the mean.                        */
 /* ---------------------------------------------------------------------------------------------- */
 
+#define LOSS_KAHAN_ADD(sum, comp, v) \
+  do {                               \
+    float y_ = (v) - (comp);         \
+    float t_ = (sum) + y_;           \
+    (comp) = (t_ - (sum)) - y_;      \
+    (sum) = t_;                      \
+  } while (0)
 
 /* l = max(x, 0) - x*t + log1p(exp(-|x|)); dl/dx = sigmoid(x) - t. */
 __kernel void bce_partial(__global const float *x, __global const float *t,

@@ -1,13 +1,8 @@
 /* src/ops/loss.c — host side of the losses (cl/loss.cl): fused softmax cross-entropy with host
  * int32 labels, binary cross-entropy with logits, mean squared error. Each writes the mean loss
  * (optional) and the gradient of the mean (optional). Means are deterministic: partial sums go to
- * workspace slot 3 and one work-group sums them in a fixed order; labels go to slot 2. On CPU
- * devices the cross-entropy is one launch: the last work-item to finish (an int counter uploaded
- * with the labels) sums the partials in a fixed order. */
+ * workspace slot 3 and one work-group sums them in a fixed order; labels go to slot 2. */
 #include "internal.h"
-
-#include <stdlib.h>
-#include <string.h>
 
 /* GPUs: one work-group per cross-entropy row and a multi-work-item final reduction. */
 static int use_wg(const clnn_context *ctx) { return ctx->device_class != CLNN_DEVICE_CLASS_CPU; }
@@ -68,55 +63,6 @@ static clnn_status loss_check_scalar(clnn_context *ctx, const char *fn, const cl
   return CLNN_SUCCESS;
 }
 
-static void CL_CALLBACK free_staging(cl_event e, cl_int status, void *p) {
-  (void)e;
-  (void)status;
-  free(p);
-}
-
-/* CPU devices: one launch (xent_rows_fused) after a non-blocking upload of the labels and a zero
- * counter from a host copy that an event callback frees once the write is done (the caller's
- * array may change as soon as we return). chunk rows per work-item, a few per compute unit. */
-static clnn_status xent_cpu(clnn_context *ctx, const char *fn, const clnn_tensor *logits,
-                            const int32_t *labels, size_t N, size_t C, clnn_tensor *loss,
-                            cl_mem dmem, int want_grad) {
-  clnn_status s;
-  cl_kernel k;
-  if ((s = clnn__kernel(ctx, "loss", "xent_rows_fused", &k)) != CLNN_SUCCESS) return s;
-  size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-  size_t chunk = (N + cu * 4 - 1) / (cu * 4), local = 1;
-  size_t items = (N + chunk - 1) / chunk;
-  int ok = 1;
-  size_t up_bytes = clnn__mul_size(N + 1, sizeof(int32_t), &ok);
-  size_t ws_bytes = clnn__mul_size(N + items, sizeof(float), &ok);
-  if (!ok) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: %zu labels overflow size_t", fn, N);
-  cl_mem row_loss = logits->mem; /* placeholder when no loss is wanted */
-  if (loss && (s = clnn__workspace(ctx, 3, ws_bytes, &row_loss)) != CLNN_SUCCESS) return s;
-  cl_mem dlab;
-  if ((s = clnn__workspace(ctx, 2, up_bytes, &dlab)) != CLNN_SUCCESS) return s;
-  int32_t *staging = malloc(up_bytes);
-  if (!staging) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: staging %zu labels", fn, N);
-  memcpy(staging, labels, N * sizeof(int32_t));
-  staging[N] = 0; /* the kernel's finish counter */
-  cl_event ev = NULL;
-  cl_int err = clEnqueueWriteBuffer(ctx->queue, dlab, CL_FALSE, 0, up_bytes, staging, 0, NULL, &ev);
-  if (err != CL_SUCCESS) {
-    free(staging);
-    return clnn__cl_error(err, "uploading the labels");
-  }
-  if (clSetEventCallback(ev, CL_COMPLETE, free_staging, staging) != CL_SUCCESS) {
-    clWaitForEvents(1, &ev); /* no callback: wait for the write, then free here */
-    free(staging);
-  }
-  clReleaseEvent(ev);
-  return CLNN_RUN(ctx, "loss", "xent_rows_fused", 1, &items, &local, CLNN_ARG_MEM(logits->mem),
-                  CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(row_loss), CLNN_ARG_MEM(loss ? loss->mem : dlab),
-                  CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(N), CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(C),
-                  CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(want_grad),
-                  CLNN_ARG_FLOAT((float)(1.0 / (double)N)), CLNN_ARG_UINT(items),
-                  CLNN_ARG_FLOAT((float)N));
-}
-
 clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *logits,
                                        const int32_t *labels, size_t num_labels,
                                        clnn_tensor *loss, clnn_tensor *dlogits) {
@@ -148,24 +94,42 @@ clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *log
   int ok = 1;
   size_t label_bytes = clnn__mul_size(N, sizeof(int32_t), &ok);
   if (!ok) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: %zu labels overflow size_t", fn, N);
-  float inv_n = (float)(1.0 / (double)N);
-  cl_mem dmem = dlogits ? dlogits->mem : logits->mem;
-
-  if (!use_wg(ctx)) return xent_cpu(ctx, fn, logits, labels, N, C, loss, dmem, dlogits != NULL);
 
   /* Build the program and size the launch before anything is enqueued. */
-  size_t local;
-  if ((s = loss_local_size(ctx, "xent_wg", 256, C, &local)) != CLNN_SUCCESS) return s;
-  size_t global = N * local;
+  int wg = use_wg(ctx);
+  size_t global, local, chunk = 1;
+  if (wg) {
+    if ((s = loss_local_size(ctx, "xent_wg", 256, C, &local)) != CLNN_SUCCESS) return s;
+    global = N * local;
+  } else {
+    cl_kernel k;
+    if ((s = clnn__kernel(ctx, "loss", "xent_rows", &k)) != CLNN_SUCCESS) return s;
+    if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
+      size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+      chunk = (N + cu * 4 - 1) / (cu * 4);
+      local = 1;
+    } else {
+      local = 64;
+    }
+    global = (N + chunk - 1) / chunk;
+  }
   cl_mem row_loss = logits->mem; /* placeholder when no loss is wanted */
   if (loss && (s = clnn__workspace(ctx, 3, N * sizeof(float), &row_loss)) != CLNN_SUCCESS)
     return s;
   cl_mem dlab;
   if ((s = clnn__upload(ctx, 2, labels, label_bytes, &dlab)) != CLNN_SUCCESS) return s;
-  s = CLNN_RUN(ctx, "loss", "xent_wg", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
-               CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(row_loss), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(N),
-               CLNN_ARG_ULONG(C), CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL),
-               CLNN_ARG_FLOAT(inv_n), CLNN_ARG_LOCAL(local * sizeof(float)));
+  cl_mem dmem = dlogits ? dlogits->mem : logits->mem;
+  float inv_n = (float)(1.0 / (double)N);
+  if (wg)
+    s = CLNN_RUN(ctx, "loss", "xent_wg", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+                 CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(row_loss), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(N),
+                 CLNN_ARG_ULONG(C), CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL),
+                 CLNN_ARG_FLOAT(inv_n), CLNN_ARG_LOCAL(local * sizeof(float)));
+  else
+    s = CLNN_RUN(ctx, "loss", "xent_rows", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+                 CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(row_loss), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(N),
+                 CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(C), CLNN_ARG_INT(loss != NULL),
+                 CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n));
   if (s != CLNN_SUCCESS || !loss) return s;
   return loss_finish(ctx, row_loss, N, loss, (float)N);
 }
