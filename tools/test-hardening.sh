@@ -26,7 +26,7 @@
 # "sanitizers oclgrind fuzzing"), CLNN_BUILD_DIR (the plain build, whose kernel cache seeds the
 # sanitizer build's). Fuzzing longer by hand: see tests/fuzz/README.md.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 jobs=$(nproc 2>/dev/null || echo 2)
 steps=${CLNN_HARDENING_STEPS:-sanitizers oclgrind fuzzing}
