@@ -485,6 +485,48 @@ __kernel void avgpool_backward_cpu(__global const float *dy, __global float *dx,
   if (h >= H || plane >= planes) return;
   __global const float *dyp = dy + (long)plane * P * Q;
   __global float *dxrow = dx + (long)plane * H * W + (long)h * W;
+  if (kh == sh && kw == sw && pt == 0 && pl == 0 && pb == 0 && pr == 0) {
+    /* Non-overlapping windows, no padding: dx row h lies in window row p = h / sh alone (none
+     * past the last window), each window is whole, so each element is one dy value divided by
+     * kh*kw (either divisor convention) -- the same single term the general path sums. */
+    const int p = h / sh;
+    const int wq = p < P ? Q * sw : 0; /* columns [wq, W) lie in no window */
+    __global const float *dyrow = dyp + (long)min(p, P - 1) * Q;
+    const float div = (float)(kh * kw);
+#define AVGB_STORE(N, d, g)                                                                       if (beta == 0.0f) vstore##N((g), 0, (d));                                                       else vstore##N(fma((float##N)(beta), vload##N(0, (d)), (g)), 0, (d));
+    int w = 0;
+    if (sw == 2) {
+      for (; w + 16 <= wq; w += 16) {
+        const float8 v = vload8(0, dyrow + (w >> 1)) / (float8)(div);
+        const float16 g = shuffle(v, (uint16)(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+        AVGB_STORE(16, dxrow + w, g)
+      }
+      if (w + 8 <= wq) {
+        const float4 v = vload4(0, dyrow + (w >> 1)) / (float4)(div);
+        const float8 g = shuffle(v, (uint8)(0, 0, 1, 1, 2, 2, 3, 3));
+        AVGB_STORE(8, dxrow + w, g)
+        w += 8;
+      }
+      if (w + 4 <= wq) {
+        const float2 v = vload2(0, dyrow + (w >> 1)) / (float2)(div);
+        const float4 g = (float4)(v.x, v.x, v.y, v.y);
+        AVGB_STORE(4, dxrow + w, g)
+        w += 4;
+      }
+    } else if (sw == 1) {
+      for (; w + 16 <= wq; w += 16) {
+        const float16 g = vload16(0, dyrow + w) / (float16)(div);
+        AVGB_STORE(16, dxrow + w, g)
+      }
+    }
+#undef AVGB_STORE
+    for (; w < wq; w++) {
+      const float g = dyrow[w / sw] / div;
+      dxrow[w] = beta == 0.0f ? g : fma(beta, dxrow[w], g);
+    }
+    for (; w < W; w++) dxrow[w] = beta == 0.0f ? 0.0f : fma(beta, dxrow[w], 0.0f);
+    return;
+  }
   for (int ph = 0; ph < sw && ph < W; ph++) {
     const int M = (W - ph + sw - 1) / sw;
     for (int m0 = 0; m0 < M; m0 += 16) {

@@ -369,6 +369,8 @@ static void pooling(clnn_context *ctx) {
       {{2, 3, 5, 7}, 3, 3, 2, 2, 1, 1, 1, 1, 0},
       {{1, 2, 5, 6}, 3, 2, 1, 2, 1, 2, 0, 1, 1},
       {{1, 1, 9, 3}, 4, 1, 3, 1, 3, 0, 0, 0, 1},
+      {{1, 2, 5, 45}, 2, 2, 2, 2, 0, 0, 0, 0, 1}, /* avg backward's non-overlapping 16/8/4 path */
+      {{1, 1, 2, 37}, 1, 1, 1, 1, 0, 0, 0, 0, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const pc *c = &cases[i];

@@ -38,6 +38,13 @@ static const cfg cfgs[] = {
     /* interiors of 8..15 columns: the forward kernels' two overlapping 8-lane chunks */
     {2, 4, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0},  /* stride 2, Q = 14 (pool_avg2's planes) */
     {1, 3, 7, 40, 3, 3, 3, 3, 1, 1, 1, 1},   /* stride 3, Q = 14 */
+    /* kernel == stride, no padding: avgpool_backward_cpu's non-overlapping path (16/8/4-wide
+     * stores, scalar tails, rows and columns past the last window) */
+    {2, 3, 8, 48, 2, 2, 2, 2, 0, 0, 0, 0},   /* 2x2/2, covered width a multiple of 16 */
+    {1, 3, 9, 61, 2, 2, 2, 2, 0, 0, 0, 0},   /* 2x2/2, 60 = 3*16 + 8 + 4, last row/column bare */
+    {1, 2, 6, 35, 3, 2, 3, 2, 0, 0, 0, 0},   /* 3x2/3x2, 34 = 2*16 + 2 scalar, last column bare */
+    {1, 2, 3, 37, 1, 1, 1, 1, 0, 0, 0, 0},   /* 1x1/1, 2*16 + 5 scalar */
+    {2, 2, 10, 50, 3, 3, 3, 3, 0, 0, 0, 0},  /* 3x3/3 (scalar), last row and 2 columns bare */
 };
 
 static clnn_pool2d_params to_params(const cfg *c, int cip) {
