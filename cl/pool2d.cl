@@ -30,6 +30,21 @@ int pool_window_argmax(__global const float *xp, int H, int W, int h0, int w0, i
   return best_i;
 }
 
+/* The value at pool_window_argmax (the first maximum; the first NaN if any), without its index. */
+float pool_window_max(__global const float *xp, int H, int W, int h0, int w0, int kh, int kw) {
+  const int hs = max(h0, 0), he = min(h0 + kh, H);
+  const int ws = max(w0, 0), we = min(w0 + kw, W);
+  float best = -INFINITY;
+  for (int h = hs; h < he; h++) {
+    __global const float *r = xp + h * W;
+    for (int w = ws; w < we; w++) {
+      const float v = r[w];
+      best = (v > best || (isnan(v) && !isnan(best))) ? v : best;
+    }
+  }
+  return best;
+}
+
 /* Decodes flat output index `idx` of [planes, P, Q] into (plane, p, q). */
 #define POOL_DECODE(idx, P, Q, plane, p, q) \
   do {                                      \
@@ -299,8 +314,33 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
   const int h0 = p * sh - pt;
   const int hs = max(h0, 0), he = min(h0 + kh, H);
   const int2 in = pool_interior(W, Q, kw, sw, pl);
-  for (int q = 0; q < in.x; q++) yrow[q] = xp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)];
+  for (int q = 0; q < in.x; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
   int q0 = in.x;
+#define MAXF_PICK(best, v) select((best), (v), isgreater((v), (best)) | (isnan(v) & ~isnan(best)))
+  /* this path reads no spare column: its windows reach q*2 - pl + 2 <= W - 1 */
+  const int last3 = W - 3 + pl;
+  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
+  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
+    /* 3-wide windows at stride 2: per input row, the three taps of 16 windows are the even
+     * lanes, the odd lanes and the even lanes shifted by one of 33 contiguous floats; each row's
+     * first maximum (taps in order), then the rows' in order -- by associativity of "first
+     * maximum" (ties and NaN keep the earlier), the same value as the row-major scan. */
+    while (q0 < b3) {
+      if (q0 + 16 > b3) q0 = b3 - 16; /* a short tail: one more chunk ending at b3 */
+      float16 best = (float16)(-INFINITY);
+      for (int h_ = hs; h_ < he; h_++) {
+        __global const float *row_ = xp + (long)h_ * W + (q0 * 2 - pl);
+        const float16 a = vload16(0, row_), b = vload16(0, row_ + 16);
+        const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd);
+        const float16 e2 = (float16)(e.s1, e.s2, e.s3, e.s4, e.s5, e.s6, e.s7, e.s8, e.s9, e.sa,
+                                     e.sb, e.sc, e.sd, e.se, e.sf, row_[32]);
+        best = MAXF_PICK(best, MAXF_PICK(MAXF_PICK(e, o), e2));
+      }
+      vstore16(best, 0, yrow + q0);
+      q0 += 16;
+    }
+  }
+#undef MAXF_PICK
 #define MAXF_CHUNKS(LD)                                                                         \
   while (q0 < in.y) {                                                                           \
     if (q0 + 16 > in.y) { /* a short tail: one more chunk ending at in.y (rewrites equal values) */ \
@@ -333,8 +373,7 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
 #undef MAXF_CHUNKS8
     q0 = in.y;
   }
-  for (int q = max(q0, in.x); q < Q; q++)
-    yrow[q] = xp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)];
+  for (int q = max(q0, in.x); q < Q; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
 }
 
 /* Max-pool backward, one whole plane per work-item (a scatter it alone owns): dx = beta*dx (or 0),

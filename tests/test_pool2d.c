@@ -8,6 +8,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,6 +200,75 @@ static void test_shapes(const char *shape_name) {
   run_cfg(&cfgs[13], 2, shape_name);
   run_cfg(&cfgs[15], 2, shape_name);
   run_cfg(&cfgs[16], 2, shape_name);
+}
+
+/* Max forward bit for bit against a row-major first-maximum scan, on data made of -1, -0, +0 and
+ * NaNs of two payloads and both signs: the first of -0/+0 and the first NaN of each window must win
+ * (the CPU kernel's 3-wide stride-2 path takes row maxima first, then combines rows). */
+static uint32_t f2u(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+static float u2f(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+static void test_max_first_bits(void) {
+  static const cfg bc[] = {
+      {1, 2, 5, 40, 3, 3, 2, 2, 0, 0, 0, 0}, {2, 3, 7, 70, 3, 3, 2, 2, 1, 1, 1, 1},
+      {1, 2, 6, 37, 3, 3, 2, 2, 1, 0, 1, 0}, {1, 1, 4, 67, 3, 3, 2, 2, 0, 1, 0, 1},
+      {1, 2, 5, 33, 2, 3, 1, 2, 1, 1, 1, 1}, {1, 2, 9, 112, 3, 3, 2, 2, 1, 1, 1, 1},
+  };
+  const float vals[] = {-1.0f, -0.0f, 0.0f, u2f(0x7fc00001u), u2f(0xffc00002u), u2f(0x7fa00003u)};
+  for (size_t ci = 0; ci < sizeof bc / sizeof bc[0]; ci++) {
+    const cfg *c = &bc[ci];
+    size_t xd[4] = {(size_t)c->N, (size_t)c->C, (size_t)c->H, (size_t)c->W}, yd[4];
+    clnn_pool2d_params p = to_params(c, 0);
+    TU_OK(clnn_pool2d_output_dims(xd, &p, yd));
+    const int P = (int)yd[2], Q = (int)yd[3];
+    size_t nx = xd[0] * xd[1] * xd[2] * xd[3], ny = yd[0] * yd[1] * yd[2] * yd[3];
+    for (int nan_rate = 0; nan_rate <= 2; nan_rate++) { /* none, 6%, 30% NaN */
+      float *x = malloc(nx * sizeof(float)), *want = malloc(ny * sizeof(float));
+      for (size_t i = 0; i < nx; i++) {
+        float r = tu_uniform(0.0f, 1.0f);
+        int k = r < (nan_rate == 2 ? 0.3f : nan_rate ? 0.06f : 0.0f) ? 3 + (int)(tu_uniform(0.0f, 2.999f))
+                                              : (int)tu_uniform(0.0f, 2.999f);
+        x[i] = vals[k];
+      }
+      for (int pl = 0; pl < c->N * c->C; pl++)
+        for (int a = 0; a < P; a++)
+          for (int b = 0; b < Q; b++) {
+            const float *xp = x + (size_t)pl * c->H * c->W;
+            float best = -INFINITY;
+            for (int h = a * c->sh - c->pt; h < a * c->sh - c->pt + c->kh; h++)
+              for (int w = b * c->sw - c->pl; w < b * c->sw - c->pl + c->kw; w++) {
+                if (h < 0 || h >= c->H || w < 0 || w >= c->W) continue;
+                float v = xp[h * c->W + w];
+                if (v > best || (isnan(v) && !isnan(best))) best = v;
+              }
+            want[((size_t)pl * P + a) * Q + b] = best;
+          }
+      clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *ty = tu_guarded(ctx, 4, yd);
+      TU_OK(clnn_tensor_fill(ty, 5.0f));
+      TU_OK(clnn_maxpool2d_forward(ctx, &p, tx, ty));
+      float *got = tu_read(ty);
+      size_t bad = 0, first = 0;
+      for (size_t i = 0; i < ny; i++)
+        if (f2u(got[i]) != f2u(want[i]) && bad++ == 0) first = i;
+      TU_CHECK(bad == 0,
+               "max forward bits, config %zu nan %d: %zu of %zu differ (first at %zu: 0x%08x, "
+               "want 0x%08x)", ci, nan_rate, bad, ny, first, (unsigned)f2u(got[first]),
+               (unsigned)f2u(want[first]));
+      tu_check_guard(ty, "max forward bits output");
+      free(got);
+      clnn_tensor_destroy(tx);
+      clnn_tensor_destroy(ty);
+      free(x);
+      free(want);
+    }
+  }
 }
 
 /* Hand-checked ties: every element equal, so each window's first element takes the gradient. */
@@ -456,6 +526,7 @@ int main(void) {
   tu_seed(42);
   test_shapes("cpu shape");
   test_ties_by_hand();
+  test_max_first_bits();
   test_divisors_by_hand();
   test_finite_differences();
   test_params_and_errors();
@@ -464,6 +535,7 @@ int main(void) {
   ctx->device_class = CLNN_DEVICE_CLASS_GPU;
   test_shapes("gpu shape");
   test_ties_by_hand();
+  test_max_first_bits();
   ctx->device_class = saved;
   clnn_context_destroy(ctx2);
   clnn_context_destroy(ctx);
