@@ -13,26 +13,6 @@
 #define STEPS 12
 #define BATCH 32
 
-static clnn_net *digits_cnn(clnn_context *ctx, uint64_t seed) {
-  size_t in[3] = {1, 8, 8};
-  clnn_net *net = NULL;
-  TU_OK(clnn_net_create(ctx, 3, in, seed, &net));
-  if (!net) exit(1);
-  TU_OK(clnn_net_add_conv2d(net, 32, 3, 1, 1));
-  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
-  TU_OK(clnn_net_add_conv2d(net, 32, 3, 1, 1));
-  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
-  TU_OK(clnn_net_add_maxpool2d(net, 2, 2, 0));
-  TU_OK(clnn_net_add_dropout(net, 0.25f));
-  TU_OK(clnn_net_add_flatten(net));
-  TU_OK(clnn_net_add_dense(net, 128));
-  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
-  TU_OK(clnn_net_add_dense(net, 10));
-  clnn_optimizer_config opt;
-  clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, 1e-3f);
-  TU_OK(clnn_net_set_optimizer(net, &opt));
-  return net;
-}
 
 typedef struct run {
   float loss[STEPS];
@@ -55,7 +35,7 @@ static unsigned char *read_all(const char *p, size_t *n) {
 static run train(clnn_context *ctx, clnn_dataset *ds, uint64_t seed) {
   run r;
   memset(&r, 0, sizeof r);
-  clnn_net *net = digits_cnn(ctx, seed);
+  clnn_net *net = tu_digits_cnn(ctx, seed);
   size_t numel = clnn_dataset_sample_numel(ds);
   float *x = malloc(BATCH * numel * sizeof(float));
   int32_t labels[BATCH];

@@ -13,26 +13,6 @@
 #define BATCH 32
 #define MIN_TEST_ACC 0.92f
 
-static clnn_net *build(clnn_context *ctx, uint64_t seed) {
-  size_t in[3] = {1, 8, 8};
-  clnn_net *net = NULL;
-  TU_OK(clnn_net_create(ctx, 3, in, seed, &net));
-  if (!net) exit(1);
-  TU_OK(clnn_net_add_conv2d(net, 32, 3, 1, 1));
-  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
-  TU_OK(clnn_net_add_conv2d(net, 32, 3, 1, 1));
-  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
-  TU_OK(clnn_net_add_maxpool2d(net, 2, 2, 0));
-  TU_OK(clnn_net_add_dropout(net, 0.25f));
-  TU_OK(clnn_net_add_flatten(net));
-  TU_OK(clnn_net_add_dense(net, 128));
-  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
-  TU_OK(clnn_net_add_dense(net, 10));
-  clnn_optimizer_config opt;
-  clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, 1e-3f);
-  TU_OK(clnn_net_set_optimizer(net, &opt));
-  return net;
-}
 
 int main(void) {
   clnn_context *ctx = tu_context();
@@ -47,7 +27,7 @@ int main(void) {
   TU_OK(clnn_dataset_load_idx(a, b, &test));
   if (!train || !test) return tu_finish("test_train_digits");
 
-  clnn_net *net = build(ctx, 1);
+  clnn_net *net = tu_digits_cnn(ctx, 1);
   float first_loss = 0, loss = 0, acc = 0, train_acc = 0, test_loss = 0;
   for (int e = 1; e <= EPOCHS; e++) {
     TU_OK(clnn_dataset_shuffle(train, 1000003ULL + (uint64_t)e));
@@ -77,7 +57,7 @@ int main(void) {
   char p[1200];
   snprintf(p, sizeof p, "%s/test_train_digits.safetensors", tree ? tree : ".");
   TU_OK(clnn_net_save(net, p, CLNN_SAVE_OPTIMIZER));
-  clnn_net *fresh = build(ctx, 77);
+  clnn_net *fresh = tu_digits_cnn(ctx, 77);
   TU_OK(clnn_net_load(fresh, p));
   float acc3 = 0, loss3 = 0;
   TU_OK(clnn_net_evaluate(fresh, test, 360, &loss3, &acc3));
@@ -87,8 +67,8 @@ int main(void) {
 
   /* reproducible: one more epoch from a second network with the same seed matches the first's
    * first epoch exactly */
-  clnn_net *again = build(ctx, 1);
-  clnn_net *ref = build(ctx, 1);
+  clnn_net *again = tu_digits_cnn(ctx, 1);
+  clnn_net *ref = tu_digits_cnn(ctx, 1);
   float l1, l2;
   TU_OK(clnn_dataset_shuffle(train, 5));
   TU_OK(clnn_net_train_epoch(again, train, BATCH, &l1));

@@ -154,3 +154,24 @@ void tu_check_guard(const clnn_tensor *t, const char *what) {
   for (size_t i = 0; i < TU_GUARD_N; i++) bad += g[i] != TU_GUARD_VAL;
   TU_CHECK(err == CL_SUCCESS && bad == 0, "%s: %zu floats written past the end of the output", what, bad);
 }
+
+clnn_net *tu_digits_cnn(clnn_context *ctx, uint64_t seed) {
+  size_t in[3] = {1, 8, 8};
+  clnn_net *net = NULL;
+  TU_OK(clnn_net_create(ctx, 3, in, seed, &net));
+  if (!net) exit(1);
+  TU_OK(clnn_net_add_conv2d(net, 32, 3, 1, 1));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_conv2d(net, 32, 3, 1, 1));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_maxpool2d(net, 2, 2, 0));
+  TU_OK(clnn_net_add_dropout(net, 0.25f));
+  TU_OK(clnn_net_add_flatten(net));
+  TU_OK(clnn_net_add_dense(net, 128));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_dense(net, 10));
+  clnn_optimizer_config opt;
+  clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, 1e-3f);
+  TU_OK(clnn_net_set_optimizer(net, &opt));
+  return net;
+}

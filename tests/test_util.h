@@ -57,6 +57,10 @@ void tu_check_all(const clnn_tensor *t, float v, const char *what);
 clnn_tensor *tu_guarded(clnn_context *ctx, int ndim, const size_t *dims);
 void tu_check_guard(const clnn_tensor *t, const char *what);
 
+/* The digits demo's network (examples/digits_cnn.c): two 3x3x32 conv + ReLU, 2x2 max pool,
+ * dropout 0.25, dense 128 + ReLU, dense 10, Adam lr 1e-3, input [1, 8, 8]. Exits on setup failure. */
+clnn_net *tu_digits_cnn(clnn_context *ctx, uint64_t seed);
+
 /* Central finite difference of f at x[i]: (f(x+h) - f(x-h)) / 2h, restoring x[i]. f evaluates
  * the scalar loss for the current host x (double precision reference code is best). */
 typedef double (*tu_scalar_fn)(void *user);
