@@ -314,13 +314,30 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
   const int h0 = p * sh - pt;
   const int hs = max(h0, 0), he = min(h0 + kh, H);
   const int2 in = pool_interior(W, Q, kw, sw, pl);
-  for (int q = 0; q < in.x; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
-  int q0 = in.x;
-#define MAXF_PICK(best, v) select((best), (v), isgreater((v), (best)) | (isnan(v) & ~isnan(best)))
-  /* this path reads no spare column: its windows reach q*2 - pl + 2 <= W - 1 */
+  /* the 3-wide stride-2 path below reads no spare column: its windows reach q*2 - pl + 2 <= W - 1;
+   * with pl == 1 it also does windows 0..15 (window 0 over the left edge) as one chunk */
   const int last3 = W - 3 + pl;
   const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
-  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
+  const int fast3 = sw == 2 && kw == 3 && b3 - in.x >= 16;
+  const int left3 = fast3 && pl == 1 && b3 >= 17;
+  for (int q = left3 ? in.x : 0; q < in.x; q++)
+    yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
+  int q0 = in.x;
+#define MAXF_PICK(best, v) select((best), (v), isgreater((v), (best)) | (isnan(v) & ~isnan(best)))
+  if (left3) { /* window q: columns 2q - 1 (absent for q = 0: -inf, an identity), 2q, 2q + 1 */
+    float16 best = (float16)(-INFINITY);
+    for (int h_ = hs; h_ < he; h_++) {
+      __global const float *row_ = xp + (long)h_ * W;
+      const float16 a = vload16(0, row_), b = vload16(0, row_ + 16);
+      const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd);
+      const float16 o0 = (float16)(-INFINITY, o.s0, o.s1, o.s2, o.s3, o.s4, o.s5, o.s6, o.s7, o.s8,
+                                   o.s9, o.sa, o.sb, o.sc, o.sd, o.se);
+      best = MAXF_PICK(best, MAXF_PICK(MAXF_PICK(o0, e), o));
+    }
+    vstore16(best, 0, yrow);
+    q0 = 16;
+  }
+  if (fast3) {
     /* 3-wide windows at stride 2: per input row, the three taps of 16 windows are the even
      * lanes, the odd lanes and the even lanes shifted by one of 33 contiguous floats; each row's
      * first maximum (taps in order), then the rows' in order -- by associativity of "first
