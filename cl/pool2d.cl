@@ -393,6 +393,52 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
   for (int q = max(q0, in.x); q < Q; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
 }
 
+/* Flat indices (h*W + w) of the first maxima of the 16 windows whose tap-0 columns are c0 + 2*lane
+ * (3 wide, stride 2), rows [hs, he): each row's first maximum (taps in order), then the rows' in
+ * order, as maxpool_forward_cpu's 3-wide path. c0 == -1: lane 0's column -1 is absent (-inf,
+ * indexed as column 0, the window's first element). Reads columns [max(c0, 0), c0 + 33). */
+inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int c0) {
+  float16 best = (float16)(-INFINITY);
+  int16 arg = (int16)(0);
+  for (int h_ = hs; h_ < he; h_++) {
+    __global const float *row_ = xp + (long)h_ * W;
+    const int16 i0 = (int16)(h_ * W + c0) + POOL_LANES * 2;
+    int16 ri = i0; /* index of the row's first maximum so far */
+    float16 t0, t1, t2;
+    if (c0 < 0) {
+      const float16 a = vload16(0, row_), b = vload16(0, row_ + 16);
+      const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd);
+      t0 = (float16)(-INFINITY, o.s0, o.s1, o.s2, o.s3, o.s4, o.s5, o.s6, o.s7, o.s8, o.s9, o.sa,
+                     o.sb, o.sc, o.sd, o.se);
+      t1 = e;
+      t2 = o;
+      ri.s0 = h_ * W;
+    } else {
+      const float16 a = vload16(0, row_ + c0), b = vload16(0, row_ + c0 + 16);
+      t0 = (float16)(a.even, b.even);
+      t1 = (float16)(a.odd, b.odd);
+      t2 = (float16)(t0.s1, t0.s2, t0.s3, t0.s4, t0.s5, t0.s6, t0.s7, t0.s8, t0.s9, t0.sa, t0.sb,
+                     t0.sc, t0.sd, t0.se, t0.sf, row_[c0 + 32]);
+    }
+    float16 rv = t0;
+    int16 m = isgreater(t1, rv) | (isnan(t1) & ~isnan(rv));
+    rv = select(rv, t1, m);
+    ri = select(ri, i0 + 1, m);
+    m = isgreater(t2, rv) | (isnan(t2) & ~isnan(rv));
+    rv = select(rv, t2, m);
+    ri = select(ri, i0 + 2, m);
+    if (h_ == hs) {
+      best = rv;
+      arg = ri;
+    } else {
+      m = isgreater(rv, best) | (isnan(rv) & ~isnan(best));
+      best = select(best, rv, m);
+      arg = select(arg, ri, m);
+    }
+  }
+  return arg;
+}
+
 /* Max-pool backward, one whole plane per work-item (a scatter it alone owns): dx = beta*dx (or 0),
  * then for each window in row-major order dx[first maximum] += dy. Each dx element therefore
  * sums its windows' gradients in the same order as maxpool_backward. Global: (planes). */
@@ -433,7 +479,36 @@ __kernel void maxpool_backward_cpu(__global const float *x, __global const float
     for (int q = qv; q < Q; q++)                                                                \
       dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
   }
-  POOL_BY_STRIDE(sw, MAXB_ROWS);
+  /* 3-wide windows at stride 2 (pool_argmax3s2): vector windows [qa, b3), window 0 included at
+   * padding 1; the last chunk overlaps the one before and scatters only its new lanes. */
+  const int last3 = W - 3 + pl;
+  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
+  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
+    const int qa = pl == 1 && b3 >= 17 ? 0 : in.x;
+    const int qb = qa + (b3 - qa) / 16 * 16;
+    for (int p = 0; p < P; p++) {
+      __global const float *dyrow = dyp + (long)p * Q;
+      const int h0 = p * sh - pt;
+      const int hs = max(h0, 0), he = min(h0 + kh, H);
+      for (int q = 0; q < qa; q++)
+        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+      for (int q0 = qa; q0 < qb; q0 += 16) {
+        int a[16];
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl), 0, a);
+        for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
+      }
+      if (qb < b3) {
+        const int q0 = b3 - 16;
+        int a[16];
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl), 0, a);
+        for (int l = qb - q0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
+      }
+      for (int q = b3; q < Q; q++)
+        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+    }
+  } else {
+    POOL_BY_STRIDE(sw, MAXB_ROWS);
+  }
 #undef MAXB_ROWS
 }
 

@@ -220,6 +220,7 @@ static void test_max_first_bits(void) {
       {1, 2, 5, 40, 3, 3, 2, 2, 0, 0, 0, 0}, {2, 3, 7, 70, 3, 3, 2, 2, 1, 1, 1, 1},
       {1, 2, 6, 37, 3, 3, 2, 2, 1, 0, 1, 0}, {1, 1, 4, 67, 3, 3, 2, 2, 0, 1, 0, 1},
       {1, 2, 5, 33, 2, 3, 1, 2, 1, 1, 1, 1}, {1, 2, 9, 112, 3, 3, 2, 2, 1, 1, 1, 1},
+      {1, 2, 5, 64, 3, 3, 2, 2, 1, 1, 1, 1}, {1, 1, 4, 36, 3, 3, 2, 2, 1, 1, 1, 1},
   };
   const float vals[] = {-1.0f, -0.0f, 0.0f, u2f(0x7fc00001u), u2f(0xffc00002u), u2f(0x7fa00003u)};
   for (size_t ci = 0; ci < sizeof bc / sizeof bc[0]; ci++) {
@@ -229,26 +230,33 @@ static void test_max_first_bits(void) {
     TU_OK(clnn_pool2d_output_dims(xd, &p, yd));
     const int P = (int)yd[2], Q = (int)yd[3];
     size_t nx = xd[0] * xd[1] * xd[2] * xd[3], ny = yd[0] * yd[1] * yd[2] * yd[3];
-    for (int nan_rate = 0; nan_rate <= 2; nan_rate++) { /* none, 6%, 30% NaN */
+    for (int nan_rate = 0; nan_rate <= 3; nan_rate++) { /* none, 6%, 30% NaN; 3: 85% -inf */
       float *x = malloc(nx * sizeof(float)), *want = malloc(ny * sizeof(float));
+      float *dy = malloc(ny * sizeof(float)), *want_dx = calloc(nx, sizeof(float));
+      tu_fill_uniform(dy, ny, -1.0f, 1.0f);
       for (size_t i = 0; i < nx; i++) {
         float r = tu_uniform(0.0f, 1.0f);
-        int k = r < (nan_rate == 2 ? 0.3f : nan_rate ? 0.06f : 0.0f) ? 3 + (int)(tu_uniform(0.0f, 2.999f))
+        int k = r < (nan_rate == 2 ? 0.3f : nan_rate == 1 ? 0.06f : 0.0f) ? 3 + (int)(tu_uniform(0.0f, 2.999f))
                                               : (int)tu_uniform(0.0f, 2.999f);
-        x[i] = vals[k];
+        x[i] = nan_rate == 3 ? (r < 0.85f ? -INFINITY : vals[k]) : vals[k];
       }
       for (int pl = 0; pl < c->N * c->C; pl++)
         for (int a = 0; a < P; a++)
           for (int b = 0; b < Q; b++) {
             const float *xp = x + (size_t)pl * c->H * c->W;
             float best = -INFINITY;
+            int bi = -1;
             for (int h = a * c->sh - c->pt; h < a * c->sh - c->pt + c->kh; h++)
               for (int w = b * c->sw - c->pl; w < b * c->sw - c->pl + c->kw; w++) {
                 if (h < 0 || h >= c->H || w < 0 || w >= c->W) continue;
                 float v = xp[h * c->W + w];
-                if (v > best || (isnan(v) && !isnan(best))) best = v;
+                if (bi < 0 || v > best || (isnan(v) && !isnan(best))) {
+                  if (bi < 0 || v > best || isnan(v)) bi = h * c->W + w;
+                  if (v > best || isnan(v)) best = v;
+                }
               }
             want[((size_t)pl * P + a) * Q + b] = best;
+            want_dx[(size_t)pl * c->H * c->W + (size_t)bi] += dy[((size_t)pl * P + a) * Q + b];
           }
       clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *ty = tu_guarded(ctx, 4, yd);
       TU_OK(clnn_tensor_fill(ty, 5.0f));
@@ -263,6 +271,20 @@ static void test_max_first_bits(void) {
                (unsigned)f2u(want[first]));
       tu_check_guard(ty, "max forward bits output");
       free(got);
+      /* backward: each window's gradient to its first maximum, windows in row-major order */
+      clnn_tensor *tdy = tu_tensor(ctx, 4, yd, dy), *tdx = tu_guarded(ctx, 4, xd);
+      TU_OK(clnn_tensor_fill(tdx, NAN));
+      TU_OK(clnn_maxpool2d_backward(ctx, &p, tx, tdy, 0.0f, tdx));
+      got = tu_read(tdx);
+      char what[120];
+      snprintf(what, sizeof what, "max backward first maxima, config %zu nan %d", ci, nan_rate);
+      tu_allclose(got, want_dx, nx, 0, 0, what);
+      tu_check_guard(tdx, "max backward bits output");
+      free(got);
+      clnn_tensor_destroy(tdy);
+      clnn_tensor_destroy(tdx);
+      free(dy);
+      free(want_dx);
       clnn_tensor_destroy(tx);
       clnn_tensor_destroy(ty);
       free(x);
