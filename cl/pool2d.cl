@@ -537,6 +537,37 @@ __kernel void avgpool_forward_cpu(__global const float *x, __global float *y, in
   /* interior windows span kw columns: the divisor depends on the row only */
   const float div = (float)avgpool_divisor(h0, in.x * sw - pl, H, W, kh, kw, pb, pr, count_include_pad);
   int q0 = in.x;
+  /* 2-wide windows at stride 2: per input row the two taps are the even and odd lanes of
+   * contiguous loads (no spare column read: windows up to b2 reach q*2 - pl + 1 <= W - 1, all
+   * of the same width, so div holds); sums in the same order as below. */
+  const int last2 = W - 2 + pl;
+  const int b2 = last2 < 0 ? 0 : min(Q, last2 / 2 + 1);
+  if (sw == 2 && kw == 2 && b2 - in.x >= 16) {
+    while (q0 < b2) {
+      if (q0 + 16 > b2) q0 = b2 - 16; /* a short tail: one more chunk ending at b2 */
+      float16 sum = (float16)(0.0f);
+      for (int h = hs; h < he; h++) {
+        __global const float *row = xp + (long)h * W + (q0 * 2 - pl);
+        const float16 a = vload16(0, row), b = vload16(0, row + 16);
+        sum += (float16)(a.even, b.even);
+        sum += (float16)(a.odd, b.odd);
+      }
+      vstore16(sum / (float16)(div), 0, yrow + q0);
+      q0 += 16;
+    }
+  } else if (sw == 2 && kw == 2 && b2 - in.x >= 8) { /* two 8-lane chunks, overlapping */
+    for (int c_ = 0; c_ < 2; c_++) {
+      const int qa = c_ ? b2 - 8 : in.x;
+      float8 sum = (float8)(0.0f);
+      for (int h = hs; h < he; h++) {
+        const float16 a = vload16(0, xp + (long)h * W + (qa * 2 - pl));
+        sum += a.even;
+        sum += a.odd;
+      }
+      vstore8(sum / (float8)(div), 0, yrow + qa);
+    }
+    q0 = b2;
+  }
 #define AVGF_CHUNKS(LD)                                                                         \
   while (q0 < in.y) {                                                                           \
     if (q0 + 16 > in.y) {                                                                       \

@@ -372,6 +372,7 @@ static void pooling(clnn_context *ctx) {
       {{1, 2, 5, 45}, 2, 2, 2, 2, 0, 0, 0, 0, 1}, /* avg backward's non-overlapping 16/8/4 path */
       {{1, 1, 2, 37}, 1, 1, 1, 1, 0, 0, 0, 0, 0},
       {{1, 4, 4, 40}, 3, 3, 2, 2, 1, 1, 1, 1, 0}, /* max forward/backward 3-wide stride-2 paths */
+      {{1, 2, 4, 20}, 2, 2, 2, 2, 0, 0, 1, 1, 1}, /* avg forward's 2-wide stride-2 8-lane chunks */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const pc *c = &cases[i];

@@ -46,6 +46,9 @@ static const cfg cfgs[] = {
     {1, 2, 6, 35, 3, 2, 3, 2, 0, 0, 0, 0},   /* 3x2/3x2, 34 = 2*16 + 2 scalar, last column bare */
     {1, 2, 3, 37, 1, 1, 1, 1, 0, 0, 0, 0},   /* 1x1/1, 2*16 + 5 scalar */
     {2, 2, 10, 50, 3, 3, 3, 3, 0, 0, 0, 0},  /* 3x3/3 (scalar), last row and 2 columns bare */
+    /* 2-wide stride-2 windows with padding: avgpool_forward_cpu's even/odd path, 16 and 8 lanes */
+    {1, 3, 5, 41, 2, 2, 2, 2, 1, 0, 1, 1},   /* Q = 21: windows 1..20 vector, 0 scalar */
+    {1, 2, 4, 20, 2, 2, 2, 2, 0, 0, 1, 1},   /* Q = 11: windows 1..9 two 8-lane chunks */
 };
 
 static clnn_pool2d_params to_params(const cfg *c, int cip) {
