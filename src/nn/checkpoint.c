@@ -662,7 +662,7 @@ clnn_status clnn__nn_load_memory(clnn_net *net, const unsigned char *buf, size_t
       if (k < sizeof a) snprintf(a + k, sizeof a - k, "]");
       st = clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s': tensor '%s' has shape %s but the "
                        "network's is %s", path, fe->name, a,
-                       clnn__nn_shape_str(m->ndim, m->dims, b, sizeof b));
+                       clnn__dims_str_raw(m->ndim, m->dims, b, sizeof b));
       goto done;
     }
     if (fe->end < fe->begin || fe->end - fe->begin != (uint64_t)m->numel * 4) {

@@ -22,17 +22,6 @@ int clnn__nn_seq(const clnn_net *net, int flag) {
   return flag;
 }
 
-const char *clnn__nn_shape_str(int ndim, const size_t *dims, char *buf, size_t size) {
-  size_t n = 0;
-  if (size == 0) return buf;
-  buf[0] = 0;
-  n += (size_t)snprintf(buf + n, size - n, "[");
-  for (int i = 0; i < ndim && n < size; i++)
-    n += (size_t)snprintf(buf + n, size - n, "%s%zu", i ? ", " : "", dims[i]);
-  if (n < size) snprintf(buf + n, size - n, "]");
-  return buf;
-}
-
 const char *clnn__nn_kind_name(clnn__nn_kind kind) {
   switch (kind) {
     case CLNN__NN_CONV: return "conv2d";
@@ -113,7 +102,7 @@ static const char *ldesc(const clnn__nn_layer *l, int index, char *buf, size_t s
 static clnn_status infer(clnn_net *net, clnn__nn_layer *l, int index, int *new_input_seq) {
   char d[96], s[64];
   ldesc(l, index, d, sizeof d);
-  clnn__nn_shape_str(l->in_ndim, l->in_dims, s, sizeof s);
+  clnn__dims_str_raw(l->in_ndim, l->in_dims, s, sizeof s);
   int in_seq = l->in_seq; /* -1: undecided network input */
   const size_t *x = l->in_dims;
   *new_input_seq = net->input_seq;

@@ -664,7 +664,7 @@ static clnn_status check_targets(clnn_net *net, size_t n, const int32_t *labels,
       char s[64];
       return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: softmax cross-entropy needs an output "
                          "of [classes] (or [T, classes] per time step) but layer '%s' gives %s",
-                         fn, l->name, clnn__nn_shape_str(l->out_ndim, l->out_dims, s, sizeof s));
+                         fn, l->name, clnn__dims_str_raw(l->out_ndim, l->out_dims, s, sizeof s));
     }
     size_t C = l->out_dims[l->out_ndim - 1];
     size_t T = seq ? l->out_dims[0] : 1, rows = n * T;
@@ -861,6 +861,19 @@ clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t bat
   return st;
 }
 
+/* The dataset's samples have the network's input shape. */
+static clnn_status check_dataset_fits(const clnn_net *net, const clnn_dataset *ds, const char *fn) {
+  size_t dims[CLNN_MAX_DIMS];
+  int nd = clnn_dataset_sample_dims(ds, dims);
+  if (nd != net->in_ndim || memcmp(dims, net->in_dims, (size_t)nd * sizeof(size_t)) != 0) {
+    char a[64], b[64];
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: dataset samples are %s but the network "
+                       "takes %s", fn, clnn__dims_str_raw(nd, dims, a, sizeof a),
+                       clnn__dims_str_raw(net->in_ndim, net->in_dims, b, sizeof b));
+  }
+  return CLNN_SUCCESS;
+}
+
 clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
                                  float *mean_loss) {
   const char *fn = "clnn_net_train_epoch";
@@ -870,14 +883,8 @@ clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_s
   if (net->loss != CLNN_LOSS_SOFTMAX_CROSS_ENTROPY)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: trains on the dataset's labels, which "
                        "needs the softmax cross-entropy loss", fn);
-  size_t dims[CLNN_MAX_DIMS];
-  int nd = clnn_dataset_sample_dims(ds, dims);
-  if (nd != net->in_ndim || memcmp(dims, net->in_dims, (size_t)nd * sizeof(size_t)) != 0) {
-    char a[64], b[64];
-    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: dataset samples are %s but the network "
-                       "takes %s", fn, clnn__nn_shape_str(nd, dims, a, sizeof a),
-                       clnn__nn_shape_str(net->in_ndim, net->in_dims, b, sizeof b));
-  }
+  clnn_status cs = check_dataset_fits(net, ds, fn);
+  if (cs != CLNN_SUCCESS) return cs;
   size_t n = clnn_dataset_size(ds), numel = clnn_dataset_sample_numel(ds);
   if (batch_size > n) batch_size = n;
   clnn_status st = clnn__nn_finalize(net);
@@ -1020,14 +1027,8 @@ clnn_status clnn_net_evaluate(clnn_net *net, const clnn_dataset *ds, size_t batc
   if (mean_loss && net->loss != CLNN_LOSS_SOFTMAX_CROSS_ENTROPY)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the loss on a dataset's labels needs "
                        "softmax cross-entropy", fn);
-  size_t dims[CLNN_MAX_DIMS];
-  int nd = clnn_dataset_sample_dims(ds, dims);
-  if (nd != net->in_ndim || memcmp(dims, net->in_dims, (size_t)nd * sizeof(size_t)) != 0) {
-    char a[64], b[64];
-    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: dataset samples are %s but the network "
-                       "takes %s", fn, clnn__nn_shape_str(nd, dims, a, sizeof a),
-                       clnn__nn_shape_str(net->in_ndim, net->in_dims, b, sizeof b));
-  }
+  clnn_status cs = check_dataset_fits(net, ds, fn);
+  if (cs != CLNN_SUCCESS) return cs;
   size_t n = clnn_dataset_size(ds);
   clnn_status st = clnn__nn_finalize(net);
   if (st != CLNN_SUCCESS) return st;
@@ -1146,7 +1147,7 @@ clnn_status clnn_net_summary(const clnn_net *net, char *buf, size_t size) {
     }                                                                                            \
   } while (0)
   APPEND("%-16s %-22s %-18s %10s\n", "layer", "kind", "output", "params");
-  APPEND("%-16s %-22s %-18s %10s\n", "input", "", clnn__nn_shape_str(net->in_ndim, net->in_dims, s, sizeof s), "");
+  APPEND("%-16s %-22s %-18s %10s\n", "input", "", clnn__dims_str_raw(net->in_ndim, net->in_dims, s, sizeof s), "");
   for (int i = 0; i < net->num_layers; i++) {
     const clnn__nn_layer *l = &net->layers[i];
     switch (l->kind) {
@@ -1169,7 +1170,7 @@ clnn_status clnn_net_summary(const clnn_net *net, char *buf, size_t size) {
     }
     size_t pc = layer_param_count(l);
     total += pc;
-    clnn__nn_shape_str(l->out_ndim, l->out_dims, s, sizeof s);
+    clnn__dims_str_raw(l->out_ndim, l->out_dims, s, sizeof s);
     if (clnn__nn_seq(net, l->out_seq) && l->out_ndim == 2) {
       size_t len = strlen(s);
       snprintf(s + len, sizeof s - len, " seq");

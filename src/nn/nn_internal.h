@@ -166,8 +166,6 @@ clnn_status clnn__nn_load_memory(clnn_net *net, const unsigned char *buf, size_t
 size_t clnn__nn_prod(int ndim, const size_t *dims);
 /* The resolved seq flag of a layer shape flag. */
 int clnn__nn_seq(const clnn_net *net, int flag);
-/* "[32, 8, 8]" */
-const char *clnn__nn_shape_str(int ndim, const size_t *dims, char *buf, size_t size);
 const char *clnn__nn_kind_name(clnn__nn_kind kind);
 const char *clnn__nn_role_name(clnn__nn_role role);
 const char *clnn__nn_act_name(clnn_activation act);
