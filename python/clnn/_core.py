@@ -180,6 +180,23 @@ def set_log_callback(fn, level="warn"):
 # Contexts
 # ============================================================================================
 
+class _Closeable:
+    """close() on garbage collection (errors ignored) and at the end of a `with` block."""
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 class _Registry:
     """What must be freed before an owner (a context or a device set): (order, handle, destroy)
     entries, destroyed in order (networks 0, tensors 1; a set wrapping a context -1) when the
@@ -258,7 +275,7 @@ def _context_options(cache_dir, binary_dir, binaries_only, force_clblast, device
     return opts, keep
 
 
-class Context:
+class Context(_Closeable):
     """A clnn context: one OpenCL device, its in-order queue and kernel programs.
 
     Context(device=None) picks the device as the C library does: None -> $CLNN_DEVICE, else the
@@ -345,16 +362,6 @@ class Context:
         self._handle()
         return self
 
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self):
         if self.closed:
             return "<clnn.Context (closed)>"
@@ -436,7 +443,7 @@ class Context:
         return t
 
 
-class DeviceSet:
+class DeviceSet(_Closeable):
     """Several devices for data-parallel training (clnn_device_set): one Context per device.
 
     DeviceSet(selection=None): "all" (every device, best first), a comma-separated list in
@@ -537,19 +544,9 @@ class DeviceSet:
         """Destroys the networks made on the set, then the set (and the contexts it created)."""
         self._reg.close()
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __enter__(self):
         self._handle()
         return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     @property
     def contexts(self):
@@ -693,7 +690,7 @@ def _dims(shape):
 # Tensors
 # ============================================================================================
 
-class Tensor:
+class Tensor(_Closeable):
     """An fp32 tensor on a context's device (1 to 5 dimensions, C order).
 
     Tensor(ctx, data) uploads `data` (a NumPy array or anything numpy.asarray accepts; see
@@ -769,19 +766,6 @@ class Tensor:
         if self._view_of is None and self._token is not None:
             tok, self._token = self._token, None
             self._ctx._release(tok)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     # -- shape --
     @property

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from . import _lib as L
-from ._core import Context, DeviceSet, Tensor, _check_ctx, _flag, _float, _int, _path_bytes, \
+from ._core import Context, DeviceSet, Tensor, _Closeable, _check_ctx, _flag, _float, _int, _path_bytes, \
     as_float32, as_int32_labels
 from ._errors import Error, invalid, shape_mismatch
 from .ops import ACTIVATIONS, _conv_params, _cint, _pool_params, _u64
@@ -46,7 +46,7 @@ def _i32_ptr(a):
 # Datasets
 # ============================================================================================
 
-class Dataset:
+class Dataset(_Closeable):
     """A labelled dataset in host memory (clnn_dataset).
 
     Dataset(x, labels=None): copies x [N, sample dims...] (1 to 4 sample dims; converted to
@@ -103,19 +103,6 @@ class Dataset:
         h, self._h = self._h, None
         if h is not None:
             self._destroy(h)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def __len__(self):
         return int(L.load().clnn_dataset_size(self._handle()))
@@ -179,7 +166,7 @@ class Dataset:
 # Networks
 # ============================================================================================
 
-class Net:
+class Net(_Closeable):
     """A sequential network on a context (clnn_net).
 
         net = clnn.Net(ctx, input_shape=(1, 8, 8), seed=42)
@@ -247,19 +234,6 @@ class Net:
         self._closed = True
         if tok is not None:
             self._owner._release(tok)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def _call(self, fn, *args):
         with self._lock:
