@@ -1,55 +1,22 @@
 /* cl/loss.cl — losses with their gradients: fused softmax cross-entropy (integer labels), binary
  * cross-entropy with logits, mean squared error.
  *
- * Deterministic reductions without atomics, in two stages: a first kernel writes one partial sum
- * per row (cross-entropy) or per chunk of elements (BCE, MSE) into a workspace and the gradient
- * (of the mean) in the same pass; `loss_finish` then sums the partials with one work-group in a
- * fixed order (strided compensated sums, then a tree) and writes the mean. Chunk sizes and the
+ * Deterministic reductions without float atomics: each work-group (or work-item) writes one
+ * partial sum of its rows (cross-entropy) or chunk of elements (BCE, MSE) and the gradient (of
+ * the mean) in the same pass; the partials are then summed in a fixed order (strided compensated
+ * sums, then a tree): for BCE and MSE by a second launch, `loss_finish`; for cross-entropy in the
+ * same launch by the last work-group to finish (int atomics only, see below). Chunk sizes and the
  * work-group size come from the host and depend only on the device, so results repeat bit for
  * bit. Flags want_loss / want_grad say which outputs exist (unused buffer arguments are
  * placeholders and never touched). */
 
-/* ---------------------------------------------------------------------------------------------- */
-/* Softmax cross-entropy: row r has logits x[r*C .. r*C+C) and label labels[r] (checked on the    */
-/* host). row_loss[r] = log(sum exp(x - m)) - (x[label] - m); dx = (softmax - onehot) * inv_n.    */
-/* ---------------------------------------------------------------------------------------------- */
-
-__kernel void xent_rows(__global const float *x, __global const int *labels,
-                        __global float *row_loss, __global float *dx, ulong rows, ulong chunk,
-                        ulong C, int want_loss, int want_grad, float inv_n) {
-  ulong r0 = (ulong)get_global_id(0) * chunk;
-  ulong r1 = min(r0 + chunk, rows);
-  for (ulong r = r0; r < r1; r++) {
-    __global const float *xr = x + r * C;
-    int lab = labels[r];
-    /* 16-wide vector loops (vector exp is much faster on CPU devices), fixed-order folds */
-    float16 m16 = (float16)(-INFINITY);
-    ulong j = 0;
-    for (; j + 16 <= C; j += 16) m16 = fmax(m16, vload16(0, xr + j));
-    float8 m8 = fmax(m16.lo, m16.hi);
-    float4 m4 = fmax(m8.lo, m8.hi);
-    float m = fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w));
-    for (; j < C; j++) m = fmax(m, xr[j]);
-    float16 s16 = (float16)(0.0f);
-    for (j = 0; j + 16 <= C; j += 16) s16 += exp(vload16(0, xr + j) - m);
-    float8 s8 = s16.lo + s16.hi;
-    float4 s4 = s8.lo + s8.hi;
-    float s = (s4.x + s4.y) + (s4.z + s4.w);
-    for (; j < C; j++) s += exp(xr[j] - m);
-    int valid = lab >= 0 && (ulong)lab < C;
-    if (want_loss) row_loss[r] = valid ? log(s) - (xr[lab] - m) : NAN;
-    if (want_grad) {
-      __global float *dxr = dx + r * C;
-      float inv_s = 1.0f / s;
-      /* the label's column first (dx may alias x), then every column, then the label's again */
-      float hot = valid ? (exp(xr[lab] - m) * inv_s - 1.0f) * inv_n : 0.0f;
-      for (j = 0; j + 16 <= C; j += 16)
-        vstore16(exp(vload16(0, xr + j) - m) * inv_s * inv_n, 0, dxr + j);
-      for (; j < C; j++) dxr[j] = exp(xr[j] - m) * inv_s * inv_n;
-      if (valid) dxr[lab] = hot;
-    }
-  }
-}
+#define LOSS_KAHAN_ADD(sum, comp, v) \
+  do {                               \
+    float y_ = (v) - (comp);         \
+    float t_ = (sum) + y_;           \
+    (comp) = (t_ - (sum)) - y_;      \
+    (sum) = t_;                      \
+  } while (0)
 
 /* Tree reduction over the work-group (local size a power of two); op 0 max, 1 sum. */
 float loss_wg_reduce(__local float *scratch, float v, int op) {
@@ -66,15 +33,130 @@ float loss_wg_reduce(__local float *scratch, float v, int op) {
   return r;
 }
 
-/* One work-group per row. */
-__kernel void xent_wg(__global const float *x, __global const int *labels,
-                      __global float *row_loss, __global float *dx, ulong rows, ulong C,
-                      int want_loss, int want_grad, float inv_n, __local float *scratch) {
-  ulong r = get_group_id(0);
-  int in_range = r < rows;
-  ulong Cr = in_range ? C : 0; /* no early return before a barrier (see cl/softmax.cl) */
+/* ---------------------------------------------------------------------------------------------- */
+/* Softmax cross-entropy in one launch: row r has logits x[r*C .. r*C+C) and label labels[r]      */
+/* (checked on the host); its loss is log(sum exp(x - m)) - (x[label] - m) and its gradient       */
+/* dx = (softmax - onehot) * inv_n. Each work-group sums its rows' losses in order into one       */
+/* partial; the mean is finished in the same launch by the last group to arrive:                  */
+/*   work-item 0 publishes the group's partial with an atomic exchange, fences, and takes a       */
+/*   ticket from an int counter (labels[rows], uploaded as 0 with the labels); the group with the */
+/*   last ticket reads every partial with atomic reads in index order (strided over its work-     */
+/*   items, then a tree) and writes loss[0].                                                      */
+/* Every cross-group access is an int atomic (OpenCL 1.2 orders nothing else between groups), no  */
+/* float atomics are used, and the order of the sum does not depend on which group is last, so    */
+/* the mean repeats bit for bit. Every work-item of every group calls this (uniform control flow).*/
+/* ---------------------------------------------------------------------------------------------- */
+
+void xent_publish_and_finish(float group_sum, __global int *partial, __global int *counter,
+                             uint groups, __global float *loss, float denom,
+                             __local float *scratch, __local int *is_last) {
   uint lid = get_local_id(0), L = get_local_size(0);
-  __global const float *xr = x + r * C;
+  if (lid == 0) {
+    atomic_xchg(partial + get_group_id(0), as_int(group_sum));
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    *is_last = atomic_inc(counter) == (int)groups - 1;
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+  uint count = *is_last ? groups : 0;
+  mem_fence(CLK_GLOBAL_MEM_FENCE);
+  float sum = 0.0f, comp = 0.0f;
+  for (uint i = lid; i < count; i += L) LOSS_KAHAN_ADD(sum, comp, as_float(atomic_or(partial + i, 0)));
+  float total = loss_wg_reduce(scratch, sum, 1);
+  if (count && lid == 0) loss[0] = total / denom;
+}
+
+/* CPU devices: local size 1, rows [g*chunk, min((g+1)*chunk, rows)) for work-item g, with
+ * 16-wide vector loops folded in a fixed order. A row whose length is not a multiple of 16 ends
+ * with one vector over its last 16 elements, of which only the lanes not yet covered count
+ * (rows shorter than 16 go element by element). The maximum uses a compare-select (NaNs skipped
+ * as with fmax, but a plain vector max on CPUs). With a gradient wanted, exp(x - m) goes to dx
+ * while it is summed and is scaled in a second pass over the (cached) row: one exp per element.
+ * x[label] is read first, and the last vector keeps the lanes already written, so dx may alias
+ * x. */
+__kernel void xent_rows(__global const float *x, __global int *labels, __global int *partial,
+                        __global float *loss, __global float *dx, uint rows, uint chunk, ulong C,
+                        int want_loss, int want_grad, float inv_n) {
+  __local float scratch[1];
+  __local int is_last;
+  uint g = get_global_id(0), r0 = g * chunk, r1 = min(r0 + chunk, rows);
+  ulong nv = C / 16, rem = C - nv * 16;
+  int tail = rem && nv;      /* an overlapping last vector */
+  ulong scalar_from = tail ? C : nv * 16;
+  /* lanes of the last vector (over C-16 .. C-1) that the full vectors did not cover */
+  int16 fresh = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) >= (int16)(16 - (int)rem);
+  float gsum = 0.0f, gcomp = 0.0f;
+  for (uint r = r0; r < r1; r++) {
+    __global const float *xr = x + r * C;
+    __global float *dxr = dx + r * C;
+    int lab = labels[r];
+    int valid = lab >= 0 && (ulong)lab < C;
+    float16 m16 = (float16)(-INFINITY);
+    for (ulong v = 0; v < nv; v++) {
+      float16 a = vload16(v, xr);
+      m16 = a > m16 ? a : m16;
+    }
+    if (tail) {
+      float16 a = vload16(0, xr + C - 16);
+      m16 = a > m16 ? a : m16;
+    }
+    float8 m8 = m16.lo > m16.hi ? m16.lo : m16.hi;
+    float4 m4 = m8.lo > m8.hi ? m8.lo : m8.hi;
+    float2 m2 = m4.lo > m4.hi ? m4.lo : m4.hi;
+    float m = m2.x > m2.y ? m2.x : m2.y;
+    for (ulong j = scalar_from; j < C; j++) m = xr[j] > m ? xr[j] : m;
+    float xlab = valid ? xr[lab] : 0.0f;
+    float16 s16 = (float16)(0.0f);
+    if (want_grad) {
+      for (ulong v = 0; v < nv; v++) {
+        float16 e = exp(vload16(v, xr) - m);
+        s16 += e;
+        vstore16(e, v, dxr);
+      }
+      if (tail) {
+        float16 e = exp(vload16(0, xr + C - 16) - m);
+        s16 += fresh ? e : (float16)(0.0f);
+        vstore16(fresh ? e : vload16(0, dxr + C - 16), 0, dxr + C - 16);
+      }
+    } else {
+      for (ulong v = 0; v < nv; v++) s16 += exp(vload16(v, xr) - m);
+      if (tail) s16 += fresh ? exp(vload16(0, xr + C - 16) - m) : (float16)(0.0f);
+    }
+    float8 s8 = s16.lo + s16.hi;
+    float4 s4 = s8.lo + s8.hi;
+    float s = (s4.x + s4.y) + (s4.z + s4.w);
+    for (ulong j = scalar_from; j < C; j++) {
+      float e = exp(xr[j] - m);
+      s += e;
+      if (want_grad) dxr[j] = e;
+    }
+    if (want_loss) LOSS_KAHAN_ADD(gsum, gcomp, valid ? log(s) - (xlab - m) : NAN);
+    if (want_grad) {
+      float scale = inv_n / s;
+      for (ulong v = 0; v < nv; v++) vstore16(vload16(v, dxr) * scale, v, dxr);
+      if (tail) {
+        float16 d = vload16(0, dxr + C - 16);
+        vstore16(fresh ? d * scale : d, 0, dxr + C - 16);
+      }
+      for (ulong j = scalar_from; j < C; j++) dxr[j] *= scale;
+      if (valid) dxr[lab] -= inv_n;
+    }
+  }
+  if (want_loss)
+    xent_publish_and_finish(gsum, partial, labels + rows, get_num_groups(0), loss, (float)rows,
+                            scratch, &is_last);
+}
+
+/* GPUs: one work-group per row (local size a power of two; scratch holds one float per work-item),
+ * strided passes and tree reductions. No early return before a barrier (see cl/softmax.cl). */
+__kernel void xent_wg(__global const float *x, __global int *labels, __global int *partial,
+                      __global float *loss, __global float *dx, uint rows, ulong C, int want_loss,
+                      int want_grad, float inv_n, __local float *scratch) {
+  __local int is_last;
+  uint r = get_group_id(0);
+  int in_range = r < rows;
+  ulong Cr = in_range ? C : 0;
+  uint lid = get_local_id(0), L = get_local_size(0);
+  __global const float *xr = x + (ulong)r * C;
   int lab = in_range ? labels[r] : -1;
   int valid = lab >= 0 && (ulong)lab < C;
   float m = -INFINITY;
@@ -83,15 +165,19 @@ __kernel void xent_wg(__global const float *x, __global const int *labels,
   float s = 0.0f;
   for (ulong j = lid; j < Cr; j += L) s += exp(xr[j] - m);
   s = loss_wg_reduce(scratch, s, 1);
-  if (want_loss && in_range && lid == 0) row_loss[r] = valid ? log(s) - (xr[lab] - m) : NAN;
+  float row_loss = valid ? log(s) - (xr[lab] - m) : NAN; /* read before dx (may alias x) */
+  barrier(CLK_GLOBAL_MEM_FENCE); /* every work-item has read x[label] before dx is written */
   if (want_grad) {
-    __global float *dxr = dx + r * C;
+    __global float *dxr = dx + (ulong)r * C;
     float inv_s = 1.0f / s;
     for (ulong j = lid; j < Cr; j += L) {
       float p = exp(xr[j] - m) * inv_s;
       dxr[j] = ((valid && j == (ulong)lab) ? p - 1.0f : p) * inv_n;
     }
   }
+  if (want_loss)
+    xent_publish_and_finish(row_loss, partial, labels + rows, get_num_groups(0), loss,
+                            (float)rows, scratch, &is_last);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -99,13 +185,6 @@ __kernel void xent_wg(__global const float *x, __global const int *labels,
 /* partial[g] (compensated sum of its chunk) and the gradient of the mean.                        */
 /* ---------------------------------------------------------------------------------------------- */
 
-#define LOSS_KAHAN_ADD(sum, comp, v) \
-  do {                               \
-    float y_ = (v) - (comp);         \
-    float t_ = (sum) + y_;           \
-    (comp) = (t_ - (sum)) - y_;      \
-    (sum) = t_;                      \
-  } while (0)
 
 /* l = max(x, 0) - x*t + log1p(exp(-|x|)); dl/dx = sigmoid(x) - t. */
 __kernel void bce_partial(__global const float *x, __global const float *t,

@@ -314,7 +314,9 @@ clnn_status clnn_log_softmax_backward(clnn_context *ctx, const clnn_tensor *y,
 
 /* Mean softmax cross-entropy of logits [N, C] against host labels (N int32 in [0, C)).
  * loss: 1-element tensor receiving the mean loss (may be NULL); dlogits: [N, C] receiving the
- * gradient of the mean loss (may be NULL). Labels outside [0, C) are an error. */
+ * gradient of the mean loss (may be NULL, or `logits` itself to overwrite it in place). Labels
+ * outside [0, C) are an error. The labels are copied before the call returns: the caller may
+ * reuse their memory at once. */
 clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *logits,
                                        const int32_t *labels, size_t num_labels,
                                        clnn_tensor *loss, clnn_tensor *dlogits);

@@ -41,6 +41,9 @@ struct clnn_context {
   size_t num_kernels, cap_kernels;
   cl_mem workspace[CLNN_WORKSPACE_SLOTS];
   size_t workspace_bytes[CLNN_WORKSPACE_SLOTS];
+  void *staging;                /* host side of clnn__upload_staged */
+  size_t staging_bytes;
+  cl_event staging_event;       /* the pending staged upload, or NULL */
   size_t live_tensors;          /* tensors not yet destroyed */
   uint64_t program_cache_hits, program_cache_misses, program_builds; /* statistics */
   double program_build_seconds;
@@ -141,8 +144,13 @@ extern const size_t clnn__num_sources;
  * not use the same slot for two buffers at once. Slot use: 0-1 conv/im2col, 2 labels and small
  * scalars, 3-5 LSTM / reductions, 6 GEMM operand packing (src/tune.c). */
 clnn_status clnn__workspace(clnn_context *ctx, int slot, size_t bytes, cl_mem *out);
-/* Blocking host -> device copy into a workspace slot. */
-clnn_status clnn__upload(clnn_context *ctx, int slot, const void *host, size_t bytes, cl_mem *out);
+/* Small non-blocking uploads (labels): clnn__staging hands out a context-owned host buffer of at
+ * least `bytes` that no transfer is still reading (it waits for the previous staged upload, which
+ * has normally long finished); fill it, then clnn__upload_staged enqueues a non-blocking copy of
+ * its first `bytes` into workspace slot `slot`. The caller's own memory is never read after the
+ * op returns, so it may be freed or reused at once. */
+clnn_status clnn__staging(clnn_context *ctx, size_t bytes, void **host);
+clnn_status clnn__upload_staged(clnn_context *ctx, int slot, size_t bytes, cl_mem *out);
 
 /* ---- GEMM (src/gemm.c; offsets and leading dimensions in floats, row-major) ---- */
 clnn_status clnn__gemm(clnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k,

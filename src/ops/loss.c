@@ -1,7 +1,11 @@
 /* src/ops/loss.c — host side of the losses (cl/loss.cl): fused softmax cross-entropy with host
  * int32 labels, binary cross-entropy with logits, mean squared error. Each writes the mean loss
  * (optional) and the gradient of the mean (optional). Means are deterministic: partial sums go to
- * workspace slot 3 and one work-group sums them in a fixed order; labels go to slot 2. */
+ * workspace slot 3 and are summed in a fixed order (by loss_finish, or for cross-entropy by the
+ * last work-group of its single launch); labels go to slot 2 with a non-blocking upload. */
+#include <limits.h>
+#include <string.h>
+
 #include "internal.h"
 
 /* GPUs: one work-group per cross-entropy row and a multi-work-item final reduction. */
@@ -91,47 +95,50 @@ clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *log
                          fn, i, (int)labels[i], C, clnn__dims_str(logits, sl, sizeof sl));
   if (!loss && !dlogits) return CLNN_SUCCESS; /* nothing asked for */
 
-  int ok = 1;
-  size_t label_bytes = clnn__mul_size(N, sizeof(int32_t), &ok);
-  if (!ok) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: %zu labels overflow size_t", fn, N);
+  if (N > (size_t)INT_MAX - 1 || C > (size_t)INT_MAX)
+    return clnn__error(CLNN_ERROR_UNSUPPORTED,
+                       "%s: logits has shape %s; at most %d rows and %d classes are supported", fn,
+                       clnn__dims_str(logits, sl, sizeof sl), INT_MAX - 1, INT_MAX);
 
-  /* Build the program and size the launch before anything is enqueued. */
+  /* Build the program and size the launch before anything is enqueued: one launch computes the
+   * gradient and the mean loss (cl/loss.cl: the last work-group to finish sums the partials). */
   int wg = use_wg(ctx);
-  size_t global, local, chunk = 1;
+  size_t global, local, groups, chunk = 1;
   if (wg) {
     if ((s = loss_local_size(ctx, "xent_wg", 256, C, &local)) != CLNN_SUCCESS) return s;
+    groups = N;
     global = N * local;
   } else {
     cl_kernel k;
     if ((s = clnn__kernel(ctx, "loss", "xent_rows", &k)) != CLNN_SUCCESS) return s;
-    if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-      size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-      chunk = (N + cu * 4 - 1) / (cu * 4);
-      local = 1;
-    } else {
-      local = 64;
-    }
-    global = (N + chunk - 1) / chunk;
+    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    chunk = (N + cu * 4 - 1) / (cu * 4);
+    groups = global = (N + chunk - 1) / chunk;
+    local = 1;
   }
-  cl_mem row_loss = logits->mem; /* placeholder when no loss is wanted */
-  if (loss && (s = clnn__workspace(ctx, 3, N * sizeof(float), &row_loss)) != CLNN_SUCCESS)
+  cl_mem partial = logits->mem; /* placeholder when no loss is wanted */
+  if (loss && (s = clnn__workspace(ctx, 3, groups * sizeof(int32_t), &partial)) != CLNN_SUCCESS)
     return s;
+  /* labels, then the int counter of finished work-groups (0) */
+  int32_t *staged;
+  if ((s = clnn__staging(ctx, (N + 1) * sizeof(int32_t), (void **)&staged)) != CLNN_SUCCESS) return s;
+  memcpy(staged, labels, N * sizeof(int32_t));
+  staged[N] = 0;
   cl_mem dlab;
-  if ((s = clnn__upload(ctx, 2, labels, label_bytes, &dlab)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__upload_staged(ctx, 2, (N + 1) * sizeof(int32_t), &dlab)) != CLNN_SUCCESS) return s;
+  cl_mem lmem = loss ? loss->mem : logits->mem;
   cl_mem dmem = dlogits ? dlogits->mem : logits->mem;
   float inv_n = (float)(1.0 / (double)N);
   if (wg)
-    s = CLNN_RUN(ctx, "loss", "xent_wg", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
-                 CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(row_loss), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(N),
-                 CLNN_ARG_ULONG(C), CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL),
-                 CLNN_ARG_FLOAT(inv_n), CLNN_ARG_LOCAL(local * sizeof(float)));
-  else
-    s = CLNN_RUN(ctx, "loss", "xent_rows", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
-                 CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(row_loss), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(N),
-                 CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(C), CLNN_ARG_INT(loss != NULL),
-                 CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n));
-  if (s != CLNN_SUCCESS || !loss) return s;
-  return loss_finish(ctx, row_loss, N, loss, (float)N);
+    return CLNN_RUN(ctx, "loss", "xent_wg", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+                    CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem),
+                    CLNN_ARG_MEM(dmem), CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_ULONG(C),
+                    CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n),
+                    CLNN_ARG_LOCAL(local * sizeof(float)));
+  return CLNN_RUN(ctx, "loss", "xent_rows", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+                  CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem), CLNN_ARG_MEM(dmem),
+                  CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_UINT((cl_uint)chunk), CLNN_ARG_ULONG(C),
+                  CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n));
 }
 
 /* BCE-with-logits and MSE share everything but the kernel. */

@@ -157,6 +157,8 @@ void clnn_context_destroy(clnn_context *ctx) {
   clnn__programs_release(ctx);
   for (int i = 0; i < CLNN_WORKSPACE_SLOTS; i++)
     if (ctx->workspace[i]) clReleaseMemObject(ctx->workspace[i]);
+  if (ctx->staging_event) clReleaseEvent(ctx->staging_event); /* complete: the queue finished */
+  free(ctx->staging);
   if (ctx->queue) clReleaseCommandQueue(ctx->queue);
   if (ctx->cl_ctx) clReleaseContext(ctx->cl_ctx);
   free(ctx->cache_dir);
@@ -213,11 +215,34 @@ clnn_status clnn__workspace(clnn_context *ctx, int slot, size_t bytes, cl_mem *o
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn__upload(clnn_context *ctx, int slot, const void *host, size_t bytes, cl_mem *out) {
+clnn_status clnn__staging(clnn_context *ctx, size_t bytes, void **host) {
+  if (ctx->staging_event) {
+    clFlush(ctx->queue); /* OpenCL 1.2 waits only on flushed commands */
+    cl_int err = clWaitForEvents(1, &ctx->staging_event);
+    if (err != CL_SUCCESS) return clnn__cl_error(err, "waiting for the previous upload");
+    clReleaseEvent(ctx->staging_event);
+    ctx->staging_event = NULL;
+  }
+  if (bytes == 0) bytes = 4;
+  if (ctx->staging_bytes < bytes) {
+    void *p = realloc(ctx->staging, bytes);
+    if (!p) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory for a %zu-byte upload", bytes);
+    ctx->staging = p;
+    ctx->staging_bytes = bytes;
+  }
+  *host = ctx->staging;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__upload_staged(clnn_context *ctx, int slot, size_t bytes, cl_mem *out) {
+  if (!ctx->staging || bytes > ctx->staging_bytes || ctx->staging_event)
+    return clnn__error(CLNN_ERROR_INTERNAL, "clnn__upload_staged without a free staging buffer");
   clnn_status s = clnn__workspace(ctx, slot, bytes, out);
   if (s != CLNN_SUCCESS) return s;
-  cl_int err = clEnqueueWriteBuffer(ctx->queue, *out, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+  cl_event ev = NULL;
+  cl_int err = clEnqueueWriteBuffer(ctx->queue, *out, CL_FALSE, 0, bytes, ctx->staging, 0, NULL, &ev);
   if (err != CL_SUCCESS) return clnn__cl_error(err, "uploading to the device");
+  ctx->staging_event = ev;
   return CLNN_SUCCESS;
 }
 
