@@ -68,14 +68,27 @@ void xent_publish_and_finish(float group_sum, __global int *partial, __global in
 /* CPU devices: local size 1, rows [g*chunk, min((g+1)*chunk, rows)) for work-item g, with
  * 16-wide vector loops folded in a fixed order. A row whose length is not a multiple of 16 ends
  * with one vector over its last 16 elements, of which only the lanes not yet covered count
- * (rows shorter than 16 go element by element). The maximum uses a compare-select (NaNs skipped
- * as with fmax, but a plain vector max on CPUs). With a gradient wanted, exp(x - m) goes to dx
- * while it is summed and is scaled in a second pass over the (cached) row: one exp per element.
- * x[label] is read first, and the last vector keeps the lanes already written, so dx may alias
- * x. */
+ * (rows shorter than 16 go element by element). Maxima use a compare-select (NaNs skipped as with
+ * fmax, but a plain vector max on CPUs, where PoCL's fmax is 3x slower).
+ * One pass over the row computes e = exp(x - m) for a guessed shift m (the largest of the first 16
+ * logits), sums it, stores it to dx and tracks the true maximum M (the one-pass "online
+ * normaliser" idea); M > m + 64 redoes the pass with m = M, which normal logits never need. The
+ * loss uses the sum rescaled to M, so it is as exact as with a max pass first; dx = e / sum is
+ * independent of the shift. A second pass over the (cached) row scales dx: one exp per element.
+ * When dx aliases x (exact_max, set by the host) the shift is the exact maximum from a pass of
+ * its own, since x is overwritten by the first pass; results then differ from the out-of-place
+ * call in the last bits. x[label] is read first and the last vector keeps the lanes already
+ * written, so aliasing is safe. */
+float xent_max16(float16 m16) {
+  float8 m8 = m16.lo > m16.hi ? m16.lo : m16.hi;
+  float4 m4 = m8.lo > m8.hi ? m8.lo : m8.hi;
+  float2 m2 = m4.lo > m4.hi ? m4.lo : m4.hi;
+  return m2.x > m2.y ? m2.x : m2.y;
+}
+
 __kernel void xent_rows(__global const float *x, __global int *labels, __global int *partial,
                         __global float *loss, __global float *dx, uint rows, uint chunk, ulong C,
-                        int want_loss, int want_grad, float inv_n) {
+                        int want_loss, int want_grad, int exact_max, float inv_n) {
   __local float scratch[1];
   __local int is_last;
   uint g = get_global_id(0), r0 = g * chunk, r1 = min(r0 + chunk, rows);
@@ -90,46 +103,62 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
     __global float *dxr = dx + r * C;
     int lab = labels[r];
     int valid = lab >= 0 && (ulong)lab < C;
-    float16 m16 = (float16)(-INFINITY);
-    for (ulong v = 0; v < nv; v++) {
-      float16 a = vload16(v, xr);
-      m16 = a > m16 ? a : m16;
+    /* the shift m: the exact row maximum when dx aliases x (x must survive a second pass), else
+     * a guess, the maximum of the first 16 elements, corrected below */
+    float m = -INFINITY;
+    ulong probe = exact_max ? C : min(C, (ulong)16);
+    if (probe >= 16) {
+      float16 m16 = (float16)(-INFINITY);
+      for (ulong v = 0; v < probe / 16; v++) {
+        float16 a = vload16(v, xr);
+        m16 = a > m16 ? a : m16;
+      }
+      if (probe == C && tail) {
+        float16 a = vload16(0, xr + C - 16);
+        m16 = a > m16 ? a : m16;
+      }
+      m = xent_max16(m16);
     }
-    if (tail) {
-      float16 a = vload16(0, xr + C - 16);
-      m16 = a > m16 ? a : m16;
-    }
-    float8 m8 = m16.lo > m16.hi ? m16.lo : m16.hi;
-    float4 m4 = m8.lo > m8.hi ? m8.lo : m8.hi;
-    float2 m2 = m4.lo > m4.hi ? m4.lo : m4.hi;
-    float m = m2.x > m2.y ? m2.x : m2.y;
-    for (ulong j = scalar_from; j < C; j++) m = xr[j] > m ? xr[j] : m;
+    for (ulong j = probe >= 16 ? (probe == C ? scalar_from : probe) : 0; j < probe; j++)
+      m = xr[j] > m ? xr[j] : m;
     float xlab = valid ? xr[lab] : 0.0f;
-    float16 s16 = (float16)(0.0f);
-    if (want_grad) {
+    /* one pass: e = exp(x - m) summed (and stored to dx) while the true maximum M is tracked; if
+     * M exceeds the guess by more than 64 (e up to e^64: the sum cannot overflow for any C below
+     * 2^31), the pass is redone with m = M */
+    float s, M;
+    for (int attempt = 0; attempt < 2; attempt++) {
+      float16 s16 = (float16)(0.0f), m16 = (float16)(-INFINITY);
       for (ulong v = 0; v < nv; v++) {
-        float16 e = exp(vload16(v, xr) - m);
+        float16 a = vload16(v, xr);
+        m16 = a > m16 ? a : m16;
+        float16 e = exp(a - m);
         s16 += e;
-        vstore16(e, v, dxr);
+        if (want_grad) vstore16(e, v, dxr);
       }
       if (tail) {
-        float16 e = exp(vload16(0, xr + C - 16) - m);
+        /* lanes already covered may hold e (dx aliasing x): only fresh lanes count */
+        float16 a = vload16(0, xr + C - 16);
+        m16 = ((a > m16) & fresh) ? a : m16;
+        float16 e = exp(a - m);
         s16 += fresh ? e : (float16)(0.0f);
-        vstore16(fresh ? e : vload16(0, dxr + C - 16), 0, dxr + C - 16);
+        if (want_grad) vstore16(fresh ? e : vload16(0, dxr + C - 16), 0, dxr + C - 16);
       }
-    } else {
-      for (ulong v = 0; v < nv; v++) s16 += exp(vload16(v, xr) - m);
-      if (tail) s16 += fresh ? exp(vload16(0, xr + C - 16) - m) : (float16)(0.0f);
+      float8 s8 = s16.lo + s16.hi;
+      float4 s4 = s8.lo + s8.hi;
+      s = (s4.x + s4.y) + (s4.z + s4.w);
+      M = xent_max16(m16);
+      for (ulong j = scalar_from; j < C; j++) {
+        float xj = xr[j];
+        M = xj > M ? xj : M;
+        float e = exp(xj - m);
+        s += e;
+        if (want_grad) dxr[j] = e;
+      }
+      if (!(M - m > 64.0f)) break;
+      m = M;
     }
-    float8 s8 = s16.lo + s16.hi;
-    float4 s4 = s8.lo + s8.hi;
-    float s = (s4.x + s4.y) + (s4.z + s4.w);
-    for (ulong j = scalar_from; j < C; j++) {
-      float e = exp(xr[j] - m);
-      s += e;
-      if (want_grad) dxr[j] = e;
-    }
-    if (want_loss) LOSS_KAHAN_ADD(gsum, gcomp, valid ? log(s) - (xlab - m) : NAN);
+    /* the sum shifted by the true maximum, so the loss is as exact as with a max pass first */
+    if (want_loss) LOSS_KAHAN_ADD(gsum, gcomp, valid ? log(s * exp(m - M)) - (xlab - M) : NAN);
     if (want_grad) {
       float scale = inv_n / s;
       for (ulong v = 0; v < nv; v++) vstore16(vload16(v, dxr) * scale, v, dxr);

@@ -138,7 +138,8 @@ clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *log
   return CLNN_RUN(ctx, "loss", "xent_rows", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
                   CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem), CLNN_ARG_MEM(dmem),
                   CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_UINT((cl_uint)chunk), CLNN_ARG_ULONG(C),
-                  CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n));
+                  CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL),
+                  CLNN_ARG_INT(dlogits && dlogits->mem == logits->mem), CLNN_ARG_FLOAT(inv_n));
 }
 
 /* BCE-with-logits and MSE share everything but the kernel. */
