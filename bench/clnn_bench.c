@@ -144,6 +144,7 @@ typedef struct options {
   const char *device;
   const char *json, *plot;
   int reference;
+  const char *reference_file; /* another reference's times (bench/torch_reference.py writes one) */
   int clblast; /* 0: skip the CLBlast passes of the GEMM cases */
   int list;
 } options;
@@ -1262,6 +1263,101 @@ static void json_num(FILE *f, double v) {
   else fprintf(f, "null");
 }
 
+/* ---- --reference-file: times of another reference (e.g. PyTorch on this machine) ----------- */
+/* Format (tab-separated; bench/torch_reference.py writes it):
+ *   clnn-bench-reference 1
+ *   name<TAB>torch-cuda                 short name for the reference column
+ *   about<TAB>free text                 what ran, printed above the table
+ *   <case><TAB><pass><TAB><median_ms><TAB><min_ms>   pass "any": every pass of that case
+ * Blank lines and lines starting with '#' are ignored. */
+typedef struct ref_row {
+  char name[48], pass[32];
+  double med_ms, min_ms;
+} ref_row;
+static struct {
+  char name[32], about[256];
+  ref_row *rows;
+  int n;
+} ref_file;
+
+static void load_reference_file(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) die("--reference-file: cannot open %s", path);
+  char line[1024];
+  int lineno = 0, cap = 0;
+  snprintf(ref_file.name, sizeof ref_file.name, "file");
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    size_t len = strlen(line);
+    if (len == sizeof line - 1 && line[len - 1] != '\n') die("%s:%d: line too long", path, lineno);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    if (lineno == 1) {
+      if (strcmp(line, "clnn-bench-reference 1"))
+        die("%s: not a clnn-bench reference file (first line must be \"clnn-bench-reference 1\")", path);
+      continue;
+    }
+    if (!len || line[0] == '#') continue;
+    char *f1 = line, *f2 = strchr(f1, '\t');
+    if (!f2) die("%s:%d: expected tab-separated fields", path, lineno);
+    *f2++ = 0;
+    if (!strcmp(f1, "name")) {
+      if (!*f2 || strlen(f2) >= sizeof ref_file.name) die("%s:%d: name must be 1-%zu characters", path, lineno, sizeof ref_file.name - 1);
+      snprintf(ref_file.name, sizeof ref_file.name, "%s", f2);
+      continue;
+    }
+    if (!strcmp(f1, "about")) {
+      snprintf(ref_file.about, sizeof ref_file.about, "%s", f2);
+      continue;
+    }
+    char *f3 = strchr(f2, '\t'), *f4 = f3 ? strchr(f3 + 1, '\t') : NULL;
+    if (!f3 || !f4) die("%s:%d: a row is <case> <pass> <median_ms> <min_ms>", path, lineno);
+    *f3++ = 0;
+    *f4++ = 0;
+    char *end1, *end2;
+    double med = strtod(f3, &end1), mn = strtod(f4, &end2);
+    if (end1 == f3 || *end1 || end2 == f4 || *end2 || !(med > 0) || !(mn > 0) || mn > med * (1 + 1e-9))
+      die("%s:%d: times must be positive numbers with min <= median", path, lineno);
+    if (strlen(f1) >= sizeof ref_file.rows[0].name || strlen(f2) >= sizeof ref_file.rows[0].pass)
+      die("%s:%d: case or pass name too long", path, lineno);
+    if (ref_file.n == cap) {
+      cap = cap ? 2 * cap : 64;
+      ref_file.rows = realloc(ref_file.rows, sizeof *ref_file.rows * (size_t)cap);
+      if (!ref_file.rows) die("out of host memory");
+    }
+    ref_row *r = &ref_file.rows[ref_file.n++];
+    snprintf(r->name, sizeof r->name, "%s", f1);
+    snprintf(r->pass, sizeof r->pass, "%s", f2);
+    r->med_ms = med;
+    r->min_ms = mn;
+  }
+  fclose(f);
+  if (lineno == 0) die("%s: empty file", path);
+}
+
+/* Puts the file's times in the reference columns of every row it has (exact pass, else "any");
+ * rows it lacks keep the host reference, and are listed on stderr. */
+static void apply_reference_file(void) {
+  for (int i = 0; i < num_results; i++) {
+    result *r = &results[i];
+    if (!strcmp(r->pass, "-")) continue;
+    const ref_row *hit = NULL;
+    for (int j = 0; j < ref_file.n && !hit; j++)
+      if (!strcmp(ref_file.rows[j].name, r->name) && !strcmp(ref_file.rows[j].pass, r->pass)) hit = &ref_file.rows[j];
+    for (int j = 0; j < ref_file.n && !hit; j++)
+      if (!strcmp(ref_file.rows[j].name, r->name) && !strcmp(ref_file.rows[j].pass, "any")) hit = &ref_file.rows[j];
+    if (!hit) {
+      fprintf(stderr, "clnn-bench: %s has no row for %s %s; that row keeps %s\n", opt.reference_file, r->name,
+              r->pass, r->ref_name[0] ? r->ref_name : "no reference");
+      continue;
+    }
+    snprintf(r->ref_name, sizeof r->ref_name, "%s", ref_file.name);
+    r->ref_ms = hit->med_ms;
+    r->ref_min_ms = hit->min_ms;
+    r->ref_rate = r->work / (hit->med_ms * 1e-3) / 1e9;
+    r->ratio = r->med_ms > 0 ? hit->med_ms / r->med_ms : 0;
+  }
+}
+
 static void write_json(const char *path, const clnn_device_info *info, const char *tuned, const char *cmdline,
                        double total_s) {
   FILE *f = fopen(path, "w");
@@ -1286,6 +1382,15 @@ static void write_json(const char *path, const clnn_device_info *info, const cha
   json_str(f, tuned);
   fprintf(f, ",\n  \"blas\": ");
   json_str(f, openblas_get_config());
+  if (opt.reference_file) {
+    fprintf(f, ",\n  \"reference_file\": {\"path\": ");
+    json_str(f, opt.reference_file);
+    fprintf(f, ", \"name\": ");
+    json_str(f, ref_file.name);
+    fprintf(f, ", \"about\": ");
+    json_str(f, ref_file.about);
+    fprintf(f, "}");
+  }
   fprintf(f, ",\n  \"peak\": {\"fma_gflops\": ");
   json_num(f, peak_gflops);
   fprintf(f, ", \"fma_gflops_median\": ");
@@ -1353,6 +1458,9 @@ static void print_table(const clnn_device_info *info, const char *tuned, double 
          info->platform_name, info->driver_version, info->compute_units);
   printf("tuned parameters: %s\n", tuned);
   printf("host reference: %s\n", openblas_get_config());
+  if (opt.reference_file)
+    printf("reference file: %s: %s%s%s\n", opt.reference_file, ref_file.name, ref_file.about[0] ? ", " : "",
+           ref_file.about);
   if (load_start >= 0)
     printf("host load average (1 min): %.2f at the start, %.2f at the end (other work on the machine slows "
            "both sides)\n", load_start, load_end);
@@ -1395,6 +1503,7 @@ static void usage(void) {
          "  --json FILE         write every result as JSON\n"
          "  --plot FILE.png     draw rate per case vs peak and reference (runs bench/plot_bench.py)\n"
          "  --no-reference      skip the host reference runs\n"
+         "  --reference-file F  take reference times from F (bench/torch_reference.py writes one)\n"
          "  --no-clblast        skip the CLBlast passes of the GEMM cases\n"
          "  --list              list the cases and exit\n"
          "Environment: CLNN_TUNE (off | builtin | FILE: where tuned parameters come from),\n"
@@ -1450,6 +1559,9 @@ static void parse_args(int argc, char **argv) {
       opt.plot = v;
     } else if (!strcmp(a, "--no-reference")) {
       opt.reference = 0;
+    } else if (!strcmp(a, "--reference-file")) {
+      NEED_VALUE();
+      opt.reference_file = v;
     } else if (!strcmp(a, "--no-clblast")) {
       opt.clblast = 0;
     } else if (!strcmp(a, "--list")) {
@@ -1473,6 +1585,7 @@ int main(int argc, char **argv) {
     for (int j = 0; j < suite_n; j++) printf("%-22s tier %s\n", suite[j].name, suite[j].tier);
     return 0;
   }
+  if (opt.reference_file) load_reference_file(opt.reference_file); /* before any long work */
   char cmdline[1024] = "clnn-bench";
   for (int i = 1; i < argc; i++) {
     size_t n = strlen(cmdline);
@@ -1528,6 +1641,7 @@ int main(int argc, char **argv) {
     }
   double total = now_s() - t_start;
   load_end = load_average();
+  if (opt.reference_file) apply_reference_file();
   print_table(&info, tuned, total);
   if (opt.json || opt.plot) {
     char tmp[64] = "";
@@ -1550,5 +1664,8 @@ int main(int argc, char **argv) {
     if (tmp[0]) remove(tmp);
   }
   clnn_context_destroy(g_ctx);
+  free(ref_file.rows);
+  free(results);
+  for (int i = 0; i < opt.num_cases; i++) free(opt.cases[i]);
   return 0;
 }
