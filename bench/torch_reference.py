@@ -1,0 +1,470 @@
+#!/usr/bin/env python3
+"""PyTorch as the reference for clnn-bench: the same cases, shapes and passes, timed with PyTorch
+on this machine (CUDA when there is a GPU, else the CPU), written as a clnn-bench reference file.
+
+    python3 bench/torch_reference.py --out torch.ref && build/bench/clnn-bench --reference-file torch.ref
+
+clnn-bench then shows these times in its reference column. The cases mirror the tables of
+bench/clnn_bench.c (gemm_shapes, conv_shapes, lstm_shapes and the memory-bound cases): keep them
+in step. GEMM cases have one row with pass "any" (clnn-bench's clnn, clblast-tuned and
+clblast-default passes all do the same GEMM).
+
+Reference file (tab-separated, UTF-8; '#' lines and blank lines are ignored by the reader):
+    clnn-bench-reference 1
+    name<TAB>torch-cuda
+    about<TAB>PyTorch ..., device ...; 20 runs after 5 warm-ups
+    <case><TAB><pass><TAB><median_ms><TAB><min_ms>
+A '# note' line before a row says where PyTorch does more (or different) work than clnn's pass.
+
+Timing: warm-ups first, then per run CUDA events around the pass and a synchronize after it
+(clnn-bench also finishes its queue after every run), or time.perf_counter on the CPU. Tensors
+are float32, contiguous, random (fixed seed) and allocated once per case; outputs go into
+preallocated tensors where PyTorch has an out= form of the operator. On CUDA cuDNN may pick its
+fastest algorithms (cudnn.benchmark) and TF32 is off (clnn computes in full FP32).
+Works with PyTorch 1.13 (CPU) and 2.x.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+# ------------------------------------------------------------------------------------------------
+# shapes: as in bench/clnn_bench.c
+# ------------------------------------------------------------------------------------------------
+
+# name, transpose A, transpose B, M, N, K, tier
+GEMM_SHAPES = [
+    ("gemm_nn_1024", False, False, 1024, 1024, 1024, "ci"),
+    ("gemm_speech", False, False, 1760, 128, 1760, "ci"),
+    ("gemm_speech_nt", False, True, 1760, 128, 1760, "ci"),
+    ("gemm_speech_tn", True, False, 1760, 128, 1760, "ci"),
+    ("gemm_wide", False, False, 2560, 64, 2560, "ci"),
+    ("gemm_3072", False, False, 3072, 128, 1024, "ci"),
+    ("gemm_large", False, False, 5124, 9124, 2560, "gpu"),
+]
+
+# name, N, C, H, W, K, R, S, stride, pad, groups, tier (NCHW, weight K x C/groups x R x S, no bias)
+CONV_SHAPES = [
+    ("conv_res3x3_56", 2, 64, 56, 56, 64, 3, 3, 1, 1, 1, "ci"),
+    ("conv_res3x3_14", 2, 256, 14, 14, 256, 3, 3, 1, 1, 1, "ci"),
+    ("conv_1x1_56", 2, 64, 56, 56, 256, 1, 1, 1, 0, 1, "ci"),
+    ("conv_1x1_s2", 2, 256, 56, 56, 128, 1, 1, 2, 0, 1, "ci"),
+    ("conv_stem7x7", 2, 3, 224, 224, 64, 7, 7, 2, 3, 1, "ci"),
+    ("conv_dw3x3", 2, 144, 56, 56, 144, 3, 3, 1, 1, 144, "ci"),
+    ("conv_lenet5x5", 64, 1, 28, 28, 32, 5, 5, 1, 2, 1, "ci"),
+    ("conv_res3x3_56_n16", 16, 64, 56, 56, 64, 3, 3, 1, 1, 1, "gpu"),
+    ("conv_res3x3_14_n16", 16, 256, 14, 14, 256, 3, 3, 1, 1, 1, "gpu"),
+    ("conv_1x1_56_n16", 16, 64, 56, 56, 256, 1, 1, 1, 0, 1, "gpu"),
+    ("conv_1x1_s2_n16", 16, 256, 56, 56, 128, 1, 1, 2, 0, 1, "gpu"),
+    ("conv_stem7x7_n16", 16, 3, 224, 224, 64, 7, 7, 2, 3, 1, "gpu"),
+    ("conv_dw3x3_n16", 16, 144, 56, 56, 144, 3, 3, 1, 1, 144, "gpu"),
+    ("conv_vgg3x3_112", 8, 64, 112, 112, 128, 3, 3, 1, 1, 1, "gpu"),
+    ("conv_inception5x5", 16, 192, 28, 28, 32, 5, 5, 1, 2, 1, "gpu"),
+]
+
+# name, H, I, N, T, tier (one layer, unidirectional, bias, x [T, N, I])
+LSTM_SHAPES = [
+    ("lstm_256", 256, 256, 16, 150, "ci"),
+    ("lstm_512", 512, 512, 16, 25, "ci"),
+    ("lstm_1024", 1024, 1024, 64, 25, "gpu"),
+    ("lstm_2048", 2048, 2048, 128, 25, "gpu"),
+]
+
+
+class Pass:
+    """One timed pass: fn() does the work of clnn-bench's pass of the same name."""
+
+    def __init__(self, name, fn, note=""):
+        self.name, self.fn, self.note = name, fn, note
+
+
+def rand(shape, scale, dev):
+    """Uniform in [-scale, scale), like clnn-bench's host_rand."""
+    return (torch.rand(shape, device=dev) * 2 - 1) * scale
+
+
+# ------------------------------------------------------------------------------------------------
+# GEMM: C = A B with A [M, K] (stored [K, M] when transposed), B [K, N] (stored [N, K]), beta 0
+# ------------------------------------------------------------------------------------------------
+
+def gemm_passes(shape, dev):
+    # Timed: one torch.mm into a preallocated C; a transposed operand is a transposed view of
+    # its stored matrix, as clnn and BLAS take it.
+    _, ta, tb, m, n, k, _ = shape
+    a = rand((k, m), 1.0, dev).t() if ta else rand((m, k), 1.0, dev)
+    b = rand((n, k), 1.0, dev).t() if tb else rand((k, n), 1.0, dev)
+    c = torch.empty((m, n), device=dev)
+    return [Pass("any", lambda: torch.mm(a, b, out=c))]
+
+
+# ------------------------------------------------------------------------------------------------
+# convolution
+# ------------------------------------------------------------------------------------------------
+
+def conv_passes(shape, dev):
+    # Timed, as clnn-bench's passes (dilation 1, no bias, dy fixed random data):
+    #   forward          y = conv2d(x, w)
+    #   backward-data    dx from dy and w           (torch.nn.grad.conv2d_input)
+    #   backward-filter  dw from x and dy           (torch.nn.grad.conv2d_weight)
+    #   train-step       the three above, one after the other
+    # Both gradient functions are aten.convolution_backward asking for one output only; outputs
+    # are allocated by PyTorch (its caching allocator on CUDA).
+    _, n, c, h, w_, k, r, s, stride, pad, groups, _ = shape
+    x = rand((n, c, h, w_), 1.0, dev)
+    w = rand((k, c // groups, r, s), 0.1, dev)
+    p = (h + 2 * pad - r) // stride + 1
+    q = (w_ + 2 * pad - s) // stride + 1
+    dy = rand((n, k, p, q), 1.0, dev)
+    grad = torch.nn.grad
+
+    def forward():
+        F.conv2d(x, w, None, stride, pad, 1, groups)
+
+    def backward_data():
+        grad.conv2d_input(x.shape, w, dy, stride, pad, 1, groups)
+
+    def backward_filter():
+        grad.conv2d_weight(x, w.shape, dy, stride, pad, 1, groups)
+
+    def train_step():
+        forward()
+        backward_data()
+        backward_filter()
+
+    return [Pass("forward", forward), Pass("backward-data", backward_data),
+            Pass("backward-filter", backward_filter), Pass("train-step", train_step)]
+
+
+# ------------------------------------------------------------------------------------------------
+# pooling
+# ------------------------------------------------------------------------------------------------
+
+def maxpool_passes(dev):
+    # pool_max3s2: x [2, 64, 112, 112], max 3x3, stride 2, pad 1.
+    # Timed: forward  y = max_pool2d(x) (PyTorch may also write int64 indices);
+    #        backward dx from dy (aten.max_pool2d_with_indices_backward into a preallocated dx).
+    # clnn's backward recomputes each window's maximum from x; PyTorch's reads the int64 indices
+    # of a forward run once outside the timed region: it reads dy and the indices, zero-fills dx
+    # and scatters into it.
+    k, st, pd = [3, 3], [2, 2], [1, 1]
+    x = rand((2, 64, 112, 112), 1.0, dev)
+    _, idx = torch.ops.aten.max_pool2d_with_indices(x, k, st, pd)
+    dy = rand(idx.shape, 1.0, dev)
+    dx = torch.empty_like(x)
+    back = torch.ops.aten.max_pool2d_with_indices_backward.grad_input
+    return [Pass("forward", lambda: F.max_pool2d(x, k, st, pd),
+                 "max_pool2d may also write int64 indices"),
+            Pass("backward", lambda: back(dy, x, k, st, pd, [1, 1], False, idx, grad_input=dx),
+                 "reads saved int64 indices instead of recomputing the maxima from x")]
+
+
+def avgpool_passes(dev):
+    # pool_avg2: x [2, 256, 28, 28], average 2x2, stride 2, no padding.
+    # Timed: forward  y = avg_pool2d(x);
+    #        backward dx from dy (aten.avg_pool2d_backward into a preallocated dx).
+    k, st, pd = [2, 2], [2, 2], [0, 0]
+    x = rand((2, 256, 28, 28), 1.0, dev)
+    dy = rand((2, 256, 14, 14), 1.0, dev)
+    dx = torch.empty_like(x)
+    back = torch.ops.aten.avg_pool2d_backward.grad_input
+    return [Pass("forward", lambda: F.avg_pool2d(x, k, st, pd, False, False)),
+            Pass("backward", lambda: back(dy, x, k, st, pd, False, False, None, grad_input=dx))]
+
+
+# ------------------------------------------------------------------------------------------------
+# LSTM
+# ------------------------------------------------------------------------------------------------
+
+def lstm_passes(shape, dev):
+    # One layer, x [T, N, I], h0 = c0 = 0, gates i, f, g, o, bias on. Timed:
+    #   forward     y, (h_n, c_n) = lstm(x) with autograd recording (clnn's forward also keeps
+    #               what backward needs, its reserve; cuDNN writes its own reserve)
+    #   backward    dx, dW_ih, dW_hh, dbias from dy (no dh_n, dc_n; no dh0, dc0), by
+    #               autograd.grad over the retained graph of one forward run untimed
+    #   train-step  forward + backward
+    # PyTorch has two bias vectors: b_ih holds clnn's bias, b_hh is zero and gets no gradient.
+    # On the CPU PyTorch's LSTM is made of per-step operators and autograd runs backward through
+    # each of them (more operator calls than clnn's per-step GEMM + fused gate kernel).
+    _, hid, inp, n, t, _ = shape
+    lstm = torch.nn.LSTM(inp, hid).to(dev)
+    scale = hid ** -0.5
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(rand((4 * hid, inp), scale, dev))
+        lstm.weight_hh_l0.copy_(rand((4 * hid, hid), scale, dev))
+        lstm.bias_ih_l0.copy_(rand(4 * hid, 0.1, dev))
+        lstm.bias_hh_l0.zero_()
+    lstm.bias_hh_l0.requires_grad_(False)
+    x = rand((t, n, inp), 1.0, dev).requires_grad_()
+    dy = rand((t, n, hid), 1.0, dev)
+    wrt = (x, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0)
+
+    def forward():
+        with torch.enable_grad():
+            return lstm(x)[0]
+
+    graph = forward()
+
+    def backward():
+        torch.autograd.grad(graph, wrt, dy, retain_graph=True)
+
+    def train_step():
+        torch.autograd.grad(forward(), wrt, dy)
+
+    note = "autograd bookkeeping" + (", per-step operators on the CPU" if dev.type == "cpu" else "")
+    return [Pass("forward", forward, note), Pass("backward", backward, note),
+            Pass("train-step", train_step, note)]
+
+
+# ------------------------------------------------------------------------------------------------
+# softmax cross-entropy, Adam, ReLU backward
+# ------------------------------------------------------------------------------------------------
+
+def softmax_xent_passes(dev):
+    # softmax_xent: logits [128, 1000] (uniform in [-3, 3)), labels i * 7919 % 1000.
+    # Timed: the mean cross-entropy loss and its gradient dlogits, by the operators that
+    # F.cross_entropy and its backward run (without autograd): log_softmax, nll_loss forward,
+    # nll_loss backward, log_softmax backward. clnn does this in one fused pass; PyTorch also
+    # writes and reads back the log-probabilities and a one-hot gradient [128, 1000].
+    # PyTorch's labels are int64 (clnn's int32).
+    n, c = 128, 1000
+    logits = rand((n, c), 3.0, dev)
+    labels = torch.tensor([i * 7919 % c for i in range(n)], dtype=torch.int64, device=dev)
+    one = torch.ones((), device=dev)
+    aten = torch.ops.aten
+    mean, no_ignore = 1, -100
+
+    def step():
+        logp = aten._log_softmax(logits, 1, False)
+        _, total = aten.nll_loss_forward(logp, labels, None, mean, no_ignore)
+        dlogp = aten.nll_loss_backward(one, logp, labels, None, mean, no_ignore, total)
+        aten._log_softmax_backward_data(dlogp, logp, 1, torch.float32)
+
+    note = "4 operators: log-probabilities and a one-hot gradient go through memory"
+    return [Pass("forward+backward", step, note)]
+
+
+def adam_passes(dev):
+    # adam_25M: one torch.optim.Adam step over 25,000,000 parameters (lr 1e-3, betas 0.9/0.999,
+    # eps 1e-8, no weight decay); param and grad hold the same random data, m and v start at 0.
+    # Timed: optimizer.step(). The fused implementation where this PyTorch has one for the
+    # device (one pass, like clnn); otherwise PyTorch's default, a sequence of elementwise
+    # operators with temporaries: several passes over memory where clnn makes one.
+    n = 25_000_000
+    p = rand(n, 0.01, dev)
+    p.grad = p.clone()
+    hyper = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
+    try:
+        opt = torch.optim.Adam([p], fused=True, **hyper)
+        note = "torch.optim.Adam fused"
+    except (RuntimeError, TypeError, ValueError):
+        opt = torch.optim.Adam([p], **hyper)
+        note = "torch.optim.Adam not fused: several elementwise passes with temporaries"
+    return [Pass("step", opt.step, note)]
+
+
+def relu_passes(dev):
+    # relu_bwd_64M: dx = dy where x > 0, else 0, over 64M floats (x and dy the same random data).
+    # Timed: aten.threshold_backward(dy, x, 0) into a preallocated dx (reads x, dy; writes dx).
+    n = 64 << 20
+    x = rand(n, 1.0, dev)
+    dy = x.clone()
+    dx = torch.empty_like(x)
+    back = torch.ops.aten.threshold_backward.grad_input
+    return [Pass("backward", lambda: back(dy, x, 0.0, grad_input=dx))]
+
+
+# ------------------------------------------------------------------------------------------------
+# the suite: clnn-bench's order
+# ------------------------------------------------------------------------------------------------
+
+class Case:
+    def __init__(self, name, tier, passes, build):
+        self.name, self.tier, self.passes, self.build = name, tier, passes, build
+
+
+def suite():
+    cases = [Case(s[0], s[-1], ["any"], lambda dev, s=s: gemm_passes(s, dev)) for s in GEMM_SHAPES]
+    conv = ["forward", "backward-data", "backward-filter", "train-step"]
+    cases += [Case(s[0], s[-1], conv, lambda dev, s=s: conv_passes(s, dev)) for s in CONV_SHAPES]
+    cases.append(Case("pool_max3s2", "ci", ["forward", "backward"], maxpool_passes))
+    cases.append(Case("pool_avg2", "ci", ["forward", "backward"], avgpool_passes))
+    lstm = ["forward", "backward", "train-step"]
+    cases += [Case(s[0], s[-1], lstm, lambda dev, s=s: lstm_passes(s, dev)) for s in LSTM_SHAPES]
+    cases.append(Case("softmax_xent", "ci", ["forward+backward"], softmax_xent_passes))
+    cases.append(Case("adam_25M", "ci", ["step"], adam_passes))
+    cases.append(Case("relu_bwd_64M", "ci", ["backward"], relu_passes))
+    return cases
+
+
+# ------------------------------------------------------------------------------------------------
+# timing, output
+# ------------------------------------------------------------------------------------------------
+
+def time_pass(fn, dev, runs, warmup):
+    """Median and minimum ms of `runs` runs of fn after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        for _ in range(runs):
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+    else:
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn()
+            times.append(1e3 * (time.perf_counter() - t0))
+    return statistics.median(times), min(times)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def describe(dev, args):
+    runs = f"{plural(args.runs, 'run')} after {plural(args.warmup, 'warm-up')}"
+    if dev.type == "cuda":
+        return (f"PyTorch {torch.__version__}, CUDA {torch.version.cuda}, "
+                f"cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name(dev)}; "
+                f"cudnn.benchmark, no TF32; {runs}")
+    threads = plural(torch.get_num_threads(), "thread")
+    return f"PyTorch {torch.__version__}, CPU {cpu_model()}, {threads} (torch.get_num_threads); {runs}"
+
+
+def write_reference(f, name, about, rows, failed):
+    f.write("clnn-bench-reference 1\n")
+    f.write(f"# written by bench/torch_reference.py: {' '.join(sys.argv[1:])}\n")
+    f.write(f"name\t{name}\n")
+    f.write(f"about\t{about}\n")
+    for r in rows:
+        if r["note"]:
+            f.write(f"# {r['case']} {r['pass']}: {r['note']}\n")
+        f.write(f"{r['case']}\t{r['pass']}\t{r['median_ms']:.6f}\t{r['min_ms']:.6f}\n")
+    for case, error in failed:
+        f.write(f"# {case}: failed in PyTorch: {error}\n")
+
+
+def fail(msg):
+    print(f"torch_reference.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description="Time clnn-bench's cases with PyTorch and write a "
+                                             "reference file for clnn-bench --reference-file.")
+    ap.add_argument("--tier", choices=["ci", "gpu"], default="ci",
+                    help="ci: the ci cases; gpu: all cases (default ci)")
+    ap.add_argument("--case", action="append", default=[], metavar="NAME[,NAME...]",
+                    help="only these cases, whatever their tier (repeatable)")
+    ap.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto",
+                    help="auto: cuda when available, else cpu")
+    ap.add_argument("--runs", type=int, default=20, help="timed runs per pass (default 20)")
+    ap.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
+    ap.add_argument("--threads", type=int, help="torch.set_num_threads on the CPU")
+    ap.add_argument("--out", metavar="FILE", help="the reference file (default stdout)")
+    ap.add_argument("--json", metavar="FILE", help="the same data as JSON")
+    ap.add_argument("--list", action="store_true", help="list the selected cases and exit")
+    args = ap.parse_args()  # exits with status 2 on a bad option
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    if args.warmup < 0:
+        ap.error("--warmup must be at least 0")
+    if args.threads is not None and args.threads < 1:
+        ap.error("--threads must be at least 1")
+    return args
+
+
+def select(cases, args):
+    names = [n for arg in args.case for n in arg.split(",") if n]
+    if not names:
+        return [c for c in cases if c.tier == "ci" or args.tier == "gpu"]
+    known = {c.name for c in cases}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        fail(f"unknown case {', '.join(unknown)} (--list --tier gpu shows them all)")
+    return [c for c in cases if c.name in names]
+
+
+def pick_device(choice):
+    if choice == "cuda" and not torch.cuda.is_available():
+        fail("--device cuda: this PyTorch sees no CUDA device")
+    if choice == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+def main():
+    args = parse_args()
+    cases = select(suite(), args)
+    if args.list:
+        for c in cases:
+            print(f"{c.name:<20} tier {c.tier:<4} {' '.join(c.passes)}")
+        return
+    dev = pick_device(args.device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    elif args.threads:
+        torch.set_num_threads(args.threads)
+    name = f"torch-{dev.type}"
+    about = describe(dev, args)
+    print(f"torch_reference.py: {about}", file=sys.stderr)
+
+    rows, failed = [], []
+    total = sum(len(c.passes) for c in cases)
+    with torch.no_grad():
+        for c in cases:
+            torch.manual_seed(0)
+            try:
+                for p in c.build(dev):
+                    med, mn = time_pass(p.fn, dev, args.runs, args.warmup)
+                    rows.append({"case": c.name, "pass": p.name, "median_ms": med, "min_ms": mn,
+                                 "note": p.note})
+                    print(f"[{len(rows)}/{total}] {c.name:<18} {p.name:<16} {med:10.3f} ms"
+                          f"  (min {mn:.3f})", file=sys.stderr)
+            except Exception as e:  # a case PyTorch cannot run is skipped, not fatal
+                error = " ".join(str(e).split())[:200]
+                failed.append((c.name, error))
+                print(f"torch_reference.py: {c.name}: failed, skipped: {error}", file=sys.stderr)
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
+
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            write_reference(f, name, about, rows, failed)
+    else:
+        write_reference(sys.stdout, name, about, rows, failed)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"format": "clnn-bench-reference", "version": 1, "name": name, "about": about,
+                       "device": dev.type, "torch": torch.__version__, "runs": args.runs,
+                       "warmup": args.warmup, "rows": rows,
+                       "failed": [{"case": c, "error": e} for c, e in failed]}, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
