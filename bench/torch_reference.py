@@ -26,6 +26,7 @@ Works with PyTorch 1.13 (CPU) and 2.x.
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -382,7 +383,9 @@ def parse_args():
                     help="auto: cuda when available, else cpu")
     ap.add_argument("--runs", type=int, default=20, help="timed runs per pass (default 20)")
     ap.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
-    ap.add_argument("--threads", type=int, help="torch.set_num_threads on the CPU")
+    ap.add_argument("--threads", type=int,
+                    help="torch.set_num_threads on the CPU (default: every core, as clnn and OpenBLAS "
+                         "use; some PyTorch builds start with 1)")
     ap.add_argument("--out", metavar="FILE", help="the reference file (default stdout)")
     ap.add_argument("--json", metavar="FILE", help="the same data as JSON")
     ap.add_argument("--list", action="store_true", help="list the selected cases and exit")
@@ -427,8 +430,8 @@ def main():
         torch.backends.cudnn.benchmark = True
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    elif args.threads:
-        torch.set_num_threads(args.threads)
+    else:
+        torch.set_num_threads(args.threads or os.cpu_count() or 1)
     name = f"torch-{dev.type}"
     about = describe(dev, args)
     print(f"torch_reference.py: {about}", file=sys.stderr)
