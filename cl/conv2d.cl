@@ -836,9 +836,10 @@ __kernel void conv2d_dw_backward_data_cpu(__global const float *restrict dy,
 }
 
 /* Depthwise backward-filter: the work-item for tap (k, r, s) sums dy * x over images and output
- * pixels: 16 pixels per vector FMA over the columns whose x column exists (plain loads), the
- * rest one by one into a scalar sum; the lanes and the scalar sum are added in a fixed order.
- * Global: (R*S, K). */
+ * pixels: 16 pixels per vector FMA over the columns whose x column exists (plain loads); a
+ * partial last chunk of those columns as one more vector over their last 16, with the lanes
+ * already summed masked off; the edge columns one by one into a scalar sum; the lanes and the
+ * scalar sum are added in a fixed order. Global: (R*S, K). */
 __kernel void conv2d_dw_backward_filter_cpu(__global const float *restrict x,
                                             __global const float *restrict dy,
                                             __global float *restrict dw_out, int N, int C, int H,
@@ -854,6 +855,10 @@ __kernel void conv2d_dw_backward_filter_cpu(__global const float *restrict x,
   const int qa = min(Q, conv_first(woff, sw));
   const int qb = max(qa, conv_end(woff + (sw == 2 ? 1 : 0), sw, W, Q));
   const int qv = qa + (qb - qa) / 16 * 16; /* vector columns [qa, qv) */
+  /* [qv, qb) as lanes of the vector over [qb - 16, qb) when the interior holds 16 columns */
+  const int tail = qv < qb && qb - qa >= 16, t0 = qb - 16;
+  const int16 fresh = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) >= (int16)(qv - t0);
+  const int q_scalar = tail ? qb : qv; /* scalar columns: [0, qa) and [q_scalar, Q) */
   float16 acc = (float16)(0.0f);
   float a1 = 0.0f;
   for (int n = 0; n < N; n++) {
@@ -863,14 +868,21 @@ __kernel void conv2d_dw_backward_filter_cpu(__global const float *restrict x,
       __global const float *xrow = xc + (long)(p * sh + hoff) * W + woff;
       __global const float *drow = dyk + (long)p * Q;
 #define DWF_CHUNKS(LD)                                                                          \
-  for (int q0 = qa; q0 < qv; q0 += 16) acc = fma(vload16(0, drow + q0), LD(xrow, q0 * sw, sw), acc);
+  {                                                                                             \
+    for (int q0 = qa; q0 < qv; q0 += 16)                                                        \
+      acc = fma(vload16(0, drow + q0), LD(xrow, q0 * sw, sw), acc);                             \
+    if (tail) {                                                                                 \
+      const float16 prod = vload16(0, drow + t0) * LD(xrow, t0 * sw, sw);                       \
+      acc += fresh ? prod : (float16)(0.0f);                                                    \
+    }                                                                                           \
+  }
       CONV_BY_STRIDE(sw, DWF_CHUNKS);
 #undef DWF_CHUNKS
       for (int q = 0; q < qa; q++) {
         const int ww = q * sw + woff;
         if (ww >= 0 && ww < W) a1 = fma(drow[q], xrow[q * sw], a1);
       }
-      for (int q = qv; q < Q; q++) {
+      for (int q = q_scalar; q < Q; q++) {
         const int ww = q * sw + woff;
         if (ww >= 0 && ww < W) a1 = fma(drow[q], xrow[q * sw], a1);
       }
