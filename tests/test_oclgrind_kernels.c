@@ -316,7 +316,7 @@ static conv_case conv_mk(size_t n, size_t c, size_t h, size_t w, size_t k, size_
 }
 
 static void conv(clnn_context *ctx) {
-  conv_case cases[6];
+  conv_case cases[8];
   int nc = 0;
   cases[nc++] = conv_mk(1, 1, 1, 1, 1, 1, 1, 1);             /* everything 1 */
   conv_case c1 = conv_mk(2, 3, 5, 7, 4, 3, 3, 3);            /* 3x3, pad 1 */
@@ -339,6 +339,16 @@ static void conv(clnn_context *ctx) {
   c5.p.stride_w = 3;
   c5.p.stride_h = 2;
   cases[nc++] = c5;
+  /* depthwise rows wide enough for the CPU kernels' 16-wide chunks, with a partial last chunk
+   * (19 interior columns), at stride 1 and 2 */
+  conv_case c6 = conv_mk(1, 2, 3, 21, 2, 1, 3, 3);
+  c6.p.groups = 2;
+  c6.p.pad_top = c6.p.pad_bottom = c6.p.pad_left = c6.p.pad_right = 1;
+  cases[nc++] = c6;
+  conv_case c7 = c6;
+  c7.x[3] = 41;
+  c7.p.stride_w = 2;
+  cases[nc++] = c7;
   const clnn_conv_algo algos[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM, CLNN_CONV_ALGO_DIRECT};
   for (int i = 0; i < nc; i++)
     for (int a = 0; a < 3; a++) conv_one(ctx, &cases[i], algos[a], 0);
