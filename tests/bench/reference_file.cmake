@@ -15,12 +15,12 @@ file(READ "${out}" json)
 foreach(want
     "\"reference_file\": {\"path\": \"${REF}\", \"name\": \"torch-test\", \"about\": \"hand-written for the test\"}"
     "\"case\": \"softmax_xent\", \"pass\": \"forward\\+backward\"[^}]*\"reference\": \"torch-test\", \"ref_median_ms\": 0.5, \"ref_min_ms\": 0.25,"
-    "\"case\": \"relu_bwd_64M\", \"pass\": \"backward\"[^}]*\"reference\": \"copy-bandwidth\"")
+    "\"case\": \"relu_bwd_64M\", \"pass\": \"backward\"[^}]*\"reference\": \"copy-same-bytes\"")
   if(NOT json MATCHES "${want}")
     message(FATAL_ERROR "the JSON lacks ${want}:\n${json}")
   endif()
 endforeach()
-if(NOT stderr MATCHES "has no row for relu_bwd_64M backward; that row keeps copy-bandwidth")
+if(NOT stderr MATCHES "has no row for relu_bwd_64M backward; that row keeps copy-same-bytes")
   message(FATAL_ERROR "no notice about the row the file lacks:\n${stderr}")
 endif()
 if(NOT stdout MATCHES "reference file: [^\n]*torch-test, hand-written for the test")
