@@ -226,12 +226,10 @@ static void free_grad(clnn_net *net) {
   net->grad_cap = 0;
 }
 
-void clnn_net_destroy(clnn_net *net) {
-  if (!net) return;
-  clnn__nn_par_destroy(net); /* replicas on other devices, MPI communicator */
-  destroy_plans(net);
-  free_act(net);
-  free_grad(net);
+/* Releases what clnn__nn_finalize builds (parameters with their gradients and optimizer state,
+ * batch-norm saves, the loss scalars, the per-layer tables) and resets it: a failed finalize
+ * leaves the network as it was, and destroy frees the rest. */
+static void release_finalized(clnn_net *net) {
   for (size_t i = 0; i < net->num_params; i++) {
     clnn__nn_param *p = &net->params[i];
     clnn_tensor_destroy(p->value);
@@ -239,11 +237,14 @@ void clnn_net_destroy(clnn_net *net) {
     clnn_tensor_destroy(p->opt[0]);
     clnn_tensor_destroy(p->opt[1]);
   }
+  free(net->params);
+  net->params = NULL;
+  net->num_params = 0;
   if (net->bn_save)
     for (int i = 0; i < 2 * net->num_layers; i++) clnn_tensor_destroy(net->bn_save[i]);
   clnn_tensor_destroy(net->loss_t);
   clnn_tensor_destroy(net->loss_sum);
-  free(net->params);
+  net->loss_t = net->loss_sum = NULL;
   free(net->root);
   free(net->propagate);
   free(net->grad_needed);
@@ -252,6 +253,18 @@ void clnn_net_destroy(clnn_net *net) {
   free(net->extra);
   free(net->reserve);
   free(net->bn_save);
+  net->root = net->propagate = NULL;
+  net->grad_needed = NULL;
+  net->act = net->grad = net->extra = net->reserve = net->bn_save = NULL;
+}
+
+void clnn_net_destroy(clnn_net *net) {
+  if (!net) return;
+  clnn__nn_par_destroy(net); /* replicas on other devices, MPI communicator */
+  destroy_plans(net);
+  free_act(net);
+  free_grad(net);
+  release_finalized(net);
   free(net->stage);
   free(net->stage_lab);
   free(net->layers);
@@ -350,32 +363,7 @@ clnn_status clnn__nn_finalize(clnn_net *net) {
   net->finalized = 1;
   return CLNN_SUCCESS;
 fail:
-  for (size_t i = 0; i < net->num_params; i++) {
-    clnn__nn_param *p = &net->params[i];
-    clnn_tensor_destroy(p->value);
-    clnn_tensor_destroy(p->grad);
-    clnn_tensor_destroy(p->opt[0]);
-    clnn_tensor_destroy(p->opt[1]);
-  }
-  free(net->params);
-  net->params = NULL;
-  net->num_params = 0;
-  if (net->bn_save)
-    for (int i = 0; i < 2 * L; i++) clnn_tensor_destroy(net->bn_save[i]);
-  clnn_tensor_destroy(net->loss_t);
-  clnn_tensor_destroy(net->loss_sum);
-  net->loss_t = net->loss_sum = NULL;
-  free(net->root);
-  free(net->propagate);
-  free(net->grad_needed);
-  free(net->act);
-  free(net->grad);
-  free(net->extra);
-  free(net->reserve);
-  free(net->bn_save);
-  net->root = net->propagate = NULL;
-  net->grad_needed = NULL;
-  net->act = net->grad = net->extra = net->reserve = net->bn_save = NULL;
+  release_finalized(net);
   net->input_seq = saved_input_seq;
   return st;
 }
