@@ -369,6 +369,32 @@ static float *read_back(const clnn_tensor *t) {
 /* peak                                                                                           */
 /* ============================================================================================== */
 
+/* The copy kernels of cl/bench.cl over n floats (n a multiple of 16 * 64), by name: the peak
+ * measurement tries all three, the memory-bound rows' same-bytes reference uses the winner. */
+typedef struct copy_arg {
+  clnn_context *ctx;
+  const char *kernel;
+  cl_mem a, b;
+  int n; /* floats */
+} copy_arg;
+static clnn_status copy_pass(void *p) {
+  const copy_arg *c = p;
+  size_t g;
+  if (!strcmp(c->kernel, "bench_copy16")) {
+    g = (size_t)c->n / 16 / 64;
+    return CLNN_RUN(c->ctx, "bench", "bench_copy16", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+                    CLNN_ARG_INT(c->n / 16), CLNN_ARG_INT(64));
+  }
+  if (!strcmp(c->kernel, "bench_copy4")) {
+    g = (size_t)c->n / 4;
+    return CLNN_RUN(c->ctx, "bench", "bench_copy4", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+                    CLNN_ARG_INT(c->n / 4));
+  }
+  g = (size_t)c->n;
+  return CLNN_RUN(c->ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+                  CLNN_ARG_INT(c->n));
+}
+
 static void measure_peak(clnn_context *ctx) {
   clnn_device_info info;
   clnn_context_device_info(ctx, &info);
@@ -432,24 +458,14 @@ static void measure_peak(clnn_context *ctx) {
   clEnqueueFillBuffer(q, b, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
   clFinish(q);
   peak_gbs = 0;
+  static const char *const copy_kernels[3] = {"bench_copy16", "bench_copy4", "bench_copy1"};
   for (int v = 0; v < 3; v++) {
     double best = 0, all[16];
     int cnt = 0;
+    copy_arg ca = {ctx, copy_kernels[v], a, b, (int)n};
     for (int rep = 0; rep < 16; rep++) {
-      clnn_status s;
       double t0 = now_s();
-      if (v == 0) {
-        size_t g = n / 16 / 64;
-        s = CLNN_RUN(ctx, "bench", "bench_copy16", 1, &g, NULL, CLNN_ARG_MEM(a), CLNN_ARG_MEM(b), CLNN_ARG_INT(n / 16),
-                     CLNN_ARG_INT(64));
-      } else if (v == 1) {
-        size_t g = n / 4;
-        s = CLNN_RUN(ctx, "bench", "bench_copy4", 1, &g, NULL, CLNN_ARG_MEM(a), CLNN_ARG_MEM(b), CLNN_ARG_INT(n / 4));
-      } else {
-        size_t g = n;
-        s = CLNN_RUN(ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(a), CLNN_ARG_MEM(b), CLNN_ARG_INT(n));
-      }
-      if (s != CLNN_SUCCESS) die("copy kernel: %s", clnn_last_error());
+      if (copy_pass(&ca) != CLNN_SUCCESS) die("copy kernel: %s", clnn_last_error());
       clFinish(q);
       double t = now_s() - t0;
       if (rep == 0) continue; /* first touch */
@@ -460,7 +476,7 @@ static void measure_peak(clnn_context *ctx) {
     if (best > peak_gbs) {
       peak_gbs = best;
       peak_gbs_med = median(all, cnt);
-      snprintf(peak_copy_kernel, sizeof peak_copy_kernel, "%s", v == 0 ? "bench_copy16" : v == 1 ? "bench_copy4" : "bench_copy1");
+      snprintf(peak_copy_kernel, sizeof peak_copy_kernel, "%s", copy_kernels[v]);
     }
   }
   /* launch overhead: a kernel of one work-item, enqueue to clFinish */
@@ -1088,34 +1104,12 @@ static clnn_status relu_bwd(void *p) {
  * before the memory-bound pass it is the reference for: the same size (so the same cache regime
  * and launch overhead) at the same moment (so the same memory-bandwidth conditions, which drift
  * on shared machines). Uses the kernel that won the peak measurement. */
-typedef struct copy_arg {
-  cl_mem a, b;
-  int n; /* floats */
-} copy_arg;
-static clnn_status copy_pass(void *p) {
-  copy_arg *c = p;
-  size_t g;
-  if (!strcmp(peak_copy_kernel, "bench_copy16")) {
-    g = ((size_t)c->n / 16 + 63) / 64;
-    return CLNN_RUN(g_ctx, "bench", "bench_copy16", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
-                    CLNN_ARG_INT(c->n / 16), CLNN_ARG_INT(64));
-  }
-  if (!strcmp(peak_copy_kernel, "bench_copy4")) {
-    g = (size_t)c->n / 4;
-    return CLNN_RUN(g_ctx, "bench", "bench_copy4", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
-                    CLNN_ARG_INT(c->n / 4));
-  }
-  g = (size_t)c->n;
-  return CLNN_RUN(g_ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
-                  CLNN_ARG_INT(c->n));
-}
 /* Median and fastest time (ms) of copying `bytes` bytes; 0 when no copy kernel was measured. */
 static double same_bytes_copy_ms(double bytes, double *min_ms) {
   *min_ms = 0;
   if (!peak_copy_kernel[0] || bytes / 8.0 > (double)INT_MAX) return 0;
-  copy_arg c;
-  c.n = ((int)(bytes / 8.0) + 63) / 64 * 64; /* floats per buffer: each is read or written once */
-  if (c.n < 64) c.n = 64;
+  copy_arg c = {g_ctx, peak_copy_kernel, NULL, NULL, 0};
+  c.n = ((int)(bytes / 8.0) + 1023) / 1024 * 1024; /* floats per buffer: each is read or written once */
   cl_context cc;
   cl_command_queue q;
   clnn_context_get_cl(g_ctx, &cc, NULL, &q);
