@@ -301,6 +301,42 @@ clnn_status clnn_axpy(clnn_context *ctx, float alpha, const clnn_tensor *x, clnn
 clnn_status clnn_bias_add(clnn_context *ctx, const clnn_tensor *bias, clnn_tensor *y);
 
 /* ============================================================================================== */
+/* Shape: permute, region copies, reductions (src/ops/shape.c)                                    */
+/* ============================================================================================== */
+
+/* `alpha` and `beta` must be finite (CLNN_ERROR_INVALID_ARGUMENT otherwise): the output becomes
+ * beta*output + alpha*result, and beta 0 overwrites it without reading it. */
+
+/* y = beta*y + alpha*permute(x): y's dim i is x's dim perm[i] (numpy.transpose(x, perm)). x and y
+ * have the same ndim (1..5); perm (ndim entries) is a permutation of 0..ndim-1
+ * (CLNN_ERROR_INVALID_ARGUMENT otherwise); y's dims must equal the permuted dims of x
+ * (CLNN_ERROR_SHAPE_MISMATCH). y must not be x (CLNN_ERROR_INVALID_ARGUMENT). */
+clnn_status clnn_permute(clnn_context *ctx, const int *perm, float alpha, const clnn_tensor *x,
+                         float beta, clnn_tensor *y);
+/* Box copy: for every index i of the box `sizes` (ndim entries, ndim = src's ndim = dst's ndim),
+ * dst[dst_start + i] = beta*dst[dst_start + i] + alpha*src[src_start + i]. Boxes must lie inside
+ * both tensors (CLNN_ERROR_SHAPE_MISMATCH otherwise, as for an ndim that differs from the
+ * tensors'); a box with a zero size copies nothing. src must not be dst
+ * (CLNN_ERROR_INVALID_ARGUMENT). Slicing, concatenation, splitting and padding are box copies. */
+clnn_status clnn_copy_region(clnn_context *ctx, int ndim, const size_t *sizes, float alpha,
+                             const clnn_tensor *src, const size_t *src_start, float beta,
+                             clnn_tensor *dst, const size_t *dst_start);
+/* y = beta*y + a*b, elementwise, equal numel (the gradient of a product). y may be a or b (each
+ * element is read before it is written), for any beta. */
+clnn_status clnn_mul_acc(clnn_context *ctx, const clnn_tensor *a, const clnn_tensor *b, float beta,
+                         clnn_tensor *y);
+/* y[0] = beta*y[0] + alpha*(sum of every element of x); y has one element
+ * (CLNN_ERROR_SHAPE_MISMATCH otherwise). Deterministic: compensated partial sums over fixed
+ * chunks, summed in a fixed order (no float atomics), so the same x on the same device gives the
+ * same bits. */
+clnn_status clnn_reduce_sum(clnn_context *ctx, float alpha, const clnn_tensor *x, float beta,
+                            clnn_tensor *y);
+/* y = beta*y + alpha*x[0] for every element of y; x has one element (a device scalar;
+ * CLNN_ERROR_SHAPE_MISMATCH otherwise). */
+clnn_status clnn_broadcast_scalar(clnn_context *ctx, float alpha, const clnn_tensor *x, float beta,
+                                  clnn_tensor *y);
+
+/* ============================================================================================== */
 /* Softmax and losses (src/ops/softmax.c, src/ops/loss.c)                                         */
 /* ============================================================================================== */
 
