@@ -608,6 +608,98 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
                                 float max_norm, float *total_norm);
 
 /* ============================================================================================== */
+/* Embedding (src/ops/embedding.c)                                                                */
+/* ============================================================================================== */
+
+/* y[i, :] = table[ids[i], :] for the num_ids (>= 1) host ids, int32 in [0, V), with table [V, D].
+ * y holds num_ids rows of D: numel num_ids*D and last dimension D ([num_ids, D], [N, T, D], ...).
+ * An id outside [0, V) is CLNN_ERROR_INVALID_ARGUMENT naming its position, found before anything
+ * is written. The ids are copied before the call returns: the caller may reuse them at once. */
+clnn_status clnn_embedding_forward(clnn_context *ctx, const clnn_tensor *table, const int32_t *ids,
+                                   size_t num_ids, clnn_tensor *y);
+/* dtable = beta*dtable + the scatter-add of dy's rows: row v gets the sum of the rows dy[i, :]
+ * with ids[i] == v (rows of ids that do not occur get beta*dtable). dy shaped as y above.
+ * Deterministic without atomics: the ids are sorted on the host and each distinct id's rows are
+ * summed in increasing position i, so the result repeats bit for bit. */
+clnn_status clnn_embedding_backward(clnn_context *ctx, const int32_t *ids, size_t num_ids,
+                                    const clnn_tensor *dy, float beta, clnn_tensor *dtable);
+
+/* ============================================================================================== */
+/* Layer and RMS normalisation (src/ops/layernorm.c)                                              */
+/* ============================================================================================== */
+
+/* Over the last dimension D of x (1 to 5 dimensions, R = numel/D rows):
+ * y = (x - mean) * rstd * weight + bias per row, rstd = 1/sqrt(biased variance + eps). weight and
+ * bias are [D] and may each be NULL (1 and 0). save_mean and save_rstd hold R elements each (any
+ * shape, e.g. [R] or x's dims without the last) and receive what backward needs; both may be
+ * NULL (no backward). y may be x (in place). eps finite and > 0. */
+clnn_status clnn_layernorm_forward(clnn_context *ctx, const clnn_tensor *x,
+                                   const clnn_tensor *weight, const clnn_tensor *bias, float eps,
+                                   clnn_tensor *y, clnn_tensor *save_mean, clnn_tensor *save_rstd);
+/* dx = beta*dx + dL/dx; dweight = beta*dweight + sum over rows of dy * xhat; dbias = beta*dbias +
+ * sum over rows of dy, with xhat = (x - mean) * rstd from save_mean/save_rstd as the forward wrote
+ * them. weight NULL means 1; dweight and dbias may be NULL (not computed). dx may be x or dy (in
+ * place). Every sum has a fixed order: results repeat bit for bit. */
+clnn_status clnn_layernorm_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *dy,
+                                    const clnn_tensor *weight, const clnn_tensor *save_mean,
+                                    const clnn_tensor *save_rstd, float beta, clnn_tensor *dx,
+                                    clnn_tensor *dweight, clnn_tensor *dbias);
+/* RMS norm over the last dimension: y = x * rstd * weight, rstd = 1/sqrt(mean(x^2) + eps) per row;
+ * weight [D] may be NULL (1); save_rstd (R elements) may be NULL. y may be x. */
+clnn_status clnn_rmsnorm_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *weight,
+                                 float eps, clnn_tensor *y, clnn_tensor *save_rstd);
+/* dx = beta*dx + dL/dx, dweight = beta*dweight + sum over rows of dy * x * rstd (dweight may be
+ * NULL). dx may be x or dy. */
+clnn_status clnn_rmsnorm_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *dy,
+                                  const clnn_tensor *weight, const clnn_tensor *save_rstd,
+                                  float beta, clnn_tensor *dx, clnn_tensor *dweight);
+
+/* ============================================================================================== */
+/* Scaled dot-product attention (src/ops/attention.c)                                             */
+/* ============================================================================================== */
+
+typedef enum clnn_attention_layout {
+  CLNN_ATTENTION_BHTD = 0, /* q [B, H, Tq, Dh]; k, v [B, H, Tk, Dh]; o like q */
+  CLNN_ATTENTION_BTHD = 1  /* q [B, Tq, H*Dh]; k, v [B, Tk, H*Dh] (the heads side by side, as a
+                              dense layer writes them: no transposes needed); o like q */
+} clnn_attention_layout;
+
+typedef struct clnn_attention_params {
+  clnn_attention_layout layout;
+  int heads;              /* H: >= 1 and dividing the last dimension for BTHD; 0 or dims[1] for
+                             BHTD */
+  float scale;            /* scores = scale * q.k; 0 means 1/sqrt(Dh); finite and >= 0 */
+  int causal;             /* 1: query i sees keys j <= i + Tk - Tq (the queries are the last Tq
+                             positions: j <= i when Tk == Tq); needs Tk >= Tq */
+  const int32_t *lengths; /* NULL, or B host key lengths in [1, Tk]: keys j >= lengths[b] are
+                             masked for batch b (key padding); copied before the call returns */
+  float dropout;          /* probability of dropping an attention weight, in [0, 1) */
+  uint64_t seed, offset;  /* dropout stream, as clnn_dropout_*: weight (b, h, i, j) uses element
+                             offset + ((b*H + h)*Tq + i)*Tk + j, so backward regenerates the mask;
+                             advance offset by B*H*Tq*Tk per call for fresh masks */
+} clnn_attention_params;
+
+/* layout BHTD, heads 0, scale 0, no mask, no dropout. NULL is a no-op. */
+void clnn_attention_params_init(clnn_attention_params *p);
+
+/* o = dropout(softmax(scale * q k^T + mask)) v per batch and head. lse (B*H*Tq elements, e.g.
+ * [B, H, Tq]; may be NULL when no backward follows) receives each query row's log-sum-exp of the
+ * masked scaled scores, which backward needs. Tiled (FlashAttention-style online softmax): memory
+ * is O(B*H*T*Dh), the [Tq, Tk] weights are never stored; deterministic. Dh <= 128
+ * (CLNN_ERROR_UNSUPPORTED above). o must not share a buffer with q, k, v or lse. */
+clnn_status clnn_attention_forward(clnn_context *ctx, const clnn_attention_params *p,
+                                   const clnn_tensor *q, const clnn_tensor *k,
+                                   const clnn_tensor *v, clnn_tensor *o, clnn_tensor *lse);
+/* Gradients from dout (shaped as q) with the same params, the forward's o and lse:
+ * dq = beta*dq + dL/dq, dk and dv likewise (each may be NULL: not computed). Deterministic, no
+ * atomics; recomputes the weights tile by tile. Outputs must be distinct from every input. */
+clnn_status clnn_attention_backward(clnn_context *ctx, const clnn_attention_params *p,
+                                    const clnn_tensor *q, const clnn_tensor *k,
+                                    const clnn_tensor *v, const clnn_tensor *o,
+                                    const clnn_tensor *lse, const clnn_tensor *dout, float beta,
+                                    clnn_tensor *dq, clnn_tensor *dk, clnn_tensor *dv);
+
+/* ============================================================================================== */
 /* Several devices (src/runtime/device_set.c)                                                     */
 /* ============================================================================================== */
 
