@@ -204,6 +204,14 @@ clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, con
 /* The optimizer step on this network alone (clipping, update, step count). */
 clnn_status clnn__nn_optimizer_step(clnn_net *net);
 
+/* ---- optim_update.c ---- */
+/* Checks every field of an optimizer configuration (lr >= 0). */
+clnn_status clnn__nn_check_opt(const clnn_optimizer_config *c);
+/* One parameter's update with this learning rate and weight decay at step `step` (1-based). */
+clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config *c, float lr,
+                                  float weight_decay, uint64_t step, clnn_tensor *value,
+                                  const clnn_tensor *grad, clnn_tensor *const opt[2]);
+
 /* ---- parallel.c ---- */
 /* A training step (apply 1) or gradient computation (apply 0) split across the network's devices
  * (and MPI ranks); the global mean loss is left in net->loss_t. */

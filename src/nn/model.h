@@ -1,0 +1,113 @@
+/* src/nn/model.h — a graph on a context (src/nn/model.c): the parameter table with gradients,
+ * trainable flags, optimizer slots and groups; per-batch plans of value and gradient views; the
+ * execution state the ops see. Shared by model.c, autodiff.c, model_optim.c and model_io.c. */
+#ifndef CLNN_MODEL_H
+#define CLNN_MODEL_H
+
+#include "nn/graph.h"
+
+typedef struct clnn__mparam {
+  int gp;               /* index into the graph's parameters */
+  int trainable;        /* 0 for state and frozen parameters */
+  clnn_tensor *value;   /* owned */
+  clnn_tensor *grad;    /* owned; NULL for state */
+  clnn_tensor *opt[2];  /* optimizer slots (NULL when the optimizer has fewer) */
+} clnn__mparam;
+
+typedef struct clnn__mgroup {
+  char prefix[CLNN__G_PNAME_MAX];
+  float lr, weight_decay;
+} clnn__mgroup;
+
+typedef struct clnn__gplan {
+  size_t batch;           /* 0: unused slot */
+  unsigned last_use;
+  clnn_tensor **val;      /* [num_values] views over the base buffers */
+  clnn_tensor **grad;     /* [num_values] */
+  clnn_tensor **view;     /* [num_nodes * SLOTS] node views */
+  clnn_tensor **scratch;  /* [num_nodes * SLOTS] node buffers */
+} clnn__gplan;
+
+/* Host staging of one float input: two buffers used in turn, each with the event of the
+ * non-blocking upload that reads it. */
+typedef struct clnn__mstage {
+  float *buf[2];
+  cl_event ev[2];
+  size_t cap;
+  int next;
+} clnn__mstage;
+
+struct clnn__gexec {
+  clnn_model *m;
+  clnn__gplan *plan;
+  int training;
+  int grads;              /* this pass may be followed by backward */
+};
+
+struct clnn_model {
+  clnn_context *ctx;
+  uint64_t seed;
+  clnn_graph graph;       /* the model's copy (value ids as in the caller's graph) */
+  char *live;             /* [num_nodes]: needed by an output or a loss */
+  int *pmap;              /* [graph params]: index into params, -1 when the node is not live */
+  clnn__mparam *params;
+  size_t num_params;
+
+  /* gradients: which inputs the caller asked for, what needs a gradient (autodiff.c) */
+  char *want_input_grad;  /* [num_values] */
+  char *requires;         /* [num_values] */
+  char *written;          /* [num_values]: gradient written in this backward */
+  char *pwritten;         /* [num_params] */
+  int grad_dirty;         /* recompute `requires` and the gradient buffers */
+
+  /* buffers: values and gradients for `cap` samples; views per batch size */
+  size_t cap;
+  clnn_tensor **vbase, **gbase; /* [num_values] */
+  clnn__gplan plans[CLNN__G_PLANS];
+  unsigned clock;
+  clnn__mstage *stage;    /* [num_values] (inputs only) */
+  const int32_t **ids;    /* [num_values] host ids of int32 inputs for this call */
+  size_t *ids_count;
+  char *active;           /* [num_nodes] nodes of the current forward */
+
+  clnn__gexec exec;
+  int have_forward;       /* a forward ran and its buffers are intact */
+  clnn_mode mode;
+
+  /* optimizer */
+  clnn_optimizer_config opt;
+  clnn__mgroup *groups;
+  int num_groups;
+  clnn_schedule sched;
+  uint64_t step;
+  uint64_t train_forwards;
+};
+
+/* ---- autodiff.c ---- */
+/* Recomputes requires[] (values downstream of a trained parameter or a requested input) and
+ * allocates what gradients need. */
+clnn_status clnn__m_prepare_grads(clnn_model *m);
+/* Runs backward over the active nodes with optional seeds. */
+clnn_status clnn__m_backward(clnn_model *m, const clnn_feed *seeds, int num_seeds,
+                             const char *fn);
+
+/* ---- model.c ---- */
+clnn_status clnn__m_plan(clnn_model *m, size_t batch, clnn__gplan **out);
+/* Frees every plan and base buffer (capacity or gradient configuration changed). */
+void clnn__m_drop_buffers(clnn_model *m);
+/* dst = beta*dst + alpha*src (equal numel; beta 0 or 1). */
+clnn_status clnn__g_accum(clnn_context *ctx, float alpha, const clnn_tensor *src, float beta,
+                          clnn_tensor *dst);
+/* Creates a model from an internal graph (copied); used by clnn_model_create and the loader. */
+clnn_status clnn__m_create(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
+                           clnn_model **out, const char *fn);
+clnn__mparam *clnn__m_find_param(clnn_model *m, const char *name);
+const char *clnn__m_param_name(const clnn_model *m, size_t i);
+
+/* ---- model_optim.c ---- */
+clnn_status clnn__m_check_opt(const clnn_optimizer_config *c, const char *fn);
+/* (Re)allocates and zeroes the optimizer slots for m->opt. */
+clnn_status clnn__m_alloc_opt(clnn_model *m);
+void clnn__m_free_opt(clnn_model *m);
+
+#endif /* CLNN_MODEL_H */
