@@ -3,12 +3,23 @@
  * layout (8-byte little-endian header size, JSON header padded to 8 bytes, F32 data tiled by
  * data_offsets); hand-written files in other tools' style load; every truncated, corrupted or
  * mismatched file is a clear error that leaves the network exactly as it was; saving replaces the
- * file atomically and leaves no temporary behind. */
+ * file atomically and leaves no temporary behind; impossible metadata (a step count of 2^64-1, a
+ * key given twice) is refused, and a huge trailing tail is refused from the sizes alone. */
+#define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static double tu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static clnn_context *ctx;
 static char dir[1024];
@@ -422,6 +433,92 @@ static void test_truncations(void) {
   clnn_net_destroy(d);
 }
 
+/* Rewrites the header of checkpoint `src` into `dst`, replacing `from` by `to` (once). */
+static int patch_header(const char *src, const char *dst, const char *from, const char *to) {
+  size_t n = 0;
+  unsigned char *b = read_all(src, &n);
+  if (!b || n < 8) return 0;
+  uint64_t h = le64(b);
+  char *hdr = malloc(h + 1);
+  memcpy(hdr, b + 8, h);
+  hdr[h] = 0;
+  char *at = strstr(hdr, from);
+  if (!at) {
+    free(hdr);
+    free(b);
+    return 0;
+  }
+  size_t nh = h - strlen(from) + strlen(to), tail = n - 8 - h;
+  unsigned char *o = malloc(8 + nh + tail);
+  for (int i = 0; i < 8; i++) o[i] = (unsigned char)((uint64_t)nh >> (8 * i));
+  size_t pre = (size_t)(at - hdr);
+  memcpy(o + 8, hdr, pre);
+  memcpy(o + 8 + pre, to, strlen(to));
+  memcpy(o + 8 + pre + strlen(to), at + strlen(from), h - pre - strlen(from));
+  memcpy(o + 8 + nh, b + 8 + h, tail);
+  write_all(dst, o, 8 + nh + tail);
+  free(o);
+  free(hdr);
+  free(b);
+  return 1;
+}
+
+/* issue 20: metadata no training can produce is refused at load (a step of 2^64-1 used to load and
+ * make every later Adam step fail); a small valid header followed by a huge sparse tail is refused
+ * from the sizes alone, without reading it (it used to be read whole: 10 GiB of memory). */
+static void test_impossible_files(void) {
+  clnn_net *net = make_net(3, 16, 1, CLNN_OPTIM_ADAM);
+  TU_OK(clnn_net_train_step(net, X, 8, Y, NULL, NULL));
+  char good[1200], bad[1200];
+  path_of(good, sizeof good, "test_checkpoint_meta.safetensors");
+  path_of(bad, sizeof bad, "test_checkpoint_meta_bad.safetensors");
+  TU_OK(clnn_net_save(net, good, CLNN_SAVE_OPTIMIZER));
+  const char *cases[][2] = {
+      {"\"step\":\"1\"", "\"step\":\"18446744073709551615\""},
+      {"\"step\":\"1\"", "\"step\":\"9007199254740993\""},
+      {"\"train_forwards\":\"1\"", "\"train_forwards\":\"18446744073709551615\""},
+      {"\"step\":\"1\"", "\"step\":\"1\",\"step\":\"2\""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    TU_CHECK(patch_header(good, bad, cases[i][0], cases[i][1]), "patch %s", cases[i][1]);
+    clnn_net *fresh = make_net(4, 16, 1, CLNN_OPTIM_ADAM);
+    TU_STATUS(clnn_net_load(fresh, bad), CLNN_ERROR_FORMAT);
+    TU_CHECK(clnn_net_step_count(fresh) == 0, "%s: the step count is unchanged", cases[i][1]);
+    TU_OK(clnn_net_train_step(fresh, X, 8, Y, NULL, NULL)); /* and it still trains */
+    clnn_net_destroy(fresh);
+  }
+  /* the largest possible step count still loads and trains */
+  TU_CHECK(patch_header(good, bad, "\"step\":\"1\"", "\"step\":\"9007199254740992\""), "patch 2^53");
+  clnn_net *big = make_net(4, 16, 1, CLNN_OPTIM_ADAM);
+  TU_OK(clnn_net_load(big, bad));
+  TU_CHECK(clnn_net_step_count(big) == ((uint64_t)1 << 53), "step 2^53 loads");
+  TU_OK(clnn_net_train_step(big, X, 8, Y, NULL, NULL));
+  clnn_net_destroy(big);
+
+  /* 10 GiB of (sparse) trailing data after a valid checkpoint */
+  size_t n = 0;
+  unsigned char *b = read_all(good, &n);
+  write_all(bad, b, n);
+  free(b);
+  TU_CHECK(truncate(bad, (off_t)10 << 30) == 0, "extend %s to 10 GiB (sparse)", bad);
+  struct rusage ru0, ru1;
+  getrusage(RUSAGE_SELF, &ru0);
+  double t0 = tu_now();
+  clnn_net *victim = make_net(4, 16, 1, CLNN_OPTIM_ADAM);
+  TU_STATUS(clnn_net_load(victim, bad), CLNN_ERROR_FORMAT);
+  double dt = tu_now() - t0;
+  getrusage(RUSAGE_SELF, &ru1);
+  long grew_kb = ru1.ru_maxrss - ru0.ru_maxrss;
+  printf("10 GiB trailing data: refused in %.3f s, peak memory grew %ld kB (%s)\n", dt, grew_kb,
+         clnn_last_error());
+  TU_CHECK(dt < 5.0 && grew_kb < 200 * 1024, "refused from the sizes (%.2f s, %ld kB)", dt, grew_kb);
+  TU_CHECK(clnn_net_step_count(victim) == 0, "nothing loaded");
+  clnn_net_destroy(victim);
+  remove(bad);
+  remove(good);
+  clnn_net_destroy(net);
+}
+
 int main(void) {
   ctx = tu_context();
   const char *tree = getenv("CLNN_BINARY_TREE");
@@ -433,6 +530,7 @@ int main(void) {
   test_layout();
   test_foreign_and_bad_files();
   test_truncations();
+  test_impossible_files();
   clnn_context_destroy(ctx);
   return tu_finish("test_checkpoint");
 }

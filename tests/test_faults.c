@@ -18,14 +18,24 @@
  *   them a reference to the context) in a process-wide cache, so on devices where GEMM goes to
  *   CLBlast the context count is reported, not checked.
  *
+ * - Attacks on the files clnn writes and reads (issue 20): a symlink planted at the old
+ *   predictable temporary name, or at the checkpoint path itself, is never written through (the
+ *   link's target keeps its bytes); a FIFO as checkpoint, IDX file or kernel-cache entry is refused
+ *   at once (an alarm fails the test instead of hanging); another program's valid cache entry put
+ *   in place of an entry is detected by the key inside it and rebuilt; temporaries that killed
+ *   saves left (a dead writer's legacy name, an unlocked current one) are removed by the next
+ *   save, while a temporary a live writer holds locked, and unrelated files, are kept.
+ *
  * Child mode: `test_faults --save-forever PATH SEED` builds the big network and saves it to PATH
  * until it is killed. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* flock */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -296,6 +306,158 @@ static void test_unwritable_cache_dir(void) {
   if (num_warnings) printf("unwritable cache: warning \"%s\"\n", warnings[0]);
 }
 
+/* ---- attacks on clnn's files ---- */
+
+static clnn_net *small_net(clnn_context *ctx, uint64_t seed) {
+  size_t in = 16;
+  clnn_net *net = NULL;
+  if (clnn_net_create(ctx, 1, &in, seed, &net) != CLNN_SUCCESS) return NULL;
+  if (clnn_net_add_dense(net, 4)) {
+    clnn_net_destroy(net);
+    return NULL;
+  }
+  return net;
+}
+
+static void write_file(const char *p, const char *text) {
+  FILE *f = fopen(p, "wb");
+  TU_CHECK(f != NULL, "create %s", p);
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+}
+
+static int file_is(const char *p, const char *text) {
+  size_t n = 0;
+  unsigned char *b = read_all(p, &n);
+  int same = b && n == strlen(text) && memcmp(b, text, n) == 0;
+  free(b);
+  return same;
+}
+
+static void test_symlinks(clnn_context *ctx) {
+  char path[256], victim[256], planted[320];
+  snprintf(path, sizeof path, "%s/sym.safetensors", root);
+  snprintf(victim, sizeof victim, "%s/victim.txt", root);
+  write_file(victim, "precious");
+  /* the name the old code used for its temporary, planted as a link to the victim */
+  snprintf(planted, sizeof planted, "%s.tmp.%ld", path, (long)getpid());
+  TU_CHECK(symlink(victim, planted) == 0, "symlink %s", planted);
+  clnn_net *net = small_net(ctx, 1);
+  TU_OK(clnn_net_save(net, path, 0));
+  TU_CHECK(file_is(victim, "precious"), "a symlink at the old temporary name is not written through");
+  struct stat st;
+  TU_CHECK(lstat(planted, &st) == 0 && S_ISLNK(st.st_mode), "the planted link is left alone (not ours)");
+  remove(planted);
+  /* the checkpoint path itself a symlink: the rename replaces the link, the target is untouched */
+  remove(path);
+  TU_CHECK(symlink(victim, path) == 0, "symlink %s", path);
+  TU_OK(clnn_net_save(net, path, 0));
+  TU_CHECK(file_is(victim, "precious"), "a symlink at the checkpoint path is replaced, not written through");
+  TU_CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode), "the checkpoint is now a regular file");
+  clnn_net *back = small_net(ctx, 2);
+  TU_OK(clnn_net_load(back, path));
+  clnn_net_destroy(back);
+  clnn_net_destroy(net);
+  TU_CHECK(find_prefixed(root, "sym.safetensors.tmp.", NULL, 0) == 0, "no temporary left behind");
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char msg[] = "test_faults: a FIFO made clnn block (alarm)\n";
+  if (write(2, msg, sizeof msg - 1) < 0) _exit(2);
+  _exit(2);
+}
+
+static void test_fifos(clnn_context *ctx) {
+  signal(SIGALRM, on_alarm);
+  alarm(60); /* a hang fails the test instead of stalling ctest */
+  char fifo[256];
+  snprintf(fifo, sizeof fifo, "%s/fifo", root);
+  TU_CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s: %s", fifo, strerror(errno));
+  clnn_net *net = small_net(ctx, 1);
+  TU_STATUS(clnn_net_load(net, fifo), CLNN_ERROR_IO);
+  TU_CHECK(strstr(clnn_last_error(), "not a regular file") != NULL, "load message: %s", clnn_last_error());
+  TU_STATUS(clnn_net_save(net, fifo, 0), CLNN_ERROR_IO);
+  struct stat st;
+  TU_CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "a refused save leaves the FIFO alone");
+  clnn_dataset *ds = NULL;
+  TU_STATUS(clnn_dataset_load_idx(fifo, fifo, &ds), CLNN_ERROR_IO);
+  clnn_net_destroy(net);
+  /* a FIFO in place of a cache entry: ignored (not waited on), rebuilt, results correct */
+  char dir[256], entry[512];
+  snprintf(dir, sizeof dir, "%s/cache-fifo", root);
+  uint64_t hits = 0, misses = 0;
+  TU_CHECK(add_on(dir, &hits, &misses), "cache-fifo: first run");
+  TU_CHECK(find_prefixed(dir, "elementwise-", entry, sizeof entry) == 1, "an entry for elementwise");
+  remove(entry);
+  TU_CHECK(mkfifo(entry, 0600) == 0, "mkfifo %s", entry);
+  TU_CHECK(add_on(dir, &hits, &misses) && misses >= 1, "a FIFO cache entry is rebuilt (misses %llu)",
+           (unsigned long long)misses);
+  TU_CHECK(lstat(entry, &st) == 0 && S_ISREG(st.st_mode), "the FIFO was replaced by a real entry");
+  alarm(0);
+}
+
+static void test_cache_substitution(void) {
+  char dir[256], mine[512], other[512];
+  snprintf(dir, sizeof dir, "%s/cache-subst", root);
+  uint64_t hits = 0, misses = 0;
+  TU_CHECK(add_on(dir, &hits, &misses), "cache-subst: first run");
+  TU_CHECK(find_prefixed(dir, "elementwise-", mine, sizeof mine) == 1, "an entry for elementwise");
+  /* another program's entry (valid checksum, wrong program) in elementwise's place */
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  other[0] = 0;
+  while (d && (e = readdir(d)))
+    if (strstr(e->d_name, ".clbin") && strncmp(e->d_name, "elementwise-", 12) != 0)
+      snprintf(other, sizeof other, "%s/%s", dir, e->d_name);
+  if (d) closedir(d);
+  TU_CHECK(other[0] != 0, "a second program's entry in %s", dir);
+  if (!other[0]) return;
+  size_t n = 0;
+  unsigned char *b = read_all(other, &n);
+  FILE *f = fopen(mine, "wb");
+  TU_CHECK(b && f && fwrite(b, 1, n, f) == n, "substitute %s", mine);
+  if (f) fclose(f);
+  free(b);
+  num_warnings = 0;
+  TU_CHECK(add_on(dir, &hits, &misses) && misses >= 1, "a substituted entry is rebuilt, results correct "
+           "(misses %llu)", (unsigned long long)misses);
+  TU_CHECK(warned("another program's cache entry"), "a warning says so (%d warnings: %s)", num_warnings,
+           num_warnings ? warnings[0] : "");
+  TU_CHECK(add_on(dir, &hits, &misses) && misses == 0, "then a hit again (misses %llu)", (unsigned long long)misses);
+}
+
+static void test_stale_temporaries(clnn_context *ctx) {
+  char path[256], dead[320], unlocked[320], locked[320], unrelated[320];
+  snprintf(path, sizeof path, "%s/stale.safetensors", root);
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, NULL, 0); /* a pid that no longer runs */
+  snprintf(dead, sizeof dead, "%s.tmp.%ld", path, (long)child);
+  snprintf(unlocked, sizeof unlocked, "%s.tmp.%ld.Ab3xYz", path, (long)child);
+  snprintf(locked, sizeof locked, "%s.tmp.%ld.Live00", path, (long)getpid());
+  snprintf(unrelated, sizeof unrelated, "%s.tmp.notes", path);
+  write_file(dead, "partial checkpoint of a killed legacy save");
+  write_file(unlocked, "partial checkpoint of a killed save");
+  write_file(locked, "a save in progress");
+  write_file(unrelated, "not a temporary of clnn");
+  int fd = open(locked, O_RDONLY);
+  TU_CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "hold the live writer's lock");
+  clnn_net *net = small_net(ctx, 1);
+  TU_OK(clnn_net_save(net, path, 0));
+  TU_CHECK(file_size(dead) < 0, "a dead writer's legacy temporary is removed");
+  TU_CHECK(file_size(unlocked) < 0, "an unlocked temporary is removed");
+  TU_CHECK(file_size(locked) > 0, "a temporary a live writer holds locked is kept");
+  TU_CHECK(file_size(unrelated) > 0, "a file that does not match the pattern is kept");
+  if (fd >= 0) close(fd);
+  TU_OK(clnn_net_save(net, path, 0)); /* the lock is gone: now it is stale */
+  TU_CHECK(file_size(locked) < 0, "once its writer is gone, it is removed too");
+  remove(unrelated);
+  clnn_net_destroy(net);
+}
+
 /* ---- OpenCL objects ---- */
 
 static cl_uint ref_count_ctx(cl_context c) {
@@ -403,6 +565,10 @@ int main(int argc, char **argv) {
   test_unwritable_cache_dir();
   test_full_disk(ctx);
   test_killed_save(ctx);
+  test_symlinks(ctx);
+  test_fifos(ctx);
+  test_cache_substitution();
+  test_stale_temporaries(ctx);
   clnn_set_log_callback(NULL, CLNN_LOG_ERROR, NULL);
   clnn_context_destroy(ctx);
   char cmd[300];

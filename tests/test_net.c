@@ -513,7 +513,7 @@ static void test_errors(void) {
   /* settings */
   EXPECT_ERR(clnn_net_set_loss(net, (clnn_loss)9), CLNN_ERROR_INVALID_ARGUMENT, "unknown loss");
   clnn_optimizer_config c;
-  clnn_optimizer_config_init(&c, CLNN_OPTIM_ADAM, 0.0f);
+  clnn_optimizer_config_init(&c, CLNN_OPTIM_ADAM, -1.0f); /* lr 0 is allowed: frozen training */
   EXPECT_ERR(clnn_net_set_optimizer(net, &c), CLNN_ERROR_INVALID_ARGUMENT, "lr");
   clnn_optimizer_config_init(&c, CLNN_OPTIM_ADAM, 1e-3f);
   c.beta1 = 1.0f;

@@ -1,9 +1,13 @@
 /* src/nn/checkpoint.c — safetensors checkpoints: an 8-byte little-endian header size, a JSON header
  * ({"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}})
- * and the raw little-endian data. Saving writes a temporary file and renames it into place.
- * Loading reads the whole file into host memory, parses and checks every entry against the
- * network (names, dtypes, shapes, offsets that tile the data exactly) and only then writes to the
- * device, so a bad file leaves the network unchanged. */
+ * and the raw little-endian data. Saving writes an exclusively created, locked temporary in the
+ * same directory (never through a planted symlink), fsyncs it, renames it into place and fsyncs
+ * the directory; temporaries that killed saves left are removed first (src/runtime/safefile.c).
+ * Loading opens regular files only (a FIFO is refused, not waited on), refuses a file larger than
+ * the network's tensors and the largest header could make it before reading it (so memory is
+ * bounded by the network), reads it into host memory, parses and checks every entry and the
+ * metadata against the network (names, dtypes, shapes, offsets that tile the data exactly, a
+ * possible step count) and only then writes to the device, so a bad file changes nothing. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn_internal.h"
 
@@ -11,9 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_HEADER (100u * 1024u * 1024u) /* the safetensors limit */
+/* Step and forward counts above 2^53 cannot come from training (and are not exact in the double
+ * that JSON readers use): such metadata is refused. */
+#define MAX_META_COUNT ((uint64_t)1 << 53)
 #define MAX_NAME 256
 #define MAX_SHAPE 8
 
@@ -182,37 +190,43 @@ clnn_status clnn_net_save(clnn_net *net, const char *path, int flags) {
   sb_str(&h, "}");
   while (!h.oom && h.n % 8) sb_str(&h, " "); /* data starts 8-byte aligned */
   float *host = malloc((max_numel ? max_numel : 1) * sizeof(float));
-  char *tmp = malloc(strlen(path) + 32);
-  if (h.oom || !host || !tmp) {
+  if (h.oom || !host) {
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_net_save: out of host memory");
     goto done;
   }
-  snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    st = clnn__error(CLNN_ERROR_IO, "clnn_net_save: cannot create '%s': %s", tmp, strerror(errno));
+  /* Only a regular file (or a symlink, which the rename replaces, never writes through) is
+   * replaced; a directory, FIFO, socket or device at `path` is refused. */
+  struct stat pst;
+  if (lstat(path, &pst) == 0 && !S_ISREG(pst.st_mode) && !S_ISLNK(pst.st_mode)) {
+    st = clnn__error(CLNN_ERROR_IO, "clnn_net_save: '%s' exists and is not a regular file", path);
+    goto done;
+  }
+  clnn__remove_stale_temps(path);
+  clnn__atomic_file af;
+  if (clnn__atomic_begin(path, &af) != 0) {
+    st = clnn__error(CLNN_ERROR_IO, "clnn_net_save: cannot create a temporary file beside '%s': %s",
+                     path, strerror(errno));
     goto done;
   }
   unsigned char len8[8];
   for (int i = 0; i < 8; i++) len8[i] = (unsigned char)(((uint64_t)h.n >> (8 * i)) & 0xff);
-  int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(h.p, 1, h.n, f) == h.n;
+  int ok = clnn__atomic_write(&af, len8, 8) == 0 && clnn__atomic_write(&af, h.p, h.n) == 0;
   for (size_t i = 0; i < ne && ok && st == CLNN_SUCCESS; i++) {
     st = clnn_tensor_read(e[i].t, host, e[i].numel);
     if (st != CLNN_SUCCESS) break;
     if (!host_is_le()) swap4(host, e[i].numel);
-    ok = fwrite(host, 4, e[i].numel, f) == e[i].numel;
+    ok = clnn__atomic_write(&af, host, e[i].numel * 4) == 0;
   }
-  if (ok && st == CLNN_SUCCESS) ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-  int err = errno;
-  if (fclose(f) != 0) ok = 0;
-  if (st == CLNN_SUCCESS && !ok)
-    st = clnn__error(CLNN_ERROR_IO, "clnn_net_save: cannot write '%s': %s", tmp, strerror(err));
-  if (st == CLNN_SUCCESS && rename(tmp, path) != 0)
-    st = clnn__error(CLNN_ERROR_IO, "clnn_net_save: cannot rename '%s' to '%s': %s", tmp, path,
+  if (st != CLNN_SUCCESS || !ok) {
+    int err = errno;
+    clnn__atomic_abort(&af);
+    if (st == CLNN_SUCCESS)
+      st = clnn__error(CLNN_ERROR_IO, "clnn_net_save: cannot write '%s': %s", path, strerror(err));
+  } else if (clnn__atomic_commit(&af) != 0) {
+    st = clnn__error(CLNN_ERROR_IO, "clnn_net_save: cannot write '%s' (fsync or rename): %s", path,
                      strerror(errno));
-  if (st != CLNN_SUCCESS) remove(tmp);
+  }
 done:
-  free(tmp);
   free(host);
   free(h.p);
   free(e);
@@ -403,6 +417,11 @@ static int jmetadata(jp *p) {
       continue;
     }
     if (!jstring(p, val, sizeof val)) return 0;
+    int dup = strcmp(key, "optimizer") == 0 ? p->has_optimizer
+              : strcmp(key, "step") == 0    ? p->has_step
+              : strcmp(key, "seed") == 0    ? p->has_seed
+                                            : p->has_forwards;
+    if (dup) return jfail(p, "__metadata__ holds a key twice");
     if (strcmp(key, "optimizer") == 0) {
       snprintf(p->meta_optimizer, sizeof p->meta_optimizer, "%s", val);
       p->has_optimizer = 1;
@@ -412,6 +431,8 @@ static int jmetadata(jp *p) {
       q.n = strlen(val);
       uint64_t v;
       if (!juint(&q, &v) || q.i != q.n) return jfail(p, "metadata step/seed is not an integer");
+      if (strcmp(key, "seed") != 0 && v > MAX_META_COUNT)
+        return jfail(p, "metadata step/train_forwards is larger than 2^53, which no training reaches");
       if (strcmp(key, "step") == 0) {
         p->meta_step = v;
         p->has_step = 1;
@@ -522,6 +543,18 @@ static clnn_status check_header_size(uint64_t hlen, uint64_t size, const char *p
   return CLNN_SUCCESS;
 }
 
+/* The data after the header cannot exceed every tensor the network has plus two optimizer slots
+ * per trainable one (the largest checkpoint it can load). */
+static clnn_status check_data_size(const clnn_net *net, uint64_t data_size, const char *path) {
+  uint64_t most = 0;
+  for (size_t i = 0; i < net->num_params; i++)
+    most += (uint64_t)net->params[i].numel * 4 * (net->params[i].trainable ? 3 : 1);
+  if (data_size <= most) return CLNN_SUCCESS;
+  return clnn__error(CLNN_ERROR_FORMAT, "clnn_net_load: '%s': %llu bytes of data follow the header; "
+                     "this network's largest checkpoint holds %llu (trailing data, or another "
+                     "network's file)", path, (unsigned long long)data_size, (unsigned long long)most);
+}
+
 static uint64_t get_le64(const unsigned char *p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
@@ -534,25 +567,24 @@ clnn_status clnn_net_load(clnn_net *net, const char *path) {
                        !net ? "net" : "path");
   clnn_status st = clnn__nn_finalize(net);
   if (st != CLNN_SUCCESS) return st;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot open '%s': %s", path, strerror(errno));
+  uint64_t size = 0;
+  int fd = clnn__open_regular(path, &size);
+  if (fd < 0)
+    return clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot open '%s': %s", path,
+                       clnn__file_error(errno));
   unsigned char *file = NULL;
-  long size = -1;
-  if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-  if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot determine the size of '%s'", path);
-    goto done;
-  }
-  /* The header size is checked against the file's size before the file is read whole, so a
-   * foreign file is refused without allocating its size. */
+  /* The header size is checked against the file's size, and the data size against what the
+   * network can hold, before the file is read whole: a foreign or padded file is refused without
+   * allocating its size. */
   unsigned char len8[8];
   if (size >= 8) {
-    if (fread(len8, 1, 8, f) != 8 || fseek(f, 0, SEEK_SET) != 0) {
-      st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s'", path);
+    if (clnn__read_fd(fd, len8, 8) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+      st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s': %s", path, strerror(errno));
       goto done;
     }
-    if ((st = check_header_size(get_le64(len8), (uint64_t)size, path)) != CLNN_SUCCESS) goto done;
+    uint64_t hlen = get_le64(len8);
+    if ((st = check_header_size(hlen, size, path)) != CLNN_SUCCESS) goto done;
+    if ((st = check_data_size(net, size - 8 - hlen, path)) != CLNN_SUCCESS) goto done;
   }
   size_t fsize = (size_t)size;
   file = malloc(fsize ? fsize : 1);
@@ -561,13 +593,13 @@ clnn_status clnn_net_load(clnn_net *net, const char *path) {
                      fsize, path);
     goto done;
   }
-  if (fread(file, 1, fsize, f) != fsize) {
-    st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s'", path);
+  if (clnn__read_fd(fd, file, fsize) != 0) {
+    st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s': %s", path, strerror(errno));
     goto done;
   }
   st = clnn__nn_load_memory(net, file, fsize, path);
 done:
-  fclose(f);
+  close(fd);
   free(file);
   return st;
 }
@@ -597,6 +629,7 @@ clnn_status clnn__nn_load_memory(clnn_net *net, const unsigned char *buf, size_t
   const unsigned char *file = buf + 8;
   const unsigned char *data = file + hlen;
   uint64_t data_size = (uint64_t)(fsize - 8) - hlen;
+  if ((st = check_data_size(net, data_size, path)) != CLNN_SUCCESS) goto done;
   p.s = (const char *)file;
   p.n = (size_t)hlen;
   /* At most every parameter and state tensor plus two optimizer slots per parameter: a header

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct clnn_dataset {
   size_t n;
@@ -106,20 +107,16 @@ static clnn_status idx_header(const unsigned char *hdr, uint64_t file_size, int 
 /* Reads an IDX file of unsigned bytes with `want_ndim` dims (1: labels, 3: images). */
 static clnn_status idx_read(const char *path, int want_ndim, const char *what, idx_file *out) {
   memset(out, 0, sizeof(*out));
-  FILE *f = fopen(path, "rb");
-  if (!f) return clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot open: %s", what, path,
-                             strerror(errno));
+  /* regular files only: a FIFO or device is refused at once instead of blocking the open */
+  uint64_t file_size = 0;
+  int fd = clnn__open_regular(path, &file_size);
+  if (fd < 0) return clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot open: %s", what, path,
+                                 clnn__file_error(errno));
   clnn_status st = CLNN_SUCCESS;
   unsigned char hdr[16];
   size_t hdr_size = 4 + 4 * (size_t)want_ndim, payload = 0, dims[3];
-  long file_size = -1;
-  if (fseek(f, 0, SEEK_END) == 0) file_size = ftell(f);
-  if (file_size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    st = clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot determine its size", what, path);
-    goto done;
-  }
-  size_t have = (size_t)file_size < hdr_size ? (size_t)file_size : hdr_size;
-  if (fread(hdr, 1, have, f) != have) {
+  size_t have = file_size < hdr_size ? (size_t)file_size : hdr_size;
+  if (clnn__read_fd(fd, hdr, have) != 0) {
     st = clnn__error(CLNN_ERROR_IO, "%s file '%s': read error", what, path);
     goto done;
   }
@@ -132,7 +129,7 @@ static clnn_status idx_read(const char *path, int want_ndim, const char *what, i
                      path, payload);
     goto done;
   }
-  if (fread(out->data, 1, payload, f) != payload) {
+  if (clnn__read_fd(fd, out->data, payload) != 0) {
     free(out->data);
     out->data = NULL;
     st = clnn__error(CLNN_ERROR_IO, "%s file '%s': read error", what, path);
@@ -142,7 +139,7 @@ static clnn_status idx_read(const char *path, int want_ndim, const char *what, i
   out->rows = dims[1];
   out->cols = dims[2];
 done:
-  fclose(f);
+  close(fd);
   return st;
 }
 

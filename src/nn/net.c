@@ -58,49 +58,7 @@ int clnn__nn_opt_slots(const clnn_optimizer_config *cfg, const char *names[2]) {
   return 0;
 }
 
-static clnn_status check_opt(const clnn_optimizer_config *c) {
-  if ((int)c->type < 0 || (int)c->type > CLNN_OPTIM_ADAGRAD)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer: unknown type %d", (int)c->type);
-  const char *n = clnn__nn_opt_name(c->type);
-  if (!(c->lr > 0.0f) || !isfinite(c->lr))
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer %s: lr %g must be > 0", n,
-                       (double)c->lr);
-  if (!(c->weight_decay >= 0.0f) || !isfinite(c->weight_decay))
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer %s: weight_decay %g must be >= 0",
-                       n, (double)c->weight_decay);
-  if (!(c->momentum >= 0.0f) || !isfinite(c->momentum))
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer %s: momentum %g must be >= 0", n,
-                       (double)c->momentum);
-  if (!(c->clip_grad_norm >= 0.0f) || !isfinite(c->clip_grad_norm))
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer %s: clip_grad_norm %g must be "
-                       ">= 0", n, (double)c->clip_grad_norm);
-  switch (c->type) {
-    case CLNN_OPTIM_SGD:
-      if (c->nesterov && (c->momentum <= 0.0f || c->dampening != 0.0f))
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer sgd: nesterov needs momentum "
-                           "> 0 and dampening 0");
-      if (!(c->dampening >= 0.0f && c->dampening <= 1.0f))
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer sgd: dampening %g is not in "
-                           "[0, 1]", (double)c->dampening);
-      break;
-    case CLNN_OPTIM_ADAM:
-    case CLNN_OPTIM_ADAMW:
-      if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f))
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer %s: beta1 %g and beta2 %g "
-                           "must be in [0, 1)", n, (double)c->beta1, (double)c->beta2);
-      /* fallthrough */
-    case CLNN_OPTIM_RMSPROP:
-    case CLNN_OPTIM_ADAGRAD:
-      if (!(c->eps > 0.0f) || !isfinite(c->eps))
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer %s: eps %g must be > 0", n,
-                           (double)c->eps);
-      if (c->type == CLNN_OPTIM_RMSPROP && !(c->alpha >= 0.0f && c->alpha <= 1.0f))
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "optimizer rmsprop: alpha %g is not in "
-                           "[0, 1]", (double)c->alpha);
-      break;
-  }
-  return CLNN_SUCCESS;
-}
+static clnn_status check_opt(const clnn_optimizer_config *c) { return clnn__nn_check_opt(c); }
 
 /* New zeroed optimizer slots for every trainable parameter into `slots` [num_params * 2]. */
 static clnn_status alloc_opt(clnn_net *net, const clnn_optimizer_config *cfg, clnn_tensor **slots) {
@@ -244,7 +202,8 @@ static void release_finalized(clnn_net *net) {
     for (int i = 0; i < 2 * net->num_layers; i++) clnn_tensor_destroy(net->bn_save[i]);
   clnn_tensor_destroy(net->loss_t);
   clnn_tensor_destroy(net->loss_sum);
-  net->loss_t = net->loss_sum = NULL;
+  clnn_tensor_destroy(net->state_backup);
+  net->loss_t = net->loss_sum = net->state_backup = NULL;
   free(net->root);
   free(net->propagate);
   free(net->grad_needed);
@@ -300,9 +259,9 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_config *c
 
 clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr) {
   if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_set_learning_rate: net is NULL");
-  if (!(lr > 0.0f) || !isfinite(lr))
+  if (!(lr >= 0.0f) || !isfinite(lr))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_set_learning_rate: lr %g must be "
-                       "> 0", (double)lr);
+                       ">= 0", (double)lr);
   net->opt.lr = lr;
   return CLNN_SUCCESS;
 }
@@ -726,58 +685,14 @@ clnn_status clnn__nn_optimizer_step(clnn_net *net) {
     free(grads);
     if (st != CLNN_SUCCESS) return st;
   }
+  if (net->step == UINT64_MAX) /* refused at load; never reached by training */
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "the optimizer step count would overflow");
   uint64_t step = net->step + 1;
   for (size_t i = 0; i < net->num_params && st == CLNN_SUCCESS; i++) {
     clnn__nn_param *p = &net->params[i];
-    if (!p->trainable) continue;
-    switch (c->type) {
-      case CLNN_OPTIM_SGD: {
-        clnn_sgd_params sp;
-        memset(&sp, 0, sizeof sp);
-        sp.lr = c->lr;
-        sp.momentum = c->momentum;
-        sp.dampening = c->dampening;
-        sp.weight_decay = c->weight_decay;
-        sp.nesterov = c->nesterov;
-        sp.first_step = step == 1; /* velocity = gradient, as PyTorch starts it */
-        st = clnn_sgd_step(net->ctx, &sp, p->value, p->grad, p->opt[0]);
-        break;
-      }
-      case CLNN_OPTIM_ADAM:
-      case CLNN_OPTIM_ADAMW: {
-        clnn_adam_params ap;
-        memset(&ap, 0, sizeof ap);
-        ap.lr = c->lr;
-        ap.beta1 = c->beta1;
-        ap.beta2 = c->beta2;
-        ap.eps = c->eps;
-        ap.weight_decay = c->weight_decay;
-        ap.decoupled_weight_decay = c->type == CLNN_OPTIM_ADAMW;
-        st = clnn_adam_step(net->ctx, &ap, step > 0x7fffffff ? 0x7fffffff : (int)step, p->value,
-                            p->grad, p->opt[0], p->opt[1]);
-        break;
-      }
-      case CLNN_OPTIM_RMSPROP: {
-        clnn_rmsprop_params rp;
-        memset(&rp, 0, sizeof rp);
-        rp.lr = c->lr;
-        rp.alpha = c->alpha;
-        rp.eps = c->eps;
-        rp.weight_decay = c->weight_decay;
-        rp.momentum = c->momentum;
-        st = clnn_rmsprop_step(net->ctx, &rp, p->value, p->grad, p->opt[0], p->opt[1]);
-        break;
-      }
-      case CLNN_OPTIM_ADAGRAD: {
-        clnn_adagrad_params gp;
-        memset(&gp, 0, sizeof gp);
-        gp.lr = c->lr;
-        gp.eps = c->eps;
-        gp.weight_decay = c->weight_decay;
-        st = clnn_adagrad_step(net->ctx, &gp, p->value, p->grad, p->opt[0]);
-        break;
-      }
-    }
+    if (p->trainable)
+      st = clnn__nn_update_param(net->ctx, c, c->lr, c->weight_decay, step, p->value, p->grad,
+                                 p->opt);
   }
   if (st == CLNN_SUCCESS) net->step = step;
   return st;
@@ -814,11 +729,78 @@ static clnn_status train_local(clnn_net *net, const float *x, size_t batch, cons
   return st;
 }
 
-/* The same, split across devices and MPI ranks when the network has several (parallel.c). */
+/* The smallest batch every batch-norm layer can train on: 2 where a layer sees one value per
+ * channel per sample (its input is [C]), else 1. *layer receives that layer's index. */
+static size_t bn_min_batch(const clnn_net *net, int *layer) {
+  for (int i = 0; i < net->num_layers; i++) {
+    const clnn__nn_layer *l = &net->layers[i];
+    if (l->kind != CLNN__NN_BN) continue;
+    size_t C = clnn__nn_seq(net, l->in_seq) ? l->in_dims[1] : l->in_dims[0];
+    if (C && clnn__nn_prod(l->in_ndim, l->in_dims) / C <= 1) {
+      if (layer) *layer = i;
+      return 2;
+    }
+  }
+  return 1;
+}
+
+static clnn_status check_bn_batch(const clnn_net *net, size_t batch, const char *fn) {
+  int li = 0;
+  if (batch >= bn_min_batch(net, &li)) return CLNN_SUCCESS;
+  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: a batch of %zu gives batch-norm layer '%s' one "
+                     "value per channel; its batch variance is undefined (train on 2 or more "
+                     "samples)", fn, batch, net->layers[li].name);
+}
+
+/* Non-trainable state (batch-norm running statistics) is copied aside before a step and put back
+ * if the step fails, so that a failed step changes nothing. */
+static clnn_status state_copy(clnn_net *net, int restore) {
+  size_t total = 0;
+  for (size_t i = 0; i < net->num_params; i++)
+    if (!net->params[i].trainable) total += net->params[i].numel;
+  if (total == 0) return CLNN_SUCCESS;
+  if (!net->state_backup) {
+    if (restore) return CLNN_SUCCESS;
+    clnn_status st = clnn_tensor_create(net->ctx, 1, &total, &net->state_backup);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  size_t off = 0;
+  for (size_t i = 0; i < net->num_params; i++) {
+    const clnn__nn_param *p = &net->params[i];
+    if (p->trainable) continue;
+    cl_mem a = p->value->mem, b = net->state_backup->mem;
+    size_t bytes = p->numel * sizeof(float);
+    cl_int err = restore ? clEnqueueCopyBuffer(net->ctx->queue, b, a, off, 0, bytes, 0, NULL, NULL)
+                         : clEnqueueCopyBuffer(net->ctx->queue, a, b, 0, off, bytes, 0, NULL, NULL);
+    if (err != CL_SUCCESS) return clnn__cl_error(err, "saving the batch-norm running statistics");
+    off += bytes;
+  }
+  return CLNN_SUCCESS;
+}
+
+/* The same, split across devices and MPI ranks when the network has several (parallel.c, which
+ * restores its own state on failure). Everything that can be checked is checked before anything
+ * runs; a later failure (device, memory) restores the running statistics. */
 static clnn_status train_core(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
                               const float *targets, int apply, const char *fn) {
-  if (net && net->par) return clnn__nn_par_train(net, x, batch, labels, targets, apply, fn);
-  return train_local(net, x, batch, labels, targets, apply, NULL, NULL, fn);
+  clnn_status st = check_batch_args(net, x, batch, fn);
+  if (st == CLNN_SUCCESS) st = check_bn_batch(net, batch, fn);
+  if (st == CLNN_SUCCESS && apply && net->step == UINT64_MAX)
+    st = clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the optimizer step count would overflow", fn);
+  if (st != CLNN_SUCCESS) return st;
+  if (net->par) return clnn__nn_par_train(net, x, batch, labels, targets, apply, fn);
+  const int32_t *labels_dev;
+  if ((st = check_targets(net, batch, labels, targets, &labels_dev, fn)) != CLNN_SUCCESS ||
+      (st = state_copy(net, 0)) != CLNN_SUCCESS)
+    return st;
+  st = train_local(net, x, batch, labels, targets, apply, NULL, NULL, fn);
+  if (st != CLNN_SUCCESS) {
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", clnn_last_error());
+    state_copy(net, 1);
+    clnn__error(st, "%s", keep);
+  }
+  return st;
 }
 
 clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
@@ -862,6 +844,26 @@ static clnn_status check_dataset_fits(const clnn_net *net, const clnn_dataset *d
   return CLNN_SUCCESS;
 }
 
+/* The dataset's labels fit the network's output: one class index per sample in [0, classes). */
+static clnn_status check_epoch_data(clnn_net *net, const clnn_dataset *ds, const char *fn) {
+  const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
+  if (output_seq(net) || l->out_ndim != 1) {
+    char s[64];
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: the dataset has one label per sample, so "
+                       "the output must be [classes], but layer '%s' gives %s%s", fn, l->name,
+                       clnn__dims_str_raw(l->out_ndim, l->out_dims, s, sizeof s),
+                       output_seq(net) ? " per time step (use clnn_net_train_step)" : "");
+  }
+  size_t C = l->out_dims[0], n = clnn_dataset_size(ds);
+  const int32_t *lab = clnn_dataset_labels(ds);
+  for (size_t i = 0; i < n; i++)
+    if (lab[i] < 0 || (size_t)lab[i] >= C)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: sample %zu (file order) has label %d, "
+                         "not in [0, %zu) for the output of layer '%s'; nothing was trained", fn,
+                         i, (int)lab[i], C, l->name);
+  return CLNN_SUCCESS;
+}
+
 clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
                                  float *mean_loss) {
   const char *fn = "clnn_net_train_epoch";
@@ -877,8 +879,22 @@ clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_s
   if (batch_size > n) batch_size = n;
   clnn_status st = clnn__nn_finalize(net);
   if (st != CLNN_SUCCESS) return st;
-  float *xb = malloc(batch_size * numel * sizeof(float));
-  int32_t *yb = malloc(batch_size * sizeof(int32_t));
+  /* Everything that can fail on the data is checked before the first step: one label per
+   * sample, every label a class of the output, no batch that batch norm cannot train on. */
+  if ((st = check_epoch_data(net, ds, fn)) != CLNN_SUCCESS) return st;
+  size_t last = n % batch_size, steps = n / batch_size + (last != 0), done_steps = 0;
+  int merge = 0;
+  if (n < bn_min_batch(net, NULL)) return check_bn_batch(net, n, fn);
+  if (last && last < bn_min_batch(net, NULL)) { /* a last batch of 1 joins the one before */
+    merge = 1;
+    steps--;
+  }
+  uint64_t step0 = net->step;
+  if (net->step > UINT64_MAX - steps)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the optimizer step count would overflow", fn);
+  size_t cap = batch_size + (size_t)merge;
+  float *xb = malloc(cap * numel * sizeof(float));
+  int32_t *yb = malloc(cap * sizeof(int32_t));
   if (!xb || !yb) {
     free(xb);
     free(yb);
@@ -887,13 +903,22 @@ clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_s
   st = clnn_tensor_fill(net->loss_sum, 0.0f);
   for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += batch_size) {
     size_t count = n - first < batch_size ? n - first : batch_size;
+    if (merge && n - first == batch_size + 1) count = batch_size + 1;
     st = clnn_dataset_batch(ds, first, count, xb, yb);
     if (st == CLNN_SUCCESS) st = train_core(net, xb, count, yb, NULL, 1, fn);
+    if (st == CLNN_SUCCESS) done_steps++;
     if (st == CLNN_SUCCESS && mean_loss)
       st = clnn_axpy(net->ctx, (float)count / (float)n, net->loss_t, net->loss_sum);
+    if (count == batch_size + 1) break;
   }
   free(xb);
   free(yb);
+  if (st != CLNN_SUCCESS && net->step != step0) {
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", clnn_last_error());
+    clnn__error(st, "%s (after %zu of the epoch's %zu steps had been applied; "
+                "clnn_net_step_count says how far training got)", keep, done_steps, steps);
+  }
   if (st == CLNN_SUCCESS && mean_loss) st = clnn_tensor_read(net->loss_sum, mean_loss, 1);
   return st;
 }

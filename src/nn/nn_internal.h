@@ -146,6 +146,8 @@ struct clnn_net {
   int replicas_stale;          /* parameters, state or optimizer may have changed outside a step
                                   (load, set_optimizer, clnn_net_param): copy to replicas first */
   struct clnn__nn_par *par;    /* NULL: one device, no MPI */
+  clnn_tensor *state_backup;   /* net.c: non-trainable state (batch-norm running statistics) as
+                                  it was before the current step, restored if the step fails */
 };
 
 /* ---- host PRNG (deterministic everywhere) ---- */

@@ -96,6 +96,7 @@ clnn_status clnn_bias_add(clnn_context *ctx, const clnn_tensor *bias, clnn_tenso
   clnn_status s;
   if ((s = clnn__check_tensor(ctx, bias, "bias")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_alias("clnn_bias_add", y, "y", bias, "bias")) != CLNN_SUCCESS) return s;
   char sy[96], sb[96];
   if (y->ndim < 2)
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,

@@ -88,6 +88,10 @@ clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *log
     if ((s = clnn__check_tensor(ctx, dlogits, "dlogits")) != CLNN_SUCCESS) return s;
     if ((s = loss_check_same(fn, dlogits, "dlogits", logits, "logits")) != CLNN_SUCCESS) return s;
   }
+  /* dlogits may be logits (documented); the 1-element loss must be separate from both. */
+  if ((s = clnn__check_alias(fn, loss, "loss", logits, "logits")) != CLNN_SUCCESS ||
+      (s = clnn__check_alias(fn, loss, "loss", dlogits, "dlogits")) != CLNN_SUCCESS)
+    return s;
   for (size_t i = 0; i < N; i++)
     if (labels[i] < 0 || (size_t)labels[i] >= C)
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
@@ -156,6 +160,11 @@ static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const cha
     if ((s = clnn__check_tensor(ctx, dx, dxn)) != CLNN_SUCCESS) return s;
     if ((s = loss_check_same(fn, dx, dxn, x, xn)) != CLNN_SUCCESS) return s;
   }
+  /* dx may be x or the target (each element is read before it is written); loss must be separate. */
+  if ((s = clnn__check_alias(fn, loss, "loss", x, xn)) != CLNN_SUCCESS ||
+      (s = clnn__check_alias(fn, loss, "loss", t, tn)) != CLNN_SUCCESS ||
+      (s = clnn__check_alias(fn, loss, "loss", dx, dxn)) != CLNN_SUCCESS)
+    return s;
   if (!loss && !dx) return CLNN_SUCCESS;
 
   size_t n = x->numel, chunk, local;

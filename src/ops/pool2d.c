@@ -159,6 +159,9 @@ static clnn_status pool_validate(clnn_context *ctx, const char *fn, const clnn_p
   if ((s = clnn__check_tensor(ctx, out, out_name)) != CLNN_SUCCESS) return s;
   if (x && (s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
   if ((s = pool_check_4d(fn, in, in_name)) != CLNN_SUCCESS) return s;
+  /* Windows overlap and read neighbours' inputs: no in-place pooling (forward or backward). */
+  if ((s = clnn__check_alias(fn, in, in_name, out, out_name)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_alias(fn, in, in_name, x, "x")) != CLNN_SUCCESS) return s;
   if ((s = pool_output_dims(fn, in->dims, p, y_dims)) != CLNN_SUCCESS) return s;
   if (x && !dims_equal(x, 4, in->dims))
     return pool_shape_error(fn, "x", x, "dx has shape", 4, in->dims);
@@ -274,6 +277,7 @@ static clnn_status gap_validate(clnn_context *ctx, const char *fn, const clnn_te
   clnn_status s;
   if ((s = clnn__check_tensor(ctx, in, in_name)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, out, out_name)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_alias(fn, in, in_name, out, out_name)) != CLNN_SUCCESS) return s;
   if ((s = pool_check_4d(fn, in, in_name)) != CLNN_SUCCESS) return s;
   size_t want[4] = {in->dims[0], in->dims[1], 1, 1};
   if (!dims_equal(out, 4, want))

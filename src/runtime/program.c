@@ -6,14 +6,17 @@
  * and tuned sizes), never on a call's shapes, so a process builds each file at most once and the
  * set of variants to cache or export is small and enumerable.
  *
- * Disk cache entry: "CLNNBIN1" | u64 payload size | u64 FNV-1a of payload | payload (the device
- * binary), little-endian, written to a temporary file and renamed into place. Anything that does
- * not check out is ignored, deleted and rebuilt from source. */
+ * Disk cache entry: "CLNNBIN2" | u64 payload size | u64 FNV-1a of key field and payload | key
+ * field (96 bytes: "<program>-<key>", NUL-padded: what the entry was built for) | payload (the
+ * device binary), little-endian, written through an exclusively created temporary in the same
+ * directory and renamed into place (src/runtime/safefile.c). Only regular files are read (a FIFO
+ * is refused, not waited on). Anything that does not check out — checksum, size, or a key that is
+ * not the one asked for (another program's valid entry put in its place) — is ignored, deleted and
+ * rebuilt from source. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +26,9 @@
 
 #include "common.h"
 
-#define CACHE_MAGIC "CLNNBIN1"
-#define CACHE_HEADER 24
+#define CACHE_MAGIC "CLNNBIN2"
+#define CACHE_KEY_BYTES 96
+#define CACHE_HEADER (24 + CACHE_KEY_BYTES)
 #define MAX_BINARY_BYTES ((uint64_t)1 << 30)
 
 #ifndef CLNN_VERSION_FULL
@@ -50,21 +54,9 @@ __attribute__((weak)) void clnn__tuned_program_options(const clnn_context *ctx, 
 
 /* ---- sources ---- */
 
+/* A regular file of at most `max` bytes (FIFOs and devices refused without blocking). */
 static char *read_file(const char *path, size_t *size_out, size_t max) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return NULL; }
-  long len = ftell(f);
-  if (len < 0 || (size_t)len > max) { fclose(f); return NULL; }
-  rewind(f);
-  char *buf = malloc((size_t)len + 1);
-  if (!buf) { fclose(f); return NULL; }
-  size_t got = fread(buf, 1, (size_t)len, f);
-  fclose(f);
-  if (got != (size_t)len) { free(buf); return NULL; }
-  buf[len] = 0;
-  *size_out = (size_t)len;
-  return buf;
+  return (char *)clnn__read_regular(path, max, size_out);
 }
 
 static const clnn__source *embedded(const char *name) {
@@ -152,14 +144,29 @@ static uint64_t get_u64(const unsigned char *p) {
   return v;
 }
 
-/* Parses a cache/binary entry held in memory. Returns 0 and sets payload/size when valid. */
-int clnn__cache_entry_parse(const unsigned char *data, size_t size, const unsigned char **payload,
-                            size_t *payload_size) {
+/* The key field: `key` NUL-padded to CACHE_KEY_BYTES (longer keys are cut; they still differ). */
+static void key_field(const char *key, unsigned char out[CACHE_KEY_BYTES]) {
+  memset(out, 0, CACHE_KEY_BYTES);
+  size_t n = strlen(key);
+  memcpy(out, key, n < CACHE_KEY_BYTES - 1 ? n : CACHE_KEY_BYTES - 1);
+}
+
+/* Parses a cache/binary entry held in memory. Returns 0 and sets payload/size when valid; -1
+ * when malformed (magic, size, checksum); -2 when well formed but built for another key than
+ * `key` (NULL: any key). */
+int clnn__cache_entry_parse(const unsigned char *data, size_t size, const char *key,
+                            const unsigned char **payload, size_t *payload_size) {
   if (size < CACHE_HEADER || memcmp(data, CACHE_MAGIC, 8) != 0) return -1;
   uint64_t n = get_u64(data + 8);
   uint64_t sum = get_u64(data + 16);
   if (n == 0 || n > MAX_BINARY_BYTES || n != (uint64_t)(size - CACHE_HEADER)) return -1;
-  if (clnn__fnv1a(CLNN__FNV_BASIS, data + CACHE_HEADER, (size_t)n) != sum) return -1;
+  if (clnn__fnv1a(CLNN__FNV_BASIS, data + 24, (size_t)n + CACHE_KEY_BYTES) != sum) return -1;
+  if (data[24 + CACHE_KEY_BYTES - 1] != 0) return -1; /* the key field is NUL-ended */
+  if (key) {
+    unsigned char want[CACHE_KEY_BYTES];
+    key_field(key, want);
+    if (memcmp(want, data + 24, CACHE_KEY_BYTES) != 0) return -2;
+  }
   *payload = data + CACHE_HEADER;
   *payload_size = (size_t)n;
   return 0;
@@ -179,27 +186,28 @@ static int mkdir_p(const char *dir) {
   return 0;
 }
 
-/* Writes an entry atomically: temporary file in the same directory, then rename. */
-static int write_entry(const char *dir, const char *path, const unsigned char *bin, size_t n) {
+/* Writes an entry for `key` atomically (src/runtime/safefile.c): an exclusively created, locked
+ * temporary in the same directory, fsync'd, renamed into place, the directory fsync'd. Stale
+ * temporaries of the same entry that killed writers left are removed first. */
+static int write_entry(const char *dir, const char *path, const char *key, const unsigned char *bin,
+                       size_t n) {
   if (mkdir_p(dir) != 0) return -1;
-  char tmp[4200];
-  static atomic_uint counter = 0; /* several device threads may write entries at once */
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1u));
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return -1;
+  clnn__remove_stale_temps(path);
+  clnn__atomic_file af;
+  if (clnn__atomic_begin(path, &af) != 0) return -1;
   unsigned char hdr[CACHE_HEADER];
   memcpy(hdr, CACHE_MAGIC, 8);
   put_u64(hdr + 8, n);
-  put_u64(hdr + 16, clnn__fnv1a(CLNN__FNV_BASIS, bin, n));
-  int ok = fwrite(hdr, 1, sizeof hdr, f) == sizeof hdr && fwrite(bin, 1, n, f) == n;
-  ok = (fflush(f) == 0) && ok;
-  ok = (fsync(fileno(f)) == 0) && ok;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    remove(tmp);
+  key_field(key, hdr + 24);
+  uint64_t sum = clnn__fnv1a(CLNN__FNV_BASIS, hdr + 24, CACHE_KEY_BYTES);
+  put_u64(hdr + 16, clnn__fnv1a(sum, bin, n));
+  if (clnn__atomic_write(&af, hdr, sizeof hdr) != 0 || clnn__atomic_write(&af, bin, n) != 0) {
+    int e = errno;
+    clnn__atomic_abort(&af);
+    errno = e;
     return -1;
   }
-  return 0;
+  return clnn__atomic_commit(&af);
 }
 
 static clnn_status get_binary(clnn_context *ctx, cl_program prog, unsigned char **bin, size_t *n) {
@@ -235,7 +243,9 @@ static cl_program program_from_binary(clnn_context *ctx, const unsigned char *bi
   return p;
 }
 
-static cl_program load_entry(clnn_context *ctx, const char *path, const char *opts, int *corrupt) {
+/* *corrupt: 1 malformed or does not load, 2 another key's entry (substituted). */
+static cl_program load_entry(clnn_context *ctx, const char *path, const char *key, const char *opts,
+                             int *corrupt) {
   *corrupt = 0;
   size_t size = 0;
   unsigned char *data = (unsigned char *)read_file(path, &size, MAX_BINARY_BYTES + CACHE_HEADER);
@@ -243,9 +253,9 @@ static cl_program load_entry(clnn_context *ctx, const char *path, const char *op
   const unsigned char *payload;
   size_t n;
   cl_program p = NULL;
-  if (clnn__cache_entry_parse(data, size, &payload, &n) == 0)
-    p = program_from_binary(ctx, payload, n, opts);
-  if (!p) *corrupt = 1;
+  int rc = clnn__cache_entry_parse(data, size, key, &payload, &n);
+  if (rc == 0) p = program_from_binary(ctx, payload, n, opts);
+  if (!p) *corrupt = rc == -2 ? 2 : 1;
   free(data);
   return p;
 }
@@ -294,10 +304,11 @@ static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_progra
   int corrupt = 0;
 
   if (ctx->binary_dir) {
-    char bkey[17], path[4096];
+    char bkey[17], path[4096], ekey[64];
     binary_key(src, opts, bkey);
     snprintf(path, sizeof path, "%s/%s-%s.clbin", ctx->binary_dir, name, bkey);
-    p = load_entry(ctx, path, opts, &corrupt);
+    snprintf(ekey, sizeof ekey, "%s-%s", name, bkey);
+    p = load_entry(ctx, path, ekey, opts, &corrupt);
     if (!p && ctx->binaries_only) {
       free(src);
       return clnn__error(CLNN_ERROR_BINARY_MISSING,
@@ -311,17 +322,19 @@ static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_progra
     return clnn__error(CLNN_ERROR_BINARY_MISSING, "kernel program \"%s\": binaries only, but no binary directory", name);
   }
 
-  char cpath[4096] = "";
+  char cpath[4096] = "", ckey[96] = "";
   if (!p && ctx->cache_dir) {
     char key[33];
     cache_key(ctx, src, opts, key);
+    snprintf(ckey, sizeof ckey, "%s-%s", name, key);
     snprintf(cpath, sizeof cpath, "%s/%s-%s.clbin", ctx->cache_dir, name, key);
-    p = load_entry(ctx, cpath, opts, &corrupt);
+    p = load_entry(ctx, cpath, ckey, opts, &corrupt);
     if (p) {
       ctx->program_cache_hits++;
       clnn__log(CLNN_LOG_DEBUG, "program %s: disk cache hit %s", name, cpath);
     } else if (corrupt) {
-      clnn__log(CLNN_LOG_WARN, "program %s: ignoring corrupt cache entry %s; rebuilding", name, cpath);
+      clnn__log(CLNN_LOG_WARN, "program %s: ignoring %s cache entry %s; rebuilding", name,
+                corrupt == 2 ? "another program's" : "corrupt", cpath);
       remove(cpath);
     }
   }
@@ -337,7 +350,7 @@ static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_progra
       unsigned char *bin = NULL;
       size_t n = 0;
       if (get_binary(ctx, p, &bin, &n) == CLNN_SUCCESS) {
-        if (write_entry(ctx->cache_dir, cpath, bin, n) != 0)
+        if (write_entry(ctx->cache_dir, cpath, ckey, bin, n) != 0)
           clnn__log(CLNN_LOG_WARN, "kernel cache: cannot write %s (%s); continuing without caching",
                     cpath, strerror(errno));
         free(bin);
@@ -485,7 +498,9 @@ clnn_status clnn_export_binaries(clnn_context *ctx, const char *dir, int *progra
     binary_key(src, opts, bkey);
     free(src);
     snprintf(path, sizeof path, "%s/%s-%s.clbin", dir, name, bkey);
-    int rc = write_entry(dir, path, bin, n);
+    char ekey[64];
+    snprintf(ekey, sizeof ekey, "%s-%s", name, bkey);
+    int rc = write_entry(dir, path, ekey, bin, n);
     free(bin);
     if (rc != 0) return clnn__error(CLNN_ERROR_IO, "clnn_export_binaries: cannot write %s: %s", path, strerror(errno));
     written++;

@@ -40,6 +40,9 @@ clnn_status clnn__check_tensor(const clnn_context *ctx, const clnn_tensor *t, co
   if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "tensor %s is NULL", name);
   if (t->ctx != ctx)
     return clnn__error(CLNN_ERROR_CONTEXT_MISMATCH, "tensor %s belongs to another context", name);
+  if (ctx->destroy_pending)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "the context was destroyed (clnn_context_destroy "
+                       "while tensors lived); only destroying its tensors is allowed");
   return CLNN_SUCCESS;
 }
 
@@ -66,6 +69,13 @@ clnn_status clnn__check_numel(const clnn_tensor *t, const char *name, size_t num
 clnn_status clnn__check_beta(float beta) {
   if (!isfinite(beta)) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "beta must be finite (0 overwrites, 1 accumulates)");
   return CLNN_SUCCESS;
+}
+
+clnn_status clnn__check_alias(const char *fn, const clnn_tensor *out, const char *out_name,
+                              const clnn_tensor *in, const char *in_name) {
+  if (!out || !in || out->mem != in->mem) return CLNN_SUCCESS;
+  return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; %s does not "
+                     "work in place (pass a separate output tensor)", fn, out_name, in_name, fn);
 }
 
 /* Validates ndim/dims and computes numel and bytes. */
@@ -115,6 +125,8 @@ clnn_status clnn_tensor_create(clnn_context *ctx, int ndim, const size_t *dims, 
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_create: out is NULL");
   *out = NULL;
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_create: ctx is NULL");
+  if (ctx->destroy_pending)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_create: the context was destroyed");
   size_t numel;
   clnn_status s = check_shape(ctx, ndim, dims, &numel, "clnn_tensor_create");
   if (s != CLNN_SUCCESS) return s;
@@ -130,6 +142,8 @@ clnn_status clnn_tensor_wrap(clnn_context *ctx, cl_mem mem, int ndim, const size
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_wrap: out is NULL");
   *out = NULL;
   if (!ctx || !mem) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_wrap: ctx and mem must be non-NULL");
+  if (ctx->destroy_pending)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_wrap: the context was destroyed");
   size_t numel;
   clnn_status s = check_shape(ctx, ndim, dims, &numel, "clnn_tensor_wrap");
   if (s != CLNN_SUCCESS) return s;
@@ -151,9 +165,12 @@ clnn_status clnn_tensor_wrap(clnn_context *ctx, cl_mem mem, int ndim, const size
 
 void clnn_tensor_destroy(clnn_tensor *t) {
   if (!t) return;
+  clnn_context *ctx = t->ctx;
   if (t->mem) clReleaseMemObject(t->mem);
-  if (t->ctx && t->ctx->live_tensors) t->ctx->live_tensors--;
+  if (ctx && ctx->live_tensors) ctx->live_tensors--;
   free(t);
+  /* the context's destroy was deferred until its last tensor went (issue 20) */
+  if (ctx && ctx->destroy_pending && ctx->live_tensors == 0) clnn_context_destroy(ctx);
 }
 
 clnn_status clnn_tensor_write(clnn_tensor *t, const float *src, size_t count) {
@@ -186,7 +203,7 @@ clnn_status clnn_tensor_copy(clnn_tensor *dst, const clnn_tensor *src) {
   if (dst->ctx != src->ctx) return clnn__error(CLNN_ERROR_CONTEXT_MISMATCH, "clnn_tensor_copy: dst and src belong to different contexts");
   if (dst->numel != src->numel)
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "clnn_tensor_copy: dst has %zu elements, src %zu", dst->numel, src->numel);
-  if (dst == src) return CLNN_SUCCESS;
+  if (dst == src || dst->mem == src->mem) return CLNN_SUCCESS; /* a copy onto itself */
   cl_int err = clEnqueueCopyBuffer(dst->ctx->queue, src->mem, dst->mem, 0, 0, src->numel * sizeof(float), 0, NULL, NULL);
   if (err != CL_SUCCESS) return clnn__cl_error(err, "clnn_tensor_copy: clEnqueueCopyBuffer");
   return CLNN_SUCCESS;
