@@ -34,10 +34,15 @@
  * - Operators enqueue work on the context's in-order queue and return; reading a tensor back
  *   waits for it. A context and the tensors on it must be used from one thread at a time.
  * - Backward operators take `beta`: 0 overwrites the gradient output, 1 adds to it.
+ * - Aliasing: an output tensor may share its buffer (the same tensor, or two tensors wrapping one
+ *   cl_mem) with an input only where the operator's comment says so ("in place"); everywhere
+ *   else such a call is CLNN_ERROR_INVALID_ARGUMENT and writes nothing. Overlapping sub-buffers
+ *   of one buffer are not detected: do not pass them.
  * - The library never prints unless asked (clnn_set_log_callback or CLNN_LOG=debug|info|warn).
  *
  * Environment variables: CLNN_DEVICE (device selection), CLNN_DEVICES (device set: a list or
- * `all`), CLNN_CACHE_DIR (kernel binary cache,
+ * `all`), CLNN_DEVICE_CLASS (run as another device class: gpu, cpu, accelerator),
+ * CLNN_CACHE_DIR (kernel binary cache,
  * `off` disables), CLNN_BINARY_DIR (prebuilt kernel binaries), CLNN_KERNEL_DIR (read the cl/ kernel sources from
  * disk instead of the embedded copies), CLNN_LOG (log level to stderr). */
 #ifndef CLNN_H
@@ -175,6 +180,10 @@ typedef struct clnn_context_options {
   int binaries_only;       /* 1: never compile from source, load every kernel from binary_dir
                               (automatic on devices without a compiler) */
   int force_clblast;       /* 1: GEMM always goes to CLBlast, even where a clnn kernel is faster */
+  clnn_device_type device_class; /* CLNN_DEVICE_OTHER (0): $CLNN_DEVICE_CLASS ("gpu", "cpu",
+                              "accelerator"), else the device's own type. Otherwise: use the
+                              kernels, launch shapes and GEMM path of that class on whatever
+                              device this is (e.g. the GPU paths on PoCL, for testing). */
 } clnn_context_options;
 
 /* Fills `options` with the defaults (all NULL / 0). */
@@ -190,8 +199,12 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
 clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_command_queue queue,
                               const clnn_context_options *options, clnn_context **ctx);
 
-/* Waits for all work, then frees everything the context owns. Tensors created on it must be
- * destroyed first. NULL is a no-op. */
+/* Waits for all work, then frees everything the context owns. NULL is a no-op. Destroy its
+ * tensors (and networks) first; if some still live, the context is not freed yet: it refuses every
+ * new call (CLNN_ERROR_INVALID_ARGUMENT, "the context was destroyed") except destroying those
+ * tensors and networks, and is freed with the last of them, so no handle is ever left pointing at
+ * freed memory. Using `ctx` itself after that last destroy is a use after free, as with any
+ * destroyed handle. */
 void clnn_context_destroy(clnn_context *ctx);
 
 /* Hands back the OpenCL objects (not retained for the caller); any out-pointer may be NULL. */
@@ -257,7 +270,8 @@ clnn_context *clnn_tensor_context(const clnn_tensor *t);
 /* ============================================================================================== */
 
 /* c = alpha * op(a) * op(b) + beta * c, row-major. a, b, c are 2-D: op(a) is M x K, op(b) is
- * K x N, c is M x N; op(x) is x transposed when trans_x is nonzero. */
+ * K x N, c is M x N; op(x) is x transposed when trans_x is nonzero. c must not be a or b (no
+ * in-place GEMM: CLNN_ERROR_INVALID_ARGUMENT); a and b may be the same tensor. */
 clnn_status clnn_gemm(clnn_context *ctx, int trans_a, int trans_b, float alpha, const clnn_tensor *a,
                       const clnn_tensor *b, float beta, clnn_tensor *c);
 
@@ -285,7 +299,8 @@ typedef enum clnn_activation {
 clnn_status clnn_activation_forward(clnn_context *ctx, clnn_activation act, float alpha,
                                     const clnn_tensor *x, clnn_tensor *y);
 /* dx = beta*dx + dy * act'(x). Pass the saved input `x`, the saved output `y`, or both: ReLU,
- * leaky ReLU, sigmoid and tanh work from either, ELU from either, GELU and softplus need x. */
+ * leaky ReLU, sigmoid and tanh work from either, ELU from either, GELU and softplus need x.
+ * dx may be dy, x or y (in place: elementwise). */
 clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, float alpha,
                                      const clnn_tensor *x, const clnn_tensor *y,
                                      const clnn_tensor *dy, float beta, clnn_tensor *dx);
@@ -295,9 +310,9 @@ clnn_status clnn_add(clnn_context *ctx, const clnn_tensor *a, const clnn_tensor 
 clnn_status clnn_mul(clnn_context *ctx, const clnn_tensor *a, const clnn_tensor *b, clnn_tensor *y);
 /* x = alpha * x */
 clnn_status clnn_scale(clnn_context *ctx, float alpha, clnn_tensor *x);
-/* y = alpha * x + y */
+/* y = alpha * x + y (x may be y) */
 clnn_status clnn_axpy(clnn_context *ctx, float alpha, const clnn_tensor *x, clnn_tensor *y);
-/* y[n, c, ...] += bias[c] for y of 2..5 dims with dim 1 = numel(bias). */
+/* y[n, c, ...] += bias[c] for y of 2..5 dims with dim 1 = numel(bias); bias must not be y. */
 clnn_status clnn_bias_add(clnn_context *ctx, const clnn_tensor *bias, clnn_tensor *y);
 
 /* ============================================================================================== */
@@ -340,7 +355,8 @@ clnn_status clnn_broadcast_scalar(clnn_context *ctx, float alpha, const clnn_ten
 /* Softmax and losses (src/ops/softmax.c, src/ops/loss.c)                                         */
 /* ============================================================================================== */
 
-/* Softmax / log-softmax over the last axis (numerically stable). */
+/* Softmax / log-softmax over the last axis (numerically stable). In place is allowed: y may be
+ * x, and dx may be y or dy (each row is read whole before it is written). */
 clnn_status clnn_softmax_forward(clnn_context *ctx, const clnn_tensor *x, clnn_tensor *y);
 clnn_status clnn_softmax_backward(clnn_context *ctx, const clnn_tensor *y, const clnn_tensor *dy,
                                   float beta, clnn_tensor *dx);
@@ -356,7 +372,9 @@ clnn_status clnn_log_softmax_backward(clnn_context *ctx, const clnn_tensor *y,
 clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *logits,
                                        const int32_t *labels, size_t num_labels,
                                        clnn_tensor *loss, clnn_tensor *dlogits);
-/* Mean binary cross-entropy with logits against targets in [0, 1] (same shape as logits). */
+/* Mean binary cross-entropy with logits against targets in [0, 1] (same shape as logits).
+ * For both losses below the gradient output may be the prediction or the target (in place); the
+ * 1-element loss must be separate from every other argument (also for softmax cross-entropy). */
 clnn_status clnn_bce_with_logits(clnn_context *ctx, const clnn_tensor *logits,
                                  const clnn_tensor *targets, clnn_tensor *loss,
                                  clnn_tensor *dlogits);
@@ -370,7 +388,8 @@ clnn_status clnn_mse_loss(clnn_context *ctx, const clnn_tensor *pred, const clnn
 
 /* Inverted dropout: y = x * keep / (1 - p), keep drawn from a counter-based generator (Philox)
  * keyed by (seed, offset + element index), so the same (seed, offset) gives the same mask in
- * forward and backward without storing it. 0 <= p < 1; p = 0 is the identity. */
+ * forward and backward without storing it. 0 <= p < 1; p = 0 is the identity. y may be x and dx
+ * may be dy (in place). */
 clnn_status clnn_dropout_forward(clnn_context *ctx, float p, uint64_t seed, uint64_t offset,
                                  const clnn_tensor *x, clnn_tensor *y);
 clnn_status clnn_dropout_backward(clnn_context *ctx, float p, uint64_t seed, uint64_t offset,
@@ -474,7 +493,8 @@ void clnn_pool2d_params_init(clnn_pool2d_params *p, int k);
 /* x [N, C, H, W] -> y [N, C, (H + pads - kh)/sh + 1, ...]. */
 clnn_status clnn_pool2d_output_dims(const size_t x_dims[4], const clnn_pool2d_params *p,
                                     size_t y_dims[4]);
-/* Max pooling; backward routes dy to the first maximum of each window (deterministic). */
+/* Max pooling; backward routes dy to the first maximum of each window (deterministic). No pooling
+ * call works in place: y must not be x, dx must not be dy or x (CLNN_ERROR_INVALID_ARGUMENT). */
 clnn_status clnn_maxpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
                                    const clnn_tensor *x, clnn_tensor *y);
 clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,
@@ -772,7 +792,8 @@ typedef struct clnn_dataset clnn_dataset;
 
 /* Reads an IDX image file (magic 0x00000803: unsigned bytes [N, H, W]) and an IDX label file
  * (magic 0x00000801: unsigned bytes [N]), the MNIST file format. Each sample becomes [1, H, W]
- * (one channel, ready for conv2d), pixel / 255 in [0, 1]; labels are 0..255. Everything is checked
+ * (one channel, ready for conv2d), pixel / 255 in [0, 1]; labels are 0..255 (labels_path NULL:
+ * images only, every label 0, e.g. for predictions). Everything is checked
  * before anything is allocated: magic numbers, dimensions (non-zero, no size_t overflow), the size
  * the header claims against the file's real size (truncated files and trailing bytes), and equal
  * image and label counts. Errors: CLNN_ERROR_IO (cannot open or read), CLNN_ERROR_FORMAT (the
@@ -832,7 +853,7 @@ typedef enum clnn_optimizer_type {
 /* Optimizer settings, with PyTorch's meaning and defaults (set by clnn_optimizer_config_init). */
 typedef struct clnn_optimizer_config {
   clnn_optimizer_type type;
-  float lr;             /* learning rate, > 0 */
+  float lr;             /* learning rate, >= 0 (0: the parameters stay as they are) */
   float weight_decay;   /* L2 penalty added to the gradient (AdamW: decoupled; default 0.01) */
   float momentum;       /* SGD, RMSProp: 0 */
   float dampening;      /* SGD: 0 */
@@ -930,7 +951,12 @@ clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr);
  * for per-time-step outputs) for softmax cross-entropy, `targets` (floats shaped like the output)
  * for BCE and MSE; the other pointer is ignored and may be NULL. `loss` receives the batch's mean
  * loss; it is the only read-back of the step (it waits for the device), so pass NULL to let the
- * step run ahead. Buffers are allocated for the largest batch seen and reused. */
+ * step run ahead. Buffers are allocated for the largest batch seen and reused.
+ * A failed step changes nothing: arguments, labels, a batch of 1 into a batch-norm layer that
+ * would see one value per channel (CLNN_ERROR_SHAPE_MISMATCH) and the step count are checked
+ * before anything runs, and a later failure puts the batch-norm running statistics back and
+ * leaves the step count alone (an optimizer that fails fails on its first tensor, before any
+ * update; only an OpenCL failure inside the update itself could leave it partly applied). */
 clnn_status clnn_net_train_step(clnn_net *net, const float *x, size_t batch,
                                 const int32_t *labels, const float *targets, float *loss);
 /* The same without the optimizer step: afterwards every parameter's gradient (clnn_net_param)
@@ -940,7 +966,12 @@ clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t bat
 /* One pass over the dataset in its current order (clnn_dataset_shuffle first to shuffle), in
  * mini-batches of batch_size (the last one may be smaller), with the dataset's labels (softmax
  * cross-entropy only). mean_loss (may be NULL) receives the mean loss over the samples; it is
- * summed on the device and read once at the end. */
+ * summed on the device and read once at the end. Before the first step every label is checked
+ * against the output's classes and the output against the one label per sample the dataset
+ * has: such errors change nothing. A last batch of 1 that a batch-norm layer cannot train on is
+ * merged into the batch before it. A failure that can only happen later (device, memory) stops
+ * the epoch after the steps already applied; the message says how many, and
+ * clnn_net_step_count tells the caller. */
 clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
                                  float *mean_loss);
 
@@ -991,14 +1022,22 @@ clnn_status clnn_net_summary(const clnn_net *net, char *buf, size_t size);
 
 /* Writes every parameter and state tensor (names as clnn_net_param_name, dtype F32, their
  * shapes) to `path` in the safetensors format, which other tools open (8-byte little-endian
- * header size, JSON header, raw little-endian data). flags: 0 or CLNN_SAVE_OPTIMIZER. Writes
- * "<path>.tmp.<pid>" and renames it over `path`, so `path` never holds a partial file. */
+ * header size, JSON header, raw little-endian data). flags: 0 or CLNN_SAVE_OPTIMIZER. Writes a
+ * new temporary "<path>.tmp.<pid>.<6 random>" in the same directory (created exclusively, never
+ * through an existing file or symlink, locked while written), fsyncs it, renames it over `path`
+ * and fsyncs the directory, so `path` never holds a partial file. Temporaries that killed saves
+ * of the same path left (no live writer holds them) are removed first. A `path` that exists and
+ * is neither a regular file nor a symlink (directory, FIFO, device) is CLNN_ERROR_IO. */
 clnn_status clnn_net_save(clnn_net *net, const char *path, int flags);
 /* Reads a checkpoint written by clnn_net_save (or any safetensors file with the same names,
  * shapes and F32 data). It must hold every parameter and state tensor of the network, with equal
  * shapes, and nothing else apart from a complete optimizer state for the network's optimizer
  * type (loaded with the step count and dropout seed when present; otherwise the optimizer state
- * and step count restart from zero). Everything is
+ * and step count restart from zero). Only a regular file is opened (a FIFO or device is
+ * CLNN_ERROR_IO at once, never waited on); a file whose tensor data is larger than the network's
+ * largest checkpoint is refused before it is read, so memory stays bounded by the network.
+ * Metadata no training can produce (a step or forward count above 2^53, a key given twice) is
+ * CLNN_ERROR_FORMAT. Everything is
  * checked in host memory first; a file that is truncated, malformed or does not match returns
  * CLNN_ERROR_FORMAT (CLNN_ERROR_IO if unreadable) with the reason and leaves the network
  * unchanged. */

@@ -19,6 +19,14 @@ const char *clnn__gemm_last_path(void) { return last_path; }
  * on purpose, so that a static link always pulls src/tune.c in. */
 void clnn__gemm_context_init(clnn_context *ctx) { clnn__tune_apply_gemm(ctx); }
 
+/* CLBlast keeps every compiled program, and with it a reference to its cl_context, in a
+ * process-wide cache with no per-context clear: a context that used CLBlast clears it when it is
+ * destroyed, or each create/destroy would leak the context (about 3 MB each). Other live contexts
+ * rebuild their CLBlast programs on next use. */
+void clnn__gemm_context_release(clnn_context *ctx) {
+  if (ctx && ctx->used_clblast) CLBlastClearCache();
+}
+
 static clnn_status from_clblast(CLBlastStatusCode s, const char *what);
 
 /* Tuned CLBlast parameters (src/tune.c): CLBlast recompiles the kernel with them on its next use. */
@@ -88,6 +96,77 @@ static clnn_status scale_c(clnn_context *ctx, size_t m, size_t n, float beta, cl
   return CLNN_SUCCESS;
 }
 
+/* CLBlast 1.5.3's strided-batched SGEMM, on its indirect path (m*n*k at or above
+ * XGEMM_MIN_INDIRECT_SIZE cubed), skips its pad/transpose copy of an operand whose stored rows are
+ * unpadded (ld equal to the row length), that needs no transpose in its column-major view and whose
+ * sizes are multiples of its tiles, and then reads that operand at offset 0 with a batch stride of
+ * rows x ld: the offset and batch stride it was given are ignored (its non-batched Xgemm checks the
+ * offset; the batched one checks neither). Issue 16: convolution backward-data passes the weights
+ * as a transposed A of batch stride 0 and got garbage or NaN. clnn never hands CLBlast such an
+ * operand: one at risk (unpadded rows, and an offset or a batch stride other than 0 and rows x
+ * cols) is first copied into the GEMM workspace (slot 6) with one float of padding per row, which
+ * CLBlast always copies through its pad kernels (those honour offsets and strides); an output at
+ * risk is computed there and copied back. tests/test_gemm_clblast_paths.c checks every case. */
+typedef struct operand {
+  cl_mem mem;
+  size_t off, ld, stride, rows, cols; /* as stored, row-major, in floats */
+  int moved;                          /* 1: now in the workspace at off, with ld = cols + 1 */
+} operand;
+
+static int at_risk(const operand *o) { return o->ld == o->cols && (o->off != 0 || o->stride != o->rows * o->cols); }
+
+/* Copies `batch` (1 when stride is 0) row-major rows x cols matrices between (src, ld, stride) and
+ * (dst, ld, stride) layouts; to_ws: from the caller's layout in `o`'s original place to its
+ * workspace place, else back. */
+static clnn_status copy_entries(clnn_context *ctx, const operand *o, cl_mem user, size_t user_off, size_t user_ld,
+                                size_t user_stride, size_t batch, int to_ws) {
+  size_t n = user_stride == 0 ? 1 : batch, f = sizeof(float);
+  size_t user_origin[3] = {user_off * f, 0, 0}, ws_origin[3] = {o->off * f, 0, 0};
+  size_t uslice = user_stride * f, wslice = o->stride * f;
+  /* One 3-D rectangle when the caller's entries do not interleave and the stride is whole rows
+   * (OpenCL's slice pitch rules), else one 2-D copy each. */
+  size_t per = user_stride >= o->rows * user_ld && user_stride % user_ld == 0 ? n : 1;
+  size_t region[3] = {o->cols * f, o->rows, per};
+  for (size_t i = 0; i < n; i += per) {
+    size_t uo[3] = {user_origin[0] + i * uslice, 0, 0}, wo[3] = {ws_origin[0] + i * wslice, 0, 0};
+    cl_int err = to_ws ? clEnqueueCopyBufferRect(ctx->queue, user, o->mem, uo, wo, region, user_ld * f,
+                                                 per > 1 ? uslice : 0, o->ld * f, per > 1 ? wslice : 0, 0, NULL,
+                                                 NULL)
+                       : clEnqueueCopyBufferRect(ctx->queue, o->mem, user, wo, uo, region, o->ld * f,
+                                                 per > 1 ? wslice : 0, user_ld * f, per > 1 ? uslice : 0, 0, NULL,
+                                                 NULL);
+    if (err != CL_SUCCESS) return clnn__cl_error(err, "gemm: repacking an operand for CLBlast");
+  }
+  return CLNN_SUCCESS;
+}
+
+/* Moves every operand at risk (see above) into workspace slot 6; the output's old values only when
+ * beta reads them. */
+static clnn_status repack_at_risk(clnn_context *ctx, operand op[3], size_t batch, int read_c) {
+  size_t total = 0, place[3];
+  for (int i = 0; i < 3; i++) {
+    place[i] = total;
+    if (at_risk(&op[i])) total += op[i].rows * (op[i].cols + 1) * (op[i].stride == 0 ? 1 : batch);
+  }
+  if (total == 0) return CLNN_SUCCESS;
+  cl_mem ws;
+  clnn_status st = clnn__workspace(ctx, 6, total * sizeof(float), &ws);
+  if (st != CLNN_SUCCESS) return st;
+  for (int i = 0; i < 3; i++) {
+    if (!at_risk(&op[i])) continue;
+    operand user = op[i];
+    op[i].mem = ws;
+    op[i].off = place[i];
+    op[i].ld = user.cols + 1;
+    op[i].stride = user.stride == 0 ? 0 : user.rows * (user.cols + 1);
+    op[i].moved = 1;
+    if ((i < 2 || read_c) &&
+        (st = copy_entries(ctx, &op[i], user.mem, user.off, user.ld, user.stride, batch, 1)) != CLNN_SUCCESS)
+      return st;
+  }
+  return CLNN_SUCCESS;
+}
+
 clnn_status clnn__gemm_batched(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, float alpha,
                                cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off,
                                size_t ldb, size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc,
@@ -109,20 +188,28 @@ clnn_status clnn__gemm_batched(clnn_context *ctx, int ta, int tb, size_t m, size
     }
   }
   last_path = "clblast";
+  ctx->used_clblast = 1;
   CLBlastTranspose tra = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastTranspose trb = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastStatusCode s;
-  if (batch == 1)
+  char what[160];
+  snprintf(what, sizeof what, "gemm %s%s M=%zu N=%zu K=%zu batch=%zu", ta ? "T" : "N", tb ? "T" : "N", m, n, k,
+           batch);
+  if (batch == 1) {
     s = CLBlastSgemm(CLBlastLayoutRowMajor, tra, trb, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c,
                      c_off, ldc, &ctx->queue, NULL);
-  else
-    s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, tra, trb, m, n, k, alpha, a, a_off, lda, a_stride, b,
-                                   b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride, batch, &ctx->queue, NULL);
-  if (s != CLBlastSuccess) {
-    char what[160];
-    snprintf(what, sizeof what, "gemm %s%s M=%zu N=%zu K=%zu batch=%zu", ta ? "T" : "N", tb ? "T" : "N", m, n, k, batch);
     return from_clblast(s, what);
   }
+  operand op[3] = {{a, a_off, lda, a_stride, ta ? k : m, ta ? m : k, 0},
+                   {b, b_off, ldb, b_stride, tb ? n : k, tb ? k : n, 0},
+                   {c, c_off, ldc, c_stride, m, n, 0}};
+  clnn_status st = repack_at_risk(ctx, op, batch, beta != 0.0f);
+  if (st != CLNN_SUCCESS) return st;
+  s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, tra, trb, m, n, k, alpha, op[0].mem, op[0].off, op[0].ld,
+                                 op[0].stride, op[1].mem, op[1].off, op[1].ld, op[1].stride, beta, op[2].mem,
+                                 op[2].off, op[2].ld, op[2].stride, batch, &ctx->queue, NULL);
+  if (s != CLBlastSuccess) return from_clblast(s, what);
+  if (op[2].moved) return copy_entries(ctx, &op[2], c, c_off, ldc, c_stride, batch, 0);
   return CLNN_SUCCESS;
 }
 
@@ -154,6 +241,8 @@ static clnn_status check_gemm(clnn_context *ctx, int ta, int tb, float alpha, fl
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: shapes do not fit: op(a) from a%s%s, op(b) from b%s%s, c%s",
                        fn, clnn__dims_str(a, sa, sizeof sa), ta ? "^T" : "", clnn__dims_str(b, sb, sizeof sb),
                        tb ? "^T" : "", clnn__dims_str(c, sc, sizeof sc));
+  /* c is written while a and b are still read (tiles, packing): no in-place GEMM. */
+  if ((s = clnn__check_alias(fn, c, "c", a, "a")) || (s = clnn__check_alias(fn, c, "c", b, "b"))) return s;
   *m = am;
   *n = bn;
   *k = ak;

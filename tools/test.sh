@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tools/test.sh — the README's test command: installs what is missing, configures and builds clnn
 # (tests, examples, tools; MPI training and its tests when mpicc is there, CLNN_WITH_MPI=off
-# leaves them out), runs every test with ctest (printing the output of failures), then the
-# Python binding's tests. Fails if no OpenCL device is found. Build tree: build/ (or $CLNN_BUILD_DIR).
+# leaves them out), runs every test with ctest (printing the output of failures), the operator and
+# training tests once more as the GPU device class (CLNN_DEVICE_CLASS=gpu), then the Python
+# binding's tests. Fails if no OpenCL device is found. Build tree: build/ (or $CLNN_BUILD_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -20,6 +21,16 @@ if [ "${CLNN_WITH_MPI:-on}" != "off" ] && command -v mpicc >/dev/null 2>&1; then
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCLNN_WITH_MPI=$mpi
 cmake --build "$build" -j"$jobs"
 (cd "$build" && ctest --output-on-failure -j"$jobs")
+# GPU-class pass (issue 16): the operator and training tests again with every context running as
+# the GPU device class (CLNN_DEVICE_CLASS=gpu): GPU-shaped kernels and launch sizes, GEMM through
+# CLBlast, all checked against the same references on PoCL. About a minute on 2 cores (most of it
+# compiling the GPU-shaped kernels once). CLNN_GPU_CLASS_PASS=off skips it.
+if [ "${CLNN_GPU_CLASS_PASS:-on}" != off ]; then
+  gpu_tests='^test_(activation|attention|batchnorm|conv2d|dense|determinism|dropout|embedding|gemm|layernorm|lstm|optim|pool2d|shape|softmax_loss|train_digits)$'
+  t0=$(date +%s)
+  (cd "$build" && CLNN_DEVICE_CLASS=gpu ctest --output-on-failure -j"$jobs" -R "$gpu_tests")
+  echo "GPU-class pass (CLNN_DEVICE_CLASS=gpu): passed in $(($(date +%s) - t0)) s"
+fi
 if [ -f python/tests/conftest.py ] || ls python/tests/test_*.py >/dev/null 2>&1; then
   CLNN_LIBRARY="$PWD/$build/libclnn.so" /usr/bin/python3 -m pytest -q python/tests
 fi

@@ -72,6 +72,7 @@ class ContextOptions(ctypes.Structure):
         ("binary_dir", c_char_p),
         ("binaries_only", c_int),
         ("force_clblast", c_int),
+        ("device_class", c_int),  # clnn_device_type; 0: $CLNN_DEVICE_CLASS, else the device's type
     ]
 
 

@@ -84,7 +84,7 @@ static clnn_status check_eps(const char *fn, float eps) {
 /* Reduction launch shape: CPUs walk a channel with one work-item (LY = 1, vectorised rows);
  * GPUs give a channel 256 lanes when it has spatial extent, else 32 channels x 8 lanes so that
  * neighbouring work-items read neighbouring channels of a row. */
-static void reduce_plan(const clnn_context *ctx, const bn_shape *sh, size_t local[2],
+static void reduce_plan(clnn_context *ctx, const bn_shape *sh, const char *kernel, size_t local[2],
                         size_t global[2]) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
     local[0] = 1;
@@ -96,7 +96,7 @@ static void reduce_plan(const clnn_context *ctx, const bn_shape *sh, size_t loca
     local[0] = 1;
     local[1] = 256;
   }
-  size_t max_wg = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1;
+  size_t max_wg = clnn__kernel_wg_limit(ctx, "batchnorm", kernel); /* the kernel's limit */
   while (local[0] * local[1] > max_wg && local[1] > 1) local[1] /= 2;
   while (local[0] * local[1] > max_wg && local[0] > 1) local[0] /= 2;
   global[0] = (sh->c + local[0] - 1) / local[0] * local[0];
@@ -203,7 +203,7 @@ clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor
       return s;
   }
   size_t local[2], global[2];
-  reduce_plan(ctx, &sh, local, global);
+  reduce_plan(ctx, &sh, "bn_stats", local, global);
   s = CLNN_RUN(ctx, "batchnorm", "bn_stats", 2, global, local, CLNN_ARG_MEM(x->mem),
                CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c), CLNN_ARG_ULONG(sh.s),
                CLNN_ARG_FLOAT(1.0 / (double)sh.m),
@@ -276,7 +276,7 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
   cl_mem sums;
   if ((s = clnn__workspace(ctx, 3, 2 * sh.c * sizeof(float), &sums))) return s;
   size_t local[2], global[2];
-  reduce_plan(ctx, &sh, local, global);
+  reduce_plan(ctx, &sh, "bn_bwd_reduce", local, global);
   s = CLNN_RUN(ctx, "batchnorm", "bn_bwd_reduce", 2, global, local, CLNN_ARG_MEM(x->mem),
                CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c),
                CLNN_ARG_ULONG(sh.s), CLNN_ARG_MEM(save_mean->mem), CLNN_ARG_MEM(save_invstd->mem),

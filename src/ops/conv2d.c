@@ -396,11 +396,11 @@ clnn_status clnn_conv2d_workspace_size(clnn_context *ctx, const clnn_conv2d_para
 /* Launch helpers                                                                                 */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* Work-group shape: powers of two covering the global size, at most 64 work-items in all. */
-static void pick_local(const clnn_context *ctx, int dims, const size_t *global, size_t *local) {
-  size_t left = 64;
-  if (ctx->info.max_work_group_size && ctx->info.max_work_group_size < left)
-    left = ctx->info.max_work_group_size;
+/* Work-group shape: powers of two covering the global size, at most 64 work-items in all and
+ * never more than the kernel allows (CL_KERNEL_WORK_GROUP_SIZE). */
+static void pick_local(clnn_context *ctx, const char *kernel, int dims, const size_t *global, size_t *local) {
+  size_t left = 64, lim = clnn__kernel_wg_limit(ctx, CONV_PROGRAM, kernel);
+  if (lim < left) left = lim;
   for (int d = 0; d < dims; d++) {
     size_t l = 1;
     while (l < global[d] && l * 2 <= left) l *= 2;
@@ -412,7 +412,7 @@ static void pick_local(const clnn_context *ctx, int dims, const size_t *global, 
 static clnn_status launch(clnn_context *ctx, const char *kernel, cl_uint dims,
                           const size_t *global, const clnn__arg *args, size_t nargs) {
   size_t local[3];
-  pick_local(ctx, (int)dims, global, local);
+  pick_local(ctx, kernel, (int)dims, global, local);
   return clnn__run(ctx, CONV_PROGRAM, kernel, dims, global, local, args, nargs);
 }
 #define LAUNCH(ctx, kernel, dims, global, ...)                                                    \

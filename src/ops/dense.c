@@ -114,7 +114,7 @@ clnn_status clnn_dense_backward_data(clnn_context *ctx, const clnn_tensor *dy, c
 /* Launch shape of the bias-gradient column sums: GPUs get 32 columns x 8 row lanes per
  * work-group (coalesced row reads, tree over the lanes); CPUs get 16 columns x 1 lane (each
  * work-item walks its column's rows in order; PoCL vectorises across the 16 columns). */
-static void bias_grad_plan(const clnn_context *ctx, size_t local[2]) {
+static void bias_grad_plan(clnn_context *ctx, size_t local[2]) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
     local[0] = 16;
     local[1] = 1;
@@ -122,7 +122,7 @@ static void bias_grad_plan(const clnn_context *ctx, size_t local[2]) {
     local[0] = 32;
     local[1] = 8;
   }
-  size_t max_wg = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1;
+  size_t max_wg = clnn__kernel_wg_limit(ctx, "dense", "dense_bias_grad"); /* the kernel's limit */
   while (local[0] * local[1] > max_wg && local[1] > 1) local[1] /= 2;
   while (local[0] * local[1] > max_wg && local[0] > 1) local[0] /= 2;
 }

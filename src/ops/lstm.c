@@ -79,9 +79,10 @@ static clnn_status lstm_distinct(const char *fn, const clnn_tensor *const *outs,
   return CLNN_SUCCESS;
 }
 
-static size_t lstm_local(const clnn_context *ctx) {
-  size_t l = ctx->info.max_work_group_size;
-  return (l == 0 || l > 64) ? 64 : l;
+/* 64 work-items, or fewer where the kernel allows fewer (CL_KERNEL_WORK_GROUP_SIZE). */
+static size_t lstm_local(clnn_context *ctx, const char *kernel) {
+  size_t l = clnn__kernel_wg_limit(ctx, LSTM_PROGRAM, kernel);
+  return l > 64 ? 64 : l;
 }
 
 /* Fetches (builds) every kernel a call will launch before anything is enqueued, so a build
@@ -148,7 +149,7 @@ clnn_status clnn_lstm_gates_forward(clnn_context *ctx, const clnn_tensor *gates,
   const char *const in_names[] = {"gates", "c_prev"};
   if ((s = lstm_distinct(fn, outs, out_names, 2, ins, in_names, 2))) return s;
 
-  const size_t local = lstm_local(ctx), global = N * H;
+  const size_t local = lstm_local(ctx, "lstm_gates_fwd"), global = N * H;
   cl_mem g = gates->mem;
   return CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_fwd", 1, &global, &local, CLNN_ARG_MEM(g),
                   CLNN_ARG_ULONG(0), CLNN_ARG_MEM(g), CLNN_ARG_INT(0), CLNN_ARG_MEM(c_prev->mem),
@@ -192,7 +193,7 @@ clnn_status clnn_lstm_gates_backward(clnn_context *ctx, const clnn_tensor *gates
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: output dgates is the same tensor as input dc", fn);
 
-  const size_t local = lstm_local(ctx), global = N * H;
+  const size_t local = lstm_local(ctx, "lstm_gates_bwd"), global = N * H;
   cl_mem g = gates->mem;
   return CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_bwd", 1, &global, &local, CLNN_ARG_MEM(g),
                   CLNN_ARG_ULONG(0), CLNN_ARG_MEM(c_prev->mem), CLNN_ARG_ULONG(0), CLNN_ARG_INT(1),
@@ -297,7 +298,7 @@ clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const cln
   /* Input projection of every step: gates[T*N, 4H] = x[T*N, I] * w_ih^T. */
   s = clnn__gemm(ctx, 0, 1, T * N, G, I, 1.0f, x->mem, 0, I, w_ih->mem, 0, I, 0.0f, res, 0, G);
   if (s) return s;
-  const size_t local = lstm_local(ctx), global = NH;
+  const size_t local = lstm_local(ctx, "lstm_gates_fwd"), global = NH;
   cl_mem dummy = res;
   for (size_t t = 0; t < T; t++) {
     /* gates_t += h_{t-1}[N, H] * w_hh^T (skipped when h_{-1} is zero). */
@@ -394,7 +395,7 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
     return lstm_prefixed(fn, s);
 
   cl_mem res = reserve->mem, dummy = res;
-  const size_t local = lstm_local(ctx), global = NH;
+  const size_t local = lstm_local(ctx, "lstm_gates_bwd"), global = NH;
   /* ws_st: [0, NH) dh carried into step t from step t+1 (recurrent part); [NH, 2NH) dc carried. */
   for (size_t t = T; t-- > 0;) {
     const int last = t + 1 == T;

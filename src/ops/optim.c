@@ -83,7 +83,7 @@ typedef struct plan {
   size_t chunk, global, local;
 } plan;
 
-static plan elementwise_plan(const clnn_context *ctx, size_t n) {
+static plan elementwise_plan(clnn_context *ctx, size_t n, const char *kernel) {
   plan p;
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
     size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
@@ -96,9 +96,9 @@ static plan elementwise_plan(const clnn_context *ctx, size_t n) {
     p.global = (n + c - 1) / c;
   } else {
     p.chunk = 0;
-    p.local = 256;
-    if (ctx->info.max_work_group_size && p.local > ctx->info.max_work_group_size)
-      p.local = ctx->info.max_work_group_size;
+    p.local = 256; /* power of two, at most what the kernel allows (CL_KERNEL_WORK_GROUP_SIZE) */
+    size_t lim = clnn__kernel_wg_limit(ctx, "optim", kernel);
+    while (p.local > lim && p.local > 1) p.local /= 2;
     p.global = n;
   }
   if (p.global == 0) p.global = 1;
@@ -127,7 +127,7 @@ clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tens
   if (use_mom && !velocity)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: momentum is %g but velocity is NULL; "
                        "momentum needs a velocity tensor", fn, (double)p->momentum);
-  plan pl = elementwise_plan(ctx, param->numel);
+  plan pl = elementwise_plan(ctx, param->numel, "sgd_step");
   return CLNN_RUN(ctx, "optim", "sgd_step", 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
                   CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(use_mom ? velocity->mem : NULL),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
@@ -159,7 +159,7 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
   double bc2 = 1.0 - pow((double)p->beta2, step);
   int decoupled = p->decoupled_weight_decay != 0;
   double decay = decoupled ? 1.0 - (double)p->lr * p->weight_decay : 1.0;
-  plan pl = elementwise_plan(ctx, param->numel);
+  plan pl = elementwise_plan(ctx, param->numel, "adam_step");
   return CLNN_RUN(ctx, "optim", "adam_step", 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
                   CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(m->mem), CLNN_ARG_MEM(v->mem),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk),
@@ -191,7 +191,7 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
   if (use_mom && !momentum_buf)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: momentum is %g but momentum_buf is "
                        "NULL; momentum needs a buffer", fn, (double)p->momentum);
-  plan pl = elementwise_plan(ctx, param->numel);
+  plan pl = elementwise_plan(ctx, param->numel, "rmsprop_step");
   return CLNN_RUN(ctx, "optim", "rmsprop_step", 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(param->mem), CLNN_ARG_MEM(grad->mem),
                   CLNN_ARG_MEM(square_avg->mem), CLNN_ARG_MEM(use_mom ? momentum_buf->mem : NULL),
@@ -215,7 +215,7 @@ clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, c
   if ((s = CHECK_NONNEG(fn, "lr", p->lr)) || (s = check_eps(fn, p->eps)) ||
       (s = CHECK_NONNEG(fn, "weight_decay", p->weight_decay)))
     return s;
-  plan pl = elementwise_plan(ctx, param->numel);
+  plan pl = elementwise_plan(ctx, param->numel, "adagrad_step");
   return CLNN_RUN(ctx, "optim", "adagrad_step", 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(param->mem), CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(sum->mem),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
@@ -228,18 +228,21 @@ typedef struct clip_plan {
   size_t chunk, groups, local;
 } clip_plan;
 
-static size_t reduce_local(const clnn_context *ctx) {
+/* The clipping reductions' work-group: 256 on GPUs, lowered to what both kernels allow. */
+static size_t reduce_local(clnn_context *ctx) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) return 1;
-  size_t l = 256, max_wg = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1;
+  size_t l = 256, max_wg = clnn__kernel_wg_limit(ctx, "optim", "clip_sumsq_partial"),
+         fin = clnn__kernel_wg_limit(ctx, "optim", "clip_finish");
+  if (fin < max_wg) max_wg = fin;
   while (l > max_wg && l > 1) l /= 2;
   return l;
 }
 
-static clip_plan clip_partial_plan(const clnn_context *ctx, size_t n) {
+static clip_plan clip_partial_plan(clnn_context *ctx, size_t n) {
   clip_plan p;
   p.local = reduce_local(ctx);
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    plan e = elementwise_plan(ctx, n);
+    plan e = elementwise_plan(ctx, n, "clip_sumsq_partial");
     p.chunk = e.chunk;
     p.groups = e.global;
   } else {
@@ -291,7 +294,7 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
                CLNN_ARG_LOCAL(local * sizeof(float)));
   if (s) return s;
   for (size_t i = 0; i < count; i++) {
-    plan pl = elementwise_plan(ctx, grads[i]->numel);
+    plan pl = elementwise_plan(ctx, grads[i]->numel, "clip_scale");
     s = CLNN_RUN(ctx, "optim", "clip_scale", 1, &pl.global, &pl.local,
                  CLNN_ARG_MEM(grads[i]->mem), CLNN_ARG_ULONG(grads[i]->numel),
                  CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_MEM(work), CLNN_ARG_ULONG(total + 1));

@@ -33,6 +33,34 @@ static char *resolve_cache_dir(const char *opt) {
   return clnn__strdup(buf);
 }
 
+/* The device class a context runs as: clnn_context_options.device_class, else $CLNN_DEVICE_CLASS,
+ * else (*cls unchanged) the device's own type. Forcing "gpu" on a CPU device runs the GPU-shaped
+ * kernels, launch sizes and the CLBlast GEMM path there, so CI checks them (issue 16). */
+static clnn_status resolve_device_class(const clnn_context_options *o, clnn_device_type *cls) {
+  if (o && o->device_class != CLNN_DEVICE_OTHER) {
+    if (o->device_class != CLNN_DEVICE_CPU && o->device_class != CLNN_DEVICE_GPU &&
+        o->device_class != CLNN_DEVICE_ACCELERATOR)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                         "clnn_context_options.device_class is %d: use CLNN_DEVICE_CPU, CLNN_DEVICE_GPU, "
+                         "CLNN_DEVICE_ACCELERATOR or 0 (the device's own type)",
+                         (int)o->device_class);
+    *cls = o->device_class;
+    return CLNN_SUCCESS;
+  }
+  const char *v = getenv("CLNN_DEVICE_CLASS");
+  if (!v || !*v) return CLNN_SUCCESS;
+  static const struct { const char *name; clnn_device_type type; } names[] = {
+      {"gpu", CLNN_DEVICE_GPU}, {"cpu", CLNN_DEVICE_CPU}, {"accelerator", CLNN_DEVICE_ACCELERATOR}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(v, names[i].name)) {
+      *cls = names[i].type;
+      clnn__log(CLNN_LOG_INFO, "running as device class %s (CLNN_DEVICE_CLASS)", v);
+      return CLNN_SUCCESS;
+    }
+  return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                     "CLNN_DEVICE_CLASS=\"%s\": use gpu, cpu or accelerator (or unset it)", v);
+}
+
 static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o) {
   ctx->cache_dir = resolve_cache_dir(o ? o->cache_dir : NULL);
   const char *bd = (o && o->binary_dir) ? o->binary_dir : getenv("CLNN_BINARY_DIR");
@@ -41,9 +69,12 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
   ctx->force_clblast = o ? o->force_clblast : 0;
   const char *fc = getenv("CLNN_FORCE_CLBLAST");
   if (fc && *fc && strcmp(fc, "0")) ctx->force_clblast = 1;
-  ctx->device_class = ctx->info.type == CLNN_DEVICE_GPU           ? CLNN_DEVICE_CLASS_GPU
-                      : ctx->info.type == CLNN_DEVICE_ACCELERATOR ? CLNN_DEVICE_CLASS_ACCELERATOR
-                                                                  : CLNN_DEVICE_CLASS_CPU;
+  clnn_device_type cls = ctx->info.type;
+  clnn_status cs = resolve_device_class(o, &cls);
+  if (cs != CLNN_SUCCESS) return cs;
+  ctx->device_class = cls == CLNN_DEVICE_GPU           ? CLNN_DEVICE_CLASS_GPU
+                      : cls == CLNN_DEVICE_ACCELERATOR ? CLNN_DEVICE_CLASS_ACCELERATOR
+                                                       : CLNN_DEVICE_CLASS_CPU;
   if (ctx->binaries_only && !ctx->binary_dir)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "device \"%s\" %s, so kernels must be loaded from prebuilt binaries: set "
@@ -151,9 +182,14 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
 void clnn_context_destroy(clnn_context *ctx) {
   if (!ctx) return;
   if (ctx->queue) clFinish(ctx->queue);
-  if (ctx->live_tensors)
-    clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s) still alive; destroy them first",
-              ctx->live_tensors);
+  if (ctx->live_tensors) { /* issue 20: freed with its last tensor (src/runtime/tensor.c) */
+    if (!ctx->destroy_pending)
+      clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s) still alive; the context refuses "
+                "new work and is freed when the last one is destroyed", ctx->live_tensors);
+    ctx->destroy_pending = 1;
+    return;
+  }
+  clnn__gemm_context_release(ctx); /* CLBlast's programs for this cl_context (issue 20) */
   clnn__programs_release(ctx);
   for (int i = 0; i < CLNN_WORKSPACE_SLOTS; i++)
     if (ctx->workspace[i]) clReleaseMemObject(ctx->workspace[i]);

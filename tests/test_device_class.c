@@ -1,0 +1,69 @@
+/* tests/test_device_class.c — running a context as another device class (issue 16):
+ * clnn_context_options.device_class and $CLNN_DEVICE_CLASS pick the kernels' class on any device,
+ * the option wins over the variable, bad values are errors that name the choices, and a GPU-class
+ * context's GEMM goes to CLBlast and still computes the right product. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "test_util.h"
+
+static clnn_status make(clnn_device_type cls, clnn_context **ctx) {
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  o.device_class = cls;
+  return clnn_context_create(&o, ctx);
+}
+
+static void expect_class(clnn_device_type opt, int want, const char *what) {
+  clnn_context *ctx = NULL;
+  TU_OK(make(opt, &ctx));
+  if (ctx) TU_CHECK(ctx->device_class == want, "%s: device class %d, want %d", what, ctx->device_class, want);
+  clnn_context_destroy(ctx);
+}
+
+int main(void) {
+  clnn_context *base = tu_context(); /* fails the test when there is no device */
+  int own = base->info.type == CLNN_DEVICE_GPU           ? CLNN_DEVICE_CLASS_GPU
+            : base->info.type == CLNN_DEVICE_ACCELERATOR ? CLNN_DEVICE_CLASS_ACCELERATOR
+                                                         : CLNN_DEVICE_CLASS_CPU;
+  clnn_context_destroy(base);
+  unsetenv("CLNN_DEVICE_CLASS");
+  expect_class(CLNN_DEVICE_OTHER, own, "default");
+  expect_class(CLNN_DEVICE_GPU, CLNN_DEVICE_CLASS_GPU, "option gpu");
+  expect_class(CLNN_DEVICE_CPU, CLNN_DEVICE_CLASS_CPU, "option cpu");
+  expect_class(CLNN_DEVICE_ACCELERATOR, CLNN_DEVICE_CLASS_ACCELERATOR, "option accelerator");
+
+  clnn_context *ctx = NULL;
+  TU_STATUS(make((clnn_device_type)7, &ctx), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_CHECK(ctx == NULL && strstr(clnn_last_error(), "CLNN_DEVICE_GPU"), "bad option: %s", clnn_last_error());
+
+  setenv("CLNN_DEVICE_CLASS", "gpu", 1);
+  expect_class(CLNN_DEVICE_OTHER, CLNN_DEVICE_CLASS_GPU, "CLNN_DEVICE_CLASS=gpu");
+  expect_class(CLNN_DEVICE_CPU, CLNN_DEVICE_CLASS_CPU, "option cpu over CLNN_DEVICE_CLASS=gpu");
+  setenv("CLNN_DEVICE_CLASS", "cpu", 1);
+  expect_class(CLNN_DEVICE_OTHER, CLNN_DEVICE_CLASS_CPU, "CLNN_DEVICE_CLASS=cpu");
+  setenv("CLNN_DEVICE_CLASS", "GPU-ish", 1);
+  TU_STATUS(clnn_context_create(NULL, &ctx), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_CHECK(ctx == NULL && strstr(clnn_last_error(), "GPU-ish") && strstr(clnn_last_error(), "gpu"),
+           "bad variable: %s", clnn_last_error());
+  unsetenv("CLNN_DEVICE_CLASS");
+
+  /* A GPU-class context: GEMM through CLBlast, right answer. */
+  TU_OK(make(CLNN_DEVICE_GPU, &ctx));
+  if (ctx) {
+    size_t d[2] = {3, 3};
+    float a[9] = {1, 2, 3, 4, 5, 6, 7, 8, 10}, c[9];
+    const float want[9] = {30, 36, 45, 66, 81, 102, 109, 134, 169};
+    clnn_tensor *ta = tu_tensor(ctx, 2, d, a), *tc = tu_tensor(ctx, 2, d, NULL);
+    TU_OK(clnn_gemm(ctx, 0, 0, 1.0f, ta, ta, 0.0f, tc));
+    TU_CHECK(!strcmp(clnn__gemm_last_path(), "clblast"), "GPU class GEMM took %s", clnn__gemm_last_path());
+    TU_OK(clnn_tensor_read(tc, c, 9));
+    TU_CHECK(!memcmp(c, want, sizeof c), "GPU class GEMM: c[0] = %g, want 30", c[0]);
+    clnn_tensor_destroy(ta);
+    clnn_tensor_destroy(tc);
+    clnn_context_destroy(ctx);
+  }
+  return tu_finish("test_device_class");
+}
