@@ -156,6 +156,13 @@ static void test_bad_files(void) {
     TU_CHECK(clnn_dataset_labels(ds)[2] == 2, "label");
     TU_CHECK(clnn_dataset_num_classes(ds) == 3, "classes");
     clnn_dataset_destroy(ds);
+    /* images only (labels_path NULL): the same pixels, every label 0 */
+    ds = NULL;
+    TU_OK(clnn_dataset_load_idx(a, NULL, &ds));
+    TU_CHECK(ds && clnn_dataset_size(ds) == 3 && clnn_dataset_data(ds)[59] == 59 / 255.0f &&
+                 clnn_dataset_labels(ds)[2] == 0 && clnn_dataset_num_classes(ds) == 1,
+             "images without labels");
+    clnn_dataset_destroy(ds);
   }
   n = make_images(buf, 0x804, 3, 4, 5, 60);
   write_file("img_magic_ndim", buf, n);
@@ -208,7 +215,7 @@ static void test_bad_files(void) {
   }
   clnn_dataset *ds = NULL;
   TU_STATUS(clnn_dataset_load_idx(NULL, "x", &ds), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_load_idx("x", NULL, &ds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_load_idx("/nonexistent/x", NULL, &ds), CLNN_ERROR_IO);
   TU_STATUS(clnn_dataset_load_idx("x", "y", NULL), CLNN_ERROR_INVALID_ARGUMENT);
 }
 

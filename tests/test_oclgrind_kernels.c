@@ -167,6 +167,33 @@ static void elementwise(clnn_context *ctx) {
   release_all();
 }
 
+/* cl/shape.cl: permutes (1-D, 3-D, 5-D with a size-1 dim), box copies at the edges, the product
+ * and broadcast with beta 0 and 1, sums of 1 and of more elements than one chunk. */
+static void shape(clnn_context *ctx) {
+  const int p1[1] = {0}, p3[3] = {2, 0, 1}, p5[5] = {4, 2, 0, 3, 1};
+  CASE(clnn_permute(ctx, p1, 1.0f, R(ctx, 7), 0.0f, U(ctx, 7)));
+  CASE(clnn_permute(ctx, p3, 0.5f, R(ctx, 3, 5, 7), 0.0f, U(ctx, 7, 3, 5)));
+  CASE(clnn_permute(ctx, p3, 0.5f, R(ctx, 3, 5, 7), 1.0f, R(ctx, 7, 3, 5)));
+  CASE(clnn_permute(ctx, p5, 1.0f, R(ctx, 2, 3, 1, 4, 5), 0.0f, U(ctx, 5, 1, 2, 4, 3)));
+  size_t sz[3] = {2, 3, 5}, s0[3] = {1, 2, 0}, d0[3] = {0, 0, 2}, all[3] = {2, 3, 7}, z[3] = {0};
+  clnn_tensor *dst = U(ctx, 2, 3, 7);
+  CASE(clnn_copy_region(ctx, 3, all, 1.0f, R(ctx, 2, 3, 7), z, 0.0f, dst, z));
+  CASE(clnn_copy_region(ctx, 3, sz, 2.0f, R(ctx, 3, 5, 5), s0, 1.0f, dst, d0));
+  const size_t ns[] = {1, 7, 300};
+  for (int i = 0; i < 3; i++) {
+    size_t n = ns[i];
+    clnn_tensor *a = R(ctx, n), *b = R(ctx, n), *one = U(ctx, 1);
+    CASE(clnn_mul_acc(ctx, a, b, 0.0f, U(ctx, n)));
+    CASE(clnn_mul_acc(ctx, a, b, 1.0f, a)); /* y is a */
+    CASE(clnn_reduce_sum(ctx, 0.5f, a, 0.0f, one));
+    CASE(clnn_reduce_sum(ctx, 1.0f, b, 1.0f, one));
+    CASE(clnn_broadcast_scalar(ctx, 2.0f, one, 0.0f, U(ctx, n)));
+    CASE(clnn_broadcast_scalar(ctx, 1.0f, one, 1.0f, b));
+  }
+  CASE(clnn_reduce_sum(ctx, 1.0f, R(ctx, 5000), 0.0f, U(ctx, 1))); /* two chunks on CPU */
+  release_all();
+}
+
 static void activation(clnn_context *ctx) {
   const size_t ns[] = {1, 300};
   for (int act = 0; act < CLNN_ACT_ID_COUNT; act++)
@@ -571,6 +598,57 @@ static void networks(clnn_context *ctx) {
   clnn_net_destroy(net);
 }
 
+/* embedding, layer norm, RMS norm, attention (both layouts, masks, dropout, T not a multiple of
+ * the tile) */
+static void sequence(clnn_context *ctx) {
+  const int32_t ids[7] = {2, 0, 2, 4, 4, 2, 1};
+  clnn_tensor *tab = R(ctx, 5, 3), *e = R(ctx, 7, 3);
+  CASE(clnn_embedding_forward(ctx, tab, ids, 7, U(ctx, 7, 3)));
+  CASE(clnn_embedding_backward(ctx, ids, 7, e, 0.0f, U(ctx, 5, 3)));
+  CASE(clnn_embedding_backward(ctx, ids, 7, e, 1.0f, R(ctx, 5, 3)));
+  CASE(clnn_embedding_backward(ctx, ids, 1, R(ctx, 1, 3), 0.5f, R(ctx, 5, 3)));
+  release_all();
+  const size_t ln[][2] = {{1, 1}, {3, 5}, {4, 300}}; /* rows, D */
+  for (int i = 0; i < 3; i++) {
+    size_t r = ln[i][0], d = ln[i][1];
+    clnn_tensor *x = R(ctx, r, d), *w = R(ctx, d), *b = R(ctx, d), *sm = U(ctx, r), *sr = U(ctx, r), *dy = R(ctx, r, d);
+    CASE(clnn_layernorm_forward(ctx, x, w, b, 1e-5f, U(ctx, r, d), sm, sr));
+    CASE(clnn_layernorm_forward(ctx, x, NULL, NULL, 1e-5f, U(ctx, r, d), NULL, NULL));
+    CASE(clnn_layernorm_backward(ctx, x, dy, w, sm, sr, 0.0f, U(ctx, r, d), U(ctx, d), U(ctx, d)));
+    CASE(clnn_layernorm_backward(ctx, x, dy, NULL, sm, sr, 1.0f, R(ctx, r, d), R(ctx, d), NULL));
+    clnn_tensor *rr = U(ctx, r);
+    CASE(clnn_rmsnorm_forward(ctx, x, w, 1e-5f, U(ctx, r, d), rr));
+    CASE(clnn_rmsnorm_backward(ctx, x, dy, w, rr, 0.0f, U(ctx, r, d), U(ctx, d)));
+    release_all();
+  }
+  const int32_t lens[2] = {9, 3};
+  clnn_attention_params p;
+  clnn_attention_params_init(&p);
+  for (int c = 0; c < 3; c++) {
+    p.causal = c > 0;
+    p.lengths = c == 1 ? lens : NULL;
+    p.dropout = c == 2 ? 0.25f : 0.0f;
+    p.seed = 11;
+    size_t Tq = c == 2 ? 4 : 9, Dh = c == 1 ? 128 : 5;
+    clnn_tensor *q = R(ctx, 2, 2, Tq, Dh), *k = R(ctx, 2, 2, 9, Dh), *v = R(ctx, 2, 2, 9, Dh), *lse = U(ctx, 2, 2, Tq);
+    clnn_tensor *o = U(ctx, 2, 2, Tq, Dh), *dout = R(ctx, 2, 2, Tq, Dh);
+    CASE(clnn_attention_forward(ctx, &p, q, k, v, o, lse));
+    CASE(clnn_attention_backward(ctx, &p, q, k, v, o, lse, dout, 0.0f, U(ctx, 2, 2, Tq, Dh), U(ctx, 2, 2, 9, Dh),
+                                 U(ctx, 2, 2, 9, Dh)));
+    CASE(clnn_attention_backward(ctx, &p, q, k, v, o, lse, dout, 1.0f, R(ctx, 2, 2, Tq, Dh), NULL, R(ctx, 2, 2, 9, Dh)));
+    release_all();
+  }
+  p.layout = CLNN_ATTENTION_BTHD;
+  p.heads = 3;
+  p.lengths = NULL;
+  p.dropout = 0.0f;
+  clnn_tensor *q = R(ctx, 1, 5, 6), *k = R(ctx, 1, 7, 6), *v = R(ctx, 1, 7, 6), *o = U(ctx, 1, 5, 6), *lse = U(ctx, 3, 5);
+  CASE(clnn_attention_forward(ctx, &p, q, k, v, o, lse));
+  CASE(clnn_attention_backward(ctx, &p, q, k, v, o, lse, R(ctx, 1, 5, 6), 0.0f, U(ctx, 1, 5, 6), U(ctx, 1, 7, 6),
+                               U(ctx, 1, 7, 6)));
+  release_all();
+}
+
 /* $CLNN_TEST_SECTIONS (comma-separated section names) runs only those sections, for debugging a
  * report; the kernel-coverage check is then skipped. */
 static int section_on(const char *name) {
@@ -586,11 +664,12 @@ static void suite(clnn_context *ctx, const char *label) {
   static const struct {
     const char *name;
     void (*fn)(clnn_context *);
-  } sections[] = {{"elementwise", elementwise}, {"activation", activation}, {"softmax", softmax_losses},
+  } sections[] = {{"elementwise", elementwise}, {"shape", shape}, {"activation", activation}, {"softmax", softmax_losses},
                   {"dropout", dropout},         {"dense", dense},           {"gemm", gemm},
                   {"conv", conv},               {"pooling", pooling},       {"batchnorm", batchnorm},
                   {"lstm", lstm},               {"optim", optim},           {"bench", bench_kernels},
-                  {"networks", networks}};
+                  {"networks", networks},
+                  {"sequence", sequence}};
   int before = g_cases;
   if (section_on("runtime")) CASE(clnn_context_selftest(ctx));
   for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # tools/install-deps.sh — installs what clnn needs on Debian/Ubuntu, only what is missing:
-# PoCL (CPU OpenCL driver), the OpenCL ICD loader and headers, CLBlast, CMake, a C compiler,
-# OpenBLAS (host reference for clnn-bench), Open MPI (data-parallel training across processes and
-# its test; CLNN_WITH_MPI=off leaves it out) and, for the Python binding's tests, Debian's python3
-# with NumPy and pytest. Safe to run any number of times. Needs root (or sudo) only to install.
+# PoCL (CPU OpenCL driver), the OpenCL ICD loader and headers, CLBlast, cJSON (the JSON of model
+# files), CMake, a C compiler, OpenBLAS (host reference for clnn-bench), Open MPI (data-parallel
+# training across processes and its test; CLNN_WITH_MPI=off leaves it out) and, for the Python
+# binding's tests, Debian's python3 with NumPy and pytest. Safe to run any number of times. Needs
+# root (or sudo) only to install.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-      libclblast-dev libopenblas-dev python3 python3-numpy python3-pytest)
+      libclblast-dev libcjson-dev libopenblas-dev python3 python3-numpy python3-pytest)
 if [ "${CLNN_WITH_MPI:-on}" != "off" ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -12,7 +12,7 @@
 #               and edge shapes, in GPU- and CPU-shaped variants) under
 #               `oclgrind --data-races --check-api`; any report fails the step.
 #   fuzzing     build-fuzz/ (clang, -DCLNN_FUZZ=ON): the libFuzzer targets of tests/fuzz/ (IDX
-#               reader, safetensors reader, kernel-cache entry reader), each for
+#               reader, safetensors reader, kernel-cache entry reader, model-file reader), each for
 #               $CLNN_FUZZ_SECONDS seconds (default 40) from the committed seed corpus plus what
 #               earlier runs found (build-fuzz/corpus/), with allocations capped
 #               (-malloc_limit_mb) and a per-input timeout. A crash, leak, hang or oversized
@@ -160,7 +160,7 @@ if enabled fuzzing; then
     export CLNN_CACHE_DIR="$root/build-fuzz/kernel-cache"
     parts=()
     # target  max input bytes  malloc cap (MB): inputs are small, so any larger allocation is a bug
-    for spec in "idx 4096 16" "safetensors 16384 64" "cache_entry 4096 16"; do
+    for spec in "idx 4096 16" "safetensors 16384 64" "cache_entry 4096 16" "model 16384 64"; do
       set -- $spec
       t=$1
       mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"

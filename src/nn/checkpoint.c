@@ -10,6 +10,7 @@
  * possible step count) and only then writes to the device, so a bad file changes nothing. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn_internal.h"
+#include "nn/model_io.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -173,6 +174,17 @@ clnn_status clnn_net_save(clnn_net *net, const char *path, int flags) {
     sb_fmt(&h, ",\"step\":\"%llu\"", (unsigned long long)net->step);
     sb_fmt(&h, ",\"train_forwards\":\"%llu\"", (unsigned long long)net->train_forwards);
     sb_fmt(&h, ",\"seed\":\"%llu\"", (unsigned long long)net->seed);
+  }
+  /* the architecture, so clnn_model_load_file and clnn-predict rebuild the network from the file
+   * alone (a network that the graph layer cannot express is saved without it) */
+  clnn_graph *graph = NULL;
+  char *graph_json = NULL;
+  if (clnn__nn_to_graph(net, &graph) == CLNN_SUCCESS) graph_json = clnn__mj_graph_write(&graph->g, NULL);
+  clnn_graph_destroy(graph);
+  if (graph_json) {
+    sb_str(&h, ",\"graph\":");
+    sb_json_str(&h, graph_json);
+    free(graph_json);
   }
   sb_str(&h, "}");
   uint64_t off = 0;

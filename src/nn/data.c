@@ -197,7 +197,7 @@ static clnn_status ds_alloc(size_t n, int ndim, const size_t *dims, clnn_dataset
 static clnn_status idx_dataset(idx_file *img, idx_file *lab, const char *images_path,
                                const char *labels_path, clnn_dataset **out) {
   clnn_status st = CLNN_SUCCESS;
-  if (img->count != lab->count) {
+  if (lab && img->count != lab->count) {
     st = clnn__error(CLNN_ERROR_FORMAT, "IDX files disagree: '%s' holds %zu images but '%s' holds "
                      "%zu labels", images_path, img->count, labels_path, lab->count);
     goto done;
@@ -210,25 +210,26 @@ static clnn_status idx_dataset(idx_file *img, idx_file *lab, const char *images_
   for (size_t i = 0; i < total; i++) ds->x[i] = (float)img->data[i] / 255.0f;
   int maxl = 0;
   for (size_t i = 0; i < img->count; i++) {
-    ds->labels[i] = lab->data[i];
-    if (lab->data[i] > maxl) maxl = lab->data[i];
+    ds->labels[i] = lab ? lab->data[i] : 0;
+    if (ds->labels[i] > maxl) maxl = ds->labels[i];
   }
   ds->num_classes = maxl + 1;
   *out = ds;
 done:
   free(img->data);
-  free(lab->data);
+  if (lab) free(lab->data);
   return st;
 }
 
 clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_path,
                                   clnn_dataset **out) {
-  if (!images_path || !labels_path || !out)
+  if (!images_path || !out)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_load_idx: %s is NULL",
-                       !images_path ? "images_path" : !labels_path ? "labels_path" : "out");
+                       !images_path ? "images_path" : "out");
   idx_file img, lab;
   clnn_status st = idx_read(images_path, 3, "images", &img);
   if (st != CLNN_SUCCESS) return st;
+  if (!labels_path) return idx_dataset(&img, NULL, images_path, NULL, out);
   st = idx_read(labels_path, 1, "labels", &lab);
   if (st != CLNN_SUCCESS) {
     free(img.data);

@@ -151,6 +151,11 @@ int clnn__g_find_node(const clnn__graph *g, const char *name);
 int clnn__g_find_value(const clnn__graph *g, const char *name);
 int clnn__g_name_ok(const char *name);
 
+/* ---- net_graph.c ---- */
+/* The sequential network's layers as a graph (same names and parameters, input "input", the
+ * network's loss against "label" or "target", the last layer as output). */
+clnn_status clnn__nn_to_graph(const clnn_net *net, clnn_graph **out);
+
 /* ---- execution state (model.c) ---- */
 /* Per-batch state an op sees: full-shape device views of values and gradients, parameters,
  * scratch buffers. Ops call these; they never touch the model's fields. */
