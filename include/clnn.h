@@ -1084,7 +1084,8 @@ typedef enum clnn_dtype {
 clnn_status clnn_graph_create(clnn_graph **out);
 void clnn_graph_destroy(clnn_graph *g); /* NULL is a no-op */
 
-/* An input with per-sample dims (ndim 0..4; 0: one scalar per sample, e.g. a label). */
+/* An input with per-sample dims: ndim 0..4 for int32 (0: one label per sample), 1..4 for float
+ * ([1] for one number per sample). */
 clnn_status clnn_graph_input(clnn_graph *g, const char *name, clnn_dtype dtype, int ndim,
                              const size_t *dims, int *out);
 
@@ -1126,8 +1127,8 @@ clnn_status clnn_graph_concat(clnn_graph *g, const char *name, int axis, int cou
 /* x[..., start:start+length, ...] along axis. */
 clnn_status clnn_graph_slice(clnn_graph *g, const char *name, int x, int axis, size_t start,
                              size_t length, int *out);
-/* count (1..16) consecutive slices of the given sizes (summing to the axis) into outs[count];
- * they are nodes "<name>.0", "<name>.1", ... */
+/* count (1..16) consecutive slices of the given sizes (each >= 1, summing to the axis) into
+ * outs[count]; they are nodes "<name>.0", "<name>.1", ... (name is required). */
 clnn_status clnn_graph_split(clnn_graph *g, const char *name, int x, int axis, int count,
                              const size_t *sizes, int *outs);
 /* Same number of elements per sample, new per-sample dims (ndim 1..4). */

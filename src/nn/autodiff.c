@@ -25,10 +25,9 @@ clnn_status clnn__m_prepare_grads(clnn_model *m) {
   /* int32 values never carry a gradient */
   for (int v = 0; v < g->num_values; v++)
     if (g->values[v].dtype != CLNN_FLOAT32) req[v] = 0;
-  if (memcmp(req, m->requires, (size_t)g->num_values) != 0) {
-    clnn__m_drop_buffers(m);
-    memcpy(m->requires, req, (size_t)g->num_values);
-  }
+  /* gradient buffers that are no longer needed stay (freezing again costs nothing); new ones
+   * are allocated by the next plan (clnn__m_plan) */
+  memcpy(m->requires, req, (size_t)g->num_values);
   free(req);
   m->grad_dirty = 0;
   return CLNN_SUCCESS;
@@ -100,7 +99,11 @@ static clnn_status check_seeds(clnn_model *m, const clnn_feed *seeds, int num_se
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                          "%s: seed %d ('%s'): count %zu, the batch of %zu needs %zu", fn, i,
                          v->name, s->count, batch, want);
-    if (s->tensor && (clnn_tensor_context(s->tensor) != m->ctx || clnn_tensor_numel(s->tensor) != want))
+    if (s->tensor && clnn_tensor_context(s->tensor) != m->ctx)
+      return clnn__error(CLNN_ERROR_CONTEXT_MISMATCH,
+                         "%s: seed %d ('%s'): the tensor is on another context than the model", fn,
+                         i, v->name);
+    if (s->tensor && clnn_tensor_numel(s->tensor) != want)
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                          "%s: seed %d ('%s'): the tensor must be on the model's context with %zu "
                          "elements", fn, i, v->name, want);
@@ -138,6 +141,7 @@ clnn_status clnn__m_backward(clnn_model *m, const clnn_feed *seeds, int num_seed
         m->written[n->out[k]] = 1;
       }
     if (st == CLNN_SUCCESS) st = n->op->backward(x, n);
+    if (st == CLNN_SUCCESS && m->node_hook) st = m->node_hook(m->hook_user, i);
   }
   /* parameters and requested inputs that no path reached get a zero gradient */
   for (size_t i = 0; i < m->num_params && st == CLNN_SUCCESS; i++)

@@ -15,7 +15,9 @@ clnn_context *clnn__g_ctx(const clnn__gexec *x) { return x->m->ctx; }
 size_t clnn__g_batch(const clnn__gexec *x) { return x->plan->batch; }
 int clnn__g_training(const clnn__gexec *x) { return x->training; }
 clnn_tensor *clnn__g_val(clnn__gexec *x, int v) { return x->plan->val[v]; }
-clnn_tensor *clnn__g_grad(clnn__gexec *x, int v) { return x->plan->grad[v]; }
+clnn_tensor *clnn__g_grad(clnn__gexec *x, int v) {
+  return x->m->requires[v] ? x->plan->grad[v] : NULL;
+}
 
 const int32_t *clnn__g_ids(clnn__gexec *x, int v, size_t *count) {
   *count = x->m->ids_count[v];
@@ -26,11 +28,17 @@ clnn_tensor *clnn__g_pval(clnn__gexec *x, const clnn__gnode *n, int k) {
   return x->m->params[x->m->pmap[n->param[k]]].value;
 }
 
+/* A dropout node's stream: from its name, or (attribute "stream" k > 0, what clnn_net's layers
+ * use) from k; the offset counts training forwards and, on a device holding part of a batch, the
+ * elements of the samples before its share. */
 void clnn__g_dropout_key(const clnn__gexec *x, const clnn__gnode *n, uint64_t *seed,
                          uint64_t *offset) {
-  uint64_t s = clnn__nn_hash_str(x->m->seed ^ 0xD1B54A32D192ED03ULL, n->name);
+  const clnn_model *m = x->m;
+  uint64_t s = n->ia[0] > 0 ? m->seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)n->ia[0])
+                            : clnn__nn_hash_str(m->seed ^ 0xD1B54A32D192ED03ULL, n->name);
   *seed = clnn__nn_splitmix64(&s);
-  *offset = x->m->train_forwards << 32;
+  const clnn__gvalue *v = &m->graph.g.values[n->in[0]];
+  *offset = (m->fwd_key << 32) + (uint64_t)m->sample_offset * clnn__nn_prod(v->ndim, v->dims);
 }
 
 static clnn_status slot_check(const clnn__gnode *n, int slot) {
@@ -149,6 +157,20 @@ static clnn_status ensure_bases(clnn_model *m, size_t batch) {
   return CLNN_SUCCESS;
 }
 
+/* Views of gradient buffers allocated after the plan was built (a parameter unfrozen, an input
+ * gradient asked for). */
+static clnn_status grad_views(clnn_model *m, clnn__gplan *p) {
+  const clnn__graph *g = &m->graph.g;
+  for (int v = 0; v < g->num_values; v++) {
+    if (p->grad[v] || !m->gbase[v]) continue;
+    size_t dims[CLNN_MAX_DIMS];
+    int nd = clnn__g_full_dims(&g->values[v], p->batch, dims);
+    clnn_status st = clnn_tensor_wrap(m->ctx, clnn_tensor_cl_mem(m->gbase[v]), nd, dims, &p->grad[v]);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  return CLNN_SUCCESS;
+}
+
 static clnn_status build_plan(clnn_model *m, clnn__gplan *p, size_t batch) {
   const clnn__graph *g = &m->graph.g;
   size_t slots = (size_t)g->num_nodes * CLNN__G_SLOTS;
@@ -185,6 +207,8 @@ clnn_status clnn__m_plan(clnn_model *m, size_t batch, clnn__gplan **out) {
   for (int i = 0; i < CLNN__G_PLANS; i++) {
     clnn__gplan *p = &m->plans[i];
     if (p->batch == batch) {
+      st = grad_views(m, p);
+      if (st != CLNN_SUCCESS) return st;
       p->last_use = ++m->clock;
       *out = p;
       return CLNN_SUCCESS;
@@ -320,8 +344,8 @@ static clnn_status create_params(clnn_model *m) {
   return st;
 }
 
-clnn_status clnn__m_create(clnn_context *ctx, const clnn__graph *src, uint64_t seed,
-                           clnn_model **out, const char *fn) {
+static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t seed,
+                          clnn_model **out, const char *fn, int with_opt) {
   if (src->num_outputs == 0 && src->num_losses == 0)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: the graph has no output and no loss (clnn_graph_output, "
@@ -360,7 +384,7 @@ clnn_status clnn__m_create(clnn_context *ctx, const clnn__graph *src, uint64_t s
   for (int i = 0; i < g->num_outputs; i++) mark_live(g, m->live, g->outputs[i]);
   for (int i = 0; i < g->num_losses; i++) mark_live(g, m->live, g->losses[i].value);
   st = create_params(m);
-  if (st == CLNN_SUCCESS) st = clnn__m_alloc_opt(m);
+  if (st == CLNN_SUCCESS && with_opt) st = clnn__m_alloc_opt(m);
   if (st != CLNN_SUCCESS) {
     clnn_model_destroy(m);
     return st;
@@ -368,6 +392,16 @@ clnn_status clnn__m_create(clnn_context *ctx, const clnn__graph *src, uint64_t s
   m->exec.m = m;
   *out = m;
   return CLNN_SUCCESS;
+}
+
+clnn_status clnn__m_create(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
+                           clnn_model **out, const char *fn) {
+  return create(ctx, g, seed, out, fn, 1);
+}
+
+clnn_status clnn__m_create_bare(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
+                                clnn_model **out, const char *fn) {
+  return create(ctx, g, seed, out, fn, 0);
 }
 
 clnn_status clnn_model_create(clnn_context *ctx, const clnn_graph *g, uint64_t seed,

@@ -80,7 +80,13 @@ struct clnn_model {
   int num_groups;
   clnn_schedule sched;
   uint64_t step;
-  uint64_t train_forwards;
+  uint64_t train_forwards; /* training forwards run (the dropout stream's counter) */
+  uint64_t fwd_key;        /* train_forwards as the last training forward found it */
+  size_t sample_offset;    /* first sample of this replica's share of a batch split across
+                              devices: dropout masks are those of a one-device run */
+  /* called after each node's backward (clnn_net's data-parallel read-back) */
+  clnn_status (*node_hook)(void *user, int node);
+  void *hook_user;
 };
 
 /* ---- autodiff.c ---- */
@@ -101,6 +107,13 @@ clnn_status clnn__g_accum(clnn_context *ctx, float alpha, const clnn_tensor *src
 /* Creates a model from an internal graph (copied); used by clnn_model_create and the loader. */
 clnn_status clnn__m_create(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
                            clnn_model **out, const char *fn);
+/* The same without optimizer slots (clnn_net keeps its own optimizer). */
+clnn_status clnn__m_create_bare(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
+                                clnn_model **out, const char *fn);
+/* Forward over the nodes `target` needs (-1: every output and loss), training or not; grads:
+ * keep what backward needs. */
+clnn_status clnn__m_run(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+                        int training, int grads, int target, const char *fn);
 clnn__mparam *clnn__m_find_param(clnn_model *m, const char *name);
 const char *clnn__m_param_name(const clnn_model *m, size_t i);
 
@@ -109,5 +122,12 @@ clnn_status clnn__m_check_opt(const clnn_optimizer_config *c, const char *fn);
 /* (Re)allocates and zeroes the optimizer slots for m->opt. */
 clnn_status clnn__m_alloc_opt(clnn_model *m);
 void clnn__m_free_opt(clnn_model *m);
+
+/* ---- model_io.c (model files) ---- */
+/* clnn_model_load_file (model_out set; needs ctx) and clnn_graph_load (graph_out set) on a whole
+ * file held in memory: the fuzzing entry point (tests/fuzz/fuzz_model.c). `path` names the buffer
+ * in messages. On failure nothing is built and the outputs are left alone. */
+clnn_status clnn__m_load_memory(clnn_context *ctx, const unsigned char *buf, size_t size,
+                                const char *path, clnn_model **model_out, clnn_graph **graph_out);
 
 #endif /* CLNN_MODEL_H */

@@ -87,8 +87,11 @@ static clnn_status check_feeds(clnn_model *m, const clnn_feed *feeds, int num_fe
     if ((f->host != NULL) == (f->tensor != NULL))
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                          "%s: feed %d ('%s'): set exactly one of host and tensor", fn, i, v->name);
-    if (f->tensor && (v->dtype != CLNN_FLOAT32 || clnn_tensor_context(f->tensor) != m->ctx ||
-                      clnn_tensor_numel(f->tensor) != want))
+    if (f->tensor && clnn_tensor_context(f->tensor) != m->ctx)
+      return clnn__error(CLNN_ERROR_CONTEXT_MISMATCH,
+                         "%s: feed %d ('%s'): the tensor is on another context than the model", fn,
+                         i, v->name);
+    if (f->tensor && (v->dtype != CLNN_FLOAT32 || clnn_tensor_numel(f->tensor) != want))
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                          "%s: feed %d ('%s'): a tensor feed must be float, on the model's "
                          "context, with batch x %zu = %zu elements", fn, i, v->name,
@@ -142,12 +145,19 @@ static clnn_status upload(clnn_model *m, const clnn_feed *feeds, int num_feeds) 
   return CLNN_SUCCESS;
 }
 
-/* Forward over the nodes `target` needs (-1: outputs and losses). */
-static clnn_status run_forward(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
-                               int training, int grads, int target, const char *fn) {
+clnn_status clnn__m_run(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+                        int training, int grads, int target, const char *fn) {
+  /* the nodes of the last forward stay selected until this call's checks pass */
+  size_t nn = (size_t)m->graph.g.num_nodes + 1;
+  char *before = malloc(nn);
+  if (!before) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  memcpy(before, m->active, nn);
   select_nodes(m, target);
   clnn_status st = check_feeds(m, feeds, num_feeds, batch, fn);
+  if (st != CLNN_SUCCESS) memcpy(m->active, before, nn);
+  free(before);
   if (st != CLNN_SUCCESS) return st;
+  memset(m->written, 0, (size_t)m->graph.g.num_values); /* no gradient of this pass yet */
   clnn__gplan *p;
   st = clnn__m_plan(m, batch, &p);
   if (st != CLNN_SUCCESS) return st;
@@ -157,7 +167,7 @@ static clnn_status run_forward(clnn_model *m, const clnn_feed *feeds, int num_fe
   m->exec.grads = grads;
   st = upload(m, feeds, num_feeds);
   if (st != CLNN_SUCCESS) return st;
-  if (training) m->train_forwards++;
+  if (training) m->fwd_key = m->train_forwards++;
   const clnn__graph *g = &m->graph.g;
   for (int i = 0; i < g->num_nodes && st == CLNN_SUCCESS; i++)
     if (m->active[i]) st = g->nodes[i].op->forward(&m->exec, &g->nodes[i]);
@@ -186,7 +196,7 @@ clnn_status clnn_model_forward(clnn_model *m, const clnn_feed *feeds, int num_fe
                                float *loss) {
   const char *fn = "clnn_model_forward";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
-  clnn_status st = run_forward(m, feeds, num_feeds, batch, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
+  clnn_status st = clnn__m_run(m, feeds, num_feeds, batch, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
   if (st == CLNN_SUCCESS && loss) st = read_objective(m, loss);
   return st;
 }
@@ -203,7 +213,7 @@ static clnn_status gradients(clnn_model *m, const clnn_feed *feeds, int num_feed
                              float *loss, const char *fn) {
   clnn_status st = need_losses(m, fn);
   if (st == CLNN_SUCCESS)
-    st = run_forward(m, feeds, num_feeds, batch, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
+    st = clnn__m_run(m, feeds, num_feeds, batch, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
   if (st == CLNN_SUCCESS) st = clnn__m_backward(m, NULL, 0, fn);
   if (st == CLNN_SUCCESS && loss) st = read_objective(m, loss);
   return st;
@@ -255,7 +265,7 @@ clnn_status clnn_model_predict(clnn_model *m, const clnn_feed *feeds, int num_fe
   if (y_count != want)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: y_count %zu, '%s' for a batch of %zu is %zu",
                        fn, y_count, v->name, batch, want);
-  st = run_forward(m, feeds, num_feeds, batch, 0, 0, output, fn);
+  st = clnn__m_run(m, feeds, num_feeds, batch, 0, 0, output, fn);
   if (st == CLNN_SUCCESS) st = clnn_tensor_read(m->exec.plan->val[output], y, y_count);
   return st;
 }
@@ -371,7 +381,7 @@ clnn_status clnn_model_evaluate(clnn_model *m, const clnn_dataset *ds, size_t ba
   if (st != CLNN_SUCCESS) return st;
   const clnn__gvalue *ov = &m->graph.g.values[output];
   size_t classes = ov->dims[ov->ndim - 1], per = clnn__nn_prod(ov->ndim, ov->dims);
-  if (per != classes)
+  if (per != classes || !ov->batched)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: accuracy needs an output of one row of class scores per sample", fn);
   size_t n = clnn_dataset_size(ds), bs = batch_size < n ? batch_size : n;
@@ -395,7 +405,7 @@ clnn_status clnn_model_evaluate(clnn_model *m, const clnn_dataset *ds, size_t ba
     st = clnn_dataset_batch(ds, first, b, xb, lb);
     clnn_feed f[2] = {{x, xb, b * numel, NULL}, {labels, lb, b, NULL}};
     int with_loss = mean_loss && m->graph.g.num_losses > 0;
-    if (st == CLNN_SUCCESS) st = run_forward(m, f, 2, b, 0, 0, with_loss ? -1 : output, fn);
+    if (st == CLNN_SUCCESS) st = clnn__m_run(m, f, 2, b, 0, 0, with_loss ? -1 : output, fn);
     if (st == CLNN_SUCCESS && with_loss) {
       float l = 0.0f;
       st = read_objective(m, &l);

@@ -14,7 +14,6 @@
 #define CLNN__NN_NAME_MAX 48   /* layer names: 1..47 characters */
 #define CLNN__NN_PNAME_MAX 80  /* "<layer>.<role>" */
 #define CLNN__NN_MAX_LPARAMS 6 /* parameters and state tensors one layer owns */
-#define CLNN__NN_PLANS 4       /* batch sizes whose views are kept */
 
 typedef enum clnn__nn_kind {
   CLNN__NN_CONV = 0,
@@ -58,9 +57,6 @@ typedef struct clnn__nn_layer {
   float momentum, eps;                /* batch norm */
   int hidden, return_seq;             /* LSTM */
   int units;                          /* dense */
-  int alias;                          /* output shares the input's buffer (flatten) */
-  int he_init;                        /* resolved when the network is finalised */
-  float he_gain;
   /* parameters: indices into net->params, in role order */
   int num_params;
   int pidx[CLNN__NN_MAX_LPARAMS];
@@ -78,28 +74,6 @@ typedef struct clnn__nn_param {
   clnn_tensor *grad;  /* owned; NULL for state */
   clnn_tensor *opt[2];/* optimizer slots; NULL when the optimizer has fewer */
 } clnn__nn_param;
-
-/* Views (wrapped tensors over the shared buffers) one layer uses for one batch size. */
-typedef struct clnn__nn_lview {
-  clnn_tensor *x, *y;   /* input and output in the shape the operator wants */
-  clnn_tensor *dx, *dy; /* their gradients (NULL when not needed / not training) */
-  clnn_tensor *seq_y;   /* LSTM returning its last state: every h_t [T, N, H] */
-  clnn_tensor *reserve; /* LSTM reserve */
-  clnn_tensor *y4, *dy4;/* global average pooling: [N, C, 1, 1] views of y/dy */
-} clnn__nn_lview;
-
-typedef struct clnn__nn_plan {
-  size_t batch;         /* 0: slot unused */
-  int with_grads;
-  unsigned last_use;
-  clnn__nn_lview *lv;   /* [num_layers] */
-  clnn_tensor *input;   /* the network input, full shape */
-  clnn_tensor *output;  /* the network output, full shape */
-  clnn_tensor *logits;  /* output as [rows, C] for softmax cross-entropy (NULL if not 2-D) */
-  clnn_tensor *dlogits; /* gradient of `logits` (with_grads) */
-  clnn_tensor *doutput; /* gradient of `output` (with_grads) */
-  clnn_tensor *target;  /* targets, full output shape */
-} clnn__nn_plan;
 
 struct clnn_net {
   clnn_context *ctx;
@@ -120,25 +94,20 @@ struct clnn_net {
   uint64_t step;           /* optimizer steps taken (Adam's t) */
   uint64_t train_forwards; /* training forwards run (dropout stream offset) */
 
-  /* buffers, allocated for `act_cap` / `grad_cap` samples and reused */
-  size_t act_cap, grad_cap;
-  int *root;               /* [L+1]: buffer k (0: input, i+1: layer i's output) lives in root[k] */
-  int *propagate;          /* [L]: layer i computes its input gradient */
-  char *grad_needed;       /* [L+1] */
-  clnn_tensor **act;       /* [L+1] base buffers (NULL where aliased) */
-  clnn_tensor **grad;      /* [L+1] */
-  clnn_tensor **extra;     /* [L] LSTM every-step output when only the last is returned */
-  clnn_tensor **reserve;   /* [L] LSTM reserve */
-  clnn_tensor **bn_save;   /* [2L] batch-norm save_mean / save_invstd */
-  clnn_tensor *target;     /* targets for BCE / MSE */
-  clnn_tensor *loss_t;     /* [1] */
+  /* the network runs as a graph model (src/nn/net_graph.c, model*.c): made at finalisation;
+   * params[i].value and .grad are the model's tensors, .opt the network's own */
+  struct clnn_model *model;
+  int *node_layer;         /* [model nodes]: the layer a node belongs to (-1: the loss) */
+  int in_v, out_v;         /* the model's input and output values */
+  /* the loss is computed here (any loss, set any time) on the model's output, and its gradient
+   * seeds the model's backward: views and buffers for batch io_batch */
+  size_t io_batch, io_cap;
+  clnn_tensor *dout, *target;          /* [io_cap * output numel] */
+  clnn_tensor *out_v2, *dout_v2, *dout_full, *target_full; /* views for io_batch */
+  clnn_tensor *loss_t;     /* [1] the last pass's loss */
   clnn_tensor *loss_sum;   /* [1] */
-  float *stage;            /* host staging for time-major conversions */
-  size_t stage_cap;
-  int32_t *stage_lab;
-  size_t stage_lab_cap;
-  clnn__nn_plan plans[CLNN__NN_PLANS];
-  unsigned plan_clock;
+  clnn_tensor *state_backup; /* net.c: non-trainable state (batch-norm running statistics) as
+                                it was before the current step, restored if the step fails */
 
   /* data-parallel training (src/nn/parallel.c) */
   size_t sample_offset;        /* first sample of this replica's share of the global batch (keys
@@ -146,8 +115,6 @@ struct clnn_net {
   int replicas_stale;          /* parameters, state or optimizer may have changed outside a step
                                   (load, set_optimizer, clnn_net_param): copy to replicas first */
   struct clnn__nn_par *par;    /* NULL: one device, no MPI */
-  clnn_tensor *state_backup;   /* net.c: non-trainable state (batch-norm running statistics) as
-                                  it was before the current step, restored if the step fails */
 };
 
 /* ---- host PRNG (deterministic everywhere) ---- */
@@ -176,16 +143,12 @@ const char *clnn__nn_act_name(clnn_activation act);
 /* Appends layer `l` (kind and configuration filled in) after shape inference; on failure returns
  * a status naming the layer and leaves the network unchanged. */
 clnn_status clnn__nn_append(clnn_net *net, clnn__nn_layer *l);
-/* Creates every parameter tensor and initialises it from net->seed. */
-clnn_status clnn__nn_create_params(clnn_net *net);
-clnn_status clnn__nn_layer_forward(clnn_net *net, int i, const clnn__nn_lview *v, int training);
-clnn_status clnn__nn_layer_backward(clnn_net *net, int i, const clnn__nn_lview *v);
-/* The parameter of layer i with role r (NULL if none). */
-clnn__nn_param *clnn__nn_lparam(clnn_net *net, int i, clnn__nn_role r);
 
 /* ---- net.c ---- */
-/* Allocates parameters, optimizer state and the buffer graph on first use. */
+/* Makes the network's graph model, parameter table and optimizer state on first use. */
 clnn_status clnn__nn_finalize(clnn_net *net);
+/* Frees the loss buffers of net_train.c. */
+void clnn__nn_free_io(clnn_net *net);
 /* Optimizer slot names for the network's optimizer; returns the count (0..2). */
 int clnn__nn_opt_slots(const clnn_optimizer_config *cfg, const char *names[2]);
 const char *clnn__nn_opt_name(clnn_optimizer_type type);

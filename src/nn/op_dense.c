@@ -144,6 +144,8 @@ static clnn_status dropout_infer(clnn__graph *g, clnn__gnode *n, int params) {
   if (!(n->fa[0] >= 0.0f && n->fa[0] < 1.0f))
     return clnn__g_fail(n, CLNN_ERROR_INVALID_ARGUMENT, "p %g must be in [0, 1)",
                         (double)n->fa[0]);
+  if (n->ia[0] < 0)
+    return clnn__g_fail(n, CLNN_ERROR_INVALID_ARGUMENT, "stream %d must be >= 0", n->ia[0]);
   return same_infer(g, n, params);
 }
 
@@ -168,7 +170,7 @@ static clnn_status dropout_backward(clnn__gexec *x, const clnn__gnode *n) {
   return clnn_dropout_backward(clnn__g_ctx(x), p, seed, off, dy, beta, dx);
 }
 
-const clnn__op clnn__op_dropout = {"dropout", {NULL}, {"p", NULL}, 0, 1, 1,
+const clnn__op clnn__op_dropout = {"dropout", {"stream", NULL}, {"p", NULL}, 0, 1, 1,
                                    dropout_infer, dropout_forward, dropout_backward};
 
 clnn_status clnn_graph_dropout(clnn_graph *g, const char *name, int x, float p, int *out) {

@@ -308,12 +308,12 @@ clnn_status clnn_graph_split(clnn_graph *g, const char *name, int x, int axis, i
   if (total != v->dims[ax])
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: sizes sum to %zu, axis %d of '%s' is %zu",
                        fn, total, ax, v->name, v->dims[ax]);
-  int saved_nodes = g->g.num_nodes, saved_values = g->g.num_values;
+  int saved_nodes = g->g.num_nodes, saved_values = g->g.num_values, got[CLNN__G_MAX_OUT];
   size_t start = 0;
   for (int k = 0; k < count; k++) {
     char nm[CLNN__G_NAME_MAX + 8];
     snprintf(nm, sizeof nm, "%s.%d", name, k);
-    st = clnn_graph_slice(g, nm, x, ax, start, sizes[k], &outs[k]);
+    st = clnn_graph_slice(g, nm, x, ax, start, sizes[k], &got[k]);
     if (st != CLNN_SUCCESS) { /* leave the graph as it was */
       g->g.num_nodes = saved_nodes;
       g->g.num_values = saved_values;
@@ -321,6 +321,7 @@ clnn_status clnn_graph_split(clnn_graph *g, const char *name, int x, int axis, i
     }
     start += sizes[k];
   }
+  memcpy(outs, got, (size_t)count * sizeof(int));
   return CLNN_SUCCESS;
 }
 

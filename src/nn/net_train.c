@@ -1,0 +1,549 @@
+/* src/nn/net_train.c — training and inference of a sequential network through its graph model:
+ * argument checks (everything that can be checked before anything runs), the pass (the model's
+ * forward to the output, the network's loss and its gradient as the seed of the model's
+ * backward, with a per-layer hook for data-parallel read-back), the optimizer step, epochs over
+ * a dataset, predict, accuracy and evaluate. */
+#include "nn/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t out_numel(const clnn_net *net) {
+  const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
+  return clnn__nn_prod(l->out_ndim, l->out_dims);
+}
+
+static int output_seq(const clnn_net *net) {
+  const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
+  return clnn__nn_seq(net, l->out_seq);
+}
+
+/* Classes (last output dim) and predictions per sample. */
+static void out_rows(const clnn_net *net, size_t *classes, size_t *rows_per_sample) {
+  const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
+  *classes = l->out_dims[l->out_ndim - 1];
+  *rows_per_sample = out_numel(net) / *classes;
+}
+
+/* Checks that the loss can apply to the output and its targets. */
+static clnn_status check_targets(clnn_net *net, size_t n, const int32_t *labels,
+                                 const float *targets, const char *fn) {
+  if (net->loss == CLNN_LOSS_SOFTMAX_CROSS_ENTROPY) {
+    if (!labels)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: labels is NULL (the loss is softmax "
+                         "cross-entropy)", fn);
+    const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
+    int seq = output_seq(net);
+    if (!(l->out_ndim == 1 || (seq && l->out_ndim == 2))) {
+      char s[64];
+      return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: softmax cross-entropy needs an output "
+                         "of [classes] (or [T, classes] per time step) but layer '%s' gives %s",
+                         fn, l->name, clnn__dims_str_raw(l->out_ndim, l->out_dims, s, sizeof s));
+    }
+    size_t C = l->out_dims[l->out_ndim - 1];
+    size_t T = seq ? l->out_dims[0] : 1, rows = n * T;
+    for (size_t r = 0; r < rows; r++)
+      if (labels[r] < 0 || (size_t)labels[r] >= C)
+        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: labels[%zu] = %d is not in [0, %zu)",
+                           fn, r, (int)labels[r], C);
+    return CLNN_SUCCESS;
+  }
+  if (!targets)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: targets is NULL (the loss is %s)", fn,
+                       net->loss == CLNN_LOSS_MSE ? "MSE" : "BCE with logits");
+  return CLNN_SUCCESS;
+}
+
+/* ---- the loss on the model's output ---- */
+
+static void drop_io(clnn_net *net) {
+  clnn_tensor *ts[] = {net->out_v2, net->dout_v2, net->dout_full, net->target_full};
+  for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) clnn_tensor_destroy(ts[k]);
+  net->out_v2 = net->dout_v2 = net->dout_full = net->target_full = NULL;
+  net->io_batch = 0;
+}
+
+void clnn__nn_free_io(clnn_net *net) {
+  drop_io(net);
+  clnn_tensor_destroy(net->dout);
+  clnn_tensor_destroy(net->target);
+  net->dout = net->target = NULL;
+  net->io_cap = 0;
+}
+
+/* The output gradient and target buffers and their views for a batch of n. */
+static clnn_status ensure_io(clnn_net *net, size_t n) {
+  if (net->io_batch == n) return CLNN_SUCCESS;
+  drop_io(net);
+  size_t per = out_numel(net), classes, rps;
+  out_rows(net, &classes, &rps);
+  clnn_status st = CLNN_SUCCESS;
+  if (n > net->io_cap) {
+    clnn_tensor_destroy(net->dout);
+    clnn_tensor_destroy(net->target);
+    net->dout = net->target = NULL;
+    net->io_cap = 0;
+    size_t total = n * per;
+    st = clnn_tensor_create(net->ctx, 1, &total, &net->dout);
+    if (st == CLNN_SUCCESS) st = clnn_tensor_create(net->ctx, 1, &total, &net->target);
+    if (st != CLNN_SUCCESS) return st;
+    net->io_cap = n;
+  }
+  const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
+  size_t full[CLNN_MAX_DIMS], rows[2] = {n * rps, classes};
+  full[0] = n;
+  for (int i = 0; i < l->out_ndim; i++) full[i + 1] = l->out_dims[i];
+  st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(net->dout), l->out_ndim + 1, full,
+                        &net->dout_full);
+  if (st == CLNN_SUCCESS)
+    st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(net->dout), 2, rows, &net->dout_v2);
+  if (st == CLNN_SUCCESS)
+    st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(net->target), l->out_ndim + 1, full,
+                          &net->target_full);
+  if (st != CLNN_SUCCESS) {
+    drop_io(net);
+    return st;
+  }
+  net->io_batch = n;
+  return CLNN_SUCCESS;
+}
+
+/* The loss of the model's current output into net->loss_t and, when grad, its gradient into
+ * net->dout. */
+static clnn_status net_loss(clnn_net *net, size_t n, const int32_t *labels, const float *targets,
+                            int grad) {
+  clnn_tensor *out = NULL, *rows = NULL;
+  clnn_status st = ensure_io(net, n);
+  if (st == CLNN_SUCCESS) st = clnn_model_value(net->model, net->out_v, &out);
+  if (st != CLNN_SUCCESS) return st;
+  if (net->loss == CLNN_LOSS_SOFTMAX_CROSS_ENTROPY) {
+    size_t d[2] = {clnn_tensor_dim(net->dout_v2, 0), clnn_tensor_dim(net->dout_v2, 1)};
+    st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(out), 2, d, &rows);
+    if (st == CLNN_SUCCESS)
+      st = clnn_softmax_cross_entropy(net->ctx, rows, labels, d[0], net->loss_t,
+                                      grad ? net->dout_v2 : NULL);
+    clnn_tensor_destroy(rows);
+    return st;
+  }
+  st = clnn_tensor_write(net->target_full, targets, clnn_tensor_numel(net->target_full));
+  if (st != CLNN_SUCCESS) return st;
+  if (net->loss == CLNN_LOSS_MSE)
+    return clnn_mse_loss(net->ctx, out, net->target_full, net->loss_t, grad ? net->dout_full : NULL);
+  return clnn_bce_with_logits(net->ctx, out, net->target_full, net->loss_t,
+                              grad ? net->dout_full : NULL);
+}
+
+static clnn_status check_batch_args(clnn_net *net, const float *x, size_t batch, const char *fn);
+
+/* ---- the pass ---- */
+
+typedef struct hook_state {
+  clnn_net *net;
+  clnn__nn_layer_hook hook;
+  void *user;
+  int next; /* layers above `next` have had their hook */
+} hook_state;
+
+/* Calls the network's hook for every layer from the last one hooked down to `down_to`. */
+static clnn_status hook_layers(hook_state *h, int down_to) {
+  for (; h->next >= down_to && h->next >= 0; h->next--) {
+    clnn_status st = h->hook(h->user, h->next);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  return CLNN_SUCCESS;
+}
+
+/* After a node's backward: its layer's gradients are complete once the layer's first node ran
+ * (backward goes in reverse node order). */
+static clnn_status node_done(void *user, int node) {
+  hook_state *h = user;
+  int layer = h->net->node_layer[node];
+  if (layer < 0) return CLNN_SUCCESS;
+  const clnn__graph *g = &h->net->model->graph.g;
+  if (node > 0 && h->net->node_layer[node - 1] == layer) return CLNN_SUCCESS;
+  (void)g;
+  return hook_layers(h, layer);
+}
+
+static clnn_status train_local(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                               const float *targets, int apply, clnn__nn_layer_hook hook,
+                               void *user, const char *fn) {
+  clnn_status st = check_batch_args(net, x, batch, fn);
+  if (st == CLNN_SUCCESS) st = check_targets(net, batch, labels, targets, fn);
+  if (st != CLNN_SUCCESS) return st;
+  clnn_model *m = net->model;
+  clnn_feed in = {net->in_v, x, batch * clnn__nn_prod(net->in_ndim, net->in_dims), NULL};
+  m->seed = net->seed; /* (a checkpoint may have brought another dropout seed) */
+  m->train_forwards = net->train_forwards;
+  m->sample_offset = net->sample_offset;
+  st = clnn__m_run(m, &in, 1, batch, 1, 1, net->out_v, fn);
+  if (st == CLNN_SUCCESS) st = net_loss(net, batch, labels, targets, 1);
+  hook_state h = {net, hook, user, net->num_layers - 1};
+  if (hook) {
+    m->node_hook = node_done;
+    m->hook_user = &h;
+  }
+  clnn_feed seed = {net->out_v, NULL, 0, net->dout_full};
+  if (st == CLNN_SUCCESS) st = clnn__m_backward(m, &seed, 1, fn);
+  m->node_hook = NULL;
+  m->hook_user = NULL;
+  if (st == CLNN_SUCCESS && hook) st = hook_layers(&h, 0);
+  if (st == CLNN_SUCCESS) net->train_forwards = m->train_forwards;
+  if (st == CLNN_SUCCESS && apply) st = clnn__nn_optimizer_step(net);
+  return st;
+}
+
+clnn_status clnn__nn_optimizer_step(clnn_net *net) {
+  const clnn_optimizer_config *c = &net->opt;
+  clnn_status st = CLNN_SUCCESS;
+  if (c->clip_grad_norm > 0.0f) {
+    clnn_tensor **grads = malloc((net->num_params ? net->num_params : 1) * sizeof(*grads));
+    if (!grads) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate gradient list");
+    size_t count = 0;
+    for (size_t i = 0; i < net->num_params; i++)
+      if (net->params[i].trainable) grads[count++] = net->params[i].grad;
+    if (count) st = clnn_clip_grad_norm(net->ctx, grads, count, c->clip_grad_norm, NULL);
+    free(grads);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  if (net->step == UINT64_MAX) /* refused at load; never reached by training */
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "the optimizer step count would overflow");
+  uint64_t step = net->step + 1;
+  for (size_t i = 0; i < net->num_params && st == CLNN_SUCCESS; i++) {
+    clnn__nn_param *p = &net->params[i];
+    if (p->trainable)
+      st = clnn__nn_update_param(net->ctx, c, c->lr, c->weight_decay, step, p->value, p->grad,
+                                 p->opt);
+  }
+  if (st == CLNN_SUCCESS) net->step = step;
+  return st;
+}
+
+static clnn_status check_batch_args(clnn_net *net, const float *x, size_t batch, const char *fn) {
+  if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: net is NULL", fn);
+  if (!x) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: x is NULL", fn);
+  if (batch == 0) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: batch is 0", fn);
+  int ok = 1;
+  clnn__mul_size(batch, clnn__nn_prod(net->in_ndim, net->in_dims), &ok);
+  if (!ok) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: batch %zu overflows", fn, batch);
+  return clnn__nn_finalize(net);
+}
+
+/* The smallest batch every batch-norm layer can train on: 2 where a layer sees one value per
+ * channel per sample (its input is [C]), else 1. *layer receives that layer's index. */
+static size_t bn_min_batch(const clnn_net *net, int *layer) {
+  for (int i = 0; i < net->num_layers; i++) {
+    const clnn__nn_layer *l = &net->layers[i];
+    if (l->kind != CLNN__NN_BN) continue;
+    size_t C = clnn__nn_seq(net, l->in_seq) ? l->in_dims[1] : l->in_dims[0];
+    if (C && clnn__nn_prod(l->in_ndim, l->in_dims) / C <= 1) {
+      if (layer) *layer = i;
+      return 2;
+    }
+  }
+  return 1;
+}
+
+static clnn_status check_bn_batch(const clnn_net *net, size_t batch, const char *fn) {
+  int li = 0;
+  if (batch >= bn_min_batch(net, &li)) return CLNN_SUCCESS;
+  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: a batch of %zu gives batch-norm layer '%s' one "
+                     "value per channel; its batch variance is undefined (train on 2 or more "
+                     "samples)", fn, batch, net->layers[li].name);
+}
+
+/* Non-trainable state (batch-norm running statistics) is copied aside before a step and put back
+ * if the step fails, so that a failed step changes nothing. */
+static clnn_status state_copy(clnn_net *net, int restore) {
+  size_t total = 0;
+  for (size_t i = 0; i < net->num_params; i++)
+    if (!net->params[i].trainable) total += net->params[i].numel;
+  if (total == 0) return CLNN_SUCCESS;
+  if (!net->state_backup) {
+    if (restore) return CLNN_SUCCESS;
+    clnn_status st = clnn_tensor_create(net->ctx, 1, &total, &net->state_backup);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  size_t off = 0;
+  for (size_t i = 0; i < net->num_params; i++) {
+    const clnn__nn_param *p = &net->params[i];
+    if (p->trainable) continue;
+    cl_mem a = p->value->mem, b = net->state_backup->mem;
+    size_t bytes = p->numel * sizeof(float);
+    cl_int err = restore ? clEnqueueCopyBuffer(net->ctx->queue, b, a, off, 0, bytes, 0, NULL, NULL)
+                         : clEnqueueCopyBuffer(net->ctx->queue, a, b, 0, off, bytes, 0, NULL, NULL);
+    if (err != CL_SUCCESS) return clnn__cl_error(err, "saving the batch-norm running statistics");
+    off += bytes;
+  }
+  return CLNN_SUCCESS;
+}
+
+/* The same, split across devices and MPI ranks when the network has several (parallel.c, which
+ * restores its own state on failure). Everything that can be checked is checked before anything
+ * runs; a later failure (device, memory) restores the running statistics. */
+static clnn_status train_core(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                              const float *targets, int apply, const char *fn) {
+  clnn_status st = check_batch_args(net, x, batch, fn);
+  if (st == CLNN_SUCCESS) st = check_bn_batch(net, batch, fn);
+  if (st == CLNN_SUCCESS && apply && net->step == UINT64_MAX)
+    st = clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the optimizer step count would overflow", fn);
+  if (st != CLNN_SUCCESS) return st;
+  if (net->par) return clnn__nn_par_train(net, x, batch, labels, targets, apply, fn);
+  if ((st = check_targets(net, batch, labels, targets, fn)) != CLNN_SUCCESS ||
+      (st = state_copy(net, 0)) != CLNN_SUCCESS)
+    return st;
+  st = train_local(net, x, batch, labels, targets, apply, NULL, NULL, fn);
+  if (st != CLNN_SUCCESS) {
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", clnn_last_error());
+    state_copy(net, 1);
+    clnn__error(st, "%s", keep);
+  }
+  return st;
+}
+
+clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                                const float *targets, clnn__nn_layer_hook hook, void *user,
+                                const char *fn) {
+  return train_local(net, x, batch, labels, targets, 0, hook, user, fn);
+}
+
+clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t batch,
+                                      const int32_t *labels, const float *targets, const char *fn) {
+  clnn_status st = check_batch_args(net, x, batch, fn);
+  if (st == CLNN_SUCCESS) st = check_targets(net, batch, labels, targets, fn);
+  return st;
+}
+
+clnn_status clnn_net_train_step(clnn_net *net, const float *x, size_t batch,
+                                const int32_t *labels, const float *targets, float *loss) {
+  clnn_status st = train_core(net, x, batch, labels, targets, 1, "clnn_net_train_step");
+  if (st == CLNN_SUCCESS && loss) st = clnn_tensor_read(net->loss_t, loss, 1);
+  return st;
+}
+
+clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t batch,
+                                       const int32_t *labels, const float *targets, float *loss) {
+  clnn_status st = train_core(net, x, batch, labels, targets, 0, "clnn_net_compute_gradients");
+  if (st == CLNN_SUCCESS && loss) st = clnn_tensor_read(net->loss_t, loss, 1);
+  return st;
+}
+
+/* The dataset's samples have the network's input shape. */
+static clnn_status check_dataset_fits(const clnn_net *net, const clnn_dataset *ds, const char *fn) {
+  size_t dims[CLNN_MAX_DIMS];
+  int nd = clnn_dataset_sample_dims(ds, dims);
+  if (nd != net->in_ndim || memcmp(dims, net->in_dims, (size_t)nd * sizeof(size_t)) != 0) {
+    char a[64], b[64];
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: dataset samples are %s but the network "
+                       "takes %s", fn, clnn__dims_str_raw(nd, dims, a, sizeof a),
+                       clnn__dims_str_raw(net->in_ndim, net->in_dims, b, sizeof b));
+  }
+  return CLNN_SUCCESS;
+}
+
+/* The dataset's labels fit the network's output: one class index per sample in [0, classes). */
+static clnn_status check_epoch_data(clnn_net *net, const clnn_dataset *ds, const char *fn) {
+  const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
+  if (output_seq(net) || l->out_ndim != 1) {
+    char s[64];
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: the dataset has one label per sample, so "
+                       "the output must be [classes], but layer '%s' gives %s%s", fn, l->name,
+                       clnn__dims_str_raw(l->out_ndim, l->out_dims, s, sizeof s),
+                       output_seq(net) ? " per time step (use clnn_net_train_step)" : "");
+  }
+  size_t C = l->out_dims[0], n = clnn_dataset_size(ds);
+  const int32_t *lab = clnn_dataset_labels(ds);
+  for (size_t i = 0; i < n; i++)
+    if (lab[i] < 0 || (size_t)lab[i] >= C)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: sample %zu (file order) has label %d, "
+                         "not in [0, %zu) for the output of layer '%s'; nothing was trained", fn,
+                         i, (int)lab[i], C, l->name);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
+                                 float *mean_loss) {
+  const char *fn = "clnn_net_train_epoch";
+  if (!net || !ds)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !net ? "net" : "ds");
+  if (batch_size == 0) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: batch_size is 0", fn);
+  if (net->loss != CLNN_LOSS_SOFTMAX_CROSS_ENTROPY)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: trains on the dataset's labels, which "
+                       "needs the softmax cross-entropy loss", fn);
+  clnn_status cs = check_dataset_fits(net, ds, fn);
+  if (cs != CLNN_SUCCESS) return cs;
+  size_t n = clnn_dataset_size(ds), numel = clnn_dataset_sample_numel(ds);
+  if (batch_size > n) batch_size = n;
+  clnn_status st = clnn__nn_finalize(net);
+  if (st != CLNN_SUCCESS) return st;
+  /* Everything that can fail on the data is checked before the first step: one label per
+   * sample, every label a class of the output, no batch that batch norm cannot train on. */
+  if ((st = check_epoch_data(net, ds, fn)) != CLNN_SUCCESS) return st;
+  size_t last = n % batch_size, steps = n / batch_size + (last != 0), done_steps = 0;
+  int merge = 0;
+  if (n < bn_min_batch(net, NULL)) return check_bn_batch(net, n, fn);
+  if (last && last < bn_min_batch(net, NULL)) { /* a last batch of 1 joins the one before */
+    merge = 1;
+    steps--;
+  }
+  uint64_t step0 = net->step;
+  if (net->step > UINT64_MAX - steps)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the optimizer step count would overflow", fn);
+  size_t cap = batch_size + (size_t)merge;
+  float *xb = malloc(cap * numel * sizeof(float));
+  int32_t *yb = malloc(cap * sizeof(int32_t));
+  if (!xb || !yb) {
+    free(xb);
+    free(yb);
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: cannot allocate a batch", fn);
+  }
+  st = clnn_tensor_fill(net->loss_sum, 0.0f);
+  for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += batch_size) {
+    size_t count = n - first < batch_size ? n - first : batch_size;
+    if (merge && n - first == batch_size + 1) count = batch_size + 1;
+    st = clnn_dataset_batch(ds, first, count, xb, yb);
+    if (st == CLNN_SUCCESS) st = train_core(net, xb, count, yb, NULL, 1, fn);
+    if (st == CLNN_SUCCESS) done_steps++;
+    if (st == CLNN_SUCCESS && mean_loss)
+      st = clnn_axpy(net->ctx, (float)count / (float)n, net->loss_t, net->loss_sum);
+    if (count == batch_size + 1) break;
+  }
+  free(xb);
+  free(yb);
+  if (st != CLNN_SUCCESS && net->step != step0) {
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", clnn_last_error());
+    clnn__error(st, "%s (after %zu of the epoch's %zu steps had been applied; "
+                "clnn_net_step_count says how far training got)", keep, done_steps, steps);
+  }
+  if (st == CLNN_SUCCESS && mean_loss) st = clnn_tensor_read(net->loss_sum, mean_loss, 1);
+  return st;
+}
+
+/* Inference forward of batch samples; the output stays in the model. */
+static clnn_status infer_core(clnn_net *net, const float *x, size_t batch, const char *fn) {
+  clnn_status st = check_batch_args(net, x, batch, fn);
+  if (st != CLNN_SUCCESS) return st;
+  clnn_feed in = {net->in_v, x, batch * clnn__nn_prod(net->in_ndim, net->in_dims), NULL};
+  return clnn__m_run(net->model, &in, 1, batch, 0, 0, net->out_v, fn);
+}
+
+static clnn_status read_output(clnn_net *net, size_t batch, float *y) {
+  clnn_tensor *out;
+  clnn_status st = clnn_model_value(net->model, net->out_v, &out);
+  if (st == CLNN_SUCCESS) st = clnn_tensor_read(out, y, out_numel(net) * batch);
+  return st;
+}
+
+clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t batch, float *y,
+                             size_t y_count) {
+  const char *fn = "clnn_net_predict";
+  if (net && !y) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: y is NULL", fn);
+  clnn_status st = check_batch_args(net, x, batch, fn);
+  if (st != CLNN_SUCCESS) return st;
+  if (y_count != out_numel(net) * batch)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: y_count is %zu but %zu samples of %zu "
+                       "outputs need %zu", fn, y_count, batch, out_numel(net),
+                       out_numel(net) * batch);
+  st = infer_core(net, x, batch, fn);
+  if (st == CLNN_SUCCESS) st = read_output(net, batch, y);
+  return st;
+}
+
+/* Correct predictions among `rows` rows of `classes` outputs against labels. */
+static size_t count_correct(const float *y, const int32_t *labels, size_t rows, size_t classes) {
+  size_t correct = 0;
+  for (size_t r = 0; r < rows; r++) {
+    const float *o = y + r * classes;
+    int32_t pred;
+    if (classes == 1) {
+      pred = o[0] > 0.0f;
+    } else {
+      size_t best = 0;
+      for (size_t c = 1; c < classes; c++)
+        if (o[c] > o[best]) best = c;
+      pred = (int32_t)best;
+    }
+    if (pred == labels[r]) correct++;
+  }
+  return correct;
+}
+
+/* Shared by accuracy and evaluate: runs n samples in chunks; counts correct predictions and, if
+ * want_loss, accumulates the mean loss on the device. */
+static clnn_status eval_loop(clnn_net *net, const float *x, const int32_t *labels, size_t n,
+                             size_t batch_size, int want_loss, size_t *correct, const char *fn) {
+  size_t classes, rps;
+  out_rows(net, &classes, &rps);
+  size_t numel_in = clnn__nn_prod(net->in_ndim, net->in_dims), numel_out = out_numel(net);
+  if (batch_size > n) batch_size = n;
+  float *y = malloc(batch_size * numel_out * sizeof(float));
+  if (!y) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: cannot allocate outputs", fn);
+  clnn_status st = CLNN_SUCCESS;
+  *correct = 0;
+  if (want_loss) st = clnn_tensor_fill(net->loss_sum, 0.0f);
+  for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += batch_size) {
+    size_t count = n - first < batch_size ? n - first : batch_size;
+    const int32_t *lab = labels + first * rps;
+    if (want_loss) st = check_targets(net, count, lab, NULL, fn);
+    if (st == CLNN_SUCCESS) st = infer_core(net, x + first * numel_in, count, fn);
+    if (st == CLNN_SUCCESS && want_loss) {
+      st = net_loss(net, count, lab, NULL, 0);
+      if (st == CLNN_SUCCESS)
+        st = clnn_axpy(net->ctx, (float)count / (float)n, net->loss_t, net->loss_sum);
+    }
+    if (st == CLNN_SUCCESS) st = read_output(net, count, y);
+    if (st == CLNN_SUCCESS) *correct += count_correct(y, lab, count * rps, classes);
+  }
+  free(y);
+  return st;
+}
+
+clnn_status clnn_net_accuracy(clnn_net *net, const float *x, const int32_t *labels, size_t n,
+                              size_t batch_size, float *accuracy) {
+  const char *fn = "clnn_net_accuracy";
+  if (net && (!labels || !accuracy))
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                       !labels ? "labels" : "accuracy");
+  if (net && batch_size == 0)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: batch_size is 0", fn);
+  clnn_status st = check_batch_args(net, x, n, fn);
+  if (st != CLNN_SUCCESS) return st;
+  size_t correct, classes, rps;
+  st = eval_loop(net, x, labels, n, batch_size, 0, &correct, fn);
+  if (st != CLNN_SUCCESS) return st;
+  out_rows(net, &classes, &rps);
+  *accuracy = (float)((double)correct / ((double)n * (double)rps));
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_net_evaluate(clnn_net *net, const clnn_dataset *ds, size_t batch_size,
+                              float *mean_loss, float *accuracy) {
+  const char *fn = "clnn_net_evaluate";
+  if (!net || !ds)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !net ? "net" : "ds");
+  if (batch_size == 0) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: batch_size is 0", fn);
+  if (mean_loss && net->loss != CLNN_LOSS_SOFTMAX_CROSS_ENTROPY)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the loss on a dataset's labels needs "
+                       "softmax cross-entropy", fn);
+  clnn_status cs = check_dataset_fits(net, ds, fn);
+  if (cs != CLNN_SUCCESS) return cs;
+  size_t n = clnn_dataset_size(ds);
+  clnn_status st = clnn__nn_finalize(net);
+  if (st != CLNN_SUCCESS) return st;
+  size_t classes, rps;
+  out_rows(net, &classes, &rps);
+  if (rps != 1)
+    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: the network gives %zu predictions per "
+                       "sample but a dataset has one label per sample", fn, rps);
+  size_t correct;
+  st = eval_loop(net, clnn_dataset_data(ds), clnn_dataset_labels(ds), n, batch_size,
+                 mean_loss != NULL, &correct, fn);
+  if (st == CLNN_SUCCESS && mean_loss) st = clnn_tensor_read(net->loss_sum, mean_loss, 1);
+  if (st == CLNN_SUCCESS && accuracy) *accuracy = (float)((double)correct / (double)n);
+  return st;
+}
+
