@@ -20,6 +20,8 @@ from .ops import *  # noqa: F401,F403  (every operator; see clnn.ops.__all__)
 from .ops import __all__ as _ops_all
 from .nn import (Net, Dataset, LOSSES, OPTIMIZERS, SPLIT_MODES, mpi_available, mpi_init,
                  mpi_finalize)
+from .graph import Graph, Value, default_context
+from ._model import Model, SCHEDULES
 
 __version__ = "0.1.0"
 
@@ -36,4 +38,5 @@ __all__ = ["Error", "LibraryNotFoundError", "STATUS_CODES", "LIBRARY_NOT_FOUND",
            "DeviceSet", "SPLIT_MODES", "mpi_available", "mpi_init", "mpi_finalize", "Tensor", "DeviceInfo", "device_count", "device_info", "devices", "select_device",
            "set_log_callback", "as_float32", "as_int32_labels", "wrap_cl_buffer", "Net",
            "Dataset", "LOSSES", "OPTIMIZERS", "library_path", "MAX_DIMS",
+           "Graph", "Value", "Model", "SCHEDULES", "default_context",
            "__version__"] + list(_ops_all)
