@@ -1278,6 +1278,33 @@ clnn_status clnn_model_set_schedule(clnn_model *m, const clnn_schedule *s);
 clnn_status clnn_model_current_lr(const clnn_model *m, const char *name, float *lr);
 uint64_t clnn_model_step_count(const clnn_model *m);
 
+/* ---- Several devices and MPI for models (src/nn/model_parallel.c) ---- */
+/* A model whose replicas live on every device of `set` (which must outlive it), for data-parallel
+ * training: clnn_model_compute_gradients, train_step and train_epoch split each batch into
+ * contiguous equal shares over every device (and, after clnn_model_set_mpi, every rank: each rank
+ * passes the same whole batch), run every device's forward and backward in its own host thread,
+ * and sum the gradients on the host in device order (then rank order), weighted by share / batch,
+ * in double: deterministic whatever the timing. Every replica then applies the same update, so
+ * replicas stay bit-identical (devices of different models or drivers: the first device updates
+ * and is copied). Batch-norm running statistics become the share-weighted mean of the replicas'.
+ * The objective is the mean over the whole batch. Feeds must be host memory; input gradients are
+ * not gathered (CLNN_ERROR_UNSUPPORTED). Everything else (forward, backward, predict, evaluate,
+ * parameters, files) uses the first device's replica; parameters written through
+ * clnn_model_param, loaded files and changed settings reach the other replicas (and ranks, from
+ * rank 0) at the next step. A device failing in a step stops it with an error naming the device,
+ * parameters and statistics as before. Compared with one device the parameters agree to rounding
+ * (the tests: every parameter within 1e-5 + 1e-4 |value| after 20 steps on 2 devices). */
+clnn_status clnn_model_create_parallel(clnn_device_set *set, const clnn_graph *g, uint64_t seed,
+                                       clnn_model **out);
+/* Devices over every rank (1 for a model on one device not joined to MPI; 0 for NULL). */
+int clnn_model_num_devices(const clnn_model *m);
+/* Joins the model to data-parallel training across the ranks of `comm` (a pointer to an
+ * MPI_Comm; NULL: MPI_COMM_WORLD), as clnn_net_set_mpi: collective, every later training call is
+ * collective, rank 0's parameters, state and optimizer are broadcast at the first step, gradients
+ * are summed in rank order (the same bits on every rank), a failure on one rank fails the step on
+ * every rank. CLNN_ERROR_UNSUPPORTED when clnn was built without MPI. */
+clnn_status clnn_model_set_mpi(clnn_model *m, const void *comm);
+
 /* ---- Model files: safetensors with the graph in the metadata ---- */
 /* Writes parameters and state (and, with CLNN_SAVE_OPTIMIZER, the optimizer state) as
  * clnn_net_save does, plus the graph (nodes, attributes, names, shapes, losses, outputs) and the

@@ -1036,6 +1036,35 @@ static void networks(void) {
     cover("clnn_mpi_finalize");
   }
   ROW(clnn_net_set_mpi, "net NULL", INV, clnn_net_set_mpi(NULL, NULL));
+  { /* graph models on several devices and MPI */
+    clnn_graph *pg = NULL;
+    int gx, gy;
+    size_t gd[1] = {4};
+    TU_OK(clnn_graph_create(&pg));
+    TU_OK(clnn_graph_input(pg, "x", CLNN_FLOAT32, 1, gd, &gx));
+    TU_OK(clnn_graph_dense(pg, NULL, gx, 2, 1, &gy));
+    clnn_model *pm = (clnn_model *)&rows;
+    ROW(clnn_model_create_parallel, "set NULL", INV, clnn_model_create_parallel(NULL, pg, 1, &pm));
+    TU_OK(clnn_device_set_wrap(one, 1, &set));
+    ROW(clnn_model_create_parallel, "graph NULL", INV, clnn_model_create_parallel(set, NULL, 1, &pm));
+    ROW(clnn_model_create_parallel, "out NULL", INV, clnn_model_create_parallel(set, pg, 1, NULL));
+    ROW(clnn_model_create_parallel, "no output or loss", INV,
+        clnn_model_create_parallel(set, pg, 1, &pm));
+    TU_CHECK(pm == (clnn_model *)&rows, "clnn_model_create_parallel: *out untouched on failure");
+    TU_OK(clnn_graph_output(pg, gy));
+    pm = NULL;
+    TU_OK(clnn_model_create_parallel(set, pg, 1, &pm));
+    VROW(clnn_model_num_devices, "NULL", , clnn_model_num_devices(NULL) == 0);
+    VROW(clnn_model_num_devices, "a one-device set", , clnn_model_num_devices(pm) == 1);
+    ROW(clnn_model_set_mpi, "model NULL", INV, clnn_model_set_mpi(NULL, NULL));
+    if (!clnn_mpi_available())
+      ROW(clnn_model_set_mpi, "built without MPI", CLNN_ERROR_UNSUPPORTED, clnn_model_set_mpi(pm, NULL));
+    else
+      cover("clnn_model_set_mpi");
+    clnn_model_destroy(pm);
+    clnn_device_set_destroy(set);
+    clnn_graph_destroy(pg);
+  }
   int rank = -1, size = -1;
   ROW(clnn_net_mpi_rank, "net NULL", INV, clnn_net_mpi_rank(NULL, &rank, &size));
   ROW(clnn_net_mpi_rank, "not joined: rank 0 of 1", OK, clnn_net_mpi_rank(net, &rank, &size));

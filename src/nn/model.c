@@ -425,6 +425,7 @@ static void stage_free(clnn__mstage *s) {
 
 void clnn_model_destroy(clnn_model *m) {
   if (!m) return;
+  clnn__m_par_destroy(m); /* replicas on other devices, MPI communicator */
   if (m->vbase && m->gbase) clnn__m_drop_buffers(m);
   for (int i = 0; m->stage && i < m->graph.g.num_values; i++) stage_free(&m->stage[i]);
   clnn__m_free_opt(m);
@@ -537,6 +538,7 @@ clnn_status clnn_model_param(clnn_model *m, const char *name, clnn_tensor **valu
   }
   if (value) *value = p->value;
   if (grad) *grad = p->grad;
+  clnn__m_par_mark_stale(m); /* the caller may write to it */
   return CLNN_SUCCESS;
 }
 

@@ -87,6 +87,7 @@ struct clnn_model {
   /* called after each node's backward (clnn_net's data-parallel read-back) */
   clnn_status (*node_hook)(void *user, int node);
   void *hook_user;
+  struct clnn__mpar *par;  /* several devices or MPI ranks (model_parallel.c); NULL: one */
 };
 
 /* ---- autodiff.c ---- */
@@ -116,6 +117,25 @@ clnn_status clnn__m_run(clnn_model *m, const clnn_feed *feeds, int num_feeds, si
                         int training, int grads, int target, const char *fn);
 clnn__mparam *clnn__m_find_param(clnn_model *m, const char *name);
 const char *clnn__m_param_name(const clnn_model *m, size_t i);
+
+/* Checks a call's feeds for the whole batch as a forward over every output and loss would,
+ * without running anything or changing the model. */
+clnn_status clnn__m_check(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+                          const char *fn);
+/* The weighted objective of the last forward (reads back). */
+clnn_status clnn__m_objective(clnn_model *m, float *loss);
+
+/* ---- model_parallel.c ---- */
+typedef struct clnn__mpar clnn__mpar;
+void clnn__m_par_destroy(clnn_model *m);
+/* Gradients of the whole batch split over every device and rank, summed into every replica;
+ * loss (may be NULL) receives the objective. */
+clnn_status clnn__m_par_gradients(clnn_model *m, const clnn_feed *feeds, int num_feeds,
+                                  size_t batch, float *loss, const char *fn);
+/* Runs `step` (one replica's optimizer update) so that every replica ends identical. */
+clnn_status clnn__m_par_step(clnn_model *m, clnn_status (*step)(clnn_model *));
+/* Replica 0 was written outside a step (a parameter, a load): copy it before the next step. */
+void clnn__m_par_mark_stale(clnn_model *m);
 
 /* ---- model_optim.c ---- */
 clnn_status clnn__m_check_opt(const clnn_optimizer_config *c, const char *fn);

@@ -174,9 +174,16 @@ clnn_status clnn_model_current_lr(const clnn_model *m, const char *name, float *
 
 uint64_t clnn_model_step_count(const clnn_model *m) { return m ? m->step : 0; }
 
+static clnn_status step_one(clnn_model *m);
+
 clnn_status clnn_model_optimizer_step(clnn_model *m) {
+  if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_model_optimizer_step: model is NULL");
+  return m->par ? clnn__m_par_step(m, step_one) : step_one(m);
+}
+
+/* One replica's update. */
+static clnn_status step_one(clnn_model *m) {
   const char *fn = "clnn_model_optimizer_step";
-  if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
   if (m->step == UINT64_MAX)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the step count is exhausted", fn);
   clnn_status st = CLNN_SUCCESS;

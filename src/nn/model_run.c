@@ -176,8 +176,21 @@ clnn_status clnn__m_run(clnn_model *m, const clnn_feed *feeds, int num_feeds, si
   return st;
 }
 
+clnn_status clnn__m_check(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+                          const char *fn) {
+  size_t nn = (size_t)m->graph.g.num_nodes + 1;
+  char *before = malloc(nn);
+  if (!before) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  memcpy(before, m->active, nn);
+  select_nodes(m, -1);
+  clnn_status st = check_feeds(m, feeds, num_feeds, batch, fn);
+  memcpy(m->active, before, nn);
+  free(before);
+  return st;
+}
+
 /* The objective of the last forward: the weighted sum of the active losses (reads back). */
-static clnn_status read_objective(clnn_model *m, float *loss) {
+clnn_status clnn__m_objective(clnn_model *m, float *loss) {
   const clnn__graph *g = &m->graph.g;
   double total = 0.0;
   for (int i = 0; i < g->num_losses; i++) {
@@ -197,7 +210,7 @@ clnn_status clnn_model_forward(clnn_model *m, const clnn_feed *feeds, int num_fe
   const char *fn = "clnn_model_forward";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
   clnn_status st = clnn__m_run(m, feeds, num_feeds, batch, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
-  if (st == CLNN_SUCCESS && loss) st = read_objective(m, loss);
+  if (st == CLNN_SUCCESS && loss) st = clnn__m_objective(m, loss);
   return st;
 }
 
@@ -212,10 +225,11 @@ static clnn_status need_losses(const clnn_model *m, const char *fn) {
 static clnn_status gradients(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
                              float *loss, const char *fn) {
   clnn_status st = need_losses(m, fn);
+  if (st == CLNN_SUCCESS && m->par) return clnn__m_par_gradients(m, feeds, num_feeds, batch, loss, fn);
   if (st == CLNN_SUCCESS)
     st = clnn__m_run(m, feeds, num_feeds, batch, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
   if (st == CLNN_SUCCESS) st = clnn__m_backward(m, NULL, 0, fn);
-  if (st == CLNN_SUCCESS && loss) st = read_objective(m, loss);
+  if (st == CLNN_SUCCESS && loss) st = clnn__m_objective(m, loss);
   return st;
 }
 
@@ -230,9 +244,13 @@ clnn_status clnn_model_train_step(clnn_model *m, const clnn_feed *feeds, int num
                                   size_t batch, float *loss) {
   const char *fn = "clnn_model_train_step";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
-  clnn_status st = gradients(m, feeds, num_feeds, batch, NULL, fn);
+  float l = 0.0f;
+  clnn_status st = gradients(m, feeds, num_feeds, batch, m->par ? &l : NULL, fn);
   if (st == CLNN_SUCCESS) st = clnn_model_optimizer_step(m);
-  if (st == CLNN_SUCCESS && loss) st = read_objective(m, loss);
+  if (st == CLNN_SUCCESS && loss) {
+    if (m->par) *loss = l;
+    else st = clnn__m_objective(m, loss);
+  }
   return st;
 }
 
@@ -354,6 +372,7 @@ clnn_status clnn_model_train_epoch(clnn_model *m, clnn_dataset *ds, size_t batch
     st = check_feeds(m, f, 2, b, fn);
   }
   clnn_tensor *sum = NULL;
+  double host_sum = 0.0;
   size_t one = 1;
   if (st == CLNN_SUCCESS && mean_loss) st = clnn_tensor_create(m->ctx, 1, &one, &sum);
   if (sum) st = clnn_tensor_fill(sum, 0.0f);
@@ -361,10 +380,13 @@ clnn_status clnn_model_train_epoch(clnn_model *m, clnn_dataset *ds, size_t batch
     size_t b = n - first < bs ? n - first : bs;
     st = clnn_dataset_batch(ds, first, b, xb, lb);
     clnn_feed f[2] = {{x, xb, b * numel, NULL}, {labels, lb, b, NULL}};
-    if (st == CLNN_SUCCESS) st = clnn_model_train_step(m, f, 2, b, NULL);
-    if (st == CLNN_SUCCESS && sum) st = add_objective(m, sum, (float)b / (float)n);
+    float l = 0.0f; /* (on several devices the objective is on the host already) */
+    if (st == CLNN_SUCCESS) st = clnn_model_train_step(m, f, 2, b, m->par ? &l : NULL);
+    if (st == CLNN_SUCCESS && m->par) host_sum += (double)l * (double)b / (double)n;
+    else if (st == CLNN_SUCCESS && sum) st = add_objective(m, sum, (float)b / (float)n);
   }
   if (st == CLNN_SUCCESS && sum) st = clnn_tensor_read(sum, mean_loss, 1);
+  if (st == CLNN_SUCCESS && mean_loss && m->par) *mean_loss = (float)host_sum;
   clnn_tensor_destroy(sum);
   free(xb);
   free(lb);
@@ -408,7 +430,7 @@ clnn_status clnn_model_evaluate(clnn_model *m, const clnn_dataset *ds, size_t ba
     if (st == CLNN_SUCCESS) st = clnn__m_run(m, f, 2, b, 0, 0, with_loss ? -1 : output, fn);
     if (st == CLNN_SUCCESS && with_loss) {
       float l = 0.0f;
-      st = read_objective(m, &l);
+      st = clnn__m_objective(m, &l);
       loss_sum += (double)l * (double)b;
     }
     if (st == CLNN_SUCCESS && ov->producer >= 0 && !m->active[ov->producer])

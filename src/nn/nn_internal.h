@@ -182,6 +182,10 @@ clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config
  * (and MPI ranks); the global mean loss is left in net->loss_t. */
 clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
                                const float *targets, int apply, const char *fn);
+/* A device's model and driver as one number (devices with equal numbers round alike). */
+uint64_t clnn__nn_device_signature(const clnn_device_info *d);
+/* Splits N samples into W contiguous shares in proportion to `shares` (all 0: equal). */
+void clnn__nn_split_counts(const double *shares, int W, size_t N, size_t *counts);
 /* Frees the data-parallel state and replicas (not the network itself). */
 void clnn__nn_par_destroy(clnn_net *net);
 

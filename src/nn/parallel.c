@@ -108,7 +108,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static uint64_t device_signature(const clnn_device_info *d) {
+uint64_t clnn__nn_device_signature(const clnn_device_info *d) {
   uint64_t h = CLNN__FNV_BASIS;
   h = clnn__fnv1a(h, d->platform_name, strlen(d->platform_name));
   h = clnn__fnv1a(h, d->name, strlen(d->name));
@@ -221,7 +221,7 @@ static clnn_status par_create(clnn_net *net, clnn_device_set *set) {
     clnn_context_device_info(worker_ctx(par, net, k), &info);
     w->par = par;
     w->global = k;
-    w->signature = device_signature(&info);
+    w->signature = clnn__nn_device_signature(&info);
     if (k == 0) sig0 = w->signature;
     else if (w->signature != sig0) par->identical = 0;
     if (info.platform_index >= 0)
@@ -492,7 +492,7 @@ static clnn_status par_sync(clnn_net *net, int any_stale) {
 /* ---- the split ---- */
 
 /* counts[g] for a batch of N from shares (largest remainder; ties to the lower index). */
-static void split_counts(const double *shares, int W, size_t N, size_t *counts) {
+void clnn__nn_split_counts(const double *shares, int W, size_t N, size_t *counts) {
   double total = 0;
   for (int g = 0; g < W; g++) total += shares[g] > 0 ? shares[g] : 0;
   size_t used = 0;
@@ -1016,7 +1016,7 @@ clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t batch, cons
   net->sample_offset = 0;
   if (par->mode != CLNN_SPLIT_FIXED && !par->measured)
     for (int g = 0; g < par->nglobal; g++) par->shares[g] = 1.0 / par->nglobal;
-  split_counts(par->shares, par->nglobal, batch, par->counts);
+  clnn__nn_split_counts(par->shares, par->nglobal, batch, par->counts);
 
   st = run_devices(net, x, labels, targets, batch, fn);
   char msg[PAR_MSG];

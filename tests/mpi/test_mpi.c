@@ -147,6 +147,93 @@ static void compare(clnn_device_set *set, const double *weights, int steps, cons
   clnn_net_destroy(net);
 }
 
+/* A graph model (a residual block, dropout, two heads' worth of structure) across the ranks
+ * (and each rank's devices when `set`) against one process. */
+static clnn_model *graph_model(clnn_device_set *set, uint64_t seed, int *x, int *lab) {
+  clnn_graph *g = NULL;
+  size_t in[3] = {1, 8, 8};
+  int h, r, y, loss;
+  clnn_conv2d_params cp;
+  clnn_conv2d_params_init(&cp);
+  cp.pad_top = cp.pad_bottom = cp.pad_left = cp.pad_right = 1;
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 3, in, x));
+  TU_OK(clnn_graph_input(g, "label", CLNN_INT32, 0, NULL, lab));
+  TU_OK(clnn_graph_conv2d(g, "stem", *x, 4, 3, 3, &cp, 1, &h));
+  TU_OK(clnn_graph_activation(g, NULL, h, CLNN_ACT_RELU, 0, &h));
+  TU_OK(clnn_graph_conv2d(g, "branch", h, 4, 3, 3, &cp, 1, &r));
+  TU_OK(clnn_graph_add(g, "skip", r, h, &h));
+  TU_OK(clnn_graph_activation(g, NULL, h, CLNN_ACT_RELU, 0, &h));
+  TU_OK(clnn_graph_dropout(g, NULL, h, 0.25f, &h));
+  TU_OK(clnn_graph_flatten(g, NULL, h, &h));
+  TU_OK(clnn_graph_dense(g, "head", h, C, 1, &y));
+  TU_OK(clnn_graph_loss(g, NULL, CLNN_LOSS_SOFTMAX_CROSS_ENTROPY, y, *lab, 1.0f, &loss));
+  TU_OK(clnn_graph_output(g, y));
+  clnn_model *m = NULL;
+  if (set) TU_OK(clnn_model_create_parallel(set, g, seed, &m));
+  else TU_OK(clnn_model_create(ctx, g, seed, &m));
+  clnn_graph_destroy(g);
+  if (!m) exit(1);
+  clnn_optimizer_config opt;
+  clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, 2e-3f);
+  TU_OK(clnn_model_set_optimizer(m, &opt));
+  return m;
+}
+
+static float *model_params(clnn_model *m, size_t *n) {
+  size_t np = clnn_model_num_params(m), total = 0;
+  for (size_t i = 0; i < np; i++) {
+    clnn_tensor *t = NULL;
+    TU_OK(clnn_model_param(m, clnn_model_param_name(m, i), &t, NULL));
+    total += clnn_tensor_numel(t);
+  }
+  float *v = malloc(total * sizeof(float));
+  size_t k = 0;
+  for (size_t i = 0; i < np; i++) {
+    clnn_tensor *t = NULL;
+    TU_OK(clnn_model_param(m, clnn_model_param_name(m, i), &t, NULL));
+    TU_OK(clnn_tensor_read(t, v + k, clnn_tensor_numel(t)));
+    k += clnn_tensor_numel(t);
+  }
+  *n = total;
+  return v;
+}
+
+static void compare_model(clnn_device_set *set, int steps, const char *what) {
+  int x, lab;
+  clnn_model *m = graph_model(set, 11 + (uint64_t)rank * 1000, &x, &lab); /* rank 0's wins */
+  TU_OK(clnn_model_set_mpi(m, NULL));
+  printf("rank %d: %s: %d devices in all\n", rank, what, clnn_model_num_devices(m));
+  float lp[64] = {0};
+  for (int s = 0; s < steps; s++) {
+    clnn_feed f[2] = {{x, X[s % NB], B * IN, NULL}, {lab, Y[s % NB], B, NULL}};
+    TU_OK(clnn_model_train_step(m, f, 2, B, &lp[s]));
+  }
+  size_t n;
+  float *p = model_params(m, &n);
+  same_on_every_rank(p, n, what);
+  same_on_every_rank(lp, (size_t)steps, "graph model losses");
+  if (rank == 0) {
+    int x1, l1;
+    clnn_model *one = graph_model(NULL, 11, &x1, &l1);
+    float lo = 0;
+    for (int s = 0; s < steps; s++) {
+      clnn_feed f[2] = {{x1, X[s % NB], B * IN, NULL}, {l1, Y[s % NB], B, NULL}};
+      TU_OK(clnn_model_train_step(one, f, 2, B, &lo));
+    }
+    TU_CHECK(fabsf(lp[steps - 1] - lo) <= 1e-4f + 1e-4f * fabsf(lo), "%s: loss %.7f vs %.7f in "
+             "one process", what, lp[steps - 1], lo);
+    size_t n1;
+    float *q = model_params(one, &n1);
+    TU_CHECK(n1 == n, "parameter counts");
+    close_to(p, q, n, what);
+    free(q);
+    clnn_model_destroy(one);
+  }
+  free(p);
+  clnn_model_destroy(m);
+}
+
 static void test_gradients(void) {
   clnn_net *net = cnn(NULL, 11);
   TU_OK(clnn_net_set_mpi(net, NULL));
@@ -257,12 +344,14 @@ int main(int argc, char **argv) {
   compare(NULL, NULL, 20, "2 ranks x 1 device, equal split, 20 Adam steps");
   double w[2] = {3, 1};
   compare(NULL, w, 20, "2 ranks x 1 device, 3:1 split, 20 Adam steps");
+  compare_model(NULL, 20, "graph model: 2 ranks x 1 device, 20 Adam steps");
   test_gradients();
   test_failures();
   clnn_device_set *set = NULL;
   TU_OK(clnn_device_set_create("all", NULL, &set));
   if (set && clnn_device_set_size(set) >= 2) {
     compare(set, NULL, 12, "2 ranks x 2 devices, 12 Adam steps");
+    compare_model(set, 12, "graph model: 2 ranks x 2 devices, 12 Adam steps");
   } else {
     printf("rank %d: fewer than 2 devices per rank: the 2 x 2 part is not run\n", rank);
     TU_CHECK(0, "two devices per rank (POCL_DEVICES)");

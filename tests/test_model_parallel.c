@@ -1,0 +1,196 @@
+/* tests/test_model_parallel.c — graph models on several devices (two PoCL devices unless
+ * POCL_DEVICES says otherwise; fewer than 2 devices is a failure): 20 steps of Adam with dropout
+ * on 2 devices give every parameter of the one-device run within 1e-5 + 1e-4 |value| and every
+ * replica the same bits; gradients and the epoch loss agree with one device; batch norm keeps
+ * replicas identical with the running mean of one device; a frozen parameter stays bit-identical
+ * everywhere; a parameter written on the first replica reaches the others; what is not supported
+ * (tensor feeds, input gradients) is refused with the model unchanged. */
+#define _POSIX_C_SOURCE 200809L
+#include "test_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+clnn_model *clnn__m_par_replica(clnn_model *m, int k); /* test hook (src/nn/model_parallel.c) */
+
+enum { B = 30, IN = 64, STEPS = 20 };
+static float X[4][B * IN];
+static int32_t Y[4][B];
+
+static clnn_graph *make_graph(int bn, int *x, int *lab) {
+  clnn_graph *g = NULL;
+  size_t in[3] = {1, 8, 8};
+  int h, y, loss;
+  clnn_conv2d_params cp;
+  clnn_conv2d_params_init(&cp);
+  cp.pad_top = cp.pad_bottom = cp.pad_left = cp.pad_right = 1;
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 3, in, x));
+  TU_OK(clnn_graph_input(g, "label", CLNN_INT32, 0, NULL, lab));
+  TU_OK(clnn_graph_conv2d(g, NULL, *x, 6, 3, 3, &cp, 1, &h));
+  if (bn) TU_OK(clnn_graph_batchnorm(g, NULL, h, 0, 0, &h));
+  TU_OK(clnn_graph_activation(g, NULL, h, CLNN_ACT_RELU, 0, &h));
+  TU_OK(clnn_graph_dropout(g, NULL, h, 0.2f, &h));
+  TU_OK(clnn_graph_flatten(g, NULL, h, &h));
+  TU_OK(clnn_graph_dense(g, "head", h, 10, 1, &y));
+  TU_OK(clnn_graph_loss(g, NULL, CLNN_LOSS_SOFTMAX_CROSS_ENTROPY, y, *lab, 1.0f, &loss));
+  TU_OK(clnn_graph_output(g, y));
+  return g;
+}
+
+static float *params_of(clnn_model *m, size_t *count) {
+  size_t total = 0, n = clnn_model_num_params(m);
+  for (size_t i = 0; i < n; i++) {
+    clnn_tensor *t = NULL;
+    clnn_model_param(m, clnn_model_param_name(m, i), &t, NULL);
+    total += clnn_tensor_numel(t);
+  }
+  float *v = malloc(total * sizeof(float));
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    clnn_tensor *t = NULL;
+    clnn_model_param(m, clnn_model_param_name(m, i), &t, NULL);
+    clnn_tensor_read(t, v + k, clnn_tensor_numel(t));
+    k += clnn_tensor_numel(t);
+  }
+  *count = total;
+  return v;
+}
+
+static void replicas_identical(clnn_model *par, int ndev, const char *what) {
+  size_t n0;
+  float *p0 = params_of(clnn__m_par_replica(par, 0), &n0);
+  for (int k = 1; k < ndev; k++) {
+    size_t nk;
+    float *pk = params_of(clnn__m_par_replica(par, k), &nk);
+    TU_CHECK(nk == n0 && memcmp(p0, pk, n0 * sizeof(float)) == 0,
+             "%s: replica %d holds the same bits as replica 0", what, k);
+    free(pk);
+  }
+  free(p0);
+}
+
+static void close_to_one_device(clnn_device_set *set, int ndev) {
+  int x, lab;
+  clnn_graph *g = make_graph(0, &x, &lab);
+  clnn_model *one = NULL, *par = NULL;
+  TU_OK(clnn_model_create(clnn_device_set_context(set, 0), g, 5, &one));
+  TU_OK(clnn_model_create_parallel(set, g, 5, &par));
+  clnn_graph_destroy(g);
+  if (!one || !par) return;
+  TU_CHECK(clnn_model_num_devices(par) == ndev, "%d devices", clnn_model_num_devices(par));
+  float l1 = 0, l2 = 0;
+  for (int s = 0; s < STEPS; s++) {
+    size_t b = s == 7 ? 7 : B; /* an uneven batch too */
+    clnn_feed f[2] = {{x, X[s % 4], b * IN, NULL}, {lab, Y[s % 4], b, NULL}};
+    TU_OK(clnn_model_train_step(one, f, 2, b, &l1));
+    TU_OK(clnn_model_train_step(par, f, 2, b, &l2));
+  }
+  TU_CHECK(fabsf(l1 - l2) <= 1e-4f * (1.0f + fabsf(l1)), "loss %g vs %g after %d steps", l1, l2,
+           STEPS);
+  size_t n1, n2;
+  float *p1 = params_of(one, &n1), *p2 = params_of(par, &n2);
+  TU_CHECK(n1 == n2 && tu_allclose(p2, p1, n1, 1e-4f, 1e-5f, "2 devices vs 1 after 20 Adam steps"),
+           "every parameter within 1e-5 + 1e-4 |value| of one device");
+  free(p1);
+  free(p2);
+  replicas_identical(par, ndev, "after 20 steps");
+  /* gradients of one batch */
+  clnn_feed f[2] = {{x, X[1], B * IN, NULL}, {lab, Y[1], B, NULL}};
+  TU_OK(clnn_model_compute_gradients(one, f, 2, B, &l1));
+  TU_OK(clnn_model_compute_gradients(par, f, 2, B, &l2));
+  clnn_tensor *g1 = NULL, *g2 = NULL;
+  TU_OK(clnn_model_param(one, "head.weight", NULL, &g1));
+  TU_OK(clnn_model_param(par, "head.weight", NULL, &g2));
+  float *a = tu_read(g1), *b = tu_read(g2);
+  TU_CHECK(tu_allclose(b, a, clnn_tensor_numel(g1), 1e-3f, 1e-6f, "gradient"),
+           "compute_gradients agrees with one device");
+  free(a);
+  free(b);
+  /* a frozen parameter stays bit-identical on every replica; a written one reaches them */
+  TU_OK(clnn_model_set_trainable(par, "conv1.", 0, NULL));
+  clnn_tensor *hw = NULL;
+  TU_OK(clnn_model_param(par, "head.bias", &hw, NULL));
+  TU_OK(clnn_tensor_fill(hw, 0.25f));
+  size_t nb;
+  float *before = params_of(par, &nb);
+  TU_OK(clnn_model_train_step(par, f, 2, B, NULL));
+  replicas_identical(par, ndev, "after freezing and writing");
+  clnn_tensor *cw = NULL;
+  TU_OK(clnn_model_param(clnn__m_par_replica(par, ndev - 1), "conv1.weight", &cw, NULL));
+  float *cwv = tu_read(cw);
+  TU_CHECK(memcmp(cwv, before, clnn_tensor_numel(cw) * sizeof(float)) == 0,
+           "frozen conv1.weight unchanged on the last replica");
+  free(cwv);
+  free(before);
+  /* not supported on several devices: refused, nothing changes */
+  TU_OK(clnn_model_input_grad(par, x, 1));
+  size_t na;
+  float *p_a = params_of(par, &na);
+  TU_STATUS(clnn_model_train_step(par, f, 2, B, NULL), CLNN_ERROR_UNSUPPORTED);
+  TU_OK(clnn_model_input_grad(par, x, 0));
+  clnn_tensor *xt = tu_tensor(clnn_device_set_context(set, 0), 1, (size_t[1]){B * IN}, X[0]);
+  clnn_feed ft[2] = {{x, NULL, 0, xt}, {lab, Y[0], B, NULL}};
+  TU_STATUS(clnn_model_train_step(par, ft, 2, B, NULL), CLNN_ERROR_UNSUPPORTED);
+  float *p_b = params_of(par, &na);
+  TU_CHECK(memcmp(p_a, p_b, na * sizeof(float)) == 0, "refused steps changed nothing");
+  free(p_a);
+  free(p_b);
+  clnn_tensor_destroy(xt);
+  clnn_model_destroy(one);
+  clnn_model_destroy(par);
+}
+
+static void batch_norm_and_epoch(clnn_device_set *set, int ndev) {
+  int x, lab;
+  clnn_graph *g = make_graph(1, &x, &lab);
+  clnn_model *one = NULL, *par = NULL;
+  TU_OK(clnn_model_create(clnn_device_set_context(set, 0), g, 9, &one));
+  TU_OK(clnn_model_create_parallel(set, g, 9, &par));
+  clnn_graph_destroy(g);
+  if (!one || !par) return;
+  clnn_feed f[2] = {{x, X[2], B * IN, NULL}, {lab, Y[2], B, NULL}};
+  TU_OK(clnn_model_train_step(one, f, 2, B, NULL));
+  TU_OK(clnn_model_train_step(par, f, 2, B, NULL));
+  replicas_identical(par, ndev, "batch norm");
+  clnn_tensor *m1 = NULL, *m2 = NULL;
+  TU_OK(clnn_model_param(one, "bn1.running_mean", &m1, NULL));
+  TU_OK(clnn_model_param(par, "bn1.running_mean", &m2, NULL));
+  float *a = tu_read(m1), *b = tu_read(m2);
+  TU_CHECK(tu_allclose(b, a, clnn_tensor_numel(m1), 1e-4f, 1e-6f, "running mean"),
+           "the running mean is one device's after a step");
+  free(a);
+  free(b);
+  /* an epoch: the mean loss of the whole dataset */
+  clnn_dataset *ds = NULL;
+  size_t sd[3] = {1, 8, 8};
+  TU_OK(clnn_dataset_create(4 * B, 3, sd, &X[0][0], &Y[0][0], &ds));
+  float e1 = 0, e2 = 0;
+  TU_OK(clnn_model_train_epoch(one, ds, 32, x, lab, &e1));
+  TU_OK(clnn_model_train_epoch(par, ds, 32, x, lab, &e2));
+  TU_CHECK(fabsf(e1 - e2) < 2e-2f * (1.0f + fabsf(e1)), "epoch loss %g on 1 device, %g on %d "
+           "(batch norm normalises each device's share)", e1, e2, ndev);
+  replicas_identical(par, ndev, "after an epoch");
+  clnn_dataset_destroy(ds);
+  clnn_model_destroy(one);
+  clnn_model_destroy(par);
+}
+
+int main(void) {
+  setenv("POCL_DEVICES", "pthread pthread", 0);
+  clnn_device_set *set = NULL;
+  TU_OK(clnn_device_set_create("all", NULL, &set));
+  int ndev = clnn_device_set_size(set);
+  if (!TU_CHECK(ndev >= 2, "at least 2 devices (got %d; POCL_DEVICES=\"pthread pthread\")", ndev))
+    return tu_finish("test_model_parallel");
+  tu_seed(3);
+  for (int b = 0; b < 4; b++) {
+    tu_fill_uniform(X[b], B * IN, 0.0f, 1.0f);
+    for (int i = 0; i < B; i++) Y[b][i] = (int32_t)((i * 7 + b) % 10);
+  }
+  close_to_one_device(set, ndev);
+  batch_norm_and_epoch(set, ndev);
+  clnn_device_set_destroy(set);
+  return tu_finish("test_model_parallel");
+}
