@@ -19,6 +19,31 @@ lines=$(wc -l <"$work/pred.txt")
 [ "$lines" -eq 360 ] || { echo "FAIL: $lines predictions for 360 images"; exit 1; }
 awk 'NF != 3 || $1 != NR - 1 || $2 < 0 || $2 > 9 || $3 <= 0 || $3 > 1 { bad = 1 } END { exit bad }' \
   "$work/pred.txt" || { echo "FAIL: malformed prediction lines"; exit 1; }
+# the same network through ONNX: export it (a graph model loaded from the file), predict from .onnx
+cat >"$work/export.c" <<'CEOF'
+#include <clnn.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+  clnn_context *ctx = NULL;
+  clnn_model *m = NULL;
+  if (argc != 3 || clnn_context_create(NULL, &ctx) || clnn_model_load_file(ctx, argv[1], &m) ||
+      clnn_model_save_onnx(m, argv[2])) {
+    fprintf(stderr, "export: %s\n", clnn_last_error());
+    return 1;
+  }
+  clnn_model_destroy(m);
+  clnn_context_destroy(ctx);
+  return 0;
+}
+CEOF
+if cc -o "$work/export" "$work/export.c" -I"$src/include" -L"$build" -lclnn -Wl,-rpath,"$build" 2>"$work/cc.txt"; then
+  "$work/export" "$work/net.safetensors" "$work/net.onnx"
+  onnx=$("$build/clnn-predict" "$work/net.onnx" "$data/test-images-idx3-ubyte" "$data/test-labels-idx1-ubyte" | sed -n 's/^accuracy \([0-9.]*\)%.*/\1/p')
+  echo "clnn-predict on the ONNX export: $onnx%"
+  [ "$onnx" = "$want" ] || { echo "FAIL: the ONNX export predicts differently"; exit 1; }
+else
+  echo "FAIL: cannot compile the export helper: $(cat "$work/cc.txt")"; exit 1
+fi
 head -c 100 "$work/net.safetensors" >"$work/cut.safetensors"
 if "$build/clnn-predict" "$work/cut.safetensors" "$data/test-images-idx3-ubyte" >/dev/null 2>"$work/err.txt"; then
   echo "FAIL: a truncated model file was accepted"; exit 1

@@ -1,8 +1,8 @@
 /* tools/clnn_predict.c — clnn-predict MODEL IMAGES [LABELS]: loads any model file that
- * clnn_model_save or clnn_net_save wrote (the architecture comes from the file), runs it in
- * evaluation mode on an IDX image file (the MNIST format) and prints one prediction per image
- * (class and confidence, from a softmax of the output), or with an IDX label file the accuracy.
- * Deployment in one command, with no source code of the model. */
+ * clnn_model_save or clnn_net_save wrote, or an ONNX file (the architecture comes from the file),
+ * runs it in evaluation mode on an IDX image file (the MNIST format) and prints one prediction per
+ * image (class and confidence, from a softmax of the output), or with an IDX label file the
+ * accuracy. Deployment in one command, with no source code of the model. */
 #include <clnn.h>
 
 #include <math.h>
@@ -13,7 +13,7 @@
 static int usage(void) {
   fprintf(stderr,
           "usage: clnn-predict MODEL IMAGES [LABELS] [--batch N] [--quiet]\n"
-          "  MODEL   a .safetensors file written by clnn_model_save or clnn_net_save\n"
+          "  MODEL   a .safetensors file written by clnn_model_save or clnn_net_save, or an .onnx file\n"
           "  IMAGES  an IDX image file (unsigned bytes [N, H, W], as MNIST's)\n"
           "  LABELS  an IDX label file: print the accuracy instead of every prediction\n"
           "The model's first float input takes the images ([1, H, W] per sample, pixel/255);\n"
@@ -51,7 +51,9 @@ int main(int argc, char **argv) {
   float *x = NULL, *y = NULL;
   int rc = 1;
   if (clnn_context_create(NULL, &ctx)) return fail("no device");
-  if (clnn_model_load_file(ctx, paths[0], &m)) {
+  size_t plen = strlen(paths[0]);
+  int onnx = plen > 5 && strcmp(paths[0] + plen - 5, ".onnx") == 0;
+  if (onnx ? clnn_model_load_onnx(ctx, paths[0], &m) : clnn_model_load_file(ctx, paths[0], &m)) {
     rc = fail(paths[0]);
     goto done;
   }
@@ -94,7 +96,7 @@ int main(int argc, char **argv) {
   for (size_t first = 0; first < n; first += batch) {
     size_t b = n - first < batch ? n - first : batch;
     clnn_feed f = {in, x, b * per_in, NULL};
-    if (clnn_dataset_batch(ds, first, b, x, lab) ||
+    if (clnn_dataset_batch(ds, first, b, x, b * per_in, lab, b) ||
         clnn_model_predict(m, &f, 1, b, out, y, b * per_out)) {
       free(lab);
       rc = fail("predict");

@@ -160,7 +160,7 @@ if enabled fuzzing; then
     export CLNN_CACHE_DIR="$root/build-fuzz/kernel-cache"
     parts=()
     # target  max input bytes  malloc cap (MB): inputs are small, so any larger allocation is a bug
-    for spec in "idx 4096 16" "safetensors 16384 64" "cache_entry 4096 16" "model 16384 64"; do
+    for spec in "idx 4096 16" "safetensors 16384 64" "cache_entry 4096 16" "model 16384 64" "onnx 16384 64"; do
       set -- $spec
       t=$1
       mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"

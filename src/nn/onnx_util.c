@@ -1,0 +1,141 @@
+/* src/nn/onnx_util.c — helpers that every ONNX op mapping uses (onnx_ops.c, onnx_shape.c): the
+ * node's attributes, its operands as clnn values or constants, its outputs, and names for the
+ * clnn nodes it becomes. */
+#include "nn/onnx.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- attributes and operands ---- */
+
+const Onnx__AttributeProto *clnn__ox_attr(const clnn__ox *o, const char *name) {
+  for (size_t k = 0; k < o->node->n_attribute; k++)
+    if (o->node->attribute[k]->name && strcmp(o->node->attribute[k]->name, name) == 0)
+      return o->node->attribute[k];
+  return NULL;
+}
+
+int64_t clnn__ox_attr_i(const clnn__ox *o, const char *name, int64_t def) {
+  const Onnx__AttributeProto *a = clnn__ox_attr(o, name);
+  return a && a->has_i ? a->i : def;
+}
+
+float clnn__ox_attr_f(const clnn__ox *o, const char *name, float def) {
+  const Onnx__AttributeProto *a = clnn__ox_attr(o, name);
+  return a && a->has_f ? a->f : def;
+}
+
+/* Up to cap ints of a list attribute; -1 when absent, cap + 1 when longer. */
+int clnn__ox_attr_ints(const clnn__ox *o, const char *name, int64_t *out, int cap) {
+  const Onnx__AttributeProto *a = clnn__ox_attr(o, name);
+  if (!a) return -1;
+  if (a->n_ints > (size_t)cap) return cap + 1;
+  for (size_t k = 0; k < a->n_ints; k++) out[k] = a->ints[k];
+  return (int)a->n_ints;
+}
+
+int clnn__ox_attr_s_is(const clnn__ox *o, const char *name, const char *v) {
+  const Onnx__AttributeProto *a = clnn__ox_attr(o, name);
+  size_t n = strlen(v);
+  return a && a->has_s && a->s.len == n && memcmp(a->s.data, v, n) == 0;
+}
+
+const char *clnn__ox_in_name(const clnn__ox *o, int k) {
+  return (size_t)k < o->node->n_input && o->node->input[k] && o->node->input[k][0]
+             ? o->node->input[k]
+             : NULL;
+}
+
+int clnn__ox_num_in(const clnn__ox *o) {
+  int n = (int)o->node->n_input;
+  while (n > 0 && !clnn__ox_in_name(o, n - 1)) n--;
+  return n;
+}
+
+clnn__ox_sym *clnn__ox_in_sym(clnn__ox *o, int k, clnn_status *st) {
+  const char *nm = clnn__ox_in_name(o, k);
+  clnn__ox_sym *s = nm ? clnn__ox_find(o, nm) : NULL;
+  if (!s)
+    *st = nm ? clnn__ox_format(o, "input %d '%.80s' is not defined before the node", k, nm)
+             : clnn__ox_format(o, "input %d is missing", k);
+  return s;
+}
+
+/* A value operand with its per-sample dims. */
+clnn_status clnn__ox_in_value(clnn__ox *o, int k, int *v, int *nd, size_t *dims) {
+  clnn_status st = CLNN_SUCCESS;
+  clnn__ox_sym *s = clnn__ox_in_sym(o, k, &st);
+  if (!s) return st;
+  if (s->is_const)
+    return clnn__ox_unsupported(o, "input %d '%.80s' is a constant; clnn needs a computed value "
+                                   "there", k, s->name);
+  *v = s->value;
+  size_t d[CLNN_MAX_DIMS];
+  int n = clnn_graph_value_dims(o->gr, s->value, d);
+  if (nd) *nd = n;
+  if (dims) memcpy(dims, d, sizeof(size_t) * (size_t)(n > 0 ? n : 0));
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__ox_in_const(clnn__ox *o, int k, clnn__ox_sym **out) {
+  clnn_status st = CLNN_SUCCESS;
+  clnn__ox_sym *s = clnn__ox_in_sym(o, k, &st);
+  if (!s) return st;
+  if (!s->is_const)
+    return clnn__ox_unsupported(o, "input %d '%.80s' must be a constant (an initializer) for "
+                                   "clnn", k, s->name);
+  *out = s;
+  return CLNN_SUCCESS;
+}
+
+/* Integers of a constant (int64 or float) into out; count or -1. */
+int clnn__ox_const_ints(const clnn__ox_sym *s, int64_t *out, int cap) {
+  if (s->numel > (size_t)cap) return -1;
+  for (size_t k = 0; k < s->numel; k++) out[k] = s->i ? s->i[k] : (int64_t)s->f[k];
+  return (int)s->numel;
+}
+
+/* Only outputs 0..keep-1 may be used. */
+clnn_status clnn__ox_only_outputs(clnn__ox *o, size_t keep) {
+  for (size_t k = keep; k < o->node->n_output; k++)
+    if (o->node->output[k] && o->node->output[k][0])
+      return clnn__ox_unsupported(o, "output %zu ('%.80s') is not supported (only the first %zu)",
+                                  k, o->node->output[k], keep);
+  if (o->node->n_output < 1 || !o->node->output[0] || !o->node->output[0][0])
+    return clnn__ox_format(o, "the node has no output");
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__ox_bind(clnn__ox *o, int v) { return clnn__ox_bind_value(o, o->node->output[0], v); }
+
+/* Name of the node's main clnn node: a weight initializer "X.weight" gives "X" (so parameters keep
+ * PyTorch's names), else the ONNX node name, else the op type. */
+void clnn__ox_pick_name(clnn__ox *o, const char *weight, char name[CLNN__G_NAME_MAX]) {
+  char hint[CLNN__G_NAME_MAX];
+  size_t n = weight ? strlen(weight) : 0;
+  if (n > 7 && n - 7 < sizeof hint && strcmp(weight + n - 7, ".weight") == 0) {
+    memcpy(hint, weight, n - 7);
+    hint[n - 7] = 0;
+    if (clnn__g_name_ok(hint)) {
+      clnn__ox_node_name(o, hint, name);
+      return;
+    }
+  }
+  clnn__ox_node_name(o, o->node->name && o->node->name[0] ? o->node->name : o->node->op_type,
+                     name);
+}
+
+void clnn__ox_sub_name(clnn__ox *o, const char *base, const char *suffix,
+                     char name[CLNN__G_NAME_MAX]) {
+  char hint[CLNN__G_NAME_MAX + 16];
+  snprintf(hint, sizeof hint, "%.50s_%s", base, suffix);
+  clnn__ox_node_name(o, hint, name);
+}
+
+clnn_status clnn__ox_reshape_to(clnn__ox *o, const char *name, int x, int nd, const size_t *dims,
+                              int *out) {
+  if (nd < 1 || nd > CLNN_MAX_DIMS - 1)
+    return clnn__ox_unsupported(o, "the result would have %d dims per sample (clnn: 1..%d)", nd,
+                                CLNN_MAX_DIMS - 1);
+  return clnn__ox_builder(o, clnn_graph_reshape(o->gr, name, x, nd, dims, out));
+}
