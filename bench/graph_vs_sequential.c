@@ -73,7 +73,7 @@ static int run(clnn_context *ctx, int mnist, int rounds) {
   clnn_feed f[2] = {{xin, x, batch * numel, NULL}, {lin, lab, batch, NULL}};
   /* warm-up: kernels built, buffers allocated */
   for (int i = 0; i < 2; i++)
-    if (clnn_net_train_step(net, x, batch, lab, NULL, NULL) ||
+    if (clnn_net_train_step(net, x, batch * numel, batch, lab, batch, NULL, 0, NULL) ||
         clnn_model_train_step(m, f, 2, batch, NULL))
       goto fail;
   for (int r = 0; r < rounds; r++) {
@@ -84,7 +84,7 @@ static int run(clnn_context *ctx, int mnist, int rounds) {
       double t0 = now();
       for (int s = 0; s < steps; s++)
         if (graph ? clnn_model_train_step(m, f, 2, batch, NULL)
-                  : clnn_net_train_step(net, x, batch, lab, NULL, NULL))
+                  : clnn_net_train_step(net, x, batch * numel, batch, lab, batch, NULL, 0, NULL))
           goto fail;
       if (clnn_context_finish(ctx)) goto fail;
       (graph ? tg : tn)[r] = (now() - t0) / steps;

@@ -240,11 +240,13 @@ int main(int argc, char **argv) {
     int32_t *wy = malloc(wn * sizeof(int32_t));
     if (!wx || !wy) return 1;
     CHECK(build(ctx, set, mpi, seed, lr, &warm));
-    CHECK(clnn_dataset_batch(train, 0, wn, wx, wy));
+    CHECK(clnn_dataset_batch(train, 0, wn, wx, wn * clnn_dataset_sample_numel(train), wy, wn));
     /* two steps: the first builds the kernels device after device, the second runs the devices
      * concurrently */
-    CHECK(clnn_net_train_step(warm, wx, wn, wy, NULL, NULL));
-    CHECK(clnn_net_train_step(warm, wx, wn, wy, NULL, NULL));
+    CHECK(clnn_net_train_step(warm, wx, wn * clnn_dataset_sample_numel(train), wn, wy, wn, NULL, 0,
+                              NULL));
+    CHECK(clnn_net_train_step(warm, wx, wn * clnn_dataset_sample_numel(train), wn, wy, wn, NULL, 0,
+                              NULL));
     float wl, wa;
     if (rank == 0) CHECK(clnn_net_evaluate(warm, test, 360, &wl, &wa));
     clnn_net_destroy(warm);

@@ -110,11 +110,12 @@ int main(int argc, char **argv) {
       make_batch(BATCH, x, y);
       float loss;
       /* read the loss of every 10th step only; the others run ahead without waiting */
-      CHECK(clnn_net_train_step(net, x, BATCH, NULL, y, k % 10 == 9 ? &loss : NULL));
+      CHECK(clnn_net_train_step(net, x, BATCH * T, BATCH, NULL, 0, y, BATCH,
+                                k % 10 == 9 ? &loss : NULL));
       if (k % 10 == 9) sum += loss;
     }
     double dt = now() - t0;
-    CHECK(clnn_net_predict(net, vx, 256, vp, 256));
+    CHECK(clnn_net_predict(net, vx, 256 * T, 256, vp, 256));
     mse = 0;
     for (int i = 0; i < 256; i++) mse += (double)(vp[i] - vy[i]) * (vp[i] - vy[i]);
     mse /= 256;

@@ -164,8 +164,9 @@ int main(int argc, char **argv) {
   CHECK(clnn_dataset_load_idx(a, b, &train));
   if (limit > 0 && limit < clnn_dataset_size(train)) { /* the first `limit` images */
     clnn_dataset *part = NULL;
-    CHECK(clnn_dataset_create(limit, 3, in, clnn_dataset_data(train), clnn_dataset_labels(train),
-                              &part));
+    CHECK(clnn_dataset_create(limit, 3, in, clnn_dataset_data(train),
+                              limit * clnn_dataset_sample_numel(train), clnn_dataset_labels(train),
+                              limit, &part));
     clnn_dataset_destroy(train);
     train = part;
   }
@@ -186,8 +187,9 @@ int main(int argc, char **argv) {
     int32_t *wy = malloc(wn * sizeof(int32_t));
     if (!wx || !wy) return 1;
     CHECK(build(ctx, in, seed, lr, &warm));
-    CHECK(clnn_dataset_batch(train, 0, wn, wx, wy));
-    CHECK(clnn_net_train_step(warm, wx, wn, wy, NULL, NULL));
+    CHECK(clnn_dataset_batch(train, 0, wn, wx, wn * clnn_dataset_sample_numel(train), wy, wn));
+    CHECK(clnn_net_train_step(warm, wx, wn * clnn_dataset_sample_numel(train), wn, wy, wn, NULL, 0,
+                              NULL));
     float wl, wa;
     CHECK(clnn_net_evaluate(warm, test, 500, &wl, &wa));
     clnn_net_destroy(warm);

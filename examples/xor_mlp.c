@@ -72,15 +72,15 @@ int main(int argc, char **argv) {
   float loss = 0, acc = 0;
   for (int s = 1; s <= steps; s++) {
     int report = s % 50 == 0 || s == steps;
-    CHECK(clnn_net_train_step(net, x, 4, NULL, target, report ? &loss : NULL));
+    CHECK(clnn_net_train_step(net, x, 8, 4, NULL, 0, target, 4, report ? &loss : NULL));
     if (report) {
-      CHECK(clnn_net_accuracy(net, x, labels, 4, 4, &acc));
+      CHECK(clnn_net_accuracy(net, x, 8, labels, 4, 4, 4, &acc));
       printf("step %4d  loss %.5f  accuracy %3.0f%%  %.0f samples/s\n", s, loss, 100.0 * acc,
              4.0 * s / (now() - t0));
     }
   }
   float y[4];
-  CHECK(clnn_net_predict(net, x, 4, y, 4));
+  CHECK(clnn_net_predict(net, x, 8, 4, y, 4));
   printf("a b | xor  p(1)\n");
   for (int i = 0; i < 4; i++)
     printf("%g %g |  %d   %.3f\n", x[2 * i], x[2 * i + 1], labels[i], 1.0 / (1.0 + exp(-y[i])));

@@ -7,7 +7,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/clnn.h"
-ls "$tmp"/prefix/lib*/libclnn.so.0 >/dev/null   # SOVERSION link
+ls "$tmp"/prefix/lib*/libclnn.so.0.2 >/dev/null   # SOVERSION link (MAJOR.MINOR before 1.0)
 cmake -S "$src/tests/consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/cmake-build" >/dev/null
 libdir=$(dirname "$(ls "$tmp"/prefix/lib*/libclnn.so | head -1)")

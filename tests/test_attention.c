@@ -58,6 +58,7 @@ static void check_case(clnn_context *ctx, const acase *c, const char *mode) {
   p.scale = c->scale;
   p.causal = c->causal;
   p.lengths = c->with_len ? lens : NULL;
+  p.num_lengths = c->B;
   p.dropout = c->p;
   p.seed = 0x1234567890ULL;
   p.offset = 77;
@@ -169,6 +170,7 @@ static void check_finite_differences(clnn_context *ctx, int causal, int with_len
   p.scale = 0.5f;
   p.causal = causal;
   p.lengths = with_len ? lens : NULL;
+  p.num_lengths = 2;
   p.dropout = p_drop;
   p.seed = 99;
   p.offset = 5;
@@ -235,7 +237,7 @@ static void check_errors(clnn_context *ctx) {
   TU_OK(clnn_context_create(NULL, &other));
   size_t qd[4] = {2, 2, 5, 4}, kd[4] = {2, 2, 7, 4}, kbad[4] = {2, 3, 7, 4}, ld[3] = {2, 2, 5};
   size_t big[4] = {1, 1, 3, 129}, m3[3] = {2, 5, 8}, k3[3] = {2, 7, 8}, l4[1] = {4};
-  float *x = fvec(2 * 2 * 7 * 4 * 2, -1, 1);
+  float *x = fvec(3 * 129, -1, 1); /* the largest tensor filled from it: tbig */
   clnn_tensor *tq = tu_tensor(ctx, 4, qd, x), *tk = tu_tensor(ctx, 4, kd, x), *tv = tu_tensor(ctx, 4, kd, x);
   clnn_tensor *tkb = tu_tensor(ctx, 4, kbad, x), *tbig = tu_tensor(ctx, 4, big, x), *tqo = tu_tensor(other, 4, qd, x);
   clnn_tensor *q3 = tu_tensor(ctx, 3, m3, x), *k3t = tu_tensor(ctx, 3, k3, x), *tlse = tu_tensor(ctx, 3, ld, x);
@@ -248,6 +250,7 @@ static void check_errors(clnn_context *ctx) {
   clnn_attention_params p, bad;
   clnn_attention_params_init(&p);
   clnn_attention_params_init(NULL); /* no-op */
+  p.num_lengths = 2; /* used by the cases that set lengths (B = 2) */
   int32_t lens[2] = {7, 3}, l0[2] = {7, 0}, l8[2] = {8, 1};
 #define F(pp, ...) clnn_attention_forward(ctx, (pp), __VA_ARGS__)
   TU_STATUS(clnn_attention_forward(NULL, &p, tq, tk, tv, to, tl), CLNN_ERROR_INVALID_ARGUMENT);
@@ -295,6 +298,10 @@ static void check_errors(clnn_context *ctx) {
   bad = p; bad.lengths = l8;
   TU_STATUS(F(&bad, tq, tk, tv, to, tl), CLNN_ERROR_INVALID_ARGUMENT);
   MSG("lengths[0] is 8");
+  /* issue 20: the count of the host lengths is checked before any is read */
+  bad = p; bad.lengths = lens; bad.num_lengths = 1;
+  TU_STATUS(F(&bad, tq, tk, tv, to, tl), CLNN_ERROR_INVALID_ARGUMENT);
+  MSG("num_lengths is 1");
   TU_STATUS(F(&p, tq, tk, tv, tq, tl), CLNN_ERROR_INVALID_ARGUMENT);
   MSG("share");
 #undef F

@@ -84,7 +84,7 @@ static int32_t Y[64];
 
 static float *predict(clnn_net *net) {
   float *y = malloc(64 * 10 * sizeof(float));
-  TU_OK(clnn_net_predict(net, X, 64, y, 640));
+  TU_OK(clnn_net_predict(net, X, 64 * 64, 64, y, 640));
   return y;
 }
 
@@ -123,7 +123,7 @@ static void test_roundtrip(void) {
   char p[1200];
   path_of(p, sizeof p, "a.safetensors");
   clnn_net *a = make_net(1, 32, 1, CLNN_OPTIM_ADAM);
-  for (int s = 0; s < 5; s++) TU_OK(clnn_net_train_step(a, X, 64, Y, NULL, NULL));
+  for (int s = 0; s < 5; s++) TU_OK(clnn_net_train_step(a, X, 64 * 64, 64, Y, 64, NULL, 0, NULL));
   TU_OK(clnn_net_save(a, p, CLNN_SAVE_OPTIMIZER));
   TU_CHECK(no_temp_files(), "no temporary file left after saving");
   float *ya = predict(a);
@@ -143,8 +143,8 @@ static void test_roundtrip(void) {
   free(pa);
   free(pb);
   /* the next training step (Adam moments, step count, dropout stream) is bit-identical too */
-  TU_OK(clnn_net_train_step(a, X, 64, Y, NULL, NULL));
-  TU_OK(clnn_net_train_step(b, X, 64, Y, NULL, NULL));
+  TU_OK(clnn_net_train_step(a, X, 64 * 64, 64, Y, 64, NULL, 0, NULL));
+  TU_OK(clnn_net_train_step(b, X, 64 * 64, 64, Y, 64, NULL, 0, NULL));
   pa = all_params(a, &na);
   pb = all_params(b, &nb);
   TU_CHECK(memcmp(pa, pb, na * sizeof(float)) == 0, "resumed training step is bit-identical");
@@ -159,7 +159,7 @@ static void test_roundtrip(void) {
   path_of(q, sizeof q, "noopt.safetensors");
   TU_OK(clnn_net_save(a, q, 0));
   clnn_net *c = make_net(7, 32, 1, CLNN_OPTIM_SGD);
-  TU_OK(clnn_net_train_step(c, X, 64, Y, NULL, NULL));
+  TU_OK(clnn_net_train_step(c, X, 64 * 64, 64, Y, 64, NULL, 0, NULL));
   TU_OK(clnn_net_load(c, q));
   TU_CHECK(clnn_net_step_count(c) == 0, "optimizer restarted after a parameters-only load");
   ya = predict(a);
@@ -259,7 +259,7 @@ static void test_foreign_and_bad_files(void) {
            " \"extra\": [1, {\"a\": null}, true, -2.5e3]}   }   ",
            data, 3, 0);
   TU_OK(clnn_net_load(net, p));
-  TU_OK(clnn_net_predict(net, x, 1, &y, 1));
+  TU_OK(clnn_net_predict(net, x, 2, 1, &y, 1));
   clnn_tensor *w, *bi;
   TU_OK(clnn_net_param(net, "dense1.weight", &w, NULL));
   TU_OK(clnn_net_param(net, "dense1.bias", &bi, NULL));
@@ -289,14 +289,14 @@ static void test_foreign_and_bad_files(void) {
       {"bad_number", "{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[1,-2],\"data_offsets\":[0,8]}}",
        2, 0, "integer"},
       {"huge_number", "{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,"
-                      "99999999999999999999999]}}", 2, 0, "overflows"},
+                      "99999999999999999999999]}}", 2, 0, "data_offsets"},
       {"no_dtype", "{\"dense1.weight\":{\"shape\":[1,2],\"data_offsets\":[0,8]}}", 2, 0, "dtype"},
       {"f16", "{\"dense1.weight\":{\"dtype\":\"F16\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
               "\"dense1.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
-       3, 0, "dtype F16"},
+       3, 0, "F16"},
       {"shape", "{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]},"
                 "\"dense1.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
-       3, 0, "shape [2, 1]"},
+       3, 0, "[2, 1]"},
       {"unknown", "{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
                   "\"dense1.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]},"
                   "\"dense9.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}",
@@ -336,7 +336,7 @@ static void test_foreign_and_bad_files(void) {
     EXPECT_ERR(clnn_net_load(net, q), CLNN_ERROR_FORMAT, bad[i].needle);
     printf("  %-14s -> %s\n", bad[i].name, clnn_last_error());
     float y2;
-    TU_OK(clnn_net_predict(net, x, 1, &y2, 1));
+    TU_OK(clnn_net_predict(net, x, 2, 1, &y2, 1));
     TU_CHECK(y2 == y, "%s: the network changed (%g -> %g)", bad[i].name, y, y2);
     remove(q);
   }
@@ -364,7 +364,7 @@ static void test_truncations(void) {
   path_of(p, sizeof p, "full.safetensors");
   path_of(q, sizeof q, "cut.safetensors");
   clnn_net *a = make_net(4, 16, 0, CLNN_OPTIM_ADAM);
-  TU_OK(clnn_net_train_step(a, X, 64, Y, NULL, NULL));
+  TU_OK(clnn_net_train_step(a, X, 64 * 64, 64, Y, 64, NULL, 0, NULL));
   TU_OK(clnn_net_save(a, p, CLNN_SAVE_OPTIMIZER));
   clnn_net *b = make_net(5, 16, 0, CLNN_OPTIM_ADAM);
   float *y0 = predict(b);
@@ -417,7 +417,7 @@ static void test_truncations(void) {
   /* a different architecture: shapes and names disagree */
   clnn_net *c = make_net(6, 24, 0, CLNN_OPTIM_ADAM);
   float *yc0 = predict(c);
-  EXPECT_ERR(clnn_net_load(c, p), CLNN_ERROR_FORMAT, "dense1.weight");
+  EXPECT_ERR(clnn_net_load(c, p), CLNN_ERROR_FORMAT, "dense1.");
   float *yc1 = predict(c);
   TU_CHECK(memcmp(yc0, yc1, 640 * sizeof(float)) == 0, "mismatched architecture: unchanged");
   free(yc0);
@@ -468,7 +468,7 @@ static int patch_header(const char *src, const char *dst, const char *from, cons
  * from the sizes alone, without reading it (it used to be read whole: 10 GiB of memory). */
 static void test_impossible_files(void) {
   clnn_net *net = make_net(3, 16, 1, CLNN_OPTIM_ADAM);
-  TU_OK(clnn_net_train_step(net, X, 8, Y, NULL, NULL));
+  TU_OK(clnn_net_train_step(net, X, 8 * 64, 8, Y, 8, NULL, 0, NULL));
   char good[1200], bad[1200];
   path_of(good, sizeof good, "test_checkpoint_meta.safetensors");
   path_of(bad, sizeof bad, "test_checkpoint_meta_bad.safetensors");
@@ -484,7 +484,7 @@ static void test_impossible_files(void) {
     clnn_net *fresh = make_net(4, 16, 1, CLNN_OPTIM_ADAM);
     TU_STATUS(clnn_net_load(fresh, bad), CLNN_ERROR_FORMAT);
     TU_CHECK(clnn_net_step_count(fresh) == 0, "%s: the step count is unchanged", cases[i][1]);
-    TU_OK(clnn_net_train_step(fresh, X, 8, Y, NULL, NULL)); /* and it still trains */
+    TU_OK(clnn_net_train_step(fresh, X, 8 * 64, 8, Y, 8, NULL, 0, NULL)); /* and it still trains */
     clnn_net_destroy(fresh);
   }
   /* the largest possible step count still loads and trains */
@@ -492,7 +492,7 @@ static void test_impossible_files(void) {
   clnn_net *big = make_net(4, 16, 1, CLNN_OPTIM_ADAM);
   TU_OK(clnn_net_load(big, bad));
   TU_CHECK(clnn_net_step_count(big) == ((uint64_t)1 << 53), "step 2^53 loads");
-  TU_OK(clnn_net_train_step(big, X, 8, Y, NULL, NULL));
+  TU_OK(clnn_net_train_step(big, X, 8 * 64, 8, Y, 8, NULL, 0, NULL));
   clnn_net_destroy(big);
 
   /* 10 GiB of (sparse) trailing data after a valid checkpoint */

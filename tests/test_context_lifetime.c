@@ -36,16 +36,16 @@ static void test_destroy_with_live_objects(void) {
   TU_OK(clnn_net_create(ctx, 1, &in, 1, &net));
   TU_OK(clnn_net_add_dense(net, 2));
   int32_t y[4] = {0, 1, 0, 1};
-  TU_OK(clnn_net_train_step(net, h, 4, y, NULL, NULL));
+  TU_OK(clnn_net_train_step(net, h, 4 * 4, 4, y, 4, NULL, 0, NULL));
   clnn_context_destroy(ctx); /* deferred: a, c and the network's tensors live */
   TU_STATUS(clnn_gemm(ctx, 0, 0, 1.0f, a, a, 0.0f, c), CLNN_ERROR_INVALID_ARGUMENT);
   TU_CHECK(strstr(clnn_last_error(), "context was destroyed") != NULL, "message: %s", clnn_last_error());
   TU_STATUS(clnn_activation_forward(ctx, CLNN_ACT_RELU, 0, a, c), CLNN_ERROR_INVALID_ARGUMENT);
   clnn_tensor *t = NULL;
   TU_STATUS(clnn_tensor_create(ctx, 2, d, &t), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_net_train_step(net, h, 4, y, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_net_train_step(net, h, 4 * 4, 4, y, 4, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT);
   float out[8];
-  TU_STATUS(clnn_net_predict(net, h, 4, out, 8), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_net_predict(net, h, 4 * 4, 4, out, 8), CLNN_ERROR_INVALID_ARGUMENT);
   clnn_context_destroy(ctx); /* a second destroy while objects live is still deferred */
   clnn_tensor_destroy(a);
   clnn_net_destroy(net);

@@ -99,9 +99,9 @@ static void test_digits(void) {
   float *b1 = malloc(1437 * 64 * sizeof(float)), *b2 = malloc(1437 * 64 * sizeof(float));
   int32_t *l1 = malloc(1437 * sizeof(int32_t)), *l2 = malloc(1437 * sizeof(int32_t));
   TU_OK(clnn_dataset_shuffle(ds, 7));
-  TU_OK(clnn_dataset_batch(ds, 0, 1437, b1, l1));
+  TU_OK(clnn_dataset_batch(ds, 0, 1437, b1, 1437 * clnn_dataset_sample_numel(ds), l1, 1437));
   TU_OK(clnn_dataset_shuffle(ds, 7));
-  TU_OK(clnn_dataset_batch(ds, 0, 1437, b2, l2));
+  TU_OK(clnn_dataset_batch(ds, 0, 1437, b2, 1437 * clnn_dataset_sample_numel(ds), l2, 1437));
   TU_CHECK(memcmp(b1, b2, 1437 * 64 * sizeof(float)) == 0 && memcmp(l1, l2, 1437 * 4) == 0,
            "same seed, same order");
   int c2[10] = {0};
@@ -110,18 +110,18 @@ static void test_digits(void) {
   TU_CHECK(memcmp(counts, c2, sizeof counts) == 0, "shuffled labels are a permutation");
   TU_CHECK(memcmp(b1, x, 1437 * 64 * sizeof(float)) != 0, "shuffle changed the order");
   TU_OK(clnn_dataset_shuffle(ds, 8));
-  TU_OK(clnn_dataset_batch(ds, 0, 1437, b2, l2));
+  TU_OK(clnn_dataset_batch(ds, 0, 1437, b2, 1437 * clnn_dataset_sample_numel(ds), l2, 1437));
   TU_CHECK(memcmp(l1, l2, 1437 * 4) != 0, "another seed, another order");
   /* a batch in the middle matches the full copy */
-  TU_OK(clnn_dataset_batch(ds, 100, 32, b1, l1));
+  TU_OK(clnn_dataset_batch(ds, 100, 32, b1, 32 * clnn_dataset_sample_numel(ds), l1, 32));
   TU_CHECK(memcmp(b1, b2 + 100 * 64, 32 * 64 * sizeof(float)) == 0 &&
                memcmp(l1, l2 + 100, 32 * 4) == 0,
            "batch 100..131");
-  TU_OK(clnn_dataset_batch(ds, 1436, 1, b1, NULL));
-  TU_STATUS(clnn_dataset_batch(ds, 1430, 8, b1, l1), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_batch(ds, 0, 0, b1, l1), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_batch(ds, 0, 1, NULL, l1), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_batch(NULL, 0, 1, b1, l1), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_OK(clnn_dataset_batch(ds, 1436, 1, b1, clnn_dataset_sample_numel(ds), NULL, 0));
+  TU_STATUS(clnn_dataset_batch(ds, 1430, 8, b1, 8 * clnn_dataset_sample_numel(ds), l1, 8), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_batch(ds, 0, 0, b1, 0 * clnn_dataset_sample_numel(ds), l1, 0), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_batch(ds, 0, 1, NULL, 0, l1, 1), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_batch(NULL, 0, 1, b1, clnn_dataset_sample_numel(NULL), l1, 1), CLNN_ERROR_INVALID_ARGUMENT);
   TU_STATUS(clnn_dataset_shuffle(NULL, 1), CLNN_ERROR_INVALID_ARGUMENT);
   free(b1);
   free(b2);
@@ -224,28 +224,28 @@ static void test_create(void) {
   int32_t y[3] = {0, 4, 1};
   size_t d[2] = {2, 1};
   clnn_dataset *ds = NULL;
-  TU_OK(clnn_dataset_create(3, 2, d, x, y, &ds));
+  TU_OK(clnn_dataset_create(3, 2, d, x, 3 * 2, y, 3, &ds));
   TU_CHECK(clnn_dataset_num_classes(ds) == 5, "classes");
   x[0] = 99; /* the dataset holds a copy */
   TU_CHECK(clnn_dataset_data(ds)[0] == 0.0f, "copied");
   float b[4];
   int32_t l[2];
-  TU_OK(clnn_dataset_batch(ds, 1, 2, b, l));
+  TU_OK(clnn_dataset_batch(ds, 1, 2, b, 2 * clnn_dataset_sample_numel(ds), l, 2));
   TU_CHECK(b[0] == 2 && b[3] == 5 && l[0] == 4 && l[1] == 1, "batch from memory");
   clnn_dataset_destroy(ds);
-  TU_OK(clnn_dataset_create(3, 2, d, x, NULL, &ds));
+  TU_OK(clnn_dataset_create(3, 2, d, x, 3 * 2, NULL, 0, &ds));
   TU_CHECK(clnn_dataset_labels(ds)[2] == 0 && clnn_dataset_num_classes(ds) == 1, "no labels");
   clnn_dataset_destroy(ds);
   ds = NULL;
   int32_t bad[3] = {0, -1, 2};
-  TU_STATUS(clnn_dataset_create(3, 2, d, x, bad, &ds), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_create(0, 2, d, x, y, &ds), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_create(3, 0, d, x, y, &ds), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_create(3, 5, d, x, y, &ds), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_create(3, 2, NULL, x, y, &ds), CLNN_ERROR_INVALID_ARGUMENT);
-  TU_STATUS(clnn_dataset_create(3, 2, d, NULL, y, &ds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_create(3, 2, d, x, 3 * 2, bad, 3, &ds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_create(0, 2, d, x, 0 * 2, y, 0, &ds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_create(3, 0, d, x, 3 * 2, y, 3, &ds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_create(3, 5, d, x, 3 * 2, y, 3, &ds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_create(3, 2, NULL, x, 3 * 2, y, 3, &ds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_create(3, 2, d, NULL, 0, y, 3, &ds), CLNN_ERROR_INVALID_ARGUMENT);
   size_t zero[2] = {2, 0};
-  TU_STATUS(clnn_dataset_create(3, 2, zero, x, y, &ds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_dataset_create(3, 2, zero, x, 3 * 2, y, 3, &ds), CLNN_ERROR_INVALID_ARGUMENT);
   TU_CHECK(ds == NULL, "*out untouched");
   TU_CHECK(clnn_dataset_size(NULL) == 0 && clnn_dataset_data(NULL) == NULL &&
                clnn_dataset_labels(NULL) == NULL && clnn_dataset_num_classes(NULL) == 0 &&

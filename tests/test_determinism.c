@@ -41,8 +41,8 @@ static run train(clnn_context *ctx, clnn_dataset *ds, uint64_t seed) {
   int32_t labels[BATCH];
   TU_OK(clnn_dataset_shuffle(ds, 99));
   for (int s = 0; s < STEPS; s++) {
-    TU_OK(clnn_dataset_batch(ds, (size_t)s * BATCH, BATCH, x, labels));
-    TU_OK(clnn_net_train_step(net, x, BATCH, labels, NULL, &r.loss[s]));
+    TU_OK(clnn_dataset_batch(ds, (size_t)s * BATCH, BATCH, x, BATCH * numel, labels, BATCH));
+    TU_OK(clnn_net_train_step(net, x, BATCH * numel, BATCH, labels, BATCH, NULL, 0, &r.loss[s]));
   }
   const char *tree = getenv("CLNN_BINARY_TREE");
   char p[1200];

@@ -520,7 +520,7 @@ static void test_no_opencl_leaks(clnn_context *ref) {
       TU_OK(clnn_net_add_flatten(net));
       TU_OK(clnn_net_add_dense(net, 5));
       float loss;
-      TU_OK(clnn_net_train_step(net, h, 2, labels, NULL, &loss));
+      TU_OK(clnn_net_train_step(net, h, 2 * 108, 2, labels, 2, NULL, 0, &loss));
       char path[256];
       snprintf(path, sizeof path, "%s/refs.safetensors", root);
       TU_OK(clnn_net_save(net, path, CLNN_SAVE_OPTIMIZER));

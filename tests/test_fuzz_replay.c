@@ -63,7 +63,7 @@ static int write_seeds(const char *dir) {
   float x[2 * 16], loss = 0;
   int32_t labels[2] = {0, 2};
   tu_fill_uniform(x, 32, 0, 1);
-  TU_OK(clnn_net_train_step(net, x, 2, labels, NULL, &loss));
+  TU_OK(clnn_net_train_step(net, x, 2 * 16, 2, labels, 2, NULL, 0, &loss));
   char path[2048];
   snprintf(path, sizeof path, "%s/params.safetensors", dir);
   TU_OK(clnn_net_save(net, path, 0));

@@ -165,7 +165,7 @@ static void batch_norm_and_epoch(clnn_device_set *set, int ndev) {
   /* an epoch: the mean loss of the whole dataset */
   clnn_dataset *ds = NULL;
   size_t sd[3] = {1, 8, 8};
-  TU_OK(clnn_dataset_create(4 * B, 3, sd, &X[0][0], &Y[0][0], &ds));
+  TU_OK(clnn_dataset_create(4 * B, 3, sd, &X[0][0], (4 * B) * IN, &Y[0][0], 4 * B, &ds));
   float e1 = 0, e2 = 0;
   TU_OK(clnn_model_train_epoch(one, ds, 32, x, lab, &e1));
   TU_OK(clnn_model_train_epoch(par, ds, 32, x, lab, &e2));

@@ -242,8 +242,8 @@ static void compare_training(clnn_optimizer_type type, const double *weights, in
   if (weights) TU_OK(clnn_net_set_split(par, CLNN_SPLIT_FIXED, weights, ndev));
   float lp = 0, l1 = 0;
   for (int s = 0; s < steps; s++) {
-    TU_OK(clnn_net_train_step(par, X[s % 8], B, Y[s % 8], NULL, &lp));
-    TU_OK(clnn_net_train_step(one, X[s % 8], B, Y[s % 8], NULL, &l1));
+    TU_OK(clnn_net_train_step(par, X[s % 8], B * IN, B, Y[s % 8], B, NULL, 0, &lp));
+    TU_OK(clnn_net_train_step(one, X[s % 8], B * IN, B, Y[s % 8], B, NULL, 0, &l1));
     if (s == 0 || s == steps - 1)
       TU_CHECK(fabsf(lp - l1) <= 1e-4f + 1e-4f * fabsf(l1), "%s: step %d loss %.7f vs %.7f", what,
                s, lp, l1);
@@ -279,8 +279,8 @@ static void test_equivalence(void) {
   clnn_net *p1 = cnn(s1, NULL, 1, 0, CLNN_OPTIM_ADAM), *one = cnn(NULL, c0, 1, 0, CLNN_OPTIM_ADAM);
   TU_CHECK(clnn_net_num_devices(p1) == 1 && clnn_net_num_devices(one) == 1, "num_devices 1");
   for (int s = 0; s < 5; s++) {
-    TU_OK(clnn_net_train_step(p1, X[s], B, Y[s], NULL, NULL));
-    TU_OK(clnn_net_train_step(one, X[s], B, Y[s], NULL, NULL));
+    TU_OK(clnn_net_train_step(p1, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
+    TU_OK(clnn_net_train_step(one, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
   }
   size_t n1, n2;
   float *a = params_of(p1, &n1), *b = params_of(one, &n2);
@@ -311,8 +311,8 @@ static void test_small_batches(void) {
   size_t sizes[4] = {7, 1, 2, 31};
   for (int s = 0; s < 4; s++) {
     float lp, l1;
-    TU_OK(clnn_net_train_step(par, X[s], sizes[s], Y[s], NULL, &lp));
-    TU_OK(clnn_net_train_step(one, X[s], sizes[s], Y[s], NULL, &l1));
+    TU_OK(clnn_net_train_step(par, X[s], sizes[s] * IN, sizes[s], Y[s], sizes[s], NULL, 0, &lp));
+    TU_OK(clnn_net_train_step(one, X[s], sizes[s] * IN, sizes[s], Y[s], sizes[s], NULL, 0, &l1));
     TU_CHECK(fabsf(lp - l1) <= 1e-5f + 1e-4f * fabsf(l1), "batch %zu: loss %.7f vs %.7f",
              sizes[s], lp, l1);
   }
@@ -324,8 +324,8 @@ static void test_small_batches(void) {
   replicas_identical(par, "small batches");
   /* gradients only: the whole batch's mean gradient on every device */
   float lp, l1;
-  TU_OK(clnn_net_compute_gradients(par, X[5], B, Y[5], NULL, &lp));
-  TU_OK(clnn_net_compute_gradients(one, X[5], B, Y[5], NULL, &l1));
+  TU_OK(clnn_net_compute_gradients(par, X[5], B * IN, B, Y[5], B, NULL, 0, &lp));
+  TU_OK(clnn_net_compute_gradients(one, X[5], B * IN, B, Y[5], B, NULL, 0, &l1));
   a = grads_of(par, &n1);
   b = grads_of(one, &n2);
   TU_CHECK(n1 == n2, "gradient counts");
@@ -344,7 +344,7 @@ static void test_small_batches(void) {
 static void test_epoch(void) {
   clnn_dataset *ds = NULL;
   size_t dims[3] = {1, 8, 8};
-  TU_OK(clnn_dataset_create(100, 3, dims, X[0], Y[0], &ds)); /* 100 samples of the first batches */
+  TU_OK(clnn_dataset_create(100, 3, dims, X[0], 100 * IN, Y[0], 100, &ds)); /* 100 samples of the first batches */
   clnn_net *par = cnn(set, NULL, 1, 0, CLNN_OPTIM_ADAM);
   clnn_net *one = cnn(NULL, clnn_device_set_context(set, 0), 1, 0, CLNN_OPTIM_ADAM);
   float lp = 0, l1 = 0;
@@ -375,15 +375,16 @@ static void test_batchnorm(void) {
   clnn_net *one = cnn(NULL, clnn_device_set_context(set, 0), 0, 1, CLNN_OPTIM_ADAM);
   float first = 0, last = 0;
   for (int s = 0; s < 12; s++) {
-    TU_OK(clnn_net_train_step(par, X[s % 8], B, Y[s % 8], NULL, s == 0 ? &first : &last));
-    if (s == 0) TU_OK(clnn_net_train_step(one, X[0], B, Y[0], NULL, NULL));
+    TU_OK(clnn_net_train_step(par, X[s % 8], B * IN, B, Y[s % 8], B, NULL, 0,
+                              s == 0 ? &first : &last));
+    if (s == 0) TU_OK(clnn_net_train_step(one, X[0], B * IN, B, Y[0], B, NULL, 0, NULL));
   }
   printf("batch norm on %d devices: loss %.4f -> %.4f\n", ndev, first, last);
   TU_CHECK(last < first, "batch-norm network learns (%g -> %g)", first, last);
   replicas_identical(par, "batch norm");
   /* after one step from the same start the running mean is the whole batch's (a fresh pair) */
   clnn_net *p2 = cnn(set, NULL, 0, 1, CLNN_OPTIM_ADAM);
-  TU_OK(clnn_net_train_step(p2, X[0], B, Y[0], NULL, NULL));
+  TU_OK(clnn_net_train_step(p2, X[0], B * IN, B, Y[0], B, NULL, 0, NULL));
   clnn_tensor *ma, *mb;
   TU_OK(clnn_net_param(p2, "bn1.running_mean", &ma, NULL));
   TU_OK(clnn_net_param(one, "bn1.running_mean", &mb, NULL));
@@ -401,7 +402,8 @@ static void test_split(void) {
   clnn_net *par = cnn(set, NULL, 0, 0, CLNN_OPTIM_SGD);
   double sh[CLNN_MAX_SET_DEVICES];
   int measured = -1;
-  for (int s = 0; s < 5; s++) TU_OK(clnn_net_train_step(par, X[s], B, Y[s], NULL, NULL));
+  for (int s = 0; s < 5; s++) TU_OK(clnn_net_train_step(par, X[s], B * IN, B, Y[s], B, NULL, 0,
+                                                        NULL));
   TU_OK(clnn_net_get_split(par, sh, ndev, &measured));
   clnn_device_info i0, i1;
   clnn_context_device_info(clnn_device_set_context(set, 0), &i0);
@@ -413,7 +415,8 @@ static void test_split(void) {
   /* measured, with device 1 slowed down by 0.15 s per step */
   TU_OK(clnn_net_set_split(par, CLNN_SPLIT_MEASURE, NULL, 0));
   TU_OK(clnn__nn_par_set_delay(par, 1, 0.15));
-  for (int s = 0; s < 4; s++) TU_OK(clnn_net_train_step(par, X[s], B, Y[s], NULL, NULL));
+  for (int s = 0; s < 4; s++) TU_OK(clnn_net_train_step(par, X[s], B * IN, B, Y[s], B, NULL, 0,
+                                                        NULL));
   TU_OK(clnn__nn_par_set_delay(par, 1, 0.0));
   TU_OK(clnn_net_get_split(par, sh, ndev, &measured));
   printf("measured split with device 1 slowed down: %.3f %.3f (measured %d)\n", sh[0], sh[1],
@@ -423,7 +426,7 @@ static void test_split(void) {
   double tot = 0;
   for (int i = 0; i < ndev; i++) tot += sh[i];
   TU_CHECK(fabs(tot - 1.0) < 1e-9, "shares sum to 1 (%g)", tot);
-  TU_OK(clnn_net_train_step(par, X[5], B, Y[5], NULL, NULL)); /* trains on the measured split */
+  TU_OK(clnn_net_train_step(par, X[5], B * IN, B, Y[5], B, NULL, 0, NULL)); /* trains on the measured split */
   replicas_identical(par, "measured split");
   /* errors */
   double w[CLNN_MAX_SET_DEVICES] = {0};
@@ -457,15 +460,15 @@ static void fault_case(int device, int phase, const char *what) {
   clnn_net *a = cnn(set, NULL, 1, 1, CLNN_OPTIM_ADAM); /* faulted */
   clnn_net *b = cnn(set, NULL, 1, 1, CLNN_OPTIM_ADAM); /* twin without the fault */
   for (int s = 0; s < 3; s++) {
-    TU_OK(clnn_net_train_step(a, X[s], B, Y[s], NULL, NULL));
-    TU_OK(clnn_net_train_step(b, X[s], B, Y[s], NULL, NULL));
+    TU_OK(clnn_net_train_step(a, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
+    TU_OK(clnn_net_train_step(b, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
   }
   size_t n0, n1;
   float *before = params_of(a, &n0);
   float *before_r = params_of(clnn__nn_par_replica(a, 1), &n1);
   uint64_t steps = clnn_net_step_count(a);
   TU_OK(clnn__nn_par_inject_fault(a, device, phase, CL_OUT_OF_RESOURCES));
-  clnn_status st = clnn_net_train_step(a, X[3], B, Y[3], NULL, NULL);
+  clnn_status st = clnn_net_train_step(a, X[3], B * IN, B, Y[3], B, NULL, 0, NULL);
   char label[32];
   snprintf(label, sizeof label, "device %d (", device);
   TU_CHECK(st == CLNN_ERROR_OPENCL, "%s: the step fails with CLNN_ERROR_OPENCL (%s)", what,
@@ -483,8 +486,8 @@ static void fault_case(int device, int phase, const char *what) {
            "%s: parameters and batch-norm statistics unchanged on device 1", what);
   /* training goes on as if the failed step had never been tried */
   for (int s = 3; s < 5; s++) {
-    TU_OK(clnn_net_train_step(a, X[s], B, Y[s], NULL, NULL));
-    TU_OK(clnn_net_train_step(b, X[s], B, Y[s], NULL, NULL));
+    TU_OK(clnn_net_train_step(a, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
+    TU_OK(clnn_net_train_step(b, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
   }
   float *pa = params_of(a, &n0), *pb = params_of(b, &n1);
   TU_CHECK(n0 == n1 && memcmp(pa, pb, n0 * sizeof(float)) == 0,
@@ -509,15 +512,15 @@ static void test_faults(void) {
 /* Checkpoints, loaded parameters and parameter writes reach every replica. */
 static void test_sync(void) {
   clnn_net *a = cnn(set, NULL, 1, 1, CLNN_OPTIM_ADAM);
-  for (int s = 0; s < 3; s++) TU_OK(clnn_net_train_step(a, X[s], B, Y[s], NULL, NULL));
+  for (int s = 0; s < 3; s++) TU_OK(clnn_net_train_step(a, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
   const char *path = "test_multi_device.safetensors";
   TU_OK(clnn_net_save(a, path, CLNN_SAVE_OPTIMIZER));
   clnn_net *b = cnn(set, NULL, 1, 1, CLNN_OPTIM_ADAM);
   TU_OK(clnn_net_load(b, path));
   remove(path);
   for (int s = 3; s < 5; s++) {
-    TU_OK(clnn_net_train_step(a, X[s], B, Y[s], NULL, NULL));
-    TU_OK(clnn_net_train_step(b, X[s], B, Y[s], NULL, NULL));
+    TU_OK(clnn_net_train_step(a, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
+    TU_OK(clnn_net_train_step(b, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
   }
   size_t n0, n1;
   float *pa = params_of(a, &n0), *pb = params_of(b, &n1);
@@ -530,7 +533,7 @@ static void test_sync(void) {
   clnn_tensor *bias;
   TU_OK(clnn_net_param(a, "dense2.bias", &bias, NULL));
   TU_OK(clnn_tensor_fill(bias, 0.5f));
-  TU_OK(clnn_net_compute_gradients(a, X[6], B, Y[6], NULL, NULL));
+  TU_OK(clnn_net_compute_gradients(a, X[6], B * IN, B, Y[6], B, NULL, 0, NULL));
   clnn_tensor *rb;
   TU_OK(clnn_net_param(clnn__nn_par_replica(a, 1), "dense2.bias", &rb, NULL));
   float *v = tu_read(rb);
@@ -570,8 +573,8 @@ static void test_subdevices(void) {
   clnn_net *par = cnn(ss, NULL, 1, 0, CLNN_OPTIM_ADAM);
   clnn_net *one = cnn(NULL, clnn_device_set_context(set, 0), 1, 0, CLNN_OPTIM_ADAM);
   for (int s = 0; s < 10; s++) {
-    TU_OK(clnn_net_train_step(par, X[s % 8], B, Y[s % 8], NULL, NULL));
-    TU_OK(clnn_net_train_step(one, X[s % 8], B, Y[s % 8], NULL, NULL));
+    TU_OK(clnn_net_train_step(par, X[s % 8], B * IN, B, Y[s % 8], B, NULL, 0, NULL));
+    TU_OK(clnn_net_train_step(one, X[s % 8], B * IN, B, Y[s % 8], B, NULL, 0, NULL));
   }
   size_t n1, n2;
   float *a = params_of(par, &n1), *b = params_of(one, &n2);
@@ -588,7 +591,7 @@ static void test_subdevices(void) {
   par = cnn(ss, NULL, 1, 1, CLNN_OPTIM_ADAM);
   one = cnn(NULL, clnn_device_set_context(set, 1), 1, 1, CLNN_OPTIM_ADAM);
   for (int s = 0; s < 6; s++) {
-    TU_OK(clnn_net_train_step(par, X[s % 8], B, Y[s % 8], NULL, NULL));
+    TU_OK(clnn_net_train_step(par, X[s % 8], B * IN, B, Y[s % 8], B, NULL, 0, NULL));
   }
   double sh[2];
   int measured = 0;
@@ -600,7 +603,7 @@ static void test_subdevices(void) {
   size_t n0, nt;
   float *before = params_of(par, &n0);
   TU_OK(clnn__nn_par_inject_fault(par, 1, FAULT_APPLY, CL_OUT_OF_RESOURCES));
-  TU_CHECK(clnn_net_train_step(par, X[0], B, Y[0], NULL, NULL) == CLNN_ERROR_OPENCL,
+  TU_CHECK(clnn_net_train_step(par, X[0], B * IN, B, Y[0], B, NULL, 0, NULL) == CLNN_ERROR_OPENCL,
            "mixed devices: a failed update is an error");
   float *after = params_of(par, &nt);
   TU_CHECK(memcmp(before, after, n0 * sizeof(float)) == 0, "mixed devices: unchanged after a "
@@ -614,8 +617,8 @@ static void test_subdevices(void) {
   double w[2] = {1, 1};
   TU_OK(clnn_net_set_split(par, CLNN_SPLIT_FIXED, w, 2));
   for (int s = 0; s < 10; s++) {
-    TU_OK(clnn_net_train_step(par, X[s % 8], B, Y[s % 8], NULL, NULL));
-    TU_OK(clnn_net_train_step(one, X[s % 8], B, Y[s % 8], NULL, NULL));
+    TU_OK(clnn_net_train_step(par, X[s % 8], B * IN, B, Y[s % 8], B, NULL, 0, NULL));
+    TU_OK(clnn_net_train_step(one, X[s % 8], B * IN, B, Y[s % 8], B, NULL, 0, NULL));
   }
   a = params_of(par, &n1);
   b = params_of(one, &n2);
@@ -647,11 +650,11 @@ static void test_errors(void) {
   int32_t badlab[B];
   memcpy(badlab, Y[0], sizeof badlab);
   badlab[B - 1] = C;
-  EXPECT_ERR(clnn_net_train_step(par, X[0], B, badlab, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT,
+  EXPECT_ERR(clnn_net_train_step(par, X[0], B * IN, B, badlab, B, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT,
              "labels[31]");
-  EXPECT_ERR(clnn_net_train_step(par, X[0], 0, Y[0], NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT,
+  EXPECT_ERR(clnn_net_train_step(par, X[0], 0 * IN, 0, Y[0], 0, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT,
              "batch is 0");
-  EXPECT_ERR(clnn_net_train_step(par, NULL, B, Y[0], NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT,
+  EXPECT_ERR(clnn_net_train_step(par, NULL, 0, B, Y[0], B, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT,
              "x is NULL");
   TU_CHECK(clnn_net_step_count(par) == 0, "refused steps take no step");
   int rank = -1, size = -1;
@@ -663,7 +666,7 @@ static void test_errors(void) {
     EXPECT_ERR(clnn_net_set_mpi(par, NULL), CLNN_ERROR_INVALID_ARGUMENT, "not initialised");
   EXPECT_ERR(clnn_net_set_mpi(NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT, "net is NULL");
   EXPECT_ERR(clnn_net_mpi_rank(NULL, &rank, &size), CLNN_ERROR_INVALID_ARGUMENT, "NULL");
-  TU_OK(clnn_net_train_step(par, X[0], B, Y[0], NULL, NULL));
+  TU_OK(clnn_net_train_step(par, X[0], B * IN, B, Y[0], B, NULL, 0, NULL));
   clnn_net_destroy(par);
   /* a plain network: one device, every split mode accepted */
   clnn_net *one = cnn(NULL, clnn_device_set_context(set, 0), 0, 0, CLNN_OPTIM_SGD);

@@ -67,12 +67,13 @@ static void test_xor(void) {
     TU_OK(clnn_net_set_optimizer(net, &opt));
     float loss = 0, first = 0;
     for (int step = 0; step < 300; step++) {
-      TU_OK(clnn_net_train_step(net, x, 4, NULL, t, step == 0 || step == 299 ? &loss : NULL));
+      TU_OK(clnn_net_train_step(net, x, 4 * 2, 4, NULL, 0, t, 4,
+                                step == 0 || step == 299 ? &loss : NULL));
       if (step == 0) first = loss;
     }
     float acc = 0;
-    TU_OK(clnn_net_accuracy(net, x, lab, 4, 4, &acc));
-    TU_OK(clnn_net_predict(net, x, 4, out[run], 4));
+    TU_OK(clnn_net_accuracy(net, x, 4 * 2, lab, 4, 4, 4, &acc));
+    TU_OK(clnn_net_predict(net, x, 4 * 2, 4, out[run], 4));
     if (run == 0)
       printf("xor: loss %.4f -> %.4f, accuracy %.2f, outputs %.2f %.2f %.2f %.2f\n", first, loss,
              acc, out[0][0], out[0][1], out[0][2], out[0][3]);
@@ -113,18 +114,18 @@ static void test_lstm_learns(void) {
   (void)t0;
   for (int step = 0; step < 400; step++) {
     sine_batch(B, T, x, y);
-    TU_OK(clnn_net_train_step(net, x, B, NULL, y, NULL));
+    TU_OK(clnn_net_train_step(net, x, B * T, B, NULL, 0, y, B, NULL));
   }
   /* held-out loss: mean over 4 fresh batches, in inference mode */
   double mse = 0;
   for (int k = 0; k < 4; k++) {
     float pred[32];
     sine_batch(B, T, x, y);
-    TU_OK(clnn_net_predict(net, x, B, pred, B));
+    TU_OK(clnn_net_predict(net, x, B * T, B, pred, B));
     for (size_t b = 0; b < B; b++) mse += (double)(pred[b] - y[b]) * (pred[b] - y[b]);
   }
   mse /= 4.0 * (double)B;
-  TU_OK(clnn_net_compute_gradients(net, x, B, NULL, y, &loss));
+  TU_OK(clnn_net_compute_gradients(net, x, B * T, B, NULL, 0, y, B, &loss));
   printf("lstm: held-out MSE %.5f after 400 steps (sine variance 0.5; stated level 0.01)\n", mse);
   TU_CHECK(mse < 0.01, "LSTM held-out MSE %g, want < 0.01", mse);
   TU_CHECK(fabs(loss - mse) < 0.05, "training-mode loss %g close to predict MSE %g", loss, mse);
@@ -133,14 +134,16 @@ static void test_lstm_learns(void) {
 
 /* ---- gradients vs finite differences ---- */
 
-static void fd_check(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
-                     const float *targets, const char *pname, int probes) {
+static void fd_check(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                     const int32_t *labels, size_t labels_count, const float *targets,
+                     size_t targets_count, const char *pname, int probes) {
   clnn_tensor *w = NULL, *g = NULL;
   TU_OK(clnn_net_param(net, pname, &w, &g));
   if (!w || !g) return;
   size_t n = clnn_tensor_numel(w);
   float base;
-  TU_OK(clnn_net_compute_gradients(net, x, batch, labels, targets, &base));
+  TU_OK(clnn_net_compute_gradients(net, x, x_count, batch, labels, labels_count, targets,
+                                   targets_count, &base));
   float *wv = tu_read(w), *gv = tu_read(g);
   double worst = 0;
   for (int k = 0; k < probes; k++) {
@@ -148,10 +151,12 @@ static void fd_check(clnn_net *net, const float *x, size_t batch, const int32_t 
     float h = 4e-3f, orig = wv[i], lp, lm;
     wv[i] = orig + h;
     TU_OK(clnn_tensor_write(w, wv, n));
-    TU_OK(clnn_net_compute_gradients(net, x, batch, labels, targets, &lp));
+    TU_OK(clnn_net_compute_gradients(net, x, x_count, batch, labels, labels_count, targets,
+                                     targets_count, &lp));
     wv[i] = orig - h;
     TU_OK(clnn_tensor_write(w, wv, n));
-    TU_OK(clnn_net_compute_gradients(net, x, batch, labels, targets, &lm));
+    TU_OK(clnn_net_compute_gradients(net, x, x_count, batch, labels, labels_count, targets,
+                                     targets_count, &lm));
     wv[i] = orig;
     TU_OK(clnn_tensor_write(w, wv, n));
     double fd = ((double)lp - lm) / (2.0 * h);
@@ -190,7 +195,7 @@ static void test_gradients(void) {
     const char *names[] = {"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias",
                            "conv_transpose1.weight", "conv_transpose1.bias", "conv2.weight",
                            "dense1.weight", "dense2.weight", "dense2.bias"};
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) fd_check(net, x, 4, lab, NULL, names[k], 6);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) fd_check(net, x, 4 * 72, 4, lab, 4, NULL, 0, names[k], 6);
     clnn_net_destroy(net);
   }
   { /* flat path: leaky ReLU, batch norm on features, MSE */
@@ -204,9 +209,9 @@ static void test_gradients(void) {
     tu_fill_uniform(x, 30, -1, 1);
     tu_fill_uniform(t, 12, -1, 1);
     TU_OK(clnn_net_set_loss(net, CLNN_LOSS_MSE));
-    fd_check(net, x, 6, NULL, t, "dense1.weight", 8);
-    fd_check(net, x, 6, NULL, t, "bn1.weight", 4);
-    fd_check(net, x, 6, NULL, t, "dense2.bias", 2);
+    fd_check(net, x, 6 * 5, 6, NULL, 0, t, 6 * 2, "dense1.weight", 8);
+    fd_check(net, x, 6 * 5, 6, NULL, 0, t, 6 * 2, "bn1.weight", 4);
+    fd_check(net, x, 6 * 5, 6, NULL, 0, t, 6 * 2, "dense2.bias", 2);
     clnn_net_destroy(net);
   }
   { /* sequences: stacked LSTMs, per-step dense, per-step cross-entropy */
@@ -219,10 +224,10 @@ static void test_gradients(void) {
     tu_fill_uniform(x, 45, -1, 1);
     int32_t lab[3 * 5];
     for (int i = 0; i < 15; i++) lab[i] = i % 3;
-    fd_check(net, x, 3, lab, NULL, "lstm1.weight_ih", 6);
-    fd_check(net, x, 3, lab, NULL, "lstm1.weight_hh", 6);
-    fd_check(net, x, 3, lab, NULL, "lstm2.bias", 6);
-    fd_check(net, x, 3, lab, NULL, "dense1.weight", 4);
+    fd_check(net, x, 3 * 15, 3, lab, 3 * 5, NULL, 0, "lstm1.weight_ih", 6);
+    fd_check(net, x, 3 * 15, 3, lab, 3 * 5, NULL, 0, "lstm1.weight_hh", 6);
+    fd_check(net, x, 3 * 15, 3, lab, 3 * 5, NULL, 0, "lstm2.bias", 6);
+    fd_check(net, x, 3 * 15, 3, lab, 3 * 5, NULL, 0, "dense1.weight", 4);
     clnn_net_destroy(net);
   }
   { /* LSTM returning its last state, BCE */
@@ -233,8 +238,8 @@ static void test_gradients(void) {
     TU_OK(clnn_net_set_loss(net, CLNN_LOSS_BCE_WITH_LOGITS));
     float x[3 * 8], t[3 * 2] = {0, 1, 1, 1, 0, 0};
     tu_fill_uniform(x, 24, -1, 1);
-    fd_check(net, x, 3, NULL, t, "lstm1.weight_ih", 6);
-    fd_check(net, x, 3, NULL, t, "lstm1.weight_hh", 6);
+    fd_check(net, x, 3 * 8, 3, NULL, 0, t, 3 * 2, "lstm1.weight_ih", 6);
+    fd_check(net, x, 3 * 8, 3, NULL, 0, t, 3 * 2, "lstm1.weight_hh", 6);
     clnn_net_destroy(net);
   }
 }
@@ -251,10 +256,10 @@ static void test_layouts(void) {
   float x[5 * 18], all[5 * 12], one[12];
   tu_seed(3);
   tu_fill_uniform(x, 90, -1, 1);
-  TU_OK(clnn_net_predict(net, x, 5, all, 60));
+  TU_OK(clnn_net_predict(net, x, 5 * 18, 5, all, 60));
   int same = 1;
   for (size_t b = 0; b < 5; b++) {
-    TU_OK(clnn_net_predict(net, x + b * 18, 1, one, 12));
+    TU_OK(clnn_net_predict(net, x + b * 18, 18, 1, one, 12));
     for (int i = 0; i < 12; i++)
       if (fabsf(one[i] - all[b * 12 + i]) > 1e-5f) same = 0;
   }
@@ -264,14 +269,14 @@ static void test_layouts(void) {
   for (int i = 0; i < 42; i++) lab[i] = i % 2;
   float big[7 * 18];
   tu_fill_uniform(big, 126, -1, 1);
-  TU_OK(clnn_net_train_step(net, big, 4, lab, NULL, NULL));
+  TU_OK(clnn_net_train_step(net, big, 4 * 18, 4, lab, 4 * 6, NULL, 0, NULL));
   float out7[7 * 12];
-  TU_OK(clnn_net_predict(net, big, 7, out7, 84));
-  TU_OK(clnn_net_train_step(net, big, 3, lab, NULL, NULL));
-  TU_OK(clnn_net_train_step(net, big, 7, lab, NULL, NULL));
-  TU_OK(clnn_net_predict(net, x, 5, all, 60));
+  TU_OK(clnn_net_predict(net, big, 7 * 18, 7, out7, 84));
+  TU_OK(clnn_net_train_step(net, big, 3 * 18, 3, lab, 3 * 6, NULL, 0, NULL));
+  TU_OK(clnn_net_train_step(net, big, 7 * 18, 7, lab, 7 * 6, NULL, 0, NULL));
+  TU_OK(clnn_net_predict(net, x, 5 * 18, 5, all, 60));
   float acc;
-  TU_OK(clnn_net_accuracy(net, big, lab, 7, 3, &acc));
+  TU_OK(clnn_net_accuracy(net, big, 7 * 18, lab, 7 * 6, 7, 3, &acc));
   TU_CHECK(acc >= 0.0f && acc <= 1.0f, "per-step accuracy %g", acc);
   clnn_net_destroy(net);
 
@@ -286,10 +291,10 @@ static void test_layouts(void) {
   TU_OK(clnn_net_add_dense(net, 10));
   float xi[3 * 64], yi[30], y1[10];
   tu_fill_uniform(xi, 192, 0, 1);
-  TU_OK(clnn_net_predict(net, xi, 3, yi, 30));
+  TU_OK(clnn_net_predict(net, xi, 3 * 64, 3, yi, 30));
   same = 1;
   for (int b = 0; b < 3; b++) {
-    TU_OK(clnn_net_predict(net, xi + b * 64, 1, y1, 10));
+    TU_OK(clnn_net_predict(net, xi + b * 64, 64, 1, y1, 10));
     for (int i = 0; i < 10; i++)
       if (fabsf(y1[i] - yi[b * 10 + i]) > 1e-5f) same = 0;
   }
@@ -327,7 +332,8 @@ static void test_optimizers(void) {
     TU_OK(clnn_net_set_optimizer(net, &c));
     float first = 0, last = 0;
     for (int s = 0; s < 150; s++)
-      TU_OK(clnn_net_train_step(net, x, 16, NULL, t, s == 0 ? &first : s == 149 ? &last : NULL));
+      TU_OK(clnn_net_train_step(net, x, 16 * 4, 16, NULL, 0, t, 16,
+                                s == 0 ? &first : s == 149 ? &last : NULL));
     printf("optimizer %zu (type %d): MSE %.4f -> %.4f\n", k, (int)types[k], first, last);
     TU_CHECK(last < 0.3f * first, "optimizer %zu: loss %g -> %g did not fall enough", k, first,
              last);
@@ -455,7 +461,7 @@ static void test_errors(void) {
   EXPECT_ERR(clnn_net_add_flatten(NULL), CLNN_ERROR_INVALID_ARGUMENT, "NULL");
   EXPECT_ERR(clnn_net_add_activation(NULL, CLNN_ACT_RELU, 0), CLNN_ERROR_INVALID_ARGUMENT, "NULL");
   EXPECT_ERR(clnn_net_set_loss(NULL, CLNN_LOSS_MSE), CLNN_ERROR_INVALID_ARGUMENT, "NULL");
-  EXPECT_ERR(clnn_net_train_step(NULL, (const float *)in, 1, NULL, NULL, NULL),
+  EXPECT_ERR(clnn_net_train_step(NULL, (const float *)in, 64, 1, NULL, 0, NULL, 0, NULL),
              CLNN_ERROR_INVALID_ARGUMENT, "NULL");
   EXPECT_ERR(clnn_net_param(NULL, "x", NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT, "NULL");
   EXPECT_ERR(clnn_net_save(NULL, "x", 0), CLNN_ERROR_INVALID_ARGUMENT, "NULL");
@@ -469,7 +475,7 @@ static void test_errors(void) {
   /* an empty network cannot run */
   float x[4 * 64] = {0};
   int32_t lab[4] = {0, 1, 2, 3};
-  EXPECT_ERR(clnn_net_train_step(net, x, 4, lab, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT,
+  EXPECT_ERR(clnn_net_train_step(net, x, 4 * 64, 4, lab, 4, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT,
              "no layers");
   /* bad layer arguments */
   EXPECT_ERR(clnn_net_add_conv2d(net, 0, 3, 1, 1), CLNN_ERROR_INVALID_ARGUMENT, "conv1");
@@ -529,14 +535,14 @@ static void test_errors(void) {
   clnn_tensor *w;
   TU_OK(clnn_net_param(net, "dense1.weight", &w, NULL));
   float *before = tu_read(w);
-  EXPECT_ERR(clnn_net_train_step(net, NULL, 4, lab, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT, "x is NULL");
-  EXPECT_ERR(clnn_net_train_step(net, x, 0, lab, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT, "batch is 0");
-  EXPECT_ERR(clnn_net_train_step(net, x, 4, NULL, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT, "labels");
+  EXPECT_ERR(clnn_net_train_step(net, NULL, 0, 4, lab, 4, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT, "x is NULL");
+  EXPECT_ERR(clnn_net_train_step(net, x, 0 * 64, 0, lab, 0, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT, "batch is 0");
+  EXPECT_ERR(clnn_net_train_step(net, x, 4 * 64, 4, NULL, 0, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT, "labels");
   int32_t badlab[4] = {0, 1, 4, 2};
-  EXPECT_ERR(clnn_net_train_step(net, x, 4, badlab, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT,
+  EXPECT_ERR(clnn_net_train_step(net, x, 4 * 64, 4, badlab, 4, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT,
              "labels[2] = 4 is not in [0, 4)");
   TU_OK(clnn_net_set_loss(net, CLNN_LOSS_MSE));
-  EXPECT_ERR(clnn_net_train_step(net, x, 4, lab, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT, "targets");
+  EXPECT_ERR(clnn_net_train_step(net, x, 4 * 64, 4, lab, 4, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT, "targets");
   float *after = tu_read(w);
   TU_CHECK(memcmp(before, after, 4 * 256 * sizeof(float)) == 0, "failed steps changed nothing");
   TU_CHECK(clnn_net_step_count(net) == 0, "no step counted");
@@ -547,11 +553,11 @@ static void test_errors(void) {
   EXPECT_ERR(clnn_net_set_layer_name(net, 0, "c"), CLNN_ERROR_INVALID_ARGUMENT, "already been used");
   /* inference and inspection */
   float y[16];
-  EXPECT_ERR(clnn_net_predict(net, x, 4, y, 15), CLNN_ERROR_INVALID_ARGUMENT, "y_count");
-  EXPECT_ERR(clnn_net_predict(net, x, 4, NULL, 16), CLNN_ERROR_INVALID_ARGUMENT, "y is NULL");
+  EXPECT_ERR(clnn_net_predict(net, x, 4 * 64, 4, y, 15), CLNN_ERROR_INVALID_ARGUMENT, "y_count");
+  EXPECT_ERR(clnn_net_predict(net, x, 4 * 64, 4, NULL, 16), CLNN_ERROR_INVALID_ARGUMENT, "y is NULL");
   float acc;
-  EXPECT_ERR(clnn_net_accuracy(net, x, NULL, 4, 2, &acc), CLNN_ERROR_INVALID_ARGUMENT, "labels");
-  EXPECT_ERR(clnn_net_accuracy(net, x, lab, 4, 0, &acc), CLNN_ERROR_INVALID_ARGUMENT, "batch_size");
+  EXPECT_ERR(clnn_net_accuracy(net, x, 4 * 64, NULL, 0, 4, 2, &acc), CLNN_ERROR_INVALID_ARGUMENT, "labels");
+  EXPECT_ERR(clnn_net_accuracy(net, x, 4 * 64, lab, 4, 4, 0, &acc), CLNN_ERROR_INVALID_ARGUMENT, "batch_size");
   EXPECT_ERR(clnn_net_param(net, "dense1.wieght", &w, NULL), CLNN_ERROR_INVALID_ARGUMENT,
              "dense1.weight");
   EXPECT_ERR(clnn_net_summary(net, NULL, 10), CLNN_ERROR_INVALID_ARGUMENT, "buf");
@@ -559,7 +565,7 @@ static void test_errors(void) {
   size_t dd[1] = {5};
   float dx[10] = {0};
   clnn_dataset *ds;
-  TU_OK(clnn_dataset_create(2, 1, dd, dx, NULL, &ds));
+  TU_OK(clnn_dataset_create(2, 1, dd, dx, 2 * 5, NULL, 0, &ds));
   EXPECT_ERR(clnn_net_evaluate(net, ds, 2, NULL, &acc), CLNN_ERROR_SHAPE_MISMATCH, "[5]");
   EXPECT_ERR(clnn_net_evaluate(net, ds, 2, &acc, NULL), CLNN_ERROR_INVALID_ARGUMENT, "softmax");
   EXPECT_ERR(clnn_net_train_epoch(net, ds, 2, NULL), CLNN_ERROR_INVALID_ARGUMENT, "softmax");
@@ -573,7 +579,7 @@ static void test_errors(void) {
   /* cross-entropy needs [classes] outputs */
   net = new_net(3, in, 1);
   TU_OK(clnn_net_add_conv2d(net, 2, 1, 1, 0));
-  EXPECT_ERR(clnn_net_train_step(net, x, 4, lab, NULL, NULL), CLNN_ERROR_SHAPE_MISMATCH,
+  EXPECT_ERR(clnn_net_train_step(net, x, 4 * 64, 4, lab, 4, NULL, 0, NULL), CLNN_ERROR_SHAPE_MISMATCH,
              "'conv1'");
   clnn_net_destroy(net);
   /* sequences only into LSTMs; flatten refuses them */

@@ -65,7 +65,7 @@ static clnn_dataset *dataset(size_t n, int bad_last) {
   for (size_t i = 0; i < n; i++) y[i] = (int32_t)(i % 3);
   if (bad_last) y[n - 1] = 3; /* not a class of the 3 outputs */
   clnn_dataset *ds = NULL;
-  TU_OK(clnn_dataset_create(n, 1, &dims, x, y, &ds));
+  TU_OK(clnn_dataset_create(n, 1, &dims, x, n * 6, y, n, &ds));
   free(x);
   free(y);
   return ds;
@@ -78,7 +78,7 @@ int main(void) {
   float x[8 * 6];
   int32_t y[8] = {0, 1, 2, 0, 1, 2, 0, 1};
   tu_fill_uniform(x, 8 * 6, -1, 1);
-  TU_OK(clnn_net_train_step(net, x, 8, y, NULL, NULL)); /* a first step: state is not all zero */
+  TU_OK(clnn_net_train_step(net, x, 8 * 6, 8, y, 8, NULL, 0, NULL)); /* a first step: state is not all zero */
   size_t n = 0;
   float *before = snapshot(net, &n);
 
@@ -90,14 +90,14 @@ int main(void) {
   clnn_dataset_destroy(bad);
 
   /* one sample into batch norm over [C]: refused up front */
-  TU_STATUS(clnn_net_train_step(net, x, 1, y, NULL, NULL), CLNN_ERROR_SHAPE_MISMATCH);
+  TU_STATUS(clnn_net_train_step(net, x, 6, 1, y, 1, NULL, 0, NULL), CLNN_ERROR_SHAPE_MISMATCH);
   unchanged(net, before, n, 1, "train step of 1 into batch norm");
 
   /* a failure after the forward pass (the optimizer refuses a NaN learning rate, set behind the
    * API's back): the running statistics the forward updated are put back */
   float lr = net->opt.lr;
   net->opt.lr = NAN;
-  clnn_status s = clnn_net_train_step(net, x, 8, y, NULL, NULL);
+  clnn_status s = clnn_net_train_step(net, x, 8 * 6, 8, y, 8, NULL, 0, NULL);
   TU_CHECK(s != CLNN_SUCCESS, "a NaN learning rate fails the step");
   net->opt.lr = lr;
   unchanged(net, before, n, 1, "step failing in the optimizer");
@@ -105,7 +105,7 @@ int main(void) {
   /* a step count at its limit: refused before anything runs */
   uint64_t saved = net->step;
   net->step = UINT64_MAX;
-  TU_STATUS(clnn_net_train_step(net, x, 8, y, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(clnn_net_train_step(net, x, 8 * 6, 8, y, 8, NULL, 0, NULL), CLNN_ERROR_INVALID_ARGUMENT);
   net->step = saved;
   unchanged(net, before, n, 1, "step count at its limit");
 

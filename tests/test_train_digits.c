@@ -48,8 +48,8 @@ int main(void) {
 
   /* the accuracy helper over host arrays agrees with evaluate */
   float acc2 = 0;
-  TU_OK(clnn_net_accuracy(net, clnn_dataset_data(test), clnn_dataset_labels(test), 360, 100,
-                          &acc2));
+  TU_OK(clnn_net_accuracy(net, clnn_dataset_data(test), 360 * 64, clnn_dataset_labels(test), 360,
+                          360, 100, &acc2));
   TU_CHECK(acc2 == acc, "clnn_net_accuracy %g vs clnn_net_evaluate %g", acc2, acc);
 
   /* a checkpoint evaluates the same in a fresh network */

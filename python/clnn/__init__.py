@@ -22,8 +22,10 @@ from .nn import (Net, Dataset, LOSSES, OPTIMIZERS, SPLIT_MODES, mpi_available, m
                  mpi_finalize)
 from .graph import Graph, Value, default_context
 from ._model import Model, SCHEDULES
+from .fit import (History, Callback, EarlyStopping, ModelCheckpoint, LearningRateScheduler,
+                  LRSchedule, ReduceLROnPlateau, plot_history)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 MAX_DIMS = 5
 
@@ -39,4 +41,6 @@ __all__ = ["Error", "LibraryNotFoundError", "STATUS_CODES", "LIBRARY_NOT_FOUND",
            "set_log_callback", "as_float32", "as_int32_labels", "wrap_cl_buffer", "Net",
            "Dataset", "LOSSES", "OPTIMIZERS", "library_path", "MAX_DIMS",
            "Graph", "Value", "Model", "SCHEDULES", "default_context",
+           "History", "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
+           "LRSchedule", "ReduceLROnPlateau", "plot_history",
            "__version__"] + list(_ops_all)

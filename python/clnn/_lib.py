@@ -4,7 +4,8 @@ Where the library comes from (the first that applies):
 
 1. ``$CLNN_LIBRARY``: a path to libclnn.so (or .dylib / .dll). If it is set and cannot be
    loaded, that is an error; nothing else is tried.
-2. A libclnn next to the package (``clnn/libclnn.so``), then in a ``build/`` directory of the
+2. A libclnn next to the package (``clnn/libclnn.so``: where ``pip install ./python`` puts the
+   one it builds), then in a ``build/`` directory of the
    source tree the package sits in (``python/clnn/../../build/libclnn.so``, so a just-built
    checkout works without installing).
 3. ``ctypes.util.find_library("clnn")`` (an installed library the system linker knows), then the
@@ -19,6 +20,7 @@ function is declared with its argument and result types; a function this libclnn
 import ctypes
 import ctypes.util
 import os
+import re
 import sys
 import threading
 
@@ -141,6 +143,7 @@ I32 = P(c_int32)
 # name: (result type, [argument types])
 _DECLS = {
     # status, errors, logging
+    "clnn_version": (c_char_p, []),
     "clnn_status_string": (c_char_p, [c_int]),
     "clnn_last_error": (c_char_p, []),
     "clnn_set_log_callback": (None, [LOG_FN, c_int, c_void_p]),
@@ -246,7 +249,7 @@ _DECLS = {
     "clnn_clip_grad_norm": (S, [H, P(c_void_p), c_size_t, c_float, P(c_float)]),
     # datasets
     "clnn_dataset_load_idx": (S, [c_char_p, c_char_p, PH]),
-    "clnn_dataset_create": (S, [c_size_t, c_int, DIMS, F, I32, PH]),
+    "clnn_dataset_create": (S, [c_size_t, c_int, DIMS, F, c_size_t, I32, c_size_t, PH]),
     "clnn_dataset_destroy": (None, [H]),
     "clnn_dataset_size": (c_size_t, [H]),
     "clnn_dataset_sample_numel": (c_size_t, [H]),
@@ -255,7 +258,7 @@ _DECLS = {
     "clnn_dataset_data": (c_void_p, [H]),
     "clnn_dataset_labels": (c_void_p, [H]),
     "clnn_dataset_shuffle": (S, [H, c_uint64]),
-    "clnn_dataset_batch": (S, [H, c_size_t, c_size_t, F, I32]),
+    "clnn_dataset_batch": (S, [H, c_size_t, c_size_t, F, c_size_t, I32, c_size_t]),
     # networks
     "clnn_optimizer_config_init": (None, [P(OptimizerConfig), c_int, c_float]),
     "clnn_net_create": (S, [H, c_int, DIMS, c_uint64, PH]),
@@ -278,11 +281,13 @@ _DECLS = {
     "clnn_net_set_loss": (S, [H, c_int]),
     "clnn_net_set_optimizer": (S, [H, P(OptimizerConfig)]),
     "clnn_net_set_learning_rate": (S, [H, c_float]),
-    "clnn_net_train_step": (S, [H, F, c_size_t, I32, F, P(c_float)]),
-    "clnn_net_compute_gradients": (S, [H, F, c_size_t, I32, F, P(c_float)]),
+    "clnn_net_train_step": (S, [H, F, c_size_t, c_size_t, I32, c_size_t, F, c_size_t,
+                                P(c_float)]),
+    "clnn_net_compute_gradients": (S, [H, F, c_size_t, c_size_t, I32, c_size_t, F, c_size_t,
+                                       P(c_float)]),
     "clnn_net_train_epoch": (S, [H, H, c_size_t, P(c_float)]),
-    "clnn_net_predict": (S, [H, F, c_size_t, F, c_size_t]),
-    "clnn_net_accuracy": (S, [H, F, I32, c_size_t, c_size_t, P(c_float)]),
+    "clnn_net_predict": (S, [H, F, c_size_t, c_size_t, F, c_size_t]),
+    "clnn_net_accuracy": (S, [H, F, c_size_t, I32, c_size_t, c_size_t, c_size_t, P(c_float)]),
     "clnn_net_evaluate": (S, [H, H, c_size_t, P(c_float), P(c_float)]),
     "clnn_net_num_layers": (c_int, [H]),
     "clnn_net_layer_name": (c_char_p, [H, c_int]),
@@ -308,12 +313,39 @@ _DECLS = {
 }
 
 
+# The C API these declarations are written for (CLNN_VERSION_MAJOR.MINOR of include/clnn.h).
+# Before 1.0 a minor version may change signatures (0.2 added the host-buffer counts), so a
+# libclnn of another MAJOR.MINOR is refused when loaded instead of being called with the wrong
+# arguments.
+ABI_VERSION = (0, 2)
+
+
 def _lib_names():
     if sys.platform == "darwin":
-        return ["libclnn.dylib", "libclnn.0.dylib"]
+        return ["libclnn.dylib", "libclnn.%d.%d.dylib" % ABI_VERSION]
     if os.name == "nt":
         return ["clnn.dll", "libclnn.dll"]
-    return ["libclnn.so", "libclnn.so.0"]
+    return ["libclnn.so", "libclnn.so.%d.%d" % ABI_VERSION]
+
+
+def _abi_mismatch(cdll, path):
+    """None when the library's version has this package's MAJOR.MINOR, else why not."""
+    try:
+        fn = cdll.clnn_version
+    except AttributeError:
+        return f"{path} does not export clnn_version (not a libclnn?)"
+    fn.restype = c_char_p
+    fn.argtypes = []
+    v = (fn() or b"").decode("ascii", "replace")
+    try:
+        major, minor = (int(t) for t in v.split(".")[:2])
+    except ValueError:
+        return f"{path} reports version {v!r}"
+    if (major, minor) != ABI_VERSION:
+        return (f"{path} is libclnn {v}, but this clnn package needs {ABI_VERSION[0]}."
+                f"{ABI_VERSION[1]}.x (the C API differs between minor versions before 1.0); "
+                f"rebuild the library or use the package from the same source tree")
+    return None
 
 
 def candidate_paths():
@@ -362,9 +394,11 @@ _lib = None
 
 def _try_load(path):
     try:
-        return ctypes.CDLL(path)
+        cdll = ctypes.CDLL(path)
     except OSError as e:
         return e
+    why = _abi_mismatch(cdll, path)
+    return OSError(why) if why else cdll
 
 
 def load():
@@ -380,7 +414,7 @@ def load():
             r = _try_load(env)
             if isinstance(r, OSError):
                 raise LibraryNotFoundError(
-                    f"CLNN_LIBRARY={env} could not be loaded: {r}")
+                    f"CLNN_LIBRARY={env} could not be loaded: {r}{_dependency_hint([str(r)])}")
             _lib = _Library(r, env)
             return _lib
         tried = []
@@ -417,9 +451,35 @@ def load():
                     tried.append(f"{p} ({r})")
         tried.append("ctypes.util.find_library('clnn'), the dynamic loader's search path, "
                      f"{sys.prefix}/lib, /usr/local/lib")
+        hint = _dependency_hint(tried)
+        if hint:  # a libclnn was found but a system library it links is missing
+            raise LibraryNotFoundError("libclnn could not be loaded" + hint + ". Looked in: " +
+                                       "; ".join(tried))
         raise LibraryNotFoundError(
-            "libclnn not found. Build it (cmake -S . -B build && cmake --build build) or install "
-            "it, or set CLNN_LIBRARY to the path of libclnn.so. Looked in: " + "; ".join(tried))
+            "libclnn not found. pip install ./python (from a clnn checkout) builds it into the "
+            "package; or build it (cmake -S . -B build && cmake --build build) or install it, or "
+            "set CLNN_LIBRARY to the path of libclnn.so. Looked in: " + "; ".join(tried))
+
+
+# System libraries libclnn links, and the Debian/Ubuntu package that provides each (a wheel
+# built by pip install ./python links them; they are not inside the package).
+_SYSTEM_LIBS = {"libOpenCL.so": "ocl-icd-libopencl1", "libclblast.so": "libclblast1",
+                "libcjson.so": "libcjson1", "libz.so": "zlib1g", "libprotobuf-c.so": "libprotobuf-c1",
+                "libmpi.so": "libopenmpi3"}
+
+
+def _dependency_hint(errors):
+    """', which needs ...: apt-get install <package>' for a dlopen error naming a missing system
+    library, else ''."""
+    for e in errors:
+        m = re.search(r"(lib[A-Za-z0-9_+-]+\.so)(\.[0-9.]*)?: cannot open shared object", e)
+        if m:
+            pkg = _SYSTEM_LIBS.get(m.group(1))
+            how = (f"apt-get install {pkg} on Debian/Ubuntu, or run tools/install-deps.sh" if pkg
+                   else "install the package that provides it")
+            return (f": it needs the system library {m.group(0).split(':')[0]}, which is not "
+                    f"installed ({how})")
+    return ""
 
 
 def last_error():

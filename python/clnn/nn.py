@@ -51,7 +51,8 @@ class Dataset(_Closeable):
 
     Dataset(x, labels=None): copies x [N, sample dims...] (1 to 4 sample dims; converted to
     float32) and integer labels [N] (>= 0; None: all 0). Dataset.load_idx(images, labels) reads
-    MNIST-format IDX files (samples [1, H, W], pixels / 255)."""
+    MNIST-format IDX files (samples [1, H, W], pixels / 255; either MNIST naming convention,
+    gzip-compressed or not); Dataset.load_mnist(directory, "train" | "test")."""
 
     def __init__(self, x, labels=None):
         self._h = None
@@ -72,8 +73,9 @@ class Dataset(_Closeable):
         dims = xa.shape[1:]
         h = ctypes.c_void_p()
         L.check(lib.clnn_dataset_create(n, len(dims), (ctypes.c_size_t * len(dims))(*dims),
-                                        _f32_ptr(xa), None if lab is None else _i32_ptr(lab),
-                                        ctypes.byref(h)))
+                                        _f32_ptr(xa), xa.size,
+                                        None if lab is None else _i32_ptr(lab),
+                                        0 if lab is None else lab.size, ctypes.byref(h)))
         self._h = h.value
 
     @classmethod
@@ -89,6 +91,39 @@ class Dataset(_Closeable):
                                           ctypes.byref(h)))
         self._h = h.value
         return self
+
+    def split(self, fraction, seed=None):
+        """(first, second): two new Datasets, the first with round(fraction * N) samples and the
+        second with the rest, drawn at random with `seed` (None: in file order, no shuffle).
+        Each keeps its samples in file order; this dataset is unchanged.
+        train, val = data.split(0.9, seed=0)"""
+        f = _float(fraction, "fraction")
+        n = len(self)
+        k = int(round(n * f))
+        if not (0.0 < f < 1.0) or not 0 < k < n:
+            raise invalid(f"split: fraction {fraction} of {n} samples leaves one part empty")
+        order = (np.arange(n) if seed is None
+                 else np.random.default_rng(_u64(seed, "seed")).permutation(n))
+        a, b = np.sort(order[:k]), np.sort(order[k:])
+        x, y = self.x, self.labels
+        return Dataset(x[a], y[a]), Dataset(x[b], y[b])
+
+    @classmethod
+    def load_mnist(cls, directory, split="train"):
+        """MNIST (or any dataset in its files) from a directory: split "train" reads
+        train-images-idx3-ubyte and train-labels-idx1-ubyte, "test" t10k-... (or test-...);
+        either naming convention ("-idx3-ubyte" / ".idx3-ubyte"), gzip-compressed or not."""
+        if split not in ("train", "test"):
+            raise invalid(f"load_mnist: split must be 'train' or 'test', not {split!r}")
+        d = os.fspath(directory)
+        prefixes = ["train"] if split == "train" else ["t10k", "test"]
+        for i, pre in enumerate(prefixes):
+            try:
+                return cls.load_idx(os.path.join(d, f"{pre}-images-idx3-ubyte"),
+                                    os.path.join(d, f"{pre}-labels-idx1-ubyte"))
+            except Error as e:
+                if e.status != "CLNN_ERROR_IO" or i == len(prefixes) - 1:
+                    raise
 
     def _handle(self):
         if self._h is None:
@@ -153,7 +188,8 @@ class Dataset(_Closeable):
             raise invalid(f"batch: first={first}, count={count} is outside the {n} samples")
         x = np.empty((count,) + self.sample_shape, dtype=np.float32)
         y = np.empty(count, dtype=np.int32)
-        L.check(L.load().clnn_dataset_batch(self._handle(), first, count, _f32_ptr(x), _i32_ptr(y)))
+        L.check(L.load().clnn_dataset_batch(self._handle(), first, count, _f32_ptr(x), x.size,
+                                            _i32_ptr(y), y.size))
         return x, y
 
     def __repr__(self):
@@ -459,7 +495,7 @@ class Net(_Closeable):
             if lab.size != want:
                 raise shape_mismatch(f"{what}: {lab.size} labels for {batch} samples with output "
                                      f"{out_shape} (needs {want})")
-            return _i32_ptr(lab), None, lab
+            return _i32_ptr(lab), lab.size, None, 0, lab
         if targets is None:
             raise invalid(f"{what}: the {self._loss} loss needs targets=")
         ta = as_float32(targets, f"{what}: targets")
@@ -467,7 +503,7 @@ class Net(_Closeable):
         if ta.size != want:
             raise shape_mismatch(f"{what}: targets has {ta.size} values; the output is "
                                  f"[{batch}, {', '.join(map(str, out_shape))}] ({want} values)")
-        return None, _f32_ptr(ta), ta
+        return None, 0, _f32_ptr(ta), ta.size, ta
 
     # -- training and inference --
     def train_step(self, x, labels=None, targets=None):
@@ -490,9 +526,10 @@ class Net(_Closeable):
         with self._lock:
             self._handle()
             xa = self._x(x)
-            lp, tp, keep = self._targets(xa.shape[0], labels, targets, what)
+            lp, lc, tp, tc, keep = self._targets(xa.shape[0], labels, targets, what)
             loss = ctypes.c_float(0.0)
-            L.check(fn(self._handle(), _f32_ptr(xa), xa.shape[0], lp, tp, ctypes.byref(loss)))
+            L.check(fn(self._handle(), _f32_ptr(xa), xa.size, xa.shape[0], lp, lc, tp, tc,
+                       ctypes.byref(loss)))
             return float(loss.value)
 
     def train_epoch(self, dataset, batch_size=32, *, shuffle_seed=None):
@@ -527,8 +564,8 @@ class Net(_Closeable):
                 e = min(n, s + bs)
                 xs = xa[s:e]
                 ys = y[s:e]
-                L.check(lib.clnn_net_predict(self._handle(), _f32_ptr(xs), e - s, _f32_ptr(ys),
-                                             (e - s) * per))
+                L.check(lib.clnn_net_predict(self._handle(), _f32_ptr(xs), xs.size, e - s,
+                                             _f32_ptr(ys), (e - s) * per))
             return y
 
     def accuracy(self, x, labels, batch_size=256):
@@ -546,9 +583,18 @@ class Net(_Closeable):
             if bs <= 0:
                 raise invalid("batch_size must be > 0")
             acc = ctypes.c_float(0.0)
-            L.check(L.load().clnn_net_accuracy(self._handle(), _f32_ptr(xa), _i32_ptr(lab), n, bs,
-                                               ctypes.byref(acc)))
+            L.check(L.load().clnn_net_accuracy(self._handle(), _f32_ptr(xa), xa.size, _i32_ptr(lab),
+                                               lab.size, n, bs, ctypes.byref(acc)))
             return float(acc.value)
+
+    def fit(self, train, *, epochs=1, batch_size=32, validation=None, validation_split=None,
+            callbacks=(), verbose="auto", **options):
+        """Trains for `epochs` passes over `train` (a clnn.Dataset or (x, labels) / (x,
+        targets) arrays) and returns a clnn.History; as clnn.Model.fit (see clnn.fit)."""
+        from .fit import fit
+        return fit(self, train, epochs=epochs, batch_size=batch_size, validation=validation,
+                   validation_split=validation_split, callbacks=callbacks, verbose=verbose,
+                   **options)
 
     def evaluate(self, dataset, batch_size=256):
         """(mean loss, accuracy) over a dataset in inference mode."""

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 struct clnn_dataset {
   size_t n;
@@ -104,14 +105,133 @@ static clnn_status idx_header(const unsigned char *hdr, uint64_t file_size, int 
   return CLNN_SUCCESS;
 }
 
-/* Reads an IDX file of unsigned bytes with `want_ndim` dims (1: labels, 3: images). */
-static clnn_status idx_read(const char *path, int want_ndim, const char *what, idx_file *out) {
+static clnn_status idx_parse(const unsigned char *buf, size_t size, int want_ndim, const char *what,
+                             const char *name, idx_file *out);
+
+/* A gzip-compressed IDX file (fd is at offset 0; closed here): inflated through zlib into a
+ * buffer that grows with the data actually produced, never past what the header claims plus one
+ * byte (so a lying header or trailing data is caught by idx_parse, and a small file cannot
+ * make it allocate much more than it inflates to), then parsed as in memory. */
+static clnn_status idx_read_gz(int fd, const char *path, int want_ndim, const char *what,
+                               idx_file *out) {
+  gzFile gz = gzdopen(fd, "rb");
+  if (!gz) {
+    close(fd);
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s file '%s': cannot start zlib", what, path);
+  }
+  size_t hdr_size = 4 + 4 * (size_t)want_ndim, len = 0, cap = 0, limit = SIZE_MAX;
+  unsigned char *buf = NULL;
+  clnn_status st = CLNN_SUCCESS;
+  for (;;) {
+    if (len == cap) {
+      if (cap >= limit) break;
+      size_t ncap = cap ? (cap > limit / 2 ? limit : cap * 2) : 1u << 16;
+      if (ncap > limit) ncap = limit;
+      unsigned char *nb = realloc(buf, ncap);
+      if (!nb) {
+        st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s file '%s': cannot allocate %zu bytes",
+                         what, path, ncap);
+        goto done;
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    size_t want = cap - len;
+    if (want > (1u << 30)) want = 1u << 30;
+    int r = gzread(gz, buf + len, (unsigned)want);
+    if (r < 0) {
+      int zerr = 0;
+      const char *msg = gzerror(gz, &zerr);
+      st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': corrupt gzip data: %s", what, path,
+                       msg ? msg : "zlib error");
+      goto done;
+    }
+    if (r == 0) {
+      int zerr = 0;
+      const char *msg = gzerror(gz, &zerr);
+      if (zerr != Z_OK && zerr != Z_STREAM_END) {
+        st = clnn__error(CLNN_ERROR_FORMAT, "%s file '%s': truncated or corrupt gzip data: %s",
+                         what, path, msg ? msg : "zlib error");
+        goto done;
+      }
+      break;
+    }
+    len += (size_t)r;
+    if (limit == SIZE_MAX && len >= hdr_size) {
+      /* the header's claim bounds the buffer; an impossible claim stops reading here and
+       * idx_parse reports it */
+      int ok = 1;
+      size_t total = 1;
+      for (int i = 0; i < want_ndim; i++)
+        total = clnn__mul_size(total, be32(buf + 4 + 4 * (size_t)i), &ok);
+      limit = ok && total <= SIZE_MAX - hdr_size - 1 ? hdr_size + total + 1 : len;
+      if (limit < len) limit = len;
+    }
+    if (len >= limit) break;
+  }
+  st = idx_parse(buf ? buf : (const unsigned char *)"", len, want_ndim, what, path, out);
+done:
+  gzclose(gz);
+  free(buf);
+  return st;
+}
+
+/* Opens an IDX file; when `path` does not exist, also tries the other MNIST naming convention
+ * (train-images-idx3-ubyte / train-images.idx3-ubyte) and the name with or without ".gz".
+ * Returns the fd (the name it opened in `used`) or -1 with errno from the first try. */
+static int idx_open(const char *path, uint64_t *file_size, char *used, size_t used_size) {
+  int fd = clnn__open_regular(path, file_size);
+  snprintf(used, used_size, "%s", path);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  int err = errno;
+  size_t n = strlen(path);
+  if (n + 4 >= used_size) return errno = err, -1;
+  char base[4096];
+  snprintf(base, sizeof(base), "%s", path);
+  int gz = n > 3 && strcmp(base + n - 3, ".gz") == 0;
+  if (gz) base[n - 3] = '\0';
+  /* the separator before "idx" in the file's own name, if any */
+  const char *slash = strrchr(base, '/');
+  char *sep = strstr(slash ? slash : base, "idx");
+  char other = 0;
+  if (sep && sep > (slash ? slash + 1 : base) && (sep[-1] == '-' || sep[-1] == '.'))
+    other = sep[-1] == '-' ? '.' : '-';
+  for (int v = 0; v < 3; v++) {
+    char cand[4096 + 8];
+    if (v == 0) {
+      snprintf(cand, sizeof(cand), gz ? "%s" : "%s.gz", base);
+    } else {
+      if (!other) break;
+      sep[-1] = other;
+      snprintf(cand, sizeof(cand), v == 1 ? "%s" : "%s.gz", base);
+      sep[-1] = other == '.' ? '-' : '.';
+    }
+    fd = clnn__open_regular(cand, file_size);
+    if (fd >= 0) {
+      size_t cl = strlen(cand); /* < used_size: n + 4 < used_size above */
+      memcpy(used, cand, cl < used_size ? cl + 1 : 0);
+      return fd;
+    }
+  }
+  errno = err;
+  return -1;
+}
+
+/* Reads an IDX file of unsigned bytes with `want_ndim` dims (1: labels, 3: images), plain or
+ * gzip-compressed (by its first bytes, whatever the name). */
+static clnn_status idx_read(const char *path_arg, int want_ndim, const char *what,
+                            idx_file *out) {
   memset(out, 0, sizeof(*out));
   /* regular files only: a FIFO or device is refused at once instead of blocking the open */
   uint64_t file_size = 0;
-  int fd = clnn__open_regular(path, &file_size);
-  if (fd < 0) return clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot open: %s", what, path,
-                                 clnn__file_error(errno));
+  char path[4096];
+  int fd = idx_open(path_arg, &file_size, path, sizeof(path));
+  if (fd < 0) {
+    int err = errno;
+    return clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot open: %s%s", what, path_arg,
+                       clnn__file_error(err), err == ENOENT ? " (also tried the other MNIST "
+                       "name, '-idx' / '.idx', with and without .gz)" : "");
+  }
   clnn_status st = CLNN_SUCCESS;
   unsigned char hdr[16];
   size_t hdr_size = 4 + 4 * (size_t)want_ndim, payload = 0, dims[3];
@@ -119,6 +239,13 @@ static clnn_status idx_read(const char *path, int want_ndim, const char *what, i
   if (clnn__read_fd(fd, hdr, have) != 0) {
     st = clnn__error(CLNN_ERROR_IO, "%s file '%s': read error", what, path);
     goto done;
+  }
+  if (have >= 2 && hdr[0] == 0x1f && hdr[1] == 0x8b) { /* gzip */
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+      st = clnn__error(CLNN_ERROR_IO, "%s file '%s': cannot seek", what, path);
+      goto done;
+    }
+    return idx_read_gz(fd, path, want_ndim, what, out);
   }
   st = idx_header(hdr, (uint64_t)file_size, want_ndim, what, path, dims, &hdr_size, &payload);
   if (st != CLNN_SUCCESS) goto done;
@@ -256,7 +383,8 @@ clnn_status clnn__nn_dataset_from_idx(const unsigned char *images, size_t images
 }
 
 clnn_status clnn_dataset_create(size_t n, int sample_ndim, const size_t *sample_dims,
-                                const float *x, const int32_t *labels, clnn_dataset **out) {
+                                const float *x, size_t x_count, const int32_t *labels,
+                                size_t labels_count, clnn_dataset **out) {
   if (!out || !x || !sample_dims)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: %s is NULL",
                        !out ? "out" : !x ? "x" : "sample_dims");
@@ -268,6 +396,19 @@ clnn_status clnn_dataset_create(size_t n, int sample_ndim, const size_t *sample_
     if (sample_dims[i] == 0)
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: sample_dims[%d] is 0",
                          i);
+  /* the caller's buffer lengths, before anything is read from them */
+  int ok = 1;
+  size_t need = n;
+  for (int i = 0; i < sample_ndim; i++) need = clnn__mul_size(need, sample_dims[i], &ok);
+  if (!ok)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: %zu samples overflow "
+                       "size_t", n);
+  if (x_count != need)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: x_count is %zu but %zu "
+                       "samples of %zu floats need %zu", x_count, n, need / n, need);
+  if (labels && labels_count != n)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_create: labels_count is %zu but "
+                       "%zu samples need %zu labels", labels_count, n, n);
   int maxl = 0;
   if (labels) {
     for (size_t i = 0; i < n; i++) {
@@ -329,13 +470,20 @@ clnn_status clnn_dataset_shuffle(clnn_dataset *ds, uint64_t seed) {
 }
 
 clnn_status clnn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
-                               int32_t *labels) {
+                               size_t x_count, int32_t *labels, size_t labels_count) {
   if (!ds || !x)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: %s is NULL",
                        !ds ? "ds" : "x");
   if (count == 0 || first > ds->n || count > ds->n - first)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: samples %zu..%zu are "
                        "not within the dataset's %zu", first, first + count, ds->n);
+  if (x_count != count * ds->numel) /* count <= n: no overflow */
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: x_count is %zu but %zu "
+                       "samples of %zu floats need %zu", x_count, count, ds->numel,
+                       count * ds->numel);
+  if (labels && labels_count != count)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: labels_count is %zu but "
+                       "%zu samples need %zu labels", labels_count, count, count);
   for (size_t i = 0; i < count; i++) {
     size_t k = ds->order[first + i];
     memcpy(x + i * ds->numel, ds->x + k * ds->numel, ds->numel * sizeof(float));

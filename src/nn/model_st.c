@@ -227,11 +227,17 @@ clnn_status clnn__ms_open(const clnn__ms_src *s, const char *path, clnn__ms_file
         st = bad(path, "__metadata__ is given twice or is not an object");
         goto fail;
       }
-      for (const cJSON *m = it->child; m; m = m->next)
+      for (const cJSON *m = it->child; m; m = m->next) {
         if (!cJSON_IsString(m) || !m->valuestring) {
           st = bad(path, "__metadata__ value '%.60s' is not a string", m->string);
           goto fail;
         }
+        for (const cJSON *o = it->child; o != m; o = o->next)
+          if (strcmp(o->string, m->string) == 0) {
+            st = bad(path, "__metadata__ holds the key '%.60s' twice", m->string);
+            goto fail;
+          }
+      }
       f->meta = it;
       continue;
     }

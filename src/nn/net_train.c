@@ -27,9 +27,17 @@ static void out_rows(const clnn_net *net, size_t *classes, size_t *rows_per_samp
   *rows_per_sample = out_numel(net) / *classes;
 }
 
-/* Checks that the loss can apply to the output and its targets. */
+/* Element count of a host buffer that the caller states but clnn already knows (an internal
+ * caller passing a buffer it sized itself): not checked again. */
+#define KNOWN_COUNT SIZE_MAX
+
+/* Checks that the loss can apply to the output and its targets, and that the caller's label or
+ * target buffer holds exactly what n samples need (labels_count / targets_count: the element
+ * counts the caller gave; KNOWN_COUNT for buffers clnn sized itself). The count is checked before
+ * any label is read. */
 static clnn_status check_targets(clnn_net *net, size_t n, const int32_t *labels,
-                                 const float *targets, const char *fn) {
+                                 size_t labels_count, const float *targets, size_t targets_count,
+                                 const char *fn) {
   if (net->loss == CLNN_LOSS_SOFTMAX_CROSS_ENTROPY) {
     if (!labels)
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: labels is NULL (the loss is softmax "
@@ -44,6 +52,10 @@ static clnn_status check_targets(clnn_net *net, size_t n, const int32_t *labels,
     }
     size_t C = l->out_dims[l->out_ndim - 1];
     size_t T = seq ? l->out_dims[0] : 1, rows = n * T;
+    if (labels_count != KNOWN_COUNT && labels_count != rows)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: labels_count is %zu but %zu samples "
+                         "need %zu labels%s", fn, labels_count, n, rows,
+                         seq ? " (one per time step)" : "");
     for (size_t r = 0; r < rows; r++)
       if (labels[r] < 0 || (size_t)labels[r] >= C)
         return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: labels[%zu] = %d is not in [0, %zu)",
@@ -53,6 +65,10 @@ static clnn_status check_targets(clnn_net *net, size_t n, const int32_t *labels,
   if (!targets)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: targets is NULL (the loss is %s)", fn,
                        net->loss == CLNN_LOSS_MSE ? "MSE" : "BCE with logits");
+  size_t need = n * out_numel(net);
+  if (targets_count != KNOWN_COUNT && targets_count != need)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: targets_count is %zu but %zu samples of "
+                       "%zu outputs need %zu", fn, targets_count, n, out_numel(net), need);
   return CLNN_SUCCESS;
 }
 
@@ -114,18 +130,22 @@ static clnn_status ensure_io(clnn_net *net, size_t n) {
  * net->dout. */
 static clnn_status net_loss(clnn_net *net, size_t n, const int32_t *labels, const float *targets,
                             int grad) {
-  clnn_tensor *out = NULL, *rows = NULL;
+  clnn_tensor *out = NULL;
   clnn_status st = ensure_io(net, n);
   if (st == CLNN_SUCCESS) st = clnn_model_value(net->model, net->out_v, &out);
   if (st != CLNN_SUCCESS) return st;
   if (net->loss == CLNN_LOSS_SOFTMAX_CROSS_ENTROPY) {
+    /* the output as [rows, classes]: a view kept while the model's buffer and the batch stay */
     size_t d[2] = {clnn_tensor_dim(net->dout_v2, 0), clnn_tensor_dim(net->dout_v2, 1)};
-    st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(out), 2, d, &rows);
-    if (st == CLNN_SUCCESS)
-      st = clnn_softmax_cross_entropy(net->ctx, rows, labels, d[0], net->loss_t,
+    if (!net->out_v2 || clnn_tensor_cl_mem(net->out_v2) != clnn_tensor_cl_mem(out) ||
+        clnn_tensor_dim(net->out_v2, 0) != d[0]) {
+      clnn_tensor_destroy(net->out_v2);
+      net->out_v2 = NULL;
+      st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(out), 2, d, &net->out_v2);
+      if (st != CLNN_SUCCESS) return st;
+    }
+    return clnn_softmax_cross_entropy(net->ctx, net->out_v2, labels, d[0], net->loss_t,
                                       grad ? net->dout_v2 : NULL);
-    clnn_tensor_destroy(rows);
-    return st;
   }
   st = clnn_tensor_write(net->target_full, targets, clnn_tensor_numel(net->target_full));
   if (st != CLNN_SUCCESS) return st;
@@ -135,7 +155,8 @@ static clnn_status net_loss(clnn_net *net, size_t n, const int32_t *labels, cons
                               grad ? net->dout_full : NULL);
 }
 
-static clnn_status check_batch_args(clnn_net *net, const float *x, size_t batch, const char *fn);
+static clnn_status check_batch_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                                    const char *fn);
 
 /* ---- the pass ---- */
 
@@ -170,8 +191,8 @@ static clnn_status node_done(void *user, int node) {
 static clnn_status train_local(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
                                const float *targets, int apply, clnn__nn_layer_hook hook,
                                void *user, const char *fn) {
-  clnn_status st = check_batch_args(net, x, batch, fn);
-  if (st == CLNN_SUCCESS) st = check_targets(net, batch, labels, targets, fn);
+  clnn_status st = check_batch_args(net, x, KNOWN_COUNT, batch, fn);
+  if (st == CLNN_SUCCESS) st = check_targets(net, batch, labels, KNOWN_COUNT, targets, KNOWN_COUNT, fn);
   if (st != CLNN_SUCCESS) return st;
   clnn_model *m = net->model;
   clnn_feed in = {net->in_v, x, batch * clnn__nn_prod(net->in_ndim, net->in_dims), NULL};
@@ -221,13 +242,20 @@ clnn_status clnn__nn_optimizer_step(clnn_net *net) {
   return st;
 }
 
-static clnn_status check_batch_args(clnn_net *net, const float *x, size_t batch, const char *fn) {
+/* net, x and batch, and that x holds exactly batch samples (x_count: the caller's element count,
+ * KNOWN_COUNT for a buffer clnn sized itself); finalizes the network. */
+static clnn_status check_batch_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                                    const char *fn) {
   if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: net is NULL", fn);
   if (!x) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: x is NULL", fn);
   if (batch == 0) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: batch is 0", fn);
   int ok = 1;
-  clnn__mul_size(batch, clnn__nn_prod(net->in_ndim, net->in_dims), &ok);
+  size_t in_numel = clnn__nn_prod(net->in_ndim, net->in_dims);
+  size_t need = clnn__mul_size(batch, in_numel, &ok);
   if (!ok) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: batch %zu overflows", fn, batch);
+  if (x_count != KNOWN_COUNT && x_count != need)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: x_count is %zu but %zu samples of %zu "
+                       "inputs need %zu", fn, x_count, batch, in_numel, need);
   return clnn__nn_finalize(net);
 }
 
@@ -283,15 +311,22 @@ static clnn_status state_copy(clnn_net *net, int restore) {
 /* The same, split across devices and MPI ranks when the network has several (parallel.c, which
  * restores its own state on failure). Everything that can be checked is checked before anything
  * runs; a later failure (device, memory) restores the running statistics. */
-static clnn_status train_core(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
-                              const float *targets, int apply, const char *fn) {
-  clnn_status st = check_batch_args(net, x, batch, fn);
+static clnn_status train_core(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                              const int32_t *labels, size_t labels_count, const float *targets,
+                              size_t targets_count, int apply, const char *fn) {
+  clnn_status st = check_batch_args(net, x, KNOWN_COUNT, batch, fn);
   if (st == CLNN_SUCCESS) st = check_bn_batch(net, batch, fn);
   if (st == CLNN_SUCCESS && apply && net->step == UINT64_MAX)
     st = clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the optimizer step count would overflow", fn);
   if (st != CLNN_SUCCESS) return st;
-  if (net->par) return clnn__nn_par_train(net, x, batch, labels, targets, apply, fn);
-  if ((st = check_targets(net, batch, labels, targets, fn)) != CLNN_SUCCESS ||
+  /* The caller's buffer lengths and labels are checked before anything reads them; with MPI
+   * inside the ranks' agreement (parallel.c), so that a rank that refuses does not leave the
+   * others waiting. */
+  if (net->par)
+    return clnn__nn_par_train(net, x, x_count, batch, labels, labels_count, targets,
+                              targets_count, apply, fn);
+  if ((st = clnn__nn_check_train_args(net, x, x_count, batch, labels, labels_count, targets,
+                                      targets_count, fn)) != CLNN_SUCCESS ||
       (st = state_copy(net, 0)) != CLNN_SUCCESS)
     return st;
   st = train_local(net, x, batch, labels, targets, apply, NULL, NULL, fn);
@@ -310,23 +345,29 @@ clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, con
   return train_local(net, x, batch, labels, targets, 0, hook, user, fn);
 }
 
-clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t batch,
-                                      const int32_t *labels, const float *targets, const char *fn) {
-  clnn_status st = check_batch_args(net, x, batch, fn);
-  if (st == CLNN_SUCCESS) st = check_targets(net, batch, labels, targets, fn);
+clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                                      const int32_t *labels, size_t labels_count,
+                                      const float *targets, size_t targets_count, const char *fn) {
+  clnn_status st = check_batch_args(net, x, x_count, batch, fn);
+  if (st == CLNN_SUCCESS)
+    st = check_targets(net, batch, labels, labels_count, targets, targets_count, fn);
   return st;
 }
 
-clnn_status clnn_net_train_step(clnn_net *net, const float *x, size_t batch,
-                                const int32_t *labels, const float *targets, float *loss) {
-  clnn_status st = train_core(net, x, batch, labels, targets, 1, "clnn_net_train_step");
+static clnn_status net_train_step_impl(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                                const int32_t *labels, size_t labels_count, const float *targets,
+                                size_t targets_count, float *loss) {
+  clnn_status st = train_core(net, x, x_count, batch, labels, labels_count, targets, targets_count,
+                              1, "clnn_net_train_step");
   if (st == CLNN_SUCCESS && loss) st = clnn_tensor_read(net->loss_t, loss, 1);
   return st;
 }
 
-clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t batch,
-                                       const int32_t *labels, const float *targets, float *loss) {
-  clnn_status st = train_core(net, x, batch, labels, targets, 0, "clnn_net_compute_gradients");
+static clnn_status net_compute_gradients_impl(clnn_net *net, const float *x, size_t x_count,
+                                       size_t batch, const int32_t *labels, size_t labels_count,
+                                       const float *targets, size_t targets_count, float *loss) {
+  clnn_status st = train_core(net, x, x_count, batch, labels, labels_count, targets,
+                              targets_count, 0, "clnn_net_compute_gradients");
   if (st == CLNN_SUCCESS && loss) st = clnn_tensor_read(net->loss_t, loss, 1);
   return st;
 }
@@ -364,7 +405,7 @@ static clnn_status check_epoch_data(clnn_net *net, const clnn_dataset *ds, const
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
+static clnn_status net_train_epoch_impl(clnn_net *net, clnn_dataset *ds, size_t batch_size,
                                  float *mean_loss) {
   const char *fn = "clnn_net_train_epoch";
   if (!net || !ds)
@@ -404,8 +445,9 @@ clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_s
   for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += batch_size) {
     size_t count = n - first < batch_size ? n - first : batch_size;
     if (merge && n - first == batch_size + 1) count = batch_size + 1;
-    st = clnn_dataset_batch(ds, first, count, xb, yb);
-    if (st == CLNN_SUCCESS) st = train_core(net, xb, count, yb, NULL, 1, fn);
+    st = clnn_dataset_batch(ds, first, count, xb, count * numel, yb, count);
+    if (st == CLNN_SUCCESS)
+      st = train_core(net, xb, count * numel, count, yb, count, NULL, 0, 1, fn);
     if (st == CLNN_SUCCESS) done_steps++;
     if (st == CLNN_SUCCESS && mean_loss)
       st = clnn_axpy(net->ctx, (float)count / (float)n, net->loss_t, net->loss_sum);
@@ -425,7 +467,7 @@ clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_s
 
 /* Inference forward of batch samples; the output stays in the model. */
 static clnn_status infer_core(clnn_net *net, const float *x, size_t batch, const char *fn) {
-  clnn_status st = check_batch_args(net, x, batch, fn);
+  clnn_status st = check_batch_args(net, x, KNOWN_COUNT, batch, fn);
   if (st != CLNN_SUCCESS) return st;
   clnn_feed in = {net->in_v, x, batch * clnn__nn_prod(net->in_ndim, net->in_dims), NULL};
   return clnn__m_run(net->model, &in, 1, batch, 0, 0, net->out_v, fn);
@@ -438,11 +480,11 @@ static clnn_status read_output(clnn_net *net, size_t batch, float *y) {
   return st;
 }
 
-clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t batch, float *y,
-                             size_t y_count) {
+static clnn_status net_predict_impl(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                             float *y, size_t y_count) {
   const char *fn = "clnn_net_predict";
   if (net && !y) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: y is NULL", fn);
-  clnn_status st = check_batch_args(net, x, batch, fn);
+  clnn_status st = check_batch_args(net, x, x_count, batch, fn);
   if (st != CLNN_SUCCESS) return st;
   if (y_count != out_numel(net) * batch)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: y_count is %zu but %zu samples of %zu "
@@ -488,7 +530,7 @@ static clnn_status eval_loop(clnn_net *net, const float *x, const int32_t *label
   for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += batch_size) {
     size_t count = n - first < batch_size ? n - first : batch_size;
     const int32_t *lab = labels + first * rps;
-    if (want_loss) st = check_targets(net, count, lab, NULL, fn);
+    if (want_loss) st = check_targets(net, count, lab, KNOWN_COUNT, NULL, KNOWN_COUNT, fn);
     if (st == CLNN_SUCCESS) st = infer_core(net, x + first * numel_in, count, fn);
     if (st == CLNN_SUCCESS && want_loss) {
       st = net_loss(net, count, lab, NULL, 0);
@@ -502,7 +544,8 @@ static clnn_status eval_loop(clnn_net *net, const float *x, const int32_t *label
   return st;
 }
 
-clnn_status clnn_net_accuracy(clnn_net *net, const float *x, const int32_t *labels, size_t n,
+static clnn_status net_accuracy_impl(clnn_net *net, const float *x, size_t x_count,
+                              const int32_t *labels, size_t labels_count, size_t n,
                               size_t batch_size, float *accuracy) {
   const char *fn = "clnn_net_accuracy";
   if (net && (!labels || !accuracy))
@@ -510,17 +553,21 @@ clnn_status clnn_net_accuracy(clnn_net *net, const float *x, const int32_t *labe
                        !labels ? "labels" : "accuracy");
   if (net && batch_size == 0)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: batch_size is 0", fn);
-  clnn_status st = check_batch_args(net, x, n, fn);
+  clnn_status st = check_batch_args(net, x, x_count, n, fn);
   if (st != CLNN_SUCCESS) return st;
   size_t correct, classes, rps;
+  out_rows(net, &classes, &rps);
+  if (labels_count != n * rps)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: labels_count is %zu but %zu samples need "
+                       "%zu labels%s", fn, labels_count, n, n * rps,
+                       rps > 1 ? " (one per prediction)" : "");
   st = eval_loop(net, x, labels, n, batch_size, 0, &correct, fn);
   if (st != CLNN_SUCCESS) return st;
-  out_rows(net, &classes, &rps);
   *accuracy = (float)((double)correct / ((double)n * (double)rps));
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn_net_evaluate(clnn_net *net, const clnn_dataset *ds, size_t batch_size,
+static clnn_status net_evaluate_impl(clnn_net *net, const clnn_dataset *ds, size_t batch_size,
                               float *mean_loss, float *accuracy) {
   const char *fn = "clnn_net_evaluate";
   if (!net || !ds)
@@ -547,3 +594,52 @@ clnn_status clnn_net_evaluate(clnn_net *net, const clnn_dataset *ds, size_t batc
   return st;
 }
 
+
+/* ---- the public entry points: the network's in-use flag around each call ---- */
+
+#define NET_BUSY(fn, call)                                                          \
+  do {                                                                              \
+    if (!net) return call; /* the call reports the NULL network */                  \
+    clnn_status busy_st_ = clnn__busy_enter(&net->busy, "network", fn);             \
+    if (busy_st_ != CLNN_SUCCESS) return busy_st_;                                  \
+    busy_st_ = call;                                                                \
+    clnn__busy_leave(&net->busy);                                                   \
+    return busy_st_;                                                                \
+  } while (0)
+
+clnn_status clnn_net_train_step(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                                const int32_t *labels, size_t labels_count, const float *targets,
+                                size_t targets_count, float *loss) {
+  NET_BUSY("clnn_net_train_step", net_train_step_impl(net, x, x_count, batch, labels, labels_count,
+                                                      targets, targets_count, loss));
+}
+
+clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t x_count,
+                                       size_t batch, const int32_t *labels, size_t labels_count,
+                                       const float *targets, size_t targets_count, float *loss) {
+  NET_BUSY("clnn_net_compute_gradients",
+           net_compute_gradients_impl(net, x, x_count, batch, labels, labels_count, targets,
+                                      targets_count, loss));
+}
+
+clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
+                                 float *mean_loss) {
+  NET_BUSY("clnn_net_train_epoch", net_train_epoch_impl(net, ds, batch_size, mean_loss));
+}
+
+clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                             float *y, size_t y_count) {
+  NET_BUSY("clnn_net_predict", net_predict_impl(net, x, x_count, batch, y, y_count));
+}
+
+clnn_status clnn_net_accuracy(clnn_net *net, const float *x, size_t x_count,
+                              const int32_t *labels, size_t labels_count, size_t n,
+                              size_t batch_size, float *accuracy) {
+  NET_BUSY("clnn_net_accuracy", net_accuracy_impl(net, x, x_count, labels, labels_count, n,
+                                                  batch_size, accuracy));
+}
+
+clnn_status clnn_net_evaluate(clnn_net *net, const clnn_dataset *ds, size_t batch_size,
+                              float *mean_loss, float *accuracy) {
+  NET_BUSY("clnn_net_evaluate", net_evaluate_impl(net, ds, batch_size, mean_loss, accuracy));
+}

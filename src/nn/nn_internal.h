@@ -8,6 +8,7 @@
 
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,7 +76,18 @@ typedef struct clnn__nn_param {
   clnn_tensor *opt[2];/* optimizer slots; NULL when the optimizer has fewer */
 } clnn__nn_param;
 
+/* In-use flag of a network or model (src/nn/busy.c): the thread inside a call, and how deep. */
+typedef struct clnn__busy {
+  _Atomic(void *) owner;
+  int depth;
+} clnn__busy;
+/* Marks the object in use by this thread (re-entry from the same thread is allowed);
+ * CLNN_ERROR_INVALID_ARGUMENT naming `what` when another thread is inside a call on it. */
+clnn_status clnn__busy_enter(clnn__busy *b, const char *what, const char *fn);
+void clnn__busy_leave(clnn__busy *b);
+
 struct clnn_net {
+  clnn__busy busy; /* in use by a thread (training, inference, checkpoints) */
   clnn_context *ctx;
   uint64_t seed;
   int in_ndim;
@@ -157,10 +169,13 @@ clnn_status clnn__nn_opt_reset(clnn_net *net);
 /* Called by the training pass after layer `layer`'s backward has been enqueued; a failure stops
  * the pass and is returned by it. */
 typedef clnn_status (*clnn__nn_layer_hook)(void *user, int layer);
-/* Checks a training call's arguments for a whole batch (x, batch, labels or targets) and
- * finalises the network; changes nothing else. */
-clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t batch,
-                                      const int32_t *labels, const float *targets, const char *fn);
+/* Checks a training call's arguments for a whole batch (x, batch, labels or targets, and the
+ * caller's element counts of x, labels and targets: x_count = batch * input numel, labels_count
+ * = batch (* T), targets_count = batch * output numel; the count of the pointer the loss does not
+ * use is ignored) and finalises the network; changes nothing else. */
+clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                                      const int32_t *labels, size_t labels_count,
+                                      const float *targets, size_t targets_count, const char *fn);
 /* Upload, forward (training), loss into net->loss_t and backward on this network alone, calling
  * `hook` (may be NULL) after each layer's backward. No optimizer step. */
 clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
@@ -180,8 +195,9 @@ clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config
 /* ---- parallel.c ---- */
 /* A training step (apply 1) or gradient computation (apply 0) split across the network's devices
  * (and MPI ranks); the global mean loss is left in net->loss_t. */
-clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
-                               const float *targets, int apply, const char *fn);
+clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                               const int32_t *labels, size_t labels_count, const float *targets,
+                               size_t targets_count, int apply, const char *fn);
 /* A device's model and driver as one number (devices with equal numbers round alike). */
 uint64_t clnn__nn_device_signature(const clnn_device_info *d);
 /* Splits N samples into W contiguous shares in proportion to `shares` (all 0: equal). */

@@ -985,10 +985,12 @@ static clnn_status apply_update(clnn_net *net) {
   return st;
 }
 
-clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
-                               const float *targets, int apply, const char *fn) {
+clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                               const int32_t *labels, size_t labels_count, const float *targets,
+                               size_t targets_count, int apply, const char *fn) {
   clnn__nn_par *par = net->par;
-  clnn_status st = clnn__nn_check_train_args(net, x, batch, labels, targets, fn);
+  clnn_status st = clnn__nn_check_train_args(net, x, x_count, batch, labels, labels_count, targets,
+                                             targets_count, fn);
   if (st == CLNN_SUCCESS) st = par_prepare(net);
   int stale = net->replicas_stale;
   for (int k = 1; k < par->nlocal && par->ready; k++) stale |= par->w[k].net->replicas_stale;

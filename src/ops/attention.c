@@ -135,6 +135,9 @@ static clnn_status check_common(const char *fn, clnn_context *ctx, const clnn_at
                        g->Tq, g->Tk);
   if (g->Tk > (size_t)INT_MAX)
     return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: at most %d keys are supported", fn, INT_MAX);
+  if (p->lengths && p->num_lengths != g->B)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: num_lengths is %zu but the batch has %zu "
+                       "sequences (one key length each)", fn, p->num_lengths, g->B);
   if (p->lengths)
     for (size_t i = 0; i < g->B; i++)
       if (p->lengths[i] < 1 || (size_t)p->lengths[i] > g->Tk)

@@ -122,7 +122,8 @@ static void compare(clnn_device_set *set, const double *weights, int steps, cons
   printf("rank %d: %s: %d devices in all\n", rank, what, ndev);
   if (weights) TU_OK(clnn_net_set_split(net, CLNN_SPLIT_FIXED, weights, ndev));
   float lp[64] = {0};
-  for (int s = 0; s < steps; s++) TU_OK(clnn_net_train_step(net, X[s % NB], B, Y[s % NB], NULL, &lp[s]));
+  for (int s = 0; s < steps; s++) TU_OK(clnn_net_train_step(net, X[s % NB], B * IN, B, Y[s % NB], B,
+                                                            NULL, 0, &lp[s]));
   size_t n;
   float *p = params_of(net, &n, 0);
   same_on_every_rank(p, n, what);
@@ -131,7 +132,7 @@ static void compare(clnn_device_set *set, const double *weights, int steps, cons
     clnn_net *one = cnn(NULL, 7);
     float l1 = 0;
     for (int s = 0; s < steps; s++) {
-      TU_OK(clnn_net_train_step(one, X[s % NB], B, Y[s % NB], NULL, &l1));
+      TU_OK(clnn_net_train_step(one, X[s % NB], B * IN, B, Y[s % NB], B, NULL, 0, &l1));
       TU_CHECK(fabsf(lp[s] - l1) <= 1e-4f + 1e-4f * fabsf(l1), "%s: step %d loss %.7f vs %.7f "
                "in one process", what, s, lp[s], l1);
     }
@@ -238,7 +239,7 @@ static void test_gradients(void) {
   clnn_net *net = cnn(NULL, 11);
   TU_OK(clnn_net_set_mpi(net, NULL));
   float loss;
-  TU_OK(clnn_net_compute_gradients(net, X[3], B, Y[3], NULL, &loss));
+  TU_OK(clnn_net_compute_gradients(net, X[3], B * IN, B, Y[3], B, NULL, 0, &loss));
   size_t n;
   float *g = params_of(net, &n, 1);
   same_on_every_rank(g, n, "summed gradients");
@@ -246,7 +247,7 @@ static void test_gradients(void) {
   if (rank == 0) {
     clnn_net *one = cnn(NULL, 11);
     float l1;
-    TU_OK(clnn_net_compute_gradients(one, X[3], B, Y[3], NULL, &l1));
+    TU_OK(clnn_net_compute_gradients(one, X[3], B * IN, B, Y[3], B, NULL, 0, &l1));
     size_t n1;
     float *q = params_of(one, &n1, 1);
     printf("gradients: loss %.6f (one process %.6f)\n", loss, l1);
@@ -266,21 +267,22 @@ static void test_failures(void) {
   TU_OK(clnn_net_mpi_rank(net, &r, &s));
   TU_CHECK(r == rank && s == nranks, "clnn_net_mpi_rank %d/%d", r, s);
   TU_CHECK(clnn_net_set_mpi(net, NULL) == CLNN_ERROR_INVALID_ARGUMENT, "joined twice is refused");
-  for (int k = 0; k < 2; k++) TU_OK(clnn_net_train_step(net, X[k], B, Y[k], NULL, NULL));
+  for (int k = 0; k < 2; k++) TU_OK(clnn_net_train_step(net, X[k], B * IN, B, Y[k], B, NULL, 0,
+                                                        NULL));
   /* a write on rank 0 only: the next step starts from rank 0's values everywhere */
   if (rank == 0) {
     clnn_tensor *b;
     TU_OK(clnn_net_param(net, "dense2.bias", &b, NULL));
     TU_OK(clnn_tensor_fill(b, 0.25f));
   }
-  TU_OK(clnn_net_train_step(net, X[2], B, Y[2], NULL, NULL));
+  TU_OK(clnn_net_train_step(net, X[2], B * IN, B, Y[2], B, NULL, 0, NULL));
   size_t n;
   float *p = params_of(net, &n, 0);
   same_on_every_rank(p, n, "after a write on rank 0");
   /* a fault on rank 1: both ranks fail, nothing changes */
   uint64_t steps = clnn_net_step_count(net);
   if (rank == 1) TU_OK(clnn__nn_par_inject_fault(net, 0, FAULT_BACKWARD, CL_OUT_OF_RESOURCES));
-  clnn_status st = clnn_net_train_step(net, X[3], B, Y[3], NULL, NULL);
+  clnn_status st = clnn_net_train_step(net, X[3], B * IN, B, Y[3], B, NULL, 0, NULL);
   TU_CHECK(st == CLNN_ERROR_OPENCL, "rank %d: a fault on rank 1 fails the step (%s)", rank,
            clnn_status_string(st));
   TU_CHECK(strstr(clnn_last_error(), "rank 1, device 0") != NULL &&
@@ -293,7 +295,8 @@ static void test_failures(void) {
            "rank %d: parameters and step count as before the failed step", rank);
   free(q);
   /* ranks that disagree on the batch size */
-  st = clnn_net_train_step(net, X[4], rank == 0 ? B : B / 2, Y[4], NULL, NULL);
+  st = clnn_net_train_step(net, X[4], (rank == 0 ? B : B / 2) * IN, rank == 0 ? B : B / 2, Y[4],
+                           rank == 0 ? B : B / 2, NULL, 0, NULL);
   TU_CHECK(st == CLNN_ERROR_INVALID_ARGUMENT && strstr(clnn_last_error(), "disagree"),
            "rank %d: batch sizes that differ are refused on every rank (%s)", rank,
            clnn_last_error());
@@ -301,13 +304,14 @@ static void test_failures(void) {
   int32_t bad[B];
   memcpy(bad, Y[4], sizeof bad);
   if (rank == 1) bad[0] = C;
-  st = clnn_net_train_step(net, X[4], B, bad, NULL, NULL);
+  st = clnn_net_train_step(net, X[4], B * IN, B, bad, B, NULL, 0, NULL);
   TU_CHECK(st == CLNN_ERROR_INVALID_ARGUMENT &&
                strstr(clnn_last_error(), rank == 1 ? "labels[0]" : "rank 1 could not start"),
            "rank %d: labels refused on rank 1 fail both ranks (%s)", rank, clnn_last_error());
   TU_CHECK(clnn_net_step_count(net) == steps, "no step taken");
   /* training continues, identical everywhere */
-  for (int k = 4; k < 6; k++) TU_OK(clnn_net_train_step(net, X[k], B, Y[k], NULL, NULL));
+  for (int k = 4; k < 6; k++) TU_OK(clnn_net_train_step(net, X[k], B * IN, B, Y[k], B, NULL, 0,
+                                                        NULL));
   free(p);
   p = params_of(net, &n, 0);
   same_on_every_rank(p, n, "after the failures");
@@ -315,7 +319,8 @@ static void test_failures(void) {
   /* a measured split: rank 1's device slowed down; every rank computes the same shares */
   TU_OK(clnn_net_set_split(net, CLNN_SPLIT_MEASURE, NULL, 0));
   if (rank == 1) TU_OK(clnn__nn_par_set_delay(net, 0, 0.15));
-  for (int k = 0; k < 4; k++) TU_OK(clnn_net_train_step(net, X[k], B, Y[k], NULL, NULL));
+  for (int k = 0; k < 4; k++) TU_OK(clnn_net_train_step(net, X[k], B * IN, B, Y[k], B, NULL, 0,
+                                                        NULL));
   if (rank == 1) TU_OK(clnn__nn_par_set_delay(net, 0, 0.0));
   double sh[2] = {0, 0};
   int measured = 0;
@@ -323,7 +328,7 @@ static void test_failures(void) {
   TU_CHECK(measured && sh[1] < sh[0], "rank %d: measured split %.3f %.3f", rank, sh[0], sh[1]);
   float shf[2] = {(float)sh[0], (float)sh[1]};
   same_on_every_rank(shf, 2, "measured shares");
-  TU_OK(clnn_net_train_step(net, X[5], B, Y[5], NULL, NULL));
+  TU_OK(clnn_net_train_step(net, X[5], B * IN, B, Y[5], B, NULL, 0, NULL));
   p = params_of(net, &n, 0);
   same_on_every_rank(p, n, "after training on the measured split");
   free(p);
