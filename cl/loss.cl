@@ -47,6 +47,10 @@ float loss_wg_reduce(__local float *scratch, float v, int op) {
 /* the mean repeats bit for bit. Every work-item of every group calls this (uniform control flow).*/
 /* ---------------------------------------------------------------------------------------------- */
 
+/* A label the host staged for a row that an ignore index skips: the row adds nothing to the
+ * loss, its gradient is zero, and the mean divides by the counted rows (denom) only. */
+#define XENT_IGNORED (-1)
+
 void xent_publish_and_finish(float group_sum, __global int *partial, __global int *counter,
                              uint groups, __global float *loss, float denom,
                              __local float *scratch, __local int *is_last) {
@@ -88,7 +92,7 @@ float xent_max16(float16 m16) {
 
 __kernel void xent_rows(__global const float *x, __global int *labels, __global int *partial,
                         __global float *loss, __global float *dx, uint rows, uint chunk, ulong C,
-                        int want_loss, int want_grad, int exact_max, float inv_n) {
+                        int want_loss, int want_grad, int exact_max, float inv_n, float denom) {
   __local float scratch[1];
   __local int is_last;
   uint g = get_global_id(0), r0 = g * chunk, r1 = min(r0 + chunk, rows);
@@ -102,6 +106,11 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
     __global const float *xr = x + r * C;
     __global float *dxr = dx + r * C;
     int lab = labels[r];
+    if (lab == XENT_IGNORED) { /* an ignored row: no loss, a zero gradient */
+      if (want_grad)
+        for (ulong j = 0; j < C; j++) dxr[j] = 0.0f;
+      continue;
+    }
     int valid = lab >= 0 && (ulong)lab < C;
     /* the shift m: the exact row maximum when dx aliases x (x must survive a second pass), else
      * a guess, the maximum of the first 16 elements, corrected below */
@@ -171,7 +180,7 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
     }
   }
   if (want_loss)
-    xent_publish_and_finish(gsum, partial, labels + rows, get_num_groups(0), loss, (float)rows,
+    xent_publish_and_finish(gsum, partial, labels + rows, get_num_groups(0), loss, denom,
                             scratch, &is_last);
 }
 
@@ -179,7 +188,7 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
  * strided passes and tree reductions. No early return before a barrier (see cl/softmax.cl). */
 __kernel void xent_wg(__global const float *x, __global int *labels, __global int *partial,
                       __global float *loss, __global float *dx, uint rows, ulong C, int want_loss,
-                      int want_grad, float inv_n, __local float *scratch) {
+                      int want_grad, float inv_n, float denom, __local float *scratch) {
   __local int is_last;
   uint r = get_group_id(0);
   int in_range = r < rows;
@@ -187,6 +196,7 @@ __kernel void xent_wg(__global const float *x, __global int *labels, __global in
   uint lid = get_local_id(0), L = get_local_size(0);
   __global const float *xr = x + (ulong)r * C;
   int lab = in_range ? labels[r] : -1;
+  int ignored = lab == XENT_IGNORED;
   int valid = lab >= 0 && (ulong)lab < C;
   float m = -INFINITY;
   for (ulong j = lid; j < Cr; j += L) m = fmax(m, xr[j]);
@@ -194,19 +204,19 @@ __kernel void xent_wg(__global const float *x, __global int *labels, __global in
   float s = 0.0f;
   for (ulong j = lid; j < Cr; j += L) s += exp(xr[j] - m);
   s = loss_wg_reduce(scratch, s, 1);
-  float row_loss = valid ? log(s) - (xr[lab] - m) : NAN; /* read before dx (may alias x) */
+  float row_loss = ignored ? 0.0f : valid ? log(s) - (xr[lab] - m) : NAN; /* before dx (may alias x) */
   barrier(CLK_GLOBAL_MEM_FENCE); /* every work-item has read x[label] before dx is written */
   if (want_grad) {
     __global float *dxr = dx + (ulong)r * C;
     float inv_s = 1.0f / s;
     for (ulong j = lid; j < Cr; j += L) {
       float p = exp(xr[j] - m) * inv_s;
-      dxr[j] = ((valid && j == (ulong)lab) ? p - 1.0f : p) * inv_n;
+      dxr[j] = ignored ? 0.0f : ((valid && j == (ulong)lab) ? p - 1.0f : p) * inv_n;
     }
   }
   if (want_loss)
-    xent_publish_and_finish(row_loss, partial, labels + rows, get_num_groups(0), loss,
-                            (float)rows, scratch, &is_last);
+    xent_publish_and_finish(row_loss, partial, labels + rows, get_num_groups(0), loss, denom,
+                            scratch, &is_last);
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -71,7 +71,7 @@ static void same_as_sequential(clnn_context *ctx) {
     tu_fill_uniform(xb, B * 64, 0.0f, 1.0f);
     for (int i = 0; i < B; i++) lb[i] = (int32_t)((step * 7 + i * 3) % 10);
     float l1 = -1, l2 = -2;
-    TU_OK(clnn_net_train_step(net, xb, B, lb, NULL, &l1));
+    TU_OK(clnn_net_train_step(net, xb, B * 64, B, lb, B, NULL, 0, &l1));
     clnn_feed f[2] = {{x, xb, B * 64, NULL}, {lab, lb, B, NULL}};
     TU_OK(clnn_model_train_step(m, f, 2, B, &l2));
     same_loss &= l1 == l2;
@@ -93,7 +93,7 @@ static void same_as_sequential(clnn_context *ctx) {
   clnn_feed f1 = {x, xb, B * 64, NULL};
   TU_OK(clnn_model_predict(m, &f1, 1, B, -1, pred, B * 10));
   float pred2[B * 10];
-  TU_OK(clnn_net_predict(net, xb, B, pred2, B * 10));
+  TU_OK(clnn_net_predict(net, xb, B * 64, B, pred2, B * 10));
   TU_CHECK(memcmp(pred, pred2, sizeof pred) == 0, "predictions are the same bits");
   clnn_model_destroy(m);
   clnn_net_destroy(net);
@@ -377,6 +377,10 @@ static void bad_input(clnn_context *ctx) {
   TU_CHECK(clnn_graph_num_values(g) == nv, "graph unchanged by failed calls");
   clnn_model *m = NULL;
   TU_STATUS(clnn_model_create(ctx, g, 1, &m), CLNN_ERROR_INVALID_ARGUMENT); /* no output */
+  TU_OK(clnn_graph_output(g, h));
+  TU_OK(clnn_graph_clear_outputs(g)); /* a head replaced: nothing left to run */
+  TU_CHECK(clnn_graph_num_outputs(g) == 0, "clear_outputs drops the output marks");
+  TU_STATUS(clnn_model_create(ctx, g, 1, &m), CLNN_ERROR_INVALID_ARGUMENT);
   TU_OK(clnn_graph_output(g, h));
   TU_OK(clnn_model_create(ctx, g, 1, &m));
   clnn_graph_destroy(g);

@@ -70,6 +70,12 @@ _DECLS = {
     "clnn_graph_batchnorm": (_S, [_H, _CP, _I, _F, _F, _PI]),
     "clnn_graph_softmax": (_S, [_H, _CP, _I, _I, _PI]),
     "clnn_graph_lstm": (_S, [_H, _CP, _I, _I, _I, _PI]),
+    "clnn_graph_embedding": (_S, [_H, _CP, _I, _I, _I, _PI]),
+    "clnn_graph_layer_norm": (_S, [_H, _CP, _I, _F, _I, _PI]),
+    "clnn_graph_rms_norm": (_S, [_H, _CP, _I, _F, _I, _PI]),
+    "clnn_graph_attention": (_S, [_H, _CP, _I, _I, _I, _I, _I, _I, _F, _PI]),
+    "clnn_graph_multihead_attention": (_S, [_H, _CP, _I, _I, _I, _F, _PI]),
+    "clnn_graph_cross_entropy": (_S, [_H, _CP, _I, _I, _I, _F, _PI]),
     "clnn_graph_add": (_S, [_H, _CP, _I, _I, _PI]), "clnn_graph_mul": (_S, [_H, _CP, _I, _I, _PI]),
     "clnn_graph_scale": (_S, [_H, _CP, _I, _F, _PI]),
     "clnn_graph_concat": (_S, [_H, _CP, _I, _I, _PI, _PI]),
@@ -479,6 +485,37 @@ class Graph(_Closeable):
                           1 if _flag(return_sequences, "return_sequences") else 0, name=name)
 
     # -- structure --
+    # -- sequence layers --
+    def embedding(self, ids, vocab, dim, *, name=None):
+        """Rows of a [vocab, dim] table ("<name>.weight", N(0, 1) initially) for int32 ids of
+        shape () or (T,): a float value ids.shape + (dim,)."""
+        return self._node("clnn_graph_embedding", self._id(ids, "ids"), _cint(vocab, "vocab"),
+                          _cint(dim, "dim"), name=name)
+
+    def layer_norm(self, x, eps=1e-5, affine=True, *, name=None):
+        """Layer norm over the last dim (weight and bias when affine)."""
+        return self._node("clnn_graph_layer_norm", self._id(x), _float(eps, "eps"),
+                          _flag(affine, "affine"), name=name)
+
+    def rms_norm(self, x, eps=1e-6, affine=True, *, name=None):
+        """RMS norm over the last dim (a weight when affine)."""
+        return self._node("clnn_graph_rms_norm", self._id(x), _float(eps, "eps"),
+                          _flag(affine, "affine"), name=name)
+
+    def attention(self, q, k, v, heads, causal=False, dropout=0.0, lengths=None, *, name=None):
+        """Scaled dot-product attention over q (Tq, D), k and v (Tk, D), D = heads * Dh: (Tq, D).
+        lengths: None or an int32 input of shape () (key lengths per sample)."""
+        ln = -1 if lengths is None else self._id(lengths, "lengths")
+        return self._node("clnn_graph_attention", self._id(q, "q"), self._id(k, "k"),
+                          self._id(v, "v"), ln, _cint(heads, "heads"), _flag(causal, "causal"),
+                          _float(dropout, "dropout"), name=name)
+
+    def multihead_attention(self, x, heads, causal=False, dropout=0.0, *, name):
+        """Self-attention block on x (T, D): dense "<name>.q", ".k", ".v", attention
+        "<name>.attn", output projection "<name>.out". name is required."""
+        return self._node("clnn_graph_multihead_attention", self._id(x), _cint(heads, "heads"),
+                          _flag(causal, "causal"), _float(dropout, "dropout"), name=name)
+
     def add(self, a, b, *, name=None):
         """a + b: equal shapes, or b of shape [C] (broadcast over axis 0) or [1] (a scalar)."""
         return self._node("clnn_graph_add", self._id(a, "a"), self._id(b, "b"), name=name)
@@ -556,6 +593,13 @@ class Graph(_Closeable):
         return self._node("clnn_graph_loss", _LOSS_KINDS[kind.lower()], self._id(pred, "pred"),
                           self._id(target, "target"), _float(weight, "weight"), name=name,
                           batched=False)
+
+    def cross_entropy(self, logits, labels, ignore_index=-100, weight=1.0, *, name=None):
+        """Softmax cross-entropy of logits (C,) or (T, C) against int32 labels () or (T,) that
+        skips labels equal to ignore_index: the mean is over the counted labels (0 when none)."""
+        return self._node("clnn_graph_cross_entropy", self._id(logits, "logits"),
+                          self._id(labels, "labels"), _cint(ignore_index, "ignore_index"),
+                          _float(weight, "weight"), name=name, batched=False)
 
     def mean(self, x, *, name=None):
         """Mean over every element and the batch: a scalar Value (for losses built from ops)."""

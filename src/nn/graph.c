@@ -14,7 +14,8 @@ const clnn__op *const clnn__ops[] = {
     &clnn__op_dense,   &clnn__op_activation,       &clnn__op_dropout, &clnn__op_softmax,
     &clnn__op_batchnorm, &clnn__op_lstm,           &clnn__op_add,     &clnn__op_mul,
     &clnn__op_scale,   &clnn__op_concat,           &clnn__op_slice,   &clnn__op_reshape,
-    &clnn__op_permute, &clnn__op_loss,             &clnn__op_mean,    NULL};
+    &clnn__op_permute, &clnn__op_loss,             &clnn__op_mean,
+    &clnn__op_embedding, &clnn__op_layer_norm, &clnn__op_rms_norm, &clnn__op_attention, NULL};
 
 const clnn__op *clnn__op_find(const char *kind) {
   for (int i = 0; clnn__ops[i]; i++)
@@ -389,6 +390,13 @@ clnn_status clnn_graph_add_loss(clnn_graph *gr, int value, float weight) {
   g->losses[g->num_losses].value = value;
   g->losses[g->num_losses].weight = weight;
   g->num_losses++;
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_graph_clear_outputs(clnn_graph *gr) {
+  if (!gr) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_graph_clear_outputs: graph is NULL");
+  gr->g.num_outputs = 0;
+  gr->g.num_losses = 0;
   return CLNN_SUCCESS;
 }
 

@@ -26,7 +26,8 @@ typedef enum clnn__ginit {
   CLNN__GINIT_ZERO = 0,
   CLNN__GINIT_ONE,
   CLNN__GINIT_FAN,        /* He-normal when followed by a ReLU-family activation, else Glorot */
-  CLNN__GINIT_LSTM_BIAS   /* zero, forget-gate quarter one */
+  CLNN__GINIT_LSTM_BIAS,  /* zero, forget-gate quarter one */
+  CLNN__GINIT_NORMAL      /* N(0, 1/fan_in): embeddings (fan_in 1: std 1, as PyTorch) */
 } clnn__ginit;
 
 typedef struct clnn__gparam {
@@ -113,6 +114,9 @@ extern const clnn__op clnn__op_conv2d, clnn__op_conv_transpose2d, clnn__op_pool2
     clnn__op_softmax, clnn__op_batchnorm, clnn__op_lstm, clnn__op_add, clnn__op_mul,
     clnn__op_scale, clnn__op_concat, clnn__op_slice, clnn__op_reshape, clnn__op_permute,
     clnn__op_loss, clnn__op_mean;
+/* sequence ops (op_seq.c) */
+extern const clnn__op clnn__op_embedding, clnn__op_layer_norm, clnn__op_rms_norm,
+    clnn__op_attention;
 /* Every op kind, NULL-terminated (model files name them by kind). */
 extern const clnn__op *const clnn__ops[];
 const clnn__op *clnn__op_find(const char *kind);

@@ -273,6 +273,9 @@ static void init_values(uint64_t seed, const clnn__gparam *p, double gain, float
       return;
     case CLNN__GINIT_FAN:
       break;
+    case CLNN__GINIT_NORMAL:
+      gain = 1.0; /* std 1/sqrt(fan_in) */
+      break;
   }
   if (gain > 0.0) {
     double std = gain / sqrt(p->fan_in);
@@ -376,8 +379,11 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
   m->stage = calloc(nv, sizeof(*m->stage));
   m->ids = calloc(nv, sizeof(*m->ids));
   m->ids_count = calloc(nv, sizeof(*m->ids_count));
+  m->ids_keep = calloc(nv, sizeof(*m->ids_keep));
+  m->ids_keep_cap = calloc(nv, sizeof(*m->ids_keep_cap));
   if (!m->live || !m->active || !m->pmap || !m->want_input_grad || !m->requires || !m->written ||
-      !m->vbase || !m->gbase || !m->stage || !m->ids || !m->ids_count) {
+      !m->vbase || !m->gbase || !m->stage || !m->ids || !m->ids_count || !m->ids_keep ||
+      !m->ids_keep_cap) {
     clnn_model_destroy(m);
     return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
   }
@@ -446,6 +452,9 @@ void clnn_model_destroy(clnn_model *m) {
   free(m->stage);
   free(m->ids);
   free(m->ids_count);
+  for (int v = 0; m->ids_keep && v < m->graph.g.num_values; v++) free(m->ids_keep[v]);
+  free(m->ids_keep);
+  free(m->ids_keep_cap);
   free(m->groups);
   clnn__g_free(&m->graph.g);
   free(m);

@@ -45,6 +45,7 @@ struct clnn__gexec {
 };
 
 struct clnn_model {
+  clnn__busy busy;        /* in use by a thread (src/nn/busy.c) */
   clnn_context *ctx;
   uint64_t seed;
   clnn_graph graph;       /* the model's copy (value ids as in the caller's graph) */
@@ -68,6 +69,9 @@ struct clnn_model {
   clnn__mstage *stage;    /* [num_values] (inputs only) */
   const int32_t **ids;    /* [num_values] host ids of int32 inputs for this call */
   size_t *ids_count;
+  int32_t **ids_keep;     /* [num_values] the model's copies of the int32 feeds of the last
+                             forward: embedding and attention-length backward read them again */
+  size_t *ids_keep_cap;
   char *active;           /* [num_nodes] nodes of the current forward */
 
   clnn__gexec exec;

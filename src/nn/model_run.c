@@ -43,22 +43,38 @@ static int input_needed(const clnn_model *m, int v) {
   return 0;
 }
 
-/* Labels of every active softmax cross-entropy against the number of classes. */
+/* Labels of every active softmax cross-entropy against the number of classes (an ignore index
+ * skipped), embedding ids against the vocabulary, attention key lengths against the keys. */
 static clnn_status check_labels(const clnn_model *m, int v, const int32_t *ids, size_t count,
                                 const char *fn) {
   const clnn__graph *g = &m->graph.g;
   for (int i = 0; i < g->num_nodes; i++) {
     const clnn__gnode *n = &g->nodes[i];
-    if (!m->active[i] || n->op != &clnn__op_loss || n->ia[0] != CLNN_LOSS_SOFTMAX_CROSS_ENTROPY ||
-        n->in[1] != v)
+    if (!m->active[i]) continue;
+    size_t lo = 0, hi; /* ids must be in [lo, hi) */
+    int skip = 0, ignored = 0;
+    const char *what = "labels";
+    if (n->op == &clnn__op_loss && n->ia[0] == CLNN_LOSS_SOFTMAX_CROSS_ENTROPY && n->in[1] == v) {
+      const clnn__gvalue *p = &g->values[n->in[0]];
+      hi = p->dims[p->ndim - 1];
+      skip = n->ia[1];
+      ignored = n->ia[2];
+    } else if (n->op == &clnn__op_embedding && n->in[0] == v) {
+      hi = (size_t)n->ia[0];
+      what = "ids";
+    } else if (n->op == &clnn__op_attention && n->num_in == 4 && n->in[3] == v) {
+      lo = 1;
+      hi = g->values[n->in[1]].dims[0] + 1;
+      what = "key lengths";
+    } else {
       continue;
-    const clnn__gvalue *p = &g->values[n->in[0]];
-    size_t classes = p->dims[p->ndim - 1];
+    }
     for (size_t j = 0; j < count; j++)
-      if (ids[j] < 0 || (size_t)ids[j] >= classes)
+      if (!(skip && ids[j] == ignored) && (ids[j] < (int64_t)lo || (size_t)ids[j] >= hi))
         return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
-                           "%s: '%s'[%zu] is %d; node '%s' has %zu classes (0..%zu)", fn,
-                           g->values[v].name, j, (int)ids[j], n->name, classes, classes - 1);
+                           "%s: '%s'[%zu] is %d; node '%s' (%s) needs %s in %zu..%zu%s", fn,
+                           g->values[v].name, j, (int)ids[j], n->name, n->op->kind, what, lo,
+                           hi - 1, skip ? " or the ignore index" : "");
   }
   return CLNN_SUCCESS;
 }
@@ -133,8 +149,17 @@ static clnn_status upload(clnn_model *m, const clnn_feed *feeds, int num_feeds) 
     const clnn_feed *f = &feeds[i];
     clnn_status st = CLNN_SUCCESS;
     if (m->graph.g.values[f->value].dtype == CLNN_INT32) {
-      m->ids[f->value] = (const int32_t *)f->host;
-      m->ids_count[f->value] = f->count;
+      /* a copy, so that backward can read the ids after the caller reused its memory */
+      int v = f->value;
+      if (m->ids_keep_cap[v] < f->count) {
+        int32_t *b = realloc(m->ids_keep[v], f->count * sizeof(int32_t));
+        if (!b) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of memory for %zu ids", f->count);
+        m->ids_keep[v] = b;
+        m->ids_keep_cap[v] = f->count;
+      }
+      memcpy(m->ids_keep[v], f->host, f->count * sizeof(int32_t));
+      m->ids[v] = m->ids_keep[v];
+      m->ids_count[v] = f->count;
     } else if (f->tensor) {
       st = clnn_tensor_copy(p->val[f->value], f->tensor);
     } else {
@@ -171,7 +196,6 @@ clnn_status clnn__m_run(clnn_model *m, const clnn_feed *feeds, int num_feeds, si
   const clnn__graph *g = &m->graph.g;
   for (int i = 0; i < g->num_nodes && st == CLNN_SUCCESS; i++)
     if (m->active[i]) st = g->nodes[i].op->forward(&m->exec, &g->nodes[i]);
-  memset(m->ids, 0, (size_t)g->num_values * sizeof(*m->ids)); /* the caller's memory */
   if (st == CLNN_SUCCESS) m->have_forward = 1;
   return st;
 }
@@ -205,7 +229,7 @@ clnn_status clnn__m_objective(clnn_model *m, float *loss) {
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn_model_forward(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+static clnn_status model_forward_impl(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
                                float *loss) {
   const char *fn = "clnn_model_forward";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
@@ -233,14 +257,14 @@ static clnn_status gradients(clnn_model *m, const clnn_feed *feeds, int num_feed
   return st;
 }
 
-clnn_status clnn_model_compute_gradients(clnn_model *m, const clnn_feed *feeds, int num_feeds,
+static clnn_status model_compute_gradients_impl(clnn_model *m, const clnn_feed *feeds, int num_feeds,
                                          size_t batch, float *loss) {
   const char *fn = "clnn_model_compute_gradients";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
   return gradients(m, feeds, num_feeds, batch, loss, fn);
 }
 
-clnn_status clnn_model_train_step(clnn_model *m, const clnn_feed *feeds, int num_feeds,
+static clnn_status model_train_step_impl(clnn_model *m, const clnn_feed *feeds, int num_feeds,
                                   size_t batch, float *loss) {
   const char *fn = "clnn_model_train_step";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
@@ -272,7 +296,7 @@ static clnn_status pick_output(const clnn_model *m, int *output, const char *fn)
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn_model_predict(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+static clnn_status model_predict_impl(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
                                int output, float *y, size_t y_count) {
   const char *fn = "clnn_model_predict";
   if (!m || !y) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model or y is NULL", fn);
@@ -348,7 +372,7 @@ static clnn_status add_objective(clnn_model *m, clnn_tensor *sum, float alpha) {
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn_model_train_epoch(clnn_model *m, clnn_dataset *ds, size_t batch_size, int x,
+static clnn_status model_train_epoch_impl(clnn_model *m, clnn_dataset *ds, size_t batch_size, int x,
                                    int labels, float *mean_loss) {
   const char *fn = "clnn_model_train_epoch";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
@@ -378,7 +402,7 @@ clnn_status clnn_model_train_epoch(clnn_model *m, clnn_dataset *ds, size_t batch
   if (sum) st = clnn_tensor_fill(sum, 0.0f);
   for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += bs) {
     size_t b = n - first < bs ? n - first : bs;
-    st = clnn_dataset_batch(ds, first, b, xb, lb);
+    st = clnn_dataset_batch(ds, first, b, xb, b * numel, lb, b);
     clnn_feed f[2] = {{x, xb, b * numel, NULL}, {labels, lb, b, NULL}};
     float l = 0.0f; /* (on several devices the objective is on the host already) */
     if (st == CLNN_SUCCESS) st = clnn_model_train_step(m, f, 2, b, m->par ? &l : NULL);
@@ -393,7 +417,7 @@ clnn_status clnn_model_train_epoch(clnn_model *m, clnn_dataset *ds, size_t batch
   return st;
 }
 
-clnn_status clnn_model_evaluate(clnn_model *m, const clnn_dataset *ds, size_t batch_size, int x,
+static clnn_status model_evaluate_impl(clnn_model *m, const clnn_dataset *ds, size_t batch_size, int x,
                                 int labels, int output, float *mean_loss, float *accuracy) {
   const char *fn = "clnn_model_evaluate";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
@@ -424,7 +448,7 @@ clnn_status clnn_model_evaluate(clnn_model *m, const clnn_dataset *ds, size_t ba
   size_t correct = 0, numel = clnn_dataset_sample_numel(ds);
   for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += bs) {
     size_t b = n - first < bs ? n - first : bs;
-    st = clnn_dataset_batch(ds, first, b, xb, lb);
+    st = clnn_dataset_batch(ds, first, b, xb, b * numel, lb, b);
     clnn_feed f[2] = {{x, xb, b * numel, NULL}, {labels, lb, b, NULL}};
     int with_loss = mean_loss && m->graph.g.num_losses > 0;
     if (st == CLNN_SUCCESS) st = clnn__m_run(m, f, 2, b, 0, 0, with_loss ? -1 : output, fn);
@@ -452,4 +476,50 @@ clnn_status clnn_model_evaluate(clnn_model *m, const clnn_dataset *ds, size_t ba
   free(lb);
   free(yb);
   return st;
+}
+
+/* ---- the public entry points: the model's in-use flag around each call ---- */
+
+#define MODEL_BUSY(fn, call)                                                        \
+  do {                                                                              \
+    if (!m) return call; /* the call reports the NULL model */                      \
+    clnn_status busy_st_ = clnn__busy_enter(&m->busy, "model", fn);                 \
+    if (busy_st_ != CLNN_SUCCESS) return busy_st_;                                  \
+    busy_st_ = call;                                                                \
+    clnn__busy_leave(&m->busy);                                                     \
+    return busy_st_;                                                                \
+  } while (0)
+
+clnn_status clnn_model_forward(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+                               float *loss) {
+  MODEL_BUSY("clnn_model_forward", model_forward_impl(m, feeds, num_feeds, batch, loss));
+}
+
+clnn_status clnn_model_compute_gradients(clnn_model *m, const clnn_feed *feeds, int num_feeds,
+                                         size_t batch, float *loss) {
+  MODEL_BUSY("clnn_model_compute_gradients",
+             model_compute_gradients_impl(m, feeds, num_feeds, batch, loss));
+}
+
+clnn_status clnn_model_train_step(clnn_model *m, const clnn_feed *feeds, int num_feeds,
+                                  size_t batch, float *loss) {
+  MODEL_BUSY("clnn_model_train_step", model_train_step_impl(m, feeds, num_feeds, batch, loss));
+}
+
+clnn_status clnn_model_predict(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+                               int output, float *y, size_t y_count) {
+  MODEL_BUSY("clnn_model_predict",
+             model_predict_impl(m, feeds, num_feeds, batch, output, y, y_count));
+}
+
+clnn_status clnn_model_train_epoch(clnn_model *m, clnn_dataset *ds, size_t batch_size, int x,
+                                   int labels, float *mean_loss) {
+  MODEL_BUSY("clnn_model_train_epoch",
+             model_train_epoch_impl(m, ds, batch_size, x, labels, mean_loss));
+}
+
+clnn_status clnn_model_evaluate(clnn_model *m, const clnn_dataset *ds, size_t batch_size, int x,
+                                int labels, int output, float *mean_loss, float *accuracy) {
+  MODEL_BUSY("clnn_model_evaluate", model_evaluate_impl(m, ds, batch_size, x, labels, output,
+                                                        mean_loss, accuracy));
 }

@@ -22,6 +22,10 @@ static clnn_status loss_infer(clnn__graph *g, clnn__gnode *n, int params) {
   clnn__g_shape_str(t, st, sizeof st);
   if (p->dtype != CLNN_FLOAT32)
     return clnn__g_fail(n, CLNN_ERROR_SHAPE_MISMATCH, "the prediction %s must be float", sp);
+  if (n->ia[1] != 0 && (n->ia[1] != 1 || n->ia[0] != CLNN_LOSS_SOFTMAX_CROSS_ENTROPY))
+    return clnn__g_fail(n, CLNN_ERROR_INVALID_ARGUMENT,
+                        "ignore %d: an ignore index (1) is for softmax cross-entropy only",
+                        n->ia[1]);
   switch (n->ia[0]) {
     case CLNN_LOSS_SOFTMAX_CROSS_ENTROPY: {
       int ok = t->dtype == CLNN_INT32 && p->ndim == t->ndim + 1 && p->ndim <= 2;
@@ -76,6 +80,8 @@ static clnn_status loss_forward(clnn__gexec *x, const clnn__gnode *n) {
       st = pred_rows(x, n, 0, pred, &pv);
       if (st == CLNN_SUCCESS && dpred) st = pred_rows(x, n, 1, dpred, &dv);
       if (st != CLNN_SUCCESS) return st;
+      if (n->ia[1])
+        return clnn_softmax_cross_entropy_ignore(ctx, pv, ids, count, n->ia[2], loss, dv);
       return clnn_softmax_cross_entropy(ctx, pv, ids, count, loss, dv);
     }
     case CLNN_LOSS_BCE_WITH_LOGITS:
@@ -103,17 +109,17 @@ static clnn_status loss_backward(clnn__gexec *x, const clnn__gnode *n) {
   return st;
 }
 
-const clnn__op clnn__op_loss = {"loss", {"kind", NULL}, {NULL}, 0, 2, 1,
+/* ia = {kind, ignore (1: labels equal to ignore_index are skipped), ignore_index} */
+const clnn__op clnn__op_loss = {"loss", {"kind", "ignore", "ignore_index", NULL}, {NULL}, 0, 2, 1,
                                 loss_infer, loss_forward, loss_backward};
 
-clnn_status clnn_graph_loss(clnn_graph *g, const char *name, clnn_loss kind, int pred, int target,
-                            float weight, int *out) {
-  const char *fn = "clnn_graph_loss";
+static clnn_status add_loss_node(clnn_graph *g, const char *name, const int *ia, int pred,
+                                 int target, float weight, int *out, const char *fn) {
   if (!g || !out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: graph or out is NULL", fn);
   if (!(weight == weight) || weight > 3.0e38f || weight < -3.0e38f)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: weight %g is not finite", fn,
                        (double)weight);
-  int ia[CLNN__G_IATTRS] = {(int)kind}, in[2] = {pred, target}, v;
+  int in[2] = {pred, target}, v;
   clnn_status st = clnn__g_add_node(&g->g, &clnn__op_loss, name, 2, in, ia, NULL, -1, &v, fn);
   if (st != CLNN_SUCCESS) return st;
   st = clnn_graph_add_loss(g, v, weight);
@@ -124,6 +130,18 @@ clnn_status clnn_graph_loss(clnn_graph *g, const char *name, clnn_loss kind, int
   }
   *out = v;
   return CLNN_SUCCESS;
+}
+
+clnn_status clnn_graph_loss(clnn_graph *g, const char *name, clnn_loss kind, int pred, int target,
+                            float weight, int *out) {
+  int ia[CLNN__G_IATTRS] = {(int)kind};
+  return add_loss_node(g, name, ia, pred, target, weight, out, "clnn_graph_loss");
+}
+
+clnn_status clnn_graph_cross_entropy(clnn_graph *g, const char *name, int logits, int labels,
+                                     int ignore_index, float weight, int *out) {
+  int ia[CLNN__G_IATTRS] = {CLNN_LOSS_SOFTMAX_CROSS_ENTROPY, 1, ignore_index};
+  return add_loss_node(g, name, ia, logits, labels, weight, out, "clnn_graph_cross_entropy");
 }
 
 /* ---- mean of everything: a scalar ---- */

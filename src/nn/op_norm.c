@@ -75,6 +75,8 @@ static clnn_status bn_backward(clnn__gexec *x, const clnn__gnode *n) {
   for (int i = 0; i < nd; i++) d[i] = clnn_tensor_dim(xi, i);
   clnn_tensor *tmp;
   st = clnn__g_scratch(x, n, 2, nd, d, &tmp);
+  /* the operator applies the one beta to dx too: a stale buffer must not be accumulated */
+  if (st == CLNN_SUCCESS && bp != 0.0f) st = clnn_tensor_fill(tmp, 0.0f);
   if (st == CLNN_SUCCESS)
     st = clnn_batchnorm_backward(ctx, xi, dy, clnn__g_pval(x, n, 0), sm, si, bp, tmp,
                                  tw ? dw : NULL, tb ? db : NULL);

@@ -1,5 +1,5 @@
 /* src/ops/loss.c — host side of the losses (cl/loss.cl): fused softmax cross-entropy with host
- * int32 labels, binary cross-entropy with logits, mean squared error. Each writes the mean loss
+ * int32 labels (optionally skipping an ignore index: mean over the counted rows), binary cross-entropy with logits, mean squared error. Each writes the mean loss
  * (optional) and the gradient of the mean (optional). Means are deterministic: partial sums go to
  * workspace slot 3 and are summed in a fixed order (by loss_finish, or for cross-entropy by the
  * last work-group of its single launch); labels go to slot 2 with a non-blocking upload. */
@@ -67,10 +67,11 @@ static clnn_status loss_check_scalar(clnn_context *ctx, const char *fn, const cl
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *logits,
-                                       const int32_t *labels, size_t num_labels,
-                                       clnn_tensor *loss, clnn_tensor *dlogits) {
-  const char *fn = "clnn_softmax_cross_entropy";
+/* Both cross-entropies; ignore: labels equal to ignore_index are skipped (staged as -1, the
+ * kernels' XENT_IGNORED) and the mean is over the counted rows. */
+static clnn_status xent(const char *fn, clnn_context *ctx, const clnn_tensor *logits,
+                        const int32_t *labels, size_t num_labels, int ignore,
+                        int32_t ignore_index, clnn_tensor *loss, clnn_tensor *dlogits) {
   clnn_status s;
   char sl[96];
   if ((s = clnn__check_tensor(ctx, logits, "logits")) != CLNN_SUCCESS) return s;
@@ -92,11 +93,15 @@ clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *log
   if ((s = clnn__check_alias(fn, loss, "loss", logits, "logits")) != CLNN_SUCCESS ||
       (s = clnn__check_alias(fn, loss, "loss", dlogits, "dlogits")) != CLNN_SUCCESS)
     return s;
-  for (size_t i = 0; i < N; i++)
+  size_t counted = 0;
+  for (size_t i = 0; i < N; i++) {
+    if (ignore && labels[i] == ignore_index) continue;
+    counted++;
     if (labels[i] < 0 || (size_t)labels[i] >= C)
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                          "%s: labels[%zu] is %d; labels must be in [0, %zu) for logits of shape %s",
                          fn, i, (int)labels[i], C, clnn__dims_str(logits, sl, sizeof sl));
+  }
   if (!loss && !dlogits) return CLNN_SUCCESS; /* nothing asked for */
 
   if (N > (size_t)INT_MAX - 1 || C > (size_t)INT_MAX)
@@ -127,23 +132,43 @@ clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *log
   int32_t *staged;
   if ((s = clnn__staging(ctx, (N + 1) * sizeof(int32_t), (void **)&staged)) != CLNN_SUCCESS) return s;
   memcpy(staged, labels, N * sizeof(int32_t));
+  if (ignore)
+    for (size_t i = 0; i < N; i++)
+      if (labels[i] == ignore_index) staged[i] = -1; /* XENT_IGNORED */
   staged[N] = 0;
   cl_mem dlab;
   if ((s = clnn__upload_staged(ctx, 2, (N + 1) * sizeof(int32_t), &dlab)) != CLNN_SUCCESS) return s;
   cl_mem lmem = loss ? loss->mem : logits->mem;
   cl_mem dmem = dlogits ? dlogits->mem : logits->mem;
-  float inv_n = (float)(1.0 / (double)N);
+  /* every row ignored: a loss of 0 and a zero gradient (not 0/0) */
+  float denom = counted ? (float)counted : 1.0f;
+  float inv_n = (float)(1.0 / (double)(counted ? counted : 1));
   if (wg)
     return CLNN_RUN(ctx, "loss", "xent_wg", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
                     CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem),
                     CLNN_ARG_MEM(dmem), CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_ULONG(C),
                     CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n),
-                    CLNN_ARG_LOCAL(local * sizeof(float)));
+                    CLNN_ARG_FLOAT(denom), CLNN_ARG_LOCAL(local * sizeof(float)));
   return CLNN_RUN(ctx, "loss", "xent_rows", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
                   CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem), CLNN_ARG_MEM(dmem),
                   CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_UINT((cl_uint)chunk), CLNN_ARG_ULONG(C),
                   CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL),
-                  CLNN_ARG_INT(dlogits && dlogits->mem == logits->mem), CLNN_ARG_FLOAT(inv_n));
+                  CLNN_ARG_INT(dlogits && dlogits->mem == logits->mem), CLNN_ARG_FLOAT(inv_n),
+                  CLNN_ARG_FLOAT(denom));
+}
+
+clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *logits,
+                                       const int32_t *labels, size_t num_labels,
+                                       clnn_tensor *loss, clnn_tensor *dlogits) {
+  return xent("clnn_softmax_cross_entropy", ctx, logits, labels, num_labels, 0, 0, loss, dlogits);
+}
+
+clnn_status clnn_softmax_cross_entropy_ignore(clnn_context *ctx, const clnn_tensor *logits,
+                                              const int32_t *labels, size_t num_labels,
+                                              int32_t ignore_index, clnn_tensor *loss,
+                                              clnn_tensor *dlogits) {
+  return xent("clnn_softmax_cross_entropy_ignore", ctx, logits, labels, num_labels, 1,
+              ignore_index, loss, dlogits);
 }
 
 /* BCE-with-logits and MSE share everything but the kernel. */
