@@ -34,6 +34,13 @@ fi
 if [ -f python/tests/conftest.py ] || ls python/tests/test_*.py >/dev/null 2>&1; then
   CLNN_LIBRARY="$PWD/$build/libclnn.so" /usr/bin/python3 -m pytest -q python/tests
 fi
+# The Python package as a new user installs it (issue 19): pip install ./python in a fresh venv
+# (CMake builds libclnn into the package), fit() a few epochs, pip wheel. About 35 s on 2 cores
+# (the CMake tree is kept in $build/python-wheel); needs PyPI or a pip cache for scikit-build-core
+# and numpy. CLNN_SKIP_PIP_TEST=1 skips it.
+if [ -f tools/test-python-install.sh ] && [ "${CLNN_SKIP_PIP_TEST:-0}" != 1 ]; then
+  CLNN_BUILD_DIR="$build" bash tools/test-python-install.sh
+fi
 # Hardening: sanitizer build of a test subset, every kernel under Oclgrind, bounded fuzzing.
 if [ -f tools/test-hardening.sh ] && [ "${CLNN_SKIP_HARDENING:-0}" != 1 ]; then
   bash tools/test-hardening.sh

@@ -380,6 +380,25 @@ class Model(_Closeable):
         self._batch = None
         return float(out.value)
 
+    def fit(self, train, *, epochs=1, batch_size=32, validation=None, validation_split=None,
+            callbacks=(), verbose="auto", x=None, target=None, output=None, **options):
+        """Trains for `epochs` passes over `train` and returns a clnn.History (per-epoch loss,
+        accuracy, val_loss, val_accuracy, lr, images_per_s). train / validation: a
+        clnn.Dataset, (x, y) arrays (integer y: class labels; float y: targets for "mse" or
+        "bce_with_logits") or a dict {value or name: array} of feeds. x / target: the inputs
+        that a Dataset's or tuple's x and y feed (default: the graph's first and second
+        inputs); output: the output whose argmax gives accuracy (default: the first).
+        validation_split: hold out that fraction of train (drawn with validation_seed=0).
+        callbacks: clnn.EarlyStopping, clnn.ModelCheckpoint, clnn.LRSchedule,
+        clnn.LearningRateScheduler, clnn.ReduceLROnPlateau or any clnn.Callback. verbose: 0
+        silent, 1/"auto" a progress bar on a terminal (a line per epoch otherwise), 2 a line
+        per epoch. Other options: shuffle=True, seed=0 (the batch order), validation_seed,
+        validation_batch_size, drop_last=False, stream (default sys.stdout). See clnn.fit."""
+        from .fit import fit
+        return fit(self, train, epochs=epochs, batch_size=batch_size, validation=validation,
+                   validation_split=validation_split, callbacks=callbacks, verbose=verbose, x=x,
+                   target=target, output=output, **options)
+
     def evaluate(self, dataset, batch_size, x, label, output=None):
         """(mean objective, accuracy of `output`) over a clnn.Dataset in evaluation mode."""
         from .nn import Dataset
