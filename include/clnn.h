@@ -38,6 +38,11 @@
  *   cl_mem) with an input only where the operator's comment says so ("in place"); everywhere
  *   else such a call is CLNN_ERROR_INVALID_ARGUMENT and writes nothing. Overlapping sub-buffers
  *   of one buffer are not detected: do not pass them.
+ * - Host arrays: every function that reads or writes one takes its element count (x_count,
+ *   labels_count, y_count, num_ids, ...) and checks it against what the call needs before it
+ *   touches the array (CLNN_ERROR_INVALID_ARGUMENT otherwise; since 0.2).
+ * - A network or model is used from one thread at a time: a call from a second thread while one
+ *   is inside a call on it returns CLNN_ERROR_INVALID_ARGUMENT ("in use by another thread").
  * - The library never prints unless asked (clnn_set_log_callback or CLNN_LOG=debug|info|warn).
  *
  * Environment variables: CLNN_DEVICE (device selection), CLNN_DEVICES (device set: a list or
@@ -64,9 +69,9 @@ extern "C" {
 #endif
 
 #define CLNN_VERSION_MAJOR 0
-#define CLNN_VERSION_MINOR 1
+#define CLNN_VERSION_MINOR 2
 #define CLNN_VERSION_PATCH 0
-#define CLNN_VERSION_STRING "0.1.0"
+#define CLNN_VERSION_STRING "0.2.0"
 #define CLNN_MAX_DIMS 5
 
 /* ============================================================================================== */
@@ -372,6 +377,14 @@ clnn_status clnn_log_softmax_backward(clnn_context *ctx, const clnn_tensor *y,
 clnn_status clnn_softmax_cross_entropy(clnn_context *ctx, const clnn_tensor *logits,
                                        const int32_t *labels, size_t num_labels,
                                        clnn_tensor *loss, clnn_tensor *dlogits);
+/* The same, but rows whose label equals ignore_index (e.g. -100 for padding, as PyTorch; any
+ * value, even a class) are skipped: they add nothing to the loss, their gradient rows are 0, and
+ * the mean divides by the number of counted rows (every row ignored: loss 0, gradient 0). The
+ * other labels must be in [0, C). */
+clnn_status clnn_softmax_cross_entropy_ignore(clnn_context *ctx, const clnn_tensor *logits,
+                                              const int32_t *labels, size_t num_labels,
+                                              int32_t ignore_index, clnn_tensor *loss,
+                                              clnn_tensor *dlogits);
 /* Mean binary cross-entropy with logits against targets in [0, 1] (same shape as logits).
  * For both losses below the gradient output may be the prediction or the target (in place); the
  * 1-element loss must be separate from every other argument (also for softmax cross-entropy). */
@@ -692,11 +705,14 @@ typedef struct clnn_attention_params {
   int causal;             /* 1: query i sees keys j <= i + Tk - Tq (the queries are the last Tq
                              positions: j <= i when Tk == Tq); needs Tk >= Tq */
   const int32_t *lengths; /* NULL, or B host key lengths in [1, Tk]: keys j >= lengths[b] are
-                             masked for batch b (key padding); copied before the call returns */
+                             masked for batch b (key padding); copied before the call returns;
+                             num_lengths (below) says how many there are */
   float dropout;          /* probability of dropping an attention weight, in [0, 1) */
   uint64_t seed, offset;  /* dropout stream, as clnn_dropout_*: weight (b, h, i, j) uses element
                              offset + ((b*H + h)*Tq + i)*Tk + j, so backward regenerates the mask;
                              advance offset by B*H*Tq*Tk per call for fresh masks */
+  size_t num_lengths;     /* entries in `lengths` (must be B when lengths is set; ignored when
+                             it is NULL): checked before any is read (since 0.2) */
 } clnn_attention_params;
 
 /* layout BHTD, heads 0, scale 0, no mask, no dropout. NULL is a no-op. */
@@ -774,8 +790,8 @@ clnn_status clnn_device_set_finish(clnn_device_set *set);
  *     clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, 1e-3f);
  *     clnn_net_set_optimizer(net, &opt);
  *     float loss;
- *     clnn_net_train_step(net, x, 32, labels, NULL, &loss);   // x: 32*1*8*8 floats
- *     clnn_net_predict(net, x, 32, logits, 32 * 10);
+ *     clnn_net_train_step(net, x, 32 * 64, 32, labels, 32, NULL, 0, &loss); // x: 32*1*8*8
+ *     clnn_net_predict(net, x, 32 * 64, 32, logits, 32 * 10);
  *     clnn_net_save(net, "model.safetensors", CLNN_SAVE_OPTIMIZER);
  *     clnn_net_destroy(net);
  *
@@ -798,15 +814,20 @@ typedef struct clnn_dataset clnn_dataset;
  * the header claims against the file's real size (truncated files and trailing bytes), and equal
  * image and label counts. Errors: CLNN_ERROR_IO (cannot open or read), CLNN_ERROR_FORMAT (the
  * message names the file and the problem), CLNN_ERROR_OUT_OF_MEMORY. *out is set only on success;
- * the caller owns the dataset and destroys it. */
+ * the caller owns the dataset and destroys it. Files may be gzip-compressed (known by their first
+ * bytes; inflated with zlib into a buffer bounded by the header's claim). A path that does not
+ * exist is also tried with the other MNIST naming convention ("train-images-idx3-ubyte" /
+ * "train-images.idx3-ubyte") and with or without ".gz". */
 clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_path,
                                   clnn_dataset **out);
 
-/* A dataset holding copies of n samples (x: n * prod(sample_dims) floats, batch-first) and n labels
- * (labels may be NULL: all 0; labels must be >= 0). sample_ndim is 1..4. The caller keeps x and
- * labels; the dataset is the caller's to destroy. */
+/* A dataset holding copies of n samples (x: x_count = n * prod(sample_dims) floats, batch-first)
+ * and n labels (labels_count = n; labels may be NULL: all 0, labels_count ignored; labels must be
+ * >= 0). sample_ndim is 1..4. A count that differs is CLNN_ERROR_INVALID_ARGUMENT before anything
+ * is read. The caller keeps x and labels; the dataset is the caller's to destroy. */
 clnn_status clnn_dataset_create(size_t n, int sample_ndim, const size_t *sample_dims,
-                                const float *x, const int32_t *labels, clnn_dataset **out);
+                                const float *x, size_t x_count, const int32_t *labels,
+                                size_t labels_count, clnn_dataset **out);
 
 /* Frees the dataset. NULL is a no-op. */
 void clnn_dataset_destroy(clnn_dataset *ds);
@@ -824,10 +845,12 @@ const int32_t *clnn_dataset_labels(const clnn_dataset *ds);
 /* Sets the batch order to a random permutation drawn from `seed` (Fisher-Yates over splitmix64:
  * the same seed gives the same order on every machine). Each call permutes file order afresh. */
 clnn_status clnn_dataset_shuffle(clnn_dataset *ds, uint64_t seed);
-/* Copies samples first .. first+count-1 of the current order into x (count * sample_numel
- * floats) and their labels into labels (count int32; may be NULL). first + count <= size. */
+/* Copies samples first .. first+count-1 of the current order into x (x_count = count *
+ * sample_numel floats) and their labels into labels (labels_count = count int32; labels may be
+ * NULL, labels_count then ignored). first + count <= size. Counts are checked before anything is
+ * written. */
 clnn_status clnn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
-                               int32_t *labels);
+                               size_t x_count, int32_t *labels, size_t labels_count);
 
 /* ---- Networks (src/nn/net.c, src/nn/layers.c) --------------------------------------------------- */
 
@@ -945,11 +968,13 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_config *c
 /* Changes only the learning rate (for schedules); the optimizer state is kept. */
 clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr);
 
-/* One training step on a batch of `batch` samples x (batch * input numel floats, host memory):
- * upload, forward in training mode (dropout active, batch norm on batch statistics, updating the
- * running ones), loss, backward, optimizer step. The targets: `labels` (batch int32, or batch * T
- * for per-time-step outputs) for softmax cross-entropy, `targets` (floats shaped like the output)
- * for BCE and MSE; the other pointer is ignored and may be NULL. `loss` receives the batch's mean
+/* One training step on a batch of `batch` samples x (x_count = batch * input numel floats, host
+ * memory): upload, forward in training mode (dropout active, batch norm on batch statistics,
+ * updating the running ones), loss, backward, optimizer step. The targets: `labels`
+ * (labels_count = batch int32, or batch * T for per-time-step outputs) for softmax cross-entropy,
+ * `targets` (targets_count = batch * output numel floats, shaped like the output) for BCE and
+ * MSE; the other pointer and its count are ignored (NULL and 0). Every count must equal what the
+ * batch needs (CLNN_ERROR_INVALID_ARGUMENT, checked before any buffer is read). `loss` receives the batch's mean
  * loss; it is the only read-back of the step (it waits for the device), so pass NULL to let the
  * step run ahead. Buffers are allocated for the largest batch seen and reused.
  * A failed step changes nothing: arguments, labels, a batch of 1 into a batch-norm layer that
@@ -957,12 +982,14 @@ clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr);
  * before anything runs, and a later failure puts the batch-norm running statistics back and
  * leaves the step count alone (an optimizer that fails fails on its first tensor, before any
  * update; only an OpenCL failure inside the update itself could leave it partly applied). */
-clnn_status clnn_net_train_step(clnn_net *net, const float *x, size_t batch,
-                                const int32_t *labels, const float *targets, float *loss);
+clnn_status clnn_net_train_step(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                                const int32_t *labels, size_t labels_count, const float *targets,
+                                size_t targets_count, float *loss);
 /* The same without the optimizer step: afterwards every parameter's gradient (clnn_net_param)
  * holds d(mean loss)/d(parameter) for this batch (overwritten, not accumulated). */
-clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t batch,
-                                       const int32_t *labels, const float *targets, float *loss);
+clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t x_count,
+                                       size_t batch, const int32_t *labels, size_t labels_count,
+                                       const float *targets, size_t targets_count, float *loss);
 /* One pass over the dataset in its current order (clnn_dataset_shuffle first to shuffle), in
  * mini-batches of batch_size (the last one may be smaller), with the dataset's labels (softmax
  * cross-entropy only). mean_loss (may be NULL) receives the mean loss over the samples; it is
@@ -975,14 +1002,16 @@ clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t bat
 clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
                                  float *mean_loss);
 
-/* Inference (dropout off, batch norm on running statistics) on `batch` samples: y receives the
- * raw outputs (logits: no softmax), batch-first, y_count = batch * output numel floats. */
-clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t batch, float *y,
-                             size_t y_count);
-/* Fraction of n samples (run in inference mode in chunks of batch_size) whose largest output
- * is the label (a single output: output > 0 means label 1). With per-time-step outputs, labels
- * has n * T entries and every step counts. */
-clnn_status clnn_net_accuracy(clnn_net *net, const float *x, const int32_t *labels, size_t n,
+/* Inference (dropout off, batch norm on running statistics) on `batch` samples x (x_count =
+ * batch * input numel floats): y receives the raw outputs (logits: no softmax), batch-first,
+ * y_count = batch * output numel floats. */
+clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t x_count, size_t batch,
+                             float *y, size_t y_count);
+/* Fraction of n samples (x_count = n * input numel floats; run in inference mode in chunks of
+ * batch_size) whose largest output is the label (a single output: output > 0 means label 1).
+ * labels_count = n; with per-time-step outputs n * T, and every step counts. */
+clnn_status clnn_net_accuracy(clnn_net *net, const float *x, size_t x_count,
+                              const int32_t *labels, size_t labels_count, size_t n,
                               size_t batch_size, float *accuracy);
 /* Mean loss and accuracy over a dataset in inference mode (file order); either output may be
  * NULL. The loss is the network's loss for labels (softmax cross-entropy). */
@@ -1078,7 +1107,8 @@ typedef struct clnn_graph clnn_graph;
 
 typedef enum clnn_dtype {
   CLNN_FLOAT32 = 0, /* device tensors */
-  CLNN_INT32 = 1    /* host-side integers: class labels for softmax cross-entropy */
+  CLNN_INT32 = 1    /* host-side integers: class labels for softmax cross-entropy, embedding
+                       ids, attention key lengths (inputs only; checked when fed) */
 } clnn_dtype;
 
 clnn_status clnn_graph_create(clnn_graph **out);
@@ -1141,17 +1171,54 @@ clnn_status clnn_graph_permute(clnn_graph *g, const char *name, int x, const int
 /* The same op and the same parameters as node `node` (shared weights) applied to x. */
 clnn_status clnn_graph_apply(clnn_graph *g, const char *name, const char *node, int x, int *out);
 
+/* Sequence layers (src/nn/op_seq.c). embedding: int32 ids [] or [T] (up to 3 dims) per sample ->
+ * [..., dim] rows of parameter "<name>.weight" [vocab, dim] (initialised N(0, 1) as
+ * torch.nn.Embedding); ids are checked against vocab when fed, and the model keeps a copy of
+ * them for backward (the caller's memory may be reused once the call returns). */
+clnn_status clnn_graph_embedding(clnn_graph *g, const char *name, int ids, int vocab, int dim,
+                                 int *out);
+/* Layer norm / RMS norm over the last dim (any shape); eps 0: 1e-5 (layer norm) or 1e-6 (RMS
+ * norm); affine 1: parameters weight [D] (ones) and, for layer norm, bias [D] (zeros). */
+clnn_status clnn_graph_layer_norm(clnn_graph *g, const char *name, int x, float eps, int affine,
+                                  int *out);
+clnn_status clnn_graph_rms_norm(clnn_graph *g, const char *name, int x, float eps, int affine,
+                                int *out);
+/* Scaled dot-product attention (scale 1/sqrt(Dh)) over q [Tq, D], k [Tk, D], v [Tk, D], D =
+ * heads * Dh (heads side by side, as dense layers write them: clnn_attention_*'s BTHD layout;
+ * Dh <= 128), output [Tq, D]. lengths: -1, or an int32 input of shape [] (one key length per
+ * sample, 1..Tk: later keys are masked). causal: query i sees keys j <= i + Tk - Tq. dropout on
+ * the attention weights in training mode, in [0, 1). Tiled: no [T, T] buffer is kept. */
+clnn_status clnn_graph_attention(clnn_graph *g, const char *name, int q, int k, int v,
+                                 int lengths, int heads, int causal, float dropout, int *out);
+/* Multi-head self-attention on x [T, D]: dense projections (with bias) "<name>.q", "<name>.k",
+ * "<name>.v", attention "<name>.attn", output projection "<name>.out" ([T, D]). name is
+ * required (at most 58 characters); on failure nothing is added. */
+clnn_status clnn_graph_multihead_attention(clnn_graph *g, const char *name, int x, int heads,
+                                           int causal, float dropout, int *out);
+
 /* Losses: a scalar value that is added, times weight, to the objective that training minimises.
  * kind SOFTMAX_CROSS_ENTROPY: pred [C] (or [T, C]: every step) against an int32 target of shape
  * [] (or [T]); BCE_WITH_LOGITS and MSE: float target shaped like pred. Means over the batch. */
 clnn_status clnn_graph_loss(clnn_graph *g, const char *name, clnn_loss kind, int pred, int target,
                             float weight, int *out);
+/* Softmax cross-entropy of logits [C] or [T, C] against int32 labels [] or [T] in which labels
+ * equal to ignore_index (e.g. -100 for padding) are skipped: the mean is over the counted labels
+ * of the whole batch (0 when none counts). Added to the objective with weight, as
+ * clnn_graph_loss. With a model on several devices each device's share is weighted by its
+ * samples, not its counted labels. */
+clnn_status clnn_graph_cross_entropy(clnn_graph *g, const char *name, int logits, int labels,
+                                     int ignore_index, float weight, int *out);
 /* Mean over every element and the batch: a scalar, for losses written with graph ops. */
 clnn_status clnn_graph_mean(clnn_graph *g, const char *name, int x, int *out);
 /* Adds a scalar value (clnn_graph_mean's) to the objective with a weight. */
 clnn_status clnn_graph_add_loss(clnn_graph *g, int value, float weight);
 /* Marks a value as an output (what clnn_model_predict returns by default: the first output). */
 clnn_status clnn_graph_output(clnn_graph *g, int value);
+/* Forgets every output mark and loss (the nodes stay). Replacing a loaded model's head: clear,
+ * add the new head, its loss and output; a model made from the graph then runs and holds
+ * parameters only for what the new outputs and losses need, so the old head's tensors are
+ * "unexpected" to clnn_model_load. */
+clnn_status clnn_graph_clear_outputs(clnn_graph *g);
 
 /* Inspection. */
 int clnn_graph_num_values(const clnn_graph *g);                 /* 0 for NULL */
@@ -1325,6 +1392,34 @@ clnn_status clnn_graph_load(const char *path, clnn_graph **out);
  * changes. */
 clnn_status clnn_model_load(clnn_model *m, const char *path, int strict, char *missing,
                             size_t missing_size, char *unexpected, size_t unexpected_size);
+
+/* ---- ONNX (src/nn/onnx_*.c) ------------------------------------------------------------------ */
+/* Reads and writes .onnx files (protobuf, through protobuf-c), so models trained elsewhere
+ * (PyTorch's torch.onnx.export, Keras through tf2onnx, ...) run and train in clnn, and clnn
+ * models run in ONNX Runtime and other ONNX runtimes.
+ *
+ * Import maps each ONNX node onto the graph builder: Conv, ConvTranspose (2-D), MaxPool,
+ * AveragePool, GlobalAveragePool, GlobalMaxPool, Gemm, MatMul (with a constant B), Add, Sub, Mul,
+ * Div (values of one shape, [C, 1, ...] or scalar operands; Mul/Div by a scalar constant), Relu,
+ * LeakyRelu, Elu, Sigmoid, Tanh, Softplus, Gelu, Softmax, LogSoftmax (last axis),
+ * BatchNormalization, Dropout, Flatten, Reshape, Squeeze, Unsqueeze, Identity, Transpose,
+ * Concat, Split, Slice, Constant and Shape, opsets 7 to 18. The first axis of every ONNX value is
+ * the batch (clnn's implicit batch axis): graph inputs must be float [N, ...] with every other
+ * dimension fixed, and an op along the batch axis is unsupported. Initializers that ops use as
+ * weights, biases or batch-norm statistics become the model's parameters (trainable, as any
+ * clnn parameter; a weight "X.weight" names its node "X", so PyTorch's parameter names carry
+ * over). An op, opset, data type or attribute clnn cannot do is CLNN_ERROR_UNSUPPORTED naming the
+ * node, its op type and what is supported; a malformed file is CLNN_ERROR_FORMAT; nothing is
+ * built on failure. Memory while reading is bounded by a small multiple of the file size. */
+clnn_status clnn_model_load_onnx(clnn_context *ctx, const char *path, clnn_model **out);
+/* The graph only (to extend it: a new head, then clnn_model_create). */
+clnn_status clnn_graph_load_onnx(const char *path, clnn_graph **out);
+/* Writes the model (its graph's outputs and the nodes they need, with the current parameters
+ * and batch-norm statistics as initializers) as an ONNX opset-13 file that runs in inference
+ * mode (dropout is the identity; batch norm uses the running statistics); inputs and outputs are
+ * [N, ...] with a symbolic batch "N". Losses are left out. LSTM nodes are not exported yet
+ * (CLNN_ERROR_UNSUPPORTED). The file is replaced atomically. */
+clnn_status clnn_model_save_onnx(clnn_model *m, const char *path);
 
 /* ---- Several devices and MPI (src/nn/parallel.c, src/nn/mpi.c) ------------------------------ */
 

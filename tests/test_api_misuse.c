@@ -410,6 +410,20 @@ static void softmax_losses_dropout(void) {
       clnn_softmax_cross_entropy(ctx, x, labels, 2, loss, y5));
   ROW(clnn_softmax_cross_entropy, "logits from another context", CTXM,
       clnn_softmax_cross_entropy(ctx, ox, labels, 2, loss, y));
+  int32_t ign[2] = {-100, 2};
+  ROW(clnn_softmax_cross_entropy_ignore, "ctx NULL", INV, clnn_softmax_cross_entropy_ignore(NULL, x, ign, 2, -100, loss, y));
+  ROW(clnn_softmax_cross_entropy_ignore, "labels NULL", INV, clnn_softmax_cross_entropy_ignore(ctx, x, NULL, 2, -100, loss, y));
+  ROW(clnn_softmax_cross_entropy_ignore, "a label = C (not the ignore index)", INV,
+      clnn_softmax_cross_entropy_ignore(ctx, x, bad, 2, -100, loss, y));
+  ROW(clnn_softmax_cross_entropy_ignore, "a label < 0 (not the ignore index)", INV,
+      clnn_softmax_cross_entropy_ignore(ctx, x, neg, 2, -100, loss, y));
+  ROW(clnn_softmax_cross_entropy_ignore, "num_labels != N", SHAPE, clnn_softmax_cross_entropy_ignore(ctx, x, ign, 1, -100, loss, y));
+  ROW(clnn_softmax_cross_entropy_ignore, "loss of 2 elements", SHAPE,
+      clnn_softmax_cross_entropy_ignore(ctx, x, ign, 2, -100, loss2, y));
+  ROW(clnn_softmax_cross_entropy_ignore, "dlogits shape differs", SHAPE,
+      clnn_softmax_cross_entropy_ignore(ctx, x, ign, 2, -100, loss, y5));
+  ROW(clnn_softmax_cross_entropy_ignore, "logits from another context", CTXM,
+      clnn_softmax_cross_entropy_ignore(ctx, ox, ign, 2, -100, loss, y));
   ROW(clnn_bce_with_logits, "targets NULL", INV, clnn_bce_with_logits(ctx, x, NULL, loss, y));
   ROW(clnn_bce_with_logits, "targets shape differs", SHAPE, clnn_bce_with_logits(ctx, x, y5, loss, y));
   ROW(clnn_bce_with_logits, "loss of 2 elements", SHAPE, clnn_bce_with_logits(ctx, x, dy, loss2, y));
@@ -761,8 +775,13 @@ static void sequence_ops(void) {
   ROW(clnn_attention_forward, "lse of 5 elements", SHAPE, clnn_attention_forward(ctx, &ap, aq, ak, ak, ao, al5));
   ROW(clnn_attention_forward, "o is q", INV, clnn_attention_forward(ctx, &ap, aq, ak, ak, aq, al));
   ap.lengths = zero_len;
+  ap.num_lengths = 1;
   ROW(clnn_attention_forward, "a key length of 0", INV, clnn_attention_forward(ctx, &ap, aq, ak, ak, ao, al));
+  ap.num_lengths = 2;
+  ROW(clnn_attention_forward, "num_lengths 2 for 1 sequence (no over-read)", INV,
+      clnn_attention_forward(ctx, &ap, aq, ak, ak, ao, al));
   ap.lengths = NULL;
+  ap.num_lengths = 0;
   ap.heads = 3;
   ROW(clnn_attention_forward, "heads differ from dims[1]", INV, clnn_attention_forward(ctx, &ap, aq, ak, ak, ao, al));
   ap.heads = 0;
@@ -812,14 +831,19 @@ static void device_sets_datasets(void) {
       clnn_dataset_load_idx("/nonexistent/images", "/nonexistent/labels", &ds));
   ROW(clnn_dataset_load_idx, "a text file, not an IDX file", CLNN_ERROR_FORMAT, clnn_dataset_load_idx("/proc/self/status", "/proc/self/status", &ds));
   TU_CHECK(ds == (clnn_dataset *)&rows, "clnn_dataset_load_idx: *out untouched on failure");
-  ROW(clnn_dataset_create, "n 0", INV, clnn_dataset_create(0, 1, sd, x, lab, &ds));
-  ROW(clnn_dataset_create, "sample_ndim 0", INV, clnn_dataset_create(2, 0, sd, x, lab, &ds));
-  ROW(clnn_dataset_create, "sample_ndim 5", INV, clnn_dataset_create(2, 5, sd, x, lab, &ds));
-  ROW(clnn_dataset_create, "a zero sample dimension", INV, clnn_dataset_create(2, 1, sd0, x, lab, &ds));
-  ROW(clnn_dataset_create, "a negative label", INV, clnn_dataset_create(2, 1, sd, x, neg, &ds));
-  ROW(clnn_dataset_create, "x NULL", INV, clnn_dataset_create(2, 1, sd, NULL, lab, &ds));
-  ROW(clnn_dataset_create, "sample_dims NULL", INV, clnn_dataset_create(2, 1, NULL, x, lab, &ds));
-  ROW(clnn_dataset_create, "out NULL", INV, clnn_dataset_create(2, 1, sd, x, lab, NULL));
+  ROW(clnn_dataset_create, "n 0", INV, clnn_dataset_create(0, 1, sd, x, 0 * 4, lab, 0, &ds));
+  ROW(clnn_dataset_create, "sample_ndim 0", INV, clnn_dataset_create(2, 0, sd, x, 2 * 4, lab, 2,
+                                                                     &ds));
+  ROW(clnn_dataset_create, "sample_ndim 5", INV, clnn_dataset_create(2, 5, sd, x, 2 * 4, lab, 2,
+                                                                     &ds));
+  ROW(clnn_dataset_create, "a zero sample dimension", INV, clnn_dataset_create(2, 1, sd0, x, 2 * 4,
+                                                                               lab, 2, &ds));
+  ROW(clnn_dataset_create, "a negative label", INV, clnn_dataset_create(2, 1, sd, x, 2 * 4, neg, 2,
+                                                                        &ds));
+  ROW(clnn_dataset_create, "x NULL", INV, clnn_dataset_create(2, 1, sd, NULL, 0, lab, 2, &ds));
+  ROW(clnn_dataset_create, "sample_dims NULL", INV, clnn_dataset_create(2, 1, NULL, x, 2 * 4, lab,
+                                                                        2, &ds));
+  ROW(clnn_dataset_create, "out NULL", INV, clnn_dataset_create(2, 1, sd, x, 2 * 4, lab, 2, NULL));
   TU_CHECK(ds == (clnn_dataset *)&rows, "clnn_dataset_create: *out untouched on failure");
   VROW(clnn_dataset_destroy, "NULL is a no-op", clnn_dataset_destroy(NULL), 1);
   VROW(clnn_dataset_size, "NULL", , clnn_dataset_size(NULL) == 0);
@@ -831,14 +855,21 @@ static void device_sets_datasets(void) {
   VROW(clnn_dataset_labels, "NULL", , clnn_dataset_labels(NULL) == NULL);
   ROW(clnn_dataset_shuffle, "NULL", INV, clnn_dataset_shuffle(NULL, 1));
   clnn_dataset *good = NULL;
-  TU_OK(clnn_dataset_create(2, 1, sd, x, lab, &good));
+  TU_OK(clnn_dataset_create(2, 1, sd, x, 2 * 4, lab, 2, &good));
   float out[8];
   int32_t ol[2];
-  ROW(clnn_dataset_batch, "ds NULL", INV, clnn_dataset_batch(NULL, 0, 1, out, ol));
-  ROW(clnn_dataset_batch, "x NULL", INV, clnn_dataset_batch(good, 0, 1, NULL, ol));
-  ROW(clnn_dataset_batch, "count 0", INV, clnn_dataset_batch(good, 0, 0, out, ol));
-  ROW(clnn_dataset_batch, "past the end", INV, clnn_dataset_batch(good, 1, 2, out, ol));
-  ROW(clnn_dataset_batch, "first + count overflows", INV, clnn_dataset_batch(good, 1, SIZE_MAX, out, ol));
+  ROW(clnn_dataset_batch, "ds NULL", INV, clnn_dataset_batch(NULL, 0, 1, out,
+                                                             clnn_dataset_sample_numel(NULL), ol, 1));
+  ROW(clnn_dataset_batch, "x NULL", INV, clnn_dataset_batch(good, 0, 1, NULL, 0, ol, 1));
+  ROW(clnn_dataset_batch, "count 0", INV, clnn_dataset_batch(good, 0, 0, out,
+                                                             0 * clnn_dataset_sample_numel(good),
+                                                             ol, 0));
+  ROW(clnn_dataset_batch, "past the end", INV, clnn_dataset_batch(good, 1, 2, out,
+                                                                  2 * clnn_dataset_sample_numel(good),
+                                                                  ol, 2));
+  ROW(clnn_dataset_batch, "first + count overflows", INV, clnn_dataset_batch(good, 1, SIZE_MAX, out,
+                                                                             SIZE_MAX * clnn_dataset_sample_numel(good),
+                                                                             ol, SIZE_MAX));
   clnn_dataset_destroy(good);
 }
 
@@ -936,29 +967,39 @@ static void networks(void) {
   float x[2 * 16], y[2 * 3], loss = -1, acc = -1;
   for (int i = 0; i < 32; i++) x[i] = 0.03f * (float)i;
   int32_t labels[2] = {0, 2}, bad_labels[2] = {0, 3};
-  ROW(clnn_net_train_step, "net NULL", INV, clnn_net_train_step(NULL, x, 2, labels, NULL, &loss));
-  ROW(clnn_net_train_step, "x NULL", INV, clnn_net_train_step(net, NULL, 2, labels, NULL, &loss));
-  ROW(clnn_net_train_step, "batch 0", INV, clnn_net_train_step(net, x, 0, labels, NULL, &loss));
-  ROW(clnn_net_train_step, "labels NULL (cross-entropy)", INV, clnn_net_train_step(net, x, 2, NULL, NULL, &loss));
+  ROW(clnn_net_train_step, "net NULL", INV, clnn_net_train_step(NULL, x, 2 * 16, 2, labels, 2, NULL,
+                                                                0, &loss));
+  ROW(clnn_net_train_step, "x NULL", INV, clnn_net_train_step(net, NULL, 0, 2, labels, 2, NULL, 0,
+                                                              &loss));
+  ROW(clnn_net_train_step, "batch 0", INV, clnn_net_train_step(net, x, 0 * 16, 0, labels, 0, NULL,
+                                                               0, &loss));
+  ROW(clnn_net_train_step, "labels NULL (cross-entropy)", INV, clnn_net_train_step(net, x, 2 * 16,
+                                                                                   2, NULL, 0, NULL,
+                                                                                   0, &loss));
   ROW(clnn_net_train_step, "a label = number of classes", INV,
-      clnn_net_train_step(net, x, 2, bad_labels, NULL, &loss));
+      clnn_net_train_step(net, x, 2 * 16, 2, bad_labels, 2, NULL, 0, &loss));
   TU_CHECK(loss == -1 && clnn_net_step_count(net) == 0, "failed steps changed nothing (loss %g, steps %llu)", loss,
            (unsigned long long)clnn_net_step_count(net));
-  ROW(clnn_net_compute_gradients, "x NULL", INV, clnn_net_compute_gradients(net, NULL, 2, labels, NULL, &loss));
-  ROW(clnn_net_compute_gradients, "batch 0", INV, clnn_net_compute_gradients(net, x, 0, labels, NULL, &loss));
+  ROW(clnn_net_compute_gradients, "x NULL", INV, clnn_net_compute_gradients(net, NULL, 0, 2, labels,
+                                                                            2, NULL, 0, &loss));
+  ROW(clnn_net_compute_gradients, "batch 0", INV, clnn_net_compute_gradients(net, x, 0 * 16, 0,
+                                                                             labels, 0, NULL, 0,
+                                                                             &loss));
   ROW(clnn_net_train_epoch, "ds NULL", INV, clnn_net_train_epoch(net, NULL, 2, &loss));
   clnn_dataset *ds = NULL, *ds_wrong = NULL;
   size_t sd[3] = {1, 4, 4}, sd_wrong[1] = {5};
-  TU_OK(clnn_dataset_create(2, 3, sd, x, labels, &ds));
-  TU_OK(clnn_dataset_create(2, 1, sd_wrong, x, labels, &ds_wrong));
+  TU_OK(clnn_dataset_create(2, 3, sd, x, 2 * 16, labels, 2, &ds));
+  TU_OK(clnn_dataset_create(2, 1, sd_wrong, x, 2 * 5, labels, 2, &ds_wrong));
   ROW(clnn_net_train_epoch, "batch_size 0", INV, clnn_net_train_epoch(net, ds, 0, &loss));
   ROW(clnn_net_train_epoch, "samples of another shape", SHAPE, clnn_net_train_epoch(net, ds_wrong, 2, &loss));
-  ROW(clnn_net_predict, "y NULL", INV, clnn_net_predict(net, x, 2, NULL, 6));
-  ROW(clnn_net_predict, "y_count != batch * outputs", INV, clnn_net_predict(net, x, 2, y, 5));
-  ROW(clnn_net_predict, "batch 0", INV, clnn_net_predict(net, x, 0, y, 0));
-  ROW(clnn_net_accuracy, "accuracy NULL", INV, clnn_net_accuracy(net, x, labels, 2, 2, NULL));
-  ROW(clnn_net_accuracy, "n 0", INV, clnn_net_accuracy(net, x, labels, 0, 2, &acc));
-  ROW(clnn_net_accuracy, "batch_size 0", INV, clnn_net_accuracy(net, x, labels, 2, 0, &acc));
+  ROW(clnn_net_predict, "y NULL", INV, clnn_net_predict(net, x, 2 * 16, 2, NULL, 6));
+  ROW(clnn_net_predict, "y_count != batch * outputs", INV, clnn_net_predict(net, x, 2 * 16, 2, y, 5));
+  ROW(clnn_net_predict, "batch 0", INV, clnn_net_predict(net, x, 0 * 16, 0, y, 0));
+  ROW(clnn_net_accuracy, "accuracy NULL", INV, clnn_net_accuracy(net, x, 2 * 16, labels, 2, 2, 2,
+                                                                 NULL));
+  ROW(clnn_net_accuracy, "n 0", INV, clnn_net_accuracy(net, x, 0 * 16, labels, 0, 0, 2, &acc));
+  ROW(clnn_net_accuracy, "batch_size 0", INV, clnn_net_accuracy(net, x, 2 * 16, labels, 2, 2, 0,
+                                                                &acc));
   ROW(clnn_net_evaluate, "ds NULL", INV, clnn_net_evaluate(net, NULL, 2, &loss, &acc));
   ROW(clnn_net_evaluate, "samples of another shape", SHAPE, clnn_net_evaluate(net, ds_wrong, 2, &loss, &acc));
   TU_CHECK(acc == -1, "accuracy untouched by the failures");
@@ -997,7 +1038,7 @@ static void networks(void) {
   ROW(clnn_net_load, "not a safetensors file", CLNN_ERROR_FORMAT, clnn_net_load(net, "/proc/self/status"));
 
   /* after first use the layer list is fixed */
-  TU_OK(clnn_net_train_step(net, x, 2, labels, NULL, &loss));
+  TU_OK(clnn_net_train_step(net, x, 2 * 16, 2, labels, 2, NULL, 0, &loss));
   ROW(clnn_net_add_dense, "after the network was used", INV, clnn_net_add_dense(net, 3));
   ROW(clnn_net_set_layer_name, "after the network was used", INV, clnn_net_set_layer_name(net, 0, "first"));
   TU_CHECK(clnn_net_num_layers(net) == 4, "layers unchanged after first use");
@@ -1304,6 +1345,43 @@ static void graph_model(void) {
   GROWN(clnn_graph_lstm, "hidden -4", INV, "l_hn", clnn_graph_lstm(g, "l_hn", sq, -4, 1, &o));
   GROWN(clnn_graph_lstm, "input [2, 6, 6], not a sequence", SHAPE, "l_img", clnn_graph_lstm(g, "l_img", x, 4, 0, &o));
   GROWN(clnn_graph_lstm, "input [5], not a sequence", SHAPE, "l_vec", clnn_graph_lstm(g, "l_vec", v, 4, 1, &o));
+  /* sequence layers (sq is [4, 3], lab int32 []) */
+  GROW(clnn_graph_embedding, "graph NULL", INV, clnn_graph_embedding(NULL, "em", lab, 5, 4, &o));
+  GROW(clnn_graph_embedding, "out NULL", INV, clnn_graph_embedding(g, "em", lab, 5, 4, NULL));
+  GROW(clnn_graph_embedding, "ids 99", INV, clnn_graph_embedding(g, "em", 99, 5, 4, &o));
+  GROWN(clnn_graph_embedding, "float ids", SHAPE, "em_f", clnn_graph_embedding(g, "em_f", v, 5, 4, &o));
+  GROWN(clnn_graph_embedding, "vocab 0", INV, "em_v0", clnn_graph_embedding(g, "em_v0", lab, 0, 4, &o));
+  GROWN(clnn_graph_embedding, "dim -1", INV, "em_dn", clnn_graph_embedding(g, "em_dn", lab, 5, -1, &o));
+  GROW(clnn_graph_layer_norm, "graph NULL", INV, clnn_graph_layer_norm(NULL, "ln", sq, 0, 1, &o));
+  GROW(clnn_graph_layer_norm, "out NULL", INV, clnn_graph_layer_norm(g, "ln", sq, 0, 1, NULL));
+  GROW(clnn_graph_layer_norm, "x 99", INV, clnn_graph_layer_norm(g, "ln", 99, 0, 1, &o));
+  GROWN(clnn_graph_layer_norm, "eps NaN", INV, "ln_nan", clnn_graph_layer_norm(g, "ln_nan", sq, NAN, 1, &o));
+  GROWN(clnn_graph_layer_norm, "eps -1", INV, "ln_e", clnn_graph_layer_norm(g, "ln_e", sq, -1.0f, 0, &o));
+  GROWN(clnn_graph_layer_norm, "an int32 input", SHAPE, "ln_int", clnn_graph_layer_norm(g, "ln_int", lab, 0, 1, &o));
+  GROW(clnn_graph_rms_norm, "graph NULL", INV, clnn_graph_rms_norm(NULL, "rn", sq, 0, 1, &o));
+  GROW(clnn_graph_rms_norm, "out NULL", INV, clnn_graph_rms_norm(g, "rn", sq, 0, 1, NULL));
+  GROW(clnn_graph_rms_norm, "x 99", INV, clnn_graph_rms_norm(g, "rn", 99, 0, 1, &o));
+  GROWN(clnn_graph_rms_norm, "eps infinite", INV, "rn_inf", clnn_graph_rms_norm(g, "rn_inf", sq, INFINITY, 1, &o));
+  GROWN(clnn_graph_rms_norm, "an int32 input", SHAPE, "rn_int", clnn_graph_rms_norm(g, "rn_int", lab, 0, 0, &o));
+  GROW(clnn_graph_attention, "graph NULL", INV, clnn_graph_attention(NULL, "at", sq, sq, sq, -1, 1, 0, 0, &o));
+  GROW(clnn_graph_attention, "out NULL", INV, clnn_graph_attention(g, "at", sq, sq, sq, -1, 1, 0, 0, NULL));
+  GROW(clnn_graph_attention, "q 99", INV, clnn_graph_attention(g, "at", 99, sq, sq, -1, 1, 0, 0, &o));
+  GROW(clnn_graph_attention, "lengths 99", INV, clnn_graph_attention(g, "at", sq, sq, sq, 99, 1, 0, 0, &o));
+  GROWN(clnn_graph_attention, "heads 2 do not divide 3", INV, "at_h2", clnn_graph_attention(g, "at_h2", sq, sq, sq, -1, 2, 0, 0, &o));
+  GROWN(clnn_graph_attention, "heads 0", INV, "at_h0", clnn_graph_attention(g, "at_h0", sq, sq, sq, -1, 0, 0, 0, &o));
+  GROWN(clnn_graph_attention, "k [5], not a sequence", SHAPE, "at_k", clnn_graph_attention(g, "at_k", sq, v, sq, -1, 1, 0, 0, &o));
+  GROWN(clnn_graph_attention, "int32 q", SHAPE, "at_int", clnn_graph_attention(g, "at_int", lab, sq, sq, -1, 1, 0, 0, &o));
+  GROWN(clnn_graph_attention, "float lengths", SHAPE, "at_lf", clnn_graph_attention(g, "at_lf", sq, sq, sq, v, 1, 0, 0, &o));
+  GROWN(clnn_graph_attention, "dropout 1", INV, "at_p1", clnn_graph_attention(g, "at_p1", sq, sq, sq, -1, 1, 0, 1.0f, &o));
+  GROWN(clnn_graph_attention, "dropout NaN", INV, "at_pn", clnn_graph_attention(g, "at_pn", sq, sq, sq, -1, 1, 0, NAN, &o));
+  GROW(clnn_graph_multihead_attention, "graph NULL", INV, clnn_graph_multihead_attention(NULL, "mh", sq, 1, 1, 0, &o));
+  GROW(clnn_graph_multihead_attention, "out NULL", INV, clnn_graph_multihead_attention(g, "mh", sq, 1, 1, 0, NULL));
+  GROW(clnn_graph_multihead_attention, "name NULL (required)", INV, clnn_graph_multihead_attention(g, NULL, sq, 1, 1, 0, &o));
+  GROW(clnn_graph_multihead_attention, "x 99", INV, clnn_graph_multihead_attention(g, "mh", 99, 1, 1, 0, &o));
+  GROWN(clnn_graph_multihead_attention, "heads 2 do not divide 3", INV, "mh_h2", clnn_graph_multihead_attention(g, "mh_h2", sq, 2, 1, 0, &o));
+  GROWN(clnn_graph_multihead_attention, "input [5], not a sequence", SHAPE, "mh_v", clnn_graph_multihead_attention(g, "mh_v", v, 1, 1, 0, &o));
+  GROW(clnn_graph_multihead_attention, "name of 59 characters (its parts' names too long)", INV,
+       clnn_graph_multihead_attention(g, "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghi", sq, 1, 1, 0, &o));
 
   /* structure */
   GROW(clnn_graph_add, "graph NULL", INV, clnn_graph_add(NULL, "s", v, v, &o));
@@ -1435,6 +1513,13 @@ static void graph_model(void) {
         clnn_graph_loss(g, "lo_bce", CLNN_LOSS_BCE_WITH_LOGITS, h, lab, 1.0f, &o));
   GROWN(clnn_graph_loss, "an int32 prediction", SHAPE, "lo_ip", clnn_graph_loss(g, "lo_ip", CLNN_LOSS_MSE, lab, lab, 1.0f, &o));
   GROW(clnn_graph_loss, "name taken", INV, clnn_graph_loss(g, "ce", CLNN_LOSS_MSE, h, tgt, 1.0f, &o));
+  GROW(clnn_graph_cross_entropy, "graph NULL", INV, clnn_graph_cross_entropy(NULL, "xe", h, lab, -100, 1.0f, &o));
+  GROW(clnn_graph_cross_entropy, "out NULL", INV, clnn_graph_cross_entropy(g, "xe", h, lab, -100, 1.0f, NULL));
+  GROW(clnn_graph_cross_entropy, "labels 99", INV, clnn_graph_cross_entropy(g, "xe", h, 99, -100, 1.0f, &o));
+  GROW(clnn_graph_cross_entropy, "weight NaN", INV, clnn_graph_cross_entropy(g, "xe", h, lab, -100, NAN, &o));
+  GROWN(clnn_graph_cross_entropy, "float labels", SHAPE, "xe_f", clnn_graph_cross_entropy(g, "xe_f", h, tgt, -100, 1.0f, &o));
+  GROWN(clnn_graph_cross_entropy, "int32 logits", SHAPE, "xe_i", clnn_graph_cross_entropy(g, "xe_i", lab, lab, -100, 1.0f, &o));
+  GROWN(clnn_graph_cross_entropy, "[4, 3] logits against [] labels", SHAPE, "xe_t", clnn_graph_cross_entropy(g, "xe_t", sq, lab, -100, 1.0f, &o));
   GROW(clnn_graph_mean, "graph NULL", INV, clnn_graph_mean(NULL, "mn", v, &o));
   GROW(clnn_graph_mean, "out NULL", INV, clnn_graph_mean(g, "mn", v, NULL));
   GROW(clnn_graph_mean, "x 99", INV, clnn_graph_mean(g, "mn", 99, &o));
@@ -1448,6 +1533,7 @@ static void graph_model(void) {
   GROW(clnn_graph_add_loss, "weight -infinity", INV, clnn_graph_add_loss(g, lossv, -INFINITY));
   GROW(clnn_graph_output, "graph NULL", INV, clnn_graph_output(NULL, h));
   GROW(clnn_graph_output, "value 99", INV, clnn_graph_output(g, 99));
+  GROW(clnn_graph_clear_outputs, "graph NULL", INV, clnn_graph_clear_outputs(NULL));
   GROW(clnn_graph_output, "value -1", INV, clnn_graph_output(g, -1));
   GROW(clnn_graph_output, "value = num_values", INV, clnn_graph_output(g, clnn_graph_num_values(g)));
 
@@ -1790,9 +1876,9 @@ static void graph_model(void) {
     dx5[i] = 0.01f * (float)i;
   }
   clnn_dataset *ds = NULL, *ds5 = NULL, *ds_big = NULL;
-  TU_OK(clnn_dataset_create(6, 1, four, dx, dl, &ds));
-  TU_OK(clnn_dataset_create(6, 1, vec, dx5, dl, &ds5));
-  TU_OK(clnn_dataset_create(6, 1, four, dx, dl_big, &ds_big));
+  TU_OK(clnn_dataset_create(6, 1, four, dx, 6 * 4, dl, 6, &ds));
+  TU_OK(clnn_dataset_create(6, 1, vec, dx5, 6 * 5, dl, 6, &ds5));
+  TU_OK(clnn_dataset_create(6, 1, four, dx, 6 * 4, dl_big, 6, &ds_big));
   float ml = -1, acc = -1;
   MROW(clnn_model_train_epoch, "model NULL", INV, clnn_model_train_epoch(NULL, ds, 4, x, lab, &ml));
   MROW(clnn_model_train_epoch, "ds NULL", INV, clnn_model_train_epoch(m, NULL, 4, x, lab, &ml));
@@ -1844,6 +1930,24 @@ static void graph_model(void) {
   ROW(clnn_graph_load, "no such file", CLNN_ERROR_IO, clnn_graph_load(path2, &lg));
   ROW(clnn_graph_load, "not a safetensors file", CLNN_ERROR_FORMAT, clnn_graph_load("/proc/self/status", &lg));
   TU_CHECK(lg == (clnn_graph *)&rows || lg == NULL, "clnn_graph_load: *out untouched or NULL on failure");
+  /* ONNX files (src/nn/onnx_*.c) */
+  ROW(clnn_model_load_onnx, "ctx NULL", INV, clnn_model_load_onnx(NULL, path, &lm));
+  ROW(clnn_model_load_onnx, "path NULL", INV, clnn_model_load_onnx(ctx, NULL, &lm));
+  ROW(clnn_model_load_onnx, "out NULL", INV, clnn_model_load_onnx(ctx, path, NULL));
+  ROW(clnn_model_load_onnx, "no such file", CLNN_ERROR_IO, clnn_model_load_onnx(ctx, path2, &lm));
+  ROW(clnn_model_load_onnx, "a directory", CLNN_ERROR_IO, clnn_model_load_onnx(ctx, dir, &lm));
+  ROW(clnn_model_load_onnx, "not an ONNX file", CLNN_ERROR_FORMAT, clnn_model_load_onnx(ctx, "/proc/self/status", &lm));
+  TU_CHECK(lm == (clnn_model *)&rows || lm == NULL, "clnn_model_load_onnx: *out untouched or NULL on failure");
+  ROW(clnn_graph_load_onnx, "path NULL", INV, clnn_graph_load_onnx(NULL, &lg));
+  ROW(clnn_graph_load_onnx, "out NULL", INV, clnn_graph_load_onnx(path, NULL));
+  ROW(clnn_graph_load_onnx, "no such file", CLNN_ERROR_IO, clnn_graph_load_onnx(path2, &lg));
+  ROW(clnn_graph_load_onnx, "not an ONNX file", CLNN_ERROR_FORMAT, clnn_graph_load_onnx("/proc/self/status", &lg));
+  TU_CHECK(lg == (clnn_graph *)&rows || lg == NULL, "clnn_graph_load_onnx: *out untouched or NULL on failure");
+  MROW(clnn_model_save_onnx, "model NULL", INV, clnn_model_save_onnx(NULL, path));
+  MROW(clnn_model_save_onnx, "path NULL", INV, clnn_model_save_onnx(m, NULL));
+  MROW(clnn_model_save_onnx, "directory that does not exist", CLNN_ERROR_IO,
+       clnn_model_save_onnx(m, "/nonexistent-dir/m.onnx"));
+  MROW(clnn_model_save_onnx, "path is a directory", CLNN_ERROR_IO, clnn_model_save_onnx(m, dir));
   MROW(clnn_model_load, "model NULL", INV, clnn_model_load(NULL, path, 1, NULL, 0, NULL, 0));
   MROW(clnn_model_load, "path NULL", INV, clnn_model_load(m, NULL, 1, NULL, 0, NULL, 0));
   MROW(clnn_model_load, "strict 2", INV, clnn_model_load(m, path, 2, NULL, 0, NULL, 0));
