@@ -580,8 +580,8 @@ static void networks(clnn_context *ctx) {
   float x[3 * 25], y[3 * 3], loss = 0;
   tu_fill_uniform(x, 75, 0, 1);
   int32_t labels[3] = {0, 2, 1};
-  CASE(clnn_net_train_step(net, x, 3, labels, NULL, &loss));
-  CASE(clnn_net_predict(net, x, 3, y, 9));
+  CASE(clnn_net_train_step(net, x, 3 * 25, 3, labels, 3, NULL, 0, &loss));
+  CASE(clnn_net_predict(net, x, 3 * 25, 3, y, 9));
   clnn_net_destroy(net);
 
   size_t sin[2] = {3, 2}; /* [T, F] */
@@ -593,8 +593,8 @@ static void networks(clnn_context *ctx) {
   float sx[2 * 6], st[2 * 2], sy[4];
   tu_fill_uniform(sx, 12, -1, 1);
   tu_fill_uniform(st, 4, -1, 1);
-  CASE(clnn_net_train_step(net, sx, 2, NULL, st, &loss));
-  CASE(clnn_net_predict(net, sx, 2, sy, 4));
+  CASE(clnn_net_train_step(net, sx, 2 * 6, 2, NULL, 0, st, 2 * 2, &loss));
+  CASE(clnn_net_predict(net, sx, 2 * 6, 2, sy, 4));
   clnn_net_destroy(net);
 }
 
@@ -627,6 +627,7 @@ static void sequence(clnn_context *ctx) {
   for (int c = 0; c < 3; c++) {
     p.causal = c > 0;
     p.lengths = c == 1 ? lens : NULL;
+    p.num_lengths = 2;
     p.dropout = c == 2 ? 0.25f : 0.0f;
     p.seed = 11;
     size_t Tq = c == 2 ? 4 : 9, Dh = c == 1 ? 128 : 5;
