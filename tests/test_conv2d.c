@@ -15,6 +15,8 @@
 
 /* Test hook in src/ops/conv2d.c: the column-buffer bound (0 restores 64 MiB); returns the old one. */
 size_t clnn__conv2d_set_workspace_limit(size_t bytes);
+/* Test hook in src/ops/conv2d.c: -1 keeps DIRECT off the whole-plane kernels (0 restores). */
+int clnn__conv2d_set_flat(int mode);
 
 static clnn_context *ctx;
 
@@ -696,11 +698,42 @@ int main(void) {
   check_case(&wide[7], F_BIAS, CLNN_ACT_RELU, 0.0f);
   check_case(&wide[8], F_BIAS | F_BETA1, CLNN_ACT_LEAKY_RELU, 0.1f);
 
+  /* Stride 1 with a same-size output: DIRECT (and AUTO for one input channel) on CPU devices
+   * runs the whole-plane kernels of cl/conv2d_direct.cl (forward blocks of 1 and 8 output
+   * channels, generic and unrolled 3x3 / 5x5 taps, backward-data as a flipped forward for one
+   * input channel per group, backward-filter in blocks of 4 channels by 5 columns): planes not a
+   * multiple of 16 pixels, narrower than 16 (several rows per vector), one column wide, K not a
+   * multiple of the block, asymmetric padding and dilation. */
+  static const tcase flat[] = {
+      {"flat lenet-like 1->11 9x23 5x5 pad2", 3, 1, 9, 23, 11, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+      {"flat 1->5 5x7 3x3 pad1", 2, 1, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"flat depthwise 4 20x21 3x3 pad1", 2, 4, 20, 21, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},
+      {"flat depthwise x2 asym pad 0/2/2/0 7x20", 1, 3, 7, 20, 6, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 3},
+      {"flat dilation2 2->6 8x19 3x3 pad2", 2, 2, 8, 19, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},
+      {"flat 17x1 column 1->3 3x1 pad1", 2, 1, 17, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+      {"flat depthwise 5x5 pad2 2 18x33", 1, 2, 18, 33, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 2},
+      {"flat 3->9 6x18 2x4 pad 1/0/2/1", 1, 3, 6, 18, 9, 2, 4, 1, 1, 1, 0, 2, 1, 1, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof flat / sizeof flat[0]; i++)
+    check_case(&flat[i], F_BETA1, CLNN_ACT_IDENTITY, 0.0f);
+  check_case(&flat[0], F_BIAS, CLNN_ACT_RELU, 0.0f);
+  check_case(&flat[2], F_BIAS | F_BETA1, CLNN_ACT_LEAKY_RELU, 0.1f);
+  check_case(&flat[4], F_BIAS, CLNN_ACT_SIGMOID, 0.0f);
+  /* the same shapes, and the wide depthwise ones, with DIRECT kept on the row kernels */
+  clnn__conv2d_set_flat(-1);
+  for (size_t i = 0; i < sizeof flat / sizeof flat[0]; i++)
+    check_case(&flat[i], F_BETA1 | F_NO_AUTO, CLNN_ACT_IDENTITY, 0.0f);
+  check_case(&wide[7], F_BIAS | F_BETA1 | F_NO_AUTO, CLNN_ACT_RELU, 0.0f);
+  clnn__conv2d_set_flat(0);
+
   static const tcase tcases[] = {
       {"transposed 4->3 5x6 3x3 stride2 pad1", 2, 4, 5, 6, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
       {"transposed groups2 dilation2 asym", 1, 4, 4, 5, 6, 3, 2, 1, 2, 0, 1, 1, 0, 2, 1, 2},
       {"transposed 1x1", 2, 5, 3, 4, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
       {"transposed depthwise 4x4 stride2", 1, 3, 4, 4, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 3},
+      /* stride 1, same size: backward-data is the whole-plane forward kernel with beta */
+      {"transposed depthwise 3x3 stride1 pad1", 2, 3, 5, 18, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+      {"transposed 4->1 5x5 stride1 pad2", 1, 4, 6, 9, 1, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
   };
   for (size_t i = 0; i < sizeof tcases / sizeof tcases[0]; i++) check_transpose_case(&tcases[i]);
 
@@ -714,6 +747,9 @@ int main(void) {
       {"fd groups2", 2, 4, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
       {"fd depthwise", 2, 3, 6, 5, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 3},
       {"fd 1x1", 2, 4, 3, 5, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+      /* AUTO on CPU devices: whole-plane DIRECT kernels (one input channel; depthwise stride 1) */
+      {"fd one channel 5x5 pad2", 2, 1, 6, 7, 3, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+      {"fd depthwise stride1 pad1", 2, 3, 6, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
   };
   for (size_t i = 0; i < sizeof fd / sizeof fd[0]; i++) check_fd(&fd[i], 0);
   static const tcase fdt = {"fd transposed stride2 groups2", 2, 4, 3, 4, 2, 3, 3, 2, 2, 1, 0, 1, 1, 1, 1, 2};

@@ -17,12 +17,12 @@
  * Device shapes (DESIGN.md): on CPU devices im2col, col2im, the batch gather, bias + activation,
  * the bias gradient and depthwise DIRECT run the *_cpu kernels of cl/conv2d.cl (work-items own
  * row runs or planes, float16 registers, no local memory or barriers); other devices run the
- * one-element-per-work-item kernels. AUTO's rule (1x1 -> 1X1_GEMM, depthwise -> DIRECT, else
- * IM2COL_GEMM) was confirmed by measurement on PoCL: depthwise DIRECT is ~15x IM2COL there, and
- * IM2COL ~80x DIRECT for dense 3x3 and ~4x for groups of 4 channels.
+ * one-element-per-work-item kernels; with stride 1 and a same-size output, DIRECT on CPU devices
+ * runs the whole-plane kernels of src/ops/conv2d_direct.c instead (see use_flat). AUTO's rule,
+ * chosen per pass by measurement on PoCL, is at resolve_algo.
  * Every argument is checked before anything is enqueued, and workspaces are acquired before the
  * first kernel, so a failing call writes nothing. */
-#include "internal.h"
+#include "conv2d_direct.h"
 
 #include <limits.h>
 #include <math.h>
@@ -37,13 +37,6 @@
 #define CONV_DIRECT_QV_GUESS 4           /* outputs per work-item of conv2d_direct_forward; the
                                             kernel's grid-stride loop is correct for any value */
 
-typedef struct conv_geom {
-  int N, C, H, W;                    /* x [N, C, H, W] */
-  int K, R, S;                       /* w [K, C/G, R, S] */
-  int P, Q;                          /* y [N, K, P, Q] */
-  int sh, sw, pt, pb, pl, pr, dh, dw;
-  int G, Cg, Kg;                     /* groups, channels per group in and out */
-} conv_geom;
 
 enum conv_pass { PASS_FWD, PASS_BWD_DATA, PASS_BWD_FILTER };
 
@@ -54,6 +47,17 @@ size_t clnn__conv2d_set_workspace_limit(size_t bytes);
 size_t clnn__conv2d_set_workspace_limit(size_t bytes) {
   size_t old = conv_ws_limit;
   conv_ws_limit = bytes ? bytes : CONV_WS_LIMIT_DEFAULT;
+  return old;
+}
+
+/* Whole-plane direct kernels (src/ops/conv2d_direct.c) for DIRECT on CPU devices: 0 where they
+ * apply (the default), -1 never (the row kernels and the one-output-per-work-item kernels run
+ * instead). Only tests change it, through clnn__conv2d_set_flat, to reach both. */
+static int conv_flat_mode = 0;
+int clnn__conv2d_set_flat(int mode);
+int clnn__conv2d_set_flat(int mode) {
+  int old = conv_flat_mode;
+  conv_flat_mode = mode;
   return old;
 }
 
@@ -287,12 +291,21 @@ static int is_1x1(const conv_geom *g) {
 }
 static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
 
-static clnn_status resolve_algo(const char *fn, const conv_geom *g, clnn_conv_algo algo,
-                                clnn_conv_algo *out) {
+/* AUTO, measured on PoCL (2-core Zen 5): 1x1 -> 1X1_GEMM; depthwise -> DIRECT (~15x IM2COL);
+ * dense 3x3 -> IM2COL (~80x the one-output-per-work-item DIRECT, ~4x for groups of 4 channels).
+ * On CPU devices, one input channel (LeNet's first layer: 1 -> 32, 28x28, 5x5, pad 2, batch 64)
+ * with a same-size output -> DIRECT's whole-plane kernels for forward (2.2 vs 2.4 ms under load,
+ * one core) and backward-filter (2.0 vs 3.0 ms), IM2COL for backward-data (1.7 vs 4.3 ms). */
+static clnn_status resolve_algo(const char *fn, const clnn_context *ctx, const conv_geom *g,
+                                clnn_conv_algo algo, enum conv_pass pass, clnn_conv_algo *out) {
   switch (algo) {
     case CLNN_CONV_ALGO_AUTO:
-      *out = is_1x1(g) ? CLNN_CONV_ALGO_1X1_GEMM
-                       : is_depthwise(g) ? CLNN_CONV_ALGO_DIRECT : CLNN_CONV_ALGO_IM2COL_GEMM;
+      if (is_1x1(g)) *out = CLNN_CONV_ALGO_1X1_GEMM;
+      else if (is_depthwise(g)) *out = CLNN_CONV_ALGO_DIRECT;
+      else if (ctx->device_class == CLNN_DEVICE_CLASS_CPU && g->C == 1 && g->G == 1 &&
+               clnn__conv_flat_applies(g) && pass != PASS_BWD_DATA)
+        *out = CLNN_CONV_ALGO_DIRECT;
+      else *out = CLNN_CONV_ALGO_IM2COL_GEMM;
       return CLNN_SUCCESS;
     case CLNN_CONV_ALGO_IM2COL_GEMM:
     case CLNN_CONV_ALGO_DIRECT:
@@ -379,12 +392,13 @@ clnn_status clnn_conv2d_workspace_size(clnn_context *ctx, const clnn_conv2d_para
   if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
   if (!bytes) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "bytes is NULL");
   conv_geom g;
-  clnn_conv_algo a;
+  clnn_conv_algo a = CLNN_CONV_ALGO_AUTO;
   clnn_status s;
-  if ((s = geom_conv(fn, x_dims, w_dims, p, &g)) || (s = resolve_algo(fn, &g, algo, &a))) return s;
+  if ((s = geom_conv(fn, x_dims, w_dims, p, &g))) return s;
   size_t best = 0;
   for (int pass = PASS_FWD; pass <= PASS_BWD_FILTER; pass++) {
     size_t b0, b1;
+    if ((s = resolve_algo(fn, ctx, &g, algo, (enum conv_pass)pass, &a))) return s;
     pass_workspace(&g, a, (enum conv_pass)pass, &b0, &b1, NULL);
     if (b0 + b1 > best) best = b0 + b1;
   }
@@ -435,6 +449,17 @@ static clnn_status launch_cpu(clnn_context *ctx, const char *kernel, cl_uint dim
 #define LAUNCH_CPU(ctx, kernel, dims, global, ...)                                                \
   launch_cpu((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                \
              sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
+/* DIRECT on a CPU device runs the whole-plane kernels of cl/conv2d_direct.cl where they apply
+ * and measured faster (PoCL, 2-core Zen 5, one core's time under load: conv_dw3x3 forward 0.78
+ * vs 1.20 ms for the row kernel, backward-data 0.77 vs 1.47 ms; backward-filter with one output
+ * channel per group 1.8 vs 1.0 ms, so depthwise keeps its row kernel there). */
+static int use_flat(const clnn_context *ctx, const conv_geom *g, enum conv_pass pass) {
+  if (!on_cpu(ctx) || conv_flat_mode < 0 || !clnn__conv_flat_applies(g)) return 0;
+  if (pass == PASS_BWD_DATA) return clnn__conv_flat_data_applies(g);
+  if (pass == PASS_BWD_FILTER) return g->Kg >= 2;
+  return 1;
+}
 
 #define GEOM_ARGS(g)                                                                              \
   CLNN_ARG_INT((g)->C), CLNN_ARG_INT((g)->H), CLNN_ARG_INT((g)->W), CLNN_ARG_INT((g)->R),         \
@@ -537,6 +562,8 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_FWD))
+    return clnn__conv_flat_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->P, N * K};
     return LAUNCH_CPU(ctx, "conv2d_dw_forward_cpu", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
@@ -589,6 +616,8 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_BWD_DATA))
+    return clnn__conv_flat_backward_data(ctx, g, dy, w, beta, dx);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->H, N * C};
     return LAUNCH_CPU(ctx, "conv2d_dw_backward_data_cpu", 2, global, CLNN_ARG_MEM(dy),
@@ -635,6 +664,8 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_BWD_FILTER))
+    return clnn__conv_flat_backward_filter(ctx, g, x, dy, beta, dw);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->R * g->S, K};
     return LAUNCH_CPU(ctx, "conv2d_dw_backward_filter_cpu", 2, global, CLNN_ARG_MEM(x),
@@ -727,7 +758,7 @@ clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, 
   if ((s = check_alias(fn, y, "y", x, "x")) || (s = check_alias(fn, y, "y", w, "w")) ||
       (s = check_alias(fn, y, "y", bias, "bias")))
     return s;
-  if ((s = resolve_algo(fn, &g, algo, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
+  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
     return s;
   return pass_forward(ctx, &g, a, x->mem, w->mem, bias ? bias->mem : NULL, act, act_alpha, 0.0f,
                       y->mem, ws0, &plan);
@@ -750,7 +781,7 @@ clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_param
   if ((s = geom_conv(fn, dx->dims, w->dims, p, &g))) return s;
   if ((s = check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
   if ((s = check_alias(fn, dx, "dx", dy, "dy")) || (s = check_alias(fn, dx, "dx", w, "w"))) return s;
-  if ((s = resolve_algo(fn, &g, algo, &a)) ||
+  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
     return s;
   return pass_backward_data(ctx, &g, a, dy->mem, w->mem, beta, dx->mem, ws0, &plan);
@@ -773,7 +804,7 @@ clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_par
   if ((s = geom_conv(fn, x->dims, dw->dims, p, &g))) return s;
   if ((s = check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
   if ((s = check_alias(fn, dw, "dw", x, "x")) || (s = check_alias(fn, dw, "dw", dy, "dy"))) return s;
-  if ((s = resolve_algo(fn, &g, algo, &a)) ||
+  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
     return s;
   return pass_backward_filter(ctx, &g, a, x->mem, dy->mem, beta, dw->mem, ws0, ws1, &plan);
@@ -835,7 +866,7 @@ clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_p
   if ((s = check_alias(fn, y, "y", x, "x")) || (s = check_alias(fn, y, "y", w, "w")) ||
       (s = check_alias(fn, y, "y", bias, "bias")))
     return s;
-  if ((s = resolve_algo(fn, &g, algo, &a)) ||
+  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
     return s;
   s = pass_backward_data(ctx, &g, a, x->mem, w->mem, 0.0f, y->mem, ws0, &plan);
@@ -863,7 +894,7 @@ clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_co
   if ((s = geom_transpose(fn, dx->dims, w->dims, p, &g))) return s;
   if ((s = check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
   if ((s = check_alias(fn, dx, "dx", dy, "dy")) || (s = check_alias(fn, dx, "dx", w, "w"))) return s;
-  if ((s = resolve_algo(fn, &g, algo, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
+  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
     return s;
   return pass_forward(ctx, &g, a, dy->mem, w->mem, NULL, CLNN_ACT_IDENTITY, 0.0f, beta, dx->mem,
                       ws0, &plan);
@@ -887,7 +918,7 @@ clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_
   if ((s = geom_transpose(fn, x->dims, dw->dims, p, &g))) return s;
   if ((s = check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
   if ((s = check_alias(fn, dw, "dw", x, "x")) || (s = check_alias(fn, dw, "dw", dy, "dy"))) return s;
-  if ((s = resolve_algo(fn, &g, algo, &a)) ||
+  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
     return s;
   /* The conv's input is the transposed conv's output gradient, its output gradient is x. */

@@ -293,6 +293,25 @@ clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *
   return CLNN_SUCCESS;
 }
 
+/* 1 when ctx's on-disk cache is only the default directory ($XDG_CACHE_HOME/clnn or ~/.cache/clnn:
+ * neither clnn_context_options.cache_dir nor $CLNN_CACHE_DIR named it) and the device is PoCL's.
+ * There clnn writes no cache entries: fetching a program's binary (CL_PROGRAM_BINARIES) makes
+ * PoCL generate code for every kernel of the program, used or not, which was most of a cold
+ * start (digits demo, empty caches, load ~5: 43-70 s with clnn's entries written, 11 s without),
+ * while PoCL's own cache (~/.cache/pocl) already keeps the front end's output and each launched
+ * kernel's code (0.4 s warm). A directory named explicitly is written as before. */
+static int skip_default_cache_on_pocl(const clnn_context *ctx) {
+  const char *env = getenv("CLNN_CACHE_DIR");
+  if ((env && *env) || !ctx->cache_dir || !strstr(ctx->info.platform_name, "Portable Computing Language"))
+    return 0;
+  char def[4096];
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  if (xdg && *xdg) snprintf(def, sizeof def, "%s/clnn", xdg);
+  else if (home && *home) snprintf(def, sizeof def, "%s/.cache/clnn", home);
+  else return 0;
+  return strcmp(def, ctx->cache_dir) == 0;
+}
+
 /* Builds (or loads) program `name` for ctx, without touching the in-memory table. */
 static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_program *out) {
   char *src = NULL;
@@ -323,7 +342,7 @@ static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_progra
   }
 
   char cpath[4096] = "", ckey[96] = "";
-  if (!p && ctx->cache_dir) {
+  if (!p && ctx->cache_dir && !skip_default_cache_on_pocl(ctx)) {
     char key[33];
     cache_key(ctx, src, opts, key);
     snprintf(ckey, sizeof ckey, "%s-%s", name, key);

@@ -1,0 +1,257 @@
+/* cl/conv2d_direct.cl — direct convolution on whole planes for CPU devices ("flat" kernels), used
+ * by src/ops/conv2d_direct.c for stride 1 with an output as large as the input (P == H, Q == W:
+ * "same" padding, any dilation):
+ *   conv2d_flat_forward_k{1,8}[_RxS]_cpu  y = act(beta*y + conv(x, w) + bias), blocks of 1 or 8
+ *                                         output channels of one group per work-item (_3x3,
+ *                                         _5x5: tap loops unrolled for that filter size)
+ *   conv2d_flat_bwd_filter_k4_cpu         dw = beta*dw + sum over n, pixels of dy * x, blocks of
+ *                                         4 output channels by 5 filter columns
+ * Backward-data of a convolution with one input channel per group (depthwise, LeNet's first
+ * layer) is the forward kernel run on dy with the taps flipped (flip = 1, paddings mirrored).
+ *
+ * A plane of H*W pixels is walked as flat runs of 16 consecutive pixels (one float16; rows of
+ * any width, several rows per vector on narrow planes, no partial row chunks). Output pixel i
+ * reads input pixel i + (r*dh - pt)*W + s*dw - pl for tap (r, s) wherever that tap's row and
+ * column exist, so each tap is one vector load (a per-lane gather only in the first and last
+ * few runs of a plane, where a load would leave the plane) and one lane mask. Each loaded
+ * vector feeds the FMAs of every output channel of the block (register blocking along K), and
+ * in backward-filter each dy vector feeds every tap of the block (blocking along S).
+ * Sums run in a fixed order inside one work-item: deterministic, no atomics, no local memory.
+ * cl/common.h is prepended by the runtime. */
+
+#define FLAT_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+/* Row and column of the 16 pixels of the run starting at flat index i0 of a W-wide plane. */
+inline void flat_coords(int i0, int W, int16 *hv, int16 *wv) {
+  const int h0 = i0 / W;
+  int16 q = (int16)(i0 - h0 * W) + FLAT_LANES;
+  int16 h = (int16)(h0);
+  int16 wrap = q >= (int16)(W);
+  while (any(wrap)) {
+    q -= select((int16)(0), (int16)(W), wrap);
+    h -= wrap; /* wrap is -1 where true */
+    wrap = q >= (int16)(W);
+  }
+  *hv = h;
+  *wv = q;
+}
+
+/* Moves the coordinates of a run to the next run (16 pixels on). */
+inline void flat_next(int W, int16 *hv, int16 *wv) {
+  int16 q = *wv + (int16)(16), h = *hv;
+  if (W >= 16) { /* at most one wrap per lane */
+    const int16 wrap = q >= (int16)(W);
+    q -= (int16)(W) & wrap;
+    h -= wrap;
+  } else {
+    int16 wrap = q >= (int16)(W);
+    while (any(wrap)) {
+      q -= (int16)(W) & wrap;
+      h -= wrap;
+      wrap = q >= (int16)(W);
+    }
+  }
+  *hv = h;
+  *wv = q;
+}
+
+/* 16 lanes of plane[e0 + l], 0 where m is false or e0 + l is outside [0, n). */
+inline float16 flat_gather(__global const float *plane, int e0, int n, int16 m) {
+  float t[16];
+  int mm[16];
+  vstore16(m, 0, mm);
+  for (int l = 0; l < 16; l++) {
+    const int e = e0 + l;
+    t[l] = (mm[l] && e >= 0 && e < n) ? plane[e] : 0.0f;
+  }
+  return vload16(0, t);
+}
+
+/* Tap vector of a run outside the fast path: lanes plane[e0 + l] where m, else 0 — a vector
+ * load when the 16 elements lie in the plane, nothing when none does, a gather otherwise. */
+inline float16 flat_tap(__global const float *plane, int e0, int n, int16 m) {
+  if (e0 >= 0 && e0 + 16 <= n) return select((float16)(0.0f), vload16(0, plane + e0), m);
+  if (e0 + 16 <= 0 || e0 >= n) return (float16)(0.0f); /* every lane's element is outside */
+  return flat_gather(plane, e0, n, m);
+}
+
+/* d[0 .. n) = act(beta*d + v + b) (n <= 16; beta == 0 never reads d). */
+inline void flat_store(__global float *d, float16 v, int n, float b, float beta, int act,
+                       float alpha) {
+  if (n == 16 && (act == CLNN_ACT_ID_IDENTITY || act == CLNN_ACT_ID_RELU)) {
+    if (beta != 0.0f) v = (float16)(beta) * vload16(0, d) + v;
+    v += (float16)(b);
+    if (act == CLNN_ACT_ID_RELU) v = fmax(v, (float16)(0.0f));
+    vstore16(v, 0, d);
+    return;
+  }
+  float t[16];
+  vstore16(v, 0, t);
+  for (int l = 0; l < n; l++) {
+    float u = t[l];
+    if (beta != 0.0f) u = beta * d[l] + u;
+    d[l] = clnn_act_apply(act, alpha, u + b);
+  }
+}
+
+/* Forward: the work-item for (image n, block of KB output channels of one group) computes the
+ * block's planes run by run: for each input channel of the group and tap (r, s), one masked
+ * vector of x feeds KB FMAs (weights broadcast). flip = 1 reads tap (R-1-r, S-1-s)'s weight
+ * (backward-data as a forward pass). RR, SS > 0: the kernel is for RR x SS filters only and its
+ * tap loops are unrolled (0: any R, S). Runs whose taps all stay inside the plane and inside
+ * existing rows (all but the first and last few rows) take the fast path: per tap one masked
+ * vector load (the column mask, computed once per filter column) and KB FMAs. Global:
+ * (N * groups * blocks per group). */
+#define CONV_FLAT_FORWARD(NAME, KB, NA, RR, SS, UNROLL)                                                   \
+  __kernel void NAME(__global const float *restrict x, __global const float *restrict w,       \
+                     __global const float *restrict bias, __global float *restrict y, int C,    \
+                     int H, int W, int K, int R_, int S_, int pt, int pl, int dh, int dw,       \
+                     int groups, int flip, int total, int has_bias, int act, float act_alpha,   \
+                     float beta) {                                                              \
+    const int id = get_global_id(0);                                                            \
+    if (id >= total) return;                                                                    \
+    const int R = RR ? RR : R_, S = SS ? SS : S_;                                               \
+    const int Cg = C / groups, Kg = K / groups, kpg = (Kg + KB - 1) / KB;                       \
+    const int n = id / (groups * kpg), gb = id % (groups * kpg);                                \
+    const int g = gb / kpg, k0 = g * Kg + (gb % kpg) * KB;                                      \
+    const int nk = min(KB, g * Kg + Kg - k0);                                                   \
+    const int HW = H * W, RS = R * S;                                                           \
+    __global const float *xg = x + ((long)n * C + (long)g * Cg) * HW;                           \
+    __global float *yk = y + ((long)n * K + k0) * HW;                                           \
+    __global const float *wb = w + (long)k0 * Cg * RS;                                          \
+    float b[KB];                                                                                \
+    for (int j = 0; j < KB; j++) b[j] = (has_bias && j < nk) ? bias[k0 + j] : 0.0f;            \
+    /* offsets of the first and last tap; runs whose loads all stay in the plane */             \
+    const int off_lo = -pt * W - pl, off_hi = ((R - 1) * dh - pt) * W + (S - 1) * dw - pl;      \
+    int16 hv, wv;                                                                               \
+    flat_coords(0, W, &hv, &wv);                                                                \
+    for (int i0 = 0; i0 < HW; i0 += 16, flat_next(W, &hv, &wv)) {                               \
+      const int full = i0 + 16 <= HW;                                                           \
+      const int fast = full && i0 + off_lo >= 0 && i0 + 15 + off_hi < HW && hv.s0 - pt >= 0 &&  \
+                       hv.sf + (R - 1) * dh - pt < H;                                           \
+      /* NA independent sums per channel (FMA latency: one channel has a single chain) */       \
+      float16 acc[KB][NA];                                                                      \
+      _Pragma("unroll") for (int j = 0; j < KB; j++)                                            \
+        _Pragma("unroll") for (int a = 0; a < NA; a++) acc[j][a] = (float16)(0.0f);                               \
+      if (fast) {                                                                               \
+        for (int c = 0; c < Cg; c++) {                                                          \
+          __global const float *xc = xg + (long)c * HW + i0;                                    \
+          __global const float *wc = wb + (long)c * RS;                                         \
+          UNROLL for (int s = 0; s < S; s++) {                                                 \
+            const int coff = s * dw - pl;                                                       \
+            const int16 cm = (wv >= (int16)(-coff)) & (wv < (int16)(W - coff));                 \
+            UNROLL for (int r = 0; r < R; r++) {                                               \
+              const int wi = flip ? RS - 1 - (r * S + s) : r * S + s;                           \
+              const float16 v =                                                                 \
+                  select((float16)(0.0f), vload16(0, xc + ((r * dh - pt) * W + coff)), cm);     \
+              _Pragma("unroll") for (int j = 0; j < KB; j++)                                    \
+                if (j < nk) acc[j][r % NA] = fma(v, (float16)(wc[(long)j * Cg * RS + wi]), acc[j][r % NA]); \
+            }                                                                                   \
+          }                                                                                     \
+        }                                                                                       \
+      } else {                                                                                  \
+        const int16 valid = full ? (int16)(-1) : FLAT_LANES < (int16)(HW - i0);                \
+        for (int c = 0; c < Cg; c++) {                                                          \
+          __global const float *xc = xg + (long)c * HW;                                         \
+          __global const float *wc = wb + (long)c * RS;                                         \
+          for (int s = 0; s < S; s++) {                                                         \
+            const int coff = s * dw - pl;                                                       \
+            const int16 cm = valid & (wv >= (int16)(-coff)) & (wv < (int16)(W - coff));         \
+            for (int r = 0; r < R; r++) {                                                       \
+              const int roff = r * dh - pt;                                                     \
+              const int16 m = cm & (hv >= (int16)(-roff)) & (hv < (int16)(H - roff));           \
+              const int wi = flip ? RS - 1 - (r * S + s) : r * S + s;                           \
+              const float16 v = flat_tap(xc, i0 + roff * W + coff, HW, m);                     \
+              for (int j = 0; j < KB; j++)                                                      \
+                if (j < nk) acc[j][0] = fma(v, (float16)(wc[(long)j * Cg * RS + wi]), acc[j][0]); \
+            }                                                                                   \
+          }                                                                                     \
+        }                                                                                       \
+      }                                                                                         \
+      const int cnt = min(16, HW - i0);                                                         \
+      _Pragma("unroll") for (int j = 0; j < KB; j++) {                                          \
+        float16 t = acc[j][0];                                                                  \
+        _Pragma("unroll") for (int a = 1; a < NA; a++) t += acc[j][a];                                            \
+        if (j < nk) flat_store(yk + (long)j * HW + i0, t, cnt, b[j], beta, act, act_alpha);    \
+      }                                                                                         \
+    }                                                                                           \
+  }
+
+CONV_FLAT_FORWARD(conv2d_flat_forward_k1_cpu, 1, 1, 0, 0, )
+CONV_FLAT_FORWARD(conv2d_flat_forward_k1_3x3_cpu, 1, 3, 3, 3, _Pragma("unroll"))
+CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
+CONV_FLAT_FORWARD(conv2d_flat_forward_k8_5x5_cpu, 8, 1, 5, 5, _Pragma("unroll"))
+
+/* Backward-filter: the work-item for (block of KB output channels of one group, input channel
+ * cl of the group, filter row r, block of SB filter columns from s0) sums dy * x over images
+ * and runs: per run, KB dy vectors and SB masked x vectors, KB*SB FMAs into vector sums that
+ * are reduced to scalars in a fixed order at the end. Global: (groups * K-blocks * Cg * R *
+ * S-blocks). */
+#define CONV_FLAT_BWD_FILTER(NAME, KB, SB)                                                      \
+  __kernel void NAME(__global const float *restrict x, __global const float *restrict dy,      \
+                     __global float *restrict dw_out, int N, int C, int H, int W, int K, int R, \
+                     int S, int pt, int pl, int dh, int dw, int groups, int total, float beta) { \
+    const int id = get_global_id(0);                                                            \
+    if (id >= total) return;                                                                    \
+    const int Cg = C / groups, Kg = K / groups, kpg = (Kg + KB - 1) / KB;                       \
+    const int nsb = (S + SB - 1) / SB;                                                          \
+    const int sbi = id % nsb, r = (id / nsb) % R, cl = (id / (nsb * R)) % Cg;                   \
+    const int gb = id / (nsb * R * Cg), g = gb / kpg, k0 = g * Kg + (gb % kpg) * KB;           \
+    const int nk = min(KB, g * Kg + Kg - k0), s0 = sbi * SB, ns = min(SB, S - s0);             \
+    const int c = g * Cg + cl, HW = H * W, RS = R * S;                                          \
+    const int roff = r * dh - pt;                                                               \
+    const int off_lo = roff * W + s0 * dw - pl, off_hi = roff * W + (s0 + ns - 1) * dw - pl;    \
+    float16 acc[KB][SB];                                                                        \
+    _Pragma("unroll") for (int j = 0; j < KB; j++)                                              \
+      _Pragma("unroll") for (int t = 0; t < SB; t++) acc[j][t] = (float16)(0.0f);                                 \
+    for (int n = 0; n < N; n++) {                                                               \
+      __global const float *xc = x + ((long)n * C + c) * HW;                                    \
+      __global const float *dyk = dy + ((long)n * K + k0) * HW;                                 \
+      for (int i0 = 0; i0 < HW; i0 += 16) {                                                     \
+        int16 hv, wv;                                                                           \
+        flat_coords(i0, W, &hv, &wv);                                                           \
+        const int full = i0 + 16 <= HW;                                                         \
+        const int16 valid = full ? (int16)(-1) : FLAT_LANES < (int16)(HW - i0);                \
+        const int16 rm = valid & (hv >= (int16)(-roff)) & (hv < (int16)(H - roff));             \
+        if (!any(rm)) continue;                                                                 \
+        const int inside = full && i0 + off_lo >= 0 && i0 + 15 + off_hi < HW;                   \
+        float16 d[KB];                                                                          \
+        _Pragma("unroll") for (int j = 0; j < KB; j++)                                          \
+          d[j] = j >= nk ? (float16)(0.0f)                                                      \
+                 : full  ? vload16(0, dyk + (long)j * HW + i0)                                  \
+                         : flat_gather(dyk + (long)j * HW, i0, HW, valid);                      \
+        __global const float *xr = xc + i0 + roff * W;                                          \
+        if (inside && all(rm)) {                                                                \
+          _Pragma("unroll") for (int t = 0; t < SB; t++) {                                      \
+            if (t < ns) {                                                                       \
+              const int coff = (s0 + t) * dw - pl;                                              \
+              const int16 m = (wv >= (int16)(-coff)) & (wv < (int16)(W - coff));                \
+              const float16 v = select((float16)(0.0f), vload16(0, xr + coff), m);             \
+              _Pragma("unroll") for (int j = 0; j < KB; j++) acc[j][t] = fma(d[j], v, acc[j][t]); \
+            }                                                                                   \
+          }                                                                                     \
+        } else {                                                                                \
+          _Pragma("unroll") for (int t = 0; t < SB; t++) {                                      \
+            if (t < ns) {                                                                       \
+              const int coff = (s0 + t) * dw - pl;                                              \
+              const int16 m = rm & (wv >= (int16)(-coff)) & (wv < (int16)(W - coff));           \
+              const float16 v = flat_tap(xc, i0 + roff * W + coff, HW, m);                      \
+              _Pragma("unroll") for (int j = 0; j < KB; j++) acc[j][t] = fma(d[j], v, acc[j][t]); \
+            }                                                                                   \
+          }                                                                                     \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    for (int j = 0; j < nk; j++)                                                                \
+      for (int t = 0; t < ns; t++) {                                                            \
+        const float16 a = acc[j][t];                                                            \
+        const float8 a8 = a.lo + a.hi;                                                          \
+        const float4 a4 = a8.lo + a8.hi;                                                        \
+        const float2 a2 = a4.lo + a4.hi;                                                        \
+        const float v = a2.x + a2.y;                                                            \
+        __global float *o = dw_out + ((long)(k0 + j) * Cg + cl) * RS + r * S + s0 + t;          \
+        *o = beta == 0.0f ? v : beta * *o + v;                                                  \
+      }                                                                                         \
+  }
+
+CONV_FLAT_BWD_FILTER(conv2d_flat_bwd_filter_k4_cpu, 4, 5)

@@ -1,0 +1,75 @@
+/* src/ops/conv2d_direct.c — host side of the whole-plane direct convolution kernels for CPU
+ * devices (cl/conv2d_direct.cl), which src/ops/conv2d.c picks for CLNN_CONV_ALGO_DIRECT on CPU
+ * devices when the shape allows (stride 1, output plane the size of the input) and for AUTO on
+ * the shapes where they measured fastest (see resolve_algo there). Arguments are checked by the
+ * caller; these only launch. Each work-item owns whole output planes (or filter taps), so
+ * work-groups are single work-items: PoCL runs each as one task spread over the cores. */
+#include "conv2d_direct.h"
+
+#define FLAT_PROGRAM "conv2d_direct"
+
+int clnn__conv_flat_applies(const conv_geom *g) {
+  return g->sh == 1 && g->sw == 1 && g->P == g->H && g->Q == g->W;
+}
+
+int clnn__conv_flat_data_applies(const conv_geom *g) { return clnn__conv_flat_applies(g) && g->Cg == 1; }
+
+static clnn_status flat_run(clnn_context *ctx, const char *kernel, size_t items,
+                            const clnn__arg *args, size_t nargs) {
+  size_t global[1] = {items}, local[1] = {1};
+  return clnn__run(ctx, FLAT_PROGRAM, kernel, 1, global, local, args, nargs);
+}
+#define FLAT_RUN(ctx, kernel, items, ...)                                                         \
+  flat_run((ctx), (kernel), (items), (const clnn__arg[]){__VA_ARGS__},                           \
+           sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
+/* The forward kernel on input `in` [N, C, H, W] with weights w [K, C/groups, R, S] (flip: taps
+ * reversed), paddings pt/pl, into out [N, K, H, W]. Blocks of 8 output channels share each
+ * input vector when a group has several output channels, else 1. */
+static clnn_status flat_forward(clnn_context *ctx, int N, int C, int H, int W, int K, int R, int S,
+                                int pt, int pl, int dh, int dw, int G, int flip, cl_mem in,
+                                cl_mem w, cl_mem bias, int act, float alpha, float beta, cl_mem out) {
+  int Kg = K / G, kb = Kg >= 2 ? 8 : 1;
+  size_t blocks = (size_t)N * G * ((Kg + kb - 1) / kb);
+  const char *kernel = kb == 8 ? (R == 5 && S == 5 ? "conv2d_flat_forward_k8_5x5_cpu" : "conv2d_flat_forward_k8_cpu")
+                               : (R == 3 && S == 3 ? "conv2d_flat_forward_k1_3x3_cpu" : "conv2d_flat_forward_k1_cpu");
+  return FLAT_RUN(ctx, kernel, blocks,
+                  CLNN_ARG_MEM(in), CLNN_ARG_MEM(w), CLNN_ARG_MEM(bias), CLNN_ARG_MEM(out),
+                  CLNN_ARG_INT(C), CLNN_ARG_INT(H), CLNN_ARG_INT(W), CLNN_ARG_INT(K), CLNN_ARG_INT(R),
+                  CLNN_ARG_INT(S), CLNN_ARG_INT(pt), CLNN_ARG_INT(pl), CLNN_ARG_INT(dh),
+                  CLNN_ARG_INT(dw), CLNN_ARG_INT(G), CLNN_ARG_INT(flip), CLNN_ARG_INT(blocks),
+                  CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
+                  CLNN_ARG_FLOAT(beta));
+}
+
+clnn_status clnn__conv_flat_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
+                                    cl_mem bias, int act, float act_alpha, float beta, cl_mem y) {
+  return flat_forward(ctx, g->N, g->C, g->H, g->W, g->K, g->R, g->S, g->pt, g->pl, g->dh, g->dw,
+                      g->G, 0, x, w, bias, act, act_alpha, beta, y);
+}
+
+/* With one input channel per group, dx[n, c] = sum over the group's output channels k and taps
+ * of w[k, 0, r, s] * dy[n, k, h + pt - r*dh, w + pl - s*dw]: the forward kernel over dy as
+ * input (K channels, groups G, so K/G per group) into dx (C = G outputs, one per group), with
+ * weight index (c*Kg + kl)*R*S (w's own layout, since Cg == 1) of the reversed tap, and
+ * paddings (R-1)*dh - pt = pb and (S-1)*dw - pl = pr (P == H, Q == W). */
+clnn_status clnn__conv_flat_backward_data(clnn_context *ctx, const conv_geom *g, cl_mem dy,
+                                          cl_mem w, float beta, cl_mem dx) {
+  return flat_forward(ctx, g->N, g->K, g->H, g->W, g->C, g->R, g->S, (g->R - 1) * g->dh - g->pt,
+                      (g->S - 1) * g->dw - g->pl, g->dh, g->dw, g->G, 1, dy, w, NULL, 0, 0.0f,
+                      beta, dx);
+}
+
+/* Work-items: groups * K-blocks * Cg * R * S-blocks, blocks of 4 output channels by 5 taps (each
+ * dy vector feeds 5 taps, each x vector 4 channels). Used where a group has several output
+ * channels: with one (depthwise) conv2d_dw_backward_filter_cpu measured 1.8x faster. */
+clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
+                                            cl_mem dy, float beta, cl_mem dw) {
+  const int kb = 4, sb = 5;
+  size_t items = (size_t)g->G * ((g->Kg + kb - 1) / kb) * g->Cg * g->R * ((g->S + sb - 1) / sb);
+  return FLAT_RUN(ctx, "conv2d_flat_bwd_filter_k4_cpu", items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
+                  CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
+                  CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
+                  CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),
+                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(items), CLNN_ARG_FLOAT(beta));
+}
