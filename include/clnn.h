@@ -93,7 +93,9 @@ typedef enum clnn_status {
   CLNN_ERROR_IO = -11,               /* a file could not be opened, read or written */
   CLNN_ERROR_FORMAT = -12,           /* a file is malformed, truncated or does not match */
   CLNN_ERROR_UNSUPPORTED = -13,      /* valid request this device or build cannot do */
-  CLNN_ERROR_INTERNAL = -14          /* a bug in clnn; please report it */
+  CLNN_ERROR_INTERNAL = -14,         /* a bug in clnn; please report it */
+  CLNN_ERROR_NOT_FINITE = -15        /* a loss or gradient is NaN or infinite (with the check on:
+                                        clnn_net_set_check_finite, clnn_model_set_check_finite) */
 } clnn_status;
 
 /* The library's version as "MAJOR.MINOR.PATCH" (compare with CLNN_VERSION_STRING to detect a
@@ -967,6 +969,13 @@ clnn_status clnn_net_set_loss(clnn_net *net, clnn_loss loss);
 clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_config *cfg);
 /* Changes only the learning rate (for schedules); the optimizer state is kept. */
 clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr);
+/* on 1: every training step reads the loss and every gradient back before the optimizer step and
+ * stops with CLNN_ERROR_NOT_FINITE, naming the parameter (or the loss) and the element, at the
+ * first NaN or infinity, with nothing updated (batch-norm statistics restored): a diverging run
+ * is caught instead of silently producing NaN weights. Off by default: it costs a read-back of
+ * every gradient per step (on the digits CNN about 0.2 ms of a 3.4 ms step on 2 CPU cores). One
+ * device only (a network made with clnn_net_create_parallel refuses it). */
+clnn_status clnn_net_set_check_finite(clnn_net *net, int on);
 
 /* One training step on a batch of `batch` samples x (x_count = batch * input numel floats, host
  * memory): upload, forward in training mode (dropout active, batch norm on batch statistics,
@@ -1325,6 +1334,9 @@ clnn_status clnn_model_set_optimizer(clnn_model *m, const clnn_optimizer_config 
 clnn_status clnn_model_set_param_group(clnn_model *m, const char *prefix, float lr,
                                        float weight_decay);
 clnn_status clnn_model_set_learning_rate(clnn_model *m, float lr);
+/* As clnn_net_set_check_finite, for clnn_model_train_step and train_epoch (on several devices the
+ * summed gradients are checked). */
+clnn_status clnn_model_set_check_finite(clnn_model *m, int on);
 
 typedef enum clnn_schedule_type {
   CLNN_SCHEDULE_CONSTANT = 0,

@@ -1534,6 +1534,8 @@ static void graph_model(void) {
   GROW(clnn_graph_output, "graph NULL", INV, clnn_graph_output(NULL, h));
   GROW(clnn_graph_output, "value 99", INV, clnn_graph_output(g, 99));
   GROW(clnn_graph_clear_outputs, "graph NULL", INV, clnn_graph_clear_outputs(NULL));
+  GROW(clnn_model_set_check_finite, "model NULL", INV, clnn_model_set_check_finite(NULL, 1));
+  GROW(clnn_net_set_check_finite, "net NULL", INV, clnn_net_set_check_finite(NULL, 1));
   GROW(clnn_graph_output, "value -1", INV, clnn_graph_output(g, -1));
   GROW(clnn_graph_output, "value = num_values", INV, clnn_graph_output(g, clnn_graph_num_values(g)));
 

@@ -17,6 +17,7 @@ STATUS_CODES = {
     "CLNN_ERROR_FORMAT": -12,
     "CLNN_ERROR_UNSUPPORTED": -13,
     "CLNN_ERROR_INTERNAL": -14,
+    "CLNN_ERROR_NOT_FINITE": -15,
 }
 _NAMES = {v: k for k, v in STATUS_CODES.items()}
 

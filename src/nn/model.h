@@ -92,6 +92,7 @@ struct clnn_model {
   clnn_status (*node_hook)(void *user, int node);
   void *hook_user;
   struct clnn__mpar *par;  /* several devices or MPI ranks (model_parallel.c); NULL: one */
+  int check_finite;        /* clnn_model_set_check_finite */
 };
 
 /* ---- autodiff.c ---- */

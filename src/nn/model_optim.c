@@ -65,6 +65,13 @@ clnn_status clnn_model_set_learning_rate(clnn_model *m, float lr) {
   return CLNN_SUCCESS;
 }
 
+clnn_status clnn_model_set_check_finite(clnn_model *m, int on) {
+  if (!m)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_model_set_check_finite: model is NULL");
+  m->check_finite = on ? 1 : 0;
+  return CLNN_SUCCESS;
+}
+
 clnn_status clnn_model_set_param_group(clnn_model *m, const char *prefix, float lr,
                                        float weight_decay) {
   const char *fn = "clnn_model_set_param_group";

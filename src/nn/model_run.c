@@ -5,6 +5,7 @@
 #include "nn/model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,12 +265,47 @@ static clnn_status model_compute_gradients_impl(clnn_model *m, const clnn_feed *
   return gradients(m, feeds, num_feeds, batch, loss, fn);
 }
 
+/* The objective and every trained gradient are finite (clnn_model_set_check_finite); with
+ * several devices the objective is already on the host (par_loss). */
+static clnn_status model_check_finite(clnn_model *m, const float *par_loss, const char *fn) {
+  float loss = 0.0f;
+  clnn_status st = par_loss ? CLNN_SUCCESS : clnn__m_objective(m, &loss);
+  if (st != CLNN_SUCCESS) return st;
+  if (par_loss) loss = *par_loss;
+  if (!isfinite(loss))
+    return clnn__error(CLNN_ERROR_NOT_FINITE, "%s: the objective is %g: training diverged (lower "
+                       "the learning rate, clip gradients); nothing was updated", fn, (double)loss);
+  size_t n = 0;
+  for (size_t i = 0; i < m->num_params; i++) n += m->params[i].trainable != 0;
+  clnn_tensor **ts = malloc((n ? n : 1) * sizeof(*ts));
+  char (*names)[CLNN__G_PNAME_MAX + 24] = malloc((n ? n : 1) * sizeof(*names));
+  const char **np = malloc((n ? n : 1) * sizeof(*np));
+  if (!ts || !names || !np) {
+    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: the finite check: out of memory", fn);
+  } else {
+    size_t k = 0;
+    for (size_t i = 0; i < m->num_params; i++) {
+      if (!m->params[i].trainable) continue;
+      ts[k] = m->params[i].grad;
+      snprintf(names[k], sizeof names[k], "the gradient of '%s'", clnn__m_param_name(m, i));
+      np[k] = names[k];
+      k++;
+    }
+    st = clnn__nn_check_finite(ts, np, k, fn);
+  }
+  free(ts);
+  free(names);
+  free(np);
+  return st;
+}
+
 static clnn_status model_train_step_impl(clnn_model *m, const clnn_feed *feeds, int num_feeds,
                                   size_t batch, float *loss) {
   const char *fn = "clnn_model_train_step";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
   float l = 0.0f;
   clnn_status st = gradients(m, feeds, num_feeds, batch, m->par ? &l : NULL, fn);
+  if (st == CLNN_SUCCESS && m->check_finite) st = model_check_finite(m, m->par ? &l : NULL, fn);
   if (st == CLNN_SUCCESS) st = clnn_model_optimizer_step(m);
   if (st == CLNN_SUCCESS && loss) {
     if (m->par) *loss = l;

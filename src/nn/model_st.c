@@ -197,17 +197,21 @@ clnn_status clnn__ms_open(const clnn__ms_src *s, const char *path, clnn__ms_file
   if (hlen < 2 || hlen > MAX_HEADER)
     return bad(path, "header size %llu is not in 2..%llu", (unsigned long long)hlen,
                (unsigned long long)MAX_HEADER);
-  char *h = malloc((size_t)hlen + 1);
-  if (!h) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "model file '%s': out of memory", path);
-  if (clnn__ms_read(s, 8, h, (size_t)hlen) != 0) {
-    free(h);
-    return clnn__error(CLNN_ERROR_IO, "model file '%s': cannot read: %s", path, strerror(errno));
+  /* a file is read into a copy of its header; memory is parsed where it is */
+  char *h = NULL;
+  if (!s->mem) {
+    h = malloc((size_t)hlen + 1);
+    if (!h) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "model file '%s': out of memory", path);
+    if (clnn__ms_read(s, 8, h, (size_t)hlen) != 0) {
+      free(h);
+      return clnn__error(CLNN_ERROR_IO, "model file '%s': cannot read: %s", path, strerror(errno));
+    }
+    h[hlen] = 0;
   }
-  h[hlen] = 0;
   f->data_off = 8 + hlen;
   f->data_size = s->size - 8 - hlen;
   clnn_status st;
-  f->root = clnn__ms_parse(h, (size_t)hlen, path, "header", &st);
+  f->root = clnn__ms_parse(h ? h : (const char *)s->mem + 8, (size_t)hlen, path, "header", &st);
   free(h);
   if (!f->root) goto fail;
   if (!cJSON_IsObject(f->root)) {

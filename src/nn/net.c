@@ -206,6 +206,16 @@ clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr) {
   return CLNN_SUCCESS;
 }
 
+clnn_status clnn_net_set_check_finite(clnn_net *net, int on) {
+  if (!net)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_set_check_finite: net is NULL");
+  if (on && net->par)
+    return clnn__error(CLNN_ERROR_UNSUPPORTED, "clnn_net_set_check_finite: a network on several "
+                       "devices or ranks (the check runs on one device)");
+  net->check_finite = on ? 1 : 0;
+  return CLNN_SUCCESS;
+}
+
 /* ---- finalisation: the layers as a graph model ---- */
 
 static int layer_named(const clnn_net *net, const char *name, size_t len) {

@@ -158,6 +158,37 @@ static clnn_status net_loss(clnn_net *net, size_t n, const int32_t *labels, cons
 static clnn_status check_batch_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
                                     const char *fn);
 
+/* The loss and every trained gradient are finite (clnn_net_set_check_finite). */
+static clnn_status check_finite(clnn_net *net, const char *fn) {
+  size_t n = 1;
+  for (size_t i = 0; i < net->num_params; i++) n += net->params[i].trainable != 0;
+  clnn_tensor **ts = malloc(n * sizeof(*ts));
+  char (*names)[CLNN__NN_PNAME_MAX + 24] = malloc(n * sizeof(*names));
+  const char **np = malloc(n * sizeof(*np));
+  clnn_status st = CLNN_SUCCESS;
+  if (!ts || !names || !np) {
+    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: the finite check: out of memory", fn);
+  } else {
+    size_t k = 0;
+    ts[k] = net->loss_t;
+    snprintf(names[k], sizeof names[k], "the loss");
+    np[k] = names[k];
+    k++;
+    for (size_t i = 0; i < net->num_params; i++) {
+      if (!net->params[i].trainable) continue;
+      ts[k] = net->params[i].grad;
+      snprintf(names[k], sizeof names[k], "the gradient of '%s'", net->params[i].name);
+      np[k] = names[k];
+      k++;
+    }
+    st = clnn__nn_check_finite(ts, np, k, fn);
+  }
+  free(ts);
+  free(names);
+  free(np);
+  return st;
+}
+
 /* ---- the pass ---- */
 
 typedef struct hook_state {
@@ -212,6 +243,7 @@ static clnn_status train_local(clnn_net *net, const float *x, size_t batch, cons
   m->hook_user = NULL;
   if (st == CLNN_SUCCESS && hook) st = hook_layers(&h, 0);
   if (st == CLNN_SUCCESS) net->train_forwards = m->train_forwards;
+  if (st == CLNN_SUCCESS && apply && net->check_finite) st = check_finite(net, fn);
   if (st == CLNN_SUCCESS && apply) st = clnn__nn_optimizer_step(net);
   return st;
 }

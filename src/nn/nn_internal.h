@@ -127,6 +127,7 @@ struct clnn_net {
   int replicas_stale;          /* parameters, state or optimizer may have changed outside a step
                                   (load, set_optimizer, clnn_net_param): copy to replicas first */
   struct clnn__nn_par *par;    /* NULL: one device, no MPI */
+  int check_finite;            /* clnn_net_set_check_finite */
 };
 
 /* ---- host PRNG (deterministic everywhere) ---- */
@@ -191,6 +192,11 @@ clnn_status clnn__nn_check_opt(const clnn_optimizer_config *c);
 clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config *c, float lr,
                                   float weight_decay, uint64_t step, clnn_tensor *value,
                                   const clnn_tensor *grad, clnn_tensor *const opt[2]);
+
+/* Reads the tensors back and returns CLNN_ERROR_NOT_FINITE naming the first NaN or infinity
+ * ("the gradient of 'x'" style names). */
+clnn_status clnn__nn_check_finite(clnn_tensor *const *tensors, const char *const *names,
+                                  size_t count, const char *fn);
 
 /* ---- parallel.c ---- */
 /* A training step (apply 1) or gradient computation (apply 0) split across the network's devices

@@ -4,6 +4,7 @@
 #include "nn/nn_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 clnn_status clnn__nn_check_opt(const clnn_optimizer_config *c) {
@@ -98,4 +99,26 @@ clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config
     }
   }
   return clnn__error(CLNN_ERROR_INTERNAL, "optimizer type %d", (int)c->type);
+}
+
+clnn_status clnn__nn_check_finite(clnn_tensor *const *tensors, const char *const *names,
+                                  size_t count, const char *fn) {
+  size_t most = 1;
+  for (size_t i = 0; i < count; i++)
+    if (clnn_tensor_numel(tensors[i]) > most) most = clnn_tensor_numel(tensors[i]);
+  float *host = malloc(most * sizeof(float));
+  if (!host) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: the finite check: out of memory", fn);
+  clnn_status st = CLNN_SUCCESS;
+  for (size_t i = 0; i < count && st == CLNN_SUCCESS; i++) {
+    size_t n = clnn_tensor_numel(tensors[i]);
+    st = clnn_tensor_read(tensors[i], host, n);
+    for (size_t j = 0; j < n && st == CLNN_SUCCESS; j++)
+      if (!isfinite(host[j]))
+        st = clnn__error(CLNN_ERROR_NOT_FINITE,
+                         "%s: %s holds %g at element %zu: training diverged (lower the learning "
+                         "rate, clip gradients); nothing was updated", fn, names[i],
+                         (double)host[j], j);
+  }
+  free(host);
+  return st;
 }

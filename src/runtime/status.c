@@ -28,6 +28,7 @@ const char *clnn_status_string(clnn_status status) {
     case CLNN_ERROR_FORMAT: return "CLNN_ERROR_FORMAT";
     case CLNN_ERROR_UNSUPPORTED: return "CLNN_ERROR_UNSUPPORTED";
     case CLNN_ERROR_INTERNAL: return "CLNN_ERROR_INTERNAL";
+    case CLNN_ERROR_NOT_FINITE: return "CLNN_ERROR_NOT_FINITE";
   }
   return "CLNN_ERROR_UNKNOWN_STATUS";
 }
