@@ -973,7 +973,8 @@ clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr);
  * stops with CLNN_ERROR_NOT_FINITE, naming the parameter (or the loss) and the element, at the
  * first NaN or infinity, with nothing updated (batch-norm statistics restored): a diverging run
  * is caught instead of silently producing NaN weights. Off by default: it costs a read-back of
- * every gradient per step (on the digits CNN about 0.2 ms of a 3.4 ms step on 2 CPU cores). One
+ * every gradient per step (the digits CNN, batch 32, on 2 busy CPU cores: 5.80 ms a step with it,
+ * 5.23 ms without). One
  * device only (a network made with clnn_net_create_parallel refuses it). */
 clnn_status clnn_net_set_check_finite(clnn_net *net, int on);
 
