@@ -20,32 +20,12 @@
  * alpha (of 0.01, 0.03, 0.1, 0.3, 1) that is best on the held-out text itself, which favours the
  * baseline. After training it samples text (temperature 0.8) by re-running the window for each
  * character: keys and values are not carried from step to step here. */
-#include <clnn.h>
+#define EXAMPLE_NAME "char_transformer"
+#include "example_util.h"
 
 #include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #define VOCAB 96 /* '\n' -> 0, ' '..'~' -> 1..95 */
-
-static double now(void) {
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-#define CHECK(call)                                                                              \
-  do {                                                                                           \
-    clnn_status s_ = (call);                                                                     \
-    if (s_ != CLNN_SUCCESS) {                                                                    \
-      fprintf(stderr, "char_transformer: %s failed: %s: %s\n", #call, clnn_status_string(s_),    \
-              clnn_last_error());                                                                \
-      exit(1);                                                                                   \
-    }                                                                                            \
-  } while (0)
 
 static int32_t char_id(int c) { return c == '\n' ? 0 : (c >= 32 && c < 127) ? c - 31 : -1; }
 static int id_char(int32_t id) { return id == 0 ? '\n' : id + 31; }
@@ -73,17 +53,6 @@ static int32_t *load_text(const char *path, size_t *n) {
   }
   *n = len;
   return ids;
-}
-
-static void default_data(char *buf, size_t size) {
-  snprintf(buf, size, "data/text/fortunes.txt");
-  FILE *f = fopen(buf, "rb");
-  if (f) {
-    fclose(f);
-    return;
-  }
-  const char *src = __FILE__, *slash = strrchr(src, '/');
-  if (slash) snprintf(buf, size, "%.*s/../data/text/fortunes.txt", (int)(slash - src), src);
 }
 
 /* Held-out bits per character of an add-alpha bigram model counted on the training text. */
@@ -153,19 +122,13 @@ static clnn_graph *build(const cfg *c, int *ids, int *pos, int *tgt, int *logits
   return g;
 }
 
-static uint64_t rng_state;
-static uint64_t rng_next(void) { /* splitmix64 */
-  uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+/* uniform in [0, 1) from splitmix64 (rng_next) */
 static double rng_uniform(void) { return (double)(rng_next() >> 11) * (1.0 / 9007199254740992.0); }
 
 int main(int argc, char **argv) {
   cfg c = {1500, 32, 64, 64, 2, 4, 2e-2f};
   char data[1024];
-  default_data(data, sizeof data);
+  default_data_path(data, sizeof data, "data/text/fortunes.txt", NULL);
   const char *device = NULL;
   uint64_t seed = 1;
   double min_gain = 1.0;

@@ -14,46 +14,8 @@
  *
  * Network: conv 3x3x32 (pad 1) - ReLU - conv 3x3x32 (pad 1) - ReLU - max pool 2x2 - dropout 0.25 -
  * flatten - dense 128 - ReLU - dense 10; softmax cross-entropy; Adam. */
-#include <clnn.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double now(void) {
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-#define CHECK(call)                                                                              \
-  do {                                                                                           \
-    clnn_status s_ = (call);                                                                     \
-    if (s_ != CLNN_SUCCESS) {                                                                    \
-      fprintf(stderr, "digits_cnn: %s failed: %s: %s\n", #call, clnn_status_string(s_),         \
-              clnn_last_error());                                                                \
-      return 1;                                                                                  \
-    }                                                                                            \
-  } while (0)
-
-static int file_exists(const char *p) {
-  FILE *f = fopen(p, "rb");
-  if (f) fclose(f);
-  return f != NULL;
-}
-
-/* --data default: data/digits under the working directory (the repository root), else the copy
- * next to this source file (found through __FILE__, so a build tree anywhere works). */
-static void default_data_dir(char *buf, size_t size) {
-  snprintf(buf, size, "data/digits");
-  char probe[1100];
-  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte", buf);
-  if (file_exists(probe)) return;
-  const char *src = __FILE__;
-  const char *slash = strrchr(src, '/');
-  if (slash) snprintf(buf, size, "%.*s/../data/digits", (int)(slash - src), src);
-}
+#define EXAMPLE_NAME "digits_cnn"
+#include "example_util.h"
 
 static void usage(void) {
   fprintf(stderr,
@@ -194,11 +156,7 @@ int main(int argc, char **argv) {
   }
   if (mpi) printf("MPI: %d ranks, each on %d device(s) like these\n", ranks, ndev);
 
-  char a[1200], b[1200];
-  clnn_dataset *train = NULL, *test = NULL;
-  snprintf(a, sizeof a, "%s/test-images-idx3-ubyte", data);
-  snprintf(b, sizeof b, "%s/test-labels-idx1-ubyte", data);
-  CHECK(clnn_dataset_load_idx(a, b, &test));
+  clnn_dataset *train = NULL, *test = load_idx_split(data, "test");
   clnn_net *net = NULL;
   CHECK(build(ctx, set, mpi, seed, lr, &net));
 
@@ -217,9 +175,7 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  snprintf(a, sizeof a, "%s/train-images-idx3-ubyte", data);
-  snprintf(b, sizeof b, "%s/train-labels-idx1-ubyte", data);
-  CHECK(clnn_dataset_load_idx(a, b, &train));
+  train = load_idx_split(data, "train");
   printf("data: %s: %zu training and %zu test images of 8x8\n", data, clnn_dataset_size(train),
          clnn_dataset_size(test));
   static char summary[4096];

@@ -4,34 +4,15 @@
  * below 0.01 (the waves' variance is 0.5, so that is 98% of it explained); exits 1 if missed.
  *
  *   lstm_sequence [--epochs N] [--seed N] [--device SEL] */
-#include <clnn.h>
+#define EXAMPLE_NAME "lstm_sequence"
+#include "example_util.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#define CHECK(call)                                                                              \
-  do {                                                                                           \
-    clnn_status s_ = (call);                                                                     \
-    if (s_ != CLNN_SUCCESS) {                                                                    \
-      fprintf(stderr, "lstm_sequence: %s failed: %s: %s\n", #call, clnn_status_string(s_),      \
-              clnn_last_error());                                                                \
-      return 1;                                                                                  \
-    }                                                                                            \
-  } while (0)
 
 #define T 20
 #define BATCH 32
 #define BATCHES_PER_EPOCH 50
 #define GOAL 0.01
-
-static double now(void) {
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint64_t rng;
 static float uniform(float lo, float hi) {
@@ -73,14 +54,7 @@ int main(int argc, char **argv) {
   if (epochs < 1) return 2;
   rng = seed * 0x9E3779B97F4A7C15ULL + 1;
 
-  clnn_context_options co;
-  clnn_context_options_init(&co);
-  co.device = device;
-  clnn_context *ctx = NULL;
-  CHECK(clnn_context_create(&co, &ctx));
-  clnn_device_info info;
-  CHECK(clnn_context_device_info(ctx, &info));
-  printf("device: %s (%s)\n", info.name, info.platform_name);
+  clnn_context *ctx = context_on(device, 0);
 
   size_t in[2] = {T, 1}; /* a sample is a sequence of T values of 1 feature */
   clnn_net *net = NULL;

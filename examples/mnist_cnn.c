@@ -13,34 +13,8 @@
  *   mnist_cnn --data DIR [--epochs N] [--batch N] [--lr X] [--seed N] [--limit N]
  *             [--checkpoint FILE] [--device SEL]
  *   mnist_cnn --data DIR --eval FILE */
-#include <clnn.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#define CHECK(call)                                                                              \
-  do {                                                                                           \
-    clnn_status s_ = (call);                                                                     \
-    if (s_ != CLNN_SUCCESS) {                                                                    \
-      fprintf(stderr, "mnist_cnn: %s failed: %s: %s\n", #call, clnn_status_string(s_),          \
-              clnn_last_error());                                                                \
-      return 1;                                                                                  \
-    }                                                                                            \
-  } while (0)
-
-static double now(void) {
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int file_exists(const char *p) {
-  FILE *f = fopen(p, "rb");
-  if (f) fclose(f);
-  return f != NULL;
-}
+#define EXAMPLE_NAME "mnist_cnn"
+#include "example_util.h"
 
 static void usage(void) {
   fprintf(stderr,
@@ -122,14 +96,7 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  clnn_context_options co;
-  clnn_context_options_init(&co);
-  co.device = device;
-  clnn_context *ctx = NULL;
-  CHECK(clnn_context_create(&co, &ctx));
-  clnn_device_info info;
-  CHECK(clnn_context_device_info(ctx, &info));
-  printf("device: %s (%s, %u compute units)\n", info.name, info.platform_name, info.compute_units);
+  clnn_context *ctx = context_on(device, 1);
 
   char a[1200], b[1200];
   clnn_dataset *train = NULL, *test = NULL;

@@ -13,85 +13,8 @@
  * a fresh copy of the training set in which each image is shifted by a random -1..1 pixels on
  * each axis (zero fill), made with clnn_dataset_create: with the shifts the network generalises
  * better (about 96% test accuracy without them, 97-98% with). */
-#include <clnn.h>
-
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double now(void) {
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-#define CHECK(call)                                                                              \
-  do {                                                                                           \
-    clnn_status s_ = (call);                                                                     \
-    if (s_ != CLNN_SUCCESS) {                                                                    \
-      fprintf(stderr, "resnet_digits: %s failed: %s: %s\n", #call, clnn_status_string(s_),      \
-              clnn_last_error());                                                                \
-      exit(1);                                                                                   \
-    }                                                                                            \
-  } while (0)
-
-static int file_exists(const char *p) {
-  FILE *f = fopen(p, "rb");
-  if (f) fclose(f);
-  return f != NULL;
-}
-
-/* data/digits under the working directory, else the copy next to this source file. */
-static void default_data_dir(char *buf, size_t size) {
-  snprintf(buf, size, "data/digits");
-  char probe[1100];
-  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte", buf);
-  if (file_exists(probe)) return;
-  const char *src = __FILE__;
-  const char *slash = strrchr(src, '/');
-  if (slash) snprintf(buf, size, "%.*s/../data/digits", (int)(slash - src), src);
-}
-
-static clnn_dataset *load(const char *dir, const char *split) {
-  char a[1200], b[1200];
-  snprintf(a, sizeof a, "%s/%s-images-idx3-ubyte", dir, split);
-  snprintf(b, sizeof b, "%s/%s-labels-idx1-ubyte", dir, split);
-  clnn_dataset *ds = NULL;
-  CHECK(clnn_dataset_load_idx(a, b, &ds));
-  return ds;
-}
-
-/* splitmix64: a small reproducible generator for the augmentation */
-static uint64_t rng_state;
-static uint64_t rng_next(void) {
-  uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-/* A copy of ds (images [1, 8, 8]) with every image shifted by -1..1 pixels on each axis. */
-static clnn_dataset *shifted_copy(const clnn_dataset *ds) {
-  size_t n = clnn_dataset_size(ds), dims[3] = {1, 8, 8};
-  const float *src = clnn_dataset_data(ds);
-  float *x = calloc(n * 64, sizeof(float));
-  if (!x) exit(1);
-  for (size_t i = 0; i < n; i++) {
-    int dy = (int)(rng_next() % 3) - 1, dx = (int)(rng_next() % 3) - 1;
-    for (int r = 0; r < 8; r++)
-      for (int c = 0; c < 8; c++) {
-        int sr = r - dy, sc = c - dx;
-        if (sr >= 0 && sr < 8 && sc >= 0 && sc < 8)
-          x[i * 64 + r * 8 + c] = src[i * 64 + sr * 8 + sc];
-      }
-  }
-  clnn_dataset *out = NULL;
-  CHECK(clnn_dataset_create(n, 3, dims, x, n * 64, clnn_dataset_labels(ds), n, &out));
-  free(x);
-  return out;
-}
+#define EXAMPLE_NAME "resnet_digits"
+#include "example_util.h"
 
 static clnn_conv2d_params conv_params(int stride, int pad) {
   clnn_conv2d_params p;
@@ -144,53 +67,27 @@ int main(int argc, char **argv) {
   float lr = 3e-3f;
   unsigned long long seed = 1;
   const char *device = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (a[0] != '-') { /* a bare argument: the data directory */
-      snprintf(data, sizeof data, "%s", a);
-      continue;
-    }
-    if (!v) {
-      fprintf(stderr, "usage: resnet_digits [--data DIR | DIR] [--epochs N] [--batch N] "
-                      "[--lr X] [--seed N] [--device SEL]\n");
-      return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ? 0 : 2;
-    }
-    if (strcmp(a, "--data") == 0) snprintf(data, sizeof data, "%s", v);
-    else if (strcmp(a, "--epochs") == 0) epochs = atoi(v);
-    else if (strcmp(a, "--batch") == 0) batch = (size_t)strtoul(v, NULL, 10);
-    else if (strcmp(a, "--lr") == 0) lr = strtof(v, NULL);
-    else if (strcmp(a, "--seed") == 0) seed = strtoull(v, NULL, 10);
-    else if (strcmp(a, "--device") == 0) device = v;
-    else {
-      fprintf(stderr, "resnet_digits: unknown option %s\n", a);
-      return 2;
-    }
-    i++;
-  }
+  const example_opt opts[] = {{"--epochs", OPT_INT, &epochs}, {"--batch", OPT_SIZE, &batch},
+                              {"--lr", OPT_FLOAT, &lr}, {"--seed", OPT_ULL, &seed},
+                              {"--device", OPT_STR, &device}};
+  int rc = parse_args(argc, argv,
+                      "[--data DIR | DIR] [--epochs N] [--batch N] [--lr X] [--seed N] "
+                      "[--device SEL]",
+                      data, sizeof data, opts, sizeof opts / sizeof opts[0]);
+  if (rc >= 0) return rc;
   if (epochs < 1 || batch < 2 || !(lr > 0)) {
     fprintf(stderr, "resnet_digits: --epochs, --lr must be positive, --batch at least 2\n");
     return 2;
   }
   double start = now();
-  clnn_context_options co;
-  clnn_context_options_init(&co);
-  co.device = device;
-  clnn_context *ctx = NULL;
-  CHECK(clnn_context_create(&co, &ctx));
-  clnn_device_info info;
-  CHECK(clnn_context_device_info(ctx, &info));
-  printf("device: %s (%s, %u compute units)\n", info.name, info.platform_name, info.compute_units);
-  clnn_dataset *train = load(data, "train"), *test = load(data, "test");
+  clnn_context *ctx = context_on(device, 1);
+  clnn_dataset *train = load_idx_split(data, "train"), *test = load_idx_split(data, "test");
   printf("data: %s: %zu training and %zu test images of 8x8\n", data, clnn_dataset_size(train),
          clnn_dataset_size(test));
 
   /* the graph */
-  clnn_graph *g = NULL;
   int x, lab, h, y, loss;
-  size_t img[3] = {1, 8, 8};
-  CHECK(clnn_graph_create(&g));
-  CHECK(clnn_graph_input(g, "image", CLNN_FLOAT32, 3, img, &x));
-  CHECK(clnn_graph_input(g, "label", CLNN_INT32, 0, NULL, &lab));
+  clnn_graph *g = digits_graph(&x, &lab);
   h = conv_bn(g, "stem", x, 16, 3, 1, 1);
   h = residual_block(g, "b1", h, 16, 1);
   h = residual_block(g, "b2", h, 32, 2); /* 8x8 -> 4x4, projection on the skip */
@@ -198,13 +95,7 @@ int main(int argc, char **argv) {
   CHECK(clnn_graph_global_avgpool(g, "gap", h, &h));
   CHECK(clnn_graph_dense(g, "head", h, 10, 1, &y));
   CHECK(clnn_graph_loss(g, "loss", CLNN_LOSS_SOFTMAX_CROSS_ENTROPY, y, lab, 1.0f, &loss));
-  CHECK(clnn_graph_output(g, y));
-  static char summary[8192];
-  CHECK(clnn_graph_summary(g, summary, sizeof summary));
-  printf("%s", summary);
-  clnn_model *m = NULL;
-  CHECK(clnn_model_create(ctx, g, seed, &m));
-  clnn_graph_destroy(g);
+  clnn_model *m = model_of(ctx, g, y, seed, 1);
 
   clnn_optimizer_config oc;
   clnn_optimizer_config_init(&oc, CLNN_OPTIM_ADAMW, lr);
@@ -221,7 +112,7 @@ int main(int argc, char **argv) {
   float test_acc = 0;
   for (int e = 1; e <= epochs; e++) {
     double t0 = now();
-    clnn_dataset *aug = shifted_copy(train);
+    clnn_dataset *aug = digits_subset(train, 0, 9, 1); /* all, shifted */
     CHECK(clnn_dataset_shuffle(aug, seed * 1000003ULL + (unsigned long long)e));
     float mean_loss = 0, train_acc = 0, test_loss = 0;
     CHECK(clnn_model_train_epoch(m, aug, batch, x, lab, &mean_loss));

@@ -3,29 +3,10 @@
  * samples/s every 50 steps, and the learned truth table; exits 1 if XOR was not learned.
  *
  *   xor_mlp [--steps N] [--seed N] [--device SEL] */
-#include <clnn.h>
+#define EXAMPLE_NAME "xor_mlp"
+#include "example_util.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#define CHECK(call)                                                                              \
-  do {                                                                                           \
-    clnn_status s_ = (call);                                                                     \
-    if (s_ != CLNN_SUCCESS) {                                                                    \
-      fprintf(stderr, "xor_mlp: %s failed: %s: %s\n", #call, clnn_status_string(s_),            \
-              clnn_last_error());                                                                \
-      return 1;                                                                                  \
-    }                                                                                            \
-  } while (0)
-
-static double now(void) {
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(int argc, char **argv) {
   int steps = 300;
@@ -45,14 +26,7 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  clnn_context_options co;
-  clnn_context_options_init(&co);
-  co.device = device;
-  clnn_context *ctx = NULL;
-  CHECK(clnn_context_create(&co, &ctx));
-  clnn_device_info info;
-  CHECK(clnn_context_device_info(ctx, &info));
-  printf("device: %s (%s)\n", info.name, info.platform_name);
+  clnn_context *ctx = context_on(device, 0);
 
   const float x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
   const float target[4] = {0, 1, 1, 0};

@@ -13,17 +13,6 @@
 #include "internal.h"
 #include "test_util.h"
 
-static float *fvec(size_t n, float lo, float hi) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  tu_fill_uniform(v, n, lo, hi);
-  return v;
-}
-static float *fcopy(const float *src, size_t n) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  memcpy(v, src, sizeof(float) * n);
-  return v;
-}
-
 typedef struct acase {
   size_t B, H, Tq, Tk, Dh;
   int bthd, causal, with_len;
@@ -69,7 +58,7 @@ static void check_case(clnn_context *ctx, const acase *c, const char *mode) {
   size_t qd[5], kd[5], ld[3] = {c->B, c->H, c->Tq};
   dims_of(c, c->Tq, &nd, qd);
   dims_of(c, c->Tk, &nd, kd);
-  float *q = fvec(nq, -1.5f, 1.5f), *k = fvec(nk, -1.5f, 1.5f), *v = fvec(nk, -1, 1);
+  float *q = tu_fvec(nq, -1.5f, 1.5f), *k = tu_fvec(nk, -1.5f, 1.5f), *v = tu_fvec(nk, -1, 1);
   float *o = malloc(nq * 4), *lse = malloc(nl * 4);
   clnn_tensor *tq = tu_tensor(ctx, nd, qd, q), *tk = tu_tensor(ctx, nd, kd, k), *tv = tu_tensor(ctx, nd, kd, v);
   clnn_tensor *to = tu_guarded(ctx, nd, qd), *tl = tu_guarded(ctx, 3, ld);
@@ -93,11 +82,11 @@ static void check_case(clnn_context *ctx, const acase *c, const char *mode) {
   free(go2);
 
   /* backward */
-  float *dout = fvec(nq, -1, 1), *dq0 = fvec(nq, -1, 1), *dk0 = fvec(nk, -1, 1), *dv0 = fvec(nk, -1, 1);
+  float *dout = tu_fvec(nq, -1, 1), *dq0 = tu_fvec(nq, -1, 1), *dk0 = tu_fvec(nk, -1, 1), *dv0 = tu_fvec(nk, -1, 1);
   clnn_tensor *tdo = tu_tensor(ctx, nd, qd, dout);
   clnn_tensor *tdq = tu_guarded(ctx, nd, qd), *tdk = tu_guarded(ctx, nd, kd), *tdv = tu_guarded(ctx, nd, kd);
   for (int beta = 0; beta < 2; beta++) {
-    float *wq = fcopy(dq0, nq), *wk = fcopy(dk0, nk), *wv = fcopy(dv0, nk);
+    float *wq = tu_fcopy(dq0, nq), *wk = tu_fcopy(dk0, nk), *wv = tu_fcopy(dv0, nk);
     if (beta) {
       clnn_tensor_write(tdq, dq0, nq);
       clnn_tensor_write(tdk, dk0, nk);
@@ -161,10 +150,10 @@ static void check_finite_differences(clnn_context *ctx, int causal, int with_len
   fd_case f;
   ref_attn_cfg rc = {B, H, T, T, Dh, 0, 0.5, causal, with_len ? lens : NULL, p_drop, 99, 5};
   f.c = rc;
-  f.q = fvec(n, -1, 1);
-  f.k = fvec(n, -1, 1);
-  f.v = fvec(n, -1, 1);
-  f.r = fvec(n, -1, 1);
+  f.q = tu_fvec(n, -1, 1);
+  f.k = tu_fvec(n, -1, 1);
+  f.v = tu_fvec(n, -1, 1);
+  f.r = tu_fvec(n, -1, 1);
   clnn_attention_params p;
   clnn_attention_params_init(&p);
   p.scale = 0.5f;
@@ -226,18 +215,14 @@ static void check_dropout_stream(clnn_context *ctx) {
 
 /* ---- error paths ---- */
 #define SENTINEL 42.0f
-static void expect_msg(const char *a, int line) {
-  const char *m = clnn_last_error();
-  tu_check_(strstr(m, a) != NULL, __FILE__, line, "message names '%s': %s", a, m);
-}
-#define MSG(a) expect_msg((a), __LINE__)
+#define MSG(a) TU_MSG(a)
 
 static void check_errors(clnn_context *ctx) {
   clnn_context *other = NULL;
   TU_OK(clnn_context_create(NULL, &other));
   size_t qd[4] = {2, 2, 5, 4}, kd[4] = {2, 2, 7, 4}, kbad[4] = {2, 3, 7, 4}, ld[3] = {2, 2, 5};
   size_t big[4] = {1, 1, 3, 129}, m3[3] = {2, 5, 8}, k3[3] = {2, 7, 8}, l4[1] = {4};
-  float *x = fvec(3 * 129, -1, 1); /* the largest tensor filled from it: tbig */
+  float *x = tu_fvec(3 * 129, -1, 1); /* the largest tensor filled from it: tbig */
   clnn_tensor *tq = tu_tensor(ctx, 4, qd, x), *tk = tu_tensor(ctx, 4, kd, x), *tv = tu_tensor(ctx, 4, kd, x);
   clnn_tensor *tkb = tu_tensor(ctx, 4, kbad, x), *tbig = tu_tensor(ctx, 4, big, x), *tqo = tu_tensor(other, 4, qd, x);
   clnn_tensor *q3 = tu_tensor(ctx, 3, m3, x), *k3t = tu_tensor(ctx, 3, k3, x), *tlse = tu_tensor(ctx, 3, ld, x);

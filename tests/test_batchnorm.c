@@ -13,17 +13,6 @@
 #include "internal.h"
 #include "test_util.h"
 
-static float *fvec(size_t n, float lo, float hi) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  tu_fill_uniform(v, n, lo, hi);
-  return v;
-}
-static float *fcopy(const float *src, size_t n) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  memcpy(v, src, sizeof(float) * n);
-  return v;
-}
-
 typedef struct shape {
   int ndim;
   size_t dims[5];
@@ -51,7 +40,7 @@ static void check_case(clnn_context *ctx, const shape *sh, const char *mode) {
   shape_str(sh, sstr, sizeof sstr);
   size_t cd[1] = {c};
   const float momentum = 0.1f, eps = 1e-5f;
-  float *scale = fvec(c, 0.5f, 1.5f), *shift = fvec(c, -0.5f, 0.5f);
+  float *scale = tu_fvec(c, 0.5f, 1.5f), *shift = tu_fvec(c, -0.5f, 0.5f);
   float *rm = calloc(c, sizeof(float)), *rv = malloc(sizeof(float) * c);
   for (size_t i = 0; i < c; i++) rv[i] = 1.0f;
   clnn_tensor *tx = tu_tensor(ctx, sh->ndim, sh->dims, NULL), *ty = tu_tensor(ctx, sh->ndim, sh->dims, NULL);
@@ -65,7 +54,7 @@ static void check_case(clnn_context *ctx, const shape *sh, const char *mode) {
   for (int step = 0; step < 3; step++) {
     free(x);
     float off = tu_uniform(-2, 2), spread = tu_uniform(0.5f, 3);
-    x = fvec(numel, off - spread, off + spread);
+    x = tu_fvec(numel, off - spread, off + spread);
     clnn_tensor_write(tx, x, numel);
     clnn_tensor_fill(ty, NAN);
     clnn_tensor_fill(tsm, NAN);
@@ -131,12 +120,12 @@ static void check_case(clnn_context *ctx, const shape *sh, const char *mode) {
   /* training forward once more with the last batch, then backward against the reference */
   TU_OK(clnn_batchnorm_forward_training(ctx, tx, tscale, tshift, momentum, eps, trm, trv, ty, tsm, tsi));
   float *sm_dev = tu_read(tsm), *si_dev = tu_read(tsi);
-  float *dy = fvec(numel, -1, 1), *dx0 = fvec(numel, -1, 1), *ds0 = fvec(c, -1, 1), *db0 = fvec(c, -1, 1);
+  float *dy = tu_fvec(numel, -1, 1), *dx0 = tu_fvec(numel, -1, 1), *ds0 = tu_fvec(c, -1, 1), *db0 = tu_fvec(c, -1, 1);
   clnn_tensor *tdy = tu_tensor(ctx, sh->ndim, sh->dims, dy), *tdx = tu_tensor(ctx, sh->ndim, sh->dims, NULL);
   clnn_tensor *tds = tu_tensor(ctx, 1, cd, NULL), *tdb = tu_tensor(ctx, 1, cd, NULL);
   for (int beta = 0; beta < 2; beta++)
     for (int affine = 0; affine < 2; affine++) {
-      float *wdx = fcopy(dx0, numel), *wds = fcopy(ds0, c), *wdb = fcopy(db0, c);
+      float *wdx = tu_fcopy(dx0, numel), *wds = tu_fcopy(ds0, c), *wdb = tu_fcopy(db0, c);
       if (beta) {
         clnn_tensor_write(tdx, dx0, numel);
         clnn_tensor_write(tds, ds0, c);
@@ -163,7 +152,7 @@ static void check_case(clnn_context *ctx, const shape *sh, const char *mode) {
     clnn_tensor_fill(tds, 7.0f);
     clnn_tensor_fill(tdb, 7.0f);
     TU_OK(clnn_batchnorm_backward(ctx, tx, tdy, tscale, tsm, tsi, 0.0f, tdx, NULL, NULL));
-    float *wdx = fcopy(dx0, numel);
+    float *wdx = tu_fcopy(dx0, numel);
     ref_batchnorm_backward(x, dy, n, c, s, scale, sm_dev, si_dev, 0.0f, wdx, NULL, NULL);
     float *gdx = tu_read(tdx), *gds = tu_read(tds), *gdb = tu_read(tdb);
     snprintf(what, sizeof what, "%s backward dx only %s", mode, sstr);
@@ -175,7 +164,7 @@ static void check_case(clnn_context *ctx, const shape *sh, const char *mode) {
   }
   /* in place: dx = dy, and y = x in the training forward */
   {
-    float *wdx = fcopy(dx0, numel);
+    float *wdx = tu_fcopy(dx0, numel);
     ref_batchnorm_backward(x, dy, n, c, s, scale, sm_dev, si_dev, 0.0f, wdx, NULL, NULL);
     clnn_tensor *tinplace = tu_tensor(ctx, sh->ndim, sh->dims, dy);
     TU_OK(clnn_batchnorm_backward(ctx, tx, tinplace, tscale, tsm, tsi, 0.0f, tinplace, NULL, NULL));
@@ -216,10 +205,10 @@ static void check_finite_differences(clnn_context *ctx, const shape *sh) {
   size_t numel;
   split(sh, &f.n, &f.c, &f.s, &numel);
   f.eps = 1e-3f;
-  f.x = fvec(numel, -2, 2);
-  f.scale = fvec(f.c, 0.5f, 1.5f);
-  f.shift = fvec(f.c, -1, 1);
-  f.r = fvec(numel, -1, 1);
+  f.x = tu_fvec(numel, -2, 2);
+  f.scale = tu_fvec(f.c, 0.5f, 1.5f);
+  f.shift = tu_fvec(f.c, -1, 1);
+  f.r = tu_fvec(numel, -1, 1);
   size_t cd[1] = {f.c};
   clnn_tensor *tx = tu_tensor(ctx, sh->ndim, sh->dims, f.x), *ty = tu_tensor(ctx, sh->ndim, sh->dims, NULL);
   clnn_tensor *tscale = tu_tensor(ctx, 1, cd, f.scale), *tshift = tu_tensor(ctx, 1, cd, f.shift);
@@ -270,7 +259,7 @@ static void check_errors(clnn_context *ctx) {
   TU_OK(clnn_context_create(NULL, &other));
   size_t xd[4] = {2, 3, 4, 5}, cd[1] = {3}, c4[1] = {4}, xbad[4] = {2, 3, 4, 6}, v1[1] = {120};
   size_t one[2] = {1, 3}, one4[4] = {1, 3, 1, 1};
-  float *x = fvec(120, -1, 1), *p = fvec(3, 0.5f, 1.5f);
+  float *x = tu_fvec(120, -1, 1), *p = tu_fvec(3, 0.5f, 1.5f);
   clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tdy = tu_tensor(ctx, 4, xd, x);
   clnn_tensor *tscale = tu_tensor(ctx, 1, cd, p), *tshift = tu_tensor(ctx, 1, cd, p);
   clnn_tensor *tsm = tu_tensor(ctx, 1, cd, p), *tsi = tu_tensor(ctx, 1, cd, p);

@@ -37,28 +37,6 @@ static void path_of(char *buf, size_t size, const char *name) {
   snprintf(buf, size, "%s/test_checkpoint_%s", dir, name);
 }
 
-static unsigned char *read_all(const char *p, size_t *n) {
-  FILE *f = fopen(p, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long s = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)s + 1);
-  *n = fread(b, 1, (size_t)s, f);
-  fclose(f);
-  return b;
-}
-
-static void write_all(const char *p, const void *b, size_t n) {
-  FILE *f = fopen(p, "wb");
-  if (!f) {
-    printf("FAIL: cannot write %s\n", p);
-    exit(1);
-  }
-  fwrite(b, 1, n, f);
-  fclose(f);
-}
-
 static clnn_net *make_net(uint64_t seed, int dense_units, int with_bn, clnn_optimizer_type opt) {
   size_t in[3] = {1, 8, 8};
   clnn_net *net = NULL;
@@ -202,7 +180,7 @@ static void test_layout(void) {
   clnn_net *a = make_net(3, 32, 1, CLNN_OPTIM_ADAM);
   TU_OK(clnn_net_save(a, p, 0));
   size_t n;
-  unsigned char *b = read_all(p, &n);
+  unsigned char *b = tu_read_file(p, &n);
   uint64_t h = le64(b);
   TU_CHECK(h % 8 == 0 && 8 + h <= n, "header size %llu", (unsigned long long)h);
   char *hdr = malloc(h + 1);
@@ -237,7 +215,7 @@ static void write_st(const char *p, const char *header, const float *data, size_
   for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)h >> (8 * i));
   memcpy(b + 8, header, h);
   memcpy(b + 8 + h, data, nfloats * 4);
-  write_all(p, b, n - cut);
+  tu_write_file(p, b, n - cut);
   free(b);
 }
 
@@ -344,7 +322,7 @@ static void test_foreign_and_bad_files(void) {
   unsigned char big[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
   char q[1200];
   path_of(q, sizeof q, "bad_hsize.safetensors");
-  write_all(q, big, 16);
+  tu_write_file(q, big, 16);
   EXPECT_ERR(clnn_net_load(net, q), CLNN_ERROR_FORMAT, "exceeds");
   remove(q);
   path_of(q, sizeof q, "does_not_exist.safetensors");
@@ -369,12 +347,12 @@ static void test_truncations(void) {
   clnn_net *b = make_net(5, 16, 0, CLNN_OPTIM_ADAM);
   float *y0 = predict(b);
   size_t n;
-  unsigned char *full = read_all(p, &n);
+  unsigned char *full = tu_read_file(p, &n);
   size_t h = (size_t)le64(full);
   size_t cuts[] = {0, 1, 7, 8, 9, h / 2, h + 7, h + 8, h + 9, h + 8 + 100, n - 4, n - 1};
   int all_refused = 1;
   for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-    write_all(q, full, cuts[i]);
+    tu_write_file(q, full, cuts[i]);
     clnn_status s = clnn_net_load(b, q);
     if (s != CLNN_ERROR_FORMAT) {
       all_refused = 0;
@@ -387,7 +365,7 @@ static void test_truncations(void) {
   unsigned char *longer = malloc(n + 1);
   memcpy(longer, full, n);
   longer[n] = 0;
-  write_all(q, longer, n + 1);
+  tu_write_file(q, longer, n + 1);
   EXPECT_ERR(clnn_net_load(b, q), CLNN_ERROR_FORMAT, "follow");
   free(longer);
   /* flipped bytes in the header: refused, or (if the JSON still parses to the same meaning)
@@ -395,14 +373,14 @@ static void test_truncations(void) {
   const char *nm = strstr((const char *)full + 8, "conv1.weight");
   if (nm) {
     full[nm - (const char *)full] = 'k';
-    write_all(q, full, n);
+    tu_write_file(q, full, n);
     EXPECT_ERR(clnn_net_load(b, q), CLNN_ERROR_FORMAT, "konv1.weight");
     full[nm - (const char *)full] = 'c';
   }
   for (size_t i = 8; i < 8 + h; i += 3) {
     unsigned char o = full[i];
     full[i] = (unsigned char)(o ^ 0x5A);
-    write_all(q, full, n);
+    tu_write_file(q, full, n);
     (void)clnn_net_load(b, q); /* must not crash; may succeed only for harmless bytes */
     full[i] = o;
   }
@@ -433,36 +411,6 @@ static void test_truncations(void) {
   clnn_net_destroy(d);
 }
 
-/* Rewrites the header of checkpoint `src` into `dst`, replacing `from` by `to` (once). */
-static int patch_header(const char *src, const char *dst, const char *from, const char *to) {
-  size_t n = 0;
-  unsigned char *b = read_all(src, &n);
-  if (!b || n < 8) return 0;
-  uint64_t h = le64(b);
-  char *hdr = malloc(h + 1);
-  memcpy(hdr, b + 8, h);
-  hdr[h] = 0;
-  char *at = strstr(hdr, from);
-  if (!at) {
-    free(hdr);
-    free(b);
-    return 0;
-  }
-  size_t nh = h - strlen(from) + strlen(to), tail = n - 8 - h;
-  unsigned char *o = malloc(8 + nh + tail);
-  for (int i = 0; i < 8; i++) o[i] = (unsigned char)((uint64_t)nh >> (8 * i));
-  size_t pre = (size_t)(at - hdr);
-  memcpy(o + 8, hdr, pre);
-  memcpy(o + 8 + pre, to, strlen(to));
-  memcpy(o + 8 + pre + strlen(to), at + strlen(from), h - pre - strlen(from));
-  memcpy(o + 8 + nh, b + 8 + h, tail);
-  write_all(dst, o, 8 + nh + tail);
-  free(o);
-  free(hdr);
-  free(b);
-  return 1;
-}
-
 /* issue 20: metadata no training can produce is refused at load (a step of 2^64-1 used to load and
  * make every later Adam step fail); a small valid header followed by a huge sparse tail is refused
  * from the sizes alone, without reading it (it used to be read whole: 10 GiB of memory). */
@@ -480,7 +428,7 @@ static void test_impossible_files(void) {
       {"\"step\":\"1\"", "\"step\":\"1\",\"step\":\"2\""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TU_CHECK(patch_header(good, bad, cases[i][0], cases[i][1]), "patch %s", cases[i][1]);
+    TU_CHECK(tu_patch_header(good, bad, cases[i][0], cases[i][1]), "patch %s", cases[i][1]);
     clnn_net *fresh = make_net(4, 16, 1, CLNN_OPTIM_ADAM);
     TU_STATUS(clnn_net_load(fresh, bad), CLNN_ERROR_FORMAT);
     TU_CHECK(clnn_net_step_count(fresh) == 0, "%s: the step count is unchanged", cases[i][1]);
@@ -488,7 +436,7 @@ static void test_impossible_files(void) {
     clnn_net_destroy(fresh);
   }
   /* the largest possible step count still loads and trains */
-  TU_CHECK(patch_header(good, bad, "\"step\":\"1\"", "\"step\":\"9007199254740992\""), "patch 2^53");
+  TU_CHECK(tu_patch_header(good, bad, "\"step\":\"1\"", "\"step\":\"9007199254740992\""), "patch 2^53");
   clnn_net *big = make_net(4, 16, 1, CLNN_OPTIM_ADAM);
   TU_OK(clnn_net_load(big, bad));
   TU_CHECK(clnn_net_step_count(big) == ((uint64_t)1 << 53), "step 2^53 loads");
@@ -497,8 +445,8 @@ static void test_impossible_files(void) {
 
   /* 10 GiB of (sparse) trailing data after a valid checkpoint */
   size_t n = 0;
-  unsigned char *b = read_all(good, &n);
-  write_all(bad, b, n);
+  unsigned char *b = tu_read_file(good, &n);
+  tu_write_file(bad, b, n);
   free(b);
   TU_CHECK(truncate(bad, (off_t)10 << 30) == 0, "extend %s to 10 GiB (sparse)", bad);
   struct rusage ru0, ru1;

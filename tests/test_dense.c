@@ -12,20 +12,14 @@
 #include "internal.h"
 #include "test_util.h"
 
-static float *fvec(size_t n, float lo, float hi) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  tu_fill_uniform(v, n, lo, hi);
-  return v;
-}
-
 /* Tolerance of a float sum of k products of values in [-1, 1]. */
 static float tol(size_t k) { return 2e-6f * (float)(k + 8); }
 
 static void check_shape(clnn_context *ctx, size_t n, size_t in, size_t out, const char *mode) {
   char what[160];
   size_t xd[2] = {n, in}, wd[2] = {out, in}, bd[1] = {out}, yd[2] = {n, out};
-  float *x = fvec(n * in, -1, 1), *w = fvec(out * in, -1, 1), *b = fvec(out, -1, 1);
-  float *dy = fvec(n * out, -1, 1);
+  float *x = tu_fvec(n * in, -1, 1), *w = tu_fvec(out * in, -1, 1), *b = tu_fvec(out, -1, 1);
+  float *dy = tu_fvec(n * out, -1, 1);
   clnn_tensor *tx = tu_tensor(ctx, 2, xd, x), *tw = tu_tensor(ctx, 2, wd, w);
   clnn_tensor *tb = tu_tensor(ctx, 1, bd, b), *ty = tu_tensor(ctx, 2, yd, NULL);
   clnn_tensor *tdy = tu_tensor(ctx, 2, yd, dy), *tdx = tu_tensor(ctx, 2, xd, NULL);
@@ -45,7 +39,7 @@ static void check_shape(clnn_context *ctx, size_t n, size_t in, size_t out, cons
   free(want);
 
   /* backward data: beta 0 over NaN, beta 1 over random values */
-  float *dx0 = fvec(n * in, -1, 1);
+  float *dx0 = tu_fvec(n * in, -1, 1);
   for (int beta = 0; beta < 2; beta++) {
     float *wantdx = malloc(sizeof(float) * n * in);
     if (beta) {
@@ -65,7 +59,7 @@ static void check_shape(clnn_context *ctx, size_t n, size_t in, size_t out, cons
   free(dx0);
 
   /* backward weights: beta 0 over NaN, beta 1 over random values, with and without db */
-  float *dw0 = fvec(out * in, -1, 1), *db0 = fvec(out, -1, 1);
+  float *dw0 = tu_fvec(out * in, -1, 1), *db0 = tu_fvec(out, -1, 1);
   for (int beta = 0; beta < 2; beta++)
     for (int with_db = 0; with_db < 2; with_db++) {
       float *wantdw = malloc(sizeof(float) * out * in), *wantdb = malloc(sizeof(float) * out);
@@ -112,7 +106,7 @@ static void check_shape(clnn_context *ctx, size_t n, size_t in, size_t out, cons
 static void check_deterministic(clnn_context *ctx, const char *mode) {
   size_t n = 1000, out = 77, in = 3;
   size_t xd[2] = {n, in}, dyd[2] = {n, out}, wd[2] = {out, in}, bd[1] = {out};
-  float *x = fvec(n * in, -1, 1), *dy = fvec(n * out, -100, 100);
+  float *x = tu_fvec(n * in, -1, 1), *dy = tu_fvec(n * out, -100, 100);
   clnn_tensor *tx = tu_tensor(ctx, 2, xd, x), *tdy = tu_tensor(ctx, 2, dyd, dy);
   clnn_tensor *tdw = tu_tensor(ctx, 2, wd, NULL), *tdb = tu_tensor(ctx, 1, bd, NULL);
   TU_OK(clnn_dense_backward_weights(ctx, tx, tdy, 0.0f, tdw, tdb));
@@ -141,10 +135,10 @@ static double fd_loss(void *user) {
 
 static void check_finite_differences(clnn_context *ctx) {
   fd_case c = {NULL, NULL, NULL, NULL, 3, 5, 4};
-  c.x = fvec(c.n * c.in, -1, 1);
-  c.w = fvec(c.out * c.in, -1, 1);
-  c.b = fvec(c.out, -1, 1);
-  c.r = fvec(c.n * c.out, -1, 1);
+  c.x = tu_fvec(c.n * c.in, -1, 1);
+  c.w = tu_fvec(c.out * c.in, -1, 1);
+  c.b = tu_fvec(c.out, -1, 1);
+  c.r = tu_fvec(c.n * c.out, -1, 1);
   size_t xd[2] = {c.n, c.in}, wd[2] = {c.out, c.in}, bd[1] = {c.out}, yd[2] = {c.n, c.out};
   clnn_tensor *tx = tu_tensor(ctx, 2, xd, c.x), *tw = tu_tensor(ctx, 2, wd, c.w);
   clnn_tensor *tdy = tu_tensor(ctx, 2, yd, c.r);
@@ -192,7 +186,7 @@ static void check_errors(clnn_context *ctx) {
   TU_OK(clnn_context_create(NULL, &other));
   size_t xd[2] = {4, 5}, wd[2] = {6, 5}, bd[1] = {6}, yd[2] = {4, 6};
   size_t bad2[2] = {4, 7}, bad_w[2] = {6, 4}, bad_b[1] = {5}, one[1] = {20}, bad_n[2] = {3, 6};
-  float *x = fvec(20, -1, 1), *w = fvec(30, -1, 1), *b = fvec(6, -1, 1), *dy = fvec(24, -1, 1);
+  float *x = tu_fvec(20, -1, 1), *w = tu_fvec(30, -1, 1), *b = tu_fvec(6, -1, 1), *dy = tu_fvec(24, -1, 1);
   clnn_tensor *tx = tu_tensor(ctx, 2, xd, x), *tw = tu_tensor(ctx, 2, wd, w);
   clnn_tensor *tb = tu_tensor(ctx, 1, bd, b), *tdy = tu_tensor(ctx, 2, yd, dy);
   clnn_tensor *ty = tu_tensor(ctx, 2, yd, NULL), *tdx = tu_tensor(ctx, 2, xd, NULL);

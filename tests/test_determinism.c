@@ -20,18 +20,6 @@ typedef struct run {
   size_t state_size;
 } run;
 
-static unsigned char *read_all(const char *p, size_t *n) {
-  FILE *f = fopen(p, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long s = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)(s > 0 ? s : 1));
-  *n = fread(b, 1, (size_t)s, f);
-  fclose(f);
-  return b;
-}
-
 static run train(clnn_context *ctx, clnn_dataset *ds, uint64_t seed) {
   run r;
   memset(&r, 0, sizeof r);
@@ -48,7 +36,7 @@ static run train(clnn_context *ctx, clnn_dataset *ds, uint64_t seed) {
   char p[1200];
   snprintf(p, sizeof p, "%s/test_determinism.safetensors", tree ? tree : ".");
   TU_OK(clnn_net_save(net, p, CLNN_SAVE_OPTIMIZER));
-  r.state = read_all(p, &r.state_size);
+  r.state = tu_read_file(p, &r.state_size);
   TU_CHECK(r.state != NULL && r.state_size > 100000, "checkpoint of the run");
   remove(p);
   free(x);

@@ -10,12 +10,6 @@
 #include "embedding_ref.h"
 #include "test_util.h"
 
-static float *fvec(size_t n, float lo, float hi) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  tu_fill_uniform(v, n, lo, hi);
-  return v;
-}
-
 static void check_case(clnn_context *ctx, size_t V, size_t D, size_t n, int ndim_y) {
   char what[160];
   int32_t *ids = malloc(n * sizeof(int32_t));
@@ -25,7 +19,7 @@ static void check_case(clnn_context *ctx, size_t V, size_t D, size_t n, int ndim
     ids[i] = u < 0.4f ? (int32_t)(i % 3 % V) : (int32_t)(tu_uniform(0, 1) * (float)V) % (int32_t)V;
   }
   ids[0] = (int32_t)V - 1;
-  float *table = fvec(V * D, -1, 1), *y = malloc(n * D * sizeof(float));
+  float *table = tu_fvec(V * D, -1, 1), *y = malloc(n * D * sizeof(float));
   size_t td[2] = {V, D}, yd2[2] = {n, D}, yd3[3] = {1, n, D};
   clnn_tensor *tt = tu_tensor(ctx, 2, td, table);
   clnn_tensor *ty = ndim_y == 3 ? tu_guarded(ctx, 3, yd3) : tu_guarded(ctx, 2, yd2);
@@ -43,7 +37,7 @@ static void check_case(clnn_context *ctx, size_t V, size_t D, size_t n, int ndim
   free(got);
   memcpy(ids, saved, n * sizeof(int32_t));
 
-  float *dy = fvec(n * D, -1, 1), *dt0 = fvec(V * D, -1, 1), *want = malloc(V * D * sizeof(float));
+  float *dy = tu_fvec(n * D, -1, 1), *dt0 = tu_fvec(V * D, -1, 1), *want = malloc(V * D * sizeof(float));
   clnn_tensor *tdy = ndim_y == 3 ? tu_tensor(ctx, 3, yd3, dy) : tu_tensor(ctx, 2, yd2, dy);
   clnn_tensor *tdt = tu_guarded(ctx, 2, td);
   const float betas[3] = {0.0f, 1.0f, 0.5f};
@@ -93,7 +87,7 @@ static double fd_loss(void *user) {
 static void check_finite_differences(clnn_context *ctx) {
   const size_t V = 6, D = 3, n = 9;
   const int32_t ids[9] = {1, 4, 1, 0, 5, 1, 4, 2, 1};
-  fd_case f = {fvec(V * D, -1, 1), fvec(n * D, -1, 1), ids, n, D};
+  fd_case f = {tu_fvec(V * D, -1, 1), tu_fvec(n * D, -1, 1), ids, n, D};
   size_t td[2] = {V, D}, yd[2] = {n, D};
   clnn_tensor *tdy = tu_tensor(ctx, 2, yd, f.r), *tdt = tu_tensor(ctx, 2, td, NULL);
   TU_OK(clnn_embedding_backward(ctx, ids, n, tdy, 0.0f, tdt));
@@ -105,11 +99,7 @@ static void check_finite_differences(clnn_context *ctx) {
 }
 
 #define SENTINEL 42.0f
-static void expect_msg(const char *a, int line) {
-  const char *m = clnn_last_error();
-  tu_check_(strstr(m, a) != NULL, __FILE__, line, "message names '%s': %s", a, m);
-}
-#define MSG(a) expect_msg((a), __LINE__)
+#define MSG(a) TU_MSG(a)
 
 static void check_errors(clnn_context *ctx) {
   clnn_context *other = NULL;

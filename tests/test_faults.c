@@ -66,18 +66,6 @@ static int warned(const char *needle) {
 
 /* ---- files ---- */
 
-static unsigned char *read_all(const char *p, size_t *n) {
-  FILE *f = fopen(p, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long s = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)(s > 0 ? s : 1));
-  *n = fread(b, 1, (size_t)s, f);
-  fclose(f);
-  return b;
-}
-
 static long file_size(const char *p) {
   struct stat st;
   return stat(p, &st) == 0 ? (long)st.st_size : -1;
@@ -143,7 +131,7 @@ static void test_killed_save(clnn_context *ctx) {
   TU_OK(clnn_net_save(a, path, 0));
   TU_OK(clnn_net_save(b, child_ref, 0)); /* what a complete save by the child holds */
   size_t n_before = 0, n_child = 0;
-  unsigned char *before = read_all(path, &n_before), *child_bytes = read_all(child_ref, &n_child);
+  unsigned char *before = tu_read_file(path, &n_before), *child_bytes = tu_read_file(child_ref, &n_child);
   TU_CHECK(before && child_bytes && n_before == n_child && n_before > (1u << 20), "reference files");
   remove(child_ref);
   clnn_net_destroy(b);
@@ -191,7 +179,7 @@ static void test_killed_save(clnn_context *ctx) {
            sz, n_before);
     /* the checkpoint: the old one or a complete new one, never a mix; it loads */
     size_t n_after = 0;
-    unsigned char *after = read_all(path, &n_after);
+    unsigned char *after = tu_read_file(path, &n_after);
     int old = after && n_after == n_before && !memcmp(after, before, n_before);
     int fresh = after && n_after == n_child && !memcmp(after, child_bytes, n_child);
     TU_CHECK(old || fresh, "round %d: the checkpoint is intact (%zu bytes; old %d, new %d)", round, n_after, old,
@@ -222,7 +210,7 @@ static void test_full_disk(clnn_context *ctx) {
   if (!a) return;
   TU_OK(clnn_net_save(a, path, 0));
   size_t n0 = 0;
-  unsigned char *before = read_all(path, &n0);
+  unsigned char *before = tu_read_file(path, &n0);
   struct rlimit old, lim;
   TU_CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0, "getrlimit");
   void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN); /* write() fails with EFBIG instead */
@@ -237,7 +225,7 @@ static void test_full_disk(clnn_context *ctx) {
   TU_CHECK(s == CLNN_ERROR_IO, "save past the size limit: %s (%s)", clnn_status_string(s), msg);
   printf("full disk: %s: %s\n", clnn_status_string(s), msg);
   size_t n1 = 0;
-  unsigned char *after = read_all(path, &n1);
+  unsigned char *after = tu_read_file(path, &n1);
   TU_CHECK(after && n1 == n0 && !memcmp(before, after, n0), "the previous checkpoint is untouched");
   TU_CHECK(find_prefixed(root, "full.safetensors.tmp", NULL, 0) == 0, "no temporary file left behind");
   free(before);
@@ -330,7 +318,7 @@ static void write_file(const char *p, const char *text) {
 
 static int file_is(const char *p, const char *text) {
   size_t n = 0;
-  unsigned char *b = read_all(p, &n);
+  unsigned char *b = tu_read_file(p, &n);
   int same = b && n == strlen(text) && memcmp(b, text, n) == 0;
   free(b);
   return same;
@@ -416,7 +404,7 @@ static void test_cache_substitution(void) {
   TU_CHECK(other[0] != 0, "a second program's entry in %s", dir);
   if (!other[0]) return;
   size_t n = 0;
-  unsigned char *b = read_all(other, &n);
+  unsigned char *b = tu_read_file(other, &n);
   FILE *f = fopen(mine, "wb");
   TU_CHECK(b && f && fwrite(b, 1, n, f) == n, "substitute %s", mine);
   if (f) fclose(f);

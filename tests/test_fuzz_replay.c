@@ -12,10 +12,8 @@
  * `test_fuzz_replay --write-seeds DIR` writes the safetensors seed files (checkpoints of the
  * fuzzing network, with and without optimizer state) into DIR. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include "test_util.h"
 
@@ -30,32 +28,6 @@
 #undef FUZZ_ONE
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
-
-/* Runs every regular file of dir through fn; returns the number of files. */
-static int replay_dir(const char *dir, fuzz_fn fn) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    FILE *f = fopen(path, "rb");
-    if (!f) continue;
-    unsigned char *buf = malloc((size_t)st.st_size + 1);
-    size_t got = fread(buf, 1, (size_t)st.st_size, f);
-    fclose(f);
-    TU_CHECK(got == (size_t)st.st_size, "read %s", path);
-    fn(buf, got);
-    free(buf);
-    n++;
-  }
-  closedir(d);
-  return n;
-}
 
 static int write_seeds(const char *dir) {
   clnn_context *ctx = tu_context();
@@ -122,9 +94,9 @@ int main(int argc, char **argv) {
   for (int t = 0; t < 3; t++) {
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", src, targets[t].name);
-    int corpus = replay_dir(dir, targets[t].fn);
+    int corpus = tu_replay_dir(dir, targets[t].fn);
     snprintf(dir, sizeof dir, "%s/tests/fuzz/regress/%s", src, targets[t].name);
-    int regress = replay_dir(dir, targets[t].fn);
+    int regress = tu_replay_dir(dir, targets[t].fn);
     TU_CHECK(corpus > 0, "no seed corpus in %s/tests/fuzz/corpus/%s", src, targets[t].name);
     printf("%-12s %3d corpus inputs, %3d crash regressions replayed\n", targets[t].name, corpus, regress);
   }

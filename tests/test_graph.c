@@ -114,35 +114,6 @@ static double objective(void *user) {
   return l;
 }
 
-/* Checks d objective / d t for `count` elements of tensor t (host copy written back). */
-static void fd_tensor(fd_case *c, clnn_tensor *t, const float *analytic, const char *what) {
-  size_t n = clnn_tensor_numel(t);
-  float *v = tu_read(t);
-  int bad = 0;
-  double worst = 0;
-  for (size_t k = 0; k < 6 && k < n; k++) {
-    size_t i = (k * 7919 + 3) % n;
-    float save = v[i];
-    double fp, fm, h = 1e-2;
-    v[i] = save + (float)h;
-    clnn_tensor_write(t, v, n);
-    fp = objective(c);
-    v[i] = save - (float)h;
-    clnn_tensor_write(t, v, n);
-    fm = objective(c);
-    v[i] = save;
-    clnn_tensor_write(t, v, n);
-    double num = (fp - fm) / (2 * h), err = fabs(num - analytic[i]) / (3e-3 + 3e-2 * fabs(num));
-    if (err > worst) worst = err;
-    if (err > 1.0) {
-      bad = 1;
-      printf("  %s[%zu]: analytic %.6g, finite difference %.6g\n", what, i, analytic[i], num);
-    }
-  }
-  TU_CHECK(!bad, "%s: gradient matches finite differences (worst %.2f of tolerance)", what, worst);
-  free(v);
-}
-
 static void finite_differences(clnn_context *ctx) {
   enum { B = 4, C = 2, H = 5, W = 5 };
   size_t in[3] = {C, H, W}, tgt_dims[1] = {3};
@@ -194,38 +165,16 @@ static void finite_differences(clnn_context *ctx) {
   float loss = 0;
   TU_OK(clnn_model_compute_gradients(m, c.feeds, 3, B, &loss));
   TU_CHECK(isfinite(loss) && loss > 0, "objective %g", loss);
-  /* analytic gradients, read before the finite differences run more forwards */
-  size_t np = clnn_model_num_params(m);
-  for (size_t i = 0; i < np; i++) {
-    const char *name = clnn_model_param_name(m, i);
-    clnn_tensor *v = NULL, *gr = NULL;
-    TU_OK(clnn_model_param(m, name, &v, &gr));
-    if (!gr) continue;
-    float *ga = tu_read(gr);
-    fd_tensor(&c, v, ga, name);
-    free(ga);
-  }
+  /* analytic gradients, each read before the finite differences run more forwards */
+  tu_fd_params(m, 3e-3, objective, &c);
   clnn_tensor *dx = NULL;
   TU_OK(clnn_model_compute_gradients(m, c.feeds, 3, B, NULL));
   TU_OK(clnn_model_grad(m, x, &dx));
   if (dx) {
     float *ga = tu_read(dx);
     /* the input: perturb the host copy */
-    int bad = 0;
-    for (size_t k = 0; k < 8; k++) {
-      size_t i = (k * 131 + 5) % (B * C * H * W);
-      float save = xb[i];
-      xb[i] = save + 1e-2f;
-      double fp = objective(&c);
-      xb[i] = save - 1e-2f;
-      double fm = objective(&c);
-      xb[i] = save;
-      double num = (fp - fm) / 2e-2;
-      if (fabs(num - ga[i]) > 3e-3 + 3e-2 * fabs(num)) {
-        bad = 1;
-        printf("  dx[%zu]: analytic %.6g, finite difference %.6g\n", i, ga[i], num);
-      }
-    }
+    int bad = tu_fd_check(xb, B * C * H * W, 8, 131, 5, 1e-2, 3e-3, 3e-2, ga, NULL, objective, &c,
+                          "dx", NULL);
     TU_CHECK(!bad, "input gradient matches finite differences");
     free(ga);
   }

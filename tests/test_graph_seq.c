@@ -29,34 +29,6 @@ static double objective(void *user) {
   return l;
 }
 
-static void fd_tensor(seq_case *c, clnn_tensor *t, const float *analytic, const char *what) {
-  size_t n = clnn_tensor_numel(t);
-  float *v = tu_read(t);
-  int bad = 0;
-  double worst = 0;
-  for (size_t k = 0; k < 6 && k < n; k++) {
-    size_t i = (k * 7919 + 3) % n;
-    float save = v[i];
-    double h = 1e-2;
-    v[i] = save + (float)h;
-    clnn_tensor_write(t, v, n);
-    double fp = objective(c);
-    v[i] = save - (float)h;
-    clnn_tensor_write(t, v, n);
-    double fm = objective(c);
-    v[i] = save;
-    clnn_tensor_write(t, v, n);
-    double num = (fp - fm) / (2 * h), err = fabs(num - analytic[i]) / (2e-3 + 3e-2 * fabs(num));
-    if (err > worst) worst = err;
-    if (err > 1.0) {
-      bad = 1;
-      printf("  %s[%zu]: analytic %.6g, finite difference %.6g\n", what, i, analytic[i], num);
-    }
-  }
-  TU_CHECK(!bad, "%s: gradient matches finite differences (worst %.2f of tolerance)", what, worst);
-  free(v);
-}
-
 /* ids [T] -> embedding + x -> pre-norm causal multi-head attention (residual) -> RMS norm ->
  * self-attention with q = k = v and key lengths (residual) -> layer norm sharing ln1's
  * parameters -> dense -> cross-entropy ignoring IGN. */
@@ -119,35 +91,14 @@ static void finite_differences(clnn_context *ctx) {
   TU_CHECK(isfinite(loss) && loss > 0, "objective %g", loss);
   size_t np = clnn_model_num_params(m);
   TU_CHECK(np == 14, "14 parameters (emb 1, ln1 2, mha 8, rms 1, head 2), got %zu", np);
-  for (size_t i = 0; i < np; i++) {
-    const char *name = clnn_model_param_name(m, i);
-    clnn_tensor *v = NULL, *gr = NULL;
-    TU_OK(clnn_model_param(m, name, &v, &gr));
-    if (!gr) continue;
-    float *ga = tu_read(gr);
-    fd_tensor(&c, v, ga, name);
-    free(ga);
-  }
+  tu_fd_params(m, 2e-3, objective, &c);
   clnn_tensor *dx = NULL;
   TU_OK(clnn_model_compute_gradients(m, c.feeds, 4, B, NULL));
   TU_OK(clnn_model_grad(m, x, &dx));
   if (dx) {
     float *ga = tu_read(dx);
-    int bad = 0;
-    for (size_t k = 0; k < 10; k++) {
-      size_t i = (k * 37 + 5) % (B * T * D);
-      float save = g_xb[i];
-      g_xb[i] = save + 1e-2f;
-      double fp = objective(&c);
-      g_xb[i] = save - 1e-2f;
-      double fm = objective(&c);
-      g_xb[i] = save;
-      double num = (fp - fm) / 2e-2;
-      if (fabs(num - ga[i]) > 2e-3 + 3e-2 * fabs(num)) {
-        bad = 1;
-        printf("  dx[%zu]: analytic %.6g, finite difference %.6g\n", i, ga[i], num);
-      }
-    }
+    int bad = tu_fd_check(g_xb, B * T * D, 10, 37, 5, 1e-2, 2e-3, 3e-2, ga, NULL, objective, &c,
+                          "dx", NULL);
     TU_CHECK(!bad, "input gradient matches finite differences");
     free(ga);
   }

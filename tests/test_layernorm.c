@@ -12,17 +12,6 @@
 #include "layernorm_ref.h"
 #include "test_util.h"
 
-static float *fvec(size_t n, float lo, float hi) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  tu_fill_uniform(v, n, lo, hi);
-  return v;
-}
-static float *fcopy(const float *src, size_t n) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  memcpy(v, src, sizeof(float) * n);
-  return v;
-}
-
 typedef struct shape {
   int ndim;
   size_t dims[5];
@@ -52,7 +41,7 @@ static void check_case(clnn_context *ctx, const shape *sh, int rms, const char *
   const float eps = 1e-5f;
   size_t dd[1] = {D}, rd[1] = {R};
   float off = tu_uniform(-2, 2);
-  float *x = fvec(n, off - 1.5f, off + 1.5f), *w = fvec(D, 0.5f, 1.5f), *b = fvec(D, -0.5f, 0.5f);
+  float *x = tu_fvec(n, off - 1.5f, off + 1.5f), *w = tu_fvec(D, 0.5f, 1.5f), *b = tu_fvec(D, -0.5f, 0.5f);
   float *y = malloc(n * sizeof(float)), *m = malloc(R * sizeof(float)), *r = malloc(R * sizeof(float));
   clnn_tensor *tx = tu_tensor(ctx, sh->ndim, sh->dims, x), *ty = tu_guarded(ctx, sh->ndim, sh->dims);
   clnn_tensor *tw = tu_tensor(ctx, 1, dd, w), *tb = tu_tensor(ctx, 1, dd, b);
@@ -89,12 +78,12 @@ static void check_case(clnn_context *ctx, const shape *sh, int rms, const char *
   /* backward from the device statistics */
   TU_OK(fwd(ctx, rms, tx, tw, tb, eps, ty, tsm, tsr));
   float *sm = tu_read(tsm), *sr = tu_read(tsr);
-  float *dy = fvec(n, -1, 1), *dx0 = fvec(n, -1, 1), *dw0 = fvec(D, -1, 1), *db0 = fvec(D, -1, 1);
+  float *dy = tu_fvec(n, -1, 1), *dx0 = tu_fvec(n, -1, 1), *dw0 = tu_fvec(D, -1, 1), *db0 = tu_fvec(D, -1, 1);
   clnn_tensor *tdy = tu_tensor(ctx, sh->ndim, sh->dims, dy), *tdx = tu_guarded(ctx, sh->ndim, sh->dims);
   clnn_tensor *tdw = tu_guarded(ctx, 1, dd), *tdb = tu_guarded(ctx, 1, dd);
   for (int beta = 0; beta < 2; beta++)
     for (int affine = 0; affine < 2; affine++) {
-      float *wdx = fcopy(dx0, n), *wdw = fcopy(dw0, D), *wdb = fcopy(db0, D);
+      float *wdx = tu_fcopy(dx0, n), *wdw = tu_fcopy(dw0, D), *wdb = tu_fcopy(db0, D);
       if (beta) {
         clnn_tensor_write(tdx, dx0, n);
         clnn_tensor_write(tdw, dw0, D);
@@ -141,7 +130,7 @@ static void check_case(clnn_context *ctx, const shape *sh, int rms, const char *
   }
   /* in place: dx = dy, y = x */
   {
-    float *wdx = fcopy(dx0, n);
+    float *wdx = tu_fcopy(dx0, n);
     ref_layernorm_backward(x, dy, R, D, w, sm, sr, rms, 0.0f, wdx, NULL, NULL);
     clnn_tensor *tin = tu_tensor(ctx, sh->ndim, sh->dims, dy);
     TU_OK(bwd(ctx, rms, tx, tin, tw, tsm, tsr, 0.0f, tin, NULL, NULL));
@@ -177,7 +166,7 @@ static double fd_loss(void *user) {
 }
 
 static void check_finite_differences(clnn_context *ctx, size_t R, size_t D, int rms) {
-  fd_case f = {fvec(R * D, -2, 2), fvec(D, 0.5f, 1.5f), fvec(D, -1, 1), fvec(R * D, -1, 1), R, D, rms};
+  fd_case f = {tu_fvec(R * D, -2, 2), tu_fvec(D, 0.5f, 1.5f), tu_fvec(D, -1, 1), tu_fvec(R * D, -1, 1), R, D, rms};
   size_t xd[2] = {R, D}, dd[1] = {D}, rd[1] = {R};
   clnn_tensor *tx = tu_tensor(ctx, 2, xd, f.x), *ty = tu_tensor(ctx, 2, xd, NULL);
   clnn_tensor *tw = tu_tensor(ctx, 1, dd, f.w), *tb = tu_tensor(ctx, 1, dd, f.b);
@@ -209,17 +198,13 @@ static void check_finite_differences(clnn_context *ctx, size_t R, size_t D, int 
 
 /* ---- error paths ---- */
 #define SENTINEL 42.0f
-static void expect_msg(const char *a, int line) {
-  const char *m = clnn_last_error();
-  tu_check_(strstr(m, a) != NULL, __FILE__, line, "message names '%s': %s", a, m);
-}
-#define MSG(a) expect_msg((a), __LINE__)
+#define MSG(a) TU_MSG(a)
 
 static void check_errors(clnn_context *ctx) {
   clnn_context *other = NULL;
   TU_OK(clnn_context_create(NULL, &other));
   size_t xd[2] = {4, 6}, xbad[2] = {4, 5}, dd[1] = {6}, d5[1] = {5}, rd[1] = {4}, r3[1] = {3};
-  float *x = fvec(24, -1, 1);
+  float *x = tu_fvec(24, -1, 1);
   clnn_tensor *tx = tu_tensor(ctx, 2, xd, x), *tdy = tu_tensor(ctx, 2, xd, x), *tw = tu_tensor(ctx, 1, dd, x);
   clnn_tensor *tsm = tu_tensor(ctx, 1, rd, x), *tsr = tu_tensor(ctx, 1, rd, x), *xo = tu_tensor(other, 2, xd, x);
   clnn_tensor *ty = tu_tensor(ctx, 2, xd, NULL), *tyb = tu_tensor(ctx, 2, xbad, NULL), *tw5 = tu_tensor(ctx, 1, d5, NULL);

@@ -11,11 +11,9 @@
  *
  * `test_model_io --write-seeds DIR` writes the fuzzing seeds (files of fuzz_model.c's model). */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -122,57 +120,6 @@ static clnn_model *trained_model(clnn_context *ctx) {
   return m;
 }
 
-/* ---- file surgery ---- */
-
-static unsigned char *read_all(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)n + 1);
-  *size = fread(b, 1, (size_t)n, f);
-  fclose(f);
-  return b;
-}
-
-static void write_all(const char *path, const void *b, size_t n) {
-  FILE *f = fopen(path, "wb");
-  fwrite(b, 1, n, f);
-  fclose(f);
-}
-
-/* Writes `out` = `in` with the first `from` in its header replaced by `to` (the header length
- * rewritten); returns 0 when `from` is not in the header. */
-static int rewrite(const char *in, const char *out, const char *from, const char *to) {
-  size_t n = 0;
-  unsigned char *b = read_all(in, &n);
-  uint64_t hlen = 0;
-  for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
-  char *h = malloc(hlen + 1);
-  memcpy(h, b + 8, hlen);
-  h[hlen] = 0;
-  char *at = strstr(h, from);
-  if (!at) {
-    free(h);
-    free(b);
-    return 0;
-  }
-  size_t nh = hlen - strlen(from) + strlen(to);
-  unsigned char *o = malloc(8 + nh + (n - 8 - hlen));
-  for (int i = 0; i < 8; i++) o[i] = (unsigned char)((nh >> (8 * i)) & 0xff);
-  size_t pre = (size_t)(at - h);
-  memcpy(o + 8, h, pre);
-  memcpy(o + 8 + pre, to, strlen(to));
-  memcpy(o + 8 + pre + strlen(to), at + strlen(from), hlen - pre - strlen(from));
-  memcpy(o + 8 + nh, b + 8 + hlen, n - 8 - hlen);
-  write_all(out, o, 8 + nh + (n - 8 - hlen));
-  free(o);
-  free(h);
-  free(b);
-  return 1;
-}
-
 /* The file must be refused with CLNN_ERROR_FORMAT by every reader, building nothing. */
 static void expect_format(clnn_context *ctx, const char *path, const char *what, int graph_too) {
   clnn_model *m = NULL;
@@ -193,7 +140,7 @@ static void corrupt(clnn_context *ctx, const char *good, const char *from, const
                     const char *what, int graph_too, const char *expect_msg) {
   char path[600];
   snprintf(path, sizeof path, "%s/bad.safetensors", dir);
-  if (!TU_CHECK(rewrite(good, path, from, to), "%s: '%s' is not in the header", what, from)) return;
+  if (!TU_CHECK(tu_patch_header(good, path, from, to), "%s: '%s' is not in the header", what, from)) return;
   expect_format(ctx, path, what, graph_too);
   if (expect_msg)
     TU_CHECK(strstr(clnn_last_error(), expect_msg) != NULL, "%s: message '%s' lacks '%s'", what,
@@ -225,7 +172,7 @@ static void test_roundtrip(clnn_context *ctx) {
   snprintf(path2, sizeof path2, "%s/model2.safetensors", dir);
   TU_OK(clnn_model_save(b, path2, 0));
   size_t n1 = 0, n2 = 0;
-  unsigned char *f1 = read_all(path, &n1), *f2 = read_all(path2, &n2);
+  unsigned char *f1 = tu_read_file(path, &n1), *f2 = tu_read_file(path2, &n2);
   TU_CHECK(n1 == n2 && memcmp(f1, f2, n1) == 0, "saving the loaded model gives another file");
   TU_CHECK(n1 > 8 && (n1 - 8) % 4 == 0 && f1[8] == '{', "layout: 8-byte size, JSON, data");
   free(f1);
@@ -396,26 +343,26 @@ static void test_corrupt(clnn_context *ctx) {
   snprintf(path, sizeof path, "%s/bad.safetensors", dir);
   TU_OK(clnn_model_save(a, good, 0));
   size_t n = 0;
-  unsigned char *b = read_all(good, &n);
+  unsigned char *b = tu_read_file(good, &n);
 
-  write_all(path, b, n / 2);
+  tu_write_file(path, b, n / 2);
   expect_format(ctx, path, "truncated in the data", 1);
-  write_all(path, b, 100);
+  tu_write_file(path, b, 100);
   expect_format(ctx, path, "truncated in the header", 1);
-  write_all(path, b, 5);
+  tu_write_file(path, b, 5);
   expect_format(ctx, path, "truncated in the size", 1);
   unsigned char *big = malloc(n + 4);
   memcpy(big, b, n);
   memset(big + n, 0, 4);
-  write_all(path, big, n + 4);
+  tu_write_file(path, big, n + 4);
   expect_format(ctx, path, "trailing data", 1);
   memcpy(big, b, n);
   big[8] = 'x'; /* not JSON */
-  write_all(path, big, n);
+  tu_write_file(path, big, n);
   expect_format(ctx, path, "not JSON", 1);
   memcpy(big, b, n);
   for (int i = 0; i < 8; i++) big[i] = i == 5 ? 1 : 0; /* 2^40 */
-  write_all(path, big, n);
+  tu_write_file(path, big, n);
   expect_format(ctx, path, "huge header length", 1);
   free(big);
   /* a header size over 100 MB in a (sparse) file that large */
@@ -434,7 +381,7 @@ static void test_corrupt(clnn_context *ctx) {
   memcpy(many + 8, "{\"a\":[", 6);
   for (size_t i = 0; i < nv; i++) memcpy(many + 14 + 2 * i, "0,", 2);
   memcpy(many + 14 + 2 * nv - 1, "]}", 2);
-  write_all(path, many, 8 + hl);
+  tu_write_file(path, many, 8 + hl);
   free(many);
   expect_format(ctx, path, "too many JSON values", 1);
   TU_CHECK(strstr(clnn_last_error(), "JSON values") != NULL, "message: %s", clnn_last_error());
@@ -465,7 +412,7 @@ static void test_corrupt(clnn_context *ctx) {
 
   /* clnn_model_load into an existing model: a corrupt file changes nothing */
   float *before = param(a, "c1.weight");
-  TU_CHECK(rewrite(good, path, "\"shape\":[3,144]", "\"shape\":[144,3]"), "rewrite");
+  TU_CHECK(tu_patch_header(good, path, "\"shape\":[3,144]", "\"shape\":[144,3]"), "rewrite");
   TU_STATUS(clnn_model_load(a, path, 1, NULL, 0, NULL, 0), CLNN_ERROR_FORMAT);
   TU_STATUS(clnn_model_load(a, path, 0, NULL, 0, NULL, 0), CLNN_ERROR_FORMAT);
   float *after = param(a, "c1.weight");
@@ -514,26 +461,6 @@ static int write_seeds(const char *out) {
   return tu_finish("test_model_io --write-seeds");
 }
 
-static int replay(const char *d) {
-  DIR *dp = opendir(d);
-  if (!dp) return 0;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(dp))) {
-    if (e->d_name[0] == '.') continue;
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s", d, e->d_name);
-    size_t size = 0;
-    unsigned char *b = read_all(path, &size);
-    if (!b) continue;
-    fuzz_model_one(b, size);
-    free(b);
-    n++;
-  }
-  closedir(dp);
-  return n;
-}
-
 static void test_fuzz_corpus(clnn_context *ctx) {
   /* the seeds as written now load */
   clnn_model *m = seed_model(ctx);
@@ -542,7 +469,7 @@ static void test_fuzz_corpus(clnn_context *ctx) {
   TU_OK(clnn_model_save(m, path, CLNN_SAVE_OPTIMIZER));
   clnn_model_destroy(m);
   size_t n = 0;
-  unsigned char *b = read_all(path, &n);
+  unsigned char *b = tu_read_file(path, &n);
   clnn_graph *g = NULL;
   TU_OK(clnn__m_load_memory(ctx, b, n, "seed", &m, &g));
   clnn_model_destroy(m);
@@ -554,7 +481,7 @@ static void test_fuzz_corpus(clnn_context *ctx) {
   int count = 0;
   for (int k = 0; k < 2; k++) {
     snprintf(path, sizeof path, "%s/tests/fuzz/%s/model", src, k ? "regress" : "corpus");
-    count += replay(path);
+    count += tu_replay_dir(path, fuzz_model_one);
   }
   TU_CHECK(count > 0, "no fuzzing corpus in %s/tests/fuzz/corpus/model", src);
   printf("replayed %d model fuzzing inputs\n", count);

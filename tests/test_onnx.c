@@ -27,22 +27,6 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static unsigned char *slurp(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-    free(b);
-    b = NULL;
-  }
-  fclose(f);
-  *size = (size_t)n;
-  return b;
-}
-
 static int have_python_module(const char *mod) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import %s' >/dev/null 2>&1", mod);
@@ -169,7 +153,7 @@ static void errors(clnn_context *ctx) {
   char path[256];
   snprintf(path, sizeof path, "%s/roundtrip.onnx", tmpdir);
   size_t size = 0;
-  unsigned char *b = slurp(path, &size);
+  unsigned char *b = tu_read_file(path, &size);
   TU_CHECK(b != NULL, "the round-trip file exists");
   if (!b) return;
   clnn_model *m = (clnn_model *)&size;

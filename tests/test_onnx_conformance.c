@@ -55,25 +55,9 @@ static void note_skip(const char *test, const char *msg) {
   }
 }
 
-static unsigned char *slurp(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-    free(b);
-    b = NULL;
-  }
-  fclose(f);
-  *size = (size_t)n;
-  return b;
-}
-
 static float *read_pb(const char *path, int *ndim, int64_t *dims, size_t *numel) {
   size_t size;
-  unsigned char *b = slurp(path, &size);
+  unsigned char *b = tu_read_file(path, &size);
   if (!b) return NULL;
   float *data = NULL;
   clnn_status st = clnn__onnx_read_tensor(b, size, ndim, dims, &data, numel);
@@ -89,7 +73,7 @@ static clnn_status load_frozen(clnn_context *ctx, const char *dir, clnn_model **
   char path[4096];
   snprintf(path, sizeof path, "%s/model.onnx", dir);
   size_t size;
-  unsigned char *b = slurp(path, &size);
+  unsigned char *b = tu_read_file(path, &size);
   Onnx__ModelProto *mp = b ? onnx__model_proto__unpack(NULL, size, b) : NULL;
   free(b);
   if (!mp || !mp->graph || mp->graph->n_input < 2) {
@@ -104,7 +88,7 @@ static clnn_status load_frozen(clnn_context *ctx, const char *dir, clnn_model **
   int ok = 1;
   for (size_t k = 1; k < nin && ok; k++) {
     snprintf(path, sizeof path, "%s/test_data_set_0/input_%zu.pb", dir, k);
-    b = slurp(path, &size);
+    b = tu_read_file(path, &size);
     mine[k] = b ? onnx__tensor_proto__unpack(NULL, size, b) : NULL;
     free(b);
     if (!mine[k]) ok = 0;

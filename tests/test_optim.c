@@ -26,11 +26,6 @@ static float atol_for(const float *want, size_t n) {
   return ATOL * m;
 }
 
-static float *fvec(size_t n, float lo, float hi) {
-  float *v = malloc(sizeof(float) * (n ? n : 1));
-  tu_fill_uniform(v, n, lo, hi);
-  return v;
-}
 static float *fconst(size_t n, float value) {
   float *v = malloc(sizeof(float) * (n ? n : 1));
   for (size_t i = 0; i < n; i++) v[i] = value;
@@ -55,7 +50,7 @@ static void run_case(clnn_context *ctx, const opt_case *oc, int ndim, const size
                      const char *mode) {
   size_t n = 1;
   for (int i = 0; i < ndim; i++) n *= dims[i];
-  float *p = fvec(n, -1, 1);
+  float *p = tu_fvec(n, -1, 1);
   float *s1 = fconst(n, oc->state_init), *s2 = fconst(n, 0.0f);
   clnn_tensor *tp = tu_tensor(ctx, ndim, dims, p), *tg = tu_tensor(ctx, ndim, dims, NULL);
   clnn_tensor *ts1 = tu_tensor(ctx, ndim, dims, s1), *ts2 = tu_tensor(ctx, ndim, dims, s2);
@@ -68,7 +63,7 @@ static void run_case(clnn_context *ctx, const opt_case *oc, int ndim, const size
   if (oc->kind == OPT_RMSPROP) has_s2 = oc->rms.momentum > 0;
   int ok = 1;
   for (int step = 1; step <= STEPS && ok; step++) {
-    float *g = fvec(n, -1, 1);
+    float *g = tu_fvec(n, -1, 1);
     clnn_tensor_write(tg, g, n);
     switch (oc->kind) {
       case OPT_SGD: {
@@ -159,7 +154,7 @@ static void check_clip(clnn_context *ctx, const char *mode) {
   const float max_norms[] = {1.0f, 1e6f, 0.0f, 5.0f};
   for (int trial = 0; trial < 4; trial++) {
     for (int i = 0; i < COUNT; i++) {
-      host[i] = fvec(sizes[i], -1, 1);
+      host[i] = tu_fvec(sizes[i], -1, 1);
       want[i] = malloc(sizeof(float) * sizes[i]);
       memcpy(want[i], host[i], sizeof(float) * sizes[i]);
       t[i] = tu_tensor(ctx, 1, &sizes[i], host[i]);
@@ -197,7 +192,7 @@ static void check_clip(clnn_context *ctx, const char *mode) {
   /* determinism: the same gradients give a bitwise identical norm, run after run */
   {
     size_t big = 300007;
-    float *h = fvec(big, -3, 3);
+    float *h = tu_fvec(big, -3, 3);
     clnn_tensor *tb = tu_tensor(ctx, 1, &big, h);
     float first = 0, again = 0;
     int same = 1;
@@ -218,7 +213,7 @@ static void check_clip(clnn_context *ctx, const char *mode) {
   /* a NaN gradient makes the norm and every gradient NaN (as torch.nn.utils.clip_grad_norm_) */
   {
     size_t a = 10, b = 5;
-    float *ha = fvec(a, -1, 1), *hb = fvec(b, -1, 1);
+    float *ha = tu_fvec(a, -1, 1), *hb = tu_fvec(b, -1, 1);
     ha[3] = NAN;
     clnn_tensor *tt[2] = {tu_tensor(ctx, 1, &a, ha), tu_tensor(ctx, 1, &b, hb)};
     float norm = 0;

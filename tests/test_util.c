@@ -1,10 +1,13 @@
 /* tests/test_util.c — implementation of the test harness in test_util.h. */
+#define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int tu_failures = 0;
 int tu_checks = 0;
@@ -46,6 +49,11 @@ int tu_check_(int cond, const char *file, int line, const char *fmt, ...) {
   return cond;
 }
 
+void tu_expect_msg_(const char *a, const char *file, int line) {
+  const char *m = clnn_last_error();
+  tu_check_(strstr(m, a) != NULL, file, line, "message names '%s': %s", a, m);
+}
+
 int tu_finish(const char *name) {
   printf("%s: %d passed, %d failed\n", name, tu_checks - tu_failures, tu_failures);
   return tu_failures == 0 ? 0 : 1;
@@ -62,6 +70,18 @@ float tu_uniform(float lo, float hi) {
 }
 void tu_fill_uniform(float *x, size_t n, float lo, float hi) {
   for (size_t i = 0; i < n; i++) x[i] = tu_uniform(lo, hi);
+}
+
+float *tu_fvec(size_t n, float lo, float hi) {
+  float *v = malloc(sizeof(float) * (n ? n : 1));
+  tu_fill_uniform(v, n, lo, hi);
+  return v;
+}
+
+float *tu_fcopy(const float *src, size_t n) {
+  float *v = malloc(sizeof(float) * (n ? n : 1));
+  memcpy(v, src, sizeof(float) * n);
+  return v;
 }
 
 int tu_allclose(const float *got, const float *want, size_t n, float rtol, float atol,
@@ -112,6 +132,52 @@ double tu_fd(float *x, size_t i, float h, tu_scalar_fn f, void *user) {
   return (fp - fm) / (2.0 * (double)h);
 }
 
+int tu_fd_check(float *x, size_t n, size_t count, size_t stride, size_t offset, double h,
+                double atol, double rtol, const float *analytic, clnn_tensor *t, tu_scalar_fn f,
+                void *user, const char *what, double *worst) {
+  int bad = 0;
+  double most = 0;
+  for (size_t k = 0; k < count && k < n; k++) {
+    size_t i = (k * stride + offset) % n;
+    float save = x[i];
+    x[i] = save + (float)h;
+    if (t) clnn_tensor_write(t, x, n);
+    double fp = f(user);
+    x[i] = save - (float)h;
+    if (t) clnn_tensor_write(t, x, n);
+    double fm = f(user);
+    x[i] = save;
+    if (t) clnn_tensor_write(t, x, n);
+    double num = (fp - fm) / (2 * h), tol = atol + rtol * fabs(num);
+    double err = fabs(num - analytic[i]) / tol;
+    if (err > most) most = err;
+    if (err > 1.0) {
+      bad++;
+      printf("  %s[%zu]: analytic %.6g, finite difference %.6g\n", what, i, analytic[i], num);
+    }
+  }
+  if (worst) *worst = most;
+  return bad;
+}
+
+void tu_fd_params(clnn_model *m, double atol, tu_scalar_fn f, void *user) {
+  size_t np = clnn_model_num_params(m);
+  for (size_t i = 0; i < np; i++) {
+    const char *name = clnn_model_param_name(m, i);
+    clnn_tensor *v = NULL, *gr = NULL;
+    TU_OK(clnn_model_param(m, name, &v, &gr));
+    if (!gr) continue;
+    float *ga = tu_read(gr), *x = tu_read(v);
+    double worst = 0;
+    int bad = tu_fd_check(x, clnn_tensor_numel(v), 6, 7919, 3, 1e-2, atol, 3e-2, ga, v, f, user,
+                          name, &worst);
+    TU_CHECK(!bad, "%s: gradient matches finite differences (worst %.2f of tolerance)", name,
+             worst);
+    free(x);
+    free(ga);
+  }
+}
+
 void tu_check_all(const clnn_tensor *t, float v, const char *what) {
   float *h = tu_read(t);
   size_t n = clnn_tensor_numel(t), bad = 0;
@@ -153,6 +219,90 @@ void tu_check_guard(const clnn_tensor *t, const char *what) {
   size_t bad = 0;
   for (size_t i = 0; i < TU_GUARD_N; i++) bad += g[i] != TU_GUARD_VAL;
   TU_CHECK(err == CL_SUCCESS && bad == 0, "%s: %zu floats written past the end of the output", what, bad);
+}
+
+unsigned char *tu_read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+    free(b);
+    b = NULL;
+  }
+  fclose(f);
+  if (b) *size = (size_t)n;
+  return b;
+}
+
+void tu_write_file(const char *path, const void *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    printf("FAIL: cannot write %s\n", path);
+    exit(1);
+  }
+  fwrite(b, 1, n, f);
+  fclose(f);
+}
+
+int tu_patch_header(const char *src, const char *dst, const char *from, const char *to) {
+  size_t n = 0;
+  unsigned char *b = tu_read_file(src, &n);
+  if (!b || n < 8) {
+    free(b);
+    return 0;
+  }
+  uint64_t h = 0;
+  for (int i = 7; i >= 0; i--) h = (h << 8) | b[i];
+  char *hdr = malloc(h + 1);
+  memcpy(hdr, b + 8, h);
+  hdr[h] = 0;
+  char *at = strstr(hdr, from);
+  if (!at) {
+    free(hdr);
+    free(b);
+    return 0;
+  }
+  size_t nh = h - strlen(from) + strlen(to), tail = n - 8 - h;
+  unsigned char *o = malloc(8 + nh + tail);
+  for (int i = 0; i < 8; i++) o[i] = (unsigned char)((uint64_t)nh >> (8 * i));
+  size_t pre = (size_t)(at - hdr);
+  memcpy(o + 8, hdr, pre);
+  memcpy(o + 8 + pre, to, strlen(to));
+  memcpy(o + 8 + pre + strlen(to), at + strlen(from), h - pre - strlen(from));
+  memcpy(o + 8 + nh, b + 8 + h, tail);
+  tu_write_file(dst, o, 8 + nh + tail);
+  free(o);
+  free(hdr);
+  free(b);
+  return 1;
+}
+
+int tu_replay_dir(const char *dir, int (*fn)(const uint8_t *, size_t)) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    FILE *f = fopen(path, "rb");
+    if (!f) continue;
+    unsigned char *buf = malloc((size_t)st.st_size + 1);
+    size_t got = fread(buf, 1, (size_t)st.st_size, f);
+    fclose(f);
+    TU_CHECK(got == (size_t)st.st_size, "read %s", path);
+    fn(buf, got);
+    free(buf);
+    n++;
+  }
+  closedir(d);
+  return n;
 }
 
 clnn_net *tu_digits_cnn(clnn_context *ctx, uint64_t seed) {

@@ -28,6 +28,9 @@ int tu_check_(int cond, const char *file, int line, const char *fmt, ...);
               clnn_status_string(tu_s_), clnn_status_string(expected), clnn_last_error());      \
   } while (0)
 #define TU_OK(call) TU_STATUS(call, CLNN_SUCCESS)
+/* Checks that clnn_last_error() names `a` (an error message that names the argument). */
+void tu_expect_msg_(const char *a, const char *file, int line);
+#define TU_MSG(a) tu_expect_msg_((a), __FILE__, __LINE__)
 
 /* Prints "<name>: N passed, N failed" and returns the process exit code (0 when nothing failed). */
 int tu_finish(const char *name);
@@ -36,6 +39,9 @@ int tu_finish(const char *name);
 void tu_seed(uint64_t seed);
 float tu_uniform(float lo, float hi);
 void tu_fill_uniform(float *x, size_t n, float lo, float hi);
+/* A new malloc'd array (caller frees) of n such numbers; of a copy of src[n]. */
+float *tu_fvec(size_t n, float lo, float hi);
+float *tu_fcopy(const float *src, size_t n);
 
 /* max over i of |a-b| / (atol + rtol*|b|) <= 1; prints the worst element when it fails. */
 int tu_allclose(const float *got, const float *want, size_t n, float rtol, float atol,
@@ -57,6 +63,19 @@ void tu_check_all(const clnn_tensor *t, float v, const char *what);
 clnn_tensor *tu_guarded(clnn_context *ctx, int ndim, const size_t *dims);
 void tu_check_guard(const clnn_tensor *t, const char *what);
 
+/* The whole file at path in a new malloc'd buffer one byte longer than the file (caller frees),
+ * its size in *size; NULL when it cannot be opened or read. */
+unsigned char *tu_read_file(const char *path, size_t *size);
+/* Writes n bytes to path; exits (a test setup error) when the file cannot be opened. */
+void tu_write_file(const char *path, const void *b, size_t n);
+/* Writes safetensors file `dst` = `src` with the first `from` in its JSON header replaced by `to`
+ * (the header length rewritten); returns 0 (writing nothing) when src cannot be read or `from`
+ * is not in its header. */
+int tu_patch_header(const char *src, const char *dst, const char *from, const char *to);
+/* Runs every regular file of dir through fn (a fuzz target), checking each was read whole;
+ * returns the number of files (0 when dir cannot be opened). */
+int tu_replay_dir(const char *dir, int (*fn)(const uint8_t *, size_t));
+
 /* The digits demo's network (examples/digits_cnn.c): two 3x3x32 conv + ReLU, 2x2 max pool,
  * dropout 0.25, dense 128 + ReLU, dense 10, Adam lr 1e-3, input [1, 8, 8]. Exits on setup failure. */
 clnn_net *tu_digits_cnn(clnn_context *ctx, uint64_t seed);
@@ -65,5 +84,20 @@ clnn_net *tu_digits_cnn(clnn_context *ctx, uint64_t seed);
  * the scalar loss for the current host x (double precision reference code is best). */
 typedef double (*tu_scalar_fn)(void *user);
 double tu_fd(float *x, size_t i, float h, tu_scalar_fn f, void *user);
+
+/* Central finite differences (step h, (f(+h) - f(-h)) / 2h in double precision) of f against
+ * `analytic` at `count` elements of the host array x[n]: element (k * stride + offset) % n for
+ * k < count (and k < n), each restored after. With t not NULL, x is a host copy of t, written to
+ * t after every change. An element fails when |fd - analytic| > atol + rtol * |fd|; it is printed
+ * as "  what[i]: analytic A, finite difference F". Returns how many failed; *worst (when not
+ * NULL) gets the largest |fd - analytic| / (atol + rtol * |fd|). */
+int tu_fd_check(float *x, size_t n, size_t count, size_t stride, size_t offset, double h,
+                double atol, double rtol, const float *analytic, clnn_tensor *t, tu_scalar_fn f,
+                void *user, const char *what, double *worst);
+
+/* Every parameter of m that has a gradient (computed by the caller for the same f) against
+ * finite differences: tu_fd_check on 6 of its elements (stride 7919, offset 3, h 1e-2, rtol 3e-2,
+ * the given atol), one check per parameter named after it. */
+void tu_fd_params(clnn_model *m, double atol, tu_scalar_fn f, void *user);
 
 #endif

@@ -20,8 +20,8 @@ from ._core import Tensor, _Closeable, _check_ctx, _flag, _float, _int, as_float
     as_int32_labels
 from ._errors import invalid, shape_mismatch
 from . import _lib as L
-from .graph import Feed, Graph, Schedule, Value, _call, _fn, _name_arg, _path, default_context, \
-    _OPTIMIZERS
+from ._args import load_state, optimizer_config
+from .graph import Feed, Graph, Schedule, Value, _call, _fn, _name_arg, _path, default_context
 from .ops import _u64
 
 __all__ = ["Model", "SCHEDULES"]
@@ -449,14 +449,7 @@ class Model(_Closeable):
 
     def load_state_dict(self, state):
         """Writes arrays into the named parameters (shapes must match); returns the model."""
-        if not hasattr(state, "items"):
-            raise invalid("load_state_dict: state must be a mapping {name: array}")
-        for n, a in state.items():
-            t = self.param_tensor(n)
-            arr = as_float32(a, f"state[{n!r}]")
-            if arr.shape != t.shape:
-                raise shape_mismatch(f"load_state_dict: {n} has shape {t.shape}, got {arr.shape}")
-            t.write(arr)
+        load_state(state, self.param_tensor)
         return self
 
     def _set_trainable(self, prefix, on):
@@ -495,24 +488,7 @@ class Model(_Closeable):
         PyTorch's meaning and defaults (as clnn.Net.set_optimizer); options: weight_decay,
         momentum, dampening, nesterov, beta1, beta2 (or betas=(b1, b2)), alpha, eps,
         clip_grad_norm. lr may be 0. Restarts the optimizer state."""
-        if not isinstance(kind, str) or kind.lower() not in _OPTIMIZERS:
-            raise invalid(f"optimizer must be one of {', '.join(_OPTIMIZERS)}, not {kind!r}")
-        cfg = L.OptimizerConfig()
-        L.load().clnn_optimizer_config_init(ctypes.byref(cfg), _OPTIMIZERS[kind.lower()],
-                                            _float(lr, "lr"))
-        if "betas" in options:
-            b = options.pop("betas")
-            if not isinstance(b, (tuple, list)) or len(b) != 2:
-                raise invalid("betas must be a pair (beta1, beta2)")
-            options["beta1"], options["beta2"] = b
-        for k, v in options.items():
-            if k == "nesterov":
-                cfg.nesterov = 1 if _flag(v, "nesterov") else 0
-            elif k in ("weight_decay", "momentum", "dampening", "beta1", "beta2", "alpha", "eps",
-                       "clip_grad_norm"):
-                setattr(cfg, k, _float(v, k))
-            else:
-                raise invalid(f"set_optimizer: unknown option {k!r}")
+        cfg = optimizer_config(kind, lr, options)
         self._run("clnn_model_set_optimizer", ctypes.byref(cfg))
         return self
 

@@ -27,6 +27,7 @@ import threading
 import numpy as np
 
 from . import _lib as L
+from ._args import _kernel
 from ._core import Context, _Closeable, _flag, _float, _int, _path_bytes
 from ._errors import Error, invalid, shape_mismatch
 from .ops import _act, _conv_params, _cint, _pool_params
@@ -34,7 +35,6 @@ from .ops import _act, _conv_params, _cint, _pool_params
 __all__ = ["Graph", "Value", "default_context", "has_function"]  # Model: clnn/_model.py
 
 _LOSS_KINDS = {"softmax_cross_entropy": 0, "cross_entropy": 0, "bce_with_logits": 1, "mse": 2}
-_OPTIMIZERS = {"sgd": 0, "adam": 1, "adamw": 2, "rmsprop": 3, "adagrad": 4}
 _DTYPES = {"float32": 0, "float": 0, "int32": 1, "int": 1}
 
 
@@ -622,13 +622,3 @@ def _seq(v, what):
     if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
         raise invalid(f"{what} must be a list or tuple")
     return list(v)
-
-
-def _kernel(k):
-    if isinstance(k, (tuple, list)):
-        if len(k) != 2:
-            raise invalid(f"kernel_size must be an int or (h, w), got {k!r}")
-        return _cint(k[0], "kernel_size"), _cint(k[1], "kernel_size")
-    k = _cint(k, "kernel_size")
-    return k, k
-

@@ -6,13 +6,13 @@ import os
 import numpy as np
 
 from . import _lib as L
+from ._args import OPTIMIZERS, _kernel, load_state, optimizer_config
 from ._core import Context, DeviceSet, Tensor, _Closeable, _check_ctx, _flag, _float, _int, _path_bytes, \
     as_float32, as_int32_labels
 from ._errors import Error, invalid, shape_mismatch
 from .ops import ACTIVATIONS, _conv_params, _cint, _pool_params, _u64
 
 LOSSES = {"softmax_cross_entropy": 0, "cross_entropy": 0, "bce_with_logits": 1, "mse": 2}
-OPTIMIZERS = {"sgd": 0, "adam": 1, "adamw": 2, "rmsprop": 3, "adagrad": 4}
 SPLIT_MODES = {"auto": 0, "measure": 1, "fixed": 2}
 
 
@@ -410,24 +410,7 @@ class Net(_Closeable):
         """Optimizer kind "sgd", "adam", "adamw", "rmsprop" or "adagrad" with PyTorch's meaning
         and defaults; options: weight_decay, momentum, dampening, nesterov, beta1, beta2 (or
         betas=(b1, b2)), alpha, eps, clip_grad_norm. Restarts the optimizer state."""
-        if not isinstance(kind, str) or kind.lower() not in OPTIMIZERS:
-            raise invalid(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {kind!r}")
-        cfg = L.OptimizerConfig()
-        L.load().clnn_optimizer_config_init(ctypes.byref(cfg), OPTIMIZERS[kind.lower()],
-                                            _float(lr, "lr"))
-        if "betas" in options:
-            b = options.pop("betas")
-            if not isinstance(b, (tuple, list)) or len(b) != 2:
-                raise invalid("betas must be a pair (beta1, beta2)")
-            options["beta1"], options["beta2"] = b
-        for k, v in options.items():
-            if k == "nesterov":
-                cfg.nesterov = 1 if _flag(v, "nesterov") else 0
-            elif k in ("weight_decay", "momentum", "dampening", "beta1", "beta2", "alpha", "eps",
-                       "clip_grad_norm"):
-                setattr(cfg, k, _float(v, k))
-            else:
-                raise invalid(f"set_optimizer: unknown option {k!r}")
+        cfg = optimizer_config(kind, lr, options)
         self._call(L.load().clnn_net_set_optimizer, ctypes.byref(cfg))
         self._optimizer, self._lr = kind.lower(), float(cfg.lr)
         return self
@@ -642,14 +625,7 @@ class Net(_Closeable):
     def load_state_dict(self, state):
         """Writes arrays into the named parameters (shapes must match; unknown names are an
         error). Names not given keep their values."""
-        if not hasattr(state, "items"):
-            raise invalid("load_state_dict: state must be a mapping {name: array}")
-        for n, a in state.items():
-            t = self.param(n)
-            arr = as_float32(a, f"state[{n!r}]")
-            if arr.shape != t.shape:
-                raise shape_mismatch(f"load_state_dict: {n} has shape {t.shape}, got {arr.shape}")
-            t.write(arr)
+        load_state(state, self.param)
         return self
 
     @property
@@ -767,12 +743,3 @@ def _check_layer_name(name):
     if not 1 <= len(name) <= 47 or not all(c.isascii() and (c.isalnum() or c in "_-")
                                            for c in name):
         raise invalid(f"layer name {name!r}: 1 to 47 letters, digits, '_' or '-'")
-
-
-def _kernel(k):
-    if isinstance(k, (tuple, list)):
-        if len(k) != 2:
-            raise invalid(f"kernel_size must be an int or (h, w), got {k!r}")
-        return _cint(k[0], "kernel_size"), _cint(k[1], "kernel_size")
-    k = _cint(k, "kernel_size")
-    return k, k

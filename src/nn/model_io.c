@@ -10,7 +10,6 @@
 #include "nn/model_io.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +17,6 @@
 #include <unistd.h>
 
 #define MAX_COUNT ((uint64_t)1 << 53) /* step counts beyond this cannot come from training */
-
-static clnn_status bad(const char *path, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static clnn_status bad(const char *path, const char *fmt, ...) {
-  char msg[768];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return clnn__error(CLNN_ERROR_FORMAT, "model file '%s': %s", path, msg);
-}
 
 /* ---- host byte order ---- */
 
@@ -251,7 +236,8 @@ static clnn_status load_into(clnn_model *m, const clnn__ms_src *s, const clnn__m
   int has_fwd = clnn__ms_meta_u64(f, "train_forwards", MAX_COUNT, &fwd);
   int has_seed = clnn__ms_meta_u64(f, "seed", UINT64_MAX, &seed);
   if (has_step < 0 || has_fwd < 0 || has_seed < 0)
-    return bad(path, "metadata step, train_forwards or seed is not a decimal count (at most 2^53)");
+    return clnn__ms_bad(
+        path, "metadata step, train_forwards or seed is not a decimal count (at most 2^53)");
   int with_opt = strict && has_step;
   if (with_opt) {
     /* the optimizer type of the state: a model file's settings JSON or a checkpoint's name */
@@ -267,12 +253,12 @@ static clnn_status load_into(clnn_model *m, const clnn__ms_src *s, const clnn__m
       clnn__mj_opt_free(&settings);
     }
     if (type != (int)m->opt.type) {
-      clnn_status st =
-          bad(path,
-              "holds optimizer state of %s but the model uses %s (set the same "
-              "optimizer before loading)",
-              type < 0 ? "an unknown optimizer" : clnn__nn_opt_name((clnn_optimizer_type)type),
-              clnn__nn_opt_name(m->opt.type));
+      clnn_status st = clnn__ms_bad(
+          path,
+          "holds optimizer state of %s but the model uses %s (set the same "
+          "optimizer before loading)",
+          type < 0 ? "an unknown optimizer" : clnn__nn_opt_name((clnn_optimizer_type)type),
+          clnn__nn_opt_name(m->opt.type));
       return st;
     }
   }
@@ -292,10 +278,10 @@ static clnn_status load_into(clnn_model *m, const clnn__ms_src *s, const clnn__m
     const clnn__ms_entry *e = clnn__ms_find(f, t[i].name);
     if (!e) {
       if (strict) {
-        st = bad(path, "has no tensor '%s'%s", t[i].name,
-                 t[i].slot >= 0 ? " (incomplete "
-                                  "optimizer state)"
-                                : "");
+        st = clnn__ms_bad(path, "has no tensor '%s'%s", t[i].name,
+                          t[i].slot >= 0 ? " (incomplete "
+                                           "optimizer state)"
+                                         : "");
         goto done;
       }
       continue; /* missing */
@@ -305,9 +291,9 @@ static clnn_status load_into(clnn_model *m, const clnn__ms_src *s, const clnn__m
     for (int d = 0; same && d < gp->ndim; d++) same = e->shape[d] == (uint64_t)gp->dims[d];
     if (!same) {
       char a[160], b[96];
-      st = bad(path, "tensor '%s' is %s but the model's is F32 %s", t[i].name,
-               clnn__ms_entry_text(e, a, sizeof a),
-               clnn__dims_str_raw(gp->ndim, gp->dims, b, sizeof b));
+      st = clnn__ms_bad(path, "tensor '%s' is %s but the model's is F32 %s", t[i].name,
+                        clnn__ms_entry_text(e, a, sizeof a),
+                        clnn__dims_str_raw(gp->ndim, gp->dims, b, sizeof b));
       goto done;
     }
     t[i].fe = e;
@@ -319,10 +305,10 @@ static clnn_status load_into(clnn_model *m, const clnn__ms_src *s, const clnn__m
     const char *name = it->string;
     const clnn__ms_entry *e = strcmp(name, "__metadata__") == 0 ? NULL : clnn__ms_find(f, name);
     if (!e || used[e - f->e]) continue;
-    st = bad(path, "holds tensor '%.100s', which the model does not have%s", name,
-             strncmp(name, "optimizer.", 10) != 0 ? ""
-             : has_step ? " (optimizer state of another optimizer configuration?)"
-                        : " (optimizer state without a step count)");
+    st = clnn__ms_bad(path, "holds tensor '%.100s', which the model does not have%s", name,
+                      strncmp(name, "optimizer.", 10) != 0 ? ""
+                      : has_step ? " (optimizer state of another optimizer configuration?)"
+                                 : " (optimizer state without a step count)");
     goto done;
   }
   /* read what is loaded into host memory (bounded by the model's own tensors) */
@@ -409,9 +395,10 @@ static clnn_status check_graph_params(const clnn__graph *g, const clnn__ms_file 
       for (int d = 0; same && d < p->ndim; d++) same = e->shape[d] == (uint64_t)p->dims[d];
       if (!same) {
         char a[160], b[96];
-        st = bad(path, "node '%s' (%s) needs parameter '%s' F32 %s; the file %s%s", n->name,
-                 n->op->kind, p->name, clnn__dims_str_raw(p->ndim, p->dims, b, sizeof b),
-                 e ? "holds " : "does not hold it", e ? clnn__ms_entry_text(e, a, sizeof a) : "");
+        st = clnn__ms_bad(
+            path, "node '%s' (%s) needs parameter '%s' F32 %s; the file %s%s", n->name, n->op->kind,
+            p->name, clnn__dims_str_raw(p->ndim, p->dims, b, sizeof b),
+            e ? "holds " : "does not hold it", e ? clnn__ms_entry_text(e, a, sizeof a) : "");
       }
     }
   }
@@ -430,9 +417,9 @@ static clnn_status load_source(clnn_context *ctx, const clnn__ms_src *s, const c
   if (st != CLNN_SUCCESS) return st;
   const char *graph = clnn__ms_meta(&f, "graph");
   if (!graph) {
-    st = bad(path,
-             "holds no graph in its metadata (a checkpoint from clnn_net_save, or another "
-             "tool's file: load it into a model built in code with clnn_model_load)");
+    st = clnn__ms_bad(path,
+                      "holds no graph in its metadata (a checkpoint from clnn_net_save, or another "
+                      "tool's file: load it into a model built in code with clnn_model_load)");
     goto done;
   }
   if ((st = clnn__mj_graph_read(graph, path, &g)) != CLNN_SUCCESS) goto done;
@@ -441,7 +428,7 @@ static clnn_status load_source(clnn_context *ctx, const clnn__ms_src *s, const c
     /* clnn_net_save names only the optimizer type ("adam"): its defaults, so that its slots load */
     int net_opt = opt && opt[0] != '{' ? clnn__mj_opt_type(opt) : -1;
     if (opt && opt[0] != '{' && net_opt < 0) {
-      st = bad(path, "metadata optimizer '%.32s' is not an optimizer type", opt);
+      st = clnn__ms_bad(path, "metadata optimizer '%.32s' is not an optimizer type", opt);
       goto done;
     }
     if (net_opt >= 0) opt = NULL;
@@ -449,12 +436,12 @@ static clnn_status load_source(clnn_context *ctx, const clnn__ms_src *s, const c
     if ((st = check_graph_params(&g->g, &f, path)) != CLNN_SUCCESS) goto done;
     uint64_t seed = 0;
     if (clnn__ms_meta_u64(&f, "seed", UINT64_MAX, &seed) < 0) {
-      st = bad(path, "metadata seed is not a decimal number");
+      st = clnn__ms_bad(path, "metadata seed is not a decimal number");
       goto done;
     }
     if ((st = clnn__m_create(ctx, &g->g, seed, &m, fn)) != CLNN_SUCCESS) {
       if (st == CLNN_ERROR_SHAPE_MISMATCH || st == CLNN_ERROR_INVALID_ARGUMENT)
-        st = bad(path, "%s", clnn_last_error());
+        st = clnn__ms_bad(path, "%s", clnn_last_error());
       goto done;
     }
     if (opt && (st = clnn__mj_opt_apply(m, &o, path)) != CLNN_SUCCESS) goto done;

@@ -44,6 +44,13 @@ int clnn__mj_opt_type(const char *name);
 #define CLNN__MS_MAX_SHAPE 8
 #define CLNN__MS_MAX_ITEMS (1 << 20) /* JSON values in one header, graph or settings text */
 
+/* CLNN_ERROR_FORMAT "model file 'path': <fmt, ...>" (the error every model file reader sets). */
+clnn_status clnn__ms_bad(const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Parses n bytes of JSON (trailing whitespace allowed) after bounding the number of values;
  * NULL with *st a CLNN_ERROR_FORMAT "model file 'path': what: ..." otherwise. */
 cJSON *clnn__ms_parse(const char *s, size_t n, const char *path, const char *what, clnn_status *st);

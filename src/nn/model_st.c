@@ -44,12 +44,7 @@ int clnn__ms_read(const clnn__ms_src *s, uint64_t off, void *dst, size_t n) {
   return 0;
 }
 
-static clnn_status bad(const char *path, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static clnn_status bad(const char *path, const char *fmt, ...) {
+clnn_status clnn__ms_bad(const char *path, const char *fmt, ...) {
   char msg[768];
   va_list ap;
   va_start(ap, fmt);
@@ -81,7 +76,7 @@ cJSON *clnn__ms_parse(const char *s, size_t n, const char *path, const char *wha
     }
   }
   if (items > CLNN__MS_MAX_ITEMS) {
-    *st = bad(path, "%s: more than %d JSON values", what, CLNN__MS_MAX_ITEMS);
+    *st = clnn__ms_bad(path, "%s: more than %d JSON values", what, CLNN__MS_MAX_ITEMS);
     return NULL;
   }
   const char *end = NULL;
@@ -92,8 +87,8 @@ cJSON *clnn__ms_parse(const char *s, size_t n, const char *path, const char *wha
     if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') trailing = 1;
   if (!root || trailing) {
     cJSON_Delete(root);
-    *st = bad(path, "%s: malformed JSON (%s byte %zu of %zu)", what,
-              root ? "trailing characters at" : "error at", at, n);
+    *st = clnn__ms_bad(path, "%s: malformed JSON (%s byte %zu of %zu)", what,
+                       root ? "trailing characters at" : "error at", at, n);
     return NULL;
   }
   *st = CLNN_SUCCESS;
@@ -146,17 +141,18 @@ static clnn_status parse_entry(const cJSON *it, clnn__ms_entry *e, uint64_t data
   const cJSON *off = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
   if (!cJSON_IsObject(it) || !cJSON_IsString(dt) || !dt->valuestring || !cJSON_IsArray(sh) ||
       !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2)
-    return bad(path,
-               "tensor '%.100s' is not {\"dtype\", \"shape\", \"data_offsets\": [begin, end]}",
-               e->name);
+    return clnn__ms_bad(
+        path, "tensor '%.100s' is not {\"dtype\", \"shape\", \"data_offsets\": [begin, end]}",
+        e->name);
   e->dtype = dt->valuestring;
   size_t es = dtype_size(e->dtype);
-  if (!es) return bad(path, "tensor '%.100s' has an unknown dtype '%.20s'", e->name, e->dtype);
+  if (!es)
+    return clnn__ms_bad(path, "tensor '%.100s' has an unknown dtype '%.20s'", e->name, e->dtype);
   uint64_t bytes = es;
   for (const cJSON *x = sh->child; x; x = x->next) {
     if (e->ndim == CLNN__MS_MAX_SHAPE || !get_u64(x, &e->shape[e->ndim]))
-      return bad(path, "tensor '%.100s': shape is not 0..%d non-negative integers", e->name,
-                 CLNN__MS_MAX_SHAPE);
+      return clnn__ms_bad(path, "tensor '%.100s': shape is not 0..%d non-negative integers",
+                          e->name, CLNN__MS_MAX_SHAPE);
     /* the byte count must fit the data, which bounds every product */
     if (e->shape[e->ndim] && bytes > data_size / e->shape[e->ndim])
       bytes = data_size + 1;
@@ -168,11 +164,11 @@ static clnn_status parse_entry(const cJSON *it, clnn__ms_entry *e, uint64_t data
     if (e->shape[d] == 0) bytes = 0;
   if (!get_u64(off->child, &e->begin) || !get_u64(off->child->next, &e->end) || e->end < e->begin ||
       e->end - e->begin != bytes || e->end > data_size)
-    return bad(path,
-               "tensor '%.100s': data_offsets do not hold its %s%s data within the %llu "
-               "bytes of data (truncated file?)",
-               e->name, bytes > data_size ? "oversized " : "", e->dtype,
-               (unsigned long long)data_size);
+    return clnn__ms_bad(path,
+                        "tensor '%.100s': data_offsets do not hold its %s%s data within the %llu "
+                        "bytes of data (truncated file?)",
+                        e->name, bytes > data_size ? "oversized " : "", e->dtype,
+                        (unsigned long long)data_size);
   return CLNN_SUCCESS;
 }
 
@@ -181,22 +177,23 @@ clnn_status clnn__ms_open(const clnn__ms_src *s, const char *path, clnn__ms_file
   memset(f, 0, sizeof(*f));
   unsigned char len8[8];
   if (s->size < 8)
-    return bad(path,
-               "truncated (%llu bytes; a safetensors file starts with an 8-byte header "
-               "size)",
-               (unsigned long long)s->size);
+    return clnn__ms_bad(path,
+                        "truncated (%llu bytes; a safetensors file starts with an 8-byte header "
+                        "size)",
+                        (unsigned long long)s->size);
   if (clnn__ms_read(s, 0, len8, 8) != 0)
     return clnn__error(CLNN_ERROR_IO, "model file '%s': cannot read: %s", path, strerror(errno));
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | len8[i];
   if (hlen > s->size - 8)
-    return bad(path,
-               "truncated or not a safetensors file: the header size %llu exceeds the %llu "
-               "bytes after it",
-               (unsigned long long)hlen, (unsigned long long)(s->size - 8));
+    return clnn__ms_bad(
+        path,
+        "truncated or not a safetensors file: the header size %llu exceeds the %llu "
+        "bytes after it",
+        (unsigned long long)hlen, (unsigned long long)(s->size - 8));
   if (hlen < 2 || hlen > MAX_HEADER)
-    return bad(path, "header size %llu is not in 2..%llu", (unsigned long long)hlen,
-               (unsigned long long)MAX_HEADER);
+    return clnn__ms_bad(path, "header size %llu is not in 2..%llu", (unsigned long long)hlen,
+                        (unsigned long long)MAX_HEADER);
   /* a file is read into a copy of its header; memory is parsed where it is */
   char *h = NULL;
   if (!s->mem) {
@@ -215,7 +212,7 @@ clnn_status clnn__ms_open(const clnn__ms_src *s, const char *path, clnn__ms_file
   free(h);
   if (!f->root) goto fail;
   if (!cJSON_IsObject(f->root)) {
-    st = bad(path, "the header is not a JSON object");
+    st = clnn__ms_bad(path, "the header is not a JSON object");
     goto fail;
   }
   size_t n = 0;
@@ -228,17 +225,17 @@ clnn_status clnn__ms_open(const clnn__ms_src *s, const char *path, clnn__ms_file
   for (const cJSON *it = f->root->child; it; it = it->next) {
     if (strcmp(it->string, "__metadata__") == 0) {
       if (f->meta || !cJSON_IsObject(it)) {
-        st = bad(path, "__metadata__ is given twice or is not an object");
+        st = clnn__ms_bad(path, "__metadata__ is given twice or is not an object");
         goto fail;
       }
       for (const cJSON *m = it->child; m; m = m->next) {
         if (!cJSON_IsString(m) || !m->valuestring) {
-          st = bad(path, "__metadata__ value '%.60s' is not a string", m->string);
+          st = clnn__ms_bad(path, "__metadata__ value '%.60s' is not a string", m->string);
           goto fail;
         }
         for (const cJSON *o = it->child; o != m; o = o->next)
           if (strcmp(o->string, m->string) == 0) {
-            st = bad(path, "__metadata__ holds the key '%.60s' twice", m->string);
+            st = clnn__ms_bad(path, "__metadata__ holds the key '%.60s' twice", m->string);
             goto fail;
           }
       }
@@ -253,7 +250,7 @@ clnn_status clnn__ms_open(const clnn__ms_src *s, const char *path, clnn__ms_file
   qsort(f->e, f->ne, sizeof(*f->e), cmp_name);
   for (size_t i = 1; i < f->ne; i++)
     if (strcmp(f->e[i - 1].name, f->e[i].name) == 0) {
-      st = bad(path, "tensor '%.100s' is given twice", f->e[i].name);
+      st = clnn__ms_bad(path, "tensor '%.100s' is given twice", f->e[i].name);
       goto fail;
     }
   /* the data must be tiled exactly: no gaps, overlaps or trailing bytes */
@@ -267,16 +264,16 @@ clnn_status clnn__ms_open(const clnn__ms_src *s, const char *path, clnn__ms_file
   uint64_t pos = 0;
   for (size_t i = 0; i < f->ne && st == CLNN_SUCCESS; i++) {
     if (by[i]->begin != pos)
-      st = bad(path,
-               "tensor '%.100s' starts at byte %llu of the data, expected %llu (gap or "
-               "overlap)",
-               by[i]->name, (unsigned long long)by[i]->begin, (unsigned long long)pos);
+      st = clnn__ms_bad(path,
+                        "tensor '%.100s' starts at byte %llu of the data, expected %llu (gap or "
+                        "overlap)",
+                        by[i]->name, (unsigned long long)by[i]->begin, (unsigned long long)pos);
     pos = by[i]->end;
   }
   free(by);
   if (st == CLNN_SUCCESS && pos != f->data_size)
-    st = bad(path, "%llu bytes of data follow the last tensor",
-             (unsigned long long)(f->data_size - pos));
+    st = clnn__ms_bad(path, "%llu bytes of data follow the last tensor",
+                      (unsigned long long)(f->data_size - pos));
   if (st == CLNN_SUCCESS) return CLNN_SUCCESS;
 fail:
   clnn__ms_free(f);
