@@ -84,6 +84,7 @@ static clnn_status load_frozen(clnn_context *ctx, const char *dir, clnn_model **
   size_t nin = g->n_input, ninit = g->n_initializer;
   Onnx__TensorProto **inits = malloc((ninit + nin) * sizeof(*inits)), **old = g->initializer;
   Onnx__TensorProto **mine = calloc(nin, sizeof(*mine));
+  char **own_name = calloc(nin, sizeof(*own_name)); /* each tensor's name, put back to be freed */
   for (size_t k = 0; k < ninit; k++) inits[k] = old[k];
   int ok = 1;
   for (size_t k = 1; k < nin && ok; k++) {
@@ -93,6 +94,7 @@ static clnn_status load_frozen(clnn_context *ctx, const char *dir, clnn_model **
     free(b);
     if (!mine[k]) ok = 0;
     else {
+      own_name[k] = mine[k]->name;
       mine[k]->name = g->input[k]->name;
       inits[ninit + k - 1] = mine[k];
     }
@@ -113,10 +115,11 @@ static clnn_status load_frozen(clnn_context *ctx, const char *dir, clnn_model **
   }
   for (size_t k = 1; k < nin; k++)
     if (mine[k]) {
-      mine[k]->name = NULL;
+      mine[k]->name = own_name[k];
       onnx__tensor_proto__free_unpacked(mine[k], NULL);
     }
   free(mine);
+  free(own_name);
   free(inits);
   onnx__model_proto__free_unpacked(mp, NULL);
   return st;

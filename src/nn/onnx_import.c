@@ -506,6 +506,17 @@ clnn_status clnn__onnx_load_memory(clnn_context *ctx, const unsigned char *buf, 
   Onnx__ModelProto *mp = decode(&o, buf, size, &al, &st);
   if (mp && clnn_graph_create(&o.gr) != CLNN_SUCCESS) st = ox_oom(&o);
   if (mp && st == CLNN_SUCCESS) st = build(&o, mp);
+  /* every initializer fits the parameter its node declared (checked for the graph alone too) */
+  for (int k = 0; st == CLNN_SUCCESS && k < o.nloads; k++) {
+    const clnn__graph *gg = &o.gr->g;
+    for (int i = 0; i < gg->num_params; i++)
+      if (strcmp(gg->params[i].name, o.loads[k].name) == 0 && gg->params[i].numel != o.loads[k].count) {
+        st = clnn__error(CLNN_ERROR_FORMAT, "ONNX file '%s': initializer for '%s' holds %zu values "
+                         "but its node needs %zu", path, o.loads[k].name, o.loads[k].count,
+                         gg->params[i].numel);
+        break;
+      }
+  }
   clnn_model *m = NULL;
   if (st == CLNN_SUCCESS && model_out) {
     st = clnn_model_create(ctx, o.gr, 0, &m);

@@ -91,7 +91,15 @@ clnn_status clnn__ox_in_const(clnn__ox *o, int k, clnn__ox_sym **out) {
 /* Integers of a constant (int64 or float) into out; count or -1. */
 int clnn__ox_const_ints(const clnn__ox_sym *s, int64_t *out, int cap) {
   if (s->numel > (size_t)cap) return -1;
-  for (size_t k = 0; k < s->numel; k++) out[k] = s->i ? s->i[k] : (int64_t)s->f[k];
+  for (size_t k = 0; k < s->numel; k++) {
+    if (s->i) {
+      out[k] = s->i[k];
+    } else {
+      float v = s->f[k]; /* a float constant used as integers: finite and in range, or refused */
+      if (!(v >= -4.6e18f && v <= 4.6e18f)) return -1;
+      out[k] = (int64_t)v;
+    }
+  }
   return (int)s->numel;
 }
 

@@ -161,7 +161,12 @@ int clnn__cache_entry_parse(const unsigned char *data, size_t size, const char *
   uint64_t sum = get_u64(data + 16);
   if (n == 0 || n > MAX_BINARY_BYTES || n != (uint64_t)(size - CACHE_HEADER)) return -1;
   if (clnn__fnv1a(CLNN__FNV_BASIS, data + 24, (size_t)n + CACHE_KEY_BYTES) != sum) return -1;
-  if (data[24 + CACHE_KEY_BYTES - 1] != 0) return -1; /* the key field is NUL-ended */
+  /* the key field is a key NUL-padded to the end: nothing but zeros after its first NUL */
+  const unsigned char *kf = data + 24;
+  size_t klen = strnlen((const char *)kf, CACHE_KEY_BYTES);
+  if (klen == CACHE_KEY_BYTES) return -1;
+  for (size_t i = klen; i < CACHE_KEY_BYTES; i++)
+    if (kf[i] != 0) return -1;
   if (key) {
     unsigned char want[CACHE_KEY_BYTES];
     key_field(key, want);
