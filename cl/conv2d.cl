@@ -261,7 +261,7 @@ __kernel void conv2d_backward_bias(__global const float *restrict dy, __global f
 }
 
 /* ============================================================================================== */
-/* CPU-shaped kernels (chosen by the host on CPU devices; DESIGN.md "Shapes per device class").   */
+/* CPU-shaped kernels (chosen by the host on CPU devices: the device class decides the shape).  */
 /* Each work-item owns whole rows: it streams a contiguous run of its output with explicit        */
 /* float16 loads and stores, keeps its sums in vector registers, and uses no local memory and no  */
 /* barriers. Every sum still runs in a fixed order inside one work-item (deterministic).          */

@@ -3,8 +3,8 @@
  * model files), and the per-batch execution state that ops read and write. Shared by graph.c
  * (builder), op_*.c (one table per op family), autodiff.c (backward schedule), model*.c (a graph
  * on a context). */
-#ifndef CLNN_GRAPH_H
-#define CLNN_GRAPH_H
+#ifndef CLNN_NN_GRAPH_INTERNAL_H
+#define CLNN_NN_GRAPH_INTERNAL_H
 
 #include "nn/nn_internal.h"
 
@@ -196,4 +196,4 @@ float clnn__g_loss_weight(const clnn__gexec *x, int v);
 /* Full [N, dims...] dims of value v for batch N; returns ndim. */
 int clnn__g_full_dims(const clnn__gvalue *v, size_t batch, size_t *dims);
 
-#endif /* CLNN_GRAPH_H */
+#endif /* CLNN_NN_GRAPH_INTERNAL_H */

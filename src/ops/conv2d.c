@@ -14,7 +14,7 @@
  *                over chunks through GEMM beta = 1.
  *   1X1_GEMM     1x1 filter, stride 1, no padding, groups 1: GEMM directly on x / dy.
  *   DIRECT       conv2d_direct_* kernels: any shape; the automatic choice for depthwise.
- * Device shapes (DESIGN.md): on CPU devices im2col, col2im, the batch gather, bias + activation,
+ * Device shapes (by device class): on CPU devices im2col, col2im, the batch gather, bias + activation,
  * the bias gradient and depthwise DIRECT run the *_cpu kernels of cl/conv2d.cl (work-items own
  * row runs or planes, float16 registers, no local memory or barriers); other devices run the
  * one-element-per-work-item kernels; with stride 1 and a same-size output, DIRECT on CPU devices
