@@ -516,15 +516,7 @@ static clnn_status model_evaluate_impl(clnn_model *m, const clnn_dataset *ds, si
 
 /* ---- the public entry points: the model's in-use flag around each call ---- */
 
-#define MODEL_BUSY(fn, call)                                                        \
-  do {                                                                              \
-    if (!m) return call; /* the call reports the NULL model */                      \
-    clnn_status busy_st_ = clnn__busy_enter(&m->busy, "model", fn);                 \
-    if (busy_st_ != CLNN_SUCCESS) return busy_st_;                                  \
-    busy_st_ = call;                                                                \
-    clnn__busy_leave(&m->busy);                                                     \
-    return busy_st_;                                                                \
-  } while (0)
+#define MODEL_BUSY(fn, call) CLNN__BUSY_CALL(m, "model", fn, call)
 
 clnn_status clnn_model_forward(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
                                float *loss) {

@@ -629,15 +629,7 @@ static clnn_status net_evaluate_impl(clnn_net *net, const clnn_dataset *ds, size
 
 /* ---- the public entry points: the network's in-use flag around each call ---- */
 
-#define NET_BUSY(fn, call)                                                          \
-  do {                                                                              \
-    if (!net) return call; /* the call reports the NULL network */                  \
-    clnn_status busy_st_ = clnn__busy_enter(&net->busy, "network", fn);             \
-    if (busy_st_ != CLNN_SUCCESS) return busy_st_;                                  \
-    busy_st_ = call;                                                                \
-    clnn__busy_leave(&net->busy);                                                   \
-    return busy_st_;                                                                \
-  } while (0)
+#define NET_BUSY(fn, call) CLNN__BUSY_CALL(net, "network", fn, call)
 
 clnn_status clnn_net_train_step(clnn_net *net, const float *x, size_t x_count, size_t batch,
                                 const int32_t *labels, size_t labels_count, const float *targets,

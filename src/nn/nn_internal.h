@@ -85,6 +85,18 @@ typedef struct clnn__busy {
  * CLNN_ERROR_INVALID_ARGUMENT naming `what` when another thread is inside a call on it. */
 clnn_status clnn__busy_enter(clnn__busy *b, const char *what, const char *fn);
 void clnn__busy_leave(clnn__busy *b);
+/* The body of a public entry point of object `obj` (a network or model with a `busy` field):
+ * `call` runs under the object's in-use flag; a NULL object goes straight to `call`, which
+ * reports it. */
+#define CLNN__BUSY_CALL(obj, what, fn, call)                                        \
+  do {                                                                              \
+    if (!(obj)) return call;                                                        \
+    clnn_status busy_st_ = clnn__busy_enter(&(obj)->busy, what, fn);                \
+    if (busy_st_ != CLNN_SUCCESS) return busy_st_;                                  \
+    busy_st_ = call;                                                                \
+    clnn__busy_leave(&(obj)->busy);                                                 \
+    return busy_st_;                                                                \
+  } while (0)
 
 struct clnn_net {
   clnn__busy busy; /* in use by a thread (training, inference, checkpoints) */
