@@ -23,84 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#define PAR_MEASURE_FIRST 1 /* parallel steps before measuring (the first builds the kernels) */
-#define PAR_MEASURE_STEPS 3 /* steps whose speeds set measured shares */
-#define PAR_MSG 1024
-
-/* Test hooks (not API): faults injected into one device's next step. */
-enum { PAR_FAULT_NONE = 0, PAR_FAULT_BACKWARD = 1, PAR_FAULT_READBACK = 2, PAR_FAULT_APPLY = 3 };
-
-/* One read-back unit: a trainable parameter's gradient, a state tensor, or the loss (param -1). */
-typedef struct par_item {
-  int param;
-  size_t off, len;
-} par_item;
-
-typedef struct par_worker {
-  struct clnn__nn_par *par;
-  clnn_net *net;      /* replica; worker 0 is the caller's network */
-  int global;         /* index among the devices of every rank */
-  char label[192];    /* "device 1 (0:1 pthread-...)" */
-  uint64_t signature; /* device model and driver */
-  /* this step */
-  size_t n, offset;
-  const float *x;
-  const int32_t *labels;
-  const float *targets;
-  const char *fn;
-  float *host;        /* [flat_n] read-back gradients, state and loss */
-  cl_event *ev;       /* [nitems] */
-  int progress;       /* items read back (under par->mu) */
-  int done;           /* finished, successfully or not (under par->mu) */
-  clnn_status st;
-  char msg[PAR_MSG];
-  double seconds;
-  pthread_t thread;
-  int threaded;
-  clnn_tensor **backup; /* [3 * num_params]: value, opt[0], opt[1] copies for rollback */
-  /* test hooks */
-  int fault;
-  cl_int fault_err;
-  double delay;
-} par_worker;
-
-typedef struct clnn__nn_par clnn__nn_par;
-struct clnn__nn_par {
-  clnn_device_set *set; /* NULL: the network's own context only */
-  int nlocal;
-  par_worker *w;
-  int ready;            /* replicas and layout made */
-  uint64_t steps;       /* successful parallel steps */
-  /* flat vector: trainable gradients in parameter order, state values, loss */
-  size_t flat_n, state_off, loss_off;
-  size_t *off;          /* [num_params] */
-  par_item *items;      /* read-back order: trainable by layer, last layer first; state; loss */
-  int nitems, ntrain_items;
-  int *item_of_param;   /* [num_params] */
-  float *sum;           /* the reduced vector */
-  float *state_before;  /* state before the step (for rollback) */
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int sync_ready;
-  /* split */
-  clnn_split_mode mode;
-  double *weights;      /* [nglobal] FIXED weights */
-  double *shares;       /* [nglobal] */
-  size_t *counts;       /* [nglobal] this step's split */
-  int measured;
-  uint64_t meas_from;   /* first step of the measuring window */
-  double *meas_n, *meas_t; /* [nlocal] */
-  /* devices of every rank */
-  int nglobal, first_global, rank, nranks, max_local;
-  int *rank_count;      /* [nranks] devices of each rank */
-  int identical;        /* every device the same model and driver */
-  clnn__mpi *mpi;
-};
-
-/* Internal test hooks (tests/test_multi_device.c, tests/mpi/test_mpi.c). */
-clnn_status clnn__nn_par_inject_fault(clnn_net *net, int device, int phase, cl_int err);
-clnn_status clnn__nn_par_set_delay(clnn_net *net, int device, double seconds);
-clnn_net *clnn__nn_par_replica(clnn_net *net, int device);
+#include "nn/parallel.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -125,7 +48,7 @@ static clnn_context *worker_ctx(const clnn__nn_par *par, const clnn_net *net, in
 
 /* ---- creation and destruction ---- */
 
-static void free_backups(clnn_net *net, par_worker *w) {
+void clnn__par_free_backups(clnn_net *net, par_worker *w) {
   if (!w->backup) return;
   for (size_t i = 0; i < 3 * net->num_params; i++) clnn_tensor_destroy(w->backup[i]);
   free(w->backup);
@@ -137,7 +60,7 @@ void clnn__nn_par_destroy(clnn_net *net) {
   if (!par) return;
   for (int k = 0; k < par->nlocal; k++) {
     par_worker *w = &par->w[k];
-    if (w->net) free_backups(w->net, w);
+    if (w->net) clnn__par_free_backups(w->net, w);
     if (k > 0) clnn_net_destroy(w->net);
     free(w->host);
     free(w->ev);
@@ -164,7 +87,7 @@ void clnn__nn_par_destroy(clnn_net *net) {
 }
 
 /* Per-global-device arrays for nglobal devices, equal shares. */
-static clnn_status alloc_global(clnn__nn_par *par, int nglobal) {
+clnn_status clnn__par_alloc_global(clnn__nn_par *par, int nglobal) {
   double *wt = calloc((size_t)nglobal, sizeof(double));
   double *sh = calloc((size_t)nglobal, sizeof(double));
   size_t *ct = calloc((size_t)nglobal, sizeof(size_t));
@@ -189,7 +112,7 @@ static clnn_status alloc_global(clnn__nn_par *par, int nglobal) {
 }
 
 /* The data-parallel state for `set` (NULL: the network's own context only). */
-static clnn_status par_create(clnn_net *net, clnn_device_set *set) {
+clnn_status clnn__par_create(clnn_net *net, clnn_device_set *set) {
   int n = set ? clnn_device_set_size(set) : 1;
   clnn__nn_par *par = calloc(1, sizeof *par);
   if (!par) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the data-parallel state");
@@ -202,7 +125,7 @@ static clnn_status par_create(clnn_net *net, clnn_device_set *set) {
   par->meas_t = calloc((size_t)n, sizeof(double));
   clnn_status st = (!par->w || !par->meas_n || !par->meas_t)
                        ? clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the data-parallel state")
-                       : alloc_global(par, n);
+                       : clnn__par_alloc_global(par, n);
   if (st != CLNN_SUCCESS) {
     free(par->w);
     free(par->meas_n);
@@ -245,7 +168,7 @@ clnn_status clnn_net_create_parallel(clnn_device_set *set, int ndim, const size_
   clnn_net *net = NULL;
   clnn_status st = clnn_net_create(clnn_device_set_context(set, 0), ndim, input_dims, seed, &net);
   if (st != CLNN_SUCCESS) return st;
-  st = par_create(net, set);
+  st = clnn__par_create(net, set);
   if (st != CLNN_SUCCESS) {
     clnn_net_destroy(net);
     return st;
@@ -363,129 +286,6 @@ static clnn_status par_prepare(clnn_net *net) {
   clnn__log(CLNN_LOG_DEBUG, "data-parallel network: %d local device(s), %d in all, %zu floats "
             "reduced per step", par->nlocal, par->nglobal, par->flat_n);
   par->ready = 1;
-  return CLNN_SUCCESS;
-}
-
-/* ---- copies between replicas (through host memory) ---- */
-
-static int num_slots(const clnn_net *net) {
-  const char *names[2];
-  return clnn__nn_opt_slots(&net->opt, names);
-}
-
-/* Floats of the parameter/optimizer image: every value, then every trainable's slots. */
-static size_t image_numel(const clnn_net *net, int values, int slots) {
-  size_t n = 0;
-  int ns = num_slots(net);
-  for (size_t i = 0; i < net->num_params; i++) {
-    const clnn__nn_param *p = &net->params[i];
-    if (values) n += p->numel;
-    if (slots && p->trainable) n += (size_t)ns * p->numel;
-  }
-  return n;
-}
-
-/* Reads (to_host) or writes the image of `net` (values: every parameter and state tensor; slots:
- * the optimizer slots) from/to buf. */
-static clnn_status image_io(clnn_net *net, float *buf, int values, int slots, int to_host) {
-  int ns = num_slots(net);
-  size_t o = 0;
-  clnn_status st = CLNN_SUCCESS;
-  for (size_t i = 0; i < net->num_params && st == CLNN_SUCCESS; i++) {
-    clnn__nn_param *p = &net->params[i];
-    clnn_tensor *ts[3] = {values ? p->value : NULL, NULL, NULL};
-    if (slots && p->trainable)
-      for (int s = 0; s < ns; s++) ts[1 + s] = p->opt[s];
-    for (int t = 0; t < 3 && st == CLNN_SUCCESS; t++) {
-      if (!ts[t]) continue;
-      st = to_host ? clnn_tensor_read(ts[t], buf + o, p->numel)
-                   : clnn_tensor_write(ts[t], buf + o, p->numel);
-      o += p->numel;
-    }
-  }
-  return st;
-}
-
-/* Settings every replica takes from the first one before each step. */
-static void copy_settings(clnn_net *dst, const clnn_net *src) {
-  dst->loss = src->loss;
-  dst->opt = src->opt;
-  dst->step = src->step;
-  dst->train_forwards = src->train_forwards;
-  dst->seed = src->seed;
-  dst->sample_offset = 0;
-}
-
-/* Copies values and optimizer state of the first replica to the others, and keeps the state for
- * rollback. With MPI, rank 0's settings, values and optimizer state go to every rank first. */
-static clnn_status par_sync(clnn_net *net, int any_stale) {
-  clnn__nn_par *par = net->par;
-  clnn_status st = CLNN_SUCCESS;
-  if (!any_stale) return CLNN_SUCCESS;
-  if (par->mpi) {
-    /* settings first: they decide the optimizer slots, hence the image's size */
-    struct {
-      clnn_optimizer_config opt;
-      int32_t loss;
-      uint64_t step, forwards, seed;
-    } hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.opt = net->opt;
-    hdr.loss = (int32_t)net->loss;
-    hdr.step = net->step;
-    hdr.forwards = net->train_forwards;
-    hdr.seed = net->seed;
-    st = clnn__mpi_bcast(par->mpi, &hdr, sizeof hdr);
-    if (st != CLNN_SUCCESS) return st;
-    if (par->rank != 0) {
-      st = clnn_net_set_optimizer(net, &hdr.opt);
-      if (st != CLNN_SUCCESS) return st;
-      net->loss = (clnn_loss)hdr.loss;
-      net->step = hdr.step;
-      net->train_forwards = hdr.forwards;
-      net->seed = hdr.seed;
-    }
-    size_t n = image_numel(net, 1, 1);
-    float *buf = malloc((n ? n : 1) * sizeof(float));
-    if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", n);
-    /* a failed read on rank 0 still takes part in the broadcast; its status decides after */
-    clnn_status rs = par->rank == 0 ? image_io(net, buf, 1, 1, 1) : CLNN_SUCCESS;
-    long long bad = rs != CLNN_SUCCESS;
-    st = clnn__mpi_max(par->mpi, &bad, 1);
-    if (st == CLNN_SUCCESS && bad)
-      st = rs != CLNN_SUCCESS ? rs : clnn__error(CLNN_ERROR_OPENCL, "rank 0 could not read its "
-                                                 "parameters to broadcast them");
-    if (st == CLNN_SUCCESS) st = clnn__mpi_bcast(par->mpi, buf, n * sizeof(float));
-    if (st == CLNN_SUCCESS && par->rank != 0) st = image_io(net, buf, 1, 1, 0);
-    free(buf);
-    if (st != CLNN_SUCCESS) return st;
-  }
-  if (par->nlocal > 1) {
-    size_t n = image_numel(net, 1, 1);
-    float *buf = malloc((n ? n : 1) * sizeof(float));
-    if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", n);
-    st = image_io(net, buf, 1, 1, 1);
-    for (int k = 1; k < par->nlocal && st == CLNN_SUCCESS; k++) {
-      clnn_net *r = par->w[k].net;
-      free_backups(r, &par->w[k]);
-      st = clnn_net_set_optimizer(r, &net->opt); /* fresh slots of the right kind */
-      if (st == CLNN_SUCCESS) st = image_io(r, buf, 1, 1, 0);
-      if (st != CLNN_SUCCESS) {
-        char keep[PAR_MSG];
-        snprintf(keep, sizeof keep, "%s", clnn_last_error());
-        st = clnn__error(st, "copying the parameters to %s: %s", par->w[k].label, keep);
-      }
-    }
-    free(buf);
-    if (st != CLNN_SUCCESS) return st;
-  }
-  free_backups(net, &par->w[0]);
-  for (size_t i = 0; i < net->num_params && st == CLNN_SUCCESS; i++)
-    if (!net->params[i].trainable)
-      st = clnn_tensor_read(net->params[i].value, par->state_before + par->off[i],
-                            net->params[i].numel);
-  if (st != CLNN_SUCCESS) return st;
-  for (int k = 0; k < par->nlocal; k++) par->w[k].net->replicas_stale = 0;
   return CLNN_SUCCESS;
 }
 
@@ -688,7 +488,7 @@ static void *worker_run(void *arg) {
  * update had started) values and optimizer state from the device copies. */
 static void rollback(clnn_net *net, int restore_values, uint64_t step, uint64_t forwards) {
   clnn__nn_par *par = net->par;
-  int ns = num_slots(net);
+  int ns = clnn__par_num_slots(net);
   for (int k = 0; k < par->nlocal; k++) {
     par_worker *w = &par->w[k];
     clnn_net *r = w->net;
@@ -719,7 +519,7 @@ static void rollback(clnn_net *net, int restore_values, uint64_t step, uint64_t 
 
 /* Device copies of values and optimizer slots taken before the update. */
 static clnn_status take_backup(clnn_net *r, par_worker *w) {
-  int ns = num_slots(r);
+  int ns = clnn__par_num_slots(r);
   if (!w->backup) {
     w->backup = calloc(3 * (r->num_params ? r->num_params : 1), sizeof(clnn_tensor *));
     if (!w->backup) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate backups");
@@ -953,11 +753,11 @@ static clnn_status apply_update(clnn_net *net) {
   if (par->identical) return st;
   /* devices differ: copy the first device's result (every rank takes part even after a local
    * failure, so that no rank waits for another in the broadcast) */
-  size_t n = image_numel(net, 1, 1);
+  size_t n = clnn__par_image_numel(net, 1, 1);
   float *buf = malloc((n ? n : 1) * sizeof(float));
   if (!buf && st == CLNN_SUCCESS) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", n);
   if (st == CLNN_SUCCESS && par->w[0].global == 0) {
-    st = image_io(net, buf, 1, 1, 1);
+    st = clnn__par_image_io(net, buf, 1, 1, 1);
     if (st != CLNN_SUCCESS) {
       par->w[0].st = st;
       snprintf(par->w[0].msg, sizeof par->w[0].msg, "%s", clnn_last_error());
@@ -975,7 +775,7 @@ static clnn_status apply_update(clnn_net *net) {
     par_worker *w = &par->w[k];
     if (w->global == 0) continue;
     w->net->step = net->step; /* the slots follow the first device's step count */
-    st = image_io(w->net, buf, 1, 1, 0);
+    st = clnn__par_image_io(w->net, buf, 1, 1, 0);
     if (st != CLNN_SUCCESS) {
       w->st = st;
       snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
@@ -999,7 +799,7 @@ clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t x_count, si
   if (st != CLNN_SUCCESS) return st;
   if (ag != CLNN_SUCCESS) return ag;
   clnn__log(CLNN_LOG_DEBUG, "%s: %zu samples over %d device(s)", fn, batch, par->nglobal);
-  st = par_sync(net, stale);
+  st = clnn__par_sync(net, stale);
   if (stale) {
     char keep[PAR_MSG];
     snprintf(keep, sizeof keep, "%s", st != CLNN_SUCCESS ? clnn_last_error() : "");
@@ -1014,7 +814,7 @@ clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t x_count, si
     if (st != CLNN_SUCCESS) return st;
   }
   uint64_t step0 = net->step, fwd0 = net->train_forwards;
-  for (int k = 1; k < par->nlocal; k++) copy_settings(par->w[k].net, net);
+  for (int k = 1; k < par->nlocal; k++) clnn__par_copy_settings(par->w[k].net, net);
   net->sample_offset = 0;
   if (par->mode != CLNN_SPLIT_FIXED && !par->measured)
     for (int g = 0; g < par->nglobal; g++) par->shares[g] = 1.0 / par->nglobal;
@@ -1063,230 +863,3 @@ clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t x_count, si
   par->steps++;
   return st;
 }
-
-/* ---- split settings and inspection ---- */
-
-int clnn_net_num_devices(const clnn_net *net) {
-  if (!net) return 0;
-  return net->par ? net->par->nglobal : 1;
-}
-
-clnn_status clnn_net_set_split(clnn_net *net, clnn_split_mode mode, const double *weights,
-                               int count) {
-  const char *fn = "clnn_net_set_split";
-  if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: net is NULL", fn);
-  if ((int)mode < CLNN_SPLIT_AUTO || (int)mode > CLNN_SPLIT_FIXED)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: unknown mode %d", fn, (int)mode);
-  int W = clnn_net_num_devices(net);
-  if (mode != CLNN_SPLIT_FIXED) {
-    if (weights || count)
-      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: only CLNN_SPLIT_FIXED takes weights "
-                         "(pass NULL and 0)", fn);
-  } else {
-    if (!weights) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: weights is NULL", fn);
-    if (count != W)
-      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: count is %d but the network trains on "
-                         "%d device(s)", fn, count, W);
-    double total = 0;
-    for (int g = 0; g < count; g++) {
-      if (!(weights[g] >= 0) || !isfinite(weights[g]))
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: weights[%d] = %g must be finite and "
-                           ">= 0", fn, g, weights[g]);
-      total += weights[g];
-    }
-    if (!(total > 0) || !isfinite(total))
-      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the weights sum to %g; at least one "
-                         "must be > 0", fn, total);
-  }
-  if (!net->par) return CLNN_SUCCESS; /* one device: it takes every sample */
-  clnn__nn_par *par = net->par;
-  par->mode = mode;
-  par->measured = 0;
-  par->meas_from = par->steps > PAR_MEASURE_FIRST ? par->steps : PAR_MEASURE_FIRST;
-  for (int k = 0; k < par->nlocal; k++) par->meas_n[k] = par->meas_t[k] = 0;
-  double total = 0;
-  if (mode == CLNN_SPLIT_FIXED)
-    for (int g = 0; g < W; g++) total += weights[g];
-  for (int g = 0; g < W; g++) {
-    par->weights[g] = mode == CLNN_SPLIT_FIXED ? weights[g] : 0;
-    par->shares[g] = mode == CLNN_SPLIT_FIXED ? weights[g] / total : 1.0 / W;
-  }
-  return CLNN_SUCCESS;
-}
-
-clnn_status clnn_net_get_split(const clnn_net *net, double *shares, int count, int *measured) {
-  const char *fn = "clnn_net_get_split";
-  if (!net || !shares)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !net ? "net" : "shares");
-  int W = clnn_net_num_devices(net);
-  if (count != W)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: count is %d but the network trains on "
-                       "%d device(s)", fn, count, W);
-  if (!net->par) {
-    shares[0] = 1.0;
-    if (measured) *measured = 0;
-    return CLNN_SUCCESS;
-  }
-  for (int g = 0; g < W; g++) shares[g] = net->par->shares[g];
-  if (measured) *measured = net->par->measured;
-  return CLNN_SUCCESS;
-}
-
-/* ---- MPI ---- */
-
-clnn_status clnn_net_set_mpi(clnn_net *net, const void *comm) {
-  const char *fn = "clnn_net_set_mpi";
-  if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: net is NULL", fn);
-  if (net->par && net->par->mpi)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the network is already joined to MPI", fn);
-  clnn__mpi *m = NULL;
-  int rank = 0, size = 1;
-  clnn_status st = clnn__mpi_attach(comm, &m, &rank, &size);
-  if (st != CLNN_SUCCESS) return st;
-  /* local preparation; its outcome is shared so that every rank fails or none does */
-  clnn_status local = clnn__nn_finalize(net);
-  int created = 0;
-  if (local == CLNN_SUCCESS && !net->par) {
-    local = par_create(net, NULL);
-    created = local == CLNN_SUCCESS;
-  }
-  char msg[PAR_MSG];
-  snprintf(msg, sizeof msg, "%s", local != CLNN_SUCCESS ? clnn_last_error() : "");
-  typedef struct {
-    int32_t status, count;
-    uint64_t sig[CLNN_MAX_SET_DEVICES];
-  } rec;
-  rec mine;
-  memset(&mine, 0, sizeof mine);
-  mine.status = (int32_t)local;
-  if (local == CLNN_SUCCESS) {
-    mine.count = net->par->nlocal;
-    for (int k = 0; k < net->par->nlocal; k++) mine.sig[k] = net->par->w[k].signature;
-  }
-  rec *all = calloc((size_t)size, sizeof(rec));
-  if (!all) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
-  /* (an allocation failure here leaves the other ranks waiting in the gather: MPI reports it) */
-  if (st == CLNN_SUCCESS) st = clnn__mpi_allgather(m, &mine, sizeof mine, all);
-  if (st == CLNN_SUCCESS) {
-    for (int r = 0; r < size; r++)
-      if (all[r].status != CLNN_SUCCESS) {
-        st = r == rank ? clnn__error(local, "%s: %s", fn, msg)
-                       : clnn__error((clnn_status)all[r].status, "%s: rank %d could not prepare "
-                                     "the network (see its error)", fn, r);
-        break;
-      }
-  }
-  if (st == CLNN_SUCCESS) {
-    clnn__nn_par *par = net->par;
-    int W = 0, first = 0, maxl = 0, identical = 1;
-    for (int r = 0; r < size; r++) {
-      if (r == rank) first = W;
-      W += all[r].count;
-      if (all[r].count > maxl) maxl = all[r].count;
-      for (int k = 0; k < all[r].count; k++)
-        if (all[r].sig[k] != all[0].sig[0]) identical = 0;
-    }
-    st = alloc_global(par, W);
-    int *rc = st == CLNN_SUCCESS ? calloc((size_t)size, sizeof(int)) : NULL;
-    if (st == CLNN_SUCCESS && !rc) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
-    if (st == CLNN_SUCCESS) {
-      free(par->rank_count);
-      par->rank_count = rc;
-      par->mpi = m;
-      m = NULL;
-      par->rank = rank;
-      par->nranks = size;
-      par->first_global = first;
-      par->max_local = maxl;
-      par->identical = identical;
-      for (int k = 0; k < par->nlocal; k++) par->w[k].global = first + k;
-      for (int r = 0; r < size; r++) par->rank_count[r] = all[r].count;
-      net->replicas_stale = 1;
-    }
-  }
-  free(all);
-  if (st != CLNN_SUCCESS) {
-    clnn__mpi_detach(m);
-    if (created) clnn__nn_par_destroy(net);
-  }
-  return st;
-}
-
-clnn_status clnn_net_mpi_rank(const clnn_net *net, int *rank, int *size) {
-  if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_mpi_rank: net is NULL");
-  int mine = net->par && net->par->mpi;
-  if (rank) *rank = mine ? net->par->rank : 0;
-  if (size) *size = mine ? net->par->nranks : 1;
-  return CLNN_SUCCESS;
-}
-
-/* ---- test hooks ---- */
-
-static par_worker *hook_worker(clnn_net *net, int device) {
-  if (!net || !net->par || device < 0 || device >= net->par->nlocal) return NULL;
-  return &net->par->w[device];
-}
-
-clnn_status clnn__nn_par_inject_fault(clnn_net *net, int device, int phase, cl_int err) {
-  par_worker *w = hook_worker(net, device);
-  if (!w || phase < PAR_FAULT_NONE || phase > PAR_FAULT_APPLY)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn__nn_par_inject_fault: no device %d or "
-                       "phase %d", device, phase);
-  w->fault = phase;
-  w->fault_err = err;
-  return CLNN_SUCCESS;
-}
-
-clnn_status clnn__nn_par_set_delay(clnn_net *net, int device, double seconds) {
-  par_worker *w = hook_worker(net, device);
-  if (!w || !(seconds >= 0))
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn__nn_par_set_delay: no device %d", device);
-  w->delay = seconds;
-  return CLNN_SUCCESS;
-}
-
-clnn_net *clnn__nn_par_replica(clnn_net *net, int device) {
-  par_worker *w = hook_worker(net, device);
-  return w ? w->net : NULL;
-}
-
-/* ---- builds without MPI ---- */
-#ifndef CLNN_WITH_MPI
-static clnn_status no_mpi(const char *fn) {
-  return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: this clnn was built without MPI (configure with "
-                     "-DCLNN_WITH_MPI=ON and an MPI such as Open MPI installed)", fn);
-}
-int clnn_mpi_available(void) { return 0; }
-clnn_status clnn_mpi_init(int *argc, char ***argv, int *rank, int *size) {
-  (void)argc;
-  (void)argv;
-  if (rank) *rank = 0;
-  if (size) *size = 1;
-  return no_mpi("clnn_mpi_init");
-}
-clnn_status clnn_mpi_finalize(void) { return no_mpi("clnn_mpi_finalize"); }
-clnn_status clnn__mpi_attach(const void *comm, clnn__mpi **out, int *rank, int *size) {
-  (void)comm;
-  *out = NULL;
-  *rank = 0;
-  *size = 1;
-  return no_mpi("clnn_net_set_mpi");
-}
-void clnn__mpi_detach(clnn__mpi *m) { (void)m; }
-clnn_status clnn__mpi_max(clnn__mpi *m, long long *v, int n) {
-  (void)m, (void)v, (void)n;
-  return no_mpi("MPI");
-}
-clnn_status clnn__mpi_allgather(clnn__mpi *m, const void *send, size_t bytes, void *recv) {
-  (void)m, (void)send, (void)bytes, (void)recv;
-  return no_mpi("MPI");
-}
-clnn_status clnn__mpi_bcast(clnn__mpi *m, void *buf, size_t bytes) {
-  (void)m, (void)buf, (void)bytes;
-  return no_mpi("MPI");
-}
-clnn_status clnn__mpi_sum(clnn__mpi *m, float *buf, size_t n) {
-  (void)m, (void)buf, (void)n;
-  return no_mpi("MPI");
-}
-#endif
