@@ -62,226 +62,6 @@ int clnn__conv2d_set_flat(int mode) {
 }
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Errors                                                                                         */
-/* ---------------------------------------------------------------------------------------------- */
-
-static clnn_status fail(clnn_status s, const char *fn, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static clnn_status fail(clnn_status s, const char *fn, const char *fmt, ...) {
-  char msg[768];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-/* Prefixes the message a runtime helper just recorded with the function name. */
-static clnn_status rewrap(clnn_status s, const char *fn) {
-  char msg[768];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-/* ---------------------------------------------------------------------------------------------- */
-/* Geometry and validation                                                                        */
-/* ---------------------------------------------------------------------------------------------- */
-
-void clnn_conv2d_params_init(clnn_conv2d_params *p) {
-  if (!p) return;
-  memset(p, 0, sizeof *p);
-  p->stride_h = p->stride_w = 1;
-  p->dilation_h = p->dilation_w = 1;
-  p->groups = 1;
-}
-
-static clnn_status check_params(const char *fn, const clnn_conv2d_params *p) {
-  if (!p) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "params is NULL");
-  if (p->stride_h < 1 || p->stride_w < 1)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "stride must be >= 1 (got stride_h = %d, stride_w = %d)",
-                p->stride_h, p->stride_w);
-  if (p->dilation_h < 1 || p->dilation_w < 1)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
-                "dilation must be >= 1 (got dilation_h = %d, dilation_w = %d)", p->dilation_h,
-                p->dilation_w);
-  if (p->pad_top < 0 || p->pad_bottom < 0 || p->pad_left < 0 || p->pad_right < 0)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
-                "padding must be >= 0 (got pad_top = %d, pad_bottom = %d, pad_left = %d, "
-                "pad_right = %d)",
-                p->pad_top, p->pad_bottom, p->pad_left, p->pad_right);
-  if (p->groups < 1)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "groups must be >= 1 (got %d)", p->groups);
-  return CLNN_SUCCESS;
-}
-
-static clnn_status check_dims4(const char *fn, const char *name, const size_t d[4]) {
-  if (!d) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "%s is NULL", name);
-  for (int i = 0; i < 4; i++) {
-    if (d[i] == 0) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "%s[%d] is 0", name, i);
-    if (d[i] > (size_t)INT_MAX)
-      return fail(CLNN_ERROR_UNSUPPORTED, fn, "%s[%d] = %zu is larger than 2^31-1", name, i, d[i]);
-  }
-  return CLNN_SUCCESS;
-}
-
-/* Fails unless v fits the kernels' 32-bit index arithmetic. */
-static clnn_status check_int(const char *fn, const char *what, uint64_t v) {
-  if (v > (uint64_t)INT_MAX)
-    return fail(CLNN_ERROR_UNSUPPORTED, fn, "%s = %llu exceeds 2^31-1, the kernels' index range", what,
-                (unsigned long long)v);
-  return CLNN_SUCCESS;
-}
-
-/* Convolution geometry from x [N, C, H, W] and w [K, C/groups, R, S]. */
-static clnn_status geom_conv(const char *fn, const size_t xd[4], const size_t wd[4],
-                             const clnn_conv2d_params *p, conv_geom *g) {
-  clnn_status s;
-  if ((s = check_params(fn, p)) || (s = check_dims4(fn, "x dims", xd)) ||
-      (s = check_dims4(fn, "w dims", wd)))
-    return s;
-  uint64_t N = xd[0], C = xd[1], H = xd[2], W = xd[3], K = wd[0], R = wd[2], S = wd[3];
-  uint64_t G = (uint64_t)p->groups;
-  if (C % G != 0)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
-                "groups (%d) does not divide the input channels (x dim 1, C = %llu)", p->groups,
-                (unsigned long long)C);
-  if (K % G != 0)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
-                "groups (%d) does not divide the output channels (w dim 0, K = %llu)", p->groups,
-                (unsigned long long)K);
-  if ((uint64_t)wd[1] * G != C)
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
-                "w dim 1 is %zu but x has C = %llu channels and groups = %d, so it must be C/groups "
-                "= %llu",
-                wd[1], (unsigned long long)C, p->groups, (unsigned long long)(C / G));
-  uint64_t hp = H + (uint64_t)p->pad_top + (uint64_t)p->pad_bottom;
-  uint64_t wp = W + (uint64_t)p->pad_left + (uint64_t)p->pad_right;
-  uint64_t eh = (R - 1) * (uint64_t)p->dilation_h + 1, ew = (S - 1) * (uint64_t)p->dilation_w + 1;
-  if (eh > hp)
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
-                "the filter (R = %llu rows, dilation_h = %d: extent %llu) is larger than the padded "
-                "input height (H + pad_top + pad_bottom = %llu)",
-                (unsigned long long)R, p->dilation_h, (unsigned long long)eh,
-                (unsigned long long)hp);
-  if (ew > wp)
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
-                "the filter (S = %llu columns, dilation_w = %d: extent %llu) is larger than the "
-                "padded input width (W + pad_left + pad_right = %llu)",
-                (unsigned long long)S, p->dilation_w, (unsigned long long)ew,
-                (unsigned long long)wp);
-  uint64_t P = (hp - eh) / (uint64_t)p->stride_h + 1, Q = (wp - ew) / (uint64_t)p->stride_w + 1;
-  uint64_t Cg = C / G;
-  if ((s = check_int(fn, "padded input height", hp)) || (s = check_int(fn, "padded input width", wp)) ||
-      (s = check_int(fn, "C*H*W", C * H * W)) || (s = check_int(fn, "K*P*Q", K * P * Q)) ||
-      (s = check_int(fn, "N*C", N * C)) || (s = check_int(fn, "N*K", N * K)) ||
-      (s = check_int(fn, "C*R*S", C * R * S)) || (s = check_int(fn, "K*(C/groups)*R*S", K * Cg * R * S)))
-    return s;
-  g->N = (int)N; g->C = (int)C; g->H = (int)H; g->W = (int)W;
-  g->K = (int)K; g->R = (int)R; g->S = (int)S; g->P = (int)P; g->Q = (int)Q;
-  g->sh = p->stride_h; g->sw = p->stride_w;
-  g->pt = p->pad_top; g->pb = p->pad_bottom; g->pl = p->pad_left; g->pr = p->pad_right;
-  g->dh = p->dilation_h; g->dw = p->dilation_w;
-  g->G = p->groups; g->Cg = (int)Cg; g->Kg = (int)(K / G);
-  return CLNN_SUCCESS;
-}
-
-/* Transposed convolution x [N, C, H, W], w [C, K/groups, R, S] -> y [N, K, Ho, Wo], expressed as
- * the convolution it is the data gradient of: conv input [N, K, Ho, Wo], conv weights w (as
- * [K_conv = C, C_conv/groups = K/groups, R, S]), conv output [N, C, H, W]. */
-static clnn_status geom_transpose(const char *fn, const size_t xd[4], const size_t wd[4],
-                                  const clnn_conv2d_params *p, conv_geom *g) {
-  clnn_status s;
-  if ((s = check_params(fn, p)) || (s = check_dims4(fn, "x dims", xd)) ||
-      (s = check_dims4(fn, "w dims", wd)))
-    return s;
-  uint64_t C = xd[1], G = (uint64_t)p->groups;
-  if (wd[0] != xd[1])
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
-                "w dim 0 is %zu but x has C = %zu channels (transposed weights are [C, K/groups, R, "
-                "S])",
-                wd[0], xd[1]);
-  if (C % G != 0)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn,
-                "groups (%d) does not divide the input channels (x dim 1, C = %llu)", p->groups,
-                (unsigned long long)C);
-  int64_t ho = ((int64_t)xd[2] - 1) * p->stride_h + ((int64_t)wd[2] - 1) * p->dilation_h + 1 -
-               p->pad_top - p->pad_bottom;
-  int64_t wo = ((int64_t)xd[3] - 1) * p->stride_w + ((int64_t)wd[3] - 1) * p->dilation_w + 1 -
-               p->pad_left - p->pad_right;
-  if (ho < 1)
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
-                "pad_top + pad_bottom = %lld leaves no output rows ((H-1)*stride_h + "
-                "(R-1)*dilation_h + 1 = %lld)",
-                (long long)p->pad_top + p->pad_bottom, (long long)(ho + p->pad_top + p->pad_bottom));
-  if (wo < 1)
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn,
-                "pad_left + pad_right = %lld leaves no output columns ((W-1)*stride_w + "
-                "(S-1)*dilation_w + 1 = %lld)",
-                (long long)p->pad_left + p->pad_right, (long long)(wo + p->pad_left + p->pad_right));
-  if ((s = check_int(fn, "output height", (uint64_t)ho)) || (s = check_int(fn, "output width", (uint64_t)wo)) ||
-      (s = check_int(fn, "output channels K = w dim 1 * groups", (uint64_t)wd[1] * G)))
-    return s;
-  size_t cx[4] = {xd[0], wd[1] * (size_t)G, (size_t)ho, (size_t)wo};
-  if ((s = geom_conv(fn, cx, wd, p, g))) return s;
-  if (g->P != (int)xd[2] || g->Q != (int)xd[3])
-    return fail(CLNN_ERROR_INTERNAL, fn, "transposed geometry does not round-trip");
-  return CLNN_SUCCESS;
-}
-
-clnn_status clnn_conv2d_output_dims(const size_t x_dims[4], const size_t w_dims[4],
-                                    const clnn_conv2d_params *p, size_t y_dims[4]) {
-  const char *fn = "clnn_conv2d_output_dims";
-  conv_geom g;
-  if (!y_dims) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "y_dims is NULL");
-  clnn_status s = geom_conv(fn, x_dims, w_dims, p, &g);
-  if (s) return s;
-  y_dims[0] = (size_t)g.N; y_dims[1] = (size_t)g.K; y_dims[2] = (size_t)g.P; y_dims[3] = (size_t)g.Q;
-  return CLNN_SUCCESS;
-}
-
-clnn_status clnn_conv_transpose2d_output_dims(const size_t x_dims[4], const size_t w_dims[4],
-                                              const clnn_conv2d_params *p, size_t y_dims[4]) {
-  const char *fn = "clnn_conv_transpose2d_output_dims";
-  conv_geom g;
-  if (!y_dims) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "y_dims is NULL");
-  clnn_status s = geom_transpose(fn, x_dims, w_dims, p, &g);
-  if (s) return s;
-  y_dims[0] = (size_t)g.N; y_dims[1] = (size_t)g.C; y_dims[2] = (size_t)g.H; y_dims[3] = (size_t)g.W;
-  return CLNN_SUCCESS;
-}
-
-/* t belongs to ctx and is 4-D. */
-static clnn_status check_t4(const char *fn, clnn_context *ctx, const clnn_tensor *t, const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  if (s) return rewrap(s, fn);
-  if (t->ndim != 4) {
-    char b[128];
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "%s must be 4-D (NCHW), got shape %s", name,
-                clnn__dims_str(t, b, sizeof b));
-  }
-  return CLNN_SUCCESS;
-}
-
-static clnn_status check_out_dims(const char *fn, const clnn_tensor *t, const char *name, size_t a,
-                                  size_t b, size_t c, size_t d) {
-  size_t want[4] = {a, b, c, d};
-  clnn_status s = clnn__check_dims(t, name, 4, want);
-  return s ? rewrap(s, fn) : CLNN_SUCCESS;
-}
-
-/* The output must not share its buffer with an input (the kernels would read what they wrote). */
-static clnn_status check_alias(const char *fn, const clnn_tensor *out, const char *oname,
-                               const clnn_tensor *in, const char *iname) {
-  if (in && out->mem == in->mem)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "%s and %s share one buffer; %s must be separate",
-                oname, iname, oname);
-  return CLNN_SUCCESS;
-}
-
-/* ---------------------------------------------------------------------------------------------- */
 /* Algorithm choice and workspace plan                                                            */
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -313,14 +93,14 @@ static clnn_status resolve_algo(const char *fn, const clnn_context *ctx, const c
       return CLNN_SUCCESS;
     case CLNN_CONV_ALGO_1X1_GEMM:
       if (!is_1x1(g))
-        return fail(CLNN_ERROR_UNSUPPORTED, fn,
+        return clnn__conv_fail(CLNN_ERROR_UNSUPPORTED, fn,
                     "CLNN_CONV_ALGO_1X1_GEMM needs a 1x1 filter, stride 1, no padding and groups 1 "
                     "(got %dx%d filter, stride %dx%d, padding %d/%d/%d/%d, groups %d)",
                     g->R, g->S, g->sh, g->sw, g->pt, g->pb, g->pl, g->pr, g->G);
       *out = algo;
       return CLNN_SUCCESS;
     default:
-      return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "algo %d is not a clnn_conv_algo", (int)algo);
+      return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "algo %d is not a clnn_conv_algo", (int)algo);
   }
 }
 
@@ -380,8 +160,8 @@ static clnn_status acquire(const char *fn, clnn_context *ctx, const conv_geom *g
   pass_workspace(g, algo, pass, &b0, &b1, plan);
   *m0 = *m1 = NULL;
   clnn_status s;
-  if (b0 && (s = clnn__workspace(ctx, 0, b0, m0))) return rewrap(s, fn);
-  if (b1 && (s = clnn__workspace(ctx, 1, b1, m1))) return rewrap(s, fn);
+  if (b0 && (s = clnn__workspace(ctx, 0, b0, m0))) return clnn__conv_rewrap(s, fn);
+  if (b1 && (s = clnn__workspace(ctx, 1, b1, m1))) return clnn__conv_rewrap(s, fn);
   return CLNN_SUCCESS;
 }
 
@@ -389,12 +169,12 @@ clnn_status clnn_conv2d_workspace_size(clnn_context *ctx, const clnn_conv2d_para
                                        clnn_conv_algo algo, const size_t x_dims[4],
                                        const size_t w_dims[4], size_t *bytes) {
   const char *fn = "clnn_conv2d_workspace_size";
-  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if (!bytes) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "bytes is NULL");
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if (!bytes) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "bytes is NULL");
   conv_geom g;
   clnn_conv_algo a = CLNN_CONV_ALGO_AUTO;
   clnn_status s;
-  if ((s = geom_conv(fn, x_dims, w_dims, p, &g))) return s;
+  if ((s = clnn__conv_geom(fn, x_dims, w_dims, p, &g))) return s;
   size_t best = 0;
   for (int pass = PASS_FWD; pass <= PASS_BWD_FILTER; pass++) {
     size_t b0, b1;
@@ -742,21 +522,21 @@ clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, 
   conv_plan plan;
   cl_mem ws0, ws1;
   clnn_status s;
-  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = check_t4(fn, ctx, x, "x")) || (s = check_t4(fn, ctx, w, "w")) ||
-      (s = check_t4(fn, ctx, y, "y")))
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
+      (s = clnn__conv_check_t4(fn, ctx, y, "y")))
     return s;
-  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return rewrap(s, fn);
-  if ((s = geom_conv(fn, x->dims, w->dims, p, &g))) return s;
-  if ((s = check_out_dims(fn, y, "y", g.N, g.K, g.P, g.Q))) return s;
+  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__conv_geom(fn, x->dims, w->dims, p, &g))) return s;
+  if ((s = clnn__conv_check_out_dims(fn, y, "y", g.N, g.K, g.P, g.Q))) return s;
   if (bias && bias->numel != (size_t)g.K)
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.K);
+    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.K);
   if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act %d is not a clnn_activation", (int)act);
+    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act %d is not a clnn_activation", (int)act);
   if (!isfinite(act_alpha))
-    return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act_alpha must be finite");
-  if ((s = check_alias(fn, y, "y", x, "x")) || (s = check_alias(fn, y, "y", w, "w")) ||
-      (s = check_alias(fn, y, "y", bias, "bias")))
+    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act_alpha must be finite");
+  if ((s = clnn__conv_check_alias(fn, y, "y", x, "x")) || (s = clnn__conv_check_alias(fn, y, "y", w, "w")) ||
+      (s = clnn__conv_check_alias(fn, y, "y", bias, "bias")))
     return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
     return s;
@@ -773,14 +553,14 @@ clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_param
   conv_plan plan;
   cl_mem ws0, ws1;
   clnn_status s;
-  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = check_t4(fn, ctx, dy, "dy")) || (s = check_t4(fn, ctx, w, "w")) ||
-      (s = check_t4(fn, ctx, dx, "dx")))
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = clnn__conv_check_t4(fn, ctx, dy, "dy")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
+      (s = clnn__conv_check_t4(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
-  if ((s = geom_conv(fn, dx->dims, w->dims, p, &g))) return s;
-  if ((s = check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
-  if ((s = check_alias(fn, dx, "dx", dy, "dy")) || (s = check_alias(fn, dx, "dx", w, "w"))) return s;
+  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__conv_geom(fn, dx->dims, w->dims, p, &g))) return s;
+  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
+  if ((s = clnn__conv_check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__conv_check_alias(fn, dx, "dx", w, "w"))) return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
     return s;
@@ -796,14 +576,14 @@ clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_par
   conv_plan plan;
   cl_mem ws0, ws1;
   clnn_status s;
-  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = check_t4(fn, ctx, x, "x")) || (s = check_t4(fn, ctx, dy, "dy")) ||
-      (s = check_t4(fn, ctx, dw, "dw")))
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, dy, "dy")) ||
+      (s = clnn__conv_check_t4(fn, ctx, dw, "dw")))
     return s;
-  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
-  if ((s = geom_conv(fn, x->dims, dw->dims, p, &g))) return s;
-  if ((s = check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
-  if ((s = check_alias(fn, dw, "dw", x, "x")) || (s = check_alias(fn, dw, "dw", dy, "dy"))) return s;
+  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__conv_geom(fn, x->dims, dw->dims, p, &g))) return s;
+  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
+  if ((s = clnn__conv_check_alias(fn, dw, "dw", x, "x")) || (s = clnn__conv_check_alias(fn, dw, "dw", dy, "dy"))) return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
     return s;
@@ -814,23 +594,23 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
                                       clnn_tensor *db) {
   const char *fn = "clnn_conv2d_backward_bias";
   clnn_status s;
-  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
   if ((s = clnn__check_tensor(ctx, dy, "dy")) || (s = clnn__check_tensor(ctx, db, "db")))
-    return rewrap(s, fn);
-  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
+    return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
   if (dy->ndim < 2) {
     char b[128];
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "dy must be [N, K, ...] (at least 2-D), got %s",
+    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "dy must be [N, K, ...] (at least 2-D), got %s",
                 clnn__dims_str(dy, b, sizeof b));
   }
   size_t N = dy->dims[0], K = dy->dims[1], sp = 1;
   for (int i = 2; i < dy->ndim; i++) sp *= dy->dims[i]; /* cannot overflow: dy exists */
   if (db->numel != K)
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "db has %zu elements, expected K = dy dim 1 = %zu",
+    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "db has %zu elements, expected K = dy dim 1 = %zu",
                 db->numel, K);
-  if ((s = check_alias(fn, db, "db", dy, "dy"))) return s;
-  if ((s = check_int(fn, "N*K", (uint64_t)N * K)) || (s = check_int(fn, "spatial size", sp)) ||
-      (s = check_int(fn, "K*spatial", (uint64_t)K * sp)))
+  if ((s = clnn__conv_check_alias(fn, db, "db", dy, "dy"))) return s;
+  if ((s = clnn__conv_check_int(fn, "N*K", (uint64_t)N * K)) || (s = clnn__conv_check_int(fn, "spatial size", sp)) ||
+      (s = clnn__conv_check_int(fn, "K*spatial", (uint64_t)K * sp)))
     return s;
   size_t global[1] = {K};
   if (on_cpu(ctx))
@@ -854,17 +634,17 @@ clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_p
   conv_plan plan;
   cl_mem ws0, ws1;
   clnn_status s;
-  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = check_t4(fn, ctx, x, "x")) || (s = check_t4(fn, ctx, w, "w")) ||
-      (s = check_t4(fn, ctx, y, "y")))
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
+      (s = clnn__conv_check_t4(fn, ctx, y, "y")))
     return s;
-  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return rewrap(s, fn);
-  if ((s = geom_transpose(fn, x->dims, w->dims, p, &g))) return s;
-  if ((s = check_out_dims(fn, y, "y", g.N, g.C, g.H, g.W))) return s;
+  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__conv_geom_transpose(fn, x->dims, w->dims, p, &g))) return s;
+  if ((s = clnn__conv_check_out_dims(fn, y, "y", g.N, g.C, g.H, g.W))) return s;
   if (bias && bias->numel != (size_t)g.C)
-    return fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.C);
-  if ((s = check_alias(fn, y, "y", x, "x")) || (s = check_alias(fn, y, "y", w, "w")) ||
-      (s = check_alias(fn, y, "y", bias, "bias")))
+    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.C);
+  if ((s = clnn__conv_check_alias(fn, y, "y", x, "x")) || (s = clnn__conv_check_alias(fn, y, "y", w, "w")) ||
+      (s = clnn__conv_check_alias(fn, y, "y", bias, "bias")))
     return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
@@ -886,14 +666,14 @@ clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_co
   conv_plan plan;
   cl_mem ws0, ws1;
   clnn_status s;
-  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = check_t4(fn, ctx, dy, "dy")) || (s = check_t4(fn, ctx, w, "w")) ||
-      (s = check_t4(fn, ctx, dx, "dx")))
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = clnn__conv_check_t4(fn, ctx, dy, "dy")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
+      (s = clnn__conv_check_t4(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
-  if ((s = geom_transpose(fn, dx->dims, w->dims, p, &g))) return s;
-  if ((s = check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
-  if ((s = check_alias(fn, dx, "dx", dy, "dy")) || (s = check_alias(fn, dx, "dx", w, "w"))) return s;
+  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__conv_geom_transpose(fn, dx->dims, w->dims, p, &g))) return s;
+  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
+  if ((s = clnn__conv_check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__conv_check_alias(fn, dx, "dx", w, "w"))) return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
     return s;
   return pass_forward(ctx, &g, a, dy->mem, w->mem, NULL, CLNN_ACT_IDENTITY, 0.0f, beta, dx->mem,
@@ -910,14 +690,14 @@ clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_
   conv_plan plan;
   cl_mem ws0, ws1;
   clnn_status s;
-  if (!ctx) return fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = check_t4(fn, ctx, x, "x")) || (s = check_t4(fn, ctx, dy, "dy")) ||
-      (s = check_t4(fn, ctx, dw, "dw")))
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, dy, "dy")) ||
+      (s = clnn__conv_check_t4(fn, ctx, dw, "dw")))
     return s;
-  if ((s = clnn__check_beta(beta))) return rewrap(s, fn);
-  if ((s = geom_transpose(fn, x->dims, dw->dims, p, &g))) return s;
-  if ((s = check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
-  if ((s = check_alias(fn, dw, "dw", x, "x")) || (s = check_alias(fn, dw, "dw", dy, "dy"))) return s;
+  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__conv_geom_transpose(fn, x->dims, dw->dims, p, &g))) return s;
+  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
+  if ((s = clnn__conv_check_alias(fn, dw, "dw", x, "x")) || (s = clnn__conv_check_alias(fn, dw, "dw", dy, "dy"))) return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
     return s;
