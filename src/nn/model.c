@@ -370,6 +370,7 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
   size_t nv = (size_t)g->num_values + 1, nn = (size_t)g->num_nodes + 1;
   m->live = calloc(nn, 1);
   m->active = calloc(nn, 1);
+  m->active_saved = calloc(nn, 1);
   m->pmap = calloc((size_t)g->num_params + 1, sizeof(int));
   m->want_input_grad = calloc(nv, 1);
   m->requires = calloc(nv, 1);
@@ -381,7 +382,8 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
   m->ids_count = calloc(nv, sizeof(*m->ids_count));
   m->ids_keep = calloc(nv, sizeof(*m->ids_keep));
   m->ids_keep_cap = calloc(nv, sizeof(*m->ids_keep_cap));
-  if (!m->live || !m->active || !m->pmap || !m->want_input_grad || !m->requires || !m->written ||
+  if (!m->live || !m->active || !m->active_saved || !m->pmap || !m->want_input_grad ||
+      !m->requires || !m->written ||
       !m->vbase || !m->gbase || !m->stage || !m->ids || !m->ids_count || !m->ids_keep ||
       !m->ids_keep_cap) {
     clnn_model_destroy(m);
@@ -443,6 +445,7 @@ void clnn_model_destroy(clnn_model *m) {
   free(m->pwritten);
   free(m->live);
   free(m->active);
+  free(m->active_saved);
   free(m->pmap);
   free(m->want_input_grad);
   free(m->requires);

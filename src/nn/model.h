@@ -73,6 +73,7 @@ struct clnn_model {
                              forward: embedding and attention-length backward read them again */
   size_t *ids_keep_cap;
   char *active;           /* [num_nodes] nodes of the current forward */
+  char *active_saved;     /* [num_nodes] the last forward's selection while a call is checked */
 
   clnn__gexec exec;
   int have_forward;       /* a forward ran and its buffers are intact */

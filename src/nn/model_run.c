@@ -175,13 +175,11 @@ clnn_status clnn__m_run(clnn_model *m, const clnn_feed *feeds, int num_feeds, si
                         int training, int grads, int target, const char *fn) {
   /* the nodes of the last forward stay selected until this call's checks pass */
   size_t nn = (size_t)m->graph.g.num_nodes + 1;
-  char *before = malloc(nn);
-  if (!before) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  char *before = m->active_saved;
   memcpy(before, m->active, nn);
   select_nodes(m, target);
   clnn_status st = check_feeds(m, feeds, num_feeds, batch, fn);
   if (st != CLNN_SUCCESS) memcpy(m->active, before, nn);
-  free(before);
   if (st != CLNN_SUCCESS) return st;
   memset(m->written, 0, (size_t)m->graph.g.num_values); /* no gradient of this pass yet */
   clnn__gplan *p;
@@ -204,13 +202,11 @@ clnn_status clnn__m_run(clnn_model *m, const clnn_feed *feeds, int num_feeds, si
 clnn_status clnn__m_check(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
                           const char *fn) {
   size_t nn = (size_t)m->graph.g.num_nodes + 1;
-  char *before = malloc(nn);
-  if (!before) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  char *before = m->active_saved;
   memcpy(before, m->active, nn);
   select_nodes(m, -1);
   clnn_status st = check_feeds(m, feeds, num_feeds, batch, fn);
   memcpy(m->active, before, nn);
-  free(before);
   return st;
 }
 
