@@ -393,7 +393,9 @@ class Model(_Closeable):
         clnn.LearningRateScheduler, clnn.ReduceLROnPlateau or any clnn.Callback. verbose: 0
         silent, 1/"auto" a progress bar on a terminal (a line per epoch otherwise), 2 a line
         per epoch. Other options: shuffle=True, seed=0 (the batch order), validation_seed,
-        validation_batch_size, drop_last=False, stream (default sys.stdout). See clnn.fit."""
+        validation_batch_size, drop_last=False, stream (default sys.stdout), augment (a
+        clnn.Augmentation for the training batches; default: a Dataset's own; False: none).
+        See clnn.fit."""
         from .fit import fit
         return fit(self, train, epochs=epochs, batch_size=batch_size, validation=validation,
                    validation_split=validation_split, callbacks=callbacks, verbose=verbose, x=x,

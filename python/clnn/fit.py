@@ -25,6 +25,11 @@ on the training batches' own outputs, a Net only on validation data). Validation
 evaluation mode (dropout off, batch-norm running statistics) and gives ``val_loss`` and
 ``val_accuracy``. Each epoch also records ``lr`` (the learning rate at its end),
 ``images_per_s`` (training samples per second, validation excluded) and ``time_s``.
+
+Augmentation: ``augment=clnn.Augmentation(shift=1, rotate=10, noise=0.05, seed=0)`` (or a
+Dataset's own, set with ``Dataset.augment``) changes each training batch's images [N, C, H, W]
+on a copy, with the step number as the stream (same seed: same bits); validation batches are
+never augmented. ``augment=False`` trains on a Dataset's images as they are.
 """
 
 import os
@@ -390,11 +395,20 @@ def _evaluate(adapter, data, batch_size, prefix=""):
 
 def fit(model, train, *, epochs=1, batch_size=32, validation=None, validation_split=None,
         validation_seed=0, shuffle=True, seed=0, callbacks=(), verbose="auto", stream=None,
-        x=None, target=None, output=None, validation_batch_size=None, drop_last=False):
+        x=None, target=None, output=None, validation_batch_size=None, drop_last=False,
+        augment=None):
     """Trains `model` (a clnn.Model or clnn.Net) for `epochs` passes over `train`; returns a
     History. See the module docstring for the data forms and Model.fit for the arguments."""
     from ._model import Model
-    from .nn import Net
+    from .nn import Net, Dataset
+    from .augment import Augmentation
+    if augment is None and isinstance(train, Dataset):
+        augment = train.augmentation
+    if augment is False:
+        augment = None
+    if augment is not None and not isinstance(augment, Augmentation):
+        raise invalid(f"fit: augment must be a clnn.Augmentation, False or None, not "
+                      f"{type(augment).__name__}")
     if isinstance(model, Model):
         adapter = _GraphAdapter(model, x, target, output)
     elif isinstance(model, Net):
@@ -407,6 +421,8 @@ def fit(model, train, *, epochs=1, batch_size=32, validation=None, validation_sp
     if epochs < 0 or batch_size <= 0:
         raise invalid("fit: epochs must be >= 0 and batch_size > 0")
     tr = _as_data(train, "train", adapter.is_graph)
+    if augment is not None and ("x" not in tr.arrays or tr.arrays["x"].ndim != 5 - 1):
+        raise invalid("fit: augment= needs images: a Dataset or (x, y) with x [N, C, H, W]")
     val = None
     if validation is not None and validation_split is not None:
         raise invalid("fit: give validation= or validation_split=, not both")
@@ -432,6 +448,7 @@ def fit(model, train, *, epochs=1, batch_size=32, validation=None, validation_sp
     for cb in cbs:
         cb.model, cb.trainer = model, t
     rng = np.random.default_rng(seed)
+    stream = 0
     for cb in cbs:
         cb.on_train_begin({})
     try:
@@ -448,6 +465,9 @@ def fit(model, train, *, epochs=1, batch_size=32, validation=None, validation_sp
                 if shuffle:
                     idx = np.sort(idx)  # gathers in memory order; the batch's samples are the same
                 b = tr.take(idx)
+                if augment is not None:  # training batches only; a new stream per step
+                    b["x"] = augment(b["x"], stream=stream)
+                    stream += 1
                 for cb in cbs:
                     cb.on_batch_begin(step + 1, {})
                 lab = adapter.labels_of(b)

@@ -180,17 +180,52 @@ class Dataset(_Closeable):
         """Sets the batch order to a permutation drawn from `seed` (same on every machine)."""
         L.check(L.load().clnn_dataset_shuffle(self._handle(), _u64(seed, "seed")))
 
-    def batch(self, first, count):
-        """Samples first .. first+count-1 of the current order: (x, labels)."""
+    def batch(self, first, count, *, augmented=False):
+        """Samples first .. first+count-1 of the current order: (x, labels), new arrays.
+        augmented=True: with the dataset's augmentation applied (clnn_dataset_batch_augmented:
+        the dataset's batch counter advances)."""
         first, count = _int(first, "first"), _int(count, "count")
         n = len(self)
         if first < 0 or count <= 0 or first + count > n:
             raise invalid(f"batch: first={first}, count={count} is outside the {n} samples")
         x = np.empty((count,) + self.sample_shape, dtype=np.float32)
         y = np.empty(count, dtype=np.int32)
-        L.check(L.load().clnn_dataset_batch(self._handle(), first, count, _f32_ptr(x), x.size,
-                                            _i32_ptr(y), y.size))
+        lib = L.load()
+        fn = (lib.clnn_dataset_batch_augmented if _flag(augmented, "augmented")
+              else lib.clnn_dataset_batch)
+        L.check(fn(self._handle(), first, count, _f32_ptr(x), x.size, _i32_ptr(y), y.size))
         return x, y
+
+    def augment(self, augmentation=None, **settings):
+        """Gives the dataset augmentation for training and returns the dataset:
+        augment(shift=1, hflip=False, rotate=10, noise=0.05, seed=0) or
+        augment(clnn.Augmentation(...)); augment(None) removes it. Samples must be images
+        [C, H, W]. The samples stay as they are; fit(), train_epoch() and
+        batch(augmented=True) augment each training batch they draw, evaluation never does."""
+        from .augment import Augmentation
+        if augmentation is not None and settings:
+            raise invalid("augment: give an Augmentation or settings, not both")
+        if settings:
+            augmentation = Augmentation(**settings)
+        if augmentation is not None and not isinstance(augmentation, Augmentation):
+            raise invalid(f"augment: expected a clnn.Augmentation, not "
+                          f"{type(augmentation).__name__}")
+        lib = L.load()
+        if augmentation is None:
+            L.check(lib.clnn_dataset_set_augmentation(self._handle(), None))
+        else:
+            o = augmentation._struct()
+            L.check(lib.clnn_dataset_set_augmentation(self._handle(), ctypes.byref(o)))
+        return self
+
+    @property
+    def augmentation(self):
+        """The dataset's clnn.Augmentation, or None."""
+        from .augment import Augmentation
+        o = L.AugmentOptions()
+        if not L.load().clnn_dataset_get_augmentation(self._handle(), ctypes.byref(o)):
+            return None
+        return Augmentation._from_struct(o)
 
     def __repr__(self):
         if self.closed:
