@@ -401,11 +401,28 @@ class Model(_Closeable):
                    validation_split=validation_split, callbacks=callbacks, verbose=verbose, x=x,
                    target=target, output=output, **options)
 
-    def evaluate(self, dataset, batch_size, x, label, output=None):
-        """(mean objective, accuracy of `output`) over a clnn.Dataset in evaluation mode."""
+    def evaluate(self, dataset, batch_size=256, x=None, label=None, output=None, *, target=None):
+        """Evaluation mode, for every loss. A clnn.Dataset: the tuple (mean objective, accuracy
+        of `output` (default: the first output)), its samples feeding input x and its labels
+        the int32 input `label` (default: the graph's first input and the other one), computed
+        in libclnn. Arrays or feeds (the forms fit takes: (x, y) or a dict): a dict with "loss"
+        (the mean objective) and, for y feeding `target` (or `label`): "accuracy" for integer
+        labels; "mse" and "mae" of `output` against float targets, "binary_accuracy" for a
+        bce_with_logits loss on them."""
         from .nn import Dataset
         if not isinstance(dataset, Dataset):
-            raise invalid("evaluate: dataset must be a clnn.Dataset")
+            from .fit import evaluate
+            if target is not None and label is not None:
+                raise invalid("evaluate: give target= or label=, not both")
+            return evaluate(self, dataset, batch_size=_int(batch_size, "batch_size"), x=x,
+                            target=label if target is None else target, output=output)
+        if x is None or label is None:
+            from .fit import _GraphAdapter
+            a = _GraphAdapter(self, x, label, output)
+            if a.x is None or a.t is None:
+                raise invalid("evaluate: name the inputs x= and label= (the graph has no "
+                              "first input and one other)")
+            x, label = a.x, a.t
         bs = _int(batch_size, "batch_size")
         if bs <= 0:
             raise invalid("batch_size must be > 0")

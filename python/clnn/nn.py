@@ -615,9 +615,14 @@ class Net(_Closeable):
                    **options)
 
     def evaluate(self, dataset, batch_size=256):
-        """(mean loss, accuracy) over a dataset in inference mode."""
+        """Inference-mode evaluation for every loss. A clnn.Dataset (class labels; softmax
+        cross-entropy): the tuple (mean loss, accuracy), computed in libclnn. (x, labels) or
+        (x, targets) arrays: a dict with "loss" (the mean loss) and "accuracy" for labels;
+        "mse" and "mae" of the outputs against float targets ("mse" loss), "binary_accuracy"
+        (logit > 0 against target >= 0.5) for "bce_with_logits"."""
         if not isinstance(dataset, Dataset):
-            raise invalid("evaluate: dataset must be a clnn.Dataset")
+            from .fit import evaluate
+            return evaluate(self, dataset, batch_size=_int(batch_size, "batch_size"))
         bs = _int(batch_size, "batch_size")
         if bs <= 0:
             raise invalid("batch_size must be > 0")
