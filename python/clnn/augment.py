@@ -1,6 +1,6 @@
 """Data augmentation for image batches [N, C, H, W] (clnn_augment_*, src/nn/augment.c): random
 shifts with zero padding, left-right flips, small rotations (bilinear) and additive Gaussian
-noise, drawn from a seed and a per-batch stream, so the same settings give the same bits on every
+noise, drawn from a seed and a per-batch stream, so the same settings give the same draws on every
 machine. It runs in libclnn on the host, batch by batch, on a copy: the data never changes.
 
     aug = clnn.Augmentation(shift=1, rotate=10, noise=0.05, seed=0)
