@@ -250,8 +250,11 @@ class Model(_Closeable):
     # -- running --
     def forward(self, feeds, *, loss=False):
         """Runs the graph (in the model's mode) on a batch; outputs stay on the device (value(),
-        value_tensor()). loss=True: returns the objective (the weighted sum of the losses),
-        which reads it back; else None."""
+        value_tensor()). Feeds (here and in train_step, predict, backward's seeds): NumPy
+        arrays are copied to the device (float32 / int32 C-contiguous ones read in place,
+        others converted first); a Tensor feed is copied on the device into the model's input
+        buffer, with no trip through the host. loss=True: returns the objective (the weighted
+        sum of the losses), which reads it back; else None."""
         return self._step("forward", feeds, loss)
 
     def backward(self, seeds=None):
@@ -282,8 +285,8 @@ class Model(_Closeable):
 
     def predict(self, feeds, output=None, *, batch_size=None):
         """Evaluation-mode forward; returns `output` (a Value or name; None: the graph's first
-        output) as NumPy [N, *shape]. batch_size: run in chunks of that many samples (array
-        feeds only)."""
+        output) as NumPy [N, *shape] (a new array, copied from the device). batch_size: run in
+        chunks of that many samples (array feeds only)."""
         with self._lock:
             if output is None:
                 outs = self.graph.outputs
@@ -321,7 +324,8 @@ class Model(_Closeable):
             return _LentTensor._view(self._ctx, t.value, self._values)
 
     def value(self, v):
-        """Value v after the last forward, as NumPy [N, *shape]."""
+        """Value v after the last forward, as NumPy [N, *shape] (a copy; value_tensor() is the
+        device buffer itself)."""
         return self.value_tensor(v).numpy()
 
     def grad_tensor(self, v):

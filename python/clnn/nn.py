@@ -50,7 +50,10 @@ class Dataset(_Closeable):
     """A labelled dataset in host memory (clnn_dataset).
 
     Dataset(x, labels=None): copies x [N, sample dims...] (1 to 4 sample dims; converted to
-    float32) and integer labels [N] (>= 0; None: all 0). Dataset.load_idx(images, labels) reads
+    float32) and integer labels [N] (>= 0; None: all 0) into the dataset's own host memory:
+    later changes to x do not reach it. .x, .labels and batch() return new copies; split()
+    makes two new Datasets (copies); train_epoch / evaluate read the samples in place and copy
+    one batch at a time to the device. Dataset.load_idx(images, labels) reads
     MNIST-format IDX files (samples [1, H, W], pixels / 255; either MNIST naming convention,
     gzip-compressed or not); Dataset.load_mnist(directory, "train" | "test")."""
 
@@ -154,7 +157,7 @@ class Dataset(_Closeable):
 
     @property
     def x(self):
-        """A copy of every sample, [N, sample dims...], in file order."""
+        """A copy of every sample, [N, sample dims...], in file order (a new array each time)."""
         lib = L.load()
         h = self._handle()
         out = np.empty((len(self),) + self.sample_shape, dtype=np.float32)
@@ -527,7 +530,9 @@ class Net(_Closeable):
     def train_step(self, x, labels=None, targets=None):
         """One step (forward, loss, backward, optimizer) on the batch x; returns the mean loss.
         labels: int [N] (or [N, T]) for softmax cross-entropy; targets: floats shaped like the
-        output for BCE and MSE."""
+        output for BCE and MSE. x, labels and targets are copied to the device (float32 / int32
+        C-contiguous arrays are read in place, others converted first; a Tensor x is read back
+        to the host first)."""
         return self._step(self.lib_fn("clnn_net_train_step"), x, labels, targets, "train_step")
 
     def compute_gradients(self, x, labels=None, targets=None):
@@ -565,8 +570,10 @@ class Net(_Closeable):
         return float(loss.value)
 
     def predict(self, x, batch_size=None):
-        """Raw outputs (logits) in inference mode, NumPy [N, *output_shape]. batch_size: run in
-        chunks of this many samples (None: all at once)."""
+        """Raw outputs (logits) in inference mode, NumPy [N, *output_shape] (a new array, copied
+        from the device). batch_size: run in chunks of this many samples (None: all at once).
+        x is copied to the device; a Tensor x is first read back to the host (a Net takes its
+        input from host memory)."""
         with self._lock:
             self._handle()
             xa = self._x(x)
@@ -649,7 +656,8 @@ class Net(_Closeable):
         return v.value, g.value
 
     def param(self, name):
-        """The Tensor named `name` (owned by the network; writing to it is allowed)."""
+        """The Tensor named `name` (owned by the network, not a copy; writing to it is
+        allowed). state_dict() copies every one into NumPy."""
         v, _ = self._param(name)
         return Tensor._view(self._ctx, v, self)
 
