@@ -8,6 +8,7 @@
 #include "test_util.h"
 #include "clnn_graph.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,18 @@ static void random_batches(void) {
   TU_CHECK(lo >= -15.0f && hi <= 15.0f && lo < -7.0f && hi > 7.0f,
            "angles spread over -15..15 (drawn %g..%g)", (double)lo, (double)hi);
   TU_CHECK(bad == 0, "every rotated sample equals the bilinear reference (%d values differ)", bad);
+  /* the widest shift range: draws spread over it, and an image shifted out is all zeros */
+  clnn_augment_options_init(&o);
+  o.max_shift = INT_MAX;
+  memcpy(y, x0, B * P * sizeof(float));
+  TU_OK(clnn_augment_images(&o, 9, B, C, H, W, y, B * P, dr, B));
+  int far = 0, zero_ok = 1;
+  for (int i = 0; i < B; i++) {
+    far += dr[i].dx < -1000000 || dr[i].dx > 1000000;
+    for (int k = 0; k < P; k++) zero_ok &= y[i * P + k] == 0.0f;
+  }
+  TU_CHECK(far > B / 2, "shifts drawn over the whole int range (%d of %d beyond 10^6)", far, B);
+  TU_CHECK(zero_ok, "images shifted out of the frame are zero");
   free(x0);
   free(x);
   free(y);

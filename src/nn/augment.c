@@ -140,7 +140,10 @@ clnn_status clnn_augment_apply(const clnn_augment_draw *d, size_t channels, size
 static int draw_shift(uint64_t *s, int m) {
   if (m == 0) return 0;
   uint64_t span = 2 * (uint64_t)m + 1;
-  return (int)(clnn__nn_uniform01(s) * (double)span) - m;
+  int64_t k = (int64_t)(clnn__nn_uniform01(s) * (double)span); /* 0 .. 2m (in int64: m may be
+                                                                  INT_MAX) */
+  if (k > 2 * (int64_t)m) k = 2 * (int64_t)m;
+  return (int)(k - m);
 }
 
 static clnn_augment_draw draw_one(const clnn_augment_options *o, uint64_t *s) {
