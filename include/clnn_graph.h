@@ -238,7 +238,8 @@ clnn_status clnn_model_input_grad(clnn_model *m, int input, int on);
 
 /* Training on a clnn_dataset: image values fed from the samples, int32 labels from its labels,
  * in mini-batches of batch_size in the dataset's current order. Everything (shapes, labels
- * against the prediction's classes) is checked before the first step. */
+ * against the prediction's classes) is checked before the first step. A dataset with
+ * augmentation (clnn_dataset_set_augmentation) gives augmented batches; evaluation never does. */
 clnn_status clnn_model_train_epoch(clnn_model *m, clnn_dataset *ds, size_t batch_size, int x,
                                    int labels, float *mean_loss);
 /* Mean objective and accuracy of `output` (-1: first output) against the labels, evaluation

@@ -131,6 +131,27 @@ class OptimizerConfig(ctypes.Structure):
     ]
 
 
+class AugmentOptions(ctypes.Structure):  # clnn_augment_options (include/clnn_nn.h)
+    _fields_ = [
+        ("max_shift", c_int),
+        ("hflip", c_int),
+        ("max_rotate_deg", c_float),
+        ("noise_std", c_float),
+        ("seed", c_uint64),
+    ]
+
+
+class AugmentDraw(ctypes.Structure):  # clnn_augment_draw (include/clnn_nn.h)
+    _fields_ = [
+        ("dx", c_int),
+        ("dy", c_int),
+        ("flip", c_int),
+        ("angle_deg", c_float),
+        ("noise_std", c_float),
+        ("noise_seed", c_uint64),
+    ]
+
+
 LOG_FN = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_void_p)
 
 S = c_int            # clnn_status
@@ -259,6 +280,14 @@ _DECLS = {
     "clnn_dataset_labels": (c_void_p, [H]),
     "clnn_dataset_shuffle": (S, [H, c_uint64]),
     "clnn_dataset_batch": (S, [H, c_size_t, c_size_t, F, c_size_t, I32, c_size_t]),
+    # augmentation
+    "clnn_augment_options_init": (None, [P(AugmentOptions)]),
+    "clnn_augment_apply": (S, [P(AugmentDraw), c_size_t, c_size_t, c_size_t, F, c_size_t]),
+    "clnn_augment_images": (S, [P(AugmentOptions), c_uint64, c_size_t, c_size_t, c_size_t,
+                                c_size_t, F, c_size_t, P(AugmentDraw), c_size_t]),
+    "clnn_dataset_set_augmentation": (S, [H, P(AugmentOptions)]),
+    "clnn_dataset_get_augmentation": (c_int, [H, P(AugmentOptions)]),
+    "clnn_dataset_batch_augmented": (S, [H, c_size_t, c_size_t, F, c_size_t, I32, c_size_t]),
     # networks
     "clnn_optimizer_config_init": (None, [P(OptimizerConfig), c_int, c_float]),
     "clnn_net_create": (S, [H, c_int, DIMS, c_uint64, PH]),

@@ -590,9 +590,12 @@ class Graph(_Closeable):
         if not isinstance(kind, str) or kind.lower() not in _LOSS_KINDS:
             raise invalid(f"loss kind must be softmax_cross_entropy, bce_with_logits or mse, not "
                           f"{kind!r}")
-        return self._node("clnn_graph_loss", _LOSS_KINDS[kind.lower()], self._id(pred, "pred"),
-                          self._id(target, "target"), _float(weight, "weight"), name=name,
-                          batched=False)
+        v = self._node("clnn_graph_loss", _LOSS_KINDS[kind.lower()], self._id(pred, "pred"),
+                       self._id(target, "target"), _float(weight, "weight"), name=name,
+                       batched=False)
+        # remembered for evaluate's metrics (the kind of loss on a float target)
+        self._info[("loss", self._id(target, "target"))] = kind.lower()
+        return v
 
     def cross_entropy(self, logits, labels, ignore_index=-100, weight=1.0, *, name=None):
         """Softmax cross-entropy of logits (C,) or (T, C) against int32 labels () or (T,) that

@@ -147,6 +147,18 @@ uint64_t clnn__nn_splitmix64(uint64_t *state);
 double clnn__nn_uniform01(uint64_t *state); /* [0, 1) with 53 bits */
 uint64_t clnn__nn_hash_str(uint64_t h, const char *s);
 
+/* ---- a dataset's augmentation (set in augment.c, kept in the dataset of data.c) ---- */
+typedef struct clnn__dataset_aug {
+  int on;                   /* clnn_dataset_set_augmentation with options */
+  clnn_augment_options opt;
+  uint64_t batches;         /* augmented batches drawn since it was set: the next stream */
+} clnn__dataset_aug;
+clnn__dataset_aug *clnn__nn_dataset_aug(clnn_dataset *ds);
+/* clnn_dataset_batch with `fn` naming the caller in messages. */
+clnn_status clnn__nn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
+                                   size_t x_count, int32_t *labels, size_t labels_count,
+                                   const char *fn);
+
 /* ---- in-memory readers (data.c, checkpoint.c): the fuzzing entry points of tests/fuzz/ ---- */
 /* clnn_dataset_load_idx on an image file and a label file held in memory. */
 clnn_status clnn__nn_dataset_from_idx(const unsigned char *images, size_t images_size,
