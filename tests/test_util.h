@@ -32,6 +32,12 @@ int tu_check_(int cond, const char *file, int line, const char *fmt, ...);
 void tu_expect_msg_(const char *a, const char *file, int line);
 #define TU_MSG(a) tu_expect_msg_((a), __FILE__, __LINE__)
 
+/* The betas every operator with a beta argument is tested with: 0 (over NaN garbage, which it
+ * must not read), 1 (accumulate) and 0.5 (over a prefill, expected = result + 0.5 * prefill; a
+ * kernel that treats every non-zero beta as 1 fails it). */
+#define TU_NBETAS 3
+static const float tu_betas[TU_NBETAS] = {0.0f, 1.0f, 0.5f};
+
 /* Prints "<name>: N passed, N failed" and returns the process exit code (0 when nothing failed). */
 int tu_finish(const char *name);
 
