@@ -1,5 +1,6 @@
 /* tests/test_net.c — the network API: a two-layer perceptron learns XOR (reproducibly from its
- * seed); an LSTM learns to predict noisy sine waves below a stated loss; gradients of whole
+ * seed); an LSTM learns to predict noisy sine waves below a stated loss; LSTM parameters start as
+ * documented (forget-gate bias 1, other biases 0; through the graph API too); gradients of whole
  * networks (conv, transposed conv, pooling, batch norm, dense, LSTM, every activation) match
  * central finite differences; every optimizer lowers a loss; parameter names, shapes and the
  * summary; sequence layouts and batch-size changes; a layer whose shapes do not fit is an error
@@ -130,6 +131,57 @@ static void test_lstm_learns(void) {
   TU_CHECK(mse < 0.01, "LSTM held-out MSE %g, want < 0.01", mse);
   TU_CHECK(fabs(loss - mse) < 0.05, "training-mode loss %g close to predict MSE %g", loss, mse);
   clnn_net_destroy(net);
+}
+
+/* ---- LSTM initialisation as documented: biases zero except the forget gate's quarter (1) ---- */
+
+/* bias [4H] (gates i, f, g, o) is 0, 1 on [H, 2H); weight [4H, F] is not all zero and lies in the
+ * Glorot-uniform bound of one gate, sqrt(6 / (F + H)) (plus a rounding margin). */
+static void check_lstm_init(const char *who, clnn_tensor *bias, clnn_tensor *weight, size_t H, size_t F) {
+  float *b = tu_read(bias), *w = tu_read(weight);
+  int bias_ok = clnn_tensor_numel(bias) == 4 * H;
+  for (size_t i = 0; bias_ok && i < 4 * H; i++) bias_ok = b[i] == (i >= H && i < 2 * H ? 1.0f : 0.0f);
+  TU_CHECK(bias_ok, "%s: LSTM bias is 0 except 1 on the forget gate [H, 2H) (H %zu; b[0] %g, b[H] %g)", who, H,
+           b[0], b[H]);
+  double bound = sqrt(6.0 / (double)(F + H)) * 1.0001, amax = 0;
+  for (size_t i = 0; i < 4 * H * F; i++) amax = fabs(w[i]) > amax ? fabs(w[i]) : amax;
+  TU_CHECK(amax > 0 && amax <= bound, "%s: LSTM weight_ih max |w| %g, want in (0, %g]", who, amax, bound);
+  free(b);
+  free(w);
+}
+
+static void test_lstm_init(void) {
+  /* the network API: two stacked LSTMs (the second one's input is the first one's hidden state) */
+  size_t in[2] = {3, 4};
+  clnn_net *net = new_net(2, in, 11);
+  TU_OK(clnn_net_add_lstm(net, 5, 1));
+  TU_OK(clnn_net_add_lstm(net, 7, 0));
+  static const char *names[2][2] = {{"lstm1.bias", "lstm1.weight_ih"}, {"lstm2.bias", "lstm2.weight_ih"}};
+  static const size_t H[2] = {5, 7}, F[2] = {4, 5};
+  for (int l = 0; l < 2; l++) {
+    clnn_tensor *b = NULL, *w = NULL;
+    TU_OK(clnn_net_param(net, names[l][0], &b, NULL));
+    TU_OK(clnn_net_param(net, names[l][1], &w, NULL));
+    if (b && w) check_lstm_init(names[l][0], b, w, H[l], F[l]);
+  }
+  clnn_net_destroy(net);
+  /* the graph API */
+  clnn_graph *g = NULL;
+  int x = -1, h = -1;
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 2, in, &x));
+  TU_OK(clnn_graph_lstm(g, "enc", x, 6, 0, &h));
+  TU_OK(clnn_graph_output(g, h));
+  clnn_model *m = NULL;
+  TU_OK(clnn_model_create(ctx, g, 5, &m));
+  clnn_graph_destroy(g);
+  if (m) {
+    clnn_tensor *b = NULL, *w = NULL;
+    TU_OK(clnn_model_param(m, "enc.bias", &b, NULL));
+    TU_OK(clnn_model_param(m, "enc.weight_ih", &w, NULL));
+    if (b && w) check_lstm_init("graph enc.bias", b, w, 6, 4);
+    clnn_model_destroy(m);
+  }
 }
 
 /* ---- gradients vs finite differences ---- */
@@ -606,6 +658,7 @@ int main(void) {
   test_optimizers();
   test_gradients();
   test_lstm_learns();
+  test_lstm_init();
   test_readme_example();
   clnn_context_destroy(ctx);
   return tu_finish("test_net");
