@@ -5,7 +5,8 @@
  * central finite differences; every optimizer lowers a loss; parameter names, shapes and the
  * summary; sequence layouts and batch-size changes; a layer whose shapes do not fit is an error
  * naming it; every error path returns a status with a message and changes nothing; the README's
- * example (tests/readme_example.c) compiles and runs. */
+ * example (tests/readme_example.c) compiles, runs, prints ten epochs and saves a network that
+ * scores what it printed last (at least 80%). */
 #include "test_util.h"
 
 #include <math.h>
@@ -19,16 +20,60 @@ static clnn_context *ctx;
 #include "readme_example.c"
 #undef main
 
+static clnn_net *new_net(int ndim, const size_t *dims, uint64_t seed);
+
 static void test_readme_example(void) {
   const char *src = getenv("CLNN_SOURCE_DIR");
   char dir[1024];
   snprintf(dir, sizeof dir, "%s/data/digits", src ? src : "..");
   char *argv[] = {"readme_example", dir, NULL};
-  int rc = readme_example_main(2, argv);
+  int rc = 0;
+  char *out = tu_run_captured(readme_example_main, 2, argv, &rc);
   TU_CHECK(rc == 0, "the README example failed (%s)", clnn_last_error());
-  FILE *f = fopen("digits.safetensors", "rb");
-  TU_CHECK(f != NULL, "the README example saved digits.safetensors");
-  if (f) fclose(f);
+  /* ten lines "epoch E: loss L, test accuracy A%"; the last one's accuracy is the saved network's */
+  int epochs = 0, last_epoch = 0;
+  float last_acc = -1, loss = 0;
+  for (char *line = out; line && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = 0;
+    int e;
+    float l, pct;
+    if (sscanf(line, "epoch %d: loss %f, test accuracy %f%%", &e, &l, &pct) == 3) {
+      epochs++;
+      last_epoch = e;
+      last_acc = pct;
+      loss = l;
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  free(out);
+  TU_CHECK(epochs == 10 && last_epoch == 10, "the README example printed %d epoch lines (last %d), want 10",
+           epochs, last_epoch);
+  TU_CHECK(loss > 0 && loss < 0.5f, "the README example's last epoch loss %g, want in (0, 0.5)", loss);
+  /* what it saved is the trained network: the same layers loaded from the file score what the
+   * program printed last, above the stated level (chance is 10%) */
+  char a[1100], b[1100];
+  snprintf(a, sizeof a, "%s/test-images-idx3-ubyte", dir);
+  snprintf(b, sizeof b, "%s/test-labels-idx1-ubyte", dir);
+  clnn_dataset *test = NULL;
+  size_t in[3] = {1, 8, 8};
+  clnn_net *net = new_net(3, in, 1);
+  float acc = 0;
+  TU_OK(clnn_net_add_conv2d(net, 16, 3, 1, 1));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_maxpool2d(net, 2, 2, 0));
+  TU_OK(clnn_net_add_flatten(net));
+  TU_OK(clnn_net_add_dense(net, 10));
+  TU_OK(clnn_dataset_load_idx(a, b, &test));
+  TU_OK(clnn_net_load(net, "digits.safetensors"));
+  if (test) TU_OK(clnn_net_evaluate(net, test, 360, NULL, &acc));
+  printf("readme example: the saved network scores %.2f%% on the test digits (printed %.1f%%; stated level 80%%)\n",
+         100.0 * acc, last_acc);
+  TU_CHECK(acc >= 0.80f, "the README example's saved network: test accuracy %.4f, want >= 0.80", acc);
+  TU_CHECK(fabs(100.0 * acc - last_acc) <= 0.051, "the saved network scores %.2f%%, the program printed %.1f%%",
+           100.0 * acc, last_acc);
+  clnn_net_destroy(net);
+  clnn_dataset_destroy(test);
   remove("digits.safetensors");
 }
 

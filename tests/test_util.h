@@ -72,6 +72,10 @@ void tu_check_guard(const clnn_tensor *t, const char *what);
 /* The whole file at path in a new malloc'd buffer one byte longer than the file (caller frees),
  * its size in *size; NULL when it cannot be opened or read. */
 unsigned char *tu_read_file(const char *path, size_t *size);
+/* Runs main-like fn(argc, argv) with its standard output captured; returns that output in a new
+ * malloc'd NUL-terminated string (caller frees; also echoed to stdout) and fn's result in *rc.
+ * Exits (a test setup error) when the output cannot be captured. */
+char *tu_run_captured(int (*fn)(int, char **), int argc, char **argv, int *rc);
 /* Writes n bytes to path; exits (a test setup error) when the file cannot be opened. */
 void tu_write_file(const char *path, const void *b, size_t n);
 /* Writes safetensors file `dst` = `src` with the first `from` in its JSON header replaced by `to`
