@@ -358,8 +358,12 @@ clnn_status clnn_net_load(clnn_net *net, const char *path);
  * share-weighted mean of the devices' values (the running mean is then what one device would
  * compute; the running variance misses the spread between the shares' means). Inference
  * (predict, accuracy, evaluate), clnn_net_param and checkpoints use the first device's replica;
- * a checkpoint loaded, an optimizer set or a tensor from clnn_net_param (which may have been
- * written) is copied to the other devices, and across MPI ranks from rank 0, at the next step. */
+ * a checkpoint loaded, an optimizer set or a tensor from clnn_net_param that was written is
+ * copied to the other devices, and across MPI ranks from rank 0, at the next step. Reading copies
+ * nothing: the next step compares each parameter handed out by clnn_net_param since the last step
+ * with the second device's copy (two reads of it) and copies only when they differ; with MPI a
+ * handed-out parameter is copied as if written. Write before that next step: a write through a
+ * tensor kept from before it is not seen. */
 
 /* Creates a network like clnn_net_create whose replicas live on every device of `set` (which
  * must outlive the network). The first device's context holds the replica that clnn_net_param,

@@ -356,7 +356,9 @@ clnn_status clnn_net_param(clnn_net *net, const char *name, clnn_tensor **value,
     if (strcmp(net->params[i].name, name) == 0) {
       if (value) *value = net->params[i].value;
       if (grad) *grad = net->params[i].grad;
-      net->replicas_stale = 1; /* the caller may write to the tensor */
+      /* the caller may write to the tensor: the next parallel step compares it with a replica
+       * (reading it copies nothing) */
+      net->params[i].exposed = 1;
       return CLNN_SUCCESS;
     }
   char list[512];

@@ -74,6 +74,8 @@ typedef struct clnn__nn_param {
   clnn_tensor *value; /* owned */
   clnn_tensor *grad;  /* owned; NULL for state */
   clnn_tensor *opt[2];/* optimizer slots; NULL when the optimizer has fewer */
+  int exposed;        /* handed out by clnn_net_param since the last parallel step: the caller
+                         may have written it (compared with a replica before the next step) */
 } clnn__nn_param;
 
 /* In-use flag of a network or model (src/nn/busy.c): the thread inside a call, and how deep. */
@@ -136,8 +138,9 @@ struct clnn_net {
   /* data-parallel training (src/nn/parallel.c) */
   size_t sample_offset;        /* first sample of this replica's share of the global batch (keys
                                   the dropout stream so masks match a one-device run) */
-  int replicas_stale;          /* parameters, state or optimizer may have changed outside a step
-                                  (load, set_optimizer, clnn_net_param): copy to replicas first */
+  int replicas_stale;          /* parameters, state or optimizer changed outside a step (load,
+                                  set_optimizer, a parameter written after clnn_net_param):
+                                  copy to replicas first */
   struct clnn__nn_par *par;    /* NULL: one device, no MPI */
   int check_finite;            /* clnn_net_set_check_finite */
 };
