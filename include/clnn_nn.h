@@ -147,9 +147,10 @@ void clnn_net_destroy(clnn_net *net);
  * "<layer>.weight", "<layer>.bias", ...), infers its output shape from the previous layer's, and
  * returns CLNN_ERROR_SHAPE_MISMATCH with a message naming the layer (name, index, kind, the shape
  * it got and what it needs) when the shapes do not fit; the network is then unchanged. Layers can
- * be added until the network is first used (trained, run, saved, loaded or its parameters asked
- * for, which allocates and initialises the parameters); later calls return
- * CLNN_ERROR_INVALID_ARGUMENT.
+ * be added until the network is first used (trained, run, saved, loaded or a parameter tensor
+ * asked for with clnn_net_param, which allocates and initialises the parameters); later calls
+ * return CLNN_ERROR_INVALID_ARGUMENT. The inspection calls (const: names, counts, shapes,
+ * summary) change nothing and allocate nothing.
  *
  * Initialisation: weights of conv, transposed conv and dense layers followed (possibly through
  * batch norm or dropout) by ReLU, leaky ReLU, ELU or GELU are He-normal; all other weights are
@@ -276,7 +277,7 @@ const char *clnn_net_layer_name(const clnn_net *net, int layer); /* NULL when ou
 int clnn_net_output_dims(const clnn_net *net, int layer, size_t dims[CLNN_MAX_DIMS]);
 /* Named tensors: trainable parameters, then state (batch-norm running statistics), in layer
  * order. clnn_net_param_name gives name `index` (NULL when out of range); the string is owned by
- * the network. */
+ * the network and stays valid until the network is destroyed or a layer is added or renamed. */
 size_t clnn_net_num_params(const clnn_net *net);
 const char *clnn_net_param_name(const clnn_net *net, size_t index);
 /* The tensor named `name` ("conv1.weight", "bn1.running_mean", ...) and its gradient (NULL for

@@ -229,6 +229,73 @@ static void test_lstm_init(void) {
   }
 }
 
+/* ---- inspection is const: it allocates nothing and leaves layers addable ---- */
+
+/* The names and trainable count the inspection calls give (before finalisation: from the layers)
+ * equal those of the finalised parameter table. */
+static void check_names_match_finalised(clnn_net *net, const char *what) {
+  size_t n = clnn_net_num_params(net), trainable = clnn_net_num_trainable(net);
+  char(*names)[80] = calloc(n ? n : 1, sizeof *names);
+  for (size_t i = 0; i < n; i++) {
+    const char *nm = clnn_net_param_name(net, i);
+    snprintf(names[i], sizeof names[i], "%s", nm ? nm : "(null)");
+  }
+  TU_CHECK(clnn_net_param_name(net, n) == NULL, "%s: no name past the last", what);
+  TU_OK(clnn_net_param(net, names[0], NULL, NULL)); /* finalises */
+  TU_CHECK(clnn_net_num_params(net) == n, "%s: %zu tensors before finalisation, %zu after", what, n,
+           clnn_net_num_params(net));
+  TU_CHECK(clnn_net_num_trainable(net) == trainable, "%s: %zu trainable scalars before finalisation, %zu after",
+           what, trainable, clnn_net_num_trainable(net));
+  size_t total = 0;
+  for (size_t i = 0; i < n && i < clnn_net_num_params(net); i++) {
+    const char *nm = clnn_net_param_name(net, i);
+    TU_CHECK(nm && !strcmp(nm, names[i]), "%s: tensor %zu is %s after finalisation, %s before", what, i,
+             nm ? nm : "NULL", names[i]);
+    clnn_tensor *g = NULL, *v = NULL;
+    TU_OK(clnn_net_param(net, names[i], &v, &g));
+    if (g) total += clnn_tensor_numel(v);
+  }
+  TU_CHECK(total == trainable, "%s: the tensors with gradients hold %zu scalars, counted %zu", what, total,
+           trainable);
+  free(names);
+}
+
+static void test_inspection_is_const(void) {
+  size_t in[3] = {2, 6, 6};
+  clnn_net *net = new_net(3, in, 3);
+  clnn_conv2d_params p;
+  clnn_conv2d_params_init(&p);
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  TU_OK(clnn_net_add_conv2d_ex(net, 3, 3, 3, &p, 0)); /* no bias */
+  TU_OK(clnn_net_add_batchnorm(net, 0, 0));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_conv_transpose2d(net, 2, 2, 2, 0));
+  TU_OK(clnn_net_add_flatten(net));
+  TU_OK(clnn_net_add_dense(net, 4));
+  /* inspecting changes nothing: layers can still be added and renamed afterwards */
+  TU_CHECK(clnn_net_num_params(net) == 9 && clnn_net_num_trainable(net) > 0, "9 named tensors before use, got %zu",
+           clnn_net_num_params(net));
+  char buf[2048];
+  TU_OK(clnn_net_summary(net, buf, sizeof buf));
+  TU_OK(clnn_net_add_batchnorm(net, 0, 0));
+  TU_OK(clnn_net_set_layer_name(net, -1, "head_bn"));
+  TU_CHECK(clnn_net_num_params(net) == 13, "13 named tensors after adding a batch norm, got %zu",
+           clnn_net_num_params(net));
+  const char *last = clnn_net_param_name(net, 12);
+  TU_CHECK(last && !strcmp(last, "head_bn.running_var"), "the last tensor is %s", last ? last : "NULL");
+  check_names_match_finalised(net, "conv/bn/conv_t/dense");
+  TU_STATUS(clnn_net_add_dense(net, 2), CLNN_ERROR_INVALID_ARGUMENT); /* clnn_net_param finalised it */
+  clnn_net_destroy(net);
+  size_t seq[2] = {4, 3};
+  net = new_net(2, seq, 3);
+  TU_OK(clnn_net_add_lstm(net, 5, 1));
+  TU_OK(clnn_net_add_batchnorm(net, 0, 0));
+  TU_OK(clnn_net_add_lstm(net, 4, 0));
+  TU_OK(clnn_net_add_dense(net, 2));
+  check_names_match_finalised(net, "lstm/bn/lstm/dense");
+  clnn_net_destroy(net);
+}
+
 /* ---- gradients vs finite differences ---- */
 
 static void fd_check(clnn_net *net, const float *x, size_t x_count, size_t batch,
@@ -704,6 +771,7 @@ int main(void) {
   test_gradients();
   test_lstm_learns();
   test_lstm_init();
+  test_inspection_is_const();
   test_readme_example();
   clnn_context_destroy(ctx);
   return tu_finish("test_net");

@@ -61,6 +61,12 @@ typedef struct clnn__nn_layer {
   /* parameters: indices into net->params, in role order */
   int num_params;
   int pidx[CLNN__NN_MAX_LPARAMS];
+  /* the names "<layer>.<role>" of its parameter and state tensors, in role order, kept by
+   * clnn__nn_name_params when the layer is added or renamed: the inspection calls (const) read
+   * them before the network is finalised */
+  int num_pnames;
+  char pnames[CLNN__NN_MAX_LPARAMS][CLNN__NN_PNAME_MAX];
+  unsigned pstate; /* bit r: pnames[r] is state (batch-norm running statistics), not trainable */
 } clnn__nn_layer;
 
 typedef struct clnn__nn_param {
@@ -165,6 +171,9 @@ size_t clnn__nn_prod(int ndim, const size_t *dims);
 int clnn__nn_seq(const clnn_net *net, int flag);
 const char *clnn__nn_kind_name(clnn__nn_kind kind);
 const char *clnn__nn_role_name(clnn__nn_role role);
+/* Fills l->pnames / num_pnames / pstate from its kind and name (the tensors its graph node
+ * creates, in the same order). */
+void clnn__nn_name_params(clnn__nn_layer *l);
 const char *clnn__nn_act_name(clnn_activation act);
 
 /* ---- layers.c ---- */
