@@ -302,7 +302,9 @@ uint64_t clnn_model_step_count(const clnn_model *m);
  * not gathered (CLNN_ERROR_UNSUPPORTED). Everything else (forward, backward, predict, evaluate,
  * parameters, files) uses the first device's replica; parameters written through
  * clnn_model_param, loaded files and changed settings reach the other replicas (and ranks, from
- * rank 0) at the next step. A device failing in a step stops it with an error naming the device,
+ * rank 0) at the next step; a parameter only read copies nothing (the next step compares each
+ * one handed out since the last step with the second device's copy; with MPI it is copied as
+ * if written). A device failing in a step stops it with an error naming the device,
  * parameters and statistics as before. Compared with one device the parameters agree to rounding
  * (the tests: every parameter within 1e-5 + 1e-4 |value| after 20 steps on 2 devices). */
 clnn_status clnn_model_create_parallel(clnn_device_set *set, const clnn_graph *g, uint64_t seed,

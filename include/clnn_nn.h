@@ -222,9 +222,10 @@ void clnn_net_destroy(clnn_net *net);
  * "<layer>.weight", "<layer>.bias", ...), infers its output shape from the previous layer's, and
  * returns CLNN_ERROR_SHAPE_MISMATCH with a message naming the layer (name, index, kind, the shape
  * it got and what it needs) when the shapes do not fit; the network is then unchanged. Layers can
- * be added until the network is first used (trained, run, saved, loaded or its parameters asked
- * for, which allocates and initialises the parameters); later calls return
- * CLNN_ERROR_INVALID_ARGUMENT.
+ * be added until the network is first used (trained, run, saved, loaded or a parameter tensor
+ * asked for with clnn_net_param, which allocates and initialises the parameters); later calls
+ * return CLNN_ERROR_INVALID_ARGUMENT. The inspection calls (const: names, counts, shapes,
+ * summary) change nothing and allocate nothing.
  *
  * Initialisation: weights of conv, transposed conv and dense layers followed (possibly through
  * batch norm or dropout) by ReLU, leaky ReLU, ELU or GELU are He-normal; all other weights are
@@ -352,7 +353,7 @@ const char *clnn_net_layer_name(const clnn_net *net, int layer); /* NULL when ou
 int clnn_net_output_dims(const clnn_net *net, int layer, size_t dims[CLNN_MAX_DIMS]);
 /* Named tensors: trainable parameters, then state (batch-norm running statistics), in layer
  * order. clnn_net_param_name gives name `index` (NULL when out of range); the string is owned by
- * the network. */
+ * the network and stays valid until the network is destroyed or a layer is added or renamed. */
 size_t clnn_net_num_params(const clnn_net *net);
 const char *clnn_net_param_name(const clnn_net *net, size_t index);
 /* The tensor named `name` ("conv1.weight", "bn1.running_mean", ...) and its gradient (NULL for
@@ -434,8 +435,12 @@ clnn_status clnn_net_load(clnn_net *net, const char *path);
  * share-weighted mean of the devices' values (the running mean is then what one device would
  * compute; the running variance misses the spread between the shares' means). Inference
  * (predict, accuracy, evaluate), clnn_net_param and checkpoints use the first device's replica;
- * a checkpoint loaded, an optimizer set or a tensor from clnn_net_param (which may have been
- * written) is copied to the other devices, and across MPI ranks from rank 0, at the next step. */
+ * a checkpoint loaded, an optimizer set or a tensor from clnn_net_param that was written is
+ * copied to the other devices, and across MPI ranks from rank 0, at the next step. Reading copies
+ * nothing: the next step compares each parameter handed out by clnn_net_param since the last step
+ * with the second device's copy (two reads of it) and copies only when they differ; with MPI a
+ * handed-out parameter is copied as if written. Write before that next step: a write through a
+ * tensor kept from before it is not seen. */
 
 /* Creates a network like clnn_net_create whose replicas live on every device of `set` (which
  * must outlive the network). The first device's context holds the replica that clnn_net_param,

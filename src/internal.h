@@ -181,6 +181,9 @@ clnn_status clnn__gemm_batched(clnn_context *ctx, int trans_a, int trans_b, size
 void clnn__gemm_context_release(clnn_context *ctx);
 /* Which GEMM path the last clnn__gemm call on this thread took ("clblast" or "clnn-cpu"). */
 const char *clnn__gemm_last_path(void);
+/* The kernel of cl/gemm_cpu.cl the last "clnn-cpu" GEMM on this thread launched, e.g.
+ * "gemm_xk_ct_n" (its middle part is the orientation: "cn" computes C, "ct" C^T); "none" before. */
+const char *clnn__own_gemm_last_kernel(void);
 
 /* ---- devices (src/runtime/device.c) ---- */
 void clnn__describe_device(cl_platform_id platform, cl_device_id dev, clnn_device_info *info);

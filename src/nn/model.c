@@ -550,7 +550,9 @@ clnn_status clnn_model_param(clnn_model *m, const char *name, clnn_tensor **valu
   }
   if (value) *value = p->value;
   if (grad) *grad = p->grad;
-  clnn__m_par_mark_stale(m); /* the caller may write to it */
+  /* the caller may write to it: the next parallel step compares it with a replica (reading it
+   * copies nothing) */
+  p->exposed = 1;
   return CLNN_SUCCESS;
 }
 

@@ -794,6 +794,7 @@ clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t x_count, si
   if (st == CLNN_SUCCESS) st = par_prepare(net);
   int stale = net->replicas_stale;
   for (int k = 1; k < par->nlocal && par->ready; k++) stale |= par->w[k].net->replicas_stale;
+  if (st == CLNN_SUCCESS) st = clnn__par_check_exposed(net, &stale);
   /* every rank takes part in the agreement, even one whose arguments were refused */
   clnn_status ag = agree(par, &stale, batch, apply, st != CLNN_SUCCESS, fn);
   if (st != CLNN_SUCCESS) return st;
