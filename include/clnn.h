@@ -46,6 +46,9 @@
  * - The library never prints unless asked (clnn_set_log_callback or CLNN_LOG=debug|info|warn).
  *
  * Structs and binary compatibility (docs/ABI.md; since 0.3)
+ * - clnn.h needs no OpenCL header (since 0.3). The four functions whose signatures use OpenCL
+ *   types (clnn_context_wrap, clnn_context_get_cl, clnn_tensor_wrap, clnn_tensor_cl_mem) are
+ *   in clnn_cl.h: include it instead to share OpenCL objects with clnn.
  * - Every struct the caller allocates and hands over by pointer on its own (clnn_device_info,
  *   clnn_context_options, clnn_conv2d_params, clnn_pool2d_params, clnn_sgd_params,
  *   clnn_adam_params, clnn_rmsprop_params, clnn_adagrad_params, clnn_attention_params,
@@ -72,14 +75,8 @@
 #ifndef CLNN_H
 #define CLNN_H
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#ifdef __APPLE__
-#include <OpenCL/opencl.h>
-#else
-#include <CL/cl.h>
-#endif
+/* No OpenCL header here: the functions that share OpenCL objects with the caller are in
+ * clnn_cl.h (which includes <CL/cl.h> and this header). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -227,11 +224,7 @@ void clnn_context_options_init(clnn_context_options *options);
  * `options` may be NULL. */
 clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **ctx);
 
-/* Wraps the caller's OpenCL objects. clnn retains them while the context lives and releases only
- * its own references on destroy: the caller keeps ownership. `queue` must be in-order and belong
- * to `context` and `device`. `options` may be NULL (its `device` field is ignored). */
-clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_command_queue queue,
-                              const clnn_context_options *options, clnn_context **ctx);
+/* clnn_context_wrap (a context over the caller's OpenCL objects) is in clnn_cl.h. */
 
 /* Waits for all work, then frees everything the context owns. NULL is a no-op. Destroy its
  * tensors (and networks) first; if some still live, the context is not freed yet: it refuses every
@@ -241,9 +234,7 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
  * destroyed handle. */
 void clnn_context_destroy(clnn_context *ctx);
 
-/* Hands back the OpenCL objects (not retained for the caller); any out-pointer may be NULL. */
-clnn_status clnn_context_get_cl(const clnn_context *ctx, cl_context *context, cl_device_id *device,
-                                cl_command_queue *queue);
+/* clnn_context_get_cl (the context's OpenCL objects) is in clnn_cl.h. */
 
 /* Information about the context's device (platform/device indices are -1 for wrapped contexts
  * whose device the loader does not list). */
@@ -274,10 +265,7 @@ typedef struct clnn_tensor clnn_tensor;
 /* Allocates an uninitialised fp32 tensor with `ndim` (1..5) dimensions, each > 0. */
 clnn_status clnn_tensor_create(clnn_context *ctx, int ndim, const size_t *dims, clnn_tensor **out);
 
-/* Wraps a caller-owned cl_mem (at least numel*4 bytes, on ctx's OpenCL context). clnn retains it
- * while the tensor lives; the caller keeps ownership. */
-clnn_status clnn_tensor_wrap(clnn_context *ctx, cl_mem mem, int ndim, const size_t *dims,
-                             clnn_tensor **out);
+/* clnn_tensor_wrap (a tensor over the caller's cl_mem) is in clnn_cl.h. */
 
 /* Frees the tensor (or releases the wrapped buffer's extra reference). NULL is a no-op. */
 void clnn_tensor_destroy(clnn_tensor *t);
@@ -296,7 +284,7 @@ clnn_status clnn_tensor_reshape(clnn_tensor *t, int ndim, const size_t *dims);
 int clnn_tensor_ndim(const clnn_tensor *t);          /* 0 for NULL */
 size_t clnn_tensor_dim(const clnn_tensor *t, int i); /* 0 when out of range */
 size_t clnn_tensor_numel(const clnn_tensor *t);      /* 0 for NULL */
-cl_mem clnn_tensor_cl_mem(const clnn_tensor *t);     /* not retained for the caller */
+/* clnn_tensor_cl_mem (a tensor's cl_mem) is in clnn_cl.h. */
 clnn_context *clnn_tensor_context(const clnn_tensor *t);
 
 /* ============================================================================================== */

@@ -4,7 +4,7 @@
 #ifndef CLNN_INTERNAL_H
 #define CLNN_INTERNAL_H
 
-#include "clnn.h"
+#include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 #include "common.h" /* cl/common.h: numbers shared with the kernels */
 
 #include <stdarg.h>

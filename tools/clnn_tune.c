@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clnn.h"
+#include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 #include "../src/tune.h"
 
 /* ---------------------------------------------------------------------------------------------- */
