@@ -85,9 +85,9 @@ extern "C" {
 #endif
 
 #define CLNN_VERSION_MAJOR 0
-#define CLNN_VERSION_MINOR 2
+#define CLNN_VERSION_MINOR 3
 #define CLNN_VERSION_PATCH 0
-#define CLNN_VERSION_STRING "0.2.0"
+#define CLNN_VERSION_STRING "0.3.0"
 #define CLNN_MAX_DIMS 5
 
 /* ============================================================================================== */

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/clnn.h"
 test -f "$tmp/prefix/include/clnn_cl.h"
-ls "$tmp"/prefix/lib*/libclnn.so.0.2 >/dev/null   # SOVERSION link (MAJOR.MINOR before 1.0)
+ls "$tmp"/prefix/lib*/libclnn.so.0.3 >/dev/null   # SOVERSION link (MAJOR.MINOR before 1.0)
 cmake -S "$src/tests/consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/cmake-build" >/dev/null
 libdir=$(dirname "$(ls "$tmp"/prefix/lib*/libclnn.so | head -1)")

@@ -338,10 +338,11 @@ _DECLS = {
 
 
 # The C API these declarations are written for (CLNN_VERSION_MAJOR.MINOR of include/clnn.h).
-# Before 1.0 a minor version may change signatures (0.2 added the host-buffer counts), so a
+# Before 1.0 a minor version may change signatures (0.2 added the host-buffer counts, 0.3 the
+# struct_size of every struct passed by pointer), so a
 # libclnn of another MAJOR.MINOR is refused when loaded instead of being called with the wrong
 # arguments.
-ABI_VERSION = (0, 2)
+ABI_VERSION = (0, 3)
 
 
 def _lib_names():
