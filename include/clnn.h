@@ -57,13 +57,16 @@
  *   in the defaults; call it first, then set the fields you want. (Without the _init function:
  *   set struct_size = sizeof(the struct) and every field yourself.)
  * - A struct_size of 0, or one that is no layout of that struct the library knows, is
- *   CLNN_ERROR_INVALID_ARGUMENT with a message naming the struct and its _init function; the call
- *   changes nothing.
+ *   CLNN_ERROR_INVALID_ARGUMENT with a message naming the function, the struct and its _init
+ *   function; the call changes nothing.
  * - The library reads (or, for clnn_device_info, writes) only the bytes within struct_size. New
  *   fields are only ever added at the end, and one a caller's older, smaller layout lacks reads as
  *   0, which always keeps the behaviour that layout had; so a program built against an older
  *   clnn.h keeps working with a newer library of the same soname.
- * - The op parameter structs are versioned the same way (the per-call check is a compare).
+ * - The small parameter structs passed to every operator call (conv2d, pool2d, the optimizers',
+ *   attention's) follow the same rule rather than being frozen: they do grow (attention's
+ *   num_lengths came in 0.2), one rule is simpler than two, and the per-call cost is a 4-byte
+ *   compare and a copy of under 100 bytes.
  * - clnn_feed is the exception: callers pass arrays of it, whose stride must not change. It has no
  *   struct_size and is frozen: a new per-feed option would come with a new function.
  *
@@ -237,7 +240,7 @@ void clnn_context_destroy(clnn_context *ctx);
 /* clnn_context_get_cl (the context's OpenCL objects) is in clnn_cl.h. */
 
 /* Information about the context's device (platform/device indices are -1 for wrapped contexts
- * whose device the loader does not list). */
+ * whose device the loader does not list). `info` must have been through clnn_device_info_init. */
 clnn_status clnn_context_device_info(const clnn_context *ctx, clnn_device_info *info);
 
 /* Blocks until every operation enqueued on the context has finished. */
