@@ -11,13 +11,13 @@
   do {                                                                                           \
     const uint32_t keep_ = (s).struct_size;                                                      \
     const uint32_t bad_[3] = {0, 4, keep_ + 8};                                                  \
-    static const char *const what_[3] = {"struct_size 0", "struct_size 4 (no layout is that small)", \
-                                         "struct_size of a newer, larger layout"};              \
+    static const char *const what_[3] = {"struct_size 0", "struct_size 4 (no layout that small)", \
+                                         "struct_size of a newer, larger layout"};             \
     for (int b_ = 0; b_ < 3; b_++) {                                                             \
       (s).struct_size = bad_[b_];                                                                \
       ROW(fn, what_[b_], INV, call);                                                             \
       TU_CHECK(strstr(clnn_last_error(), #fn) && strstr(clnn_last_error(), init_fn),            \
-               "%s (%s): the message names neither the function nor %s: %s", #fn, what_[b_],    \
+               "%s (%s): the message does not name the function and %s: %s", #fn, what_[b_], \
                init_fn, clnn_last_error());                                                      \
     }                                                                                            \
     (s).struct_size = keep_;                                                                     \
@@ -42,7 +42,8 @@ static void struct_sizes(void) {
   clnn_rmsprop_params rms;
   VROW(clnn_rmsprop_params_init, "NULL", clnn_rmsprop_params_init(NULL, 1e-2f), 1);
   VROW(clnn_rmsprop_params_init, "PyTorch defaults", clnn_rmsprop_params_init(&rms, 1e-2f),
-       rms.struct_size == sizeof rms && rms.alpha == 0.99f && rms.eps == 1e-8f && rms.momentum == 0);
+       rms.struct_size == sizeof rms && rms.alpha == 0.99f && rms.eps == 1e-8f &&
+           rms.momentum == 0);
   clnn_adagrad_params ada;
   VROW(clnn_adagrad_params_init, "NULL", clnn_adagrad_params_init(NULL, 1e-2f), 1);
   VROW(clnn_adagrad_params_init, "PyTorch defaults", clnn_adagrad_params_init(&ada, 1e-2f),
@@ -58,7 +59,8 @@ static void struct_sizes(void) {
   SIZE_ROWS(clnn_device_get_info, info, "clnn_device_info_init", clnn_device_get_info(0, &info));
   SIZE_ROWS(clnn_context_device_info, info, "clnn_device_info_init",
             clnn_context_device_info(ctx, &info));
-  TU_CHECK(!strcmp(info.name, "untouched"), "a refused clnn_device_info was written (%s)", info.name);
+  TU_CHECK(!strcmp(info.name, "untouched"), "a refused clnn_device_info was written (%s)",
+           info.name);
   clnn_context_options o;
   clnn_context_options_init(&o);
   clnn_context *c = NULL;
@@ -113,7 +115,8 @@ static void struct_sizes(void) {
 
   /* optimizers: param, grad and state [16] */
   clnn_tensor *param = T(ctx, 16), *grad = T(ctx, 16), *s1 = T(ctx, 16), *s2 = T(ctx, 16);
-  SIZE_ROWS(clnn_sgd_step, sgd, "clnn_sgd_params_init", clnn_sgd_step(ctx, &sgd, param, grad, NULL));
+  SIZE_ROWS(clnn_sgd_step, sgd, "clnn_sgd_params_init",
+            clnn_sgd_step(ctx, &sgd, param, grad, NULL));
   SIZE_ROWS(clnn_adam_step, adam, "clnn_adam_params_init",
             clnn_adam_step(ctx, &adam, 1, param, grad, s1, s2));
   SIZE_ROWS(clnn_rmsprop_step, rms, "clnn_rmsprop_params_init",
@@ -127,7 +130,8 @@ static void struct_sizes(void) {
   clnn_tensor *aq = T(ctx, 1, 1, 2, 4), *ak = T(ctx, 1, 1, 2, 4), *ao = T(ctx, 1, 1, 2, 4);
   clnn_tensor *al = T(ctx, 1, 1, 2), *adq = T(ctx, 1, 1, 2, 4);
   const char *ainit = "clnn_attention_params_init";
-  SIZE_ROWS(clnn_attention_forward, ap, ainit, clnn_attention_forward(ctx, &ap, aq, ak, ak, ao, al));
+  SIZE_ROWS(clnn_attention_forward, ap, ainit,
+            clnn_attention_forward(ctx, &ap, aq, ak, ak, ao, al));
   SIZE_ROWS(clnn_attention_backward, ap, ainit,
             clnn_attention_backward(ctx, &ap, aq, ak, ak, ao, al, ao, 0, adq, NULL, NULL));
 
@@ -142,7 +146,8 @@ static void struct_sizes(void) {
   TU_CHECK(clnn_net_num_layers(net) == 0, "refused layer params added a layer");
   clnn_optimizer_config oc;
   clnn_optimizer_config_init(&oc, CLNN_OPTIM_SGD, 0.1f);
-  SIZE_ROWS(clnn_net_set_optimizer, oc, "clnn_optimizer_config_init", clnn_net_set_optimizer(net, &oc));
+  SIZE_ROWS(clnn_net_set_optimizer, oc, "clnn_optimizer_config_init",
+            clnn_net_set_optimizer(net, &oc));
   clnn_net_destroy(net);
 
   /* graph builders and models: no node is added, optimizer and schedule stay */

@@ -1,6 +1,7 @@
 /* src/runtime/struct_size.c — the struct_size rule of the versioned public structs (docs/ABI.md):
- * the layouts of each struct this library knows, and copying a caller's struct in (reading only
- * the bytes within its struct_size, the rest 0) or an output struct out (writing only within it). */
+ * the layouts of each struct this library knows, and copying a caller's struct in (reading
+ * only the bytes within its struct_size, the rest 0) or an output struct out (writing only
+ * within it). */
 #include "internal.h"
 
 #include <string.h>
