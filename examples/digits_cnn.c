@@ -158,6 +158,7 @@ int main(int argc, char **argv) {
   int ndev = set ? clnn_device_set_size(set) : 1;
   for (int d = 0; d < ndev; d++) {
     clnn_device_info info;
+    clnn_device_info_init(&info);
     CHECK(clnn_context_device_info(set ? clnn_device_set_context(set, d) : ctx, &info));
     char which[16] = "";
     if (ndev > 1) snprintf(which, sizeof which, " %d", d);

@@ -187,7 +187,8 @@ void clnn_model_destroy(clnn_model *m); /* NULL is a no-op */
 /* The model's graph (read-only; lives as long as the model). */
 const clnn_graph *clnn_model_graph(const clnn_model *m);
 
-/* Data for one value for one call: an input (or a gradient seed for clnn_model_backward), from
+/* (Frozen layout: callers pass arrays of clnn_feed, so it has no struct_size; see clnn.h.)
+ * Data for one value for one call: an input (or a gradient seed for clnn_model_backward), from
  * host memory (host: float for CLNN_FLOAT32, int32_t for CLNN_INT32; count elements, which must
  * be batch * the value's per-sample numel) or from a device tensor of shape [batch, dims...]
  * (tensor; float only). Exactly one of host and tensor is set. */
@@ -277,12 +278,16 @@ typedef enum clnn_schedule_type {
                                to lr * min_ratio at total_steps (and there after) */
 } clnn_schedule_type;
 typedef struct clnn_schedule {
+  uint32_t struct_size; /* = sizeof(clnn_schedule), set by clnn_schedule_init */
   clnn_schedule_type type;
   uint64_t step_size;   /* STEP: >= 1 */
   float gamma;          /* STEP: > 0 */
   uint64_t warmup_steps, total_steps; /* COSINE: warmup_steps < total_steps */
   float min_ratio;      /* COSINE: 0..1 */
 } clnn_schedule;
+/* struct_size = sizeof(clnn_schedule), CLNN_SCHEDULE_CONSTANT, everything else 0. NULL is a
+ * no-op. */
+void clnn_schedule_init(clnn_schedule *s);
 /* A schedule multiplies every group's learning rate by a factor of the optimizer step count. */
 clnn_status clnn_model_set_schedule(clnn_model *m, const clnn_schedule *s);
 /* The learning rate the next step uses for parameter `name` (NULL: the optimizer's). */

@@ -191,6 +191,7 @@ typedef enum clnn_optimizer_type {
 
 /* Optimizer settings, with PyTorch's meaning and defaults (set by clnn_optimizer_config_init). */
 typedef struct clnn_optimizer_config {
+  uint32_t struct_size; /* = sizeof(clnn_optimizer_config), set by clnn_optimizer_config_init */
   clnn_optimizer_type type;
   float lr;             /* learning rate, >= 0 (0: the parameters stay as they are) */
   float weight_decay;   /* L2 penalty added to the gradient (AdamW: decoupled; default 0.01) */
@@ -204,7 +205,8 @@ typedef struct clnn_optimizer_config {
                            0 (default): no clipping */
 } clnn_optimizer_config;
 
-/* Fills cfg with the defaults for `type` and learning rate `lr`. */
+/* Fills cfg with struct_size = sizeof(clnn_optimizer_config) and the defaults for `type` and
+ * learning rate `lr`. NULL is a no-op. */
 void clnn_optimizer_config_init(clnn_optimizer_config *cfg, clnn_optimizer_type type, float lr);
 
 /* Creates an empty network whose samples have `ndim` (1..4) dims `input_dims` (no batch dim):

@@ -39,7 +39,7 @@ static void optim(clnn_context *ctx) {
   for (int i = 0; i < 3; i++) {
     size_t n = ns[i];
     clnn_tensor *p = R(ctx, n), *g = R(ctx, n);
-    clnn_sgd_params sgd = {0.1f, 0.0f, 0.0f, 0.0f, 0, 0};
+    clnn_sgd_params sgd = {(uint32_t)sizeof(clnn_sgd_params), 0.1f, 0.0f, 0.0f, 0.0f, 0, 0};
     CASE(clnn_sgd_step(ctx, &sgd, p, g, NULL));
     clnn_tensor *vel = U(ctx, n);
     sgd.momentum = 0.9f;
@@ -52,18 +52,18 @@ static void optim(clnn_context *ctx) {
     sgd.nesterov = 0;
     sgd.dampening = 0.5f;
     CASE(clnn_sgd_step(ctx, &sgd, p, g, vel));
-    clnn_adam_params adam = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0};
+    clnn_adam_params adam = {(uint32_t)sizeof(clnn_adam_params), 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0};
     clnn_tensor *m = R(ctx, n), *v = RP(ctx, n);
     CASE(clnn_adam_step(ctx, &adam, 1, p, g, m, v));
     adam.decoupled_weight_decay = 1;
     CASE(clnn_adam_step(ctx, &adam, 2, p, g, m, v));
-    clnn_rmsprop_params rms = {1e-2f, 0.99f, 1e-8f, 0.0f, 0.0f};
+    clnn_rmsprop_params rms = {(uint32_t)sizeof(clnn_rmsprop_params), 1e-2f, 0.99f, 1e-8f, 0.0f, 0.0f};
     clnn_tensor *sq = RP(ctx, n);
     CASE(clnn_rmsprop_step(ctx, &rms, p, g, sq, NULL));
     rms.momentum = 0.9f;
     rms.weight_decay = 0.1f;
     CASE(clnn_rmsprop_step(ctx, &rms, p, g, sq, R(ctx, n)));
-    clnn_adagrad_params ada = {1e-2f, 1e-10f, 0.1f};
+    clnn_adagrad_params ada = {(uint32_t)sizeof(clnn_adagrad_params), 1e-2f, 1e-10f, 0.1f};
     CASE(clnn_adagrad_step(ctx, &ada, p, g, RP(ctx, n)));
   }
   clnn_tensor *gr[3] = {R(ctx, 1), R(ctx, 7), R(ctx, 300)};

@@ -144,6 +144,7 @@ static const config configs[] = {
 int main(void) {
   clnn_context *probe = tu_context();
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(probe, &info);
   clnn_context_destroy(probe);
   int is_cpu = info.type == CLNN_DEVICE_CPU;

@@ -293,7 +293,7 @@ static void schedules(clnn_context *ctx) {
   clnn_graph_destroy(g);
   if (!m) return;
   clnn_schedule s;
-  memset(&s, 0, sizeof s);
+  clnn_schedule_init(&s);
   s.type = CLNN_SCHEDULE_COSINE;
   s.warmup_steps = 4;
   s.total_steps = 20;

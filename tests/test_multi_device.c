@@ -162,6 +162,7 @@ static void test_device_sets(void) {
   size_t off = 0;
   for (int i = 0; i < ndev; i++) {
     clnn_device_info info;
+    clnn_device_info_init(&info);
     TU_OK(clnn_context_device_info(clnn_device_set_context(set, i), &info));
     printf("set device %d: %d:%d %s\n", i, info.platform_index, info.device_index, info.name);
     off += (size_t)snprintf(list + off, sizeof list - off, "%s%d:%d", i ? "," : "",
@@ -186,6 +187,8 @@ static void test_device_sets(void) {
   unsetenv("CLNN_DEVICES");
   /* a type listed twice takes two different devices when there are two */
   clnn_device_info i0, i1;
+  clnn_device_info_init(&i0);
+  clnn_device_info_init(&i1);
   clnn_context_device_info(clnn_device_set_context(set, 0), &i0);
   clnn_context_device_info(clnn_device_set_context(set, 1), &i1);
   if (i0.type == CLNN_DEVICE_CPU && i1.type == CLNN_DEVICE_CPU) {
@@ -194,6 +197,8 @@ static void test_device_sets(void) {
     TU_CHECK(clnn_device_set_size(s2) == 2, "\"cpu,cpu\" gives two devices");
     if (clnn_device_set_size(s2) == 2) {
       clnn_device_info a, b;
+      clnn_device_info_init(&a);
+      clnn_device_info_init(&b);
       clnn_context_device_info(clnn_device_set_context(s2, 0), &a);
       clnn_context_device_info(clnn_device_set_context(s2, 1), &b);
       TU_CHECK(a.platform_index != b.platform_index || a.device_index != b.device_index,
@@ -407,6 +412,8 @@ static void test_split(void) {
                                                         NULL));
   TU_OK(clnn_net_get_split(par, sh, ndev, &measured));
   clnn_device_info i0, i1;
+  clnn_device_info_init(&i0);
+  clnn_device_info_init(&i1);
   clnn_context_device_info(clnn_device_set_context(set, 0), &i0);
   clnn_context_device_info(clnn_device_set_context(set, 1), &i1);
   if (!strcmp(i0.name, i1.name) && !strcmp(i0.driver_version, i1.driver_version) &&

@@ -634,6 +634,7 @@ int main(void) {
 
   clnn_context *probe = tu_context();
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(probe, &info);
   clnn_context_destroy(probe);
 

@@ -53,6 +53,7 @@ static const cfg cfgs[] = {
 
 static clnn_pool2d_params to_params(const cfg *c, int cip) {
   clnn_pool2d_params p;
+  clnn_pool2d_params_init(&p, 1);
   p.kernel_h = c->kh;
   p.kernel_w = c->kw;
   p.stride_h = c->sh;

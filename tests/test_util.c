@@ -30,6 +30,7 @@ clnn_context *tu_context(void) {
     exit(1);
   }
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(ctx, &info);
   printf("device: %s (%s)\n", info.name, info.platform_name);
   return ctx;

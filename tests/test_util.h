@@ -4,7 +4,7 @@
 #ifndef CLNN_TEST_UTIL_H
 #define CLNN_TEST_UTIL_H
 
-#include "clnn.h"
+#include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 
 #include <stddef.h>
 #include <stdint.h>

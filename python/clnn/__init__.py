@@ -26,7 +26,7 @@ from .augment import Augmentation
 from .fit import (History, Callback, EarlyStopping, ModelCheckpoint, LearningRateScheduler,
                   LRSchedule, ReduceLROnPlateau, plot_history)
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 MAX_DIMS = 5
 

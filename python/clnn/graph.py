@@ -39,14 +39,15 @@ _DTYPES = {"float32": 0, "float": 0, "int32": 1, "int": 1}
 
 
 class Feed(ctypes.Structure):
-    """clnn_feed."""
+    """clnn_feed (frozen: no struct_size, callers pass arrays of it)."""
     _fields_ = [("value", ctypes.c_int), ("host", ctypes.c_void_p), ("count", ctypes.c_size_t),
                 ("tensor", ctypes.c_void_p)]
 
 
-class Schedule(ctypes.Structure):
+class Schedule(L.SizedStructure):
     """clnn_schedule."""
-    _fields_ = [("type", ctypes.c_int), ("step_size", ctypes.c_uint64), ("gamma", ctypes.c_float),
+    _fields_ = [L.SIZE_FIELD, ("type", ctypes.c_int), ("step_size", ctypes.c_uint64),
+                ("gamma", ctypes.c_float),
                 ("warmup_steps", ctypes.c_uint64), ("total_steps", ctypes.c_uint64),
                 ("min_ratio", ctypes.c_float)]
 

@@ -340,6 +340,8 @@ static clnn_status add_conv(clnn_net *net, int transposed, int out_channels, int
   clnn_status st = check_net(net, fn);
   if (st != CLNN_SUCCESS) return st;
   if (!p) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: p is NULL", fn);
+  clnn_conv2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__CONV2D_PARAMS, fn, "p", p, p_in);
   clnn__nn_layer l;
   memset(&l, 0, sizeof l);
   l.kind = transposed ? CLNN__NN_CONVT : CLNN__NN_CONV;
@@ -393,6 +395,8 @@ clnn_status clnn_net_add_pool2d_ex(clnn_net *net, int max_pooling, const clnn_po
   clnn_status st = check_net(net, "clnn_net_add_pool2d_ex");
   if (st != CLNN_SUCCESS) return st;
   if (!p) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_add_pool2d_ex: p is NULL");
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, "clnn_net_add_pool2d_ex", "p", p, p_in);
   clnn__nn_layer l;
   memset(&l, 0, sizeof l);
   l.kind = max_pooling ? CLNN__NN_MAXPOOL : CLNN__NN_AVGPOOL;

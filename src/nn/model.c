@@ -360,7 +360,7 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
   m->grad_dirty = 1;
   m->mode = CLNN_MODE_TRAIN;
   clnn_optimizer_config_init(&m->opt, CLNN_OPTIM_ADAM, 1e-3f);
-  m->sched.type = CLNN_SCHEDULE_CONSTANT;
+  clnn_schedule_init(&m->sched);
   clnn_status st = clnn__g_copy(&m->graph.g, src);
   if (st != CLNN_SUCCESS) {
     free(m);

@@ -85,7 +85,7 @@ static clnn_status par_new(clnn_model *m, clnn_device_set *set, int n, clnn__mpa
   for (int k = 0; k < n; k++) {
     clnn_context *ctx = set ? clnn_device_set_context(set, k) : m->ctx;
     clnn_device_info info;
-    memset(&info, 0, sizeof info);
+    clnn_device_info_init(&info);
     clnn_context_device_info(ctx, &info);
     snprintf(p->label[k], sizeof p->label[k], "device %d (%.120s)", k, info.name);
     uint64_t sig = clnn__nn_device_signature(&info);

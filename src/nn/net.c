@@ -15,6 +15,7 @@
 void clnn_optimizer_config_init(clnn_optimizer_config *cfg, clnn_optimizer_type type, float lr) {
   if (!cfg) return;
   memset(cfg, 0, sizeof(*cfg));
+  cfg->struct_size = (uint32_t)sizeof *cfg;
   cfg->type = type;
   cfg->lr = lr;
   cfg->beta1 = 0.9f;
@@ -185,6 +186,8 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_config *c
   if (!net || !cfg)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_set_optimizer: %s is NULL",
                        !net ? "net" : "cfg");
+  clnn_optimizer_config cfg_in;
+  CLNN__STRUCT_IN(CLNN__OPTIMIZER_CONFIG, "clnn_net_set_optimizer", "cfg", cfg, cfg_in);
   clnn_status st = check_opt(cfg);
   if (st != CLNN_SUCCESS) return st;
   if (net->finalized) {

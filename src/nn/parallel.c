@@ -141,6 +141,7 @@ clnn_status clnn__par_create(clnn_net *net, clnn_device_set *set) {
   for (int k = 0; k < n; k++) {
     par_worker *w = &par->w[k];
     clnn_device_info info;
+    clnn_device_info_init(&info);
     clnn_context_device_info(worker_ctx(par, net, k), &info);
     w->par = par;
     w->global = k;
