@@ -1,4 +1,4 @@
-/* tests/test_gemm_cpu.c — clnn's own CPU-shaped GEMM (cl/gemm_cpu.cl, dispatched by src/tune.c)
+/* tests/test_gemm_cpu.c — clnn's own CPU-shaped GEMM (cl/gemm_cpu.cl, src/gemm/gemm_cpu.c)
  * against a plain-C reference through the raw entry point clnn__gemm_batched: odd shapes, every
  * transpose, K = 1, thin and wide products, offsets and leading dimensions larger than the rows,
  * strided batches (including a shared operand with stride 0), alpha/beta with beta = 0

@@ -10,7 +10,6 @@
 
 #include "common.h"
 
-void clnn__gemm_context_init(clnn_context *ctx); /* src/gemm.c: applies tuned GEMM parameters */
 void clnn__programs_release(clnn_context *ctx);   /* src/runtime/program.c */
 
 void clnn_context_options_init(clnn_context_options *options) {
@@ -82,6 +81,9 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
                        "clnn-info --export-binaries DIR on a machine that can compile for it)",
                        ctx->info.name,
                        ctx->info.compiler_available ? "was asked to use binaries only" : "has no compiler");
+  /* Tuned GEMM parameters: resolved here, once per context (the only time a tuned file is read),
+   * then CLBlast's overrides are applied from them. */
+  clnn__tune_resolve(&ctx->info, ctx->cache_dir, &ctx->tune);
   clnn__gemm_context_init(ctx);
   return CLNN_SUCCESS;
 }
