@@ -121,7 +121,12 @@ typedef enum clnn_log_level {
 typedef void (*clnn_log_fn)(clnn_log_level level, const char *message, void *user);
 
 /* Routes log messages up to `max_level` to `fn` (NULL: no logging, the default unless CLNN_LOG
- * is set, in which case messages go to stderr). Process-wide. */
+ * is set, in which case messages go to stderr). Process-wide, and safe to call while other threads
+ * log: each message goes either to the old callback (with the old `user`) or to the new one, and
+ * when this returns the old callback is no longer running on any thread, so its `user` may be
+ * freed. The callback is never called from two threads at once (messages are serialised). It may
+ * call clnn functions, whose messages reach it nested, but a call of clnn_set_log_callback from
+ * inside the callback is ignored. */
 void clnn_set_log_callback(clnn_log_fn fn, clnn_log_level max_level, void *user);
 
 /* ============================================================================================== */
