@@ -46,9 +46,9 @@ struct clnn_context {
   void *staging;                /* host side of clnn__upload_staged */
   size_t staging_bytes;
   cl_event staging_event;       /* the pending staged upload, or NULL */
-  size_t live_tensors;          /* tensors not yet destroyed */
-  int destroy_pending;          /* clnn_context_destroy was called while tensors lived: the
-                                   context refuses new work and is freed with its last tensor */
+  size_t live_objects;          /* tensors, networks and models on it not yet destroyed */
+  int destroy_pending;          /* clnn_context_destroy was called while objects lived: the
+                                   context refuses new work and is freed with the last of them */
   int used_clblast;             /* a GEMM went to CLBlast: its program cache is cleared at destroy */
   uint64_t program_cache_hits, program_cache_misses, program_builds; /* statistics */
   double program_build_seconds;
@@ -153,6 +153,17 @@ typedef struct clnn__source {
 } clnn__source;
 extern const clnn__source clnn__sources[];
 extern const size_t clnn__num_sources;
+
+/* ---- objects that point at a context (src/runtime/context.c) ---- */
+
+/* Every tensor, network and model registers with its context when it is made (hold) and leaves
+ * when it is destroyed (drop), so a destroyed context outlives them (see clnn_context_destroy).
+ * hold refuses (CLNN_ERROR_INVALID_ARGUMENT, "fn: the context was destroyed") once the context
+ * was destroyed; drop frees such a context with its last object. */
+clnn_status clnn__context_hold(clnn_context *ctx, const char *fn);
+void clnn__context_drop(clnn_context *ctx);
+/* CLNN_ERROR_INVALID_ARGUMENT naming `fn` when clnn_context_destroy was called on ctx. */
+clnn_status clnn__context_check_live(const clnn_context *ctx, const char *fn);
 
 /* ---- workspaces (src/runtime/context.c) ---- */
 

@@ -181,13 +181,33 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
   return CLNN_SUCCESS;
 }
 
+clnn_status clnn__context_check_live(const clnn_context *ctx, const char *fn) {
+  if (ctx->destroy_pending)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the context was destroyed (clnn_context_destroy "
+                       "while tensors, networks or models lived); only destroying them is allowed", fn);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__context_hold(clnn_context *ctx, const char *fn) {
+  clnn_status s = clnn__context_check_live(ctx, fn);
+  if (s == CLNN_SUCCESS) ctx->live_objects++;
+  return s;
+}
+
+void clnn__context_drop(clnn_context *ctx) {
+  if (!ctx) return;
+  if (ctx->live_objects) ctx->live_objects--;
+  /* the context's destroy was deferred until its last object went */
+  if (ctx->destroy_pending && ctx->live_objects == 0) clnn_context_destroy(ctx);
+}
+
 void clnn_context_destroy(clnn_context *ctx) {
   if (!ctx) return;
   if (ctx->queue) clFinish(ctx->queue);
-  if (ctx->live_tensors) { /* issue 20: freed with its last tensor (src/runtime/tensor.c) */
+  if (ctx->live_objects) { /* freed with its last tensor, network or model (clnn__context_drop) */
     if (!ctx->destroy_pending)
-      clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s) still alive; the context refuses "
-                "new work and is freed when the last one is destroyed", ctx->live_tensors);
+      clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s), network(s) or model(s) still alive; "
+                "the context refuses new work and is freed when the last one is destroyed", ctx->live_objects);
     ctx->destroy_pending = 1;
     return;
   }
