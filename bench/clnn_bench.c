@@ -41,8 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "tune.h"
+#include "internal.h" /* clnn__gemm_describe, clnn__gemm_last_path */
 
 #ifdef I
 #undef I /* <complex.h>, pulled in by cblas.h; the LSTM code below names the input size I */
@@ -601,7 +600,7 @@ static void run_gemm(const gemm_shape *s) {
   if (opt.reference) ref_ms = time_host(gemm_host, &g, 0);
   else gemm_host(&g);
   char tuned[400];
-  clnn__tune_describe(g_ctx, tuned, sizeof tuned);
+  clnn__gemm_describe(g_ctx, tuned, sizeof tuned);
 
   /* pass 1: what clnn does by default on this device */
   result *r = new_result(s->name, "clnn");
@@ -1682,7 +1681,7 @@ int main(int argc, char **argv) {
   o.force_clblast = 0;
   CHECK(clnn_context_create(&o, &g_ctx));
   char tuned[600];
-  clnn__tune_describe(g_ctx, tuned, sizeof tuned);
+  clnn__gemm_describe(g_ctx, tuned, sizeof tuned);
   fprintf(stderr, "clnn-bench: tuned parameters: %s\n", tuned);
   for (int j = 0; j < suite_n; j++)
     if (selected(&suite[j])) {

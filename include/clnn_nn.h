@@ -212,7 +212,8 @@ void clnn_optimizer_config_init(clnn_optimizer_config *cfg, clnn_optimizer_type 
 /* Creates an empty network whose samples have `ndim` (1..4) dims `input_dims` (no batch dim):
  * [C, H, W] for images, [F] for feature vectors, [T, F] for sequences. `seed` drives parameter
  * initialisation and dropout, so the same seed and data give the same run. Defaults: softmax
- * cross-entropy loss, Adam with lr 1e-3. The caller destroys *out; ctx must outlive it. */
+ * cross-entropy loss, Adam with lr 1e-3. The caller destroys *out. A network keeps its context
+ * alive: destroying the context first defers it (see clnn_context_destroy). */
 clnn_status clnn_net_create(clnn_context *ctx, int ndim, const size_t *input_dims, uint64_t seed,
                             clnn_net **out);
 
