@@ -1,4 +1,4 @@
-/* bench/clnn_bench.c — clnn-bench: the benchmark suite of shared/bench-shapes.md on one device,
+/* bench/clnn_bench.c — clnn-bench: the benchmark suite of docs/BENCHMARKS.md on one device,
  * side by side with a reference on the same machine in the same run.
  *
  *   clnn-bench [--tier ci|gpu] [--case NAME[,NAME...]]... [--runs N] [--warmup N] [--budget S]
@@ -21,7 +21,7 @@
  * The first call of each pass is timed separately (cold: kernel builds or cache loads), with the
  * program-cache statistics of the context (clnn_context_cache_stats) before and after.
  *
- * FLOP conventions (shared/bench-shapes.md): GEMM 2*M*N*K; convolution per pass
+ * FLOP conventions (docs/BENCHMARKS.md): GEMM 2*M*N*K; convolution per pass
  * 2*N*K*P*Q*(C/groups)*R*S ("direct" FLOPs); LSTM forward 8*H*(H+I)*N*T, backward 2x forward;
  * memory-bound cases: bytes read + written at least once.
  *

@@ -1,4 +1,4 @@
-/* tests/test_context_lifetime.c — issue 20 items 10 and 11.
+/* tests/test_context_lifetime.c — what a context's lifetime promises.
  * - A context destroyed while tensors and a network still live is not freed under them: every new
  *   call on it is CLNN_ERROR_INVALID_ARGUMENT, destroying the tensors and the network still works
  *   (no use after free: this test runs under AddressSanitizer in the hardening step), and the

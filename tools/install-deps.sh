@@ -3,7 +3,7 @@
 # PoCL (CPU OpenCL driver), the OpenCL ICD loader and headers, CLBlast, cJSON (the JSON of model
 # files), CMake, a C compiler, OpenBLAS (host reference for clnn-bench), Open MPI (data-parallel
 # training across processes and its test; CLNN_WITH_MPI=off leaves it out) and, for the Python
-# binding's tests, Debian's python3 with NumPy and pytest; for ONNX (issue 15) protobuf-c with
+# binding's tests, Debian's python3 with NumPy and pytest; for ONNX protobuf-c with
 # protoc-c and onnx.proto (libonnx-dev) to build, and for its tests ONNX's own backend test data
 # (libonnx-testdata), the ONNX checker (python3-onnx) and PyTorch with torchvision (exporting a
 # ResNet-18 to compare against). Safe to run any number of times. Needs
@@ -15,7 +15,7 @@ pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-op
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata python3-onnx
       python3-torch python3-torchvision)
 if [ "${CLNN_WITH_MPI:-on}" != "off" ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi
-# the fresh-venv install test of the Python package (tools/test-python-install.sh, issue 19);
+# the fresh-venv install test of the Python package (tools/test-python-install.sh);
 # zlib: gzip-compressed IDX (MNIST) files
 pkgs+=(python3-venv zlib1g-dev)
 missing=()

@@ -35,7 +35,8 @@ static char *resolve_cache_dir(const char *opt) {
 
 /* The device class a context runs as: clnn_context_options.device_class, else $CLNN_DEVICE_CLASS,
  * else (*cls unchanged) the device's own type. Forcing "gpu" on a CPU device runs the GPU-shaped
- * kernels, launch sizes and the CLBlast GEMM path there, so CI checks them (issue 16). */
+ * kernels, launch sizes and the CLBlast GEMM path there, so CI checks them (docs/ARCHITECTURE.md,
+ * "Device classes"). */
 static clnn_status resolve_device_class(const clnn_context_options *o, clnn_device_type *cls) {
   if (o && o->device_class != CLNN_DEVICE_OTHER) {
     if (o->device_class != CLNN_DEVICE_CPU && o->device_class != CLNN_DEVICE_GPU &&
@@ -182,14 +183,14 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
 void clnn_context_destroy(clnn_context *ctx) {
   if (!ctx) return;
   if (ctx->queue) clFinish(ctx->queue);
-  if (ctx->live_tensors) { /* issue 20: freed with its last tensor (src/runtime/tensor.c) */
+  if (ctx->live_tensors) { /* freed with its last tensor (src/runtime/tensor.c) */
     if (!ctx->destroy_pending)
       clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s) still alive; the context refuses "
                 "new work and is freed when the last one is destroyed", ctx->live_tensors);
     ctx->destroy_pending = 1;
     return;
   }
-  clnn__gemm_context_release(ctx); /* CLBlast's programs for this cl_context (issue 20) */
+  clnn__gemm_context_release(ctx); /* CLBlast's programs for this cl_context */
   clnn__programs_release(ctx);
   for (int i = 0; i < CLNN_WORKSPACE_SLOTS; i++)
     if (ctx->workspace[i]) clReleaseMemObject(ctx->workspace[i]);

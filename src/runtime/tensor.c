@@ -169,7 +169,7 @@ void clnn_tensor_destroy(clnn_tensor *t) {
   if (t->mem) clReleaseMemObject(t->mem);
   if (ctx && ctx->live_tensors) ctx->live_tensors--;
   free(t);
-  /* the context's destroy was deferred until its last tensor went (issue 20) */
+  /* the context's destroy was deferred until its last tensor went */
   if (ctx && ctx->destroy_pending && ctx->live_tensors == 0) clnn_context_destroy(ctx);
 }
 
