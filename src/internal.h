@@ -69,6 +69,10 @@ clnn_status clnn__error(clnn_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Re-records the current error (clnn_last_error()) as "fn: <message>" and returns `status`: how a
+ * public function puts its name in front of what a runtime helper (clnn__check_*, clnn__workspace,
+ * ...) reported. CLNN_SUCCESS passes through untouched. */
+clnn_status clnn__prefix_error(const char *fn, clnn_status status);
 /* CLNN_ERROR_OPENCL (or OUT_OF_MEMORY for allocation failures) with "what: CL_ERROR_NAME (code)". */
 clnn_status clnn__cl_error(cl_int err, const char *what);
 const char *clnn__cl_error_name(cl_int err);
@@ -93,6 +97,26 @@ const char *clnn__dims_str_raw(int ndim, const size_t *dims, char *buf, size_t s
 size_t clnn__mul_size(size_t a, size_t b, int *ok);
 /* beta must be 0 or 1 style finite value; checks it is finite. */
 clnn_status clnn__check_beta(float beta);
+/* clnn__check_tensor with "fn: " in front of its message. */
+clnn_status clnn__check_tensor_in(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
+                                  const char *name);
+/* 1 when a and b have the same ndim and dims. */
+int clnn__same_dims(const clnn_tensor *a, const clnn_tensor *b);
+/* CLNN_ERROR_SHAPE_MISMATCH "fn: a has shape [..] but b has shape [..]" unless the dims agree. */
+clnn_status clnn__check_same_shape(const char *fn, const clnn_tensor *a, const char *a_name,
+                                   const clnn_tensor *b, const char *b_name);
+/* CLNN_ERROR_SHAPE_MISMATCH naming both shapes and element counts unless a and b have the same
+ * number of elements. */
+clnn_status clnn__check_same_numel(const char *fn, const clnn_tensor *a, const char *a_name,
+                                   const clnn_tensor *b, const char *b_name);
+/* CLNN_ERROR_INVALID_ARGUMENT "fn: a and b share one buffer; they must be distinct tensors" for
+ * the first pair of t[0..count) (NULLs skipped) with one cl_mem. */
+clnn_status clnn__check_distinct(const char *fn, const clnn_tensor *const *t,
+                                 const char *const *names, int count);
+/* The same for every tensor of a[0..na) against every other entry of b[0..nb) (a and b may be
+ * the same array or overlap: an entry is never compared with itself). */
+clnn_status clnn__check_cross(const char *fn, const clnn_tensor *const *a, const char *const *a_names,
+                              int na, const clnn_tensor *const *b, const char *const *b_names, int nb);
 /* CLNN_ERROR_INVALID_ARGUMENT "fn: out and in share one buffer" when both are non-NULL and are
  * the same cl_mem (an output must not alias an input unless the operator documents in-place use).
  * Distinct sub-buffers of one buffer are not detected. */

@@ -32,21 +32,6 @@ static void act_plan(const clnn_context *ctx, size_t n, size_t *chunk, size_t *g
   if (*global == 0) *global = 1;
 }
 
-static int same_dims(const clnn_tensor *a, const clnn_tensor *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int d = 0; d < a->ndim; d++)
-    if (a->dims[d] != b->dims[d]) return 0;
-  return 1;
-}
-
-static clnn_status act_check_same(const char *fn, const clnn_tensor *a, const char *an,
-                                  const clnn_tensor *b, const char *bn) {
-  if (same_dims(a, b)) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, an,
-                     clnn__dims_str(a, sa, sizeof sa), bn, clnn__dims_str(b, sb, sizeof sb));
-}
-
 static clnn_status act_check_params(const char *fn, clnn_activation act, float alpha) {
   if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
@@ -65,7 +50,7 @@ clnn_status clnn_activation_forward(clnn_context *ctx, clnn_activation act, floa
   if ((s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
-  if ((s = act_check_same(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
   size_t chunk, global, local;
   act_plan(ctx, x->numel, &chunk, &global, &local);
   return CLNN_RUN(ctx, "activation", "act_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
@@ -84,9 +69,9 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
   if (y && (s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
-  if ((s = act_check_same(fn, dx, "dx", dy, "dy")) != CLNN_SUCCESS) return s;
-  if (x && (s = act_check_same(fn, x, "x", dy, "dy")) != CLNN_SUCCESS) return s;
-  if (y && (s = act_check_same(fn, y, "y", dy, "dy")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, dx, "dx", dy, "dy")) != CLNN_SUCCESS) return s;
+  if (x && (s = clnn__check_same_shape(fn, x, "x", dy, "dy")) != CLNN_SUCCESS) return s;
+  if (y && (s = clnn__check_same_shape(fn, y, "y", dy, "dy")) != CLNN_SUCCESS) return s;
 
   /* Which saved tensor the derivative is computed from. */
   const clnn_tensor *src = NULL;

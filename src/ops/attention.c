@@ -28,23 +28,9 @@ typedef struct attn_geom {
   int causal;
 } attn_geom;
 
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
-
 static clnn_status check_same(const char *fn, const clnn_tensor *t, const char *name,
                               const clnn_tensor *like, const char *like_name) {
-  int same = t->ndim == like->ndim;
-  for (int i = 0; same && i < t->ndim; i++) same = t->dims[i] == like->dims[i];
-  if (same) return CLNN_SUCCESS;
+  if (clnn__same_dims(t, like)) return CLNN_SUCCESS;
   char a[128], b[128];
   return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s, expected %s (the shape of %s)",
                      fn, name, clnn__dims_str(t, a, sizeof a), clnn__dims_str(like, b, sizeof b),
@@ -59,8 +45,8 @@ static clnn_status check_common(const char *fn, clnn_context *ctx, const clnn_at
   char a[128], b[128];
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
   if (!p) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: params is NULL", fn);
-  if ((s = check_tensor(fn, ctx, q, "q")) || (s = check_tensor(fn, ctx, k, "k")) ||
-      (s = check_tensor(fn, ctx, v, "v")))
+  if ((s = clnn__check_tensor_in(fn, ctx, q, "q")) || (s = clnn__check_tensor_in(fn, ctx, k, "k")) ||
+      (s = clnn__check_tensor_in(fn, ctx, v, "v")))
     return s;
   memset(g, 0, sizeof *g);
   if (p->layout == CLNN_ATTENTION_BHTD) {
@@ -155,24 +141,13 @@ static clnn_status check_common(const char *fn, clnn_context *ctx, const clnn_at
 static clnn_status check_lse(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                              const attn_geom *g) {
   if (!t) return CLNN_SUCCESS;
-  clnn_status s = check_tensor(fn, ctx, t, "lse");
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, "lse");
   if (s) return s;
   if (t->numel == g->B * g->H * g->Tq) return CLNN_SUCCESS;
   char a[128];
   return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: lse has shape %s; it must hold B*H*Tq = "
                      "%zu*%zu*%zu elements, e.g. [%zu, %zu, %zu]", fn, clnn__dims_str(t, a, sizeof a),
                      g->B, g->H, g->Tq, g->B, g->H, g->Tq);
-}
-
-/* No tensor of a (NULLs skipped) shares a buffer with a different entry of b. */
-static clnn_status check_cross(const char *fn, const clnn_tensor *const *a, const char *const *an,
-                               int na, const clnn_tensor *const *b, const char *const *bn, int nb) {
-  for (int i = 0; i < na; i++)
-    for (int j = 0; j < nb; j++)
-      if (a[i] && b[j] && &a[i] != &b[j] && a[i]->mem == b[j]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
-                           "must be distinct tensors", fn, an[i], bn[j]);
-  return CLNN_SUCCESS;
 }
 
 /* Rows per work-group (the local size) and rows per local-memory tile. */
@@ -229,12 +204,12 @@ clnn_status clnn_attention_forward(clnn_context *ctx, const clnn_attention_param
   attn_geom g;
   clnn_status s;
   if ((s = check_common(fn, ctx, p, q, k, v, &g))) return s;
-  if ((s = check_tensor(fn, ctx, o, "o")) || (s = check_same(fn, o, "o", q, "q")) ||
+  if ((s = clnn__check_tensor_in(fn, ctx, o, "o")) || (s = check_same(fn, o, "o", q, "q")) ||
       (s = check_lse(fn, ctx, lse, &g)))
     return s;
   const clnn_tensor *outs[] = {o, lse}, *ins[] = {q, k, v};
   const char *on[] = {"o", "lse"}, *in[] = {"q", "k", "v"};
-  if ((s = check_cross(fn, outs, on, 2, outs, on, 2)) || (s = check_cross(fn, outs, on, 2, ins, in, 3)))
+  if ((s = clnn__check_cross(fn, outs, on, 2, outs, on, 2)) || (s = clnn__check_cross(fn, outs, on, 2, ins, in, 3)))
     return s;
   size_t L, tile;
   if ((s = plan(ctx, "attn_forward", &g, &L, &tile))) return s;
@@ -258,22 +233,22 @@ clnn_status clnn_attention_backward(clnn_context *ctx, const clnn_attention_para
   attn_geom g;
   clnn_status s;
   if ((s = check_common(fn, ctx, p, q, k, v, &g))) return s;
-  if ((s = check_tensor(fn, ctx, o, "o")) || (s = check_tensor(fn, ctx, lse, "lse")) ||
-      (s = check_tensor(fn, ctx, dout, "dout")))
+  if ((s = clnn__check_tensor_in(fn, ctx, o, "o")) || (s = clnn__check_tensor_in(fn, ctx, lse, "lse")) ||
+      (s = clnn__check_tensor_in(fn, ctx, dout, "dout")))
     return s;
   if ((s = check_same(fn, o, "o", q, "q")) || (s = check_same(fn, dout, "dout", q, "q")) ||
       (s = check_lse(fn, ctx, lse, &g)))
     return s;
-  if (dq && ((s = check_tensor(fn, ctx, dq, "dq")) || (s = check_same(fn, dq, "dq", q, "q"))))
+  if (dq && ((s = clnn__check_tensor_in(fn, ctx, dq, "dq")) || (s = check_same(fn, dq, "dq", q, "q"))))
     return s;
-  if (dk && ((s = check_tensor(fn, ctx, dk, "dk")) || (s = check_same(fn, dk, "dk", k, "k"))))
+  if (dk && ((s = clnn__check_tensor_in(fn, ctx, dk, "dk")) || (s = check_same(fn, dk, "dk", k, "k"))))
     return s;
-  if (dv && ((s = check_tensor(fn, ctx, dv, "dv")) || (s = check_same(fn, dv, "dv", v, "v"))))
+  if (dv && ((s = clnn__check_tensor_in(fn, ctx, dv, "dv")) || (s = check_same(fn, dv, "dv", v, "v"))))
     return s;
-  if ((s = clnn__check_beta(beta))) return prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   const clnn_tensor *outs[] = {dq, dk, dv}, *ins[] = {q, k, v, o, lse, dout};
   const char *on[] = {"dq", "dk", "dv"}, *in[] = {"q", "k", "v", "o", "lse", "dout"};
-  if ((s = check_cross(fn, outs, on, 3, outs, on, 3)) || (s = check_cross(fn, outs, on, 3, ins, in, 6)))
+  if ((s = clnn__check_cross(fn, outs, on, 3, outs, on, 3)) || (s = clnn__check_cross(fn, outs, on, 3, ins, in, 6)))
     return s;
   if (!dq && !dk && !dv) return CLNN_SUCCESS;
   size_t Lq, tq, Lk, tk;

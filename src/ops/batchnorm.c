@@ -9,19 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Re-records the current error with the function name in front. */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
-
 /* x viewed as [N, C, S]. */
 typedef struct bn_shape {
   size_t n, c, s, m; /* m = n*s, the elements per channel */
@@ -45,7 +32,7 @@ static clnn_status get_shape(const char *fn, const clnn_tensor *x, const char *n
 static clnn_status check_channel(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                                  const char *name, const bn_shape *sh, const char *xname) {
   if (!t) return CLNN_SUCCESS;
-  clnn_status s = check_tensor(fn, ctx, t, name);
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, name);
   if (s) return s;
   if (t->ndim == 1 && t->dims[0] == sh->c) return CLNN_SUCCESS;
   char a[128];
@@ -62,17 +49,6 @@ static clnn_status check_like(const char *fn, const clnn_tensor *t, const char *
   char a[128];
   return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s, expected %s (the shape of %s)",
                      fn, name, clnn__dims_str(t, a, sizeof a), sh->str, xname);
-}
-
-/* No two of the listed tensors (NULLs skipped) share a buffer. */
-static clnn_status check_distinct(const char *fn, const clnn_tensor *const *t,
-                                  const char *const *names, int count) {
-  for (int i = 0; i < count; i++)
-    for (int j = i + 1; j < count; j++)
-      if (t[i] && t[j] && t[i]->mem == t[j]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
-                           "must be distinct tensors", fn, names[i], names[j]);
-  return CLNN_SUCCESS;
 }
 
 static clnn_status check_eps(const char *fn, float eps) {
@@ -164,7 +140,7 @@ clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor
   static const char fn[] = "clnn_batchnorm_forward_training";
   clnn_status s;
   bn_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, y, "y"))) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, y, "y"))) return s;
   if ((s = get_shape(fn, x, "x", &sh)) || (s = check_like(fn, y, "y", &sh, x, "x"))) return s;
   if ((s = check_channel(fn, ctx, scale, "scale", &sh, "x")) ||
       (s = check_channel(fn, ctx, shift, "shift", &sh, "x")) ||
@@ -191,10 +167,10 @@ clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor
   const clnn_tensor *all[] = {running_mean, running_var, save_mean, save_invstd, y, scale, shift};
   const char *names[] = {"running_mean", "running_var", "save_mean", "save_invstd", "y", "scale",
                          "shift"};
-  if ((s = check_distinct(fn, all, names, 7))) return s;
+  if ((s = clnn__check_distinct(fn, all, names, 7))) return s;
   const clnn_tensor *ins[] = {x, running_mean, running_var, save_mean, save_invstd};
   const char *in_names[] = {"x", "running_mean", "running_var", "save_mean", "save_invstd"};
-  if ((s = check_distinct(fn, ins, in_names, 5))) return s;
+  if ((s = clnn__check_distinct(fn, ins, in_names, 5))) return s;
 
   cl_mem mean = mem_or_null(save_mean), invstd = mem_or_null(save_invstd);
   if (!save_mean) {
@@ -224,9 +200,9 @@ clnn_status clnn_batchnorm_forward_inference(clnn_context *ctx, const clnn_tenso
   static const char fn[] = "clnn_batchnorm_forward_inference";
   clnn_status s;
   bn_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, y, "y")) ||
-      (s = check_tensor(fn, ctx, running_mean, "running_mean")) ||
-      (s = check_tensor(fn, ctx, running_var, "running_var")))
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, y, "y")) ||
+      (s = clnn__check_tensor_in(fn, ctx, running_mean, "running_mean")) ||
+      (s = clnn__check_tensor_in(fn, ctx, running_var, "running_var")))
     return s;
   if ((s = get_shape(fn, x, "x", &sh)) || (s = check_like(fn, y, "y", &sh, x, "x"))) return s;
   if ((s = check_channel(fn, ctx, scale, "scale", &sh, "x")) ||
@@ -237,7 +213,7 @@ clnn_status clnn_batchnorm_forward_inference(clnn_context *ctx, const clnn_tenso
   if ((s = check_eps(fn, eps))) return s;
   const clnn_tensor *all[] = {y, scale, shift, running_mean, running_var};
   const char *names[] = {"y", "scale", "shift", "running_mean", "running_var"};
-  if ((s = check_distinct(fn, all, names, 5))) return s;
+  if ((s = clnn__check_distinct(fn, all, names, 5))) return s;
   return run_apply(ctx, &sh, x->mem, y->mem, running_mean->mem, running_var->mem, 1, eps, scale,
                    shift);
 }
@@ -249,12 +225,12 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
   static const char fn[] = "clnn_batchnorm_backward";
   clnn_status s;
   bn_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, dy, "dy")) ||
-      (s = check_tensor(fn, ctx, save_mean, "save_mean")) ||
-      (s = check_tensor(fn, ctx, save_invstd, "save_invstd")) ||
-      (s = check_tensor(fn, ctx, dx, "dx")))
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, dy, "dy")) ||
+      (s = clnn__check_tensor_in(fn, ctx, save_mean, "save_mean")) ||
+      (s = clnn__check_tensor_in(fn, ctx, save_invstd, "save_invstd")) ||
+      (s = clnn__check_tensor_in(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if ((s = get_shape(fn, x, "x", &sh)) || (s = check_like(fn, dy, "dy", &sh, x, "x")) ||
       (s = check_like(fn, dx, "dx", &sh, x, "x")))
     return s;
@@ -268,10 +244,10 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
    * be distinct from every other argument. */
   const clnn_tensor *all[] = {dscale, dshift, dx, scale, save_mean, save_invstd};
   const char *names[] = {"dscale", "dshift", "dx", "scale", "save_mean", "save_invstd"};
-  if ((s = check_distinct(fn, all, names, 6))) return s;
+  if ((s = clnn__check_distinct(fn, all, names, 6))) return s;
   const clnn_tensor *more[] = {dscale, dshift, x, dy};
   const char *more_names[] = {"dscale", "dshift", "x", "dy"};
-  if ((s = check_distinct(fn, more, more_names, 4))) return s;
+  if ((s = clnn__check_distinct(fn, more, more_names, 4))) return s;
 
   cl_mem sums;
   if ((s = clnn__workspace(ctx, 3, 2 * sh.c * sizeof(float), &sums))) return s;

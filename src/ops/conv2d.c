@@ -160,8 +160,8 @@ static clnn_status acquire(const char *fn, clnn_context *ctx, const conv_geom *g
   pass_workspace(g, algo, pass, &b0, &b1, plan);
   *m0 = *m1 = NULL;
   clnn_status s;
-  if (b0 && (s = clnn__workspace(ctx, 0, b0, m0))) return clnn__conv_rewrap(s, fn);
-  if (b1 && (s = clnn__workspace(ctx, 1, b1, m1))) return clnn__conv_rewrap(s, fn);
+  if (b0 && (s = clnn__workspace(ctx, 0, b0, m0))) return clnn__prefix_error(fn, s);
+  if (b1 && (s = clnn__workspace(ctx, 1, b1, m1))) return clnn__prefix_error(fn, s);
   return CLNN_SUCCESS;
 }
 
@@ -526,7 +526,7 @@ clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, 
   if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
       (s = clnn__conv_check_t4(fn, ctx, y, "y")))
     return s;
-  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__conv_rewrap(s, fn);
+  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__prefix_error(fn, s);
   if ((s = clnn__conv_geom(fn, x->dims, w->dims, p, &g))) return s;
   if ((s = clnn__conv_check_out_dims(fn, y, "y", g.N, g.K, g.P, g.Q))) return s;
   if (bias && bias->numel != (size_t)g.K)
@@ -535,8 +535,8 @@ clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, 
     return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act %d is not a clnn_activation", (int)act);
   if (!isfinite(act_alpha))
     return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act_alpha must be finite");
-  if ((s = clnn__conv_check_alias(fn, y, "y", x, "x")) || (s = clnn__conv_check_alias(fn, y, "y", w, "w")) ||
-      (s = clnn__conv_check_alias(fn, y, "y", bias, "bias")))
+  if ((s = clnn__check_alias(fn, y, "y", x, "x")) || (s = clnn__check_alias(fn, y, "y", w, "w")) ||
+      (s = clnn__check_alias(fn, y, "y", bias, "bias")))
     return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
     return s;
@@ -557,10 +557,10 @@ clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_param
   if ((s = clnn__conv_check_t4(fn, ctx, dy, "dy")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
       (s = clnn__conv_check_t4(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if ((s = clnn__conv_geom(fn, dx->dims, w->dims, p, &g))) return s;
   if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
-  if ((s = clnn__conv_check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__conv_check_alias(fn, dx, "dx", w, "w"))) return s;
+  if ((s = clnn__check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__check_alias(fn, dx, "dx", w, "w"))) return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
     return s;
@@ -580,10 +580,10 @@ clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_par
   if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, dy, "dy")) ||
       (s = clnn__conv_check_t4(fn, ctx, dw, "dw")))
     return s;
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if ((s = clnn__conv_geom(fn, x->dims, dw->dims, p, &g))) return s;
   if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
-  if ((s = clnn__conv_check_alias(fn, dw, "dw", x, "x")) || (s = clnn__conv_check_alias(fn, dw, "dw", dy, "dy"))) return s;
+  if ((s = clnn__check_alias(fn, dw, "dw", x, "x")) || (s = clnn__check_alias(fn, dw, "dw", dy, "dy"))) return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
     return s;
@@ -596,8 +596,8 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
   clnn_status s;
   if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
   if ((s = clnn__check_tensor(ctx, dy, "dy")) || (s = clnn__check_tensor(ctx, db, "db")))
-    return clnn__conv_rewrap(s, fn);
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+    return clnn__prefix_error(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if (dy->ndim < 2) {
     char b[128];
     return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "dy must be [N, K, ...] (at least 2-D), got %s",
@@ -608,7 +608,7 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
   if (db->numel != K)
     return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "db has %zu elements, expected K = dy dim 1 = %zu",
                 db->numel, K);
-  if ((s = clnn__conv_check_alias(fn, db, "db", dy, "dy"))) return s;
+  if ((s = clnn__check_alias(fn, db, "db", dy, "dy"))) return s;
   if ((s = clnn__conv_check_int(fn, "N*K", (uint64_t)N * K)) || (s = clnn__conv_check_int(fn, "spatial size", sp)) ||
       (s = clnn__conv_check_int(fn, "K*spatial", (uint64_t)K * sp)))
     return s;
@@ -638,13 +638,13 @@ clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_p
   if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
       (s = clnn__conv_check_t4(fn, ctx, y, "y")))
     return s;
-  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__conv_rewrap(s, fn);
+  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__prefix_error(fn, s);
   if ((s = clnn__conv_geom_transpose(fn, x->dims, w->dims, p, &g))) return s;
   if ((s = clnn__conv_check_out_dims(fn, y, "y", g.N, g.C, g.H, g.W))) return s;
   if (bias && bias->numel != (size_t)g.C)
     return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.C);
-  if ((s = clnn__conv_check_alias(fn, y, "y", x, "x")) || (s = clnn__conv_check_alias(fn, y, "y", w, "w")) ||
-      (s = clnn__conv_check_alias(fn, y, "y", bias, "bias")))
+  if ((s = clnn__check_alias(fn, y, "y", x, "x")) || (s = clnn__check_alias(fn, y, "y", w, "w")) ||
+      (s = clnn__check_alias(fn, y, "y", bias, "bias")))
     return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
@@ -670,10 +670,10 @@ clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_co
   if ((s = clnn__conv_check_t4(fn, ctx, dy, "dy")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
       (s = clnn__conv_check_t4(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if ((s = clnn__conv_geom_transpose(fn, dx->dims, w->dims, p, &g))) return s;
   if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
-  if ((s = clnn__conv_check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__conv_check_alias(fn, dx, "dx", w, "w"))) return s;
+  if ((s = clnn__check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__check_alias(fn, dx, "dx", w, "w"))) return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
     return s;
   return pass_forward(ctx, &g, a, dy->mem, w->mem, NULL, CLNN_ACT_IDENTITY, 0.0f, beta, dx->mem,
@@ -694,10 +694,10 @@ clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_
   if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, dy, "dy")) ||
       (s = clnn__conv_check_t4(fn, ctx, dw, "dw")))
     return s;
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if ((s = clnn__conv_geom_transpose(fn, x->dims, dw->dims, p, &g))) return s;
   if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
-  if ((s = clnn__conv_check_alias(fn, dw, "dw", x, "x")) || (s = clnn__conv_check_alias(fn, dw, "dw", dy, "dy"))) return s;
+  if ((s = clnn__check_alias(fn, dw, "dw", x, "x")) || (s = clnn__check_alias(fn, dw, "dw", dy, "dy"))) return s;
   if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
       (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
     return s;

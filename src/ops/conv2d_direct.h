@@ -17,13 +17,12 @@ typedef struct conv_geom {
 } conv_geom;
 
 /* ---- src/ops/conv2d_geom.c: errors, checks and geometry ---- */
-/* CLNN_ERROR-style failure "fn: message"; the last call's message prefixed with fn. */
+/* CLNN_ERROR-style failure "fn: message". */
 clnn_status clnn__conv_fail(clnn_status s, const char *fn, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-clnn_status clnn__conv_rewrap(clnn_status s, const char *fn);
 /* v fits an int (the kernels' index type). */
 clnn_status clnn__conv_check_int(const char *fn, const char *what, uint64_t v);
 /* The geometry of a convolution x [N,C,H,W] * w [K,C/G,R,S], or of a transposed one (w
@@ -37,8 +36,6 @@ clnn_status clnn__conv_check_t4(const char *fn, clnn_context *ctx, const clnn_te
                                 const char *name);
 clnn_status clnn__conv_check_out_dims(const char *fn, const clnn_tensor *t, const char *name,
                                       size_t a, size_t b, size_t c, size_t d);
-clnn_status clnn__conv_check_alias(const char *fn, const clnn_tensor *out, const char *oname,
-                                   const clnn_tensor *in, const char *iname);
 
 /* 1 when the flat kernels of cl/conv2d_direct.cl compute this convolution: stride 1 and an
  * output plane the size of the input (P == H, Q == W), any padding split, dilation and groups.

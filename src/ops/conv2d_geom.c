@@ -23,13 +23,6 @@ clnn_status clnn__conv_fail(clnn_status s, const char *fn, const char *fmt, ...)
   return clnn__error(s, "%s: %s", fn, msg);
 }
 
-/* Prefixes the message a runtime helper just recorded with the function name. */
-clnn_status clnn__conv_rewrap(clnn_status s, const char *fn) {
-  char msg[768];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
 /* ---------------------------------------------------------------------------------------------- */
 /* Geometry and validation                                                                        */
 /* ---------------------------------------------------------------------------------------------- */
@@ -200,7 +193,7 @@ clnn_status clnn_conv_transpose2d_output_dims(const size_t x_dims[4], const size
 /* t belongs to ctx and is 4-D. */
 clnn_status clnn__conv_check_t4(const char *fn, clnn_context *ctx, const clnn_tensor *t, const char *name) {
   clnn_status s = clnn__check_tensor(ctx, t, name);
-  if (s) return clnn__conv_rewrap(s, fn);
+  if (s) return clnn__prefix_error(fn, s);
   if (t->ndim != 4) {
     char b[128];
     return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "%s must be 4-D (NCHW), got shape %s", name,
@@ -213,14 +206,5 @@ clnn_status clnn__conv_check_out_dims(const char *fn, const clnn_tensor *t, cons
                                   size_t b, size_t c, size_t d) {
   size_t want[4] = {a, b, c, d};
   clnn_status s = clnn__check_dims(t, name, 4, want);
-  return s ? clnn__conv_rewrap(s, fn) : CLNN_SUCCESS;
-}
-
-/* The output must not share its buffer with an input (the kernels would read what they wrote). */
-clnn_status clnn__conv_check_alias(const char *fn, const clnn_tensor *out, const char *oname,
-                               const clnn_tensor *in, const char *iname) {
-  if (in && out->mem == in->mem)
-    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "%s and %s share one buffer; %s must be separate",
-                oname, iname, oname);
-  return CLNN_SUCCESS;
+  return clnn__prefix_error(fn, s);
 }

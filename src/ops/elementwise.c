@@ -28,26 +28,14 @@ static void ew_plan(const clnn_context *ctx, size_t n, size_t *chunk, size_t *gl
   if (*global == 0) *global = 1;
 }
 
-/* a and b have the same element count; names both shapes otherwise. */
-static clnn_status ew_same_numel(const char *fn, const clnn_tensor *a, const char *an,
-                                 const clnn_tensor *b, const char *bn) {
-  if (a->numel == b->numel) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
-                     "%s: %s has shape %s (%zu elements) but %s has shape %s (%zu elements); "
-                     "they must have the same number of elements",
-                     fn, an, clnn__dims_str(a, sa, sizeof sa), a->numel, bn,
-                     clnn__dims_str(b, sb, sizeof sb), b->numel);
-}
-
 static clnn_status ew_binary(clnn_context *ctx, const char *fn, const char *kernel,
                              const clnn_tensor *a, const clnn_tensor *b, clnn_tensor *y) {
   clnn_status s;
   if ((s = clnn__check_tensor(ctx, a, "a")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, b, "b")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
-  if ((s = ew_same_numel(fn, b, "b", a, "a")) != CLNN_SUCCESS) return s;
-  if ((s = ew_same_numel(fn, y, "y", a, "a")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_numel(fn, b, "b", a, "a")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_numel(fn, y, "y", a, "a")) != CLNN_SUCCESS) return s;
   size_t chunk, global, local;
   ew_plan(ctx, a->numel, &chunk, &global, &local);
   return CLNN_RUN(ctx, "elementwise", kernel, 1, &global, &local, CLNN_ARG_MEM(a->mem),
@@ -81,7 +69,7 @@ clnn_status clnn_axpy(clnn_context *ctx, float alpha, const clnn_tensor *x, clnn
   clnn_status s;
   if ((s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
-  if ((s = ew_same_numel("clnn_axpy", y, "y", x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_numel("clnn_axpy", y, "y", x, "x")) != CLNN_SUCCESS) return s;
   if (!isfinite(alpha))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_axpy: alpha is %g; it must be finite",
                        (double)alpha);

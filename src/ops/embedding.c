@@ -18,10 +18,8 @@ static clnn_status check_args(const char *fn, clnn_context *ctx, const clnn_tens
   clnn_status s;
   char a[128], b[128];
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
-  if ((s = clnn__check_tensor(ctx, table, tname)) || (s = clnn__check_tensor(ctx, rows, rname))) {
-    snprintf(a, sizeof a, "%s", clnn_last_error());
-    return clnn__error(s, "%s: %s", fn, a);
-  }
+  if ((s = clnn__check_tensor_in(fn, ctx, table, tname)) || (s = clnn__check_tensor_in(fn, ctx, rows, rname)))
+    return s;
   if (table->ndim != 2)
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s; it must be 2-D [V, D]", fn,
                        tname, clnn__dims_str(table, a, sizeof a));
@@ -47,10 +45,7 @@ static clnn_status check_args(const char *fn, clnn_context *ctx, const clnn_tens
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                          "%s: ids[%zu] is %d; ids must be in [0, %zu) for %s of shape %s", fn, i,
                          (int)ids[i], *V, tname, clnn__dims_str(table, a, sizeof a));
-  if (table->mem == rows->mem)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they must be "
-                       "distinct tensors", fn, tname, rname);
-  return CLNN_SUCCESS;
+  return clnn__check_distinct(fn, (const clnn_tensor *[]){table, rows}, (const char *[]){tname, rname}, 2);
 }
 
 clnn_status clnn_embedding_forward(clnn_context *ctx, const clnn_tensor *table, const int32_t *ids,
@@ -88,11 +83,7 @@ clnn_status clnn_embedding_backward(clnn_context *ctx, const int32_t *ids, size_
   size_t V = 0, D = 0;
   clnn_status s = check_args(fn, ctx, dtable, "dtable", ids, num_ids, dy, "dy", &V, &D);
   if (s) return s;
-  if ((s = clnn__check_beta(beta))) {
-    char m[256];
-    snprintf(m, sizeof m, "%s", clnn_last_error());
-    return clnn__error(s, "%s: %s", fn, m);
-  }
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   cl_kernel k;
   if ((s = clnn__kernel(ctx, "embedding", "emb_backward", &k))) return s;
 

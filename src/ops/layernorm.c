@@ -8,19 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Re-records the current error with the function name in front. */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
-
 typedef struct ln_shape {
   size_t r, d;   /* rows, row length (x's last dimension) */
   char str[128]; /* x's shape, for messages */
@@ -41,7 +28,7 @@ static clnn_status check_like(const char *fn, const clnn_tensor *t, const char *
 static clnn_status check_param(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                                const char *name, const ln_shape *sh) {
   if (!t) return CLNN_SUCCESS;
-  clnn_status s = check_tensor(fn, ctx, t, name);
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, name);
   if (s) return s;
   if (t->ndim == 1 && t->dims[0] == sh->d) return CLNN_SUCCESS;
   char a[128];
@@ -53,23 +40,12 @@ static clnn_status check_param(const char *fn, const clnn_context *ctx, const cl
 static clnn_status check_stat(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                               const char *name, const ln_shape *sh) {
   if (!t) return CLNN_SUCCESS;
-  clnn_status s = check_tensor(fn, ctx, t, name);
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, name);
   if (s) return s;
   if (t->numel == sh->r) return CLNN_SUCCESS;
   char a[128];
   return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s; it must hold %zu elements, "
                      "one per row of x %s", fn, name, clnn__dims_str(t, a, sizeof a), sh->r, sh->str);
-}
-
-/* No tensor of a (NULLs skipped) shares a buffer with a different entry of b. */
-static clnn_status check_cross(const char *fn, const clnn_tensor *const *a, const char *const *an,
-                               int na, const clnn_tensor *const *b, const char *const *bn, int nb) {
-  for (int i = 0; i < na; i++)
-    for (int j = 0; j < nb; j++)
-      if (a[i] && b[j] && &a[i] != &b[j] && a[i]->mem == b[j]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
-                           "must be distinct tensors", fn, an[i], bn[j]);
-  return CLNN_SUCCESS;
 }
 
 static clnn_status check_eps(const char *fn, float eps) {
@@ -101,7 +77,7 @@ static clnn_status forward(const char *fn, clnn_context *ctx, int rms, const cln
                            clnn_tensor *y, clnn_tensor *save_mean, clnn_tensor *save_rstd) {
   clnn_status s;
   ln_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, y, "y"))) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, y, "y"))) return s;
   get_shape(x, &sh);
   if ((s = check_like(fn, y, "y", x, &sh)) || (s = check_param(fn, ctx, weight, "weight", &sh)) ||
       (s = check_param(fn, ctx, bias, "bias", &sh)) ||
@@ -115,9 +91,9 @@ static clnn_status forward(const char *fn, clnn_context *ctx, int rms, const cln
   /* y may be x; the statistics must be distinct from everything, y from the parameters */
   const clnn_tensor *outs[] = {y, save_mean, save_rstd}, *ins[] = {x, weight, bias};
   const char *onames[] = {"y", "save_mean", "save_rstd"}, *inames[] = {"x", "weight", "bias"};
-  if ((s = check_cross(fn, outs, onames, 3, outs, onames, 3)) ||
-      (s = check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 3)) ||
-      (s = check_cross(fn, outs, onames, 1, ins + 1, inames + 1, 2)))
+  if ((s = clnn__check_cross(fn, outs, onames, 3, outs, onames, 3)) ||
+      (s = clnn__check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 3)) ||
+      (s = clnn__check_cross(fn, outs, onames, 1, ins + 1, inames + 1, 2)))
     return s;
   size_t L = row_lanes(ctx, &sh), global = sh.r * L;
   return CLNN_RUN(ctx, "layernorm", "ln_forward", 1, &global, &L, CLNN_ARG_MEM(x->mem),
@@ -135,11 +111,11 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
                             clnn_tensor *dx, clnn_tensor *dweight, clnn_tensor *dbias) {
   clnn_status s;
   ln_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, dy, "dy")) ||
-      (!rms && (s = check_tensor(fn, ctx, save_mean, "save_mean"))) ||
-      (s = check_tensor(fn, ctx, save_rstd, "save_rstd")) || (s = check_tensor(fn, ctx, dx, "dx")))
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, dy, "dy")) ||
+      (!rms && (s = clnn__check_tensor_in(fn, ctx, save_mean, "save_mean"))) ||
+      (s = clnn__check_tensor_in(fn, ctx, save_rstd, "save_rstd")) || (s = clnn__check_tensor_in(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   get_shape(x, &sh);
   if ((s = check_like(fn, dy, "dy", x, &sh)) || (s = check_like(fn, dx, "dx", x, &sh)) ||
       (s = check_param(fn, ctx, weight, "weight", &sh)) ||
@@ -154,9 +130,9 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
   const clnn_tensor *ins[] = {weight, save_mean, save_rstd, x, dy};
   const char *onames[] = {"dx", "dweight", "dbias"};
   const char *inames[] = {"weight", "save_mean", "save_rstd", "x", "dy"};
-  if ((s = check_cross(fn, outs, onames, 3, outs, onames, 3)) ||
-      (s = check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 5)) ||
-      (s = check_cross(fn, outs, onames, 1, ins, inames, 3)))
+  if ((s = clnn__check_cross(fn, outs, onames, 3, outs, onames, 3)) ||
+      (s = clnn__check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 5)) ||
+      (s = clnn__check_cross(fn, outs, onames, 1, ins, inames, 3)))
     return s;
 
   if (dweight || dbias) {

@@ -40,21 +40,6 @@ static clnn_status loss_finish(clnn_context *ctx, cl_mem partial, size_t count, 
                   CLNN_ARG_LOCAL(L * sizeof(float)));
 }
 
-static int same_dims(const clnn_tensor *a, const clnn_tensor *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int d = 0; d < a->ndim; d++)
-    if (a->dims[d] != b->dims[d]) return 0;
-  return 1;
-}
-
-static clnn_status loss_check_same(const char *fn, const clnn_tensor *a, const char *an,
-                                   const clnn_tensor *b, const char *bn) {
-  if (same_dims(a, b)) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, an,
-                     clnn__dims_str(a, sa, sizeof sa), bn, clnn__dims_str(b, sb, sizeof sb));
-}
-
 static clnn_status loss_check_scalar(clnn_context *ctx, const char *fn, const clnn_tensor *loss) {
   clnn_status s = clnn__check_tensor(ctx, loss, "loss");
   if (s != CLNN_SUCCESS) return s;
@@ -87,7 +72,7 @@ static clnn_status xent(const char *fn, clnn_context *ctx, const clnn_tensor *lo
   if (loss && (s = loss_check_scalar(ctx, fn, loss)) != CLNN_SUCCESS) return s;
   if (dlogits) {
     if ((s = clnn__check_tensor(ctx, dlogits, "dlogits")) != CLNN_SUCCESS) return s;
-    if ((s = loss_check_same(fn, dlogits, "dlogits", logits, "logits")) != CLNN_SUCCESS) return s;
+    if ((s = clnn__check_same_shape(fn, dlogits, "dlogits", logits, "logits")) != CLNN_SUCCESS) return s;
   }
   /* dlogits may be logits (documented); the 1-element loss must be separate from both. */
   if ((s = clnn__check_alias(fn, loss, "loss", logits, "logits")) != CLNN_SUCCESS ||
@@ -179,11 +164,11 @@ static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const cha
   clnn_status s;
   if ((s = clnn__check_tensor(ctx, x, xn)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, t, tn)) != CLNN_SUCCESS) return s;
-  if ((s = loss_check_same(fn, t, tn, x, xn)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, t, tn, x, xn)) != CLNN_SUCCESS) return s;
   if (loss && (s = loss_check_scalar(ctx, fn, loss)) != CLNN_SUCCESS) return s;
   if (dx) {
     if ((s = clnn__check_tensor(ctx, dx, dxn)) != CLNN_SUCCESS) return s;
-    if ((s = loss_check_same(fn, dx, dxn, x, xn)) != CLNN_SUCCESS) return s;
+    if ((s = clnn__check_same_shape(fn, dx, dxn, x, xn)) != CLNN_SUCCESS) return s;
   }
   /* dx may be x or the target (each element is read before it is written); loss must be separate. */
   if ((s = clnn__check_alias(fn, loss, "loss", x, xn)) != CLNN_SUCCESS ||

@@ -29,19 +29,12 @@ typedef struct lstm_dims {
   size_t T, N, I, H, G; /* steps, batch, input size, hidden size, 4*H */
 } lstm_dims;
 
-/* Re-issues the last error with the function name in front. */
-static clnn_status lstm_prefixed(const char *fn, clnn_status s) {
-  char msg[768];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
 static clnn_status lstm_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                                const char *name, int optional) {
   if (!t && optional) return CLNN_SUCCESS;
   if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
   clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : lstm_prefixed(fn, s);
+  return clnn__prefix_error(fn, s);
 }
 
 /* t (if not NULL) must have exactly `ndim` dims equal to `want`; `sym` names them ("[N, H]") and
@@ -92,7 +85,7 @@ static clnn_status lstm_kernels(clnn_context *ctx, const char *fn, const char *c
   for (int i = 0; i < count; i++) {
     cl_kernel k;
     clnn_status s = clnn__kernel(ctx, LSTM_PROGRAM, names[i], &k);
-    if (s != CLNN_SUCCESS) return lstm_prefixed(fn, s);
+    if (s != CLNN_SUCCESS) return clnn__prefix_error(fn, s);
   }
   return CLNN_SUCCESS;
 }
@@ -348,7 +341,7 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
       (s = lstm_tensor(fn, ctx, dbias, "dbias", 1)) || (s = lstm_tensor(fn, ctx, dh0, "dh0", 1)) ||
       (s = lstm_tensor(fn, ctx, dc0, "dc0", 1)))
     return s;
-  if ((s = clnn__check_beta(beta))) return lstm_prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   lstm_dims d;
   char from[256];
   if ((s = lstm_check_layer(fn, x, w_ih, w_hh, h0, c0, y, reserve, &d, from, sizeof from)))
@@ -392,7 +385,7 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
   if ((s = clnn__workspace(ctx, 3, TN * G * sizeof(float), &ws_dg)) ||
       (s = clnn__workspace(ctx, 4, 2 * NH * sizeof(float), &ws_st)) ||
       (dbias && (s = clnn__workspace(ctx, 5, chunks * G * sizeof(float), &ws_part))))
-    return lstm_prefixed(fn, s);
+    return clnn__prefix_error(fn, s);
 
   cl_mem res = reserve->mem, dummy = res;
   const size_t local = lstm_local(ctx, "lstm_gates_bwd"), global = NH;

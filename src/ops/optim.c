@@ -10,45 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Re-records the current error with the function name in front. */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
-
-/* t has as many elements as param; the message names both shapes. */
-static clnn_status check_same_numel(const char *fn, const clnn_tensor *t, const char *name,
-                                    const clnn_tensor *param) {
-  if (t->numel == param->numel) return CLNN_SUCCESS;
-  char a[128], b[128];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s (%zu elements) but param has "
-                     "shape %s (%zu elements); they must have the same number of elements", fn,
-                     name, clnn__dims_str(t, a, sizeof a), t->numel,
-                     clnn__dims_str(param, b, sizeof b), param->numel);
-}
-
 /* param, grad and the state tensors (NULLs skipped): on ctx, same numel, distinct buffers. */
 static clnn_status check_operands(const char *fn, const clnn_context *ctx,
                                   const clnn_tensor *const *t, const char *const *names, int count) {
   clnn_status s;
   for (int i = 0; i < count; i++) {
     if (!t[i]) continue;
-    if ((s = check_tensor(fn, ctx, t[i], names[i]))) return s;
-    if (i > 0 && (s = check_same_numel(fn, t[i], names[i], t[0]))) return s;
+    if ((s = clnn__check_tensor_in(fn, ctx, t[i], names[i]))) return s;
+    if (i > 0 && (s = clnn__check_same_numel(fn, t[i], names[i], t[0], "param"))) return s;
   }
-  for (int i = 0; i < count; i++)
-    for (int j = i + 1; j < count; j++)
-      if (t[i] && t[j] && t[i]->mem == t[j]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
-                           "must be distinct tensors", fn, names[i], names[j]);
-  return CLNN_SUCCESS;
+  return clnn__check_distinct(fn, t, names, count);
 }
 
 /* lo <= v (<= hi or < hi), v finite. */
@@ -110,7 +81,7 @@ clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tens
   static const char fn[] = "clnn_sgd_step";
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
-  if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")))
+  if ((s = clnn__check_tensor_in(fn, ctx, param, "param")) || (s = clnn__check_tensor_in(fn, ctx, grad, "grad")))
     return s;
   const clnn_tensor *ops[] = {param, grad, velocity};
   const char *names[] = {"param", "grad", "velocity"};
@@ -142,8 +113,8 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
   static const char fn[] = "clnn_adam_step";
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
-  if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||
-      (s = check_tensor(fn, ctx, m, "m")) || (s = check_tensor(fn, ctx, v, "v")))
+  if ((s = clnn__check_tensor_in(fn, ctx, param, "param")) || (s = clnn__check_tensor_in(fn, ctx, grad, "grad")) ||
+      (s = clnn__check_tensor_in(fn, ctx, m, "m")) || (s = clnn__check_tensor_in(fn, ctx, v, "v")))
     return s;
   const clnn_tensor *ops[] = {param, grad, m, v};
   const char *names[] = {"param", "grad", "m", "v"};
@@ -176,8 +147,8 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
   static const char fn[] = "clnn_rmsprop_step";
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
-  if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||
-      (s = check_tensor(fn, ctx, square_avg, "square_avg")))
+  if ((s = clnn__check_tensor_in(fn, ctx, param, "param")) || (s = clnn__check_tensor_in(fn, ctx, grad, "grad")) ||
+      (s = clnn__check_tensor_in(fn, ctx, square_avg, "square_avg")))
     return s;
   const clnn_tensor *ops[] = {param, grad, square_avg, momentum_buf};
   const char *names[] = {"param", "grad", "square_avg", "momentum_buf"};
@@ -206,8 +177,8 @@ clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, c
   static const char fn[] = "clnn_adagrad_step";
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
-  if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||
-      (s = check_tensor(fn, ctx, sum, "sum")))
+  if ((s = clnn__check_tensor_in(fn, ctx, param, "param")) || (s = clnn__check_tensor_in(fn, ctx, grad, "grad")) ||
+      (s = clnn__check_tensor_in(fn, ctx, sum, "sum")))
     return s;
   const clnn_tensor *ops[] = {param, grad, sum};
   const char *names[] = {"param", "grad", "sum"};
@@ -265,7 +236,7 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
   for (size_t i = 0; i < count; i++) {
     char name[48];
     snprintf(name, sizeof name, "grads[%zu]", i);
-    if ((s = check_tensor(fn, ctx, grads[i], name))) return s;
+    if ((s = clnn__check_tensor_in(fn, ctx, grads[i], name))) return s;
     for (size_t j = 0; j < i; j++)
       if (grads[j]->mem == grads[i]->mem)
         return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: grads[%zu] and grads[%zu] share one "

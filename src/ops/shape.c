@@ -8,26 +8,12 @@
 #include <math.h>
 #include <stdio.h>
 
-/* Re-records the current message prefixed with the function name (clnn__check_* messages do not
- * name the function). */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
-
 static clnn_status check_scalars(const char *fn, int has_alpha, float alpha, float beta) {
   if (has_alpha && !isfinite(alpha))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: alpha is %g; it must be finite", fn,
                        (double)alpha);
   clnn_status s = clnn__check_beta(beta);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
+  return clnn__prefix_error(fn, s);
 }
 
 /* Chunked 1-D launch shape, as in src/ops/elementwise.c: CPU devices get a few large contiguous
@@ -109,8 +95,8 @@ clnn_status clnn_permute(clnn_context *ctx, const int *perm, float alpha, const 
                          float beta, clnn_tensor *y) {
   const char *fn = "clnn_permute";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
   if (x == y || x->mem == y->mem)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: y is x (the same buffer); permute cannot work in place", fn);
@@ -166,8 +152,8 @@ clnn_status clnn_copy_region(clnn_context *ctx, int ndim, const size_t *sizes, f
                              clnn_tensor *dst, const size_t *dst_start) {
   const char *fn = "clnn_copy_region";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, src, "src")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, dst, "dst")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, src, "src")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, dst, "dst")) != CLNN_SUCCESS) return s;
   if (src == dst || src->mem == dst->mem)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: dst is src (the same buffer); regions cannot be copied within one "
@@ -206,27 +192,16 @@ clnn_status clnn_copy_region(clnn_context *ctx, int ndim, const size_t *sizes, f
 
 /* ---- elementwise product, broadcast ---- */
 
-static clnn_status same_numel(const char *fn, const clnn_tensor *a, const char *an,
-                              const clnn_tensor *b, const char *bn) {
-  if (a->numel == b->numel) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
-                     "%s: %s has shape %s (%zu elements) but %s has shape %s (%zu elements); "
-                     "they must have the same number of elements",
-                     fn, an, clnn__dims_str(a, sa, sizeof sa), a->numel, bn,
-                     clnn__dims_str(b, sb, sizeof sb), b->numel);
-}
-
 clnn_status clnn_mul_acc(clnn_context *ctx, const clnn_tensor *a, const clnn_tensor *b, float beta,
                          clnn_tensor *y) {
   const char *fn = "clnn_mul_acc";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, a, "a")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, b, "b")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, a, "a")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, b, "b")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = check_scalars(fn, 0, 0.0f, beta)) != CLNN_SUCCESS) return s;
-  if ((s = same_numel(fn, b, "b", a, "a")) != CLNN_SUCCESS) return s;
-  if ((s = same_numel(fn, y, "y", a, "a")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_numel(fn, b, "b", a, "a")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_numel(fn, y, "y", a, "a")) != CLNN_SUCCESS) return s;
   size_t chunk, global, local;
   sh_plan(ctx, a->numel, 4, &chunk, &global, &local);
   return CLNN_RUN(ctx, "shape", "shape_mul_acc", 1, &global, &local, CLNN_ARG_MEM(a->mem),
@@ -245,8 +220,8 @@ clnn_status clnn_broadcast_scalar(clnn_context *ctx, float alpha, const clnn_ten
                                   clnn_tensor *y) {
   const char *fn = "clnn_broadcast_scalar";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = check_scalars(fn, 1, alpha, beta)) != CLNN_SUCCESS) return s;
   if ((s = check_one(fn, x, "x")) != CLNN_SUCCESS) return s;
   if (x != y && x->mem == y->mem && y->numel > 1) /* two wrapped tensors on one buffer */
@@ -266,8 +241,8 @@ clnn_status clnn_reduce_sum(clnn_context *ctx, float alpha, const clnn_tensor *x
                             clnn_tensor *y) {
   const char *fn = "clnn_reduce_sum";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = check_scalars(fn, 1, alpha, beta)) != CLNN_SUCCESS) return s;
   if ((s = check_one(fn, y, "y")) != CLNN_SUCCESS) return s;
 

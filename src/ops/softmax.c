@@ -2,21 +2,6 @@
  * forward and backward. CPU devices run one work-item per row; GPUs one work-group per row. */
 #include "internal.h"
 
-static int same_dims(const clnn_tensor *a, const clnn_tensor *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int d = 0; d < a->ndim; d++)
-    if (a->dims[d] != b->dims[d]) return 0;
-  return 1;
-}
-
-static clnn_status sm_check_same(const char *fn, const clnn_tensor *a, const char *an,
-                                 const clnn_tensor *b, const char *bn) {
-  if (same_dims(a, b)) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, an,
-                     clnn__dims_str(a, sa, sizeof sa), bn, clnn__dims_str(b, sb, sizeof sb));
-}
-
 /* Launch shape for the softmax kernels: *wg says which kernel family; for the row kernels
  * `chunk` rows per work-item, for the work-group kernels `local` work-items per row. */
 typedef struct sm_plan {
@@ -61,7 +46,7 @@ static clnn_status sm_forward(clnn_context *ctx, const char *fn, int mode, const
   clnn_status s;
   if ((s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
-  if ((s = sm_check_same(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
   size_t C = x->dims[x->ndim - 1], rows = x->numel / C;
   sm_plan pl;
   if ((s = sm_make_plan(ctx, "softmax_forward_wg", rows, C, &pl)) != CLNN_SUCCESS) return s;
@@ -80,8 +65,8 @@ static clnn_status sm_backward(clnn_context *ctx, const char *fn, int mode, cons
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, dy, "dy")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, dx, "dx")) != CLNN_SUCCESS) return s;
-  if ((s = sm_check_same(fn, dy, "dy", y, "y")) != CLNN_SUCCESS) return s;
-  if ((s = sm_check_same(fn, dx, "dx", y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, dy, "dy", y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, dx, "dx", y, "y")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
   size_t C = y->dims[y->ndim - 1], rows = y->numel / C;
   sm_plan pl;
