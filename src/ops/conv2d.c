@@ -513,81 +513,54 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
 /* Public entry points                                                                            */
 /* ---------------------------------------------------------------------------------------------- */
 
+/* The checks of the entry point (src/ops/conv2d_geom.c), then the algorithm for `pass` and its
+ * workspaces: everything that can fail before the first kernel is enqueued. */
+typedef struct conv_call {
+  conv_geom g;
+  clnn_conv_algo algo;
+  conv_plan plan;
+  cl_mem ws0, ws1;
+} conv_call;
+
+static clnn_status prepare(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                           clnn_conv_algo algo, enum conv_pass pass, const clnn__conv_args *a,
+                           conv_call *c) {
+  const char *fn = clnn__conv_entry_name(e);
+  clnn_status s;
+  if ((s = clnn__conv_check_call(ctx, e, p, a, &c->g)) || (s = resolve_algo(fn, ctx, &c->g, algo, pass, &c->algo)))
+    return s;
+  return acquire(fn, ctx, &c->g, c->algo, pass, &c->ws0, &c->ws1, &c->plan);
+}
+
 clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, clnn_conv_algo algo,
                                 const clnn_tensor *x, const clnn_tensor *w, const clnn_tensor *bias,
                                 clnn_activation act, float act_alpha, clnn_tensor *y) {
-  const char *fn = "clnn_conv2d_forward";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
-      (s = clnn__conv_check_t4(fn, ctx, y, "y")))
-    return s;
-  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__prefix_error(fn, s);
-  if ((s = clnn__conv_geom(fn, x->dims, w->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, y, "y", g.N, g.K, g.P, g.Q))) return s;
-  if (bias && bias->numel != (size_t)g.K)
-    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.K);
-  if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
-    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act %d is not a clnn_activation", (int)act);
-  if (!isfinite(act_alpha))
-    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act_alpha must be finite");
-  if ((s = clnn__check_alias(fn, y, "y", x, "x")) || (s = clnn__check_alias(fn, y, "y", w, "w")) ||
-      (s = clnn__check_alias(fn, y, "y", bias, "bias")))
-    return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
-    return s;
-  return pass_forward(ctx, &g, a, x->mem, w->mem, bias ? bias->mem : NULL, act, act_alpha, 0.0f,
-                      y->mem, ws0, &plan);
+  const clnn__conv_args a = {.t = {x, w, y}, .bias = bias, .has_act = 1, .act = act, .act_alpha = act_alpha};
+  conv_call c;
+  clnn_status s = prepare(ctx, CLNN__CONV_FORWARD, p, algo, PASS_FWD, &a, &c);
+  if (s) return s;
+  return pass_forward(ctx, &c.g, c.algo, x->mem, w->mem, bias ? bias->mem : NULL, act, act_alpha, 0.0f,
+                      y->mem, c.ws0, &c.plan);
 }
 
 clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
                                       clnn_conv_algo algo, const clnn_tensor *dy,
                                       const clnn_tensor *w, float beta, clnn_tensor *dx) {
-  const char *fn = "clnn_conv2d_backward_data";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, dy, "dy")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
-      (s = clnn__conv_check_t4(fn, ctx, dx, "dx")))
-    return s;
-  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
-  if ((s = clnn__conv_geom(fn, dx->dims, w->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
-  if ((s = clnn__check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__check_alias(fn, dx, "dx", w, "w"))) return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
-      (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
-    return s;
-  return pass_backward_data(ctx, &g, a, dy->mem, w->mem, beta, dx->mem, ws0, &plan);
+  const clnn__conv_args a = {.t = {dy, w, dx}, .has_beta = 1, .beta = beta};
+  conv_call c;
+  clnn_status s = prepare(ctx, CLNN__CONV_BACKWARD_DATA, p, algo, PASS_BWD_DATA, &a, &c);
+  if (s) return s;
+  return pass_backward_data(ctx, &c.g, c.algo, dy->mem, w->mem, beta, dx->mem, c.ws0, &c.plan);
 }
 
 clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
                                         clnn_conv_algo algo, const clnn_tensor *x,
                                         const clnn_tensor *dy, float beta, clnn_tensor *dw) {
-  const char *fn = "clnn_conv2d_backward_filter";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, dy, "dy")) ||
-      (s = clnn__conv_check_t4(fn, ctx, dw, "dw")))
-    return s;
-  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
-  if ((s = clnn__conv_geom(fn, x->dims, dw->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
-  if ((s = clnn__check_alias(fn, dw, "dw", x, "x")) || (s = clnn__check_alias(fn, dw, "dw", dy, "dy"))) return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
-      (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
-    return s;
-  return pass_backward_filter(ctx, &g, a, x->mem, dy->mem, beta, dw->mem, ws0, ws1, &plan);
+  const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
+  conv_call c;
+  clnn_status s = prepare(ctx, CLNN__CONV_BACKWARD_FILTER, p, algo, PASS_BWD_FILTER, &a, &c);
+  if (s) return s;
+  return pass_backward_filter(ctx, &c.g, c.algo, x->mem, dy->mem, beta, dw->mem, c.ws0, c.ws1, &c.plan);
 }
 
 clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, float beta,
@@ -628,30 +601,13 @@ clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_p
                                           clnn_conv_algo algo, const clnn_tensor *x,
                                           const clnn_tensor *w, const clnn_tensor *bias,
                                           clnn_tensor *y) {
-  const char *fn = "clnn_conv_transpose2d_forward";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
-      (s = clnn__conv_check_t4(fn, ctx, y, "y")))
-    return s;
-  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__prefix_error(fn, s);
-  if ((s = clnn__conv_geom_transpose(fn, x->dims, w->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, y, "y", g.N, g.C, g.H, g.W))) return s;
-  if (bias && bias->numel != (size_t)g.C)
-    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.C);
-  if ((s = clnn__check_alias(fn, y, "y", x, "x")) || (s = clnn__check_alias(fn, y, "y", w, "w")) ||
-      (s = clnn__check_alias(fn, y, "y", bias, "bias")))
-    return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
-      (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
-    return s;
-  s = pass_backward_data(ctx, &g, a, x->mem, w->mem, 0.0f, y->mem, ws0, &plan);
+  const clnn__conv_args a = {.t = {x, w, y}, .bias = bias};
+  conv_call c;
+  clnn_status s = prepare(ctx, CLNN__CONV_TRANSPOSE_FORWARD, p, algo, PASS_BWD_DATA, &a, &c);
+  if (s) return s;
+  s = pass_backward_data(ctx, &c.g, c.algo, x->mem, w->mem, 0.0f, y->mem, c.ws0, &c.plan);
   if (!s && bias)
-    s = run_bias_act(ctx, y->mem, bias->mem, (size_t)g.N, (size_t)g.C, (size_t)g.H * g.W,
+    s = run_bias_act(ctx, y->mem, bias->mem, (size_t)c.g.N, (size_t)c.g.C, (size_t)c.g.H * c.g.W,
                      CLNN_ACT_IDENTITY, 0.0f);
   return s;
 }
@@ -660,47 +616,22 @@ clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_co
                                                 clnn_conv_algo algo, const clnn_tensor *dy,
                                                 const clnn_tensor *w, float beta,
                                                 clnn_tensor *dx) {
-  const char *fn = "clnn_conv_transpose2d_backward_data";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, dy, "dy")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
-      (s = clnn__conv_check_t4(fn, ctx, dx, "dx")))
-    return s;
-  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
-  if ((s = clnn__conv_geom_transpose(fn, dx->dims, w->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
-  if ((s = clnn__check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__check_alias(fn, dx, "dx", w, "w"))) return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
-    return s;
-  return pass_forward(ctx, &g, a, dy->mem, w->mem, NULL, CLNN_ACT_IDENTITY, 0.0f, beta, dx->mem,
-                      ws0, &plan);
+  const clnn__conv_args a = {.t = {dy, w, dx}, .has_beta = 1, .beta = beta};
+  conv_call c;
+  clnn_status s = prepare(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_DATA, p, algo, PASS_FWD, &a, &c);
+  if (s) return s;
+  return pass_forward(ctx, &c.g, c.algo, dy->mem, w->mem, NULL, CLNN_ACT_IDENTITY, 0.0f, beta, dx->mem,
+                      c.ws0, &c.plan);
 }
 
 clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
                                                   clnn_conv_algo algo, const clnn_tensor *x,
                                                   const clnn_tensor *dy, float beta,
                                                   clnn_tensor *dw) {
-  const char *fn = "clnn_conv_transpose2d_backward_filter";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, dy, "dy")) ||
-      (s = clnn__conv_check_t4(fn, ctx, dw, "dw")))
-    return s;
-  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
-  if ((s = clnn__conv_geom_transpose(fn, x->dims, dw->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
-  if ((s = clnn__check_alias(fn, dw, "dw", x, "x")) || (s = clnn__check_alias(fn, dw, "dw", dy, "dy"))) return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
-      (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
-    return s;
+  const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
+  conv_call c;
+  clnn_status s = prepare(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_FILTER, p, algo, PASS_BWD_FILTER, &a, &c);
+  if (s) return s;
   /* The conv's input is the transposed conv's output gradient, its output gradient is x. */
-  return pass_backward_filter(ctx, &g, a, dy->mem, x->mem, beta, dw->mem, ws0, ws1, &plan);
+  return pass_backward_filter(ctx, &c.g, c.algo, dy->mem, x->mem, beta, dw->mem, c.ws0, c.ws1, &c.plan);
 }
