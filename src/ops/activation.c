@@ -10,28 +10,6 @@ static const char *act_name(clnn_activation act) {
   return ((int)act >= 0 && (int)act < CLNN_ACT_ID_COUNT) ? names[act] : "?";
 }
 
-/* Chunked 1-D launch shape: CPU devices get a few large contiguous chunks per compute unit and
- * work-groups of one work-item (so PoCL spreads them over cores); GPUs one element per work-item. */
-static void act_plan(const clnn_context *ctx, size_t n, size_t *chunk, size_t *global,
-                     size_t *local) {
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    size_t items = cu * 4;
-    size_t c = (n + items - 1) / items;
-    c = (c + 63) & ~(size_t)63;
-    if (c < 4096) c = 4096;
-    *chunk = c;
-    *local = 1;
-  } else {
-    *chunk = 1; /* adjacent work-items touch adjacent floats (coalesced) */
-    *local = 128;
-    if (ctx->info.max_work_group_size && *local > ctx->info.max_work_group_size)
-      *local = ctx->info.max_work_group_size;
-  }
-  *global = (n + *chunk - 1) / *chunk;
-  if (*global == 0) *global = 1;
-}
-
 static clnn_status act_check_params(const char *fn, clnn_activation act, float alpha) {
   if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
@@ -51,10 +29,9 @@ clnn_status clnn_activation_forward(clnn_context *ctx, clnn_activation act, floa
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_same_shape(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
-  size_t chunk, global, local;
-  act_plan(ctx, x->numel, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "activation", "act_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
-                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(x->numel), CLNN_ARG_ULONG(chunk),
+  const clnn__launch l = clnn__launch_1d(ctx, "activation", "act_forward", x->numel, CLNN_LAUNCH_ELEMENTWISE(1));
+  return CLNN_RUN(ctx, "activation", "act_forward", 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(x->numel), CLNN_ARG_ULONG(l.chunk),
                   CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
 }
 
@@ -115,11 +92,10 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
                        "%s: %s backward needs the saved input x or output y; both are NULL", fn,
                        act_name(act));
 
-  size_t chunk, global, local;
-  act_plan(ctx, dy->numel, &chunk, &global, &local);
+  const clnn__launch l = clnn__launch_1d(ctx, "activation", "act_backward", dy->numel, CLNN_LAUNCH_ELEMENTWISE(1));
   cl_mem smem = src ? src->mem : dy->mem; /* identity reads no saved tensor */
-  return CLNN_RUN(ctx, "activation", "act_backward", 1, &global, &local, CLNN_ARG_MEM(smem),
+  return CLNN_RUN(ctx, "activation", "act_backward", 1, &l.global, &l.local, CLNN_ARG_MEM(smem),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dy->numel),
-                  CLNN_ARG_ULONG(chunk), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
+                  CLNN_ARG_ULONG(l.chunk), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
                   CLNN_ARG_INT(from_y), CLNN_ARG_FLOAT(beta));
 }

@@ -63,10 +63,10 @@ static void get_shape(const clnn_tensor *x, ln_shape *sh) {
 static cl_mem mem_or_null(const clnn_tensor *t) { return t ? t->mem : NULL; }
 
 /* Lanes per row: 1 on CPU devices (one work-item walks a row), else a power of two up to 256
- * that does not exceed the row much. */
-static size_t row_lanes(const clnn_context *ctx, const ln_shape *sh) {
+ * that does not exceed the row much, nor the kernel's work-group limit. */
+static size_t row_lanes(clnn_context *ctx, const ln_shape *sh, const char *kernel) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) return 1;
-  size_t L = 32, max_wg = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1;
+  size_t L = 32, max_wg = clnn__kernel_wg_limit(ctx, "layernorm", kernel);
   while (L < 256 && L < sh->d) L *= 2;
   while (L > max_wg && L > 1) L /= 2;
   return L;
@@ -95,7 +95,7 @@ static clnn_status forward(const char *fn, clnn_context *ctx, int rms, const cln
       (s = clnn__check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 3)) ||
       (s = clnn__check_cross(fn, outs, onames, 1, ins + 1, inames + 1, 2)))
     return s;
-  size_t L = row_lanes(ctx, &sh), global = sh.r * L;
+  size_t L = row_lanes(ctx, &sh, "ln_forward"), global = sh.r * L;
   return CLNN_RUN(ctx, "layernorm", "ln_forward", 1, &global, &L, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                   CLNN_ARG_FLOAT(eps), CLNN_ARG_INT(rms), CLNN_ARG_INT(weight != NULL),
@@ -157,7 +157,7 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
                  CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(mem_or_null(dbias)));
     if (s) return s;
   }
-  size_t L = row_lanes(ctx, &sh), global = sh.r * L;
+  size_t L = row_lanes(ctx, &sh, "ln_bwd_data"), global = sh.r * L;
   return CLNN_RUN(ctx, "layernorm", "ln_bwd_data", 1, &global, &L, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                   CLNN_ARG_INT(rms), CLNN_ARG_INT(weight != NULL),

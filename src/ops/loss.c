@@ -11,30 +11,10 @@
 /* GPUs: one work-group per cross-entropy row and a multi-work-item final reduction. */
 static int use_wg(const clnn_context *ctx) { return ctx->device_class != CLNN_DEVICE_CLASS_CPU; }
 
-/* Largest power of two <= min(cap, CL_KERNEL_WORK_GROUP_SIZE of the kernel, want) (>= 1). */
-static clnn_status loss_local_size(clnn_context *ctx, const char *kernel, size_t cap, size_t want,
-                                   size_t *local) {
-  cl_kernel k;
-  clnn_status s = clnn__kernel(ctx, "loss", kernel, &k);
-  if (s != CLNN_SUCCESS) return s;
-  size_t kmax = 0;
-  cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
-                                        &kmax, NULL);
-  if (err != CL_SUCCESS) return clnn__cl_error(err, "clGetKernelWorkGroupInfo");
-  size_t L = 1;
-  while (L * 2 <= cap && L * 2 <= kmax && L < want) L *= 2;
-  *local = L;
-  return CLNN_SUCCESS;
-}
-
 /* loss[0] = sum(partial[0..count)) / denom. */
 static clnn_status loss_finish(clnn_context *ctx, cl_mem partial, size_t count, clnn_tensor *loss,
                                float denom) {
-  size_t L = 1;
-  if (use_wg(ctx)) {
-    clnn_status s = loss_local_size(ctx, "loss_finish", 256, count, &L);
-    if (s != CLNN_SUCCESS) return s;
-  }
+  size_t L = use_wg(ctx) ? clnn__local_pow2(ctx, "loss", "loss_finish", 256, count) : 1;
   return CLNN_RUN(ctx, "loss", "loss_finish", 1, &L, &L, CLNN_ARG_MEM(partial),
                   CLNN_ARG_ULONG(count), CLNN_ARG_MEM(loss->mem), CLNN_ARG_FLOAT(denom),
                   CLNN_ARG_LOCAL(L * sizeof(float)));
@@ -98,13 +78,13 @@ static clnn_status xent(const char *fn, clnn_context *ctx, const clnn_tensor *lo
    * gradient and the mean loss (cl/loss.cl: the last work-group to finish sums the partials). */
   int wg = use_wg(ctx);
   size_t global, local, groups, chunk = 1;
+  cl_kernel k;
+  if ((s = clnn__kernel(ctx, "loss", wg ? "xent_wg" : "xent_rows", &k)) != CLNN_SUCCESS) return s;
   if (wg) {
-    if ((s = loss_local_size(ctx, "xent_wg", 256, C, &local)) != CLNN_SUCCESS) return s;
+    local = clnn__local_pow2(ctx, "loss", "xent_wg", 256, C);
     groups = N;
     global = N * local;
   } else {
-    cl_kernel k;
-    if ((s = clnn__kernel(ctx, "loss", "xent_rows", &k)) != CLNN_SUCCESS) return s;
     size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
     chunk = (N + cu * 4 - 1) / (cu * 4);
     groups = global = (N + chunk - 1) / chunk;
@@ -177,27 +157,15 @@ static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const cha
     return s;
   if (!loss && !dx) return CLNN_SUCCESS;
 
-  size_t n = x->numel, chunk, local;
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    chunk = (n + cu * 8 - 1) / (cu * 8);
-    if (chunk < 4096) chunk = 4096;
-    local = 1;
-  } else {
-    chunk = 64;
-    local = 128;
-    if (ctx->info.max_work_group_size && local > ctx->info.max_work_group_size)
-      local = ctx->info.max_work_group_size;
-  }
-  size_t global = (n + chunk - 1) / chunk;
-  cl_kernel k;
-  if ((s = clnn__kernel(ctx, "loss", kernel, &k)) != CLNN_SUCCESS) return s; /* builds first */
+  size_t n = x->numel;
+  const clnn__launch l = clnn__launch_1d(ctx, "loss", kernel, n, CLNN_LAUNCH_REDUCE);
+  size_t global = l.global; /* the number of partial sums */
   cl_mem partial = x->mem; /* placeholder when no loss is wanted */
   if (loss && (s = clnn__workspace(ctx, 3, global * sizeof(float), &partial)) != CLNN_SUCCESS)
     return s;
   cl_mem dmem = dx ? dx->mem : x->mem;
-  s = CLNN_RUN(ctx, "loss", kernel, 1, &global, &local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(t->mem),
-               CLNN_ARG_MEM(partial), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(chunk),
+  s = CLNN_RUN(ctx, "loss", kernel, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(t->mem),
+               CLNN_ARG_MEM(partial), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(l.chunk),
                CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dx != NULL),
                CLNN_ARG_FLOAT((float)(1.0 / (double)n)));
   if (s != CLNN_SUCCESS || !loss) return s;

@@ -47,33 +47,10 @@ static clnn_status check_params_ptr(const char *fn, const clnn_context *ctx, con
   return CLNN_SUCCESS;
 }
 
-/* Elementwise launch shape. CPU devices: a few large contiguous chunks per compute unit (a
- * multiple of 64 elements), work-groups of one work-item so PoCL spreads them over the cores.
- * GPUs: one element per work-item (chunk 0), work-groups of 256. */
-typedef struct plan {
-  size_t chunk, global, local;
-} plan;
-
-static plan elementwise_plan(clnn_context *ctx, size_t n, const char *kernel) {
-  plan p;
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    size_t items = cu * 4;
-    size_t c = (n + items - 1) / items;
-    c = (c + 63) & ~(size_t)63;
-    if (c < 4096) c = 4096;
-    p.chunk = c;
-    p.local = 1;
-    p.global = (n + c - 1) / c;
-  } else {
-    p.chunk = 0;
-    p.local = 256; /* power of two, at most what the kernel allows (CL_KERNEL_WORK_GROUP_SIZE) */
-    size_t lim = clnn__kernel_wg_limit(ctx, "optim", kernel);
-    while (p.local > lim && p.local > 1) p.local /= 2;
-    p.global = n;
-  }
-  if (p.global == 0) p.global = 1;
-  return p;
+/* Elementwise launch: the elementwise policy on CPU devices; on GPUs one element per work-item
+ * (chunk 0) in work-groups of 256. */
+static clnn__launch optim_launch(clnn_context *ctx, size_t n, const char *kernel) {
+  return clnn__launch_1d(ctx, "optim", kernel, n, (clnn__launch_policy){4, 4096, 64, 0, 256});
 }
 
 clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tensor *param,
@@ -98,7 +75,7 @@ clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tens
   if (use_mom && !velocity)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: momentum is %g but velocity is NULL; "
                        "momentum needs a velocity tensor", fn, (double)p->momentum);
-  plan pl = elementwise_plan(ctx, param->numel, "sgd_step");
+  clnn__launch pl = optim_launch(ctx, param->numel, "sgd_step");
   return CLNN_RUN(ctx, "optim", "sgd_step", 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
                   CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(use_mom ? velocity->mem : NULL),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
@@ -130,7 +107,7 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
   double bc2 = 1.0 - pow((double)p->beta2, step);
   int decoupled = p->decoupled_weight_decay != 0;
   double decay = decoupled ? 1.0 - (double)p->lr * p->weight_decay : 1.0;
-  plan pl = elementwise_plan(ctx, param->numel, "adam_step");
+  clnn__launch pl = optim_launch(ctx, param->numel, "adam_step");
   return CLNN_RUN(ctx, "optim", "adam_step", 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
                   CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(m->mem), CLNN_ARG_MEM(v->mem),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk),
@@ -162,7 +139,7 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
   if (use_mom && !momentum_buf)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: momentum is %g but momentum_buf is "
                        "NULL; momentum needs a buffer", fn, (double)p->momentum);
-  plan pl = elementwise_plan(ctx, param->numel, "rmsprop_step");
+  clnn__launch pl = optim_launch(ctx, param->numel, "rmsprop_step");
   return CLNN_RUN(ctx, "optim", "rmsprop_step", 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(param->mem), CLNN_ARG_MEM(grad->mem),
                   CLNN_ARG_MEM(square_avg->mem), CLNN_ARG_MEM(use_mom ? momentum_buf->mem : NULL),
@@ -186,7 +163,7 @@ clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, c
   if ((s = CHECK_NONNEG(fn, "lr", p->lr)) || (s = check_eps(fn, p->eps)) ||
       (s = CHECK_NONNEG(fn, "weight_decay", p->weight_decay)))
     return s;
-  plan pl = elementwise_plan(ctx, param->numel, "adagrad_step");
+  clnn__launch pl = optim_launch(ctx, param->numel, "adagrad_step");
   return CLNN_RUN(ctx, "optim", "adagrad_step", 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(param->mem), CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(sum->mem),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
@@ -213,7 +190,7 @@ static clip_plan clip_partial_plan(clnn_context *ctx, size_t n) {
   clip_plan p;
   p.local = reduce_local(ctx);
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    plan e = elementwise_plan(ctx, n, "clip_sumsq_partial");
+    clnn__launch e = optim_launch(ctx, n, "clip_sumsq_partial");
     p.chunk = e.chunk;
     p.groups = e.global;
   } else {
@@ -265,7 +242,7 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
                CLNN_ARG_LOCAL(local * sizeof(float)));
   if (s) return s;
   for (size_t i = 0; i < count; i++) {
-    plan pl = elementwise_plan(ctx, grads[i]->numel, "clip_scale");
+    clnn__launch pl = optim_launch(ctx, grads[i]->numel, "clip_scale");
     s = CLNN_RUN(ctx, "optim", "clip_scale", 1, &pl.global, &pl.local,
                  CLNN_ARG_MEM(grads[i]->mem), CLNN_ARG_ULONG(grads[i]->numel),
                  CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_MEM(work), CLNN_ARG_ULONG(total + 1));
