@@ -371,6 +371,14 @@ static float *read_back(const clnn_tensor *t) {
 
 /* The copy kernels of cl/bench.cl over n floats (n a multiple of 16 * 64), by name: the peak
  * measurement tries all three, the memory-bound rows' same-bytes reference uses the winner. */
+/* The kernels of cl/bench.cl. */
+static clnn__kernel_ref k_bench_copy1 = CLNN_KERNEL_REF("bench", "bench_copy1");
+static clnn__kernel_ref k_bench_copy4 = CLNN_KERNEL_REF("bench", "bench_copy4");
+static clnn__kernel_ref k_bench_copy16 = CLNN_KERNEL_REF("bench", "bench_copy16");
+static clnn__kernel_ref k_bench_fma1 = CLNN_KERNEL_REF("bench", "bench_fma1");
+static clnn__kernel_ref k_bench_fma4 = CLNN_KERNEL_REF("bench", "bench_fma4");
+static clnn__kernel_ref k_bench_fma16 = CLNN_KERNEL_REF("bench", "bench_fma16");
+
 typedef struct copy_arg {
   clnn_context *ctx;
   const char *kernel;
@@ -382,16 +390,16 @@ static clnn_status copy_pass(void *p) {
   size_t g;
   if (!strcmp(c->kernel, "bench_copy16")) {
     g = (size_t)c->n / 16 / 64;
-    return CLNN_RUN(c->ctx, "bench", "bench_copy16", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+    return CLNN_RUN(c->ctx, &k_bench_copy16, 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
                     CLNN_ARG_INT(c->n / 16), CLNN_ARG_INT(64));
   }
   if (!strcmp(c->kernel, "bench_copy4")) {
     g = (size_t)c->n / 4;
-    return CLNN_RUN(c->ctx, "bench", "bench_copy4", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+    return CLNN_RUN(c->ctx, &k_bench_copy4, 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
                     CLNN_ARG_INT(c->n / 4));
   }
   g = (size_t)c->n;
-  return CLNN_RUN(c->ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+  return CLNN_RUN(c->ctx, &k_bench_copy1, 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
                   CLNN_ARG_INT(c->n));
 }
 
@@ -403,7 +411,8 @@ static void measure_peak(clnn_context *ctx) {
   clnn_context_get_cl(ctx, &cc, NULL, &q);
   size_t cu = info.compute_units ? info.compute_units : 1;
   /* FMA: enough work-items for every lane of every compute unit, ~50 ms per run */
-  static const struct { const char *k; int lanes; } fk[] = {{"bench_fma16", 16}, {"bench_fma4", 4}, {"bench_fma1", 1}};
+  static const struct { const char *k; int lanes; clnn__kernel_ref *ref; } fk[] = {
+      {"bench_fma16", 16, &k_bench_fma16}, {"bench_fma4", 4, &k_bench_fma4}, {"bench_fma1", 1, &k_bench_fma1}};
   size_t max_items = info.type == CLNN_DEVICE_GPU ? cu * 2048 : cu * 16;
   cl_int err;
   cl_mem out = clCreateBuffer(cc, CL_MEM_READ_WRITE, max_items * 16 * sizeof(float), NULL, &err);
@@ -423,7 +432,7 @@ static void measure_peak(clnn_context *ctx) {
         double t0 = now_s();
         /* CPU devices: one work-item per work-group, so that every core gets work-groups */
         const size_t one = 1;
-        clnn_status s = CLNN_RUN(ctx, "bench", fk[v].k, 1, &items, info.type == CLNN_DEVICE_GPU ? NULL : &one,
+        clnn_status s = CLNN_RUN(ctx, fk[v].ref, 1, &items, info.type == CLNN_DEVICE_GPU ? NULL : &one,
                                  CLNN_ARG_MEM(out), CLNN_ARG_INT(iters), CLNN_ARG_FLOAT(1e-3f));
         if (s != CLNN_SUCCESS) die("peak kernel %s: %s", fk[v].k, clnn_last_error());
         clFinish(q);
@@ -484,7 +493,7 @@ static void measure_peak(clnn_context *ctx) {
   for (int i = 0; i < 41; i++) {
     size_t g = 1;
     double t0 = now_s();
-    if (CLNN_RUN(ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(a), CLNN_ARG_MEM(b), CLNN_ARG_INT(1)) !=
+    if (CLNN_RUN(ctx, &k_bench_copy1, 1, &g, NULL, CLNN_ARG_MEM(a), CLNN_ARG_MEM(b), CLNN_ARG_INT(1)) !=
         CLNN_SUCCESS)
       die("launch test: %s", clnn_last_error());
     clFinish(q);

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define CLNN_WORKSPACE_SLOTS 7
@@ -18,11 +19,15 @@ typedef struct clnn__program_entry {
   cl_program program;
 } clnn__program_entry;
 
-typedef struct clnn__kernel_entry {
-  const char *program; /* points into the program entry's name */
-  char *kernel_name;
-  cl_kernel kernel;
-} clnn__kernel_entry;
+/* A kernel as the code names it: one static object per kernel (CLNN_KERNEL_REF), numbered once
+ * per process on first use (src/runtime/program.c); a context keeps the kernel it created under
+ * that number, so a launch finds its cl_kernel by index, never by comparing names. */
+typedef struct clnn__kernel_ref {
+  const char *program; /* "conv2d" for cl/conv2d.cl */
+  const char *name;    /* the kernel function */
+  _Atomic size_t id;   /* 0 until first use, then its index in every context's kernel table */
+} clnn__kernel_ref;
+#define CLNN_KERNEL_REF(program, name) {(program), (name), 0}
 
 struct clnn_context {
   cl_context cl_ctx;
@@ -37,8 +42,8 @@ struct clnn_context {
   int force_clblast;
   clnn__program_entry *programs;
   size_t num_programs, cap_programs;
-  clnn__kernel_entry *kernels;
-  size_t num_kernels, cap_kernels;
+  cl_kernel *kernels;            /* by clnn__kernel_ref id; NULL: not created yet */
+  size_t cap_kernels;
   cl_mem workspace[CLNN_WORKSPACE_SLOTS];
   size_t workspace_bytes[CLNN_WORKSPACE_SLOTS];
   void *staging;                /* host side of clnn__upload_staged */
@@ -125,10 +130,9 @@ clnn_status clnn__check_alias(const char *fn, const clnn_tensor *out, const char
 
 /* ---- kernels (src/runtime/program.c) ---- */
 
-/* The kernel `kernel_name` from program `program` (cl/<program>.cl), built once per context with
- * the options the device calls for, cached in memory and on disk. */
-clnn_status clnn__kernel(clnn_context *ctx, const char *program, const char *kernel_name,
-                         cl_kernel *out);
+/* The kernel `ref` names (its program cl/<program>.cl built once per context with the options the
+ * device calls for, cached in memory and on disk), created on first use and kept. */
+clnn_status clnn__kernel(clnn_context *ctx, clnn__kernel_ref *ref, cl_kernel *out);
 /* Builds `src` (a complete program text) with `opts`; CLNN_ERROR_BUILD with the log on failure. */
 clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *src, const char *opts,
                                cl_program *out);
@@ -152,26 +156,24 @@ typedef struct clnn__arg {
 #define CLNN_ARG_FLOAT(v) ((clnn__arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
 #define CLNN_ARG_LOCAL(bytes) ((clnn__arg){(bytes), NULL})
 
-/* Sets the arguments and enqueues kernel `kernel_name` of `program` over `global` (rounded up to
- * a multiple of `local` when `local` is not NULL; kernels must bounds-check). */
-clnn_status clnn__run(clnn_context *ctx, const char *program, const char *kernel_name,
-                      cl_uint work_dim, const size_t *global, const size_t *local,
-                      const clnn__arg *args, size_t num_args);
-#define CLNN_RUN(ctx, program, kernel, dim, global, local, ...)                                  \
-  clnn__run((ctx), (program), (kernel), (dim), (global), (local), (const clnn__arg[]){__VA_ARGS__}, \
+/* Sets the arguments and enqueues kernel `ref` over `global` (rounded up to a multiple of `local`
+ * when `local` is not NULL; kernels must bounds-check). */
+clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim, const size_t *global,
+                      const size_t *local, const clnn__arg *args, size_t num_args);
+#define CLNN_RUN(ctx, ref, dim, global, local, ...)                                              \
+  clnn__run((ctx), (ref), (dim), (global), (local), (const clnn__arg[]){__VA_ARGS__},            \
             sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
 
 
 /* ---- launch sizes (src/runtime/launch.c) ---- */
 
-/* The largest work-group `kernel_name` of `program` may be launched with on ctx's device: the
+/* The largest work-group kernel `ref` may be launched with on ctx's device: the
  * device's maximum, lowered to the kernel's CL_KERNEL_WORK_GROUP_SIZE (registers, local memory,
  * barriers: GPUs report less for heavy kernels). Launch sizes must come from this, never from the
  * device's maximum alone. */
-size_t clnn__kernel_wg_limit(clnn_context *ctx, const char *program, const char *kernel_name);
+size_t clnn__kernel_wg_limit(clnn_context *ctx, clnn__kernel_ref *ref);
 /* The largest power of two <= cap and <= the kernel's limit, stopping at the first >= want. */
-size_t clnn__local_pow2(clnn_context *ctx, const char *program, const char *kernel_name, size_t cap,
-                        size_t want);
+size_t clnn__local_pow2(clnn_context *ctx, clnn__kernel_ref *ref, size_t cap, size_t want);
 
 /* The one launch policy for chunked 1-D kernels over n elements. CPU devices: about
  * cpu_items_per_cu work-items per compute unit, each a contiguous chunk (rounded up to a multiple
@@ -192,8 +194,7 @@ typedef struct clnn__launch_policy {
 typedef struct clnn__launch {
   size_t chunk, global, local;
 } clnn__launch;
-clnn__launch clnn__launch_1d(clnn_context *ctx, const char *program, const char *kernel_name, size_t n,
-                             clnn__launch_policy p);
+clnn__launch clnn__launch_1d(clnn_context *ctx, clnn__kernel_ref *ref, size_t n, clnn__launch_policy p);
 
 /* Embedded kernel sources (src/runtime/embed.c is generated by CMake from cl/). */
 typedef struct clnn__source {

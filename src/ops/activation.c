@@ -4,6 +4,10 @@
 
 #include <math.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_act_backward = CLNN_KERNEL_REF("activation", "act_backward");
+static clnn__kernel_ref k_act_forward = CLNN_KERNEL_REF("activation", "act_forward");
+
 static const char *act_name(clnn_activation act) {
   static const char *names[] = {"identity", "relu", "leaky_relu", "elu",
                                 "sigmoid",  "tanh", "gelu",       "softplus"};
@@ -29,8 +33,8 @@ clnn_status clnn_activation_forward(clnn_context *ctx, clnn_activation act, floa
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_same_shape(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
-  const clnn__launch l = clnn__launch_1d(ctx, "activation", "act_forward", x->numel, CLNN_LAUNCH_ELEMENTWISE(1));
-  return CLNN_RUN(ctx, "activation", "act_forward", 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+  const clnn__launch l = clnn__launch_1d(ctx, &k_act_forward, x->numel, CLNN_LAUNCH_ELEMENTWISE(1));
+  return CLNN_RUN(ctx, &k_act_forward, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(x->numel), CLNN_ARG_ULONG(l.chunk),
                   CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
 }
@@ -92,9 +96,9 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
                        "%s: %s backward needs the saved input x or output y; both are NULL", fn,
                        act_name(act));
 
-  const clnn__launch l = clnn__launch_1d(ctx, "activation", "act_backward", dy->numel, CLNN_LAUNCH_ELEMENTWISE(1));
+  const clnn__launch l = clnn__launch_1d(ctx, &k_act_backward, dy->numel, CLNN_LAUNCH_ELEMENTWISE(1));
   cl_mem smem = src ? src->mem : dy->mem; /* identity reads no saved tensor */
-  return CLNN_RUN(ctx, "activation", "act_backward", 1, &l.global, &l.local, CLNN_ARG_MEM(smem),
+  return CLNN_RUN(ctx, &k_act_backward, 1, &l.global, &l.local, CLNN_ARG_MEM(smem),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dy->numel),
                   CLNN_ARG_ULONG(l.chunk), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
                   CLNN_ARG_INT(from_y), CLNN_ARG_FLOAT(beta));

@@ -14,6 +14,12 @@
 #define ATTN_DMAX 128 /* as in cl/attention.cl */
 #define ATTN_TMAX 64
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_attn_bwd_delta = CLNN_KERNEL_REF("attention", "attn_bwd_delta");
+static clnn__kernel_ref k_attn_bwd_dkdv = CLNN_KERNEL_REF("attention", "attn_bwd_dkdv");
+static clnn__kernel_ref k_attn_bwd_dq = CLNN_KERNEL_REF("attention", "attn_bwd_dq");
+static clnn__kernel_ref k_attn_forward = CLNN_KERNEL_REF("attention", "attn_forward");
+
 void clnn_attention_params_init(clnn_attention_params *p) {
   if (!p) return;
   memset(p, 0, sizeof *p);
@@ -151,10 +157,10 @@ static clnn_status check_lse(const char *fn, const clnn_context *ctx, const clnn
 }
 
 /* Rows per work-group (the local size) and rows per local-memory tile. */
-static clnn_status plan(clnn_context *ctx, const char *kernel, const attn_geom *g, size_t *local,
+static clnn_status plan(clnn_context *ctx, clnn__kernel_ref *kernel, const attn_geom *g, size_t *local,
                         size_t *tile) {
   cl_kernel kk;
-  clnn_status s = clnn__kernel(ctx, "attention", kernel, &kk);
+  clnn_status s = clnn__kernel(ctx, kernel, &kk);
   if (s) return s;
   size_t kmax = 0;
   cl_int err = clGetKernelWorkGroupInfo(kk, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
@@ -212,11 +218,11 @@ clnn_status clnn_attention_forward(clnn_context *ctx, const clnn_attention_param
   if ((s = clnn__check_cross(fn, outs, on, 2, outs, on, 2)) || (s = clnn__check_cross(fn, outs, on, 2, ins, in, 3)))
     return s;
   size_t L, tile;
-  if ((s = plan(ctx, "attn_forward", &g, &L, &tile))) return s;
+  if ((s = plan(ctx, &k_attn_forward, &g, &L, &tile))) return s;
   cl_mem lens;
   if ((s = upload_lengths(ctx, p, &g, q->mem, &lens))) return s;
   size_t global[2] = {(g.Tq + L - 1) / L * L, g.B * g.H}, local[2] = {L, 1};
-  return CLNN_RUN(ctx, "attention", "attn_forward", 2, global, local, CLNN_ARG_MEM(q->mem),
+  return CLNN_RUN(ctx, &k_attn_forward, 2, global, local, CLNN_ARG_MEM(q->mem),
                   CLNN_ARG_MEM(k->mem), CLNN_ARG_MEM(v->mem), CLNN_ARG_MEM(o->mem),
                   CLNN_ARG_MEM(lse ? lse->mem : o->mem), CLNN_ARG_INT(lse != NULL),
                   GEOM_ARGS(g, lens, p->lengths != NULL, p),
@@ -252,20 +258,20 @@ clnn_status clnn_attention_backward(clnn_context *ctx, const clnn_attention_para
     return s;
   if (!dq && !dk && !dv) return CLNN_SUCCESS;
   size_t Lq, tq, Lk, tk;
-  if ((s = plan(ctx, "attn_bwd_dq", &g, &Lq, &tq)) || (s = plan(ctx, "attn_bwd_dkdv", &g, &Lk, &tk)))
+  if ((s = plan(ctx, &k_attn_bwd_dq, &g, &Lq, &tq)) || (s = plan(ctx, &k_attn_bwd_dkdv, &g, &Lk, &tk)))
     return s;
   cl_mem delta, lens;
   if ((s = clnn__workspace(ctx, 3, g.B * g.H * g.Tq * sizeof(float), &delta))) return s;
   if ((s = upload_lengths(ctx, p, &g, q->mem, &lens))) return s;
   size_t gd[2] = {g.Tq, g.B * g.H};
-  s = CLNN_RUN(ctx, "attention", "attn_bwd_delta", 2, gd, NULL, CLNN_ARG_MEM(o->mem),
+  s = CLNN_RUN(ctx, &k_attn_bwd_delta, 2, gd, NULL, CLNN_ARG_MEM(o->mem),
                CLNN_ARG_MEM(dout->mem), CLNN_ARG_MEM(delta), CLNN_ARG_ULONG(g.H),
                CLNN_ARG_ULONG(g.Tq), CLNN_ARG_ULONG(g.Dh), CLNN_ARG_ULONG(g.qsb),
                CLNN_ARG_ULONG(g.qsh), CLNN_ARG_ULONG(g.qst));
   if (s) return s;
   if (dk || dv) {
     size_t global[2] = {(g.Tk + Lk - 1) / Lk * Lk, g.B * g.H}, local[2] = {Lk, 1};
-    s = CLNN_RUN(ctx, "attention", "attn_bwd_dkdv", 2, global, local, CLNN_ARG_MEM(q->mem),
+    s = CLNN_RUN(ctx, &k_attn_bwd_dkdv, 2, global, local, CLNN_ARG_MEM(q->mem),
                  CLNN_ARG_MEM(k->mem), CLNN_ARG_MEM(v->mem), CLNN_ARG_MEM(dout->mem),
                  CLNN_ARG_MEM(lse->mem), CLNN_ARG_MEM(delta), CLNN_ARG_FLOAT(beta),
                  CLNN_ARG_INT(dk != NULL), CLNN_ARG_MEM(dk ? dk->mem : delta),
@@ -278,7 +284,7 @@ clnn_status clnn_attention_backward(clnn_context *ctx, const clnn_attention_para
   }
   if (!dq) return CLNN_SUCCESS;
   size_t global[2] = {(g.Tq + Lq - 1) / Lq * Lq, g.B * g.H}, local[2] = {Lq, 1};
-  return CLNN_RUN(ctx, "attention", "attn_bwd_dq", 2, global, local, CLNN_ARG_MEM(q->mem),
+  return CLNN_RUN(ctx, &k_attn_bwd_dq, 2, global, local, CLNN_ARG_MEM(q->mem),
                   CLNN_ARG_MEM(k->mem), CLNN_ARG_MEM(v->mem), CLNN_ARG_MEM(dout->mem),
                   CLNN_ARG_MEM(lse->mem), CLNN_ARG_MEM(delta), CLNN_ARG_FLOAT(beta),
                   CLNN_ARG_MEM(dq->mem), GEOM_ARGS(g, lens, p->lengths != NULL, p),

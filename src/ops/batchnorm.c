@@ -9,6 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_bn_apply = CLNN_KERNEL_REF("batchnorm", "bn_apply");
+static clnn__kernel_ref k_bn_apply_rows = CLNN_KERNEL_REF("batchnorm", "bn_apply_rows");
+static clnn__kernel_ref k_bn_bwd_data = CLNN_KERNEL_REF("batchnorm", "bn_bwd_data");
+static clnn__kernel_ref k_bn_bwd_data_rows = CLNN_KERNEL_REF("batchnorm", "bn_bwd_data_rows");
+static clnn__kernel_ref k_bn_bwd_reduce = CLNN_KERNEL_REF("batchnorm", "bn_bwd_reduce");
+static clnn__kernel_ref k_bn_stats = CLNN_KERNEL_REF("batchnorm", "bn_stats");
+
 /* x viewed as [N, C, S]. */
 typedef struct bn_shape {
   size_t n, c, s, m; /* m = n*s, the elements per channel */
@@ -60,7 +68,7 @@ static clnn_status check_eps(const char *fn, float eps) {
 /* Reduction launch shape: CPUs walk a channel with one work-item (LY = 1, vectorised rows);
  * GPUs give a channel 256 lanes when it has spatial extent, else 32 channels x 8 lanes so that
  * neighbouring work-items read neighbouring channels of a row. */
-static void reduce_plan(clnn_context *ctx, const bn_shape *sh, const char *kernel, size_t local[2],
+static void reduce_plan(clnn_context *ctx, const bn_shape *sh, clnn__kernel_ref *kernel, size_t local[2],
                         size_t global[2]) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
     local[0] = 1;
@@ -72,7 +80,7 @@ static void reduce_plan(clnn_context *ctx, const bn_shape *sh, const char *kerne
     local[0] = 1;
     local[1] = 256;
   }
-  size_t max_wg = clnn__kernel_wg_limit(ctx, "batchnorm", kernel); /* the kernel's limit */
+  size_t max_wg = clnn__kernel_wg_limit(ctx, kernel); /* the kernel's limit */
   while (local[0] * local[1] > max_wg && local[1] > 1) local[1] /= 2;
   while (local[0] * local[1] > max_wg && local[0] > 1) local[0] /= 2;
   global[0] = (sh->c + local[0] - 1) / local[0] * local[0];
@@ -126,7 +134,7 @@ static clnn_status run_apply(clnn_context *ctx, const bn_shape *sh, cl_mem x, cl
                       CLNN_ARG_INT(shift != NULL), CLNN_ARG_MEM(shift ? shift->mem : NULL),
                       CLNN_ARG_ULONG(l.rows_per_item)};
   size_t nargs = sizeof args / sizeof *args;
-  return clnn__run(ctx, "batchnorm", l.rows ? "bn_apply_rows" : "bn_apply", l.dim, l.global,
+  return clnn__run(ctx, l.rows ? &k_bn_apply_rows : &k_bn_apply, l.dim, l.global,
                    l.rows ? l.local : NULL, args, l.rows ? nargs : nargs - 1);
 }
 
@@ -179,8 +187,8 @@ clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor
       return s;
   }
   size_t local[2], global[2];
-  reduce_plan(ctx, &sh, "bn_stats", local, global);
-  s = CLNN_RUN(ctx, "batchnorm", "bn_stats", 2, global, local, CLNN_ARG_MEM(x->mem),
+  reduce_plan(ctx, &sh, &k_bn_stats, local, global);
+  s = CLNN_RUN(ctx, &k_bn_stats, 2, global, local, CLNN_ARG_MEM(x->mem),
                CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c), CLNN_ARG_ULONG(sh.s),
                CLNN_ARG_FLOAT(1.0 / (double)sh.m),
                CLNN_ARG_FLOAT((double)sh.m / (double)(sh.m - 1)), CLNN_ARG_FLOAT(momentum),
@@ -252,8 +260,8 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
   cl_mem sums;
   if ((s = clnn__workspace(ctx, 3, 2 * sh.c * sizeof(float), &sums))) return s;
   size_t local[2], global[2];
-  reduce_plan(ctx, &sh, "bn_bwd_reduce", local, global);
-  s = CLNN_RUN(ctx, "batchnorm", "bn_bwd_reduce", 2, global, local, CLNN_ARG_MEM(x->mem),
+  reduce_plan(ctx, &sh, &k_bn_bwd_reduce, local, global);
+  s = CLNN_RUN(ctx, &k_bn_bwd_reduce, 2, global, local, CLNN_ARG_MEM(x->mem),
                CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c),
                CLNN_ARG_ULONG(sh.s), CLNN_ARG_MEM(save_mean->mem), CLNN_ARG_MEM(save_invstd->mem),
                CLNN_ARG_MEM(sums), CLNN_ARG_FLOAT(beta), CLNN_ARG_INT(dscale != NULL),
@@ -269,6 +277,6 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
                       CLNN_ARG_FLOAT(1.0 / (double)sh.m), CLNN_ARG_FLOAT(beta),
                       CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(l.rows_per_item)};
   size_t nargs = sizeof args / sizeof *args;
-  return clnn__run(ctx, "batchnorm", l.rows ? "bn_bwd_data_rows" : "bn_bwd_data", l.dim, l.global,
+  return clnn__run(ctx, l.rows ? &k_bn_bwd_data_rows : &k_bn_bwd_data, l.dim, l.global,
                    l.rows ? l.local : NULL, args, l.rows ? nargs : nargs - 1);
 }

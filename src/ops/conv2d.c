@@ -37,6 +37,24 @@
 #define CONV_DIRECT_QV_GUESS 4           /* outputs per work-item of conv2d_direct_forward; the
                                             kernel's grid-stride loop is correct for any value */
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_conv2d_backward_bias = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_backward_bias");
+static clnn__kernel_ref k_conv2d_backward_bias_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_backward_bias_cpu");
+static clnn__kernel_ref k_conv2d_bias_act = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_bias_act");
+static clnn__kernel_ref k_conv2d_bias_act_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_bias_act_cpu");
+static clnn__kernel_ref k_conv2d_col2im = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_col2im");
+static clnn__kernel_ref k_conv2d_col2im_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_col2im_cpu");
+static clnn__kernel_ref k_conv2d_col2im_flat_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_col2im_flat_cpu");
+static clnn__kernel_ref k_conv2d_direct_backward_data = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_direct_backward_data");
+static clnn__kernel_ref k_conv2d_direct_backward_filter = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_direct_backward_filter");
+static clnn__kernel_ref k_conv2d_direct_forward = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_direct_forward");
+static clnn__kernel_ref k_conv2d_dw_backward_data_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_dw_backward_data_cpu");
+static clnn__kernel_ref k_conv2d_dw_backward_filter_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_dw_backward_filter_cpu");
+static clnn__kernel_ref k_conv2d_dw_forward_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_dw_forward_cpu");
+static clnn__kernel_ref k_conv2d_gather_rows = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_gather_rows");
+static clnn__kernel_ref k_conv2d_gather_rows_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_gather_rows_cpu");
+static clnn__kernel_ref k_conv2d_im2col = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_im2col");
+static clnn__kernel_ref k_conv2d_im2col_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_im2col_cpu");
 
 enum conv_pass { PASS_FWD, PASS_BWD_DATA, PASS_BWD_FILTER };
 
@@ -192,8 +210,8 @@ clnn_status clnn_conv2d_workspace_size(clnn_context *ctx, const clnn_conv2d_para
 
 /* Work-group shape: powers of two covering the global size, at most 64 work-items in all and
  * never more than the kernel allows (CL_KERNEL_WORK_GROUP_SIZE). */
-static void pick_local(clnn_context *ctx, const char *kernel, int dims, const size_t *global, size_t *local) {
-  size_t left = 64, lim = clnn__kernel_wg_limit(ctx, CONV_PROGRAM, kernel);
+static void pick_local(clnn_context *ctx, clnn__kernel_ref *kernel, int dims, const size_t *global, size_t *local) {
+  size_t left = 64, lim = clnn__kernel_wg_limit(ctx, kernel);
   if (lim < left) left = lim;
   for (int d = 0; d < dims; d++) {
     size_t l = 1;
@@ -203,11 +221,11 @@ static void pick_local(clnn_context *ctx, const char *kernel, int dims, const si
   }
 }
 
-static clnn_status launch(clnn_context *ctx, const char *kernel, cl_uint dims,
+static clnn_status launch(clnn_context *ctx, clnn__kernel_ref *kernel, cl_uint dims,
                           const size_t *global, const clnn__arg *args, size_t nargs) {
   size_t local[3];
   pick_local(ctx, kernel, (int)dims, global, local);
-  return clnn__run(ctx, CONV_PROGRAM, kernel, dims, global, local, args, nargs);
+  return clnn__run(ctx, kernel, dims, global, local, args, nargs);
 }
 #define LAUNCH(ctx, kernel, dims, global, ...)                                                    \
   launch((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                    \
@@ -218,13 +236,13 @@ static clnn_status launch(clnn_context *ctx, const char *kernel, cl_uint dims,
  * the cores. */
 static int on_cpu(const clnn_context *ctx) { return ctx->device_class == CLNN_DEVICE_CLASS_CPU; }
 
-static clnn_status launch_cpu(clnn_context *ctx, const char *kernel, cl_uint dims,
+static clnn_status launch_cpu(clnn_context *ctx, clnn__kernel_ref *kernel, cl_uint dims,
                               const size_t *global, const clnn__arg *args, size_t nargs) {
   size_t local[3] = {1, 1, 1};
   size_t l = 1;
   while (l < 4 && l * 2 <= global[0]) l *= 2;
   local[0] = l;
-  return clnn__run(ctx, CONV_PROGRAM, kernel, dims, global, local, args, nargs);
+  return clnn__run(ctx, kernel, dims, global, local, args, nargs);
 }
 #define LAUNCH_CPU(ctx, kernel, dims, global, ...)                                                \
   launch_cpu((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                \
@@ -252,12 +270,12 @@ static clnn_status run_im2col(clnn_context *ctx, const conv_geom *g, cl_mem x, c
   if (on_cpu(ctx)) {
     size_t nb = J / L;
     size_t global[2] = {(size_t)g->C * g->R * g->S, nb};
-    return LAUNCH_CPU(ctx, "conv2d_im2col_cpu", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col),
+    return LAUNCH_CPU(ctx, &k_conv2d_im2col_cpu, 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col),
                       GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0),
                       CLNN_ARG_INT(J), CLNN_ARG_INT(nb));
   }
   size_t global[2] = {J, (size_t)g->C};
-  return LAUNCH(ctx, "conv2d_im2col", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col), GEOM_ARGS(g),
+  return LAUNCH(ctx, &k_conv2d_im2col, 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col), GEOM_ARGS(g),
                 CLNN_ARG_INT(n0), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0), CLNN_ARG_INT(J));
 }
 
@@ -266,18 +284,18 @@ static clnn_status run_col2im(clnn_context *ctx, const conv_geom *g, cl_mem col,
   if (on_cpu(ctx) && g->sh == 1 && g->sw == 1 && g->Q == g->W &&
       nb * g->C >= 4 * (ctx->info.compute_units ? ctx->info.compute_units : 1)) {
     size_t global[1] = {nb * g->C};
-    return LAUNCH_CPU(ctx, "conv2d_col2im_flat_cpu", 1, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
+    return LAUNCH_CPU(ctx, &k_conv2d_col2im_flat_cpu, 1, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
                       GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L),
                       CLNN_ARG_INT(pq0), CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
   }
   if (on_cpu(ctx)) {
     size_t global[2] = {((size_t)g->H + CONV_C2I_RB - 1) / CONV_C2I_RB, nb * g->C};
-    return LAUNCH_CPU(ctx, "conv2d_col2im_cpu", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
+    return LAUNCH_CPU(ctx, &k_conv2d_col2im_cpu, 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
                       GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L),
                       CLNN_ARG_INT(pq0), CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
   }
   size_t global[2] = {(size_t)g->H * g->W, nb * g->C};
-  return LAUNCH(ctx, "conv2d_col2im", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx), GEOM_ARGS(g),
+  return LAUNCH(ctx, &k_conv2d_col2im, 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx), GEOM_ARGS(g),
                 CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0),
                 CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
 }
@@ -287,11 +305,11 @@ static clnn_status run_gather_rows(clnn_context *ctx, cl_mem src, cl_mem dst, si
                                    size_t pq, size_t n0, size_t nb) {
   if (on_cpu(ctx)) {
     size_t global[2] = {rows, nb};
-    return LAUNCH_CPU(ctx, "conv2d_gather_rows_cpu", 2, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
+    return LAUNCH_CPU(ctx, &k_conv2d_gather_rows_cpu, 2, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
                       CLNN_ARG_INT(rows), CLNN_ARG_INT(pq), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb));
   }
   size_t global[3] = {pq, rows, nb};
-  return LAUNCH(ctx, "conv2d_gather_rows", 3, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
+  return LAUNCH(ctx, &k_conv2d_gather_rows, 3, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
                 CLNN_ARG_INT(rows), CLNN_ARG_INT(pq), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb));
 }
 
@@ -300,12 +318,12 @@ static clnn_status run_bias_act(clnn_context *ctx, cl_mem y, cl_mem bias, size_t
                                 size_t pq, clnn_activation act, float alpha) {
   if (on_cpu(ctx)) {
     size_t global[1] = {N * K};
-    return LAUNCH_CPU(ctx, "conv2d_bias_act_cpu", 1, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
+    return LAUNCH_CPU(ctx, &k_conv2d_bias_act_cpu, 1, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
                       CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(K), CLNN_ARG_INT(pq), CLNN_ARG_INT(N * K),
                       CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
   }
   size_t global[2] = {pq, N * K};
-  return LAUNCH(ctx, "conv2d_bias_act", 2, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
+  return LAUNCH(ctx, &k_conv2d_bias_act, 2, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
                 CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(K), CLNN_ARG_INT(pq), CLNN_ARG_INT(N * K),
                 CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
 }
@@ -346,7 +364,7 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
     return clnn__conv_flat_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->P, N * K};
-    return LAUNCH_CPU(ctx, "conv2d_dw_forward_cpu", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
+    return LAUNCH_CPU(ctx, &k_conv2d_dw_forward_cpu, 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
                       CLNN_ARG_MEM(bias), CLNN_ARG_MEM(y), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                       CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                       CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
@@ -357,7 +375,7 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t qb = ((size_t)g->Q + CONV_DIRECT_QV_GUESS - 1) / CONV_DIRECT_QV_GUESS;
     size_t global[3] = {qb, (size_t)g->P, N * K};
-    return LAUNCH(ctx, "conv2d_direct_forward", 3, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
+    return LAUNCH(ctx, &k_conv2d_direct_forward, 3, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
                   CLNN_ARG_MEM(bias), CLNN_ARG_MEM(y), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                   CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                   CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
@@ -400,7 +418,7 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
     return clnn__conv_flat_backward_data(ctx, g, dy, w, beta, dx);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->H, N * C};
-    return LAUNCH_CPU(ctx, "conv2d_dw_backward_data_cpu", 2, global, CLNN_ARG_MEM(dy),
+    return LAUNCH_CPU(ctx, &k_conv2d_dw_backward_data_cpu, 2, global, CLNN_ARG_MEM(dy),
                       CLNN_ARG_MEM(w), CLNN_ARG_MEM(dx), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                       CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                       CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
@@ -409,7 +427,7 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
   }
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t global[3] = {(size_t)g->W, (size_t)g->H, N * C};
-    return LAUNCH(ctx, "conv2d_direct_backward_data", 3, global, CLNN_ARG_MEM(dy), CLNN_ARG_MEM(w),
+    return LAUNCH(ctx, &k_conv2d_direct_backward_data, 3, global, CLNN_ARG_MEM(dy), CLNN_ARG_MEM(w),
                   CLNN_ARG_MEM(dx), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W),
                   CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P),
                   CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw), CLNN_ARG_INT(g->pt),
@@ -448,7 +466,7 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
     return clnn__conv_flat_backward_filter(ctx, g, x, dy, beta, dw);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->R * g->S, K};
-    return LAUNCH_CPU(ctx, "conv2d_dw_backward_filter_cpu", 2, global, CLNN_ARG_MEM(x),
+    return LAUNCH_CPU(ctx, &k_conv2d_dw_backward_filter_cpu, 2, global, CLNN_ARG_MEM(x),
                       CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C),
                       CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R),
                       CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh),
@@ -457,7 +475,7 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
   }
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t global[1] = {K * cgrs};
-    return LAUNCH(ctx, "conv2d_direct_backward_filter", 1, global, CLNN_ARG_MEM(x),
+    return LAUNCH(ctx, &k_conv2d_direct_backward_filter, 1, global, CLNN_ARG_MEM(x),
                   CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C),
                   CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R),
                   CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh),
@@ -587,10 +605,10 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
     return s;
   size_t global[1] = {K};
   if (on_cpu(ctx))
-    return LAUNCH_CPU(ctx, "conv2d_backward_bias_cpu", 1, global, CLNN_ARG_MEM(dy->mem),
+    return LAUNCH_CPU(ctx, &k_conv2d_backward_bias_cpu, 1, global, CLNN_ARG_MEM(dy->mem),
                       CLNN_ARG_MEM(db->mem), CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp),
                       CLNN_ARG_FLOAT(beta));
-  return LAUNCH(ctx, "conv2d_backward_bias", 1, global, CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(db->mem),
+  return LAUNCH(ctx, &k_conv2d_backward_bias, 1, global, CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(db->mem),
                 CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp), CLNN_ARG_FLOAT(beta));
 }
 

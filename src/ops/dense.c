@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_dense_bias_add = CLNN_KERNEL_REF("dense", "dense_bias_add");
+static clnn__kernel_ref k_dense_bias_grad = CLNN_KERNEL_REF("dense", "dense_bias_grad");
+
 static clnn_status check_2d(const char *fn, const clnn_tensor *t, const char *name,
                             const char *layout) {
   if (t->ndim == 2) return CLNN_SUCCESS;
@@ -59,7 +63,7 @@ clnn_status clnn_dense_forward(clnn_context *ctx, const clnn_tensor *x, const cl
   s = clnn__gemm(ctx, 0, 1, n, out, in, 1.0f, x->mem, 0, in, w->mem, 0, in, 0.0f, y->mem, 0, out);
   if (s != CLNN_SUCCESS || !b) return s;
   size_t global[2] = {out, n};
-  return CLNN_RUN(ctx, "dense", "dense_bias_add", 2, global, NULL, CLNN_ARG_MEM(y->mem),
+  return CLNN_RUN(ctx, &k_dense_bias_add, 2, global, NULL, CLNN_ARG_MEM(y->mem),
                   CLNN_ARG_MEM(b->mem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(out));
 }
 
@@ -101,7 +105,7 @@ static void bias_grad_plan(clnn_context *ctx, size_t local[2]) {
     local[0] = 32;
     local[1] = 8;
   }
-  size_t max_wg = clnn__kernel_wg_limit(ctx, "dense", "dense_bias_grad"); /* the kernel's limit */
+  size_t max_wg = clnn__kernel_wg_limit(ctx, &k_dense_bias_grad); /* the kernel's limit */
   while (local[0] * local[1] > max_wg && local[1] > 1) local[1] /= 2;
   while (local[0] * local[1] > max_wg && local[0] > 1) local[0] /= 2;
 }
@@ -112,7 +116,7 @@ static clnn_status bias_grad(clnn_context *ctx, cl_mem dy, size_t rows, size_t c
   size_t local[2];
   bias_grad_plan(ctx, local);
   size_t global[2] = {(cols + local[0] - 1) / local[0] * local[0], local[1]};
-  return CLNN_RUN(ctx, "dense", "dense_bias_grad", 2, global, local, CLNN_ARG_MEM(dy),
+  return CLNN_RUN(ctx, &k_dense_bias_grad, 2, global, local, CLNN_ARG_MEM(dy),
                   CLNN_ARG_MEM(db), CLNN_ARG_ULONG(rows), CLNN_ARG_ULONG(cols),
                   CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(local[0] * local[1] * sizeof(float)));
 }

@@ -5,6 +5,9 @@
 
 #include <math.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_dropout_apply = CLNN_KERNEL_REF("dropout", "dropout_apply");
+
 static clnn_status dropout_run(clnn_context *ctx, const char *fn, float p, uint64_t seed,
                                uint64_t offset, const clnn_tensor *in, const char *in_name,
                                float beta, clnn_tensor *out, const char *out_name) {
@@ -30,8 +33,8 @@ static clnn_status dropout_run(clnn_context *ctx, const char *fn, float p, uint6
   cl_uint thr = (cl_uint)((double)p * 4294967296.0);
   float scale = (float)(1.0 / (1.0 - (double)p));
   size_t n = in->numel;
-  const clnn__launch l = clnn__launch_1d(ctx, "dropout", "dropout_apply", n, CLNN_LAUNCH_ELEMENTWISE(4));
-  return CLNN_RUN(ctx, "dropout", "dropout_apply", 1, &l.global, &l.local, CLNN_ARG_MEM(in->mem),
+  const clnn__launch l = clnn__launch_1d(ctx, &k_dropout_apply, n, CLNN_LAUNCH_ELEMENTWISE(4));
+  return CLNN_RUN(ctx, &k_dropout_apply, 1, &l.global, &l.local, CLNN_ARG_MEM(in->mem),
                   CLNN_ARG_MEM(out->mem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(l.chunk),
                   CLNN_ARG_ULONG(offset), CLNN_ARG_UINT((cl_uint)(seed & 0xFFFFFFFFu)),
                   CLNN_ARG_UINT((cl_uint)(seed >> 32)), CLNN_ARG_UINT(thr), CLNN_ARG_FLOAT(scale),

@@ -8,6 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_ln_bwd_data = CLNN_KERNEL_REF("layernorm", "ln_bwd_data");
+static clnn__kernel_ref k_ln_bwd_params_finish = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_finish");
+static clnn__kernel_ref k_ln_bwd_params_part = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_part");
+static clnn__kernel_ref k_ln_forward = CLNN_KERNEL_REF("layernorm", "ln_forward");
+
 typedef struct ln_shape {
   size_t r, d;   /* rows, row length (x's last dimension) */
   char str[128]; /* x's shape, for messages */
@@ -64,9 +70,9 @@ static cl_mem mem_or_null(const clnn_tensor *t) { return t ? t->mem : NULL; }
 
 /* Lanes per row: 1 on CPU devices (one work-item walks a row), else a power of two up to 256
  * that does not exceed the row much, nor the kernel's work-group limit. */
-static size_t row_lanes(clnn_context *ctx, const ln_shape *sh, const char *kernel) {
+static size_t row_lanes(clnn_context *ctx, const ln_shape *sh, clnn__kernel_ref *kernel) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) return 1;
-  size_t L = 32, max_wg = clnn__kernel_wg_limit(ctx, "layernorm", kernel);
+  size_t L = 32, max_wg = clnn__kernel_wg_limit(ctx, kernel);
   while (L < 256 && L < sh->d) L *= 2;
   while (L > max_wg && L > 1) L /= 2;
   return L;
@@ -95,8 +101,8 @@ static clnn_status forward(const char *fn, clnn_context *ctx, int rms, const cln
       (s = clnn__check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 3)) ||
       (s = clnn__check_cross(fn, outs, onames, 1, ins + 1, inames + 1, 2)))
     return s;
-  size_t L = row_lanes(ctx, &sh, "ln_forward"), global = sh.r * L;
-  return CLNN_RUN(ctx, "layernorm", "ln_forward", 1, &global, &L, CLNN_ARG_MEM(x->mem),
+  size_t L = row_lanes(ctx, &sh, &k_ln_forward), global = sh.r * L;
+  return CLNN_RUN(ctx, &k_ln_forward, 1, &global, &L, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                   CLNN_ARG_FLOAT(eps), CLNN_ARG_INT(rms), CLNN_ARG_INT(weight != NULL),
                   CLNN_ARG_MEM(mem_or_null(weight)), CLNN_ARG_INT(bias != NULL),
@@ -144,21 +150,21 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
     cl_mem part;
     if ((s = clnn__workspace(ctx, 3, 2 * P * sh.d * sizeof(float), &part))) return s;
     size_t g2[2] = {sh.d, P};
-    s = CLNN_RUN(ctx, "layernorm", "ln_bwd_params_part", 2, g2, NULL, CLNN_ARG_MEM(x->mem),
+    s = CLNN_RUN(ctx, &k_ln_bwd_params_part, 2, g2, NULL, CLNN_ARG_MEM(x->mem),
                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                  CLNN_ARG_INT(rms), CLNN_ARG_MEM(rms ? save_rstd->mem : save_mean->mem),
                  CLNN_ARG_MEM(save_rstd->mem), CLNN_ARG_ULONG(per), CLNN_ARG_ULONG(P),
                  CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(part));
     if (s) return s;
     size_t g1 = sh.d;
-    s = CLNN_RUN(ctx, "layernorm", "ln_bwd_params_finish", 1, &g1, NULL, CLNN_ARG_MEM(part),
+    s = CLNN_RUN(ctx, &k_ln_bwd_params_finish, 1, &g1, NULL, CLNN_ARG_MEM(part),
                  CLNN_ARG_ULONG(sh.d), CLNN_ARG_ULONG(P), CLNN_ARG_FLOAT(beta),
                  CLNN_ARG_INT(dweight != NULL), CLNN_ARG_MEM(mem_or_null(dweight)),
                  CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(mem_or_null(dbias)));
     if (s) return s;
   }
-  size_t L = row_lanes(ctx, &sh, "ln_bwd_data"), global = sh.r * L;
-  return CLNN_RUN(ctx, "layernorm", "ln_bwd_data", 1, &global, &L, CLNN_ARG_MEM(x->mem),
+  size_t L = row_lanes(ctx, &sh, &k_ln_bwd_data), global = sh.r * L;
+  return CLNN_RUN(ctx, &k_ln_bwd_data, 1, &global, &L, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                   CLNN_ARG_INT(rms), CLNN_ARG_INT(weight != NULL),
                   CLNN_ARG_MEM(mem_or_null(weight)),

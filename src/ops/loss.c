@@ -8,14 +8,21 @@
 
 #include "internal.h"
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_bce_partial = CLNN_KERNEL_REF("loss", "bce_partial");
+static clnn__kernel_ref k_loss_finish = CLNN_KERNEL_REF("loss", "loss_finish");
+static clnn__kernel_ref k_mse_partial = CLNN_KERNEL_REF("loss", "mse_partial");
+static clnn__kernel_ref k_xent_rows = CLNN_KERNEL_REF("loss", "xent_rows");
+static clnn__kernel_ref k_xent_wg = CLNN_KERNEL_REF("loss", "xent_wg");
+
 /* GPUs: one work-group per cross-entropy row and a multi-work-item final reduction. */
 static int use_wg(const clnn_context *ctx) { return ctx->device_class != CLNN_DEVICE_CLASS_CPU; }
 
 /* loss[0] = sum(partial[0..count)) / denom. */
 static clnn_status loss_finish(clnn_context *ctx, cl_mem partial, size_t count, clnn_tensor *loss,
                                float denom) {
-  size_t L = use_wg(ctx) ? clnn__local_pow2(ctx, "loss", "loss_finish", 256, count) : 1;
-  return CLNN_RUN(ctx, "loss", "loss_finish", 1, &L, &L, CLNN_ARG_MEM(partial),
+  size_t L = use_wg(ctx) ? clnn__local_pow2(ctx, &k_loss_finish, 256, count) : 1;
+  return CLNN_RUN(ctx, &k_loss_finish, 1, &L, &L, CLNN_ARG_MEM(partial),
                   CLNN_ARG_ULONG(count), CLNN_ARG_MEM(loss->mem), CLNN_ARG_FLOAT(denom),
                   CLNN_ARG_LOCAL(L * sizeof(float)));
 }
@@ -79,9 +86,9 @@ static clnn_status xent(const char *fn, clnn_context *ctx, const clnn_tensor *lo
   int wg = use_wg(ctx);
   size_t global, local, groups, chunk = 1;
   cl_kernel k;
-  if ((s = clnn__kernel(ctx, "loss", wg ? "xent_wg" : "xent_rows", &k)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__kernel(ctx, wg ? &k_xent_wg : &k_xent_rows, &k)) != CLNN_SUCCESS) return s;
   if (wg) {
-    local = clnn__local_pow2(ctx, "loss", "xent_wg", 256, C);
+    local = clnn__local_pow2(ctx, &k_xent_wg, 256, C);
     groups = N;
     global = N * local;
   } else {
@@ -109,12 +116,12 @@ static clnn_status xent(const char *fn, clnn_context *ctx, const clnn_tensor *lo
   float denom = counted ? (float)counted : 1.0f;
   float inv_n = (float)(1.0 / (double)(counted ? counted : 1));
   if (wg)
-    return CLNN_RUN(ctx, "loss", "xent_wg", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+    return CLNN_RUN(ctx, &k_xent_wg, 1, &global, &local, CLNN_ARG_MEM(logits->mem),
                     CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem),
                     CLNN_ARG_MEM(dmem), CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_ULONG(C),
                     CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n),
                     CLNN_ARG_FLOAT(denom), CLNN_ARG_LOCAL(local * sizeof(float)));
-  return CLNN_RUN(ctx, "loss", "xent_rows", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+  return CLNN_RUN(ctx, &k_xent_rows, 1, &global, &local, CLNN_ARG_MEM(logits->mem),
                   CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem), CLNN_ARG_MEM(dmem),
                   CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_UINT((cl_uint)chunk), CLNN_ARG_ULONG(C),
                   CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL),
@@ -137,7 +144,7 @@ clnn_status clnn_softmax_cross_entropy_ignore(clnn_context *ctx, const clnn_tens
 }
 
 /* BCE-with-logits and MSE share everything but the kernel. */
-static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const char *kernel,
+static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, clnn__kernel_ref *kernel,
                                     const clnn_tensor *x, const char *xn, const clnn_tensor *t,
                                     const char *tn, clnn_tensor *loss, clnn_tensor *dx,
                                     const char *dxn) {
@@ -158,13 +165,13 @@ static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const cha
   if (!loss && !dx) return CLNN_SUCCESS;
 
   size_t n = x->numel;
-  const clnn__launch l = clnn__launch_1d(ctx, "loss", kernel, n, CLNN_LAUNCH_REDUCE);
+  const clnn__launch l = clnn__launch_1d(ctx, kernel, n, CLNN_LAUNCH_REDUCE);
   size_t global = l.global; /* the number of partial sums */
   cl_mem partial = x->mem; /* placeholder when no loss is wanted */
   if (loss && (s = clnn__workspace(ctx, 3, global * sizeof(float), &partial)) != CLNN_SUCCESS)
     return s;
   cl_mem dmem = dx ? dx->mem : x->mem;
-  s = CLNN_RUN(ctx, "loss", kernel, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(t->mem),
+  s = CLNN_RUN(ctx, kernel, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(t->mem),
                CLNN_ARG_MEM(partial), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(l.chunk),
                CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dx != NULL),
                CLNN_ARG_FLOAT((float)(1.0 / (double)n)));
@@ -175,12 +182,12 @@ static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const cha
 clnn_status clnn_bce_with_logits(clnn_context *ctx, const clnn_tensor *logits,
                                  const clnn_tensor *targets, clnn_tensor *loss,
                                  clnn_tensor *dlogits) {
-  return loss_elementwise(ctx, "clnn_bce_with_logits", "bce_partial", logits, "logits", targets,
+  return loss_elementwise(ctx, "clnn_bce_with_logits", &k_bce_partial, logits, "logits", targets,
                           "targets", loss, dlogits, "dlogits");
 }
 
 clnn_status clnn_mse_loss(clnn_context *ctx, const clnn_tensor *pred, const clnn_tensor *target,
                           clnn_tensor *loss, clnn_tensor *dpred) {
-  return loss_elementwise(ctx, "clnn_mse_loss", "mse_partial", pred, "pred", target, "target",
+  return loss_elementwise(ctx, "clnn_mse_loss", &k_mse_partial, pred, "pred", target, "target",
                           loss, dpred, "dpred");
 }

@@ -10,6 +10,15 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_adagrad_step = CLNN_KERNEL_REF("optim", "adagrad_step");
+static clnn__kernel_ref k_adam_step = CLNN_KERNEL_REF("optim", "adam_step");
+static clnn__kernel_ref k_clip_finish = CLNN_KERNEL_REF("optim", "clip_finish");
+static clnn__kernel_ref k_clip_scale = CLNN_KERNEL_REF("optim", "clip_scale");
+static clnn__kernel_ref k_clip_sumsq_partial = CLNN_KERNEL_REF("optim", "clip_sumsq_partial");
+static clnn__kernel_ref k_rmsprop_step = CLNN_KERNEL_REF("optim", "rmsprop_step");
+static clnn__kernel_ref k_sgd_step = CLNN_KERNEL_REF("optim", "sgd_step");
+
 /* param, grad and the state tensors (NULLs skipped): on ctx, same numel, distinct buffers. */
 static clnn_status check_operands(const char *fn, const clnn_context *ctx,
                                   const clnn_tensor *const *t, const char *const *names, int count) {
@@ -49,8 +58,8 @@ static clnn_status check_params_ptr(const char *fn, const clnn_context *ctx, con
 
 /* Elementwise launch: the elementwise policy on CPU devices; on GPUs one element per work-item
  * (chunk 0) in work-groups of 256. */
-static clnn__launch optim_launch(clnn_context *ctx, size_t n, const char *kernel) {
-  return clnn__launch_1d(ctx, "optim", kernel, n, (clnn__launch_policy){4, 4096, 64, 0, 256});
+static clnn__launch optim_launch(clnn_context *ctx, size_t n, clnn__kernel_ref *kernel) {
+  return clnn__launch_1d(ctx, kernel, n, (clnn__launch_policy){4, 4096, 64, 0, 256});
 }
 
 clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tensor *param,
@@ -75,8 +84,8 @@ clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tens
   if (use_mom && !velocity)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: momentum is %g but velocity is NULL; "
                        "momentum needs a velocity tensor", fn, (double)p->momentum);
-  clnn__launch pl = optim_launch(ctx, param->numel, "sgd_step");
-  return CLNN_RUN(ctx, "optim", "sgd_step", 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
+  clnn__launch pl = optim_launch(ctx, param->numel, &k_sgd_step);
+  return CLNN_RUN(ctx, &k_sgd_step, 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
                   CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(use_mom ? velocity->mem : NULL),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
                   CLNN_ARG_FLOAT(p->momentum), CLNN_ARG_FLOAT(1.0 - (double)p->dampening),
@@ -107,8 +116,8 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
   double bc2 = 1.0 - pow((double)p->beta2, step);
   int decoupled = p->decoupled_weight_decay != 0;
   double decay = decoupled ? 1.0 - (double)p->lr * p->weight_decay : 1.0;
-  clnn__launch pl = optim_launch(ctx, param->numel, "adam_step");
-  return CLNN_RUN(ctx, "optim", "adam_step", 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
+  clnn__launch pl = optim_launch(ctx, param->numel, &k_adam_step);
+  return CLNN_RUN(ctx, &k_adam_step, 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
                   CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(m->mem), CLNN_ARG_MEM(v->mem),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk),
                   CLNN_ARG_FLOAT((double)p->lr / bc1), CLNN_ARG_FLOAT(p->beta1),
@@ -139,8 +148,8 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
   if (use_mom && !momentum_buf)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: momentum is %g but momentum_buf is "
                        "NULL; momentum needs a buffer", fn, (double)p->momentum);
-  clnn__launch pl = optim_launch(ctx, param->numel, "rmsprop_step");
-  return CLNN_RUN(ctx, "optim", "rmsprop_step", 1, &pl.global, &pl.local,
+  clnn__launch pl = optim_launch(ctx, param->numel, &k_rmsprop_step);
+  return CLNN_RUN(ctx, &k_rmsprop_step, 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(param->mem), CLNN_ARG_MEM(grad->mem),
                   CLNN_ARG_MEM(square_avg->mem), CLNN_ARG_MEM(use_mom ? momentum_buf->mem : NULL),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
@@ -163,8 +172,8 @@ clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, c
   if ((s = CHECK_NONNEG(fn, "lr", p->lr)) || (s = check_eps(fn, p->eps)) ||
       (s = CHECK_NONNEG(fn, "weight_decay", p->weight_decay)))
     return s;
-  clnn__launch pl = optim_launch(ctx, param->numel, "adagrad_step");
-  return CLNN_RUN(ctx, "optim", "adagrad_step", 1, &pl.global, &pl.local,
+  clnn__launch pl = optim_launch(ctx, param->numel, &k_adagrad_step);
+  return CLNN_RUN(ctx, &k_adagrad_step, 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(param->mem), CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(sum->mem),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
                   CLNN_ARG_FLOAT(p->eps), CLNN_ARG_FLOAT(p->weight_decay));
@@ -179,8 +188,8 @@ typedef struct clip_plan {
 /* The clipping reductions' work-group: 256 on GPUs, lowered to what both kernels allow. */
 static size_t reduce_local(clnn_context *ctx) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) return 1;
-  size_t l = 256, max_wg = clnn__kernel_wg_limit(ctx, "optim", "clip_sumsq_partial"),
-         fin = clnn__kernel_wg_limit(ctx, "optim", "clip_finish");
+  size_t l = 256, max_wg = clnn__kernel_wg_limit(ctx, &k_clip_sumsq_partial),
+         fin = clnn__kernel_wg_limit(ctx, &k_clip_finish);
   if (fin < max_wg) max_wg = fin;
   while (l > max_wg && l > 1) l /= 2;
   return l;
@@ -190,7 +199,7 @@ static clip_plan clip_partial_plan(clnn_context *ctx, size_t n) {
   clip_plan p;
   p.local = reduce_local(ctx);
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    clnn__launch e = optim_launch(ctx, n, "clip_sumsq_partial");
+    clnn__launch e = optim_launch(ctx, n, &k_clip_sumsq_partial);
     p.chunk = e.chunk;
     p.groups = e.global;
   } else {
@@ -229,7 +238,7 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
   for (size_t i = 0; i < count; i++) {
     clip_plan p = clip_partial_plan(ctx, grads[i]->numel);
     size_t global = p.groups * p.local;
-    s = CLNN_RUN(ctx, "optim", "clip_sumsq_partial", 1, &global, &p.local,
+    s = CLNN_RUN(ctx, &k_clip_sumsq_partial, 1, &global, &p.local,
                  CLNN_ARG_MEM(grads[i]->mem), CLNN_ARG_ULONG(grads[i]->numel),
                  CLNN_ARG_ULONG(p.chunk), CLNN_ARG_MEM(work), CLNN_ARG_ULONG(offset),
                  CLNN_ARG_LOCAL(p.local * sizeof(float)));
@@ -237,13 +246,13 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
     offset += p.groups;
   }
   size_t local = reduce_local(ctx), global = local;
-  s = CLNN_RUN(ctx, "optim", "clip_finish", 1, &global, &local, CLNN_ARG_MEM(work),
+  s = CLNN_RUN(ctx, &k_clip_finish, 1, &global, &local, CLNN_ARG_MEM(work),
                CLNN_ARG_ULONG(total), CLNN_ARG_FLOAT(max_norm),
                CLNN_ARG_LOCAL(local * sizeof(float)));
   if (s) return s;
   for (size_t i = 0; i < count; i++) {
-    clnn__launch pl = optim_launch(ctx, grads[i]->numel, "clip_scale");
-    s = CLNN_RUN(ctx, "optim", "clip_scale", 1, &pl.global, &pl.local,
+    clnn__launch pl = optim_launch(ctx, grads[i]->numel, &k_clip_scale);
+    s = CLNN_RUN(ctx, &k_clip_scale, 1, &pl.global, &pl.local,
                  CLNN_ARG_MEM(grads[i]->mem), CLNN_ARG_ULONG(grads[i]->numel),
                  CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_MEM(work), CLNN_ARG_ULONG(total + 1));
     if (s) return s;

@@ -8,6 +8,13 @@
 #include <math.h>
 #include <stdio.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_shape_broadcast = CLNN_KERNEL_REF("shape", "shape_broadcast");
+static clnn__kernel_ref k_shape_copy = CLNN_KERNEL_REF("shape", "shape_copy");
+static clnn__kernel_ref k_shape_mul_acc = CLNN_KERNEL_REF("shape", "shape_mul_acc");
+static clnn__kernel_ref k_shape_sum_finish = CLNN_KERNEL_REF("shape", "shape_sum_finish");
+static clnn__kernel_ref k_shape_sum_partial = CLNN_KERNEL_REF("shape", "shape_sum_partial");
+
 static clnn_status check_scalars(const char *fn, int has_alpha, float alpha, float beta) {
   if (has_alpha && !isfinite(alpha))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: alpha is %g; it must be finite", fn,
@@ -56,8 +63,8 @@ static clnn_status strided_copy(clnn_context *ctx, int nd, const size_t *size, c
   }
   if (m == 0) XS[4] = YS[4] = 1;
   size_t total = N[0] * N[1] * N[2] * N[3] * N[4];
-  const clnn__launch l = clnn__launch_1d(ctx, "shape", "shape_copy", total, CLNN_LAUNCH_ELEMENTWISE(4));
-  return CLNN_RUN(ctx, "shape", "shape_copy", 1, &l.global, &l.local, CLNN_ARG_MEM(x), CLNN_ARG_MEM(y),
+  const clnn__launch l = clnn__launch_1d(ctx, &k_shape_copy, total, CLNN_LAUNCH_ELEMENTWISE(4));
+  return CLNN_RUN(ctx, &k_shape_copy, 1, &l.global, &l.local, CLNN_ARG_MEM(x), CLNN_ARG_MEM(y),
                   CLNN_ARG_ULONG(total), CLNN_ARG_ULONG(l.chunk), CLNN_ARG_ULONG(N[1]),
                   CLNN_ARG_ULONG(N[2]), CLNN_ARG_ULONG(N[3]), CLNN_ARG_ULONG(N[4]),
                   CLNN_ARG_ULONG(XS[0]), CLNN_ARG_ULONG(XS[1]), CLNN_ARG_ULONG(XS[2]),
@@ -178,8 +185,8 @@ clnn_status clnn_mul_acc(clnn_context *ctx, const clnn_tensor *a, const clnn_ten
   if ((s = check_scalars(fn, 0, 0.0f, beta)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_same_numel(fn, b, "b", a, "a")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_same_numel(fn, y, "y", a, "a")) != CLNN_SUCCESS) return s;
-  const clnn__launch l = clnn__launch_1d(ctx, "shape", "shape_mul_acc", a->numel, CLNN_LAUNCH_ELEMENTWISE(4));
-  return CLNN_RUN(ctx, "shape", "shape_mul_acc", 1, &l.global, &l.local, CLNN_ARG_MEM(a->mem),
+  const clnn__launch l = clnn__launch_1d(ctx, &k_shape_mul_acc, a->numel, CLNN_LAUNCH_ELEMENTWISE(4));
+  return CLNN_RUN(ctx, &k_shape_mul_acc, 1, &l.global, &l.local, CLNN_ARG_MEM(a->mem),
                   CLNN_ARG_MEM(b->mem), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(a->numel),
                   CLNN_ARG_ULONG(l.chunk), CLNN_ARG_FLOAT(beta));
 }
@@ -203,8 +210,8 @@ clnn_status clnn_broadcast_scalar(clnn_context *ctx, float alpha, const clnn_ten
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: x and y share one OpenCL buffer; y would overwrite x while it is read",
                        fn);
-  const clnn__launch l = clnn__launch_1d(ctx, "shape", "shape_broadcast", y->numel, CLNN_LAUNCH_ELEMENTWISE(4));
-  return CLNN_RUN(ctx, "shape", "shape_broadcast", 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+  const clnn__launch l = clnn__launch_1d(ctx, &k_shape_broadcast, y->numel, CLNN_LAUNCH_ELEMENTWISE(4));
+  return CLNN_RUN(ctx, &k_shape_broadcast, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(l.chunk),
                   CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta));
 }
@@ -221,18 +228,18 @@ clnn_status clnn_reduce_sum(clnn_context *ctx, float alpha, const clnn_tensor *x
   if ((s = check_one(fn, y, "y")) != CLNN_SUCCESS) return s;
 
   size_t n = x->numel;
-  const clnn__launch l = clnn__launch_1d(ctx, "shape", "shape_sum_partial", n,
+  const clnn__launch l = clnn__launch_1d(ctx, &k_shape_sum_partial, n,
                                          CLNN_LAUNCH_REDUCE);
   size_t global = l.global; /* the number of partials */
   /* the finishing work-group: the largest power of two <= min(256, the kernel's work-group limit,
    * the number of partials); one work-item on CPU devices */
-  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 1 : clnn__local_pow2(ctx, "shape", "shape_sum_finish", 256, global);
+  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 1 : clnn__local_pow2(ctx, &k_shape_sum_finish, 256, global);
   cl_mem partial;
   if ((s = clnn__workspace(ctx, 3, global * sizeof(float), &partial)) != CLNN_SUCCESS) return s;
-  s = CLNN_RUN(ctx, "shape", "shape_sum_partial", 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+  s = CLNN_RUN(ctx, &k_shape_sum_partial, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
                CLNN_ARG_MEM(partial), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(l.chunk));
   if (s != CLNN_SUCCESS) return s;
-  return CLNN_RUN(ctx, "shape", "shape_sum_finish", 1, &L, &L, CLNN_ARG_MEM(partial),
+  return CLNN_RUN(ctx, &k_shape_sum_finish, 1, &L, &L, CLNN_ARG_MEM(partial),
                   CLNN_ARG_ULONG(global), CLNN_ARG_MEM(y->mem), CLNN_ARG_FLOAT(alpha),
                   CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(L * sizeof(float)));
 }

@@ -10,6 +10,9 @@
 
 #include "common.h"
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_clnn_selftest = CLNN_KERNEL_REF("runtime", "clnn_selftest");
+
 void clnn__gemm_context_init(clnn_context *ctx); /* src/gemm.c: applies tuned GEMM parameters */
 void clnn__programs_release(clnn_context *ctx);   /* src/runtime/program.c */
 
@@ -295,7 +298,7 @@ clnn_status clnn_context_selftest(clnn_context *ctx) {
   if (s == CLNN_SUCCESS) s = clnn_tensor_write(x, host, N);
   size_t global[1] = {N}, local[1] = {64};
   if (s == CLNN_SUCCESS)
-    s = CLNN_RUN(ctx, "runtime", "clnn_selftest", 1, global, local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem),
+    s = CLNN_RUN(ctx, &k_clnn_selftest, 1, global, local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem),
                  CLNN_ARG_INT(N));
   if (s == CLNN_SUCCESS) s = clnn_tensor_read(y, out, N);
   if (s == CLNN_SUCCESS) {

@@ -3,26 +3,24 @@
  * a kernel, which no launch exceeds. */
 #include "internal.h"
 
-size_t clnn__kernel_wg_limit(clnn_context *ctx, const char *program, const char *kernel_name) {
+size_t clnn__kernel_wg_limit(clnn_context *ctx, clnn__kernel_ref *ref) {
   size_t lim = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1, kw = 0;
   cl_kernel k;
   /* A kernel that does not build keeps the device's limit: its launch reports the build error. */
-  if (clnn__kernel(ctx, program, kernel_name, &k) == CLNN_SUCCESS &&
+  if (clnn__kernel(ctx, ref, &k) == CLNN_SUCCESS &&
       clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kw, &kw, NULL) == CL_SUCCESS &&
       kw > 0 && kw < lim)
     lim = kw;
   return lim;
 }
 
-size_t clnn__local_pow2(clnn_context *ctx, const char *program, const char *kernel_name, size_t cap,
-                        size_t want) {
-  size_t lim = clnn__kernel_wg_limit(ctx, program, kernel_name), l = 1;
+size_t clnn__local_pow2(clnn_context *ctx, clnn__kernel_ref *ref, size_t cap, size_t want) {
+  size_t lim = clnn__kernel_wg_limit(ctx, ref), l = 1;
   while (l * 2 <= cap && l * 2 <= lim && l < want) l *= 2;
   return l;
 }
 
-clnn__launch clnn__launch_1d(clnn_context *ctx, const char *program, const char *kernel_name, size_t n,
-                             clnn__launch_policy p) {
+clnn__launch clnn__launch_1d(clnn_context *ctx, clnn__kernel_ref *ref, size_t n, clnn__launch_policy p) {
   clnn__launch l;
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
     size_t items = (ctx->info.compute_units ? ctx->info.compute_units : 1) * p.cpu_items_per_cu;
@@ -33,7 +31,7 @@ clnn__launch clnn__launch_1d(clnn_context *ctx, const char *program, const char 
     l.local = 1;
     l.global = (n + c - 1) / c;
   } else {
-    size_t lim = clnn__kernel_wg_limit(ctx, program, kernel_name);
+    size_t lim = clnn__kernel_wg_limit(ctx, ref);
     l.chunk = p.gpu_chunk;
     l.local = p.gpu_local;
     while (l.local > lim && l.local > 1) l.local /= 2;
