@@ -8,11 +8,41 @@
 static clnn__kernel_ref k_act_backward = CLNN_KERNEL_REF("activation", "act_backward");
 static clnn__kernel_ref k_act_forward = CLNN_KERNEL_REF("activation", "act_forward");
 
+/* The kernels take the activation as its CLNN_ACT_ID_* number (cl/common.h), the API as a
+ * clnn_activation (include/clnn.h). The compiler holds the two lists together: every enum value
+ * must equal its id (the static assertions), and every enum value must have a case in act_name
+ * (a missing case is an error: -Wswitch is raised to an error for that function), so a new
+ * activation cannot reach one list without the other. */
+_Static_assert((int)CLNN_ACT_IDENTITY == CLNN_ACT_ID_IDENTITY, "CLNN_ACT_IDENTITY != CLNN_ACT_ID_IDENTITY");
+_Static_assert((int)CLNN_ACT_RELU == CLNN_ACT_ID_RELU, "CLNN_ACT_RELU != CLNN_ACT_ID_RELU");
+_Static_assert((int)CLNN_ACT_LEAKY_RELU == CLNN_ACT_ID_LEAKY_RELU, "CLNN_ACT_LEAKY_RELU != CLNN_ACT_ID_LEAKY_RELU");
+_Static_assert((int)CLNN_ACT_ELU == CLNN_ACT_ID_ELU, "CLNN_ACT_ELU != CLNN_ACT_ID_ELU");
+_Static_assert((int)CLNN_ACT_SIGMOID == CLNN_ACT_ID_SIGMOID, "CLNN_ACT_SIGMOID != CLNN_ACT_ID_SIGMOID");
+_Static_assert((int)CLNN_ACT_TANH == CLNN_ACT_ID_TANH, "CLNN_ACT_TANH != CLNN_ACT_ID_TANH");
+_Static_assert((int)CLNN_ACT_GELU == CLNN_ACT_ID_GELU, "CLNN_ACT_GELU != CLNN_ACT_ID_GELU");
+_Static_assert((int)CLNN_ACT_SOFTPLUS == CLNN_ACT_ID_SOFTPLUS, "CLNN_ACT_SOFTPLUS != CLNN_ACT_ID_SOFTPLUS");
+_Static_assert(CLNN_ACT_ID_COUNT == (int)CLNN_ACT_SOFTPLUS + 1, "CLNN_ACT_ID_COUNT is not one past the last activation");
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+#endif
 static const char *act_name(clnn_activation act) {
-  static const char *names[] = {"identity", "relu", "leaky_relu", "elu",
-                                "sigmoid",  "tanh", "gelu",       "softplus"};
-  return ((int)act >= 0 && (int)act < CLNN_ACT_ID_COUNT) ? names[act] : "?";
+  switch (act) { /* no default: every clnn_activation needs a case */
+    case CLNN_ACT_IDENTITY: return "identity";
+    case CLNN_ACT_RELU: return "relu";
+    case CLNN_ACT_LEAKY_RELU: return "leaky_relu";
+    case CLNN_ACT_ELU: return "elu";
+    case CLNN_ACT_SIGMOID: return "sigmoid";
+    case CLNN_ACT_TANH: return "tanh";
+    case CLNN_ACT_GELU: return "gelu";
+    case CLNN_ACT_SOFTPLUS: return "softplus";
+  }
+  return "?";
 }
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 static clnn_status act_check_params(const char *fn, clnn_activation act, float alpha) {
   if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
