@@ -1564,7 +1564,8 @@ static void usage(void) {
          "  --no-clblast        skip the CLBlast passes of the GEMM cases\n"
          "  --list              list the cases and exit\n"
          "Environment: CLNN_TUNE (off | builtin | FILE: where tuned parameters come from),\n"
-         "CLNN_CACHE_DIR (kernel cache; 'off' to measure cold builds), OPENBLAS_NUM_THREADS.\n");
+         "CLNN_CACHE_DIR (kernel cache; 'off' to measure cold builds), OPENBLAS_NUM_THREADS,\n"
+         "CLNN_BENCH_PYTHON (the Python that runs the plot script; default /usr/bin/python3).\n");
 }
 
 static void parse_args(int argc, char **argv) {
@@ -1712,8 +1713,11 @@ int main(int argc, char **argv) {
     if (opt.plot) {
       const char *script = getenv("CLNN_BENCH_PLOT");
       if (!script) script = access(CLNN_BENCH_PLOT_SCRIPT, R_OK) == 0 ? CLNN_BENCH_PLOT_SCRIPT : CLNN_BENCH_PLOT_INSTALLED;
+      /* the interpreter Debian's python3-matplotlib serves (tools/install-deps.sh), unless told */
+      const char *python = getenv("CLNN_BENCH_PYTHON");
+      if (!python || !*python) python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
       char cmd[4096];
-      snprintf(cmd, sizeof cmd, "python3 '%s' '%s' '%s'", script, json, opt.plot);
+      snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s'", python, script, json, opt.plot);
       int rc = system(cmd);
       if (rc != 0) fprintf(stderr, "clnn-bench: plotting failed (%s exited with %d)\n", script, rc);
       else fprintf(stderr, "clnn-bench: wrote %s\n", opt.plot);
