@@ -128,6 +128,10 @@ clnn_status clnn__check_cross(const char *fn, const clnn_tensor *const *a, const
 clnn_status clnn__check_alias(const char *fn, const clnn_tensor *out, const char *out_name,
                               const clnn_tensor *in, const char *in_name);
 
+/* "relu", "leaky_relu", ...: the name of a clnn_activation; NULL for a value that is none
+ * (src/ops/activation.c). */
+const char *clnn__act_name(clnn_activation act);
+
 /* ---- kernels (src/runtime/program.c) ---- */
 
 /* The kernel `ref` names (its program cl/<program>.cl built once per context with the options the

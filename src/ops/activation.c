@@ -10,9 +10,9 @@ static clnn__kernel_ref k_act_forward = CLNN_KERNEL_REF("activation", "act_forwa
 
 /* The kernels take the activation as its CLNN_ACT_ID_* number (cl/common.h), the API as a
  * clnn_activation (include/clnn.h). The compiler holds the two lists together: every enum value
- * must equal its id (the static assertions), and every enum value must have a case in act_name
- * (a missing case is an error: -Wswitch is raised to an error for that function), so a new
- * activation cannot reach one list without the other. */
+ * must equal its id (the static assertions) and have a case in clnn__act_name (a missing case is
+ * an error: -Wswitch is raised to an error there), so a new activation cannot reach one list
+ * without the other. */
 _Static_assert((int)CLNN_ACT_IDENTITY == CLNN_ACT_ID_IDENTITY, "CLNN_ACT_IDENTITY != CLNN_ACT_ID_IDENTITY");
 _Static_assert((int)CLNN_ACT_RELU == CLNN_ACT_ID_RELU, "CLNN_ACT_RELU != CLNN_ACT_ID_RELU");
 _Static_assert((int)CLNN_ACT_LEAKY_RELU == CLNN_ACT_ID_LEAKY_RELU, "CLNN_ACT_LEAKY_RELU != CLNN_ACT_ID_LEAKY_RELU");
@@ -27,7 +27,7 @@ _Static_assert(CLNN_ACT_ID_COUNT == (int)CLNN_ACT_SOFTPLUS + 1, "CLNN_ACT_ID_COU
 #pragma GCC diagnostic push
 #pragma GCC diagnostic error "-Wswitch"
 #endif
-static const char *act_name(clnn_activation act) {
+const char *clnn__act_name(clnn_activation act) {
   switch (act) { /* no default: every clnn_activation needs a case */
     case CLNN_ACT_IDENTITY: return "identity";
     case CLNN_ACT_RELU: return "relu";
@@ -38,7 +38,7 @@ static const char *act_name(clnn_activation act) {
     case CLNN_ACT_GELU: return "gelu";
     case CLNN_ACT_SOFTPLUS: return "softplus";
   }
-  return "?";
+  return NULL;
 }
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
@@ -51,7 +51,7 @@ static clnn_status act_check_params(const char *fn, clnn_activation act, float a
                        CLNN_ACT_ID_COUNT - 1);
   if ((act == CLNN_ACT_LEAKY_RELU || act == CLNN_ACT_ELU) && !isfinite(alpha))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: alpha of %s is %g; it must be finite", fn,
-                       act_name(act), (double)alpha);
+                       clnn__act_name(act), (double)alpha);
   return CLNN_SUCCESS;
 }
 
@@ -107,7 +107,7 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
           return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                              "%s: %s with negative alpha (%g) needs the saved input x; the "
                              "output y alone is ambiguous",
-                             fn, act_name(act), (double)alpha);
+                             fn, clnn__act_name(act), (double)alpha);
         src = y;
         from_y = 1;
       }
@@ -117,14 +117,14 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
       if (!x)
         return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                            "%s: %s backward needs the saved input x (it is NULL)", fn,
-                           act_name(act));
+                           clnn__act_name(act));
       src = x;
       break;
   }
   if (act != CLNN_ACT_IDENTITY && !src)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: %s backward needs the saved input x or output y; both are NULL", fn,
-                       act_name(act));
+                       clnn__act_name(act));
 
   const clnn__launch l = clnn__launch_1d(ctx, &k_act_backward, dy->numel, CLNN_LAUNCH_ELEMENTWISE(1));
   cl_mem smem = src ? src->mem : dy->mem; /* identity reads no saved tensor */

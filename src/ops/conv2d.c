@@ -531,54 +531,71 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
 /* Public entry points                                                                            */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* The checks of the entry point (src/ops/conv2d_geom.c), then the algorithm for `pass` and its
- * workspaces: everything that can fail before the first kernel is enqueued. */
-typedef struct conv_call {
+/* The pass each tensor entry point runs: a transposed convolution's forward is the data gradient
+ * of the convolution it transposes, its backward-data that convolution's forward, and its
+ * backward-filter the filter gradient with x and dy swapped. */
+static const enum conv_pass entry_pass[] = {
+    [CLNN__CONV_FORWARD] = PASS_FWD,
+    [CLNN__CONV_BACKWARD_DATA] = PASS_BWD_DATA,
+    [CLNN__CONV_BACKWARD_FILTER] = PASS_BWD_FILTER,
+    [CLNN__CONV_TRANSPOSE_FORWARD] = PASS_BWD_DATA,
+    [CLNN__CONV_TRANSPOSE_BACKWARD_DATA] = PASS_FWD,
+    [CLNN__CONV_TRANSPOSE_BACKWARD_FILTER] = PASS_BWD_FILTER,
+};
+
+/* Entry point e on the call's tensors a->t (in its argument order: the pass's input, weights or
+ * second input, output): every check (src/ops/conv2d_geom.c), the algorithm and its workspaces,
+ * all before the first kernel is enqueued, then the pass. */
+static clnn_status run_entry(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                             clnn_conv_algo algo, const clnn__conv_args *a) {
+  const char *fn = clnn__conv_entry_name(e);
+  const enum conv_pass pass = entry_pass[e];
   conv_geom g;
-  clnn_conv_algo algo;
+  clnn_conv_algo al;
   conv_plan plan;
   cl_mem ws0, ws1;
-} conv_call;
-
-static clnn_status prepare(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
-                           clnn_conv_algo algo, enum conv_pass pass, const clnn__conv_args *a,
-                           conv_call *c) {
-  const char *fn = clnn__conv_entry_name(e);
   clnn_status s;
-  if ((s = clnn__conv_check_call(ctx, e, p, a, &c->g)) || (s = resolve_algo(fn, ctx, &c->g, algo, pass, &c->algo)))
+  if ((s = clnn__conv_check_call(ctx, e, p, a, &g)) || (s = resolve_algo(fn, ctx, &g, algo, pass, &al)) ||
+      (s = acquire(fn, ctx, &g, al, pass, &ws0, &ws1, &plan)))
     return s;
-  return acquire(fn, ctx, &c->g, c->algo, pass, &c->ws0, &c->ws1, &c->plan);
+  cl_mem t0 = a->t[0]->mem, t1 = a->t[1]->mem, out = a->t[2]->mem, bias = a->bias ? a->bias->mem : NULL;
+  const float beta = a->has_beta ? a->beta : 0.0f;
+  switch (pass) {
+    case PASS_FWD:
+      return pass_forward(ctx, &g, al, t0, t1, bias, a->has_act ? a->act : CLNN_ACT_IDENTITY,
+                          a->has_act ? a->act_alpha : 0.0f, beta, out, ws0, &plan);
+    case PASS_BWD_DATA:
+      s = pass_backward_data(ctx, &g, al, t0, t1, beta, out, ws0, &plan);
+      if (!s && bias) /* the transposed forward's bias */
+        s = run_bias_act(ctx, out, bias, (size_t)g.N, (size_t)g.C, (size_t)g.H * g.W, CLNN_ACT_IDENTITY, 0.0f);
+      return s;
+    case PASS_BWD_FILTER:
+      /* the transposed convolution's x is its convolution's output gradient, its dy the input */
+      if (e == CLNN__CONV_TRANSPOSE_BACKWARD_FILTER) return pass_backward_filter(ctx, &g, al, t1, t0, beta, out, ws0, ws1, &plan);
+      return pass_backward_filter(ctx, &g, al, t0, t1, beta, out, ws0, ws1, &plan);
+  }
+  return clnn__conv_fail(CLNN_ERROR_INTERNAL, fn, "unknown pass");
 }
 
 clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, clnn_conv_algo algo,
                                 const clnn_tensor *x, const clnn_tensor *w, const clnn_tensor *bias,
                                 clnn_activation act, float act_alpha, clnn_tensor *y) {
   const clnn__conv_args a = {.t = {x, w, y}, .bias = bias, .has_act = 1, .act = act, .act_alpha = act_alpha};
-  conv_call c;
-  clnn_status s = prepare(ctx, CLNN__CONV_FORWARD, p, algo, PASS_FWD, &a, &c);
-  if (s) return s;
-  return pass_forward(ctx, &c.g, c.algo, x->mem, w->mem, bias ? bias->mem : NULL, act, act_alpha, 0.0f,
-                      y->mem, c.ws0, &c.plan);
+  return run_entry(ctx, CLNN__CONV_FORWARD, p, algo, &a);
 }
 
 clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
                                       clnn_conv_algo algo, const clnn_tensor *dy,
                                       const clnn_tensor *w, float beta, clnn_tensor *dx) {
   const clnn__conv_args a = {.t = {dy, w, dx}, .has_beta = 1, .beta = beta};
-  conv_call c;
-  clnn_status s = prepare(ctx, CLNN__CONV_BACKWARD_DATA, p, algo, PASS_BWD_DATA, &a, &c);
-  if (s) return s;
-  return pass_backward_data(ctx, &c.g, c.algo, dy->mem, w->mem, beta, dx->mem, c.ws0, &c.plan);
+  return run_entry(ctx, CLNN__CONV_BACKWARD_DATA, p, algo, &a);
 }
 
 clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
                                         clnn_conv_algo algo, const clnn_tensor *x,
                                         const clnn_tensor *dy, float beta, clnn_tensor *dw) {
   const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
-  conv_call c;
-  clnn_status s = prepare(ctx, CLNN__CONV_BACKWARD_FILTER, p, algo, PASS_BWD_FILTER, &a, &c);
-  if (s) return s;
-  return pass_backward_filter(ctx, &c.g, c.algo, x->mem, dy->mem, beta, dw->mem, c.ws0, c.ws1, &c.plan);
+  return run_entry(ctx, CLNN__CONV_BACKWARD_FILTER, p, algo, &a);
 }
 
 clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, float beta,
@@ -613,21 +630,14 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
 }
 
 /* ---- transposed convolution: x [N, C, H, W], w [C, K/groups, R, S], y [N, K, Ho, Wo]. In the
- * geometry g below, the conv's input is y's shape and its output is x's shape. ---- */
+ * geometry the conv's input is y's shape and its output is x's shape (run_entry). ---- */
 
 clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_params *p,
                                           clnn_conv_algo algo, const clnn_tensor *x,
                                           const clnn_tensor *w, const clnn_tensor *bias,
                                           clnn_tensor *y) {
   const clnn__conv_args a = {.t = {x, w, y}, .bias = bias};
-  conv_call c;
-  clnn_status s = prepare(ctx, CLNN__CONV_TRANSPOSE_FORWARD, p, algo, PASS_BWD_DATA, &a, &c);
-  if (s) return s;
-  s = pass_backward_data(ctx, &c.g, c.algo, x->mem, w->mem, 0.0f, y->mem, c.ws0, &c.plan);
-  if (!s && bias)
-    s = run_bias_act(ctx, y->mem, bias->mem, (size_t)c.g.N, (size_t)c.g.C, (size_t)c.g.H * c.g.W,
-                     CLNN_ACT_IDENTITY, 0.0f);
-  return s;
+  return run_entry(ctx, CLNN__CONV_TRANSPOSE_FORWARD, p, algo, &a);
 }
 
 clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
@@ -635,11 +645,7 @@ clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_co
                                                 const clnn_tensor *w, float beta,
                                                 clnn_tensor *dx) {
   const clnn__conv_args a = {.t = {dy, w, dx}, .has_beta = 1, .beta = beta};
-  conv_call c;
-  clnn_status s = prepare(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_DATA, p, algo, PASS_FWD, &a, &c);
-  if (s) return s;
-  return pass_forward(ctx, &c.g, c.algo, dy->mem, w->mem, NULL, CLNN_ACT_IDENTITY, 0.0f, beta, dx->mem,
-                      c.ws0, &c.plan);
+  return run_entry(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_DATA, p, algo, &a);
 }
 
 clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
@@ -647,9 +653,5 @@ clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_
                                                   const clnn_tensor *dy, float beta,
                                                   clnn_tensor *dw) {
   const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
-  conv_call c;
-  clnn_status s = prepare(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_FILTER, p, algo, PASS_BWD_FILTER, &a, &c);
-  if (s) return s;
-  /* The conv's input is the transposed conv's output gradient, its output gradient is x. */
-  return pass_backward_filter(ctx, &c.g, c.algo, dy->mem, x->mem, beta, dw->mem, c.ws0, c.ws1, &c.plan);
+  return run_entry(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_FILTER, p, algo, &a);
 }
