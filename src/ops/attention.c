@@ -160,14 +160,10 @@ static clnn_status check_lse(const char *fn, const clnn_context *ctx, const clnn
 static clnn_status plan(clnn_context *ctx, clnn__kernel_ref *kernel, const attn_geom *g, size_t *local,
                         size_t *tile) {
   cl_kernel kk;
-  clnn_status s = clnn__kernel(ctx, kernel, &kk);
+  clnn_status s = clnn__kernel(ctx, kernel, &kk); /* built first: a build error is reported here */
   if (s) return s;
-  size_t kmax = 0;
-  cl_int err = clGetKernelWorkGroupInfo(kk, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
-                                        &kmax, NULL);
-  if (err != CL_SUCCESS) return clnn__cl_error(err, "clGetKernelWorkGroupInfo");
-  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 16 : 64;
-  while (L > 1 && L > kmax) L /= 2;
+  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 16 : 64, lim = clnn__kernel_wg_limit(ctx, kernel);
+  while (L > 1 && L > lim) L /= 2;
   *local = L;
   /* two tiles of tile x Dh floats (plus 2*ATTN_TMAX row statistics) within 24 KiB and half the
    * device's local memory */
