@@ -82,6 +82,7 @@ typedef enum clnn__struct_id {
   CLNN__ATTENTION_PARAMS,
   CLNN__OPTIMIZER_CONFIG,
   CLNN__SCHEDULE,
+  CLNN__AUGMENT_OPTIONS,
   CLNN__STRUCT_COUNT
 } clnn__struct_id;
 

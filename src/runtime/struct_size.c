@@ -38,6 +38,8 @@ static const struct_layouts LAYOUTS[CLNN__STRUCT_COUNT] = {
   [CLNN__OPTIMIZER_CONFIG] = {"clnn_optimizer_config", "clnn_optimizer_config_init",
                               {sizeof(clnn_optimizer_config)}, 1},
   [CLNN__SCHEDULE] = {"clnn_schedule", "clnn_schedule_init", {sizeof(clnn_schedule)}, 1},
+  [CLNN__AUGMENT_OPTIONS] = {"clnn_augment_options", "clnn_augment_options_init",
+                             {sizeof(clnn_augment_options)}, 1},
 };
 
 clnn_status clnn__struct_check(clnn__struct_id id, const char *fn, const char *arg, const void *p,
