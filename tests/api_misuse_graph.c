@@ -230,25 +230,6 @@ static void graph_model(void) {
   GROWN(clnn_graph_lstm, "hidden -4", INV, "l_hn", clnn_graph_lstm(g, "l_hn", sq, -4, 1, &o));
   GROWN(clnn_graph_lstm, "input [2, 6, 6], not a sequence", SHAPE, "l_img", clnn_graph_lstm(g, "l_img", x, 4, 0, &o));
   GROWN(clnn_graph_lstm, "input [5], not a sequence", SHAPE, "l_vec", clnn_graph_lstm(g, "l_vec", v, 4, 1, &o));
-  clnn_graph_lstm_options lo;
-  VROW(clnn_graph_lstm_options_init, "NULL is a no-op", clnn_graph_lstm_options_init(NULL), 1);
-  clnn_graph_lstm_options_init(&lo);
-  lo.hidden = 4;
-  GROW(clnn_graph_lstm_ex, "options NULL", INV, clnn_graph_lstm_ex(g, "lx", sq, NULL, &o, NULL, NULL));
-  GROW(clnn_graph_lstm_ex, "graph NULL", INV, clnn_graph_lstm_ex(NULL, "lx", sq, &lo, &o, NULL, NULL));
-  lo.h0 = v;
-  GROW(clnn_graph_lstm_ex, "h0 without c0", INV, clnn_graph_lstm_ex(g, "lx", sq, &lo, &o, NULL, NULL));
-  lo.c0 = v;
-  GROWN(clnn_graph_lstm_ex, "h0 [5], not [hidden]", SHAPE, "lx_h0", clnn_graph_lstm_ex(g, "lx_h0", sq, &lo, &o, NULL, NULL));
-  lo.h0 = lo.c0 = -1;
-  lo.lengths = v;
-  GROWN(clnn_graph_lstm_ex, "float lengths", SHAPE, "lx_len", clnn_graph_lstm_ex(g, "lx_len", sq, &lo, &o, NULL, NULL));
-  lo.lengths = -1;
-  lo.state_outputs = 1;
-  GROW(clnn_graph_lstm_ex, "state_outputs without h_n", INV, clnn_graph_lstm_ex(g, "lx", sq, &lo, &o, NULL, NULL));
-  lo.state_outputs = 0;
-  lo.bidirectional = 3;
-  GROWN(clnn_graph_lstm_ex, "bidirectional 3", INV, "lx_bi", clnn_graph_lstm_ex(g, "lx_bi", sq, &lo, &o, NULL, NULL));
   /* sequence layers (sq is [4, 3], lab int32 []) */
   GROW(clnn_graph_embedding, "graph NULL", INV, clnn_graph_embedding(NULL, "em", lab, 5, 4, &o));
   GROW(clnn_graph_embedding, "out NULL", INV, clnn_graph_embedding(g, "em", lab, 5, 4, NULL));

@@ -674,20 +674,6 @@ static void batchnorm_lstm_optim(void) {
       clnn_lstm_backward(ctx, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx, wih5, dwhh, lb, NULL, NULL));
   ROW(clnn_lstm_backward, "beta NaN", INV,
       clnn_lstm_backward(ctx, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, NAN, dx, dwih, dwhh, lb, NULL, NULL));
-  const int32_t lens_bad[2] = {3, 1}, lens_zero[2] = {2, 0};
-  clnn_lstm_params lp = {lens_bad, 2, 0};
-  ROW(clnn_lstm_forward_ex, "lengths[0] > T", INV,
-      clnn_lstm_forward_ex(ctx, &lp, lx, wih, whh, lb, NULL, NULL, ly, NULL, NULL, res));
-  lp.lengths = lens_zero;
-  ROW(clnn_lstm_forward_ex, "a length of 0", INV,
-      clnn_lstm_forward_ex(ctx, &lp, lx, wih, whh, lb, NULL, NULL, ly, NULL, NULL, res));
-  lp.num_lengths = 1;
-  ROW(clnn_lstm_backward_ex, "num_lengths differs from N", INV,
-      clnn_lstm_backward_ex(ctx, &lp, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx, dwih, dwhh, lb, NULL, NULL));
-  clnn_lstm_params lr = {NULL, 0, 3};
-  ROW(clnn_lstm_backward_ex, "reverse 3", INV,
-      clnn_lstm_backward_ex(ctx, &lr, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx, dwih, dwhh, lb, NULL, NULL));
-  VROW(clnn_lstm_params_init, "NULL is a no-op", clnn_lstm_params_init(NULL), 1);
 
   /* optimizers */
   clnn_tensor *p = T(ctx, 5), *gr = T(ctx, 5), *v = T(ctx, 5), *m = T(ctx, 5), *v2 = T(ctx, 5), *p6 = T(ctx, 6);
@@ -816,6 +802,8 @@ static void sequence_ops(void) {
 /* The graph-model rows (graph_model()) live in tests/api_misuse_graph.c, compiled as part of this
  * file (they use the table's macros and counters). */
 #include "api_misuse_graph.c"
+/* The LSTM's sequence options (operators and graph node): tests/api_misuse_lstm.c. */
+#include "api_misuse_lstm.c"
 
 /* The one detectable use of a destroyed object: a context destroyed before its tensors. */
 static clnn_tensor *orphan; /* reachable, never freed: its context is gone */
@@ -883,6 +871,7 @@ int main(void) {
   device_sets_datasets();
   networks();
   graph_model();
+  lstm_sequence_options();
   destroyed_objects();
   check_coverage();
   for (int i = 0; i < num_watch; i++) {
