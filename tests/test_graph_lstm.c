@@ -4,7 +4,8 @@
  * differences of the objective <seed_y, y> + <seed_h, h_n> + <seed_c, c_n> on three
  * configurations; outputs past a length exactly zero; the same sequences padded to two lengths
  * give the same outputs and gradients (within 1e-6); state carried step by step equals one call
- * over the whole sequence; a model file round trip keeps the attributes; errors name the node or
+ * over the whole sequence; model file round trips (unidirectional with state outputs,
+ * bidirectional with lengths and state) keep the attributes; errors name the node or
  * the argument and change nothing. */
 #include "test_util.h"
 
@@ -235,6 +236,22 @@ static void padding_invariance(clnn_context *ctx) {
            "padding to 5 and to 9 steps: outputs, final state, dx and parameter gradients agree "
            "within 1e-6 (largest differences %.3g, %.3g, %.3g, %.3g)", wy, ws, wd, worst);
   TU_CHECK(pad_zero, "padded outputs and input gradients are zero");
+  /* a bidirectional model with lengths and state through a model file */
+  const char *path = "test_graph_lstm_bi.clnn";
+  TU_OK(clnn_model_save(a.m, path, 0));
+  clnn_model *m2 = NULL;
+  TU_OK(clnn_model_load_file(ctx, path, &m2));
+  if (m2) {
+    float *p1 = malloc(N * 5 * 2 * H * sizeof(float)), *p2 = malloc(N * 5 * 2 * H * sizeof(float));
+    TU_OK(clnn_model_predict(a.m, a.feeds, a.nfeeds, N, a.y, p1, N * 5 * 2 * H));
+    TU_OK(clnn_model_predict(m2, a.feeds, a.nfeeds, N, a.y, p2, N * 5 * 2 * H));
+    TU_CHECK(!memcmp(p1, p2, N * 5 * 2 * H * sizeof(float)),
+             "the loaded bidirectional model gives the same outputs");
+    TU_CHECK(clnn_model_num_params(m2) == 6, "the loaded model has both directions' parameters");
+    free(p1), free(p2);
+    clnn_model_destroy(m2);
+  }
+  remove(path);
   free(y1), free(y2), free(d1), free(d2), free(s1), free(s2);
   lcase_free(&a);
   lcase_free(&b);
