@@ -397,6 +397,7 @@ static clnn_status copy_pass(void *p) {
 
 static void measure_peak(clnn_context *ctx) {
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(ctx, &info);
   cl_context cc;
   cl_command_queue q;
@@ -1092,7 +1093,7 @@ static clnn_status softmax_xent(void *p) {
 }
 static clnn_status adam(void *p) {
   mem_arg *m = p;
-  clnn_adam_params ap = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
+  clnn_adam_params ap = {(uint32_t)sizeof(clnn_adam_params), 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
   return clnn_adam_step(g_ctx, &ap, ++m->step, m->a, m->b, m->c, m->d);
 }
 static clnn_status relu_bwd(void *p) {
@@ -1671,6 +1672,7 @@ int main(int argc, char **argv) {
   free(saved_tune);
   if (s != CLNN_SUCCESS) die("cannot create a context: %s: %s", clnn_status_string(s), clnn_last_error());
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(ctx0, &info);
   fprintf(stderr, "clnn-bench: %s (%s); measuring peak...\n", info.name, info.platform_name);
   g_ctx = ctx0;

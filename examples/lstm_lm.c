@@ -170,7 +170,11 @@ int main(int argc, char **argv) {
   clnn_optimizer_config_init(&oc, CLNN_OPTIM_ADAM, lr);
   oc.clip_grad_norm = 1.0f;
   CHECK(clnn_model_set_optimizer(s.m, &oc));
-  clnn_schedule sc = {CLNN_SCHEDULE_COSINE, 0, 0.0f, 0, (uint64_t)steps, 0.1f};
+  clnn_schedule sc;
+  clnn_schedule_init(&sc);
+  sc.type = CLNN_SCHEDULE_COSINE;
+  sc.total_steps = (uint64_t)steps;
+  sc.min_ratio = 0.1f;
   CHECK(clnn_model_set_schedule(s.m, &sc));
   printf("model: embedding %d -> LSTM(%d) -> LSTM(%d) -> dense %d, %zu parameters; %zu streams "
          "of %d characters per step (state carried), %d Adam steps, lr %g (cosine)\n",

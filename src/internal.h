@@ -4,7 +4,7 @@
 #ifndef CLNN_INTERNAL_H
 #define CLNN_INTERNAL_H
 
-#include "clnn.h"
+#include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 #include "common.h" /* cl/common.h: numbers shared with the kernels */
 
 #include <stdarg.h>
@@ -60,6 +60,50 @@ struct clnn_tensor {
   size_t dims[CLNN_MAX_DIMS];
   size_t numel;
 };
+
+/* ---- versioned public structs (src/runtime/struct_size.c, docs/ABI.md) ---- */
+
+typedef enum clnn__struct_id {
+  CLNN__DEVICE_INFO,
+  CLNN__CONTEXT_OPTIONS,
+  CLNN__CONV2D_PARAMS,
+  CLNN__POOL2D_PARAMS,
+  CLNN__SGD_PARAMS,
+  CLNN__ADAM_PARAMS,
+  CLNN__RMSPROP_PARAMS,
+  CLNN__ADAGRAD_PARAMS,
+  CLNN__ATTENTION_PARAMS,
+  CLNN__OPTIMIZER_CONFIG,
+  CLNN__SCHEDULE,
+  CLNN__LSTM_PARAMS,
+  CLNN__GRAPH_LSTM_OPTIONS,
+  CLNN__STRUCT_COUNT
+} clnn__struct_id;
+
+/* Checks p->struct_size (p not NULL) against the layouts of struct `id` the library knows:
+ * CLNN_ERROR_INVALID_ARGUMENT naming fn, arg, the struct and its _init function otherwise.
+ * *size (may be NULL) receives it. */
+clnn_status clnn__struct_check(clnn__struct_id id, const char *fn, const char *arg, const void *p,
+                               uint32_t *size);
+/* Checks src (not NULL) as above, then fills dst (the current layout, dst_size bytes) with the
+ * bytes within src's struct_size, zeros after them, and struct_size = dst_size. */
+clnn_status clnn__struct_in(clnn__struct_id id, const char *fn, const char *arg, const void *src,
+                            void *dst, size_t dst_size);
+/* Copies the bytes of src after struct_size and within `size` (a checked struct_size) into dst. */
+void clnn__struct_out(void *dst, const void *src, uint32_t size);
+
+/* At the top of a public function: when the struct pointer `ptr` (a parameter) is not NULL,
+ * checks it and points it at `local`, a copy in the current layout; returns the error
+ * otherwise. */
+#define CLNN__STRUCT_IN(id, fn, arg, ptr, local)                                                  \
+  do {                                                                                            \
+    if (ptr) {                                                                                    \
+      clnn_status struct_in_status_ = clnn__struct_in((id), (fn), (arg), (ptr), &(local),        \
+                                                       sizeof(local));                            \
+      if (struct_in_status_ != CLNN_SUCCESS) return struct_in_status_;                           \
+      (ptr) = &(local);                                                                           \
+    }                                                                                             \
+  } while (0)
 
 /* ---- errors and logging (src/runtime/status.c) ---- */
 
@@ -181,6 +225,9 @@ clnn_status clnn__gemm_batched(clnn_context *ctx, int trans_a, int trans_b, size
 void clnn__gemm_context_release(clnn_context *ctx);
 /* Which GEMM path the last clnn__gemm call on this thread took ("clblast" or "clnn-cpu"). */
 const char *clnn__gemm_last_path(void);
+/* The kernel of cl/gemm_cpu.cl the last "clnn-cpu" GEMM on this thread launched, e.g.
+ * "gemm_xk_ct_n" (its middle part is the orientation: "cn" computes C, "ct" C^T); "none" before. */
+const char *clnn__own_gemm_last_kernel(void);
 
 /* ---- devices (src/runtime/device.c) ---- */
 void clnn__describe_device(cl_platform_id platform, cl_device_id dev, clnn_device_info *info);

@@ -450,6 +450,11 @@ static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int tr
   return CLNN_SUCCESS;
 }
 
+/* The kernel the last clnn__own_gemm call on this thread launched (a test hook: its name says
+ * the orientation, "_cn_" or "_ct_"). */
+static _Thread_local char last_kernel[32] = "none";
+const char *clnn__own_gemm_last_kernel(void) { return last_kernel; }
+
 int clnn__own_gemm(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a,
                    size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off, size_t ldb,
                    size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
@@ -526,6 +531,7 @@ int clnn__own_gemm(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t
   char kname[32];
   snprintf(kname, sizeof kname, "gemm_%s_%s_%s", x_k_contig ? "xk" : "xr", transposed ? "ct" : "cn",
            wide ? "w" : "n");
+  memcpy(last_kernel, kname, sizeof last_kernel);
   size_t row_groups = (rows + (size_t)(prows * rt) - 1) / (size_t)(prows * rt);
   /* order 0: row groups fastest, so consecutive work-groups (which PoCL hands to a thread in runs)
    * share one panel of Y, which stays in the core's L2 while X streams past it */

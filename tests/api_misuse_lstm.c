@@ -24,7 +24,9 @@ static void lstm_sequence_options(void) {
   clnn_tensor *ly = T(ctx, 2, 2, 3), *res = W(ctx, 1, &res_n), *dx = T(ctx, 2, 2, 4);
   clnn_tensor *dwih = T(ctx, 12, 4), *dwhh = T(ctx, 12, 3), *db = T(ctx, 12);
   const int32_t lens_long[2] = {3, 1}, lens_zero[2] = {2, 0};
-  clnn_lstm_params lp = {lens_long, 2, 0};
+  clnn_lstm_params lp;
+  clnn_lstm_params_init(&lp);
+  lp.lengths = lens_long, lp.num_lengths = 2;
   ROW(clnn_lstm_forward_ex, "lengths[0] > T", INV,
       clnn_lstm_forward_ex(ctx, &lp, lx, wih, whh, lb, NULL, NULL, ly, NULL, NULL, res));
   lp.lengths = lens_zero;
@@ -36,11 +38,27 @@ static void lstm_sequence_options(void) {
   ROW(clnn_lstm_backward_ex, "num_lengths differs from N", INV,
       clnn_lstm_backward_ex(ctx, &lp, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx, dwih,
                             dwhh, db, NULL, NULL));
-  clnn_lstm_params lr = {NULL, 0, 3};
+  clnn_lstm_params lr;
+  clnn_lstm_params_init(&lr);
+  lr.reverse = 3;
   ROW(clnn_lstm_backward_ex, "reverse 3", INV,
       clnn_lstm_backward_ex(ctx, &lr, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx, dwih,
                             dwhh, db, NULL, NULL));
   VROW(clnn_lstm_params_init, "NULL is a no-op", clnn_lstm_params_init(NULL), 1);
+  /* struct_size (docs/ABI.md): 0 and a newer, larger layout are refused, naming the _init */
+  clnn_lstm_params_init(&lr);
+  VROW(clnn_lstm_params_init, "sets struct_size", , lr.struct_size == sizeof lr);
+  const uint32_t lsz[2] = {0, (uint32_t)sizeof lr + 8};
+  for (int b = 0; b < 2; b++) {
+    lr.struct_size = lsz[b];
+    ROW(clnn_lstm_forward_ex, "bad struct_size", INV,
+        clnn_lstm_forward_ex(ctx, &lr, lx, wih, whh, lb, NULL, NULL, ly, NULL, NULL, res));
+    TU_CHECK(strstr(clnn_last_error(), "clnn_lstm_params_init") != NULL,
+             "the message names clnn_lstm_params_init: %s", clnn_last_error());
+    ROW(clnn_lstm_backward_ex, "bad struct_size", INV,
+        clnn_lstm_backward_ex(ctx, &lr, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx,
+                              dwih, dwhh, db, NULL, NULL));
+  }
 
   /* graph node: sq [4, 3] (a sequence), v [5] */
   clnn_graph *g = NULL;
@@ -54,6 +72,13 @@ static void lstm_sequence_options(void) {
   VROW(clnn_graph_lstm_options_init, "NULL is a no-op", clnn_graph_lstm_options_init(NULL), 1);
   clnn_graph_lstm_options_init(&lo);
   lo.hidden = 4;
+  lo.struct_size = 0;
+  LROW(clnn_graph_lstm_ex, "struct_size 0", INV, "clnn_graph_lstm_options_init",
+       clnn_graph_lstm_ex(g, "lx", sq, &lo, &o, NULL, NULL));
+  lo.struct_size = (uint32_t)sizeof lo + 8;
+  LROW(clnn_graph_lstm_ex, "struct_size of a newer layout", INV, "clnn_graph_lstm_options_init",
+       clnn_graph_lstm_ex(g, "lx", sq, &lo, &o, NULL, NULL));
+  lo.struct_size = (uint32_t)sizeof lo;
   LROW(clnn_graph_lstm_ex, "options NULL", INV, "options",
        clnn_graph_lstm_ex(g, "lx", sq, NULL, &o, NULL, NULL));
   ROW(clnn_graph_lstm_ex, "graph NULL", INV, clnn_graph_lstm_ex(NULL, "lx", sq, &lo, &o, NULL, NULL));

@@ -5,8 +5,8 @@
  * it; outputs past a length must be exactly zero, and every gradient (dx, dW_ih, dW_hh, db, dh0,
  * dc0) must match, padded positions of dx exactly zero. Also: central finite differences of the
  * device gradients against that reference loss, large x and NaN dy in the padding changing nothing, and the
- * errors (lengths of the wrong count, zero, longer than T, bad reverse: status, a message naming
- * the field, outputs untouched). */
+ * errors (lengths of the wrong count, zero, longer than T, bad reverse, struct_size 0: status, a
+ * message naming the field, outputs untouched). */
 #include "lstm_ref.h"
 #include "test_util.h"
 
@@ -241,7 +241,9 @@ static void test_finite_differences(int reverse) {
               *tdcn = tn(2, N, H, 0, p.dcn);
   clnn_tensor *to[6] = {tn(3, T, N, I, NULL), tn(2, G, I, 0, NULL), tn(2, G, H, 0, NULL),
                         tn(1, G, 0, 0, NULL), tn(2, N, H, 0, NULL), tn(2, N, H, 0, NULL)};
-  clnn_lstm_params prm = {p.len, N, reverse};
+  clnn_lstm_params prm;
+  clnn_lstm_params_init(&prm);
+  prm.lengths = p.len, prm.num_lengths = N, prm.reverse = reverse;
   TU_OK(clnn_lstm_forward_ex(ctx, &prm, tx, twi, twh, tb, th0, tc0, ty, NULL, NULL, tres));
   TU_OK(clnn_lstm_backward_ex(ctx, &prm, tx, twi, twh, th0, tc0, ty, tres, tdy, tdhn, tdcn, 0.0f,
                               to[0], to[1], to[2], to[3], to[4], to[5]));
@@ -272,15 +274,17 @@ static void test_errors(void) {
   clnn_tensor *ty = tn(3, T, N, H, NULL), *tres = tn(1, clnn_lstm_reserve_numel(T, N, H), 0, 0, 0);
   clnn_tensor *tdx = tn(3, T, N, I, NULL);
   const int32_t zero_len[2] = {3, 0}, long_len[2] = {5, 1}, ok_len[2] = {4, 1};
+  const uint32_t SZ = (uint32_t)sizeof(clnn_lstm_params);
   struct {
     clnn_lstm_params p;
     const char *needle;
-  } bad[] = {{{ok_len, 1, 0}, "num_lengths"},
-             {{ok_len, 3, 0}, "num_lengths"},
-             {{zero_len, 2, 0}, "lengths[1] is 0"},
-             {{long_len, 2, 1}, "lengths[0] is 5"},
-             {{NULL, 0, 2}, "reverse"},
-             {{ok_len, 2, -1}, "reverse"}};
+  } bad[] = {{{SZ, ok_len, 1, 0}, "num_lengths"},
+             {{SZ, ok_len, 3, 0}, "num_lengths"},
+             {{SZ, zero_len, 2, 0}, "lengths[1] is 0"},
+             {{SZ, long_len, 2, 1}, "lengths[0] is 5"},
+             {{SZ, NULL, 0, 2}, "reverse"},
+             {{SZ, ok_len, 2, -1}, "reverse"},
+             {{0, ok_len, 2, 0}, "clnn_lstm_params_init"}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     TU_OK(clnn_tensor_fill(ty, 7.5f));
     TU_OK(clnn_tensor_fill(tres, 7.5f));

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clnn.h"
+#include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 #include "../src/tune.h"
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -670,6 +670,7 @@ int main(int argc, char **argv) {
   unsetenv("CLNN_TUNE");
   if (st != CLNN_SUCCESS) die("cannot create a context: %s: %s", clnn_status_string(st), clnn_last_error());
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(probe, &info);
   clnn_context_get_cl(probe, &cl_ctx, &cl_dev, &cl_queue); /* probe lives until the end */
   char out[2048], fname[64];

@@ -360,7 +360,7 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
   m->grad_dirty = 1;
   m->mode = CLNN_MODE_TRAIN;
   clnn_optimizer_config_init(&m->opt, CLNN_OPTIM_ADAM, 1e-3f);
-  m->sched.type = CLNN_SCHEDULE_CONSTANT;
+  clnn_schedule_init(&m->sched);
   clnn_status st = clnn__g_copy(&m->graph.g, src);
   if (st != CLNN_SUCCESS) {
     free(m);
@@ -550,7 +550,9 @@ clnn_status clnn_model_param(clnn_model *m, const char *name, clnn_tensor **valu
   }
   if (value) *value = p->value;
   if (grad) *grad = p->grad;
-  clnn__m_par_mark_stale(m); /* the caller may write to it */
+  /* the caller may write to it: the next parallel step compares it with a replica (reading it
+   * copies nothing) */
+  p->exposed = 1;
   return CLNN_SUCCESS;
 }
 

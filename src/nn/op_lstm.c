@@ -347,6 +347,7 @@ const clnn__op clnn__op_lstm = {
 void clnn_graph_lstm_options_init(clnn_graph_lstm_options *o) {
   if (!o) return;
   memset(o, 0, sizeof *o);
+  o->struct_size = (uint32_t)sizeof *o;
   o->lengths = o->h0 = o->c0 = -1;
 }
 
@@ -355,6 +356,8 @@ clnn_status clnn_graph_lstm_ex(clnn_graph *g, const char *name, int x,
   const char *fn = "clnn_graph_lstm_ex";
   if (!g || !out || !o)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: graph, options or out is NULL", fn);
+  clnn_graph_lstm_options o_in;
+  CLNN__STRUCT_IN(CLNN__GRAPH_LSTM_OPTIONS, fn, "options", o, o_in);
   if ((o->h0 < 0) != (o->c0 < 0))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: h0 is %d and c0 is %d; give both initial state values or neither", fn,

@@ -258,7 +258,9 @@ static clnn_status lstm_check_layer(const char *fn, const clnn_tensor *x, const 
 }
 
 void clnn_lstm_params_init(clnn_lstm_params *p) {
-  if (p) memset(p, 0, sizeof *p);
+  if (!p) return;
+  memset(p, 0, sizeof *p);
+  p->struct_size = (uint32_t)sizeof *p;
 }
 
 /* Checks the sequence options against the batch and length: lengths (num_lengths == N, each in
@@ -310,6 +312,8 @@ clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_lstm_params *p,
                                  clnn_tensor *h_n, clnn_tensor *c_n, clnn_tensor *reserve) {
   static const char fn[] = "clnn_lstm_forward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+  clnn_lstm_params p_in;
+  CLNN__STRUCT_IN(CLNN__LSTM_PARAMS, fn, "params", p, p_in);
   clnn_status s;
   if ((s = lstm_tensor(fn, ctx, x, "x", 0)) || (s = lstm_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
       (s = lstm_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = lstm_tensor(fn, ctx, bias, "bias", 1)) ||
@@ -405,6 +409,8 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
                                   clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0) {
   static const char fn[] = "clnn_lstm_backward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+  clnn_lstm_params p_in;
+  CLNN__STRUCT_IN(CLNN__LSTM_PARAMS, fn, "params", p, p_in);
   clnn_status s;
   if ((s = lstm_tensor(fn, ctx, x, "x", 0)) || (s = lstm_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
       (s = lstm_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = lstm_tensor(fn, ctx, h0, "h0", 1)) ||

@@ -14,7 +14,9 @@ void clnn__gemm_context_init(clnn_context *ctx); /* src/gemm.c: applies tuned GE
 void clnn__programs_release(clnn_context *ctx);   /* src/runtime/program.c */
 
 void clnn_context_options_init(clnn_context_options *options) {
-  if (options) memset(options, 0, sizeof *options);
+  if (!options) return;
+  memset(options, 0, sizeof *options);
+  options->struct_size = (uint32_t)sizeof *options;
 }
 
 /* Resolves the cache directory: option, $CLNN_CACHE_DIR, $XDG_CACHE_HOME/clnn, ~/.cache/clnn. */
@@ -89,6 +91,8 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
 clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **out) {
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_create: ctx is NULL");
   *out = NULL;
+  clnn_context_options o_in;
+  CLNN__STRUCT_IN(CLNN__CONTEXT_OPTIONS, "clnn_context_create", "options", options, o_in);
   const char *sel = options && options->device ? options->device : getenv("CLNN_DEVICE");
   int index = -1;
   char reason[256];
@@ -132,6 +136,8 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
                               const clnn_context_options *options, clnn_context **out) {
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: ctx is NULL");
   *out = NULL;
+  clnn_context_options o_in;
+  CLNN__STRUCT_IN(CLNN__CONTEXT_OPTIONS, "clnn_context_wrap", "options", options, o_in);
   if (!context || !device || !queue)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: context, device and queue must all be non-NULL");
   cl_context qctx = NULL;
@@ -214,7 +220,11 @@ clnn_status clnn_context_get_cl(const clnn_context *ctx, cl_context *context, cl
 clnn_status clnn_context_device_info(const clnn_context *ctx, clnn_device_info *info) {
   if (!ctx || !info)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_device_info: ctx and info must be non-NULL");
-  *info = ctx->info;
+  uint32_t size;
+  clnn_status s = clnn__struct_check(CLNN__DEVICE_INFO, "clnn_context_device_info", "info", info,
+                                     &size);
+  if (s != CLNN_SUCCESS) return s;
+  clnn__struct_out(info, &ctx->info, size);
   return CLNN_SUCCESS;
 }
 
