@@ -140,7 +140,12 @@ typedef enum clnn_log_level {
 typedef void (*clnn_log_fn)(clnn_log_level level, const char *message, void *user);
 
 /* Routes log messages up to `max_level` to `fn` (NULL: no logging, the default unless CLNN_LOG
- * is set, in which case messages go to stderr). Process-wide. */
+ * is set, in which case messages go to stderr). Process-wide, and safe to call while other threads
+ * log: each message goes either to the old callback (with the old `user`) or to the new one, and
+ * when this returns the old callback is no longer running on any thread, so its `user` may be
+ * freed. The callback is never called from two threads at once (messages are serialised). It may
+ * call clnn functions, whose messages reach it nested, but a call of clnn_set_log_callback from
+ * inside the callback is ignored. */
 void clnn_set_log_callback(clnn_log_fn fn, clnn_log_level max_level, void *user);
 
 /* ============================================================================================== */
@@ -229,12 +234,23 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
 
 /* clnn_context_wrap (a context over the caller's OpenCL objects) is in clnn_cl.h. */
 
-/* Waits for all work, then frees everything the context owns. NULL is a no-op. Destroy its
- * tensors (and networks) first; if some still live, the context is not freed yet: it refuses every
- * new call (CLNN_ERROR_INVALID_ARGUMENT, "the context was destroyed") except destroying those
- * tensors and networks, and is freed with the last of them, so no handle is ever left pointing at
- * freed memory. Using `ctx` itself after that last destroy is a use after free, as with any
- * destroyed handle. */
+/* Waits for all work, then frees everything the context owns (kernel programs, workspaces,
+ * CLBlast's cached programs, the queue and the OpenCL context, or clnn's references to the
+ * caller's when wrapped). NULL is a no-op.
+ *
+ * Destroy its tensors (created or wrapped), networks (clnn_net) and models (clnn_model, created or
+ * loaded) first. If some still live, the context is not freed yet: it logs one warning, waits for
+ * its work and is marked destroyed. From then on every call that would use its device returns
+ * CLNN_ERROR_INVALID_ARGUMENT ("the context was destroyed") and changes nothing: operators, GEMM,
+ * clnn_tensor_create / wrap / write / read / fill / copy, creating a network or model on it, and
+ * the network and model calls built on them (training, inference, saving and loading parameters).
+ * Calls that only touch host-side state still answer (shape queries, clnn_tensor_reshape,
+ * clnn_tensor_cl_mem, clnn_context_device_info, clnn_context_get_cl, network settings), and
+ * destroying those tensors, networks and models works as usual. The context is freed, with
+ * everything listed above, when the last of them is destroyed, so no handle is ever left pointing
+ * at freed memory and nothing leaks once they are all destroyed (objects never destroyed keep it
+ * alive, as any handle not destroyed would). A second clnn_context_destroy meanwhile does nothing
+ * more. Using `ctx` itself after it was freed is a use after free, as with any destroyed handle. */
 void clnn_context_destroy(clnn_context *ctx);
 
 /* clnn_context_get_cl (the context's OpenCL objects) is in clnn_cl.h. */

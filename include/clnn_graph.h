@@ -207,7 +207,8 @@ clnn_status clnn_graph_summary(const clnn_graph *g, char *buf, size_t size);
 
 /* A model owns a copy of the graph (only the nodes that the outputs and losses need run), its
  * parameters (initialised from seed as clnn_net's layers are), gradients, optimizer state and
- * per-batch buffers. Like a context, a model is used from one thread at a time. */
+ * per-batch buffers. Like a context, a model is used from one thread at a time. A model keeps its
+ * context alive: destroying the context first defers it (see clnn_context_destroy). */
 typedef struct clnn_model clnn_model;
 
 clnn_status clnn_model_create(clnn_context *ctx, const clnn_graph *g, uint64_t seed,

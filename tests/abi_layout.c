@@ -86,6 +86,14 @@ int main(void) {
   STRUCT(clnn_feed,
          FIELD(clnn_feed, value) FIELD(clnn_feed, host) FIELD(clnn_feed, count)
          FIELD(clnn_feed, tensor));
+  STRUCT(clnn_augment_options,
+         FIELD(clnn_augment_options, struct_size) FIELD(clnn_augment_options, max_shift)
+         FIELD(clnn_augment_options, hflip) FIELD(clnn_augment_options, max_rotate_deg)
+         FIELD(clnn_augment_options, noise_std) FIELD(clnn_augment_options, seed));
+  STRUCT(clnn_augment_draw,
+         FIELD(clnn_augment_draw, dx) FIELD(clnn_augment_draw, dy) FIELD(clnn_augment_draw, flip)
+         FIELD(clnn_augment_draw, angle_deg) FIELD(clnn_augment_draw, noise_std)
+         FIELD(clnn_augment_draw, noise_seed));
   STRUCT(clnn_schedule,
          FIELD(clnn_schedule, struct_size) FIELD(clnn_schedule, type)
          FIELD(clnn_schedule, step_size) FIELD(clnn_schedule, gamma)

@@ -85,22 +85,30 @@ static void optim(clnn_context *ctx) {
 }
 
 /* cl/bench.cl (clnn-bench's peak measurement; not used by operators), launched directly. */
+/* The kernels of cl/bench.cl (the clnn-bench peak kernels). */
+static clnn__kernel_ref k_bench_copy1 = CLNN_KERNEL_REF("bench", "bench_copy1");
+static clnn__kernel_ref k_bench_copy4 = CLNN_KERNEL_REF("bench", "bench_copy4");
+static clnn__kernel_ref k_bench_copy16 = CLNN_KERNEL_REF("bench", "bench_copy16");
+static clnn__kernel_ref k_bench_fma1 = CLNN_KERNEL_REF("bench", "bench_fma1");
+static clnn__kernel_ref k_bench_fma4 = CLNN_KERNEL_REF("bench", "bench_fma4");
+static clnn__kernel_ref k_bench_fma16 = CLNN_KERNEL_REF("bench", "bench_fma16");
+
 static void bench_kernels(clnn_context *ctx) {
   clnn_tensor *a = R(ctx, 64), *b = S(ctx, 64);
   cl_mem am = clnn_tensor_cl_mem(a), bm = clnn_tensor_cl_mem(b);
-  const char *fma[] = {"bench_fma1", "bench_fma4", "bench_fma16"};
+  clnn__kernel_ref *fma[] = {&k_bench_fma1, &k_bench_fma4, &k_bench_fma16};
   const size_t items[] = {5, 3, 2}; /* floats per item 1, 4, 16: within 64 */
   for (int i = 0; i < 3; i++) {
     const size_t local = 1;
-    CASE(CLNN_RUN(ctx, "bench", fma[i], 1, &items[i], &local, CLNN_ARG_MEM(bm), CLNN_ARG_INT(3),
+    CASE(CLNN_RUN(ctx, fma[i], 1, &items[i], &local, CLNN_ARG_MEM(bm), CLNN_ARG_INT(3),
                   CLNN_ARG_FLOAT(0.5f)));
   }
   size_t g = 61;
-  CASE(CLNN_RUN(ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(61)));
+  CASE(CLNN_RUN(ctx, &k_bench_copy1, 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(61)));
   g = 16;
-  CASE(CLNN_RUN(ctx, "bench", "bench_copy4", 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(15)));
+  CASE(CLNN_RUN(ctx, &k_bench_copy4, 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(15)));
   g = 2;
-  CASE(CLNN_RUN(ctx, "bench", "bench_copy16", 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(3),
+  CASE(CLNN_RUN(ctx, &k_bench_copy16, 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(3),
                 CLNN_ARG_INT(2)));
   release_all();
 }

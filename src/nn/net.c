@@ -128,8 +128,11 @@ clnn_status clnn_net_create(clnn_context *ctx, int ndim, const size_t *input_dim
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_create: input_dims[%d] is 0", i);
   if (clnn__nn_prod(ndim, input_dims) == 0)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_create: input size overflows");
+  clnn_status live = clnn__context_check_live(ctx, "clnn_net_create");
+  if (live != CLNN_SUCCESS) return live;
   clnn_net *net = calloc(1, sizeof(*net));
   if (!net) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate a network");
+  clnn__context_hold(ctx, "clnn_net_create"); /* checked above: cannot fail */
   net->ctx = ctx;
   net->seed = seed;
   net->in_ndim = ndim;
@@ -168,7 +171,9 @@ void clnn_net_destroy(clnn_net *net) {
   clnn__nn_par_destroy(net); /* replicas on other devices, MPI communicator */
   release_finalized(net);
   free(net->layers);
+  clnn_context *ctx = net->ctx;
   free(net);
+  clnn__context_drop(ctx); /* frees a destroyed context with its last object */
 }
 
 /* ---- settings ---- */

@@ -28,23 +28,26 @@
 #define LSTM_PROGRAM "lstm"
 #define LSTM_COLSUM_ROWS 64 /* rows per work-item in the first pass of the bias column sum */
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_lstm_colsum_final = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_colsum_final");
+static clnn__kernel_ref k_lstm_colsum_partial = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_colsum_partial");
+static clnn__kernel_ref k_lstm_gates_bwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gates_bwd");
+static clnn__kernel_ref k_lstm_gates_fwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gates_fwd");
+static clnn__kernel_ref k_lstm_scale = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_scale");
+static clnn__kernel_ref k_lstm_step_fwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_step_fwd");
+static clnn__kernel_ref k_lstm_step_bwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_step_bwd");
+static clnn__kernel_ref k_lstm_gather_rows = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gather_rows");
+
 typedef struct lstm_dims {
   size_t T, N, I, H, G; /* steps, batch, input size, hidden size, 4*H */
 } lstm_dims;
-
-/* Re-issues the last error with the function name in front. */
-static clnn_status lstm_prefixed(const char *fn, clnn_status s) {
-  char msg[768];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
 
 static clnn_status lstm_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                                const char *name, int optional) {
   if (!t && optional) return CLNN_SUCCESS;
   if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
   clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : lstm_prefixed(fn, s);
+  return clnn__prefix_error(fn, s);
 }
 
 /* t (if not NULL) must have exactly `ndim` dims equal to `want`; `sym` names them ("[N, H]") and
@@ -83,19 +86,19 @@ static clnn_status lstm_distinct(const char *fn, const clnn_tensor *const *outs,
 }
 
 /* 64 work-items, or fewer where the kernel allows fewer (CL_KERNEL_WORK_GROUP_SIZE). */
-static size_t lstm_local(clnn_context *ctx, const char *kernel) {
-  size_t l = clnn__kernel_wg_limit(ctx, LSTM_PROGRAM, kernel);
+static size_t lstm_local(clnn_context *ctx, clnn__kernel_ref *kernel) {
+  size_t l = clnn__kernel_wg_limit(ctx, kernel);
   return l > 64 ? 64 : l;
 }
 
 /* Fetches (builds) every kernel a call will launch before anything is enqueued, so a build
  * failure cannot leave outputs half written. */
-static clnn_status lstm_kernels(clnn_context *ctx, const char *fn, const char *const *names,
+static clnn_status lstm_kernels(clnn_context *ctx, const char *fn, clnn__kernel_ref *const *kernels,
                                 int count) {
   for (int i = 0; i < count; i++) {
     cl_kernel k;
-    clnn_status s = clnn__kernel(ctx, LSTM_PROGRAM, names[i], &k);
-    if (s != CLNN_SUCCESS) return lstm_prefixed(fn, s);
+    clnn_status s = clnn__kernel(ctx, kernels[i], &k);
+    if (s != CLNN_SUCCESS) return clnn__prefix_error(fn, s);
   }
   return CLNN_SUCCESS;
 }
@@ -152,9 +155,9 @@ clnn_status clnn_lstm_gates_forward(clnn_context *ctx, const clnn_tensor *gates,
   const char *const in_names[] = {"gates", "c_prev"};
   if ((s = lstm_distinct(fn, outs, out_names, 2, ins, in_names, 2))) return s;
 
-  const size_t local = lstm_local(ctx, "lstm_gates_fwd"), global = N * H;
+  const size_t local = lstm_local(ctx, &k_lstm_gates_fwd), global = N * H;
   cl_mem g = gates->mem;
-  return CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_fwd", 1, &global, &local, CLNN_ARG_MEM(g),
+  return CLNN_RUN(ctx, &k_lstm_gates_fwd, 1, &global, &local, CLNN_ARG_MEM(g),
                   CLNN_ARG_ULONG(0), CLNN_ARG_MEM(g), CLNN_ARG_INT(0), CLNN_ARG_MEM(c_prev->mem),
                   CLNN_ARG_ULONG(0), CLNN_ARG_INT(1), CLNN_ARG_MEM(c->mem), CLNN_ARG_ULONG(0),
                   CLNN_ARG_MEM(h->mem), CLNN_ARG_ULONG(0), CLNN_ARG_MEM(g), CLNN_ARG_INT(0),
@@ -196,9 +199,9 @@ clnn_status clnn_lstm_gates_backward(clnn_context *ctx, const clnn_tensor *gates
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: output dgates is the same tensor as input dc", fn);
 
-  const size_t local = lstm_local(ctx, "lstm_gates_bwd"), global = N * H;
+  const size_t local = lstm_local(ctx, &k_lstm_gates_bwd), global = N * H;
   cl_mem g = gates->mem;
-  return CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_bwd", 1, &global, &local, CLNN_ARG_MEM(g),
+  return CLNN_RUN(ctx, &k_lstm_gates_bwd, 1, &global, &local, CLNN_ARG_MEM(g),
                   CLNN_ARG_ULONG(0), CLNN_ARG_MEM(c_prev->mem), CLNN_ARG_ULONG(0), CLNN_ARG_INT(1),
                   CLNN_ARG_MEM(c->mem), CLNN_ARG_ULONG(0), CLNN_ARG_MEM(dh->mem), CLNN_ARG_ULONG(0),
                   CLNN_ARG_INT(1), CLNN_ARG_MEM(g), CLNN_ARG_ULONG(0), CLNN_ARG_INT(0),
@@ -345,7 +348,7 @@ clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_lstm_params *p,
   const clnn_tensor *ins2[] = {h0, c0};
   const char *const in2_names[] = {"h0", "c0"};
   if ((s = lstm_distinct(fn, outs2, out2_names, 2, ins2, in2_names, 2))) return s;
-  static const char *const kernels[] = {"lstm_step_fwd"};
+  clnn__kernel_ref *const kernels[] = {&k_lstm_step_fwd};
   if ((s = lstm_kernels(ctx, fn, kernels, 1))) return s;
 
   const size_t T = d.T, N = d.N, I = d.I, H = d.H, G = d.G;
@@ -355,15 +358,15 @@ clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_lstm_params *p,
    * GEMM reads a zero row of y: the kernel adds p0 = h0 W_hh^T (workspace slot 3) there. */
   const int use_p0 = rev && has_lens && h0 && T > 1;
   cl_mem res = reserve->mem, dummy = res, lens = res, p0 = res;
-  if (use_p0 && (s = clnn__workspace(ctx, 3, NG * sizeof(float), &p0))) return lstm_prefixed(fn, s);
-  if ((s = lstm_upload_lengths(ctx, p, N, res, &lens))) return lstm_prefixed(fn, s);
+  if (use_p0 && (s = clnn__workspace(ctx, 3, NG * sizeof(float), &p0))) return clnn__prefix_error(fn, s);
+  if ((s = lstm_upload_lengths(ctx, p, N, res, &lens))) return clnn__prefix_error(fn, s);
   /* Input projection of every step: gates[T*N, 4H] = x[T*N, I] * w_ih^T. */
   s = clnn__gemm(ctx, 0, 1, T * N, G, I, 1.0f, x->mem, 0, I, w_ih->mem, 0, I, 0.0f, res, 0, G);
   if (s) return s;
   if (use_p0 && (s = clnn__gemm(ctx, 0, 1, N, G, H, 1.0f, h0->mem, 0, H, w_hh->mem, 0, H, 0.0f, p0,
                                 0, G)))
     return s;
-  const size_t local = lstm_local(ctx, "lstm_step_fwd"), global = NH;
+  const size_t local = lstm_local(ctx, &k_lstm_step_fwd), global = NH;
   for (size_t step = 0; step < T; step++) {
     const size_t t = rev ? T - 1 - step : step;
     /* gates_t += h_prev[N, H] * w_hh^T (skipped when h_prev is zero). */
@@ -374,7 +377,7 @@ clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_lstm_params *p,
                      G);
       if (s) return s;
     }
-    s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_step_fwd", 1, &global, &local, CLNN_ARG_MEM(res),
+    s = CLNN_RUN(ctx, &k_lstm_step_fwd, 1, &global, &local, CLNN_ARG_MEM(res),
                  CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(bias ? bias->mem : dummy),
                  CLNN_ARG_INT(bias != NULL), CLNN_ARG_MEM(p0), CLNN_ARG_INT(use_p0 && step > 0),
                  CLNN_ARG_MEM(res), CLNN_ARG_ULONG(c_base), CLNN_ARG_MEM(c0 ? c0->mem : dummy),
@@ -423,7 +426,7 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
       (s = lstm_tensor(fn, ctx, dbias, "dbias", 1)) || (s = lstm_tensor(fn, ctx, dh0, "dh0", 1)) ||
       (s = lstm_tensor(fn, ctx, dc0, "dc0", 1)))
     return s;
-  if ((s = clnn__check_beta(beta))) return lstm_prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   lstm_dims d;
   char from[256];
   if ((s = lstm_check_layer(fn, x, w_ih, w_hh, h0, c0, y, reserve, &d, from, sizeof from)))
@@ -463,10 +466,10 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
    * (forward), step T-1 (reverse), or gathered from step len-1 (reverse with lengths). */
   const int gather = rev && has_lens && (dh0 || (dw_hh && h0));
   const size_t chunks = (TN + LSTM_COLSUM_ROWS - 1) / LSTM_COLSUM_ROWS;
-  const char *const kernels[] = {"lstm_step_bwd", dbias ? "lstm_colsum_partial" : NULL,
-                                 dbias ? "lstm_colsum_final" : NULL,
-                                 need_scale ? "lstm_scale" : NULL,
-                                 gather ? "lstm_gather_rows" : NULL};
+  clnn__kernel_ref *const kernels[] = {&k_lstm_step_bwd, dbias ? &k_lstm_colsum_partial : NULL,
+                                       dbias ? &k_lstm_colsum_final : NULL,
+                                       need_scale ? &k_lstm_scale : NULL,
+                                       gather ? &k_lstm_gather_rows : NULL};
   for (int k = 0; k < 5; k++)
     if (kernels[k] && (s = lstm_kernels(ctx, fn, &kernels[k], 1))) return s;
   /* Workspaces, all acquired before anything is enqueued. ws_st: [0, NH) dh carried into the
@@ -476,14 +479,14 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
   if ((s = clnn__workspace(ctx, 3, TN * G * sizeof(float), &ws_dg)) ||
       (s = clnn__workspace(ctx, 4, (2 * NH + (gather ? NG : 0)) * sizeof(float), &ws_st)) ||
       (dbias && (s = clnn__workspace(ctx, 5, chunks * G * sizeof(float), &ws_part))))
-    return lstm_prefixed(fn, s);
+    return clnn__prefix_error(fn, s);
   cl_mem res = reserve->mem, dummy = res;
-  if ((s = lstm_upload_lengths(ctx, p, N, res, &lens))) return lstm_prefixed(fn, s);
+  if ((s = lstm_upload_lengths(ctx, p, N, res, &lens))) return clnn__prefix_error(fn, s);
 
-  const size_t local = lstm_local(ctx, "lstm_step_bwd"), global = NH;
+  const size_t local = lstm_local(ctx, &k_lstm_step_bwd), global = NH;
   for (size_t step = T; step-- > 0;) {
     const size_t t = rev ? T - 1 - step : step;
-    s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_step_bwd", 1, &global, &local, CLNN_ARG_MEM(res),
+    s = CLNN_RUN(ctx, &k_lstm_step_bwd, 1, &global, &local, CLNN_ARG_MEM(res),
                  CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(res), CLNN_ARG_ULONG(c_base),
                  CLNN_ARG_MEM(c0 ? c0->mem : dummy), CLNN_ARG_INT(c0 != NULL),
                  CLNN_ARG_MEM(dy ? dy->mem : dummy), CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(ws_st),
@@ -503,7 +506,7 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
   size_t g0_off = rev ? (T - 1) * NG : 0;
   if (gather) {
     const size_t gl = NG;
-    if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gather_rows", 1, &gl, &local, CLNN_ARG_MEM(ws_dg),
+    if ((s = CLNN_RUN(ctx, &k_lstm_gather_rows, 1, &gl, &local, CLNN_ARG_MEM(ws_dg),
                       CLNN_ARG_MEM(lens), CLNN_ARG_INT(N), CLNN_ARG_INT(G), CLNN_ARG_MEM(ws_st),
                       CLNN_ARG_ULONG(2 * NH))))
       return s;
@@ -539,7 +542,7 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
         return s;
     } else if (need_scale && beta != 1.0f) {
       const size_t n = G * H, gl = n;
-      if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_scale", 1, &gl, &local, CLNN_ARG_MEM(dw_hh->mem),
+      if ((s = CLNN_RUN(ctx, &k_lstm_scale, 1, &gl, &local, CLNN_ARG_MEM(dw_hh->mem),
                         CLNN_ARG_ULONG(n), CLNN_ARG_FLOAT(beta))))
         return s;
     }
@@ -547,11 +550,11 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
   /* dbias[4H] = column sums of dgates[T*N, 4H], fixed order. */
   if (dbias) {
     const size_t g1n = chunks * G, g2n = G;
-    if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_colsum_partial", 1, &g1n, &local,
+    if ((s = CLNN_RUN(ctx, &k_lstm_colsum_partial, 1, &g1n, &local,
                       CLNN_ARG_MEM(ws_dg), CLNN_ARG_INT(TN), CLNN_ARG_INT(G),
                       CLNN_ARG_INT(LSTM_COLSUM_ROWS), CLNN_ARG_INT(chunks), CLNN_ARG_MEM(ws_part))))
       return s;
-    if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_colsum_final", 1, &g2n, &local,
+    if ((s = CLNN_RUN(ctx, &k_lstm_colsum_final, 1, &g2n, &local,
                       CLNN_ARG_MEM(ws_part), CLNN_ARG_INT(chunks), CLNN_ARG_INT(G),
                       CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(dbias->mem))))
       return s;

@@ -42,6 +42,8 @@ static const struct_layouts LAYOUTS[CLNN__STRUCT_COUNT] = {
                          {sizeof(clnn_lstm_params)}, 1},
   [CLNN__GRAPH_LSTM_OPTIONS] = {"clnn_graph_lstm_options", "clnn_graph_lstm_options_init",
                                 {sizeof(clnn_graph_lstm_options)}, 1},
+  [CLNN__AUGMENT_OPTIONS] = {"clnn_augment_options", "clnn_augment_options_init",
+                             {sizeof(clnn_augment_options)}, 1},
 };
 
 clnn_status clnn__struct_check(clnn__struct_id id, const char *fn, const char *arg, const void *p,
