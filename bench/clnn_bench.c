@@ -1247,6 +1247,9 @@ static void run_relu(const char *name) {
   clnn_tensor_destroy(m.a); clnn_tensor_destroy(m.b); clnn_tensor_destroy(m.c);
 }
 
+/* attention, layer norm, embedding */
+#include "bench_seq.c"
+
 /* ============================================================================================== */
 /* the suite                                                                                      */
 /* ============================================================================================== */
@@ -1254,7 +1257,7 @@ static void run_relu(const char *name) {
 typedef struct bench_case {
   const char *name;
   const char *tier; /* "ci": in both tiers; "gpu": gpu tier only */
-  int kind;         /* 0 gemm, 1 conv, 2 lstm, 3 other */
+  int kind;         /* 0 gemm, 1 conv, 2 lstm, 3 other, 4 attention, 5 sequence others */
   int index;
 } bench_case;
 
@@ -1273,6 +1276,10 @@ static void build_suite(void) {
   suite[suite_n++] = (bench_case){"softmax_xent", "ci", 3, 2};
   suite[suite_n++] = (bench_case){"adam_25M", "ci", 3, 3};
   suite[suite_n++] = (bench_case){"relu_bwd_64M", "ci", 3, 4};
+  for (size_t i = 0; i < sizeof attn_shapes / sizeof attn_shapes[0]; i++)
+    suite[suite_n++] = (bench_case){attn_shapes[i].name, attn_shapes[i].tier, 4, (int)i};
+  suite[suite_n++] = (bench_case){"layernorm_8192x256", "ci", 5, 0};
+  suite[suite_n++] = (bench_case){"embedding_32k_256", "ci", 5, 1};
 }
 
 static int selected(const bench_case *c) {
@@ -1289,6 +1296,8 @@ static void run_case(const bench_case *c) {
     case 0: run_gemm(&gemm_shapes[c->index]); break;
     case 1: run_conv(&conv_shapes[c->index]); break;
     case 2: run_lstm(&lstm_shapes[c->index]); break;
+    case 4: run_attention(&attn_shapes[c->index]); break;
+    case 5: c->index == 0 ? run_layernorm(c->name) : run_embedding(c->name); break;
     default:
       switch (c->index) {
         case 0: run_pool(c->name, 1, 2, 64, 112, 112, 3, 2, 1); break;

@@ -30,6 +30,16 @@ static void lstm(clnn_context *ctx) {
     CASE(clnn_lstm_forward(ctx, x, wih, whh, NULL, NULL, NULL, y2, NULL, NULL, res2));
     CASE(clnn_lstm_backward(ctx, x, wih, whh, NULL, NULL, y2, res2, NULL, dhn, NULL, 0.0f, U(ctx, T, N, I),
                             U(ctx, 4 * H, I), U(ctx, 4 * H, H), U(ctx, 4 * H), NULL, NULL));
+    /* the reverse direction with per-sample lengths {T, 1} and initial state: steps past a length,
+     * a start in the middle of the sequence and the gathered first-step rows */
+    const int32_t lens[2] = {(int32_t)T, 1};
+    clnn_lstm_params lp;
+    clnn_lstm_params_init(&lp);
+    lp.lengths = lens, lp.num_lengths = N, lp.reverse = 1;
+    clnn_tensor *y3 = U(ctx, T, N, H), *res3 = S(ctx, clnn_lstm_reserve_numel(T, N, H));
+    CASE(clnn_lstm_forward_ex(ctx, &lp, x, wih, whh, b, h0, c0, y3, U(ctx, N, H), U(ctx, N, H), res3));
+    CASE(clnn_lstm_backward_ex(ctx, &lp, x, wih, whh, h0, c0, y3, res3, dy, dhn, dcn, 0.0f, U(ctx, T, N, I),
+                               U(ctx, 4 * H, I), U(ctx, 4 * H, H), U(ctx, 4 * H), U(ctx, N, H), U(ctx, N, H)));
     release_all();
   }
 }
