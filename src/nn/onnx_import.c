@@ -172,13 +172,18 @@ static clnn__ox_sym *new_sym(clnn__ox *o, const char *name) {
   return s;
 }
 
-clnn_status clnn__ox_bind_value(clnn__ox *o, const char *name, int value) {
+clnn_status clnn__ox_bind_layout(clnn__ox *o, const char *name, int value, int layout) {
   if (!name || !name[0]) return CLNN_SUCCESS; /* an unused optional output */
   if (clnn__ox_find(o, name)) return clnn__ox_format(o, "value '%.80s' is defined twice", name);
   clnn__ox_sym *s = new_sym(o, name);
   if (!s) return ox_oom(o);
   s->value = value;
+  s->layout = layout;
   return CLNN_SUCCESS;
+}
+
+clnn_status clnn__ox_bind_value(clnn__ox *o, const char *name, int value) {
+  return clnn__ox_bind_layout(o, name, value, CLNN__OX_BATCH_FIRST);
 }
 
 clnn_status clnn__ox_bind_const(clnn__ox *o, const char *name, int ndim, const int64_t *dims,
@@ -214,6 +219,7 @@ static void free_syms(clnn__ox *o) {
   for (int k = 0; k < o->nloads; k++) free(o->loads[k].data);
   free(o->loads);
   free(o->skip);
+  free(o->live);
 }
 
 static void *budget_alloc(clnn__ox *o, size_t n) {
@@ -377,15 +383,20 @@ static clnn_status read_inputs(clnn__ox *o) {
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
       return clnn__ox_unsupported(o, "graph input '%.80s' is not a tensor", nm);
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
-    if (!tt->has_elem_type || tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+    int et = tt->has_elem_type ? tt->elem_type : 0;
+    /* integer inputs (token ids for Gather) are clnn's host int32 inputs */
+    int is_int = et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+                 et == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+    if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && !is_int)
       return clnn__ox_unsupported(o, "graph input '%.80s' has ONNX data type %d; clnn's inputs "
-                                     "are float (1)", nm, tt->has_elem_type ? tt->elem_type : 0);
+                                     "are float (1), or int64 (7) / int32 (6) ids fed as int32",
+                                  nm, et);
     const Onnx__TensorShapeProto *sh = tt->shape;
     int rank = sh ? (int)sh->n_dim : -1;
-    if (rank < 2 || rank > CLNN_MAX_DIMS)
+    if (rank < 2 - is_int || rank > CLNN_MAX_DIMS)
       return clnn__ox_unsupported(o, "graph input '%.80s' has rank %d; clnn takes inputs [N, ...] "
-                                     "of rank 2..%d (the first axis is the batch)", nm, rank,
-                                  CLNN_MAX_DIMS);
+                                     "of rank %d..%d (the first axis is the batch)", nm, rank,
+                                  2 - is_int, CLNN_MAX_DIMS);
     size_t dims[CLNN_MAX_DIMS];
     for (int d = 0; d < rank; d++) {
       const Onnx__TensorShapeProto__Dimension *dm = sh->dim[d];
@@ -402,11 +413,58 @@ static clnn_status read_inputs(clnn__ox *o) {
     char cname[CLNN__G_NAME_MAX];
     clnn__ox_node_name(o, nm, cname);
     int v;
-    clnn_status st = clnn_graph_input(o->gr, cname, CLNN_FLOAT32, rank - 1, dims, &v);
+    clnn_status st = clnn_graph_input(o->gr, cname, is_int ? CLNN_INT32 : CLNN_FLOAT32, rank - 1,
+                                      dims, &v);
     if (st == CLNN_SUCCESS) st = clnn__ox_bind_value(o, nm, v);
     if (st != CLNN_SUCCESS) return clnn__ox_builder(o, st);
   }
   if (clnn_graph_num_inputs(o->gr) == 0) return clnn__ox_unsupported(o, "the graph has no inputs");
+  return CLNN_SUCCESS;
+}
+
+/* Marks the nodes that the graph outputs need (o->live); the others are skipped, so shape
+ * arithmetic that only feeds an LSTM's zero initial state (PyTorch's export builds it from
+ * Shape of the input) and unused outputs cost nothing. */
+static clnn_status mark_live(clnn__ox *o) {
+  const Onnx__GraphProto *gp = o->graph;
+  size_t nn = gp->n_node, cap = gp->n_output + 16, n = 0;
+  o->live = calloc(nn ? nn : 1, 1);
+  const char **need = malloc(cap * sizeof(*need));
+  if (!o->live || !need) {
+    free(need);
+    return ox_oom(o);
+  }
+  for (size_t k = 0; k < gp->n_output; k++)
+    if (gp->output[k]->name) need[n++] = gp->output[k]->name;
+  /* a node is live when one of its outputs is needed; its inputs are then needed (a zero
+   * initial state of an LSTM is not: the mapping checks it from the producer's attributes) */
+  for (size_t k = nn; k-- > 0;) {
+    const Onnx__NodeProto *nd = gp->node[k];
+    for (size_t i = 0; i < nd->n_output && !o->live[k]; i++)
+      for (size_t j = 0; j < n && nd->output[i] && nd->output[i][0]; j++)
+        if (strcmp(need[j], nd->output[i]) == 0) {
+          o->live[k] = 1;
+          break;
+        }
+    if (!o->live[k]) continue;
+    int lstm = strcmp(nd->op_type, "LSTM") == 0;
+    for (size_t i = 0; i < nd->n_input; i++) {
+      if (!nd->input[i] || !nd->input[i][0]) continue;
+      if (lstm && (i == 5 || i == 6) && clnn__ox_is_zeros(o, nd->input[i])) continue;
+      if (n == cap) {
+        const char **t = realloc(need, 2 * cap * sizeof(*need));
+        if (!t) {
+          free(need);
+          return ox_oom(o);
+        }
+        need = t;
+        cap *= 2;
+      }
+      need[n++] = nd->input[i];
+    }
+  }
+  free(need);
+  for (size_t k = 0; k < nn; k++) o->skip[k] = !o->live[k];
   return CLNN_SUCCESS;
 }
 
@@ -447,6 +505,9 @@ static clnn_status build(clnn__ox *o, const Onnx__ModelProto *mp) {
       if (!n->attribute[a]->name)
         return clnn__ox_format(o, "node %zu (%.40s): an attribute has no name", k, n->op_type);
   }
+  for (size_t k = 0; k < gp->n_output; k++)
+    if (!gp->output[k]->name) return clnn__ox_format(o, "graph output %zu has no name", k);
+  if ((st = mark_live(o)) != CLNN_SUCCESS) return st;
   for (size_t k = 0; k < gp->n_node; k++) {
     if (o->skip[k]) continue;
     o->node = gp->node[k];
@@ -465,6 +526,9 @@ static clnn_status build(clnn__ox *o, const Onnx__ModelProto *mp) {
     if (!s) return clnn__ox_format(o, "graph output '%.80s' is not computed", nm ? nm : "");
     if (s->is_const)
       return clnn__ox_unsupported(o, "graph output '%.80s' is a constant", nm);
+    if (s->layout != CLNN__OX_BATCH_FIRST && s->layout != CLNN__OX_DIR_STATE)
+      return clnn__ox_unsupported(o, "graph output '%.80s' is an LSTM's time-major sequence "
+                                     "[T, N, ...] (clnn's outputs are batch-first)", nm);
     for (int i = 0; i < clnn_graph_num_outputs(o->gr); i++)
       if (clnn_graph_output_value(o->gr, i) == s->value)
         return clnn__ox_unsupported(o, "graph output '%.80s' repeats another output", nm);
