@@ -1,9 +1,10 @@
 # tests/onnx/ort_compare.py MODEL.onnx INPUT.f32 EXPECTED.f32 [--labels L.i32 --min-accuracy A]
-#                           [--rtol R] [--atol A] [--require-ort]
+#                           [--rtol R] [--atol A] [--require-ort] [--int-input]
 # Runs an ONNX file that clnn exported on a raw float32 input (batch-first; the batch follows from
 # the file size and the model's input shape) and compares its first output with clnn's (raw
 # float32): |ort - clnn| <= atol + rtol |clnn| everywhere (default 1e-4 + 1e-4: float32 rounding
 # of a different summation order). With --labels, the runtime's argmax must reach --min-accuracy.
+# --int-input: the input file holds int32 ids (fed as the model's int64 input).
 #
 # The runtime: ONNX Runtime when `import onnxruntime` works (tests/onnx/ort_venv.sh installs it
 # from PyPI into a venv under the build tree); otherwise the ONNX checker (Debian's python3-onnx,
@@ -79,6 +80,26 @@ def softmax(x, axis, log):
     return m - s if log else np.exp(m - s)
 
 
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def lstm(x, w, r, b, hidden):
+    # ONNX LSTM, forward, zero initial state, gates i, o, f, c; x [T, N, I]
+    T, N = x.shape[0], x.shape[1]
+    h = np.zeros((N, hidden))
+    c = np.zeros((N, hidden))
+    bias = b[0, :4 * hidden] + b[0, 4 * hidden:] if b is not None else 0
+    ys = []
+    for t in range(T):
+        z = x[t].astype(np.float64) @ w[0].T + h @ r[0].T + bias
+        i, o, f, g = np.split(z, 4, axis=1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        ys.append(h)
+    return np.stack(ys)[:, None], h[None]
+
+
 def run_numpy(model, feeds):
     env = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     env.update(feeds)
@@ -107,6 +128,25 @@ def run_numpy(model, feeds):
         elif op in ("Add", "Sub", "Mul", "Div"):
             f = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
             y = f(x[0].astype(np.float64), x[1])
+        elif op == "Gather":
+            y = np.take(x[0], x[1].astype(np.int64), axis=a.get("axis", 0))
+        elif op == "ReduceMean":
+            y = x[0].astype(np.float64).mean(axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1)))
+        elif op == "Pow":
+            y = np.power(x[0].astype(np.float64), x[1])
+        elif op == "Sqrt":
+            y = np.sqrt(x[0])
+        elif op == "Squeeze":
+            y = np.squeeze(x[0], axis=tuple(int(v) for v in x[1]))
+        elif op == "LSTM":
+            if a.get("direction", b"forward") not in (b"forward", "forward") or len(x) > 4:
+                print("ort_compare.py: skipped: the NumPy LSTM is forward without state inputs")
+                sys.exit(77)
+            ys, yh = lstm(x[0], x[1], x[2], x[3] if len(x) > 3 else None, a["hidden_size"])
+            env[node.output[0]] = ys.astype(np.float32)
+            if len(node.output) > 1 and node.output[1]:
+                env[node.output[1]] = yh.astype(np.float32)
+            continue
         elif op == "Relu":
             y = np.maximum(x[0], 0)
         elif op == "LeakyRelu":
@@ -153,7 +193,8 @@ def main():
     args = sys.argv[1:]
     opts = {"--labels": None, "--min-accuracy": "0", "--rtol": "1e-4", "--atol": "1e-4"}
     require_ort = "--require-ort" in args
-    args = [s for s in args if s != "--require-ort"]
+    int_input = "--int-input" in args
+    args = [s for s in args if s not in ("--require-ort", "--int-input")]
     pos = []
     i = 0
     while i < len(args):
@@ -167,7 +208,10 @@ def main():
     model = onnx.load(path)
     inp = model.graph.input[0]
     dims = [d.dim_value for d in inp.type.tensor_type.shape.dim][1:]
-    x = np.fromfile(xin, dtype=np.float32).reshape([-1] + dims)
+    if int_input:
+        x = np.fromfile(xin, dtype=np.int32).astype(np.int64).reshape([-1] + dims)
+    else:
+        x = np.fromfile(xin, dtype=np.float32).reshape([-1] + dims)
     expected = np.fromfile(want, dtype=np.float32)
     try:
         import onnxruntime as ort
