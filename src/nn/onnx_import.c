@@ -554,6 +554,14 @@ static Onnx__ModelProto *decode(clnn__ox *o, const unsigned char *buf, size_t si
   return mp;
 }
 
+/* The model's initial values: the file's tensor for a parameter (sizes checked above). */
+static const float *given_param(void *ud, const char *name, size_t numel) {
+  const clnn__ox *o = ud;
+  for (int k = 0; k < o->nloads; k++)
+    if (strcmp(o->loads[k].name, name) == 0 && o->loads[k].count == numel) return o->loads[k].data;
+  return NULL;
+}
+
 clnn_status clnn__onnx_load_memory(clnn_context *ctx, const unsigned char *buf, size_t size,
                                    const char *path, clnn_model **model_out,
                                    clnn_graph **graph_out) {
@@ -582,19 +590,8 @@ clnn_status clnn__onnx_load_memory(clnn_context *ctx, const unsigned char *buf, 
       }
   }
   clnn_model *m = NULL;
-  if (st == CLNN_SUCCESS && model_out) {
-    st = clnn_model_create(ctx, o.gr, 0, &m);
-    for (int k = 0; st == CLNN_SUCCESS && k < o.nloads; k++) {
-      clnn_tensor *t = NULL;
-      if (clnn_model_param(m, o.loads[k].name, &t, NULL) != CLNN_SUCCESS) continue; /* unused */
-      if (clnn_tensor_numel(t) != o.loads[k].count)
-        st = clnn__error(CLNN_ERROR_INTERNAL, "ONNX file '%s': parameter '%s' has %zu elements, "
-                         "the file %zu", path, o.loads[k].name, clnn_tensor_numel(t),
-                         o.loads[k].count);
-      else
-        st = clnn_tensor_write(t, o.loads[k].data, o.loads[k].count);
-    }
-  }
+  if (st == CLNN_SUCCESS && model_out)
+    st = clnn__m_create_given(ctx, &o.gr->g, 0, given_param, &o, &m, "clnn_model_load_onnx");
   if (mp) onnx__model_proto__free_unpacked(mp, &al);
   free_syms(&o);
   if (st != CLNN_SUCCESS) {
