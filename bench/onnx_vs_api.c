@@ -4,7 +4,7 @@
  * model against the same ResNet-18 built with clnn's graph API (same layer names; the imported
  * parameters are copied in, and the two outputs are compared as a check that they are the same
  * model). Rounds alternate between the two; medians are reported; nothing is asserted.
- * Usage: clnn-bench-onnx FILE.onnx [batch] [image size] [rounds]. */
+ * Usage: clnn-bench-onnx FILE.onnx [batch] [rounds] (the image size is the file's). */
 #define _POSIX_C_SOURCE 200809L
 #include "clnn.h"
 #include "clnn_graph.h"
@@ -101,14 +101,14 @@ static clnn_graph *resnet18(size_t size) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: clnn-bench-onnx FILE.onnx [batch 8] [image size 64] [rounds 7]\n");
+    fprintf(stderr, "usage: clnn-bench-onnx FILE.onnx [batch 8] [rounds 7]\n");
     return 2;
   }
   const char *path = argv[1];
-  size_t B = argc > 2 ? (size_t)atoi(argv[2]) : 8, S = argc > 3 ? (size_t)atoi(argv[3]) : 64;
-  int rounds = argc > 4 ? atoi(argv[4]) : 7;
-  if (B < 1 || S < 32 || rounds < 1 || rounds > 100) {
-    fprintf(stderr, "clnn-bench-onnx: batch >= 1, image size >= 32, rounds 1..100\n");
+  size_t B = argc > 2 ? (size_t)atoi(argv[2]) : 8, S = 0;
+  int rounds = argc > 3 ? atoi(argv[3]) : 7;
+  if (B < 1 || rounds < 1 || rounds > 100) {
+    fprintf(stderr, "clnn-bench-onnx: batch >= 1, rounds 1..100\n");
     return 2;
   }
   clnn_context *ctx = NULL;
@@ -126,6 +126,14 @@ int main(int argc, char **argv) {
     t_imp[r] = now() - t0;
     c_imp[r] = cpu() - c0;
   }
+  size_t d[CLNN_MAX_DIMS];
+  const clnn_graph *og = clnn_model_graph(mo);
+  if (clnn_graph_value_dims(og, clnn_graph_input_value(og, 0), d) != 3 || d[0] != 3 || d[1] != d[2] ||
+      d[1] < 32) {
+    fprintf(stderr, "clnn-bench-onnx: %s does not take [N, 3, S, S] images (S >= 32)\n", path);
+    return 1;
+  }
+  S = d[1];
   clnn_graph *g = resnet18(S);
   clnn_model *ma = NULL;
   TRY(clnn_model_create(ctx, g, 1, &ma));

@@ -98,6 +98,9 @@ clnn_status clnn__ox_bind_const(clnn__ox *o, const char *name, int ndim, const i
 /* Decodes a TensorProto into a constant's fields (FLOAT, DOUBLE, INT32, INT64, BOOL). */
 clnn_status clnn__ox_tensor(clnn__ox *o, const Onnx__TensorProto *t, const char *what,
                             clnn__ox_sym *out);
+/* malloc within the decoding budget (bounded by the file size); NULL when it is spent. The
+ * memory is free()d as usual (constants made with it go to clnn__ox_bind_const). */
+void *clnn__ox_budget_alloc(clnn__ox *o, size_t n);
 /* Queues a parameter write (copies count floats of data). */
 clnn_status clnn__ox_load_param(clnn__ox *o, const char *node, const char *role,
                                 const float *data, size_t count);

@@ -5,7 +5,8 @@
  * constants that ops take as parameters (weights, biases, statistics) or attributes (shapes,
  * axes). The node mappings live in onnx_ops.c. Memory is bounded by the file size: protobuf-c
  * allocates through a counting allocator with a budget proportional to it, nesting is checked
- * before decoding, decoded tensors come out of a budget of the same size. */
+ * before decoding, decoded tensors, the parameters queued from them and constants folded at import
+ * come out of a budget of three times that size. */
 #include "nn/onnx.h"
 
 #include <errno.h>
@@ -222,7 +223,7 @@ static void free_syms(clnn__ox *o) {
   free(o->live);
 }
 
-static void *budget_alloc(clnn__ox *o, size_t n) {
+void *clnn__ox_budget_alloc(clnn__ox *o, size_t n) {
   if (n > o->budget) return NULL;
   void *p = malloc(n ? n : 1);
   if (p) o->budget -= n;
@@ -238,7 +239,7 @@ clnn_status clnn__ox_load_param(clnn__ox *o, const char *node, const char *role,
     o->loads = l;
     o->cap_loads = cap;
   }
-  float *d = budget_alloc(o, count * sizeof(float));
+  float *d = clnn__ox_budget_alloc(o, count * sizeof(float));
   if (!d) return clnn__ox_format(o, "more tensor data than the file holds");
   if (count) memcpy(d, data, count * sizeof(float));
   clnn__ox_load *l = &o->loads[o->nloads++];
@@ -308,7 +309,7 @@ clnn_status clnn__ox_tensor(clnn__ox *o, const Onnx__TensorProto *t, const char 
     return clnn__ox_format(o, "%s '%.80s' has %zu elements of data for %zu", what, nm, have,
                            numel);
   size_t esz = is_float ? sizeof(float) : sizeof(int64_t);
-  void *buf = budget_alloc(o, numel * esz);
+  void *buf = clnn__ox_budget_alloc(o, numel * esz);
   if (!buf) return clnn__ox_format(o, "%s '%.80s': more tensor data than the file holds", what, nm);
   float *f = is_float ? buf : NULL;
   int64_t *iv = is_float ? NULL : buf;
@@ -571,7 +572,10 @@ clnn_status clnn__onnx_load_memory(clnn_context *ctx, const unsigned char *buf, 
   clnn__ox o;
   memset(&o, 0, sizeof o);
   o.path = path;
-  o.budget = 2 * size + 4096;
+  /* decoded tensors (about the file's size in floats) plus the parameters queued from them (a
+   * copy, transposed or reordered for some ops): a file whose weights fill it needs 2x, so 3x
+   * leaves room for names and repeats without letting a small file claim much */
+  o.budget = 3 * size + 65536;
   ox_arena arena = {0, 64 * size + ((size_t)1 << 20)};
   ProtobufCAllocator al = {ox_alloc, ox_free, &arena};
   clnn_status st = CLNN_SUCCESS;

@@ -271,8 +271,8 @@ static clnn_status fold(clnn__ox *o, int op, clnn__ox_sym *a, clnn__ox_sym *b) {
   if ((a->numel != b->numel && a->numel != 1 && b->numel != 1) || !!a->f != !!b->f)
     return clnn__ox_unsupported(o, "constant operands of different shapes or types");
   int fl = a->f != NULL;
-  void *buf = malloc((big->numel ? big->numel : 1) * 8);
-  if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "ONNX import: out of memory");
+  void *buf = clnn__ox_budget_alloc(o, big->numel * 8);
+  if (!buf) return clnn__ox_format(o, "more constant data than the file holds");
   float *f = fl ? buf : NULL;
   int64_t *iv = fl ? NULL : buf;
   for (size_t k = 0; k < big->numel; k++) {

@@ -68,9 +68,10 @@ static clnn_status gather_fold(clnn__ox *o, clnn__ox_sym *data, clnn__ox_sym *id
     return clnn__ox_unsupported(o, "Gather of constants along axis %lld (clnn folds axis 0 with "
                                    "integer indices)", (long long)axis);
   size_t rows = (size_t)data->dims[0], row = rows ? data->numel / rows : 0;
-  size_t esz = data->f ? sizeof(float) : sizeof(int64_t), n = idx->numel * row;
-  char *buf = malloc(n ? n * esz : 1);
-  if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "ONNX import: out of memory");
+  int ok = 1;
+  size_t esz = data->f ? sizeof(float) : sizeof(int64_t), n = clnn__mul_size(idx->numel, row, &ok);
+  char *buf = ok && n <= ((size_t)1 << 40) / esz ? clnn__ox_budget_alloc(o, n * esz) : NULL;
+  if (!buf) return clnn__ox_format(o, "the gathered constant holds more data than the file");
   const char *src = data->f ? (const char *)data->f : (const char *)data->i;
   for (size_t k = 0; k < idx->numel; k++) {
     int64_t r = idx->i[k] < 0 ? idx->i[k] + (int64_t)rows : idx->i[k];
