@@ -8,6 +8,11 @@
  *   from Shape; ONNX's gate order converted), h_n as a second output;
  * - the last step y[:, -1] (Gather with a constant index) and h_n.squeeze(0), concatenated;
  * - LayerNorm over two trailing axes of an image;
+ * - training: one SGD step (lr 0.5) of the imported emb_ln_lstm13 on sum(y * R) / N (R random, its
+ *   gradient the seed of clnn_model_backward) against PyTorch's step: the change of every
+ *   parameter within 1e-3 max|change| + 1e-6 of PyTorch's (the LSTM's one bias against
+ *   PyTorch's bias_ih, whose gradient it shares; weights in PyTorch's gate order, which is clnn's;
+ *   measured: 1.2e-7 at most);
  * - refusals: a reverse LSTM, an initial state that is not zeros, a used cell state Y_c, each
  *   CLNN_ERROR_UNSUPPORTED naming the attribute or input.
  * Skipped (exit 0, with a message) when python3-torch is missing. */
@@ -67,6 +72,97 @@ static void compare(clnn_context *ctx, const char *name, size_t batch, int nout)
     free(got);
   }
   free(x);
+  clnn_model_destroy(m);
+}
+
+/* clnn's name of each PyTorch parameter of emb_ln_lstm13 (the LSTM and the last dense layer are
+ * named after their ONNX nodes: their weights have exporter-made names). */
+static const char *const torch_to_clnn[][2] = {
+    {"emb.weight", "emb.weight"},
+    {"ln.weight", "ln.weight"},
+    {"ln.bias", "ln.bias"},
+    {"lstm.weight_ih_l0", "lstm_LSTM.weight_ih"},
+    {"lstm.weight_hh_l0", "lstm_LSTM.weight_hh"},
+    {"lstm.bias_ih_l0", "lstm_LSTM.bias"},
+    {"lstm.bias_hh_l0", NULL}, /* folded into lstm_LSTM.bias */
+    {"fc.weight", "fc_MatMul.weight"},
+    {"fc.bias", "fc_MatMul.bias"},
+};
+
+static void train_step(clnn_context *ctx) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/emb_ln_lstm13.onnx", tmpdir);
+  clnn_model *m = NULL;
+  TU_OK(clnn_model_load_onnx(ctx, path, &m));
+  size_t nx = 0, nr = 0, na = 0, nt = 0, nb = 0;
+  int32_t *ids = read_raw("emb_ln_lstm13", "in", &nx);
+  float *seed = read_raw("emb_ln_lstm13", "seed", &nr), *after = read_raw("emb_ln_lstm13", "after.f32", &na);
+  float *tbefore = read_raw("emb_ln_lstm13", "before.f32", &nb);
+  char *names = read_raw("emb_ln_lstm13", "after.txt", &nt);
+  TU_CHECK(m && ids && seed && after && tbefore && nb == na && names, "the step's files read");
+  if (m && ids && seed && after && tbefore && nb == na && names) {
+    names[nt] = 0;
+    const clnn_graph *g = clnn_model_graph(m);
+    size_t np = clnn_model_num_params(m);
+    float **before = calloc(np, sizeof(float *));
+    for (size_t i = 0; i < np; i++) {
+      clnn_tensor *t = NULL;
+      TU_OK(clnn_model_param(m, clnn_model_param_name(m, i), &t, NULL));
+      before[i] = malloc(clnn_tensor_numel(t) * sizeof(float));
+      TU_OK(clnn_tensor_read(t, before[i], clnn_tensor_numel(t)));
+    }
+    clnn_optimizer_config oc;
+    clnn_optimizer_config_init(&oc, CLNN_OPTIM_SGD, 0.5f);
+    oc.momentum = 0.0f;
+    TU_OK(clnn_model_set_optimizer(m, &oc));
+    clnn_feed fd = {clnn_graph_input_value(g, 0), ids, nx / 4, NULL};
+    TU_OK(clnn_model_forward(m, &fd, 1, 3, NULL));
+    for (size_t i = 0; i < nr / 4; i++) seed[i] /= 3.0f; /* d(sum(y R) / N) / dy */
+    clnn_feed sf = {clnn_graph_output_value(g, 0), seed, nr / 4, NULL};
+    TU_OK(clnn_model_backward(m, &sf, 1));
+    TU_OK(clnn_model_optimizer_step(m));
+    size_t off = 0;
+    int compared = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(names, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      char tname[128];
+      size_t n = 0;
+      if (sscanf(line, "%127s %zu", tname, &n) != 2 || (off + n) * 4 > na) break;
+      const float *want = after + off, *was = tbefore + off;
+      off += n;
+      const char *cname = NULL;
+      int known = 0;
+      for (size_t k = 0; k < sizeof torch_to_clnn / sizeof torch_to_clnn[0]; k++)
+        if (!strcmp(torch_to_clnn[k][0], tname)) cname = torch_to_clnn[k][1], known = 1;
+      TU_CHECK(known, "PyTorch parameter %s has a clnn name", tname);
+      if (!cname) continue;
+      size_t idx = np;
+      for (size_t i = 0; i < np; i++)
+        if (!strcmp(clnn_model_param_name(m, i), cname)) idx = i;
+      clnn_tensor *t = NULL;
+      TU_CHECK(idx < np, "clnn has parameter %s", cname);
+      if (idx == np || clnn_model_param(m, cname, &t, NULL) != CLNN_SUCCESS || clnn_tensor_numel(t) != n)
+        continue;
+      float *w = malloc(n * sizeof(float));
+      TU_OK(clnn_tensor_read(t, w, n));
+      double dmax = 0, err = 0;
+      for (size_t k = 0; k < n; k++) dmax = fmax(dmax, fabs((double)want[k] - was[k]));
+      for (size_t k = 0; k < n; k++)
+        err = fmax(err, fabs(((double)w[k] - before[idx][k]) - ((double)want[k] - was[k])));
+      printf("step: %-18s -> %-20s largest change %.3g, difference %.3g\n", tname, cname, dmax, err);
+      TU_CHECK(dmax > 0 && err <= 1e-3 * dmax + 1e-6, "%s changes as PyTorch's %s does", cname, tname);
+      compared++;
+      free(w);
+    }
+    TU_CHECK(compared == 8, "8 parameters compared after the step (%d)", compared);
+    for (size_t i = 0; i < np; i++) free(before[i]);
+    free(before);
+  }
+  free(ids);
+  free(seed);
+  free(after);
+  free(tbefore);
+  free(names);
   clnn_model_destroy(m);
 }
 
@@ -163,6 +259,7 @@ int main(void) {
   compare(ctx, "emb_ln_lstm17", 3, 2);
   compare(ctx, "lstm_last", 3, 1);
   compare(ctx, "ln_image", 2, 1);
+  train_step(ctx);
   refusal(ctx, "reverse.onnx", "direction 'reverse'", make_reverse);
   refusal(ctx, "state.onnx", "initial_h", make_state);
   refusal(ctx, "cell.onnx", "Y_c", use_cell);

@@ -6,7 +6,8 @@
 #   emb_ln_lstm17  the same at opset 17 (LayerNormalization)
 #   lstm_last      float [N,T,F] -> nn.LSTM -> last step y[:, -1] and h_n.squeeze(0) -> Linear
 #   ln_image       nn.LayerNorm([4, 5]) over the two last axes of [N, 3, 4, 5], opset 17
-# Needs Debian's python3-torch; exits 77 when it is missing.
+# and one SGD step of emb_ln_lstm13 (below). Needs Debian's python3-torch; exits 77 when it is
+# missing.
 import sys
 
 try:
@@ -82,3 +83,24 @@ save("emb_ln_lstm13", emb, ids, 13, 2)
 save("emb_ln_lstm17", emb, ids, 17, 2)
 save("lstm_last", LstmLast(), torch.randn(3, 9, 4), 13, 1)
 save("ln_image", LnImage(), torch.randn(2, 3, 4, 5), 17, 1)
+
+# One SGD step (lr 0.5) of emb_ln_lstm13 on the objective sum(y * R) / N for a random R: R as
+# emb_ln_lstm13.seed (float32), and every parameter before and after the step in
+# emb_ln_lstm13.before.f32 / .after.f32, named in emb_ln_lstm13.after.txt ("name count" per
+# line), PyTorch's names.
+R = torch.randn(3, 8, 3)
+R.numpy().astype("float32").tofile("%s/emb_ln_lstm13.seed" % out)
+emb.train()
+with open("%s/emb_ln_lstm13.before.f32" % out, "wb") as data:
+    for name, t in emb.named_parameters():
+        data.write(t.detach().numpy().astype("float32").tobytes())
+opt = torch.optim.SGD(emb.parameters(), lr=0.5)
+opt.zero_grad()
+y, _ = emb(ids)
+((y * R).sum() / 3).backward()
+opt.step()
+with open("%s/emb_ln_lstm13.after.txt" % out, "w") as names, \
+        open("%s/emb_ln_lstm13.after.f32" % out, "wb") as data:
+    for name, t in emb.named_parameters():
+        names.write("%s %d\n" % (name, t.numel()))
+        data.write(t.detach().numpy().astype("float32").tobytes())
