@@ -6,7 +6,8 @@
 # binding's tests, Debian's python3 with NumPy and pytest; for ONNX (issue 15) protobuf-c with
 # protoc-c and onnx.proto (libonnx-dev) to build, and for its tests ONNX's own backend test data
 # (libonnx-testdata), the ONNX checker (python3-onnx) and PyTorch with torchvision (exporting a
-# ResNet-18 to compare against). Safe to run any number of times. Needs
+# ResNet-18 to compare against); ONNX Runtime comes from PyPI at test time, into a venv under the
+# build tree (tests/onnx/ort_venv.sh, python3-venv). Safe to run any number of times. Needs
 # root (or sudo) only to install.
 set -euo pipefail
 

@@ -59,10 +59,11 @@ clnn__ox_sym *clnn__ox_in_sym(clnn__ox *o, int k, clnn_status *st) {
     *st = nm ? clnn__ox_format(o, "input %d '%.80s' is not defined before the node", k, nm)
              : clnn__ox_format(o, "input %d is missing", k);
   else if (s->layout != CLNN__OX_BATCH_FIRST) {
-    *st = clnn__ox_unsupported(o, "input %d '%.80s' is an LSTM's time-major value (ONNX batch on "
-                                  "axis %d); clnn takes it only into Transpose(perm 1,0,...), "
-                                  "Squeeze of the direction axis or another LSTM", k, nm,
-                               s->layout == CLNN__OX_DIR_STATE ? 1 : s->layout == CLNN__OX_SEQ_DIR ? 2 : 1);
+    *st = clnn__ox_unsupported(o, "input %d '%.80s' has the batch on ONNX axis %d (a Transpose "
+                                  "of the batch axis, or an LSTM's time-major output); clnn takes "
+                                  "such a value only into an LSTM of layout 0, Transpose(perm "
+                                  "1,0,...) back, or Squeeze of the LSTM's direction axis", k, nm,
+                               s->layout == CLNN__OX_SEQ_DIR ? 2 : 1);
     return NULL;
   }
   return s;
