@@ -368,9 +368,10 @@ clnn_status clnn_graph_load_onnx(const char *path, clnn_graph **out);
  * and batch-norm statistics as initializers) as an ONNX opset-13 file that runs in inference
  * mode (dropout is the identity; batch norm uses the running statistics); inputs and outputs are
  * [N, ...] with a symbolic batch "N" (int32 id inputs of embeddings as int64). Losses are left
- * out. Embeddings become Gather, layer norm the opset-13 ops it is made of (ReduceMean ... Add),
- * an LSTM ONNX's LSTM between Transposes (gates reordered); RMS norm and attention are not
- * exported yet (CLNN_ERROR_UNSUPPORTED naming the node). The file is replaced atomically. */
+ * out. Embeddings become Gather, layer norm and RMS norm the opset-13 ops they are made of
+ * (ReduceMean ... Add), attention MatMul / Softmax between Reshapes and Transposes (a causal
+ * mask as a constant; key lengths are not exported: CLNN_ERROR_UNSUPPORTED naming the node), an
+ * LSTM ONNX's LSTM between Transposes (gates reordered). The file is replaced atomically. */
 clnn_status clnn_model_save_onnx(clnn_model *m, const char *path);
 
 #ifdef __cplusplus

@@ -9,9 +9,12 @@
  * - a graph model with skip connections: conv branches joined by add and concat, global average
  *   pooling, a dense head, log-softmax;
  * - a sequence model: embedding of int32 ids (int64 in the file), layer norm (written out in
- *   opset-13 ops), LSTM returning sequences, dense; and one whose LSTM returns the last state.
- * Every export is also imported back (clnn_model_load_onnx) and must predict what the original
- * does within 1e-5. The Python half is skipped (the import half still runs) when Debian's
+ *   opset-13 ops), LSTM returning sequences, dense; and one whose LSTM returns the last state;
+ * - a small transformer block: embedding, layer norm, causal multi-head self-attention (2 heads;
+ *   MatMul / Softmax with a constant mask in the file), residual add, RMS norm, dense.
+ * Every export but the transformer's (clnn does not import MatMul of two computed values) is
+ * also imported back (clnn_model_load_onnx) and must predict what the original does within
+ * 1e-5. The Python half is skipped (the import half still runs) when Debian's
  * python3-onnx or numpy is missing. */
 #define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
@@ -35,7 +38,8 @@ static void write_raw(const char *path, const void *p, size_t bytes) {
 /* Exports m as <name>.onnx, checks it in the runtime against y (ny values) for input x (feed
  * count nx: float, or int32 ids when ids), and imports it back. */
 static void check_export(clnn_context *ctx, clnn_model *m, const char *name, const void *x,
-                         size_t nx, int ids, size_t batch, const float *y, size_t ny) {
+                         size_t nx, int ids, size_t batch, const float *y, size_t ny,
+                         int import_back) {
   char path[512], xin[512], yout[512], cmd[2048];
   snprintf(path, sizeof path, "%s/%s.onnx", tmpdir, name);
   snprintf(xin, sizeof xin, "%s/%s.in", tmpdir, name);
@@ -55,6 +59,7 @@ static void check_export(clnn_context *ctx, clnn_model *m, const char *name, con
     TU_CHECK(rc == 0, "%s: the export runs in the runtime with clnn's outputs (rc %d)", name, rc);
     ort_runs++;
   }
+  if (!import_back) return;
   /* and back into clnn */
   clnn_model *back = NULL;
   TU_OK(clnn_model_load_onnx(ctx, path, &back));
@@ -97,7 +102,7 @@ static void sequential_cnn(clnn_context *ctx) {
   TU_OK(clnn_net_save(net, path, 0));
   clnn_model *m = NULL;
   TU_OK(clnn_model_load_file(ctx, path, &m));
-  if (m) check_export(ctx, m, "sequential_cnn", x, B * 300, 0, B, y, B * 5);
+  if (m) check_export(ctx, m, "sequential_cnn", x, B * 300, 0, B, y, B * 5, 1);
   clnn_model_destroy(m);
   clnn_net_destroy(net);
 }
@@ -138,7 +143,7 @@ static void graph_cnn(clnn_context *ctx) {
   /* a few training-mode forwards move the batch-norm statistics */
   for (int k = 0; k < 2; k++) TU_OK(clnn_model_forward(m, &fd, 1, B, NULL));
   TU_OK(clnn_model_predict(m, &fd, 1, B, -1, yv, B * 4));
-  check_export(ctx, m, "graph_cnn", xv, B * 128, 0, B, yv, B * 4);
+  check_export(ctx, m, "graph_cnn", xv, B * 128, 0, B, yv, B * 4, 1);
   clnn_model_destroy(m);
 }
 
@@ -175,7 +180,39 @@ static void sequence(clnn_context *ctx, int return_sequences) {
   clnn_feed fd = {ids, iv, B * T, NULL};
   TU_OK(clnn_model_predict(m, &fd, 1, B, -1, yv, ny));
   check_export(ctx, m, return_sequences ? "emb_ln_lstm_seq" : "emb_ln_lstm_last", iv, B * T, 1, B,
-               yv, ny);
+               yv, ny, 1);
+  clnn_model_destroy(m);
+}
+
+static void transformer(clnn_context *ctx) {
+  enum { B = 2, T = 5, V = 11, D = 8 };
+  clnn_graph *g = NULL;
+  size_t t = T;
+  int ids, e, h, a, y;
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "ids", CLNN_INT32, 1, &t, &ids));
+  TU_OK(clnn_graph_embedding(g, "emb", ids, V, D, &e));
+  TU_OK(clnn_graph_layer_norm(g, "ln", e, 1e-5f, 1, &h));
+  TU_OK(clnn_graph_multihead_attention(g, "attn", h, 2, 1, 0.0f, &a));
+  TU_OK(clnn_graph_add(g, "residual", e, a, &h));
+  TU_OK(clnn_graph_rms_norm(g, "rms", h, 1e-6f, 1, &h));
+  TU_OK(clnn_graph_dense(g, "out", h, 4, 1, &y));
+  TU_OK(clnn_graph_output(g, y));
+  clnn_model *m = NULL;
+  TU_OK(clnn_model_create(ctx, g, 9, &m));
+  clnn_graph_destroy(g);
+  if (!m) return;
+  clnn_tensor *w = NULL;
+  TU_OK(clnn_model_param(m, "rms.weight", &w, NULL));
+  float rw[D];
+  for (int i = 0; i < D; i++) rw[i] = 1.5f - 0.1f * (float)i;
+  if (w) TU_OK(clnn_tensor_write(w, rw, D));
+  int32_t iv[B * T];
+  for (int i = 0; i < B * T; i++) iv[i] = (i * 5 + 2) % V;
+  float yv[B * T * 4];
+  clnn_feed fd = {ids, iv, B * T, NULL};
+  TU_OK(clnn_model_predict(m, &fd, 1, B, -1, yv, B * T * 4));
+  check_export(ctx, m, "transformer", iv, B * T, 1, B, yv, B * T * 4, 0);
   clnn_model_destroy(m);
 }
 
@@ -189,6 +226,7 @@ int main(void) {
   graph_cnn(ctx);
   sequence(ctx, 1);
   sequence(ctx, 0);
+  transformer(ctx);
   printf("test_onnx_export: %d exports checked in the runtime, %d runtime checks skipped\n",
          ort_runs, ort_skips);
   clnn_context_destroy(ctx);

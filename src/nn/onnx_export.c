@@ -1,8 +1,8 @@
 /* src/nn/onnx_export.c — clnn_model_save_onnx: the nodes that a model's outputs need, written as
  * an ONNX opset-13 ModelProto (protobuf-c) for inference: inputs and outputs [N, ...] with a
  * symbolic batch, parameters and batch-norm statistics as float initializers (read back from the
- * device), dropout as Identity, embeddings as Gather of int64 ids, layer norm written out in
- * opset-13 ops, LSTM as ONNX's LSTM (time-major, between Transposes). Each clnn value keeps its
+ * device), dropout as Identity, embeddings as Gather of int64 ids, layer norm, RMS norm and
+ * attention written out in opset-13 ops, LSTM as ONNX's LSTM (time-major, between Transposes). Each clnn value keeps its
  * name as the ONNX value name. */
 #include "internal.h"
 #include "nn/onnx.h"
@@ -249,6 +249,11 @@ static Onnx__ValueInfoProto *value_info(ex *e, const clnn__gvalue *v) {
   return vi;
 }
 
+static clnn_status unsupported(const clnn__gnode *n, const char *why) {
+  return clnn__error(CLNN_ERROR_UNSUPPORTED, "clnn_model_save_onnx: node '%s' (%s): %s", n->name,
+                     n->op->kind, why);
+}
+
 /* ---- sequence layers ---- */
 
 static const char *fconst(ex *e, const char *base, float v) {
@@ -285,6 +290,84 @@ static clnn_status export_layer_norm(ex *e, const clnn__gnode *n, const char *x,
     node(e, "Add", n->name, 2, a6, y);
   }
   return st;
+}
+
+/* RMS norm: x / Sqrt(ReduceMean(x^2) + eps) [* weight]. */
+static clnn_status export_rms_norm(ex *e, const clnn__gnode *n, const char *x, const char *y) {
+  clnn_status st = CLNN_SUCCESS;
+  int64_t last = -1;
+  const char *sq = tmp_name(e, y, "sq"), *ms = tmp_name(e, y, "ms"), *me = tmp_name(e, y, "meps"),
+             *rt = tmp_name(e, y, "rms"), *norm = n->ia[0] ? tmp_name(e, y, "norm") : y;
+  const char *a1[2] = {x, fconst(e, y, 2.0f)};
+  node(e, "Pow", sq, 2, a1, sq);
+  Onnx__NodeProto *o = node(e, "ReduceMean", ms, 1, &sq, ms);
+  attr_ints(e, o, "axes", 1, &last);
+  const char *a2[2] = {ms, fconst(e, y, n->fa[0])}, *a3[2] = {x, rt};
+  node(e, "Add", me, 2, a2, me);
+  node(e, "Sqrt", rt, 1, &me, rt);
+  node(e, "Div", n->ia[0] ? norm : n->name, 2, a3, norm);
+  if (n->ia[0]) {
+    const char *a4[2] = {norm, param(e, n, 0, 0, &st)};
+    node(e, "Mul", n->name, 2, a4, y);
+  }
+  return st;
+}
+
+/* Scaled dot-product attention on q [Tq, D], k, v [Tk, D] (per sample; heads side by side):
+ * heads split out by Reshape and Transpose, MatMul, scale, a constant causal mask (-1e30 above
+ * the allowed diagonal) added, Softmax, MatMul, and the heads put back side by side. */
+static clnn_status export_attention(ex *e, const clnn__gnode *n, const char *y) {
+  const clnn__graph *g = e->g;
+  if (n->num_in == 4) return unsupported(n, "key lengths (an int32 input) are not exported yet");
+  const clnn__gvalue *qv = &g->values[n->in[0]], *kv = &g->values[n->in[1]];
+  int64_t Tq = (int64_t)qv->dims[0], Tk = (int64_t)kv->dims[0], D = (int64_t)qv->dims[1];
+  int64_t H = n->ia[0], Dh = D / H;
+  const char *heads[3];
+  static const int64_t perm_q[4] = {0, 2, 1, 3}, perm_k[4] = {0, 2, 3, 1};
+  for (int i = 0; i < 3; i++) {
+    int64_t shape[4] = {0, i == 0 ? Tq : Tk, H, Dh};
+    const char *in = g->values[n->in[i]].name, *r = tmp_name(e, y, "split"),
+               *t = tmp_name(e, y, "heads");
+    const char *a[2] = {in, iconst(e, y, 4, shape)};
+    node(e, "Reshape", r, 2, a, r);
+    Onnx__NodeProto *o = node(e, "Transpose", t, 1, &r, t);
+    attr_ints(e, o, "perm", 4, i == 1 ? perm_k : perm_q);
+    heads[i] = t;
+  }
+  float scale = n->fa[1] > 0.0f ? n->fa[1] : 1.0f / sqrtf((float)Dh);
+  const char *sc = tmp_name(e, y, "scores"), *ss = tmp_name(e, y, "scaled"),
+             *w = tmp_name(e, y, "weights"), *o4 = tmp_name(e, y, "context"),
+             *ot = tmp_name(e, y, "merged");
+  const char *a1[2] = {heads[0], heads[1]}, *a2[2] = {sc, fconst(e, y, scale)};
+  node(e, "MatMul", sc, 2, a1, sc);
+  node(e, "Mul", ss, 2, a2, ss);
+  const char *logits = ss;
+  if (n->ia[1]) {
+    float *mask = malloc((size_t)(Tq * Tk) * sizeof(float));
+    if (!mask) {
+      e->oom = 1;
+      return CLNN_SUCCESS;
+    }
+    for (int64_t i = 0; i < Tq; i++)
+      for (int64_t j = 0; j < Tk; j++) mask[i * Tk + j] = j <= i + Tk - Tq ? 0.0f : -1e30f;
+    const char *mn = tmp_name(e, y, "mask"), *ms = tmp_name(e, y, "masked");
+    int64_t md[2] = {Tq, Tk};
+    init(e, mn, 2, md, mask, NULL, (size_t)(Tq * Tk));
+    free(mask);
+    const char *a3[2] = {ss, mn};
+    node(e, "Add", ms, 2, a3, ms);
+    logits = ms;
+  }
+  Onnx__NodeProto *o = node(e, "Softmax", w, 1, &logits, w);
+  attr_int(e, o, "axis", -1);
+  const char *a4[2] = {w, heads[2]};
+  node(e, "MatMul", o4, 2, a4, o4);
+  o = node(e, "Transpose", ot, 1, &o4, ot);
+  attr_ints(e, o, "perm", 4, perm_q);
+  int64_t shape[3] = {0, Tq, D};
+  const char *a5[2] = {ot, iconst(e, y, 3, shape)};
+  node(e, "Reshape", n->name, 2, a5, y);
+  return CLNN_SUCCESS;
 }
 
 /* Parameter k of node n read back to the host (malloc'd; NULL with e->oom or *st set). */
@@ -367,11 +450,6 @@ static clnn_status export_lstm(ex *e, const clnn__gnode *n, const char *x, const
 }
 
 /* ---- one node ---- */
-
-static clnn_status unsupported(const clnn__gnode *n, const char *why) {
-  return clnn__error(CLNN_ERROR_UNSUPPORTED, "clnn_model_save_onnx: node '%s' (%s): %s", n->name,
-                     n->op->kind, why);
-}
 
 static clnn_status export_node(ex *e, const clnn__gnode *n) {
   const clnn__graph *g = e->g;
@@ -501,6 +579,10 @@ static clnn_status export_node(ex *e, const clnn__gnode *n) {
     attr_int(e, o, "axis", 0);
   } else if (op == &clnn__op_layer_norm) {
     st = export_layer_norm(e, n, x, y);
+  } else if (op == &clnn__op_rms_norm) {
+    st = export_rms_norm(e, n, x, y);
+  } else if (op == &clnn__op_attention) {
+    st = export_attention(e, n, y);
   } else if (op == &clnn__op_lstm) {
     if (xv->ndim != 2) return unsupported(n, "an LSTM input that is not [T, F]");
     st = export_lstm(e, n, x, y);
@@ -508,7 +590,7 @@ static clnn_status export_node(ex *e, const clnn__gnode *n) {
     return unsupported(n, "this op kind is not exported to ONNX yet (exported: conv2d, "
                           "conv_transpose2d, pool2d, global_avgpool, dense, activation, dropout, "
                           "batchnorm, softmax, add, mul, scale, concat, slice, reshape, permute, "
-                          "embedding, layer_norm, lstm)");
+                          "embedding, layer_norm, rms_norm, attention, lstm)");
   }
   return st;
 }
