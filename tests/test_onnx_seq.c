@@ -8,6 +8,8 @@
  *   from Shape; ONNX's gate order converted), h_n as a second output;
  * - the last step y[:, -1] (Gather with a constant index) and h_n.squeeze(0), concatenated;
  * - LayerNorm over two trailing axes of an image;
+ * - a 2-layer LSTM (zero states sliced from one ConstantOfShape, layer 2 on layer 1's time-major
+ *   output);
  * - training: one SGD step (lr 0.5) of the imported emb_ln_lstm13 on sum(y * R) / N (R random, its
  *   gradient the seed of clnn_model_backward) against PyTorch's step: the change of every
  *   parameter within 1e-3 max|change| + 1e-6 of PyTorch's (the LSTM's one bias against
@@ -259,6 +261,7 @@ int main(void) {
   compare(ctx, "emb_ln_lstm17", 3, 2);
   compare(ctx, "lstm_last", 3, 1);
   compare(ctx, "ln_image", 2, 1);
+  compare(ctx, "lstm2", 4, 1);
   train_step(ctx);
   refusal(ctx, "reverse.onnx", "direction 'reverse'", make_reverse);
   refusal(ctx, "state.onnx", "initial_h", make_state);

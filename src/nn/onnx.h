@@ -149,8 +149,9 @@ int clnn__ox_other_input(const Onnx__NodeProto *n, const char *name, const char 
 int clnn__ox_scalar(clnn__ox *o, const char *name, float *got);
 /* The graph node that outputs `name` (-1 when none). */
 int clnn__ox_producer(const clnn__ox *o, const char *name);
-/* Whether `name` is known to be all zeros: a zero constant, or the output of a ConstantOfShape
- * whose value is zero (whatever its shape input). */
+/* Whether `name` is known to be all zeros: a zero constant, the output of a ConstantOfShape
+ * whose value is zero (whatever its shape input), or Expand, Slice, Gather, Squeeze, Unsqueeze,
+ * Reshape, Identity, Transpose or Cast of such zeros. */
 int clnn__ox_is_zeros(clnn__ox *o, const char *name);
 
 /* ---- onnx_seq.c: Gather, LayerNormalization (and its decomposed form), LSTM, and the

@@ -248,7 +248,12 @@ static int tensor_zeros(const Onnx__TensorProto *t) {
   return 1;
 }
 
-int clnn__ox_is_zeros(clnn__ox *o, const char *name) {
+/* Ops whose output is zeros when their input 0 is (whatever their other inputs): how PyTorch
+ * shapes an LSTM's zero initial state (Expand of a zero, Slice per layer of a ConstantOfShape). */
+static const char *const keeps_zeros[] = {"Expand", "Slice", "Gather", "Squeeze", "Unsqueeze",
+                                          "Reshape", "Identity", "Transpose", "Cast"};
+
+static int zeros_at(clnn__ox *o, const char *name, int depth) {
   const clnn__ox_sym *c = name ? clnn__ox_find(o, name) : NULL;
   if (c && c->is_const) {
     for (size_t k = 0; k < c->numel; k++)
@@ -256,6 +261,14 @@ int clnn__ox_is_zeros(clnn__ox *o, const char *name) {
     return 1;
   }
   int k = c ? -1 : clnn__ox_producer(o, name);
-  return k >= 0 && !strcmp(o->graph->node[k]->op_type, "ConstantOfShape") &&
-         tensor_zeros(value_attr(o->graph->node[k]));
+  if (k < 0 || depth > 16) return 0;
+  const Onnx__NodeProto *n = o->graph->node[k];
+  if (!strcmp(n->op_type, "ConstantOfShape")) return tensor_zeros(value_attr(n)); /* none: 0 */
+  if (!strcmp(n->op_type, "Constant")) return value_attr(n) && tensor_zeros(value_attr(n));
+  for (size_t i = 0; i < sizeof keeps_zeros / sizeof keeps_zeros[0]; i++)
+    if (!strcmp(n->op_type, keeps_zeros[i]))
+      return n->n_input >= 1 && n->input[0] && zeros_at(o, n->input[0], depth + 1);
+  return 0;
 }
+
+int clnn__ox_is_zeros(clnn__ox *o, const char *name) { return zeros_at(o, name, 0); }

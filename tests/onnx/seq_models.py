@@ -6,6 +6,8 @@
 #   emb_ln_lstm17  the same at opset 17 (LayerNormalization)
 #   lstm_last      float [N,T,F] -> nn.LSTM -> last step y[:, -1] and h_n.squeeze(0) -> Linear
 #   ln_image       nn.LayerNorm([4, 5]) over the two last axes of [N, 3, 4, 5], opset 17
+#   lstm2          nn.LSTM(num_layers=2, batch_first) (each layer's zero state a Slice of one
+#                  ConstantOfShape; the second layer reads the first's squeezed time-major Y)
 # and one SGD step of emb_ln_lstm13 (below). Needs Debian's python3-torch; exits 77 when it is
 # missing.
 import sys
@@ -42,6 +44,15 @@ class LstmLast(torch.nn.Module):
     def forward(self, x):
         y, (hn, cn) = self.lstm(x)
         return self.fc(torch.cat([y[:, -1], hn.squeeze(0)], dim=1))
+
+
+class Lstm2(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(4, 6, num_layers=2, batch_first=True)
+
+    def forward(self, x):
+        return self.lstm(x)[0]
 
 
 class LnImage(torch.nn.Module):
@@ -83,6 +94,7 @@ save("emb_ln_lstm13", emb, ids, 13, 2)
 save("emb_ln_lstm17", emb, ids, 17, 2)
 save("lstm_last", LstmLast(), torch.randn(3, 9, 4), 13, 1)
 save("ln_image", LnImage(), torch.randn(2, 3, 4, 5), 17, 1)
+save("lstm2", Lstm2(), torch.randn(4, 7, 4), 13, 1)
 
 # One SGD step (lr 0.5) of emb_ln_lstm13 on the objective sum(y * R) / N for a random R: R as
 # emb_ln_lstm13.seed (float32), and every parameter before and after the step in
