@@ -15,6 +15,8 @@
  *   parameter within 1e-3 max|change| + 1e-6 of PyTorch's (the LSTM's one bias against
  *   PyTorch's bias_ih, whose gradient it shares; weights in PyTorch's gate order, which is clnn's;
  *   measured: 1.2e-7 at most);
+ * - sequence_lens given as the full length for every sample imports (the same outputs); shorter
+ *   lengths are refused naming sequence_lens (files made with python3-onnx when it is there);
  * - refusals: a reverse LSTM, an initial state that is not zeros, a used cell state Y_c, each
  *   CLNN_ERROR_UNSUPPORTED naming the attribute or input.
  * Skipped (exit 0, with a message) when python3-torch is missing. */
@@ -263,6 +265,18 @@ int main(void) {
   compare(ctx, "ln_image", 2, 1);
   compare(ctx, "lstm2", 4, 1);
   train_step(ctx);
+  char path[512];
+  snprintf(path, sizeof path, "%s/seqlens_full.onnx", tmpdir);
+  if (access(path, R_OK) == 0) {
+    compare(ctx, "seqlens_full", 3, 2);
+    clnn_model *m = NULL;
+    snprintf(path, sizeof path, "%s/seqlens_short.onnx", tmpdir);
+    TU_STATUS(clnn_model_load_onnx(ctx, path, &m), CLNN_ERROR_UNSUPPORTED);
+    TU_CHECK(m == NULL && strstr(clnn_last_error(), "sequence_lens"),
+             "shorter sequence_lens are refused by name: %s", clnn_last_error());
+  } else {
+    printf("sequence_lens files not made (python3-onnx missing): skipped\n");
+  }
   refusal(ctx, "reverse.onnx", "direction 'reverse'", make_reverse);
   refusal(ctx, "state.onnx", "initial_h", make_state);
   refusal(ctx, "cell.onnx", "Y_c", use_cell);

@@ -8,6 +8,9 @@
 #   ln_image       nn.LayerNorm([4, 5]) over the two last axes of [N, 3, 4, 5], opset 17
 #   lstm2          nn.LSTM(num_layers=2, batch_first) (each layer's zero state a Slice of one
 #                  ConstantOfShape; the second layer reads the first's squeezed time-major Y)
+#   seqlens_full   emb_ln_lstm13 with sequence_lens = [8, 8, 8] given (the full length: the
+#                  same outputs), and seqlens_short with [8, 5, 8] (which clnn refuses); made
+#                  with python3-onnx, left out when it is missing
 # and one SGD step of emb_ln_lstm13 (below). Needs Debian's python3-torch; exits 77 when it is
 # missing.
 import sys
@@ -95,6 +98,21 @@ save("emb_ln_lstm17", emb, ids, 17, 2)
 save("lstm_last", LstmLast(), torch.randn(3, 9, 4), 13, 1)
 save("ln_image", LnImage(), torch.randn(2, 3, 4, 5), 17, 1)
 save("lstm2", Lstm2(), torch.randn(4, 7, 4), 13, 1)
+
+try:
+    import onnx
+    import shutil
+    for name, lens in (("seqlens_full", [8, 8, 8]), ("seqlens_short", [8, 5, 8])):
+        m = onnx.load("%s/emb_ln_lstm13.onnx" % out)
+        m.graph.initializer.append(onnx.helper.make_tensor("lens", onnx.TensorProto.INT32, [3], lens))
+        for node in m.graph.node:
+            if node.op_type == "LSTM":
+                node.input[4] = "lens"
+        onnx.save(m, "%s/%s.onnx" % (out, name))
+        for ext in ("in", "out0", "out1"):
+            shutil.copy("%s/emb_ln_lstm13.%s" % (out, ext), "%s/%s.%s" % (out, name, ext))
+except ImportError:
+    pass
 
 # One SGD step (lr 0.5) of emb_ln_lstm13 on the objective sum(y * R) / N for a random R: R as
 # emb_ln_lstm13.seed (float32), and every parameter before and after the step in
