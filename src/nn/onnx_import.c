@@ -423,48 +423,62 @@ static clnn_status read_inputs(clnn__ox *o) {
   return CLNN_SUCCESS;
 }
 
+/* A set of value names (open addressing; the names point into the decoded message). */
+typedef struct name_set {
+  const char **slot;
+  size_t mask;
+} name_set;
+
+static size_t name_hash(const char *s) {
+  size_t h = 1469598103934665603ULL & SIZE_MAX;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+  return h;
+}
+
+static void set_add(name_set *ns, const char *name) {
+  size_t i = name_hash(name) & ns->mask;
+  while (ns->slot[i] && strcmp(ns->slot[i], name)) i = (i + 1) & ns->mask;
+  ns->slot[i] = name;
+}
+
+static int set_has(const name_set *ns, const char *name) {
+  size_t i = name_hash(name) & ns->mask;
+  for (; ns->slot[i]; i = (i + 1) & ns->mask)
+    if (!strcmp(ns->slot[i], name)) return 1;
+  return 0;
+}
+
 /* Marks the nodes that the graph outputs need (o->live); the others are skipped, so shape
  * arithmetic that only feeds an LSTM's zero initial state (PyTorch's export builds it from
  * Shape of the input) and unused outputs cost nothing. */
 static clnn_status mark_live(clnn__ox *o) {
   const Onnx__GraphProto *gp = o->graph;
-  size_t nn = gp->n_node, cap = gp->n_output + 16, n = 0;
+  size_t nn = gp->n_node, names = gp->n_output + 1, size = 16;
+  for (size_t k = 0; k < nn; k++) names += gp->node[k]->n_input;
+  while (size < 2 * names) size *= 2;
   o->live = calloc(nn ? nn : 1, 1);
-  const char **need = malloc(cap * sizeof(*need));
-  if (!o->live || !need) {
-    free(need);
+  name_set need = {calloc(size, sizeof(const char *)), size - 1};
+  if (!o->live || !need.slot) {
+    free(need.slot);
     return ox_oom(o);
   }
   for (size_t k = 0; k < gp->n_output; k++)
-    if (gp->output[k]->name) need[n++] = gp->output[k]->name;
+    if (gp->output[k]->name) set_add(&need, gp->output[k]->name);
   /* a node is live when one of its outputs is needed; its inputs are then needed (a zero
    * initial state of an LSTM is not: the mapping checks it from the producer's attributes) */
   for (size_t k = nn; k-- > 0;) {
     const Onnx__NodeProto *nd = gp->node[k];
     for (size_t i = 0; i < nd->n_output && !o->live[k]; i++)
-      for (size_t j = 0; j < n && nd->output[i] && nd->output[i][0]; j++)
-        if (strcmp(need[j], nd->output[i]) == 0) {
-          o->live[k] = 1;
-          break;
-        }
+      o->live[k] = nd->output[i] && nd->output[i][0] && set_has(&need, nd->output[i]);
     if (!o->live[k]) continue;
     int lstm = strcmp(nd->op_type, "LSTM") == 0;
     for (size_t i = 0; i < nd->n_input; i++) {
       if (!nd->input[i] || !nd->input[i][0]) continue;
       if (lstm && (i == 5 || i == 6) && clnn__ox_is_zeros(o, nd->input[i])) continue;
-      if (n == cap) {
-        const char **t = realloc(need, 2 * cap * sizeof(*need));
-        if (!t) {
-          free(need);
-          return ox_oom(o);
-        }
-        need = t;
-        cap *= 2;
-      }
-      need[n++] = nd->input[i];
+      set_add(&need, nd->input[i]);
     }
   }
-  free(need);
+  free(need.slot);
   for (size_t k = 0; k < nn; k++) o->skip[k] = !o->live[k];
   return CLNN_SUCCESS;
 }
