@@ -6,7 +6,8 @@
  *   ReduceMean ... Add, one pattern) and as LayerNormalization (opset 17), nn.LSTM with
  *   batch_first (the Transpose / LSTM / Squeeze / Transpose around it; zero initial state built
  *   from Shape; ONNX's gate order converted), h_n as a second output;
- * - the last step y[:, -1] (Gather with a constant index) and h_n.squeeze(0), concatenated;
+ * - the last step y[:, -1] (Gather with a constant index), h_n.squeeze(0) and h_n[-1],
+ *   concatenated;
  * - LayerNorm over two trailing axes of an image;
  * - a 2-layer LSTM (zero states sliced from one ConstantOfShape, layer 2 on layer 1's time-major
  *   output);

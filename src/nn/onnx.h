@@ -160,7 +160,8 @@ clnn_status clnn__ox_gather(clnn__ox *o);
 clnn_status clnn__ox_layer_norm(clnn__ox *o);
 clnn_status clnn__ox_reduce_mean(clnn__ox *o); /* the decomposed layer norm */
 clnn_status clnn__ox_lstm(clnn__ox *o);
-/* Transpose and Squeeze of values in an LSTM's layouts (*done 0: not such a value). */
+/* Transpose, Squeeze and Gather (h_n[-1]) of values in an LSTM's layouts (*done 0: not such a
+ * value or not such a use). */
 clnn_status clnn__ox_layout_op(clnn__ox *o, int *done);
 
 /* ---- onnx_shape.c ---- */

@@ -489,7 +489,8 @@ static clnn_status map_dropout(clnn__ox *o) {
 
 clnn_status clnn__ox_map_node(clnn__ox *o) {
   const char *t = o->node->op_type;
-  if (!strcmp(t, "Transpose") || !strcmp(t, "Squeeze")) { /* around a time-major LSTM */
+  if (!strcmp(t, "Transpose") || !strcmp(t, "Squeeze") || !strcmp(t, "Gather")) {
+    /* around a time-major LSTM */
     int done;
     clnn_status st = clnn__ox_layout_op(o, &done);
     if (st != CLNN_SUCCESS || done) return st;

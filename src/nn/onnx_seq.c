@@ -3,9 +3,9 @@
  * on constants), LayerNormalization and the layer norm that older exporters write out
  * (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add: recognised as one pattern), and
  * LSTM (forward direction, zero initial state, weights converted from ONNX's gate order i, o, f,
- * c to clnn's i, f, g, o). An LSTM of layout 0 is time-major; the Transpose and Squeeze nodes
- * that PyTorch's batch_first export puts around it become layout marks on batch-first clnn
- * values (CLNN__OX_TIME_MAJOR, ...) instead of data movement. */
+ * c to clnn's i, f, g, o). An LSTM of layout 0 is time-major; the Transpose, Squeeze and Gather
+ * (h_n[-1]) nodes that PyTorch's batch_first export puts around it become layout marks on
+ * batch-first clnn values (CLNN__OX_TIME_MAJOR, ...) instead of data movement. */
 #include "nn/onnx.h"
 
 #include <float.h>
@@ -38,6 +38,14 @@ clnn_status clnn__ox_layout_op(clnn__ox *o, int *done) {
     if (!swap01) return CLNN_SUCCESS;
     if (s->layout == CLNN__OX_BATCH_FIRST) to = CLNN__OX_TIME_MAJOR;
     else if (s->layout == CLNN__OX_TIME_MAJOR) to = CLNN__OX_BATCH_FIRST;
+  } else if (!strcmp(o->node->op_type, "Gather")) {
+    /* h_n[-1] or h_n[0] of a one-direction, one-layer LSTM: the state itself */
+    const char *in = clnn__ox_in_name(o, 1);
+    clnn__ox_sym *c = in ? clnn__ox_find(o, in) : NULL;
+    int64_t ax = clnn__ox_attr_i(o, "axis", 0), i[1];
+    if (s->layout == CLNN__OX_DIR_STATE && (ax == 0 || ax == -3) && c && c->is_const &&
+        c->ndim == 0 && clnn__ox_const_ints(c, i, 1) == 1 && (i[0] == 0 || i[0] == -1))
+      to = CLNN__OX_BATCH_FIRST;
   } else if (s->layout == CLNN__OX_SEQ_DIR || s->layout == CLNN__OX_DIR_STATE) { /* Squeeze */
     int64_t ax[2];
     int n = -1;

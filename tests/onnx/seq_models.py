@@ -4,7 +4,8 @@
 #   emb_ln_lstm13  nn.Embedding -> nn.LayerNorm -> nn.LSTM(batch_first) -> nn.Linear, opset 13
 #                  (the layer norm written out as ReduceMean ... Add); outputs y [N,T,3], h_n
 #   emb_ln_lstm17  the same at opset 17 (LayerNormalization)
-#   lstm_last      float [N,T,F] -> nn.LSTM -> last step y[:, -1] and h_n.squeeze(0) -> Linear
+#   lstm_last      float [N,T,F] -> nn.LSTM -> last step y[:, -1], h_n.squeeze(0) and h_n[-1]
+#                  -> Linear
 #   ln_image       nn.LayerNorm([4, 5]) over the two last axes of [N, 3, 4, 5], opset 17
 #   lstm2          nn.LSTM(num_layers=2, batch_first) (each layer's zero state a Slice of one
 #                  ConstantOfShape; the second layer reads the first's squeezed time-major Y)
@@ -42,11 +43,11 @@ class LstmLast(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.lstm = torch.nn.LSTM(4, 7, batch_first=True)
-        self.fc = torch.nn.Linear(14, 2)
+        self.fc = torch.nn.Linear(21, 2)
 
     def forward(self, x):
         y, (hn, cn) = self.lstm(x)
-        return self.fc(torch.cat([y[:, -1], hn.squeeze(0)], dim=1))
+        return self.fc(torch.cat([y[:, -1], hn.squeeze(0), hn[-1]], dim=1))
 
 
 class Lstm2(torch.nn.Module):
