@@ -25,23 +25,23 @@
 #define LSTM_PROGRAM "lstm"
 #define LSTM_COLSUM_ROWS 64 /* rows per work-item in the first pass of the bias column sum */
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_lstm_colsum_final = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_colsum_final");
+static clnn__kernel_ref k_lstm_colsum_partial = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_colsum_partial");
+static clnn__kernel_ref k_lstm_gates_bwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gates_bwd");
+static clnn__kernel_ref k_lstm_gates_fwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gates_fwd");
+static clnn__kernel_ref k_lstm_scale = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_scale");
+
 typedef struct lstm_dims {
   size_t T, N, I, H, G; /* steps, batch, input size, hidden size, 4*H */
 } lstm_dims;
-
-/* Re-issues the last error with the function name in front. */
-static clnn_status lstm_prefixed(const char *fn, clnn_status s) {
-  char msg[768];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
 
 static clnn_status lstm_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                                const char *name, int optional) {
   if (!t && optional) return CLNN_SUCCESS;
   if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
   clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : lstm_prefixed(fn, s);
+  return clnn__prefix_error(fn, s);
 }
 
 /* t (if not NULL) must have exactly `ndim` dims equal to `want`; `sym` names them ("[N, H]") and
@@ -80,19 +80,19 @@ static clnn_status lstm_distinct(const char *fn, const clnn_tensor *const *outs,
 }
 
 /* 64 work-items, or fewer where the kernel allows fewer (CL_KERNEL_WORK_GROUP_SIZE). */
-static size_t lstm_local(clnn_context *ctx, const char *kernel) {
-  size_t l = clnn__kernel_wg_limit(ctx, LSTM_PROGRAM, kernel);
+static size_t lstm_local(clnn_context *ctx, clnn__kernel_ref *kernel) {
+  size_t l = clnn__kernel_wg_limit(ctx, kernel);
   return l > 64 ? 64 : l;
 }
 
 /* Fetches (builds) every kernel a call will launch before anything is enqueued, so a build
  * failure cannot leave outputs half written. */
-static clnn_status lstm_kernels(clnn_context *ctx, const char *fn, const char *const *names,
+static clnn_status lstm_kernels(clnn_context *ctx, const char *fn, clnn__kernel_ref *const *kernels,
                                 int count) {
   for (int i = 0; i < count; i++) {
     cl_kernel k;
-    clnn_status s = clnn__kernel(ctx, LSTM_PROGRAM, names[i], &k);
-    if (s != CLNN_SUCCESS) return lstm_prefixed(fn, s);
+    clnn_status s = clnn__kernel(ctx, kernels[i], &k);
+    if (s != CLNN_SUCCESS) return clnn__prefix_error(fn, s);
   }
   return CLNN_SUCCESS;
 }
@@ -149,9 +149,9 @@ clnn_status clnn_lstm_gates_forward(clnn_context *ctx, const clnn_tensor *gates,
   const char *const in_names[] = {"gates", "c_prev"};
   if ((s = lstm_distinct(fn, outs, out_names, 2, ins, in_names, 2))) return s;
 
-  const size_t local = lstm_local(ctx, "lstm_gates_fwd"), global = N * H;
+  const size_t local = lstm_local(ctx, &k_lstm_gates_fwd), global = N * H;
   cl_mem g = gates->mem;
-  return CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_fwd", 1, &global, &local, CLNN_ARG_MEM(g),
+  return CLNN_RUN(ctx, &k_lstm_gates_fwd, 1, &global, &local, CLNN_ARG_MEM(g),
                   CLNN_ARG_ULONG(0), CLNN_ARG_MEM(g), CLNN_ARG_INT(0), CLNN_ARG_MEM(c_prev->mem),
                   CLNN_ARG_ULONG(0), CLNN_ARG_INT(1), CLNN_ARG_MEM(c->mem), CLNN_ARG_ULONG(0),
                   CLNN_ARG_MEM(h->mem), CLNN_ARG_ULONG(0), CLNN_ARG_MEM(g), CLNN_ARG_INT(0),
@@ -193,9 +193,9 @@ clnn_status clnn_lstm_gates_backward(clnn_context *ctx, const clnn_tensor *gates
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: output dgates is the same tensor as input dc", fn);
 
-  const size_t local = lstm_local(ctx, "lstm_gates_bwd"), global = N * H;
+  const size_t local = lstm_local(ctx, &k_lstm_gates_bwd), global = N * H;
   cl_mem g = gates->mem;
-  return CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_bwd", 1, &global, &local, CLNN_ARG_MEM(g),
+  return CLNN_RUN(ctx, &k_lstm_gates_bwd, 1, &global, &local, CLNN_ARG_MEM(g),
                   CLNN_ARG_ULONG(0), CLNN_ARG_MEM(c_prev->mem), CLNN_ARG_ULONG(0), CLNN_ARG_INT(1),
                   CLNN_ARG_MEM(c->mem), CLNN_ARG_ULONG(0), CLNN_ARG_MEM(dh->mem), CLNN_ARG_ULONG(0),
                   CLNN_ARG_INT(1), CLNN_ARG_MEM(g), CLNN_ARG_ULONG(0), CLNN_ARG_INT(0),
@@ -289,7 +289,7 @@ clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const cln
   const clnn_tensor *ins2[] = {h0, c0};
   const char *const in2_names[] = {"h0", "c0"};
   if ((s = lstm_distinct(fn, outs2, out2_names, 2, ins2, in2_names, 2))) return s;
-  static const char *const kernels[] = {"lstm_gates_fwd"};
+  clnn__kernel_ref *const kernels[] = {&k_lstm_gates_fwd};
   if ((s = lstm_kernels(ctx, fn, kernels, 1))) return s;
 
   const size_t T = d.T, N = d.N, I = d.I, H = d.H, G = d.G;
@@ -298,7 +298,7 @@ clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const cln
   /* Input projection of every step: gates[T*N, 4H] = x[T*N, I] * w_ih^T. */
   s = clnn__gemm(ctx, 0, 1, T * N, G, I, 1.0f, x->mem, 0, I, w_ih->mem, 0, I, 0.0f, res, 0, G);
   if (s) return s;
-  const size_t local = lstm_local(ctx, "lstm_gates_fwd"), global = NH;
+  const size_t local = lstm_local(ctx, &k_lstm_gates_fwd), global = NH;
   cl_mem dummy = res;
   for (size_t t = 0; t < T; t++) {
     /* gates_t += h_{t-1}[N, H] * w_hh^T (skipped when h_{-1} is zero). */
@@ -314,7 +314,7 @@ clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const cln
     size_t cp_off = t > 0 ? c_base + (t - 1) * NH : 0;
     const int last = t + 1 == T;
     const int has_hn = last && h_n, has_cn = last && c_n;
-    s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_fwd", 1, &global, &local, CLNN_ARG_MEM(res),
+    s = CLNN_RUN(ctx, &k_lstm_gates_fwd, 1, &global, &local, CLNN_ARG_MEM(res),
                  CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(bias ? bias->mem : dummy),
                  CLNN_ARG_INT(bias != NULL), CLNN_ARG_MEM(cp), CLNN_ARG_ULONG(cp_off),
                  CLNN_ARG_INT(has_cp), CLNN_ARG_MEM(res), CLNN_ARG_ULONG(c_base + t * NH),
@@ -348,7 +348,7 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
       (s = lstm_tensor(fn, ctx, dbias, "dbias", 1)) || (s = lstm_tensor(fn, ctx, dh0, "dh0", 1)) ||
       (s = lstm_tensor(fn, ctx, dc0, "dc0", 1)))
     return s;
-  if ((s = clnn__check_beta(beta))) return lstm_prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   lstm_dims d;
   char from[256];
   if ((s = lstm_check_layer(fn, x, w_ih, w_hh, h0, c0, y, reserve, &d, from, sizeof from)))
@@ -382,9 +382,9 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
   const size_t NH = N * H, NG = N * G, TN = T * N, c_base = T * NG;
   const int need_scale = dw_hh && !h0 && T == 1;
   const size_t chunks = (TN + LSTM_COLSUM_ROWS - 1) / LSTM_COLSUM_ROWS;
-  const char *const kernels[] = {"lstm_gates_bwd", dbias ? "lstm_colsum_partial" : NULL,
-                                 dbias ? "lstm_colsum_final" : NULL,
-                                 need_scale ? "lstm_scale" : NULL};
+  clnn__kernel_ref *const kernels[] = {&k_lstm_gates_bwd, dbias ? &k_lstm_colsum_partial : NULL,
+                                 dbias ? &k_lstm_colsum_final : NULL,
+                                 need_scale ? &k_lstm_scale : NULL};
   for (int k = 0; k < 4; k++)
     if (kernels[k] && (s = lstm_kernels(ctx, fn, &kernels[k], 1))) return s;
   /* Workspaces, all acquired before anything is enqueued. */
@@ -392,10 +392,10 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
   if ((s = clnn__workspace(ctx, 3, TN * G * sizeof(float), &ws_dg)) ||
       (s = clnn__workspace(ctx, 4, 2 * NH * sizeof(float), &ws_st)) ||
       (dbias && (s = clnn__workspace(ctx, 5, chunks * G * sizeof(float), &ws_part))))
-    return lstm_prefixed(fn, s);
+    return clnn__prefix_error(fn, s);
 
   cl_mem res = reserve->mem, dummy = res;
-  const size_t local = lstm_local(ctx, "lstm_gates_bwd"), global = NH;
+  const size_t local = lstm_local(ctx, &k_lstm_gates_bwd), global = NH;
   /* ws_st: [0, NH) dh carried into step t from step t+1 (recurrent part); [NH, 2NH) dc carried. */
   for (size_t t = T; t-- > 0;) {
     const int last = t + 1 == T;
@@ -412,7 +412,7 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
     const size_t dcout_off = t > 0 ? NH : 0;
     const float dcout_beta = t > 0 ? 0.0f : beta;
     s = CLNN_RUN(
-        ctx, LSTM_PROGRAM, "lstm_gates_bwd", 1, &global, &local, CLNN_ARG_MEM(res),
+        ctx, &k_lstm_gates_bwd, 1, &global, &local, CLNN_ARG_MEM(res),
         CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(cp), CLNN_ARG_ULONG(cp_off), CLNN_ARG_INT(has_cp),
         CLNN_ARG_MEM(res), CLNN_ARG_ULONG(c_base + t * NH), CLNN_ARG_MEM(dy ? dy->mem : dummy),
         CLNN_ARG_ULONG(t * NH), CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(dhb), CLNN_ARG_ULONG(0),
@@ -452,7 +452,7 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
         return s;
     } else if (need_scale && beta != 1.0f) {
       const size_t n = G * H, gl = n;
-      if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_scale", 1, &gl, &local, CLNN_ARG_MEM(dw_hh->mem),
+      if ((s = CLNN_RUN(ctx, &k_lstm_scale, 1, &gl, &local, CLNN_ARG_MEM(dw_hh->mem),
                         CLNN_ARG_ULONG(n), CLNN_ARG_FLOAT(beta))))
         return s;
     }
@@ -460,11 +460,11 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
   /* dbias[4H] = column sums of dgates[T*N, 4H], fixed order. */
   if (dbias) {
     const size_t g1n = chunks * G, g2n = G;
-    if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_colsum_partial", 1, &g1n, &local,
+    if ((s = CLNN_RUN(ctx, &k_lstm_colsum_partial, 1, &g1n, &local,
                       CLNN_ARG_MEM(ws_dg), CLNN_ARG_INT(TN), CLNN_ARG_INT(G),
                       CLNN_ARG_INT(LSTM_COLSUM_ROWS), CLNN_ARG_INT(chunks), CLNN_ARG_MEM(ws_part))))
       return s;
-    if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_colsum_final", 1, &g2n, &local,
+    if ((s = CLNN_RUN(ctx, &k_lstm_colsum_final, 1, &g2n, &local,
                       CLNN_ARG_MEM(ws_part), CLNN_ARG_INT(chunks), CLNN_ARG_INT(G),
                       CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(dbias->mem))))
       return s;

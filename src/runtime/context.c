@@ -10,11 +10,15 @@
 
 #include "common.h"
 
-void clnn__gemm_context_init(clnn_context *ctx); /* src/gemm.c: applies tuned GEMM parameters */
+/* The kernels this file launches. */
+static clnn__kernel_ref k_clnn_selftest = CLNN_KERNEL_REF("runtime", "clnn_selftest");
+
 void clnn__programs_release(clnn_context *ctx);   /* src/runtime/program.c */
 
 void clnn_context_options_init(clnn_context_options *options) {
-  if (options) memset(options, 0, sizeof *options);
+  if (!options) return;
+  memset(options, 0, sizeof *options);
+  options->struct_size = (uint32_t)sizeof *options;
 }
 
 /* Resolves the cache directory: option, $CLNN_CACHE_DIR, $XDG_CACHE_HOME/clnn, ~/.cache/clnn. */
@@ -35,7 +39,8 @@ static char *resolve_cache_dir(const char *opt) {
 
 /* The device class a context runs as: clnn_context_options.device_class, else $CLNN_DEVICE_CLASS,
  * else (*cls unchanged) the device's own type. Forcing "gpu" on a CPU device runs the GPU-shaped
- * kernels, launch sizes and the CLBlast GEMM path there, so CI checks them (issue 16). */
+ * kernels, launch sizes and the CLBlast GEMM path there, so CI checks them (docs/ARCHITECTURE.md,
+ * "Device classes"). */
 static clnn_status resolve_device_class(const clnn_context_options *o, clnn_device_type *cls) {
   if (o && o->device_class != CLNN_DEVICE_OTHER) {
     if (o->device_class != CLNN_DEVICE_CPU && o->device_class != CLNN_DEVICE_GPU &&
@@ -82,6 +87,9 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
                        "clnn-info --export-binaries DIR on a machine that can compile for it)",
                        ctx->info.name,
                        ctx->info.compiler_available ? "was asked to use binaries only" : "has no compiler");
+  /* Tuned GEMM parameters: resolved here, once per context (the only time a tuned file is read),
+   * then CLBlast's overrides are applied from them. */
+  clnn__tune_resolve(&ctx->info, ctx->cache_dir, &ctx->tune);
   clnn__gemm_context_init(ctx);
   return CLNN_SUCCESS;
 }
@@ -89,6 +97,8 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
 clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **out) {
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_create: ctx is NULL");
   *out = NULL;
+  clnn_context_options o_in;
+  CLNN__STRUCT_IN(CLNN__CONTEXT_OPTIONS, "clnn_context_create", "options", options, o_in);
   const char *sel = options && options->device ? options->device : getenv("CLNN_DEVICE");
   int index = -1;
   char reason[256];
@@ -132,6 +142,8 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
                               const clnn_context_options *options, clnn_context **out) {
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: ctx is NULL");
   *out = NULL;
+  clnn_context_options o_in;
+  CLNN__STRUCT_IN(CLNN__CONTEXT_OPTIONS, "clnn_context_wrap", "options", options, o_in);
   if (!context || !device || !queue)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: context, device and queue must all be non-NULL");
   cl_context qctx = NULL;
@@ -179,17 +191,37 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
   return CLNN_SUCCESS;
 }
 
+clnn_status clnn__context_check_live(const clnn_context *ctx, const char *fn) {
+  if (ctx->destroy_pending)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the context was destroyed (clnn_context_destroy "
+                       "while tensors, networks or models lived); only destroying them is allowed", fn);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__context_hold(clnn_context *ctx, const char *fn) {
+  clnn_status s = clnn__context_check_live(ctx, fn);
+  if (s == CLNN_SUCCESS) ctx->live_objects++;
+  return s;
+}
+
+void clnn__context_drop(clnn_context *ctx) {
+  if (!ctx) return;
+  if (ctx->live_objects) ctx->live_objects--;
+  /* the context's destroy was deferred until its last object went */
+  if (ctx->destroy_pending && ctx->live_objects == 0) clnn_context_destroy(ctx);
+}
+
 void clnn_context_destroy(clnn_context *ctx) {
   if (!ctx) return;
   if (ctx->queue) clFinish(ctx->queue);
-  if (ctx->live_tensors) { /* issue 20: freed with its last tensor (src/runtime/tensor.c) */
+  if (ctx->live_objects) { /* freed with its last tensor, network or model (clnn__context_drop) */
     if (!ctx->destroy_pending)
-      clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s) still alive; the context refuses "
-                "new work and is freed when the last one is destroyed", ctx->live_tensors);
+      clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s), network(s) or model(s) still alive; "
+                "the context refuses new work and is freed when the last one is destroyed", ctx->live_objects);
     ctx->destroy_pending = 1;
     return;
   }
-  clnn__gemm_context_release(ctx); /* CLBlast's programs for this cl_context (issue 20) */
+  clnn__gemm_context_release(ctx); /* CLBlast's programs for this cl_context */
   clnn__programs_release(ctx);
   for (int i = 0; i < CLNN_WORKSPACE_SLOTS; i++)
     if (ctx->workspace[i]) clReleaseMemObject(ctx->workspace[i]);
@@ -214,7 +246,11 @@ clnn_status clnn_context_get_cl(const clnn_context *ctx, cl_context *context, cl
 clnn_status clnn_context_device_info(const clnn_context *ctx, clnn_device_info *info) {
   if (!ctx || !info)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_device_info: ctx and info must be non-NULL");
-  *info = ctx->info;
+  uint32_t size;
+  clnn_status s = clnn__struct_check(CLNN__DEVICE_INFO, "clnn_context_device_info", "info", info,
+                                     &size);
+  if (s != CLNN_SUCCESS) return s;
+  clnn__struct_out(info, &ctx->info, size);
   return CLNN_SUCCESS;
 }
 
@@ -294,7 +330,7 @@ clnn_status clnn_context_selftest(clnn_context *ctx) {
   if (s == CLNN_SUCCESS) s = clnn_tensor_write(x, host, N);
   size_t global[1] = {N}, local[1] = {64};
   if (s == CLNN_SUCCESS)
-    s = CLNN_RUN(ctx, "runtime", "clnn_selftest", 1, global, local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem),
+    s = CLNN_RUN(ctx, &k_clnn_selftest, 1, global, local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem),
                  CLNN_ARG_INT(N));
   if (s == CLNN_SUCCESS) s = clnn_tensor_read(y, out, N);
   if (s == CLNN_SUCCESS) {
