@@ -150,7 +150,12 @@ int main(int argc, char **argv) {
   size_t ntrain = 0;
   for (size_t i = 0; i < clnn_dataset_size(train_all); i++)
     ntrain += clnn_dataset_labels(train_all)[i] >= 5;
-  clnn_schedule sch = {CLNN_SCHEDULE_COSINE, 0, 0, 1, (uint64_t)epochs * ((ntrain + 31) / 32), 0.01f};
+  clnn_schedule sch;
+  clnn_schedule_init(&sch);
+  sch.type = CLNN_SCHEDULE_COSINE;
+  sch.warmup_steps = 1;
+  sch.total_steps = (uint64_t)epochs * ((ntrain + 31) / 32);
+  sch.min_ratio = 0.01f;
   CHECK(clnn_model_set_schedule(m, &sch));
   float *frozen0 = NULL, *frozen1 = NULL;
   size_t nfrozen = frozen_values(m, &frozen0);
