@@ -384,22 +384,32 @@ clnn_status clnn_model_load(clnn_model *m, const char *path, int strict, char *m
  * Div (values of one shape, [C, 1, ...] or scalar operands; Mul/Div by a scalar constant), Relu,
  * LeakyRelu, Elu, Sigmoid, Tanh, Softplus, Gelu, Softmax, LogSoftmax (last axis),
  * BatchNormalization, Dropout, Flatten, Reshape, Squeeze, Unsqueeze, Identity, Transpose,
- * Concat, Split, Slice, Constant and Shape, opsets 7 to 18. The first axis of every ONNX value is
- * the batch (clnn's implicit batch axis): graph inputs must be float [N, ...] with every other
- * dimension fixed, and an op along the batch axis is unsupported. Initializers that ops use as
- * weights, biases or batch-norm statistics become the model's parameters (trainable, as any
- * clnn parameter; a weight "X.weight" names its node "X", so PyTorch's parameter names carry
- * over). An op, opset, data type or attribute clnn cannot do is CLNN_ERROR_UNSUPPORTED naming the
- * node, its op type and what is supported; a malformed file is CLNN_ERROR_FORMAT; nothing is
- * built on failure. Memory while reading is bounded by a small multiple of the file size. */
+ * Concat, Split, Slice, Constant, Shape, Gather (a constant [vocab, dim] table indexed by ids:
+ * an embedding; a value indexed by constant indices along a per-sample axis), LayerNormalization
+ * and the layer norm written out as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add
+ * (PyTorch's export before opset 17), and LSTM (direction forward, zero initial state, no
+ * sequence_lens shorter than the sequence, no peepholes or clip; the Transpose and Squeeze
+ * nodes of PyTorch's batch_first export map onto clnn's batch-first LSTM), opsets 7 to 18. The
+ * first axis of every ONNX value is the batch (clnn's implicit batch axis): graph inputs must be
+ * float [N, ...], or int64 / int32 ids [N, ...] that clnn takes as int32 inputs, with every other
+ * dimension fixed, and an op along the batch axis is unsupported. Nodes that no graph output
+ * needs are skipped. Initializers that ops use as weights, biases or batch-norm statistics
+ * become the model's parameters (trainable, as any clnn parameter; a weight "X.weight" names its
+ * node "X", so PyTorch's parameter names carry over). An op, opset, data type or attribute clnn
+ * cannot do is CLNN_ERROR_UNSUPPORTED naming the node, its op type and what is supported; a
+ * malformed file is CLNN_ERROR_FORMAT; nothing is built on failure. Memory while reading is
+ * bounded by a small multiple of the file size. */
 clnn_status clnn_model_load_onnx(clnn_context *ctx, const char *path, clnn_model **out);
 /* The graph only (to extend it: a new head, then clnn_model_create). */
 clnn_status clnn_graph_load_onnx(const char *path, clnn_graph **out);
 /* Writes the model (its graph's outputs and the nodes they need, with the current parameters
  * and batch-norm statistics as initializers) as an ONNX opset-13 file that runs in inference
  * mode (dropout is the identity; batch norm uses the running statistics); inputs and outputs are
- * [N, ...] with a symbolic batch "N". Losses are left out. LSTM nodes are not exported yet
- * (CLNN_ERROR_UNSUPPORTED). The file is replaced atomically. */
+ * [N, ...] with a symbolic batch "N" (int32 id inputs of embeddings as int64). Losses are left
+ * out. Embeddings become Gather, layer norm and RMS norm the opset-13 ops they are made of
+ * (ReduceMean ... Add), attention MatMul / Softmax between Reshapes and Transposes (a causal
+ * mask as a constant; key lengths are not exported: CLNN_ERROR_UNSUPPORTED naming the node), an
+ * LSTM ONNX's LSTM between Transposes (gates reordered). The file is replaced atomically. */
 clnn_status clnn_model_save_onnx(clnn_model *m, const char *path);
 
 #ifdef __cplusplus

@@ -20,7 +20,7 @@
 #define MAX_REASONS 256
 
 static struct {
-  char key[96];
+  char key[160];
   int count;
   char example[64];
 } reasons[MAX_REASONS];
@@ -29,17 +29,17 @@ static int verbose;
 
 static void note_skip(const char *test, const char *msg) {
   /* the key: "op type 'X'" for unknown ops, else the node's op type and the first words */
-  char key[96];
+  char key[160];
   const char *p = strstr(msg, "op type '");
   if (p) {
     snprintf(key, sizeof key, "%.*s", (int)(strchr(p + 9, '\'') ? strchr(p + 9, '\'') - p + 1 : 20), p);
   } else if ((p = strstr(msg, "): ")) && (strstr(msg, "node "))) {
     const char *open = p;
     while (open > msg && *open != '(') open--;
-    snprintf(key, sizeof key, "%.*s: %.50s", (int)(p - open + 1), open, p + 3);
+    snprintf(key, sizeof key, "%.*s: %.110s", (int)(p - open + 1), open, p + 3);
   } else {
     p = strstr(msg, "': ");
-    snprintf(key, sizeof key, "%.60s", p ? p + 3 : msg);
+    snprintf(key, sizeof key, "%.120s", p ? p + 3 : msg);
   }
   char *e = strpbrk(key, "0123456789");
   (void)e;
@@ -53,6 +53,41 @@ static void note_skip(const char *test, const char *msg) {
     snprintf(reasons[nreasons].example, sizeof reasons[0].example, "%s", test);
     reasons[nreasons++].count = 1;
   }
+}
+
+/* An integer TensorProto (int64 or int32: ids) as int32 values (malloc'd; NULL if not one). */
+static int32_t *read_pb_ids(const char *path, int *ndim, int64_t *dims, size_t *numel) {
+  size_t size;
+  unsigned char *b = tu_read_file(path, &size);
+  Onnx__TensorProto *t = b ? onnx__tensor_proto__unpack(NULL, size, b) : NULL;
+  free(b);
+  if (!t) return NULL;
+  int64_t n = 1;
+  for (size_t k = 0; k < t->n_dims && k < CLNN__OX_MAX_RANK; k++) dims[k] = t->dims[k], n *= t->dims[k];
+  *ndim = (int)t->n_dims;
+  int is64 = t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  int32_t *v = NULL;
+  if ((is64 || t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32) && t->n_dims <= CLNN__OX_MAX_RANK &&
+      n >= 0 && (v = malloc((size_t)n * sizeof(int32_t) + 1))) {
+    for (int64_t k = 0; k < n; k++) {
+      int64_t x = 0;
+      if (t->has_raw_data && t->raw_data.len == (size_t)n * (is64 ? 8 : 4))
+        memcpy(is64 ? (void *)&x : (void *)&v[k], t->raw_data.data + k * (is64 ? 8 : 4), is64 ? 8 : 4);
+      else if (is64 && (size_t)n == t->n_int64_data)
+        x = t->int64_data[k];
+      else if (!is64 && (size_t)n == t->n_int32_data)
+        v[k] = t->int32_data[k];
+      else {
+        free(v);
+        v = NULL;
+        break;
+      }
+      if (is64) v[k] = (int32_t)x;
+    }
+  }
+  *numel = (size_t)n;
+  onnx__tensor_proto__free_unpacked(t, NULL);
+  return v;
 }
 
 static float *read_pb(const char *path, int *ndim, int64_t *dims, size_t *numel) {
@@ -152,21 +187,32 @@ static int run_test(clnn_context *ctx, const char *dir, const char *name) {
     struct stat sb;
     if (stat(sd, &sb) != 0) break;
     clnn_feed feeds[16];
-    float *inputs[16] = {0};
+    void *inputs[16] = {0};
     size_t batch = 0;
     int bad = nin > 16;
+    char bad_why[160] = "test data that clnn cannot feed: more than 16 inputs";
     for (int k = 0; k < nin && !bad; k++) {
       int nd;
       int64_t d[CLNN__OX_MAX_RANK];
       size_t numel;
       snprintf(path, sizeof path, "%s/input_%d.pb", sd, k);
-      inputs[k] = read_pb(path, &nd, d, &numel);
+      int v = clnn_graph_input_value(g, k);
+      if (g->g.values[v].dtype == CLNN_INT32) /* ids: int64 in the file */
+        inputs[k] = read_pb_ids(path, &nd, d, &numel);
+      else
+        inputs[k] = read_pb(path, &nd, d, &numel);
       if (!inputs[k] || nd < 1) {
+        snprintf(bad_why, sizeof bad_why, "test data that clnn cannot feed: input %d is not a "
+                 "float (or, for ids, integer) tensor of rank >= 1", k);
         bad = 1;
         break;
       }
       if (k == 0) batch = (size_t)d[0];
-      if ((size_t)d[0] != batch) bad = 1;
+      if ((size_t)d[0] != batch) {
+        snprintf(bad_why, sizeof bad_why, "test data that clnn cannot feed: inputs of different "
+                 "batch sizes (input 0: %zu, input %d: %lld)", batch, k, (long long)d[0]);
+        bad = 1;
+      }
       feeds[k] = (clnn_feed){clnn_graph_input_value(g, k), inputs[k], numel, NULL};
     }
     for (int k = 0; k < nout && !bad && ok; k++) {
@@ -177,6 +223,8 @@ static int run_test(clnn_context *ctx, const char *dir, const char *name) {
       float *want = read_pb(path, &nd, d, &numel);
       float *got = want ? malloc(numel * sizeof(float) + 1) : NULL;
       if (!want || !got) {
+        snprintf(bad_why, sizeof bad_why, "test data that clnn cannot compare: output %d is not a "
+                 "float tensor", k);
         bad = 1;
       } else {
         st = clnn_model_predict(m, feeds, nin, batch, clnn_graph_output_value(g, k), got, numel);
@@ -198,7 +246,7 @@ static int run_test(clnn_context *ctx, const char *dir, const char *name) {
     }
     for (int k = 0; k < nin && k < 16; k++) free(inputs[k]);
     if (bad && ok) {
-      note_skip(name, "test data that clnn cannot feed (non-float or unbatched tensors)");
+      note_skip(name, bad_why);
       clnn_model_destroy(m);
       return -1;
     }

@@ -6,8 +6,9 @@
 # binding's tests, Debian's python3 with NumPy and pytest; for ONNX protobuf-c with
 # protoc-c and onnx.proto (libonnx-dev) to build, and for its tests ONNX's own backend test data
 # (libonnx-testdata), the ONNX checker (python3-onnx) and PyTorch with torchvision (exporting a
-# ResNet-18 to compare against); matplotlib for clnn-bench --plot (python3-matplotlib). Safe to
-# run any number of times. Needs root (or sudo) only to install.
+# ResNet-18 to compare against); ONNX Runtime comes from PyPI at test time, into a venv under the
+# build tree (tests/onnx/ort_venv.sh, python3-venv); matplotlib for clnn-bench --plot
+# (python3-matplotlib). Safe to run any number of times. Needs root (or sudo) only to install.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd

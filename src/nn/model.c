@@ -299,7 +299,7 @@ static void mark_live(const clnn__graph *g, char *live, int v) {
   for (int k = 0; k < n->num_in; k++) mark_live(g, live, n->in[k]);
 }
 
-static clnn_status create_params(clnn_model *m) {
+static clnn_status create_params(clnn_model *m, clnn__m_init_fn given, void *ud) {
   const clnn__graph *g = &m->graph.g;
   size_t count = 0;
   for (int i = 0; i < g->num_params; i++) m->pmap[i] = -1;
@@ -340,15 +340,20 @@ static clnn_status create_params(clnn_model *m) {
       host = h;
       host_cap = gp->numel;
     }
-    init_values(m->seed, gp, he_gain(g, m->live, &g->nodes[gp->owner]), host);
-    st = clnn_tensor_write(p->value, host, gp->numel);
+    const float *v = given ? given(ud, gp->name, gp->numel) : NULL;
+    if (!v) {
+      init_values(m->seed, gp, he_gain(g, m->live, &g->nodes[gp->owner]), host);
+      v = host;
+    }
+    st = clnn_tensor_write(p->value, v, gp->numel);
   }
   free(host);
   return st;
 }
 
 static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t seed,
-                          clnn_model **out, const char *fn, int with_opt) {
+                          clnn_model **out, const char *fn, int with_opt, clnn__m_init_fn given,
+                          void *ud) {
   if (src->num_outputs == 0 && src->num_losses == 0)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: the graph has no output and no loss (clnn_graph_output, "
@@ -394,7 +399,7 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
   }
   for (int i = 0; i < g->num_outputs; i++) mark_live(g, m->live, g->outputs[i]);
   for (int i = 0; i < g->num_losses; i++) mark_live(g, m->live, g->losses[i].value);
-  st = create_params(m);
+  st = create_params(m, given, ud);
   if (st == CLNN_SUCCESS && with_opt) st = clnn__m_alloc_opt(m);
   if (st != CLNN_SUCCESS) {
     clnn_model_destroy(m);
@@ -407,12 +412,18 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
 
 clnn_status clnn__m_create(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
                            clnn_model **out, const char *fn) {
-  return create(ctx, g, seed, out, fn, 1);
+  return create(ctx, g, seed, out, fn, 1, NULL, NULL);
+}
+
+clnn_status clnn__m_create_given(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
+                                 clnn__m_init_fn given, void *ud, clnn_model **out,
+                                 const char *fn) {
+  return create(ctx, g, seed, out, fn, 1, given, ud);
 }
 
 clnn_status clnn__m_create_bare(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
                                 clnn_model **out, const char *fn) {
-  return create(ctx, g, seed, out, fn, 0);
+  return create(ctx, g, seed, out, fn, 0, NULL, NULL);
 }
 
 clnn_status clnn_model_create(clnn_context *ctx, const clnn_graph *g, uint64_t seed,

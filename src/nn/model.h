@@ -116,6 +116,13 @@ clnn_status clnn__g_accum(clnn_context *ctx, float alpha, const clnn_tensor *src
 /* Creates a model from an internal graph (copied); used by clnn_model_create and the loader. */
 clnn_status clnn__m_create(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
                            clnn_model **out, const char *fn);
+/* The same with initial values: given(ud, name, numel) returns a parameter's numel values
+ * (copied) or NULL for the usual initialisation (the ONNX importer passes the file's tensors,
+ * saving a random initialisation and a second upload). */
+typedef const float *(*clnn__m_init_fn)(void *ud, const char *name, size_t numel);
+clnn_status clnn__m_create_given(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
+                                 clnn__m_init_fn given, void *ud, clnn_model **out,
+                                 const char *fn);
 /* The same without optimizer slots (clnn_net keeps its own optimizer). */
 clnn_status clnn__m_create_bare(clnn_context *ctx, const clnn__graph *g, uint64_t seed,
                                 clnn_model **out, const char *fn);

@@ -27,7 +27,19 @@ typedef struct clnn__ox_sym {
   size_t numel;
   float *f;          /* const: float data (or NULL) */
   int64_t *i;        /* const: integer data (or NULL) */
+  int layout;        /* value: where ONNX keeps the batch (CLNN__OX_BATCH_FIRST, ...) */
 } clnn__ox_sym;
+
+/* Where the batch axis of a value's ONNX shape is, over a batch-first clnn value. An LSTM of
+ * layout 0 reads and writes sequences time-major, so PyTorch's batch_first export brackets it
+ * with Transpose(perm 1,0,2) and Squeeze of the direction axis; these layouts let those nodes
+ * map onto clnn's batch-first LSTM without moving data. Other ops refuse such values. */
+enum {
+  CLNN__OX_BATCH_FIRST = 0, /* ONNX [N, d1, ...] is clnn [d1, ...] */
+  CLNN__OX_TIME_MAJOR = 1,  /* ONNX [T, N, d...] is clnn [T, d...] */
+  CLNN__OX_SEQ_DIR = 2,     /* ONNX [T, 1, N, H] (an LSTM's Y) is clnn [T, H] */
+  CLNN__OX_DIR_STATE = 3    /* ONNX [1, N, H] (an LSTM's Y_h) is clnn [H]: the same bytes */
+};
 
 /* A parameter value to write once the model exists: data (owned) into parameter `name`. */
 typedef struct clnn__ox_load {
@@ -49,7 +61,8 @@ typedef struct clnn__ox {
   const Onnx__GraphProto *graph;
   const Onnx__NodeProto *node; /* the node being mapped */
   int node_index;
-  char *skip;              /* [n_node]: nodes already mapped by a fused pattern */
+  char *skip;              /* [n_node]: nodes already mapped by a fused pattern, or dead */
+  char *live;              /* [n_node]: nodes that a graph output needs */
 } clnn__ox;
 
 /* ---- onnx_import.c ---- */
@@ -78,12 +91,16 @@ clnn_status clnn__ox_format(clnn__ox *o, const char *fmt, ...)
 /* The symbol of an ONNX name (NULL if unknown) and new symbols. */
 clnn__ox_sym *clnn__ox_find(clnn__ox *o, const char *name);
 clnn_status clnn__ox_bind_value(clnn__ox *o, const char *name, int value);
+clnn_status clnn__ox_bind_layout(clnn__ox *o, const char *name, int value, int layout);
 /* A new constant: takes ownership of f or i (one of them) on success and on failure. */
 clnn_status clnn__ox_bind_const(clnn__ox *o, const char *name, int ndim, const int64_t *dims,
                                 float *f, int64_t *i);
 /* Decodes a TensorProto into a constant's fields (FLOAT, DOUBLE, INT32, INT64, BOOL). */
 clnn_status clnn__ox_tensor(clnn__ox *o, const Onnx__TensorProto *t, const char *what,
                             clnn__ox_sym *out);
+/* malloc within the decoding budget (bounded by the file size); NULL when it is spent. The
+ * memory is free()d as usual (constants made with it go to clnn__ox_bind_const). */
+void *clnn__ox_budget_alloc(clnn__ox *o, size_t n);
 /* Queues a parameter write (copies count floats of data). */
 clnn_status clnn__ox_load_param(clnn__ox *o, const char *node, const char *role,
                                 const float *data, size_t count);
@@ -119,6 +136,33 @@ void clnn__ox_sub_name(clnn__ox *o, const char *base, const char *suffix,
                        char name[CLNN__G_NAME_MAX]);
 clnn_status clnn__ox_reshape_to(clnn__ox *o, const char *name, int x, int nd, const size_t *dims,
                                 int *out);
+/* Look-ahead for fused patterns, over the nodes after the current one that a graph output needs:
+ * the one node reading `name` (-1 when none, several, or `name` is a graph output); how many
+ * read it (into idx[cap]); whether a graph output or a live node reads it at all. */
+int clnn__ox_sole_consumer(const clnn__ox *o, const char *name);
+int clnn__ox_consumers(const clnn__ox *o, const char *name, int *idx, int cap);
+int clnn__ox_used(const clnn__ox *o, const char *name);
+/* A two-input node's other input than `name` (0 when it does not read name). */
+int clnn__ox_other_input(const Onnx__NodeProto *n, const char *name, const char **other);
+/* Whether `name` is a float scalar constant (known, or a later Constant node) equal to v within
+ * 1e-4 relative; *got receives it when it is a scalar at all. */
+int clnn__ox_scalar(clnn__ox *o, const char *name, float *got);
+/* The graph node that outputs `name` (-1 when none). */
+int clnn__ox_producer(const clnn__ox *o, const char *name);
+/* Whether `name` is known to be all zeros: a zero constant, the output of a ConstantOfShape
+ * whose value is zero (whatever its shape input), or Expand, Slice, Gather, Squeeze, Unsqueeze,
+ * Reshape, Identity, Transpose or Cast of such zeros. */
+int clnn__ox_is_zeros(clnn__ox *o, const char *name);
+
+/* ---- onnx_seq.c: Gather, LayerNormalization (and its decomposed form), LSTM, and the
+ * time-major layouts around an LSTM ---- */
+clnn_status clnn__ox_gather(clnn__ox *o);
+clnn_status clnn__ox_layer_norm(clnn__ox *o);
+clnn_status clnn__ox_reduce_mean(clnn__ox *o); /* the decomposed layer norm */
+clnn_status clnn__ox_lstm(clnn__ox *o);
+/* Transpose, Squeeze and Gather (h_n[-1]) of values in an LSTM's layouts (*done 0: not such a
+ * value or not such a use). */
+clnn_status clnn__ox_layout_op(clnn__ox *o, int *done);
 
 /* ---- onnx_shape.c ---- */
 clnn_status clnn__ox_reshape_like(clnn__ox *o, const char *kind);

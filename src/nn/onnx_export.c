@@ -1,7 +1,9 @@
 /* src/nn/onnx_export.c — clnn_model_save_onnx: the nodes that a model's outputs need, written as
  * an ONNX opset-13 ModelProto (protobuf-c) for inference: inputs and outputs [N, ...] with a
  * symbolic batch, parameters and batch-norm statistics as float initializers (read back from the
- * device), dropout as Identity. Each clnn value keeps its name as the ONNX value name. */
+ * device), dropout as Identity, embeddings as Gather of int64 ids, layer norm, RMS norm and
+ * attention written out in opset-13 ops, LSTM as ONNX's LSTM (time-major, between Transposes). Each clnn value keeps its
+ * name as the ONNX value name. */
 #include "internal.h"
 #include "nn/onnx.h"
 
@@ -236,7 +238,9 @@ static Onnx__ValueInfoProto *value_info(ex *e, const clnn__gvalue *v) {
   sh->n_dim = (size_t)v->ndim + 1;
   sh->dim = dims;
   tt->has_elem_type = 1;
-  tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  /* int32 inputs are embedding ids: int64, the type Gather's indices usually have */
+  tt->elem_type = v->dtype == CLNN_INT32 ? ONNX__TENSOR_PROTO__DATA_TYPE__INT64
+                                         : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
   tt->shape = sh;
   tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
   tp->tensor_type = tt;
@@ -245,12 +249,207 @@ static Onnx__ValueInfoProto *value_info(ex *e, const clnn__gvalue *v) {
   return vi;
 }
 
-/* ---- one node ---- */
-
 static clnn_status unsupported(const clnn__gnode *n, const char *why) {
   return clnn__error(CLNN_ERROR_UNSUPPORTED, "clnn_model_save_onnx: node '%s' (%s): %s", n->name,
                      n->op->kind, why);
 }
+
+/* ---- sequence layers ---- */
+
+static const char *fconst(ex *e, const char *base, float v) {
+  const char *c = tmp_name(e, base, "k");
+  int64_t none = 0;
+  init(e, c, 0, &none, &v, NULL, 1);
+  return c;
+}
+
+/* Layer norm over the last axis written out in opset-13 ops (LayerNormalization is opset 17):
+ * ReduceMean, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div[, Mul weight, Add bias], as PyTorch
+ * exports nn.LayerNorm before opset 17 (and clnn's import recognises). */
+static clnn_status export_layer_norm(ex *e, const clnn__gnode *n, const char *x, const char *y) {
+  clnn_status st = CLNN_SUCCESS;
+  int64_t last = -1;
+  const char *mean = tmp_name(e, y, "mean"), *d = tmp_name(e, y, "diff"), *sq = tmp_name(e, y, "sq"),
+             *var = tmp_name(e, y, "var"), *ve = tmp_name(e, y, "veps"), *sd = tmp_name(e, y, "std");
+  const char *norm = n->ia[0] ? tmp_name(e, y, "norm") : y, *scaled = tmp_name(e, y, "scaled");
+  Onnx__NodeProto *o = node(e, "ReduceMean", mean, 1, &x, mean);
+  attr_ints(e, o, "axes", 1, &last);
+  const char *a1[2] = {x, mean}, *a2[2] = {d, fconst(e, y, 2.0f)};
+  node(e, "Sub", d, 2, a1, d);
+  node(e, "Pow", sq, 2, a2, sq);
+  o = node(e, "ReduceMean", var, 1, &sq, var);
+  attr_ints(e, o, "axes", 1, &last);
+  const char *a3[2] = {var, fconst(e, y, n->fa[0])}, *a4[2] = {d, sd};
+  node(e, "Add", ve, 2, a3, ve);
+  node(e, "Sqrt", sd, 1, &ve, sd);
+  node(e, "Div", n->ia[0] ? norm : n->name, 2, a4, norm);
+  if (n->ia[0]) {
+    const char *a5[2] = {norm, param(e, n, 0, 0, &st)};
+    node(e, "Mul", scaled, 2, a5, scaled);
+    const char *a6[2] = {scaled, param(e, n, 1, 0, &st)};
+    node(e, "Add", n->name, 2, a6, y);
+  }
+  return st;
+}
+
+/* RMS norm: x / Sqrt(ReduceMean(x^2) + eps) [* weight]. */
+static clnn_status export_rms_norm(ex *e, const clnn__gnode *n, const char *x, const char *y) {
+  clnn_status st = CLNN_SUCCESS;
+  int64_t last = -1;
+  const char *sq = tmp_name(e, y, "sq"), *ms = tmp_name(e, y, "ms"), *me = tmp_name(e, y, "meps"),
+             *rt = tmp_name(e, y, "rms"), *norm = n->ia[0] ? tmp_name(e, y, "norm") : y;
+  const char *a1[2] = {x, fconst(e, y, 2.0f)};
+  node(e, "Pow", sq, 2, a1, sq);
+  Onnx__NodeProto *o = node(e, "ReduceMean", ms, 1, &sq, ms);
+  attr_ints(e, o, "axes", 1, &last);
+  const char *a2[2] = {ms, fconst(e, y, n->fa[0])}, *a3[2] = {x, rt};
+  node(e, "Add", me, 2, a2, me);
+  node(e, "Sqrt", rt, 1, &me, rt);
+  node(e, "Div", n->ia[0] ? norm : n->name, 2, a3, norm);
+  if (n->ia[0]) {
+    const char *a4[2] = {norm, param(e, n, 0, 0, &st)};
+    node(e, "Mul", n->name, 2, a4, y);
+  }
+  return st;
+}
+
+/* Scaled dot-product attention on q [Tq, D], k, v [Tk, D] (per sample; heads side by side):
+ * heads split out by Reshape and Transpose, MatMul, scale, a constant causal mask (-1e30 above
+ * the allowed diagonal) added, Softmax, MatMul, and the heads put back side by side. */
+static clnn_status export_attention(ex *e, const clnn__gnode *n, const char *y) {
+  const clnn__graph *g = e->g;
+  if (n->num_in == 4) return unsupported(n, "key lengths (an int32 input) are not exported yet");
+  const clnn__gvalue *qv = &g->values[n->in[0]], *kv = &g->values[n->in[1]];
+  int64_t Tq = (int64_t)qv->dims[0], Tk = (int64_t)kv->dims[0], D = (int64_t)qv->dims[1];
+  int64_t H = n->ia[0], Dh = D / H;
+  const char *heads[3];
+  static const int64_t perm_q[4] = {0, 2, 1, 3}, perm_k[4] = {0, 2, 3, 1};
+  for (int i = 0; i < 3; i++) {
+    int64_t shape[4] = {0, i == 0 ? Tq : Tk, H, Dh};
+    const char *in = g->values[n->in[i]].name, *r = tmp_name(e, y, "split"),
+               *t = tmp_name(e, y, "heads");
+    const char *a[2] = {in, iconst(e, y, 4, shape)};
+    node(e, "Reshape", r, 2, a, r);
+    Onnx__NodeProto *o = node(e, "Transpose", t, 1, &r, t);
+    attr_ints(e, o, "perm", 4, i == 1 ? perm_k : perm_q);
+    heads[i] = t;
+  }
+  float scale = n->fa[1] > 0.0f ? n->fa[1] : 1.0f / sqrtf((float)Dh);
+  const char *sc = tmp_name(e, y, "scores"), *ss = tmp_name(e, y, "scaled"),
+             *w = tmp_name(e, y, "weights"), *o4 = tmp_name(e, y, "context"),
+             *ot = tmp_name(e, y, "merged");
+  const char *a1[2] = {heads[0], heads[1]}, *a2[2] = {sc, fconst(e, y, scale)};
+  node(e, "MatMul", sc, 2, a1, sc);
+  node(e, "Mul", ss, 2, a2, ss);
+  const char *logits = ss;
+  if (n->ia[1]) {
+    float *mask = malloc((size_t)(Tq * Tk) * sizeof(float));
+    if (!mask) {
+      e->oom = 1;
+      return CLNN_SUCCESS;
+    }
+    for (int64_t i = 0; i < Tq; i++)
+      for (int64_t j = 0; j < Tk; j++) mask[i * Tk + j] = j <= i + Tk - Tq ? 0.0f : -1e30f;
+    const char *mn = tmp_name(e, y, "mask"), *ms = tmp_name(e, y, "masked");
+    int64_t md[2] = {Tq, Tk};
+    init(e, mn, 2, md, mask, NULL, (size_t)(Tq * Tk));
+    free(mask);
+    const char *a3[2] = {ss, mn};
+    node(e, "Add", ms, 2, a3, ms);
+    logits = ms;
+  }
+  Onnx__NodeProto *o = node(e, "Softmax", w, 1, &logits, w);
+  attr_int(e, o, "axis", -1);
+  const char *a4[2] = {w, heads[2]};
+  node(e, "MatMul", o4, 2, a4, o4);
+  o = node(e, "Transpose", ot, 1, &o4, ot);
+  attr_ints(e, o, "perm", 4, perm_q);
+  int64_t shape[3] = {0, Tq, D};
+  const char *a5[2] = {ot, iconst(e, y, 3, shape)};
+  node(e, "Reshape", n->name, 2, a5, y);
+  return CLNN_SUCCESS;
+}
+
+/* Parameter k of node n read back to the host (malloc'd; NULL with e->oom or *st set). */
+static float *param_host(ex *e, const clnn__gnode *n, int k, clnn_status *st) {
+  const clnn__gparam *p = &e->g->params[n->param[k]];
+  float *buf = malloc(p->numel * sizeof(float));
+  if (!buf) {
+    e->oom = 1;
+    return NULL;
+  }
+  clnn_status s = clnn_tensor_read(e->m->params[e->m->pmap[n->param[k]]].value, buf, p->numel);
+  if (s != CLNN_SUCCESS) {
+    *st = s;
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+/* clnn's LSTM (batch-first x [T, I], gates i, f, g, o, one bias) as ONNX's: Transpose to
+ * time-major, LSTM with W, R in the gate order i, o, f, c and B = [bias, zeros], then Y squeezed
+ * and transposed back (return_sequences) or Y_h squeezed. */
+static clnn_status export_lstm(ex *e, const clnn__gnode *n, const char *x, const char *y) {
+  static const int from[4] = {0, 3, 1, 2}; /* ONNX gate q is clnn gate from[q] */
+  clnn_status st = CLNN_SUCCESS;
+  const clnn__gvalue *xv = &e->g->values[n->in[0]];
+  size_t H = (size_t)n->ia[0], I = xv->dims[1];
+  float *wih = param_host(e, n, 0, &st), *whh = param_host(e, n, 1, &st), *b = param_host(e, n, 2, &st);
+  float *W = malloc(4 * H * I * sizeof(float)), *R = malloc(4 * H * H * sizeof(float)),
+        *B = calloc(8 * H, sizeof(float));
+  if (wih && whh && b && W && R && B) {
+    for (int q = 0; q < 4; q++) {
+      size_t src = (size_t)from[q] * H;
+      memcpy(W + (size_t)q * H * I, wih + src * I, H * I * sizeof(float));
+      memcpy(R + (size_t)q * H * H, whh + src * H, H * H * sizeof(float));
+      memcpy(B + (size_t)q * H, b + src, H * sizeof(float));
+    }
+    int64_t wd[3] = {1, 4 * (int64_t)H, (int64_t)I}, rd[3] = {1, 4 * (int64_t)H, (int64_t)H},
+            bd[2] = {1, 8 * (int64_t)H};
+    const char *wn = tmp_name(e, n->name, "W"), *rn = tmp_name(e, n->name, "R"),
+               *bn = tmp_name(e, n->name, "B");
+    init(e, wn, 3, wd, W, NULL, 4 * H * I);
+    init(e, rn, 3, rd, R, NULL, 4 * H * H);
+    init(e, bn, 2, bd, B, NULL, 8 * H);
+    int64_t perm[3] = {1, 0, 2}, zero = 0, one = 1;
+    const char *xt = tmp_name(e, y, "tm"), *yy = tmp_name(e, y, "Y"), *yh = tmp_name(e, y, "Y_h");
+    Onnx__NodeProto *o = node(e, "Transpose", xt, 1, &x, xt);
+    attr_ints(e, o, "perm", 3, perm);
+    const char *in[4] = {xt, wn, rn, bn};
+    o = node(e, "LSTM", tmp_name(e, n->name, "lstm"), 4, in, yy);
+    if (o) { /* outputs Y and Y_h */
+      char **outs = ex_alloc(e, 2 * sizeof(char *));
+      if (outs) {
+        outs[0] = (char *)yy;
+        outs[1] = (char *)yh;
+        o->output = outs;
+        o->n_output = 2;
+      }
+    }
+    attr_int(e, o, "hidden_size", (int64_t)H);
+    if (n->ia[1]) {
+      const char *sq = tmp_name(e, y, "sq"), *a[2] = {yy, iconst(e, y, 1, &one)};
+      node(e, "Squeeze", sq, 2, a, sq);
+      o = node(e, "Transpose", n->name, 1, &sq, y);
+      attr_ints(e, o, "perm", 3, perm);
+    } else {
+      const char *a[2] = {yh, iconst(e, y, 1, &zero)};
+      node(e, "Squeeze", n->name, 2, a, y);
+    }
+  } else if (st == CLNN_SUCCESS) {
+    e->oom = 1;
+  }
+  free(wih);
+  free(whh);
+  free(b);
+  free(W);
+  free(R);
+  free(B);
+  return st;
+}
+
+/* ---- one node ---- */
 
 static clnn_status export_node(ex *e, const clnn__gnode *n) {
   const clnn__graph *g = e->g;
@@ -374,10 +573,24 @@ static clnn_status export_node(ex *e, const clnn__gnode *n) {
     for (int i = 0; i < n->ia[0]; i++) perm[1 + i] = n->ia[1 + i] + 1;
     o = node(e, "Transpose", n->name, 1, &x, y);
     attr_ints(e, o, "perm", n->ia[0] + 1, perm);
+  } else if (op == &clnn__op_embedding) {
+    const char *in[2] = {param(e, n, 0, 0, &st), x};
+    o = node(e, "Gather", n->name, 2, in, y);
+    attr_int(e, o, "axis", 0);
+  } else if (op == &clnn__op_layer_norm) {
+    st = export_layer_norm(e, n, x, y);
+  } else if (op == &clnn__op_rms_norm) {
+    st = export_rms_norm(e, n, x, y);
+  } else if (op == &clnn__op_attention) {
+    st = export_attention(e, n, y);
+  } else if (op == &clnn__op_lstm) {
+    if (xv->ndim != 2) return unsupported(n, "an LSTM input that is not [T, F]");
+    st = export_lstm(e, n, x, y);
   } else {
     return unsupported(n, "this op kind is not exported to ONNX yet (exported: conv2d, "
                           "conv_transpose2d, pool2d, global_avgpool, dense, activation, dropout, "
-                          "batchnorm, softmax, add, mul, scale, concat, slice, reshape, permute)");
+                          "batchnorm, softmax, add, mul, scale, concat, slice, reshape, permute, "
+                          "embedding, layer_norm, rms_norm, attention, lstm)");
   }
   return st;
 }
@@ -409,10 +622,7 @@ static clnn_status build(ex *e, Onnx__ModelProto *mp) {
       for (int k = 0; need[j] && k < g->nodes[j].num_in; k++) used |= g->nodes[j].in[k] == g->inputs[i];
     for (int j = 0; j < g->num_outputs; j++) used |= g->outputs[j] == g->inputs[i];
     if (!used) continue;
-    if (v->dtype != CLNN_FLOAT32)
-      st = clnn__error(CLNN_ERROR_UNSUPPORTED, "clnn_model_save_onnx: input '%s' is int32", v->name);
-    else
-      push(e, (void ***)&gp->input, &gp->n_input, &cap_in, value_info(e, v));
+    push(e, (void ***)&gp->input, &gp->n_input, &cap_in, value_info(e, v));
   }
   for (int i = 0; i < g->num_nodes && st == CLNN_SUCCESS && !e->oom; i++)
     if (need[i]) st = export_node(e, &g->nodes[i]);

@@ -5,7 +5,8 @@
  * constants that ops take as parameters (weights, biases, statistics) or attributes (shapes,
  * axes). The node mappings live in onnx_ops.c. Memory is bounded by the file size: protobuf-c
  * allocates through a counting allocator with a budget proportional to it, nesting is checked
- * before decoding, decoded tensors come out of a budget of the same size. */
+ * before decoding, decoded tensors, the parameters queued from them and constants folded at import
+ * come out of a budget of three times that size. */
 #include "nn/onnx.h"
 
 #include <errno.h>
@@ -172,13 +173,18 @@ static clnn__ox_sym *new_sym(clnn__ox *o, const char *name) {
   return s;
 }
 
-clnn_status clnn__ox_bind_value(clnn__ox *o, const char *name, int value) {
+clnn_status clnn__ox_bind_layout(clnn__ox *o, const char *name, int value, int layout) {
   if (!name || !name[0]) return CLNN_SUCCESS; /* an unused optional output */
   if (clnn__ox_find(o, name)) return clnn__ox_format(o, "value '%.80s' is defined twice", name);
   clnn__ox_sym *s = new_sym(o, name);
   if (!s) return ox_oom(o);
   s->value = value;
+  s->layout = layout;
   return CLNN_SUCCESS;
+}
+
+clnn_status clnn__ox_bind_value(clnn__ox *o, const char *name, int value) {
+  return clnn__ox_bind_layout(o, name, value, CLNN__OX_BATCH_FIRST);
 }
 
 clnn_status clnn__ox_bind_const(clnn__ox *o, const char *name, int ndim, const int64_t *dims,
@@ -214,9 +220,10 @@ static void free_syms(clnn__ox *o) {
   for (int k = 0; k < o->nloads; k++) free(o->loads[k].data);
   free(o->loads);
   free(o->skip);
+  free(o->live);
 }
 
-static void *budget_alloc(clnn__ox *o, size_t n) {
+void *clnn__ox_budget_alloc(clnn__ox *o, size_t n) {
   if (n > o->budget) return NULL;
   void *p = malloc(n ? n : 1);
   if (p) o->budget -= n;
@@ -232,7 +239,7 @@ clnn_status clnn__ox_load_param(clnn__ox *o, const char *node, const char *role,
     o->loads = l;
     o->cap_loads = cap;
   }
-  float *d = budget_alloc(o, count * sizeof(float));
+  float *d = clnn__ox_budget_alloc(o, count * sizeof(float));
   if (!d) return clnn__ox_format(o, "more tensor data than the file holds");
   if (count) memcpy(d, data, count * sizeof(float));
   clnn__ox_load *l = &o->loads[o->nloads++];
@@ -302,7 +309,7 @@ clnn_status clnn__ox_tensor(clnn__ox *o, const Onnx__TensorProto *t, const char 
     return clnn__ox_format(o, "%s '%.80s' has %zu elements of data for %zu", what, nm, have,
                            numel);
   size_t esz = is_float ? sizeof(float) : sizeof(int64_t);
-  void *buf = budget_alloc(o, numel * esz);
+  void *buf = clnn__ox_budget_alloc(o, numel * esz);
   if (!buf) return clnn__ox_format(o, "%s '%.80s': more tensor data than the file holds", what, nm);
   float *f = is_float ? buf : NULL;
   int64_t *iv = is_float ? NULL : buf;
@@ -377,15 +384,20 @@ static clnn_status read_inputs(clnn__ox *o) {
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
       return clnn__ox_unsupported(o, "graph input '%.80s' is not a tensor", nm);
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
-    if (!tt->has_elem_type || tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+    int et = tt->has_elem_type ? tt->elem_type : 0;
+    /* integer inputs (token ids for Gather) are clnn's host int32 inputs */
+    int is_int = et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+                 et == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+    if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && !is_int)
       return clnn__ox_unsupported(o, "graph input '%.80s' has ONNX data type %d; clnn's inputs "
-                                     "are float (1)", nm, tt->has_elem_type ? tt->elem_type : 0);
+                                     "are float (1), or int64 (7) / int32 (6) ids fed as int32",
+                                  nm, et);
     const Onnx__TensorShapeProto *sh = tt->shape;
     int rank = sh ? (int)sh->n_dim : -1;
-    if (rank < 2 || rank > CLNN_MAX_DIMS)
+    if (rank < 2 - is_int || rank > CLNN_MAX_DIMS)
       return clnn__ox_unsupported(o, "graph input '%.80s' has rank %d; clnn takes inputs [N, ...] "
-                                     "of rank 2..%d (the first axis is the batch)", nm, rank,
-                                  CLNN_MAX_DIMS);
+                                     "of rank %d..%d (the first axis is the batch)", nm, rank,
+                                  2 - is_int, CLNN_MAX_DIMS);
     size_t dims[CLNN_MAX_DIMS];
     for (int d = 0; d < rank; d++) {
       const Onnx__TensorShapeProto__Dimension *dm = sh->dim[d];
@@ -402,11 +414,72 @@ static clnn_status read_inputs(clnn__ox *o) {
     char cname[CLNN__G_NAME_MAX];
     clnn__ox_node_name(o, nm, cname);
     int v;
-    clnn_status st = clnn_graph_input(o->gr, cname, CLNN_FLOAT32, rank - 1, dims, &v);
+    clnn_status st = clnn_graph_input(o->gr, cname, is_int ? CLNN_INT32 : CLNN_FLOAT32, rank - 1,
+                                      dims, &v);
     if (st == CLNN_SUCCESS) st = clnn__ox_bind_value(o, nm, v);
     if (st != CLNN_SUCCESS) return clnn__ox_builder(o, st);
   }
   if (clnn_graph_num_inputs(o->gr) == 0) return clnn__ox_unsupported(o, "the graph has no inputs");
+  return CLNN_SUCCESS;
+}
+
+/* A set of value names (open addressing; the names point into the decoded message). */
+typedef struct name_set {
+  const char **slot;
+  size_t mask;
+} name_set;
+
+static size_t name_hash(const char *s) {
+  size_t h = 1469598103934665603ULL & SIZE_MAX;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+  return h;
+}
+
+static void set_add(name_set *ns, const char *name) {
+  size_t i = name_hash(name) & ns->mask;
+  while (ns->slot[i] && strcmp(ns->slot[i], name)) i = (i + 1) & ns->mask;
+  ns->slot[i] = name;
+}
+
+static int set_has(const name_set *ns, const char *name) {
+  size_t i = name_hash(name) & ns->mask;
+  for (; ns->slot[i]; i = (i + 1) & ns->mask)
+    if (!strcmp(ns->slot[i], name)) return 1;
+  return 0;
+}
+
+/* Marks the nodes that the graph outputs need (o->live); the others are skipped, so shape
+ * arithmetic that only feeds an LSTM's zero initial state (PyTorch's export builds it from
+ * Shape of the input) and unused outputs cost nothing. */
+static clnn_status mark_live(clnn__ox *o) {
+  const Onnx__GraphProto *gp = o->graph;
+  size_t nn = gp->n_node, names = gp->n_output + 1, size = 16;
+  for (size_t k = 0; k < nn; k++) names += gp->node[k]->n_input;
+  while (size < 2 * names) size *= 2;
+  o->live = calloc(nn ? nn : 1, 1);
+  name_set need = {calloc(size, sizeof(const char *)), size - 1};
+  if (!o->live || !need.slot) {
+    free(need.slot);
+    return ox_oom(o);
+  }
+  for (size_t k = 0; k < gp->n_output; k++)
+    if (gp->output[k]->name) set_add(&need, gp->output[k]->name);
+  /* a node is live when one of its outputs is needed; its inputs are then needed (a zero
+   * initial state of an LSTM is not: the mapping checks it from the producer's attributes) */
+  for (size_t k = nn; k-- > 0;) {
+    const Onnx__NodeProto *nd = gp->node[k];
+    for (size_t i = 0; i < nd->n_output && !o->live[k]; i++)
+      o->live[k] = nd->output[i] && nd->output[i][0] && set_has(&need, nd->output[i]);
+    if (!o->live[k]) continue;
+    int lstm = strcmp(nd->op_type, "LSTM") == 0;
+    for (size_t i = 0; i < nd->n_input; i++) {
+      if (!nd->input[i] || !nd->input[i][0]) continue;
+      if (lstm && (i == 5 || i == 6) && clnn__ox_is_zeros(o, nd->input[i])) continue;
+      set_add(&need, nd->input[i]);
+    }
+  }
+  free(need.slot);
+  for (size_t k = 0; k < nn; k++) o->skip[k] = !o->live[k];
   return CLNN_SUCCESS;
 }
 
@@ -447,6 +520,9 @@ static clnn_status build(clnn__ox *o, const Onnx__ModelProto *mp) {
       if (!n->attribute[a]->name)
         return clnn__ox_format(o, "node %zu (%.40s): an attribute has no name", k, n->op_type);
   }
+  for (size_t k = 0; k < gp->n_output; k++)
+    if (!gp->output[k]->name) return clnn__ox_format(o, "graph output %zu has no name", k);
+  if ((st = mark_live(o)) != CLNN_SUCCESS) return st;
   for (size_t k = 0; k < gp->n_node; k++) {
     if (o->skip[k]) continue;
     o->node = gp->node[k];
@@ -465,6 +541,9 @@ static clnn_status build(clnn__ox *o, const Onnx__ModelProto *mp) {
     if (!s) return clnn__ox_format(o, "graph output '%.80s' is not computed", nm ? nm : "");
     if (s->is_const)
       return clnn__ox_unsupported(o, "graph output '%.80s' is a constant", nm);
+    if (s->layout != CLNN__OX_BATCH_FIRST && s->layout != CLNN__OX_DIR_STATE)
+      return clnn__ox_unsupported(o, "graph output '%.80s' is an LSTM's time-major sequence "
+                                     "[T, N, ...] (clnn's outputs are batch-first)", nm);
     for (int i = 0; i < clnn_graph_num_outputs(o->gr); i++)
       if (clnn_graph_output_value(o->gr, i) == s->value)
         return clnn__ox_unsupported(o, "graph output '%.80s' repeats another output", nm);
@@ -490,6 +569,14 @@ static Onnx__ModelProto *decode(clnn__ox *o, const unsigned char *buf, size_t si
   return mp;
 }
 
+/* The model's initial values: the file's tensor for a parameter (sizes checked above). */
+static const float *given_param(void *ud, const char *name, size_t numel) {
+  const clnn__ox *o = ud;
+  for (int k = 0; k < o->nloads; k++)
+    if (strcmp(o->loads[k].name, name) == 0 && o->loads[k].count == numel) return o->loads[k].data;
+  return NULL;
+}
+
 clnn_status clnn__onnx_load_memory(clnn_context *ctx, const unsigned char *buf, size_t size,
                                    const char *path, clnn_model **model_out,
                                    clnn_graph **graph_out) {
@@ -499,7 +586,10 @@ clnn_status clnn__onnx_load_memory(clnn_context *ctx, const unsigned char *buf, 
   clnn__ox o;
   memset(&o, 0, sizeof o);
   o.path = path;
-  o.budget = 2 * size + 4096;
+  /* decoded tensors (about the file's size in floats) plus the parameters queued from them (a
+   * copy, transposed or reordered for some ops): a file whose weights fill it needs 2x, so 3x
+   * leaves room for names and repeats without letting a small file claim much */
+  o.budget = 3 * size + 65536;
   ox_arena arena = {0, 64 * size + ((size_t)1 << 20)};
   ProtobufCAllocator al = {ox_alloc, ox_free, &arena};
   clnn_status st = CLNN_SUCCESS;
@@ -518,19 +608,8 @@ clnn_status clnn__onnx_load_memory(clnn_context *ctx, const unsigned char *buf, 
       }
   }
   clnn_model *m = NULL;
-  if (st == CLNN_SUCCESS && model_out) {
-    st = clnn_model_create(ctx, o.gr, 0, &m);
-    for (int k = 0; st == CLNN_SUCCESS && k < o.nloads; k++) {
-      clnn_tensor *t = NULL;
-      if (clnn_model_param(m, o.loads[k].name, &t, NULL) != CLNN_SUCCESS) continue; /* unused */
-      if (clnn_tensor_numel(t) != o.loads[k].count)
-        st = clnn__error(CLNN_ERROR_INTERNAL, "ONNX file '%s': parameter '%s' has %zu elements, "
-                         "the file %zu", path, o.loads[k].name, clnn_tensor_numel(t),
-                         o.loads[k].count);
-      else
-        st = clnn_tensor_write(t, o.loads[k].data, o.loads[k].count);
-    }
-  }
+  if (st == CLNN_SUCCESS && model_out)
+    st = clnn__m_create_given(ctx, &o.gr->g, 0, given_param, &o, &m, "clnn_model_load_onnx");
   if (mp) onnx__model_proto__free_unpacked(mp, &al);
   free_syms(&o);
   if (st != CLNN_SUCCESS) {

@@ -15,7 +15,8 @@ const char clnn__ox_supported[] =
     "MatMul (constant B), Add, Sub, Mul, Div (values of one shape, [C,1,..] or scalar operands), "
     "Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus, Gelu, Softmax, LogSoftmax, "
     "BatchNormalization, Dropout, Flatten, Reshape, Squeeze, Unsqueeze, Identity, Transpose, "
-    "Concat, Split, Slice, Constant, Shape";
+    "Concat, Split, Slice, Constant, Shape, Gather (embedding, constant indices), "
+    "LayerNormalization (and the written-out ReduceMean form), LSTM (forward)";
 
 /* ---- convolution and pooling ---- */
 
@@ -197,8 +198,6 @@ static clnn_status map_global_pool(clnn__ox *o, int max) {
 
 /* ---- dense ---- */
 
-static int sole_consumer(const clnn__ox *o, const char *name);
-static int other_input(const Onnx__NodeProto *n, const char *name, const char **other);
 
 static clnn_status map_gemm(clnn__ox *o, int matmul) {
   int x = -1, nd = 0;
@@ -225,11 +224,11 @@ static clnn_status map_gemm(clnn__ox *o, int matmul) {
                                    "a scalar");
   /* MatMul followed by Add of a constant [units]: a dense layer with a bias */
   const char *bind_to = o->node->output[0], *other;
-  int add = matmul ? sole_consumer(o, bind_to) : -1;
+  int add = matmul ? clnn__ox_sole_consumer(o, bind_to) : -1;
   if (add >= 0) {
     const Onnx__NodeProto *an = o->graph->node[add];
     clnn__ox_sym *bs = NULL;
-    if (!strcmp(an->op_type, "Add") && an->n_output == 1 && other_input(an, bind_to, &other) &&
+    if (!strcmp(an->op_type, "Add") && an->n_output == 1 && clnn__ox_other_input(an, bind_to, &other) &&
         (bs = clnn__ox_find(o, other)) && bs->is_const && bs->f && bs->numel == units &&
         bs->ndim >= 1 && bs->dims[bs->ndim - 1] == (int64_t)units) {
       c = bs;
@@ -272,8 +271,8 @@ static clnn_status fold(clnn__ox *o, int op, clnn__ox_sym *a, clnn__ox_sym *b) {
   if ((a->numel != b->numel && a->numel != 1 && b->numel != 1) || !!a->f != !!b->f)
     return clnn__ox_unsupported(o, "constant operands of different shapes or types");
   int fl = a->f != NULL;
-  void *buf = malloc((big->numel ? big->numel : 1) * 8);
-  if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "ONNX import: out of memory");
+  void *buf = clnn__ox_budget_alloc(o, big->numel * 8);
+  if (!buf) return clnn__ox_format(o, "more constant data than the file holds");
   float *f = fl ? buf : NULL;
   int64_t *iv = fl ? NULL : buf;
   for (size_t k = 0; k < big->numel; k++) {
@@ -292,56 +291,9 @@ static clnn_status fold(clnn__ox *o, int op, clnn__ox_sym *a, clnn__ox_sym *b) {
 /* ---- Gelu written out: Div(x, sqrt 2) -> Erf -> Add(1) -> Mul(x) -> Mul(0.5) (PyTorch's export
  * before opset 20, and clnn's own) becomes one exact GELU ---- */
 
-/* The one node after the current one that reads `name` (-1 when none or several, or when it is a
- * graph output). */
-static int sole_consumer(const clnn__ox *o, const char *name) {
-  const Onnx__GraphProto *g = o->graph;
-  int found = -1;
-  for (size_t k = 0; k < g->n_output; k++)
-    if (g->output[k]->name && strcmp(g->output[k]->name, name) == 0) return -1;
-  for (size_t k = (size_t)o->node_index + 1; k < g->n_node; k++)
-    for (size_t i = 0; i < g->node[k]->n_input; i++)
-      if (g->node[k]->input[i] && strcmp(g->node[k]->input[i], name) == 0) {
-        if (found >= 0 && found != (int)k) return -1;
-        found = (int)k;
-      }
-  return found;
-}
-
-/* Whether `name` is a scalar constant (an initializer, a known constant or a Constant node) equal
- * to v within 1e-4 relative. */
 static int scalar_is(clnn__ox *o, const char *name, float v) {
-  const clnn__ox_sym *c = name ? clnn__ox_find(o, name) : NULL;
-  float got = NAN;
-  if (c) {
-    if (!c->is_const || c->numel != 1 || !c->f) return 0;
-    got = c->f[0];
-  } else {
-    const Onnx__GraphProto *g = o->graph;
-    for (size_t k = 0; k < g->n_node && !c; k++) {
-      const Onnx__NodeProto *n = g->node[k];
-      if (n->n_output != 1 || !n->output[0] || strcmp(n->output[0], name) || strcmp(n->op_type, "Constant"))
-        continue;
-      for (size_t a = 0; a < n->n_attribute; a++) {
-        const Onnx__TensorProto *t = n->attribute[a]->t;
-        if (strcmp(n->attribute[a]->name, "value") || !t || !t->has_data_type ||
-            t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-          continue;
-        if (t->n_float_data == 1) got = t->float_data[0];
-        else if (t->has_raw_data && t->raw_data.len == 4) memcpy(&got, t->raw_data.data, 4);
-      }
-      break;
-    }
-  }
-  return fabsf(got - v) <= 1e-4f * fabsf(v);
-}
-
-static int other_input(const Onnx__NodeProto *n, const char *name, const char **other) {
-  if (n->n_input != 2 || !n->input[0] || !n->input[1]) return 0;
-  if (!strcmp(n->input[0], name)) *other = n->input[1];
-  else if (!strcmp(n->input[1], name)) *other = n->input[0];
-  else return 0;
-  return 1;
+  float got;
+  return clnn__ox_scalar(o, name, &got) && fabsf(got - v) <= 1e-4f * fabsf(v);
 }
 
 static clnn_status try_gelu(clnn__ox *o, int x, const char *xname, int *done) {
@@ -351,13 +303,13 @@ static clnn_status try_gelu(clnn__ox *o, int x, const char *xname, int *done) {
   int c[4];
   static const char *const ops[4] = {"Erf", "Add", "Mul", "Mul"};
   for (int k = 0; k < 4; k++) {
-    c[k] = sole_consumer(o, cur);
+    c[k] = clnn__ox_sole_consumer(o, cur);
     if (c[k] < 0 || strcmp(g->node[c[k]]->op_type, ops[k]) || g->node[c[k]]->n_output != 1) return CLNN_SUCCESS;
     const Onnx__NodeProto *n = g->node[c[k]];
     if (k == 0 && n->n_input != 1) return CLNN_SUCCESS;
-    if (k == 1 && (!other_input(n, cur, &other) || !scalar_is(o, other, 1.0f))) return CLNN_SUCCESS;
-    if (k == 2 && (!other_input(n, cur, &other) || strcmp(other, xname))) return CLNN_SUCCESS;
-    if (k == 3 && (!other_input(n, cur, &other) || !scalar_is(o, other, 0.5f))) return CLNN_SUCCESS;
+    if (k == 1 && (!clnn__ox_other_input(n, cur, &other) || !scalar_is(o, other, 1.0f))) return CLNN_SUCCESS;
+    if (k == 2 && (!clnn__ox_other_input(n, cur, &other) || strcmp(other, xname))) return CLNN_SUCCESS;
+    if (k == 3 && (!clnn__ox_other_input(n, cur, &other) || !scalar_is(o, other, 0.5f))) return CLNN_SUCCESS;
     cur = n->output[0];
   }
   const Onnx__NodeProto *last = g->node[c[3]];
@@ -537,6 +489,16 @@ static clnn_status map_dropout(clnn__ox *o) {
 
 clnn_status clnn__ox_map_node(clnn__ox *o) {
   const char *t = o->node->op_type;
+  if (!strcmp(t, "Transpose") || !strcmp(t, "Squeeze") || !strcmp(t, "Gather")) {
+    /* around a time-major LSTM */
+    int done;
+    clnn_status st = clnn__ox_layout_op(o, &done);
+    if (st != CLNN_SUCCESS || done) return st;
+  }
+  if (!strcmp(t, "Gather")) return clnn__ox_gather(o);
+  if (!strcmp(t, "LayerNormalization")) return clnn__ox_layer_norm(o);
+  if (!strcmp(t, "ReduceMean")) return clnn__ox_reduce_mean(o);
+  if (!strcmp(t, "LSTM")) return clnn__ox_lstm(o);
   if (!strcmp(t, "Conv")) return map_conv(o, 0);
   if (!strcmp(t, "ConvTranspose")) return map_conv(o, 1);
   if (!strcmp(t, "MaxPool")) return map_pool(o, 1);

@@ -40,8 +40,8 @@ static clnn_status const_reshape(clnn__ox *o, clnn__ox_sym *c, const char *kind)
     return clnn__ox_unsupported(o, "%s of a constant", kind);
   }
   size_t esz = c->f ? sizeof(float) : sizeof(int64_t);
-  void *buf = malloc(c->numel ? c->numel * esz : 1);
-  if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "ONNX import: out of memory");
+  void *buf = clnn__ox_budget_alloc(o, c->numel * esz);
+  if (!buf) return clnn__ox_format(o, "more constant data than the file holds");
   if (c->numel) memcpy(buf, c->f ? (void *)c->f : (void *)c->i, c->numel * esz);
   return clnn__ox_bind_const(o, o->node->output[0], nd, d, c->f ? buf : NULL, c->f ? NULL : buf);
 }

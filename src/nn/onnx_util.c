@@ -58,6 +58,14 @@ clnn__ox_sym *clnn__ox_in_sym(clnn__ox *o, int k, clnn_status *st) {
   if (!s)
     *st = nm ? clnn__ox_format(o, "input %d '%.80s' is not defined before the node", k, nm)
              : clnn__ox_format(o, "input %d is missing", k);
+  else if (s->layout != CLNN__OX_BATCH_FIRST) {
+    *st = clnn__ox_unsupported(o, "input %d '%.80s' has the batch on ONNX axis %d (a Transpose "
+                                  "of the batch axis, or an LSTM's time-major output); clnn takes "
+                                  "such a value only into an LSTM of layout 0, Transpose(perm "
+                                  "1,0,...) back, or Squeeze of the LSTM's direction axis", k, nm,
+                               s->layout == CLNN__OX_SEQ_DIR ? 2 : 1);
+    return NULL;
+  }
   return s;
 }
 
@@ -147,3 +155,120 @@ clnn_status clnn__ox_reshape_to(clnn__ox *o, const char *name, int x, int nd, co
                                 CLNN_MAX_DIMS - 1);
   return clnn__ox_builder(o, clnn_graph_reshape(o->gr, name, x, nd, dims, out));
 }
+
+/* ---- look-ahead for fused patterns ---- */
+
+static int is_graph_output(const clnn__ox *o, const char *name) {
+  for (size_t k = 0; k < o->graph->n_output; k++)
+    if (o->graph->output[k]->name && strcmp(o->graph->output[k]->name, name) == 0) return 1;
+  return 0;
+}
+
+int clnn__ox_consumers(const clnn__ox *o, const char *name, int *idx, int cap) {
+  const Onnx__GraphProto *g = o->graph;
+  int n = 0;
+  for (size_t k = (size_t)o->node_index + 1; k < g->n_node; k++) {
+    if (o->live && !o->live[k]) continue;
+    for (size_t i = 0; i < g->node[k]->n_input; i++)
+      if (g->node[k]->input[i] && strcmp(g->node[k]->input[i], name) == 0) {
+        if (n < cap) idx[n] = (int)k;
+        n++;
+        break;
+      }
+  }
+  return n;
+}
+
+int clnn__ox_sole_consumer(const clnn__ox *o, const char *name) {
+  int k = -1;
+  if (!name || is_graph_output(o, name) || clnn__ox_consumers(o, name, &k, 1) != 1) return -1;
+  return k;
+}
+
+int clnn__ox_used(const clnn__ox *o, const char *name) {
+  int k;
+  return name && name[0] && (is_graph_output(o, name) || clnn__ox_consumers(o, name, &k, 1) > 0);
+}
+
+int clnn__ox_other_input(const Onnx__NodeProto *n, const char *name, const char **other) {
+  if (n->n_input != 2 || !n->input[0] || !n->input[1]) return 0;
+  if (!strcmp(n->input[0], name)) *other = n->input[1];
+  else if (!strcmp(n->input[1], name)) *other = n->input[0];
+  else return 0;
+  return 1;
+}
+
+int clnn__ox_producer(const clnn__ox *o, const char *name) {
+  const Onnx__GraphProto *g = o->graph;
+  for (size_t k = 0; name && k < g->n_node; k++)
+    for (size_t i = 0; i < g->node[k]->n_output; i++)
+      if (g->node[k]->output[i] && strcmp(g->node[k]->output[i], name) == 0) return (int)k;
+  return -1;
+}
+
+/* The "value" attribute tensor of a Constant or ConstantOfShape node (NULL when absent). */
+static const Onnx__TensorProto *value_attr(const Onnx__NodeProto *n) {
+  for (size_t a = 0; a < n->n_attribute; a++)
+    if (!strcmp(n->attribute[a]->name, "value")) return n->attribute[a]->t;
+  return NULL;
+}
+
+int clnn__ox_scalar(clnn__ox *o, const char *name, float *got) {
+  const clnn__ox_sym *c = name ? clnn__ox_find(o, name) : NULL;
+  if (c) {
+    if (!c->is_const || c->numel != 1 || !c->f) return 0;
+    *got = c->f[0];
+    return 1;
+  }
+  int k = clnn__ox_producer(o, name);
+  if (k < 0 || strcmp(o->graph->node[k]->op_type, "Constant")) return 0;
+  const Onnx__TensorProto *t = value_attr(o->graph->node[k]);
+  if (!t || !t->has_data_type || t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) return 0;
+  if (t->n_float_data == 1) *got = t->float_data[0];
+  else if (t->has_raw_data && t->raw_data.len == 4) memcpy(got, t->raw_data.data, 4);
+  else return 0;
+  return 1;
+}
+
+static int tensor_zeros(const Onnx__TensorProto *t) {
+  if (!t) return 1; /* ConstantOfShape without a value: zeros */
+  if (t->has_raw_data) {
+    for (size_t k = 0; k < t->raw_data.len; k++)
+      if (t->raw_data.data[k]) return 0;
+    return 1;
+  }
+  for (size_t k = 0; k < t->n_float_data; k++)
+    if (t->float_data[k] != 0.0f) return 0;
+  for (size_t k = 0; k < t->n_int32_data; k++)
+    if (t->int32_data[k]) return 0;
+  for (size_t k = 0; k < t->n_int64_data; k++)
+    if (t->int64_data[k]) return 0;
+  for (size_t k = 0; k < t->n_double_data; k++)
+    if (t->double_data[k] != 0.0) return 0;
+  return 1;
+}
+
+/* Ops whose output is zeros when their input 0 is (whatever their other inputs): how PyTorch
+ * shapes an LSTM's zero initial state (Expand of a zero, Slice per layer of a ConstantOfShape). */
+static const char *const keeps_zeros[] = {"Expand", "Slice", "Gather", "Squeeze", "Unsqueeze",
+                                          "Reshape", "Identity", "Transpose", "Cast"};
+
+static int zeros_at(clnn__ox *o, const char *name, int depth) {
+  const clnn__ox_sym *c = name ? clnn__ox_find(o, name) : NULL;
+  if (c && c->is_const) {
+    for (size_t k = 0; k < c->numel; k++)
+      if (c->f ? c->f[k] != 0.0f : c->i[k] != 0) return 0;
+    return 1;
+  }
+  int k = c ? -1 : clnn__ox_producer(o, name);
+  if (k < 0 || depth > 16) return 0;
+  const Onnx__NodeProto *n = o->graph->node[k];
+  if (!strcmp(n->op_type, "ConstantOfShape")) return tensor_zeros(value_attr(n)); /* none: 0 */
+  if (!strcmp(n->op_type, "Constant")) return value_attr(n) && tensor_zeros(value_attr(n));
+  for (size_t i = 0; i < sizeof keeps_zeros / sizeof keeps_zeros[0]; i++)
+    if (!strcmp(n->op_type, keeps_zeros[i]))
+      return n->n_input >= 1 && n->input[0] && zeros_at(o, n->input[0], depth + 1);
+  return 0;
+}
+
+int clnn__ox_is_zeros(clnn__ox *o, const char *name) { return zeros_at(o, name, 0); }
