@@ -59,9 +59,9 @@ kernel void gru_step_fwd(global float *res, ulong r_off, global const float *gh,
 
 /* Reverse of gru_step_fwd for step t. res [N, 4H] at r_off (r, z, n, W_hn h + b_hn), h_prev as
  * in the forward. The gradient reaching h_t is dy_t (has_dy; ignored past the end) + dh_in
- * (has_dhin: carried from step t+1, or dh_n; at dhi_off). Writes dgi [N, 3H] (pre-activation gradients of the
- * input projection, = of b_ih) and dgh [N, 3H] (of W_hh h + b_hh) at their offsets, and, with
- * has_dhout, dh_out = blend(dh_beta, dh_out, dh * z) (the direct path; the host adds dgh W_hh).
+ * (has_dhin, at dhi_off: carried from step t+1, or dh_n). Writes dgi [N, 3H] (pre-activation
+ * gradients of the input projection, = of b_ih) and dgh [N, 3H] (of W_hh h + b_hh) at dg_off,
+ * and, with has_dhout, dh_out = blend(dh_beta, dh_out, dh * z) (the direct path; the host adds dgh W_hh).
  * dh_out may be the same memory as dh_in (each work-item reads its element before writing). */
 kernel void gru_step_bwd(global const float *res, ulong r_off, global const float *h_prev,
                          ulong hp_off, int has_hprev, global const float *dy, ulong dy_off,

@@ -803,6 +803,9 @@ static void sequence_ops(void) {
  * file (they use the table's macros and counters). */
 #include "api_misuse_graph.c"
 
+/* The GRU rows (gru_ops()) live in tests/api_misuse_rnn.c, compiled as part of this file. */
+#include "api_misuse_rnn.c"
+
 /* The one detectable use of a destroyed object: a context destroyed before its tensors. */
 static clnn_tensor *orphan; /* reachable, never freed: its context is gone */
 static void destroyed_objects(void) {
@@ -866,6 +869,7 @@ int main(void) {
   dense_conv_pool();
   batchnorm_lstm_optim();
   sequence_ops();
+  gru_ops();
   device_sets_datasets();
   networks();
   graph_model();

@@ -54,7 +54,9 @@ static void run(size_t T, size_t N, size_t I, size_t H, const double *x, const d
     }
 }
 
-static void trace_free(trace *tr) { free(tr->hs), free(tr->r), free(tr->z), free(tr->c), free(tr->hn); }
+static void trace_free(trace *tr) {
+  free(tr->hs), free(tr->r), free(tr->z), free(tr->c), free(tr->hn);
+}
 
 void gru_ref_forward_d(size_t T, size_t N, size_t I, size_t H, const double *x, const double *w_ih,
                        const double *w_hh, const double *b_ih, const double *b_hh,
