@@ -61,8 +61,9 @@ kernel void gru_step_fwd(global float *res, ulong r_off, global const float *gh,
  * in the forward. The gradient reaching h_t is dy_t (has_dy; ignored past the end) + dh_in
  * (has_dhin, at dhi_off: carried from step t+1, or dh_n). Writes dgi [N, 3H] (pre-activation
  * gradients of the input projection, = of b_ih) and dgh [N, 3H] (of W_hh h + b_hh) at dg_off,
- * and, with has_dhout, dh_out = blend(dh_beta, dh_out, dh * z) (the direct path; the host adds dgh W_hh).
- * dh_out may be the same memory as dh_in (each work-item reads its element before writing). */
+ * and, with has_dhout, dh_out = blend(dh_beta, dh_out, dh * z) (the direct path; the host
+ * adds dgh W_hh). dh_out may be the same memory as dh_in (each work-item reads its element
+ * before writing it). */
 kernel void gru_step_bwd(global const float *res, ulong r_off, global const float *h_prev,
                          ulong hp_off, int has_hprev, global const float *dy, ulong dy_off,
                          int has_dy, global const float *dh_in, ulong dhi_off, int has_dhin,
