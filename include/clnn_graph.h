@@ -85,6 +85,13 @@ clnn_status clnn_graph_softmax(clnn_graph *g, const char *name, int x, int log, 
  * return_sequences, else the last hidden state [hidden]. Zero initial state. */
 clnn_status clnn_graph_lstm(clnn_graph *g, const char *name, int x, int hidden,
                             int return_sequences, int *out);
+/* GRU over [T, F] sequences (PyTorch's nn.GRU equations; clnn_gru_forward in clnn.h): [T, hidden]
+ * when return_sequences, else the last hidden state [hidden]. Zero initial state. Parameters
+ * "<name>.weight_ih_l0" [3*hidden, F], "weight_hh_l0" [3*hidden, hidden], "bias_ih_l0" and
+ * "bias_hh_l0" [3*hidden], gate rows r, z, n as in PyTorch, initialised uniform in
+ * +-1/sqrt(hidden) as PyTorch does. */
+clnn_status clnn_graph_gru(clnn_graph *g, const char *name, int x, int hidden,
+                           int return_sequences, int *out);
 
 /* Structure. add: equal shapes, or b of shape [C] (broadcast over axis 0) or [1] (a scalar);
  * mul: equal shapes; scale: alpha * x. */
