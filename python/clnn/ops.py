@@ -1132,3 +1132,10 @@ def clip_grad_norm(ctx, grads, max_norm):
         op.call(op.lib.clnn_clip_grad_norm, op.h, arr, len(ts), mx, ctypes.byref(norm))
         op.ret()
         return float(norm.value)
+
+
+# GRU (python/clnn/ops_rnn.py; imported last, as it uses this module's helpers)
+from .ops_rnn import gru, gru_backward, gru_reserve_size  # noqa: E402
+from .ops_rnn import __all__ as _rnn_all  # noqa: E402
+
+__all__ += _rnn_all
