@@ -509,6 +509,9 @@ static void lstm(clnn_context *ctx) {
   }
 }
 
+/* The GRU section (gru()) lives in tests/oclgrind_gru.c, compiled as part of this file. */
+#include "oclgrind_gru.c"
+
 static void optim(clnn_context *ctx) {
   const size_t ns[] = {1, 7, 300};
   for (int i = 0; i < 3; i++) {
@@ -675,7 +678,7 @@ static void suite(clnn_context *ctx, const char *label) {
                   {"dropout", dropout},         {"dense", dense},           {"gemm", gemm},
                   {"conv", conv},               {"pooling", pooling},       {"batchnorm", batchnorm},
                   {"lstm", lstm},               {"optim", optim},           {"bench", bench_kernels},
-                  {"networks", networks},
+                  {"gru", gru},                 {"networks", networks},
                   {"sequence", sequence}};
   int before = g_cases;
   if (section_on("runtime")) CASE(clnn_context_selftest(ctx));
