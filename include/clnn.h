@@ -597,9 +597,12 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
  * (b_hn inside the reset product: ONNX's linear_before_reset = 1). x [T, N, I] (time-major, as
  * the LSTM), w_ih [3H, I], w_hh [3H, H], b_ih/b_hh [3H] (each may be NULL: zeros), h0 [N, H]
  * (may be NULL: zeros).
- * lengths: NULL (every sample runs T steps) or num_lengths == N host int32 values in [1, T].
+ * lengths: NULL (every sample runs T steps; num_lengths is then ignored) or num_lengths == N
+ * host int32 values in [1, T].
  * Sample n runs steps 0 .. lengths[n]-1 only: y[t, n, :] is zero for t >= lengths[n], and the
  * state is carried unchanged past its end, so h_n[n] is the state after step lengths[n]-1.
+ * x past a sample's length does not change y or h_n but must be finite (in backward it meets
+ * zero gradients in dw_ih, and 0 * inf is NaN); dx there is zero.
  * Writes y [T, N, H], h_n [N, H] (may be NULL; may be h0 to carry state across calls) and
  * `reserve` (at least clnn_gru_reserve_numel floats, any shape), which backward needs. */
 size_t clnn_gru_reserve_numel(size_t seq_len, size_t batch, size_t hidden);
