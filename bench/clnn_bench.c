@@ -41,8 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "tune.h"
+#include "internal.h" /* clnn__gemm_describe, clnn__gemm_last_path */
 
 #ifdef I
 #undef I /* <complex.h>, pulled in by cblas.h; the LSTM code below names the input size I */
@@ -397,6 +396,7 @@ static clnn_status copy_pass(void *p) {
 
 static void measure_peak(clnn_context *ctx) {
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(ctx, &info);
   cl_context cc;
   cl_command_queue q;
@@ -600,7 +600,7 @@ static void run_gemm(const gemm_shape *s) {
   if (opt.reference) ref_ms = time_host(gemm_host, &g, 0);
   else gemm_host(&g);
   char tuned[400];
-  clnn__tune_describe(g_ctx, tuned, sizeof tuned);
+  clnn__gemm_describe(g_ctx, tuned, sizeof tuned);
 
   /* pass 1: what clnn does by default on this device */
   result *r = new_result(s->name, "clnn");
@@ -1095,7 +1095,7 @@ static clnn_status softmax_xent(void *p) {
 }
 static clnn_status adam(void *p) {
   mem_arg *m = p;
-  clnn_adam_params ap = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
+  clnn_adam_params ap = {(uint32_t)sizeof(clnn_adam_params), 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
   return clnn_adam_step(g_ctx, &ap, ++m->step, m->a, m->b, m->c, m->d);
 }
 static clnn_status relu_bwd(void *p) {
@@ -1668,6 +1668,7 @@ int main(int argc, char **argv) {
   free(saved_tune);
   if (s != CLNN_SUCCESS) die("cannot create a context: %s: %s", clnn_status_string(s), clnn_last_error());
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(ctx0, &info);
   fprintf(stderr, "clnn-bench: %s (%s); measuring peak...\n", info.name, info.platform_name);
   g_ctx = ctx0;
@@ -1686,7 +1687,7 @@ int main(int argc, char **argv) {
   o.force_clblast = 0;
   CHECK(clnn_context_create(&o, &g_ctx));
   char tuned[600];
-  clnn__tune_describe(g_ctx, tuned, sizeof tuned);
+  clnn__gemm_describe(g_ctx, tuned, sizeof tuned);
   fprintf(stderr, "clnn-bench: tuned parameters: %s\n", tuned);
   for (int j = 0; j < suite_n; j++)
     if (selected(&suite[j])) {

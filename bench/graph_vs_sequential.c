@@ -124,6 +124,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   clnn_device_info info;
+  clnn_device_info_init(&info);
   if (clnn_context_device_info(ctx, &info) == CLNN_SUCCESS) printf("device: %s\n", info.name);
   int rc = 0;
   if (strcmp(which, "mnist")) rc |= run(ctx, 0, rounds);

@@ -17,7 +17,7 @@
  *   it with K as the slow index (X(r,k) = X[k*ldx + r]).
  * - Either P = C (kernels *_cn: lanes run along C's rows, stored as vectors) or P = C^T (kernels
  *   *_ct: X = op(B)^T, Y = op(A)^T, stored element by element). The host picks the orientation
- *   that packs the smaller operand or none (src/tune.c).
+ *   that packs the smaller operand or none (src/gemm/gemm_cpu.c).
  * - Kernels *_w use GEMM_NV vectors per row; kernels *_n use one vector and GEMM_MR_N rows (for
  *   narrow products such as a batch of 16 rows in the transposed orientation).
  *

@@ -194,8 +194,12 @@ int main(int argc, char **argv) {
   oc.weight_decay = 0.01f;
   oc.clip_grad_norm = 1.0f;
   CHECK(clnn_model_set_optimizer(m, &oc));
-  clnn_schedule sc = {CLNN_SCHEDULE_COSINE, 0, 0.0f, (uint64_t)(c.steps / 10),
-                      (uint64_t)c.steps, 0.1f};
+  clnn_schedule sc;
+  clnn_schedule_init(&sc);
+  sc.type = CLNN_SCHEDULE_COSINE;
+  sc.warmup_steps = (uint64_t)(c.steps / 10);
+  sc.total_steps = (uint64_t)c.steps;
+  sc.min_ratio = 0.1f;
   CHECK(clnn_model_set_schedule(m, &sc));
   printf("model: %d pre-norm blocks, d=%d, %d heads, context %d, %zu parameters; batch %d, "
          "%d AdamW steps, lr %g (warm-up %d, cosine)\n",

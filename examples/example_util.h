@@ -81,6 +81,7 @@ static inline clnn_context *context_on(const char *device, int units) {
   clnn_context *ctx = NULL;
   CHECK(clnn_context_create(&co, &ctx));
   clnn_device_info info;
+  clnn_device_info_init(&info);
   CHECK(clnn_context_device_info(ctx, &info));
   if (units)
     printf("device: %s (%s, %u compute units)\n", info.name, info.platform_name,

@@ -132,7 +132,12 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < clnn_dataset_size(train_all); i++)
     ntrain += clnn_dataset_labels(train_all)[i] >= 5;
   uint64_t spe = (ntrain + 31) / 32;
-  clnn_schedule sch = {CLNN_SCHEDULE_COSINE, 0, 0, 1, (uint64_t)epochs * spe, 0.01f};
+  clnn_schedule sch;
+  clnn_schedule_init(&sch);
+  sch.type = CLNN_SCHEDULE_COSINE;
+  sch.warmup_steps = 1;
+  sch.total_steps = (uint64_t)epochs * spe;
+  sch.min_ratio = 0.01f;
   CHECK(clnn_model_set_schedule(m, &sch));
   frozen before = snapshot(m, 1);
   printf("frozen: %zu tensors; trained: %zu (%zu scalars, head5_9 only); %d epochs, Adam lr "

@@ -102,8 +102,12 @@ int main(int argc, char **argv) {
   oc.weight_decay = 1e-4f;
   CHECK(clnn_model_set_optimizer(m, &oc));
   size_t n = clnn_dataset_size(train), steps_per_epoch = (n + batch - 1) / batch;
-  clnn_schedule sch = {CLNN_SCHEDULE_COSINE, 0, 0, epochs > 1 ? steps_per_epoch : 0,
-                       (uint64_t)epochs * steps_per_epoch, 0.01f}; /* 1 epoch of warm-up */
+  clnn_schedule sch;
+  clnn_schedule_init(&sch);
+  sch.type = CLNN_SCHEDULE_COSINE;
+  sch.warmup_steps = epochs > 1 ? steps_per_epoch : 0; /* 1 epoch of warm-up */
+  sch.total_steps = (uint64_t)epochs * steps_per_epoch;
+  sch.min_ratio = 0.01f;
   CHECK(clnn_model_set_schedule(m, &sch));
   printf("training: %d epochs, batch %zu, AdamW lr %g (1 epoch warm-up, cosine), seed %llu, "
          "%zu trained scalars\n", epochs, batch, (double)lr, seed, clnn_model_num_trainable(m));

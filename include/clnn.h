@@ -45,6 +45,31 @@
  *   is inside a call on it returns CLNN_ERROR_INVALID_ARGUMENT ("in use by another thread").
  * - The library never prints unless asked (clnn_set_log_callback or CLNN_LOG=debug|info|warn).
  *
+ * Structs and binary compatibility (docs/ABI.md; since 0.3)
+ * - clnn.h needs no OpenCL header (since 0.3). The four functions whose signatures use OpenCL
+ *   types (clnn_context_wrap, clnn_context_get_cl, clnn_tensor_wrap, clnn_tensor_cl_mem) are
+ *   in clnn_cl.h: include it instead to share OpenCL objects with clnn.
+ * - Every struct the caller allocates and hands over by pointer on its own (clnn_device_info,
+ *   clnn_context_options, clnn_conv2d_params, clnn_pool2d_params, clnn_sgd_params,
+ *   clnn_adam_params, clnn_rmsprop_params, clnn_adagrad_params, clnn_attention_params,
+ *   clnn_optimizer_config, clnn_schedule) starts with `uint32_t struct_size`. Its _init function
+ *   (clnn_conv2d_params_init, ...) sets it to the sizeof the caller was compiled with and fills
+ *   in the defaults; call it first, then set the fields you want. (Without the _init function:
+ *   set struct_size = sizeof(the struct) and every field yourself.)
+ * - A struct_size of 0, or one that is no layout of that struct the library knows, is
+ *   CLNN_ERROR_INVALID_ARGUMENT with a message naming the function, the struct and its _init
+ *   function; the call changes nothing.
+ * - The library reads (or, for clnn_device_info, writes) only the bytes within struct_size. New
+ *   fields are only ever added at the end, and one a caller's older, smaller layout lacks reads as
+ *   0, which always keeps the behaviour that layout had; so a program built against an older
+ *   clnn.h keeps working with a newer library of the same soname.
+ * - The small parameter structs passed to every operator call (conv2d, pool2d, the optimizers',
+ *   attention's) follow the same rule rather than being frozen: they do grow (attention's
+ *   num_lengths came in 0.2), one rule is simpler than two, and the per-call cost is a 4-byte
+ *   compare and a copy of under 100 bytes.
+ * - clnn_feed is the exception: callers pass arrays of it, whose stride must not change. It has no
+ *   struct_size and is frozen: a new per-feed option would come with a new function.
+ *
  * Environment variables: CLNN_DEVICE (device selection), CLNN_DEVICES (device set: a list or
  * `all`), CLNN_DEVICE_CLASS (run as another device class: gpu, cpu, accelerator),
  * CLNN_CACHE_DIR (kernel binary cache,
@@ -53,14 +78,8 @@
 #ifndef CLNN_H
 #define CLNN_H
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#ifdef __APPLE__
-#include <OpenCL/opencl.h>
-#else
-#include <CL/cl.h>
-#endif
+/* No OpenCL header here: the functions that share OpenCL objects with the caller are in
+ * clnn_cl.h (which includes <CL/cl.h> and this header). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,9 +88,9 @@ extern "C" {
 #endif
 
 #define CLNN_VERSION_MAJOR 0
-#define CLNN_VERSION_MINOR 2
+#define CLNN_VERSION_MINOR 3
 #define CLNN_VERSION_PATCH 0
-#define CLNN_VERSION_STRING "0.2.0"
+#define CLNN_VERSION_STRING "0.3.0"
 #define CLNN_MAX_DIMS 5
 
 /* ============================================================================================== */
@@ -121,7 +140,12 @@ typedef enum clnn_log_level {
 typedef void (*clnn_log_fn)(clnn_log_level level, const char *message, void *user);
 
 /* Routes log messages up to `max_level` to `fn` (NULL: no logging, the default unless CLNN_LOG
- * is set, in which case messages go to stderr). Process-wide. */
+ * is set, in which case messages go to stderr). Process-wide, and safe to call while other threads
+ * log: each message goes either to the old callback (with the old `user`) or to the new one, and
+ * when this returns the old callback is no longer running on any thread, so its `user` may be
+ * freed. The callback is never called from two threads at once (messages are serialised). It may
+ * call clnn functions, whose messages reach it nested, but a call of clnn_set_log_callback from
+ * inside the callback is ignored. */
 void clnn_set_log_callback(clnn_log_fn fn, clnn_log_level max_level, void *user);
 
 /* ============================================================================================== */
@@ -136,6 +160,7 @@ typedef enum clnn_device_type {
 } clnn_device_type;
 
 typedef struct clnn_device_info {
+  uint32_t struct_size; /* = sizeof(clnn_device_info), set by clnn_device_info_init */
   int platform_index;            /* P in "P:D" */
   int device_index;              /* D in "P:D" (index within the platform) */
   char platform_name[128];
@@ -158,11 +183,16 @@ typedef struct clnn_device_info {
   double est_peak_gflops;        /* compute units x clock x float vector width x 2 (FMA) */
 } clnn_device_info;
 
+/* Sets info->struct_size to sizeof(clnn_device_info) and every other field to 0, ready for
+ * clnn_device_get_info or clnn_context_device_info. NULL is a no-op. */
+void clnn_device_info_init(clnn_device_info *info);
+
 /* Number of devices across every platform the ICD loader exposes. Returns CLNN_ERROR_NO_DEVICE
  * (and *count = 0) when there is none. */
 clnn_status clnn_device_count(int *count);
 
-/* Information about device `index` (0 .. count-1, in platform then device order). */
+/* Information about device `index` (0 .. count-1, in platform then device order). `info` must
+ * have been through clnn_device_info_init (its struct_size says how much the library may write). */
 clnn_status clnn_device_get_info(int index, clnn_device_info *info);
 
 /* Resolves a selection string to a device index. `selection`: NULL or "" (the default device:
@@ -179,6 +209,7 @@ clnn_status clnn_device_select(const char *selection, int *index, char *reason, 
 typedef struct clnn_context clnn_context;
 
 typedef struct clnn_context_options {
+  uint32_t struct_size; /* = sizeof(clnn_context_options), set by clnn_context_options_init */
   const char *device;      /* selection string as for clnn_device_select; NULL: $CLNN_DEVICE,
                               else the default device */
   const char *cache_dir;   /* NULL: $CLNN_CACHE_DIR, else $XDG_CACHE_HOME/clnn, else
@@ -193,33 +224,39 @@ typedef struct clnn_context_options {
                               device this is (e.g. the GPU paths on PoCL, for testing). */
 } clnn_context_options;
 
-/* Fills `options` with the defaults (all NULL / 0). */
+/* Fills `options` with the defaults (struct_size = sizeof(clnn_context_options), all else NULL /
+ * 0). NULL is a no-op. */
 void clnn_context_options_init(clnn_context_options *options);
 
 /* Creates a context (OpenCL context + in-order, profiling-enabled queue) on the selected device.
  * `options` may be NULL. */
 clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **ctx);
 
-/* Wraps the caller's OpenCL objects. clnn retains them while the context lives and releases only
- * its own references on destroy: the caller keeps ownership. `queue` must be in-order and belong
- * to `context` and `device`. `options` may be NULL (its `device` field is ignored). */
-clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_command_queue queue,
-                              const clnn_context_options *options, clnn_context **ctx);
+/* clnn_context_wrap (a context over the caller's OpenCL objects) is in clnn_cl.h. */
 
-/* Waits for all work, then frees everything the context owns. NULL is a no-op. Destroy its
- * tensors (and networks) first; if some still live, the context is not freed yet: it refuses every
- * new call (CLNN_ERROR_INVALID_ARGUMENT, "the context was destroyed") except destroying those
- * tensors and networks, and is freed with the last of them, so no handle is ever left pointing at
- * freed memory. Using `ctx` itself after that last destroy is a use after free, as with any
- * destroyed handle. */
+/* Waits for all work, then frees everything the context owns (kernel programs, workspaces,
+ * CLBlast's cached programs, the queue and the OpenCL context, or clnn's references to the
+ * caller's when wrapped). NULL is a no-op.
+ *
+ * Destroy its tensors (created or wrapped), networks (clnn_net) and models (clnn_model, created or
+ * loaded) first. If some still live, the context is not freed yet: it logs one warning, waits for
+ * its work and is marked destroyed. From then on every call that would use its device returns
+ * CLNN_ERROR_INVALID_ARGUMENT ("the context was destroyed") and changes nothing: operators, GEMM,
+ * clnn_tensor_create / wrap / write / read / fill / copy, creating a network or model on it, and
+ * the network and model calls built on them (training, inference, saving and loading parameters).
+ * Calls that only touch host-side state still answer (shape queries, clnn_tensor_reshape,
+ * clnn_tensor_cl_mem, clnn_context_device_info, clnn_context_get_cl, network settings), and
+ * destroying those tensors, networks and models works as usual. The context is freed, with
+ * everything listed above, when the last of them is destroyed, so no handle is ever left pointing
+ * at freed memory and nothing leaks once they are all destroyed (objects never destroyed keep it
+ * alive, as any handle not destroyed would). A second clnn_context_destroy meanwhile does nothing
+ * more. Using `ctx` itself after it was freed is a use after free, as with any destroyed handle. */
 void clnn_context_destroy(clnn_context *ctx);
 
-/* Hands back the OpenCL objects (not retained for the caller); any out-pointer may be NULL. */
-clnn_status clnn_context_get_cl(const clnn_context *ctx, cl_context *context, cl_device_id *device,
-                                cl_command_queue *queue);
+/* clnn_context_get_cl (the context's OpenCL objects) is in clnn_cl.h. */
 
 /* Information about the context's device (platform/device indices are -1 for wrapped contexts
- * whose device the loader does not list). */
+ * whose device the loader does not list). `info` must have been through clnn_device_info_init. */
 clnn_status clnn_context_device_info(const clnn_context *ctx, clnn_device_info *info);
 
 /* Blocks until every operation enqueued on the context has finished. */
@@ -247,10 +284,7 @@ typedef struct clnn_tensor clnn_tensor;
 /* Allocates an uninitialised fp32 tensor with `ndim` (1..5) dimensions, each > 0. */
 clnn_status clnn_tensor_create(clnn_context *ctx, int ndim, const size_t *dims, clnn_tensor **out);
 
-/* Wraps a caller-owned cl_mem (at least numel*4 bytes, on ctx's OpenCL context). clnn retains it
- * while the tensor lives; the caller keeps ownership. */
-clnn_status clnn_tensor_wrap(clnn_context *ctx, cl_mem mem, int ndim, const size_t *dims,
-                             clnn_tensor **out);
+/* clnn_tensor_wrap (a tensor over the caller's cl_mem) is in clnn_cl.h. */
 
 /* Frees the tensor (or releases the wrapped buffer's extra reference). NULL is a no-op. */
 void clnn_tensor_destroy(clnn_tensor *t);
@@ -269,7 +303,7 @@ clnn_status clnn_tensor_reshape(clnn_tensor *t, int ndim, const size_t *dims);
 int clnn_tensor_ndim(const clnn_tensor *t);          /* 0 for NULL */
 size_t clnn_tensor_dim(const clnn_tensor *t, int i); /* 0 when out of range */
 size_t clnn_tensor_numel(const clnn_tensor *t);      /* 0 for NULL */
-cl_mem clnn_tensor_cl_mem(const clnn_tensor *t);     /* not retained for the caller */
+/* clnn_tensor_cl_mem (a tensor's cl_mem) is in clnn_cl.h. */
 clnn_context *clnn_tensor_context(const clnn_tensor *t);
 
 /* ============================================================================================== */
@@ -430,13 +464,15 @@ clnn_status clnn_dense_backward_weights(clnn_context *ctx, const clnn_tensor *x,
 /* ============================================================================================== */
 
 typedef struct clnn_conv2d_params {
+  uint32_t struct_size; /* = sizeof(clnn_conv2d_params), set by clnn_conv2d_params_init */
   int stride_h, stride_w;                         /* >= 1 */
   int pad_top, pad_bottom, pad_left, pad_right;   /* >= 0 */
   int dilation_h, dilation_w;                     /* >= 1 */
   int groups;                                     /* >= 1, divides C and K */
 } clnn_conv2d_params;
 
-/* stride 1, padding 0, dilation 1, groups 1. */
+/* struct_size = sizeof(clnn_conv2d_params), stride 1, padding 0, dilation 1, groups 1. NULL is a
+ * no-op. */
 void clnn_conv2d_params_init(clnn_conv2d_params *p);
 
 typedef enum clnn_conv_algo {
@@ -496,13 +532,15 @@ clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_
 /* ============================================================================================== */
 
 typedef struct clnn_pool2d_params {
+  uint32_t struct_size; /* = sizeof(clnn_pool2d_params), set by clnn_pool2d_params_init */
   int kernel_h, kernel_w;                         /* >= 1 */
   int stride_h, stride_w;                         /* >= 1 */
   int pad_top, pad_bottom, pad_left, pad_right;   /* >= 0, each < the kernel size on its axis */
   int count_include_pad;                          /* average pooling: 1 divides by the full window */
 } clnn_pool2d_params;
 
-/* kernel k x k, stride k, no padding, count_include_pad 0. */
+/* struct_size = sizeof(clnn_pool2d_params), kernel k x k, stride k, no padding,
+ * count_include_pad 0. NULL is a no-op. */
 void clnn_pool2d_params_init(clnn_pool2d_params *p, int k);
 
 /* x [N, C, H, W] -> y [N, C, (H + pads - kh)/sh + 1, ...]. */
@@ -629,6 +667,7 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const cln
 /* ============================================================================================== */
 
 typedef struct clnn_sgd_params {
+  uint32_t struct_size; /* = sizeof(clnn_sgd_params), set by clnn_sgd_params_init */
   float lr, momentum, dampening, weight_decay;
   int nesterov;
   int first_step; /* nonzero on the first step: velocity = gradient, as PyTorch initialises it
@@ -636,6 +675,9 @@ typedef struct clnn_sgd_params {
                      a zeroed velocity the first step differs from PyTorch only by the
                      (1 - dampening) factor, so with dampening 0 it may always be 0. */
 } clnn_sgd_params;
+/* struct_size = sizeof(clnn_sgd_params), lr = `lr`, everything else 0 (PyTorch's defaults).
+ * NULL is a no-op. */
+void clnn_sgd_params_init(clnn_sgd_params *p, float lr);
 /* torch.optim.SGD, in place: g = grad + weight_decay*param; with momentum, velocity =
  * momentum*velocity + (1 - dampening)*g (= g on the first step) and g = nesterov ?
  * g + momentum*velocity : velocity; param -= lr*g. velocity ([numel of param]) may be NULL when
@@ -645,9 +687,13 @@ clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tens
                           const clnn_tensor *grad, clnn_tensor *velocity);
 
 typedef struct clnn_adam_params {
+  uint32_t struct_size; /* = sizeof(clnn_adam_params), set by clnn_adam_params_init */
   float lr, beta1, beta2, eps, weight_decay;
   int decoupled_weight_decay; /* 1: AdamW */
 } clnn_adam_params;
+/* struct_size = sizeof(clnn_adam_params), lr = `lr`, beta1 0.9, beta2 0.999, eps 1e-8,
+ * weight_decay 0, decoupled_weight_decay 0 (PyTorch's Adam defaults). NULL is a no-op. */
+void clnn_adam_params_init(clnn_adam_params *p, float lr);
 /* torch.optim.Adam / AdamW, in place. `step` counts from 1 (bias correction). m and v (numel of
  * param) start at zero. lr >= 0, beta1 and beta2 in [0, 1), eps > 0, weight_decay >= 0, all
  * finite. Adam adds weight_decay*param to the gradient; AdamW multiplies param by
@@ -657,8 +703,12 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
                            clnn_tensor *v);
 
 typedef struct clnn_rmsprop_params {
+  uint32_t struct_size; /* = sizeof(clnn_rmsprop_params), set by clnn_rmsprop_params_init */
   float lr, alpha, eps, weight_decay, momentum;
 } clnn_rmsprop_params;
+/* struct_size = sizeof(clnn_rmsprop_params), lr = `lr`, alpha 0.99, eps 1e-8, weight_decay 0,
+ * momentum 0 (PyTorch's defaults). NULL is a no-op. */
+void clnn_rmsprop_params_init(clnn_rmsprop_params *p, float lr);
 /* torch.optim.RMSprop (not centered), in place. square_avg starts at zero; momentum_buf may be
  * NULL when momentum is 0. lr >= 0, alpha in [0, 1], eps > 0, weight_decay >= 0, momentum >= 0. */
 clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, clnn_tensor *param,
@@ -666,8 +716,12 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
                               clnn_tensor *momentum_buf);
 
 typedef struct clnn_adagrad_params {
+  uint32_t struct_size; /* = sizeof(clnn_adagrad_params), set by clnn_adagrad_params_init */
   float lr, eps, weight_decay;
 } clnn_adagrad_params;
+/* struct_size = sizeof(clnn_adagrad_params), lr = `lr`, eps 1e-10, weight_decay 0 (PyTorch's
+ * defaults). NULL is a no-op. */
+void clnn_adagrad_params_init(clnn_adagrad_params *p, float lr);
 /* torch.optim.Adagrad (lr_decay 0), in place. sum starts at initial_accumulator_value (often
  * 0). lr >= 0, eps > 0, weight_decay >= 0. */
 clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, clnn_tensor *param,
@@ -738,6 +792,7 @@ typedef enum clnn_attention_layout {
 } clnn_attention_layout;
 
 typedef struct clnn_attention_params {
+  uint32_t struct_size; /* = sizeof(clnn_attention_params), set by clnn_attention_params_init */
   clnn_attention_layout layout;
   int heads;              /* H: >= 1 and dividing the last dimension for BTHD; 0 or dims[1] for
                              BHTD */
@@ -755,7 +810,8 @@ typedef struct clnn_attention_params {
                              it is NULL): checked before any is read (since 0.2) */
 } clnn_attention_params;
 
-/* layout BHTD, heads 0, scale 0, no mask, no dropout. NULL is a no-op. */
+/* struct_size = sizeof(clnn_attention_params), layout BHTD, heads 0, scale 0, no mask, no
+ * dropout. NULL is a no-op. */
 void clnn_attention_params_init(clnn_attention_params *p);
 
 /* o = dropout(softmax(scale * q k^T + mask)) v per batch and head. lse (B*H*Tq elements, e.g.

@@ -185,7 +185,8 @@ clnn_status clnn_graph_summary(const clnn_graph *g, char *buf, size_t size);
 
 /* A model owns a copy of the graph (only the nodes that the outputs and losses need run), its
  * parameters (initialised from seed as clnn_net's layers are), gradients, optimizer state and
- * per-batch buffers. Like a context, a model is used from one thread at a time. */
+ * per-batch buffers. Like a context, a model is used from one thread at a time. A model keeps its
+ * context alive: destroying the context first defers it (see clnn_context_destroy). */
 typedef struct clnn_model clnn_model;
 
 clnn_status clnn_model_create(clnn_context *ctx, const clnn_graph *g, uint64_t seed,
@@ -194,7 +195,8 @@ void clnn_model_destroy(clnn_model *m); /* NULL is a no-op */
 /* The model's graph (read-only; lives as long as the model). */
 const clnn_graph *clnn_model_graph(const clnn_model *m);
 
-/* Data for one value for one call: an input (or a gradient seed for clnn_model_backward), from
+/* (Frozen layout: callers pass arrays of clnn_feed, so it has no struct_size; see clnn.h.)
+ * Data for one value for one call: an input (or a gradient seed for clnn_model_backward), from
  * host memory (host: float for CLNN_FLOAT32, int32_t for CLNN_INT32; count elements, which must
  * be batch * the value's per-sample numel) or from a device tensor of shape [batch, dims...]
  * (tensor; float only). Exactly one of host and tensor is set. */
@@ -245,7 +247,8 @@ clnn_status clnn_model_input_grad(clnn_model *m, int input, int on);
 
 /* Training on a clnn_dataset: image values fed from the samples, int32 labels from its labels,
  * in mini-batches of batch_size in the dataset's current order. Everything (shapes, labels
- * against the prediction's classes) is checked before the first step. */
+ * against the prediction's classes) is checked before the first step. A dataset with
+ * augmentation (clnn_dataset_set_augmentation) gives augmented batches; evaluation never does. */
 clnn_status clnn_model_train_epoch(clnn_model *m, clnn_dataset *ds, size_t batch_size, int x,
                                    int labels, float *mean_loss);
 /* Mean objective and accuracy of `output` (-1: first output) against the labels, evaluation
@@ -283,12 +286,16 @@ typedef enum clnn_schedule_type {
                                to lr * min_ratio at total_steps (and there after) */
 } clnn_schedule_type;
 typedef struct clnn_schedule {
+  uint32_t struct_size; /* = sizeof(clnn_schedule), set by clnn_schedule_init */
   clnn_schedule_type type;
   uint64_t step_size;   /* STEP: >= 1 */
   float gamma;          /* STEP: > 0 */
   uint64_t warmup_steps, total_steps; /* COSINE: warmup_steps < total_steps */
   float min_ratio;      /* COSINE: 0..1 */
 } clnn_schedule;
+/* struct_size = sizeof(clnn_schedule), CLNN_SCHEDULE_CONSTANT, everything else 0. NULL is a
+ * no-op. */
+void clnn_schedule_init(clnn_schedule *s);
 /* A schedule multiplies every group's learning rate by a factor of the optimizer step count. */
 clnn_status clnn_model_set_schedule(clnn_model *m, const clnn_schedule *s);
 /* The learning rate the next step uses for parameter `name` (NULL: the optimizer's). */
@@ -308,7 +315,9 @@ uint64_t clnn_model_step_count(const clnn_model *m);
  * not gathered (CLNN_ERROR_UNSUPPORTED). Everything else (forward, backward, predict, evaluate,
  * parameters, files) uses the first device's replica; parameters written through
  * clnn_model_param, loaded files and changed settings reach the other replicas (and ranks, from
- * rank 0) at the next step. A device failing in a step stops it with an error naming the device,
+ * rank 0) at the next step; a parameter only read copies nothing (the next step compares each
+ * one handed out since the last step with the second device's copy; with MPI it is copied as
+ * if written). A device failing in a step stops it with an error naming the device,
  * parameters and statistics as before. Compared with one device the parameters agree to rounding
  * (the tests: every parameter within 1e-5 + 1e-4 |value| after 20 steps on 2 devices). */
 clnn_status clnn_model_create_parallel(clnn_device_set *set, const clnn_graph *g, uint64_t seed,

@@ -93,6 +93,81 @@ clnn_status clnn_dataset_shuffle(clnn_dataset *ds, uint64_t seed);
 clnn_status clnn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
                                size_t x_count, int32_t *labels, size_t labels_count);
 
+/* ---- Augmentation (src/nn/augment.c) ------------------------------------------------------------ */
+
+/* Random changes to image samples [C, H, W] for training: each training batch sees a differently
+ * shifted, flipped, rotated and noisy copy of its samples, never the evaluation batches. Runs on
+ * the host, per batch, on one thread, as the batch is copied out of the dataset: with all four
+ * transforms about 2 microseconds per 1x8x8 image, 21 per 1x28x28 and 340 per 3x32x32, the
+ * noise costing the most (clnn-bench-augment measures it; next to a digits training step of
+ * about 6 ms per batch of 32 it is under 1%). Per sample, the output pixel (oy, ox) (rows
+ * downward, centre cy = (H-1)/2, cx = (W-1)/2) reads the source through these steps:
+ *   shift:    the image moves by (dx, dy) pixels (right, down): it reads (ox - dx, oy - dy); the
+ *             pixels that come in from outside are 0 (a random crop of the zero-padded image);
+ *   rotation: by angle_deg about the centre, counter-clockwise as displayed: (u, v) = (x - cx,
+ *             y - cy) reads (cx + cos a u - sin a v, cy + sin a u + cos a v), bilinear between
+ *             the four neighbours, 0 outside; an angle of 0 reads pixels exactly;
+ *   flip:     left-right mirror (x -> W-1-x) of the source image;
+ *   noise:    then every value (padding too) gets Gaussian noise of standard deviation noise_std
+ *             (Box-Muller over splitmix64 seeded with noise_seed).
+ * Every channel gets the same geometry. */
+typedef struct clnn_augment_options {
+  int max_shift;        /* dx and dy uniform integers in [-max_shift, max_shift]; >= 0 (0: off) */
+  int hflip;            /* 1: a left-right flip with probability 1/2; 0: never (e.g. digits) */
+  float max_rotate_deg; /* angle uniform in [-max, max] degrees; 0..180 (0: off) */
+  float noise_std;      /* standard deviation of additive Gaussian noise; >= 0, finite (0: off) */
+  uint64_t seed;        /* the same seed and stream give the same draws on every machine, and
+                           the same bits where the C library's sin, cos and log agree */
+} clnn_augment_options;
+
+/* Everything off, seed 0. NULL is a no-op. */
+void clnn_augment_options_init(clnn_augment_options *o);
+
+/* The change drawn for one sample (clnn_augment_images reports them; clnn_augment_apply applies
+ * one). */
+typedef struct clnn_augment_draw {
+  int dx, dy;           /* shift in pixels: right, down */
+  int flip;             /* 0 or 1 */
+  float angle_deg;      /* -180..180, counter-clockwise */
+  float noise_std;      /* >= 0, finite */
+  uint64_t noise_seed;
+} clnn_augment_draw;
+
+/* Applies one draw to one image [channels, height, width] in place (x_count = channels * height
+ * * width floats). Bad arguments (a zero dimension, a count that differs, flip not 0 or 1, an
+ * angle outside -180..180 or not finite, a noise_std < 0 or not finite) change nothing:
+ * CLNN_ERROR_INVALID_ARGUMENT naming the argument; CLNN_ERROR_OUT_OF_MEMORY for the scratch copy
+ * a geometric change needs. */
+clnn_status clnn_augment_apply(const clnn_augment_draw *d, size_t channels, size_t height,
+                               size_t width, float *x, size_t x_count);
+
+/* Draws a change for each of n images [n, channels, height, width] (x_count floats) from
+ * (o->seed, stream) and applies it in place; draws (may be NULL) receives them (draws_count = n).
+ * The same options, stream and n give the same draws; callers pass a new stream per batch (the
+ * dataset's counter below, or a step count). Options are checked first (max_shift < 0,
+ * max_rotate_deg outside 0..180 or not finite, noise_std < 0 or not finite, hflip not 0 or 1:
+ * CLNN_ERROR_INVALID_ARGUMENT naming the field) and nothing is written on any error. */
+clnn_status clnn_augment_images(const clnn_augment_options *o, uint64_t stream, size_t n,
+                                size_t channels, size_t height, size_t width, float *x,
+                                size_t x_count, clnn_augment_draw *draws, size_t draws_count);
+
+/* Gives the dataset augmentation for training (o: a copy is kept; NULL: none again). The
+ * dataset's samples must be images [C, H, W] (sample_ndim 3; IDX files are [1, H, W]): other
+ * datasets, and bad options, are CLNN_ERROR_INVALID_ARGUMENT and change nothing. Each call
+ * restarts the dataset's batch counter at 0. The stored samples never change: clnn_dataset_batch
+ * and clnn_dataset_data stay as they are; clnn_dataset_batch_augmented, clnn_net_train_epoch and
+ * clnn_model_train_epoch augment each batch they draw; clnn_net_evaluate, clnn_model_evaluate and
+ * clnn_net_accuracy never do. */
+clnn_status clnn_dataset_set_augmentation(clnn_dataset *ds, const clnn_augment_options *o);
+/* 1 and a copy of the options in *o (may be NULL) when the dataset has augmentation; else 0
+ * (also for NULL ds). */
+int clnn_dataset_get_augmentation(const clnn_dataset *ds, clnn_augment_options *o);
+/* clnn_dataset_batch, then, when the dataset has augmentation, clnn_augment_images on the batch
+ * with stream = the dataset's batch counter, which then advances by one (so a run that draws the
+ * same batches after the same clnn_dataset_set_augmentation gets the same bits). */
+clnn_status clnn_dataset_batch_augmented(clnn_dataset *ds, size_t first, size_t count, float *x,
+                                         size_t x_count, int32_t *labels, size_t labels_count);
+
 /* ---- Networks (src/nn/net.c, src/nn/layers.c) --------------------------------------------------- */
 
 /* A sequential network: layers, their parameters and gradients, activation buffers, a loss and an
@@ -116,6 +191,7 @@ typedef enum clnn_optimizer_type {
 
 /* Optimizer settings, with PyTorch's meaning and defaults (set by clnn_optimizer_config_init). */
 typedef struct clnn_optimizer_config {
+  uint32_t struct_size; /* = sizeof(clnn_optimizer_config), set by clnn_optimizer_config_init */
   clnn_optimizer_type type;
   float lr;             /* learning rate, >= 0 (0: the parameters stay as they are) */
   float weight_decay;   /* L2 penalty added to the gradient (AdamW: decoupled; default 0.01) */
@@ -129,13 +205,15 @@ typedef struct clnn_optimizer_config {
                            0 (default): no clipping */
 } clnn_optimizer_config;
 
-/* Fills cfg with the defaults for `type` and learning rate `lr`. */
+/* Fills cfg with struct_size = sizeof(clnn_optimizer_config) and the defaults for `type` and
+ * learning rate `lr`. NULL is a no-op. */
 void clnn_optimizer_config_init(clnn_optimizer_config *cfg, clnn_optimizer_type type, float lr);
 
 /* Creates an empty network whose samples have `ndim` (1..4) dims `input_dims` (no batch dim):
  * [C, H, W] for images, [F] for feature vectors, [T, F] for sequences. `seed` drives parameter
  * initialisation and dropout, so the same seed and data give the same run. Defaults: softmax
- * cross-entropy loss, Adam with lr 1e-3. The caller destroys *out; ctx must outlive it. */
+ * cross-entropy loss, Adam with lr 1e-3. The caller destroys *out. A network keeps its context
+ * alive: destroying the context first defers it (see clnn_context_destroy). */
 clnn_status clnn_net_create(clnn_context *ctx, int ndim, const size_t *input_dims, uint64_t seed,
                             clnn_net **out);
 
@@ -147,9 +225,10 @@ void clnn_net_destroy(clnn_net *net);
  * "<layer>.weight", "<layer>.bias", ...), infers its output shape from the previous layer's, and
  * returns CLNN_ERROR_SHAPE_MISMATCH with a message naming the layer (name, index, kind, the shape
  * it got and what it needs) when the shapes do not fit; the network is then unchanged. Layers can
- * be added until the network is first used (trained, run, saved, loaded or its parameters asked
- * for, which allocates and initialises the parameters); later calls return
- * CLNN_ERROR_INVALID_ARGUMENT.
+ * be added until the network is first used (trained, run, saved, loaded or a parameter tensor
+ * asked for with clnn_net_param, which allocates and initialises the parameters); later calls
+ * return CLNN_ERROR_INVALID_ARGUMENT. The inspection calls (const: names, counts, shapes,
+ * summary) change nothing and allocate nothing.
  *
  * Initialisation: weights of conv, transposed conv and dense layers followed (possibly through
  * batch norm or dropout) by ReLU, leaky ReLU, ELU or GELU are He-normal; all other weights are
@@ -247,7 +326,8 @@ clnn_status clnn_net_compute_gradients(clnn_net *net, const float *x, size_t x_c
  * has: such errors change nothing. A last batch of 1 that a batch-norm layer cannot train on is
  * merged into the batch before it. A failure that can only happen later (device, memory) stops
  * the epoch after the steps already applied; the message says how many, and
- * clnn_net_step_count tells the caller. */
+ * clnn_net_step_count tells the caller. A dataset with augmentation
+ * (clnn_dataset_set_augmentation) gives augmented batches (clnn_dataset_batch_augmented). */
 clnn_status clnn_net_train_epoch(clnn_net *net, clnn_dataset *ds, size_t batch_size,
                                  float *mean_loss);
 
@@ -276,7 +356,7 @@ const char *clnn_net_layer_name(const clnn_net *net, int layer); /* NULL when ou
 int clnn_net_output_dims(const clnn_net *net, int layer, size_t dims[CLNN_MAX_DIMS]);
 /* Named tensors: trainable parameters, then state (batch-norm running statistics), in layer
  * order. clnn_net_param_name gives name `index` (NULL when out of range); the string is owned by
- * the network. */
+ * the network and stays valid until the network is destroyed or a layer is added or renamed. */
 size_t clnn_net_num_params(const clnn_net *net);
 const char *clnn_net_param_name(const clnn_net *net, size_t index);
 /* The tensor named `name` ("conv1.weight", "bn1.running_mean", ...) and its gradient (NULL for
@@ -358,8 +438,12 @@ clnn_status clnn_net_load(clnn_net *net, const char *path);
  * share-weighted mean of the devices' values (the running mean is then what one device would
  * compute; the running variance misses the spread between the shares' means). Inference
  * (predict, accuracy, evaluate), clnn_net_param and checkpoints use the first device's replica;
- * a checkpoint loaded, an optimizer set or a tensor from clnn_net_param (which may have been
- * written) is copied to the other devices, and across MPI ranks from rank 0, at the next step. */
+ * a checkpoint loaded, an optimizer set or a tensor from clnn_net_param that was written is
+ * copied to the other devices, and across MPI ranks from rank 0, at the next step. Reading copies
+ * nothing: the next step compares each parameter handed out by clnn_net_param since the last step
+ * with the second device's copy (two reads of it) and copies only when they differ; with MPI a
+ * handed-out parameter is copied as if written. Write before that next step: a write through a
+ * tensor kept from before it is not seen. */
 
 /* Creates a network like clnn_net_create whose replicas live on every device of `set` (which
  * must outlive the network). The first device's context holds the replica that clnn_net_param,

@@ -4,8 +4,9 @@
 #ifndef CLNN_INTERNAL_H
 #define CLNN_INTERNAL_H
 
-#include "clnn.h"
+#include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 #include "common.h" /* cl/common.h: numbers shared with the kernels */
+#include "gemm/tune_config.h" /* clnn__tune_params (leaf header: needs only clnn.h) */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,7 @@ struct clnn_context {
   char *binary_dir;             /* NULL: none */
   int binaries_only;
   int force_clblast;
+  clnn__tune_params tune;       /* tuned GEMM parameters, resolved once at creation; read-only after */
   clnn__program_entry *programs;
   size_t num_programs, cap_programs;
   clnn__kernel_entry *kernels;
@@ -44,9 +46,9 @@ struct clnn_context {
   void *staging;                /* host side of clnn__upload_staged */
   size_t staging_bytes;
   cl_event staging_event;       /* the pending staged upload, or NULL */
-  size_t live_tensors;          /* tensors not yet destroyed */
-  int destroy_pending;          /* clnn_context_destroy was called while tensors lived: the
-                                   context refuses new work and is freed with its last tensor */
+  size_t live_objects;          /* tensors, networks and models on it not yet destroyed */
+  int destroy_pending;          /* clnn_context_destroy was called while objects lived: the
+                                   context refuses new work and is freed with the last of them */
   int used_clblast;             /* a GEMM went to CLBlast: its program cache is cleared at destroy */
   uint64_t program_cache_hits, program_cache_misses, program_builds; /* statistics */
   double program_build_seconds;
@@ -60,6 +62,48 @@ struct clnn_tensor {
   size_t dims[CLNN_MAX_DIMS];
   size_t numel;
 };
+
+/* ---- versioned public structs (src/runtime/struct_size.c, docs/ABI.md) ---- */
+
+typedef enum clnn__struct_id {
+  CLNN__DEVICE_INFO,
+  CLNN__CONTEXT_OPTIONS,
+  CLNN__CONV2D_PARAMS,
+  CLNN__POOL2D_PARAMS,
+  CLNN__SGD_PARAMS,
+  CLNN__ADAM_PARAMS,
+  CLNN__RMSPROP_PARAMS,
+  CLNN__ADAGRAD_PARAMS,
+  CLNN__ATTENTION_PARAMS,
+  CLNN__OPTIMIZER_CONFIG,
+  CLNN__SCHEDULE,
+  CLNN__STRUCT_COUNT
+} clnn__struct_id;
+
+/* Checks p->struct_size (p not NULL) against the layouts of struct `id` the library knows:
+ * CLNN_ERROR_INVALID_ARGUMENT naming fn, arg, the struct and its _init function otherwise.
+ * *size (may be NULL) receives it. */
+clnn_status clnn__struct_check(clnn__struct_id id, const char *fn, const char *arg, const void *p,
+                               uint32_t *size);
+/* Checks src (not NULL) as above, then fills dst (the current layout, dst_size bytes) with the
+ * bytes within src's struct_size, zeros after them, and struct_size = dst_size. */
+clnn_status clnn__struct_in(clnn__struct_id id, const char *fn, const char *arg, const void *src,
+                            void *dst, size_t dst_size);
+/* Copies the bytes of src after struct_size and within `size` (a checked struct_size) into dst. */
+void clnn__struct_out(void *dst, const void *src, uint32_t size);
+
+/* At the top of a public function: when the struct pointer `ptr` (a parameter) is not NULL,
+ * checks it and points it at `local`, a copy in the current layout; returns the error
+ * otherwise. */
+#define CLNN__STRUCT_IN(id, fn, arg, ptr, local)                                                  \
+  do {                                                                                            \
+    if (ptr) {                                                                                    \
+      clnn_status struct_in_status_ = clnn__struct_in((id), (fn), (arg), (ptr), &(local),        \
+                                                       sizeof(local));                            \
+      if (struct_in_status_ != CLNN_SUCCESS) return struct_in_status_;                           \
+      (ptr) = &(local);                                                                           \
+    }                                                                                             \
+  } while (0)
 
 /* ---- errors and logging (src/runtime/status.c) ---- */
 
@@ -152,12 +196,23 @@ typedef struct clnn__source {
 extern const clnn__source clnn__sources[];
 extern const size_t clnn__num_sources;
 
+/* ---- objects that point at a context (src/runtime/context.c) ---- */
+
+/* Every tensor, network and model registers with its context when it is made (hold) and leaves
+ * when it is destroyed (drop), so a destroyed context outlives them (see clnn_context_destroy).
+ * hold refuses (CLNN_ERROR_INVALID_ARGUMENT, "fn: the context was destroyed") once the context
+ * was destroyed; drop frees such a context with its last object. */
+clnn_status clnn__context_hold(clnn_context *ctx, const char *fn);
+void clnn__context_drop(clnn_context *ctx);
+/* CLNN_ERROR_INVALID_ARGUMENT naming `fn` when clnn_context_destroy was called on ctx. */
+clnn_status clnn__context_check_live(const clnn_context *ctx, const char *fn);
+
 /* ---- workspaces (src/runtime/context.c) ---- */
 
 /* A device buffer of at least `bytes` owned by the context, slot 0..CLNN_WORKSPACE_SLOTS-1; it
  * grows (never shrinks) so steady-state calls do not allocate. Contents are undefined. An op must
  * not use the same slot for two buffers at once. Slot use: 0-1 conv/im2col, 2 labels and small
- * scalars, 3-5 LSTM / reductions, 6 GEMM operand packing (src/tune.c). */
+ * scalars, 3-5 LSTM / reductions, 6 GEMM operand packing and copies (src/gemm/). */
 clnn_status clnn__workspace(clnn_context *ctx, int slot, size_t bytes, cl_mem *out);
 /* Small non-blocking uploads (labels): clnn__staging hands out a context-owned host buffer of at
  * least `bytes` that no transfer is still reading (it waits for the previous staged upload, which
@@ -176,11 +231,18 @@ clnn_status clnn__gemm_batched(clnn_context *ctx, int trans_a, int trans_b, size
                                size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
                                float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
                                size_t batch);
+/* At context creation, after ctx->tune is resolved: applies its CLBlast overrides. */
+void clnn__gemm_context_init(clnn_context *ctx);
 /* At context destroy: drops CLBlast's cached programs (and their cl_context references) when
  * this context used CLBlast. */
 void clnn__gemm_context_release(clnn_context *ctx);
+/* The context's tuned parameters and GEMM path in one line (clnn-bench prints it). */
+void clnn__gemm_describe(const clnn_context *ctx, char *buf, size_t size);
 /* Which GEMM path the last clnn__gemm call on this thread took ("clblast" or "clnn-cpu"). */
 const char *clnn__gemm_last_path(void);
+/* The kernel of cl/gemm_cpu.cl the last "clnn-cpu" GEMM on this thread launched, e.g.
+ * "gemm_xk_ct_n" (its middle part is the orientation: "cn" computes C, "ct" C^T); "none" before. */
+const char *clnn__own_gemm_last_kernel(void);
 
 /* ---- devices (src/runtime/device.c) ---- */
 void clnn__describe_device(cl_platform_id platform, cl_device_id dev, clnn_device_info *info);

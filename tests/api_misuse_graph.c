@@ -714,7 +714,7 @@ static void graph_model(void) {
   MROW(clnn_model_set_learning_rate, "lr NaN", INV, clnn_model_set_learning_rate(m, NAN));
   MROW(clnn_model_set_learning_rate, "lr infinite", INV, clnn_model_set_learning_rate(m, INFINITY));
   clnn_schedule s;
-  memset(&s, 0, sizeof s);
+  clnn_schedule_init(&s);
   s.type = CLNN_SCHEDULE_COSINE;
   s.warmup_steps = 10;
   s.total_steps = 20;

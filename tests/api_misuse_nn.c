@@ -78,6 +78,60 @@ static void device_sets_datasets(void) {
   ROW(clnn_dataset_batch, "first + count overflows", INV, clnn_dataset_batch(good, 1, SIZE_MAX, out,
                                                                              SIZE_MAX * clnn_dataset_sample_numel(good),
                                                                              ol, SIZE_MAX));
+
+  /* augmentation */
+  clnn_augment_options ao;
+  VROW(clnn_augment_options_init, "NULL is a no-op", clnn_augment_options_init(NULL), 1);
+  clnn_augment_options_init(&ao);
+  clnn_augment_draw ad;
+  memset(&ad, 0, sizeof ad);
+  float img[16] = {0};
+  ROW(clnn_augment_apply, "d NULL", INV, clnn_augment_apply(NULL, 1, 4, 4, img, 16));
+  ROW(clnn_augment_apply, "x NULL", INV, clnn_augment_apply(&ad, 1, 4, 4, NULL, 16));
+  ROW(clnn_augment_apply, "height 0", INV, clnn_augment_apply(&ad, 1, 0, 4, img, 0));
+  ROW(clnn_augment_apply, "x_count short", INV, clnn_augment_apply(&ad, 1, 4, 4, img, 15));
+  ROW(clnn_augment_apply, "dims overflow", INV, clnn_augment_apply(&ad, SIZE_MAX, 4, 4, img, 16));
+  ad.angle_deg = NAN;
+  ROW(clnn_augment_apply, "angle NaN", INV, clnn_augment_apply(&ad, 1, 4, 4, img, 16));
+  ad.angle_deg = 0.0f;
+  ad.flip = -1;
+  ROW(clnn_augment_apply, "flip -1", INV, clnn_augment_apply(&ad, 1, 4, 4, img, 16));
+  ad.flip = 0;
+  ad.noise_std = INFINITY;
+  ROW(clnn_augment_apply, "noise_std infinite", INV, clnn_augment_apply(&ad, 1, 4, 4, img, 16));
+  ROW(clnn_augment_images, "options NULL", INV,
+      clnn_augment_images(NULL, 0, 1, 1, 4, 4, img, 16, NULL, 0));
+  ROW(clnn_augment_images, "x NULL", INV,
+      clnn_augment_images(&ao, 0, 1, 1, 4, 4, NULL, 16, NULL, 0));
+  ROW(clnn_augment_images, "n 0", INV, clnn_augment_images(&ao, 0, 0, 1, 4, 4, img, 0, NULL, 0));
+  ROW(clnn_augment_images, "x_count long", INV,
+      clnn_augment_images(&ao, 0, 1, 1, 4, 4, img, 17, NULL, 0));
+  ROW(clnn_augment_images, "draws_count wrong", INV,
+      clnn_augment_images(&ao, 0, 1, 1, 4, 4, img, 16, &ad, 2));
+  ao.max_shift = -2;
+  ROW(clnn_augment_images, "max_shift negative", INV,
+      clnn_augment_images(&ao, 0, 1, 1, 4, 4, img, 16, NULL, 0));
+  ao.max_shift = 0;
+  ao.max_rotate_deg = -1.0f;
+  ROW(clnn_augment_images, "max_rotate_deg negative", INV,
+      clnn_augment_images(&ao, 0, 1, 1, 4, 4, img, 16, NULL, 0));
+  ao.max_rotate_deg = 0.0f;
+  ROW(clnn_dataset_set_augmentation, "ds NULL", INV, clnn_dataset_set_augmentation(NULL, &ao));
+  ROW(clnn_dataset_set_augmentation, "samples not [C, H, W]", INV,
+      clnn_dataset_set_augmentation(good, &ao));
+  ao.noise_std = -0.5f;
+  ROW(clnn_dataset_set_augmentation, "noise_std negative", INV,
+      clnn_dataset_set_augmentation(good, &ao));
+  VROW(clnn_dataset_get_augmentation, "NULL", , clnn_dataset_get_augmentation(NULL, &ao) == 0);
+  VROW(clnn_dataset_get_augmentation, "none set", , clnn_dataset_get_augmentation(good, NULL) == 0);
+  ROW(clnn_dataset_batch_augmented, "ds NULL", INV,
+      clnn_dataset_batch_augmented(NULL, 0, 1, out, 4, ol, 1));
+  ROW(clnn_dataset_batch_augmented, "x NULL", INV,
+      clnn_dataset_batch_augmented(good, 0, 1, NULL, 4, ol, 1));
+  ROW(clnn_dataset_batch_augmented, "past the end", INV,
+      clnn_dataset_batch_augmented(good, 1, 2, out, 8, ol, 2));
+  ROW(clnn_dataset_batch_augmented, "x_count wrong", INV,
+      clnn_dataset_batch_augmented(good, 0, 1, out, 3, ol, 1));
   clnn_dataset_destroy(good);
 }
 

@@ -157,6 +157,7 @@ static void status_devices_contexts(void) {
 
   int count = -7, index = -7;
   clnn_device_info info;
+  clnn_device_info_init(&info);
   ROW(clnn_device_count, "count NULL", INV, clnn_device_count(NULL));
   clnn_device_count(&count);
   ROW(clnn_device_get_info, "index -1", INV, clnn_device_get_info(-1, &info));
@@ -678,7 +679,7 @@ static void batchnorm_lstm_optim(void) {
   /* optimizers */
   clnn_tensor *p = T(ctx, 5), *gr = T(ctx, 5), *v = T(ctx, 5), *m = T(ctx, 5), *v2 = T(ctx, 5), *p6 = T(ctx, 6);
   clnn_tensor *op = T(other, 5);
-  clnn_sgd_params sgd = {0.1f, 0.9f, 0, 0, 0, 0};
+  clnn_sgd_params sgd = {(uint32_t)sizeof(clnn_sgd_params), 0.1f, 0.9f, 0, 0, 0, 0};
   ROW(clnn_sgd_step, "ctx NULL", INV, clnn_sgd_step(NULL, &sgd, p, gr, v));
   ROW(clnn_sgd_step, "params NULL", INV, clnn_sgd_step(ctx, NULL, p, gr, v));
   ROW(clnn_sgd_step, "momentum without a velocity", INV, clnn_sgd_step(ctx, &sgd, p, gr, NULL));
@@ -696,7 +697,7 @@ static void batchnorm_lstm_optim(void) {
   sgd.dampening = 0;
   sgd.weight_decay = NAN;
   ROW(clnn_sgd_step, "weight_decay NaN", INV, clnn_sgd_step(ctx, &sgd, p, gr, v));
-  clnn_adam_params adam = {1e-3f, 0.9f, 0.999f, 1e-8f, 0, 0};
+  clnn_adam_params adam = {(uint32_t)sizeof(clnn_adam_params), 1e-3f, 0.9f, 0.999f, 1e-8f, 0, 0};
   ROW(clnn_adam_step, "params NULL", INV, clnn_adam_step(ctx, NULL, 1, p, gr, m, v2));
   ROW(clnn_adam_step, "step 0", INV, clnn_adam_step(ctx, &adam, 0, p, gr, m, v2));
   ROW(clnn_adam_step, "step -3", INV, clnn_adam_step(ctx, &adam, -3, p, gr, m, v2));
@@ -707,7 +708,7 @@ static void batchnorm_lstm_optim(void) {
   adam.beta1 = 0.9f;
   adam.eps = 0;
   ROW(clnn_adam_step, "eps 0", INV, clnn_adam_step(ctx, &adam, 1, p, gr, m, v2));
-  clnn_rmsprop_params rms = {1e-2f, 0.99f, 1e-8f, 0, 0.5f};
+  clnn_rmsprop_params rms = {(uint32_t)sizeof(clnn_rmsprop_params), 1e-2f, 0.99f, 1e-8f, 0, 0.5f};
   ROW(clnn_rmsprop_step, "momentum without a buffer", INV, clnn_rmsprop_step(ctx, &rms, p, gr, v2, NULL));
   rms.momentum = 0;
   rms.alpha = 1.5f;
@@ -715,7 +716,7 @@ static void batchnorm_lstm_optim(void) {
   rms.alpha = 0.99f;
   ROW(clnn_rmsprop_step, "square_avg NULL", INV, clnn_rmsprop_step(ctx, &rms, p, gr, NULL, NULL));
   ROW(clnn_rmsprop_step, "grad from another context", CTXM, clnn_rmsprop_step(ctx, &rms, p, op, v2, NULL));
-  clnn_adagrad_params ada = {1e-2f, 0, 0};
+  clnn_adagrad_params ada = {(uint32_t)sizeof(clnn_adagrad_params), 1e-2f, 0, 0};
   ROW(clnn_adagrad_step, "eps 0", INV, clnn_adagrad_step(ctx, &ada, p, gr, v2));
   ada.eps = 1e-10f;
   ROW(clnn_adagrad_step, "sum numel differs", SHAPE, clnn_adagrad_step(ctx, &ada, p, gr, p6));
@@ -803,6 +804,10 @@ static void sequence_ops(void) {
  * file (they use the table's macros and counters). */
 #include "api_misuse_graph.c"
 
+/* The struct_size rows of the versioned public structs (struct_sizes()) live in
+ * tests/api_misuse_structs.c, compiled as part of this file. */
+#include "api_misuse_structs.c"
+
 /* The GRU rows (gru_ops()) live in tests/api_misuse_rnn.c, compiled as part of this file. */
 #include "api_misuse_rnn.c"
 
@@ -821,7 +826,7 @@ static void destroyed_objects(void) {
 
 /* Every function the public headers declare has at least one row. */
 static void check_coverage(void) {
-  static const char *const headers[] = {"clnn.h", "clnn_nn.h", "clnn_graph.h"};
+  static const char *const headers[] = {"clnn.h", "clnn_cl.h", "clnn_nn.h", "clnn_graph.h"};
   const char *src = getenv("CLNN_SOURCE_DIR");
   int declared = 0, missing = 0;
   for (size_t h = 0; h < sizeof headers / sizeof headers[0]; h++) {
@@ -873,6 +878,7 @@ int main(void) {
   device_sets_datasets();
   networks();
   graph_model();
+  struct_sizes();
   destroyed_objects();
   check_coverage();
   for (int i = 0; i < num_watch; i++) {

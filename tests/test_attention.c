@@ -2,7 +2,7 @@
  * weight matrices in double): both layouts, Tq == Tk and Tq < Tk (decoding with cached keys),
  * sequence lengths that are not multiples of the tile, Dh from 1 to 128, causal and key-length
  * masks, dropout on the weights (the mask of clnn_dropout_*), backward with beta 0 over NaN
- * garbage and beta 1, gradients not requested, bitwise run-to-run determinism, central finite
+ * garbage, beta 1 and 0.5, gradients not requested, bitwise run-to-run determinism, central finite
  * differences, the GPU launch shape (the test flips the context's device class), and every error
  * path (right status, message naming the argument, nothing written). */
 #include <math.h>
@@ -85,9 +85,10 @@ static void check_case(clnn_context *ctx, const acase *c, const char *mode) {
   float *dout = tu_fvec(nq, -1, 1), *dq0 = tu_fvec(nq, -1, 1), *dk0 = tu_fvec(nk, -1, 1), *dv0 = tu_fvec(nk, -1, 1);
   clnn_tensor *tdo = tu_tensor(ctx, nd, qd, dout);
   clnn_tensor *tdq = tu_guarded(ctx, nd, qd), *tdk = tu_guarded(ctx, nd, kd), *tdv = tu_guarded(ctx, nd, kd);
-  for (int beta = 0; beta < 2; beta++) {
+  for (int bi = 0; bi < TU_NBETAS; bi++) {
+    const float beta = tu_betas[bi];
     float *wq = tu_fcopy(dq0, nq), *wk = tu_fcopy(dk0, nk), *wv = tu_fcopy(dv0, nk);
-    if (beta) {
+    if (beta != 0.0f) {
       clnn_tensor_write(tdq, dq0, nq);
       clnn_tensor_write(tdk, dk0, nk);
       clnn_tensor_write(tdv, dv0, nk);
@@ -96,16 +97,16 @@ static void check_case(clnn_context *ctx, const acase *c, const char *mode) {
       clnn_tensor_fill(tdk, NAN);
       clnn_tensor_fill(tdv, NAN);
     }
-    TU_OK(clnn_attention_backward(ctx, &p, tq, tk, tv, to, tl, tdo, (float)beta, tdq, tdk, tdv));
-    ref_attention_backward(&rc, q, k, v, dout, (float)beta, wq, wk, wv);
+    TU_OK(clnn_attention_backward(ctx, &p, tq, tk, tv, to, tl, tdo, beta, tdq, tdk, tdv));
+    ref_attention_backward(&rc, q, k, v, dout, beta, wq, wk, wv);
     float *gq = tu_read(tdq), *gk = tu_read(tdk), *gv = tu_read(tdv);
-    snprintf(what, sizeof what, "backward dq beta=%d %s", beta, tag);
+    snprintf(what, sizeof what, "backward dq beta=%g %s", beta, tag);
     tu_allclose(gq, wq, nq, 1e-3f, 1e-4f, what);
     tu_check_guard(tdq, what);
-    snprintf(what, sizeof what, "backward dk beta=%d %s", beta, tag);
+    snprintf(what, sizeof what, "backward dk beta=%g %s", beta, tag);
     tu_allclose(gk, wk, nk, 1e-3f, 1e-4f, what);
     tu_check_guard(tdk, what);
-    snprintf(what, sizeof what, "backward dv beta=%d %s", beta, tag);
+    snprintf(what, sizeof what, "backward dv beta=%g %s", beta, tag);
     tu_allclose(gv, wv, nk, 1e-3f, 1e-4f, what);
     tu_check_guard(tdv, what);
     free(gq); free(gk); free(gv); free(wq); free(wk); free(wv);

@@ -1,6 +1,6 @@
 /* tests/test_batchnorm.c — batch normalisation against the plain-C reference: training forward
  * (y, saved statistics, running statistics over several steps), inference forward and backward
- * for x, scale and shift (beta 0 over NaN garbage, beta 1 accumulation) on [N, C], [N, C, L],
+ * for x, scale and shift (beta 0 over NaN garbage, beta 1 and 0.5 accumulation) on [N, C], [N, C, L],
  * [N, C, H, W] and 5-D shapes with odd sizes and batch 1; backward against central finite
  * differences of a double-precision loss; bitwise run-to-run determinism; in-place use; and every
  * error path (right status, outputs unchanged). Each case runs with the CPU launch shapes and
@@ -123,10 +123,11 @@ static void check_case(clnn_context *ctx, const shape *sh, const char *mode) {
   float *dy = tu_fvec(numel, -1, 1), *dx0 = tu_fvec(numel, -1, 1), *ds0 = tu_fvec(c, -1, 1), *db0 = tu_fvec(c, -1, 1);
   clnn_tensor *tdy = tu_tensor(ctx, sh->ndim, sh->dims, dy), *tdx = tu_tensor(ctx, sh->ndim, sh->dims, NULL);
   clnn_tensor *tds = tu_tensor(ctx, 1, cd, NULL), *tdb = tu_tensor(ctx, 1, cd, NULL);
-  for (int beta = 0; beta < 2; beta++)
+  for (int bi = 0; bi < TU_NBETAS; bi++)
     for (int affine = 0; affine < 2; affine++) {
+      const float beta = tu_betas[bi];
       float *wdx = tu_fcopy(dx0, numel), *wds = tu_fcopy(ds0, c), *wdb = tu_fcopy(db0, c);
-      if (beta) {
+      if (beta != 0.0f) {
         clnn_tensor_write(tdx, dx0, numel);
         clnn_tensor_write(tds, ds0, c);
         clnn_tensor_write(tdb, db0, c);
@@ -135,15 +136,15 @@ static void check_case(clnn_context *ctx, const shape *sh, const char *mode) {
         clnn_tensor_fill(tds, NAN);
         clnn_tensor_fill(tdb, NAN);
       }
-      TU_OK(clnn_batchnorm_backward(ctx, tx, tdy, affine ? tscale : NULL, tsm, tsi, (float)beta, tdx, tds, tdb));
-      ref_batchnorm_backward(x, dy, n, c, s, affine ? scale : NULL, sm_dev, si_dev, (float)beta, wdx, wds, wdb);
+      TU_OK(clnn_batchnorm_backward(ctx, tx, tdy, affine ? tscale : NULL, tsm, tsi, beta, tdx, tds, tdb));
+      ref_batchnorm_backward(x, dy, n, c, s, affine ? scale : NULL, sm_dev, si_dev, beta, wdx, wds, wdb);
       float *gdx = tu_read(tdx), *gds = tu_read(tds), *gdb = tu_read(tdb);
       /* dx has cancellation (dy - mean(dy) - xhat*mean(dy*xhat)): absolute tolerance */
-      snprintf(what, sizeof what, "%s backward dx %s beta=%d affine=%d", mode, sstr, beta, affine);
+      snprintf(what, sizeof what, "%s backward dx %s beta=%g affine=%d", mode, sstr, beta, affine);
       tu_allclose(gdx, wdx, numel, 1e-4f, 2e-4f, what);
-      snprintf(what, sizeof what, "%s backward dscale %s beta=%d affine=%d", mode, sstr, beta, affine);
+      snprintf(what, sizeof what, "%s backward dscale %s beta=%g affine=%d", mode, sstr, beta, affine);
       tu_allclose(gds, wds, c, 1e-4f, 1e-5f * (float)(n * s) + 1e-5f, what);
-      snprintf(what, sizeof what, "%s backward dshift %s beta=%d affine=%d", mode, sstr, beta, affine);
+      snprintf(what, sizeof what, "%s backward dshift %s beta=%g affine=%d", mode, sstr, beta, affine);
       tu_allclose(gdb, wdb, c, 1e-4f, 1e-5f * (float)(n * s) + 1e-5f, what);
       free(gdx); free(gds); free(gdb); free(wdx); free(wds); free(wdb);
     }

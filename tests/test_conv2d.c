@@ -1,7 +1,7 @@
 /* tests/test_conv2d.c — convolution: every algorithm forced on its own against the plain-C
  * reference (tests/ref/conv_ref.c) over many shapes, forward (with fused bias and activation),
- * backward-data, backward-filter and bias gradient with beta 0 (outputs pre-filled with NaN) and
- * beta 1; the chunked im2col paths; transposed convolution; gradients against central finite
+ * backward-data, backward-filter and bias gradient with beta 0 (outputs pre-filled with NaN),
+ * beta 1 and beta 0.5 (over random prefills); the chunked im2col paths; transposed convolution; gradients against central finite
  * differences of the double-precision reference loss; bit-identical reruns; workspace queries and
  * no reallocation in steady state; and every documented error path (right status, output left
  * untouched). */
@@ -94,7 +94,9 @@ static void expect(const clnn_tensor *t, const float *want, size_t len, const ch
 
 /* ---- conv2d forward / backward for every algorithm vs the reference ---- */
 
+/* F_BETA1: also the accumulating betas below, over random prefills */
 enum { F_BIAS = 1, F_BETA1 = 2, F_NO_AUTO = 4 };
+static const float BETAS[2] = {1.0f, 0.5f};
 
 static void check_case(const tcase *t, int flags, clnn_activation act, float act_alpha) {
   conv_ref_geom g = geom_of(t);
@@ -114,14 +116,17 @@ static void check_case(const tcase *t, int flags, clnn_activation act, float act
   conv_ref_forward(&g, x, w, (flags & F_BIAS) ? b : NULL, act, act_alpha, y_ref);
   conv_ref_backward_data(&g, dy, w, 0.0f, dx_ref);
   conv_ref_backward_filter(&g, x, dy, 0.0f, dw_ref);
-  float *dx0 = NULL, *dw0 = NULL, *dx1_ref = NULL, *dw1_ref = NULL;
+  /* with F_BETA1: beta 1 and 0.5 over random prefills (expected = gradient + beta * prefill) */
+  float *dx0 = NULL, *dw0 = NULL, *dxb_ref[2] = {NULL, NULL}, *dwb_ref[2] = {NULL, NULL};
   if (flags & F_BETA1) {
     dx0 = rnd(nx);
     dw0 = rnd(nw);
-    dx1_ref = copy(dx0, nx);
-    dw1_ref = copy(dw0, nw);
-    conv_ref_backward_data(&g, dy, w, 1.0f, dx1_ref);
-    conv_ref_backward_filter(&g, x, dy, 1.0f, dw1_ref);
+    for (int bi = 0; bi < 2; bi++) {
+      dxb_ref[bi] = copy(dx0, nx);
+      dwb_ref[bi] = copy(dw0, nw);
+      conv_ref_backward_data(&g, dy, w, BETAS[bi], dxb_ref[bi]);
+      conv_ref_backward_filter(&g, x, dy, BETAS[bi], dwb_ref[bi]);
+    }
   }
   clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w);
   clnn_tensor *tb = tu_tensor(ctx, 1, bd, b), *ty = tu_tensor(ctx, 4, yd, NULL);
@@ -143,34 +148,40 @@ static void check_case(const tcase *t, int flags, clnn_activation act, float act
     put(tdw, nan_w);
     TU_OK(clnn_conv2d_backward_filter(ctx, &p, a, tx, tdy, 0.0f, tdw));
     expect(tdw, dw_ref, len_w, "%s [%s] %s", t->name, an, "backward-filter beta=0");
-    if (flags & F_BETA1) {
+    for (int bi = 0; bi < 2 && (flags & F_BETA1); bi++) {
       put(tdx, dx0);
-      TU_OK(clnn_conv2d_backward_data(ctx, &p, a, tdy, tw, 1.0f, tdx));
-      expect(tdx, dx1_ref, len_d, "%s [%s] %s", t->name, an, "backward-data beta=1");
+      TU_OK(clnn_conv2d_backward_data(ctx, &p, a, tdy, tw, BETAS[bi], tdx));
+      expect(tdx, dxb_ref[bi], len_d, "%s [%s] %s", t->name, an,
+             bi ? "backward-data beta=0.5" : "backward-data beta=1");
       put(tdw, dw0);
-      TU_OK(clnn_conv2d_backward_filter(ctx, &p, a, tx, tdy, 1.0f, tdw));
-      expect(tdw, dw1_ref, len_w, "%s [%s] %s", t->name, an, "backward-filter beta=1");
+      TU_OK(clnn_conv2d_backward_filter(ctx, &p, a, tx, tdy, BETAS[bi], tdw));
+      expect(tdw, dwb_ref[bi], len_w, "%s [%s] %s", t->name, an,
+             bi ? "backward-filter beta=0.5" : "backward-filter beta=1");
     }
   }
-  /* bias gradient, beta 0 over NaN and beta 1 */
+  /* bias gradient, beta 0 over NaN, beta 1 and 0.5 over random values */
   {
     float *db_ref = malloc(t->k * 4), *db0 = rnd(t->k), *nan_b = filled(t->k, NAN);
     conv_ref_backward_bias(t->n, t->k, g.p * g.q, dy, 0.0f, db_ref);
     put(tb, nan_b);
     TU_OK(clnn_conv2d_backward_bias(ctx, tdy, 0.0f, tb));
     expect(tb, db_ref, len_w, "%s [%s] %s", t->name, "-", "backward-bias beta=0");
-    memcpy(db_ref, db0, t->k * 4);
-    conv_ref_backward_bias(t->n, t->k, g.p * g.q, dy, 1.0f, db_ref);
-    put(tb, db0);
-    TU_OK(clnn_conv2d_backward_bias(ctx, tdy, 1.0f, tb));
-    expect(tb, db_ref, len_w, "%s [%s] %s", t->name, "-", "backward-bias beta=1");
+    for (int bi = 0; bi < 2; bi++) {
+      memcpy(db_ref, db0, t->k * 4);
+      conv_ref_backward_bias(t->n, t->k, g.p * g.q, dy, BETAS[bi], db_ref);
+      put(tb, db0);
+      TU_OK(clnn_conv2d_backward_bias(ctx, tdy, BETAS[bi], tb));
+      expect(tb, db_ref, len_w, "%s [%s] %s", t->name, "-",
+             bi ? "backward-bias beta=0.5" : "backward-bias beta=1");
+    }
     free(db_ref); free(db0); free(nan_b);
   }
   clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tb);
   clnn_tensor_destroy(ty); clnn_tensor_destroy(tdy); clnn_tensor_destroy(tdx);
   clnn_tensor_destroy(tdw);
   free(x); free(w); free(b); free(dy); free(y_ref); free(dx_ref); free(dw_ref);
-  free(nan_x); free(nan_w); free(nan_y); free(dx0); free(dw0); free(dx1_ref); free(dw1_ref);
+  free(nan_x); free(nan_w); free(nan_y); free(dx0); free(dw0);
+  for (int bi = 0; bi < 2; bi++) { free(dxb_ref[bi]); free(dwb_ref[bi]); }
 }
 
 /* ---- transposed convolution: x [N, C, H, W], w [C, K/G, R, S], y [N, K, P, Q] ---- */
@@ -189,15 +200,17 @@ static void check_transpose_case(const tcase *t) {
   size_t ny = (size_t)t->n * t->k * g.p * g.q, bd[1] = {t->k};
   float *x = rnd(nx), *w = rnd(nw), *b = rnd(t->k), *dy = rnd(ny);
   float *y_ref = malloc(ny * 4), *dx_ref = malloc(nx * 4), *dw_ref = malloc(nw * 4);
-  float *dx0 = rnd(nx), *dw0 = rnd(nw), *dx1_ref, *dw1_ref;
+  float *dx0 = rnd(nx), *dw0 = rnd(nw), *dxb_ref[2], *dwb_ref[2];
   float *nan_x = filled(nx, NAN), *nan_w = filled(nw, NAN), *nan_y = filled(ny, NAN);
   conv_ref_transpose_forward(&g, x, w, b, y_ref);
   conv_ref_transpose_backward_data(&g, dy, w, 0.0f, dx_ref);
   conv_ref_transpose_backward_filter(&g, x, dy, 0.0f, dw_ref);
-  dx1_ref = copy(dx0, nx);
-  dw1_ref = copy(dw0, nw);
-  conv_ref_transpose_backward_data(&g, dy, w, 1.0f, dx1_ref);
-  conv_ref_transpose_backward_filter(&g, x, dy, 1.0f, dw1_ref);
+  for (int bi = 0; bi < 2; bi++) { /* beta 1 and 0.5 over random prefills */
+    dxb_ref[bi] = copy(dx0, nx);
+    dwb_ref[bi] = copy(dw0, nw);
+    conv_ref_transpose_backward_data(&g, dy, w, BETAS[bi], dxb_ref[bi]);
+    conv_ref_transpose_backward_filter(&g, x, dy, BETAS[bi], dwb_ref[bi]);
+  }
   clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w);
   clnn_tensor *tb = tu_tensor(ctx, 1, bd, b), *ty = tu_tensor(ctx, 4, yd, NULL);
   clnn_tensor *tdy = tu_tensor(ctx, 4, yd, dy), *tdx = tu_tensor(ctx, 4, xd, NULL);
@@ -214,15 +227,19 @@ static void check_transpose_case(const tcase *t) {
     put(tdx, nan_x);
     TU_OK(clnn_conv_transpose2d_backward_data(ctx, &p, a, tdy, tw, 0.0f, tdx));
     expect(tdx, dx_ref, len, "%s [%s] %s", t->name, an, "transposed backward-data beta=0");
-    put(tdx, dx0);
-    TU_OK(clnn_conv_transpose2d_backward_data(ctx, &p, a, tdy, tw, 1.0f, tdx));
-    expect(tdx, dx1_ref, len, "%s [%s] %s", t->name, an, "transposed backward-data beta=1");
     put(tdw, nan_w);
     TU_OK(clnn_conv_transpose2d_backward_filter(ctx, &p, a, tx, tdy, 0.0f, tdw));
     expect(tdw, dw_ref, len_w, "%s [%s] %s", t->name, an, "transposed backward-filter beta=0");
-    put(tdw, dw0);
-    TU_OK(clnn_conv_transpose2d_backward_filter(ctx, &p, a, tx, tdy, 1.0f, tdw));
-    expect(tdw, dw1_ref, len_w, "%s [%s] %s", t->name, an, "transposed backward-filter beta=1");
+    for (int bi = 0; bi < 2; bi++) {
+      put(tdx, dx0);
+      TU_OK(clnn_conv_transpose2d_backward_data(ctx, &p, a, tdy, tw, BETAS[bi], tdx));
+      expect(tdx, dxb_ref[bi], len, "%s [%s] %s", t->name, an,
+             bi ? "transposed backward-data beta=0.5" : "transposed backward-data beta=1");
+      put(tdw, dw0);
+      TU_OK(clnn_conv_transpose2d_backward_filter(ctx, &p, a, tx, tdy, BETAS[bi], tdw));
+      expect(tdw, dwb_ref[bi], len_w, "%s [%s] %s", t->name, an,
+             bi ? "transposed backward-filter beta=0.5" : "transposed backward-filter beta=1");
+    }
   }
   /* no bias */
   conv_ref_transpose_forward(&g, x, w, NULL, y_ref);
@@ -233,7 +250,8 @@ static void check_transpose_case(const tcase *t) {
   clnn_tensor_destroy(ty); clnn_tensor_destroy(tdy); clnn_tensor_destroy(tdx);
   clnn_tensor_destroy(tdw);
   free(x); free(w); free(b); free(dy); free(y_ref); free(dx_ref); free(dw_ref); free(dx0);
-  free(dw0); free(dx1_ref); free(dw1_ref); free(nan_x); free(nan_w); free(nan_y);
+  free(dw0); free(nan_x); free(nan_w); free(nan_y);
+  for (int bi = 0; bi < 2; bi++) { free(dxb_ref[bi]); free(dwb_ref[bi]); }
 }
 
 /* ---- gradients vs central finite differences of the double-precision reference loss ---- */

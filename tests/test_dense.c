@@ -1,6 +1,6 @@
 /* tests/test_dense.c — the dense layer: forward (with and without bias) and both backward passes
  * against the plain-C reference on several shapes (batch 1, odd sizes, sizes that are not a
- * multiple of any work-group size), beta 0 over NaN garbage and beta 1 accumulation, gradients
+ * multiple of any work-group size), beta 0 over NaN garbage, beta 1 and 0.5 accumulation, gradients
  * against central finite differences of a double-precision loss, and every error path (right
  * status, outputs unchanged). Each case runs with the CPU launch shapes and again with the GPU
  * ones (the test flips the context's device class), so both code paths are checked here. */
@@ -38,56 +38,58 @@ static void check_shape(clnn_context *ctx, size_t n, size_t in, size_t out, cons
   }
   free(want);
 
-  /* backward data: beta 0 over NaN, beta 1 over random values */
+  /* backward data: beta 0 over NaN, beta 1 and 0.5 over random values */
   float *dx0 = tu_fvec(n * in, -1, 1);
-  for (int beta = 0; beta < 2; beta++) {
+  for (int bi = 0; bi < TU_NBETAS; bi++) {
+    const float beta = tu_betas[bi];
     float *wantdx = malloc(sizeof(float) * n * in);
-    if (beta) {
+    if (beta != 0.0f) {
       memcpy(wantdx, dx0, sizeof(float) * n * in);
       clnn_tensor_write(tdx, dx0, n * in);
     } else {
       clnn_tensor_fill(tdx, NAN);
     }
-    TU_OK(clnn_dense_backward_data(ctx, tdy, tw, (float)beta, tdx));
-    ref_dense_backward_data(dy, w, n, in, out, (float)beta, wantdx);
+    TU_OK(clnn_dense_backward_data(ctx, tdy, tw, beta, tdx));
+    ref_dense_backward_data(dy, w, n, in, out, beta, wantdx);
     float *got = tu_read(tdx);
-    snprintf(what, sizeof what, "%s backward_data N=%zu I=%zu O=%zu beta=%d", mode, n, in, out, beta);
+    snprintf(what, sizeof what, "%s backward_data N=%zu I=%zu O=%zu beta=%g", mode, n, in, out, beta);
     tu_allclose(got, wantdx, n * in, 1e-4f, tol(out), what);
     free(got);
     free(wantdx);
   }
   free(dx0);
 
-  /* backward weights: beta 0 over NaN, beta 1 over random values, with and without db */
+  /* backward weights: beta 0 over NaN, beta 1 and 0.5 over random values, with and without db */
   float *dw0 = tu_fvec(out * in, -1, 1), *db0 = tu_fvec(out, -1, 1);
-  for (int beta = 0; beta < 2; beta++)
+  for (int bi = 0; bi < TU_NBETAS; bi++)
     for (int with_db = 0; with_db < 2; with_db++) {
+      const float beta = tu_betas[bi];
       float *wantdw = malloc(sizeof(float) * out * in), *wantdb = malloc(sizeof(float) * out);
       memcpy(wantdw, dw0, sizeof(float) * out * in);
       memcpy(wantdb, db0, sizeof(float) * out);
-      if (beta) {
+      if (beta != 0.0f) {
         clnn_tensor_write(tdw, dw0, out * in);
         clnn_tensor_write(tdb, db0, out);
       } else {
         clnn_tensor_fill(tdw, NAN);
         clnn_tensor_fill(tdb, NAN);
       }
-      TU_OK(clnn_dense_backward_weights(ctx, tx, tdy, (float)beta, tdw, with_db ? tdb : NULL));
-      ref_dense_backward_weights(x, dy, n, in, out, (float)beta, wantdw, with_db ? wantdb : NULL);
+      TU_OK(clnn_dense_backward_weights(ctx, tx, tdy, beta, tdw, with_db ? tdb : NULL));
+      ref_dense_backward_weights(x, dy, n, in, out, beta, wantdw, with_db ? wantdb : NULL);
       float *got = tu_read(tdw);
-      snprintf(what, sizeof what, "%s backward_weights dw N=%zu I=%zu O=%zu beta=%d", mode, n, in,
+      snprintf(what, sizeof what, "%s backward_weights dw N=%zu I=%zu O=%zu beta=%g", mode, n, in,
                out, beta);
       tu_allclose(got, wantdw, out * in, 1e-4f, tol(n), what);
       free(got);
       got = tu_read(tdb);
       if (with_db) {
-        snprintf(what, sizeof what, "%s backward_weights db N=%zu O=%zu beta=%d", mode, n, out, beta);
+        snprintf(what, sizeof what, "%s backward_weights db N=%zu O=%zu beta=%g", mode, n, out, beta);
         tu_allclose(got, wantdb, out, 1e-4f, tol(n), what);
       } else {
-        /* db not given: its tensor keeps whatever it held (NaN for beta 0, db0 for beta 1) */
+        /* db not given: its tensor keeps whatever it held (NaN for beta 0, db0 otherwise) */
         int same = 1;
         for (size_t i = 0; i < out; i++)
-          same &= beta ? got[i] == db0[i] : isnan(got[i]);
+          same &= beta != 0.0f ? got[i] == db0[i] : isnan(got[i]);
         TU_CHECK(same, "%s db untouched when NULL is passed", mode);
       }
       free(got);

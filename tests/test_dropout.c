@@ -72,7 +72,7 @@ static void test_against_reference(const char *shape_name) {
       dropout_ref_apply(p, seed, offset, x, 0.0f, want, n);
       tu_allclose(y, want, n, 1e-6f, 0, what);
 
-      /* backward regenerates the same mask: beta 0 over NaN, then beta 1 */
+      /* backward regenerates the same mask: beta 0 over NaN, then beta 1 and 0.5 */
       TU_OK(clnn_tensor_fill(tdx, NAN));
       TU_OK(clnn_dropout_backward(ctx, p, seed, offset, tdy, 0.0f, tdx));
       float *g = tu_read(tdx);
@@ -87,6 +87,14 @@ static void test_against_reference(const char *shape_name) {
       memcpy(want, d0, n * sizeof(float));
       dropout_ref_apply(p, seed, offset, dy, 1.0f, want, n);
       TU_OK(clnn_dropout_backward(ctx, p, seed, offset, tdy, 1.0f, tdx));
+      g = tu_read(tdx);
+      tu_allclose(g, want, n, 1e-6f, 1e-7f, what);
+      free(g);
+      /* beta 0.5 over the same prefill: dx = 0.5 * d0 + mask(dy) */
+      TU_OK(clnn_tensor_write(tdx, d0, n));
+      memcpy(want, d0, n * sizeof(float));
+      dropout_ref_apply(p, seed, offset, dy, 0.5f, want, n);
+      TU_OK(clnn_dropout_backward(ctx, p, seed, offset, tdy, 0.5f, tdx));
       g = tu_read(tdx);
       tu_allclose(g, want, n, 1e-6f, 1e-7f, what);
       free(g);
@@ -205,6 +213,13 @@ static void test_identity(void) {
   y = tu_read(ty);
   for (size_t i = 0; i < n; i++) d0[i] += x[i];
   tu_allclose(y, d0, n, 1e-6f, 1e-6f, "p = 0 backward beta=1: dx += dy");
+  free(y);
+  /* beta 0.5 over d0 + x: dx = 0.5 * (d0 + x) + x */
+  TU_OK(clnn_tensor_write(ty, d0, n));
+  TU_OK(clnn_dropout_backward(ctx, 0.0f, 7, 0, tx, 0.5f, ty));
+  y = tu_read(ty);
+  for (size_t i = 0; i < n; i++) d0[i] = 0.5f * d0[i] + x[i];
+  tu_allclose(y, d0, n, 1e-6f, 1e-6f, "p = 0 backward beta=0.5: dx = 0.5 dx + dy");
   free(y);
   /* in place */
   TU_OK(clnn_dropout_forward(ctx, 0.0f, 7, 0, tx, tx));

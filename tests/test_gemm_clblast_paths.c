@@ -16,7 +16,7 @@
 #include "internal.h"
 #include "test_util.h"
 
-/* src/gemm.c (declared in src/tune.h for the library only): CLBlastOverrideParameters. */
+/* src/gemm/gemm_clblast.c (declared in src/gemm/gemm_paths.h): CLBlastOverrideParameters. */
 clnn_status clnn__gemm_clblast_override(clnn_context *ctx, const char *kernel, size_t count,
                                         const char **names, const size_t *values);
 

@@ -1,11 +1,13 @@
-/* tests/test_gemm_cpu.c — clnn's own CPU-shaped GEMM (cl/gemm_cpu.cl, dispatched by src/tune.c)
+/* tests/test_gemm_cpu.c — clnn's own CPU-shaped GEMM (cl/gemm_cpu.cl, src/gemm/gemm_cpu.c)
  * against a plain-C reference through the raw entry point clnn__gemm_batched: odd shapes, every
  * transpose, K = 1, thin and wide products, offsets and leading dimensions larger than the rows,
  * strided batches (including a shared operand with stride 0), alpha/beta with beta = 0
- * overwriting NaN. Each case runs under several tuned-parameter files (forcing the packed and the
+ * overwriting NaN; the orientation the cost model picks for tall and wide transposed products.
+ * Each case runs under several tuned-parameter files (forcing the packed and the
  * in-place paths, wide and narrow tiles, odd tile sizes, 8-float vectors) and once with CLBlast
- * forced, and the path that ran is checked. On a device where the own GEMM does not apply (not a
- * CPU) the clnn-cpu configurations are skipped with a note and only CLBlast is checked. */
+ * forced, and the path that ran is checked. Where the own GEMM does not apply (not a CPU device,
+ * or CLNN_DEVICE_CLASS=gpu) the clnn-cpu configurations are skipped with a note and only CLBlast
+ * is checked. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -122,6 +124,8 @@ static const gcase cases[] = {
     {0, 1, 19, 40, 23, 4, 1.0f, 0.0f, 0, 0, 1},  /* batched, B shared (stride 0) */
     {0, 0, 50, 35, 17, 3, 1.0f, 1.0f, 3, 0, 1},
     {1, 0, 20, 70, 40, 2, 1.0f, 0.0f, 0, 4, 0},
+    {1, 1, 200, 8, 64, 1, 0.5f, 2.0f, 0, 0, 0},  /* tall, both transposed: C^T orientation */
+    {1, 1, 8, 200, 64, 1, 0.5f, 2.0f, 0, 0, 0},  /* its mirror: C orientation */
 };
 
 typedef struct config {
@@ -141,10 +145,9 @@ static const config configs[] = {
 
 int main(void) {
   clnn_context *probe = tu_context();
-  clnn_device_info info;
-  clnn_context_device_info(probe, &info);
+  /* the class the contexts run as: CLNN_DEVICE_CLASS=gpu sends every GEMM to CLBlast */
+  int is_cpu = probe->device_class == CLNN_DEVICE_CLASS_CPU;
   clnn_context_destroy(probe);
-  int is_cpu = info.type == CLNN_DEVICE_CPU;
   char file[] = "/tmp/clnn-test-gemm-cpu-XXXXXX";
   int fd = mkstemp(file);
   if (fd < 0) {
@@ -156,7 +159,7 @@ int main(void) {
   for (size_t ci = 0; ci < sizeof configs / sizeof configs[0]; ci++) {
     const config *cf = &configs[ci];
     if (cf->text && !is_cpu) {
-      printf("note: %s skipped: the clnn-cpu GEMM applies to CPU devices only\n", cf->name);
+      printf("note: %s skipped: the clnn-cpu GEMM applies to CPU-class contexts only\n", cf->name);
       continue;
     }
     clnn_context_options o;
@@ -179,6 +182,31 @@ int main(void) {
     clnn_context_destroy(ctx);
   }
   remove(file);
+
+  /* The orientation the cost model picks with the built-in tiles (16-float vectors, pack_min 256)
+   * for A^T B^T with alpha 0.5 and beta 2: a tall, narrow C (m 200, n 8) is computed as C^T (the
+   * "ct" kernels: X = B, Y = A^T used in place), its mirror (m 8, n 200) as C ("cn"). */
+  if (is_cpu) {
+    FILE *f = fopen(file, "w");
+    fputs("gemm.own = 1\n", f);
+    fclose(f);
+    setenv("CLNN_TUNE", file, 1);
+    clnn_context *ctx = NULL;
+    clnn_status s = clnn_context_create(NULL, &ctx);
+    unsetenv("CLNN_TUNE");
+    if (TU_CHECK(s == CLNN_SUCCESS, "context with built-in tiles: %s", clnn_last_error())) {
+      const gcase tall = {1, 1, 200, 8, 64, 1, 0.5f, 2.0f, 0, 0, 0};
+      const gcase wide = {1, 1, 8, 200, 64, 1, 0.5f, 2.0f, 0, 0, 0};
+      run_case(ctx, &tall, "clnn-cpu", "orientation, tall");
+      const char *kn = clnn__own_gemm_last_kernel();
+      TU_CHECK(strstr(kn, "_ct_") != NULL, "gemm TT 200x8x64: kernel %s, expected the C^T orientation (_ct_)", kn);
+      run_case(ctx, &wide, "clnn-cpu", "orientation, wide");
+      kn = clnn__own_gemm_last_kernel();
+      TU_CHECK(strstr(kn, "_cn_") != NULL, "gemm TT 8x200x64: kernel %s, expected the C orientation (_cn_)", kn);
+      clnn_context_destroy(ctx);
+    }
+    remove(file);
+  }
 
   /* A malformed tuned file is skipped line by line, never fatal. */
   {

@@ -22,8 +22,18 @@ static void readme_example(void) {
   char dir[1024];
   snprintf(dir, sizeof dir, "%s/data/digits", src ? src : "..");
   char *argv[] = {"readme_graph_example", dir, NULL};
-  TU_CHECK(readme_graph_example_main(2, argv) == 0, "the README graph example failed (%s)",
-           clnn_last_error());
+  int rc = 0;
+  char *out = tu_run_captured(readme_graph_example_main, 2, argv, &rc);
+  TU_CHECK(rc == 0, "the README graph example failed (%s)", clnn_last_error());
+  /* its one line: the trained model's test accuracy, and the same from the file alone */
+  float acc = -1, acc_file = -2;
+  const char *line = strstr(out, "test accuracy ");
+  int got = line ? sscanf(line, "test accuracy %f%%, loaded from the file alone %f%%", &acc, &acc_file) : 0;
+  TU_CHECK(got == 2, "the README graph example printed no accuracy line: \"%s\"", out);
+  TU_CHECK(acc >= 85.0f, "the README graph example's test accuracy %.1f%%, want >= 85%%", acc);
+  TU_CHECK(acc_file == acc, "the README graph example's model loaded from the file scores %.1f%%, trained %.1f%%",
+           acc_file, acc);
+  free(out);
   remove("residual.safetensors");
 }
 
@@ -283,7 +293,7 @@ static void schedules(clnn_context *ctx) {
   clnn_graph_destroy(g);
   if (!m) return;
   clnn_schedule s;
-  memset(&s, 0, sizeof s);
+  clnn_schedule_init(&s);
   s.type = CLNN_SCHEDULE_COSINE;
   s.warmup_steps = 4;
   s.total_steps = 20;

@@ -81,10 +81,11 @@ static void check_case(clnn_context *ctx, const shape *sh, int rms, const char *
   float *dy = tu_fvec(n, -1, 1), *dx0 = tu_fvec(n, -1, 1), *dw0 = tu_fvec(D, -1, 1), *db0 = tu_fvec(D, -1, 1);
   clnn_tensor *tdy = tu_tensor(ctx, sh->ndim, sh->dims, dy), *tdx = tu_guarded(ctx, sh->ndim, sh->dims);
   clnn_tensor *tdw = tu_guarded(ctx, 1, dd), *tdb = tu_guarded(ctx, 1, dd);
-  for (int beta = 0; beta < 2; beta++)
+  for (int bi = 0; bi < TU_NBETAS; bi++)
     for (int affine = 0; affine < 2; affine++) {
+      const float beta = tu_betas[bi];
       float *wdx = tu_fcopy(dx0, n), *wdw = tu_fcopy(dw0, D), *wdb = tu_fcopy(db0, D);
-      if (beta) {
+      if (beta != 0.0f) {
         clnn_tensor_write(tdx, dx0, n);
         clnn_tensor_write(tdw, dw0, D);
         clnn_tensor_write(tdb, db0, D);
@@ -93,19 +94,19 @@ static void check_case(clnn_context *ctx, const shape *sh, int rms, const char *
         clnn_tensor_fill(tdw, NAN);
         clnn_tensor_fill(tdb, NAN);
       }
-      TU_OK(bwd(ctx, rms, tx, tdy, affine ? tw : NULL, tsm, tsr, (float)beta, tdx, tdw, tdb));
-      ref_layernorm_backward(x, dy, R, D, affine ? w : NULL, sm, sr, rms, (float)beta, wdx, wdw,
+      TU_OK(bwd(ctx, rms, tx, tdy, affine ? tw : NULL, tsm, tsr, beta, tdx, tdw, tdb));
+      ref_layernorm_backward(x, dy, R, D, affine ? w : NULL, sm, sr, rms, beta, wdx, wdw,
                              rms ? NULL : wdb);
       float *gdx = tu_read(tdx), *gdw = tu_read(tdw);
-      snprintf(what, sizeof what, "%s %s backward dx R=%zu D=%zu beta=%d affine=%d", mode, name, R, D, beta, affine);
+      snprintf(what, sizeof what, "%s %s backward dx R=%zu D=%zu beta=%g affine=%d", mode, name, R, D, beta, affine);
       tu_allclose(gdx, wdx, n, 1e-4f, 2e-4f, what);
       tu_check_guard(tdx, what);
-      snprintf(what, sizeof what, "%s %s backward dweight R=%zu D=%zu beta=%d affine=%d", mode, name, R, D, beta, affine);
+      snprintf(what, sizeof what, "%s %s backward dweight R=%zu D=%zu beta=%g affine=%d", mode, name, R, D, beta, affine);
       tu_allclose(gdw, wdw, D, 1e-4f, 1e-5f * (float)R + 1e-5f, what);
       tu_check_guard(tdw, what);
       if (!rms) {
         float *gdb = tu_read(tdb);
-        snprintf(what, sizeof what, "%s %s backward dbias R=%zu D=%zu beta=%d", mode, name, R, D, beta);
+        snprintf(what, sizeof what, "%s %s backward dbias R=%zu D=%zu beta=%g", mode, name, R, D, beta);
         tu_allclose(gdb, wdb, D, 1e-4f, 1e-5f * (float)R + 1e-5f, what);
         tu_check_guard(tdb, what);
         free(gdb);

@@ -2,9 +2,9 @@
  * reference; the full layer forward vs the reference on several shapes (batch 1, odd sizes,
  * H = 32, with and without bias / h0 / c0); backward through time vs the reference and vs central
  * finite differences of the forward (dx, dW_ih, dW_hh, db, dh0, dc0 over 5 steps with non-zero
- * initial state and loss weights on y, h_n and c_n); beta = 1 accumulation; NULL optional inputs
- * and outputs; carrying state across calls; determinism; every error path (right status, outputs
- * left as they were). */
+ * initial state and loss weights on y, h_n and c_n); beta = 1 and 0.5 accumulation; NULL optional
+ * inputs and outputs; carrying state across calls; determinism; every error path (right status,
+ * outputs left as they were). */
 #include "lstm_ref.h"
 #include "test_util.h"
 
@@ -227,8 +227,8 @@ static void test_state_carry(void) {
 enum { G_DX = 1, G_DWI = 2, G_DWH = 4, G_DB = 8, G_DH0 = 16, G_DC0 = 32, G_ALL = 63 };
 
 /* Runs forward then backward on the device, compares every requested gradient with the reference
- * (beta 0: outputs prefilled with `prefill_nan` ? NaN : a sentinel, must be overwritten; beta 1:
- * prefilled with random values that must be added to). */
+ * (beta 0: outputs prefilled with `prefill_nan` ? NaN : a sentinel, must be overwritten; other
+ * betas: prefilled with random values, expected = gradient + beta * prefill). */
 static void test_backward(size_t T, size_t N, size_t I, size_t H, int use_b, int use_h0, int use_c0,
                           int use_dy, int use_dhn, int use_dcn, int outs, float beta,
                           int prefill_nan) {
@@ -697,6 +697,9 @@ int main(void) {
   test_backward(5, 70, 3, 2, 1, 1, 1, 1, 0, 1, G_ALL, 0.0f, 0); /* T*N = 350 > one colsum chunk */
   test_backward(4, 3, 5, 7, 1, 1, 1, 1, 1, 1, G_ALL, 1.0f, 0);  /* accumulate */
   test_backward(6, 4, 16, 32, 0, 1, 0, 1, 1, 0, G_ALL, 1.0f, 0);
+  test_backward(4, 3, 5, 7, 1, 1, 1, 1, 1, 1, G_ALL, 0.5f, 0);  /* beta 0.5: not treated as 1 */
+  test_backward(6, 4, 16, 32, 0, 1, 0, 1, 1, 0, G_ALL, 0.5f, 0);
+  test_backward(5, 70, 3, 2, 1, 1, 1, 1, 0, 1, G_ALL, 0.5f, 0);
   test_backward(4, 3, 5, 7, 0, 0, 0, 1, 1, 1, G_ALL, 0.0f, 0); /* NULL h0, c0 */
   test_backward(4, 3, 5, 7, 1, 1, 1, 0, 1, 1, G_ALL, 0.0f, 0); /* NULL dy */
   test_backward(4, 3, 5, 7, 1, 1, 1, 1, 0, 0, G_ALL, 0.0f, 0); /* NULL dh_n, dc_n */
@@ -706,6 +709,7 @@ int main(void) {
   test_backward(4, 3, 5, 7, 1, 1, 1, 1, 1, 1, G_DH0 | G_DC0 | G_DWI, 0.0f, 0);
   test_backward(1, 2, 3, 4, 1, 0, 1, 1, 1, 1, G_ALL, 0.0f, 1); /* T = 1, no h0: dw_hh = 0 */
   test_backward(1, 2, 3, 4, 1, 0, 1, 1, 1, 1, G_ALL, 1.0f, 0); /* ... and kept under beta 1 */
+  test_backward(1, 2, 3, 4, 1, 0, 1, 1, 1, 1, G_ALL, 0.5f, 0); /* ... and halved under beta 0.5 */
   test_backward(1, 2, 3, 4, 1, 1, 0, 1, 0, 0, G_ALL, 0.0f, 0); /* T = 1 with h0 */
   test_determinism();
 

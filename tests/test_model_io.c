@@ -192,7 +192,7 @@ static void test_resume(clnn_context *ctx) {
   TU_OK(clnn_model_set_optimizer(a, &opt));
   TU_OK(clnn_model_set_trainable(a, "c1.bias", 0, NULL));
   TU_OK(clnn_model_set_param_group(a, "head.", 5e-3f, 0.0f));
-  clnn_schedule sch = {CLNN_SCHEDULE_COSINE, 0, 0, 1, 10, 0.1f};
+  clnn_schedule sch = {(uint32_t)sizeof(clnn_schedule), CLNN_SCHEDULE_COSINE, 0, 0, 1, 10, 0.1f};
   TU_OK(clnn_model_set_schedule(a, &sch));
   step(a, 0);
   step(a, 1);

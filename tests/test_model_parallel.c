@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-clnn_model *clnn__m_par_replica(clnn_model *m, int k); /* test hook (src/nn/model_parallel.c) */
+clnn_model *clnn__m_par_replica(clnn_model *m, int k); /* test hooks (src/nn/model_parallel.c) */
+uint64_t clnn__m_par_image_copies(const clnn_model *m);
 
 enum { B = 30, IN = 64, STEPS = 20 };
 static float X[4][B * IN];
@@ -142,6 +143,36 @@ static void close_to_one_device(clnn_device_set *set, int ndev) {
   clnn_model_destroy(par);
 }
 
+/* Reading every parameter between steps copies nothing to the replicas; writing one copies once. */
+static void reads_copy_nothing(clnn_device_set *set, int ndev) {
+  int x, lab;
+  clnn_graph *g = make_graph(1, &x, &lab);
+  clnn_model *par = NULL;
+  TU_OK(clnn_model_create_parallel(set, g, 5, &par));
+  clnn_graph_destroy(g);
+  if (!par) return;
+  clnn_feed f[2] = {{x, X[0], B * IN, NULL}, {lab, Y[0], B, NULL}};
+  TU_OK(clnn_model_train_step(par, f, 2, B, NULL));
+  uint64_t c0 = clnn__m_par_image_copies(par);
+  TU_CHECK(c0 >= 1, "the first step copied the parameters to the replicas (%llu images)", (unsigned long long)c0);
+  size_t n;
+  free(params_of(par, &n)); /* clnn_model_param and a read of every parameter */
+  TU_OK(clnn_model_train_step(par, f, 2, B, NULL));
+  uint64_t c1 = clnn__m_par_image_copies(par);
+  TU_CHECK(c1 == c0, "reading every parameter between steps copied %llu parameter images, want 0",
+           (unsigned long long)(c1 - c0));
+  replicas_identical(par, ndev, "after reading every parameter");
+  clnn_tensor *hb = NULL;
+  TU_OK(clnn_model_param(par, "head.bias", &hb, NULL));
+  TU_OK(clnn_tensor_fill(hb, 0.125f));
+  TU_OK(clnn_model_train_step(par, f, 2, B, NULL));
+  uint64_t c2 = clnn__m_par_image_copies(par);
+  TU_CHECK(c2 == c1 + (uint64_t)(ndev - 1), "a written parameter: %llu images copied, want %d",
+           (unsigned long long)(c2 - c1), ndev - 1);
+  replicas_identical(par, ndev, "after writing a parameter");
+  clnn_model_destroy(par);
+}
+
 static void batch_norm_and_epoch(clnn_device_set *set, int ndev) {
   int x, lab;
   clnn_graph *g = make_graph(1, &x, &lab);
@@ -190,6 +221,7 @@ int main(void) {
     for (int i = 0; i < B; i++) Y[b][i] = (int32_t)((i * 7 + b) % 10);
   }
   close_to_one_device(set, ndev);
+  reads_copy_nothing(set, ndev);
   batch_norm_and_epoch(set, ndev);
   clnn_device_set_destroy(set);
   return tu_finish("test_model_parallel");

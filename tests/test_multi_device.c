@@ -24,6 +24,7 @@
 clnn_status clnn__nn_par_inject_fault(clnn_net *net, int device, int phase, cl_int err);
 clnn_status clnn__nn_par_set_delay(clnn_net *net, int device, double seconds);
 clnn_net *clnn__nn_par_replica(clnn_net *net, int device);
+uint64_t clnn__nn_par_image_copies(const clnn_net *net); /* images clnn__par_sync wrote */
 enum { FAULT_BACKWARD = 1, FAULT_READBACK = 2, FAULT_APPLY = 3 };
 
 /* The stated tolerance: 2 devices vs 1 after 20 steps, every parameter. */
@@ -161,6 +162,7 @@ static void test_device_sets(void) {
   size_t off = 0;
   for (int i = 0; i < ndev; i++) {
     clnn_device_info info;
+    clnn_device_info_init(&info);
     TU_OK(clnn_context_device_info(clnn_device_set_context(set, i), &info));
     printf("set device %d: %d:%d %s\n", i, info.platform_index, info.device_index, info.name);
     off += (size_t)snprintf(list + off, sizeof list - off, "%s%d:%d", i ? "," : "",
@@ -185,6 +187,8 @@ static void test_device_sets(void) {
   unsetenv("CLNN_DEVICES");
   /* a type listed twice takes two different devices when there are two */
   clnn_device_info i0, i1;
+  clnn_device_info_init(&i0);
+  clnn_device_info_init(&i1);
   clnn_context_device_info(clnn_device_set_context(set, 0), &i0);
   clnn_context_device_info(clnn_device_set_context(set, 1), &i1);
   if (i0.type == CLNN_DEVICE_CPU && i1.type == CLNN_DEVICE_CPU) {
@@ -193,6 +197,8 @@ static void test_device_sets(void) {
     TU_CHECK(clnn_device_set_size(s2) == 2, "\"cpu,cpu\" gives two devices");
     if (clnn_device_set_size(s2) == 2) {
       clnn_device_info a, b;
+      clnn_device_info_init(&a);
+      clnn_device_info_init(&b);
       clnn_context_device_info(clnn_device_set_context(s2, 0), &a);
       clnn_context_device_info(clnn_device_set_context(s2, 1), &b);
       TU_CHECK(a.platform_index != b.platform_index || a.device_index != b.device_index,
@@ -406,6 +412,8 @@ static void test_split(void) {
                                                         NULL));
   TU_OK(clnn_net_get_split(par, sh, ndev, &measured));
   clnn_device_info i0, i1;
+  clnn_device_info_init(&i0);
+  clnn_device_info_init(&i1);
   clnn_context_device_info(clnn_device_set_context(set, 0), &i0);
   clnn_context_device_info(clnn_device_set_context(set, 1), &i1);
   if (!strcmp(i0.name, i1.name) && !strcmp(i0.driver_version, i1.driver_version) &&
@@ -541,6 +549,41 @@ static void test_sync(void) {
   free(v);
   clnn_net_destroy(a);
   clnn_net_destroy(b);
+}
+
+/* Reading parameters between steps copies nothing to the replicas; writing one copies once. */
+static void test_read_copies_nothing(void) {
+  clnn_net *a = cnn(set, NULL, 1, 1, CLNN_OPTIM_ADAM);
+  for (int s = 0; s < 2; s++) TU_OK(clnn_net_train_step(a, X[s], B * IN, B, Y[s], B, NULL, 0, NULL));
+  uint64_t c0 = clnn__nn_par_image_copies(a);
+  TU_CHECK(c0 >= 1, "the first step copied the parameters to the replicas (%llu images)", (unsigned long long)c0);
+  /* read every parameter and its gradient (inspection, then clnn_net_param and a read) */
+  size_t np = clnn_net_num_params(a);
+  TU_CHECK(np > 0 && clnn_net_num_trainable(a) > 0, "the network has parameters (%zu)", np);
+  for (size_t i = 0; i < np; i++) {
+    clnn_tensor *v = NULL, *g = NULL;
+    TU_OK(clnn_net_param(a, clnn_net_param_name(a, i), &v, &g));
+    float *h = tu_read(v);
+    free(h);
+    if (g) free(tu_read(g));
+  }
+  TU_OK(clnn_net_train_step(a, X[2], B * IN, B, Y[2], B, NULL, 0, NULL));
+  uint64_t c1 = clnn__nn_par_image_copies(a);
+  TU_CHECK(c1 == c0, "reading every parameter between steps copied %llu parameter images, want 0",
+           (unsigned long long)(c1 - c0));
+  replicas_identical(a, "after reading every parameter");
+  /* a written parameter is copied, once per other device, at the next step only */
+  clnn_tensor *w;
+  TU_OK(clnn_net_param(a, "dense1.weight", &w, NULL));
+  TU_OK(clnn_tensor_fill(w, 0.01f));
+  TU_OK(clnn_net_train_step(a, X[3], B * IN, B, Y[3], B, NULL, 0, NULL));
+  uint64_t c2 = clnn__nn_par_image_copies(a);
+  TU_CHECK(c2 == c1 + (uint64_t)(ndev - 1), "a written parameter: %llu images copied, want %d",
+           (unsigned long long)(c2 - c1), ndev - 1);
+  replicas_identical(a, "after writing a parameter");
+  TU_OK(clnn_net_train_step(a, X[4], B * IN, B, Y[4], B, NULL, 0, NULL));
+  TU_CHECK(clnn__nn_par_image_copies(a) == c2, "the step after the write copied again");
+  clnn_net_destroy(a);
 }
 
 /* Two sub-devices of device 0 (clCreateSubDevices) as a wrapped set; then a set of devices that
@@ -707,6 +750,7 @@ int main(void) {
   test_split();
   test_faults();
   test_sync();
+  test_read_copies_nothing();
   test_subdevices();
   test_errors();
   clnn_device_set_destroy(set);

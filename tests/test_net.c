@@ -1,10 +1,12 @@
 /* tests/test_net.c — the network API: a two-layer perceptron learns XOR (reproducibly from its
- * seed); an LSTM learns to predict noisy sine waves below a stated loss; gradients of whole
+ * seed); an LSTM learns to predict noisy sine waves below a stated loss; LSTM parameters start as
+ * documented (forget-gate bias 1, other biases 0; through the graph API too); gradients of whole
  * networks (conv, transposed conv, pooling, batch norm, dense, LSTM, every activation) match
  * central finite differences; every optimizer lowers a loss; parameter names, shapes and the
  * summary; sequence layouts and batch-size changes; a layer whose shapes do not fit is an error
  * naming it; every error path returns a status with a message and changes nothing; the README's
- * example (tests/readme_example.c) compiles and runs. */
+ * example (tests/readme_example.c) compiles, runs, prints ten epochs and saves a network that
+ * scores what it printed last (at least 80%). */
 #include "test_util.h"
 
 #include <math.h>
@@ -18,16 +20,60 @@ static clnn_context *ctx;
 #include "readme_example.c"
 #undef main
 
+static clnn_net *new_net(int ndim, const size_t *dims, uint64_t seed);
+
 static void test_readme_example(void) {
   const char *src = getenv("CLNN_SOURCE_DIR");
   char dir[1024];
   snprintf(dir, sizeof dir, "%s/data/digits", src ? src : "..");
   char *argv[] = {"readme_example", dir, NULL};
-  int rc = readme_example_main(2, argv);
+  int rc = 0;
+  char *out = tu_run_captured(readme_example_main, 2, argv, &rc);
   TU_CHECK(rc == 0, "the README example failed (%s)", clnn_last_error());
-  FILE *f = fopen("digits.safetensors", "rb");
-  TU_CHECK(f != NULL, "the README example saved digits.safetensors");
-  if (f) fclose(f);
+  /* ten lines "epoch E: loss L, test accuracy A%"; the last one's accuracy is the saved network's */
+  int epochs = 0, last_epoch = 0;
+  float last_acc = -1, loss = 0;
+  for (char *line = out; line && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = 0;
+    int e;
+    float l, pct;
+    if (sscanf(line, "epoch %d: loss %f, test accuracy %f%%", &e, &l, &pct) == 3) {
+      epochs++;
+      last_epoch = e;
+      last_acc = pct;
+      loss = l;
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  free(out);
+  TU_CHECK(epochs == 10 && last_epoch == 10, "the README example printed %d epoch lines (last %d), want 10",
+           epochs, last_epoch);
+  TU_CHECK(loss > 0 && loss < 0.5f, "the README example's last epoch loss %g, want in (0, 0.5)", loss);
+  /* what it saved is the trained network: the same layers loaded from the file score what the
+   * program printed last, above the stated level (chance is 10%) */
+  char a[1100], b[1100];
+  snprintf(a, sizeof a, "%s/test-images-idx3-ubyte", dir);
+  snprintf(b, sizeof b, "%s/test-labels-idx1-ubyte", dir);
+  clnn_dataset *test = NULL;
+  size_t in[3] = {1, 8, 8};
+  clnn_net *net = new_net(3, in, 1);
+  float acc = 0;
+  TU_OK(clnn_net_add_conv2d(net, 16, 3, 1, 1));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_maxpool2d(net, 2, 2, 0));
+  TU_OK(clnn_net_add_flatten(net));
+  TU_OK(clnn_net_add_dense(net, 10));
+  TU_OK(clnn_dataset_load_idx(a, b, &test));
+  TU_OK(clnn_net_load(net, "digits.safetensors"));
+  if (test) TU_OK(clnn_net_evaluate(net, test, 360, NULL, &acc));
+  printf("readme example: the saved network scores %.2f%% on the test digits (printed %.1f%%; stated level 80%%)\n",
+         100.0 * acc, last_acc);
+  TU_CHECK(acc >= 0.80f, "the README example's saved network: test accuracy %.4f, want >= 0.80", acc);
+  TU_CHECK(fabs(100.0 * acc - last_acc) <= 0.051, "the saved network scores %.2f%%, the program printed %.1f%%",
+           100.0 * acc, last_acc);
+  clnn_net_destroy(net);
+  clnn_dataset_destroy(test);
   remove("digits.safetensors");
 }
 
@@ -129,6 +175,124 @@ static void test_lstm_learns(void) {
   printf("lstm: held-out MSE %.5f after 400 steps (sine variance 0.5; stated level 0.01)\n", mse);
   TU_CHECK(mse < 0.01, "LSTM held-out MSE %g, want < 0.01", mse);
   TU_CHECK(fabs(loss - mse) < 0.05, "training-mode loss %g close to predict MSE %g", loss, mse);
+  clnn_net_destroy(net);
+}
+
+/* ---- LSTM initialisation as documented: biases zero except the forget gate's quarter (1) ---- */
+
+/* bias [4H] (gates i, f, g, o) is 0, 1 on [H, 2H); weight [4H, F] is not all zero and lies in the
+ * Glorot-uniform bound of one gate, sqrt(6 / (F + H)) (plus a rounding margin). */
+static void check_lstm_init(const char *who, clnn_tensor *bias, clnn_tensor *weight, size_t H, size_t F) {
+  float *b = tu_read(bias), *w = tu_read(weight);
+  int bias_ok = clnn_tensor_numel(bias) == 4 * H;
+  for (size_t i = 0; bias_ok && i < 4 * H; i++) bias_ok = b[i] == (i >= H && i < 2 * H ? 1.0f : 0.0f);
+  TU_CHECK(bias_ok, "%s: LSTM bias is 0 except 1 on the forget gate [H, 2H) (H %zu; b[0] %g, b[H] %g)", who, H,
+           b[0], b[H]);
+  double bound = sqrt(6.0 / (double)(F + H)) * 1.0001, amax = 0;
+  for (size_t i = 0; i < 4 * H * F; i++) amax = fabs(w[i]) > amax ? fabs(w[i]) : amax;
+  TU_CHECK(amax > 0 && amax <= bound, "%s: LSTM weight_ih max |w| %g, want in (0, %g]", who, amax, bound);
+  free(b);
+  free(w);
+}
+
+static void test_lstm_init(void) {
+  /* the network API: two stacked LSTMs (the second one's input is the first one's hidden state) */
+  size_t in[2] = {3, 4};
+  clnn_net *net = new_net(2, in, 11);
+  TU_OK(clnn_net_add_lstm(net, 5, 1));
+  TU_OK(clnn_net_add_lstm(net, 7, 0));
+  static const char *names[2][2] = {{"lstm1.bias", "lstm1.weight_ih"}, {"lstm2.bias", "lstm2.weight_ih"}};
+  static const size_t H[2] = {5, 7}, F[2] = {4, 5};
+  for (int l = 0; l < 2; l++) {
+    clnn_tensor *b = NULL, *w = NULL;
+    TU_OK(clnn_net_param(net, names[l][0], &b, NULL));
+    TU_OK(clnn_net_param(net, names[l][1], &w, NULL));
+    if (b && w) check_lstm_init(names[l][0], b, w, H[l], F[l]);
+  }
+  clnn_net_destroy(net);
+  /* the graph API */
+  clnn_graph *g = NULL;
+  int x = -1, h = -1;
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 2, in, &x));
+  TU_OK(clnn_graph_lstm(g, "enc", x, 6, 0, &h));
+  TU_OK(clnn_graph_output(g, h));
+  clnn_model *m = NULL;
+  TU_OK(clnn_model_create(ctx, g, 5, &m));
+  clnn_graph_destroy(g);
+  if (m) {
+    clnn_tensor *b = NULL, *w = NULL;
+    TU_OK(clnn_model_param(m, "enc.bias", &b, NULL));
+    TU_OK(clnn_model_param(m, "enc.weight_ih", &w, NULL));
+    if (b && w) check_lstm_init("graph enc.bias", b, w, 6, 4);
+    clnn_model_destroy(m);
+  }
+}
+
+/* ---- inspection is const: it allocates nothing and leaves layers addable ---- */
+
+/* The names and trainable count the inspection calls give (before finalisation: from the layers)
+ * equal those of the finalised parameter table. */
+static void check_names_match_finalised(clnn_net *net, const char *what) {
+  size_t n = clnn_net_num_params(net), trainable = clnn_net_num_trainable(net);
+  char(*names)[80] = calloc(n ? n : 1, sizeof *names);
+  for (size_t i = 0; i < n; i++) {
+    const char *nm = clnn_net_param_name(net, i);
+    snprintf(names[i], sizeof names[i], "%s", nm ? nm : "(null)");
+  }
+  TU_CHECK(clnn_net_param_name(net, n) == NULL, "%s: no name past the last", what);
+  TU_OK(clnn_net_param(net, names[0], NULL, NULL)); /* finalises */
+  TU_CHECK(clnn_net_num_params(net) == n, "%s: %zu tensors before finalisation, %zu after", what, n,
+           clnn_net_num_params(net));
+  TU_CHECK(clnn_net_num_trainable(net) == trainable, "%s: %zu trainable scalars before finalisation, %zu after",
+           what, trainable, clnn_net_num_trainable(net));
+  size_t total = 0;
+  for (size_t i = 0; i < n && i < clnn_net_num_params(net); i++) {
+    const char *nm = clnn_net_param_name(net, i);
+    TU_CHECK(nm && !strcmp(nm, names[i]), "%s: tensor %zu is %s after finalisation, %s before", what, i,
+             nm ? nm : "NULL", names[i]);
+    clnn_tensor *g = NULL, *v = NULL;
+    TU_OK(clnn_net_param(net, names[i], &v, &g));
+    if (g) total += clnn_tensor_numel(v);
+  }
+  TU_CHECK(total == trainable, "%s: the tensors with gradients hold %zu scalars, counted %zu", what, total,
+           trainable);
+  free(names);
+}
+
+static void test_inspection_is_const(void) {
+  size_t in[3] = {2, 6, 6};
+  clnn_net *net = new_net(3, in, 3);
+  clnn_conv2d_params p;
+  clnn_conv2d_params_init(&p);
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  TU_OK(clnn_net_add_conv2d_ex(net, 3, 3, 3, &p, 0)); /* no bias */
+  TU_OK(clnn_net_add_batchnorm(net, 0, 0));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_conv_transpose2d(net, 2, 2, 2, 0));
+  TU_OK(clnn_net_add_flatten(net));
+  TU_OK(clnn_net_add_dense(net, 4));
+  /* inspecting changes nothing: layers can still be added and renamed afterwards */
+  TU_CHECK(clnn_net_num_params(net) == 9 && clnn_net_num_trainable(net) > 0, "9 named tensors before use, got %zu",
+           clnn_net_num_params(net));
+  char buf[2048];
+  TU_OK(clnn_net_summary(net, buf, sizeof buf));
+  TU_OK(clnn_net_add_batchnorm(net, 0, 0));
+  TU_OK(clnn_net_set_layer_name(net, -1, "head_bn"));
+  TU_CHECK(clnn_net_num_params(net) == 13, "13 named tensors after adding a batch norm, got %zu",
+           clnn_net_num_params(net));
+  const char *last = clnn_net_param_name(net, 12);
+  TU_CHECK(last && !strcmp(last, "head_bn.running_var"), "the last tensor is %s", last ? last : "NULL");
+  check_names_match_finalised(net, "conv/bn/conv_t/dense");
+  TU_STATUS(clnn_net_add_dense(net, 2), CLNN_ERROR_INVALID_ARGUMENT); /* clnn_net_param finalised it */
+  clnn_net_destroy(net);
+  size_t seq[2] = {4, 3};
+  net = new_net(2, seq, 3);
+  TU_OK(clnn_net_add_lstm(net, 5, 1));
+  TU_OK(clnn_net_add_batchnorm(net, 0, 0));
+  TU_OK(clnn_net_add_lstm(net, 4, 0));
+  TU_OK(clnn_net_add_dense(net, 2));
+  check_names_match_finalised(net, "lstm/bn/lstm/dense");
   clnn_net_destroy(net);
 }
 
@@ -606,6 +770,8 @@ int main(void) {
   test_optimizers();
   test_gradients();
   test_lstm_learns();
+  test_lstm_init();
+  test_inspection_is_const();
   test_readme_example();
   clnn_context_destroy(ctx);
   return tu_finish("test_net");

@@ -34,6 +34,12 @@ static float *fconst(size_t n, float value) {
 
 typedef enum { OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD } opt_kind;
 
+/* Initialisers of the versioned parameter structs: struct_size, then the named fields. */
+#define SGD(...) {(uint32_t)sizeof(clnn_sgd_params), __VA_ARGS__}
+#define ADAM(...) {(uint32_t)sizeof(clnn_adam_params), __VA_ARGS__}
+#define RMSPROP(...) {(uint32_t)sizeof(clnn_rmsprop_params), __VA_ARGS__}
+#define ADAGRAD(...) {(uint32_t)sizeof(clnn_adagrad_params), __VA_ARGS__}
+
 typedef struct opt_case {
   const char *name;
   opt_kind kind;
@@ -113,35 +119,35 @@ static void run_case(clnn_context *ctx, const opt_case *oc, int ndim, const size
 }
 
 static const opt_case cases[] = {
-    {.name = "sgd", .kind = OPT_SGD, .sgd = {.lr = 0.1f}},
-    {.name = "sgd wd", .kind = OPT_SGD, .sgd = {.lr = 0.05f, .weight_decay = 0.01f}},
-    {.name = "sgd momentum", .kind = OPT_SGD, .sgd = {.lr = 0.05f, .momentum = 0.9f, .first_step = 1}},
+    {.name = "sgd", .kind = OPT_SGD, .sgd = SGD(.lr = 0.1f)},
+    {.name = "sgd wd", .kind = OPT_SGD, .sgd = SGD(.lr = 0.05f, .weight_decay = 0.01f)},
+    {.name = "sgd momentum", .kind = OPT_SGD, .sgd = SGD(.lr = 0.05f, .momentum = 0.9f, .first_step = 1)},
     {.name = "sgd momentum dampening", .kind = OPT_SGD,
-     .sgd = {.lr = 0.05f, .momentum = 0.9f, .dampening = 0.3f, .first_step = 1}},
+     .sgd = SGD(.lr = 0.05f, .momentum = 0.9f, .dampening = 0.3f, .first_step = 1)},
     /* first_step never set: the velocity starts at zero and step 1 is dampened */
     {.name = "sgd momentum dampening wd, zeroed velocity", .kind = OPT_SGD,
-     .sgd = {.lr = 0.05f, .momentum = 0.8f, .dampening = 0.5f, .weight_decay = 0.02f}},
+     .sgd = SGD(.lr = 0.05f, .momentum = 0.8f, .dampening = 0.5f, .weight_decay = 0.02f)},
     {.name = "sgd nesterov", .kind = OPT_SGD,
-     .sgd = {.lr = 0.05f, .momentum = 0.9f, .nesterov = 1, .first_step = 1}},
+     .sgd = SGD(.lr = 0.05f, .momentum = 0.9f, .nesterov = 1, .first_step = 1)},
     {.name = "sgd nesterov wd", .kind = OPT_SGD,
-     .sgd = {.lr = 0.02f, .momentum = 0.8f, .weight_decay = 0.02f, .nesterov = 1, .first_step = 1}},
-    {.name = "adam", .kind = OPT_ADAM, .adam = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}},
+     .sgd = SGD(.lr = 0.02f, .momentum = 0.8f, .weight_decay = 0.02f, .nesterov = 1, .first_step = 1)},
+    {.name = "adam", .kind = OPT_ADAM, .adam = ADAM(.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f)},
     {.name = "adam l2", .kind = OPT_ADAM,
-     .adam = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-6f, .weight_decay = 0.1f}},
+     .adam = ADAM(.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-6f, .weight_decay = 0.1f)},
     {.name = "adamw", .kind = OPT_ADAM,
-     .adam = {.lr = 1e-2f, .beta1 = 0.8f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f,
-              .decoupled_weight_decay = 1}},
-    {.name = "adam beta1=0", .kind = OPT_ADAM, .adam = {.lr = 1e-2f, .beta1 = 0.0f, .beta2 = 0.5f, .eps = 1e-3f}},
-    {.name = "rmsprop", .kind = OPT_RMSPROP, .rms = {.lr = 1e-2f, .alpha = 0.99f, .eps = 1e-8f}},
+     .adam = ADAM(.lr = 1e-2f, .beta1 = 0.8f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f,
+              .decoupled_weight_decay = 1)},
+    {.name = "adam beta1=0", .kind = OPT_ADAM, .adam = ADAM(.lr = 1e-2f, .beta1 = 0.0f, .beta2 = 0.5f, .eps = 1e-3f)},
+    {.name = "rmsprop", .kind = OPT_RMSPROP, .rms = RMSPROP(.lr = 1e-2f, .alpha = 0.99f, .eps = 1e-8f)},
     {.name = "rmsprop wd", .kind = OPT_RMSPROP,
-     .rms = {.lr = 1e-2f, .alpha = 0.9f, .eps = 1e-6f, .weight_decay = 0.05f}},
+     .rms = RMSPROP(.lr = 1e-2f, .alpha = 0.9f, .eps = 1e-6f, .weight_decay = 0.05f)},
     {.name = "rmsprop momentum", .kind = OPT_RMSPROP,
-     .rms = {.lr = 1e-2f, .alpha = 0.99f, .eps = 1e-8f, .momentum = 0.9f}},
+     .rms = RMSPROP(.lr = 1e-2f, .alpha = 0.99f, .eps = 1e-8f, .momentum = 0.9f)},
     {.name = "rmsprop momentum wd", .kind = OPT_RMSPROP,
-     .rms = {.lr = 5e-3f, .alpha = 0.95f, .eps = 1e-8f, .weight_decay = 0.01f, .momentum = 0.5f}},
-    {.name = "adagrad", .kind = OPT_ADAGRAD, .ada = {.lr = 0.1f, .eps = 1e-10f}},
+     .rms = RMSPROP(.lr = 5e-3f, .alpha = 0.95f, .eps = 1e-8f, .weight_decay = 0.01f, .momentum = 0.5f)},
+    {.name = "adagrad", .kind = OPT_ADAGRAD, .ada = ADAGRAD(.lr = 0.1f, .eps = 1e-10f)},
     {.name = "adagrad wd init 0.1", .kind = OPT_ADAGRAD,
-     .ada = {.lr = 0.05f, .eps = 1e-10f, .weight_decay = 0.1f}, .state_init = 0.1f},
+     .ada = ADAGRAD(.lr = 0.05f, .eps = 1e-10f, .weight_decay = 0.1f), .state_init = 0.1f},
 };
 
 /* ---- clipping ---- */
@@ -259,7 +265,7 @@ static void check_errors(clnn_context *ctx) {
   clnn_tensor_fill(tg, 1.0f);
 
   /* SGD */
-  clnn_sgd_params sgd = {.lr = 0.1f, .momentum = 0.9f};
+  clnn_sgd_params sgd = SGD(.lr = 0.1f, .momentum = 0.9f);
   TU_STATUS(clnn_sgd_step(NULL, &sgd, tp, tg, s1), CLNN_ERROR_INVALID_ARGUMENT);
   TU_STATUS(clnn_sgd_step(ctx, NULL, tp, tg, s1), CLNN_ERROR_INVALID_ARGUMENT);
   TU_STATUS(clnn_sgd_step(ctx, &sgd, NULL, tg, s1), CLNN_ERROR_INVALID_ARGUMENT);
@@ -300,7 +306,7 @@ static void check_errors(clnn_context *ctx) {
     TU_STATUS(clnn_sgd_step(ctx, &b, tp, tg, s1), CLNN_ERROR_INVALID_ARGUMENT);
   }
   /* Adam */
-  clnn_adam_params adam = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+  clnn_adam_params adam = ADAM(.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f);
   TU_STATUS(clnn_adam_step(NULL, &adam, 1, tp, tg, s1, s2), CLNN_ERROR_INVALID_ARGUMENT);
   TU_STATUS(clnn_adam_step(ctx, NULL, 1, tp, tg, s1, s2), CLNN_ERROR_INVALID_ARGUMENT);
   TU_STATUS(clnn_adam_step(ctx, &adam, 1, tp, tg, NULL, s2), CLNN_ERROR_INVALID_ARGUMENT);
@@ -334,7 +340,7 @@ static void check_errors(clnn_context *ctx) {
     TU_STATUS(clnn_adam_step(ctx, &b, 1, tp, tg, s1, s2), CLNN_ERROR_INVALID_ARGUMENT);
   }
   /* RMSProp */
-  clnn_rmsprop_params rms = {.lr = 1e-2f, .alpha = 0.99f, .eps = 1e-8f, .momentum = 0.9f};
+  clnn_rmsprop_params rms = RMSPROP(.lr = 1e-2f, .alpha = 0.99f, .eps = 1e-8f, .momentum = 0.9f);
   TU_STATUS(clnn_rmsprop_step(ctx, &rms, tp, tg, s1, NULL), CLNN_ERROR_INVALID_ARGUMENT);
   MSG("momentum_buf", NULL);
   TU_STATUS(clnn_rmsprop_step(ctx, &rms, tp, tg, NULL, s2), CLNN_ERROR_INVALID_ARGUMENT);
@@ -354,7 +360,7 @@ static void check_errors(clnn_context *ctx) {
     TU_STATUS(clnn_rmsprop_step(ctx, &b, tp, tg, s1, s2), CLNN_ERROR_INVALID_ARGUMENT);
   }
   /* AdaGrad */
-  clnn_adagrad_params ada = {.lr = 0.1f, .eps = 1e-10f};
+  clnn_adagrad_params ada = ADAGRAD(.lr = 0.1f, .eps = 1e-10f);
   TU_STATUS(clnn_adagrad_step(ctx, &ada, tp, tg, NULL), CLNN_ERROR_INVALID_ARGUMENT);
   TU_STATUS(clnn_adagrad_step(ctx, &ada, tp, tg, bad), CLNN_ERROR_SHAPE_MISMATCH);
   TU_STATUS(clnn_adagrad_step(ctx, &ada, tp, tg, tp), CLNN_ERROR_INVALID_ARGUMENT);

@@ -1,6 +1,6 @@
 /* tests/test_pool2d.c — max, average (count_include_pad both ways) and global average pooling,
  * forward and backward, against the plain-C reference: odd sizes, windows hanging over every
- * edge, asymmetric padding, 1x1 outputs, ties and NaN in max pooling, beta 0 (over NaN) and 1,
+ * edge, asymmetric padding, 1x1 outputs, ties and NaN in max pooling, beta 0 (over NaN), 1 and 0.5,
  * the CPU and the GPU launch shapes; backward against central finite differences; parameter
  * validation and every error path leaving the output untouched. */
 #include "internal.h"
@@ -53,6 +53,7 @@ static const cfg cfgs[] = {
 
 static clnn_pool2d_params to_params(const cfg *c, int cip) {
   clnn_pool2d_params p;
+  clnn_pool2d_params_init(&p, 1);
   p.kernel_h = c->kh;
   p.kernel_w = c->kw;
   p.stride_h = c->sh;
@@ -99,6 +100,8 @@ static void run_cfg(const cfg *c, int data, const char *shape_name) {
   snprintf(what, sizeof what, "[%s] %s N%d C%d %dx%d k%dx%d s%dx%d pad %d,%d,%d,%d data %d", \
            shape_name, op, c->N, c->C, c->H, c->W, c->kh, c->kw, c->sh, c->sw, c->pt, c->pb,  \
            c->pl, c->pr, data)
+  /* the same, with " beta=B" appended */
+#define WHAT_BETA(op, b) (WHAT(op), snprintf(what + strlen(what), sizeof what - strlen(what), " beta=%g", (double)(b)))
 
   /* max */
   pool_ref_params rp = to_ref(c, 0);
@@ -109,17 +112,18 @@ static void run_cfg(const cfg *c, int data, const char *shape_name) {
   WHAT("maxpool forward");
   tu_allclose(got, want_y, ny, 0, 0, what); /* a selection: exact */
   free(got);
-  for (int beta = 0; beta <= 1; beta++) {
-    if (beta) {
+  for (int bi = 0; bi < TU_NBETAS; bi++) {
+    const float beta = tu_betas[bi];
+    if (beta != 0.0f) {
       TU_OK(clnn_tensor_write(tdx, d0, nx));
       memcpy(want_dx, d0, nx * sizeof(float));
     } else {
       TU_OK(clnn_tensor_fill(tdx, NAN));
     }
-    pool_ref_max_backward(&rp, c->N, c->C, c->H, c->W, x, dy, (float)beta, want_dx);
-    TU_OK(clnn_maxpool2d_backward(ctx, &p, tx, tdy, (float)beta, tdx));
+    pool_ref_max_backward(&rp, c->N, c->C, c->H, c->W, x, dy, beta, want_dx);
+    TU_OK(clnn_maxpool2d_backward(ctx, &p, tx, tdy, beta, tdx));
     got = tu_read(tdx);
-    WHAT(beta ? "maxpool backward beta=1" : "maxpool backward beta=0");
+    WHAT_BETA("maxpool backward", beta);
     tu_allclose(got, want_dx, nx, 1e-6f, 1e-6f, what);
     free(got);
   }
@@ -135,17 +139,18 @@ static void run_cfg(const cfg *c, int data, const char *shape_name) {
       WHAT(cip ? "avgpool forward count_include_pad=1" : "avgpool forward count_include_pad=0");
       tu_allclose(got, want_y, ny, 1e-5f, 1e-6f, what);
       free(got);
-      for (int beta = 0; beta <= 1; beta++) {
-        if (beta) {
+      for (int bi = 0; bi < TU_NBETAS; bi++) {
+        const float beta = tu_betas[bi];
+        if (beta != 0.0f) {
           TU_OK(clnn_tensor_write(tdx, d0, nx));
           memcpy(want_dx, d0, nx * sizeof(float));
         } else {
           TU_OK(clnn_tensor_fill(tdx, NAN));
         }
-        pool_ref_avg_backward(&rp, c->N, c->C, c->H, c->W, dy, (float)beta, want_dx);
-        TU_OK(clnn_avgpool2d_backward(ctx, &p, tdy, (float)beta, tdx));
+        pool_ref_avg_backward(&rp, c->N, c->C, c->H, c->W, dy, beta, want_dx);
+        TU_OK(clnn_avgpool2d_backward(ctx, &p, tdy, beta, tdx));
         got = tu_read(tdx);
-        WHAT(cip ? "avgpool backward count_include_pad=1" : "avgpool backward count_include_pad=0");
+        WHAT_BETA(cip ? "avgpool backward count_include_pad=1" : "avgpool backward count_include_pad=0", beta);
         tu_allclose(got, want_dx, nx, 1e-5f, 1e-6f, what);
         free(got);
       }
@@ -160,17 +165,18 @@ static void run_cfg(const cfg *c, int data, const char *shape_name) {
     WHAT("global avgpool forward");
     tu_allclose(got, want_y, ng, 1e-5f, 1e-6f, what);
     free(got);
-    for (int beta = 0; beta <= 1; beta++) {
-      if (beta) {
+    for (int bi = 0; bi < TU_NBETAS; bi++) {
+      const float beta = tu_betas[bi];
+      if (beta != 0.0f) {
         TU_OK(clnn_tensor_write(tdx, d0, nx));
         memcpy(want_dx, d0, nx * sizeof(float));
       } else {
         TU_OK(clnn_tensor_fill(tdx, NAN));
       }
-      pool_ref_global_avg_backward(c->N, c->C, c->H, c->W, dy, (float)beta, want_dx);
-      TU_OK(clnn_global_avgpool_backward(ctx, tdg, (float)beta, tdx));
+      pool_ref_global_avg_backward(c->N, c->C, c->H, c->W, dy, beta, want_dx);
+      TU_OK(clnn_global_avgpool_backward(ctx, tdg, beta, tdx));
       got = tu_read(tdx);
-      WHAT("global avgpool backward");
+      WHAT_BETA("global avgpool backward", beta);
       tu_allclose(got, want_dx, nx, 1e-5f, 1e-6f, what);
       free(got);
     }

@@ -23,6 +23,7 @@ static void test_devices(void) {
   TU_STATUS(clnn_device_count(NULL), CLNN_ERROR_INVALID_ARGUMENT);
   for (int i = 0; i < n; i++) {
     clnn_device_info d;
+    clnn_device_info_init(&d);
     TU_OK(clnn_device_get_info(i, &d));
     TU_CHECK(d.name[0] != 0, "device %d has a name", i);
     TU_CHECK(d.compute_units > 0, "device %d has compute units", i);
@@ -31,6 +32,7 @@ static void test_devices(void) {
     TU_CHECK(d.platform_index >= 0 && d.device_index >= 0, "device %d has P:D indices", i);
   }
   clnn_device_info d;
+  clnn_device_info_init(&d);
   TU_STATUS(clnn_device_get_info(n, &d), CLNN_ERROR_INVALID_ARGUMENT);
   TU_STATUS(clnn_device_get_info(-1, &d), CLNN_ERROR_INVALID_ARGUMENT);
 
@@ -40,6 +42,7 @@ static void test_devices(void) {
   TU_OK(clnn_device_select(NULL, &idx, reason, sizeof reason));
   TU_CHECK(idx >= 0 && strstr(reason, "default") != NULL, "default selection with reason: %s", reason);
   clnn_device_info first;
+  clnn_device_info_init(&first);
   clnn_device_get_info(0, &first);
   char sel[64];
   snprintf(sel, sizeof sel, "%d:%d", first.platform_index, first.device_index);
@@ -67,6 +70,7 @@ static void test_devices(void) {
   setenv("CLNN_DEVICE", sel, 1);
   TU_OK(clnn_context_create(NULL, &ctx));
   clnn_device_info ci;
+  clnn_device_info_init(&ci);
   TU_OK(clnn_context_device_info(ctx, &ci));
   TU_CHECK(!strcmp(ci.name, first.name), "CLNN_DEVICE=%s picks %s", sel, first.name);
   clnn_context_destroy(ctx);
@@ -159,6 +163,7 @@ static void test_tensors(clnn_context *ctx) {
   TU_STATUS(clnn_tensor_create(NULL, 2, d, &x), CLNN_ERROR_INVALID_ARGUMENT);
   TU_STATUS(clnn_tensor_create(ctx, 2, d, NULL), CLNN_ERROR_INVALID_ARGUMENT);
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(ctx, &info);
   size_t too_big[1] = {(size_t)(info.max_alloc_bytes / 4) + 1};
   TU_STATUS(clnn_tensor_create(ctx, 1, too_big, &x), CLNN_ERROR_OUT_OF_MEMORY);

@@ -101,18 +101,19 @@ static void test_softmax(const char *shape_name) {
         TU_CHECK(worst < 1e-5, "%s: softmax rows sum to 1 (worst |sum-1| %.3g)", what, worst);
       }
       /* backward from the device's y, beta 0 over NaN and beta 1 */
-      for (int beta = 0; beta <= 1; beta++) {
-        if (beta) {
+      for (int bi = 0; bi < TU_NBETAS; bi++) {
+        const float beta = tu_betas[bi];
+        if (beta != 0.0f) {
           TU_OK(clnn_tensor_write(tdx, d0, n));
           memcpy(want, d0, n * sizeof(float));
         } else {
           TU_OK(clnn_tensor_fill(tdx, NAN));
         }
-        softmax_ref_backward(y, dy, (float)beta, want, rows, C, lg);
-        TU_OK(lg ? clnn_log_softmax_backward(ctx, ty, tdy, (float)beta, tdx)
-                 : clnn_softmax_backward(ctx, ty, tdy, (float)beta, tdx));
+        softmax_ref_backward(y, dy, beta, want, rows, C, lg);
+        TU_OK(lg ? clnn_log_softmax_backward(ctx, ty, tdy, beta, tdx)
+                 : clnn_softmax_backward(ctx, ty, tdy, beta, tdx));
         float *g = tu_read(tdx);
-        snprintf(what, sizeof what, "[%s] %s backward beta=%d rows=%zu C=%zu", shape_name, name,
+        snprintf(what, sizeof what, "[%s] %s backward beta=%g rows=%zu C=%zu", shape_name, name,
                  beta, rows, C);
         tu_allclose(g, want, n, 1e-4f, 1e-6f, what);
         free(g);

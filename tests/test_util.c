@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int tu_failures = 0;
 int tu_checks = 0;
@@ -29,6 +30,7 @@ clnn_context *tu_context(void) {
     exit(1);
   }
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(ctx, &info);
   printf("device: %s (%s)\n", info.name, info.platform_name);
   return ctx;
@@ -219,6 +221,32 @@ void tu_check_guard(const clnn_tensor *t, const char *what) {
   size_t bad = 0;
   for (size_t i = 0; i < TU_GUARD_N; i++) bad += g[i] != TU_GUARD_VAL;
   TU_CHECK(err == CL_SUCCESS && bad == 0, "%s: %zu floats written past the end of the output", what, bad);
+}
+
+char *tu_run_captured(int (*fn)(int, char **), int argc, char **argv, int *rc) {
+  char path[] = "/tmp/clnn-test-output-XXXXXX";
+  int fd = mkstemp(path), saved = dup(1);
+  if (fd < 0 || saved < 0) {
+    perror("capturing standard output");
+    exit(1);
+  }
+  fflush(stdout);
+  dup2(fd, 1);
+  *rc = fn(argc, argv);
+  fflush(stdout);
+  dup2(saved, 1);
+  close(saved);
+  close(fd);
+  size_t n = 0;
+  char *out = (char *)tu_read_file(path, &n);
+  remove(path);
+  if (!out) {
+    fprintf(stderr, "FAIL: cannot read the captured output back\n");
+    exit(1);
+  }
+  out[n] = 0;
+  fputs(out, stdout);
+  return out;
 }
 
 unsigned char *tu_read_file(const char *path, size_t *size) {

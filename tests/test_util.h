@@ -4,7 +4,7 @@
 #ifndef CLNN_TEST_UTIL_H
 #define CLNN_TEST_UTIL_H
 
-#include "clnn.h"
+#include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +31,12 @@ int tu_check_(int cond, const char *file, int line, const char *fmt, ...);
 /* Checks that clnn_last_error() names `a` (an error message that names the argument). */
 void tu_expect_msg_(const char *a, const char *file, int line);
 #define TU_MSG(a) tu_expect_msg_((a), __FILE__, __LINE__)
+
+/* The betas every operator with a beta argument is tested with: 0 (over NaN garbage, which it
+ * must not read), 1 (accumulate) and 0.5 (over a prefill, expected = result + 0.5 * prefill; a
+ * kernel that treats every non-zero beta as 1 fails it). */
+#define TU_NBETAS 3
+static const float tu_betas[TU_NBETAS] = {0.0f, 1.0f, 0.5f};
 
 /* Prints "<name>: N passed, N failed" and returns the process exit code (0 when nothing failed). */
 int tu_finish(const char *name);
@@ -66,6 +72,10 @@ void tu_check_guard(const clnn_tensor *t, const char *what);
 /* The whole file at path in a new malloc'd buffer one byte longer than the file (caller frees),
  * its size in *size; NULL when it cannot be opened or read. */
 unsigned char *tu_read_file(const char *path, size_t *size);
+/* Runs main-like fn(argc, argv) with its standard output captured; returns that output in a new
+ * malloc'd NUL-terminated string (caller frees; also echoed to stdout) and fn's result in *rc.
+ * Exits (a test setup error) when the output cannot be captured. */
+char *tu_run_captured(int (*fn)(int, char **), int argc, char **argv, int *rc);
 /* Writes n bytes to path; exits (a test setup error) when the file cannot be opened. */
 void tu_write_file(const char *path, const void *b, size_t n);
 /* Writes safetensors file `dst` = `src` with the first `from` in its JSON header replaced by `to`

@@ -50,6 +50,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     clnn_device_info info;
+    clnn_device_info_init(&info);
     clnn_context_device_info(ctx, &info);
     int n = 0;
     s = clnn_export_binaries(ctx, export_dir, &n);
@@ -79,6 +80,7 @@ int main(int argc, char **argv) {
   int failures = 0;
   for (int i = 0; i < count; i++) {
     clnn_device_info d;
+    clnn_device_info_init(&d);
     if (clnn_device_get_info(i, &d) != CLNN_SUCCESS) continue;
     printf("\n[%d:%d] %s%s\n", d.platform_index, d.device_index, d.name, i == def ? "   <- default" : "");
     if (i == def) printf("  why default       %s\n", reason);

@@ -2,8 +2,9 @@
  * clnn's own CPU-shaped GEMM (cl/gemm_cpu.cl: register-block rows, vectors per row, vector
  * width, narrow-kernel rows, blocks per work-item, K unrolling, packing threshold) and for
  * CLBlast's GEMM kernels (Xgemm, XgemmDirect and the direct/indirect threshold). The winners go
- * to <cache dir>/tuned-<device key>.txt, which every later clnn context on that device reads
- * (src/tune.c applies the CLBlast ones with CLBlastOverrideParameters at context creation).
+ * to <cache dir>/tuned-<device key>.txt, which every later clnn context on that device reads once,
+ * when it is created (src/gemm/tune_config.c; src/gemm/gemm_clblast.c applies the CLBlast ones
+ * with CLBlastOverrideParameters).
  *
  *   clnn-tune [--device SEL] [--time SECONDS] [--only clnn|clblast] [--out FILE]
  *             [--cache-dir DIR] [--runs N] [--print]
@@ -17,7 +18,7 @@
  * figure least disturbed by other load on the machine), wall clock around clnn_context_finish.
  *
  * Uses only the public API (it links libclnn.so) plus the header-only file naming of
- * src/tune.h. */
+ * src/gemm/tune_config.h. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
@@ -31,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clnn.h"
-#include "../src/tune.h"
+#include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
+#include "../src/gemm/tune_config.h"
 
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -670,6 +671,7 @@ int main(int argc, char **argv) {
   unsetenv("CLNN_TUNE");
   if (st != CLNN_SUCCESS) die("cannot create a context: %s: %s", clnn_status_string(st), clnn_last_error());
   clnn_device_info info;
+  clnn_device_info_init(&info);
   clnn_context_device_info(probe, &info);
   clnn_context_get_cl(probe, &cl_ctx, &cl_dev, &cl_queue); /* probe lives until the end */
   char out[2048], fname[64];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/test-hardening.sh — the hardening part of the test command (issue 8); tools/test.sh runs
-# it after the plain build's tests. Three steps, each in its own build tree:
+# it after the plain build's tests. Four steps, each in its own build tree:
 #
 #   sanitizers  build-asan/: the library and every test built with -DCLNN_SANITIZE=ON
 #               (AddressSanitizer + UndefinedBehaviorSanitizer, LeakSanitizer at exit) and the
@@ -11,6 +11,9 @@
 #   oclgrind    build-hard/: tests/test_oclgrind_kernels (every kernel of every cl/*.cl on tiny
 #               and edge shapes, in GPU- and CPU-shaped variants) under
 #               `oclgrind --data-races --check-api`; any report fails the step.
+#   threads     build-hard/test_log_threads_tsan: tests/test_log_threads.c with the logging code
+#               (src/runtime/status.c) under clang's ThreadSanitizer: the log settings change
+#               while four threads log; any report fails the step. About a second.
 #   fuzzing     build-fuzz/ (clang, -DCLNN_FUZZ=ON): the libFuzzer targets of tests/fuzz/ (IDX
 #               reader, safetensors reader, kernel-cache entry reader, model-file reader), each for
 #               $CLNN_FUZZ_SECONDS seconds (default 40) from the committed seed corpus plus what
@@ -23,13 +26,13 @@
 # "hardening: N passed, M failed"; exits non-zero if a step failed.
 #
 # Variables: CLNN_FUZZ_SECONDS (per target), CLNN_HARDENING_STEPS (a subset of
-# "sanitizers oclgrind fuzzing"), CLNN_BUILD_DIR (the plain build, whose kernel cache seeds the
+# "sanitizers oclgrind threads fuzzing"), CLNN_BUILD_DIR (the plain build, whose kernel cache seeds the
 # sanitizer build's). Fuzzing longer by hand: see tests/fuzz/README.md.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 jobs=$(nproc 2>/dev/null || echo 2)
-steps=${CLNN_HARDENING_STEPS:-sanitizers oclgrind fuzzing}
+steps=${CLNN_HARDENING_STEPS:-sanitizers oclgrind threads fuzzing}
 fuzz_seconds=${CLNN_FUZZ_SECONDS:-40}
 plain=${CLNN_BUILD_DIR:-build}
 t_start=$(date +%s)
@@ -145,7 +148,22 @@ if enabled oclgrind; then
   record oclgrind $rc $(($(date +%s) - t0)) "$detail"
 fi
 
-# ---- 3. fuzzing ----------------------------------------------------------------------------------
+# ---- 3. the log settings under ThreadSanitizer ----------------------------------------------------
+if enabled threads; then
+  t0=$(date +%s)
+  rc=0
+  mkdir -p build-hard
+  tsan_bin=build-hard/test_log_threads_tsan
+  clang -fsanitize=thread -g -O1 -std=c11 -DCL_TARGET_OPENCL_VERSION=120 -Iinclude -Isrc -Icl \
+    tests/test_log_threads.c src/runtime/status.c -lpthread -o "$tsan_bin" >build-hard/tsan.log 2>&1 || rc=1
+  [ $rc = 0 ] && { TSAN_OPTIONS=halt_on_error=1 "$tsan_bin" >>build-hard/tsan.log 2>&1 || rc=1; }
+  reports=$(grep -c 'WARNING: ThreadSanitizer' build-hard/tsan.log)
+  [ "$reports" != 0 ] && rc=1
+  [ $rc != 0 ] && head -60 build-hard/tsan.log
+  record threads $rc $(($(date +%s) - t0)) "$(grep -Eo '[0-9]+ switches while [0-9]+ threads logged' build-hard/tsan.log || echo 'did not finish'); ThreadSanitizer reports: $reports (log: build-hard/tsan.log)"
+fi
+
+# ---- 4. fuzzing ----------------------------------------------------------------------------------
 if enabled fuzzing; then
   t0=$(date +%s)
   rc=0

@@ -6,8 +6,10 @@
 #   2. from outside the checkout, with CLNN_LIBRARY unset: import clnn, check that the packaged
 #      library is the one loaded, train a graph Model and a Net for a few epochs with fit();
 #   3. CLNN_LIBRARY still overrides the packaged library;
-#   4. `pip wheel ./python` and that wheel installed into a second environment (Debian's numpy
-#      through --system-site-packages, nothing downloaded) imports and finds a device.
+#   4. `pip wheel .` from the repository root (the root pyproject.toml: the same package and
+#      CMake tree, checked to declare the same project as python/pyproject.toml) and that wheel
+#      installed into a second environment (Debian's numpy through --system-site-packages,
+#      nothing downloaded) imports and finds a device.
 # The CMake tree is kept in $CLNN_BUILD_DIR/python-wheel (default build/python-wheel), so a rerun
 # only relinks what changed: about 35 s on 2 cores the first time (most of it compiling
 # libclnn), about 20 s after that. Needs PyPI (or a pip cache that has scikit-build-core and
@@ -73,10 +75,28 @@ cp "$work/venv/lib/"python3*/site-packages/clnn/libclnn.so "$work/libclnn-copy.s
   'import clnn, os, sys; p = clnn.library_path(); assert p == sys.argv[1], p' \
   "$work/libclnn-copy.so") || fail "CLNN_LIBRARY override"
 
-# pip wheel, installed elsewhere on this system
-"$work/venv/bin/python" -m pip wheel -q --no-deps -w "$work/wheels" ./python \
+# the root pyproject.toml declares the same project and build as python/pyproject.toml
+"$work/venv/bin/python" - <<'EOF' || fail "pyproject.toml and python/pyproject.toml disagree"
+try:
+    import tomllib
+except ImportError:  # Python < 3.11: nothing to compare with
+    raise SystemExit(0)
+a = tomllib.load(open("pyproject.toml", "rb"))
+b = tomllib.load(open("python/pyproject.toml", "rb"))
+for t in (a, b):
+    t["project"].pop("readme")
+    t["tool"]["scikit-build"]["cmake"].pop("source-dir")
+    t["tool"]["scikit-build"]["wheel"].pop("packages")
+assert a["project"] == b["project"], (a["project"], b["project"])
+assert a["tool"]["scikit-build"] == b["tool"]["scikit-build"]
+assert a["build-system"] == b["build-system"]
+EOF
+
+# pip wheel from the repository root (pip install . works the same way), installed elsewhere on
+# this system; the CMake tree is pip install ./python's (the same source directory)
+"$work/venv/bin/python" -m pip wheel -q --no-deps -w "$work/wheels" . \
   --config-settings=build-dir="$skb" > "$work/wheel.log" 2>&1 || {
-  tail -40 "$work/wheel.log" >&2; fail "pip wheel ./python"; }
+  tail -40 "$work/wheel.log" >&2; fail "pip wheel . (the repository root)"; }
 whl=$(ls "$work"/wheels/clnn-*.whl)
 "$py" -m venv --system-site-packages "$work/venv2" || fail "second venv"
 "$work/venv2/bin/python" -m pip install -q --no-deps --no-index "$whl" || fail "installing $whl"

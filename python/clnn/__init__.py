@@ -22,10 +22,11 @@ from .nn import (Net, Dataset, LOSSES, OPTIMIZERS, SPLIT_MODES, mpi_available, m
                  mpi_finalize)
 from .graph import Graph, Value, default_context
 from ._model import Model, SCHEDULES
+from .augment import Augmentation
 from .fit import (History, Callback, EarlyStopping, ModelCheckpoint, LearningRateScheduler,
                   LRSchedule, ReduceLROnPlateau, plot_history)
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 MAX_DIMS = 5
 
@@ -39,7 +40,7 @@ def library_path():
 __all__ = ["Error", "LibraryNotFoundError", "STATUS_CODES", "LIBRARY_NOT_FOUND", "Context",
            "DeviceSet", "SPLIT_MODES", "mpi_available", "mpi_init", "mpi_finalize", "Tensor", "DeviceInfo", "device_count", "device_info", "devices", "select_device",
            "set_log_callback", "as_float32", "as_int32_labels", "wrap_cl_buffer", "Net",
-           "Dataset", "LOSSES", "OPTIMIZERS", "library_path", "MAX_DIMS",
+           "Dataset", "Augmentation", "LOSSES", "OPTIMIZERS", "library_path", "MAX_DIMS",
            "Graph", "Value", "Model", "SCHEDULES", "default_context",
            "History", "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
            "LRSchedule", "ReduceLROnPlateau", "plot_history",

@@ -693,8 +693,11 @@ def _dims(shape):
 class Tensor(_Closeable):
     """An fp32 tensor on a context's device (1 to 5 dimensions, C order).
 
-    Tensor(ctx, data) uploads `data` (a NumPy array or anything numpy.asarray accepts; see
-    as_float32 for the dtype rule); Tensor(ctx, shape=(...)) allocates an uninitialised one.
+    Tensor(ctx, data) copies `data` to the device (a NumPy array or anything numpy.asarray
+    accepts; see as_float32 for the dtype rule: a float32 C-contiguous array is read in place,
+    anything else is first converted into a temporary host copy); later changes to `data` do
+    not reach the tensor. Tensor(ctx, shape=(...)) allocates an uninitialised one. .numpy() and
+    np.asarray(t) copy back into a new array; reshape / .shape and wrap_cl_buffer copy nothing.
     A Tensor keeps its Context alive; close() (or the context's close(), or garbage
     collection) frees it.
     """
@@ -812,7 +815,8 @@ class Tensor(_Closeable):
 
     # -- data --
     def numpy(self):
-        """A new float32 NumPy array with the tensor's contents (waits for pending work)."""
+        """A new float32 NumPy array with the tensor's contents (a copy from the device; waits
+        for pending work). Changing it does not change the tensor."""
         out = np.empty(self._shape, dtype=np.float32)
         with self._ctx._lock:
             L.check(L.load().clnn_tensor_read(self._handle(), out.ctypes.data, out.size))
@@ -823,7 +827,7 @@ class Tensor(_Closeable):
         return a if dtype is None else a.astype(dtype)
 
     def write(self, data):
-        """Overwrites the contents with `data` (same number of elements; converted like
+        """Overwrites the contents with a copy of `data` (same number of elements; converted like
         Tensor(ctx, data))."""
         arr = as_float32(data, "data")
         if arr.size != self.size:

@@ -41,9 +41,28 @@ MAX_DIMS = 5
 
 
 # ---- structs (field order and types exactly as in include/clnn.h) ----------------------------
+# tests/test_abi_layout.py compares every mirror here and in graph.py with the C sizeof/offsetof
+# (printed by the clnn_abi_layout program the build makes) and with the headers' field names.
 
-class DeviceInfoStruct(ctypes.Structure):
+class SizedStructure(ctypes.Structure):
+    """A versioned C struct (docs/ABI.md): its first field, struct_size, is set to the struct's
+    sizeof when it is made, as the C _init functions do. Positional arguments fill the fields
+    after struct_size, in order."""
+
+    def __init__(self, *args, **kwargs):
+        names = [f[0] for f in self._fields_[1:]]
+        if len(args) > len(names):
+            raise TypeError("%s takes at most %d positional fields"
+                            % (type(self).__name__, len(names)))
+        kwargs.update(zip(names, args))
+        super().__init__(struct_size=ctypes.sizeof(type(self)), **kwargs)
+
+
+SIZE_FIELD = ("struct_size", ctypes.c_uint32)
+
+class DeviceInfoStruct(SizedStructure):
     _fields_ = [
+        SIZE_FIELD,
         ("platform_index", c_int),
         ("device_index", c_int),
         ("platform_name", ctypes.c_char * 128),
@@ -67,8 +86,9 @@ class DeviceInfoStruct(ctypes.Structure):
     ]
 
 
-class ContextOptions(ctypes.Structure):
+class ContextOptions(SizedStructure):
     _fields_ = [
+        SIZE_FIELD,
         ("device", c_char_p),
         ("cache_dir", c_char_p),
         ("binary_dir", c_char_p),
@@ -78,8 +98,9 @@ class ContextOptions(ctypes.Structure):
     ]
 
 
-class Conv2dParams(ctypes.Structure):
+class Conv2dParams(SizedStructure):
     _fields_ = [
+        SIZE_FIELD,
         ("stride_h", c_int), ("stride_w", c_int),
         ("pad_top", c_int), ("pad_bottom", c_int), ("pad_left", c_int), ("pad_right", c_int),
         ("dilation_h", c_int), ("dilation_w", c_int),
@@ -87,8 +108,9 @@ class Conv2dParams(ctypes.Structure):
     ]
 
 
-class Pool2dParams(ctypes.Structure):
+class Pool2dParams(SizedStructure):
     _fields_ = [
+        SIZE_FIELD,
         ("kernel_h", c_int), ("kernel_w", c_int),
         ("stride_h", c_int), ("stride_w", c_int),
         ("pad_top", c_int), ("pad_bottom", c_int), ("pad_left", c_int), ("pad_right", c_int),
@@ -96,27 +118,29 @@ class Pool2dParams(ctypes.Structure):
     ]
 
 
-class SgdParams(ctypes.Structure):
-    _fields_ = [("lr", c_float), ("momentum", c_float), ("dampening", c_float),
+class SgdParams(SizedStructure):
+    _fields_ = [SIZE_FIELD, ("lr", c_float), ("momentum", c_float), ("dampening", c_float),
                 ("weight_decay", c_float), ("nesterov", c_int), ("first_step", c_int)]
 
 
-class AdamParams(ctypes.Structure):
-    _fields_ = [("lr", c_float), ("beta1", c_float), ("beta2", c_float), ("eps", c_float),
+class AdamParams(SizedStructure):
+    _fields_ = [SIZE_FIELD, ("lr", c_float), ("beta1", c_float), ("beta2", c_float),
+                ("eps", c_float),
                 ("weight_decay", c_float), ("decoupled_weight_decay", c_int)]
 
 
-class RmspropParams(ctypes.Structure):
-    _fields_ = [("lr", c_float), ("alpha", c_float), ("eps", c_float),
+class RmspropParams(SizedStructure):
+    _fields_ = [SIZE_FIELD, ("lr", c_float), ("alpha", c_float), ("eps", c_float),
                 ("weight_decay", c_float), ("momentum", c_float)]
 
 
-class AdagradParams(ctypes.Structure):
-    _fields_ = [("lr", c_float), ("eps", c_float), ("weight_decay", c_float)]
+class AdagradParams(SizedStructure):
+    _fields_ = [SIZE_FIELD, ("lr", c_float), ("eps", c_float), ("weight_decay", c_float)]
 
 
-class OptimizerConfig(ctypes.Structure):
+class OptimizerConfig(SizedStructure):
     _fields_ = [
+        SIZE_FIELD,
         ("type", c_int),
         ("lr", c_float),
         ("weight_decay", c_float),
@@ -128,6 +152,27 @@ class OptimizerConfig(ctypes.Structure):
         ("alpha", c_float),
         ("eps", c_float),
         ("clip_grad_norm", c_float),
+    ]
+
+
+class AugmentOptions(ctypes.Structure):  # clnn_augment_options (include/clnn_nn.h)
+    _fields_ = [
+        ("max_shift", c_int),
+        ("hflip", c_int),
+        ("max_rotate_deg", c_float),
+        ("noise_std", c_float),
+        ("seed", c_uint64),
+    ]
+
+
+class AugmentDraw(ctypes.Structure):  # clnn_augment_draw (include/clnn_nn.h)
+    _fields_ = [
+        ("dx", c_int),
+        ("dy", c_int),
+        ("flip", c_int),
+        ("angle_deg", c_float),
+        ("noise_std", c_float),
+        ("noise_seed", c_uint64),
     ]
 
 
@@ -264,6 +309,14 @@ _DECLS = {
     "clnn_dataset_labels": (c_void_p, [H]),
     "clnn_dataset_shuffle": (S, [H, c_uint64]),
     "clnn_dataset_batch": (S, [H, c_size_t, c_size_t, F, c_size_t, I32, c_size_t]),
+    # augmentation
+    "clnn_augment_options_init": (None, [P(AugmentOptions)]),
+    "clnn_augment_apply": (S, [P(AugmentDraw), c_size_t, c_size_t, c_size_t, F, c_size_t]),
+    "clnn_augment_images": (S, [P(AugmentOptions), c_uint64, c_size_t, c_size_t, c_size_t,
+                                c_size_t, F, c_size_t, P(AugmentDraw), c_size_t]),
+    "clnn_dataset_set_augmentation": (S, [H, P(AugmentOptions)]),
+    "clnn_dataset_get_augmentation": (c_int, [H, P(AugmentOptions)]),
+    "clnn_dataset_batch_augmented": (S, [H, c_size_t, c_size_t, F, c_size_t, I32, c_size_t]),
     # networks
     "clnn_optimizer_config_init": (None, [P(OptimizerConfig), c_int, c_float]),
     "clnn_net_create": (S, [H, c_int, DIMS, c_uint64, PH]),
@@ -319,10 +372,11 @@ _DECLS = {
 
 
 # The C API these declarations are written for (CLNN_VERSION_MAJOR.MINOR of include/clnn.h).
-# Before 1.0 a minor version may change signatures (0.2 added the host-buffer counts), so a
+# Before 1.0 a minor version may change signatures (0.2 added the host-buffer counts, 0.3 the
+# struct_size of every struct passed by pointer), so a
 # libclnn of another MAJOR.MINOR is refused when loaded instead of being called with the wrong
 # arguments.
-ABI_VERSION = (0, 2)
+ABI_VERSION = (0, 3)
 
 
 def _lib_names():

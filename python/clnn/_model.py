@@ -250,8 +250,11 @@ class Model(_Closeable):
     # -- running --
     def forward(self, feeds, *, loss=False):
         """Runs the graph (in the model's mode) on a batch; outputs stay on the device (value(),
-        value_tensor()). loss=True: returns the objective (the weighted sum of the losses),
-        which reads it back; else None."""
+        value_tensor()). Feeds (here and in train_step, predict, backward's seeds): NumPy
+        arrays are copied to the device (float32 / int32 C-contiguous ones read in place,
+        others converted first); a Tensor feed is copied on the device into the model's input
+        buffer, with no trip through the host. loss=True: returns the objective (the weighted
+        sum of the losses), which reads it back; else None."""
         return self._step("forward", feeds, loss)
 
     def backward(self, seeds=None):
@@ -282,8 +285,8 @@ class Model(_Closeable):
 
     def predict(self, feeds, output=None, *, batch_size=None):
         """Evaluation-mode forward; returns `output` (a Value or name; None: the graph's first
-        output) as NumPy [N, *shape]. batch_size: run in chunks of that many samples (array
-        feeds only)."""
+        output) as NumPy [N, *shape] (a new array, copied from the device). batch_size: run in
+        chunks of that many samples (array feeds only)."""
         with self._lock:
             if output is None:
                 outs = self.graph.outputs
@@ -321,7 +324,8 @@ class Model(_Closeable):
             return _LentTensor._view(self._ctx, t.value, self._values)
 
     def value(self, v):
-        """Value v after the last forward, as NumPy [N, *shape]."""
+        """Value v after the last forward, as NumPy [N, *shape] (a copy; value_tensor() is the
+        device buffer itself)."""
         return self.value_tensor(v).numpy()
 
     def grad_tensor(self, v):
@@ -393,17 +397,36 @@ class Model(_Closeable):
         clnn.LearningRateScheduler, clnn.ReduceLROnPlateau or any clnn.Callback. verbose: 0
         silent, 1/"auto" a progress bar on a terminal (a line per epoch otherwise), 2 a line
         per epoch. Other options: shuffle=True, seed=0 (the batch order), validation_seed,
-        validation_batch_size, drop_last=False, stream (default sys.stdout). See clnn.fit."""
+        validation_batch_size, drop_last=False, stream (default sys.stdout), augment (a
+        clnn.Augmentation for the training batches; default: a Dataset's own; False: none).
+        See clnn.fit."""
         from .fit import fit
         return fit(self, train, epochs=epochs, batch_size=batch_size, validation=validation,
                    validation_split=validation_split, callbacks=callbacks, verbose=verbose, x=x,
                    target=target, output=output, **options)
 
-    def evaluate(self, dataset, batch_size, x, label, output=None):
-        """(mean objective, accuracy of `output`) over a clnn.Dataset in evaluation mode."""
+    def evaluate(self, dataset, batch_size=256, x=None, label=None, output=None, *, target=None):
+        """Evaluation mode, for every loss. A clnn.Dataset: the tuple (mean objective, accuracy
+        of `output` (default: the first output)), its samples feeding input x and its labels
+        the int32 input `label` (default: the graph's first input and the other one), computed
+        in libclnn. Arrays or feeds (the forms fit takes: (x, y) or a dict): a dict with "loss"
+        (the mean objective) and, for y feeding `target` (or `label`): "accuracy" for integer
+        labels; "mse" and "mae" of `output` against float targets, "binary_accuracy" for a
+        bce_with_logits loss on them."""
         from .nn import Dataset
         if not isinstance(dataset, Dataset):
-            raise invalid("evaluate: dataset must be a clnn.Dataset")
+            from .fit import evaluate
+            if target is not None and label is not None:
+                raise invalid("evaluate: give target= or label=, not both")
+            return evaluate(self, dataset, batch_size=_int(batch_size, "batch_size"), x=x,
+                            target=label if target is None else target, output=output)
+        if x is None or label is None:
+            from .fit import _GraphAdapter
+            a = _GraphAdapter(self, x, label, output)
+            if a.x is None or a.t is None:
+                raise invalid("evaluate: name the inputs x= and label= (the graph has no "
+                              "first input and one other)")
+            x, label = a.x, a.t
         bs = _int(batch_size, "batch_size")
         if bs <= 0:
             raise invalid("batch_size must be > 0")

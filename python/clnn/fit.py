@@ -23,8 +23,15 @@ Metrics: ``loss`` (the objective's mean over the samples of the epoch, each batc
 size) and, when ``y`` holds class labels, ``accuracy`` (the output's argmax; a Model measures it
 on the training batches' own outputs, a Net only on validation data). Validation runs in
 evaluation mode (dropout off, batch-norm running statistics) and gives ``val_loss`` and
-``val_accuracy``. Each epoch also records ``lr`` (the learning rate at its end),
+``val_accuracy`` for labels; for float targets ``val_mse`` and ``val_mae`` (the output against
+the targets), or ``val_binary_accuracy`` with a bce_with_logits loss (``evaluate`` below, which
+``Net.evaluate`` and ``Model.evaluate`` use for arrays). Each epoch also records ``lr`` (the learning rate at its end),
 ``images_per_s`` (training samples per second, validation excluded) and ``time_s``.
+
+Augmentation: ``augment=clnn.Augmentation(shift=1, rotate=10, noise=0.05, seed=0)`` (or a
+Dataset's own, set with ``Dataset.augment``) changes each training batch's images [N, C, H, W]
+on a copy, with the step number as the stream (same seed: same bits); validation batches are
+never augmented. ``augment=False`` trains on a Dataset's images as they are.
 """
 
 import os
@@ -39,7 +46,7 @@ from .callbacks import (History, Callback, EarlyStopping, ModelCheckpoint,  # no
                         _num, _fmt_logs)
 
 __all__ = ["History", "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
-           "LRSchedule", "ReduceLROnPlateau", "plot_history", "fit"]
+           "LRSchedule", "ReduceLROnPlateau", "plot_history", "fit", "evaluate"]
 
 
 
@@ -162,6 +169,23 @@ class _GraphAdapter:
             y = None
         return y if _is_labels(y) else None
 
+    def targets_of(self, batch):
+        """Float targets of the batch (for the target input), or None."""
+        if self.t is None:
+            return None
+        if "y" in batch:
+            y = batch["y"]
+        else:
+            y = next((a for k, a in batch.items() if k is self.t or k == self.t.name or
+                      (hasattr(k, "id") and k.id == self.t.id)), None)
+        return None if y is None or _is_labels(y) else y
+
+    def target_kind(self):
+        """The loss on the target input ("mse", "bce_with_logits"; None: unknown)."""
+        if self.t is None:
+            return None
+        return self.m.graph._info.get(("loss", self.t.id))
+
     def train_batch(self, batch, want_out):
         loss = self.m.train_step(self.feeds(batch))
         out = self.m.value(self.out) if want_out and self.out is not None else None
@@ -236,6 +260,12 @@ class _NetAdapter:
     def labels_of(self, batch):
         y = batch.get("y")
         return y if self.m.loss == "softmax_cross_entropy" and _is_labels(y) else None
+
+    def targets_of(self, batch):
+        return batch.get("y") if self.m.loss != "softmax_cross_entropy" else None
+
+    def target_kind(self):
+        return self.m.loss
 
     def train_batch(self, batch, want_out):
         x, lab, tgt = self._xy(batch)
@@ -366,35 +396,82 @@ class _Trainer:
         self.progress.say(msg)
 
 
+def _target_sums(out, tgt, kind):
+    """Sums for the float-target metrics of one batch: {metric: (sum, count)}."""
+    if out is None or tgt is None:
+        return {}
+    o = np.asarray(out, dtype=np.float64).reshape(-1)
+    t = np.asarray(tgt, dtype=np.float64).reshape(-1)
+    if o.shape != t.shape:
+        return {}
+    if kind == "bce_with_logits":  # a logit > 0 predicts 1; a target >= 0.5 is 1
+        return {"binary_accuracy": (float(((o > 0) == (t >= 0.5)).sum()), o.size)}
+    d = o - t
+    return {"mse": (float((d * d).sum()), o.size), "mae": (float(np.abs(d).sum()), o.size)}
+
+
 def _evaluate(adapter, data, batch_size, prefix=""):
-    """{loss, accuracy} over data in evaluation mode (batches of batch_size)."""
+    """The mean loss over data in evaluation mode (batches of batch_size) and the metrics its
+    targets allow: accuracy for class labels; for float targets, mse and mae of the output
+    against them (binary_accuracy instead for a bce_with_logits loss)."""
     adapter.begin_eval()
+    sums = {}
     try:
         tot, n, corr, cnt = 0.0, 0, 0, 0
+        kind = adapter.target_kind()
         for s in range(0, data.n, batch_size):
             b = data.take(slice(s, min(data.n, s + batch_size)))
             lab = adapter.labels_of(b)
-            loss, out = adapter.eval_batch(b, lab is not None)
+            tgt = adapter.targets_of(b) if lab is None else None
+            loss, out = adapter.eval_batch(b, lab is not None or tgt is not None)
             k = min(data.n, s + batch_size) - s
             tot, n = tot + loss * k, n + k
             c = _correct(out, lab)
             if c is not None:
                 corr, cnt = corr + c[0], cnt + c[1]
+            for name, (v, m) in _target_sums(out, tgt, kind).items():
+                a, b_ = sums.get(name, (0.0, 0))
+                sums[name] = (a + v, b_ + m)
     finally:
         adapter.end_eval()
     logs = {prefix + "loss": tot / max(n, 1)}
     if cnt:
         logs[prefix + "accuracy"] = corr / cnt
+    for name, (v, m) in sums.items():
+        logs[prefix + name] = v / max(m, 1)
     return logs
+
+
+def evaluate(model, data, *, batch_size=256, x=None, target=None, output=None):
+    """{loss, metrics} of `model` (a clnn.Model or clnn.Net) over `data` (any form fit takes) in
+    evaluation mode: "loss" (the mean objective, each batch weighted by its size), "accuracy"
+    for class labels, "mse" and "mae" (the output against float targets) or "binary_accuracy"
+    for a bce_with_logits loss."""
+    from ._model import Model
+    adapter = (_GraphAdapter(model, x, target, output) if isinstance(model, Model)
+               else _NetAdapter(model))
+    bs = int(batch_size)
+    if bs <= 0:
+        raise invalid("evaluate: batch_size must be > 0")
+    return _evaluate(adapter, _as_data(data, "evaluate", adapter.is_graph), bs)
 
 
 def fit(model, train, *, epochs=1, batch_size=32, validation=None, validation_split=None,
         validation_seed=0, shuffle=True, seed=0, callbacks=(), verbose="auto", stream=None,
-        x=None, target=None, output=None, validation_batch_size=None, drop_last=False):
+        x=None, target=None, output=None, validation_batch_size=None, drop_last=False,
+        augment=None):
     """Trains `model` (a clnn.Model or clnn.Net) for `epochs` passes over `train`; returns a
     History. See the module docstring for the data forms and Model.fit for the arguments."""
     from ._model import Model
-    from .nn import Net
+    from .nn import Net, Dataset
+    from .augment import Augmentation
+    if augment is None and isinstance(train, Dataset):
+        augment = train.augmentation
+    if augment is False:
+        augment = None
+    if augment is not None and not isinstance(augment, Augmentation):
+        raise invalid(f"fit: augment must be a clnn.Augmentation, False or None, not "
+                      f"{type(augment).__name__}")
     if isinstance(model, Model):
         adapter = _GraphAdapter(model, x, target, output)
     elif isinstance(model, Net):
@@ -407,6 +484,8 @@ def fit(model, train, *, epochs=1, batch_size=32, validation=None, validation_sp
     if epochs < 0 or batch_size <= 0:
         raise invalid("fit: epochs must be >= 0 and batch_size > 0")
     tr = _as_data(train, "train", adapter.is_graph)
+    if augment is not None and ("x" not in tr.arrays or tr.arrays["x"].ndim != 5 - 1):
+        raise invalid("fit: augment= needs images: a Dataset or (x, y) with x [N, C, H, W]")
     val = None
     if validation is not None and validation_split is not None:
         raise invalid("fit: give validation= or validation_split=, not both")
@@ -432,6 +511,7 @@ def fit(model, train, *, epochs=1, batch_size=32, validation=None, validation_sp
     for cb in cbs:
         cb.model, cb.trainer = model, t
     rng = np.random.default_rng(seed)
+    stream = 0
     for cb in cbs:
         cb.on_train_begin({})
     try:
@@ -448,6 +528,9 @@ def fit(model, train, *, epochs=1, batch_size=32, validation=None, validation_sp
                 if shuffle:
                     idx = np.sort(idx)  # gathers in memory order; the batch's samples are the same
                 b = tr.take(idx)
+                if augment is not None:  # training batches only; a new stream per step
+                    b["x"] = augment(b["x"], stream=stream)
+                    stream += 1
                 for cb in cbs:
                     cb.on_batch_begin(step + 1, {})
                 lab = adapter.labels_of(b)

@@ -39,14 +39,15 @@ _DTYPES = {"float32": 0, "float": 0, "int32": 1, "int": 1}
 
 
 class Feed(ctypes.Structure):
-    """clnn_feed."""
+    """clnn_feed (frozen: no struct_size, callers pass arrays of it)."""
     _fields_ = [("value", ctypes.c_int), ("host", ctypes.c_void_p), ("count", ctypes.c_size_t),
                 ("tensor", ctypes.c_void_p)]
 
 
-class Schedule(ctypes.Structure):
+class Schedule(L.SizedStructure):
     """clnn_schedule."""
-    _fields_ = [("type", ctypes.c_int), ("step_size", ctypes.c_uint64), ("gamma", ctypes.c_float),
+    _fields_ = [L.SIZE_FIELD, ("type", ctypes.c_int), ("step_size", ctypes.c_uint64),
+                ("gamma", ctypes.c_float),
                 ("warmup_steps", ctypes.c_uint64), ("total_steps", ctypes.c_uint64),
                 ("min_ratio", ctypes.c_float)]
 
@@ -598,9 +599,12 @@ class Graph(_Closeable):
         if not isinstance(kind, str) or kind.lower() not in _LOSS_KINDS:
             raise invalid(f"loss kind must be softmax_cross_entropy, bce_with_logits or mse, not "
                           f"{kind!r}")
-        return self._node("clnn_graph_loss", _LOSS_KINDS[kind.lower()], self._id(pred, "pred"),
-                          self._id(target, "target"), _float(weight, "weight"), name=name,
-                          batched=False)
+        v = self._node("clnn_graph_loss", _LOSS_KINDS[kind.lower()], self._id(pred, "pred"),
+                       self._id(target, "target"), _float(weight, "weight"), name=name,
+                       batched=False)
+        # remembered for evaluate's metrics (the kind of loss on a float target)
+        self._info[("loss", self._id(target, "target"))] = kind.lower()
+        return v
 
     def cross_entropy(self, logits, labels, ignore_index=-100, weight=1.0, *, name=None):
         """Softmax cross-entropy of logits (C,) or (T, C) against int32 labels () or (T,) that

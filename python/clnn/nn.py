@@ -50,7 +50,10 @@ class Dataset(_Closeable):
     """A labelled dataset in host memory (clnn_dataset).
 
     Dataset(x, labels=None): copies x [N, sample dims...] (1 to 4 sample dims; converted to
-    float32) and integer labels [N] (>= 0; None: all 0). Dataset.load_idx(images, labels) reads
+    float32) and integer labels [N] (>= 0; None: all 0) into the dataset's own host memory:
+    later changes to x do not reach it. .x, .labels and batch() return new copies; split()
+    makes two new Datasets (copies); train_epoch / evaluate read the samples in place and copy
+    one batch at a time to the device. Dataset.load_idx(images, labels) reads
     MNIST-format IDX files (samples [1, H, W], pixels / 255; either MNIST naming convention,
     gzip-compressed or not); Dataset.load_mnist(directory, "train" | "test")."""
 
@@ -154,7 +157,7 @@ class Dataset(_Closeable):
 
     @property
     def x(self):
-        """A copy of every sample, [N, sample dims...], in file order."""
+        """A copy of every sample, [N, sample dims...], in file order (a new array each time)."""
         lib = L.load()
         h = self._handle()
         out = np.empty((len(self),) + self.sample_shape, dtype=np.float32)
@@ -180,17 +183,52 @@ class Dataset(_Closeable):
         """Sets the batch order to a permutation drawn from `seed` (same on every machine)."""
         L.check(L.load().clnn_dataset_shuffle(self._handle(), _u64(seed, "seed")))
 
-    def batch(self, first, count):
-        """Samples first .. first+count-1 of the current order: (x, labels)."""
+    def batch(self, first, count, *, augmented=False):
+        """Samples first .. first+count-1 of the current order: (x, labels), new arrays.
+        augmented=True: with the dataset's augmentation applied (clnn_dataset_batch_augmented:
+        the dataset's batch counter advances)."""
         first, count = _int(first, "first"), _int(count, "count")
         n = len(self)
         if first < 0 or count <= 0 or first + count > n:
             raise invalid(f"batch: first={first}, count={count} is outside the {n} samples")
         x = np.empty((count,) + self.sample_shape, dtype=np.float32)
         y = np.empty(count, dtype=np.int32)
-        L.check(L.load().clnn_dataset_batch(self._handle(), first, count, _f32_ptr(x), x.size,
-                                            _i32_ptr(y), y.size))
+        lib = L.load()
+        fn = (lib.clnn_dataset_batch_augmented if _flag(augmented, "augmented")
+              else lib.clnn_dataset_batch)
+        L.check(fn(self._handle(), first, count, _f32_ptr(x), x.size, _i32_ptr(y), y.size))
         return x, y
+
+    def augment(self, augmentation=None, **settings):
+        """Gives the dataset augmentation for training and returns the dataset:
+        augment(shift=1, hflip=False, rotate=10, noise=0.05, seed=0) or
+        augment(clnn.Augmentation(...)); augment(None) removes it. Samples must be images
+        [C, H, W]. The samples stay as they are; fit(), train_epoch() and
+        batch(augmented=True) augment each training batch they draw, evaluation never does."""
+        from .augment import Augmentation
+        if augmentation is not None and settings:
+            raise invalid("augment: give an Augmentation or settings, not both")
+        if settings:
+            augmentation = Augmentation(**settings)
+        if augmentation is not None and not isinstance(augmentation, Augmentation):
+            raise invalid(f"augment: expected a clnn.Augmentation, not "
+                          f"{type(augmentation).__name__}")
+        lib = L.load()
+        if augmentation is None:
+            L.check(lib.clnn_dataset_set_augmentation(self._handle(), None))
+        else:
+            o = augmentation._struct()
+            L.check(lib.clnn_dataset_set_augmentation(self._handle(), ctypes.byref(o)))
+        return self
+
+    @property
+    def augmentation(self):
+        """The dataset's clnn.Augmentation, or None."""
+        from .augment import Augmentation
+        o = L.AugmentOptions()
+        if not L.load().clnn_dataset_get_augmentation(self._handle(), ctypes.byref(o)):
+            return None
+        return Augmentation._from_struct(o)
 
     def __repr__(self):
         if self.closed:
@@ -492,7 +530,9 @@ class Net(_Closeable):
     def train_step(self, x, labels=None, targets=None):
         """One step (forward, loss, backward, optimizer) on the batch x; returns the mean loss.
         labels: int [N] (or [N, T]) for softmax cross-entropy; targets: floats shaped like the
-        output for BCE and MSE."""
+        output for BCE and MSE. x, labels and targets are copied to the device (float32 / int32
+        C-contiguous arrays are read in place, others converted first; a Tensor x is read back
+        to the host first)."""
         return self._step(self.lib_fn("clnn_net_train_step"), x, labels, targets, "train_step")
 
     def compute_gradients(self, x, labels=None, targets=None):
@@ -530,8 +570,10 @@ class Net(_Closeable):
         return float(loss.value)
 
     def predict(self, x, batch_size=None):
-        """Raw outputs (logits) in inference mode, NumPy [N, *output_shape]. batch_size: run in
-        chunks of this many samples (None: all at once)."""
+        """Raw outputs (logits) in inference mode, NumPy [N, *output_shape] (a new array, copied
+        from the device). batch_size: run in chunks of this many samples (None: all at once).
+        x is copied to the device; a Tensor x is first read back to the host (a Net takes its
+        input from host memory)."""
         with self._lock:
             self._handle()
             xa = self._x(x)
@@ -580,9 +622,14 @@ class Net(_Closeable):
                    **options)
 
     def evaluate(self, dataset, batch_size=256):
-        """(mean loss, accuracy) over a dataset in inference mode."""
+        """Inference-mode evaluation for every loss. A clnn.Dataset (class labels; softmax
+        cross-entropy): the tuple (mean loss, accuracy), computed in libclnn. (x, labels) or
+        (x, targets) arrays: a dict with "loss" (the mean loss) and "accuracy" for labels;
+        "mse" and "mae" of the outputs against float targets ("mse" loss), "binary_accuracy"
+        (logit > 0 against target >= 0.5) for "bce_with_logits"."""
         if not isinstance(dataset, Dataset):
-            raise invalid("evaluate: dataset must be a clnn.Dataset")
+            from .fit import evaluate
+            return evaluate(self, dataset, batch_size=_int(batch_size, "batch_size"))
         bs = _int(batch_size, "batch_size")
         if bs <= 0:
             raise invalid("batch_size must be > 0")
@@ -609,7 +656,8 @@ class Net(_Closeable):
         return v.value, g.value
 
     def param(self, name):
-        """The Tensor named `name` (owned by the network; writing to it is allowed)."""
+        """The Tensor named `name` (owned by the network, not a copy; writing to it is
+        allowed). state_dict() copies every one into NumPy."""
         v, _ = self._param(name)
         return Tensor._view(self._ctx, v, self)
 

@@ -62,9 +62,18 @@ def test_wrapped_contexts_train_together(rng):
     for name, want in one.state_dict().items():
         got = par.param(name).numpy()
         assert np.all(np.abs(got - want) <= 1e-5 + 1e-4 * np.abs(want)), name
-    par.set_split("fixed", [1, 3])
-    assert par.split[0] == [0.25, 0.75]
-    par.train_step(x, y)
+    # an uneven split (3 and 9 of the 12 samples), then every sample on the second device: the
+    # per-device gradients are weighted by their shares, so training still follows one device
+    for weights, shares in (([1, 3], [0.25, 0.75]), ([0, 1], [0.0, 1.0])):
+        par.set_split("fixed", weights)
+        assert par.split == (shares, False)
+        for _ in range(10):
+            lp, lo = par.train_step(x, y), one.train_step(x, y)
+            assert abs(lp - lo) <= 1e-5 + 1e-4 * abs(lo), (weights, lp, lo)
+        for name, want in one.state_dict().items():
+            got = par.param(name).numpy()
+            assert np.all(np.abs(got - want) <= 1e-5 + 1e-4 * np.abs(want)), (weights, name)
+        np.testing.assert_allclose(par.predict(x), one.predict(x), rtol=1e-4, atol=1e-5)
     par.set_split("auto")
     for bad in [("fixed", None), ("fixed", [1]), ("fixed", [0, 0]), ("fixed", [1, -1]),
                 ("even", None), ("auto", [1, 1])]:

@@ -21,7 +21,10 @@ struct clnn_dataset {
   int32_t *labels;/* [n] */
   size_t *order;  /* [n] batch order */
   int num_classes;
+  clnn__dataset_aug aug; /* augmentation for training batches (augment.c) */
 };
+
+clnn__dataset_aug *clnn__nn_dataset_aug(clnn_dataset *ds) { return ds ? &ds->aug : NULL; }
 
 /* ---- PRNG ---- */
 
@@ -469,25 +472,32 @@ clnn_status clnn_dataset_shuffle(clnn_dataset *ds, uint64_t seed) {
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
-                               size_t x_count, int32_t *labels, size_t labels_count) {
+clnn_status clnn__nn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
+                                   size_t x_count, int32_t *labels, size_t labels_count,
+                                   const char *fn) {
   if (!ds || !x)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: %s is NULL",
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
                        !ds ? "ds" : "x");
   if (count == 0 || first > ds->n || count > ds->n - first)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: samples %zu..%zu are "
-                       "not within the dataset's %zu", first, first + count, ds->n);
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: samples %zu..%zu are "
+                       "not within the dataset's %zu", fn, first, first + count, ds->n);
   if (x_count != count * ds->numel) /* count <= n: no overflow */
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: x_count is %zu but %zu "
-                       "samples of %zu floats need %zu", x_count, count, ds->numel,
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: x_count is %zu but %zu "
+                       "samples of %zu floats need %zu", fn, x_count, count, ds->numel,
                        count * ds->numel);
   if (labels && labels_count != count)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_dataset_batch: labels_count is %zu but "
-                       "%zu samples need %zu labels", labels_count, count, count);
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: labels_count is %zu but "
+                       "%zu samples need %zu labels", fn, labels_count, count, count);
   for (size_t i = 0; i < count; i++) {
     size_t k = ds->order[first + i];
     memcpy(x + i * ds->numel, ds->x + k * ds->numel, ds->numel * sizeof(float));
     if (labels) labels[i] = ds->labels[k];
   }
   return CLNN_SUCCESS;
+}
+
+clnn_status clnn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
+                               size_t x_count, int32_t *labels, size_t labels_count) {
+  return clnn__nn_dataset_batch(ds, first, count, x, x_count, labels, labels_count,
+                                "clnn_dataset_batch");
 }

@@ -255,6 +255,37 @@ static clnn_status infer(clnn_net *net, clnn__nn_layer *l, int index, int *new_i
   return CLNN_SUCCESS;
 }
 
+void clnn__nn_name_params(clnn__nn_layer *l) {
+  clnn__nn_role roles[CLNN__NN_MAX_LPARAMS];
+  int n = 0;
+  switch (l->kind) {
+    case CLNN__NN_CONV:
+    case CLNN__NN_CONVT:
+    case CLNN__NN_DENSE:
+      roles[n++] = CLNN__NN_WEIGHT;
+      if (l->has_bias) roles[n++] = CLNN__NN_BIAS;
+      break;
+    case CLNN__NN_BN:
+      roles[n++] = CLNN__NN_WEIGHT;
+      roles[n++] = CLNN__NN_BIAS;
+      roles[n++] = CLNN__NN_RUNNING_MEAN;
+      roles[n++] = CLNN__NN_RUNNING_VAR;
+      break;
+    case CLNN__NN_LSTM:
+      roles[n++] = CLNN__NN_WEIGHT_IH;
+      roles[n++] = CLNN__NN_WEIGHT_HH;
+      roles[n++] = CLNN__NN_BIAS;
+      break;
+    default: break;
+  }
+  l->num_pnames = n;
+  l->pstate = 0;
+  for (int r = 0; r < n; r++) {
+    snprintf(l->pnames[r], sizeof l->pnames[r], "%s.%s", l->name, clnn__nn_role_name(roles[r]));
+    if (roles[r] == CLNN__NN_RUNNING_MEAN || roles[r] == CLNN__NN_RUNNING_VAR) l->pstate |= 1u << r;
+  }
+}
+
 clnn_status clnn__nn_append(clnn_net *net, clnn__nn_layer *l) {
   if (net->finalized)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "cannot add a %s layer: the network has "
@@ -270,6 +301,7 @@ clnn_status clnn__nn_append(clnn_net *net, clnn__nn_layer *l) {
       count++;
   do snprintf(l->name, sizeof l->name, "%s%d", prefix, count++);
   while (name_taken(net, l->name, -1));
+  clnn__nn_name_params(l);
   /* input shape: the previous layer's output or the network input */
   if (index == 0) {
     l->in_ndim = net->in_ndim;
@@ -308,6 +340,8 @@ static clnn_status add_conv(clnn_net *net, int transposed, int out_channels, int
   clnn_status st = check_net(net, fn);
   if (st != CLNN_SUCCESS) return st;
   if (!p) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: p is NULL", fn);
+  clnn_conv2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__CONV2D_PARAMS, fn, "p", p, p_in);
   clnn__nn_layer l;
   memset(&l, 0, sizeof l);
   l.kind = transposed ? CLNN__NN_CONVT : CLNN__NN_CONV;
@@ -361,6 +395,8 @@ clnn_status clnn_net_add_pool2d_ex(clnn_net *net, int max_pooling, const clnn_po
   clnn_status st = check_net(net, "clnn_net_add_pool2d_ex");
   if (st != CLNN_SUCCESS) return st;
   if (!p) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_add_pool2d_ex: p is NULL");
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, "clnn_net_add_pool2d_ex", "p", p, p_in);
   clnn__nn_layer l;
   memset(&l, 0, sizeof l);
   l.kind = max_pooling ? CLNN__NN_MAXPOOL : CLNN__NN_AVGPOOL;
@@ -489,6 +525,7 @@ clnn_status clnn_net_set_layer_name(clnn_net *net, int layer, const char *name) 
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_set_layer_name: another layer is "
                        "already named '%s'", name);
   memcpy(net->layers[layer].name, name, n + 1);
+  clnn__nn_name_params(&net->layers[layer]);
   return CLNN_SUCCESS;
 }
 

@@ -358,6 +358,8 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: the graph has no output and no loss (clnn_graph_output, "
                        "clnn_graph_loss)", fn);
+  clnn_status live = clnn__context_check_live(ctx, fn);
+  if (live != CLNN_SUCCESS) return live;
   clnn_model *m = calloc(1, sizeof(*m));
   if (!m) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
   m->ctx = ctx;
@@ -365,12 +367,13 @@ static clnn_status create(clnn_context *ctx, const clnn__graph *src, uint64_t se
   m->grad_dirty = 1;
   m->mode = CLNN_MODE_TRAIN;
   clnn_optimizer_config_init(&m->opt, CLNN_OPTIM_ADAM, 1e-3f);
-  m->sched.type = CLNN_SCHEDULE_CONSTANT;
+  clnn_schedule_init(&m->sched);
   clnn_status st = clnn__g_copy(&m->graph.g, src);
   if (st != CLNN_SUCCESS) {
     free(m);
     return st;
   }
+  clnn__context_hold(ctx, fn); /* checked above: cannot fail; clnn_model_destroy drops it */
   const clnn__graph *g = &m->graph.g;
   size_t nv = (size_t)g->num_values + 1, nn = (size_t)g->num_nodes + 1;
   m->live = calloc(nn, 1);
@@ -465,7 +468,9 @@ void clnn_model_destroy(clnn_model *m) {
   free(m->ids_keep_cap);
   free(m->groups);
   clnn__g_free(&m->graph.g);
+  clnn_context *ctx = m->ctx;
   free(m);
+  clnn__context_drop(ctx); /* frees a destroyed context with its last object */
 }
 
 const clnn_graph *clnn_model_graph(const clnn_model *m) { return m ? &m->graph : NULL; }
@@ -555,7 +560,9 @@ clnn_status clnn_model_param(clnn_model *m, const char *name, clnn_tensor **valu
   }
   if (value) *value = p->value;
   if (grad) *grad = p->grad;
-  clnn__m_par_mark_stale(m); /* the caller may write to it */
+  /* the caller may write to it: the next parallel step compares it with a replica (reading it
+   * copies nothing) */
+  p->exposed = 1;
   return CLNN_SUCCESS;
 }
 

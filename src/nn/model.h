@@ -12,6 +12,8 @@ typedef struct clnn__mparam {
   clnn_tensor *value;   /* owned */
   clnn_tensor *grad;    /* owned; NULL for state */
   clnn_tensor *opt[2];  /* optimizer slots (NULL when the optimizer has fewer) */
+  int exposed;          /* handed out by clnn_model_param since the last parallel step: the caller
+                           may have written it (compared with a replica before the next step) */
 } clnn__mparam;
 
 typedef struct clnn__mgroup {
@@ -142,6 +144,8 @@ clnn_status clnn__m_par_gradients(clnn_model *m, const clnn_feed *feeds, int num
 clnn_status clnn__m_par_step(clnn_model *m, clnn_status (*step)(clnn_model *));
 /* Replica 0 was written outside a step (a parameter, a load): copy it before the next step. */
 void clnn__m_par_mark_stale(clnn_model *m);
+/* Test hook: parameter images copied to other replicas so far (0 on one device). */
+uint64_t clnn__m_par_image_copies(const clnn_model *m);
 
 /* ---- model_optim.c ---- */
 clnn_status clnn__m_check_opt(const clnn_optimizer_config *c, const char *fn);

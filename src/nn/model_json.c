@@ -505,7 +505,7 @@ clnn_status clnn__mj_opt_read(const char *json, const char *path, clnn__mj_opt *
     }
   }
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "schedule");
-  o->sched.type = CLNN_SCHEDULE_CONSTANT;
+  clnn_schedule_init(&o->sched);
   if (s) {
     const char *sn = get_str(s, "type", 16);
     int t = !sn                           ? -1

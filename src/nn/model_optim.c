@@ -39,6 +39,8 @@ clnn_status clnn__m_alloc_opt(clnn_model *m) {
 clnn_status clnn_model_set_optimizer(clnn_model *m, const clnn_optimizer_config *cfg) {
   const char *fn = "clnn_model_set_optimizer";
   if (!m || !cfg) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model or cfg is NULL", fn);
+  clnn_optimizer_config cfg_in;
+  CLNN__STRUCT_IN(CLNN__OPTIMIZER_CONFIG, fn, "cfg", cfg, cfg_in);
   clnn_status st = clnn__nn_check_opt(cfg);
   if (st != CLNN_SUCCESS) return st;
   clnn_optimizer_config old = m->opt;
@@ -105,9 +107,18 @@ clnn_status clnn_model_set_param_group(clnn_model *m, const char *prefix, float 
   return CLNN_SUCCESS;
 }
 
+void clnn_schedule_init(clnn_schedule *s) {
+  if (!s) return;
+  memset(s, 0, sizeof *s);
+  s->struct_size = (uint32_t)sizeof *s;
+  s->type = CLNN_SCHEDULE_CONSTANT;
+}
+
 clnn_status clnn_model_set_schedule(clnn_model *m, const clnn_schedule *s) {
   const char *fn = "clnn_model_set_schedule";
   if (!m || !s) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model or s is NULL", fn);
+  clnn_schedule s_in;
+  CLNN__STRUCT_IN(CLNN__SCHEDULE, fn, "s", s, s_in);
   switch (s->type) {
     case CLNN_SCHEDULE_CONSTANT:
       break;

@@ -31,6 +31,7 @@ struct clnn__mpar {
   double *acc;
   float *flat;
   float loss;             /* the last step's objective over the whole batch */
+  uint64_t image_copies;  /* parameter images written to other replicas (a test hook reads it) */
 };
 
 typedef struct worker {
@@ -84,7 +85,7 @@ static clnn_status par_new(clnn_model *m, clnn_device_set *set, int n, clnn__mpa
   for (int k = 0; k < n; k++) {
     clnn_context *ctx = set ? clnn_device_set_context(set, k) : m->ctx;
     clnn_device_info info;
-    memset(&info, 0, sizeof info);
+    clnn_device_info_init(&info);
     clnn_context_device_info(ctx, &info);
     snprintf(p->label[k], sizeof p->label[k], "device %d (%.120s)", k, info.name);
     uint64_t sig = clnn__nn_device_signature(&info);
@@ -219,8 +220,47 @@ static clnn_status sync_replicas(clnn__mpar *p, int from_rank0) {
   for (int k = 1; k < p->n && st == CLNN_SUCCESS; k++) {
     st = copy_settings(p->r[k], m);
     if (st == CLNN_SUCCESS) st = image_io(p->r[k], buf, 0);
+    if (st == CLNN_SUCCESS) p->image_copies++;
   }
   free(buf);
+  return st;
+}
+
+/* Parameters handed out by clnn_model_param since the last step: stale when one differs from the
+ * second replica's copy (replicas hold the same bits after a step, so it was written), or, with
+ * MPI or one local replica, when any was handed out. Clears the marks. */
+static clnn_status check_exposed(clnn__mpar *p) {
+  clnn_model *m = p->r[0], *other = p->n > 1 ? p->r[1] : NULL;
+  clnn_status st = CLNN_SUCCESS;
+  float *a = NULL, *b = NULL;
+  size_t cap = 0;
+  for (size_t i = 0; i < m->num_params; i++) {
+    clnn__mparam *q = &m->params[i];
+    if (!q->exposed) continue;
+    q->exposed = 0;
+    if (p->stale || st != CLNN_SUCCESS) continue; /* (every mark is cleared) */
+    if (!other || p->mpi) {
+      p->stale = 1;
+      continue;
+    }
+    size_t n = clnn_tensor_numel(q->value);
+    if (n > cap) {
+      free(a);
+      free(b);
+      a = malloc(n * sizeof(float));
+      b = malloc(n * sizeof(float));
+      cap = a && b ? n : 0;
+      if (!cap) {
+        st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", 2 * n);
+        continue;
+      }
+    }
+    st = clnn_tensor_read(q->value, a, n);
+    if (st == CLNN_SUCCESS) st = clnn_tensor_read(other->params[i].value, b, n);
+    if (st == CLNN_SUCCESS && memcmp(a, b, n * sizeof(float)) != 0) p->stale = 1;
+  }
+  free(a);
+  free(b);
   return st;
 }
 
@@ -325,6 +365,8 @@ clnn_status clnn__m_par_gradients(clnn_model *m, const clnn_feed *feeds, int num
                        "(%lld to %lld)", fn, -b[1], b[0]);
     if (st != CLNN_SUCCESS) return st;
   }
+  st = check_exposed(p);
+  if (st != CLNN_SUCCESS) return st;
   if (p->mpi) { /* written on any rank: rank 0's copy goes everywhere */
     long long stale = p->stale;
     st = clnn__mpi_max(p->mpi, &stale, 1);
@@ -482,6 +524,8 @@ clnn_status clnn_model_set_mpi(clnn_model *m, const void *comm) {
 }
 
 /* Test hook (not API): replica k of a model on several devices (NULL when out of range). */
+uint64_t clnn__m_par_image_copies(const clnn_model *m) { return m && m->par ? m->par->image_copies : 0; }
+
 clnn_model *clnn__m_par_replica(clnn_model *m, int k);
 clnn_model *clnn__m_par_replica(clnn_model *m, int k) {
   if (!m || !m->par) return k == 0 ? m : NULL;

@@ -434,7 +434,7 @@ static clnn_status model_train_epoch_impl(clnn_model *m, clnn_dataset *ds, size_
   if (sum) st = clnn_tensor_fill(sum, 0.0f);
   for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += bs) {
     size_t b = n - first < bs ? n - first : bs;
-    st = clnn_dataset_batch(ds, first, b, xb, b * numel, lb, b);
+    st = clnn_dataset_batch_augmented(ds, first, b, xb, b * numel, lb, b);
     clnn_feed f[2] = {{x, xb, b * numel, NULL}, {labels, lb, b, NULL}};
     float l = 0.0f; /* (on several devices the objective is on the host already) */
     if (st == CLNN_SUCCESS) st = clnn_model_train_step(m, f, 2, b, m->par ? &l : NULL);

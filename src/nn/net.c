@@ -15,6 +15,7 @@
 void clnn_optimizer_config_init(clnn_optimizer_config *cfg, clnn_optimizer_type type, float lr) {
   if (!cfg) return;
   memset(cfg, 0, sizeof(*cfg));
+  cfg->struct_size = (uint32_t)sizeof *cfg;
   cfg->type = type;
   cfg->lr = lr;
   cfg->beta1 = 0.9f;
@@ -127,8 +128,11 @@ clnn_status clnn_net_create(clnn_context *ctx, int ndim, const size_t *input_dim
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_create: input_dims[%d] is 0", i);
   if (clnn__nn_prod(ndim, input_dims) == 0)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_create: input size overflows");
+  clnn_status live = clnn__context_check_live(ctx, "clnn_net_create");
+  if (live != CLNN_SUCCESS) return live;
   clnn_net *net = calloc(1, sizeof(*net));
   if (!net) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate a network");
+  clnn__context_hold(ctx, "clnn_net_create"); /* checked above: cannot fail */
   net->ctx = ctx;
   net->seed = seed;
   net->in_ndim = ndim;
@@ -167,7 +171,9 @@ void clnn_net_destroy(clnn_net *net) {
   clnn__nn_par_destroy(net); /* replicas on other devices, MPI communicator */
   release_finalized(net);
   free(net->layers);
+  clnn_context *ctx = net->ctx;
   free(net);
+  clnn__context_drop(ctx); /* frees a destroyed context with its last object */
 }
 
 /* ---- settings ---- */
@@ -185,6 +191,8 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_config *c
   if (!net || !cfg)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_set_optimizer: %s is NULL",
                        !net ? "net" : "cfg");
+  clnn_optimizer_config cfg_in;
+  CLNN__STRUCT_IN(CLNN__OPTIMIZER_CONFIG, "clnn_net_set_optimizer", "cfg", cfg, cfg_in);
   clnn_status st = check_opt(cfg);
   if (st != CLNN_SUCCESS) return st;
   if (net->finalized) {
@@ -333,14 +341,31 @@ int clnn_net_output_dims(const clnn_net *net, int layer, size_t dims[CLNN_MAX_DI
   return l->out_ndim;
 }
 
+/* Before finalisation the inspection calls read the names each layer keeps (trainable tensors
+ * first, then state, each in layer order: the order of the finalised table); they change nothing. */
+static const char *layer_pname(const clnn_net *net, size_t index, size_t *count) {
+  size_t k = 0;
+  for (int state = 0; state < 2; state++)
+    for (int i = 0; i < net->num_layers; i++) {
+      const clnn__nn_layer *l = &net->layers[i];
+      for (int r = 0; r < l->num_pnames; r++)
+        if (!!(l->pstate & (1u << r)) == state && k++ == index) return l->pnames[r];
+    }
+  if (count) *count = k;
+  return NULL;
+}
+
 size_t clnn_net_num_params(const clnn_net *net) {
   if (!net) return 0;
-  if (clnn__nn_finalize((clnn_net *)net) != CLNN_SUCCESS) return 0;
-  return net->num_params;
+  if (net->finalized) return net->num_params;
+  size_t n = 0;
+  layer_pname(net, (size_t)-1, &n);
+  return n;
 }
 
 const char *clnn_net_param_name(const clnn_net *net, size_t index) {
-  if (!net || clnn__nn_finalize((clnn_net *)net) != CLNN_SUCCESS) return NULL;
+  if (!net) return NULL;
+  if (!net->finalized) return layer_pname(net, index, NULL);
   if (index >= net->num_params) return NULL;
   return net->params[index].name;
 }
@@ -356,7 +381,9 @@ clnn_status clnn_net_param(clnn_net *net, const char *name, clnn_tensor **value,
     if (strcmp(net->params[i].name, name) == 0) {
       if (value) *value = net->params[i].value;
       if (grad) *grad = net->params[i].grad;
-      net->replicas_stale = 1; /* the caller may write to the tensor */
+      /* the caller may write to the tensor: the next parallel step compares it with a replica
+       * (reading it copies nothing) */
+      net->params[i].exposed = 1;
       return CLNN_SUCCESS;
     }
   char list[512];
@@ -368,9 +395,15 @@ clnn_status clnn_net_param(clnn_net *net, const char *name, clnn_tensor **value,
                      "network has: %s)", name, list);
 }
 
+static size_t layer_param_count(const clnn_net *net, const clnn__nn_layer *l);
+
 size_t clnn_net_num_trainable(const clnn_net *net) {
-  if (!net || clnn__nn_finalize((clnn_net *)net) != CLNN_SUCCESS) return 0;
+  if (!net) return 0;
   size_t total = 0;
+  if (!net->finalized) {
+    for (int i = 0; i < net->num_layers; i++) total += layer_param_count(net, &net->layers[i]);
+    return total;
+  }
   for (size_t i = 0; i < net->num_params; i++)
     if (net->params[i].trainable) total += net->params[i].numel;
   return total;
@@ -379,7 +412,7 @@ size_t clnn_net_num_trainable(const clnn_net *net) {
 uint64_t clnn_net_step_count(const clnn_net *net) { return net ? net->step : 0; }
 
 /* Trainable scalars of layer i (computable before finalisation). */
-static size_t layer_param_count(const clnn__nn_layer *l) {
+static size_t layer_param_count(const clnn_net *net, const clnn__nn_layer *l) {
   size_t g = (size_t)(l->conv.groups > 0 ? l->conv.groups : 1);
   switch (l->kind) {
     case CLNN__NN_CONV:
@@ -390,7 +423,8 @@ static size_t layer_param_count(const clnn__nn_layer *l) {
              (l->has_bias ? (size_t)l->out_channels : 0);
     case CLNN__NN_DENSE:
       return (size_t)l->units * (l->in_dims[l->in_ndim - 1] + 1);
-    case CLNN__NN_BN: return 2 * l->out_dims[l->out_ndim - 1];
+    case CLNN__NN_BN: /* per channel (dim 0 of [C, ...]) or per feature of a sequence [T, F] */
+      return 2 * (clnn__nn_seq(net, l->in_seq) ? l->out_dims[l->out_ndim - 1] : l->out_dims[0]);
     case CLNN__NN_LSTM: {
       size_t H = (size_t)l->hidden;
       return 4 * H * (l->in_dims[1] + H + 1);
@@ -434,7 +468,7 @@ clnn_status clnn_net_summary(const clnn_net *net, char *buf, size_t size) {
         break;
       default: snprintf(kind, sizeof kind, "%s", clnn__nn_kind_name(l->kind)); break;
     }
-    size_t pc = layer_param_count(l);
+    size_t pc = layer_param_count(net, l);
     total += pc;
     clnn__dims_str_raw(l->out_ndim, l->out_dims, s, sizeof s);
     if (clnn__nn_seq(net, l->out_seq) && l->out_ndim == 2) {

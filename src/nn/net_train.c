@@ -477,7 +477,7 @@ static clnn_status net_train_epoch_impl(clnn_net *net, clnn_dataset *ds, size_t 
   for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += batch_size) {
     size_t count = n - first < batch_size ? n - first : batch_size;
     if (merge && n - first == batch_size + 1) count = batch_size + 1;
-    st = clnn_dataset_batch(ds, first, count, xb, count * numel, yb, count);
+    st = clnn_dataset_batch_augmented(ds, first, count, xb, count * numel, yb, count);
     if (st == CLNN_SUCCESS)
       st = train_core(net, xb, count * numel, count, yb, count, NULL, 0, 1, fn);
     if (st == CLNN_SUCCESS) done_steps++;

@@ -61,6 +61,12 @@ typedef struct clnn__nn_layer {
   /* parameters: indices into net->params, in role order */
   int num_params;
   int pidx[CLNN__NN_MAX_LPARAMS];
+  /* the names "<layer>.<role>" of its parameter and state tensors, in role order, kept by
+   * clnn__nn_name_params when the layer is added or renamed: the inspection calls (const) read
+   * them before the network is finalised */
+  int num_pnames;
+  char pnames[CLNN__NN_MAX_LPARAMS][CLNN__NN_PNAME_MAX];
+  unsigned pstate; /* bit r: pnames[r] is state (batch-norm running statistics), not trainable */
 } clnn__nn_layer;
 
 typedef struct clnn__nn_param {
@@ -74,6 +80,8 @@ typedef struct clnn__nn_param {
   clnn_tensor *value; /* owned */
   clnn_tensor *grad;  /* owned; NULL for state */
   clnn_tensor *opt[2];/* optimizer slots; NULL when the optimizer has fewer */
+  int exposed;        /* handed out by clnn_net_param since the last parallel step: the caller
+                         may have written it (compared with a replica before the next step) */
 } clnn__nn_param;
 
 /* In-use flag of a network or model (src/nn/busy.c): the thread inside a call, and how deep. */
@@ -136,8 +144,9 @@ struct clnn_net {
   /* data-parallel training (src/nn/parallel.c) */
   size_t sample_offset;        /* first sample of this replica's share of the global batch (keys
                                   the dropout stream so masks match a one-device run) */
-  int replicas_stale;          /* parameters, state or optimizer may have changed outside a step
-                                  (load, set_optimizer, clnn_net_param): copy to replicas first */
+  int replicas_stale;          /* parameters, state or optimizer changed outside a step (load,
+                                  set_optimizer, a parameter written after clnn_net_param):
+                                  copy to replicas first */
   struct clnn__nn_par *par;    /* NULL: one device, no MPI */
   int check_finite;            /* clnn_net_set_check_finite */
 };
@@ -146,6 +155,18 @@ struct clnn_net {
 uint64_t clnn__nn_splitmix64(uint64_t *state);
 double clnn__nn_uniform01(uint64_t *state); /* [0, 1) with 53 bits */
 uint64_t clnn__nn_hash_str(uint64_t h, const char *s);
+
+/* ---- a dataset's augmentation (set in augment.c, kept in the dataset of data.c) ---- */
+typedef struct clnn__dataset_aug {
+  int on;                   /* clnn_dataset_set_augmentation with options */
+  clnn_augment_options opt;
+  uint64_t batches;         /* augmented batches drawn since it was set: the next stream */
+} clnn__dataset_aug;
+clnn__dataset_aug *clnn__nn_dataset_aug(clnn_dataset *ds);
+/* clnn_dataset_batch with `fn` naming the caller in messages. */
+clnn_status clnn__nn_dataset_batch(const clnn_dataset *ds, size_t first, size_t count, float *x,
+                                   size_t x_count, int32_t *labels, size_t labels_count,
+                                   const char *fn);
 
 /* ---- in-memory readers (data.c, checkpoint.c): the fuzzing entry points of tests/fuzz/ ---- */
 /* clnn_dataset_load_idx on an image file and a label file held in memory. */
@@ -162,6 +183,9 @@ size_t clnn__nn_prod(int ndim, const size_t *dims);
 int clnn__nn_seq(const clnn_net *net, int flag);
 const char *clnn__nn_kind_name(clnn__nn_kind kind);
 const char *clnn__nn_role_name(clnn__nn_role role);
+/* Fills l->pnames / num_pnames / pstate from its kind and name (the tensors its graph node
+ * creates, in the same order). */
+void clnn__nn_name_params(clnn__nn_layer *l);
 const char *clnn__nn_act_name(clnn_activation act);
 
 /* ---- layers.c ---- */

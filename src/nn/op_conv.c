@@ -11,6 +11,7 @@ enum { A_K = 0, A_KH, A_KW, A_SH, A_SW, A_PT, A_PB, A_PL, A_PR, A_DH, A_DW, A_GR
    "pad_left", "pad_right", "dilation_h", "dilation_w", "groups", "bias", NULL}
 
 static void conv_params(const clnn__gnode *n, clnn_conv2d_params *p) {
+  clnn_conv2d_params_init(p);
   p->stride_h = n->ia[A_SH];
   p->stride_w = n->ia[A_SW];
   p->pad_top = n->ia[A_PT];
@@ -127,6 +128,7 @@ static clnn_status add_conv(clnn_graph *g, const clnn__op *op, const char *name,
                             const char *fn) {
   if (!g || !out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: graph or out is NULL", fn);
   clnn_conv2d_params d;
+  CLNN__STRUCT_IN(CLNN__CONV2D_PARAMS, fn, "p", p, d);
   if (!p) {
     clnn_conv2d_params_init(&d);
     p = &d;
@@ -156,6 +158,7 @@ clnn_status clnn_graph_conv_transpose2d(clnn_graph *g, const char *name, int x, 
 enum { P_MAX = 0, P_KH, P_KW, P_SH, P_SW, P_PT, P_PB, P_PL, P_PR, P_CIP };
 
 static void pool_params(const clnn__gnode *n, clnn_pool2d_params *p) {
+  clnn_pool2d_params_init(p, 1);
   p->kernel_h = n->ia[P_KH];
   p->kernel_w = n->ia[P_KW];
   p->stride_h = n->ia[P_SH];
@@ -216,6 +219,8 @@ clnn_status clnn_graph_pool2d(clnn_graph *g, const char *name, int x, int max_po
   const char *fn = "clnn_graph_pool2d";
   if (!g || !p || !out)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: graph, params or out is NULL", fn);
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, fn, "p", p, p_in);
   int ia[CLNN__G_IATTRS] = {max_pooling ? 1 : 0, p->kernel_h, p->kernel_w, p->stride_h,
                             p->stride_w, p->pad_top, p->pad_bottom, p->pad_left, p->pad_right,
                             p->count_include_pad ? 1 : 0};

@@ -57,8 +57,7 @@ clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config
   switch (c->type) {
     case CLNN_OPTIM_SGD: {
       clnn_sgd_params sp;
-      memset(&sp, 0, sizeof sp);
-      sp.lr = lr;
+      clnn_sgd_params_init(&sp, lr);
       sp.momentum = c->momentum;
       sp.dampening = c->dampening;
       sp.weight_decay = weight_decay;
@@ -69,8 +68,7 @@ clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config
     case CLNN_OPTIM_ADAM:
     case CLNN_OPTIM_ADAMW: {
       clnn_adam_params ap;
-      memset(&ap, 0, sizeof ap);
-      ap.lr = lr;
+      clnn_adam_params_init(&ap, lr);
       ap.beta1 = c->beta1;
       ap.beta2 = c->beta2;
       ap.eps = c->eps;
@@ -81,8 +79,7 @@ clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config
     }
     case CLNN_OPTIM_RMSPROP: {
       clnn_rmsprop_params rp;
-      memset(&rp, 0, sizeof rp);
-      rp.lr = lr;
+      clnn_rmsprop_params_init(&rp, lr);
       rp.alpha = c->alpha;
       rp.eps = c->eps;
       rp.weight_decay = weight_decay;
@@ -91,8 +88,7 @@ clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config
     }
     case CLNN_OPTIM_ADAGRAD: {
       clnn_adagrad_params gp;
-      memset(&gp, 0, sizeof gp);
-      gp.lr = lr;
+      clnn_adagrad_params_init(&gp, lr);
       gp.eps = c->eps;
       gp.weight_decay = weight_decay;
       return clnn_adagrad_step(ctx, &gp, value, grad, opt[0]);

@@ -141,6 +141,7 @@ clnn_status clnn__par_create(clnn_net *net, clnn_device_set *set) {
   for (int k = 0; k < n; k++) {
     par_worker *w = &par->w[k];
     clnn_device_info info;
+    clnn_device_info_init(&info);
     clnn_context_device_info(worker_ctx(par, net, k), &info);
     w->par = par;
     w->global = k;
@@ -794,6 +795,7 @@ clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t x_count, si
   if (st == CLNN_SUCCESS) st = par_prepare(net);
   int stale = net->replicas_stale;
   for (int k = 1; k < par->nlocal && par->ready; k++) stale |= par->w[k].net->replicas_stale;
+  if (st == CLNN_SUCCESS) st = clnn__par_check_exposed(net, &stale);
   /* every rank takes part in the agreement, even one whose arguments were refused */
   clnn_status ag = agree(par, &stale, batch, apply, st != CLNN_SUCCESS, fn);
   if (st != CLNN_SUCCESS) return st;

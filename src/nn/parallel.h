@@ -81,12 +81,16 @@ struct clnn__nn_par {
   int *rank_count;      /* [nranks] devices of each rank */
   int identical;        /* every device the same model and driver */
   clnn__mpi *mpi;
+  uint64_t image_copies; /* parameter images written to replicas by clnn__par_sync (a test hook
+                            reads it) */
 };
 
 /* Internal test hooks (tests/test_multi_device.c, tests/mpi/test_mpi.c). */
 clnn_status clnn__nn_par_inject_fault(clnn_net *net, int device, int phase, cl_int err);
 clnn_status clnn__nn_par_set_delay(clnn_net *net, int device, double seconds);
 clnn_net *clnn__nn_par_replica(clnn_net *net, int device);
+/* Parameter images clnn__par_sync has written to replicas so far (0 for a one-device network). */
+uint64_t clnn__nn_par_image_copies(const clnn_net *net);
 
 /* parallel.c */
 void clnn__par_free_backups(clnn_net *net, par_worker *w);
@@ -98,5 +102,9 @@ size_t clnn__par_image_numel(const clnn_net *net, int values, int slots);
 clnn_status clnn__par_image_io(clnn_net *net, float *buf, int values, int slots, int to_host);
 void clnn__par_copy_settings(clnn_net *dst, const clnn_net *src);
 clnn_status clnn__par_sync(clnn_net *net, int any_stale);
+/* Parameters handed out by clnn_net_param since the last step: sets *stale when one of them
+ * differs from the second replica's copy (the caller wrote it), or, with MPI or before the
+ * replicas exist, when any was handed out; clears the marks. */
+clnn_status clnn__par_check_exposed(clnn_net *net, int *stale);
 
 #endif /* CLNN_NN_PARALLEL_H */

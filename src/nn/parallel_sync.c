@@ -113,6 +113,7 @@ clnn_status clnn__par_sync(clnn_net *net, int any_stale) {
       clnn__par_free_backups(r, &par->w[k]);
       st = clnn_net_set_optimizer(r, &net->opt); /* fresh slots of the right kind */
       if (st == CLNN_SUCCESS) st = clnn__par_image_io(r, buf, 1, 1, 0);
+      if (st == CLNN_SUCCESS) par->image_copies++;
       if (st != CLNN_SUCCESS) {
         char keep[PAR_MSG];
         snprintf(keep, sizeof keep, "%s", clnn_last_error());
@@ -130,4 +131,46 @@ clnn_status clnn__par_sync(clnn_net *net, int any_stale) {
   if (st != CLNN_SUCCESS) return st;
   for (int k = 0; k < par->nlocal; k++) par->w[k].net->replicas_stale = 0;
   return CLNN_SUCCESS;
+}
+
+/* ---- parameters handed out for reading or writing ---- */
+
+clnn_status clnn__par_check_exposed(clnn_net *net, int *stale) {
+  clnn__nn_par *par = net->par;
+  clnn_net *other = par->nlocal > 1 && par->ready ? par->w[1].net : NULL;
+  clnn_status st = CLNN_SUCCESS;
+  float *a = NULL, *b = NULL;
+  size_t cap = 0;
+  for (size_t i = 0; i < net->num_params; i++) {
+    clnn__nn_param *p = &net->params[i];
+    if (!p->exposed) continue;
+    p->exposed = 0;
+    if (*stale || st != CLNN_SUCCESS) continue; /* (every mark is cleared) */
+    if (!other || par->mpi) { /* nothing local to compare with, or other ranks to reach */
+      *stale = 1;
+      continue;
+    }
+    if (p->numel > cap) {
+      free(a);
+      free(b);
+      a = malloc(p->numel * sizeof(float));
+      b = malloc(p->numel * sizeof(float));
+      cap = a && b ? p->numel : 0;
+      if (!cap) {
+        st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", 2 * p->numel);
+        continue;
+      }
+    }
+    /* every replica holds the same bits after a step: a difference is a write */
+    st = clnn_tensor_read(p->value, a, p->numel);
+    if (st == CLNN_SUCCESS) st = clnn_tensor_read(other->params[i].value, b, p->numel);
+    if (st == CLNN_SUCCESS && memcmp(a, b, p->numel * sizeof(float)) != 0) *stale = 1;
+  }
+  free(a);
+  free(b);
+  return st;
+}
+
+uint64_t clnn__nn_par_image_copies(const clnn_net *net) {
+  return net && net->par ? net->par->image_copies : 0;
 }

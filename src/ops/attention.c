@@ -17,6 +17,7 @@
 void clnn_attention_params_init(clnn_attention_params *p) {
   if (!p) return;
   memset(p, 0, sizeof *p);
+  p->struct_size = (uint32_t)sizeof *p;
   p->layout = CLNN_ATTENTION_BHTD;
 }
 
@@ -226,6 +227,8 @@ clnn_status clnn_attention_forward(clnn_context *ctx, const clnn_attention_param
                                    const clnn_tensor *q, const clnn_tensor *k,
                                    const clnn_tensor *v, clnn_tensor *o, clnn_tensor *lse) {
   static const char fn[] = "clnn_attention_forward";
+  clnn_attention_params p_in;
+  CLNN__STRUCT_IN(CLNN__ATTENTION_PARAMS, fn, "p", p, p_in);
   attn_geom g;
   clnn_status s;
   if ((s = check_common(fn, ctx, p, q, k, v, &g))) return s;
@@ -255,6 +258,8 @@ clnn_status clnn_attention_backward(clnn_context *ctx, const clnn_attention_para
                                     const clnn_tensor *lse, const clnn_tensor *dout, float beta,
                                     clnn_tensor *dq, clnn_tensor *dk, clnn_tensor *dv) {
   static const char fn[] = "clnn_attention_backward";
+  clnn_attention_params p_in;
+  CLNN__STRUCT_IN(CLNN__ATTENTION_PARAMS, fn, "p", p, p_in);
   attn_geom g;
   clnn_status s;
   if ((s = check_common(fn, ctx, p, q, k, v, &g))) return s;

@@ -37,6 +37,7 @@ clnn_status clnn__conv_rewrap(clnn_status s, const char *fn) {
 void clnn_conv2d_params_init(clnn_conv2d_params *p) {
   if (!p) return;
   memset(p, 0, sizeof *p);
+  p->struct_size = (uint32_t)sizeof *p;
   p->stride_h = p->stride_w = 1;
   p->dilation_h = p->dilation_w = 1;
   p->groups = 1;
@@ -82,6 +83,8 @@ clnn_status clnn__conv_check_int(const char *fn, const char *what, uint64_t v) {
 /* Convolution geometry from x [N, C, H, W] and w [K, C/groups, R, S]. */
 clnn_status clnn__conv_geom(const char *fn, const size_t xd[4], const size_t wd[4],
                              const clnn_conv2d_params *p, conv_geom *g) {
+  clnn_conv2d_params p_in; /* the caller's params in this library's layout */
+  CLNN__STRUCT_IN(CLNN__CONV2D_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params(fn, p)) || (s = check_dims4(fn, "x dims", xd)) ||
       (s = check_dims4(fn, "w dims", wd)))
@@ -137,6 +140,8 @@ clnn_status clnn__conv_geom(const char *fn, const size_t xd[4], const size_t wd[
  * [K_conv = C, C_conv/groups = K/groups, R, S]), conv output [N, C, H, W]. */
 clnn_status clnn__conv_geom_transpose(const char *fn, const size_t xd[4], const size_t wd[4],
                                   const clnn_conv2d_params *p, conv_geom *g) {
+  clnn_conv2d_params p_in; /* the caller's params in this library's layout */
+  CLNN__STRUCT_IN(CLNN__CONV2D_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params(fn, p)) || (s = check_dims4(fn, "x dims", xd)) ||
       (s = check_dims4(fn, "w dims", wd)))

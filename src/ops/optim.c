@@ -10,6 +10,40 @@
 #include <stdio.h>
 #include <string.h>
 
+void clnn_sgd_params_init(clnn_sgd_params *p, float lr) {
+  if (!p) return;
+  memset(p, 0, sizeof *p);
+  p->struct_size = (uint32_t)sizeof *p;
+  p->lr = lr;
+}
+
+void clnn_adam_params_init(clnn_adam_params *p, float lr) {
+  if (!p) return;
+  memset(p, 0, sizeof *p);
+  p->struct_size = (uint32_t)sizeof *p;
+  p->lr = lr;
+  p->beta1 = 0.9f;
+  p->beta2 = 0.999f;
+  p->eps = 1e-8f;
+}
+
+void clnn_rmsprop_params_init(clnn_rmsprop_params *p, float lr) {
+  if (!p) return;
+  memset(p, 0, sizeof *p);
+  p->struct_size = (uint32_t)sizeof *p;
+  p->lr = lr;
+  p->alpha = 0.99f;
+  p->eps = 1e-8f;
+}
+
+void clnn_adagrad_params_init(clnn_adagrad_params *p, float lr) {
+  if (!p) return;
+  memset(p, 0, sizeof *p);
+  p->struct_size = (uint32_t)sizeof *p;
+  p->lr = lr;
+  p->eps = 1e-10f;
+}
+
 /* Re-records the current error with the function name in front. */
 static clnn_status prefixed(const char *fn, clnn_status s) {
   char msg[1024];
@@ -108,6 +142,8 @@ static plan elementwise_plan(clnn_context *ctx, size_t n, const char *kernel) {
 clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tensor *param,
                           const clnn_tensor *grad, clnn_tensor *velocity) {
   static const char fn[] = "clnn_sgd_step";
+  clnn_sgd_params p_in;
+  CLNN__STRUCT_IN(CLNN__SGD_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
   if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")))
@@ -140,6 +176,8 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
                            clnn_tensor *param, const clnn_tensor *grad, clnn_tensor *m,
                            clnn_tensor *v) {
   static const char fn[] = "clnn_adam_step";
+  clnn_adam_params p_in;
+  CLNN__STRUCT_IN(CLNN__ADAM_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
   if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||
@@ -174,6 +212,8 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
                               const clnn_tensor *grad, clnn_tensor *square_avg,
                               clnn_tensor *momentum_buf) {
   static const char fn[] = "clnn_rmsprop_step";
+  clnn_rmsprop_params p_in;
+  CLNN__STRUCT_IN(CLNN__RMSPROP_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
   if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||
@@ -204,6 +244,8 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
 clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, clnn_tensor *param,
                               const clnn_tensor *grad, clnn_tensor *sum) {
   static const char fn[] = "clnn_adagrad_step";
+  clnn_adagrad_params p_in;
+  CLNN__STRUCT_IN(CLNN__ADAGRAD_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
   if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||

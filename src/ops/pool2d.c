@@ -9,6 +9,7 @@
 
 void clnn_pool2d_params_init(clnn_pool2d_params *p, int k) {
   if (!p) return;
+  p->struct_size = (uint32_t)sizeof *p;
   p->kernel_h = p->kernel_w = k;
   p->stride_h = p->stride_w = k;
   p->pad_top = p->pad_bottom = p->pad_left = p->pad_right = 0;
@@ -84,6 +85,8 @@ static clnn_status pool_output_dims(const char *fn, const size_t x_dims[4],
 
 clnn_status clnn_pool2d_output_dims(const size_t x_dims[4], const clnn_pool2d_params *p,
                                     size_t y_dims[4]) {
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, "clnn_pool2d_output_dims", "p", p, p_in);
   return pool_output_dims("clnn_pool2d_output_dims", x_dims, p, y_dims);
 }
 
@@ -178,6 +181,8 @@ static clnn_status pool_validate(clnn_context *ctx, const char *fn, const clnn_p
 
 clnn_status clnn_maxpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
                                    const clnn_tensor *x, clnn_tensor *y) {
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, "clnn_maxpool2d_forward", "p", p, p_in);
   size_t yd[4];
   clnn_status s = pool_validate(ctx, "clnn_maxpool2d_forward", p, x, "x", y, "y", NULL, yd);
   if (s != CLNN_SUCCESS) return s;
@@ -194,6 +199,8 @@ clnn_status clnn_maxpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *
 clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,
                                     const clnn_tensor *x, const clnn_tensor *dy, float beta,
                                     clnn_tensor *dx) {
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, "clnn_maxpool2d_backward", "p", p, p_in);
   size_t yd[4];
   clnn_status s = clnn__check_tensor(ctx, x, "x"); /* required: the maxima are recomputed */
   if (s != CLNN_SUCCESS) return s;
@@ -233,6 +240,8 @@ clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
 
 clnn_status clnn_avgpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
                                    const clnn_tensor *x, clnn_tensor *y) {
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, "clnn_avgpool2d_forward", "p", p, p_in);
   size_t yd[4];
   clnn_status s = pool_validate(ctx, "clnn_avgpool2d_forward", p, x, "x", y, "y", NULL, yd);
   if (s != CLNN_SUCCESS) return s;
@@ -251,6 +260,8 @@ clnn_status clnn_avgpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *
 
 clnn_status clnn_avgpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,
                                     const clnn_tensor *dy, float beta, clnn_tensor *dx) {
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, "clnn_avgpool2d_backward", "p", p, p_in);
   size_t yd[4];
   clnn_status s = pool_validate(ctx, "clnn_avgpool2d_backward", p, dx, "dx", dy, "dy", NULL, yd);
   if (s != CLNN_SUCCESS) return s;

@@ -10,11 +10,12 @@
 
 #include "common.h"
 
-void clnn__gemm_context_init(clnn_context *ctx); /* src/gemm.c: applies tuned GEMM parameters */
 void clnn__programs_release(clnn_context *ctx);   /* src/runtime/program.c */
 
 void clnn_context_options_init(clnn_context_options *options) {
-  if (options) memset(options, 0, sizeof *options);
+  if (!options) return;
+  memset(options, 0, sizeof *options);
+  options->struct_size = (uint32_t)sizeof *options;
 }
 
 /* Resolves the cache directory: option, $CLNN_CACHE_DIR, $XDG_CACHE_HOME/clnn, ~/.cache/clnn. */
@@ -82,6 +83,9 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
                        "clnn-info --export-binaries DIR on a machine that can compile for it)",
                        ctx->info.name,
                        ctx->info.compiler_available ? "was asked to use binaries only" : "has no compiler");
+  /* Tuned GEMM parameters: resolved here, once per context (the only time a tuned file is read),
+   * then CLBlast's overrides are applied from them. */
+  clnn__tune_resolve(&ctx->info, ctx->cache_dir, &ctx->tune);
   clnn__gemm_context_init(ctx);
   return CLNN_SUCCESS;
 }
@@ -89,6 +93,8 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
 clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **out) {
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_create: ctx is NULL");
   *out = NULL;
+  clnn_context_options o_in;
+  CLNN__STRUCT_IN(CLNN__CONTEXT_OPTIONS, "clnn_context_create", "options", options, o_in);
   const char *sel = options && options->device ? options->device : getenv("CLNN_DEVICE");
   int index = -1;
   char reason[256];
@@ -132,6 +138,8 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
                               const clnn_context_options *options, clnn_context **out) {
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: ctx is NULL");
   *out = NULL;
+  clnn_context_options o_in;
+  CLNN__STRUCT_IN(CLNN__CONTEXT_OPTIONS, "clnn_context_wrap", "options", options, o_in);
   if (!context || !device || !queue)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_wrap: context, device and queue must all be non-NULL");
   cl_context qctx = NULL;
@@ -179,13 +187,33 @@ clnn_status clnn_context_wrap(cl_context context, cl_device_id device, cl_comman
   return CLNN_SUCCESS;
 }
 
+clnn_status clnn__context_check_live(const clnn_context *ctx, const char *fn) {
+  if (ctx->destroy_pending)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the context was destroyed (clnn_context_destroy "
+                       "while tensors, networks or models lived); only destroying them is allowed", fn);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__context_hold(clnn_context *ctx, const char *fn) {
+  clnn_status s = clnn__context_check_live(ctx, fn);
+  if (s == CLNN_SUCCESS) ctx->live_objects++;
+  return s;
+}
+
+void clnn__context_drop(clnn_context *ctx) {
+  if (!ctx) return;
+  if (ctx->live_objects) ctx->live_objects--;
+  /* the context's destroy was deferred until its last object went */
+  if (ctx->destroy_pending && ctx->live_objects == 0) clnn_context_destroy(ctx);
+}
+
 void clnn_context_destroy(clnn_context *ctx) {
   if (!ctx) return;
   if (ctx->queue) clFinish(ctx->queue);
-  if (ctx->live_tensors) { /* issue 20: freed with its last tensor (src/runtime/tensor.c) */
+  if (ctx->live_objects) { /* freed with its last tensor, network or model (clnn__context_drop) */
     if (!ctx->destroy_pending)
-      clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s) still alive; the context refuses "
-                "new work and is freed when the last one is destroyed", ctx->live_tensors);
+      clnn__log(CLNN_LOG_WARN, "clnn_context_destroy: %zu tensor(s), network(s) or model(s) still alive; "
+                "the context refuses new work and is freed when the last one is destroyed", ctx->live_objects);
     ctx->destroy_pending = 1;
     return;
   }
@@ -214,7 +242,11 @@ clnn_status clnn_context_get_cl(const clnn_context *ctx, cl_context *context, cl
 clnn_status clnn_context_device_info(const clnn_context *ctx, clnn_device_info *info) {
   if (!ctx || !info)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_context_device_info: ctx and info must be non-NULL");
-  *info = ctx->info;
+  uint32_t size;
+  clnn_status s = clnn__struct_check(CLNN__DEVICE_INFO, "clnn_context_device_info", "info", info,
+                                     &size);
+  if (s != CLNN_SUCCESS) return s;
+  clnn__struct_out(info, &ctx->info, size);
   return CLNN_SUCCESS;
 }
 

@@ -60,7 +60,7 @@ static void get_str(cl_device_id dev, cl_device_info what, char *buf, size_t siz
 }
 
 void clnn__describe_device(cl_platform_id platform, cl_device_id dev, clnn_device_info *info) {
-  memset(info, 0, sizeof *info);
+  clnn_device_info_init(info);
   info->platform_index = -1;
   info->device_index = -1;
   if (platform) {
@@ -162,9 +162,22 @@ clnn_status clnn__device_lookup(int index, cl_platform_id *platform, cl_device_i
   return CLNN_SUCCESS;
 }
 
+void clnn_device_info_init(clnn_device_info *info) {
+  if (!info) return;
+  memset(info, 0, sizeof *info);
+  info->struct_size = (uint32_t)sizeof *info;
+}
+
 clnn_status clnn_device_get_info(int index, clnn_device_info *info) {
-  if (!info) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_device_get_info: info is NULL");
-  return clnn__device_lookup(index, NULL, NULL, info);
+  static const char fn[] = "clnn_device_get_info";
+  if (!info) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: info is NULL", fn);
+  uint32_t size;
+  clnn_status s = clnn__struct_check(CLNN__DEVICE_INFO, fn, "info", info, &size);
+  if (s != CLNN_SUCCESS) return s;
+  clnn_device_info full;
+  if ((s = clnn__device_lookup(index, NULL, NULL, &full)) != CLNN_SUCCESS) return s;
+  clnn__struct_out(info, &full, size);
+  return CLNN_SUCCESS;
 }
 
 static int ci_contains(const char *hay, const char *needle) {

@@ -171,6 +171,8 @@ clnn_status clnn_device_set_create(const char *selection, const clnn_context_opt
                                    clnn_device_set **out) {
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_device_set_create: out is NULL");
   *out = NULL;
+  clnn_context_options o_in;
+  CLNN__STRUCT_IN(CLNN__CONTEXT_OPTIONS, "clnn_device_set_create", "options", options, o_in);
   const char *sel = selection;
   int single_env = 0;
   if (!sel || !*sel) {

@@ -35,21 +35,11 @@
 #define CLNN_VERSION_FULL CLNN_VERSION_STRING
 #endif
 
-void clnn__tuned_program_options(const clnn_context *ctx, const char *program, char *buf, size_t size);
-
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size) {
   char tuned[512] = "";
-  clnn__tuned_program_options(ctx, program, tuned, sizeof tuned);
+  clnn__tune_program_options(&ctx->tune, program, tuned, sizeof tuned);
   snprintf(buf, size, "-cl-std=CL1.2 -DCLNN_DEVICE_CLASS=%d%s%s", ctx->device_class,
            tuned[0] ? " " : "", tuned);
-}
-
-/* Weak default: no tuned options. src/tune.c may provide the real table. */
-__attribute__((weak)) void clnn__tuned_program_options(const clnn_context *ctx, const char *program,
-                                                       char *buf, size_t size) {
-  (void)ctx;
-  (void)program;
-  if (size) buf[0] = 0;
 }
 
 /* ---- sources ---- */

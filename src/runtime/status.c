@@ -1,8 +1,11 @@
 /* src/runtime/status.c — status names, the thread-local last-error detail, OpenCL error names,
- * logging (silent unless a callback or CLNN_LOG asks), and small shared helpers. */
+ * logging (silent unless a callback or CLNN_LOG asks; safe to reconfigure while other threads
+ * log), and small shared helpers. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,11 +94,19 @@ clnn_status clnn__cl_error(cl_int err, const char *what) {
   return clnn__error(s, "%s: %s (%d)", what, clnn__cl_error_name(err), (int)err);
 }
 
-/* ---- logging ---- */
-static clnn_log_fn log_fn = NULL;
-static void *log_user = NULL;
-static int log_max = -1;       /* -1: not decided yet (read CLNN_LOG on first use) */
-static int log_env_done = 0;
+/* ---- logging ----
+ * The settings (callback, its user pointer, the level) change together under log_lock, and a
+ * message is delivered under it too: so a message goes either to the old callback with the old
+ * user pointer or to the new ones, and once clnn_set_log_callback returns the old callback is not
+ * running on any thread. log_max is also kept in an atomic, so a message above the level (the
+ * common case: logging off) costs one load and no lock. A callback that logs (calls into clnn)
+ * already holds the lock on its thread: log_depth lets that nested message through without
+ * locking again. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static clnn_log_fn log_fn = NULL;   /* guarded by log_lock */
+static void *log_user = NULL;       /* guarded by log_lock */
+static atomic_int log_max = -1;     /* -1: not decided yet (read CLNN_LOG on first use); -2: off */
+static _Thread_local int log_depth; /* > 0: this thread is inside the callback, holding log_lock */
 
 static void log_stderr(clnn_log_level level, const char *message, void *user) {
   (void)user;
@@ -103,36 +114,49 @@ static void log_stderr(clnn_log_level level, const char *message, void *user) {
   fprintf(stderr, "clnn[%s]: %s\n", names[level], message);
 }
 
+/* CLNN_LOG, read the first time a message is logged unless a callback was set first. Caller holds
+ * log_lock. */
+static void log_env_locked(void) {
+  if (atomic_load_explicit(&log_max, memory_order_relaxed) != -1) return;
+  int lvl = -2;
+  const char *e = getenv("CLNN_LOG");
+  if (e && *e) {
+    if (!strcasecmp(e, "error")) lvl = CLNN_LOG_ERROR;
+    else if (!strcasecmp(e, "warn") || !strcasecmp(e, "warning")) lvl = CLNN_LOG_WARN;
+    else if (!strcasecmp(e, "info")) lvl = CLNN_LOG_INFO;
+    else if (!strcasecmp(e, "debug")) lvl = CLNN_LOG_DEBUG;
+  }
+  if (lvl >= 0) log_fn = log_stderr;
+  atomic_store_explicit(&log_max, lvl, memory_order_release);
+}
+
 void clnn_set_log_callback(clnn_log_fn fn, clnn_log_level max_level, void *user) {
+  if (log_depth) return; /* from inside the callback: it holds the lock (documented as ignored) */
+  pthread_mutex_lock(&log_lock);
   log_fn = fn;
   log_user = user;
-  log_max = fn ? (int)max_level : -2;
-  log_env_done = 1;
+  /* a level below CLNN_LOG_ERROR lets nothing through: stored as off, never as "not decided" */
+  atomic_store_explicit(&log_max, fn && (int)max_level >= 0 ? (int)max_level : -2, memory_order_release);
+  pthread_mutex_unlock(&log_lock);
 }
 
 void clnn__log(clnn_log_level level, const char *fmt, ...) {
-  if (!log_env_done) {
-    log_env_done = 1;
-    const char *e = getenv("CLNN_LOG");
-    if (e && *e) {
-      int lvl = -2;
-      if (!strcasecmp(e, "error")) lvl = CLNN_LOG_ERROR;
-      else if (!strcasecmp(e, "warn") || !strcasecmp(e, "warning")) lvl = CLNN_LOG_WARN;
-      else if (!strcasecmp(e, "info")) lvl = CLNN_LOG_INFO;
-      else if (!strcasecmp(e, "debug")) lvl = CLNN_LOG_DEBUG;
-      if (lvl >= 0) {
-        log_fn = log_stderr;
-        log_max = lvl;
-      }
-    }
-  }
-  if (!log_fn || (int)level > log_max) return;
+  int max = atomic_load_explicit(&log_max, memory_order_acquire);
+  if (max != -1 && (int)level > max) return;
   char msg[4096];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  log_fn(level, msg, log_user);
+  int nested = log_depth > 0;
+  if (!nested) pthread_mutex_lock(&log_lock);
+  log_env_locked();
+  if (log_fn && (int)level <= atomic_load_explicit(&log_max, memory_order_relaxed)) {
+    log_depth++;
+    log_fn(level, msg, log_user);
+    log_depth--;
+  }
+  if (!nested) pthread_mutex_unlock(&log_lock);
 }
 
 /* ---- helpers ---- */

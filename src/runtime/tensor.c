@@ -40,9 +40,11 @@ clnn_status clnn__check_tensor(const clnn_context *ctx, const clnn_tensor *t, co
   if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "tensor %s is NULL", name);
   if (t->ctx != ctx)
     return clnn__error(CLNN_ERROR_CONTEXT_MISMATCH, "tensor %s belongs to another context", name);
-  if (ctx->destroy_pending)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "the context was destroyed (clnn_context_destroy "
-                       "while tensors lived); only destroying its tensors is allowed");
+  if (ctx->destroy_pending) {
+    char what[96];
+    snprintf(what, sizeof what, "tensor %s", name);
+    return clnn__context_check_live(ctx, what);
+  }
   return CLNN_SUCCESS;
 }
 
@@ -116,7 +118,11 @@ static clnn_status new_tensor(clnn_context *ctx, int ndim, const size_t *dims, s
   t->ndim = ndim;
   for (int i = 0; i < ndim; i++) t->dims[i] = dims[i];
   t->numel = numel;
-  ctx->live_tensors++;
+  clnn_status s = clnn__context_hold(ctx, "clnn_tensor_create");
+  if (s != CLNN_SUCCESS) {
+    free(t);
+    return s;
+  }
   *out = t;
   return CLNN_SUCCESS;
 }
@@ -125,8 +131,8 @@ clnn_status clnn_tensor_create(clnn_context *ctx, int ndim, const size_t *dims, 
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_create: out is NULL");
   *out = NULL;
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_create: ctx is NULL");
-  if (ctx->destroy_pending)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_create: the context was destroyed");
+  clnn_status live = clnn__context_check_live(ctx, "clnn_tensor_create");
+  if (live != CLNN_SUCCESS) return live;
   size_t numel;
   clnn_status s = check_shape(ctx, ndim, dims, &numel, "clnn_tensor_create");
   if (s != CLNN_SUCCESS) return s;
@@ -142,8 +148,8 @@ clnn_status clnn_tensor_wrap(clnn_context *ctx, cl_mem mem, int ndim, const size
   if (!out) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_wrap: out is NULL");
   *out = NULL;
   if (!ctx || !mem) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_wrap: ctx and mem must be non-NULL");
-  if (ctx->destroy_pending)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_wrap: the context was destroyed");
+  clnn_status live = clnn__context_check_live(ctx, "clnn_tensor_wrap");
+  if (live != CLNN_SUCCESS) return live;
   size_t numel;
   clnn_status s = check_shape(ctx, ndim, dims, &numel, "clnn_tensor_wrap");
   if (s != CLNN_SUCCESS) return s;
@@ -167,14 +173,14 @@ void clnn_tensor_destroy(clnn_tensor *t) {
   if (!t) return;
   clnn_context *ctx = t->ctx;
   if (t->mem) clReleaseMemObject(t->mem);
-  if (ctx && ctx->live_tensors) ctx->live_tensors--;
   free(t);
-  /* the context's destroy was deferred until its last tensor went (issue 20) */
-  if (ctx && ctx->destroy_pending && ctx->live_tensors == 0) clnn_context_destroy(ctx);
+  clnn__context_drop(ctx); /* frees a destroyed context with its last object */
 }
 
 clnn_status clnn_tensor_write(clnn_tensor *t, const float *src, size_t count) {
   if (!t || !src) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_write: tensor and src must be non-NULL");
+  clnn_status live = clnn__context_check_live(t->ctx, "clnn_tensor_write");
+  if (live != CLNN_SUCCESS) return live;
   if (count != t->numel)
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "clnn_tensor_write: count is %zu, the tensor has %zu elements", count, t->numel);
   cl_int err = clEnqueueWriteBuffer(t->ctx->queue, t->mem, CL_TRUE, 0, count * sizeof(float), src, 0, NULL, NULL);
@@ -184,6 +190,8 @@ clnn_status clnn_tensor_write(clnn_tensor *t, const float *src, size_t count) {
 
 clnn_status clnn_tensor_read(const clnn_tensor *t, float *dst, size_t count) {
   if (!t || !dst) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_read: tensor and dst must be non-NULL");
+  clnn_status live = clnn__context_check_live(t->ctx, "clnn_tensor_read");
+  if (live != CLNN_SUCCESS) return live;
   if (count != t->numel)
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "clnn_tensor_read: count is %zu, the tensor has %zu elements", count, t->numel);
   cl_int err = clEnqueueReadBuffer(t->ctx->queue, t->mem, CL_TRUE, 0, count * sizeof(float), dst, 0, NULL, NULL);
@@ -193,6 +201,8 @@ clnn_status clnn_tensor_read(const clnn_tensor *t, float *dst, size_t count) {
 
 clnn_status clnn_tensor_fill(clnn_tensor *t, float value) {
   if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_fill: tensor is NULL");
+  clnn_status live = clnn__context_check_live(t->ctx, "clnn_tensor_fill");
+  if (live != CLNN_SUCCESS) return live;
   cl_int err = clEnqueueFillBuffer(t->ctx->queue, t->mem, &value, sizeof value, 0, t->numel * sizeof(float), 0, NULL, NULL);
   if (err != CL_SUCCESS) return clnn__cl_error(err, "clnn_tensor_fill: clEnqueueFillBuffer");
   return CLNN_SUCCESS;
@@ -201,6 +211,8 @@ clnn_status clnn_tensor_fill(clnn_tensor *t, float value) {
 clnn_status clnn_tensor_copy(clnn_tensor *dst, const clnn_tensor *src) {
   if (!dst || !src) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_copy: dst and src must be non-NULL");
   if (dst->ctx != src->ctx) return clnn__error(CLNN_ERROR_CONTEXT_MISMATCH, "clnn_tensor_copy: dst and src belong to different contexts");
+  clnn_status live = clnn__context_check_live(dst->ctx, "clnn_tensor_copy");
+  if (live != CLNN_SUCCESS) return live;
   if (dst->numel != src->numel)
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "clnn_tensor_copy: dst has %zu elements, src %zu", dst->numel, src->numel);
   if (dst == src || dst->mem == src->mem) return CLNN_SUCCESS; /* a copy onto itself */

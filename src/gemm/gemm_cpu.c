@@ -1,0 +1,128 @@
+/* src/gemm/gemm_cpu.c — clnn's own CPU-shaped GEMM: cl/gemm_cpu.cl with the context's tuned tile
+ * sizes (measured faster than CLBlast on PoCL's CPU device). src/gemm.c decides when it runs; this
+ * file picks per call the orientation and packing that moves the least data (see the kernel file
+ * for the scheme). */
+#include "gemm/gemm_paths.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Packs Y [K x cols] (Y(k, c) = S[off + k*ld + c], or S[off + c*ld + k] when trans) into panels of
+ * nr columns, in the context's GEMM workspace (slot 6): it grows to the largest operand packed and
+ * is reused, so steady-state GEMMs do not allocate. The queue is in order, so the next GEMM's
+ * packing waits for this GEMM to have read it. */
+static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int trans, cl_mem s, size_t off,
+                        size_t ld, size_t stride, size_t batch, cl_mem *out, size_t *per_batch) {
+  size_t panels = (cols + (size_t)nr - 1) / (size_t)nr;
+  size_t pb_floats = panels * K * (size_t)nr;
+  size_t nb = stride == 0 ? 1 : batch; /* a shared operand is packed once */
+  int ok = 1;
+  size_t bytes = clnn__mul_size(clnn__mul_size(pb_floats, nb, &ok), sizeof(float), &ok);
+  if (!ok || bytes > ctx->info.max_alloc_bytes)
+    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "gemm: packed operand of %zu floats too large", pb_floats * nb);
+  cl_mem p = NULL;
+  clnn_status ws = clnn__workspace(ctx, 6, bytes, &p);
+  if (ws != CLNN_SUCCESS) return ws;
+  size_t global[3] = {panels, (K + 15) / 16, nb};
+  const size_t local[3] = {1, 1, 1};
+  clnn_status st = CLNN_RUN(ctx, "gemm_cpu", "gemm_pack", 3, global, local, CLNN_ARG_INT(K), CLNN_ARG_INT(cols),
+                            CLNN_ARG_INT(nr), CLNN_ARG_INT(trans), CLNN_ARG_MEM(s), CLNN_ARG_LONG(off),
+                            CLNN_ARG_INT(ld), CLNN_ARG_LONG(stride), CLNN_ARG_MEM(p),
+                            CLNN_ARG_LONG(stride == 0 ? 0 : pb_floats));
+  if (st != CLNN_SUCCESS) return st;
+  *out = p;
+  *per_batch = stride == 0 ? 0 : pb_floats;
+  return CLNN_SUCCESS;
+}
+
+/* The kernel the last clnn__gemm_cpu call on this thread launched (a test hook: its name says
+ * the orientation, "_cn_" or "_ct_"). */
+static _Thread_local char last_kernel[32] = "none";
+const char *clnn__own_gemm_last_kernel(void) { return last_kernel; }
+
+clnn_status clnn__gemm_cpu(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a,
+                           size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off, size_t ldb,
+                           size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+                           size_t batch) {
+  const clnn__tune_params *p = &ctx->tune;
+  const int vw = p->vw ? p->vw : 16, nv = p->nv ? p->nv : 2, mr = p->mr ? p->mr : 6, mr_n = p->mr_n ? p->mr_n : 12;
+  const int rt = p->rt ? p->rt : 1;
+  const size_t nr_w = (size_t)(vw * nv), nr_n = (size_t)vw;
+
+  /* Orientation. Normal: P = C, X = op(A) (rows m), Y = op(B) (cols n), Y in place when tb == 0.
+   * Transposed: P = C^T, X = op(B)^T (rows n), Y = op(A)^T (cols m), in place when ta == 1.
+   * Cost in floats moved besides the product itself: packing Y (K*cols), and for the transposed
+   * orientation the element-wise stores of C (counted as 2 per element). */
+  int transposed;
+  {
+    double kd = (double)k, md = (double)m, nd = (double)n;
+    double cost_n = (tb || md >= (double)p->pack_min || n < nr_n) ? kd * nd : 0.0;
+    double cost_t = ((!ta || nd >= (double)p->pack_min || m < nr_n) ? kd * md : 0.0) + 2.0 * md * nd;
+    /* few columns waste vector lanes: prefer the orientation whose vectors run along the longer side */
+    if (n < nr_n && m >= nr_n) cost_n += kd * md;
+    if (m < nr_n && n >= nr_n) cost_t += kd * nd;
+    transposed = cost_t < cost_n;
+  }
+  size_t rows, cols;
+  int x_k_contig, y_trans, y_inplace;
+  cl_mem X, Y;
+  size_t x_off, ldx, x_bs, y_off, ldy, y_bs;
+  if (!transposed) {
+    rows = m;
+    cols = n;
+    X = a; x_off = a_off; ldx = lda; x_bs = a_stride;
+    x_k_contig = !ta;
+    Y = b; y_off = b_off; ldy = ldb; y_bs = b_stride;
+    y_trans = tb;
+    y_inplace = !tb && (long)m < p->pack_min;
+  } else {
+    rows = n;
+    cols = m;
+    X = b; x_off = b_off; ldx = ldb; x_bs = b_stride;
+    x_k_contig = tb;
+    Y = a; y_off = a_off; ldy = lda; y_bs = a_stride;
+    y_trans = !ta;
+    y_inplace = ta && (long)n < p->pack_min;
+  }
+  /* width: narrow kernels when the product has fewer columns than a wide panel */
+  const int wide = cols >= nr_w;
+  const size_t nr = wide ? nr_w : nr_n;
+  const int prows = wide ? mr : mr_n;
+  if (y_inplace && cols < nr) y_inplace = 0; /* the shifted edge panel needs cols >= nr */
+
+  cl_mem packed = NULL;
+  size_t y_ps = 0, y_rs;
+  if (!y_inplace) {
+    size_t per = 0;
+    clnn_status st = pack(ctx, k, cols, (int)nr, y_trans, Y, y_off, ldy, y_bs, batch, &packed, &per);
+    if (st != CLNN_SUCCESS) return st;
+    Y = packed;
+    y_off = 0;
+    y_rs = nr;
+    y_ps = k * nr;
+    y_bs = per;
+  } else {
+    y_rs = ldy;
+  }
+  char kname[32];
+  snprintf(kname, sizeof kname, "gemm_%s_%s_%s", x_k_contig ? "xk" : "xr", transposed ? "ct" : "cn",
+           wide ? "w" : "n");
+  memcpy(last_kernel, kname, sizeof last_kernel);
+  size_t row_groups = (rows + (size_t)(prows * rt) - 1) / (size_t)(prows * rt);
+  /* order 0: row groups fastest, so consecutive work-groups (which PoCL hands to a thread in runs)
+   * share one panel of Y, which stays in the core's L2 while X streams past it */
+  const size_t panels = (cols + nr - 1) / nr;
+  size_t global[3] = {row_groups, panels, batch};
+  if (p->order == 2) {
+    global[0] = panels;
+    global[1] = row_groups;
+  }
+  const size_t local[3] = {1, 1, 1};
+  clnn_status st = CLNN_RUN(ctx, "gemm_cpu", kname, 3, global, local, CLNN_ARG_INT(rows), CLNN_ARG_INT(cols),
+                            CLNN_ARG_INT(k), CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(X),
+                            CLNN_ARG_LONG(x_off), CLNN_ARG_INT(ldx), CLNN_ARG_LONG(x_bs), CLNN_ARG_MEM(Y),
+                            CLNN_ARG_LONG(y_off), CLNN_ARG_INT(y_rs), CLNN_ARG_LONG(y_ps), CLNN_ARG_LONG(y_bs),
+                            CLNN_ARG_INT(y_inplace), CLNN_ARG_MEM(c), CLNN_ARG_LONG(c_off), CLNN_ARG_INT(ldc),
+                            CLNN_ARG_LONG(c_stride));
+  return st; /* `packed` is the context's workspace: nothing to release */
+}
