@@ -2,7 +2,7 @@
  * several shapes (batch 1, odd sizes, H = 32, with and without biases / h0, with per-sample
  * lengths); the reference's and the device's backward vs central finite differences of every
  * input and parameter (with lengths, h0, loss weights on y and h_n); beta 0 (over NaN), 1 and
- * 0.5; lengths semantics (zero outputs past the end, padding to a longer T changes nothing,
+ * 0.5; the reverse direction against the reference on reversed sequences; lengths semantics (zero outputs past the end, padding to a longer T changes nothing,
  * gradients of padded outputs ignored); carrying state across calls; determinism; every error
  * path (right status, message naming the argument, outputs left as they were). */
 #include "gru_ref.h"
@@ -113,7 +113,7 @@ static void test_forward(size_t T, size_t N, size_t I, size_t H, int use_b, int 
   clnn_tensor *ty = tu_guarded(ctx, 3, (size_t[]){T, N, H}), *thn = t2(N, H, NULL);
   clnn_tensor *tres = t1(clnn_gru_reserve_numel(T, N, H), NULL);
   fill_t(ty, NAN), fill_t(thn, NAN);
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, nlen(&p), ty, thn,
+  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, nlen(&p), 0, ty, thn,
                          tres));
   float *wy = malloc(T * N * H * 4), *wh = malloc(N * H * 4);
   ref_forward(&p, wy, wh);
@@ -150,7 +150,7 @@ static void test_backward(size_t T, size_t N, size_t I, size_t H, int use_b, int
   float *wdy = use_dy ? rnd(T * N * H, -1, 1) : NULL, *wdhn = use_dhn ? rnd(N * H, -1, 1) : NULL;
   clnn_tensor *ty = t3(T, N, H, NULL), *tres = t1(clnn_gru_reserve_numel(T, N, H), NULL);
   clnn_tensor *tdy = use_dy ? t3(T, N, H, wdy) : NULL, *tdhn = use_dhn ? t2(N, H, wdhn) : NULL;
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, nlen(&p), ty, NULL,
+  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, nlen(&p), 0, ty, NULL,
                          tres));
   const size_t n_out[6] = {T * N * I, G * I, G * H, G, G, N * H};
   clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
@@ -163,7 +163,7 @@ static void test_backward(size_t T, size_t N, size_t I, size_t H, int use_b, int
     else
       TU_OK(clnn_tensor_write(to[k], old[k], n_out[k]));
   }
-  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, nlen(&p), tres, tdy, tdhn, beta,
+  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, nlen(&p), 0, tres, tdy, tdhn, beta,
                           to[0], to[1], to[2], to[3], to[4], to[5]));
   double *x = dcopy(p.x, T * N * I), *wi = dcopy(p.wi, G * I), *wh = dcopy(p.wh, G * H),
          *bi = dcopy(p.bi, G), *bh = dcopy(p.bh, G), *h0 = dcopy(p.h0, N * H);
@@ -225,8 +225,8 @@ static void test_finite_differences(void) {
   const size_t n_par[6] = {T * N * I, G * I, G * H, G, G, N * H};
   clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
                         t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, ty, NULL, tres));
-  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, tres, tdy, tdhn, 0.0f, to[0],
+  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, NULL, tres));
+  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, tdhn, 0.0f, to[0],
                           to[1], to[2], to[3], to[4], to[5]));
   fd_prob f = {T, N, I, H, dcopy(p.x, T * N * I), dcopy(p.wi, G * I), dcopy(p.wh, G * H),
                dcopy(p.bi, G), dcopy(p.bh, G), dcopy(p.h0, N * H), p.len, NULL, NULL,
@@ -293,7 +293,7 @@ static void test_finite_differences(void) {
         for (int side = 0; side < 2; side++) {
           hp[k][i] = o + (side ? -h : h);
           TU_OK(clnn_tensor_write(tp[k], hp[k], n_par[k]));
-          TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, ty, thn,
+          TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, thn,
                                  tres));
           float *yy = tu_read(ty), *hh = tu_read(thn);
           L[side] = 0.0;
@@ -341,8 +341,8 @@ static void test_padding_invariance(void) {
     clnn_tensor *tdy = t3(T, N, H, wy), *tdhn = t2(N, H, whn);
     clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
                           t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
-    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len, N, ty, thn, tres));
-    TU_OK(clnn_gru_backward(ctx, tx, p.twi, p.twh, p.th0, len, N, tres, tdy, tdhn, 0.0f, to[0],
+    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len, N, 0, ty, thn, tres));
+    TU_OK(clnn_gru_backward(ctx, tx, p.twi, p.twh, p.th0, len, N, 0, tres, tdy, tdhn, 0.0f, to[0],
                             to[1], to[2], to[3], to[4], to[5]));
     ys[v] = tu_read(ty), hns[v] = tu_read(thn);
     for (int k = 0; k < 6; k++) grads[v][k] = tu_read(to[k]), clnn_tensor_destroy(to[k]);
@@ -368,7 +368,7 @@ static void test_padding_invariance(void) {
     for (size_t t = 0; t < T; t++) memcpy(xs + t * I, p.x + (t * N + n) * I, I * 4);
     clnn_tensor *tx = t3(T, 1, I, xs), *th0 = t2(1, H, p.h0 + n * H), *ty = t3(T, 1, H, NULL),
                 *thn = t2(1, H, NULL), *tres = t1(clnn_gru_reserve_numel(T, 1, H), NULL);
-    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, th0, NULL, 0, ty, thn, tres));
+    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, th0, NULL, 0, 0, ty, thn, tres));
     float *y1 = tu_read(ty), *h1 = tu_read(thn), *yb = malloc(T * H * 4);
     for (size_t t = 0; t < T; t++) memcpy(yb + t * H, ys[1] + (t * N + n) * H, H * 4);
     char what[96];
@@ -389,6 +389,76 @@ static void test_padding_invariance(void) {
 }
 
 /* ============================================================================================== */
+/* Reverse direction vs the reference run on each sample's sequence reversed                      */
+/* ============================================================================================== */
+/* rev[t, n] = src[len_n - 1 - t, n] for t < len_n, else src[t, n] (rows of w floats). */
+static void reverse_rows(const float *src, float *rev, size_t T, size_t N, size_t w,
+                         const int32_t *len) {
+  for (size_t t = 0; t < T; t++)
+    for (size_t n = 0; n < N; n++) {
+      const size_t L = len ? (size_t)len[n] : T, from = t < L ? L - 1 - t : t;
+      memcpy(rev + (t * N + n) * w, src + (from * N + n) * w, w * sizeof(float));
+    }
+}
+
+static void test_reverse(size_t T, size_t N, size_t I, size_t H, int use_len) {
+  prob p;
+  prob_make(&p, T, N, I, H, 1, 1, use_len);
+  const size_t G = p.G;
+  float *wdy = rnd(T * N * H, -1, 1), *wdhn = rnd(N * H, -1, 1);
+  clnn_tensor *ty = t3(T, N, H, NULL), *thn = t2(N, H, NULL);
+  clnn_tensor *tres = t1(clnn_gru_reserve_numel(T, N, H), NULL);
+  clnn_tensor *tdy = t3(T, N, H, wdy), *tdhn = t2(N, H, wdhn);
+  const size_t n_out[6] = {T * N * I, G * I, G * H, G, G, N * H};
+  clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
+                        t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
+  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, nlen(&p), 1, ty, thn,
+                         tres));
+  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, nlen(&p), 1, tres, tdy, tdhn,
+                          0.0f, to[0], to[1], to[2], to[3], to[4], to[5]));
+  /* the reference on reversed sequences: reverse x and dy, run forward, reverse y and dx back */
+  float *xr = malloc(T * N * I * 4), *dyr = malloc(T * N * H * 4);
+  reverse_rows(p.x, xr, T, N, I, p.len);
+  reverse_rows(wdy, dyr, T, N, H, p.len);
+  double *x = dcopy(xr, T * N * I), *wi = dcopy(p.wi, G * I), *wh = dcopy(p.wh, G * H),
+         *bi = dcopy(p.bi, G), *bh = dcopy(p.bh, G), *h0 = dcopy(p.h0, N * H),
+         *dyd = dcopy(dyr, T * N * H), *dhd = dcopy(wdhn, N * H);
+  double *yd = malloc(T * N * H * 8), *hd = malloc(N * H * 8), *rg[6];
+  for (int k = 0; k < 6; k++) rg[k] = malloc(n_out[k] * sizeof(double));
+  gru_ref_forward_d(T, N, I, H, x, wi, wh, bi, bh, h0, p.len, yd, hd);
+  gru_ref_backward_d(T, N, I, H, x, wi, wh, bi, bh, h0, p.len, dyd, dhd, rg[0], rg[1], rg[2],
+                     rg[3], rg[4], rg[5]);
+  float *yf = fcopy_d(yd, T * N * H), *want_y = malloc(T * N * H * 4);
+  reverse_rows(yf, want_y, T, N, H, p.len);
+  float *gy = tu_read(ty), *gh = tu_read(thn), *want_h = fcopy_d(hd, N * H);
+  char what[128];
+  snprintf(what, sizeof what, "gru reverse T%zu N%zu len%d: y", T, N, use_len);
+  tu_allclose(gy, want_y, T * N * H, 1e-4f, 1e-5f, what);
+  snprintf(what, sizeof what, "gru reverse T%zu N%zu len%d: h_n", T, N, use_len);
+  tu_allclose(gh, want_h, N * H, 1e-4f, 1e-5f, what);
+  static const char *const names[6] = {"dx", "dw_ih", "dw_hh", "db_ih", "db_hh", "dh0"};
+  for (int k = 0; k < 6; k++) {
+    float *want = fcopy_d(rg[k], n_out[k]), *got = tu_read(to[k]);
+    if (k == 0) { /* dx back to positions */
+      float *tmp = malloc(n_out[0] * 4);
+      reverse_rows(want, tmp, T, N, I, p.len);
+      free(want);
+      want = tmp;
+    }
+    snprintf(what, sizeof what, "gru reverse T%zu N%zu len%d: %s", T, N, use_len, names[k]);
+    tu_allclose(got, want, n_out[k], 1e-3f, 1e-4f, what);
+    free(want), free(got), free(rg[k]);
+    clnn_tensor_destroy(to[k]);
+  }
+  free(xr), free(dyr), free(x), free(wi), free(wh), free(bi), free(bh), free(h0), free(dyd);
+  free(dhd), free(yd), free(hd), free(yf), free(want_y), free(gy), free(gh), free(want_h);
+  free(wdy), free(wdhn);
+  clnn_tensor_destroy(ty), clnn_tensor_destroy(thn), clnn_tensor_destroy(tres);
+  clnn_tensor_destroy(tdy), clnn_tensor_destroy(tdhn);
+  prob_free(&p);
+}
+
+/* ============================================================================================== */
 /* Carrying state: two calls of T/2 steps (h_n written over h0) equal one call of T steps         */
 /* ============================================================================================== */
 static void test_state_carry(void) {
@@ -402,7 +472,7 @@ static void test_state_carry(void) {
   float *got_y = malloc(T * N * H * 4);
   for (int half = 0; half < 2; half++) {
     clnn_tensor *tx = t3(T / 2, N, I, p.x + half * (T / 2) * N * I);
-    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, state, NULL, 0, ty, state, tres));
+    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, state, NULL, 0, 0, ty, state, tres));
     float *y = tu_read(ty);
     memcpy(got_y + half * (T / 2) * N * H, y, (T / 2) * N * H * 4);
     free(y);
@@ -426,13 +496,13 @@ static void test_determinism_and_alias(void) {
   float *wdy = rnd(T * N * H, -1, 1), *wdhn = rnd(N * H, -1, 1);
   clnn_tensor *ty = t3(T, N, H, NULL), *tres = t1(clnn_gru_reserve_numel(T, N, H), NULL);
   clnn_tensor *tdy = t3(T, N, H, wdy), *tdhn = t2(N, H, wdhn);
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, ty, NULL, tres));
+  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, NULL, tres));
   float *runs[2][6];
   const size_t n_out[6] = {T * N * I, G * I, G * H, G, G, N * H};
   for (int r = 0; r < 2; r++) {
     clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
                           t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
-    TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, tres, tdy, tdhn, 0.0f,
+    TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, tdhn, 0.0f,
                             to[0], to[1], to[2], to[3], to[4], to[5]));
     for (int k = 0; k < 6; k++) runs[r][k] = tu_read(to[k]), clnn_tensor_destroy(to[k]);
   }
@@ -441,7 +511,7 @@ static void test_determinism_and_alias(void) {
   TU_CHECK(same, "gru backward is bitwise deterministic");
   /* dh0 over dh_n: the same dh0 as into a separate tensor. */
   clnn_tensor *shared = t2(N, H, wdhn);
-  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, tres, tdy, shared, 0.0f, NULL,
+  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, shared, 0.0f, NULL,
                           NULL, NULL, NULL, NULL, shared));
   float *g = tu_read(shared);
   tu_allclose(g, runs[0][5], N * H, 1e-6f, 1e-7f, "gru dh0 written over dh_n");
@@ -503,9 +573,9 @@ static void test_errors(void) {
   clnn_tensor *fw_outs[] = {y, hn, res, y_bad, res_small, nh_bad};
   for (size_t i = 0; i < sizeof fw_outs / sizeof *fw_outs; i++) watch_add(fw_outs[i]);
 #define FWD(x_, wi_, wh_, bi_, bh_, h0_, len_, nl_, y_, hn_, res_) \
-  clnn_gru_forward(ctx, x_, wi_, wh_, bi_, bh_, h0_, len_, nl_, y_, hn_, res_)
+  clnn_gru_forward(ctx, x_, wi_, wh_, bi_, bh_, h0_, len_, nl_, 0, y_, hn_, res_)
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "ctx",
-             clnn_gru_forward(NULL, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
+             clnn_gru_forward(NULL, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, 0, y, hn, res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "x is NULL",
              FWD(NULL, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "w_ih is NULL",
@@ -545,6 +615,8 @@ static void test_errors(void) {
              FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len_zero, N, y, hn, res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "lengths[1] is -1",
              FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len_neg, N, y, hn, res));
+  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "reverse is 2; it must be 0 or 1",
+             clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, 2, y, hn, res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "num_lengths is 1 but the batch has N = 2",
              FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len_ok, 1, y, hn, res));
   { /* aliasing needs matching shapes: I = H for y over x, I = 5H for the reserve over x */
@@ -572,13 +644,13 @@ static void test_errors(void) {
   clnn_tensor *bw_outs[] = {dx, dwi, dwh, dbi, dbh, dh0, dx_bad, dwi_bad, dwh_bad, b_bad, nh_bad};
   for (size_t i = 0; i < sizeof bw_outs / sizeof *bw_outs; i++) watch_add(bw_outs[i]);
 #define BWD(h0_, len_, nl_, res_, dy_, dhn_, beta_, dx_, dwi_, dwh_, dbi_, dbh_, dh0_) \
-  clnn_gru_backward(ctx, p.tx, p.twi, p.twh, h0_, len_, nl_, res_, dy_, dhn_, beta_, dx_, dwi_, \
+  clnn_gru_backward(ctx, p.tx, p.twi, p.twh, h0_, len_, nl_, 0, res_, dy_, dhn_, beta_, dx_, dwi_, \
                     dwh_, dbi_, dbh_, dh0_)
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "ctx",
-             clnn_gru_backward(NULL, p.tx, p.twi, p.twh, p.th0, len_ok, N, res, dy, dhn, 0.0f, dx,
+             clnn_gru_backward(NULL, p.tx, p.twi, p.twh, p.th0, len_ok, N, 0, res, dy, dhn, 0.0f, dx,
                                dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "x is NULL",
-             clnn_gru_backward(ctx, NULL, p.twi, p.twh, p.th0, len_ok, N, res, dy, dhn, 0.0f, dx,
+             clnn_gru_backward(ctx, NULL, p.twi, p.twh, p.th0, len_ok, N, 0, res, dy, dhn, 0.0f, dx,
                                dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "reserve is NULL",
              BWD(p.th0, len_ok, N, NULL, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
@@ -588,6 +660,9 @@ static void test_errors(void) {
              BWD(p.th0, len_long, N, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "lengths[0] is 0",
              BWD(p.th0, len_zero, N, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
+  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "reverse is -1",
+             clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, len_ok, N, -1, res, dy, dhn, 0.0f,
+                               dx, dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "num_lengths is 3",
              BWD(p.th0, len_ok, 3, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "reserve has shape [119]",
@@ -649,6 +724,9 @@ int main(void) {
   test_backward(4, 3, 5, 7, 1, 1, 1, 1, 1, 1.0f, 0); /* accumulate */
   test_backward(4, 3, 5, 7, 1, 1, 1, 1, 1, 0.5f, 0);
   test_finite_differences();
+  test_reverse(5, 4, 3, 6, 1); /* reverse direction with lengths */
+  test_reverse(4, 2, 5, 3, 0);
+  test_reverse(1, 1, 2, 2, 0);
   test_padding_invariance();
   test_determinism_and_alias();
   test_errors();

@@ -6,7 +6,7 @@ from collections import namedtuple
 from . import _lib as L
 from ._core import as_int32_labels
 from ._errors import invalid
-from .ops import _Op, _float, _h, _out_tuple, _u64
+from .ops import _Op, _flag, _float, _h, _out_tuple, _u64
 
 __all__ = ["gru_reserve_size", "gru", "gru_backward"]
 
@@ -30,12 +30,14 @@ def _lengths(lengths, what):
     return a.ctypes.data_as(L.I32), a.size, a  # keep `a` alive during the call
 
 
-def gru(ctx, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, lengths=None):
+def gru(ctx, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, lengths=None, reverse=False):
     """One GRU layer (torch.nn.GRU's equations and layout: gates r, z, n) over a time-major
     sequence x [T, N, I] with w_ih [3H, I], w_hh [3H, H], biases [3H] and initial state
     h0 [N, H] (None: zeros). lengths: None or N ints in [1, T]; outputs past a sample's length
-    are zero and h_n is its state at its last step. Returns (y [T, N, H], h_n, reserve); pass
-    reserve (and the same lengths) to gru_backward."""
+    are zero and h_n is its state at its last step. reverse=True: the reverse direction of a
+    bidirectional GRU (each sample from its last position down to 0; y stays indexed by
+    position). Returns (y [T, N, H], h_n, reserve); pass reserve (and the same lengths and
+    reverse) to gru_backward."""
     with _Op(ctx, "gru", x, w_ih, w_hh, b_ih, b_hh, h0) as op:
         tx = op.input(x, "x", 3)
         twi, twh = op.input(w_ih, "w_ih", 2), op.input(w_hh, "w_hh", 2)
@@ -48,13 +50,14 @@ def gru(ctx, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, lengths=None):
         hn = op.output((n, hid), None, "h_n")
         r = op.output((gru_reserve_size(t, n, hid),), None, "reserve")
         op.call(op.lib.clnn_gru_forward, op.h, tx._handle(), twi._handle(), twh._handle(),
-                _h(tbi), _h(tbh), _h(th0), lp, ln, y._handle(), hn._handle(), r._handle())
+                _h(tbi), _h(tbh), _h(th0), lp, ln, int(_flag(reverse, "reverse")), y._handle(),
+                hn._handle(), r._handle())
         return GRUResult(*op.ret((y, None), (hn, None), (r, None)))
 
 
 def gru_backward(ctx, x, w_ih, w_hh, reserve, dy=None, dh_n=None, *, h0=None, lengths=None,
-                 beta=0.0, out=None):
-    """Backward through time of gru() (same x, weights, h0 and lengths). dy [T, N, H] and
+                 reverse=False, beta=0.0, out=None):
+    """Backward through time of gru() (same x, weights, h0, lengths and reverse). dy [T, N, H] and
     dh_n [N, H] may each be None (zero). Returns (dx, dw_ih, dw_hh, db_ih, db_hh, dh0);
     out: a tuple of six (entries may be None)."""
     outs = _out_tuple(out, 6, "gru_backward")
@@ -74,6 +77,7 @@ def gru_backward(ctx, x, w_ih, w_hh, reserve, dy=None, dh_n=None, *, h0=None, le
         ts = [op.output(s, o, f"out[{i}] ({nm})", beta)
               for i, (s, o, nm) in enumerate(zip(shapes, outs, names))]
         op.call(op.lib.clnn_gru_backward, op.h, tx._handle(), twi._handle(), twh._handle(),
-                _h(th0), lp, ln, tr._handle(), _h(tdy), _h(tdhn), beta,
+                _h(th0), lp, ln, int(_flag(reverse, "reverse")), tr._handle(), _h(tdy), _h(tdhn),
+                beta,
                 *[t._handle() for t in ts])
         return GRUGrads(*op.ret(*zip(ts, outs)))

@@ -147,3 +147,39 @@ def test_graph_gru_matches_torch(ctx, rng):
     assert_close(got_last, th[0].numpy(), rtol=1e-4, atol=1e-5, what="graph gru last vs torch")
     with pytest.raises(clnn.Error, match="hidden 0"):
         g.gru(x, 0, name="bad")
+
+
+def test_bidirectional_gru_matches_torch(ctx, rng):
+    """Both directions of torch.nn.GRU(bidirectional=True) over packed variable-length sequences:
+    clnn.gru forward and reverse=True with the *_reverse weights, gradients of both."""
+    torch = _torch()
+    t_len, n, i_sz, hid = 6, 4, 3, 5
+    torch.manual_seed(1)
+    net = torch.nn.GRU(i_sz, hid, bidirectional=True).double()
+    x, h0 = rand(rng, t_len, n, i_sz), rand(rng, 2, n, hid)
+    lengths = np.array([6, 2, 4, 1])
+    p = {k: v.detach().numpy().astype(np.float32) for k, v in net.named_parameters()}
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    th0 = torch.tensor(h0, dtype=torch.float64, requires_grad=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(tx, torch.tensor(lengths),
+                                                     enforce_sorted=False)
+    out, thn = net(packed, th0)
+    ty, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=t_len)
+    dy, dhn = rand(rng, t_len, n, 2 * hid), rand(rng, 2, n, hid)
+    ((ty * torch.tensor(dy, dtype=torch.float64)).sum()
+     + (thn * torch.tensor(dhn, dtype=torch.float64)).sum()).backward()
+    dx = np.zeros_like(x)
+    for d, sfx in enumerate(["", "_reverse"]):
+        w = [p[f"{k}_l0{sfx}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        y, hn, res = clnn.gru(ctx, x, *w, h0[d], lengths=lengths, reverse=bool(d))
+        sl = slice(d * hid, (d + 1) * hid)
+        assert_close(y, ty[:, :, sl].detach().numpy(), rtol=1e-4, atol=1e-5, what=f"y dir {d}")
+        assert_close(hn, thn[d].detach().numpy(), rtol=1e-4, atol=1e-5, what=f"h_n dir {d}")
+        g = clnn.gru_backward(ctx, x, w[0], w[1], res, np.ascontiguousarray(dy[:, :, sl]), dhn[d],
+                              h0=h0[d], lengths=lengths, reverse=bool(d))
+        dx += g.dx
+        for name, got in zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh"], g[1:5]):
+            want = getattr(net, f"{name}_l0{sfx}").grad.numpy()
+            assert_close(got, want, rtol=1e-3, atol=1e-4, what=f"d{name} dir {d}")
+        assert_close(g.dh0, th0.grad[d].numpy(), rtol=1e-3, atol=1e-4, what=f"dh0 dir {d}")
+    assert_close(dx, tx.grad.numpy(), rtol=1e-3, atol=1e-4, what="dx of both directions")

@@ -16,7 +16,12 @@
  * of dh_{t-1} into the carry (slot 4 after dgh); then dh_{t-1} += dgh_t W_hh (GEMM, beta 1; into
  * dh0 at t = 0). After the loop: dx = dgi W_ih, dW_ih = dgi^T x, dW_hh = dgh[1..]^T h[0..T-2]
  * (+ dgh_0^T h0) as one GEMM each, and db_ih / db_hh as two-pass column sums in fixed order
- * (slot 5). Lengths are uploaded to slot 2. Nothing is read back to the host. */
+ * (slot 5). Lengths are uploaded to slot 2. Nothing is read back to the host.
+ *
+ * Reverse direction (reverse = 1): step t of sample n reads position lengths[n]-1-t (T-1-t
+ * without lengths) inside the kernels. The reserve's gate rows, y, dy and dgi stay indexed by
+ * position (so the input projection, dx and dW_ih are the same GEMMs); the states and dgh are
+ * indexed by step (so the recurrent GEMMs and dW_hh are too). */
 #include "internal.h"
 
 #include <limits.h>
@@ -110,7 +115,7 @@ size_t clnn_gru_reserve_numel(size_t seq_len, size_t batch, size_t hidden) {
  * (optional), lengths, reserve. `from` receives the text that explains expected shapes. */
 static clnn_status gru_check(const char *fn, const clnn_tensor *x, const clnn_tensor *w_ih,
                              const clnn_tensor *w_hh, const clnn_tensor *h0,
-                             const int32_t *lengths, size_t num_lengths,
+                             const int32_t *lengths, size_t num_lengths, int reverse,
                              const clnn_tensor *reserve, gru_dims *d, char *from,
                              size_t from_size) {
   clnn_status s;
@@ -140,6 +145,9 @@ static clnn_status gru_check(const char *fn, const clnn_tensor *x, const clnn_te
   clnn__mul_size(clnn__mul_size(tn, 2 * d->G, &ok), sizeof(float), &ok);
   if (!ok || tn > INT_MAX || d->G > INT_MAX / 2 || d->I > INT_MAX)
     return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: sizes too large (%s)", fn, from);
+  if (reverse != 0 && reverse != 1)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: reverse is %d; it must be 0 or 1", fn,
+                       reverse);
   if (lengths) {
     if (num_lengths != d->N)
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
@@ -177,8 +185,8 @@ static clnn_status gru_upload_lengths(clnn_context *ctx, const int32_t *lengths,
 clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
                              const clnn_tensor *w_hh, const clnn_tensor *b_ih,
                              const clnn_tensor *b_hh, const clnn_tensor *h0,
-                             const int32_t *lengths, size_t num_lengths, clnn_tensor *y,
-                             clnn_tensor *h_n, clnn_tensor *reserve) {
+                             const int32_t *lengths, size_t num_lengths, int reverse,
+                             clnn_tensor *y, clnn_tensor *h_n, clnn_tensor *reserve) {
   static const char fn[] = "clnn_gru_forward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
   clnn_status s;
@@ -190,7 +198,8 @@ clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn
     return s;
   gru_dims d;
   char from[256];
-  if ((s = gru_check(fn, x, w_ih, w_hh, h0, lengths, num_lengths, reserve, &d, from, sizeof from)))
+  if ((s = gru_check(fn, x, w_ih, w_hh, h0, lengths, num_lengths, reverse, reserve, &d, from,
+                     sizeof from)))
     return s;
   const size_t g1[1] = {d.G}, nh[2] = {d.N, d.H}, tnh[3] = {d.T, d.N, d.H};
   if ((s = gru_shape(fn, b_ih, "b_ih", 1, g1, "[3H]", from)) ||
@@ -234,13 +243,14 @@ clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn
       return s;
     const int has_hn = t + 1 == T && h_n;
     s = CLNN_RUN(ctx, GRU_PROGRAM, "gru_step_fwd", 1, &global, &local, CLNN_ARG_MEM(res),
-                 CLNN_ARG_ULONG(t * N * R), CLNN_ARG_MEM(ws_gh), CLNN_ARG_INT(has_hp),
-                 CLNN_ARG_MEM(b_ih ? b_ih->mem : res), CLNN_ARG_INT(b_ih != NULL),
-                 CLNN_ARG_MEM(b_hh ? b_hh->mem : res), CLNN_ARG_INT(b_hh != NULL),
-                 CLNN_ARG_MEM(hp), CLNN_ARG_ULONG(hp_off), CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(res),
-                 CLNN_ARG_ULONG(h_base + t * NH), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(t * NH),
-                 CLNN_ARG_MEM(has_hn ? h_n->mem : res), CLNN_ARG_INT(has_hn), CLNN_ARG_MEM(lens),
-                 CLNN_ARG_INT(lengths != NULL), CLNN_ARG_INT(t), CLNN_ARG_INT(N), CLNN_ARG_INT(H));
+                 CLNN_ARG_MEM(ws_gh), CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(b_ih ? b_ih->mem : res),
+                 CLNN_ARG_INT(b_ih != NULL), CLNN_ARG_MEM(b_hh ? b_hh->mem : res),
+                 CLNN_ARG_INT(b_hh != NULL), CLNN_ARG_MEM(hp), CLNN_ARG_ULONG(hp_off),
+                 CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(res), CLNN_ARG_ULONG(h_base + t * NH),
+                 CLNN_ARG_MEM(y->mem), CLNN_ARG_MEM(has_hn ? h_n->mem : res),
+                 CLNN_ARG_INT(has_hn), CLNN_ARG_MEM(lens), CLNN_ARG_INT(lengths != NULL),
+                 CLNN_ARG_INT(reverse), CLNN_ARG_INT(t), CLNN_ARG_INT(T), CLNN_ARG_INT(N),
+                 CLNN_ARG_INT(H));
     if (s) return s;
   }
   return CLNN_SUCCESS;
@@ -263,7 +273,7 @@ static clnn_status gru_colsum(clnn_context *ctx, cl_mem src, size_t src_off, siz
 
 clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
                               const clnn_tensor *w_hh, const clnn_tensor *h0,
-                              const int32_t *lengths, size_t num_lengths,
+                              const int32_t *lengths, size_t num_lengths, int reverse,
                               const clnn_tensor *reserve, const clnn_tensor *dy,
                               const clnn_tensor *dh_n, float beta, clnn_tensor *dx,
                               clnn_tensor *dw_ih, clnn_tensor *dw_hh, clnn_tensor *db_ih,
@@ -283,7 +293,8 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const cln
   if ((s = clnn__check_beta(beta))) return gru_prefixed(fn, s);
   gru_dims d;
   char from[256];
-  if ((s = gru_check(fn, x, w_ih, w_hh, h0, lengths, num_lengths, reserve, &d, from, sizeof from)))
+  if ((s = gru_check(fn, x, w_ih, w_hh, h0, lengths, num_lengths, reverse, reserve, &d, from,
+                     sizeof from)))
     return s;
   const size_t nh[2] = {d.N, d.H}, tnh[3] = {d.T, d.N, d.H}, tni[3] = {d.T, d.N, d.I},
                gi[2] = {d.G, d.I}, gh[2] = {d.G, d.H}, g1[1] = {d.G};
@@ -338,13 +349,14 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const cln
     cl_mem dhout = t > 0 ? ws_dgh : (dh0 ? dh0->mem : res);
     const size_t dhout_off = t > 0 ? carry : 0;
     s = CLNN_RUN(ctx, GRU_PROGRAM, "gru_step_bwd", 1, &global, &local, CLNN_ARG_MEM(res),
-                 CLNN_ARG_ULONG(t * N * R), CLNN_ARG_MEM(hp), CLNN_ARG_ULONG(hp_off),
-                 CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(dy ? dy->mem : res), CLNN_ARG_ULONG(t * NH),
-                 CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(dhin), CLNN_ARG_ULONG(dhin_off),
-                 CLNN_ARG_INT(has_dhin), CLNN_ARG_MEM(ws_dgi), CLNN_ARG_MEM(ws_dgh),
-                 CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(dhout), CLNN_ARG_ULONG(dhout_off),
-                 CLNN_ARG_INT(has_dhout), CLNN_ARG_FLOAT(t > 0 ? 0.0f : beta), CLNN_ARG_MEM(lens),
-                 CLNN_ARG_INT(lengths != NULL), CLNN_ARG_INT(t), CLNN_ARG_INT(N), CLNN_ARG_INT(H));
+                 CLNN_ARG_MEM(hp), CLNN_ARG_ULONG(hp_off), CLNN_ARG_INT(has_hp),
+                 CLNN_ARG_MEM(dy ? dy->mem : res), CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(dhin),
+                 CLNN_ARG_ULONG(dhin_off), CLNN_ARG_INT(has_dhin), CLNN_ARG_MEM(ws_dgi),
+                 CLNN_ARG_MEM(ws_dgh), CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(dhout),
+                 CLNN_ARG_ULONG(dhout_off), CLNN_ARG_INT(has_dhout),
+                 CLNN_ARG_FLOAT(t > 0 ? 0.0f : beta), CLNN_ARG_MEM(lens),
+                 CLNN_ARG_INT(lengths != NULL), CLNN_ARG_INT(reverse), CLNN_ARG_INT(t),
+                 CLNN_ARG_INT(T), CLNN_ARG_INT(N), CLNN_ARG_INT(H));
     if (s) return s;
     /* dh_{t-1}[N, H] += dgh_t[N, 3H] * w_hh[3H, H]. */
     if (has_dhout && (s = clnn__gemm(ctx, 0, 0, N, H, G, 1.0f, ws_dgh, t * NG, G, w_hh->mem, 0, H,
