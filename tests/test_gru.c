@@ -2,9 +2,10 @@
  * several shapes (batch 1, odd sizes, H = 32, with and without biases / h0, with per-sample
  * lengths); the reference's and the device's backward vs central finite differences of every
  * input and parameter (with lengths, h0, loss weights on y and h_n); beta 0 (over NaN), 1 and
- * 0.5; the reverse direction against the reference on reversed sequences; lengths semantics (zero outputs past the end, padding to a longer T changes nothing,
- * gradients of padded outputs ignored); carrying state across calls; determinism; every error
- * path (right status, message naming the argument, outputs left as they were). */
+ * 0.5; the reverse direction against the reference on reversed sequences; lengths semantics
+ * (zero outputs past the end, padding to a longer T changes nothing, gradients of padded outputs
+ * ignored); carrying state across calls; determinism; every error path (right status, message
+ * naming the argument, outputs left as they were). */
 #include "gru_ref.h"
 #include "test_util.h"
 
@@ -225,7 +226,8 @@ static void test_finite_differences(void) {
   const size_t n_par[6] = {T * N * I, G * I, G * H, G, G, N * H};
   clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
                         t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, NULL, tres));
+  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, NULL,
+                         tres));
   TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, tdhn, 0.0f, to[0],
                           to[1], to[2], to[3], to[4], to[5]));
   fd_prob f = {T, N, I, H, dcopy(p.x, T * N * I), dcopy(p.wi, G * I), dcopy(p.wh, G * H),
@@ -472,7 +474,8 @@ static void test_state_carry(void) {
   float *got_y = malloc(T * N * H * 4);
   for (int half = 0; half < 2; half++) {
     clnn_tensor *tx = t3(T / 2, N, I, p.x + half * (T / 2) * N * I);
-    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, state, NULL, 0, 0, ty, state, tres));
+    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, state, NULL, 0, 0, ty, state,
+                           tres));
     float *y = tu_read(ty);
     memcpy(got_y + half * (T / 2) * N * H, y, (T / 2) * N * H * 4);
     free(y);
@@ -496,7 +499,8 @@ static void test_determinism_and_alias(void) {
   float *wdy = rnd(T * N * H, -1, 1), *wdhn = rnd(N * H, -1, 1);
   clnn_tensor *ty = t3(T, N, H, NULL), *tres = t1(clnn_gru_reserve_numel(T, N, H), NULL);
   clnn_tensor *tdy = t3(T, N, H, wdy), *tdhn = t2(N, H, wdhn);
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, NULL, tres));
+  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, NULL,
+                         tres));
   float *runs[2][6];
   const size_t n_out[6] = {T * N * I, G * I, G * H, G, G, N * H};
   for (int r = 0; r < 2; r++) {
@@ -511,7 +515,8 @@ static void test_determinism_and_alias(void) {
   TU_CHECK(same, "gru backward is bitwise deterministic");
   /* dh0 over dh_n: the same dh0 as into a separate tensor. */
   clnn_tensor *shared = t2(N, H, wdhn);
-  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, shared, 0.0f, NULL,
+  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, shared, 0.0f,
+                          NULL,
                           NULL, NULL, NULL, NULL, shared));
   float *g = tu_read(shared);
   tu_allclose(g, runs[0][5], N * H, 1e-6f, 1e-7f, "gru dh0 written over dh_n");
@@ -575,7 +580,8 @@ static void test_errors(void) {
 #define FWD(x_, wi_, wh_, bi_, bh_, h0_, len_, nl_, y_, hn_, res_) \
   clnn_gru_forward(ctx, x_, wi_, wh_, bi_, bh_, h0_, len_, nl_, 0, y_, hn_, res_)
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "ctx",
-             clnn_gru_forward(NULL, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, 0, y, hn, res));
+             clnn_gru_forward(NULL, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, 0, y, hn,
+                              res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "x is NULL",
              FWD(NULL, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "w_ih is NULL",
@@ -616,7 +622,8 @@ static void test_errors(void) {
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "lengths[1] is -1",
              FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len_neg, N, y, hn, res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "reverse is 2; it must be 0 or 1",
-             clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, 2, y, hn, res));
+             clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, 2, y, hn,
+                              res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "num_lengths is 1 but the batch has N = 2",
              FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len_ok, 1, y, hn, res));
   { /* aliasing needs matching shapes: I = H for y over x, I = 5H for the reserve over x */
@@ -647,7 +654,8 @@ static void test_errors(void) {
   clnn_gru_backward(ctx, p.tx, p.twi, p.twh, h0_, len_, nl_, 0, res_, dy_, dhn_, beta_, dx_, dwi_, \
                     dwh_, dbi_, dbh_, dh0_)
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "ctx",
-             clnn_gru_backward(NULL, p.tx, p.twi, p.twh, p.th0, len_ok, N, 0, res, dy, dhn, 0.0f, dx,
+             clnn_gru_backward(NULL, p.tx, p.twi, p.twh, p.th0, len_ok, N, 0, res, dy, dhn, 0.0f,
+                               dx,
                                dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "x is NULL",
              clnn_gru_backward(ctx, NULL, p.twi, p.twh, p.th0, len_ok, N, 0, res, dy, dhn, 0.0f, dx,

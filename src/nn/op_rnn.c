@@ -99,8 +99,8 @@ static clnn_status gru_backward(clnn__gexec *x, const clnn__gnode *n) {
   if (st != CLNN_SUCCESS) return st;
   clnn_tensor *wih = clnn__g_pval(x, n, 0), *whh = clnn__g_pval(x, n, 1);
   if (tx && any_p && bp != 0.0f) { /* shared weights accumulate: the input gradient alone first */
-    st = clnn_gru_backward(ctx, xt, wih, whh, NULL, NULL, 0, 0, res, dyt, dhn, 0.0f, dxt, NULL, NULL,
-                           NULL, NULL, NULL);
+    st = clnn_gru_backward(ctx, xt, wih, whh, NULL, NULL, 0, 0, res, dyt, dhn, 0.0f, dxt, NULL,
+                           NULL, NULL, NULL, NULL);
     if (st == CLNN_SUCCESS)
       st = clnn_gru_backward(ctx, xt, wih, whh, NULL, NULL, 0, 0, res, dyt, dhn, bp, NULL, dp[0],
                              dp[1], dp[2], dp[3], NULL);

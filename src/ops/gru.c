@@ -7,7 +7,7 @@
  * r, z, n and W_hn h + b_hn, and writes h_t into the reserve's state area and y.
  *
  * Reserve layout (clnn_gru_reserve_numel = 5*T*N*H floats):
- *   [0, T*N*4H)           per step and sample: r, z, n, W_hn h + b_hn, [T, N, 4H]
+ *   [0, T*N*4H)           per position and sample: r, z, n, W_hn h + b_hn, [T, N, 4H]
  *   [T*N*4H, T*N*5H)      state h_t after every step, [T, N, H] (carried past a sample's end,
  *                         where y is zero, so it is kept apart from y)
  *
