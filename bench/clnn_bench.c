@@ -1,4 +1,4 @@
-/* bench/clnn_bench.c — clnn-bench: the benchmark suite of shared/bench-shapes.md on one device,
+/* bench/clnn_bench.c — clnn-bench: the benchmark suite of docs/BENCHMARKS.md on one device,
  * side by side with a reference on the same machine in the same run.
  *
  *   clnn-bench [--tier ci|gpu] [--case NAME[,NAME...]]... [--runs N] [--warmup N] [--budget S]
@@ -21,7 +21,7 @@
  * The first call of each pass is timed separately (cold: kernel builds or cache loads), with the
  * program-cache statistics of the context (clnn_context_cache_stats) before and after.
  *
- * FLOP conventions (shared/bench-shapes.md): GEMM 2*M*N*K; convolution per pass
+ * FLOP conventions (docs/BENCHMARKS.md): GEMM 2*M*N*K; convolution per pass
  * 2*N*K*P*Q*(C/groups)*R*S ("direct" FLOPs); LSTM forward 8*H*(H+I)*N*T, backward 2x forward;
  * memory-bound cases: bytes read + written at least once.
  *
@@ -370,6 +370,14 @@ static float *read_back(const clnn_tensor *t) {
 
 /* The copy kernels of cl/bench.cl over n floats (n a multiple of 16 * 64), by name: the peak
  * measurement tries all three, the memory-bound rows' same-bytes reference uses the winner. */
+/* The kernels of cl/bench.cl. */
+static clnn__kernel_ref k_bench_copy1 = CLNN_KERNEL_REF("bench", "bench_copy1");
+static clnn__kernel_ref k_bench_copy4 = CLNN_KERNEL_REF("bench", "bench_copy4");
+static clnn__kernel_ref k_bench_copy16 = CLNN_KERNEL_REF("bench", "bench_copy16");
+static clnn__kernel_ref k_bench_fma1 = CLNN_KERNEL_REF("bench", "bench_fma1");
+static clnn__kernel_ref k_bench_fma4 = CLNN_KERNEL_REF("bench", "bench_fma4");
+static clnn__kernel_ref k_bench_fma16 = CLNN_KERNEL_REF("bench", "bench_fma16");
+
 typedef struct copy_arg {
   clnn_context *ctx;
   const char *kernel;
@@ -381,16 +389,16 @@ static clnn_status copy_pass(void *p) {
   size_t g;
   if (!strcmp(c->kernel, "bench_copy16")) {
     g = (size_t)c->n / 16 / 64;
-    return CLNN_RUN(c->ctx, "bench", "bench_copy16", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+    return CLNN_RUN(c->ctx, &k_bench_copy16, 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
                     CLNN_ARG_INT(c->n / 16), CLNN_ARG_INT(64));
   }
   if (!strcmp(c->kernel, "bench_copy4")) {
     g = (size_t)c->n / 4;
-    return CLNN_RUN(c->ctx, "bench", "bench_copy4", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+    return CLNN_RUN(c->ctx, &k_bench_copy4, 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
                     CLNN_ARG_INT(c->n / 4));
   }
   g = (size_t)c->n;
-  return CLNN_RUN(c->ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
+  return CLNN_RUN(c->ctx, &k_bench_copy1, 1, &g, NULL, CLNN_ARG_MEM(c->a), CLNN_ARG_MEM(c->b),
                   CLNN_ARG_INT(c->n));
 }
 
@@ -403,7 +411,8 @@ static void measure_peak(clnn_context *ctx) {
   clnn_context_get_cl(ctx, &cc, NULL, &q);
   size_t cu = info.compute_units ? info.compute_units : 1;
   /* FMA: enough work-items for every lane of every compute unit, ~50 ms per run */
-  static const struct { const char *k; int lanes; } fk[] = {{"bench_fma16", 16}, {"bench_fma4", 4}, {"bench_fma1", 1}};
+  static const struct { const char *k; int lanes; clnn__kernel_ref *ref; } fk[] = {
+      {"bench_fma16", 16, &k_bench_fma16}, {"bench_fma4", 4, &k_bench_fma4}, {"bench_fma1", 1, &k_bench_fma1}};
   size_t max_items = info.type == CLNN_DEVICE_GPU ? cu * 2048 : cu * 16;
   cl_int err;
   cl_mem out = clCreateBuffer(cc, CL_MEM_READ_WRITE, max_items * 16 * sizeof(float), NULL, &err);
@@ -423,7 +432,7 @@ static void measure_peak(clnn_context *ctx) {
         double t0 = now_s();
         /* CPU devices: one work-item per work-group, so that every core gets work-groups */
         const size_t one = 1;
-        clnn_status s = CLNN_RUN(ctx, "bench", fk[v].k, 1, &items, info.type == CLNN_DEVICE_GPU ? NULL : &one,
+        clnn_status s = CLNN_RUN(ctx, fk[v].ref, 1, &items, info.type == CLNN_DEVICE_GPU ? NULL : &one,
                                  CLNN_ARG_MEM(out), CLNN_ARG_INT(iters), CLNN_ARG_FLOAT(1e-3f));
         if (s != CLNN_SUCCESS) die("peak kernel %s: %s", fk[v].k, clnn_last_error());
         clFinish(q);
@@ -484,7 +493,7 @@ static void measure_peak(clnn_context *ctx) {
   for (int i = 0; i < 41; i++) {
     size_t g = 1;
     double t0 = now_s();
-    if (CLNN_RUN(ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(a), CLNN_ARG_MEM(b), CLNN_ARG_INT(1)) !=
+    if (CLNN_RUN(ctx, &k_bench_copy1, 1, &g, NULL, CLNN_ARG_MEM(a), CLNN_ARG_MEM(b), CLNN_ARG_INT(1)) !=
         CLNN_SUCCESS)
       die("launch test: %s", clnn_last_error());
     clFinish(q);
@@ -1241,6 +1250,9 @@ static void run_relu(const char *name) {
   clnn_tensor_destroy(m.a); clnn_tensor_destroy(m.b); clnn_tensor_destroy(m.c);
 }
 
+/* attention, layer norm, embedding */
+#include "bench_seq.c"
+
 /* ============================================================================================== */
 /* the suite                                                                                      */
 /* ============================================================================================== */
@@ -1248,7 +1260,7 @@ static void run_relu(const char *name) {
 typedef struct bench_case {
   const char *name;
   const char *tier; /* "ci": in both tiers; "gpu": gpu tier only */
-  int kind;         /* 0 gemm, 1 conv, 2 lstm, 3 other, 4 gru */
+  int kind;         /* 0 gemm, 1 conv, 2 lstm, 3 other, 4 attention, 5 sequence others, 6 gru */
   int index;
 } bench_case;
 
@@ -1265,10 +1277,14 @@ static void build_suite(void) {
   for (size_t i = 0; i < sizeof lstm_shapes / sizeof lstm_shapes[0]; i++)
     suite[suite_n++] = (bench_case){lstm_shapes[i].name, lstm_shapes[i].tier, 2, (int)i};
   for (size_t i = 0; i < sizeof gru_shapes / sizeof gru_shapes[0]; i++)
-    suite[suite_n++] = (bench_case){gru_shapes[i].name, gru_shapes[i].tier, 4, (int)i};
+    suite[suite_n++] = (bench_case){gru_shapes[i].name, gru_shapes[i].tier, 6, (int)i};
   suite[suite_n++] = (bench_case){"softmax_xent", "ci", 3, 2};
   suite[suite_n++] = (bench_case){"adam_25M", "ci", 3, 3};
   suite[suite_n++] = (bench_case){"relu_bwd_64M", "ci", 3, 4};
+  for (size_t i = 0; i < sizeof attn_shapes / sizeof attn_shapes[0]; i++)
+    suite[suite_n++] = (bench_case){attn_shapes[i].name, attn_shapes[i].tier, 4, (int)i};
+  suite[suite_n++] = (bench_case){"layernorm_8192x256", "ci", 5, 0};
+  suite[suite_n++] = (bench_case){"embedding_32k_256", "ci", 5, 1};
 }
 
 static int selected(const bench_case *c) {
@@ -1285,7 +1301,9 @@ static void run_case(const bench_case *c) {
     case 0: run_gemm(&gemm_shapes[c->index]); break;
     case 1: run_conv(&conv_shapes[c->index]); break;
     case 2: run_lstm(&lstm_shapes[c->index]); break;
-    case 4: run_gru(&gru_shapes[c->index]); break;
+    case 4: run_attention(&attn_shapes[c->index]); break;
+    case 5: c->index == 0 ? run_layernorm(c->name) : run_embedding(c->name); break;
+    case 6: run_gru(&gru_shapes[c->index]); break;
     default:
       switch (c->index) {
         case 0: run_pool(c->name, 1, 2, 64, 112, 112, 3, 2, 1); break;
@@ -1561,7 +1579,8 @@ static void usage(void) {
          "  --no-clblast        skip the CLBlast passes of the GEMM cases\n"
          "  --list              list the cases and exit\n"
          "Environment: CLNN_TUNE (off | builtin | FILE: where tuned parameters come from),\n"
-         "CLNN_CACHE_DIR (kernel cache; 'off' to measure cold builds), OPENBLAS_NUM_THREADS.\n");
+         "CLNN_CACHE_DIR (kernel cache; 'off' to measure cold builds), OPENBLAS_NUM_THREADS,\n"
+         "CLNN_BENCH_PYTHON (the Python that runs the plot script; default /usr/bin/python3).\n");
 }
 
 static void parse_args(int argc, char **argv) {
@@ -1710,8 +1729,11 @@ int main(int argc, char **argv) {
     if (opt.plot) {
       const char *script = getenv("CLNN_BENCH_PLOT");
       if (!script) script = access(CLNN_BENCH_PLOT_SCRIPT, R_OK) == 0 ? CLNN_BENCH_PLOT_SCRIPT : CLNN_BENCH_PLOT_INSTALLED;
+      /* the interpreter Debian's python3-matplotlib serves (tools/install-deps.sh), unless told */
+      const char *python = getenv("CLNN_BENCH_PYTHON");
+      if (!python || !*python) python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
       char cmd[4096];
-      snprintf(cmd, sizeof cmd, "python3 '%s' '%s' '%s'", script, json, opt.plot);
+      snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s'", python, script, json, opt.plot);
       int rc = system(cmd);
       if (rc != 0) fprintf(stderr, "clnn-bench: plotting failed (%s exited with %d)\n", script, rc);
       else fprintf(stderr, "clnn-bench: wrote %s\n", opt.plot);

@@ -325,6 +325,87 @@ def relu_passes(dev):
 
 
 # ------------------------------------------------------------------------------------------------
+# attention, layer norm, embedding (bench/bench_seq.c)
+# ------------------------------------------------------------------------------------------------
+
+ATTN_SHAPES = [  # name, B, T, D, heads, tier
+    ("attn_T256_h4", 4, 256, 256, 4, "ci"),
+    ("attn_T512_h8", 2, 512, 256, 8, "ci"),
+    ("attn_T1024_h8", 1, 1024, 256, 8, "ci"),
+]
+
+
+def attention_passes(shape, dev):
+    # Causal scaled dot-product attention, q = k = v = dout the same random [B, T, D] data in
+    # clnn's BTHD layout (heads side by side). This PyTorch (1.13) has no fused
+    # scaled_dot_product_attention, so it is what people wrote: view as [B, H, T, Dh],
+    # scores = q k^T / sqrt(Dh) + causal mask, softmax, weights v, back to [B, T, D]; the
+    # [B, H, T, T] scores are kept for backward (clnn keeps only the row log-sum-exp).
+    #   forward   the output, with autograd recording
+    #   backward  dq, dk, dv from dout by autograd.grad over the retained graph
+    _, b, t, d, h, _ = shape
+    x = rand((b, t, d), 1.0, dev)
+    q, k, v = (x.clone().requires_grad_() for _ in range(3))
+    dout = x.clone()
+    mask = torch.triu(torch.full((t, t), float("-inf"), device=dev), 1)
+    dh = d // h
+
+    def forward():
+        with torch.enable_grad():
+            qh, kh, vh = (z.view(b, t, h, dh).transpose(1, 2) for z in (q, k, v))
+            w = torch.softmax(qh @ kh.transpose(-1, -2) * dh ** -0.5 + mask, dim=-1)
+            return (w @ vh).transpose(1, 2).reshape(b, t, d)
+
+    graph = forward()
+
+    def backward():
+        torch.autograd.grad(graph, (q, k, v), dout, retain_graph=True)
+
+    note = "unfused: [B, H, T, T] scores and weights in memory"
+    return [Pass("forward", forward, note), Pass("backward", backward, note)]
+
+
+def layernorm_passes(dev):
+    # layernorm_8192x256: F.layer_norm over the last dim of [8192, 256] with weight and bias.
+    #   forward   the output, with autograd recording; backward  dx, dweight, dbias by autograd
+    x = rand((8192, 256), 1.0, dev).requires_grad_()
+    w = rand(256, 1.0, dev).requires_grad_()
+    bias = w.detach().clone().requires_grad_()
+    dy = x.detach().clone()
+
+    def forward():
+        with torch.enable_grad():
+            return torch.nn.functional.layer_norm(x, (256,), w, bias, 1e-5)
+
+    graph = forward()
+
+    def backward():
+        torch.autograd.grad(graph, (x, w, bias), dy, retain_graph=True)
+
+    return [Pass("forward", forward), Pass("backward", backward)]
+
+
+def embedding_passes(dev):
+    # embedding_32k_256: 8192 ids (i * 7919 % 32768) into a [32768, 256] table.
+    #   forward   F.embedding (autograd recording)
+    #   backward  the dense table gradient by autograd (embedding_dense_backward)
+    table = rand((32768, 256), 1.0, dev).requires_grad_()
+    ids = torch.tensor([i * 7919 % 32768 for i in range(8192)], dtype=torch.int64, device=dev)
+    dy = rand((8192, 256), 1.0, dev)
+
+    def forward():
+        with torch.enable_grad():
+            return torch.nn.functional.embedding(ids, table)
+
+    graph = forward()
+
+    def backward():
+        torch.autograd.grad(graph, (table,), dy, retain_graph=True)
+
+    return [Pass("forward", forward), Pass("backward", backward)]
+
+
+# ------------------------------------------------------------------------------------------------
 # the suite: clnn-bench's order
 # ------------------------------------------------------------------------------------------------
 
@@ -345,6 +426,10 @@ def suite():
     cases.append(Case("softmax_xent", "ci", ["forward+backward"], softmax_xent_passes))
     cases.append(Case("adam_25M", "ci", ["step"], adam_passes))
     cases.append(Case("relu_bwd_64M", "ci", ["backward"], relu_passes))
+    cases += [Case(s[0], s[-1], ["forward", "backward"], lambda dev, s=s: attention_passes(s, dev))
+              for s in ATTN_SHAPES]
+    cases.append(Case("layernorm_8192x256", "ci", ["forward", "backward"], layernorm_passes))
+    cases.append(Case("embedding_32k_256", "ci", ["forward", "backward"], embedding_passes))
     return cases
 
 

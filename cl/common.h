@@ -7,7 +7,8 @@
 #ifndef CLNN_CL_COMMON_H
 #define CLNN_CL_COMMON_H
 
-/* Activation ids (clnn_activation in include/clnn.h has the same values). */
+/* Activation ids: the values of clnn_activation in include/clnn.h (src/ops/activation.c checks at
+ * compile time that the two agree). */
 #define CLNN_ACT_ID_IDENTITY 0
 #define CLNN_ACT_ID_RELU 1
 #define CLNN_ACT_ID_LEAKY_RELU 2

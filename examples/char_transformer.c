@@ -18,67 +18,13 @@
  * second half (the first half's labels are the ignore index -100), so every scored character
  * has at least T/2 characters of context. The bigram baseline is smoothed by add-alpha with the
  * alpha (of 0.01, 0.03, 0.1, 0.3, 1) that is best on the held-out text itself, which favours the
- * baseline. After training it samples text (temperature 0.8) by re-running the window for each
- * character: keys and values are not carried from step to step here. */
+ * baseline. After training it samples text (temperature 0.8) with keys and values carried from
+ * step to step (a decoder graph that takes one token and the cached keys and values, below),
+ * checking its logits against re-running the whole window and timing both. */
 #define EXAMPLE_NAME "char_transformer"
 #include "example_util.h"
 
-#include <math.h>
-
-#define VOCAB 96 /* '\n' -> 0, ' '..'~' -> 1..95 */
-
-static int32_t char_id(int c) { return c == '\n' ? 0 : (c >= 32 && c < 127) ? c - 31 : -1; }
-static int id_char(int32_t id) { return id == 0 ? '\n' : id + 31; }
-
-/* The text as ids (other bytes dropped). */
-static int32_t *load_text(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "char_transformer: cannot open %s (--data FILE)\n", path);
-    exit(1);
-  }
-  size_t cap = 1 << 20, len = 0;
-  int32_t *ids = malloc(cap * sizeof *ids);
-  int c;
-  while (ids && (c = fgetc(f)) != EOF) {
-    int32_t id = char_id(c);
-    if (id < 0) continue;
-    if (len == cap) ids = realloc(ids, (cap *= 2) * sizeof *ids);
-    if (ids) ids[len++] = id;
-  }
-  fclose(f);
-  if (!ids) {
-    fprintf(stderr, "char_transformer: out of memory\n");
-    exit(1);
-  }
-  *n = len;
-  return ids;
-}
-
-/* Held-out bits per character of an add-alpha bigram model counted on the training text. */
-static double bigram_bpc(const int32_t *text, size_t n_train, size_t n, double *alpha_out) {
-  static double counts[VOCAB][VOCAB], rows[VOCAB];
-  memset(counts, 0, sizeof counts);
-  memset(rows, 0, sizeof rows);
-  for (size_t i = 1; i < n_train; i++) {
-    counts[text[i - 1]][text[i]] += 1;
-    rows[text[i - 1]] += 1;
-  }
-  static const double alphas[] = {0.01, 0.03, 0.1, 0.3, 1.0};
-  double best = 1e9;
-  for (size_t a = 0; a < sizeof alphas / sizeof *alphas; a++) {
-    double bits = 0;
-    for (size_t i = n_train + 1; i < n; i++)
-      bits -= log2((counts[text[i - 1]][text[i]] + alphas[a]) /
-                   (rows[text[i - 1]] + alphas[a] * VOCAB));
-    bits /= (double)(n - n_train - 1);
-    if (bits < best) {
-      best = bits;
-      *alpha_out = alphas[a];
-    }
-  }
-  return best;
-}
+#include "text_util.h"
 
 typedef struct cfg {
   int steps, batch, T, D, layers, heads;
@@ -122,8 +68,204 @@ static clnn_graph *build(const cfg *c, int *ids, int *pos, int *tgt, int *logits
   return g;
 }
 
-/* uniform in [0, 1) from splitmix64 (rng_next) */
-static double rng_uniform(void) { return (double)(rng_next() >> 11) * (1.0 / 9007199254740992.0); }
+/* ---- sampling with carried keys and values ----
+ * The decoder graph takes one new token at position `pos` and, per block, the keys and values of
+ * the tokens before it (graph inputs kc_l, vc_l [T-1, D], the first len-1 rows valid): its own
+ * key and value are computed by the block's projections and put in front of the cache (attention
+ * does not depend on the keys' order; position information comes from the position embedding),
+ * and attention over the 1 + T-1 keys masks every key from `len` on (clnn_graph_attention's key
+ * lengths). Node names equal the training graph's, so its parameters are the trained model's
+ * (copied by name). It gives out the logits and every block's new key and value, which the host
+ * appends to the cache. When T positions are used, the cache restarts from the last T/2
+ * characters. */
+#define MAX_BLOCKS 16
+
+typedef struct decoder {
+  clnn_context *ctx;
+  clnn_model *m;
+  int tok, pos, len, logits, kc[MAX_BLOCKS], vc[MAX_BLOCKS], k[MAX_BLOCKS], v[MAX_BLOCKS];
+  size_t T, D, count; /* count: tokens in the cache, the next token's position */
+  int layers;
+  clnn_tensor *kcache[MAX_BLOCKS], *vcache[MAX_BLOCKS]; /* device [1, T-1, D] */
+} decoder;
+
+static void build_decoder(clnn_context *ctx, const cfg *c, clnn_model *trained, decoder *d) {
+  memset(d, 0, sizeof *d);
+  d->ctx = ctx, d->T = (size_t)c->T, d->D = (size_t)c->D, d->layers = c->layers;
+  clnn_graph *g = NULL;
+  size_t one[1] = {1}, cd[2] = {d->T - 1, d->D};
+  int h, p, n, q, k, v, kk, vv, a, mm;
+  char name[64];
+  CHECK(clnn_graph_create(&g));
+  CHECK(clnn_graph_input(g, "ids", CLNN_INT32, 1, one, &d->tok));
+  CHECK(clnn_graph_input(g, "pos", CLNN_INT32, 1, one, &d->pos));
+  CHECK(clnn_graph_input(g, "len", CLNN_INT32, 0, NULL, &d->len));
+  CHECK(clnn_graph_embedding(g, "tok", d->tok, VOCAB, c->D, &h));
+  CHECK(clnn_graph_embedding(g, "pos_emb", d->pos, c->T, c->D, &p));
+  CHECK(clnn_graph_add(g, "embed", h, p, &h));
+  for (int l = 0; l < c->layers; l++) {
+#define NM(fmt) (snprintf(name, sizeof name, fmt, l), name)
+    CHECK(clnn_graph_input(g, NM("kc%d"), CLNN_FLOAT32, 2, cd, &d->kc[l]));
+    CHECK(clnn_graph_input(g, NM("vc%d"), CLNN_FLOAT32, 2, cd, &d->vc[l]));
+    CHECK(clnn_graph_layer_norm(g, NM("b%d.ln1"), h, 0, 1, &n));
+    CHECK(clnn_graph_dense(g, NM("b%d.attn.q"), n, c->D, 1, &q));
+    CHECK(clnn_graph_dense(g, NM("b%d.attn.k"), n, c->D, 1, &k));
+    CHECK(clnn_graph_dense(g, NM("b%d.attn.v"), n, c->D, 1, &v));
+    d->k[l] = k, d->v[l] = v;
+    int ks[2] = {k, d->kc[l]}, vs[2] = {v, d->vc[l]};
+    CHECK(clnn_graph_concat(g, NM("b%d.attn.keys"), 0, 2, ks, &kk));
+    CHECK(clnn_graph_concat(g, NM("b%d.attn.values"), 0, 2, vs, &vv));
+    CHECK(clnn_graph_attention(g, NM("b%d.attn.attn"), q, kk, vv, d->len, c->heads, 0, 0.0f, &a));
+    CHECK(clnn_graph_dense(g, NM("b%d.attn.out"), a, c->D, 1, &a));
+    CHECK(clnn_graph_add(g, NM("b%d.res1"), h, a, &h));
+    CHECK(clnn_graph_layer_norm(g, NM("b%d.ln2"), h, 0, 1, &n));
+    CHECK(clnn_graph_dense(g, NM("b%d.fc1"), n, 4 * c->D, 1, &mm));
+    CHECK(clnn_graph_activation(g, NM("b%d.gelu"), mm, CLNN_ACT_GELU, 0, &mm));
+    CHECK(clnn_graph_dense(g, NM("b%d.fc2"), mm, c->D, 1, &mm));
+    CHECK(clnn_graph_add(g, NM("b%d.res2"), h, mm, &h));
+#undef NM
+  }
+  CHECK(clnn_graph_layer_norm(g, "ln_f", h, 0, 1, &n));
+  CHECK(clnn_graph_dense(g, "head", n, VOCAB, 1, &d->logits));
+  CHECK(clnn_graph_output(g, d->logits));
+  for (int l = 0; l < c->layers; l++) {
+    CHECK(clnn_graph_output(g, d->k[l]));
+    CHECK(clnn_graph_output(g, d->v[l]));
+  }
+  CHECK(clnn_model_create(ctx, g, 1, &d->m));
+  clnn_graph_destroy(g);
+  CHECK(clnn_model_set_mode(d->m, CLNN_MODE_EVAL));
+  for (size_t i = 0; i < clnn_model_num_params(trained); i++) { /* the trained parameters */
+    const char *pn = clnn_model_param_name(trained, i);
+    clnn_tensor *src = NULL, *dst = NULL;
+    CHECK(clnn_model_param(trained, pn, &src, NULL));
+    CHECK(clnn_model_param(d->m, pn, &dst, NULL));
+    size_t cnt = clnn_tensor_numel(src);
+    float *buf = malloc(cnt * sizeof *buf);
+    if (!buf) exit(1);
+    CHECK(clnn_tensor_read(src, buf, cnt));
+    CHECK(clnn_tensor_write(dst, buf, cnt));
+    free(buf);
+  }
+  size_t cdims[3] = {1, d->T - 1, d->D};
+  for (int l = 0; l < c->layers; l++) {
+    CHECK(clnn_tensor_create(ctx, 3, cdims, &d->kcache[l]));
+    CHECK(clnn_tensor_create(ctx, 3, cdims, &d->vcache[l]));
+    CHECK(clnn_tensor_fill(d->kcache[l], 0.0f));
+    CHECK(clnn_tensor_fill(d->vcache[l], 0.0f));
+  }
+}
+
+static void free_decoder(decoder *d) {
+  for (int l = 0; l < d->layers; l++) {
+    clnn_tensor_destroy(d->kcache[l]);
+    clnn_tensor_destroy(d->vcache[l]);
+  }
+  clnn_model_destroy(d->m);
+}
+
+/* One token through the decoder at position d->count: its logits into lg[VOCAB]; its keys and
+ * values join the cache. */
+static void decode_step(decoder *d, int32_t id, float *lg) {
+  int32_t pos = (int32_t)d->count, len = (int32_t)d->count + 1;
+  clnn_feed f[3 + 2 * MAX_BLOCKS] = {{d->tok, &id, 1, NULL}, {d->pos, &pos, 1, NULL},
+                                     {d->len, &len, 1, NULL}};
+  int nf = 3;
+  for (int l = 0; l < d->layers; l++) {
+    f[nf++] = (clnn_feed){d->kc[l], NULL, 0, d->kcache[l]};
+    f[nf++] = (clnn_feed){d->vc[l], NULL, 0, d->vcache[l]};
+  }
+  CHECK(clnn_model_forward(d->m, f, nf, 1, NULL));
+  /* the new keys and values join the device cache (no host round trip); the logits are read */
+  clnn_tensor *t = NULL;
+  if (d->count < d->T - 1) {
+    size_t box[3] = {1, 1, d->D}, from[3] = {0, 0, 0}, at[3] = {0, d->count, 0};
+    for (int l = 0; l < d->layers; l++) {
+      CHECK(clnn_model_value(d->m, d->k[l], &t));
+      CHECK(clnn_copy_region(d->ctx, 3, box, 1.0f, t, from, 0.0f, d->kcache[l], at));
+      CHECK(clnn_model_value(d->m, d->v[l], &t));
+      CHECK(clnn_copy_region(d->ctx, 3, box, 1.0f, t, from, 0.0f, d->vcache[l], at));
+    }
+  }
+  CHECK(clnn_model_value(d->m, d->logits, &t));
+  CHECK(clnn_tensor_read(t, lg, VOCAB));
+  d->count++;
+}
+
+/* Feeds hist[n-1] (hist: every token so far): when all T positions are used, the cache restarts
+ * with the last T/2 tokens (re-read), else one step. */
+static void decode_next(decoder *d, const int32_t *hist, size_t n, float *lg) {
+  if (d->count == d->T) {
+    d->count = 0;
+    size_t keep = d->T / 2;
+    for (size_t i = n - keep; i < n; i++) decode_step(d, hist[i], lg);
+    return;
+  }
+  decode_step(d, hist[n - 1], lg);
+}
+
+/* Samples `sample` characters (temperature 0.8) with the cached decoder and, in lockstep, runs
+ * the trained model over the whole window (the last T characters, positions from 0) for each
+ * one, as sampling did before: the two must give the same logits while the window still starts
+ * at the prompt (checked: largest difference below 1e-3), and their times are compared. Returns
+ * 1 when they agree. */
+static int sample_text(clnn_context *ctx, const cfg *c, clnn_model *m, int ids, int pos,
+                       int logits, const int32_t *bp, long sample, uint64_t seed) {
+  if (c->layers > MAX_BLOCKS || c->T < 2) {
+    printf("sampling skipped: the cached decoder supports up to %d blocks and ctx >= 2\n",
+           MAX_BLOCKS);
+    return 1;
+  }
+  decoder d;
+  build_decoder(ctx, c, m, &d);
+  const size_t T = (size_t)c->T;
+  const char *prompt = "The ";
+  size_t n = 0, plen = strlen(prompt);
+  int32_t *hist = malloc((plen + (size_t)sample) * sizeof *hist), *win = calloc(T, sizeof *win);
+  float *lw = malloc(T * VOCAB * sizeof *lw), lc[VOCAB];
+  if (!hist || !win || !lw) exit(1);
+  rng_state = seed * 0x2545F4914F6CDD1DULL + 5;
+  double t_cache = 0, t_window = 0, worst = 0, t0;
+  size_t compared = 0;
+  printf("sample (temperature 0.8, prompt \"%s\", keys and values carried):\n---\n%s", prompt,
+         prompt);
+  for (size_t i = 0; i < plen; i++) {
+    hist[n++] = char_id(prompt[i]);
+    t0 = now();
+    decode_next(&d, hist, n, lc);
+    t_cache += now() - t0;
+  }
+  clnn_feed fs[2] = {{ids, win, T, NULL}, {pos, bp, T, NULL}};
+  for (long k = 0; k < sample; k++) {
+    /* the window way: the last T characters run whole */
+    size_t wl = n < T ? n : T;
+    memcpy(win, hist + n - wl, wl * sizeof *win);
+    t0 = now();
+    CHECK(clnn_model_predict(m, fs, 2, 1, logits, lw, T * VOCAB));
+    t_window += now() - t0;
+    if (n <= T) { /* same positions: the logits must agree */
+      for (int j = 0; j < VOCAB; j++) worst = fmax(worst, fabs((double)lc[j] - lw[(wl - 1) * VOCAB + j]));
+      compared++;
+    }
+    int32_t id = sample_logits(lc, 0.8);
+    putchar(id_char(id));
+    hist[n++] = id;
+    t0 = now();
+    decode_next(&d, hist, n, lc);
+    t_cache += now() - t0;
+  }
+  printf("\n---\n");
+  const int ok = worst < 1e-3;
+  printf("sampling: cached keys and values %.0f characters/s, recomputing the %zu-character window "
+         "%.0f characters/s (%.1fx faster); logits of the first %zu characters agree within %.2g "
+         "(%s)\n", (double)sample / t_cache, T, (double)sample / t_window, t_window / t_cache,
+         compared, worst, ok ? "ok" : "FAILED: above 1e-3");
+  free(hist);
+  free(win);
+  free(lw);
+  free_decoder(&d);
+  return ok;
+}
 
 int main(int argc, char **argv) {
   cfg c = {1500, 32, 64, 64, 2, 4, 2e-2f};
@@ -265,39 +407,12 @@ int main(int argc, char **argv) {
   printf("held-out: %.3f bits per character over %zu characters (%.1f s); bigram %.3f; gain "
          "%.3f bits\n", bpc, scored, now() - t1, bigram, bigram - bpc);
 
-  if (sample > 0) {
-    /* sampling: the last T characters (a prompt at first) run whole for each new character */
-    const char *prompt = "The ";
-    size_t len = strlen(prompt);
-    int32_t *ctxt = calloc(T, sizeof *ctxt);
-    float *lg = malloc(T * VOCAB * sizeof *lg);
-    if (!ctxt || !lg) return 1;
-    for (size_t i = 0; i < len; i++) ctxt[i] = char_id(prompt[i]);
-    printf("sample (temperature 0.8, prompt \"%s\"):\n---\n%s", prompt, prompt);
-    clnn_feed fs[2] = {{ids, ctxt, T, NULL}, {pos, bp, T, NULL}};
-    for (long k = 0; k < sample; k++) {
-      CHECK(clnn_model_predict(m, fs, 2, 1, logits, lg, T * VOCAB));
-      const float *row = lg + (len - 1) * VOCAB;
-      double mx = -1e30, sum = 0, p[VOCAB];
-      for (int j = 0; j < VOCAB; j++) mx = row[j] > mx ? row[j] : mx;
-      for (int j = 0; j < VOCAB; j++) sum += (p[j] = exp((row[j] - mx) / 0.8));
-      double u = rng_uniform() * sum;
-      int j = 0;
-      while (j < VOCAB - 1 && (u -= p[j]) > 0) j++;
-      putchar(id_char(j));
-      if (len == T) {
-        memmove(ctxt, ctxt + 1, (T - 1) * sizeof *ctxt);
-        len--;
-      }
-      ctxt[len++] = j;
-    }
-    printf("\n---\n");
-    free(ctxt);
-    free(lg);
-  }
-  int ok = bigram - bpc >= min_gain;
+  int cache_ok = 1;
+  if (sample > 0) cache_ok = sample_text(ctx, &c, m, ids, pos, logits, bp, sample, seed);
+  int ok = bigram - bpc >= min_gain && cache_ok;
   printf("char_transformer: %.3f bits/char held out vs bigram %.3f (gain %.3f, needed %.3f), "
-         "training %.1f s: %s\n", bpc, bigram, bigram - bpc, min_gain, train_s, ok ? "ok" : "FAILED");
+         "training %.1f s%s: %s\n", bpc, bigram, bigram - bpc, min_gain, train_s,
+         cache_ok ? "" : ", cached sampling differs from the window", ok ? "ok" : "FAILED");
   clnn_model_destroy(m);
   clnn_context_destroy(ctx);
   free(bx);

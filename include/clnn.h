@@ -624,6 +624,41 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
                                clnn_tensor *dx, clnn_tensor *dw_ih, clnn_tensor *dw_hh,
                                clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0);
 
+/* Sequence options of clnn_lstm_forward_ex / clnn_lstm_backward_ex (backward must get the same
+ * ones as the forward it follows). */
+typedef struct clnn_lstm_params {
+  uint32_t struct_size;   /* sizeof(clnn_lstm_params): clnn_lstm_params_init sets it */
+  const int32_t *lengths; /* NULL, or N host sequence lengths in [1, T]: sample n has steps
+                             0..lengths[n]-1; y is zero at later steps, which take no part in the
+                             state or any gradient (dy there is ignored, dx there is zero; x
+                             there must be finite, as it meets zero gradients), and
+                             h_n/c_n (dh_n/dc_n) belong to the sample's last step. Copied before
+                             the call returns. */
+  size_t num_lengths;     /* entries in `lengths` (must be N when lengths is set) */
+  int reverse;            /* 0 or 1: the reverse direction of a bidirectional LSTM: sample n runs
+                             from step lengths[n]-1 (T-1 without lengths) down to step 0, starting
+                             from h0/c0, and h_n/c_n are its state after step 0 */
+} clnn_lstm_params;
+
+/* struct_size set, no lengths, forward direction. NULL is a no-op. */
+void clnn_lstm_params_init(clnn_lstm_params *p);
+/* clnn_lstm_forward / clnn_lstm_backward with sequence options (p NULL: as those). Bad lengths
+ * (num_lengths != N, a length outside [1, T]) or reverse are CLNN_ERROR_INVALID_ARGUMENT naming
+ * the field, before anything is written. */
+clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_lstm_params *p,
+                                 const clnn_tensor *x, const clnn_tensor *w_ih,
+                                 const clnn_tensor *w_hh, const clnn_tensor *bias,
+                                 const clnn_tensor *h0, const clnn_tensor *c0, clnn_tensor *y,
+                                 clnn_tensor *h_n, clnn_tensor *c_n, clnn_tensor *reserve);
+clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
+                                  const clnn_tensor *x, const clnn_tensor *w_ih,
+                                  const clnn_tensor *w_hh, const clnn_tensor *h0,
+                                  const clnn_tensor *c0, const clnn_tensor *y,
+                                  const clnn_tensor *reserve, const clnn_tensor *dy,
+                                  const clnn_tensor *dh_n, const clnn_tensor *dc_n, float beta,
+                                  clnn_tensor *dx, clnn_tensor *dw_ih, clnn_tensor *dw_hh,
+                                  clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0);
+
 /* ============================================================================================== */
 /* GRU (src/ops/gru.c)                                                                            */
 /* ============================================================================================== */

@@ -85,6 +85,35 @@ clnn_status clnn_graph_softmax(clnn_graph *g, const char *name, int x, int log, 
  * return_sequences, else the last hidden state [hidden]. Zero initial state. */
 clnn_status clnn_graph_lstm(clnn_graph *g, const char *name, int x, int hidden,
                             int return_sequences, int *out);
+/* The LSTM with sequence options (clnn_graph_lstm_options_init, then set what you need):
+ * - lengths: -1, or an int32 input of shape [] (one length per sample, 1..T): steps past a
+ *   sample's length give zero outputs and take no part in its state or any gradient; the last
+ *   hidden state (return_sequences 0) and h_n/c_n are those after the sample's last step.
+ * - h0, c0: -1, or float values (both or neither) of shape [hidden] per sample ([2, hidden] when
+ *   bidirectional: index 1 is the reverse direction): the initial state; gradients flow to them.
+ * - state_outputs: 1 gives out the final state as two more values, *h_n and *c_n, shaped as h0
+ *   (named "<name>:1" and "<name>:2"; the output is then "<name>:0"), so generation can feed
+ *   them back as the next call's h0/c0.
+ * - bidirectional: a second direction runs from each sample's last step to step 0, with its own
+ *   parameters "<name>.weight_ih_reverse", "<name>.weight_hh_reverse", "<name>.bias_reverse"
+ *   (PyTorch's names; clnn's one bias is PyTorch's bias_ih + bias_hh); outputs [T, 2*hidden]
+ *   (forward then reverse on the feature axis) or, return_sequences 0, [2*hidden]: the forward
+ *   direction's state after the last step and the reverse direction's after step 0.
+ * Model files keep these attributes. */
+typedef struct clnn_graph_lstm_options {
+  uint32_t struct_size; /* sizeof(clnn_graph_lstm_options): the _init function sets it */
+  int hidden;           /* >= 1 */
+  int return_sequences; /* 0 or 1 */
+  int bidirectional;    /* 0 or 1 */
+  int lengths;          /* value id or -1 */
+  int h0, c0;           /* value ids or -1 */
+  int state_outputs;    /* 0 or 1 */
+} clnn_graph_lstm_options;
+/* struct_size set, zeros, with lengths, h0 and c0 -1. NULL is a no-op. */
+void clnn_graph_lstm_options_init(clnn_graph_lstm_options *o);
+/* h_n and c_n may be NULL unless state_outputs is set. On failure nothing is added. */
+clnn_status clnn_graph_lstm_ex(clnn_graph *g, const char *name, int x,
+                               const clnn_graph_lstm_options *o, int *out, int *h_n, int *c_n);
 /* GRU over [T, F] sequences (PyTorch's nn.GRU equations; clnn_gru_forward in clnn.h): [T, hidden]
  * when return_sequences, else the last hidden state [hidden]. Zero initial state. Parameters
  * "<name>.weight_ih_l0" [3*hidden, F], "weight_hh_l0" [3*hidden, hidden], "bias_ih_l0" and

@@ -112,6 +112,7 @@ clnn_status clnn_dataset_batch(const clnn_dataset *ds, size_t first, size_t coun
  *             (Box-Muller over splitmix64 seeded with noise_seed).
  * Every channel gets the same geometry. */
 typedef struct clnn_augment_options {
+  uint32_t struct_size;  /* sizeof(clnn_augment_options): set by clnn_augment_options_init */
   int max_shift;        /* dx and dy uniform integers in [-max_shift, max_shift]; >= 0 (0: off) */
   int hflip;            /* 1: a left-right flip with probability 1/2; 0: never (e.g. digits) */
   float max_rotate_deg; /* angle uniform in [-max, max] degrees; 0..180 (0: off) */
@@ -120,11 +121,11 @@ typedef struct clnn_augment_options {
                            the same bits where the C library's sin, cos and log agree */
 } clnn_augment_options;
 
-/* Everything off, seed 0. NULL is a no-op. */
+/* struct_size set, everything off, seed 0. NULL is a no-op. */
 void clnn_augment_options_init(clnn_augment_options *o);
 
 /* The change drawn for one sample (clnn_augment_images reports them; clnn_augment_apply applies
- * one). */
+ * one). Like clnn_feed it is passed in arrays, so it has no struct_size and is frozen (docs/ABI.md). */
 typedef struct clnn_augment_draw {
   int dx, dy;           /* shift in pixels: right, down */
   int flip;             /* 0 or 1 */
@@ -159,8 +160,10 @@ clnn_status clnn_augment_images(const clnn_augment_options *o, uint64_t stream, 
  * clnn_model_train_epoch augment each batch they draw; clnn_net_evaluate, clnn_model_evaluate and
  * clnn_net_accuracy never do. */
 clnn_status clnn_dataset_set_augmentation(clnn_dataset *ds, const clnn_augment_options *o);
-/* 1 and a copy of the options in *o (may be NULL) when the dataset has augmentation; else 0
- * (also for NULL ds). */
+/* 1 and a copy of the options in *o (may be NULL; its struct_size set by
+ * clnn_augment_options_init, and only the bytes within it are written) when the dataset has
+ * augmentation; else 0 (also for NULL ds). -1 when o's struct_size is no layout this library
+ * knows (nothing written; clnn_last_error says why). */
 int clnn_dataset_get_augmentation(const clnn_dataset *ds, clnn_augment_options *o);
 /* clnn_dataset_batch, then, when the dataset has augmentation, clnn_augment_images on the batch
  * with stream = the dataset's batch counter, which then advances by one (so a run that draws the

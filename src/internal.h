@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define CLNN_WORKSPACE_SLOTS 7
@@ -19,11 +20,15 @@ typedef struct clnn__program_entry {
   cl_program program;
 } clnn__program_entry;
 
-typedef struct clnn__kernel_entry {
-  const char *program; /* points into the program entry's name */
-  char *kernel_name;
-  cl_kernel kernel;
-} clnn__kernel_entry;
+/* A kernel as the code names it: one static object per kernel (CLNN_KERNEL_REF), numbered once
+ * per process on first use (src/runtime/program.c); a context keeps the kernel it created under
+ * that number, so a launch finds its cl_kernel by index, never by comparing names. */
+typedef struct clnn__kernel_ref {
+  const char *program; /* "conv2d" for cl/conv2d.cl */
+  const char *name;    /* the kernel function */
+  _Atomic size_t id;   /* 0 until first use, then its index in every context's kernel table */
+} clnn__kernel_ref;
+#define CLNN_KERNEL_REF(program, name) {(program), (name), 0}
 
 struct clnn_context {
   cl_context cl_ctx;
@@ -39,8 +44,8 @@ struct clnn_context {
   clnn__tune_params tune;       /* tuned GEMM parameters, resolved once at creation; read-only after */
   clnn__program_entry *programs;
   size_t num_programs, cap_programs;
-  clnn__kernel_entry *kernels;
-  size_t num_kernels, cap_kernels;
+  cl_kernel *kernels;            /* by clnn__kernel_ref id; NULL: not created yet */
+  size_t cap_kernels;
   cl_mem workspace[CLNN_WORKSPACE_SLOTS];
   size_t workspace_bytes[CLNN_WORKSPACE_SLOTS];
   void *staging;                /* host side of clnn__upload_staged */
@@ -77,6 +82,9 @@ typedef enum clnn__struct_id {
   CLNN__ATTENTION_PARAMS,
   CLNN__OPTIMIZER_CONFIG,
   CLNN__SCHEDULE,
+  CLNN__LSTM_PARAMS,
+  CLNN__GRAPH_LSTM_OPTIONS,
+  CLNN__AUGMENT_OPTIONS,
   CLNN__STRUCT_COUNT
 } clnn__struct_id;
 
@@ -113,6 +121,10 @@ clnn_status clnn__error(clnn_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Re-records the current error (clnn_last_error()) as "fn: <message>" and returns `status`: how a
+ * public function puts its name in front of what a runtime helper (clnn__check_*, clnn__workspace,
+ * ...) reported. CLNN_SUCCESS passes through untouched. */
+clnn_status clnn__prefix_error(const char *fn, clnn_status status);
 /* CLNN_ERROR_OPENCL (or OUT_OF_MEMORY for allocation failures) with "what: CL_ERROR_NAME (code)". */
 clnn_status clnn__cl_error(cl_int err, const char *what);
 const char *clnn__cl_error_name(cl_int err);
@@ -137,18 +149,41 @@ const char *clnn__dims_str_raw(int ndim, const size_t *dims, char *buf, size_t s
 size_t clnn__mul_size(size_t a, size_t b, int *ok);
 /* beta must be 0 or 1 style finite value; checks it is finite. */
 clnn_status clnn__check_beta(float beta);
+/* clnn__check_tensor with "fn: " in front of its message. */
+clnn_status clnn__check_tensor_in(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
+                                  const char *name);
+/* 1 when a and b have the same ndim and dims. */
+int clnn__same_dims(const clnn_tensor *a, const clnn_tensor *b);
+/* CLNN_ERROR_SHAPE_MISMATCH "fn: a has shape [..] but b has shape [..]" unless the dims agree. */
+clnn_status clnn__check_same_shape(const char *fn, const clnn_tensor *a, const char *a_name,
+                                   const clnn_tensor *b, const char *b_name);
+/* CLNN_ERROR_SHAPE_MISMATCH naming both shapes and element counts unless a and b have the same
+ * number of elements. */
+clnn_status clnn__check_same_numel(const char *fn, const clnn_tensor *a, const char *a_name,
+                                   const clnn_tensor *b, const char *b_name);
+/* CLNN_ERROR_INVALID_ARGUMENT "fn: a and b share one buffer; they must be distinct tensors" for
+ * the first pair of t[0..count) (NULLs skipped) with one cl_mem. */
+clnn_status clnn__check_distinct(const char *fn, const clnn_tensor *const *t,
+                                 const char *const *names, int count);
+/* The same for every tensor of a[0..na) against every other entry of b[0..nb) (a and b may be
+ * the same array or overlap: an entry is never compared with itself). */
+clnn_status clnn__check_cross(const char *fn, const clnn_tensor *const *a, const char *const *a_names,
+                              int na, const clnn_tensor *const *b, const char *const *b_names, int nb);
 /* CLNN_ERROR_INVALID_ARGUMENT "fn: out and in share one buffer" when both are non-NULL and are
  * the same cl_mem (an output must not alias an input unless the operator documents in-place use).
  * Distinct sub-buffers of one buffer are not detected. */
 clnn_status clnn__check_alias(const char *fn, const clnn_tensor *out, const char *out_name,
                               const clnn_tensor *in, const char *in_name);
 
+/* "relu", "leaky_relu", ...: the name of a clnn_activation; NULL for a value that is none
+ * (src/ops/activation.c). */
+const char *clnn__act_name(clnn_activation act);
+
 /* ---- kernels (src/runtime/program.c) ---- */
 
-/* The kernel `kernel_name` from program `program` (cl/<program>.cl), built once per context with
- * the options the device calls for, cached in memory and on disk. */
-clnn_status clnn__kernel(clnn_context *ctx, const char *program, const char *kernel_name,
-                         cl_kernel *out);
+/* The kernel `ref` names (its program cl/<program>.cl built once per context with the options the
+ * device calls for, cached in memory and on disk), created on first use and kept. */
+clnn_status clnn__kernel(clnn_context *ctx, clnn__kernel_ref *ref, cl_kernel *out);
 /* Builds `src` (a complete program text) with `opts`; CLNN_ERROR_BUILD with the log on failure. */
 clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *src, const char *opts,
                                cl_program *out);
@@ -172,20 +207,45 @@ typedef struct clnn__arg {
 #define CLNN_ARG_FLOAT(v) ((clnn__arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
 #define CLNN_ARG_LOCAL(bytes) ((clnn__arg){(bytes), NULL})
 
-/* Sets the arguments and enqueues kernel `kernel_name` of `program` over `global` (rounded up to
- * a multiple of `local` when `local` is not NULL; kernels must bounds-check). */
-clnn_status clnn__run(clnn_context *ctx, const char *program, const char *kernel_name,
-                      cl_uint work_dim, const size_t *global, const size_t *local,
-                      const clnn__arg *args, size_t num_args);
-#define CLNN_RUN(ctx, program, kernel, dim, global, local, ...)                                  \
-  clnn__run((ctx), (program), (kernel), (dim), (global), (local), (const clnn__arg[]){__VA_ARGS__}, \
+/* Sets the arguments and enqueues kernel `ref` over `global` (rounded up to a multiple of `local`
+ * when `local` is not NULL; kernels must bounds-check). */
+clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim, const size_t *global,
+                      const size_t *local, const clnn__arg *args, size_t num_args);
+#define CLNN_RUN(ctx, ref, dim, global, local, ...)                                              \
+  clnn__run((ctx), (ref), (dim), (global), (local), (const clnn__arg[]){__VA_ARGS__},            \
             sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
 
-/* The largest work-group `kernel_name` of `program` may be launched with on ctx's device: the
+
+/* ---- launch sizes (src/runtime/launch.c) ---- */
+
+/* The largest work-group kernel `ref` may be launched with on ctx's device: the
  * device's maximum, lowered to the kernel's CL_KERNEL_WORK_GROUP_SIZE (registers, local memory,
  * barriers: GPUs report less for heavy kernels). Launch sizes must come from this, never from the
- * device's maximum alone (src/runtime/device.c). */
-size_t clnn__kernel_wg_limit(clnn_context *ctx, const char *program, const char *kernel_name);
+ * device's maximum alone. */
+size_t clnn__kernel_wg_limit(clnn_context *ctx, clnn__kernel_ref *ref);
+/* The largest power of two <= cap and <= the kernel's limit, stopping at the first >= want. */
+size_t clnn__local_pow2(clnn_context *ctx, clnn__kernel_ref *ref, size_t cap, size_t want);
+
+/* The one launch policy for chunked 1-D kernels over n elements. CPU devices: about
+ * cpu_items_per_cu work-items per compute unit, each a contiguous chunk (rounded up to a multiple
+ * of cpu_align, at least cpu_min_chunk elements), in work-groups of one so PoCL spreads them over
+ * the cores. Other device classes: gpu_chunk elements per work-item (0: one, and the kernel is
+ * told 0), work-groups of gpu_local halved until the kernel's CL_KERNEL_WORK_GROUP_SIZE allows
+ * them. global is never 0. */
+typedef struct clnn__launch_policy {
+  size_t cpu_items_per_cu, cpu_min_chunk, cpu_align;
+  size_t gpu_chunk, gpu_local;
+} clnn__launch_policy;
+/* Elementwise kernels: 4 chunks per compute unit of at least 4096 elements (a multiple of 64),
+ * or on GPUs `gpu_chunk` elements per work-item in work-groups of 128. */
+#define CLNN_LAUNCH_ELEMENTWISE(gpu_chunk) ((clnn__launch_policy){4, 4096, 64, (gpu_chunk), 128})
+/* Partial sums of a reduction: 8 chunks per compute unit of at least 4096 elements, or on GPUs
+ * 64 elements per work-item in work-groups of 128. */
+#define CLNN_LAUNCH_REDUCE ((clnn__launch_policy){8, 4096, 1, 64, 128})
+typedef struct clnn__launch {
+  size_t chunk, global, local;
+} clnn__launch;
+clnn__launch clnn__launch_1d(clnn_context *ctx, clnn__kernel_ref *ref, size_t n, clnn__launch_policy p);
 
 /* Embedded kernel sources (src/runtime/embed.c is generated by CMake from cl/). */
 typedef struct clnn__source {

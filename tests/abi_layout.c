@@ -86,11 +86,28 @@ int main(void) {
   STRUCT(clnn_feed,
          FIELD(clnn_feed, value) FIELD(clnn_feed, host) FIELD(clnn_feed, count)
          FIELD(clnn_feed, tensor));
+  STRUCT(clnn_augment_options,
+         FIELD(clnn_augment_options, struct_size) FIELD(clnn_augment_options, max_shift)
+         FIELD(clnn_augment_options, hflip) FIELD(clnn_augment_options, max_rotate_deg)
+         FIELD(clnn_augment_options, noise_std) FIELD(clnn_augment_options, seed));
+  STRUCT(clnn_augment_draw,
+         FIELD(clnn_augment_draw, dx) FIELD(clnn_augment_draw, dy) FIELD(clnn_augment_draw, flip)
+         FIELD(clnn_augment_draw, angle_deg) FIELD(clnn_augment_draw, noise_std)
+         FIELD(clnn_augment_draw, noise_seed));
   STRUCT(clnn_schedule,
          FIELD(clnn_schedule, struct_size) FIELD(clnn_schedule, type)
          FIELD(clnn_schedule, step_size) FIELD(clnn_schedule, gamma)
          FIELD(clnn_schedule, warmup_steps) FIELD(clnn_schedule, total_steps)
          FIELD(clnn_schedule, min_ratio));
+  STRUCT(clnn_lstm_params,
+         FIELD(clnn_lstm_params, struct_size) FIELD(clnn_lstm_params, lengths)
+         FIELD(clnn_lstm_params, num_lengths) FIELD(clnn_lstm_params, reverse));
+  STRUCT(clnn_graph_lstm_options,
+         FIELD(clnn_graph_lstm_options, struct_size) FIELD(clnn_graph_lstm_options, hidden)
+         FIELD(clnn_graph_lstm_options, return_sequences)
+         FIELD(clnn_graph_lstm_options, bidirectional) FIELD(clnn_graph_lstm_options, lengths)
+         FIELD(clnn_graph_lstm_options, h0) FIELD(clnn_graph_lstm_options, c0)
+         FIELD(clnn_graph_lstm_options, state_outputs));
   printf("\n}\n");
   return 0;
 }

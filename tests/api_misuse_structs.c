@@ -182,5 +182,32 @@ static void struct_sizes(void) {
   TU_CHECK(lr0 == lr1, "refused optimizer or schedule changed the learning rate (%g -> %g)",
            (double)lr0, (double)lr1);
   clnn_model_destroy(m);
+
+  /* augmentation options: images, a dataset's setting and its read-back */
+  clnn_augment_options aug;
+  clnn_augment_options_init(&aug);
+  TU_CHECK(aug.struct_size == sizeof aug, "clnn_augment_options_init sets struct_size");
+  aug.max_shift = 1;
+  float pix[16] = {0};
+  SIZE_ROWS(clnn_augment_images, aug, "clnn_augment_options_init",
+            clnn_augment_images(&aug, 0, 1, 1, 4, 4, pix, 16, NULL, 0));
+  size_t idims[3] = {1, 4, 4};
+  int32_t plab[1] = {0};
+  clnn_dataset *ds = NULL;
+  TU_OK(clnn_dataset_create(1, 3, idims, pix, 16, plab, 1, &ds));
+  if (!ds) return;
+  SIZE_ROWS(clnn_dataset_set_augmentation, aug, "clnn_augment_options_init",
+            clnn_dataset_set_augmentation(ds, &aug));
+  TU_CHECK(!clnn_dataset_get_augmentation(ds, NULL), "refused options left no augmentation");
+  TU_OK(clnn_dataset_set_augmentation(ds, &aug));
+  clnn_augment_options got;
+  memset(&got, 0x5a, sizeof got);
+  got.struct_size = 0;
+  TU_CHECK(clnn_dataset_get_augmentation(ds, &got) == -1 && got.max_shift == 0x5a5a5a5a,
+           "clnn_dataset_get_augmentation with struct_size 0: -1 and nothing written");
+  clnn_augment_options_init(&got);
+  TU_CHECK(clnn_dataset_get_augmentation(ds, &got) == 1 && got.max_shift == 1 &&
+               got.struct_size == sizeof got, "clnn_dataset_get_augmentation reads back the options");
+  clnn_dataset_destroy(ds);
 }
 #undef SIZE_ROWS

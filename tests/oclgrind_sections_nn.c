@@ -30,6 +30,16 @@ static void lstm(clnn_context *ctx) {
     CASE(clnn_lstm_forward(ctx, x, wih, whh, NULL, NULL, NULL, y2, NULL, NULL, res2));
     CASE(clnn_lstm_backward(ctx, x, wih, whh, NULL, NULL, y2, res2, NULL, dhn, NULL, 0.0f, U(ctx, T, N, I),
                             U(ctx, 4 * H, I), U(ctx, 4 * H, H), U(ctx, 4 * H), NULL, NULL));
+    /* the reverse direction with per-sample lengths {T, 1} and initial state: steps past a length,
+     * a start in the middle of the sequence and the gathered first-step rows */
+    const int32_t lens[2] = {(int32_t)T, 1};
+    clnn_lstm_params lp;
+    clnn_lstm_params_init(&lp);
+    lp.lengths = lens, lp.num_lengths = N, lp.reverse = 1;
+    clnn_tensor *y3 = U(ctx, T, N, H), *res3 = S(ctx, clnn_lstm_reserve_numel(T, N, H));
+    CASE(clnn_lstm_forward_ex(ctx, &lp, x, wih, whh, b, h0, c0, y3, U(ctx, N, H), U(ctx, N, H), res3));
+    CASE(clnn_lstm_backward_ex(ctx, &lp, x, wih, whh, h0, c0, y3, res3, dy, dhn, dcn, 0.0f, U(ctx, T, N, I),
+                               U(ctx, 4 * H, I), U(ctx, 4 * H, H), U(ctx, 4 * H), U(ctx, N, H), U(ctx, N, H)));
     release_all();
   }
 }
@@ -75,22 +85,30 @@ static void optim(clnn_context *ctx) {
 }
 
 /* cl/bench.cl (clnn-bench's peak measurement; not used by operators), launched directly. */
+/* The kernels of cl/bench.cl (the clnn-bench peak kernels). */
+static clnn__kernel_ref k_bench_copy1 = CLNN_KERNEL_REF("bench", "bench_copy1");
+static clnn__kernel_ref k_bench_copy4 = CLNN_KERNEL_REF("bench", "bench_copy4");
+static clnn__kernel_ref k_bench_copy16 = CLNN_KERNEL_REF("bench", "bench_copy16");
+static clnn__kernel_ref k_bench_fma1 = CLNN_KERNEL_REF("bench", "bench_fma1");
+static clnn__kernel_ref k_bench_fma4 = CLNN_KERNEL_REF("bench", "bench_fma4");
+static clnn__kernel_ref k_bench_fma16 = CLNN_KERNEL_REF("bench", "bench_fma16");
+
 static void bench_kernels(clnn_context *ctx) {
   clnn_tensor *a = R(ctx, 64), *b = S(ctx, 64);
   cl_mem am = clnn_tensor_cl_mem(a), bm = clnn_tensor_cl_mem(b);
-  const char *fma[] = {"bench_fma1", "bench_fma4", "bench_fma16"};
+  clnn__kernel_ref *fma[] = {&k_bench_fma1, &k_bench_fma4, &k_bench_fma16};
   const size_t items[] = {5, 3, 2}; /* floats per item 1, 4, 16: within 64 */
   for (int i = 0; i < 3; i++) {
     const size_t local = 1;
-    CASE(CLNN_RUN(ctx, "bench", fma[i], 1, &items[i], &local, CLNN_ARG_MEM(bm), CLNN_ARG_INT(3),
+    CASE(CLNN_RUN(ctx, fma[i], 1, &items[i], &local, CLNN_ARG_MEM(bm), CLNN_ARG_INT(3),
                   CLNN_ARG_FLOAT(0.5f)));
   }
   size_t g = 61;
-  CASE(CLNN_RUN(ctx, "bench", "bench_copy1", 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(61)));
+  CASE(CLNN_RUN(ctx, &k_bench_copy1, 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(61)));
   g = 16;
-  CASE(CLNN_RUN(ctx, "bench", "bench_copy4", 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(15)));
+  CASE(CLNN_RUN(ctx, &k_bench_copy4, 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(15)));
   g = 2;
-  CASE(CLNN_RUN(ctx, "bench", "bench_copy16", 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(3),
+  CASE(CLNN_RUN(ctx, &k_bench_copy16, 1, &g, NULL, CLNN_ARG_MEM(am), CLNN_ARG_MEM(bm), CLNN_ARG_INT(3),
                 CLNN_ARG_INT(2)));
   release_all();
 }

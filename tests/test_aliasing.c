@@ -1,4 +1,4 @@
-/* tests/test_aliasing.c — issue 20 item 1: every operator either refuses an output that shares
+/* tests/test_aliasing.c — every operator either refuses an output that shares
  * its buffer with an input (CLNN_ERROR_INVALID_ARGUMENT, nothing written) or documents in-place
  * use, and then in place gives exactly what a separate output gives. Aliases are made both as the
  * same tensor and as a second tensor wrapping the first one's cl_mem (the case a pointer compare

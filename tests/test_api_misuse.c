@@ -803,13 +803,15 @@ static void sequence_ops(void) {
 /* The graph-model rows (graph_model()) live in tests/api_misuse_graph.c, compiled as part of this
  * file (they use the table's macros and counters). */
 #include "api_misuse_graph.c"
+/* The LSTM's sequence options (operators and graph node): tests/api_misuse_lstm.c. */
+#include "api_misuse_lstm.c"
 
 /* The struct_size rows of the versioned public structs (struct_sizes()) live in
  * tests/api_misuse_structs.c, compiled as part of this file. */
 #include "api_misuse_structs.c"
 
-/* The GRU rows (gru_ops()) live in tests/api_misuse_rnn.c, compiled as part of this file. */
-#include "api_misuse_rnn.c"
+/* The GRU rows (gru_ops()) live in tests/api_misuse_gru.c, compiled as part of this file. */
+#include "api_misuse_gru.c"
 
 /* The one detectable use of a destroyed object: a context destroyed before its tensors. */
 static clnn_tensor *orphan; /* reachable, never freed: its context is gone */
@@ -878,6 +880,7 @@ int main(void) {
   device_sets_datasets();
   networks();
   graph_model();
+  lstm_sequence_options();
   struct_sizes();
   destroyed_objects();
   check_coverage();

@@ -284,7 +284,7 @@ static void check_errors(clnn_context *ctx) {
   bad = p; bad.lengths = l8;
   TU_STATUS(F(&bad, tq, tk, tv, to, tl), CLNN_ERROR_INVALID_ARGUMENT);
   MSG("lengths[0] is 8");
-  /* issue 20: the count of the host lengths is checked before any is read */
+  /* the count of the host lengths is checked before any is read */
   bad = p; bad.lengths = lens; bad.num_lengths = 1;
   TU_STATUS(F(&bad, tq, tk, tv, to, tl), CLNN_ERROR_INVALID_ARGUMENT);
   MSG("num_lengths is 1");

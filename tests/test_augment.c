@@ -310,7 +310,8 @@ static void bad_input(void) {
   bad.max_rotate_deg = 200.0f;
   TU_STATUS(clnn_dataset_set_augmentation(ds, &bad), CLNN_ERROR_INVALID_ARGUMENT);
   clnn_augment_options got;
-  TU_CHECK(clnn_dataset_get_augmentation(ds, &got) && got.max_shift == 1 &&
+  clnn_augment_options_init(&got);
+  TU_CHECK(clnn_dataset_get_augmentation(ds, &got) == 1 && got.max_shift == 1 &&
                got.max_rotate_deg == 0.0f, "bad options left the dataset's augmentation as it was");
   TU_OK(clnn_dataset_set_augmentation(ds, NULL));
   TU_CHECK(!clnn_dataset_get_augmentation(ds, &got), "NULL clears the augmentation");

@@ -411,7 +411,7 @@ static void test_truncations(void) {
   clnn_net_destroy(d);
 }
 
-/* issue 20: metadata no training can produce is refused at load (a step of 2^64-1 used to load and
+/* Metadata no training can produce is refused at load (a step of 2^64-1 used to load and
  * make every later Adam step fail); a small valid header followed by a huge sparse tail is refused
  * from the sizes alone, without reading it (it used to be read whole: 10 GiB of memory). */
 static void test_impossible_files(void) {

@@ -1,4 +1,4 @@
-/* tests/test_device_class.c — running a context as another device class (issue 16):
+/* tests/test_device_class.c — running a context as another device class (docs/ARCHITECTURE.md):
  * clnn_context_options.device_class and $CLNN_DEVICE_CLASS pick the kernels' class on any device,
  * the option wins over the variable, bad values are errors that name the choices, and a GPU-class
  * context's GEMM goes to CLBlast and still computes the right product. */

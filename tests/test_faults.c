@@ -18,7 +18,7 @@
  *   them a reference to the context) in a process-wide cache, so on devices where GEMM goes to
  *   CLBlast the context count is reported, not checked.
  *
- * - Attacks on the files clnn writes and reads (issue 20): a symlink planted at the old
+ * - Attacks on the files clnn writes and reads: a symlink planted at the old
  *   predictable temporary name, or at the checkpoint path itself, is never written through (the
  *   link's target keeps its bytes); a FIFO as checkpoint, IDX file or kernel-cache entry is refused
  *   at once (an alarm fails the test instead of hanging); another program's valid cache entry put

@@ -5,7 +5,7 @@
  * transposes x batch strides (shared operand = stride 0, packed, padded) x sizes, with offsets,
  * leading dimensions wider than the matrix and beta 0 / non-zero, is checked against a plain-C
  * double reference; then the convolution passes that issue strided-batched calls (backward-data's
- * transposed A of stride 0: issue 16) are checked against tests/ref/conv_ref.c above the
+ * transposed A of stride 0, which CLBlast once read wrongly) are checked against tests/ref/conv_ref.c above the
  * threshold. */
 #include <float.h>
 #include <math.h>

@@ -1,11 +1,11 @@
-/* tests/test_host_lengths.c — issue 20 item 9: every public function that reads or writes a host
+/* tests/test_host_lengths.c — every public function that reads or writes a host
  * buffer takes its element count and checks it before touching the buffer. Each buffer below is
  * allocated on the heap with exactly the (short) length that is passed, so under the sanitizer
  * build (-DCLNN_SANITIZE=ON, tools/test-hardening.sh) a read or write past it would be a reported
  * heap overflow; before 0.2 these calls had no count and read past the buffer (the upload, the LSTM
  * time-major copy, the label check). Every refusal is CLNN_ERROR_INVALID_ARGUMENT naming the count,
  * and changes nothing (parameters and step count as before); the right counts still work.
- * Also (issue 20, "also wanted"): a network or model that one thread is inside a call on refuses a
+ * Also: a network or model that one thread is inside a call on refuses a
  * second thread with CLNN_ERROR_INVALID_ARGUMENT instead of racing on its buffers. */
 #include "nn/model.h"
 #include "test_util.h"

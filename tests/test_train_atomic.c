@@ -1,4 +1,4 @@
-/* tests/test_train_atomic.c — issue 20 items 2 and 3: a training call that fails changes nothing.
+/* tests/test_train_atomic.c — a training call that fails changes nothing.
  * clnn_net_train_epoch checks every label (and the output's shape) before its first step, so a
  * bad label in the last batch leaves parameters and step count alone; a last batch of 1 into a
  * batch-norm layer that would see one value per channel is merged into the batch before it (the

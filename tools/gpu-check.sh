@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/gpu-check.sh — one prepared run of clnn on a lent GPU (issue 16), or the same run as a dry
+# tools/gpu-check.sh — one prepared run of clnn on a lent GPU, or the same run as a dry
 # run on the CPU. From the repository root:
 #
 #   bash tools/gpu-check.sh            # on the GPU machine: stops early if no GPU device appears

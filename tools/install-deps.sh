@@ -3,19 +3,19 @@
 # PoCL (CPU OpenCL driver), the OpenCL ICD loader and headers, CLBlast, cJSON (the JSON of model
 # files), CMake, a C compiler, OpenBLAS (host reference for clnn-bench), Open MPI (data-parallel
 # training across processes and its test; CLNN_WITH_MPI=off leaves it out) and, for the Python
-# binding's tests, Debian's python3 with NumPy and pytest; for ONNX (issue 15) protobuf-c with
+# binding's tests, Debian's python3 with NumPy and pytest; for ONNX protobuf-c with
 # protoc-c and onnx.proto (libonnx-dev) to build, and for its tests ONNX's own backend test data
 # (libonnx-testdata), the ONNX checker (python3-onnx) and PyTorch with torchvision (exporting a
-# ResNet-18 to compare against). Safe to run any number of times. Needs
-# root (or sudo) only to install.
+# ResNet-18 to compare against); matplotlib for clnn-bench --plot (python3-matplotlib). Safe to
+# run any number of times. Needs root (or sudo) only to install.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
       libclblast-dev libcjson-dev libopenblas-dev python3 python3-numpy python3-pytest
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata python3-onnx
-      python3-torch python3-torchvision)
+      python3-torch python3-torchvision python3-matplotlib)
 if [ "${CLNN_WITH_MPI:-on}" != "off" ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi
-# the fresh-venv install test of the Python package (tools/test-python-install.sh, issue 19);
+# the fresh-venv install test of the Python package (tools/test-python-install.sh);
 # zlib: gzip-compressed IDX (MNIST) files
 pkgs+=(python3-venv zlib1g-dev)
 missing=()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/test-hardening.sh — the hardening part of the test command (issue 8); tools/test.sh runs
+# tools/test-hardening.sh — the hardening part of the test command; tools/test.sh runs
 # it after the plain build's tests. Four steps, each in its own build tree:
 #
 #   sanitizers  build-asan/: the library and every test built with -DCLNN_SANITIZE=ON

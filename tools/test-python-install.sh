@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/test-python-install.sh — the Python package as a new user installs it (issue 19):
+# tools/test-python-install.sh — the Python package as a new user installs it:
 #   1. a fresh virtual environment (/usr/bin/python3 -m venv, no system site-packages), then
 #      `pip install ./python`: scikit-build-core builds libclnn with CMake into the package; numpy
 #      and scikit-build-core come from PyPI (or pip's cache);

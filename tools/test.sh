@@ -21,12 +21,12 @@ if [ "${CLNN_WITH_MPI:-on}" != "off" ] && command -v mpicc >/dev/null 2>&1; then
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCLNN_WITH_MPI=$mpi
 cmake --build "$build" -j"$jobs"
 (cd "$build" && ctest --output-on-failure -j"$jobs")
-# GPU-class pass (issue 16): the operator and training tests again with every context running as
+# GPU-class pass (docs/ARCHITECTURE.md, "Device classes"): the operator and training tests again with every context running as
 # the GPU device class (CLNN_DEVICE_CLASS=gpu): GPU-shaped kernels and launch sizes, GEMM through
 # CLBlast, all checked against the same references on PoCL. About a minute on 2 cores (most of it
 # compiling the GPU-shaped kernels once). CLNN_GPU_CLASS_PASS=off skips it.
 if [ "${CLNN_GPU_CLASS_PASS:-on}" != off ]; then
-  gpu_tests='^test_(activation|attention|batchnorm|conv2d|dense|determinism|dropout|embedding|gemm|gru|layernorm|lstm|optim|pool2d|shape|softmax_loss|train_digits)$'
+  gpu_tests='^test_(activation|attention|batchnorm|conv2d|dense|determinism|dropout|embedding|gemm|gru|layernorm|lstm|lstm_seq|optim|pool2d|shape|softmax_loss|train_digits)$'
   t0=$(date +%s)
   (cd "$build" && CLNN_DEVICE_CLASS=gpu ctest --output-on-failure -j"$jobs" -R "$gpu_tests")
   echo "GPU-class pass (CLNN_DEVICE_CLASS=gpu): passed in $(($(date +%s) - t0)) s"
@@ -34,7 +34,7 @@ fi
 if [ -f python/tests/conftest.py ] || ls python/tests/test_*.py >/dev/null 2>&1; then
   CLNN_LIBRARY="$PWD/$build/libclnn.so" /usr/bin/python3 -m pytest -q python/tests
 fi
-# The Python package as a new user installs it (issue 19): pip install ./python in a fresh venv
+# The Python package as a new user installs it: pip install ./python in a fresh venv
 # (CMake builds libclnn into the package), fit() a few epochs, pip wheel. About 35 s on 2 cores
 # (the CMake tree is kept in $build/python-wheel); needs PyPI or a pip cache for scikit-build-core
 # and numpy. CLNN_SKIP_PIP_TEST=1 skips it.

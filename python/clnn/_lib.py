@@ -155,8 +155,9 @@ class OptimizerConfig(SizedStructure):
     ]
 
 
-class AugmentOptions(ctypes.Structure):  # clnn_augment_options (include/clnn_nn.h)
+class AugmentOptions(SizedStructure):  # clnn_augment_options (include/clnn_nn.h)
     _fields_ = [
+        SIZE_FIELD,
         ("max_shift", c_int),
         ("hflip", c_int),
         ("max_rotate_deg", c_float),

@@ -44,6 +44,13 @@ class Feed(ctypes.Structure):
                 ("tensor", ctypes.c_void_p)]
 
 
+class LstmOptions(L.SizedStructure):
+    """clnn_graph_lstm_options."""
+    _fields_ = [L.SIZE_FIELD, ("hidden", ctypes.c_int), ("return_sequences", ctypes.c_int),
+                ("bidirectional", ctypes.c_int), ("lengths", ctypes.c_int), ("h0", ctypes.c_int),
+                ("c0", ctypes.c_int), ("state_outputs", ctypes.c_int)]
+
+
 class Schedule(L.SizedStructure):
     """clnn_schedule."""
     _fields_ = [L.SIZE_FIELD, ("type", ctypes.c_int), ("step_size", ctypes.c_uint64),
@@ -71,6 +78,7 @@ _DECLS = {
     "clnn_graph_batchnorm": (_S, [_H, _CP, _I, _F, _F, _PI]),
     "clnn_graph_softmax": (_S, [_H, _CP, _I, _I, _PI]),
     "clnn_graph_lstm": (_S, [_H, _CP, _I, _I, _I, _PI]),
+    "clnn_graph_lstm_ex": (_S, [_H, _CP, _I, ctypes.POINTER(LstmOptions), _PI, _PI, _PI]),
     "clnn_graph_gru": (_S, [_H, _CP, _I, _I, _I, _PI]),
     "clnn_graph_embedding": (_S, [_H, _CP, _I, _I, _I, _PI]),
     "clnn_graph_layer_norm": (_S, [_H, _CP, _I, _F, _I, _PI]),
@@ -480,11 +488,38 @@ class Graph(_Closeable):
         """Log-softmax over the last dim."""
         return self._node("clnn_graph_softmax", self._id(x), 1, name=name)
 
-    def lstm(self, x, hidden, return_sequences=False, *, name=None):
-        """LSTM over x [T, F] (zero initial state): the last hidden state [hidden], or every
-        one [T, hidden] with return_sequences=True."""
-        return self._node("clnn_graph_lstm", self._id(x), _cint(hidden, "hidden"),
-                          1 if _flag(return_sequences, "return_sequences") else 0, name=name)
+    def lstm(self, x, hidden, return_sequences=False, *, bidirectional=False, lengths=None,
+             h0=None, c0=None, state_outputs=False, name=None):
+        """LSTM over x (T, F): the last hidden state (hidden,), or every one (T, hidden) with
+        return_sequences=True ((2*hidden,) / (T, 2*hidden) when bidirectional: the forward
+        direction's features, then the reverse direction's, whose parameters are
+        "<name>.*_reverse" as in PyTorch; clnn's one bias is PyTorch's bias_ih + bias_hh).
+        lengths: None or an int32 input of shape () (one length per sample, 1..T: later steps
+        give zeros and change nothing; the last state is the one after each sample's last step).
+        h0, c0: None or float values (both) of shape (hidden,) ((2, hidden) when bidirectional):
+        the initial state, zero otherwise. state_outputs=True returns (y, h_n, c_n), the final
+        state shaped as h0, to feed back as the next call's h0/c0 (generation with carried
+        state)."""
+        plain = not (bidirectional or state_outputs) and lengths is None and h0 is None \
+            and c0 is None
+        if plain:
+            return self._node("clnn_graph_lstm", self._id(x), _cint(hidden, "hidden"),
+                              1 if _flag(return_sequences, "return_sequences") else 0, name=name)
+        if (h0 is None) != (c0 is None):
+            raise invalid("lstm: give both h0 and c0, or neither")
+        o = LstmOptions(_cint(hidden, "hidden"), _flag(return_sequences, "return_sequences"),
+                        _flag(bidirectional, "bidirectional"),
+                        -1 if lengths is None else self._id(lengths, "lengths"),
+                        -1 if h0 is None else self._id(h0, "h0"),
+                        -1 if c0 is None else self._id(c0, "c0"),
+                        _flag(state_outputs, "state_outputs"))
+        out, hn, cn = ctypes.c_int(-1), ctypes.c_int(-1), ctypes.c_int(-1)
+        _call("clnn_graph_lstm_ex", self._builder(), _name_arg(name), self._id(x),
+              ctypes.byref(o), ctypes.byref(out), ctypes.byref(hn), ctypes.byref(cn))
+        y = self._value(out.value, "float32", True)
+        if not state_outputs:
+            return y
+        return y, self._value(hn.value, "float32", True), self._value(cn.value, "float32", True)
 
     def gru(self, x, hidden, return_sequences=False, *, name=None):
         """GRU over x [T, F] (torch.nn.GRU's equations, zero initial state): the last hidden

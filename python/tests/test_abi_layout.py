@@ -36,8 +36,12 @@ MIRRORS = {
     "clnn_optimizer_config": L.OptimizerConfig,
     "clnn_feed": G.Feed,
     "clnn_schedule": G.Schedule,
+    "clnn_lstm_params": None,
+    "clnn_graph_lstm_options": G.LstmOptions,
+    "clnn_augment_options": L.AugmentOptions,
+    "clnn_augment_draw": L.AugmentDraw,
 }
-FROZEN = {"clnn_feed"}  # passed in arrays: no struct_size (docs/ABI.md)
+FROZEN = {"clnn_feed", "clnn_augment_draw"}  # passed in arrays: no struct_size (docs/ABI.md)
 
 
 def header_fields():

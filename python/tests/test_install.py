@@ -1,4 +1,4 @@
-"""Packaging (issue 19): where the loader looks first, and the Debian package named when a system
+"""Packaging: where the loader looks first, and the Debian package named when a system
 library libclnn links is missing. The fresh-venv `pip install ./python` test itself is
 tools/test-python-install.sh (run by tools/test.sh)."""
 

@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def digits_dir():
-    for d in (os.path.join(HERE, "..", "..", "data", "digits"), "/work/shared/data/digits"):
+    for d in (os.path.join(HERE, "..", "..", "data", "digits"),):
         if os.path.exists(os.path.join(d, "train-images-idx3-ubyte")):
             return os.path.normpath(d)
     pytest.fail("digits data not found in data/digits")

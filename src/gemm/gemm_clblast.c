@@ -104,7 +104,7 @@ clnn_status clnn__gemm_scale_c(clnn_context *ctx, size_t m, size_t n, float beta
  * unpadded (ld equal to the row length), that needs no transpose in its column-major view and whose
  * sizes are multiples of its tiles, and then reads that operand at offset 0 with a batch stride of
  * rows x ld: the offset and batch stride it was given are ignored (its non-batched Xgemm checks the
- * offset; the batched one checks neither). Issue 16: convolution backward-data passes the weights
+ * offset; the batched one checks neither). Convolution backward-data passes the weights
  * as a transposed A of batch stride 0 and got garbage or NaN. clnn never hands CLBlast such an
  * operand: one at risk (unpadded rows, and an offset or a batch stride other than 0 and rows x
  * cols) is first copied into the GEMM workspace (slot 6) with one float of padding per row, which

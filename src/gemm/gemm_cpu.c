@@ -11,6 +11,15 @@
  * nr columns, in the context's GEMM workspace (slot 6): it grows to the largest operand packed and
  * is reused, so steady-state GEMMs do not allocate. The queue is in order, so the next GEMM's
  * packing waits for this GEMM to have read it. */
+/* The kernels of cl/gemm_cpu.cl this file launches: the packing kernel and the eight GEMM
+ * variants, indexed [x_k_contig][transposed][wide]. */
+static clnn__kernel_ref k_gemm_pack = CLNN_KERNEL_REF("gemm_cpu", "gemm_pack");
+static clnn__kernel_ref k_gemm[2][2][2] = {
+    {{CLNN_KERNEL_REF("gemm_cpu", "gemm_xr_cn_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_xr_cn_w")},
+     {CLNN_KERNEL_REF("gemm_cpu", "gemm_xr_ct_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_xr_ct_w")}},
+    {{CLNN_KERNEL_REF("gemm_cpu", "gemm_xk_cn_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_xk_cn_w")},
+     {CLNN_KERNEL_REF("gemm_cpu", "gemm_xk_ct_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_xk_ct_w")}}};
+
 static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int trans, cl_mem s, size_t off,
                         size_t ld, size_t stride, size_t batch, cl_mem *out, size_t *per_batch) {
   size_t panels = (cols + (size_t)nr - 1) / (size_t)nr;
@@ -25,7 +34,7 @@ static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int tr
   if (ws != CLNN_SUCCESS) return ws;
   size_t global[3] = {panels, (K + 15) / 16, nb};
   const size_t local[3] = {1, 1, 1};
-  clnn_status st = CLNN_RUN(ctx, "gemm_cpu", "gemm_pack", 3, global, local, CLNN_ARG_INT(K), CLNN_ARG_INT(cols),
+  clnn_status st = CLNN_RUN(ctx, &k_gemm_pack, 3, global, local, CLNN_ARG_INT(K), CLNN_ARG_INT(cols),
                             CLNN_ARG_INT(nr), CLNN_ARG_INT(trans), CLNN_ARG_MEM(s), CLNN_ARG_LONG(off),
                             CLNN_ARG_INT(ld), CLNN_ARG_LONG(stride), CLNN_ARG_MEM(p),
                             CLNN_ARG_LONG(stride == 0 ? 0 : pb_floats));
@@ -108,6 +117,7 @@ clnn_status clnn__gemm_cpu(clnn_context *ctx, int ta, int tb, size_t m, size_t n
   snprintf(kname, sizeof kname, "gemm_%s_%s_%s", x_k_contig ? "xk" : "xr", transposed ? "ct" : "cn",
            wide ? "w" : "n");
   memcpy(last_kernel, kname, sizeof last_kernel);
+  clnn__kernel_ref *kernel = &k_gemm[x_k_contig != 0][transposed != 0][wide != 0];
   size_t row_groups = (rows + (size_t)(prows * rt) - 1) / (size_t)(prows * rt);
   /* order 0: row groups fastest, so consecutive work-groups (which PoCL hands to a thread in runs)
    * share one panel of Y, which stays in the core's L2 while X streams past it */
@@ -118,7 +128,7 @@ clnn_status clnn__gemm_cpu(clnn_context *ctx, int ta, int tb, size_t m, size_t n
     global[1] = row_groups;
   }
   const size_t local[3] = {1, 1, 1};
-  clnn_status st = CLNN_RUN(ctx, "gemm_cpu", kname, 3, global, local, CLNN_ARG_INT(rows), CLNN_ARG_INT(cols),
+  clnn_status st = CLNN_RUN(ctx, kernel, 3, global, local, CLNN_ARG_INT(rows), CLNN_ARG_INT(cols),
                             CLNN_ARG_INT(k), CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(X),
                             CLNN_ARG_LONG(x_off), CLNN_ARG_INT(ldx), CLNN_ARG_LONG(x_bs), CLNN_ARG_MEM(Y),
                             CLNN_ARG_LONG(y_off), CLNN_ARG_INT(y_rs), CLNN_ARG_LONG(y_ps), CLNN_ARG_LONG(y_bs),

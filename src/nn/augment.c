@@ -12,6 +12,7 @@
 void clnn_augment_options_init(clnn_augment_options *o) {
   if (!o) return;
   memset(o, 0, sizeof(*o));
+  o->struct_size = (uint32_t)sizeof(*o);
 }
 
 static clnn_status check_options(const clnn_augment_options *o, const char *fn) {
@@ -167,6 +168,8 @@ clnn_status clnn_augment_images(const clnn_augment_options *o, uint64_t stream, 
                                 size_t channels, size_t height, size_t width, float *x,
                                 size_t x_count, clnn_augment_draw *draws, size_t draws_count) {
   const char *fn = "clnn_augment_images";
+  clnn_augment_options o_in;
+  CLNN__STRUCT_IN(CLNN__AUGMENT_OPTIONS, fn, "o", o, o_in);
   clnn_status st = check_options(o, fn);
   if (st == CLNN_SUCCESS) st = check_images(n, channels, height, width, x, x_count, fn);
   if (st != CLNN_SUCCESS) return st;
@@ -195,6 +198,8 @@ clnn_status clnn_dataset_set_augmentation(clnn_dataset *ds, const clnn_augment_o
   const char *fn = "clnn_dataset_set_augmentation";
   if (!ds) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ds is NULL", fn);
   clnn__dataset_aug *a = clnn__nn_dataset_aug(ds);
+  clnn_augment_options o_in;
+  CLNN__STRUCT_IN(CLNN__AUGMENT_OPTIONS, fn, "o", o, o_in);
   if (!o) {
     a->on = 0;
     a->batches = 0;
@@ -216,7 +221,13 @@ clnn_status clnn_dataset_set_augmentation(clnn_dataset *ds, const clnn_augment_o
 int clnn_dataset_get_augmentation(const clnn_dataset *ds, clnn_augment_options *o) {
   const clnn__dataset_aug *a = clnn__nn_dataset_aug((clnn_dataset *)ds);
   if (!a || !a->on) return 0;
-  if (o) *o = a->opt;
+  if (o) {
+    uint32_t n = 0;
+    if (clnn__struct_check(CLNN__AUGMENT_OPTIONS, "clnn_dataset_get_augmentation", "o", o, &n) !=
+        CLNN_SUCCESS)
+      return -1;
+    clnn__struct_out(o, &a->opt, n);
+  }
   return 1;
 }
 

@@ -1,4 +1,4 @@
-/* src/nn/busy.c — the in-use flag of networks and models (issue 20): a network or model is used
+/* src/nn/busy.c — the in-use flag of networks and models: a network or model is used
  * from one thread at a time; a second thread that calls into one while another thread is inside
  * a call gets CLNN_ERROR_INVALID_ARGUMENT at once instead of racing on its buffers (which was a
  * use after free). One atomic compare-and-swap on entry and one store on exit; the same thread may

@@ -236,7 +236,9 @@ clnn_status clnn__g_add_node(clnn__graph *g, const clnn__op *op, const char *nam
   n.num_in = num_in;
   if (ia) memcpy(n.ia, ia, sizeof n.ia);
   if (fa) memcpy(n.fa, fa, sizeof n.fa);
-  n.num_out = op->num_outputs ? op->num_outputs : n.ia[0];
+  n.num_out = op->num_outputs          ? op->num_outputs
+              : op == &clnn__op_lstm ? clnn__lstm_num_outputs(n.ia)
+                                     : n.ia[0];
   if (n.num_out < 1 || n.num_out > CLNN__G_MAX_OUT)
     return clnn__g_fail(&n, CLNN_ERROR_INVALID_ARGUMENT, "%d outputs (1..%d)", n.num_out,
                         CLNN__G_MAX_OUT);

@@ -12,10 +12,10 @@
 #define CLNN__G_PNAME_MAX 80  /* "<node>.<role>" */
 #define CLNN__G_MAX_IN 16     /* inputs of one node (concat) */
 #define CLNN__G_MAX_OUT 16    /* outputs of one node (split) */
-#define CLNN__G_MAX_PARAMS 4  /* parameters and state tensors of one node */
+#define CLNN__G_MAX_PARAMS 8  /* parameters and state tensors of one node */
 #define CLNN__G_IATTRS 16
 #define CLNN__G_FATTRS 4
-#define CLNN__G_SLOTS 8       /* per-node scratch buffers and views per batch plan */
+#define CLNN__G_SLOTS 24      /* per-node scratch buffers and views per batch plan */
 #define CLNN__G_PLANS 4
 
 typedef struct clnn__graph clnn__graph;
@@ -118,7 +118,9 @@ extern const clnn__op clnn__op_conv2d, clnn__op_conv_transpose2d, clnn__op_pool2
 /* sequence ops (op_seq.c) */
 extern const clnn__op clnn__op_embedding, clnn__op_layer_norm, clnn__op_rms_norm,
     clnn__op_attention;
-/* recurrent ops beyond the LSTM (op_rnn.c) */
+/* The LSTM node's output count: y, and h_n, c_n with state outputs (op_lstm.c). */
+int clnn__lstm_num_outputs(const int *ia);
+/* the GRU node (op_gru.c) */
 extern const clnn__op clnn__op_gru;
 /* Every op kind, NULL-terminated (model files name them by kind). */
 extern const clnn__op *const clnn__ops[];

@@ -1,4 +1,4 @@
-/* src/nn/onnx.h — internals of ONNX import and export (issue 15), shared by onnx_import.c (file
+/* src/nn/onnx.h — internals of ONNX import and export, shared by onnx_import.c (file
  * reading, tensors, the symbol table, the public entry points), onnx_ops.c (one mapping function
  * per ONNX op type onto the graph builder), onnx_export.c and the tests. Files are read and
  * written with protobuf-c and the code protoc-c generates from Debian's onnx.proto at build time

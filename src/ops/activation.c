@@ -4,48 +4,45 @@
 
 #include <math.h>
 
-static const char *act_name(clnn_activation act) {
-  static const char *names[] = {"identity", "relu", "leaky_relu", "elu",
-                                "sigmoid",  "tanh", "gelu",       "softplus"};
-  return ((int)act >= 0 && (int)act < CLNN_ACT_ID_COUNT) ? names[act] : "?";
-}
+/* The kernels this file launches. */
+static clnn__kernel_ref k_act_backward = CLNN_KERNEL_REF("activation", "act_backward");
+static clnn__kernel_ref k_act_forward = CLNN_KERNEL_REF("activation", "act_forward");
 
-/* Chunked 1-D launch shape: CPU devices get a few large contiguous chunks per compute unit and
- * work-groups of one work-item (so PoCL spreads them over cores); GPUs one element per work-item. */
-static void act_plan(const clnn_context *ctx, size_t n, size_t *chunk, size_t *global,
-                     size_t *local) {
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    size_t items = cu * 4;
-    size_t c = (n + items - 1) / items;
-    c = (c + 63) & ~(size_t)63;
-    if (c < 4096) c = 4096;
-    *chunk = c;
-    *local = 1;
-  } else {
-    *chunk = 1; /* adjacent work-items touch adjacent floats (coalesced) */
-    *local = 128;
-    if (ctx->info.max_work_group_size && *local > ctx->info.max_work_group_size)
-      *local = ctx->info.max_work_group_size;
+/* The kernels take the activation as its CLNN_ACT_ID_* number (cl/common.h), the API as a
+ * clnn_activation (include/clnn.h). The compiler holds the two lists together: every enum value
+ * must equal its id (the static assertions) and have a case in clnn__act_name (a missing case is
+ * an error: -Wswitch is raised to an error there), so a new activation cannot reach one list
+ * without the other. */
+_Static_assert((int)CLNN_ACT_IDENTITY == CLNN_ACT_ID_IDENTITY, "CLNN_ACT_IDENTITY != CLNN_ACT_ID_IDENTITY");
+_Static_assert((int)CLNN_ACT_RELU == CLNN_ACT_ID_RELU, "CLNN_ACT_RELU != CLNN_ACT_ID_RELU");
+_Static_assert((int)CLNN_ACT_LEAKY_RELU == CLNN_ACT_ID_LEAKY_RELU, "CLNN_ACT_LEAKY_RELU != CLNN_ACT_ID_LEAKY_RELU");
+_Static_assert((int)CLNN_ACT_ELU == CLNN_ACT_ID_ELU, "CLNN_ACT_ELU != CLNN_ACT_ID_ELU");
+_Static_assert((int)CLNN_ACT_SIGMOID == CLNN_ACT_ID_SIGMOID, "CLNN_ACT_SIGMOID != CLNN_ACT_ID_SIGMOID");
+_Static_assert((int)CLNN_ACT_TANH == CLNN_ACT_ID_TANH, "CLNN_ACT_TANH != CLNN_ACT_ID_TANH");
+_Static_assert((int)CLNN_ACT_GELU == CLNN_ACT_ID_GELU, "CLNN_ACT_GELU != CLNN_ACT_ID_GELU");
+_Static_assert((int)CLNN_ACT_SOFTPLUS == CLNN_ACT_ID_SOFTPLUS, "CLNN_ACT_SOFTPLUS != CLNN_ACT_ID_SOFTPLUS");
+_Static_assert(CLNN_ACT_ID_COUNT == (int)CLNN_ACT_SOFTPLUS + 1, "CLNN_ACT_ID_COUNT is not one past the last activation");
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+#endif
+const char *clnn__act_name(clnn_activation act) {
+  switch (act) { /* no default: every clnn_activation needs a case */
+    case CLNN_ACT_IDENTITY: return "identity";
+    case CLNN_ACT_RELU: return "relu";
+    case CLNN_ACT_LEAKY_RELU: return "leaky_relu";
+    case CLNN_ACT_ELU: return "elu";
+    case CLNN_ACT_SIGMOID: return "sigmoid";
+    case CLNN_ACT_TANH: return "tanh";
+    case CLNN_ACT_GELU: return "gelu";
+    case CLNN_ACT_SOFTPLUS: return "softplus";
   }
-  *global = (n + *chunk - 1) / *chunk;
-  if (*global == 0) *global = 1;
+  return NULL;
 }
-
-static int same_dims(const clnn_tensor *a, const clnn_tensor *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int d = 0; d < a->ndim; d++)
-    if (a->dims[d] != b->dims[d]) return 0;
-  return 1;
-}
-
-static clnn_status act_check_same(const char *fn, const clnn_tensor *a, const char *an,
-                                  const clnn_tensor *b, const char *bn) {
-  if (same_dims(a, b)) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, an,
-                     clnn__dims_str(a, sa, sizeof sa), bn, clnn__dims_str(b, sb, sizeof sb));
-}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 static clnn_status act_check_params(const char *fn, clnn_activation act, float alpha) {
   if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
@@ -54,7 +51,7 @@ static clnn_status act_check_params(const char *fn, clnn_activation act, float a
                        CLNN_ACT_ID_COUNT - 1);
   if ((act == CLNN_ACT_LEAKY_RELU || act == CLNN_ACT_ELU) && !isfinite(alpha))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: alpha of %s is %g; it must be finite", fn,
-                       act_name(act), (double)alpha);
+                       clnn__act_name(act), (double)alpha);
   return CLNN_SUCCESS;
 }
 
@@ -65,11 +62,10 @@ clnn_status clnn_activation_forward(clnn_context *ctx, clnn_activation act, floa
   if ((s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
-  if ((s = act_check_same(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
-  size_t chunk, global, local;
-  act_plan(ctx, x->numel, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "activation", "act_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
-                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(x->numel), CLNN_ARG_ULONG(chunk),
+  if ((s = clnn__check_same_shape(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
+  const clnn__launch l = clnn__launch_1d(ctx, &k_act_forward, x->numel, CLNN_LAUNCH_ELEMENTWISE(1));
+  return CLNN_RUN(ctx, &k_act_forward, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(x->numel), CLNN_ARG_ULONG(l.chunk),
                   CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
 }
 
@@ -84,9 +80,9 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
   if (y && (s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
-  if ((s = act_check_same(fn, dx, "dx", dy, "dy")) != CLNN_SUCCESS) return s;
-  if (x && (s = act_check_same(fn, x, "x", dy, "dy")) != CLNN_SUCCESS) return s;
-  if (y && (s = act_check_same(fn, y, "y", dy, "dy")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, dx, "dx", dy, "dy")) != CLNN_SUCCESS) return s;
+  if (x && (s = clnn__check_same_shape(fn, x, "x", dy, "dy")) != CLNN_SUCCESS) return s;
+  if (y && (s = clnn__check_same_shape(fn, y, "y", dy, "dy")) != CLNN_SUCCESS) return s;
 
   /* Which saved tensor the derivative is computed from. */
   const clnn_tensor *src = NULL;
@@ -111,7 +107,7 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
           return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                              "%s: %s with negative alpha (%g) needs the saved input x; the "
                              "output y alone is ambiguous",
-                             fn, act_name(act), (double)alpha);
+                             fn, clnn__act_name(act), (double)alpha);
         src = y;
         from_y = 1;
       }
@@ -121,20 +117,19 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
       if (!x)
         return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                            "%s: %s backward needs the saved input x (it is NULL)", fn,
-                           act_name(act));
+                           clnn__act_name(act));
       src = x;
       break;
   }
   if (act != CLNN_ACT_IDENTITY && !src)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: %s backward needs the saved input x or output y; both are NULL", fn,
-                       act_name(act));
+                       clnn__act_name(act));
 
-  size_t chunk, global, local;
-  act_plan(ctx, dy->numel, &chunk, &global, &local);
+  const clnn__launch l = clnn__launch_1d(ctx, &k_act_backward, dy->numel, CLNN_LAUNCH_ELEMENTWISE(1));
   cl_mem smem = src ? src->mem : dy->mem; /* identity reads no saved tensor */
-  return CLNN_RUN(ctx, "activation", "act_backward", 1, &global, &local, CLNN_ARG_MEM(smem),
+  return CLNN_RUN(ctx, &k_act_backward, 1, &l.global, &l.local, CLNN_ARG_MEM(smem),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dy->numel),
-                  CLNN_ARG_ULONG(chunk), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
+                  CLNN_ARG_ULONG(l.chunk), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
                   CLNN_ARG_INT(from_y), CLNN_ARG_FLOAT(beta));
 }

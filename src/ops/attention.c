@@ -14,6 +14,12 @@
 #define ATTN_DMAX 128 /* as in cl/attention.cl */
 #define ATTN_TMAX 64
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_attn_bwd_delta = CLNN_KERNEL_REF("attention", "attn_bwd_delta");
+static clnn__kernel_ref k_attn_bwd_dkdv = CLNN_KERNEL_REF("attention", "attn_bwd_dkdv");
+static clnn__kernel_ref k_attn_bwd_dq = CLNN_KERNEL_REF("attention", "attn_bwd_dq");
+static clnn__kernel_ref k_attn_forward = CLNN_KERNEL_REF("attention", "attn_forward");
+
 void clnn_attention_params_init(clnn_attention_params *p) {
   if (!p) return;
   memset(p, 0, sizeof *p);
@@ -29,23 +35,9 @@ typedef struct attn_geom {
   int causal;
 } attn_geom;
 
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
-
 static clnn_status check_same(const char *fn, const clnn_tensor *t, const char *name,
                               const clnn_tensor *like, const char *like_name) {
-  int same = t->ndim == like->ndim;
-  for (int i = 0; same && i < t->ndim; i++) same = t->dims[i] == like->dims[i];
-  if (same) return CLNN_SUCCESS;
+  if (clnn__same_dims(t, like)) return CLNN_SUCCESS;
   char a[128], b[128];
   return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s, expected %s (the shape of %s)",
                      fn, name, clnn__dims_str(t, a, sizeof a), clnn__dims_str(like, b, sizeof b),
@@ -60,8 +52,8 @@ static clnn_status check_common(const char *fn, clnn_context *ctx, const clnn_at
   char a[128], b[128];
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
   if (!p) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: params is NULL", fn);
-  if ((s = check_tensor(fn, ctx, q, "q")) || (s = check_tensor(fn, ctx, k, "k")) ||
-      (s = check_tensor(fn, ctx, v, "v")))
+  if ((s = clnn__check_tensor_in(fn, ctx, q, "q")) || (s = clnn__check_tensor_in(fn, ctx, k, "k")) ||
+      (s = clnn__check_tensor_in(fn, ctx, v, "v")))
     return s;
   memset(g, 0, sizeof *g);
   if (p->layout == CLNN_ATTENTION_BHTD) {
@@ -156,7 +148,7 @@ static clnn_status check_common(const char *fn, clnn_context *ctx, const clnn_at
 static clnn_status check_lse(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                              const attn_geom *g) {
   if (!t) return CLNN_SUCCESS;
-  clnn_status s = check_tensor(fn, ctx, t, "lse");
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, "lse");
   if (s) return s;
   if (t->numel == g->B * g->H * g->Tq) return CLNN_SUCCESS;
   char a[128];
@@ -165,29 +157,14 @@ static clnn_status check_lse(const char *fn, const clnn_context *ctx, const clnn
                      g->B, g->H, g->Tq, g->B, g->H, g->Tq);
 }
 
-/* No tensor of a (NULLs skipped) shares a buffer with a different entry of b. */
-static clnn_status check_cross(const char *fn, const clnn_tensor *const *a, const char *const *an,
-                               int na, const clnn_tensor *const *b, const char *const *bn, int nb) {
-  for (int i = 0; i < na; i++)
-    for (int j = 0; j < nb; j++)
-      if (a[i] && b[j] && &a[i] != &b[j] && a[i]->mem == b[j]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
-                           "must be distinct tensors", fn, an[i], bn[j]);
-  return CLNN_SUCCESS;
-}
-
 /* Rows per work-group (the local size) and rows per local-memory tile. */
-static clnn_status plan(clnn_context *ctx, const char *kernel, const attn_geom *g, size_t *local,
+static clnn_status plan(clnn_context *ctx, clnn__kernel_ref *kernel, const attn_geom *g, size_t *local,
                         size_t *tile) {
   cl_kernel kk;
-  clnn_status s = clnn__kernel(ctx, "attention", kernel, &kk);
+  clnn_status s = clnn__kernel(ctx, kernel, &kk); /* built first: a build error is reported here */
   if (s) return s;
-  size_t kmax = 0;
-  cl_int err = clGetKernelWorkGroupInfo(kk, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
-                                        &kmax, NULL);
-  if (err != CL_SUCCESS) return clnn__cl_error(err, "clGetKernelWorkGroupInfo");
-  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 16 : 64;
-  while (L > 1 && L > kmax) L /= 2;
+  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 16 : 64, lim = clnn__kernel_wg_limit(ctx, kernel);
+  while (L > 1 && L > lim) L /= 2;
   *local = L;
   /* two tiles of tile x Dh floats (plus 2*ATTN_TMAX row statistics) within 24 KiB and half the
    * device's local memory */
@@ -232,19 +209,19 @@ clnn_status clnn_attention_forward(clnn_context *ctx, const clnn_attention_param
   attn_geom g;
   clnn_status s;
   if ((s = check_common(fn, ctx, p, q, k, v, &g))) return s;
-  if ((s = check_tensor(fn, ctx, o, "o")) || (s = check_same(fn, o, "o", q, "q")) ||
+  if ((s = clnn__check_tensor_in(fn, ctx, o, "o")) || (s = check_same(fn, o, "o", q, "q")) ||
       (s = check_lse(fn, ctx, lse, &g)))
     return s;
   const clnn_tensor *outs[] = {o, lse}, *ins[] = {q, k, v};
   const char *on[] = {"o", "lse"}, *in[] = {"q", "k", "v"};
-  if ((s = check_cross(fn, outs, on, 2, outs, on, 2)) || (s = check_cross(fn, outs, on, 2, ins, in, 3)))
+  if ((s = clnn__check_cross(fn, outs, on, 2, outs, on, 2)) || (s = clnn__check_cross(fn, outs, on, 2, ins, in, 3)))
     return s;
   size_t L, tile;
-  if ((s = plan(ctx, "attn_forward", &g, &L, &tile))) return s;
+  if ((s = plan(ctx, &k_attn_forward, &g, &L, &tile))) return s;
   cl_mem lens;
   if ((s = upload_lengths(ctx, p, &g, q->mem, &lens))) return s;
   size_t global[2] = {(g.Tq + L - 1) / L * L, g.B * g.H}, local[2] = {L, 1};
-  return CLNN_RUN(ctx, "attention", "attn_forward", 2, global, local, CLNN_ARG_MEM(q->mem),
+  return CLNN_RUN(ctx, &k_attn_forward, 2, global, local, CLNN_ARG_MEM(q->mem),
                   CLNN_ARG_MEM(k->mem), CLNN_ARG_MEM(v->mem), CLNN_ARG_MEM(o->mem),
                   CLNN_ARG_MEM(lse ? lse->mem : o->mem), CLNN_ARG_INT(lse != NULL),
                   GEOM_ARGS(g, lens, p->lengths != NULL, p),
@@ -263,39 +240,39 @@ clnn_status clnn_attention_backward(clnn_context *ctx, const clnn_attention_para
   attn_geom g;
   clnn_status s;
   if ((s = check_common(fn, ctx, p, q, k, v, &g))) return s;
-  if ((s = check_tensor(fn, ctx, o, "o")) || (s = check_tensor(fn, ctx, lse, "lse")) ||
-      (s = check_tensor(fn, ctx, dout, "dout")))
+  if ((s = clnn__check_tensor_in(fn, ctx, o, "o")) || (s = clnn__check_tensor_in(fn, ctx, lse, "lse")) ||
+      (s = clnn__check_tensor_in(fn, ctx, dout, "dout")))
     return s;
   if ((s = check_same(fn, o, "o", q, "q")) || (s = check_same(fn, dout, "dout", q, "q")) ||
       (s = check_lse(fn, ctx, lse, &g)))
     return s;
-  if (dq && ((s = check_tensor(fn, ctx, dq, "dq")) || (s = check_same(fn, dq, "dq", q, "q"))))
+  if (dq && ((s = clnn__check_tensor_in(fn, ctx, dq, "dq")) || (s = check_same(fn, dq, "dq", q, "q"))))
     return s;
-  if (dk && ((s = check_tensor(fn, ctx, dk, "dk")) || (s = check_same(fn, dk, "dk", k, "k"))))
+  if (dk && ((s = clnn__check_tensor_in(fn, ctx, dk, "dk")) || (s = check_same(fn, dk, "dk", k, "k"))))
     return s;
-  if (dv && ((s = check_tensor(fn, ctx, dv, "dv")) || (s = check_same(fn, dv, "dv", v, "v"))))
+  if (dv && ((s = clnn__check_tensor_in(fn, ctx, dv, "dv")) || (s = check_same(fn, dv, "dv", v, "v"))))
     return s;
-  if ((s = clnn__check_beta(beta))) return prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   const clnn_tensor *outs[] = {dq, dk, dv}, *ins[] = {q, k, v, o, lse, dout};
   const char *on[] = {"dq", "dk", "dv"}, *in[] = {"q", "k", "v", "o", "lse", "dout"};
-  if ((s = check_cross(fn, outs, on, 3, outs, on, 3)) || (s = check_cross(fn, outs, on, 3, ins, in, 6)))
+  if ((s = clnn__check_cross(fn, outs, on, 3, outs, on, 3)) || (s = clnn__check_cross(fn, outs, on, 3, ins, in, 6)))
     return s;
   if (!dq && !dk && !dv) return CLNN_SUCCESS;
   size_t Lq, tq, Lk, tk;
-  if ((s = plan(ctx, "attn_bwd_dq", &g, &Lq, &tq)) || (s = plan(ctx, "attn_bwd_dkdv", &g, &Lk, &tk)))
+  if ((s = plan(ctx, &k_attn_bwd_dq, &g, &Lq, &tq)) || (s = plan(ctx, &k_attn_bwd_dkdv, &g, &Lk, &tk)))
     return s;
   cl_mem delta, lens;
   if ((s = clnn__workspace(ctx, 3, g.B * g.H * g.Tq * sizeof(float), &delta))) return s;
   if ((s = upload_lengths(ctx, p, &g, q->mem, &lens))) return s;
   size_t gd[2] = {g.Tq, g.B * g.H};
-  s = CLNN_RUN(ctx, "attention", "attn_bwd_delta", 2, gd, NULL, CLNN_ARG_MEM(o->mem),
+  s = CLNN_RUN(ctx, &k_attn_bwd_delta, 2, gd, NULL, CLNN_ARG_MEM(o->mem),
                CLNN_ARG_MEM(dout->mem), CLNN_ARG_MEM(delta), CLNN_ARG_ULONG(g.H),
                CLNN_ARG_ULONG(g.Tq), CLNN_ARG_ULONG(g.Dh), CLNN_ARG_ULONG(g.qsb),
                CLNN_ARG_ULONG(g.qsh), CLNN_ARG_ULONG(g.qst));
   if (s) return s;
   if (dk || dv) {
     size_t global[2] = {(g.Tk + Lk - 1) / Lk * Lk, g.B * g.H}, local[2] = {Lk, 1};
-    s = CLNN_RUN(ctx, "attention", "attn_bwd_dkdv", 2, global, local, CLNN_ARG_MEM(q->mem),
+    s = CLNN_RUN(ctx, &k_attn_bwd_dkdv, 2, global, local, CLNN_ARG_MEM(q->mem),
                  CLNN_ARG_MEM(k->mem), CLNN_ARG_MEM(v->mem), CLNN_ARG_MEM(dout->mem),
                  CLNN_ARG_MEM(lse->mem), CLNN_ARG_MEM(delta), CLNN_ARG_FLOAT(beta),
                  CLNN_ARG_INT(dk != NULL), CLNN_ARG_MEM(dk ? dk->mem : delta),
@@ -308,7 +285,7 @@ clnn_status clnn_attention_backward(clnn_context *ctx, const clnn_attention_para
   }
   if (!dq) return CLNN_SUCCESS;
   size_t global[2] = {(g.Tq + Lq - 1) / Lq * Lq, g.B * g.H}, local[2] = {Lq, 1};
-  return CLNN_RUN(ctx, "attention", "attn_bwd_dq", 2, global, local, CLNN_ARG_MEM(q->mem),
+  return CLNN_RUN(ctx, &k_attn_bwd_dq, 2, global, local, CLNN_ARG_MEM(q->mem),
                   CLNN_ARG_MEM(k->mem), CLNN_ARG_MEM(v->mem), CLNN_ARG_MEM(dout->mem),
                   CLNN_ARG_MEM(lse->mem), CLNN_ARG_MEM(delta), CLNN_ARG_FLOAT(beta),
                   CLNN_ARG_MEM(dq->mem), GEOM_ARGS(g, lens, p->lengths != NULL, p),

@@ -9,18 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Re-records the current error with the function name in front. */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
+/* The kernels this file launches. */
+static clnn__kernel_ref k_bn_apply = CLNN_KERNEL_REF("batchnorm", "bn_apply");
+static clnn__kernel_ref k_bn_apply_rows = CLNN_KERNEL_REF("batchnorm", "bn_apply_rows");
+static clnn__kernel_ref k_bn_bwd_data = CLNN_KERNEL_REF("batchnorm", "bn_bwd_data");
+static clnn__kernel_ref k_bn_bwd_data_rows = CLNN_KERNEL_REF("batchnorm", "bn_bwd_data_rows");
+static clnn__kernel_ref k_bn_bwd_reduce = CLNN_KERNEL_REF("batchnorm", "bn_bwd_reduce");
+static clnn__kernel_ref k_bn_stats = CLNN_KERNEL_REF("batchnorm", "bn_stats");
 
 /* x viewed as [N, C, S]. */
 typedef struct bn_shape {
@@ -45,7 +40,7 @@ static clnn_status get_shape(const char *fn, const clnn_tensor *x, const char *n
 static clnn_status check_channel(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                                  const char *name, const bn_shape *sh, const char *xname) {
   if (!t) return CLNN_SUCCESS;
-  clnn_status s = check_tensor(fn, ctx, t, name);
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, name);
   if (s) return s;
   if (t->ndim == 1 && t->dims[0] == sh->c) return CLNN_SUCCESS;
   char a[128];
@@ -64,17 +59,6 @@ static clnn_status check_like(const char *fn, const clnn_tensor *t, const char *
                      fn, name, clnn__dims_str(t, a, sizeof a), sh->str, xname);
 }
 
-/* No two of the listed tensors (NULLs skipped) share a buffer. */
-static clnn_status check_distinct(const char *fn, const clnn_tensor *const *t,
-                                  const char *const *names, int count) {
-  for (int i = 0; i < count; i++)
-    for (int j = i + 1; j < count; j++)
-      if (t[i] && t[j] && t[i]->mem == t[j]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
-                           "must be distinct tensors", fn, names[i], names[j]);
-  return CLNN_SUCCESS;
-}
-
 static clnn_status check_eps(const char *fn, float eps) {
   if (isfinite(eps) && eps > 0.0f) return CLNN_SUCCESS;
   return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: eps is %g; it must be finite and > 0", fn,
@@ -84,7 +68,7 @@ static clnn_status check_eps(const char *fn, float eps) {
 /* Reduction launch shape: CPUs walk a channel with one work-item (LY = 1, vectorised rows);
  * GPUs give a channel 256 lanes when it has spatial extent, else 32 channels x 8 lanes so that
  * neighbouring work-items read neighbouring channels of a row. */
-static void reduce_plan(clnn_context *ctx, const bn_shape *sh, const char *kernel, size_t local[2],
+static void reduce_plan(clnn_context *ctx, const bn_shape *sh, clnn__kernel_ref *kernel, size_t local[2],
                         size_t global[2]) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
     local[0] = 1;
@@ -96,7 +80,7 @@ static void reduce_plan(clnn_context *ctx, const bn_shape *sh, const char *kerne
     local[0] = 1;
     local[1] = 256;
   }
-  size_t max_wg = clnn__kernel_wg_limit(ctx, "batchnorm", kernel); /* the kernel's limit */
+  size_t max_wg = clnn__kernel_wg_limit(ctx, kernel); /* the kernel's limit */
   while (local[0] * local[1] > max_wg && local[1] > 1) local[1] /= 2;
   while (local[0] * local[1] > max_wg && local[0] > 1) local[0] /= 2;
   global[0] = (sh->c + local[0] - 1) / local[0] * local[0];
@@ -150,7 +134,7 @@ static clnn_status run_apply(clnn_context *ctx, const bn_shape *sh, cl_mem x, cl
                       CLNN_ARG_INT(shift != NULL), CLNN_ARG_MEM(shift ? shift->mem : NULL),
                       CLNN_ARG_ULONG(l.rows_per_item)};
   size_t nargs = sizeof args / sizeof *args;
-  return clnn__run(ctx, "batchnorm", l.rows ? "bn_apply_rows" : "bn_apply", l.dim, l.global,
+  return clnn__run(ctx, l.rows ? &k_bn_apply_rows : &k_bn_apply, l.dim, l.global,
                    l.rows ? l.local : NULL, args, l.rows ? nargs : nargs - 1);
 }
 
@@ -164,7 +148,7 @@ clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor
   static const char fn[] = "clnn_batchnorm_forward_training";
   clnn_status s;
   bn_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, y, "y"))) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, y, "y"))) return s;
   if ((s = get_shape(fn, x, "x", &sh)) || (s = check_like(fn, y, "y", &sh, x, "x"))) return s;
   if ((s = check_channel(fn, ctx, scale, "scale", &sh, "x")) ||
       (s = check_channel(fn, ctx, shift, "shift", &sh, "x")) ||
@@ -191,10 +175,10 @@ clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor
   const clnn_tensor *all[] = {running_mean, running_var, save_mean, save_invstd, y, scale, shift};
   const char *names[] = {"running_mean", "running_var", "save_mean", "save_invstd", "y", "scale",
                          "shift"};
-  if ((s = check_distinct(fn, all, names, 7))) return s;
+  if ((s = clnn__check_distinct(fn, all, names, 7))) return s;
   const clnn_tensor *ins[] = {x, running_mean, running_var, save_mean, save_invstd};
   const char *in_names[] = {"x", "running_mean", "running_var", "save_mean", "save_invstd"};
-  if ((s = check_distinct(fn, ins, in_names, 5))) return s;
+  if ((s = clnn__check_distinct(fn, ins, in_names, 5))) return s;
 
   cl_mem mean = mem_or_null(save_mean), invstd = mem_or_null(save_invstd);
   if (!save_mean) {
@@ -203,8 +187,8 @@ clnn_status clnn_batchnorm_forward_training(clnn_context *ctx, const clnn_tensor
       return s;
   }
   size_t local[2], global[2];
-  reduce_plan(ctx, &sh, "bn_stats", local, global);
-  s = CLNN_RUN(ctx, "batchnorm", "bn_stats", 2, global, local, CLNN_ARG_MEM(x->mem),
+  reduce_plan(ctx, &sh, &k_bn_stats, local, global);
+  s = CLNN_RUN(ctx, &k_bn_stats, 2, global, local, CLNN_ARG_MEM(x->mem),
                CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c), CLNN_ARG_ULONG(sh.s),
                CLNN_ARG_FLOAT(1.0 / (double)sh.m),
                CLNN_ARG_FLOAT((double)sh.m / (double)(sh.m - 1)), CLNN_ARG_FLOAT(momentum),
@@ -224,9 +208,9 @@ clnn_status clnn_batchnorm_forward_inference(clnn_context *ctx, const clnn_tenso
   static const char fn[] = "clnn_batchnorm_forward_inference";
   clnn_status s;
   bn_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, y, "y")) ||
-      (s = check_tensor(fn, ctx, running_mean, "running_mean")) ||
-      (s = check_tensor(fn, ctx, running_var, "running_var")))
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, y, "y")) ||
+      (s = clnn__check_tensor_in(fn, ctx, running_mean, "running_mean")) ||
+      (s = clnn__check_tensor_in(fn, ctx, running_var, "running_var")))
     return s;
   if ((s = get_shape(fn, x, "x", &sh)) || (s = check_like(fn, y, "y", &sh, x, "x"))) return s;
   if ((s = check_channel(fn, ctx, scale, "scale", &sh, "x")) ||
@@ -237,7 +221,7 @@ clnn_status clnn_batchnorm_forward_inference(clnn_context *ctx, const clnn_tenso
   if ((s = check_eps(fn, eps))) return s;
   const clnn_tensor *all[] = {y, scale, shift, running_mean, running_var};
   const char *names[] = {"y", "scale", "shift", "running_mean", "running_var"};
-  if ((s = check_distinct(fn, all, names, 5))) return s;
+  if ((s = clnn__check_distinct(fn, all, names, 5))) return s;
   return run_apply(ctx, &sh, x->mem, y->mem, running_mean->mem, running_var->mem, 1, eps, scale,
                    shift);
 }
@@ -249,12 +233,12 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
   static const char fn[] = "clnn_batchnorm_backward";
   clnn_status s;
   bn_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, dy, "dy")) ||
-      (s = check_tensor(fn, ctx, save_mean, "save_mean")) ||
-      (s = check_tensor(fn, ctx, save_invstd, "save_invstd")) ||
-      (s = check_tensor(fn, ctx, dx, "dx")))
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, dy, "dy")) ||
+      (s = clnn__check_tensor_in(fn, ctx, save_mean, "save_mean")) ||
+      (s = clnn__check_tensor_in(fn, ctx, save_invstd, "save_invstd")) ||
+      (s = clnn__check_tensor_in(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if ((s = get_shape(fn, x, "x", &sh)) || (s = check_like(fn, dy, "dy", &sh, x, "x")) ||
       (s = check_like(fn, dx, "dx", &sh, x, "x")))
     return s;
@@ -268,16 +252,16 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
    * be distinct from every other argument. */
   const clnn_tensor *all[] = {dscale, dshift, dx, scale, save_mean, save_invstd};
   const char *names[] = {"dscale", "dshift", "dx", "scale", "save_mean", "save_invstd"};
-  if ((s = check_distinct(fn, all, names, 6))) return s;
+  if ((s = clnn__check_distinct(fn, all, names, 6))) return s;
   const clnn_tensor *more[] = {dscale, dshift, x, dy};
   const char *more_names[] = {"dscale", "dshift", "x", "dy"};
-  if ((s = check_distinct(fn, more, more_names, 4))) return s;
+  if ((s = clnn__check_distinct(fn, more, more_names, 4))) return s;
 
   cl_mem sums;
   if ((s = clnn__workspace(ctx, 3, 2 * sh.c * sizeof(float), &sums))) return s;
   size_t local[2], global[2];
-  reduce_plan(ctx, &sh, "bn_bwd_reduce", local, global);
-  s = CLNN_RUN(ctx, "batchnorm", "bn_bwd_reduce", 2, global, local, CLNN_ARG_MEM(x->mem),
+  reduce_plan(ctx, &sh, &k_bn_bwd_reduce, local, global);
+  s = CLNN_RUN(ctx, &k_bn_bwd_reduce, 2, global, local, CLNN_ARG_MEM(x->mem),
                CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c),
                CLNN_ARG_ULONG(sh.s), CLNN_ARG_MEM(save_mean->mem), CLNN_ARG_MEM(save_invstd->mem),
                CLNN_ARG_MEM(sums), CLNN_ARG_FLOAT(beta), CLNN_ARG_INT(dscale != NULL),
@@ -293,6 +277,6 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
                       CLNN_ARG_FLOAT(1.0 / (double)sh.m), CLNN_ARG_FLOAT(beta),
                       CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(l.rows_per_item)};
   size_t nargs = sizeof args / sizeof *args;
-  return clnn__run(ctx, "batchnorm", l.rows ? "bn_bwd_data_rows" : "bn_bwd_data", l.dim, l.global,
+  return clnn__run(ctx, l.rows ? &k_bn_bwd_data_rows : &k_bn_bwd_data, l.dim, l.global,
                    l.rows ? l.local : NULL, args, l.rows ? nargs : nargs - 1);
 }

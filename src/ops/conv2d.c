@@ -37,6 +37,24 @@
 #define CONV_DIRECT_QV_GUESS 4           /* outputs per work-item of conv2d_direct_forward; the
                                             kernel's grid-stride loop is correct for any value */
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_conv2d_backward_bias = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_backward_bias");
+static clnn__kernel_ref k_conv2d_backward_bias_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_backward_bias_cpu");
+static clnn__kernel_ref k_conv2d_bias_act = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_bias_act");
+static clnn__kernel_ref k_conv2d_bias_act_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_bias_act_cpu");
+static clnn__kernel_ref k_conv2d_col2im = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_col2im");
+static clnn__kernel_ref k_conv2d_col2im_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_col2im_cpu");
+static clnn__kernel_ref k_conv2d_col2im_flat_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_col2im_flat_cpu");
+static clnn__kernel_ref k_conv2d_direct_backward_data = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_direct_backward_data");
+static clnn__kernel_ref k_conv2d_direct_backward_filter = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_direct_backward_filter");
+static clnn__kernel_ref k_conv2d_direct_forward = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_direct_forward");
+static clnn__kernel_ref k_conv2d_dw_backward_data_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_dw_backward_data_cpu");
+static clnn__kernel_ref k_conv2d_dw_backward_filter_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_dw_backward_filter_cpu");
+static clnn__kernel_ref k_conv2d_dw_forward_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_dw_forward_cpu");
+static clnn__kernel_ref k_conv2d_gather_rows = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_gather_rows");
+static clnn__kernel_ref k_conv2d_gather_rows_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_gather_rows_cpu");
+static clnn__kernel_ref k_conv2d_im2col = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_im2col");
+static clnn__kernel_ref k_conv2d_im2col_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_im2col_cpu");
 
 enum conv_pass { PASS_FWD, PASS_BWD_DATA, PASS_BWD_FILTER };
 
@@ -160,8 +178,8 @@ static clnn_status acquire(const char *fn, clnn_context *ctx, const conv_geom *g
   pass_workspace(g, algo, pass, &b0, &b1, plan);
   *m0 = *m1 = NULL;
   clnn_status s;
-  if (b0 && (s = clnn__workspace(ctx, 0, b0, m0))) return clnn__conv_rewrap(s, fn);
-  if (b1 && (s = clnn__workspace(ctx, 1, b1, m1))) return clnn__conv_rewrap(s, fn);
+  if (b0 && (s = clnn__workspace(ctx, 0, b0, m0))) return clnn__prefix_error(fn, s);
+  if (b1 && (s = clnn__workspace(ctx, 1, b1, m1))) return clnn__prefix_error(fn, s);
   return CLNN_SUCCESS;
 }
 
@@ -192,8 +210,8 @@ clnn_status clnn_conv2d_workspace_size(clnn_context *ctx, const clnn_conv2d_para
 
 /* Work-group shape: powers of two covering the global size, at most 64 work-items in all and
  * never more than the kernel allows (CL_KERNEL_WORK_GROUP_SIZE). */
-static void pick_local(clnn_context *ctx, const char *kernel, int dims, const size_t *global, size_t *local) {
-  size_t left = 64, lim = clnn__kernel_wg_limit(ctx, CONV_PROGRAM, kernel);
+static void pick_local(clnn_context *ctx, clnn__kernel_ref *kernel, int dims, const size_t *global, size_t *local) {
+  size_t left = 64, lim = clnn__kernel_wg_limit(ctx, kernel);
   if (lim < left) left = lim;
   for (int d = 0; d < dims; d++) {
     size_t l = 1;
@@ -203,11 +221,11 @@ static void pick_local(clnn_context *ctx, const char *kernel, int dims, const si
   }
 }
 
-static clnn_status launch(clnn_context *ctx, const char *kernel, cl_uint dims,
+static clnn_status launch(clnn_context *ctx, clnn__kernel_ref *kernel, cl_uint dims,
                           const size_t *global, const clnn__arg *args, size_t nargs) {
   size_t local[3];
   pick_local(ctx, kernel, (int)dims, global, local);
-  return clnn__run(ctx, CONV_PROGRAM, kernel, dims, global, local, args, nargs);
+  return clnn__run(ctx, kernel, dims, global, local, args, nargs);
 }
 #define LAUNCH(ctx, kernel, dims, global, ...)                                                    \
   launch((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                    \
@@ -218,13 +236,13 @@ static clnn_status launch(clnn_context *ctx, const char *kernel, cl_uint dims,
  * the cores. */
 static int on_cpu(const clnn_context *ctx) { return ctx->device_class == CLNN_DEVICE_CLASS_CPU; }
 
-static clnn_status launch_cpu(clnn_context *ctx, const char *kernel, cl_uint dims,
+static clnn_status launch_cpu(clnn_context *ctx, clnn__kernel_ref *kernel, cl_uint dims,
                               const size_t *global, const clnn__arg *args, size_t nargs) {
   size_t local[3] = {1, 1, 1};
   size_t l = 1;
   while (l < 4 && l * 2 <= global[0]) l *= 2;
   local[0] = l;
-  return clnn__run(ctx, CONV_PROGRAM, kernel, dims, global, local, args, nargs);
+  return clnn__run(ctx, kernel, dims, global, local, args, nargs);
 }
 #define LAUNCH_CPU(ctx, kernel, dims, global, ...)                                                \
   launch_cpu((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                \
@@ -252,12 +270,12 @@ static clnn_status run_im2col(clnn_context *ctx, const conv_geom *g, cl_mem x, c
   if (on_cpu(ctx)) {
     size_t nb = J / L;
     size_t global[2] = {(size_t)g->C * g->R * g->S, nb};
-    return LAUNCH_CPU(ctx, "conv2d_im2col_cpu", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col),
+    return LAUNCH_CPU(ctx, &k_conv2d_im2col_cpu, 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col),
                       GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0),
                       CLNN_ARG_INT(J), CLNN_ARG_INT(nb));
   }
   size_t global[2] = {J, (size_t)g->C};
-  return LAUNCH(ctx, "conv2d_im2col", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col), GEOM_ARGS(g),
+  return LAUNCH(ctx, &k_conv2d_im2col, 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(col), GEOM_ARGS(g),
                 CLNN_ARG_INT(n0), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0), CLNN_ARG_INT(J));
 }
 
@@ -266,18 +284,18 @@ static clnn_status run_col2im(clnn_context *ctx, const conv_geom *g, cl_mem col,
   if (on_cpu(ctx) && g->sh == 1 && g->sw == 1 && g->Q == g->W &&
       nb * g->C >= 4 * (ctx->info.compute_units ? ctx->info.compute_units : 1)) {
     size_t global[1] = {nb * g->C};
-    return LAUNCH_CPU(ctx, "conv2d_col2im_flat_cpu", 1, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
+    return LAUNCH_CPU(ctx, &k_conv2d_col2im_flat_cpu, 1, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
                       GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L),
                       CLNN_ARG_INT(pq0), CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
   }
   if (on_cpu(ctx)) {
     size_t global[2] = {((size_t)g->H + CONV_C2I_RB - 1) / CONV_C2I_RB, nb * g->C};
-    return LAUNCH_CPU(ctx, "conv2d_col2im_cpu", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
+    return LAUNCH_CPU(ctx, &k_conv2d_col2im_cpu, 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx),
                       GEOM_ARGS(g), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L),
                       CLNN_ARG_INT(pq0), CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
   }
   size_t global[2] = {(size_t)g->H * g->W, nb * g->C};
-  return LAUNCH(ctx, "conv2d_col2im", 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx), GEOM_ARGS(g),
+  return LAUNCH(ctx, &k_conv2d_col2im, 2, global, CLNN_ARG_MEM(col), CLNN_ARG_MEM(dx), GEOM_ARGS(g),
                 CLNN_ARG_INT(n0), CLNN_ARG_INT(nb), CLNN_ARG_INT(L), CLNN_ARG_INT(pq0),
                 CLNN_ARG_INT(J), CLNN_ARG_FLOAT(beta));
 }
@@ -287,11 +305,11 @@ static clnn_status run_gather_rows(clnn_context *ctx, cl_mem src, cl_mem dst, si
                                    size_t pq, size_t n0, size_t nb) {
   if (on_cpu(ctx)) {
     size_t global[2] = {rows, nb};
-    return LAUNCH_CPU(ctx, "conv2d_gather_rows_cpu", 2, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
+    return LAUNCH_CPU(ctx, &k_conv2d_gather_rows_cpu, 2, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
                       CLNN_ARG_INT(rows), CLNN_ARG_INT(pq), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb));
   }
   size_t global[3] = {pq, rows, nb};
-  return LAUNCH(ctx, "conv2d_gather_rows", 3, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
+  return LAUNCH(ctx, &k_conv2d_gather_rows, 3, global, CLNN_ARG_MEM(src), CLNN_ARG_MEM(dst),
                 CLNN_ARG_INT(rows), CLNN_ARG_INT(pq), CLNN_ARG_INT(n0), CLNN_ARG_INT(nb));
 }
 
@@ -300,12 +318,12 @@ static clnn_status run_bias_act(clnn_context *ctx, cl_mem y, cl_mem bias, size_t
                                 size_t pq, clnn_activation act, float alpha) {
   if (on_cpu(ctx)) {
     size_t global[1] = {N * K};
-    return LAUNCH_CPU(ctx, "conv2d_bias_act_cpu", 1, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
+    return LAUNCH_CPU(ctx, &k_conv2d_bias_act_cpu, 1, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
                       CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(K), CLNN_ARG_INT(pq), CLNN_ARG_INT(N * K),
                       CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
   }
   size_t global[2] = {pq, N * K};
-  return LAUNCH(ctx, "conv2d_bias_act", 2, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
+  return LAUNCH(ctx, &k_conv2d_bias_act, 2, global, CLNN_ARG_MEM(y), CLNN_ARG_MEM(bias),
                 CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(K), CLNN_ARG_INT(pq), CLNN_ARG_INT(N * K),
                 CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
 }
@@ -346,7 +364,7 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
     return clnn__conv_flat_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->P, N * K};
-    return LAUNCH_CPU(ctx, "conv2d_dw_forward_cpu", 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
+    return LAUNCH_CPU(ctx, &k_conv2d_dw_forward_cpu, 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
                       CLNN_ARG_MEM(bias), CLNN_ARG_MEM(y), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                       CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                       CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
@@ -357,7 +375,7 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t qb = ((size_t)g->Q + CONV_DIRECT_QV_GUESS - 1) / CONV_DIRECT_QV_GUESS;
     size_t global[3] = {qb, (size_t)g->P, N * K};
-    return LAUNCH(ctx, "conv2d_direct_forward", 3, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
+    return LAUNCH(ctx, &k_conv2d_direct_forward, 3, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
                   CLNN_ARG_MEM(bias), CLNN_ARG_MEM(y), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                   CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                   CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
@@ -400,7 +418,7 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
     return clnn__conv_flat_backward_data(ctx, g, dy, w, beta, dx);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->H, N * C};
-    return LAUNCH_CPU(ctx, "conv2d_dw_backward_data_cpu", 2, global, CLNN_ARG_MEM(dy),
+    return LAUNCH_CPU(ctx, &k_conv2d_dw_backward_data_cpu, 2, global, CLNN_ARG_MEM(dy),
                       CLNN_ARG_MEM(w), CLNN_ARG_MEM(dx), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                       CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                       CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
@@ -409,7 +427,7 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
   }
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t global[3] = {(size_t)g->W, (size_t)g->H, N * C};
-    return LAUNCH(ctx, "conv2d_direct_backward_data", 3, global, CLNN_ARG_MEM(dy), CLNN_ARG_MEM(w),
+    return LAUNCH(ctx, &k_conv2d_direct_backward_data, 3, global, CLNN_ARG_MEM(dy), CLNN_ARG_MEM(w),
                   CLNN_ARG_MEM(dx), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W),
                   CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P),
                   CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw), CLNN_ARG_INT(g->pt),
@@ -448,7 +466,7 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
     return clnn__conv_flat_backward_filter(ctx, g, x, dy, beta, dw);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->R * g->S, K};
-    return LAUNCH_CPU(ctx, "conv2d_dw_backward_filter_cpu", 2, global, CLNN_ARG_MEM(x),
+    return LAUNCH_CPU(ctx, &k_conv2d_dw_backward_filter_cpu, 2, global, CLNN_ARG_MEM(x),
                       CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C),
                       CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R),
                       CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh),
@@ -457,7 +475,7 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
   }
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t global[1] = {K * cgrs};
-    return LAUNCH(ctx, "conv2d_direct_backward_filter", 1, global, CLNN_ARG_MEM(x),
+    return LAUNCH(ctx, &k_conv2d_direct_backward_filter, 1, global, CLNN_ARG_MEM(x),
                   CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C),
                   CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R),
                   CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh),
@@ -513,81 +531,71 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
 /* Public entry points                                                                            */
 /* ---------------------------------------------------------------------------------------------- */
 
-clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, clnn_conv_algo algo,
-                                const clnn_tensor *x, const clnn_tensor *w, const clnn_tensor *bias,
-                                clnn_activation act, float act_alpha, clnn_tensor *y) {
-  const char *fn = "clnn_conv2d_forward";
+/* The pass each tensor entry point runs: a transposed convolution's forward is the data gradient
+ * of the convolution it transposes, its backward-data that convolution's forward, and its
+ * backward-filter the filter gradient with x and dy swapped. */
+static const enum conv_pass entry_pass[] = {
+    [CLNN__CONV_FORWARD] = PASS_FWD,
+    [CLNN__CONV_BACKWARD_DATA] = PASS_BWD_DATA,
+    [CLNN__CONV_BACKWARD_FILTER] = PASS_BWD_FILTER,
+    [CLNN__CONV_TRANSPOSE_FORWARD] = PASS_BWD_DATA,
+    [CLNN__CONV_TRANSPOSE_BACKWARD_DATA] = PASS_FWD,
+    [CLNN__CONV_TRANSPOSE_BACKWARD_FILTER] = PASS_BWD_FILTER,
+};
+
+/* Entry point e on the call's tensors a->t (in its argument order: the pass's input, weights or
+ * second input, output): every check (src/ops/conv2d_geom.c), the algorithm and its workspaces,
+ * all before the first kernel is enqueued, then the pass. */
+static clnn_status run_entry(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                             clnn_conv_algo algo, const clnn__conv_args *a) {
+  const char *fn = clnn__conv_entry_name(e);
+  const enum conv_pass pass = entry_pass[e];
   conv_geom g;
-  clnn_conv_algo a;
+  clnn_conv_algo al;
   conv_plan plan;
   cl_mem ws0, ws1;
   clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
-      (s = clnn__conv_check_t4(fn, ctx, y, "y")))
+  if ((s = clnn__conv_check_call(ctx, e, p, a, &g)) || (s = resolve_algo(fn, ctx, &g, algo, pass, &al)) ||
+      (s = acquire(fn, ctx, &g, al, pass, &ws0, &ws1, &plan)))
     return s;
-  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__conv_rewrap(s, fn);
-  if ((s = clnn__conv_geom(fn, x->dims, w->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, y, "y", g.N, g.K, g.P, g.Q))) return s;
-  if (bias && bias->numel != (size_t)g.K)
-    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.K);
-  if ((int)act < 0 || (int)act >= CLNN_ACT_ID_COUNT)
-    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act %d is not a clnn_activation", (int)act);
-  if (!isfinite(act_alpha))
-    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act_alpha must be finite");
-  if ((s = clnn__conv_check_alias(fn, y, "y", x, "x")) || (s = clnn__conv_check_alias(fn, y, "y", w, "w")) ||
-      (s = clnn__conv_check_alias(fn, y, "y", bias, "bias")))
-    return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
-    return s;
-  return pass_forward(ctx, &g, a, x->mem, w->mem, bias ? bias->mem : NULL, act, act_alpha, 0.0f,
-                      y->mem, ws0, &plan);
+  cl_mem t0 = a->t[0]->mem, t1 = a->t[1]->mem, out = a->t[2]->mem, bias = a->bias ? a->bias->mem : NULL;
+  const float beta = a->has_beta ? a->beta : 0.0f;
+  switch (pass) {
+    case PASS_FWD:
+      return pass_forward(ctx, &g, al, t0, t1, bias, a->has_act ? a->act : CLNN_ACT_IDENTITY,
+                          a->has_act ? a->act_alpha : 0.0f, beta, out, ws0, &plan);
+    case PASS_BWD_DATA:
+      s = pass_backward_data(ctx, &g, al, t0, t1, beta, out, ws0, &plan);
+      if (!s && bias) /* the transposed forward's bias */
+        s = run_bias_act(ctx, out, bias, (size_t)g.N, (size_t)g.C, (size_t)g.H * g.W, CLNN_ACT_IDENTITY, 0.0f);
+      return s;
+    case PASS_BWD_FILTER:
+      /* the transposed convolution's x is its convolution's output gradient, its dy the input */
+      if (e == CLNN__CONV_TRANSPOSE_BACKWARD_FILTER) return pass_backward_filter(ctx, &g, al, t1, t0, beta, out, ws0, ws1, &plan);
+      return pass_backward_filter(ctx, &g, al, t0, t1, beta, out, ws0, ws1, &plan);
+  }
+  return clnn__conv_fail(CLNN_ERROR_INTERNAL, fn, "unknown pass");
+}
+
+clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, clnn_conv_algo algo,
+                                const clnn_tensor *x, const clnn_tensor *w, const clnn_tensor *bias,
+                                clnn_activation act, float act_alpha, clnn_tensor *y) {
+  const clnn__conv_args a = {.t = {x, w, y}, .bias = bias, .has_act = 1, .act = act, .act_alpha = act_alpha};
+  return run_entry(ctx, CLNN__CONV_FORWARD, p, algo, &a);
 }
 
 clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
                                       clnn_conv_algo algo, const clnn_tensor *dy,
                                       const clnn_tensor *w, float beta, clnn_tensor *dx) {
-  const char *fn = "clnn_conv2d_backward_data";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, dy, "dy")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
-      (s = clnn__conv_check_t4(fn, ctx, dx, "dx")))
-    return s;
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
-  if ((s = clnn__conv_geom(fn, dx->dims, w->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
-  if ((s = clnn__conv_check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__conv_check_alias(fn, dx, "dx", w, "w"))) return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
-      (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
-    return s;
-  return pass_backward_data(ctx, &g, a, dy->mem, w->mem, beta, dx->mem, ws0, &plan);
+  const clnn__conv_args a = {.t = {dy, w, dx}, .has_beta = 1, .beta = beta};
+  return run_entry(ctx, CLNN__CONV_BACKWARD_DATA, p, algo, &a);
 }
 
 clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
                                         clnn_conv_algo algo, const clnn_tensor *x,
                                         const clnn_tensor *dy, float beta, clnn_tensor *dw) {
-  const char *fn = "clnn_conv2d_backward_filter";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, dy, "dy")) ||
-      (s = clnn__conv_check_t4(fn, ctx, dw, "dw")))
-    return s;
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
-  if ((s = clnn__conv_geom(fn, x->dims, dw->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.K, g.P, g.Q))) return s;
-  if ((s = clnn__conv_check_alias(fn, dw, "dw", x, "x")) || (s = clnn__conv_check_alias(fn, dw, "dw", dy, "dy"))) return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
-      (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
-    return s;
-  return pass_backward_filter(ctx, &g, a, x->mem, dy->mem, beta, dw->mem, ws0, ws1, &plan);
+  const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
+  return run_entry(ctx, CLNN__CONV_BACKWARD_FILTER, p, algo, &a);
 }
 
 clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, float beta,
@@ -596,8 +604,8 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
   clnn_status s;
   if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
   if ((s = clnn__check_tensor(ctx, dy, "dy")) || (s = clnn__check_tensor(ctx, db, "db")))
-    return clnn__conv_rewrap(s, fn);
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
+    return clnn__prefix_error(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if (dy->ndim < 2) {
     char b[128];
     return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "dy must be [N, K, ...] (at least 2-D), got %s",
@@ -608,99 +616,42 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
   if (db->numel != K)
     return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "db has %zu elements, expected K = dy dim 1 = %zu",
                 db->numel, K);
-  if ((s = clnn__conv_check_alias(fn, db, "db", dy, "dy"))) return s;
+  if ((s = clnn__check_alias(fn, db, "db", dy, "dy"))) return s;
   if ((s = clnn__conv_check_int(fn, "N*K", (uint64_t)N * K)) || (s = clnn__conv_check_int(fn, "spatial size", sp)) ||
       (s = clnn__conv_check_int(fn, "K*spatial", (uint64_t)K * sp)))
     return s;
   size_t global[1] = {K};
   if (on_cpu(ctx))
-    return LAUNCH_CPU(ctx, "conv2d_backward_bias_cpu", 1, global, CLNN_ARG_MEM(dy->mem),
+    return LAUNCH_CPU(ctx, &k_conv2d_backward_bias_cpu, 1, global, CLNN_ARG_MEM(dy->mem),
                       CLNN_ARG_MEM(db->mem), CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp),
                       CLNN_ARG_FLOAT(beta));
-  return LAUNCH(ctx, "conv2d_backward_bias", 1, global, CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(db->mem),
+  return LAUNCH(ctx, &k_conv2d_backward_bias, 1, global, CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(db->mem),
                 CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp), CLNN_ARG_FLOAT(beta));
 }
 
 /* ---- transposed convolution: x [N, C, H, W], w [C, K/groups, R, S], y [N, K, Ho, Wo]. In the
- * geometry g below, the conv's input is y's shape and its output is x's shape. ---- */
+ * geometry the conv's input is y's shape and its output is x's shape (run_entry). ---- */
 
 clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_params *p,
                                           clnn_conv_algo algo, const clnn_tensor *x,
                                           const clnn_tensor *w, const clnn_tensor *bias,
                                           clnn_tensor *y) {
-  const char *fn = "clnn_conv_transpose2d_forward";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
-      (s = clnn__conv_check_t4(fn, ctx, y, "y")))
-    return s;
-  if (bias && (s = clnn__check_tensor(ctx, bias, "bias"))) return clnn__conv_rewrap(s, fn);
-  if ((s = clnn__conv_geom_transpose(fn, x->dims, w->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, y, "y", g.N, g.C, g.H, g.W))) return s;
-  if (bias && bias->numel != (size_t)g.C)
-    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %d", bias->numel, g.C);
-  if ((s = clnn__conv_check_alias(fn, y, "y", x, "x")) || (s = clnn__conv_check_alias(fn, y, "y", w, "w")) ||
-      (s = clnn__conv_check_alias(fn, y, "y", bias, "bias")))
-    return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_DATA, &a)) ||
-      (s = acquire(fn, ctx, &g, a, PASS_BWD_DATA, &ws0, &ws1, &plan)))
-    return s;
-  s = pass_backward_data(ctx, &g, a, x->mem, w->mem, 0.0f, y->mem, ws0, &plan);
-  if (!s && bias)
-    s = run_bias_act(ctx, y->mem, bias->mem, (size_t)g.N, (size_t)g.C, (size_t)g.H * g.W,
-                     CLNN_ACT_IDENTITY, 0.0f);
-  return s;
+  const clnn__conv_args a = {.t = {x, w, y}, .bias = bias};
+  return run_entry(ctx, CLNN__CONV_TRANSPOSE_FORWARD, p, algo, &a);
 }
 
 clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
                                                 clnn_conv_algo algo, const clnn_tensor *dy,
                                                 const clnn_tensor *w, float beta,
                                                 clnn_tensor *dx) {
-  const char *fn = "clnn_conv_transpose2d_backward_data";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, dy, "dy")) || (s = clnn__conv_check_t4(fn, ctx, w, "w")) ||
-      (s = clnn__conv_check_t4(fn, ctx, dx, "dx")))
-    return s;
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
-  if ((s = clnn__conv_geom_transpose(fn, dx->dims, w->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
-  if ((s = clnn__conv_check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__conv_check_alias(fn, dx, "dx", w, "w"))) return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_FWD, &a)) || (s = acquire(fn, ctx, &g, a, PASS_FWD, &ws0, &ws1, &plan)))
-    return s;
-  return pass_forward(ctx, &g, a, dy->mem, w->mem, NULL, CLNN_ACT_IDENTITY, 0.0f, beta, dx->mem,
-                      ws0, &plan);
+  const clnn__conv_args a = {.t = {dy, w, dx}, .has_beta = 1, .beta = beta};
+  return run_entry(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_DATA, p, algo, &a);
 }
 
 clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
                                                   clnn_conv_algo algo, const clnn_tensor *x,
                                                   const clnn_tensor *dy, float beta,
                                                   clnn_tensor *dw) {
-  const char *fn = "clnn_conv_transpose2d_backward_filter";
-  conv_geom g;
-  clnn_conv_algo a;
-  conv_plan plan;
-  cl_mem ws0, ws1;
-  clnn_status s;
-  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
-  if ((s = clnn__conv_check_t4(fn, ctx, x, "x")) || (s = clnn__conv_check_t4(fn, ctx, dy, "dy")) ||
-      (s = clnn__conv_check_t4(fn, ctx, dw, "dw")))
-    return s;
-  if ((s = clnn__check_beta(beta))) return clnn__conv_rewrap(s, fn);
-  if ((s = clnn__conv_geom_transpose(fn, x->dims, dw->dims, p, &g))) return s;
-  if ((s = clnn__conv_check_out_dims(fn, dy, "dy", g.N, g.C, g.H, g.W))) return s;
-  if ((s = clnn__conv_check_alias(fn, dw, "dw", x, "x")) || (s = clnn__conv_check_alias(fn, dw, "dw", dy, "dy"))) return s;
-  if ((s = resolve_algo(fn, ctx, &g, algo, PASS_BWD_FILTER, &a)) ||
-      (s = acquire(fn, ctx, &g, a, PASS_BWD_FILTER, &ws0, &ws1, &plan)))
-    return s;
-  /* The conv's input is the transposed conv's output gradient, its output gradient is x. */
-  return pass_backward_filter(ctx, &g, a, dy->mem, x->mem, beta, dw->mem, ws0, ws1, &plan);
+  const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
+  return run_entry(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_FILTER, p, algo, &a);
 }

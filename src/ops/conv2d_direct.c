@@ -8,16 +8,23 @@
 
 #define FLAT_PROGRAM "conv2d_direct"
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_flat_forward_k8_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k8_5x5_cpu");
+static clnn__kernel_ref k_flat_forward_k8_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k8_cpu");
+static clnn__kernel_ref k_flat_forward_k1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k1_3x3_cpu");
+static clnn__kernel_ref k_flat_forward_k1_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k1_cpu");
+static clnn__kernel_ref k_flat_bwd_filter_k4_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_k4_cpu");
+
 int clnn__conv_flat_applies(const conv_geom *g) {
   return g->sh == 1 && g->sw == 1 && g->P == g->H && g->Q == g->W;
 }
 
 int clnn__conv_flat_data_applies(const conv_geom *g) { return clnn__conv_flat_applies(g) && g->Cg == 1; }
 
-static clnn_status flat_run(clnn_context *ctx, const char *kernel, size_t items,
+static clnn_status flat_run(clnn_context *ctx, clnn__kernel_ref *kernel, size_t items,
                             const clnn__arg *args, size_t nargs) {
   size_t global[1] = {items}, local[1] = {1};
-  return clnn__run(ctx, FLAT_PROGRAM, kernel, 1, global, local, args, nargs);
+  return clnn__run(ctx, kernel, 1, global, local, args, nargs);
 }
 #define FLAT_RUN(ctx, kernel, items, ...)                                                         \
   flat_run((ctx), (kernel), (items), (const clnn__arg[]){__VA_ARGS__},                           \
@@ -31,8 +38,8 @@ static clnn_status flat_forward(clnn_context *ctx, int N, int C, int H, int W, i
                                 cl_mem w, cl_mem bias, int act, float alpha, float beta, cl_mem out) {
   int Kg = K / G, kb = Kg >= 2 ? 8 : 1;
   size_t blocks = (size_t)N * G * ((Kg + kb - 1) / kb);
-  const char *kernel = kb == 8 ? (R == 5 && S == 5 ? "conv2d_flat_forward_k8_5x5_cpu" : "conv2d_flat_forward_k8_cpu")
-                               : (R == 3 && S == 3 ? "conv2d_flat_forward_k1_3x3_cpu" : "conv2d_flat_forward_k1_cpu");
+  clnn__kernel_ref *kernel = kb == 8 ? (R == 5 && S == 5 ? &k_flat_forward_k8_5x5_cpu : &k_flat_forward_k8_cpu)
+                               : (R == 3 && S == 3 ? &k_flat_forward_k1_3x3_cpu : &k_flat_forward_k1_cpu);
   return FLAT_RUN(ctx, kernel, blocks,
                   CLNN_ARG_MEM(in), CLNN_ARG_MEM(w), CLNN_ARG_MEM(bias), CLNN_ARG_MEM(out),
                   CLNN_ARG_INT(C), CLNN_ARG_INT(H), CLNN_ARG_INT(W), CLNN_ARG_INT(K), CLNN_ARG_INT(R),
@@ -67,7 +74,7 @@ clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *
                                             cl_mem dy, float beta, cl_mem dw) {
   const int kb = 4, sb = 5;
   size_t items = (size_t)g->G * ((g->Kg + kb - 1) / kb) * g->Cg * g->R * ((g->S + sb - 1) / sb);
-  return FLAT_RUN(ctx, "conv2d_flat_bwd_filter_k4_cpu", items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
+  return FLAT_RUN(ctx, &k_flat_bwd_filter_k4_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
                   CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                   CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                   CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),

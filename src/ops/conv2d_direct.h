@@ -17,13 +17,12 @@ typedef struct conv_geom {
 } conv_geom;
 
 /* ---- src/ops/conv2d_geom.c: errors, checks and geometry ---- */
-/* CLNN_ERROR-style failure "fn: message"; the last call's message prefixed with fn. */
+/* CLNN_ERROR-style failure "fn: message". */
 clnn_status clnn__conv_fail(clnn_status s, const char *fn, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-clnn_status clnn__conv_rewrap(clnn_status s, const char *fn);
 /* v fits an int (the kernels' index type). */
 clnn_status clnn__conv_check_int(const char *fn, const char *what, uint64_t v);
 /* The geometry of a convolution x [N,C,H,W] * w [K,C/G,R,S], or of a transposed one (w
@@ -32,14 +31,34 @@ clnn_status clnn__conv_geom(const char *fn, const size_t xd[4], const size_t wd[
                             const clnn_conv2d_params *p, conv_geom *g);
 clnn_status clnn__conv_geom_transpose(const char *fn, const size_t xd[4], const size_t wd[4],
                                       const clnn_conv2d_params *p, conv_geom *g);
-/* t is a 4-D tensor of ctx; t has dims [a, b, c, d]; out does not share in's buffer. */
-clnn_status clnn__conv_check_t4(const char *fn, clnn_context *ctx, const clnn_tensor *t,
-                                const char *name);
-clnn_status clnn__conv_check_out_dims(const char *fn, const clnn_tensor *t, const char *name,
-                                      size_t a, size_t b, size_t c, size_t d);
-clnn_status clnn__conv_check_alias(const char *fn, const clnn_tensor *out, const char *oname,
-                                   const clnn_tensor *in, const char *iname);
 
+/* The six entry points that take tensors, for clnn__conv_check_call. */
+typedef enum clnn__conv_entry {
+  CLNN__CONV_FORWARD,
+  CLNN__CONV_BACKWARD_DATA,
+  CLNN__CONV_BACKWARD_FILTER,
+  CLNN__CONV_TRANSPOSE_FORWARD,
+  CLNN__CONV_TRANSPOSE_BACKWARD_DATA,
+  CLNN__CONV_TRANSPOSE_BACKWARD_FILTER
+} clnn__conv_entry;
+/* What one call passed: its three 4-D tensors in argument order, and the extras some take. */
+typedef struct clnn__conv_args {
+  const clnn_tensor *t[3];
+  const clnn_tensor *bias;      /* the forward calls (may be NULL) */
+  int has_beta;                 /* the backward calls */
+  float beta;
+  int has_act;                  /* clnn_conv2d_forward */
+  clnn_activation act;
+  float act_alpha;
+} clnn__conv_args;
+/* The entry point's public name ("clnn_conv2d_forward", ...). */
+const char *clnn__conv_entry_name(clnn__conv_entry e);
+/* Every check of entry point e, in one order for all six: ctx, the three tensors (on ctx, 4-D),
+ * bias or beta, the geometry (from the tensors that play x and w), the shape of the tensor that
+ * plays y, bias size and activation, and that the written tensor shares no buffer with the
+ * others. Fills g; on failure the message starts with the entry point's name. */
+clnn_status clnn__conv_check_call(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                                  const clnn__conv_args *a, conv_geom *g);
 /* 1 when the flat kernels of cl/conv2d_direct.cl compute this convolution: stride 1 and an
  * output plane the size of the input (P == H, Q == W), any padding split, dilation and groups.
  * Backward-data also needs one input channel per group (clnn__conv_flat_data_applies). */

@@ -5,6 +5,7 @@
 #include "conv2d_direct.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,13 +21,6 @@ clnn_status clnn__conv_fail(clnn_status s, const char *fn, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-/* Prefixes the message a runtime helper just recorded with the function name. */
-clnn_status clnn__conv_rewrap(clnn_status s, const char *fn) {
-  char msg[768];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
   return clnn__error(s, "%s: %s", fn, msg);
 }
 
@@ -203,9 +197,9 @@ clnn_status clnn_conv_transpose2d_output_dims(const size_t x_dims[4], const size
 }
 
 /* t belongs to ctx and is 4-D. */
-clnn_status clnn__conv_check_t4(const char *fn, clnn_context *ctx, const clnn_tensor *t, const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  if (s) return clnn__conv_rewrap(s, fn);
+static clnn_status check_t4(const char *fn, clnn_context *ctx, const clnn_tensor *t, const char *name) {
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, name);
+  if (s) return s;
   if (t->ndim != 4) {
     char b[128];
     return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "%s must be 4-D (NCHW), got shape %s", name,
@@ -214,18 +208,53 @@ clnn_status clnn__conv_check_t4(const char *fn, clnn_context *ctx, const clnn_te
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn__conv_check_out_dims(const char *fn, const clnn_tensor *t, const char *name, size_t a,
-                                  size_t b, size_t c, size_t d) {
-  size_t want[4] = {a, b, c, d};
-  clnn_status s = clnn__check_dims(t, name, 4, want);
-  return s ? clnn__conv_rewrap(s, fn) : CLNN_SUCCESS;
-}
+/* Per entry point: its name, its tensors' names in argument order, which of them are the
+ * geometry's input x, weights w and output y (the transposed convolution is described as the
+ * convolution it is the data gradient of, so its x plays y), and which one it writes. */
+static const struct {
+  const char *fn;
+  int transposed;
+  const char *names[3];
+  int x, w, y, out;
+} entries[] = {
+    [CLNN__CONV_FORWARD] = {"clnn_conv2d_forward", 0, {"x", "w", "y"}, 0, 1, 2, 2},
+    [CLNN__CONV_BACKWARD_DATA] = {"clnn_conv2d_backward_data", 0, {"dy", "w", "dx"}, 2, 1, 0, 2},
+    [CLNN__CONV_BACKWARD_FILTER] = {"clnn_conv2d_backward_filter", 0, {"x", "dy", "dw"}, 0, 2, 1, 2},
+    [CLNN__CONV_TRANSPOSE_FORWARD] = {"clnn_conv_transpose2d_forward", 1, {"x", "w", "y"}, 0, 1, 2, 2},
+    [CLNN__CONV_TRANSPOSE_BACKWARD_DATA] = {"clnn_conv_transpose2d_backward_data", 1, {"dy", "w", "dx"}, 2, 1, 0, 2},
+    [CLNN__CONV_TRANSPOSE_BACKWARD_FILTER] = {"clnn_conv_transpose2d_backward_filter", 1, {"x", "dy", "dw"}, 0, 2, 1, 2},
+};
 
-/* The output must not share its buffer with an input (the kernels would read what they wrote). */
-clnn_status clnn__conv_check_alias(const char *fn, const clnn_tensor *out, const char *oname,
-                               const clnn_tensor *in, const char *iname) {
-  if (in && out->mem == in->mem)
-    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "%s and %s share one buffer; %s must be separate",
-                oname, iname, oname);
-  return CLNN_SUCCESS;
+const char *clnn__conv_entry_name(clnn__conv_entry e) { return entries[e].fn; }
+
+clnn_status clnn__conv_check_call(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                                  const clnn__conv_args *a, conv_geom *g) {
+  const char *fn = entries[e].fn;
+  const char *const *names = entries[e].names;
+  const clnn_tensor *const *t = a->t;
+  clnn_status s;
+  if (!ctx) return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "ctx is NULL");
+  for (int i = 0; i < 3; i++)
+    if ((s = check_t4(fn, ctx, t[i], names[i]))) return s;
+  if (a->bias && (s = clnn__check_tensor_in(fn, ctx, a->bias, "bias"))) return s;
+  if (a->has_beta && (s = clnn__check_beta(a->beta))) return clnn__prefix_error(fn, s);
+  const clnn_tensor *x = t[entries[e].x], *w = t[entries[e].w], *y = t[entries[e].y];
+  s = entries[e].transposed ? clnn__conv_geom_transpose(fn, x->dims, w->dims, p, g)
+                            : clnn__conv_geom(fn, x->dims, w->dims, p, g);
+  if (s) return s;
+  /* the tensor that plays y: [N, K, P, Q], or for the transposed convolution [N, C, H, W] */
+  size_t want[4] = {(size_t)g->N, (size_t)(entries[e].transposed ? g->C : g->K),
+                    (size_t)(entries[e].transposed ? g->H : g->P), (size_t)(entries[e].transposed ? g->W : g->Q)};
+  if ((s = clnn__check_dims(y, names[entries[e].y], 4, want))) return clnn__prefix_error(fn, s);
+  if (a->bias && a->bias->numel != want[1])
+    return clnn__conv_fail(CLNN_ERROR_SHAPE_MISMATCH, fn, "bias has %zu elements, expected K = %zu",
+                           a->bias->numel, want[1]);
+  if (a->has_act && ((int)a->act < 0 || (int)a->act >= CLNN_ACT_ID_COUNT))
+    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act %d is not a clnn_activation", (int)a->act);
+  if (a->has_act && !isfinite(a->act_alpha))
+    return clnn__conv_fail(CLNN_ERROR_INVALID_ARGUMENT, fn, "act_alpha must be finite");
+  int o = entries[e].out;
+  for (int i = 0; i < 3; i++)
+    if (i != o && (s = clnn__check_alias(fn, t[o], names[o], t[i], names[i]))) return s;
+  return clnn__check_alias(fn, t[o], names[o], a->bias, "bias");
 }

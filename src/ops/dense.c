@@ -7,18 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Re-records the current error with the function name in front. */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
+/* The kernels this file launches. */
+static clnn__kernel_ref k_dense_bias_add = CLNN_KERNEL_REF("dense", "dense_bias_add");
+static clnn__kernel_ref k_dense_bias_grad = CLNN_KERNEL_REF("dense", "dense_bias_grad");
 
 static clnn_status check_2d(const char *fn, const clnn_tensor *t, const char *name,
                             const char *layout) {
@@ -41,20 +32,12 @@ static clnn_status check_shape(const char *fn, const clnn_tensor *t, const char 
                      why);
 }
 
-/* An output must not share its buffer with another argument of the call. */
-static clnn_status check_no_alias(const char *fn, const clnn_tensor *out, const char *out_name,
-                                  const clnn_tensor *other, const char *other_name) {
-  if (!out || !other || out->mem != other->mem) return CLNN_SUCCESS;
-  return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; the output "
-                     "must not alias an input", fn, out_name, other_name);
-}
-
 clnn_status clnn_dense_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w,
                                const clnn_tensor *b, clnn_tensor *y) {
   static const char fn[] = "clnn_dense_forward";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, w, "w")) ||
-      (b && (s = check_tensor(fn, ctx, b, "b"))) || (s = check_tensor(fn, ctx, y, "y")))
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, w, "w")) ||
+      (b && (s = clnn__check_tensor_in(fn, ctx, b, "b"))) || (s = clnn__check_tensor_in(fn, ctx, y, "y")))
     return s;
   if ((s = check_2d(fn, x, "x", "[N, I]")) || (s = check_2d(fn, w, "w", "[O, I]"))) return s;
   size_t n = x->dims[0], in = x->dims[1], out = w->dims[0];
@@ -73,14 +56,14 @@ clnn_status clnn_dense_forward(clnn_context *ctx, const clnn_tensor *x, const cl
     size_t bdims[1] = {out};
     if ((s = check_shape(fn, b, "b", 1, bdims, "[O], O from w [O, I]"))) return s;
   }
-  if ((s = check_no_alias(fn, y, "y", x, "x")) || (s = check_no_alias(fn, y, "y", w, "w")) ||
-      (s = check_no_alias(fn, y, "y", b, "b")))
+  if ((s = clnn__check_alias(fn, y, "y", x, "x")) || (s = clnn__check_alias(fn, y, "y", w, "w")) ||
+      (s = clnn__check_alias(fn, y, "y", b, "b")))
     return s;
 
   s = clnn__gemm(ctx, 0, 1, n, out, in, 1.0f, x->mem, 0, in, w->mem, 0, in, 0.0f, y->mem, 0, out);
   if (s != CLNN_SUCCESS || !b) return s;
   size_t global[2] = {out, n};
-  return CLNN_RUN(ctx, "dense", "dense_bias_add", 2, global, NULL, CLNN_ARG_MEM(y->mem),
+  return CLNN_RUN(ctx, &k_dense_bias_add, 2, global, NULL, CLNN_ARG_MEM(y->mem),
                   CLNN_ARG_MEM(b->mem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(out));
 }
 
@@ -88,10 +71,10 @@ clnn_status clnn_dense_backward_data(clnn_context *ctx, const clnn_tensor *dy, c
                                      float beta, clnn_tensor *dx) {
   static const char fn[] = "clnn_dense_backward_data";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, dy, "dy")) || (s = check_tensor(fn, ctx, w, "w")) ||
-      (s = check_tensor(fn, ctx, dx, "dx")))
+  if ((s = clnn__check_tensor_in(fn, ctx, dy, "dy")) || (s = clnn__check_tensor_in(fn, ctx, w, "w")) ||
+      (s = clnn__check_tensor_in(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if ((s = check_2d(fn, dy, "dy", "[N, O]")) || (s = check_2d(fn, w, "w", "[O, I]"))) return s;
   size_t n = dy->dims[0], out = dy->dims[1], in = w->dims[1];
   if (w->dims[0] != out) {
@@ -105,7 +88,7 @@ clnn_status clnn_dense_backward_data(clnn_context *ctx, const clnn_tensor *dy, c
            clnn__dims_str(w, ws, sizeof ws));
   size_t dxdims[2] = {n, in};
   if ((s = check_shape(fn, dx, "dx", 2, dxdims, why))) return s;
-  if ((s = check_no_alias(fn, dx, "dx", dy, "dy")) || (s = check_no_alias(fn, dx, "dx", w, "w")))
+  if ((s = clnn__check_alias(fn, dx, "dx", dy, "dy")) || (s = clnn__check_alias(fn, dx, "dx", w, "w")))
     return s;
   return clnn__gemm(ctx, 0, 0, n, in, out, 1.0f, dy->mem, 0, out, w->mem, 0, in, beta, dx->mem, 0,
                     in);
@@ -122,7 +105,7 @@ static void bias_grad_plan(clnn_context *ctx, size_t local[2]) {
     local[0] = 32;
     local[1] = 8;
   }
-  size_t max_wg = clnn__kernel_wg_limit(ctx, "dense", "dense_bias_grad"); /* the kernel's limit */
+  size_t max_wg = clnn__kernel_wg_limit(ctx, &k_dense_bias_grad); /* the kernel's limit */
   while (local[0] * local[1] > max_wg && local[1] > 1) local[1] /= 2;
   while (local[0] * local[1] > max_wg && local[0] > 1) local[0] /= 2;
 }
@@ -133,7 +116,7 @@ static clnn_status bias_grad(clnn_context *ctx, cl_mem dy, size_t rows, size_t c
   size_t local[2];
   bias_grad_plan(ctx, local);
   size_t global[2] = {(cols + local[0] - 1) / local[0] * local[0], local[1]};
-  return CLNN_RUN(ctx, "dense", "dense_bias_grad", 2, global, local, CLNN_ARG_MEM(dy),
+  return CLNN_RUN(ctx, &k_dense_bias_grad, 2, global, local, CLNN_ARG_MEM(dy),
                   CLNN_ARG_MEM(db), CLNN_ARG_ULONG(rows), CLNN_ARG_ULONG(cols),
                   CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(local[0] * local[1] * sizeof(float)));
 }
@@ -143,10 +126,10 @@ clnn_status clnn_dense_backward_weights(clnn_context *ctx, const clnn_tensor *x,
                                         clnn_tensor *db) {
   static const char fn[] = "clnn_dense_backward_weights";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, dy, "dy")) ||
-      (s = check_tensor(fn, ctx, dw, "dw")) || (db && (s = check_tensor(fn, ctx, db, "db"))))
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, dy, "dy")) ||
+      (s = clnn__check_tensor_in(fn, ctx, dw, "dw")) || (db && (s = clnn__check_tensor_in(fn, ctx, db, "db"))))
     return s;
-  if ((s = clnn__check_beta(beta))) return prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   if ((s = check_2d(fn, x, "x", "[N, I]")) || (s = check_2d(fn, dy, "dy", "[N, O]"))) return s;
   size_t n = x->dims[0], in = x->dims[1], out = dy->dims[1];
   char xs[128], ds[128];
@@ -164,9 +147,9 @@ clnn_status clnn_dense_backward_weights(clnn_context *ctx, const clnn_tensor *x,
     snprintf(why, sizeof why, "[O] from dy %s", ds);
     if ((s = check_shape(fn, db, "db", 1, dbdims, why))) return s;
   }
-  if ((s = check_no_alias(fn, dw, "dw", x, "x")) || (s = check_no_alias(fn, dw, "dw", dy, "dy")) ||
-      (s = check_no_alias(fn, db, "db", x, "x")) || (s = check_no_alias(fn, db, "db", dy, "dy")) ||
-      (s = check_no_alias(fn, db, "db", dw, "dw")))
+  if ((s = clnn__check_alias(fn, dw, "dw", x, "x")) || (s = clnn__check_alias(fn, dw, "dw", dy, "dy")) ||
+      (s = clnn__check_alias(fn, db, "db", x, "x")) || (s = clnn__check_alias(fn, db, "db", dy, "dy")) ||
+      (s = clnn__check_alias(fn, db, "db", dw, "dw")))
     return s;
   s = clnn__gemm(ctx, 1, 0, out, in, n, 1.0f, dy->mem, 0, out, x->mem, 0, in, beta, dw->mem, 0, in);
   if (s != CLNN_SUCCESS || !db) return s;

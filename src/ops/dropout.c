@@ -5,6 +5,9 @@
 
 #include <math.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_dropout_apply = CLNN_KERNEL_REF("dropout", "dropout_apply");
+
 static clnn_status dropout_run(clnn_context *ctx, const char *fn, float p, uint64_t seed,
                                uint64_t offset, const clnn_tensor *in, const char *in_name,
                                float beta, clnn_tensor *out, const char *out_name) {
@@ -29,22 +32,10 @@ static clnn_status dropout_run(clnn_context *ctx, const char *fn, float p, uint6
    * a 24-bit mantissa, so p * 2^32 is exact in double and below 2^32. */
   cl_uint thr = (cl_uint)((double)p * 4294967296.0);
   float scale = (float)(1.0 / (1.0 - (double)p));
-  size_t n = in->numel, chunk, local;
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    chunk = (n + cu * 4 - 1) / (cu * 4);
-    chunk = (chunk + 63) & ~(size_t)63;
-    if (chunk < 4096) chunk = 4096;
-    local = 1;
-  } else {
-    chunk = 4;
-    local = 128;
-    if (ctx->info.max_work_group_size && local > ctx->info.max_work_group_size)
-      local = ctx->info.max_work_group_size;
-  }
-  size_t global = (n + chunk - 1) / chunk;
-  return CLNN_RUN(ctx, "dropout", "dropout_apply", 1, &global, &local, CLNN_ARG_MEM(in->mem),
-                  CLNN_ARG_MEM(out->mem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(chunk),
+  size_t n = in->numel;
+  const clnn__launch l = clnn__launch_1d(ctx, &k_dropout_apply, n, CLNN_LAUNCH_ELEMENTWISE(4));
+  return CLNN_RUN(ctx, &k_dropout_apply, 1, &l.global, &l.local, CLNN_ARG_MEM(in->mem),
+                  CLNN_ARG_MEM(out->mem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(l.chunk),
                   CLNN_ARG_ULONG(offset), CLNN_ARG_UINT((cl_uint)(seed & 0xFFFFFFFFu)),
                   CLNN_ARG_UINT((cl_uint)(seed >> 32)), CLNN_ARG_UINT(thr), CLNN_ARG_FLOAT(scale),
                   CLNN_ARG_FLOAT(beta));

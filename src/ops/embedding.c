@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_emb_backward = CLNN_KERNEL_REF("embedding", "emb_backward");
+static clnn__kernel_ref k_emb_forward = CLNN_KERNEL_REF("embedding", "emb_forward");
+static clnn__kernel_ref k_emb_scale = CLNN_KERNEL_REF("embedding", "emb_scale");
+
 /* Checks table/dy-or-y and the ids; on success *V and *D are the table's dims. `rows` is the
  * tensor holding one row of D per id (y or dy). */
 static clnn_status check_args(const char *fn, clnn_context *ctx, const clnn_tensor *table,
@@ -18,10 +23,8 @@ static clnn_status check_args(const char *fn, clnn_context *ctx, const clnn_tens
   clnn_status s;
   char a[128], b[128];
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
-  if ((s = clnn__check_tensor(ctx, table, tname)) || (s = clnn__check_tensor(ctx, rows, rname))) {
-    snprintf(a, sizeof a, "%s", clnn_last_error());
-    return clnn__error(s, "%s: %s", fn, a);
-  }
+  if ((s = clnn__check_tensor_in(fn, ctx, table, tname)) || (s = clnn__check_tensor_in(fn, ctx, rows, rname)))
+    return s;
   if (table->ndim != 2)
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s; it must be 2-D [V, D]", fn,
                        tname, clnn__dims_str(table, a, sizeof a));
@@ -47,10 +50,7 @@ static clnn_status check_args(const char *fn, clnn_context *ctx, const clnn_tens
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                          "%s: ids[%zu] is %d; ids must be in [0, %zu) for %s of shape %s", fn, i,
                          (int)ids[i], *V, tname, clnn__dims_str(table, a, sizeof a));
-  if (table->mem == rows->mem)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they must be "
-                       "distinct tensors", fn, tname, rname);
-  return CLNN_SUCCESS;
+  return clnn__check_distinct(fn, (const clnn_tensor *[]){table, rows}, (const char *[]){tname, rname}, 2);
 }
 
 clnn_status clnn_embedding_forward(clnn_context *ctx, const clnn_tensor *table, const int32_t *ids,
@@ -60,14 +60,14 @@ clnn_status clnn_embedding_forward(clnn_context *ctx, const clnn_tensor *table, 
   clnn_status s = check_args(fn, ctx, table, "table", ids, num_ids, y, "y", &V, &D);
   if (s) return s;
   cl_kernel k;
-  if ((s = clnn__kernel(ctx, "embedding", "emb_forward", &k))) return s; /* build before upload */
+  if ((s = clnn__kernel(ctx, &k_emb_forward, &k))) return s; /* build before upload */
   int32_t *staged;
   if ((s = clnn__staging(ctx, num_ids * sizeof(int32_t), (void **)&staged))) return s;
   memcpy(staged, ids, num_ids * sizeof(int32_t));
   cl_mem dids;
   if ((s = clnn__upload_staged(ctx, 2, num_ids * sizeof(int32_t), &dids))) return s;
   size_t global[2] = {D, num_ids};
-  return CLNN_RUN(ctx, "embedding", "emb_forward", 2, global, NULL, CLNN_ARG_MEM(table->mem),
+  return CLNN_RUN(ctx, &k_emb_forward, 2, global, NULL, CLNN_ARG_MEM(table->mem),
                   CLNN_ARG_MEM(dids), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(num_ids),
                   CLNN_ARG_ULONG(D));
 }
@@ -88,13 +88,9 @@ clnn_status clnn_embedding_backward(clnn_context *ctx, const int32_t *ids, size_
   size_t V = 0, D = 0;
   clnn_status s = check_args(fn, ctx, dtable, "dtable", ids, num_ids, dy, "dy", &V, &D);
   if (s) return s;
-  if ((s = clnn__check_beta(beta))) {
-    char m[256];
-    snprintf(m, sizeof m, "%s", clnn_last_error());
-    return clnn__error(s, "%s: %s", fn, m);
-  }
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   cl_kernel k;
-  if ((s = clnn__kernel(ctx, "embedding", "emb_backward", &k))) return s;
+  if ((s = clnn__kernel(ctx, &k_emb_backward, &k))) return s;
 
   /* positions sorted by (id, position): runs of one id, in increasing position */
   id_pos *pairs = malloc(num_ids * sizeof *pairs);
@@ -132,13 +128,13 @@ clnn_status clnn_embedding_backward(clnn_context *ctx, const int32_t *ids, size_
   if (beta != 1.0f) {
     size_t n = dtable->numel, chunk = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 4096 : 4;
     size_t global = (n + chunk - 1) / chunk;
-    s = CLNN_RUN(ctx, "embedding", "emb_scale", 1, &global, NULL, CLNN_ARG_MEM(dtable->mem),
+    s = CLNN_RUN(ctx, &k_emb_scale, 1, &global, NULL, CLNN_ARG_MEM(dtable->mem),
                  CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(chunk), CLNN_ARG_FLOAT(beta));
     if (s) return s;
   }
   /* one buffer: the kernel finds order at 0, seg_start at num_ids, seg_id at num_ids + U + 1 */
   size_t global[2] = {D, U};
-  return CLNN_RUN(ctx, "embedding", "emb_backward", 2, global, NULL, CLNN_ARG_MEM(dy->mem),
+  return CLNN_RUN(ctx, &k_emb_backward, 2, global, NULL, CLNN_ARG_MEM(dy->mem),
                   CLNN_ARG_MEM(buf), CLNN_ARG_ULONG(num_ids), CLNN_ARG_MEM(dtable->mem),
                   CLNN_ARG_ULONG(U), CLNN_ARG_ULONG(D));
 }

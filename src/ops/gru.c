@@ -31,6 +31,12 @@
 #define GRU_PROGRAM "gru"
 #define GRU_COLSUM_ROWS 64 /* rows per work-item in the first pass of the bias column sums */
 
+static clnn__kernel_ref k_gru_step_fwd = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_step_fwd");
+static clnn__kernel_ref k_gru_step_bwd = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_step_bwd");
+static clnn__kernel_ref k_gru_colsum_partial = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_colsum_partial");
+static clnn__kernel_ref k_gru_colsum_final = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_colsum_final");
+static clnn__kernel_ref k_gru_scale = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_scale");
+
 typedef struct gru_dims {
   size_t T, N, I, H, G; /* steps, batch, input size, hidden size, 3*H */
 } gru_dims;
@@ -85,18 +91,18 @@ static clnn_status gru_distinct(const char *fn, const clnn_tensor *const *outs,
 }
 
 /* 64 work-items, or fewer where the kernel allows fewer. */
-static size_t gru_local(clnn_context *ctx, const char *kernel) {
-  size_t l = clnn__kernel_wg_limit(ctx, GRU_PROGRAM, kernel);
+static size_t gru_local(clnn_context *ctx, clnn__kernel_ref *kernel) {
+  size_t l = clnn__kernel_wg_limit(ctx, kernel);
   return l > 64 ? 64 : l;
 }
 
 /* Builds every kernel a call will launch before anything is enqueued. */
-static clnn_status gru_kernels(clnn_context *ctx, const char *fn, const char *const *names,
+static clnn_status gru_kernels(clnn_context *ctx, const char *fn, clnn__kernel_ref *const *refs,
                                int count) {
   for (int i = 0; i < count; i++) {
     cl_kernel k;
-    if (!names[i]) continue;
-    clnn_status s = clnn__kernel(ctx, GRU_PROGRAM, names[i], &k);
+    if (!refs[i]) continue;
+    clnn_status s = clnn__kernel(ctx, refs[i], &k);
     if (s != CLNN_SUCCESS) return gru_prefixed(fn, s);
   }
   return CLNN_SUCCESS;
@@ -218,7 +224,7 @@ clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn
   const char *const in2_names[] = {"h0"};
   const char *const out2_names[] = {"y", "reserve"};
   if ((s = gru_distinct(fn, outs2, out2_names, 2, ins2, in2_names, 1))) return s;
-  static const char *const kernels[] = {"gru_step_fwd"};
+  clnn__kernel_ref *const kernels[] = {&k_gru_step_fwd};
   if ((s = gru_kernels(ctx, fn, kernels, 1))) return s;
 
   const size_t T = d.T, N = d.N, I = d.I, H = d.H, G = d.G;
@@ -231,7 +237,7 @@ clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn
   if ((s = clnn__gemm(ctx, 0, 1, T * N, G, I, 1.0f, x->mem, 0, I, w_ih->mem, 0, I, 0.0f, res, 0,
                       R)))
     return s;
-  const size_t local = gru_local(ctx, "gru_step_fwd"), global = NH;
+  const size_t local = gru_local(ctx, &k_gru_step_fwd), global = NH;
   for (size_t t = 0; t < T; t++) {
     const int has_hp = t > 0 || h0;
     cl_mem hp = t > 0 ? res : (h0 ? h0->mem : res);
@@ -242,7 +248,7 @@ clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn
                         G)))
       return s;
     const int has_hn = t + 1 == T && h_n;
-    s = CLNN_RUN(ctx, GRU_PROGRAM, "gru_step_fwd", 1, &global, &local, CLNN_ARG_MEM(res),
+    s = CLNN_RUN(ctx, &k_gru_step_fwd, 1, &global, &local, CLNN_ARG_MEM(res),
                  CLNN_ARG_MEM(ws_gh), CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(b_ih ? b_ih->mem : res),
                  CLNN_ARG_INT(b_ih != NULL), CLNN_ARG_MEM(b_hh ? b_hh->mem : res),
                  CLNN_ARG_INT(b_hh != NULL), CLNN_ARG_MEM(hp), CLNN_ARG_ULONG(hp_off),
@@ -260,13 +266,13 @@ clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn
 static clnn_status gru_colsum(clnn_context *ctx, cl_mem src, size_t src_off, size_t rows,
                               size_t cols, cl_mem partial, float beta, cl_mem dst) {
   const size_t chunks = (rows + GRU_COLSUM_ROWS - 1) / GRU_COLSUM_ROWS;
-  const size_t g1 = chunks * cols, g2 = cols, local = gru_local(ctx, "gru_colsum_partial");
-  clnn_status s = CLNN_RUN(ctx, GRU_PROGRAM, "gru_colsum_partial", 1, &g1, &local,
+  const size_t g1 = chunks * cols, g2 = cols, local = gru_local(ctx, &k_gru_colsum_partial);
+  clnn_status s = CLNN_RUN(ctx, &k_gru_colsum_partial, 1, &g1, &local,
                            CLNN_ARG_MEM(src), CLNN_ARG_ULONG(src_off), CLNN_ARG_INT(rows),
                            CLNN_ARG_INT(cols), CLNN_ARG_INT(GRU_COLSUM_ROWS),
                            CLNN_ARG_INT(chunks), CLNN_ARG_MEM(partial));
   if (s) return s;
-  return CLNN_RUN(ctx, GRU_PROGRAM, "gru_colsum_final", 1, &g2, &local, CLNN_ARG_MEM(partial),
+  return CLNN_RUN(ctx, &k_gru_colsum_final, 1, &g2, &local, CLNN_ARG_MEM(partial),
                   CLNN_ARG_INT(chunks), CLNN_ARG_INT(cols), CLNN_ARG_FLOAT(beta),
                   CLNN_ARG_MEM(dst));
 }
@@ -323,9 +329,9 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const cln
   const size_t NH = N * H, NG = N * G, TN = T * N, R = 4 * H, h_base = TN * R;
   const int need_scale = dw_hh && !h0 && T == 1 && beta != 1.0f;
   const int sums = db_ih || db_hh;
-  const char *const kernels[] = {"gru_step_bwd", sums ? "gru_colsum_partial" : NULL,
-                                 sums ? "gru_colsum_final" : NULL,
-                                 need_scale ? "gru_scale" : NULL};
+  clnn__kernel_ref *const kernels[] = {&k_gru_step_bwd, sums ? &k_gru_colsum_partial : NULL,
+                                       sums ? &k_gru_colsum_final : NULL,
+                                       need_scale ? &k_gru_scale : NULL};
   if ((s = gru_kernels(ctx, fn, kernels, 4))) return s;
   const size_t chunks = (TN + GRU_COLSUM_ROWS - 1) / GRU_COLSUM_ROWS;
   cl_mem ws_dgi = NULL, ws_dgh = NULL, ws_part = NULL, lens = NULL, res = reserve->mem;
@@ -336,7 +342,7 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const cln
     return gru_prefixed(fn, s);
 
   const size_t carry = TN * G; /* the carried dh: ws_dgh after the [T, N, 3H] gradients */
-  const size_t local = gru_local(ctx, "gru_step_bwd"), global = NH;
+  const size_t local = gru_local(ctx, &k_gru_step_bwd), global = NH;
   for (size_t t = T; t-- > 0;) {
     const int last = t + 1 == T;
     const int has_hp = t > 0 || h0;
@@ -348,7 +354,7 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const cln
     const int has_dhout = t > 0 || dh0;
     cl_mem dhout = t > 0 ? ws_dgh : (dh0 ? dh0->mem : res);
     const size_t dhout_off = t > 0 ? carry : 0;
-    s = CLNN_RUN(ctx, GRU_PROGRAM, "gru_step_bwd", 1, &global, &local, CLNN_ARG_MEM(res),
+    s = CLNN_RUN(ctx, &k_gru_step_bwd, 1, &global, &local, CLNN_ARG_MEM(res),
                  CLNN_ARG_MEM(hp), CLNN_ARG_ULONG(hp_off), CLNN_ARG_INT(has_hp),
                  CLNN_ARG_MEM(dy ? dy->mem : res), CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(dhin),
                  CLNN_ARG_ULONG(dhin_off), CLNN_ARG_INT(has_dhin), CLNN_ARG_MEM(ws_dgi),
@@ -387,7 +393,7 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const cln
         return s;
     } else if (need_scale) {
       const size_t n = G * H;
-      if ((s = CLNN_RUN(ctx, GRU_PROGRAM, "gru_scale", 1, &n, &local, CLNN_ARG_MEM(dw_hh->mem),
+      if ((s = CLNN_RUN(ctx, &k_gru_scale, 1, &n, &local, CLNN_ARG_MEM(dw_hh->mem),
                         CLNN_ARG_ULONG(n), CLNN_ARG_FLOAT(beta))))
         return s;
     }

@@ -8,18 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Re-records the current error with the function name in front. */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
+/* The kernels this file launches. */
+static clnn__kernel_ref k_ln_bwd_data = CLNN_KERNEL_REF("layernorm", "ln_bwd_data");
+static clnn__kernel_ref k_ln_bwd_params_finish = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_finish");
+static clnn__kernel_ref k_ln_bwd_params_part = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_part");
+static clnn__kernel_ref k_ln_forward = CLNN_KERNEL_REF("layernorm", "ln_forward");
 
 typedef struct ln_shape {
   size_t r, d;   /* rows, row length (x's last dimension) */
@@ -41,7 +34,7 @@ static clnn_status check_like(const char *fn, const clnn_tensor *t, const char *
 static clnn_status check_param(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                                const char *name, const ln_shape *sh) {
   if (!t) return CLNN_SUCCESS;
-  clnn_status s = check_tensor(fn, ctx, t, name);
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, name);
   if (s) return s;
   if (t->ndim == 1 && t->dims[0] == sh->d) return CLNN_SUCCESS;
   char a[128];
@@ -53,23 +46,12 @@ static clnn_status check_param(const char *fn, const clnn_context *ctx, const cl
 static clnn_status check_stat(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                               const char *name, const ln_shape *sh) {
   if (!t) return CLNN_SUCCESS;
-  clnn_status s = check_tensor(fn, ctx, t, name);
+  clnn_status s = clnn__check_tensor_in(fn, ctx, t, name);
   if (s) return s;
   if (t->numel == sh->r) return CLNN_SUCCESS;
   char a[128];
   return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s; it must hold %zu elements, "
                      "one per row of x %s", fn, name, clnn__dims_str(t, a, sizeof a), sh->r, sh->str);
-}
-
-/* No tensor of a (NULLs skipped) shares a buffer with a different entry of b. */
-static clnn_status check_cross(const char *fn, const clnn_tensor *const *a, const char *const *an,
-                               int na, const clnn_tensor *const *b, const char *const *bn, int nb) {
-  for (int i = 0; i < na; i++)
-    for (int j = 0; j < nb; j++)
-      if (a[i] && b[j] && &a[i] != &b[j] && a[i]->mem == b[j]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
-                           "must be distinct tensors", fn, an[i], bn[j]);
-  return CLNN_SUCCESS;
 }
 
 static clnn_status check_eps(const char *fn, float eps) {
@@ -87,10 +69,10 @@ static void get_shape(const clnn_tensor *x, ln_shape *sh) {
 static cl_mem mem_or_null(const clnn_tensor *t) { return t ? t->mem : NULL; }
 
 /* Lanes per row: 1 on CPU devices (one work-item walks a row), else a power of two up to 256
- * that does not exceed the row much. */
-static size_t row_lanes(const clnn_context *ctx, const ln_shape *sh) {
+ * that does not exceed the row much, nor the kernel's work-group limit. */
+static size_t row_lanes(clnn_context *ctx, const ln_shape *sh, clnn__kernel_ref *kernel) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) return 1;
-  size_t L = 32, max_wg = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1;
+  size_t L = 32, max_wg = clnn__kernel_wg_limit(ctx, kernel);
   while (L < 256 && L < sh->d) L *= 2;
   while (L > max_wg && L > 1) L /= 2;
   return L;
@@ -101,7 +83,7 @@ static clnn_status forward(const char *fn, clnn_context *ctx, int rms, const cln
                            clnn_tensor *y, clnn_tensor *save_mean, clnn_tensor *save_rstd) {
   clnn_status s;
   ln_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, y, "y"))) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, y, "y"))) return s;
   get_shape(x, &sh);
   if ((s = check_like(fn, y, "y", x, &sh)) || (s = check_param(fn, ctx, weight, "weight", &sh)) ||
       (s = check_param(fn, ctx, bias, "bias", &sh)) ||
@@ -115,12 +97,12 @@ static clnn_status forward(const char *fn, clnn_context *ctx, int rms, const cln
   /* y may be x; the statistics must be distinct from everything, y from the parameters */
   const clnn_tensor *outs[] = {y, save_mean, save_rstd}, *ins[] = {x, weight, bias};
   const char *onames[] = {"y", "save_mean", "save_rstd"}, *inames[] = {"x", "weight", "bias"};
-  if ((s = check_cross(fn, outs, onames, 3, outs, onames, 3)) ||
-      (s = check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 3)) ||
-      (s = check_cross(fn, outs, onames, 1, ins + 1, inames + 1, 2)))
+  if ((s = clnn__check_cross(fn, outs, onames, 3, outs, onames, 3)) ||
+      (s = clnn__check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 3)) ||
+      (s = clnn__check_cross(fn, outs, onames, 1, ins + 1, inames + 1, 2)))
     return s;
-  size_t L = row_lanes(ctx, &sh), global = sh.r * L;
-  return CLNN_RUN(ctx, "layernorm", "ln_forward", 1, &global, &L, CLNN_ARG_MEM(x->mem),
+  size_t L = row_lanes(ctx, &sh, &k_ln_forward), global = sh.r * L;
+  return CLNN_RUN(ctx, &k_ln_forward, 1, &global, &L, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                   CLNN_ARG_FLOAT(eps), CLNN_ARG_INT(rms), CLNN_ARG_INT(weight != NULL),
                   CLNN_ARG_MEM(mem_or_null(weight)), CLNN_ARG_INT(bias != NULL),
@@ -135,11 +117,11 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
                             clnn_tensor *dx, clnn_tensor *dweight, clnn_tensor *dbias) {
   clnn_status s;
   ln_shape sh;
-  if ((s = check_tensor(fn, ctx, x, "x")) || (s = check_tensor(fn, ctx, dy, "dy")) ||
-      (!rms && (s = check_tensor(fn, ctx, save_mean, "save_mean"))) ||
-      (s = check_tensor(fn, ctx, save_rstd, "save_rstd")) || (s = check_tensor(fn, ctx, dx, "dx")))
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, dy, "dy")) ||
+      (!rms && (s = clnn__check_tensor_in(fn, ctx, save_mean, "save_mean"))) ||
+      (s = clnn__check_tensor_in(fn, ctx, save_rstd, "save_rstd")) || (s = clnn__check_tensor_in(fn, ctx, dx, "dx")))
     return s;
-  if ((s = clnn__check_beta(beta))) return prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   get_shape(x, &sh);
   if ((s = check_like(fn, dy, "dy", x, &sh)) || (s = check_like(fn, dx, "dx", x, &sh)) ||
       (s = check_param(fn, ctx, weight, "weight", &sh)) ||
@@ -154,9 +136,9 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
   const clnn_tensor *ins[] = {weight, save_mean, save_rstd, x, dy};
   const char *onames[] = {"dx", "dweight", "dbias"};
   const char *inames[] = {"weight", "save_mean", "save_rstd", "x", "dy"};
-  if ((s = check_cross(fn, outs, onames, 3, outs, onames, 3)) ||
-      (s = check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 5)) ||
-      (s = check_cross(fn, outs, onames, 1, ins, inames, 3)))
+  if ((s = clnn__check_cross(fn, outs, onames, 3, outs, onames, 3)) ||
+      (s = clnn__check_cross(fn, outs + 1, onames + 1, 2, ins, inames, 5)) ||
+      (s = clnn__check_cross(fn, outs, onames, 1, ins, inames, 3)))
     return s;
 
   if (dweight || dbias) {
@@ -168,21 +150,21 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
     cl_mem part;
     if ((s = clnn__workspace(ctx, 3, 2 * P * sh.d * sizeof(float), &part))) return s;
     size_t g2[2] = {sh.d, P};
-    s = CLNN_RUN(ctx, "layernorm", "ln_bwd_params_part", 2, g2, NULL, CLNN_ARG_MEM(x->mem),
+    s = CLNN_RUN(ctx, &k_ln_bwd_params_part, 2, g2, NULL, CLNN_ARG_MEM(x->mem),
                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                  CLNN_ARG_INT(rms), CLNN_ARG_MEM(rms ? save_rstd->mem : save_mean->mem),
                  CLNN_ARG_MEM(save_rstd->mem), CLNN_ARG_ULONG(per), CLNN_ARG_ULONG(P),
                  CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(part));
     if (s) return s;
     size_t g1 = sh.d;
-    s = CLNN_RUN(ctx, "layernorm", "ln_bwd_params_finish", 1, &g1, NULL, CLNN_ARG_MEM(part),
+    s = CLNN_RUN(ctx, &k_ln_bwd_params_finish, 1, &g1, NULL, CLNN_ARG_MEM(part),
                  CLNN_ARG_ULONG(sh.d), CLNN_ARG_ULONG(P), CLNN_ARG_FLOAT(beta),
                  CLNN_ARG_INT(dweight != NULL), CLNN_ARG_MEM(mem_or_null(dweight)),
                  CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(mem_or_null(dbias)));
     if (s) return s;
   }
-  size_t L = row_lanes(ctx, &sh), global = sh.r * L;
-  return CLNN_RUN(ctx, "layernorm", "ln_bwd_data", 1, &global, &L, CLNN_ARG_MEM(x->mem),
+  size_t L = row_lanes(ctx, &sh, &k_ln_bwd_data), global = sh.r * L;
+  return CLNN_RUN(ctx, &k_ln_bwd_data, 1, &global, &L, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                   CLNN_ARG_INT(rms), CLNN_ARG_INT(weight != NULL),
                   CLNN_ARG_MEM(mem_or_null(weight)),

@@ -8,51 +8,23 @@
 
 #include "internal.h"
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_bce_partial = CLNN_KERNEL_REF("loss", "bce_partial");
+static clnn__kernel_ref k_loss_finish = CLNN_KERNEL_REF("loss", "loss_finish");
+static clnn__kernel_ref k_mse_partial = CLNN_KERNEL_REF("loss", "mse_partial");
+static clnn__kernel_ref k_xent_rows = CLNN_KERNEL_REF("loss", "xent_rows");
+static clnn__kernel_ref k_xent_wg = CLNN_KERNEL_REF("loss", "xent_wg");
+
 /* GPUs: one work-group per cross-entropy row and a multi-work-item final reduction. */
 static int use_wg(const clnn_context *ctx) { return ctx->device_class != CLNN_DEVICE_CLASS_CPU; }
-
-/* Largest power of two <= min(cap, CL_KERNEL_WORK_GROUP_SIZE of the kernel, want) (>= 1). */
-static clnn_status loss_local_size(clnn_context *ctx, const char *kernel, size_t cap, size_t want,
-                                   size_t *local) {
-  cl_kernel k;
-  clnn_status s = clnn__kernel(ctx, "loss", kernel, &k);
-  if (s != CLNN_SUCCESS) return s;
-  size_t kmax = 0;
-  cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
-                                        &kmax, NULL);
-  if (err != CL_SUCCESS) return clnn__cl_error(err, "clGetKernelWorkGroupInfo");
-  size_t L = 1;
-  while (L * 2 <= cap && L * 2 <= kmax && L < want) L *= 2;
-  *local = L;
-  return CLNN_SUCCESS;
-}
 
 /* loss[0] = sum(partial[0..count)) / denom. */
 static clnn_status loss_finish(clnn_context *ctx, cl_mem partial, size_t count, clnn_tensor *loss,
                                float denom) {
-  size_t L = 1;
-  if (use_wg(ctx)) {
-    clnn_status s = loss_local_size(ctx, "loss_finish", 256, count, &L);
-    if (s != CLNN_SUCCESS) return s;
-  }
-  return CLNN_RUN(ctx, "loss", "loss_finish", 1, &L, &L, CLNN_ARG_MEM(partial),
+  size_t L = use_wg(ctx) ? clnn__local_pow2(ctx, &k_loss_finish, 256, count) : 1;
+  return CLNN_RUN(ctx, &k_loss_finish, 1, &L, &L, CLNN_ARG_MEM(partial),
                   CLNN_ARG_ULONG(count), CLNN_ARG_MEM(loss->mem), CLNN_ARG_FLOAT(denom),
                   CLNN_ARG_LOCAL(L * sizeof(float)));
-}
-
-static int same_dims(const clnn_tensor *a, const clnn_tensor *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int d = 0; d < a->ndim; d++)
-    if (a->dims[d] != b->dims[d]) return 0;
-  return 1;
-}
-
-static clnn_status loss_check_same(const char *fn, const clnn_tensor *a, const char *an,
-                                   const clnn_tensor *b, const char *bn) {
-  if (same_dims(a, b)) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, an,
-                     clnn__dims_str(a, sa, sizeof sa), bn, clnn__dims_str(b, sb, sizeof sb));
 }
 
 static clnn_status loss_check_scalar(clnn_context *ctx, const char *fn, const clnn_tensor *loss) {
@@ -87,7 +59,7 @@ static clnn_status xent(const char *fn, clnn_context *ctx, const clnn_tensor *lo
   if (loss && (s = loss_check_scalar(ctx, fn, loss)) != CLNN_SUCCESS) return s;
   if (dlogits) {
     if ((s = clnn__check_tensor(ctx, dlogits, "dlogits")) != CLNN_SUCCESS) return s;
-    if ((s = loss_check_same(fn, dlogits, "dlogits", logits, "logits")) != CLNN_SUCCESS) return s;
+    if ((s = clnn__check_same_shape(fn, dlogits, "dlogits", logits, "logits")) != CLNN_SUCCESS) return s;
   }
   /* dlogits may be logits (documented); the 1-element loss must be separate from both. */
   if ((s = clnn__check_alias(fn, loss, "loss", logits, "logits")) != CLNN_SUCCESS ||
@@ -113,13 +85,13 @@ static clnn_status xent(const char *fn, clnn_context *ctx, const clnn_tensor *lo
    * gradient and the mean loss (cl/loss.cl: the last work-group to finish sums the partials). */
   int wg = use_wg(ctx);
   size_t global, local, groups, chunk = 1;
+  cl_kernel k;
+  if ((s = clnn__kernel(ctx, wg ? &k_xent_wg : &k_xent_rows, &k)) != CLNN_SUCCESS) return s;
   if (wg) {
-    if ((s = loss_local_size(ctx, "xent_wg", 256, C, &local)) != CLNN_SUCCESS) return s;
+    local = clnn__local_pow2(ctx, &k_xent_wg, 256, C);
     groups = N;
     global = N * local;
   } else {
-    cl_kernel k;
-    if ((s = clnn__kernel(ctx, "loss", "xent_rows", &k)) != CLNN_SUCCESS) return s;
     size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
     chunk = (N + cu * 4 - 1) / (cu * 4);
     groups = global = (N + chunk - 1) / chunk;
@@ -144,12 +116,12 @@ static clnn_status xent(const char *fn, clnn_context *ctx, const clnn_tensor *lo
   float denom = counted ? (float)counted : 1.0f;
   float inv_n = (float)(1.0 / (double)(counted ? counted : 1));
   if (wg)
-    return CLNN_RUN(ctx, "loss", "xent_wg", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+    return CLNN_RUN(ctx, &k_xent_wg, 1, &global, &local, CLNN_ARG_MEM(logits->mem),
                     CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem),
                     CLNN_ARG_MEM(dmem), CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_ULONG(C),
                     CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL), CLNN_ARG_FLOAT(inv_n),
                     CLNN_ARG_FLOAT(denom), CLNN_ARG_LOCAL(local * sizeof(float)));
-  return CLNN_RUN(ctx, "loss", "xent_rows", 1, &global, &local, CLNN_ARG_MEM(logits->mem),
+  return CLNN_RUN(ctx, &k_xent_rows, 1, &global, &local, CLNN_ARG_MEM(logits->mem),
                   CLNN_ARG_MEM(dlab), CLNN_ARG_MEM(partial), CLNN_ARG_MEM(lmem), CLNN_ARG_MEM(dmem),
                   CLNN_ARG_UINT((cl_uint)N), CLNN_ARG_UINT((cl_uint)chunk), CLNN_ARG_ULONG(C),
                   CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dlogits != NULL),
@@ -172,18 +144,18 @@ clnn_status clnn_softmax_cross_entropy_ignore(clnn_context *ctx, const clnn_tens
 }
 
 /* BCE-with-logits and MSE share everything but the kernel. */
-static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const char *kernel,
+static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, clnn__kernel_ref *kernel,
                                     const clnn_tensor *x, const char *xn, const clnn_tensor *t,
                                     const char *tn, clnn_tensor *loss, clnn_tensor *dx,
                                     const char *dxn) {
   clnn_status s;
   if ((s = clnn__check_tensor(ctx, x, xn)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, t, tn)) != CLNN_SUCCESS) return s;
-  if ((s = loss_check_same(fn, t, tn, x, xn)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, t, tn, x, xn)) != CLNN_SUCCESS) return s;
   if (loss && (s = loss_check_scalar(ctx, fn, loss)) != CLNN_SUCCESS) return s;
   if (dx) {
     if ((s = clnn__check_tensor(ctx, dx, dxn)) != CLNN_SUCCESS) return s;
-    if ((s = loss_check_same(fn, dx, dxn, x, xn)) != CLNN_SUCCESS) return s;
+    if ((s = clnn__check_same_shape(fn, dx, dxn, x, xn)) != CLNN_SUCCESS) return s;
   }
   /* dx may be x or the target (each element is read before it is written); loss must be separate. */
   if ((s = clnn__check_alias(fn, loss, "loss", x, xn)) != CLNN_SUCCESS ||
@@ -192,27 +164,15 @@ static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const cha
     return s;
   if (!loss && !dx) return CLNN_SUCCESS;
 
-  size_t n = x->numel, chunk, local;
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    chunk = (n + cu * 8 - 1) / (cu * 8);
-    if (chunk < 4096) chunk = 4096;
-    local = 1;
-  } else {
-    chunk = 64;
-    local = 128;
-    if (ctx->info.max_work_group_size && local > ctx->info.max_work_group_size)
-      local = ctx->info.max_work_group_size;
-  }
-  size_t global = (n + chunk - 1) / chunk;
-  cl_kernel k;
-  if ((s = clnn__kernel(ctx, "loss", kernel, &k)) != CLNN_SUCCESS) return s; /* builds first */
+  size_t n = x->numel;
+  const clnn__launch l = clnn__launch_1d(ctx, kernel, n, CLNN_LAUNCH_REDUCE);
+  size_t global = l.global; /* the number of partial sums */
   cl_mem partial = x->mem; /* placeholder when no loss is wanted */
   if (loss && (s = clnn__workspace(ctx, 3, global * sizeof(float), &partial)) != CLNN_SUCCESS)
     return s;
   cl_mem dmem = dx ? dx->mem : x->mem;
-  s = CLNN_RUN(ctx, "loss", kernel, 1, &global, &local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(t->mem),
-               CLNN_ARG_MEM(partial), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(chunk),
+  s = CLNN_RUN(ctx, kernel, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(t->mem),
+               CLNN_ARG_MEM(partial), CLNN_ARG_MEM(dmem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(l.chunk),
                CLNN_ARG_INT(loss != NULL), CLNN_ARG_INT(dx != NULL),
                CLNN_ARG_FLOAT((float)(1.0 / (double)n)));
   if (s != CLNN_SUCCESS || !loss) return s;
@@ -222,12 +182,12 @@ static clnn_status loss_elementwise(clnn_context *ctx, const char *fn, const cha
 clnn_status clnn_bce_with_logits(clnn_context *ctx, const clnn_tensor *logits,
                                  const clnn_tensor *targets, clnn_tensor *loss,
                                  clnn_tensor *dlogits) {
-  return loss_elementwise(ctx, "clnn_bce_with_logits", "bce_partial", logits, "logits", targets,
+  return loss_elementwise(ctx, "clnn_bce_with_logits", &k_bce_partial, logits, "logits", targets,
                           "targets", loss, dlogits, "dlogits");
 }
 
 clnn_status clnn_mse_loss(clnn_context *ctx, const clnn_tensor *pred, const clnn_tensor *target,
                           clnn_tensor *loss, clnn_tensor *dpred) {
-  return loss_elementwise(ctx, "clnn_mse_loss", "mse_partial", pred, "pred", target, "target",
+  return loss_elementwise(ctx, "clnn_mse_loss", &k_mse_partial, pred, "pred", target, "target",
                           loss, dpred, "dpred");
 }

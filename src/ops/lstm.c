@@ -2,19 +2,22 @@
  * layer over a sequence, forward and backward through time. Kernels in cl/lstm.cl.
  *
  * Layer forward: the input projection of every step is one GEMM into the reserve's gate area,
- * then per step one recurrent GEMM (beta 1 into that step's gate slice) and the fused gate kernel,
- * which adds the bias, writes the biased pre-activations back, c_t into the reserve and h_t into y.
+ * then per step one recurrent GEMM (beta 1 into that step's gate slice) and the fused step
+ * kernel, which adds the bias, writes the biased pre-activations back, c_t into the reserve and
+ * h_t into y. The reverse direction visits steps T-1..0; with per-sample lengths, steps past a
+ * sample's length write zeros and are skipped by the state and the gradients (the kernels check
+ * t < len[n]), and the reverse direction starts each sample at its own last step.
  *
  * Reserve layout (clnn_lstm_reserve_numel = 5*T*N*H floats):
  *   [0, T*N*4H)           gate pre-activations of every step (bias included), [T, N, 4H]
  *   [T*N*4H, T*N*5H)      cell state c_t of every step, [T, N, H]
- * h_{t-1} is y[t-1] (or h0), so backward needs x, y, the reserve and the weights.
+ * h_prev is y at the previous step (or h0), so backward needs x, y, the reserve and the weights.
  *
- * Layer backward: per step in reverse, the fused gate backward writes dgates_t into a [T, N, 4H]
- * workspace (slot 3) and the carried dc into slot 4; then dh_{t-1} = dgates_t * W_hh (GEMM into
- * slot 4, or into dh0 at t = 0). After the loop: dx = dgates_all * W_ih and dW_ih = dgates_all^T *
- * x as one GEMM each, dW_hh = dgates[1..T-1]^T * y[0..T-2] (+ dgates_0^T * h0) as one GEMM over
- * k = (T-1)*N rather than T small ones (same sum, better GEMM shape), and dbias as a two-pass
+ * Layer backward: per step in the reverse of the forward's order, the step kernel writes
+ * dgates_t into a [T, N, 4H] workspace (slot 3) and the carried dc into slot 4; then dh_prev =
+ * dgates_t * W_hh (GEMM into slot 4). After the loop: dh0 from the first steps' dgates, dx =
+ * dgates_all * W_ih and dW_ih = dgates_all^T * x as one GEMM each, dW_hh over the T-1 steps with
+ * a previous y as one GEMM over k = (T-1)*N (+ dgates_first^T * h0), and dbias as a two-pass
  * column sum in fixed order (slot 5). Nothing is read back to the host inside the loops. */
 #include "internal.h"
 
@@ -25,23 +28,26 @@
 #define LSTM_PROGRAM "lstm"
 #define LSTM_COLSUM_ROWS 64 /* rows per work-item in the first pass of the bias column sum */
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_lstm_colsum_final = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_colsum_final");
+static clnn__kernel_ref k_lstm_colsum_partial = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_colsum_partial");
+static clnn__kernel_ref k_lstm_gates_bwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gates_bwd");
+static clnn__kernel_ref k_lstm_gates_fwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gates_fwd");
+static clnn__kernel_ref k_lstm_scale = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_scale");
+static clnn__kernel_ref k_lstm_step_fwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_step_fwd");
+static clnn__kernel_ref k_lstm_step_bwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_step_bwd");
+static clnn__kernel_ref k_lstm_gather_rows = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gather_rows");
+
 typedef struct lstm_dims {
   size_t T, N, I, H, G; /* steps, batch, input size, hidden size, 4*H */
 } lstm_dims;
-
-/* Re-issues the last error with the function name in front. */
-static clnn_status lstm_prefixed(const char *fn, clnn_status s) {
-  char msg[768];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
 
 static clnn_status lstm_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
                                const char *name, int optional) {
   if (!t && optional) return CLNN_SUCCESS;
   if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
   clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : lstm_prefixed(fn, s);
+  return clnn__prefix_error(fn, s);
 }
 
 /* t (if not NULL) must have exactly `ndim` dims equal to `want`; `sym` names them ("[N, H]") and
@@ -80,19 +86,19 @@ static clnn_status lstm_distinct(const char *fn, const clnn_tensor *const *outs,
 }
 
 /* 64 work-items, or fewer where the kernel allows fewer (CL_KERNEL_WORK_GROUP_SIZE). */
-static size_t lstm_local(clnn_context *ctx, const char *kernel) {
-  size_t l = clnn__kernel_wg_limit(ctx, LSTM_PROGRAM, kernel);
+static size_t lstm_local(clnn_context *ctx, clnn__kernel_ref *kernel) {
+  size_t l = clnn__kernel_wg_limit(ctx, kernel);
   return l > 64 ? 64 : l;
 }
 
 /* Fetches (builds) every kernel a call will launch before anything is enqueued, so a build
  * failure cannot leave outputs half written. */
-static clnn_status lstm_kernels(clnn_context *ctx, const char *fn, const char *const *names,
+static clnn_status lstm_kernels(clnn_context *ctx, const char *fn, clnn__kernel_ref *const *kernels,
                                 int count) {
   for (int i = 0; i < count; i++) {
     cl_kernel k;
-    clnn_status s = clnn__kernel(ctx, LSTM_PROGRAM, names[i], &k);
-    if (s != CLNN_SUCCESS) return lstm_prefixed(fn, s);
+    clnn_status s = clnn__kernel(ctx, kernels[i], &k);
+    if (s != CLNN_SUCCESS) return clnn__prefix_error(fn, s);
   }
   return CLNN_SUCCESS;
 }
@@ -149,9 +155,9 @@ clnn_status clnn_lstm_gates_forward(clnn_context *ctx, const clnn_tensor *gates,
   const char *const in_names[] = {"gates", "c_prev"};
   if ((s = lstm_distinct(fn, outs, out_names, 2, ins, in_names, 2))) return s;
 
-  const size_t local = lstm_local(ctx, "lstm_gates_fwd"), global = N * H;
+  const size_t local = lstm_local(ctx, &k_lstm_gates_fwd), global = N * H;
   cl_mem g = gates->mem;
-  return CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_fwd", 1, &global, &local, CLNN_ARG_MEM(g),
+  return CLNN_RUN(ctx, &k_lstm_gates_fwd, 1, &global, &local, CLNN_ARG_MEM(g),
                   CLNN_ARG_ULONG(0), CLNN_ARG_MEM(g), CLNN_ARG_INT(0), CLNN_ARG_MEM(c_prev->mem),
                   CLNN_ARG_ULONG(0), CLNN_ARG_INT(1), CLNN_ARG_MEM(c->mem), CLNN_ARG_ULONG(0),
                   CLNN_ARG_MEM(h->mem), CLNN_ARG_ULONG(0), CLNN_ARG_MEM(g), CLNN_ARG_INT(0),
@@ -193,9 +199,9 @@ clnn_status clnn_lstm_gates_backward(clnn_context *ctx, const clnn_tensor *gates
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: output dgates is the same tensor as input dc", fn);
 
-  const size_t local = lstm_local(ctx, "lstm_gates_bwd"), global = N * H;
+  const size_t local = lstm_local(ctx, &k_lstm_gates_bwd), global = N * H;
   cl_mem g = gates->mem;
-  return CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_bwd", 1, &global, &local, CLNN_ARG_MEM(g),
+  return CLNN_RUN(ctx, &k_lstm_gates_bwd, 1, &global, &local, CLNN_ARG_MEM(g),
                   CLNN_ARG_ULONG(0), CLNN_ARG_MEM(c_prev->mem), CLNN_ARG_ULONG(0), CLNN_ARG_INT(1),
                   CLNN_ARG_MEM(c->mem), CLNN_ARG_ULONG(0), CLNN_ARG_MEM(dh->mem), CLNN_ARG_ULONG(0),
                   CLNN_ARG_INT(1), CLNN_ARG_MEM(g), CLNN_ARG_ULONG(0), CLNN_ARG_INT(0),
@@ -254,12 +260,63 @@ static clnn_status lstm_check_layer(const char *fn, const clnn_tensor *x, const 
   return CLNN_SUCCESS;
 }
 
+void clnn_lstm_params_init(clnn_lstm_params *p) {
+  if (!p) return;
+  memset(p, 0, sizeof *p);
+  p->struct_size = (uint32_t)sizeof *p;
+}
+
+/* Checks the sequence options against the batch and length: lengths (num_lengths == N, each in
+ * [1, T]) and reverse (0 or 1). */
+static clnn_status lstm_check_params(const char *fn, const clnn_lstm_params *p, const lstm_dims *d,
+                                     const char *from) {
+  if (!p) return CLNN_SUCCESS;
+  if (p->reverse != 0 && p->reverse != 1)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: params->reverse is %d; it must be 0 or 1",
+                       fn, p->reverse);
+  if (!p->lengths) return CLNN_SUCCESS;
+  if (p->num_lengths != d->N)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                       "%s: params->num_lengths is %zu but the batch has %zu sequences (%s)", fn,
+                       p->num_lengths, d->N, from);
+  for (size_t i = 0; i < d->N; i++)
+    if (p->lengths[i] < 1 || (size_t)p->lengths[i] > d->T)
+      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                         "%s: params->lengths[%zu] is %d; sequence lengths must be in [1, %zu] "
+                         "(T of x)", fn, i, (int)p->lengths[i], d->T);
+  return CLNN_SUCCESS;
+}
+
+/* Uploads the lengths into workspace slot 2 (or hands back a placeholder when there are none). */
+static clnn_status lstm_upload_lengths(clnn_context *ctx, const clnn_lstm_params *p, size_t N,
+                                       cl_mem placeholder, cl_mem *out) {
+  if (!p || !p->lengths) {
+    *out = placeholder;
+    return CLNN_SUCCESS;
+  }
+  int32_t *staged;
+  clnn_status s = clnn__staging(ctx, N * sizeof(int32_t), (void **)&staged);
+  if (s) return s;
+  memcpy(staged, p->lengths, N * sizeof(int32_t));
+  return clnn__upload_staged(ctx, 2, N * sizeof(int32_t), out);
+}
+
 clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
                               const clnn_tensor *w_hh, const clnn_tensor *bias,
                               const clnn_tensor *h0, const clnn_tensor *c0, clnn_tensor *y,
                               clnn_tensor *h_n, clnn_tensor *c_n, clnn_tensor *reserve) {
+  return clnn_lstm_forward_ex(ctx, NULL, x, w_ih, w_hh, bias, h0, c0, y, h_n, c_n, reserve);
+}
+
+clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_lstm_params *p,
+                                 const clnn_tensor *x, const clnn_tensor *w_ih,
+                                 const clnn_tensor *w_hh, const clnn_tensor *bias,
+                                 const clnn_tensor *h0, const clnn_tensor *c0, clnn_tensor *y,
+                                 clnn_tensor *h_n, clnn_tensor *c_n, clnn_tensor *reserve) {
   static const char fn[] = "clnn_lstm_forward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+  clnn_lstm_params p_in;
+  CLNN__STRUCT_IN(CLNN__LSTM_PARAMS, fn, "params", p, p_in);
   clnn_status s;
   if ((s = lstm_tensor(fn, ctx, x, "x", 0)) || (s = lstm_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
       (s = lstm_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = lstm_tensor(fn, ctx, bias, "bias", 1)) ||
@@ -275,10 +332,12 @@ clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const cln
   const size_t g1[1] = {d.G}, nh[2] = {d.N, d.H};
   if ((s = lstm_shape(fn, bias, "bias", 1, g1, "[4H]", from)) ||
       (s = lstm_shape(fn, h_n, "h_n", 2, nh, "[N, H]", from)) ||
-      (s = lstm_shape(fn, c_n, "c_n", 2, nh, "[N, H]", from)))
+      (s = lstm_shape(fn, c_n, "c_n", 2, nh, "[N, H]", from)) ||
+      (s = lstm_check_params(fn, p, &d, from)))
     return s;
-  /* h_n may be h0 and c_n may be c0 (carrying state across calls): h0/c0 are read at step 0
-   * before h_n/c_n are written at the last step, or by the same work-item first when T = 1. */
+  /* h_n may be h0 and c_n may be c0 (carrying state across calls): h0 is read (by GEMMs) before
+   * the first step's kernel, and each work-item reads its c0 element at the sample's first step,
+   * no later than it writes c_n at the sample's last step. */
   const clnn_tensor *outs[] = {y, h_n, c_n, reserve};
   const char *const out_names[] = {"y", "h_n", "c_n", "reserve"};
   const clnn_tensor *ins[] = {x, w_ih, w_hh, bias};
@@ -289,38 +348,43 @@ clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const cln
   const clnn_tensor *ins2[] = {h0, c0};
   const char *const in2_names[] = {"h0", "c0"};
   if ((s = lstm_distinct(fn, outs2, out2_names, 2, ins2, in2_names, 2))) return s;
-  static const char *const kernels[] = {"lstm_gates_fwd"};
+  clnn__kernel_ref *const kernels[] = {&k_lstm_step_fwd};
   if ((s = lstm_kernels(ctx, fn, kernels, 1))) return s;
 
   const size_t T = d.T, N = d.N, I = d.I, H = d.H, G = d.G;
   const size_t NH = N * H, NG = N * G, c_base = T * NG;
-  cl_mem res = reserve->mem;
+  const int rev = p && p->reverse, has_lens = p && p->lengths;
+  /* The reverse direction with lengths starts samples in the middle of the sequence, where the
+   * GEMM reads a zero row of y: the kernel adds p0 = h0 W_hh^T (workspace slot 3) there. */
+  const int use_p0 = rev && has_lens && h0 && T > 1;
+  cl_mem res = reserve->mem, dummy = res, lens = res, p0 = res;
+  if (use_p0 && (s = clnn__workspace(ctx, 3, NG * sizeof(float), &p0))) return clnn__prefix_error(fn, s);
+  if ((s = lstm_upload_lengths(ctx, p, N, res, &lens))) return clnn__prefix_error(fn, s);
   /* Input projection of every step: gates[T*N, 4H] = x[T*N, I] * w_ih^T. */
   s = clnn__gemm(ctx, 0, 1, T * N, G, I, 1.0f, x->mem, 0, I, w_ih->mem, 0, I, 0.0f, res, 0, G);
   if (s) return s;
-  const size_t local = lstm_local(ctx, "lstm_gates_fwd"), global = NH;
-  cl_mem dummy = res;
-  for (size_t t = 0; t < T; t++) {
-    /* gates_t += h_{t-1}[N, H] * w_hh^T (skipped when h_{-1} is zero). */
-    if (t > 0 || h0) {
-      cl_mem hp = t > 0 ? y->mem : h0->mem;
-      size_t hp_off = t > 0 ? (t - 1) * NH : 0;
+  if (use_p0 && (s = clnn__gemm(ctx, 0, 1, N, G, H, 1.0f, h0->mem, 0, H, w_hh->mem, 0, H, 0.0f, p0,
+                                0, G)))
+    return s;
+  const size_t local = lstm_local(ctx, &k_lstm_step_fwd), global = NH;
+  for (size_t step = 0; step < T; step++) {
+    const size_t t = rev ? T - 1 - step : step;
+    /* gates_t += h_prev[N, H] * w_hh^T (skipped when h_prev is zero). */
+    if (step > 0 || h0) {
+      cl_mem hp = step > 0 ? y->mem : h0->mem;
+      size_t hp_off = step > 0 ? (rev ? t + 1 : t - 1) * NH : 0;
       s = clnn__gemm(ctx, 0, 1, N, G, H, 1.0f, hp, hp_off, H, w_hh->mem, 0, H, 1.0f, res, t * NG,
                      G);
       if (s) return s;
     }
-    const int has_cp = t > 0 || c0;
-    cl_mem cp = t > 0 ? res : (c0 ? c0->mem : dummy);
-    size_t cp_off = t > 0 ? c_base + (t - 1) * NH : 0;
-    const int last = t + 1 == T;
-    const int has_hn = last && h_n, has_cn = last && c_n;
-    s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_gates_fwd", 1, &global, &local, CLNN_ARG_MEM(res),
+    s = CLNN_RUN(ctx, &k_lstm_step_fwd, 1, &global, &local, CLNN_ARG_MEM(res),
                  CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(bias ? bias->mem : dummy),
-                 CLNN_ARG_INT(bias != NULL), CLNN_ARG_MEM(cp), CLNN_ARG_ULONG(cp_off),
-                 CLNN_ARG_INT(has_cp), CLNN_ARG_MEM(res), CLNN_ARG_ULONG(c_base + t * NH),
-                 CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(t * NH),
-                 CLNN_ARG_MEM(has_hn ? h_n->mem : dummy), CLNN_ARG_INT(has_hn),
-                 CLNN_ARG_MEM(has_cn ? c_n->mem : dummy), CLNN_ARG_INT(has_cn), CLNN_ARG_INT(N),
+                 CLNN_ARG_INT(bias != NULL), CLNN_ARG_MEM(p0), CLNN_ARG_INT(use_p0 && step > 0),
+                 CLNN_ARG_MEM(res), CLNN_ARG_ULONG(c_base), CLNN_ARG_MEM(c0 ? c0->mem : dummy),
+                 CLNN_ARG_INT(c0 != NULL), CLNN_ARG_MEM(y->mem), CLNN_ARG_INT(t), CLNN_ARG_INT(T),
+                 CLNN_ARG_INT(rev), CLNN_ARG_MEM(lens), CLNN_ARG_INT(has_lens),
+                 CLNN_ARG_MEM(h_n ? h_n->mem : dummy), CLNN_ARG_INT(h_n != NULL),
+                 CLNN_ARG_MEM(c_n ? c_n->mem : dummy), CLNN_ARG_INT(c_n != NULL), CLNN_ARG_INT(N),
                  CLNN_ARG_INT(H));
     if (s) return s;
   }
@@ -334,8 +398,22 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
                                const clnn_tensor *dh_n, const clnn_tensor *dc_n, float beta,
                                clnn_tensor *dx, clnn_tensor *dw_ih, clnn_tensor *dw_hh,
                                clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0) {
+  return clnn_lstm_backward_ex(ctx, NULL, x, w_ih, w_hh, h0, c0, y, reserve, dy, dh_n, dc_n, beta,
+                               dx, dw_ih, dw_hh, dbias, dh0, dc0);
+}
+
+clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
+                                  const clnn_tensor *x, const clnn_tensor *w_ih,
+                                  const clnn_tensor *w_hh, const clnn_tensor *h0,
+                                  const clnn_tensor *c0, const clnn_tensor *y,
+                                  const clnn_tensor *reserve, const clnn_tensor *dy,
+                                  const clnn_tensor *dh_n, const clnn_tensor *dc_n, float beta,
+                                  clnn_tensor *dx, clnn_tensor *dw_ih, clnn_tensor *dw_hh,
+                                  clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0) {
   static const char fn[] = "clnn_lstm_backward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+  clnn_lstm_params p_in;
+  CLNN__STRUCT_IN(CLNN__LSTM_PARAMS, fn, "params", p, p_in);
   clnn_status s;
   if ((s = lstm_tensor(fn, ctx, x, "x", 0)) || (s = lstm_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
       (s = lstm_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = lstm_tensor(fn, ctx, h0, "h0", 1)) ||
@@ -348,7 +426,7 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
       (s = lstm_tensor(fn, ctx, dbias, "dbias", 1)) || (s = lstm_tensor(fn, ctx, dh0, "dh0", 1)) ||
       (s = lstm_tensor(fn, ctx, dc0, "dc0", 1)))
     return s;
-  if ((s = clnn__check_beta(beta))) return lstm_prefixed(fn, s);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
   lstm_dims d;
   char from[256];
   if ((s = lstm_check_layer(fn, x, w_ih, w_hh, h0, c0, y, reserve, &d, from, sizeof from)))
@@ -363,10 +441,12 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
       (s = lstm_shape(fn, dw_hh, "dw_hh", 2, gh, "[4H, H]", from)) ||
       (s = lstm_shape(fn, dbias, "dbias", 1, g1, "[4H]", from)) ||
       (s = lstm_shape(fn, dh0, "dh0", 2, nh, "[N, H]", from)) ||
-      (s = lstm_shape(fn, dc0, "dc0", 2, nh, "[N, H]", from)))
+      (s = lstm_shape(fn, dc0, "dc0", 2, nh, "[N, H]", from)) ||
+      (s = lstm_check_params(fn, p, &d, from)))
     return s;
-  /* dh0 may be dh_n and dc0 may be dc_n: dh_n/dc_n are read at the last step, before dh0/dc0 are
-   * written at step 0 (by the same work-item when T = 1 for dc; after the kernel for dh). */
+  /* dh0 may be dh_n and dc0 may be dc_n: dh_n is read inside the loop and dh0 written after it;
+   * each work-item reads its dc_n element at the sample's last step, which the backward visits
+   * before the sample's first step, where it writes dc0. */
   const clnn_tensor *outs[] = {dx, dw_ih, dw_hh, dbias, dh0, dc0};
   const char *const out_names[] = {"dx", "dw_ih", "dw_hh", "dbias", "dh0", "dc0"};
   const clnn_tensor *ins[] = {x, w_ih, w_hh, h0, c0, y, reserve, dy};
@@ -380,54 +460,63 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
 
   const size_t T = d.T, N = d.N, I = d.I, H = d.H, G = d.G;
   const size_t NH = N * H, NG = N * G, TN = T * N, c_base = T * NG;
+  const int rev = p && p->reverse, has_lens = p && p->lengths;
   const int need_scale = dw_hh && !h0 && T == 1;
+  /* Each sample's first step's dgates rows (dh0 and the h0 part of dw_hh need them): step 0
+   * (forward), step T-1 (reverse), or gathered from step len-1 (reverse with lengths). */
+  const int gather = rev && has_lens && (dh0 || (dw_hh && h0));
   const size_t chunks = (TN + LSTM_COLSUM_ROWS - 1) / LSTM_COLSUM_ROWS;
-  const char *const kernels[] = {"lstm_gates_bwd", dbias ? "lstm_colsum_partial" : NULL,
-                                 dbias ? "lstm_colsum_final" : NULL,
-                                 need_scale ? "lstm_scale" : NULL};
-  for (int k = 0; k < 4; k++)
+  clnn__kernel_ref *const kernels[] = {&k_lstm_step_bwd, dbias ? &k_lstm_colsum_partial : NULL,
+                                       dbias ? &k_lstm_colsum_final : NULL,
+                                       need_scale ? &k_lstm_scale : NULL,
+                                       gather ? &k_lstm_gather_rows : NULL};
+  for (int k = 0; k < 5; k++)
     if (kernels[k] && (s = lstm_kernels(ctx, fn, &kernels[k], 1))) return s;
-  /* Workspaces, all acquired before anything is enqueued. */
-  cl_mem ws_dg = NULL, ws_st = NULL, ws_part = NULL;
+  /* Workspaces, all acquired before anything is enqueued. ws_st: [0, NH) dh carried into the
+   * next visited step (recurrent part); [NH, 2NH) dc carried; [2NH, 2NH + NG) the gathered
+   * first-step dgates. */
+  cl_mem ws_dg = NULL, ws_st = NULL, ws_part = NULL, lens = NULL;
   if ((s = clnn__workspace(ctx, 3, TN * G * sizeof(float), &ws_dg)) ||
-      (s = clnn__workspace(ctx, 4, 2 * NH * sizeof(float), &ws_st)) ||
+      (s = clnn__workspace(ctx, 4, (2 * NH + (gather ? NG : 0)) * sizeof(float), &ws_st)) ||
       (dbias && (s = clnn__workspace(ctx, 5, chunks * G * sizeof(float), &ws_part))))
-    return lstm_prefixed(fn, s);
-
+    return clnn__prefix_error(fn, s);
   cl_mem res = reserve->mem, dummy = res;
-  const size_t local = lstm_local(ctx, "lstm_gates_bwd"), global = NH;
-  /* ws_st: [0, NH) dh carried into step t from step t+1 (recurrent part); [NH, 2NH) dc carried. */
-  for (size_t t = T; t-- > 0;) {
-    const int last = t + 1 == T;
-    const int has_cp = t > 0 || c0;
-    cl_mem cp = t > 0 ? res : (c0 ? c0->mem : dummy);
-    const size_t cp_off = t > 0 ? c_base + (t - 1) * NH : 0;
-    const int has_dhb = last ? dh_n != NULL : 1;
-    cl_mem dhb = last ? (dh_n ? dh_n->mem : dummy) : ws_st;
-    const int has_dcin = last ? dc_n != NULL : 1;
-    cl_mem dcin = last ? (dc_n ? dc_n->mem : dummy) : ws_st;
-    const size_t dcin_off = last ? 0 : NH;
-    const int has_dcout = t > 0 || dc0;
-    cl_mem dcout = t > 0 ? ws_st : (dc0 ? dc0->mem : dummy);
-    const size_t dcout_off = t > 0 ? NH : 0;
-    const float dcout_beta = t > 0 ? 0.0f : beta;
-    s = CLNN_RUN(
-        ctx, LSTM_PROGRAM, "lstm_gates_bwd", 1, &global, &local, CLNN_ARG_MEM(res),
-        CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(cp), CLNN_ARG_ULONG(cp_off), CLNN_ARG_INT(has_cp),
-        CLNN_ARG_MEM(res), CLNN_ARG_ULONG(c_base + t * NH), CLNN_ARG_MEM(dy ? dy->mem : dummy),
-        CLNN_ARG_ULONG(t * NH), CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(dhb), CLNN_ARG_ULONG(0),
-        CLNN_ARG_INT(has_dhb), CLNN_ARG_MEM(dcin), CLNN_ARG_ULONG(dcin_off), CLNN_ARG_INT(has_dcin),
-        CLNN_ARG_MEM(ws_dg), CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(dcout), CLNN_ARG_ULONG(dcout_off),
-        CLNN_ARG_INT(has_dcout), CLNN_ARG_FLOAT(dcout_beta), CLNN_ARG_INT(N), CLNN_ARG_INT(H));
+  if ((s = lstm_upload_lengths(ctx, p, N, res, &lens))) return clnn__prefix_error(fn, s);
+
+  const size_t local = lstm_local(ctx, &k_lstm_step_bwd), global = NH;
+  for (size_t step = T; step-- > 0;) {
+    const size_t t = rev ? T - 1 - step : step;
+    s = CLNN_RUN(ctx, &k_lstm_step_bwd, 1, &global, &local, CLNN_ARG_MEM(res),
+                 CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(res), CLNN_ARG_ULONG(c_base),
+                 CLNN_ARG_MEM(c0 ? c0->mem : dummy), CLNN_ARG_INT(c0 != NULL),
+                 CLNN_ARG_MEM(dy ? dy->mem : dummy), CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(ws_st),
+                 CLNN_ARG_INT(step + 1 < T), CLNN_ARG_MEM(dh_n ? dh_n->mem : dummy),
+                 CLNN_ARG_INT(dh_n != NULL), CLNN_ARG_MEM(dc_n ? dc_n->mem : dummy),
+                 CLNN_ARG_INT(dc_n != NULL), CLNN_ARG_INT(t), CLNN_ARG_INT(T), CLNN_ARG_INT(rev),
+                 CLNN_ARG_MEM(lens), CLNN_ARG_INT(has_lens), CLNN_ARG_MEM(ws_dg),
+                 CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(dc0 ? dc0->mem : dummy),
+                 CLNN_ARG_INT(dc0 != NULL), CLNN_ARG_FLOAT(beta), CLNN_ARG_INT(N), CLNN_ARG_INT(H));
     if (s) return s;
-    /* dh_{t-1}[N, H] = dgates_t[N, 4H] * w_hh[4H, H]. */
-    if (t > 0)
-      s = clnn__gemm(ctx, 0, 0, N, H, G, 1.0f, ws_dg, t * NG, G, w_hh->mem, 0, H, 0.0f, ws_st, 0,
-                     H);
-    else if (dh0)
-      s = clnn__gemm(ctx, 0, 0, N, H, G, 1.0f, ws_dg, 0, G, w_hh->mem, 0, H, beta, dh0->mem, 0, H);
-    if (s) return s;
+    /* dh_prev[N, H] = dgates_t[N, 4H] * w_hh[4H, H], carried to the next visited step. */
+    if (step > 0 && (s = clnn__gemm(ctx, 0, 0, N, H, G, 1.0f, ws_dg, t * NG, G, w_hh->mem, 0, H,
+                                    0.0f, ws_st, 0, H)))
+      return s;
   }
+  cl_mem g0 = ws_dg;
+  size_t g0_off = rev ? (T - 1) * NG : 0;
+  if (gather) {
+    const size_t gl = NG;
+    if ((s = CLNN_RUN(ctx, &k_lstm_gather_rows, 1, &gl, &local, CLNN_ARG_MEM(ws_dg),
+                      CLNN_ARG_MEM(lens), CLNN_ARG_INT(N), CLNN_ARG_INT(G), CLNN_ARG_MEM(ws_st),
+                      CLNN_ARG_ULONG(2 * NH))))
+      return s;
+    g0 = ws_st;
+    g0_off = 2 * NH;
+  }
+  /* dh0[N, H] = dgates_first[N, 4H] * w_hh. */
+  if (dh0 && (s = clnn__gemm(ctx, 0, 0, N, H, G, 1.0f, g0, g0_off, G, w_hh->mem, 0, H, beta,
+                             dh0->mem, 0, H)))
+    return s;
   /* dx[T*N, I] = dgates[T*N, 4H] * w_ih[4H, I]. */
   if (dx && (s = clnn__gemm(ctx, 0, 0, TN, I, G, 1.0f, ws_dg, 0, G, w_ih->mem, 0, I, beta, dx->mem,
                             0, I)))
@@ -436,23 +525,24 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
   if (dw_ih && (s = clnn__gemm(ctx, 1, 0, G, I, TN, 1.0f, ws_dg, 0, G, x->mem, 0, I, beta,
                                dw_ih->mem, 0, I)))
     return s;
-  /* dw_hh[4H, H] = sum_t dgates_t^T * h_{t-1}: dgates_0^T * h0, then steps 1..T-1 as one GEMM
-   * with h_{t-1} = y[t-1]. */
+  /* dw_hh[4H, H] = sum_t dgates_t^T * h_prev(t): dgates_first^T * h0, then the other steps as one
+   * GEMM with h_prev = y at the previous step (t-1 forward, t+1 reverse; zero rows where a sample
+   * has not started, so only real steps count). */
   if (dw_hh) {
     float b = beta;
     if (h0) {
-      if ((s = clnn__gemm(ctx, 1, 0, G, H, N, 1.0f, ws_dg, 0, G, h0->mem, 0, H, b, dw_hh->mem, 0,
+      if ((s = clnn__gemm(ctx, 1, 0, G, H, N, 1.0f, g0, g0_off, G, h0->mem, 0, H, b, dw_hh->mem, 0,
                           H)))
         return s;
       b = 1.0f;
     }
     if (T > 1) {
-      if ((s = clnn__gemm(ctx, 1, 0, G, H, (T - 1) * N, 1.0f, ws_dg, NG, G, y->mem, 0, H, b,
-                          dw_hh->mem, 0, H)))
+      if ((s = clnn__gemm(ctx, 1, 0, G, H, (T - 1) * N, 1.0f, ws_dg, rev ? 0 : NG, G, y->mem,
+                          rev ? NH : 0, H, b, dw_hh->mem, 0, H)))
         return s;
     } else if (need_scale && beta != 1.0f) {
       const size_t n = G * H, gl = n;
-      if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_scale", 1, &gl, &local, CLNN_ARG_MEM(dw_hh->mem),
+      if ((s = CLNN_RUN(ctx, &k_lstm_scale, 1, &gl, &local, CLNN_ARG_MEM(dw_hh->mem),
                         CLNN_ARG_ULONG(n), CLNN_ARG_FLOAT(beta))))
         return s;
     }
@@ -460,11 +550,11 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
   /* dbias[4H] = column sums of dgates[T*N, 4H], fixed order. */
   if (dbias) {
     const size_t g1n = chunks * G, g2n = G;
-    if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_colsum_partial", 1, &g1n, &local,
+    if ((s = CLNN_RUN(ctx, &k_lstm_colsum_partial, 1, &g1n, &local,
                       CLNN_ARG_MEM(ws_dg), CLNN_ARG_INT(TN), CLNN_ARG_INT(G),
                       CLNN_ARG_INT(LSTM_COLSUM_ROWS), CLNN_ARG_INT(chunks), CLNN_ARG_MEM(ws_part))))
       return s;
-    if ((s = CLNN_RUN(ctx, LSTM_PROGRAM, "lstm_colsum_final", 1, &g2n, &local,
+    if ((s = CLNN_RUN(ctx, &k_lstm_colsum_final, 1, &g2n, &local,
                       CLNN_ARG_MEM(ws_part), CLNN_ARG_INT(chunks), CLNN_ARG_INT(G),
                       CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(dbias->mem))))
       return s;

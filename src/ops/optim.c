@@ -44,29 +44,14 @@ void clnn_adagrad_params_init(clnn_adagrad_params *p, float lr) {
   p->eps = 1e-10f;
 }
 
-/* Re-records the current error with the function name in front. */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
-
-/* t has as many elements as param; the message names both shapes. */
-static clnn_status check_same_numel(const char *fn, const clnn_tensor *t, const char *name,
-                                    const clnn_tensor *param) {
-  if (t->numel == param->numel) return CLNN_SUCCESS;
-  char a[128], b[128];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s (%zu elements) but param has "
-                     "shape %s (%zu elements); they must have the same number of elements", fn,
-                     name, clnn__dims_str(t, a, sizeof a), t->numel,
-                     clnn__dims_str(param, b, sizeof b), param->numel);
-}
+/* The kernels this file launches. */
+static clnn__kernel_ref k_adagrad_step = CLNN_KERNEL_REF("optim", "adagrad_step");
+static clnn__kernel_ref k_adam_step = CLNN_KERNEL_REF("optim", "adam_step");
+static clnn__kernel_ref k_clip_finish = CLNN_KERNEL_REF("optim", "clip_finish");
+static clnn__kernel_ref k_clip_scale = CLNN_KERNEL_REF("optim", "clip_scale");
+static clnn__kernel_ref k_clip_sumsq_partial = CLNN_KERNEL_REF("optim", "clip_sumsq_partial");
+static clnn__kernel_ref k_rmsprop_step = CLNN_KERNEL_REF("optim", "rmsprop_step");
+static clnn__kernel_ref k_sgd_step = CLNN_KERNEL_REF("optim", "sgd_step");
 
 /* param, grad and the state tensors (NULLs skipped): on ctx, same numel, distinct buffers. */
 static clnn_status check_operands(const char *fn, const clnn_context *ctx,
@@ -74,15 +59,10 @@ static clnn_status check_operands(const char *fn, const clnn_context *ctx,
   clnn_status s;
   for (int i = 0; i < count; i++) {
     if (!t[i]) continue;
-    if ((s = check_tensor(fn, ctx, t[i], names[i]))) return s;
-    if (i > 0 && (s = check_same_numel(fn, t[i], names[i], t[0]))) return s;
+    if ((s = clnn__check_tensor_in(fn, ctx, t[i], names[i]))) return s;
+    if (i > 0 && (s = clnn__check_same_numel(fn, t[i], names[i], t[0], "param"))) return s;
   }
-  for (int i = 0; i < count; i++)
-    for (int j = i + 1; j < count; j++)
-      if (t[i] && t[j] && t[i]->mem == t[j]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
-                           "must be distinct tensors", fn, names[i], names[j]);
-  return CLNN_SUCCESS;
+  return clnn__check_distinct(fn, t, names, count);
 }
 
 /* lo <= v (<= hi or < hi), v finite. */
@@ -110,33 +90,10 @@ static clnn_status check_params_ptr(const char *fn, const clnn_context *ctx, con
   return CLNN_SUCCESS;
 }
 
-/* Elementwise launch shape. CPU devices: a few large contiguous chunks per compute unit (a
- * multiple of 64 elements), work-groups of one work-item so PoCL spreads them over the cores.
- * GPUs: one element per work-item (chunk 0), work-groups of 256. */
-typedef struct plan {
-  size_t chunk, global, local;
-} plan;
-
-static plan elementwise_plan(clnn_context *ctx, size_t n, const char *kernel) {
-  plan p;
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    size_t items = cu * 4;
-    size_t c = (n + items - 1) / items;
-    c = (c + 63) & ~(size_t)63;
-    if (c < 4096) c = 4096;
-    p.chunk = c;
-    p.local = 1;
-    p.global = (n + c - 1) / c;
-  } else {
-    p.chunk = 0;
-    p.local = 256; /* power of two, at most what the kernel allows (CL_KERNEL_WORK_GROUP_SIZE) */
-    size_t lim = clnn__kernel_wg_limit(ctx, "optim", kernel);
-    while (p.local > lim && p.local > 1) p.local /= 2;
-    p.global = n;
-  }
-  if (p.global == 0) p.global = 1;
-  return p;
+/* Elementwise launch: the elementwise policy on CPU devices; on GPUs one element per work-item
+ * (chunk 0) in work-groups of 256. */
+static clnn__launch optim_launch(clnn_context *ctx, size_t n, clnn__kernel_ref *kernel) {
+  return clnn__launch_1d(ctx, kernel, n, (clnn__launch_policy){4, 4096, 64, 0, 256});
 }
 
 clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tensor *param,
@@ -146,7 +103,7 @@ clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tens
   CLNN__STRUCT_IN(CLNN__SGD_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
-  if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")))
+  if ((s = clnn__check_tensor_in(fn, ctx, param, "param")) || (s = clnn__check_tensor_in(fn, ctx, grad, "grad")))
     return s;
   const clnn_tensor *ops[] = {param, grad, velocity};
   const char *names[] = {"param", "grad", "velocity"};
@@ -163,8 +120,8 @@ clnn_status clnn_sgd_step(clnn_context *ctx, const clnn_sgd_params *p, clnn_tens
   if (use_mom && !velocity)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: momentum is %g but velocity is NULL; "
                        "momentum needs a velocity tensor", fn, (double)p->momentum);
-  plan pl = elementwise_plan(ctx, param->numel, "sgd_step");
-  return CLNN_RUN(ctx, "optim", "sgd_step", 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
+  clnn__launch pl = optim_launch(ctx, param->numel, &k_sgd_step);
+  return CLNN_RUN(ctx, &k_sgd_step, 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
                   CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(use_mom ? velocity->mem : NULL),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
                   CLNN_ARG_FLOAT(p->momentum), CLNN_ARG_FLOAT(1.0 - (double)p->dampening),
@@ -180,8 +137,8 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
   CLNN__STRUCT_IN(CLNN__ADAM_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
-  if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||
-      (s = check_tensor(fn, ctx, m, "m")) || (s = check_tensor(fn, ctx, v, "v")))
+  if ((s = clnn__check_tensor_in(fn, ctx, param, "param")) || (s = clnn__check_tensor_in(fn, ctx, grad, "grad")) ||
+      (s = clnn__check_tensor_in(fn, ctx, m, "m")) || (s = clnn__check_tensor_in(fn, ctx, v, "v")))
     return s;
   const clnn_tensor *ops[] = {param, grad, m, v};
   const char *names[] = {"param", "grad", "m", "v"};
@@ -197,8 +154,8 @@ clnn_status clnn_adam_step(clnn_context *ctx, const clnn_adam_params *p, int ste
   double bc2 = 1.0 - pow((double)p->beta2, step);
   int decoupled = p->decoupled_weight_decay != 0;
   double decay = decoupled ? 1.0 - (double)p->lr * p->weight_decay : 1.0;
-  plan pl = elementwise_plan(ctx, param->numel, "adam_step");
-  return CLNN_RUN(ctx, "optim", "adam_step", 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
+  clnn__launch pl = optim_launch(ctx, param->numel, &k_adam_step);
+  return CLNN_RUN(ctx, &k_adam_step, 1, &pl.global, &pl.local, CLNN_ARG_MEM(param->mem),
                   CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(m->mem), CLNN_ARG_MEM(v->mem),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk),
                   CLNN_ARG_FLOAT((double)p->lr / bc1), CLNN_ARG_FLOAT(p->beta1),
@@ -216,8 +173,8 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
   CLNN__STRUCT_IN(CLNN__RMSPROP_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
-  if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||
-      (s = check_tensor(fn, ctx, square_avg, "square_avg")))
+  if ((s = clnn__check_tensor_in(fn, ctx, param, "param")) || (s = clnn__check_tensor_in(fn, ctx, grad, "grad")) ||
+      (s = clnn__check_tensor_in(fn, ctx, square_avg, "square_avg")))
     return s;
   const clnn_tensor *ops[] = {param, grad, square_avg, momentum_buf};
   const char *names[] = {"param", "grad", "square_avg", "momentum_buf"};
@@ -231,8 +188,8 @@ clnn_status clnn_rmsprop_step(clnn_context *ctx, const clnn_rmsprop_params *p, c
   if (use_mom && !momentum_buf)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: momentum is %g but momentum_buf is "
                        "NULL; momentum needs a buffer", fn, (double)p->momentum);
-  plan pl = elementwise_plan(ctx, param->numel, "rmsprop_step");
-  return CLNN_RUN(ctx, "optim", "rmsprop_step", 1, &pl.global, &pl.local,
+  clnn__launch pl = optim_launch(ctx, param->numel, &k_rmsprop_step);
+  return CLNN_RUN(ctx, &k_rmsprop_step, 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(param->mem), CLNN_ARG_MEM(grad->mem),
                   CLNN_ARG_MEM(square_avg->mem), CLNN_ARG_MEM(use_mom ? momentum_buf->mem : NULL),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
@@ -248,8 +205,8 @@ clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, c
   CLNN__STRUCT_IN(CLNN__ADAGRAD_PARAMS, fn, "p", p, p_in);
   clnn_status s;
   if ((s = check_params_ptr(fn, ctx, p))) return s;
-  if ((s = check_tensor(fn, ctx, param, "param")) || (s = check_tensor(fn, ctx, grad, "grad")) ||
-      (s = check_tensor(fn, ctx, sum, "sum")))
+  if ((s = clnn__check_tensor_in(fn, ctx, param, "param")) || (s = clnn__check_tensor_in(fn, ctx, grad, "grad")) ||
+      (s = clnn__check_tensor_in(fn, ctx, sum, "sum")))
     return s;
   const clnn_tensor *ops[] = {param, grad, sum};
   const char *names[] = {"param", "grad", "sum"};
@@ -257,8 +214,8 @@ clnn_status clnn_adagrad_step(clnn_context *ctx, const clnn_adagrad_params *p, c
   if ((s = CHECK_NONNEG(fn, "lr", p->lr)) || (s = check_eps(fn, p->eps)) ||
       (s = CHECK_NONNEG(fn, "weight_decay", p->weight_decay)))
     return s;
-  plan pl = elementwise_plan(ctx, param->numel, "adagrad_step");
-  return CLNN_RUN(ctx, "optim", "adagrad_step", 1, &pl.global, &pl.local,
+  clnn__launch pl = optim_launch(ctx, param->numel, &k_adagrad_step);
+  return CLNN_RUN(ctx, &k_adagrad_step, 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(param->mem), CLNN_ARG_MEM(grad->mem), CLNN_ARG_MEM(sum->mem),
                   CLNN_ARG_ULONG(param->numel), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_FLOAT(p->lr),
                   CLNN_ARG_FLOAT(p->eps), CLNN_ARG_FLOAT(p->weight_decay));
@@ -273,8 +230,8 @@ typedef struct clip_plan {
 /* The clipping reductions' work-group: 256 on GPUs, lowered to what both kernels allow. */
 static size_t reduce_local(clnn_context *ctx) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) return 1;
-  size_t l = 256, max_wg = clnn__kernel_wg_limit(ctx, "optim", "clip_sumsq_partial"),
-         fin = clnn__kernel_wg_limit(ctx, "optim", "clip_finish");
+  size_t l = 256, max_wg = clnn__kernel_wg_limit(ctx, &k_clip_sumsq_partial),
+         fin = clnn__kernel_wg_limit(ctx, &k_clip_finish);
   if (fin < max_wg) max_wg = fin;
   while (l > max_wg && l > 1) l /= 2;
   return l;
@@ -284,7 +241,7 @@ static clip_plan clip_partial_plan(clnn_context *ctx, size_t n) {
   clip_plan p;
   p.local = reduce_local(ctx);
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    plan e = elementwise_plan(ctx, n, "clip_sumsq_partial");
+    clnn__launch e = optim_launch(ctx, n, &k_clip_sumsq_partial);
     p.chunk = e.chunk;
     p.groups = e.global;
   } else {
@@ -307,7 +264,7 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
   for (size_t i = 0; i < count; i++) {
     char name[48];
     snprintf(name, sizeof name, "grads[%zu]", i);
-    if ((s = check_tensor(fn, ctx, grads[i], name))) return s;
+    if ((s = clnn__check_tensor_in(fn, ctx, grads[i], name))) return s;
     for (size_t j = 0; j < i; j++)
       if (grads[j]->mem == grads[i]->mem)
         return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: grads[%zu] and grads[%zu] share one "
@@ -323,7 +280,7 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
   for (size_t i = 0; i < count; i++) {
     clip_plan p = clip_partial_plan(ctx, grads[i]->numel);
     size_t global = p.groups * p.local;
-    s = CLNN_RUN(ctx, "optim", "clip_sumsq_partial", 1, &global, &p.local,
+    s = CLNN_RUN(ctx, &k_clip_sumsq_partial, 1, &global, &p.local,
                  CLNN_ARG_MEM(grads[i]->mem), CLNN_ARG_ULONG(grads[i]->numel),
                  CLNN_ARG_ULONG(p.chunk), CLNN_ARG_MEM(work), CLNN_ARG_ULONG(offset),
                  CLNN_ARG_LOCAL(p.local * sizeof(float)));
@@ -331,13 +288,13 @@ clnn_status clnn_clip_grad_norm(clnn_context *ctx, clnn_tensor *const *grads, si
     offset += p.groups;
   }
   size_t local = reduce_local(ctx), global = local;
-  s = CLNN_RUN(ctx, "optim", "clip_finish", 1, &global, &local, CLNN_ARG_MEM(work),
+  s = CLNN_RUN(ctx, &k_clip_finish, 1, &global, &local, CLNN_ARG_MEM(work),
                CLNN_ARG_ULONG(total), CLNN_ARG_FLOAT(max_norm),
                CLNN_ARG_LOCAL(local * sizeof(float)));
   if (s) return s;
   for (size_t i = 0; i < count; i++) {
-    plan pl = elementwise_plan(ctx, grads[i]->numel, "clip_scale");
-    s = CLNN_RUN(ctx, "optim", "clip_scale", 1, &pl.global, &pl.local,
+    clnn__launch pl = optim_launch(ctx, grads[i]->numel, &k_clip_scale);
+    s = CLNN_RUN(ctx, &k_clip_scale, 1, &pl.global, &pl.local,
                  CLNN_ARG_MEM(grads[i]->mem), CLNN_ARG_ULONG(grads[i]->numel),
                  CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_MEM(work), CLNN_ARG_ULONG(total + 1));
     if (s) return s;

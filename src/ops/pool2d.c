@@ -7,6 +7,19 @@
 
 #include <limits.h>
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_avgpool_backward = CLNN_KERNEL_REF("pool2d", "avgpool_backward");
+static clnn__kernel_ref k_avgpool_backward_cpu = CLNN_KERNEL_REF("pool2d", "avgpool_backward_cpu");
+static clnn__kernel_ref k_avgpool_forward = CLNN_KERNEL_REF("pool2d", "avgpool_forward");
+static clnn__kernel_ref k_avgpool_forward_cpu = CLNN_KERNEL_REF("pool2d", "avgpool_forward_cpu");
+static clnn__kernel_ref k_global_avgpool_backward = CLNN_KERNEL_REF("pool2d", "global_avgpool_backward");
+static clnn__kernel_ref k_global_avgpool_forward = CLNN_KERNEL_REF("pool2d", "global_avgpool_forward");
+static clnn__kernel_ref k_maxpool_argmax = CLNN_KERNEL_REF("pool2d", "maxpool_argmax");
+static clnn__kernel_ref k_maxpool_backward = CLNN_KERNEL_REF("pool2d", "maxpool_backward");
+static clnn__kernel_ref k_maxpool_backward_cpu = CLNN_KERNEL_REF("pool2d", "maxpool_backward_cpu");
+static clnn__kernel_ref k_maxpool_forward = CLNN_KERNEL_REF("pool2d", "maxpool_forward");
+static clnn__kernel_ref k_maxpool_forward_cpu = CLNN_KERNEL_REF("pool2d", "maxpool_forward_cpu");
+
 void clnn_pool2d_params_init(clnn_pool2d_params *p, int k) {
   if (!p) return;
   p->struct_size = (uint32_t)sizeof *p;
@@ -90,25 +103,10 @@ clnn_status clnn_pool2d_output_dims(const size_t x_dims[4], const clnn_pool2d_pa
   return pool_output_dims("clnn_pool2d_output_dims", x_dims, p, y_dims);
 }
 
-/* Chunked 1-D launch: CPU devices get a few contiguous chunks per compute unit (work-groups of
- * one, spread over cores); GPUs one element per work-item. */
-static void pool_plan(const clnn_context *ctx, size_t total, size_t min_chunk, size_t *chunk,
-                      size_t *global, size_t *local) {
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    size_t items = cu * 8;
-    size_t c = (total + items - 1) / items;
-    if (c < min_chunk) c = min_chunk;
-    *chunk = c;
-    *local = 1;
-  } else {
-    *chunk = 1;
-    *local = 128;
-    if (ctx->info.max_work_group_size && *local > ctx->info.max_work_group_size)
-      *local = ctx->info.max_work_group_size;
-  }
-  *global = (total + *chunk - 1) / *chunk;
-  if (*global == 0) *global = 1;
+/* Chunked 1-D launch: CPU devices 8 contiguous chunks per compute unit of at least min_chunk
+ * elements; GPUs one element per work-item in work-groups of 128. */
+static clnn__launch pool_launch(clnn_context *ctx, clnn__kernel_ref *kernel, size_t n, size_t min_chunk) {
+  return clnn__launch_1d(ctx, kernel, n, (clnn__launch_policy){8, min_chunk, 1, 1, 128});
 }
 
 /* CPU devices run the row-wise kernels (*_cpu in cl/pool2d.cl): one output row (or dx row) per
@@ -119,11 +117,11 @@ static int pool_rows_cpu(const clnn_context *ctx, const clnn_tensor *in) {
 
 /* Launch of a *_cpu kernel over (rows, planes): up to 16 rows per work-group (PoCL runs a
  * work-group as one task; per-row groups measured 2x slower on pool_avg2 from task overhead). */
-static clnn_status pool_run_rows(clnn_context *ctx, const char *kernel, size_t rows, size_t planes,
+static clnn_status pool_run_rows(clnn_context *ctx, clnn__kernel_ref *kernel, size_t rows, size_t planes,
                                  const clnn__arg *args, size_t nargs) {
   size_t global[2] = {rows, planes}, local[2] = {1, 1};
   while (local[0] < 16 && local[0] * 2 <= rows) local[0] *= 2;
-  return clnn__run(ctx, "pool2d", kernel, 2, global, local, args, nargs);
+  return clnn__run(ctx, kernel, 2, global, local, args, nargs);
 }
 #define POOL_RUN_ROWS(ctx, kernel, rows, planes, ...)                                           \
   pool_run_rows((ctx), (kernel), (rows), (planes), (const clnn__arg[]){__VA_ARGS__},           \
@@ -187,12 +185,11 @@ clnn_status clnn_maxpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *
   clnn_status s = pool_validate(ctx, "clnn_maxpool2d_forward", p, x, "x", y, "y", NULL, yd);
   if (s != CLNN_SUCCESS) return s;
   if (pool_rows_cpu(ctx, x))
-    return POOL_RUN_ROWS(ctx, "maxpool_forward_cpu", yd[2], yd[0] * yd[1], CLNN_ARG_MEM(x->mem),
+    return POOL_RUN_ROWS(ctx, &k_maxpool_forward_cpu, yd[2], yd[0] * yd[1], CLNN_ARG_MEM(x->mem),
                          CLNN_ARG_MEM(y->mem), CLNN_ARG_INT(yd[0] * yd[1]), POOL_GEOM_ARGS(x, yd, p));
-  size_t chunk, global, local;
-  pool_plan(ctx, y->numel, 64, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "pool2d", "maxpool_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
-                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(chunk),
+  clnn__launch l = pool_launch(ctx, &k_maxpool_forward, y->numel, 64);
+  return CLNN_RUN(ctx, &k_maxpool_forward, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(l.chunk),
                   POOL_GEOM_ARGS(x, yd, p));
 }
 
@@ -213,7 +210,7 @@ clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
   size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
   if (pool_rows_cpu(ctx, dx) && planes >= 2 * cu) {
     size_t global = planes, local = 1;
-    return CLNN_RUN(ctx, "pool2d", "maxpool_backward_cpu", 1, &global, &local, CLNN_ARG_MEM(x->mem),
+    return CLNN_RUN(ctx, &k_maxpool_backward_cpu, 1, &global, &local, CLNN_ARG_MEM(x->mem),
                     CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_INT(planes),
                     POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_FLOAT(beta));
   }
@@ -222,20 +219,19 @@ clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
   size_t arg_bytes = clnn__mul_size(dy->numel, sizeof(cl_int), &ok);
   if (!ok) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_maxpool2d_backward: dy too large");
   cl_kernel k;
-  if ((s = clnn__kernel(ctx, "pool2d", "maxpool_backward", &k)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__kernel(ctx, &k_maxpool_backward, &k)) != CLNN_SUCCESS) return s;
   cl_mem arg;
   if ((s = clnn__workspace(ctx, 3, arg_bytes, &arg)) != CLNN_SUCCESS) return s;
-  size_t chunk, global, local;
-  pool_plan(ctx, dy->numel, 64, &chunk, &global, &local);
-  s = CLNN_RUN(ctx, "pool2d", "maxpool_argmax", 1, &global, &local, CLNN_ARG_MEM(x->mem),
-               CLNN_ARG_MEM(arg), CLNN_ARG_ULONG(dy->numel), CLNN_ARG_ULONG(chunk),
+  clnn__launch l = pool_launch(ctx, &k_maxpool_argmax, dy->numel, 64);
+  s = CLNN_RUN(ctx, &k_maxpool_argmax, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+               CLNN_ARG_MEM(arg), CLNN_ARG_ULONG(dy->numel), CLNN_ARG_ULONG(l.chunk),
                POOL_GEOM_ARGS(dx, yd, p));
   if (s != CLNN_SUCCESS) return s;
   /* Pass 2: the gather over dx. */
-  pool_plan(ctx, dx->numel, 64, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "pool2d", "maxpool_backward", 1, &global, &local, CLNN_ARG_MEM(arg),
+  l = pool_launch(ctx, &k_maxpool_backward, dx->numel, 64);
+  return CLNN_RUN(ctx, &k_maxpool_backward, 1, &l.global, &l.local, CLNN_ARG_MEM(arg),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel),
-                  CLNN_ARG_ULONG(chunk), POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_FLOAT(beta));
+                  CLNN_ARG_ULONG(l.chunk), POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_FLOAT(beta));
 }
 
 clnn_status clnn_avgpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
@@ -246,14 +242,13 @@ clnn_status clnn_avgpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *
   clnn_status s = pool_validate(ctx, "clnn_avgpool2d_forward", p, x, "x", y, "y", NULL, yd);
   if (s != CLNN_SUCCESS) return s;
   if (pool_rows_cpu(ctx, x))
-    return POOL_RUN_ROWS(ctx, "avgpool_forward_cpu", yd[2], yd[0] * yd[1], CLNN_ARG_MEM(x->mem),
+    return POOL_RUN_ROWS(ctx, &k_avgpool_forward_cpu, yd[2], yd[0] * yd[1], CLNN_ARG_MEM(x->mem),
                          CLNN_ARG_MEM(y->mem), CLNN_ARG_INT(yd[0] * yd[1]), POOL_GEOM_ARGS(x, yd, p),
                          CLNN_ARG_INT(p->pad_bottom), CLNN_ARG_INT(p->pad_right),
                          CLNN_ARG_INT(p->count_include_pad));
-  size_t chunk, global, local;
-  pool_plan(ctx, y->numel, 64, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "pool2d", "avgpool_forward", 1, &global, &local, CLNN_ARG_MEM(x->mem),
-                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(chunk),
+  clnn__launch l = pool_launch(ctx, &k_avgpool_forward, y->numel, 64);
+  return CLNN_RUN(ctx, &k_avgpool_forward, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(l.chunk),
                   POOL_GEOM_ARGS(x, yd, p), CLNN_ARG_INT(p->pad_bottom),
                   CLNN_ARG_INT(p->pad_right), CLNN_ARG_INT(p->count_include_pad));
 }
@@ -267,15 +262,14 @@ clnn_status clnn_avgpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
   if (s != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
   if (pool_rows_cpu(ctx, dx))
-    return POOL_RUN_ROWS(ctx, "avgpool_backward_cpu", dx->dims[2], dx->dims[0] * dx->dims[1],
+    return POOL_RUN_ROWS(ctx, &k_avgpool_backward_cpu, dx->dims[2], dx->dims[0] * dx->dims[1],
                          CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem),
                          CLNN_ARG_INT(dx->dims[0] * dx->dims[1]), POOL_GEOM_ARGS(dx, yd, p),
                          CLNN_ARG_INT(p->pad_bottom), CLNN_ARG_INT(p->pad_right),
                          CLNN_ARG_INT(p->count_include_pad), CLNN_ARG_FLOAT(beta));
-  size_t chunk, global, local;
-  pool_plan(ctx, dx->numel, 64, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "pool2d", "avgpool_backward", 1, &global, &local, CLNN_ARG_MEM(dy->mem),
-                  CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel), CLNN_ARG_ULONG(chunk),
+  clnn__launch l = pool_launch(ctx, &k_avgpool_backward, dx->numel, 64);
+  return CLNN_RUN(ctx, &k_avgpool_backward, 1, &l.global, &l.local, CLNN_ARG_MEM(dy->mem),
+                  CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel), CLNN_ARG_ULONG(l.chunk),
                   POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_INT(p->pad_bottom),
                   CLNN_ARG_INT(p->pad_right), CLNN_ARG_INT(p->count_include_pad),
                   CLNN_ARG_FLOAT(beta));
@@ -300,11 +294,10 @@ clnn_status clnn_global_avgpool_forward(clnn_context *ctx, const clnn_tensor *x,
   clnn_status s = gap_validate(ctx, "clnn_global_avgpool_forward", x, "x", y, "y");
   if (s != CLNN_SUCCESS) return s;
   size_t rows = y->numel, len = x->dims[2] * x->dims[3];
-  size_t chunk, global, local;
-  pool_plan(ctx, rows, 1, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "pool2d", "global_avgpool_forward", 1, &global, &local,
+  clnn__launch l = pool_launch(ctx, &k_global_avgpool_forward, rows, 1);
+  return CLNN_RUN(ctx, &k_global_avgpool_forward, 1, &l.global, &l.local,
                   CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(rows),
-                  CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(len));
+                  CLNN_ARG_ULONG(l.chunk), CLNN_ARG_ULONG(len));
 }
 
 clnn_status clnn_global_avgpool_backward(clnn_context *ctx, const clnn_tensor *dy, float beta,
@@ -313,9 +306,8 @@ clnn_status clnn_global_avgpool_backward(clnn_context *ctx, const clnn_tensor *d
   if (s != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
   size_t len = dx->dims[2] * dx->dims[3];
-  size_t chunk, global, local;
-  pool_plan(ctx, dx->numel, 4096, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "pool2d", "global_avgpool_backward", 1, &global, &local,
+  clnn__launch l = pool_launch(ctx, &k_global_avgpool_backward, dx->numel, 4096);
+  return CLNN_RUN(ctx, &k_global_avgpool_backward, 1, &l.global, &l.local,
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel),
-                  CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(len), CLNN_ARG_FLOAT(beta));
+                  CLNN_ARG_ULONG(l.chunk), CLNN_ARG_ULONG(len), CLNN_ARG_FLOAT(beta));
 }

@@ -8,49 +8,19 @@
 #include <math.h>
 #include <stdio.h>
 
-/* Re-records the current message prefixed with the function name (clnn__check_* messages do not
- * name the function). */
-static clnn_status prefixed(const char *fn, clnn_status s) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status check_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                                const char *name) {
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
+/* The kernels this file launches. */
+static clnn__kernel_ref k_shape_broadcast = CLNN_KERNEL_REF("shape", "shape_broadcast");
+static clnn__kernel_ref k_shape_copy = CLNN_KERNEL_REF("shape", "shape_copy");
+static clnn__kernel_ref k_shape_mul_acc = CLNN_KERNEL_REF("shape", "shape_mul_acc");
+static clnn__kernel_ref k_shape_sum_finish = CLNN_KERNEL_REF("shape", "shape_sum_finish");
+static clnn__kernel_ref k_shape_sum_partial = CLNN_KERNEL_REF("shape", "shape_sum_partial");
 
 static clnn_status check_scalars(const char *fn, int has_alpha, float alpha, float beta) {
   if (has_alpha && !isfinite(alpha))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: alpha is %g; it must be finite", fn,
                        (double)alpha);
   clnn_status s = clnn__check_beta(beta);
-  return s == CLNN_SUCCESS ? s : prefixed(fn, s);
-}
-
-/* Chunked 1-D launch shape, as in src/ops/elementwise.c: CPU devices get a few large contiguous
- * chunks per compute unit in work-groups of one work-item; GPUs get `gpu_chunk` elements per
- * work-item in work-groups of 128. */
-static void sh_plan(const clnn_context *ctx, size_t n, size_t gpu_chunk, size_t *chunk,
-                    size_t *global, size_t *local) {
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    size_t items = cu * 4;
-    size_t c = (n + items - 1) / items;
-    c = (c + 63) & ~(size_t)63;
-    if (c < 4096) c = 4096;
-    *chunk = c;
-    *local = 1;
-  } else {
-    *chunk = gpu_chunk;
-    *local = 128;
-    if (ctx->info.max_work_group_size && *local > ctx->info.max_work_group_size)
-      *local = ctx->info.max_work_group_size;
-  }
-  *global = (n + *chunk - 1) / *chunk;
-  if (*global == 0) *global = 1;
+  return clnn__prefix_error(fn, s);
 }
 
 /* Row-major strides of t, in elements. */
@@ -93,10 +63,9 @@ static clnn_status strided_copy(clnn_context *ctx, int nd, const size_t *size, c
   }
   if (m == 0) XS[4] = YS[4] = 1;
   size_t total = N[0] * N[1] * N[2] * N[3] * N[4];
-  size_t chunk, global, local;
-  sh_plan(ctx, total, 4, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "shape", "shape_copy", 1, &global, &local, CLNN_ARG_MEM(x), CLNN_ARG_MEM(y),
-                  CLNN_ARG_ULONG(total), CLNN_ARG_ULONG(chunk), CLNN_ARG_ULONG(N[1]),
+  const clnn__launch l = clnn__launch_1d(ctx, &k_shape_copy, total, CLNN_LAUNCH_ELEMENTWISE(4));
+  return CLNN_RUN(ctx, &k_shape_copy, 1, &l.global, &l.local, CLNN_ARG_MEM(x), CLNN_ARG_MEM(y),
+                  CLNN_ARG_ULONG(total), CLNN_ARG_ULONG(l.chunk), CLNN_ARG_ULONG(N[1]),
                   CLNN_ARG_ULONG(N[2]), CLNN_ARG_ULONG(N[3]), CLNN_ARG_ULONG(N[4]),
                   CLNN_ARG_ULONG(XS[0]), CLNN_ARG_ULONG(XS[1]), CLNN_ARG_ULONG(XS[2]),
                   CLNN_ARG_ULONG(XS[3]), CLNN_ARG_ULONG(XS[4]), CLNN_ARG_ULONG(YS[0]),
@@ -109,8 +78,8 @@ clnn_status clnn_permute(clnn_context *ctx, const int *perm, float alpha, const 
                          float beta, clnn_tensor *y) {
   const char *fn = "clnn_permute";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
   if (x == y || x->mem == y->mem)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: y is x (the same buffer); permute cannot work in place", fn);
@@ -166,8 +135,8 @@ clnn_status clnn_copy_region(clnn_context *ctx, int ndim, const size_t *sizes, f
                              clnn_tensor *dst, const size_t *dst_start) {
   const char *fn = "clnn_copy_region";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, src, "src")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, dst, "dst")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, src, "src")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, dst, "dst")) != CLNN_SUCCESS) return s;
   if (src == dst || src->mem == dst->mem)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: dst is src (the same buffer); regions cannot be copied within one "
@@ -206,32 +175,20 @@ clnn_status clnn_copy_region(clnn_context *ctx, int ndim, const size_t *sizes, f
 
 /* ---- elementwise product, broadcast ---- */
 
-static clnn_status same_numel(const char *fn, const clnn_tensor *a, const char *an,
-                              const clnn_tensor *b, const char *bn) {
-  if (a->numel == b->numel) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
-                     "%s: %s has shape %s (%zu elements) but %s has shape %s (%zu elements); "
-                     "they must have the same number of elements",
-                     fn, an, clnn__dims_str(a, sa, sizeof sa), a->numel, bn,
-                     clnn__dims_str(b, sb, sizeof sb), b->numel);
-}
-
 clnn_status clnn_mul_acc(clnn_context *ctx, const clnn_tensor *a, const clnn_tensor *b, float beta,
                          clnn_tensor *y) {
   const char *fn = "clnn_mul_acc";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, a, "a")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, b, "b")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, a, "a")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, b, "b")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = check_scalars(fn, 0, 0.0f, beta)) != CLNN_SUCCESS) return s;
-  if ((s = same_numel(fn, b, "b", a, "a")) != CLNN_SUCCESS) return s;
-  if ((s = same_numel(fn, y, "y", a, "a")) != CLNN_SUCCESS) return s;
-  size_t chunk, global, local;
-  sh_plan(ctx, a->numel, 4, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "shape", "shape_mul_acc", 1, &global, &local, CLNN_ARG_MEM(a->mem),
+  if ((s = clnn__check_same_numel(fn, b, "b", a, "a")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_numel(fn, y, "y", a, "a")) != CLNN_SUCCESS) return s;
+  const clnn__launch l = clnn__launch_1d(ctx, &k_shape_mul_acc, a->numel, CLNN_LAUNCH_ELEMENTWISE(4));
+  return CLNN_RUN(ctx, &k_shape_mul_acc, 1, &l.global, &l.local, CLNN_ARG_MEM(a->mem),
                   CLNN_ARG_MEM(b->mem), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(a->numel),
-                  CLNN_ARG_ULONG(chunk), CLNN_ARG_FLOAT(beta));
+                  CLNN_ARG_ULONG(l.chunk), CLNN_ARG_FLOAT(beta));
 }
 
 static clnn_status check_one(const char *fn, const clnn_tensor *t, const char *name) {
@@ -245,18 +202,17 @@ clnn_status clnn_broadcast_scalar(clnn_context *ctx, float alpha, const clnn_ten
                                   clnn_tensor *y) {
   const char *fn = "clnn_broadcast_scalar";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = check_scalars(fn, 1, alpha, beta)) != CLNN_SUCCESS) return s;
   if ((s = check_one(fn, x, "x")) != CLNN_SUCCESS) return s;
   if (x != y && x->mem == y->mem && y->numel > 1) /* two wrapped tensors on one buffer */
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
                        "%s: x and y share one OpenCL buffer; y would overwrite x while it is read",
                        fn);
-  size_t chunk, global, local;
-  sh_plan(ctx, y->numel, 4, &chunk, &global, &local);
-  return CLNN_RUN(ctx, "shape", "shape_broadcast", 1, &global, &local, CLNN_ARG_MEM(x->mem),
-                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(chunk),
+  const clnn__launch l = clnn__launch_1d(ctx, &k_shape_broadcast, y->numel, CLNN_LAUNCH_ELEMENTWISE(4));
+  return CLNN_RUN(ctx, &k_shape_broadcast, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(y->numel), CLNN_ARG_ULONG(l.chunk),
                   CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta));
 }
 
@@ -266,43 +222,24 @@ clnn_status clnn_reduce_sum(clnn_context *ctx, float alpha, const clnn_tensor *x
                             clnn_tensor *y) {
   const char *fn = "clnn_reduce_sum";
   clnn_status s;
-  if ((s = check_tensor(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
-  if ((s = check_tensor(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_tensor_in(fn, ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = check_scalars(fn, 1, alpha, beta)) != CLNN_SUCCESS) return s;
   if ((s = check_one(fn, y, "y")) != CLNN_SUCCESS) return s;
 
-  size_t n = x->numel, chunk, global, local;
-  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    chunk = (n + cu * 8 - 1) / (cu * 8);
-    if (chunk < 4096) chunk = 4096;
-    local = 1;
-  } else {
-    chunk = 64;
-    local = 128;
-    if (ctx->info.max_work_group_size && local > ctx->info.max_work_group_size)
-      local = ctx->info.max_work_group_size;
-  }
-  global = (n + chunk - 1) / chunk; /* >= 1: tensors are never empty */
-
-  /* Build first and size the finishing work-group: the largest power of two <= min(256, the
-   * kernel's work-group limit, the number of partials). */
-  cl_kernel k;
-  if ((s = clnn__kernel(ctx, "shape", "shape_sum_finish", &k)) != CLNN_SUCCESS) return s;
-  size_t L = 1;
-  if (ctx->device_class != CLNN_DEVICE_CLASS_CPU) {
-    size_t kmax = 0;
-    cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
-                                          &kmax, NULL);
-    if (err != CL_SUCCESS) return clnn__cl_error(err, "clGetKernelWorkGroupInfo");
-    while (L * 2 <= 256 && L * 2 <= kmax && L < global) L *= 2;
-  }
+  size_t n = x->numel;
+  const clnn__launch l = clnn__launch_1d(ctx, &k_shape_sum_partial, n,
+                                         CLNN_LAUNCH_REDUCE);
+  size_t global = l.global; /* the number of partials */
+  /* the finishing work-group: the largest power of two <= min(256, the kernel's work-group limit,
+   * the number of partials); one work-item on CPU devices */
+  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 1 : clnn__local_pow2(ctx, &k_shape_sum_finish, 256, global);
   cl_mem partial;
   if ((s = clnn__workspace(ctx, 3, global * sizeof(float), &partial)) != CLNN_SUCCESS) return s;
-  s = CLNN_RUN(ctx, "shape", "shape_sum_partial", 1, &global, &local, CLNN_ARG_MEM(x->mem),
-               CLNN_ARG_MEM(partial), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(chunk));
+  s = CLNN_RUN(ctx, &k_shape_sum_partial, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+               CLNN_ARG_MEM(partial), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(l.chunk));
   if (s != CLNN_SUCCESS) return s;
-  return CLNN_RUN(ctx, "shape", "shape_sum_finish", 1, &L, &L, CLNN_ARG_MEM(partial),
+  return CLNN_RUN(ctx, &k_shape_sum_finish, 1, &L, &L, CLNN_ARG_MEM(partial),
                   CLNN_ARG_ULONG(global), CLNN_ARG_MEM(y->mem), CLNN_ARG_FLOAT(alpha),
                   CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(L * sizeof(float)));
 }

@@ -2,20 +2,11 @@
  * forward and backward. CPU devices run one work-item per row; GPUs one work-group per row. */
 #include "internal.h"
 
-static int same_dims(const clnn_tensor *a, const clnn_tensor *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int d = 0; d < a->ndim; d++)
-    if (a->dims[d] != b->dims[d]) return 0;
-  return 1;
-}
-
-static clnn_status sm_check_same(const char *fn, const clnn_tensor *a, const char *an,
-                                 const clnn_tensor *b, const char *bn) {
-  if (same_dims(a, b)) return CLNN_SUCCESS;
-  char sa[96], sb[96];
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, an,
-                     clnn__dims_str(a, sa, sizeof sa), bn, clnn__dims_str(b, sb, sizeof sb));
-}
+/* The kernels this file launches. */
+static clnn__kernel_ref k_softmax_backward_rows = CLNN_KERNEL_REF("softmax", "softmax_backward_rows");
+static clnn__kernel_ref k_softmax_backward_wg = CLNN_KERNEL_REF("softmax", "softmax_backward_wg");
+static clnn__kernel_ref k_softmax_forward_rows = CLNN_KERNEL_REF("softmax", "softmax_forward_rows");
+static clnn__kernel_ref k_softmax_forward_wg = CLNN_KERNEL_REF("softmax", "softmax_forward_wg");
 
 /* Launch shape for the softmax kernels: *wg says which kernel family; for the row kernels
  * `chunk` rows per work-item, for the work-group kernels `local` work-items per row. */
@@ -24,36 +15,21 @@ typedef struct sm_plan {
   size_t global, local, chunk;
 } sm_plan;
 
-static clnn_status sm_make_plan(clnn_context *ctx, const char *wg_kernel, size_t rows, size_t C,
-                                sm_plan *pl) {
-  pl->wg = ctx->device_class != CLNN_DEVICE_CLASS_CPU;
-  if (!pl->wg) {
-    if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
-      size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-      size_t items = cu * 4;
-      pl->chunk = (rows + items - 1) / items;
-      pl->local = 1;
-    } else {
-      pl->chunk = 1;
-      pl->local = 64;
-    }
-    if (pl->chunk == 0) pl->chunk = 1;
-    pl->global = (rows + pl->chunk - 1) / pl->chunk;
-    return CLNN_SUCCESS;
+static sm_plan sm_make_plan(clnn_context *ctx, clnn__kernel_ref *wg_kernel, size_t rows, size_t C) {
+  sm_plan pl;
+  pl.wg = ctx->device_class != CLNN_DEVICE_CLASS_CPU;
+  if (pl.wg) { /* the largest power of two <= min(256, the kernel's limit), stopping at >= C */
+    pl.local = clnn__local_pow2(ctx, wg_kernel, 256, C);
+    pl.global = rows * pl.local;
+    pl.chunk = 1;
+    return pl;
   }
-  cl_kernel k;
-  clnn_status s = clnn__kernel(ctx, "softmax", wg_kernel, &k);
-  if (s != CLNN_SUCCESS) return s;
-  size_t kmax = 0;
-  cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
-                                        &kmax, NULL);
-  if (err != CL_SUCCESS) return clnn__cl_error(err, "clGetKernelWorkGroupInfo");
-  size_t L = 1;
-  while (L * 2 <= 256 && L * 2 <= kmax && L < C) L *= 2;
-  pl->local = L;
-  pl->global = rows * L;
-  pl->chunk = 1;
-  return CLNN_SUCCESS;
+  size_t items = (ctx->info.compute_units ? ctx->info.compute_units : 1) * 4;
+  pl.chunk = (rows + items - 1) / items;
+  if (pl.chunk == 0) pl.chunk = 1;
+  pl.local = 1;
+  pl.global = (rows + pl.chunk - 1) / pl.chunk;
+  return pl;
 }
 
 static clnn_status sm_forward(clnn_context *ctx, const char *fn, int mode, const clnn_tensor *x,
@@ -61,15 +37,14 @@ static clnn_status sm_forward(clnn_context *ctx, const char *fn, int mode, const
   clnn_status s;
   if ((s = clnn__check_tensor(ctx, x, "x")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
-  if ((s = sm_check_same(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
   size_t C = x->dims[x->ndim - 1], rows = x->numel / C;
-  sm_plan pl;
-  if ((s = sm_make_plan(ctx, "softmax_forward_wg", rows, C, &pl)) != CLNN_SUCCESS) return s;
+  const sm_plan pl = sm_make_plan(ctx, &k_softmax_forward_wg, rows, C);
   if (pl.wg)
-    return CLNN_RUN(ctx, "softmax", "softmax_forward_wg", 1, &pl.global, &pl.local,
+    return CLNN_RUN(ctx, &k_softmax_forward_wg, 1, &pl.global, &pl.local,
                     CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(rows),
                     CLNN_ARG_ULONG(C), CLNN_ARG_INT(mode), CLNN_ARG_LOCAL(pl.local * sizeof(float)));
-  return CLNN_RUN(ctx, "softmax", "softmax_forward_rows", 1, &pl.global, &pl.local,
+  return CLNN_RUN(ctx, &k_softmax_forward_rows, 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(rows),
                   CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_ULONG(C), CLNN_ARG_INT(mode));
 }
@@ -80,18 +55,17 @@ static clnn_status sm_backward(clnn_context *ctx, const char *fn, int mode, cons
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, dy, "dy")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_tensor(ctx, dx, "dx")) != CLNN_SUCCESS) return s;
-  if ((s = sm_check_same(fn, dy, "dy", y, "y")) != CLNN_SUCCESS) return s;
-  if ((s = sm_check_same(fn, dx, "dx", y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, dy, "dy", y, "y")) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_same_shape(fn, dx, "dx", y, "y")) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
   size_t C = y->dims[y->ndim - 1], rows = y->numel / C;
-  sm_plan pl;
-  if ((s = sm_make_plan(ctx, "softmax_backward_wg", rows, C, &pl)) != CLNN_SUCCESS) return s;
+  const sm_plan pl = sm_make_plan(ctx, &k_softmax_backward_wg, rows, C);
   if (pl.wg)
-    return CLNN_RUN(ctx, "softmax", "softmax_backward_wg", 1, &pl.global, &pl.local,
+    return CLNN_RUN(ctx, &k_softmax_backward_wg, 1, &pl.global, &pl.local,
                     CLNN_ARG_MEM(y->mem), CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem),
                     CLNN_ARG_ULONG(rows), CLNN_ARG_ULONG(C), CLNN_ARG_INT(mode),
                     CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(pl.local * sizeof(float)));
-  return CLNN_RUN(ctx, "softmax", "softmax_backward_rows", 1, &pl.global, &pl.local,
+  return CLNN_RUN(ctx, &k_softmax_backward_rows, 1, &pl.global, &pl.local,
                   CLNN_ARG_MEM(y->mem), CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem),
                   CLNN_ARG_ULONG(rows), CLNN_ARG_ULONG(pl.chunk), CLNN_ARG_ULONG(C),
                   CLNN_ARG_INT(mode), CLNN_ARG_FLOAT(beta));

@@ -10,6 +10,9 @@
 
 #include "common.h"
 
+/* The kernels this file launches. */
+static clnn__kernel_ref k_clnn_selftest = CLNN_KERNEL_REF("runtime", "clnn_selftest");
+
 void clnn__programs_release(clnn_context *ctx);   /* src/runtime/program.c */
 
 void clnn_context_options_init(clnn_context_options *options) {
@@ -36,7 +39,8 @@ static char *resolve_cache_dir(const char *opt) {
 
 /* The device class a context runs as: clnn_context_options.device_class, else $CLNN_DEVICE_CLASS,
  * else (*cls unchanged) the device's own type. Forcing "gpu" on a CPU device runs the GPU-shaped
- * kernels, launch sizes and the CLBlast GEMM path there, so CI checks them (issue 16). */
+ * kernels, launch sizes and the CLBlast GEMM path there, so CI checks them (docs/ARCHITECTURE.md,
+ * "Device classes"). */
 static clnn_status resolve_device_class(const clnn_context_options *o, clnn_device_type *cls) {
   if (o && o->device_class != CLNN_DEVICE_OTHER) {
     if (o->device_class != CLNN_DEVICE_CPU && o->device_class != CLNN_DEVICE_GPU &&
@@ -217,7 +221,7 @@ void clnn_context_destroy(clnn_context *ctx) {
     ctx->destroy_pending = 1;
     return;
   }
-  clnn__gemm_context_release(ctx); /* CLBlast's programs for this cl_context (issue 20) */
+  clnn__gemm_context_release(ctx); /* CLBlast's programs for this cl_context */
   clnn__programs_release(ctx);
   for (int i = 0; i < CLNN_WORKSPACE_SLOTS; i++)
     if (ctx->workspace[i]) clReleaseMemObject(ctx->workspace[i]);
@@ -326,7 +330,7 @@ clnn_status clnn_context_selftest(clnn_context *ctx) {
   if (s == CLNN_SUCCESS) s = clnn_tensor_write(x, host, N);
   size_t global[1] = {N}, local[1] = {64};
   if (s == CLNN_SUCCESS)
-    s = CLNN_RUN(ctx, "runtime", "clnn_selftest", 1, global, local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem),
+    s = CLNN_RUN(ctx, &k_clnn_selftest, 1, global, local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem),
                  CLNN_ARG_INT(N));
   if (s == CLNN_SUCCESS) s = clnn_tensor_read(y, out, N);
   if (s == CLNN_SUCCESS) {

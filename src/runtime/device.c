@@ -263,14 +263,3 @@ clnn_status clnn_device_select(const char *selection, int *index, char *reason, 
   free(infos);
   return CLNN_SUCCESS;
 }
-
-size_t clnn__kernel_wg_limit(clnn_context *ctx, const char *program, const char *kernel_name) {
-  size_t lim = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1, kw = 0;
-  cl_kernel k;
-  /* A kernel that does not build keeps the device's limit: its launch reports the build error. */
-  if (clnn__kernel(ctx, program, kernel_name, &k) == CLNN_SUCCESS &&
-      clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kw, &kw, NULL) == CL_SUCCESS &&
-      kw > 0 && kw < lim)
-    lim = kw;
-  return lim;
-}

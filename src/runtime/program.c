@@ -1,6 +1,6 @@
 /* src/runtime/program.c — kernel programs: source lookup (embedded or $CLNN_KERNEL_DIR), build
  * options per device, the in-memory and on-disk binary caches, prebuilt binaries for devices with
- * no compiler, binary export, kernel lookup and launch.
+ * no compiler, binary export, kernels (numbered once per process, kept per context) and launch.
  *
  * One program per cl/<name>.cl file per context: its -D options depend only on the device (class
  * and tuned sizes), never on a call's shapes, so a process builds each file at most once and the
@@ -17,6 +17,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,49 +404,85 @@ static clnn_status find_program(clnn_context *ctx, const char *name, clnn__progr
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn__kernel(clnn_context *ctx, const char *program, const char *kernel_name, cl_kernel *out) {
-  for (size_t i = 0; i < ctx->num_kernels; i++)
-    if (!strcmp(ctx->kernels[i].program, program) && !strcmp(ctx->kernels[i].kernel_name, kernel_name)) {
-      *out = ctx->kernels[i].kernel;
-      return CLNN_SUCCESS;
+/* ---- kernels ---- */
+
+/* The process-wide numbering of kernels: entry i - 1 is the (program, kernel) pair of id i. Names
+ * are compared here once per clnn__kernel_ref, on its first use. */
+static pthread_mutex_t kernel_ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kernel_id {
+  char *program, *name;
+} *kernel_ids;
+static size_t num_kernel_ids, cap_kernel_ids;
+
+/* ref's id (>= 1), or 0 when out of host memory. */
+static size_t kernel_id(clnn__kernel_ref *ref) {
+  size_t id = atomic_load_explicit(&ref->id, memory_order_acquire);
+  if (id) return id;
+  pthread_mutex_lock(&kernel_ids_lock);
+  for (size_t i = 0; i < num_kernel_ids && !id; i++)
+    if (!strcmp(kernel_ids[i].program, ref->program) && !strcmp(kernel_ids[i].name, ref->name)) id = i + 1;
+  if (!id && num_kernel_ids == cap_kernel_ids) {
+    size_t cap = cap_kernel_ids ? 2 * cap_kernel_ids : 128;
+    struct kernel_id *n = realloc(kernel_ids, cap * sizeof *n);
+    if (n) {
+      kernel_ids = n;
+      cap_kernel_ids = cap;
     }
+  }
+  if (!id && num_kernel_ids < cap_kernel_ids) {
+    char *p = clnn__strdup(ref->program), *k = clnn__strdup(ref->name);
+    if (p && k) {
+      kernel_ids[num_kernel_ids].program = p;
+      kernel_ids[num_kernel_ids].name = k;
+      id = ++num_kernel_ids;
+    } else {
+      free(p);
+      free(k);
+    }
+  }
+  if (id) atomic_store_explicit(&ref->id, id, memory_order_release);
+  pthread_mutex_unlock(&kernel_ids_lock);
+  return id;
+}
+
+clnn_status clnn__kernel(clnn_context *ctx, clnn__kernel_ref *ref, cl_kernel *out) {
+  size_t id = kernel_id(ref);
+  if (!id) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+  if (id < ctx->cap_kernels && ctx->kernels[id]) {
+    *out = ctx->kernels[id];
+    return CLNN_SUCCESS;
+  }
   clnn__program_entry *pe;
-  clnn_status s = find_program(ctx, program, &pe);
+  clnn_status s = find_program(ctx, ref->program, &pe);
   if (s != CLNN_SUCCESS) return s;
-  if (ctx->num_kernels == ctx->cap_kernels) {
-    size_t cap = ctx->cap_kernels ? 2 * ctx->cap_kernels : 32;
-    clnn__kernel_entry *nk = realloc(ctx->kernels, cap * sizeof *nk);
+  if (id >= ctx->cap_kernels) {
+    size_t cap = ctx->cap_kernels ? ctx->cap_kernels : 64;
+    while (cap <= id) cap *= 2;
+    cl_kernel *nk = realloc(ctx->kernels, cap * sizeof *nk);
     if (!nk) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+    memset(nk + ctx->cap_kernels, 0, (cap - ctx->cap_kernels) * sizeof *nk);
     ctx->kernels = nk;
     ctx->cap_kernels = cap;
   }
   cl_int err;
-  cl_kernel k = clCreateKernel(pe->program, kernel_name, &err);
-  if (!k) return clnn__error(CLNN_ERROR_INTERNAL, "kernel %s not found in cl/%s.cl: %s", kernel_name,
-                             program, clnn__cl_error_name(err));
-  char *kn = clnn__strdup(kernel_name);
-  if (!kn) {
-    clReleaseKernel(k);
-    return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
-  }
-  ctx->kernels[ctx->num_kernels].program = pe->name;
-  ctx->kernels[ctx->num_kernels].kernel_name = kn;
-  ctx->kernels[ctx->num_kernels].kernel = k;
-  ctx->num_kernels++;
+  cl_kernel k = clCreateKernel(pe->program, ref->name, &err);
+  if (!k) return clnn__error(CLNN_ERROR_INTERNAL, "kernel %s not found in cl/%s.cl: %s", ref->name,
+                             ref->program, clnn__cl_error_name(err));
+  ctx->kernels[id] = k;
   *out = k;
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn__run(clnn_context *ctx, const char *program, const char *kernel_name, cl_uint work_dim,
-                      const size_t *global, const size_t *local, const clnn__arg *args, size_t num_args) {
+clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim, const size_t *global,
+                      const size_t *local, const clnn__arg *args, size_t num_args) {
   cl_kernel k;
-  clnn_status s = clnn__kernel(ctx, program, kernel_name, &k);
+  clnn_status s = clnn__kernel(ctx, ref, &k);
   if (s != CLNN_SUCCESS) return s;
   for (size_t i = 0; i < num_args; i++) {
     cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
     if (err != CL_SUCCESS) {
       char what[256];
-      snprintf(what, sizeof what, "setting argument %zu of kernel %s", i, kernel_name);
+      snprintf(what, sizeof what, "setting argument %zu of kernel %s", i, ref->name);
       return clnn__cl_error(err, what);
     }
   }
@@ -455,26 +492,24 @@ clnn_status clnn__run(clnn_context *ctx, const char *program, const char *kernel
     if (local && local[d]) g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
   }
   /* One line per launch at debug level (tests/test_oclgrind_kernels.c counts the kernels run). */
-  clnn__log(CLNN_LOG_DEBUG, "launch %s/%s global %zu,%zu,%zu local %zu,%zu,%zu", program, kernel_name, g[0],
+  clnn__log(CLNN_LOG_DEBUG, "launch %s/%s global %zu,%zu,%zu local %zu,%zu,%zu", ref->program, ref->name, g[0],
             work_dim > 1 ? g[1] : 1, work_dim > 2 ? g[2] : 1, local ? local[0] : 0,
             local && work_dim > 1 ? local[1] : 0, local && work_dim > 2 ? local[2] : 0);
   cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, work_dim, NULL, g, local, 0, NULL, NULL);
   if (err != CL_SUCCESS) {
     char what[256];
-    snprintf(what, sizeof what, "enqueueing kernel %s", kernel_name);
+    snprintf(what, sizeof what, "enqueueing kernel %s", ref->name);
     return clnn__cl_error(err, what);
   }
   return CLNN_SUCCESS;
 }
 
 void clnn__programs_release(clnn_context *ctx) {
-  for (size_t i = 0; i < ctx->num_kernels; i++) {
-    clReleaseKernel(ctx->kernels[i].kernel);
-    free(ctx->kernels[i].kernel_name);
-  }
+  for (size_t i = 0; i < ctx->cap_kernels; i++)
+    if (ctx->kernels[i]) clReleaseKernel(ctx->kernels[i]);
   free(ctx->kernels);
   ctx->kernels = NULL;
-  ctx->num_kernels = ctx->cap_kernels = 0;
+  ctx->cap_kernels = 0;
   for (size_t i = 0; i < ctx->num_programs; i++) {
     clReleaseProgram(ctx->programs[i].program);
     free(ctx->programs[i].name);

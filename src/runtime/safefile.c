@@ -1,4 +1,4 @@
-/* src/runtime/safefile.c — file access that user-controlled paths cannot subvert (issue 20):
+/* src/runtime/safefile.c — file access that user-controlled paths cannot subvert:
  * opening regular files only, without blocking on a FIFO or device; reading a file whole with a
  * size bound checked before anything is allocated; and atomic replacement through an
  * exclusively created, locked temporary in the same directory (never following a planted

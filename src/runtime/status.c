@@ -59,6 +59,11 @@ clnn_status clnn__error(clnn_status status, const char *fmt, ...) {
   return status;
 }
 
+clnn_status clnn__prefix_error(const char *fn, clnn_status status) {
+  if (status == CLNN_SUCCESS) return status;
+  return clnn__error(status, "%s: %s", fn, clnn_last_error()); /* clnn__error copies it first */
+}
+
 const char *clnn__cl_error_name(cl_int err) {
   switch (err) {
 #define N(x) case x: return #x;

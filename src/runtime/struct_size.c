@@ -38,6 +38,12 @@ static const struct_layouts LAYOUTS[CLNN__STRUCT_COUNT] = {
   [CLNN__OPTIMIZER_CONFIG] = {"clnn_optimizer_config", "clnn_optimizer_config_init",
                               {sizeof(clnn_optimizer_config)}, 1},
   [CLNN__SCHEDULE] = {"clnn_schedule", "clnn_schedule_init", {sizeof(clnn_schedule)}, 1},
+  [CLNN__LSTM_PARAMS] = {"clnn_lstm_params", "clnn_lstm_params_init",
+                         {sizeof(clnn_lstm_params)}, 1},
+  [CLNN__GRAPH_LSTM_OPTIONS] = {"clnn_graph_lstm_options", "clnn_graph_lstm_options_init",
+                                {sizeof(clnn_graph_lstm_options)}, 1},
+  [CLNN__AUGMENT_OPTIONS] = {"clnn_augment_options", "clnn_augment_options_init",
+                             {sizeof(clnn_augment_options)}, 1},
 };
 
 clnn_status clnn__struct_check(clnn__struct_id id, const char *fn, const char *arg, const void *p,

@@ -48,6 +48,57 @@ clnn_status clnn__check_tensor(const clnn_context *ctx, const clnn_tensor *t, co
   return CLNN_SUCCESS;
 }
 
+clnn_status clnn__check_tensor_in(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
+                                  const char *name) {
+  return clnn__prefix_error(fn, clnn__check_tensor(ctx, t, name));
+}
+
+int clnn__same_dims(const clnn_tensor *a, const clnn_tensor *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->dims[d] != b->dims[d]) return 0;
+  return 1;
+}
+
+clnn_status clnn__check_same_shape(const char *fn, const clnn_tensor *a, const char *a_name,
+                                   const clnn_tensor *b, const char *b_name) {
+  if (clnn__same_dims(a, b)) return CLNN_SUCCESS;
+  char sa[128], sb[128];
+  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s but %s has shape %s", fn, a_name,
+                     clnn__dims_str(a, sa, sizeof sa), b_name, clnn__dims_str(b, sb, sizeof sb));
+}
+
+clnn_status clnn__check_same_numel(const char *fn, const clnn_tensor *a, const char *a_name,
+                                   const clnn_tensor *b, const char *b_name) {
+  if (a->numel == b->numel) return CLNN_SUCCESS;
+  char sa[128], sb[128];
+  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
+                     "%s: %s has shape %s (%zu elements) but %s has shape %s (%zu elements); "
+                     "they must have the same number of elements",
+                     fn, a_name, clnn__dims_str(a, sa, sizeof sa), a->numel, b_name,
+                     clnn__dims_str(b, sb, sizeof sb), b->numel);
+}
+
+clnn_status clnn__check_distinct(const char *fn, const clnn_tensor *const *t,
+                                 const char *const *names, int count) {
+  for (int i = 0; i < count; i++)
+    for (int j = i + 1; j < count; j++)
+      if (t[i] && t[j] && t[i]->mem == t[j]->mem)
+        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
+                           "must be distinct tensors", fn, names[i], names[j]);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__check_cross(const char *fn, const clnn_tensor *const *a, const char *const *a_names,
+                              int na, const clnn_tensor *const *b, const char *const *b_names, int nb) {
+  for (int i = 0; i < na; i++)
+    for (int j = 0; j < nb; j++)
+      if (a[i] && b[j] && &a[i] != &b[j] && a[i]->mem == b[j]->mem)
+        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s and %s share one buffer; they "
+                           "must be distinct tensors", fn, a_names[i], b_names[j]);
+  return CLNN_SUCCESS;
+}
+
 clnn_status clnn__check_dims(const clnn_tensor *t, const char *name, int ndim, const size_t *dims) {
   int same = t->ndim == ndim;
   for (int i = 0; same && i < ndim; i++) same = t->dims[i] == dims[i];

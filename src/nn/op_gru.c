@@ -1,6 +1,6 @@
-/* src/nn/op_rnn.c — graph ops for recurrent layers beyond the LSTM: the GRU (batch-first [T, F]
- * sequences on the device, permuted to the operator's time-major layout in scratch buffers,
- * zero initial state, every step's output or only the last). */
+/* src/nn/op_gru.c — the graph's GRU node: batch-first [T, F] sequences on the device, permuted
+ * to the operator's time-major layout in scratch buffers; zero initial state; every step's output
+ * or only the last. */
 #include "nn/graph.h"
 #include "nn/model.h"
 

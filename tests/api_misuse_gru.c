@@ -1,4 +1,4 @@
-/* tests/api_misuse_rnn.c — the API-misuse rows of the GRU operators (clnn_gru_*). Not a test of
+/* tests/api_misuse_gru.c — the API-misuse rows of the GRU operators (clnn_gru_*). Not a test of
  * its own: tests/test_api_misuse.c includes it, so the rows use that file's macros, counters and
  * coverage check. */
 
