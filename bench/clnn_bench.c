@@ -1067,6 +1067,9 @@ static void run_lstm(const lstm_shape *s) {
   for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) free(hs[i]);
 }
 
+/* The GRU cases (gru_shapes, run_gru) live in bench/bench_gru.c, compiled as part of this file. */
+#include "bench_gru.c"
+
 /* ============================================================================================== */
 /* memory-bound cases                                                                             */
 /* ============================================================================================== */
@@ -1257,7 +1260,7 @@ static void run_relu(const char *name) {
 typedef struct bench_case {
   const char *name;
   const char *tier; /* "ci": in both tiers; "gpu": gpu tier only */
-  int kind;         /* 0 gemm, 1 conv, 2 lstm, 3 other, 4 attention, 5 sequence others */
+  int kind;         /* 0 gemm, 1 conv, 2 lstm, 3 other, 4 attention, 5 sequence others, 6 gru */
   int index;
 } bench_case;
 
@@ -1273,6 +1276,8 @@ static void build_suite(void) {
   suite[suite_n++] = (bench_case){"pool_avg2", "ci", 3, 1};
   for (size_t i = 0; i < sizeof lstm_shapes / sizeof lstm_shapes[0]; i++)
     suite[suite_n++] = (bench_case){lstm_shapes[i].name, lstm_shapes[i].tier, 2, (int)i};
+  for (size_t i = 0; i < sizeof gru_shapes / sizeof gru_shapes[0]; i++)
+    suite[suite_n++] = (bench_case){gru_shapes[i].name, gru_shapes[i].tier, 6, (int)i};
   suite[suite_n++] = (bench_case){"softmax_xent", "ci", 3, 2};
   suite[suite_n++] = (bench_case){"adam_25M", "ci", 3, 3};
   suite[suite_n++] = (bench_case){"relu_bwd_64M", "ci", 3, 4};
@@ -1298,6 +1303,7 @@ static void run_case(const bench_case *c) {
     case 2: run_lstm(&lstm_shapes[c->index]); break;
     case 4: run_attention(&attn_shapes[c->index]); break;
     case 5: c->index == 0 ? run_layernorm(c->name) : run_embedding(c->name); break;
+    case 6: run_gru(&gru_shapes[c->index]); break;
     default:
       switch (c->index) {
         case 0: run_pool(c->name, 1, 2, 64, 112, 112, 3, 2, 1); break;

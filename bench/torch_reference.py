@@ -5,9 +5,9 @@ on this machine (CUDA when there is a GPU, else the CPU), written as a clnn-benc
     python3 bench/torch_reference.py --out torch.ref && build/bench/clnn-bench --reference-file torch.ref
 
 clnn-bench then shows these times in its reference column. The cases mirror the tables of
-bench/clnn_bench.c (gemm_shapes, conv_shapes, lstm_shapes and the memory-bound cases): keep them
-in step. GEMM cases have one row with pass "any" (clnn-bench's clnn, clblast-tuned and
-clblast-default passes all do the same GEMM).
+bench/clnn_bench.c (gemm_shapes, conv_shapes, lstm_shapes, bench/bench_gru.c's gru_shapes and the
+memory-bound cases): keep them in step. GEMM cases have one row with pass "any" (clnn-bench's
+clnn, clblast-tuned and clblast-default passes all do the same GEMM).
 
 Reference file (tab-separated, UTF-8; '#' lines and blank lines are ignored by the reader):
     clnn-bench-reference 1
@@ -75,6 +75,13 @@ LSTM_SHAPES = [
     ("lstm_512", 512, 512, 16, 25, "ci"),
     ("lstm_1024", 1024, 1024, 64, 25, "gpu"),
     ("lstm_2048", 2048, 2048, 128, 25, "gpu"),
+]
+
+GRU_SHAPES = [  # bench/bench_gru.c: the LSTM cases' shapes
+    ("gru_256", 256, 256, 16, 150, "ci"),
+    ("gru_512", 512, 512, 16, 25, "ci"),
+    ("gru_1024", 1024, 1024, 64, 25, "gpu"),
+    ("gru_2048", 2048, 2048, 128, 25, "gpu"),
 ]
 
 
@@ -208,6 +215,43 @@ def lstm_passes(shape, dev):
     def forward():
         with torch.enable_grad():
             return lstm(x)[0]
+
+    graph = forward()
+
+    def backward():
+        torch.autograd.grad(graph, wrt, dy, retain_graph=True)
+
+    def train_step():
+        torch.autograd.grad(forward(), wrt, dy)
+
+    note = "autograd bookkeeping" + (", per-step operators on the CPU" if dev.type == "cpu" else "")
+    return [Pass("forward", forward, note), Pass("backward", backward, note),
+            Pass("train-step", train_step, note)]
+
+
+# ------------------------------------------------------------------------------------------------
+# GRU
+# ------------------------------------------------------------------------------------------------
+
+def gru_passes(shape, dev):
+    # One layer, x [T, N, I], h0 = 0, gates r, z, n, both biases on (the same equations as
+    # clnn_gru_forward). Timed as lstm_passes: forward with autograd recording, backward (dx,
+    # dW_ih, dW_hh, db_ih, db_hh from dy) over a retained graph, and train-step.
+    _, hid, inp, n, t, _ = shape
+    gru = torch.nn.GRU(inp, hid).to(dev)
+    scale = hid ** -0.5
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(rand((3 * hid, inp), scale, dev))
+        gru.weight_hh_l0.copy_(rand((3 * hid, hid), scale, dev))
+        gru.bias_ih_l0.copy_(rand(3 * hid, 0.1, dev))
+        gru.bias_hh_l0.copy_(rand(3 * hid, 0.1, dev))
+    x = rand((t, n, inp), 1.0, dev).requires_grad_()
+    dy = rand((t, n, hid), 1.0, dev)
+    wrt = (x, gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
+
+    def forward():
+        with torch.enable_grad():
+            return gru(x)[0]
 
     graph = forward()
 
@@ -378,6 +422,7 @@ def suite():
     cases.append(Case("pool_avg2", "ci", ["forward", "backward"], avgpool_passes))
     lstm = ["forward", "backward", "train-step"]
     cases += [Case(s[0], s[-1], lstm, lambda dev, s=s: lstm_passes(s, dev)) for s in LSTM_SHAPES]
+    cases += [Case(s[0], s[-1], lstm, lambda dev, s=s: gru_passes(s, dev)) for s in GRU_SHAPES]
     cases.append(Case("softmax_xent", "ci", ["forward+backward"], softmax_xent_passes))
     cases.append(Case("adam_25M", "ci", ["step"], adam_passes))
     cases.append(Case("relu_bwd_64M", "ci", ["backward"], relu_passes))

@@ -660,6 +660,47 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
                                   clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0);
 
 /* ============================================================================================== */
+/* GRU (src/ops/gru.c)                                                                            */
+/* ============================================================================================== */
+
+/* One GRU layer over a sequence, PyTorch's nn.GRU equations and weight layout (gate rows in the
+ * order r, z, n):
+ *   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)      z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+ *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   h' = (1 - z) * n + z * h
+ * (b_hn inside the reset product: ONNX's linear_before_reset = 1). x [T, N, I] (time-major, as
+ * the LSTM), w_ih [3H, I], w_hh [3H, H], b_ih/b_hh [3H] (each may be NULL: zeros), h0 [N, H]
+ * (may be NULL: zeros).
+ * lengths: NULL (every sample runs T steps; num_lengths is then ignored) or num_lengths == N
+ * host int32 values in [1, T].
+ * Sample n runs steps 0 .. lengths[n]-1 only: y[t, n, :] is zero for t >= lengths[n], and the
+ * state is carried unchanged past its end, so h_n[n] is the state after step lengths[n]-1.
+ * x past a sample's length does not change y or h_n but must be finite (in backward it meets
+ * zero gradients in dw_ih, and 0 * inf is NaN); dx there is zero.
+ * reverse: 0, or 1 for the reverse direction of a bidirectional GRU: sample n runs from position
+ * lengths[n]-1 (T-1 without lengths) down to 0, starting from h0; y stays indexed by position and
+ * h_n is the state after position 0.
+ * Writes y [T, N, H], h_n [N, H] (may be NULL; may be h0 to carry state across calls) and
+ * `reserve` (at least clnn_gru_reserve_numel floats, any shape), which backward needs. */
+size_t clnn_gru_reserve_numel(size_t seq_len, size_t batch, size_t hidden);
+clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
+                             const clnn_tensor *w_hh, const clnn_tensor *b_ih,
+                             const clnn_tensor *b_hh, const clnn_tensor *h0,
+                             const int32_t *lengths, size_t num_lengths, int reverse,
+                             clnn_tensor *y, clnn_tensor *h_n, clnn_tensor *reserve);
+/* Backward through time, with the x, w_ih, w_hh, h0, lengths, reverse and reserve of the forward
+ * (the biases are not needed). dy [T, N, H] and dh_n [N, H] may each be NULL (zero); dy past a
+ * sample's length is ignored (those outputs are constant zeros). Gradient outputs dx [T, N, I],
+ * dw_ih, dw_hh, db_ih, db_hh, dh0 [N, H] may each be NULL (not computed); each is
+ * beta * old + gradient (beta 0 overwrites). dh0 may be dh_n. */
+clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
+                              const clnn_tensor *w_hh, const clnn_tensor *h0,
+                              const int32_t *lengths, size_t num_lengths, int reverse,
+                              const clnn_tensor *reserve, const clnn_tensor *dy,
+                              const clnn_tensor *dh_n, float beta, clnn_tensor *dx,
+                              clnn_tensor *dw_ih, clnn_tensor *dw_hh, clnn_tensor *db_ih,
+                              clnn_tensor *db_hh, clnn_tensor *dh0);
+
+/* ============================================================================================== */
 /* Optimizers (src/ops/optim.c): fused, in place over parameter, gradient and state tensors       */
 /* ============================================================================================== */
 

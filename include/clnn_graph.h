@@ -114,6 +114,13 @@ void clnn_graph_lstm_options_init(clnn_graph_lstm_options *o);
 /* h_n and c_n may be NULL unless state_outputs is set. On failure nothing is added. */
 clnn_status clnn_graph_lstm_ex(clnn_graph *g, const char *name, int x,
                                const clnn_graph_lstm_options *o, int *out, int *h_n, int *c_n);
+/* GRU over [T, F] sequences (PyTorch's nn.GRU equations; clnn_gru_forward in clnn.h): [T, hidden]
+ * when return_sequences, else the last hidden state [hidden]. Zero initial state. Parameters
+ * "<name>.weight_ih_l0" [3*hidden, F], "weight_hh_l0" [3*hidden, hidden], "bias_ih_l0" and
+ * "bias_hh_l0" [3*hidden], gate rows r, z, n as in PyTorch, initialised uniform in
+ * +-1/sqrt(hidden) as PyTorch does. */
+clnn_status clnn_graph_gru(clnn_graph *g, const char *name, int x, int hidden,
+                           int return_sequences, int *out);
 
 /* Structure. add: equal shapes, or b of shape [C] (broadcast over axis 0) or [1] (a scalar);
  * mul: equal shapes; scale: alpha * x. */

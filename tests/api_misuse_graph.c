@@ -230,6 +230,12 @@ static void graph_model(void) {
   GROWN(clnn_graph_lstm, "hidden -4", INV, "l_hn", clnn_graph_lstm(g, "l_hn", sq, -4, 1, &o));
   GROWN(clnn_graph_lstm, "input [2, 6, 6], not a sequence", SHAPE, "l_img", clnn_graph_lstm(g, "l_img", x, 4, 0, &o));
   GROWN(clnn_graph_lstm, "input [5], not a sequence", SHAPE, "l_vec", clnn_graph_lstm(g, "l_vec", v, 4, 1, &o));
+  GROW(clnn_graph_gru, "graph NULL", INV, clnn_graph_gru(NULL, "gr", sq, 4, 0, &o));
+  GROW(clnn_graph_gru, "out NULL", INV, clnn_graph_gru(g, "gr", sq, 4, 0, NULL));
+  GROW(clnn_graph_gru, "x 99", INV, clnn_graph_gru(g, "gr", 99, 4, 0, &o));
+  GROWN(clnn_graph_gru, "hidden 0", INV, "gr_h0", clnn_graph_gru(g, "gr_h0", sq, 0, 0, &o));
+  GROWN(clnn_graph_gru, "input [2, 6, 6], not a sequence", SHAPE, "gr_img", clnn_graph_gru(g, "gr_img", x, 4, 0, &o));
+  GROWN(clnn_graph_gru, "input [5], not a sequence", SHAPE, "gr_vec", clnn_graph_gru(g, "gr_vec", v, 4, 1, &o));
   /* sequence layers (sq is [4, 3], lab int32 []) */
   GROW(clnn_graph_embedding, "graph NULL", INV, clnn_graph_embedding(NULL, "em", lab, 5, 4, &o));
   GROW(clnn_graph_embedding, "out NULL", INV, clnn_graph_embedding(g, "em", lab, 5, 4, NULL));

@@ -810,6 +810,9 @@ static void sequence_ops(void) {
  * tests/api_misuse_structs.c, compiled as part of this file. */
 #include "api_misuse_structs.c"
 
+/* The GRU rows (gru_ops()) live in tests/api_misuse_gru.c, compiled as part of this file. */
+#include "api_misuse_gru.c"
+
 /* The one detectable use of a destroyed object: a context destroyed before its tensors. */
 static clnn_tensor *orphan; /* reachable, never freed: its context is gone */
 static void destroyed_objects(void) {
@@ -873,6 +876,7 @@ int main(void) {
   dense_conv_pool();
   batchnorm_lstm_optim();
   sequence_ops();
+  gru_ops();
   device_sets_datasets();
   networks();
   graph_model();

@@ -518,6 +518,7 @@ static void batchnorm(clnn_context *ctx) {
 }
 
 #include "oclgrind_sections_nn.c" /* lstm, optim, bench_kernels, networks, sequence */
+#include "oclgrind_gru.c"          /* gru */
 
 /* $CLNN_TEST_SECTIONS (comma-separated section names) runs only those sections, for debugging a
  * report; the kernel-coverage check is then skipped. */
@@ -538,7 +539,7 @@ static void suite(clnn_context *ctx, const char *label) {
                   {"dropout", dropout},         {"dense", dense},           {"gemm", gemm},
                   {"conv", conv},               {"pooling", pooling},       {"batchnorm", batchnorm},
                   {"lstm", lstm},               {"optim", optim},           {"bench", bench_kernels},
-                  {"networks", networks},
+                  {"gru", gru},                 {"networks", networks},
                   {"sequence", sequence}};
   int before = g_cases;
   if (section_on("runtime")) CASE(clnn_context_selftest(ctx));

@@ -287,6 +287,11 @@ _DECLS = {
     "clnn_lstm_forward": (S, [H, H, H, H, H, H, H, H, H, H, H]),
     "clnn_lstm_backward": (S, [H, H, H, H, H, H, H, H, H, H, H, c_float,
                                H, H, H, H, H, H]),
+    # GRU
+    "clnn_gru_reserve_numel": (c_size_t, [c_size_t, c_size_t, c_size_t]),
+    "clnn_gru_forward": (S, [H, H, H, H, H, H, H, I32, c_size_t, c_int, H, H, H]),
+    "clnn_gru_backward": (S, [H, H, H, H, H, I32, c_size_t, c_int, H, H, H, c_float,
+                              H, H, H, H, H, H]),
     # optimizers
     "clnn_sgd_step": (S, [H, P(SgdParams), H, H, H]),
     "clnn_adam_step": (S, [H, P(AdamParams), c_int, H, H, H, H]),

@@ -79,6 +79,7 @@ _DECLS = {
     "clnn_graph_softmax": (_S, [_H, _CP, _I, _I, _PI]),
     "clnn_graph_lstm": (_S, [_H, _CP, _I, _I, _I, _PI]),
     "clnn_graph_lstm_ex": (_S, [_H, _CP, _I, ctypes.POINTER(LstmOptions), _PI, _PI, _PI]),
+    "clnn_graph_gru": (_S, [_H, _CP, _I, _I, _I, _PI]),
     "clnn_graph_embedding": (_S, [_H, _CP, _I, _I, _I, _PI]),
     "clnn_graph_layer_norm": (_S, [_H, _CP, _I, _F, _I, _PI]),
     "clnn_graph_rms_norm": (_S, [_H, _CP, _I, _F, _I, _PI]),
@@ -519,6 +520,13 @@ class Graph(_Closeable):
         if not state_outputs:
             return y
         return y, self._value(hn.value, "float32", True), self._value(cn.value, "float32", True)
+
+    def gru(self, x, hidden, return_sequences=False, *, name=None):
+        """GRU over x [T, F] (torch.nn.GRU's equations, zero initial state): the last hidden
+        state [hidden], or every one [T, hidden] with return_sequences=True. Parameters
+        "<name>.weight_ih_l0", ".weight_hh_l0", ".bias_ih_l0", ".bias_hh_l0" as in PyTorch."""
+        return self._node("clnn_graph_gru", self._id(x), _cint(hidden, "hidden"),
+                          1 if _flag(return_sequences, "return_sequences") else 0, name=name)
 
     # -- structure --
     # -- sequence layers --

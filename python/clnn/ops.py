@@ -60,3 +60,9 @@ __all__ = (ops_gemm.__all__ + ops_activation.__all__ + ops_elementwise.__all__ +
            ops_softmax.__all__ + ops_loss.__all__ + ops_dropout.__all__ + ops_dense.__all__ +
            ops_conv.__all__ + ops_pool.__all__ + ops_batchnorm.__all__ + ops_lstm.__all__ +
            ops_optim.__all__)
+
+# GRU (python/clnn/ops_rnn.py; imported last, as it uses this module's helpers)
+from .ops_rnn import gru, gru_backward, gru_reserve_size  # noqa: E402
+from .ops_rnn import __all__ as _rnn_all  # noqa: E402
+
+__all__ += _rnn_all

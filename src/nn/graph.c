@@ -15,7 +15,8 @@ const clnn__op *const clnn__ops[] = {
     &clnn__op_batchnorm, &clnn__op_lstm,           &clnn__op_add,     &clnn__op_mul,
     &clnn__op_scale,   &clnn__op_concat,           &clnn__op_slice,   &clnn__op_reshape,
     &clnn__op_permute, &clnn__op_loss,             &clnn__op_mean,
-    &clnn__op_embedding, &clnn__op_layer_norm, &clnn__op_rms_norm, &clnn__op_attention, NULL};
+    &clnn__op_embedding, &clnn__op_layer_norm, &clnn__op_rms_norm, &clnn__op_attention,
+    &clnn__op_gru,     NULL};
 
 const clnn__op *clnn__op_find(const char *kind) {
   for (int i = 0; clnn__ops[i]; i++)

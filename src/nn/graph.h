@@ -27,7 +27,8 @@ typedef enum clnn__ginit {
   CLNN__GINIT_ONE,
   CLNN__GINIT_FAN,        /* He-normal when followed by a ReLU-family activation, else Glorot */
   CLNN__GINIT_LSTM_BIAS,  /* zero, forget-gate quarter one */
-  CLNN__GINIT_NORMAL      /* N(0, 1/fan_in): embeddings (fan_in 1: std 1, as PyTorch) */
+  CLNN__GINIT_NORMAL,     /* N(0, 1/fan_in): embeddings (fan_in 1: std 1, as PyTorch) */
+  CLNN__GINIT_UNIFORM     /* uniform in +-1/sqrt(fan_in): recurrent layers, as PyTorch */
 } clnn__ginit;
 
 typedef struct clnn__gparam {
@@ -37,7 +38,7 @@ typedef struct clnn__gparam {
   size_t numel;
   int state;              /* 1: not trained (batch-norm running statistics) */
   clnn__ginit init;
-  double fan_in, fan_out; /* for CLNN__GINIT_FAN */
+  double fan_in, fan_out; /* for CLNN__GINIT_FAN (fan_in also for NORMAL and UNIFORM) */
   int owner;              /* node that created it */
 } clnn__gparam;
 
@@ -119,6 +120,8 @@ extern const clnn__op clnn__op_embedding, clnn__op_layer_norm, clnn__op_rms_norm
     clnn__op_attention;
 /* The LSTM node's output count: y, and h_n, c_n with state outputs (op_lstm.c). */
 int clnn__lstm_num_outputs(const int *ia);
+/* the GRU node (op_gru.c) */
+extern const clnn__op clnn__op_gru;
 /* Every op kind, NULL-terminated (model files name them by kind). */
 extern const clnn__op *const clnn__ops[];
 const clnn__op *clnn__op_find(const char *kind);

@@ -276,6 +276,11 @@ static void init_values(uint64_t seed, const clnn__gparam *p, double gain, float
     case CLNN__GINIT_NORMAL:
       gain = 1.0; /* std 1/sqrt(fan_in) */
       break;
+    case CLNN__GINIT_UNIFORM: {
+      const double lim = 1.0 / sqrt(p->fan_in);
+      for (size_t i = 0; i < n; i++) v[i] = (float)((2.0 * clnn__nn_uniform01(&s) - 1.0) * lim);
+      return;
+    }
   }
   if (gain > 0.0) {
     double std = gain / sqrt(p->fan_in);
