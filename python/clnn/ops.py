@@ -55,7 +55,8 @@ ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "sigmoid": 4
                "gelu": 6, "softplus": 7}
 # alpha when none is given: PyTorch's defaults
 _ACT_DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
-CONV_ALGOS = {"auto": 0, "im2col_gemm": 1, "im2col": 1, "1x1_gemm": 2, "1x1": 2, "direct": 3}
+CONV_ALGOS = {"auto": 0, "im2col_gemm": 1, "im2col": 1, "1x1_gemm": 2, "1x1": 2, "direct": 3,
+              "implicit_gemm": 4, "igemm": 4}
 
 DenseWeightGrads = namedtuple("DenseWeightGrads", "dw db")
 BatchNormTraining = namedtuple("BatchNormTraining", "y save_mean save_invstd")
@@ -688,7 +689,8 @@ def conv2d(ctx, x, w, bias=None, *, stride=1, padding=0, dilation=1, groups=1, a
 
     x [N, C, H, W], w [K, C/groups, R, S], bias [K] or None. stride and dilation: int or
     (h, w); padding: int, (h, w) or (top, bottom, left, right). algo: "auto", "im2col_gemm",
-    "1x1_gemm", "direct". activation: None or a name as in clnn.activation (fused)."""
+    "1x1_gemm", "direct", "implicit_gemm" (forward only: the backward passes run im2col).
+    activation: None or a name as in clnn.activation (fused)."""
     a, al = _act(activation, alpha)
     p = _conv_params(stride, padding, dilation, groups)
     al_ = _algo(algo)
