@@ -483,8 +483,10 @@ typedef enum clnn_conv_algo {
   CLNN_CONV_ALGO_IMPLICIT_GEMM = 4 /* forward: tiled GEMM that gathers image patches into local
                                       memory, no column buffer, bias and activation fused (any
                                       shape; GPU-shaped: 16x16 work-groups, 8.3 KiB local memory);
-                                      backward-data and backward-filter run IM2COL_GEMM.
-                                      UNSUPPORTED where no 4x4 work-group fits the device */
+                                      backward-data and backward-filter run IM2COL_GEMM. AUTO
+                                      picks it only when asked (README). UNSUPPORTED where the
+                                      device takes no 4x4 work-group or 8.3 KiB of local memory,
+                                      or N*P*Q exceeds 2^31 - 65 */
 } clnn_conv_algo;
 
 /* Output dims of a convolution: x [N, C, H, W], w [K, C/groups, R, S] -> y [N, K, P, Q].
