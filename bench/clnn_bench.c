@@ -3,6 +3,7 @@
  *
  *   clnn-bench [--tier ci|gpu] [--case NAME[,NAME...]]... [--runs N] [--warmup N] [--budget S]
  *              [--device SEL] [--json FILE] [--plot FILE.png] [--no-reference] [--list]
+ *              [--conv-algo auto|im2col|1x1|direct|igemm]
  *
  * What it measures, in this order, in one process:
  * 1. The device's measured peak: an FMA-chain kernel (GFLOP/s) and a streaming copy (GB/s of bytes
@@ -53,6 +54,7 @@
 #pragma weak clnn_conv2d_backward_filter
 #pragma weak clnn_conv2d_output_dims
 #pragma weak clnn_conv2d_params_init
+#pragma weak clnn_conv2d_workspace_size
 #pragma weak clnn_maxpool2d_forward
 #pragma weak clnn_maxpool2d_backward
 #pragma weak clnn_avgpool2d_forward
@@ -147,6 +149,7 @@ typedef struct options {
   const char *reference_file; /* another reference's times (bench/torch_reference.py writes one) */
   int clblast; /* 0: skip the CLBlast passes of the GEMM cases */
   int list;
+  int conv_algo; /* clnn_conv_algo the convolution cases force (default AUTO) */
 } options;
 
 typedef struct result {
@@ -697,15 +700,15 @@ typedef struct conv_arg {
 
 static clnn_status conv_fwd(void *p) {
   conv_arg *c = p;
-  return clnn_conv2d_forward(g_ctx, &c->p, CLNN_CONV_ALGO_AUTO, c->x, c->w, NULL, CLNN_ACT_IDENTITY, 0.0f, c->y);
+  return clnn_conv2d_forward(g_ctx, &c->p, (clnn_conv_algo)opt.conv_algo, c->x, c->w, NULL, CLNN_ACT_IDENTITY, 0.0f, c->y);
 }
 static clnn_status conv_bwd_data(void *p) {
   conv_arg *c = p;
-  return clnn_conv2d_backward_data(g_ctx, &c->p, CLNN_CONV_ALGO_AUTO, c->dy, c->w, 0.0f, c->dx);
+  return clnn_conv2d_backward_data(g_ctx, &c->p, (clnn_conv_algo)opt.conv_algo, c->dy, c->w, 0.0f, c->dx);
 }
 static clnn_status conv_bwd_filter(void *p) {
   conv_arg *c = p;
-  return clnn_conv2d_backward_filter(g_ctx, &c->p, CLNN_CONV_ALGO_AUTO, c->x, c->dy, 0.0f, c->dw);
+  return clnn_conv2d_backward_filter(g_ctx, &c->p, (clnn_conv_algo)opt.conv_algo, c->x, c->dy, 0.0f, c->dw);
 }
 static clnn_status conv_step(void *p) {
   clnn_status s = conv_fwd(p);
@@ -792,10 +795,24 @@ static void conv_host_step(void *p) {
   conv_host_bwd_filter(p);
 }
 
-/* The algorithm CLNN_CONV_ALGO_AUTO picks (the rule of src/ops/conv2d.c resolve_algo). */
-static const char *conv_auto_algo(const conv_shape *s) {
+/* The algorithm pass `pass` (0 forward, 1 backward-data, 2 backward-filter, 3 all three) runs:
+ * the forced one (--conv-algo; the implicit GEMM is forward only, im2col runs the backward
+ * passes) or the one AUTO picks (the rule of src/ops/conv2d.c resolve_algo, including
+ * $CLNN_CONV_IGEMM=1 on a GPU-class device; not the CPU-only whole-plane DIRECT choice). */
+static const char *conv_algo_name(const conv_shape *s, int pass) {
+  switch (opt.conv_algo) {
+    case CLNN_CONV_ALGO_IM2COL_GEMM: return "im2col-gemm";
+    case CLNN_CONV_ALGO_1X1_GEMM: return "1x1-gemm";
+    case CLNN_CONV_ALGO_DIRECT: return "direct";
+    case CLNN_CONV_ALGO_IMPLICIT_GEMM:
+      return pass == 0 ? "implicit-gemm" : pass == 3 ? "implicit-gemm+im2col-gemm" : "im2col-gemm";
+    default: break;
+  }
   if (s->R == 1 && s->S == 1 && s->stride == 1 && s->pad == 0 && s->groups == 1) return "1x1-gemm";
   if (s->groups > 1 && s->C / s->groups == 1) return "direct";
+  const char *ig = getenv("CLNN_CONV_IGEMM");
+  if (ig && !strcmp(ig, "1") && g_ctx->device_class == CLNN_DEVICE_CLASS_GPU && pass != 1 && pass != 2)
+    return pass == 0 ? "implicit-gemm" : "implicit-gemm+im2col-gemm";
   return "im2col-gemm";
 }
 
@@ -820,6 +837,13 @@ static void run_conv(const conv_shape *s) {
   c.P = (int)yd[2];
   c.Q = (int)yd[3];
   size_t xn = xd[0] * xd[1] * xd[2] * xd[3], wn = wd[0] * wd[1] * wd[2] * wd[3], yn = yd[0] * yd[1] * yd[2] * yd[3];
+  size_t ws_bytes = 0;
+  if (opt.conv_algo != CLNN_CONV_ALGO_AUTO &&
+      (!clnn_conv2d_workspace_size ||
+       clnn_conv2d_workspace_size(g_ctx, &c.p, (clnn_conv_algo)opt.conv_algo, xd, wd, &ws_bytes) != CLNN_SUCCESS)) {
+    not_available(s->name, "the --conv-algo algorithm does not apply to this shape");
+    return;
+  }
   c.hx = host_rand(xn, 1.0f);
   c.hw = host_rand(wn, 0.1f);
   c.hdy = host_rand(yn, 1.0f);
@@ -834,7 +858,6 @@ static void run_conv(const conv_shape *s) {
   c.dx = tensor(4, xd, NULL);
   c.dw = tensor(4, wd, NULL);
   double flops = 2.0 * s->N * s->K * (double)c.P * c.Q * c.Cg * s->R * s->S;
-  const char *algo = conv_auto_algo(s);
   static const struct {
     const char *pass;
     pass_fn fn;
@@ -848,9 +871,10 @@ static void run_conv(const conv_shape *s) {
     result *r = new_result(s->name, passes[i].pass);
     time_pass(r, passes[i].fn, &c);
     char gp[sizeof r->path];
+    const char *algo = conv_algo_name(s, i);
+    int gemm = strstr(algo, "gemm") && strcmp(algo, "implicit-gemm");
     snprintf(gp, sizeof gp, "%s", r->path);
-    snprintf(r->path, sizeof r->path, "%s%s%.40s", algo, strcmp(algo, "direct") ? ", gemm " : "",
-             strcmp(algo, "direct") ? gp : "");
+    snprintf(r->path, sizeof r->path, "%s%s%.40s", algo, gemm ? ", gemm " : "", gemm ? gp : "");
     finish_rate(r, flops * passes[i].mult, "GFLOP/s");
     if (opt.reference) {
       set_ref(r, "im2col+openblas", time_host(passes[i].host, &c, 0));
@@ -1578,6 +1602,8 @@ static void usage(void) {
          "  --reference-file F  take reference times from F (bench/torch_reference.py writes one)\n"
          "  --no-clblast        skip the CLBlast passes of the GEMM cases\n"
          "  --list              list the cases and exit\n"
+         "  --conv-algo A       force the convolution cases' algorithm: auto (default), im2col,\n"
+         "                      1x1, direct or igemm (implicit GEMM: forward; backward runs im2col)\n"
          "Environment: CLNN_TUNE (off | builtin | FILE: where tuned parameters come from),\n"
          "CLNN_CACHE_DIR (kernel cache; 'off' to measure cold builds), OPENBLAS_NUM_THREADS,\n"
          "CLNN_BENCH_PYTHON (the Python that runs the plot script; default /usr/bin/python3).\n");
@@ -1639,6 +1665,16 @@ static void parse_args(int argc, char **argv) {
       opt.clblast = 0;
     } else if (!strcmp(a, "--list")) {
       opt.list = 1;
+    } else if (!strcmp(a, "--conv-algo")) {
+      NEED_VALUE();
+      static const struct { const char *name; clnn_conv_algo algo; } algos[] = {
+          {"auto", CLNN_CONV_ALGO_AUTO}, {"im2col", CLNN_CONV_ALGO_IM2COL_GEMM},
+          {"1x1", CLNN_CONV_ALGO_1X1_GEMM}, {"direct", CLNN_CONV_ALGO_DIRECT},
+          {"igemm", CLNN_CONV_ALGO_IMPLICIT_GEMM}};
+      int found = 0;
+      for (size_t k = 0; k < sizeof algos / sizeof algos[0]; k++)
+        if (!strcmp(v, algos[k].name)) opt.conv_algo = algos[k].algo, found = 1;
+      if (!found) die("--conv-algo must be auto, im2col, 1x1, direct or igemm, not %s", v);
     } else {
       die("unknown option %s (see --help)", a);
     }

@@ -479,7 +479,14 @@ typedef enum clnn_conv_algo {
   CLNN_CONV_ALGO_AUTO = 0,       /* fastest applicable */
   CLNN_CONV_ALGO_IM2COL_GEMM = 1,/* general: im2col + (batched) GEMM */
   CLNN_CONV_ALGO_1X1_GEMM = 2,   /* 1x1, stride 1, no padding: GEMM on the input directly */
-  CLNN_CONV_ALGO_DIRECT = 3      /* direct kernel (any shape; fastest for depthwise) */
+  CLNN_CONV_ALGO_DIRECT = 3,     /* direct kernel (any shape; fastest for depthwise) */
+  CLNN_CONV_ALGO_IMPLICIT_GEMM = 4 /* forward: tiled GEMM that gathers image patches into local
+                                      memory, no column buffer, bias and activation fused (any
+                                      shape; GPU-shaped: 16x16 work-groups, 8.3 KiB local memory);
+                                      backward-data and backward-filter run IM2COL_GEMM. AUTO
+                                      picks it only when asked (README). UNSUPPORTED where the
+                                      device takes no 4x4 work-group or 8.3 KiB of local memory,
+                                      or N*P*Q exceeds 2^31 - 65 */
 } clnn_conv_algo;
 
 /* Output dims of a convolution: x [N, C, H, W], w [K, C/groups, R, S] -> y [N, K, P, Q].

@@ -27,13 +27,15 @@ typedef struct tcase {
 } tcase;
 
 static const clnn_conv_algo ALGOS[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM,
-                                       CLNN_CONV_ALGO_DIRECT, CLNN_CONV_ALGO_AUTO};
+                                       CLNN_CONV_ALGO_DIRECT, CLNN_CONV_ALGO_IMPLICIT_GEMM,
+                                       CLNN_CONV_ALGO_AUTO};
 static const char *algo_name(clnn_conv_algo a) {
   switch (a) {
     case CLNN_CONV_ALGO_AUTO: return "auto";
     case CLNN_CONV_ALGO_IM2COL_GEMM: return "im2col";
     case CLNN_CONV_ALGO_1X1_GEMM: return "1x1";
     case CLNN_CONV_ALGO_DIRECT: return "direct";
+    case CLNN_CONV_ALGO_IMPLICIT_GEMM: return "igemm";
   }
   return "?";
 }

@@ -353,7 +353,17 @@ static void conv_one(clnn_context *ctx, const conv_case *cc, clnn_conv_algo algo
   clnn_tensor *dy = RD(ctx, 4, yd);
   size_t K = yd[1];
   clnn_tensor *bias = R(ctx, K);
-  if (!transposed) {
+  if (algo == CLNN_CONV_ALGO_IMPLICIT_GEMM) {
+    /* forward only (its backward passes are IM2COL_GEMM's): plain, fused, and with beta 0 and 1
+     * through the transposed backward-data */
+    if (!transposed) {
+      CASE(clnn_conv2d_forward(ctx, &cc->p, algo, x, w, NULL, CLNN_ACT_IDENTITY, 0, UD(ctx, 4, yd)));
+      CASE(clnn_conv2d_forward(ctx, &cc->p, algo, x, w, bias, CLNN_ACT_RELU, 0, UD(ctx, 4, yd)));
+    } else {
+      CASE(clnn_conv_transpose2d_backward_data(ctx, &cc->p, algo, dy, w, 0.0f, UD(ctx, 4, cc->x)));
+      CASE(clnn_conv_transpose2d_backward_data(ctx, &cc->p, algo, dy, w, 1.0f, RD(ctx, 4, cc->x)));
+    }
+  } else if (!transposed) {
     CASE(clnn_conv2d_forward(ctx, &cc->p, algo, x, w, NULL, CLNN_ACT_IDENTITY, 0, UD(ctx, 4, yd)));
     CASE(clnn_conv2d_forward(ctx, &cc->p, algo, x, w, bias, CLNN_ACT_LEAKY_RELU, 0.1f, UD(ctx, 4, yd)));
     CASE(clnn_conv2d_backward_data(ctx, &cc->p, algo, dy, w, 0.0f, UD(ctx, 4, cc->x)));
@@ -422,9 +432,10 @@ static void conv(clnn_context *ctx) {
   conv_case c8 = conv_mk(2, 1, 6, 5, 3, 1, 5, 5);
   c8.p.pad_top = c8.p.pad_bottom = c8.p.pad_left = c8.p.pad_right = 2;
   cases[nc++] = c8;
-  const clnn_conv_algo algos[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM, CLNN_CONV_ALGO_DIRECT};
+  const clnn_conv_algo algos[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM, CLNN_CONV_ALGO_DIRECT,
+                                   CLNN_CONV_ALGO_IMPLICIT_GEMM};
   for (int i = 0; i < nc; i++)
-    for (int a = 0; a < 3; a++) conv_one(ctx, &cases[i], algos[a], 0);
+    for (int a = 0; a < 4; a++) conv_one(ctx, &cases[i], algos[a], 0);
 
   /* chunked im2col paths: images side by side, then slices of one image's pixels */
   size_t old = clnn__conv2d_set_workspace_limit(2 * 18 * 25 * sizeof(float));
@@ -440,7 +451,7 @@ static void conv(clnn_context *ctx) {
   t1.p.stride_h = t1.p.stride_w = 2;
   t1.p.pad_top = t1.p.pad_bottom = t1.p.pad_left = t1.p.pad_right = 1;
   conv_case t2 = conv_mk(1, 1, 1, 1, 1, 1, 1, 1);
-  for (int a = 0; a < 3; a++) {
+  for (int a = 0; a < 4; a++) {
     conv_one(ctx, &t1, algos[a], 1);
     conv_one(ctx, &t2, algos[a], 1);
   }

@@ -17,6 +17,9 @@
 #   digits    digits CNN training (images/s, test accuracy), checkpoint, evaluation
 #   torchref  PyTorch timings of the bench cases when torch with CUDA is there (else skipped)
 #   bench     clnn-bench --tier gpu (against the PyTorch timings when there are any)
+#   igemm     the dense conv cases again with the implicit-GEMM forward forced (--conv-algo igemm),
+#             to set beside the bench step's im2col forward figures (AUTO's rule in
+#             src/ops/conv2d.c resolve_algo); --dry-run: one small case as the GPU class on PoCL
 #   tune      a short clnn-tune of CLBlast and the bench again with the result (skipped in --dry-run)
 # Output: $OUT (the device runner's folder) or gpu-check-out/: summary.txt, bench JSON, logs.tgz.
 # Variables: GPUCHECK_BUDGET, GPUCHECK_JOBS (build and ctest parallelism), GPUCHECK_ICD,
@@ -138,6 +141,14 @@ else
   step bench 160 "'$bench' --tier gpu --no-clblast ${ref:---no-reference} --runs 5 --warmup 2 --budget 1 --json '$out/bench-gpu.json'"
 fi
 cp "$work/logs/bench.log" "$out/bench.txt" 2>/dev/null
+if [ "$dry" = 1 ]; then
+  step igemm 40 "CLNN_DEVICE_CLASS=gpu '$bench' --case conv_lenet5x5 --conv-algo igemm --no-reference --runs 2 --warmup 1"
+else
+  step igemm 60 "'$bench' --case conv_res3x3_56_n16,conv_res3x3_14_n16,conv_vgg3x3_112,conv_inception5x5 --conv-algo igemm --no-clblast --no-reference --runs 5 --warmup 2 --budget 1 --json '$out/bench-igemm.json'"
+fi
+# forward, im2col (the bench step) then implicit GEMM, case by case
+grep -hE '^conv_(res3x3_56_n16|res3x3_14_n16|vgg3x3_112|inception5x5|lenet5x5) +forward' \
+  "$work/logs/bench.log" "$work/logs/igemm.log" 2>/dev/null | sort -s -k1,1 | cut -c1-120 >>"$summary"
 if [ "$dry" = 0 ]; then
   step tune 100 "'$build/clnn-tune' --only clblast --time 60 --out '$out/tuned.txt' && CLNN_TUNE='$out/tuned.txt' '$bench' --case gemm_nn_1024,conv_res3x3_56_n16 --no-clblast --no-reference --runs 5 --warmup 2"
 else

@@ -14,6 +14,9 @@
  *                over chunks through GEMM beta = 1.
  *   1X1_GEMM     1x1 filter, stride 1, no padding, groups 1: GEMM directly on x / dy.
  *   DIRECT       conv2d_direct_* kernels: any shape; the automatic choice for depthwise.
+ *   IMPLICIT_GEMM  forward only (src/ops/conv2d_igemm.c, cl/conv2d_igemm.cl): a tiled GEMM
+ *                that gathers the image patches into local memory itself, so no column buffer
+ *                and no separate bias/activation pass; its backward passes run IM2COL_GEMM.
  * Device shapes (by device class): on CPU devices im2col, col2im, the batch gather, bias + activation,
  * the bias gradient and depthwise DIRECT run the *_cpu kernels of cl/conv2d.cl (work-items own
  * row runs or planes, float16 registers, no local memory or barriers); other devices run the
@@ -94,7 +97,13 @@ static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
  * On CPU devices, one input channel (LeNet's first layer: 1 -> 32, 28x28, 5x5, pad 2, batch 64)
  * with a same-size output -> DIRECT's whole-plane kernels for forward (2.2 vs 2.4 ms under load,
  * one core) and backward-filter (2.0 vs 3.0 ms), IM2COL for backward-data (1.7 vs 4.3 ms). */
-static clnn_status resolve_algo(const char *fn, const clnn_context *ctx, const conv_geom *g,
+/* IMPLICIT_GEMM (forward) is not yet AUTO's choice anywhere: no GPU has measured it against
+ * IM2COL_GEMM, and on PoCL (a CPU, where it is also slower) its figures say nothing of a GPU.
+ * With $CLNN_CONV_IGEMM=1 a GPU-class context's AUTO picks it for the forward pass of every
+ * convolution that is neither 1x1 nor depthwise; tools/gpu-check.sh measures both (clnn-bench
+ * --conv-algo im2col / igemm) on a lent GPU, and the rule becomes the default for the shapes
+ * where it wins there. */
+static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_geom *g,
                                 clnn_conv_algo algo, enum conv_pass pass, clnn_conv_algo *out) {
   switch (algo) {
     case CLNN_CONV_ALGO_AUTO:
@@ -103,7 +112,23 @@ static clnn_status resolve_algo(const char *fn, const clnn_context *ctx, const c
       else if (ctx->device_class == CLNN_DEVICE_CLASS_CPU && g->C == 1 && g->G == 1 &&
                clnn__conv_flat_applies(g) && pass != PASS_BWD_DATA)
         *out = CLNN_CONV_ALGO_DIRECT;
+      else if (pass == PASS_FWD && clnn__conv_igemm_auto(ctx) && clnn__conv_igemm_applies(ctx, g))
+        *out = CLNN_CONV_ALGO_IMPLICIT_GEMM;
       else *out = CLNN_CONV_ALGO_IM2COL_GEMM;
+      return CLNN_SUCCESS;
+    case CLNN_CONV_ALGO_IMPLICIT_GEMM:
+      if (pass != PASS_FWD) {
+        *out = CLNN_CONV_ALGO_IM2COL_GEMM; /* forward only: the backward passes keep im2col */
+        return CLNN_SUCCESS;
+      }
+      if (!clnn__conv_igemm_applies(ctx, g))
+        return clnn__conv_fail(CLNN_ERROR_UNSUPPORTED, fn,
+                    "CLNN_CONV_ALGO_IMPLICIT_GEMM needs N*P*Q below 2^31 - 64 and a 4x4 work-group "
+                    "with 8.3 KiB of local memory on the device (got N*P*Q = %llu, device work-group "
+                    "limit %zu, local memory %llu bytes)",
+                    (unsigned long long)g->N * g->P * g->Q, ctx->info.max_work_group_size,
+                    (unsigned long long)ctx->info.local_mem_bytes);
+      *out = algo;
       return CLNN_SUCCESS;
     case CLNN_CONV_ALGO_IM2COL_GEMM:
     case CLNN_CONV_ALGO_DIRECT:
@@ -360,6 +385,8 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_IMPLICIT_GEMM)
+    return clnn__conv_igemm_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_FWD))
     return clnn__conv_flat_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {

@@ -1,6 +1,6 @@
-/* src/ops/conv2d_direct.h — shared by src/ops/conv2d.c, conv2d_geom.c and conv2d_direct.c: the
- * convolution geometry with its checks, and the whole-plane ("flat") direct kernels for CPU
- * devices. */
+/* src/ops/conv2d_direct.h — shared by src/ops/conv2d.c, conv2d_geom.c, conv2d_direct.c and
+ * conv2d_igemm.c: the convolution geometry with its checks, the whole-plane ("flat") direct
+ * kernels for CPU devices and the implicit-GEMM forward kernel. */
 #ifndef CLNN_OPS_CONV2D_DIRECT_H
 #define CLNN_OPS_CONV2D_DIRECT_H
 
@@ -74,5 +74,27 @@ clnn_status clnn__conv_flat_backward_data(clnn_context *ctx, const conv_geom *g,
 /* dw = beta*dw + the filter gradient. */
 clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw);
+
+/* ---- src/ops/conv2d_igemm.c: implicit-GEMM forward ---- */
+/* 1 when the implicit-GEMM kernel can run this convolution on ctx's device: N*P*Q fits its int
+ * indices and a work-group of at least 4x4 and its 8.3 KiB of local memory fit the device. */
+int clnn__conv_igemm_applies(clnn_context *ctx, const conv_geom *g);
+/* 1 when AUTO may pick the implicit GEMM for a forward pass: a GPU-class context with
+ * $CLNN_CONV_IGEMM=1 (off by default until a GPU has measured it faster; see resolve_algo). */
+int clnn__conv_igemm_auto(const clnn_context *ctx);
+/* y = act(beta*y + conv(x, w) + bias) (bias may be NULL) without a column buffer. */
+clnn_status clnn__conv_igemm_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
+                                     cl_mem bias, int act, float act_alpha, float beta, cl_mem y);
+
+/* ---- src/ops/conv2d_igemm.c: implicit-GEMM forward ---- */
+/* 1 when the implicit-GEMM kernel can run this convolution on ctx's device: N*P*Q fits its int
+ * indices and a work-group of at least 4x4 and its 8.3 KiB of local memory fit the device. */
+int clnn__conv_igemm_applies(clnn_context *ctx, const conv_geom *g);
+/* 1 when AUTO may pick the implicit GEMM for a forward pass: a GPU-class context with
+ * $CLNN_CONV_IGEMM=1 (off by default until a GPU has measured it faster; see resolve_algo). */
+int clnn__conv_igemm_auto(const clnn_context *ctx);
+/* y = act(beta*y + conv(x, w) + bias) (bias may be NULL) without a column buffer. */
+clnn_status clnn__conv_igemm_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
+                                     cl_mem bias, int act, float act_alpha, float beta, cl_mem y);
 
 #endif
