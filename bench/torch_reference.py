@@ -5,8 +5,8 @@ on this machine (CUDA when there is a GPU, else the CPU), written as a clnn-benc
     python3 bench/torch_reference.py --out torch.ref && build/bench/clnn-bench --reference-file torch.ref
 
 clnn-bench then shows these times in its reference column. The cases mirror the tables of
-bench/clnn_bench.c (gemm_shapes, conv_shapes, lstm_shapes, bench/bench_gru.c's gru_shapes and the
-memory-bound cases): keep them in step. GEMM cases have one row with pass "any" (clnn-bench's
+clnn-bench (gemm_shapes, conv_shapes, lstm_shapes and gru_shapes in bench/bench_gemm.c, bench_conv.c,
+bench_lstm.c, bench_gru.c; the memory-bound cases in bench/clnn_bench.c's build_suite): keep them in step. GEMM cases have one row with pass "any" (clnn-bench's
 clnn, clblast-tuned and clblast-default passes all do the same GEMM).
 
 Reference file (tab-separated, UTF-8; '#' lines and blank lines are ignored by the reader):
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 # ------------------------------------------------------------------------------------------------
-# shapes: as in bench/clnn_bench.c
+# shapes: as in clnn-bench's bench/bench_*.c tables
 # ------------------------------------------------------------------------------------------------
 
 # name, transpose A, transpose B, M, N, K, tier
