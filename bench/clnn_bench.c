@@ -41,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h" /* clnn__gemm_describe, clnn__gemm_last_path */
+#include "internal.h" /* clnn__gemm_describe, clnn__gemm_last_path, clnn__conv2d_last_algo */
 
 #ifdef I
 #undef I /* <complex.h>, pulled in by cblas.h; the LSTM code below names the input size I */
@@ -65,6 +65,7 @@
 #pragma weak clnn_softmax_cross_entropy
 #pragma weak clnn_adam_step
 #pragma weak clnn_activation_backward
+#pragma weak clnn__conv2d_last_algo
 
 /* ============================================================================================== */
 /* small utilities                                                                                */
@@ -792,13 +793,6 @@ static void conv_host_step(void *p) {
   conv_host_bwd_filter(p);
 }
 
-/* The algorithm CLNN_CONV_ALGO_AUTO picks (the rule of src/ops/conv2d.c resolve_algo). */
-static const char *conv_auto_algo(const conv_shape *s) {
-  if (s->R == 1 && s->S == 1 && s->stride == 1 && s->pad == 0 && s->groups == 1) return "1x1-gemm";
-  if (s->groups > 1 && s->C / s->groups == 1) return "direct";
-  return "im2col-gemm";
-}
-
 static void run_conv(const conv_shape *s) {
   if (!clnn_conv2d_forward || !clnn_conv2d_backward_data || !clnn_conv2d_backward_filter || !clnn_conv2d_params_init ||
       !clnn_conv2d_output_dims) {
@@ -834,7 +828,9 @@ static void run_conv(const conv_shape *s) {
   c.dx = tensor(4, xd, NULL);
   c.dw = tensor(4, wd, NULL);
   double flops = 2.0 * s->N * s->K * (double)c.P * c.Q * c.Cg * s->R * s->S;
-  const char *algo = conv_auto_algo(s);
+  /* what each pass ran, as the library reports it (clnn__conv2d_last_algo); the train step's
+   * label lists its three passes' */
+  const char *algos[3] = {"none", "none", "none"};
   static const struct {
     const char *pass;
     pass_fn fn;
@@ -847,10 +843,18 @@ static void run_conv(const conv_shape *s) {
   for (int i = 0; i < 4; i++) {
     result *r = new_result(s->name, passes[i].pass);
     time_pass(r, passes[i].fn, &c);
-    char gp[sizeof r->path];
+    char gp[sizeof r->path], algo[64];
     snprintf(gp, sizeof gp, "%s", r->path);
-    snprintf(r->path, sizeof r->path, "%s%s%.40s", algo, strcmp(algo, "direct") ? ", gemm " : "",
-             strcmp(algo, "direct") ? gp : "");
+    if (i < 3) {
+      algos[i] = clnn__conv2d_last_algo ? clnn__conv2d_last_algo() : "?";
+      snprintf(algo, sizeof algo, "%s", algos[i]);
+    } else if (!strcmp(algos[0], algos[1]) && !strcmp(algos[1], algos[2])) {
+      snprintf(algo, sizeof algo, "%s", algos[0]);
+    } else {
+      snprintf(algo, sizeof algo, "%s/%s/%s", algos[0], algos[1], algos[2]);
+    }
+    int gemm = strstr(algo, "gemm") != NULL;
+    snprintf(r->path, sizeof r->path, "%.52s%s%.36s", algo, gemm ? ", gemm " : "", gemm ? gp : "");
     finish_rate(r, flops * passes[i].mult, "GFLOP/s");
     if (opt.reference) {
       set_ref(r, "im2col+openblas", time_host(passes[i].host, &c, 0));
@@ -1526,7 +1530,7 @@ static void print_table(const clnn_device_info *info, const char *tuned, double 
          peak_gflops, peak_fma_kernel, peak_gflops_med, peak_gbs, peak_copy_kernel, peak_gbs_med, launch_us);
   printf("time: median of OpenCL profiling time (marker to marker) over the runs; wall = median enqueue + clFinish;\n"
          "ratio = reference time / clnn time (> 1: clnn faster); cold = first call incl. kernel builds/cache loads\n\n");
-  printf("%-18s %-16s %-28s %9s %9s %9s %9s %-7s %6s  %-16s %9s %9s %9s %6s  %9s %-12s %s\n", "case", "pass",
+  printf("%-18s %-16s %-40s %9s %9s %9s %9s %-7s %6s  %-16s %9s %9s %9s %6s  %9s %-12s %s\n", "case", "pass",
          "path", "median_ms", "min_ms", "wall_ms", "rate", "unit", "%peak", "reference", "ref_ms", "ref_min", "ref_rate",
          "ratio", "cold_ms", "compile", "check");
   for (int i = 0; i < num_results; i++) {
@@ -1540,7 +1544,7 @@ static void print_table(const clnn_device_info *info, const char *tuned, double 
     char check[24] = "-";
     if (r->check >= 0) snprintf(check, sizeof check, "%s %.1e", r->check < 1e-3 ? "ok" : "MISMATCH", r->check);
     else if (r->check != r->check) snprintf(check, sizeof check, "MISMATCH nan");
-    printf("%-18s %-16s %-28.28s %9.3f %9.3f %9.3f %9.1f %-7s %5.1f%%  %-16s %9.3f %9.3f %9.1f %6.2f  %9.1f %-12s %s\n",
+    printf("%-18s %-16s %-40.40s %9.3f %9.3f %9.3f %9.1f %-7s %5.1f%%  %-16s %9.3f %9.3f %9.1f %6.2f  %9.1f %-12s %s\n",
            r->name, r->pass, r->path, r->med_ms, r->min_ms, r->wall_ms, r->rate, r->unit, r->pct_peak,
            r->ref_name[0] ? r->ref_name : "-", r->ref_ms, r->ref_min_ms, r->ref_rate, r->ratio, r->cold_ms, compile,
            check);
