@@ -135,27 +135,6 @@ static void conv_host_step(void *p) {
   conv_host_bwd_filter(p);
 }
 
-/* The algorithm pass `pass` (0 forward, 1 backward-data, 2 backward-filter, 3 all three) runs:
- * the forced one (--conv-algo; the implicit GEMM is forward only, im2col runs the backward
- * passes) or the one AUTO picks (the rule of src/ops/conv2d.c resolve_algo, including
- * $CLNN_CONV_IGEMM=1 on a GPU-class device; not the CPU-only whole-plane DIRECT choice). */
-static const char *conv_algo_name(const conv_shape *s, int pass) {
-  switch (opt.conv_algo) {
-    case CLNN_CONV_ALGO_IM2COL_GEMM: return "im2col-gemm";
-    case CLNN_CONV_ALGO_1X1_GEMM: return "1x1-gemm";
-    case CLNN_CONV_ALGO_DIRECT: return "direct";
-    case CLNN_CONV_ALGO_IMPLICIT_GEMM:
-      return pass == 0 ? "implicit-gemm" : pass == 3 ? "implicit-gemm+im2col-gemm" : "im2col-gemm";
-    default: break;
-  }
-  if (s->R == 1 && s->S == 1 && s->stride == 1 && s->pad == 0 && s->groups == 1) return "1x1-gemm";
-  if (s->groups > 1 && s->C / s->groups == 1) return "direct";
-  const char *ig = getenv("CLNN_CONV_IGEMM");
-  if (ig && !strcmp(ig, "1") && g_ctx->device_class == CLNN_DEVICE_CLASS_GPU && pass != 1 && pass != 2)
-    return pass == 0 ? "implicit-gemm" : "implicit-gemm+im2col-gemm";
-  return "im2col-gemm";
-}
-
 static void run_conv(const conv_shape *s) {
   if (!clnn_conv2d_forward || !clnn_conv2d_backward_data || !clnn_conv2d_backward_filter || !clnn_conv2d_params_init ||
       !clnn_conv2d_output_dims) {
@@ -207,14 +186,24 @@ static void run_conv(const conv_shape *s) {
                 {"backward-data", conv_bwd_data, conv_host_bwd_data, 1},
                 {"backward-filter", conv_bwd_filter, conv_host_bwd_filter, 1},
                 {"train-step", conv_step, conv_host_step, 3}};
+  /* what each pass ran, as the library reports it (clnn__conv2d_last_algo); the train step's
+   * label lists its three passes' */
+  const char *algos[3] = {"none", "none", "none"};
   for (int i = 0; i < 4; i++) {
     result *r = new_result(s->name, passes[i].pass);
     time_pass(r, passes[i].fn, &c);
-    char gp[sizeof r->path];
-    const char *algo = conv_algo_name(s, i);
-    int gemm = strstr(algo, "gemm") && strcmp(algo, "implicit-gemm");
+    char gp[sizeof r->path], algo[64];
     snprintf(gp, sizeof gp, "%s", r->path);
-    snprintf(r->path, sizeof r->path, "%s%s%.40s", algo, gemm ? ", gemm " : "", gemm ? gp : "");
+    if (i < 3) {
+      algos[i] = clnn__conv2d_last_algo ? clnn__conv2d_last_algo() : "?";
+      snprintf(algo, sizeof algo, "%s", algos[i]);
+    } else if (!strcmp(algos[0], algos[1]) && !strcmp(algos[1], algos[2])) {
+      snprintf(algo, sizeof algo, "%s", algos[0]);
+    } else {
+      snprintf(algo, sizeof algo, "%s/%s/%s", algos[0], algos[1], algos[2]);
+    }
+    int gemm = strstr(algo, "gemm") && strcmp(algo, "implicit-gemm");
+    snprintf(r->path, sizeof r->path, "%.52s%s%.36s", algo, gemm ? ", gemm " : "", gemm ? gp : "");
     finish_rate(r, flops * passes[i].mult, "GFLOP/s");
     if (opt.reference) {
       set_ref(r, "im2col+openblas", time_host(passes[i].host, &c, 0));

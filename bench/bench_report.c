@@ -227,7 +227,7 @@ static void print_table(const clnn_device_info *info, const char *tuned, double 
          peak_gflops, peak_fma_kernel, peak_gflops_med, peak_gbs, peak_copy_kernel, peak_gbs_med, launch_us);
   printf("time: median of OpenCL profiling time (marker to marker) over the runs; wall = median enqueue + clFinish;\n"
          "ratio = reference time / clnn time (> 1: clnn faster); cold = first call incl. kernel builds/cache loads\n\n");
-  printf("%-18s %-16s %-28s %9s %9s %9s %9s %-7s %6s  %-16s %9s %9s %9s %6s  %9s %-12s %s\n", "case", "pass",
+  printf("%-18s %-16s %-40s %9s %9s %9s %9s %-7s %6s  %-16s %9s %9s %9s %6s  %9s %-12s %s\n", "case", "pass",
          "path", "median_ms", "min_ms", "wall_ms", "rate", "unit", "%peak", "reference", "ref_ms", "ref_min", "ref_rate",
          "ratio", "cold_ms", "compile", "check");
   for (int i = 0; i < num_results; i++) {
@@ -241,7 +241,7 @@ static void print_table(const clnn_device_info *info, const char *tuned, double 
     char check[24] = "-";
     if (r->check >= 0) snprintf(check, sizeof check, "%s %.1e", r->check < 1e-3 ? "ok" : "MISMATCH", r->check);
     else if (r->check != r->check) snprintf(check, sizeof check, "MISMATCH nan");
-    printf("%-18s %-16s %-28.28s %9.3f %9.3f %9.3f %9.1f %-7s %5.1f%%  %-16s %9.3f %9.3f %9.1f %6.2f  %9.1f %-12s %s\n",
+    printf("%-18s %-16s %-40.40s %9.3f %9.3f %9.3f %9.1f %-7s %5.1f%%  %-16s %9.3f %9.3f %9.1f %6.2f  %9.1f %-12s %s\n",
            r->name, r->pass, r->path, r->med_ms, r->min_ms, r->wall_ms, r->rate, r->unit, r->pct_peak,
            r->ref_name[0] ? r->ref_name : "-", r->ref_ms, r->ref_min_ms, r->ref_rate, r->ratio, r->cold_ms, compile,
            check);

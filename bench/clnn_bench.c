@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h" /* clnn__gemm_describe, clnn__gemm_last_path */
+#include "internal.h" /* clnn__gemm_describe, clnn__gemm_last_path, clnn__conv2d_last_algo */
 
 #ifdef I
 #undef I /* <complex.h>, pulled in by cblas.h; the LSTM code below names the input size I */
@@ -67,6 +67,7 @@
 #pragma weak clnn_softmax_cross_entropy
 #pragma weak clnn_adam_step
 #pragma weak clnn_activation_backward
+#pragma weak clnn__conv2d_last_algo
 
 /* The pieces of this program, in dependency order: helpers and timing, then the cases. */
 #include "bench_timing.c"

@@ -233,6 +233,12 @@ __kernel void global_avgpool_backward(__global const float *dy, __global float *
 
 #define POOL_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 
+/* Vector lanes where a scan's first maximum `best` gives way to `v`: v > best, or v is NaN and
+ * best is not (the first NaN wins). Written as !(v <= best) && best == best: two compares, where
+ * isgreater | (isnan & ~isnan) took three compares and two integer tests per isnan on PoCL (the
+ * max-pool kernels spend most of their time here). Vectors only (the scalar ~ of 1 is not 0). */
+#define POOL_TAKES(v, best) (~((v) <= (best)) & ((best) == (best)))
+
 /* Lanes i = 0..15 of row[start + i*stride], all in bounds (stride 2 also reads row[start + 31]). */
 inline float16 pool_ld1(__global const float *row, int start, int stride) {
   (void)stride;
@@ -295,7 +301,7 @@ inline int2 pool_interior(int W, int Q, int kw, int sw, int pl) {
       __global const float *row_ = (xp) + (long)h_ * (W) + ((q0) * (sw) - (pl));                \
       for (int s_ = 0; s_ < (kw); s_++) {                                                       \
         const float16 v_ = LD(row_, s_, (sw));                                                  \
-        const int16 m_ = isgreater(v_, best) | (isnan(v_) & ~isnan(best));                      \
+        const int16 m_ = POOL_TAKES(v_, best);                      \
         best = select(best, v_, m_);                                                            \
         arg = select(arg, (int16)(h_ * (W) + (q0) * (sw) - (pl) + s_) + POOL_LANES * (sw), m_); \
       }                                                                                         \
@@ -323,7 +329,7 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
   for (int q = left3 ? in.x : 0; q < in.x; q++)
     yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
   int q0 = in.x;
-#define MAXF_PICK(best, v) select((best), (v), isgreater((v), (best)) | (isnan(v) & ~isnan(best)))
+#define MAXF_PICK(best, v) select((best), (v), POOL_TAKES((v), (best)))
   if (left3) { /* window q: columns 2q - 1 (absent for q = 0: -inf, an identity), 2q, 2q + 1 */
     float16 best = (float16)(-INFINITY);
     for (int h_ = hs; h_ < he; h_++) {
@@ -381,7 +387,7 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
       __global const float *row_ = xp + (long)h_ * W + (qa * sw - pl);                          \
       for (int s_ = 0; s_ < kw; s_++) {                                                         \
         const float8 v_ = LD(row_, s_, sw);                                                     \
-        best = select(best, v_, isgreater(v_, best) | (isnan(v_) & ~isnan(best)));              \
+        best = select(best, v_, POOL_TAKES(v_, best));              \
       }                                                                                         \
     }                                                                                           \
     vstore8(best, 0, yrow + qa);                                                                \
@@ -421,17 +427,17 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
                      t0.sc, t0.sd, t0.se, t0.sf, row_[c0 + 32]);
     }
     float16 rv = t0;
-    int16 m = isgreater(t1, rv) | (isnan(t1) & ~isnan(rv));
+    int16 m = POOL_TAKES(t1, rv);
     rv = select(rv, t1, m);
     ri = select(ri, i0 + 1, m);
-    m = isgreater(t2, rv) | (isnan(t2) & ~isnan(rv));
+    m = POOL_TAKES(t2, rv);
     rv = select(rv, t2, m);
     ri = select(ri, i0 + 2, m);
     if (h_ == hs) {
       best = rv;
       arg = ri;
     } else {
-      m = isgreater(rv, best) | (isnan(rv) & ~isnan(best));
+      m = POOL_TAKES(rv, best);
       best = select(best, rv, m);
       arg = select(arg, ri, m);
     }

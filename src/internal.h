@@ -303,6 +303,10 @@ const char *clnn__gemm_last_path(void);
 /* The kernel of cl/gemm_cpu.cl the last "clnn-cpu" GEMM on this thread launched, e.g.
  * "gemm_xk_ct_n" (its middle part is the orientation: "cn" computes C, "ct" C^T); "none" before. */
 const char *clnn__own_gemm_last_kernel(void);
+/* What the last convolution pass (conv2d or its transpose) on this thread ran: "im2col-gemm",
+ * "1x1-gemm", "direct-plane" (cl/conv2d_direct.cl's whole-plane kernels), "direct-depthwise"
+ * (the CPU depthwise row kernels) or "direct"; "none" before. */
+const char *clnn__conv2d_last_algo(void);
 
 /* ---- devices (src/runtime/device.c) ---- */
 void clnn__describe_device(cl_platform_id platform, cl_device_id dev, clnn_device_info *info);

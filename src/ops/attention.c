@@ -264,8 +264,9 @@ clnn_status clnn_attention_backward(clnn_context *ctx, const clnn_attention_para
   cl_mem delta, lens;
   if ((s = clnn__workspace(ctx, 3, g.B * g.H * g.Tq * sizeof(float), &delta))) return s;
   if ((s = upload_lengths(ctx, p, &g, q->mem, &lens))) return s;
-  size_t gd[2] = {g.Tq, g.B * g.H};
-  s = CLNN_RUN(ctx, &k_attn_bwd_delta, 2, gd, NULL, CLNN_ARG_MEM(o->mem),
+  /* a fixed local size: PoCL compiles a kernel once per local size */
+  size_t gd[2] = {g.Tq, g.B * g.H}, ld[2] = {clnn__local_pow2(ctx, &k_attn_bwd_delta, 64, 64), 1};
+  s = CLNN_RUN(ctx, &k_attn_bwd_delta, 2, gd, ld, CLNN_ARG_MEM(o->mem),
                CLNN_ARG_MEM(dout->mem), CLNN_ARG_MEM(delta), CLNN_ARG_ULONG(g.H),
                CLNN_ARG_ULONG(g.Tq), CLNN_ARG_ULONG(g.Dh), CLNN_ARG_ULONG(g.qsb),
                CLNN_ARG_ULONG(g.qsh), CLNN_ARG_ULONG(g.qst));

@@ -284,6 +284,19 @@ static int use_flat(const clnn_context *ctx, const conv_geom *g, enum conv_pass 
   return 1;
 }
 
+/* The name of what a pass with resolved algorithm `al` runs (clnn-bench labels its rows with it):
+ * the pass functions below branch the same way. */
+static const char *algo_label(const clnn_context *ctx, const conv_geom *g, clnn_conv_algo al, enum conv_pass pass) {
+  if (al == CLNN_CONV_ALGO_1X1_GEMM) return "1x1-gemm";
+  if (al == CLNN_CONV_ALGO_IMPLICIT_GEMM) return "implicit-gemm";
+  if (al != CLNN_CONV_ALGO_DIRECT) return "im2col-gemm";
+  if (use_flat(ctx, g, pass)) return "direct-plane";
+  if (on_cpu(ctx) && g->Cg == 1) return "direct-depthwise";
+  return "direct";
+}
+static _Thread_local const char *last_algo = "none";
+const char *clnn__conv2d_last_algo(void) { return last_algo; }
+
 #define GEOM_ARGS(g)                                                                              \
   CLNN_ARG_INT((g)->C), CLNN_ARG_INT((g)->H), CLNN_ARG_INT((g)->W), CLNN_ARG_INT((g)->R),         \
       CLNN_ARG_INT((g)->S), CLNN_ARG_INT((g)->P), CLNN_ARG_INT((g)->Q), CLNN_ARG_INT((g)->sh),    \
@@ -585,6 +598,7 @@ static clnn_status run_entry(clnn_context *ctx, clnn__conv_entry e, const clnn_c
   if ((s = clnn__conv_check_call(ctx, e, p, a, &g)) || (s = resolve_algo(fn, ctx, &g, algo, pass, &al)) ||
       (s = acquire(fn, ctx, &g, al, pass, &ws0, &ws1, &plan)))
     return s;
+  last_algo = algo_label(ctx, &g, al, pass);
   cl_mem t0 = a->t[0]->mem, t1 = a->t[1]->mem, out = a->t[2]->mem, bias = a->bias ? a->bias->mem : NULL;
   const float beta = a->has_beta ? a->beta : 0.0f;
   switch (pass) {

@@ -62,8 +62,10 @@ clnn_status clnn_dense_forward(clnn_context *ctx, const clnn_tensor *x, const cl
 
   s = clnn__gemm(ctx, 0, 1, n, out, in, 1.0f, x->mem, 0, in, w->mem, 0, in, 0.0f, y->mem, 0, out);
   if (s != CLNN_SUCCESS || !b) return s;
-  size_t global[2] = {out, n};
-  return CLNN_RUN(ctx, &k_dense_bias_add, 2, global, NULL, CLNN_ARG_MEM(y->mem),
+  /* a fixed work-group shape: PoCL compiles a kernel once per local size, and one it picks itself
+   * follows the global size, so every new layer width would compile it again */
+  size_t global[2] = {out, n}, local[2] = {clnn__local_pow2(ctx, &k_dense_bias_add, 64, 64), 1};
+  return CLNN_RUN(ctx, &k_dense_bias_add, 2, global, local, CLNN_ARG_MEM(y->mem),
                   CLNN_ARG_MEM(b->mem), CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(out));
 }
 

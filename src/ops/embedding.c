@@ -66,8 +66,10 @@ clnn_status clnn_embedding_forward(clnn_context *ctx, const clnn_tensor *table, 
   memcpy(staged, ids, num_ids * sizeof(int32_t));
   cl_mem dids;
   if ((s = clnn__upload_staged(ctx, 2, num_ids * sizeof(int32_t), &dids))) return s;
-  size_t global[2] = {D, num_ids};
-  return CLNN_RUN(ctx, &k_emb_forward, 2, global, NULL, CLNN_ARG_MEM(table->mem),
+  /* fixed local sizes here and below: PoCL compiles a kernel once per local size, and one it
+   * picks itself follows the global size */
+  size_t global[2] = {D, num_ids}, local[2] = {clnn__local_pow2(ctx, &k_emb_forward, 64, 64), 1};
+  return CLNN_RUN(ctx, &k_emb_forward, 2, global, local, CLNN_ARG_MEM(table->mem),
                   CLNN_ARG_MEM(dids), CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(num_ids),
                   CLNN_ARG_ULONG(D));
 }
@@ -126,15 +128,15 @@ clnn_status clnn_embedding_backward(clnn_context *ctx, const int32_t *ids, size_
   if ((s = clnn__upload_staged(ctx, 2, count * sizeof(int32_t), &buf))) return s;
 
   if (beta != 1.0f) {
-    size_t n = dtable->numel, chunk = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 4096 : 4;
-    size_t global = (n + chunk - 1) / chunk;
-    s = CLNN_RUN(ctx, &k_emb_scale, 1, &global, NULL, CLNN_ARG_MEM(dtable->mem),
-                 CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(chunk), CLNN_ARG_FLOAT(beta));
+    size_t n = dtable->numel;
+    clnn__launch l = clnn__launch_1d(ctx, &k_emb_scale, n, CLNN_LAUNCH_ELEMENTWISE(4));
+    s = CLNN_RUN(ctx, &k_emb_scale, 1, &l.global, &l.local, CLNN_ARG_MEM(dtable->mem),
+                 CLNN_ARG_ULONG(n), CLNN_ARG_ULONG(l.chunk), CLNN_ARG_FLOAT(beta));
     if (s) return s;
   }
   /* one buffer: the kernel finds order at 0, seg_start at num_ids, seg_id at num_ids + U + 1 */
-  size_t global[2] = {D, U};
-  return CLNN_RUN(ctx, &k_emb_backward, 2, global, NULL, CLNN_ARG_MEM(dy->mem),
+  size_t global[2] = {D, U}, local[2] = {clnn__local_pow2(ctx, &k_emb_backward, 64, 64), 1};
+  return CLNN_RUN(ctx, &k_emb_backward, 2, global, local, CLNN_ARG_MEM(dy->mem),
                   CLNN_ARG_MEM(buf), CLNN_ARG_ULONG(num_ids), CLNN_ARG_MEM(dtable->mem),
                   CLNN_ARG_ULONG(U), CLNN_ARG_ULONG(D));
 }

@@ -149,15 +149,17 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
     P = (sh.r + per - 1) / per;
     cl_mem part;
     if ((s = clnn__workspace(ctx, 3, 2 * P * sh.d * sizeof(float), &part))) return s;
-    size_t g2[2] = {sh.d, P};
-    s = CLNN_RUN(ctx, &k_ln_bwd_params_part, 2, g2, NULL, CLNN_ARG_MEM(x->mem),
+    /* fixed local sizes (PoCL compiles a kernel once per local size; one it picks follows the
+     * global size) */
+    size_t g2[2] = {sh.d, P}, l2[2] = {clnn__local_pow2(ctx, &k_ln_bwd_params_part, 64, 64), 1};
+    s = CLNN_RUN(ctx, &k_ln_bwd_params_part, 2, g2, l2, CLNN_ARG_MEM(x->mem),
                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                  CLNN_ARG_INT(rms), CLNN_ARG_MEM(rms ? save_rstd->mem : save_mean->mem),
                  CLNN_ARG_MEM(save_rstd->mem), CLNN_ARG_ULONG(per), CLNN_ARG_ULONG(P),
                  CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(part));
     if (s) return s;
-    size_t g1 = sh.d;
-    s = CLNN_RUN(ctx, &k_ln_bwd_params_finish, 1, &g1, NULL, CLNN_ARG_MEM(part),
+    size_t g1 = sh.d, l1 = clnn__local_pow2(ctx, &k_ln_bwd_params_finish, 64, 64);
+    s = CLNN_RUN(ctx, &k_ln_bwd_params_finish, 1, &g1, &l1, CLNN_ARG_MEM(part),
                  CLNN_ARG_ULONG(sh.d), CLNN_ARG_ULONG(P), CLNN_ARG_FLOAT(beta),
                  CLNN_ARG_INT(dweight != NULL), CLNN_ARG_MEM(mem_or_null(dweight)),
                  CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(mem_or_null(dbias)));

@@ -265,8 +265,10 @@ clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *
   if (!p) return clnn__cl_error(err, "clCreateProgramWithSource");
   double t0 = clnn__now_seconds();
   err = clBuildProgram(p, 1, &ctx->device, opts, NULL, NULL);
-  ctx->program_build_seconds += clnn__now_seconds() - t0;
+  const double dt = clnn__now_seconds() - t0;
+  ctx->program_build_seconds += dt;
   ctx->program_builds++;
+  clnn__log(CLNN_LOG_DEBUG, "program %s: clBuildProgram %.3f s", name, dt);
   if (err != CL_SUCCESS) {
     size_t log_n = 0;
     clGetProgramBuildInfo(p, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_n);
