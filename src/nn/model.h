@@ -94,7 +94,8 @@ struct clnn_model {
   /* called after each node's backward (clnn_net's data-parallel read-back) */
   clnn_status (*node_hook)(void *user, int node);
   void *hook_user;
-  struct clnn__mpar *par;  /* several devices or MPI ranks (model_parallel.c); NULL: one */
+  struct clnn__x *par;     /* the multi-device executor (exec.c): several devices or MPI
+                              ranks; NULL: one device */
   int check_finite;        /* clnn_model_set_check_finite */
 };
 
@@ -126,26 +127,71 @@ clnn_status clnn__m_run(clnn_model *m, const clnn_feed *feeds, int num_feeds, si
 clnn__mparam *clnn__m_find_param(clnn_model *m, const char *name);
 const char *clnn__m_param_name(const clnn_model *m, size_t i);
 
+/* The weighted objective of the last forward (reads back). */
+clnn_status clnn__m_objective(clnn_model *m, float *loss);
+
+/* ---- the multi-device executor (exec.c, exec_sync.c, exec_api.c) as the model calls it ---- */
+typedef struct clnn__x clnn__x;
+void clnn__x_destroy(clnn__x *x);
+/* Gradients of the whole batch split over every device and rank, summed into every replica,
+ * and, with apply, the optimizer update on every replica; loss (may be NULL) receives the
+ * objective. A failure leaves parameters, state and optimizer slots as before the call. */
+clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
+                          int apply, float *loss, const char *fn);
+/* The optimizer update on every replica, so that every replica ends identical. */
+clnn_status clnn__x_apply(clnn_model *m, const char *fn);
+/* Replica 0 was written outside a step (a parameter, a load, settings): copy it first. */
+void clnn__x_mark_stale(clnn__x *x);
+
+/* ---- model_replica.c: what the executor uses of a model (it reads no field) ---- */
+typedef struct clnn__mref {
+  size_t numel;
+  int ndim;
+  const size_t *dims;
+  int trainable;          /* has a gradient and takes the optimizer's update */
+  int state;              /* batch-norm running statistics: averaged over devices */
+  clnn_tensor *value, *grad, *opt[2];
+} clnn__mref;
+typedef struct clnn__mcount {
+  uint64_t step, forwards, seed; /* optimizer steps, training forwards (dropout), dropout seed */
+} clnn__mcount;
+size_t clnn__m_count(const clnn_model *m);          /* parameters and state tensors */
+clnn__mref clnn__m_ref(clnn_model *m, size_t i);
+clnn_context *clnn__m_context(const clnn_model *m);
+int clnn__m_num_slots(const clnn_model *m);          /* optimizer slots per trained parameter */
+const clnn_optimizer_config *clnn__m_optimizer(const clnn_model *m);
+clnn__mcount clnn__m_counters(const clnn_model *m);
+void clnn__m_set_counters(clnn_model *m, clnn__mcount c);
+/* Whether parameter i was handed out by clnn_model_param since the last call (clears it). */
+int clnn__m_take_exposed(clnn_model *m, size_t i);
+clnn__x *clnn__m_executor(const clnn_model *m);
+void clnn__m_set_executor(clnn_model *m, clnn__x *x);
+/* A model with m's graph, seed and settings on ctx (fresh parameters: copy them after). */
+clnn_status clnn__m_replicate(clnn_model *m, clnn_context *ctx, clnn_model **out, const char *fn);
+/* src's optimizer, groups, schedule, counters, trainable flags and mode on dst. */
+clnn_status clnn__m_copy_settings(clnn_model *dst, const clnn_model *src);
+/* The samples [first, first + count) of a host feed. */
+clnn_feed clnn__m_slice(const clnn_model *m, const clnn_feed *f, size_t first, size_t count);
+/* Called once per trained parameter as soon as its gradient is complete (enqueued). */
+typedef clnn_status (*clnn__m_ready_fn)(void *user, size_t param);
+/* Training forward and backward of n samples (the first at `offset` in the whole batch: it
+ * keys the dropout masks), calling `ready` (may be NULL) per trained parameter; the objective
+ * (may be NULL) is read back. No optimizer update. */
+clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t n,
+                         size_t offset, clnn__m_ready_fn ready, void *user, float *objective,
+                         const char *fn);
+/* One replica's optimizer update (clipping, groups, schedule, step count). */
+clnn_status clnn__m_step(clnn_model *m);
+/* The optimizer settings of another replica, with fresh slots when their kind differs. */
+clnn_status clnn__m_take_optimizer(clnn_model *m, const clnn_optimizer_config *c);
+/* Whether clnn_model_set_check_finite is on. */
+int clnn__m_checks_finite(const clnn_model *m);
+/* CLNN_ERROR_NOT_FINITE when the objective or a trained gradient is not finite. */
+clnn_status clnn__m_check_finite(clnn_model *m, float objective, const char *fn);
 /* Checks a call's feeds for the whole batch as a forward over every output and loss would,
  * without running anything or changing the model. */
 clnn_status clnn__m_check(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
                           const char *fn);
-/* The weighted objective of the last forward (reads back). */
-clnn_status clnn__m_objective(clnn_model *m, float *loss);
-
-/* ---- model_parallel.c ---- */
-typedef struct clnn__mpar clnn__mpar;
-void clnn__m_par_destroy(clnn_model *m);
-/* Gradients of the whole batch split over every device and rank, summed into every replica;
- * loss (may be NULL) receives the objective. */
-clnn_status clnn__m_par_gradients(clnn_model *m, const clnn_feed *feeds, int num_feeds,
-                                  size_t batch, float *loss, const char *fn);
-/* Runs `step` (one replica's optimizer update) so that every replica ends identical. */
-clnn_status clnn__m_par_step(clnn_model *m, clnn_status (*step)(clnn_model *));
-/* Replica 0 was written outside a step (a parameter, a load): copy it before the next step. */
-void clnn__m_par_mark_stale(clnn_model *m);
-/* Test hook: parameter images copied to other replicas so far (0 on one device). */
-uint64_t clnn__m_par_image_copies(const clnn_model *m);
 
 /* ---- model_optim.c ---- */
 clnn_status clnn__m_check_opt(const clnn_optimizer_config *c, const char *fn);

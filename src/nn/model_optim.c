@@ -53,6 +53,7 @@ clnn_status clnn_model_set_optimizer(clnn_model *m, const clnn_optimizer_config 
     return st;
   }
   m->step = 0;
+  clnn__x_mark_stale(m->par); /* fresh slots on every replica */
   return CLNN_SUCCESS;
 }
 
@@ -192,15 +193,14 @@ clnn_status clnn_model_current_lr(const clnn_model *m, const char *name, float *
 
 uint64_t clnn_model_step_count(const clnn_model *m) { return m ? m->step : 0; }
 
-static clnn_status step_one(clnn_model *m);
-
 clnn_status clnn_model_optimizer_step(clnn_model *m) {
-  if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_model_optimizer_step: model is NULL");
-  return m->par ? clnn__m_par_step(m, step_one) : step_one(m);
+  const char *fn = "clnn_model_optimizer_step";
+  if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
+  return m->par ? clnn__x_apply(m, fn) : clnn__m_step(m);
 }
 
 /* One replica's update. */
-static clnn_status step_one(clnn_model *m) {
+clnn_status clnn__m_step(clnn_model *m) {
   const char *fn = "clnn_model_optimizer_step";
   if (m->step == UINT64_MAX)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the step count is exhausted", fn);

@@ -31,17 +31,6 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-uint64_t clnn__nn_device_signature(const clnn_device_info *d) {
-  uint64_t h = CLNN__FNV_BASIS;
-  h = clnn__fnv1a(h, d->platform_name, strlen(d->platform_name));
-  h = clnn__fnv1a(h, d->name, strlen(d->name));
-  h = clnn__fnv1a(h, d->vendor, strlen(d->vendor));
-  h = clnn__fnv1a(h, d->driver_version, strlen(d->driver_version));
-  h = clnn__fnv1a(h, d->device_version, strlen(d->device_version));
-  unsigned u[3] = {d->compute_units, d->clock_mhz, d->preferred_vector_width_float};
-  return clnn__fnv1a(h, u, sizeof u);
-}
-
 static clnn_context *worker_ctx(const clnn__nn_par *par, const clnn_net *net, int k) {
   return par->set ? clnn_device_set_context(par->set, k) : net->ctx;
 }
@@ -291,40 +280,6 @@ static clnn_status par_prepare(clnn_net *net) {
 }
 
 /* ---- the split ---- */
-
-/* counts[g] for a batch of N from shares (largest remainder; ties to the lower index). */
-void clnn__nn_split_counts(const double *shares, int W, size_t N, size_t *counts) {
-  double total = 0;
-  for (int g = 0; g < W; g++) total += shares[g] > 0 ? shares[g] : 0;
-  size_t used = 0;
-  for (int g = 0; g < W; g++) {
-    double s = total > 0 ? (shares[g] > 0 ? shares[g] : 0) / total : 1.0 / W;
-    double c = floor((double)N * s);
-    counts[g] = c > (double)N ? N : (size_t)c;
-    used += counts[g];
-  }
-  while (used > N) { /* rounding overshoot: take from the largest */
-    int big = 0;
-    for (int g = 1; g < W; g++)
-      if (counts[g] > counts[big]) big = g;
-    counts[big]--;
-    used--;
-  }
-  while (used < N) {
-    int best = -1;
-    double bf = -1;
-    for (int g = 0; g < W; g++) {
-      double s = total > 0 ? (shares[g] > 0 ? shares[g] : 0) / total : 1.0 / W;
-      double f = (double)N * s - (double)counts[g];
-      if (f > bf) {
-        bf = f;
-        best = g;
-      }
-    }
-    counts[best]++;
-    used++;
-  }
-}
 
 static int measuring(const clnn__nn_par *par) {
   if (par->measured) return 0;
