@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-clnn_model *clnn__m_par_replica(clnn_model *m, int k); /* test hooks (src/nn/model_parallel.c) */
+clnn_model *clnn__m_par_replica(clnn_model *m, int k); /* test hooks (src/nn/exec_api.c) */
 uint64_t clnn__m_par_image_copies(const clnn_model *m);
 
 enum { B = 30, IN = 64, STEPS = 20 };

@@ -243,89 +243,6 @@ static clnn_status layout(clnn__x *x, clnn_model *m) {
   return CLNN_SUCCESS;
 }
 
-/* ---- the split ---- */
-
-/* counts[g] for a batch of N from shares (largest remainder; ties to the lower index). */
-void clnn__nn_split_counts(const double *shares, int W, size_t N, size_t *counts) {
-  double total = 0;
-  for (int g = 0; g < W; g++) total += shares[g] > 0 ? shares[g] : 0;
-  size_t used = 0;
-  for (int g = 0; g < W; g++) {
-    double s = total > 0 ? (shares[g] > 0 ? shares[g] : 0) / total : 1.0 / W;
-    double c = floor((double)N * s);
-    counts[g] = c > (double)N ? N : (size_t)c;
-    used += counts[g];
-  }
-  while (used > N) { /* rounding overshoot: take from the largest */
-    int big = 0;
-    for (int g = 1; g < W; g++)
-      if (counts[g] > counts[big]) big = g;
-    counts[big]--;
-    used--;
-  }
-  while (used < N) {
-    int best = -1;
-    double bf = -1;
-    for (int g = 0; g < W; g++) {
-      double s = total > 0 ? (shares[g] > 0 ? shares[g] : 0) / total : 1.0 / W;
-      double f = (double)N * s - (double)counts[g];
-      if (f > bf) {
-        bf = f;
-        best = g;
-      }
-    }
-    counts[best]++;
-    used++;
-  }
-}
-
-static int measuring(const clnn__x *x) {
-  if (x->measured) return 0;
-  return x->mode == CLNN_SPLIT_MEASURE || (x->mode == CLNN_SPLIT_AUTO && !x->identical);
-}
-
-/* After a successful step: accumulate the speeds and, at the end of the window, set the shares
- * (the same on every rank: the speeds are gathered and the arithmetic is the same). */
-static clnn_status measure_update(clnn__x *x) {
-  if (!measuring(x)) return CLNN_SUCCESS;
-  uint64_t s = x->steps; /* this step's index */
-  if (s < x->meas_from) return CLNN_SUCCESS;
-  for (int k = 0; k < x->nlocal; k++) {
-    x->meas_n[k] += (double)x->w[k].n;
-    x->meas_t[k] += x->w[k].seconds;
-  }
-  if (s + 1 < x->meas_from + X_MEASURE_STEPS) return CLNN_SUCCESS;
-  double *speed = calloc((size_t)x->nglobal + (size_t)x->max_local * (size_t)x->nranks + 1,
-                         sizeof(double));
-  if (!speed) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate device speeds");
-  double *all = speed + x->nglobal;
-  double local[CLNN_MAX_SET_DEVICES] = {0};
-  for (int k = 0; k < x->nlocal; k++)
-    local[k] = x->meas_t[k] > 0 ? x->meas_n[k] / x->meas_t[k] : 0;
-  clnn_status st = CLNN_SUCCESS;
-  if (x->mpi) {
-    st = clnn__mpi_allgather(x->mpi, local, (size_t)x->max_local * sizeof(double), all);
-    /* rank r's devices are all[r * max_local ...]; their global indices follow rank order */
-    int g = 0;
-    for (int r = 0; r < x->nranks && st == CLNN_SUCCESS; r++)
-      for (int k = 0; k < x->rank_count[r] && g < x->nglobal; k++)
-        speed[g++] = all[(size_t)r * (size_t)x->max_local + (size_t)k];
-  } else {
-    for (int k = 0; k < x->nlocal; k++) speed[k] = local[k];
-  }
-  if (st == CLNN_SUCCESS) {
-    double total = 0;
-    for (int g = 0; g < x->nglobal; g++) total += speed[g];
-    for (int g = 0; g < x->nglobal; g++)
-      x->shares[g] = total > 0 ? speed[g] / total : 1.0 / x->nglobal;
-    x->measured = 1;
-    clnn__log(CLNN_LOG_INFO, "data-parallel split measured over %d steps: first device %.3f of "
-              "each batch", X_MEASURE_STEPS, x->shares[0]);
-  }
-  free(speed);
-  return st;
-}
-
 /* ---- one device's step (in its own thread, or inline) ---- */
 
 static void publish(x_worker *w, int progress, int done) {
@@ -728,9 +645,9 @@ static clnn_status save_state(clnn__x *x, clnn_model *m) {
 }
 
 clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
-                          int apply, float *loss, const char *fn) {
+                          int apply, float *loss, clnn_status pre, const char *fn) {
   clnn__x *x = clnn__m_executor(m);
-  clnn_status st = clnn__m_check(m, feeds, num_feeds, batch, fn);
+  clnn_status st = pre != CLNN_SUCCESS ? pre : clnn__m_check(m, feeds, num_feeds, batch, fn);
   if (st == CLNN_SUCCESS) st = layout(x, m);
   int stale = x->stale;
   if (st == CLNN_SUCCESS) st = clnn__x_check_exposed(x, &stale);
@@ -811,7 +728,7 @@ clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
     if (st != CLNN_SUCCESS) return st;
   }
   if (loss) *loss = x->loss;
-  st = measure_update(x);
+  st = clnn__x_measure_update(x);
   x->steps++;
   return st;
 }

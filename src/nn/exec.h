@@ -1,7 +1,8 @@
 /* src/nn/exec.h — the multi-device executor's state, shared by exec.c (replicas, the layout of
- * the reduced vector, the split, the device threads, rollback, the step), exec_sync.c (copies
- * between replicas and ranks) and exec_api.c (creation, split settings, MPI, test hooks). It
- * works on models through the functions of model.h and on devices through the runtime. */
+ * the reduced vector, the device threads, rollback, the step), exec_split.c (shares and their
+ * measurement), exec_sync.c (copies between replicas and ranks) and exec_api.c (public
+ * creation, MPI, test hooks). It works on models through the functions of model.h (never their
+ * fields) and on devices through the runtime (never a raw queue). */
 #ifndef CLNN_NN_EXEC_H
 #define CLNN_NN_EXEC_H
 
@@ -92,6 +93,9 @@ void clnn__x_free_backups(x_worker *w);
 clnn_status clnn__x_alloc_global(clnn__x *x, int nglobal);
 /* The executor for the model on `set` (NULL: its own context only, for MPI), with replicas. */
 clnn_status clnn__x_create(clnn_model *m, clnn_device_set *set, const char *fn);
+/* exec_split.c: after a successful step, the speeds and, at the end of the measuring window,
+ * the shares */
+clnn_status clnn__x_measure_update(clnn__x *x);
 /* exec_sync.c: parameters, state and optimizer slots through host memory */
 size_t clnn__x_image_numel(clnn_model *m);
 clnn_status clnn__x_image_io(clnn_model *m, float *buf, int to_host);
@@ -102,13 +106,16 @@ clnn_status clnn__x_sync(clnn__x *x, int any_stale);
  * second replica's copy (the caller wrote it), or, with MPI or one local replica, when any was
  * handed out; clears the marks. */
 clnn_status clnn__x_check_exposed(clnn__x *x, int *stale);
-/* exec_api.c: the split (checked for W devices; `what` names the model or network in
+/* exec_split.c, exec_api.c: the split (checked for W devices; `what` names the model or network in
  * messages; x NULL: one device), MPI and its rank, shared by models and networks */
 clnn_status clnn__x_set_split(clnn__x *x, int W, clnn_split_mode mode, const double *weights,
                               int count, const char *what, const char *fn);
 clnn_status clnn__x_get_split(const clnn__x *x, int W, double *shares, int count, int *measured,
                               const char *what, const char *fn);
-clnn_status clnn__x_join_mpi(clnn_model *m, const void *comm, const char *what, const char *fn);
+/* Joins MPI (collective). pre: the caller's preparation (not CLNN_SUCCESS: m may be NULL; the
+ * failure is shared so that every rank fails). */
+clnn_status clnn__x_join_mpi(clnn_model *m, clnn_status pre, const void *comm, const char *what,
+                             const char *fn);
 clnn_status clnn__x_mpi_rank(const clnn__x *x, int *rank, int *size);
 
 #endif /* CLNN_NN_EXEC_H */

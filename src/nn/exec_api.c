@@ -1,6 +1,7 @@
 /* src/nn/exec_api.c — the public face of the multi-device executor for models: creation on a
- * device set, the device count, how batches are split, joining MPI, and the internal test hooks
- * (injected faults, delays, replicas, image copies). */
+ * device set, the device count, joining MPI, and the internal test hooks
+ * (injected faults, delays, replicas, image copies), and the MPI entry points of builds without
+ * MPI. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn/exec.h"
 
@@ -37,79 +38,11 @@ void clnn__x_mark_stale(clnn__x *x) {
   if (x) x->stale = 1;
 }
 
-/* ---- split settings ---- */
-
-/* Checks a split for W devices (`what` names the object in messages) and sets it on x (NULL:
- * one device, nothing to keep). */
-clnn_status clnn__x_set_split(clnn__x *x, int W, clnn_split_mode mode, const double *weights,
-                              int count, const char *what, const char *fn) {
-  if ((int)mode < CLNN_SPLIT_AUTO || (int)mode > CLNN_SPLIT_FIXED)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: unknown mode %d", fn, (int)mode);
-  if (mode != CLNN_SPLIT_FIXED) {
-    if (weights || count)
-      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: only CLNN_SPLIT_FIXED takes weights "
-                         "(pass NULL and 0)", fn);
-  } else {
-    if (!weights) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: weights is NULL", fn);
-    if (count != W)
-      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: count is %d but the %s trains on "
-                         "%d device(s)", fn, count, what, W);
-    double total = 0;
-    for (int g = 0; g < count; g++) {
-      if (!(weights[g] >= 0) || !isfinite(weights[g]))
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: weights[%d] = %g must be finite and "
-                           ">= 0", fn, g, weights[g]);
-      total += weights[g];
-    }
-    if (!(total > 0) || !isfinite(total))
-      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the weights sum to %g; at least one "
-                         "must be > 0", fn, total);
-  }
-  if (!x) return CLNN_SUCCESS; /* one device: it takes every sample */
-  x->mode = mode;
-  x->measured = 0;
-  x->meas_from = x->steps > X_MEASURE_FIRST ? x->steps : X_MEASURE_FIRST;
-  for (int k = 0; k < x->nlocal; k++) x->meas_n[k] = x->meas_t[k] = 0;
-  double total = 0;
-  if (mode == CLNN_SPLIT_FIXED)
-    for (int g = 0; g < W; g++) total += weights[g];
-  for (int g = 0; g < W; g++) {
-    x->weights[g] = mode == CLNN_SPLIT_FIXED ? weights[g] : 0;
-    x->shares[g] = mode == CLNN_SPLIT_FIXED ? weights[g] / total : 1.0 / W;
-  }
-  return CLNN_SUCCESS;
-}
-
-clnn_status clnn__x_get_split(const clnn__x *x, int W, double *shares, int count, int *measured,
-                              const char *what, const char *fn) {
-  if (count != W)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: count is %d but the %s trains on "
-                       "%d device(s)", fn, count, what, W);
-  for (int g = 0; g < W; g++) shares[g] = x ? x->shares[g] : 1.0;
-  if (measured) *measured = x ? x->measured : 0;
-  return CLNN_SUCCESS;
-}
-
-clnn_status clnn_model_set_split(clnn_model *m, clnn_split_mode mode, const double *weights,
-                                 int count) {
-  const char *fn = "clnn_model_set_split";
-  if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
-  return clnn__x_set_split(clnn__m_executor(m), clnn_model_num_devices(m), mode, weights, count,
-                           "model", fn);
-}
-
-clnn_status clnn_model_get_split(const clnn_model *m, double *shares, int count, int *measured) {
-  const char *fn = "clnn_model_get_split";
-  if (!m || !shares)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !m ? "model" : "shares");
-  return clnn__x_get_split(clnn__m_executor(m), clnn_model_num_devices(m), shares, count,
-                           measured, "model", fn);
-}
-
 /* ---- MPI ---- */
 
-clnn_status clnn__x_join_mpi(clnn_model *m, const void *comm, const char *what, const char *fn) {
-  clnn__x *x = clnn__m_executor(m);
+clnn_status clnn__x_join_mpi(clnn_model *m, clnn_status pre, const void *comm, const char *what,
+                             const char *fn) {
+  clnn__x *x = m ? clnn__m_executor(m) : NULL;
   if (x && x->mpi)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the %s is already joined to MPI", fn, what);
   clnn__mpi *mpi = NULL;
@@ -117,9 +50,9 @@ clnn_status clnn__x_join_mpi(clnn_model *m, const void *comm, const char *what, 
   clnn_status st = clnn__mpi_attach(comm, &mpi, &rank, &size);
   if (st != CLNN_SUCCESS) return st;
   /* local preparation; its outcome is shared so that every rank fails or none does */
-  clnn_status local = CLNN_SUCCESS;
+  clnn_status local = pre;
   int created = 0;
-  if (!x) {
+  if (local == CLNN_SUCCESS && !x) {
     local = clnn__x_create(m, NULL, fn);
     created = local == CLNN_SUCCESS;
     x = clnn__m_executor(m);
@@ -192,7 +125,7 @@ clnn_status clnn__x_join_mpi(clnn_model *m, const void *comm, const char *what, 
 clnn_status clnn_model_set_mpi(clnn_model *m, const void *comm) {
   const char *fn = "clnn_model_set_mpi";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
-  return clnn__x_join_mpi(m, comm, "model", fn);
+  return clnn__x_join_mpi(m, CLNN_SUCCESS, comm, "model", fn);
 }
 
 clnn_status clnn__x_mpi_rank(const clnn__x *x, int *rank, int *size) {
@@ -242,3 +175,44 @@ uint64_t clnn__m_par_image_copies(const clnn_model *m) {
   clnn__x *x = m ? clnn__m_executor(m) : NULL;
   return x ? x->image_copies : 0;
 }
+
+/* ---- builds without MPI ---- */
+#ifndef CLNN_WITH_MPI
+static clnn_status no_mpi(const char *fn) {
+  return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: this clnn was built without MPI (configure with "
+                     "-DCLNN_WITH_MPI=ON and an MPI such as Open MPI installed)", fn);
+}
+int clnn_mpi_available(void) { return 0; }
+clnn_status clnn_mpi_init(int *argc, char ***argv, int *rank, int *size) {
+  (void)argc;
+  (void)argv;
+  if (rank) *rank = 0;
+  if (size) *size = 1;
+  return no_mpi("clnn_mpi_init");
+}
+clnn_status clnn_mpi_finalize(void) { return no_mpi("clnn_mpi_finalize"); }
+clnn_status clnn__mpi_attach(const void *comm, clnn__mpi **out, int *rank, int *size) {
+  (void)comm;
+  *out = NULL;
+  *rank = 0;
+  *size = 1;
+  return no_mpi("clnn_net_set_mpi / clnn_model_set_mpi");
+}
+void clnn__mpi_detach(clnn__mpi *m) { (void)m; }
+clnn_status clnn__mpi_max(clnn__mpi *m, long long *v, int n) {
+  (void)m, (void)v, (void)n;
+  return no_mpi("MPI");
+}
+clnn_status clnn__mpi_allgather(clnn__mpi *m, const void *send, size_t bytes, void *recv) {
+  (void)m, (void)send, (void)bytes, (void)recv;
+  return no_mpi("MPI");
+}
+clnn_status clnn__mpi_bcast(clnn__mpi *m, void *buf, size_t bytes) {
+  (void)m, (void)buf, (void)bytes;
+  return no_mpi("MPI");
+}
+clnn_status clnn__mpi_sum(clnn__mpi *m, float *buf, size_t n) {
+  (void)m, (void)buf, (void)n;
+  return no_mpi("MPI");
+}
+#endif

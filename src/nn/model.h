@@ -39,6 +39,19 @@ typedef struct clnn__mstage {
   int next;
 } clnn__mstage;
 
+/* A loss computed outside the graph on one value, of a kind that can change at any time
+ * (clnn_net's): labels or targets come as host feeds of the graph inputs `label` / `target`,
+ * which no node reads; its gradient seeds backward. Buffers for batch `batch`. */
+typedef struct clnn__mxloss {
+  int on;
+  clnn_loss kind;
+  int pred, label, target;   /* value ids */
+  size_t batch, cap;
+  clnn_tensor *dout, *tgt;   /* [cap * pred numel] */
+  clnn_tensor *pred_v2, *dout_v2, *dout_full, *tgt_full; /* views for `batch` */
+  clnn_tensor *loss;         /* [1] the last loss */
+} clnn__mxloss;
+
 struct clnn__gexec {
   clnn_model *m;
   clnn__gplan *plan;
@@ -91,12 +104,13 @@ struct clnn_model {
   uint64_t fwd_key;        /* train_forwards as the last training forward found it */
   size_t sample_offset;    /* first sample of this replica's share of a batch split across
                               devices: dropout masks are those of a one-device run */
-  /* called after each node's backward (clnn_net's data-parallel read-back) */
+  /* called after each node's backward (the executor's read-back, through clnn__m_pass) */
   clnn_status (*node_hook)(void *user, int node);
   void *hook_user;
   struct clnn__x *par;     /* the multi-device executor (exec.c): several devices or MPI
                               ranks; NULL: one device */
   int check_finite;        /* clnn_model_set_check_finite */
+  clnn__mxloss xl;         /* a loss outside the graph (model_xloss.c) */
 };
 
 /* ---- autodiff.c ---- */
@@ -135,9 +149,11 @@ typedef struct clnn__x clnn__x;
 void clnn__x_destroy(clnn__x *x);
 /* Gradients of the whole batch split over every device and rank, summed into every replica,
  * and, with apply, the optimizer update on every replica; loss (may be NULL) receives the
- * objective. A failure leaves parameters, state and optimizer slots as before the call. */
+ * objective. A failure leaves parameters, state and optimizer slots as before the call. `pre`:
+ * the caller's own checks of the call (not CLNN_SUCCESS: refused, but with MPI this rank still
+ * takes part in the ranks' agreement, so that no other rank waits for it). */
 clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
-                          int apply, float *loss, const char *fn);
+                          int apply, float *loss, clnn_status pre, const char *fn);
 /* The optimizer update on every replica, so that every replica ends identical. */
 clnn_status clnn__x_apply(clnn_model *m, const char *fn);
 /* Replica 0 was written outside a step (a parameter, a load, settings): copy it first. */
@@ -193,11 +209,27 @@ clnn_status clnn__m_check_finite(clnn_model *m, float objective, const char *fn)
 clnn_status clnn__m_check(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
                           const char *fn);
 
+/* ---- model_xloss.c: a loss outside the graph ---- */
+/* Turns it on (pred: the value it applies to; label / target: the graph inputs that carry its
+ * host labels or targets) and makes the loss scalar. */
+clnn_status clnn__m_xloss_init(clnn_model *m, clnn_loss kind, int pred, int label, int target);
+void clnn__m_xloss_free(clnn_model *m);
+/* The loss of the current value `pred` for n samples into the loss scalar and, with grad, its
+ * gradient into the seed buffer. labels / targets: host memory, checked by the caller. */
+clnn_status clnn__m_xloss_eval(clnn_model *m, size_t n, const int32_t *labels,
+                               const float *targets, int grad);
+/* Training forward to `pred`, the loss and backward from its gradient, with the labels or
+ * targets among the feeds (by value id). */
+clnn_status clnn__m_xloss_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t n,
+                               const char *fn);
+
 /* ---- model_optim.c ---- */
 clnn_status clnn__m_check_opt(const clnn_optimizer_config *c, const char *fn);
 /* (Re)allocates and zeroes the optimizer slots for m->opt. */
 clnn_status clnn__m_alloc_opt(clnn_model *m);
 void clnn__m_free_opt(clnn_model *m);
+/* Fresh zeroed slots for cfg and cfg itself, all or nothing. */
+clnn_status clnn__m_install_opt(clnn_model *m, const clnn_optimizer_config *cfg);
 
 /* ---- model_io.c (model files) ---- */
 /* clnn_model_load_file (model_out set; needs ctx) and clnn_graph_load (graph_out set) on a whole

@@ -88,6 +88,12 @@ clnn_status clnn__m_copy_settings(clnn_model *dst, const clnn_model *src) {
   dst->seed = src->seed;
   dst->train_forwards = src->train_forwards;
   dst->mode = src->mode;
+  if (src->xl.on && !dst->xl.on) {
+    clnn_status st = clnn__m_xloss_init(dst, src->xl.kind, src->xl.pred, src->xl.label,
+                                        src->xl.target);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  dst->xl.kind = src->xl.kind;
   for (size_t i = 0; i < src->num_params; i++)
     if (dst->params[i].trainable != src->params[i].trainable) {
       dst->params[i].trainable = src->params[i].trainable;
@@ -127,6 +133,7 @@ typedef struct ready_state {
   void *user;
   int *first;      /* [num_params]: the lowest active node using the parameter */
   char *reported;  /* [num_params] */
+  int have_first;  /* first[] filled (from the forward's selection) */
 } ready_state;
 
 static clnn_status report(ready_state *s, size_t i) {
@@ -136,8 +143,21 @@ static clnn_status report(ready_state *s, size_t i) {
 }
 
 /* After node `node`'s backward: a parameter whose lowest user this is has its whole gradient. */
+static void find_first(ready_state *s) {
+  clnn_model *m = s->m;
+  for (size_t i = 0; i < m->num_params; i++) s->first[i] = -1;
+  for (int j = m->graph.g.num_nodes - 1; j >= 0; j--) {
+    const clnn__gnode *nd = &m->graph.g.nodes[j];
+    if (!m->active[j]) continue;
+    for (int k = 0; k < nd->num_params; k++)
+      if (m->pmap[nd->param[k]] >= 0) s->first[m->pmap[nd->param[k]]] = j;
+  }
+  s->have_first = 1;
+}
+
 static clnn_status node_ready(void *user, int node) {
   ready_state *s = user;
+  if (!s->have_first) find_first(s);
   const clnn__gnode *n = &s->m->graph.g.nodes[node];
   for (int k = 0; k < n->num_params; k++) {
     int i = s->m->pmap[n->param[k]];
@@ -151,7 +171,7 @@ static clnn_status node_ready(void *user, int node) {
 clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t n,
                          size_t offset, clnn__m_ready_fn ready, void *user, float *objective,
                          const char *fn) {
-  ready_state s = {m, ready, user, NULL, NULL};
+  ready_state s = {m, ready, user, NULL, NULL, 0};
   clnn_status st = CLNN_SUCCESS;
   if (ready) {
     s.first = malloc((m->num_params ? m->num_params : 1) * sizeof(int));
@@ -159,20 +179,16 @@ clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, s
     if (!s.first || !s.reported) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
   }
   m->sample_offset = offset;
-  if (st == CLNN_SUCCESS)
-    st = clnn__m_run(m, feeds, num_feeds, n, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
   if (st == CLNN_SUCCESS && ready) {
-    for (size_t i = 0; i < m->num_params; i++) s.first[i] = -1;
-    for (int j = m->graph.g.num_nodes - 1; j >= 0; j--) {
-      const clnn__gnode *nd = &m->graph.g.nodes[j];
-      if (!m->active[j]) continue;
-      for (int k = 0; k < nd->num_params; k++)
-        if (m->pmap[nd->param[k]] >= 0) s.first[m->pmap[nd->param[k]]] = j;
-    }
     m->node_hook = node_ready;
     m->hook_user = &s;
   }
-  if (st == CLNN_SUCCESS) st = clnn__m_backward(m, NULL, 0, fn);
+  if (st == CLNN_SUCCESS && m->xl.on) {
+    st = clnn__m_xloss_pass(m, feeds, num_feeds, n, fn);
+  } else if (st == CLNN_SUCCESS) {
+    st = clnn__m_run(m, feeds, num_feeds, n, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
+    if (st == CLNN_SUCCESS) st = clnn__m_backward(m, NULL, 0, fn);
+  }
   m->node_hook = NULL;
   m->hook_user = NULL;
   /* parameters no path reached got a zero gradient at the end of backward */

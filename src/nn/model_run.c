@@ -213,6 +213,7 @@ clnn_status clnn__m_check(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
 /* The objective of the last forward: the weighted sum of the active losses (reads back). */
 clnn_status clnn__m_objective(clnn_model *m, float *loss) {
   const clnn__graph *g = &m->graph.g;
+  if (m->xl.on) return clnn_tensor_read(m->xl.loss, loss, 1);
   double total = 0.0;
   for (int i = 0; i < g->num_losses; i++) {
     int v = g->losses[i].value;
@@ -270,7 +271,7 @@ static clnn_status gradients(clnn_model *m, const clnn_feed *feeds, int num_feed
   clnn_status st = need_losses(m, fn);
   if (st == CLNN_SUCCESS && m->par) st = check_parallel(m, feeds, num_feeds, fn);
   if (st == CLNN_SUCCESS && m->par)
-    return clnn__x_train(m, feeds, num_feeds, batch, apply, loss, fn);
+    return clnn__x_train(m, feeds, num_feeds, batch, apply, loss, CLNN_SUCCESS, fn);
   if (st == CLNN_SUCCESS)
     st = clnn__m_run(m, feeds, num_feeds, batch, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
   if (st == CLNN_SUCCESS) st = clnn__m_backward(m, NULL, 0, fn);

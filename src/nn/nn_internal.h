@@ -79,9 +79,7 @@ typedef struct clnn__nn_param {
   size_t numel;
   clnn_tensor *value; /* owned */
   clnn_tensor *grad;  /* owned; NULL for state */
-  clnn_tensor *opt[2];/* optimizer slots; NULL when the optimizer has fewer */
-  int exposed;        /* handed out by clnn_net_param since the last parallel step: the caller
-                         may have written it (compared with a replica before the next step) */
+  clnn_tensor *opt[2];/* the model's optimizer slots; NULL when the optimizer has fewer */
 } clnn__nn_param;
 
 /* In-use flag of a network or model (src/nn/busy.c): the thread inside a call, and how deep. */
@@ -127,27 +125,23 @@ struct clnn_net {
   uint64_t train_forwards; /* training forwards run (dropout stream offset) */
 
   /* the network runs as a graph model (src/nn/net_graph.c, model*.c): made at finalisation;
-   * params[i].value and .grad are the model's tensors, .opt the network's own */
+   * params[i].value, .grad and .opt are the model's tensors. The loss (any kind, set any time)
+   * is the model's loss outside the graph (model_xloss.c) on the output, with the labels or
+   * targets fed to the graph inputs "label" / "target". */
   struct clnn_model *model;
-  int *node_layer;         /* [model nodes]: the layer a node belongs to (-1: the loss) */
+  int *node_layer;         /* [model nodes]: the layer a node belongs to (-1: none) */
   int in_v, out_v;         /* the model's input and output values */
-  /* the loss is computed here (any loss, set any time) on the model's output, and its gradient
-   * seeds the model's backward: views and buffers for batch io_batch */
-  size_t io_batch, io_cap;
-  clnn_tensor *dout, *target;          /* [io_cap * output numel] */
-  clnn_tensor *out_v2, *dout_v2, *dout_full, *target_full; /* views for io_batch */
-  clnn_tensor *loss_t;     /* [1] the last pass's loss */
+  int label_v, target_v;   /* its label and target inputs */
+  clnn_tensor *loss_t;     /* [1] the last pass's loss (the model's) */
   clnn_tensor *loss_sum;   /* [1] */
   clnn_tensor *state_backup; /* net.c: non-trainable state (batch-norm running statistics) as
                                 it was before the current step, restored if the step fails */
 
-  /* data-parallel training (src/nn/parallel.c) */
-  size_t sample_offset;        /* first sample of this replica's share of the global batch (keys
-                                  the dropout stream so masks match a one-device run) */
-  int replicas_stale;          /* parameters, state or optimizer changed outside a step (load,
-                                  set_optimizer, a parameter written after clnn_net_param):
-                                  copy to replicas first */
-  struct clnn__nn_par *par;    /* NULL: one device, no MPI */
+  /* several devices (net_parallel.c): the model trains through the multi-device executor
+   * (exec.c), made at finalisation on this set with the split asked for before */
+  clnn_device_set *devset;     /* NULL: the network's own context */
+  clnn_split_mode split_mode;
+  double split_w[CLNN_MAX_SET_DEVICES];
   int check_finite;            /* clnn_net_set_check_finite */
 };
 
@@ -196,16 +190,11 @@ clnn_status clnn__nn_append(clnn_net *net, clnn__nn_layer *l);
 /* ---- net.c ---- */
 /* Makes the network's graph model, parameter table and optimizer state on first use. */
 clnn_status clnn__nn_finalize(clnn_net *net);
-/* Frees the loss buffers of net_train.c. */
-void clnn__nn_free_io(clnn_net *net);
 /* Optimizer slot names for the network's optimizer; returns the count (0..2). */
 int clnn__nn_opt_slots(const clnn_optimizer_config *cfg, const char *names[2]);
 const char *clnn__nn_opt_name(clnn_optimizer_type type);
 /* Resets every optimizer slot to zero. */
 clnn_status clnn__nn_opt_reset(clnn_net *net);
-/* Called by the training pass after layer `layer`'s backward has been enqueued; a failure stops
- * the pass and is returned by it. */
-typedef clnn_status (*clnn__nn_layer_hook)(void *user, int layer);
 /* Checks a training call's arguments for a whole batch (x, batch, labels or targets, and the
  * caller's element counts of x, labels and targets: x_count = batch * input numel, labels_count
  * = batch (* T), targets_count = batch * output numel; the count of the pointer the loss does not
@@ -213,11 +202,6 @@ typedef clnn_status (*clnn__nn_layer_hook)(void *user, int layer);
 clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
                                       const int32_t *labels, size_t labels_count,
                                       const float *targets, size_t targets_count, const char *fn);
-/* Upload, forward (training), loss into net->loss_t and backward on this network alone, calling
- * `hook` (may be NULL) after each layer's backward. No optimizer step. */
-clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
-                                const float *targets, clnn__nn_layer_hook hook, void *user,
-                                const char *fn);
 /* The optimizer step on this network alone (clipping, update, step count). */
 clnn_status clnn__nn_optimizer_step(clnn_net *net);
 
@@ -234,20 +218,15 @@ clnn_status clnn__nn_update_param(clnn_context *ctx, const clnn_optimizer_config
 clnn_status clnn__nn_check_finite(clnn_tensor *const *tensors, const char *const *names,
                                   size_t count, const char *fn);
 
-/* ---- parallel.c ---- */
-/* A training step (apply 1) or gradient computation (apply 0) split across the network's devices
- * (and MPI ranks); the global mean loss is left in net->loss_t. */
-clnn_status clnn__nn_par_train(clnn_net *net, const float *x, size_t x_count, size_t batch,
-                               const int32_t *labels, size_t labels_count, const float *targets,
-                               size_t targets_count, int apply, const char *fn);
+/* ---- exec.c (the multi-device executor), net_parallel.c ---- */
 /* A device's model and driver as one number (devices with equal numbers round alike). */
 uint64_t clnn__nn_device_signature(const clnn_device_info *d);
 /* Splits N samples into W contiguous shares in proportion to `shares` (all 0: equal). */
 void clnn__nn_split_counts(const double *shares, int W, size_t N, size_t *counts);
-/* Frees the data-parallel state and replicas (not the network itself). */
-void clnn__nn_par_destroy(clnn_net *net);
+/* At finalisation: the executor for the network's model on its device set, with its split. */
+clnn_status clnn__nn_par_attach(clnn_net *net);
 
-/* ---- mpi.c (built with CLNN_WITH_MPI; parallel.c has stubs otherwise) ---- */
+/* ---- mpi.c (built with CLNN_WITH_MPI; exec_api.c has stubs otherwise) ---- */
 typedef struct clnn__mpi clnn__mpi;
 /* Duplicates *(MPI_Comm *)comm (NULL: MPI_COMM_WORLD) with errors returned, not fatal. */
 clnn_status clnn__mpi_attach(const void *comm, clnn__mpi **out, int *rank, int *size);
