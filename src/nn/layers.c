@@ -10,13 +10,6 @@
 
 /* ---- names and shapes ---- */
 
-size_t clnn__nn_prod(int ndim, const size_t *dims) {
-  size_t p = 1;
-  int ok = 1;
-  for (int i = 0; i < ndim; i++) p = clnn__mul_size(p, dims[i], &ok);
-  return ok ? p : 0;
-}
-
 int clnn__nn_seq(const clnn_net *net, int flag) {
   if (flag < 0) return net->input_seq > 0;
   return flag;

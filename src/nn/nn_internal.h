@@ -145,7 +145,7 @@ struct clnn_net {
   int check_finite;            /* clnn_net_set_check_finite */
 };
 
-/* ---- host PRNG (deterministic everywhere) ---- */
+/* ---- host PRNG (nn_util.c; deterministic everywhere) ---- */
 uint64_t clnn__nn_splitmix64(uint64_t *state);
 double clnn__nn_uniform01(uint64_t *state); /* [0, 1) with 53 bits */
 uint64_t clnn__nn_hash_str(uint64_t h, const char *s);
@@ -171,7 +171,7 @@ clnn_status clnn__nn_dataset_from_idx(const unsigned char *images, size_t images
 clnn_status clnn__nn_load_memory(clnn_net *net, const unsigned char *buf, size_t size,
                                  const char *path);
 
-/* ---- shapes ---- */
+/* ---- shapes (clnn__nn_prod: nn_util.c; the rest: layers.c) ---- */
 size_t clnn__nn_prod(int ndim, const size_t *dims);
 /* The resolved seq flag of a layer shape flag. */
 int clnn__nn_seq(const clnn_net *net, int flag);
