@@ -179,7 +179,7 @@ clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr) {
 clnn_status clnn_net_set_check_finite(clnn_net *net, int on) {
   if (!net)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_set_check_finite: net is NULL");
-  if (on && clnn_net_num_devices(net) > 1)
+  if (on && (net->devset || (net->model && net->model->par)))
     return clnn__error(CLNN_ERROR_UNSUPPORTED, "clnn_net_set_check_finite: a network on several "
                        "devices or ranks (the check runs on one device)");
   net->check_finite = on ? 1 : 0;
