@@ -91,8 +91,6 @@ struct clnn__x {
 /* exec.c */
 void clnn__x_free_backups(x_worker *w);
 clnn_status clnn__x_alloc_global(clnn__x *x, int nglobal);
-/* The executor for the model on `set` (NULL: its own context only, for MPI), with replicas. */
-clnn_status clnn__x_create(clnn_model *m, clnn_device_set *set, const char *fn);
 /* exec_split.c: after a successful step, the speeds and, at the end of the measuring window,
  * the shares */
 clnn_status clnn__x_measure_update(clnn__x *x);
@@ -106,16 +104,4 @@ clnn_status clnn__x_sync(clnn__x *x, int any_stale);
  * second replica's copy (the caller wrote it), or, with MPI or one local replica, when any was
  * handed out; clears the marks. */
 clnn_status clnn__x_check_exposed(clnn__x *x, int *stale);
-/* exec_split.c, exec_api.c: the split (checked for W devices; `what` names the model or network in
- * messages; x NULL: one device), MPI and its rank, shared by models and networks */
-clnn_status clnn__x_set_split(clnn__x *x, int W, clnn_split_mode mode, const double *weights,
-                              int count, const char *what, const char *fn);
-clnn_status clnn__x_get_split(const clnn__x *x, int W, double *shares, int count, int *measured,
-                              const char *what, const char *fn);
-/* Joins MPI (collective). pre: the caller's preparation (not CLNN_SUCCESS: m may be NULL; the
- * failure is shared so that every rank fails). */
-clnn_status clnn__x_join_mpi(clnn_model *m, clnn_status pre, const void *comm, const char *what,
-                             const char *fn);
-clnn_status clnn__x_mpi_rank(const clnn__x *x, int *rank, int *size);
-
 #endif /* CLNN_NN_EXEC_H */

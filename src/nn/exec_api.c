@@ -34,6 +34,10 @@ int clnn_model_num_devices(const clnn_model *m) {
   return x ? x->nglobal : 1;
 }
 
+int clnn__x_num_devices(const clnn__x *x) { return x ? x->nglobal : 1; }
+
+int clnn__x_joined_mpi(const clnn__x *x) { return x && x->mpi; }
+
 void clnn__x_mark_stale(clnn__x *x) {
   if (x) x->stale = 1;
 }

@@ -36,22 +36,26 @@ clnn_status clnn__x_image_io(clnn_model *m, float *buf, int to_host) {
   return CLNN_SUCCESS;
 }
 
-/* With MPI: rank 0's optimizer settings, counters, values and optimizer state to every rank. */
+/* With MPI: rank 0's optimizer settings, counters, loss kind, values and optimizer state to
+ * every rank. */
 static clnn_status sync_ranks(clnn__x *x, clnn_model *m) {
   /* settings first: they decide the optimizer slots, hence the image's size */
   struct {
     clnn_optimizer_config opt;
     clnn__mcount c;
+    int32_t loss;
   } hdr;
   memset(&hdr, 0, sizeof hdr);
   hdr.opt = *clnn__m_optimizer(m);
   hdr.c = clnn__m_counters(m);
+  hdr.loss = clnn__m_xloss_kind(m);
   clnn_status st = clnn__mpi_bcast(x->mpi, &hdr, sizeof hdr);
   if (st != CLNN_SUCCESS) return st;
   if (x->rank != 0) {
     st = clnn__m_take_optimizer(m, &hdr.opt);
     if (st != CLNN_SUCCESS) return st;
     clnn__m_set_counters(m, hdr.c);
+    clnn__m_set_xloss_kind(m, hdr.loss);
   }
   size_t n = clnn__x_image_numel(m);
   float *buf = malloc((n ? n : 1) * sizeof(float));

@@ -158,6 +158,23 @@ clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
 clnn_status clnn__x_apply(clnn_model *m, const char *fn);
 /* Replica 0 was written outside a step (a parameter, a load, settings): copy it first. */
 void clnn__x_mark_stale(clnn__x *x);
+/* The executor for m on `set` (NULL: m's own context only, for MPI), with replicas. */
+clnn_status clnn__x_create(clnn_model *m, clnn_device_set *set, const char *fn);
+/* Devices over every rank, and whether joined to MPI (x NULL: 1 device, not joined). */
+int clnn__x_num_devices(const clnn__x *x);
+int clnn__x_joined_mpi(const clnn__x *x);
+/* The split (checked for W devices; `what` names the model or network in
+ * messages; x NULL: one device), MPI and its rank, shared by models and networks */
+clnn_status clnn__x_set_split(clnn__x *x, int W, clnn_split_mode mode, const double *weights,
+                              int count, const char *what, const char *fn);
+clnn_status clnn__x_get_split(const clnn__x *x, int W, double *shares, int count, int *measured,
+                              const char *what, const char *fn);
+/* Joins MPI (collective). pre: the caller's preparation (not CLNN_SUCCESS: m may be NULL; the
+ * failure is shared so that every rank fails). */
+clnn_status clnn__x_join_mpi(clnn_model *m, clnn_status pre, const void *comm, const char *what,
+                             const char *fn);
+clnn_status clnn__x_mpi_rank(const clnn__x *x, int *rank, int *size);
+
 
 /* ---- model_replica.c: what the executor uses of a model (it reads no field) ---- */
 typedef struct clnn__mref {
@@ -177,6 +194,9 @@ clnn_context *clnn__m_context(const clnn_model *m);
 int clnn__m_num_slots(const clnn_model *m);          /* optimizer slots per trained parameter */
 const clnn_optimizer_config *clnn__m_optimizer(const clnn_model *m);
 clnn__mcount clnn__m_counters(const clnn_model *m);
+/* The kind of the loss outside the graph (model_xloss.c; -1: none), and setting it. */
+int clnn__m_xloss_kind(const clnn_model *m);
+void clnn__m_set_xloss_kind(clnn_model *m, int kind);
 void clnn__m_set_counters(clnn_model *m, clnn__mcount c);
 /* Whether parameter i was handed out by clnn_model_param since the last call (clears it). */
 int clnn__m_take_exposed(clnn_model *m, size_t i);

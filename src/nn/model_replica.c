@@ -43,6 +43,12 @@ clnn__mcount clnn__m_counters(const clnn_model *m) {
   return c;
 }
 
+int clnn__m_xloss_kind(const clnn_model *m) { return m->xl.on ? (int)m->xl.kind : -1; }
+
+void clnn__m_set_xloss_kind(clnn_model *m, int kind) {
+  if (m->xl.on && kind >= 0) m->xl.kind = (clnn_loss)kind;
+}
+
 void clnn__m_set_counters(clnn_model *m, clnn__mcount c) {
   m->step = c.step;
   m->train_forwards = c.forwards;

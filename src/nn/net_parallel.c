@@ -2,10 +2,7 @@
  * model trains through the multi-device executor (exec.c) like any graph model. This file keeps
  * the network's public calls: creation on a device set, the device count, the split (kept until
  * the network is finalised, then the executor's), joining MPI, and the test hooks by network. */
-#include "nn/exec.h"
-
-#include <math.h>
-#include <string.h>
+#include "nn/model.h"
 
 static clnn__x *net_exec(const clnn_net *net) {
   return net && net->model ? clnn__m_executor(net->model) : NULL;
@@ -40,7 +37,7 @@ clnn_status clnn__nn_par_attach(clnn_net *net) {
 int clnn_net_num_devices(const clnn_net *net) {
   if (!net) return 0;
   clnn__x *x = net_exec(net);
-  if (x) return x->nglobal;
+  if (x) return clnn__x_num_devices(x);
   return net->devset ? clnn_device_set_size(net->devset) : 1;
 }
 
@@ -79,8 +76,7 @@ clnn_status clnn_net_get_split(const clnn_net *net, double *shares, int count, i
 clnn_status clnn_net_set_mpi(clnn_net *net, const void *comm) {
   const char *fn = "clnn_net_set_mpi";
   if (!net) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: net is NULL", fn);
-  clnn__x *x = net_exec(net);
-  if (x && x->mpi)
+  if (clnn__x_joined_mpi(net_exec(net)))
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the network is already joined to MPI", fn);
   /* a rank whose network cannot be finalised still takes part, and every rank fails */
   clnn_status pre = clnn__nn_finalize(net);

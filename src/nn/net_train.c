@@ -258,8 +258,15 @@ static clnn_status train_core(clnn_net *net, const float *x, size_t x_count, siz
     float loss = 0.0f;
     settings_to_model(net);
     st = clnn__x_train(net->model, f, nf, batch, apply, &loss, pre, fn);
-    net->step = net->model->step;
-    net->train_forwards = net->model->train_forwards;
+    /* with MPI the first step may have brought rank 0's settings and slots */
+    clnn_model *m = net->model;
+    net->step = m->step;
+    net->train_forwards = m->train_forwards;
+    net->seed = m->seed;
+    net->opt = m->opt;
+    net->loss = m->xl.kind;
+    for (size_t i = 0; i < net->num_params; i++)
+      for (int k = 0; k < 2; k++) net->params[i].opt[k] = m->params[i].opt[k];
     if (st == CLNN_SUCCESS) st = clnn_tensor_write(net->loss_t, &loss, 1);
     return st;
   }
