@@ -124,13 +124,15 @@ clnn_status clnn__x_create(clnn_model *m, clnn_device_set *set, const char *fn) 
   if (!x->w || !x->meas_n || !x->meas_t)
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the data-parallel state");
   if (st == CLNN_SUCCESS) st = clnn__x_alloc_global(x, n);
-  if (st == CLNN_SUCCESS && (pthread_mutex_init(&x->mu, NULL) != 0 ||
-                             (pthread_cond_init(&x->cv, NULL) != 0 &&
-                              (pthread_mutex_destroy(&x->mu), 1))))
+  if (st == CLNN_SUCCESS && pthread_mutex_init(&x->mu, NULL) != 0)
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a mutex");
+  if (st == CLNN_SUCCESS && pthread_cond_init(&x->cv, NULL) != 0) {
+    pthread_mutex_destroy(&x->mu);
+    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a condition variable");
+  }
   if (st == CLNN_SUCCESS) x->sync_ready = 1;
   if (st != CLNN_SUCCESS) {
-    if (x->w) x->nlocal = 0;
+    x->nlocal = 0; /* (no worker holds anything yet) */
     clnn__x_destroy(x);
     return st;
   }
@@ -674,7 +676,6 @@ clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
   for (int k = 1; k < x->nlocal && st == CLNN_SUCCESS; k++)
     st = clnn__m_copy_settings(x->w[k].m, m);
   if (st == CLNN_SUCCESS) st = save_state(x, m);
-  if (st == CLNN_SUCCESS && x->stale) st = layout(x, m); /* (settings may have changed flags) */
   char msg[X_MSG];
   snprintf(msg, sizeof msg, "%s", st != CLNN_SUCCESS ? clnn_last_error() : "");
   st = agree_failure(x, st, msg);

@@ -6,7 +6,7 @@
 #ifndef CLNN_NN_GRAPH_INTERNAL_H
 #define CLNN_NN_GRAPH_INTERNAL_H
 
-#include "nn/nn_internal.h"
+#include "nn/nn_common.h"
 
 #define CLNN__G_NAME_MAX 64   /* node and value names: 1..63 characters */
 #define CLNN__G_PNAME_MAX 80  /* "<node>.<role>" */

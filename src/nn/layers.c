@@ -44,20 +44,6 @@ const char *clnn__nn_role_name(clnn__nn_role role) {
   return "?";
 }
 
-const char *clnn__nn_act_name(clnn_activation act) {
-  switch (act) {
-    case CLNN_ACT_IDENTITY: return "identity";
-    case CLNN_ACT_RELU: return "relu";
-    case CLNN_ACT_LEAKY_RELU: return "leaky_relu";
-    case CLNN_ACT_ELU: return "elu";
-    case CLNN_ACT_SIGMOID: return "sigmoid";
-    case CLNN_ACT_TANH: return "tanh";
-    case CLNN_ACT_GELU: return "gelu";
-    case CLNN_ACT_SOFTPLUS: return "softplus";
-  }
-  return "activation";
-}
-
 /* Prefix of automatic layer names. */
 static const char *name_prefix(const clnn__nn_layer *l) {
   switch (l->kind) {

@@ -5,6 +5,7 @@
  * checkpoints use), parameter access by
  * name and the summary table. Training and inference are in net_train.c. */
 #include "nn/model.h"
+#include "nn/nn_internal.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -4,6 +4,7 @@
  * writes this graph into the file's metadata, so clnn_model_load_file and clnn-predict rebuild a
  * saved network without its source. */
 #include "nn/graph.h"
+#include "nn/nn_internal.h"
 
 #include <stdio.h>
 #include <string.h>

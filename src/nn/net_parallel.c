@@ -3,6 +3,7 @@
  * the network's public calls: creation on a device set, the device count, the split (kept until
  * the network is finalised, then the executor's), joining MPI, and the test hooks by network. */
 #include "nn/model.h"
+#include "nn/nn_internal.h"
 
 static clnn__x *net_exec(const clnn_net *net) {
   return net && net->model ? clnn__m_executor(net->model) : NULL;

@@ -4,6 +4,7 @@
  * devices the multi-device executor's step), the optimizer step (the model's), epochs over a
  * dataset, predict, accuracy and evaluate. */
 #include "nn/model.h"
+#include "nn/nn_internal.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* src/nn/nn_util.c — helpers every part of the training API uses (datasets, layers, graph
  * models, the multi-device executor), kept apart so that none of them depends on another for
- * them: element counts of shapes and the host PRNG (splitmix64; deterministic everywhere). */
+ * them: element counts of shapes, activation names and the host PRNG (splitmix64; deterministic
+ * everywhere). */
 #include "nn/nn_internal.h"
 
 #include <string.h>
@@ -10,6 +11,20 @@ size_t clnn__nn_prod(int ndim, const size_t *dims) {
   int ok = 1;
   for (int i = 0; i < ndim; i++) p = clnn__mul_size(p, dims[i], &ok);
   return ok ? p : 0;
+}
+
+const char *clnn__nn_act_name(clnn_activation act) {
+  switch (act) {
+    case CLNN_ACT_IDENTITY: return "identity";
+    case CLNN_ACT_RELU: return "relu";
+    case CLNN_ACT_LEAKY_RELU: return "leaky_relu";
+    case CLNN_ACT_ELU: return "elu";
+    case CLNN_ACT_SIGMOID: return "sigmoid";
+    case CLNN_ACT_TANH: return "tanh";
+    case CLNN_ACT_GELU: return "gelu";
+    case CLNN_ACT_SOFTPLUS: return "softplus";
+  }
+  return "activation";
 }
 
 /* ---- PRNG ---- */
