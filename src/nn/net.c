@@ -125,8 +125,6 @@ static void release_finalized(clnn_net *net) {
   net->num_params = 0;
   clnn_model_destroy(net->model);
   net->model = NULL;
-  free(net->node_layer);
-  net->node_layer = NULL;
   clnn_tensor_destroy(net->loss_sum);
   clnn_tensor_destroy(net->state_backup);
   net->loss_t = net->loss_sum = net->state_backup = NULL;
@@ -236,21 +234,6 @@ static clnn_status param_table(clnn_net *net) {
   return CLNN_SUCCESS;
 }
 
-/* The layer each model node belongs to: the node of the same name, or "<layer>.in"/".out"
- * around a batch norm over sequence features; -1 for the loss. */
-static clnn_status node_layers(clnn_net *net) {
-  const clnn__graph *g = &net->model->graph.g;
-  net->node_layer = malloc((size_t)(g->num_nodes ? g->num_nodes : 1) * sizeof(int));
-  if (!net->node_layer) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate a table");
-  for (int i = 0; i < g->num_nodes; i++) {
-    const char *name = g->nodes[i].name, *dot = strrchr(name, '.');
-    int l = layer_named(net, name, strlen(name));
-    if (l < 0 && dot) l = layer_named(net, name, (size_t)(dot - name));
-    net->node_layer[i] = l;
-  }
-  return CLNN_SUCCESS;
-}
-
 clnn_status clnn__nn_finalize(clnn_net *net) {
   if (net->finalized) return CLNN_SUCCESS;
   if (net->num_layers == 0)
@@ -270,7 +253,6 @@ clnn_status clnn__nn_finalize(clnn_net *net) {
     st = param_table(net);
   }
   clnn_graph_destroy(g);
-  if (st == CLNN_SUCCESS) st = node_layers(net);
   size_t one = 1;
   if (st == CLNN_SUCCESS)
     st = clnn__m_xloss_init(net->model, net->loss, net->out_v, net->label_v, net->target_v);

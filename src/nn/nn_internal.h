@@ -106,7 +106,6 @@ struct clnn_net {
    * is the model's loss outside the graph (model_xloss.c) on the output, with the labels or
    * targets fed to the graph inputs "label" / "target". */
   struct clnn_model *model;
-  int *node_layer;         /* [model nodes]: the layer a node belongs to (-1: none) */
   int in_v, out_v;         /* the model's input and output values */
   int label_v, target_v;   /* its label and target inputs */
   clnn_tensor *loss_t;     /* [1] the last pass's loss (the model's) */
