@@ -1,6 +1,9 @@
 /* src/nn/model.h — a graph on a context (src/nn/model.c): the parameter table with gradients,
  * trainable flags, optimizer slots and groups; per-batch plans of value and gradient views; the
- * execution state the ops see. Shared by model.c, autodiff.c, model_optim.c and model_io.c. */
+ * execution state the ops see; the loss outside the graph (model_xloss.c); the interface the
+ * multi-device executor works through (model_replica.c) and the executor calls the model makes.
+ * Shared by the model*.c files, autodiff.c, the ops, the executor (exec*.c) and the sequential
+ * network's files, which build on it. */
 #ifndef CLNN_MODEL_H
 #define CLNN_MODEL_H
 
