@@ -60,7 +60,7 @@ static int run(clnn_context *ctx, int mnist, int rounds) {
   double *tn = calloc((size_t)rounds, sizeof(double)), *tg = calloc((size_t)rounds, sizeof(double));
   int rc = 1;
   /* finalise the network first: the graph then describes exactly its layers */
-  if (!x || !lab || !tn || !tg || clnn_net_num_params(net) == 0 || clnn__nn_to_graph(net, &g) ||
+  if (!x || !lab || !tn || !tg || clnn_net_num_params(net) == 0 || clnn__nn_to_graph(net, 0, &g) ||
       clnn_model_create(ctx, g, 1, &m)) {
     fprintf(stderr, "clnn-bench-graph: %s\n", clnn_last_error());
     goto done;

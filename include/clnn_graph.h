@@ -331,11 +331,11 @@ clnn_status clnn_model_set_schedule(clnn_model *m, const clnn_schedule *s);
 clnn_status clnn_model_current_lr(const clnn_model *m, const char *name, float *lr);
 uint64_t clnn_model_step_count(const clnn_model *m);
 
-/* ---- Several devices and MPI for models (src/nn/model_parallel.c) ---- */
+/* ---- Several devices and MPI for models (src/nn/exec*.c, which clnn_net uses too) ---- */
 /* A model whose replicas live on every device of `set` (which must outlive it), for data-parallel
  * training: clnn_model_compute_gradients, train_step and train_epoch split each batch into
- * contiguous equal shares over every device (and, after clnn_model_set_mpi, every rank: each rank
- * passes the same whole batch), run every device's forward and backward in its own host thread,
+ * contiguous shares over every device (and, after clnn_model_set_mpi, every rank: each rank
+ * passes the same whole batch; shares as clnn_model_set_split says, equal by default), run every device's forward and backward in its own host thread,
  * and sum the gradients on the host in device order (then rank order), weighted by share / batch,
  * in double: deterministic whatever the timing. Every replica then applies the same update, so
  * replicas stay bit-identical (devices of different models or drivers: the first device updates
@@ -346,13 +346,22 @@ uint64_t clnn_model_step_count(const clnn_model *m);
  * clnn_model_param, loaded files and changed settings reach the other replicas (and ranks, from
  * rank 0) at the next step; a parameter only read copies nothing (the next step compares each
  * one handed out since the last step with the second device's copy; with MPI it is copied as
- * if written). A device failing in a step stops it with an error naming the device,
- * parameters and statistics as before. Compared with one device the parameters agree to rounding
+ * if written). A device failing in a step (its forward, backward, read-back or update) stops it
+ * on every device and rank with an error naming the device, parameters, optimizer state and
+ * statistics as before. Compared with one device the parameters agree to rounding
  * (the tests: every parameter within 1e-5 + 1e-4 |value| after 20 steps on 2 devices). */
 clnn_status clnn_model_create_parallel(clnn_device_set *set, const clnn_graph *g, uint64_t seed,
                                        clnn_model **out);
 /* Devices over every rank (1 for a model on one device not joined to MPI; 0 for NULL). */
 int clnn_model_num_devices(const clnn_model *m);
+/* How batches are split over the devices, as clnn_net_set_split: AUTO, MEASURE, or FIXED with
+ * `count` = clnn_model_num_devices weights (finite, >= 0, not all 0). On one device only the
+ * arguments are checked. */
+clnn_status clnn_model_set_split(clnn_model *m, clnn_split_mode mode, const double *weights,
+                                 int count);
+/* The current shares (count = clnn_model_num_devices values summing to 1) and whether they come
+ * from a measurement (*measured may be NULL). */
+clnn_status clnn_model_get_split(const clnn_model *m, double *shares, int count, int *measured);
 /* Joins the model to data-parallel training across the ranks of `comm` (a pointer to an
  * MPI_Comm; NULL: MPI_COMM_WORLD), as clnn_net_set_mpi: collective, every later training call is
  * collective, rank 0's parameters, state and optimizer are broadcast at the first step, gradients

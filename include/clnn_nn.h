@@ -406,7 +406,7 @@ clnn_status clnn_net_load(clnn_net *net, const char *path);
 
 /* ---- Graph models: include/clnn_graph.h ------------------------------------------------------ */
 
-/* ---- Several devices and MPI (src/nn/parallel.c, src/nn/mpi.c) ------------------------------ */
+/* ---- Several devices and MPI (src/nn/exec.c, src/nn/mpi.c) ------------------------------ */
 
 /* Data-parallel training. A network made with clnn_net_create_parallel keeps one replica of its
  * parameters, optimizer state and buffers per device of the set; a network joined to MPI

@@ -343,6 +343,12 @@ void clnn__atomic_abort(clnn__atomic_file *af);
 int clnn__remove_stale_temps(const char *path);
 
 /* ---- misc ---- */
+/* Non-blocking whole-tensor copies and queue control (src/runtime/tensor.c) for callers that
+ * overlap transfers with work: the multi-device executor. */
+clnn_status clnn__tensor_read_async(const clnn_tensor *t, float *dst, cl_event *ev);
+clnn_status clnn__tensor_write_async(clnn_tensor *t, const float *src);
+clnn_status clnn__context_flush(clnn_context *ctx);
+clnn_status clnn__context_finish(clnn_context *ctx);
 char *clnn__strdup(const char *s);
 double clnn__now_seconds(void);
 /* 64-bit FNV-1a over bytes, continuing from h (start with CLNN__FNV_BASIS). */

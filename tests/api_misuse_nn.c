@@ -359,6 +359,28 @@ static void networks(void) {
     TU_OK(clnn_model_create_parallel(set, pg, 1, &pm));
     VROW(clnn_model_num_devices, "NULL", , clnn_model_num_devices(NULL) == 0);
     VROW(clnn_model_num_devices, "a one-device set", , clnn_model_num_devices(pm) == 1);
+    {
+      double wm[1] = {1.0}, wmneg[1] = {-1.0}, wmzero[1] = {0.0}, sh[2] = {-1, -1};
+      int meas = -1;
+      ROW(clnn_model_set_split, "model NULL", INV, clnn_model_set_split(NULL, CLNN_SPLIT_AUTO, NULL, 0));
+      ROW(clnn_model_set_split, "mode 99", INV, clnn_model_set_split(pm, (clnn_split_mode)99, NULL, 0));
+      ROW(clnn_model_set_split, "FIXED without weights", INV,
+          clnn_model_set_split(pm, CLNN_SPLIT_FIXED, NULL, 1));
+      ROW(clnn_model_set_split, "FIXED, count != devices", INV,
+          clnn_model_set_split(pm, CLNN_SPLIT_FIXED, wm, 2));
+      ROW(clnn_model_set_split, "a negative weight", INV,
+          clnn_model_set_split(pm, CLNN_SPLIT_FIXED, wmneg, 1));
+      ROW(clnn_model_set_split, "every weight 0", INV,
+          clnn_model_set_split(pm, CLNN_SPLIT_FIXED, wmzero, 1));
+      ROW(clnn_model_set_split, "AUTO with weights", INV, clnn_model_set_split(pm, CLNN_SPLIT_AUTO, wm, 1));
+      ROW(clnn_model_get_split, "model NULL", INV, clnn_model_get_split(NULL, sh, 1, NULL));
+      ROW(clnn_model_get_split, "shares NULL", INV, clnn_model_get_split(pm, NULL, 1, NULL));
+      ROW(clnn_model_get_split, "count != devices", INV, clnn_model_get_split(pm, sh, 2, NULL));
+      TU_CHECK(sh[0] == -1 && sh[1] == -1, "clnn_model_get_split: shares written on failure");
+      TU_OK(clnn_model_get_split(pm, sh, 1, &meas));
+      TU_CHECK(sh[0] == 1.0 && meas == 0, "clnn_model_get_split after refused calls: %g, %d", sh[0],
+               meas);
+    }
     ROW(clnn_model_set_mpi, "model NULL", INV, clnn_model_set_mpi(NULL, NULL));
     if (!clnn_mpi_available())
       ROW(clnn_model_set_mpi, "built without MPI", CLNN_ERROR_UNSUPPORTED, clnn_model_set_mpi(pm, NULL));

@@ -8,6 +8,7 @@
  * Also: a network or model that one thread is inside a call on refuses a
  * second thread with CLNN_ERROR_INVALID_ARGUMENT instead of racing on its buffers. */
 #include "nn/model.h"
+#include "nn/nn_internal.h"
 #include "test_util.h"
 
 #include <pthread.h>

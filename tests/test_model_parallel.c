@@ -4,16 +4,24 @@
  * replica the same bits; gradients and the epoch loss agree with one device; batch norm keeps
  * replicas identical with the running mean of one device; a frozen parameter stays bit-identical
  * everywhere; a parameter written on the first replica reaches the others; what is not supported
- * (tensor feeds, input gradients) is refused with the model unchanged. */
+ * (tensor feeds, input gradients) is refused with the model unchanged. A branched (residual)
+ * model with a fixed 3:1 split stays within the same tolerance of one device; a fault injected
+ * into one device's backward, read-back or update fails the step naming the device with every
+ * replica's parameters, batch-norm statistics and step count as before, and training goes on as
+ * if it had not been tried; a slowed device gets a smaller measured share. */
 #define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-clnn_model *clnn__m_par_replica(clnn_model *m, int k); /* test hooks (src/nn/model_parallel.c) */
+clnn_model *clnn__m_par_replica(clnn_model *m, int k); /* test hooks (src/nn/exec_api.c) */
 uint64_t clnn__m_par_image_copies(const clnn_model *m);
+clnn_status clnn__m_par_inject_fault(clnn_model *m, int device, int phase, cl_int err);
+clnn_status clnn__m_par_set_delay(clnn_model *m, int device, double seconds);
+enum { FAULT_BACKWARD = 1, FAULT_READBACK = 2, FAULT_APPLY = 3 };
 
 enum { B = 30, IN = 64, STEPS = 20 };
 static float X[4][B * IN];
@@ -208,6 +216,150 @@ static void batch_norm_and_epoch(clnn_device_set *set, int ndev) {
   clnn_model_destroy(par);
 }
 
+/* A residual model: relu(conv(x)) + conv1x1(x), optionally batch norm, dropout, a dense head. */
+static clnn_graph *make_residual(int bn, int *x, int *lab) {
+  clnn_graph *g = NULL;
+  size_t in[3] = {1, 8, 8};
+  int h, s, y, loss;
+  clnn_conv2d_params cp, c1;
+  clnn_conv2d_params_init(&cp);
+  clnn_conv2d_params_init(&c1);
+  cp.pad_top = cp.pad_bottom = cp.pad_left = cp.pad_right = 1;
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 3, in, x));
+  TU_OK(clnn_graph_input(g, "label", CLNN_INT32, 0, NULL, lab));
+  TU_OK(clnn_graph_conv2d(g, "conv1", *x, 4, 3, 3, &cp, 1, &h));
+  if (bn) TU_OK(clnn_graph_batchnorm(g, "bn1", h, 0, 0, &h));
+  TU_OK(clnn_graph_activation(g, NULL, h, CLNN_ACT_RELU, 0, &h));
+  TU_OK(clnn_graph_conv2d(g, "skip", *x, 4, 1, 1, &c1, 0, &s));
+  TU_OK(clnn_graph_add(g, NULL, h, s, &h));
+  TU_OK(clnn_graph_dropout(g, NULL, h, 0.2f, &h));
+  TU_OK(clnn_graph_flatten(g, NULL, h, &h));
+  TU_OK(clnn_graph_dense(g, "head", h, 10, 1, &y));
+  TU_OK(clnn_graph_loss(g, NULL, CLNN_LOSS_SOFTMAX_CROSS_ENTROPY, y, *lab, 1.0f, &loss));
+  TU_OK(clnn_graph_output(g, y));
+  return g;
+}
+
+static void fixed_split(clnn_device_set *set, int ndev) {
+  int x, lab;
+  clnn_graph *g = make_residual(0, &x, &lab);
+  clnn_model *one = NULL, *par = NULL;
+  TU_OK(clnn_model_create(clnn_device_set_context(set, 0), g, 21, &one));
+  TU_OK(clnn_model_create_parallel(set, g, 21, &par));
+  clnn_graph_destroy(g);
+  if (!one || !par) return;
+  double w[CLNN_MAX_SET_DEVICES], sh[CLNN_MAX_SET_DEVICES];
+  for (int k = 0; k < ndev; k++) w[k] = k == 0 ? 3.0 : 1.0;
+  TU_OK(clnn_model_set_split(par, CLNN_SPLIT_FIXED, w, ndev));
+  int measured = -1;
+  TU_OK(clnn_model_get_split(par, sh, ndev, &measured));
+  TU_CHECK(fabs(sh[0] - 3.0 / (ndev + 2)) < 1e-12 && measured == 0, "fixed shares %g (measured %d)",
+           sh[0], measured);
+  float l1 = 0, l2 = 0;
+  for (int s = 0; s < STEPS; s++) {
+    size_t b = s == 3 ? 1 : s == 4 ? 7 : B; /* a batch too small for some devices, an uneven one */
+    clnn_feed f[2] = {{x, X[s % 4], b * IN, NULL}, {lab, Y[s % 4], b, NULL}};
+    TU_OK(clnn_model_train_step(one, f, 2, b, &l1));
+    TU_OK(clnn_model_train_step(par, f, 2, b, &l2));
+  }
+  TU_CHECK(fabsf(l1 - l2) <= 1e-4f * (1.0f + fabsf(l1)), "split 3:1: loss %g vs %g", l1, l2);
+  size_t n1, n2;
+  float *p1 = params_of(one, &n1), *p2 = params_of(par, &n2);
+  TU_CHECK(n1 == n2 && tu_allclose(p2, p1, n1, 1e-4f, 1e-5f, "residual model, split 3:1, 20 steps"),
+           "every parameter within 1e-5 + 1e-4 |value| of one device with a fixed split");
+  free(p1);
+  free(p2);
+  replicas_identical(par, ndev, "after 20 steps split 3:1");
+  TU_OK(clnn_model_get_split(par, sh, ndev, &measured));
+  TU_CHECK(fabs(sh[0] - 3.0 / (ndev + 2)) < 1e-12 && measured == 0, "the fixed split stays");
+  /* a slowed device gets a smaller measured share */
+  TU_OK(clnn_model_set_split(par, CLNN_SPLIT_MEASURE, NULL, 0));
+  TU_OK(clnn__m_par_set_delay(par, 1, 0.15));
+  for (int s = 0; s < 4; s++) {
+    clnn_feed f[2] = {{x, X[s], B * IN, NULL}, {lab, Y[s], B, NULL}};
+    TU_OK(clnn_model_train_step(par, f, 2, B, NULL));
+  }
+  TU_OK(clnn__m_par_set_delay(par, 1, 0.0));
+  TU_OK(clnn_model_get_split(par, sh, ndev, &measured));
+  printf("measured split with device 1 slowed down: %.3f %.3f (measured %d)\n", sh[0], sh[1],
+         measured);
+  TU_CHECK(measured == 1 && sh[1] < sh[0], "the slowed device's share is smaller");
+  replicas_identical(par, ndev, "after the measured steps");
+  clnn_model_destroy(one);
+  clnn_model_destroy(par);
+}
+
+/* One fault: the step fails naming the device, and nothing changed on any replica. */
+static void one_fault(clnn_device_set *set, int ndev, int device, int phase, const char *what) {
+  int x, lab;
+  clnn_graph *g = make_residual(1, &x, &lab);
+  /* `twin` trains alike but never sees the fault */
+  clnn_model *twin = NULL, *par = NULL;
+  TU_OK(clnn_model_create_parallel(set, g, 33, &twin));
+  TU_OK(clnn_model_create_parallel(set, g, 33, &par));
+  clnn_graph_destroy(g);
+  if (!twin || !par) return;
+  double w[CLNN_MAX_SET_DEVICES];
+  for (int k = 0; k < ndev; k++) w[k] = k == 0 ? 3.0 : 1.0;
+  TU_OK(clnn_model_set_split(par, CLNN_SPLIT_FIXED, w, ndev));
+  TU_OK(clnn_model_set_split(twin, CLNN_SPLIT_FIXED, w, ndev));
+  for (int s = 0; s < 3; s++) {
+    clnn_feed f[2] = {{x, X[s], B * IN, NULL}, {lab, Y[s], B, NULL}};
+    TU_OK(clnn_model_train_step(twin, f, 2, B, NULL));
+    TU_OK(clnn_model_train_step(par, f, 2, B, NULL));
+  }
+  size_t n0, n1;
+  float *before0 = params_of(clnn__m_par_replica(par, 0), &n0);
+  float *before1 = params_of(clnn__m_par_replica(par, 1), &n1);
+  uint64_t steps = clnn_model_step_count(par);
+  TU_OK(clnn__m_par_inject_fault(par, device, phase, CL_OUT_OF_RESOURCES));
+  clnn_feed f3[2] = {{x, X[3], B * IN, NULL}, {lab, Y[3], B, NULL}};
+  clnn_status st = clnn_model_train_step(par, f3, 2, B, NULL);
+  char label[32];
+  snprintf(label, sizeof label, "device %d (", device);
+  TU_CHECK(st == CLNN_ERROR_OPENCL, "%s: the step fails with CLNN_ERROR_OPENCL (%s)", what,
+           clnn_status_string(st));
+  TU_CHECK(strstr(clnn_last_error(), label) && strstr(clnn_last_error(), "CL_OUT_OF_RESOURCES") &&
+               strstr(clnn_last_error(), "as before"),
+           "%s: the message names the device and the error: %s", what, clnn_last_error());
+  printf("%s: %s\n", what, clnn_last_error());
+  TU_CHECK(clnn_model_step_count(par) == steps, "%s: step count unchanged", what);
+  float *after0 = params_of(clnn__m_par_replica(par, 0), &n0);
+  float *after1 = params_of(clnn__m_par_replica(par, 1), &n1);
+  TU_CHECK(memcmp(before0, after0, n0 * sizeof(float)) == 0,
+           "%s: parameters and batch-norm statistics unchanged on device 0", what);
+  TU_CHECK(memcmp(before1, after1, n1 * sizeof(float)) == 0,
+           "%s: parameters and batch-norm statistics unchanged on device 1", what);
+  /* training goes on as if the failed step had never been tried */
+  for (int s = 3; s < 6; s++) {
+    clnn_feed f[2] = {{x, X[s % 4], B * IN, NULL}, {lab, Y[s % 4], B, NULL}};
+    TU_OK(clnn_model_train_step(twin, f, 2, B, NULL));
+    TU_OK(clnn_model_train_step(par, f, 2, B, NULL));
+  }
+  replicas_identical(par, ndev, what);
+  size_t na, nb;
+  float *a = params_of(twin, &na), *b = params_of(par, &nb);
+  TU_CHECK(na == nb && memcmp(a, b, na * sizeof(float)) == 0,
+           "%s: after 3 more steps every parameter and statistic has the bits of a model that "
+           "never tried the failed step", what);
+  TU_CHECK(clnn_model_step_count(par) == clnn_model_step_count(twin), "%s: step counts", what);
+  free(a);
+  free(b);
+  free(before0);
+  free(before1);
+  free(after0);
+  free(after1);
+  clnn_model_destroy(twin);
+  clnn_model_destroy(par);
+}
+
+static void faults(clnn_device_set *set, int ndev) {
+  one_fault(set, ndev, 1, FAULT_BACKWARD, "fault in device 1's backward");
+  one_fault(set, ndev, 0, FAULT_READBACK, "fault in device 0's gradient read-back");
+  one_fault(set, ndev, 1, FAULT_APPLY, "fault in device 1's optimizer update");
+}
+
 int main(void) {
   setenv("POCL_DEVICES", "pthread pthread", 0);
   clnn_device_set *set = NULL;
@@ -223,6 +375,8 @@ int main(void) {
   close_to_one_device(set, ndev);
   reads_copy_nothing(set, ndev);
   batch_norm_and_epoch(set, ndev);
+  fixed_split(set, ndev);
+  faults(set, ndev);
   clnn_device_set_destroy(set);
   return tu_finish("test_model_parallel");
 }

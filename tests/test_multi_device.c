@@ -20,11 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* internal test hooks (src/nn/parallel.c) */
+/* internal test hooks (src/nn/net_parallel.c, exec_api.c): a network trains as its graph model,
+ * whose replicas on the other devices are models */
 clnn_status clnn__nn_par_inject_fault(clnn_net *net, int device, int phase, cl_int err);
 clnn_status clnn__nn_par_set_delay(clnn_net *net, int device, double seconds);
-clnn_net *clnn__nn_par_replica(clnn_net *net, int device);
-uint64_t clnn__nn_par_image_copies(const clnn_net *net); /* images clnn__par_sync wrote */
+clnn_model *clnn__nn_par_replica(clnn_net *net, int device);
+uint64_t clnn__nn_par_image_copies(const clnn_net *net); /* images clnn__x_sync wrote */
 enum { FAULT_BACKWARD = 1, FAULT_READBACK = 2, FAULT_APPLY = 3 };
 
 /* The stated tolerance: 2 devices vs 1 after 20 steps, every parameter. */
@@ -106,6 +107,40 @@ static float *params_of(clnn_net *net, size_t *n) {
   return out;
 }
 
+/* The same for a replica (a model: the network's parameters, in the same order). */
+static float *replica_params(clnn_model *m, size_t *n) {
+  size_t np = clnn_model_num_params(m), total = 0;
+  for (size_t i = 0; i < np; i++) {
+    clnn_tensor *t = NULL;
+    TU_OK(clnn_model_param(m, clnn_model_param_name(m, i), &t, NULL));
+    total += clnn_tensor_numel(t);
+  }
+  float *out = malloc(total * sizeof(float)), *p = out;
+  for (size_t i = 0; i < np; i++) {
+    clnn_tensor *t = NULL;
+    TU_OK(clnn_model_param(m, clnn_model_param_name(m, i), &t, NULL));
+    TU_OK(clnn_tensor_read(t, p, clnn_tensor_numel(t)));
+    p += clnn_tensor_numel(t);
+  }
+  *n = total;
+  return out;
+}
+
+static float *replica_grads(clnn_model *m, size_t *n) {
+  size_t np = clnn_model_num_params(m), total = 0;
+  float *out = malloc(clnn_model_num_trainable(m) * sizeof(float) + 1), *p = out;
+  for (size_t i = 0; i < np; i++) {
+    clnn_tensor *g = NULL;
+    TU_OK(clnn_model_param(m, clnn_model_param_name(m, i), NULL, &g));
+    if (!g) continue;
+    TU_OK(clnn_tensor_read(g, p, clnn_tensor_numel(g)));
+    p += clnn_tensor_numel(g);
+    total += clnn_tensor_numel(g);
+  }
+  *n = total;
+  return out;
+}
+
 /* Gradients of the trainable parameters, concatenated. */
 static float *grads_of(clnn_net *net, size_t *n) {
   size_t np = clnn_net_num_params(net), total = 0;
@@ -139,10 +174,10 @@ static void replicas_identical(clnn_net *net, const char *what) {
   size_t n0, nk;
   float *p0 = params_of(net, &n0);
   for (int k = 1; k < ndev; k++) {
-    clnn_net *r = clnn__nn_par_replica(net, k);
+    clnn_model *r = clnn__nn_par_replica(net, k);
     TU_CHECK(r != NULL, "%s: replica %d exists", what, k);
     if (!r) continue;
-    float *pk = params_of(r, &nk);
+    float *pk = replica_params(r, &nk);
     TU_CHECK(nk == n0 && memcmp(p0, pk, n0 * sizeof(float)) == 0,
              "%s: replica %d holds the same bits as replica 0", what, k);
     free(pk);
@@ -336,8 +371,8 @@ static void test_small_batches(void) {
   b = grads_of(one, &n2);
   TU_CHECK(n1 == n2, "gradient counts");
   close_to(a, b, n1, 1e-4f, 1e-6f, "compute_gradients, 3:1");
-  clnn_net *r1 = clnn__nn_par_replica(par, 1);
-  float *c = grads_of(r1, &n2);
+  clnn_model *r1 = clnn__nn_par_replica(par, 1);
+  float *c = replica_grads(r1, &n2);
   TU_CHECK(memcmp(a, c, n1 * sizeof(float)) == 0, "replica 1 holds the summed gradient");
   free(a);
   free(b);
@@ -473,7 +508,7 @@ static void fault_case(int device, int phase, const char *what) {
   }
   size_t n0, n1;
   float *before = params_of(a, &n0);
-  float *before_r = params_of(clnn__nn_par_replica(a, 1), &n1);
+  float *before_r = replica_params(clnn__nn_par_replica(a, 1), &n1);
   uint64_t steps = clnn_net_step_count(a);
   TU_OK(clnn__nn_par_inject_fault(a, device, phase, CL_OUT_OF_RESOURCES));
   clnn_status st = clnn_net_train_step(a, X[3], B * IN, B, Y[3], B, NULL, 0, NULL);
@@ -487,7 +522,7 @@ static void fault_case(int device, int phase, const char *what) {
   printf("%s: %s\n", what, clnn_last_error());
   TU_CHECK(clnn_net_step_count(a) == steps, "%s: step count unchanged", what);
   float *after = params_of(a, &n0);
-  float *after_r = params_of(clnn__nn_par_replica(a, 1), &n1);
+  float *after_r = replica_params(clnn__nn_par_replica(a, 1), &n1);
   TU_CHECK(memcmp(before, after, n0 * sizeof(float)) == 0,
            "%s: parameters and batch-norm statistics unchanged on device 0", what);
   TU_CHECK(memcmp(before_r, after_r, n1 * sizeof(float)) == 0,
@@ -543,7 +578,7 @@ static void test_sync(void) {
   TU_OK(clnn_tensor_fill(bias, 0.5f));
   TU_OK(clnn_net_compute_gradients(a, X[6], B * IN, B, Y[6], B, NULL, 0, NULL));
   clnn_tensor *rb;
-  TU_OK(clnn_net_param(clnn__nn_par_replica(a, 1), "dense2.bias", &rb, NULL));
+  TU_OK(clnn_model_param(clnn__nn_par_replica(a, 1), "dense2.bias", &rb, NULL));
   float *v = tu_read(rb);
   TU_CHECK(v[0] == 0.5f && v[C - 1] == 0.5f, "the written bias reached device 1 (%g)", v[0]);
   free(v);

@@ -178,7 +178,7 @@ clnn_status clnn_net_save(clnn_net *net, const char *path, int flags) {
    * alone (a network that the graph layer cannot express is saved without it) */
   clnn_graph *graph = NULL;
   char *graph_json = NULL;
-  if (clnn__nn_to_graph(net, &graph) == CLNN_SUCCESS) graph_json = clnn__mj_graph_write(&graph->g, NULL);
+  if (clnn__nn_to_graph(net, 0, &graph) == CLNN_SUCCESS) graph_json = clnn__mj_graph_write(&graph->g, NULL);
   clnn_graph_destroy(graph);
   if (graph_json) {
     sb_str(&h, ",\"graph\":");
@@ -337,7 +337,8 @@ static clnn_status load_source(clnn_net *net, const clnn__ms_src *src, const cha
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "clnn_net_load: out of host memory");
     goto done;
   }
-  net->replicas_stale = 1; /* data-parallel replicas take the loaded values at the next step */
+  clnn__x_mark_stale(net->model->par); /* the other devices take the loaded values at the next
+                                          step */
   for (size_t k = 0; k < ne && st == CLNN_SUCCESS; k++) {
     if (clnn__ms_read(src, f.data_off + e[k].begin, host, e[k].numel * 4) != 0) {
       st = clnn__error(CLNN_ERROR_IO, "clnn_net_load: cannot read '%s': %s", path,

@@ -1,7 +1,6 @@
 /* src/nn/data.c — datasets in host memory: the IDX reader (MNIST's file format) that checks every
  * header field against the real file size before allocating anything, datasets built from
- * memory, seeded shuffling (Fisher-Yates over splitmix64) and mini-batch copies. Also the host
- * PRNG the training API shares. */
+ * memory, seeded shuffling (Fisher-Yates over splitmix64, nn_util.c) and mini-batch copies. */
 #include "nn_internal.h"
 
 #include <errno.h>
@@ -25,23 +24,6 @@ struct clnn_dataset {
 };
 
 clnn__dataset_aug *clnn__nn_dataset_aug(clnn_dataset *ds) { return ds ? &ds->aug : NULL; }
-
-/* ---- PRNG ---- */
-
-uint64_t clnn__nn_splitmix64(uint64_t *state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-double clnn__nn_uniform01(uint64_t *state) {
-  return (double)(clnn__nn_splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-uint64_t clnn__nn_hash_str(uint64_t h, const char *s) {
-  return clnn__fnv1a(h, s, strlen(s));
-}
 
 /* ---- IDX ---- */
 

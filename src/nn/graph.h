@@ -6,7 +6,7 @@
 #ifndef CLNN_NN_GRAPH_INTERNAL_H
 #define CLNN_NN_GRAPH_INTERNAL_H
 
-#include "nn/nn_internal.h"
+#include "nn/nn_common.h"
 
 #define CLNN__G_NAME_MAX 64   /* node and value names: 1..63 characters */
 #define CLNN__G_PNAME_MAX 80  /* "<node>.<role>" */
@@ -163,7 +163,9 @@ int clnn__g_name_ok(const char *name);
 /* ---- net_graph.c ---- */
 /* The sequential network's layers as a graph (same names and parameters, input "input", the
  * network's loss against "label" or "target", the last layer as output). */
-clnn_status clnn__nn_to_graph(const clnn_net *net, clnn_graph **out);
+/* for_model: the graph the network trains as (inputs "label" and "target", no loss node: the
+ * loss is the model's outside the graph); otherwise the graph files describe it with. */
+clnn_status clnn__nn_to_graph(const clnn_net *net, int for_model, clnn_graph **out);
 
 /* ---- execution state (model.c) ---- */
 /* Per-batch state an op sees: full-shape device views of values and gradients, parameters,

@@ -10,13 +10,6 @@
 
 /* ---- names and shapes ---- */
 
-size_t clnn__nn_prod(int ndim, const size_t *dims) {
-  size_t p = 1;
-  int ok = 1;
-  for (int i = 0; i < ndim; i++) p = clnn__mul_size(p, dims[i], &ok);
-  return ok ? p : 0;
-}
-
 int clnn__nn_seq(const clnn_net *net, int flag) {
   if (flag < 0) return net->input_seq > 0;
   return flag;
@@ -49,11 +42,6 @@ const char *clnn__nn_role_name(clnn__nn_role role) {
     case CLNN__NN_RUNNING_VAR: return "running_var";
   }
   return "?";
-}
-
-const char *clnn__nn_act_name(clnn_activation act) {
-  const char *name = clnn__act_name(act);
-  return name ? name : "activation";
 }
 
 /* Prefix of automatic layer names. */

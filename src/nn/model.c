@@ -452,7 +452,8 @@ static void stage_free(clnn__mstage *s) {
 
 void clnn_model_destroy(clnn_model *m) {
   if (!m) return;
-  clnn__m_par_destroy(m); /* replicas on other devices, MPI communicator */
+  clnn__x_destroy(m->par); /* replicas on other devices, MPI communicator */
+  clnn__m_xloss_free(m);
   if (m->vbase && m->gbase) clnn__m_drop_buffers(m);
   for (int i = 0; m->stage && i < m->graph.g.num_values; i++) stage_free(&m->stage[i]);
   clnn__m_free_opt(m);

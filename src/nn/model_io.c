@@ -532,6 +532,6 @@ clnn_status clnn_model_load(clnn_model *m, const char *path, int strict, char *m
     clnn__ms_free(&f);
   }
   close(s.fd);
-  if (st == CLNN_SUCCESS) clnn__m_par_mark_stale(m); /* the other devices get it too */
+  if (st == CLNN_SUCCESS) clnn__x_mark_stale(m->par); /* the other devices get it too */
   return st;
 }

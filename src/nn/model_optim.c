@@ -36,6 +36,32 @@ clnn_status clnn__m_alloc_opt(clnn_model *m) {
   return CLNN_SUCCESS;
 }
 
+clnn_status clnn__m_install_opt(clnn_model *m, const clnn_optimizer_config *cfg) {
+  const char *names[2];
+  int slots = clnn__nn_opt_slots(cfg, names);
+  size_t n = 2 * (m->num_params ? m->num_params : 1);
+  clnn_tensor **t = calloc(n, sizeof(*t));
+  if (!t) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate optimizer state");
+  clnn_status st = CLNN_SUCCESS;
+  for (size_t i = 0; i < m->num_params && st == CLNN_SUCCESS; i++) {
+    const clnn__gparam *gp = &m->graph.g.params[m->params[i].gp];
+    for (int k = 0; k < slots && !gp->state && st == CLNN_SUCCESS; k++) {
+      st = clnn_tensor_create(m->ctx, gp->ndim, gp->dims, &t[2 * i + (size_t)k]);
+      if (st == CLNN_SUCCESS) st = clnn_tensor_fill(t[2 * i + (size_t)k], 0.0f);
+    }
+  }
+  if (st == CLNN_SUCCESS) {
+    clnn__m_free_opt(m);
+    for (size_t i = 0; i < m->num_params; i++)
+      for (int k = 0; k < 2; k++) m->params[i].opt[k] = t[2 * i + (size_t)k];
+    m->opt = *cfg;
+  } else {
+    for (size_t i = 0; i < n; i++) clnn_tensor_destroy(t[i]);
+  }
+  free(t);
+  return st;
+}
+
 clnn_status clnn_model_set_optimizer(clnn_model *m, const clnn_optimizer_config *cfg) {
   const char *fn = "clnn_model_set_optimizer";
   if (!m || !cfg) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model or cfg is NULL", fn);
@@ -53,6 +79,7 @@ clnn_status clnn_model_set_optimizer(clnn_model *m, const clnn_optimizer_config 
     return st;
   }
   m->step = 0;
+  clnn__x_mark_stale(m->par); /* fresh slots on every replica */
   return CLNN_SUCCESS;
 }
 
@@ -192,15 +219,14 @@ clnn_status clnn_model_current_lr(const clnn_model *m, const char *name, float *
 
 uint64_t clnn_model_step_count(const clnn_model *m) { return m ? m->step : 0; }
 
-static clnn_status step_one(clnn_model *m);
-
 clnn_status clnn_model_optimizer_step(clnn_model *m) {
-  if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_model_optimizer_step: model is NULL");
-  return m->par ? clnn__m_par_step(m, step_one) : step_one(m);
+  const char *fn = "clnn_model_optimizer_step";
+  if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
+  return m->par ? clnn__x_apply(m, fn) : clnn__m_step(m);
 }
 
 /* One replica's update. */
-static clnn_status step_one(clnn_model *m) {
+clnn_status clnn__m_step(clnn_model *m) {
   const char *fn = "clnn_model_optimizer_step";
   if (m->step == UINT64_MAX)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the step count is exhausted", fn);

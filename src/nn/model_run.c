@@ -213,6 +213,7 @@ clnn_status clnn__m_check(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
 /* The objective of the last forward: the weighted sum of the active losses (reads back). */
 clnn_status clnn__m_objective(clnn_model *m, float *loss) {
   const clnn__graph *g = &m->graph.g;
+  if (m->xl.on) return clnn_tensor_read(m->xl.loss, loss, 1);
   double total = 0.0;
   for (int i = 0; i < g->num_losses; i++) {
     int v = g->losses[i].value;
@@ -243,10 +244,34 @@ static clnn_status need_losses(const clnn_model *m, const char *fn) {
   return CLNN_SUCCESS;
 }
 
+/* What a model on several devices refuses: tensor feeds, input gradients, too many feeds. */
+static clnn_status check_parallel(const clnn_model *m, const clnn_feed *feeds, int num_feeds,
+                                  const char *fn) {
+  const clnn__graph *g = &m->graph.g;
+  if (num_feeds > CLNN__G_MAX_IN)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: at most %d feeds on several devices", fn,
+                       CLNN__G_MAX_IN);
+  for (int i = 0; i < num_feeds && feeds; i++)
+    if (feeds[i].tensor)
+      return clnn__error(CLNN_ERROR_UNSUPPORTED,
+                         "%s: a model on several devices takes host feeds (feed %d is a tensor)",
+                         fn, i);
+  for (int v = 0; v < g->num_values; v++)
+    if (m->want_input_grad[v])
+      return clnn__error(CLNN_ERROR_UNSUPPORTED,
+                         "%s: input gradients are not gathered across devices ('%s')", fn,
+                         g->values[v].name);
+  return CLNN_SUCCESS;
+}
+
+/* Gradients (and, with apply, the update) of one batch, on one device or through the
+ * multi-device executor (which checks the objective itself when asked to). */
 static clnn_status gradients(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
-                             float *loss, const char *fn) {
+                             int apply, float *loss, const char *fn) {
   clnn_status st = need_losses(m, fn);
-  if (st == CLNN_SUCCESS && m->par) return clnn__m_par_gradients(m, feeds, num_feeds, batch, loss, fn);
+  if (st == CLNN_SUCCESS && m->par) st = check_parallel(m, feeds, num_feeds, fn);
+  if (st == CLNN_SUCCESS && m->par)
+    return clnn__x_train(m, feeds, num_feeds, batch, apply, loss, CLNN_SUCCESS, fn);
   if (st == CLNN_SUCCESS)
     st = clnn__m_run(m, feeds, num_feeds, batch, m->mode == CLNN_MODE_TRAIN, 1, -1, fn);
   if (st == CLNN_SUCCESS) st = clnn__m_backward(m, NULL, 0, fn);
@@ -258,16 +283,12 @@ static clnn_status model_compute_gradients_impl(clnn_model *m, const clnn_feed *
                                          size_t batch, float *loss) {
   const char *fn = "clnn_model_compute_gradients";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
-  return gradients(m, feeds, num_feeds, batch, loss, fn);
+  return gradients(m, feeds, num_feeds, batch, 0, loss, fn);
 }
 
-/* The objective and every trained gradient are finite (clnn_model_set_check_finite); with
- * several devices the objective is already on the host (par_loss). */
-static clnn_status model_check_finite(clnn_model *m, const float *par_loss, const char *fn) {
-  float loss = 0.0f;
-  clnn_status st = par_loss ? CLNN_SUCCESS : clnn__m_objective(m, &loss);
-  if (st != CLNN_SUCCESS) return st;
-  if (par_loss) loss = *par_loss;
+/* The objective and every trained gradient are finite (clnn_model_set_check_finite). */
+clnn_status clnn__m_check_finite(clnn_model *m, float loss, const char *fn) {
+  clnn_status st = CLNN_SUCCESS;
   if (!isfinite(loss))
     return clnn__error(CLNN_ERROR_NOT_FINITE, "%s: the objective is %g: training diverged (lower "
                        "the learning rate, clip gradients); nothing was updated", fn, (double)loss);
@@ -299,14 +320,13 @@ static clnn_status model_train_step_impl(clnn_model *m, const clnn_feed *feeds, 
                                   size_t batch, float *loss) {
   const char *fn = "clnn_model_train_step";
   if (!m) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: model is NULL", fn);
+  if (m->par) return gradients(m, feeds, num_feeds, batch, 1, loss, fn);
   float l = 0.0f;
-  clnn_status st = gradients(m, feeds, num_feeds, batch, m->par ? &l : NULL, fn);
-  if (st == CLNN_SUCCESS && m->check_finite) st = model_check_finite(m, m->par ? &l : NULL, fn);
-  if (st == CLNN_SUCCESS) st = clnn_model_optimizer_step(m);
-  if (st == CLNN_SUCCESS && loss) {
-    if (m->par) *loss = l;
-    else st = clnn__m_objective(m, loss);
-  }
+  clnn_status st = gradients(m, feeds, num_feeds, batch, 0, NULL, fn);
+  if (st == CLNN_SUCCESS && m->check_finite) st = clnn__m_objective(m, &l);
+  if (st == CLNN_SUCCESS && m->check_finite) st = clnn__m_check_finite(m, l, fn);
+  if (st == CLNN_SUCCESS) st = clnn__m_step(m);
+  if (st == CLNN_SUCCESS && loss) st = clnn__m_objective(m, loss);
   return st;
 }
 

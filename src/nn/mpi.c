@@ -1,6 +1,6 @@
 /* src/nn/mpi.c — the MPI side of data-parallel training (built only with -DCLNN_WITH_MPI=ON):
  * initialisation helpers, a private duplicate of the caller's communicator with errors returned
- * instead of fatal, and the collectives parallel.c uses. The gradient sum is deterministic: a
+ * instead of fatal, and the collectives the multi-device executor (exec.c) uses. The gradient sum is deterministic: a
  * reduce-scatter written as MPI_Alltoallv (rank r receives slice r of every rank's vector) whose
  * slices each rank adds in rank order, in double, followed by MPI_Allgatherv of the summed
  * slices. Only data movement is left to MPI, so every rank gets the same bits whatever the

@@ -1,9 +1,11 @@
 /* src/nn/net.c — the sequential network: a small builder over the graph layer. Creation,
  * settings, first-use finalisation (the layers become a graph model with the same names,
- * initialisation and results; the network keeps its optimizer state and a parameter table over
- * the model's tensors, which checkpoints and data-parallel training use), parameter access by
+ * initialisation and results, and the network's loss as the model's loss outside its graph; the
+ * network keeps a parameter table over the model's tensors and optimizer slots, which
+ * checkpoints use), parameter access by
  * name and the summary table. Training and inference are in net_train.c. */
 #include "nn/model.h"
+#include "nn/nn_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,45 +63,19 @@ int clnn__nn_opt_slots(const clnn_optimizer_config *cfg, const char *names[2]) {
 
 static clnn_status check_opt(const clnn_optimizer_config *c) { return clnn__nn_check_opt(c); }
 
-/* New zeroed optimizer slots for every trainable parameter into `slots` [num_params * 2]. */
-static clnn_status alloc_opt(clnn_net *net, const clnn_optimizer_config *cfg, clnn_tensor **slots) {
-  const char *names[2];
-  int ns = clnn__nn_opt_slots(cfg, names);
-  clnn_status st = CLNN_SUCCESS;
-  for (size_t i = 0; i < net->num_params && st == CLNN_SUCCESS; i++) {
-    clnn__nn_param *p = &net->params[i];
-    slots[2 * i] = slots[2 * i + 1] = NULL;
-    if (!p->trainable) continue;
-    for (int k = 0; k < ns && st == CLNN_SUCCESS; k++) {
-      st = clnn_tensor_create(net->ctx, p->ndim, p->dims, &slots[2 * i + k]);
-      if (st == CLNN_SUCCESS) st = clnn_tensor_fill(slots[2 * i + k], 0.0f);
-    }
-  }
-  if (st != CLNN_SUCCESS)
-    for (size_t i = 0; i < 2 * net->num_params; i++) {
-      clnn_tensor_destroy(slots[i]);
-      slots[i] = NULL;
-    }
-  return st;
+/* The network's optimizer slots are its model's: point the parameter table at them. */
+static void link_slots(clnn_net *net) {
+  for (size_t i = 0; i < net->num_params; i++)
+    for (int k = 0; k < 2; k++) net->params[i].opt[k] = net->model->params[i].opt[k];
 }
 
 /* Replaces the optimizer state by fresh zeroed slots for cfg (all or nothing). */
 static clnn_status install_opt(clnn_net *net, const clnn_optimizer_config *cfg) {
-  size_t n = 2 * net->num_params;
-  clnn_tensor **slots = calloc(n ? n : 1, sizeof(*slots));
-  if (!slots) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate optimizer state");
-  clnn_status st = alloc_opt(net, cfg, slots);
-  if (st == CLNN_SUCCESS) {
-    for (size_t i = 0; i < net->num_params; i++) {
-      clnn__nn_param *p = &net->params[i];
-      for (int k = 0; k < 2; k++) {
-        clnn_tensor_destroy(p->opt[k]);
-        p->opt[k] = slots[2 * i + k];
-      }
-    }
-  }
-  free(slots);
-  return st;
+  clnn_status st = clnn__m_install_opt(net->model, cfg);
+  if (st != CLNN_SUCCESS) return st;
+  link_slots(net);
+  clnn__x_mark_stale(net->model->par); /* fresh slots on every device */
+  return CLNN_SUCCESS;
 }
 
 clnn_status clnn__nn_opt_reset(clnn_net *net) {
@@ -147,29 +123,20 @@ clnn_status clnn_net_create(clnn_context *ctx, int ndim, const size_t *input_dim
 /* Releases what clnn__nn_finalize builds (the model, the parameter table, the optimizer state,
  * the loss scalars): a failed finalize leaves the network as it was, and destroy frees the rest. */
 static void release_finalized(clnn_net *net) {
-  for (size_t i = 0; i < net->num_params; i++) { /* value and grad belong to the model */
-    clnn_tensor_destroy(net->params[i].opt[0]);
-    clnn_tensor_destroy(net->params[i].opt[1]);
-  }
-  free(net->params);
+  free(net->params); /* (values, gradients, slots and the loss scalar belong to the model) */
   net->params = NULL;
   net->num_params = 0;
   clnn_model_destroy(net->model);
   net->model = NULL;
-  free(net->node_layer);
-  net->node_layer = NULL;
-  clnn_tensor_destroy(net->loss_t);
   clnn_tensor_destroy(net->loss_sum);
   clnn_tensor_destroy(net->state_backup);
   net->loss_t = net->loss_sum = net->state_backup = NULL;
-  clnn__nn_free_io(net);
   for (int i = 0; i < net->num_layers; i++) net->layers[i].num_params = 0;
 }
 
 void clnn_net_destroy(clnn_net *net) {
   if (!net) return;
-  clnn__nn_par_destroy(net); /* replicas on other devices, MPI communicator */
-  release_finalized(net);
+  release_finalized(net); /* (the model takes its replicas and MPI communicator with it) */
   free(net->layers);
   clnn_context *ctx = net->ctx;
   free(net);
@@ -201,7 +168,6 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_config *c
   }
   net->opt = *cfg;
   net->step = 0;
-  net->replicas_stale = 1;
   return CLNN_SUCCESS;
 }
 
@@ -217,7 +183,7 @@ clnn_status clnn_net_set_learning_rate(clnn_net *net, float lr) {
 clnn_status clnn_net_set_check_finite(clnn_net *net, int on) {
   if (!net)
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_net_set_check_finite: net is NULL");
-  if (on && net->par)
+  if (on && (net->devset || (net->model && net->model->par)))
     return clnn__error(CLNN_ERROR_UNSUPPORTED, "clnn_net_set_check_finite: a network on several "
                        "devices or ranks (the check runs on one device)");
   net->check_finite = on ? 1 : 0;
@@ -273,21 +239,6 @@ static clnn_status param_table(clnn_net *net) {
   return CLNN_SUCCESS;
 }
 
-/* The layer each model node belongs to: the node of the same name, or "<layer>.in"/".out"
- * around a batch norm over sequence features; -1 for the loss. */
-static clnn_status node_layers(clnn_net *net) {
-  const clnn__graph *g = &net->model->graph.g;
-  net->node_layer = malloc((size_t)(g->num_nodes ? g->num_nodes : 1) * sizeof(int));
-  if (!net->node_layer) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate a table");
-  for (int i = 0; i < g->num_nodes; i++) {
-    const char *name = g->nodes[i].name, *dot = strrchr(name, '.');
-    int l = layer_named(net, name, strlen(name));
-    if (l < 0 && dot) l = layer_named(net, name, (size_t)(dot - name));
-    net->node_layer[i] = l;
-  }
-  return CLNN_SUCCESS;
-}
-
 clnn_status clnn__nn_finalize(clnn_net *net) {
   if (net->finalized) return CLNN_SUCCESS;
   if (net->num_layers == 0)
@@ -295,21 +246,25 @@ clnn_status clnn__nn_finalize(clnn_net *net) {
   int saved_input_seq = net->input_seq;
   if (net->input_seq < 0) net->input_seq = 0;
   clnn_graph *g = NULL;
-  clnn_status st = clnn__nn_to_graph(net, &g);
+  clnn_status st = clnn__nn_to_graph(net, 1, &g);
   if (st == CLNN_SUCCESS)
     st = clnn__m_create_bare(net->ctx, &g->g, net->seed, &net->model, "clnn_net");
   if (st == CLNN_SUCCESS) {
     const clnn__graph *mg = &net->model->graph.g;
     net->in_v = clnn__g_find_value(mg, "input");
     net->out_v = mg->outputs[0];
+    net->label_v = clnn__g_find_value(mg, "label");
+    net->target_v = clnn__g_find_value(mg, "target");
     st = param_table(net);
   }
   clnn_graph_destroy(g);
-  if (st == CLNN_SUCCESS) st = node_layers(net);
   size_t one = 1;
-  if (st == CLNN_SUCCESS) st = clnn_tensor_create(net->ctx, 1, &one, &net->loss_t);
+  if (st == CLNN_SUCCESS)
+    st = clnn__m_xloss_init(net->model, net->loss, net->out_v, net->label_v, net->target_v);
+  if (st == CLNN_SUCCESS) net->loss_t = net->model->xl.loss;
   if (st == CLNN_SUCCESS) st = clnn_tensor_create(net->ctx, 1, &one, &net->loss_sum);
   if (st == CLNN_SUCCESS) st = install_opt(net, &net->opt);
+  if (st == CLNN_SUCCESS) st = clnn__nn_par_attach(net);
   if (st != CLNN_SUCCESS) {
     release_finalized(net);
     net->input_seq = saved_input_seq;
@@ -383,7 +338,7 @@ clnn_status clnn_net_param(clnn_net *net, const char *name, clnn_tensor **value,
       if (grad) *grad = net->params[i].grad;
       /* the caller may write to the tensor: the next parallel step compares it with a replica
        * (reading it copies nothing) */
-      net->params[i].exposed = 1;
+      net->model->params[i].exposed = 1;
       return CLNN_SUCCESS;
     }
   char list[512];

@@ -4,6 +4,7 @@
  * writes this graph into the file's metadata, so clnn_model_load_file and clnn-predict rebuild a
  * saved network without its source. */
 #include "nn/graph.h"
+#include "nn/nn_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,7 +79,7 @@ static clnn_status layer_node(clnn__graph *g, const clnn_net *net, const clnn__n
   return clnn__error(CLNN_ERROR_INTERNAL, "layer kind %d", (int)l->kind);
 }
 
-clnn_status clnn__nn_to_graph(const clnn_net *net, clnn_graph **out) {
+clnn_status clnn__nn_to_graph(const clnn_net *net, int for_model, clnn_graph **out) {
   clnn_graph *gr = NULL;
   clnn_status st = clnn_graph_create(&gr);
   if (st != CLNN_SUCCESS) return st;
@@ -88,7 +89,14 @@ clnn_status clnn__nn_to_graph(const clnn_net *net, clnn_graph **out) {
   for (int i = 0; i < net->num_layers && st == CLNN_SUCCESS; i++)
     st = layer_node(&gr->g, net, &net->layers[i], v, &v);
   if (st == CLNN_SUCCESS) st = clnn_graph_output(gr, v);
-  if (st == CLNN_SUCCESS) {
+  if (st == CLNN_SUCCESS && for_model) {
+    const clnn__gvalue *o = &gr->g.values[v];
+    size_t dims[4];
+    int nd = o->ndim;
+    memcpy(dims, o->dims, sizeof dims);
+    st = clnn_graph_input(gr, "label", CLNN_INT32, nd - 1, dims, &target);
+    if (st == CLNN_SUCCESS) st = clnn_graph_input(gr, "target", CLNN_FLOAT32, nd, dims, &target);
+  } else if (st == CLNN_SUCCESS) {
     const clnn__gvalue *o = &gr->g.values[v];
     if (net->loss == CLNN_LOSS_SOFTMAX_CROSS_ENTROPY)
       st = clnn_graph_input(gr, "label", CLNN_INT32, o->ndim - 1, o->dims, &target);

@@ -1,9 +1,10 @@
 /* src/nn/net_train.c — training and inference of a sequential network through its graph model:
  * argument checks (everything that can be checked before anything runs), the pass (the model's
- * forward to the output, the network's loss and its gradient as the seed of the model's
- * backward, with a per-layer hook for data-parallel read-back), the optimizer step, epochs over
- * a dataset, predict, accuracy and evaluate. */
+ * training pass with the network's loss as the model's loss outside its graph; on several
+ * devices the multi-device executor's step), the optimizer step (the model's), epochs over a
+ * dataset, predict, accuracy and evaluate. */
 #include "nn/model.h"
+#include "nn/nn_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +22,11 @@ static int output_seq(const clnn_net *net) {
 }
 
 /* Classes (last output dim) and predictions per sample. */
+static size_t out_classes(const clnn_net *net) {
+  const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
+  return l->out_dims[l->out_ndim - 1];
+}
+
 static void out_rows(const clnn_net *net, size_t *classes, size_t *rows_per_sample) {
   const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
   *classes = l->out_dims[l->out_ndim - 1];
@@ -74,85 +80,33 @@ static clnn_status check_targets(clnn_net *net, size_t n, const int32_t *labels,
 
 /* ---- the loss on the model's output ---- */
 
-static void drop_io(clnn_net *net) {
-  clnn_tensor *ts[] = {net->out_v2, net->dout_v2, net->dout_full, net->target_full};
-  for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) clnn_tensor_destroy(ts[k]);
-  net->out_v2 = net->dout_v2 = net->dout_full = net->target_full = NULL;
-  net->io_batch = 0;
-}
-
-void clnn__nn_free_io(clnn_net *net) {
-  drop_io(net);
-  clnn_tensor_destroy(net->dout);
-  clnn_tensor_destroy(net->target);
-  net->dout = net->target = NULL;
-  net->io_cap = 0;
-}
-
-/* The output gradient and target buffers and their views for a batch of n. */
-static clnn_status ensure_io(clnn_net *net, size_t n) {
-  if (net->io_batch == n) return CLNN_SUCCESS;
-  drop_io(net);
-  size_t per = out_numel(net), classes, rps;
-  out_rows(net, &classes, &rps);
-  clnn_status st = CLNN_SUCCESS;
-  if (n > net->io_cap) {
-    clnn_tensor_destroy(net->dout);
-    clnn_tensor_destroy(net->target);
-    net->dout = net->target = NULL;
-    net->io_cap = 0;
-    size_t total = n * per;
-    st = clnn_tensor_create(net->ctx, 1, &total, &net->dout);
-    if (st == CLNN_SUCCESS) st = clnn_tensor_create(net->ctx, 1, &total, &net->target);
-    if (st != CLNN_SUCCESS) return st;
-    net->io_cap = n;
-  }
-  const clnn__nn_layer *l = &net->layers[net->num_layers - 1];
-  size_t full[CLNN_MAX_DIMS], rows[2] = {n * rps, classes};
-  full[0] = n;
-  for (int i = 0; i < l->out_ndim; i++) full[i + 1] = l->out_dims[i];
-  st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(net->dout), l->out_ndim + 1, full,
-                        &net->dout_full);
-  if (st == CLNN_SUCCESS)
-    st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(net->dout), 2, rows, &net->dout_v2);
-  if (st == CLNN_SUCCESS)
-    st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(net->target), l->out_ndim + 1, full,
-                          &net->target_full);
-  if (st != CLNN_SUCCESS) {
-    drop_io(net);
-    return st;
-  }
-  net->io_batch = n;
-  return CLNN_SUCCESS;
-}
-
-/* The loss of the model's current output into net->loss_t and, when grad, its gradient into
- * net->dout. */
+/* The loss of the model's current output into net->loss_t and, when grad, its gradient (the
+ * model's loss outside its graph, of the network's current kind). */
 static clnn_status net_loss(clnn_net *net, size_t n, const int32_t *labels, const float *targets,
                             int grad) {
-  clnn_tensor *out = NULL;
-  clnn_status st = ensure_io(net, n);
-  if (st == CLNN_SUCCESS) st = clnn_model_value(net->model, net->out_v, &out);
-  if (st != CLNN_SUCCESS) return st;
-  if (net->loss == CLNN_LOSS_SOFTMAX_CROSS_ENTROPY) {
-    /* the output as [rows, classes]: a view kept while the model's buffer and the batch stay */
-    size_t d[2] = {clnn_tensor_dim(net->dout_v2, 0), clnn_tensor_dim(net->dout_v2, 1)};
-    if (!net->out_v2 || clnn_tensor_cl_mem(net->out_v2) != clnn_tensor_cl_mem(out) ||
-        clnn_tensor_dim(net->out_v2, 0) != d[0]) {
-      clnn_tensor_destroy(net->out_v2);
-      net->out_v2 = NULL;
-      st = clnn_tensor_wrap(net->ctx, clnn_tensor_cl_mem(out), 2, d, &net->out_v2);
-      if (st != CLNN_SUCCESS) return st;
-    }
-    return clnn_softmax_cross_entropy(net->ctx, net->out_v2, labels, d[0], net->loss_t,
-                                      grad ? net->dout_v2 : NULL);
-  }
-  st = clnn_tensor_write(net->target_full, targets, clnn_tensor_numel(net->target_full));
-  if (st != CLNN_SUCCESS) return st;
-  if (net->loss == CLNN_LOSS_MSE)
-    return clnn_mse_loss(net->ctx, out, net->target_full, net->loss_t, grad ? net->dout_full : NULL);
-  return clnn_bce_with_logits(net->ctx, out, net->target_full, net->loss_t,
-                              grad ? net->dout_full : NULL);
+  net->model->xl.kind = net->loss;
+  return clnn__m_xloss_eval(net->model, n, labels, targets, grad);
+}
+
+/* The feeds of a training call: the input, and the labels or targets of the loss. */
+static int train_feeds(const clnn_net *net, const float *x, size_t batch, const int32_t *labels,
+                       const float *targets, clnn_feed f[2]) {
+  f[0] = (clnn_feed){net->in_v, x, batch * clnn__nn_prod(net->in_ndim, net->in_dims), NULL};
+  if (net->loss == CLNN_LOSS_SOFTMAX_CROSS_ENTROPY)
+    f[1] = (clnn_feed){net->label_v, labels, batch * (out_numel(net) / out_classes(net)), NULL};
+  else f[1] = (clnn_feed){net->target_v, targets, batch * out_numel(net), NULL};
+  return 2;
+}
+
+/* The network's settings on its model before a training call. */
+static void settings_to_model(clnn_net *net) {
+  clnn_model *m = net->model;
+  m->seed = net->seed; /* (a checkpoint may have brought another dropout seed) */
+  m->train_forwards = net->train_forwards;
+  m->step = net->step;
+  m->opt = net->opt;
+  m->xl.kind = net->loss;
+  m->mode = CLNN_MODE_TRAIN;
 }
 
 static clnn_status check_batch_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
@@ -191,86 +145,29 @@ static clnn_status check_finite(clnn_net *net, const char *fn) {
 
 /* ---- the pass ---- */
 
-typedef struct hook_state {
-  clnn_net *net;
-  clnn__nn_layer_hook hook;
-  void *user;
-  int next; /* layers above `next` have had their hook */
-} hook_state;
-
-/* Calls the network's hook for every layer from the last one hooked down to `down_to`. */
-static clnn_status hook_layers(hook_state *h, int down_to) {
-  for (; h->next >= down_to && h->next >= 0; h->next--) {
-    clnn_status st = h->hook(h->user, h->next);
-    if (st != CLNN_SUCCESS) return st;
-  }
-  return CLNN_SUCCESS;
-}
-
-/* After a node's backward: its layer's gradients are complete once the layer's first node ran
- * (backward goes in reverse node order). */
-static clnn_status node_done(void *user, int node) {
-  hook_state *h = user;
-  int layer = h->net->node_layer[node];
-  if (layer < 0) return CLNN_SUCCESS;
-  const clnn__graph *g = &h->net->model->graph.g;
-  if (node > 0 && h->net->node_layer[node - 1] == layer) return CLNN_SUCCESS;
-  (void)g;
-  return hook_layers(h, layer);
-}
-
 static clnn_status train_local(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
-                               const float *targets, int apply, clnn__nn_layer_hook hook,
-                               void *user, const char *fn) {
+                               const float *targets, int apply, const char *fn) {
   clnn_status st = check_batch_args(net, x, KNOWN_COUNT, batch, fn);
   if (st == CLNN_SUCCESS) st = check_targets(net, batch, labels, KNOWN_COUNT, targets, KNOWN_COUNT, fn);
   if (st != CLNN_SUCCESS) return st;
-  clnn_model *m = net->model;
-  clnn_feed in = {net->in_v, x, batch * clnn__nn_prod(net->in_ndim, net->in_dims), NULL};
-  m->seed = net->seed; /* (a checkpoint may have brought another dropout seed) */
-  m->train_forwards = net->train_forwards;
-  m->sample_offset = net->sample_offset;
-  st = clnn__m_run(m, &in, 1, batch, 1, 1, net->out_v, fn);
-  if (st == CLNN_SUCCESS) st = net_loss(net, batch, labels, targets, 1);
-  hook_state h = {net, hook, user, net->num_layers - 1};
-  if (hook) {
-    m->node_hook = node_done;
-    m->hook_user = &h;
-  }
-  clnn_feed seed = {net->out_v, NULL, 0, net->dout_full};
-  if (st == CLNN_SUCCESS) st = clnn__m_backward(m, &seed, 1, fn);
-  m->node_hook = NULL;
-  m->hook_user = NULL;
-  if (st == CLNN_SUCCESS && hook) st = hook_layers(&h, 0);
-  if (st == CLNN_SUCCESS) net->train_forwards = m->train_forwards;
+  clnn_feed f[2];
+  int nf = train_feeds(net, x, batch, labels, targets, f);
+  settings_to_model(net);
+  st = clnn__m_pass(net->model, f, nf, batch, 0, NULL, NULL, NULL, fn);
+  if (st == CLNN_SUCCESS) net->train_forwards = net->model->train_forwards;
   if (st == CLNN_SUCCESS && apply && net->check_finite) st = check_finite(net, fn);
   if (st == CLNN_SUCCESS && apply) st = clnn__nn_optimizer_step(net);
   return st;
 }
 
+/* The model's update with the network's optimizer settings and step count. */
 clnn_status clnn__nn_optimizer_step(clnn_net *net) {
-  const clnn_optimizer_config *c = &net->opt;
-  clnn_status st = CLNN_SUCCESS;
-  if (c->clip_grad_norm > 0.0f) {
-    clnn_tensor **grads = malloc((net->num_params ? net->num_params : 1) * sizeof(*grads));
-    if (!grads) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate gradient list");
-    size_t count = 0;
-    for (size_t i = 0; i < net->num_params; i++)
-      if (net->params[i].trainable) grads[count++] = net->params[i].grad;
-    if (count) st = clnn_clip_grad_norm(net->ctx, grads, count, c->clip_grad_norm, NULL);
-    free(grads);
-    if (st != CLNN_SUCCESS) return st;
-  }
   if (net->step == UINT64_MAX) /* refused at load; never reached by training */
     return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "the optimizer step count would overflow");
-  uint64_t step = net->step + 1;
-  for (size_t i = 0; i < net->num_params && st == CLNN_SUCCESS; i++) {
-    clnn__nn_param *p = &net->params[i];
-    if (p->trainable)
-      st = clnn__nn_update_param(net->ctx, c, c->lr, c->weight_decay, step, p->value, p->grad,
-                                 p->opt);
-  }
-  if (st == CLNN_SUCCESS) net->step = step;
+  net->model->opt = net->opt;
+  net->model->step = net->step;
+  clnn_status st = clnn__m_step(net->model);
+  if (st == CLNN_SUCCESS) net->step = net->model->step;
   return st;
 }
 
@@ -340,8 +237,8 @@ static clnn_status state_copy(clnn_net *net, int restore) {
   return CLNN_SUCCESS;
 }
 
-/* The same, split across devices and MPI ranks when the network has several (parallel.c, which
- * restores its own state on failure). Everything that can be checked is checked before anything
+/* The same, split across devices and MPI ranks when the network has several (through the
+ * multi-device executor, which restores its own state on failure). Everything that can be checked is checked before anything
  * runs; a later failure (device, memory) restores the running statistics. */
 static clnn_status train_core(clnn_net *net, const float *x, size_t x_count, size_t batch,
                               const int32_t *labels, size_t labels_count, const float *targets,
@@ -352,16 +249,33 @@ static clnn_status train_core(clnn_net *net, const float *x, size_t x_count, siz
     st = clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: the optimizer step count would overflow", fn);
   if (st != CLNN_SUCCESS) return st;
   /* The caller's buffer lengths and labels are checked before anything reads them; with MPI
-   * inside the ranks' agreement (parallel.c), so that a rank that refuses does not leave the
+   * inside the ranks' agreement (exec.c), so that a rank that refuses does not leave the
    * others waiting. */
-  if (net->par)
-    return clnn__nn_par_train(net, x, x_count, batch, labels, labels_count, targets,
-                              targets_count, apply, fn);
+  if (net->model->par) {
+    clnn_status pre = clnn__nn_check_train_args(net, x, x_count, batch, labels, labels_count,
+                                                targets, targets_count, fn);
+    clnn_feed f[2];
+    int nf = train_feeds(net, x, batch, labels, targets, f);
+    float loss = 0.0f;
+    settings_to_model(net);
+    st = clnn__x_train(net->model, f, nf, batch, apply, &loss, pre, fn);
+    /* with MPI the first step may have brought rank 0's settings and slots */
+    clnn_model *m = net->model;
+    net->step = m->step;
+    net->train_forwards = m->train_forwards;
+    net->seed = m->seed;
+    net->opt = m->opt;
+    net->loss = m->xl.kind;
+    for (size_t i = 0; i < net->num_params; i++)
+      for (int k = 0; k < 2; k++) net->params[i].opt[k] = m->params[i].opt[k];
+    if (st == CLNN_SUCCESS) st = clnn_tensor_write(net->loss_t, &loss, 1);
+    return st;
+  }
   if ((st = clnn__nn_check_train_args(net, x, x_count, batch, labels, labels_count, targets,
                                       targets_count, fn)) != CLNN_SUCCESS ||
       (st = state_copy(net, 0)) != CLNN_SUCCESS)
     return st;
-  st = train_local(net, x, batch, labels, targets, apply, NULL, NULL, fn);
+  st = train_local(net, x, batch, labels, targets, apply, fn);
   if (st != CLNN_SUCCESS) {
     char keep[1024];
     snprintf(keep, sizeof keep, "%s", clnn_last_error());
@@ -369,12 +283,6 @@ static clnn_status train_core(clnn_net *net, const float *x, size_t x_count, siz
     clnn__error(st, "%s", keep);
   }
   return st;
-}
-
-clnn_status clnn__nn_train_pass(clnn_net *net, const float *x, size_t batch, const int32_t *labels,
-                                const float *targets, clnn__nn_layer_hook hook, void *user,
-                                const char *fn) {
-  return train_local(net, x, batch, labels, targets, 0, hook, user, fn);
 }
 
 clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t x_count, size_t batch,

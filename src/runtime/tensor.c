@@ -250,6 +250,35 @@ clnn_status clnn_tensor_read(const clnn_tensor *t, float *dst, size_t count) {
   return CLNN_SUCCESS;
 }
 
+/* Non-blocking copies of a whole tensor for the multi-device executor: a read whose completion
+ * `ev` reports (the caller releases it), and a write the queue orders before later work. */
+clnn_status clnn__tensor_read_async(const clnn_tensor *t, float *dst, cl_event *ev) {
+  cl_int err = clEnqueueReadBuffer(t->ctx->queue, t->mem, CL_FALSE, 0, t->numel * sizeof(float),
+                                   dst, 0, NULL, ev);
+  if (err != CL_SUCCESS) {
+    if (ev) *ev = NULL;
+    return clnn__cl_error(err, "clEnqueueReadBuffer (non-blocking read)");
+  }
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__tensor_write_async(clnn_tensor *t, const float *src) {
+  cl_int err = clEnqueueWriteBuffer(t->ctx->queue, t->mem, CL_FALSE, 0, t->numel * sizeof(float),
+                                    src, 0, NULL, NULL);
+  if (err != CL_SUCCESS) return clnn__cl_error(err, "clEnqueueWriteBuffer (non-blocking write)");
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn__context_flush(clnn_context *ctx) {
+  cl_int err = clFlush(ctx->queue);
+  return err == CL_SUCCESS ? CLNN_SUCCESS : clnn__cl_error(err, "clFlush");
+}
+
+clnn_status clnn__context_finish(clnn_context *ctx) {
+  cl_int err = clFinish(ctx->queue);
+  return err == CL_SUCCESS ? CLNN_SUCCESS : clnn__cl_error(err, "clFinish");
+}
+
 clnn_status clnn_tensor_fill(clnn_tensor *t, float value) {
   if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "clnn_tensor_fill: tensor is NULL");
   clnn_status live = clnn__context_check_live(t->ctx, "clnn_tensor_fill");

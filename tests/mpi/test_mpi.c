@@ -21,7 +21,7 @@
 
 clnn_status clnn__nn_par_inject_fault(clnn_net *net, int device, int phase, cl_int err);
 clnn_status clnn__nn_par_set_delay(clnn_net *net, int device, double seconds);
-clnn_net *clnn__nn_par_replica(clnn_net *net, int device);
+clnn_model *clnn__nn_par_replica(clnn_net *net, int device);
 enum { FAULT_BACKWARD = 1 };
 
 /* The stated tolerance (as tests/test_multi_device.c): every parameter after 20 steps. */
