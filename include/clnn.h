@@ -72,6 +72,8 @@
  *
  * Environment variables: CLNN_DEVICE (device selection), CLNN_DEVICES (device set: a list or
  * `all`), CLNN_DEVICE_CLASS (run as another device class: gpu, cpu, accelerator),
+ * CLNN_DEVICE_LIMITS (report smaller device limits, e.g. `wg=64,local=16384`: a context's work-group
+ * size and local memory are capped to them, for testing small-limit devices),
  * CLNN_CACHE_DIR (kernel binary cache,
  * `off` disables), CLNN_BINARY_DIR (prebuilt kernel binaries), CLNN_KERNEL_DIR (read the cl/ kernel sources from
  * disk instead of the embedded copies), CLNN_LOG (log level to stderr). */

@@ -66,6 +66,38 @@ static clnn_status resolve_device_class(const clnn_context_options *o, clnn_devi
                      "CLNN_DEVICE_CLASS=\"%s\": use gpu, cpu or accelerator (or unset it)", v);
 }
 
+/* $CLNN_DEVICE_LIMITS ("wg=64,local=16384"; either part may be left out): the context reports, and
+ * every launch-size and local-memory decision uses, at most these limits, so the tests can run
+ * every kernel as on a device with small limits (docs/ARCHITECTURE.md, "Device classes"). */
+static clnn_status apply_device_limits(clnn_context *ctx) {
+  const char *v = getenv("CLNN_DEVICE_LIMITS");
+  if (!v || !*v) return CLNN_SUCCESS;
+  const char *p = v;
+  while (*p) {
+    char key[16];
+    unsigned long long n = 0;
+    int used = 0;
+    if (sscanf(p, "%15[a-z]=%llu%n", key, &n, &used) != 2 || n == 0 || (p[used] && p[used] != ','))
+      goto bad;
+    if (!strcmp(key, "wg")) {
+      if (n < ctx->info.max_work_group_size || !ctx->info.max_work_group_size) ctx->info.max_work_group_size = (size_t)n;
+    } else if (!strcmp(key, "local")) {
+      if (n < ctx->info.local_mem_bytes || !ctx->info.local_mem_bytes) ctx->info.local_mem_bytes = n;
+    } else {
+      goto bad;
+    }
+    p += used;
+    if (*p == ',') p++;
+  }
+  clnn__log(CLNN_LOG_INFO, "device limits capped (CLNN_DEVICE_LIMITS): work-group %zu, local memory %llu bytes",
+            ctx->info.max_work_group_size, (unsigned long long)ctx->info.local_mem_bytes);
+  return CLNN_SUCCESS;
+bad:
+  return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                     "CLNN_DEVICE_LIMITS=\"%s\": use wg=N and/or local=BYTES, comma-separated, each above 0 "
+                     "(e.g. wg=64,local=16384), or unset it", v);
+}
+
 static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o) {
   ctx->cache_dir = resolve_cache_dir(o ? o->cache_dir : NULL);
   const char *bd = (o && o->binary_dir) ? o->binary_dir : getenv("CLNN_BINARY_DIR");
@@ -76,6 +108,8 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
   if (fc && *fc && strcmp(fc, "0")) ctx->force_clblast = 1;
   clnn_device_type cls = ctx->info.type;
   clnn_status cs = resolve_device_class(o, &cls);
+  if (cs != CLNN_SUCCESS) return cs;
+  cs = apply_device_limits(ctx);
   if (cs != CLNN_SUCCESS) return cs;
   ctx->device_class = cls == CLNN_DEVICE_GPU           ? CLNN_DEVICE_CLASS_GPU
                       : cls == CLNN_DEVICE_ACCELERATOR ? CLNN_DEVICE_CLASS_ACCELERATOR
