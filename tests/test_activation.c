@@ -70,22 +70,6 @@ static double act_deriv_mag(int act, double alpha, double x) {
   }
 }
 
-/* got vs want elementwise with tolerance ulps * eps * mag[i] (plus the smallest normal float). */
-static void expect_ulps(const float *got, const float *want, const double *mag, double ulps, size_t n,
-                        const char *what) {
-  double worst = 0;
-  size_t wi = 0;
-  for (size_t i = 0; i < n; i++) {
-    double e = fabs((double)got[i] - want[i]) / (ulps * FLT_EPSILON * mag[i] + FLT_MIN);
-    if (!(e <= worst)) {
-      worst = isnan(e) ? INFINITY : e;
-      wi = i;
-    }
-  }
-  tu_check_(worst <= 1.0, __FILE__, __LINE__, "%s: element %zu of %zu: got %.9g want %.9g (error %.3g x tol)",
-            what, wi, n, n ? got[wi] : 0.f, n ? want[wi] : 0.f, worst);
-}
-
 /* ---------------------------------------------------------------------------------------------- */
 
 static void test_activations(const char *shape_name) {
@@ -113,7 +97,7 @@ static void test_activations(const char *shape_name) {
       float *got = tu_read(ty);
       snprintf(what, sizeof what, "[%s] %s forward n=%zu", shape_name, act_names[act], n);
       for (size_t i = 0; i < n; i++) mag[i] = act_fwd_mag(act, alpha, x[i]);
-      expect_ulps(got, want, mag, ACT_FWD_ULPS[act], n, what);
+      tu_close_ulps(got, want, mag, ACT_FWD_ULPS[act], n, what);
       free(got);
 
       /* backward: from x, from y, from both; beta 0 (over NaN), 1 and 0.5 */
@@ -136,7 +120,7 @@ static void test_activations(const char *shape_name) {
                    act_names[act], src == 0 ? "x" : src == 1 ? "y" : "x and y", beta, n);
           for (size_t i = 0; i < n; i++)
             mag[i] = fabs(dy[i]) * act_deriv_mag(act, alpha, x[i]) + (beta != 0.0f ? fabs(beta * d0[i]) : 0.0);
-          expect_ulps(got, want, mag, ACT_BWD_ULPS[act], n, what);
+          tu_close_ulps(got, want, mag, ACT_BWD_ULPS[act], n, what);
           free(got);
         }
       }
@@ -157,7 +141,7 @@ static void test_activations(const char *shape_name) {
       TU_OK(clnn_activation_forward(ctx, act, 0, t, t));
       float *got = tu_read(t);
       for (size_t i = 0; i < n; i++) mag[i] = act_fwd_mag(act, 0, x[i]);
-      expect_ulps(got, want, mag, ACT_FWD_ULPS[act], n, "gelu forward in place");
+      tu_close_ulps(got, want, mag, ACT_FWD_ULPS[act], n, "gelu forward in place");
       free(got);
       clnn_tensor_destroy(t);
     }
