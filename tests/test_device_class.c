@@ -1,8 +1,9 @@
 /* tests/test_device_class.c — running a context as another device class (docs/ARCHITECTURE.md):
  * clnn_context_options.device_class and $CLNN_DEVICE_CLASS pick the kernels' class on any device,
  * the option wins over the variable, bad values are errors that name the choices, and a GPU-class
- * context's GEMM goes to CLBlast and still computes the right product. $CLNN_DEVICE_LIMITS caps
- * the limits a context reports, and a launch above them is a clear error, not a driver's. */
+ * context's GEMM goes to CLBlast and still computes the right product. The device-limit options
+ * and $CLNN_DEVICE_LIMITS cap the limits a context reports, and a launch above them is a clear
+ * error, not a driver's. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@ static void expect_class(clnn_device_type opt, int want, const char *what) {
   clnn_context_destroy(ctx);
 }
 
-/* $CLNN_DEVICE_LIMITS: the context reports the capped limits; a launch with a larger work-group
+/* clnn_context_options.max_work_group_size / max_local_mem_bytes and $CLNN_DEVICE_LIMITS: the
+ * context reports the capped limits; a launch with a larger work-group
  * or more local memory than they allow fails naming the kernel; one within them runs and sums. */
 static void check_device_limits(void) {
   clnn_context *ctx = NULL;
@@ -67,6 +69,29 @@ static void check_device_limits(void) {
   clnn_tensor_destroy(ty);
   clnn_context_destroy(ctx);
   ctx = NULL;
+  /* The options win over the variable, field by field. */
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  o.max_work_group_size = 4;
+  TU_OK(clnn_context_create(&o, &ctx));
+  if (ctx) {
+    TU_OK(clnn_context_device_info(ctx, &info));
+    TU_CHECK(info.max_work_group_size == 4 && info.local_mem_bytes <= 1024,
+             "option wg 4 over CLNN_DEVICE_LIMITS: work-group %zu, local memory %llu", info.max_work_group_size,
+             (unsigned long long)info.local_mem_bytes);
+    clnn_context_destroy(ctx);
+    ctx = NULL;
+  }
+  unsetenv("CLNN_DEVICE_LIMITS");
+  o.max_work_group_size = 0;
+  o.max_local_mem_bytes = 512;
+  TU_OK(clnn_context_create(&o, &ctx));
+  if (ctx) {
+    TU_OK(clnn_context_device_info(ctx, &info));
+    TU_CHECK(info.local_mem_bytes == 512, "option local 512: local memory %llu", (unsigned long long)info.local_mem_bytes);
+    clnn_context_destroy(ctx);
+    ctx = NULL;
+  }
   setenv("CLNN_DEVICE_LIMITS", "wg=64,lcl=5", 1);
   TU_STATUS(clnn_context_create(NULL, &ctx), CLNN_ERROR_INVALID_ARGUMENT);
   TU_CHECK(ctx == NULL && strstr(clnn_last_error(), "lcl=5") && strstr(clnn_last_error(), "local="),
