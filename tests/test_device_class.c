@@ -65,6 +65,25 @@ static void check_device_limits(void) {
                   6));
   TU_OK(clnn_tensor_read(ty, &y, 1));
   TU_CHECK(y == 15.0f, "sum within the caps: %g, want 15", y);
+  /* An operator whose smallest local-memory tile does not fit says so (attention, Dh = 128:
+   * two rows of keys and values and the row statistics exceed 1 KiB) and leaves its output untouched. */
+  {
+    size_t ad[4] = {1, 1, 2, 128};
+    float *h = malloc(256 * sizeof(float)), *back = malloc(256 * sizeof(float));
+    for (int i = 0; i < 256; i++) h[i] = 0.25f;
+    clnn_tensor *tq = tu_tensor(ctx, 4, ad, h), *to = tu_tensor(ctx, 4, ad, h);
+    clnn_attention_params ap;
+    clnn_attention_params_init(&ap);
+    TU_STATUS(clnn_attention_forward(ctx, &ap, tq, tq, tq, to, NULL), CLNN_ERROR_UNSUPPORTED);
+    TU_CHECK(strstr(clnn_last_error(), "local memory") && strstr(clnn_last_error(), "1024"),
+             "attention above the local-memory cap: %s", clnn_last_error());
+    TU_OK(clnn_tensor_read(to, back, 256));
+    TU_CHECK(!memcmp(back, h, 256 * sizeof(float)), "attention output changed on the error");
+    clnn_tensor_destroy(tq);
+    clnn_tensor_destroy(to);
+    free(h);
+    free(back);
+  }
   clnn_tensor_destroy(tp);
   clnn_tensor_destroy(ty);
   clnn_context_destroy(ctx);

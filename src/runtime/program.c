@@ -496,10 +496,13 @@ clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim
       return clnn__error(CLNN_ERROR_INTERNAL, "kernel %s launched with a work-group of %zu, above its limit of %zu",
                          ref->name, wg, lim);
   }
-  if (ctx->info.local_mem_bytes) {
-    cl_ulong used = 0, args_bytes = 0;
-    for (size_t i = 0; i < num_args; i++)
-      if (!args[i].ptr) args_bytes += args[i].size;
+  cl_ulong args_bytes = 0;
+  for (size_t i = 0; i < num_args; i++)
+    if (!args[i].ptr) args_bytes += args[i].size;
+  /* Only kernels with __local arguments are queried (once per launch): the kernels' own __local
+   * variables are a few bytes (cl/loss.cl). */
+  if (ctx->info.local_mem_bytes && args_bytes) {
+    cl_ulong used = 0;
     /* CL_KERNEL_LOCAL_MEM_SIZE counts the __local arguments set above and the kernel's own. */
     if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof used, &used, NULL) != CL_SUCCESS)
       used = 0;
