@@ -487,7 +487,7 @@ clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim
     }
   }
   /* No launch exceeds the kernel's work-group limit or the device's local memory (both as the
-   * context reports them, capped by $CLNN_DEVICE_LIMITS): a clear error here instead of a
+   * context reports them, capped by the limit options or $CLNN_DEVICE_LIMITS): a clear error instead of a
    * driver's CL_INVALID_WORK_GROUP_SIZE or CL_OUT_OF_RESOURCES on some devices only. */
   if (local) {
     size_t wg = 1, lim = clnn__kernel_wg_limit(ctx, ref);
@@ -499,9 +499,7 @@ clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim
   cl_ulong args_bytes = 0;
   for (size_t i = 0; i < num_args; i++)
     if (!args[i].ptr) args_bytes += args[i].size;
-  /* Only kernels with __local arguments are queried (once per launch): the kernels' own __local
-   * variables are a few bytes (cl/loss.cl). */
-  if (ctx->info.local_mem_bytes && args_bytes) {
+  if (ctx->info.local_mem_bytes) {
     cl_ulong used = 0;
     /* CL_KERNEL_LOCAL_MEM_SIZE counts the __local arguments set above and the kernel's own. */
     if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof used, &used, NULL) != CL_SUCCESS)
