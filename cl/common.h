@@ -29,6 +29,16 @@
 #define CLNN_DEVICE_CLASS CLNN_DEVICE_CLASS_GPU /* which device class this build targets */
 #endif
 
+/* Convolution index ranges (cl/conv2d*.cl). Smallest i >= 0 with i*stride + off >= 0, i.e.
+ * ceil(-off / stride) clamped at 0. */
+inline int conv_first(int off, int stride) { return off >= 0 ? 0 : (-off + stride - 1) / stride; }
+/* One past the largest i with i*stride + off <= limit - 1, clamped to [0, n]. */
+inline int conv_end(int off, int stride, int limit, int n) {
+  int last = limit - 1 - off;
+  if (last < 0) return 0;
+  return min(n, last / stride + 1);
+}
+
 /* Applies activation `act` (a CLNN_ACT_ID_*) with parameter `alpha` (leaky slope, ELU alpha). */
 inline float clnn_act_apply(int act, float alpha, float x) {
   switch (act) {

@@ -4,7 +4,8 @@
  *   conv2d_gather_rows       [N, K, PQ] -> [K, N*PQ] so a batch reduces inside one GEMM
  *   conv2d_bias_act          y = act(y + bias[k]) after a GEMM
  *   conv2d_direct_forward    direct forward (any shape; fused bias, activation and beta)
- *   conv2d_direct_backward_data, conv2d_direct_backward_filter, conv2d_backward_bias
+ *   conv2d_direct_backward_data, conv2d_direct_backward_filter (the GPU class's bias gradient
+ *   and depthwise filter gradient are tree reductions in cl/conv2d_reduce.cl)
  * and CPU-shaped variants the host picks on CPU devices (second half of the file):
  *   conv2d_im2col_cpu, conv2d_col2im_cpu, conv2d_col2im_flat_cpu, conv2d_gather_rows_cpu,
  *   conv2d_bias_act_cpu, conv2d_backward_bias_cpu, conv2d_dw_{forward,backward_data,
@@ -29,15 +30,6 @@
  * b does not divide a; CONV_DIV(a, b) is a / b for a multiple a of b (exact, any sign). */
 #define CONV_MOD(a, b) ((b) == 1 ? 0 : (b) == 2 ? ((a) & 1) : (a) % (b))
 #define CONV_DIV(a, b) ((b) == 1 ? (a) : (b) == 2 ? ((a) >> 1) : (a) / (b))
-
-/* Smallest i >= 0 with i*stride + off >= 0, i.e. ceil(-off / stride) clamped at 0. */
-inline int conv_first(int off, int stride) { return off >= 0 ? 0 : (-off + stride - 1) / stride; }
-/* One past the largest i with i*stride + off <= limit - 1, clamped to [0, n]. */
-inline int conv_end(int off, int stride, int limit, int n) {
-  int last = limit - 1 - off;
-  if (last < 0) return 0;
-  return min(n, last / stride + 1);
-}
 
 /* col[(c*R + r)*S + s][j] for j = nl*L + (pq - pq0), image n0 + nl, output pixel pq; zeros where
  * the filter tap falls in the padding. Global: (J, C). */
@@ -243,21 +235,6 @@ __kernel void conv2d_direct_backward_filter(__global const float *restrict x,
     }
   }
   dw_out[i] = beta == 0.0f ? acc : beta * dw_out[i] + acc;
-}
-
-/* db[k] = beta*db + sum over n and pq of dy[n, k, pq]. Global: (K). */
-__kernel void conv2d_backward_bias(__global const float *restrict dy, __global float *restrict db,
-                                   int N, int K, int PQ, float beta) {
-  const int k = get_global_id(0);
-  if (k >= K) return;
-  float acc = 0.0f;
-  for (int n = 0; n < N; n++) {
-    __global const float *d = dy + ((long)n * K + k) * PQ;
-    float part = 0.0f;
-    for (int i = 0; i < PQ; i++) part += d[i];
-    acc += part;
-  }
-  db[k] = beta == 0.0f ? acc : beta * db[k] + acc;
 }
 
 /* ============================================================================================== */

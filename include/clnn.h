@@ -72,6 +72,8 @@
  *
  * Environment variables: CLNN_DEVICE (device selection), CLNN_DEVICES (device set: a list or
  * `all`), CLNN_DEVICE_CLASS (run as another device class: gpu, cpu, accelerator),
+ * CLNN_DEVICE_LIMITS (report smaller device limits, e.g. `wg=64,local=16384`: a context's work-group
+ * size and local memory are capped to them, for testing small-limit devices),
  * CLNN_CACHE_DIR (kernel binary cache,
  * `off` disables), CLNN_BINARY_DIR (prebuilt kernel binaries), CLNN_KERNEL_DIR (read the cl/ kernel sources from
  * disk instead of the embedded copies), CLNN_LOG (log level to stderr). */
@@ -222,6 +224,11 @@ typedef struct clnn_context_options {
                               "accelerator"), else the device's own type. Otherwise: use the
                               kernels, launch shapes and GEMM path of that class on whatever
                               device this is (e.g. the GPU paths on PoCL, for testing). */
+  size_t max_work_group_size;   /* 0: $CLNN_DEVICE_LIMITS's wg=N, else the device's. Otherwise the
+                              context reports and launches with at most this work-group size
+                              (testing devices with small limits; never above the device's). */
+  uint64_t max_local_mem_bytes; /* 0: $CLNN_DEVICE_LIMITS's local=BYTES, else the device's.
+                              Otherwise the local memory the context reports and allows. */
 } clnn_context_options;
 
 /* Fills `options` with the defaults (struct_size = sizeof(clnn_context_options), all else NULL /

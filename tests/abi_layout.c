@@ -41,7 +41,8 @@ int main(void) {
          FIELD(clnn_context_options, struct_size) FIELD(clnn_context_options, device)
          FIELD(clnn_context_options, cache_dir) FIELD(clnn_context_options, binary_dir)
          FIELD(clnn_context_options, binaries_only) FIELD(clnn_context_options, force_clblast)
-         FIELD(clnn_context_options, device_class));
+         FIELD(clnn_context_options, device_class) FIELD(clnn_context_options, max_work_group_size)
+         FIELD(clnn_context_options, max_local_mem_bytes));
   STRUCT(clnn_conv2d_params,
          FIELD(clnn_conv2d_params, struct_size) FIELD(clnn_conv2d_params, stride_h)
          FIELD(clnn_conv2d_params, stride_w) FIELD(clnn_conv2d_params, pad_top)

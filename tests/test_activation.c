@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "test_util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,43 @@ static float *fill_new(size_t n, float v) {
 }
 
 
+/* Per-op tolerances that hold on any conforming OpenCL device. OpenCL C bounds exp at 3 ulp,
+ * tanh 5, log1p 2, erf 16; the formulas add a few roundings. Each op's error is then at most
+ * ULPS[op] units of FLT_EPSILON times the magnitude of the terms it combines (act_fwd_mag,
+ * act_bwd_mag, in double), which can be much larger than the result after cancellation
+ * (1 + erf(x/sqrt 2) near x = -4, 1 - tanh^2 near saturation, alpha*(exp(x) - 1) near 0).
+ * Still a few ulps: a wrong constant, a missing scale or a mishandled beta is off by orders of
+ * magnitude more. Order: identity, relu, leaky_relu, elu, sigmoid, tanh, gelu, softplus. */
+static const double ACT_FWD_ULPS[] = {1, 1, 2, 8, 8, 8, 24, 8};
+static const double ACT_BWD_ULPS[] = {2, 2, 3, 12, 16, 20, 32, 12};
+
+static double sigm(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+static double act_fwd_mag(int act, double alpha, double x) {
+  switch (act) {
+    case CLNN_ACT_LEAKY_RELU: return x > 0 ? x : fabs(alpha * x);
+    case CLNN_ACT_ELU: return x > 0 ? x : fabs(alpha) * (exp(x) + 1.0);
+    case CLNN_ACT_SIGMOID: return sigm(x);
+    case CLNN_ACT_TANH: return fabs(tanh(x));
+    case CLNN_ACT_GELU: return fabs(x);                      /* 0.5 |x| (1 + |erf|) */
+    case CLNN_ACT_SOFTPLUS: return act_ref_value(act, 0, x) + sigm(x); /* log1p and exp's error */
+    default: return fabs(x);
+  }
+}
+
+/* Magnitude of the derivative's terms, from x or from y (which carries the forward's error). */
+static double act_deriv_mag(int act, double alpha, double x) {
+  switch (act) {
+    case CLNN_ACT_LEAKY_RELU: return x > 0 ? 1.0 : fabs(alpha);
+    case CLNN_ACT_ELU: return x > 0 ? 1.0 : fabs(alpha) * (exp(x) + 1.0);
+    case CLNN_ACT_SIGMOID: return sigm(x);                     /* y (1 - y) with y off by ulps of y */
+    case CLNN_ACT_TANH: return 1.0 + tanh(x) * tanh(x);        /* 1 - y^2 */
+    case CLNN_ACT_GELU: return 1.0 + fabs(x) * exp(-0.5 * x * x); /* Phi + x phi */
+    case CLNN_ACT_SOFTPLUS: return sigm(x);
+    default: return 1.0;
+  }
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 
 static void test_activations(const char *shape_name) {
@@ -43,6 +81,7 @@ static void test_activations(const char *shape_name) {
     for (int d = 0; d < ndim; d++) n *= dims[d];
     float *x = malloc(n * sizeof(float)), *dy = malloc(n * sizeof(float));
     float *want = malloc(n * sizeof(float)), *d0 = malloc(n * sizeof(float));
+    double *mag = malloc(n * sizeof(double));
     tu_fill_uniform(x, n, -4.0f, 4.0f);
     tu_fill_uniform(dy, n, -1.0f, 1.0f);
     tu_fill_uniform(d0, n, -1.0f, 1.0f);
@@ -57,14 +96,14 @@ static void test_activations(const char *shape_name) {
       TU_OK(clnn_activation_forward(ctx, act, alpha, tx, ty));
       float *got = tu_read(ty);
       snprintf(what, sizeof what, "[%s] %s forward n=%zu", shape_name, act_names[act], n);
-      tu_allclose(got, want, n, 2e-5f, 2e-6f, what);
+      for (size_t i = 0; i < n; i++) mag[i] = act_fwd_mag(act, alpha, x[i]);
+      tu_close_ulps(got, want, mag, ACT_FWD_ULPS[act], n, what);
       free(got);
 
       /* backward: from x, from y, from both; beta 0 (over NaN), 1 and 0.5 */
       for (int src = 0; src < 3; src++) {
         if (src > 0 && !act_y_ok(act)) continue;
         const clnn_tensor *sx = src == 1 ? NULL : tx, *sy = src == 0 ? NULL : ty;
-        float rtol = src == 0 ? 2e-5f : 1e-4f;
         static const float betas[] = {0.0f, 1.0f, 0.5f};
         for (int bi = 0; bi < 3; bi++) {
           float beta = betas[bi];
@@ -79,7 +118,9 @@ static void test_activations(const char *shape_name) {
           got = tu_read(tdx);
           snprintf(what, sizeof what, "[%s] %s backward from %s beta=%g n=%zu", shape_name,
                    act_names[act], src == 0 ? "x" : src == 1 ? "y" : "x and y", beta, n);
-          tu_allclose(got, want, n, rtol, 2e-6f, what);
+          for (size_t i = 0; i < n; i++)
+            mag[i] = fabs(dy[i]) * act_deriv_mag(act, alpha, x[i]) + (beta != 0.0f ? fabs(beta * d0[i]) : 0.0);
+          tu_close_ulps(got, want, mag, ACT_BWD_ULPS[act], n, what);
           free(got);
         }
       }
@@ -99,7 +140,8 @@ static void test_activations(const char *shape_name) {
       clnn_tensor *t = tu_tensor(ctx, ndim, dims, x);
       TU_OK(clnn_activation_forward(ctx, act, 0, t, t));
       float *got = tu_read(t);
-      tu_allclose(got, want, n, 2e-5f, 2e-6f, "gelu forward in place");
+      for (size_t i = 0; i < n; i++) mag[i] = act_fwd_mag(act, 0, x[i]);
+      tu_close_ulps(got, want, mag, ACT_FWD_ULPS[act], n, "gelu forward in place");
       free(got);
       clnn_tensor_destroy(t);
     }
@@ -113,6 +155,7 @@ static void test_activations(const char *shape_name) {
     free(dy);
     free(want);
     free(d0);
+    free(mag);
   }
 }
 

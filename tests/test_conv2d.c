@@ -328,6 +328,29 @@ static void check_fd(const tcase *t, int transposed) {
   free(gx); free(gw); free(gb); free(f.x); free(f.w); free(f.b); free(gy); free(f.yd);
 }
 
+/* ---- bias gradient over sizes around a work-group (tree reductions on GPU-class devices):
+ * N, K and N*P*Q of 1, 7, 257, 300, beta 0 over NaN, 1 and 0.5 ---- */
+static void check_bias_sizes(void) {
+  static const size_t sizes[][3] = {{1, 1, 1}, {7, 3, 1}, {3, 2, 300}, {300, 2, 7}, {2, 7, 257}, {1, 300, 1}};
+  for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+    size_t n = sizes[c][0], k = sizes[c][1], sp = sizes[c][2], yd[3] = {n, k, sp}, bd[1] = {k};
+    float *dy = rnd(n * k * sp), *db0 = rnd(k), *nan_b = filled(k, NAN), *ref = malloc(k * 4);
+    clnn_tensor *tdy = tu_tensor(ctx, 3, yd, dy), *tb = tu_tensor(ctx, 1, bd, nan_b);
+    char name[64];
+    snprintf(name, sizeof name, "bias N=%zu K=%zu PQ=%zu", n, k, sp);
+    for (int bi = -1; bi < 2; bi++) {
+      float beta = bi < 0 ? 0.0f : BETAS[bi];
+      memcpy(ref, db0, k * 4);
+      conv_ref_backward_bias((int)n, (int)k, (int)sp, dy, beta, ref);
+      put(tb, bi < 0 ? nan_b : db0);
+      TU_OK(clnn_conv2d_backward_bias(ctx, tdy, beta, tb));
+      expect(tb, ref, n * sp, "%s [%s] %s", name, "-", bi < 0 ? "beta=0" : bi ? "beta=0.5" : "beta=1");
+    }
+    clnn_tensor_destroy(tdy); clnn_tensor_destroy(tb);
+    free(dy); free(db0); free(nan_b); free(ref);
+  }
+}
+
 /* ---- determinism: every pass of every algorithm twice, bit for bit ---- */
 
 static void check_determinism(const tcase *t) {
@@ -694,6 +717,7 @@ int main(void) {
   /* one realistic layer: 64 -> 64 channels, 56x56, 3x3, pad 1 */
   static const tcase big = {"realistic 64->64 56x56 3x3", 1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   check_case(&big, F_BIAS | F_NO_AUTO, CLNN_ACT_RELU, 0.0f);
+  check_bias_sizes();
 
   /* Rows wide enough for the CPU kernels' vector paths (16 lanes: interior, edge and partial
    * chunks), stride 2 (even-lane loads, column phases), dilation and depthwise. */

@@ -3,6 +3,7 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -99,6 +100,23 @@ int tu_allclose(const float *got, const float *want, size_t n, float rtol, float
   int ok = !bad_nan && worst <= 1.0;
   tu_check_(ok, __FILE__, __LINE__, "%s: element %zu of %zu: got %.8g want %.8g (error %.3g x tol)",
             what, wi, n, n ? got[wi] : 0.f, n ? want[wi] : 0.f, worst);
+  return ok;
+}
+
+int tu_close_ulps(const float *got, const float *want, const double *mag, double ulps, size_t n,
+                  const char *what) {
+  double worst = 0;
+  size_t wi = 0;
+  for (size_t i = 0; i < n; i++) {
+    double e = fabs((double)got[i] - want[i]) / (ulps * FLT_EPSILON * mag[i] + FLT_MIN);
+    if (!(e <= worst)) {
+      worst = isnan(e) ? INFINITY : e;
+      wi = i;
+    }
+  }
+  int ok = worst <= 1.0;
+  tu_check_(ok, __FILE__, __LINE__, "%s: element %zu of %zu: got %.9g want %.9g (error %.3g x tol)", what, wi,
+            n, n ? got[wi] : 0.f, n ? want[wi] : 0.f, worst);
   return ok;
 }
 

@@ -52,6 +52,11 @@ float *tu_fcopy(const float *src, size_t n);
 /* max over i of |a-b| / (atol + rtol*|b|) <= 1; prints the worst element when it fails. */
 int tu_allclose(const float *got, const float *want, size_t n, float rtol, float atol,
                 const char *what);
+/* |got - want| <= ulps * FLT_EPSILON * mag[i] (+ the smallest normal float) for every i: a
+ * tolerance in units of the magnitude of the terms that formed each value (computed by the test,
+ * in double), which holds for any conforming device's maths and summation order. */
+int tu_close_ulps(const float *got, const float *want, const double *mag, double ulps, size_t n,
+                  const char *what);
 
 /* New tensor with the given dims filled from host data (NULL: uninitialised). Exits on failure
  * (a test setup error, not a result). */

@@ -95,6 +95,8 @@ class ContextOptions(SizedStructure):
         ("binaries_only", c_int),
         ("force_clblast", c_int),
         ("device_class", c_int),  # clnn_device_type; 0: $CLNN_DEVICE_CLASS, else the device's type
+        ("max_work_group_size", c_size_t),  # 0: $CLNN_DEVICE_LIMITS, else the device's limit
+        ("max_local_mem_bytes", c_uint64),  # 0: $CLNN_DEVICE_LIMITS, else the device's
     ]
 
 

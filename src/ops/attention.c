@@ -174,6 +174,12 @@ static clnn_status plan(clnn_context *ctx, clnn__kernel_ref *kernel, const attn_
   size_t t = ATTN_TMAX;
   while (t > 1 && 2 * t * g->Dh * sizeof(float) + 2 * ATTN_TMAX * sizeof(float) > budget) t /= 2;
   *tile = t;
+  size_t need = 2 * t * g->Dh * sizeof(float) + 2 * ATTN_TMAX * sizeof(float);
+  if (ctx->info.local_mem_bytes && need > ctx->info.local_mem_bytes)
+    return clnn__error(CLNN_ERROR_UNSUPPORTED,
+                       "attention: head size Dh = %zu needs %zu bytes of local memory per work-group, "
+                       "above the device's %llu",
+                       g->Dh, need, (unsigned long long)ctx->info.local_mem_bytes);
   return CLNN_SUCCESS;
 }
 

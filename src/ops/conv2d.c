@@ -41,7 +41,8 @@
                                             kernel's grid-stride loop is correct for any value */
 
 /* The kernels this file launches. */
-static clnn__kernel_ref k_conv2d_backward_bias = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_backward_bias");
+static clnn__kernel_ref k_conv2d_backward_bias_wg = CLNN_KERNEL_REF("conv2d_reduce", "conv2d_backward_bias_wg");
+static clnn__kernel_ref k_conv2d_dw_backward_filter_wg = CLNN_KERNEL_REF("conv2d_reduce", "conv2d_dw_backward_filter_wg");
 static clnn__kernel_ref k_conv2d_backward_bias_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_backward_bias_cpu");
 static clnn__kernel_ref k_conv2d_bias_act = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_bias_act");
 static clnn__kernel_ref k_conv2d_bias_act_cpu = CLNN_KERNEL_REF(CONV_PROGRAM, "conv2d_bias_act_cpu");
@@ -272,6 +273,27 @@ static clnn_status launch_cpu(clnn_context *ctx, clnn__kernel_ref *kernel, cl_ui
 #define LAUNCH_CPU(ctx, kernel, dims, global, ...)                                                \
   launch_cpu((ctx), (kernel), (dims), (global), (const clnn__arg[]){__VA_ARGS__},                \
              sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
+/* Tree reductions (cl/conv2d_reduce.cl): one work-group of L work-items per output value, L a
+ * power of two up to 256 and the kernel's limit, covering about `want` terms; the lanes split
+ * into L/LP images at a time and LP positions (a power of two up to `inner`) inside each. */
+static clnn_status launch_reduce(clnn_context *ctx, clnn__kernel_ref *kernel, size_t outputs, size_t want,
+                                 size_t inner, const clnn__arg *args, size_t nargs) {
+  size_t L = clnn__local_pow2(ctx, kernel, 256, want), LP = 1;
+  while (LP * 2 <= L && LP * 2 <= inner) LP *= 2;
+  clnn__arg all[24];
+  if (nargs + 3 > sizeof all / sizeof all[0]) return clnn__error(CLNN_ERROR_INTERNAL, "launch_reduce: too many arguments");
+  memcpy(all, args, nargs * sizeof *args);
+  /* The kernel's last three arguments: LP, beta (the caller's last), scratch. */
+  all[nargs] = all[nargs - 1];
+  all[nargs - 1] = CLNN_ARG_INT(LP);
+  all[nargs + 1] = CLNN_ARG_LOCAL(L * sizeof(float));
+  size_t global[1] = {outputs * L}, local[1] = {L};
+  return clnn__run(ctx, kernel, 1, global, local, all, nargs + 2);
+}
+#define LAUNCH_REDUCE(ctx, kernel, outputs, want, inner, ...)                                     \
+  launch_reduce((ctx), (kernel), (outputs), (want), (inner), (const clnn__arg[]){__VA_ARGS__},     \
+                sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
 
 /* DIRECT on a CPU device runs the whole-plane kernels of cl/conv2d_direct.cl where they apply
  * and measured faster (PoCL, 2-core Zen 5, one core's time under load: conv_dw3x3 forward 0.78
@@ -513,6 +535,14 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
                       CLNN_ARG_INT(g->sw), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl),
                       CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw), CLNN_ARG_FLOAT(beta));
   }
+  if (algo == CLNN_CONV_ALGO_DIRECT && g->Cg == 1 && g->C == g->G)
+    /* Depthwise outside the CPU class: few outputs (K*R*S), each a sum over N*P*Q terms. */
+    return LAUNCH_REDUCE(ctx, &k_conv2d_dw_backward_filter_wg, K * cgrs, N * (size_t)g->Q, (size_t)g->Q,
+                         CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N),
+                         CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K),
+                         CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q),
+                         CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl),
+                         CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw), CLNN_ARG_FLOAT(beta));
   if (algo == CLNN_CONV_ALGO_DIRECT) {
     size_t global[1] = {K * cgrs};
     return LAUNCH(ctx, &k_conv2d_direct_backward_filter, 1, global, CLNN_ARG_MEM(x),
@@ -666,8 +696,9 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
     return LAUNCH_CPU(ctx, &k_conv2d_backward_bias_cpu, 1, global, CLNN_ARG_MEM(dy->mem),
                       CLNN_ARG_MEM(db->mem), CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp),
                       CLNN_ARG_FLOAT(beta));
-  return LAUNCH(ctx, &k_conv2d_backward_bias, 1, global, CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(db->mem),
-                CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp), CLNN_ARG_FLOAT(beta));
+  return LAUNCH_REDUCE(ctx, &k_conv2d_backward_bias_wg, K, N * sp, sp, CLNN_ARG_MEM(dy->mem),
+                       CLNN_ARG_MEM(db->mem), CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp),
+                       CLNN_ARG_FLOAT(beta));
 }
 
 /* ---- transposed convolution: x [N, C, H, W], w [C, K/groups, R, S], y [N, K, Ho, Wo]. In the

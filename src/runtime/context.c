@@ -66,6 +66,45 @@ static clnn_status resolve_device_class(const clnn_context_options *o, clnn_devi
                      "CLNN_DEVICE_CLASS=\"%s\": use gpu, cpu or accelerator (or unset it)", v);
 }
 
+/* Caps the limits the context reports and every launch-size and local-memory decision uses:
+ * clnn_context_options.max_work_group_size / max_local_mem_bytes, else $CLNN_DEVICE_LIMITS
+ * ("wg=64,local=16384"; either part may be left out), so the tests can run every kernel as on a
+ * device with small limits (docs/ARCHITECTURE.md, "Device classes"). Never raises a limit. */
+static void cap_limit(uint64_t cap, uint64_t *have) {
+  if (cap && (cap < *have || !*have)) *have = cap;
+}
+
+static clnn_status apply_device_limits(clnn_context *ctx, const clnn_context_options *o) {
+  uint64_t wg = 0, local = 0;
+  const char *v = getenv("CLNN_DEVICE_LIMITS");
+  for (const char *p = v ? v : ""; *p;) {
+    char key[16];
+    unsigned long long n = 0;
+    int used = 0;
+    if (sscanf(p, "%15[a-z]=%llu%n", key, &n, &used) != 2 || n == 0 || (p[used] && p[used] != ','))
+      goto bad;
+    if (!strcmp(key, "wg")) wg = n;
+    else if (!strcmp(key, "local")) local = n;
+    else goto bad;
+    p += used;
+    if (*p == ',') p++;
+  }
+  if (o && o->max_work_group_size) wg = o->max_work_group_size;
+  if (o && o->max_local_mem_bytes) local = o->max_local_mem_bytes;
+  if (!wg && !local) return CLNN_SUCCESS;
+  uint64_t have_wg = ctx->info.max_work_group_size;
+  cap_limit(wg, &have_wg);
+  ctx->info.max_work_group_size = (size_t)have_wg;
+  cap_limit(local, &ctx->info.local_mem_bytes);
+  clnn__log(CLNN_LOG_INFO, "device limits capped: work-group %zu, local memory %llu bytes",
+            ctx->info.max_work_group_size, (unsigned long long)ctx->info.local_mem_bytes);
+  return CLNN_SUCCESS;
+bad:
+  return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                     "CLNN_DEVICE_LIMITS=\"%s\": use wg=N and/or local=BYTES, comma-separated, each above 0 "
+                     "(e.g. wg=64,local=16384), or unset it", v);
+}
+
 static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o) {
   ctx->cache_dir = resolve_cache_dir(o ? o->cache_dir : NULL);
   const char *bd = (o && o->binary_dir) ? o->binary_dir : getenv("CLNN_BINARY_DIR");
@@ -76,6 +115,8 @@ static clnn_status finish_init(clnn_context *ctx, const clnn_context_options *o)
   if (fc && *fc && strcmp(fc, "0")) ctx->force_clblast = 1;
   clnn_device_type cls = ctx->info.type;
   clnn_status cs = resolve_device_class(o, &cls);
+  if (cs != CLNN_SUCCESS) return cs;
+  cs = apply_device_limits(ctx, o);
   if (cs != CLNN_SUCCESS) return cs;
   ctx->device_class = cls == CLNN_DEVICE_GPU           ? CLNN_DEVICE_CLASS_GPU
                       : cls == CLNN_DEVICE_ACCELERATOR ? CLNN_DEVICE_CLASS_ACCELERATOR

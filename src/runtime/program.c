@@ -488,6 +488,29 @@ clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim
       return clnn__cl_error(err, what);
     }
   }
+  /* No launch exceeds the kernel's work-group limit or the device's local memory (both as the
+   * context reports them, capped by the limit options or $CLNN_DEVICE_LIMITS): a clear error instead of a
+   * driver's CL_INVALID_WORK_GROUP_SIZE or CL_OUT_OF_RESOURCES on some devices only. */
+  if (local) {
+    size_t wg = 1, lim = clnn__kernel_wg_limit(ctx, ref);
+    for (cl_uint d = 0; d < work_dim && d < 3; d++) wg *= local[d] ? local[d] : 1;
+    if (wg > lim)
+      return clnn__error(CLNN_ERROR_INTERNAL, "kernel %s launched with a work-group of %zu, above its limit of %zu",
+                         ref->name, wg, lim);
+  }
+  cl_ulong args_bytes = 0;
+  for (size_t i = 0; i < num_args; i++)
+    if (!args[i].ptr) args_bytes += args[i].size;
+  if (ctx->info.local_mem_bytes) {
+    cl_ulong used = 0;
+    /* CL_KERNEL_LOCAL_MEM_SIZE counts the __local arguments set above and the kernel's own. */
+    if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof used, &used, NULL) != CL_SUCCESS)
+      used = 0;
+    if (used < args_bytes) used = args_bytes;
+    if (used > ctx->info.local_mem_bytes)
+      return clnn__error(CLNN_ERROR_INTERNAL, "kernel %s needs %llu bytes of local memory, above the device's %llu",
+                         ref->name, (unsigned long long)used, (unsigned long long)ctx->info.local_mem_bytes);
+  }
   size_t g[3];
   for (cl_uint d = 0; d < work_dim && d < 3; d++) {
     g[d] = global[d] ? global[d] : 1;
