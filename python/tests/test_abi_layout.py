@@ -36,7 +36,7 @@ MIRRORS = {
     "clnn_optimizer_config": L.OptimizerConfig,
     "clnn_feed": G.Feed,
     "clnn_schedule": G.Schedule,
-    "clnn_lstm_params": None,
+    "clnn_rnn_params": L.RnnParams,
     "clnn_graph_lstm_options": G.LstmOptions,
     "clnn_augment_options": L.AugmentOptions,
     "clnn_augment_draw": L.AugmentDraw,

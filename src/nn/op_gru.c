@@ -64,8 +64,8 @@ static clnn_status gru_forward(clnn__gexec *x, const clnn__gnode *n) {
   clnn_status st = gru_buffers(x, n, &xt, &yt, &res);
   if (st == CLNN_SUCCESS) st = clnn_permute(ctx, tn_perm, 1.0f, clnn__g_val(x, n->in[0]), 0.0f, xt);
   if (st == CLNN_SUCCESS)
-    st = clnn_gru_forward(ctx, xt, clnn__g_pval(x, n, 0), clnn__g_pval(x, n, 1),
-                          clnn__g_pval(x, n, 2), clnn__g_pval(x, n, 3), NULL, NULL, 0, 0, yt,
+    st = clnn_gru_forward(ctx, NULL, xt, clnn__g_pval(x, n, 0), clnn__g_pval(x, n, 1),
+                          clnn__g_pval(x, n, 2), clnn__g_pval(x, n, 3), NULL, yt,
                           n->ia[1] ? NULL : y, res);
   if (st == CLNN_SUCCESS && n->ia[1]) st = clnn_permute(ctx, tn_perm, 1.0f, yt, 0.0f, y);
   return st;
@@ -99,13 +99,13 @@ static clnn_status gru_backward(clnn__gexec *x, const clnn__gnode *n) {
   if (st != CLNN_SUCCESS) return st;
   clnn_tensor *wih = clnn__g_pval(x, n, 0), *whh = clnn__g_pval(x, n, 1);
   if (tx && any_p && bp != 0.0f) { /* shared weights accumulate: the input gradient alone first */
-    st = clnn_gru_backward(ctx, xt, wih, whh, NULL, NULL, 0, 0, res, dyt, dhn, 0.0f, dxt, NULL,
+    st = clnn_gru_backward(ctx, NULL, xt, wih, whh, NULL, res, dyt, dhn, 0.0f, dxt, NULL,
                            NULL, NULL, NULL, NULL);
     if (st == CLNN_SUCCESS)
-      st = clnn_gru_backward(ctx, xt, wih, whh, NULL, NULL, 0, 0, res, dyt, dhn, bp, NULL, dp[0],
+      st = clnn_gru_backward(ctx, NULL, xt, wih, whh, NULL, res, dyt, dhn, bp, NULL, dp[0],
                              dp[1], dp[2], dp[3], NULL);
   } else {
-    st = clnn_gru_backward(ctx, xt, wih, whh, NULL, NULL, 0, 0, res, dyt, dhn, bp, tx ? dxt : NULL,
+    st = clnn_gru_backward(ctx, NULL, xt, wih, whh, NULL, res, dyt, dhn, bp, tx ? dxt : NULL,
                            dp[0], dp[1], dp[2], dp[3], NULL);
   }
   if (st == CLNN_SUCCESS && tx) st = clnn_permute(ctx, tn_perm, 1.0f, dxt, bx, dx);

@@ -115,7 +115,7 @@ typedef struct lstm_run {
   clnn_context *ctx;
   size_t N, T, F, H;
   int D;
-  clnn_lstm_params p[2];
+  clnn_rnn_params p[2];
   clnn_tensor *xt, *yt[2], *res[2];
 } lstm_run;
 
@@ -127,7 +127,7 @@ static clnn_status lstm_setup(clnn__gexec *x, const clnn__gnode *n, lstm_run *r)
   r->H = (size_t)n->ia[A_HIDDEN];
   r->D = n->ia[A_BIDIR] ? 2 : 1;
   for (int d = 0; d < 2; d++) {
-    clnn_lstm_params_init(&r->p[d]);
+    clnn_rnn_params_init(&r->p[d]);
     r->p[d].reverse = d;
   }
   if (n->ia[A_LENGTHS]) {
