@@ -68,15 +68,15 @@ static void lstm_sequence_options(void) {
   if (!g) return;
   TU_OK(clnn_graph_input(g, "sq", CLNN_FLOAT32, 2, seqd, &sq));
   TU_OK(clnn_graph_input(g, "v", CLNN_FLOAT32, 1, vec, &v));
-  clnn_graph_lstm_options lo;
-  VROW(clnn_graph_lstm_options_init, "NULL is a no-op", clnn_graph_lstm_options_init(NULL), 1);
-  clnn_graph_lstm_options_init(&lo);
+  clnn_graph_rnn_options lo;
+  VROW(clnn_graph_rnn_options_init, "NULL is a no-op", clnn_graph_rnn_options_init(NULL), 1);
+  clnn_graph_rnn_options_init(&lo);
   lo.hidden = 4;
   lo.struct_size = 0;
-  LROW(clnn_graph_lstm_ex, "struct_size 0", INV, "clnn_graph_lstm_options_init",
+  LROW(clnn_graph_lstm_ex, "struct_size 0", INV, "clnn_graph_rnn_options_init",
        clnn_graph_lstm_ex(g, "lx", sq, &lo, &o, NULL, NULL));
   lo.struct_size = (uint32_t)sizeof lo + 8;
-  LROW(clnn_graph_lstm_ex, "struct_size of a newer layout", INV, "clnn_graph_lstm_options_init",
+  LROW(clnn_graph_lstm_ex, "struct_size of a newer layout", INV, "clnn_graph_rnn_options_init",
        clnn_graph_lstm_ex(g, "lx", sq, &lo, &o, NULL, NULL));
   lo.struct_size = (uint32_t)sizeof lo;
   LROW(clnn_graph_lstm_ex, "options NULL", INV, "options",
@@ -107,6 +107,35 @@ static void lstm_sequence_options(void) {
   lo.hidden = 0;
   LROW(clnn_graph_lstm_ex, "hidden 0", INV, "hidden",
        clnn_graph_lstm_ex(g, "lx_h", sq, &lo, &o, NULL, NULL));
+  /* the GRU node takes the same options */
+  clnn_graph_rnn_options_init(&lo);
+  lo.hidden = 4;
+  lo.struct_size = 0;
+  LROW(clnn_graph_gru_ex, "struct_size 0", INV, "clnn_graph_rnn_options_init",
+       clnn_graph_gru_ex(g, "gx", sq, &lo, &o, NULL));
+  lo.struct_size = (uint32_t)sizeof lo;
+  LROW(clnn_graph_gru_ex, "options NULL", INV, "options",
+       clnn_graph_gru_ex(g, "gx", sq, NULL, &o, NULL));
+  ROW(clnn_graph_gru_ex, "graph NULL", INV, clnn_graph_gru_ex(NULL, "gx", sq, &lo, &o, NULL));
+  lo.c0 = v;
+  LROW(clnn_graph_gru_ex, "c0 set (a GRU has no cell state)", INV, "c0",
+       clnn_graph_gru_ex(g, "gx", sq, &lo, &o, NULL));
+  lo.c0 = -1;
+  lo.h0 = v;
+  LROW(clnn_graph_gru_ex, "h0 [5], not [hidden]", SHAPE, "gx_h0",
+       clnn_graph_gru_ex(g, "gx_h0", sq, &lo, &o, NULL));
+  lo.h0 = -1;
+  lo.lengths = v;
+  LROW(clnn_graph_gru_ex, "float lengths", SHAPE, "lengths",
+       clnn_graph_gru_ex(g, "gx_len", sq, &lo, &o, NULL));
+  lo.lengths = -1;
+  lo.state_outputs = 1;
+  LROW(clnn_graph_gru_ex, "state_outputs without h_n", INV, "h_n",
+       clnn_graph_gru_ex(g, "gx", sq, &lo, &o, NULL));
+  lo.state_outputs = 0;
+  lo.bidirectional = 2;
+  LROW(clnn_graph_gru_ex, "bidirectional 2", INV, "bidirectional",
+       clnn_graph_gru_ex(g, "gx_bi", sq, &lo, &o, NULL));
   clnn_graph_destroy(g);
 }
 #undef LROW

@@ -37,7 +37,7 @@ MIRRORS = {
     "clnn_feed": G.Feed,
     "clnn_schedule": G.Schedule,
     "clnn_rnn_params": L.RnnParams,
-    "clnn_graph_lstm_options": G.LstmOptions,
+    "clnn_graph_rnn_options": G.RnnOptions,
     "clnn_augment_options": L.AugmentOptions,
     "clnn_augment_draw": L.AugmentDraw,
 }

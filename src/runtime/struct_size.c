@@ -40,8 +40,8 @@ static const struct_layouts LAYOUTS[CLNN__STRUCT_COUNT] = {
   [CLNN__SCHEDULE] = {"clnn_schedule", "clnn_schedule_init", {sizeof(clnn_schedule)}, 1},
   [CLNN__RNN_PARAMS] = {"clnn_rnn_params", "clnn_rnn_params_init",
                          {sizeof(clnn_rnn_params)}, 1},
-  [CLNN__GRAPH_LSTM_OPTIONS] = {"clnn_graph_lstm_options", "clnn_graph_lstm_options_init",
-                                {sizeof(clnn_graph_lstm_options)}, 1},
+  [CLNN__GRAPH_RNN_OPTIONS] = {"clnn_graph_rnn_options", "clnn_graph_rnn_options_init",
+                                {sizeof(clnn_graph_rnn_options)}, 1},
   [CLNN__AUGMENT_OPTIONS] = {"clnn_augment_options", "clnn_augment_options_init",
                              {sizeof(clnn_augment_options)}, 1},
 };
