@@ -25,12 +25,12 @@ typedef struct gru_arg {
 
 static clnn_status gru_fwd(void *p) {
   gru_arg *g = p;
-  return clnn_gru_forward(g_ctx, g->x, g->wih, g->whh, g->bih, g->bhh, NULL, NULL, 0, 0, g->y, g->hn,
+  return clnn_gru_forward(g_ctx, NULL, g->x, g->wih, g->whh, g->bih, g->bhh, NULL, g->y, g->hn,
                           g->res);
 }
 static clnn_status gru_bwd(void *p) {
   gru_arg *g = p;
-  return clnn_gru_backward(g_ctx, g->x, g->wih, g->whh, NULL, NULL, 0, 0, g->res, g->dy, NULL, 0.0f,
+  return clnn_gru_backward(g_ctx, NULL, g->x, g->wih, g->whh, NULL, g->res, g->dy, NULL, 0.0f,
                            g->dx, g->dwih, g->dwhh, g->dbih, g->dbhh, NULL);
 }
 static clnn_status gru_step(void *p) {

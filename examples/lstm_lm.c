@@ -47,8 +47,8 @@ static lm build(clnn_context *ctx, size_t T, int E, int H, uint64_t seed) {
     CHECK(clnn_graph_input(g, name, CLNN_FLOAT32, 1, hd, &s.h0[l]));
     snprintf(name, sizeof name, "c0_%d", l + 1);
     CHECK(clnn_graph_input(g, name, CLNN_FLOAT32, 1, hd, &s.c0[l]));
-    clnn_graph_lstm_options o;
-    clnn_graph_lstm_options_init(&o);
+    clnn_graph_rnn_options o;
+    clnn_graph_rnn_options_init(&o);
     o.hidden = H;
     o.return_sequences = 1;
     o.h0 = s.h0[l];

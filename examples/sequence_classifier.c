@@ -43,8 +43,8 @@ static seqmodel build(clnn_context *ctx, size_t T, int hidden, uint64_t seed) {
   CHECK(clnn_graph_input(g, "len", CLNN_INT32, 0, NULL, &s.len));
   CHECK(clnn_graph_input(g, "label", CLNN_INT32, 0, NULL, &s.lab));
   CHECK(clnn_graph_embedding(g, "emb", s.ids, VOCAB, 16, &e));
-  clnn_graph_lstm_options o;
-  clnn_graph_lstm_options_init(&o);
+  clnn_graph_rnn_options o;
+  clnn_graph_rnn_options_init(&o);
   o.hidden = hidden;
   o.bidirectional = 1;
   o.lengths = s.len;

@@ -638,10 +638,11 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
                                clnn_tensor *dx, clnn_tensor *dw_ih, clnn_tensor *dw_hh,
                                clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0);
 
-/* Sequence options of clnn_lstm_forward_ex / clnn_lstm_backward_ex (backward must get the same
- * ones as the forward it follows). */
-typedef struct clnn_lstm_params {
-  uint32_t struct_size;   /* sizeof(clnn_lstm_params): clnn_lstm_params_init sets it */
+/* Sequence options of the recurrent layers, shared by the LSTM (clnn_lstm_forward_ex /
+ * clnn_lstm_backward_ex) and the GRU (clnn_gru_forward / clnn_gru_backward); backward must get
+ * the same ones as the forward it follows. */
+typedef struct clnn_rnn_params {
+  uint32_t struct_size;   /* sizeof(clnn_rnn_params): clnn_rnn_params_init sets it */
   const int32_t *lengths; /* NULL, or N host sequence lengths in [1, T]: sample n has steps
                              0..lengths[n]-1; y is zero at later steps, which take no part in the
                              state or any gradient (dy there is ignored, dx there is zero; x
@@ -649,22 +650,22 @@ typedef struct clnn_lstm_params {
                              h_n/c_n (dh_n/dc_n) belong to the sample's last step. Copied before
                              the call returns. */
   size_t num_lengths;     /* entries in `lengths` (must be N when lengths is set) */
-  int reverse;            /* 0 or 1: the reverse direction of a bidirectional LSTM: sample n runs
+  int reverse;            /* 0 or 1: the reverse direction of a bidirectional layer: sample n runs
                              from step lengths[n]-1 (T-1 without lengths) down to step 0, starting
-                             from h0/c0, and h_n/c_n are its state after step 0 */
-} clnn_lstm_params;
+                             from h0 (and c0), and h_n (c_n) is its state after step 0 */
+} clnn_rnn_params;
 
 /* struct_size set, no lengths, forward direction. NULL is a no-op. */
-void clnn_lstm_params_init(clnn_lstm_params *p);
+void clnn_rnn_params_init(clnn_rnn_params *p);
 /* clnn_lstm_forward / clnn_lstm_backward with sequence options (p NULL: as those). Bad lengths
  * (num_lengths != N, a length outside [1, T]) or reverse are CLNN_ERROR_INVALID_ARGUMENT naming
  * the field, before anything is written. */
-clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_lstm_params *p,
+clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_rnn_params *p,
                                  const clnn_tensor *x, const clnn_tensor *w_ih,
                                  const clnn_tensor *w_hh, const clnn_tensor *bias,
                                  const clnn_tensor *h0, const clnn_tensor *c0, clnn_tensor *y,
                                  clnn_tensor *h_n, clnn_tensor *c_n, clnn_tensor *reserve);
-clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
+clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_rnn_params *p,
                                   const clnn_tensor *x, const clnn_tensor *w_ih,
                                   const clnn_tensor *w_hh, const clnn_tensor *h0,
                                   const clnn_tensor *c0, const clnn_tensor *y,
@@ -684,35 +685,35 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
  * (b_hn inside the reset product: ONNX's linear_before_reset = 1). x [T, N, I] (time-major, as
  * the LSTM), w_ih [3H, I], w_hh [3H, H], b_ih/b_hh [3H] (each may be NULL: zeros), h0 [N, H]
  * (may be NULL: zeros).
- * lengths: NULL (every sample runs T steps; num_lengths is then ignored) or num_lengths == N
- * host int32 values in [1, T].
- * Sample n runs steps 0 .. lengths[n]-1 only: y[t, n, :] is zero for t >= lengths[n], and the
- * state is carried unchanged past its end, so h_n[n] is the state after step lengths[n]-1.
+ * p: NULL (every sample runs all T steps, forward direction) or clnn_rnn_params (lengths,
+ * reverse; bad ones are CLNN_ERROR_INVALID_ARGUMENT naming the field, before anything is written).
+ * With p->lengths, sample n runs steps 0 .. lengths[n]-1 only: y[t, n, :] is zero for
+ * t >= lengths[n], and the state is carried unchanged past its end, so h_n[n] is the state
+ * after step lengths[n]-1.
  * x past a sample's length does not change y or h_n but must be finite (in backward it meets
  * zero gradients in dw_ih, and 0 * inf is NaN); dx there is zero.
- * reverse: 0, or 1 for the reverse direction of a bidirectional GRU: sample n runs from position
+ * p->reverse: 0, or 1 for the reverse direction of a bidirectional GRU: sample n runs from position
  * lengths[n]-1 (T-1 without lengths) down to 0, starting from h0; y stays indexed by position and
  * h_n is the state after position 0.
  * Writes y [T, N, H], h_n [N, H] (may be NULL; may be h0 to carry state across calls) and
  * `reserve` (at least clnn_gru_reserve_numel floats, any shape), which backward needs. */
 size_t clnn_gru_reserve_numel(size_t seq_len, size_t batch, size_t hidden);
-clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
-                             const clnn_tensor *w_hh, const clnn_tensor *b_ih,
-                             const clnn_tensor *b_hh, const clnn_tensor *h0,
-                             const int32_t *lengths, size_t num_lengths, int reverse,
-                             clnn_tensor *y, clnn_tensor *h_n, clnn_tensor *reserve);
-/* Backward through time, with the x, w_ih, w_hh, h0, lengths, reverse and reserve of the forward
+clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_rnn_params *p, const clnn_tensor *x,
+                             const clnn_tensor *w_ih, const clnn_tensor *w_hh,
+                             const clnn_tensor *b_ih, const clnn_tensor *b_hh,
+                             const clnn_tensor *h0, clnn_tensor *y, clnn_tensor *h_n,
+                             clnn_tensor *reserve);
+/* Backward through time, with the p, x, w_ih, w_hh, h0 and reserve of the forward
  * (the biases are not needed). dy [T, N, H] and dh_n [N, H] may each be NULL (zero); dy past a
  * sample's length is ignored (those outputs are constant zeros). Gradient outputs dx [T, N, I],
  * dw_ih, dw_hh, db_ih, db_hh, dh0 [N, H] may each be NULL (not computed); each is
  * beta * old + gradient (beta 0 overwrites). dh0 may be dh_n. */
-clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
-                              const clnn_tensor *w_hh, const clnn_tensor *h0,
-                              const int32_t *lengths, size_t num_lengths, int reverse,
-                              const clnn_tensor *reserve, const clnn_tensor *dy,
-                              const clnn_tensor *dh_n, float beta, clnn_tensor *dx,
-                              clnn_tensor *dw_ih, clnn_tensor *dw_hh, clnn_tensor *db_ih,
-                              clnn_tensor *db_hh, clnn_tensor *dh0);
+clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const clnn_tensor *x,
+                              const clnn_tensor *w_ih, const clnn_tensor *w_hh,
+                              const clnn_tensor *h0, const clnn_tensor *reserve,
+                              const clnn_tensor *dy, const clnn_tensor *dh_n, float beta,
+                              clnn_tensor *dx, clnn_tensor *dw_ih, clnn_tensor *dw_hh,
+                              clnn_tensor *db_ih, clnn_tensor *db_hh, clnn_tensor *dh0);
 
 /* ============================================================================================== */
 /* Optimizers (src/ops/optim.c): fused, in place over parameter, gradient and state tensors       */

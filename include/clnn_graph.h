@@ -85,7 +85,8 @@ clnn_status clnn_graph_softmax(clnn_graph *g, const char *name, int x, int log, 
  * return_sequences, else the last hidden state [hidden]. Zero initial state. */
 clnn_status clnn_graph_lstm(clnn_graph *g, const char *name, int x, int hidden,
                             int return_sequences, int *out);
-/* The LSTM with sequence options (clnn_graph_lstm_options_init, then set what you need):
+/* The LSTM with sequence options (clnn_graph_rnn_options_init, then set what you need; the GRU
+ * takes the same options, clnn_graph_gru_ex):
  * - lengths: -1, or an int32 input of shape [] (one length per sample, 1..T): steps past a
  *   sample's length give zero outputs and take no part in its state or any gradient; the last
  *   hidden state (return_sequences 0) and h_n/c_n are those after the sample's last step.
@@ -100,20 +101,20 @@ clnn_status clnn_graph_lstm(clnn_graph *g, const char *name, int x, int hidden,
  *   (forward then reverse on the feature axis) or, return_sequences 0, [2*hidden]: the forward
  *   direction's state after the last step and the reverse direction's after step 0.
  * Model files keep these attributes. */
-typedef struct clnn_graph_lstm_options {
-  uint32_t struct_size; /* sizeof(clnn_graph_lstm_options): the _init function sets it */
+typedef struct clnn_graph_rnn_options {
+  uint32_t struct_size; /* sizeof(clnn_graph_rnn_options): the _init function sets it */
   int hidden;           /* >= 1 */
   int return_sequences; /* 0 or 1 */
   int bidirectional;    /* 0 or 1 */
   int lengths;          /* value id or -1 */
-  int h0, c0;           /* value ids or -1 */
+  int h0, c0;           /* value ids or -1 (c0: LSTM only; -1 for the GRU) */
   int state_outputs;    /* 0 or 1 */
-} clnn_graph_lstm_options;
+} clnn_graph_rnn_options;
 /* struct_size set, zeros, with lengths, h0 and c0 -1. NULL is a no-op. */
-void clnn_graph_lstm_options_init(clnn_graph_lstm_options *o);
+void clnn_graph_rnn_options_init(clnn_graph_rnn_options *o);
 /* h_n and c_n may be NULL unless state_outputs is set. On failure nothing is added. */
 clnn_status clnn_graph_lstm_ex(clnn_graph *g, const char *name, int x,
-                               const clnn_graph_lstm_options *o, int *out, int *h_n, int *c_n);
+                               const clnn_graph_rnn_options *o, int *out, int *h_n, int *c_n);
 /* GRU over [T, F] sequences (PyTorch's nn.GRU equations; clnn_gru_forward in clnn.h): [T, hidden]
  * when return_sequences, else the last hidden state [hidden]. Zero initial state. Parameters
  * "<name>.weight_ih_l0" [3*hidden, F], "weight_hh_l0" [3*hidden, hidden], "bias_ih_l0" and
@@ -121,6 +122,13 @@ clnn_status clnn_graph_lstm_ex(clnn_graph *g, const char *name, int x,
  * +-1/sqrt(hidden) as PyTorch does. */
 clnn_status clnn_graph_gru(clnn_graph *g, const char *name, int x, int hidden,
                            int return_sequences, int *out);
+/* The GRU with the LSTM's sequence options (clnn_graph_rnn_options; c0 must be -1): lengths, h0
+ * ([hidden] or [2, hidden]), state_outputs (one more value, *h_n, "<name>:1") and bidirectional,
+ * whose reverse direction has PyTorch's "<name>.weight_ih_l0_reverse", "weight_hh_l0_reverse",
+ * "bias_ih_l0_reverse", "bias_hh_l0_reverse". h_n may be NULL unless state_outputs is set. On
+ * failure nothing is added. */
+clnn_status clnn_graph_gru_ex(clnn_graph *g, const char *name, int x,
+                              const clnn_graph_rnn_options *o, int *out, int *h_n);
 
 /* Structure. add: equal shapes, or b of shape [C] (broadcast over axis 0) or [1] (a scalar);
  * mul: equal shapes; scale: alpha * x. */

@@ -100,15 +100,15 @@ int main(void) {
          FIELD(clnn_schedule, step_size) FIELD(clnn_schedule, gamma)
          FIELD(clnn_schedule, warmup_steps) FIELD(clnn_schedule, total_steps)
          FIELD(clnn_schedule, min_ratio));
-  STRUCT(clnn_lstm_params,
-         FIELD(clnn_lstm_params, struct_size) FIELD(clnn_lstm_params, lengths)
-         FIELD(clnn_lstm_params, num_lengths) FIELD(clnn_lstm_params, reverse));
-  STRUCT(clnn_graph_lstm_options,
-         FIELD(clnn_graph_lstm_options, struct_size) FIELD(clnn_graph_lstm_options, hidden)
-         FIELD(clnn_graph_lstm_options, return_sequences)
-         FIELD(clnn_graph_lstm_options, bidirectional) FIELD(clnn_graph_lstm_options, lengths)
-         FIELD(clnn_graph_lstm_options, h0) FIELD(clnn_graph_lstm_options, c0)
-         FIELD(clnn_graph_lstm_options, state_outputs));
+  STRUCT(clnn_rnn_params,
+         FIELD(clnn_rnn_params, struct_size) FIELD(clnn_rnn_params, lengths)
+         FIELD(clnn_rnn_params, num_lengths) FIELD(clnn_rnn_params, reverse));
+  STRUCT(clnn_graph_rnn_options,
+         FIELD(clnn_graph_rnn_options, struct_size) FIELD(clnn_graph_rnn_options, hidden)
+         FIELD(clnn_graph_rnn_options, return_sequences)
+         FIELD(clnn_graph_rnn_options, bidirectional) FIELD(clnn_graph_rnn_options, lengths)
+         FIELD(clnn_graph_rnn_options, h0) FIELD(clnn_graph_rnn_options, c0)
+         FIELD(clnn_graph_rnn_options, state_outputs));
   printf("\n}\n");
   return 0;
 }

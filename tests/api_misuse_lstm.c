@@ -24,8 +24,8 @@ static void lstm_sequence_options(void) {
   clnn_tensor *ly = T(ctx, 2, 2, 3), *res = W(ctx, 1, &res_n), *dx = T(ctx, 2, 2, 4);
   clnn_tensor *dwih = T(ctx, 12, 4), *dwhh = T(ctx, 12, 3), *db = T(ctx, 12);
   const int32_t lens_long[2] = {3, 1}, lens_zero[2] = {2, 0};
-  clnn_lstm_params lp;
-  clnn_lstm_params_init(&lp);
+  clnn_rnn_params lp;
+  clnn_rnn_params_init(&lp);
   lp.lengths = lens_long, lp.num_lengths = 2;
   ROW(clnn_lstm_forward_ex, "lengths[0] > T", INV,
       clnn_lstm_forward_ex(ctx, &lp, lx, wih, whh, lb, NULL, NULL, ly, NULL, NULL, res));
@@ -38,23 +38,23 @@ static void lstm_sequence_options(void) {
   ROW(clnn_lstm_backward_ex, "num_lengths differs from N", INV,
       clnn_lstm_backward_ex(ctx, &lp, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx, dwih,
                             dwhh, db, NULL, NULL));
-  clnn_lstm_params lr;
-  clnn_lstm_params_init(&lr);
+  clnn_rnn_params lr;
+  clnn_rnn_params_init(&lr);
   lr.reverse = 3;
   ROW(clnn_lstm_backward_ex, "reverse 3", INV,
       clnn_lstm_backward_ex(ctx, &lr, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx, dwih,
                             dwhh, db, NULL, NULL));
-  VROW(clnn_lstm_params_init, "NULL is a no-op", clnn_lstm_params_init(NULL), 1);
+  VROW(clnn_rnn_params_init, "NULL is a no-op", clnn_rnn_params_init(NULL), 1);
   /* struct_size (docs/ABI.md): 0 and a newer, larger layout are refused, naming the _init */
-  clnn_lstm_params_init(&lr);
-  VROW(clnn_lstm_params_init, "sets struct_size", , lr.struct_size == sizeof lr);
+  clnn_rnn_params_init(&lr);
+  VROW(clnn_rnn_params_init, "sets struct_size", , lr.struct_size == sizeof lr);
   const uint32_t lsz[2] = {0, (uint32_t)sizeof lr + 8};
   for (int b = 0; b < 2; b++) {
     lr.struct_size = lsz[b];
     ROW(clnn_lstm_forward_ex, "bad struct_size", INV,
         clnn_lstm_forward_ex(ctx, &lr, lx, wih, whh, lb, NULL, NULL, ly, NULL, NULL, res));
-    TU_CHECK(strstr(clnn_last_error(), "clnn_lstm_params_init") != NULL,
-             "the message names clnn_lstm_params_init: %s", clnn_last_error());
+    TU_CHECK(strstr(clnn_last_error(), "clnn_rnn_params_init") != NULL,
+             "the message names clnn_rnn_params_init: %s", clnn_last_error());
     ROW(clnn_lstm_backward_ex, "bad struct_size", INV,
         clnn_lstm_backward_ex(ctx, &lr, lx, wih, whh, NULL, NULL, ly, res, ly, NULL, NULL, 0, dx,
                               dwih, dwhh, db, NULL, NULL));
@@ -68,15 +68,15 @@ static void lstm_sequence_options(void) {
   if (!g) return;
   TU_OK(clnn_graph_input(g, "sq", CLNN_FLOAT32, 2, seqd, &sq));
   TU_OK(clnn_graph_input(g, "v", CLNN_FLOAT32, 1, vec, &v));
-  clnn_graph_lstm_options lo;
-  VROW(clnn_graph_lstm_options_init, "NULL is a no-op", clnn_graph_lstm_options_init(NULL), 1);
-  clnn_graph_lstm_options_init(&lo);
+  clnn_graph_rnn_options lo;
+  VROW(clnn_graph_rnn_options_init, "NULL is a no-op", clnn_graph_rnn_options_init(NULL), 1);
+  clnn_graph_rnn_options_init(&lo);
   lo.hidden = 4;
   lo.struct_size = 0;
-  LROW(clnn_graph_lstm_ex, "struct_size 0", INV, "clnn_graph_lstm_options_init",
+  LROW(clnn_graph_lstm_ex, "struct_size 0", INV, "clnn_graph_rnn_options_init",
        clnn_graph_lstm_ex(g, "lx", sq, &lo, &o, NULL, NULL));
   lo.struct_size = (uint32_t)sizeof lo + 8;
-  LROW(clnn_graph_lstm_ex, "struct_size of a newer layout", INV, "clnn_graph_lstm_options_init",
+  LROW(clnn_graph_lstm_ex, "struct_size of a newer layout", INV, "clnn_graph_rnn_options_init",
        clnn_graph_lstm_ex(g, "lx", sq, &lo, &o, NULL, NULL));
   lo.struct_size = (uint32_t)sizeof lo;
   LROW(clnn_graph_lstm_ex, "options NULL", INV, "options",
@@ -107,6 +107,35 @@ static void lstm_sequence_options(void) {
   lo.hidden = 0;
   LROW(clnn_graph_lstm_ex, "hidden 0", INV, "hidden",
        clnn_graph_lstm_ex(g, "lx_h", sq, &lo, &o, NULL, NULL));
+  /* the GRU node takes the same options */
+  clnn_graph_rnn_options_init(&lo);
+  lo.hidden = 4;
+  lo.struct_size = 0;
+  LROW(clnn_graph_gru_ex, "struct_size 0", INV, "clnn_graph_rnn_options_init",
+       clnn_graph_gru_ex(g, "gx", sq, &lo, &o, NULL));
+  lo.struct_size = (uint32_t)sizeof lo;
+  LROW(clnn_graph_gru_ex, "options NULL", INV, "options",
+       clnn_graph_gru_ex(g, "gx", sq, NULL, &o, NULL));
+  ROW(clnn_graph_gru_ex, "graph NULL", INV, clnn_graph_gru_ex(NULL, "gx", sq, &lo, &o, NULL));
+  lo.c0 = v;
+  LROW(clnn_graph_gru_ex, "c0 set (a GRU has no cell state)", INV, "c0",
+       clnn_graph_gru_ex(g, "gx", sq, &lo, &o, NULL));
+  lo.c0 = -1;
+  lo.h0 = v;
+  LROW(clnn_graph_gru_ex, "h0 [5], not [hidden]", SHAPE, "gx_h0",
+       clnn_graph_gru_ex(g, "gx_h0", sq, &lo, &o, NULL));
+  lo.h0 = -1;
+  lo.lengths = v;
+  LROW(clnn_graph_gru_ex, "float lengths", SHAPE, "lengths",
+       clnn_graph_gru_ex(g, "gx_len", sq, &lo, &o, NULL));
+  lo.lengths = -1;
+  lo.state_outputs = 1;
+  LROW(clnn_graph_gru_ex, "state_outputs without h_n", INV, "h_n",
+       clnn_graph_gru_ex(g, "gx", sq, &lo, &o, NULL));
+  lo.state_outputs = 0;
+  lo.bidirectional = 2;
+  LROW(clnn_graph_gru_ex, "bidirectional 2", INV, "bidirectional",
+       clnn_graph_gru_ex(g, "gx_bi", sq, &lo, &o, NULL));
   clnn_graph_destroy(g);
 }
 #undef LROW

@@ -11,21 +11,21 @@ static void gru(clnn_context *ctx) {
     clnn_tensor *x = R(ctx, T, N, I), *wih = R(ctx, G, I), *whh = R(ctx, G, H), *bi = R(ctx, G), *bh = R(ctx, G);
     clnn_tensor *h0 = R(ctx, N, H), *y = U(ctx, T, N, H), *hn = U(ctx, N, H);
     clnn_tensor *res = S(ctx, clnn_gru_reserve_numel(T, N, H));
-    CASE(clnn_gru_forward(ctx, x, wih, whh, bi, bh, h0, lens, N, 0, y, hn, res));
+    CASE(clnn_gru_forward(ctx, RNN_P(lens, N, 0), x, wih, whh, bi, bh, h0, y, hn, res));
     clnn_tensor *dy = R(ctx, T, N, H), *dhn = R(ctx, N, H);
-    CASE(clnn_gru_backward(ctx, x, wih, whh, h0, lens, N, 0, res, dy, dhn, 0.0f, U(ctx, T, N, I), U(ctx, G, I),
+    CASE(clnn_gru_backward(ctx, RNN_P(lens, N, 0), x, wih, whh, h0, res, dy, dhn, 0.0f, U(ctx, T, N, I), U(ctx, G, I),
                            U(ctx, G, H), U(ctx, G), U(ctx, G), U(ctx, N, H)));
-    CASE(clnn_gru_backward(ctx, x, wih, whh, h0, lens, N, 0, res, dy, NULL, 1.0f, R(ctx, T, N, I), R(ctx, G, I),
+    CASE(clnn_gru_backward(ctx, RNN_P(lens, N, 0), x, wih, whh, h0, res, dy, NULL, 1.0f, R(ctx, T, N, I), R(ctx, G, I),
                            R(ctx, G, H), R(ctx, G), R(ctx, G), NULL));
     /* zero initial state, no biases, no lengths, only the last state's gradient */
     clnn_tensor *y2 = U(ctx, T, N, H), *res2 = S(ctx, clnn_gru_reserve_numel(T, N, H));
-    CASE(clnn_gru_forward(ctx, x, wih, whh, NULL, NULL, NULL, NULL, 0, 0, y2, NULL, res2));
-    CASE(clnn_gru_backward(ctx, x, wih, whh, NULL, NULL, 0, 0, res2, NULL, dhn, 0.0f, U(ctx, T, N, I), U(ctx, G, I),
+    CASE(clnn_gru_forward(ctx, NULL, x, wih, whh, NULL, NULL, NULL, y2, NULL, res2));
+    CASE(clnn_gru_backward(ctx, NULL, x, wih, whh, NULL, res2, NULL, dhn, 0.0f, U(ctx, T, N, I), U(ctx, G, I),
                            U(ctx, G, H), U(ctx, G), U(ctx, G), U(ctx, N, H)));
     /* the reverse direction, with lengths */
     clnn_tensor *y3 = U(ctx, T, N, H), *res3 = S(ctx, clnn_gru_reserve_numel(T, N, H));
-    CASE(clnn_gru_forward(ctx, x, wih, whh, bi, bh, h0, lens, N, 1, y3, U(ctx, N, H), res3));
-    CASE(clnn_gru_backward(ctx, x, wih, whh, h0, lens, N, 1, res3, dy, dhn, 0.0f, U(ctx, T, N, I), U(ctx, G, I),
+    CASE(clnn_gru_forward(ctx, RNN_P(lens, N, 1), x, wih, whh, bi, bh, h0, y3, U(ctx, N, H), res3));
+    CASE(clnn_gru_backward(ctx, RNN_P(lens, N, 1), x, wih, whh, h0, res3, dy, dhn, 0.0f, U(ctx, T, N, I), U(ctx, G, I),
                            U(ctx, G, H), U(ctx, G), U(ctx, G), U(ctx, N, H)));
     release_all();
   }

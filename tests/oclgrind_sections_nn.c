@@ -33,8 +33,8 @@ static void lstm(clnn_context *ctx) {
     /* the reverse direction with per-sample lengths {T, 1} and initial state: steps past a length,
      * a start in the middle of the sequence and the gathered first-step rows */
     const int32_t lens[2] = {(int32_t)T, 1};
-    clnn_lstm_params lp;
-    clnn_lstm_params_init(&lp);
+    clnn_rnn_params lp;
+    clnn_rnn_params_init(&lp);
     lp.lengths = lens, lp.num_lengths = N, lp.reverse = 1;
     clnn_tensor *y3 = U(ctx, T, N, H), *res3 = S(ctx, clnn_lstm_reserve_numel(T, N, H));
     CASE(clnn_lstm_forward_ex(ctx, &lp, x, wih, whh, b, h0, c0, y3, U(ctx, N, H), U(ctx, N, H), res3));

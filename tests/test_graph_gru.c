@@ -3,7 +3,12 @@
  * PyTorch's parameter names, shapes and initialisation range; gradients of every parameter and of
  * the input against central finite differences through two stacked GRUs, one of them applied
  * twice with shared parameters (accumulating betas); a model file round trip; errors that name
- * the node and change nothing. */
+ * the node and change nothing. Sequence options (clnn_graph_gru_ex, the LSTM's design): lengths,
+ * h0 from a value, h_n given out and bidirectional, with every parameter's and input's (x, h0)
+ * gradient against finite differences of <seed_y, y> + <seed_h, h_n> on three configurations,
+ * the same sequences padded to two lengths giving the same outputs and gradients, the
+ * bidirectional node against two single-direction nodes (the second fed each sample reversed),
+ * and a model file round trip of the bidirectional node with lengths and state. */
 #include "gru_ref.h"
 #include "test_util.h"
 
@@ -187,6 +192,290 @@ static void errors(void) {
   clnn_graph_destroy(g);
 }
 
+/* ---- sequence options (clnn_graph_gru_ex) ---- */
+enum { SN = 3, SH = 4 };
+static const int32_t LENS[SN] = {5, 2, 4};
+
+typedef struct scase {
+  clnn_model *m;
+  int x, len, h0, y, hn;
+  int bi, retseq, state;
+  size_t T;
+  float *xb, *h0b, *sy, *sh;
+  int32_t lens[SN];
+  clnn_feed feeds[3];
+  int nfeeds;
+} scase;
+
+static void sbuild(clnn_context *ctx, scase *c, size_t T, int bi, int retseq, int state) {
+  memset(c, 0, sizeof *c);
+  c->T = T, c->bi = bi, c->retseq = retseq, c->state = state;
+  clnn_graph *g = NULL;
+  TU_OK(clnn_graph_create(&g));
+  size_t xd[2] = {T, F}, sd[2] = {bi ? 2 : SH, SH};
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 2, xd, &c->x));
+  TU_OK(clnn_graph_input(g, "len", CLNN_INT32, 0, NULL, &c->len));
+  clnn_graph_rnn_options o;
+  clnn_graph_rnn_options_init(&o);
+  o.hidden = SH;
+  o.return_sequences = retseq;
+  o.bidirectional = bi;
+  o.state_outputs = state;
+  o.lengths = c->len;
+  if (state) {
+    TU_OK(clnn_graph_input(g, "h0", CLNN_FLOAT32, bi ? 2 : 1, sd, &c->h0));
+    o.h0 = c->h0;
+  }
+  c->hn = -1;
+  TU_OK(clnn_graph_gru_ex(g, "rnn", c->x, &o, &c->y, &c->hn));
+  TU_OK(clnn_graph_output(g, c->y));
+  if (state) TU_OK(clnn_graph_output(g, c->hn));
+  TU_OK(clnn_model_create(ctx, g, 11, &c->m));
+  clnn_graph_destroy(g);
+  const size_t D = bi ? 2 : 1, ny = SN * (retseq ? T : 1) * D * SH, ns = SN * D * SH;
+  c->xb = tu_fvec(SN * T * F, -1, 1);
+  c->h0b = tu_fvec(ns, -0.8f, 0.8f);
+  c->sy = tu_fvec(ny, -1, 1), c->sh = tu_fvec(ns, -1, 1);
+  memcpy(c->lens, LENS, sizeof LENS);
+  c->feeds[c->nfeeds++] = (clnn_feed){c->x, c->xb, SN * T * F, NULL};
+  c->feeds[c->nfeeds++] = (clnn_feed){c->len, c->lens, SN, NULL};
+  if (state) c->feeds[c->nfeeds++] = (clnn_feed){c->h0, c->h0b, ns, NULL};
+}
+
+static void scase_free(scase *c) {
+  clnn_model_destroy(c->m);
+  free(c->xb), free(c->h0b), free(c->sy), free(c->sh);
+}
+
+static double dot_value(clnn_model *m, int v, const float *seed) {
+  clnn_tensor *t = NULL;
+  if (clnn_model_value(m, v, &t) != CLNN_SUCCESS || !t) return NAN;
+  float *h = tu_read(t);
+  double s = 0;
+  for (size_t i = 0; i < clnn_tensor_numel(t); i++) s += (double)h[i] * seed[i];
+  free(h);
+  return s;
+}
+
+static double sobjective(void *user) {
+  scase *c = user;
+  if (clnn_model_forward(c->m, c->feeds, c->nfeeds, SN, NULL) != CLNN_SUCCESS) return NAN;
+  double s = dot_value(c->m, c->y, c->sy);
+  if (c->state) s += dot_value(c->m, c->hn, c->sh);
+  return s;
+}
+
+static void sgradients(scase *c) {
+  TU_OK(clnn_model_forward(c->m, c->feeds, c->nfeeds, SN, NULL));
+  const size_t D = c->bi ? 2 : 1;
+  clnn_feed seeds[2] = {{c->y, c->sy, SN * (c->retseq ? c->T : 1) * D * SH, NULL},
+                        {c->hn, c->sh, SN * D * SH, NULL}};
+  TU_OK(clnn_model_backward(c->m, seeds, c->state ? 2 : 1));
+}
+
+static void check_input_grad(scase *c, int v, float *host, size_t n, const char *what) {
+  clnn_tensor *g = NULL;
+  sgradients(c); /* the finite differences' forwards forget the last backward */
+  TU_OK(clnn_model_grad(c->m, v, &g));
+  if (!g) return;
+  float *ga = tu_read(g);
+  int bad = tu_fd_check(host, n, 12, 5, 1, 1e-2, 2e-3, 3e-2, ga, NULL, sobjective, c, what, NULL);
+  TU_CHECK(!bad, "%s matches finite differences", what);
+  free(ga);
+}
+
+static void seq_finite_differences(clnn_context *ctx, int bi, int retseq, int state) {
+  scase c;
+  tu_seed(200 + bi * 4 + retseq * 2 + state);
+  sbuild(ctx, &c, 5, bi, retseq, state);
+  if (!c.m) return;
+  TU_OK(clnn_model_input_grad(c.m, c.x, 1));
+  if (state) TU_OK(clnn_model_input_grad(c.m, c.h0, 1));
+  size_t np = clnn_model_num_params(c.m);
+  TU_CHECK(np == (size_t)(bi ? 8 : 4), "%d parameters, got %zu", bi ? 8 : 4, np);
+  if (bi) {
+    clnn_tensor *w = NULL;
+    TU_OK(clnn_model_param(c.m, "rnn.weight_hh_l0_reverse", &w, NULL));
+    TU_CHECK(w && clnn_tensor_dim(w, 0) == 3 * SH && clnn_tensor_dim(w, 1) == SH,
+             "rnn.weight_hh_l0_reverse is [3H, H]");
+  }
+  sgradients(&c);
+  tu_fd_params(c.m, 2e-3, sobjective, &c);
+  char what[96];
+  snprintf(what, sizeof what, "gru dx (bi=%d retseq=%d state=%d)", bi, retseq, state);
+  check_input_grad(&c, c.x, c.xb, SN * c.T * F, what);
+  if (state) {
+    snprintf(what, sizeof what, "gru dh0 (bi=%d retseq=%d)", bi, retseq);
+    check_input_grad(&c, c.h0, c.h0b, SN * (bi ? 2 : 1) * SH, what);
+  }
+  scase_free(&c);
+}
+
+static float *value_of(clnn_model *m, int v) {
+  clnn_tensor *t = NULL;
+  TU_OK(clnn_model_value(m, v, &t));
+  return t ? tu_read(t) : calloc(1, sizeof(float));
+}
+
+/* Copies parameter `from` of model a into parameter `to` of model b. */
+static void copy_param(clnn_model *a, const char *from, clnn_model *b, const char *to) {
+  clnn_tensor *pa = NULL, *pb = NULL;
+  TU_OK(clnn_model_param(a, from, &pa, NULL));
+  TU_OK(clnn_model_param(b, to, &pb, NULL));
+  if (!pa || !pb) return;
+  float *h = tu_read(pa);
+  TU_OK(clnn_tensor_write(pb, h, clnn_tensor_numel(pb)));
+  free(h);
+}
+
+static const char *const PNAMES[8] = {
+    "rnn.weight_ih_l0",         "rnn.weight_hh_l0",         "rnn.bias_ih_l0",
+    "rnn.bias_hh_l0",           "rnn.weight_ih_l0_reverse", "rnn.weight_hh_l0_reverse",
+    "rnn.bias_ih_l0_reverse",   "rnn.bias_hh_l0_reverse"};
+
+/* The same sequences padded to T = 5 and T = 9 (other padding values): equal outputs on the
+ * real steps, equal final state and equal parameter and input gradients; then the
+ * bidirectional model with lengths and state through a model file. */
+static void padding_invariance(clnn_context *ctx) {
+  scase a, b;
+  tu_seed(7);
+  sbuild(ctx, &a, 5, 1, 1, 1);
+  tu_seed(7);
+  sbuild(ctx, &b, 9, 1, 1, 1);
+  if (!a.m || !b.m) return;
+  for (size_t n = 0; n < SN; n++)
+    for (size_t t = 0; t < 9; t++)
+      for (size_t f = 0; f < F; f++)
+        b.xb[(n * 9 + t) * F + f] = t < (size_t)LENS[n] ? a.xb[(n * 5 + t) * F + f] : 3.5f;
+  memcpy(b.h0b, a.h0b, SN * 2 * SH * 4), memcpy(b.sh, a.sh, SN * 2 * SH * 4);
+  for (size_t n = 0; n < SN; n++)
+    for (size_t t = 0; t < 9; t++)
+      for (size_t j = 0; j < 2 * SH; j++)
+        b.sy[(n * 9 + t) * 2 * SH + j] = t < 5 ? a.sy[(n * 5 + t) * 2 * SH + j] : 1.0f;
+  for (int k = 0; k < 8; k++) copy_param(a.m, PNAMES[k], b.m, PNAMES[k]);
+  TU_OK(clnn_model_input_grad(a.m, a.x, 1));
+  TU_OK(clnn_model_input_grad(b.m, b.x, 1));
+  TU_OK(clnn_model_input_grad(a.m, a.h0, 1));
+  TU_OK(clnn_model_input_grad(b.m, b.h0, 1));
+  sgradients(&a);
+  sgradients(&b);
+  double worst = 0;
+  for (int k = 0; k < 8; k++) {
+    clnn_tensor *ga = NULL, *gb = NULL;
+    TU_OK(clnn_model_param(a.m, PNAMES[k], NULL, &ga));
+    TU_OK(clnn_model_param(b.m, PNAMES[k], NULL, &gb));
+    if (!ga || !gb) continue;
+    float *ha = tu_read(ga), *hb = tu_read(gb);
+    for (size_t i = 0; i < clnn_tensor_numel(ga); i++)
+      worst = fmax(worst, fabs((double)ha[i] - hb[i]));
+    free(ha), free(hb);
+  }
+  clnn_tensor *dxa = NULL, *dxb = NULL, *dha = NULL, *dhb = NULL;
+  TU_OK(clnn_model_grad(a.m, a.x, &dxa));
+  TU_OK(clnn_model_grad(b.m, b.x, &dxb));
+  TU_OK(clnn_model_grad(a.m, a.h0, &dha));
+  TU_OK(clnn_model_grad(b.m, b.h0, &dhb));
+  if (!dxa || !dxb || !dha || !dhb) return;
+  float *y1 = value_of(a.m, a.y), *y2 = value_of(b.m, b.y), *d1 = tu_read(dxa), *d2 = tu_read(dxb);
+  float *s1 = value_of(a.m, a.hn), *s2 = value_of(b.m, b.hn), *e1 = tu_read(dha),
+        *e2 = tu_read(dhb);
+  double wy = 0, wd = 0, ws = 0;
+  int pad_zero = 1;
+  for (size_t n = 0; n < SN; n++)
+    for (size_t t = 0; t < 9; t++) {
+      for (size_t j = 0; j < 2 * SH; j++) {
+        float v2 = y2[(n * 9 + t) * 2 * SH + j];
+        if (t < 5) wy = fmax(wy, fabs((double)y1[(n * 5 + t) * 2 * SH + j] - v2));
+        else pad_zero &= v2 == 0.0f;
+      }
+      for (size_t f = 0; f < F; f++) {
+        float v2 = d2[(n * 9 + t) * F + f];
+        if (t < 5) wd = fmax(wd, fabs((double)d1[(n * 5 + t) * F + f] - v2));
+        else pad_zero &= v2 == 0.0f;
+      }
+    }
+  for (size_t i = 0; i < SN * 2 * SH; i++) {
+    ws = fmax(ws, fabs((double)s1[i] - s2[i]));
+    wd = fmax(wd, fabs((double)e1[i] - e2[i]));
+  }
+  TU_CHECK(worst <= 1e-6 && wy <= 1e-6 && wd <= 1e-6 && ws <= 1e-6,
+           "gru padded to 5 and to 9 steps: outputs, final state, dx/dh0 and parameter "
+           "gradients agree within 1e-6 (largest differences %.3g, %.3g, %.3g, %.3g)",
+           wy, ws, wd, worst);
+  TU_CHECK(pad_zero, "gru: padded outputs and input gradients are zero");
+  const char *path = "test_graph_gru_bi.clnn";
+  TU_OK(clnn_model_save(a.m, path, 0));
+  clnn_model *m2 = NULL;
+  TU_OK(clnn_model_load_file(ctx, path, &m2));
+  if (m2) {
+    const size_t ny = SN * 5 * 2 * SH;
+    float *p1 = malloc(ny * sizeof(float)), *p2 = malloc(ny * sizeof(float));
+    TU_OK(clnn_model_predict(a.m, a.feeds, a.nfeeds, SN, a.y, p1, ny));
+    TU_OK(clnn_model_predict(m2, a.feeds, a.nfeeds, SN, a.y, p2, ny));
+    TU_CHECK(!memcmp(p1, p2, ny * sizeof(float)),
+             "the loaded bidirectional GRU model gives the same outputs");
+    TU_CHECK(clnn_model_num_params(m2) == 8, "the loaded GRU has both directions' parameters");
+    free(p1), free(p2);
+    clnn_model_destroy(m2);
+  }
+  remove(path);
+  free(y1), free(y2), free(d1), free(d2), free(s1), free(s2), free(e1), free(e2);
+  scase_free(&a);
+  scase_free(&b);
+}
+
+/* The bidirectional node against two single-direction nodes with its parameters: the forward
+ * one on x, the other on each sample's steps 0..len-1 reversed (its outputs reversed back). */
+static void bidirectional_vs_two_runs(clnn_context *ctx) {
+  scase bi, f, r;
+  const size_t T5 = 5, W = 2 * SH;
+  tu_seed(31);
+  sbuild(ctx, &bi, T5, 1, 1, 1);
+  sbuild(ctx, &f, T5, 0, 1, 1);
+  sbuild(ctx, &r, T5, 0, 1, 1);
+  if (!bi.m || !f.m || !r.m) return;
+  for (int k = 0; k < 4; k++) {
+    copy_param(bi.m, PNAMES[k], f.m, PNAMES[k]);
+    copy_param(bi.m, PNAMES[4 + k], r.m, PNAMES[k]);
+  }
+  memcpy(f.xb, bi.xb, SN * T5 * F * sizeof(float));
+  for (size_t n = 0; n < SN; n++) {
+    const size_t L = (size_t)LENS[n];
+    for (size_t t = 0; t < T5; t++)
+      for (size_t j = 0; j < F; j++)
+        r.xb[(n * T5 + t) * F + j] = bi.xb[(n * T5 + (t < L ? L - 1 - t : t)) * F + j];
+    for (size_t j = 0; j < SH; j++) {
+      f.h0b[n * SH + j] = bi.h0b[(n * 2 + 0) * SH + j];
+      r.h0b[n * SH + j] = bi.h0b[(n * 2 + 1) * SH + j];
+    }
+  }
+  TU_OK(clnn_model_forward(bi.m, bi.feeds, bi.nfeeds, SN, NULL));
+  TU_OK(clnn_model_forward(f.m, f.feeds, f.nfeeds, SN, NULL));
+  TU_OK(clnn_model_forward(r.m, r.feeds, r.nfeeds, SN, NULL));
+  float *yb = value_of(bi.m, bi.y), *yf = value_of(f.m, f.y), *yr = value_of(r.m, r.y);
+  float *hb = value_of(bi.m, bi.hn), *hf = value_of(f.m, f.hn), *hr = value_of(r.m, r.hn);
+  double worst = 0;
+  for (size_t n = 0; n < SN; n++) {
+    const size_t L = (size_t)LENS[n];
+    for (size_t t = 0; t < L; t++)
+      for (size_t j = 0; j < SH; j++) {
+        worst = fmax(worst, fabs((double)yb[(n * T5 + t) * W + j] - yf[(n * T5 + t) * SH + j]));
+        worst = fmax(worst, fabs((double)yb[(n * T5 + t) * W + SH + j] -
+                                 yr[(n * T5 + (L - 1 - t)) * SH + j]));
+      }
+    for (size_t j = 0; j < SH; j++) {
+      worst = fmax(worst, fabs((double)hb[(n * 2) * SH + j] - hf[n * SH + j]));
+      worst = fmax(worst, fabs((double)hb[(n * 2 + 1) * SH + j] - hr[n * SH + j]));
+    }
+  }
+  TU_CHECK(worst <= 1e-5, "bidirectional GRU = forward run + run on reversed samples "
+                          "(outputs and final states; largest difference %.3g)", worst);
+  free(yb), free(yf), free(yr), free(hb), free(hf), free(hr);
+  scase_free(&bi);
+  scase_free(&f);
+  scase_free(&r);
+}
+
 int main(void) {
   clnn_context *ctx = tu_context();
   tu_seed(77);
@@ -195,6 +484,11 @@ int main(void) {
   forward_vs_reference(ctx);
   finite_differences(ctx);
   errors();
+  seq_finite_differences(ctx, 0, 1, 1);
+  seq_finite_differences(ctx, 1, 0, 1);
+  seq_finite_differences(ctx, 1, 1, 0);
+  padding_invariance(ctx);
+  bidirectional_vs_two_runs(ctx);
   clnn_context_destroy(ctx);
   return tu_finish("test_graph_gru");
 }

@@ -36,8 +36,8 @@ static void build(clnn_context *ctx, lcase *c, size_t T, int bi, int retseq, int
   TU_OK(clnn_graph_create(&g));
   size_t xd[2] = {T, F}, sd[2] = {bi ? 2 : H, H};
   TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 2, xd, &c->x));
-  clnn_graph_lstm_options o;
-  clnn_graph_lstm_options_init(&o);
+  clnn_graph_rnn_options o;
+  clnn_graph_rnn_options_init(&o);
   o.hidden = H;
   o.return_sequences = retseq;
   o.bidirectional = bi;
@@ -325,8 +325,8 @@ static void errors(clnn_context *ctx) {
   TU_OK(clnn_graph_input(g, "flen", CLNN_FLOAT32, 1, one, &flen));
   TU_OK(clnn_graph_input(g, "h0", CLNN_FLOAT32, 1, sd, &h0));
   TU_OK(clnn_graph_input(g, "bad_h0", CLNN_FLOAT32, 1, bd, &bad_h0));
-  clnn_graph_lstm_options o;
-  clnn_graph_lstm_options_init(&o);
+  clnn_graph_rnn_options o;
+  clnn_graph_rnn_options_init(&o);
   o.hidden = H;
   int nodes = clnn_graph_num_values(g);
   o.h0 = bad_h0, o.c0 = h0;
@@ -371,7 +371,7 @@ static void errors(clnn_context *ctx) {
            "a length of 0");
   TU_MSG("lengths[1] is 0");
   clnn_model_destroy(m);
-  clnn_graph_lstm_options_init(NULL);
+  clnn_graph_rnn_options_init(NULL);
 }
 
 int main(void) {

@@ -114,7 +114,7 @@ static void test_forward(size_t T, size_t N, size_t I, size_t H, int use_b, int 
   clnn_tensor *ty = tu_guarded(ctx, 3, (size_t[]){T, N, H}), *thn = t2(N, H, NULL);
   clnn_tensor *tres = t1(clnn_gru_reserve_numel(T, N, H), NULL);
   fill_t(ty, NAN), fill_t(thn, NAN);
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, nlen(&p), 0, ty, thn,
+  TU_OK(clnn_gru_forward(ctx, RNN_P(p.len, nlen(&p), 0), p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, ty, thn,
                          tres));
   float *wy = malloc(T * N * H * 4), *wh = malloc(N * H * 4);
   ref_forward(&p, wy, wh);
@@ -151,7 +151,7 @@ static void test_backward(size_t T, size_t N, size_t I, size_t H, int use_b, int
   float *wdy = use_dy ? rnd(T * N * H, -1, 1) : NULL, *wdhn = use_dhn ? rnd(N * H, -1, 1) : NULL;
   clnn_tensor *ty = t3(T, N, H, NULL), *tres = t1(clnn_gru_reserve_numel(T, N, H), NULL);
   clnn_tensor *tdy = use_dy ? t3(T, N, H, wdy) : NULL, *tdhn = use_dhn ? t2(N, H, wdhn) : NULL;
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, nlen(&p), 0, ty, NULL,
+  TU_OK(clnn_gru_forward(ctx, RNN_P(p.len, nlen(&p), 0), p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, ty, NULL,
                          tres));
   const size_t n_out[6] = {T * N * I, G * I, G * H, G, G, N * H};
   clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
@@ -164,7 +164,7 @@ static void test_backward(size_t T, size_t N, size_t I, size_t H, int use_b, int
     else
       TU_OK(clnn_tensor_write(to[k], old[k], n_out[k]));
   }
-  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, nlen(&p), 0, tres, tdy, tdhn, beta,
+  TU_OK(clnn_gru_backward(ctx, RNN_P(p.len, nlen(&p), 0), p.tx, p.twi, p.twh, p.th0, tres, tdy, tdhn, beta,
                           to[0], to[1], to[2], to[3], to[4], to[5]));
   double *x = dcopy(p.x, T * N * I), *wi = dcopy(p.wi, G * I), *wh = dcopy(p.wh, G * H),
          *bi = dcopy(p.bi, G), *bh = dcopy(p.bh, G), *h0 = dcopy(p.h0, N * H);
@@ -226,9 +226,9 @@ static void test_finite_differences(void) {
   const size_t n_par[6] = {T * N * I, G * I, G * H, G, G, N * H};
   clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
                         t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, NULL,
+  TU_OK(clnn_gru_forward(ctx, RNN_P(p.len, N, 0), p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, ty, NULL,
                          tres));
-  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, tdhn, 0.0f, to[0],
+  TU_OK(clnn_gru_backward(ctx, RNN_P(p.len, N, 0), p.tx, p.twi, p.twh, p.th0, tres, tdy, tdhn, 0.0f, to[0],
                           to[1], to[2], to[3], to[4], to[5]));
   fd_prob f = {T, N, I, H, dcopy(p.x, T * N * I), dcopy(p.wi, G * I), dcopy(p.wh, G * H),
                dcopy(p.bi, G), dcopy(p.bh, G), dcopy(p.h0, N * H), p.len, NULL, NULL,
@@ -295,7 +295,7 @@ static void test_finite_differences(void) {
         for (int side = 0; side < 2; side++) {
           hp[k][i] = o + (side ? -h : h);
           TU_OK(clnn_tensor_write(tp[k], hp[k], n_par[k]));
-          TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, thn,
+          TU_OK(clnn_gru_forward(ctx, RNN_P(p.len, N, 0), p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, ty, thn,
                                  tres));
           float *yy = tu_read(ty), *hh = tu_read(thn);
           L[side] = 0.0;
@@ -343,8 +343,8 @@ static void test_padding_invariance(void) {
     clnn_tensor *tdy = t3(T, N, H, wy), *tdhn = t2(N, H, whn);
     clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
                           t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
-    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len, N, 0, ty, thn, tres));
-    TU_OK(clnn_gru_backward(ctx, tx, p.twi, p.twh, p.th0, len, N, 0, tres, tdy, tdhn, 0.0f, to[0],
+    TU_OK(clnn_gru_forward(ctx, RNN_P(len, N, 0), tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, ty, thn, tres));
+    TU_OK(clnn_gru_backward(ctx, RNN_P(len, N, 0), tx, p.twi, p.twh, p.th0, tres, tdy, tdhn, 0.0f, to[0],
                             to[1], to[2], to[3], to[4], to[5]));
     ys[v] = tu_read(ty), hns[v] = tu_read(thn);
     for (int k = 0; k < 6; k++) grads[v][k] = tu_read(to[k]), clnn_tensor_destroy(to[k]);
@@ -370,7 +370,7 @@ static void test_padding_invariance(void) {
     for (size_t t = 0; t < T; t++) memcpy(xs + t * I, p.x + (t * N + n) * I, I * 4);
     clnn_tensor *tx = t3(T, 1, I, xs), *th0 = t2(1, H, p.h0 + n * H), *ty = t3(T, 1, H, NULL),
                 *thn = t2(1, H, NULL), *tres = t1(clnn_gru_reserve_numel(T, 1, H), NULL);
-    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, th0, NULL, 0, 0, ty, thn, tres));
+    TU_OK(clnn_gru_forward(ctx, NULL, tx, p.twi, p.twh, p.tbi, p.tbh, th0, ty, thn, tres));
     float *y1 = tu_read(ty), *h1 = tu_read(thn), *yb = malloc(T * H * 4);
     for (size_t t = 0; t < T; t++) memcpy(yb + t * H, ys[1] + (t * N + n) * H, H * 4);
     char what[96];
@@ -414,9 +414,9 @@ static void test_reverse(size_t T, size_t N, size_t I, size_t H, int use_len) {
   const size_t n_out[6] = {T * N * I, G * I, G * H, G, G, N * H};
   clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
                         t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, nlen(&p), 1, ty, thn,
+  TU_OK(clnn_gru_forward(ctx, RNN_P(p.len, nlen(&p), 1), p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, ty, thn,
                          tres));
-  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, nlen(&p), 1, tres, tdy, tdhn,
+  TU_OK(clnn_gru_backward(ctx, RNN_P(p.len, nlen(&p), 1), p.tx, p.twi, p.twh, p.th0, tres, tdy, tdhn,
                           0.0f, to[0], to[1], to[2], to[3], to[4], to[5]));
   /* the reference on reversed sequences: reverse x and dy, run forward, reverse y and dx back */
   float *xr = malloc(T * N * I * 4), *dyr = malloc(T * N * H * 4);
@@ -474,7 +474,7 @@ static void test_state_carry(void) {
   float *got_y = malloc(T * N * H * 4);
   for (int half = 0; half < 2; half++) {
     clnn_tensor *tx = t3(T / 2, N, I, p.x + half * (T / 2) * N * I);
-    TU_OK(clnn_gru_forward(ctx, tx, p.twi, p.twh, p.tbi, p.tbh, state, NULL, 0, 0, ty, state,
+    TU_OK(clnn_gru_forward(ctx, NULL, tx, p.twi, p.twh, p.tbi, p.tbh, state, ty, state,
                            tres));
     float *y = tu_read(ty);
     memcpy(got_y + half * (T / 2) * N * H, y, (T / 2) * N * H * 4);
@@ -499,14 +499,14 @@ static void test_determinism_and_alias(void) {
   float *wdy = rnd(T * N * H, -1, 1), *wdhn = rnd(N * H, -1, 1);
   clnn_tensor *ty = t3(T, N, H, NULL), *tres = t1(clnn_gru_reserve_numel(T, N, H), NULL);
   clnn_tensor *tdy = t3(T, N, H, wdy), *tdhn = t2(N, H, wdhn);
-  TU_OK(clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, p.len, N, 0, ty, NULL,
+  TU_OK(clnn_gru_forward(ctx, RNN_P(p.len, N, 0), p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, ty, NULL,
                          tres));
   float *runs[2][6];
   const size_t n_out[6] = {T * N * I, G * I, G * H, G, G, N * H};
   for (int r = 0; r < 2; r++) {
     clnn_tensor *to[6] = {t3(T, N, I, NULL), t2(G, I, NULL), t2(G, H, NULL),
                           t1(G, NULL),       t1(G, NULL),    t2(N, H, NULL)};
-    TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, tdhn, 0.0f,
+    TU_OK(clnn_gru_backward(ctx, RNN_P(p.len, N, 0), p.tx, p.twi, p.twh, p.th0, tres, tdy, tdhn, 0.0f,
                             to[0], to[1], to[2], to[3], to[4], to[5]));
     for (int k = 0; k < 6; k++) runs[r][k] = tu_read(to[k]), clnn_tensor_destroy(to[k]);
   }
@@ -515,7 +515,7 @@ static void test_determinism_and_alias(void) {
   TU_CHECK(same, "gru backward is bitwise deterministic");
   /* dh0 over dh_n: the same dh0 as into a separate tensor. */
   clnn_tensor *shared = t2(N, H, wdhn);
-  TU_OK(clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, p.len, N, 0, tres, tdy, shared, 0.0f,
+  TU_OK(clnn_gru_backward(ctx, RNN_P(p.len, N, 0), p.tx, p.twi, p.twh, p.th0, tres, tdy, shared, 0.0f,
                           NULL,
                           NULL, NULL, NULL, NULL, shared));
   float *g = tu_read(shared);
@@ -578,9 +578,9 @@ static void test_errors(void) {
   clnn_tensor *fw_outs[] = {y, hn, res, y_bad, res_small, nh_bad};
   for (size_t i = 0; i < sizeof fw_outs / sizeof *fw_outs; i++) watch_add(fw_outs[i]);
 #define FWD(x_, wi_, wh_, bi_, bh_, h0_, len_, nl_, y_, hn_, res_) \
-  clnn_gru_forward(ctx, x_, wi_, wh_, bi_, bh_, h0_, len_, nl_, 0, y_, hn_, res_)
+  clnn_gru_forward(ctx, RNN_P(len_, nl_, 0), x_, wi_, wh_, bi_, bh_, h0_, y_, hn_, res_)
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "ctx",
-             clnn_gru_forward(NULL, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, 0, y, hn,
+             clnn_gru_forward(NULL, NULL, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, y, hn,
                               res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "x is NULL",
              FWD(NULL, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
@@ -622,7 +622,7 @@ static void test_errors(void) {
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "lengths[1] is -1",
              FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len_neg, N, y, hn, res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "reverse is 2; it must be 0 or 1",
-             clnn_gru_forward(ctx, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, 2, y, hn,
+             clnn_gru_forward(ctx, RNN_P(NULL, 0, 2), p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, y, hn,
                               res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "num_lengths is 1 but the batch has N = 2",
              FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len_ok, 1, y, hn, res));
@@ -651,14 +651,14 @@ static void test_errors(void) {
   clnn_tensor *bw_outs[] = {dx, dwi, dwh, dbi, dbh, dh0, dx_bad, dwi_bad, dwh_bad, b_bad, nh_bad};
   for (size_t i = 0; i < sizeof bw_outs / sizeof *bw_outs; i++) watch_add(bw_outs[i]);
 #define BWD(h0_, len_, nl_, res_, dy_, dhn_, beta_, dx_, dwi_, dwh_, dbi_, dbh_, dh0_) \
-  clnn_gru_backward(ctx, p.tx, p.twi, p.twh, h0_, len_, nl_, 0, res_, dy_, dhn_, beta_, dx_, dwi_, \
+  clnn_gru_backward(ctx, RNN_P(len_, nl_, 0), p.tx, p.twi, p.twh, h0_, res_, dy_, dhn_, beta_, dx_, dwi_, \
                     dwh_, dbi_, dbh_, dh0_)
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "ctx",
-             clnn_gru_backward(NULL, p.tx, p.twi, p.twh, p.th0, len_ok, N, 0, res, dy, dhn, 0.0f,
+             clnn_gru_backward(NULL, RNN_P(len_ok, N, 0), p.tx, p.twi, p.twh, p.th0, res, dy, dhn, 0.0f,
                                dx,
                                dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "x is NULL",
-             clnn_gru_backward(ctx, NULL, p.twi, p.twh, p.th0, len_ok, N, 0, res, dy, dhn, 0.0f, dx,
+             clnn_gru_backward(ctx, RNN_P(len_ok, N, 0), NULL, p.twi, p.twh, p.th0, res, dy, dhn, 0.0f, dx,
                                dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "reserve is NULL",
              BWD(p.th0, len_ok, N, NULL, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
@@ -669,7 +669,7 @@ static void test_errors(void) {
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "lengths[0] is 0",
              BWD(p.th0, len_zero, N, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "reverse is -1",
-             clnn_gru_backward(ctx, p.tx, p.twi, p.twh, p.th0, len_ok, N, -1, res, dy, dhn, 0.0f,
+             clnn_gru_backward(ctx, RNN_P(len_ok, N, -1), p.tx, p.twi, p.twh, p.th0, res, dy, dhn, 0.0f,
                                dx, dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "num_lengths is 3",
              BWD(p.th0, len_ok, 3, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));

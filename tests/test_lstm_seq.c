@@ -156,8 +156,8 @@ static void check_case(size_t T, size_t N, size_t I, size_t H, const int32_t *le
               *tc0 = p.c0 ? tn(2, N, H, 0, p.c0) : NULL;
   clnn_tensor *ty = tn(3, T, N, H, NULL), *thn = tn(2, N, H, 0, NULL), *tcn = tn(2, N, H, 0, NULL);
   clnn_tensor *tres = tn(1, clnn_lstm_reserve_numel(T, N, H), 0, 0, NULL);
-  clnn_lstm_params prm;
-  clnn_lstm_params_init(&prm);
+  clnn_rnn_params prm;
+  clnn_rnn_params_init(&prm);
   prm.lengths = len ? p.len : NULL;
   prm.num_lengths = len ? N : 0;
   prm.reverse = reverse;
@@ -241,8 +241,8 @@ static void test_finite_differences(int reverse) {
               *tdcn = tn(2, N, H, 0, p.dcn);
   clnn_tensor *to[6] = {tn(3, T, N, I, NULL), tn(2, G, I, 0, NULL), tn(2, G, H, 0, NULL),
                         tn(1, G, 0, 0, NULL), tn(2, N, H, 0, NULL), tn(2, N, H, 0, NULL)};
-  clnn_lstm_params prm;
-  clnn_lstm_params_init(&prm);
+  clnn_rnn_params prm;
+  clnn_rnn_params_init(&prm);
   prm.lengths = p.len, prm.num_lengths = N, prm.reverse = reverse;
   TU_OK(clnn_lstm_forward_ex(ctx, &prm, tx, twi, twh, tb, th0, tc0, ty, NULL, NULL, tres));
   TU_OK(clnn_lstm_backward_ex(ctx, &prm, tx, twi, twh, th0, tc0, ty, tres, tdy, tdhn, tdcn, 0.0f,
@@ -274,9 +274,9 @@ static void test_errors(void) {
   clnn_tensor *ty = tn(3, T, N, H, NULL), *tres = tn(1, clnn_lstm_reserve_numel(T, N, H), 0, 0, 0);
   clnn_tensor *tdx = tn(3, T, N, I, NULL);
   const int32_t zero_len[2] = {3, 0}, long_len[2] = {5, 1}, ok_len[2] = {4, 1};
-  const uint32_t SZ = (uint32_t)sizeof(clnn_lstm_params);
+  const uint32_t SZ = (uint32_t)sizeof(clnn_rnn_params);
   struct {
-    clnn_lstm_params p;
+    clnn_rnn_params p;
     const char *needle;
   } bad[] = {{{SZ, ok_len, 1, 0}, "num_lengths"},
              {{SZ, ok_len, 3, 0}, "num_lengths"},
@@ -284,7 +284,7 @@ static void test_errors(void) {
              {{SZ, long_len, 2, 1}, "lengths[0] is 5"},
              {{SZ, NULL, 0, 2}, "reverse"},
              {{SZ, ok_len, 2, -1}, "reverse"},
-             {{0, ok_len, 2, 0}, "clnn_lstm_params_init"}};
+             {{0, ok_len, 2, 0}, "clnn_rnn_params_init"}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     TU_OK(clnn_tensor_fill(ty, 7.5f));
     TU_OK(clnn_tensor_fill(tres, 7.5f));
@@ -303,7 +303,7 @@ static void test_errors(void) {
     tu_check_all(tres, 7.5f, "reserve untouched after a refused call");
     tu_check_all(tdx, 7.5f, "dx untouched after a refused call");
   }
-  clnn_lstm_params_init(NULL); /* a no-op */
+  clnn_rnn_params_init(NULL); /* a no-op */
   clnn_tensor *all[] = {tx, twi, twh, ty, tres, tdx};
   for (size_t k = 0; k < sizeof all / sizeof *all; k++) clnn_tensor_destroy(all[k]);
   free(x), free(wi), free(wh);

@@ -11,6 +11,9 @@
  * - LayerNorm over two trailing axes of an image;
  * - a 2-layer LSTM (zero states sliced from one ConstantOfShape, layer 2 on layer 1's time-major
  *   output);
+ * - nn.GRU with batch_first (ONNX's gate order z, r, h converted to r, z, n, the biases kept
+ *   apart, zero initial_h): y and h_n, and the last-step / h_n[-1] pattern at opset 17; a GRU
+ *   with linear_before_reset 0 is refused naming the attribute;
  * - training: one SGD step (lr 0.5) of the imported emb_ln_lstm13 on sum(y * R) / N (R random, its
  *   gradient the seed of clnn_model_backward) against PyTorch's step: the change of every
  *   parameter within 1e-3 max|change| + 1e-6 of PyTorch's (the LSTM's one bias against
@@ -265,6 +268,8 @@ int main(void) {
   compare(ctx, "lstm_last", 3, 1);
   compare(ctx, "ln_image", 2, 1);
   compare(ctx, "lstm2", 4, 1);
+  compare(ctx, "gru_seq", 3, 2);
+  compare(ctx, "gru_last", 3, 1);
   train_step(ctx);
   char path[512];
   snprintf(path, sizeof path, "%s/seqlens_full.onnx", tmpdir);
@@ -275,8 +280,14 @@ int main(void) {
     TU_STATUS(clnn_model_load_onnx(ctx, path, &m), CLNN_ERROR_UNSUPPORTED);
     TU_CHECK(m == NULL && strstr(clnn_last_error(), "sequence_lens"),
              "shorter sequence_lens are refused by name: %s", clnn_last_error());
+    snprintf(path, sizeof path, "%s/gru_lbr0.onnx", tmpdir);
+    TU_STATUS(clnn_model_load_onnx(ctx, path, &m), CLNN_ERROR_UNSUPPORTED);
+    TU_CHECK(m == NULL && strstr(clnn_last_error(), "linear_before_reset") &&
+                 strstr(clnn_last_error(), "GRU"),
+             "a GRU with linear_before_reset 0 is refused by name: %s", clnn_last_error());
   } else {
-    printf("sequence_lens files not made (python3-onnx missing): skipped\n");
+    printf("sequence_lens and linear_before_reset files not made (python3-onnx missing): "
+           "skipped\n");
   }
   refusal(ctx, "reverse.onnx", "direction 'reverse'", make_reverse);
   refusal(ctx, "state.onnx", "initial_h", make_state);

@@ -115,4 +115,8 @@ int tu_fd_check(float *x, size_t n, size_t count, size_t stride, size_t offset, 
  * the given atol), one check per parameter named after it. */
 void tu_fd_params(clnn_model *m, double atol, tu_scalar_fn f, void *user);
 
+/* Sequence options of a recurrent-layer call (lengths may be NULL; n is then ignored). */
+#define RNN_P(len, n, rev) \
+  (&(clnn_rnn_params){(uint32_t)sizeof(clnn_rnn_params), (len), (size_t)(n), (rev)})
+
 #endif

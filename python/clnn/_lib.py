@@ -157,6 +157,11 @@ class OptimizerConfig(SizedStructure):
     ]
 
 
+class RnnParams(SizedStructure):  # clnn_rnn_params: lengths, reverse of the LSTM/GRU calls
+    _fields_ = [SIZE_FIELD, ("lengths", ctypes.POINTER(ctypes.c_int32)),
+                ("num_lengths", ctypes.c_size_t), ("reverse", ctypes.c_int)]
+
+
 class AugmentOptions(SizedStructure):  # clnn_augment_options (include/clnn_nn.h)
     _fields_ = [
         SIZE_FIELD,
@@ -291,8 +296,8 @@ _DECLS = {
                                H, H, H, H, H, H]),
     # GRU
     "clnn_gru_reserve_numel": (c_size_t, [c_size_t, c_size_t, c_size_t]),
-    "clnn_gru_forward": (S, [H, H, H, H, H, H, H, I32, c_size_t, c_int, H, H, H]),
-    "clnn_gru_backward": (S, [H, H, H, H, H, I32, c_size_t, c_int, H, H, H, c_float,
+    "clnn_gru_forward": (S, [H, ctypes.c_void_p, H, H, H, H, H, H, H, H, H]),
+    "clnn_gru_backward": (S, [H, ctypes.c_void_p, H, H, H, H, H, H, H, c_float,
                               H, H, H, H, H, H]),
     # optimizers
     "clnn_sgd_step": (S, [H, P(SgdParams), H, H, H]),

@@ -44,8 +44,8 @@ class Feed(ctypes.Structure):
                 ("tensor", ctypes.c_void_p)]
 
 
-class LstmOptions(L.SizedStructure):
-    """clnn_graph_lstm_options."""
+class RnnOptions(L.SizedStructure):
+    """clnn_graph_rnn_options."""
     _fields_ = [L.SIZE_FIELD, ("hidden", ctypes.c_int), ("return_sequences", ctypes.c_int),
                 ("bidirectional", ctypes.c_int), ("lengths", ctypes.c_int), ("h0", ctypes.c_int),
                 ("c0", ctypes.c_int), ("state_outputs", ctypes.c_int)]
@@ -78,8 +78,9 @@ _DECLS = {
     "clnn_graph_batchnorm": (_S, [_H, _CP, _I, _F, _F, _PI]),
     "clnn_graph_softmax": (_S, [_H, _CP, _I, _I, _PI]),
     "clnn_graph_lstm": (_S, [_H, _CP, _I, _I, _I, _PI]),
-    "clnn_graph_lstm_ex": (_S, [_H, _CP, _I, ctypes.POINTER(LstmOptions), _PI, _PI, _PI]),
+    "clnn_graph_lstm_ex": (_S, [_H, _CP, _I, ctypes.POINTER(RnnOptions), _PI, _PI, _PI]),
     "clnn_graph_gru": (_S, [_H, _CP, _I, _I, _I, _PI]),
+    "clnn_graph_gru_ex": (_S, [_H, _CP, _I, ctypes.POINTER(RnnOptions), _PI, _PI]),
     "clnn_graph_embedding": (_S, [_H, _CP, _I, _I, _I, _PI]),
     "clnn_graph_layer_norm": (_S, [_H, _CP, _I, _F, _I, _PI]),
     "clnn_graph_rms_norm": (_S, [_H, _CP, _I, _F, _I, _PI]),
@@ -507,7 +508,7 @@ class Graph(_Closeable):
                               1 if _flag(return_sequences, "return_sequences") else 0, name=name)
         if (h0 is None) != (c0 is None):
             raise invalid("lstm: give both h0 and c0, or neither")
-        o = LstmOptions(_cint(hidden, "hidden"), _flag(return_sequences, "return_sequences"),
+        o = RnnOptions(_cint(hidden, "hidden"), _flag(return_sequences, "return_sequences"),
                         _flag(bidirectional, "bidirectional"),
                         -1 if lengths is None else self._id(lengths, "lengths"),
                         -1 if h0 is None else self._id(h0, "h0"),
@@ -521,12 +522,30 @@ class Graph(_Closeable):
             return y
         return y, self._value(hn.value, "float32", True), self._value(cn.value, "float32", True)
 
-    def gru(self, x, hidden, return_sequences=False, *, name=None):
-        """GRU over x [T, F] (torch.nn.GRU's equations, zero initial state): the last hidden
-        state [hidden], or every one [T, hidden] with return_sequences=True. Parameters
-        "<name>.weight_ih_l0", ".weight_hh_l0", ".bias_ih_l0", ".bias_hh_l0" as in PyTorch."""
-        return self._node("clnn_graph_gru", self._id(x), _cint(hidden, "hidden"),
-                          1 if _flag(return_sequences, "return_sequences") else 0, name=name)
+    def gru(self, x, hidden, return_sequences=False, *, bidirectional=False, lengths=None,
+            h0=None, state_outputs=False, name=None):
+        """GRU over x [T, F] (torch.nn.GRU's equations): the last hidden state [hidden], or every
+        one [T, hidden] with return_sequences=True ((2*hidden,) / (T, 2*hidden) when
+        bidirectional: forward features, then the reverse direction's). Parameters
+        "<name>.weight_ih_l0", ".weight_hh_l0", ".bias_ih_l0", ".bias_hh_l0" (and "*_reverse")
+        as in PyTorch. lengths, h0 (shape (hidden,), (2, hidden) when bidirectional) and
+        state_outputs (returns (y, h_n)) as in lstm()."""
+        plain = not (bidirectional or state_outputs) and lengths is None and h0 is None
+        if plain:
+            return self._node("clnn_graph_gru", self._id(x), _cint(hidden, "hidden"),
+                              1 if _flag(return_sequences, "return_sequences") else 0, name=name)
+        o = RnnOptions(_cint(hidden, "hidden"), _flag(return_sequences, "return_sequences"),
+                       _flag(bidirectional, "bidirectional"),
+                       -1 if lengths is None else self._id(lengths, "lengths"),
+                       -1 if h0 is None else self._id(h0, "h0"), -1,
+                       _flag(state_outputs, "state_outputs"))
+        out, hn = ctypes.c_int(-1), ctypes.c_int(-1)
+        _call("clnn_graph_gru_ex", self._builder(), _name_arg(name), self._id(x),
+              ctypes.byref(o), ctypes.byref(out), ctypes.byref(hn))
+        y = self._value(out.value, "float32", True)
+        if not state_outputs:
+            return y
+        return y, self._value(hn.value, "float32", True)
 
     # -- structure --
     # -- sequence layers --

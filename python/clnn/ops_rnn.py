@@ -1,6 +1,7 @@
 """GRU operators (clnn_gru_forward / clnn_gru_backward), with the conventions of clnn.ops;
 re-exported there and at the top level as clnn.gru, clnn.gru_backward, clnn.gru_reserve_size."""
 
+import ctypes
 from collections import namedtuple
 
 from . import _lib as L
@@ -20,14 +21,21 @@ def gru_reserve_size(seq_len, batch, hidden):
                                                _u64(hidden, "hidden")))
 
 
-def _lengths(lengths, what):
-    """(pointer, count) of optional per-sample lengths."""
-    if lengths is None:
-        return None, 0, None
-    a = as_int32_labels(lengths, what).reshape(-1)
-    if a.size == 0:
-        raise invalid(f"{what} is empty")
-    return a.ctypes.data_as(L.I32), a.size, a  # keep `a` alive during the call
+def _rnn_params(lengths, reverse, what):
+    """(clnn_rnn_params pointer or None, objects to keep alive during the call) of optional
+    per-sample lengths and the direction."""
+    rev = int(_flag(reverse, "reverse"))
+    if lengths is None and not rev:
+        return None, None
+    p = L.RnnParams(reverse=rev)
+    a = None
+    if lengths is not None:
+        a = as_int32_labels(lengths, what).reshape(-1)
+        if a.size == 0:
+            raise invalid(f"{what} is empty")
+        p.lengths = a.ctypes.data_as(L.I32)
+        p.num_lengths = a.size
+    return ctypes.byref(p), (p, a)
 
 
 def gru(ctx, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, lengths=None, reverse=False):
@@ -44,14 +52,13 @@ def gru(ctx, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, lengths=None, reverse
         tbi = op.input(b_ih, "b_ih", 1, optional=True)
         tbh = op.input(b_hh, "b_hh", 1, optional=True)
         th0 = op.input(h0, "h0", 2, optional=True)
-        lp, ln, _keep = _lengths(lengths, "gru: lengths")
+        prm, _keep = _rnn_params(lengths, reverse, "gru: lengths")
         t, n, hid = tx.shape[0], tx.shape[1], twh.shape[1]
         y = op.output((t, n, hid), None, "y")
         hn = op.output((n, hid), None, "h_n")
         r = op.output((gru_reserve_size(t, n, hid),), None, "reserve")
-        op.call(op.lib.clnn_gru_forward, op.h, tx._handle(), twi._handle(), twh._handle(),
-                _h(tbi), _h(tbh), _h(th0), lp, ln, int(_flag(reverse, "reverse")), y._handle(),
-                hn._handle(), r._handle())
+        op.call(op.lib.clnn_gru_forward, op.h, prm, tx._handle(), twi._handle(), twh._handle(),
+                _h(tbi), _h(tbh), _h(th0), y._handle(), hn._handle(), r._handle())
         return GRUResult(*op.ret((y, None), (hn, None), (r, None)))
 
 
@@ -68,7 +75,7 @@ def gru_backward(ctx, x, w_ih, w_hh, reserve, dy=None, dh_n=None, *, h0=None, le
         tdy = op.input(dy, "dy", 3, optional=True)
         tdhn = op.input(dh_n, "dh_n", 2, optional=True)
         th0 = op.input(h0, "h0", 2, optional=True)
-        lp, ln, _keep = _lengths(lengths, "gru_backward: lengths")
+        prm, _keep = _rnn_params(lengths, reverse, "gru_backward: lengths")
         beta = _float(beta, "beta")
         n, hid = tx.shape[1], twh.shape[1]
         g = twi.shape[0]
@@ -76,8 +83,6 @@ def gru_backward(ctx, x, w_ih, w_hh, reserve, dy=None, dh_n=None, *, h0=None, le
         names = ["dx", "dw_ih", "dw_hh", "db_ih", "db_hh", "dh0"]
         ts = [op.output(s, o, f"out[{i}] ({nm})", beta)
               for i, (s, o, nm) in enumerate(zip(shapes, outs, names))]
-        op.call(op.lib.clnn_gru_backward, op.h, tx._handle(), twi._handle(), twh._handle(),
-                _h(th0), lp, ln, int(_flag(reverse, "reverse")), tr._handle(), _h(tdy), _h(tdhn),
-                beta,
-                *[t._handle() for t in ts])
+        op.call(op.lib.clnn_gru_backward, op.h, prm, tx._handle(), twi._handle(), twh._handle(),
+                _h(th0), tr._handle(), _h(tdy), _h(tdhn), beta, *[t._handle() for t in ts])
         return GRUGrads(*op.ret(*zip(ts, outs)))

@@ -36,8 +36,8 @@ MIRRORS = {
     "clnn_optimizer_config": L.OptimizerConfig,
     "clnn_feed": G.Feed,
     "clnn_schedule": G.Schedule,
-    "clnn_lstm_params": None,
-    "clnn_graph_lstm_options": G.LstmOptions,
+    "clnn_rnn_params": L.RnnParams,
+    "clnn_graph_rnn_options": G.RnnOptions,
     "clnn_augment_options": L.AugmentOptions,
     "clnn_augment_draw": L.AugmentDraw,
 }

@@ -118,9 +118,10 @@ extern const clnn__op clnn__op_conv2d, clnn__op_conv_transpose2d, clnn__op_pool2
 /* sequence ops (op_seq.c) */
 extern const clnn__op clnn__op_embedding, clnn__op_layer_norm, clnn__op_rms_norm,
     clnn__op_attention;
-/* The LSTM node's output count: y, and h_n, c_n with state outputs (op_lstm.c). */
-int clnn__lstm_num_outputs(const int *ia);
-/* the GRU node (op_gru.c) */
+/* A recurrent node's output count: y, then h_n (and the LSTM's c_n) with state outputs; 0 for an
+ * op that is not an LSTM or GRU (op_rnn.c). */
+int clnn__rnn_num_outputs(const clnn__op *op, const int *ia);
+/* the GRU node (op_rnn.c, with the LSTM) */
 extern const clnn__op clnn__op_gru;
 /* Every op kind, NULL-terminated (model files name them by kind). */
 extern const clnn__op *const clnn__ops[];

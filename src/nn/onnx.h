@@ -30,15 +30,15 @@ typedef struct clnn__ox_sym {
   int layout;        /* value: where ONNX keeps the batch (CLNN__OX_BATCH_FIRST, ...) */
 } clnn__ox_sym;
 
-/* Where the batch axis of a value's ONNX shape is, over a batch-first clnn value. An LSTM of
- * layout 0 reads and writes sequences time-major, so PyTorch's batch_first export brackets it
+/* Where the batch axis of a value's ONNX shape is, over a batch-first clnn value. An LSTM or GRU
+ * of layout 0 reads and writes sequences time-major, so PyTorch's batch_first export brackets it
  * with Transpose(perm 1,0,2) and Squeeze of the direction axis; these layouts let those nodes
- * map onto clnn's batch-first LSTM without moving data. Other ops refuse such values. */
+ * map onto clnn's batch-first LSTM/GRU without moving data. Other ops refuse such values. */
 enum {
   CLNN__OX_BATCH_FIRST = 0, /* ONNX [N, d1, ...] is clnn [d1, ...] */
   CLNN__OX_TIME_MAJOR = 1,  /* ONNX [T, N, d...] is clnn [T, d...] */
-  CLNN__OX_SEQ_DIR = 2,     /* ONNX [T, 1, N, H] (an LSTM's Y) is clnn [T, H] */
-  CLNN__OX_DIR_STATE = 3    /* ONNX [1, N, H] (an LSTM's Y_h) is clnn [H]: the same bytes */
+  CLNN__OX_SEQ_DIR = 2,     /* ONNX [T, 1, N, H] (an LSTM's or GRU's Y) is clnn [T, H] */
+  CLNN__OX_DIR_STATE = 3    /* ONNX [1, N, H] (their Y_h) is clnn [H]: the same bytes */
 };
 
 /* A parameter value to write once the model exists: data (owned) into parameter `name`. */
@@ -154,13 +154,14 @@ int clnn__ox_producer(const clnn__ox *o, const char *name);
  * Reshape, Identity, Transpose or Cast of such zeros. */
 int clnn__ox_is_zeros(clnn__ox *o, const char *name);
 
-/* ---- onnx_seq.c: Gather, LayerNormalization (and its decomposed form), LSTM, and the
- * time-major layouts around an LSTM ---- */
+/* ---- onnx_seq.c: Gather, LayerNormalization (and its decomposed form), LSTM, GRU, and the
+ * time-major layouts around them ---- */
 clnn_status clnn__ox_gather(clnn__ox *o);
 clnn_status clnn__ox_layer_norm(clnn__ox *o);
 clnn_status clnn__ox_reduce_mean(clnn__ox *o); /* the decomposed layer norm */
 clnn_status clnn__ox_lstm(clnn__ox *o);
-/* Transpose, Squeeze and Gather (h_n[-1]) of values in an LSTM's layouts (*done 0: not such a
+clnn_status clnn__ox_gru(clnn__ox *o);
+/* Transpose, Squeeze and Gather (h_n[-1]) of values in an LSTM's or GRU's layouts (*done 0: not such a
  * value or not such a use). */
 clnn_status clnn__ox_layout_op(clnn__ox *o, int *done);
 

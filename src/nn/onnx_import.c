@@ -465,16 +465,20 @@ static clnn_status mark_live(clnn__ox *o) {
   for (size_t k = 0; k < gp->n_output; k++)
     if (gp->output[k]->name) set_add(&need, gp->output[k]->name);
   /* a node is live when one of its outputs is needed; its inputs are then needed (a zero
-   * initial state of an LSTM is not: the mapping checks it from the producer's attributes) */
+   * initial state of an LSTM or GRU is not: the mapping checks it from the producer's
+   * attributes) */
   for (size_t k = nn; k-- > 0;) {
     const Onnx__NodeProto *nd = gp->node[k];
     for (size_t i = 0; i < nd->n_output && !o->live[k]; i++)
       o->live[k] = nd->output[i] && nd->output[i][0] && set_has(&need, nd->output[i]);
     if (!o->live[k]) continue;
-    int lstm = strcmp(nd->op_type, "LSTM") == 0;
+    /* the last zero-state input: initial_h 5 and initial_c 6 of an LSTM, initial_h 5 of a GRU */
+    const size_t last_state = !strcmp(nd->op_type, "LSTM")  ? 6
+                              : !strcmp(nd->op_type, "GRU") ? 5
+                                                            : 0;
     for (size_t i = 0; i < nd->n_input; i++) {
       if (!nd->input[i] || !nd->input[i][0]) continue;
-      if (lstm && (i == 5 || i == 6) && clnn__ox_is_zeros(o, nd->input[i])) continue;
+      if (i >= 5 && i <= last_state && clnn__ox_is_zeros(o, nd->input[i])) continue;
       set_add(&need, nd->input[i]);
     }
   }

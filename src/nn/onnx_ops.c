@@ -16,7 +16,7 @@ const char clnn__ox_supported[] =
     "Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus, Gelu, Softmax, LogSoftmax, "
     "BatchNormalization, Dropout, Flatten, Reshape, Squeeze, Unsqueeze, Identity, Transpose, "
     "Concat, Split, Slice, Constant, Shape, Gather (embedding, constant indices), "
-    "LayerNormalization (and the written-out ReduceMean form), LSTM (forward)";
+    "LayerNormalization (and the written-out ReduceMean form), LSTM and GRU (forward)";
 
 /* ---- convolution and pooling ---- */
 
@@ -490,7 +490,7 @@ static clnn_status map_dropout(clnn__ox *o) {
 clnn_status clnn__ox_map_node(clnn__ox *o) {
   const char *t = o->node->op_type;
   if (!strcmp(t, "Transpose") || !strcmp(t, "Squeeze") || !strcmp(t, "Gather")) {
-    /* around a time-major LSTM */
+    /* around a time-major LSTM or GRU */
     int done;
     clnn_status st = clnn__ox_layout_op(o, &done);
     if (st != CLNN_SUCCESS || done) return st;
@@ -499,6 +499,7 @@ clnn_status clnn__ox_map_node(clnn__ox *o) {
   if (!strcmp(t, "LayerNormalization")) return clnn__ox_layer_norm(o);
   if (!strcmp(t, "ReduceMean")) return clnn__ox_reduce_mean(o);
   if (!strcmp(t, "LSTM")) return clnn__ox_lstm(o);
+  if (!strcmp(t, "GRU")) return clnn__ox_gru(o);
   if (!strcmp(t, "Conv")) return map_conv(o, 0);
   if (!strcmp(t, "ConvTranspose")) return map_conv(o, 1);
   if (!strcmp(t, "MaxPool")) return map_pool(o, 1);

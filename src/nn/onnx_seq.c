@@ -2,10 +2,12 @@
  * when a constant table is indexed by integer ids; slices of a value by constant indices; folded
  * on constants), LayerNormalization and the layer norm that older exporters write out
  * (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add: recognised as one pattern), and
- * LSTM (forward direction, zero initial state, weights converted from ONNX's gate order i, o, f,
- * c to clnn's i, f, g, o). An LSTM of layout 0 is time-major; the Transpose, Squeeze and Gather
- * (h_n[-1]) nodes that PyTorch's batch_first export puts around it become layout marks on
- * batch-first clnn values (CLNN__OX_TIME_MAJOR, ...) instead of data movement. */
+ * LSTM and GRU (forward direction, zero initial state; LSTM weights converted from ONNX's gate
+ * order i, o, f, c to clnn's i, f, g, o, GRU weights from z, r, h to r, z, n, GRU only with
+ * linear_before_reset 1 as PyTorch exports). An LSTM or GRU of layout 0 is time-major; the
+ * Transpose, Squeeze and Gather (h_n[-1]) nodes that PyTorch's batch_first export puts around it
+ * become layout marks on batch-first clnn values (CLNN__OX_TIME_MAJOR, ...) instead of data
+ * movement. */
 #include "nn/onnx.h"
 
 #include <float.h>
@@ -346,7 +348,7 @@ clnn_status clnn__ox_reduce_mean(clnn__ox *o) {
   return st;
 }
 
-/* ---- LSTM ---- */
+/* ---- LSTM and GRU ---- */
 
 static clnn_status lstm_weights(clnn__ox *o, const char *name, size_t H, size_t I,
                                 const clnn__ox_sym *W, const clnn__ox_sym *R,
@@ -371,31 +373,69 @@ static clnn_status lstm_weights(clnn__ox *o, const char *name, size_t H, size_t 
   return st;
 }
 
-static clnn_status lstm_check_attrs(clnn__ox *o) {
+/* clnn gate q (r, z, n) of a GRU is ONNX gate from[q] (ONNX order z, r, h); the biases stay
+ * apart (PyTorch's bias_ih and bias_hh are ONNX's Wb and Rb). */
+static clnn_status gru_weights(clnn__ox *o, const char *name, size_t H, size_t I,
+                               const clnn__ox_sym *W, const clnn__ox_sym *R,
+                               const clnn__ox_sym *B) {
+  static const int from[3] = {1, 0, 2};
+  size_t nw = 3 * H * I, nr = 3 * H * H;
+  float *buf = malloc((nw + nr + 6 * H) * sizeof(float));
+  if (!buf) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "ONNX import: out of memory");
+  float *wih = buf, *whh = buf + nw, *bih = whh + nr, *bhh = bih + 3 * H;
+  for (int q = 0; q < 3; q++) {
+    size_t src = (size_t)from[q] * H;
+    memcpy(wih + (size_t)q * H * I, W->f + src * I, H * I * sizeof(float));
+    memcpy(whh + (size_t)q * H * H, R->f + src * H, H * H * sizeof(float));
+    for (size_t j = 0; j < H; j++) {
+      bih[(size_t)q * H + j] = B ? B->f[src + j] : 0.0f;
+      bhh[(size_t)q * H + j] = B ? B->f[3 * H + src + j] : 0.0f;
+    }
+  }
+  clnn_status st = clnn__ox_load_param(o, name, "weight_ih_l0", wih, nw);
+  if (st == CLNN_SUCCESS) st = clnn__ox_load_param(o, name, "weight_hh_l0", whh, nr);
+  if (st == CLNN_SUCCESS) st = clnn__ox_load_param(o, name, "bias_ih_l0", bih, 3 * H);
+  if (st == CLNN_SUCCESS) st = clnn__ox_load_param(o, name, "bias_hh_l0", bhh, 3 * H);
+  free(buf);
+  return st;
+}
+
+static clnn_status rnn_check_attrs(clnn__ox *o, int gru) {
+  const char *kind = gru ? "GRU" : "LSTM";
   const Onnx__AttributeProto *dir = clnn__ox_attr(o, "direction");
   if (dir && !clnn__ox_attr_s_is(o, "direction", "forward"))
-    return clnn__ox_unsupported(o, "direction '%.*s': clnn's LSTM node runs forward only (no "
+    return clnn__ox_unsupported(o, "direction '%.*s': clnn imports a forward %s only (no "
                                    "reverse or bidirectional)", dir->has_s ? (int)dir->s.len : 1,
-                                dir->has_s ? (const char *)dir->s.data : "?");
+                                dir->has_s ? (const char *)dir->s.data : "?", kind);
   const Onnx__AttributeProto *act = clnn__ox_attr(o, "activations");
   if (act) {
     static const char *const want[3] = {"Sigmoid", "Tanh", "Tanh"};
-    int ok = act->n_strings == 3;
-    for (size_t k = 0; ok && k < 3; k++)
+    const size_t na = gru ? 2 : 3;
+    int ok = act->n_strings == na;
+    for (size_t k = 0; ok && k < na; k++)
       ok = act->strings[k].len == strlen(want[k]) &&
            !memcmp(act->strings[k].data, want[k], act->strings[k].len);
-    if (!ok) return clnn__ox_unsupported(o, "activations other than Sigmoid, Tanh, Tanh");
+    if (!ok)
+      return clnn__ox_unsupported(o, "activations other than %s",
+                                  gru ? "Sigmoid, Tanh" : "Sigmoid, Tanh, Tanh");
   }
   if (clnn__ox_attr(o, "clip")) return clnn__ox_unsupported(o, "clip (clnn does not clip cells)");
-  if (clnn__ox_attr_i(o, "input_forget", 0))
+  if (!gru && clnn__ox_attr_i(o, "input_forget", 0))
     return clnn__ox_unsupported(o, "input_forget 1 (coupled input and forget gates)");
+  if (gru && clnn__ox_attr_i(o, "linear_before_reset", 0) != 1)
+    return clnn__ox_unsupported(o, "linear_before_reset 0 (the reset gate applied before the "
+                                   "recurrent product); clnn's GRU is PyTorch's, "
+                                   "linear_before_reset 1");
   int64_t layout = clnn__ox_attr_i(o, "layout", 0);
   if (layout != 0 && layout != 1) return clnn__ox_format(o, "layout %lld", (long long)layout);
   return CLNN_SUCCESS;
 }
 
-clnn_status clnn__ox_lstm(clnn__ox *o) {
-  clnn_status st = lstm_check_attrs(o);
+/* LSTM (gru 0) or GRU (gru 1): the same inputs up to initial_h and the same Y and Y_h. */
+static clnn_status rnn_import(clnn__ox *o, int gru) {
+  const char *kind = gru ? "GRU" : "LSTM";
+  const int64_t G = gru ? 3 : 4; /* gates */
+  clnn_status st = rnn_check_attrs(o, gru);
   if (st != CLNN_SUCCESS) return st;
   int layout = (int)clnn__ox_attr_i(o, "layout", 0);
   int64_t H = clnn__ox_attr_i(o, "hidden_size", 0);
@@ -406,11 +446,12 @@ clnn_status clnn__ox_lstm(clnn__ox *o) {
   int want = layout ? CLNN__OX_BATCH_FIRST : CLNN__OX_TIME_MAJOR;
   if (xs->layout != want)
     return clnn__ox_unsupported(o, "X '%.80s' is %s but layout is %d; clnn's values are "
-                                   "batch-first: an LSTM of layout 0 takes X through "
+                                   "batch-first: an %s of layout 0 takes X through "
                                    "Transpose(perm 1,0,2) of a batch-first value (PyTorch's "
                                    "batch_first=True export), or use layout 1", xname,
                                 xs->layout == CLNN__OX_BATCH_FIRST ? "[T, N, I] with the batch on "
-                                "axis 1 (straight from a graph input)" : "time-major", layout);
+                                "axis 1 (straight from a graph input)" : "time-major", layout,
+                                kind);
   size_t xd[CLNN_MAX_DIMS];
   int nd = clnn_graph_value_dims(o->gr, xs->value, xd);
   if (nd != 2) return clnn__ox_unsupported(o, "X has rank %d (clnn: [T, N, I] or [N, T, I])", nd + 1);
@@ -421,12 +462,12 @@ clnn_status clnn__ox_lstm(clnn__ox *o) {
   if (clnn__ox_in_name(o, 3) && (st = clnn__ox_in_const(o, 3, &B)) != CLNN_SUCCESS) return st;
   if (H < 1 || H > 1 << 20) return clnn__ox_format(o, "hidden_size %lld", (long long)H);
   size_t h = (size_t)H;
-  if (!W->f || W->ndim != 3 || W->dims[0] != 1 || W->dims[1] != 4 * H || W->dims[2] != (int64_t)I)
-    return clnn__ox_format(o, "W is not a float [1, %zu, %zu] constant", 4 * h, I);
-  if (!R->f || R->ndim != 3 || R->dims[0] != 1 || R->dims[1] != 4 * H || R->dims[2] != H)
-    return clnn__ox_format(o, "R is not a float [1, %zu, %zu] constant", 4 * h, h);
-  if (B && (!B->f || B->numel != 8 * h))
-    return clnn__ox_format(o, "B is not a float [1, %zu] constant", 8 * h);
+  if (!W->f || W->ndim != 3 || W->dims[0] != 1 || W->dims[1] != G * H || W->dims[2] != (int64_t)I)
+    return clnn__ox_format(o, "W is not a float [1, %zu, %zu] constant", (size_t)G * h, I);
+  if (!R->f || R->ndim != 3 || R->dims[0] != 1 || R->dims[1] != G * H || R->dims[2] != H)
+    return clnn__ox_format(o, "R is not a float [1, %zu, %zu] constant", (size_t)G * h, h);
+  if (B && (!B->f || B->numel != 2 * (size_t)G * h))
+    return clnn__ox_format(o, "B is not a float [1, %zu] constant", 2 * (size_t)G * h);
   const char *sl = clnn__ox_in_name(o, 4);
   if (sl) {
     clnn__ox_sym *c = clnn__ox_find(o, sl);
@@ -434,30 +475,33 @@ clnn_status clnn__ox_lstm(clnn__ox *o) {
     for (size_t k = 0; all_T && k < c->numel; k++)
       all_T = c->i ? c->i[k] == (int64_t)T : c->f[k] == (float)T;
     if (!all_T)
-      return clnn__ox_unsupported(o, "sequence_lens '%.80s' (per-sample lengths): clnn's LSTM node "
-                                     "runs every sequence to its full length %zu", sl, T);
+      return clnn__ox_unsupported(o, "sequence_lens '%.80s' (per-sample lengths): clnn imports "
+                                     "an %s that runs every sequence to its full length %zu",
+                                  sl, kind, T);
   }
   static const char *const state[2] = {"initial_h", "initial_c"};
-  for (int k = 0; k < 2; k++) {
+  for (int k = 0; k < (gru ? 1 : 2); k++) {
     const char *nm = clnn__ox_in_name(o, 5 + k);
     if (nm && !clnn__ox_is_zeros(o, nm))
-      return clnn__ox_unsupported(o, "%s '%.80s' is not zeros: clnn's LSTM graph node starts from "
-                                     "a zero state", state[k], nm);
+      return clnn__ox_unsupported(o, "%s '%.80s' is not zeros: clnn imports an %s that starts "
+                                     "from a zero state", state[k], nm, kind);
   }
-  const char *peep = clnn__ox_in_name(o, 7);
+  const char *peep = gru ? NULL : clnn__ox_in_name(o, 7);
   if (peep && !clnn__ox_is_zeros(o, peep))
     return clnn__ox_unsupported(o, "peephole weights P '%.80s' (clnn's LSTM has none)", peep);
   const char *y_name = o->node->n_output > 0 ? o->node->output[0] : NULL;
   const char *h_name = o->node->n_output > 1 ? o->node->output[1] : NULL;
-  if (o->node->n_output > 2 && clnn__ox_used(o, o->node->output[2]))
+  if (!gru && o->node->n_output > 2 && clnn__ox_used(o, o->node->output[2]))
     return clnn__ox_unsupported(o, "output Y_c '%.80s' (the last cell state) is used; clnn's LSTM "
                                    "node gives Y and Y_h", o->node->output[2]);
   int use_y = clnn__ox_used(o, y_name), use_h = clnn__ox_used(o, h_name);
   char name[CLNN__G_NAME_MAX], sub[CLNN__G_NAME_MAX];
   clnn__ox_pick_name(o, clnn__ox_in_name(o, 1), name);
   int y, last;
-  st = clnn__ox_builder(o, clnn_graph_lstm(o->gr, name, xs->value, (int)H, use_y, &y));
-  if (st == CLNN_SUCCESS) st = lstm_weights(o, name, h, I, W, R, B);
+  st = clnn__ox_builder(o, gru ? clnn_graph_gru(o->gr, name, xs->value, (int)H, use_y, &y)
+                               : clnn_graph_lstm(o->gr, name, xs->value, (int)H, use_y, &y));
+  if (st == CLNN_SUCCESS)
+    st = gru ? gru_weights(o, name, h, I, W, R, B) : lstm_weights(o, name, h, I, W, R, B);
   if (st != CLNN_SUCCESS) return st;
   if (use_y) {
     /* Y: ONNX [T, 1, N, H] (layout 0: a mark) or [N, T, 1, H] (layout 1: clnn [T, 1, H]) */
@@ -485,3 +529,6 @@ clnn_status clnn__ox_lstm(clnn__ox *o) {
     st = clnn__ox_bind_layout(o, h_name, last, layout ? CLNN__OX_BATCH_FIRST : CLNN__OX_DIR_STATE);
   return st;
 }
+
+clnn_status clnn__ox_lstm(clnn__ox *o) { return rnn_import(o, 0); }
+clnn_status clnn__ox_gru(clnn__ox *o) { return rnn_import(o, 1); }

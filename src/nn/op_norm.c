@@ -1,6 +1,6 @@
 /* src/nn/op_norm.c — the graph's batch normalisation (over per-sample axis 0), with running
- * statistics as state parameters and saved statistics between forward and backward. (The LSTM
- * node is in op_lstm.c.) */
+ * statistics as state parameters and saved statistics between forward and backward. (The recurrent
+ * nodes, LSTM and GRU, are in op_rnn.c.) */
 #include "nn/graph.h"
 #include "nn/model.h"
 

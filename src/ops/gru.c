@@ -152,19 +152,20 @@ static clnn_status gru_check(const char *fn, const clnn_tensor *x, const clnn_te
   if (!ok || tn > INT_MAX || d->G > INT_MAX / 2 || d->I > INT_MAX)
     return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: sizes too large (%s)", fn, from);
   if (reverse != 0 && reverse != 1)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: reverse is %d; it must be 0 or 1", fn,
-                       reverse);
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
+                       "%s: params->reverse is %d; it must be 0 or 1", fn, reverse);
   if (lengths) {
     if (num_lengths != d->N)
       return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
-                         "%s: num_lengths is %zu but the batch has N = %zu samples (one length "
-                         "each; %s)",
+                         "%s: params->num_lengths is %zu but the batch has N = %zu samples "
+                         "(one length each; %s)",
                          fn, num_lengths, d->N, from);
     for (size_t i = 0; i < d->N; i++)
       if (lengths[i] < 1 || (size_t)lengths[i] > d->T)
         return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
-                           "%s: lengths[%zu] is %d; lengths must be in [1, T = %zu] (%s)", fn, i,
-                           (int)lengths[i], d->T, from);
+                           "%s: params->lengths[%zu] is %d; lengths must be in [1, T = %zu] "
+                           "(%s)",
+                           fn, i, (int)lengths[i], d->T, from);
   }
   if (reserve->numel < need)
     return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
@@ -188,13 +189,18 @@ static clnn_status gru_upload_lengths(clnn_context *ctx, const int32_t *lengths,
   return clnn__upload_staged(ctx, 2, N * sizeof(int32_t), out);
 }
 
-clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
-                             const clnn_tensor *w_hh, const clnn_tensor *b_ih,
-                             const clnn_tensor *b_hh, const clnn_tensor *h0,
-                             const int32_t *lengths, size_t num_lengths, int reverse,
-                             clnn_tensor *y, clnn_tensor *h_n, clnn_tensor *reserve) {
+clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_rnn_params *p, const clnn_tensor *x,
+                             const clnn_tensor *w_ih, const clnn_tensor *w_hh,
+                             const clnn_tensor *b_ih, const clnn_tensor *b_hh,
+                             const clnn_tensor *h0, clnn_tensor *y, clnn_tensor *h_n,
+                             clnn_tensor *reserve) {
   static const char fn[] = "clnn_gru_forward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+  clnn_rnn_params p_in;
+  CLNN__STRUCT_IN(CLNN__RNN_PARAMS, fn, "params", p, p_in);
+  const int32_t *lengths = p ? p->lengths : NULL;
+  const size_t num_lengths = p ? p->num_lengths : 0;
+  const int reverse = p ? p->reverse : 0;
   clnn_status s;
   if ((s = gru_tensor(fn, ctx, x, "x", 0)) || (s = gru_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
       (s = gru_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = gru_tensor(fn, ctx, b_ih, "b_ih", 1)) ||
@@ -277,15 +283,19 @@ static clnn_status gru_colsum(clnn_context *ctx, cl_mem src, size_t src_off, siz
                   CLNN_ARG_MEM(dst));
 }
 
-clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_tensor *x, const clnn_tensor *w_ih,
-                              const clnn_tensor *w_hh, const clnn_tensor *h0,
-                              const int32_t *lengths, size_t num_lengths, int reverse,
-                              const clnn_tensor *reserve, const clnn_tensor *dy,
-                              const clnn_tensor *dh_n, float beta, clnn_tensor *dx,
-                              clnn_tensor *dw_ih, clnn_tensor *dw_hh, clnn_tensor *db_ih,
-                              clnn_tensor *db_hh, clnn_tensor *dh0) {
+clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const clnn_tensor *x,
+                              const clnn_tensor *w_ih, const clnn_tensor *w_hh,
+                              const clnn_tensor *h0, const clnn_tensor *reserve,
+                              const clnn_tensor *dy, const clnn_tensor *dh_n, float beta,
+                              clnn_tensor *dx, clnn_tensor *dw_ih, clnn_tensor *dw_hh,
+                              clnn_tensor *db_ih, clnn_tensor *db_hh, clnn_tensor *dh0) {
   static const char fn[] = "clnn_gru_backward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+  clnn_rnn_params p_in;
+  CLNN__STRUCT_IN(CLNN__RNN_PARAMS, fn, "params", p, p_in);
+  const int32_t *lengths = p ? p->lengths : NULL;
+  const size_t num_lengths = p ? p->num_lengths : 0;
+  const int reverse = p ? p->reverse : 0;
   clnn_status s;
   if ((s = gru_tensor(fn, ctx, x, "x", 0)) || (s = gru_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
       (s = gru_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = gru_tensor(fn, ctx, h0, "h0", 1)) ||

@@ -260,7 +260,7 @@ static clnn_status lstm_check_layer(const char *fn, const clnn_tensor *x, const 
   return CLNN_SUCCESS;
 }
 
-void clnn_lstm_params_init(clnn_lstm_params *p) {
+void clnn_rnn_params_init(clnn_rnn_params *p) {
   if (!p) return;
   memset(p, 0, sizeof *p);
   p->struct_size = (uint32_t)sizeof *p;
@@ -268,7 +268,7 @@ void clnn_lstm_params_init(clnn_lstm_params *p) {
 
 /* Checks the sequence options against the batch and length: lengths (num_lengths == N, each in
  * [1, T]) and reverse (0 or 1). */
-static clnn_status lstm_check_params(const char *fn, const clnn_lstm_params *p, const lstm_dims *d,
+static clnn_status lstm_check_params(const char *fn, const clnn_rnn_params *p, const lstm_dims *d,
                                      const char *from) {
   if (!p) return CLNN_SUCCESS;
   if (p->reverse != 0 && p->reverse != 1)
@@ -288,7 +288,7 @@ static clnn_status lstm_check_params(const char *fn, const clnn_lstm_params *p, 
 }
 
 /* Uploads the lengths into workspace slot 2 (or hands back a placeholder when there are none). */
-static clnn_status lstm_upload_lengths(clnn_context *ctx, const clnn_lstm_params *p, size_t N,
+static clnn_status lstm_upload_lengths(clnn_context *ctx, const clnn_rnn_params *p, size_t N,
                                        cl_mem placeholder, cl_mem *out) {
   if (!p || !p->lengths) {
     *out = placeholder;
@@ -308,15 +308,15 @@ clnn_status clnn_lstm_forward(clnn_context *ctx, const clnn_tensor *x, const cln
   return clnn_lstm_forward_ex(ctx, NULL, x, w_ih, w_hh, bias, h0, c0, y, h_n, c_n, reserve);
 }
 
-clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_lstm_params *p,
+clnn_status clnn_lstm_forward_ex(clnn_context *ctx, const clnn_rnn_params *p,
                                  const clnn_tensor *x, const clnn_tensor *w_ih,
                                  const clnn_tensor *w_hh, const clnn_tensor *bias,
                                  const clnn_tensor *h0, const clnn_tensor *c0, clnn_tensor *y,
                                  clnn_tensor *h_n, clnn_tensor *c_n, clnn_tensor *reserve) {
   static const char fn[] = "clnn_lstm_forward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
-  clnn_lstm_params p_in;
-  CLNN__STRUCT_IN(CLNN__LSTM_PARAMS, fn, "params", p, p_in);
+  clnn_rnn_params p_in;
+  CLNN__STRUCT_IN(CLNN__RNN_PARAMS, fn, "params", p, p_in);
   clnn_status s;
   if ((s = lstm_tensor(fn, ctx, x, "x", 0)) || (s = lstm_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
       (s = lstm_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = lstm_tensor(fn, ctx, bias, "bias", 1)) ||
@@ -402,7 +402,7 @@ clnn_status clnn_lstm_backward(clnn_context *ctx, const clnn_tensor *x, const cl
                                dx, dw_ih, dw_hh, dbias, dh0, dc0);
 }
 
-clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
+clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_rnn_params *p,
                                   const clnn_tensor *x, const clnn_tensor *w_ih,
                                   const clnn_tensor *w_hh, const clnn_tensor *h0,
                                   const clnn_tensor *c0, const clnn_tensor *y,
@@ -412,8 +412,8 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_lstm_params *p,
                                   clnn_tensor *dbias, clnn_tensor *dh0, clnn_tensor *dc0) {
   static const char fn[] = "clnn_lstm_backward";
   if (!ctx) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
-  clnn_lstm_params p_in;
-  CLNN__STRUCT_IN(CLNN__LSTM_PARAMS, fn, "params", p, p_in);
+  clnn_rnn_params p_in;
+  CLNN__STRUCT_IN(CLNN__RNN_PARAMS, fn, "params", p, p_in);
   clnn_status s;
   if ((s = lstm_tensor(fn, ctx, x, "x", 0)) || (s = lstm_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
       (s = lstm_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = lstm_tensor(fn, ctx, h0, "h0", 1)) ||

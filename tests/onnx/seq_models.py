@@ -9,6 +9,10 @@
 #   ln_image       nn.LayerNorm([4, 5]) over the two last axes of [N, 3, 4, 5], opset 17
 #   lstm2          nn.LSTM(num_layers=2, batch_first) (each layer's zero state a Slice of one
 #                  ConstantOfShape; the second layer reads the first's squeezed time-major Y)
+#   gru_seq        float [N,T,F] -> nn.GRU(batch_first) -> y [N,T,H] and h_n, opset 13
+#   gru_last       nn.GRU -> last step y[:, -1], h_n.squeeze(0) and h_n[-1] -> Linear, opset 17
+#   gru_lbr0       gru_seq with the GRU's linear_before_reset set to 0 (which clnn refuses);
+#                  made with python3-onnx, left out when it is missing
 #   seqlens_full   emb_ln_lstm13 with sequence_lens = [8, 8, 8] given (the full length: the
 #                  same outputs), and seqlens_short with [8, 5, 8] (which clnn refuses); made
 #                  with python3-onnx, left out when it is missing
@@ -47,6 +51,26 @@ class LstmLast(torch.nn.Module):
 
     def forward(self, x):
         y, (hn, cn) = self.lstm(x)
+        return self.fc(torch.cat([y[:, -1], hn.squeeze(0), hn[-1]], dim=1))
+
+
+class GruSeq(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = torch.nn.GRU(5, 6, batch_first=True)
+
+    def forward(self, x):
+        return self.gru(x)
+
+
+class GruLast(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = torch.nn.GRU(4, 7, batch_first=True)
+        self.fc = torch.nn.Linear(21, 2)
+
+    def forward(self, x):
+        y, hn = self.gru(x)
         return self.fc(torch.cat([y[:, -1], hn.squeeze(0), hn[-1]], dim=1))
 
 
@@ -99,6 +123,8 @@ save("emb_ln_lstm17", emb, ids, 17, 2)
 save("lstm_last", LstmLast(), torch.randn(3, 9, 4), 13, 1)
 save("ln_image", LnImage(), torch.randn(2, 3, 4, 5), 17, 1)
 save("lstm2", Lstm2(), torch.randn(4, 7, 4), 13, 1)
+save("gru_seq", GruSeq(), torch.randn(3, 6, 5), 13, 2)
+save("gru_last", GruLast(), torch.randn(3, 9, 4), 17, 1)
 
 try:
     import onnx
@@ -112,6 +138,13 @@ try:
         onnx.save(m, "%s/%s.onnx" % (out, name))
         for ext in ("in", "out0", "out1"):
             shutil.copy("%s/emb_ln_lstm13.%s" % (out, ext), "%s/%s.%s" % (out, name, ext))
+    m = onnx.load("%s/gru_seq.onnx" % out)
+    for node in m.graph.node:
+        if node.op_type == "GRU":
+            for a in node.attribute:
+                if a.name == "linear_before_reset":
+                    a.i = 0
+    onnx.save(m, "%s/gru_lbr0.onnx" % out)
 except ImportError:
     pass
 
