@@ -20,7 +20,7 @@ from clnn import _lib as L
 from clnn import graph as G
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HEADERS = ["clnn.h", "clnn_nn.h", "clnn_graph.h"]
+HEADERS = ["clnn.h", "clnn_seq.h", "clnn_nn.h", "clnn_graph.h"]
 
 # Every public struct and its mirror (None: the Python package does not use it).
 MIRRORS = {
