@@ -12,6 +12,7 @@
 static clnn__kernel_ref k_ln_bwd_data = CLNN_KERNEL_REF("layernorm", "ln_bwd_data");
 static clnn__kernel_ref k_ln_bwd_params_finish = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_finish");
 static clnn__kernel_ref k_ln_bwd_params_part = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_part");
+static clnn__kernel_ref k_ln_bwd_params_rows = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_rows");
 static clnn__kernel_ref k_ln_forward = CLNN_KERNEL_REF("layernorm", "ln_forward");
 
 typedef struct ln_shape {
@@ -149,8 +150,11 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
     P = (sh.r + per - 1) / per;
     cl_mem part;
     if ((s = clnn__workspace(ctx, 3, 2 * P * sh.d * sizeof(float), &part))) return s;
-    size_t g2[2] = {sh.d, P};
-    s = CLNN_RUN(ctx, &k_ln_bwd_params_part, 2, g2, NULL, CLNN_ARG_MEM(x->mem),
+    /* CPU: a work-item per part walking rows (contiguous loads); else one per (column, part) */
+    int cpu = ctx->device_class == CLNN_DEVICE_CLASS_CPU;
+    size_t g2[2] = {cpu ? P : sh.d, P};
+    s = CLNN_RUN(ctx, cpu ? &k_ln_bwd_params_rows : &k_ln_bwd_params_part, cpu ? 1 : 2, g2, NULL,
+                 CLNN_ARG_MEM(x->mem),
                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                  CLNN_ARG_INT(rms), CLNN_ARG_MEM(rms ? save_rstd->mem : save_mean->mem),
                  CLNN_ARG_MEM(save_rstd->mem), CLNN_ARG_ULONG(per), CLNN_ARG_ULONG(P),
