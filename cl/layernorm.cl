@@ -76,7 +76,18 @@ __kernel void ln_forward(__global const float *x, __global float *y, ulong R, ul
     var = ln_group_sum(scratch, ss) / (float)D;
   }
   float rstd = 1.0f / sqrt(var + eps);
-  for (size_t d = lid; d < D; d += L) {
+  size_t dstart = lid;
+  if (L == 1) { /* eight at a time (the stride L is not known to the compiler) */
+    size_t D8 = D / 8;
+    for (size_t k = 0; k < D8; k++) {
+      float8 v = (vload8(k, xr) - mean) * rstd;
+      if (has_w) v *= vload8(k, w);
+      if (has_b) v += vload8(k, b);
+      vstore8(v, k, yr);
+    }
+    dstart = D8 * 8;
+  }
+  for (size_t d = dstart; d < D; d += L) {
     float v = (xr[d] - mean) * rstd;
     if (has_w) v *= w[d];
     if (has_b) v += b[d];
@@ -123,7 +134,17 @@ __kernel void ln_bwd_data(__global const float *x, __global const float *dy, ulo
   float inv_d = 1.0f / (float)D;
   float a = rms ? 0.0f : ln_group_sum(scratch, sg) * inv_d;
   float c = ln_group_sum(scratch, sgx) * inv_d;
-  for (size_t d = lid; d < D; d += L) {
+  if (L == 1) {
+    size_t D8 = D / 8;
+    for (size_t k = 0; k < D8; k++) {
+      float8 g = vload8(k, dyr);
+      if (has_w) g *= vload8(k, w);
+      float8 xhat = (vload8(k, xr) - mean) * rstd;
+      float8 v = rstd * (g - a - xhat * c);
+      vstore8(beta == 0.0f ? v : beta * vload8(k, dxr) + v, k, dxr);
+    }
+  }
+  for (size_t d = dstart; d < D; d += L) {
     float g = has_w ? dyr[d] * w[d] : dyr[d];
     float xhat = (xr[d] - mean) * rstd;
     float v = rstd * (g - a - xhat * c);
@@ -170,7 +191,13 @@ __kernel void ln_bwd_params_rows(__global const float *x, __global const float *
   for (size_t r = r0; r < r1; r++) {
     __global const float *xr = x + r * D, *dyr = dy + r * D;
     float mean = rms ? 0.0f : save_mean[r], rstd = save_rstd[r];
-    for (size_t d = 0; d < D; d++) {
+    size_t D8 = D / 8;
+    for (size_t k = 0; k < D8; k++) { /* eight columns at a time, each still summed row by row */
+      float8 g = vload8(k, dyr);
+      vstore8(vload8(k, pw) + g * ((vload8(k, xr) - mean) * rstd), k, pw);
+      if (want_b) vstore8(vload8(k, pb) + g, k, pb);
+    }
+    for (size_t d = D8 * 8; d < D; d++) {
       float g = dyr[d];
       pw[d] += g * ((xr[d] - mean) * rstd);
       if (want_b) pb[d] += g;
