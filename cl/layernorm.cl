@@ -7,7 +7,8 @@
  * mean = 0, no bias, no mean term in the backward). The parameter gradients are column sums over
  * the rows: P parts of consecutive rows are summed by ln_bwd_params_part into a workspace, then
  * ln_bwd_params_finish adds the parts in order. P depends only on R, so results are deterministic.
- * On CPU devices ln_bwd_params_rows makes the same parts with row-wise (contiguous) loads. */
+ * On CPU devices ln_bwd_rows makes the parts and dx in one pass, a work-item per block of rows
+ * (ln_bwd_data and ln_bwd_params_part serve the other devices). */
 
 /* Sum of v over the work-group's lanes; every lane gets the total. Reached by every lane. */
 inline float ln_group_sum(__local float *scratch, float v) {
@@ -112,21 +113,7 @@ __kernel void ln_bwd_data(__global const float *x, __global const float *dy, ulo
   __global float *dxr = dx + r * D;
   float mean = rms ? 0.0f : save_mean[r], rstd = save_rstd[r];
   float sg = 0.0f, sgx = 0.0f;
-  size_t dstart = lid;
-  if (L == 1) { /* eight independent partial sums, as in ln_row_sum */
-    size_t D8 = D / 8;
-    float8 ag = (float8)(0.0f), agx = (float8)(0.0f);
-    for (size_t k = 0; k < D8; k++) {
-      float8 g = vload8(k, dyr);
-      if (has_w) g *= vload8(k, w);
-      ag += g;
-      agx += g * ((vload8(k, xr) - mean) * rstd);
-    }
-    sg = ln_hsum8(ag);
-    sgx = ln_hsum8(agx);
-    dstart = D8 * 8;
-  }
-  for (size_t d = dstart; d < D; d += L) {
+  for (size_t d = lid; d < D; d += L) {
     float g = has_w ? dyr[d] * w[d] : dyr[d];
     sg += g;
     sgx += g * ((xr[d] - mean) * rstd);
@@ -134,17 +121,7 @@ __kernel void ln_bwd_data(__global const float *x, __global const float *dy, ulo
   float inv_d = 1.0f / (float)D;
   float a = rms ? 0.0f : ln_group_sum(scratch, sg) * inv_d;
   float c = ln_group_sum(scratch, sgx) * inv_d;
-  if (L == 1) {
-    size_t D8 = D / 8;
-    for (size_t k = 0; k < D8; k++) {
-      float8 g = vload8(k, dyr);
-      if (has_w) g *= vload8(k, w);
-      float8 xhat = (vload8(k, xr) - mean) * rstd;
-      float8 v = rstd * (g - a - xhat * c);
-      vstore8(beta == 0.0f ? v : beta * vload8(k, dxr) + v, k, dxr);
-    }
-  }
-  for (size_t d = dstart; d < D; d += L) {
+  for (size_t d = lid; d < D; d += L) {
     float g = has_w ? dyr[d] * w[d] : dyr[d];
     float xhat = (xr[d] - mean) * rstd;
     float v = rstd * (g - a - xhat * c);
@@ -173,34 +150,66 @@ __kernel void ln_bwd_params_part(__global const float *x, __global const float *
   if (want_b) part[(P + p) * D + d] = sb;
 }
 
-/* The same parts as ln_bwd_params_part for CPU devices: one work-item per part walks its rows in
- * order and updates all D columns of the part, so the loads run along rows (contiguous) and the
- * column sums keep ln_bwd_params_part's order. 1-D launch over P. */
-__kernel void ln_bwd_params_rows(__global const float *x, __global const float *dy, ulong R,
-                                 ulong D, int rms, __global const float *save_mean,
-                                 __global const float *save_rstd, ulong rows_per_part, ulong P,
-                                 int want_b, __global float *part) {
+/* Layer-norm backward for CPU devices in one pass over x and dy: work-item p takes the rows
+ * [p*rows_per_part, ...) in order; for each row it first adds the row to its part of the
+ * parameter gradients (when want_params; the parts and their column-sum order are those of
+ * ln_bwd_params_part) and then writes the row of dx as ln_bwd_data does (dx may be x or dy: a row
+ * is read before it is written). Eight floats at a time. 1-D launch over P. */
+__kernel void ln_bwd_rows(__global const float *x, __global const float *dy, ulong R, ulong D,
+                          int rms, int has_w, __global const float *w,
+                          __global const float *save_mean, __global const float *save_rstd,
+                          float beta, __global float *dx, ulong rows_per_part, ulong P,
+                          int want_params, int want_b, __global float *part) {
   size_t p = get_global_id(0);
   if (p >= P) return;
   size_t r0 = p * rows_per_part, r1 = min((size_t)R, r0 + (size_t)rows_per_part);
+  size_t D8 = D / 8;
   __global float *pw = part + p * D, *pb = part + (P + p) * D;
-  for (size_t d = 0; d < D; d++) {
-    pw[d] = 0.0f;
-    if (want_b) pb[d] = 0.0f;
-  }
+  if (want_params)
+    for (size_t d = 0; d < D; d++) {
+      pw[d] = 0.0f;
+      if (want_b) pb[d] = 0.0f;
+    }
+  float inv_d = 1.0f / (float)D;
   for (size_t r = r0; r < r1; r++) {
     __global const float *xr = x + r * D, *dyr = dy + r * D;
+    __global float *dxr = dx + r * D;
     float mean = rms ? 0.0f : save_mean[r], rstd = save_rstd[r];
-    size_t D8 = D / 8;
-    for (size_t k = 0; k < D8; k++) { /* eight columns at a time, each still summed row by row */
+    float8 ag = (float8)(0.0f), agx = (float8)(0.0f);
+    for (size_t k = 0; k < D8; k++) {
+      float8 d8 = vload8(k, dyr), xhat = (vload8(k, xr) - mean) * rstd;
+      if (want_params) {
+        vstore8(vload8(k, pw) + d8 * xhat, k, pw);
+        if (want_b) vstore8(vload8(k, pb) + d8, k, pb);
+      }
+      float8 g = has_w ? d8 * vload8(k, w) : d8;
+      ag += g;
+      agx += g * xhat;
+    }
+    float sg = ln_hsum8(ag), sgx = ln_hsum8(agx);
+    for (size_t d = D8 * 8; d < D; d++) {
+      float g0 = dyr[d], xhat = (xr[d] - mean) * rstd;
+      if (want_params) {
+        pw[d] += g0 * xhat;
+        if (want_b) pb[d] += g0;
+      }
+      float g = has_w ? g0 * w[d] : g0;
+      sg += g;
+      sgx += g * xhat;
+    }
+    float a = rms ? 0.0f : sg * inv_d, c = sgx * inv_d;
+    for (size_t k = 0; k < D8; k++) {
       float8 g = vload8(k, dyr);
-      vstore8(vload8(k, pw) + g * ((vload8(k, xr) - mean) * rstd), k, pw);
-      if (want_b) vstore8(vload8(k, pb) + g, k, pb);
+      if (has_w) g *= vload8(k, w);
+      float8 xhat = (vload8(k, xr) - mean) * rstd;
+      float8 v = rstd * (g - a - xhat * c);
+      vstore8(beta == 0.0f ? v : beta * vload8(k, dxr) + v, k, dxr);
     }
     for (size_t d = D8 * 8; d < D; d++) {
-      float g = dyr[d];
-      pw[d] += g * ((xr[d] - mean) * rstd);
-      if (want_b) pb[d] += g;
+      float g = has_w ? dyr[d] * w[d] : dyr[d];
+      float xhat = (xr[d] - mean) * rstd;
+      float v = rstd * (g - a - xhat * c);
+      dxr[d] = beta == 0.0f ? v : beta * dxr[d] + v;
     }
   }
 }
