@@ -130,10 +130,30 @@ __kernel void attn_forward(__global const float *q, __global const float *k,
     float corr = exp(m - mn); /* 0 on the first tile (m = -inf) */
     l *= corr;
     for (size_t d = 0; d < Dh; d++) acc[d] *= corr;
-    for (size_t jj = 0; jj < nv; jj++) {
+    for (jj = 0; jj < nv; jj++) {
       float p = exp(sc[jj] - mn);
       l += p;
       if (thr) p = attn_word(arow + t0 + jj, key0, key1) >= thr ? p * dscale : 0.0f;
+      sc[jj] = p;
+    }
+    /* weights four at a time; a block with a dropped (zero) weight goes one by one, skipping it */
+    for (jj = 0; jj + 4 <= nv; jj += 4) {
+      float p0 = sc[jj], p1 = sc[jj + 1], p2 = sc[jj + 2], p3 = sc[jj + 3];
+      __local const float *v0 = vt + jj * Dh, *v1 = v0 + Dh, *v2 = v1 + Dh, *v3 = v2 + Dh;
+      if (p0 != 0.0f && p1 != 0.0f && p2 != 0.0f && p3 != 0.0f) {
+        for (size_t d = 0; d < Dh; d++)
+          acc[d] = fma(p3, v3[d], fma(p2, v2[d], fma(p1, v1[d], fma(p0, v0[d], acc[d]))));
+        continue;
+      }
+      for (size_t c = 0; c < 4; c++) {
+        float p = sc[jj + c];
+        __local const float *vr = v0 + c * Dh;
+        if (p != 0.0f)
+          for (size_t d = 0; d < Dh; d++) acc[d] = fma(p, vr[d], acc[d]);
+      }
+    }
+    for (; jj < nv; jj++) {
+      float p = sc[jj];
       if (p != 0.0f) {
         __local const float *vr = vt + jj * Dh;
         for (size_t d = 0; d < Dh; d++) acc[d] = fma(p, vr[d], acc[d]);
