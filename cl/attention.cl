@@ -87,6 +87,33 @@ inline void attn_dot4(const float *a, __local const float *b, size_t Dh, float *
   s[3] = s3;
 }
 
+/* attn_dot4(a, b, Dh, s) and attn_dot4(c, e, Dh, t) in one loop: eight independent chains. */
+inline void attn_dot4_pair(const float *a, __local const float *b, const float *c,
+                           __local const float *e, size_t Dh, float *s, float *t) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+  __local const float *b1 = b + Dh, *b2 = b + 2 * Dh, *b3 = b + 3 * Dh;
+  __local const float *e1 = e + Dh, *e2 = e + 2 * Dh, *e3 = e + 3 * Dh;
+  for (size_t d = 0; d < Dh; d++) {
+    float x = a[d], y = c[d];
+    s0 = fma(x, b[d], s0);
+    s1 = fma(x, b1[d], s1);
+    s2 = fma(x, b2[d], s2);
+    s3 = fma(x, b3[d], s3);
+    t0 = fma(y, e[d], t0);
+    t1 = fma(y, e1[d], t1);
+    t2 = fma(y, e2[d], t2);
+    t3 = fma(y, e3[d], t3);
+  }
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+  t[0] = t0;
+  t[1] = t1;
+  t[2] = t2;
+  t[3] = t3;
+}
+
 /* o = softmax(scale * q k^T, masked) (with dropout) v; lse[bh*Tq + i] = log-sum-exp of the masked
  * scaled scores of row i (want_lse). One work-item per query row. */
 __kernel void attn_forward(__global const float *q, __global const float *k,
@@ -225,8 +252,7 @@ __kernel void attn_bwd_dkdv(__global const float *q, __global const float *k,
     for (; ii + 4 <= n; ii += 4) { /* four queries at a time: the same sums, in the same order */
       float s[4], dp[4], pd[4], ds[4];
       __local const float *q0 = qt + ii * Dh, *g0 = dot + ii * Dh;
-      attn_dot4(kr, q0, Dh, s);
-      attn_dot4(vr, g0, Dh, dp);
+      attn_dot4_pair(kr, q0, vr, g0, Dh, s, dp);
       for (int c = 0; c < 4; c++) {
         size_t i = t0 + ii + c;
         float p = exp(s[c] - rowstat[ii + c]), keep = 1.0f;
@@ -302,8 +328,7 @@ __kernel void attn_bwd_dq(__global const float *q, __global const float *k,
     size_t jj = 0;
     for (; jj + 4 <= nv; jj += 4) { /* four keys at a time: the same sums, in the same order */
       float s[4], dp[4], ds[4];
-      attn_dot4(qr, kt + jj * Dh, Dh, s);
-      attn_dot4(gr, vt + jj * Dh, Dh, dp);
+      attn_dot4_pair(qr, kt + jj * Dh, gr, vt + jj * Dh, Dh, s, dp);
       for (int c = 0; c < 4; c++) {
         float p = exp(s[c] - li), keep = 1.0f;
         if (thr) keep = attn_word(arow + t0 + jj + c, key0, key1) >= thr ? dscale : 0.0f;
