@@ -14,7 +14,9 @@
  * Deterministic without atomics: forward and dq give each query row to one work-item, dk/dv each
  * key row to one work-item, and every sum runs in a fixed order. Launch: (rows rounded up to the
  * local size, B*H) with local size (BQ, 1); the key or query tile (`tile` rows) is loaded into
- * local memory by the whole work-group. Dh <= ATTN_DMAX and tile <= ATTN_TMAX (host checks). */
+ * local memory by the whole work-group. Dh <= ATTN_DMAX and tile <= ATTN_TMAX (host checks).
+ * The inner loops take the tile's rows four at a time (attn_dot4): four independent fma chains
+ * per step instead of one, each summed in the same order as a single row would be. */
 
 #define ATTN_DMAX 128
 #define ATTN_TMAX 64
@@ -66,6 +68,52 @@ inline void attn_load(__local float *tile, __global const float *p, size_t t0, s
   }
 }
 
+/* s[c] = sum over d of a[d] * b[c*Dh + d] for the four rows c = 0..3 of b, each summed in order
+ * d = 0, 1, ... exactly as one row alone would be: four independent fma chains instead of one,
+ * so the CPU is not stalled on a single chain's latency (results repeat bit for bit). */
+inline void attn_dot4(const float *a, __local const float *b, size_t Dh, float *s) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+  __local const float *b1 = b + Dh, *b2 = b + 2 * Dh, *b3 = b + 3 * Dh;
+  for (size_t d = 0; d < Dh; d++) {
+    float x = a[d];
+    s0 = fma(x, b[d], s0);
+    s1 = fma(x, b1[d], s1);
+    s2 = fma(x, b2[d], s2);
+    s3 = fma(x, b3[d], s3);
+  }
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+}
+
+/* attn_dot4(a, b, Dh, s) and attn_dot4(c, e, Dh, t) in one loop: eight independent chains. */
+inline void attn_dot4_pair(const float *a, __local const float *b, const float *c,
+                           __local const float *e, size_t Dh, float *s, float *t) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+  __local const float *b1 = b + Dh, *b2 = b + 2 * Dh, *b3 = b + 3 * Dh;
+  __local const float *e1 = e + Dh, *e2 = e + 2 * Dh, *e3 = e + 3 * Dh;
+  for (size_t d = 0; d < Dh; d++) {
+    float x = a[d], y = c[d];
+    s0 = fma(x, b[d], s0);
+    s1 = fma(x, b1[d], s1);
+    s2 = fma(x, b2[d], s2);
+    s3 = fma(x, b3[d], s3);
+    t0 = fma(y, e[d], t0);
+    t1 = fma(y, e1[d], t1);
+    t2 = fma(y, e2[d], t2);
+    t3 = fma(y, e3[d], t3);
+  }
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+  t[0] = t0;
+  t[1] = t1;
+  t[2] = t2;
+  t[3] = t3;
+}
+
 /* o = softmax(scale * q k^T, masked) (with dropout) v; lse[bh*Tq + i] = log-sum-exp of the masked
  * scaled scores of row i (want_lse). One work-item per query row. */
 __kernel void attn_forward(__global const float *q, __global const float *k,
@@ -96,21 +144,43 @@ __kernel void attn_forward(__global const float *q, __global const float *k,
     if (!active || t0 >= kmax) continue;
     size_t nv = min(n, kmax - t0); /* keys of the tile this row sees */
     float tmax = -INFINITY;
-    for (size_t jj = 0; jj < nv; jj++) {
+    size_t jj = 0;
+    for (; jj + 4 <= nv; jj += 4) attn_dot4(qr, kt + jj * Dh, Dh, sc + jj);
+    for (; jj < nv; jj++) {
       __local const float *kr = kt + jj * Dh;
       float s = 0.0f;
       for (size_t d = 0; d < Dh; d++) s = fma(qr[d], kr[d], s);
       sc[jj] = s;
-      tmax = fmax(tmax, s);
     }
+    for (jj = 0; jj < nv; jj++) tmax = fmax(tmax, sc[jj]);
     float mn = fmax(m, tmax);
     float corr = exp(m - mn); /* 0 on the first tile (m = -inf) */
     l *= corr;
     for (size_t d = 0; d < Dh; d++) acc[d] *= corr;
-    for (size_t jj = 0; jj < nv; jj++) {
+    for (jj = 0; jj < nv; jj++) {
       float p = exp(sc[jj] - mn);
       l += p;
       if (thr) p = attn_word(arow + t0 + jj, key0, key1) >= thr ? p * dscale : 0.0f;
+      sc[jj] = p;
+    }
+    /* weights four at a time; a block with a dropped (zero) weight goes one by one, skipping it */
+    for (jj = 0; jj + 4 <= nv; jj += 4) {
+      float p0 = sc[jj], p1 = sc[jj + 1], p2 = sc[jj + 2], p3 = sc[jj + 3];
+      __local const float *v0 = vt + jj * Dh, *v1 = v0 + Dh, *v2 = v1 + Dh, *v3 = v2 + Dh;
+      if (p0 != 0.0f && p1 != 0.0f && p2 != 0.0f && p3 != 0.0f) {
+        for (size_t d = 0; d < Dh; d++)
+          acc[d] = fma(p3, v3[d], fma(p2, v2[d], fma(p1, v1[d], fma(p0, v0[d], acc[d]))));
+        continue;
+      }
+      for (size_t c = 0; c < 4; c++) {
+        float p = sc[jj + c];
+        __local const float *vr = v0 + c * Dh;
+        if (p != 0.0f)
+          for (size_t d = 0; d < Dh; d++) acc[d] = fma(p, vr[d], acc[d]);
+      }
+    }
+    for (; jj < nv; jj++) {
+      float p = sc[jj];
       if (p != 0.0f) {
         __local const float *vr = vt + jj * Dh;
         for (size_t d = 0; d < Dh; d++) acc[d] = fma(p, vr[d], acc[d]);
@@ -177,9 +247,28 @@ __kernel void attn_bwd_dkdv(__global const float *q, __global const float *k,
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     if (!valid) continue;
-    for (size_t ii = 0; ii < n; ii++) {
+    /* queries of the tile this key is seen by: i >= j - shift when causal */
+    size_t ii = causal && j > t0 + shift ? min(n, j - shift - t0) : 0;
+    for (; ii + 4 <= n; ii += 4) { /* four queries at a time: the same sums, in the same order */
+      float s[4], dp[4], pd[4], ds[4];
+      __local const float *q0 = qt + ii * Dh, *g0 = dot + ii * Dh;
+      attn_dot4_pair(kr, q0, vr, g0, Dh, s, dp);
+      for (int c = 0; c < 4; c++) {
+        size_t i = t0 + ii + c;
+        float p = exp(s[c] - rowstat[ii + c]), keep = 1.0f;
+        if (thr) keep = attn_word(acol + i * Tk, key0, key1) >= thr ? dscale : 0.0f;
+        pd[c] = p * keep;
+        ds[c] = p * (dp[c] * keep - rowstat[ATTN_TMAX + ii + c]);
+      }
+      __local const float *q1 = q0 + Dh, *q2 = q1 + Dh, *q3 = q2 + Dh;
+      __local const float *g1 = g0 + Dh, *g2 = g1 + Dh, *g3 = g2 + Dh;
+      for (size_t d = 0; d < Dh; d++) {
+        dva[d] = fma(pd[3], g3[d], fma(pd[2], g2[d], fma(pd[1], g1[d], fma(pd[0], g0[d], dva[d]))));
+        dka[d] = fma(ds[3], q3[d], fma(ds[2], q2[d], fma(ds[1], q1[d], fma(ds[0], q0[d], dka[d]))));
+      }
+    }
+    for (; ii < n; ii++) {
       size_t i = t0 + ii;
-      if (causal && j > i + shift) continue;
       __local const float *qi = qt + ii * Dh, *gi = dot + ii * Dh;
       float s = 0.0f, dp = 0.0f;
       for (size_t d = 0; d < Dh; d++) {
@@ -236,7 +325,20 @@ __kernel void attn_bwd_dq(__global const float *q, __global const float *k,
     barrier(CLK_LOCAL_MEM_FENCE);
     if (!active || t0 >= kmax) continue;
     size_t nv = min(n, kmax - t0);
-    for (size_t jj = 0; jj < nv; jj++) {
+    size_t jj = 0;
+    for (; jj + 4 <= nv; jj += 4) { /* four keys at a time: the same sums, in the same order */
+      float s[4], dp[4], ds[4];
+      attn_dot4_pair(qr, kt + jj * Dh, gr, vt + jj * Dh, Dh, s, dp);
+      for (int c = 0; c < 4; c++) {
+        float p = exp(s[c] - li), keep = 1.0f;
+        if (thr) keep = attn_word(arow + t0 + jj + c, key0, key1) >= thr ? dscale : 0.0f;
+        ds[c] = p * (dp[c] * keep - di);
+      }
+      __local const float *k0 = kt + jj * Dh, *k1 = k0 + Dh, *k2 = k1 + Dh, *k3 = k2 + Dh;
+      for (size_t d = 0; d < Dh; d++)
+        dqa[d] = fma(ds[3], k3[d], fma(ds[2], k2[d], fma(ds[1], k1[d], fma(ds[0], k0[d], dqa[d]))));
+    }
+    for (; jj < nv; jj++) {
       __local const float *kr = kt + jj * Dh, *vr = vt + jj * Dh;
       float s = 0.0f, dp = 0.0f;
       for (size_t d = 0; d < Dh; d++) {

@@ -163,7 +163,7 @@ static clnn_status plan(clnn_context *ctx, clnn__kernel_ref *kernel, const attn_
   cl_kernel kk;
   clnn_status s = clnn__kernel(ctx, kernel, &kk); /* built first: a build error is reported here */
   if (s) return s;
-  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 16 : 64, lim = clnn__kernel_wg_limit(ctx, kernel);
+  size_t L = ctx->device_class == CLNN_DEVICE_CLASS_CPU ? 32 : 64, lim = clnn__kernel_wg_limit(ctx, kernel);
   while (L > 1 && L > lim) L /= 2;
   *local = L;
   /* two tiles of tile x Dh floats (plus 2*ATTN_TMAX row statistics) within 24 KiB and half the

@@ -12,6 +12,7 @@
 static clnn__kernel_ref k_ln_bwd_data = CLNN_KERNEL_REF("layernorm", "ln_bwd_data");
 static clnn__kernel_ref k_ln_bwd_params_finish = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_finish");
 static clnn__kernel_ref k_ln_bwd_params_part = CLNN_KERNEL_REF("layernorm", "ln_bwd_params_part");
+static clnn__kernel_ref k_ln_bwd_rows = CLNN_KERNEL_REF("layernorm", "ln_bwd_rows");
 static clnn__kernel_ref k_ln_forward = CLNN_KERNEL_REF("layernorm", "ln_forward");
 
 typedef struct ln_shape {
@@ -141,36 +142,51 @@ static clnn_status backward(const char *fn, clnn_context *ctx, int rms, const cl
       (s = clnn__check_cross(fn, outs, onames, 1, ins, inames, 3)))
     return s;
 
-  if (dweight || dbias) {
+  /* the parameter gradients are column sums over P parts of consecutive rows (P depends only on
+   * R), added in order by ln_bwd_params_finish */
+  size_t P = (sh.r + 15) / 16;
+  if (P > 64) P = 64;
+  size_t per = (sh.r + P - 1) / P;
+  P = (sh.r + per - 1) / per;
+  int want_params = dweight || dbias;
+  cl_mem part = dx->mem; /* not read when no parameter gradient is wanted */
+  if (want_params && (s = clnn__workspace(ctx, 3, 2 * P * sh.d * sizeof(float), &part))) return s;
+  cl_mem mean_mem = rms ? save_rstd->mem : save_mean->mem;
+  if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
+    /* one pass: a work-item per part does its rows' parameter sums and dx */
+    const size_t one = 1; /* a fixed local size: one compiled variant whatever P is */
+    s = CLNN_RUN(ctx, &k_ln_bwd_rows, 1, &P, &one, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(dy->mem),
+                 CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d), CLNN_ARG_INT(rms),
+                 CLNN_ARG_INT(weight != NULL), CLNN_ARG_MEM(mem_or_null(weight)),
+                 CLNN_ARG_MEM(mean_mem), CLNN_ARG_MEM(save_rstd->mem), CLNN_ARG_FLOAT(beta),
+                 CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(per), CLNN_ARG_ULONG(P),
+                 CLNN_ARG_INT(want_params), CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(part));
+    if (s || !want_params) return s;
+  } else if (want_params) {
     /* parameter gradients first: they read x and dy, which dx may overwrite */
-    size_t P = (sh.r + 15) / 16;
-    if (P > 64) P = 64;
-    size_t per = (sh.r + P - 1) / P;
-    P = (sh.r + per - 1) / per;
-    cl_mem part;
-    if ((s = clnn__workspace(ctx, 3, 2 * P * sh.d * sizeof(float), &part))) return s;
     /* fixed local sizes (PoCL compiles a kernel once per local size; one it picks follows the
      * global size) */
     size_t g2[2] = {sh.d, P}, l2[2] = {clnn__local_pow2(ctx, &k_ln_bwd_params_part, 64, 64), 1};
     s = CLNN_RUN(ctx, &k_ln_bwd_params_part, 2, g2, l2, CLNN_ARG_MEM(x->mem),
                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
-                 CLNN_ARG_INT(rms), CLNN_ARG_MEM(rms ? save_rstd->mem : save_mean->mem),
-                 CLNN_ARG_MEM(save_rstd->mem), CLNN_ARG_ULONG(per), CLNN_ARG_ULONG(P),
-                 CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(part));
+                 CLNN_ARG_INT(rms), CLNN_ARG_MEM(mean_mem), CLNN_ARG_MEM(save_rstd->mem),
+                 CLNN_ARG_ULONG(per), CLNN_ARG_ULONG(P), CLNN_ARG_INT(dbias != NULL),
+                 CLNN_ARG_MEM(part));
     if (s) return s;
+  }
+  if (want_params) {
     size_t g1 = sh.d, l1 = clnn__local_pow2(ctx, &k_ln_bwd_params_finish, 64, 64);
     s = CLNN_RUN(ctx, &k_ln_bwd_params_finish, 1, &g1, &l1, CLNN_ARG_MEM(part),
                  CLNN_ARG_ULONG(sh.d), CLNN_ARG_ULONG(P), CLNN_ARG_FLOAT(beta),
                  CLNN_ARG_INT(dweight != NULL), CLNN_ARG_MEM(mem_or_null(dweight)),
                  CLNN_ARG_INT(dbias != NULL), CLNN_ARG_MEM(mem_or_null(dbias)));
-    if (s) return s;
+    if (s || ctx->device_class == CLNN_DEVICE_CLASS_CPU) return s;
   }
   size_t L = row_lanes(ctx, &sh, &k_ln_bwd_data), global = sh.r * L;
   return CLNN_RUN(ctx, &k_ln_bwd_data, 1, &global, &L, CLNN_ARG_MEM(x->mem),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.r), CLNN_ARG_ULONG(sh.d),
                   CLNN_ARG_INT(rms), CLNN_ARG_INT(weight != NULL),
-                  CLNN_ARG_MEM(mem_or_null(weight)),
-                  CLNN_ARG_MEM(rms ? save_rstd->mem : save_mean->mem),
+                  CLNN_ARG_MEM(mem_or_null(weight)), CLNN_ARG_MEM(mean_mem),
                   CLNN_ARG_MEM(save_rstd->mem), CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(dx->mem),
                   CLNN_ARG_LOCAL(L * sizeof(float)));
 }
