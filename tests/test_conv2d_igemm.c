@@ -5,16 +5,20 @@
  * multiple of 16, K and N*P*Q above one tile, N > 1), fused bias with identity, ReLU and the
  * other activations; beta 0, 1 and 0.5 through the transposed convolution's backward-data (the
  * same forward pass with beta); the smaller work-groups it falls back to when the kernel's limit
- * is below 256 (8x8, 4x4) and UNSUPPORTED below 16; the backward passes it hands to im2col; and
- * AUTO's opt-in ($CLNN_CONV_IGEMM=1 on a GPU-class context) seen through the launch log. */
+ * is below 256 (8x8, 4x4) and UNSUPPORTED below 16; the backward passes it hands to im2col;
+ * AUTO's opt-in ($CLNN_CONV_IGEMM=1 on a GPU-class context) seen through the launch log; and
+ * AUTO under a tuned file's conv.igemm (0, 1, malformed values) in both classes, with the
+ * environment's override, seen through clnn__conv2d_last_algo and checked against the reference. */
 #define _POSIX_C_SOURCE 200809L
 #include "conv_ref.h"
 #include "internal.h"
 #include "test_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static clnn_context *ctx;
 
@@ -160,6 +164,77 @@ static void check_auto(int gpu_class) {
   clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(ty);
 }
 
+/* A context created under a tuned file holding `text`, of the given class. */
+static clnn_context *tuned_context(const char *text, int gpu_class) {
+  char path[] = "/tmp/clnn-test-igemm-tune-XXXXXX";
+  int fd = mkstemp(path);
+  if (!TU_CHECK(fd >= 0, "cannot create a tuned file")) return NULL;
+  TU_CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "cannot write the tuned file");
+  close(fd);
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  o.device_class = gpu_class ? CLNN_DEVICE_GPU : CLNN_DEVICE_CPU;
+  clnn_context *c = NULL;
+  setenv("CLNN_TUNE", path, 1);
+  TU_OK(clnn_context_create(&o, &c));
+  unsetenv("CLNN_TUNE");
+  remove(path);
+  return c;
+}
+
+/* AUTO's forward under the tuned parameter conv.igemm: the implicit GEMM exactly where the context
+ * is GPU-class and the file says 1 (or $CLNN_CONV_IGEMM=1 says so; =0 overrides a 1), im2col
+ * otherwise; malformed values leave the default, 0; the result equals the reference every time. */
+static void check_auto_tuned(void) {
+  static const struct { const char *text; int on; } files[] = {
+      {"format = 1\nconv.igemm = 1\n", 1},
+      {"format = 1\nconv.igemm = 0\n", 0},
+      {"conv.igemm = 2\nconv.igemm = yes\nconv.igemm = -1\nconv.igemm =\n", 0},
+  };
+  static const char *envs[3] = {NULL, "0", "1"};
+  const tcase t = {"auto tuned 3x3 pad1 5->12 11x10", 2, 5, 11, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  conv_ref_geom g = geom_of(&t);
+  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t.name)) return;
+  clnn_conv2d_params p = params_of(&t);
+  size_t xd[4] = {2, 5, 11, 10}, wd[4] = {12, 5, 3, 3}, yd[4] = {2, 12, g.p, g.q}, bd[1] = {12};
+  size_t ny = yd[0] * yd[1] * yd[2] * yd[3];
+  float *x = rnd(2 * 5 * 11 * 10), *w = rnd(12 * 5 * 9), *b = rnd(12), *want = malloc(ny * 4);
+  conv_ref_forward(&g, x, w, b, CLNN_ACT_RELU, 0.0f, want);
+  clnn_context *saved = ctx;
+  for (int gpu = 0; gpu < 2; gpu++)
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+      ctx = tuned_context(files[f].text, gpu);
+      if (!ctx) continue;
+      TU_CHECK(ctx->tune.conv_igemm == files[f].on, "tuned file \"%s\": conv_igemm %d, expected %d", files[f].text,
+               ctx->tune.conv_igemm, files[f].on);
+      char desc[512];
+      clnn__gemm_describe(ctx, desc, sizeof desc);
+      TU_CHECK(strstr(desc, files[f].on ? "conv forward implicit-gemm" : "conv forward im2col") != NULL,
+               "tuned file \"%s\": description \"%s\" does not name the conv forward choice", files[f].text, desc);
+      clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *tb = tu_tensor(ctx, 1, bd, b);
+      clnn_tensor *ty = tu_tensor(ctx, 4, yd, NULL);
+      for (int e = 0; e < 3; e++) {
+        if (envs[e]) setenv("CLNN_CONV_IGEMM", envs[e], 1);
+        else unsetenv("CLNN_CONV_IGEMM");
+        const int on = gpu && (envs[e] ? envs[e][0] == '1' : files[f].on);
+        const char *want_algo = on ? "implicit-gemm" : "im2col-gemm";
+        TU_OK(clnn_tensor_fill(ty, NAN));
+        TU_OK(clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tw, tb, CLNN_ACT_RELU, 0.0f, ty));
+        char what[160];
+        snprintf(what, sizeof what, "AUTO, %s class, conv.igemm %d, CLNN_CONV_IGEMM %s", gpu ? "gpu" : "cpu",
+                 files[f].on, envs[e] ? envs[e] : "unset");
+        TU_CHECK(!strcmp(clnn__conv2d_last_algo(), want_algo), "%s: ran %s, expected %s", what,
+                 clnn__conv2d_last_algo(), want_algo);
+        expect(ty, want, 5 * 9, t.name, what);
+      }
+      unsetenv("CLNN_CONV_IGEMM");
+      clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tb); clnn_tensor_destroy(ty);
+      clnn_context_destroy(ctx);
+    }
+  ctx = saved;
+  free(x); free(w); free(b); free(want);
+}
+
 /* name, N, C, H, W, K, R, S, stride h/w, pad t/b/l/r, dilation h/w, groups */
 static const tcase cases[] = {
     {"1x1 5->7 6x5", 2, 5, 6, 5, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
@@ -191,6 +266,7 @@ int main(void) {
   const int gpu_first = ctx->device_class == CLNN_DEVICE_CLASS_GPU;
   run_all();
   check_auto(gpu_first);
+  check_auto_tuned();
 
   /* The other device class, in its own context (set before any kernel is built). */
   clnn_context *first = ctx, *other = NULL;

@@ -1,6 +1,7 @@
 /* tests/test_gemm_tuned_contexts.c — tuned GEMM parameters belong to the context: 40 contexts live
  * at once (more than the 32 a process-wide table once held; a device set allows 64), created
- * alternately under two tuned files with different tiles. Each context must keep the parameters of
+ * alternately under two tuned files with different tiles (and conv.igemm 1, and a malformed 3
+ * that leaves the default 0). Each context must keep the parameters of
  * the file it was created with — checked after the files are deleted and CLNN_TUNE is switched to
  * `off`, so a context that looked its parameters up again would get none and change path — and
  * every context's GEMM must match a plain-C reference, twice round. The tuned file is read once per
@@ -21,13 +22,13 @@
 
 typedef struct tuned_file {
   const char *text;
-  int mr, nv, mr_n; /* what the context must hold afterwards */
+  int mr, nv, mr_n, conv_igemm; /* what the context must hold afterwards */
   char path[64];
 } tuned_file;
 
 static tuned_file files[2] = {
-    {"gemm.own = 1\ngemm.mr = 4\ngemm.nv = 1\ngemm.mr_n = 5\ngemm.pack_min = 0\n", 4, 1, 5, ""},
-    {"gemm.own = 1\ngemm.mr = 3\ngemm.nv = 2\ngemm.mr_n = 7\ngemm.rt = 2\n", 3, 2, 7, ""},
+    {"gemm.own = 1\ngemm.mr = 4\ngemm.nv = 1\ngemm.mr_n = 5\ngemm.pack_min = 0\nconv.igemm = 1\n", 4, 1, 5, 1, ""},
+    {"gemm.own = 1\ngemm.mr = 3\ngemm.nv = 2\ngemm.mr_n = 7\ngemm.rt = 2\nconv.igemm = 3\n", 3, 2, 7, 0, ""},
 };
 
 /* C = 0.5 * A^T B + 2 C on ctx, against ref_gemm; the path taken must be `want_path`. */
@@ -89,10 +90,11 @@ int main(void) {
       char want_source[96];
       snprintf(want_source, sizeof want_source, "file: %s", tf->path);
       TU_CHECK(!strcmp(p->source, want_source) && p->own_gemm == 1 && p->mr == tf->mr && p->nv == tf->nv &&
-                   p->mr_n == tf->mr_n,
-               "context %d (round %d) holds \"%s\" own %d mr %d nv %d mr_n %d; expected \"%s\" own 1 mr %d nv %d "
-               "mr_n %d",
-               i, round, p->source, p->own_gemm, p->mr, p->nv, p->mr_n, want_source, tf->mr, tf->nv, tf->mr_n);
+                   p->mr_n == tf->mr_n && p->conv_igemm == tf->conv_igemm,
+               "context %d (round %d) holds \"%s\" own %d mr %d nv %d mr_n %d conv.igemm %d; expected \"%s\" own 1 "
+               "mr %d nv %d mr_n %d conv.igemm %d",
+               i, round, p->source, p->own_gemm, p->mr, p->nv, p->mr_n, p->conv_igemm, want_source, tf->mr, tf->nv,
+               tf->mr_n, tf->conv_igemm);
       char desc[400];
       clnn__gemm_describe(ctx[i], desc, sizeof desc);
       int own_runs = ctx[i]->device_class == CLNN_DEVICE_CLASS_CPU;

@@ -4,9 +4,10 @@
  * CLBlast's GEMM kernels (Xgemm, XgemmDirect and the direct/indirect threshold). The winners go
  * to <cache dir>/tuned-<device key>.txt, which every later clnn context on that device reads once,
  * when it is created (src/gemm/tune_config.c; src/gemm/gemm_clblast.c applies the CLBlast ones
- * with CLBlastOverrideParameters).
+ * with CLBlastOverrideParameters). Then, with those winners, the GPU class's convolution forward
+ * pass: im2col + GEMM against the implicit GEMM (tools/tune/clnn_tune_conv.c), which sets conv.igemm.
  *
- *   clnn-tune [--device SEL] [--time SECONDS] [--only clnn|clblast] [--out FILE]
+ *   clnn-tune [--device SEL] [--time SECONDS] [--only clnn|clblast|conv] [--out FILE]
  *             [--cache-dir DIR] [--runs N] [--print]
  *
  * Every candidate runs on a set of validation shapes (odd sizes, every transpose, a batch) and on
@@ -34,6 +35,7 @@
 
 #include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 #include "../src/gemm/tune_config.h"
+#include "tune/clnn_tune_conv.h"
 
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -627,12 +629,18 @@ static int mkdir_p(const char *dir) {
 static void usage(void) {
   printf("usage: clnn-tune [options]\n"
          "  --device SEL      device (as CLNN_DEVICE: P:D, cpu, gpu, name substring)\n"
-         "  --time SECONDS    time box for the whole search (default 300)\n"
-         "  --only clnn|clblast   search only clnn's kernels or only CLBlast's\n"
+         "  --time SECONDS    time box for the whole search (default 300; the last 15%%, 5 to 45 s,\n"
+         "                    measures the convolution forward)\n"
+         "  --only clnn|clblast|conv   search only clnn's kernels, only CLBlast's, or only measure\n"
+         "                    the convolution forward (GEMM parameters as built in)\n"
          "  --out FILE        where to write the winners (default <cache dir>/tuned-<device key>.txt)\n"
          "  --cache-dir DIR   cache directory (default $CLNN_CACHE_DIR, $XDG_CACHE_HOME/clnn, ~/.cache/clnn)\n"
          "  --runs N          timed runs per shape and candidate (default 5; the minimum counts)\n"
-         "  --print           print every candidate's score\n");
+         "  --print           print every candidate's score\n"
+         "Convolution forward: on the device's GPU class, im2col + GEMM and the implicit GEMM, bias and\n"
+         "ReLU fused, each forced, on clnn-bench's res3x3_14, stem7x7 and lenet5x5; conv.igemm = 1 (AUTO\n"
+         "runs the implicit GEMM for dense convolutions there) only where the geometric mean of\n"
+         "im2col time / implicit-GEMM time is above 1.02 and the two agree; else 0.\n");
 }
 
 int main(int argc, char **argv) {
@@ -650,7 +658,7 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--device")) opt.device = v;
     else if (!strcmp(a, "--time")) opt.time_s = atof(v);
     else if (!strcmp(a, "--only")) {
-      if (strcmp(v, "clnn") && strcmp(v, "clblast")) die("--only takes clnn or clblast");
+      if (strcmp(v, "clnn") && strcmp(v, "clblast") && strcmp(v, "conv")) die("--only takes clnn, clblast or conv");
       opt.only = v;
     } else if (!strcmp(a, "--out")) opt.out = v;
     else if (!strcmp(a, "--cache-dir")) opt.cache_dir = v;
@@ -658,7 +666,10 @@ int main(int argc, char **argv) {
     else die("unknown option %s (see --help)", a);
   }
   double t0 = now_s();
-  deadline = t0 + opt.time_s;
+  /* the last part of the time box (15%, 5 to 45 s) is the convolution measurement's */
+  double conv_share = fmin(fmax(0.15 * opt.time_s, 5.0), 45.0);
+  if (conv_share > 0.5 * opt.time_s) conv_share = 0.5 * opt.time_s;
+  deadline = t0 + opt.time_s - conv_share;
 
   /* the device, and where the winners go */
   clnn_context_options o;
@@ -698,11 +709,14 @@ int main(int argc, char **argv) {
   snprintf(tmp_dir, sizeof tmp_dir, "/tmp/clnn-tune-XXXXXX");
   if (!mkdtemp(tmp_dir)) die("mkdtemp: %s", strerror(errno));
   snprintf(cand_path, sizeof cand_path, "%s/candidate.txt", tmp_dir);
-  fprintf(stderr, "clnn-tune: computing host references...\n");
-  prepare_shapes();
+  if (!opt.only || strcmp(opt.only, "conv")) {
+    fprintf(stderr, "clnn-tune: computing host references...\n");
+    prepare_shapes();
+  }
 
   int do_clblast = !opt.only || !strcmp(opt.only, "clblast");
   int do_own = (!opt.only || !strcmp(opt.only, "clnn")) && info.type == CLNN_DEVICE_CPU;
+  if (opt.only && !strcmp(opt.only, "conv")) deadline = now_s(); /* no GEMM search */
   if ((!opt.only || !strcmp(opt.only, "clnn")) && info.type != CLNN_DEVICE_CPU)
     fprintf(stderr, "clnn-tune: clnn's GEMM kernels are shaped for CPU devices; searching CLBlast only\n");
 
@@ -773,6 +787,14 @@ int main(int argc, char **argv) {
     fprintf(f, "# clnn's GEMM not searched%s: its parameters stay as built in\n",
             info.type != CLNN_DEVICE_CPU ? " (not a CPU device)" : "");
   }
+  if (fclose(f) != 0) die("cannot write %s: %s", tmp_out, strerror(errno));
+  /* the convolution forward on the GPU class, with the GEMM parameters just written */
+  clnn_tune_conv_time conv_t[CLNN_TUNE_CONV_SHAPES];
+  char conv_note[512] = "";
+  int conv_on = clnn_tune_conv_measure(cl_ctx, cl_dev, cl_queue, tmp_out, tmp_dir, t0 + opt.time_s, opt.runs, conv_t,
+                                       conv_note, sizeof conv_note);
+  if (!(f = fopen(tmp_out, "a"))) die("cannot write %s: %s", tmp_out, strerror(errno));
+  clnn_tune_conv_write(f, 1, conv_t, conv_on, conv_note);
   if (fclose(f) != 0 || rename(tmp_out, out) != 0) die("cannot write %s: %s", out, strerror(errno));
   remove_tree_flat(tmp_dir);
   clnn_context_destroy(probe);
@@ -780,10 +802,12 @@ int main(int argc, char **argv) {
   printf("clnn-tune: %d candidates in %.0f s (%d rejected by validation)\n", tried, now_s() - t0, rejected);
   printf("  %-30s %12s %14s %16s\n", "shape (GFLOP/s)", "clnn", "CLBlast tuned", "CLBlast default");
   for (size_t i = 0; i < NUM_SHAPES; i++)
-    if (shapes[i].timed)
+    if (shapes[i].timed && (do_own || do_clblast))
       printf("  %-30s %12.1f %14.1f %16.1f\n", shapes[i].what, own_shapes[i], clblast_shapes[i], default_shapes[i]);
   printf("  %-30s %12.1f %14.1f %16.1f\n", "geometric mean", own_score, clblast_score, clblast_default);
-  printf("GEMM path on this device: %s\nwrote %s\n",
-         do_own ? (own_on ? "clnn's CPU kernels" : "CLBlast") : "unchanged (clnn's GEMM not searched)", out);
+  printf("GEMM path on this device: %s\n",
+         do_own ? (own_on ? "clnn's CPU kernels" : "CLBlast") : "unchanged (clnn's GEMM not searched)");
+  clnn_tune_conv_write(stdout, 0, conv_t, conv_on, conv_note);
+  printf("wrote %s\n", out);
   return 0;
 }

@@ -20,7 +20,9 @@
 #   igemm     the dense conv cases again with the implicit-GEMM forward forced (--conv-algo igemm),
 #             to set beside the bench step's im2col forward figures (AUTO's rule in
 #             src/ops/conv2d.c resolve_algo); --dry-run: one small case as the GPU class on PoCL
-#   tune      a short clnn-tune of CLBlast and the bench again with the result (skipped in --dry-run)
+#   tune      a short clnn-tune of CLBlast, then its convolution measurement (im2col vs implicit GEMM
+#             forward on the GPU class: conv.igemm), and the bench again with the result; --dry-run:
+#             the convolution measurement alone (clnn-tune --only conv); the choice goes in the summary
 # Output: $OUT (the device runner's folder) or gpu-check-out/: summary.txt, bench JSON, logs.tgz.
 # Variables: GPUCHECK_BUDGET, GPUCHECK_JOBS (build and ctest parallelism), GPUCHECK_ICD,
 # GPUCHECK_BUILD, GPUCHECK_SKIP_BUILD=1 (use the build tree as it is), OUT.
@@ -152,8 +154,11 @@ grep -hE '^conv_(res3x3_56_n16|res3x3_14_n16|vgg3x3_112|inception5x5|lenet5x5) +
 if [ "$dry" = 0 ]; then
   step tune 100 "'$build/clnn-tune' --only clblast --time 60 --out '$out/tuned.txt' && CLNN_TUNE='$out/tuned.txt' '$bench' --case gemm_nn_1024,conv_res3x3_56_n16 --no-clblast --no-reference --runs 5 --warmup 2"
 else
-  say "SKIP  tune (dry run)"
+  step tune 60 "'$build/clnn-tune' --only conv --time 30 --out '$out/tuned.txt'"
 fi
+# the convolution forward choice (clnn-tune's per-shape ms, the ratio and conv.igemm)
+grep -hE '^ +(res3x3|stem7x7|lenet5x5|im2col / |not measured)|^conv forward on the GPU class:' \
+  "$work/logs/tune.log" 2>/dev/null | cut -c1-120 >>"$summary"
 finish
 grep -qE '^[a-z]+ +rc=[1-9]' "$summary" && exit 1
 exit 0

@@ -1,5 +1,6 @@
 /* src/gemm/tune_config.c — tuned GEMM parameters: the built-in table, the parser of tuned files
- * ("key = value" lines, as clnn-tune writes them), resolution for a device (see tune_config.h for
+ * ("key = value" lines, as clnn-tune writes them: GEMM tiles, CLBlast overrides and conv.igemm,
+ * the GPU class's choice of convolution forward pass), resolution for a device (see tune_config.h for
  * the order), the kernel build options and the one-line description they give.
  *
  * Resolution runs once per context, at creation (src/runtime/context.c), and the result lives in
@@ -187,6 +188,9 @@ static int parse_text(tune_params *p, const char *text, const char *what) {
     } else if (!strcmp(key, "gemm.pack_min")) {
       rc = parse_long(val, 0, LONG_MAX, &x);
       if (!rc) p->pack_min = x;
+    } else if (!strcmp(key, "conv.igemm")) {
+      rc = parse_long(val, 0, 1, &x);
+      if (!rc) p->conv_igemm = (int)x;
     } else if (!strcmp(key, "clblast")) {
       /* "clblast = default": no CLBlast overrides (drops those of the built-in table) */
       rc = strcmp(val, "default") != 0;
@@ -321,4 +325,6 @@ void clnn__tune_describe_params(const tune_params *p, int own_gemm_runs, char *b
   for (int i = 0; i < p->num_clblast && n >= 0 && (size_t)n < size; i++)
     n += snprintf(buf + n, size - (size_t)n, "; CLBlast %s overridden (%d parameters)", p->clblast[i].kernel,
                   p->clblast[i].count);
+  if (n >= 0 && (size_t)n < size)
+    snprintf(buf + n, size - (size_t)n, "; conv forward %s", p->conv_igemm ? "implicit-gemm (gpu class)" : "im2col");
 }

@@ -65,6 +65,8 @@ typedef struct clnn__tune_params {
   int mr, nv, mr_n, vw, rt, ku; /* cl/gemm_cpu.cl tile parameters */
   int order;                    /* GEMM_ORDER + 1 (0: the kernel's default) */
   long pack_min;                /* rows from which an in-place B is packed anyway */
+  int conv_igemm;               /* "conv.igemm": 1: AUTO runs a GPU-class context's dense (not 1x1,
+                                   not depthwise) convolution forward as the implicit GEMM; 0: im2col */
   int num_clblast;
   clnn__clblast_set clblast[CLNN_TUNE_MAX_CLBLAST_KERNELS];
 } clnn__tune_params;
@@ -79,7 +81,7 @@ void clnn__tune_resolve(const clnn_device_info *info, const char *cache_dir, cln
 void clnn__tune_program_options(const clnn__tune_params *p, const char *program, char *buf, size_t size);
 
 /* The parameters in one line ("<source>; gemm clnn-cpu (vw 16, ...); CLBlast Xgemm overridden
- * (16 parameters)"); `own_gemm_runs` says whether clnn's GEMM is the path taken. */
+ * (16 parameters); conv forward im2col"); `own_gemm_runs` says whether clnn's GEMM is the path taken. */
 void clnn__tune_describe_params(const clnn__tune_params *p, int own_gemm_runs, char *buf, size_t size);
 
 /* For tests: how many times a tuned-parameter file has been looked up on disk in this process

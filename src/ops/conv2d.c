@@ -98,12 +98,12 @@ static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
  * On CPU devices, one input channel (LeNet's first layer: 1 -> 32, 28x28, 5x5, pad 2, batch 64)
  * with a same-size output -> DIRECT's whole-plane kernels for forward (2.2 vs 2.4 ms under load,
  * one core) and backward-filter (2.0 vs 3.0 ms), IM2COL for backward-data (1.7 vs 4.3 ms). */
-/* IMPLICIT_GEMM (forward) is not yet AUTO's choice anywhere: no GPU has measured it against
- * IM2COL_GEMM, and on PoCL (a CPU, where it is also slower) its figures say nothing of a GPU.
- * With $CLNN_CONV_IGEMM=1 a GPU-class context's AUTO picks it for the forward pass of every
- * convolution that is neither 1x1 nor depthwise; tools/gpu-check.sh measures both (clnn-bench
- * --conv-algo im2col / igemm) on a lent GPU, and the rule becomes the default for the shapes
- * where it wins there. */
+/* IMPLICIT_GEMM (forward) is AUTO's choice for the forward pass of a convolution that is neither
+ * 1x1 nor depthwise only on a GPU-class context whose tuned parameters say conv.igemm = 1:
+ * clnn-tune measures it against IM2COL_GEMM (bias and ReLU fused) on the device's GPU class and
+ * turns it on only where it wins on the geometric mean over its shapes (on PoCL, a CPU, it loses).
+ * $CLNN_CONV_IGEMM=1 / =0 overrides the tuned value (GPU class only); the CPU class never picks it
+ * unless the caller forces it. */
 static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_geom *g,
                                 clnn_conv_algo algo, enum conv_pass pass, clnn_conv_algo *out) {
   switch (algo) {

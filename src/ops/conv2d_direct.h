@@ -79,19 +79,9 @@ clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *
 /* 1 when the implicit-GEMM kernel can run this convolution on ctx's device: N*P*Q fits its int
  * indices and a work-group of at least 4x4 and its 8.3 KiB of local memory fit the device. */
 int clnn__conv_igemm_applies(clnn_context *ctx, const conv_geom *g);
-/* 1 when AUTO may pick the implicit GEMM for a forward pass: a GPU-class context with
- * $CLNN_CONV_IGEMM=1 (off by default until a GPU has measured it faster; see resolve_algo). */
-int clnn__conv_igemm_auto(const clnn_context *ctx);
-/* y = act(beta*y + conv(x, w) + bias) (bias may be NULL) without a column buffer. */
-clnn_status clnn__conv_igemm_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
-                                     cl_mem bias, int act, float act_alpha, float beta, cl_mem y);
-
-/* ---- src/ops/conv2d_igemm.c: implicit-GEMM forward ---- */
-/* 1 when the implicit-GEMM kernel can run this convolution on ctx's device: N*P*Q fits its int
- * indices and a work-group of at least 4x4 and its 8.3 KiB of local memory fit the device. */
-int clnn__conv_igemm_applies(clnn_context *ctx, const conv_geom *g);
-/* 1 when AUTO may pick the implicit GEMM for a forward pass: a GPU-class context with
- * $CLNN_CONV_IGEMM=1 (off by default until a GPU has measured it faster; see resolve_algo). */
+/* 1 when AUTO may pick the implicit GEMM for a forward pass: a GPU-class context whose tuned
+ * parameters say conv.igemm = 1 (clnn-tune's measurement; off by default), or with
+ * $CLNN_CONV_IGEMM=1; $CLNN_CONV_IGEMM=0 turns it off (see resolve_algo). */
 int clnn__conv_igemm_auto(const clnn_context *ctx);
 /* y = act(beta*y + conv(x, w) + bias) (bias may be NULL) without a column buffer. */
 clnn_status clnn__conv_igemm_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
