@@ -291,3 +291,25 @@ __kernel void bn_bwd_data_inference(__global const float *dy, ulong N, ulong C, 
   float g = dy[idx] * (has_scale ? scale[c] * is : is);
   dx[idx] = beta == 0.0f ? g : beta * dx[idx] + g;
 }
+
+/* The same for CPU devices when S > 1, rows as bn_apply_rows. */
+__kernel void bn_bwd_data_inference_rows(__global const float *dy, ulong N, ulong C, ulong S,
+                                         __global const float *running_var, float eps,
+                                         int has_scale, __global const float *scale, float beta,
+                                         __global float *dx, ulong rows_per_item) {
+  size_t first = get_global_id(0) * rows_per_item, rows = N * C;
+  size_t last = min(rows, first + (size_t)rows_per_item);
+  for (size_t row = first; row < last; row++) {
+    size_t c = row % C, base = row * S, s = 0;
+    float is = 1.0f / sqrt(running_var[c] + eps);
+    float k = has_scale ? scale[c] * is : is;
+    if (beta == 0.0f) {
+      for (; s + 8 <= S; s += 8) vstore8(k * vload8(0, dy + base + s), 0, dx + base + s);
+      for (; s < S; s++) dx[base + s] = k * dy[base + s];
+    } else {
+      for (; s + 8 <= S; s += 8)
+        vstore8(beta * vload8(0, dx + base + s) + k * vload8(0, dy + base + s), 0, dx + base + s);
+      for (; s < S; s++) dx[base + s] = beta * dx[base + s] + k * dy[base + s];
+    }
+  }
+}

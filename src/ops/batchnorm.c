@@ -18,6 +18,8 @@ static clnn__kernel_ref k_bn_bwd_data_rows = CLNN_KERNEL_REF("batchnorm", "bn_bw
 static clnn__kernel_ref k_bn_bwd_reduce = CLNN_KERNEL_REF("batchnorm", "bn_bwd_reduce");
 static clnn__kernel_ref k_bn_bwd_data_inference =
     CLNN_KERNEL_REF("batchnorm", "bn_bwd_data_inference");
+static clnn__kernel_ref k_bn_bwd_data_inference_rows =
+    CLNN_KERNEL_REF("batchnorm", "bn_bwd_data_inference_rows");
 static clnn__kernel_ref k_bn_stats = CLNN_KERNEL_REF("batchnorm", "bn_stats");
 
 /* x viewed as [N, C, S]. */
@@ -338,14 +340,11 @@ clnn_status clnn_batchnorm_backward_inference(clnn_context *ctx, const clnn_tens
   }
   if (!dx) return CLNN_SUCCESS;
   ew_launch l = elementwise_plan(ctx, &sh);
-  if (l.rows) { /* the one-element-per-item kernel has no rows variant: index as (S, N*C) */
-    l.dim = 2;
-    l.global[0] = sh.s;
-    l.global[1] = sh.n * sh.c;
-  }
-  return CLNN_RUN(ctx, &k_bn_bwd_data_inference, l.dim, l.global, NULL, CLNN_ARG_MEM(dy->mem),
-                  CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c), CLNN_ARG_ULONG(sh.s),
-                  CLNN_ARG_MEM(running_var->mem), CLNN_ARG_FLOAT(eps),
-                  CLNN_ARG_INT(scale != NULL), CLNN_ARG_MEM(mem_or_null(scale)),
-                  CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(dx->mem));
+  clnn__arg args[] = {CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c),
+                      CLNN_ARG_ULONG(sh.s), CLNN_ARG_MEM(running_var->mem), CLNN_ARG_FLOAT(eps),
+                      CLNN_ARG_INT(scale != NULL), CLNN_ARG_MEM(mem_or_null(scale)),
+                      CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(l.rows_per_item)};
+  size_t nargs = sizeof args / sizeof *args;
+  return clnn__run(ctx, l.rows ? &k_bn_bwd_data_inference_rows : &k_bn_bwd_data_inference, l.dim,
+                   l.global, l.rows ? l.local : NULL, args, l.rows ? nargs : nargs - 1);
 }
