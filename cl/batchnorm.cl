@@ -200,10 +200,12 @@ __kernel void bn_apply_rows(__global const float *x, __global float *y, ulong N,
 
 /* Backward reductions: sum_dy[c] = sum dy, sum_dyxhat[c] = sum dy * (x - mean) * invstd, written
  * to sums[c] and sums[C + c]; dscale = beta*dscale + sum_dyxhat and dshift = beta*dshift + sum_dy
- * when requested (beta == 0: not read). Launch as bn_stats. */
+ * when requested (beta == 0: not read). invstd = stat, or 1/sqrt(stat + eps) when stat_is_var
+ * (the inference backward: mean and stat are the running statistics). Launch as bn_stats. */
 __kernel void bn_bwd_reduce(__global const float *x, __global const float *dy, ulong N, ulong C,
-                            ulong S, __global const float *mean, __global const float *invstd,
-                            __global float *sums, float beta, int has_dscale,
+                            ulong S, __global const float *mean, __global const float *stat,
+                            int stat_is_var, float eps, __global float *sums, float beta,
+                            int has_dscale,
                             __global float *dscale, int has_dshift, __global float *dshift,
                             __local float *scratch) {
   size_t c = get_global_id(0);
@@ -214,7 +216,7 @@ __kernel void bn_bwd_reduce(__global const float *x, __global const float *dy, u
   float sdy = bn_lane_sum(scratch, part.x, lx, ly, LX, LY);
   float sdyx = bn_lane_sum(scratch, part.y, lx, ly, LX, LY);
   if (!valid || ly != 0) return;
-  float sdyxhat = sdyx * invstd[c];
+  float sdyxhat = sdyx * (stat_is_var ? 1.0f / sqrt(stat[c] + eps) : stat[c]);
   sums[c] = sdy;
   sums[C + c] = sdyxhat;
   if (has_dscale) dscale[c] = beta == 0.0f ? sdyxhat : beta * dscale[c] + sdyxhat;
@@ -273,6 +275,41 @@ __kernel void bn_bwd_data_rows(__global const float *x, __global const float *dy
       }
       for (; s < S; s++)
         dx[base + s] = beta * dx[base + s] + k * (dy[base + s] - a - (x[base + s] - m) * q);
+    }
+  }
+}
+
+/* Backward of the inference forward (running statistics, which are constants here):
+ * dx = beta*dx + dy * scale*invstd with invstd = 1/sqrt(running_var + eps) (beta == 0: dx is not
+ * read). One element per work-item, launch as bn_apply. dx may be dy. */
+__kernel void bn_bwd_data_inference(__global const float *dy, ulong N, ulong C, ulong S,
+                                    __global const float *running_var, float eps, int has_scale,
+                                    __global const float *scale, float beta, __global float *dx) {
+  size_t idx, c;
+  if (!bn_index(N, C, S, &idx, &c)) return;
+  float is = 1.0f / sqrt(running_var[c] + eps);
+  float g = dy[idx] * (has_scale ? scale[c] * is : is);
+  dx[idx] = beta == 0.0f ? g : beta * dx[idx] + g;
+}
+
+/* The same for CPU devices when S > 1, rows as bn_apply_rows. */
+__kernel void bn_bwd_data_inference_rows(__global const float *dy, ulong N, ulong C, ulong S,
+                                         __global const float *running_var, float eps,
+                                         int has_scale, __global const float *scale, float beta,
+                                         __global float *dx, ulong rows_per_item) {
+  size_t first = get_global_id(0) * rows_per_item, rows = N * C;
+  size_t last = min(rows, first + (size_t)rows_per_item);
+  for (size_t row = first; row < last; row++) {
+    size_t c = row % C, base = row * S, s = 0;
+    float is = 1.0f / sqrt(running_var[c] + eps);
+    float k = has_scale ? scale[c] * is : is;
+    if (beta == 0.0f) {
+      for (; s + 8 <= S; s += 8) vstore8(k * vload8(0, dy + base + s), 0, dx + base + s);
+      for (; s < S; s++) dx[base + s] = k * dy[base + s];
+    } else {
+      for (; s + 8 <= S; s += 8)
+        vstore8(beta * vload8(0, dx + base + s) + k * vload8(0, dy + base + s), 0, dx + base + s);
+      for (; s < S; s++) dx[base + s] = beta * dx[base + s] + k * dy[base + s];
     }
   }
 }

@@ -604,6 +604,17 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
                                     const clnn_tensor *scale, const clnn_tensor *save_mean,
                                     const clnn_tensor *save_invstd, float beta, clnn_tensor *dx,
                                     clnn_tensor *dscale, clnn_tensor *dshift);
+/* Backward of clnn_batchnorm_forward_inference (evaluation mode: frozen backbones, input
+ * gradients), the running statistics taken as constants: with invstd = 1/sqrt(running_var + eps),
+ * dx = dy*scale*invstd, dscale = sum of dy*(x - running_mean)*invstd and dshift = sum of dy over
+ * every axis but 1; each output = beta*old + gradient. dx, dscale and dshift may each be NULL
+ * (not all three); scale NULL means 1. dx may be x or dy. running_mean/running_var are only read. */
+clnn_status clnn_batchnorm_backward_inference(clnn_context *ctx, const clnn_tensor *x,
+                                              const clnn_tensor *dy, const clnn_tensor *scale,
+                                              const clnn_tensor *running_mean,
+                                              const clnn_tensor *running_var, float eps,
+                                              float beta, clnn_tensor *dx, clnn_tensor *dscale,
+                                              clnn_tensor *dshift);
 
 /* ============================================================================================== */
 /* Optimizers (src/ops/optim.c): fused, in place over parameter, gradient and state tensors       */

@@ -76,7 +76,9 @@ clnn_status clnn_graph_dense(clnn_graph *g, const char *name, int x, int units, 
 clnn_status clnn_graph_activation(clnn_graph *g, const char *name, int x, clnn_activation act,
                                   float alpha, int *out);
 clnn_status clnn_graph_dropout(clnn_graph *g, const char *name, int x, float p, int *out);
-/* Batch normalisation over per-sample axis 0 (channels); momentum/eps 0: 0.1 / 1e-5. */
+/* Batch normalisation over per-sample axis 0 (channels); momentum/eps 0: 0.1 / 1e-5. Training
+ * mode uses batch statistics; evaluation mode the running ones, which its backward takes as
+ * constants (clnn_batchnorm_backward_inference). */
 clnn_status clnn_graph_batchnorm(clnn_graph *g, const char *name, int x, float momentum,
                                  float eps, int *out);
 /* Softmax (log 0) or log-softmax (log 1) over the last dim. */

@@ -642,6 +642,22 @@ static void batchnorm_lstm_optim(void) {
   ROW(clnn_batchnorm_backward, "dscale length differs", SHAPE,
       clnn_batchnorm_backward(ctx, x, y, s, sm, si, 0, y, s4, sh));
   ROW(clnn_batchnorm_backward, "beta NaN", INV, clnn_batchnorm_backward(ctx, x, y, s, sm, si, NAN, y, s, sh));
+  ROW(clnn_batchnorm_backward_inference, "running_var NULL", INV,
+      clnn_batchnorm_backward_inference(ctx, x, y, s, rm, NULL, 1e-5f, 0, y, s, sh));
+  ROW(clnn_batchnorm_backward_inference, "dx, dscale and dshift all NULL", INV,
+      clnn_batchnorm_backward_inference(ctx, x, y, s, rm, rv, 1e-5f, 0, NULL, NULL, NULL));
+  ROW(clnn_batchnorm_backward_inference, "eps 0", INV,
+      clnn_batchnorm_backward_inference(ctx, x, y, s, rm, rv, 0.0f, 0, y, s, sh));
+  ROW(clnn_batchnorm_backward_inference, "beta NaN", INV,
+      clnn_batchnorm_backward_inference(ctx, x, y, s, rm, rv, 1e-5f, NAN, y, s, sh));
+  ROW(clnn_batchnorm_backward_inference, "dy shape differs", SHAPE,
+      clnn_batchnorm_backward_inference(ctx, x, y5, s, rm, rv, 1e-5f, 0, y, s, sh));
+  ROW(clnn_batchnorm_backward_inference, "running_mean length differs", SHAPE,
+      clnn_batchnorm_backward_inference(ctx, x, y, s, s4, rv, 1e-5f, 0, y, s, sh));
+  ROW(clnn_batchnorm_backward_inference, "dscale aliases running_mean", INV,
+      clnn_batchnorm_backward_inference(ctx, x, y, s, rm, rv, 1e-5f, 0, y, rm, sh));
+  ROW(clnn_batchnorm_backward_inference, "x from another context", CTXM,
+      clnn_batchnorm_backward_inference(ctx, ox, y, s, rm, rv, 1e-5f, 0, y, s, sh));
 
   /* LSTM: N = 2, H = 3, I = 4, T = 2 */
   clnn_tensor *g = T(ctx, 2, 12), *cp = T(ctx, 2, 3), *c = T(ctx, 2, 3), *h = T(ctx, 2, 3), *g5 = T(ctx, 2, 10);

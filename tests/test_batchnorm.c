@@ -1,6 +1,7 @@
 /* tests/test_batchnorm.c — batch normalisation against the plain-C reference: training forward
  * (y, saved statistics, running statistics over several steps), inference forward and backward
- * for x, scale and shift (beta 0 over NaN garbage, beta 1 and 0.5 accumulation) on [N, C], [N, C, L],
+ * for x, scale and shift (beta 0 over NaN garbage, beta 1 and 0.5 accumulation), and the
+ * inference-mode backward (running statistics as constants; each output optional) on [N, C], [N, C, L],
  * [N, C, H, W] and 5-D shapes with odd sizes and batch 1; backward against central finite
  * differences of a double-precision loss; bitwise run-to-run determinism; in-place use; and every
  * error path (right status, outputs unchanged). Each case runs with the CPU launch shapes and
@@ -238,6 +239,159 @@ static void check_finite_differences(clnn_context *ctx, const shape *sh) {
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) clnn_tensor_destroy(all[i]);
 }
 
+/* ---- inference backward (running statistics as constants) against the reference ---- */
+static void check_inference_backward(clnn_context *ctx, const shape *sh, const char *mode) {
+  size_t n, c, s, numel;
+  split(sh, &n, &c, &s, &numel);
+  char sstr[64], what[200];
+  shape_str(sh, sstr, sizeof sstr);
+  size_t cd[1] = {c};
+  const float eps = 1e-5f;
+  float *x = tu_fvec(numel, -2, 3), *dy = tu_fvec(numel, -1, 1), *scale = tu_fvec(c, -1.5f, 1.5f);
+  float *rm = tu_fvec(c, -1, 1), *rv = tu_fvec(c, 0.2f, 3.0f);
+  float *dx0 = tu_fvec(numel, -1, 1), *ds0 = tu_fvec(c, -1, 1), *db0 = tu_fvec(c, -1, 1);
+  clnn_tensor *tx = tu_tensor(ctx, sh->ndim, sh->dims, x), *tdy = tu_tensor(ctx, sh->ndim, sh->dims, dy);
+  clnn_tensor *tdx = tu_tensor(ctx, sh->ndim, sh->dims, NULL), *tscale = tu_tensor(ctx, 1, cd, scale);
+  clnn_tensor *trm = tu_tensor(ctx, 1, cd, rm), *trv = tu_tensor(ctx, 1, cd, rv);
+  clnn_tensor *tds = tu_tensor(ctx, 1, cd, NULL), *tdb = tu_tensor(ctx, 1, cd, NULL);
+  const float rtol_c = 1e-5f * (float)(n * s) + 1e-5f; /* per-channel sums of n*s terms */
+  for (int bi = 0; bi < TU_NBETAS; bi++)
+    for (int affine = 0; affine < 2; affine++) {
+      const float beta = tu_betas[bi];
+      float *wdx = tu_fcopy(dx0, numel), *wds = tu_fcopy(ds0, c), *wdb = tu_fcopy(db0, c);
+      if (beta != 0.0f) {
+        clnn_tensor_write(tdx, dx0, numel);
+        clnn_tensor_write(tds, ds0, c);
+        clnn_tensor_write(tdb, db0, c);
+      } else { /* beta 0 must not read the old values */
+        clnn_tensor_fill(tdx, NAN);
+        clnn_tensor_fill(tds, NAN);
+        clnn_tensor_fill(tdb, NAN);
+      }
+      TU_OK(clnn_batchnorm_backward_inference(ctx, tx, tdy, affine ? tscale : NULL, trm, trv, eps,
+                                              beta, tdx, tds, tdb));
+      ref_batchnorm_backward_inference(x, dy, n, c, s, affine ? scale : NULL, rm, rv, eps, beta,
+                                       wdx, wds, wdb);
+      float *gdx = tu_read(tdx), *gds = tu_read(tds), *gdb = tu_read(tdb);
+      snprintf(what, sizeof what, "%s inference backward dx %s beta=%g affine=%d", mode, sstr, beta, affine);
+      tu_allclose(gdx, wdx, numel, 1e-5f, 1e-5f, what);
+      snprintf(what, sizeof what, "%s inference backward dscale %s beta=%g affine=%d", mode, sstr, beta, affine);
+      tu_allclose(gds, wds, c, 1e-4f, rtol_c, what);
+      snprintf(what, sizeof what, "%s inference backward dshift %s beta=%g affine=%d", mode, sstr, beta, affine);
+      tu_allclose(gdb, wdb, c, 1e-4f, rtol_c, what);
+      free(gdx); free(gds); free(gdb); free(wdx); free(wds); free(wdb);
+    }
+  /* the same call twice: bitwise identical (deterministic reductions) */
+  {
+    TU_OK(clnn_batchnorm_backward_inference(ctx, tx, tdy, tscale, trm, trv, eps, 0.0f, tdx, tds, tdb));
+    float *a1 = tu_read(tds), *b1 = tu_read(tdb), *d1 = tu_read(tdx);
+    TU_OK(clnn_batchnorm_backward_inference(ctx, tx, tdy, tscale, trm, trv, eps, 0.0f, tdx, tds, tdb));
+    float *a2 = tu_read(tds), *b2 = tu_read(tdb), *d2 = tu_read(tdx);
+    TU_CHECK(!memcmp(a1, a2, c * 4) && !memcmp(b1, b2, c * 4) && !memcmp(d1, d2, numel * 4),
+             "%s %s: repeated inference backward is bitwise identical", mode, sstr);
+    free(a1); free(b1); free(d1); free(a2); free(b2); free(d2);
+  }
+  /* only dx, and only dscale/dshift: what is not requested is not written */
+  {
+    clnn_tensor_fill(tds, 7.0f);
+    clnn_tensor_fill(tdb, 7.0f);
+    TU_OK(clnn_batchnorm_backward_inference(ctx, tx, tdy, tscale, trm, trv, eps, 0.0f, tdx, NULL, NULL));
+    float *wdx = tu_fcopy(dx0, numel);
+    ref_batchnorm_backward_inference(x, dy, n, c, s, scale, rm, rv, eps, 0.0f, wdx, NULL, NULL);
+    float *gdx = tu_read(tdx);
+    snprintf(what, sizeof what, "%s inference backward dx only %s", mode, sstr);
+    tu_allclose(gdx, wdx, numel, 1e-5f, 1e-5f, what);
+    tu_check_all(tds, 7.0f, "dscale (NULL passed)");
+    tu_check_all(tdb, 7.0f, "dshift (NULL passed)");
+    clnn_tensor_fill(tdx, 7.0f);
+    TU_OK(clnn_batchnorm_backward_inference(ctx, tx, tdy, tscale, trm, trv, eps, 0.0f, NULL, tds, NULL));
+    float *wds = tu_fcopy(ds0, c);
+    ref_batchnorm_backward_inference(x, dy, n, c, s, scale, rm, rv, eps, 0.0f, NULL, wds, NULL);
+    float *gds = tu_read(tds);
+    snprintf(what, sizeof what, "%s inference backward dscale only %s", mode, sstr);
+    tu_allclose(gds, wds, c, 1e-4f, rtol_c, what);
+    tu_check_all(tdx, 7.0f, "dx (NULL passed)");
+    tu_check_all(tdb, 7.0f, "dshift (NULL passed)");
+    free(gdx); free(wdx); free(gds); free(wds);
+  }
+  /* in place: dx = dy, and dx = x */
+  {
+    float *wdx = tu_fcopy(dx0, numel);
+    ref_batchnorm_backward_inference(x, dy, n, c, s, scale, rm, rv, eps, 0.0f, wdx, NULL, NULL);
+    float *wds = tu_fcopy(ds0, c);
+    ref_batchnorm_backward_inference(x, dy, n, c, s, scale, rm, rv, eps, 0.0f, NULL, wds, NULL);
+    clnn_tensor *tin = tu_tensor(ctx, sh->ndim, sh->dims, dy);
+    TU_OK(clnn_batchnorm_backward_inference(ctx, tx, tin, tscale, trm, trv, eps, 0.0f, tin, NULL, NULL));
+    float *got = tu_read(tin);
+    snprintf(what, sizeof what, "%s inference backward in place (dx = dy) %s", mode, sstr);
+    tu_allclose(got, wdx, numel, 1e-5f, 1e-5f, what);
+    free(got);
+    clnn_tensor_write(tin, x, numel);
+    TU_OK(clnn_batchnorm_backward_inference(ctx, tin, tdy, tscale, trm, trv, eps, 0.0f, tin, tds, NULL));
+    got = tu_read(tin);
+    snprintf(what, sizeof what, "%s inference backward in place (dx = x) %s", mode, sstr);
+    tu_allclose(got, wdx, numel, 1e-5f, 1e-5f, what);
+    free(got);
+    got = tu_read(tds);
+    snprintf(what, sizeof what, "%s inference backward dscale with dx = x %s", mode, sstr);
+    tu_allclose(got, wds, c, 1e-4f, rtol_c, what);
+    free(got); free(wdx); free(wds);
+    clnn_tensor_destroy(tin);
+  }
+  free(x); free(dy); free(scale); free(rm); free(rv); free(dx0); free(ds0); free(db0);
+  clnn_tensor *all[] = {tx, tdy, tdx, tscale, trm, trv, tds, tdb};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) clnn_tensor_destroy(all[i]);
+}
+
+/* ---- finite differences of loss = sum r .* y(x, scale, shift) in inference mode ---- */
+typedef struct fd_inf_case {
+  float *x, *scale, *shift, *rm, *rv, *r;
+  size_t n, c, s;
+  float eps;
+} fd_inf_case;
+static double fd_inf_loss(void *user) {
+  fd_inf_case *f = user;
+  return ref_batchnorm_inference_loss(f->x, f->n, f->c, f->s, f->scale, f->shift, f->rm, f->rv,
+                                      f->eps, f->r);
+}
+
+static void check_inference_finite_differences(clnn_context *ctx, const shape *sh) {
+  fd_inf_case f;
+  size_t numel;
+  split(sh, &f.n, &f.c, &f.s, &numel);
+  f.eps = 1e-3f;
+  f.x = tu_fvec(numel, -2, 2);
+  f.scale = tu_fvec(f.c, 0.5f, 1.5f);
+  f.shift = tu_fvec(f.c, -1, 1);
+  f.rm = tu_fvec(f.c, -1, 1);
+  f.rv = tu_fvec(f.c, 0.3f, 2.0f);
+  f.r = tu_fvec(numel, -1, 1);
+  size_t cd[1] = {f.c};
+  clnn_tensor *tx = tu_tensor(ctx, sh->ndim, sh->dims, f.x), *tscale = tu_tensor(ctx, 1, cd, f.scale);
+  clnn_tensor *trm = tu_tensor(ctx, 1, cd, f.rm), *trv = tu_tensor(ctx, 1, cd, f.rv);
+  clnn_tensor *tdy = tu_tensor(ctx, sh->ndim, sh->dims, f.r), *tdx = tu_tensor(ctx, sh->ndim, sh->dims, NULL);
+  clnn_tensor *tds = tu_tensor(ctx, 1, cd, NULL), *tdb = tu_tensor(ctx, 1, cd, NULL);
+  TU_OK(clnn_batchnorm_backward_inference(ctx, tx, tdy, tscale, trm, trv, f.eps, 0.0f, tdx, tds, tdb));
+  float *dx = tu_read(tdx), *ds = tu_read(tds), *db = tu_read(tdb);
+  float *fx = malloc(sizeof(float) * numel), *fs = malloc(sizeof(float) * f.c), *fb = malloc(sizeof(float) * f.c);
+  const float h = 2e-3f;
+  for (size_t i = 0; i < numel; i++) fx[i] = (float)tu_fd(f.x, i, h, fd_inf_loss, &f);
+  for (size_t i = 0; i < f.c; i++) fs[i] = (float)tu_fd(f.scale, i, h, fd_inf_loss, &f);
+  for (size_t i = 0; i < f.c; i++) fb[i] = (float)tu_fd(f.shift, i, h, fd_inf_loss, &f);
+  char sstr[64], what[160];
+  shape_str(sh, sstr, sizeof sstr);
+  snprintf(what, sizeof what, "inference batchnorm dx vs finite differences %s", sstr);
+  tu_allclose(dx, fx, numel, 2e-3f, 2e-3f, what);
+  snprintf(what, sizeof what, "inference batchnorm dscale vs finite differences %s", sstr);
+  tu_allclose(ds, fs, f.c, 2e-3f, 2e-3f, what);
+  snprintf(what, sizeof what, "inference batchnorm dshift vs finite differences %s", sstr);
+  tu_allclose(db, fb, f.c, 2e-3f, 2e-3f, what);
+  free(dx); free(ds); free(db); free(fx); free(fs); free(fb);
+  free(f.x); free(f.scale); free(f.shift); free(f.rm); free(f.rv); free(f.r);
+  clnn_tensor *all[] = {tx, tscale, trm, trv, tdy, tdx, tds, tdb};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) clnn_tensor_destroy(all[i]);
+}
+
 /* ---- error paths ---- */
 #define SENTINEL 42.0f
 static void expect_unchanged(clnn_tensor *t, const char *what, int line) {
@@ -348,6 +502,38 @@ static void check_errors(clnn_context *ctx) {
   TU_STATUS(BWD(ctx, tx, tdy, tscale, tsm, tsi, 0.0f, tdx, tsm, tdb), CLNN_ERROR_INVALID_ARGUMENT);
 #undef BWD
 
+  /* inference backward (tsm, tsi stand for running_mean, running_var) */
+#define BWDI(...) clnn_batchnorm_backward_inference(__VA_ARGS__)
+  TU_STATUS(BWDI(NULL, tx, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(BWDI(ctx, NULL, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(BWDI(ctx, tx, NULL, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, NULL, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  MSG("running_mean", NULL);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, NULL, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  MSG("running_var", NULL);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, NULL, NULL, NULL), CLNN_ERROR_INVALID_ARGUMENT);
+  MSG("dx, dscale and dshift", NULL);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 1e-5f, NAN, tdx, tds, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 0.0f, 0.0f, tdx, tds, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  MSG("eps", NULL);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, NAN, 0.0f, tdx, tds, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(BWDI(ctx, xo, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_CONTEXT_MISMATCH);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, co, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_CONTEXT_MISMATCH);
+  TU_STATUS(BWDI(ctx, x1d, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_SHAPE_MISMATCH);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, ybad, tds, tdb), CLNN_ERROR_SHAPE_MISMATCH);
+  MSG("[2, 3, 4, 6]", "[2, 3, 4, 5]");
+  TU_STATUS(BWDI(ctx, tx, ybad, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_SHAPE_MISMATCH);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, c4t, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_SHAPE_MISMATCH);
+  MSG("running_var", "[4]");
+  TU_STATUS(BWDI(ctx, tx, tdy, c4t, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tdb), CLNN_ERROR_SHAPE_MISMATCH);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, c4t, tdb), CLNN_ERROR_SHAPE_MISMATCH);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, NULL, tds, c4t), CLNN_ERROR_SHAPE_MISMATCH);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tds), CLNN_ERROR_INVALID_ARGUMENT);
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tsm, tdb), CLNN_ERROR_INVALID_ARGUMENT);
+  MSG("running_mean", "dscale");
+  TU_STATUS(BWDI(ctx, tx, tdy, tscale, tsm, tsi, 1e-5f, 0.0f, tdx, tds, tsi), CLNN_ERROR_INVALID_ARGUMENT);
+#undef BWDI
+
   clnn_context_finish(ctx);
   UNCHANGED(ty); UNCHANGED(ybad); UNCHANGED(trm); UNCHANGED(trv); UNCHANGED(osm); UNCHANGED(osi);
   UNCHANGED(c4t); UNCHANGED(tdx); UNCHANGED(tds); UNCHANGED(tdb); UNCHANGED(y1); UNCHANGED(y14);
@@ -375,13 +561,17 @@ int main(void) {
   const int saved_class = ctx->device_class;
   for (int mode = 0; mode < 2; mode++) {
     ctx->device_class = mode ? CLNN_DEVICE_CLASS_GPU : CLNN_DEVICE_CLASS_CPU;
-    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
       check_case(ctx, &shapes[i], mode ? "gpu-shape" : "cpu-shape");
+      check_inference_backward(ctx, &shapes[i], mode ? "gpu-shape" : "cpu-shape");
+    }
   }
   ctx->device_class = saved_class;
   static const shape fd_shapes[] = {{2, {3, 2}}, {4, {2, 3, 2, 2}}, {3, {1, 2, 5}}};
   for (size_t i = 0; i < sizeof fd_shapes / sizeof *fd_shapes; i++)
     check_finite_differences(ctx, &fd_shapes[i]);
+  for (size_t i = 0; i < sizeof fd_shapes / sizeof *fd_shapes; i++)
+    check_inference_finite_differences(ctx, &fd_shapes[i]);
   check_errors(ctx);
   clnn_context_destroy(ctx);
   return tu_finish("test_batchnorm");

@@ -523,6 +523,11 @@ static void batchnorm(clnn_context *ctx) {
     CASE(clnn_batchnorm_backward(ctx, x, dy, scale, sm, si, 0.0f, UD(ctx, nd, d), U(ctx, C), U(ctx, C)));
     CASE(clnn_batchnorm_backward(ctx, x, dy, NULL, sm, si, 1.0f, RD(ctx, nd, d), R(ctx, C), R(ctx, C)));
     CASE(clnn_batchnorm_backward(ctx, x, dy, scale, sm, si, 0.0f, UD(ctx, nd, d), NULL, NULL));
+    CASE(clnn_batchnorm_backward_inference(ctx, x, dy, scale, rm, rv, 1e-5f, 0.0f, UD(ctx, nd, d), U(ctx, C),
+                                           U(ctx, C)));
+    CASE(clnn_batchnorm_backward_inference(ctx, x, dy, NULL, rm, rv, 1e-5f, 1.0f, RD(ctx, nd, d), R(ctx, C),
+                                           R(ctx, C)));
+    CASE(clnn_batchnorm_backward_inference(ctx, x, dy, scale, rm, rv, 1e-5f, 0.5f, NULL, R(ctx, C), NULL));
     CASE(clnn_batchnorm_forward_training(ctx, x, scale, shift, 0.1f, 1e-5f, rm, rv, x, sm, si)); /* in place */
     release_all();
   }

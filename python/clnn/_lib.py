@@ -287,6 +287,7 @@ _DECLS = {
     "clnn_batchnorm_forward_training": (S, [H, H, H, H, c_float, c_float, H, H, H, H, H]),
     "clnn_batchnorm_forward_inference": (S, [H, H, H, H, H, H, c_float, H]),
     "clnn_batchnorm_backward": (S, [H, H, H, H, H, H, c_float, H, H, H]),
+    "clnn_batchnorm_backward_inference": (S, [H, H, H, H, H, H, c_float, c_float, H, H, H]),
     # LSTM
     "clnn_lstm_gates_forward": (S, [H, H, H, H, H]),
     "clnn_lstm_gates_backward": (S, [H, H, H, H, H, H, H, H]),

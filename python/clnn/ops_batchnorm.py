@@ -1,5 +1,5 @@
 """Batch normalisation over channels: training (batch statistics, running statistics updated in
-place), inference and backward (src/ops/batchnorm.c)."""
+place), inference, and the backward of each (src/ops/batchnorm.c)."""
 
 from collections import namedtuple
 
@@ -7,7 +7,8 @@ from ._core import _float
 from ._errors import invalid
 from ._op_call import _Op, _h, _out_tuple
 
-__all__ = ["batchnorm_training", "batchnorm_inference", "batchnorm_backward"]
+__all__ = ["batchnorm_training", "batchnorm_inference", "batchnorm_backward",
+           "batchnorm_backward_inference"]
 
 BatchNormTraining = namedtuple("BatchNormTraining", "y save_mean save_invstd")
 BatchNormGrads = namedtuple("BatchNormGrads", "dx dscale dshift")
@@ -69,4 +70,28 @@ def batchnorm_backward(ctx, x, dy, save_mean, save_invstd, scale=None, *, beta=0
         tdb = op.output((c,), outs[2], "out[2] (dshift)", beta)
         op.call(op.lib.clnn_batchnorm_backward, op.h, tx._handle(), tdy._handle(), _h(ts),
                 tm._handle(), ti._handle(), beta, tdx._handle(), tds._handle(), tdb._handle())
+        return BatchNormGrads(*op.ret((tdx, outs[0]), (tds, outs[1]), (tdb, outs[2])))
+
+
+def batchnorm_backward_inference(ctx, x, dy, running_mean, running_var, scale=None, *, eps=1e-5,
+                                 beta=0.0, out=None):
+    """(dx, dscale, dshift) of batchnorm_inference (evaluation mode), the running statistics taken
+    as constants: dx = dy*scale*invstd, dscale = sum dy*(x - running_mean)*invstd, dshift = sum dy
+    with invstd = 1/sqrt(running_var + eps); out: (dx, dscale, dshift)."""
+    outs = _out_tuple(out, 3, "batchnorm_backward_inference")
+    with _Op(ctx, "batchnorm_backward_inference", x, dy, running_mean, running_var, scale,
+             outs) as op:
+        tx = op.input(x, "x", (2, 3, 4, 5))
+        tdy = op.input(dy, "dy")
+        trm = op.input(running_mean, "running_mean", 1)
+        trv = op.input(running_var, "running_var", 1)
+        ts = op.input(scale, "scale", 1, optional=True)
+        beta = _float(beta, "beta")
+        c = tx.shape[1]
+        tdx = op.output(tx.shape, outs[0], "out[0] (dx)", beta)
+        tds = op.output((c,), outs[1], "out[1] (dscale)", beta)
+        tdb = op.output((c,), outs[2], "out[2] (dshift)", beta)
+        op.call(op.lib.clnn_batchnorm_backward_inference, op.h, tx._handle(), tdy._handle(),
+                _h(ts), trm._handle(), trv._handle(), _float(eps, "eps"), beta, tdx._handle(),
+                tds._handle(), tdb._handle())
         return BatchNormGrads(*op.ret((tdx, outs[0]), (tds, outs[1]), (tdb, outs[2])))

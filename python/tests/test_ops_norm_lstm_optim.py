@@ -45,6 +45,40 @@ def test_batchnorm(ctx, rng, shape):
     assert_close(y2, ref_batchnorm_train(x, np.ones(c), np.zeros(c), eps)[0], atol=1e-4)
 
 
+@pytest.mark.parametrize("shape", [(6, 3), (2, 3, 4, 3)])
+def test_batchnorm_backward_inference(ctx, rng, shape):
+    x, dy = rand(rng, *shape, lo=-2, hi=3), rand(rng, *shape)
+    c = shape[1]
+    scale, shift = rand(rng, c, lo=-1.5, hi=1.5), rand(rng, c)
+    rm, rv = rand(rng, c), rand(rng, c, lo=0.3, hi=2)
+    eps = 1e-3
+    shp = [1, c] + [1] * (x.ndim - 2)
+
+    def f(xx, s, b):
+        xx, s, b = (np.asarray(v, np.float64) for v in (xx, s, b))
+        y = (xx - rm.reshape(shp)) / np.sqrt(rv.reshape(shp) + eps) * s.reshape(shp) + b.reshape(shp)
+        return (y * dy).sum()
+
+    dx, dscale, dshift = clnn.batchnorm_backward_inference(ctx, x, dy, rm, rv, scale, eps=eps)
+    assert_close(dx, fd_grad(lambda v: f(v, scale, shift), x), rtol=1e-3, atol=1e-3, what="dx")
+    assert_close(dscale, fd_grad(lambda v: f(x, v, shift), scale), rtol=1e-3, atol=1e-3,
+                 what="dscale")
+    assert_close(dshift, fd_grad(lambda v: f(x, scale, v), shift), rtol=1e-3, atol=1e-3,
+                 what="dshift")
+    # beta 0.5 into given outputs: 0.5*old + gradient
+    old = (rand(rng, *shape), rand(rng, c), rand(rng, c))
+    outs = tuple(o.copy() for o in old)
+    clnn.batchnorm_backward_inference(ctx, x, dy, rm, rv, scale, eps=eps, beta=0.5, out=outs)
+    for got, o, g, what in zip(outs, old, (dx, dscale, dshift), ("dx", "dscale", "dshift")):
+        assert_close(got, 0.5 * o + g, rtol=1e-4, atol=1e-4, what=what + " beta 0.5")
+    with pytest.raises(clnn.Error) as e:
+        clnn.batchnorm_backward_inference(ctx, x, dy, rm, np.ones(c + 1, np.float32), scale)
+    assert e.value.status == "CLNN_ERROR_SHAPE_MISMATCH", e.value
+    with pytest.raises(clnn.Error) as e:
+        clnn.batchnorm_backward_inference(ctx, x, dy, rm, rv, scale, eps=0)
+    assert e.value.status == "CLNN_ERROR_INVALID_ARGUMENT", e.value
+
+
 def test_batchnorm_errors(ctx, rng):
     x = rand(rng, 4, 3)
     for fn, status in [

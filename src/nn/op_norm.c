@@ -1,5 +1,6 @@
 /* src/nn/op_norm.c — the graph's batch normalisation (over per-sample axis 0), with running
- * statistics as state parameters and saved statistics between forward and backward. (The recurrent
+ * statistics as state parameters and saved statistics between forward and backward; in evaluation
+ * mode the backward takes the running statistics as constants. (The recurrent
  * nodes, LSTM and GRU, are in op_rnn.c.) */
 #include "nn/graph.h"
 #include "nn/model.h"
@@ -48,13 +49,35 @@ static clnn_status bn_forward(clnn__gexec *x, const clnn__gnode *n) {
   return clnn_batchnorm_forward_training(ctx, xi, w, b, n->fa[0], n->fa[1], rm, rv, y, sm, si);
 }
 
+/* Evaluation mode: the running statistics are constants, y = (x - rm)*invstd*scale + shift.
+ * One call when the input's and the parameters' betas agree, else one call per beta. */
+static clnn_status bn_backward_eval(clnn__gexec *x, const clnn__gnode *n) {
+  clnn_context *ctx = clnn__g_ctx(x);
+  clnn_tensor *xi = clnn__g_val(x, n->in[0]), *dy = clnn__g_grad(x, n->out[0]);
+  clnn_tensor *w = clnn__g_pval(x, n, 0), *rm = clnn__g_pval(x, n, 2), *rv = clnn__g_pval(x, n, 3);
+  clnn_tensor *dw = NULL, *db = NULL, *dx = NULL;
+  float bw = 0, bb = 0, bx = 0, eps = n->fa[1];
+  int tw = clnn__g_dparam(x, n, 0, &dw, &bw), tb = clnn__g_dparam(x, n, 1, &db, &bb);
+  int tx = clnn__g_dx(x, n, 0, &dx, &bx);
+  if (!tw) dw = NULL;
+  if (!tb) db = NULL;
+  if (!tx) dx = NULL;
+  if (dw && db && bw == bb && (!dx || bx == bw))
+    return clnn_batchnorm_backward_inference(ctx, xi, dy, w, rm, rv, eps, bw, dx, dw, db);
+  clnn_status st = CLNN_SUCCESS;
+  if (dx) st = clnn_batchnorm_backward_inference(ctx, xi, dy, w, rm, rv, eps, bx, dx, NULL, NULL);
+  if (st == CLNN_SUCCESS && dw && db && bw == bb)
+    return clnn_batchnorm_backward_inference(ctx, xi, dy, w, rm, rv, eps, bw, NULL, dw, db);
+  if (st == CLNN_SUCCESS && dw)
+    st = clnn_batchnorm_backward_inference(ctx, xi, dy, w, rm, rv, eps, bw, NULL, dw, NULL);
+  if (st == CLNN_SUCCESS && db)
+    st = clnn_batchnorm_backward_inference(ctx, xi, dy, w, rm, rv, eps, bb, NULL, NULL, db);
+  return st;
+}
+
 static clnn_status bn_backward(clnn__gexec *x, const clnn__gnode *n) {
   clnn_context *ctx = clnn__g_ctx(x);
-  if (!clnn__g_training(x))
-    return clnn__error(CLNN_ERROR_UNSUPPORTED,
-                       "node '%s' (batchnorm): a gradient through batch norm in evaluation mode "
-                       "is not supported; freeze what comes before it or train in training mode",
-                       n->name);
+  if (!clnn__g_training(x)) return bn_backward_eval(x, n);
   clnn_tensor *xi = clnn__g_val(x, n->in[0]), *dy = clnn__g_grad(x, n->out[0]);
   clnn_tensor *sm, *si, *dw = NULL, *db = NULL, *dx = NULL;
   size_t c = clnn_tensor_dim(xi, 1);

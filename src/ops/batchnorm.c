@@ -1,6 +1,7 @@
 /* src/ops/batchnorm.c — batch normalisation per channel (axis 1) over every other axis of x
  * [N, C] or [N, C, spatial...]: training forward (batch statistics, running-statistics update),
- * inference forward and backward for x, scale and shift. Kernels in cl/batchnorm.cl; channel
+ * inference forward, and backward for x, scale and shift of both (the inference backward treats
+ * the running statistics as constants). Kernels in cl/batchnorm.cl; channel
  * reductions are deterministic (fixed-order lanes and a local-memory tree, no atomics). Every
  * argument is validated before anything is enqueued, so a failing call writes nothing. */
 #include "internal.h"
@@ -15,6 +16,10 @@ static clnn__kernel_ref k_bn_apply_rows = CLNN_KERNEL_REF("batchnorm", "bn_apply
 static clnn__kernel_ref k_bn_bwd_data = CLNN_KERNEL_REF("batchnorm", "bn_bwd_data");
 static clnn__kernel_ref k_bn_bwd_data_rows = CLNN_KERNEL_REF("batchnorm", "bn_bwd_data_rows");
 static clnn__kernel_ref k_bn_bwd_reduce = CLNN_KERNEL_REF("batchnorm", "bn_bwd_reduce");
+static clnn__kernel_ref k_bn_bwd_data_inference =
+    CLNN_KERNEL_REF("batchnorm", "bn_bwd_data_inference");
+static clnn__kernel_ref k_bn_bwd_data_inference_rows =
+    CLNN_KERNEL_REF("batchnorm", "bn_bwd_data_inference_rows");
 static clnn__kernel_ref k_bn_stats = CLNN_KERNEL_REF("batchnorm", "bn_stats");
 
 /* x viewed as [N, C, S]. */
@@ -264,7 +269,7 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
   s = CLNN_RUN(ctx, &k_bn_bwd_reduce, 2, global, local, CLNN_ARG_MEM(x->mem),
                CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c),
                CLNN_ARG_ULONG(sh.s), CLNN_ARG_MEM(save_mean->mem), CLNN_ARG_MEM(save_invstd->mem),
-               CLNN_ARG_MEM(sums), CLNN_ARG_FLOAT(beta), CLNN_ARG_INT(dscale != NULL),
+               CLNN_ARG_INT(0), CLNN_ARG_FLOAT(0.0f), CLNN_ARG_MEM(sums), CLNN_ARG_FLOAT(beta), CLNN_ARG_INT(dscale != NULL),
                CLNN_ARG_MEM(mem_or_null(dscale)), CLNN_ARG_INT(dshift != NULL),
                CLNN_ARG_MEM(mem_or_null(dshift)),
                CLNN_ARG_LOCAL(local[0] * local[1] * sizeof(float)));
@@ -279,4 +284,67 @@ clnn_status clnn_batchnorm_backward(clnn_context *ctx, const clnn_tensor *x, con
   size_t nargs = sizeof args / sizeof *args;
   return clnn__run(ctx, l.rows ? &k_bn_bwd_data_rows : &k_bn_bwd_data, l.dim, l.global,
                    l.rows ? l.local : NULL, args, l.rows ? nargs : nargs - 1);
+}
+
+clnn_status clnn_batchnorm_backward_inference(clnn_context *ctx, const clnn_tensor *x,
+                                              const clnn_tensor *dy, const clnn_tensor *scale,
+                                              const clnn_tensor *running_mean,
+                                              const clnn_tensor *running_var, float eps,
+                                              float beta, clnn_tensor *dx, clnn_tensor *dscale,
+                                              clnn_tensor *dshift) {
+  static const char fn[] = "clnn_batchnorm_backward_inference";
+  clnn_status s;
+  bn_shape sh;
+  if ((s = clnn__check_tensor_in(fn, ctx, x, "x")) || (s = clnn__check_tensor_in(fn, ctx, dy, "dy")) ||
+      (s = clnn__check_tensor_in(fn, ctx, running_mean, "running_mean")) ||
+      (s = clnn__check_tensor_in(fn, ctx, running_var, "running_var")))
+    return s;
+  if (dx && (s = clnn__check_tensor_in(fn, ctx, dx, "dx"))) return s;
+  if (!dx && !dscale && !dshift)
+    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: dx, dscale and dshift are all NULL; "
+                       "nothing to compute", fn);
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
+  if ((s = get_shape(fn, x, "x", &sh)) || (s = check_like(fn, dy, "dy", &sh, x, "x")) ||
+      (dx && (s = check_like(fn, dx, "dx", &sh, x, "x"))))
+    return s;
+  if ((s = check_channel(fn, ctx, scale, "scale", &sh, "x")) ||
+      (s = check_channel(fn, ctx, running_mean, "running_mean", &sh, "x")) ||
+      (s = check_channel(fn, ctx, running_var, "running_var", &sh, "x")) ||
+      (s = check_channel(fn, ctx, dscale, "dscale", &sh, "x")) ||
+      (s = check_channel(fn, ctx, dshift, "dshift", &sh, "x")))
+    return s;
+  if ((s = check_eps(fn, eps))) return s;
+  /* dx may be x or dy (the reductions read x before dx is written, and dx reads each element of
+   * dy before writing it); the per-channel outputs must be distinct from every other argument. */
+  const clnn_tensor *all[] = {dscale, dshift, dx, scale, running_mean, running_var};
+  const char *names[] = {"dscale", "dshift", "dx", "scale", "running_mean", "running_var"};
+  if ((s = clnn__check_distinct(fn, all, names, 6))) return s;
+  const clnn_tensor *more[] = {dscale, dshift, x, dy};
+  const char *more_names[] = {"dscale", "dshift", "x", "dy"};
+  if ((s = clnn__check_distinct(fn, more, more_names, 4))) return s;
+
+  if (dscale || dshift) {
+    cl_mem sums;
+    if ((s = clnn__workspace(ctx, 3, 2 * sh.c * sizeof(float), &sums))) return s;
+    size_t local[2], global[2];
+    reduce_plan(ctx, &sh, &k_bn_bwd_reduce, local, global);
+    s = CLNN_RUN(ctx, &k_bn_bwd_reduce, 2, global, local, CLNN_ARG_MEM(x->mem),
+                 CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c),
+                 CLNN_ARG_ULONG(sh.s), CLNN_ARG_MEM(running_mean->mem),
+                 CLNN_ARG_MEM(running_var->mem), CLNN_ARG_INT(1), CLNN_ARG_FLOAT(eps),
+                 CLNN_ARG_MEM(sums), CLNN_ARG_FLOAT(beta), CLNN_ARG_INT(dscale != NULL),
+                 CLNN_ARG_MEM(mem_or_null(dscale)), CLNN_ARG_INT(dshift != NULL),
+                 CLNN_ARG_MEM(mem_or_null(dshift)),
+                 CLNN_ARG_LOCAL(local[0] * local[1] * sizeof(float)));
+    if (s) return s;
+  }
+  if (!dx) return CLNN_SUCCESS;
+  ew_launch l = elementwise_plan(ctx, &sh);
+  clnn__arg args[] = {CLNN_ARG_MEM(dy->mem), CLNN_ARG_ULONG(sh.n), CLNN_ARG_ULONG(sh.c),
+                      CLNN_ARG_ULONG(sh.s), CLNN_ARG_MEM(running_var->mem), CLNN_ARG_FLOAT(eps),
+                      CLNN_ARG_INT(scale != NULL), CLNN_ARG_MEM(mem_or_null(scale)),
+                      CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(l.rows_per_item)};
+  size_t nargs = sizeof args / sizeof *args;
+  return clnn__run(ctx, l.rows ? &k_bn_bwd_data_inference_rows : &k_bn_bwd_data_inference, l.dim,
+                   l.global, l.rows ? l.local : NULL, args, l.rows ? nargs : nargs - 1);
 }

@@ -96,3 +96,38 @@ double ref_batchnorm_training_loss(const float *x, size_t n, size_t c, size_t s,
   }
   return loss;
 }
+
+void ref_batchnorm_backward_inference(const float *x, const float *dy, size_t n, size_t c,
+                                      size_t s, const float *scale, const float *running_mean,
+                                      const float *running_var, float eps, float beta, float *dx,
+                                      float *dscale, float *dshift) {
+  for (size_t ch = 0; ch < c; ch++) {
+    double mean = running_mean[ch], invstd = 1.0 / sqrt((double)running_var[ch] + (double)eps);
+    double g = scale ? scale[ch] : 1.0, sdy = 0.0, sdyxhat = 0.0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < s; k++) {
+        size_t at = AT(i, ch, k);
+        double d = dy[at];
+        sdy += d;
+        sdyxhat += d * (x[at] - mean) * invstd;
+        if (dx) dx[at] = (float)(d * g * invstd + (beta != 0.0f ? (double)beta * dx[at] : 0.0));
+      }
+    if (dscale) dscale[ch] = (float)(sdyxhat + (beta != 0.0f ? (double)beta * dscale[ch] : 0.0));
+    if (dshift) dshift[ch] = (float)(sdy + (beta != 0.0f ? (double)beta * dshift[ch] : 0.0));
+  }
+}
+
+double ref_batchnorm_inference_loss(const float *x, size_t n, size_t c, size_t s,
+                                    const float *scale, const float *shift,
+                                    const float *running_mean, const float *running_var,
+                                    float eps, const float *r) {
+  double loss = 0.0;
+  for (size_t ch = 0; ch < c; ch++) {
+    double invstd = 1.0 / sqrt((double)running_var[ch] + (double)eps);
+    double g = scale ? scale[ch] : 1.0, b = shift ? shift[ch] : 0.0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < s; k++)
+        loss += (double)r[AT(i, ch, k)] * ((x[AT(i, ch, k)] - running_mean[ch]) * invstd * g + b);
+  }
+  return loss;
+}

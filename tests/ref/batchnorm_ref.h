@@ -25,4 +25,16 @@ void ref_batchnorm_backward(const float *x, const float *dy, size_t n, size_t c,
 double ref_batchnorm_training_loss(const float *x, size_t n, size_t c, size_t s,
                                    const float *scale, const float *shift, float eps,
                                    const float *r);
+/* Inference-mode backward (running statistics are constants): dx = beta*dx + dy*scale*invstd,
+ * dscale = beta*dscale + sum dy*(x - running_mean)*invstd, dshift = beta*dshift + sum dy, with
+ * invstd = 1/sqrt(running_var + eps); dx, dscale, dshift may each be NULL. */
+void ref_batchnorm_backward_inference(const float *x, const float *dy, size_t n, size_t c,
+                                      size_t s, const float *scale, const float *running_mean,
+                                      const float *running_var, float eps, float beta, float *dx,
+                                      float *dscale, float *dshift);
+/* sum of r * y with y the inference-mode forward output, in double (finite-difference loss). */
+double ref_batchnorm_inference_loss(const float *x, size_t n, size_t c, size_t s,
+                                    const float *scale, const float *shift,
+                                    const float *running_mean, const float *running_var,
+                                    float eps, const float *r);
 #endif
