@@ -93,10 +93,11 @@ kernel void lstm_gates_bwd(global const float *gates, ulong g_off, global const 
   if (has_dcout) dc_out[dco_off + idx] = lstm_blend(dc_beta, dc_out[dco_off + idx], dc * sf);
 }
 
-/* partial[chunk, col] = sum of src[row, col] (row-major [rows, cols]) over the rows
- * chunk*rows_per .. min(rows, (chunk+1)*rows_per) - 1, in row order. Global size cols * chunks. */
-kernel void lstm_colsum_partial(global const float *src, int rows, int cols, int rows_per,
-                                int chunks, global float *partial) {
+/* partial[chunk, col] = sum of src[row, col] (row-major [rows, cols] from float offset src_off)
+ * over the rows chunk*rows_per .. min(rows, (chunk+1)*rows_per) - 1, in row order. Global size
+ * cols * chunks. */
+kernel void lstm_colsum_partial(global const float *src, ulong src_off, int rows, int cols,
+                                int rows_per, int chunks, global float *partial) {
   const size_t idx = get_global_id(0);
   if (idx >= (size_t)cols * (size_t)chunks) return;
   const size_t chunk = idx / (size_t)cols, col = idx % (size_t)cols;
@@ -104,7 +105,7 @@ kernel void lstm_colsum_partial(global const float *src, int rows, int cols, int
   size_t r1 = r0 + (size_t)rows_per;
   if (r1 > (size_t)rows) r1 = (size_t)rows;
   float s = 0.0f;
-  for (size_t r = r0; r < r1; r++) s += src[r * (size_t)cols + col];
+  for (size_t r = r0; r < r1; r++) s += src[src_off + r * (size_t)cols + col];
   partial[idx] = s;
 }
 
