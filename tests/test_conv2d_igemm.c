@@ -8,9 +8,8 @@
  * is below 256 (8x8, 4x4) and UNSUPPORTED below 16; the backward passes it hands to im2col; and
  * AUTO's opt-in ($CLNN_CONV_IGEMM=1 on a GPU-class context) seen through the launch log. */
 #define _POSIX_C_SOURCE 200809L
-#include "conv_ref.h"
+#include "conv_test_util.h"
 #include "internal.h"
-#include "test_util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,38 +17,6 @@
 
 static clnn_context *ctx;
 
-typedef struct tcase {
-  const char *name;
-  int n, c, h, w, k, r, s;
-  int sh, sw, pt, pb, pl, pr, dh, dw, groups;
-} tcase;
-
-static clnn_conv2d_params params_of(const tcase *t) {
-  clnn_conv2d_params p;
-  clnn_conv2d_params_init(&p);
-  p.stride_h = t->sh; p.stride_w = t->sw;
-  p.pad_top = t->pt; p.pad_bottom = t->pb; p.pad_left = t->pl; p.pad_right = t->pr;
-  p.dilation_h = t->dh; p.dilation_w = t->dw;
-  p.groups = t->groups;
-  return p;
-}
-
-static conv_ref_geom geom_of(const tcase *t) {
-  conv_ref_geom g = {t->n, t->c, t->h, t->w, t->k, t->r, t->s, t->sh, t->sw, t->pt, t->pb,
-                     t->pl, t->pr, t->dh, t->dw, t->groups, 0, 0};
-  return g;
-}
-
-static float *rnd(size_t n) {
-  float *a = malloc(n * sizeof(float));
-  tu_fill_uniform(a, n, -1.0f, 1.0f);
-  return a;
-}
-static float *filled(size_t n, float v) {
-  float *a = malloc(n * sizeof(float));
-  for (size_t i = 0; i < n; i++) a[i] = v;
-  return a;
-}
 
 /* Device result of t vs want, for sums of `len` products of values in [-1, 1]. */
 static void expect(const clnn_tensor *t, const float *want, size_t len, const char *name, const char *what) {
