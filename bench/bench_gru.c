@@ -144,35 +144,11 @@ static void run_gru(const lstm_shape *s) {
   a.dbih = tensor(1, g1, NULL);
   a.dbhh = tensor(1, g1, NULL);
   double fwd = 6.0 * (double)H * (double)(H + I) * (double)N * (double)T;
-  static const struct {
-    const char *pass;
-    pass_fn fn;
-    host_fn host;
-    double mult;
-  } passes[] = {{"forward", gru_fwd, gru_host_fwd, 1.0},
-                {"backward", gru_bwd, gru_host_bwd, 2.0},
-                {"train-step", gru_step, gru_host_step, 3.0}};
-  /* forward first: backward uses the reserve (and the host backward the state) it leaves */
-  for (int i = 0; i < 3; i++) {
-    result *r = new_result(s->name, passes[i].pass);
-    time_pass(r, passes[i].fn, &a);
-    char gp[sizeof r->path];
-    snprintf(gp, sizeof gp, "%s", r->path);
-    snprintf(r->path, sizeof r->path, "per-step gemm %.60s", gp);
-    finish_rate(r, fwd * passes[i].mult, "GFLOP/s");
-    if (opt.reference) set_ref(r, "openblas-gru", time_host(passes[i].host, &a, 0));
-    else passes[i].host(&a);
-    if (i == 0 || i == 2) {
-      float *got = read_back(a.y);
-      r->check = rel_err(got, a.hy, T * N * H);
-      free(got);
-    } else {
-      float *got = read_back(a.dwhh);
-      r->check = rel_err(got, a.hdwhh, G * H);
-      free(got);
-    }
-    progress(r);
-  }
+  static const rnn_pass passes[3] = {{"forward", gru_fwd, gru_host_fwd, 1.0},
+                                     {"backward", gru_bwd, gru_host_bwd, 2.0},
+                                     {"train-step", gru_step, gru_host_step, 3.0}};
+  rnn_run_passes(s, passes, &a, fwd, "openblas-gru", a.y, a.hy, T * N * H, a.dwhh, a.hdwhh,
+                 G * H);
   clnn_tensor *ts[] = {a.x,  a.wih, a.whh, a.bih, a.bhh,  a.y,    a.hn,
                        a.res, a.dy, a.dx,  a.dwih, a.dwhh, a.dbih, a.dbhh};
   for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) clnn_tensor_destroy(ts[i]);

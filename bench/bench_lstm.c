@@ -114,6 +114,37 @@ static void lstm_host_step(void *p) {
   lstm_host_bwd(p);
 }
 
+/* One recurrent case's three passes, forward first (backward uses the reserve, and the host
+ * backward the state, it leaves): each timed, its rate from `fwd_flops` times the pass's
+ * multiple, the host pass timed as reference `ref_name` (or just run, for the check); forward and
+ * train step compare fwd_out with fwd_want, backward bwd_out with bwd_want. */
+typedef struct rnn_pass {
+  const char *pass;
+  pass_fn fn;
+  host_fn host;
+  double mult;
+} rnn_pass;
+static void rnn_run_passes(const lstm_shape *s, const rnn_pass *passes, void *arg,
+                           double fwd_flops, const char *ref_name, const clnn_tensor *fwd_out,
+                           const float *fwd_want, size_t fwd_n, const clnn_tensor *bwd_out,
+                           const float *bwd_want, size_t bwd_n) {
+  for (int i = 0; i < 3; i++) {
+    result *r = new_result(s->name, passes[i].pass);
+    time_pass(r, passes[i].fn, arg);
+    char gp[sizeof r->path];
+    snprintf(gp, sizeof gp, "%s", r->path);
+    snprintf(r->path, sizeof r->path, "per-step gemm %.60s", gp);
+    finish_rate(r, fwd_flops * passes[i].mult, "GFLOP/s");
+    if (opt.reference) set_ref(r, ref_name, time_host(passes[i].host, arg, 0));
+    else passes[i].host(arg);
+    const int fwd = i != 1;
+    float *got = read_back(fwd ? fwd_out : bwd_out);
+    r->check = rel_err(got, fwd ? fwd_want : bwd_want, fwd ? fwd_n : bwd_n);
+    free(got);
+    progress(r);
+  }
+}
+
 static void run_lstm(const lstm_shape *s) {
   if (!clnn_lstm_forward || !clnn_lstm_backward || !clnn_lstm_reserve_numel) {
     not_available(s->name, "LSTM operators are not in this build");
@@ -155,35 +186,11 @@ static void run_lstm(const lstm_shape *s) {
   l.dwhh = tensor2(G, H, NULL);
   l.dbias = tensor(1, g1, NULL);
   double fwd = 8.0 * (double)H * (double)(H + I) * (double)N * (double)T;
-  static const struct {
-    const char *pass;
-    pass_fn fn;
-    host_fn host;
-    double mult;
-  } passes[] = {{"forward", lstm_fwd, lstm_host_fwd, 1.0},
-                {"backward", lstm_bwd, lstm_host_bwd, 2.0},
-                {"train-step", lstm_step, lstm_host_step, 3.0}};
-  /* forward first: backward uses the reserve (and the host backward the state) it leaves */
-  for (int i = 0; i < 3; i++) {
-    result *r = new_result(s->name, passes[i].pass);
-    time_pass(r, passes[i].fn, &l);
-    char gp[sizeof r->path];
-    snprintf(gp, sizeof gp, "%s", r->path);
-    snprintf(r->path, sizeof r->path, "per-step gemm %.60s", gp);
-    finish_rate(r, fwd * passes[i].mult, "GFLOP/s");
-    if (opt.reference) set_ref(r, "openblas-lstm", time_host(passes[i].host, &l, 0));
-    else passes[i].host(&l);
-    if (i == 0 || i == 2) {
-      float *got = read_back(l.y);
-      r->check = rel_err(got, l.hy, T * N * H);
-      free(got);
-    } else {
-      float *got = read_back(l.dwih);
-      r->check = rel_err(got, l.hdwih, G * I);
-      free(got);
-    }
-    progress(r);
-  }
+  static const rnn_pass passes[3] = {{"forward", lstm_fwd, lstm_host_fwd, 1.0},
+                                     {"backward", lstm_bwd, lstm_host_bwd, 2.0},
+                                     {"train-step", lstm_step, lstm_host_step, 3.0}};
+  rnn_run_passes(s, passes, &l, fwd, "openblas-lstm", l.y, l.hy, T * N * H, l.dwih, l.hdwih,
+                 G * I);
   clnn_tensor *ts[] = {l.x, l.wih, l.whh, l.bias, l.y, l.hn, l.cn, l.res, l.dy, l.dx, l.dwih, l.dwhh, l.dbias};
   for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) clnn_tensor_destroy(ts[i]);
   float *hs[] = {l.hx, l.hwih, l.hwhh, l.hbias, l.hy, l.hdy, l.gates, l.cs, l.dgates, l.dh, l.dhn, l.hdx, l.hdwih,

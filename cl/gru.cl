@@ -4,9 +4,11 @@
  *   r, z, n (PyTorch), b_hn inside the reset product. One work-item per (n, j) element of the
  *   [N, H] state. Per step the reserve row of sample n holds 4H floats: r, z, n (activations) and
  *   W_hn h + b_hn, which backward needs for the reset gate's gradient.
- * - gru_colsum_partial / gru_colsum_final: deterministic column sum of a [rows, cols] matrix (the
- *   bias gradients), in two passes with a fixed summation order, no atomics.
- * - gru_scale: buf = beta * buf (beta 0 writes zeros), for a gradient that gets no contribution.
+ * - gru_colsum_partial / gru_colsum_final (CLNN_RNN_REDUCE_KERNELS in cl/common.h): deterministic
+ *   column sum of a [rows, cols] matrix (the bias gradients), in two passes with a fixed
+ *   summation order, no atomics.
+ * - gru_scale (the same macro): buf = beta * buf (beta 0 writes zeros), for a gradient that
+ *   gets no contribution.
  *
  * Step t of sample n works on position p of its sequence: p = t, or with reverse p = len - 1 - t
  * (len = lengths[n] with has_len, else T). Steps t >= len are past the sample's end: the state is
@@ -110,34 +112,4 @@ kernel void gru_step_bwd(global const float *res, global const float *h_prev, ul
   if (has_dhout) dh_out[dho_off + idx] = gru_blend(dh_beta, dh_out[dho_off + idx], carry);
 }
 
-/* partial[chunk, col] = sum of src[row, col] (row-major [rows, cols], from src_off) over rows
- * chunk*rows_per .. min(rows, (chunk+1)*rows_per) - 1, in row order. Global size cols * chunks. */
-kernel void gru_colsum_partial(global const float *src, ulong src_off, int rows, int cols,
-                               int rows_per, int chunks, global float *partial) {
-  const size_t idx = get_global_id(0);
-  if (idx >= (size_t)cols * (size_t)chunks) return;
-  const size_t chunk = idx / (size_t)cols, col = idx % (size_t)cols;
-  const size_t r0 = chunk * (size_t)rows_per;
-  size_t r1 = r0 + (size_t)rows_per;
-  if (r1 > (size_t)rows) r1 = (size_t)rows;
-  float s = 0.0f;
-  for (size_t r = r0; r < r1; r++) s += src[src_off + r * (size_t)cols + col];
-  partial[idx] = s;
-}
-
-/* dst[col] = blend(beta, dst[col], sum over chunks of partial[chunk, col]) in chunk order. */
-kernel void gru_colsum_final(global const float *partial, int chunks, int cols, float beta,
-                             global float *dst) {
-  const size_t col = get_global_id(0);
-  if (col >= (size_t)cols) return;
-  float s = 0.0f;
-  for (int k = 0; k < chunks; k++) s += partial[(size_t)k * (size_t)cols + col];
-  dst[col] = gru_blend(beta, dst[col], s);
-}
-
-/* buf[i] = beta * buf[i] for i < n (zeros when beta is 0). */
-kernel void gru_scale(global float *buf, ulong n, float beta) {
-  const size_t i = get_global_id(0);
-  if (i >= n) return;
-  buf[i] = beta == 0.0f ? 0.0f : beta * buf[i];
-}
+CLNN_RNN_REDUCE_KERNELS(gru)

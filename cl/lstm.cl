@@ -3,9 +3,11 @@
  * - lstm_gates_fwd / lstm_gates_bwd: the fused gate cell, forward and backward, gate order i, f, g,
  *   o (PyTorch). One work-item per (n, j) element of the [N, H] state; it reads the four gate
  *   pre-activations of row n at columns j, H+j, 2H+j, 3H+j of the [N, 4H] gate matrix.
- * - lstm_colsum_partial / lstm_colsum_final: deterministic column sum of a [rows, cols] matrix
- *   (the bias gradient), in two passes with a fixed summation order, no atomics.
- * - lstm_scale: buf = beta * buf (beta 0 writes zeros), for a gradient that gets no contribution.
+ * - lstm_colsum_partial / lstm_colsum_final (CLNN_RNN_REDUCE_KERNELS in cl/common.h):
+ *   deterministic column sum of a [rows, cols] matrix (the bias gradient), in two passes with a
+ *   fixed summation order, no atomics.
+ * - lstm_scale (the same macro): buf = beta * buf (beta 0 writes zeros), for a gradient that
+ *   gets no contribution.
  * - lstm_step_fwd / lstm_step_bwd: one step t of a layer over a sequence, either direction, with
  *   optional per-sample lengths: sample n is active at steps t < len[n] (len = T without
  *   lengths); its first step is 0 (forward) or len-1 (reverse), its last len-1 or 0. Inactive
@@ -93,37 +95,7 @@ kernel void lstm_gates_bwd(global const float *gates, ulong g_off, global const 
   if (has_dcout) dc_out[dco_off + idx] = lstm_blend(dc_beta, dc_out[dco_off + idx], dc * sf);
 }
 
-/* partial[chunk, col] = sum of src[row, col] (row-major [rows, cols]) over the rows
- * chunk*rows_per .. min(rows, (chunk+1)*rows_per) - 1, in row order. Global size cols * chunks. */
-kernel void lstm_colsum_partial(global const float *src, int rows, int cols, int rows_per,
-                                int chunks, global float *partial) {
-  const size_t idx = get_global_id(0);
-  if (idx >= (size_t)cols * (size_t)chunks) return;
-  const size_t chunk = idx / (size_t)cols, col = idx % (size_t)cols;
-  const size_t r0 = chunk * (size_t)rows_per;
-  size_t r1 = r0 + (size_t)rows_per;
-  if (r1 > (size_t)rows) r1 = (size_t)rows;
-  float s = 0.0f;
-  for (size_t r = r0; r < r1; r++) s += src[r * (size_t)cols + col];
-  partial[idx] = s;
-}
-
-/* dst[col] = blend(beta, dst[col], sum over chunks of partial[chunk, col]) in chunk order. */
-kernel void lstm_colsum_final(global const float *partial, int chunks, int cols, float beta,
-                              global float *dst) {
-  const size_t col = get_global_id(0);
-  if (col >= (size_t)cols) return;
-  float s = 0.0f;
-  for (int k = 0; k < chunks; k++) s += partial[(size_t)k * (size_t)cols + col];
-  dst[col] = lstm_blend(beta, dst[col], s);
-}
-
-/* buf[i] = beta * buf[i] for i < n (zeros when beta is 0). */
-kernel void lstm_scale(global float *buf, ulong n, float beta) {
-  const size_t i = get_global_id(0);
-  if (i >= n) return;
-  buf[i] = beta == 0.0f ? 0.0f : beta * buf[i];
-}
+CLNN_RNN_REDUCE_KERNELS(lstm)
 
 /* Length of sample n (T without lengths). */
 inline int lstm_len(global const int *lens, int has_lens, size_t n, int T) {

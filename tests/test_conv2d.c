@@ -5,9 +5,8 @@
  * differences of the double-precision reference loss; bit-identical reruns; workspace queries and
  * no reallocation in steady state; and every documented error path (right status, output left
  * untouched). */
-#include "conv_ref.h"
+#include "conv_test_util.h"
 #include "internal.h"
-#include "test_util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,12 +18,6 @@ size_t clnn__conv2d_set_workspace_limit(size_t bytes);
 int clnn__conv2d_set_flat(int mode);
 
 static clnn_context *ctx;
-
-typedef struct tcase {
-  const char *name;
-  int n, c, h, w, k, r, s;
-  int sh, sw, pt, pb, pl, pr, dh, dw, groups;
-} tcase;
 
 static const clnn_conv_algo ALGOS[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM,
                                        CLNN_CONV_ALGO_DIRECT, CLNN_CONV_ALGO_IMPLICIT_GEMM,
@@ -40,37 +33,11 @@ static const char *algo_name(clnn_conv_algo a) {
   return "?";
 }
 
-static clnn_conv2d_params params_of(const tcase *t) {
-  clnn_conv2d_params p;
-  clnn_conv2d_params_init(&p);
-  p.stride_h = t->sh; p.stride_w = t->sw;
-  p.pad_top = t->pt; p.pad_bottom = t->pb; p.pad_left = t->pl; p.pad_right = t->pr;
-  p.dilation_h = t->dh; p.dilation_w = t->dw;
-  p.groups = t->groups;
-  return p;
-}
-
-static conv_ref_geom geom_of(const tcase *t) {
-  conv_ref_geom g = {t->n, t->c, t->h, t->w, t->k, t->r, t->s, t->sh, t->sw, t->pt, t->pb,
-                     t->pl, t->pr, t->dh, t->dw, t->groups, 0, 0};
-  return g;
-}
-
 static int applies_1x1(const tcase *t) {
   return t->r == 1 && t->s == 1 && t->sh == 1 && t->sw == 1 && !t->pt && !t->pb && !t->pl &&
          !t->pr && t->groups == 1;
 }
 
-static float *rnd(size_t n) {
-  float *a = malloc(n * sizeof(float));
-  tu_fill_uniform(a, n, -1.0f, 1.0f);
-  return a;
-}
-static float *filled(size_t n, float v) {
-  float *a = malloc(n * sizeof(float));
-  for (size_t i = 0; i < n; i++) a[i] = v;
-  return a;
-}
 static float *copy(const float *src, size_t n) {
   float *a = malloc(n * sizeof(float));
   memcpy(a, src, n * sizeof(float));

@@ -10,9 +10,8 @@
  * AUTO under a tuned file's conv.igemm (0, 1, malformed values) in both classes, with the
  * environment's override, seen through clnn__conv2d_last_algo and checked against the reference. */
 #define _POSIX_C_SOURCE 200809L
-#include "conv_ref.h"
+#include "conv_test_util.h"
 #include "internal.h"
-#include "test_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,38 +21,6 @@
 
 static clnn_context *ctx;
 
-typedef struct tcase {
-  const char *name;
-  int n, c, h, w, k, r, s;
-  int sh, sw, pt, pb, pl, pr, dh, dw, groups;
-} tcase;
-
-static clnn_conv2d_params params_of(const tcase *t) {
-  clnn_conv2d_params p;
-  clnn_conv2d_params_init(&p);
-  p.stride_h = t->sh; p.stride_w = t->sw;
-  p.pad_top = t->pt; p.pad_bottom = t->pb; p.pad_left = t->pl; p.pad_right = t->pr;
-  p.dilation_h = t->dh; p.dilation_w = t->dw;
-  p.groups = t->groups;
-  return p;
-}
-
-static conv_ref_geom geom_of(const tcase *t) {
-  conv_ref_geom g = {t->n, t->c, t->h, t->w, t->k, t->r, t->s, t->sh, t->sw, t->pt, t->pb,
-                     t->pl, t->pr, t->dh, t->dw, t->groups, 0, 0};
-  return g;
-}
-
-static float *rnd(size_t n) {
-  float *a = malloc(n * sizeof(float));
-  tu_fill_uniform(a, n, -1.0f, 1.0f);
-  return a;
-}
-static float *filled(size_t n, float v) {
-  float *a = malloc(n * sizeof(float));
-  for (size_t i = 0; i < n; i++) a[i] = v;
-  return a;
-}
 
 /* Device result of t vs want, for sums of `len` products of values in [-1, 1]. */
 static void expect(const clnn_tensor *t, const float *want, size_t len, const char *name, const char *what) {

@@ -247,21 +247,11 @@ static void scase_free(scase *c) {
   free(c->xb), free(c->h0b), free(c->sy), free(c->sh);
 }
 
-static double dot_value(clnn_model *m, int v, const float *seed) {
-  clnn_tensor *t = NULL;
-  if (clnn_model_value(m, v, &t) != CLNN_SUCCESS || !t) return NAN;
-  float *h = tu_read(t);
-  double s = 0;
-  for (size_t i = 0; i < clnn_tensor_numel(t); i++) s += (double)h[i] * seed[i];
-  free(h);
-  return s;
-}
-
 static double sobjective(void *user) {
   scase *c = user;
   if (clnn_model_forward(c->m, c->feeds, c->nfeeds, SN, NULL) != CLNN_SUCCESS) return NAN;
-  double s = dot_value(c->m, c->y, c->sy);
-  if (c->state) s += dot_value(c->m, c->hn, c->sh);
+  double s = tu_dot_value(c->m, c->y, c->sy);
+  if (c->state) s += tu_dot_value(c->m, c->hn, c->sh);
   return s;
 }
 
@@ -273,15 +263,9 @@ static void sgradients(scase *c) {
   TU_OK(clnn_model_backward(c->m, seeds, c->state ? 2 : 1));
 }
 
+static void regrad(void *user) { sgradients(user); }
 static void check_input_grad(scase *c, int v, float *host, size_t n, const char *what) {
-  clnn_tensor *g = NULL;
-  sgradients(c); /* the finite differences' forwards forget the last backward */
-  TU_OK(clnn_model_grad(c->m, v, &g));
-  if (!g) return;
-  float *ga = tu_read(g);
-  int bad = tu_fd_check(host, n, 12, 5, 1, 1e-2, 2e-3, 3e-2, ga, NULL, sobjective, c, what, NULL);
-  TU_CHECK(!bad, "%s matches finite differences", what);
-  free(ga);
+  tu_fd_input_grad(c->m, v, host, n, regrad, sobjective, c, what);
 }
 
 static void seq_finite_differences(clnn_context *ctx, int bi, int retseq, int state) {
@@ -359,17 +343,7 @@ static void padding_invariance(clnn_context *ctx) {
   TU_OK(clnn_model_input_grad(b.m, b.h0, 1));
   sgradients(&a);
   sgradients(&b);
-  double worst = 0;
-  for (int k = 0; k < 8; k++) {
-    clnn_tensor *ga = NULL, *gb = NULL;
-    TU_OK(clnn_model_param(a.m, PNAMES[k], NULL, &ga));
-    TU_OK(clnn_model_param(b.m, PNAMES[k], NULL, &gb));
-    if (!ga || !gb) continue;
-    float *ha = tu_read(ga), *hb = tu_read(gb);
-    for (size_t i = 0; i < clnn_tensor_numel(ga); i++)
-      worst = fmax(worst, fabs((double)ha[i] - hb[i]));
-    free(ha), free(hb);
-  }
+  const double worst = tu_param_grad_diff(a.m, b.m);
   clnn_tensor *dxa = NULL, *dxb = NULL, *dha = NULL, *dhb = NULL;
   TU_OK(clnn_model_grad(a.m, a.x, &dxa));
   TU_OK(clnn_model_grad(b.m, b.x, &dxb));
@@ -381,19 +355,8 @@ static void padding_invariance(clnn_context *ctx) {
         *e2 = tu_read(dhb);
   double wy = 0, wd = 0, ws = 0;
   int pad_zero = 1;
-  for (size_t n = 0; n < SN; n++)
-    for (size_t t = 0; t < 9; t++) {
-      for (size_t j = 0; j < 2 * SH; j++) {
-        float v2 = y2[(n * 9 + t) * 2 * SH + j];
-        if (t < 5) wy = fmax(wy, fabs((double)y1[(n * 5 + t) * 2 * SH + j] - v2));
-        else pad_zero &= v2 == 0.0f;
-      }
-      for (size_t f = 0; f < F; f++) {
-        float v2 = d2[(n * 9 + t) * F + f];
-        if (t < 5) wd = fmax(wd, fabs((double)d1[(n * 5 + t) * F + f] - v2));
-        else pad_zero &= v2 == 0.0f;
-      }
-    }
+  tu_compare_padded(y1, y2, SN, 5, 9, 2 * SH, &wy, &pad_zero);
+  tu_compare_padded(d1, d2, SN, 5, 9, F, &wd, &pad_zero);
   for (size_t i = 0; i < SN * 2 * SH; i++) {
     ws = fmax(ws, fabs((double)s1[i] - s2[i]));
     wd = fmax(wd, fabs((double)e1[i] - e2[i]));

@@ -78,21 +78,11 @@ static void lcase_free(lcase *c) {
   free(c->xb), free(c->h0b), free(c->c0b), free(c->sy), free(c->sh), free(c->sc);
 }
 
-static double dot_value(clnn_model *m, int v, const float *seed) {
-  clnn_tensor *t = NULL;
-  if (clnn_model_value(m, v, &t) != CLNN_SUCCESS || !t) return NAN;
-  float *h = tu_read(t);
-  double s = 0;
-  for (size_t i = 0; i < clnn_tensor_numel(t); i++) s += (double)h[i] * seed[i];
-  free(h);
-  return s;
-}
-
 static double objective(void *user) {
   lcase *c = user;
   if (clnn_model_forward(c->m, c->feeds, c->nfeeds, N, NULL) != CLNN_SUCCESS) return NAN;
-  double s = dot_value(c->m, c->y, c->sy);
-  if (c->state) s += dot_value(c->m, c->hn, c->sh) + dot_value(c->m, c->cn, c->sc);
+  double s = tu_dot_value(c->m, c->y, c->sy);
+  if (c->state) s += tu_dot_value(c->m, c->hn, c->sh) + tu_dot_value(c->m, c->cn, c->sc);
   return s;
 }
 
@@ -105,16 +95,9 @@ static void gradients(lcase *c) {
   TU_OK(clnn_model_backward(c->m, seeds, c->state ? 3 : 1));
 }
 
-static void gradients(lcase *c);
+static void regrad(void *user) { gradients(user); }
 static void check_input_grad(lcase *c, int v, float *host, size_t n, const char *what) {
-  clnn_tensor *g = NULL;
-  gradients(c); /* the finite differences' forwards forget the last backward */
-  TU_OK(clnn_model_grad(c->m, v, &g));
-  if (!g) return;
-  float *ga = tu_read(g);
-  int bad = tu_fd_check(host, n, 12, 5, 1, 1e-2, 2e-3, 3e-2, ga, NULL, objective, c, what, NULL);
-  TU_CHECK(!bad, "%s matches finite differences", what);
-  free(ga);
+  tu_fd_input_grad(c->m, v, host, n, regrad, objective, c, what);
 }
 
 static void finite_differences(clnn_context *ctx, int bi, int retseq, int state) {
@@ -197,16 +180,7 @@ static void padding_invariance(clnn_context *ctx) {
   TU_OK(clnn_model_input_grad(b.m, b.x, 1));
   gradients(&a);
   gradients(&b);
-  double worst = 0;
-  for (int k = 0; k < 6; k++) {
-    clnn_tensor *ga = NULL, *gb = NULL;
-    TU_OK(clnn_model_param(a.m, names[k], NULL, &ga));
-    TU_OK(clnn_model_param(b.m, names[k], NULL, &gb));
-    float *ha = tu_read(ga), *hb = tu_read(gb);
-    for (size_t i = 0; i < clnn_tensor_numel(ga); i++)
-      worst = fmax(worst, fabs((double)ha[i] - hb[i]));
-    free(ha), free(hb);
-  }
+  const double worst = tu_param_grad_diff(a.m, b.m);
   clnn_tensor *ya, *yb, *dxa, *dxb, *hna, *hnb;
   TU_OK(clnn_model_value(a.m, a.y, &ya));
   TU_OK(clnn_model_value(b.m, b.y, &yb));
@@ -218,19 +192,8 @@ static void padding_invariance(clnn_context *ctx) {
   float *s1 = tu_read(hna), *s2 = tu_read(hnb);
   double wy = 0, wd = 0, ws = 0;
   int pad_zero = 1;
-  for (size_t n = 0; n < N; n++)
-    for (size_t t = 0; t < 9; t++) {
-      for (size_t j = 0; j < 2 * H; j++) {
-        float v2 = y2[(n * 9 + t) * 2 * H + j];
-        if (t < 5) wy = fmax(wy, fabs((double)y1[(n * 5 + t) * 2 * H + j] - v2));
-        else pad_zero &= v2 == 0.0f;
-      }
-      for (size_t f = 0; f < F; f++) {
-        float v2 = d2[(n * 9 + t) * F + f];
-        if (t < 5) wd = fmax(wd, fabs((double)d1[(n * 5 + t) * F + f] - v2));
-        else pad_zero &= v2 == 0.0f;
-      }
-    }
+  tu_compare_padded(y1, y2, N, 5, 9, 2 * H, &wy, &pad_zero);
+  tu_compare_padded(d1, d2, N, 5, 9, F, &wd, &pad_zero);
   for (size_t i = 0; i < N * 2 * H; i++) ws = fmax(ws, fabs((double)s1[i] - s2[i]));
   TU_CHECK(worst <= 1e-6 && wy <= 1e-6 && wd <= 1e-6 && ws <= 1e-6,
            "padding to 5 and to 9 steps: outputs, final state, dx and parameter gradients agree "

@@ -7,54 +7,11 @@
  * ignored); carrying state across calls; determinism; every error path (right status, message
  * naming the argument, outputs left as they were). */
 #include "gru_ref.h"
-#include "test_util.h"
+#include "rnn_test_util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static clnn_context *ctx;
-static const float SENTINEL = 777.25f;
-
-static float *rnd(size_t n, float lo, float hi) {
-  float *p = malloc((n ? n : 1) * sizeof(float));
-  if (!p) abort();
-  tu_fill_uniform(p, n, lo, hi);
-  return p;
-}
-static double *dcopy(const float *v, size_t n) {
-  if (!v) return NULL;
-  double *d = malloc((n ? n : 1) * sizeof(double));
-  if (!d) abort();
-  for (size_t i = 0; i < n; i++) d[i] = v[i];
-  return d;
-}
-static float *fcopy_d(const double *v, size_t n) {
-  float *f = malloc((n ? n : 1) * sizeof(float));
-  if (!f) abort();
-  for (size_t i = 0; i < n; i++) f[i] = (float)v[i];
-  return f;
-}
-static clnn_tensor *t1(size_t a, const float *d) { return tu_tensor(ctx, 1, (size_t[]){a}, d); }
-static clnn_tensor *t2(size_t a, size_t b, const float *d) {
-  return tu_tensor(ctx, 2, (size_t[]){a, b}, d);
-}
-static clnn_tensor *t3(size_t a, size_t b, size_t c, const float *d) {
-  return tu_tensor(ctx, 3, (size_t[]){a, b, c}, d);
-}
-static void fill_t(clnn_tensor *t, float v) {
-  if (t && clnn_tensor_fill(t, v) != CLNN_SUCCESS) {
-    fprintf(stderr, "FAIL: test setup: fill: %s\n", clnn_last_error());
-    exit(1);
-  }
-}
-static int all_equal(const clnn_tensor *t, float v) {
-  float *h = tu_read(t);
-  int ok = 1;
-  for (size_t i = 0; i < clnn_tensor_numel(t); i++) ok &= memcmp(&h[i], &v, sizeof v) == 0;
-  free(h);
-  return ok;
-}
 
 /* ---- one GRU problem: host data and device copies ---- */
 typedef struct prob {
@@ -532,29 +489,18 @@ static void test_determinism_and_alias(void) {
 /* ============================================================================================== */
 /* Error paths: right status, message naming the argument, nothing written                        */
 /* ============================================================================================== */
-#define MAX_WATCH 24
-static clnn_tensor *watch[MAX_WATCH];
-static int n_watch;
-static void watch_reset(void) { n_watch = 0; }
-static void watch_add(clnn_tensor *t) {
-  if (t && n_watch < MAX_WATCH) watch[n_watch++] = t;
-}
-static void watch_fill(void) {
-  for (int i = 0; i < n_watch; i++) fill_t(watch[i], SENTINEL);
-}
-static int watch_unchanged(void) {
-  int ok = 1;
-  for (int i = 0; i < n_watch; i++) ok &= all_equal(watch[i], SENTINEL);
-  return ok;
-}
-#define EXPECT_ERR(status, needle, call)                                                         \
-  do {                                                                                           \
-    watch_fill();                                                                                \
-    TU_STATUS(call, status);                                                                     \
-    TU_CHECK(strstr(clnn_last_error(), (needle)) != NULL, "message of %s names '%s': %s", #call, \
-             (needle), clnn_last_error());                                                       \
-    TU_CHECK(watch_unchanged(), "nothing written by %s", #call);                                 \
-  } while (0)
+
+/* One error case: the call with argument slot k replaced by t fails with status, naming needle. */
+typedef struct bad_arg {
+  clnn_status status;
+  const char *needle;
+  int k;
+  clnn_tensor *t;
+} bad_arg;
+#define INVAL CLNN_ERROR_INVALID_ARGUMENT
+#define SHAPE CLNN_ERROR_SHAPE_MISMATCH
+/* 0 for the other-context case when there is no second context. */
+static int case_runs(const bad_arg *c) { return c->status != CLNN_ERROR_CONTEXT_MISMATCH || c->t; }
 
 static void test_errors(void) {
   const size_t T = 3, N = 2, I = 5, H = 4, G = 12;
@@ -582,39 +528,34 @@ static void test_errors(void) {
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "ctx",
              clnn_gru_forward(NULL, NULL, p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, y, hn,
                               res));
-  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "x is NULL",
-             FWD(NULL, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "w_ih is NULL",
-             FWD(p.tx, NULL, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "w_hh is NULL",
-             FWD(p.tx, p.twi, NULL, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "y is NULL",
-             FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, NULL, hn, res));
-  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "reserve is NULL",
-             FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, NULL));
-  if (other)
-    EXPECT_ERR(CLNN_ERROR_CONTEXT_MISMATCH, "h0",
-               FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, other, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "x has shape [6, 5]",
-             FWD(x2d, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "w_ih has shape [12, 5]",
-             FWD(x_badI, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "w_ih has shape [11, 5]",
-             FWD(p.tx, wi_not3, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "w_hh has shape [12, 5], expected [3H, H] = [12, 4]",
-             FWD(p.tx, p.twi, wh_bad, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "b_ih has shape [11], expected [3H] = [12]",
-             FWD(p.tx, p.twi, p.twh, b_bad, p.tbh, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "b_hh has shape [11]",
-             FWD(p.tx, p.twi, p.twh, p.tbi, b_bad, p.th0, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "h0 has shape [2, 5], expected [N, H] = [2, 4]",
-             FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, nh_bad, NULL, 0, y, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "y has shape [3, 2, 5], expected [T, N, H] = [3, 2, 4]",
-             FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y_bad, hn, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "h_n has shape [2, 5]",
-             FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, nh_bad, res));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "reserve has shape [119] (119 floats), expected at least",
-             FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, NULL, 0, y, hn, res_small));
+  { /* every argument valid but one: slot k of the call replaced by `t` */
+    enum { X, WI, WH, BI, BH, H0, Y, HN, RES };
+    const bad_arg cases[] = {
+        {INVAL, "x is NULL", X, NULL},
+        {INVAL, "w_ih is NULL", WI, NULL},
+        {INVAL, "w_hh is NULL", WH, NULL},
+        {INVAL, "y is NULL", Y, NULL},
+        {INVAL, "reserve is NULL", RES, NULL},
+        {CLNN_ERROR_CONTEXT_MISMATCH, "h0", H0, other},
+        {SHAPE, "x has shape [6, 5]", X, x2d},
+        {SHAPE, "w_ih has shape [12, 5]", X, x_badI},
+        {SHAPE, "w_ih has shape [11, 5]", WI, wi_not3},
+        {SHAPE, "w_hh has shape [12, 5], expected [3H, H] = [12, 4]", WH, wh_bad},
+        {SHAPE, "b_ih has shape [11], expected [3H] = [12]", BI, b_bad},
+        {SHAPE, "b_hh has shape [11]", BH, b_bad},
+        {SHAPE, "h0 has shape [2, 5], expected [N, H] = [2, 4]", H0, nh_bad},
+        {SHAPE, "y has shape [3, 2, 5], expected [T, N, H] = [3, 2, 4]", Y, y_bad},
+        {SHAPE, "h_n has shape [2, 5]", HN, nh_bad},
+        {SHAPE, "reserve has shape [119] (119 floats), expected at least", RES, res_small},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+      if (!case_runs(&cases[i])) continue;
+      clnn_tensor *a[] = {p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, y, hn, res};
+      a[cases[i].k] = cases[i].t;
+      EXPECT_ERR(cases[i].status, cases[i].needle,
+                 FWD(a[X], a[WI], a[WH], a[BI], a[BH], a[H0], NULL, 0, a[Y], a[HN], a[RES]));
+    }
+  }
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "lengths[1] is 4; lengths must be in [1, T = 3]",
              FWD(p.tx, p.twi, p.twh, p.tbi, p.tbh, p.th0, len_long, N, y, hn, res));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "lengths[0] is 0",
@@ -673,31 +614,31 @@ static void test_errors(void) {
                                dx, dwi, dwh, dbi, dbh, dh0));
   EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "num_lengths is 3",
              BWD(p.th0, len_ok, 3, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "reserve has shape [119]",
-             BWD(p.th0, len_ok, N, res_small, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "dy has shape [3, 2, 5]",
-             BWD(p.th0, len_ok, N, res, y_bad, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "dh_n has shape [2, 5]",
-             BWD(p.th0, len_ok, N, res, dy, nh_bad, 0.0f, dx, dwi, dwh, dbi, dbh, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "dx has shape [3, 2, 6], expected [T, N, I] = [3, 2, 5]",
-             BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx_bad, dwi, dwh, dbi, dbh, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "dw_ih has shape [12, 6]",
-             BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx, dwi_bad, dwh, dbi, dbh, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "dw_hh has shape [15, 4]",
-             BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx, dwi, dwh_bad, dbi, dbh, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "db_ih has shape [11]",
-             BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx, dwi, dwh, b_bad, dbh, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "db_hh has shape [11]",
-             BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, b_bad, dh0));
-  EXPECT_ERR(CLNN_ERROR_SHAPE_MISMATCH, "dh0 has shape [2, 5]",
-             BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, nh_bad));
-  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "outputs db_ih and db_hh are the same tensor",
-             BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbi, dh0));
-  EXPECT_ERR(CLNN_ERROR_INVALID_ARGUMENT, "output dw_hh is the same tensor as input w_hh",
-             BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx, dwi, p.twh, dbi, dbh, dh0));
-  if (other)
-    EXPECT_ERR(CLNN_ERROR_CONTEXT_MISMATCH, "dh0",
-               BWD(p.th0, len_ok, N, res, dy, dhn, 0.0f, dx, dwi, dwh, dbi, dbh, other));
+  { /* every argument valid but one: slot k of the call replaced by `t` */
+    enum { RES, DY, DHN, DX, DWI, DWH, DBI, DBH, DH0 };
+    const bad_arg cases[] = {
+        {SHAPE, "reserve has shape [119]", RES, res_small},
+        {SHAPE, "dy has shape [3, 2, 5]", DY, y_bad},
+        {SHAPE, "dh_n has shape [2, 5]", DHN, nh_bad},
+        {SHAPE, "dx has shape [3, 2, 6], expected [T, N, I] = [3, 2, 5]", DX, dx_bad},
+        {SHAPE, "dw_ih has shape [12, 6]", DWI, dwi_bad},
+        {SHAPE, "dw_hh has shape [15, 4]", DWH, dwh_bad},
+        {SHAPE, "db_ih has shape [11]", DBI, b_bad},
+        {SHAPE, "db_hh has shape [11]", DBH, b_bad},
+        {SHAPE, "dh0 has shape [2, 5]", DH0, nh_bad},
+        {INVAL, "outputs db_ih and db_hh are the same tensor", DBH, dbi},
+        {INVAL, "output dw_hh is the same tensor as input w_hh", DWH, p.twh},
+        {CLNN_ERROR_CONTEXT_MISMATCH, "dh0", DH0, other},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+      if (!case_runs(&cases[i])) continue;
+      clnn_tensor *a[] = {res, dy, dhn, dx, dwi, dwh, dbi, dbh, dh0};
+      a[cases[i].k] = cases[i].t;
+      EXPECT_ERR(cases[i].status, cases[i].needle,
+                 BWD(p.th0, len_ok, N, a[RES], a[DY], a[DHN], 0.0f, a[DX], a[DWI], a[DWH], a[DBI],
+                     a[DBH], a[DH0]));
+    }
+  }
 #undef BWD
   clnn_tensor *all[] = {y,      hn,     res,    x2d,   x_badI,  wi_not3, wh_bad,  b_bad,
                         nh_bad, y_bad,  res_small, dy, dhn,     dx,      dwi,     dwh,

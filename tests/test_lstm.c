@@ -6,48 +6,11 @@
  * inputs and outputs; carrying state across calls; determinism; every error path (right status,
  * outputs left as they were). */
 #include "lstm_ref.h"
-#include "test_util.h"
+#include "rnn_test_util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static clnn_context *ctx;
-static const float SENTINEL = 777.25f;
-
-static float *rnd(size_t n, float lo, float hi) {
-  float *p = malloc((n ? n : 1) * sizeof(float));
-  if (!p) abort();
-  tu_fill_uniform(p, n, lo, hi);
-  return p;
-}
-static float *filled(size_t n, float v) {
-  float *p = malloc((n ? n : 1) * sizeof(float));
-  if (!p) abort();
-  for (size_t i = 0; i < n; i++) p[i] = v;
-  return p;
-}
-static clnn_tensor *t1(size_t a, const float *d) { return tu_tensor(ctx, 1, (size_t[]){a}, d); }
-static clnn_tensor *t2(size_t a, size_t b, const float *d) {
-  return tu_tensor(ctx, 2, (size_t[]){a, b}, d);
-}
-static clnn_tensor *t3(size_t a, size_t b, size_t c, const float *d) {
-  return tu_tensor(ctx, 3, (size_t[]){a, b, c}, d);
-}
-static void fill_t(clnn_tensor *t, float v) {
-  if (t && clnn_tensor_fill(t, v) != CLNN_SUCCESS) {
-    fprintf(stderr, "FAIL: test setup: fill: %s\n", clnn_last_error());
-    exit(1);
-  }
-}
-/* 1 when every element of t is exactly v. */
-static int all_equal(const clnn_tensor *t, float v) {
-  float *h = tu_read(t);
-  int ok = 1;
-  for (size_t i = 0; i < clnn_tensor_numel(t); i++) ok &= memcmp(&h[i], &v, sizeof v) == 0;
-  free(h);
-  return ok;
-}
 
 /* ---- one LSTM problem: host data and the device copies ---- */
 typedef struct prob {
@@ -369,13 +332,6 @@ static double fd_loss(const fd_prob *f) {
   return L;
 }
 
-static double *dcopy(const float *v, size_t n) {
-  double *d = malloc(n * sizeof(double));
-  if (!d) abort();
-  for (size_t i = 0; i < n; i++) d[i] = v[i];
-  return d;
-}
-
 static void test_finite_differences(void) {
   const size_t T = 5, N = 2, I = 3, H = 4, G = 16;
   prob p;
@@ -491,30 +447,6 @@ static void test_finite_differences(void) {
 /* ============================================================================================== */
 /* Error paths: right status, nothing written                                                     */
 /* ============================================================================================== */
-#define MAX_WATCH 24
-static clnn_tensor *watch[MAX_WATCH];
-static int n_watch;
-static void watch_reset(void) { n_watch = 0; }
-static void watch_add(clnn_tensor *t) {
-  if (t && n_watch < MAX_WATCH) watch[n_watch++] = t;
-}
-static void watch_fill(void) {
-  for (int i = 0; i < n_watch; i++) fill_t(watch[i], SENTINEL);
-}
-static int watch_unchanged(void) {
-  int ok = 1;
-  for (int i = 0; i < n_watch; i++) ok &= all_equal(watch[i], SENTINEL);
-  return ok;
-}
-/* Expects `call` to fail with `status`, write nothing, and name `needle` in the message. */
-#define EXPECT_ERR(status, needle, call)                                                         \
-  do {                                                                                           \
-    watch_fill();                                                                                \
-    TU_STATUS(call, status);                                                                     \
-    TU_CHECK(strstr(clnn_last_error(), (needle)) != NULL, "message of %s names '%s': %s", #call, \
-             (needle), clnn_last_error());                                                       \
-    TU_CHECK(watch_unchanged(), "nothing written by %s", #call);                                 \
-  } while (0)
 
 static void test_errors(void) {
   const size_t T = 3, N = 2, I = 5, H = 4, G = 16;

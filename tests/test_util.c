@@ -198,6 +198,55 @@ void tu_fd_params(clnn_model *m, double atol, tu_scalar_fn f, void *user) {
   }
 }
 
+double tu_dot_value(clnn_model *m, int v, const float *seed) {
+  clnn_tensor *t = NULL;
+  if (clnn_model_value(m, v, &t) != CLNN_SUCCESS || !t) return NAN;
+  float *h = tu_read(t);
+  double s = 0;
+  for (size_t i = 0; i < clnn_tensor_numel(t); i++) s += (double)h[i] * seed[i];
+  free(h);
+  return s;
+}
+
+void tu_fd_input_grad(clnn_model *m, int v, float *host, size_t n, void (*regrad)(void *),
+                      tu_scalar_fn f, void *user, const char *what) {
+  clnn_tensor *g = NULL;
+  regrad(user);
+  TU_OK(clnn_model_grad(m, v, &g));
+  if (!g) return;
+  float *ga = tu_read(g);
+  int bad = tu_fd_check(host, n, 12, 5, 1, 1e-2, 2e-3, 3e-2, ga, NULL, f, user, what, NULL);
+  TU_CHECK(!bad, "%s matches finite differences", what);
+  free(ga);
+}
+
+double tu_param_grad_diff(clnn_model *a, clnn_model *b) {
+  double worst = 0;
+  for (size_t k = 0; k < clnn_model_num_params(a); k++) {
+    const char *name = clnn_model_param_name(a, k);
+    clnn_tensor *ga = NULL, *gb = NULL;
+    TU_OK(clnn_model_param(a, name, NULL, &ga));
+    TU_OK(clnn_model_param(b, name, NULL, &gb));
+    if (!ga || !gb) continue;
+    float *ha = tu_read(ga), *hb = tu_read(gb);
+    for (size_t i = 0; i < clnn_tensor_numel(ga); i++)
+      worst = fmax(worst, fabs((double)ha[i] - hb[i]));
+    free(ha), free(hb);
+  }
+  return worst;
+}
+
+void tu_compare_padded(const float *a, const float *b, size_t N, size_t ta, size_t tb, size_t w,
+                       double *worst, int *pad_zero) {
+  for (size_t n = 0; n < N; n++)
+    for (size_t t = 0; t < tb; t++)
+      for (size_t j = 0; j < w; j++) {
+        const float v2 = b[(n * tb + t) * w + j];
+        if (t < ta) *worst = fmax(*worst, fabs((double)a[(n * ta + t) * w + j] - v2));
+        else *pad_zero &= v2 == 0.0f;
+      }
+}
+
 void tu_check_all(const clnn_tensor *t, float v, const char *what) {
   float *h = tu_read(t);
   size_t n = clnn_tensor_numel(t), bad = 0;

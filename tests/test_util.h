@@ -115,6 +115,21 @@ int tu_fd_check(float *x, size_t n, size_t count, size_t stride, size_t offset, 
  * the given atol), one check per parameter named after it. */
 void tu_fd_params(clnn_model *m, double atol, tu_scalar_fn f, void *user);
 
+/* <value v of m, seed> in double (NAN when the value is missing). */
+double tu_dot_value(clnn_model *m, int v, const float *seed);
+/* Checks the gradient of input value v (host data `host`, n floats) against central finite
+ * differences of f: tu_fd_check on 12 elements (stride 5, offset 1, h 1e-2, atol 2e-3, rtol
+ * 3e-2). regrad(user) runs forward and backward first (the differences' forwards forget it). */
+void tu_fd_input_grad(clnn_model *m, int v, float *host, size_t n, void (*regrad)(void *),
+                      tu_scalar_fn f, void *user, const char *what);
+/* Largest |difference| between the parameter gradients of a and b (b's parameters by a's names;
+ * one missing in either is skipped). */
+double tu_param_grad_diff(clnn_model *a, clnn_model *b);
+/* a [N, ta, w] and b [N, tb, w] (ta <= tb), b the same sequences padded: raises *worst to the
+ * largest |difference| on the first ta steps, clears *pad_zero when a padded step of b is not 0. */
+void tu_compare_padded(const float *a, const float *b, size_t N, size_t ta, size_t tb, size_t w,
+                       double *worst, int *pad_zero);
+
 /* Sequence options of a recurrent-layer call (lengths may be NULL; n is then ignored). */
 #define RNN_P(len, n, rev) \
   (&(clnn_rnn_params){(uint32_t)sizeof(clnn_rnn_params), (len), (size_t)(n), (rev)})

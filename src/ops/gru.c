@@ -22,14 +22,9 @@
  * without lengths) inside the kernels. The reserve's gate rows, y, dy and dgi stay indexed by
  * position (so the input projection, dx and dW_ih are the same GEMMs); the states and dgh are
  * indexed by step (so the recurrent GEMMs and dW_hh are too). */
-#include "internal.h"
-
-#include <limits.h>
-#include <stdio.h>
-#include <string.h>
+#include "rnn_common.h"
 
 #define GRU_PROGRAM "gru"
-#define GRU_COLSUM_ROWS 64 /* rows per work-item in the first pass of the bias column sums */
 
 static clnn__kernel_ref k_gru_step_fwd = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_step_fwd");
 static clnn__kernel_ref k_gru_step_bwd = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_step_bwd");
@@ -37,156 +32,27 @@ static clnn__kernel_ref k_gru_colsum_partial = CLNN_KERNEL_REF(GRU_PROGRAM, "gru
 static clnn__kernel_ref k_gru_colsum_final = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_colsum_final");
 static clnn__kernel_ref k_gru_scale = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_scale");
 
-typedef struct gru_dims {
-  size_t T, N, I, H, G; /* steps, batch, input size, hidden size, 3*H */
-} gru_dims;
-
-/* Re-issues the last error with the function name in front. */
-static clnn_status gru_prefixed(const char *fn, clnn_status s) {
-  char msg[768];
-  snprintf(msg, sizeof msg, "%s", clnn_last_error());
-  return clnn__error(s, "%s: %s", fn, msg);
-}
-
-static clnn_status gru_tensor(const char *fn, const clnn_context *ctx, const clnn_tensor *t,
-                              const char *name, int optional) {
-  if (!t && optional) return CLNN_SUCCESS;
-  if (!t) return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
-  clnn_status s = clnn__check_tensor(ctx, t, name);
-  return s == CLNN_SUCCESS ? s : gru_prefixed(fn, s);
-}
-
-/* t (if not NULL) must have exactly `ndim` dims equal to `want`; `sym` names them ("[N, H]"). */
-static clnn_status gru_shape(const char *fn, const clnn_tensor *t, const char *name, int ndim,
-                             const size_t *want, const char *sym, const char *from) {
-  if (!t) return CLNN_SUCCESS;
-  int ok = t->ndim == ndim;
-  for (int i = 0; ok && i < ndim; i++) ok = t->dims[i] == want[i];
-  if (ok) return CLNN_SUCCESS;
-  char got[96], want_s[96];
-  clnn__dims_str(t, got, sizeof got);
-  clnn__dims_str_raw(ndim, want, want_s, sizeof want_s);
-  return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: %s has shape %s, expected %s = %s (%s)", fn,
-                     name, got, sym, want_s, from);
-}
-
-/* No tensor in outs[] may appear twice or share memory with one of ins[]. */
-static clnn_status gru_distinct(const char *fn, const clnn_tensor *const *outs,
-                                const char *const *out_names, int n_outs,
-                                const clnn_tensor *const *ins, const char *const *in_names,
-                                int n_ins) {
-  for (int a = 0; a < n_outs; a++) {
-    if (!outs[a]) continue;
-    for (int b = a + 1; b < n_outs; b++)
-      if (outs[b] && outs[a]->mem == outs[b]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT, "%s: outputs %s and %s are the same tensor",
-                           fn, out_names[a], out_names[b]);
-    for (int b = 0; b < n_ins; b++)
-      if (ins[b] && outs[a]->mem == ins[b]->mem)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
-                           "%s: output %s is the same tensor as input %s", fn, out_names[a],
-                           in_names[b]);
-  }
-  return CLNN_SUCCESS;
-}
-
-/* 64 work-items, or fewer where the kernel allows fewer. */
-static size_t gru_local(clnn_context *ctx, clnn__kernel_ref *kernel) {
-  size_t l = clnn__kernel_wg_limit(ctx, kernel);
-  return l > 64 ? 64 : l;
-}
-
-/* Builds every kernel a call will launch before anything is enqueued. */
-static clnn_status gru_kernels(clnn_context *ctx, const char *fn, clnn__kernel_ref *const *refs,
-                               int count) {
-  for (int i = 0; i < count; i++) {
-    cl_kernel k;
-    if (!refs[i]) continue;
-    clnn_status s = clnn__kernel(ctx, refs[i], &k);
-    if (s != CLNN_SUCCESS) return gru_prefixed(fn, s);
-  }
-  return CLNN_SUCCESS;
-}
-
 size_t clnn_gru_reserve_numel(size_t seq_len, size_t batch, size_t hidden) {
-  int ok = 1;
-  size_t n = clnn__mul_size(seq_len, batch, &ok);
-  n = clnn__mul_size(n, hidden, &ok);
-  n = clnn__mul_size(n, 5, &ok);
-  if (!ok || n > SIZE_MAX / sizeof(float)) return 0;
-  return n;
+  return clnn__rnn_reserve_numel(seq_len, batch, hidden);
 }
 
 /* Checks what forward and backward share: x [T, N, I], w_ih [3H, I], w_hh [3H, H], h0 [N, H]
  * (optional), lengths, reserve. `from` receives the text that explains expected shapes. */
 static clnn_status gru_check(const char *fn, const clnn_tensor *x, const clnn_tensor *w_ih,
-                             const clnn_tensor *w_hh, const clnn_tensor *h0,
-                             const int32_t *lengths, size_t num_lengths, int reverse,
-                             const clnn_tensor *reserve, gru_dims *d, char *from,
-                             size_t from_size) {
+                             const clnn_tensor *w_hh, const clnn_tensor *h0, const int32_t *lengths,
+                             size_t num_lengths, int reverse, const clnn_tensor *reserve,
+                             clnn__rnn_dims *d, char *from, size_t from_size) {
   clnn_status s;
-  char a[96], b[96];
-  if (x->ndim != 3)
-    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH, "%s: x has shape %s, expected [T, N, I] (3-D)",
-                       fn, clnn__dims_str(x, a, sizeof a));
-  d->T = x->dims[0];
-  d->N = x->dims[1];
-  d->I = x->dims[2];
-  if (w_ih->ndim != 2 || w_ih->dims[0] % 3 != 0 || w_ih->dims[1] != d->I)
-    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
-                       "%s: w_ih has shape %s, expected [3H, I] with I = %zu from x %s (2-D, rows "
-                       "a multiple of 3)",
-                       fn, clnn__dims_str(w_ih, a, sizeof a), d->I, clnn__dims_str(x, b, sizeof b));
-  d->G = w_ih->dims[0];
-  d->H = d->G / 3;
-  snprintf(from, from_size, "T, N, I from x %s, H = rows/3 of w_ih %s",
-           clnn__dims_str(x, a, sizeof a), clnn__dims_str(w_ih, b, sizeof b));
+  if ((s = clnn__rnn_input_dims(fn, x, w_ih, 3, d, from, from_size))) return s;
   const size_t gh[2] = {d->G, d->H}, nh[2] = {d->N, d->H};
-  if ((s = gru_shape(fn, w_hh, "w_hh", 2, gh, "[3H, H]", from)) ||
-      (s = gru_shape(fn, h0, "h0", 2, nh, "[N, H]", from)))
+  if ((s = clnn__rnn_shape(fn, w_hh, "w_hh", 2, gh, "[3H, H]", from)) ||
+      (s = clnn__rnn_shape(fn, h0, "h0", 2, nh, "[N, H]", from)))
     return s;
   const size_t need = clnn_gru_reserve_numel(d->T, d->N, d->H);
-  int ok = need != 0;
-  size_t tn = clnn__mul_size(d->T, d->N, &ok);
-  clnn__mul_size(clnn__mul_size(tn, 2 * d->G, &ok), sizeof(float), &ok);
-  if (!ok || tn > INT_MAX || d->G > INT_MAX / 2 || d->I > INT_MAX)
-    return clnn__error(CLNN_ERROR_UNSUPPORTED, "%s: sizes too large (%s)", fn, from);
-  if (reverse != 0 && reverse != 1)
-    return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
-                       "%s: params->reverse is %d; it must be 0 or 1", fn, reverse);
-  if (lengths) {
-    if (num_lengths != d->N)
-      return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
-                         "%s: params->num_lengths is %zu but the batch has N = %zu samples "
-                         "(one length each; %s)",
-                         fn, num_lengths, d->N, from);
-    for (size_t i = 0; i < d->N; i++)
-      if (lengths[i] < 1 || (size_t)lengths[i] > d->T)
-        return clnn__error(CLNN_ERROR_INVALID_ARGUMENT,
-                           "%s: params->lengths[%zu] is %d; lengths must be in [1, T = %zu] "
-                           "(%s)",
-                           fn, i, (int)lengths[i], d->T, from);
-  }
-  if (reserve->numel < need)
-    return clnn__error(CLNN_ERROR_SHAPE_MISMATCH,
-                       "%s: reserve has shape %s (%zu floats), expected at least "
-                       "clnn_gru_reserve_numel(T, N, H) = %zu floats (%s)",
-                       fn, clnn__dims_str(reserve, a, sizeof a), reserve->numel, need, from);
-  return CLNN_SUCCESS;
-}
-
-/* Uploads the lengths into workspace slot 2, or hands back `placeholder` when there are none. */
-static clnn_status gru_upload_lengths(clnn_context *ctx, const int32_t *lengths, size_t N,
-                                      cl_mem placeholder, cl_mem *out) {
-  if (!lengths) {
-    *out = placeholder;
-    return CLNN_SUCCESS;
-  }
-  int32_t *staged;
-  clnn_status s = clnn__staging(ctx, N * sizeof(int32_t), (void **)&staged);
-  if (s) return s;
-  memcpy(staged, lengths, N * sizeof(int32_t));
-  return clnn__upload_staged(ctx, 2, N * sizeof(int32_t), out);
+  if ((s = clnn__rnn_check_sizes(fn, d, 2, need, from)) ||
+      (s = clnn__rnn_check_params(fn, lengths, num_lengths, reverse, d, from)))
+    return s;
+  return clnn__rnn_check_reserve(fn, reserve, need, "clnn_gru_reserve_numel", from);
 }
 
 clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_rnn_params *p, const clnn_tensor *x,
@@ -202,22 +68,25 @@ clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_rnn_params *p, const 
   const size_t num_lengths = p ? p->num_lengths : 0;
   const int reverse = p ? p->reverse : 0;
   clnn_status s;
-  if ((s = gru_tensor(fn, ctx, x, "x", 0)) || (s = gru_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
-      (s = gru_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = gru_tensor(fn, ctx, b_ih, "b_ih", 1)) ||
-      (s = gru_tensor(fn, ctx, b_hh, "b_hh", 1)) || (s = gru_tensor(fn, ctx, h0, "h0", 1)) ||
-      (s = gru_tensor(fn, ctx, y, "y", 0)) || (s = gru_tensor(fn, ctx, h_n, "h_n", 1)) ||
-      (s = gru_tensor(fn, ctx, reserve, "reserve", 0)))
+  if ((s = clnn__rnn_tensor(fn, ctx, x, "x", 0)) ||
+      (s = clnn__rnn_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
+      (s = clnn__rnn_tensor(fn, ctx, w_hh, "w_hh", 0)) ||
+      (s = clnn__rnn_tensor(fn, ctx, b_ih, "b_ih", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, b_hh, "b_hh", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, h0, "h0", 1)) || (s = clnn__rnn_tensor(fn, ctx, y, "y", 0)) ||
+      (s = clnn__rnn_tensor(fn, ctx, h_n, "h_n", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, reserve, "reserve", 0)))
     return s;
-  gru_dims d;
+  clnn__rnn_dims d;
   char from[256];
   if ((s = gru_check(fn, x, w_ih, w_hh, h0, lengths, num_lengths, reverse, reserve, &d, from,
                      sizeof from)))
     return s;
   const size_t g1[1] = {d.G}, nh[2] = {d.N, d.H}, tnh[3] = {d.T, d.N, d.H};
-  if ((s = gru_shape(fn, b_ih, "b_ih", 1, g1, "[3H]", from)) ||
-      (s = gru_shape(fn, b_hh, "b_hh", 1, g1, "[3H]", from)) ||
-      (s = gru_shape(fn, y, "y", 3, tnh, "[T, N, H]", from)) ||
-      (s = gru_shape(fn, h_n, "h_n", 2, nh, "[N, H]", from)))
+  if ((s = clnn__rnn_shape(fn, b_ih, "b_ih", 1, g1, "[3H]", from)) ||
+      (s = clnn__rnn_shape(fn, b_hh, "b_hh", 1, g1, "[3H]", from)) ||
+      (s = clnn__rnn_shape(fn, y, "y", 3, tnh, "[T, N, H]", from)) ||
+      (s = clnn__rnn_shape(fn, h_n, "h_n", 2, nh, "[N, H]", from)))
     return s;
   /* h_n may be h0 (carrying state across calls): h0 is read at step 0, h_n written at the last
    * step (by the same work-item, after its read, when T = 1). */
@@ -225,62 +94,45 @@ clnn_status clnn_gru_forward(clnn_context *ctx, const clnn_rnn_params *p, const 
   const char *const out_names[] = {"y", "h_n", "reserve"};
   const clnn_tensor *ins[] = {x, w_ih, w_hh, b_ih, b_hh};
   const char *const in_names[] = {"x", "w_ih", "w_hh", "b_ih", "b_hh"};
-  if ((s = gru_distinct(fn, outs, out_names, 3, ins, in_names, 5))) return s;
+  if ((s = clnn__rnn_distinct(fn, outs, out_names, 3, ins, in_names, 5))) return s;
   const clnn_tensor *outs2[] = {y, reserve}, *ins2[] = {h0};
   const char *const in2_names[] = {"h0"};
   const char *const out2_names[] = {"y", "reserve"};
-  if ((s = gru_distinct(fn, outs2, out2_names, 2, ins2, in2_names, 1))) return s;
+  if ((s = clnn__rnn_distinct(fn, outs2, out2_names, 2, ins2, in2_names, 1))) return s;
   clnn__kernel_ref *const kernels[] = {&k_gru_step_fwd};
-  if ((s = gru_kernels(ctx, fn, kernels, 1))) return s;
+  if ((s = clnn__rnn_kernels(ctx, fn, kernels, 1))) return s;
 
   const size_t T = d.T, N = d.N, I = d.I, H = d.H, G = d.G;
   const size_t NH = N * H, R = 4 * H, h_base = T * N * R;
   cl_mem res = reserve->mem, ws_gh = NULL, lens = NULL;
   if ((s = clnn__workspace(ctx, 3, N * G * sizeof(float), &ws_gh)) ||
-      (s = gru_upload_lengths(ctx, lengths, N, res, &lens)))
-    return gru_prefixed(fn, s);
+      (s = clnn__rnn_upload_lengths(ctx, lengths, N, res, &lens)))
+    return clnn__prefix_error(fn, s);
   /* Input projection of every step: res[T*N, 0:3H] = x[T*N, I] * w_ih^T (row stride 4H). */
   if ((s = clnn__gemm(ctx, 0, 1, T * N, G, I, 1.0f, x->mem, 0, I, w_ih->mem, 0, I, 0.0f, res, 0,
                       R)))
     return s;
-  const size_t local = gru_local(ctx, &k_gru_step_fwd), global = NH;
+  const size_t local = clnn__rnn_local(ctx, &k_gru_step_fwd), global = NH;
   for (size_t t = 0; t < T; t++) {
     const int has_hp = t > 0 || h0;
     cl_mem hp = t > 0 ? res : (h0 ? h0->mem : res);
     const size_t hp_off = t > 0 ? h_base + (t - 1) * NH : 0;
     /* gh[N, 3H] = h_{t-1} * w_hh^T (skipped when h_{-1} is zero). */
-    if (has_hp &&
-        (s = clnn__gemm(ctx, 0, 1, N, G, H, 1.0f, hp, hp_off, H, w_hh->mem, 0, H, 0.0f, ws_gh, 0,
-                        G)))
+    if (has_hp && (s = clnn__gemm(ctx, 0, 1, N, G, H, 1.0f, hp, hp_off, H, w_hh->mem, 0, H, 0.0f,
+                                  ws_gh, 0, G)))
       return s;
     const int has_hn = t + 1 == T && h_n;
-    s = CLNN_RUN(ctx, &k_gru_step_fwd, 1, &global, &local, CLNN_ARG_MEM(res),
-                 CLNN_ARG_MEM(ws_gh), CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(b_ih ? b_ih->mem : res),
+    s = CLNN_RUN(ctx, &k_gru_step_fwd, 1, &global, &local, CLNN_ARG_MEM(res), CLNN_ARG_MEM(ws_gh),
+                 CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(b_ih ? b_ih->mem : res),
                  CLNN_ARG_INT(b_ih != NULL), CLNN_ARG_MEM(b_hh ? b_hh->mem : res),
                  CLNN_ARG_INT(b_hh != NULL), CLNN_ARG_MEM(hp), CLNN_ARG_ULONG(hp_off),
                  CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(res), CLNN_ARG_ULONG(h_base + t * NH),
-                 CLNN_ARG_MEM(y->mem), CLNN_ARG_MEM(has_hn ? h_n->mem : res),
-                 CLNN_ARG_INT(has_hn), CLNN_ARG_MEM(lens), CLNN_ARG_INT(lengths != NULL),
-                 CLNN_ARG_INT(reverse), CLNN_ARG_INT(t), CLNN_ARG_INT(T), CLNN_ARG_INT(N),
-                 CLNN_ARG_INT(H));
+                 CLNN_ARG_MEM(y->mem), CLNN_ARG_MEM(has_hn ? h_n->mem : res), CLNN_ARG_INT(has_hn),
+                 CLNN_ARG_MEM(lens), CLNN_ARG_INT(lengths != NULL), CLNN_ARG_INT(reverse),
+                 CLNN_ARG_INT(t), CLNN_ARG_INT(T), CLNN_ARG_INT(N), CLNN_ARG_INT(H));
     if (s) return s;
   }
   return CLNN_SUCCESS;
-}
-
-/* dst[cols] = blend(beta, dst, column sums of src[rows, cols] from src_off), fixed order. */
-static clnn_status gru_colsum(clnn_context *ctx, cl_mem src, size_t src_off, size_t rows,
-                              size_t cols, cl_mem partial, float beta, cl_mem dst) {
-  const size_t chunks = (rows + GRU_COLSUM_ROWS - 1) / GRU_COLSUM_ROWS;
-  const size_t g1 = chunks * cols, g2 = cols, local = gru_local(ctx, &k_gru_colsum_partial);
-  clnn_status s = CLNN_RUN(ctx, &k_gru_colsum_partial, 1, &g1, &local,
-                           CLNN_ARG_MEM(src), CLNN_ARG_ULONG(src_off), CLNN_ARG_INT(rows),
-                           CLNN_ARG_INT(cols), CLNN_ARG_INT(GRU_COLSUM_ROWS),
-                           CLNN_ARG_INT(chunks), CLNN_ARG_MEM(partial));
-  if (s) return s;
-  return CLNN_RUN(ctx, &k_gru_colsum_final, 1, &g2, &local, CLNN_ARG_MEM(partial),
-                  CLNN_ARG_INT(chunks), CLNN_ARG_INT(cols), CLNN_ARG_FLOAT(beta),
-                  CLNN_ARG_MEM(dst));
 }
 
 clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const clnn_tensor *x,
@@ -297,31 +149,36 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const
   const size_t num_lengths = p ? p->num_lengths : 0;
   const int reverse = p ? p->reverse : 0;
   clnn_status s;
-  if ((s = gru_tensor(fn, ctx, x, "x", 0)) || (s = gru_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
-      (s = gru_tensor(fn, ctx, w_hh, "w_hh", 0)) || (s = gru_tensor(fn, ctx, h0, "h0", 1)) ||
-      (s = gru_tensor(fn, ctx, reserve, "reserve", 0)) || (s = gru_tensor(fn, ctx, dy, "dy", 1)) ||
-      (s = gru_tensor(fn, ctx, dh_n, "dh_n", 1)) || (s = gru_tensor(fn, ctx, dx, "dx", 1)) ||
-      (s = gru_tensor(fn, ctx, dw_ih, "dw_ih", 1)) ||
-      (s = gru_tensor(fn, ctx, dw_hh, "dw_hh", 1)) ||
-      (s = gru_tensor(fn, ctx, db_ih, "db_ih", 1)) ||
-      (s = gru_tensor(fn, ctx, db_hh, "db_hh", 1)) || (s = gru_tensor(fn, ctx, dh0, "dh0", 1)))
+  if ((s = clnn__rnn_tensor(fn, ctx, x, "x", 0)) ||
+      (s = clnn__rnn_tensor(fn, ctx, w_ih, "w_ih", 0)) ||
+      (s = clnn__rnn_tensor(fn, ctx, w_hh, "w_hh", 0)) ||
+      (s = clnn__rnn_tensor(fn, ctx, h0, "h0", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, reserve, "reserve", 0)) ||
+      (s = clnn__rnn_tensor(fn, ctx, dy, "dy", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, dh_n, "dh_n", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, dx, "dx", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, dw_ih, "dw_ih", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, dw_hh, "dw_hh", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, db_ih, "db_ih", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, db_hh, "db_hh", 1)) ||
+      (s = clnn__rnn_tensor(fn, ctx, dh0, "dh0", 1)))
     return s;
-  if ((s = clnn__check_beta(beta))) return gru_prefixed(fn, s);
-  gru_dims d;
+  if ((s = clnn__check_beta(beta))) return clnn__prefix_error(fn, s);
+  clnn__rnn_dims d;
   char from[256];
   if ((s = gru_check(fn, x, w_ih, w_hh, h0, lengths, num_lengths, reverse, reserve, &d, from,
                      sizeof from)))
     return s;
   const size_t nh[2] = {d.N, d.H}, tnh[3] = {d.T, d.N, d.H}, tni[3] = {d.T, d.N, d.I},
                gi[2] = {d.G, d.I}, gh[2] = {d.G, d.H}, g1[1] = {d.G};
-  if ((s = gru_shape(fn, dy, "dy", 3, tnh, "[T, N, H]", from)) ||
-      (s = gru_shape(fn, dh_n, "dh_n", 2, nh, "[N, H]", from)) ||
-      (s = gru_shape(fn, dx, "dx", 3, tni, "[T, N, I]", from)) ||
-      (s = gru_shape(fn, dw_ih, "dw_ih", 2, gi, "[3H, I]", from)) ||
-      (s = gru_shape(fn, dw_hh, "dw_hh", 2, gh, "[3H, H]", from)) ||
-      (s = gru_shape(fn, db_ih, "db_ih", 1, g1, "[3H]", from)) ||
-      (s = gru_shape(fn, db_hh, "db_hh", 1, g1, "[3H]", from)) ||
-      (s = gru_shape(fn, dh0, "dh0", 2, nh, "[N, H]", from)))
+  if ((s = clnn__rnn_shape(fn, dy, "dy", 3, tnh, "[T, N, H]", from)) ||
+      (s = clnn__rnn_shape(fn, dh_n, "dh_n", 2, nh, "[N, H]", from)) ||
+      (s = clnn__rnn_shape(fn, dx, "dx", 3, tni, "[T, N, I]", from)) ||
+      (s = clnn__rnn_shape(fn, dw_ih, "dw_ih", 2, gi, "[3H, I]", from)) ||
+      (s = clnn__rnn_shape(fn, dw_hh, "dw_hh", 2, gh, "[3H, H]", from)) ||
+      (s = clnn__rnn_shape(fn, db_ih, "db_ih", 1, g1, "[3H]", from)) ||
+      (s = clnn__rnn_shape(fn, db_hh, "db_hh", 1, g1, "[3H]", from)) ||
+      (s = clnn__rnn_shape(fn, dh0, "dh0", 2, nh, "[N, H]", from)))
     return s;
   /* dh0 may be dh_n: dh_n is read at the last step, dh0 written at step 0 (the same work-item
    * reads first when T = 1, and the GEMM that adds to dh0 runs after that kernel). */
@@ -329,10 +186,10 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const
   const char *const out_names[] = {"dx", "dw_ih", "dw_hh", "db_ih", "db_hh", "dh0"};
   const clnn_tensor *ins[] = {x, w_ih, w_hh, h0, reserve, dy};
   const char *const in_names[] = {"x", "w_ih", "w_hh", "h0", "reserve", "dy"};
-  if ((s = gru_distinct(fn, outs, out_names, 6, ins, in_names, 6))) return s;
+  if ((s = clnn__rnn_distinct(fn, outs, out_names, 6, ins, in_names, 6))) return s;
   const clnn_tensor *ins2[] = {dh_n};
   const char *const in2_names[] = {"dh_n"};
-  if ((s = gru_distinct(fn, outs, out_names, 5, ins2, in2_names, 1))) return s;
+  if ((s = clnn__rnn_distinct(fn, outs, out_names, 5, ins2, in2_names, 1))) return s;
   if (!dx && !dw_ih && !dw_hh && !db_ih && !db_hh && !dh0) return CLNN_SUCCESS; /* nothing asked */
 
   const size_t T = d.T, N = d.N, I = d.I, H = d.H, G = d.G;
@@ -342,17 +199,17 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const
   clnn__kernel_ref *const kernels[] = {&k_gru_step_bwd, sums ? &k_gru_colsum_partial : NULL,
                                        sums ? &k_gru_colsum_final : NULL,
                                        need_scale ? &k_gru_scale : NULL};
-  if ((s = gru_kernels(ctx, fn, kernels, 4))) return s;
-  const size_t chunks = (TN + GRU_COLSUM_ROWS - 1) / GRU_COLSUM_ROWS;
+  if ((s = clnn__rnn_kernels(ctx, fn, kernels, 4))) return s;
+  const size_t chunks = clnn__rnn_colsum_chunks(TN);
   cl_mem ws_dgi = NULL, ws_dgh = NULL, ws_part = NULL, lens = NULL, res = reserve->mem;
   if ((s = clnn__workspace(ctx, 3, TN * G * sizeof(float), &ws_dgi)) ||
       (s = clnn__workspace(ctx, 4, (TN * G + NH) * sizeof(float), &ws_dgh)) ||
       (sums && (s = clnn__workspace(ctx, 5, chunks * G * sizeof(float), &ws_part))) ||
-      (s = gru_upload_lengths(ctx, lengths, N, res, &lens)))
-    return gru_prefixed(fn, s);
+      (s = clnn__rnn_upload_lengths(ctx, lengths, N, res, &lens)))
+    return clnn__prefix_error(fn, s);
 
   const size_t carry = TN * G; /* the carried dh: ws_dgh after the [T, N, 3H] gradients */
-  const size_t local = gru_local(ctx, &k_gru_step_bwd), global = NH;
+  const size_t local = clnn__rnn_local(ctx, &k_gru_step_bwd), global = NH;
   for (size_t t = T; t-- > 0;) {
     const int last = t + 1 == T;
     const int has_hp = t > 0 || h0;
@@ -364,13 +221,12 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const
     const int has_dhout = t > 0 || dh0;
     cl_mem dhout = t > 0 ? ws_dgh : (dh0 ? dh0->mem : res);
     const size_t dhout_off = t > 0 ? carry : 0;
-    s = CLNN_RUN(ctx, &k_gru_step_bwd, 1, &global, &local, CLNN_ARG_MEM(res),
-                 CLNN_ARG_MEM(hp), CLNN_ARG_ULONG(hp_off), CLNN_ARG_INT(has_hp),
-                 CLNN_ARG_MEM(dy ? dy->mem : res), CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(dhin),
-                 CLNN_ARG_ULONG(dhin_off), CLNN_ARG_INT(has_dhin), CLNN_ARG_MEM(ws_dgi),
-                 CLNN_ARG_MEM(ws_dgh), CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(dhout),
-                 CLNN_ARG_ULONG(dhout_off), CLNN_ARG_INT(has_dhout),
-                 CLNN_ARG_FLOAT(t > 0 ? 0.0f : beta), CLNN_ARG_MEM(lens),
+    s = CLNN_RUN(ctx, &k_gru_step_bwd, 1, &global, &local, CLNN_ARG_MEM(res), CLNN_ARG_MEM(hp),
+                 CLNN_ARG_ULONG(hp_off), CLNN_ARG_INT(has_hp), CLNN_ARG_MEM(dy ? dy->mem : res),
+                 CLNN_ARG_INT(dy != NULL), CLNN_ARG_MEM(dhin), CLNN_ARG_ULONG(dhin_off),
+                 CLNN_ARG_INT(has_dhin), CLNN_ARG_MEM(ws_dgi), CLNN_ARG_MEM(ws_dgh),
+                 CLNN_ARG_ULONG(t * NG), CLNN_ARG_MEM(dhout), CLNN_ARG_ULONG(dhout_off),
+                 CLNN_ARG_INT(has_dhout), CLNN_ARG_FLOAT(t > 0 ? 0.0f : beta), CLNN_ARG_MEM(lens),
                  CLNN_ARG_INT(lengths != NULL), CLNN_ARG_INT(reverse), CLNN_ARG_INT(t),
                  CLNN_ARG_INT(T), CLNN_ARG_INT(N), CLNN_ARG_INT(H));
     if (s) return s;
@@ -380,8 +236,8 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const
       return s;
   }
   /* dx[T*N, I] = dgi[T*N, 3H] * w_ih[3H, I]. */
-  if (dx && (s = clnn__gemm(ctx, 0, 0, TN, I, G, 1.0f, ws_dgi, 0, G, w_ih->mem, 0, I, beta,
-                            dx->mem, 0, I)))
+  if (dx && (s = clnn__gemm(ctx, 0, 0, TN, I, G, 1.0f, ws_dgi, 0, G, w_ih->mem, 0, I, beta, dx->mem,
+                            0, I)))
     return s;
   /* dw_ih[3H, I] = dgi^T * x. */
   if (dw_ih && (s = clnn__gemm(ctx, 1, 0, G, I, TN, 1.0f, ws_dgi, 0, G, x->mem, 0, I, beta,
@@ -408,7 +264,10 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const
         return s;
     }
   }
-  if (db_ih && (s = gru_colsum(ctx, ws_dgi, 0, TN, G, ws_part, beta, db_ih->mem))) return s;
-  if (db_hh && (s = gru_colsum(ctx, ws_dgh, 0, TN, G, ws_part, beta, db_hh->mem))) return s;
+  clnn__kernel_ref *part = &k_gru_colsum_partial, *fin = &k_gru_colsum_final;
+  if (db_ih && (s = clnn__rnn_colsum(ctx, part, fin, ws_dgi, 0, TN, G, ws_part, beta, db_ih->mem)))
+    return s;
+  if (db_hh && (s = clnn__rnn_colsum(ctx, part, fin, ws_dgh, 0, TN, G, ws_part, beta, db_hh->mem)))
+    return s;
   return CLNN_SUCCESS;
 }
