@@ -20,6 +20,15 @@ typedef struct clnn__program_entry {
   cl_program program;
 } clnn__program_entry;
 
+/* A context's kernel object with what the launch checks need, queried once when it is created:
+ * the kernel's own work-group limit (CL_KERNEL_WORK_GROUP_SIZE) and the local memory its own
+ * __local arrays take (CL_KERNEL_LOCAL_MEM_SIZE before any argument is set). */
+typedef struct clnn__kernel_slot {
+  cl_kernel kernel;
+  size_t wg_size;       /* 0: not reported */
+  cl_ulong static_lmem;
+} clnn__kernel_slot;
+
 /* A kernel as the code names it: one static object per kernel (CLNN_KERNEL_REF), numbered once
  * per process on first use (src/runtime/program.c); a context keeps the kernel it created under
  * that number, so a launch finds its cl_kernel by index, never by comparing names. */
@@ -44,7 +53,7 @@ struct clnn_context {
   clnn__tune_params tune;       /* tuned GEMM parameters, resolved once at creation; read-only after */
   clnn__program_entry *programs;
   size_t num_programs, cap_programs;
-  cl_kernel *kernels;            /* by clnn__kernel_ref id; NULL: not created yet */
+  clnn__kernel_slot *kernels;    /* by clnn__kernel_ref id; kernel NULL: not created yet */
   size_t cap_kernels;
   cl_mem workspace[CLNN_WORKSPACE_SLOTS];
   size_t workspace_bytes[CLNN_WORKSPACE_SLOTS];

@@ -4,13 +4,14 @@
 #include "internal.h"
 
 size_t clnn__kernel_wg_limit(clnn_context *ctx, clnn__kernel_ref *ref) {
-  size_t lim = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1, kw = 0;
+  size_t lim = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1;
   cl_kernel k;
-  /* A kernel that does not build keeps the device's limit: its launch reports the build error. */
-  if (clnn__kernel(ctx, ref, &k) == CLNN_SUCCESS &&
-      clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kw, &kw, NULL) == CL_SUCCESS &&
-      kw > 0 && kw < lim)
-    lim = kw;
+  /* A kernel that does not build keeps the device's limit: its launch reports the build error.
+   * The kernel's own limit was queried once, when the context created it (clnn__kernel). */
+  if (clnn__kernel(ctx, ref, &k) == CLNN_SUCCESS) {
+    size_t kw = ctx->kernels[ref->id].wg_size;
+    if (kw > 0 && kw < lim) lim = kw;
+  }
   return lim;
 }
 

@@ -450,8 +450,8 @@ static size_t kernel_id(clnn__kernel_ref *ref) {
 clnn_status clnn__kernel(clnn_context *ctx, clnn__kernel_ref *ref, cl_kernel *out) {
   size_t id = kernel_id(ref);
   if (!id) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
-  if (id < ctx->cap_kernels && ctx->kernels[id]) {
-    *out = ctx->kernels[id];
+  if (id < ctx->cap_kernels && ctx->kernels[id].kernel) {
+    *out = ctx->kernels[id].kernel;
     return CLNN_SUCCESS;
   }
   clnn__program_entry *pe;
@@ -460,7 +460,7 @@ clnn_status clnn__kernel(clnn_context *ctx, clnn__kernel_ref *ref, cl_kernel *ou
   if (id >= ctx->cap_kernels) {
     size_t cap = ctx->cap_kernels ? ctx->cap_kernels : 64;
     while (cap <= id) cap *= 2;
-    cl_kernel *nk = realloc(ctx->kernels, cap * sizeof *nk);
+    clnn__kernel_slot *nk = realloc(ctx->kernels, cap * sizeof *nk);
     if (!nk) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
     memset(nk + ctx->cap_kernels, 0, (cap - ctx->cap_kernels) * sizeof *nk);
     ctx->kernels = nk;
@@ -470,7 +470,17 @@ clnn_status clnn__kernel(clnn_context *ctx, clnn__kernel_ref *ref, cl_kernel *ou
   cl_kernel k = clCreateKernel(pe->program, ref->name, &err);
   if (!k) return clnn__error(CLNN_ERROR_INTERNAL, "kernel %s not found in cl/%s.cl: %s", ref->name,
                              ref->program, clnn__cl_error_name(err));
-  ctx->kernels[id] = k;
+  clnn__kernel_slot *slot = &ctx->kernels[id];
+  slot->kernel = k;
+  slot->wg_size = 0;
+  slot->static_lmem = 0;
+  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof slot->wg_size,
+                               &slot->wg_size, NULL) != CL_SUCCESS)
+    slot->wg_size = 0;
+  /* no argument set yet: only the kernel's own __local arrays count */
+  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof slot->static_lmem,
+                               &slot->static_lmem, NULL) != CL_SUCCESS)
+    slot->static_lmem = 0;
   *out = k;
   return CLNN_SUCCESS;
 }
@@ -502,11 +512,8 @@ clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim
   for (size_t i = 0; i < num_args; i++)
     if (!args[i].ptr) args_bytes += args[i].size;
   if (ctx->info.local_mem_bytes) {
-    cl_ulong used = 0;
-    /* CL_KERNEL_LOCAL_MEM_SIZE counts the __local arguments set above and the kernel's own. */
-    if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof used, &used, NULL) != CL_SUCCESS)
-      used = 0;
-    if (used < args_bytes) used = args_bytes;
+    /* the kernel's own __local arrays (queried when it was created) and the __local arguments */
+    cl_ulong used = ctx->kernels[ref->id].static_lmem + args_bytes;
     if (used > ctx->info.local_mem_bytes)
       return clnn__error(CLNN_ERROR_INTERNAL, "kernel %s needs %llu bytes of local memory, above the device's %llu",
                          ref->name, (unsigned long long)used, (unsigned long long)ctx->info.local_mem_bytes);
@@ -531,7 +538,7 @@ clnn_status clnn__run(clnn_context *ctx, clnn__kernel_ref *ref, cl_uint work_dim
 
 void clnn__programs_release(clnn_context *ctx) {
   for (size_t i = 0; i < ctx->cap_kernels; i++)
-    if (ctx->kernels[i]) clReleaseKernel(ctx->kernels[i]);
+    if (ctx->kernels[i].kernel) clReleaseKernel(ctx->kernels[i].kernel);
   free(ctx->kernels);
   ctx->kernels = NULL;
   ctx->cap_kernels = 0;
