@@ -52,34 +52,10 @@ inline float clnn_act_apply(int act, float alpha, float x) {
     default: return x;
   }
 }
-/* The recurrent layers' gradient reductions, one set per program (gru.cl, lstm.cl expand it with
- * their prefix): P##_colsum_partial / P##_colsum_final, a deterministic column sum of a
- * [rows, cols] matrix from float offset src_off in two passes with a fixed summation order (first
- * partial[chunk, col] over rows chunk*rows_per .. min(rows, (chunk+1)*rows_per) - 1, global size
- * cols * chunks; then dst[col] = beta == 0 ? sum : beta * dst[col] + sum over the chunks in
- * order, global size cols), and P##_scale: buf[i] = beta * buf[i] for i < n (zeros when beta is
- * 0), for a gradient that gets no contribution. */
-#define CLNN_RNN_REDUCE_KERNELS(P)                                                                \
-  kernel void P##_colsum_partial(global const float *src, ulong src_off, int rows, int cols,     \
-                                 int rows_per, int chunks, global float *partial) {              \
-    const size_t idx = get_global_id(0);                                                          \
-    if (idx >= (size_t)cols * (size_t)chunks) return;                                             \
-    const size_t chunk = idx / (size_t)cols, col = idx % (size_t)cols;                            \
-    const size_t r0 = chunk * (size_t)rows_per;                                                   \
-    size_t r1 = r0 + (size_t)rows_per;                                                            \
-    if (r1 > (size_t)rows) r1 = (size_t)rows;                                                     \
-    float s = 0.0f;                                                                               \
-    for (size_t r = r0; r < r1; r++) s += src[src_off + r * (size_t)cols + col];                  \
-    partial[idx] = s;                                                                             \
-  }                                                                                               \
-  kernel void P##_colsum_final(global const float *partial, int chunks, int cols, float beta,    \
-                               global float *dst) {                                              \
-    const size_t col = get_global_id(0);                                                          \
-    if (col >= (size_t)cols) return;                                                              \
-    float s = 0.0f;                                                                               \
-    for (int k = 0; k < chunks; k++) s += partial[(size_t)k * (size_t)cols + col];                \
-    dst[col] = beta == 0.0f ? s : beta * dst[col] + s;                                            \
-  }                                                                                               \
+/* The recurrent layers' scale kernel, one per program (gru.cl, lstm.cl expand it with their
+ * prefix): P##_scale: buf[i] = beta * buf[i] for i < n (zeros when beta is 0), for a gradient
+ * that gets no contribution. (Their bias gradients are column sums through dense_bias_grad.) */
+#define CLNN_RNN_SCALE_KERNEL(P)                                                                  \
   kernel void P##_scale(global float *buf, ulong n, float beta) {                                 \
     const size_t i = get_global_id(0);                                                            \
     if (i >= n) return;                                                                           \

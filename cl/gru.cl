@@ -4,10 +4,7 @@
  *   r, z, n (PyTorch), b_hn inside the reset product. One work-item per (n, j) element of the
  *   [N, H] state. Per step the reserve row of sample n holds 4H floats: r, z, n (activations) and
  *   W_hn h + b_hn, which backward needs for the reset gate's gradient.
- * - gru_colsum_partial / gru_colsum_final (CLNN_RNN_REDUCE_KERNELS in cl/common.h): deterministic
- *   column sum of a [rows, cols] matrix (the bias gradients), in two passes with a fixed
- *   summation order, no atomics.
- * - gru_scale (the same macro): buf = beta * buf (beta 0 writes zeros), for a gradient that
+ * - gru_scale (CLNN_RNN_SCALE_KERNEL in cl/common.h): buf = beta * buf (beta 0 writes zeros), for a gradient that
  *   gets no contribution.
  *
  * Step t of sample n works on position p of its sequence: p = t, or with reverse p = len - 1 - t
@@ -112,4 +109,4 @@ kernel void gru_step_bwd(global const float *res, global const float *h_prev, ul
   if (has_dhout) dh_out[dho_off + idx] = gru_blend(dh_beta, dh_out[dho_off + idx], carry);
 }
 
-CLNN_RNN_REDUCE_KERNELS(gru)
+CLNN_RNN_SCALE_KERNEL(gru)

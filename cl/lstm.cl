@@ -3,10 +3,7 @@
  * - lstm_gates_fwd / lstm_gates_bwd: the fused gate cell, forward and backward, gate order i, f, g,
  *   o (PyTorch). One work-item per (n, j) element of the [N, H] state; it reads the four gate
  *   pre-activations of row n at columns j, H+j, 2H+j, 3H+j of the [N, 4H] gate matrix.
- * - lstm_colsum_partial / lstm_colsum_final (CLNN_RNN_REDUCE_KERNELS in cl/common.h):
- *   deterministic column sum of a [rows, cols] matrix (the bias gradient), in two passes with a
- *   fixed summation order, no atomics.
- * - lstm_scale (the same macro): buf = beta * buf (beta 0 writes zeros), for a gradient that
+ * - lstm_scale (CLNN_RNN_SCALE_KERNEL in cl/common.h): buf = beta * buf (beta 0 writes zeros), for a gradient that
  *   gets no contribution.
  * - lstm_step_fwd / lstm_step_bwd: one step t of a layer over a sequence, either direction, with
  *   optional per-sample lengths: sample n is active at steps t < len[n] (len = T without
@@ -95,7 +92,7 @@ kernel void lstm_gates_bwd(global const float *gates, ulong g_off, global const 
   if (has_dcout) dc_out[dco_off + idx] = lstm_blend(dc_beta, dc_out[dco_off + idx], dc * sf);
 }
 
-CLNN_RNN_REDUCE_KERNELS(lstm)
+CLNN_RNN_SCALE_KERNEL(lstm)
 
 /* Length of sample n (T without lengths). */
 inline int lstm_len(global const int *lens, int has_lens, size_t n, int T) {

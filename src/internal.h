@@ -317,6 +317,14 @@ const char *clnn__own_gemm_last_kernel(void);
  * (the CPU depthwise row kernels) or "direct"; "none" before. */
 const char *clnn__conv2d_last_algo(void);
 
+/* ---- bias gradients (src/ops/dense.c), shared by dense and the recurrent layers ---- */
+/* db[cols] = beta*db + column sums of dy[rows, cols] in a fixed order (beta 0: db not read);
+ * arguments already checked. */
+clnn_status clnn__bias_grad(clnn_context *ctx, cl_mem dy, size_t rows, size_t cols, float beta,
+                            cl_mem db);
+/* Its kernel, for callers that build their kernels before enqueueing anything. */
+clnn__kernel_ref *clnn__bias_grad_kernel(void);
+
 /* ---- devices (src/runtime/device.c) ---- */
 void clnn__describe_device(cl_platform_id platform, cl_device_id dev, clnn_device_info *info);
 clnn_status clnn__device_lookup(int index, cl_platform_id *platform, cl_device_id *device,

@@ -664,7 +664,7 @@ int main(void) {
   test_backward(4, 3, 5, 7, 1, 1, 1, 1, 1, 1, G_ALL, 0.0f, 1); /* beta 0 overwrites NaN */
   test_backward(3, 1, 4, 5, 1, 1, 1, 1, 1, 1, G_ALL, 0.0f, 0); /* batch 1 */
   test_backward(6, 4, 16, 32, 1, 1, 1, 1, 1, 1, G_ALL, 0.0f, 0);
-  test_backward(5, 70, 3, 2, 1, 1, 1, 1, 0, 1, G_ALL, 0.0f, 0); /* T*N = 350 > one colsum chunk */
+  test_backward(5, 70, 3, 2, 1, 1, 1, 1, 0, 1, G_ALL, 0.0f, 0); /* T*N = 350 rows in the bias column sums */
   test_backward(4, 3, 5, 7, 1, 1, 1, 1, 1, 1, G_ALL, 1.0f, 0);  /* accumulate */
   test_backward(6, 4, 16, 32, 0, 1, 0, 1, 1, 0, G_ALL, 1.0f, 0);
   test_backward(4, 3, 5, 7, 1, 1, 1, 1, 1, 1, G_ALL, 0.5f, 0);  /* beta 0.5: not treated as 1 */

@@ -112,9 +112,11 @@ static void bias_grad_plan(clnn_context *ctx, size_t local[2]) {
   while (local[0] * local[1] > max_wg && local[0] > 1) local[0] /= 2;
 }
 
+clnn__kernel_ref *clnn__bias_grad_kernel(void) { return &k_dense_bias_grad; }
+
 /* db[cols] = beta*db + column sums of dy[rows, cols]; arguments already checked. */
-static clnn_status bias_grad(clnn_context *ctx, cl_mem dy, size_t rows, size_t cols,
-                                  float beta, cl_mem db) {
+clnn_status clnn__bias_grad(clnn_context *ctx, cl_mem dy, size_t rows, size_t cols, float beta,
+                            cl_mem db) {
   size_t local[2];
   bias_grad_plan(ctx, local);
   size_t global[2] = {(cols + local[0] - 1) / local[0] * local[0], local[1]};
@@ -155,5 +157,5 @@ clnn_status clnn_dense_backward_weights(clnn_context *ctx, const clnn_tensor *x,
     return s;
   s = clnn__gemm(ctx, 1, 0, out, in, n, 1.0f, dy->mem, 0, out, x->mem, 0, in, beta, dw->mem, 0, in);
   if (s != CLNN_SUCCESS || !db) return s;
-  return bias_grad(ctx, dy->mem, n, out, beta, db->mem);
+  return clnn__bias_grad(ctx, dy->mem, n, out, beta, db->mem);
 }

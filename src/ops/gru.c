@@ -28,8 +28,6 @@
 
 static clnn__kernel_ref k_gru_step_fwd = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_step_fwd");
 static clnn__kernel_ref k_gru_step_bwd = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_step_bwd");
-static clnn__kernel_ref k_gru_colsum_partial = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_colsum_partial");
-static clnn__kernel_ref k_gru_colsum_final = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_colsum_final");
 static clnn__kernel_ref k_gru_scale = CLNN_KERNEL_REF(GRU_PROGRAM, "gru_scale");
 
 size_t clnn_gru_reserve_numel(size_t seq_len, size_t batch, size_t hidden) {
@@ -196,15 +194,12 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const
   const size_t NH = N * H, NG = N * G, TN = T * N, R = 4 * H, h_base = TN * R;
   const int need_scale = dw_hh && !h0 && T == 1 && beta != 1.0f;
   const int sums = db_ih || db_hh;
-  clnn__kernel_ref *const kernels[] = {&k_gru_step_bwd, sums ? &k_gru_colsum_partial : NULL,
-                                       sums ? &k_gru_colsum_final : NULL,
+  clnn__kernel_ref *const kernels[] = {&k_gru_step_bwd, sums ? clnn__bias_grad_kernel() : NULL,
                                        need_scale ? &k_gru_scale : NULL};
-  if ((s = clnn__rnn_kernels(ctx, fn, kernels, 4))) return s;
-  const size_t chunks = clnn__rnn_colsum_chunks(TN);
-  cl_mem ws_dgi = NULL, ws_dgh = NULL, ws_part = NULL, lens = NULL, res = reserve->mem;
+  if ((s = clnn__rnn_kernels(ctx, fn, kernels, 3))) return s;
+  cl_mem ws_dgi = NULL, ws_dgh = NULL, lens = NULL, res = reserve->mem;
   if ((s = clnn__workspace(ctx, 3, TN * G * sizeof(float), &ws_dgi)) ||
       (s = clnn__workspace(ctx, 4, (TN * G + NH) * sizeof(float), &ws_dgh)) ||
-      (sums && (s = clnn__workspace(ctx, 5, chunks * G * sizeof(float), &ws_part))) ||
       (s = clnn__rnn_upload_lengths(ctx, lengths, N, res, &lens)))
     return clnn__prefix_error(fn, s);
 
@@ -264,10 +259,9 @@ clnn_status clnn_gru_backward(clnn_context *ctx, const clnn_rnn_params *p, const
         return s;
     }
   }
-  clnn__kernel_ref *part = &k_gru_colsum_partial, *fin = &k_gru_colsum_final;
-  if (db_ih && (s = clnn__rnn_colsum(ctx, part, fin, ws_dgi, 0, TN, G, ws_part, beta, db_ih->mem)))
+  if (db_ih && (s = clnn__bias_grad(ctx, ws_dgi, TN, G, beta, db_ih->mem)))
     return s;
-  if (db_hh && (s = clnn__rnn_colsum(ctx, part, fin, ws_dgh, 0, TN, G, ws_part, beta, db_hh->mem)))
+  if (db_hh && (s = clnn__bias_grad(ctx, ws_dgh, TN, G, beta, db_hh->mem)))
     return s;
   return CLNN_SUCCESS;
 }

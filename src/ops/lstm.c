@@ -28,9 +28,6 @@
 #define LSTM_PROGRAM "lstm"
 
 /* The kernels this file launches. */
-static clnn__kernel_ref k_lstm_colsum_final = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_colsum_final");
-static clnn__kernel_ref k_lstm_colsum_partial =
-    CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_colsum_partial");
 static clnn__kernel_ref k_lstm_gates_bwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gates_bwd");
 static clnn__kernel_ref k_lstm_gates_fwd = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_gates_fwd");
 static clnn__kernel_ref k_lstm_scale = CLNN_KERNEL_REF(LSTM_PROGRAM, "lstm_scale");
@@ -347,18 +344,16 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_rnn_params *p, c
   /* Each sample's first step's dgates rows (dh0 and the h0 part of dw_hh need them): step 0
    * (forward), step T-1 (reverse), or gathered from step len-1 (reverse with lengths). */
   const int gather = rev && has_lens && (dh0 || (dw_hh && h0));
-  const size_t chunks = clnn__rnn_colsum_chunks(TN);
-  clnn__kernel_ref *const kernels[] = {
-      &k_lstm_step_bwd, dbias ? &k_lstm_colsum_partial : NULL, dbias ? &k_lstm_colsum_final : NULL,
-      need_scale ? &k_lstm_scale : NULL, gather ? &k_lstm_gather_rows : NULL};
-  if ((s = clnn__rnn_kernels(ctx, fn, kernels, 5))) return s;
+  clnn__kernel_ref *const kernels[] = {&k_lstm_step_bwd, dbias ? clnn__bias_grad_kernel() : NULL,
+                                       need_scale ? &k_lstm_scale : NULL,
+                                       gather ? &k_lstm_gather_rows : NULL};
+  if ((s = clnn__rnn_kernels(ctx, fn, kernels, 4))) return s;
   /* Workspaces, all acquired before anything is enqueued. ws_st: [0, NH) dh carried into the
    * next visited step (recurrent part); [NH, 2NH) dc carried; [2NH, 2NH + NG) the gathered
    * first-step dgates. */
-  cl_mem ws_dg = NULL, ws_st = NULL, ws_part = NULL, lens = NULL;
+  cl_mem ws_dg = NULL, ws_st = NULL, lens = NULL;
   if ((s = clnn__workspace(ctx, 3, TN * G * sizeof(float), &ws_dg)) ||
-      (s = clnn__workspace(ctx, 4, (2 * NH + (gather ? NG : 0)) * sizeof(float), &ws_st)) ||
-      (dbias && (s = clnn__workspace(ctx, 5, chunks * G * sizeof(float), &ws_part))))
+      (s = clnn__workspace(ctx, 4, (2 * NH + (gather ? NG : 0)) * sizeof(float), &ws_st)))
     return clnn__prefix_error(fn, s);
   cl_mem res = reserve->mem, dummy = res;
   if ((s = clnn__rnn_upload_lengths(ctx, p ? p->lengths : NULL, N, res, &lens)))
@@ -429,8 +424,7 @@ clnn_status clnn_lstm_backward_ex(clnn_context *ctx, const clnn_rnn_params *p, c
     }
   }
   /* dbias[4H] = column sums of dgates[T*N, 4H], fixed order. */
-  if (dbias && (s = clnn__rnn_colsum(ctx, &k_lstm_colsum_partial, &k_lstm_colsum_final, ws_dg, 0,
-                                     TN, G, ws_part, beta, dbias->mem)))
+  if (dbias && (s = clnn__bias_grad(ctx, ws_dg, TN, G, beta, dbias->mem)))
     return s;
   return CLNN_SUCCESS;
 }

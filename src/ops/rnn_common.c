@@ -146,20 +146,3 @@ clnn_status clnn__rnn_upload_lengths(clnn_context *ctx, const int32_t *lengths, 
   return clnn__upload_staged(ctx, 2, N * sizeof(int32_t), out);
 }
 
-size_t clnn__rnn_colsum_chunks(size_t rows) {
-  return (rows + CLNN__RNN_COLSUM_ROWS - 1) / CLNN__RNN_COLSUM_ROWS;
-}
-
-clnn_status clnn__rnn_colsum(clnn_context *ctx, clnn__kernel_ref *partial_k,
-                             clnn__kernel_ref *final_k, cl_mem src, size_t src_off, size_t rows,
-                             size_t cols, cl_mem partial, float beta, cl_mem dst) {
-  const size_t chunks = clnn__rnn_colsum_chunks(rows);
-  const size_t g1 = chunks * cols, g2 = cols, local = clnn__rnn_local(ctx, partial_k);
-  clnn_status s =
-      CLNN_RUN(ctx, partial_k, 1, &g1, &local, CLNN_ARG_MEM(src), CLNN_ARG_ULONG(src_off),
-               CLNN_ARG_INT(rows), CLNN_ARG_INT(cols), CLNN_ARG_INT(CLNN__RNN_COLSUM_ROWS),
-               CLNN_ARG_INT(chunks), CLNN_ARG_MEM(partial));
-  if (s) return s;
-  return CLNN_RUN(ctx, final_k, 1, &g2, &local, CLNN_ARG_MEM(partial), CLNN_ARG_INT(chunks),
-                  CLNN_ARG_INT(cols), CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(dst));
-}

@@ -9,9 +9,6 @@
 
 #include <stdint.h>
 
-#define CLNN__RNN_COLSUM_ROWS 64 /* rows per work-item in the first pass of the bias column sums \
-                                  */
-
 typedef struct clnn__rnn_dims {
   size_t T, N, I, H, G; /* steps, batch, input size, hidden size, gates * H */
 } clnn__rnn_dims;
@@ -53,13 +50,5 @@ clnn_status clnn__rnn_check_params(const char *fn, const int32_t *lengths, size_
 /* Uploads the lengths into workspace slot 2, or hands back `placeholder` when there are none. */
 clnn_status clnn__rnn_upload_lengths(clnn_context *ctx, const int32_t *lengths, size_t N,
                                      cl_mem placeholder, cl_mem *out);
-/* dst[cols] = blend(beta, dst, column sums of src[rows, cols] from float offset src_off), in
- * fixed order: `partial_k` (src, src_off, rows, cols, rows_per, chunks, partial) then `final_k`
- * (partial, chunks, cols, beta, dst). `partial` holds chunks * cols floats. */
-clnn_status clnn__rnn_colsum(clnn_context *ctx, clnn__kernel_ref *partial_k,
-                             clnn__kernel_ref *final_k, cl_mem src, size_t src_off, size_t rows,
-                             size_t cols, cl_mem partial, float beta, cl_mem dst);
-/* How many float rows of `partial` clnn__rnn_colsum needs for `rows` rows (times cols). */
-size_t clnn__rnn_colsum_chunks(size_t rows);
 
 #endif
