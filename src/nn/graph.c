@@ -236,8 +236,7 @@ clnn_status clnn__g_add_node(clnn__graph *g, const clnn__op *op, const char *nam
   n.num_in = num_in;
   if (ia) memcpy(n.ia, ia, sizeof n.ia);
   if (fa) memcpy(n.fa, fa, sizeof n.fa);
-  const int rnn_outputs = clnn__rnn_num_outputs(op, n.ia);
-  n.num_out = op->num_outputs ? op->num_outputs : rnn_outputs ? rnn_outputs : n.ia[0];
+  n.num_out = op->count_outputs ? op->count_outputs(n.ia) : op->num_outputs ? op->num_outputs : n.ia[0];
   if (n.num_out < 1 || n.num_out > CLNN__G_MAX_OUT)
     return clnn__g_fail(&n, CLNN_ERROR_INVALID_ARGUMENT, "%d outputs (1..%d)", n.num_out,
                         CLNN__G_MAX_OUT);

@@ -68,6 +68,9 @@ typedef struct clnn__op {
   /* Adds this node's contribution to its inputs' and parameters' gradients (clnn__g_dx,
    * clnn__g_dparam say where and with which beta). NULL: the op has no gradient. */
   clnn_status (*backward)(clnn__gexec *x, const clnn__gnode *n);
+  /* The output count when it depends on the attributes (the recurrent nodes: y, then h_n and the
+   * LSTM's c_n with state outputs); NULL: num_outputs, or ia[0] when that is 0. */
+  int (*count_outputs)(const int *ia);
 } clnn__op;
 
 struct clnn__gnode {
@@ -118,9 +121,6 @@ extern const clnn__op clnn__op_conv2d, clnn__op_conv_transpose2d, clnn__op_pool2
 /* sequence ops (op_seq.c) */
 extern const clnn__op clnn__op_embedding, clnn__op_layer_norm, clnn__op_rms_norm,
     clnn__op_attention;
-/* A recurrent node's output count: y, then h_n (and the LSTM's c_n) with state outputs; 0 for an
- * op that is not an LSTM or GRU (op_rnn.c). */
-int clnn__rnn_num_outputs(const clnn__op *op, const int *ia);
 /* the GRU node (op_rnn.c, with the LSTM) */
 extern const clnn__op clnn__op_gru;
 /* Every op kind, NULL-terminated (model files name them by kind). */

@@ -326,7 +326,10 @@ static clnn_status model_train_step_impl(clnn_model *m, const clnn_feed *feeds, 
   if (st == CLNN_SUCCESS && m->check_finite) st = clnn__m_objective(m, &l);
   if (st == CLNN_SUCCESS && m->check_finite) st = clnn__m_check_finite(m, l, fn);
   if (st == CLNN_SUCCESS) st = clnn__m_step(m);
-  if (st == CLNN_SUCCESS && loss) st = clnn__m_objective(m, loss);
+  if (st == CLNN_SUCCESS && loss) { /* read once: the check above already has it */
+    if (m->check_finite) *loss = l;
+    else st = clnn__m_objective(m, loss);
+  }
   return st;
 }
 

@@ -174,4 +174,8 @@ clnn_status clnn__ox_slice(clnn__ox *o);
 clnn_status clnn__ox_constant(clnn__ox *o);
 clnn_status clnn__ox_shape(clnn__ox *o);
 
+/* Per-sample axis of ONNX axis a of a rank-(nd + 1) value; -1 for the batch axis or out of
+ * range (onnx_util.c). */
+int clnn__ox_sample_axis(int64_t a, int nd);
+
 #endif /* CLNN_ONNX_H */

@@ -16,12 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per-sample axis of ONNX axis a of a rank-(nd + 1) value; -1 for the batch axis or out of range. */
-static int sample_axis(int64_t a, int nd) {
-  if (a < 0) a += nd + 1;
-  return a >= 1 && a <= nd ? (int)a - 1 : -1;
-}
-
 static clnn_dtype value_dtype(const clnn__ox *o, int v) { return o->gr->g.values[v].dtype; }
 
 /* ---- layouts around an LSTM ---- */
@@ -103,7 +97,7 @@ static clnn_status gather_fold(clnn__ox *o, clnn__ox_sym *data, clnn__ox_sym *id
 static clnn_status gather_slices(clnn__ox *o, clnn__ox_sym *data, clnn__ox_sym *idx,
                                  int64_t axis) {
   size_t d[CLNN_MAX_DIMS];
-  int nd = clnn_graph_value_dims(o->gr, data->value, d), pa = sample_axis(axis, nd);
+  int nd = clnn_graph_value_dims(o->gr, data->value, d), pa = clnn__ox_sample_axis(axis, nd);
   if (pa < 0)
     return clnn__ox_unsupported(o, "Gather along the batch axis (axis %lld); clnn gathers within "
                                    "each sample", (long long)axis);
@@ -238,7 +232,7 @@ clnn_status clnn__ox_layer_norm(clnn__ox *o) {
   if (o->node->n_output < 1 || !o->node->output[0] || !o->node->output[0][0])
     return clnn__ox_format(o, "the node has no output");
   int64_t axis = clnn__ox_attr_i(o, "axis", -1);
-  int pa = sample_axis(axis, nd);
+  int pa = clnn__ox_sample_axis(axis, nd);
   if (pa < 0)
     return clnn__ox_unsupported(o, "axis %lld normalises over the batch axis (clnn normalises "
                                    "within each sample)", (long long)axis);

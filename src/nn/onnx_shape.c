@@ -10,12 +10,6 @@
 
 /* ---- shapes ---- */
 
-/* Per-sample axis of ONNX axis a of a rank-(nd + 1) value; -1 for the batch axis or out of range. */
-static int sample_axis(int64_t a, int nd) {
-  if (a < 0) a += nd + 1;
-  return a >= 1 && a <= nd ? (int)a - 1 : -1;
-}
-
 /* Identity or Reshape of a constant: a constant with the new dims. */
 static clnn_status const_reshape(clnn__ox *o, clnn__ox_sym *c, const char *kind) {
   int64_t d[CLNN__OX_MAX_RANK], s[CLNN__OX_MAX_RANK];
@@ -165,7 +159,7 @@ clnn_status clnn__ox_concat(clnn__ox *o) {
     return clnn__ox_unsupported(o, "%d inputs (clnn: 1..%d)", n, CLNN__G_MAX_IN);
   for (int k = 0; k < n && st == CLNN_SUCCESS; k++) st = clnn__ox_in_value(o, k, &xs[k], &nd, NULL);
   if (st != CLNN_SUCCESS) return st;
-  int ax = sample_axis(clnn__ox_attr_i(o, "axis", o->opset < 4 ? 1 : 0), nd);
+  int ax = clnn__ox_sample_axis(clnn__ox_attr_i(o, "axis", o->opset < 4 ? 1 : 0), nd);
   if (ax < 0) return clnn__ox_unsupported(o, "concatenation along the batch axis");
   char name[CLNN__G_NAME_MAX];
   clnn__ox_pick_name(o, NULL, name);
@@ -178,7 +172,7 @@ clnn_status clnn__ox_split(clnn__ox *o) {
   size_t xd[CLNN_MAX_DIMS], sizes[CLNN__G_MAX_OUT];
   clnn_status st = clnn__ox_in_value(o, 0, &x, &nd, xd);
   if (st != CLNN_SUCCESS) return st;
-  int ax = sample_axis(clnn__ox_attr_i(o, "axis", 0), nd);
+  int ax = clnn__ox_sample_axis(clnn__ox_attr_i(o, "axis", 0), nd);
   int count = (int)o->node->n_output;
   if (ax < 0) return clnn__ox_unsupported(o, "a split along the batch axis");
   if (count < 1 || count > CLNN__G_MAX_OUT)
@@ -234,7 +228,7 @@ clnn_status clnn__ox_slice(clnn__ox *o) {
   clnn__ox_pick_name(o, NULL, name);
   int y = x;
   for (int k = 0; k < n[0]; k++) {
-    int ax = sample_axis(n[2] >= 0 ? v[2][k] : k, nd);
+    int ax = clnn__ox_sample_axis(n[2] >= 0 ? v[2][k] : k, nd);
     if (ax < 0) return clnn__ox_unsupported(o, "a slice of the batch axis");
     if (n[3] >= 0 && v[3][k] != 1) return clnn__ox_unsupported(o, "steps other than 1");
     int64_t dim = (int64_t)xd[ax], b = v[0][k], e = v[1][k];

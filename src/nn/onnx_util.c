@@ -272,3 +272,8 @@ static int zeros_at(clnn__ox *o, const char *name, int depth) {
 }
 
 int clnn__ox_is_zeros(clnn__ox *o, const char *name) { return zeros_at(o, name, 0); }
+
+int clnn__ox_sample_axis(int64_t a, int nd) {
+  if (a < 0) a += nd + 1;
+  return a >= 1 && a <= nd ? (int)a - 1 : -1;
+}

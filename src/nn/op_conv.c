@@ -119,9 +119,9 @@ static clnn_status conv_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_conv2d = {"conv2d", CONV_ATTRS, {NULL}, 0, 1, 1,
-                                  conv_infer, conv_forward, conv_backward};
+                                  conv_infer, conv_forward, conv_backward, NULL};
 const clnn__op clnn__op_conv_transpose2d = {"conv_transpose2d", CONV_ATTRS, {NULL}, 0, 1, 1,
-                                            convt_infer, conv_forward, conv_backward};
+                                            convt_infer, conv_forward, conv_backward, NULL};
 
 static clnn_status add_conv(clnn_graph *g, const clnn__op *op, const char *name, int x, int k,
                             int kh, int kw, const clnn_conv2d_params *p, int bias, int *out,
@@ -212,7 +212,7 @@ const clnn__op clnn__op_pool2d = {
     "pool2d",
     {"max", "kernel_h", "kernel_w", "stride_h", "stride_w", "pad_top", "pad_bottom", "pad_left",
      "pad_right", "count_include_pad", NULL},
-    {NULL}, 0, 1, 1, pool_infer, pool_forward, pool_backward};
+    {NULL}, 0, 1, 1, pool_infer, pool_forward, pool_backward, NULL};
 
 clnn_status clnn_graph_pool2d(clnn_graph *g, const char *name, int x, int max_pooling,
                               const clnn_pool2d_params *p, int *out) {
@@ -263,7 +263,7 @@ static clnn_status gap_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_global_avgpool = {"global_avgpool", {NULL}, {NULL}, 0, 1, 1,
-                                          gap_infer, gap_forward, gap_backward};
+                                          gap_infer, gap_forward, gap_backward, NULL};
 
 clnn_status clnn_graph_global_avgpool(clnn_graph *g, const char *name, int x, int *out) {
   const char *fn = "clnn_graph_global_avgpool";

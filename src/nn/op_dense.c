@@ -91,7 +91,7 @@ static clnn_status dense_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_dense = {"dense", {"units", "bias", NULL}, {NULL}, 0, 1, 1,
-                                 dense_infer, dense_forward, dense_backward};
+                                 dense_infer, dense_forward, dense_backward, NULL};
 
 clnn_status clnn_graph_dense(clnn_graph *g, const char *name, int x, int units, int bias,
                              int *out) {
@@ -127,7 +127,7 @@ static clnn_status act_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_activation = {"activation", {"act", NULL}, {"alpha", NULL}, 0, 1, 1,
-                                      act_infer, act_forward, act_backward};
+                                      act_infer, act_forward, act_backward, NULL};
 
 clnn_status clnn_graph_activation(clnn_graph *g, const char *name, int x, clnn_activation act,
                                   float alpha, int *out) {
@@ -171,7 +171,7 @@ static clnn_status dropout_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_dropout = {"dropout", {"stream", NULL}, {"p", NULL}, 0, 1, 1,
-                                   dropout_infer, dropout_forward, dropout_backward};
+                                   dropout_infer, dropout_forward, dropout_backward, NULL};
 
 clnn_status clnn_graph_dropout(clnn_graph *g, const char *name, int x, float p, int *out) {
   const char *fn = "clnn_graph_dropout";
@@ -204,7 +204,7 @@ static clnn_status softmax_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_softmax = {"softmax", {"log", NULL}, {NULL}, 0, 1, 1,
-                                   same_infer, softmax_forward, softmax_backward};
+                                   same_infer, softmax_forward, softmax_backward, NULL};
 
 clnn_status clnn_graph_softmax(clnn_graph *g, const char *name, int x, int log, int *out) {
   const char *fn = "clnn_graph_softmax";

@@ -111,7 +111,7 @@ static clnn_status loss_backward(clnn__gexec *x, const clnn__gnode *n) {
 
 /* ia = {kind, ignore (1: labels equal to ignore_index are skipped), ignore_index} */
 const clnn__op clnn__op_loss = {"loss", {"kind", "ignore", "ignore_index", NULL}, {NULL}, 0, 2, 1,
-                                loss_infer, loss_forward, loss_backward};
+                                loss_infer, loss_forward, loss_backward, NULL};
 
 static clnn_status add_loss_node(clnn_graph *g, const char *name, const int *ia, int pred,
                                  int target, float weight, int *out, const char *fn) {
@@ -178,7 +178,7 @@ static clnn_status mean_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_mean = {"mean", {NULL}, {NULL}, 0, 1, 1,
-                                mean_infer, mean_forward, mean_backward};
+                                mean_infer, mean_forward, mean_backward, NULL};
 
 clnn_status clnn_graph_mean(clnn_graph *g, const char *name, int x, int *out) {
   const char *fn = "clnn_graph_mean";

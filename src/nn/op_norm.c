@@ -108,7 +108,7 @@ static clnn_status bn_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_batchnorm = {"batchnorm", {NULL}, {"momentum", "eps", NULL}, 0, 1, 1,
-                                     bn_infer, bn_forward, bn_backward};
+                                     bn_infer, bn_forward, bn_backward, NULL};
 
 clnn_status clnn_graph_batchnorm(clnn_graph *g, const char *name, int x, float momentum,
                                  float eps, int *out) {

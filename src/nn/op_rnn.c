@@ -38,10 +38,9 @@ enum { V_H0 = 0, V_C0 = 2, V_HN = 4, V_CN = 6, V_DH0 = 8, V_DC0 = 10 };
 /* 1 for the LSTM (which has a cell state), 0 for the GRU */
 static int has_cell(const clnn__gnode *n) { return n->op == &clnn__op_lstm; }
 
-int clnn__rnn_num_outputs(const clnn__op *op, const int *ia) {
-  if (op != &clnn__op_lstm && op != &clnn__op_gru) return 0;
-  return ia[A_STATE_OUT] ? (op == &clnn__op_lstm ? 3 : 2) : 1;
-}
+/* y, then h_n (and the LSTM's c_n) with state outputs */
+static int lstm_outputs(const int *ia) { return ia[A_STATE_OUT] ? 3 : 1; }
+static int gru_outputs(const int *ia) { return ia[A_STATE_OUT] ? 2 : 1; }
 
 static clnn_status rnn_infer(clnn__graph *g, clnn__gnode *n, int params) {
   const clnn__gvalue *x = clnn__g_in(g, n, 0);
@@ -384,7 +383,8 @@ const clnn__op clnn__op_lstm = {
     0,
     rnn_infer,
     rnn_forward,
-    rnn_backward};
+    rnn_backward,
+    lstm_outputs};
 
 /* The GRU node: its four parameters per direction sit where the LSTM's three do. */
 const clnn__op clnn__op_gru = {
@@ -397,7 +397,8 @@ const clnn__op clnn__op_gru = {
     0,
     rnn_infer,
     rnn_forward,
-    rnn_backward};
+    rnn_backward,
+    gru_outputs};
 
 void clnn_graph_rnn_options_init(clnn_graph_rnn_options *o) {
   if (!o) return;

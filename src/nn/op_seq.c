@@ -78,7 +78,7 @@ static clnn_status emb_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_embedding = {"embedding", {"vocab", "dim", NULL}, {NULL}, 0, 1, 1,
-                                     emb_infer, emb_forward, emb_backward};
+                                     emb_infer, emb_forward, emb_backward, NULL};
 
 clnn_status clnn_graph_embedding(clnn_graph *g, const char *name, int ids, int vocab, int dim,
                                  int *out) {
@@ -178,9 +178,9 @@ static clnn_status ln_backward(clnn__gexec *x, const clnn__gnode *n) { return no
 static clnn_status rms_backward(clnn__gexec *x, const clnn__gnode *n) { return norm_backward(x, n, 1); }
 
 const clnn__op clnn__op_layer_norm = {"layer_norm", {"affine", NULL}, {"eps", NULL}, 0, 1, 1,
-                                      ln_infer, ln_forward, ln_backward};
+                                      ln_infer, ln_forward, ln_backward, NULL};
 const clnn__op clnn__op_rms_norm = {"rms_norm", {"affine", NULL}, {"eps", NULL}, 0, 1, 1,
-                                    rms_infer, rms_forward, rms_backward};
+                                    rms_infer, rms_forward, rms_backward, NULL};
 
 clnn_status clnn_graph_layer_norm(clnn_graph *g, const char *name, int x, float eps, int affine,
                                   int *out) {
@@ -336,7 +336,7 @@ static clnn_status attn_backward(clnn__gexec *x, const clnn__gnode *n) {
 
 const clnn__op clnn__op_attention = {"attention", {"heads", "causal", NULL},
                                      {"dropout", "scale", NULL}, 1, 0, 1,
-                                     attn_infer, attn_forward, attn_backward};
+                                     attn_infer, attn_forward, attn_backward, NULL};
 
 clnn_status clnn_graph_attention(clnn_graph *g, const char *name, int q, int k, int v,
                                  int lengths, int heads, int causal, float dropout, int *out) {

@@ -93,7 +93,7 @@ static clnn_status add_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_add = {"add", {"broadcast", NULL}, {NULL}, 0, 2, 1,
-                               add_infer, add_forward, add_backward};
+                               add_infer, add_forward, add_backward, NULL};
 
 static clnn_status mul_forward(clnn__gexec *x, const clnn__gnode *n) {
   return clnn_mul(clnn__g_ctx(x), clnn__g_val(x, n->in[0]), clnn__g_val(x, n->in[1]),
@@ -111,7 +111,7 @@ static clnn_status mul_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_mul = {"mul", {"broadcast", NULL}, {NULL}, 0, 2, 1,
-                               add_infer, mul_forward, mul_backward};
+                               add_infer, mul_forward, mul_backward, NULL};
 
 static clnn_status two_input(clnn_graph *g, const clnn__op *op, const char *name, int a, int b,
                              int *out, const char *fn) {
@@ -152,7 +152,7 @@ static clnn_status scale_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_scale = {"scale", {NULL}, {"alpha", NULL}, 0, 1, 1,
-                                 scale_infer, scale_forward, scale_backward};
+                                 scale_infer, scale_forward, scale_backward, NULL};
 
 clnn_status clnn_graph_scale(clnn_graph *g, const char *name, int x, float alpha, int *out) {
   const char *fn = "clnn_graph_scale";
@@ -229,7 +229,7 @@ static clnn_status concat_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_concat = {"concat", {"axis", NULL}, {NULL}, 1, 0, 1,
-                                  concat_infer, concat_forward, concat_backward};
+                                  concat_infer, concat_forward, concat_backward, NULL};
 
 clnn_status clnn_graph_concat(clnn_graph *g, const char *name, int axis, int count,
                               const int *xs, int *out) {
@@ -278,7 +278,7 @@ static clnn_status slice_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_slice = {"slice", {"axis", "start", "length", NULL}, {NULL}, 0, 1, 1,
-                                 slice_infer, slice_forward, slice_backward};
+                                 slice_infer, slice_forward, slice_backward, NULL};
 
 clnn_status clnn_graph_slice(clnn_graph *g, const char *name, int x, int axis, size_t start,
                              size_t length, int *out) {
@@ -365,7 +365,7 @@ static clnn_status reshape_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_reshape = {"reshape", {"ndim", "d0", "d1", "d2", "d3", NULL}, {NULL},
-                                   0, 1, 1, reshape_infer, reshape_forward, reshape_backward};
+                                   0, 1, 1, reshape_infer, reshape_forward, reshape_backward, NULL};
 
 clnn_status clnn_graph_reshape(clnn_graph *g, const char *name, int x, int ndim,
                                const size_t *dims, int *out) {
@@ -439,7 +439,7 @@ static clnn_status permute_backward(clnn__gexec *x, const clnn__gnode *n) {
 }
 
 const clnn__op clnn__op_permute = {"permute", {"ndim", "p0", "p1", "p2", "p3", NULL}, {NULL},
-                                   0, 1, 1, permute_infer, permute_forward, permute_backward};
+                                   0, 1, 1, permute_infer, permute_forward, permute_backward, NULL};
 
 clnn_status clnn_graph_permute(clnn_graph *g, const char *name, int x, const int *perm,
                                int *out) {
