@@ -6,7 +6,8 @@
  * stride smaller than / equal to / larger than the window, odd sizes, rows wide enough for the CPU
  * kernels' vector paths, few planes (the gather) and many (the CPU scatter); both device classes;
  * indices outside the plane contributing nothing and writing nowhere; hand-written PyTorch
- * indices; every error path leaving the outputs untouched. */
+ * indices; every error path leaving the outputs untouched; a graph max-pool node's input gradient
+ * through the indices it keeps. */
 #include "internal.h"
 #include "pool_ref.h"
 #include "test_util.h"
@@ -304,6 +305,66 @@ static void test_errors(void) {
   for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) clnn_tensor_destroy(ts[i]);
 }
 
+/* A graph's max-pool node keeps its indices from forward to backward (node scratch, one per batch
+ * plan): the input gradient from a seed on y matches the reference for two batch sizes in turn,
+ * in training and evaluation mode, and after a predict (which keeps no indices) in between. */
+static void test_graph_node(void) {
+  enum { C = 3, H = 9, W = 37 };
+  size_t in[3] = {C, H, W};
+  clnn_pool2d_params p;
+  clnn_pool2d_params_init(&p, 3);
+  p.stride_h = p.stride_w = 2;
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  clnn_graph *g = NULL;
+  int x, y;
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 3, in, &x));
+  TU_OK(clnn_graph_pool2d(g, "pool", x, 1, &p, &y));
+  TU_OK(clnn_graph_output(g, y));
+  clnn_model *m = NULL;
+  TU_OK(clnn_model_create(ctx, g, 1, &m));
+  clnn_graph_destroy(g);
+  if (!m) return;
+  TU_OK(clnn_model_input_grad(m, x, 1));
+  const int P = pool_ref_out(H, 3, 2, 1, 1), Q = pool_ref_out(W, 3, 2, 1, 1);
+  pool_ref_params rp = {3, 3, 2, 2, 1, 1, 1, 1, 0};
+  const size_t batches[4] = {3, 2, 3, 2};
+  for (int step = 0; step < 4; step++) {
+    const size_t B = batches[step], nx = B * C * H * W, ny = B * C * (size_t)(P * Q);
+    float *xb = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+    float *want = malloc(nx * sizeof(float));
+    fill_data(xb, nx, step % 2 ? 1 : 2); /* ties; ties with NaNs */
+    tu_fill_uniform(dy, ny, -1.0f, 1.0f);
+    pool_ref_max_backward(&rp, (int)B, C, H, W, xb, dy, 0.0f, want);
+    TU_OK(clnn_model_set_mode(m, step < 2 ? CLNN_MODE_TRAIN : CLNN_MODE_EVAL));
+    clnn_feed f = {x, xb, nx, NULL}, seed = {y, dy, ny, NULL};
+    TU_OK(clnn_model_forward(m, &f, 1, B, NULL));
+    if (step == 3) { /* a predict in between (of the other batch size) keeps no indices */
+      float *pred = malloc(3 * C * (size_t)(P * Q) * sizeof(float));
+      float *x3 = calloc(3 * C * H * W, sizeof(float));
+      clnn_feed f3 = {x, x3, 3 * C * H * W, NULL};
+      TU_OK(clnn_model_predict(m, &f3, 1, 3, -1, pred, 3 * C * (size_t)(P * Q)));
+      free(pred);
+      free(x3);
+      TU_OK(clnn_model_forward(m, &f, 1, B, NULL));
+    }
+    TU_OK(clnn_model_backward(m, &seed, 1));
+    clnn_tensor *dx = NULL;
+    TU_OK(clnn_model_grad(m, x, &dx));
+    if (dx) {
+      float *got = tu_read(dx);
+      char what[80];
+      snprintf(what, sizeof what, "graph max-pool input gradient, step %d batch %zu", step, B);
+      tu_allclose(got, want, nx, 1e-6f, 1e-6f, what);
+      free(got);
+    }
+    free(xb);
+    free(dy);
+    free(want);
+  }
+  clnn_model_destroy(m);
+}
+
 int main(void) {
   ctx = tu_context();
   TU_OK(clnn_context_create(NULL, &ctx2));
@@ -312,6 +373,7 @@ int main(void) {
   test_indices_by_hand();
   test_foreign_indices();
   test_errors();
+  test_graph_node();
   /* The GPU-class kernels (one output or dx element per work-item) on this device. */
   int saved = ctx->device_class;
   ctx->device_class = CLNN_DEVICE_CLASS_GPU;
