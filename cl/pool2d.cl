@@ -427,11 +427,9 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
 inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int c0,
                            float16 *best_out) {
   float16 best = (float16)(-INFINITY);
-  int16 arg = (int16)(0);
+  int16 brow = (int16)(hs), btap = (int16)(0); /* the first maximum's row and tap (0, 1, 2) */
   for (int h_ = hs; h_ < he; h_++) {
     __global const float *row_ = xp + (long)h_ * W;
-    const int16 i0 = (int16)(h_ * W + c0) + POOL_LANES * 2;
-    int16 ri = i0; /* index of the row's first maximum so far */
     float16 t0, t1, t2;
     if (c0 < 0) {
       const float16 a = vload16(0, row_), b = vload16(0, row_ + 16);
@@ -440,7 +438,6 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
                      o.sb, o.sc, o.sd, o.se);
       t1 = e;
       t2 = o;
-      ri.s0 = h_ * W;
     } else {
       const float16 a = vload16(0, row_ + c0), b = vload16(0, row_ + c0 + 16);
       t0 = (float16)(a.even, b.even);
@@ -449,23 +446,26 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
                      t0.sc, t0.sd, t0.se, t0.sf, row_[c0 + 32]);
     }
     float16 rv = t0;
+    int16 rt = (int16)(0);
     int16 m = POOL_TAKES(t1, rv);
     rv = select(rv, t1, m);
-    ri = select(ri, i0 + 1, m);
+    rt = select(rt, (int16)(1), m);
     m = POOL_TAKES(t2, rv);
     rv = select(rv, t2, m);
-    ri = select(ri, i0 + 2, m);
+    rt = select(rt, (int16)(2), m);
     if (h_ == hs) {
       best = rv;
-      arg = ri;
+      btap = rt;
     } else {
       m = POOL_TAKES(rv, best);
       best = select(best, rv, m);
-      arg = select(arg, ri, m);
+      btap = select(btap, rt, m);
+      brow = select(brow, (int16)(h_), m);
     }
   }
   *best_out = best;
-  return arg;
+  /* lane 0's absent column -1 (c0 == -1) stands for column 0, the window's first element */
+  return brow * W + max((int16)(c0) + POOL_LANES * 2 + btap, (int16)(0));
 }
 
 /* Max-pool backward, one whole plane per work-item (a scatter it alone owns): dx = beta*dx (or 0),
