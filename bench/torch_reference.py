@@ -424,7 +424,8 @@ def suite():
     cases = [Case(s[0], s[-1], ["any"], lambda dev, s=s: gemm_passes(s, dev)) for s in GEMM_SHAPES]
     conv = ["forward", "backward-data", "backward-filter", "train-step"]
     cases += [Case(s[0], s[-1], conv, lambda dev, s=s: conv_passes(s, dev)) for s in CONV_SHAPES]
-    cases.append(Case("pool_max3s2", "ci", ["forward", "forward-indices", "backward"], maxpool_passes))
+    cases.append(Case("pool_max3s2", "ci", ["forward", "forward-indices", "backward"],
+                      maxpool_passes))
     cases.append(Case("pool_avg2", "ci", ["forward", "backward"], avgpool_passes))
     lstm = ["forward", "backward", "train-step"]
     cases += [Case(s[0], s[-1], lstm, lambda dev, s=s: lstm_passes(s, dev)) for s in LSTM_SHAPES]

@@ -576,8 +576,9 @@ clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
  * Read them with clnn_tensor_read and reinterpret the bits (memcpy into int32_t).
  * Backward: dx = beta*dx + dy routed through the indices (the same bits as
  * clnn_maxpool2d_backward on the forward's x; deterministic, no atomics), reading dy and the
- * indices instead of x. Training (graph max-pool nodes, clnn_net) goes this way. `indices` must be what clnn_maxpool2d_forward_indices wrote with the same
- * p and input shape; other values give an unspecified dx but never a write outside dx.
+ * indices instead of x. Training (graph max-pool nodes, clnn_net) goes this way. `indices` must
+ * be what clnn_maxpool2d_forward_indices wrote with the same p and input shape; other values give
+ * an unspecified dx but never a write outside dx (indices outside [0, H*W) add nothing).
  * indices must not share a buffer with x, y, dy or dx. */
 clnn_status clnn_maxpool2d_forward_indices(clnn_context *ctx, const clnn_pool2d_params *p,
                                            const clnn_tensor *x, clnn_tensor *y,

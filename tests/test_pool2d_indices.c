@@ -113,10 +113,10 @@ static void run_cfg(const cfg *c, int kind, const char *shape_name) {
   clnn_tensor *tdy = tu_tensor(ctx, 4, yd, dy), *tdx = tu_guarded(ctx, 4, xd);
   clnn_tensor *tdx2 = tu_tensor(ctx, 4, xd, NULL);
   char what[200];
-#define WHAT(op, b)                                                                             \
-  snprintf(what, sizeof what, "[%s] %s N%d C%d %dx%d k%dx%d s%dx%d pad %d,%d,%d,%d data %d beta %g", \
-           shape_name, op, c->N, c->C, c->H, c->W, c->kh, c->kw, c->sh, c->sw, c->pt, c->pb,   \
-           c->pl, c->pr, kind, (double)(b))
+#define WHAT(op, b)                                                                       \
+  snprintf(what, sizeof what, "[%s] %s N%d C%d %dx%d k%dx%d s%dx%d pad %d,%d,%d,%d data %d " \
+           "beta %g", shape_name, op, c->N, c->C, c->H, c->W, c->kh, c->kw, c->sh, c->sw,    \
+           c->pt, c->pb, c->pl, c->pr, kind, (double)(b))
 
   TU_OK(clnn_tensor_fill(ty, 7.0f));
   TU_OK(clnn_tensor_fill(ti, 7.0f));
@@ -131,7 +131,8 @@ static void run_cfg(const cfg *c, int kind, const char *shape_name) {
   }
   WHAT("forward_indices", 0.0f);
   tu_allclose(got, want_y, ny, 0, 0, what);
-  TU_CHECK(bad_y == 0, "%s: %zu of %zu y differ from clnn_maxpool2d_forward's bits", what, bad_y, ny);
+  TU_CHECK(bad_y == 0, "%s: %zu of %zu y differ from clnn_maxpool2d_forward's bits", what, bad_y,
+           ny);
   TU_CHECK(bad_i == 0, "%s: %zu of %zu indices differ (first at %zu: %d, want %d)", what, bad_i,
            ny, first_i, (int)gi[first_i], (int)want_i[first_i]);
   free(got);
@@ -156,7 +157,8 @@ static void run_cfg(const cfg *c, int kind, const char *shape_name) {
     tu_allclose(got, want_dx, nx, 1e-6f, 1e-6f, what);
     size_t bad = 0;
     for (size_t i = 0; i < nx; i++) bad += f2u(got[i]) != f2u(got2[i]);
-    TU_CHECK(bad == 0, "%s: %zu of %zu dx differ from clnn_maxpool2d_backward's bits", what, bad, nx);
+    TU_CHECK(bad == 0, "%s: %zu of %zu dx differ from clnn_maxpool2d_backward's bits", what, bad,
+             nx);
     free(got);
     free(got2);
   }
@@ -205,7 +207,8 @@ static void test_indices_by_hand(void) {
   TU_OK(clnn_maxpool2d_forward_indices(ctx, &p, tx, ty, ti));
   int32_t *gi = read_ints(ti);
   for (int i = 0; i < 6; i++)
-    TU_CHECK(gi[i] == want[i], "hand indices: window %d is %d, want %d", i, (int)gi[i], (int)want[i]);
+    TU_CHECK(gi[i] == want[i], "hand indices: window %d is %d, want %d", i, (int)gi[i],
+             (int)want[i]);
   free(gi);
   float *y = tu_read(ty);
   TU_CHECK(y[0] == -INFINITY && y[1] == 3 && y[2] == 2 && y[3] == 9 && y[4] == 9 && isnan(y[5]),
@@ -255,7 +258,8 @@ static void test_foreign_indices(void) {
     TU_OK(clnn_tensor_write(tdx, d0, nx));
     TU_OK(clnn_maxpool2d_backward_indices(ctx, &p, ti, tdy, 0.5f, tdx));
     float *g = tu_read(tdx);
-    tu_allclose(g, want, nx, 0, 0, planes_of[k] == 1 ? "foreign indices, 1 plane" : "foreign indices, 24 planes");
+    tu_allclose(g, want, nx, 0, 0,
+                planes_of[k] == 1 ? "foreign indices, 1 plane" : "foreign indices, 24 planes");
     tu_check_guard(tdx, "foreign indices dx");
     free(g);
     clnn_tensor_destroy(ti);

@@ -226,8 +226,8 @@ static clnn_status pool_backward(clnn__gexec *x, const clnn__gnode *n) {
   clnn_tensor *dy = clnn__g_grad(x, n->out[0]);
   if (kept) {
     clnn_status st = pool_indices(x, n, dy, &idx);
-    return st == CLNN_SUCCESS ? clnn_maxpool2d_backward_indices(clnn__g_ctx(x), &p, idx, dy, beta, dx)
-                              : st;
+    if (st != CLNN_SUCCESS) return st;
+    return clnn_maxpool2d_backward_indices(clnn__g_ctx(x), &p, idx, dy, beta, dx);
   }
   return n->ia[P_MAX] ? clnn_maxpool2d_backward(clnn__g_ctx(x), &p, clnn__g_val(x, n->in[0]), dy,
                                                 beta, dx)

@@ -23,7 +23,8 @@ static clnn__kernel_ref k_maxpool_backward_indices_cpu =
     CLNN_KERNEL_REF("pool2d", "maxpool_backward_indices_cpu");
 static clnn__kernel_ref k_maxpool_forward = CLNN_KERNEL_REF("pool2d", "maxpool_forward");
 static clnn__kernel_ref k_maxpool_forward_cpu = CLNN_KERNEL_REF("pool2d", "maxpool_forward_cpu");
-static clnn__kernel_ref k_maxpool_forward_indices = CLNN_KERNEL_REF("pool2d", "maxpool_forward_indices");
+static clnn__kernel_ref k_maxpool_forward_indices =
+    CLNN_KERNEL_REF("pool2d", "maxpool_forward_indices");
 static clnn__kernel_ref k_maxpool_forward_indices_cpu =
     CLNN_KERNEL_REF("pool2d", "maxpool_forward_indices_cpu");
 
