@@ -489,6 +489,10 @@ static void pooling(clnn_context *ctx) {
     CASE(clnn_maxpool2d_forward(ctx, &p, x, UD(ctx, 4, yd)));
     CASE(clnn_maxpool2d_backward(ctx, &p, x, dy, 0.0f, UD(ctx, 4, c->x)));
     CASE(clnn_maxpool2d_backward(ctx, &p, x, dy, 1.0f, RD(ctx, 4, c->x)));
+    clnn_tensor *idx = UD(ctx, 4, yd); /* int32 bits: small indices read as finite denormals */
+    CASE(clnn_maxpool2d_forward_indices(ctx, &p, x, UD(ctx, 4, yd), idx));
+    CASE(clnn_maxpool2d_backward_indices(ctx, &p, idx, dy, 0.0f, UD(ctx, 4, c->x)));
+    CASE(clnn_maxpool2d_backward_indices(ctx, &p, idx, dy, 1.0f, RD(ctx, 4, c->x)));
     CASE(clnn_avgpool2d_forward(ctx, &p, x, UD(ctx, 4, yd)));
     CASE(clnn_avgpool2d_backward(ctx, &p, dy, 0.0f, UD(ctx, 4, c->x)));
     CASE(clnn_avgpool2d_backward(ctx, &p, dy, 1.0f, RD(ctx, 4, c->x)));
