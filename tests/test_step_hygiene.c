@@ -1,0 +1,280 @@
+/* tests/test_step_hygiene.c — steady-state training steps do no avoidable host work: counted by
+ * the interposer tests/step_hygiene_shim.c (LD_PRELOAD, set by tests/CMakeLists.txt), after
+ * warm-up steps, for a sequential network on one device (convolutions, batch norm, max pool,
+ * dropout, Adam), a graph model with a residual add, and the multi-device executor on two
+ * devices (a network and a graph model). Asserted per step: no host allocation or free by clnn's
+ * code, no environment look-up, no OpenCL object created, no program built, no clFinish and no
+ * blocking read or write on one device (one blocking read when the loss is asked for: the
+ * documented exception), at most one wait per fed input (the double-buffered uploads wait for
+ * the upload of two steps before); on several devices, the executor's documented waits (one
+ * clFinish per device after the gradients are written back and one after the update, one
+ * thread per device) and no blocking read or write either. A positive control checks that the
+ * counters see what they must (a tensor created and read inside the window), so that a missing
+ * interposer fails instead of passing. Sanitizer builds skip it (return 77; ASan and an
+ * LD_PRELOAD allocator do not mix); the plain build runs it. */
+#define _GNU_SOURCE
+#include "test_util.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SKIP_CODE 77
+enum { B = 32, WARMUP = 3, STEPS = 5 };
+
+typedef struct counts { /* = step_hygiene_counts in the shim */
+  long alloc, frees, getenv_calls, threads, finish, wait, blocking_read, blocking_write,
+      async_read, async_write, create, build, launches, info;
+} counts;
+
+static void (*begin_fn)(void);
+static void (*end_fn)(void);
+static void (*get_fn)(counts *);
+
+static void print_counts(const char *what, const counts *c, int steps) {
+  printf("  %-34s per %d step(s): alloc %ld free %ld getenv %ld threads %ld | launches %ld finish "
+         "%ld wait %ld read(blocking %ld, async %ld) write(blocking %ld, async %ld) create %ld "
+         "build %ld info %ld\n",
+         what, steps, c->alloc, c->frees, c->getenv_calls, c->threads, c->launches, c->finish,
+         c->wait, c->blocking_read, c->async_read, c->blocking_write, c->async_write, c->create,
+         c->build, c->info);
+}
+
+/* Known waste per step on several devices (nd) that later changes remove; each stays asserted
+ * at its current count so that it cannot grow. */
+static long known_alloc(int nd) { return 2L * nd; }         /* the pass's report bookkeeping */
+static long known_reads(int nd, int nstate) { return nd + nstate; } /* objectives, state backup */
+static long known_writes(int is_net) { return is_net; }     /* the network's loss to the device */
+static long known_loss_reads(int is_net) { return is_net; } /* ... and back when asked for */
+
+/* What every steady-state step must hold, whatever the device count. */
+static void check_common(const char *what, const counts *c, int steps, long alloc, long writes) {
+  TU_CHECK(c->alloc == steps * alloc && c->frees == steps * alloc,
+           "%s: %ld host allocations and %ld frees by clnn in %d steps (expected %ld each)", what,
+           c->alloc, c->frees, steps, steps * alloc);
+  TU_CHECK(c->getenv_calls == 0, "%s: %ld getenv calls", what, c->getenv_calls);
+  TU_CHECK(c->create == 0, "%s: %ld OpenCL objects created", what, c->create);
+  TU_CHECK(c->build == 0, "%s: %ld program builds", what, c->build);
+  TU_CHECK(c->info == 0, "%s: %ld OpenCL info queries", what, c->info);
+  TU_CHECK(c->blocking_write == steps * writes, "%s: %ld blocking writes (expected %ld)", what,
+           c->blocking_write, steps * writes);
+  TU_CHECK(c->launches > 0, "%s: the step launched kernels (%ld): the counters see it", what,
+           c->launches);
+}
+
+/* One device: no wait but the uploads' (at most one per fed input), no finish, no blocking read
+ * unless the loss is asked for (then exactly one). */
+static void check_one_device(const char *what, const counts *c, int steps, int inputs,
+                             int loss_reads) {
+  check_common(what, c, steps, 0, 0);
+  TU_CHECK(c->finish == 0, "%s: %ld clFinish", what, c->finish);
+  TU_CHECK(c->threads == 0, "%s: %ld threads created", what, c->threads);
+  TU_CHECK(c->wait <= (long)steps * inputs, "%s: %ld waits in %d steps (at most %d per step: "
+           "the uploads of two steps before)", what, c->wait, steps, inputs);
+  TU_CHECK(c->blocking_read == loss_reads, "%s: %ld blocking reads (expected %d)", what,
+           c->blocking_read, loss_reads);
+}
+
+/* Several devices (nd of them, nstate state tensors): per step one clFinish per device after
+ * the write-back and one after the update, one worker thread per device, and the known waste
+ * above. */
+static void check_devices(const char *what, const counts *c, int steps, int nd, int nstate,
+                          int is_net, int with_loss) {
+  long reads = steps * known_reads(nd, nstate) + (with_loss ? known_loss_reads(is_net) : 0);
+  check_common(what, c, steps, known_alloc(nd), known_writes(is_net));
+  TU_CHECK(c->finish <= (long)steps * 2 * nd, "%s: %ld clFinish in %d steps (at most %d per step)",
+           what, c->finish, steps, 2 * nd);
+  TU_CHECK(c->threads <= (long)steps * nd, "%s: %ld threads created in %d steps", what, c->threads,
+           steps);
+  TU_CHECK(c->blocking_read == reads, "%s: %ld blocking reads (expected %ld)", what,
+           c->blocking_read, reads);
+}
+
+/* ---- the counters see what they must ---- */
+
+static void positive_control(clnn_context *ctx) {
+  counts c;
+  size_t n = 16;
+  float host[16] = {0};
+  begin_fn();
+  clnn_tensor *t = NULL;
+  clnn_status st = clnn_tensor_create(ctx, 1, &n, &t);
+  if (st == CLNN_SUCCESS) st = clnn_tensor_read(t, host, n);
+  clnn_tensor_destroy(t);
+  end_fn();
+  get_fn(&c);
+  TU_OK(st);
+  print_counts("control (create, read, destroy)", &c, 1);
+  TU_CHECK(c.alloc >= 1 && c.frees >= 1, "the control's tensor allocation and free are counted");
+  TU_CHECK(c.create >= 1, "the control's clCreateBuffer is counted");
+  TU_CHECK(c.blocking_read == 1, "the control's blocking read is counted");
+}
+
+/* ---- the workloads ---- */
+
+static float X[B * 64];
+static int32_t Y[B];
+
+static clnn_net *digits_net(clnn_context *ctx, clnn_device_set *set) {
+  size_t in[3] = {1, 8, 8};
+  clnn_net *net = NULL;
+  if (set) TU_OK(clnn_net_create_parallel(set, 3, in, 7, &net));
+  else TU_OK(clnn_net_create(ctx, 3, in, 7, &net));
+  if (!net) exit(1);
+  TU_OK(clnn_net_add_conv2d(net, 16, 3, 1, 1));
+  TU_OK(clnn_net_add_batchnorm(net, 0.1f, 1e-5f));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_conv2d(net, 16, 3, 1, 1));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_maxpool2d(net, 2, 2, 0));
+  TU_OK(clnn_net_add_dropout(net, 0.25f));
+  TU_OK(clnn_net_add_flatten(net));
+  TU_OK(clnn_net_add_dense(net, 64));
+  TU_OK(clnn_net_add_activation(net, CLNN_ACT_RELU, 0));
+  TU_OK(clnn_net_add_dense(net, 10));
+  TU_OK(clnn_net_set_loss(net, CLNN_LOSS_SOFTMAX_CROSS_ENTROPY));
+  clnn_optimizer_config opt;
+  clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, 1e-3f);
+  TU_OK(clnn_net_set_optimizer(net, &opt));
+  return net;
+}
+
+/* Steps of a network: warm-up, STEPS counted without the loss, one counted with it. */
+static void net_steps(clnn_net *net, const char *what, int ndev) {
+  float loss = 0;
+  for (int s = 0; s < WARMUP; s++) TU_OK(clnn_net_train_step(net, X, B * 64, B, Y, B, NULL, 0, &loss));
+  counts c;
+  clnn_status st = CLNN_SUCCESS;
+  begin_fn();
+  for (int s = 0; s < STEPS && st == CLNN_SUCCESS; s++)
+    st = clnn_net_train_step(net, X, B * 64, B, Y, B, NULL, 0, NULL);
+  end_fn();
+  get_fn(&c);
+  TU_OK(st);
+  char label[128];
+  snprintf(label, sizeof label, "%s, no loss", what);
+  print_counts(label, &c, STEPS);
+  if (ndev == 1) check_one_device(label, &c, STEPS, 2, 0);
+  else check_devices(label, &c, STEPS, ndev, 2, 1, 0);
+  begin_fn();
+  st = clnn_net_train_step(net, X, B * 64, B, Y, B, NULL, 0, &loss);
+  end_fn();
+  get_fn(&c);
+  TU_OK(st);
+  snprintf(label, sizeof label, "%s, with the loss", what);
+  print_counts(label, &c, 1);
+  if (ndev == 1) check_one_device(label, &c, 1, 2, 1);
+  else check_devices(label, &c, 1, ndev, 2, 1, 1);
+  TU_CHECK(loss > 0 && loss < 10, "%s: a plausible loss (%g)", what, (double)loss);
+}
+
+/* conv + batch norm + relu, plus a 1x1 convolution of the input (the residual add), max pool,
+ * dropout, a dense head, softmax cross-entropy. */
+static clnn_graph *residual_graph(int *x, int *lab) {
+  clnn_graph *g = NULL;
+  size_t in[3] = {1, 8, 8};
+  int h, s, y, loss;
+  clnn_conv2d_params cp, c1;
+  clnn_conv2d_params_init(&cp);
+  clnn_conv2d_params_init(&c1);
+  cp.pad_top = cp.pad_bottom = cp.pad_left = cp.pad_right = 1;
+  clnn_pool2d_params pp;
+  clnn_pool2d_params_init(&pp, 2);
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 3, in, x));
+  TU_OK(clnn_graph_input(g, "label", CLNN_INT32, 0, NULL, lab));
+  TU_OK(clnn_graph_conv2d(g, "conv1", *x, 8, 3, 3, &cp, 1, &h));
+  TU_OK(clnn_graph_batchnorm(g, "bn1", h, 0, 0, &h));
+  TU_OK(clnn_graph_activation(g, NULL, h, CLNN_ACT_RELU, 0, &h));
+  TU_OK(clnn_graph_conv2d(g, "skip", *x, 8, 1, 1, &c1, 0, &s));
+  TU_OK(clnn_graph_add(g, NULL, h, s, &h));
+  TU_OK(clnn_graph_pool2d(g, NULL, h, 1, &pp, &h));
+  TU_OK(clnn_graph_dropout(g, NULL, h, 0.2f, &h));
+  TU_OK(clnn_graph_flatten(g, NULL, h, &h));
+  TU_OK(clnn_graph_dense(g, "head", h, 10, 1, &y));
+  TU_OK(clnn_graph_loss(g, NULL, CLNN_LOSS_SOFTMAX_CROSS_ENTROPY, y, *lab, 1.0f, &loss));
+  TU_OK(clnn_graph_output(g, y));
+  return g;
+}
+
+static void model_steps(clnn_model *m, int x, int lab, const char *what, int ndev) {
+  clnn_optimizer_config opt;
+  clnn_optimizer_config_init(&opt, CLNN_OPTIM_ADAM, 1e-3f);
+  TU_OK(clnn_model_set_optimizer(m, &opt));
+  clnn_feed f[2] = {{x, X, B * 64, NULL}, {lab, Y, B, NULL}};
+  float loss = 0;
+  for (int s = 0; s < WARMUP; s++) TU_OK(clnn_model_train_step(m, f, 2, B, &loss));
+  counts c;
+  clnn_status st = CLNN_SUCCESS;
+  begin_fn();
+  for (int s = 0; s < STEPS && st == CLNN_SUCCESS; s++) st = clnn_model_train_step(m, f, 2, B, NULL);
+  end_fn();
+  get_fn(&c);
+  TU_OK(st);
+  char label[128];
+  snprintf(label, sizeof label, "%s, no loss", what);
+  print_counts(label, &c, STEPS);
+  if (ndev == 1) check_one_device(label, &c, STEPS, 2, 0);
+  else check_devices(label, &c, STEPS, ndev, 2, 0, 0);
+  begin_fn();
+  st = clnn_model_train_step(m, f, 2, B, &loss);
+  end_fn();
+  get_fn(&c);
+  TU_OK(st);
+  snprintf(label, sizeof label, "%s, with the loss", what);
+  print_counts(label, &c, 1);
+  if (ndev == 1) check_one_device(label, &c, 1, 2, 1);
+  else check_devices(label, &c, 1, ndev, 2, 0, 1);
+  TU_CHECK(loss > 0 && loss < 10, "%s: a plausible loss (%g)", what, (double)loss);
+}
+
+int main(void) {
+#ifdef CLNN_STEP_HYGIENE_SANITIZED
+  printf("test_step_hygiene: SKIPPED in the sanitizer build (its LD_PRELOAD allocator counter "
+         "and AddressSanitizer's allocator exclude each other); the plain build runs it\n");
+  return SKIP_CODE;
+#endif
+  begin_fn = (void (*)(void))dlsym(RTLD_DEFAULT, "step_hygiene_begin");
+  end_fn = (void (*)(void))dlsym(RTLD_DEFAULT, "step_hygiene_end");
+  get_fn = (void (*)(counts *))dlsym(RTLD_DEFAULT, "step_hygiene_counts_get");
+  if (!TU_CHECK(begin_fn && end_fn && get_fn, "the interposer is loaded (LD_PRELOAD=%s)",
+                getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "(unset)"))
+    return tu_finish("test_step_hygiene");
+  /* two devices for the executor (as tests/test_model_parallel.c gets them) */
+  setenv("POCL_DEVICES", "pthread pthread", 0);
+  tu_seed(11);
+  tu_fill_uniform(X, B * 64, 0.0f, 1.0f);
+  for (int i = 0; i < B; i++) Y[i] = (int32_t)((i * 7) % 10);
+  clnn_context *ctx = tu_context();
+  positive_control(ctx);
+
+  clnn_net *net = digits_net(ctx, NULL);
+  net_steps(net, "network, 1 device", 1);
+  clnn_net_destroy(net);
+
+  int x, lab;
+  clnn_graph *g = residual_graph(&x, &lab);
+  clnn_model *m = NULL;
+  TU_OK(clnn_model_create(ctx, g, 5, &m));
+  if (m) model_steps(m, x, lab, "residual model, 1 device", 1);
+  clnn_model_destroy(m);
+
+  clnn_device_set *set = NULL;
+  TU_OK(clnn_device_set_create("all", NULL, &set));
+  int nd = set ? clnn_device_set_size(set) : 0;
+  if (TU_CHECK(nd >= 2, "at least 2 devices (got %d; POCL_DEVICES=\"pthread pthread\")", nd)) {
+    char what[64];
+    snprintf(what, sizeof what, "network, %d devices", nd);
+    net = digits_net(NULL, set);
+    net_steps(net, what, nd);
+    clnn_net_destroy(net);
+    snprintf(what, sizeof what, "residual model, %d devices", nd);
+    TU_OK(clnn_model_create_parallel(set, g, 5, &m));
+    if (m) model_steps(m, x, lab, what, nd);
+    clnn_model_destroy(m);
+  }
+  clnn_device_set_destroy(set);
+  clnn_graph_destroy(g);
+  clnn_context_destroy(ctx);
+  return tu_finish("test_step_hygiene");
+}
