@@ -58,6 +58,7 @@ void clnn__x_destroy(clnn__x *x) {
     if (k > 0) clnn_model_destroy(w->m);
     free(w->host);
     free(w->ev);
+    free(w->pass_scratch);
   }
   if (x->sync_ready) {
     pthread_mutex_destroy(&x->mu);
@@ -181,7 +182,13 @@ static clnn_status layout(clnn__x *x, clnn_model *m) {
     x->items = calloc(np + 1, sizeof(x_item));
     x->item_of_param = calloc(np ? np : 1, sizeof(int));
     x->nparams = np;
-    if (!x->off || !x->items || !x->item_of_param) {
+    int ok = x->off && x->items && x->item_of_param;
+    for (int k = 0; k < x->nlocal; k++) {
+      free(x->w[k].pass_scratch);
+      x->w[k].pass_scratch = calloc(2 * (np ? np : 1), sizeof(int));
+      ok = ok && x->w[k].pass_scratch;
+    }
+    if (!ok) {
       x->nparams = 0;
       return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the gradient layout");
     }
@@ -286,8 +293,8 @@ static void *worker_run(void *arg) {
   w->reads = 0;
   if (w->n > 0) {
     float obj = 0.0f;
-    st = clnn__m_pass(w->m, w->feeds, w->num_feeds, w->n, w->offset, gradient_ready, w, NULL,
-                      w->fn);
+    st = clnn__m_pass(w->m, w->feeds, w->num_feeds, w->n, w->offset, gradient_ready, w,
+                      w->pass_scratch, NULL, w->fn);
     if (st == CLNN_SUCCESS && w->reads != x->ntrain_items)
       st = clnn__error(CLNN_ERROR_INTERNAL, "%d of %d gradients were reported", w->reads,
                        x->ntrain_items);

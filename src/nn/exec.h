@@ -36,6 +36,7 @@ typedef struct x_worker {
   const char *fn;
   float *host;        /* [flat_n] read-back gradients, state and objective */
   cl_event *ev;       /* [nitems] */
+  int *pass_scratch;  /* [2 * params]: the pass's bookkeeping (clnn__m_pass) */
   int progress;       /* items read back (under x->mu) */
   int done;           /* finished, successfully or not (under x->mu) */
   int reads;          /* trained gradients whose read-back was enqueued */

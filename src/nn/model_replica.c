@@ -138,7 +138,7 @@ typedef struct ready_state {
   clnn__m_ready_fn ready;
   void *user;
   int *first;      /* [num_params]: the lowest active node using the parameter */
-  char *reported;  /* [num_params] */
+  int *reported;   /* [num_params] */
   int have_first;  /* first[] filled (from the forward's selection) */
 } ready_state;
 
@@ -175,15 +175,13 @@ static clnn_status node_ready(void *user, int node) {
 }
 
 clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t n,
-                         size_t offset, clnn__m_ready_fn ready, void *user, float *objective,
-                         const char *fn) {
-  ready_state s = {m, ready, user, NULL, NULL, 0};
+                         size_t offset, clnn__m_ready_fn ready, void *user, int *scratch,
+                         float *objective, const char *fn) {
+  ready_state s = {m, ready, user, scratch, scratch ? scratch + m->num_params : NULL, 0};
   clnn_status st = CLNN_SUCCESS;
-  if (ready) {
-    s.first = malloc((m->num_params ? m->num_params : 1) * sizeof(int));
-    s.reported = calloc(m->num_params ? m->num_params : 1, 1);
-    if (!s.first || !s.reported) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
-  }
+  if (ready && !scratch)
+    st = clnn__error(CLNN_ERROR_INTERNAL, "%s: the pass has no scratch for its reports", fn);
+  for (size_t i = 0; ready && scratch && i < m->num_params; i++) s.reported[i] = 0;
   m->sample_offset = offset;
   if (st == CLNN_SUCCESS && ready) {
     m->node_hook = node_ready;
@@ -201,7 +199,5 @@ clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, s
   for (size_t i = 0; ready && i < m->num_params && st == CLNN_SUCCESS; i++) st = report(&s, i);
   if (st == CLNN_SUCCESS && objective) st = clnn__m_objective(m, objective);
   m->sample_offset = 0;
-  free(s.first);
-  free(s.reported);
   return st;
 }

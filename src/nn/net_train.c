@@ -153,7 +153,7 @@ static clnn_status train_local(clnn_net *net, const float *x, size_t batch, cons
   clnn_feed f[2];
   int nf = train_feeds(net, x, batch, labels, targets, f);
   settings_to_model(net);
-  st = clnn__m_pass(net->model, f, nf, batch, 0, NULL, NULL, NULL, fn);
+  st = clnn__m_pass(net->model, f, nf, batch, 0, NULL, NULL, NULL, NULL, fn);
   if (st == CLNN_SUCCESS) net->train_forwards = net->model->train_forwards;
   if (st == CLNN_SUCCESS && apply && net->check_finite) st = check_finite(net, fn);
   if (st == CLNN_SUCCESS && apply) st = clnn__nn_optimizer_step(net);
