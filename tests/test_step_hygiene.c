@@ -42,7 +42,7 @@ static void print_counts(const char *what, const counts *c, int steps) {
 
 /* Known waste per step on several devices (nd) that later changes remove; each stays asserted
  * at its current count so that it cannot grow. */
-static long known_reads(int nd, int nstate) { return nd + nstate; } /* objectives, state backup */
+static long known_reads(int nd) { return nd; }              /* the devices' objectives */
 static long known_writes(int is_net) { return is_net; }     /* the network's loss to the device */
 static long known_loss_reads(int is_net) { return is_net; } /* ... and back when asked for */
 
@@ -74,12 +74,12 @@ static void check_one_device(const char *what, const counts *c, int steps, int i
            c->blocking_read, loss_reads);
 }
 
-/* Several devices (nd of them, nstate state tensors): per step one clFinish per device after
+/* Several devices (nd of them): per step one clFinish per device after
  * the write-back and one after the update, one worker thread per device, and the known waste
  * above. */
-static void check_devices(const char *what, const counts *c, int steps, int nd, int nstate,
-                          int is_net, int with_loss) {
-  long reads = steps * known_reads(nd, nstate) + (with_loss ? known_loss_reads(is_net) : 0);
+static void check_devices(const char *what, const counts *c, int steps, int nd, int is_net,
+                          int with_loss) {
+  long reads = steps * known_reads(nd) + (with_loss ? known_loss_reads(is_net) : 0);
   check_common(what, c, steps, 0, known_writes(is_net));
   TU_CHECK(c->finish <= (long)steps * 2 * nd, "%s: %ld clFinish in %d steps (at most %d per step)",
            what, c->finish, steps, 2 * nd);
@@ -154,7 +154,7 @@ static void net_steps(clnn_net *net, const char *what, int ndev) {
   snprintf(label, sizeof label, "%s, no loss", what);
   print_counts(label, &c, STEPS);
   if (ndev == 1) check_one_device(label, &c, STEPS, 2, 0);
-  else check_devices(label, &c, STEPS, ndev, 2, 1, 0);
+  else check_devices(label, &c, STEPS, ndev, 1, 0);
   begin_fn();
   st = clnn_net_train_step(net, X, B * 64, B, Y, B, NULL, 0, &loss);
   end_fn();
@@ -163,7 +163,7 @@ static void net_steps(clnn_net *net, const char *what, int ndev) {
   snprintf(label, sizeof label, "%s, with the loss", what);
   print_counts(label, &c, 1);
   if (ndev == 1) check_one_device(label, &c, 1, 2, 1);
-  else check_devices(label, &c, 1, ndev, 2, 1, 1);
+  else check_devices(label, &c, 1, ndev, 1, 1);
   TU_CHECK(loss > 0 && loss < 10, "%s: a plausible loss (%g)", what, (double)loss);
 }
 
@@ -214,7 +214,7 @@ static void model_steps(clnn_model *m, int x, int lab, const char *what, int nde
   snprintf(label, sizeof label, "%s, no loss", what);
   print_counts(label, &c, STEPS);
   if (ndev == 1) check_one_device(label, &c, STEPS, 2, 0);
-  else check_devices(label, &c, STEPS, ndev, 2, 0, 0);
+  else check_devices(label, &c, STEPS, ndev, 0, 0);
   begin_fn();
   st = clnn_model_train_step(m, f, 2, B, &loss);
   end_fn();
@@ -223,7 +223,7 @@ static void model_steps(clnn_model *m, int x, int lab, const char *what, int nde
   snprintf(label, sizeof label, "%s, with the loss", what);
   print_counts(label, &c, 1);
   if (ndev == 1) check_one_device(label, &c, 1, 2, 1);
-  else check_devices(label, &c, 1, ndev, 2, 0, 1);
+  else check_devices(label, &c, 1, ndev, 0, 1);
   TU_CHECK(loss > 0 && loss < 10, "%s: a plausible loss (%g)", what, (double)loss);
 }
 

@@ -50,6 +50,12 @@ void clnn__x_free_backups(x_worker *w) {
   w->nbackup = 0;
 }
 
+static void free_state_copies(clnn__x *x) {
+  for (size_t i = 0; x->state_copy && i < x->nparams; i++) clnn_tensor_destroy(x->state_copy[i]);
+  free(x->state_copy);
+  x->state_copy = NULL;
+}
+
 void clnn__x_destroy(clnn__x *x) {
   if (!x) return;
   for (int k = 0; k < x->nlocal; k++) {
@@ -71,6 +77,7 @@ void clnn__x_destroy(clnn__x *x) {
   free(x->item_of_param);
   free(x->sum);
   free(x->state_before);
+  free_state_copies(x);
   free(x->weights);
   free(x->shares);
   free(x->counts);
@@ -175,14 +182,16 @@ clnn_status clnn__x_create(clnn_model *m, clnn_device_set *set, const char *fn) 
 static clnn_status layout(clnn__x *x, clnn_model *m) {
   size_t np = clnn__m_count(m);
   if (np != x->nparams || !x->off) {
+    free_state_copies(x);
     free(x->off);
     free(x->items);
     free(x->item_of_param);
     x->off = calloc(np ? np : 1, sizeof(size_t));
     x->items = calloc(np + 1, sizeof(x_item));
     x->item_of_param = calloc(np ? np : 1, sizeof(int));
+    x->state_copy = calloc(np ? np : 1, sizeof(clnn_tensor *));
     x->nparams = np;
-    int ok = x->off && x->items && x->item_of_param;
+    int ok = x->off && x->items && x->item_of_param && x->state_copy;
     for (int k = 0; k < x->nlocal; k++) {
       free(x->w[k].pass_scratch);
       x->w[k].pass_scratch = calloc(2 * (np ? np : 1), sizeof(int));
@@ -346,6 +355,15 @@ static void *worker_run(void *arg) {
 /* Puts every replica back as it was before the step: state from the host copy, and (when the
  * update had started) values and optimizer slots from the device copies. */
 static void rollback(clnn__x *x, int restore_values, clnn__mcount c) {
+  /* replica 0's state before the step, from its device copies */
+  clnn_model *m0 = x->w[0].m;
+  clnn_status read = clnn__context_finish(clnn__m_context(m0));
+  for (size_t i = 0; i < clnn__m_count(m0) && read == CLNN_SUCCESS; i++)
+    if (clnn__m_ref(m0, i).state)
+      read = x->state_copy[i] ? clnn_tensor_read(x->state_copy[i], x->state_before + x->off[i],
+                                                 clnn__m_ref(m0, i).numel)
+                              : CLNN_ERROR_INTERNAL;
+  if (read != CLNN_SUCCESS) x->stale = 1; /* (no state to restore: refreshed next step) */
   for (int k = 0; k < x->nlocal; k++) {
     x_worker *w = &x->w[k];
     clnn_model *r = w->m;
@@ -353,7 +371,8 @@ static void rollback(clnn__x *x, int restore_values, clnn__mcount c) {
     for (size_t i = 0; i < clnn__m_count(r); i++) {
       clnn__mref p = clnn__m_ref(r, i);
       if (p.state) {
-        clnn_status s = clnn_tensor_write(p.value, x->state_before + x->off[i], p.numel);
+        clnn_status s = read != CLNN_SUCCESS ? read
+                        : clnn_tensor_write(p.value, x->state_before + x->off[i], p.numel);
         if (s != CLNN_SUCCESS) st = s;
       } else if (restore_values && w->backup && p.trainable) {
         clnn_tensor *dst[3] = {p.value, p.opt[0], p.opt[1]};
@@ -643,12 +662,20 @@ static clnn_status apply_all(clnn__x *x, clnn__mcount c0, const char *fn) {
   return CLNN_SUCCESS;
 }
 
-/* Replica 0's state into state_before (what a failed step puts back). */
+/* Device copies of replica 0's state (what a failed step puts back), enqueued before the step's
+ * pass on its queue: no wait. */
 static clnn_status save_state(clnn__x *x, clnn_model *m) {
   clnn_status st = CLNN_SUCCESS;
   for (size_t i = 0; i < clnn__m_count(m) && st == CLNN_SUCCESS; i++) {
     clnn__mref p = clnn__m_ref(m, i);
-    if (p.state) st = clnn_tensor_read(p.value, x->state_before + x->off[i], p.numel);
+    if (!p.state) continue;
+    clnn_tensor **c = &x->state_copy[i];
+    if (*c && clnn_tensor_numel(*c) != p.numel) {
+      clnn_tensor_destroy(*c);
+      *c = NULL;
+    }
+    if (!*c) st = clnn_tensor_create(clnn__m_context(m), p.ndim, p.dims, c);
+    if (st == CLNN_SUCCESS) st = clnn_tensor_copy(*c, p.value);
   }
   return st;
 }

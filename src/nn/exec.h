@@ -67,8 +67,8 @@ struct clnn__x {
   int *item_of_param;   /* [params] */
   size_t nparams;
   float *sum;           /* the reduced vector */
-  float *state_before;  /* state before the step (for rollback) */
-  int state_saved;      /* state_before holds replica 0's state */
+  float *state_before;  /* state before the step, read from state_copy by a rollback */
+  clnn_tensor **state_copy; /* [params]: replica 0's state before the step (device copies) */
   float loss;           /* the last step's objective over the whole batch */
   pthread_mutex_t mu;
   pthread_cond_t cv;
