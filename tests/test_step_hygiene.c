@@ -220,6 +220,17 @@ static void model_steps(clnn_model *m, int x, int lab, const char *what, int nde
   if (ndev == 1) check_one_device(label, &c, 1, 2, 1);
   else check_devices(label, &c, 1, ndev);
   TU_CHECK(loss > 0 && loss < 10, "%s: a plausible loss (%g)", what, (double)loss);
+  /* the finite check: on several devices the sums are on the host already (no read); on one
+   * device it reads every gradient (one blocking read each, documented) */
+  TU_OK(clnn_model_set_check_finite(m, 1));
+  begin_fn();
+  st = clnn_model_train_step(m, f, 2, B, NULL);
+  end_fn();
+  get_fn(&c);
+  TU_OK(st);
+  snprintf(label, sizeof label, "%s, finite check", what);
+  print_counts(label, &c, 1);
+  if (ndev > 1) check_devices(label, &c, 1, ndev);
 }
 
 int main(void) {

@@ -680,6 +680,28 @@ static clnn_status save_state(clnn__x *x, clnn_model *m) {
   return st;
 }
 
+/* clnn_model_set_check_finite on the reduced vector, which the host already holds: the objective
+ * and every trained gradient, in parameter order (what clnn__m_check_finite checks on one
+ * device, with its messages). */
+static clnn_status check_sums_finite(clnn__x *x, clnn_model *m, const char *fn) {
+  if (!isfinite(x->loss))
+    return clnn__error(CLNN_ERROR_NOT_FINITE, "%s: the objective is %g: training diverged (lower "
+                       "the learning rate, clip gradients); nothing was updated", fn,
+                       (double)x->loss);
+  for (size_t i = 0; i < x->nparams; i++) {
+    int j = x->item_of_param[i];
+    if (j < 0 || j >= x->ntrain_items) continue;
+    const x_item *it = &x->items[j];
+    for (size_t e = 0; e < it->len; e++)
+      if (!isfinite(x->sum[it->off + e]))
+        return clnn__error(CLNN_ERROR_NOT_FINITE, "%s: the gradient of '%s' holds %g at element "
+                           "%zu: training diverged (lower the learning rate, clip gradients); "
+                           "nothing was updated", fn, clnn__m_param_name(m, i),
+                           (double)x->sum[it->off + e], e);
+  }
+  return CLNN_SUCCESS;
+}
+
 clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
                           int apply, float *loss, clnn_status pre, const char *fn) {
   clnn__x *x = clnn__m_executor(m);
@@ -749,7 +771,7 @@ clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
   c1.forwards = c0.forwards + 1;
   for (int k = 0; k < x->nlocal; k++) clnn__m_set_counters(x->w[k].m, c1);
   if (apply && clnn__m_checks_finite(m)) {
-    st = clnn__m_check_finite(m, x->loss, fn);
+    st = check_sums_finite(x, m, fn);
     snprintf(msg, sizeof msg, "%s", st != CLNN_SUCCESS ? clnn_last_error() : "");
     st = agree_failure(x, st, msg);
     if (st != CLNN_SUCCESS) {
