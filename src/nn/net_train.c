@@ -112,35 +112,15 @@ static void settings_to_model(clnn_net *net) {
 static clnn_status check_batch_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
                                     const char *fn);
 
-/* The loss and every trained gradient are finite (clnn_net_set_check_finite). */
+/* The loss and every trained gradient are finite (clnn_net_set_check_finite): the model's check,
+ * with the loss named as the network's users know it. */
 static clnn_status check_finite(clnn_net *net, const char *fn) {
-  size_t n = 1;
-  for (size_t i = 0; i < net->num_params; i++) n += net->params[i].trainable != 0;
-  clnn_tensor **ts = malloc(n * sizeof(*ts));
-  char (*names)[CLNN__NN_PNAME_MAX + 24] = malloc(n * sizeof(*names));
-  const char **np = malloc(n * sizeof(*np));
-  clnn_status st = CLNN_SUCCESS;
-  if (!ts || !names || !np) {
-    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: the finite check: out of memory", fn);
-  } else {
-    size_t k = 0;
-    ts[k] = net->loss_t;
-    snprintf(names[k], sizeof names[k], "the loss");
-    np[k] = names[k];
-    k++;
-    for (size_t i = 0; i < net->num_params; i++) {
-      if (!net->params[i].trainable) continue;
-      ts[k] = net->params[i].grad;
-      snprintf(names[k], sizeof names[k], "the gradient of '%s'", net->params[i].name);
-      np[k] = names[k];
-      k++;
-    }
-    st = clnn__nn_check_finite(ts, np, k, fn);
-  }
-  free(ts);
-  free(names);
-  free(np);
-  return st;
+  float loss = 0.0f;
+  clnn_status st = clnn__m_objective(net->model, &loss);
+  if (st == CLNN_SUCCESS && !isfinite(loss))
+    return clnn__error(CLNN_ERROR_NOT_FINITE, "%s: the loss is %g: training diverged (lower the "
+                       "learning rate, clip gradients); nothing was updated", fn, (double)loss);
+  return st == CLNN_SUCCESS ? clnn__m_check_finite(net->model, loss, fn) : st;
 }
 
 /* ---- the pass ---- */
