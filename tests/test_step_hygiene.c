@@ -8,7 +8,8 @@
  * documented exception), at most one wait per fed input (the double-buffered uploads wait for
  * the upload of two steps before); on several devices, the executor's documented waits (one
  * clFinish per device after the gradients are written back and one after the update, one
- * thread per device) and no blocking read or write either. A positive control checks that the
+ * thread per device) and no blocking read or write either; devices that differ (a whole device
+ * and a sub-device): no allocation either. A positive control checks that the
  * counters see what they must (a tensor created and read inside the window), so that a missing
  * interposer fails instead of passing. Sanitizer builds skip it (return 77; ASan and an
  * LD_PRELOAD allocator do not mix); the plain build runs it. */
@@ -233,6 +234,58 @@ static void model_steps(clnn_model *m, int x, int lab, const char *what, int nde
   if (ndev > 1) check_devices(label, &c, 1, ndev);
 }
 
+/* Devices that differ (device 1 whole, a sub-device of device 0): the first device updates and
+ * its parameters reach the other through host memory (blocking reads and writes, by design);
+ * still no allocation, object creation, build or getenv per step. */
+static void mixed_devices(clnn_device_set *set) {
+  cl_device_id dev;
+  TU_OK(clnn_context_get_cl(clnn_device_set_context(set, 0), NULL, &dev, NULL));
+  cl_uint cu = 0;
+  clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+  cl_device_partition_property props[] = {CL_DEVICE_PARTITION_EQUALLY,
+                                          (cl_device_partition_property)(cu >= 2 ? cu / 2 : 1), 0};
+  cl_device_id sub[8];
+  cl_uint nsub = 0;
+  cl_int err = cu >= 2 ? clCreateSubDevices(dev, props, 8, sub, &nsub) : CL_INVALID_VALUE;
+  if (err != CL_SUCCESS || nsub < 1) {
+    printf("  mixed devices: no sub-device on this device (%u compute units, error %d): part "
+           "skipped\n", (unsigned)cu, (int)err);
+    return;
+  }
+  cl_context cc = clCreateContext(NULL, 1, &sub[0], NULL, NULL, &err);
+  cl_command_queue q = cc ? clCreateCommandQueue(cc, sub[0], 0, &err) : NULL;
+  clnn_context *sctx = NULL;
+  if (q) TU_OK(clnn_context_wrap(cc, sub[0], q, NULL, &sctx));
+  clnn_device_set *mixed = NULL;
+  clnn_context *two[2] = {clnn_device_set_context(set, 1), sctx};
+  if (sctx) TU_OK(clnn_device_set_wrap(two, 2, &mixed));
+  if (mixed) {
+    clnn_net *net = digits_net(NULL, mixed);
+    double w[2] = {1, 1}; /* (a fixed split: the shares, hence the buffers, stay) */
+    TU_OK(clnn_net_set_split(net, CLNN_SPLIT_FIXED, w, 2));
+    for (int s = 0; s < WARMUP; s++) TU_OK(clnn_net_train_step(net, X, B * 64, B, Y, B, NULL, 0, NULL));
+    counts c;
+    clnn_status st = CLNN_SUCCESS;
+    begin_fn();
+    for (int s = 0; s < STEPS && st == CLNN_SUCCESS; s++)
+      st = clnn_net_train_step(net, X, B * 64, B, Y, B, NULL, 0, NULL);
+    end_fn();
+    get_fn(&c);
+    TU_OK(st);
+    print_counts("network, 2 devices that differ", &c, STEPS);
+    TU_CHECK(c.alloc == 0 && c.frees == 0, "devices that differ: %ld host allocations and %ld "
+             "frees by clnn", c.alloc, c.frees);
+    TU_CHECK(c.create == 0 && c.build == 0 && c.getenv_calls == 0 && c.info == 0,
+             "devices that differ: no object created, no build, no getenv, no info query");
+    clnn_net_destroy(net);
+    clnn_device_set_destroy(mixed);
+  }
+  clnn_context_destroy(sctx);
+  if (q) clReleaseCommandQueue(q);
+  if (cc) clReleaseContext(cc);
+  for (cl_uint i = 0; i < nsub; i++) clReleaseDevice(sub[i]);
+}
+
 int main(void) {
 #ifdef CLNN_STEP_HYGIENE_SANITIZED
   printf("test_step_hygiene: SKIPPED in the sanitizer build (its LD_PRELOAD allocator counter "
@@ -277,6 +330,7 @@ int main(void) {
     TU_OK(clnn_model_create_parallel(set, g, 5, &m));
     if (m) model_steps(m, x, lab, what, nd);
     clnn_model_destroy(m);
+    mixed_devices(set);
   }
   clnn_device_set_destroy(set);
   clnn_graph_destroy(g);

@@ -76,6 +76,7 @@ void clnn__x_destroy(clnn__x *x) {
   free(x->items);
   free(x->item_of_param);
   free(x->sum);
+  free(x->image);
   free(x->state_before);
   free_state_copies(x);
   free(x->weights);
@@ -612,7 +613,13 @@ static clnn_status apply_update(clnn__x *x) {
    * failure, so that no rank waits for another in the broadcast) */
   clnn_model *m0 = x->w[0].m;
   size_t n = clnn__x_image_numel(m0);
-  float *buf = malloc((n ? n : 1) * sizeof(float));
+  if (n > x->image_cap || !x->image) { /* kept across steps */
+    free(x->image);
+    x->image_cap = 0;
+    x->image = malloc((n ? n : 1) * sizeof(float));
+    if (x->image) x->image_cap = n;
+  }
+  float *buf = x->image;
   if (!buf && st == CLNN_SUCCESS)
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", n);
   if (st == CLNN_SUCCESS && x->w[0].global == 0) {
@@ -634,7 +641,6 @@ static clnn_status apply_update(clnn__x *x) {
     st = clnn__x_image_io(w->m, buf, 0);
     if (st != CLNN_SUCCESS) worker_failed(w, st);
   }
-  free(buf);
   return st;
 }
 

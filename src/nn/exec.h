@@ -67,6 +67,8 @@ struct clnn__x {
   int *item_of_param;   /* [params] */
   size_t nparams;
   float *sum;           /* the reduced vector */
+  float *image;         /* [image_cap] the first device's update, for devices that differ */
+  size_t image_cap;
   float *state_before;  /* state before the step, read from state_copy by a rollback */
   clnn_tensor **state_copy; /* [params]: replica 0's state before the step (device copies) */
   float loss;           /* the last step's objective over the whole batch */
