@@ -2,7 +2,8 @@
  * the interposer tests/step_hygiene_shim.c (LD_PRELOAD, set by tests/CMakeLists.txt), after
  * warm-up steps, for a sequential network on one device (convolutions, batch norm, max pool,
  * dropout, Adam), a graph model with a residual add, and the multi-device executor on two
- * devices (a network and a graph model). Asserted per step: no host allocation or free by clnn's
+ * devices (a network and a graph model), and convolutions on a GPU-class context (no getenv per
+ * call). Asserted per step: no host allocation or free by clnn's
  * code, no environment look-up, no OpenCL object created, no program built, no clFinish and no
  * blocking read or write on one device (one blocking read when the loss is asked for: the
  * documented exception), at most one wait per fed input (the double-buffered uploads wait for
@@ -103,6 +104,43 @@ static void positive_control(clnn_context *ctx) {
   TU_CHECK(c.alloc >= 1 && c.frees >= 1, "the control's tensor allocation and free are counted");
   TU_CHECK(c.create >= 1, "the control's clCreateBuffer is counted");
   TU_CHECK(c.blocking_read == 1, "the control's blocking read is counted");
+}
+
+/* A convolution on a GPU-class context (where AUTO consults the conv.igemm choice): no
+ * environment look-up per call. */
+static void gpu_class_conv(void) {
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  o.device_class = CLNN_DEVICE_GPU;
+  clnn_context *g = NULL;
+  TU_OK(clnn_context_create(&o, &g));
+  if (!g) return;
+  clnn_conv2d_params p;
+  clnn_conv2d_params_init(&p);
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  size_t xd[4] = {2, 4, 9, 9}, wd[4] = {8, 4, 3, 3}, yd[4] = {2, 8, 9, 9};
+  clnn_tensor *x = tu_tensor(g, 4, xd, NULL), *w = tu_tensor(g, 4, wd, NULL), *y = tu_tensor(g, 4, yd, NULL);
+  TU_OK(clnn_tensor_fill(x, 0.5f));
+  TU_OK(clnn_tensor_fill(w, 0.25f));
+  TU_OK(clnn_conv2d_forward(g, &p, CLNN_CONV_ALGO_AUTO, x, w, NULL, CLNN_ACT_RELU, 0.0f, y));
+  counts c;
+  begin_fn();
+  clnn_status st = CLNN_SUCCESS;
+  for (int s = 0; s < STEPS && st == CLNN_SUCCESS; s++)
+    st = clnn_conv2d_forward(g, &p, CLNN_CONV_ALGO_AUTO, x, w, NULL, CLNN_ACT_RELU, 0.0f, y);
+  end_fn();
+  get_fn(&c);
+  TU_OK(st);
+  print_counts("conv2d forward, GPU class", &c, STEPS);
+  TU_CHECK(c.getenv_calls == 0, "GPU-class convolution: %ld getenv calls", c.getenv_calls);
+  /* (the GEMM is CLBlast's on this class: it creates its kernel and queries the device on every
+   * call, which this does not assert; clnn's own code allocates nothing) */
+  TU_CHECK(c.alloc == 0 && c.blocking_read == 0 && c.finish == 0,
+           "GPU-class convolution: no allocation by clnn, no blocking read, no finish");
+  clnn_tensor_destroy(x);
+  clnn_tensor_destroy(w);
+  clnn_tensor_destroy(y);
+  clnn_context_destroy(g);
 }
 
 /* ---- the workloads ---- */
@@ -305,6 +343,7 @@ int main(void) {
   for (int i = 0; i < B; i++) Y[i] = (int32_t)((i * 7) % 10);
   clnn_context *ctx = tu_context();
   positive_control(ctx);
+  gpu_class_conv();
 
   clnn_net *net = digits_net(ctx, NULL);
   net_steps(net, "network, 1 device", 1);
