@@ -755,10 +755,13 @@ clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
     rollback(x, 0, c0);
     return clnn__error(st, "%s", msg);
   }
-  /* every device succeeded: write the sums back (and apply the update) */
+  /* every device succeeded: write the sums back (and apply the update). A training step without
+   * MPI waits once, after the update (apply_all): an error of the write-back surfaces there and
+   * rolls the update back; otherwise the write-back is waited for here. */
   for (int k = 0; k < x->nlocal; k++) x->w[k].st = CLNN_SUCCESS;
   st = write_back(x);
-  clnn_status fs = finish_all(x);
+  clnn_status fs = CLNN_SUCCESS;
+  if (!apply || x->mpi || st != CLNN_SUCCESS) fs = finish_all(x);
   if (st == CLNN_SUCCESS) st = fs;
   if (st != CLNN_SUCCESS)
     for (int k = 0; k < x->nlocal; k++)
