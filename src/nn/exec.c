@@ -56,8 +56,23 @@ static void free_state_copies(clnn__x *x) {
   x->state_copy = NULL;
 }
 
+/* Ends the workers' threads (each waits for its next step). */
+static void stop_threads(clnn__x *x) {
+  if (!x->sync_ready) return;
+  pthread_mutex_lock(&x->mu);
+  x->quit = 1;
+  pthread_cond_broadcast(&x->go);
+  pthread_mutex_unlock(&x->mu);
+  for (int k = 0; k < x->nlocal; k++)
+    if (x->w[k].threaded) {
+      pthread_join(x->w[k].thread, NULL);
+      x->w[k].threaded = 0;
+    }
+}
+
 void clnn__x_destroy(clnn__x *x) {
   if (!x) return;
+  stop_threads(x);
   for (int k = 0; k < x->nlocal; k++) {
     x_worker *w = &x->w[k];
     clnn__x_free_backups(w);
@@ -69,6 +84,7 @@ void clnn__x_destroy(clnn__x *x) {
   if (x->sync_ready) {
     pthread_mutex_destroy(&x->mu);
     pthread_cond_destroy(&x->cv);
+    pthread_cond_destroy(&x->go);
   }
   clnn__mpi_detach(x->mpi);
   free(x->w);
@@ -136,6 +152,11 @@ clnn_status clnn__x_create(clnn_model *m, clnn_device_set *set, const char *fn) 
   if (st == CLNN_SUCCESS && pthread_mutex_init(&x->mu, NULL) != 0)
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a mutex");
   if (st == CLNN_SUCCESS && pthread_cond_init(&x->cv, NULL) != 0) {
+    pthread_mutex_destroy(&x->mu);
+    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a condition variable");
+  }
+  if (st == CLNN_SUCCESS && pthread_cond_init(&x->go, NULL) != 0) {
+    pthread_cond_destroy(&x->cv);
     pthread_mutex_destroy(&x->mu);
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a condition variable");
   }
@@ -351,6 +372,23 @@ static void *worker_run(void *arg) {
   return NULL;
 }
 
+/* A worker's thread: one step per generation handed out by run_devices, until quit. */
+static void *worker_loop(void *arg) {
+  x_worker *w = arg;
+  clnn__x *x = w->x;
+  pthread_mutex_lock(&x->mu);
+  for (;;) {
+    while (!x->quit && w->seen == x->gen) pthread_cond_wait(&x->go, &x->mu);
+    if (x->quit) break;
+    w->seen = x->gen;
+    pthread_mutex_unlock(&x->mu);
+    worker_run(w); /* (publishes its end under x->mu) */
+    pthread_mutex_lock(&x->mu);
+  }
+  pthread_mutex_unlock(&x->mu);
+  return NULL;
+}
+
 /* ---- rollback ---- */
 
 /* Puts every replica back as it was before the step: state from the host copy, and (when the
@@ -513,19 +551,27 @@ static clnn_status run_devices(clnn__x *x, const clnn_feed *feeds, int num_feeds
     w->done = 0;
     w->st = CLNN_SUCCESS;
     w->msg[0] = 0;
-    w->threaded = 0;
     w->seconds = 0;
     wgt[k] = (double)w->n / (double)batch;
   }
   /* The first step builds the kernels: one device after another (compilers and the on-disk
-   * cache are then never used by two threads at once). Afterwards one thread per device. */
+   * cache are then never used by two threads at once). Afterwards one thread per device, started
+   * once and kept: each step hands them a new generation. */
   int threads = x->nlocal > 1 && x->steps > 0;
   if (threads) {
+    pthread_mutex_lock(&x->mu);
     for (int k = 0; k < x->nlocal; k++) {
       x_worker *w = &x->w[k];
-      w->threaded = pthread_create(&w->thread, NULL, worker_run, w) == 0;
-      if (!w->threaded) worker_run(w); /* no thread to be had: run it here */
+      if (!w->threaded) {
+        w->seen = x->gen;
+        w->threaded = pthread_create(&w->thread, NULL, worker_loop, w) == 0;
+      }
     }
+    x->gen++;
+    pthread_cond_broadcast(&x->go);
+    pthread_mutex_unlock(&x->mu);
+    for (int k = 0; k < x->nlocal; k++)
+      if (!x->w[k].threaded) worker_run(&x->w[k]); /* no thread to be had: run it here */
   } else {
     for (int k = 0; k < x->nlocal; k++) worker_run(&x->w[k]);
   }
@@ -554,9 +600,9 @@ static clnn_status run_devices(clnn__x *x, const clnn_feed *feeds, int num_feeds
     }
     pthread_mutex_lock(&x->mu);
   }
+  for (int k = 0; k < x->nlocal; k++) /* every worker has ended its step */
+    while (!x->w[k].done) pthread_cond_wait(&x->cv, &x->mu);
   pthread_mutex_unlock(&x->mu);
-  for (int k = 0; k < x->nlocal; k++)
-    if (x->w[k].threaded) pthread_join(x->w[k].thread, NULL);
   for (int k = 0; k < x->nlocal; k++)
     if (x->w[k].st != CLNN_SUCCESS) return fail_worker(fn, &x->w[k], x->rank, x->nranks);
   return CLNN_SUCCESS;

@@ -43,8 +43,9 @@ typedef struct x_worker {
   clnn_status st;
   char msg[X_MSG];
   double seconds;
-  pthread_t thread;
-  int threaded;
+  pthread_t thread;   /* its thread, started at the first threaded step, kept until destroy */
+  int threaded;       /* the thread runs (else the worker runs in the caller's thread) */
+  uint64_t seen;      /* the last step generation it took up (under x->mu) */
   clnn_tensor **backup; /* [3 * params]: value, opt[0], opt[1] copies for rollback */
   size_t nbackup;
   /* test hooks */
@@ -73,7 +74,10 @@ struct clnn__x {
   clnn_tensor **state_copy; /* [params]: replica 0's state before the step (device copies) */
   float loss;           /* the last step's objective over the whole batch */
   pthread_mutex_t mu;
-  pthread_cond_t cv;
+  pthread_cond_t cv;    /* a worker's progress */
+  pthread_cond_t go;    /* a new step for the workers' threads (gen), or quit */
+  uint64_t gen;         /* step generation handed to the threads (under mu) */
+  int quit;             /* the threads end (under mu) */
   int sync_ready;
   /* split */
   clnn_split_mode mode;
