@@ -270,8 +270,8 @@ static void model_steps(clnn_model *m, int x, int lab, const char *what, int nde
 }
 
 /* Devices that differ (device 1 whole, a sub-device of device 0): the first device updates and
- * its parameters reach the other through host memory (blocking reads and writes, by design);
- * still no allocation, object creation, build or getenv per step. */
+ * its parameters reach the other through host memory (non-blocking transfers, one wait each
+ * way); no allocation, object creation, build or getenv per step. */
 static void mixed_devices(clnn_device_set *set) {
   cl_device_id dev;
   TU_OK(clnn_context_get_cl(clnn_device_set_context(set, 0), NULL, &dev, NULL));
@@ -312,6 +312,13 @@ static void mixed_devices(clnn_device_set *set) {
              "frees by clnn", c.alloc, c.frees);
     TU_CHECK(c.create == 0 && c.build == 0 && c.getenv_calls == 0 && c.info == 0,
              "devices that differ: no object created, no build, no getenv, no info query");
+    /* the image goes through non-blocking transfers and one wait per device: per step the
+     * objectives' reads, the image's wait on the first device and on the other, the update's */
+    TU_CHECK(c.blocking_read == STEPS * 2 && c.blocking_write == 0,
+             "devices that differ: %ld blocking reads (expected %d: the objectives) and %ld "
+             "blocking writes", c.blocking_read, STEPS * 2, c.blocking_write);
+    TU_CHECK(c.finish <= STEPS * 4, "devices that differ: %ld clFinish in %d steps (at most 4 "
+             "per step)", c.finish, STEPS);
     clnn_net_destroy(net);
     clnn_device_set_destroy(mixed);
   }
