@@ -2,8 +2,8 @@
  * the interposer tests/step_hygiene_shim.c (LD_PRELOAD, set by tests/CMakeLists.txt), after
  * warm-up steps, for a sequential network on one device (convolutions, batch norm, max pool,
  * dropout, Adam), a graph model with a residual add, and the multi-device executor on two
- * devices (a network and a graph model), and convolutions on a GPU-class context (no getenv per
- * call). Asserted per step: no host allocation or free by clnn's
+ * devices (a network and a graph model), each also over an epoch, and convolutions on a
+ * GPU-class context (no getenv per call). Asserted per step: no host allocation or free by clnn's
  * code, no environment look-up, no OpenCL object created, no program built, no clFinish and no
  * blocking read or write on one device (one blocking read when the loss is asked for: the
  * documented exception), at most one wait per fed input (the double-buffered uploads wait for
@@ -198,6 +198,51 @@ static void net_steps(clnn_net *net, const char *what, int ndev) {
   TU_CHECK(loss > 0 && loss < 10, "%s: a plausible loss (%g)", what, (double)loss);
 }
 
+/* An epoch of EPOCH_BATCHES batches (after one untimed): per epoch the batch buffers, the graph
+ * model's loss-sum tensor and the mean loss's read; per step nothing more than a step's. */
+enum { EPOCH_BATCHES = 4 };
+static float XE[EPOCH_BATCHES * B * 64];
+static int32_t YE[EPOCH_BATCHES * B];
+
+static void epoch_counts(clnn_net *net, clnn_model *m, int x, int lab, const char *what, int ndev) {
+  clnn_dataset *ds = NULL;
+  size_t sd[3] = {1, 8, 8};
+  for (int i = 0; i < EPOCH_BATCHES * B * 64; i++) XE[i] = X[i % (B * 64)];
+  for (int i = 0; i < EPOCH_BATCHES * B; i++) YE[i] = Y[i % B];
+  TU_OK(clnn_dataset_create(EPOCH_BATCHES * B, 3, sd, XE, EPOCH_BATCHES * B * 64, YE,
+                            EPOCH_BATCHES * B, &ds));
+  if (!ds) return;
+  float loss = 0;
+  clnn_status st = net ? clnn_net_train_epoch(net, ds, B, &loss)
+                       : clnn_model_train_epoch(m, ds, B, x, lab, &loss); /* (warm-up) */
+  TU_OK(st);
+  counts c;
+  begin_fn();
+  st = net ? clnn_net_train_epoch(net, ds, B, &loss) : clnn_model_train_epoch(m, ds, B, x, lab, &loss);
+  end_fn();
+  get_fn(&c);
+  TU_OK(st);
+  char label[128];
+  snprintf(label, sizeof label, "%s, epoch of %d", what, EPOCH_BATCHES);
+  print_counts(label, &c, EPOCH_BATCHES);
+  /* per epoch (whatever its length): the batch buffers, the model's loss-sum tensor, one read */
+  TU_CHECK(c.alloc <= 3 && c.frees == c.alloc, "%s: %ld allocations, %ld frees (at most 3 per "
+           "epoch, none per step)", label, c.alloc, c.frees);
+  TU_CHECK(c.create <= 1 && c.build == 0 && c.getenv_calls == 0 && c.info == 0 &&
+               c.blocking_write == 0 && c.threads == 0,
+           "%s: at most one object created, no build, getenv, info query, blocking write or "
+           "thread", label);
+  if (ndev == 1)
+    TU_CHECK(c.blocking_read <= 1 && c.finish == 0 && c.wait <= 2 * EPOCH_BATCHES,
+             "%s: at most one blocking read (the mean loss), no finish, at most one wait per "
+             "input per step", label);
+  else
+    TU_CHECK(c.blocking_read <= EPOCH_BATCHES * ndev + 1 && c.finish == EPOCH_BATCHES * ndev,
+             "%s: %ld blocking reads (at most one per device per step and one), %ld finishes "
+             "(one per device per step)", label, c.blocking_read, c.finish);
+  clnn_dataset_destroy(ds);
+}
+
 /* conv + batch norm + relu, plus a 1x1 convolution of the input (the residual add), max pool,
  * dropout, a dense head, softmax cross-entropy. */
 static clnn_graph *residual_graph(int *x, int *lab) {
@@ -267,6 +312,7 @@ static void model_steps(clnn_model *m, int x, int lab, const char *what, int nde
   snprintf(label, sizeof label, "%s, finite check", what);
   print_counts(label, &c, 1);
   if (ndev > 1) check_devices(label, &c, 1, ndev);
+  TU_OK(clnn_model_set_check_finite(m, 0));
 }
 
 /* Devices that differ (device 1 whole, a sub-device of device 0): the first device updates and
@@ -351,6 +397,7 @@ int main(void) {
 
   clnn_net *net = digits_net(ctx, NULL);
   net_steps(net, "network, 1 device", 1);
+  epoch_counts(net, NULL, 0, 0, "network, 1 device", 1);
   clnn_net_destroy(net);
 
   int x, lab;
@@ -358,6 +405,7 @@ int main(void) {
   clnn_model *m = NULL;
   TU_OK(clnn_model_create(ctx, g, 5, &m));
   if (m) model_steps(m, x, lab, "residual model, 1 device", 1);
+  if (m) epoch_counts(NULL, m, x, lab, "residual model, 1 device", 1);
   clnn_model_destroy(m);
 
   clnn_device_set *set = NULL;
@@ -368,10 +416,12 @@ int main(void) {
     snprintf(what, sizeof what, "network, %d devices", nd);
     net = digits_net(NULL, set);
     net_steps(net, what, nd);
+    epoch_counts(net, NULL, 0, 0, what, nd);
     clnn_net_destroy(net);
     snprintf(what, sizeof what, "residual model, %d devices", nd);
     TU_OK(clnn_model_create_parallel(set, g, 5, &m));
     if (m) model_steps(m, x, lab, what, nd);
+    if (m) epoch_counts(NULL, m, x, lab, what, nd);
     clnn_model_destroy(m);
     mixed_devices(set);
   }
