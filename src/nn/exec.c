@@ -80,6 +80,8 @@ void clnn__x_destroy(clnn__x *x) {
     free(w->host);
     free(w->ev);
     free(w->pass_scratch);
+    free(w->obj_parts);
+    free(w->obj_ev);
   }
   if (x->sync_ready) {
     pthread_mutex_destroy(&x->mu);
@@ -215,9 +217,15 @@ static clnn_status layout(clnn__x *x, clnn_model *m) {
     x->nparams = np;
     int ok = x->off && x->items && x->item_of_param && x->state_copy;
     for (int k = 0; k < x->nlocal; k++) {
-      free(x->w[k].pass_scratch);
-      x->w[k].pass_scratch = calloc(2 * (np ? np : 1), sizeof(int));
-      ok = ok && x->w[k].pass_scratch;
+      x_worker *w = &x->w[k];
+      size_t nobj = (size_t)clnn__m_objective_parts(w->m);
+      free(w->pass_scratch);
+      free(w->obj_parts);
+      free(w->obj_ev);
+      w->pass_scratch = calloc(2 * (np ? np : 1), sizeof(int));
+      w->obj_parts = calloc(nobj, sizeof(float));
+      w->obj_ev = calloc(nobj, sizeof(cl_event));
+      ok = ok && w->pass_scratch && w->obj_parts && w->obj_ev;
     }
     if (!ok) {
       x->nparams = 0;
@@ -314,6 +322,17 @@ static clnn_status gradient_ready(void *user, size_t param) {
   return read_item(w, j);
 }
 
+/* Waits for a read-back; its error, or the command's failure status. */
+static cl_int wait_event(cl_event ev) {
+  cl_int err = clWaitForEvents(1, &ev);
+  if (err == CL_SUCCESS) {
+    cl_int exec = CL_COMPLETE;
+    clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof exec, &exec, NULL);
+    if (exec < 0) err = exec;
+  }
+  return err;
+}
+
 static void *worker_run(void *arg) {
   x_worker *w = arg;
   clnn__x *x = w->x;
@@ -331,15 +350,12 @@ static void *worker_run(void *arg) {
                        x->ntrain_items);
     for (int j = x->ntrain_items; j < x->nitems - 1 && st == CLNN_SUCCESS; j++)
       st = read_item(w, j);
+    /* the objective last: read without a wait, complete right after the gradients and state */
+    if (st == CLNN_SUCCESS) st = clnn__m_objective_enqueue(w->m, w->obj_parts, w->obj_ev);
     if (st == CLNN_SUCCESS) st = clnn__context_flush(clnn__m_context(w->m));
     enqueued = 1; /* (also after a failed pass: some reads may be in flight) */
     for (int j = 0; j < x->nitems - 1 && st == CLNN_SUCCESS; j++) {
-      cl_int err = clWaitForEvents(1, &w->ev[j]);
-      if (err == CL_SUCCESS) {
-        cl_int exec = CL_COMPLETE;
-        clGetEventInfo(w->ev[j], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof exec, &exec, NULL);
-        if (exec < 0) err = exec;
-      }
+      cl_int err = wait_event(w->ev[j]);
       if (err == CL_SUCCESS && w->fault == X_FAULT_READBACK && j == x->ntrain_items / 2) {
         w->fault = X_FAULT_NONE;
         st = clnn__cl_error(w->fault_err, "clWaitForEvents (gradient read-back, injected fault)");
@@ -351,7 +367,11 @@ static void *worker_run(void *arg) {
       }
       publish(w, j + 1, 0);
     }
-    if (st == CLNN_SUCCESS) st = clnn__m_objective(w->m, &obj);
+    for (int i = 0; i < clnn__m_objective_parts(w->m) && st == CLNN_SUCCESS; i++) {
+      cl_int err = w->obj_ev[i] ? wait_event(w->obj_ev[i]) : CL_SUCCESS;
+      if (err != CL_SUCCESS) st = clnn__cl_error(err, "clWaitForEvents (objective read-back)");
+    }
+    if (st == CLNN_SUCCESS) obj = clnn__m_objective_combine(w->m, w->obj_parts);
     w->host[x->loss_off] = obj;
   }
   if (st != CLNN_SUCCESS && enqueued) clnn__context_finish(clnn__m_context(w->m));
@@ -359,6 +379,11 @@ static void *worker_run(void *arg) {
     if (w->ev[j]) {
       clReleaseEvent(w->ev[j]);
       w->ev[j] = NULL;
+    }
+  for (int i = 0; w->n > 0 && i < clnn__m_objective_parts(w->m); i++)
+    if (w->obj_ev[i]) {
+      clReleaseEvent(w->obj_ev[i]);
+      w->obj_ev[i] = NULL;
     }
   if (w->delay > 0) {
     struct timespec ts = {(time_t)w->delay, (long)((w->delay - floor(w->delay)) * 1e9)};

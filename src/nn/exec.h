@@ -37,6 +37,8 @@ typedef struct x_worker {
   float *host;        /* [flat_n] read-back gradients, state and objective */
   cl_event *ev;       /* [nitems] */
   int *pass_scratch;  /* [2 * params]: the pass's bookkeeping (clnn__m_pass) */
+  float *obj_parts;   /* [clnn__m_objective_parts]: the objective's parts read back */
+  cl_event *obj_ev;   /* [clnn__m_objective_parts] */
   int progress;       /* items read back (under x->mu) */
   int done;           /* finished, successfully or not (under x->mu) */
   int reads;          /* trained gradients whose read-back was enqueued */

@@ -1,8 +1,9 @@
 /* src/nn/model_replica.c — what the multi-device executor (src/nn/exec*.c) needs of a model, as
  * functions: parameters, gradients, state and optimizer slots by index, a replica on another
  * context with the same settings, a training pass on a slice of the batch that reports each
- * parameter's gradient as soon as backward has finished it, one replica's optimizer update, the
- * step counters and the finite check. The executor never touches a model's fields. */
+ * parameter's gradient as soon as backward has finished it, its objective read back without a
+ * wait, one replica's optimizer update, the step counters and the finite check. The executor
+ * never touches a model's fields. */
 #include "nn/model.h"
 
 #include <stdlib.h>
@@ -200,4 +201,41 @@ clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, s
   if (st == CLNN_SUCCESS && objective) st = clnn__m_objective(m, objective);
   m->sample_offset = 0;
   return st;
+}
+
+/* ---- the objective without a wait (clnn__m_objective's parts) ---- */
+
+int clnn__m_objective_parts(const clnn_model *m) {
+  return m->xl.on ? 1 : (m->graph.g.num_losses > 0 ? m->graph.g.num_losses : 1);
+}
+
+clnn_status clnn__m_objective_enqueue(clnn_model *m, float *parts, cl_event *ev) {
+  const clnn__graph *g = &m->graph.g;
+  int n = clnn__m_objective_parts(m);
+  for (int i = 0; i < n; i++) {
+    parts[i] = 0.0f;
+    ev[i] = NULL;
+  }
+  if (m->xl.on) return clnn__tensor_read_async(m->xl.loss, &parts[0], &ev[0]);
+  for (int i = 0; i < g->num_losses; i++) {
+    int v = g->losses[i].value;
+    if (!m->active[g->values[v].producer]) continue;
+    clnn_tensor *t = m->exec.plan->val[v];
+    if (clnn_tensor_numel(t) != 1)
+      return clnn__error(CLNN_ERROR_INTERNAL, "loss '%s' holds %zu values", g->values[v].name,
+                         clnn_tensor_numel(t));
+    clnn_status st = clnn__tensor_read_async(t, &parts[i], &ev[i]);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  return CLNN_SUCCESS;
+}
+
+float clnn__m_objective_combine(const clnn_model *m, const float *parts) {
+  const clnn__graph *g = &m->graph.g;
+  if (m->xl.on) return parts[0];
+  double total = 0.0; /* (as clnn__m_objective: weighted, in double, in loss order) */
+  for (int i = 0; i < g->num_losses; i++)
+    if (m->active[g->values[g->losses[i].value].producer])
+      total += (double)g->losses[i].weight * (double)parts[i];
+  return (float)total;
 }
