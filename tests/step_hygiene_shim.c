@@ -1,7 +1,8 @@
 /* tests/step_hygiene_shim.c — an LD_PRELOAD interposer for tests/test_step_hygiene.c: counts the
  * host allocations, environment look-ups and thread creations made by the test executable's own
  * code (libclnn is linked into it statically; the OpenCL driver's and libc's own allocations are
- * not counted), and the OpenCL calls that block or create objects, while the test has counting on
+ * not counted), and the OpenCL calls that block or create objects (creations and queries apart
+ * when another library, such as a shared CLBlast, makes them), while the test has counting on
  * (step_hygiene_begin / step_hygiene_end, found by the test through dlsym). Calls are forwarded
  * to the next definition (glibc's __libc_* allocators, the OpenCL loader). */
 #define _GNU_SOURCE
@@ -34,11 +35,13 @@ typedef struct step_hygiene_counts {
   long build;         /* clBuildProgram, clCompileProgram, clLinkProgram */
   long launches;      /* clEnqueueNDRangeKernel */
   long info;          /* clGetDeviceInfo, clGetKernelWorkGroupInfo, clGetMemObjectInfo, ... */
+  long other_create;  /* create and info calls made by other libraries (CLBlast): not clnn's */
+  long other_info;
 } step_hygiene_counts;
 
 static atomic_int on;
 static atomic_long c_alloc, c_frees, c_getenv, c_threads, c_finish, c_wait, c_bread, c_bwrite,
-    c_aread, c_awrite, c_create, c_build, c_launch, c_info;
+    c_aread, c_awrite, c_create, c_build, c_launch, c_info, c_other_create, c_other_info;
 static uintptr_t lo[16], hi[16];
 static int nranges;
 /* STEP_HYGIENE_TRACE=c_alloc (a counter's name here, or part of it): a backtrace of each call
@@ -90,6 +93,16 @@ static int from_main(const void *ra) {
     }                                                                                            \
   } while (0)
 
+/* Object creation and queries: clnn's own (the main program's) or another library's. */
+#define COUNT_BY_ORIGIN(counter, other)                                                          \
+  do {                                                                                           \
+    if (atomic_load_explicit(&on, memory_order_relaxed)) {                                       \
+      int mine = from_main(__builtin_return_address(0));                                        \
+      atomic_fetch_add(mine ? &(counter) : &(other), 1);                                         \
+      if (mine) trace_here(#counter);                                                            \
+    }                                                                                            \
+  } while (0)
+
 void step_hygiene_begin(void);
 void step_hygiene_end(void);
 void step_hygiene_counts_get(step_hygiene_counts *out);
@@ -102,7 +115,8 @@ void step_hygiene_begin(void) {
     backtrace(warm, 2); /* (loads what backtrace needs outside the window) */
   }
   atomic_long *all[] = {&c_alloc, &c_frees, &c_getenv, &c_threads, &c_finish, &c_wait, &c_bread,
-                        &c_bwrite, &c_aread, &c_awrite, &c_create, &c_build, &c_launch, &c_info};
+                        &c_bwrite, &c_aread, &c_awrite, &c_create, &c_build, &c_launch, &c_info,
+                        &c_other_create, &c_other_info};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) atomic_store(all[i], 0);
   atomic_store(&on, 1);
 }
@@ -124,6 +138,8 @@ void step_hygiene_counts_get(step_hygiene_counts *o) {
   o->build = c_build;
   o->launches = c_launch;
   o->info = c_info;
+  o->other_create = c_other_create;
+  o->other_info = c_other_info;
 }
 
 /* ---- host memory ---- */
@@ -228,6 +244,13 @@ int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), v
     if (!next) next = NEXT(ret(CL_API_CALL *) params, #name);                                    \
     return next args;                                                                            \
   }
+#define FWD_BY_ORIGIN(counter, other, ret, name, params, args)                                  \
+  CL_API_ENTRY ret CL_API_CALL name params {                                                     \
+    static ret(CL_API_CALL * next) params;                                                       \
+    COUNT_BY_ORIGIN(counter, other);                                                             \
+    if (!next) next = NEXT(ret(CL_API_CALL *) params, #name);                                    \
+    return next args;                                                                            \
+  }
 
 FWD(c_finish, cl_int, clFinish, (cl_command_queue q), (q))
 FWD(c_wait, cl_int, clWaitForEvents, (cl_uint n, const cl_event *e), (n, e))
@@ -243,28 +266,28 @@ FWD(c_build, cl_program, clLinkProgram,
     (cl_context c, cl_uint n, const cl_device_id *d, const char *o, cl_uint np,
      const cl_program *ps, void(CL_CALLBACK *cb)(cl_program, void *), void *u, cl_int *e),
     (c, n, d, o, np, ps, cb, u, e))
-FWD(c_create, cl_mem, clCreateBuffer, (cl_context c, cl_mem_flags f, size_t n, void *h, cl_int *e),
+FWD_BY_ORIGIN(c_create, c_other_create, cl_mem, clCreateBuffer, (cl_context c, cl_mem_flags f, size_t n, void *h, cl_int *e),
     (c, f, n, h, e))
-FWD(c_create, cl_mem, clCreateSubBuffer,
+FWD_BY_ORIGIN(c_create, c_other_create, cl_mem, clCreateSubBuffer,
     (cl_mem b, cl_mem_flags f, cl_buffer_create_type t, const void *i, cl_int *e),
     (b, f, t, i, e))
-FWD(c_create, cl_kernel, clCreateKernel, (cl_program p, const char *n, cl_int *e), (p, n, e))
-FWD(c_create, cl_int, clCreateKernelsInProgram,
+FWD_BY_ORIGIN(c_create, c_other_create, cl_kernel, clCreateKernel, (cl_program p, const char *n, cl_int *e), (p, n, e))
+FWD_BY_ORIGIN(c_create, c_other_create, cl_int, clCreateKernelsInProgram,
     (cl_program p, cl_uint n, cl_kernel *k, cl_uint *r), (p, n, k, r))
-FWD(c_create, cl_program, clCreateProgramWithSource,
+FWD_BY_ORIGIN(c_create, c_other_create, cl_program, clCreateProgramWithSource,
     (cl_context c, cl_uint n, const char **s, const size_t *l, cl_int *e), (c, n, s, l, e))
-FWD(c_create, cl_program, clCreateProgramWithBinary,
+FWD_BY_ORIGIN(c_create, c_other_create, cl_program, clCreateProgramWithBinary,
     (cl_context c, cl_uint n, const cl_device_id *d, const size_t *l, const unsigned char **b,
      cl_int *bs, cl_int *e),
     (c, n, d, l, b, bs, e))
-FWD(c_create, cl_command_queue, clCreateCommandQueue,
+FWD_BY_ORIGIN(c_create, c_other_create, cl_command_queue, clCreateCommandQueue,
     (cl_context c, cl_device_id d, cl_command_queue_properties p, cl_int *e), (c, d, p, e))
-FWD(c_create, cl_event, clCreateUserEvent, (cl_context c, cl_int *e), (c, e))
-FWD(c_create, cl_context, clCreateContext,
+FWD_BY_ORIGIN(c_create, c_other_create, cl_event, clCreateUserEvent, (cl_context c, cl_int *e), (c, e))
+FWD_BY_ORIGIN(c_create, c_other_create, cl_context, clCreateContext,
     (const cl_context_properties *p, cl_uint n, const cl_device_id *d,
      void(CL_CALLBACK *cb)(const char *, const void *, size_t, void *), void *u, cl_int *e),
     (p, n, d, cb, u, e))
-FWD(c_create, cl_mem, clCreateImage,
+FWD_BY_ORIGIN(c_create, c_other_create, cl_mem, clCreateImage,
     (cl_context c, cl_mem_flags f, const cl_image_format *fmt, const cl_image_desc *d, void *h,
      cl_int *e),
     (c, f, fmt, d, h, e))
@@ -272,20 +295,20 @@ FWD(c_launch, cl_int, clEnqueueNDRangeKernel,
     (cl_command_queue q, cl_kernel k, cl_uint d, const size_t *o, const size_t *g,
      const size_t *l, cl_uint n, const cl_event *w, cl_event *e),
     (q, k, d, o, g, l, n, w, e))
-FWD(c_info, cl_int, clGetDeviceInfo, (cl_device_id d, cl_device_info p, size_t n, void *v, size_t *r),
+FWD_BY_ORIGIN(c_info, c_other_info, cl_int, clGetDeviceInfo, (cl_device_id d, cl_device_info p, size_t n, void *v, size_t *r),
     (d, p, n, v, r))
-FWD(c_info, cl_int, clGetKernelWorkGroupInfo,
+FWD_BY_ORIGIN(c_info, c_other_info, cl_int, clGetKernelWorkGroupInfo,
     (cl_kernel k, cl_device_id d, cl_kernel_work_group_info p, size_t n, void *v, size_t *r),
     (k, d, p, n, v, r))
-FWD(c_info, cl_int, clGetKernelInfo, (cl_kernel k, cl_kernel_info p, size_t n, void *v, size_t *r),
+FWD_BY_ORIGIN(c_info, c_other_info, cl_int, clGetKernelInfo, (cl_kernel k, cl_kernel_info p, size_t n, void *v, size_t *r),
     (k, p, n, v, r))
-FWD(c_info, cl_int, clGetMemObjectInfo, (cl_mem m, cl_mem_info p, size_t n, void *v, size_t *r),
+FWD_BY_ORIGIN(c_info, c_other_info, cl_int, clGetMemObjectInfo, (cl_mem m, cl_mem_info p, size_t n, void *v, size_t *r),
     (m, p, n, v, r))
-FWD(c_info, cl_int, clGetProgramInfo, (cl_program g, cl_program_info p, size_t n, void *v, size_t *r),
+FWD_BY_ORIGIN(c_info, c_other_info, cl_int, clGetProgramInfo, (cl_program g, cl_program_info p, size_t n, void *v, size_t *r),
     (g, p, n, v, r))
-FWD(c_info, cl_int, clGetContextInfo, (cl_context c, cl_context_info p, size_t n, void *v, size_t *r),
+FWD_BY_ORIGIN(c_info, c_other_info, cl_int, clGetContextInfo, (cl_context c, cl_context_info p, size_t n, void *v, size_t *r),
     (c, p, n, v, r))
-FWD(c_info, cl_int, clGetCommandQueueInfo,
+FWD_BY_ORIGIN(c_info, c_other_info, cl_int, clGetCommandQueueInfo,
     (cl_command_queue q, cl_command_queue_info p, size_t n, void *v, size_t *r), (q, p, n, v, r))
 
 CL_API_ENTRY cl_int CL_API_CALL clEnqueueReadBuffer(cl_command_queue q, cl_mem b, cl_bool blk,
