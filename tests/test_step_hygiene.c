@@ -1,21 +1,23 @@
-/* tests/test_step_hygiene.c — steady-state training steps do no avoidable host work: counted by
- * the interposer tests/step_hygiene_shim.c (LD_PRELOAD, set by tests/CMakeLists.txt), after
- * warm-up steps, for a sequential network on one device (convolutions, batch norm, max pool,
- * dropout, Adam), a graph model with a residual add, and the multi-device executor on two
- * devices (a network and a graph model), each also over an epoch, and convolutions on a
- * GPU-class context (no getenv per call). Asserted per step: no host allocation or free by clnn's
- * code, no environment look-up, no OpenCL object created, no program built, no clFinish and no
- * blocking read or write on one device (one blocking read when the loss is asked for: the
- * documented exception), at most one wait per fed input (the double-buffered uploads wait for
- * the upload of two steps before); on several devices, the executor's documented waits: one
- * clFinish per device (after the update), no thread created, no blocking read or write (the
- * read-backs, objective included, are waited for by their events); the
- * finite check adds nothing there (the sums are on the host); devices that differ (a whole
- * device and a sub-device): no allocation either. A positive control checks that the
- * counters see what they must (a tensor created and read inside the window), so that a missing
- * interposer fails instead of passing. Sanitizer builds (ASan and an LD_PRELOAD allocator do not
- * mix) and C libraries other than glibc skip it (exit 77, which ctest reports as skipped); the
- * plain build runs it. */
+/* tests/test_step_hygiene.c — steady-state training steps do no avoidable host work, counted by
+ * the interposer tests/step_hygiene_shim.c (LD_PRELOAD, set by tests/CMakeLists.txt) between
+ * begin/end markers after warm-up steps. Workloads: a digits-like CNN network (convolutions,
+ * batch norm, max pool, dropout, Adam) and a graph model with a residual add, each on one device
+ * and on two through the multi-device executor, each also over an epoch; devices that differ (a
+ * whole device and a sub-device); convolutions on a GPU-class context.
+ *
+ * Asserted for every step: no host allocation or free by clnn's code, no getenv, no OpenCL object
+ * created or queried and no program built by clnn (CLBlast's own calls are printed apart), no
+ * blocking write. One device: no clFinish, no blocking read (exactly one when the loss is asked
+ * for), at most one wait per fed input (the double-buffered uploads). Several devices: no thread
+ * created (the workers' threads are kept), no blocking read (read-backs, the objective included,
+ * are waited for by their events; the finite check uses the host's sums), one clFinish per
+ * device (after the update; devices that differ may wait once more). Epochs: at most 3
+ * allocations, one object and one blocking read per epoch. Not asserted: the one-device finite
+ * check, which reads every gradient (opt-in).
+ *
+ * A positive control (a tensor created and read inside the window) fails the test when the
+ * interposer sees nothing. Sanitizer builds (ASan and an LD_PRELOAD allocator exclude each other)
+ * and C libraries other than glibc build it to exit 77, which ctest reports as skipped. */
 #define _GNU_SOURCE
 #include "test_util.h"
 
