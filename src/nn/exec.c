@@ -21,13 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 uint64_t clnn__nn_device_signature(const clnn_device_info *d) {
   uint64_t h = CLNN__FNV_BASIS;
@@ -56,23 +50,10 @@ static void free_state_copies(clnn__x *x) {
   x->state_copy = NULL;
 }
 
-/* Ends the workers' threads (each waits for its next step). */
-static void stop_threads(clnn__x *x) {
-  if (!x->sync_ready) return;
-  pthread_mutex_lock(&x->mu);
-  x->quit = 1;
-  pthread_cond_broadcast(&x->go);
-  pthread_mutex_unlock(&x->mu);
-  for (int k = 0; k < x->nlocal; k++)
-    if (x->w[k].threaded) {
-      pthread_join(x->w[k].thread, NULL);
-      x->w[k].threaded = 0;
-    }
-}
 
 void clnn__x_destroy(clnn__x *x) {
   if (!x) return;
-  stop_threads(x);
+  clnn__x_stop_threads(x);
   for (int k = 0; k < x->nlocal; k++) {
     x_worker *w = &x->w[k];
     clnn__x_free_backups(w);
@@ -291,129 +272,6 @@ static clnn_status layout(clnn__x *x, clnn_model *m) {
   return CLNN_SUCCESS;
 }
 
-/* ---- one device's step (in its own thread, or inline) ---- */
-
-static void publish(x_worker *w, int progress, int done) {
-  clnn__x *x = w->x;
-  pthread_mutex_lock(&x->mu);
-  if (progress >= 0) w->progress = progress;
-  if (done) w->done = 1;
-  pthread_cond_broadcast(&x->cv);
-  pthread_mutex_unlock(&x->mu);
-}
-
-/* Enqueues item j's read-back (the objective is put on the host by the pass). */
-static clnn_status read_item(x_worker *w, int j) {
-  const x_item *it = &w->x->items[j];
-  clnn__mref r = clnn__m_ref(w->m, (size_t)it->param);
-  return clnn__tensor_read_async(r.state ? r.value : r.grad, w->host + it->off, &w->ev[j]);
-}
-
-/* After backward has finished a parameter's gradient: read it back. */
-static clnn_status gradient_ready(void *user, size_t param) {
-  x_worker *w = user;
-  if (w->fault == X_FAULT_BACKWARD) {
-    w->fault = X_FAULT_NONE;
-    return clnn__cl_error(w->fault_err, "clEnqueueNDRangeKernel (backward, injected fault)");
-  }
-  int j = w->x->item_of_param[param];
-  if (j < 0) return CLNN_SUCCESS;
-  w->reads++;
-  return read_item(w, j);
-}
-
-/* Waits for a read-back; its error, or the command's failure status. */
-static cl_int wait_event(cl_event ev) {
-  cl_int err = clWaitForEvents(1, &ev);
-  if (err == CL_SUCCESS) {
-    cl_int exec = CL_COMPLETE;
-    clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof exec, &exec, NULL);
-    if (exec < 0) err = exec;
-  }
-  return err;
-}
-
-static void *worker_run(void *arg) {
-  x_worker *w = arg;
-  clnn__x *x = w->x;
-  double t0 = now_s();
-  clnn_status st = CLNN_SUCCESS;
-  int enqueued = 0;
-  for (int j = 0; j < x->nitems; j++) w->ev[j] = NULL;
-  w->reads = 0;
-  if (w->n > 0) {
-    float obj = 0.0f;
-    st = clnn__m_pass(w->m, w->feeds, w->num_feeds, w->n, w->offset, gradient_ready, w,
-                      w->pass_scratch, NULL, w->fn);
-    if (st == CLNN_SUCCESS && w->reads != x->ntrain_items)
-      st = clnn__error(CLNN_ERROR_INTERNAL, "%d of %d gradients were reported", w->reads,
-                       x->ntrain_items);
-    for (int j = x->ntrain_items; j < x->nitems - 1 && st == CLNN_SUCCESS; j++)
-      st = read_item(w, j);
-    /* the objective last: read without a wait, complete right after the gradients and state */
-    if (st == CLNN_SUCCESS) st = clnn__m_objective_enqueue(w->m, w->obj_parts, w->obj_ev);
-    if (st == CLNN_SUCCESS) st = clnn__context_flush(clnn__m_context(w->m));
-    enqueued = 1; /* (also after a failed pass: some reads may be in flight) */
-    for (int j = 0; j < x->nitems - 1 && st == CLNN_SUCCESS; j++) {
-      cl_int err = wait_event(w->ev[j]);
-      if (err == CL_SUCCESS && w->fault == X_FAULT_READBACK && j == x->ntrain_items / 2) {
-        w->fault = X_FAULT_NONE;
-        st = clnn__cl_error(w->fault_err, "clWaitForEvents (gradient read-back, injected fault)");
-        break;
-      }
-      if (err != CL_SUCCESS) {
-        st = clnn__cl_error(err, "clWaitForEvents (gradient read-back)");
-        break;
-      }
-      publish(w, j + 1, 0);
-    }
-    for (int i = 0; i < clnn__m_objective_parts(w->m) && st == CLNN_SUCCESS; i++) {
-      cl_int err = w->obj_ev[i] ? wait_event(w->obj_ev[i]) : CL_SUCCESS;
-      if (err != CL_SUCCESS) st = clnn__cl_error(err, "clWaitForEvents (objective read-back)");
-    }
-    if (st == CLNN_SUCCESS) obj = clnn__m_objective_combine(w->m, w->obj_parts);
-    w->host[x->loss_off] = obj;
-  }
-  if (st != CLNN_SUCCESS && enqueued) clnn__context_finish(clnn__m_context(w->m));
-  for (int j = 0; j < x->nitems; j++)
-    if (w->ev[j]) {
-      clReleaseEvent(w->ev[j]);
-      w->ev[j] = NULL;
-    }
-  for (int i = 0; w->n > 0 && i < clnn__m_objective_parts(w->m); i++)
-    if (w->obj_ev[i]) {
-      clReleaseEvent(w->obj_ev[i]);
-      w->obj_ev[i] = NULL;
-    }
-  if (w->delay > 0) {
-    struct timespec ts = {(time_t)w->delay, (long)((w->delay - floor(w->delay)) * 1e9)};
-    nanosleep(&ts, NULL);
-  }
-  w->seconds = now_s() - t0;
-  w->st = st;
-  if (st != CLNN_SUCCESS) snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
-  else w->msg[0] = 0;
-  publish(w, st == CLNN_SUCCESS ? x->nitems : -1, 1);
-  return NULL;
-}
-
-/* A worker's thread: one step per generation handed out by run_devices, until quit. */
-static void *worker_loop(void *arg) {
-  x_worker *w = arg;
-  clnn__x *x = w->x;
-  pthread_mutex_lock(&x->mu);
-  for (;;) {
-    while (!x->quit && w->seen == x->gen) pthread_cond_wait(&x->go, &x->mu);
-    if (x->quit) break;
-    w->seen = x->gen;
-    pthread_mutex_unlock(&x->mu);
-    worker_run(w); /* (publishes its end under x->mu) */
-    pthread_mutex_lock(&x->mu);
-  }
-  pthread_mutex_unlock(&x->mu);
-  return NULL;
-}
-
 /* ---- rollback ---- */
 
 /* Puts every replica back as it was before the step: state from the host copy, and (when the
@@ -589,16 +447,16 @@ static clnn_status run_devices(clnn__x *x, const clnn_feed *feeds, int num_feeds
       x_worker *w = &x->w[k];
       if (!w->threaded) {
         w->seen = x->gen;
-        w->threaded = pthread_create(&w->thread, NULL, worker_loop, w) == 0;
+        w->threaded = pthread_create(&w->thread, NULL, clnn__x_worker_loop, w) == 0;
       }
     }
     x->gen++;
     pthread_cond_broadcast(&x->go);
     pthread_mutex_unlock(&x->mu);
     for (int k = 0; k < x->nlocal; k++)
-      if (!x->w[k].threaded) worker_run(&x->w[k]); /* no thread to be had: run it here */
+      if (!x->w[k].threaded) clnn__x_worker_run(&x->w[k]); /* no thread to be had: run it here */
   } else {
-    for (int k = 0; k < x->nlocal; k++) worker_run(&x->w[k]);
+    for (int k = 0; k < x->nlocal; k++) clnn__x_worker_run(&x->w[k]);
   }
   /* Sum each item as soon as every device has read it back, in device order, in double. */
   int failed = 0;

@@ -1,7 +1,7 @@
 /* src/nn/exec.h — the multi-device executor's state, shared by exec.c (replicas, the layout of
- * the reduced vector, the device threads, rollback, the step), exec_split.c (shares and their
- * measurement), exec_sync.c (copies between replicas and ranks) and exec_api.c (public
- * creation, MPI, test hooks). It works on models through the functions of model.h (never their
+ * the reduced vector, rollback, the step), exec_worker.c (one device's part and its thread),
+ * exec_split.c (shares and their measurement), exec_sync.c (copies between replicas and ranks)
+ * and exec_api.c (public creation, MPI, test hooks). It works on models through the functions of model.h (never their
  * fields) and on devices through the runtime (never a raw queue). */
 #ifndef CLNN_NN_EXEC_H
 #define CLNN_NN_EXEC_H
@@ -100,6 +100,11 @@ struct clnn__x {
 /* exec.c */
 void clnn__x_free_backups(x_worker *w);
 clnn_status clnn__x_alloc_global(clnn__x *x, int nglobal);
+/* exec_worker.c: one device's step (arg: its x_worker), run inline or by its thread; the
+ * thread's loop (a step per x->gen until x->quit); ending the threads */
+void *clnn__x_worker_run(void *arg);
+void *clnn__x_worker_loop(void *arg);
+void clnn__x_stop_threads(clnn__x *x);
 /* exec_split.c: after a successful step, the speeds and, at the end of the measuring window,
  * the shares */
 clnn_status clnn__x_measure_update(clnn__x *x);
