@@ -200,6 +200,9 @@ clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *
  * malformed, -2 when it was built for another key than `key` ("<program>-<hash>"; NULL: any). */
 int clnn__cache_entry_parse(const unsigned char *data, size_t size, const char *key,
                             const unsigned char **payload, size_t *payload_size);
+/* Tests only: 1 makes contexts on PoCL use clnn's on-disk kernel cache even while PoCL keeps its
+ * own (by default they bypass it there; src/runtime/program.c, pocl_keeps_own_cache). */
+void clnn__disk_cache_on_pocl(int on);
 /* The -D options every build of `program` on ctx's device gets (device class and tuned sizes). */
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size);
 

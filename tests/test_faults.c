@@ -542,6 +542,7 @@ static void test_no_opencl_leaks(clnn_context *ref) {
 
 int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "--save-forever")) return save_forever(argv[2], strtoull(argv[3], NULL, 10));
+  clnn__disk_cache_on_pocl(1); /* the kernel-cache tests below use clnn's cache on PoCL too */
   if (!mkdtemp(root)) {
     perror("mkdtemp");
     return 1;
