@@ -1,7 +1,7 @@
 /* tests/test_program_cache.c — the kernel program cache and binaries: a miss then a hit across two
  * processes (on PoCL with POCL_KERNEL_CACHE=0: with PoCL's own cache on, clnn bypasses its disk
  * cache there, also tested), a corrupted or truncated entry ignored and rebuilt, an unwritable cache directory
- * (still works), a kernel with a syntax error (build error with the log), CLNN_KERNEL_DIR, and the
+ * (still works), the files of a build unit built as one program, a kernel with a syntax error (build error with the log), CLNN_KERNEL_DIR, and the
  * binary-only path (export, then run with compilation off; a missing binary is a clear error).
  * Prints the cold / warm-from-disk / in-memory timings it sees (informational, not asserted). */
 #define _POSIX_C_SOURCE 200809L
@@ -204,13 +204,42 @@ static void test_build_errors(clnn_context *ctx, const char *root) {
   unsetenv("CLNN_KERNEL_DIR");
 }
 
+/* The files of a build unit are one program: their kernels come from one build; a file outside
+ * the unit is a build of its own. */
+static void test_build_unit(void) {
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  o.cache_dir = "off";
+  clnn_context *c = NULL;
+  TU_OK(clnn_context_create(&o, &c));
+  float v[6] = {-1, 2, -3, 4, -5, 6}, w[6];
+  size_t d = 6;
+  clnn_tensor *tx = tu_tensor(c, 1, &d, v), *ty = tu_tensor(c, 1, &d, NULL);
+  uint64_t builds = 0;
+  TU_OK(clnn_add(c, tx, tx, ty)); /* cl/elementwise.cl */
+  clnn_context_cache_stats(c, NULL, NULL, &builds, NULL);
+  TU_CHECK(builds == 1, "first kernel: one build (%llu)", (unsigned long long)builds);
+  TU_OK(clnn_activation_forward(c, CLNN_ACT_RELU, 0, tx, ty)); /* cl/activation.cl, same unit */
+  TU_OK(clnn_tensor_read(ty, w, 6));
+  TU_CHECK(w[0] == 0 && w[1] == 2 && w[5] == 6, "ReLU from the unit's program");
+  clnn_context_cache_stats(c, NULL, NULL, &builds, NULL);
+  TU_CHECK(builds == 1, "a second file of the same unit builds nothing more (%llu builds)", (unsigned long long)builds);
+  TU_OK(clnn_context_selftest(c)); /* cl/runtime.cl: a unit of its own */
+  clnn_context_cache_stats(c, NULL, NULL, &builds, NULL);
+  TU_CHECK(builds == 2, "a file outside the unit is a build of its own (%llu builds)", (unsigned long long)builds);
+  clnn_tensor_destroy(tx);
+  clnn_tensor_destroy(ty);
+  clnn_context_destroy(c);
+}
+
 static void test_binaries(clnn_context *ctx, const char *root) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/binaries", root);
   int n = 0;
   TU_OK(clnn_export_binaries(ctx, dir, &n));
-  TU_CHECK(n == (int)clnn__num_sources - 1 && count_files(dir) == n, "exported every program (%d of %zu, %d files)", n,
-           clnn__num_sources - 1, count_files(dir));
+  TU_CHECK(n == (int)clnn__program_unit_count() && count_files(dir) == n && n < (int)clnn__num_sources - 1,
+           "exported every program, the files of a build unit as one (%d of %zu, %d files, %zu cl files)", n,
+           clnn__program_unit_count(), count_files(dir), clnn__num_sources - 1);
   clnn_context_options o;
   clnn_context_options_init(&o);
   o.cache_dir = "off";
@@ -219,6 +248,16 @@ static void test_binaries(clnn_context *ctx, const char *root) {
   clnn_context *b = NULL;
   TU_OK(clnn_context_create(&o, &b));
   TU_OK(clnn_context_selftest(b));
+  { /* a kernel of a build unit (elementwise is in train_basics) loads from its unit's binary */
+    float v[5] = {1, -2, 3, -4, 5}, w[5];
+    size_t d = 5;
+    clnn_tensor *tx = tu_tensor(b, 1, &d, v), *ty = tu_tensor(b, 1, &d, NULL);
+    TU_OK(clnn_add(b, tx, tx, ty));
+    TU_OK(clnn_tensor_read(ty, w, 5));
+    TU_CHECK(w[0] == 2 && w[1] == -4 && w[4] == 10, "binary-only: elementwise add from the unit's binary");
+    clnn_tensor_destroy(tx);
+    clnn_tensor_destroy(ty);
+  }
   uint64_t builds = 99;
   clnn_context_cache_stats(b, NULL, NULL, &builds, NULL);
   TU_CHECK(builds == 0, "binary-only context compiled nothing (%llu builds)", (unsigned long long)builds);
@@ -250,6 +289,7 @@ int main(int argc, char **argv) {
   test_cache_across_processes(argv[0], root);
   test_pocl_keeps_own_cache(ctx, argv[0], root);
   test_build_errors(ctx, root);
+  test_build_unit();
   test_binaries(ctx, root);
   clnn_context_destroy(ctx);
   char cmd[4200];
