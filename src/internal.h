@@ -203,9 +203,9 @@ int clnn__cache_entry_parse(const unsigned char *data, size_t size, const char *
 /* Tests only: 1 makes contexts on PoCL use clnn's on-disk kernel cache even while PoCL keeps its
  * own (by default they bypass it there; src/runtime/program.c, pocl_keeps_own_cache). */
 void clnn__disk_cache_on_pocl(int on);
-/* How many programs clnn_export_binaries writes: build units, i.e. the cl/ files less those built
- * together with others (src/runtime/program.c, build_units). */
-size_t clnn__program_unit_count(void);
+/* How many programs clnn_export_binaries writes for ctx: build units, i.e. the cl/ files less those
+ * built together with others (src/runtime/program.c, build units per device class). */
+size_t clnn__program_unit_count(const clnn_context *ctx);
 /* The -D options every build of `program` (a file or a build unit) on ctx's device gets (device
  * class and tuned sizes). */
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size);

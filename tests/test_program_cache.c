@@ -237,9 +237,9 @@ static void test_binaries(clnn_context *ctx, const char *root) {
   snprintf(dir, sizeof dir, "%s/binaries", root);
   int n = 0;
   TU_OK(clnn_export_binaries(ctx, dir, &n));
-  TU_CHECK(n == (int)clnn__program_unit_count() && count_files(dir) == n && n < (int)clnn__num_sources - 1,
+  TU_CHECK(n == (int)clnn__program_unit_count(ctx) && count_files(dir) == n && n < (int)clnn__num_sources - 1,
            "exported every program, the files of a build unit as one (%d of %zu, %d files, %zu cl files)", n,
-           clnn__program_unit_count(), count_files(dir), clnn__num_sources - 1);
+           clnn__program_unit_count(ctx), count_files(dir), clnn__num_sources - 1);
   clnn_context_options o;
   clnn_context_options_init(&o);
   o.cache_dir = "off";
@@ -248,7 +248,7 @@ static void test_binaries(clnn_context *ctx, const char *root) {
   clnn_context *b = NULL;
   TU_OK(clnn_context_create(&o, &b));
   TU_OK(clnn_context_selftest(b));
-  { /* a kernel of a build unit (elementwise is in train_basics) loads from its unit's binary */
+  { /* a kernel of a build unit (elementwise is in one) loads from its unit's binary */
     float v[5] = {1, -2, 3, -4, 5}, w[5];
     size_t d = 5;
     clnn_tensor *tx = tu_tensor(b, 1, &d, v), *ty = tu_tensor(b, 1, &d, NULL);

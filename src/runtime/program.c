@@ -40,49 +40,66 @@
 
 /* ---- build units ---- */
 
-/* Files built together as one program (a unit named after the group): PoCL's front end costs
- * about 0.3-0.5 s per program whatever its size (parsing the OpenCL C headers, linking the kernel
- * library), so the small files that every training step uses are one program. Measured on 2
- * cores, empty PoCL cache: these six built as one in 0.64-0.67 s against 0.55-0.58 s for
- * activation alone (about 2.3 s for the six one after another); code generation per kernel
- * unchanged. A unit's kernels keep their own file's name in CLNN_KERNEL_REF; the files share one
- * translation unit, so their top-level names must differ (a clash is a build error in every
- * test that uses the unit). Every other cl/<name>.cl is a unit of its own. */
-static const char *const train_basics[] = {"activation", "dense", "dropout", "elementwise", "loss", "optim", NULL};
-static const struct build_unit {
+/* Files built together as one program (a build unit, named after the group): PoCL's front end
+ * costs about 0.3-0.5 s per program whatever its size (the OpenCL C headers, the kernel-library
+ * link), so the files a training step uses are one program. Measured on 2 cores with an empty
+ * PoCL cache: activation alone 0.55-0.58 s, the six small training files as one 0.64-0.67 s (about
+ * 2.3 s one after another), the CPU unit's ten files 1.45-1.52 s (about 4.8 s); code generation
+ * per kernel unchanged. CPU-class contexts build the convolution, pooling and clnn-GEMM files in
+ * the unit too (a CNN step uses them all); the GPU class leaves gemm_cpu and the CPU convolution
+ * kernels out of it (its GEMM is CLBlast's). A unit's kernels keep their own file's name in
+ * CLNN_KERNEL_REF. The files share one translation unit (after cl/common.h, each from its own
+ * #line 1), so their top-level names must differ: a clash is a build error in every test that
+ * uses the unit. Every other cl/<name>.cl is a unit of its own. */
+static const char *const train_cpu_files[] = {"activation", "dense",         "dropout", "elementwise", "loss",
+                                              "optim",      "conv2d_direct", "conv2d",  "gemm_cpu",    "pool2d",
+                                              NULL};
+static const char *const train_basics_files[] = {"activation", "dense", "dropout", "elementwise", "loss", "optim", NULL};
+typedef struct build_unit {
   const char *name;
   const char *const *files;
-} build_units[] = {{"train_basics", train_basics}};
+} build_unit;
+static const build_unit cpu_units[] = {{"train_cpu", train_cpu_files}, {NULL, NULL}};
+static const build_unit other_units[] = {{"train_basics", train_basics_files}, {NULL, NULL}};
 
-/* The unit that cl/<program>.cl is built in; NULL when the file is a unit of its own. */
-static const struct build_unit *unit_of(const char *program) {
-  for (size_t u = 0; u < sizeof build_units / sizeof build_units[0]; u++)
-    for (const char *const *f = build_units[u].files; *f; f++)
-      if (!strcmp(*f, program)) return &build_units[u];
+static const build_unit *units_for(const clnn_context *ctx) {
+  return ctx->device_class == CLNN_DEVICE_CLASS_CPU ? cpu_units : other_units;
+}
+
+/* The unit that cl/<file>.cl is built in on ctx; NULL when the file is a unit of its own. */
+static const build_unit *unit_of(const clnn_context *ctx, const char *file) {
+  for (const build_unit *u = units_for(ctx); u->name; u++)
+    for (const char *const *f = u->files; *f; f++)
+      if (!strcmp(*f, file)) return u;
   return NULL;
 }
 
-/* The name of the program that holds cl/<program>.cl's kernels (its unit's, or its own). */
-static const char *unit_name(const char *program) {
-  const struct build_unit *u = unit_of(program);
-  return u ? u->name : program;
+/* The unit called `name` on ctx; NULL when `name` is a single file's program. */
+static const build_unit *unit_named(const clnn_context *ctx, const char *name) {
+  for (const build_unit *u = units_for(ctx); u->name; u++)
+    if (!strcmp(u->name, name)) return u;
+  return NULL;
 }
 
-size_t clnn__program_unit_count(void) {
+/* The name of the program that holds cl/<file>.cl's kernels on ctx (its unit's, or its own). */
+static const char *unit_name(const clnn_context *ctx, const char *file) {
+  const build_unit *u = unit_of(ctx, file);
+  return u ? u->name : file;
+}
+
+size_t clnn__program_unit_count(const clnn_context *ctx) {
   size_t n = 0;
   for (size_t i = 0; i < clnn__num_sources; i++) {
-    const char *name = clnn__sources[i].name;
-    const struct build_unit *u = unit_of(name);
-    if (strcmp(name, "common") != 0 && (!u || !strcmp(u->files[0], name))) n++;
+    const char *file = clnn__sources[i].name;
+    const build_unit *u = unit_of(ctx, file);
+    if (strcmp(file, "common") != 0 && (!u || !strcmp(u->files[0], file))) n++;
   }
   return n;
 }
 
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size) {
   char tuned[512] = "";
-  const struct build_unit *u = NULL;
-  for (size_t i = 0; i < sizeof build_units / sizeof build_units[0]; i++)
-    if (!strcmp(build_units[i].name, program)) u = &build_units[i];
+  const build_unit *u = unit_named(ctx, program);
   if (u) { /* the members' options, in order (only gemm_cpu has tuned ones today) */
     size_t used = 0;
     for (const char *const *f = u->files; *f && used < sizeof tuned; f++) {
@@ -132,11 +149,10 @@ static clnn_status file_text(const char *file, char **out, size_t *n) {
 /* Full program text of build unit `name`: cl/common.h, then each of its files (one for a unit of
  * its own), each from its own line 1 under its own file name (build logs point into the right
  * file). Caller frees. */
-static clnn_status program_source(const char *name, char **out) {
+static clnn_status program_source(const clnn_context *ctx, const char *name, char **out) {
   const char *single[] = {name, NULL};
-  const char *const *files = single;
-  for (size_t u = 0; u < sizeof build_units / sizeof build_units[0]; u++)
-    if (!strcmp(build_units[u].name, name)) files = build_units[u].files;
+  const build_unit *unit = unit_named(ctx, name);
+  const char *const *files = unit ? unit->files : single;
   char *src = NULL;
   size_t len = 0;
   clnn_status s = file_text("common", &src, &len);
@@ -390,7 +406,7 @@ static int pocl_keeps_own_cache(const clnn_context *ctx) {
 /* Builds (or loads) program `name` for ctx, without touching the in-memory table. */
 static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_program *out) {
   char *src = NULL;
-  clnn_status s = program_source(name, &src);
+  clnn_status s = program_source(ctx, name, &src);
   if (s != CLNN_SUCCESS) return s;
   char opts[1024];
   clnn__program_options(ctx, name, opts, sizeof opts);
@@ -458,7 +474,7 @@ static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_progra
 
 /* The program holding cl/<file>.cl's kernels (its build unit), built or loaded on first use. */
 static clnn_status find_program(clnn_context *ctx, const char *file, clnn__program_entry **out) {
-  const char *name = unit_name(file);
+  const char *name = unit_name(ctx, file);
   for (size_t i = 0; i < ctx->num_programs; i++)
     if (!strcmp(ctx->programs[i].name, name)) {
       *out = &ctx->programs[i];
@@ -639,9 +655,9 @@ clnn_status clnn_export_binaries(clnn_context *ctx, const char *dir, int *progra
   int written = 0;
   for (size_t i = 0; i < clnn__num_sources; i++) {
     const char *file = clnn__sources[i].name;
-    const struct build_unit *u = unit_of(file);
+    const build_unit *u = unit_of(ctx, file);
     if (!strcmp(file, "common") || (u && strcmp(u->files[0], file) != 0)) continue; /* a unit once */
-    const char *name = unit_name(file);
+    const char *name = unit_name(ctx, file);
     clnn__program_entry *pe;
     clnn_status s = find_program(ctx, file, &pe);
     if (s != CLNN_SUCCESS) return s;
@@ -650,7 +666,7 @@ clnn_status clnn_export_binaries(clnn_context *ctx, const char *dir, int *progra
     s = get_binary(ctx, pe->program, &bin, &n);
     if (s != CLNN_SUCCESS) return s;
     char *src = NULL;
-    s = program_source(name, &src);
+    s = program_source(ctx, name, &src);
     if (s != CLNN_SUCCESS) {
       free(bin);
       return s;
