@@ -89,6 +89,8 @@ static const char *unit_name(const clnn_context *ctx, const char *file) {
   return u ? u->name : file;
 }
 
+const char *clnn__program_name(const clnn_context *ctx, const char *file) { return unit_name(ctx, file); }
+
 size_t clnn__program_unit_count(const clnn_context *ctx) {
   size_t n = 0;
   for (size_t i = 0; i < clnn__num_sources; i++) {
