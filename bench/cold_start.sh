@@ -13,10 +13,11 @@
 # CLNN_LOG=debug and POCL_DEBUG=timing,llvm and prints the time of each program's front end
 # (clBuildProgram: parsing and the kernel library link) and of each kernel's code generation (PoCL
 # compiles a kernel, per work-group size, at its first launch: work-group function, machine code,
-# shared object); that run is slower than the others (PoCL's logging), its sums are what counts.
+# shared object). Under load those times include waiting for a core: the sums say how much work
+# there is, the first-step seconds of the plain runs how long it takes.
 #
-# Example (base build against this one, 3 rounds each):
-#   bench/cold_start.sh --rounds 3 --breakdown /work/wt/base/build build
+# Example (another build tree, e.g. of the main branch, against this one, 3 rounds each):
+#   bench/cold_start.sh --rounds 3 --breakdown /path/to/main/build build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=3
