@@ -3,10 +3,11 @@
  * no compiler, binary export, kernels (numbered once per process, kept per context) and launch.
  *
  * One program per build unit per context: a unit is one cl/<name>.cl file, or several built
- * together (the files a training step uses, per device class: cpu_units and other_units below). Its -D options
- * depend only on the device (class and tuned sizes), never on a call's shapes, so a process builds
- * each unit at most once and the set of variants to cache or export is small and enumerable. On
- * PoCL the disk cache is bypassed while PoCL's own kernel cache is on (pocl_keeps_own_cache).
+ * together (the files a training step uses, per device class: cpu_units and other_units below).
+ * Its -D options depend only on the device (class and tuned sizes), never on a call's shapes, so a
+ * process builds each unit at most once and the set of variants to cache or export is small and
+ * enumerable. On PoCL the disk cache is bypassed while PoCL's own kernel cache is on
+ * (pocl_keeps_own_cache).
  *
  * Disk cache entry: "CLNNBIN2" | u64 payload size | u64 FNV-1a of key field and payload | key
  * field (96 bytes: "<program>-<key>", NUL-padded: what the entry was built for) | payload (the
