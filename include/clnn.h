@@ -215,7 +215,9 @@ typedef struct clnn_context_options {
   const char *device;      /* selection string as for clnn_device_select; NULL: $CLNN_DEVICE,
                               else the default device */
   const char *cache_dir;   /* NULL: $CLNN_CACHE_DIR, else $XDG_CACHE_HOME/clnn, else
-                              ~/.cache/clnn; "off" disables the on-disk kernel cache */
+                              ~/.cache/clnn; "off" disables the on-disk kernel cache. On PoCL
+                              it is bypassed while PoCL's own kernel cache is on (its default;
+                              POCL_KERNEL_CACHE=0 turns it off), which keeps the same builds */
   const char *binary_dir;  /* NULL: $CLNN_BINARY_DIR; directory of prebuilt kernel binaries */
   int binaries_only;       /* 1: never compile from source, load every kernel from binary_dir
                               (automatic on devices without a compiler) */

@@ -200,7 +200,18 @@ clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *
  * malformed, -2 when it was built for another key than `key` ("<program>-<hash>"; NULL: any). */
 int clnn__cache_entry_parse(const unsigned char *data, size_t size, const char *key,
                             const unsigned char **payload, size_t *payload_size);
-/* The -D options every build of `program` on ctx's device gets (device class and tuned sizes). */
+/* Tests only: 1 makes contexts on PoCL use clnn's on-disk kernel cache even while PoCL keeps its
+ * own (by default they bypass it there; src/runtime/program.c, pocl_keeps_own_cache). */
+void clnn__disk_cache_on_pocl(int on);
+/* The program (build unit) that holds cl/<file>.cl's kernels on ctx: "train_cpu" for "dense" on
+ * the CPU class, the file's own name for a unit of its own. Cache entries and binaries are named
+ * after it. */
+const char *clnn__program_name(const clnn_context *ctx, const char *file);
+/* How many programs clnn_export_binaries writes for ctx: build units, i.e. the cl/ files less those
+ * built together with others (src/runtime/program.c, build units per device class). */
+size_t clnn__program_unit_count(const clnn_context *ctx);
+/* The -D options every build of `program` (a file or a build unit) on ctx's device gets (device
+ * class and tuned sizes). */
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size);
 
 /* A kernel argument: size and pointer (pointer NULL for local memory of `size` bytes). */
