@@ -171,8 +171,10 @@ static conv_plan make_plan(const conv_geom *g, size_t bytes_per_column) {
   return pl;
 }
 
-/* Workspace bytes of slots 0 and 1 for one pass of a (resolved) algorithm. */
-static void pass_workspace(const conv_geom *g, clnn_conv_algo algo, enum conv_pass pass,
+/* Workspace bytes of slots 0 and 1 for one pass of a (resolved) algorithm. `seg`: the context's
+ * GEMM takes a reduction in segments (clnn__gemm_kseg), so the filter gradient reads dy (and, for
+ * 1x1, x) in place instead of gathering several images' rows side by side. */
+static void pass_workspace(const conv_geom *g, clnn_conv_algo algo, enum conv_pass pass, int seg,
                            size_t *ws0, size_t *ws1, conv_plan *plan_out) {
   size_t crs = (size_t)g->C * g->R * g->S;
   conv_plan pl = {1, 1};
@@ -181,11 +183,17 @@ static void pass_workspace(const conv_geom *g, clnn_conv_algo algo, enum conv_pa
     if (pass != PASS_BWD_FILTER) {
       pl = make_plan(g, crs * sizeof(float));
       *ws0 = crs * pl.nb * pl.L * sizeof(float);
+    } else if (seg) {
+      pl = make_plan(g, crs * sizeof(float));
+      *ws0 = crs * pl.nb * pl.L * sizeof(float);
     } else {
       pl = make_plan(g, (crs + (size_t)g->K) * sizeof(float));
       *ws0 = crs * pl.nb * pl.L * sizeof(float);
       *ws1 = pl.nb > 1 ? (size_t)g->K * pl.nb * pl.L * sizeof(float) : 0;
     }
+  } else if (algo == CLNN_CONV_ALGO_1X1_GEMM && pass == PASS_BWD_FILTER && seg) {
+    pl.nb = (size_t)g->N; /* one GEMM over every image's pixels, no workspace */
+    pl.L = (size_t)g->P * g->Q;
   } else if (algo == CLNN_CONV_ALGO_1X1_GEMM && pass == PASS_BWD_FILTER && g->N > 1) {
     pl = make_plan(g, ((size_t)g->C + (size_t)g->K) * sizeof(float));
     if (pl.nb > 1) {
@@ -201,7 +209,7 @@ static clnn_status acquire(const char *fn, clnn_context *ctx, const conv_geom *g
                            clnn_conv_algo algo, enum conv_pass pass, cl_mem *m0, cl_mem *m1,
                            conv_plan *plan) {
   size_t b0, b1;
-  pass_workspace(g, algo, pass, &b0, &b1, plan);
+  pass_workspace(g, algo, pass, clnn__gemm_kseg_available(ctx), &b0, &b1, plan);
   *m0 = *m1 = NULL;
   clnn_status s;
   if (b0 && (s = clnn__workspace(ctx, 0, b0, m0))) return clnn__prefix_error(fn, s);
@@ -223,7 +231,7 @@ clnn_status clnn_conv2d_workspace_size(clnn_context *ctx, const clnn_conv2d_para
   for (int pass = PASS_FWD; pass <= PASS_BWD_FILTER; pass++) {
     size_t b0, b1;
     if ((s = resolve_algo(fn, ctx, &g, algo, (enum conv_pass)pass, &a))) return s;
-    pass_workspace(&g, a, (enum conv_pass)pass, &b0, &b1, NULL);
+    pass_workspace(&g, a, (enum conv_pass)pass, clnn__gemm_kseg_available(ctx), &b0, &b1, NULL);
     if (b0 + b1 > best) best = b0 + b1;
   }
   *bytes = best;
@@ -554,6 +562,10 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
                   CLNN_ARG_FLOAT(beta));
   }
   if (algo == CLNN_CONV_ALGO_1X1_GEMM) {
+    if (clnn__gemm_kseg_available(ctx) && N > 1)
+      /* dw (K x C) = sum over n of dy[n] (K x PQ) * x[n]^T (PQ x C): one GEMM, one segment per image */
+      return clnn__gemm_kseg(ctx, 0, 1, K, C, N * PQ, PQ, 1.0f, dy, 0, PQ, 0, K * PQ, x, 0, PQ, 0, C * PQ, beta,
+                             dw, 0, C, 0, 1);
     if (plan->nb <= 1) {
       /* dw (K x C) = sum over n of dy[n] (K x PQ) * x[n]^T (PQ x C), one GEMM per image */
       for (size_t n = 0; n < N && !s; n++)
@@ -580,6 +592,14 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
       s = run_im2col(ctx, g, x, ws0, n0, L, pq0, J);
       cl_mem a = dy;
       size_t a_off = n0 * K * PQ + pq0, lda = PQ, a_g = (size_t)Kg * PQ;
+      if (!s && nb > 1 && clnn__gemm_kseg_available(ctx)) {
+        /* dw[group] (+)= sum over the nb images of dy[n, group] (Kg x PQ) * their columns of col
+         * (L = PQ here): dy read in place, one segment per image */
+        s = clnn__gemm_kseg(ctx, 0, 1, Kg, cgrs, J, PQ, 1.0f, dy, n0 * K * PQ, PQ, Kg * PQ, K * PQ, ws0, 0, J,
+                            cgrs * J, PQ, first ? beta : 1.0f, dw, 0, cgrs, Kg * cgrs, G);
+        first = 0;
+        continue;
+      }
       if (!s && nb > 1) {
         s = run_gather_rows(ctx, dy, ws1, K, PQ, n0, nb);
         a = ws1;
