@@ -161,12 +161,19 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
   GEMM_KLOOP_BODY(MR, NV, GEMM_XK_AT, )
 
 /* K as X's slow index: X(r, k) = X[k*ldx + r], MR consecutive scalars per k. */
+/* A full block reads X at constant offsets from one pointer (the loads fold into the broadcasts);
+ * the last, partial block of rows reads clamped offsets. */
 #define GEMM_XR_AT(r, k) x[ro[r]]
+#define GEMM_XR_FULL_AT(r, k) x[r]
 #define GEMM_KLOOP_XR(MR, NV)                                                                    \
-  int ro[MR];                                                                                    \
-  _Pragma("unroll") for (int r = 0; r < (MR); r++) ro[r] = min(r0 + r, rows - 1) - r0;           \
   const __global float *x = xs + r0;                                                             \
-  GEMM_KLOOP_BODY(MR, NV, GEMM_XR_AT, x += ldx;)
+  if (r0 + (MR) <= rows) {                                                                       \
+    GEMM_KLOOP_BODY(MR, NV, GEMM_XR_FULL_AT, x += ldx;)                                          \
+  } else {                                                                                       \
+    int ro[MR];                                                                                  \
+    _Pragma("unroll") for (int r = 0; r < (MR); r++) ro[r] = min(r0 + r, rows - 1) - r0;         \
+    GEMM_KLOOP_BODY(MR, NV, GEMM_XR_AT, x += ldx;)                                               \
+  }
 
 /* One kernel per (X layout, store orientation, width). The body is a macro so that every
  * variant is fully unrolled by the compiler with constant trip counts. */

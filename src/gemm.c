@@ -60,6 +60,12 @@ clnn_status clnn__gemm_batched(clnn_context *ctx, int ta, int tb, size_t m, size
 
 int clnn__gemm_kseg_available(const clnn_context *ctx) { return !ctx->force_clblast && own_gemm_selected(ctx); }
 
+size_t clnn__gemm_cpu_panel(const clnn_context *ctx) {
+  if (!clnn__gemm_kseg_available(ctx)) return 0;
+  /* the defaults of src/gemm/gemm_cpu.c where the tuned parameters leave them unset */
+  return (size_t)(ctx->tune.vw ? ctx->tune.vw : 16) * (size_t)(ctx->tune.nv ? ctx->tune.nv : 2);
+}
+
 clnn_status clnn__gemm_kseg(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, size_t kseg, float alpha,
                             cl_mem a, size_t a_off, size_t lda, size_t a_stride, size_t a_ks, cl_mem b, size_t b_off,
                             size_t ldb, size_t b_stride, size_t b_ks, float beta, cl_mem c, size_t c_off, size_t ldc,

@@ -306,6 +306,9 @@ clnn_status clnn__gemm_batched(clnn_context *ctx, int trans_a, int trans_b, size
  * gradient). Only clnn's CPU GEMM takes segments: callers first ask clnn__gemm_kseg_available
  * (otherwise CLNN_ERROR_UNSUPPORTED). Results are bitwise those of the gathered operands. */
 int clnn__gemm_kseg_available(const clnn_context *ctx);
+/* Columns of one wide panel of clnn's CPU GEMM on ctx (products are computed in panels of this
+ * many columns); 0 where GEMMs go to CLBlast. */
+size_t clnn__gemm_cpu_panel(const clnn_context *ctx);
 clnn_status clnn__gemm_kseg(clnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n,
                             size_t k, size_t kseg, float alpha, cl_mem a, size_t a_off, size_t lda,
                             size_t a_stride, size_t a_ks, cl_mem b, size_t b_off, size_t ldb,

@@ -1,8 +1,10 @@
 /* tests/test_conv2d_gemm_paths.c — convolution's GEMM paths under each CPU-GEMM configuration:
  * the filter gradient that reads dy (and, for 1x1, x) in place through the segmented GEMM
  * (clnn__gemm_kseg: one segment per image, no gathered copies), with every image side by side, in
- * chunks of images with a remainder and in slices of one image's pixels; and the forward whose
- * shared weights send the GEMM to the transposed orientation. Each against the plain-C reference
+ * chunks of images with a remainder and in slices of one image's pixels; the data gradient that
+ * gathers dy so that one GEMM covers several images' pixels (shapes where that saves panels:
+ * 42 and 20 pixels per image); and the forward whose shared weights send the GEMM to the
+ * transposed orientation. Each against the plain-C reference
  * (tests/ref/conv_ref.c) with beta 0 over NaN, 1 and 0.5 over random prefills, and bitwise equal
  * on a rerun; under tuned files that pack everything, keep operands in place, use odd tiles and
  * 8-float vectors, and with CLBlast forced (where the gathered path runs instead). */
@@ -65,6 +67,32 @@ static void check(clnn_context *ctx, const tcase *t, clnn_conv_algo a, size_t ws
     }
     free(first);
   }
+  /* backward-data: beta 0 over NaN, 1 and 0.5 over a random prefill; a rerun bitwise equal */
+  float *x0 = rnd(nx), *nan_x = filled(nx, NAN), *dx_ref = malloc(nx * sizeof(float));
+  clnn_tensor *tdx = tu_tensor(ctx, 4, xd, NULL);
+  size_t len_d = (size_t)(t->k / t->groups) * t->r * t->s;
+  for (int bi = 0; bi < 3; bi++) {
+    memcpy(dx_ref, bi ? x0 : nan_x, nx * sizeof(float));
+    conv_ref_backward_data(&g, dy, w, betas[bi], dx_ref);
+    float *first = NULL;
+    for (int run = 0; run < 2; run++) {
+      put(tdx, bi ? x0 : nan_x);
+      TU_OK(clnn_conv2d_backward_data(ctx, &p, a, tdy, tw, betas[bi], tdx));
+      snprintf(what, sizeof what, "[%s] %s %s ws %zu backward-data beta %g", config, t->name,
+               a == CLNN_CONV_ALGO_1X1_GEMM ? "1x1" : "im2col", ws_limit, betas[bi]);
+      if (run == 0) {
+        expect(tdx, dx_ref, len_d, what);
+        first = tu_read(tdx);
+      } else {
+        float *again = tu_read(tdx);
+        TU_CHECK(memcmp(first, again, nx * sizeof(float)) == 0, "%s: rerun differs bitwise", what);
+        free(again);
+      }
+    }
+    free(first);
+  }
+  clnn_tensor_destroy(tdx);
+  free(x0); free(nan_x); free(dx_ref);
   float *nan_y = filled(ny, NAN);
   put(ty, nan_y); /* the forward overwrites it */
   free(nan_y);
