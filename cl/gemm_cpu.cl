@@ -78,6 +78,28 @@
  * consecutive k of one panel, 16 at a time, so consecutive work-items walk on along the same
  * rows of S (a transposed source is read as runs of GEMM_PACK_K floats per column). */
 #define GEMM_PACK_K 64
+
+/* Transposes 16 rows of 16 floats in registers: four rounds that swap the off-diagonal b x b
+ * blocks of every 2b x 2b block (b = 8, 4, 2, 1), 64 two-source shuffles in all. */
+#define GEMM_T16_ROUND(b, LO, HI)                                                                \
+  _Pragma("unroll") for (int i = 0; i < 16; i++)                                                 \
+    if ((i & (b)) == 0) {                                                                        \
+      const float16 top = t[i], bottom = t[i + (b)];                                             \
+      t[i] = shuffle2(top, bottom, LO);                                                          \
+      t[i + (b)] = shuffle2(top, bottom, HI);                                                    \
+    }
+static inline void gemm_transpose16(float16 *t) {
+  /* lane l of the new top row: top[l], or bottom[l - b] where l & b; of the new bottom row:
+   * top[l + b], or bottom[l] where l & b (indices 16.. name the second source) */
+  GEMM_T16_ROUND(8, ((uint16)(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)),
+                 ((uint16)(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31)))
+  GEMM_T16_ROUND(4, ((uint16)(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27)),
+                 ((uint16)(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31)))
+  GEMM_T16_ROUND(2, ((uint16)(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29)),
+                 ((uint16)(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31)))
+  GEMM_T16_ROUND(1, ((uint16)(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30)),
+                 ((uint16)(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31)))
+}
 __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float *S, long s_off,
                         int lds, long s_bs, int kseg, long s_ks, __global float *P, long p_bs) {
   const int kq = get_global_id(0), pb = get_global_id(1), bat = get_global_id(2);
@@ -102,6 +124,16 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
         } else {
           for (int c = 0; c < nr; c++) out[c] = c0 + c < cols ? row[c] : 0.0f;
         }
+      }
+    } else if (trans && one_seg && k1 - k0 == 16 && nr % 16 == 0) {
+      /* 16 columns at a time: their 16 consecutive k (contiguous in S) as 16 float16 rows,
+       * transposed in registers, stored as 16 rows of the panel */
+      for (int cg = 0; cg < nr; cg += 16) {
+        float16 t[16];
+        _Pragma("unroll") for (int i = 0; i < 16; i++)
+          t[i] = c0 + cg + i < cols ? vload16(0, seg + (long)(c0 + cg + i) * lds + kk0) : (float16)(0.0f);
+        gemm_transpose16(t);
+        _Pragma("unroll") for (int i = 0; i < 16; i++) vstore16(t[i], 0, dst + (long)(k0 + i) * nr + cg);
       }
     } else if (trans && one_seg && k1 - k0 == 16) {
       /* 16 consecutive k of column c are contiguous: load them as one float16, scatter down. */
