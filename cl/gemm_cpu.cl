@@ -74,9 +74,11 @@
 /* Y [K x cols] -> P[batch][ceil(cols/nr)][K][nr], zero-padded past cols. Y(k, c) is
  * S[s_off + sg*s_ks + kk*lds + c] (trans 0) or S[s_off + sg*s_ks + c*lds + kk] (trans 1), where
  * k lies in segment sg = k / kseg at kk = k % kseg (kseg = K: one segment). nr is a multiple of
- * GEMM_VW. Global: (ceil(K/GEMM_PACK_K), ceil(cols/nr), batch); each work-item packs GEMM_PACK_K
- * consecutive k of one panel, 16 at a time, so consecutive work-items walk on along the same
- * rows of S (a transposed source is read as runs of GEMM_PACK_K floats per column). */
+ * GEMM_VW. Global: trans 0: (ceil(cols/nr), ceil(K/16), batch), each work-item packing 16 k of
+ * one panel, consecutive work-items reading on along the same rows of S; trans 1:
+ * (ceil(K/GEMM_PACK_K), ceil(cols/nr), batch), each work-item packing GEMM_PACK_K consecutive k
+ * (16 at a time), so that consecutive work-items read on along the same columns of S (runs of
+ * GEMM_PACK_K floats per column). */
 #define GEMM_PACK_K 64
 
 /* Transposes 16 rows of 16 floats in registers: four rounds that swap the off-diagonal b x b
@@ -102,10 +104,10 @@ static inline void gemm_transpose16(float16 *t) {
 }
 __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float *S, long s_off,
                         int lds, long s_bs, int kseg, long s_ks, __global float *P, long p_bs) {
-  const int kq = get_global_id(0), pb = get_global_id(1), bat = get_global_id(2);
-  const int panels = (cols + nr - 1) / nr;
+  const int kq = get_global_id(trans ? 0 : 1), pb = get_global_id(trans ? 1 : 0), bat = get_global_id(2);
+  const int panels = (cols + nr - 1) / nr, blocks = trans ? GEMM_PACK_K / 16 : 1;
   if (pb >= panels) return;
-  for (int kb = kq * (GEMM_PACK_K / 16); kb < (kq + 1) * (GEMM_PACK_K / 16) && kb * 16 < K; kb++) {
+  for (int kb = kq * blocks; kb < (kq + 1) * blocks && kb * 16 < K; kb++) {
     const __global float *src = S + s_off + bat * s_bs;
     __global float *dst = P + bat * p_bs + (long)pb * K * nr;
     const int c0 = pb * nr, k0 = kb * 16, k1 = min(K, k0 + 16);

@@ -33,7 +33,12 @@ static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int tr
   cl_mem p = NULL;
   clnn_status ws = clnn__workspace(ctx, 6, bytes, &p);
   if (ws != CLNN_SUCCESS) return ws;
-  size_t global[3] = {(K + 63) / 64, panels, nb}; /* 64: GEMM_PACK_K of cl/gemm_cpu.cl */
+  /* see gemm_pack: a transposed source is packed GEMM_PACK_K (64) k per work-item, along k */
+  size_t global[3] = {panels, (K + 15) / 16, nb};
+  if (trans) {
+    global[0] = (K + 63) / 64;
+    global[1] = panels;
+  }
   const size_t local[3] = {1, 1, 1};
   clnn_status st = CLNN_RUN(ctx, &k_gemm_pack, 3, global, local, CLNN_ARG_INT(K), CLNN_ARG_INT(cols),
                             CLNN_ARG_INT(nr), CLNN_ARG_INT(trans), CLNN_ARG_MEM(s), CLNN_ARG_LONG(off),
