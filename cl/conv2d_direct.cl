@@ -145,7 +145,7 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
               const float16 v =                                                                 \
                   select((float16)(0.0f), vload16(0, xc + ((r * dh - pt) * W + coff)), cm);     \
               _Pragma("unroll") for (int j = 0; j < KB; j++)                                    \
-                if (j < nk) acc[j][r % NA] = fma(v, (float16)(wc[(long)j * Cg * RS + wi]), acc[j][r % NA]); \
+                acc[j][r % NA] = fma(v, (float16)(wc[(long)min(j, nk - 1) * Cg * RS + wi]), acc[j][r % NA]); \
             }                                                                                   \
           }                                                                                     \
         }                                                                                       \
@@ -163,7 +163,7 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
               const int wi = flip ? RS - 1 - (r * S + s) : r * S + s;                           \
               const float16 v = flat_tap(xc, i0 + roff * W + coff, HW, m);                     \
               for (int j = 0; j < KB; j++)                                                      \
-                if (j < nk) acc[j][0] = fma(v, (float16)(wc[(long)j * Cg * RS + wi]), acc[j][0]); \
+                acc[j][0] = fma(v, (float16)(wc[(long)min(j, nk - 1) * Cg * RS + wi]), acc[j][0]); \
             }                                                                                   \
           }                                                                                     \
         }                                                                                       \
@@ -178,9 +178,87 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
   }
 
 CONV_FLAT_FORWARD(conv2d_flat_forward_k1_cpu, 1, 1, 0, 0, )
-CONV_FLAT_FORWARD(conv2d_flat_forward_k1_3x3_cpu, 1, 3, 3, 3, _Pragma("unroll"))
 CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
-CONV_FLAT_FORWARD(conv2d_flat_forward_k8_5x5_cpu, 8, 1, 5, 5, _Pragma("unroll"))
+
+/* Forward for one input channel per group (Cg == 1: a first layer on grey images, depthwise, and
+ * backward-data of either as a flipped forward), RR x SS taps unrolled: the work-item for (image
+ * n, block of KB output channels of group g) copies the block's KB*RR*SS weights into private
+ * memory once (zeros past the group's last channel, taps reversed for flip), then per run of 16
+ * pixels loads each tap's input vector once and feeds it to KB FMAs whose weight is a constant
+ * offset into that copy (no per-channel branch or address in the hot loop). Lanes whose tap
+ * row or column lies in the padding are masked per tap (row mask & column mask, computed once
+ * per run); a tap vector is a plain load wherever the 16 elements lie inside x's buffer (all but
+ * the first and last plane's edge runs), else the per-lane gather of flat_tap. KB == 1 keeps
+ * RR independent sums (one per tap row) against FMA latency. Global: N * groups * blocks. */
+/* The tap loops of CONV_FLAT_FORWARD_C1 with tap vector LOAD (r, s in scope). */
+#define C1_OFF ((r * dh - pt) * W + s * dw - pl)
+#define C1_TAPS(KB, NA, RR, SS, LOAD)                                                                    \
+  {                                                                                             \
+    _Pragma("unroll") for (int r = 0; r < RR; r++)                                              \
+      _Pragma("unroll") for (int s = 0; s < SS; s++) {                                          \
+        const float16 v = LOAD;                                                                 \
+        _Pragma("unroll") for (int j = 0; j < KB; j++)                                          \
+          acc[j * NA + r % NA] = fma(v, (float16)(wp[j * RS + r * SS + s]), acc[j * NA + r % NA]); \
+      }                                                                                         \
+  }
+#define CONV_FLAT_FORWARD_C1(NAME, KB, RR, SS)                                                   \
+  __kernel void NAME(__global const float *restrict x, __global const float *restrict w,       \
+                     __global const float *restrict bias, __global float *restrict y, int C,    \
+                     int H, int W, int K, int pt, int pl, int dh, int dw, int groups, int flip, \
+                     int total, int has_bias, int act, float act_alpha, float beta, long xlen) {\
+    const int id = get_global_id(0);                                                            \
+    if (id >= total) return;                                                                    \
+    const int Kg = K / groups, kpg = (Kg + KB - 1) / KB;                                        \
+    const int n = id / (groups * kpg), gb = id % (groups * kpg);                                \
+    const int g = gb / kpg, k0 = g * Kg + (gb % kpg) * KB;                                      \
+    const int nk = min(KB, g * Kg + Kg - k0);                                                   \
+    const int HW = H * W, RS = RR * SS, NA = KB == 1 ? RR : 1;                                  \
+    const long xoff = ((long)n * C + g) * HW;                                                   \
+    __global const float *xg = x + xoff;                                                        \
+    __global float *yk = y + ((long)n * K + k0) * HW;                                           \
+    float wp[KB * RR * SS], b[KB];                                                              \
+    for (int j = 0; j < KB; j++) {                                                              \
+      b[j] = (has_bias && j < nk) ? bias[k0 + j] : 0.0f;                                        \
+      for (int t = 0; t < RS; t++)                                                              \
+        wp[j * RS + t] = j < nk ? w[(long)(k0 + j) * RS + (flip ? RS - 1 - t : t)] : 0.0f;      \
+    }                                                                                           \
+    const int off_lo = -pt * W - pl, off_hi = ((RR - 1) * dh - pt) * W + (SS - 1) * dw - pl;    \
+    int16 hv, wv;                                                                               \
+    flat_coords(0, W, &hv, &wv);                                                                \
+    for (int i0 = 0; i0 < HW; i0 += 16, flat_next(W, &hv, &wv)) {                               \
+      int16 cm[SS], rm[RR];                                                                     \
+      _Pragma("unroll") for (int s = 0; s < SS; s++) {                                          \
+        const int coff = s * dw - pl;                                                           \
+        cm[s] = (wv >= (int16)(-coff)) & (wv < (int16)(W - coff));                              \
+      }                                                                                         \
+      _Pragma("unroll") for (int r = 0; r < RR; r++) {                                          \
+        const int roff = r * dh - pt;                                                           \
+        rm[r] = (hv >= (int16)(-roff)) & (hv < (int16)(H - roff));                              \
+      }                                                                                         \
+      float16 acc[KB * (KB == 1 ? RR : 1)];                                                     \
+      _Pragma("unroll") for (int j = 0; j < KB * NA; j++) acc[j] = (float16)(0.0f);             \
+      __global const float *xr = xg + i0;                                                       \
+      if (xoff + i0 + off_lo >= 0 && xoff + i0 + 15 + off_hi < xlen) {                          \
+        /* every tap row exists for every lane (rows grow along the lanes) */                   \
+        if (hv.s0 - pt >= 0 && hv.sf + (RR - 1) * dh - pt < H)                                  \
+          C1_TAPS(KB, NA, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), cm[s]))               \
+        else                                                                                    \
+          C1_TAPS(KB, NA, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), rm[r] & cm[s]))       \
+      } else {                                                                                  \
+        C1_TAPS(KB, NA, RR, SS, flat_tap(xg, i0 + C1_OFF, HW, rm[r] & cm[s]))                            \
+      }                                                                                         \
+      const int cnt = min(16, HW - i0);                                                         \
+      _Pragma("unroll") for (int j = 0; j < KB; j++) {                                          \
+        float16 t = acc[j * NA];                                                                \
+        _Pragma("unroll") for (int a = 1; a < NA; a++) t += acc[j * NA + a];                    \
+        if (j < nk) flat_store(yk + (long)j * HW + i0, t, cnt, b[j], beta, act, act_alpha);    \
+      }                                                                                         \
+    }                                                                                           \
+  }
+
+CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k16_5x5_cpu, 16, 5, 5)
+CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k16_3x3_cpu, 16, 3, 3)
+CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k1_3x3_cpu, 1, 3, 3)
 
 /* Backward-filter: the work-item for (block of KB output channels of one group, input channel
  * cl of the group, filter row r, block of SB filter columns from s0) sums dy * x over images
@@ -255,3 +333,77 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_5x5_cpu, 8, 1, 5, 5, _Pragma("unroll"))
   }
 
 CONV_FLAT_BWD_FILTER(conv2d_flat_bwd_filter_k4_cpu, 4, 5)
+
+/* Copies an H x W plane (rows W apart) to dst (rows ld apart): vectors of 16, the last one of a
+ * row overlapping the one before it when W is not a multiple of 16; element by element below 16. */
+inline void band_copy_plane(__global const float *src, int H, int W, __local float *dst, int ld) {
+  for (int h = 0; h < H; h++) {
+    __global const float *s = src + (long)h * W;
+    __local float *d = dst + h * ld;
+    if (W >= 16) {
+      for (int w0 = 0; w0 + 16 <= W; w0 += 16) vstore16(vload16(0, s + w0), 0, d + w0);
+      if (W % 16) vstore16(vload16(0, s + W - 16), 0, d + W - 16);
+    } else {
+      for (int w = 0; w < W; w++) d[w] = s[w];
+    }
+  }
+}
+
+/* Backward-filter for one input channel per group (Cg == 1) and no row dilation, RR x SS taps:
+ * the work-item for output channel k sums dy[n, k] * x[n, g] over every image into RR*SS vector
+ * sums (all its taps). Per image it first copies x's plane into xl with its padding as zeros
+ * (rows pt + h, columns pl + w of rows Wp wide) and dy's plane into dyl (rows Wd wide, zeros past
+ * column W and row H), so the loops below need no masks, bounds checks or gathers: each chunk of
+ * 16 columns by a band of RB rows keeps its RB dy vectors in registers and loads each of the
+ * RB + RR - 1 input rows it touches once per tap column, feeding every (dy row, tap row) pair
+ * that meets there: RB + SS*(RB + RR - 1) loads for RB*RR*SS FMAs. The borders of xl and dyl are
+ * zeroed once; each image overwrites only the interiors. The sums are reduced over lanes in a
+ * fixed order at the end: deterministic, no atomics. Work-groups of one work-item, global K;
+ * xl holds (Hr + RR - 1) * Wp floats, dyl Hr * Wd (Hr: H rounded up to RB, Wd: W rounded up to
+ * 16, Wp = Wd + (SS - 1) * dw). */
+#define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS, RB)                                               \
+  __kernel void NAME(__global const float *restrict x, __global const float *restrict dy,      \
+                     __global float *restrict dw_out, int N, int C, int H, int W, int K,        \
+                     int pt, int pl, int dw, int groups, float beta, __local float *xl,         \
+                     __local float *dyl) {                                                      \
+    const int k = get_global_id(0);                                                             \
+    if (k >= K) return;                                                                         \
+    const int g = k / (K / groups), HW = H * W, RS = RR * SS;                                   \
+    const int Wd = (W + 15) / 16 * 16, Hr = (H + RB - 1) / RB * RB;                             \
+    const int Wp = Wd + (SS - 1) * dw, Hp = Hr + RR - 1;                                        \
+    for (int i = 0; i < Hp * Wp; i++) xl[i] = 0.0f;                                             \
+    for (int i = 0; i < Hr * Wd; i++) dyl[i] = 0.0f;                                            \
+    float16 acc[RR * SS];                                                                       \
+    _Pragma("unroll") for (int t = 0; t < RS; t++) acc[t] = (float16)(0.0f);                    \
+    for (int n = 0; n < N; n++) {                                                               \
+      band_copy_plane(x + ((long)n * C + g) * HW, H, W, xl + pt * Wp + pl, Wp);                 \
+      band_copy_plane(dy + ((long)n * K + k) * HW, H, W, dyl, Wd);                              \
+      for (int h0 = 0; h0 < Hr; h0 += RB) {                                                     \
+        for (int c0 = 0; c0 < Wd; c0 += 16) {                                                   \
+          float16 d[RB];                                                                        \
+          _Pragma("unroll") for (int j = 0; j < RB; j++)                                        \
+            d[j] = vload16(0, dyl + (h0 + j) * Wd + c0);                                        \
+          __local const float *xr = xl + h0 * Wp + c0;                                          \
+          _Pragma("unroll") for (int u = 0; u < RB + RR - 1; u++)                               \
+            _Pragma("unroll") for (int s = 0; s < SS; s++) {                                    \
+              const float16 v = vload16(0, xr + u * Wp + s * dw);                               \
+              _Pragma("unroll") for (int j = 0; j < RB; j++)                                    \
+                if (u - j >= 0 && u - j < RR)                                                   \
+                  acc[(u - j) * SS + s] = fma(d[j], v, acc[(u - j) * SS + s]);                  \
+            }                                                                                   \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    for (int t = 0; t < RS; t++) {                                                              \
+      const float16 a = acc[t];                                                                 \
+      const float8 a8 = a.lo + a.hi;                                                            \
+      const float4 a4 = a8.lo + a8.hi;                                                          \
+      const float2 a2 = a4.lo + a4.hi;                                                          \
+      const float v = a2.x + a2.y;                                                              \
+      __global float *o = dw_out + (long)k * RS + t;                                            \
+      *o = beta == 0.0f ? v : beta * *o + v;                                                    \
+    }                                                                                           \
+  }
+
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5, 4)
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3, 8)

@@ -9,10 +9,13 @@
 #define FLAT_PROGRAM "conv2d_direct"
 
 /* The kernels this file launches. */
-static clnn__kernel_ref k_flat_forward_k8_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k8_5x5_cpu");
+static clnn__kernel_ref k_flat_forward_c1_k16_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k16_5x5_cpu");
+static clnn__kernel_ref k_flat_forward_c1_k16_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k16_3x3_cpu");
+static clnn__kernel_ref k_flat_forward_c1_k1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k1_3x3_cpu");
 static clnn__kernel_ref k_flat_forward_k8_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k8_cpu");
-static clnn__kernel_ref k_flat_forward_k1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k1_3x3_cpu");
 static clnn__kernel_ref k_flat_forward_k1_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k1_cpu");
+static clnn__kernel_ref k_flat_bwd_filter_c1_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_5x5_cpu");
+static clnn__kernel_ref k_flat_bwd_filter_c1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_3x3_cpu");
 static clnn__kernel_ref k_flat_bwd_filter_k4_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_k4_cpu");
 
 int clnn__conv_flat_applies(const conv_geom *g) {
@@ -31,15 +34,31 @@ static clnn_status flat_run(clnn_context *ctx, clnn__kernel_ref *kernel, size_t 
            sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
 
 /* The forward kernel on input `in` [N, C, H, W] with weights w [K, C/groups, R, S] (flip: taps
- * reversed), paddings pt/pl, into out [N, K, H, W]. Blocks of 8 output channels share each
- * input vector when a group has several output channels, else 1. */
+ * reversed), paddings pt/pl, into out [N, K, H, W]. One input channel per group with 3x3 or 5x5
+ * taps: the unrolled c1 kernels, blocks of 16 output channels when a group has more than 8, else
+ * one (3x3 only); otherwise blocks of 8 output channels share each input vector when a group has
+ * several output channels, else 1. */
 static clnn_status flat_forward(clnn_context *ctx, int N, int C, int H, int W, int K, int R, int S,
                                 int pt, int pl, int dh, int dw, int G, int flip, cl_mem in,
                                 cl_mem w, cl_mem bias, int act, float alpha, float beta, cl_mem out) {
-  int Kg = K / G, kb = Kg >= 2 ? 8 : 1;
+  const int Cg = C / G, Kg = K / G;
+  clnn__kernel_ref *c1 = NULL;
+  if (Cg == 1 && R == 5 && S == 5 && Kg > 8) c1 = &k_flat_forward_c1_k16_5x5_cpu;
+  else if (Cg == 1 && R == 3 && S == 3 && Kg > 8) c1 = &k_flat_forward_c1_k16_3x3_cpu;
+  else if (Cg == 1 && R == 3 && S == 3 && Kg == 1) c1 = &k_flat_forward_c1_k1_3x3_cpu;
+  if (c1) {
+    const int kb = Kg > 8 ? 16 : 1;
+    size_t blocks = (size_t)N * G * ((Kg + kb - 1) / kb);
+    return FLAT_RUN(ctx, c1, blocks, CLNN_ARG_MEM(in), CLNN_ARG_MEM(w), CLNN_ARG_MEM(bias),
+                    CLNN_ARG_MEM(out), CLNN_ARG_INT(C), CLNN_ARG_INT(H), CLNN_ARG_INT(W),
+                    CLNN_ARG_INT(K), CLNN_ARG_INT(pt), CLNN_ARG_INT(pl), CLNN_ARG_INT(dh),
+                    CLNN_ARG_INT(dw), CLNN_ARG_INT(G), CLNN_ARG_INT(flip), CLNN_ARG_INT(blocks),
+                    CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
+                    CLNN_ARG_FLOAT(beta), CLNN_ARG_LONG((long long)N * C * H * W));
+  }
+  int kb = Kg >= 2 ? 8 : 1;
   size_t blocks = (size_t)N * G * ((Kg + kb - 1) / kb);
-  clnn__kernel_ref *kernel = kb == 8 ? (R == 5 && S == 5 ? &k_flat_forward_k8_5x5_cpu : &k_flat_forward_k8_cpu)
-                               : (R == 3 && S == 3 ? &k_flat_forward_k1_3x3_cpu : &k_flat_forward_k1_cpu);
+  clnn__kernel_ref *kernel = kb == 8 ? &k_flat_forward_k8_cpu : &k_flat_forward_k1_cpu;
   return FLAT_RUN(ctx, kernel, blocks,
                   CLNN_ARG_MEM(in), CLNN_ARG_MEM(w), CLNN_ARG_MEM(bias), CLNN_ARG_MEM(out),
                   CLNN_ARG_INT(C), CLNN_ARG_INT(H), CLNN_ARG_INT(W), CLNN_ARG_INT(K), CLNN_ARG_INT(R),
@@ -72,6 +91,18 @@ clnn_status clnn__conv_flat_backward_data(clnn_context *ctx, const conv_geom *g,
  * channels: with one (depthwise) conv2d_dw_backward_filter_cpu measured 1.8x faster. */
 clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw) {
+  if (g->Cg == 1 && g->dh == 1 && g->R == g->S && (g->R == 5 || g->R == 3)) {
+    /* the c1 kernels' padded planes in local memory (see cl/conv2d_direct.cl) */
+    const size_t rb = g->R == 5 ? 4 : 8, wd = ((size_t)g->W + 15) / 16 * 16;
+    const size_t hr = ((size_t)g->H + rb - 1) / rb * rb, wp = wd + (size_t)(g->S - 1) * g->dw;
+    const size_t xl = (hr + g->R - 1) * wp * sizeof(float), dyl = hr * wd * sizeof(float);
+    if (xl + dyl <= ctx->info.local_mem_bytes / 2)
+      return FLAT_RUN(ctx, g->R == 5 ? &k_flat_bwd_filter_c1_5x5_cpu : &k_flat_bwd_filter_c1_3x3_cpu,
+                      (size_t)g->K, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw),
+                      CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W),
+                      CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dw),
+                      CLNN_ARG_INT(g->G), CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(dyl));
+  }
   const int kb = 4, sb = 5;
   size_t items = (size_t)g->G * ((g->Kg + kb - 1) / kb) * g->Cg * g->R * ((g->S + sb - 1) / sb);
   return FLAT_RUN(ctx, &k_flat_bwd_filter_k4_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
