@@ -19,6 +19,10 @@
  * Sums run in a fixed order inside one work-item: deterministic, no atomics, no local memory.
  * cl/common.h is prepended by the runtime. */
 
+/* A float16 at any float-aligned address: a single unaligned vector store where vstore16 may
+ * be split into pieces by the compiler's library. */
+typedef float16 float16_unaligned __attribute__((aligned(4)));
+
 #define FLAT_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 
 /* Row and column of the 16 pixels of the run starting at flat index i0 of a W-wide plane. */
@@ -192,13 +196,13 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
  * RR independent sums (one per tap row) against FMA latency. Global: N * groups * blocks. */
 /* The tap loops of CONV_FLAT_FORWARD_C1 with tap vector LOAD (r, s in scope). */
 #define C1_OFF ((r * dh - pt) * W + s * dw - pl)
-#define C1_TAPS(KB, NA, RR, SS, LOAD)                                                                    \
+#define C1_TAPS(KB, RR, SS, LOAD)                                                                        \
   {                                                                                             \
     _Pragma("unroll") for (int r = 0; r < RR; r++)                                              \
       _Pragma("unroll") for (int s = 0; s < SS; s++) {                                          \
         const float16 v = LOAD;                                                                 \
         _Pragma("unroll") for (int j = 0; j < KB; j++)                                          \
-          acc[j * NA + r % NA] = fma(v, (float16)(wp[j * RS + r * SS + s]), acc[j * NA + r % NA]); \
+          acc[j] = fma(v, (float16)(wp[j * RS + r * SS + s]), acc[j]);                          \
       }                                                                                         \
   }
 #define CONV_FLAT_FORWARD_C1(NAME, KB, RR, SS)                                                   \
@@ -212,7 +216,9 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
     const int n = id / (groups * kpg), gb = id % (groups * kpg);                                \
     const int g = gb / kpg, k0 = g * Kg + (gb % kpg) * KB;                                      \
     const int nk = min(KB, g * Kg + Kg - k0);                                                   \
-    const int HW = H * W, RS = RR * SS, NA = KB == 1 ? RR : 1;                                  \
+    const int HW = H * W, RS = RR * SS;                                                         \
+    const int relu = act == CLNN_ACT_ID_RELU, plain = beta == 0.0f &&                           \
+                     (act == CLNN_ACT_ID_IDENTITY || relu);                                     \
     const long xoff = ((long)n * C + g) * HW;                                                   \
     __global const float *xg = x + xoff;                                                        \
     __global float *yk = y + ((long)n * K + k0) * HW;                                           \
@@ -235,30 +241,34 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
         const int roff = r * dh - pt;                                                           \
         rm[r] = (hv >= (int16)(-roff)) & (hv < (int16)(H - roff));                              \
       }                                                                                         \
-      float16 acc[KB * (KB == 1 ? RR : 1)];                                                     \
-      _Pragma("unroll") for (int j = 0; j < KB * NA; j++) acc[j] = (float16)(0.0f);             \
+      float16 acc[KB];                                                                          \
+      _Pragma("unroll") for (int j = 0; j < KB; j++) acc[j] = (float16)(0.0f);                  \
       __global const float *xr = xg + i0;                                                       \
       if (xoff + i0 + off_lo >= 0 && xoff + i0 + 15 + off_hi < xlen) {                          \
         /* every tap row exists for every lane (rows grow along the lanes) */                   \
         if (hv.s0 - pt >= 0 && hv.sf + (RR - 1) * dh - pt < H)                                  \
-          C1_TAPS(KB, NA, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), cm[s]))               \
+          C1_TAPS(KB, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), cm[s]))               \
         else                                                                                    \
-          C1_TAPS(KB, NA, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), rm[r] & cm[s]))       \
+          C1_TAPS(KB, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), rm[r] & cm[s]))       \
       } else {                                                                                  \
-        C1_TAPS(KB, NA, RR, SS, flat_tap(xg, i0 + C1_OFF, HW, rm[r] & cm[s]))                            \
+        C1_TAPS(KB, RR, SS, flat_tap(xg, i0 + C1_OFF, HW, rm[r] & cm[s]))                            \
       }                                                                                         \
       const int cnt = min(16, HW - i0);                                                         \
-      _Pragma("unroll") for (int j = 0; j < KB; j++) {                                          \
-        float16 t = acc[j * NA];                                                                \
-        _Pragma("unroll") for (int a = 1; a < NA; a++) t += acc[j * NA + a];                    \
-        if (j < nk) flat_store(yk + (long)j * HW + i0, t, cnt, b[j], beta, act, act_alpha);    \
+      if (plain && cnt == 16) { /* whole vectors, no beta, no act but ReLU */                   \
+        _Pragma("unroll") for (int j = 0; j < KB; j++) {                                        \
+          float16 o = acc[j] + (float16)(b[j]);                                                 \
+          if (relu) o = fmax(o, (float16)(0.0f));                                               \
+          if (j < nk) *(__global float16_unaligned *)(yk + (long)j * HW + i0) = o;              \
+        }                                                                                       \
+      } else {                                                                                  \
+        for (int j = 0; j < nk; j++)                                                            \
+          flat_store(yk + (long)j * HW + i0, acc[j], cnt, b[j], beta, act, act_alpha);         \
       }                                                                                         \
     }                                                                                           \
   }
 
 CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k16_5x5_cpu, 16, 5, 5)
 CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k16_3x3_cpu, 16, 3, 3)
-CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k1_3x3_cpu, 1, 3, 3)
 
 /* Backward-filter: the work-item for (block of KB output channels of one group, input channel
  * cl of the group, filter row r, block of SB filter columns from s0) sums dy * x over images
@@ -334,6 +344,13 @@ CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k1_3x3_cpu, 1, 3, 3)
 
 CONV_FLAT_BWD_FILTER(conv2d_flat_bwd_filter_k4_cpu, 4, 5)
 
+/* dst[0 .. n) = 0, in vectors of 16 then floats. */
+inline void band_zero(__local float *dst, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) *(__local float16_unaligned *)(dst + i) = (float16)(0.0f);
+  for (; i < n; i++) dst[i] = 0.0f;
+}
+
 /* Copies an H x W plane (rows W apart) to dst (rows ld apart): vectors of 16, the last one of a
  * row overlapping the one before it when W is not a multiple of 16; element by element below 16. */
 inline void band_copy_plane(__global const float *src, int H, int W, __local float *dst, int ld) {
@@ -341,13 +358,95 @@ inline void band_copy_plane(__global const float *src, int H, int W, __local flo
     __global const float *s = src + (long)h * W;
     __local float *d = dst + h * ld;
     if (W >= 16) {
-      for (int w0 = 0; w0 + 16 <= W; w0 += 16) vstore16(vload16(0, s + w0), 0, d + w0);
-      if (W % 16) vstore16(vload16(0, s + W - 16), 0, d + W - 16);
+      for (int w0 = 0; w0 + 16 <= W; w0 += 16) *(__local float16_unaligned *)(d + w0) = vload16(0, s + w0);
+      if (W % 16) *(__local float16_unaligned *)(d + W - 16) = vload16(0, s + W - 16);
     } else {
       for (int w = 0; w < W; w++) d[w] = s[w];
     }
   }
 }
+
+/* d[keep .. cnt) = act(beta*d + v + b), lanes below keep left as they are (cnt <= 16; beta == 0
+ * never reads d except to keep lanes). */
+inline void band_store(__global float *d, float16 v, int keep, int cnt, float b, float beta,
+                       int act, float alpha) {
+  if (cnt == 16 && (act == CLNN_ACT_ID_IDENTITY || act == CLNN_ACT_ID_RELU)) {
+    const float16 old = (beta != 0.0f || keep > 0) ? vload16(0, d) : (float16)(0.0f);
+    if (beta != 0.0f) v = (float16)(beta) * old + v;
+    v += (float16)(b);
+    if (act == CLNN_ACT_ID_RELU) v = fmax(v, (float16)(0.0f));
+    if (keep > 0) v = select(old, v, FLAT_LANES >= (int16)(keep));
+    *(__global float16_unaligned *)d = v;
+    return;
+  }
+  float t[16];
+  vstore16(v, 0, t);
+  for (int l = keep; l < cnt; l++) {
+    float u = t[l];
+    if (beta != 0.0f) u = beta * d[l] + u;
+    d[l] = clnn_act_apply(act, alpha, u + b);
+  }
+}
+
+/* Depthwise forward (one input and one output channel per group) without row dilation, RR x SS
+ * taps: the work-item for plane (n, g) copies x's plane into xl with its padding as zeros (as
+ * the c1 backward-filter below does) and computes the output in chunks of 16 columns by bands
+ * of RB rows: each of the RB + RR - 1 input rows of a band is loaded once per tap column and
+ * feeds the RB output rows it meets, RB*RR*SS FMAs for SS*(RB + RR - 1) loads, no masks. Rows of
+ * 16 or more columns end with a chunk at W - 16 whose lanes the previous chunk stored are kept;
+ * narrower rows store their first W lanes. flip = 1 reverses the taps (backward-data as a
+ * forward pass). Work-groups of one work-item, global N * groups; xl as for the backward-filter
+ * (Hr + RR - 1 rows of Wp floats, Hr = H rounded up to RB). */
+#define CONV_BAND_DW_FORWARD(NAME, RR, SS, RB)                                                  \
+  __kernel void NAME(__global const float *restrict x, __global const float *restrict w,       \
+                     __global const float *restrict bias, __global float *restrict y, int H,    \
+                     int W, int pt, int pl, int dw, int groups, int flip, int total,            \
+                     int has_bias, int act, float act_alpha, float beta, __local float *xl) {   \
+    const int id = get_global_id(0);                                                            \
+    if (id >= total) return;                                                                    \
+    const int g = id % groups, HW = H * W, RS = RR * SS;                                        \
+    const int Wd = (W + 15) / 16 * 16, Hr = (H + RB - 1) / RB * RB;                             \
+    const int Wp = Wd + (SS - 1) * dw, Hp = Hr + RR - 1;                                        \
+    float wp[RR * SS];                                                                          \
+    _Pragma("unroll") for (int t = 0; t < RS; t++) wp[t] = w[(long)g * RS + (flip ? RS - 1 - t : t)]; \
+    const float b = has_bias ? bias[g] : 0.0f;                                                  \
+    band_zero(xl, Hp * Wp);                                                                     \
+    band_copy_plane(x + (long)id * HW, H, W, xl + pt * Wp + pl, Wp);                            \
+    __global float *yp = y + (long)id * HW;                                                     \
+    const int relu = act == CLNN_ACT_ID_RELU, plain = beta == 0.0f && W >= 16 &&                \
+                     (act == CLNN_ACT_ID_IDENTITY || relu);                                     \
+    for (int h0 = 0; h0 < Hr; h0 += RB) {                                                       \
+      for (int c = 0; c < W; c += 16) {                                                         \
+        const int c0 = W >= 16 ? min(c, W - 16) : 0;                                            \
+        float16 acc[RB * RR]; /* one sum per (output row, tap row): short FMA chains */         \
+        _Pragma("unroll") for (int j = 0; j < RB * RR; j++) acc[j] = (float16)(0.0f);           \
+        __local const float *xr = xl + h0 * Wp + c0;                                            \
+        _Pragma("unroll") for (int u = 0; u < RB + RR - 1; u++)                                 \
+          _Pragma("unroll") for (int s = 0; s < SS; s++) {                                      \
+            const float16 v = vload16(0, xr + u * Wp + s * dw);                                 \
+            _Pragma("unroll") for (int j = 0; j < RB; j++)                                      \
+              if (u - j >= 0 && u - j < RR)                                                     \
+                acc[j * RR + u - j] = fma(v, (float16)(wp[(u - j) * SS + s]), acc[j * RR + u - j]); \
+          }                                                                                     \
+        _Pragma("unroll") for (int j = 0; j < RB; j++) {                                        \
+          _Pragma("unroll") for (int r = 1; r < RR; r++) acc[j * RR] += acc[j * RR + r];        \
+        }                                                                                       \
+        if (plain && c == c0 && h0 + RB <= H) { /* whole vectors, no beta, no act but ReLU */  \
+          _Pragma("unroll") for (int j = 0; j < RB; j++) {                                      \
+            float16 o = acc[j * RR] + (float16)(b);                                             \
+            if (relu) o = fmax(o, (float16)(0.0f));                                             \
+            *(__global float16_unaligned *)(yp + (h0 + j) * W + c0) = o;                        \
+          }                                                                                     \
+        } else {                                                                                \
+          for (int j = 0; j < RB && h0 + j < H; j++)                                            \
+            band_store(yp + (h0 + j) * W + c0, acc[j * RR], c - c0, min(16, W - c0), b, beta,   \
+                       act, act_alpha);                                                         \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+  }
+
+CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
 
 /* Backward-filter for one input channel per group (Cg == 1) and no row dilation, RR x SS taps:
  * the work-item for output channel k sums dy[n, k] * x[n, g] over every image into RR*SS vector
@@ -371,8 +470,8 @@ inline void band_copy_plane(__global const float *src, int H, int W, __local flo
     const int g = k / (K / groups), HW = H * W, RS = RR * SS;                                   \
     const int Wd = (W + 15) / 16 * 16, Hr = (H + RB - 1) / RB * RB;                             \
     const int Wp = Wd + (SS - 1) * dw, Hp = Hr + RR - 1;                                        \
-    for (int i = 0; i < Hp * Wp; i++) xl[i] = 0.0f;                                             \
-    for (int i = 0; i < Hr * Wd; i++) dyl[i] = 0.0f;                                            \
+    band_zero(xl, Hp * Wp);                                                                     \
+    band_zero(dyl, Hr * Wd);                                                                    \
     float16 acc[RR * SS];                                                                       \
     _Pragma("unroll") for (int t = 0; t < RS; t++) acc[t] = (float16)(0.0f);                    \
     for (int n = 0; n < N; n++) {                                                               \

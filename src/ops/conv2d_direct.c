@@ -11,7 +11,7 @@
 /* The kernels this file launches. */
 static clnn__kernel_ref k_flat_forward_c1_k16_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k16_5x5_cpu");
 static clnn__kernel_ref k_flat_forward_c1_k16_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k16_3x3_cpu");
-static clnn__kernel_ref k_flat_forward_c1_k1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k1_3x3_cpu");
+static clnn__kernel_ref k_band_dw_forward_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_dw_forward_3x3_cpu");
 static clnn__kernel_ref k_flat_forward_k8_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k8_cpu");
 static clnn__kernel_ref k_flat_forward_k1_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k1_cpu");
 static clnn__kernel_ref k_flat_bwd_filter_c1_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_5x5_cpu");
@@ -42,12 +42,24 @@ static clnn_status flat_forward(clnn_context *ctx, int N, int C, int H, int W, i
                                 int pt, int pl, int dh, int dw, int G, int flip, cl_mem in,
                                 cl_mem w, cl_mem bias, int act, float alpha, float beta, cl_mem out) {
   const int Cg = C / G, Kg = K / G;
+  if (Cg == 1 && Kg == 1 && R == 3 && S == 3 && dh == 1) {
+    /* the band kernel's padded plane in local memory (see cl/conv2d_direct.cl) */
+    const size_t rb = 8, wd = ((size_t)W + 15) / 16 * 16, hr = ((size_t)H + rb - 1) / rb * rb;
+    const size_t xl = (hr + R - 1) * (wd + (size_t)(S - 1) * dw) * sizeof(float);
+    const size_t planes = (size_t)N * G;
+    if (xl <= ctx->info.local_mem_bytes / 2)
+      return FLAT_RUN(ctx, &k_band_dw_forward_3x3_cpu, planes, CLNN_ARG_MEM(in), CLNN_ARG_MEM(w),
+                      CLNN_ARG_MEM(bias), CLNN_ARG_MEM(out), CLNN_ARG_INT(H), CLNN_ARG_INT(W),
+                      CLNN_ARG_INT(pt), CLNN_ARG_INT(pl), CLNN_ARG_INT(dw), CLNN_ARG_INT(G),
+                      CLNN_ARG_INT(flip), CLNN_ARG_INT(planes), CLNN_ARG_INT(bias != NULL),
+                      CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta),
+                      CLNN_ARG_LOCAL(xl));
+  }
   clnn__kernel_ref *c1 = NULL;
   if (Cg == 1 && R == 5 && S == 5 && Kg > 8) c1 = &k_flat_forward_c1_k16_5x5_cpu;
   else if (Cg == 1 && R == 3 && S == 3 && Kg > 8) c1 = &k_flat_forward_c1_k16_3x3_cpu;
-  else if (Cg == 1 && R == 3 && S == 3 && Kg == 1) c1 = &k_flat_forward_c1_k1_3x3_cpu;
   if (c1) {
-    const int kb = Kg > 8 ? 16 : 1;
+    const int kb = 16;
     size_t blocks = (size_t)N * G * ((Kg + kb - 1) / kb);
     return FLAT_RUN(ctx, c1, blocks, CLNN_ARG_MEM(in), CLNN_ARG_MEM(w), CLNN_ARG_MEM(bias),
                     CLNN_ARG_MEM(out), CLNN_ARG_INT(C), CLNN_ARG_INT(H), CLNN_ARG_INT(W),
