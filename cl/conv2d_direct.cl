@@ -450,17 +450,16 @@ CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
 
 /* Backward-filter for one input channel per group (Cg == 1) and no row dilation, RR x SS taps:
  * the work-item for output channel k sums dy[n, k] * x[n, g] over every image into RR*SS vector
- * sums (all its taps). Per image it first copies x's plane into xl with its padding as zeros
- * (rows pt + h, columns pl + w of rows Wp wide) and dy's plane into dyl (rows Wd wide, zeros past
- * column W and row H), so the loops below need no masks, bounds checks or gathers: each chunk of
- * 16 columns by a band of RB rows keeps its RB dy vectors in registers and loads each of the
- * RB + RR - 1 input rows it touches once per tap column, feeding every (dy row, tap row) pair
- * that meets there: RB + SS*(RB + RR - 1) loads for RB*RR*SS FMAs. The borders of xl and dyl are
- * zeroed once; each image overwrites only the interiors. The sums are reduced over lanes in a
- * fixed order at the end: deterministic, no atomics. Work-groups of one work-item, global K;
- * xl holds (Hr + RR - 1) * Wp floats, dyl Hr * Wd (Hr: H rounded up to RB, Wd: W rounded up to
+ * sums (all its taps). Per image it first copies x's plane into xl (rows Wp wide, columns at
+ * pl + w, zeros around) and dy's plane into dyl (rows Wd wide, zeros past column W, RR - 1 zero
+ * rows above and below), so the loops need no masks, bounds checks or gathers. Then, per chunk
+ * of 16 columns, each input row u is loaded once per tap column (SS vectors kept in registers)
+ * and meets the RR dy rows u + pt - r, one load each: SS + RR loads for RR*SS FMAs. The borders
+ * of xl and dyl are zeroed once; each image overwrites only the interiors. The sums are reduced
+ * over lanes in a fixed order at the end: deterministic, no atomics. Work-groups of one
+ * work-item, global K; xl holds H * Wp floats, dyl (H + 2*(RR - 1)) * Wd (Wd: W rounded up to
  * 16, Wp = Wd + (SS - 1) * dw). */
-#define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS, RB)                                               \
+#define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS)                                                   \
   __kernel void NAME(__global const float *restrict x, __global const float *restrict dy,      \
                      __global float *restrict dw_out, int N, int C, int H, int W, int K,        \
                      int pt, int pl, int dw, int groups, float beta, __local float *xl,         \
@@ -468,28 +467,25 @@ CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
     const int k = get_global_id(0);                                                             \
     if (k >= K) return;                                                                         \
     const int g = k / (K / groups), HW = H * W, RS = RR * SS;                                   \
-    const int Wd = (W + 15) / 16 * 16, Hr = (H + RB - 1) / RB * RB;                             \
-    const int Wp = Wd + (SS - 1) * dw, Hp = Hr + RR - 1;                                        \
-    band_zero(xl, Hp * Wp);                                                                     \
-    band_zero(dyl, Hr * Wd);                                                                    \
+    const int Wd = (W + 15) / 16 * 16, Wp = Wd + (SS - 1) * dw;                                 \
+    band_zero(xl, H * Wp);                                                                      \
+    band_zero(dyl, (H + 2 * (RR - 1)) * Wd);                                                    \
     float16 acc[RR * SS];                                                                       \
     _Pragma("unroll") for (int t = 0; t < RS; t++) acc[t] = (float16)(0.0f);                    \
     for (int n = 0; n < N; n++) {                                                               \
-      band_copy_plane(x + ((long)n * C + g) * HW, H, W, xl + pt * Wp + pl, Wp);                 \
-      band_copy_plane(dy + ((long)n * K + k) * HW, H, W, dyl, Wd);                              \
-      for (int h0 = 0; h0 < Hr; h0 += RB) {                                                     \
-        for (int c0 = 0; c0 < Wd; c0 += 16) {                                                   \
-          float16 d[RB];                                                                        \
-          _Pragma("unroll") for (int j = 0; j < RB; j++)                                        \
-            d[j] = vload16(0, dyl + (h0 + j) * Wd + c0);                                        \
-          __local const float *xr = xl + h0 * Wp + c0;                                          \
-          _Pragma("unroll") for (int u = 0; u < RB + RR - 1; u++)                               \
-            _Pragma("unroll") for (int s = 0; s < SS; s++) {                                    \
-              const float16 v = vload16(0, xr + u * Wp + s * dw);                               \
-              _Pragma("unroll") for (int j = 0; j < RB; j++)                                    \
-                if (u - j >= 0 && u - j < RR)                                                   \
-                  acc[(u - j) * SS + s] = fma(d[j], v, acc[(u - j) * SS + s]);                  \
-            }                                                                                   \
+      band_copy_plane(x + ((long)n * C + g) * HW, H, W, xl + pl, Wp);                           \
+      band_copy_plane(dy + ((long)n * K + k) * HW, H, W, dyl + (RR - 1) * Wd, Wd);              \
+      for (int c0 = 0; c0 < Wd; c0 += 16) {                                                     \
+        for (int u = 0; u < H; u++) {                                                           \
+          float16 xv[SS];                                                                       \
+          _Pragma("unroll") for (int s = 0; s < SS; s++)                                        \
+            xv[s] = vload16(0, xl + u * Wp + c0 + s * dw);                                      \
+          __local const float *dr = dyl + (u + pt + RR - 1) * Wd + c0;                          \
+          _Pragma("unroll") for (int r = 0; r < RR; r++) {                                      \
+            const float16 d = vload16(0, dr - r * Wd);                                          \
+            _Pragma("unroll") for (int s = 0; s < SS; s++)                                      \
+              acc[r * SS + s] = fma(d, xv[s], acc[r * SS + s]);                                 \
+          }                                                                                     \
         }                                                                                       \
       }                                                                                         \
     }                                                                                           \
@@ -504,5 +500,5 @@ CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
     }                                                                                           \
   }
 
-CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5, 4)
-CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3, 8)
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5)
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3)

@@ -105,9 +105,9 @@ clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *
                                             cl_mem dy, float beta, cl_mem dw) {
   if (g->Cg == 1 && g->dh == 1 && g->R == g->S && (g->R == 5 || g->R == 3)) {
     /* the c1 kernels' padded planes in local memory (see cl/conv2d_direct.cl) */
-    const size_t rb = g->R == 5 ? 4 : 8, wd = ((size_t)g->W + 15) / 16 * 16;
-    const size_t hr = ((size_t)g->H + rb - 1) / rb * rb, wp = wd + (size_t)(g->S - 1) * g->dw;
-    const size_t xl = (hr + g->R - 1) * wp * sizeof(float), dyl = hr * wd * sizeof(float);
+    const size_t wd = ((size_t)g->W + 15) / 16 * 16, wp = wd + (size_t)(g->S - 1) * g->dw;
+    const size_t xl = (size_t)g->H * wp * sizeof(float);
+    const size_t dyl = ((size_t)g->H + 2 * (size_t)(g->R - 1)) * wd * sizeof(float);
     if (xl + dyl <= ctx->info.local_mem_bytes / 2)
       return FLAT_RUN(ctx, g->R == 5 ? &k_flat_bwd_filter_c1_5x5_cpu : &k_flat_bwd_filter_c1_3x3_cpu,
                       (size_t)g->K, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw),
