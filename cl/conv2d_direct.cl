@@ -1,23 +1,31 @@
-/* cl/conv2d_direct.cl — direct convolution on whole planes for CPU devices ("flat" kernels), used
- * by src/ops/conv2d_direct.c for stride 1 with an output as large as the input (P == H, Q == W:
- * "same" padding, any dilation):
- *   conv2d_flat_forward_k{1,8}[_RxS]_cpu  y = act(beta*y + conv(x, w) + bias), blocks of 1 or 8
- *                                         output channels of one group per work-item (_3x3,
- *                                         _5x5: tap loops unrolled for that filter size)
- *   conv2d_flat_bwd_filter_k4_cpu         dw = beta*dw + sum over n, pixels of dy * x, blocks of
- *                                         4 output channels by 5 filter columns
+/* cl/conv2d_direct.cl — direct convolution for CPU devices, used by src/ops/conv2d_direct.c for
+ * stride 1 with an output as large as the input (P == H, Q == W: "same" padding, any dilation):
+ *   conv2d_flat_forward_k{1,8}_cpu         y = act(beta*y + conv(x, w) + bias), blocks of 1 or 8
+ *                                          output channels of one group per work-item, any taps
+ *   conv2d_flat_forward_c1_k16_{5x5,3x3}_cpu  the same for one input channel per group (LeNet's
+ *                                          and the digits / MNIST examples' first layers): blocks
+ *                                          of 16 output channels, weights in private memory
+ *   conv2d_band_dw_forward_3x3_cpu         depthwise 3x3 on a zero-padded copy of the plane in
+ *                                          local memory, bands of 8 output rows
+ *   conv2d_flat_bwd_filter_k4_cpu          dw = beta*dw + sum over n, pixels of dy * x, blocks of
+ *                                          4 output channels by 5 filter columns
+ *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  the same for one input channel per group: one output
+ *                                          channel's every tap per work-item, padded planes in
+ *                                          local memory
  * Backward-data of a convolution with one input channel per group (depthwise, LeNet's first
  * layer) is the forward kernel run on dy with the taps flipped (flip = 1, paddings mirrored).
  *
- * A plane of H*W pixels is walked as flat runs of 16 consecutive pixels (one float16; rows of
- * any width, several rows per vector on narrow planes, no partial row chunks). Output pixel i
- * reads input pixel i + (r*dh - pt)*W + s*dw - pl for tap (r, s) wherever that tap's row and
- * column exist, so each tap is one vector load (a per-lane gather only in the first and last
- * few runs of a plane, where a load would leave the plane) and one lane mask. Each loaded
- * vector feeds the FMAs of every output channel of the block (register blocking along K), and
- * in backward-filter each dy vector feeds every tap of the block (blocking along S).
- * Sums run in a fixed order inside one work-item: deterministic, no atomics, no local memory.
- * cl/common.h is prepended by the runtime. */
+ * The flat kernels walk a plane of H*W pixels as flat runs of 16 consecutive pixels (one
+ * float16; rows of any width, several rows per vector on narrow planes, no partial row chunks).
+ * Output pixel i reads input pixel i + (r*dh - pt)*W + s*dw - pl for tap (r, s) wherever that
+ * tap's row and column exist, so each tap is one vector load (a per-lane gather only where a load
+ * would leave the buffer or, for the older kernels, the plane) and one lane mask. Each loaded
+ * vector feeds the FMAs of every output channel of the block (register blocking along K), and in
+ * backward-filter each dy vector feeds every tap of the block (blocking along S). The band and
+ * padded-plane kernels copy the plane into local memory with its padding as zeros first, so
+ * their loops need no masks. Sums run in a fixed order inside one work-item: deterministic, no
+ * atomics. Every work-group is one work-item (PoCL runs each as one task). cl/common.h is
+ * prepended by the runtime. */
 
 /* A float16 at any float-aligned address: a single unaligned vector store where vstore16 may
  * be split into pieces by the compiler's library. */

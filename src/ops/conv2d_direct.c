@@ -1,9 +1,11 @@
-/* src/ops/conv2d_direct.c — host side of the whole-plane direct convolution kernels for CPU
- * devices (cl/conv2d_direct.cl), which src/ops/conv2d.c picks for CLNN_CONV_ALGO_DIRECT on CPU
- * devices when the shape allows (stride 1, output plane the size of the input) and for AUTO on
- * the shapes where they measured fastest (see resolve_algo there). Arguments are checked by the
+/* src/ops/conv2d_direct.c — host side of the direct convolution kernels for CPU devices
+ * (cl/conv2d_direct.cl), which src/ops/conv2d.c picks for CLNN_CONV_ALGO_DIRECT on CPU devices
+ * when the shape allows (stride 1, output plane the size of the input) and for AUTO on the
+ * shapes where they measured fastest (see resolve_algo there). Arguments are checked by the
  * caller; these only launch. Each work-item owns whole output planes (or filter taps), so
- * work-groups are single work-items: PoCL runs each as one task spread over the cores. */
+ * work-groups are single work-items: PoCL runs each as one task spread over the cores. The
+ * kernels that keep a padded plane in local memory run where it fits half the device's local
+ * memory (PoCL: 1 MiB), else the flat kernels do. */
 #include "conv2d_direct.h"
 
 #define FLAT_PROGRAM "conv2d_direct"
@@ -34,10 +36,16 @@ static clnn_status flat_run(clnn_context *ctx, clnn__kernel_ref *kernel, size_t 
            sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
 
 /* The forward kernel on input `in` [N, C, H, W] with weights w [K, C/groups, R, S] (flip: taps
- * reversed), paddings pt/pl, into out [N, K, H, W]. One input channel per group with 3x3 or 5x5
- * taps: the unrolled c1 kernels, blocks of 16 output channels when a group has more than 8, else
- * one (3x3 only); otherwise blocks of 8 output channels share each input vector when a group has
- * several output channels, else 1. */
+ * reversed), paddings pt/pl, into out [N, K, H, W]:
+ *  - depthwise 3x3 without row dilation: the band kernel (conv_dw3x3, 2x144x56x56, under load
+ *    ~9 on the 2-core Zen guest: 0.38-0.42 ms against 0.44-0.90 ms for the flat one-channel
+ *    kernel it replaces; its flipped backward-data 0.38 vs 0.45-0.77 ms);
+ *  - one input channel per group, 3x3 or 5x5, more than 8 output channels per group (so a
+ *    16-channel block wastes less than half its FMAs): the c1 kernels (conv_lenet5x5, 64x1x28x28
+ *    -> 32: 0.95-1.0 ms against 2.1-2.7 ms for the 8-channel kernel with unrolled 5x5 taps it
+ *    replaces, same load);
+ *  - otherwise blocks of 8 output channels share each input vector when a group has several
+ *    output channels, else 1. */
 static clnn_status flat_forward(clnn_context *ctx, int N, int C, int H, int W, int K, int R, int S,
                                 int pt, int pl, int dh, int dw, int G, int flip, cl_mem in,
                                 cl_mem w, cl_mem bias, int act, float alpha, float beta, cl_mem out) {
@@ -98,9 +106,12 @@ clnn_status clnn__conv_flat_backward_data(clnn_context *ctx, const conv_geom *g,
                       beta, dx);
 }
 
-/* Work-items: groups * K-blocks * Cg * R * S-blocks, blocks of 4 output channels by 5 taps (each
- * dy vector feeds 5 taps, each x vector 4 channels). Used where a group has several output
- * channels: with one (depthwise) conv2d_dw_backward_filter_cpu measured 1.8x faster. */
+/* One input channel per group, 3x3 or 5x5, no row dilation: one work-item per output channel
+ * with every tap's sum in registers over padded planes in local memory (conv_lenet5x5 1.2-1.7 ms
+ * against 2.7-2.8 ms for the blocked kernel below, under load ~9). Otherwise work-items: groups *
+ * K-blocks * Cg * R * S-blocks, blocks of 4 output channels by 5 taps (each dy vector feeds 5
+ * taps, each x vector 4 channels). Used where a group has several output channels: with one
+ * (depthwise) conv2d_dw_backward_filter_cpu measured 1.8x faster. */
 clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw) {
   if (g->Cg == 1 && g->dh == 1 && g->R == g->S && (g->R == 5 || g->R == 3)) {
