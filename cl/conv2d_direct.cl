@@ -439,11 +439,14 @@ inline void band_store(__global float *d, float16 v, int keep, int cnt, float b,
         _Pragma("unroll") for (int j = 0; j < RB; j++) {                                        \
           _Pragma("unroll") for (int r = 1; r < RR; r++) acc[j * RR] += acc[j * RR + r];        \
         }                                                                                       \
-        if (plain && c == c0 && h0 + RB <= H) { /* whole vectors, no beta, no act but ReLU */  \
+        if (plain && h0 + RB <= H) { /* whole vectors, no beta, no act but ReLU */            \
+          const int16 fresh = FLAT_LANES >= (int16)(c - c0); /* lanes the last chunk adds */   \
           _Pragma("unroll") for (int j = 0; j < RB; j++) {                                      \
+            __global float *d = yp + (h0 + j) * W + c0;                                         \
             float16 o = acc[j * RR] + (float16)(b);                                             \
             if (relu) o = fmax(o, (float16)(0.0f));                                             \
-            *(__global float16_unaligned *)(yp + (h0 + j) * W + c0) = o;                        \
+            if (c != c0) o = select(vload16(0, d), o, fresh);                                   \
+            *(__global float16_unaligned *)d = o;                                               \
           }                                                                                     \
         } else {                                                                                \
           for (int j = 0; j < RB && h0 + j < H; j++)                                            \
