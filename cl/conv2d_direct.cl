@@ -108,9 +108,11 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
 
 /* Forward: the work-item for (image n, block of KB output channels of one group) computes the
  * block's planes run by run: for each input channel of the group and tap (r, s), one masked
- * vector of x feeds KB FMAs (weights broadcast). flip = 1 reads tap (R-1-r, S-1-s)'s weight
- * (backward-data as a forward pass). RR, SS > 0: the kernel is for RR x SS filters only and its
- * tap loops are unrolled (0: any R, S). Runs whose taps all stay inside the plane and inside
+ * vector of x feeds KB FMAs (weights broadcast; channels past the group's end repeat its last
+ * channel's weights and are not stored, so the hot loop has no per-channel branch). flip = 1
+ * reads tap (R-1-r, S-1-s)'s weight (backward-data as a forward pass). RR, SS > 0: the kernel is
+ * for RR x SS filters only and its tap loops are unrolled (0: any R, S; the two instances below
+ * take any). Runs whose taps all stay inside the plane and inside
  * existing rows (all but the first and last few rows) take the fast path: per tap one masked
  * vector load (the column mask, computed once per filter column) and KB FMAs. Global:
  * (N * groups * blocks per group). */
@@ -192,16 +194,19 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
 CONV_FLAT_FORWARD(conv2d_flat_forward_k1_cpu, 1, 1, 0, 0, )
 CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
 
-/* Forward for one input channel per group (Cg == 1: a first layer on grey images, depthwise, and
- * backward-data of either as a flipped forward), RR x SS taps unrolled: the work-item for (image
+/* Forward for one input channel per group (Cg == 1: a first layer on grey images, and the
+ * backward-data of such a layer's transposed convolution), RR x SS taps unrolled, more than 8
+ * output channels per group (depthwise has its band kernel below): the work-item for (image
  * n, block of KB output channels of group g) copies the block's KB*RR*SS weights into private
  * memory once (zeros past the group's last channel, taps reversed for flip), then per run of 16
  * pixels loads each tap's input vector once and feeds it to KB FMAs whose weight is a constant
  * offset into that copy (no per-channel branch or address in the hot loop). Lanes whose tap
  * row or column lies in the padding are masked per tap (row mask & column mask, computed once
  * per run); a tap vector is a plain load wherever the 16 elements lie inside x's buffer (all but
- * the first and last plane's edge runs), else the per-lane gather of flat_tap. KB == 1 keeps
- * RR independent sums (one per tap row) against FMA latency. Global: N * groups * blocks. */
+ * the first and last plane's edge runs), else the per-lane gather of flat_tap; runs whose tap
+ * rows all exist need only the column masks. Whole vectors without beta and with identity or
+ * ReLU take a plain store (the general one's per-lane branches cost more than the FMAs).
+ * Global: N * groups * blocks. */
 /* The tap loops of CONV_FLAT_FORWARD_C1 with tap vector LOAD (r, s in scope). */
 #define C1_OFF ((r * dh - pt) * W + s * dw - pl)
 #define C1_TAPS(KB, RR, SS, LOAD)                                                                        \
