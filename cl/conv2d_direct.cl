@@ -1,23 +1,35 @@
-/* cl/conv2d_direct.cl — direct convolution on whole planes for CPU devices ("flat" kernels), used
- * by src/ops/conv2d_direct.c for stride 1 with an output as large as the input (P == H, Q == W:
- * "same" padding, any dilation):
- *   conv2d_flat_forward_k{1,8}[_RxS]_cpu  y = act(beta*y + conv(x, w) + bias), blocks of 1 or 8
- *                                         output channels of one group per work-item (_3x3,
- *                                         _5x5: tap loops unrolled for that filter size)
- *   conv2d_flat_bwd_filter_k4_cpu         dw = beta*dw + sum over n, pixels of dy * x, blocks of
- *                                         4 output channels by 5 filter columns
+/* cl/conv2d_direct.cl — direct convolution for CPU devices, used by src/ops/conv2d_direct.c for
+ * stride 1 with an output as large as the input (P == H, Q == W: "same" padding, any dilation):
+ *   conv2d_flat_forward_k{1,8}_cpu         y = act(beta*y + conv(x, w) + bias), blocks of 1 or 8
+ *                                          output channels of one group per work-item, any taps
+ *   conv2d_flat_forward_c1_k16_{5x5,3x3}_cpu  the same for one input channel per group (LeNet's
+ *                                          and the digits / MNIST examples' first layers): blocks
+ *                                          of 16 output channels, weights in private memory
+ *   conv2d_band_dw_forward_3x3_cpu         depthwise 3x3 on a zero-padded copy of the plane in
+ *                                          local memory, bands of 8 output rows
+ *   conv2d_flat_bwd_filter_k4_cpu          dw = beta*dw + sum over n, pixels of dy * x, blocks of
+ *                                          4 output channels by 5 filter columns
+ *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  the same for one input channel per group: one output
+ *                                          channel's every tap per work-item, padded planes in
+ *                                          local memory
  * Backward-data of a convolution with one input channel per group (depthwise, LeNet's first
  * layer) is the forward kernel run on dy with the taps flipped (flip = 1, paddings mirrored).
  *
- * A plane of H*W pixels is walked as flat runs of 16 consecutive pixels (one float16; rows of
- * any width, several rows per vector on narrow planes, no partial row chunks). Output pixel i
- * reads input pixel i + (r*dh - pt)*W + s*dw - pl for tap (r, s) wherever that tap's row and
- * column exist, so each tap is one vector load (a per-lane gather only in the first and last
- * few runs of a plane, where a load would leave the plane) and one lane mask. Each loaded
- * vector feeds the FMAs of every output channel of the block (register blocking along K), and
- * in backward-filter each dy vector feeds every tap of the block (blocking along S).
- * Sums run in a fixed order inside one work-item: deterministic, no atomics, no local memory.
- * cl/common.h is prepended by the runtime. */
+ * The flat kernels walk a plane of H*W pixels as flat runs of 16 consecutive pixels (one
+ * float16; rows of any width, several rows per vector on narrow planes, no partial row chunks).
+ * Output pixel i reads input pixel i + (r*dh - pt)*W + s*dw - pl for tap (r, s) wherever that
+ * tap's row and column exist, so each tap is one vector load (a per-lane gather only where a load
+ * would leave the buffer or, for the older kernels, the plane) and one lane mask. Each loaded
+ * vector feeds the FMAs of every output channel of the block (register blocking along K), and in
+ * backward-filter each dy vector feeds every tap of the block (blocking along S). The band and
+ * padded-plane kernels copy the plane into local memory with its padding as zeros first, so
+ * their loops need no masks. Sums run in a fixed order inside one work-item: deterministic, no
+ * atomics. Every work-group is one work-item (PoCL runs each as one task). cl/common.h is
+ * prepended by the runtime. */
+
+/* A float16 at any float-aligned address: a single unaligned vector store where vstore16 may
+ * be split into pieces by the compiler's library. */
+typedef float16 float16_unaligned __attribute__((aligned(4)));
 
 #define FLAT_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 
@@ -96,9 +108,11 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
 
 /* Forward: the work-item for (image n, block of KB output channels of one group) computes the
  * block's planes run by run: for each input channel of the group and tap (r, s), one masked
- * vector of x feeds KB FMAs (weights broadcast). flip = 1 reads tap (R-1-r, S-1-s)'s weight
- * (backward-data as a forward pass). RR, SS > 0: the kernel is for RR x SS filters only and its
- * tap loops are unrolled (0: any R, S). Runs whose taps all stay inside the plane and inside
+ * vector of x feeds KB FMAs (weights broadcast; channels past the group's end repeat its last
+ * channel's weights and are not stored, so the hot loop has no per-channel branch). flip = 1
+ * reads tap (R-1-r, S-1-s)'s weight (backward-data as a forward pass). RR, SS > 0: the kernel is
+ * for RR x SS filters only and its tap loops are unrolled (0: any R, S; the two instances below
+ * take any). Runs whose taps all stay inside the plane and inside
  * existing rows (all but the first and last few rows) take the fast path: per tap one masked
  * vector load (the column mask, computed once per filter column) and KB FMAs. Global:
  * (N * groups * blocks per group). */
@@ -145,7 +159,7 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
               const float16 v =                                                                 \
                   select((float16)(0.0f), vload16(0, xc + ((r * dh - pt) * W + coff)), cm);     \
               _Pragma("unroll") for (int j = 0; j < KB; j++)                                    \
-                if (j < nk) acc[j][r % NA] = fma(v, (float16)(wc[(long)j * Cg * RS + wi]), acc[j][r % NA]); \
+                acc[j][r % NA] = fma(v, (float16)(wc[(long)min(j, nk - 1) * Cg * RS + wi]), acc[j][r % NA]); \
             }                                                                                   \
           }                                                                                     \
         }                                                                                       \
@@ -163,7 +177,7 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
               const int wi = flip ? RS - 1 - (r * S + s) : r * S + s;                           \
               const float16 v = flat_tap(xc, i0 + roff * W + coff, HW, m);                     \
               for (int j = 0; j < KB; j++)                                                      \
-                if (j < nk) acc[j][0] = fma(v, (float16)(wc[(long)j * Cg * RS + wi]), acc[j][0]); \
+                acc[j][0] = fma(v, (float16)(wc[(long)min(j, nk - 1) * Cg * RS + wi]), acc[j][0]); \
             }                                                                                   \
           }                                                                                     \
         }                                                                                       \
@@ -178,9 +192,96 @@ inline void flat_store(__global float *d, float16 v, int n, float b, float beta,
   }
 
 CONV_FLAT_FORWARD(conv2d_flat_forward_k1_cpu, 1, 1, 0, 0, )
-CONV_FLAT_FORWARD(conv2d_flat_forward_k1_3x3_cpu, 1, 3, 3, 3, _Pragma("unroll"))
 CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
-CONV_FLAT_FORWARD(conv2d_flat_forward_k8_5x5_cpu, 8, 1, 5, 5, _Pragma("unroll"))
+
+/* Forward for one input channel per group (Cg == 1: a first layer on grey images, and the
+ * backward-data of such a layer's transposed convolution), RR x SS taps unrolled, more than 8
+ * output channels per group (depthwise has its band kernel below): the work-item for (image
+ * n, block of KB output channels of group g) copies the block's KB*RR*SS weights into private
+ * memory once (zeros past the group's last channel, taps reversed for flip), then per run of 16
+ * pixels loads each tap's input vector once and feeds it to KB FMAs whose weight is a constant
+ * offset into that copy (no per-channel branch or address in the hot loop). Lanes whose tap
+ * row or column lies in the padding are masked per tap (row mask & column mask, computed once
+ * per run); a tap vector is a plain load wherever the 16 elements lie inside x's buffer (all but
+ * the first and last plane's edge runs), else the per-lane gather of flat_tap; runs whose tap
+ * rows all exist need only the column masks. Whole vectors without beta and with identity or
+ * ReLU take a plain store (the general one's per-lane branches cost more than the FMAs).
+ * Global: N * groups * blocks. */
+/* The tap loops of CONV_FLAT_FORWARD_C1 with tap vector LOAD (r, s in scope). */
+#define C1_OFF ((r * dh - pt) * W + s * dw - pl)
+#define C1_TAPS(KB, RR, SS, LOAD)                                                                        \
+  {                                                                                             \
+    _Pragma("unroll") for (int r = 0; r < RR; r++)                                              \
+      _Pragma("unroll") for (int s = 0; s < SS; s++) {                                          \
+        const float16 v = LOAD;                                                                 \
+        _Pragma("unroll") for (int j = 0; j < KB; j++)                                          \
+          acc[j] = fma(v, (float16)(wp[j * RS + r * SS + s]), acc[j]);                          \
+      }                                                                                         \
+  }
+#define CONV_FLAT_FORWARD_C1(NAME, KB, RR, SS)                                                   \
+  __kernel void NAME(__global const float *restrict x, __global const float *restrict w,       \
+                     __global const float *restrict bias, __global float *restrict y, int C,    \
+                     int H, int W, int K, int pt, int pl, int dh, int dw, int groups, int flip, \
+                     int total, int has_bias, int act, float act_alpha, float beta, long xlen) {\
+    const int id = get_global_id(0);                                                            \
+    if (id >= total) return;                                                                    \
+    const int Kg = K / groups, kpg = (Kg + KB - 1) / KB;                                        \
+    const int n = id / (groups * kpg), gb = id % (groups * kpg);                                \
+    const int g = gb / kpg, k0 = g * Kg + (gb % kpg) * KB;                                      \
+    const int nk = min(KB, g * Kg + Kg - k0);                                                   \
+    const int HW = H * W, RS = RR * SS;                                                         \
+    const int relu = act == CLNN_ACT_ID_RELU, plain = beta == 0.0f &&                           \
+                     (act == CLNN_ACT_ID_IDENTITY || relu);                                     \
+    const long xoff = ((long)n * C + g) * HW;                                                   \
+    __global const float *xg = x + xoff;                                                        \
+    __global float *yk = y + ((long)n * K + k0) * HW;                                           \
+    float wp[KB * RR * SS], b[KB];                                                              \
+    for (int j = 0; j < KB; j++) {                                                              \
+      b[j] = (has_bias && j < nk) ? bias[k0 + j] : 0.0f;                                        \
+      for (int t = 0; t < RS; t++)                                                              \
+        wp[j * RS + t] = j < nk ? w[(long)(k0 + j) * RS + (flip ? RS - 1 - t : t)] : 0.0f;      \
+    }                                                                                           \
+    const int off_lo = -pt * W - pl, off_hi = ((RR - 1) * dh - pt) * W + (SS - 1) * dw - pl;    \
+    int16 hv, wv;                                                                               \
+    flat_coords(0, W, &hv, &wv);                                                                \
+    for (int i0 = 0; i0 < HW; i0 += 16, flat_next(W, &hv, &wv)) {                               \
+      int16 cm[SS], rm[RR];                                                                     \
+      _Pragma("unroll") for (int s = 0; s < SS; s++) {                                          \
+        const int coff = s * dw - pl;                                                           \
+        cm[s] = (wv >= (int16)(-coff)) & (wv < (int16)(W - coff));                              \
+      }                                                                                         \
+      _Pragma("unroll") for (int r = 0; r < RR; r++) {                                          \
+        const int roff = r * dh - pt;                                                           \
+        rm[r] = (hv >= (int16)(-roff)) & (hv < (int16)(H - roff));                              \
+      }                                                                                         \
+      float16 acc[KB];                                                                          \
+      _Pragma("unroll") for (int j = 0; j < KB; j++) acc[j] = (float16)(0.0f);                  \
+      __global const float *xr = xg + i0;                                                       \
+      if (xoff + i0 + off_lo >= 0 && xoff + i0 + 15 + off_hi < xlen) {                          \
+        /* every tap row exists for every lane (rows grow along the lanes) */                   \
+        if (hv.s0 - pt >= 0 && hv.sf + (RR - 1) * dh - pt < H)                                  \
+          C1_TAPS(KB, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), cm[s]))               \
+        else                                                                                    \
+          C1_TAPS(KB, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), rm[r] & cm[s]))       \
+      } else {                                                                                  \
+        C1_TAPS(KB, RR, SS, flat_tap(xg, i0 + C1_OFF, HW, rm[r] & cm[s]))                            \
+      }                                                                                         \
+      const int cnt = min(16, HW - i0);                                                         \
+      if (plain && cnt == 16) { /* whole vectors, no beta, no act but ReLU */                   \
+        _Pragma("unroll") for (int j = 0; j < KB; j++) {                                        \
+          float16 o = acc[j] + (float16)(b[j]);                                                 \
+          if (relu) o = fmax(o, (float16)(0.0f));                                               \
+          if (j < nk) *(__global float16_unaligned *)(yk + (long)j * HW + i0) = o;              \
+        }                                                                                       \
+      } else {                                                                                  \
+        for (int j = 0; j < nk; j++)                                                            \
+          flat_store(yk + (long)j * HW + i0, acc[j], cnt, b[j], beta, act, act_alpha);         \
+      }                                                                                         \
+    }                                                                                           \
+  }
+
+CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k16_5x5_cpu, 16, 5, 5)
+CONV_FLAT_FORWARD_C1(conv2d_flat_forward_c1_k16_3x3_cpu, 16, 3, 3)
 
 /* Backward-filter: the work-item for (block of KB output channels of one group, input channel
  * cl of the group, filter row r, block of SB filter columns from s0) sums dy * x over images
@@ -255,3 +356,165 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_5x5_cpu, 8, 1, 5, 5, _Pragma("unroll"))
   }
 
 CONV_FLAT_BWD_FILTER(conv2d_flat_bwd_filter_k4_cpu, 4, 5)
+
+/* dst[0 .. n) = 0, in vectors of 16 then floats. */
+inline void band_zero(__local float *dst, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) *(__local float16_unaligned *)(dst + i) = (float16)(0.0f);
+  for (; i < n; i++) dst[i] = 0.0f;
+}
+
+/* Copies an H x W plane (rows W apart) to dst (rows ld apart): vectors of 16, the last one of a
+ * row overlapping the one before it when W is not a multiple of 16; element by element below 16. */
+inline void band_copy_plane(__global const float *src, int H, int W, __local float *dst, int ld) {
+  for (int h = 0; h < H; h++) {
+    __global const float *s = src + (long)h * W;
+    __local float *d = dst + h * ld;
+    if (W >= 16) {
+      for (int w0 = 0; w0 + 16 <= W; w0 += 16) *(__local float16_unaligned *)(d + w0) = vload16(0, s + w0);
+      if (W % 16) *(__local float16_unaligned *)(d + W - 16) = vload16(0, s + W - 16);
+    } else {
+      for (int w = 0; w < W; w++) d[w] = s[w];
+    }
+  }
+}
+
+/* d[keep .. cnt) = act(beta*d + v + b), lanes below keep left as they are (cnt <= 16; beta == 0
+ * never reads d except to keep lanes). */
+inline void band_store(__global float *d, float16 v, int keep, int cnt, float b, float beta,
+                       int act, float alpha) {
+  if (cnt == 16 && (act == CLNN_ACT_ID_IDENTITY || act == CLNN_ACT_ID_RELU)) {
+    const float16 old = (beta != 0.0f || keep > 0) ? vload16(0, d) : (float16)(0.0f);
+    if (beta != 0.0f) v = (float16)(beta) * old + v;
+    v += (float16)(b);
+    if (act == CLNN_ACT_ID_RELU) v = fmax(v, (float16)(0.0f));
+    if (keep > 0) v = select(old, v, FLAT_LANES >= (int16)(keep));
+    *(__global float16_unaligned *)d = v;
+    return;
+  }
+  float t[16];
+  vstore16(v, 0, t);
+  for (int l = keep; l < cnt; l++) {
+    float u = t[l];
+    if (beta != 0.0f) u = beta * d[l] + u;
+    d[l] = clnn_act_apply(act, alpha, u + b);
+  }
+}
+
+/* Depthwise forward (one input and one output channel per group) without row dilation, RR x SS
+ * taps: the work-item for plane (n, g) copies x's plane into xl with its padding as zeros (as
+ * the c1 backward-filter below does) and computes the output in chunks of 16 columns by bands
+ * of RB rows: each of the RB + RR - 1 input rows of a band is loaded once per tap column and
+ * feeds the RB output rows it meets, RB*RR*SS FMAs for SS*(RB + RR - 1) loads, no masks. Rows of
+ * 16 or more columns end with a chunk at W - 16 whose lanes the previous chunk stored are kept;
+ * narrower rows store their first W lanes. flip = 1 reverses the taps (backward-data as a
+ * forward pass). Work-groups of one work-item, global N * groups; xl as for the backward-filter
+ * (Hr + RR - 1 rows of Wp floats, Hr = H rounded up to RB). */
+#define CONV_BAND_DW_FORWARD(NAME, RR, SS, RB)                                                  \
+  __kernel void NAME(__global const float *restrict x, __global const float *restrict w,       \
+                     __global const float *restrict bias, __global float *restrict y, int H,    \
+                     int W, int pt, int pl, int dw, int groups, int flip, int total,            \
+                     int has_bias, int act, float act_alpha, float beta, __local float *xl) {   \
+    const int id = get_global_id(0);                                                            \
+    if (id >= total) return;                                                                    \
+    const int g = id % groups, HW = H * W, RS = RR * SS;                                        \
+    const int Wd = (W + 15) / 16 * 16, Hr = (H + RB - 1) / RB * RB;                             \
+    const int Wp = Wd + (SS - 1) * dw, Hp = Hr + RR - 1;                                        \
+    float wp[RR * SS];                                                                          \
+    _Pragma("unroll") for (int t = 0; t < RS; t++) wp[t] = w[(long)g * RS + (flip ? RS - 1 - t : t)]; \
+    const float b = has_bias ? bias[g] : 0.0f;                                                  \
+    band_zero(xl, Hp * Wp);                                                                     \
+    band_copy_plane(x + (long)id * HW, H, W, xl + pt * Wp + pl, Wp);                            \
+    __global float *yp = y + (long)id * HW;                                                     \
+    const int relu = act == CLNN_ACT_ID_RELU, plain = beta == 0.0f && W >= 16 &&                \
+                     (act == CLNN_ACT_ID_IDENTITY || relu);                                     \
+    for (int h0 = 0; h0 < Hr; h0 += RB) {                                                       \
+      for (int c = 0; c < W; c += 16) {                                                         \
+        const int c0 = W >= 16 ? min(c, W - 16) : 0;                                            \
+        float16 acc[RB * RR]; /* one sum per (output row, tap row): short FMA chains */         \
+        _Pragma("unroll") for (int j = 0; j < RB * RR; j++) acc[j] = (float16)(0.0f);           \
+        __local const float *xr = xl + h0 * Wp + c0;                                            \
+        _Pragma("unroll") for (int u = 0; u < RB + RR - 1; u++)                                 \
+          _Pragma("unroll") for (int s = 0; s < SS; s++) {                                      \
+            const float16 v = vload16(0, xr + u * Wp + s * dw);                                 \
+            _Pragma("unroll") for (int j = 0; j < RB; j++)                                      \
+              if (u - j >= 0 && u - j < RR)                                                     \
+                acc[j * RR + u - j] = fma(v, (float16)(wp[(u - j) * SS + s]), acc[j * RR + u - j]); \
+          }                                                                                     \
+        _Pragma("unroll") for (int j = 0; j < RB; j++) {                                        \
+          _Pragma("unroll") for (int r = 1; r < RR; r++) acc[j * RR] += acc[j * RR + r];        \
+        }                                                                                       \
+        if (plain && h0 + RB <= H) { /* whole vectors, no beta, no act but ReLU */            \
+          const int16 fresh = FLAT_LANES >= (int16)(c - c0); /* lanes the last chunk adds */   \
+          _Pragma("unroll") for (int j = 0; j < RB; j++) {                                      \
+            __global float *d = yp + (h0 + j) * W + c0;                                         \
+            float16 o = acc[j * RR] + (float16)(b);                                             \
+            if (relu) o = fmax(o, (float16)(0.0f));                                             \
+            if (c != c0) o = select(vload16(0, d), o, fresh);                                   \
+            *(__global float16_unaligned *)d = o;                                               \
+          }                                                                                     \
+        } else {                                                                                \
+          for (int j = 0; j < RB && h0 + j < H; j++)                                            \
+            band_store(yp + (h0 + j) * W + c0, acc[j * RR], c - c0, min(16, W - c0), b, beta,   \
+                       act, act_alpha);                                                         \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+  }
+
+CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
+
+/* Backward-filter for one input channel per group (Cg == 1) and no row dilation, RR x SS taps:
+ * the work-item for output channel k sums dy[n, k] * x[n, g] over every image into RR*SS vector
+ * sums (all its taps). Per image it first copies x's plane into xl (rows Wp wide, columns at
+ * pl + w, zeros around) and dy's plane into dyl (rows Wd wide, zeros past column W, RR - 1 zero
+ * rows above and below), so the loops need no masks, bounds checks or gathers. Then, per chunk
+ * of 16 columns, each input row u is loaded once per tap column (SS vectors kept in registers)
+ * and meets the RR dy rows u + pt - r, one load each: SS + RR loads for RR*SS FMAs. The borders
+ * of xl and dyl are zeroed once; each image overwrites only the interiors. The sums are reduced
+ * over lanes in a fixed order at the end: deterministic, no atomics. Work-groups of one
+ * work-item, global K; xl holds H * Wp floats, dyl (H + 2*(RR - 1)) * Wd (Wd: W rounded up to
+ * 16, Wp = Wd + (SS - 1) * dw). */
+#define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS)                                                   \
+  __kernel void NAME(__global const float *restrict x, __global const float *restrict dy,      \
+                     __global float *restrict dw_out, int N, int C, int H, int W, int K,        \
+                     int pt, int pl, int dw, int groups, float beta, __local float *xl,         \
+                     __local float *dyl) {                                                      \
+    const int k = get_global_id(0);                                                             \
+    if (k >= K) return;                                                                         \
+    const int g = k / (K / groups), HW = H * W, RS = RR * SS;                                   \
+    const int Wd = (W + 15) / 16 * 16, Wp = Wd + (SS - 1) * dw;                                 \
+    band_zero(xl, H * Wp);                                                                      \
+    band_zero(dyl, (H + 2 * (RR - 1)) * Wd);                                                    \
+    float16 acc[RR * SS];                                                                       \
+    _Pragma("unroll") for (int t = 0; t < RS; t++) acc[t] = (float16)(0.0f);                    \
+    for (int n = 0; n < N; n++) {                                                               \
+      band_copy_plane(x + ((long)n * C + g) * HW, H, W, xl + pl, Wp);                           \
+      band_copy_plane(dy + ((long)n * K + k) * HW, H, W, dyl + (RR - 1) * Wd, Wd);              \
+      for (int c0 = 0; c0 < Wd; c0 += 16) {                                                     \
+        for (int u = 0; u < H; u++) {                                                           \
+          float16 xv[SS];                                                                       \
+          _Pragma("unroll") for (int s = 0; s < SS; s++)                                        \
+            xv[s] = vload16(0, xl + u * Wp + c0 + s * dw);                                      \
+          __local const float *dr = dyl + (u + pt + RR - 1) * Wd + c0;                          \
+          _Pragma("unroll") for (int r = 0; r < RR; r++) {                                      \
+            const float16 d = vload16(0, dr - r * Wd);                                          \
+            _Pragma("unroll") for (int s = 0; s < SS; s++)                                      \
+              acc[r * SS + s] = fma(d, xv[s], acc[r * SS + s]);                                 \
+          }                                                                                     \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    for (int t = 0; t < RS; t++) {                                                              \
+      const float16 a = acc[t];                                                                 \
+      const float8 a8 = a.lo + a.hi;                                                            \
+      const float4 a4 = a8.lo + a8.hi;                                                          \
+      const float2 a2 = a4.lo + a4.hi;                                                          \
+      const float v = a2.x + a2.y;                                                              \
+      __global float *o = dw_out + (long)k * RS + t;                                            \
+      *o = beta == 0.0f ? v : beta * *o + v;                                                    \
+    }                                                                                           \
+  }
+
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5)
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3)

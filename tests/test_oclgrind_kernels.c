@@ -431,7 +431,7 @@ static conv_case conv_mk(size_t n, size_t c, size_t h, size_t w, size_t k, size_
 }
 
 static void conv(clnn_context *ctx) {
-  conv_case cases[9];
+  conv_case cases[10];
   int nc = 0;
   cases[nc++] = conv_mk(1, 1, 1, 1, 1, 1, 1, 1);             /* everything 1 */
   conv_case c1 = conv_mk(2, 3, 5, 7, 4, 3, 3, 3);            /* 3x3, pad 1 */
@@ -464,12 +464,17 @@ static void conv(clnn_context *ctx) {
   c7.x[3] = 41;
   c7.p.stride_w = 2;
   cases[nc++] = c7;
-  /* one input channel, 5x5, same-size output: the whole-plane kernels of cl/conv2d_direct.cl
-   * (forward blocks of 8 with unrolled 5x5 taps, backward-data as a flipped forward with one
-   * output channel and generic taps, backward-filter); c1, c3 and c6 reach the others */
-  conv_case c8 = conv_mk(2, 1, 6, 5, 3, 1, 5, 5);
+  /* one input channel, same-size output: the kernels of cl/conv2d_direct.cl for one input
+   * channel per group (forward in blocks of 16 output channels with unrolled 5x5 / 3x3 taps, a
+   * partial last block; backward-filter on padded planes in local memory), backward-data as a
+   * flipped forward with one output channel and generic taps; c1 reaches the 8-channel forward,
+   * c3 and c6 the banded depthwise forward and backward-data (rows narrower and wider than 16) */
+  conv_case c8 = conv_mk(2, 1, 6, 5, 17, 1, 5, 5);
   c8.p.pad_top = c8.p.pad_bottom = c8.p.pad_left = c8.p.pad_right = 2;
   cases[nc++] = c8;
+  conv_case c9 = conv_mk(1, 1, 4, 18, 10, 1, 3, 3);
+  c9.p.pad_top = c9.p.pad_bottom = c9.p.pad_left = c9.p.pad_right = 1;
+  cases[nc++] = c9;
   const clnn_conv_algo algos[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM, CLNN_CONV_ALGO_DIRECT,
                                    CLNN_CONV_ALGO_IMPLICIT_GEMM};
   for (int i = 0; i < nc; i++)

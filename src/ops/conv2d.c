@@ -95,9 +95,10 @@ static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
 
 /* AUTO, measured on PoCL (2-core Zen 5): 1x1 -> 1X1_GEMM; depthwise -> DIRECT (~15x IM2COL);
  * dense 3x3 -> IM2COL (~80x the one-output-per-work-item DIRECT, ~4x for groups of 4 channels).
- * On CPU devices, one input channel (LeNet's first layer: 1 -> 32, 28x28, 5x5, pad 2, batch 64)
- * with a same-size output -> DIRECT's whole-plane kernels for forward (2.2 vs 2.4 ms under load,
- * one core) and backward-filter (2.0 vs 3.0 ms), IM2COL for backward-data (1.7 vs 4.3 ms). */
+ * On CPU devices, one input channel (LeNet's first layer: 1 -> 32, 28x28, 5x5, pad 2, batch 64;
+ * the digits and MNIST examples' first layers, 3x3) with a same-size output -> DIRECT's
+ * one-input-channel kernels for forward (0.98 vs 3.1 ms for IM2COL, medians under load ~11)
+ * and backward-filter (1.5 vs 3.5 ms), IM2COL for backward-data (1.7 vs 4.3 ms). */
 /* IMPLICIT_GEMM (forward) is AUTO's choice for the forward pass of a convolution that is neither
  * 1x1 nor depthwise only on a GPU-class context whose tuned parameters say conv.igemm = 1:
  * clnn-tune measures it against IM2COL_GEMM (bias and ReLU fused) on the device's GPU class and
@@ -319,10 +320,10 @@ static clnn_status launch_reduce(clnn_context *ctx, clnn__kernel_ref *kernel, si
   launch_reduce((ctx), (kernel), (outputs), (want), (inner), (const clnn__arg[]){__VA_ARGS__},     \
                 sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
 
-/* DIRECT on a CPU device runs the whole-plane kernels of cl/conv2d_direct.cl where they apply
- * and measured faster (PoCL, 2-core Zen 5, one core's time under load: conv_dw3x3 forward 0.78
- * vs 1.20 ms for the row kernel, backward-data 0.77 vs 1.47 ms; backward-filter with one output
- * channel per group 1.8 vs 1.0 ms, so depthwise keeps its row kernel there). */
+/* DIRECT on a CPU device runs the kernels of cl/conv2d_direct.cl where they apply and measured
+ * faster (PoCL, 2-core Zen 5, under load: conv_dw3x3 forward 0.38 vs 1.20 ms for the row kernel,
+ * backward-data 0.38 vs 1.47 ms; backward-filter with one output channel per group 1.8 vs
+ * 1.0 ms, so depthwise keeps its row kernel there). */
 static int use_flat(const clnn_context *ctx, const conv_geom *g, enum conv_pass pass) {
   if (!on_cpu(ctx) || conv_flat_mode < 0 || !clnn__conv_flat_applies(g)) return 0;
   if (pass == PASS_BWD_DATA) return clnn__conv_flat_data_applies(g);

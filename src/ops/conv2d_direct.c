@@ -1,18 +1,23 @@
-/* src/ops/conv2d_direct.c — host side of the whole-plane direct convolution kernels for CPU
- * devices (cl/conv2d_direct.cl), which src/ops/conv2d.c picks for CLNN_CONV_ALGO_DIRECT on CPU
- * devices when the shape allows (stride 1, output plane the size of the input) and for AUTO on
- * the shapes where they measured fastest (see resolve_algo there). Arguments are checked by the
+/* src/ops/conv2d_direct.c — host side of the direct convolution kernels for CPU devices
+ * (cl/conv2d_direct.cl), which src/ops/conv2d.c picks for CLNN_CONV_ALGO_DIRECT on CPU devices
+ * when the shape allows (stride 1, output plane the size of the input) and for AUTO on the
+ * shapes where they measured fastest (see resolve_algo there). Arguments are checked by the
  * caller; these only launch. Each work-item owns whole output planes (or filter taps), so
- * work-groups are single work-items: PoCL runs each as one task spread over the cores. */
+ * work-groups are single work-items: PoCL runs each as one task spread over the cores. The
+ * kernels that keep a padded plane in local memory run where it fits half the device's local
+ * memory (PoCL: 1 MiB), else the flat kernels do. */
 #include "conv2d_direct.h"
 
 #define FLAT_PROGRAM "conv2d_direct"
 
 /* The kernels this file launches. */
-static clnn__kernel_ref k_flat_forward_k8_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k8_5x5_cpu");
+static clnn__kernel_ref k_flat_forward_c1_k16_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k16_5x5_cpu");
+static clnn__kernel_ref k_flat_forward_c1_k16_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k16_3x3_cpu");
+static clnn__kernel_ref k_band_dw_forward_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_dw_forward_3x3_cpu");
 static clnn__kernel_ref k_flat_forward_k8_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k8_cpu");
-static clnn__kernel_ref k_flat_forward_k1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k1_3x3_cpu");
 static clnn__kernel_ref k_flat_forward_k1_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k1_cpu");
+static clnn__kernel_ref k_flat_bwd_filter_c1_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_5x5_cpu");
+static clnn__kernel_ref k_flat_bwd_filter_c1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_3x3_cpu");
 static clnn__kernel_ref k_flat_bwd_filter_k4_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_k4_cpu");
 
 int clnn__conv_flat_applies(const conv_geom *g) {
@@ -31,15 +36,49 @@ static clnn_status flat_run(clnn_context *ctx, clnn__kernel_ref *kernel, size_t 
            sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
 
 /* The forward kernel on input `in` [N, C, H, W] with weights w [K, C/groups, R, S] (flip: taps
- * reversed), paddings pt/pl, into out [N, K, H, W]. Blocks of 8 output channels share each
- * input vector when a group has several output channels, else 1. */
+ * reversed), paddings pt/pl, into out [N, K, H, W]:
+ *  - depthwise 3x3 without row dilation: the band kernel (conv_dw3x3, 2x144x56x56, under load
+ *    ~9 on the 2-core Zen guest: 0.38-0.42 ms against 0.44-0.90 ms for the flat one-channel
+ *    kernel it replaces; its flipped backward-data 0.38 vs 0.45-0.77 ms);
+ *  - one input channel per group, 3x3 or 5x5, more than 8 output channels per group (so a
+ *    16-channel block wastes less than half its FMAs): the c1 kernels (conv_lenet5x5, 64x1x28x28
+ *    -> 32: 0.95-1.0 ms against 2.1-2.7 ms for the 8-channel kernel with unrolled 5x5 taps it
+ *    replaces, same load);
+ *  - otherwise blocks of 8 output channels share each input vector when a group has several
+ *    output channels, else 1. */
 static clnn_status flat_forward(clnn_context *ctx, int N, int C, int H, int W, int K, int R, int S,
                                 int pt, int pl, int dh, int dw, int G, int flip, cl_mem in,
                                 cl_mem w, cl_mem bias, int act, float alpha, float beta, cl_mem out) {
-  int Kg = K / G, kb = Kg >= 2 ? 8 : 1;
+  const int Cg = C / G, Kg = K / G;
+  if (Cg == 1 && Kg == 1 && R == 3 && S == 3 && dh == 1) {
+    /* the band kernel's padded plane in local memory (see cl/conv2d_direct.cl) */
+    const size_t rb = 8, wd = ((size_t)W + 15) / 16 * 16, hr = ((size_t)H + rb - 1) / rb * rb;
+    const size_t xl = (hr + R - 1) * (wd + (size_t)(S - 1) * dw) * sizeof(float);
+    const size_t planes = (size_t)N * G;
+    if (xl <= ctx->info.local_mem_bytes / 2)
+      return FLAT_RUN(ctx, &k_band_dw_forward_3x3_cpu, planes, CLNN_ARG_MEM(in), CLNN_ARG_MEM(w),
+                      CLNN_ARG_MEM(bias), CLNN_ARG_MEM(out), CLNN_ARG_INT(H), CLNN_ARG_INT(W),
+                      CLNN_ARG_INT(pt), CLNN_ARG_INT(pl), CLNN_ARG_INT(dw), CLNN_ARG_INT(G),
+                      CLNN_ARG_INT(flip), CLNN_ARG_INT(planes), CLNN_ARG_INT(bias != NULL),
+                      CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta),
+                      CLNN_ARG_LOCAL(xl));
+  }
+  clnn__kernel_ref *c1 = NULL;
+  if (Cg == 1 && R == 5 && S == 5 && Kg > 8) c1 = &k_flat_forward_c1_k16_5x5_cpu;
+  else if (Cg == 1 && R == 3 && S == 3 && Kg > 8) c1 = &k_flat_forward_c1_k16_3x3_cpu;
+  if (c1) {
+    const int kb = 16;
+    size_t blocks = (size_t)N * G * ((Kg + kb - 1) / kb);
+    return FLAT_RUN(ctx, c1, blocks, CLNN_ARG_MEM(in), CLNN_ARG_MEM(w), CLNN_ARG_MEM(bias),
+                    CLNN_ARG_MEM(out), CLNN_ARG_INT(C), CLNN_ARG_INT(H), CLNN_ARG_INT(W),
+                    CLNN_ARG_INT(K), CLNN_ARG_INT(pt), CLNN_ARG_INT(pl), CLNN_ARG_INT(dh),
+                    CLNN_ARG_INT(dw), CLNN_ARG_INT(G), CLNN_ARG_INT(flip), CLNN_ARG_INT(blocks),
+                    CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
+                    CLNN_ARG_FLOAT(beta), CLNN_ARG_LONG((long long)N * C * H * W));
+  }
+  int kb = Kg >= 2 ? 8 : 1;
   size_t blocks = (size_t)N * G * ((Kg + kb - 1) / kb);
-  clnn__kernel_ref *kernel = kb == 8 ? (R == 5 && S == 5 ? &k_flat_forward_k8_5x5_cpu : &k_flat_forward_k8_cpu)
-                               : (R == 3 && S == 3 ? &k_flat_forward_k1_3x3_cpu : &k_flat_forward_k1_cpu);
+  clnn__kernel_ref *kernel = kb == 8 ? &k_flat_forward_k8_cpu : &k_flat_forward_k1_cpu;
   return FLAT_RUN(ctx, kernel, blocks,
                   CLNN_ARG_MEM(in), CLNN_ARG_MEM(w), CLNN_ARG_MEM(bias), CLNN_ARG_MEM(out),
                   CLNN_ARG_INT(C), CLNN_ARG_INT(H), CLNN_ARG_INT(W), CLNN_ARG_INT(K), CLNN_ARG_INT(R),
@@ -67,11 +106,26 @@ clnn_status clnn__conv_flat_backward_data(clnn_context *ctx, const conv_geom *g,
                       beta, dx);
 }
 
-/* Work-items: groups * K-blocks * Cg * R * S-blocks, blocks of 4 output channels by 5 taps (each
- * dy vector feeds 5 taps, each x vector 4 channels). Used where a group has several output
- * channels: with one (depthwise) conv2d_dw_backward_filter_cpu measured 1.8x faster. */
+/* One input channel per group, 3x3 or 5x5, no row dilation: one work-item per output channel
+ * with every tap's sum in registers over padded planes in local memory (conv_lenet5x5 1.2-1.7 ms
+ * against 2.7-2.8 ms for the blocked kernel below, under load ~9). Otherwise work-items: groups *
+ * K-blocks * Cg * R * S-blocks, blocks of 4 output channels by 5 taps (each dy vector feeds 5
+ * taps, each x vector 4 channels). Used where a group has several output channels: with one
+ * (depthwise) conv2d_dw_backward_filter_cpu measured 1.8x faster. */
 clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw) {
+  if (g->Cg == 1 && g->dh == 1 && g->R == g->S && (g->R == 5 || g->R == 3)) {
+    /* the c1 kernels' padded planes in local memory (see cl/conv2d_direct.cl) */
+    const size_t wd = ((size_t)g->W + 15) / 16 * 16, wp = wd + (size_t)(g->S - 1) * g->dw;
+    const size_t xl = (size_t)g->H * wp * sizeof(float);
+    const size_t dyl = ((size_t)g->H + 2 * (size_t)(g->R - 1)) * wd * sizeof(float);
+    if (xl + dyl <= ctx->info.local_mem_bytes / 2)
+      return FLAT_RUN(ctx, g->R == 5 ? &k_flat_bwd_filter_c1_5x5_cpu : &k_flat_bwd_filter_c1_3x3_cpu,
+                      (size_t)g->K, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw),
+                      CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W),
+                      CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dw),
+                      CLNN_ARG_INT(g->G), CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(dyl));
+  }
   const int kb = 4, sb = 5;
   size_t items = (size_t)g->G * ((g->Kg + kb - 1) / kb) * g->Cg * g->R * ((g->S + sb - 1) / sb);
   return FLAT_RUN(ctx, &k_flat_bwd_filter_k4_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),

@@ -1,0 +1,280 @@
+/* tests/test_conv2d_direct.c — the CPU-class direct kernels for one input channel per group
+ * (cl/conv2d_direct.cl: the c1 forward in blocks of 16 output channels, the banded depthwise
+ * forward and its flipped use as backward-data, the padded-plane c1 backward-filter), forced with
+ * CLNN_CONV_ALGO_DIRECT against the plain-C reference (tests/ref/conv_ref.c) on every shape class
+ * they can be chosen for: 3x3 and 5x5, K not a multiple of the 16-channel block, groups,
+ * asymmetric padding, column dilation, batch 1, planes narrower than 16 (several rows per vector,
+ * or a band chunk with fewer lanes than 16), rows of 16, rows ending in a partial chunk, heights
+ * not a multiple of the band, the first and last plane of the buffer; fused bias with identity,
+ * ReLU (the plain-store path), leaky ReLU and sigmoid (the general one); beta 0 (NaN prefill), 1
+ * and 0.5 for both backward passes and for the forward pass (reached through the transposed
+ * convolution's backward-data); outputs with a guard zone (no write past the end); shapes whose
+ * padded plane does not fit the local-memory bound (the older kernels take them); the neighbours
+ * that keep the older kernels (row dilation, depthwise x2 forward); the label AUTO reports;
+ * gradients against central finite differences of the double-precision reference; and bit-
+ * identical reruns. These kernels exist for CPU-class contexts only (src/ops/conv2d.c: use_flat),
+ * so the tests run on a CPU-class context (the default one on PoCL; a context switched to the CPU
+ * class when the device or $CLNN_DEVICE_CLASS says otherwise). */
+#include "conv_test_util.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static clnn_context *ctx;
+static const clnn_conv_algo DIRECT = CLNN_CONV_ALGO_DIRECT;
+
+static float *copy_of(const float *src, size_t n) {
+  float *a = malloc(n * sizeof(float));
+  if (!a) abort();
+  memcpy(a, src, n * sizeof(float));
+  return a;
+}
+static void put(clnn_tensor *t, const float *host) { TU_OK(clnn_tensor_write(t, host, clnn_tensor_numel(t))); }
+
+/* Device result of t vs want, sums of `len` products of values in [-1, 1]; and its guard zone. */
+static void expect(const clnn_tensor *t, const float *want, size_t len, const char *name, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s [direct] %s", name, what);
+  float *got = tu_read(t);
+  tu_allclose(got, want, clnn_tensor_numel(t), 1e-4f, 3e-6f * sqrtf((float)len) + 1e-6f, msg);
+  free(got);
+  tu_check_guard(t, msg);
+}
+
+static const float BETAS[3] = {0.0f, 1.0f, 0.5f};
+
+/* Forward (with bias + act, and plain), backward-data and backward-filter with beta 0, 1, 0.5,
+ * DIRECT forced; `label` (when set) is what clnn__conv2d_last_algo must report for AUTO's
+ * forward on this shape. */
+static void check_case(const tcase *t, clnn_activation act, float alpha, const char *label) {
+  conv_ref_geom g = geom_of(t);
+  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t->name)) return;
+  clnn_conv2d_params p = params_of(t);
+  size_t xd[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->k, t->c / t->groups, t->r, t->s};
+  size_t yd[4] = {t->n, t->k, g.p, g.q}, bd[1] = {t->k};
+  size_t nx = xd[0] * xd[1] * xd[2] * xd[3], nw = wd[0] * wd[1] * wd[2] * wd[3];
+  size_t ny = yd[0] * yd[1] * yd[2] * yd[3];
+  size_t len_f = wd[1] * wd[2] * wd[3], len_d = (size_t)(t->k / t->groups) * t->r * t->s;
+  size_t len_w = (size_t)t->n * g.p * g.q;
+  float *x = rnd(nx), *w = rnd(nw), *b = rnd(t->k), *dy = rnd(ny);
+  float *dx0 = rnd(nx), *dw0 = rnd(nw), *nan_x = filled(nx, NAN), *nan_w = filled(nw, NAN), *nan_y = filled(ny, NAN);
+  float *y_ref = malloc(ny * 4), *y0_ref = malloc(ny * 4);
+  conv_ref_forward(&g, x, w, b, act, alpha, y_ref);
+  conv_ref_forward(&g, x, w, NULL, CLNN_ACT_IDENTITY, 0.0f, y0_ref);
+  clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *tb = tu_tensor(ctx, 1, bd, b);
+  clnn_tensor *tdy = tu_tensor(ctx, 4, yd, dy);
+  clnn_tensor *ty = tu_guarded(ctx, 4, yd), *tdx = tu_guarded(ctx, 4, xd), *tdw = tu_guarded(ctx, 4, wd);
+  put(ty, nan_y);
+  TU_OK(clnn_conv2d_forward(ctx, &p, DIRECT, tx, tw, tb, act, alpha, ty));
+  expect(ty, y_ref, len_f, t->name, "forward + bias + act");
+  put(ty, nan_y);
+  TU_OK(clnn_conv2d_forward(ctx, &p, DIRECT, tx, tw, NULL, CLNN_ACT_IDENTITY, 0.0f, ty));
+  expect(ty, y0_ref, len_f, t->name, "forward");
+  if (label) {
+    put(ty, nan_y);
+    TU_OK(clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tw, NULL, CLNN_ACT_IDENTITY, 0.0f, ty));
+    expect(ty, y0_ref, len_f, t->name, "forward (auto)");
+    TU_CHECK(strcmp(clnn__conv2d_last_algo(), label) == 0, "%s: AUTO forward ran %s, expected %s", t->name,
+             clnn__conv2d_last_algo(), label);
+  }
+  for (int bi = 0; bi < 3; bi++) {
+    const float beta = BETAS[bi];
+    char what[64];
+    float *dx_ref = copy_of(dx0, nx), *dw_ref = copy_of(dw0, nw);
+    conv_ref_backward_data(&g, dy, w, beta, dx_ref);
+    conv_ref_backward_filter(&g, x, dy, beta, dw_ref);
+    put(tdx, bi ? dx0 : nan_x);
+    TU_OK(clnn_conv2d_backward_data(ctx, &p, DIRECT, tdy, tw, beta, tdx));
+    snprintf(what, sizeof what, "backward-data beta=%g", beta);
+    expect(tdx, dx_ref, len_d, t->name, what);
+    put(tdw, bi ? dw0 : nan_w);
+    TU_OK(clnn_conv2d_backward_filter(ctx, &p, DIRECT, tx, tdy, beta, tdw));
+    snprintf(what, sizeof what, "backward-filter beta=%g", beta);
+    expect(tdw, dw_ref, len_w, t->name, what);
+    free(dx_ref);
+    free(dw_ref);
+  }
+  clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tb); clnn_tensor_destroy(tdy);
+  clnn_tensor_destroy(ty); clnn_tensor_destroy(tdx); clnn_tensor_destroy(tdw);
+  free(x); free(w); free(b); free(dy); free(dx0); free(dw0); free(nan_x); free(nan_w); free(nan_y);
+  free(y_ref); free(y0_ref);
+}
+
+/* The forward pass with beta: the transposed convolution whose backward-data is t's convolution
+ * (x [N, K, H, W] of the transposed one is t's output, its w [K, C/G, R, S] t's weights), so
+ * dx = beta*dx + conv(dy, w) with dy of t's input shape: beta 0 over NaN, 1 and 0.5. */
+static void check_forward_beta(const tcase *t) {
+  conv_ref_geom g = geom_of(t);
+  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t->name)) return;
+  clnn_conv2d_params p = params_of(t);
+  size_t in_d[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->k, t->c / t->groups, t->r, t->s};
+  size_t out_d[4] = {t->n, t->k, g.p, g.q};
+  size_t nin = in_d[0] * in_d[1] * in_d[2] * in_d[3], nw = wd[0] * wd[1] * wd[2] * wd[3];
+  size_t nout = out_d[0] * out_d[1] * out_d[2] * out_d[3];
+  float *in = rnd(nin), *w = rnd(nw), *out0 = rnd(nout), *nan_out = filled(nout, NAN);
+  clnn_tensor *tin = tu_tensor(ctx, 4, in_d, in), *tw = tu_tensor(ctx, 4, wd, w), *tout = tu_guarded(ctx, 4, out_d);
+  for (int bi = 0; bi < 3; bi++) {
+    const float beta = BETAS[bi];
+    float *conv = malloc(nout * 4), *want = malloc(nout * 4);
+    conv_ref_forward(&g, in, w, NULL, CLNN_ACT_IDENTITY, 0.0f, conv);
+    for (size_t i = 0; i < nout; i++) want[i] = conv[i] + (bi ? beta * out0[i] : 0.0f);
+    put(tout, bi ? out0 : nan_out);
+    /* the transposed convolution's "dy" is t's input, its "dx" t's output */
+    TU_OK(clnn_conv_transpose2d_backward_data(ctx, &p, DIRECT, tin, tw, beta, tout));
+    char what[64];
+    snprintf(what, sizeof what, "forward beta=%g (transposed backward-data)", beta);
+    expect(tout, want, wd[1] * wd[2] * wd[3], t->name, what);
+    free(conv);
+    free(want);
+  }
+  clnn_tensor_destroy(tin); clnn_tensor_destroy(tw); clnn_tensor_destroy(tout);
+  free(in); free(w); free(out0); free(nan_out);
+}
+
+/* Gradients of L = sum(gy * conv(x, w)) against central differences of the double reference,
+ * every element of x and w. */
+static void check_fd(const tcase *t) {
+  conv_ref_geom g = geom_of(t);
+  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t->name)) return;
+  clnn_conv2d_params p = params_of(t);
+  size_t xd[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->k, t->c / t->groups, t->r, t->s};
+  size_t yd[4] = {t->n, t->k, g.p, g.q};
+  size_t nx = xd[0] * xd[1] * xd[2] * xd[3], nw = wd[0] * wd[1] * wd[2] * wd[3];
+  size_t ny = yd[0] * yd[1] * yd[2] * yd[3];
+  float *x = rnd(nx), *w = rnd(nw), *gy = rnd(ny);
+  double *yd_buf = malloc(ny * sizeof(double));
+  clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *tdy = tu_tensor(ctx, 4, yd, gy);
+  clnn_tensor *tdx = tu_tensor(ctx, 4, xd, NULL), *tdw = tu_tensor(ctx, 4, wd, NULL);
+  TU_OK(clnn_conv2d_backward_data(ctx, &p, DIRECT, tdy, tw, 0.0f, tdx));
+  TU_OK(clnn_conv2d_backward_filter(ctx, &p, DIRECT, tx, tdy, 0.0f, tdw));
+  float *gx = tu_read(tdx), *gw = tu_read(tdw);
+  for (int which = 0; which < 2; which++) {
+    float *v = which ? w : x, *got = which ? gw : gx;
+    size_t n = which ? nw : nx;
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+      const float keep = v[i], h = 1e-2f;
+      double l[2];
+      for (int sgn = 0; sgn < 2; sgn++) {
+        v[i] = keep + (sgn ? -h : h);
+        conv_ref_forward_d(&g, x, w, NULL, yd_buf);
+        l[sgn] = 0.0;
+        for (size_t j = 0; j < ny; j++) l[sgn] += gy[j] * yd_buf[j];
+      }
+      v[i] = keep;
+      const double fd = (l[0] - l[1]) / (2.0 * h);
+      bad = !TU_CHECK(fabs(fd - got[i]) <= 1e-3 + 1e-3 * fabs(fd), "%s: d%s[%zu] = %g, finite difference %g",
+                      t->name, which ? "w" : "x", i, got[i], fd);
+    }
+  }
+  clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tdy);
+  clnn_tensor_destroy(tdx); clnn_tensor_destroy(tdw);
+  free(x); free(w); free(gy); free(yd_buf); free(gx); free(gw);
+}
+
+/* Every pass twice, bit for bit. */
+static void check_determinism(const tcase *t) {
+  conv_ref_geom g = geom_of(t);
+  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t->name)) return;
+  clnn_conv2d_params p = params_of(t);
+  size_t xd[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->k, t->c / t->groups, t->r, t->s};
+  size_t yd[4] = {t->n, t->k, g.p, g.q};
+  size_t nx = xd[0] * xd[1] * xd[2] * xd[3], nw = wd[0] * wd[1] * wd[2] * wd[3];
+  size_t ny = yd[0] * yd[1] * yd[2] * yd[3];
+  float *x = rnd(nx), *w = rnd(nw), *dy = rnd(ny);
+  clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *tdy = tu_tensor(ctx, 4, yd, dy);
+  clnn_tensor *out[3] = {tu_tensor(ctx, 4, yd, NULL), tu_tensor(ctx, 4, xd, NULL), tu_tensor(ctx, 4, wd, NULL)};
+  float *first[3] = {NULL, NULL, NULL};
+  size_t n[3] = {ny, nx, nw};
+  for (int rep = 0; rep < 2; rep++) {
+    TU_OK(clnn_conv2d_forward(ctx, &p, DIRECT, tx, tw, NULL, CLNN_ACT_IDENTITY, 0.0f, out[0]));
+    TU_OK(clnn_conv2d_backward_data(ctx, &p, DIRECT, tdy, tw, 0.0f, out[1]));
+    TU_OK(clnn_conv2d_backward_filter(ctx, &p, DIRECT, tx, tdy, 0.0f, out[2]));
+    for (int i = 0; i < 3; i++) {
+      float *got = tu_read(out[i]);
+      if (rep == 0) first[i] = got;
+      else {
+        TU_CHECK(memcmp(got, first[i], n[i] * sizeof(float)) == 0, "%s: pass %d differs between runs", t->name, i);
+        free(got);
+      }
+    }
+  }
+  for (int i = 0; i < 3; i++) { clnn_tensor_destroy(out[i]); free(first[i]); }
+  clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tdy);
+  free(x); free(w); free(dy);
+}
+
+int main(void) {
+  ctx = tu_context();
+  tu_seed(20261206);
+  /* The kernels under test are CPU-class only; on a device of another class (or with
+   * CLNN_DEVICE_CLASS=gpu) a fresh context told it drives a CPU builds them instead. */
+  if (ctx->device_class != CLNN_DEVICE_CLASS_CPU) {
+    clnn_context_destroy(ctx);
+    ctx = NULL;
+    TU_OK(clnn_context_create(NULL, &ctx));
+    if (!ctx) return tu_finish("test_conv2d_direct");
+    ctx->device_class = CLNN_DEVICE_CLASS_CPU; /* before any kernel is built */
+  }
+
+  /* name, N, C, H, W, K, R, S, stride h/w, pad t/b/l/r, dilation h/w, groups */
+  static const tcase c1[] = {
+      /* c1 forward (blocks of 16), c1 backward-filter */
+      {"c1 5x5 1->37 11x19 pad2", 2, 1, 11, 19, 37, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+      {"c1 5x5 batch1 1->16 28x28 pad2", 1, 1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+      {"c1 5x5 lenet-like 1->32 28x28", 4, 1, 28, 28, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+      {"c1 3x3 1->20 7x9 pad1 (63-pixel planes)", 3, 1, 7, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"c1 3x3 digits-like 1->32 8x8", 5, 1, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"c1 3x3 1->9 5x40 pad 0/2/2/0", 2, 1, 5, 40, 9, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 1},
+      {"c1 3x3 groups2 2->22 6x17", 2, 2, 6, 17, 22, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+      {"c1 3x3 column dilation2 1->12 6x21", 2, 1, 6, 21, 12, 3, 3, 1, 1, 1, 1, 2, 2, 1, 2, 1},
+      {"c1 5x5 row dilation2 1->10 9x9 (older bwd-filter)", 1, 1, 9, 9, 10, 5, 5, 1, 1, 4, 4, 2, 2, 2, 1, 1},
+      {"c1 3x3 one column 1->11 17x1", 2, 1, 17, 1, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"c1 5x5 one row 1->10 1x23", 2, 1, 1, 23, 10, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+      {"c1 3x3 depthwise x2 3->6 9x20 (bwd-filter)", 2, 3, 9, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+  };
+  static const tcase dw[] = {
+      /* banded depthwise forward and backward-data */
+      {"dw 3x3 5 13x37 pad1", 2, 5, 13, 37, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5},
+      {"dw 3x3 batch1 3 16x16", 1, 3, 16, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+      {"dw 3x3 4 9x7 (rows narrower than 16)", 2, 4, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},
+      {"dw 3x3 2 20x1 (one column)", 1, 2, 20, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+      {"dw 3x3 3 11x33 pad 2/0/0/2", 2, 3, 11, 33, 3, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 3},
+      {"dw 3x3 column dilation2 2 10x25", 1, 2, 10, 25, 2, 3, 3, 1, 1, 1, 1, 2, 2, 1, 2, 2},
+      {"dw 3x3 3 56x56", 2, 3, 56, 56, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+      {"dw 3x3 row dilation2 (older kernel)", 1, 2, 9, 18, 2, 3, 3, 1, 1, 2, 2, 1, 1, 2, 1, 2},
+  };
+  for (size_t i = 0; i < sizeof c1 / sizeof c1[0]; i++) check_case(&c1[i], CLNN_ACT_IDENTITY, 0.0f, NULL);
+  for (size_t i = 0; i < sizeof dw / sizeof dw[0]; i++) check_case(&dw[i], CLNN_ACT_IDENTITY, 0.0f, NULL);
+  /* fused bias and activations: ReLU takes the plain stores, the others the general ones */
+  check_case(&c1[0], CLNN_ACT_RELU, 0.0f, "direct-plane");
+  check_case(&c1[3], CLNN_ACT_LEAKY_RELU, 0.1f, NULL);
+  check_case(&c1[2], CLNN_ACT_SIGMOID, 0.0f, "direct-plane");
+  check_case(&dw[0], CLNN_ACT_RELU, 0.0f, "direct-plane");
+  check_case(&dw[2], CLNN_ACT_LEAKY_RELU, 0.1f, NULL);
+  check_case(&dw[6], CLNN_ACT_TANH, 0.0f, NULL);
+  /* forward with beta (transposed backward-data) */
+  check_forward_beta(&c1[0]);
+  check_forward_beta(&c1[4]);
+  check_forward_beta(&dw[0]);
+  check_forward_beta(&dw[2]);
+  /* planes whose padded copy does not fit half the local memory: the older kernels */
+  static const tcase big[] = {
+      {"dw 3x3 2 370x370 (above the local-memory bound)", 1, 2, 370, 370, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+      {"c1 5x5 1->2 300x300 (above the local-memory bound)", 1, 1, 300, 300, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) check_case(&big[i], CLNN_ACT_IDENTITY, 0.0f, NULL);
+
+  static const tcase fd[] = {
+      {"fd c1 5x5 1->17 6x7", 2, 1, 6, 7, 17, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+      {"fd dw 3x3 3 5x18", 1, 3, 5, 18, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+  };
+  for (size_t i = 0; i < sizeof fd / sizeof fd[0]; i++) check_fd(&fd[i]);
+  check_determinism(&c1[2]);
+  check_determinism(&dw[0]);
+
+  clnn_context_destroy(ctx);
+  return tu_finish("test_conv2d_direct");
+}
