@@ -26,7 +26,10 @@ clnn_net_train_epoch) followed by a fresh PyTorch model trained for the same epo
 images with the same batch size; a round's rate is (timed epochs x training images) / (sum of the
 timed epochs' seconds). The last batch of an epoch is partial on both sides (clnn_net_train_epoch
 trains it as it is). PyTorch runs with torch.set_num_interop_threads(1) and, in turn, each
-intra-op thread count of --threads (default: the number of cores, then 1): on small batches one
+intra-op thread count of --threads (default: the number of cores, then 1; OMP_NUM_THREADS,
+MKL_NUM_THREADS and OPENBLAS_NUM_THREADS are set to the largest before torch is imported unless
+already set, and a pthreads OpenBLAS under PyTorch's dense layers gets each count with
+openblas_set_num_threads, as in bench/torch_reference.py): on small batches one
 thread is often the faster PyTorch (no OpenMP barriers; and on a loaded machine PyTorch's spinning
 OpenMP threads lose badly to oversubscription), so the table shows each count and compares clnn
 with PyTorch on all cores and with the fastest PyTorch row. clnn
@@ -37,6 +40,7 @@ each row's rounds. Nothing is asserted; this is a measurement.
 """
 
 import argparse
+import ctypes
 import gzip
 import json
 import os
@@ -126,24 +130,87 @@ def plain_idx_dir(directory, tmp):
 # ------------------------------------------------------------------------------------------------
 
 
-def torch_net(case):
+def torch_net(case, hw):
+    """The example's network for 1 x hw[0] x hw[1] images."""
     import torch.nn as nn
+    h, w = hw
     if case == "digits":  # examples/digits_cnn.c build()
         return nn.Sequential(
             nn.Conv2d(1, 32, 3, 1, 1), nn.ReLU(),
             nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU(),
             nn.MaxPool2d(2, 2),
             nn.Dropout(0.25), nn.Flatten(),
-            nn.Linear(32 * 4 * 4, 128), nn.ReLU(),
+            nn.Linear(32 * (h // 2) * (w // 2), 128), nn.ReLU(),
             nn.Linear(128, 10))
     # examples/mnist_cnn.c build()
     return nn.Sequential(
         nn.Conv2d(1, 32, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, 2),
         nn.Conv2d(32, 64, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, 2),
         nn.Dropout(0.25), nn.Flatten(),
-        nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
+        nn.Linear(64 * (h // 4) * (w // 4), 128), nn.ReLU(),
         nn.Dropout(0.5),
         nn.Linear(128, 10))
+
+
+def torch_layers(net, hw):
+    """(kind, output shape, parameter count) per layer, in the words of clnn_net_summary."""
+    import torch
+    import torch.nn as nn
+    rows = []
+    x = torch.zeros(1, 1, *hw)
+    net.eval()
+    with torch.no_grad():
+        for m in net:
+            x = m(x)
+            if isinstance(m, nn.Conv2d):
+                kind = f"conv2d {m.kernel_size[0]}x{m.kernel_size[1]}/{m.stride[0]}"
+            elif isinstance(m, nn.MaxPool2d):
+                kind = f"maxpool2d {m.kernel_size}x{m.kernel_size}/{m.stride}"
+            elif isinstance(m, nn.Dropout):
+                kind = f"dropout {m.p:.2f}"  # clnn_net_summary prints two decimals
+            elif isinstance(m, nn.Linear):
+                kind = "dense"
+            else:
+                kind = type(m).__name__.lower()
+            rows.append((kind, list(x.shape[1:]), sum(p.numel() for p in m.parameters())))
+    return rows
+
+
+SUMMARY_ROW = re.compile(r"^(\S+)\s+(.+?)\s+\[([0-9, ]*)\]\s+(\d+)\s*$")
+
+
+def check_network(case, args, tmp):
+    """Runs the example for one epoch on data/digits and compares its printed layer table (kind,
+    output shape, parameters), batch size and optimizer with the PyTorch network of this script.
+    Returns a list of differences (empty: the same network)."""
+    exe = os.path.join(args.build, "digits_cnn" if case == "digits" else "mnist_cnn")
+    cmd = [exe, "--data", args.digits, "--epochs", "1",
+           "--checkpoint", os.path.join(tmp, case + ".safetensors")]
+    if case == "mnist":
+        cmd += ["--limit", "64"]  # mnist_cnn reads data/digits too (8x8 images)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        return [f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}"]
+    clnn_rows = []
+    for line in r.stdout.splitlines():
+        m = SUMMARY_ROW.match(line)
+        if m and m.group(1) != "input":
+            shape = [int(v) for v in m.group(3).split(",") if v.strip()]
+            clnn_rows.append((m.group(2).strip(), shape, int(m.group(4))))
+    diffs = []
+    want = torch_layers(torch_net(case, (8, 8)), (8, 8))
+    if len(clnn_rows) != len(want):
+        diffs.append(f"{case}: clnn has {len(clnn_rows)} layers, this script's network {len(want)}")
+    for i, (c, t) in enumerate(zip(clnn_rows, want)):
+        if c != t:
+            diffs.append(f"{case}: layer {i + 1}: clnn {c}, PyTorch {t}")
+    m = re.search(r"^training: .*batch (\d+), Adam lr ([0-9.e+-]+)", r.stdout, re.M)
+    if not m:
+        diffs.append(f"{case}: no 'training: ... batch N, Adam lr X' line in:\n{r.stdout}")
+    elif int(m.group(1)) != args.batch[case] or float(m.group(2)) != 1e-3:
+        diffs.append(f"{case}: the example trains with batch {m.group(1)}, Adam lr {m.group(2)}; "
+                     f"this script with batch {args.batch[case]}, Adam lr 0.001")
+    return diffs
 
 
 # ------------------------------------------------------------------------------------------------
@@ -181,7 +248,7 @@ def torch_round(case, args, x, y, seed):
     """images/s of the same network in PyTorch over epochs 2..E (fresh model, same process)."""
     import torch
     torch.manual_seed(seed)
-    net = torch_net(case)
+    net = torch_net(case, tuple(x.shape[2:]))
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                            weight_decay=0.0)
@@ -215,6 +282,23 @@ def side_name(side):
     return "clnn" if side == "clnn" else f"PyTorch x{side[5:]}"
 
 
+def find_openblas():
+    """openblas_set_num_threads of the OpenBLAS this process loaded with torch, or None."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted(set(re.findall(r"(/\S*blas\S*\.so[.\d]*)", f.read())))
+    except OSError:
+        return None
+    for lib in libs:
+        try:
+            fn = ctypes.CDLL(lib).openblas_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_int]
+        return fn
+    return None
+
+
 def summarize(vals):
     return min(vals), statistics.median(vals), max(vals)
 
@@ -240,12 +324,23 @@ def main():
                     help="PyTorch intra-op thread counts, each a row (default: cores,1)")
     ap.add_argument("--device", default=None, help="clnn device selector (--device of the examples)")
     ap.add_argument("--json", default=None, help="also write the rounds and summary as JSON")
+    ap.add_argument("--check-network", action="store_true",
+                    help="only check that the examples' networks (layer table, batch size, "
+                         "optimizer) are the ones this script trains in PyTorch; exit 1 if not")
     args = ap.parse_args()
     if args.rounds < 1 or args.digits_epochs < 2 or args.mnist_epochs < 2:
         ap.error("--rounds must be >= 1 and the epoch counts >= 2 (the first epoch is not timed)")
     args.epochs = {"digits": args.digits_epochs, "mnist": args.mnist_epochs}
     args.batch = {"digits": 32, "mnist": 64}  # the examples' default --batch
 
+    if args.check_network:
+        with tempfile.TemporaryDirectory(prefix="train_vs_torch_") as tmp:
+            diffs = [d for c in ("digits", "mnist") for d in check_network(c, args, tmp)]
+        for d in diffs:
+            print(f"train_vs_torch: {d}", file=sys.stderr)
+        print("the examples' networks match this script's" if not diffs else
+              f"{len(diffs)} difference(s)")
+        sys.exit(1 if diffs else 0)
     cases = [c for c in args.case.split(",") if c]
     for c in cases:
         if c not in ("digits", "mnist"):
@@ -265,8 +360,11 @@ def main():
     if not threads or min(threads) < 1:
         ap.error("--threads counts must be >= 1")
 
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(max(threads)))
     import torch
     torch.set_num_interop_threads(1)
+    openblas = find_openblas()
     sides = ["clnn"] + [f"torch{t}" for t in threads]
 
     results = {"torch": torch.__version__, "threads": threads, "cores": cores,
@@ -292,6 +390,8 @@ def main():
                         rate = clnn_round(case, args, data_dir, n, tmp)
                     else:
                         torch.set_num_threads(int(side[5:]))
+                        if openblas is not None:
+                            openblas(int(side[5:]))
                         rate = torch_round(case, args, x, y, seed=1 + r)
                     rows[side].append(rate)
                     line += f"  {side_name(side)} {rate:6.0f} (load {rows['load_' + side][-1]:.2f})"
