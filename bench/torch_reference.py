@@ -33,10 +33,10 @@ environment when they load) OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_TH
 the largest count unless already set; the about line records them. Why: PyTorch's OpenMP
 threads and OpenBLAS's own pool busy-wait for each other's cores, and on a loaded machine an
 OpenMP barrier waits out whole time slices of a descheduled thread. On the LSTM and GRU cases
-(per-step operators and small GEMMs, thousands of parallel regions per pass) the median and the
-minimum of the same pass with 2 threads differed 2-20x between runs at load 7-8 on 2 cores,
-where one thread was 10-40x faster and within 1.1-1.4x of its own minimum (README, Performance,
-"PyTorch as the reference"). The file carries the median and the minimum of each pass;
+(per-step operators and small GEMMs, thousands of parallel regions per pass), at load 7-11 on 2
+cores, 2 threads gave medians 1.2-6.1x their minimum and minima up to 20x apart between runs;
+one thread was 10-40x faster, its medians within 1.0-1.8x of its minimum, and the default picked
+it on all 12 rows (README, Performance, "Which PyTorch, and which statistic"). The file carries the median and the minimum of each pass;
 clnn-bench's headline ratio is the ratio of the minima, the medians' ratio beside it.
 """
 

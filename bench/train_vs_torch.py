@@ -25,18 +25,22 @@ steps pick oneDNN primitives). Each round is one fresh run of the clnn example
 clnn_net_train_epoch) followed by a fresh PyTorch model trained for the same epochs on the same
 images with the same batch size; a round's rate is (timed epochs x training images) / (sum of the
 timed epochs' seconds). The last batch of an epoch is partial on both sides (clnn_net_train_epoch
-trains it as it is). PyTorch runs with torch.set_num_interop_threads(1) and, in turn, each
-intra-op thread count of --threads (default: the number of cores, then 1; OMP_NUM_THREADS,
-MKL_NUM_THREADS and OPENBLAS_NUM_THREADS are set to the largest before torch is imported unless
-already set, and a pthreads OpenBLAS under PyTorch's dense layers gets each count with
-openblas_set_num_threads, as in bench/torch_reference.py): on small batches one
-thread is often the faster PyTorch (no OpenMP barriers; and on a loaded machine PyTorch's spinning
-OpenMP threads lose badly to oversubscription), so the table shows each count and compares clnn
-with PyTorch on all cores and with the fastest PyTorch row. clnn
-runs on its default OpenCL device (PoCL uses every core). The table gives min / median / max over
-rounds of each row, the ratios clnn / PyTorch of the medians and of the maxima (the best round of
-each, the least disturbed by other load), and the mean load average (1 min) seen at the start of
-each row's rounds. Nothing is asserted; this is a measurement.
+trains it as it is).
+
+Threads: clnn runs on its default OpenCL device (PoCL uses every core). PyTorch uses one inter-op
+thread and, in turn, each intra-op count of --threads (default: every core, then 1), each a row
+of the table; OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_THREADS are set to the largest
+count before torch is imported (unless already set), and the pthreads OpenBLAS under PyTorch's
+dense layers gets each count through openblas_set_num_threads, as in bench/torch_reference.py.
+On these small batches one thread is often the faster PyTorch (no OpenMP barriers), and on a
+loaded machine the all-core PyTorch collapses (a barrier waits out a descheduled thread's time
+slice), so the table compares clnn with every row and names the fastest.
+
+Output: per row min / median / max images/s over the rounds, clnn / PyTorch of the medians and of
+the maxima (the best round of each, the least disturbed by other load), and the mean load average
+(1 min) at the start of the row's rounds; --json FILE keeps every round. Nothing is asserted.
+--check-network only checks that the examples' networks (their printed layer tables, batch size
+and optimizer) are the ones trained here (tests/bench.cmake runs it).
 """
 
 import argparse
