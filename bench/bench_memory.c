@@ -8,7 +8,7 @@
 
 typedef struct mem_arg {
   clnn_pool2d_params pp;
-  clnn_tensor *a, *b, *c, *d;
+  clnn_tensor *a, *b, *c, *d, *e;
   int32_t *labels;
   size_t nlabels;
   int step;
@@ -21,6 +21,14 @@ static clnn_status maxpool_fwd(void *p) {
 static clnn_status maxpool_bwd(void *p) {
   mem_arg *m = p;
   return clnn_maxpool2d_backward(g_ctx, &m->pp, m->a, m->c, 0.0f, m->d);
+}
+static clnn_status maxpool_fwd_idx(void *p) {
+  mem_arg *m = p;
+  return clnn_maxpool2d_forward_indices(g_ctx, &m->pp, m->a, m->b, m->e);
+}
+static clnn_status maxpool_bwd_idx(void *p) {
+  mem_arg *m = p;
+  return clnn_maxpool2d_backward_indices(g_ctx, &m->pp, m->e, m->c, 0.0f, m->d);
 }
 static clnn_status avgpool_fwd(void *p) {
   mem_arg *m = p;
@@ -73,11 +81,13 @@ static double same_bytes_copy_ms(double bytes, double *min_ms) {
   return tmp.med_ms;
 }
 
-static void mem_pass(const char *name, const char *pass, pass_fn fn, mem_arg *m, double bytes) {
+/* path: what the row's "path" column says ran. */
+static void mem_pass_path(const char *name, const char *pass, const char *path, pass_fn fn,
+                          mem_arg *m, double bytes) {
   double copy_min = 0, copy_ms = same_bytes_copy_ms(bytes, &copy_min);
   result *r = new_result(name, pass);
   time_pass(r, fn, m);
-  snprintf(r->path, sizeof r->path, "clnn kernels");
+  snprintf(r->path, sizeof r->path, "%s", path);
   finish_rate(r, bytes, "GB/s"); /* %peak: of the copy bandwidth measured first (large buffers) */
   if (copy_ms > 0) {
     /* the reference: a plain copy of the same bytes, timed just before */
@@ -88,6 +98,10 @@ static void mem_pass(const char *name, const char *pass, pass_fn fn, mem_arg *m,
     set_ratios(r);
   }
   progress(r);
+}
+
+static void mem_pass(const char *name, const char *pass, pass_fn fn, mem_arg *m, double bytes) {
+  mem_pass_path(name, pass, "clnn kernels", fn, m, bytes);
 }
 
 static void run_pool(const char *name, int maxp, int N, int C, int H, int W, int k, int stride, int pad) {
@@ -114,7 +128,20 @@ static void run_pool(const char *name, int maxp, int N, int C, int H, int W, int
   double fb = 4.0 * (double)(xn + yn);
   if (maxp) {
     mem_pass(name, "forward", maxpool_fwd, &m, fb);
-    mem_pass(name, "backward", maxpool_bwd, &m, 4.0 * (double)(2 * xn + yn)); /* x, dy read; dx written */
+    if (clnn_maxpool2d_forward_indices && clnn_maxpool2d_backward_indices) {
+      /* training's path: the forward keeps int32 argmax indices, the backward (PyTorch's
+       * "backward" row does the same) reads dy and them instead of x */
+      m.e = tensor(4, yd, NULL);
+      mem_pass_path(name, "forward-indices", "clnn kernels (y + int32 indices)", maxpool_fwd_idx,
+                    &m, 4.0 * (double)(xn + 2 * yn)); /* x read; y, indices written */
+      CHECK(maxpool_fwd_idx(&m));
+      mem_pass_path(name, "backward", "clnn kernels (saved int32 indices)", maxpool_bwd_idx, &m,
+                    4.0 * (double)(xn + 2 * yn)); /* dy, indices read; dx written */
+      clnn_tensor_destroy(m.e);
+    }
+    mem_pass_path(name, clnn_maxpool2d_backward_indices ? "backward-recompute" : "backward",
+                  "clnn kernels (argmax recomputed from x)", maxpool_bwd, &m,
+                  4.0 * (double)(2 * xn + yn)); /* x, dy read; dx written */
   } else {
     mem_pass(name, "forward", avgpool_fwd, &m, fb);
     mem_pass(name, "backward", avgpool_bwd, &m, 4.0 * (double)(xn + yn));

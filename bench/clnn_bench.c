@@ -58,6 +58,8 @@
 #pragma weak clnn_conv2d_workspace_size
 #pragma weak clnn_maxpool2d_forward
 #pragma weak clnn_maxpool2d_backward
+#pragma weak clnn_maxpool2d_forward_indices
+#pragma weak clnn_maxpool2d_backward_indices
 #pragma weak clnn_avgpool2d_forward
 #pragma weak clnn_avgpool2d_backward
 #pragma weak clnn_pool2d_params_init

@@ -194,11 +194,15 @@ def conv_passes(shape, dev):
 
 def maxpool_passes(dev):
     # pool_max3s2: x [2, 64, 112, 112], max 3x3, stride 2, pad 1.
-    # Timed: forward  y = max_pool2d(x) (PyTorch may also write int64 indices);
-    #        backward dx from dy (aten.max_pool2d_with_indices_backward into a preallocated dx).
-    # clnn's backward recomputes each window's maximum from x; PyTorch's reads the int64 indices
-    # of a forward run once outside the timed region: it reads dy and the indices, zero-fills dx
-    # and scatters into it.
+    # Timed: forward          y = max_pool2d(x) (PyTorch may also write int64 indices);
+    #        forward-indices  y and the int64 indices (aten.max_pool2d_with_indices; clnn writes
+    #                         int32 ones);
+    #        backward         dx from dy through the indices of a forward run once outside the
+    #                         timed region (aten.max_pool2d_with_indices_backward into a
+    #                         preallocated dx): reads dy and the indices, zero-fills dx and
+    #                         scatters into it. clnn's "backward" row does the same with its int32
+    #                         indices; its "backward-recompute" row (no PyTorch counterpart)
+    #                         recomputes the maxima from x.
     k, st, pd = [3, 3], [2, 2], [1, 1]
     x = rand((2, 64, 112, 112), 1.0, dev)
     _, idx = torch.ops.aten.max_pool2d_with_indices(x, k, st, pd)
@@ -207,8 +211,10 @@ def maxpool_passes(dev):
     back = torch.ops.aten.max_pool2d_with_indices_backward.grad_input
     return [Pass("forward", lambda: F.max_pool2d(x, k, st, pd),
                  "max_pool2d may also write int64 indices"),
+            Pass("forward-indices", lambda: torch.ops.aten.max_pool2d_with_indices(x, k, st, pd),
+                 "writes int64 indices (clnn: int32)"),
             Pass("backward", lambda: back(dy, x, k, st, pd, [1, 1], False, idx, grad_input=dx),
-                 "reads saved int64 indices instead of recomputing the maxima from x")]
+                 "reads saved int64 indices (clnn: int32)")]
 
 
 def avgpool_passes(dev):
@@ -457,7 +463,8 @@ def suite():
     cases = [Case(s[0], s[-1], ["any"], lambda dev, s=s: gemm_passes(s, dev)) for s in GEMM_SHAPES]
     conv = ["forward", "backward-data", "backward-filter", "train-step"]
     cases += [Case(s[0], s[-1], conv, lambda dev, s=s: conv_passes(s, dev)) for s in CONV_SHAPES]
-    cases.append(Case("pool_max3s2", "ci", ["forward", "backward"], maxpool_passes))
+    cases.append(Case("pool_max3s2", "ci", ["forward", "forward-indices", "backward"],
+                      maxpool_passes))
     cases.append(Case("pool_avg2", "ci", ["forward", "backward"], avgpool_passes))
     lstm = ["forward", "backward", "train-step"]
     cases += [Case(s[0], s[-1], lstm, lambda dev, s=s: lstm_passes(s, dev)) for s in LSTM_SHAPES]

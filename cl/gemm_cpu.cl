@@ -21,6 +21,11 @@
  * - Kernels *_w use GEMM_NV vectors per row; kernels *_n use one vector and GEMM_MR_N rows (for
  *   narrow products such as a batch of 16 rows in the transposed orientation).
  *
+ * The reduction may run in segments of kseg (conv2d's filter gradient sums over several images
+ * without gathering them): segment sg of X starts sg*x_ks floats after the first, of Y sg*y_ks
+ * (packed panels simply run on); kseg = K is one segment. The k order, and so every sum, is the
+ * same as over the gathered operands.
+ *
  * Edges: X rows past `rows` are clamped (a valid row is read and its result discarded); packed
  * panels are zero-padded; an in-place Y whose last panel is partial is read shifted left so that
  * it ends at the last column (columns already written by the previous panel are not stored
@@ -67,42 +72,91 @@
 #endif
 
 /* Y [K x cols] -> P[batch][ceil(cols/nr)][K][nr], zero-padded past cols. Y(k, c) is
- * S[s_off + k*lds + c] (trans 0) or S[s_off + c*lds + k] (trans 1). nr is a multiple of GEMM_VW.
- * Global: (ceil(cols/nr), ceil(K/16), batch); each work-item packs 16 k of one panel. */
+ * S[s_off + sg*s_ks + kk*lds + c] (trans 0) or S[s_off + sg*s_ks + c*lds + kk] (trans 1), where
+ * k lies in segment sg = k / kseg at kk = k % kseg (kseg = K: one segment). nr is a multiple of
+ * GEMM_VW. Global: trans 0: (ceil(cols/nr), ceil(K/16), batch), each work-item packing 16 k of
+ * one panel, consecutive work-items reading on along the same rows of S; trans 1:
+ * (ceil(K/GEMM_PACK_K), ceil(cols/nr), batch), each work-item packing GEMM_PACK_K consecutive k
+ * (16 at a time), so that consecutive work-items read on along the same columns of S (runs of
+ * GEMM_PACK_K floats per column). */
+#define GEMM_PACK_K 64
+
+/* Transposes 16 rows of 16 floats in registers: four rounds that swap the off-diagonal b x b
+ * blocks of every 2b x 2b block (b = 8, 4, 2, 1), 64 two-source shuffles in all. */
+#define GEMM_T16_ROUND(b, LO, HI)                                                                \
+  _Pragma("unroll") for (int i = 0; i < 16; i++)                                                 \
+    if ((i & (b)) == 0) {                                                                        \
+      const float16 top = t[i], bottom = t[i + (b)];                                             \
+      t[i] = shuffle2(top, bottom, LO);                                                          \
+      t[i + (b)] = shuffle2(top, bottom, HI);                                                    \
+    }
+static inline void gemm_transpose16(float16 *t) {
+  /* lane l of the new top row: top[l], or bottom[l - b] where l & b; of the new bottom row:
+   * top[l + b], or bottom[l] where l & b (indices 16.. name the second source) */
+  GEMM_T16_ROUND(8, ((uint16)(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)),
+                 ((uint16)(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31)))
+  GEMM_T16_ROUND(4, ((uint16)(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27)),
+                 ((uint16)(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31)))
+  GEMM_T16_ROUND(2, ((uint16)(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29)),
+                 ((uint16)(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31)))
+  GEMM_T16_ROUND(1, ((uint16)(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30)),
+                 ((uint16)(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31)))
+}
 __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float *S, long s_off,
-                        int lds, long s_bs, __global float *P, long p_bs) {
-  const int pb = get_global_id(0), kb = get_global_id(1), bat = get_global_id(2);
-  const int panels = (cols + nr - 1) / nr;
-  if (pb >= panels || kb * 16 >= K) return;
-  const __global float *src = S + s_off + bat * s_bs;
-  __global float *dst = P + bat * p_bs + (long)pb * K * nr;
-  const int c0 = pb * nr, k0 = kb * 16, k1 = min(K, k0 + 16);
-  const int full = c0 + nr <= cols;
-  if (!trans) {
-    for (int k = k0; k < k1; k++) {
-      const __global float *row = src + (long)k * lds + c0;
-      __global float *out = dst + (long)k * nr;
-      if (full) {
-        for (int v = 0; v < nr / GEMM_VW; v++) GEMM_VSTORE(GEMM_VLOAD(v, row), v, out);
-      } else {
-        for (int c = 0; c < nr; c++) out[c] = c0 + c < cols ? row[c] : 0.0f;
+                        int lds, long s_bs, int kseg, long s_ks, __global float *P, long p_bs) {
+  const int kq = get_global_id(trans ? 0 : 1), pb = get_global_id(trans ? 1 : 0), bat = get_global_id(2);
+  const int panels = (cols + nr - 1) / nr, blocks = trans ? GEMM_PACK_K / 16 : 1;
+  if (pb >= panels) return;
+  for (int kb = kq * blocks; kb < (kq + 1) * blocks && kb * 16 < K; kb++) {
+    const __global float *src = S + s_off + bat * s_bs;
+    __global float *dst = P + bat * p_bs + (long)pb * K * nr;
+    const int c0 = pb * nr, k0 = kb * 16, k1 = min(K, k0 + 16);
+    const int full = c0 + nr <= cols;
+    /* the segment of k0 and k0's index inside it; a block that crosses into the next segment
+     * takes the element-wise path */
+    const int sg = k0 / kseg, kk0 = k0 - sg * kseg;
+    const __global float *seg = src + sg * s_ks;
+    const int one_seg = kk0 + (k1 - k0) <= kseg;
+    if (!trans && one_seg) {
+      for (int k = k0; k < k1; k++) {
+        const __global float *row = seg + (long)(kk0 + k - k0) * lds + c0;
+        __global float *out = dst + (long)k * nr;
+        if (full) {
+          for (int v = 0; v < nr / GEMM_VW; v++) GEMM_VSTORE(GEMM_VLOAD(v, row), v, out);
+        } else {
+          for (int c = 0; c < nr; c++) out[c] = c0 + c < cols ? row[c] : 0.0f;
+        }
       }
-    }
-  } else if (k1 - k0 == 16) {
-    /* 16 consecutive k of column c are contiguous: load them as one float16, scatter down. */
-    for (int c = 0; c < nr; c++) {
-      float16 col = (float16)(0.0f);
-      if (c0 + c < cols) col = vload16(0, src + (long)(c0 + c) * lds + k0);
-      __global float *out = dst + (long)k0 * nr + c;
-      out[0 * nr] = col.s0; out[1 * nr] = col.s1; out[2 * nr] = col.s2; out[3 * nr] = col.s3;
-      out[4 * nr] = col.s4; out[5 * nr] = col.s5; out[6 * nr] = col.s6; out[7 * nr] = col.s7;
-      out[8 * nr] = col.s8; out[9 * nr] = col.s9; out[10 * nr] = col.sa; out[11 * nr] = col.sb;
-      out[12 * nr] = col.sc; out[13 * nr] = col.sd; out[14 * nr] = col.se; out[15 * nr] = col.sf;
-    }
-  } else {
-    for (int c = 0; c < nr; c++) {
-      const __global float *col = src + (long)(c0 + c) * lds;
-      for (int k = k0; k < k1; k++) dst[(long)k * nr + c] = c0 + c < cols ? col[k] : 0.0f;
+    } else if (trans && one_seg && k1 - k0 == 16 && nr % 16 == 0) {
+      /* 16 columns at a time: their 16 consecutive k (contiguous in S) as 16 float16 rows,
+       * transposed in registers, stored as 16 rows of the panel */
+      for (int cg = 0; cg < nr; cg += 16) {
+        float16 t[16];
+        _Pragma("unroll") for (int i = 0; i < 16; i++)
+          t[i] = c0 + cg + i < cols ? vload16(0, seg + (long)(c0 + cg + i) * lds + kk0) : (float16)(0.0f);
+        gemm_transpose16(t);
+        _Pragma("unroll") for (int i = 0; i < 16; i++) vstore16(t[i], 0, dst + (long)(k0 + i) * nr + cg);
+      }
+    } else if (trans && one_seg && k1 - k0 == 16) {
+      /* 16 consecutive k of column c are contiguous: load them as one float16, scatter down. */
+      for (int c = 0; c < nr; c++) {
+        float16 col = (float16)(0.0f);
+        if (c0 + c < cols) col = vload16(0, seg + (long)(c0 + c) * lds + kk0);
+        __global float *out = dst + (long)k0 * nr + c;
+        out[0 * nr] = col.s0; out[1 * nr] = col.s1; out[2 * nr] = col.s2; out[3 * nr] = col.s3;
+        out[4 * nr] = col.s4; out[5 * nr] = col.s5; out[6 * nr] = col.s6; out[7 * nr] = col.s7;
+        out[8 * nr] = col.s8; out[9 * nr] = col.s9; out[10 * nr] = col.sa; out[11 * nr] = col.sb;
+        out[12 * nr] = col.sc; out[13 * nr] = col.sd; out[14 * nr] = col.se; out[15 * nr] = col.sf;
+      }
+    } else {
+      for (int k = k0; k < k1; k++) {
+        const int ks = k / kseg, kk = k - ks * kseg;
+        const __global float *base = src + ks * s_ks;
+        for (int c = 0; c < nr; c++) {
+          const long at = trans ? (long)(c0 + c) * lds + kk : (long)kk * lds + c0 + c;
+          dst[(long)k * nr + c] = c0 + c < cols ? base[at] : 0.0f;
+        }
+      }
     }
   }
 }
@@ -128,25 +182,32 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
  * compiler warn on the build log). */
 #define GEMM_KLOOP_BODY(MR, NV, XAT, XNEXT)                                                      \
   int k = 0;                                                                                     \
-  for (; k + GEMM_KU <= K; k += GEMM_KU) {                                                       \
+  for (; k + GEMM_KU <= KN; k += GEMM_KU) {                                                       \
     _Pragma("unroll") for (int u = 0; u < GEMM_KU; u++) GEMM_STEP(MR, NV, XAT, XNEXT, k + u)     \
   }                                                                                              \
-  for (; k < K; k++) GEMM_STEP(MR, NV, XAT, XNEXT, k)
+  for (; k < KN; k++) GEMM_STEP(MR, NV, XAT, XNEXT, k)
 
 /* X rows contiguous in K: X(r, k) = X[r*ldx + k] (rows past the end clamped to the last). */
 #define GEMM_XK_AT(r, k) xr[r][k]
 #define GEMM_KLOOP_XK(MR, NV)                                                                    \
   const __global float *xr[MR];                                                                  \
-  _Pragma("unroll") for (int r = 0; r < (MR); r++) xr[r] = xb + (long)min(r0 + r, rows - 1) * ldx; \
+  _Pragma("unroll") for (int r = 0; r < (MR); r++) xr[r] = xs + (long)min(r0 + r, rows - 1) * ldx; \
   GEMM_KLOOP_BODY(MR, NV, GEMM_XK_AT, )
 
 /* K as X's slow index: X(r, k) = X[k*ldx + r], MR consecutive scalars per k. */
+/* A full block reads X at constant offsets from one pointer (the loads fold into the broadcasts);
+ * the last, partial block of rows reads clamped offsets. */
 #define GEMM_XR_AT(r, k) x[ro[r]]
+#define GEMM_XR_FULL_AT(r, k) x[r]
 #define GEMM_KLOOP_XR(MR, NV)                                                                    \
-  int ro[MR];                                                                                    \
-  _Pragma("unroll") for (int r = 0; r < (MR); r++) ro[r] = min(r0 + r, rows - 1) - r0;           \
-  const __global float *x = xb + r0;                                                             \
-  GEMM_KLOOP_BODY(MR, NV, GEMM_XR_AT, x += ldx;)
+  const __global float *x = xs + r0;                                                             \
+  if (r0 + (MR) <= rows) {                                                                       \
+    GEMM_KLOOP_BODY(MR, NV, GEMM_XR_FULL_AT, x += ldx;)                                          \
+  } else {                                                                                       \
+    int ro[MR];                                                                                  \
+    _Pragma("unroll") for (int r = 0; r < (MR); r++) ro[r] = min(r0 + r, rows - 1) - r0;         \
+    GEMM_KLOOP_BODY(MR, NV, GEMM_XR_AT, x += ldx;)                                               \
+  }
 
 /* One kernel per (X layout, store orientation, width). The body is a macro so that every
  * variant is fully unrolled by the compiler with constant trip counts. */
@@ -154,7 +215,8 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
   __kernel void NAME(int rows, int cols, int K, float alpha, float beta,                         \
                      __global const float *X, long x_off, int ldx, long x_bs,                    \
                      __global const float *Y, long y_off, int y_rs, long y_ps, long y_bs,        \
-                     int shift_edge, __global float *C, long c_off, int ldc, long c_bs) {        \
+                     int shift_edge, int kseg, long x_ks, long y_ks, __global float *C,          \
+                     long c_off, int ldc, long c_bs) {                                           \
     const int NR = (NV)*GEMM_VW;                                                                 \
     const int rg = get_global_id(GEMM_ORDER), pb = get_global_id(1 - GEMM_ORDER);                \
     const int bat = get_global_id(2);                                                            \
@@ -172,8 +234,13 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
       GEMM_VF acc[MR][NV];                                                                       \
       _Pragma("unroll") for (int r = 0; r < (MR); r++)                                           \
         _Pragma("unroll") for (int v = 0; v < (NV); v++) acc[r][v] = (GEMM_VF)(0.0f);            \
-      const __global float *y = yp;                                                              \
-      KLOOP(MR, NV)                                                                              \
+      /* K in segments of kseg: segment sg of X starts x_ks floats after segment 0, of Y y_ks */ \
+      for (int s0 = 0, sg = 0; s0 < K; s0 += kseg, sg++) {                                       \
+        const int KN = min(kseg, K - s0);                                                        \
+        const __global float *xs = xb + sg * x_ks;                                               \
+        const __global float *y = yp + sg * y_ks;                                                \
+        KLOOP(MR, NV)                                                                            \
+      }                                                                                          \
       _Pragma("unroll") for (int r = 0; r < (MR); r++) {                                         \
         if (r0 + r < rows) {                                                                     \
           if (!(CT)) {                                                                           \

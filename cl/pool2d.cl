@@ -5,9 +5,9 @@
  * [g*chunk, min((g+1)*chunk, total)) (large chunks on CPU devices, chunk 1 on GPUs), decoding the
  * first index and then stepping the (plane, row, column) position incrementally.
  * Backward kernels are gathers: each dx element visits the output windows that contain it, in
- * a fixed order, so there are no atomics and results are deterministic. Max-pool backward first
- * recomputes each window's first maximum from x (maxpool_argmax, into a workspace), then
- * gathers. A window spans rows [p*sh - pt, p*sh - pt + kh)
+ * a fixed order, so there are no atomics and results are deterministic. Max-pool backward
+ * gathers through each window's first maximum: kept by maxpool_forward_indices, or recomputed
+ * from x (maxpool_argmax, into a workspace). A window spans rows [p*sh - pt, p*sh - pt + kh)
  * and columns [q*sw - pl, q*sw - pl + kw); the host guarantees padding < kernel size, so every
  * window holds at least one in-bounds element. */
 
@@ -85,6 +85,25 @@ __kernel void maxpool_forward(__global const float *x, __global float *y, ulong 
   }
 }
 
+/* maxpool_forward that also keeps idx[i] = the flat index (h*W + w) of the window's first maximum
+ * within its plane, for maxpool_backward (the gather) to route dy through. */
+__kernel void maxpool_forward_indices(__global const float *x, __global float *y,
+                                      __global int *idx, ulong total, ulong chunk, int H, int W,
+                                      int P, int Q, int kh, int kw, int sh, int sw, int pt,
+                                      int pl) {
+  POOL_RANGE(total, chunk)
+  ulong plane;
+  int p, q;
+  POOL_DECODE(start, P, Q, plane, p, q);
+  for (ulong i = start; i < end; i++) {
+    __global const float *xp = x + plane * (ulong)H * (ulong)W;
+    const int a = pool_window_argmax(xp, H, W, p * sh - pt, q * sw - pl, kh, kw);
+    y[i] = xp[a];
+    idx[i] = a;
+    POOL_STEP(P, Q, plane, p, q);
+  }
+}
+
 /* Range of output positions o (0 <= o < O) whose window [o*s - pad, o*s - pad + k) contains i. */
 #define POOL_COVER(i, k, s, pad, O, lo, hi)                 \
   do {                                                      \
@@ -111,7 +130,8 @@ __kernel void maxpool_argmax(__global const float *x, __global int *arg, ulong t
 
 /* Max-pool backward, pass 2 (a gather): dx[plane, h, w] = beta*dx + sum of dy over the windows
  * whose first maximum is (h, w), windows visited in row-major order. total = planes * H * W.
- * beta == 0 overwrites without reading dx. */
+ * beta == 0 overwrites without reading dx. arg comes from maxpool_argmax or
+ * maxpool_forward_indices; only windows containing (h, w) are read, so any arg values are safe. */
 __kernel void maxpool_backward(__global const int *arg, __global const float *dy,
                                __global float *dx, ulong total, ulong chunk, int H, int W, int P,
                                int Q, int kh, int kw, int sh, int sw, int pt, int pl, float beta) {
@@ -401,15 +421,15 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
 
 /* Flat indices (h*W + w) of the first maxima of the 16 windows whose tap-0 columns are c0 + 2*lane
  * (3 wide, stride 2), rows [hs, he): each row's first maximum (taps in order), then the rows' in
- * order, as maxpool_forward_cpu's 3-wide path. c0 == -1: lane 0's column -1 is absent (-inf,
- * indexed as column 0, the window's first element). Reads columns [max(c0, 0), c0 + 33). */
-inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int c0) {
+ * order, as maxpool_forward_cpu's 3-wide path; the maxima go to *best_out. c0 == -1: lane 0's
+ * column -1 is absent (-inf, indexed as column 0, the window's first element). Reads columns
+ * [max(c0, 0), c0 + 33). */
+inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int c0,
+                           float16 *best_out) {
   float16 best = (float16)(-INFINITY);
-  int16 arg = (int16)(0);
+  int16 brow = (int16)(hs), btap = (int16)(0); /* the first maximum's row and tap (0, 1, 2) */
   for (int h_ = hs; h_ < he; h_++) {
     __global const float *row_ = xp + (long)h_ * W;
-    const int16 i0 = (int16)(h_ * W + c0) + POOL_LANES * 2;
-    int16 ri = i0; /* index of the row's first maximum so far */
     float16 t0, t1, t2;
     if (c0 < 0) {
       const float16 a = vload16(0, row_), b = vload16(0, row_ + 16);
@@ -418,7 +438,6 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
                      o.sb, o.sc, o.sd, o.se);
       t1 = e;
       t2 = o;
-      ri.s0 = h_ * W;
     } else {
       const float16 a = vload16(0, row_ + c0), b = vload16(0, row_ + c0 + 16);
       t0 = (float16)(a.even, b.even);
@@ -427,22 +446,26 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
                      t0.sc, t0.sd, t0.se, t0.sf, row_[c0 + 32]);
     }
     float16 rv = t0;
+    int16 rt = (int16)(0);
     int16 m = POOL_TAKES(t1, rv);
     rv = select(rv, t1, m);
-    ri = select(ri, i0 + 1, m);
+    rt = select(rt, (int16)(1), m);
     m = POOL_TAKES(t2, rv);
     rv = select(rv, t2, m);
-    ri = select(ri, i0 + 2, m);
+    rt = select(rt, (int16)(2), m);
     if (h_ == hs) {
       best = rv;
-      arg = ri;
+      btap = rt;
     } else {
       m = POOL_TAKES(rv, best);
       best = select(best, rv, m);
-      arg = select(arg, ri, m);
+      btap = select(btap, rt, m);
+      brow = select(brow, (int16)(h_), m);
     }
   }
-  return arg;
+  *best_out = best;
+  /* lane 0's absent column -1 (c0 == -1) stands for column 0, the window's first element */
+  return brow * W + max((int16)(c0) + POOL_LANES * 2 + btap, (int16)(0));
 }
 
 /* Max-pool backward, one whole plane per work-item (a scatter it alone owns): dx = beta*dx (or 0),
@@ -498,15 +521,16 @@ __kernel void maxpool_backward_cpu(__global const float *x, __global const float
       const int hs = max(h0, 0), he = min(h0 + kh, H);
       for (int q = 0; q < qa; q++)
         dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+      float16 best;
       for (int q0 = qa; q0 < qb; q0 += 16) {
         int a[16];
-        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl), 0, a);
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
         for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
       }
       if (qb < b3) {
         const int q0 = b3 - 16;
         int a[16];
-        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl), 0, a);
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
         for (int l = qb - q0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
       }
       for (int q = b3; q < Q; q++)
@@ -516,6 +540,103 @@ __kernel void maxpool_backward_cpu(__global const float *x, __global const float
     POOL_BY_STRIDE(sw, MAXB_ROWS);
   }
 #undef MAXB_ROWS
+}
+
+/* maxpool_forward_cpu that also writes idx (as maxpool_forward_indices), one output row per
+ * work-item: 3-wide stride-2 windows through pool_argmax3s2, other strides through POOL_MAX_SCAN,
+ * 16 windows at a time; edge windows (and rows narrower than 16 windows) one by one.
+ * Global: (P, planes). */
+__kernel void maxpool_forward_indices_cpu(__global const float *x, __global float *y,
+                                          __global int *idx, int planes, int H, int W, int P,
+                                          int Q, int kh, int kw, int sh, int sw, int pt, int pl) {
+  const int p = get_global_id(0);
+  const int plane = get_global_id(1);
+  if (p >= P || plane >= planes) return;
+  __global const float *xp = x + (long)plane * H * W;
+  __global float *yrow = y + ((long)plane * P + p) * Q;
+  __global int *irow = idx + ((long)plane * P + p) * Q;
+  const int h0 = p * sh - pt;
+  const int hs = max(h0, 0), he = min(h0 + kh, H);
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+  const int last3 = W - 3 + pl;
+  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
+  int qa = in.x, qb = in.x; /* windows [qa, qb) done 16 at a time */
+  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
+    qa = pl == 1 && b3 >= 17 ? 0 : in.x; /* window 0 (column -1 absent) in the first chunk */
+    for (int q0 = qa; q0 < b3; q0 += 16) {
+      if (q0 + 16 > b3) q0 = b3 - 16; /* a short tail: one more chunk ending at b3 */
+      float16 best;
+      const int16 arg = pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best);
+      vstore16(best, 0, yrow + q0);
+      vstore16(arg, 0, irow + q0);
+    }
+    qb = b3;
+  } else if (in.y - in.x >= 16) {
+#define MAXFI_CHUNKS(LD)                                                                        \
+  for (int q0 = in.x; q0 < in.y; q0 += 16) {                                                    \
+    if (q0 + 16 > in.y) q0 = in.y - 16;                                                         \
+    float16 best;                                                                               \
+    int16 arg;                                                                                  \
+    POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                                \
+    vstore16(best, 0, yrow + q0);                                                               \
+    vstore16(arg, 0, irow + q0);                                                                \
+  }
+    POOL_BY_STRIDE(sw, MAXFI_CHUNKS);
+#undef MAXFI_CHUNKS
+    qb = in.y;
+  }
+  for (int q = 0; q < Q; q++) {
+    if (q == qa) q = qb;
+    if (q >= Q) break;
+    const int a = pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw);
+    yrow[q] = xp[a];
+    irow[q] = a;
+  }
+}
+
+/* dx[i] = beta*dx[i] (or 0 when beta == 0) for i in [a, b). */
+inline void pool_scale_range(__global float *dx, int a, int b, float beta) {
+  int i = a;
+  if (beta == 0.0f) {
+    for (; i + 16 <= b; i += 16) vstore16((float16)(0.0f), 0, dx + i);
+    for (; i < b; i++) dx[i] = 0.0f;
+  } else {
+    for (; i + 16 <= b; i += 16) vstore16((float16)(beta) * vload16(0, dx + i), 0, dx + i);
+    for (; i < b; i++) dx[i] = beta * dx[i];
+  }
+}
+
+/* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
+ * (a scatter into planes it alone owns): dx = beta*dx (or 0), then for each window in row-major
+ * order dx[idx] += dy -- the order of maxpool_backward_cpu. Each output row's dx rows are
+ * scaled just before its windows scatter (still in cache). Indices outside [0, H*W) are skipped.
+ * Global: (ceil(planes / per)). */
+__kernel void maxpool_backward_indices_cpu(__global const int *idx, __global const float *dy,
+                                           __global float *dx, int planes, int per, int H, int W,
+                                           int P, int Q, int kh, int sh, int pt, float beta) {
+  const int first = get_global_id(0) * per;
+  const int last = min(first + per, planes);
+  const int HW = H * W;
+  for (int plane = first; plane < last; plane++) {
+    __global const int *ip = idx + (long)plane * P * Q;
+    __global const float *dyp = dy + (long)plane * P * Q;
+    __global float *dxp = dx + (long)plane * HW;
+    int done = 0; /* dx rows [0, done) scaled */
+    for (int p = 0; p < P; p++) {
+      const int need = min(p * sh - pt + kh, H); /* window rows end */
+      if (need > done) {
+        pool_scale_range(dxp, done * W, need * W, beta);
+        done = need;
+      }
+      __global const int *irow = ip + (long)p * Q;
+      __global const float *drow = dyp + (long)p * Q;
+      for (int q = 0; q < Q; q++) {
+        const int a = irow[q];
+        if ((uint)a < (uint)HW) dxp[a] += drow[q];
+      }
+    }
+    pool_scale_range(dxp, done * W, HW, beta);
+  }
 }
 
 /* Average-pool forward, one output row per work-item. Global: (P, planes). */

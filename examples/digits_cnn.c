@@ -4,7 +4,7 @@
  * saved checkpoint.
  *
  *   digits_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--checkpoint FILE]
- *              [--device SEL | --devices LIST] [--mpi] [--augment]
+ *              [--device SEL | --devices LIST] [--mpi] [--augment] [--time-first-step]
  *   digits_cnn [--data DIR] --eval FILE
  *
  * Several devices: --devices all (or a list such as 0:0,0:1; default $CLNN_DEVICES when set)
@@ -16,6 +16,9 @@
  * shifts of up to 1 pixel, rotations of up to 10 degrees and Gaussian noise of 0.05; no flips
  * (a mirrored digit is another symbol). Evaluation always sees the images as they are.
  *
+ * --time-first-step prints when the first training step of the process completed (seconds since
+ * main started; on a cold start most of it is kernel compilation): bench/cold_start.sh reads it.
+ *
  * Network: conv 3x3x32 (pad 1) - ReLU - conv 3x3x32 (pad 1) - ReLU - max pool 2x2 - dropout 0.25 -
  * flatten - dense 128 - ReLU - dense 10; softmax cross-entropy; Adam. */
 #define EXAMPLE_NAME "digits_cnn"
@@ -25,13 +28,14 @@ static void usage(void) {
   fprintf(stderr,
           "usage: digits_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
           "                  [--checkpoint FILE] [--device SEL | --devices LIST] [--mpi]\n"
-          "                  [--augment]\n"
+          "                  [--augment] [--time-first-step]\n"
           "       digits_cnn [--data DIR] --eval FILE\n"
           "Trains a CNN on the handwritten digits in DIR (IDX files; default data/digits),\n"
           "saves FILE (default digits_cnn.safetensors); --eval evaluates a saved FILE.\n"
           "--devices all|LIST trains on several devices; under mpirun (or with --mpi) every\n"
           "rank trains on its share of each batch.\n"
-          "--augment trains on randomly shifted, rotated and noisy copies of each batch.\n");
+          "--augment trains on randomly shifted, rotated and noisy copies of each batch.\n"
+          "--time-first-step prints the time from start to the first completed training step.\n");
 }
 
 /* Started by an MPI launcher (Open MPI, MPICH/Hydra, PMIx, Slurm's PMI)? */
@@ -74,6 +78,7 @@ static clnn_status build(clnn_context *ctx, clnn_device_set *set, int mpi, uint6
 }
 
 int main(int argc, char **argv) {
+  const double t_main = now();
   char data[1024];
   default_data_dir(data, sizeof data);
   int epochs = 30;
@@ -81,7 +86,7 @@ int main(int argc, char **argv) {
   float lr = 1e-3f;
   unsigned long long seed = 1;
   const char *ckpt = "digits_cnn.safetensors", *eval = NULL, *device = NULL, *devices = NULL;
-  int mpi = under_mpi_launcher(), augment = 0;
+  int mpi = under_mpi_launcher(), augment = 0, time_first_step = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -95,6 +100,10 @@ int main(int argc, char **argv) {
     }
     if (strcmp(a, "--augment") == 0) {
       augment = 1;
+      continue;
+    }
+    if (strcmp(a, "--time-first-step") == 0) {
+      time_first_step = 1;
       continue;
     }
     if (!v) {
@@ -222,6 +231,11 @@ int main(int argc, char **argv) {
      * concurrently */
     CHECK(clnn_net_train_step(warm, wx, wn * clnn_dataset_sample_numel(train), wn, wy, wn, NULL, 0,
                               NULL));
+    if (time_first_step) {
+      for (int d = 0; d < ndev; d++) CHECK(clnn_context_finish(set ? clnn_device_set_context(set, d) : ctx));
+      printf("first training step completed %.3f s after start\n", now() - t_main);
+      fflush(stdout);
+    }
     CHECK(clnn_net_train_step(warm, wx, wn * clnn_dataset_sample_numel(train), wn, wy, wn, NULL, 0,
                               NULL));
     float wl, wa;

@@ -215,7 +215,9 @@ typedef struct clnn_context_options {
   const char *device;      /* selection string as for clnn_device_select; NULL: $CLNN_DEVICE,
                               else the default device */
   const char *cache_dir;   /* NULL: $CLNN_CACHE_DIR, else $XDG_CACHE_HOME/clnn, else
-                              ~/.cache/clnn; "off" disables the on-disk kernel cache */
+                              ~/.cache/clnn; "off" disables the on-disk kernel cache. On PoCL
+                              it is bypassed while PoCL's own kernel cache is on (its default;
+                              POCL_KERNEL_CACHE=0 turns it off), which keeps the same builds */
   const char *binary_dir;  /* NULL: $CLNN_BINARY_DIR; directory of prebuilt kernel binaries */
   int binaries_only;       /* 1: never compile from source, load every kernel from binary_dir
                               (automatic on devices without a compiler) */
@@ -567,6 +569,25 @@ clnn_status clnn_maxpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *
 clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,
                                     const clnn_tensor *x, const clnn_tensor *dy, float beta,
                                     clnn_tensor *dx);
+/* Max pooling that keeps each window's argmax for backward (what training uses): forward writes y
+ * (the same values as clnn_maxpool2d_forward) and `indices`, a tensor of y's shape whose 4-byte
+ * elements hold int32 values, not floats: the flat offset h*W + w, within its [H, W] input plane,
+ * of the window's first maximum (row-major scan; NaN counts as the maximum, the first NaN wins;
+ * a window of -inf picks its first in-bounds element) -- PyTorch's max_pool2d indices, as int32
+ * (except in a window with several NaNs, where PyTorch's CPU kernel takes the last).
+ * Read them with clnn_tensor_read and reinterpret the bits (memcpy into int32_t).
+ * Backward: dx = beta*dx + dy routed through the indices (the same bits as
+ * clnn_maxpool2d_backward on the forward's x; deterministic, no atomics), reading dy and the
+ * indices instead of x. Training (graph max-pool nodes, clnn_net) goes this way. `indices` must
+ * be what clnn_maxpool2d_forward_indices wrote with the same p and input shape; other values give
+ * an unspecified dx but never a write outside dx (indices outside [0, H*W) add nothing).
+ * indices must not share a buffer with x, y, dy or dx. */
+clnn_status clnn_maxpool2d_forward_indices(clnn_context *ctx, const clnn_pool2d_params *p,
+                                           const clnn_tensor *x, clnn_tensor *y,
+                                           clnn_tensor *indices);
+clnn_status clnn_maxpool2d_backward_indices(clnn_context *ctx, const clnn_pool2d_params *p,
+                                            const clnn_tensor *indices, const clnn_tensor *dy,
+                                            float beta, clnn_tensor *dx);
 clnn_status clnn_avgpool2d_forward(clnn_context *ctx, const clnn_pool2d_params *p,
                                    const clnn_tensor *x, clnn_tensor *y);
 clnn_status clnn_avgpool2d_backward(clnn_context *ctx, const clnn_pool2d_params *p,

@@ -58,6 +58,32 @@ clnn_status clnn__gemm_batched(clnn_context *ctx, int ta, int tb, size_t m, size
                             c_off, ldc, c_stride, batch);
 }
 
+int clnn__gemm_kseg_available(const clnn_context *ctx) { return !ctx->force_clblast && own_gemm_selected(ctx); }
+
+size_t clnn__gemm_cpu_panel(const clnn_context *ctx) {
+  if (!clnn__gemm_kseg_available(ctx)) return 0;
+  /* the defaults of src/gemm/gemm_cpu.c where the tuned parameters leave them unset */
+  return (size_t)(ctx->tune.vw ? ctx->tune.vw : 16) * (size_t)(ctx->tune.nv ? ctx->tune.nv : 2);
+}
+
+clnn_status clnn__gemm_kseg(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, size_t kseg, float alpha,
+                            cl_mem a, size_t a_off, size_t lda, size_t a_stride, size_t a_ks, cl_mem b, size_t b_off,
+                            size_t ldb, size_t b_stride, size_t b_ks, float beta, cl_mem c, size_t c_off, size_t ldc,
+                            size_t c_stride, size_t batch) {
+  if (kseg >= k)
+    return clnn__gemm_batched(ctx, ta, tb, m, n, k, alpha, a, a_off, lda, a_stride, b, b_off, ldb, b_stride, beta,
+                              c, c_off, ldc, c_stride, batch);
+  if (!clnn__gemm_kseg_available(ctx))
+    return clnn__error(CLNN_ERROR_UNSUPPORTED, "gemm: a segmented reduction needs clnn's CPU GEMM");
+  if (m == 0 || n == 0 || batch == 0) return CLNN_SUCCESS;
+  if (kseg == 0 || !fits_int(m) || !fits_int(n) || !fits_int(k) || !fits_int(lda) || !fits_int(ldb) ||
+      !fits_int(ldc) || !fits_int(batch))
+    return clnn__error(CLNN_ERROR_UNSUPPORTED, "gemm: segmented reduction sizes do not fit an int");
+  last_path = "clnn-cpu";
+  return clnn__gemm_cpu_kseg(ctx, ta, tb, m, n, k, kseg, alpha, a, a_off, lda, a_stride, a_ks, b, b_off, ldb,
+                             b_stride, b_ks, beta, c, c_off, ldc, c_stride, batch);
+}
+
 clnn_status clnn__gemm(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a,
                        size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
                        size_t c_off, size_t ldc) {

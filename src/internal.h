@@ -200,7 +200,18 @@ clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *
  * malformed, -2 when it was built for another key than `key` ("<program>-<hash>"; NULL: any). */
 int clnn__cache_entry_parse(const unsigned char *data, size_t size, const char *key,
                             const unsigned char **payload, size_t *payload_size);
-/* The -D options every build of `program` on ctx's device gets (device class and tuned sizes). */
+/* Tests only: 1 makes contexts on PoCL use clnn's on-disk kernel cache even while PoCL keeps its
+ * own (by default they bypass it there; src/runtime/program.c, pocl_keeps_own_cache). */
+void clnn__disk_cache_on_pocl(int on);
+/* The program (build unit) that holds cl/<file>.cl's kernels on ctx: "train_cpu" for "dense" on
+ * the CPU class, the file's own name for a unit of its own. Cache entries and binaries are named
+ * after it. */
+const char *clnn__program_name(const clnn_context *ctx, const char *file);
+/* How many programs clnn_export_binaries writes for ctx: build units, i.e. the cl/ files less those
+ * built together with others (src/runtime/program.c, build units per device class). */
+size_t clnn__program_unit_count(const clnn_context *ctx);
+/* The -D options every build of `program` (a file or a build unit) on ctx's device gets (device
+ * class and tuned sizes). */
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size);
 
 /* A kernel argument: size and pointer (pointer NULL for local memory of `size` bytes). */
@@ -300,6 +311,20 @@ clnn_status clnn__gemm_batched(clnn_context *ctx, int trans_a, int trans_b, size
                                size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
                                float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
                                size_t batch);
+/* The same with the reduction split into segments: K index k lies in segment s = k / kseg at
+ * kk = k % kseg, and op(a)(i, k) is a[a_off + s*a_ks + (trans_a ? kk*lda + i : i*lda + kk)]
+ * (b likewise), so a sum over several images' pixels needs no gathered copy (conv2d's filter
+ * gradient). Only clnn's CPU GEMM takes segments: callers first ask clnn__gemm_kseg_available
+ * (otherwise CLNN_ERROR_UNSUPPORTED). Results are bitwise those of the gathered operands. */
+int clnn__gemm_kseg_available(const clnn_context *ctx);
+/* Columns of one wide panel of clnn's CPU GEMM on ctx (products are computed in panels of this
+ * many columns); 0 where GEMMs go to CLBlast. */
+size_t clnn__gemm_cpu_panel(const clnn_context *ctx);
+clnn_status clnn__gemm_kseg(clnn_context *ctx, int trans_a, int trans_b, size_t m, size_t n,
+                            size_t k, size_t kseg, float alpha, cl_mem a, size_t a_off, size_t lda,
+                            size_t a_stride, size_t a_ks, cl_mem b, size_t b_off, size_t ldb,
+                            size_t b_stride, size_t b_ks, float beta, cl_mem c, size_t c_off,
+                            size_t ldc, size_t c_stride, size_t batch);
 /* At context creation, after ctx->tune is resolved: applies its CLBlast overrides. */
 void clnn__gemm_context_init(clnn_context *ctx);
 /* At context destroy: drops CLBlast's cached programs (and their cl_context references) when

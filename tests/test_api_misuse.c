@@ -595,6 +595,27 @@ static void dense_conv_pool(void) {
       clnn_maxpool2d_backward(ctx, &pp, NULL, py, 0, pdx));
   ROW(clnn_maxpool2d_backward, "dx shape differs", SHAPE, clnn_maxpool2d_backward(ctx, &pp, px, py, 0, py3));
   ROW(clnn_maxpool2d_backward, "beta NaN", INV, clnn_maxpool2d_backward(ctx, &pp, px, py, NAN, pdx));
+  clnn_tensor *pix = T(ctx, 1, 2, 2, 2);
+  ROW(clnn_maxpool2d_forward_indices, "indices NULL", INV,
+      clnn_maxpool2d_forward_indices(ctx, &pp, px, py, NULL));
+  ROW(clnn_maxpool2d_forward_indices, "indices shape differs", SHAPE,
+      clnn_maxpool2d_forward_indices(ctx, &pp, px, py, py3));
+  ROW(clnn_maxpool2d_forward_indices, "indices is y", INV,
+      clnn_maxpool2d_forward_indices(ctx, &pp, px, py, py));
+  ROW(clnn_maxpool2d_forward_indices, "indices from another context", CTXM,
+      clnn_maxpool2d_forward_indices(ctx, &pp, px, py, T(other, 1, 2, 2, 2)));
+  ROW(clnn_maxpool2d_forward_indices, "params NULL", INV,
+      clnn_maxpool2d_forward_indices(ctx, NULL, px, py, pix));
+  ROW(clnn_maxpool2d_backward_indices, "indices NULL", INV,
+      clnn_maxpool2d_backward_indices(ctx, &pp, NULL, py, 0, pdx));
+  ROW(clnn_maxpool2d_backward_indices, "indices shape differs", SHAPE,
+      clnn_maxpool2d_backward_indices(ctx, &pp, py3, py, 0, pdx));
+  ROW(clnn_maxpool2d_backward_indices, "indices is dy", INV,
+      clnn_maxpool2d_backward_indices(ctx, &pp, py, py, 0, pdx));
+  ROW(clnn_maxpool2d_backward_indices, "dx shape differs", SHAPE,
+      clnn_maxpool2d_backward_indices(ctx, &pp, pix, py, 0, py3));
+  ROW(clnn_maxpool2d_backward_indices, "beta NaN", INV,
+      clnn_maxpool2d_backward_indices(ctx, &pp, pix, py, NAN, pdx));
   ROW(clnn_avgpool2d_forward, "y NULL", INV, clnn_avgpool2d_forward(ctx, &pp, px, NULL));
   ROW(clnn_avgpool2d_forward, "y shape differs", SHAPE, clnn_avgpool2d_forward(ctx, &pp, px, py3));
   ROW(clnn_avgpool2d_backward, "dy shape differs", SHAPE, clnn_avgpool2d_backward(ctx, &pp, py3, 0, pdx));

@@ -2,7 +2,9 @@
  * to divergence by a huge learning rate stops with CLNN_ERROR_NOT_FINITE naming the loss or a
  * gradient, with every parameter as before the failing step; without the check the same run ends
  * with non-finite weights (so the check is what stops it); with the check on a sane run trains as
- * before (the same bits as without it). */
+ * before (the same bits as without it). The graph model's check also on two devices, where it
+ * checks the summed gradients on the host. */
+#define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
 #include <math.h>
@@ -87,19 +89,28 @@ static void network(clnn_context *ctx) {
   clnn_net_destroy(d);
 }
 
-static void model(clnn_context *ctx) {
+static clnn_graph *model_graph(int *x, int *t) {
   clnn_graph *g = NULL;
   size_t in[1] = {F}, one[1] = {1};
-  int x, t, h, y, loss;
+  int h, y, loss;
   TU_OK(clnn_graph_create(&g));
-  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 1, in, &x));
-  TU_OK(clnn_graph_input(g, "t", CLNN_FLOAT32, 1, one, &t));
-  TU_OK(clnn_graph_dense(g, "fc", x, 8, 1, &h));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 1, in, x));
+  TU_OK(clnn_graph_input(g, "t", CLNN_FLOAT32, 1, one, t));
+  TU_OK(clnn_graph_dense(g, "fc", *x, 8, 1, &h));
   TU_OK(clnn_graph_activation(g, NULL, h, CLNN_ACT_RELU, 0, &h));
   TU_OK(clnn_graph_dense(g, "out", h, 1, 1, &y));
-  TU_OK(clnn_graph_loss(g, NULL, CLNN_LOSS_MSE, y, t, 1.0f, &loss));
+  TU_OK(clnn_graph_loss(g, NULL, CLNN_LOSS_MSE, y, *t, 1.0f, &loss));
+  return g;
+}
+
+/* The model on one context, or (set not NULL) on every device of the set: on several devices the
+ * check runs on the summed gradients the host holds. */
+static void model(clnn_context *ctx, clnn_device_set *set) {
+  int x, t;
+  clnn_graph *g = model_graph(&x, &t);
   clnn_model *m = NULL;
-  TU_OK(clnn_model_create(ctx, g, 3, &m));
+  if (set) TU_OK(clnn_model_create_parallel(set, g, 3, &m));
+  else TU_OK(clnn_model_create(ctx, g, 3, &m));
   clnn_graph_destroy(g);
   if (!m) return;
   clnn_optimizer_config oc;
@@ -116,16 +127,26 @@ static void model(clnn_context *ctx) {
     st = clnn_model_train_step(m, f, 2, B, NULL);
     steps++;
   }
-  TU_CHECK(st == CLNN_ERROR_NOT_FINITE, "the model stopped with CLNN_ERROR_NOT_FINITE (%s)",
-           clnn_last_error());
-  TU_CHECK(clnn_model_step_count(m) == (uint64_t)(steps - 1), "no update by the refused step");
+  const char *where = set ? "on several devices" : "on one device";
+  TU_CHECK(st == CLNN_ERROR_NOT_FINITE, "the model %s stopped with CLNN_ERROR_NOT_FINITE (%s)",
+           where, clnn_last_error());
+  TU_CHECK(strstr(clnn_last_error(), "objective") || strstr(clnn_last_error(), "gradient of '"),
+           "the message %s names the objective or a gradient: %s", where, clnn_last_error());
+  TU_CHECK(clnn_model_step_count(m) == (uint64_t)(steps - 1), "no update by the refused step %s",
+           where);
   clnn_model_destroy(m);
 }
 
 int main(void) {
+  setenv("POCL_DEVICES", "pthread pthread", 0); /* two devices for the parallel model */
   clnn_context *ctx = tu_context();
   network(ctx);
-  model(ctx);
+  model(ctx, NULL);
+  clnn_device_set *set = NULL;
+  TU_OK(clnn_device_set_create("all", NULL, &set));
+  if (set && clnn_device_set_size(set) >= 2) model(NULL, set);
+  else TU_CHECK(0, "two devices for the parallel model (POCL_DEVICES=\"pthread pthread\")");
+  clnn_device_set_destroy(set);
   clnn_context_destroy(ctx);
   return tu_finish("test_check_finite");
 }

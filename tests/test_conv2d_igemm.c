@@ -6,7 +6,7 @@
  * other activations; beta 0, 1 and 0.5 through the transposed convolution's backward-data (the
  * same forward pass with beta); the smaller work-groups it falls back to when the kernel's limit
  * is below 256 (8x8, 4x4) and UNSUPPORTED below 16; the backward passes it hands to im2col;
- * AUTO's opt-in ($CLNN_CONV_IGEMM=1 on a GPU-class context) seen through the launch log; and
+ * AUTO's opt-in ($CLNN_CONV_IGEMM=1 when a GPU-class context is created) seen through the launch log; and
  * AUTO under a tuned file's conv.igemm (0, 1, malformed values) in both classes, with the
  * environment's override, seen through clnn__conv2d_last_algo and checked against the reference. */
 #define _POSIX_C_SOURCE 200809L
@@ -101,22 +101,28 @@ static void on_log(clnn_log_level level, const char *msg, void *user) {
   else if (!strncmp(msg + 7, "conv2d/", 7)) other_conv_launches++;
 }
 
-/* AUTO picks the implicit GEMM for the forward pass only with $CLNN_CONV_IGEMM=1 on a GPU-class
- * context, and only for dense (not 1x1, not depthwise) convolutions. */
+/* AUTO picks the implicit GEMM for the forward pass only with $CLNN_CONV_IGEMM=1 (read when the
+ * context is created) on a GPU-class context, and only for dense (not 1x1, not depthwise)
+ * convolutions. */
 static void check_auto(int gpu_class) {
   const tcase t = {"auto 3x3", 2, 4, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   clnn_conv2d_params p = params_of(&t);
   size_t xd[4] = {2, 4, 9, 9}, wd[4] = {8, 4, 3, 3}, yd[4] = {2, 8, 9, 9};
-  clnn_tensor *tx = tu_tensor(ctx, 4, xd, NULL), *tw = tu_tensor(ctx, 4, wd, NULL), *ty = tu_tensor(ctx, 4, yd, NULL);
-  TU_OK(clnn_tensor_fill(tx, 0.5f));
-  TU_OK(clnn_tensor_fill(tw, 0.25f));
   clnn_set_log_callback(on_log, CLNN_LOG_DEBUG, NULL);
   for (int opt_in = 0; opt_in < 2; opt_in++) {
     if (opt_in) setenv("CLNN_CONV_IGEMM", "1", 1);
     else unsetenv("CLNN_CONV_IGEMM");
+    clnn_context *c = NULL;
+    TU_OK(clnn_context_create(NULL, &c));
+    unsetenv("CLNN_CONV_IGEMM"); /* (read at creation: the context keeps it) */
+    if (!c) break;
+    c->device_class = gpu_class ? CLNN_DEVICE_CLASS_GPU : CLNN_DEVICE_CLASS_CPU;
+    clnn_tensor *tx = tu_tensor(c, 4, xd, NULL), *tw = tu_tensor(c, 4, wd, NULL), *ty = tu_tensor(c, 4, yd, NULL);
+    TU_OK(clnn_tensor_fill(tx, 0.5f));
+    TU_OK(clnn_tensor_fill(tw, 0.25f));
     igemm_launches = other_conv_launches = 0;
-    TU_OK(clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tw, NULL, CLNN_ACT_RELU, 0.0f, ty));
-    TU_OK(clnn_context_finish(ctx));
+    TU_OK(clnn_conv2d_forward(c, &p, CLNN_CONV_ALGO_AUTO, tx, tw, NULL, CLNN_ACT_RELU, 0.0f, ty));
+    TU_OK(clnn_context_finish(c));
     int want = opt_in && gpu_class;
     TU_CHECK(igemm_launches == want && other_conv_launches == (want ? 0 : 2),
              "AUTO forward (%s class, CLNN_CONV_IGEMM %s): %d implicit-GEMM and %d other conv2d "
@@ -125,10 +131,10 @@ static void check_auto(int gpu_class) {
     float *y = tu_read(ty);
     TU_CHECK(fabsf(y[40] - 36 * 0.125f) < 1e-5f, "AUTO forward interior value %g, expected %g", y[40], 36 * 0.125);
     free(y);
+    clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(ty);
+    clnn_context_destroy(c);
   }
-  unsetenv("CLNN_CONV_IGEMM");
   clnn_set_log_callback(NULL, CLNN_LOG_ERROR, NULL);
-  clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(ty);
 }
 
 /* A context created under a tuned file holding `text`, of the given class. */
@@ -150,8 +156,9 @@ static clnn_context *tuned_context(const char *text, int gpu_class) {
 }
 
 /* AUTO's forward under the tuned parameter conv.igemm: the implicit GEMM exactly where the context
- * is GPU-class and the file says 1 (or $CLNN_CONV_IGEMM=1 says so; =0 overrides a 1), im2col
- * otherwise; malformed values leave the default, 0; the result equals the reference every time. */
+ * is GPU-class and the file says 1 (or $CLNN_CONV_IGEMM=1 at the context's creation says so; =0
+ * overrides a 1), im2col otherwise; malformed values leave the default, 0; the result equals the
+ * reference every time. */
 static void check_auto_tuned(void) {
   static const struct { const char *text; int on; } files[] = {
       {"format = 1\nconv.igemm = 1\n", 1},
@@ -169,35 +176,34 @@ static void check_auto_tuned(void) {
   conv_ref_forward(&g, x, w, b, CLNN_ACT_RELU, 0.0f, want);
   clnn_context *saved = ctx;
   for (int gpu = 0; gpu < 2; gpu++)
-    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-      ctx = tuned_context(files[f].text, gpu);
-      if (!ctx) continue;
-      TU_CHECK(ctx->tune.conv_igemm == files[f].on, "tuned file \"%s\": conv_igemm %d, expected %d", files[f].text,
-               ctx->tune.conv_igemm, files[f].on);
-      char desc[512];
-      clnn__gemm_describe(ctx, desc, sizeof desc);
-      TU_CHECK(strstr(desc, files[f].on ? "conv forward implicit-gemm" : "conv forward im2col") != NULL,
-               "tuned file \"%s\": description \"%s\" does not name the conv forward choice", files[f].text, desc);
-      clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *tb = tu_tensor(ctx, 1, bd, b);
-      clnn_tensor *ty = tu_tensor(ctx, 4, yd, NULL);
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
       for (int e = 0; e < 3; e++) {
         if (envs[e]) setenv("CLNN_CONV_IGEMM", envs[e], 1);
         else unsetenv("CLNN_CONV_IGEMM");
-        const int on = gpu && (envs[e] ? envs[e][0] == '1' : files[f].on);
-        const char *want_algo = on ? "implicit-gemm" : "im2col-gemm";
-        TU_OK(clnn_tensor_fill(ty, NAN));
-        TU_OK(clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tw, tb, CLNN_ACT_RELU, 0.0f, ty));
+        ctx = tuned_context(files[f].text, gpu);
+        unsetenv("CLNN_CONV_IGEMM");
+        if (!ctx) continue;
+        const int tuned_on = envs[e] ? envs[e][0] == '1' : files[f].on, on = gpu && tuned_on;
         char what[160];
         snprintf(what, sizeof what, "AUTO, %s class, conv.igemm %d, CLNN_CONV_IGEMM %s", gpu ? "gpu" : "cpu",
                  files[f].on, envs[e] ? envs[e] : "unset");
+        TU_CHECK(ctx->tune.conv_igemm == tuned_on, "%s: conv_igemm %d, expected %d", what,
+                 ctx->tune.conv_igemm, tuned_on);
+        char desc[512];
+        clnn__gemm_describe(ctx, desc, sizeof desc);
+        TU_CHECK(strstr(desc, tuned_on ? "conv forward implicit-gemm" : "conv forward im2col") != NULL,
+                 "%s: description \"%s\" does not name the conv forward choice", what, desc);
+        clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *tb = tu_tensor(ctx, 1, bd, b);
+        clnn_tensor *ty = tu_tensor(ctx, 4, yd, NULL);
+        const char *want_algo = on ? "implicit-gemm" : "im2col-gemm";
+        TU_OK(clnn_tensor_fill(ty, NAN));
+        TU_OK(clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tw, tb, CLNN_ACT_RELU, 0.0f, ty));
         TU_CHECK(!strcmp(clnn__conv2d_last_algo(), want_algo), "%s: ran %s, expected %s", what,
                  clnn__conv2d_last_algo(), want_algo);
         expect(ty, want, 5 * 9, t.name, what);
+        clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tb); clnn_tensor_destroy(ty);
+        clnn_context_destroy(ctx);
       }
-      unsetenv("CLNN_CONV_IGEMM");
-      clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tb); clnn_tensor_destroy(ty);
-      clnn_context_destroy(ctx);
-    }
   ctx = saved;
   free(x); free(w); free(b); free(want);
 }

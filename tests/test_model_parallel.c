@@ -8,7 +8,8 @@
  * model with a fixed 3:1 split stays within the same tolerance of one device; a fault injected
  * into one device's backward, read-back or update fails the step naming the device with every
  * replica's parameters, batch-norm statistics and step count as before, and training goes on as
- * if it had not been tried; a slowed device gets a smaller measured share. */
+ * if it had not been tried; a slowed device gets a smaller measured share; with two weighted
+ * losses each step's objective is the one-device objective. */
 #define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
@@ -354,6 +355,43 @@ static void one_fault(clnn_device_set *set, int ndev, int device, int phase, con
   clnn_model_destroy(par);
 }
 
+/* Two weighted losses (softmax cross-entropy, weight 1, and an auxiliary MSE head, weight 0.25):
+ * the objective of each step on several devices (each device's parts read back and combined)
+ * is the one-device objective. */
+static void two_losses(clnn_device_set *set, int ndev) {
+  clnn_graph *g = NULL;
+  size_t in[1] = {IN}, one[1] = {1};
+  int x, lab, t, h, y, a, l1, l2;
+  TU_OK(clnn_graph_create(&g));
+  TU_OK(clnn_graph_input(g, "x", CLNN_FLOAT32, 1, in, &x));
+  TU_OK(clnn_graph_input(g, "label", CLNN_INT32, 0, NULL, &lab));
+  TU_OK(clnn_graph_input(g, "aux_target", CLNN_FLOAT32, 1, one, &t));
+  TU_OK(clnn_graph_dense(g, "hidden", x, 16, 1, &h));
+  TU_OK(clnn_graph_activation(g, NULL, h, CLNN_ACT_RELU, 0, &h));
+  TU_OK(clnn_graph_dense(g, "head", h, 10, 1, &y));
+  TU_OK(clnn_graph_dense(g, "aux", h, 1, 1, &a));
+  TU_OK(clnn_graph_loss(g, NULL, CLNN_LOSS_SOFTMAX_CROSS_ENTROPY, y, lab, 1.0f, &l1));
+  TU_OK(clnn_graph_loss(g, NULL, CLNN_LOSS_MSE, a, t, 0.25f, &l2));
+  clnn_model *solo = NULL, *par = NULL;
+  TU_OK(clnn_model_create(clnn_device_set_context(set, 0), g, 13, &solo));
+  TU_OK(clnn_model_create_parallel(set, g, 13, &par));
+  clnn_graph_destroy(g);
+  if (!solo || !par) return;
+  float aux[B];
+  for (int i = 0; i < B; i++) aux[i] = (float)(i % 5) - 2.0f;
+  for (int s = 0; s < 3; s++) {
+    clnn_feed f[3] = {{x, X[s], B * IN, NULL}, {lab, Y[s], B, NULL}, {t, aux, B, NULL}};
+    float l_solo = 0, l_par = 0;
+    TU_OK(clnn_model_train_step(solo, f, 3, B, &l_solo));
+    TU_OK(clnn_model_train_step(par, f, 3, B, &l_par));
+    TU_CHECK(fabsf(l_solo - l_par) <= 1e-5f + 1e-4f * fabsf(l_solo) && l_solo > 0.25f,
+             "two losses, step %d: objective %g on %d devices, %g on one", s, (double)l_par,
+             ndev, (double)l_solo);
+  }
+  clnn_model_destroy(solo);
+  clnn_model_destroy(par);
+}
+
 static void faults(clnn_device_set *set, int ndev) {
   one_fault(set, ndev, 1, FAULT_BACKWARD, "fault in device 1's backward");
   one_fault(set, ndev, 0, FAULT_READBACK, "fault in device 0's gradient read-back");
@@ -376,6 +414,7 @@ int main(void) {
   reads_copy_nothing(set, ndev);
   batch_norm_and_epoch(set, ndev);
   fixed_split(set, ndev);
+  two_losses(set, ndev);
   faults(set, ndev);
   clnn_device_set_destroy(set);
   return tu_finish("test_model_parallel");

@@ -329,6 +329,44 @@ static void gemm(clnn_context *ctx) {
     }
 }
 
+static clnn_context *class_context(int device_class);
+
+/* clnn's CPU GEMM with 16-column panels (16-float vectors, one per row, every operand packed), so
+ * that packing a transposed operand takes its 16 x 16 register transpose: reductions long enough
+ * for whole blocks of 16 k (33, 48), and a 1x1 filter gradient over two images (a reduction in
+ * segments of 25, whose blocks straddle segments). A context of the pass's class with that tuned
+ * file; the GPU-class pass makes the same calls through CLBlast. */
+static void gemm16(clnn_context *ctx) {
+  char file[] = "/tmp/clnn-oclgrind-tune16-XXXXXX";
+  const char *text = "gemm.own = 1\ngemm.vw = 16\ngemm.nv = 1\ngemm.mr = 2\ngemm.mr_n = 3\ngemm.pack_min = 0\n";
+  int fd = mkstemp(file);
+  int ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+  if (fd >= 0) close(fd);
+  if (!TU_CHECK(ok, "gemm16: cannot write a tuned file")) return;
+  char *old = getenv("CLNN_TUNE") ? strdup(getenv("CLNN_TUNE")) : NULL;
+  setenv("CLNN_TUNE", file, 1);
+  clnn_context *c16 = class_context(ctx->device_class);
+  if (old) setenv("CLNN_TUNE", old, 1);
+  else unsetenv("CLNN_TUNE");
+  free(old);
+  remove(file);
+  const size_t shapes[][3] = {{5, 17, 33}, {18, 3, 48}}; /* m, n, k */
+  for (int i = 0; i < 2; i++)
+    for (int t = 0; t < 4; t++) {
+      size_t m = shapes[i][0], n = shapes[i][1], k = shapes[i][2];
+      int ta = t & 1, tb = t >> 1;
+      clnn_tensor *a = ta ? R(c16, k, m) : R(c16, m, k), *b = tb ? R(c16, n, k) : R(c16, k, n);
+      CASE(clnn_gemm(c16, ta, tb, 1.0f, a, b, 0.0f, U(c16, m, n)));
+      release_all();
+    }
+  clnn_conv2d_params p;
+  clnn_conv2d_params_init(&p);
+  clnn_tensor *x = R(c16, 2, 17, 5, 5), *dy = R(c16, 2, 5, 5, 5);
+  CASE(clnn_conv2d_backward_filter(c16, &p, CLNN_CONV_ALGO_1X1_GEMM, x, dy, 0.0f, U(c16, 5, 17, 1, 1)));
+  release_all();
+  clnn_context_destroy(c16);
+}
+
 typedef struct conv_case {
   size_t x[4], w[4];
   clnn_conv2d_params p;
@@ -489,6 +527,10 @@ static void pooling(clnn_context *ctx) {
     CASE(clnn_maxpool2d_forward(ctx, &p, x, UD(ctx, 4, yd)));
     CASE(clnn_maxpool2d_backward(ctx, &p, x, dy, 0.0f, UD(ctx, 4, c->x)));
     CASE(clnn_maxpool2d_backward(ctx, &p, x, dy, 1.0f, RD(ctx, 4, c->x)));
+    clnn_tensor *idx = UD(ctx, 4, yd); /* int32 bits: small indices read as finite denormals */
+    CASE(clnn_maxpool2d_forward_indices(ctx, &p, x, UD(ctx, 4, yd), idx));
+    CASE(clnn_maxpool2d_backward_indices(ctx, &p, idx, dy, 0.0f, UD(ctx, 4, c->x)));
+    CASE(clnn_maxpool2d_backward_indices(ctx, &p, idx, dy, 1.0f, RD(ctx, 4, c->x)));
     CASE(clnn_avgpool2d_forward(ctx, &p, x, UD(ctx, 4, yd)));
     CASE(clnn_avgpool2d_backward(ctx, &p, dy, 0.0f, UD(ctx, 4, c->x)));
     CASE(clnn_avgpool2d_backward(ctx, &p, dy, 1.0f, RD(ctx, 4, c->x)));
@@ -553,6 +595,7 @@ static void suite(clnn_context *ctx, const char *label) {
     void (*fn)(clnn_context *);
   } sections[] = {{"elementwise", elementwise}, {"shape", shape}, {"activation", activation}, {"softmax", softmax_losses},
                   {"dropout", dropout},         {"dense", dense},           {"gemm", gemm},
+                  {"gemm16", gemm16},
                   {"conv", conv},               {"pooling", pooling},       {"batchnorm", batchnorm},
                   {"lstm", lstm},               {"optim", optim},           {"bench", bench_kernels},
                   {"gru", gru},                 {"networks", networks},

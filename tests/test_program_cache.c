@@ -1,6 +1,7 @@
 /* tests/test_program_cache.c — the kernel program cache and binaries: a miss then a hit across two
- * processes, a corrupted or truncated entry ignored and rebuilt, an unwritable cache directory
- * (still works), a kernel with a syntax error (build error with the log), CLNN_KERNEL_DIR, and the
+ * processes (on PoCL with POCL_KERNEL_CACHE=0: with PoCL's own cache on, clnn bypasses its disk
+ * cache there, also tested), a corrupted or truncated entry ignored and rebuilt, an unwritable cache directory
+ * (still works), the files of a build unit built as one program, a kernel with a syntax error (build error with the log), CLNN_KERNEL_DIR, and the
  * binary-only path (export, then run with compilation off; a missing binary is a clear error).
  * Prints the cold / warm-from-disk / in-memory timings it sees (informational, not asserted). */
 #define _POSIX_C_SOURCE 200809L
@@ -36,10 +37,12 @@ static int child(const char *cache_dir) {
 
 typedef struct { int status; unsigned long long hits, misses; double first_ms, again_ms; } child_result;
 
-static child_result run_child(const char *self, const char *dir) {
+/* Runs the child with PoCL's own kernel cache off (POCL_KERNEL_CACHE=0), so that clnn's disk cache
+ * is in use on every device (run_child_pocl_cache_on: as the user's environment has it). */
+static child_result run_child_env(const char *self, const char *dir, const char *env) {
   child_result r = {-99, 0, 0, 0, 0};
   char cmd[8192];
-  snprintf(cmd, sizeof cmd, "'%s' --child '%s'", self, dir);
+  snprintf(cmd, sizeof cmd, "%s '%s' --child '%s'", env, self, dir);
   FILE *p = popen(cmd, "r");
   if (!p) return r;
   char line[512];
@@ -48,6 +51,9 @@ static child_result run_child(const char *self, const char *dir) {
            &r.first_ms, &r.again_ms);
   pclose(p);
   return r;
+}
+static child_result run_child(const char *self, const char *dir) {
+  return run_child_env(self, dir, "POCL_KERNEL_CACHE=0");
 }
 
 /* Path of the cache entry of program `name` in dir (first match), or "" */
@@ -117,6 +123,53 @@ static void test_cache_across_processes(const char *self, const char *root) {
   TU_CHECK(off.status == 0 && off.hits == 0, "cache off works");
 }
 
+/* With PoCL's own kernel cache on (its default), clnn's disk cache is bypassed on PoCL: fetching a
+ * program's binary there makes PoCL generate code for every kernel of the program, and PoCL's
+ * cache already holds what a clnn entry would save. Nothing is written and nothing read, even in
+ * a directory named explicitly; other platforms cache as above. */
+static void test_pocl_keeps_own_cache(clnn_context *ctx, const char *self, const char *root) {
+  clnn_device_info info;
+  clnn_device_info_init(&info);
+  TU_OK(clnn_context_device_info(ctx, &info));
+  const int pocl = strstr(info.platform_name, "Portable Computing Language") != NULL;
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/cache-pocl", root);
+  child_result a = run_child_env(self, dir, "POCL_KERNEL_CACHE=1");
+  child_result b = run_child_env(self, dir, "POCL_KERNEL_CACHE=1");
+  TU_CHECK(a.status == 0 && b.status == 0 && a.misses >= 1, "PoCL cache on: both processes work (status %d %d)",
+           a.status, b.status);
+  if (pocl) {
+    TU_CHECK(count_files(dir) == 0, "PoCL with its own cache: clnn wrote no entry in %s (%d files)", dir,
+             count_files(dir));
+    TU_CHECK(b.hits == 0 && b.misses >= 1, "PoCL with its own cache: no clnn cache hit (hits %llu misses %llu)",
+             b.hits, b.misses);
+  } else {
+    TU_CHECK(count_files(dir) >= 1 && b.hits >= 1 && b.misses == 0, "other platforms: a hit in the second process");
+  }
+  /* the entries of the directory from a PoCL-cache-off run are not read either */
+  char off_dir[4096];
+  snprintf(off_dir, sizeof off_dir, "%s/cache-both", root);
+  child_result c = run_child(self, off_dir);
+  child_result d = run_child_env(self, off_dir, "POCL_KERNEL_CACHE=1");
+  TU_CHECK(c.status == 0 && d.status == 0 && count_files(off_dir) >= 1, "entry written with PoCL's cache off");
+  if (pocl)
+    TU_CHECK(d.hits == 0 && d.misses >= 1, "PoCL cache on again: clnn's entry is not read (hits %llu)", d.hits);
+
+  /* the test hook: clnn's cache on PoCL whatever PoCL does (tests of the cache itself use it) */
+  clnn__disk_cache_on_pocl(1);
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  char hook_dir[4096];
+  snprintf(hook_dir, sizeof hook_dir, "%s/cache-hook", root);
+  o.cache_dir = hook_dir;
+  clnn_context *h = NULL;
+  TU_OK(clnn_context_create(&o, &h));
+  TU_OK(clnn_context_selftest(h));
+  TU_CHECK(count_files(hook_dir) == 1, "hook on: the entry is written (%d files)", count_files(hook_dir));
+  clnn_context_destroy(h);
+  clnn__disk_cache_on_pocl(0);
+}
+
 static void test_build_errors(clnn_context *ctx, const char *root) {
   cl_program p = NULL;
   char opts[256];
@@ -151,13 +204,42 @@ static void test_build_errors(clnn_context *ctx, const char *root) {
   unsetenv("CLNN_KERNEL_DIR");
 }
 
+/* The files of a build unit are one program: their kernels come from one build; a file outside
+ * the unit is a build of its own. */
+static void test_build_unit(void) {
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  o.cache_dir = "off";
+  clnn_context *c = NULL;
+  TU_OK(clnn_context_create(&o, &c));
+  float v[6] = {-1, 2, -3, 4, -5, 6}, w[6];
+  size_t d = 6;
+  clnn_tensor *tx = tu_tensor(c, 1, &d, v), *ty = tu_tensor(c, 1, &d, NULL);
+  uint64_t builds = 0;
+  TU_OK(clnn_add(c, tx, tx, ty)); /* cl/elementwise.cl */
+  clnn_context_cache_stats(c, NULL, NULL, &builds, NULL);
+  TU_CHECK(builds == 1, "first kernel: one build (%llu)", (unsigned long long)builds);
+  TU_OK(clnn_activation_forward(c, CLNN_ACT_RELU, 0, tx, ty)); /* cl/activation.cl, same unit */
+  TU_OK(clnn_tensor_read(ty, w, 6));
+  TU_CHECK(w[0] == 0 && w[1] == 2 && w[5] == 6, "ReLU from the unit's program");
+  clnn_context_cache_stats(c, NULL, NULL, &builds, NULL);
+  TU_CHECK(builds == 1, "a second file of the same unit builds nothing more (%llu builds)", (unsigned long long)builds);
+  TU_OK(clnn_context_selftest(c)); /* cl/runtime.cl: a unit of its own */
+  clnn_context_cache_stats(c, NULL, NULL, &builds, NULL);
+  TU_CHECK(builds == 2, "a file outside the unit is a build of its own (%llu builds)", (unsigned long long)builds);
+  clnn_tensor_destroy(tx);
+  clnn_tensor_destroy(ty);
+  clnn_context_destroy(c);
+}
+
 static void test_binaries(clnn_context *ctx, const char *root) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/binaries", root);
   int n = 0;
   TU_OK(clnn_export_binaries(ctx, dir, &n));
-  TU_CHECK(n == (int)clnn__num_sources - 1 && count_files(dir) == n, "exported every program (%d of %zu, %d files)", n,
-           clnn__num_sources - 1, count_files(dir));
+  TU_CHECK(n == (int)clnn__program_unit_count(ctx) && count_files(dir) == n && n < (int)clnn__num_sources - 1,
+           "exported every program, the files of a build unit as one (%d of %zu, %d files, %zu cl files)", n,
+           clnn__program_unit_count(ctx), count_files(dir), clnn__num_sources - 1);
   clnn_context_options o;
   clnn_context_options_init(&o);
   o.cache_dir = "off";
@@ -166,6 +248,16 @@ static void test_binaries(clnn_context *ctx, const char *root) {
   clnn_context *b = NULL;
   TU_OK(clnn_context_create(&o, &b));
   TU_OK(clnn_context_selftest(b));
+  { /* a kernel of a build unit (elementwise is in one) loads from its unit's binary */
+    float v[5] = {1, -2, 3, -4, 5}, w[5];
+    size_t d = 5;
+    clnn_tensor *tx = tu_tensor(b, 1, &d, v), *ty = tu_tensor(b, 1, &d, NULL);
+    TU_OK(clnn_add(b, tx, tx, ty));
+    TU_OK(clnn_tensor_read(ty, w, 5));
+    TU_CHECK(w[0] == 2 && w[1] == -4 && w[4] == 10, "binary-only: elementwise add from the unit's binary");
+    clnn_tensor_destroy(tx);
+    clnn_tensor_destroy(ty);
+  }
   uint64_t builds = 99;
   clnn_context_cache_stats(b, NULL, NULL, &builds, NULL);
   TU_CHECK(builds == 0, "binary-only context compiled nothing (%llu builds)", (unsigned long long)builds);
@@ -195,7 +287,9 @@ int main(int argc, char **argv) {
   }
   clnn_context *ctx = tu_context();
   test_cache_across_processes(argv[0], root);
+  test_pocl_keeps_own_cache(ctx, argv[0], root);
   test_build_errors(ctx, root);
+  test_build_unit();
   test_binaries(ctx, root);
   clnn_context_destroy(ctx);
   char cmd[4200];

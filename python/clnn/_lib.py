@@ -279,6 +279,8 @@ _DECLS = {
     "clnn_pool2d_output_dims": (S, [DIMS, P(Pool2dParams), DIMS]),
     "clnn_maxpool2d_forward": (S, [H, P(Pool2dParams), H, H]),
     "clnn_maxpool2d_backward": (S, [H, P(Pool2dParams), H, H, c_float, H]),
+    "clnn_maxpool2d_forward_indices": (S, [H, P(Pool2dParams), H, H, H]),
+    "clnn_maxpool2d_backward_indices": (S, [H, P(Pool2dParams), H, H, c_float, H]),
     "clnn_avgpool2d_forward": (S, [H, P(Pool2dParams), H, H]),
     "clnn_avgpool2d_backward": (S, [H, P(Pool2dParams), H, c_float, H]),
     "clnn_global_avgpool_forward": (S, [H, H, H]),

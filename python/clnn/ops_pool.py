@@ -3,13 +3,16 @@
 
 import ctypes
 
+import numpy as np
+
 from . import _lib as L
 from ._core import _flag, _float
 from ._errors import invalid
 from ._op_call import _Op, _dims4, _grad_shape, _pair, _padding, _shape_arg
 
-__all__ = ["pool2d_output_shape", "maxpool2d", "maxpool2d_backward", "avgpool2d",
-           "avgpool2d_backward", "global_avgpool", "global_avgpool_backward"]
+__all__ = ["pool2d_output_shape", "maxpool2d", "maxpool2d_backward", "maxpool2d_with_indices",
+           "maxpool2d_backward_indices", "avgpool2d", "avgpool2d_backward", "global_avgpool",
+           "global_avgpool_backward"]
 
 
 def _pool_params(kernel_size, stride, padding, count_include_pad=False):
@@ -54,6 +57,59 @@ def maxpool2d_backward(ctx, x, dy, kernel_size, stride=None, padding=0, *, beta=
         beta = _float(beta, "beta")
         tdx = op.output(tx.shape, out, beta=beta)
         op.call(op.lib.clnn_maxpool2d_backward, op.h, ctypes.byref(p), tx._handle(),
+                tdy._handle(), beta, tdx._handle())
+        return op.ret((tdx, out))
+
+
+def _int32_bits(a, what, name, written=False):
+    """A NumPy int32 array as the float32 array with the same bits (what the C call's tensor
+    holds; written: the same memory, so it must be C-contiguous); Tensors and None pass
+    through."""
+    if a is None or not isinstance(a, np.ndarray):
+        return a
+    if a.dtype != np.int32 or (written and not a.flags.c_contiguous):
+        raise invalid(f"{name}: {what} must be a{' C-contiguous' if written else 'n'} int32 NumPy "
+                      f"array (the indices maxpool2d_with_indices returns) or a clnn.Tensor, got "
+                      f"dtype {a.dtype}")
+    return np.ascontiguousarray(a).view(np.float32)
+
+
+def maxpool2d_with_indices(ctx, x, kernel_size, stride=None, padding=0, *, out=None,
+                           indices=None):
+    """Max pooling that also keeps each window's argmax for maxpool2d_backward_indices: returns
+    (y, indices). indices holds the flat offset h*W + w within the input plane of each window's
+    first maximum (PyTorch's max_pool2d indices, as int32; the first NaN wins). NumPy in: an int32
+    array. Tensors: a Tensor whose elements carry the int32 bits (t.numpy().view(numpy.int32)).
+    ``indices=``: a Tensor or a writable C-contiguous int32 array to write them into."""
+    p = _pool_params(kernel_size, stride, padding)
+    ibits = _int32_bits(indices, "indices", "maxpool2d_with_indices", written=True)
+    with _Op(ctx, "maxpool2d_with_indices", x, out, indices) as op:
+        tx = op.input(x, "x", 4)
+        ys = _pool_out(tx.shape, p)
+        ty = op.output(ys, out)
+        ti = op.output(ys, ibits, "indices")
+        op.call(op.lib.clnn_maxpool2d_forward_indices, op.h, ctypes.byref(p), tx._handle(),
+                ty._handle(), ti._handle())
+        y, i = op.ret((ty, out), (ti, indices))
+        if indices is None and isinstance(i, np.ndarray):
+            i = i.view(np.int32)
+        return y, i
+
+
+def maxpool2d_backward_indices(ctx, indices, dy, input_shape=None, kernel_size=None, stride=None,
+                               padding=0, *, beta=0.0, out=None):
+    """dx [input_shape]: dy routed through the indices maxpool2d_with_indices returned for the
+    same pooling parameters and input shape (the result of maxpool2d_backward, without x)."""
+    if kernel_size is None:
+        raise invalid("maxpool2d_backward_indices: kernel_size is required")
+    p = _pool_params(kernel_size, stride, padding)
+    xs = _grad_shape(input_shape, out, "input_shape", "maxpool2d_backward_indices")
+    ibits = _int32_bits(indices, "indices", "maxpool2d_backward_indices")
+    with _Op(ctx, "maxpool2d_backward_indices", indices, dy, out) as op:
+        ti, tdy = op.input(ibits, "indices", 4), op.input(dy, "dy", 4)
+        beta = _float(beta, "beta")
+        tdx = op.output(xs, out, beta=beta)
+        op.call(op.lib.clnn_maxpool2d_backward_indices, op.h, ctypes.byref(p), ti._handle(),
                 tdy._handle(), beta, tdx._handle())
         return op.ret((tdx, out))
 

@@ -14,6 +14,13 @@ clnn_status clnn__gemm_cpu(clnn_context *ctx, int ta, int tb, size_t m, size_t n
                            size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
                            size_t batch);
 
+/* The same over a reduction in segments (see clnn__gemm_kseg in src/internal.h); kseg = k with
+ * a_ks = b_ks = 0 is clnn__gemm_cpu. */
+clnn_status clnn__gemm_cpu_kseg(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, size_t kseg,
+                                float alpha, cl_mem a, size_t a_off, size_t lda, size_t a_stride, size_t a_ks,
+                                cl_mem b, size_t b_off, size_t ldb, size_t b_stride, size_t b_ks, float beta,
+                                cl_mem c, size_t c_off, size_t ldc, size_t c_stride, size_t batch);
+
 /* CLBlast's SGEMM (src/gemm/gemm_clblast.c, the only file that includes CLBlast); k > 0. */
 clnn_status clnn__gemm_clblast(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, float alpha,
                                cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off,

@@ -250,7 +250,22 @@ static const builtin_entry *builtin_for(const clnn_device_info *info) {
   return NULL;
 }
 
+/* $CLNN_CONV_IGEMM (an override for testing: 1 on, 0 off) over conv.igemm, read once here so
+ * that no convolution looks it up. */
+static void conv_igemm_override(tune_params *p) {
+  const char *v = getenv("CLNN_CONV_IGEMM");
+  if (v && !strcmp(v, "1")) p->conv_igemm = 1;
+  if (v && !strcmp(v, "0")) p->conv_igemm = 0;
+}
+
+static void resolve(const clnn_device_info *info, const char *cache_dir, tune_params *p);
+
 void clnn__tune_resolve(const clnn_device_info *info, const char *cache_dir, tune_params *p) {
+  resolve(info, cache_dir, p);
+  conv_igemm_override(p);
+}
+
+static void resolve(const clnn_device_info *info, const char *cache_dir, tune_params *p) {
   defaults(p);
   const char *env = getenv("CLNN_TUNE");
   if (env && (!strcmp(env, "off") || !strcmp(env, "OFF") || !strcmp(env, "0"))) {

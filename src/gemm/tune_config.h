@@ -66,7 +66,8 @@ typedef struct clnn__tune_params {
   int order;                    /* GEMM_ORDER + 1 (0: the kernel's default) */
   long pack_min;                /* rows from which an in-place B is packed anyway */
   int conv_igemm;               /* "conv.igemm": 1: AUTO runs a GPU-class context's dense (not 1x1,
-                                   not depthwise) convolution forward as the implicit GEMM; 0: im2col */
+                                   not depthwise) convolution forward as the implicit GEMM; 0: im2col
+                                   ($CLNN_CONV_IGEMM=1 or 0 at context creation overrides it) */
   int num_clblast;
   clnn__clblast_set clblast[CLNN_TUNE_MAX_CLBLAST_KERNELS];
 } clnn__tune_params;

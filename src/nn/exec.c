@@ -21,13 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 uint64_t clnn__nn_device_signature(const clnn_device_info *d) {
   uint64_t h = CLNN__FNV_BASIS;
@@ -50,18 +44,30 @@ void clnn__x_free_backups(x_worker *w) {
   w->nbackup = 0;
 }
 
+static void free_state_copies(clnn__x *x) {
+  for (size_t i = 0; x->state_copy && i < x->nparams; i++) clnn_tensor_destroy(x->state_copy[i]);
+  free(x->state_copy);
+  x->state_copy = NULL;
+}
+
+
 void clnn__x_destroy(clnn__x *x) {
   if (!x) return;
+  clnn__x_stop_threads(x);
   for (int k = 0; k < x->nlocal; k++) {
     x_worker *w = &x->w[k];
     clnn__x_free_backups(w);
     if (k > 0) clnn_model_destroy(w->m);
     free(w->host);
     free(w->ev);
+    free(w->pass_scratch);
+    free(w->obj_parts);
+    free(w->obj_ev);
   }
   if (x->sync_ready) {
     pthread_mutex_destroy(&x->mu);
     pthread_cond_destroy(&x->cv);
+    pthread_cond_destroy(&x->go);
   }
   clnn__mpi_detach(x->mpi);
   free(x->w);
@@ -69,7 +75,9 @@ void clnn__x_destroy(clnn__x *x) {
   free(x->items);
   free(x->item_of_param);
   free(x->sum);
+  free(x->image);
   free(x->state_before);
+  free_state_copies(x);
   free(x->weights);
   free(x->shares);
   free(x->counts);
@@ -130,6 +138,11 @@ clnn_status clnn__x_create(clnn_model *m, clnn_device_set *set, const char *fn) 
     pthread_mutex_destroy(&x->mu);
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a condition variable");
   }
+  if (st == CLNN_SUCCESS && pthread_cond_init(&x->go, NULL) != 0) {
+    pthread_cond_destroy(&x->cv);
+    pthread_mutex_destroy(&x->mu);
+    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot create a condition variable");
+  }
   if (st == CLNN_SUCCESS) x->sync_ready = 1;
   if (st != CLNN_SUCCESS) {
     x->nlocal = 0; /* (no worker holds anything yet) */
@@ -174,14 +187,28 @@ clnn_status clnn__x_create(clnn_model *m, clnn_device_set *set, const char *fn) 
 static clnn_status layout(clnn__x *x, clnn_model *m) {
   size_t np = clnn__m_count(m);
   if (np != x->nparams || !x->off) {
+    free_state_copies(x);
     free(x->off);
     free(x->items);
     free(x->item_of_param);
     x->off = calloc(np ? np : 1, sizeof(size_t));
     x->items = calloc(np + 1, sizeof(x_item));
     x->item_of_param = calloc(np ? np : 1, sizeof(int));
+    x->state_copy = calloc(np ? np : 1, sizeof(clnn_tensor *));
     x->nparams = np;
-    if (!x->off || !x->items || !x->item_of_param) {
+    int ok = x->off && x->items && x->item_of_param && x->state_copy;
+    for (int k = 0; k < x->nlocal; k++) {
+      x_worker *w = &x->w[k];
+      size_t nobj = (size_t)clnn__m_objective_parts(w->m);
+      free(w->pass_scratch);
+      free(w->obj_parts);
+      free(w->obj_ev);
+      w->pass_scratch = calloc(2 * (np ? np : 1), sizeof(int));
+      w->obj_parts = calloc(nobj, sizeof(float));
+      w->obj_ev = calloc(nobj, sizeof(cl_event));
+      ok = ok && w->pass_scratch && w->obj_parts && w->obj_ev;
+    }
+    if (!ok) {
       x->nparams = 0;
       return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate the gradient layout");
     }
@@ -245,100 +272,20 @@ static clnn_status layout(clnn__x *x, clnn_model *m) {
   return CLNN_SUCCESS;
 }
 
-/* ---- one device's step (in its own thread, or inline) ---- */
-
-static void publish(x_worker *w, int progress, int done) {
-  clnn__x *x = w->x;
-  pthread_mutex_lock(&x->mu);
-  if (progress >= 0) w->progress = progress;
-  if (done) w->done = 1;
-  pthread_cond_broadcast(&x->cv);
-  pthread_mutex_unlock(&x->mu);
-}
-
-/* Enqueues item j's read-back (the objective is put on the host by the pass). */
-static clnn_status read_item(x_worker *w, int j) {
-  const x_item *it = &w->x->items[j];
-  clnn__mref r = clnn__m_ref(w->m, (size_t)it->param);
-  return clnn__tensor_read_async(r.state ? r.value : r.grad, w->host + it->off, &w->ev[j]);
-}
-
-/* After backward has finished a parameter's gradient: read it back. */
-static clnn_status gradient_ready(void *user, size_t param) {
-  x_worker *w = user;
-  if (w->fault == X_FAULT_BACKWARD) {
-    w->fault = X_FAULT_NONE;
-    return clnn__cl_error(w->fault_err, "clEnqueueNDRangeKernel (backward, injected fault)");
-  }
-  int j = w->x->item_of_param[param];
-  if (j < 0) return CLNN_SUCCESS;
-  w->reads++;
-  return read_item(w, j);
-}
-
-static void *worker_run(void *arg) {
-  x_worker *w = arg;
-  clnn__x *x = w->x;
-  double t0 = now_s();
-  clnn_status st = CLNN_SUCCESS;
-  int enqueued = 0;
-  for (int j = 0; j < x->nitems; j++) w->ev[j] = NULL;
-  w->reads = 0;
-  if (w->n > 0) {
-    float obj = 0.0f;
-    st = clnn__m_pass(w->m, w->feeds, w->num_feeds, w->n, w->offset, gradient_ready, w, NULL,
-                      w->fn);
-    if (st == CLNN_SUCCESS && w->reads != x->ntrain_items)
-      st = clnn__error(CLNN_ERROR_INTERNAL, "%d of %d gradients were reported", w->reads,
-                       x->ntrain_items);
-    for (int j = x->ntrain_items; j < x->nitems - 1 && st == CLNN_SUCCESS; j++)
-      st = read_item(w, j);
-    if (st == CLNN_SUCCESS) st = clnn__context_flush(clnn__m_context(w->m));
-    enqueued = 1; /* (also after a failed pass: some reads may be in flight) */
-    for (int j = 0; j < x->nitems - 1 && st == CLNN_SUCCESS; j++) {
-      cl_int err = clWaitForEvents(1, &w->ev[j]);
-      if (err == CL_SUCCESS) {
-        cl_int exec = CL_COMPLETE;
-        clGetEventInfo(w->ev[j], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof exec, &exec, NULL);
-        if (exec < 0) err = exec;
-      }
-      if (err == CL_SUCCESS && w->fault == X_FAULT_READBACK && j == x->ntrain_items / 2) {
-        w->fault = X_FAULT_NONE;
-        st = clnn__cl_error(w->fault_err, "clWaitForEvents (gradient read-back, injected fault)");
-        break;
-      }
-      if (err != CL_SUCCESS) {
-        st = clnn__cl_error(err, "clWaitForEvents (gradient read-back)");
-        break;
-      }
-      publish(w, j + 1, 0);
-    }
-    if (st == CLNN_SUCCESS) st = clnn__m_objective(w->m, &obj);
-    w->host[x->loss_off] = obj;
-  }
-  if (st != CLNN_SUCCESS && enqueued) clnn__context_finish(clnn__m_context(w->m));
-  for (int j = 0; j < x->nitems; j++)
-    if (w->ev[j]) {
-      clReleaseEvent(w->ev[j]);
-      w->ev[j] = NULL;
-    }
-  if (w->delay > 0) {
-    struct timespec ts = {(time_t)w->delay, (long)((w->delay - floor(w->delay)) * 1e9)};
-    nanosleep(&ts, NULL);
-  }
-  w->seconds = now_s() - t0;
-  w->st = st;
-  if (st != CLNN_SUCCESS) snprintf(w->msg, sizeof w->msg, "%s", clnn_last_error());
-  else w->msg[0] = 0;
-  publish(w, st == CLNN_SUCCESS ? x->nitems : -1, 1);
-  return NULL;
-}
-
 /* ---- rollback ---- */
 
 /* Puts every replica back as it was before the step: state from the host copy, and (when the
  * update had started) values and optimizer slots from the device copies. */
 static void rollback(clnn__x *x, int restore_values, clnn__mcount c) {
+  /* replica 0's state before the step, from its device copies */
+  clnn_model *m0 = x->w[0].m;
+  clnn_status read = clnn__context_finish(clnn__m_context(m0));
+  for (size_t i = 0; i < clnn__m_count(m0) && read == CLNN_SUCCESS; i++)
+    if (clnn__m_ref(m0, i).state)
+      read = x->state_copy[i] ? clnn_tensor_read(x->state_copy[i], x->state_before + x->off[i],
+                                                 clnn__m_ref(m0, i).numel)
+                              : CLNN_ERROR_INTERNAL;
+  if (read != CLNN_SUCCESS) x->stale = 1; /* (no state to restore: refreshed next step) */
   for (int k = 0; k < x->nlocal; k++) {
     x_worker *w = &x->w[k];
     clnn_model *r = w->m;
@@ -346,7 +293,8 @@ static void rollback(clnn__x *x, int restore_values, clnn__mcount c) {
     for (size_t i = 0; i < clnn__m_count(r); i++) {
       clnn__mref p = clnn__m_ref(r, i);
       if (p.state) {
-        clnn_status s = clnn_tensor_write(p.value, x->state_before + x->off[i], p.numel);
+        clnn_status s = read != CLNN_SUCCESS ? read
+                        : clnn_tensor_write(p.value, x->state_before + x->off[i], p.numel);
         if (s != CLNN_SUCCESS) st = s;
       } else if (restore_values && w->backup && p.trainable) {
         clnn_tensor *dst[3] = {p.value, p.opt[0], p.opt[1]};
@@ -486,21 +434,29 @@ static clnn_status run_devices(clnn__x *x, const clnn_feed *feeds, int num_feeds
     w->done = 0;
     w->st = CLNN_SUCCESS;
     w->msg[0] = 0;
-    w->threaded = 0;
     w->seconds = 0;
     wgt[k] = (double)w->n / (double)batch;
   }
   /* The first step builds the kernels: one device after another (compilers and the on-disk
-   * cache are then never used by two threads at once). Afterwards one thread per device. */
+   * cache are then never used by two threads at once). Afterwards one thread per device, started
+   * once and kept: each step hands them a new generation. */
   int threads = x->nlocal > 1 && x->steps > 0;
   if (threads) {
+    pthread_mutex_lock(&x->mu);
     for (int k = 0; k < x->nlocal; k++) {
       x_worker *w = &x->w[k];
-      w->threaded = pthread_create(&w->thread, NULL, worker_run, w) == 0;
-      if (!w->threaded) worker_run(w); /* no thread to be had: run it here */
+      if (!w->threaded) {
+        w->seen = x->gen;
+        w->threaded = pthread_create(&w->thread, NULL, clnn__x_worker_loop, w) == 0;
+      }
     }
+    x->gen++;
+    pthread_cond_broadcast(&x->go);
+    pthread_mutex_unlock(&x->mu);
+    for (int k = 0; k < x->nlocal; k++)
+      if (!x->w[k].threaded) clnn__x_worker_run(&x->w[k]); /* no thread to be had: run it here */
   } else {
-    for (int k = 0; k < x->nlocal; k++) worker_run(&x->w[k]);
+    for (int k = 0; k < x->nlocal; k++) clnn__x_worker_run(&x->w[k]);
   }
   /* Sum each item as soon as every device has read it back, in device order, in double. */
   int failed = 0;
@@ -527,9 +483,9 @@ static clnn_status run_devices(clnn__x *x, const clnn_feed *feeds, int num_feeds
     }
     pthread_mutex_lock(&x->mu);
   }
+  for (int k = 0; k < x->nlocal; k++) /* every worker has ended its step */
+    while (!x->w[k].done) pthread_cond_wait(&x->cv, &x->mu);
   pthread_mutex_unlock(&x->mu);
-  for (int k = 0; k < x->nlocal; k++)
-    if (x->w[k].threaded) pthread_join(x->w[k].thread, NULL);
   for (int k = 0; k < x->nlocal; k++)
     if (x->w[k].st != CLNN_SUCCESS) return fail_worker(fn, &x->w[k], x->rank, x->nranks);
   return CLNN_SUCCESS;
@@ -586,7 +542,13 @@ static clnn_status apply_update(clnn__x *x) {
    * failure, so that no rank waits for another in the broadcast) */
   clnn_model *m0 = x->w[0].m;
   size_t n = clnn__x_image_numel(m0);
-  float *buf = malloc((n ? n : 1) * sizeof(float));
+  if (n > x->image_cap || !x->image) { /* kept across steps */
+    free(x->image);
+    x->image_cap = 0;
+    x->image = malloc((n ? n : 1) * sizeof(float));
+    if (x->image) x->image_cap = n;
+  }
+  float *buf = x->image;
   if (!buf && st == CLNN_SUCCESS)
     st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "cannot allocate %zu floats", n);
   if (st == CLNN_SUCCESS && x->w[0].global == 0) {
@@ -608,7 +570,6 @@ static clnn_status apply_update(clnn__x *x) {
     st = clnn__x_image_io(w->m, buf, 0);
     if (st != CLNN_SUCCESS) worker_failed(w, st);
   }
-  free(buf);
   return st;
 }
 
@@ -636,14 +597,44 @@ static clnn_status apply_all(clnn__x *x, clnn__mcount c0, const char *fn) {
   return CLNN_SUCCESS;
 }
 
-/* Replica 0's state into state_before (what a failed step puts back). */
+/* Device copies of replica 0's state (what a failed step puts back), enqueued before the step's
+ * pass on its queue: no wait. */
 static clnn_status save_state(clnn__x *x, clnn_model *m) {
   clnn_status st = CLNN_SUCCESS;
   for (size_t i = 0; i < clnn__m_count(m) && st == CLNN_SUCCESS; i++) {
     clnn__mref p = clnn__m_ref(m, i);
-    if (p.state) st = clnn_tensor_read(p.value, x->state_before + x->off[i], p.numel);
+    if (!p.state) continue;
+    clnn_tensor **c = &x->state_copy[i];
+    if (*c && clnn_tensor_numel(*c) != p.numel) {
+      clnn_tensor_destroy(*c);
+      *c = NULL;
+    }
+    if (!*c) st = clnn_tensor_create(clnn__m_context(m), p.ndim, p.dims, c);
+    if (st == CLNN_SUCCESS) st = clnn_tensor_copy(*c, p.value);
   }
   return st;
+}
+
+/* clnn_model_set_check_finite on the reduced vector, which the host already holds: the objective
+ * and every trained gradient, in parameter order (what clnn__m_check_finite checks on one
+ * device, with its messages). */
+static clnn_status check_sums_finite(clnn__x *x, clnn_model *m, const char *fn) {
+  if (!isfinite(x->loss))
+    return clnn__error(CLNN_ERROR_NOT_FINITE, "%s: the objective is %g: training diverged (lower "
+                       "the learning rate, clip gradients); nothing was updated", fn,
+                       (double)x->loss);
+  for (size_t i = 0; i < x->nparams; i++) {
+    int j = x->item_of_param[i];
+    if (j < 0 || j >= x->ntrain_items) continue;
+    const x_item *it = &x->items[j];
+    for (size_t e = 0; e < it->len; e++)
+      if (!isfinite(x->sum[it->off + e]))
+        return clnn__error(CLNN_ERROR_NOT_FINITE, "%s: the gradient of '%s' holds %g at element "
+                           "%zu: training diverged (lower the learning rate, clip gradients); "
+                           "nothing was updated", fn, clnn__m_param_name(m, i),
+                           (double)x->sum[it->off + e], e);
+  }
+  return CLNN_SUCCESS;
 }
 
 clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t batch,
@@ -693,10 +684,13 @@ clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
     rollback(x, 0, c0);
     return clnn__error(st, "%s", msg);
   }
-  /* every device succeeded: write the sums back (and apply the update) */
+  /* every device succeeded: write the sums back (and apply the update). A training step without
+   * MPI waits once, after the update (apply_all): an error of the write-back surfaces there and
+   * rolls the update back; otherwise the write-back is waited for here. */
   for (int k = 0; k < x->nlocal; k++) x->w[k].st = CLNN_SUCCESS;
   st = write_back(x);
-  clnn_status fs = finish_all(x);
+  clnn_status fs = CLNN_SUCCESS;
+  if (!apply || x->mpi || st != CLNN_SUCCESS) fs = finish_all(x);
   if (st == CLNN_SUCCESS) st = fs;
   if (st != CLNN_SUCCESS)
     for (int k = 0; k < x->nlocal; k++)
@@ -715,7 +709,7 @@ clnn_status clnn__x_train(clnn_model *m, const clnn_feed *feeds, int num_feeds, 
   c1.forwards = c0.forwards + 1;
   for (int k = 0; k < x->nlocal; k++) clnn__m_set_counters(x->w[k].m, c1);
   if (apply && clnn__m_checks_finite(m)) {
-    st = clnn__m_check_finite(m, x->loss, fn);
+    st = check_sums_finite(x, m, fn);
     snprintf(msg, sizeof msg, "%s", st != CLNN_SUCCESS ? clnn_last_error() : "");
     st = agree_failure(x, st, msg);
     if (st != CLNN_SUCCESS) {

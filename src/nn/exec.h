@@ -1,7 +1,7 @@
 /* src/nn/exec.h — the multi-device executor's state, shared by exec.c (replicas, the layout of
- * the reduced vector, the device threads, rollback, the step), exec_split.c (shares and their
- * measurement), exec_sync.c (copies between replicas and ranks) and exec_api.c (public
- * creation, MPI, test hooks). It works on models through the functions of model.h (never their
+ * the reduced vector, rollback, the step), exec_worker.c (one device's part and its thread),
+ * exec_split.c (shares and their measurement), exec_sync.c (copies between replicas and ranks)
+ * and exec_api.c (public creation, MPI, test hooks). It works on models through the functions of model.h (never their
  * fields) and on devices through the runtime (never a raw queue). */
 #ifndef CLNN_NN_EXEC_H
 #define CLNN_NN_EXEC_H
@@ -36,14 +36,18 @@ typedef struct x_worker {
   const char *fn;
   float *host;        /* [flat_n] read-back gradients, state and objective */
   cl_event *ev;       /* [nitems] */
+  int *pass_scratch;  /* [2 * params]: the pass's bookkeeping (clnn__m_pass) */
+  float *obj_parts;   /* [clnn__m_objective_parts]: the objective's parts read back */
+  cl_event *obj_ev;   /* [clnn__m_objective_parts] */
   int progress;       /* items read back (under x->mu) */
   int done;           /* finished, successfully or not (under x->mu) */
   int reads;          /* trained gradients whose read-back was enqueued */
   clnn_status st;
   char msg[X_MSG];
   double seconds;
-  pthread_t thread;
-  int threaded;
+  pthread_t thread;   /* its thread, started at the first threaded step, kept until destroy */
+  int threaded;       /* the thread runs (else the worker runs in the caller's thread) */
+  uint64_t seen;      /* the last step generation it took up (under x->mu) */
   clnn_tensor **backup; /* [3 * params]: value, opt[0], opt[1] copies for rollback */
   size_t nbackup;
   /* test hooks */
@@ -66,11 +70,16 @@ struct clnn__x {
   int *item_of_param;   /* [params] */
   size_t nparams;
   float *sum;           /* the reduced vector */
-  float *state_before;  /* state before the step (for rollback) */
-  int state_saved;      /* state_before holds replica 0's state */
+  float *image;         /* [image_cap] the first device's update, for devices that differ */
+  size_t image_cap;
+  float *state_before;  /* state before the step, read from state_copy by a rollback */
+  clnn_tensor **state_copy; /* [params]: replica 0's state before the step (device copies) */
   float loss;           /* the last step's objective over the whole batch */
   pthread_mutex_t mu;
-  pthread_cond_t cv;
+  pthread_cond_t cv;    /* a worker's progress */
+  pthread_cond_t go;    /* a new step for the workers' threads (gen), or quit */
+  uint64_t gen;         /* step generation handed to the threads (under mu) */
+  int quit;             /* the threads end (under mu) */
   int sync_ready;
   /* split */
   clnn_split_mode mode;
@@ -91,6 +100,11 @@ struct clnn__x {
 /* exec.c */
 void clnn__x_free_backups(x_worker *w);
 clnn_status clnn__x_alloc_global(clnn__x *x, int nglobal);
+/* exec_worker.c: one device's step (arg: its x_worker), run inline or by its thread; the
+ * thread's loop (a step per x->gen until x->quit); ending the threads */
+void *clnn__x_worker_run(void *arg);
+void *clnn__x_worker_loop(void *arg);
+void clnn__x_stop_threads(clnn__x *x);
 /* exec_split.c: after a successful step, the speeds and, at the end of the measuring window,
  * the shares */
 clnn_status clnn__x_measure_update(clnn__x *x);

@@ -19,21 +19,24 @@ size_t clnn__x_image_numel(clnn_model *m) {
   return n;
 }
 
-/* Reads (to_host) or writes the image of m from/to buf. */
+/* Reads (to_host) or writes the image of m from/to buf: every transfer enqueued without a wait,
+ * then one wait for them all (done on return). */
 clnn_status clnn__x_image_io(clnn_model *m, float *buf, int to_host) {
   size_t o = 0;
-  for (size_t i = 0; i < clnn__m_count(m); i++) {
+  clnn_status st = CLNN_SUCCESS;
+  for (size_t i = 0; i < clnn__m_count(m) && st == CLNN_SUCCESS; i++) {
     clnn__mref p = clnn__m_ref(m, i);
     clnn_tensor *ts[3] = {p.value, p.opt[0], p.opt[1]};
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < 3 && st == CLNN_SUCCESS; t++) {
       if (!ts[t]) continue;
-      clnn_status st = to_host ? clnn_tensor_read(ts[t], buf + o, p.numel)
-                               : clnn_tensor_write(ts[t], buf + o, p.numel);
-      if (st != CLNN_SUCCESS) return st;
+      st = to_host ? clnn__tensor_read_async(ts[t], buf + o, NULL)
+                   : clnn__tensor_write_async(ts[t], buf + o);
       o += p.numel;
     }
   }
-  return CLNN_SUCCESS;
+  /* (also after a refused enqueue: the transfers already enqueued use buf) */
+  clnn_status fs = clnn__context_finish(clnn__m_context(m));
+  return st != CLNN_SUCCESS ? st : fs;
 }
 
 /* With MPI: rank 0's optimizer settings, counters, loss kind, values and optimizer state to

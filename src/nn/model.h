@@ -222,10 +222,17 @@ clnn_feed clnn__m_slice(const clnn_model *m, const clnn_feed *f, size_t first, s
 typedef clnn_status (*clnn__m_ready_fn)(void *user, size_t param);
 /* Training forward and backward of n samples (the first at `offset` in the whole batch: it
  * keys the dropout masks), calling `ready` (may be NULL) per trained parameter; the objective
- * (may be NULL) is read back. No optimizer update. */
+ * (may be NULL) is read back. No optimizer update. With ready, `scratch` holds 2 * the model's
+ * parameter count ints for the pass's bookkeeping (the caller keeps it across steps). */
 clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t n,
-                         size_t offset, clnn__m_ready_fn ready, void *user, float *objective,
-                         const char *fn);
+                         size_t offset, clnn__m_ready_fn ready, void *user, int *scratch,
+                         float *objective, const char *fn);
+/* The objective's parts (the loss outside the graph, or each active graph loss): at most
+ * clnn__m_objective_parts(m) non-blocking reads into parts[], their events in ev[] (NULL where
+ * nothing was read); clnn__m_objective_combine sums them once the events are complete. */
+int clnn__m_objective_parts(const clnn_model *m);
+clnn_status clnn__m_objective_enqueue(clnn_model *m, float *parts, cl_event *ev);
+float clnn__m_objective_combine(const clnn_model *m, const float *parts);
 /* One replica's optimizer update (clipping, groups, schedule, step count). */
 clnn_status clnn__m_step(clnn_model *m);
 /* The optimizer settings of another replica, with fresh slots when their kind differs. */

@@ -1,8 +1,9 @@
 /* src/nn/model_replica.c — what the multi-device executor (src/nn/exec*.c) needs of a model, as
  * functions: parameters, gradients, state and optimizer slots by index, a replica on another
  * context with the same settings, a training pass on a slice of the batch that reports each
- * parameter's gradient as soon as backward has finished it, one replica's optimizer update, the
- * step counters and the finite check. The executor never touches a model's fields. */
+ * parameter's gradient as soon as backward has finished it, its objective read back without a
+ * wait, one replica's optimizer update, the step counters and the finite check. The executor
+ * never touches a model's fields. */
 #include "nn/model.h"
 
 #include <stdlib.h>
@@ -138,7 +139,7 @@ typedef struct ready_state {
   clnn__m_ready_fn ready;
   void *user;
   int *first;      /* [num_params]: the lowest active node using the parameter */
-  char *reported;  /* [num_params] */
+  int *reported;   /* [num_params] */
   int have_first;  /* first[] filled (from the forward's selection) */
 } ready_state;
 
@@ -175,15 +176,13 @@ static clnn_status node_ready(void *user, int node) {
 }
 
 clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, size_t n,
-                         size_t offset, clnn__m_ready_fn ready, void *user, float *objective,
-                         const char *fn) {
-  ready_state s = {m, ready, user, NULL, NULL, 0};
+                         size_t offset, clnn__m_ready_fn ready, void *user, int *scratch,
+                         float *objective, const char *fn) {
+  ready_state s = {m, ready, user, scratch, scratch ? scratch + m->num_params : NULL, 0};
   clnn_status st = CLNN_SUCCESS;
-  if (ready) {
-    s.first = malloc((m->num_params ? m->num_params : 1) * sizeof(int));
-    s.reported = calloc(m->num_params ? m->num_params : 1, 1);
-    if (!s.first || !s.reported) st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
-  }
+  if (ready && !scratch)
+    st = clnn__error(CLNN_ERROR_INTERNAL, "%s: the pass has no scratch for its reports", fn);
+  for (size_t i = 0; ready && scratch && i < m->num_params; i++) s.reported[i] = 0;
   m->sample_offset = offset;
   if (st == CLNN_SUCCESS && ready) {
     m->node_hook = node_ready;
@@ -201,7 +200,42 @@ clnn_status clnn__m_pass(clnn_model *m, const clnn_feed *feeds, int num_feeds, s
   for (size_t i = 0; ready && i < m->num_params && st == CLNN_SUCCESS; i++) st = report(&s, i);
   if (st == CLNN_SUCCESS && objective) st = clnn__m_objective(m, objective);
   m->sample_offset = 0;
-  free(s.first);
-  free(s.reported);
   return st;
+}
+
+/* ---- the objective without a wait (clnn__m_objective's parts) ---- */
+
+int clnn__m_objective_parts(const clnn_model *m) {
+  return m->xl.on ? 1 : (m->graph.g.num_losses > 0 ? m->graph.g.num_losses : 1);
+}
+
+clnn_status clnn__m_objective_enqueue(clnn_model *m, float *parts, cl_event *ev) {
+  const clnn__graph *g = &m->graph.g;
+  int n = clnn__m_objective_parts(m);
+  for (int i = 0; i < n; i++) {
+    parts[i] = 0.0f;
+    ev[i] = NULL;
+  }
+  if (m->xl.on) return clnn__tensor_read_async(m->xl.loss, &parts[0], &ev[0]);
+  for (int i = 0; i < g->num_losses; i++) {
+    int v = g->losses[i].value;
+    if (!m->active[g->values[v].producer]) continue;
+    clnn_tensor *t = m->exec.plan->val[v];
+    if (clnn_tensor_numel(t) != 1)
+      return clnn__error(CLNN_ERROR_INTERNAL, "loss '%s' holds %zu values", g->values[v].name,
+                         clnn_tensor_numel(t));
+    clnn_status st = clnn__tensor_read_async(t, &parts[i], &ev[i]);
+    if (st != CLNN_SUCCESS) return st;
+  }
+  return CLNN_SUCCESS;
+}
+
+float clnn__m_objective_combine(const clnn_model *m, const float *parts) {
+  const clnn__graph *g = &m->graph.g;
+  if (m->xl.on) return parts[0];
+  double total = 0.0; /* (as clnn__m_objective: weighted, in double, in loss order) */
+  for (int i = 0; i < g->num_losses; i++)
+    if (m->active[g->values[g->losses[i].value].producer])
+      total += (double)g->losses[i].weight * (double)parts[i];
+  return (float)total;
 }

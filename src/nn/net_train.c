@@ -112,35 +112,15 @@ static void settings_to_model(clnn_net *net) {
 static clnn_status check_batch_args(clnn_net *net, const float *x, size_t x_count, size_t batch,
                                     const char *fn);
 
-/* The loss and every trained gradient are finite (clnn_net_set_check_finite). */
+/* The loss and every trained gradient are finite (clnn_net_set_check_finite): the model's check,
+ * with the loss named as the network's users know it. */
 static clnn_status check_finite(clnn_net *net, const char *fn) {
-  size_t n = 1;
-  for (size_t i = 0; i < net->num_params; i++) n += net->params[i].trainable != 0;
-  clnn_tensor **ts = malloc(n * sizeof(*ts));
-  char (*names)[CLNN__NN_PNAME_MAX + 24] = malloc(n * sizeof(*names));
-  const char **np = malloc(n * sizeof(*np));
-  clnn_status st = CLNN_SUCCESS;
-  if (!ts || !names || !np) {
-    st = clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: the finite check: out of memory", fn);
-  } else {
-    size_t k = 0;
-    ts[k] = net->loss_t;
-    snprintf(names[k], sizeof names[k], "the loss");
-    np[k] = names[k];
-    k++;
-    for (size_t i = 0; i < net->num_params; i++) {
-      if (!net->params[i].trainable) continue;
-      ts[k] = net->params[i].grad;
-      snprintf(names[k], sizeof names[k], "the gradient of '%s'", net->params[i].name);
-      np[k] = names[k];
-      k++;
-    }
-    st = clnn__nn_check_finite(ts, np, k, fn);
-  }
-  free(ts);
-  free(names);
-  free(np);
-  return st;
+  float loss = 0.0f;
+  clnn_status st = clnn__m_objective(net->model, &loss);
+  if (st == CLNN_SUCCESS && !isfinite(loss))
+    return clnn__error(CLNN_ERROR_NOT_FINITE, "%s: the loss is %g: training diverged (lower the "
+                       "learning rate, clip gradients); nothing was updated", fn, (double)loss);
+  return st == CLNN_SUCCESS ? clnn__m_check_finite(net->model, loss, fn) : st;
 }
 
 /* ---- the pass ---- */
@@ -153,7 +133,7 @@ static clnn_status train_local(clnn_net *net, const float *x, size_t batch, cons
   clnn_feed f[2];
   int nf = train_feeds(net, x, batch, labels, targets, f);
   settings_to_model(net);
-  st = clnn__m_pass(net->model, f, nf, batch, 0, NULL, NULL, NULL, fn);
+  st = clnn__m_pass(net->model, f, nf, batch, 0, NULL, NULL, NULL, NULL, fn);
   if (st == CLNN_SUCCESS) net->train_forwards = net->model->train_forwards;
   if (st == CLNN_SUCCESS && apply && net->check_finite) st = check_finite(net, fn);
   if (st == CLNN_SUCCESS && apply) st = clnn__nn_optimizer_step(net);
@@ -238,11 +218,13 @@ static clnn_status state_copy(clnn_net *net, int restore) {
 }
 
 /* The same, split across devices and MPI ranks when the network has several (through the
- * multi-device executor, which restores its own state on failure). Everything that can be checked is checked before anything
- * runs; a later failure (device, memory) restores the running statistics. */
+ * multi-device executor, which restores its own state on failure). Everything that can be
+ * checked is checked before anything runs; a later failure (device, memory) restores the running
+ * statistics. The loss goes to *loss when loss is not NULL: read from the device on one device,
+ * the executor's host sum on several. */
 static clnn_status train_core(clnn_net *net, const float *x, size_t x_count, size_t batch,
                               const int32_t *labels, size_t labels_count, const float *targets,
-                              size_t targets_count, int apply, const char *fn) {
+                              size_t targets_count, int apply, float *loss_out, const char *fn) {
   clnn_status st = check_batch_args(net, x, KNOWN_COUNT, batch, fn);
   if (st == CLNN_SUCCESS) st = check_bn_batch(net, batch, fn);
   if (st == CLNN_SUCCESS && apply && net->step == UINT64_MAX)
@@ -268,7 +250,7 @@ static clnn_status train_core(clnn_net *net, const float *x, size_t x_count, siz
     net->loss = m->xl.kind;
     for (size_t i = 0; i < net->num_params; i++)
       for (int k = 0; k < 2; k++) net->params[i].opt[k] = m->params[i].opt[k];
-    if (st == CLNN_SUCCESS) st = clnn_tensor_write(net->loss_t, &loss, 1);
+    if (st == CLNN_SUCCESS && loss_out) *loss_out = loss;
     return st;
   }
   if ((st = clnn__nn_check_train_args(net, x, x_count, batch, labels, labels_count, targets,
@@ -282,6 +264,7 @@ static clnn_status train_core(clnn_net *net, const float *x, size_t x_count, siz
     state_copy(net, 1);
     clnn__error(st, "%s", keep);
   }
+  if (st == CLNN_SUCCESS && loss_out) st = clnn_tensor_read(net->loss_t, loss_out, 1);
   return st;
 }
 
@@ -297,19 +280,15 @@ clnn_status clnn__nn_check_train_args(clnn_net *net, const float *x, size_t x_co
 static clnn_status net_train_step_impl(clnn_net *net, const float *x, size_t x_count, size_t batch,
                                 const int32_t *labels, size_t labels_count, const float *targets,
                                 size_t targets_count, float *loss) {
-  clnn_status st = train_core(net, x, x_count, batch, labels, labels_count, targets, targets_count,
-                              1, "clnn_net_train_step");
-  if (st == CLNN_SUCCESS && loss) st = clnn_tensor_read(net->loss_t, loss, 1);
-  return st;
+  return train_core(net, x, x_count, batch, labels, labels_count, targets, targets_count, 1, loss,
+                    "clnn_net_train_step");
 }
 
 static clnn_status net_compute_gradients_impl(clnn_net *net, const float *x, size_t x_count,
                                        size_t batch, const int32_t *labels, size_t labels_count,
                                        const float *targets, size_t targets_count, float *loss) {
-  clnn_status st = train_core(net, x, x_count, batch, labels, labels_count, targets,
-                              targets_count, 0, "clnn_net_compute_gradients");
-  if (st == CLNN_SUCCESS && loss) st = clnn_tensor_read(net->loss_t, loss, 1);
-  return st;
+  return train_core(net, x, x_count, batch, labels, labels_count, targets, targets_count, 0, loss,
+                    "clnn_net_compute_gradients");
 }
 
 /* The dataset's samples have the network's input shape. */
@@ -381,15 +360,23 @@ static clnn_status net_train_epoch_impl(clnn_net *net, clnn_dataset *ds, size_t 
     free(yb);
     return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "%s: cannot allocate a batch", fn);
   }
+  /* the mean loss: summed on the device on one device (no read per step), on the host from the
+   * executor's sums on several */
+  int par = net->model->par != NULL;
+  double host_sum = 0.0;
   st = clnn_tensor_fill(net->loss_sum, 0.0f);
   for (size_t first = 0; first < n && st == CLNN_SUCCESS; first += batch_size) {
     size_t count = n - first < batch_size ? n - first : batch_size;
     if (merge && n - first == batch_size + 1) count = batch_size + 1;
+    float step_loss = 0.0f;
     st = clnn_dataset_batch_augmented(ds, first, count, xb, count * numel, yb, count);
     if (st == CLNN_SUCCESS)
-      st = train_core(net, xb, count * numel, count, yb, count, NULL, 0, 1, fn);
+      st = train_core(net, xb, count * numel, count, yb, count, NULL, 0, 1,
+                      par && mean_loss ? &step_loss : NULL, fn);
     if (st == CLNN_SUCCESS) done_steps++;
-    if (st == CLNN_SUCCESS && mean_loss)
+    if (st == CLNN_SUCCESS && mean_loss && par)
+      host_sum += (double)((float)count / (float)n) * (double)step_loss;
+    else if (st == CLNN_SUCCESS && mean_loss)
       st = clnn_axpy(net->ctx, (float)count / (float)n, net->loss_t, net->loss_sum);
     if (count == batch_size + 1) break;
   }
@@ -401,7 +388,8 @@ static clnn_status net_train_epoch_impl(clnn_net *net, clnn_dataset *ds, size_t 
     clnn__error(st, "%s (after %zu of the epoch's %zu steps had been applied; "
                 "clnn_net_step_count says how far training got)", keep, done_steps, steps);
   }
-  if (st == CLNN_SUCCESS && mean_loss) st = clnn_tensor_read(net->loss_sum, mean_loss, 1);
+  if (st == CLNN_SUCCESS && mean_loss && par) *mean_loss = (float)host_sum;
+  else if (st == CLNN_SUCCESS && mean_loss) st = clnn_tensor_read(net->loss_sum, mean_loss, 1);
   return st;
 }
 

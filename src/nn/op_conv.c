@@ -1,6 +1,7 @@
 /* src/nn/op_conv.c — graph ops over the convolution and pooling operators: conv2d, transposed
  * conv2d, max/avg pooling and global average pooling (NCHW samples [C, H, W]). */
 #include "nn/graph.h"
+#include "nn/model.h" /* clnn__gexec's grads (max pooling keeps its indices only for backward) */
 
 #include <string.h>
 
@@ -188,10 +189,29 @@ static clnn_status pool_infer(clnn__graph *g, clnn__gnode *n, int params) {
   return CLNN_SUCCESS;
 }
 
+/* Max pooling keeps each window's argmax indices (node scratch slot 0, y's shape) when a backward
+ * may follow and x needs a gradient; backward then reads them instead of recomputing from x. The
+ * condition is the same in both passes (a trainable-flag change in between is refused). */
+enum { S_INDICES = 0 };
+static int pool_keeps_indices(clnn__gexec *x, const clnn__gnode *n) {
+  return n->ia[P_MAX] && x->grads && clnn__g_grad(x, n->in[0]) != NULL;
+}
+
+static clnn_status pool_indices(clnn__gexec *x, const clnn__gnode *n, const clnn_tensor *y,
+                                clnn_tensor **out) {
+  size_t d[4];
+  for (int i = 0; i < 4; i++) d[i] = clnn_tensor_dim(y, i);
+  return clnn__g_scratch(x, n, S_INDICES, 4, d, out);
+}
+
 static clnn_status pool_forward(clnn__gexec *x, const clnn__gnode *n) {
   clnn_pool2d_params p;
   pool_params(n, &p);
-  clnn_tensor *xi = clnn__g_val(x, n->in[0]), *y = clnn__g_val(x, n->out[0]);
+  clnn_tensor *xi = clnn__g_val(x, n->in[0]), *y = clnn__g_val(x, n->out[0]), *idx;
+  if (pool_keeps_indices(x, n)) {
+    clnn_status st = pool_indices(x, n, y, &idx);
+    return st == CLNN_SUCCESS ? clnn_maxpool2d_forward_indices(clnn__g_ctx(x), &p, xi, y, idx) : st;
+  }
   return n->ia[P_MAX] ? clnn_maxpool2d_forward(clnn__g_ctx(x), &p, xi, y)
                       : clnn_avgpool2d_forward(clnn__g_ctx(x), &p, xi, y);
 }
@@ -199,10 +219,16 @@ static clnn_status pool_forward(clnn__gexec *x, const clnn__gnode *n) {
 static clnn_status pool_backward(clnn__gexec *x, const clnn__gnode *n) {
   clnn_pool2d_params p;
   pool_params(n, &p);
-  clnn_tensor *dx;
+  clnn_tensor *dx, *idx;
   float beta;
+  const int kept = pool_keeps_indices(x, n);
   if (!clnn__g_dx(x, n, 0, &dx, &beta)) return CLNN_SUCCESS;
   clnn_tensor *dy = clnn__g_grad(x, n->out[0]);
+  if (kept) {
+    clnn_status st = pool_indices(x, n, dy, &idx);
+    if (st != CLNN_SUCCESS) return st;
+    return clnn_maxpool2d_backward_indices(clnn__g_ctx(x), &p, idx, dy, beta, dx);
+  }
   return n->ia[P_MAX] ? clnn_maxpool2d_backward(clnn__g_ctx(x), &p, clnn__g_val(x, n->in[0]), dy,
                                                 beta, dx)
                       : clnn_avgpool2d_backward(clnn__g_ctx(x), &p, dy, beta, dx);

@@ -4,9 +4,39 @@
 
 #include <math.h>
 
-/* The kernels this file launches. */
-static clnn__kernel_ref k_act_backward = CLNN_KERNEL_REF("activation", "act_backward");
-static clnn__kernel_ref k_act_forward = CLNN_KERNEL_REF("activation", "act_forward");
+/* The kernels this file launches: one per activation (cl/activation.cl), indexed by its id, so
+ * that PoCL generates code only for the activations a network uses. Backward has one kernel per
+ * saved tensor where the formula differs (_x from the input, _y from the output); ReLU and leaky
+ * ReLU use the same one for both, and the entries left out have no formula from y. */
+#define ACT_REF(name) CLNN_KERNEL_REF("activation", name)
+static clnn__kernel_ref k_act_forward[CLNN_ACT_ID_COUNT] = {
+    [CLNN_ACT_ID_IDENTITY] = ACT_REF("act_forward_identity"),
+    [CLNN_ACT_ID_RELU] = ACT_REF("act_forward_relu"),
+    [CLNN_ACT_ID_LEAKY_RELU] = ACT_REF("act_forward_leaky_relu"),
+    [CLNN_ACT_ID_ELU] = ACT_REF("act_forward_elu"),
+    [CLNN_ACT_ID_SIGMOID] = ACT_REF("act_forward_sigmoid"),
+    [CLNN_ACT_ID_TANH] = ACT_REF("act_forward_tanh"),
+    [CLNN_ACT_ID_GELU] = ACT_REF("act_forward_gelu"),
+    [CLNN_ACT_ID_SOFTPLUS] = ACT_REF("act_forward_softplus"),
+};
+static clnn__kernel_ref k_act_backward_x[CLNN_ACT_ID_COUNT] = {
+    [CLNN_ACT_ID_IDENTITY] = ACT_REF("act_backward_identity"),
+    [CLNN_ACT_ID_RELU] = ACT_REF("act_backward_relu"),
+    [CLNN_ACT_ID_LEAKY_RELU] = ACT_REF("act_backward_leaky_relu"),
+    [CLNN_ACT_ID_ELU] = ACT_REF("act_backward_elu_x"),
+    [CLNN_ACT_ID_SIGMOID] = ACT_REF("act_backward_sigmoid_x"),
+    [CLNN_ACT_ID_TANH] = ACT_REF("act_backward_tanh_x"),
+    [CLNN_ACT_ID_GELU] = ACT_REF("act_backward_gelu_x"),
+    [CLNN_ACT_ID_SOFTPLUS] = ACT_REF("act_backward_softplus_x"),
+};
+static clnn__kernel_ref k_act_backward_y[CLNN_ACT_ID_COUNT] = {
+    [CLNN_ACT_ID_RELU] = ACT_REF("act_backward_relu"),
+    [CLNN_ACT_ID_LEAKY_RELU] = ACT_REF("act_backward_leaky_relu"),
+    [CLNN_ACT_ID_ELU] = ACT_REF("act_backward_elu_y"),
+    [CLNN_ACT_ID_SIGMOID] = ACT_REF("act_backward_sigmoid_y"),
+    [CLNN_ACT_ID_TANH] = ACT_REF("act_backward_tanh_y"),
+};
+#undef ACT_REF
 
 /* The kernels take the activation as its CLNN_ACT_ID_* number (cl/common.h), the API as a
  * clnn_activation (include/clnn.h). The compiler holds the two lists together: every enum value
@@ -63,10 +93,10 @@ clnn_status clnn_activation_forward(clnn_context *ctx, clnn_activation act, floa
   if ((s = clnn__check_tensor(ctx, y, "y")) != CLNN_SUCCESS) return s;
   if ((s = act_check_params(fn, act, alpha)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_same_shape(fn, y, "y", x, "x")) != CLNN_SUCCESS) return s;
-  const clnn__launch l = clnn__launch_1d(ctx, &k_act_forward, x->numel, CLNN_LAUNCH_ELEMENTWISE(1));
-  return CLNN_RUN(ctx, &k_act_forward, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
-                  CLNN_ARG_MEM(y->mem), CLNN_ARG_ULONG(x->numel), CLNN_ARG_ULONG(l.chunk),
-                  CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha));
+  clnn__kernel_ref *k = &k_act_forward[act];
+  const clnn__launch l = clnn__launch_1d(ctx, k, x->numel, CLNN_LAUNCH_ELEMENTWISE(1));
+  return CLNN_RUN(ctx, k, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem),
+                  CLNN_ARG_ULONG(x->numel), CLNN_ARG_ULONG(l.chunk), CLNN_ARG_FLOAT(alpha));
 }
 
 clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, float alpha,
@@ -126,10 +156,12 @@ clnn_status clnn_activation_backward(clnn_context *ctx, clnn_activation act, flo
                        "%s: %s backward needs the saved input x or output y; both are NULL", fn,
                        clnn__act_name(act));
 
-  const clnn__launch l = clnn__launch_1d(ctx, &k_act_backward, dy->numel, CLNN_LAUNCH_ELEMENTWISE(1));
+  clnn__kernel_ref *k = from_y ? &k_act_backward_y[act] : &k_act_backward_x[act];
+  if (!k->name)
+    return clnn__error(CLNN_ERROR_INTERNAL, "%s: no backward kernel of %s from y", fn, clnn__act_name(act));
+  const clnn__launch l = clnn__launch_1d(ctx, k, dy->numel, CLNN_LAUNCH_ELEMENTWISE(1));
   cl_mem smem = src ? src->mem : dy->mem; /* identity reads no saved tensor */
-  return CLNN_RUN(ctx, &k_act_backward, 1, &l.global, &l.local, CLNN_ARG_MEM(smem),
-                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dy->numel),
-                  CLNN_ARG_ULONG(l.chunk), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(alpha),
-                  CLNN_ARG_INT(from_y), CLNN_ARG_FLOAT(beta));
+  return CLNN_RUN(ctx, k, 1, &l.global, &l.local, CLNN_ARG_MEM(smem), CLNN_ARG_MEM(dy->mem),
+                  CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dy->numel), CLNN_ARG_ULONG(l.chunk),
+                  CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta));
 }

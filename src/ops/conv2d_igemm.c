@@ -33,10 +33,7 @@ int clnn__conv_igemm_applies(clnn_context *ctx, const conv_geom *g) {
 
 int clnn__conv_igemm_auto(const clnn_context *ctx) {
   if (ctx->device_class != CLNN_DEVICE_CLASS_GPU) return 0;
-  const char *v = getenv("CLNN_CONV_IGEMM"); /* an override for testing: 1 on, 0 off */
-  if (v && !strcmp(v, "1")) return 1;
-  if (v && !strcmp(v, "0")) return 0;
-  return ctx->tune.conv_igemm;
+  return ctx->tune.conv_igemm; /* ($CLNN_CONV_IGEMM included, read at context creation) */
 }
 
 clnn_status clnn__conv_igemm_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,

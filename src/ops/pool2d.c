@@ -1,8 +1,10 @@
 /* src/ops/pool2d.c — host side of 2-D pooling (cl/pool2d.cl): parameters and output dims, max and
  * average pooling forward and backward, global average pooling forward and backward. Max-pool
- * backward uses workspace slot 3 for the per-window argmax it recomputes from x (except on CPU
- * devices with enough planes, where one work-item per plane recomputes and scatters in one
- * pass). CPU devices run the row-wise *_cpu kernels, other devices one output per work-item. */
+ * backward either goes through the per-window argmax indices its forward kept
+ * (clnn_maxpool2d_forward_indices / clnn_maxpool2d_backward_indices) or recomputes them from x
+ * into workspace slot 3 (except on CPU devices with enough planes, where one work-item per plane
+ * recomputes and scatters in one pass). CPU devices run the row-wise *_cpu kernels, other devices
+ * one output per work-item. */
 #include "internal.h"
 
 #include <limits.h>
@@ -17,8 +19,14 @@ static clnn__kernel_ref k_global_avgpool_forward = CLNN_KERNEL_REF("pool2d", "gl
 static clnn__kernel_ref k_maxpool_argmax = CLNN_KERNEL_REF("pool2d", "maxpool_argmax");
 static clnn__kernel_ref k_maxpool_backward = CLNN_KERNEL_REF("pool2d", "maxpool_backward");
 static clnn__kernel_ref k_maxpool_backward_cpu = CLNN_KERNEL_REF("pool2d", "maxpool_backward_cpu");
+static clnn__kernel_ref k_maxpool_backward_indices_cpu =
+    CLNN_KERNEL_REF("pool2d", "maxpool_backward_indices_cpu");
 static clnn__kernel_ref k_maxpool_forward = CLNN_KERNEL_REF("pool2d", "maxpool_forward");
 static clnn__kernel_ref k_maxpool_forward_cpu = CLNN_KERNEL_REF("pool2d", "maxpool_forward_cpu");
+static clnn__kernel_ref k_maxpool_forward_indices =
+    CLNN_KERNEL_REF("pool2d", "maxpool_forward_indices");
+static clnn__kernel_ref k_maxpool_forward_indices_cpu =
+    CLNN_KERNEL_REF("pool2d", "maxpool_forward_indices_cpu");
 
 void clnn_pool2d_params_init(clnn_pool2d_params *p, int k) {
   if (!p) return;
@@ -230,6 +238,75 @@ clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
   /* Pass 2: the gather over dx. */
   l = pool_launch(ctx, &k_maxpool_backward, dx->numel, 64);
   return CLNN_RUN(ctx, &k_maxpool_backward, 1, &l.global, &l.local, CLNN_ARG_MEM(arg),
+                  CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel),
+                  CLNN_ARG_ULONG(l.chunk), POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_FLOAT(beta));
+}
+
+/* The indices tensor of a max-pool call: a valid tensor of the output's shape, sharing no buffer
+ * with a or b (either may be NULL). */
+static clnn_status pool_check_indices(clnn_context *ctx, const char *fn, const clnn_tensor *idx,
+                                      const size_t y_dims[4], const clnn_tensor *a,
+                                      const char *a_name, const clnn_tensor *b,
+                                      const char *b_name) {
+  clnn_status s = clnn__check_tensor(ctx, idx, "indices");
+  if (s != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_alias(fn, idx, "indices", a, a_name)) != CLNN_SUCCESS) return s;
+  if ((s = clnn__check_alias(fn, idx, "indices", b, b_name)) != CLNN_SUCCESS) return s;
+  if (!dims_equal(idx, 4, y_dims))
+    return pool_shape_error(fn, "indices", idx, "pooling this input gives", 4, y_dims);
+  return CLNN_SUCCESS;
+}
+
+clnn_status clnn_maxpool2d_forward_indices(clnn_context *ctx, const clnn_pool2d_params *p,
+                                           const clnn_tensor *x, clnn_tensor *y,
+                                           clnn_tensor *indices) {
+  const char *fn = "clnn_maxpool2d_forward_indices";
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, fn, "p", p, p_in);
+  size_t yd[4];
+  clnn_status s = pool_validate(ctx, fn, p, x, "x", y, "y", NULL, yd);
+  if (s == CLNN_SUCCESS) s = pool_check_indices(ctx, fn, indices, yd, x, "x", y, "y");
+  if (s != CLNN_SUCCESS) return s;
+  if (pool_rows_cpu(ctx, x))
+    return POOL_RUN_ROWS(ctx, &k_maxpool_forward_indices_cpu, yd[2], yd[0] * yd[1],
+                         CLNN_ARG_MEM(x->mem), CLNN_ARG_MEM(y->mem), CLNN_ARG_MEM(indices->mem),
+                         CLNN_ARG_INT(yd[0] * yd[1]), POOL_GEOM_ARGS(x, yd, p));
+  clnn__launch l = pool_launch(ctx, &k_maxpool_forward_indices, y->numel, 64);
+  return CLNN_RUN(ctx, &k_maxpool_forward_indices, 1, &l.global, &l.local, CLNN_ARG_MEM(x->mem),
+                  CLNN_ARG_MEM(y->mem), CLNN_ARG_MEM(indices->mem), CLNN_ARG_ULONG(y->numel),
+                  CLNN_ARG_ULONG(l.chunk), POOL_GEOM_ARGS(x, yd, p));
+}
+
+clnn_status clnn_maxpool2d_backward_indices(clnn_context *ctx, const clnn_pool2d_params *p,
+                                            const clnn_tensor *indices, const clnn_tensor *dy,
+                                            float beta, clnn_tensor *dx) {
+  const char *fn = "clnn_maxpool2d_backward_indices";
+  clnn_pool2d_params p_in;
+  CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, fn, "p", p, p_in);
+  size_t yd[4];
+  clnn_status s = clnn__check_tensor(ctx, indices, "indices");
+  if (s == CLNN_SUCCESS) s = pool_validate(ctx, fn, p, dx, "dx", dy, "dy", NULL, yd);
+  if (s == CLNN_SUCCESS) s = pool_check_indices(ctx, fn, indices, yd, dx, "dx", dy, "dy");
+  if (s == CLNN_SUCCESS) s = clnn__check_beta(beta);
+  if (s != CLNN_SUCCESS) return s;
+  /* CPU devices with enough planes to keep every core busy: one work-item per plane scatters dy
+   * through the indices in window order; otherwise the gather over dx (maxpool_backward). */
+  size_t planes = dx->dims[0] * dx->dims[1];
+  size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+  if (pool_rows_cpu(ctx, dx) && planes >= 2 * cu) {
+    /* 4 work-items per compute unit, a run of planes each (1, 4, 16 or 64 planes per item
+     * measured the same on pool_max3s2; fewer PoCL tasks) */
+    size_t items = 4 * cu, per = (planes + items - 1) / items;
+    size_t global = (planes + per - 1) / per, local = 1;
+    return CLNN_RUN(ctx, &k_maxpool_backward_indices_cpu, 1, &global, &local,
+                    CLNN_ARG_MEM(indices->mem), CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem),
+                    CLNN_ARG_INT(planes), CLNN_ARG_INT(per), CLNN_ARG_INT(dx->dims[2]),
+                    CLNN_ARG_INT(dx->dims[3]), CLNN_ARG_INT(yd[2]), CLNN_ARG_INT(yd[3]),
+                    CLNN_ARG_INT(p->kernel_h), CLNN_ARG_INT(p->stride_h), CLNN_ARG_INT(p->pad_top),
+                    CLNN_ARG_FLOAT(beta));
+  }
+  clnn__launch l = pool_launch(ctx, &k_maxpool_backward, dx->numel, 64);
+  return CLNN_RUN(ctx, &k_maxpool_backward, 1, &l.global, &l.local, CLNN_ARG_MEM(indices->mem),
                   CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem), CLNN_ARG_ULONG(dx->numel),
                   CLNN_ARG_ULONG(l.chunk), POOL_GEOM_ARGS(dx, yd, p), CLNN_ARG_FLOAT(beta));
 }

@@ -2,9 +2,12 @@
  * options per device, the in-memory and on-disk binary caches, prebuilt binaries for devices with
  * no compiler, binary export, kernels (numbered once per process, kept per context) and launch.
  *
- * One program per cl/<name>.cl file per context: its -D options depend only on the device (class
- * and tuned sizes), never on a call's shapes, so a process builds each file at most once and the
- * set of variants to cache or export is small and enumerable.
+ * One program per build unit per context: a unit is one cl/<name>.cl file, or several built
+ * together (the files a training step uses, per device class: cpu_units and other_units below).
+ * Its -D options depend only on the device (class and tuned sizes), never on a call's shapes, so a
+ * process builds each unit at most once and the set of variants to cache or export is small and
+ * enumerable. On PoCL the disk cache is bypassed while PoCL's own kernel cache is on
+ * (pocl_keeps_own_cache).
  *
  * Disk cache entry: "CLNNBIN2" | u64 payload size | u64 FNV-1a of key field and payload | key
  * field (96 bytes: "<program>-<key>", NUL-padded: what the entry was built for) | payload (the
@@ -19,8 +22,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -36,9 +41,80 @@
 #define CLNN_VERSION_FULL CLNN_VERSION_STRING
 #endif
 
+/* ---- build units ---- */
+
+/* Files built together as one program (a build unit, named after the group): PoCL's front end
+ * costs about 0.3-0.5 s per program whatever its size (the OpenCL C headers, the kernel-library
+ * link), so the files a training step uses are one program. Measured on 2 cores with an empty
+ * PoCL cache: activation alone 0.55-0.58 s, the six small training files as one 0.64-0.67 s (about
+ * 2.3 s one after another), the CPU unit's ten files 1.45-1.52 s (about 4.8 s); code generation
+ * per kernel unchanged. CPU-class contexts build the convolution, pooling and clnn-GEMM files in
+ * the unit too (a CNN step uses them all); the GPU class leaves gemm_cpu and the CPU convolution
+ * kernels out of it (its GEMM is CLBlast's). A unit's kernels keep their own file's name in
+ * CLNN_KERNEL_REF. The files share one translation unit (after cl/common.h, each from its own
+ * #line 1), so their top-level names must differ: a clash is a build error in every test that
+ * uses the unit. Every other cl/<name>.cl is a unit of its own. */
+static const char *const train_cpu_files[] = {"activation", "dense",         "dropout", "elementwise", "loss",
+                                              "optim",      "conv2d_direct", "conv2d",  "gemm_cpu",    "pool2d",
+                                              NULL};
+static const char *const train_basics_files[] = {"activation", "dense", "dropout", "elementwise", "loss", "optim", NULL};
+typedef struct build_unit {
+  const char *name;
+  const char *const *files;
+} build_unit;
+static const build_unit cpu_units[] = {{"train_cpu", train_cpu_files}, {NULL, NULL}};
+static const build_unit other_units[] = {{"train_basics", train_basics_files}, {NULL, NULL}};
+
+static const build_unit *units_for(const clnn_context *ctx) {
+  return ctx->device_class == CLNN_DEVICE_CLASS_CPU ? cpu_units : other_units;
+}
+
+/* The unit that cl/<file>.cl is built in on ctx; NULL when the file is a unit of its own. */
+static const build_unit *unit_of(const clnn_context *ctx, const char *file) {
+  for (const build_unit *u = units_for(ctx); u->name; u++)
+    for (const char *const *f = u->files; *f; f++)
+      if (!strcmp(*f, file)) return u;
+  return NULL;
+}
+
+/* The unit called `name` on ctx; NULL when `name` is a single file's program. */
+static const build_unit *unit_named(const clnn_context *ctx, const char *name) {
+  for (const build_unit *u = units_for(ctx); u->name; u++)
+    if (!strcmp(u->name, name)) return u;
+  return NULL;
+}
+
+/* The name of the program that holds cl/<file>.cl's kernels on ctx (its unit's, or its own). */
+static const char *unit_name(const clnn_context *ctx, const char *file) {
+  const build_unit *u = unit_of(ctx, file);
+  return u ? u->name : file;
+}
+
+const char *clnn__program_name(const clnn_context *ctx, const char *file) { return unit_name(ctx, file); }
+
+size_t clnn__program_unit_count(const clnn_context *ctx) {
+  size_t n = 0;
+  for (size_t i = 0; i < clnn__num_sources; i++) {
+    const char *file = clnn__sources[i].name;
+    const build_unit *u = unit_of(ctx, file);
+    if (strcmp(file, "common") != 0 && (!u || !strcmp(u->files[0], file))) n++;
+  }
+  return n;
+}
+
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size) {
   char tuned[512] = "";
-  clnn__tune_program_options(&ctx->tune, program, tuned, sizeof tuned);
+  const build_unit *u = unit_named(ctx, program);
+  if (u) { /* the members' options, in order (only gemm_cpu has tuned ones today) */
+    size_t used = 0;
+    for (const char *const *f = u->files; *f && used < sizeof tuned; f++) {
+      char one[512] = "";
+      clnn__tune_program_options(&ctx->tune, *f, one, sizeof one);
+      if (one[0]) used += (size_t)snprintf(tuned + used, sizeof tuned - used, "%s%s", used ? " " : "", one);
+    }
+  } else {
+    clnn__tune_program_options(&ctx->tune, program, tuned, sizeof tuned);
+  }
   snprintf(buf, size, "-cl-std=CL1.2 -DCLNN_DEVICE_CLASS=%d%s%s", ctx->device_class,
            tuned[0] ? " " : "", tuned);
 }
@@ -56,41 +132,59 @@ static const clnn__source *embedded(const char *name) {
   return NULL;
 }
 
-/* Full program text: cl/common.h, then cl/<name>.cl. Caller frees. */
-static clnn_status program_source(const char *name, char **out) {
+/* The text of cl/<file>.cl (embedded, or from $CLNN_KERNEL_DIR) or of cl/common.h ("common").
+ * Caller frees. */
+static clnn_status file_text(const char *file, char **out, size_t *n) {
   const char *dir = getenv("CLNN_KERNEL_DIR");
-  char *common = NULL, *body = NULL;
-  size_t common_n = 0, body_n = 0;
   if (dir && *dir) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/common.h", dir);
-    common = read_file(path, &common_n, 1 << 24);
-    if (!common) return clnn__error(CLNN_ERROR_IO, "CLNN_KERNEL_DIR: cannot read %s: %s", path, strerror(errno));
-    snprintf(path, sizeof path, "%s/%s.cl", dir, name);
-    body = read_file(path, &body_n, 1 << 24);
-    if (!body) {
-      free(common);
-      return clnn__error(CLNN_ERROR_IO, "CLNN_KERNEL_DIR: cannot read %s: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s%s", dir, file, strcmp(file, "common") ? ".cl" : ".h");
+    *out = read_file(path, n, 1 << 24);
+    if (!*out) return clnn__error(CLNN_ERROR_IO, "CLNN_KERNEL_DIR: cannot read %s: %s", path, strerror(errno));
+    return CLNN_SUCCESS;
+  }
+  const clnn__source *e = embedded(file);
+  if (!e) return clnn__error(CLNN_ERROR_INTERNAL, "no embedded kernel source cl/%s.cl", file);
+  *out = clnn__strdup(e->text);
+  *n = e->size;
+  if (!*out) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
+  return CLNN_SUCCESS;
+}
+
+/* Full program text of build unit `name`: cl/common.h, then each of its files (one for a unit of
+ * its own), each from its own line 1 under its own file name (build logs point into the right
+ * file). Caller frees. */
+static clnn_status program_source(const clnn_context *ctx, const char *name, char **out) {
+  const char *single[] = {name, NULL};
+  const build_unit *unit = unit_named(ctx, name);
+  const char *const *files = unit ? unit->files : single;
+  char *src = NULL;
+  size_t len = 0;
+  clnn_status s = file_text("common", &src, &len);
+  if (s != CLNN_SUCCESS) return s;
+  for (const char *const *f = files; *f; f++) {
+    char *body = NULL;
+    size_t n = 0;
+    s = file_text(*f, &body, &n);
+    if (s != CLNN_SUCCESS) {
+      free(src);
+      return s;
     }
-  } else {
-    const clnn__source *c = embedded("common"), *b = embedded(name);
-    if (!c || !b) return clnn__error(CLNN_ERROR_INTERNAL, "no embedded kernel source cl/%s.cl", name);
-    common = clnn__strdup(c->text);
-    body = clnn__strdup(b->text);
-    common_n = c->size;
-    body_n = b->size;
-    if (!common || !body) {
-      free(common);
+    char line[160];
+    int ln = snprintf(line, sizeof line, "\n#line 1 \"%s.cl\"\n", *f);
+    char *grown = realloc(src, len + (size_t)ln + n + 1);
+    if (!grown) {
       free(body);
+      free(src);
       return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
     }
+    src = grown;
+    memcpy(src + len, line, (size_t)ln);
+    memcpy(src + len + ln, body, n);
+    len += (size_t)ln + n;
+    src[len] = 0;
+    free(body);
   }
-  size_t n = common_n + body_n + 64;
-  char *src = malloc(n);
-  if (src) snprintf(src, n, "%s\n#line 1\n%s", common, body);
-  free(common);
-  free(body);
-  if (!src) return clnn__error(CLNN_ERROR_OUT_OF_MEMORY, "out of host memory");
   *out = src;
   return CLNN_SUCCESS;
 }
@@ -291,29 +385,33 @@ clnn_status clnn__build_source(clnn_context *ctx, const char *name, const char *
   return CLNN_SUCCESS;
 }
 
-/* 1 when ctx's on-disk cache is only the default directory ($XDG_CACHE_HOME/clnn or ~/.cache/clnn:
- * neither clnn_context_options.cache_dir nor $CLNN_CACHE_DIR named it) and the device is PoCL's.
- * There clnn writes no cache entries: fetching a program's binary (CL_PROGRAM_BINARIES) makes
- * PoCL generate code for every kernel of the program, used or not, which was most of a cold
- * start (digits demo, empty caches, load ~5: 43-70 s with clnn's entries written, 11 s without),
- * while PoCL's own cache (~/.cache/pocl) already keeps the front end's output and each launched
- * kernel's code (0.4 s warm). A directory named explicitly is written as before. */
-static int skip_default_cache_on_pocl(const clnn_context *ctx) {
-  const char *env = getenv("CLNN_CACHE_DIR");
-  if ((env && *env) || !ctx->cache_dir || !strstr(ctx->info.platform_name, "Portable Computing Language"))
+/* Test hook (clnn__disk_cache_on_pocl): 1 uses clnn's disk cache on PoCL whatever PoCL does. */
+static atomic_int disk_cache_forced_on_pocl;
+
+void clnn__disk_cache_on_pocl(int on) { atomic_store(&disk_cache_forced_on_pocl, on ? 1 : 0); }
+
+/* 1 when ctx's device is PoCL's and PoCL keeps its own kernel cache (its default; POCL_KERNEL_CACHE
+ * set to 0 turns it off). There clnn neither reads nor writes its disk cache, wherever the
+ * directory came from (option, $CLNN_CACHE_DIR or the default): PoCL's cache (~/.cache/pocl or
+ * $POCL_CACHE_DIR) already keeps the front end's output of every program and the machine code of
+ * every kernel launched, while fetching a program's binary for a clnn entry (CL_PROGRAM_BINARIES)
+ * makes PoCL generate code for every kernel of the program, used or not, and a clnn entry loaded
+ * in a later process saves only the front end (PoCL still generates each launched kernel's code).
+ * Measured with the digits demo, empty caches, load 8.5: 84 s to the first training step with
+ * clnn's entries written (103 kernel binaries instead of 23), and a later run with clnn's entries
+ * but PoCL's cache empty still generated the 23 (15 s). */
+static int pocl_keeps_own_cache(const clnn_context *ctx) {
+  if (atomic_load(&disk_cache_forced_on_pocl) || !strstr(ctx->info.platform_name, "Portable Computing Language"))
     return 0;
-  char def[4096];
-  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  if (xdg && *xdg) snprintf(def, sizeof def, "%s/clnn", xdg);
-  else if (home && *home) snprintf(def, sizeof def, "%s/.cache/clnn", home);
-  else return 0;
-  return strcmp(def, ctx->cache_dir) == 0;
+  const char *v = getenv("POCL_KERNEL_CACHE");
+  if (!v || !*v) return 1;
+  return !(!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "off") || !strcasecmp(v, "no"));
 }
 
 /* Builds (or loads) program `name` for ctx, without touching the in-memory table. */
 static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_program *out) {
   char *src = NULL;
-  clnn_status s = program_source(name, &src);
+  clnn_status s = program_source(ctx, name, &src);
   if (s != CLNN_SUCCESS) return s;
   char opts[1024];
   clnn__program_options(ctx, name, opts, sizeof opts);
@@ -340,7 +438,7 @@ static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_progra
   }
 
   char cpath[4096] = "", ckey[96] = "";
-  if (!p && ctx->cache_dir && !skip_default_cache_on_pocl(ctx)) {
+  if (!p && ctx->cache_dir && !pocl_keeps_own_cache(ctx)) {
     char key[33];
     cache_key(ctx, src, opts, key);
     snprintf(ckey, sizeof ckey, "%s-%s", name, key);
@@ -379,7 +477,9 @@ static clnn_status obtain_program(clnn_context *ctx, const char *name, cl_progra
   return CLNN_SUCCESS;
 }
 
-static clnn_status find_program(clnn_context *ctx, const char *name, clnn__program_entry **out) {
+/* The program holding cl/<file>.cl's kernels (its build unit), built or loaded on first use. */
+static clnn_status find_program(clnn_context *ctx, const char *file, clnn__program_entry **out) {
+  const char *name = unit_name(ctx, file);
   for (size_t i = 0; i < ctx->num_programs; i++)
     if (!strcmp(ctx->programs[i].name, name)) {
       *out = &ctx->programs[i];
@@ -559,17 +659,19 @@ clnn_status clnn_export_binaries(clnn_context *ctx, const char *dir, int *progra
     return clnn__error(CLNN_ERROR_IO, "clnn_export_binaries: cannot create %s: %s", dir, strerror(errno));
   int written = 0;
   for (size_t i = 0; i < clnn__num_sources; i++) {
-    const char *name = clnn__sources[i].name;
-    if (!strcmp(name, "common")) continue;
+    const char *file = clnn__sources[i].name;
+    const build_unit *u = unit_of(ctx, file);
+    if (!strcmp(file, "common") || (u && strcmp(u->files[0], file) != 0)) continue; /* a unit once */
+    const char *name = unit_name(ctx, file);
     clnn__program_entry *pe;
-    clnn_status s = find_program(ctx, name, &pe);
+    clnn_status s = find_program(ctx, file, &pe);
     if (s != CLNN_SUCCESS) return s;
     unsigned char *bin = NULL;
     size_t n = 0;
     s = get_binary(ctx, pe->program, &bin, &n);
     if (s != CLNN_SUCCESS) return s;
     char *src = NULL;
-    s = program_source(name, &src);
+    s = program_source(ctx, name, &src);
     if (s != CLNN_SUCCESS) {
       free(bin);
       return s;

@@ -49,6 +49,16 @@ static int first_max(const float *xp, int W, win w) {
   return best;
 }
 
+void pool_ref_max_indices(const pool_ref_params *p, int N, int C, int H, int W, const float *x,
+                          int32_t *idx) {
+  int P = pool_ref_out(H, p->kh, p->sh, p->pt, p->pb);
+  int Q = pool_ref_out(W, p->kw, p->sw, p->pl, p->pr);
+  for (long nc = 0; nc < (long)N * C; nc++)
+    for (int oh = 0; oh < P; oh++)
+      for (int ow = 0; ow < Q; ow++)
+        idx[(nc * P + oh) * Q + ow] = first_max(x + nc * H * W, W, window(p, H, W, oh, ow));
+}
+
 void pool_ref_max_forward(const pool_ref_params *p, int N, int C, int H, int W, const float *x,
                           float *y) {
   int P = pool_ref_out(H, p->kh, p->sh, p->pt, p->pb), Q = pool_ref_out(W, p->kw, p->sw, p->pl, p->pr);

@@ -4,6 +4,7 @@
 #ifndef CLNN_POOL_REF_H
 #define CLNN_POOL_REF_H
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pool_ref_params {
   int kh, kw, sh, sw, pt, pb, pl, pr;
@@ -15,6 +16,10 @@ int pool_ref_out(int in, int k, int s, int pad_a, int pad_b);
 
 void pool_ref_max_forward(const pool_ref_params *p, int N, int C, int H, int W, const float *x,
                           float *y);
+/* idx[n, c, oh, ow] = the flat index h*W + w within its plane of the window's first maximum
+ * (the element pool_ref_max_forward returns; PyTorch's max_pool2d indices). */
+void pool_ref_max_indices(const pool_ref_params *p, int N, int C, int H, int W, const float *x,
+                          int32_t *idx);
 /* dx = beta*dx + dy routed to the first maximum of each window (row-major scan; NaN counts as
  * the maximum, the first NaN wins). beta == 0: dx is not read. */
 void pool_ref_max_backward(const pool_ref_params *p, int N, int C, int H, int W, const float *x,
