@@ -95,7 +95,7 @@ static void mem_pass_path(const char *name, const char *pass, const char *path, 
     r->ref_ms = copy_ms;
     r->ref_min_ms = copy_min;
     r->ref_rate = bytes / (copy_ms * 1e-3) / 1e9;
-    r->ratio = copy_ms / r->med_ms;
+    set_ratios(r);
   }
   progress(r);
 }

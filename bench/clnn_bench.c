@@ -18,7 +18,8 @@
  *    enqueue + clFinish, reported beside it. Rates use the profiling median.
  * 4. The reference on the host in the same run: OpenBLAS sgemm for GEMM, straightforward
  *    im2col + sgemm for convolution, an sgemm-based LSTM; memory-bound cases are compared with the
- *    measured copy bandwidth. ratio = reference time / clnn time (above 1: clnn is faster).
+ *    measured copy bandwidth. ratio = reference time / clnn time (above 1: clnn is faster) of
+ *    the fastest runs; the ratio of the medians is printed beside it.
  * The first call of each pass is timed separately (cold: kernel builds or cache loads), with the
  * program-cache statistics of the context (clnn_context_cache_stats) before and after.
  *

@@ -22,17 +22,56 @@ are float32, contiguous, random (fixed seed) and allocated once per case; output
 preallocated tensors where PyTorch has an out= form of the operator. On CUDA cuDNN may pick its
 fastest algorithms (cudnn.benchmark) and TF32 is off (clnn computes in full FP32).
 Works with PyTorch 1.13 (CPU) and 2.x.
+
+Threads on the CPU. --threads LIST (default: every core, then 1; e.g. --threads 2,1) times each
+pass once per thread count, each count with its own warm-ups, and the row keeps the count whose
+fastest run was fastest (a '#' line names it, with each count's median); a single count times
+just that. Per count: torch.set_num_threads(N) and, where PyTorch calls a pthreads OpenBLAS (as
+Debian's does, for torch.mm and the RNN cells' GEMMs), openblas_set_num_threads(N);
+torch.set_num_interop_threads(1). Before torch is imported (OpenMP and OpenBLAS read their
+environment when they load) OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_THREADS are set to
+the largest count unless already set; the about line records them. Why: PyTorch's OpenMP
+threads and OpenBLAS's own pool busy-wait for each other's cores, and on a loaded machine an
+OpenMP barrier waits out whole time slices of a descheduled thread. On the LSTM and GRU cases
+(per-step operators and small GEMMs, thousands of parallel regions per pass), at load 7-11 on 2
+cores, 2 threads gave medians 1.2-6.1x their minimum and minima up to 20x apart between runs;
+one thread was 10-40x faster, its medians within 1.0-1.8x of its minimum, and the default picked
+it on all 12 rows (README, Performance, "Which PyTorch, and which statistic"). The file carries the median and the minimum of each pass;
+clnn-bench's headline ratio is the ratio of the minima, the medians' ratio beside it.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
 
-import torch
+
+def _thread_counts(argv):
+    """The --threads list from the command line, read before argparse runs (the environment must
+    be set before torch is imported); parse_args reports a bad value."""
+    cores = os.cpu_count() or 1
+    for i, a in enumerate(argv):
+        v = a.split("=", 1)[1] if a.startswith("--threads=") else (
+            argv[i + 1] if a == "--threads" and i + 1 < len(argv) else None)
+        if v is not None:
+            try:
+                counts = [int(t) for t in v.split(",") if t]
+            except ValueError:
+                return None
+            return counts if counts and min(counts) >= 1 else None
+    return [cores, 1] if cores > 1 else [1]
+
+
+_COUNTS = _thread_counts(sys.argv[1:])
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, str(max(_COUNTS or [1])))
+
+import torch  # noqa: E402  (after the thread environment above)
 import torch.nn.functional as F
 
 # ------------------------------------------------------------------------------------------------
@@ -466,6 +505,32 @@ def time_pass(fn, dev, runs, warmup):
     return statistics.median(times), min(times)
 
 
+def find_openblas():
+    """openblas_set_num_threads of the OpenBLAS this process loaded with torch, or None."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted(set(re.findall(r"(/\S*blas\S*\.so[.\d]*)", f.read())))
+    except OSError:
+        return None
+    for lib in libs:
+        try:
+            fn = ctypes.CDLL(lib).openblas_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_int]
+        return fn
+    return None
+
+
+openblas = find_openblas()
+
+
+def set_threads(n):
+    torch.set_num_threads(n)
+    if openblas is not None:
+        openblas(n)
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -487,8 +552,14 @@ def describe(dev, args):
         return (f"PyTorch {torch.__version__}, CUDA {torch.version.cuda}, "
                 f"cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name(dev)}; "
                 f"cudnn.benchmark, no TF32; {runs}")
-    threads = plural(torch.get_num_threads(), "thread")
-    return f"PyTorch {torch.__version__}, CPU {cpu_model()}, {threads} (torch.get_num_threads); {runs}"
+    counts = ",".join(map(str, args.threads))
+    threads = (f"{plural(args.threads[0], 'thread')}" if len(args.threads) == 1 else
+               f"the faster of {counts} threads per pass")
+    env = " ".join(f"{v}={os.environ.get(v, '-')}" for v in
+                   ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"))
+    blas = "" if openblas is None else ", OpenBLAS threads set with them"
+    return (f"PyTorch {torch.__version__}, CPU {cpu_model()}, {threads} (torch.set_num_threads"
+            f"{blas}), {torch.get_num_interop_threads()} inter-op, {env}; {runs}")
 
 
 def write_reference(f, name, about, rows, failed):
@@ -520,9 +591,9 @@ def parse_args():
                     help="auto: cuda when available, else cpu")
     ap.add_argument("--runs", type=int, default=20, help="timed runs per pass (default 20)")
     ap.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
-    ap.add_argument("--threads", type=int,
-                    help="torch.set_num_threads on the CPU (default: every core, as clnn and OpenBLAS "
-                         "use; some PyTorch builds start with 1)")
+    ap.add_argument("--threads", default=None, metavar="N[,N...]",
+                    help="CPU thread counts; each pass is timed with each and keeps the fastest "
+                         "(default: every core, then 1)")
     ap.add_argument("--out", metavar="FILE", help="the reference file (default stdout)")
     ap.add_argument("--json", metavar="FILE", help="the same data as JSON")
     ap.add_argument("--list", action="store_true", help="list the selected cases and exit")
@@ -531,8 +602,9 @@ def parse_args():
         ap.error("--runs must be at least 1")
     if args.warmup < 0:
         ap.error("--warmup must be at least 0")
-    if args.threads is not None and args.threads < 1:
-        ap.error("--threads must be at least 1")
+    if _COUNTS is None:
+        ap.error("--threads takes thread counts >= 1, comma-separated")
+    args.threads = _COUNTS
     return args
 
 
@@ -568,7 +640,11 @@ def main():
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
     else:
-        torch.set_num_threads(args.threads or os.cpu_count() or 1)
+        set_threads(args.threads[0])
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set, or inter-op work already started: keep what it has
+            pass
     name = f"torch-{dev.type}"
     about = describe(dev, args)
     print(f"torch_reference.py: {about}", file=sys.stderr)
@@ -580,11 +656,25 @@ def main():
             torch.manual_seed(0)
             try:
                 for p in c.build(dev):
-                    med, mn = time_pass(p.fn, dev, args.runs, args.warmup)
+                    # one timing per thread count (CPU); the row keeps the fastest minimum
+                    per = []
+                    for t in (args.threads if dev.type == "cpu" else [None]):
+                        if t is not None:
+                            set_threads(t)
+                        med, mn = time_pass(p.fn, dev, args.runs, args.warmup)
+                        per.append({"threads": t, "median_ms": med, "min_ms": mn})
+                    best = min(per, key=lambda r: r["min_ms"])
+                    med, mn, note = best["median_ms"], best["min_ms"], p.note
+                    if len(per) > 1:
+                        each = ", ".join(f"{r['threads']}: {r['median_ms']:.3f}" for r in per)
+                        note = (f"{note}; " if note else "") + (
+                            f"fastest with {plural(best['threads'], 'thread')} (median ms by "
+                            f"threads {each})")
                     rows.append({"case": c.name, "pass": p.name, "median_ms": med, "min_ms": mn,
-                                 "note": p.note})
+                                 "threads": best["threads"], "by_threads": per, "note": note})
+                    threads = "" if best["threads"] is None else f", {best['threads']} thr"
                     print(f"[{len(rows)}/{total}] {c.name:<18} {p.name:<16} {med:10.3f} ms"
-                          f"  (min {mn:.3f})", file=sys.stderr)
+                          f"  (min {mn:.3f}{threads})", file=sys.stderr)
             except Exception as e:  # a case PyTorch cannot run is skipped, not fatal
                 error = " ".join(str(e).split())[:200]
                 failed.append((c.name, error))
