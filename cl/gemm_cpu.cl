@@ -137,8 +137,12 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
         gemm_transpose16(t);
         _Pragma("unroll") for (int i = 0; i < 16; i++) vstore16(t[i], 0, dst + (long)(k0 + i) * nr + cg);
       }
+#if GEMM_VW % 16 != 0
     } else if (trans && one_seg && k1 - k0 == 16) {
-      /* 16 consecutive k of column c are contiguous: load them as one float16, scatter down. */
+      /* 16 consecutive k of column c are contiguous: load them as one float16, scatter down.
+       * (Panels narrower than 16 columns or not a multiple of 16 only: with 16-float vectors nr
+       * is always a multiple of 16 and the transpose above takes every whole block, so this
+       * path is left out of the build, which saves PoCL about 0.08 s of code generation.) */
       for (int c = 0; c < nr; c++) {
         float16 col = (float16)(0.0f);
         if (c0 + c < cols) col = vload16(0, seg + (long)(c0 + c) * lds + kk0);
@@ -148,6 +152,7 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
         out[8 * nr] = col.s8; out[9 * nr] = col.s9; out[10 * nr] = col.sa; out[11 * nr] = col.sb;
         out[12 * nr] = col.sc; out[13 * nr] = col.sd; out[14 * nr] = col.se; out[15 * nr] = col.sf;
       }
+#endif
     } else {
       for (int k = k0; k < k1; k++) {
         const int ks = k / kseg, kk = k - ks * kseg;
