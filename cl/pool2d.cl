@@ -328,6 +328,53 @@ inline int2 pool_interior(int W, int Q, int kw, int sw, int pl) {
     }                                                                                           \
   } while (0)
 
+/* 2-wide windows at stride 2 from column 0 (kw == sw == 2, pl == 0; the examples' 2x2 pools):
+ * windows [0, n) of an output row, n = min(Q, W / 2) (all inside the row), rows [hs, he). Per input
+ * row the two taps of N windows are the even and odd lanes of 2N contiguous floats; each row's
+ * first maximum (even tap first), then the rows' in order, as POOL_MAX_SCAN (the same value, the
+ * same first maximum). N = 16, 8 or 4 by the row's length, the last chunk overlapping the one
+ * before (it rewrites equal values), so rows of 4 to 15 windows are vectors too; rows of fewer
+ * than 4 windows are left to the caller. irow may be 0 (no indices). */
+#define POOL_PAIR16(r, e, o)                                                    \
+  { const float16 a_ = vload16(0, r), b_ = vload16(0, (r) + 16);                \
+    e = (float16)(a_.even, b_.even); o = (float16)(a_.odd, b_.odd); }
+#define POOL_PAIR8(r, e, o) { const float16 a_ = vload16(0, r); e = a_.even; o = a_.odd; }
+#define POOL_PAIR4(r, e, o) { const float8 a_ = vload8(0, r); e = a_.even; o = a_.odd; }
+#define POOL_MAX2S2_CHUNKS(N, LANES)                                                            \
+  for (int q0 = 0; q0 < n; q0 += N) {                                                           \
+    if (q0 + N > n) q0 = n - N;                                                                 \
+    float##N best, e, o;                                                                        \
+    POOL_PAIR##N(xp + (long)hs * W + 2 * q0, e, o);                                             \
+    int##N take = POOL_TAKES(o, e);                                                             \
+    best = select(e, o, take);                                                                  \
+    int##N btap = take & 1, brow = (int##N)(hs);                                                \
+    for (int h_ = hs + 1; h_ < he; h_++) {                                                      \
+      POOL_PAIR##N(xp + (long)h_ * W + 2 * q0, e, o);                                           \
+      take = POOL_TAKES(o, e);                                                                  \
+      const float##N rv = select(e, o, take);                                                   \
+      const int##N m = POOL_TAKES(rv, best);                                                    \
+      best = select(best, rv, m);                                                               \
+      btap = select(btap, take & 1, m);                                                         \
+      brow = select(brow, (int##N)(h_), m);                                                     \
+    }                                                                                           \
+    vstore##N(best, 0, yrow + q0);                                                              \
+    if (irow) vstore##N(brow * W + 2 * ((int##N)(q0) + LANES) + btap, 0, irow + q0);           \
+  }
+inline void pool_max2s2_row(__global const float *xp, int W, int hs, int he, int n,
+                            __global float *yrow, __global int *irow) {
+  if (n >= 16) {
+    POOL_MAX2S2_CHUNKS(16, POOL_LANES)
+  } else if (n >= 8) {
+    POOL_MAX2S2_CHUNKS(8, POOL_LANES.lo)
+  } else if (n >= 4) {
+    POOL_MAX2S2_CHUNKS(4, POOL_LANES.lo.lo)
+  }
+}
+#undef POOL_MAX2S2_CHUNKS
+#undef POOL_PAIR16
+#undef POOL_PAIR8
+#undef POOL_PAIR4
+
 /* Max-pool forward, one output row (plane, p) per work-item. Global: (P, planes). */
 __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
                                   int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
@@ -339,6 +386,12 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
   __global float *yrow = y + ((long)plane * P + p) * Q;
   const int h0 = p * sh - pt;
   const int hs = max(h0, 0), he = min(h0 + kh, H);
+  if (kw == 2 && sw == 2 && pl == 0) {
+    const int n = min(Q, W / 2) >= 4 ? min(Q, W / 2) : 0;
+    pool_max2s2_row(xp, W, hs, he, n, yrow, 0);
+    for (int q = n; q < Q; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * 2, kh, 2);
+    return;
+  }
   const int2 in = pool_interior(W, Q, kw, sw, pl);
   /* the 3-wide stride-2 path below reads no spare column: its windows reach q*2 - pl + 2 <= W - 1;
    * with pl == 1 it also does windows 0..15 (window 0 over the left edge) as one chunk */
@@ -557,6 +610,16 @@ __kernel void maxpool_forward_indices_cpu(__global const float *x, __global floa
   __global int *irow = idx + ((long)plane * P + p) * Q;
   const int h0 = p * sh - pt;
   const int hs = max(h0, 0), he = min(h0 + kh, H);
+  if (kw == 2 && sw == 2 && pl == 0) {
+    const int n = min(Q, W / 2) >= 4 ? min(Q, W / 2) : 0;
+    pool_max2s2_row(xp, W, hs, he, n, yrow, irow);
+    for (int q = n; q < Q; q++) {
+      const int a = pool_window_argmax(xp, H, W, h0, q * 2, kh, 2);
+      yrow[q] = xp[a];
+      irow[q] = a;
+    }
+    return;
+  }
   const int2 in = pool_interior(W, Q, kw, sw, pl);
   const int last3 = W - 3 + pl;
   const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
