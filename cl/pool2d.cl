@@ -347,14 +347,14 @@ inline int2 pool_interior(int W, int Q, int kw, int sw, int pl) {
     POOL_PAIR##N(xp + (long)hs * W + 2 * q0, e, o);                                             \
     int##N take = POOL_TAKES(o, e);                                                             \
     best = select(e, o, take);                                                                  \
-    int##N btap = take & 1, brow = (int##N)(hs);                                                \
+    int##N btap = select((int##N)(0), (int##N)(1), take), brow = (int##N)(hs);                  \
     for (int h_ = hs + 1; h_ < he; h_++) {                                                      \
       POOL_PAIR##N(xp + (long)h_ * W + 2 * q0, e, o);                                           \
       take = POOL_TAKES(o, e);                                                                  \
       const float##N rv = select(e, o, take);                                                   \
       const int##N m = POOL_TAKES(rv, best);                                                    \
       best = select(best, rv, m);                                                               \
-      btap = select(btap, take & 1, m);                                                         \
+      btap = select(btap, select((int##N)(0), (int##N)(1), take), m);                           \
       brow = select(brow, (int##N)(h_), m);                                                     \
     }                                                                                           \
     vstore##N(best, 0, yrow + q0);                                                              \
