@@ -108,6 +108,10 @@ static void build_suite(void) {
     suite[suite_n++] = (bench_case){conv_shapes[i].name, conv_shapes[i].tier, 1, (int)i};
   suite[suite_n++] = (bench_case){"pool_max3s2", "ci", 3, 0};
   suite[suite_n++] = (bench_case){"pool_avg2", "ci", 3, 1};
+  /* the examples' max pools (2x2, stride 2): MNIST's two layers, digits' one */
+  suite[suite_n++] = (bench_case){"pool_max2_28", "ci", 3, 5};
+  suite[suite_n++] = (bench_case){"pool_max2_14", "ci", 3, 6};
+  suite[suite_n++] = (bench_case){"pool_max2_8", "ci", 3, 7};
   for (size_t i = 0; i < sizeof lstm_shapes / sizeof lstm_shapes[0]; i++)
     suite[suite_n++] = (bench_case){lstm_shapes[i].name, lstm_shapes[i].tier, 2, (int)i};
   for (size_t i = 0; i < sizeof gru_shapes / sizeof gru_shapes[0]; i++)
@@ -144,6 +148,9 @@ static void run_case(const bench_case *c) {
         case 1: run_pool(c->name, 0, 2, 256, 28, 28, 2, 2, 0); break;
         case 2: run_softmax(c->name); break;
         case 3: run_adam(c->name); break;
+        case 5: run_pool(c->name, 1, 64, 32, 28, 28, 2, 2, 0); break;
+        case 6: run_pool(c->name, 1, 64, 64, 14, 14, 2, 2, 0); break;
+        case 7: run_pool(c->name, 1, 32, 32, 8, 8, 2, 2, 0); break;
         default: run_relu(c->name); break;
       }
   }

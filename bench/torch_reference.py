@@ -192,8 +192,10 @@ def conv_passes(shape, dev):
 # pooling
 # ------------------------------------------------------------------------------------------------
 
-def maxpool_passes(dev):
-    # pool_max3s2: x [2, 64, 112, 112], max 3x3, stride 2, pad 1.
+def maxpool_passes(dev, shape=(2, 64, 112, 112), k=3, st=2, pd=1):
+    # pool_max3s2: x [2, 64, 112, 112], max 3x3, stride 2, pad 1; pool_max2_28 / _14 / _8: the
+    # examples' 2x2 stride-2 pools (MNIST [64, 32, 28, 28] and [64, 64, 14, 14], digits
+    # [32, 32, 8, 8]).
     # Timed: forward          y = max_pool2d(x) (PyTorch may also write int64 indices);
     #        forward-indices  y and the int64 indices (aten.max_pool2d_with_indices; clnn writes
     #                         int32 ones);
@@ -203,8 +205,8 @@ def maxpool_passes(dev):
     #                         scatters into it. clnn's "backward" row does the same with its int32
     #                         indices; its "backward-recompute" row (no PyTorch counterpart)
     #                         recomputes the maxima from x.
-    k, st, pd = [3, 3], [2, 2], [1, 1]
-    x = rand((2, 64, 112, 112), 1.0, dev)
+    k, st, pd = [k, k], [st, st], [pd, pd]
+    x = rand(shape, 1.0, dev)
     _, idx = torch.ops.aten.max_pool2d_with_indices(x, k, st, pd)
     dy = rand(idx.shape, 1.0, dev)
     dx = torch.empty_like(x)
@@ -466,6 +468,10 @@ def suite():
     cases.append(Case("pool_max3s2", "ci", ["forward", "forward-indices", "backward"],
                       maxpool_passes))
     cases.append(Case("pool_avg2", "ci", ["forward", "backward"], avgpool_passes))
+    for name, shape in (("pool_max2_28", (64, 32, 28, 28)), ("pool_max2_14", (64, 64, 14, 14)),
+                        ("pool_max2_8", (32, 32, 8, 8))):
+        cases.append(Case(name, "ci", ["forward", "forward-indices", "backward"],
+                          lambda dev, shape=shape: maxpool_passes(dev, shape, 2, 2, 0)))
     lstm = ["forward", "backward", "train-step"]
     cases += [Case(s[0], s[-1], lstm, lambda dev, s=s: lstm_passes(s, dev)) for s in LSTM_SHAPES]
     cases += [Case(s[0], s[-1], lstm, lambda dev, s=s: gru_passes(s, dev)) for s in GRU_SHAPES]

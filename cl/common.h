@@ -39,6 +39,34 @@ inline int conv_end(int off, int stride, int limit, int n) {
   return min(n, last / stride + 1);
 }
 
+/* Pooling window helpers (cl/pool2d.cl, cl/pool2d_cpu.cl). Flat index (h*W + w) of the first
+ * maximum of the window at rows [h0, h0 + kh) and columns [w0, w0 + kw), clipped to the plane
+ * (NaN counts as the maximum; the first NaN wins). Scans rows then columns. */
+inline int pool_window_argmax(__global const float *xp, int H, int W, int h0, int w0, int kh, int kw) {
+  int hs = max(h0, 0), he = min(h0 + kh, H);
+  int ws = max(w0, 0), we = min(w0 + kw, W);
+  int best_i = hs * W + ws;
+  float best = xp[best_i];
+  for (int h = hs; h < he; h++) {
+    for (int w = ws; w < we; w++) {
+      float v = xp[h * W + w];
+      if (v > best || (isnan(v) && !isnan(best))) {
+        best = v;
+        best_i = h * W + w;
+      }
+    }
+  }
+  return best_i;
+}
+/* Divisor of an average window at (h0, w0): the in-bounds element count, or with
+ * count_include_pad the window clipped to the padded extent [-pt, H + pb) x [-pl, W + pr) (as
+ * PyTorch does). */
+inline int avgpool_divisor(int h0, int w0, int H, int W, int kh, int kw, int pb, int pr,
+                           int count_include_pad) {
+  if (count_include_pad) return (min(h0 + kh, H + pb) - h0) * (min(w0 + kw, W + pr) - w0);
+  return (min(h0 + kh, H) - max(h0, 0)) * (min(w0 + kw, W) - max(w0, 0));
+}
+
 /* Applies activation `act` (a CLNN_ACT_ID_*) with parameter `alpha` (leaky slope, ELU alpha). */
 inline float clnn_act_apply(int act, float alpha, float x) {
   switch (act) {

@@ -49,6 +49,9 @@ static const cfg cfgs[] = {
     /* 2-wide stride-2 windows with padding: avgpool_forward_cpu's even/odd path, 16 and 8 lanes */
     {1, 3, 5, 41, 2, 2, 2, 2, 1, 0, 1, 1},   /* Q = 21: windows 1..20 vector, 0 scalar */
     {1, 2, 4, 20, 2, 2, 2, 2, 0, 0, 1, 1},   /* Q = 11: windows 1..9 two 8-lane chunks */
+    {2, 4, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0},  /* 2x2/2, Q = 7: max pool 4 windows a vector */
+    {3, 2, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0},    /* 2x2/2, Q = 4 */
+    {1, 6, 9, 13, 2, 2, 2, 2, 0, 1, 0, 1},   /* 2x2/2 pad right: 6 windows inside, 1 by hand */
 };
 
 static clnn_pool2d_params to_params(const cfg *c, int cip) {

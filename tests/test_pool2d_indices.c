@@ -40,6 +40,15 @@ static const cfg cfgs[] = {
     {1, 5, 4, 50, 2, 2, 2, 2, 0, 0, 0, 0},    /* 2x2/2 vectors */
     {1, 3, 7, 40, 3, 3, 3, 3, 1, 1, 1, 1},    /* interior of 14 windows: one by one */
     {1, 1, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},    /* one plane, wide rows (the gather on a CPU) */
+    /* 2-wide stride-2 windows from column 0 (the CPU forwards' pool_max2s2_row): 16, 8 or 4
+     * windows a vector by the row's length, fewer than 4 and those over the edge one by one */
+    {2, 3, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0},   /* MNIST's first pool: 14 windows, 8 at a time */
+    {2, 4, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0},   /* MNIST's second: 7 windows, 4 at a time */
+    {4, 2, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0},     /* digits' pool: 4 windows */
+    {1, 6, 9, 13, 2, 2, 2, 2, 0, 1, 0, 1},    /* odd sizes, pad bottom/right: last window by hand */
+    {1, 5, 9, 35, 3, 2, 3, 2, 0, 0, 0, 0},    /* 3 rows a window: 17 windows, 16 + overlap */
+    {2, 3, 5, 7, 2, 2, 2, 2, 0, 0, 0, 0},     /* 3 windows a row: one by one */
+    {1, 4, 7, 16, 2, 2, 2, 2, 1, 0, 0, 0},    /* top padding: windows of 1 row at the top */
 };
 
 static clnn_pool2d_params to_params(const cfg *c) {

@@ -55,7 +55,7 @@
  * #line 1), so their top-level names must differ: a clash is a build error in every test that
  * uses the unit. Every other cl/<name>.cl is a unit of its own. */
 static const char *const train_cpu_files[] = {"activation", "dense",         "dropout", "elementwise", "loss",
-                                              "optim",      "conv2d_direct", "conv2d",  "gemm_cpu",    "pool2d",
+                                              "optim",      "conv2d_direct", "conv2d",  "gemm_cpu",    "pool2d", "pool2d_cpu",
                                               NULL};
 static const char *const train_basics_files[] = {"activation", "dense", "dropout", "elementwise", "loss", "optim", NULL};
 typedef struct build_unit {

@@ -1,0 +1,693 @@
+/* cl/pool2d_cpu.cl — 2-D pooling over NCHW planes, the kernels CPU devices run: max-pool forward
+ * (with or without the argmax indices), max-pool backward (recomputing the maxima, or through kept
+ * indices), average-pool forward and backward. Each work-item owns whole output rows, dx rows or
+ * planes; results are those of cl/pool2d.cl's one-output-per-work-item kernels (the same first
+ * maximum, sums in the same order). Built in one program with cl/pool2d.cl on CPU devices;
+ * pool_window_argmax and avgpool_divisor come from cl/common.h. */
+
+/* The value at pool_window_argmax (the first maximum; the first NaN if any), without its index. */
+float pool_window_max(__global const float *xp, int H, int W, int h0, int w0, int kh, int kw) {
+  const int hs = max(h0, 0), he = min(h0 + kh, H);
+  const int ws = max(w0, 0), we = min(w0 + kw, W);
+  float best = -INFINITY;
+  for (int h = hs; h < he; h++) {
+    __global const float *r = xp + h * W;
+    for (int w = ws; w < we; w++) {
+      const float v = r[w];
+      best = (v > best || (isnan(v) && !isnan(best))) ? v : best;
+    }
+  }
+  return best;
+}
+
+/* ============================================================================================== */
+/* CPU-shaped kernels (the host picks them on CPU devices): each work-item owns whole rows (or a  */
+/* whole plane), no local memory, no barriers; sums and the argmax scan run in the same order as  */
+/* cl/pool2d.cl's kernels. Columns whose windows lie inside the row are done 16 at a time with    */
+/* plain vector loads, the loop instantiated once per stride (1, 2, other: a stride test or an    */
+/* integer division inside these loops measured about 2x slower on PoCL); the few columns whose   */
+/* windows hang over an end of the row are done one by one (pool_window_max, pool_window_argmax). */
+/* ============================================================================================== */
+
+#define POOL_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+/* Vector lanes where a scan's first maximum `best` gives way to `v`: v > best, or v is NaN and
+ * best is not (the first NaN wins). Written as !(v <= best) && best == best: two compares, where
+ * isgreater | (isnan & ~isnan) took three compares and two integer tests per isnan on PoCL (the
+ * max-pool kernels spend most of their time here). Vectors only (the scalar ~ of 1 is not 0). */
+#define POOL_TAKES(v, best) (~((v) <= (best)) & ((best) == (best)))
+
+/* Lanes i = 0..15 of row[start + i*stride], all in bounds (stride 2 also reads row[start + 31]). */
+inline float16 pool_ld1(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload16(0, row + start);
+}
+inline float16 pool_ld2(__global const float *row, int start, int stride) {
+  (void)stride;
+  const float16 a = vload16(0, row + start), b = vload16(0, row + start + 16);
+  return (float16)(a.even, b.even);
+}
+inline float16 pool_ldn(__global const float *row, int start, int stride) {
+  __global const float *r = row + start;
+  return (float16)(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride],
+                   r[6 * stride], r[7 * stride], r[8 * stride], r[9 * stride], r[10 * stride],
+                   r[11 * stride], r[12 * stride], r[13 * stride], r[14 * stride], r[15 * stride]);
+}
+/* The same for 8 lanes (rows too narrow for a 16-lane chunk). */
+inline float8 pool_ld1_8(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload8(0, row + start);
+}
+inline float8 pool_ld2_8(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload16(0, row + start).even;
+}
+inline float8 pool_ldn_8(__global const float *row, int start, int stride) {
+  __global const float *r = row + start;
+  return (float8)(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride],
+                  r[6 * stride], r[7 * stride]);
+}
+#define POOL_BY_STRIDE8(stride, BODY)        \
+  do {                                       \
+    if ((stride) == 1) BODY(pool_ld1_8)      \
+    else if ((stride) == 2) BODY(pool_ld2_8) \
+    else BODY(pool_ldn_8)                    \
+  } while (0)
+#define POOL_BY_STRIDE(stride, BODY)      \
+  do {                                    \
+    if ((stride) == 1) BODY(pool_ld1)     \
+    else if ((stride) == 2) BODY(pool_ld2) \
+    else BODY(pool_ldn)                   \
+  } while (0)
+
+/* Output columns [x, y) whose windows [q*sw - pl, q*sw - pl + kw) lie inside [0, W) (one more
+ * column to spare at stride 2, which pool_ld2 reads). */
+inline int2 pool_interior(int W, int Q, int kw, int sw, int pl) {
+  const int a = min(Q, pl <= 0 ? 0 : (pl + sw - 1) / sw);
+  const int last = W - 1 - (kw - 1 + (sw == 2 ? 1 : 0) - pl); /* q*sw <= last */
+  const int b = last < 0 ? 0 : min(Q, last / sw + 1);
+  return (int2)(a, max(a, b));
+}
+
+/* The first maximum (value and flat index h*W + w) of the 16 windows q0 .. q0+15 of output row
+ * p, all inside the row, scanning rows then columns as pool_window_argmax. */
+#define POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg)                             \
+  do {                                                                                          \
+    best = (float16)(-INFINITY);                                                                \
+    arg = (int16)((hs) * (W) + (q0) * (sw) - (pl)) + POOL_LANES * (sw);                         \
+    for (int h_ = (hs); h_ < (he); h_++) {                                                      \
+      __global const float *row_ = (xp) + (long)h_ * (W) + ((q0) * (sw) - (pl));                \
+      for (int s_ = 0; s_ < (kw); s_++) {                                                       \
+        const float16 v_ = LD(row_, s_, (sw));                                                  \
+        const int16 m_ = POOL_TAKES(v_, best);                      \
+        best = select(best, v_, m_);                                                            \
+        arg = select(arg, (int16)(h_ * (W) + (q0) * (sw) - (pl) + s_) + POOL_LANES * (sw), m_); \
+      }                                                                                         \
+    }                                                                                           \
+  } while (0)
+
+/* 2-wide windows at stride 2 from column 0 (kw == sw == 2, pl == 0; the examples' 2x2 pools):
+ * windows [0, n) of an output row, n = min(Q, W / 2) (all inside the row), rows [hs, he). Per input
+ * row the two taps of N windows are the even and odd lanes of 2N contiguous floats; each row's
+ * first maximum (even tap first), then the rows' in order, as POOL_MAX_SCAN (the same value, the
+ * same first maximum). N = 16, 8 or 4 by the row's length, the last chunk overlapping the one
+ * before (it rewrites equal values), so rows of 4 to 15 windows are vectors too; rows of fewer
+ * than 4 windows are left to the caller. irow may be 0 (no indices). */
+#define POOL_PAIR16(r, e, o)                                                    \
+  { const float16 a_ = vload16(0, r), b_ = vload16(0, (r) + 16);                \
+    e = (float16)(a_.even, b_.even); o = (float16)(a_.odd, b_.odd); }
+#define POOL_PAIR8(r, e, o) { const float16 a_ = vload16(0, r); e = a_.even; o = a_.odd; }
+#define POOL_PAIR4(r, e, o) { const float8 a_ = vload8(0, r); e = a_.even; o = a_.odd; }
+#define POOL_MAX2S2_CHUNKS(N, LANES)                                                            \
+  for (int q0 = 0; q0 < n; q0 += N) {                                                           \
+    if (q0 + N > n) q0 = n - N;                                                                 \
+    float##N best, e, o;                                                                        \
+    POOL_PAIR##N(xp + (long)hs * W + 2 * q0, e, o);                                             \
+    int##N take = POOL_TAKES(o, e);                                                             \
+    best = select(e, o, take);                                                                  \
+    int##N btap = select((int##N)(0), (int##N)(1), take), brow = (int##N)(hs);                  \
+    for (int h_ = hs + 1; h_ < he; h_++) {                                                      \
+      POOL_PAIR##N(xp + (long)h_ * W + 2 * q0, e, o);                                           \
+      take = POOL_TAKES(o, e);                                                                  \
+      const float##N rv = select(e, o, take);                                                   \
+      const int##N m = POOL_TAKES(rv, best);                                                    \
+      best = select(best, rv, m);                                                               \
+      btap = select(btap, select((int##N)(0), (int##N)(1), take), m);                           \
+      brow = select(brow, (int##N)(h_), m);                                                     \
+    }                                                                                           \
+    vstore##N(best, 0, yrow + q0);                                                              \
+    if (irow) vstore##N(brow * W + 2 * ((int##N)(q0) + LANES) + btap, 0, irow + q0);           \
+  }
+inline void pool_max2s2_row(__global const float *xp, int W, int hs, int he, int n,
+                            __global float *yrow, __global int *irow) {
+  if (n >= 16) {
+    POOL_MAX2S2_CHUNKS(16, POOL_LANES)
+  } else if (n >= 8) {
+    POOL_MAX2S2_CHUNKS(8, POOL_LANES.lo)
+  } else if (n >= 4) {
+    POOL_MAX2S2_CHUNKS(4, POOL_LANES.lo.lo)
+  }
+}
+#undef POOL_MAX2S2_CHUNKS
+#undef POOL_PAIR16
+#undef POOL_PAIR8
+#undef POOL_PAIR4
+
+/* Max-pool forward, one output row (plane, p) per work-item. Global: (P, planes). */
+__kernel void maxpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
+                                  int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
+                                  int pl) {
+  const int p = get_global_id(0);
+  const int plane = get_global_id(1);
+  if (p >= P || plane >= planes) return;
+  __global const float *xp = x + (long)plane * H * W;
+  __global float *yrow = y + ((long)plane * P + p) * Q;
+  const int h0 = p * sh - pt;
+  const int hs = max(h0, 0), he = min(h0 + kh, H);
+  if (kw == 2 && sw == 2 && pl == 0) {
+    const int n = min(Q, W / 2) >= 4 ? min(Q, W / 2) : 0;
+    pool_max2s2_row(xp, W, hs, he, n, yrow, 0);
+    for (int q = n; q < Q; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * 2, kh, 2);
+    return;
+  }
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+  /* the 3-wide stride-2 path below reads no spare column: its windows reach q*2 - pl + 2 <= W - 1;
+   * with pl == 1 it also does windows 0..15 (window 0 over the left edge) as one chunk */
+  const int last3 = W - 3 + pl;
+  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
+  const int fast3 = sw == 2 && kw == 3 && b3 - in.x >= 16;
+  const int left3 = fast3 && pl == 1 && b3 >= 17;
+  for (int q = left3 ? in.x : 0; q < in.x; q++)
+    yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
+  int q0 = in.x;
+#define MAXF_PICK(best, v) select((best), (v), POOL_TAKES((v), (best)))
+  if (left3) { /* window q: columns 2q - 1 (absent for q = 0: -inf, an identity), 2q, 2q + 1 */
+    float16 best = (float16)(-INFINITY);
+    for (int h_ = hs; h_ < he; h_++) {
+      __global const float *row_ = xp + (long)h_ * W;
+      const float16 a = vload16(0, row_), b = vload16(0, row_ + 16);
+      const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd);
+      const float16 o0 = (float16)(-INFINITY, o.s0, o.s1, o.s2, o.s3, o.s4, o.s5, o.s6, o.s7, o.s8,
+                                   o.s9, o.sa, o.sb, o.sc, o.sd, o.se);
+      best = MAXF_PICK(best, MAXF_PICK(MAXF_PICK(o0, e), o));
+    }
+    vstore16(best, 0, yrow);
+    q0 = 16;
+  }
+  if (fast3) {
+    /* 3-wide windows at stride 2: per input row, the three taps of 16 windows are the even
+     * lanes, the odd lanes and the even lanes shifted by one of 33 contiguous floats; each row's
+     * first maximum (taps in order), then the rows' in order -- by associativity of "first
+     * maximum" (ties and NaN keep the earlier), the same value as the row-major scan. */
+    while (q0 < b3) {
+      if (q0 + 16 > b3) q0 = b3 - 16; /* a short tail: one more chunk ending at b3 */
+      float16 best = (float16)(-INFINITY);
+      for (int h_ = hs; h_ < he; h_++) {
+        __global const float *row_ = xp + (long)h_ * W + (q0 * 2 - pl);
+        const float16 a = vload16(0, row_), b = vload16(0, row_ + 16);
+        const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd);
+        const float16 e2 = (float16)(e.s1, e.s2, e.s3, e.s4, e.s5, e.s6, e.s7, e.s8, e.s9, e.sa,
+                                     e.sb, e.sc, e.sd, e.se, e.sf, row_[32]);
+        best = MAXF_PICK(best, MAXF_PICK(MAXF_PICK(e, o), e2));
+      }
+      vstore16(best, 0, yrow + q0);
+      q0 += 16;
+    }
+  }
+#undef MAXF_PICK
+#define MAXF_CHUNKS(LD)                                                                         \
+  while (q0 < in.y) {                                                                           \
+    if (q0 + 16 > in.y) { /* a short tail: one more chunk ending at in.y (rewrites equal values) */ \
+      if (in.y - in.x < 16) break;                                                              \
+      q0 = in.y - 16;                                                                           \
+    }                                                                                           \
+    float16 best;                                                                               \
+    int16 arg;                                                                                  \
+    POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                                \
+    vstore16(best, 0, yrow + q0);                                                               \
+    q0 += 16;                                                                                   \
+  }
+  POOL_BY_STRIDE(sw, MAXF_CHUNKS);
+#undef MAXF_CHUNKS
+  if (q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
+#define MAXF_CHUNKS8(LD)                                                                        \
+  for (int c_ = 0; c_ < 2; c_++) {                                                              \
+    const int qa = c_ ? in.y - 8 : in.x;                                                        \
+    float8 best = (float8)(-INFINITY);                                                          \
+    for (int h_ = hs; h_ < he; h_++) {                                                          \
+      __global const float *row_ = xp + (long)h_ * W + (qa * sw - pl);                          \
+      for (int s_ = 0; s_ < kw; s_++) {                                                         \
+        const float8 v_ = LD(row_, s_, sw);                                                     \
+        best = select(best, v_, POOL_TAKES(v_, best));              \
+      }                                                                                         \
+    }                                                                                           \
+    vstore8(best, 0, yrow + qa);                                                                \
+  }
+    POOL_BY_STRIDE8(sw, MAXF_CHUNKS8);
+#undef MAXF_CHUNKS8
+    q0 = in.y;
+  }
+  for (int q = max(q0, in.x); q < Q; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
+}
+
+/* Flat indices (h*W + w) of the first maxima of the 16 windows whose tap-0 columns are c0 + 2*lane
+ * (3 wide, stride 2), rows [hs, he): each row's first maximum (taps in order), then the rows' in
+ * order, as maxpool_forward_cpu's 3-wide path; the maxima go to *best_out. c0 == -1: lane 0's
+ * column -1 is absent (-inf, indexed as column 0, the window's first element). Reads columns
+ * [max(c0, 0), c0 + 33). */
+inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int c0,
+                           float16 *best_out) {
+  float16 best = (float16)(-INFINITY);
+  int16 brow = (int16)(hs), btap = (int16)(0); /* the first maximum's row and tap (0, 1, 2) */
+  for (int h_ = hs; h_ < he; h_++) {
+    __global const float *row_ = xp + (long)h_ * W;
+    float16 t0, t1, t2;
+    if (c0 < 0) {
+      const float16 a = vload16(0, row_), b = vload16(0, row_ + 16);
+      const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd);
+      t0 = (float16)(-INFINITY, o.s0, o.s1, o.s2, o.s3, o.s4, o.s5, o.s6, o.s7, o.s8, o.s9, o.sa,
+                     o.sb, o.sc, o.sd, o.se);
+      t1 = e;
+      t2 = o;
+    } else {
+      const float16 a = vload16(0, row_ + c0), b = vload16(0, row_ + c0 + 16);
+      t0 = (float16)(a.even, b.even);
+      t1 = (float16)(a.odd, b.odd);
+      t2 = (float16)(t0.s1, t0.s2, t0.s3, t0.s4, t0.s5, t0.s6, t0.s7, t0.s8, t0.s9, t0.sa, t0.sb,
+                     t0.sc, t0.sd, t0.se, t0.sf, row_[c0 + 32]);
+    }
+    float16 rv = t0;
+    int16 rt = (int16)(0);
+    int16 m = POOL_TAKES(t1, rv);
+    rv = select(rv, t1, m);
+    rt = select(rt, (int16)(1), m);
+    m = POOL_TAKES(t2, rv);
+    rv = select(rv, t2, m);
+    rt = select(rt, (int16)(2), m);
+    if (h_ == hs) {
+      best = rv;
+      btap = rt;
+    } else {
+      m = POOL_TAKES(rv, best);
+      best = select(best, rv, m);
+      btap = select(btap, rt, m);
+      brow = select(brow, (int16)(h_), m);
+    }
+  }
+  *best_out = best;
+  /* lane 0's absent column -1 (c0 == -1) stands for column 0, the window's first element */
+  return brow * W + max((int16)(c0) + POOL_LANES * 2 + btap, (int16)(0));
+}
+
+/* Max-pool backward, one whole plane per work-item (a scatter it alone owns): dx = beta*dx (or 0),
+ * then for each window in row-major order dx[first maximum] += dy. Each dx element therefore
+ * sums its windows' gradients in the same order as maxpool_backward. Global: (planes). */
+__kernel void maxpool_backward_cpu(__global const float *x, __global const float *dy,
+                                   __global float *dx, int planes, int H, int W, int P, int Q,
+                                   int kh, int kw, int sh, int sw, int pt, int pl, float beta) {
+  const int plane = get_global_id(0);
+  if (plane >= planes) return;
+  const int HW = H * W;
+  __global const float *xp = x + (long)plane * HW;
+  __global const float *dyp = dy + (long)plane * P * Q;
+  __global float *dxp = dx + (long)plane * HW;
+  int i = 0;
+  if (beta == 0.0f) {
+    for (; i + 16 <= HW; i += 16) vstore16((float16)(0.0f), 0, dxp + i);
+    for (; i < HW; i++) dxp[i] = 0.0f;
+  } else {
+    for (; i + 16 <= HW; i += 16) vstore16((float16)(beta) * vload16(0, dxp + i), 0, dxp + i);
+    for (; i < HW; i++) dxp[i] = beta * dxp[i];
+  }
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+  const int qv = in.x + (in.y - in.x) / 16 * 16; /* vector columns [in.x, qv) */
+#define MAXB_ROWS(LD)                                                                           \
+  for (int p = 0; p < P; p++) {                                                                 \
+    __global const float *dyrow = dyp + (long)p * Q;                                            \
+    const int h0 = p * sh - pt;                                                                 \
+    const int hs = max(h0, 0), he = min(h0 + kh, H);                                            \
+    for (int q = 0; q < in.x; q++)                                                              \
+      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
+    for (int q0 = in.x; q0 < qv; q0 += 16) {                                                    \
+      float16 best;                                                                             \
+      int16 arg;                                                                                \
+      POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                              \
+      int a[16];                                                                                \
+      vstore16(arg, 0, a);                                                                      \
+      for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];                                  \
+    }                                                                                           \
+    for (int q = qv; q < Q; q++)                                                                \
+      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
+  }
+  /* 3-wide windows at stride 2 (pool_argmax3s2): vector windows [qa, b3), window 0 included at
+   * padding 1; the last chunk overlaps the one before and scatters only its new lanes. */
+  const int last3 = W - 3 + pl;
+  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
+  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
+    const int qa = pl == 1 && b3 >= 17 ? 0 : in.x;
+    const int qb = qa + (b3 - qa) / 16 * 16;
+    for (int p = 0; p < P; p++) {
+      __global const float *dyrow = dyp + (long)p * Q;
+      const int h0 = p * sh - pt;
+      const int hs = max(h0, 0), he = min(h0 + kh, H);
+      for (int q = 0; q < qa; q++)
+        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+      float16 best;
+      for (int q0 = qa; q0 < qb; q0 += 16) {
+        int a[16];
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
+        for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
+      }
+      if (qb < b3) {
+        const int q0 = b3 - 16;
+        int a[16];
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
+        for (int l = qb - q0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
+      }
+      for (int q = b3; q < Q; q++)
+        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+    }
+  } else {
+    POOL_BY_STRIDE(sw, MAXB_ROWS);
+  }
+#undef MAXB_ROWS
+}
+
+/* maxpool_forward_cpu that also writes idx (as maxpool_forward_indices), one output row per
+ * work-item: 3-wide stride-2 windows through pool_argmax3s2, other strides through POOL_MAX_SCAN,
+ * 16 windows at a time; edge windows (and rows narrower than 16 windows) one by one.
+ * Global: (P, planes). */
+__kernel void maxpool_forward_indices_cpu(__global const float *x, __global float *y,
+                                          __global int *idx, int planes, int H, int W, int P,
+                                          int Q, int kh, int kw, int sh, int sw, int pt, int pl) {
+  const int p = get_global_id(0);
+  const int plane = get_global_id(1);
+  if (p >= P || plane >= planes) return;
+  __global const float *xp = x + (long)plane * H * W;
+  __global float *yrow = y + ((long)plane * P + p) * Q;
+  __global int *irow = idx + ((long)plane * P + p) * Q;
+  const int h0 = p * sh - pt;
+  const int hs = max(h0, 0), he = min(h0 + kh, H);
+  if (kw == 2 && sw == 2 && pl == 0) {
+    const int n = min(Q, W / 2) >= 4 ? min(Q, W / 2) : 0;
+    pool_max2s2_row(xp, W, hs, he, n, yrow, irow);
+    for (int q = n; q < Q; q++) {
+      const int a = pool_window_argmax(xp, H, W, h0, q * 2, kh, 2);
+      yrow[q] = xp[a];
+      irow[q] = a;
+    }
+    return;
+  }
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+  const int last3 = W - 3 + pl;
+  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
+  int qa = in.x, qb = in.x; /* windows [qa, qb) done 16 at a time */
+  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
+    qa = pl == 1 && b3 >= 17 ? 0 : in.x; /* window 0 (column -1 absent) in the first chunk */
+    for (int q0 = qa; q0 < b3; q0 += 16) {
+      if (q0 + 16 > b3) q0 = b3 - 16; /* a short tail: one more chunk ending at b3 */
+      float16 best;
+      const int16 arg = pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best);
+      vstore16(best, 0, yrow + q0);
+      vstore16(arg, 0, irow + q0);
+    }
+    qb = b3;
+  } else if (in.y - in.x >= 16) {
+#define MAXFI_CHUNKS(LD)                                                                        \
+  for (int q0 = in.x; q0 < in.y; q0 += 16) {                                                    \
+    if (q0 + 16 > in.y) q0 = in.y - 16;                                                         \
+    float16 best;                                                                               \
+    int16 arg;                                                                                  \
+    POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                                \
+    vstore16(best, 0, yrow + q0);                                                               \
+    vstore16(arg, 0, irow + q0);                                                                \
+  }
+    POOL_BY_STRIDE(sw, MAXFI_CHUNKS);
+#undef MAXFI_CHUNKS
+    qb = in.y;
+  }
+  for (int q = 0; q < Q; q++) {
+    if (q == qa) q = qb;
+    if (q >= Q) break;
+    const int a = pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw);
+    yrow[q] = xp[a];
+    irow[q] = a;
+  }
+}
+
+/* dx[i] = beta*dx[i] (or 0 when beta == 0) for i in [a, b). */
+inline void pool_scale_range(__global float *dx, int a, int b, float beta) {
+  int i = a;
+  if (beta == 0.0f) {
+    for (; i + 16 <= b; i += 16) vstore16((float16)(0.0f), 0, dx + i);
+    for (; i < b; i++) dx[i] = 0.0f;
+  } else {
+    for (; i + 16 <= b; i += 16) vstore16((float16)(beta) * vload16(0, dx + i), 0, dx + i);
+    for (; i < b; i++) dx[i] = beta * dx[i];
+  }
+}
+
+/* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
+ * (a scatter into planes it alone owns): dx = beta*dx (or 0), then for each window in row-major
+ * order dx[idx] += dy -- the order of maxpool_backward_cpu. Each output row's dx rows are
+ * scaled just before its windows scatter (still in cache). Indices outside [0, H*W) are skipped.
+ * Global: (ceil(planes / per)). */
+__kernel void maxpool_backward_indices_cpu(__global const int *idx, __global const float *dy,
+                                           __global float *dx, int planes, int per, int H, int W,
+                                           int P, int Q, int kh, int sh, int pt, float beta) {
+  const int first = get_global_id(0) * per;
+  const int last = min(first + per, planes);
+  const int HW = H * W;
+  for (int plane = first; plane < last; plane++) {
+    __global const int *ip = idx + (long)plane * P * Q;
+    __global const float *dyp = dy + (long)plane * P * Q;
+    __global float *dxp = dx + (long)plane * HW;
+    int done = 0; /* dx rows [0, done) scaled */
+    for (int p = 0; p < P; p++) {
+      const int need = min(p * sh - pt + kh, H); /* window rows end */
+      if (need > done) {
+        pool_scale_range(dxp, done * W, need * W, beta);
+        done = need;
+      }
+      __global const int *irow = ip + (long)p * Q;
+      __global const float *drow = dyp + (long)p * Q;
+      for (int q = 0; q < Q; q++) {
+        const int a = irow[q];
+        if ((uint)a < (uint)HW) dxp[a] += drow[q];
+      }
+    }
+    pool_scale_range(dxp, done * W, HW, beta);
+  }
+}
+
+/* Average-pool forward, one output row per work-item. Global: (P, planes). */
+__kernel void avgpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
+                                  int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
+                                  int pl, int pb, int pr, int count_include_pad) {
+  const int p = get_global_id(0);
+  const int plane = get_global_id(1);
+  if (p >= P || plane >= planes) return;
+  __global const float *xp = x + (long)plane * H * W;
+  __global float *yrow = y + ((long)plane * P + p) * Q;
+  const int h0 = p * sh - pt;
+  const int hs = max(h0, 0), he = min(h0 + kh, H);
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+#define AVGF_POINT(q)                                                                           \
+  {                                                                                             \
+    const int w0_ = (q) * sw - pl;                                                              \
+    const int ws_ = max(w0_, 0), we_ = min(w0_ + kw, W);                                        \
+    float sum_ = 0.0f;                                                                          \
+    for (int h = hs; h < he; h++)                                                               \
+      for (int w = ws_; w < we_; w++) sum_ += xp[h * W + w];                                    \
+    yrow[q] = sum_ / (float)avgpool_divisor(h0, w0_, H, W, kh, kw, pb, pr, count_include_pad);  \
+  }
+  for (int q = 0; q < in.x; q++) AVGF_POINT(q)
+  /* interior windows span kw columns: the divisor depends on the row only */
+  const float div = (float)avgpool_divisor(h0, in.x * sw - pl, H, W, kh, kw, pb, pr, count_include_pad);
+  int q0 = in.x;
+  /* 2-wide windows at stride 2: per input row the two taps are the even and odd lanes of
+   * contiguous loads (no spare column read: windows up to b2 reach q*2 - pl + 1 <= W - 1, all
+   * of the same width, so div holds); sums in the same order as below. */
+  const int last2 = W - 2 + pl;
+  const int b2 = last2 < 0 ? 0 : min(Q, last2 / 2 + 1);
+  if (sw == 2 && kw == 2 && b2 - in.x >= 16) {
+    while (q0 < b2) {
+      if (q0 + 16 > b2) q0 = b2 - 16; /* a short tail: one more chunk ending at b2 */
+      float16 sum = (float16)(0.0f);
+      for (int h = hs; h < he; h++) {
+        __global const float *row = xp + (long)h * W + (q0 * 2 - pl);
+        const float16 a = vload16(0, row), b = vload16(0, row + 16);
+        sum += (float16)(a.even, b.even);
+        sum += (float16)(a.odd, b.odd);
+      }
+      vstore16(sum / (float16)(div), 0, yrow + q0);
+      q0 += 16;
+    }
+  } else if (sw == 2 && kw == 2 && b2 - in.x >= 8) { /* two 8-lane chunks, overlapping */
+    for (int c_ = 0; c_ < 2; c_++) {
+      const int qa = c_ ? b2 - 8 : in.x;
+      float8 sum = (float8)(0.0f);
+      for (int h = hs; h < he; h++) {
+        const float16 a = vload16(0, xp + (long)h * W + (qa * 2 - pl));
+        sum += a.even;
+        sum += a.odd;
+      }
+      vstore8(sum / (float8)(div), 0, yrow + qa);
+    }
+    q0 = b2;
+  }
+#define AVGF_CHUNKS(LD)                                                                         \
+  while (q0 < in.y) {                                                                           \
+    if (q0 + 16 > in.y) {                                                                       \
+      if (in.y - in.x < 16) break;                                                              \
+      q0 = in.y - 16;                                                                           \
+    }                                                                                           \
+    float16 sum = (float16)(0.0f);                                                              \
+    for (int h = hs; h < he; h++) {                                                             \
+      __global const float *row = xp + (long)h * W + (q0 * sw - pl);                            \
+      for (int s = 0; s < kw; s++) sum += LD(row, s, sw);                                       \
+    }                                                                                           \
+    vstore16(sum / (float16)(div), 0, yrow + q0);                                               \
+    q0 += 16;                                                                                   \
+  }
+  POOL_BY_STRIDE(sw, AVGF_CHUNKS);
+#undef AVGF_CHUNKS
+  if (q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
+#define AVGF_CHUNKS8(LD)                                                                        \
+  for (int c_ = 0; c_ < 2; c_++) {                                                              \
+    const int qa = c_ ? in.y - 8 : in.x;                                                        \
+    float8 sum = (float8)(0.0f);                                                                \
+    for (int h = hs; h < he; h++) {                                                             \
+      __global const float *row = xp + (long)h * W + (qa * sw - pl);                            \
+      for (int s = 0; s < kw; s++) sum += LD(row, s, sw);                                       \
+    }                                                                                           \
+    vstore8(sum / (float8)(div), 0, yrow + qa);                                                 \
+  }
+    POOL_BY_STRIDE8(sw, AVGF_CHUNKS8);
+#undef AVGF_CHUNKS8
+    q0 = in.y;
+  }
+  for (int q = max(q0, in.x); q < Q; q++) AVGF_POINT(q)
+#undef AVGF_POINT
+}
+
+/* Window sizes (avgpool_divisor) of the 16 windows q0 .. q0+15 of output row p, at least 1. */
+inline float16 avgpool_divisor16(int p, int q0, int H, int W, int kh, int kw, int sh, int sw,
+                                 int pt, int pl, int pb, int pr, int cip) {
+  const int h0 = p * sh - pt;
+  const int16 w0 = ((int16)(q0) + POOL_LANES) * sw - pl;
+  int rows;
+  int16 cols;
+  if (cip) {
+    rows = min(h0 + kh, H + pb) - h0;
+    cols = min(w0 + kw, (int16)(W + pr)) - w0;
+  } else {
+    rows = min(h0 + kh, H) - max(h0, 0);
+    cols = min(w0 + kw, (int16)(W)) - max(w0, (int16)(0));
+  }
+  return convert_float16(max((int16)(rows) * cols, (int16)(1)));
+}
+
+/* Lanes i = 0..15 of row[start + i] (stride 1), `fill` where the index is outside [0, limit). */
+inline float16 pool_load16(__global const float *row, int start, int stride, int limit, float fill) {
+  if (stride == 1 && start >= 0 && start + 16 <= limit) return vload16(0, row + start);
+  float t[16];
+  for (int i = 0; i < 16; i++) {
+    const int j = start + i * stride;
+    t[i] = (j >= 0 && j < limit) ? row[j] : fill;
+  }
+  return vload16(0, t);
+}
+
+/* b usually 1 or 2 (strides): CONV_MOD-style helpers (nonzero iff b does not divide a; exact
+ * division of a multiple of b). */
+#define POOL_MOD(a, b) ((b) == 1 ? 0 : (b) == 2 ? ((a) & 1) : (a) % (b))
+#define POOL_DIV(a, b) ((b) == 1 ? (a) : (b) == 2 ? ((a) >> 1) : (a) / (b))
+
+/* Average-pool backward, a gather per dx row (plane, h): for each column phase ph = w mod sw,
+ * consecutive elements w = ph + sw*m see consecutive windows, so each tap is one vector load of
+ * dy. Windows are visited p ascending, then q ascending, as avgpool_backward. Global: (H, planes). */
+__kernel void avgpool_backward_cpu(__global const float *dy, __global float *dx, int planes, int H,
+                                   int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
+                                   int pl, int pb, int pr, int count_include_pad, float beta) {
+  const int h = get_global_id(0);
+  const int plane = get_global_id(1);
+  if (h >= H || plane >= planes) return;
+  __global const float *dyp = dy + (long)plane * P * Q;
+  __global float *dxrow = dx + (long)plane * H * W + (long)h * W;
+  if (kh == sh && kw == sw && pt == 0 && pl == 0 && pb == 0 && pr == 0) {
+    /* Non-overlapping windows, no padding: dx row h lies in window row p = h / sh alone (none
+     * past the last window), each window is whole, so each element is one dy value divided by
+     * kh*kw (either divisor convention) -- the same single term the general path sums. */
+    const int p = h / sh;
+    const int wq = p < P ? Q * sw : 0; /* columns [wq, W) lie in no window */
+    __global const float *dyrow = dyp + (long)min(p, P - 1) * Q;
+    const float div = (float)(kh * kw);
+#define AVGB_STORE(N, d, g)                                                                       if (beta == 0.0f) vstore##N((g), 0, (d));                                                       else vstore##N(fma((float##N)(beta), vload##N(0, (d)), (g)), 0, (d));
+    int w = 0;
+    if (sw == 2) {
+      for (; w + 16 <= wq; w += 16) {
+        const float8 v = vload8(0, dyrow + (w >> 1)) / (float8)(div);
+        const float16 g = shuffle(v, (uint16)(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+        AVGB_STORE(16, dxrow + w, g)
+      }
+      if (w + 8 <= wq) {
+        const float4 v = vload4(0, dyrow + (w >> 1)) / (float4)(div);
+        const float8 g = shuffle(v, (uint8)(0, 0, 1, 1, 2, 2, 3, 3));
+        AVGB_STORE(8, dxrow + w, g)
+        w += 8;
+      }
+      if (w + 4 <= wq) {
+        const float2 v = vload2(0, dyrow + (w >> 1)) / (float2)(div);
+        const float4 g = (float4)(v.x, v.x, v.y, v.y);
+        AVGB_STORE(4, dxrow + w, g)
+        w += 4;
+      }
+    } else if (sw == 1) {
+      for (; w + 16 <= wq; w += 16) {
+        const float16 g = vload16(0, dyrow + w) / (float16)(div);
+        AVGB_STORE(16, dxrow + w, g)
+      }
+    }
+#undef AVGB_STORE
+    for (; w < wq; w++) {
+      const float g = dyrow[w / sw] / div;
+      dxrow[w] = beta == 0.0f ? g : fma(beta, dxrow[w], g);
+    }
+    for (; w < W; w++) dxrow[w] = beta == 0.0f ? 0.0f : fma(beta, dxrow[w], 0.0f);
+    return;
+  }
+  for (int ph = 0; ph < sw && ph < W; ph++) {
+    const int M = (W - ph + sw - 1) / sw;
+    for (int m0 = 0; m0 < M; m0 += 16) {
+      float16 acc = (float16)(0.0f);
+      for (int r = kh - 1; r >= 0; r--) {
+        const int hh = h + pt - r;
+        if (hh < 0 || POOL_MOD(hh, sh) != 0) continue;
+        const int p = POOL_DIV(hh, sh);
+        if (p >= P) continue;
+        for (int s = kw - 1; s >= 0; s--) {
+          const int ww = ph + pl - s;
+          if (POOL_MOD(ww, sw) != 0) continue;
+          const int q0 = m0 + POOL_DIV(ww, sw); /* lane l reads window q0 + l */
+          if (q0 >= Q || q0 + 16 <= 0) continue;
+          const float16 v = pool_load16(dyp + (long)p * Q, q0, 1, Q, 0.0f);
+          acc += v / avgpool_divisor16(p, q0, H, W, kh, kw, sh, sw, pt, pl, pb, pr, count_include_pad);
+        }
+      }
+      if (sw == 1 && m0 + 16 <= M) {
+        __global float *d = dxrow + ph + m0;
+        if (beta == 0.0f) vstore16(acc, 0, d);
+        else vstore16(fma((float16)(beta), vload16(0, d), acc), 0, d);
+      } else {
+        float t[16];
+        vstore16(acc, 0, t);
+        const int n = min(16, M - m0);
+        for (int l = 0; l < n; l++) {
+          __global float *d = dxrow + ph + (long)sw * (m0 + l);
+          *d = beta == 0.0f ? t[l] : fma(beta, *d, t[l]);
+        }
+      }
+    }
+  }
+}
