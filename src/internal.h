@@ -341,6 +341,25 @@ const char *clnn__own_gemm_last_kernel(void);
  * "1x1-gemm", "direct-plane" (cl/conv2d_direct.cl's whole-plane kernels), "direct-depthwise"
  * (the CPU depthwise row kernels) or "direct"; "none" before. */
 const char *clnn__conv2d_last_algo(void);
+/* Kept im2col columns (src/ops/conv2d.c; the graph's conv node in training): the number of
+ * floats (C*R*S x N*P*Q) of the column matrix a forward of x by w (algorithm AUTO) can leave for
+ * its backward-filter, or 0 where that does not apply (forward or backward-filter not
+ * IM2COL_GEMM through clnn's CPU GEMM, chunks that slice an image, over 256 MiB, or
+ * $CLNN_CONV_KEEP_COLS=0). clnn__conv2d_forward_keep is clnn_conv2d_forward (AUTO) that also
+ * writes the columns into cols (that many floats); clnn__conv2d_backward_filter_kept is
+ * clnn_conv2d_backward_filter (AUTO) reading them instead of recomputing them from x, which must
+ * be unchanged since: the gradient is bitwise the recomputing path's. */
+size_t clnn__conv2d_kept_cols_numel(clnn_context *ctx, const clnn_conv2d_params *p,
+                                    const clnn_tensor *x, const clnn_tensor *w);
+clnn_status clnn__conv2d_forward_keep(clnn_context *ctx, const clnn_conv2d_params *p,
+                                      const clnn_tensor *x, const clnn_tensor *w,
+                                      const clnn_tensor *bias, clnn_activation act, float act_alpha,
+                                      clnn_tensor *y, clnn_tensor *cols);
+clnn_status clnn__conv2d_backward_filter_kept(clnn_context *ctx, const clnn_conv2d_params *p,
+                                              const clnn_tensor *x, const clnn_tensor *dy,
+                                              float beta, clnn_tensor *dw, const clnn_tensor *cols);
+/* Tests: kept columns on (1) or off (0) whatever $CLNN_CONV_KEEP_COLS says; returns the old. */
+int clnn__conv2d_set_keep_cols(int on);
 
 /* ---- bias gradients (src/ops/dense.c), shared by dense and the recurrent layers ---- */
 /* db[cols] = beta*db + column sums of dy[rows, cols] in a fixed order (beta 0: db not read);

@@ -85,10 +85,31 @@ static clnn_status convt_infer(clnn__graph *g, clnn__gnode *n, int params) {
   return conv_infer_common(g, n, params, 1);
 }
 
+/* A conv2d node keeps its forward's im2col columns (node scratch slot 0, C*R*S x N*P*Q floats,
+ * allocated once per batch plan) for the backward-filter when a backward may follow, the weight
+ * takes a gradient and both passes run im2col-GEMM on clnn's CPU GEMM
+ * (clnn__conv2d_kept_cols_numel); the backward then skips its im2col. The condition is the same
+ * in both passes (a trainable-flag change in between is refused). */
+enum { S_COLS = 0 };
+static clnn_status conv_kept_cols(clnn__gexec *x, const clnn__gnode *n, const clnn_conv2d_params *p,
+                                  clnn_tensor **cols) {
+  *cols = NULL;
+  if (n->op != &clnn__op_conv2d || !x->grads || !x->m->params[x->m->pmap[n->param[0]]].trainable)
+    return CLNN_SUCCESS;
+  size_t numel = clnn__conv2d_kept_cols_numel(clnn__g_ctx(x), p, clnn__g_val(x, n->in[0]),
+                                              clnn__g_pval(x, n, 0));
+  return numel ? clnn__g_scratch(x, n, S_COLS, 1, &numel, cols) : CLNN_SUCCESS;
+}
+
 static clnn_status conv_forward(clnn__gexec *x, const clnn__gnode *n) {
   clnn_conv2d_params p;
   conv_params(n, &p);
-  clnn_tensor *b = n->ia[A_BIAS] ? clnn__g_pval(x, n, 1) : NULL;
+  clnn_tensor *b = n->ia[A_BIAS] ? clnn__g_pval(x, n, 1) : NULL, *cols;
+  clnn_status st = conv_kept_cols(x, n, &p, &cols);
+  if (st != CLNN_SUCCESS) return st;
+  if (cols)
+    return clnn__conv2d_forward_keep(clnn__g_ctx(x), &p, clnn__g_val(x, n->in[0]), clnn__g_pval(x, n, 0), b,
+                                     CLNN_ACT_IDENTITY, 0.0f, clnn__g_val(x, n->out[0]), cols);
   if (n->op == &clnn__op_conv2d)
     return clnn_conv2d_forward(clnn__g_ctx(x), &p, CLNN_CONV_ALGO_AUTO, clnn__g_val(x, n->in[0]),
                                clnn__g_pval(x, n, 0), b, CLNN_ACT_IDENTITY, 0.0f,
@@ -103,14 +124,15 @@ static clnn_status conv_backward(clnn__gexec *x, const clnn__gnode *n) {
   clnn_conv2d_params p;
   conv_params(n, &p);
   int tr = n->op == &clnn__op_conv_transpose2d;
-  clnn_tensor *dy = clnn__g_grad(x, n->out[0]), *xin = clnn__g_val(x, n->in[0]), *t;
+  clnn_tensor *dy = clnn__g_grad(x, n->out[0]), *xin = clnn__g_val(x, n->in[0]), *t, *cols;
   float beta;
-  clnn_status st = CLNN_SUCCESS;
-  if (n->ia[A_BIAS] && clnn__g_dparam(x, n, 1, &t, &beta))
+  clnn_status st = conv_kept_cols(x, n, &p, &cols);
+  if (st == CLNN_SUCCESS && n->ia[A_BIAS] && clnn__g_dparam(x, n, 1, &t, &beta))
     st = clnn_conv2d_backward_bias(ctx, dy, beta, t);
   if (st == CLNN_SUCCESS && clnn__g_dparam(x, n, 0, &t, &beta))
-    st = tr ? clnn_conv_transpose2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, xin, dy, beta, t)
-            : clnn_conv2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, xin, dy, beta, t);
+    st = tr     ? clnn_conv_transpose2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, xin, dy, beta, t)
+         : cols ? clnn__conv2d_backward_filter_kept(ctx, &p, xin, dy, beta, t, cols)
+                : clnn_conv2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, xin, dy, beta, t);
   if (st == CLNN_SUCCESS && clnn__g_dx(x, n, 0, &t, &beta))
     st = tr ? clnn_conv_transpose2d_backward_data(ctx, &p, CLNN_CONV_ALGO_AUTO, dy,
                                                   clnn__g_pval(x, n, 0), beta, t)

@@ -30,8 +30,10 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CONV_PROGRAM "conv2d"
@@ -441,7 +443,7 @@ static clnn_status gemm_gi(clnn_context *ctx, int ta, int tb, size_t m, size_t n
 static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv_algo algo,
                                 cl_mem x, cl_mem w, cl_mem bias, clnn_activation act,
                                 float act_alpha, float beta, cl_mem y, cl_mem ws0,
-                                const conv_plan *plan) {
+                                const conv_plan *plan, cl_mem keep) {
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
@@ -482,10 +484,15 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
       for (size_t pq0 = 0; pq0 < PQ && !s; pq0 += plan->L) {
         size_t L = plan->L < PQ - pq0 ? plan->L : PQ - pq0;
         size_t J = nb * L;
-        s = run_im2col(ctx, g, x, ws0, n0, L, pq0, J);
+        /* kept columns (clnn__conv2d_forward_keep): the whole batch's in one launch, each chunk
+         * then read in place (columns n0*PQ.., leading dimension N*PQ) */
+        cl_mem col = keep ? keep : ws0;
+        size_t col_off = keep ? n0 * PQ : 0, ldcol = keep ? N * PQ : J;
+        if (!keep) s = run_im2col(ctx, g, x, ws0, n0, L, pq0, J);
+        else if (n0 == 0) s = run_im2col(ctx, g, x, keep, 0, PQ, 0, N * PQ);
         /* y[n, group] (Kg x L) = w[group] (Kg x CgRS) * col[group rows, image n] (CgRS x L) */
         if (!s)
-          s = gemm_gi(ctx, 0, 0, Kg, L, cgrs, w, 0, cgrs, Kg * cgrs, 0, ws0, 0, J, cgrs * J, L,
+          s = gemm_gi(ctx, 0, 0, Kg, L, cgrs, w, 0, cgrs, Kg * cgrs, 0, col, col_off, ldcol, cgrs * ldcol, L,
                       beta, y, n0 * K * PQ + pq0, PQ, Kg * PQ, K * PQ, G, nb);
       }
     }
@@ -554,7 +561,7 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
 /* dw = beta*dw + conv's gradient with respect to w, for x and dy. */
 static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, clnn_conv_algo algo,
                                         cl_mem x, cl_mem dy, float beta, cl_mem dw, cl_mem ws0,
-                                        cl_mem ws1, const conv_plan *plan) {
+                                        cl_mem ws1, const conv_plan *plan, cl_mem kept) {
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
@@ -615,14 +622,17 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
     for (size_t pq0 = 0; pq0 < PQ && !s; pq0 += plan->L) {
       size_t L = plan->L < PQ - pq0 ? plan->L : PQ - pq0;
       size_t J = nb * L;
-      s = run_im2col(ctx, g, x, ws0, n0, L, pq0, J);
+      /* kept columns (clnn__conv2d_backward_filter_kept): the forward's, chunk read in place */
+      cl_mem col = kept ? kept : ws0;
+      size_t col_off = kept ? n0 * PQ : 0, ldcol = kept ? N * PQ : J;
+      if (!kept) s = run_im2col(ctx, g, x, ws0, n0, L, pq0, J);
       cl_mem a = dy;
       size_t a_off = n0 * K * PQ + pq0, lda = PQ, a_g = (size_t)Kg * PQ;
       if (!s && nb > 1 && clnn__gemm_kseg_available(ctx)) {
         /* dw[group] (+)= sum over the nb images of dy[n, group] (Kg x PQ) * their columns of col
          * (L = PQ here): dy read in place, one segment per image */
-        s = clnn__gemm_kseg(ctx, 0, 1, Kg, cgrs, J, PQ, 1.0f, dy, n0 * K * PQ, PQ, Kg * PQ, K * PQ, ws0, 0, J,
-                            cgrs * J, PQ, first ? beta : 1.0f, dw, 0, cgrs, Kg * cgrs, G);
+        s = clnn__gemm_kseg(ctx, 0, 1, Kg, cgrs, J, PQ, 1.0f, dy, n0 * K * PQ, PQ, Kg * PQ, K * PQ, col, col_off,
+                            ldcol, cgrs * ldcol, PQ, first ? beta : 1.0f, dw, 0, cgrs, Kg * cgrs, G);
         first = 0;
         continue;
       }
@@ -635,12 +645,86 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
       }
       /* dw[group] (Kg x CgRS) (+)= dy[group] (Kg x J) * col[group rows]^T (J x CgRS) */
       if (!s)
-        s = gemm_gi(ctx, 0, 1, Kg, cgrs, J, a, a_off, lda, a_g, 0, ws0, 0, J, cgrs * J, 0,
+        s = gemm_gi(ctx, 0, 1, Kg, cgrs, J, a, a_off, lda, a_g, 0, col, col_off, ldcol, cgrs * ldcol, 0,
                     first ? beta : 1.0f, dw, 0, cgrs, Kg * cgrs, 0, G, 1);
       first = 0;
     }
   }
   return s;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Kept columns (graph training, src/nn/op_conv.c)                                                */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* The im2col of a training forward is the im2col its backward-filter would compute again (same
+ * x, same chunks): where both passes run IM2COL_GEMM through clnn's CPU GEMM, the forward can
+ * write the whole batch's columns into a buffer the caller keeps and the backward-filter read
+ * them in place, chunk by chunk with the GEMM calls of the recomputing path (only the operand's
+ * offset and leading dimension differ), so the filter gradient is bitwise the same. Cost: C*R*S x
+ * N*P*Q floats per layer, kept from forward to backward; limited to CONV_KEEP_LIMIT bytes and to
+ * whole-image chunks. $CLNN_CONV_KEEP_COLS=0 turns it off (read once); tests switch it with
+ * clnn__conv2d_set_keep_cols. */
+static clnn_status run_entry_cols(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                                  clnn_conv_algo algo, const clnn__conv_args *a, const clnn_tensor *cols);
+#define CONV_KEEP_LIMIT ((size_t)256 << 20)
+static _Atomic int conv_keep_mode = -2; /* -2: $CLNN_CONV_KEEP_COLS not read yet; 0 off; 1 on */
+int clnn__conv2d_set_keep_cols(int on) {
+  int old = atomic_exchange(&conv_keep_mode, on ? 1 : 0);
+  return old == -2 ? 1 : old;
+}
+
+static int keep_cols_enabled(void) {
+  int m = atomic_load(&conv_keep_mode);
+  if (m == -2) {
+    const char *v = getenv("CLNN_CONV_KEEP_COLS");
+    int want = !(v && v[0] == '0' && v[1] == 0);
+    int expected = -2;
+    atomic_compare_exchange_strong(&conv_keep_mode, &expected, want);
+    m = atomic_load(&conv_keep_mode);
+  }
+  return m == 1;
+}
+
+static size_t kept_cols_numel(const conv_geom *g) {
+  return (size_t)g->C * g->R * g->S * g->N * g->P * g->Q;
+}
+
+static int kept_cols_apply(clnn_context *ctx, const conv_geom *g) {
+  clnn_conv_algo fwd, bwd;
+  size_t crs = (size_t)g->C * g->R * g->S, pq = (size_t)g->P * g->Q;
+  if (!keep_cols_enabled() || !clnn__gemm_cpu_panel(ctx)) return 0;
+  if (resolve_algo("kept columns", ctx, g, CLNN_CONV_ALGO_AUTO, PASS_FWD, &fwd) ||
+      resolve_algo("kept columns", ctx, g, CLNN_CONV_ALGO_AUTO, PASS_BWD_FILTER, &bwd) ||
+      fwd != CLNN_CONV_ALGO_IM2COL_GEMM || bwd != CLNN_CONV_ALGO_IM2COL_GEMM)
+    return 0;
+  if (make_plan(g, crs * sizeof(float)).L != pq) return 0; /* slices of one image's pixels */
+  size_t n = kept_cols_numel(g);
+  return n <= (size_t)INT_MAX && (uint64_t)g->N * pq <= (uint64_t)INT_MAX &&
+         n <= CONV_KEEP_LIMIT / sizeof(float);
+}
+
+size_t clnn__conv2d_kept_cols_numel(clnn_context *ctx, const clnn_conv2d_params *p,
+                                    const clnn_tensor *x, const clnn_tensor *w) {
+  conv_geom g;
+  if (!ctx || !p || !x || !w || x->ndim != 4 || w->ndim != 4) return 0;
+  if (clnn__conv_geom("kept columns", x->dims, w->dims, p, &g)) return 0; /* the pass reports it */
+  return kept_cols_apply(ctx, &g) ? kept_cols_numel(&g) : 0;
+}
+
+clnn_status clnn__conv2d_forward_keep(clnn_context *ctx, const clnn_conv2d_params *p,
+                                      const clnn_tensor *x, const clnn_tensor *w,
+                                      const clnn_tensor *bias, clnn_activation act, float act_alpha,
+                                      clnn_tensor *y, clnn_tensor *cols) {
+  const clnn__conv_args a = {.t = {x, w, y}, .bias = bias, .has_act = 1, .act = act, .act_alpha = act_alpha};
+  return run_entry_cols(ctx, CLNN__CONV_FORWARD, p, CLNN_CONV_ALGO_AUTO, &a, cols);
+}
+
+clnn_status clnn__conv2d_backward_filter_kept(clnn_context *ctx, const clnn_conv2d_params *p,
+                                              const clnn_tensor *x, const clnn_tensor *dy,
+                                              float beta, clnn_tensor *dw, const clnn_tensor *cols) {
+  const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
+  return run_entry_cols(ctx, CLNN__CONV_BACKWARD_FILTER, p, CLNN_CONV_ALGO_AUTO, &a, cols);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -664,6 +748,14 @@ static const enum conv_pass entry_pass[] = {
  * all before the first kernel is enqueued, then the pass. */
 static clnn_status run_entry(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
                              clnn_conv_algo algo, const clnn__conv_args *a) {
+  return run_entry_cols(ctx, e, p, algo, a, NULL);
+}
+
+/* run_entry with kept columns `cols` (NULL: none; else the caller checked it applies, see
+ * clnn__conv2d_kept_cols_numel): the forward writes them, the backward-filter reads them, and
+ * neither takes the column workspace. */
+static clnn_status run_entry_cols(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                                  clnn_conv_algo algo, const clnn__conv_args *a, const clnn_tensor *cols) {
   const char *fn = clnn__conv_entry_name(e);
   const enum conv_pass pass = entry_pass[e];
   conv_geom g;
@@ -671,8 +763,16 @@ static clnn_status run_entry(clnn_context *ctx, clnn__conv_entry e, const clnn_c
   conv_plan plan;
   cl_mem ws0, ws1;
   clnn_status s;
-  if ((s = clnn__conv_check_call(ctx, e, p, a, &g)) || (s = resolve_algo(fn, ctx, &g, algo, pass, &al)) ||
-      (s = acquire(fn, ctx, &g, al, pass, &ws0, &ws1, &plan)))
+  if ((s = clnn__conv_check_call(ctx, e, p, a, &g)) || (s = resolve_algo(fn, ctx, &g, algo, pass, &al)))
+    return s;
+  cl_mem keep = cols ? cols->mem : NULL;
+  if (keep) {
+    if (!kept_cols_apply(ctx, &g) || cols->numel != kept_cols_numel(&g))
+      return clnn__conv_fail(CLNN_ERROR_INTERNAL, fn, "kept columns do not apply or have the wrong size");
+    size_t b0, b1;
+    pass_workspace(&g, al, pass, clnn__gemm_cpu_panel(ctx), &b0, &b1, &plan);
+    ws0 = ws1 = NULL;
+  } else if ((s = acquire(fn, ctx, &g, al, pass, &ws0, &ws1, &plan)))
     return s;
   last_algo = algo_label(ctx, &g, al, pass);
   cl_mem t0 = a->t[0]->mem, t1 = a->t[1]->mem, out = a->t[2]->mem, bias = a->bias ? a->bias->mem : NULL;
@@ -680,7 +780,7 @@ static clnn_status run_entry(clnn_context *ctx, clnn__conv_entry e, const clnn_c
   switch (pass) {
     case PASS_FWD:
       return pass_forward(ctx, &g, al, t0, t1, bias, a->has_act ? a->act : CLNN_ACT_IDENTITY,
-                          a->has_act ? a->act_alpha : 0.0f, beta, out, ws0, &plan);
+                          a->has_act ? a->act_alpha : 0.0f, beta, out, ws0, &plan, keep);
     case PASS_BWD_DATA:
       s = pass_backward_data(ctx, &g, al, t0, t1, beta, out, ws0, ws1, &plan);
       if (!s && bias) /* the transposed forward's bias */
@@ -688,8 +788,8 @@ static clnn_status run_entry(clnn_context *ctx, clnn__conv_entry e, const clnn_c
       return s;
     case PASS_BWD_FILTER:
       /* the transposed convolution's x is its convolution's output gradient, its dy the input */
-      if (e == CLNN__CONV_TRANSPOSE_BACKWARD_FILTER) return pass_backward_filter(ctx, &g, al, t1, t0, beta, out, ws0, ws1, &plan);
-      return pass_backward_filter(ctx, &g, al, t0, t1, beta, out, ws0, ws1, &plan);
+      if (e == CLNN__CONV_TRANSPOSE_BACKWARD_FILTER) return pass_backward_filter(ctx, &g, al, t1, t0, beta, out, ws0, ws1, &plan, NULL);
+      return pass_backward_filter(ctx, &g, al, t0, t1, beta, out, ws0, ws1, &plan, keep);
   }
   return clnn__conv_fail(CLNN_ERROR_INTERNAL, fn, "unknown pass");
 }
