@@ -98,7 +98,12 @@ static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
  * On CPU devices, one input channel (LeNet's first layer: 1 -> 32, 28x28, 5x5, pad 2, batch 64;
  * the digits and MNIST examples' first layers, 3x3) with a same-size output -> DIRECT's
  * one-input-channel kernels for forward (0.98 vs 3.1 ms for IM2COL, medians under load ~11)
- * and backward-filter (1.5 vs 3.5 ms), IM2COL for backward-data (1.7 vs 4.3 ms). */
+ * and backward-filter (1.5 vs 3.5 ms), IM2COL for backward-data (1.7 vs 4.3 ms). A few input
+ * channels (2 to 4: RGB stems) where the flat kernels do not apply (stride > 1): DIRECT's band
+ * kernel for forward, whose GEMM would have a reduction of only C*R*S and whose column buffer
+ * costs more to write than the FMAs (conv_stem7x7, 2x3x224x224 -> 64, 7x7 stride 2: minima
+ * 2.42 vs 3.48 ms at load ~5, 4.68 vs 6.59 ms at load ~6, interleaved with IM2COL).
+ * With more input channels it loses (conv_1x1_s2, 256 channels: 1.3-3.0 vs 0.64-1.2 ms). */
 /* IMPLICIT_GEMM (forward) is AUTO's choice for the forward pass of a convolution that is neither
  * 1x1 nor depthwise only on a GPU-class context whose tuned parameters say conv.igemm = 1:
  * clnn-tune measures it against IM2COL_GEMM (bias and ReLU fused) on the device's GPU class and
@@ -113,6 +118,9 @@ static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_ge
       else if (is_depthwise(g)) *out = CLNN_CONV_ALGO_DIRECT;
       else if (ctx->device_class == CLNN_DEVICE_CLASS_CPU && g->C == 1 && g->G == 1 &&
                clnn__conv_flat_applies(g) && pass != PASS_BWD_DATA)
+        *out = CLNN_CONV_ALGO_DIRECT;
+      else if (ctx->device_class == CLNN_DEVICE_CLASS_CPU && pass == PASS_FWD && g->G == 1 &&
+               g->C >= 2 && g->C <= 4 && !clnn__conv_flat_applies(g) && clnn__conv_band_applies(ctx, g))
         *out = CLNN_CONV_ALGO_DIRECT;
       else if (pass == PASS_FWD && clnn__conv_igemm_auto(ctx) && clnn__conv_igemm_applies(ctx, g))
         *out = CLNN_CONV_ALGO_IMPLICIT_GEMM;
@@ -331,6 +339,14 @@ static int use_flat(const clnn_context *ctx, const conv_geom *g, enum conv_pass 
   return 1;
 }
 
+/* DIRECT's forward on a CPU device where the flat kernels do not apply (stride > 1, or an output
+ * smaller than the input) and a group has several input channels (one has the depthwise row
+ * kernel): the band kernel of src/ops/conv2d_direct.c, where its band fits local memory. */
+static int use_band(const clnn_context *ctx, const conv_geom *g, enum conv_pass pass) {
+  return pass == PASS_FWD && on_cpu(ctx) && conv_flat_mode >= 0 && !clnn__conv_flat_applies(g) &&
+         g->Cg > 1 && clnn__conv_band_applies(ctx, g);
+}
+
 /* The name of what a pass with resolved algorithm `al` runs (clnn-bench labels its rows with it):
  * the pass functions below branch the same way. */
 static const char *algo_label(const clnn_context *ctx, const conv_geom *g, clnn_conv_algo al, enum conv_pass pass) {
@@ -338,6 +354,7 @@ static const char *algo_label(const clnn_context *ctx, const conv_geom *g, clnn_
   if (al == CLNN_CONV_ALGO_IMPLICIT_GEMM) return "implicit-gemm";
   if (al != CLNN_CONV_ALGO_DIRECT) return "im2col-gemm";
   if (use_flat(ctx, g, pass)) return "direct-plane";
+  if (use_band(ctx, g, pass)) return "direct-band";
   if (on_cpu(ctx) && g->Cg == 1) return "direct-depthwise";
   return "direct";
 }
@@ -449,6 +466,8 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
     return clnn__conv_igemm_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_FWD))
     return clnn__conv_flat_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
+  if (algo == CLNN_CONV_ALGO_DIRECT && use_band(ctx, g, PASS_FWD))
+    return clnn__conv_band_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->P, N * K};
     return LAUNCH_CPU(ctx, &k_conv2d_dw_forward_cpu, 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
