@@ -1,5 +1,6 @@
 /* cl/conv2d_direct.cl — direct convolution for CPU devices, used by src/ops/conv2d_direct.c for
- * stride 1 with an output as large as the input (P == H, Q == W: "same" padding, any dilation):
+ * stride 1 with an output as large as the input (P == H, Q == W: "same" padding, any dilation),
+ * and (the band forward) for any other stride:
  *   conv2d_flat_forward_k{1,8}_cpu         y = act(beta*y + conv(x, w) + bias), blocks of 1 or 8
  *                                          output channels of one group per work-item, any taps
  *   conv2d_flat_forward_c1_k16_{5x5,3x3}_cpu  the same for one input channel per group (LeNet's
@@ -12,6 +13,10 @@
  *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  the same for one input channel per group: one output
  *                                          channel's every tap per work-item, padded planes in
  *                                          local memory
+ *   conv2d_band_forward_k16_cpu            any stride and dilation, several input channels per
+ *                                          group (RGB stems): a band of output rows' input in
+ *                                          local memory split into column phases, blocks of 16
+ *                                          output channels
  * Backward-data of a convolution with one input channel per group (depthwise, LeNet's first
  * layer) is the forward kernel run on dy with the taps flipped (flip = 1, paddings mirrored).
  *

@@ -21,7 +21,8 @@
  * the bias gradient and depthwise DIRECT run the *_cpu kernels of cl/conv2d.cl (work-items own
  * row runs or planes, float16 registers, no local memory or barriers); other devices run the
  * one-element-per-work-item kernels; with stride 1 and a same-size output, DIRECT on CPU devices
- * runs the whole-plane kernels of src/ops/conv2d_direct.c instead (see use_flat). AUTO's rule,
+ * runs the whole-plane kernels of src/ops/conv2d_direct.c instead (see use_flat), and its
+ * forward with several input channels per group at other strides their band kernel (use_band). AUTO's rule,
  * chosen per pass by measurement on PoCL, is at resolve_algo.
  * Every argument is checked before anything is enqueued, and workspaces are acquired before the
  * first kernel, so a failing call writes nothing. */
