@@ -17,6 +17,9 @@
  *                                          group (RGB stems): a band of output rows' input in
  *                                          local memory split into column phases, blocks of 16
  *                                          output channels
+ *   conv2d_band_bwd_filter_k16_cpu         its backward-filter: a whole padded, phase-split
+ *                                          input plane in local memory, blocks of 4 output
+ *                                          channels by 4 filter columns
  * Backward-data of a convolution with one input channel per group (depthwise, LeNet's first
  * layer) is the forward kernel run on dy with the taps flipped (flip = 1, paddings mirrored).
  *
@@ -604,4 +607,91 @@ __kernel void conv2d_band_forward_k16_cpu(__global const float *restrict x,
       }
     }
   }
+}
+
+/* Sum of the 16 lanes of v, in a fixed order. */
+inline float band_hsum(float16 v) {
+  float8 a = v.lo + v.hi;
+  float4 b = a.lo + a.hi;
+  float2 c = b.lo + b.hi;
+  return c.x + c.y;
+}
+
+/* Backward-filter for any stride and dilation with a few input channels per group (the stem):
+ * the work-item for (group g, input channel cl of the group, block of 16 output channels of the
+ * group) copies each image's channel plane into local memory zero-padded and split into column
+ * phases as the band forward does (layout [Hp][sw][Wph], Hp = (P-1)*sh + (R-1)*dh + 1 rows), then
+ * for sub-blocks of 4 output channels, filter rows r and blocks of 4 filter columns sums dy * x
+ * over the image's output rows and runs of 16 output columns: per run 4 dy vectors (lanes past
+ * Q zero) and 4 unaligned x vectors, 16 FMAs into vector sums, reduced to scalars in a fixed
+ * order into a local array sl [16][R*S] that ends as dw = beta*dw + sl (beta 0 never reads dw).
+ * Global: groups * Cg * blocks. */
+__kernel void conv2d_band_bwd_filter_k16_cpu(__global const float *restrict x,
+                                             __global const float *restrict dy,
+                                             __global float *restrict dwt, int N, int C, int H,
+                                             int W, int K, int R, int S, int P, int Q, int sh,
+                                             int sw, int pt, int pl, int dh, int dw, int groups,
+                                             int Hp, int Wph, int total, float beta,
+                                             __local float *xl, __local float *sl) {
+  const int id = get_global_id(0);
+  if (id >= total) return;
+  const int Cg = C / groups, Kg = K / groups, kbpg = (Kg + 15) / 16, RS = R * S;
+  const int g = id / (Cg * kbpg), rem = id % (Cg * kbpg);
+  const int cl = rem / kbpg, k0 = g * Kg + (rem % kbpg) * 16, nk = min(16, g * Kg + Kg - k0);
+  for (int t = 0; t < 16 * RS; t++) sl[t] = 0.0f;
+  for (int n = 0; n < N; n++) {
+    __global const float *xc = x + ((long)n * C + (long)g * Cg + cl) * H * W;
+    for (int v = 0; v < Hp; v++) {
+      const int h = v - pt;
+      const int hok = h >= 0 && h < H;
+      for (int ph = 0; ph < sw; ph++)
+        for (int i = 0; i < Wph; i++) {
+          const int col = i * sw + ph - pl;
+          xl[(v * sw + ph) * Wph + i] = (hok && col >= 0 && col < W) ? xc[(long)h * W + col] : 0.0f;
+        }
+    }
+    for (int j4 = 0; j4 < nk; j4 += 4) {
+      __global const float *dyk[4];
+      for (int jj = 0; jj < 4; jj++) dyk[jj] = dy + ((long)n * K + k0 + min(j4 + jj, nk - 1)) * P * Q;
+      for (int r = 0; r < R; r++)
+        for (int s0 = 0; s0 < S; s0 += 4) {
+          int xo[4];
+          for (int ss = 0; ss < 4; ss++) {
+            const int off = min(s0 + ss, S - 1) * dw;
+            xo[ss] = (off % sw) * Wph + off / sw;
+          }
+          float16 acc[4][4];
+          _Pragma("unroll") for (int jj = 0; jj < 4; jj++)
+            _Pragma("unroll") for (int ss = 0; ss < 4; ss++) acc[jj][ss] = (float16)(0.0f);
+          for (int p = 0; p < P; p++) {
+            __local const float *xr = xl + (p * sh + r * dh) * sw * Wph;
+            const long po = (long)p * Q;
+            for (int q0 = 0; q0 < Q; q0 += 16) {
+              float16 d[4];
+              if (q0 + 16 <= Q) {
+                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) d[jj] = vload16(0, dyk[jj] + po + q0);
+              } else {
+                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) {
+                  float t[16];
+                  for (int l = 0; l < 16; l++) t[l] = q0 + l < Q ? dyk[jj][po + q0 + l] : 0.0f;
+                  d[jj] = vload16(0, t);
+                }
+              }
+              _Pragma("unroll") for (int ss = 0; ss < 4; ss++) {
+                const float16 xv = vload16(0, xr + xo[ss] + q0);
+                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) acc[jj][ss] = fma(d[jj], xv, acc[jj][ss]);
+              }
+            }
+          }
+          for (int jj = 0; jj < 4 && j4 + jj < nk; jj++)
+            for (int ss = 0; ss < 4 && s0 + ss < S; ss++)
+              sl[(j4 + jj) * RS + r * S + s0 + ss] += band_hsum(acc[jj][ss]);
+        }
+    }
+  }
+  for (int j = 0; j < nk; j++)
+    for (int t = 0; t < RS; t++) {
+      __global float *o = dwt + ((long)(k0 + j) * Cg + cl) * RS + t;
+      *o = beta == 0.0f ? sl[j * RS + t] : beta * *o + sl[j * RS + t];
+    }
 }

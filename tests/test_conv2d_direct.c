@@ -1,7 +1,7 @@
 /* tests/test_conv2d_direct.c — the CPU-class direct kernels for one input channel per group
  * (cl/conv2d_direct.cl: the c1 forward in blocks of 16 output channels, the banded depthwise
  * forward and its flipped use as backward-data, the padded-plane c1 backward-filter) and the band
- * forward for any stride with several input channels per group, forced with
+ * forward and backward-filter for any stride with several input channels per group, forced with
  * CLNN_CONV_ALGO_DIRECT against the plain-C reference (tests/ref/conv_ref.c) on every shape class
  * they can be chosen for: 3x3 and 5x5, K not a multiple of the 16-channel block, groups,
  * asymmetric padding, column dilation, batch 1, planes narrower than 16 (several rows per vector,
@@ -94,6 +94,13 @@ static void check_case(const tcase *t, clnn_activation act, float alpha, const c
     TU_OK(clnn_conv2d_backward_filter(ctx, &p, DIRECT, tx, tdy, beta, tdw));
     snprintf(what, sizeof what, "backward-filter beta=%g", beta);
     expect(tdw, dw_ref, len_w, t->name, what);
+    if (label && strcmp(label, "direct-band") == 0) { /* AUTO's backward-filter runs it too */
+      put(tdw, bi ? dw0 : nan_w);
+      TU_OK(clnn_conv2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tdy, beta, tdw));
+      expect(tdw, dw_ref, len_w, t->name, "backward-filter (auto)");
+      TU_CHECK(strcmp(clnn__conv2d_last_algo(), label) == 0, "%s: AUTO backward-filter ran %s, expected %s",
+               t->name, clnn__conv2d_last_algo(), label);
+    }
     free(dx_ref);
     free(dw_ref);
   }
@@ -268,7 +275,8 @@ int main(void) {
   };
   for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) check_case(&big[i], CLNN_ACT_IDENTITY, 0.0f, NULL);
 
-  /* the band forward (several input channels per group, where the flat kernels do not apply):
+  /* the band forward and backward-filter (several input channels per group, where the flat
+   * kernels do not apply; backward-data runs the one-output-per-work-item kernel):
    * strides 1 to 3 in either direction, column phases, dilation, asymmetric padding, runs of 16
    * output columns with a partial last one, K not a multiple of 16, groups, batch 1, 1x1 */
   static const tcase band[] = {

@@ -21,6 +21,7 @@ static clnn__kernel_ref k_flat_bwd_filter_c1_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROG
 static clnn__kernel_ref k_flat_bwd_filter_c1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_3x3_cpu");
 static clnn__kernel_ref k_flat_bwd_filter_k4_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_k4_cpu");
 static clnn__kernel_ref k_band_forward_k16_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_forward_k16_cpu");
+static clnn__kernel_ref k_band_bwd_filter_k16_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_bwd_filter_k16_cpu");
 
 int clnn__conv_flat_applies(const conv_geom *g) {
   return g->sh == 1 && g->sw == 1 && g->P == g->H && g->Q == g->W;
@@ -162,9 +163,36 @@ static size_t band_plan(const clnn_context *ctx, const conv_geom *g, int *pb, in
   return 0;
 }
 
-int clnn__conv_band_applies(const clnn_context *ctx, const conv_geom *g) {
+/* The band backward-filter's local bytes: a whole padded, phase-split input plane (Hp rows of
+ * sw phases of Wph floats) and the 16 output channels' sums. */
+static size_t band_bwd_filter_bytes(const conv_geom *g, int *hp, int *wph, size_t *sums) {
+  *hp = (g->P - 1) * g->sh + (g->R - 1) * g->dh + 1;
+  *wph = (g->Q + 15) / 16 * 16 + (g->S - 1) * g->dw / g->sw + 1;
+  *sums = (size_t)16 * g->R * g->S * sizeof(float);
+  return (size_t)*hp * g->sw * *wph * sizeof(float);
+}
+
+int clnn__conv_band_applies(const clnn_context *ctx, const conv_geom *g, int bwd_filter) {
   int pb, br, wph;
+  if (bwd_filter) {
+    size_t sums, bytes = band_bwd_filter_bytes(g, &pb, &wph, &sums);
+    return bytes + sums <= ctx->info.local_mem_bytes / 2;
+  }
   return band_plan(ctx, g, &pb, &br, &wph) != 0;
+}
+
+clnn_status clnn__conv_band_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
+                                            cl_mem dy, float beta, cl_mem dw) {
+  int Hp, Wph;
+  size_t sums, xl = band_bwd_filter_bytes(g, &Hp, &Wph, &sums);
+  size_t items = (size_t)g->G * g->Cg * ((g->Kg + 15) / 16);
+  return FLAT_RUN(ctx, &k_band_bwd_filter_k16_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
+                  CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
+                  CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
+                  CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
+                  CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),
+                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(Hp), CLNN_ARG_INT(Wph), CLNN_ARG_INT((int)items),
+                  CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(sums));
 }
 
 clnn_status clnn__conv_band_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
