@@ -104,9 +104,9 @@ static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
  * kernels for forward and backward-filter, where the GEMM would have a reduction of only C*R*S
  * (forward) or C*R*S outputs per output channel and the column buffer costs more to write than
  * the FMAs (conv_stem7x7, 2x3x224x224 -> 64, 7x7 stride 2, minima interleaved with IM2COL:
- * forward 2.42 vs 3.48 ms at load ~5, 2.40-2.88 vs 5.3-11.6 ms at load ~8; backward-filter
- * 6.3 vs 7.2 ms at load ~7, 6.0-6.3 vs 7.0-9.8 ms at load ~8). Backward-data keeps IM2COL.
- * With more input channels it loses (conv_1x1_s2, 256 channels: 1.3-3.0 vs 0.64-1.2 ms). */
+ * 4 rounds of 15 runs at load ~3: forward 2.29-2.74 vs 3.07-4.57 ms, backward-filter 2.85-4.17
+ * vs 3.57-4.51 ms; PyTorch's fastest 2.72 and 3.0 ms). Backward-data keeps IM2COL. With more
+ * input channels the band forward loses (conv_1x1_s2, 256 channels: 1.3-3.0 vs 0.64-1.2 ms). */
 /* IMPLICIT_GEMM (forward) is AUTO's choice for the forward pass of a convolution that is neither
  * 1x1 nor depthwise only on a GPU-class context whose tuned parameters say conv.igemm = 1:
  * clnn-tune measures it against IM2COL_GEMM (bias and ReLU fused) on the device's GPU class and
