@@ -1,5 +1,6 @@
 /* cl/conv2d_direct.cl — direct convolution for CPU devices, used by src/ops/conv2d_direct.c for
- * stride 1 with an output as large as the input (P == H, Q == W: "same" padding, any dilation):
+ * stride 1 with an output as large as the input (P == H, Q == W: "same" padding, any dilation),
+ * and (the band forward) for any other stride:
  *   conv2d_flat_forward_k{1,8}_cpu         y = act(beta*y + conv(x, w) + bias), blocks of 1 or 8
  *                                          output channels of one group per work-item, any taps
  *   conv2d_flat_forward_c1_k16_{5x5,3x3}_cpu  the same for one input channel per group (LeNet's
@@ -12,6 +13,13 @@
  *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  the same for one input channel per group: one output
  *                                          channel's every tap per work-item, padded planes in
  *                                          local memory
+ *   conv2d_band_forward_k16_cpu            any stride and dilation, several input channels per
+ *                                          group (RGB stems): a band of output rows' input in
+ *                                          local memory split into column phases, blocks of 16
+ *                                          output channels
+ *   conv2d_band_bwd_filter_k16_cpu         its backward-filter: a whole padded, phase-split
+ *                                          input plane in local memory, blocks of 4 output
+ *                                          channels by 4 filter columns
  * Backward-data of a convolution with one input channel per group (depthwise, LeNet's first
  * layer) is the forward kernel run on dy with the taps flipped (flip = 1, paddings mirrored).
  *
@@ -518,3 +526,172 @@ CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
 
 CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5)
 CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3)
+
+/* Forward for any stride and dilation with a few input channels per group (the 3-channel 7x7
+ * stride-2 stem of ImageNet networks): the work-item for (image n, group g, band of PB output
+ * rows from p0) first copies the band's input rows of the group's channels into local memory,
+ * zero-padded and with each row split into its sw column phases (padded column u at phase u % sw,
+ * index u / sw), so that the 16 outputs q0 .. q0+15 of tap (r, s) read the 16 consecutive floats
+ * at phase (s*dw) % sw, index q0 + (s*dw) / sw: one unaligned vector load, no masks. Then for
+ * each block of 16 output channels of the group, each output row of the band and run of 16
+ * output columns, every tap's vector feeds 16 FMAs (weights broadcast from global; channels past
+ * the group's end repeat its last channel's weights and are not stored; the block's weights are
+ * copied first into local memory as wl [Cg*R*S][16], so each FMA's weight is a constant offset
+ * from one address: a broadcast operand). Local layout of the band xl
+ * [Cg][BR][sw][Wph] with BR = (PB-1)*sh + (R-1)*dh + 1 rows and Wph >= ceil(Q/16)*16 +
+ * (S-1)*dw/sw. Global: N * groups * bands. */
+__kernel void conv2d_band_forward_k16_cpu(__global const float *restrict x,
+                                          __global const float *restrict w,
+                                          __global const float *restrict bias,
+                                          __global float *restrict y, int C, int H, int W, int K,
+                                          int R, int S, int P, int Q, int sh, int sw, int pt,
+                                          int pl, int dh, int dw, int groups, int PB, int BR,
+                                          int Wph, int total, int has_bias, int act,
+                                          float act_alpha, float beta, __local float *xl,
+                                          __local float *wl) {
+  const int id = get_global_id(0);
+  if (id >= total) return;
+  const int bands = (P + PB - 1) / PB, Cg = C / groups, Kg = K / groups;
+  const int n = id / (groups * bands), gb = id % (groups * bands);
+  const int g = gb / bands, p0 = (gb % bands) * PB, p1 = min(P, p0 + PB);
+  const int CRS = Cg * R * S;
+  __global const float *xg = x + ((long)n * C + (long)g * Cg) * H * W;
+  for (int c = 0; c < Cg; c++)
+    for (int row = 0; row < BR; row++) {
+      const int h = p0 * sh + row - pt;
+      __global const float *xr = xg + ((long)c * H + h) * W;
+      __local float *lr = xl + (c * BR + row) * sw * Wph;
+      const int hok = h >= 0 && h < H;
+      for (int ph = 0; ph < sw; ph++)
+        for (int i = 0; i < Wph; i++) {
+          const int col = i * sw + ph - pl;
+          lr[ph * Wph + i] = (hok && col >= 0 && col < W) ? xr[col] : 0.0f;
+        }
+    }
+  const int relu = act == CLNN_ACT_ID_RELU, plain = beta == 0.0f &&
+                   (act == CLNN_ACT_ID_IDENTITY || relu);
+  for (int kb = 0; kb < Kg; kb += 16) {
+    const int k0 = g * Kg + kb, nk = min(16, Kg - kb);
+    float b[16];
+    for (int j = 0; j < 16; j++) b[j] = (has_bias && j < nk) ? bias[k0 + j] : 0.0f;
+    for (int t = 0; t < CRS; t++)
+      for (int j = 0; j < 16; j++) wl[t * 16 + j] = w[(long)(k0 + min(j, nk - 1)) * CRS + t];
+    for (int p = p0; p < p1; p++) {
+      const int vr = (p - p0) * sh;
+      __global float *yp = y + ((long)n * K + k0) * P * Q + (long)p * Q;
+      for (int q0 = 0; q0 < Q; q0 += 16) {
+        float16 acc[16];
+        _Pragma("unroll") for (int j = 0; j < 16; j++) acc[j] = (float16)(0.0f);
+        for (int c = 0; c < Cg; c++)
+          for (int r = 0; r < R; r++) {
+            __local const float *lr = xl + (c * BR + vr + r * dh) * sw * Wph + q0;
+            __local const float *wr = wl + (c * R + r) * S * 16;
+            for (int s = 0; s < S; s++) {
+              const int off = s * dw;
+              const float16 v = vload16(0, lr + (off % sw) * Wph + off / sw);
+              _Pragma("unroll") for (int j = 0; j < 16; j++)
+                acc[j] = fma(v, (float16)(wr[s * 16 + j]), acc[j]);
+            }
+          }
+        const int cnt = min(16, Q - q0);
+        if (plain && cnt == 16) {
+          _Pragma("unroll") for (int j = 0; j < 16; j++) {
+            float16 o = acc[j] + (float16)(b[j]);
+            if (relu) o = fmax(o, (float16)(0.0f));
+            if (j < nk) *(__global float16_unaligned *)(yp + (long)j * P * Q + q0) = o;
+          }
+        } else {
+          for (int j = 0; j < nk; j++)
+            flat_store(yp + (long)j * P * Q + q0, acc[j], cnt, b[j], beta, act, act_alpha);
+        }
+      }
+    }
+  }
+}
+
+/* Sum of the 16 lanes of v, in a fixed order. */
+inline float band_hsum(float16 v) {
+  float8 a = v.lo + v.hi;
+  float4 b = a.lo + a.hi;
+  float2 c = b.lo + b.hi;
+  return c.x + c.y;
+}
+
+/* Backward-filter for any stride and dilation with a few input channels per group (the stem):
+ * the work-item for (group g, input channel cl of the group, block of 16 output channels of the
+ * group) copies each image's channel plane into local memory zero-padded and split into column
+ * phases as the band forward does (layout [Hp][sw][Wph], Hp = (P-1)*sh + (R-1)*dh + 1 rows), then
+ * for sub-blocks of 4 output channels, filter rows r and blocks of 4 filter columns sums dy * x
+ * over the image's output rows and runs of 16 output columns: per run 4 dy vectors (lanes past
+ * Q zero) and 4 unaligned x vectors, 16 FMAs into vector sums, reduced to scalars in a fixed
+ * order into a local array sl [16][R*S] that ends as dw = beta*dw + sl (beta 0 never reads dw).
+ * Global: groups * Cg * blocks. */
+__kernel void conv2d_band_bwd_filter_k16_cpu(__global const float *restrict x,
+                                             __global const float *restrict dy,
+                                             __global float *restrict dwt, int N, int C, int H,
+                                             int W, int K, int R, int S, int P, int Q, int sh,
+                                             int sw, int pt, int pl, int dh, int dw, int groups,
+                                             int Hp, int Wph, int total, float beta,
+                                             __local float *xl, __local float *sl) {
+  const int id = get_global_id(0);
+  if (id >= total) return;
+  const int Cg = C / groups, Kg = K / groups, kbpg = (Kg + 15) / 16, RS = R * S;
+  const int g = id / (Cg * kbpg), rem = id % (Cg * kbpg);
+  const int cl = rem / kbpg, k0 = g * Kg + (rem % kbpg) * 16, nk = min(16, g * Kg + Kg - k0);
+  for (int t = 0; t < 16 * RS; t++) sl[t] = 0.0f;
+  for (int n = 0; n < N; n++) {
+    __global const float *xc = x + ((long)n * C + (long)g * Cg + cl) * H * W;
+    for (int v = 0; v < Hp; v++) {
+      const int h = v - pt;
+      const int hok = h >= 0 && h < H;
+      for (int ph = 0; ph < sw; ph++)
+        for (int i = 0; i < Wph; i++) {
+          const int col = i * sw + ph - pl;
+          xl[(v * sw + ph) * Wph + i] = (hok && col >= 0 && col < W) ? xc[(long)h * W + col] : 0.0f;
+        }
+    }
+    for (int j4 = 0; j4 < nk; j4 += 4) {
+      __global const float *dyk[4];
+      for (int jj = 0; jj < 4; jj++) dyk[jj] = dy + ((long)n * K + k0 + min(j4 + jj, nk - 1)) * P * Q;
+      for (int r = 0; r < R; r++)
+        for (int s0 = 0; s0 < S; s0 += 4) {
+          int xo[4];
+          for (int ss = 0; ss < 4; ss++) {
+            const int off = min(s0 + ss, S - 1) * dw;
+            xo[ss] = (off % sw) * Wph + off / sw;
+          }
+          float16 acc[4][4];
+          _Pragma("unroll") for (int jj = 0; jj < 4; jj++)
+            _Pragma("unroll") for (int ss = 0; ss < 4; ss++) acc[jj][ss] = (float16)(0.0f);
+          for (int p = 0; p < P; p++) {
+            __local const float *xr = xl + (p * sh + r * dh) * sw * Wph;
+            const long po = (long)p * Q;
+            for (int q0 = 0; q0 < Q; q0 += 16) {
+              float16 d[4];
+              if (q0 + 16 <= Q) {
+                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) d[jj] = vload16(0, dyk[jj] + po + q0);
+              } else {
+                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) {
+                  float t[16];
+                  for (int l = 0; l < 16; l++) t[l] = q0 + l < Q ? dyk[jj][po + q0 + l] : 0.0f;
+                  d[jj] = vload16(0, t);
+                }
+              }
+              _Pragma("unroll") for (int ss = 0; ss < 4; ss++) {
+                const float16 xv = vload16(0, xr + xo[ss] + q0);
+                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) acc[jj][ss] = fma(d[jj], xv, acc[jj][ss]);
+              }
+            }
+          }
+          for (int jj = 0; jj < 4 && j4 + jj < nk; jj++)
+            for (int ss = 0; ss < 4 && s0 + ss < S; ss++)
+              sl[(j4 + jj) * RS + r * S + s0 + ss] += band_hsum(acc[jj][ss]);
+        }
+    }
+  }
+  for (int j = 0; j < nk; j++)
+    for (int t = 0; t < RS; t++) {
+      __global float *o = dwt + ((long)(k0 + j) * Cg + cl) * RS + t;
+      *o = beta == 0.0f ? sl[j * RS + t] : beta * *o + sl[j * RS + t];
+    }
+}

@@ -1,6 +1,7 @@
 /* tests/test_conv2d_direct.c — the CPU-class direct kernels for one input channel per group
  * (cl/conv2d_direct.cl: the c1 forward in blocks of 16 output channels, the banded depthwise
- * forward and its flipped use as backward-data, the padded-plane c1 backward-filter), forced with
+ * forward and its flipped use as backward-data, the padded-plane c1 backward-filter) and the band
+ * forward and backward-filter for any stride with several input channels per group, forced with
  * CLNN_CONV_ALGO_DIRECT against the plain-C reference (tests/ref/conv_ref.c) on every shape class
  * they can be chosen for: 3x3 and 5x5, K not a multiple of the 16-channel block, groups,
  * asymmetric padding, column dilation, batch 1, planes narrower than 16 (several rows per vector,
@@ -93,6 +94,13 @@ static void check_case(const tcase *t, clnn_activation act, float alpha, const c
     TU_OK(clnn_conv2d_backward_filter(ctx, &p, DIRECT, tx, tdy, beta, tdw));
     snprintf(what, sizeof what, "backward-filter beta=%g", beta);
     expect(tdw, dw_ref, len_w, t->name, what);
+    if (label && strcmp(label, "direct-band") == 0) { /* AUTO's backward-filter runs it too */
+      put(tdw, bi ? dw0 : nan_w);
+      TU_OK(clnn_conv2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tdy, beta, tdw));
+      expect(tdw, dw_ref, len_w, t->name, "backward-filter (auto)");
+      TU_CHECK(strcmp(clnn__conv2d_last_algo(), label) == 0, "%s: AUTO backward-filter ran %s, expected %s",
+               t->name, clnn__conv2d_last_algo(), label);
+    }
     free(dx_ref);
     free(dw_ref);
   }
@@ -267,13 +275,41 @@ int main(void) {
   };
   for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) check_case(&big[i], CLNN_ACT_IDENTITY, 0.0f, NULL);
 
+  /* the band forward and backward-filter (several input channels per group, where the flat
+   * kernels do not apply; backward-data runs the one-output-per-work-item kernel):
+   * strides 1 to 3 in either direction, column phases, dilation, asymmetric padding, runs of 16
+   * output columns with a partial last one, K not a multiple of 16, groups, batch 1, 1x1 */
+  static const tcase band[] = {
+      {"band stem-like 3->20 7x7 s2 pad3 23x41", 2, 3, 23, 41, 20, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
+      {"band batch1 2->16 3x3 s2 pad1 16x40", 1, 2, 16, 40, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+      {"band 4->5 3x3 s2x3 pad 0/2/1/0 dil2 17x50", 2, 4, 17, 50, 5, 3, 3, 2, 3, 0, 2, 1, 0, 2, 2, 1},
+      {"band groups2 4->34 5x5 s2 pad2 13x33", 2, 4, 13, 33, 34, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 2},
+      {"band 3->8 3x3 s1 no pad 10x21 (smaller output)", 2, 3, 10, 21, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+      {"band 6->18 1x1 s2 9x35", 2, 6, 9, 35, 18, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+      {"band 3->4 3x3 s3x1 one column 20x1", 1, 3, 20, 1, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof band / sizeof band[0]; i++)
+    check_case(&band[i], CLNN_ACT_IDENTITY, 0.0f, band[i].c <= 4 && band[i].groups == 1 ? "direct-band" : NULL);
+  check_case(&band[0], CLNN_ACT_RELU, 0.0f, "direct-band");
+  check_case(&band[3], CLNN_ACT_LEAKY_RELU, 0.1f, NULL);
+  check_forward_beta(&band[0]);
+  check_forward_beta(&band[3]);
+  check_forward_beta(&band[5]);
+  static const tcase band_big[] = {
+      /* a band above the local-memory bound: the one-output-per-work-item kernel */
+      {"band 64->2 3x3 s2 3x4400 (above the local-memory bound)", 1, 64, 3, 4400, 2, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+  };
+  check_case(&band_big[0], CLNN_ACT_IDENTITY, 0.0f, NULL);
+
   static const tcase fd[] = {
       {"fd c1 5x5 1->17 6x7", 2, 1, 6, 7, 17, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
       {"fd dw 3x3 3 5x18", 1, 3, 5, 18, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+      {"fd band 3->5 7x7 s2 pad3 9x11", 2, 3, 9, 11, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
   };
   for (size_t i = 0; i < sizeof fd / sizeof fd[0]; i++) check_fd(&fd[i]);
   check_determinism(&c1[2]);
   check_determinism(&dw[0]);
+  check_determinism(&band[0]);
 
   clnn_context_destroy(ctx);
   return tu_finish("test_conv2d_direct");

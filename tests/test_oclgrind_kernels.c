@@ -431,7 +431,7 @@ static conv_case conv_mk(size_t n, size_t c, size_t h, size_t w, size_t k, size_
 }
 
 static void conv(clnn_context *ctx) {
-  conv_case cases[10];
+  conv_case cases[12];
   int nc = 0;
   cases[nc++] = conv_mk(1, 1, 1, 1, 1, 1, 1, 1);             /* everything 1 */
   conv_case c1 = conv_mk(2, 3, 5, 7, 4, 3, 3, 3);            /* 3x3, pad 1 */
@@ -475,6 +475,13 @@ static void conv(clnn_context *ctx) {
   conv_case c9 = conv_mk(1, 1, 4, 18, 10, 1, 3, 3);
   c9.p.pad_top = c9.p.pad_bottom = c9.p.pad_left = c9.p.pad_right = 1;
   cases[nc++] = c9;
+  /* several input channels, stride 2 (an RGB stem): the band forward of cl/conv2d_direct.cl
+   * (column phases in local memory, a partial block of 16 output channels, a partial last run
+   * of 16 output columns); c2 and c5 reach it too (groups, dilation, stride 3) */
+  conv_case c10 = conv_mk(2, 3, 9, 37, 17, 3, 7, 7);
+  c10.p.stride_h = c10.p.stride_w = 2;
+  c10.p.pad_top = c10.p.pad_bottom = c10.p.pad_left = c10.p.pad_right = 3;
+  cases[nc++] = c10;
   const clnn_conv_algo algos[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM, CLNN_CONV_ALGO_DIRECT,
                                    CLNN_CONV_ALGO_IMPLICIT_GEMM};
   for (int i = 0; i < nc; i++)

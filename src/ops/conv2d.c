@@ -21,7 +21,8 @@
  * the bias gradient and depthwise DIRECT run the *_cpu kernels of cl/conv2d.cl (work-items own
  * row runs or planes, float16 registers, no local memory or barriers); other devices run the
  * one-element-per-work-item kernels; with stride 1 and a same-size output, DIRECT on CPU devices
- * runs the whole-plane kernels of src/ops/conv2d_direct.c instead (see use_flat). AUTO's rule,
+ * runs the whole-plane kernels of src/ops/conv2d_direct.c instead (see use_flat), and its
+ * forward and backward-filter with several input channels per group at other strides their band kernels (use_band). AUTO's rule,
  * chosen per pass by measurement on PoCL, is at resolve_algo.
  * Every argument is checked before anything is enqueued, and workspaces are acquired before the
  * first kernel, so a failing call writes nothing. */
@@ -100,7 +101,14 @@ static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
  * On CPU devices, one input channel (LeNet's first layer: 1 -> 32, 28x28, 5x5, pad 2, batch 64;
  * the digits and MNIST examples' first layers, 3x3) with a same-size output -> DIRECT's
  * one-input-channel kernels for forward (0.98 vs 3.1 ms for IM2COL, medians under load ~11)
- * and backward-filter (1.5 vs 3.5 ms), IM2COL for backward-data (1.7 vs 4.3 ms). */
+ * and backward-filter (1.5 vs 3.5 ms), IM2COL for backward-data (1.7 vs 4.3 ms). A few input
+ * channels (2 to 4: RGB stems) where the flat kernels do not apply (stride > 1): DIRECT's band
+ * kernels for forward and backward-filter, where the GEMM would have a reduction of only C*R*S
+ * (forward) or C*R*S outputs per output channel and the column buffer costs more to write than
+ * the FMAs (conv_stem7x7, 2x3x224x224 -> 64, 7x7 stride 2, minima interleaved with IM2COL:
+ * 4 rounds of 15 runs at load ~3: forward 2.29-2.74 vs 3.07-4.57 ms, backward-filter 2.85-4.17
+ * vs 3.57-4.51 ms; PyTorch's fastest 2.72 and 3.0 ms). Backward-data keeps IM2COL. With more
+ * input channels the band forward loses (conv_1x1_s2, 256 channels: 1.3-3.0 vs 0.64-1.2 ms). */
 /* IMPLICIT_GEMM (forward) is AUTO's choice for the forward pass of a convolution that is neither
  * 1x1 nor depthwise only on a GPU-class context whose tuned parameters say conv.igemm = 1:
  * clnn-tune measures it against IM2COL_GEMM (bias and ReLU fused) on the device's GPU class and
@@ -115,6 +123,10 @@ static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_ge
       else if (is_depthwise(g)) *out = CLNN_CONV_ALGO_DIRECT;
       else if (ctx->device_class == CLNN_DEVICE_CLASS_CPU && g->C == 1 && g->G == 1 &&
                clnn__conv_flat_applies(g) && pass != PASS_BWD_DATA)
+        *out = CLNN_CONV_ALGO_DIRECT;
+      else if (ctx->device_class == CLNN_DEVICE_CLASS_CPU && pass != PASS_BWD_DATA && g->G == 1 &&
+               g->C >= 2 && g->C <= 4 && !clnn__conv_flat_applies(g) &&
+               clnn__conv_band_applies(ctx, g, pass == PASS_BWD_FILTER))
         *out = CLNN_CONV_ALGO_DIRECT;
       else if (pass == PASS_FWD && clnn__conv_igemm_auto(ctx) && clnn__conv_igemm_applies(ctx, g))
         *out = CLNN_CONV_ALGO_IMPLICIT_GEMM;
@@ -333,6 +345,14 @@ static int use_flat(const clnn_context *ctx, const conv_geom *g, enum conv_pass 
   return 1;
 }
 
+/* DIRECT's forward and backward-filter on a CPU device where the flat kernels do not apply (stride > 1, or an output
+ * smaller than the input) and a group has several input channels (one has the depthwise row
+ * kernel): the band kernel of src/ops/conv2d_direct.c, where its band fits local memory. */
+static int use_band(const clnn_context *ctx, const conv_geom *g, enum conv_pass pass) {
+  return pass != PASS_BWD_DATA && on_cpu(ctx) && conv_flat_mode >= 0 && !clnn__conv_flat_applies(g) &&
+         g->Cg > 1 && clnn__conv_band_applies(ctx, g, pass == PASS_BWD_FILTER);
+}
+
 /* The name of what a pass with resolved algorithm `al` runs (clnn-bench labels its rows with it):
  * the pass functions below branch the same way. */
 static const char *algo_label(const clnn_context *ctx, const conv_geom *g, clnn_conv_algo al, enum conv_pass pass) {
@@ -340,6 +360,7 @@ static const char *algo_label(const clnn_context *ctx, const conv_geom *g, clnn_
   if (al == CLNN_CONV_ALGO_IMPLICIT_GEMM) return "implicit-gemm";
   if (al != CLNN_CONV_ALGO_DIRECT) return "im2col-gemm";
   if (use_flat(ctx, g, pass)) return "direct-plane";
+  if (use_band(ctx, g, pass)) return "direct-band";
   if (on_cpu(ctx) && g->Cg == 1) return "direct-depthwise";
   return "direct";
 }
@@ -451,6 +472,8 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
     return clnn__conv_igemm_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_FWD))
     return clnn__conv_flat_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
+  if (algo == CLNN_CONV_ALGO_DIRECT && use_band(ctx, g, PASS_FWD))
+    return clnn__conv_band_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->P, N * K};
     return LAUNCH_CPU(ctx, &k_conv2d_dw_forward_cpu, 2, global, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
@@ -567,6 +590,8 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
   clnn_status s = CLNN_SUCCESS;
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_BWD_FILTER))
     return clnn__conv_flat_backward_filter(ctx, g, x, dy, beta, dw);
+  if (algo == CLNN_CONV_ALGO_DIRECT && use_band(ctx, g, PASS_BWD_FILTER))
+    return clnn__conv_band_backward_filter(ctx, g, x, dy, beta, dw);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
     size_t global[2] = {(size_t)g->R * g->S, K};
     return LAUNCH_CPU(ctx, &k_conv2d_dw_backward_filter_cpu, 2, global, CLNN_ARG_MEM(x),

@@ -1,7 +1,8 @@
 /* src/ops/conv2d_direct.c — host side of the direct convolution kernels for CPU devices
  * (cl/conv2d_direct.cl), which src/ops/conv2d.c picks for CLNN_CONV_ALGO_DIRECT on CPU devices
- * when the shape allows (stride 1, output plane the size of the input) and for AUTO on the
- * shapes where they measured fastest (see resolve_algo there). Arguments are checked by the
+ * when the shape allows (stride 1, output plane the size of the input; the band forward: any
+ * stride, several input channels per group) and for AUTO on the shapes where they measured
+ * fastest (see resolve_algo there). Arguments are checked by the
  * caller; these only launch. Each work-item owns whole output planes (or filter taps), so
  * work-groups are single work-items: PoCL runs each as one task spread over the cores. The
  * kernels that keep a padded plane in local memory run where it fits half the device's local
@@ -19,6 +20,8 @@ static clnn__kernel_ref k_flat_forward_k1_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "c
 static clnn__kernel_ref k_flat_bwd_filter_c1_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_5x5_cpu");
 static clnn__kernel_ref k_flat_bwd_filter_c1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_3x3_cpu");
 static clnn__kernel_ref k_flat_bwd_filter_k4_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_k4_cpu");
+static clnn__kernel_ref k_band_forward_k16_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_forward_k16_cpu");
+static clnn__kernel_ref k_band_bwd_filter_k16_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_bwd_filter_k16_cpu");
 
 int clnn__conv_flat_applies(const conv_geom *g) {
   return g->sh == 1 && g->sw == 1 && g->P == g->H && g->Q == g->W;
@@ -133,4 +136,78 @@ clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *
                   CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                   CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),
                   CLNN_ARG_INT(g->G), CLNN_ARG_INT(items), CLNN_ARG_FLOAT(beta));
+}
+
+/* The band kernel's plan: PB output rows per work-item (at most 8, fewer where that gives under
+ * 8 work-items per compute unit), BR input rows, Wph floats per column phase, and the local bytes
+ * of its padded, phase-split copy of the band. 0 where even one output row's band and the copy of
+ * 16 output channels' weights do not fit half the device's local memory. */
+static size_t band_plan(const clnn_context *ctx, const conv_geom *g, int *pb, int *br, int *wph) {
+  size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+  size_t want = 8 * cu, rows = (size_t)g->N * g->G * g->P;
+  int PB = (int)(rows / want);
+  if (PB > 8) PB = 8;
+  if (PB < 1) PB = 1;
+  const int Wph = (g->Q + 15) / 16 * 16 + (g->S - 1) * g->dw / g->sw + 1;
+  for (; PB >= 1; PB /= 2) {
+    const int BR = (PB - 1) * g->sh + (g->R - 1) * g->dh + 1;
+    size_t bytes = (size_t)g->Cg * BR * g->sw * Wph * sizeof(float);
+    size_t wbytes = (size_t)g->Cg * g->R * g->S * 16 * sizeof(float); /* the weights' copy */
+    if (bytes + wbytes <= ctx->info.local_mem_bytes / 2) {
+      *pb = PB;
+      *br = BR;
+      *wph = Wph;
+      return bytes;
+    }
+  }
+  return 0;
+}
+
+/* The band backward-filter's local bytes: a whole padded, phase-split input plane (Hp rows of
+ * sw phases of Wph floats) and the 16 output channels' sums. */
+static size_t band_bwd_filter_bytes(const conv_geom *g, int *hp, int *wph, size_t *sums) {
+  *hp = (g->P - 1) * g->sh + (g->R - 1) * g->dh + 1;
+  *wph = (g->Q + 15) / 16 * 16 + (g->S - 1) * g->dw / g->sw + 1;
+  *sums = (size_t)16 * g->R * g->S * sizeof(float);
+  return (size_t)*hp * g->sw * *wph * sizeof(float);
+}
+
+int clnn__conv_band_applies(const clnn_context *ctx, const conv_geom *g, int bwd_filter) {
+  int pb, br, wph;
+  if (bwd_filter) {
+    size_t sums, bytes = band_bwd_filter_bytes(g, &pb, &wph, &sums);
+    return bytes + sums <= ctx->info.local_mem_bytes / 2;
+  }
+  return band_plan(ctx, g, &pb, &br, &wph) != 0;
+}
+
+clnn_status clnn__conv_band_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
+                                            cl_mem dy, float beta, cl_mem dw) {
+  int Hp, Wph;
+  size_t sums, xl = band_bwd_filter_bytes(g, &Hp, &Wph, &sums);
+  size_t items = (size_t)g->G * g->Cg * ((g->Kg + 15) / 16);
+  return FLAT_RUN(ctx, &k_band_bwd_filter_k16_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
+                  CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
+                  CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
+                  CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
+                  CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),
+                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(Hp), CLNN_ARG_INT(Wph), CLNN_ARG_INT((int)items),
+                  CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(sums));
+}
+
+clnn_status clnn__conv_band_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
+                                    cl_mem bias, int act, float act_alpha, float beta, cl_mem y) {
+  int PB = 1, BR = 1, Wph = 1;
+  size_t xl = band_plan(ctx, g, &PB, &BR, &Wph);
+  if (!xl) return clnn__error(CLNN_ERROR_INTERNAL, "conv2d band forward: the band does not fit local memory");
+  size_t items = (size_t)g->N * g->G * ((g->P + PB - 1) / PB);
+  return FLAT_RUN(ctx, &k_band_forward_k16_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(w),
+                  CLNN_ARG_MEM(bias), CLNN_ARG_MEM(y), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
+                  CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
+                  CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
+                  CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),
+                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(PB), CLNN_ARG_INT(BR), CLNN_ARG_INT(Wph),
+                  CLNN_ARG_INT((int)items), CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(act),
+                  CLNN_ARG_FLOAT(act_alpha), CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl),
+                  CLNN_ARG_LOCAL((size_t)g->Cg * g->R * g->S * 16 * sizeof(float)));
 }

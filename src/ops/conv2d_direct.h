@@ -74,6 +74,16 @@ clnn_status clnn__conv_flat_backward_data(clnn_context *ctx, const conv_geom *g,
 /* dw = beta*dw + the filter gradient. */
 clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw);
+/* The band kernels (any stride and dilation, a few input channels per group: the ImageNet
+ * stem): 1 where the forward's padded input band of one output row (bwd_filter 0), or the
+ * backward-filter's padded input plane (bwd_filter 1), fits half the device's local memory. */
+int clnn__conv_band_applies(const clnn_context *ctx, const conv_geom *g, int bwd_filter);
+/* y = act(beta*y + conv(x, w) + bias) (bias may be NULL). */
+clnn_status clnn__conv_band_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
+                                    cl_mem bias, int act, float act_alpha, float beta, cl_mem y);
+/* dw = beta*dw + the filter gradient. */
+clnn_status clnn__conv_band_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
+                                            cl_mem dy, float beta, cl_mem dw);
 
 /* ---- src/ops/conv2d_igemm.c: implicit-GEMM forward ---- */
 /* 1 when the implicit-GEMM kernel can run this convolution on ctx's device: N*P*Q fits its int
