@@ -690,8 +690,6 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
  * N*P*Q floats per layer, kept from forward to backward; limited to CONV_KEEP_LIMIT bytes and to
  * whole-image chunks. $CLNN_CONV_KEEP_COLS=0 turns it off (read once); tests switch it with
  * clnn__conv2d_set_keep_cols. */
-static clnn_status run_entry_cols(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
-                                  clnn_conv_algo algo, const clnn__conv_args *a, const clnn_tensor *cols);
 #define CONV_KEEP_LIMIT ((size_t)256 << 20)
 static _Atomic int conv_keep_mode = -2; /* -2: $CLNN_CONV_KEEP_COLS not read yet; 0 off; 1 on */
 int clnn__conv2d_set_keep_cols(int on) {
@@ -737,20 +735,6 @@ size_t clnn__conv2d_kept_cols_numel(clnn_context *ctx, const clnn_conv2d_params 
   return kept_cols_apply(ctx, &g) ? kept_cols_numel(&g) : 0;
 }
 
-clnn_status clnn__conv2d_forward_keep(clnn_context *ctx, const clnn_conv2d_params *p,
-                                      const clnn_tensor *x, const clnn_tensor *w,
-                                      const clnn_tensor *bias, clnn_activation act, float act_alpha,
-                                      clnn_tensor *y, clnn_tensor *cols) {
-  const clnn__conv_args a = {.t = {x, w, y}, .bias = bias, .has_act = 1, .act = act, .act_alpha = act_alpha};
-  return run_entry_cols(ctx, CLNN__CONV_FORWARD, p, CLNN_CONV_ALGO_AUTO, &a, cols);
-}
-
-clnn_status clnn__conv2d_backward_filter_kept(clnn_context *ctx, const clnn_conv2d_params *p,
-                                              const clnn_tensor *x, const clnn_tensor *dy,
-                                              float beta, clnn_tensor *dw, const clnn_tensor *cols) {
-  const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
-  return run_entry_cols(ctx, CLNN__CONV_BACKWARD_FILTER, p, CLNN_CONV_ALGO_AUTO, &a, cols);
-}
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Public entry points                                                                            */
@@ -770,17 +754,11 @@ static const enum conv_pass entry_pass[] = {
 
 /* Entry point e on the call's tensors a->t (in its argument order: the pass's input, weights or
  * second input, output): every check (src/ops/conv2d_geom.c), the algorithm and its workspaces,
- * all before the first kernel is enqueued, then the pass. */
-static clnn_status run_entry(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
-                             clnn_conv_algo algo, const clnn__conv_args *a) {
-  return run_entry_cols(ctx, e, p, algo, a, NULL);
-}
-
-/* run_entry with kept columns `cols` (NULL: none; else the caller checked it applies, see
- * clnn__conv2d_kept_cols_numel): the forward writes them, the backward-filter reads them, and
- * neither takes the column workspace. */
-static clnn_status run_entry_cols(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
-                                  clnn_conv_algo algo, const clnn__conv_args *a, const clnn_tensor *cols) {
+ * all before the first kernel is enqueued, then the pass. With kept columns `cols` (NULL: none;
+ * else the caller checked they apply, see clnn__conv2d_kept_cols_numel) the forward writes them,
+ * the backward-filter reads them, and neither takes the column workspace. */
+clnn_status clnn__conv2d_run(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                             clnn_conv_algo algo, const clnn__conv_args *a, const clnn_tensor *cols) {
   const char *fn = clnn__conv_entry_name(e);
   const enum conv_pass pass = entry_pass[e];
   conv_geom g;
@@ -819,27 +797,6 @@ static clnn_status run_entry_cols(clnn_context *ctx, clnn__conv_entry e, const c
   return clnn__conv_fail(CLNN_ERROR_INTERNAL, fn, "unknown pass");
 }
 
-clnn_status clnn_conv2d_forward(clnn_context *ctx, const clnn_conv2d_params *p, clnn_conv_algo algo,
-                                const clnn_tensor *x, const clnn_tensor *w, const clnn_tensor *bias,
-                                clnn_activation act, float act_alpha, clnn_tensor *y) {
-  const clnn__conv_args a = {.t = {x, w, y}, .bias = bias, .has_act = 1, .act = act, .act_alpha = act_alpha};
-  return run_entry(ctx, CLNN__CONV_FORWARD, p, algo, &a);
-}
-
-clnn_status clnn_conv2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
-                                      clnn_conv_algo algo, const clnn_tensor *dy,
-                                      const clnn_tensor *w, float beta, clnn_tensor *dx) {
-  const clnn__conv_args a = {.t = {dy, w, dx}, .has_beta = 1, .beta = beta};
-  return run_entry(ctx, CLNN__CONV_BACKWARD_DATA, p, algo, &a);
-}
-
-clnn_status clnn_conv2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
-                                        clnn_conv_algo algo, const clnn_tensor *x,
-                                        const clnn_tensor *dy, float beta, clnn_tensor *dw) {
-  const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
-  return run_entry(ctx, CLNN__CONV_BACKWARD_FILTER, p, algo, &a);
-}
-
 clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, float beta,
                                       clnn_tensor *db) {
   const char *fn = "clnn_conv2d_backward_bias";
@@ -870,31 +827,4 @@ clnn_status clnn_conv2d_backward_bias(clnn_context *ctx, const clnn_tensor *dy, 
   return LAUNCH_REDUCE(ctx, &k_conv2d_backward_bias_wg, K, N * sp, sp, CLNN_ARG_MEM(dy->mem),
                        CLNN_ARG_MEM(db->mem), CLNN_ARG_INT(N), CLNN_ARG_INT(K), CLNN_ARG_INT(sp),
                        CLNN_ARG_FLOAT(beta));
-}
-
-/* ---- transposed convolution: x [N, C, H, W], w [C, K/groups, R, S], y [N, K, Ho, Wo]. In the
- * geometry the conv's input is y's shape and its output is x's shape (run_entry). ---- */
-
-clnn_status clnn_conv_transpose2d_forward(clnn_context *ctx, const clnn_conv2d_params *p,
-                                          clnn_conv_algo algo, const clnn_tensor *x,
-                                          const clnn_tensor *w, const clnn_tensor *bias,
-                                          clnn_tensor *y) {
-  const clnn__conv_args a = {.t = {x, w, y}, .bias = bias};
-  return run_entry(ctx, CLNN__CONV_TRANSPOSE_FORWARD, p, algo, &a);
-}
-
-clnn_status clnn_conv_transpose2d_backward_data(clnn_context *ctx, const clnn_conv2d_params *p,
-                                                clnn_conv_algo algo, const clnn_tensor *dy,
-                                                const clnn_tensor *w, float beta,
-                                                clnn_tensor *dx) {
-  const clnn__conv_args a = {.t = {dy, w, dx}, .has_beta = 1, .beta = beta};
-  return run_entry(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_DATA, p, algo, &a);
-}
-
-clnn_status clnn_conv_transpose2d_backward_filter(clnn_context *ctx, const clnn_conv2d_params *p,
-                                                  clnn_conv_algo algo, const clnn_tensor *x,
-                                                  const clnn_tensor *dy, float beta,
-                                                  clnn_tensor *dw) {
-  const clnn__conv_args a = {.t = {x, dy, dw}, .has_beta = 1, .beta = beta};
-  return run_entry(ctx, CLNN__CONV_TRANSPOSE_BACKWARD_FILTER, p, algo, &a);
 }

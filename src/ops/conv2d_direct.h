@@ -59,6 +59,10 @@ const char *clnn__conv_entry_name(clnn__conv_entry e);
  * others. Fills g; on failure the message starts with the entry point's name. */
 clnn_status clnn__conv_check_call(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
                                   const clnn__conv_args *a, conv_geom *g);
+/* Runs entry point e (src/ops/conv2d.c): checks, algorithm, workspaces, then the pass; `cols`:
+ * kept im2col columns or NULL (see clnn__conv2d_kept_cols_numel). */
+clnn_status clnn__conv2d_run(clnn_context *ctx, clnn__conv_entry e, const clnn_conv2d_params *p,
+                             clnn_conv_algo algo, const clnn__conv_args *a, const clnn_tensor *cols);
 /* 1 when the kernels of cl/conv2d_direct.cl compute this convolution: stride 1 and an
  * output plane the size of the input (P == H, Q == W), any padding split, dilation and groups.
  * Backward-data also needs one input channel per group (clnn__conv_flat_data_applies). */
