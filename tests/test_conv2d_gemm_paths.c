@@ -151,21 +151,8 @@ int main(void) {
       printf("note: %s skipped: the clnn-cpu GEMM applies to CPU-class contexts only\n", cf->name);
       continue;
     }
-    clnn_context_options o;
-    clnn_context_options_init(&o);
-    if (cf->text) {
-      FILE *f = fopen(file, "w");
-      fputs(cf->text, f);
-      fclose(f);
-      setenv("CLNN_TUNE", file, 1);
-    } else {
-      o.force_clblast = 1;
-      unsetenv("CLNN_TUNE");
-    }
-    clnn_context *ctx = NULL;
-    clnn_status s = clnn_context_create(&o, &ctx);
-    unsetenv("CLNN_TUNE");
-    if (!TU_CHECK(s == CLNN_SUCCESS, "context for %s: %s", cf->name, clnn_last_error())) continue;
+    clnn_context *ctx = tu_context_tuned(cf->text, file, cf->name);
+    if (!ctx) continue;
     TU_CHECK(clnn__gemm_kseg_available(ctx) == (cf->text != NULL), "[%s] segmented GEMM available: %d", cf->name,
              clnn__gemm_kseg_available(ctx));
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) check(ctx, &one[i], CLNN_CONV_ALGO_1X1_GEMM, 0, cf->name);

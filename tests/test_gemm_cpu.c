@@ -43,18 +43,6 @@ static void ref(const gcase *g, const float *a, size_t lda, size_t as, const flo
       }
 }
 
-static cl_mem buffer(clnn_context *ctx, const float *data, size_t n) {
-  cl_context cc;
-  clnn_context_get_cl(ctx, &cc, NULL, NULL);
-  cl_int err;
-  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof(float), (void *)data, &err);
-  if (!m) {
-    fprintf(stderr, "clCreateBuffer failed: %d\n", err);
-    exit(1);
-  }
-  return m;
-}
-
 static void run_case(clnn_context *ctx, const gcase *g, const char *want_path, const char *config) {
   size_t arows = g->ta ? g->k : g->m, acols = g->ta ? g->m : g->k;
   size_t brows = g->tb ? g->n : g->k, bcols = g->tb ? g->k : g->n;
@@ -71,7 +59,7 @@ static void run_case(clnn_context *ctx, const gcase *g, const char *want_path, c
     for (size_t i = 0; i < cn; i++) c[i] = NAN; /* must be overwritten, never read */
   memcpy(want, c, cn * sizeof(float));
   ref(g, a + g->off, lda, as, b + g->off, ldb, bs, want + g->off, ldc, cs);
-  cl_mem A = buffer(ctx, a, an), B = buffer(ctx, b, bn), C = buffer(ctx, c, cn);
+  cl_mem A = tu_cl_buffer(ctx, a, an), B = tu_cl_buffer(ctx, b, bn), C = tu_cl_buffer(ctx, c, cn);
   clnn_status s = clnn__gemm_batched(ctx, g->ta, g->tb, g->m, g->n, g->k, g->alpha, A, g->off, lda, as, B, g->off,
                                      ldb, bs, g->beta, C, g->off, ldc, cs, g->batch);
   const char *path = clnn__gemm_last_path();
@@ -162,21 +150,8 @@ int main(void) {
       printf("note: %s skipped: the clnn-cpu GEMM applies to CPU-class contexts only\n", cf->name);
       continue;
     }
-    clnn_context_options o;
-    clnn_context_options_init(&o);
-    if (cf->text) {
-      FILE *f = fopen(file, "w");
-      fputs(cf->text, f);
-      fclose(f);
-      setenv("CLNN_TUNE", file, 1);
-    } else {
-      o.force_clblast = 1;
-      unsetenv("CLNN_TUNE");
-    }
-    clnn_context *ctx = NULL;
-    clnn_status s = clnn_context_create(&o, &ctx);
-    unsetenv("CLNN_TUNE");
-    if (!TU_CHECK(s == CLNN_SUCCESS, "context for %s: %s", cf->name, clnn_last_error())) continue;
+    clnn_context *ctx = tu_context_tuned(cf->text, file, cf->name);
+    if (!ctx) continue;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
       run_case(ctx, &cases[i], cf->text ? "clnn-cpu" : "clblast", cf->name);
     clnn_context_destroy(ctx);

@@ -32,18 +32,6 @@ static float at(const float *x, int t, size_t ld, size_t ks, size_t s, size_t i,
   return t ? x[s * ks + kk * ld + i] : x[s * ks + i * ld + kk];
 }
 
-static cl_mem buffer(clnn_context *ctx, const float *data, size_t n) {
-  cl_context cc;
-  clnn_context_get_cl(ctx, &cc, NULL, NULL);
-  cl_int err;
-  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof(float), (void *)data, &err);
-  if (!m) {
-    fprintf(stderr, "clCreateBuffer failed: %d\n", err);
-    exit(1);
-  }
-  return m;
-}
-
 static void read_buffer(clnn_context *ctx, cl_mem m, float *dst, size_t n) {
   cl_command_queue q;
   clnn_context_get_cl(ctx, NULL, NULL, &q);
@@ -96,9 +84,9 @@ static void run_case(clnn_context *ctx, const scase *g, const char *config) {
   snprintf(what, sizeof what, "[%s] kseg gemm %c%c %zux%zux%zu seg %zu gap %zu batch %zu%s alpha %g beta %g off %zu",
            config, g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', g->m, g->n, g->k, g->kseg, g->gap, g->batch,
            g->shared_b ? " (B shared)" : "", g->alpha, g->beta, g->off);
-  cl_mem A = buffer(ctx, a, an), B = buffer(ctx, b, bn), C = buffer(ctx, c, cn), C2 = buffer(ctx, c, cn);
-  cl_mem GA = buffer(ctx, ga, gas * g->batch), GB = buffer(ctx, gb, g->k * g->n * (g->shared_b ? 1 : g->batch));
-  cl_mem GC = buffer(ctx, c, cn);
+  cl_mem A = tu_cl_buffer(ctx, a, an), B = tu_cl_buffer(ctx, b, bn), C = tu_cl_buffer(ctx, c, cn), C2 = tu_cl_buffer(ctx, c, cn);
+  cl_mem GA = tu_cl_buffer(ctx, ga, gas * g->batch), GB = tu_cl_buffer(ctx, gb, g->k * g->n * (g->shared_b ? 1 : g->batch));
+  cl_mem GC = tu_cl_buffer(ctx, c, cn);
   clnn_status s = clnn__gemm_kseg(ctx, g->ta, g->tb, g->m, g->n, g->k, g->kseg, g->alpha, A, g->off, lda, as, a_ks, B,
                                   g->off, ldb, bs, b_ks, g->beta, C, g->off, ldc, cs, g->batch);
   TU_CHECK(s == CLNN_SUCCESS, "%s: %s (%s)", what, clnn_status_string(s), clnn_last_error());
@@ -185,14 +173,8 @@ int main(void) {
   close(fd);
   tu_seed(11);
   for (size_t ci = 0; ci < sizeof configs / sizeof configs[0]; ci++) {
-    FILE *f = fopen(file, "w");
-    fputs(configs[ci].text, f);
-    fclose(f);
-    setenv("CLNN_TUNE", file, 1);
-    clnn_context *ctx = NULL;
-    clnn_status s = clnn_context_create(NULL, &ctx);
-    unsetenv("CLNN_TUNE");
-    if (!TU_CHECK(s == CLNN_SUCCESS, "context for %s: %s", configs[ci].name, clnn_last_error())) continue;
+    clnn_context *ctx = tu_context_tuned(configs[ci].text, file, configs[ci].name);
+    if (!ctx) continue;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(ctx, &cases[i], configs[ci].name);
     clnn_context_destroy(ctx);
   }

@@ -420,3 +420,35 @@ clnn_net *tu_digits_cnn(clnn_context *ctx, uint64_t seed) {
   TU_OK(clnn_net_set_optimizer(net, &opt));
   return net;
 }
+
+cl_mem tu_cl_buffer(clnn_context *ctx, const float *data, size_t n) {
+  cl_context cc;
+  clnn_context_get_cl(ctx, &cc, NULL, NULL);
+  cl_int err;
+  cl_mem m = clCreateBuffer(cc, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof(float), (void *)data, &err);
+  if (!m) {
+    fprintf(stderr, "clCreateBuffer failed: %d\n", err);
+    exit(1);
+  }
+  return m;
+}
+
+clnn_context *tu_context_tuned(const char *tune_text, const char *path, const char *what) {
+  clnn_context_options o;
+  clnn_context_options_init(&o);
+  if (tune_text) {
+    FILE *f = fopen(path, "w");
+    if (!TU_CHECK(f != NULL, "%s: cannot write %s", what, path)) return NULL;
+    fputs(tune_text, f);
+    fclose(f);
+    setenv("CLNN_TUNE", path, 1);
+  } else {
+    o.force_clblast = 1;
+    unsetenv("CLNN_TUNE");
+  }
+  clnn_context *ctx = NULL;
+  clnn_status s = clnn_context_create(&o, &ctx);
+  unsetenv("CLNN_TUNE");
+  if (!TU_CHECK(s == CLNN_SUCCESS, "context for %s: %s", what, clnn_last_error())) return NULL;
+  return ctx;
+}

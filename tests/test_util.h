@@ -61,6 +61,12 @@ int tu_close_ulps(const float *got, const float *want, const double *mag, double
 /* New tensor with the given dims filled from host data (NULL: uninitialised). Exits on failure
  * (a test setup error, not a result). */
 clnn_tensor *tu_tensor(clnn_context *ctx, int ndim, const size_t *dims, const float *data);
+/* A read-write OpenCL buffer on ctx holding n floats copied from data; exits on failure. */
+cl_mem tu_cl_buffer(clnn_context *ctx, const float *data, size_t n);
+/* A context whose tuned parameters are `tune_text`, written to the file `path` and named by
+ * CLNN_TUNE while the context is created (unset after); with tune_text NULL, a context with
+ * force_clblast set. NULL, with a failed check naming `what`, if creation fails. */
+clnn_context *tu_context_tuned(const char *tune_text, const char *path, const char *what);
 /* Reads a tensor into a new malloc'd array (caller frees). */
 float *tu_read(const clnn_tensor *t);
 
