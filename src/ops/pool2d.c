@@ -248,7 +248,7 @@ static clnn_status pool_check_indices(clnn_context *ctx, const char *fn, const c
                                       const size_t y_dims[4], const clnn_tensor *a,
                                       const char *a_name, const clnn_tensor *b,
                                       const char *b_name) {
-  clnn_status s = clnn__check_tensor(ctx, idx, "indices");
+  clnn_status s = clnn__check_tensor_in(fn, ctx, idx, "indices");
   if (s != CLNN_SUCCESS) return s;
   if ((s = clnn__check_alias(fn, idx, "indices", a, a_name)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_alias(fn, idx, "indices", b, b_name)) != CLNN_SUCCESS) return s;
@@ -284,8 +284,8 @@ clnn_status clnn_maxpool2d_backward_indices(clnn_context *ctx, const clnn_pool2d
   clnn_pool2d_params p_in;
   CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, fn, "p", p, p_in);
   size_t yd[4];
-  clnn_status s = clnn__check_tensor(ctx, indices, "indices");
-  if (s == CLNN_SUCCESS) s = pool_validate(ctx, fn, p, dx, "dx", dy, "dy", NULL, yd);
+  /* indices: checked once, in pool_check_indices (valid tensor, no shared buffer, y's shape) */
+  clnn_status s = pool_validate(ctx, fn, p, dx, "dx", dy, "dy", NULL, yd);
   if (s == CLNN_SUCCESS) s = pool_check_indices(ctx, fn, indices, yd, dx, "dx", dy, "dy");
   if (s == CLNN_SUCCESS) s = clnn__check_beta(beta);
   if (s != CLNN_SUCCESS) return s;
