@@ -502,14 +502,8 @@ __kernel void maxpool_backward_indices_cpu(__global const int *idx, __global con
   const int HW = H * W, PQ = P * Q;
   if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && H == 2 * P &&
       W == 2 * Q && W >= 8) {
-    const long rows = (long)(last - first) * P;
-    __global const int *ip = idx + (long)first * PQ;
-    __global const float *dyp = dy + (long)first * PQ;
-    __global float *dxp = dx + (long)first * HW;
-    if (beta == 0.0f) /* beta a constant in each copy */
-      maxpool2s2_backward_rows(ip, dyp, dxp, rows, P, Q, 0.0f);
-    else
-      maxpool2s2_backward_rows(ip, dyp, dxp, rows, P, Q, beta);
+    maxpool2s2_backward_rows(idx + (long)first * PQ, dy + (long)first * PQ,
+                             dx + (long)first * HW, (long)(last - first) * P, P, Q, beta);
     return;
   }
   __global float *dxr = dx + (long)first * HW; /* the run's dx */
