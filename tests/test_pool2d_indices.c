@@ -4,10 +4,11 @@
  * in-bounds element), y bit for bit as clnn_maxpool2d_forward, dx against the reference and bit
  * for bit as the recomputing clnn_maxpool2d_backward, for beta 0 (over NaN), 1 and 0.5; padding,
  * stride smaller than / equal to / larger than the window, odd sizes, rows wide enough for the CPU
- * kernels' vector paths, few planes (the gather) and many (the CPU scatter); both device classes;
- * indices outside the plane contributing nothing and writing nowhere; hand-written PyTorch
- * indices; every error path leaving the outputs untouched; a graph max-pool node's input gradient
- * through the indices it keeps. */
+ * kernels' vector paths, few planes (the gather) and many (the CPU scatter, or the CPU's vector
+ * gather where 2x2 stride-2 windows tile the plane, in runs of planes per work-item); both device
+ * classes; indices outside the plane contributing nothing and writing nowhere; hand-written
+ * PyTorch indices; every error path leaving the outputs untouched; a graph max-pool node's input
+ * gradient through the indices it keeps. */
 #include "internal.h"
 #include "pool_ref.h"
 #include "test_util.h"
