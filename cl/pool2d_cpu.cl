@@ -436,8 +436,8 @@ __kernel void maxpool_forward_indices_cpu(__global const float *x, __global floa
 }
 
 /* dx[i] = beta*dx[i] (or 0 when beta == 0) for i in [a, b). */
-inline void pool_scale_range(__global float *dx, int a, int b, float beta) {
-  int i = a;
+inline void pool_scale_range(__global float *dx, long a, long b, float beta) {
+  long i = a;
   if (beta == 0.0f) {
     for (; i + 16 <= b; i += 16) vstore16((float16)(0.0f), 0, dx + i);
     for (; i < b; i++) dx[i] = 0.0f;
@@ -447,27 +447,79 @@ inline void pool_scale_range(__global float *dx, int a, int b, float beta) {
   }
 }
 
+/* Columns [c, c+8) of the two dx rows under output row p (lanes 0-7 the upper row, 8-15 the
+ * lower) in the 2x2 stride-2 tiling: dx = beta*dx + dy where the window holding an element names
+ * it in its index, else beta*dx (0 for beta*dx when beta == 0). ia and g: the indices and
+ * gradients of windows c/2 .. c/2+3. */
+inline float16 pool_max2s2_back8x2(__global const float *dx0, int p, int W, int c, int4 ia,
+                                   float4 g, float beta) {
+  const int8 e = (int8)(2 * p * W + c) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+  const float16 base = beta == 0.0f ? (float16)(0.0f)
+                                    : (float16)(beta) * (float16)(vload8(0, dx0 + c),
+                                                                  vload8(0, dx0 + W + c));
+  return select(base, base + g.s0011223300112233, ia.s0011223300112233 == (int16)(e, e + W));
+}
+
+/* Max-pool backward through kept indices for 2x2 windows at stride 2 tiling the plane exactly
+ * (H = 2P, W = 2Q >= 8, no padding), `rows` output rows from the start of a plane on: a gather,
+ * each dx element written once from the window that holds it -- the scatter's bits for indices
+ * the forward wrote (a window's index always lies in the window; any other index adds nothing).
+ * Per output row, 4 windows (8 columns of its two dx rows) at a time; a row whose length is not
+ * a multiple of 8 ends with a chunk overlapping the one before, computed from dx before either is
+ * stored. Planes follow each other in idx, dy and dx: one loop over the rows. */
+inline void maxpool2s2_backward_rows(__global const int *irow, __global const float *drow,
+                                     __global float *dx0, long rows, int P, int Q, float beta) {
+  const int W = 2 * Q, ct = W - 8; /* ct: the last chunk's first column */
+  for (int p = 0; rows > 0; rows--, irow += Q, drow += Q, dx0 += 2 * W) {
+    const float16 t = pool_max2s2_back8x2(dx0, p, W, ct, vload4(0, irow + ct / 2),
+                                          vload4(0, drow + ct / 2), beta);
+    for (int c = 0; c < ct; c += 8) {
+      const float16 v = pool_max2s2_back8x2(dx0, p, W, c, vload4(0, irow + c / 2),
+                                            vload4(0, drow + c / 2), beta);
+      vstore8(v.lo, 0, dx0 + c);
+      vstore8(v.hi, 0, dx0 + W + c);
+    }
+    vstore8(t.lo, 0, dx0 + ct);
+    vstore8(t.hi, 0, dx0 + W + ct);
+    p = p + 1 == P ? 0 : p + 1;
+  }
+}
+
 /* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
  * (a scatter into planes it alone owns): dx = beta*dx (or 0), then for each window in row-major
- * order dx[idx] += dy -- the order of maxpool_backward_cpu. Each output row's dx rows are
- * scaled just before its windows scatter (still in cache). Indices outside [0, H*W) are skipped.
- * Global: (ceil(planes / per)). */
+ * order dx[idx] += dy -- the order of maxpool_backward_cpu. The run's dx is scaled as one
+ * contiguous range, in whole 16-float vectors just ahead of the windows that scatter into it
+ * (still in cache; small planes need no scalar tail per row or plane, only one at the run's
+ * end). Indices outside [0, H*W) are skipped. Exactly tiling 2x2 stride-2 windows take
+ * maxpool2s2_backward_rows instead. Global: (ceil(planes / per)). */
 __kernel void maxpool_backward_indices_cpu(__global const int *idx, __global const float *dy,
                                            __global float *dx, int planes, int per, int H, int W,
-                                           int P, int Q, int kh, int sh, int pt, float beta) {
+                                           int P, int Q, int kh, int kw, int sh, int sw,
+                                           int pt, int pl, float beta) {
   const int first = get_global_id(0) * per;
   const int last = min(first + per, planes);
-  const int HW = H * W;
+  if (first >= last) return;
+  const int HW = H * W, PQ = P * Q;
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && H == 2 * P &&
+      W == 2 * Q && W >= 8) {
+    maxpool2s2_backward_rows(idx + (long)first * PQ, dy + (long)first * PQ,
+                             dx + (long)first * HW, (long)(last - first) * P, P, Q, beta);
+    return;
+  }
+  __global float *dxr = dx + (long)first * HW; /* the run's dx */
+  const long run_end = (long)(last - first) * HW;
+  long done = 0; /* dxr[0, done) scaled */
   for (int plane = first; plane < last; plane++) {
-    __global const int *ip = idx + (long)plane * P * Q;
-    __global const float *dyp = dy + (long)plane * P * Q;
-    __global float *dxp = dx + (long)plane * HW;
-    int done = 0; /* dx rows [0, done) scaled */
+    __global const int *ip = idx + (long)plane * PQ;
+    __global const float *dyp = dy + (long)plane * PQ;
+    const long base = (long)(plane - first) * HW;
+    __global float *dxp = dxr + base;
     for (int p = 0; p < P; p++) {
-      const int need = min(p * sh - pt + kh, H); /* window rows end */
+      const long need = base + (long)min(p * sh - pt + kh, H) * W; /* window rows end */
       if (need > done) {
-        pool_scale_range(dxp, done * W, need * W, beta);
-        done = need;
+        const long to = min(done + (need - done + 15) / 16 * 16, run_end);
+        pool_scale_range(dxr, done, to, beta);
+        done = to;
       }
       __global const int *irow = ip + (long)p * Q;
       __global const float *drow = dyp + (long)p * Q;
@@ -476,8 +528,8 @@ __kernel void maxpool_backward_indices_cpu(__global const int *idx, __global con
         if ((uint)a < (uint)HW) dxp[a] += drow[q];
       }
     }
-    pool_scale_range(dxp, done * W, HW, beta);
   }
+  pool_scale_range(dxr, done, run_end, beta);
 }
 
 /* Average-pool forward, one output row per work-item. Global: (P, planes). */

@@ -521,6 +521,8 @@ static void pooling(clnn_context *ctx) {
       {{1, 2, 4, 20}, 2, 2, 2, 2, 0, 0, 1, 1, 1}, /* avg forward's 2-wide stride-2 8-lane chunks */
       {{1, 2, 4, 28}, 2, 2, 2, 2, 0, 0, 0, 0, 0}, /* max forwards' 2x2/2 rows: 8-window chunks */
       {{1, 2, 3, 9}, 2, 2, 2, 2, 0, 1, 0, 1, 0},  /* 4-window chunk, the edge window by hand */
+      {{1, 5, 4, 14}, 2, 2, 2, 2, 0, 0, 0, 0, 0}, /* max backward's 2x2/2 gather, overlapping chunk */
+      {{1, 5, 5, 7}, 2, 2, 2, 2, 0, 0, 0, 0, 0},  /* max backward's scatter, runs of odd planes */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const pc *c = &cases[i];

@@ -4,10 +4,11 @@
  * in-bounds element), y bit for bit as clnn_maxpool2d_forward, dx against the reference and bit
  * for bit as the recomputing clnn_maxpool2d_backward, for beta 0 (over NaN), 1 and 0.5; padding,
  * stride smaller than / equal to / larger than the window, odd sizes, rows wide enough for the CPU
- * kernels' vector paths, few planes (the gather) and many (the CPU scatter); both device classes;
- * indices outside the plane contributing nothing and writing nowhere; hand-written PyTorch
- * indices; every error path leaving the outputs untouched; a graph max-pool node's input gradient
- * through the indices it keeps. */
+ * kernels' vector paths, few planes (the gather) and many (the CPU scatter, or the CPU's vector
+ * gather where 2x2 stride-2 windows tile the plane, in runs of planes per work-item); both device
+ * classes; indices outside the plane contributing nothing and writing nowhere; hand-written
+ * PyTorch indices; every error path leaving the outputs untouched; a graph max-pool node's input
+ * gradient through the indices it keeps. */
 #include "internal.h"
 #include "pool_ref.h"
 #include "test_util.h"
@@ -49,6 +50,18 @@ static const cfg cfgs[] = {
     {1, 5, 9, 35, 3, 2, 3, 2, 0, 0, 0, 0},    /* 3 rows a window: 17 windows, 16 + overlap */
     {2, 3, 5, 7, 2, 2, 2, 2, 0, 0, 0, 0},     /* 3 windows a row: one by one */
     {1, 4, 7, 16, 2, 2, 2, 2, 1, 0, 0, 0},    /* top padding: windows of 1 row at the top */
+    /* the CPU backward's runs of planes per work-item (21 planes: 7 runs of 3; 25: 6 of 4 and
+     * 1), 2x2 stride-2 windows tiling the plane (the vector gather): 8 columns of the two dx
+     * rows at a time, the last chunk overlapping the one before */
+    {3, 7, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0},   /* MNIST's second pool: 14 = 8 + 8 overlapping 2 */
+    {3, 7, 10, 10, 2, 2, 2, 2, 0, 0, 0, 0},   /* 10 = 8 + 8 overlapping 6 */
+    {2, 5, 6, 16, 2, 2, 2, 2, 0, 0, 0, 0},    /* 16 = 8 + 8, no overlap */
+    {1, 25, 4, 22, 2, 2, 2, 2, 0, 0, 0, 0},   /* 22 = 8 + 8 + 8 overlapping 2 */
+    /* ... and those that do not tile: the scatter, dx scaled run by run */
+    {3, 7, 12, 6, 2, 2, 2, 2, 0, 0, 0, 0},    /* rows narrower than 8 */
+    {3, 7, 9, 16, 2, 2, 2, 2, 0, 0, 0, 0},    /* odd height: the last row in no window */
+    {3, 7, 10, 15, 2, 2, 2, 2, 0, 0, 0, 0},   /* odd width: the last column in no window */
+    {5, 5, 7, 7, 3, 3, 2, 2, 1, 1, 1, 1},     /* overlapping windows, 49-element planes */
 };
 
 static clnn_pool2d_params to_params(const cfg *c) {

@@ -18,8 +18,9 @@
  * the library will run. Timing: the minimum over --runs runs after a warm-up (the minimum is the
  * figure least disturbed by other load on the machine), wall clock around clnn_context_finish.
  *
- * Uses only the public API (it links libclnn.so) plus the header-only file naming of
- * src/gemm/tune_config.h. */
+ * The candidates themselves (parameter sets, how they are written, CLBlast's constraints, random
+ * draws) are in tools/tune/clnn_tune_candidates.c. Uses only the public API (it links
+ * libclnn.so) plus the header-only file naming of src/gemm/tune_config.h. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +36,7 @@
 
 #include "clnn_cl.h" /* clnn.h and the OpenCL interop functions */
 #include "../src/gemm/tune_config.h"
+#include "tune/clnn_tune_candidates.h"
 #include "tune/clnn_tune_conv.h"
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -55,14 +57,7 @@ static void die(const char *fmt, ...) {
   exit(2);
 }
 
-static uint64_t rng = 0x243F6A8885A308D3ULL;
-static uint64_t next_rand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
-static float frand(void) { return (float)((next_rand() >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f; }
+static float frand(void) { return (float)((tune_next_rand() >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f; }
 
 /* ---------------------------------------------------------------------------------------------- */
 /* options and shapes                                                                             */
@@ -144,142 +139,6 @@ static void prepare_shapes(void) {
     for (size_t j = 0; j < bn; j++) s->b[j] = frand();
     for (size_t q = 0; q < s->batch; q++)
       host_gemm(s, s->a + q * s->m * s->k, s->b + q * s->k * s->n, s->ref + q * s->m * s->n);
-  }
-}
-
-/* ---------------------------------------------------------------------------------------------- */
-/* candidates                                                                                     */
-/* ---------------------------------------------------------------------------------------------- */
-
-typedef struct own_params {
-  int vw, mr, nv, mr_n, rt, ku;
-  long pack_min;
-  int order;
-} own_params;
-
-static const char *xgemm_names[] = {"GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB",
-                                    "NDIMC", "NWG", "SA", "SB", "STRM", "STRN", "VWM", "VWN"};
-enum { X_GEMMK, X_KREG, X_KWG, X_KWI, X_MDIMA, X_MDIMC, X_MWG, X_NDIMB, X_NDIMC, X_NWG, X_SA, X_SB, X_STRM, X_STRN,
-       X_VWM, X_VWN, X_COUNT };
-static const char *direct_names[] = {"KWID", "MDIMAD", "MDIMCD", "NDIMBD", "NDIMCD", "PADA", "PADB", "VWMD", "VWND", "WGD"};
-enum { D_KWID, D_MDIMAD, D_MDIMCD, D_NDIMBD, D_NDIMCD, D_PADA, D_PADB, D_VWMD, D_VWND, D_WGD, D_COUNT };
-
-typedef struct candidate {
-  int own;                 /* 1: clnn's GEMM with `o`; 0: CLBlast (forced) */
-  own_params o;
-  int has_xgemm, has_direct;
-  int x[X_COUNT], d[D_COUNT];
-  long min_indirect;       /* GemmRoutine XGEMM_MIN_INDIRECT_SIZE; < 0: not set */
-} candidate;
-
-/* with_own: also write the gemm.* keys (gemm.own = 0 for a CLBlast candidate). */
-static void write_params(FILE *f, const candidate *c, int with_own) {
-  if (!c->has_xgemm && !c->has_direct && c->min_indirect < 0) fprintf(f, "clblast = default\n");
-  if (!with_own) {
-  } else if (c->own) {
-    fprintf(f, "gemm.own = 1\ngemm.vw = %d\ngemm.mr = %d\ngemm.nv = %d\ngemm.mr_n = %d\ngemm.rt = %d\ngemm.ku = %d\n"
-               "gemm.pack_min = %ld\ngemm.order = %d\n",
-            c->o.vw, c->o.mr, c->o.nv, c->o.mr_n, c->o.rt, c->o.ku, c->o.pack_min, c->o.order);
-  } else {
-    fprintf(f, "gemm.own = 0\n");
-  }
-  if (c->has_xgemm) {
-    fprintf(f, "clblast.Xgemm =");
-    for (int i = 0; i < X_COUNT; i++) fprintf(f, " %s=%d", xgemm_names[i], c->x[i]);
-    fprintf(f, "\n");
-  }
-  if (c->has_direct) {
-    fprintf(f, "clblast.XgemmDirect =");
-    for (int i = 0; i < D_COUNT; i++) fprintf(f, " %s=%d", direct_names[i], c->d[i]);
-    fprintf(f, "\n");
-  }
-  if (c->min_indirect >= 0) fprintf(f, "clblast.GemmRoutine = XGEMM_MIN_INDIRECT_SIZE=%ld\n", c->min_indirect);
-}
-
-static void describe(const candidate *c, char *buf, size_t size) {
-  size_t n = 0;
-  buf[0] = 0;
-  if (c->own)
-    n += (size_t)snprintf(buf + n, size - n, "clnn vw %d mr %d nv %d mr_n %d rt %d ku %d pack_min %ld order %d",
-                          c->o.vw, c->o.mr, c->o.nv, c->o.mr_n, c->o.rt, c->o.ku, c->o.pack_min, c->o.order);
-  else
-    n += (size_t)snprintf(buf + n, size - n, "clblast");
-  if (c->has_xgemm && n < size)
-    n += (size_t)snprintf(buf + n, size - n, " Xgemm MWG %d NWG %d KWG %d MDIMC %d NDIMC %d MDIMA %d NDIMB %d KWI %d "
-                                             "VWM %d VWN %d SA %d SB %d STRM %d STRN %d",
-                          c->x[X_MWG], c->x[X_NWG], c->x[X_KWG], c->x[X_MDIMC], c->x[X_NDIMC], c->x[X_MDIMA],
-                          c->x[X_NDIMB], c->x[X_KWI], c->x[X_VWM], c->x[X_VWN], c->x[X_SA], c->x[X_SB], c->x[X_STRM],
-                          c->x[X_STRN]);
-  if (c->has_direct && n < size)
-    n += (size_t)snprintf(buf + n, size - n, " Direct WGD %d MDIMCD %d NDIMCD %d MDIMAD %d NDIMBD %d KWID %d VWMD %d "
-                                             "VWND %d PADA %d PADB %d",
-                          c->d[D_WGD], c->d[D_MDIMCD], c->d[D_NDIMCD], c->d[D_MDIMAD], c->d[D_NDIMBD], c->d[D_KWID],
-                          c->d[D_VWMD], c->d[D_VWND], c->d[D_PADA], c->d[D_PADB]);
-  if (c->min_indirect >= 0 && n < size) snprintf(buf + n, size - n, " min_indirect %ld", c->min_indirect);
-}
-
-/* CLBlast's own tuner constraints (src/tuning/kernels/xgemm.hpp, xgemm_direct.hpp), plus local
- * memory and work-group size limits of the device. */
-static int xgemm_valid(const int *x, const clnn_device_info *info) {
-  if (x[X_KWG] % x[X_KWI]) return 0;
-  if (x[X_MWG] % (x[X_MDIMC] * x[X_VWM]) || x[X_NWG] % (x[X_NDIMC] * x[X_VWN])) return 0;
-  if (x[X_MWG] % (x[X_MDIMA] * x[X_VWM]) || x[X_NWG] % (x[X_NDIMB] * x[X_VWN])) return 0;
-  if ((x[X_MDIMC] * x[X_NDIMC]) % x[X_MDIMA] || (x[X_MDIMC] * x[X_NDIMC]) % x[X_NDIMB]) return 0;
-  if (x[X_KWG] % ((x[X_MDIMC] * x[X_NDIMC]) / x[X_MDIMA]) || x[X_KWG] % ((x[X_MDIMC] * x[X_NDIMC]) / x[X_NDIMB]))
-    return 0;
-  if ((size_t)(x[X_MDIMC] * x[X_NDIMC]) > info->max_work_group_size) return 0;
-  uint64_t local = 4ull * (uint64_t)(x[X_SA] * x[X_KWG] * x[X_MWG] + x[X_SB] * x[X_KWG] * x[X_NWG]);
-  return local <= info->local_mem_bytes;
-}
-static int direct_valid(const int *d, const clnn_device_info *info) {
-  if (d[D_WGD] % d[D_KWID]) return 0;
-  if (d[D_WGD] % (d[D_MDIMCD] * d[D_VWMD]) || d[D_WGD] % (d[D_NDIMCD] * d[D_VWND])) return 0;
-  if (d[D_WGD] % (d[D_MDIMAD] * d[D_VWMD]) || d[D_WGD] % (d[D_NDIMBD] * d[D_VWND])) return 0;
-  if ((d[D_MDIMCD] * d[D_NDIMCD]) % d[D_MDIMAD] || (d[D_MDIMCD] * d[D_NDIMCD]) % d[D_NDIMBD]) return 0;
-  if (d[D_WGD] % ((d[D_MDIMCD] * d[D_NDIMCD]) / d[D_MDIMAD]) || d[D_WGD] % ((d[D_MDIMCD] * d[D_NDIMCD]) / d[D_NDIMBD]))
-    return 0;
-  if ((size_t)(d[D_MDIMCD] * d[D_NDIMCD]) > info->max_work_group_size) return 0;
-  uint64_t local = 4ull * (uint64_t)(d[D_WGD] * (d[D_WGD] + d[D_PADA]) + d[D_WGD] * (d[D_WGD] + d[D_PADB]));
-  return local <= info->local_mem_bytes;
-}
-
-static int pick(const int *v, int n) { return v[next_rand() % (uint64_t)n]; }
-
-static void random_xgemm(int *x, const clnn_device_info *info) {
-  static const int wg[] = {16, 32, 64, 128}, kwg[] = {16, 32}, dim[] = {8, 16, 32}, kwi[] = {2, 8},
-                   vw[] = {1, 2, 4, 8}, bit[] = {0, 1};
-  for (int tries = 0; tries < 100000; tries++) {
-    x[X_GEMMK] = 0;
-    x[X_KREG] = 1;
-    x[X_MWG] = pick(wg, 4);
-    x[X_NWG] = pick(wg, 4);
-    x[X_KWG] = pick(kwg, 2);
-    x[X_MDIMC] = pick(dim, 3);
-    x[X_NDIMC] = pick(dim, 3);
-    x[X_MDIMA] = pick(dim, 3);
-    x[X_NDIMB] = pick(dim, 3);
-    x[X_KWI] = pick(kwi, 2);
-    x[X_VWM] = pick(vw, 4);
-    x[X_VWN] = pick(vw, 4);
-    x[X_SA] = pick(bit, 2);
-    x[X_SB] = pick(bit, 2);
-    x[X_STRM] = pick(bit, 2);
-    x[X_STRN] = pick(bit, 2);
-    if (xgemm_valid(x, info)) return;
-  }
-}
-static void random_direct(int *d, const clnn_device_info *info) {
-  static const int wgd[] = {8, 16, 32, 64}, dim[] = {8, 16, 32}, kwid[] = {2, 8, 16}, vw[] = {1, 2, 4, 8}, bit[] = {0, 1};
-  for (int tries = 0; tries < 100000; tries++) {
-    d[D_WGD] = pick(wgd, 4);
-    d[D_MDIMCD] = d[D_NDIMCD] = pick(dim, 3);
-    d[D_MDIMAD] = d[D_NDIMBD] = pick(dim, 3);
-    d[D_KWID] = pick(kwid, 3);
-    d[D_VWMD] = pick(vw, 4);
-    d[D_VWND] = pick(vw, 4);
-    d[D_PADA] = pick(bit, 2);
-    d[D_PADB] = pick(bit, 2);
-    if (direct_valid(d, info)) return;
   }
 }
 
@@ -378,12 +237,12 @@ static double measure(const candidate *c, unsigned mask, double *per_shape) {
   FILE *f = fopen(cand_path, "w");
   if (!f) die("cannot write %s: %s", cand_path, strerror(errno));
   fprintf(f, "format = %d\n", CLNN_TUNE_FORMAT);
-  write_params(f, c, 1);
+  tune_write_params(f, c, 1);
   fclose(f);
   double sc = measure_file(mask, per_shape, !c->own);
   if (opt.print || sc <= 0) {
     char desc[512];
-    describe(c, desc, sizeof desc);
+    tune_describe(c, desc, sizeof desc);
     if (sc > 0) fprintf(stderr, "  %7.2f GFLOP/s  %s\n", sc, desc);
     else fprintf(stderr, "  rejected: %s\n", desc);
   }
@@ -442,18 +301,6 @@ static int time_left(double until) { return now_s() + 0.8 * last_cost < until; }
 
 #define ALL_TIMED 0x1Fu
 
-static int own_regs(const clnn_device_info *info) {
-  /* vector registers the tiles may fill: 32 with AVX-512 (and on AArch64), 16 with AVX2/SSE */
-  if (strstr(info->name, "avx512") || strstr(info->name, "AVX512")) return 32;
-  if (strstr(info->name, "x86") || strstr(info->name, "haswell") || strstr(info->name, "skylake") ||
-      strstr(info->name, "zen") || info->preferred_vector_width_float == 8)
-    return 16;
-  return 32;
-}
-static int own_fits(const own_params *p, int regs) {
-  return p->mr * p->nv + p->nv + 1 <= regs && p->mr_n + 2 <= regs && p->mr >= 1 && p->nv >= 1 && p->mr_n >= 1;
-}
-
 /* Coordinate descent over clnn's kernel parameters from `start`. */
 static candidate search_own(const clnn_device_info *info, own_params start, double until, double *best_out,
                             double *per_shape) {
@@ -461,7 +308,7 @@ static candidate search_own(const clnn_device_info *info, own_params start, doub
   best.own = 1;
   best.o = start;
   best.min_indirect = -1;
-  int regs = own_regs(info);
+  int regs = tune_own_regs(info);
   double best_score = measure(&best, ALL_TIMED, per_shape);
   fprintf(stderr, "clnn GEMM: start %.1f GFLOP/s (geometric mean over the timing shapes)\n", best_score);
   static const int mr_v[] = {3, 4, 5, 6, 7, 8, 10, 12, 14}, nv_v[] = {1, 2, 3, 4},
@@ -488,7 +335,7 @@ static candidate search_own(const clnn_device_info *info, own_params start, doub
             c.o.vw = v;
           }
         }
-        if (!memcmp(&c.o, &best.o, sizeof c.o) || !own_fits(&c.o, regs)) continue;
+        if (!memcmp(&c.o, &best.o, sizeof c.o) || !tune_own_fits(&c.o, regs)) continue;
         double tmp[NUM_SHAPES] = {0};
         double sc = measure(&c, ALL_TIMED, tmp);
         if (sc > best_score * 1.02) { /* 2%: more than the noise between runs */
@@ -497,7 +344,7 @@ static candidate search_own(const clnn_device_info *info, own_params start, doub
           memcpy(per_shape, tmp, sizeof tmp);
           improved = 1;
           char d[512];
-          describe(&best, d, sizeof d);
+          tune_describe(&best, d, sizeof d);
           fprintf(stderr, "clnn GEMM: %.1f GFLOP/s  %s\n", best_score, d);
         }
       }
@@ -534,14 +381,14 @@ static candidate search_clblast(const clnn_device_info *info, double until, doub
   for (int i = 0; time_left(x_until); i++) {
     candidate c = bx;
     if (i < (int)(sizeof starts / sizeof starts[0])) memcpy(c.x, starts[i], sizeof c.x);
-    else random_xgemm(c.x, info);
-    if (!xgemm_valid(c.x, info)) continue;
+    else tune_random_xgemm(c.x, info);
+    if (!tune_xgemm_valid(c.x, info)) continue;
     double sc = measure(&c, 0x3u, NULL); /* 1024^3 NN and 1760x128x1760 NT */
     if (sc > bx_score) {
       bx_score = sc;
       memcpy(bx.x, c.x, sizeof c.x);
       char d[512];
-      describe(&c, d, sizeof d);
+      tune_describe(&c, d, sizeof d);
       fprintf(stderr, "CLBlast Xgemm: %.1f GFLOP/s  %s\n", sc, d);
     }
   }
@@ -559,14 +406,14 @@ static candidate search_clblast(const clnn_device_info *info, double until, doub
   for (int i = 0; time_left(d_until); i++) {
     candidate c = bd;
     if (i < (int)(sizeof dstarts / sizeof dstarts[0])) memcpy(c.d, dstarts[i], sizeof c.d);
-    else random_direct(c.d, info);
-    if (!direct_valid(c.d, info)) continue;
+    else tune_random_direct(c.d, info);
+    if (!tune_direct_valid(c.d, info)) continue;
     double sc = measure(&c, 0x1Cu, NULL); /* LSTM step, conv-like, TN */
     if (sc > bd_score) {
       bd_score = sc;
       memcpy(bd.d, c.d, sizeof c.d);
       char d[512];
-      describe(&c, d, sizeof d);
+      tune_describe(&c, d, sizeof d);
       fprintf(stderr, "CLBlast XgemmDirect: %.1f GFLOP/s  %s\n", sc, d);
     }
   }
@@ -592,7 +439,7 @@ static candidate search_clblast(const clnn_device_info *info, double until, doub
     }
   }
   char d[1024];
-  describe(&best, d, sizeof d);
+  tune_describe(&best, d, sizeof d);
   fprintf(stderr, "CLBlast: best %.1f GFLOP/s  %s\n", best_score, d);
   *best_out = best_score;
   return best;
@@ -733,8 +580,8 @@ int main(int argc, char **argv) {
   if (do_own) {
     int pref = (int)info.preferred_vector_width_float;
     /* start from the built-in shape: 12 x 2 vectors with 32 registers, 6 x 2 with 16 */
-    own_params start = {pref >= 16 ? 16 : pref >= 8 ? 8 : 4, own_regs(&info) >= 32 ? 12 : 6, 2, 12, 1, 2, 256, 0};
-    if (!own_fits(&start, own_regs(&info))) start.mr = 4;
+    own_params start = {pref >= 16 ? 16 : pref >= 8 ? 8 : 4, tune_own_regs(&info) >= 32 ? 12 : 6, 2, 12, 1, 2, 256, 0};
+    if (!tune_own_fits(&start, tune_own_regs(&info))) start.mr = 4;
     co = search_own(&info, start, deadline, &own_score, own_shapes);
   }
 
@@ -767,7 +614,7 @@ int main(int argc, char **argv) {
               clblast_shapes[i], default_shapes[i]);
   fprintf(f, "format = %d\ndevice = %s\n", CLNN_TUNE_FORMAT, info.name);
   if (do_clblast) {
-    write_params(f, &cb, 0);
+    tune_write_params(f, &cb, 0);
   } else {
     fprintf(f, "# CLBlast not searched: its parameters stay as built in\n");
   }

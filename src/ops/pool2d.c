@@ -248,7 +248,7 @@ static clnn_status pool_check_indices(clnn_context *ctx, const char *fn, const c
                                       const size_t y_dims[4], const clnn_tensor *a,
                                       const char *a_name, const clnn_tensor *b,
                                       const char *b_name) {
-  clnn_status s = clnn__check_tensor(ctx, idx, "indices");
+  clnn_status s = clnn__check_tensor_in(fn, ctx, idx, "indices");
   if (s != CLNN_SUCCESS) return s;
   if ((s = clnn__check_alias(fn, idx, "indices", a, a_name)) != CLNN_SUCCESS) return s;
   if ((s = clnn__check_alias(fn, idx, "indices", b, b_name)) != CLNN_SUCCESS) return s;
@@ -284,13 +284,14 @@ clnn_status clnn_maxpool2d_backward_indices(clnn_context *ctx, const clnn_pool2d
   clnn_pool2d_params p_in;
   CLNN__STRUCT_IN(CLNN__POOL2D_PARAMS, fn, "p", p, p_in);
   size_t yd[4];
-  clnn_status s = clnn__check_tensor(ctx, indices, "indices");
-  if (s == CLNN_SUCCESS) s = pool_validate(ctx, fn, p, dx, "dx", dy, "dy", NULL, yd);
+  /* indices: checked once, in pool_check_indices (valid tensor, no shared buffer, y's shape) */
+  clnn_status s = pool_validate(ctx, fn, p, dx, "dx", dy, "dy", NULL, yd);
   if (s == CLNN_SUCCESS) s = pool_check_indices(ctx, fn, indices, yd, dx, "dx", dy, "dy");
   if (s == CLNN_SUCCESS) s = clnn__check_beta(beta);
   if (s != CLNN_SUCCESS) return s;
-  /* CPU devices with enough planes to keep every core busy: one work-item per plane scatters dy
-   * through the indices in window order; otherwise the gather over dx (maxpool_backward). */
+  /* CPU devices with enough planes to keep every core busy: each work-item takes a run of planes
+   * and scatters dy through the indices in window order (2x2 windows at stride 2 tiling the
+   * plane: a vector gather instead); otherwise the gather over dx (maxpool_backward). */
   size_t planes = dx->dims[0] * dx->dims[1];
   size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
   if (pool_rows_cpu(ctx, dx) && planes >= 2 * cu) {
@@ -302,8 +303,9 @@ clnn_status clnn_maxpool2d_backward_indices(clnn_context *ctx, const clnn_pool2d
                     CLNN_ARG_MEM(indices->mem), CLNN_ARG_MEM(dy->mem), CLNN_ARG_MEM(dx->mem),
                     CLNN_ARG_INT(planes), CLNN_ARG_INT(per), CLNN_ARG_INT(dx->dims[2]),
                     CLNN_ARG_INT(dx->dims[3]), CLNN_ARG_INT(yd[2]), CLNN_ARG_INT(yd[3]),
-                    CLNN_ARG_INT(p->kernel_h), CLNN_ARG_INT(p->stride_h), CLNN_ARG_INT(p->pad_top),
-                    CLNN_ARG_FLOAT(beta));
+                    CLNN_ARG_INT(p->kernel_h), CLNN_ARG_INT(p->kernel_w),
+                    CLNN_ARG_INT(p->stride_h), CLNN_ARG_INT(p->stride_w), CLNN_ARG_INT(p->pad_top),
+                    CLNN_ARG_INT(p->pad_left), CLNN_ARG_FLOAT(beta));
   }
   clnn__launch l = pool_launch(ctx, &k_maxpool_backward, dx->numel, 64);
   return CLNN_RUN(ctx, &k_maxpool_backward, 1, &l.global, &l.local, CLNN_ARG_MEM(indices->mem),
