@@ -10,9 +10,9 @@
  *                                          local memory, bands of 8 output rows
  *   conv2d_flat_bwd_filter_k4_cpu          dw = beta*dw + sum over n, pixels of dy * x, blocks of
  *                                          4 output channels by 5 filter columns
- *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  the same for one input channel per group: one output
- *                                          channel's every tap per work-item, padded planes in
- *                                          local memory
+ *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  the same for one input channel per group (depthwise
+ *                                          too): one output channel's every tap per
+ *                                          work-item, padded planes in local memory
  *   conv2d_band_forward_k16_cpu            any stride and dilation, several input channels per
  *                                          group (RGB stems): a band of output rows' input in
  *                                          local memory split into column phases, blocks of 16
@@ -472,46 +472,49 @@ inline void band_store(__global float *d, float16 v, int keep, int cnt, float b,
 
 CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
 
-/* Backward-filter for one input channel per group (Cg == 1) and no row dilation, RR x SS taps:
- * the work-item for output channel k sums dy[n, k] * x[n, g] over every image into RR*SS vector
- * sums (all its taps). Per image it first copies x's plane into xl (rows Wp wide, columns at
- * pl + w, zeros around) and dy's plane into dyl (rows Wd wide, zeros past column W, RR - 1 zero
- * rows above and below), so the loops need no masks, bounds checks or gathers. Then, per chunk
- * of 16 columns, each input row u is loaded once per tap column (SS vectors kept in registers)
- * and meets the RR dy rows u + pt - r, one load each: SS + RR loads for RR*SS FMAs. The borders
- * of xl and dyl are zeroed once; each image overwrites only the interiors. The sums are reduced
- * over lanes in a fixed order at the end: deterministic, no atomics. Work-groups of one
- * work-item, global K; xl holds H * Wp floats, dyl (H + 2*(RR - 1)) * Wd (Wd: W rounded up to
- * 16, Wp = Wd + (SS - 1) * dw). */
-#define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS)                                                   \
+/* Backward-filter for one input channel per group (Cg == 1: LeNet's first layer, depthwise),
+ * RR x SS taps, any dilation: the work-item for output channel k sums dy[n, k] * x[n, g] over
+ * every image into RR*SS vector sums (all its taps). Per image it copies x's plane into xl and
+ * dy's plane into dyl, both with rows Wp = W + Z floats apart, where the Z = max(pl, pr) zero
+ * columns after each row serve as the right padding of that row and the left padding of the
+ * next (pr = (SS-1)*dw - pl), and dyl has zero rows above and below. Lanes then walk the
+ * H*Wp floats as flat runs of 16 (no per-row chunks: LeNet's 28-wide rows take 30 floats, not
+ * 32; depthwise 56-wide 57, not 64): lane j = u*Wp + q meets x[u, q + s*dw - pl] at xb[j + s*dw
+ * - pl] and dy[u + pt - r*dh, q] at db[j + (pt - r*dh)*Wp], zeros wherever either lies in the
+ * padding, so the loop needs no masks, bounds checks or gathers. Per run: SS x loads kept in
+ * registers and RR dy loads for RR*SS FMAs. The zeros are written once; each image overwrites
+ * only the rows. The sums are reduced over lanes in a fixed order at the end: deterministic, no
+ * atomics. Work-groups of one work-item, global K; local sizes from the host (XM, DM: the
+ * front margins of xl and dyl, multiples of 16 at least pl and ((RR-1)*dh - pt)*Wp). */
+/* One sweep of the runs for filter rows [R0, R1): SS x loads kept in registers, R1 - R0 dy loads. */
+#define C1_BWD_FILTER_ROWS(R0, R1, SS)                                                          \
+  for (int j = 0; j < J; j += 16) {                                                             \
+    float16 xv[SS];                                                                             \
+    _Pragma("unroll") for (int s = 0; s < SS; s++) xv[s] = vload16(0, xb + j + s * dw - pl);    \
+    _Pragma("unroll") for (int r = R0; r < R1; r++) {                                           \
+      const float16 d = vload16(0, db + j + (pt - r * dh) * Wp);                                \
+      _Pragma("unroll") for (int s = 0; s < SS; s++)                                            \
+        acc[r * SS + s] = fma(d, xv[s], acc[r * SS + s]);                                       \
+    }                                                                                           \
+  }
+#define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS, RA)                                               \
   __kernel void NAME(__global const float *restrict x, __global const float *restrict dy,      \
                      __global float *restrict dw_out, int N, int C, int H, int W, int K,        \
-                     int pt, int pl, int dw, int groups, float beta, __local float *xl,         \
-                     __local float *dyl) {                                                      \
+                     int pt, int pl, int dh, int dw, int groups, int Wp, int XM, int XL,        \
+                     int DM, int DL, float beta, __local float *xl, __local float *dyl) {       \
     const int k = get_global_id(0);                                                             \
     if (k >= K) return;                                                                         \
-    const int g = k / (K / groups), HW = H * W, RS = RR * SS;                                   \
-    const int Wd = (W + 15) / 16 * 16, Wp = Wd + (SS - 1) * dw;                                 \
-    band_zero(xl, H * Wp);                                                                      \
-    band_zero(dyl, (H + 2 * (RR - 1)) * Wd);                                                    \
+    const int g = k / (K / groups), HW = H * W, RS = RR * SS, J = H * Wp;                       \
+    band_zero(xl, XL);                                                                          \
+    band_zero(dyl, DL);                                                                         \
+    __local float *xb = xl + XM, *db = dyl + DM;                                                \
     float16 acc[RR * SS];                                                                       \
     _Pragma("unroll") for (int t = 0; t < RS; t++) acc[t] = (float16)(0.0f);                    \
     for (int n = 0; n < N; n++) {                                                               \
-      band_copy_plane(x + ((long)n * C + g) * HW, H, W, xl + pl, Wp);                           \
-      band_copy_plane(dy + ((long)n * K + k) * HW, H, W, dyl + (RR - 1) * Wd, Wd);              \
-      for (int c0 = 0; c0 < Wd; c0 += 16) {                                                     \
-        for (int u = 0; u < H; u++) {                                                           \
-          float16 xv[SS];                                                                       \
-          _Pragma("unroll") for (int s = 0; s < SS; s++)                                        \
-            xv[s] = vload16(0, xl + u * Wp + c0 + s * dw);                                      \
-          __local const float *dr = dyl + (u + pt + RR - 1) * Wd + c0;                          \
-          _Pragma("unroll") for (int r = 0; r < RR; r++) {                                      \
-            const float16 d = vload16(0, dr - r * Wd);                                          \
-            _Pragma("unroll") for (int s = 0; s < SS; s++)                                      \
-              acc[r * SS + s] = fma(d, xv[s], acc[r * SS + s]);                                 \
-          }                                                                                     \
-        }                                                                                       \
-      }                                                                                         \
+      band_copy_plane(x + ((long)n * C + g) * HW, H, W, xb, Wp);                                \
+      band_copy_plane(dy + ((long)n * K + k) * HW, H, W, db, Wp);                               \
+      C1_BWD_FILTER_ROWS(0, RA, SS)                                                             \
+      if (RA < RR) C1_BWD_FILTER_ROWS(RA, RR, SS)                                               \
     }                                                                                           \
     for (int t = 0; t < RS; t++) {                                                              \
       const float16 a = acc[t];                                                                 \
@@ -524,8 +527,8 @@ CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
     }                                                                                           \
   }
 
-CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5)
-CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3)
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5, 3)
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3, 3)
 
 /* Forward for any stride and dilation with a few input channels per group (the 3-channel 7x7
  * stride-2 stem of ImageNet networks): the work-item for (image n, group g, band of PB output
