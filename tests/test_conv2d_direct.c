@@ -291,6 +291,8 @@ int main(void) {
       {"band 3->8 3x3 s1 no pad 10x21 (smaller output)", 2, 3, 10, 21, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
       {"band 6->18 1x1 s2 9x35", 2, 6, 9, 35, 18, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},
       {"band 3->4 3x3 s3x1 one column 20x1", 1, 3, 20, 1, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"band 4->64 3x3 s2 pad1 9x70 (16+ work-items: all taps each)", 3, 4, 9, 70, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+      {"band 2->3 1x5 s2 pad 0/0/2/2 8x40 (one block of taps)", 2, 2, 8, 40, 3, 1, 5, 2, 2, 0, 0, 2, 2, 1, 1, 1},
   };
   for (size_t i = 0; i < sizeof band / sizeof band[0]; i++)
     check_case(&band[i], CLNN_ACT_IDENTITY, 0.0f, band[i].c <= 4 && band[i].groups == 1 ? "direct-band" : NULL);

@@ -199,18 +199,25 @@ int clnn__conv_band_applies(const clnn_context *ctx, const conv_geom *g, int bwd
   return band_plan(ctx, g, &pb, &br, &wph) != 0;
 }
 
+/* Work-items: groups * Cg * blocks of 16 output channels, each for all taps, or for half of them
+ * where that gives under 8 work-items per compute unit (conv_stem7x7: 24, not 12; every one
+ * copies the padded plane, but more of them balance the cores when one is busy). */
 clnn_status clnn__conv_band_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw) {
   int Hp, Wph;
   size_t sums, xl = band_bwd_filter_bytes(g, &Hp, &Wph, &sums);
+  size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
   size_t items = (size_t)g->G * g->Cg * ((g->Kg + 15) / 16);
+  /* halves of the kernel's blocks of 5 taps: at least 2 blocks */
+  const int ts = items < 8 * cu && g->R * g->S > 5 ? 2 : 1;
+  items *= (size_t)ts;
   return FLAT_RUN(ctx, &k_band_bwd_filter_k16_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
                   CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                   CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                   CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
                   CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),
-                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(Hp), CLNN_ARG_INT(Wph), CLNN_ARG_INT((int)items),
-                  CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(sums));
+                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(Hp), CLNN_ARG_INT(Wph), CLNN_ARG_INT(ts),
+                  CLNN_ARG_INT((int)items), CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(sums));
 }
 
 clnn_status clnn__conv_band_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
