@@ -10,9 +10,9 @@
  *                                          local memory, bands of 8 output rows
  *   conv2d_flat_bwd_filter_k4_cpu          dw = beta*dw + sum over n, pixels of dy * x, blocks of
  *                                          4 output channels by 5 filter columns
- *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  the same for one input channel per group: one output
- *                                          channel's every tap per work-item, padded planes in
- *                                          local memory
+ *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  the same for one input channel per group (depthwise
+ *                                          too): one output channel's every tap per
+ *                                          work-item, padded planes in local memory
  *   conv2d_band_forward_k16_cpu            any stride and dilation, several input channels per
  *                                          group (RGB stems): a band of output rows' input in
  *                                          local memory split into column phases, blocks of 16
@@ -472,46 +472,49 @@ inline void band_store(__global float *d, float16 v, int keep, int cnt, float b,
 
 CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
 
-/* Backward-filter for one input channel per group (Cg == 1) and no row dilation, RR x SS taps:
- * the work-item for output channel k sums dy[n, k] * x[n, g] over every image into RR*SS vector
- * sums (all its taps). Per image it first copies x's plane into xl (rows Wp wide, columns at
- * pl + w, zeros around) and dy's plane into dyl (rows Wd wide, zeros past column W, RR - 1 zero
- * rows above and below), so the loops need no masks, bounds checks or gathers. Then, per chunk
- * of 16 columns, each input row u is loaded once per tap column (SS vectors kept in registers)
- * and meets the RR dy rows u + pt - r, one load each: SS + RR loads for RR*SS FMAs. The borders
- * of xl and dyl are zeroed once; each image overwrites only the interiors. The sums are reduced
- * over lanes in a fixed order at the end: deterministic, no atomics. Work-groups of one
- * work-item, global K; xl holds H * Wp floats, dyl (H + 2*(RR - 1)) * Wd (Wd: W rounded up to
- * 16, Wp = Wd + (SS - 1) * dw). */
-#define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS)                                                   \
+/* Backward-filter for one input channel per group (Cg == 1: LeNet's first layer, depthwise),
+ * RR x SS taps, any dilation: the work-item for output channel k sums dy[n, k] * x[n, g] over
+ * every image into RR*SS vector sums (all its taps). Per image it copies x's plane into xl and
+ * dy's plane into dyl, both with rows Wp = W + Z floats apart, where the Z = max(pl, pr) zero
+ * columns after each row serve as the right padding of that row and the left padding of the
+ * next (pr = (SS-1)*dw - pl), and dyl has zero rows above and below. Lanes then walk the
+ * H*Wp floats as flat runs of 16 (no per-row chunks: LeNet's 28-wide rows take 30 floats, not
+ * 32; depthwise 56-wide 57, not 64): lane j = u*Wp + q meets x[u, q + s*dw - pl] at xb[j + s*dw
+ * - pl] and dy[u + pt - r*dh, q] at db[j + (pt - r*dh)*Wp], zeros wherever either lies in the
+ * padding, so the loop needs no masks, bounds checks or gathers. Per run: SS x loads kept in
+ * registers and RR dy loads for RR*SS FMAs. The zeros are written once; each image overwrites
+ * only the rows. The sums are reduced over lanes in a fixed order at the end: deterministic, no
+ * atomics. Work-groups of one work-item, global K; local sizes from the host (XM, DM: the
+ * front margins of xl and dyl, multiples of 16 at least pl and ((RR-1)*dh - pt)*Wp). */
+/* One sweep of the runs for filter rows [R0, R1): SS x loads kept in registers, R1 - R0 dy loads. */
+#define C1_BWD_FILTER_ROWS(R0, R1, SS)                                                          \
+  for (int j = 0; j < J; j += 16) {                                                             \
+    float16 xv[SS];                                                                             \
+    _Pragma("unroll") for (int s = 0; s < SS; s++) xv[s] = vload16(0, xb + j + s * dw - pl);    \
+    _Pragma("unroll") for (int r = R0; r < R1; r++) {                                           \
+      const float16 d = vload16(0, db + j + (pt - r * dh) * Wp);                                \
+      _Pragma("unroll") for (int s = 0; s < SS; s++)                                            \
+        acc[r * SS + s] = fma(d, xv[s], acc[r * SS + s]);                                       \
+    }                                                                                           \
+  }
+#define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS, RA)                                               \
   __kernel void NAME(__global const float *restrict x, __global const float *restrict dy,      \
                      __global float *restrict dw_out, int N, int C, int H, int W, int K,        \
-                     int pt, int pl, int dw, int groups, float beta, __local float *xl,         \
-                     __local float *dyl) {                                                      \
+                     int pt, int pl, int dh, int dw, int groups, int Wp, int XM, int XL,        \
+                     int DM, int DL, float beta, __local float *xl, __local float *dyl) {       \
     const int k = get_global_id(0);                                                             \
     if (k >= K) return;                                                                         \
-    const int g = k / (K / groups), HW = H * W, RS = RR * SS;                                   \
-    const int Wd = (W + 15) / 16 * 16, Wp = Wd + (SS - 1) * dw;                                 \
-    band_zero(xl, H * Wp);                                                                      \
-    band_zero(dyl, (H + 2 * (RR - 1)) * Wd);                                                    \
+    const int g = k / (K / groups), HW = H * W, RS = RR * SS, J = H * Wp;                       \
+    band_zero(xl, XL);                                                                          \
+    band_zero(dyl, DL);                                                                         \
+    __local float *xb = xl + XM, *db = dyl + DM;                                                \
     float16 acc[RR * SS];                                                                       \
     _Pragma("unroll") for (int t = 0; t < RS; t++) acc[t] = (float16)(0.0f);                    \
     for (int n = 0; n < N; n++) {                                                               \
-      band_copy_plane(x + ((long)n * C + g) * HW, H, W, xl + pl, Wp);                           \
-      band_copy_plane(dy + ((long)n * K + k) * HW, H, W, dyl + (RR - 1) * Wd, Wd);              \
-      for (int c0 = 0; c0 < Wd; c0 += 16) {                                                     \
-        for (int u = 0; u < H; u++) {                                                           \
-          float16 xv[SS];                                                                       \
-          _Pragma("unroll") for (int s = 0; s < SS; s++)                                        \
-            xv[s] = vload16(0, xl + u * Wp + c0 + s * dw);                                      \
-          __local const float *dr = dyl + (u + pt + RR - 1) * Wd + c0;                          \
-          _Pragma("unroll") for (int r = 0; r < RR; r++) {                                      \
-            const float16 d = vload16(0, dr - r * Wd);                                          \
-            _Pragma("unroll") for (int s = 0; s < SS; s++)                                      \
-              acc[r * SS + s] = fma(d, xv[s], acc[r * SS + s]);                                 \
-          }                                                                                     \
-        }                                                                                       \
-      }                                                                                         \
+      band_copy_plane(x + ((long)n * C + g) * HW, H, W, xb, Wp);                                \
+      band_copy_plane(dy + ((long)n * K + k) * HW, H, W, db, Wp);                               \
+      C1_BWD_FILTER_ROWS(0, RA, SS)                                                             \
+      if (RA < RR) C1_BWD_FILTER_ROWS(RA, RR, SS)                                               \
     }                                                                                           \
     for (int t = 0; t < RS; t++) {                                                              \
       const float16 a = acc[t];                                                                 \
@@ -524,8 +527,8 @@ CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
     }                                                                                           \
   }
 
-CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5)
-CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3)
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_5x5_cpu, 5, 5, 3)
+CONV_FLAT_BWD_FILTER_C1(conv2d_flat_bwd_filter_c1_3x3_cpu, 3, 3, 3)
 
 /* Forward for any stride and dilation with a few input channels per group (the 3-channel 7x7
  * stride-2 stem of ImageNet networks): the work-item for (image n, group g, band of PB output
@@ -617,80 +620,111 @@ inline float band_hsum(float16 v) {
   return c.x + c.y;
 }
 
+/* Row h of a channel plane (rows W wide) into its sw column phases in local memory (phase ph at
+ * lr + ph*Wph, index i holding column i*sw + ph - pl, zero outside [0, W)); h outside [0, H): all
+ * zeros. At stride 2 the columns whose 32-float source lies inside the row take two vector loads
+ * and their even lanes. */
+inline void band_split_row(__global const float *xc, int h, int H, int W, int sw, int pl,
+                           int Wph, __local float *lr) {
+  if (h < 0 || h >= H) {
+    band_zero(lr, sw * Wph);
+    return;
+  }
+  __global const float *xr = xc + (long)h * W;
+  for (int ph = 0; ph < sw; ph++) {
+    __local float *d = lr + ph * Wph;
+    int i = 0;
+    if (sw == 2) {
+      for (; i < Wph; i++) { /* left edge, up to the first column >= 0 */
+        const int col = i * 2 + ph - pl;
+        if (col >= 0) break;
+        d[i] = 0.0f;
+      }
+      for (; i + 16 <= Wph && i * 2 + ph - pl + 32 <= W; i += 16) {
+        const int c0 = i * 2 + ph - pl;
+        const float16 a = vload16(0, xr + c0), b = vload16(0, xr + c0 + 16);
+        *(__local float16_unaligned *)(d + i) = (float16)(a.even, b.even);
+      }
+    }
+    for (; i < Wph; i++) {
+      const int col = i * sw + ph - pl;
+      d[i] = (col >= 0 && col < W) ? xr[col] : 0.0f;
+    }
+  }
+}
+
 /* Backward-filter for any stride and dilation with a few input channels per group (the stem):
  * the work-item for (group g, input channel cl of the group, block of 16 output channels of the
- * group) copies each image's channel plane into local memory zero-padded and split into column
- * phases as the band forward does (layout [Hp][sw][Wph], Hp = (P-1)*sh + (R-1)*dh + 1 rows), then
- * for sub-blocks of 4 output channels, filter rows r and blocks of 4 filter columns sums dy * x
- * over the image's output rows and runs of 16 output columns: per run 4 dy vectors (lanes past
- * Q zero) and 4 unaligned x vectors, 16 FMAs into vector sums, reduced to scalars in a fixed
- * order into a local array sl [16][R*S] that ends as dw = beta*dw + sl (beta 0 never reads dw).
- * Global: groups * Cg * blocks. */
+ * group, half TH of the taps) copies each image's channel plane into local memory zero-padded
+ * and split into column phases as the band forward does (layout [Hp][sw][Wph], Hp = (P-1)*sh +
+ * (R-1)*dh + 1 rows), then for sub-blocks of 4 output channels and blocks of 4 of its taps
+ * (taps t = r*S + s in order, so a block may span two filter rows: 13 blocks for 7x7, not 14)
+ * sums dy * x over the image's output rows and runs of 16 output columns: per run 4 dy vectors
+ * (lanes past Q zero) and 4 unaligned x vectors, 16 FMAs into vector sums, reduced to scalars in
+ * a fixed order into a local array sl [16][R*S] that ends as dw = beta*dw + sl (beta 0 never
+ * reads dw). Each tap's sum has one owner and a fixed order: deterministic. Global: groups * Cg *
+ * blocks * TS (TS tap halves: 1 or 2). */
+#define BAND_TB 5 /* taps per block */
 __kernel void conv2d_band_bwd_filter_k16_cpu(__global const float *restrict x,
                                              __global const float *restrict dy,
                                              __global float *restrict dwt, int N, int C, int H,
                                              int W, int K, int R, int S, int P, int Q, int sh,
                                              int sw, int pt, int pl, int dh, int dw, int groups,
-                                             int Hp, int Wph, int total, float beta,
+                                             int Hp, int Wph, int TS, int total, float beta,
                                              __local float *xl, __local float *sl) {
   const int id = get_global_id(0);
   if (id >= total) return;
   const int Cg = C / groups, Kg = K / groups, kbpg = (Kg + 15) / 16, RS = R * S;
-  const int g = id / (Cg * kbpg), rem = id % (Cg * kbpg);
+  const int th = id % TS, gid = id / TS;
+  const int g = gid / (Cg * kbpg), rem = gid % (Cg * kbpg);
   const int cl = rem / kbpg, k0 = g * Kg + (rem % kbpg) * 16, nk = min(16, g * Kg + Kg - k0);
+  /* this work-item's taps: blocks of 4, the first half of the blocks or the rest */
+  const int tblocks = (RS + BAND_TB - 1) / BAND_TB, tb0 = th * ((tblocks + 1) / 2);
+  const int tb1 = TS == 1 ? tblocks : min(tblocks, tb0 + (tblocks + 1) / 2);
   for (int t = 0; t < 16 * RS; t++) sl[t] = 0.0f;
   for (int n = 0; n < N; n++) {
     __global const float *xc = x + ((long)n * C + (long)g * Cg + cl) * H * W;
-    for (int v = 0; v < Hp; v++) {
-      const int h = v - pt;
-      const int hok = h >= 0 && h < H;
-      for (int ph = 0; ph < sw; ph++)
-        for (int i = 0; i < Wph; i++) {
-          const int col = i * sw + ph - pl;
-          xl[(v * sw + ph) * Wph + i] = (hok && col >= 0 && col < W) ? xc[(long)h * W + col] : 0.0f;
-        }
-    }
+    for (int v = 0; v < Hp; v++) band_split_row(xc, v - pt, H, W, sw, pl, Wph, xl + v * sw * Wph);
     for (int j4 = 0; j4 < nk; j4 += 4) {
       __global const float *dyk[4];
       for (int jj = 0; jj < 4; jj++) dyk[jj] = dy + ((long)n * K + k0 + min(j4 + jj, nk - 1)) * P * Q;
-      for (int r = 0; r < R; r++)
-        for (int s0 = 0; s0 < S; s0 += 4) {
-          int xo[4];
-          for (int ss = 0; ss < 4; ss++) {
-            const int off = min(s0 + ss, S - 1) * dw;
-            xo[ss] = (off % sw) * Wph + off / sw;
-          }
-          float16 acc[4][4];
-          _Pragma("unroll") for (int jj = 0; jj < 4; jj++)
-            _Pragma("unroll") for (int ss = 0; ss < 4; ss++) acc[jj][ss] = (float16)(0.0f);
-          for (int p = 0; p < P; p++) {
-            __local const float *xr = xl + (p * sh + r * dh) * sw * Wph;
-            const long po = (long)p * Q;
-            for (int q0 = 0; q0 < Q; q0 += 16) {
-              float16 d[4];
-              if (q0 + 16 <= Q) {
-                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) d[jj] = vload16(0, dyk[jj] + po + q0);
-              } else {
-                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) {
-                  float t[16];
-                  for (int l = 0; l < 16; l++) t[l] = q0 + l < Q ? dyk[jj][po + q0 + l] : 0.0f;
-                  d[jj] = vload16(0, t);
-                }
-              }
-              _Pragma("unroll") for (int ss = 0; ss < 4; ss++) {
-                const float16 xv = vload16(0, xr + xo[ss] + q0);
-                _Pragma("unroll") for (int jj = 0; jj < 4; jj++) acc[jj][ss] = fma(d[jj], xv, acc[jj][ss]);
+      for (int tb = tb0; tb < tb1; tb++) {
+        int xo[BAND_TB];
+        for (int tt = 0; tt < BAND_TB; tt++) {
+          const int t = min(tb * BAND_TB + tt, RS - 1), r = t / S, off = (t % S) * dw;
+          xo[tt] = r * dh * sw * Wph + (off % sw) * Wph + off / sw;
+        }
+        float16 acc[4][BAND_TB];
+        _Pragma("unroll") for (int jj = 0; jj < 4; jj++)
+          _Pragma("unroll") for (int tt = 0; tt < BAND_TB; tt++) acc[jj][tt] = (float16)(0.0f);
+        for (int p = 0; p < P; p++) {
+          __local const float *xr = xl + p * sh * sw * Wph;
+          const long po = (long)p * Q;
+          for (int q0 = 0; q0 < Q; q0 += 16) {
+            float16 d[4];
+            if (q0 + 16 <= Q) {
+              _Pragma("unroll") for (int jj = 0; jj < 4; jj++) d[jj] = vload16(0, dyk[jj] + po + q0);
+            } else {
+              _Pragma("unroll") for (int jj = 0; jj < 4; jj++) {
+                float t[16];
+                for (int l = 0; l < 16; l++) t[l] = q0 + l < Q ? dyk[jj][po + q0 + l] : 0.0f;
+                d[jj] = vload16(0, t);
               }
             }
+            _Pragma("unroll") for (int tt = 0; tt < BAND_TB; tt++) {
+              const float16 xv = vload16(0, xr + xo[tt] + q0);
+              _Pragma("unroll") for (int jj = 0; jj < 4; jj++) acc[jj][tt] = fma(d[jj], xv, acc[jj][tt]);
+            }
           }
-          for (int jj = 0; jj < 4 && j4 + jj < nk; jj++)
-            for (int ss = 0; ss < 4 && s0 + ss < S; ss++)
-              sl[(j4 + jj) * RS + r * S + s0 + ss] += band_hsum(acc[jj][ss]);
         }
+        for (int jj = 0; jj < 4 && j4 + jj < nk; jj++)
+          for (int tt = 0; tt < BAND_TB && tb * BAND_TB + tt < RS; tt++)
+            sl[(j4 + jj) * RS + tb * BAND_TB + tt] += band_hsum(acc[jj][tt]);
+      }
     }
   }
   for (int j = 0; j < nk; j++)
-    for (int t = 0; t < RS; t++) {
+    for (int t = tb0 * BAND_TB; t < min(RS, tb1 * BAND_TB); t++) {
       __global float *o = dwt + ((long)(k0 + j) * Cg + cl) * RS + t;
       *o = beta == 0.0f ? sl[j * RS + t] : beta * *o + sl[j * RS + t];
     }

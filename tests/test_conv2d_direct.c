@@ -1,6 +1,7 @@
 /* tests/test_conv2d_direct.c — the CPU-class direct kernels for one input channel per group
  * (cl/conv2d_direct.cl: the c1 forward in blocks of 16 output channels, the banded depthwise
- * forward and its flipped use as backward-data, the padded-plane c1 backward-filter) and the band
+ * forward and its flipped use as backward-data, the padded-plane c1 backward-filter, which also
+ * serves depthwise 3x3 and 5x5) and the band
  * forward and backward-filter for any stride with several input channels per group, forced with
  * CLNN_CONV_ALGO_DIRECT against the plain-C reference (tests/ref/conv_ref.c) on every shape class
  * they can be chosen for: 3x3 and 5x5, K not a multiple of the 16-channel block, groups,
@@ -238,7 +239,8 @@ int main(void) {
       {"c1 3x3 1->9 5x40 pad 0/2/2/0", 2, 1, 5, 40, 9, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1, 1},
       {"c1 3x3 groups2 2->22 6x17", 2, 2, 6, 17, 22, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
       {"c1 3x3 column dilation2 1->12 6x21", 2, 1, 6, 21, 12, 3, 3, 1, 1, 1, 1, 2, 2, 1, 2, 1},
-      {"c1 5x5 row dilation2 1->10 9x9 (older bwd-filter)", 1, 1, 9, 9, 10, 5, 5, 1, 1, 4, 4, 2, 2, 2, 1, 1},
+      {"c1 5x5 row dilation2 1->10 9x9", 1, 1, 9, 9, 10, 5, 5, 1, 1, 4, 4, 2, 2, 2, 1, 1},
+      {"c1 3x3 row dilation3 pad 3/3/0/2 1->9 13x16", 3, 1, 13, 16, 9, 3, 3, 1, 1, 3, 3, 0, 2, 3, 1, 1},
       {"c1 3x3 one column 1->11 17x1", 2, 1, 17, 1, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
       {"c1 5x5 one row 1->10 1x23", 2, 1, 1, 23, 10, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
       {"c1 3x3 depthwise x2 3->6 9x20 (bwd-filter)", 2, 3, 9, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
@@ -252,7 +254,9 @@ int main(void) {
       {"dw 3x3 3 11x33 pad 2/0/0/2", 2, 3, 11, 33, 3, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 3},
       {"dw 3x3 column dilation2 2 10x25", 1, 2, 10, 25, 2, 3, 3, 1, 1, 1, 1, 2, 2, 1, 2, 2},
       {"dw 3x3 3 56x56", 2, 3, 56, 56, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
-      {"dw 3x3 row dilation2 (older kernel)", 1, 2, 9, 18, 2, 3, 3, 1, 1, 2, 2, 1, 1, 2, 1, 2},
+      {"dw 3x3 row dilation2 (older forward)", 1, 2, 9, 18, 2, 3, 3, 1, 1, 2, 2, 1, 1, 2, 1, 2},
+      {"dw 5x5 4 12x30 pad2", 2, 4, 12, 30, 4, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 4},
+      {"dw 3x3 3 batch5 15x15", 5, 3, 15, 15, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
   };
   for (size_t i = 0; i < sizeof c1 / sizeof c1[0]; i++) check_case(&c1[i], CLNN_ACT_IDENTITY, 0.0f, NULL);
   for (size_t i = 0; i < sizeof dw / sizeof dw[0]; i++) check_case(&dw[i], CLNN_ACT_IDENTITY, 0.0f, NULL);
@@ -287,6 +291,8 @@ int main(void) {
       {"band 3->8 3x3 s1 no pad 10x21 (smaller output)", 2, 3, 10, 21, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
       {"band 6->18 1x1 s2 9x35", 2, 6, 9, 35, 18, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},
       {"band 3->4 3x3 s3x1 one column 20x1", 1, 3, 20, 1, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"band 4->64 3x3 s2 pad1 9x70 (16+ work-items: all taps each)", 3, 4, 9, 70, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+      {"band 2->3 1x5 s2 pad 0/0/2/2 8x40 (one block of taps)", 2, 2, 8, 40, 3, 1, 5, 2, 2, 0, 0, 2, 2, 1, 1, 1},
   };
   for (size_t i = 0; i < sizeof band / sizeof band[0]; i++)
     check_case(&band[i], CLNN_ACT_IDENTITY, 0.0f, band[i].c <= 4 && band[i].groups == 1 ? "direct-band" : NULL);
@@ -304,11 +310,13 @@ int main(void) {
   static const tcase fd[] = {
       {"fd c1 5x5 1->17 6x7", 2, 1, 6, 7, 17, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
       {"fd dw 3x3 3 5x18", 1, 3, 5, 18, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+      {"fd dw 5x5 row dilation2 2 9x10", 2, 2, 9, 10, 2, 5, 5, 1, 1, 4, 4, 2, 2, 2, 1, 2},
       {"fd band 3->5 7x7 s2 pad3 9x11", 2, 3, 9, 11, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
   };
   for (size_t i = 0; i < sizeof fd / sizeof fd[0]; i++) check_fd(&fd[i]);
   check_determinism(&c1[2]);
   check_determinism(&dw[0]);
+  check_determinism(&dw[9]);
   check_determinism(&band[0]);
 
   clnn_context_destroy(ctx);

@@ -336,12 +336,12 @@ static clnn_status launch_reduce(clnn_context *ctx, clnn__kernel_ref *kernel, si
 
 /* DIRECT on a CPU device runs the kernels of cl/conv2d_direct.cl where they apply and measured
  * faster (PoCL, 2-core Zen 5, under load: conv_dw3x3 forward 0.38 vs 1.20 ms for the row kernel,
- * backward-data 0.38 vs 1.47 ms; backward-filter with one output channel per group 1.8 vs
- * 1.0 ms, so depthwise keeps its row kernel there). */
+ * backward-data 0.38 vs 1.47 ms; backward-filter with one output channel per group only where
+ * the padded-plane c1 kernel applies: conv_dw3x3 0.37 vs 1.05 ms of CPU time per call). */
 static int use_flat(const clnn_context *ctx, const conv_geom *g, enum conv_pass pass) {
   if (!on_cpu(ctx) || conv_flat_mode < 0 || !clnn__conv_flat_applies(g)) return 0;
   if (pass == PASS_BWD_DATA) return clnn__conv_flat_data_applies(g);
-  if (pass == PASS_BWD_FILTER) return g->Kg >= 2;
+  if (pass == PASS_BWD_FILTER) return g->Kg >= 2 || clnn__conv_flat_c1_filter_applies(ctx, g);
   return 1;
 }
 

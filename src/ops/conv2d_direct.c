@@ -109,26 +109,44 @@ clnn_status clnn__conv_flat_backward_data(clnn_context *ctx, const conv_geom *g,
                       beta, dx);
 }
 
-/* One input channel per group, 3x3 or 5x5, no row dilation: one work-item per output channel
- * with every tap's sum in registers over padded planes in local memory (conv_lenet5x5 1.2-1.7 ms
- * against 2.7-2.8 ms for the blocked kernel below, under load ~9). Otherwise work-items: groups *
- * K-blocks * Cg * R * S-blocks, blocks of 4 output channels by 5 taps (each dy vector feeds 5
- * taps, each x vector 4 channels). Used where a group has several output channels: with one
- * (depthwise) conv2d_dw_backward_filter_cpu measured 1.8x faster. */
+/* The c1 backward-filter kernels' plan (see cl/conv2d_direct.cl): row pitch Wp, front margins
+ * and lengths of xl and dyl in floats; 0 where the shape is not theirs (one input channel per
+ * group, 3x3 or 5x5) or the two planes do not fit half the device's local memory. */
+static int c1_filter_plan(const clnn_context *ctx, const conv_geom *g, int plan[5]) {
+  if (g->Cg != 1 || g->R != g->S || (g->R != 5 && g->R != 3)) return 0;
+  const long pr = (long)(g->S - 1) * g->dw - g->pl, z = g->pl > pr ? g->pl : pr;
+  const long wp = g->W + z, j = (long)g->H * wp;
+  const long above = (long)(g->R - 1) * g->dh - g->pt;
+  const long xm = (g->pl + 15) / 16 * 16, dm = ((above > 0 ? above : 0) * wp + 15) / 16 * 16;
+  const long xlen = xm + j + 16 + (long)(g->S - 1) * g->dw, dlen = dm + j + g->pt * wp + 16;
+  if ((size_t)(xlen + dlen) * sizeof(float) > ctx->info.local_mem_bytes / 2) return 0;
+  plan[0] = (int)wp, plan[1] = (int)xm, plan[2] = (int)xlen, plan[3] = (int)dm, plan[4] = (int)dlen;
+  return 1;
+}
+
+int clnn__conv_flat_c1_filter_applies(const clnn_context *ctx, const conv_geom *g) {
+  int plan[5];
+  return clnn__conv_flat_applies(g) && c1_filter_plan(ctx, g, plan);
+}
+
+/* One input channel per group, 3x3 or 5x5 (depthwise included): one work-item per output
+ * channel with every tap's sum in registers over padded planes in local memory (conv_lenet5x5
+ * 1.2-1.7 ms against 2.7-2.8 ms for the blocked kernel below, under load ~9; conv_dw3x3 0.37 ms
+ * of CPU time per call against 1.05 for conv2d_dw_backward_filter_cpu, load ~4). Otherwise
+ * work-items: groups * K-blocks * Cg * R * S-blocks, blocks of 4 output channels by 5 taps
+ * (each dy vector feeds 5 taps, each x vector 4 channels). */
 clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw) {
-  if (g->Cg == 1 && g->dh == 1 && g->R == g->S && (g->R == 5 || g->R == 3)) {
-    /* the c1 kernels' padded planes in local memory (see cl/conv2d_direct.cl) */
-    const size_t wd = ((size_t)g->W + 15) / 16 * 16, wp = wd + (size_t)(g->S - 1) * g->dw;
-    const size_t xl = (size_t)g->H * wp * sizeof(float);
-    const size_t dyl = ((size_t)g->H + 2 * (size_t)(g->R - 1)) * wd * sizeof(float);
-    if (xl + dyl <= ctx->info.local_mem_bytes / 2)
-      return FLAT_RUN(ctx, g->R == 5 ? &k_flat_bwd_filter_c1_5x5_cpu : &k_flat_bwd_filter_c1_3x3_cpu,
-                      (size_t)g->K, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw),
-                      CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W),
-                      CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dw),
-                      CLNN_ARG_INT(g->G), CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(dyl));
-  }
+  int plan[5];
+  if (c1_filter_plan(ctx, g, plan))
+    return FLAT_RUN(ctx, g->R == 5 ? &k_flat_bwd_filter_c1_5x5_cpu : &k_flat_bwd_filter_c1_3x3_cpu,
+                    (size_t)g->K, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw),
+                    CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W),
+                    CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh),
+                    CLNN_ARG_INT(g->dw), CLNN_ARG_INT(g->G), CLNN_ARG_INT(plan[0]), CLNN_ARG_INT(plan[1]),
+                    CLNN_ARG_INT(plan[2]), CLNN_ARG_INT(plan[3]), CLNN_ARG_INT(plan[4]),
+                    CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL((size_t)plan[2] * sizeof(float)),
+                    CLNN_ARG_LOCAL((size_t)plan[4] * sizeof(float)));
   const int kb = 4, sb = 5;
   size_t items = (size_t)g->G * ((g->Kg + kb - 1) / kb) * g->Cg * g->R * ((g->S + sb - 1) / sb);
   return FLAT_RUN(ctx, &k_flat_bwd_filter_k4_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
@@ -181,18 +199,25 @@ int clnn__conv_band_applies(const clnn_context *ctx, const conv_geom *g, int bwd
   return band_plan(ctx, g, &pb, &br, &wph) != 0;
 }
 
+/* Work-items: groups * Cg * blocks of 16 output channels, each for all taps, or for half of them
+ * where that gives under 8 work-items per compute unit (conv_stem7x7: 24, not 12; every one
+ * copies the padded plane, but more of them balance the cores when one is busy). */
 clnn_status clnn__conv_band_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw) {
   int Hp, Wph;
   size_t sums, xl = band_bwd_filter_bytes(g, &Hp, &Wph, &sums);
+  size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
   size_t items = (size_t)g->G * g->Cg * ((g->Kg + 15) / 16);
+  /* halves of the kernel's blocks of 5 taps: at least 2 blocks */
+  const int ts = items < 8 * cu && g->R * g->S > 5 ? 2 : 1;
+  items *= (size_t)ts;
   return FLAT_RUN(ctx, &k_band_bwd_filter_k16_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),
                   CLNN_ARG_MEM(dw), CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
                   CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->R), CLNN_ARG_INT(g->S),
                   CLNN_ARG_INT(g->P), CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sh), CLNN_ARG_INT(g->sw),
                   CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh), CLNN_ARG_INT(g->dw),
-                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(Hp), CLNN_ARG_INT(Wph), CLNN_ARG_INT((int)items),
-                  CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(sums));
+                  CLNN_ARG_INT(g->G), CLNN_ARG_INT(Hp), CLNN_ARG_INT(Wph), CLNN_ARG_INT(ts),
+                  CLNN_ARG_INT((int)items), CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(sums));
 }
 
 clnn_status clnn__conv_band_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
