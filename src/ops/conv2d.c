@@ -26,7 +26,7 @@
  * chosen per pass by measurement on PoCL, is at resolve_algo.
  * Every argument is checked before anything is enqueued, and workspaces are acquired before the
  * first kernel, so a failing call writes nothing. */
-#include "conv2d_direct.h"
+#include "conv2d_winograd.h"
 
 #include <limits.h>
 #include <math.h>
@@ -146,6 +146,15 @@ static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_ge
                     (unsigned long long)ctx->info.local_mem_bytes);
       *out = algo;
       return CLNN_SUCCESS;
+    case CLNN_CONV_ALGO_WINOGRAD:
+      if (!clnn__conv_wino_applies(g))
+        return clnn__conv_fail(CLNN_ERROR_UNSUPPORTED, fn,
+                    "algo CLNN_CONV_ALGO_WINOGRAD needs a 3x3 filter, stride 1, dilation 1, groups 1 "
+                    "and each padding at most 2 (got %dx%d filter, stride %dx%d, dilation %dx%d, "
+                    "groups %d, padding %d/%d/%d/%d)",
+                    g->R, g->S, g->sh, g->sw, g->dh, g->dw, g->G, g->pt, g->pb, g->pl, g->pr);
+      *out = algo;
+      return CLNN_SUCCESS;
     case CLNN_CONV_ALGO_IM2COL_GEMM:
     case CLNN_CONV_ALGO_DIRECT:
       *out = algo;
@@ -208,7 +217,9 @@ static void pass_workspace(const conv_geom *g, clnn_conv_algo algo, enum conv_pa
   size_t crs = (size_t)g->C * g->R * g->S;
   conv_plan pl = {1, 1};
   *ws0 = *ws1 = 0;
-  if (algo == CLNN_CONV_ALGO_IM2COL_GEMM) {
+  if (algo == CLNN_CONV_ALGO_WINOGRAD) {
+    clnn__conv_wino_workspace(g, (int)pass, conv_ws_limit, ws0, ws1);
+  } else if (algo == CLNN_CONV_ALGO_IM2COL_GEMM) {
     if (pass != PASS_BWD_FILTER) {
       pl = make_plan(g, crs * sizeof(float));
       *ws0 = crs * pl.nb * pl.L * sizeof(float);
@@ -358,6 +369,7 @@ static int use_band(const clnn_context *ctx, const conv_geom *g, enum conv_pass 
 static const char *algo_label(const clnn_context *ctx, const conv_geom *g, clnn_conv_algo al, enum conv_pass pass) {
   if (al == CLNN_CONV_ALGO_1X1_GEMM) return "1x1-gemm";
   if (al == CLNN_CONV_ALGO_IMPLICIT_GEMM) return "implicit-gemm";
+  if (al == CLNN_CONV_ALGO_WINOGRAD) return "winograd";
   if (al != CLNN_CONV_ALGO_DIRECT) return "im2col-gemm";
   if (use_flat(ctx, g, pass)) return "direct-plane";
   if (use_band(ctx, g, pass)) return "direct-band";
@@ -463,13 +475,15 @@ static clnn_status gemm_gi(clnn_context *ctx, int ta, int tb, size_t m, size_t n
 /* y = beta*y + conv(x, w), then y = act(y + bias) when bias or act is given (beta is 0 then). */
 static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv_algo algo,
                                 cl_mem x, cl_mem w, cl_mem bias, clnn_activation act,
-                                float act_alpha, float beta, cl_mem y, cl_mem ws0,
+                                float act_alpha, float beta, cl_mem y, cl_mem ws0, cl_mem ws1,
                                 const conv_plan *plan, cl_mem keep) {
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
   if (algo == CLNN_CONV_ALGO_IMPLICIT_GEMM)
     return clnn__conv_igemm_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
+  if (algo == CLNN_CONV_ALGO_WINOGRAD)
+    return clnn__conv_wino_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y, ws0, ws1, conv_ws_limit);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_FWD))
     return clnn__conv_flat_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_band(ctx, g, PASS_FWD))
@@ -531,6 +545,8 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_WINOGRAD)
+    return clnn__conv_wino_backward_data(ctx, g, dy, w, beta, dx, ws0, ws1, conv_ws_limit);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_BWD_DATA))
     return clnn__conv_flat_backward_data(ctx, g, dy, w, beta, dx);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
@@ -588,6 +604,8 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_WINOGRAD)
+    return clnn__conv_wino_backward_filter(ctx, g, x, dy, beta, dw, ws0, ws1, conv_ws_limit);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_BWD_FILTER))
     return clnn__conv_flat_backward_filter(ctx, g, x, dy, beta, dw);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_band(ctx, g, PASS_BWD_FILTER))
@@ -783,7 +801,7 @@ clnn_status clnn__conv2d_run(clnn_context *ctx, clnn__conv_entry e, const clnn_c
   switch (pass) {
     case PASS_FWD:
       return pass_forward(ctx, &g, al, t0, t1, bias, a->has_act ? a->act : CLNN_ACT_IDENTITY,
-                          a->has_act ? a->act_alpha : 0.0f, beta, out, ws0, &plan, keep);
+                          a->has_act ? a->act_alpha : 0.0f, beta, out, ws0, ws1, &plan, keep);
     case PASS_BWD_DATA:
       s = pass_backward_data(ctx, &g, al, t0, t1, beta, out, ws0, ws1, &plan);
       if (!s && bias) /* the transposed forward's bias */
