@@ -80,10 +80,11 @@
 #define WINO_VO(k) v[i][k]
 #define WINO_UD(k) u[i][k]
 
-/* U[(pos*Co + o)*Ci + i] = (G g G^T)[pos] with g the 3x3 filter w[o, i] (w [Co, Ci, 3, 3]), or
- * with flip, w[i, o] (w [Ci, Co, 3, 3]) with its taps reversed: the backward-data filter. Each
- * work-item takes 16 consecutive i as the lanes of float16 values, so its stores are rows of 16
- * (one per position) rather than 36 scattered floats per filter. Global: (ceil(Ci/16), Co). */
+/* U[(pos*Co + o)*Ci + i] = (G g G^T)[pos] with g the 3x3 filter w[o, i] (w [Co, Ci, 3, 3]), with
+ * its taps reversed where flip is set (the backward-data filter, which the GEMM then reads
+ * transposed). Each work-item takes 16 consecutive i as the lanes of float16 values, so it reads
+ * 144 consecutive floats and stores rows of 16 (one per position) rather than 36 scattered
+ * floats per filter. Global: (ceil(Ci/16), Co). */
 #define WINO_FILTER_BODY(m, GG)                                                                   \
   const int a = m + 2;                                                                            \
   const int i0 = get_global_id(0) * 16, o = get_global_id(1);                                     \
@@ -91,7 +92,7 @@
   const int ni = min(16, Ci - i0);                                                                \
   float tmp[9 * 16]; /* tmp[tap*16 + lane] */                                                    \
   for (int l = 0; l < 16; l++) {                                                                  \
-    __global const float *src = w + (flip ? (long)(i0 + l) * Co + o : (long)o * Ci + i0 + l) * 9; \
+    __global const float *src = w + ((long)o * Ci + i0 + l) * 9;                                  \
     for (int rs = 0; rs < 9; rs++) tmp[(flip ? 8 - rs : rs) * 16 + l] = l < ni ? src[rs] : 0.0f;  \
   }                                                                                               \
   float16 d[3][3], u[m + 2][3], v[m + 2][m + 2];                                                  \
@@ -280,8 +281,12 @@ __kernel void conv2d_wino_input_cpu(__global const float *restrict in, __global 
       x[i] = vload16(0, src + h * W + w0);
       xt[i] = vload2(0, src + h * W + w0 + 16);
     } else {
-      float tmp[18];
-      for (int j = 0; j < 18; j++) tmp[j] = (w0 + j >= 0 && w0 + j < W) ? src[h * W + w0 + j] : 0.0f;
+      float tmp[18]; /* clamped loads, zero outside the row (no branches) */
+      for (int j = 0; j < 18; j++) {
+        const int wj = w0 + j, wc = clamp(wj, 0, W - 1);
+        const float v = src[h * W + wc];
+        tmp[j] = wj == wc ? v : 0.0f;
+      }
       x[i] = vload16(0, tmp);
       xt[i] = vload2(0, tmp + 16);
     }
@@ -352,21 +357,28 @@ __kernel void conv2d_wino_output_cpu(__global const float *restrict M, __global 
     /* lane 4T + j: tile T's column j */
     float16 r = shuffle((float16)(v[i][0], v[i][1], v[i][2], v[i][3]), mask) + (float16)(bv);
     __global float *y = dst + (long)h * Wo + w0;
-    if (w0 + 16 <= Wo) {
-      if (beta != 0.0f) r += beta * vload16(0, y);
-      if (act == CLNN_ACT_ID_RELU) r = fmax(r, (float16)(0.0f));
-      else if (act != CLNN_ACT_ID_IDENTITY) {
-        float tmp[16];
-        vstore16(r, 0, tmp);
-        for (int j = 0; j < 16; j++) tmp[j] = clnn_act_apply(act, act_alpha, tmp[j]);
-        r = vload16(0, tmp);
+    const int nw = min(16, Wo - w0); /* columns inside the plane */
+    float tmp[16];
+    if (beta != 0.0f) {
+      if (nw == 16) {
+        r += beta * vload16(0, y);
+      } else {
+        for (int j = 0; j < 16; j++) tmp[j] = y[min(j, nw - 1)];
+        r += beta * vload16(0, tmp);
       }
+    }
+    if (act == CLNN_ACT_ID_RELU) {
+      r = fmax(r, (float16)(0.0f));
+    } else if (act != CLNN_ACT_ID_IDENTITY) {
+      vstore16(r, 0, tmp);
+      for (int j = 0; j < 16; j++) tmp[j] = clnn_act_apply(act, act_alpha, tmp[j]);
+      r = vload16(0, tmp);
+    }
+    if (nw == 16) {
       vstore16(r, 0, y);
     } else {
-      float tmp[16];
       vstore16(r, 0, tmp);
-      for (int j = 0; j < 16 && w0 + j < Wo; j++)
-        y[j] = clnn_act_apply(act, act_alpha, tmp[j] + (beta != 0.0f ? beta * y[j] : 0.0f));
+      for (int j = 0; j < nw; j++) y[j] = tmp[j];
     }
   }
 }
@@ -387,7 +399,11 @@ __kernel void conv2d_wino_dy_cpu(__global const float *restrict dy, __global flo
       e[i] = vload16(0, src + (long)h * Q + w0);
     } else {
       float tmp[16];
-      for (int j = 0; j < 16; j++) tmp[j] = w0 + j < Q ? src[(long)h * Q + w0 + j] : 0.0f;
+      for (int j = 0; j < 16; j++) {
+        const int wj = w0 + j, wc = min(wj, Q - 1);
+        const float v = src[(long)h * Q + wc];
+        tmp[j] = wj == wc ? v : 0.0f;
+      }
       e[i] = vload16(0, tmp);
     }
   }

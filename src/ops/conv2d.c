@@ -115,6 +115,28 @@ static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
  * turns it on only where it wins on the geometric mean over its shapes (on PoCL, a CPU, it loses).
  * $CLNN_CONV_IGEMM=1 / =0 overrides the tuned value (GPU class only); the CPU class never picks it
  * unless the caller forces it. */
+/* WINOGRAD (F(4x4, 3x3), src/ops/conv2d_winograd.c) is AUTO's choice for all three passes on
+ * CPU-class contexts where it applies with at least 64 input and 64 output channels, at least 32
+ * output tiles of 4x4 in the batch and transformed filters (36*K*C floats) within the column-buffer
+ * limit. Measured on PoCL (2-core Zen 5) against IM2COL_GEMM through clnn's CPU GEMM, minima:
+ * clnn-bench conv_res3x3_56 (2x64x56x56 -> 64) forward 3.1 vs 5.3-6.1 ms, backward-data 3.1 vs
+ * 6.2-6.5, backward-filter 3.0 vs 4.9-5.2; conv_res3x3_14 (2x256x14x14 -> 256, 32 tiles) 3.3-3.5
+ * vs 4.8-4.9, 3.4-3.8 vs 4.9, 3.2-3.6 vs 4.9-5.1 (3 interleaved rounds, load 3.3-4.2); other
+ * shapes (10-15 runs each, load ~6): 2x128x28x28 -> 128 3.1/3.4/3.2 vs 5.1/8.0/5.2 ms,
+ * 2x64x28x28 -> 64 0.96/1.16/0.81 vs 1.42/1.72/1.37, 64x64x14x14 -> 64 24/23/23 vs 43/22/27,
+ * 16x64x56x56 -> 64 58/52/64 vs 112/133/100. Where it loses: fewer channels (32x32x8x8 -> 32
+ * even, 64x32x14x14 -> 64 backward-filter 11.4 vs 8.0 ms: clnn's CPU GEMM is slow on 64x32
+ * products with a long reduction; 32x3x32x32 -> 16 2-3x slower) and few tiles (2x256x7x7 -> 256,
+ * 8 tiles: 3.1/4.3/3.9 vs 1.7 ms; 8x512x4x4 -> 512 2.5x slower), where transforming the filters
+ * costs more than the tiles save. The GPU class (CLBlast) was not measured: AUTO leaves it off
+ * there. The examples' layers (at most 32 channels) keep their algorithms. */
+static int wino_auto(const clnn_context *ctx, const conv_geom *g) {
+  if (ctx->device_class != CLNN_DEVICE_CLASS_CPU || !clnn__conv_wino_applies(g) || g->C < 64 || g->K < 64)
+    return 0;
+  size_t tiles = (size_t)g->N * (((size_t)g->P + 3) / 4) * (((size_t)g->Q + 3) / 4);
+  return tiles >= 32 && (uint64_t)36 * g->K * g->C * sizeof(float) <= conv_ws_limit;
+}
+
 static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_geom *g,
                                 clnn_conv_algo algo, enum conv_pass pass, clnn_conv_algo *out) {
   switch (algo) {
@@ -130,6 +152,8 @@ static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_ge
         *out = CLNN_CONV_ALGO_DIRECT;
       else if (pass == PASS_FWD && clnn__conv_igemm_auto(ctx) && clnn__conv_igemm_applies(ctx, g))
         *out = CLNN_CONV_ALGO_IMPLICIT_GEMM;
+      else if (wino_auto(ctx, g))
+        *out = CLNN_CONV_ALGO_WINOGRAD;
       else *out = CLNN_CONV_ALGO_IM2COL_GEMM;
       return CLNN_SUCCESS;
     case CLNN_CONV_ALGO_IMPLICIT_GEMM:
