@@ -6,7 +6,7 @@
  * backward-data and backward-filter with beta 0 (over NaN), 1 and 0.5; outputs with a guard zone;
  * a shape that takes several workspace chunks; gradients against central finite differences of
  * the double-precision reference; the error for every shape Winograd does not apply to (and
- * that a refused call writes nothing). On a CPU-class context the tile transforms run the block
+ * that a refused call writes nothing); the shapes AUTO runs it for. On a CPU-class context the tile transforms run the block
  * kernels (4 tiles per work-item) where chunks hold whole tile rows and the one-tile kernels
  * otherwise (a workspace limit below one tile row); the GPU-class pass (CLNN_DEVICE_CLASS=gpu)
  * runs the one-tile kernels with CLBlast's GEMM. Tolerances: Winograd's fp32 error is larger than
@@ -171,6 +171,34 @@ static void check_refused(const tcase *t) {
   free(y); free(x); free(w); free(y0); free(x0); free(w0);
 }
 
+/* AUTO's choice (src/ops/conv2d.c, wino_auto): every pass of t runs Winograd exactly when
+ * `want` says so, and AUTO's forward matches the reference. */
+static void check_auto(const tcase *t, int want) {
+  conv_ref_geom g = geom_of(t);
+  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t->name)) return;
+  clnn_conv2d_params p = params_of(t);
+  size_t xd[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->k, t->c, 3, 3}, yd[4] = {t->n, t->k, g.p, g.q};
+  size_t nx = xd[0] * xd[1] * xd[2] * xd[3], nw = wd[0] * wd[1] * 9, ny = yd[0] * yd[1] * yd[2] * yd[3];
+  float *x = rnd(nx), *w = rnd(nw), *want_y = malloc(ny * 4);
+  conv_ref_forward(&g, x, w, NULL, CLNN_ACT_IDENTITY, 0.0f, want_y);
+  clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *ty = tu_guarded(ctx, 4, yd);
+  clnn_tensor *tdx = tu_tensor(ctx, 4, xd, NULL), *tdw = tu_tensor(ctx, 4, wd, NULL);
+  const char *ran[3];
+  TU_OK(clnn_conv2d_forward(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, tw, NULL, CLNN_ACT_IDENTITY, 0.0f, ty));
+  ran[0] = clnn__conv2d_last_algo();
+  expect(ty, want_y, (size_t)t->c * 9, t->name, "forward (auto)");
+  TU_OK(clnn_conv2d_backward_data(ctx, &p, CLNN_CONV_ALGO_AUTO, ty, tw, 0.0f, tdx));
+  ran[1] = clnn__conv2d_last_algo();
+  TU_OK(clnn_conv2d_backward_filter(ctx, &p, CLNN_CONV_ALGO_AUTO, tx, ty, 0.0f, tdw));
+  ran[2] = clnn__conv2d_last_algo();
+  for (int i = 0; i < 3; i++)
+    TU_CHECK((strcmp(ran[i], "winograd") == 0) == want, "%s: AUTO pass %d ran %s, Winograd expected: %d", t->name, i,
+             ran[i], want);
+  clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(ty);
+  clnn_tensor_destroy(tdx); clnn_tensor_destroy(tdw);
+  free(x); free(w); free(want_y);
+}
+
 int main(void) {
   ctx = tu_context();
   tu_seed(20261207);
@@ -213,6 +241,17 @@ int main(void) {
     check_case(&chunked, li ? CLNN_ACT_SIGMOID : CLNN_ACT_RELU, 0.0f);
     clnn__conv2d_set_workspace_limit(old);
   }
+
+  /* AUTO: Winograd on CPU-class contexts from 64 channels in and out and 32 tiles of 4x4 */
+  static const tcase autos[] = {
+      {"auto 64->64 16x16 batch2 (32 tiles)", 2, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"auto 64->64 12x12 batch2 (18 tiles)", 2, 64, 12, 12, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {"auto 32->64 16x16 batch2 (32 input channels)", 2, 32, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+  };
+  const int cpu = ctx->device_class == CLNN_DEVICE_CLASS_CPU;
+  check_auto(&autos[0], cpu);
+  check_auto(&autos[1], 0);
+  check_auto(&autos[2], 0);
 
   static const tcase refused[] = {
       {"5x5 filter", 1, 2, 8, 8, 3, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
