@@ -3,7 +3,8 @@
  * width are not multiples of the tile (partial edge tiles), 1x1 and 2x3 planes, C and K not
  * multiples of 4 or 16, batch 1 and several, paddings 0, 1, 2 and asymmetric; forward with fused
  * bias and every activation; forward with beta (the transposed convolution's backward-data),
- * backward-data and backward-filter with beta 0 (over NaN), 1 and 0.5; outputs with a guard zone;
+ * backward-data and backward-filter with beta 0 (over NaN), 1 and 0.5; the transposed
+ * convolution's forward (with bias) and backward-filter; outputs with a guard zone;
  * a shape that takes several workspace chunks; gradients against central finite differences of
  * the double-precision reference; the error for every shape Winograd does not apply to (and
  * that a refused call writes nothing); the shapes AUTO runs it for. On a CPU-class context the tile transforms run the block
@@ -171,6 +172,31 @@ static void check_refused(const tcase *t) {
   free(y); free(x); free(w); free(y0); free(x0); free(w0);
 }
 
+/* The transposed convolution forced to WINOGRAD (its forward runs the backward-data pass, its
+ * backward-filter the filter gradient with x and dy swapped): x [N, C, H, W], w [C, K, 3, 3]. */
+static void check_transposed(const tcase *t) {
+  conv_ref_geom g = geom_of(t);
+  if (!TU_CHECK(conv_ref_geom_transpose(&g), "%s: reference geometry invalid", t->name)) return;
+  clnn_conv2d_params p = params_of(t);
+  size_t xd[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->c, t->k, 3, 3}, yd[4] = {t->n, t->k, g.p, g.q};
+  size_t nx = xd[0] * xd[1] * xd[2] * xd[3], nw = wd[0] * wd[1] * 9, ny = yd[0] * yd[1] * yd[2] * yd[3];
+  float *x = rnd(nx), *w = rnd(nw), *b = rnd(t->k), *dy = rnd(ny), *dw0 = rnd(nw);
+  float *y_ref = malloc(ny * 4), *dw_ref = copy_of(dw0, nw);
+  conv_ref_transpose_forward(&g, x, w, b, y_ref);
+  conv_ref_transpose_backward_filter(&g, x, dy, 0.5f, dw_ref);
+  size_t bd[1] = {t->k};
+  clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *tb = tu_tensor(ctx, 1, bd, b);
+  clnn_tensor *tdy = tu_tensor(ctx, 4, yd, dy), *ty = tu_guarded(ctx, 4, yd), *tdw = tu_guarded(ctx, 4, wd);
+  TU_OK(clnn_conv_transpose2d_forward(ctx, &p, WINO, tx, tw, tb, ty));
+  expect(ty, y_ref, (size_t)t->c * 9, t->name, "transposed forward + bias");
+  put(tdw, dw0);
+  TU_OK(clnn_conv_transpose2d_backward_filter(ctx, &p, WINO, tx, tdy, 0.5f, tdw));
+  expect(tdw, dw_ref, (size_t)t->n * t->h * t->w, t->name, "transposed backward-filter beta=0.5");
+  clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tb); clnn_tensor_destroy(tdy);
+  clnn_tensor_destroy(ty); clnn_tensor_destroy(tdw);
+  free(x); free(w); free(b); free(dy); free(dw0); free(y_ref); free(dw_ref);
+}
+
 /* AUTO's choice (src/ops/conv2d.c, wino_auto): every pass of t runs Winograd exactly when
  * `want` says so, and AUTO's forward matches the reference. */
 static void check_auto(const tcase *t, int want) {
@@ -241,6 +267,9 @@ int main(void) {
     check_case(&chunked, li ? CLNN_ACT_SIGMOID : CLNN_ACT_RELU, 0.0f);
     clnn__conv2d_set_workspace_limit(old);
   }
+
+  check_transposed(&cases[1]);
+  check_transposed(&cases[4]);
 
   /* AUTO: Winograd on CPU-class contexts from 64 channels in and out and 32 tiles of 4x4 */
   static const tcase autos[] = {
