@@ -3,7 +3,7 @@
  *
  *   clnn-bench [--tier ci|gpu] [--case NAME[,NAME...]]... [--runs N] [--warmup N] [--budget S]
  *              [--device SEL] [--json FILE] [--plot FILE.png] [--no-reference] [--list]
- *              [--conv-algo auto|im2col|1x1|direct|igemm]
+ *              [--conv-algo auto|im2col|1x1|direct|igemm|winograd]
  *
  * What it measures, in this order, in one process:
  * 1. The device's measured peak: an FMA-chain kernel (GFLOP/s) and a streaming copy (GB/s of bytes
@@ -173,7 +173,8 @@ static void usage(void) {
          "  --no-clblast        skip the CLBlast passes of the GEMM cases\n"
          "  --list              list the cases and exit\n"
          "  --conv-algo A       force the convolution cases' algorithm: auto (default), im2col,\n"
-         "                      1x1, direct or igemm (implicit GEMM: forward; backward runs im2col)\n"
+         "                      1x1, direct, igemm (implicit GEMM: forward; backward runs im2col)\n"
+         "                      or winograd (3x3 stride 1)\n"
          "Environment: CLNN_TUNE (off | builtin | FILE: where tuned parameters come from),\n"
          "CLNN_CACHE_DIR (kernel cache; 'off' to measure cold builds), OPENBLAS_NUM_THREADS,\n"
          "CLNN_BENCH_PYTHON (the Python that runs the plot script; default /usr/bin/python3).\n");
@@ -240,11 +241,11 @@ static void parse_args(int argc, char **argv) {
       static const struct { const char *name; clnn_conv_algo algo; } algos[] = {
           {"auto", CLNN_CONV_ALGO_AUTO}, {"im2col", CLNN_CONV_ALGO_IM2COL_GEMM},
           {"1x1", CLNN_CONV_ALGO_1X1_GEMM}, {"direct", CLNN_CONV_ALGO_DIRECT},
-          {"igemm", CLNN_CONV_ALGO_IMPLICIT_GEMM}};
+          {"igemm", CLNN_CONV_ALGO_IMPLICIT_GEMM}, {"winograd", CLNN_CONV_ALGO_WINOGRAD}};
       int found = 0;
       for (size_t k = 0; k < sizeof algos / sizeof algos[0]; k++)
         if (!strcmp(v, algos[k].name)) opt.conv_algo = algos[k].algo, found = 1;
-      if (!found) die("--conv-algo must be auto, im2col, 1x1, direct or igemm, not %s", v);
+      if (!found) die("--conv-algo must be auto, im2col, 1x1, direct, igemm or winograd, not %s", v);
     } else {
       die("unknown option %s (see --help)", a);
     }

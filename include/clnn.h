@@ -495,7 +495,14 @@ typedef enum clnn_conv_algo {
                                       backward-data and backward-filter run IM2COL_GEMM. AUTO
                                       picks it only when asked (README). UNSUPPORTED where the
                                       device takes no 4x4 work-group or 8.3 KiB of local memory,
-                                      or N*P*Q exceeds 2^31 - 65 */
+                                      or N*P*Q exceeds 2^31 - 65 */,
+  CLNN_CONV_ALGO_WINOGRAD = 5    /* Winograd F(4x4, 3x3): transformed 6x6 tiles, one batched
+                                    GEMM per tile position; all three passes. Needs a 3x3 filter,
+                                    stride 1, dilation 1, groups 1 and each padding 0 to 2 (any N,
+                                    C, K, H, W); CLNN_ERROR_UNSUPPORTED otherwise. fp32 error is
+                                    several times IM2COL_GEMM's. AUTO picks it on CPU-class
+                                    contexts for layers with at least 64 input and 64 output
+                                    channels (README) */
 } clnn_conv_algo;
 
 /* Output dims of a convolution: x [N, C, H, W], w [K, C/groups, R, S] -> y [N, K, P, Q].

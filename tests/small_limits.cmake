@@ -3,7 +3,7 @@
 # in the GPU and the CPU device class: every launch size and local-memory size then comes from the
 # capped limits, and a launch above them fails with an error naming the kernel. Same references
 # as the plain tests; about a minute on 2 cores.
-set(CLNN_SMALL_LIMITS_TESTS test_attention test_batchnorm test_conv2d test_conv2d_igemm test_dense
+set(CLNN_SMALL_LIMITS_TESTS test_attention test_batchnorm test_conv2d test_conv2d_igemm test_conv2d_winograd test_dense
     test_embedding test_gemm test_gru test_layernorm test_lstm test_optim test_pool2d test_shape
     test_softmax_loss)
 foreach(cls gpu cpu)

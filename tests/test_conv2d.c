@@ -29,6 +29,7 @@ static const char *algo_name(clnn_conv_algo a) {
     case CLNN_CONV_ALGO_1X1_GEMM: return "1x1";
     case CLNN_CONV_ALGO_DIRECT: return "direct";
     case CLNN_CONV_ALGO_IMPLICIT_GEMM: return "igemm";
+    case CLNN_CONV_ALGO_WINOGRAD: return "winograd";
   }
   return "?";
 }

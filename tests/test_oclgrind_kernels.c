@@ -482,10 +482,11 @@ static void conv(clnn_context *ctx) {
   c10.p.stride_h = c10.p.stride_w = 2;
   c10.p.pad_top = c10.p.pad_bottom = c10.p.pad_left = c10.p.pad_right = 3;
   cases[nc++] = c10;
+  /* WINOGRAD (last) where it applies (3x3, stride 1: c1, c9; the others are refused and skipped) */
   const clnn_conv_algo algos[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM, CLNN_CONV_ALGO_DIRECT,
-                                   CLNN_CONV_ALGO_IMPLICIT_GEMM};
+                                   CLNN_CONV_ALGO_IMPLICIT_GEMM, CLNN_CONV_ALGO_WINOGRAD};
   for (int i = 0; i < nc; i++)
-    for (int a = 0; a < 4; a++) conv_one(ctx, &cases[i], algos[a], 0);
+    for (int a = 0; a < 5; a++) conv_one(ctx, &cases[i], algos[a], 0);
 
   /* chunked im2col paths: images side by side, then slices of one image's pixels */
   size_t old = clnn__conv2d_set_workspace_limit(2 * 18 * 25 * sizeof(float));
@@ -494,6 +495,10 @@ static void conv(clnn_context *ctx) {
   conv_one(ctx, &cases[1], CLNN_CONV_ALGO_IM2COL_GEMM, 0);
   clnn__conv2d_set_workspace_limit(3 * 7 * sizeof(float));
   conv_one(ctx, &cases[4], CLNN_CONV_ALGO_1X1_GEMM, 0);
+  /* Winograd in chunks of one tile (36 * (3 + 4) floats), less than a tile row: the one-tile
+   * transform kernels on the CPU class too */
+  clnn__conv2d_set_workspace_limit(36 * 7 * sizeof(float));
+  conv_one(ctx, &cases[1], CLNN_CONV_ALGO_WINOGRAD, 0);
   clnn__conv2d_set_workspace_limit(old);
 
   /* transposed: x [N, C, H, W], w [C, K/groups, R, S] */

@@ -26,7 +26,7 @@ cmake --build "$build" -j"$jobs"
 # CLBlast, all checked against the same references on PoCL. About a minute on 2 cores (most of it
 # compiling the GPU-shaped kernels once). CLNN_GPU_CLASS_PASS=off skips it.
 if [ "${CLNN_GPU_CLASS_PASS:-on}" != off ]; then
-  gpu_tests='^test_(activation|attention|batchnorm|conv2d|dense|determinism|dropout|embedding|gemm|gru|layernorm|lstm|lstm_seq|optim|pool2d|pool2d_indices|shape|softmax_loss|train_digits)$'
+  gpu_tests='^test_(activation|attention|batchnorm|conv2d|conv2d_winograd|dense|determinism|dropout|embedding|gemm|gru|layernorm|lstm|lstm_seq|optim|pool2d|pool2d_indices|shape|softmax_loss|train_digits)$'
   t0=$(date +%s)
   (cd "$build" && CLNN_DEVICE_CLASS=gpu ctest --output-on-failure -j"$jobs" -R "$gpu_tests")
   echo "GPU-class pass (CLNN_DEVICE_CLASS=gpu): passed in $(($(date +%s) - t0)) s"

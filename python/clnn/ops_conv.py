@@ -15,7 +15,7 @@ __all__ = ["conv2d_output_shape", "conv2d_workspace_size", "conv2d", "conv2d_bac
            "conv_transpose2d_backward_filter", "conv_transpose2d_backward_bias", "CONV_ALGOS"]
 
 CONV_ALGOS = {"auto": 0, "im2col_gemm": 1, "im2col": 1, "1x1_gemm": 2, "1x1": 2, "direct": 3,
-              "implicit_gemm": 4, "igemm": 4}
+              "implicit_gemm": 4, "igemm": 4, "winograd": 5}
 
 
 def _algo(algo):
@@ -75,7 +75,8 @@ def conv2d(ctx, x, w, bias=None, *, stride=1, padding=0, dilation=1, groups=1, a
 
     x [N, C, H, W], w [K, C/groups, R, S], bias [K] or None. stride and dilation: int or
     (h, w); padding: int, (h, w) or (top, bottom, left, right). algo: "auto", "im2col_gemm",
-    "1x1_gemm", "direct", "implicit_gemm" (forward only: the backward passes run im2col).
+    "1x1_gemm", "direct", "implicit_gemm" (forward only: the backward passes run im2col),
+    "winograd" (3x3, stride 1, dilation 1, groups 1, padding 0 to 2).
     activation: None or a name as in clnn.activation (fused)."""
     a, al = _act(activation, alpha)
     p = _conv_params(stride, padding, dilation, groups)

@@ -15,6 +15,7 @@ CONV_CASES = [
     ((1, 3, 7, 6), (3, 1, 3, 3), 1, 2, 2, 3, "direct"),
     ((2, 4, 4, 3), (5, 4, 1, 1), 1, 0, 1, 1, "1x1_gemm"),
     ((2, 3, 9, 8), (5, 3, 3, 3), 2, 1, (2, 1), 1, "implicit_gemm"),
+    ((2, 3, 7, 9), (4, 3, 3, 3), 1, 1, 1, 1, "winograd"),
 ]
 
 
@@ -60,7 +61,8 @@ def test_conv2d_errors(ctx, rng):
         (lambda: clnn.conv2d(ctx, x, w, groups=2), None),
         (lambda: clnn.conv2d(ctx, x, w, padding=(1, 2, 3)), "CLNN_ERROR_INVALID_ARGUMENT"),
         (lambda: clnn.conv2d(ctx, x, w, stride=2**40), "CLNN_ERROR_INVALID_ARGUMENT"),
-        (lambda: clnn.conv2d(ctx, x, w, algo="winograd"), "CLNN_ERROR_INVALID_ARGUMENT"),
+        (lambda: clnn.conv2d(ctx, x, w, algo="fft"), "CLNN_ERROR_INVALID_ARGUMENT"),
+        (lambda: clnn.conv2d(ctx, x, w, stride=2, algo="winograd"), "CLNN_ERROR_UNSUPPORTED"),
         (lambda: clnn.conv2d(ctx, x, w, algo="1x1_gemm"), "CLNN_ERROR_UNSUPPORTED"),
         (lambda: clnn.conv2d(ctx, x, rand(rng, 4, 3, 9, 9)), "CLNN_ERROR_SHAPE_MISMATCH"),
         (lambda: clnn.conv2d(ctx, x, w, rand(rng, 3)), "CLNN_ERROR_SHAPE_MISMATCH"),

@@ -26,7 +26,7 @@
  * chosen per pass by measurement on PoCL, is at resolve_algo.
  * Every argument is checked before anything is enqueued, and workspaces are acquired before the
  * first kernel, so a failing call writes nothing. */
-#include "conv2d_direct.h"
+#include "conv2d_winograd.h"
 
 #include <limits.h>
 #include <math.h>
@@ -115,6 +115,28 @@ static int is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
  * turns it on only where it wins on the geometric mean over its shapes (on PoCL, a CPU, it loses).
  * $CLNN_CONV_IGEMM=1 / =0 overrides the tuned value (GPU class only); the CPU class never picks it
  * unless the caller forces it. */
+/* WINOGRAD (F(4x4, 3x3), src/ops/conv2d_winograd.c) is AUTO's choice for all three passes on
+ * CPU-class contexts where it applies with at least 64 input and 64 output channels, at least 32
+ * output tiles of 4x4 in the batch and transformed filters (36*K*C floats) within the column-buffer
+ * limit. Measured on PoCL (2-core Zen 5) against IM2COL_GEMM through clnn's CPU GEMM, minima:
+ * clnn-bench conv_res3x3_56 (2x64x56x56 -> 64) forward 3.1 vs 5.3-6.1 ms, backward-data 3.1 vs
+ * 6.2-6.5, backward-filter 3.0 vs 4.9-5.2; conv_res3x3_14 (2x256x14x14 -> 256, 32 tiles) 3.3-3.5
+ * vs 4.8-4.9, 3.4-3.8 vs 4.9, 3.2-3.6 vs 4.9-5.1 (3 interleaved rounds, load 3.3-4.2); other
+ * shapes (10-15 runs each, load ~6): 2x128x28x28 -> 128 3.1/3.4/3.2 vs 5.1/8.0/5.2 ms,
+ * 2x64x28x28 -> 64 0.96/1.16/0.81 vs 1.42/1.72/1.37, 64x64x14x14 -> 64 24/23/23 vs 43/22/27,
+ * 16x64x56x56 -> 64 58/52/64 vs 112/133/100. Where it loses: fewer channels (32x32x8x8 -> 32
+ * even, 64x32x14x14 -> 64 backward-filter 11.4 vs 8.0 ms: clnn's CPU GEMM is slow on 64x32
+ * products with a long reduction; 32x3x32x32 -> 16 2-3x slower) and few tiles (2x256x7x7 -> 256,
+ * 8 tiles: 3.1/4.3/3.9 vs 1.7 ms; 8x512x4x4 -> 512 2.5x slower), where transforming the filters
+ * costs more than the tiles save. The GPU class (CLBlast) was not measured: AUTO leaves it off
+ * there. The examples' layers (at most 32 channels) keep their algorithms. */
+static int wino_auto(const clnn_context *ctx, const conv_geom *g) {
+  if (ctx->device_class != CLNN_DEVICE_CLASS_CPU || !clnn__conv_wino_applies(g) || g->C < 64 || g->K < 64)
+    return 0;
+  size_t tiles = (size_t)g->N * (((size_t)g->P + 3) / 4) * (((size_t)g->Q + 3) / 4);
+  return tiles >= 32 && (uint64_t)36 * g->K * g->C * sizeof(float) <= conv_ws_limit;
+}
+
 static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_geom *g,
                                 clnn_conv_algo algo, enum conv_pass pass, clnn_conv_algo *out) {
   switch (algo) {
@@ -130,6 +152,8 @@ static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_ge
         *out = CLNN_CONV_ALGO_DIRECT;
       else if (pass == PASS_FWD && clnn__conv_igemm_auto(ctx) && clnn__conv_igemm_applies(ctx, g))
         *out = CLNN_CONV_ALGO_IMPLICIT_GEMM;
+      else if (wino_auto(ctx, g))
+        *out = CLNN_CONV_ALGO_WINOGRAD;
       else *out = CLNN_CONV_ALGO_IM2COL_GEMM;
       return CLNN_SUCCESS;
     case CLNN_CONV_ALGO_IMPLICIT_GEMM:
@@ -144,6 +168,15 @@ static clnn_status resolve_algo(const char *fn, clnn_context *ctx, const conv_ge
                     "limit %zu, local memory %llu bytes)",
                     (unsigned long long)g->N * g->P * g->Q, ctx->info.max_work_group_size,
                     (unsigned long long)ctx->info.local_mem_bytes);
+      *out = algo;
+      return CLNN_SUCCESS;
+    case CLNN_CONV_ALGO_WINOGRAD:
+      if (!clnn__conv_wino_applies(g))
+        return clnn__conv_fail(CLNN_ERROR_UNSUPPORTED, fn,
+                    "algo CLNN_CONV_ALGO_WINOGRAD needs a 3x3 filter, stride 1, dilation 1, groups 1 "
+                    "and each padding at most 2 (got %dx%d filter, stride %dx%d, dilation %dx%d, "
+                    "groups %d, padding %d/%d/%d/%d)",
+                    g->R, g->S, g->sh, g->sw, g->dh, g->dw, g->G, g->pt, g->pb, g->pl, g->pr);
       *out = algo;
       return CLNN_SUCCESS;
     case CLNN_CONV_ALGO_IM2COL_GEMM:
@@ -208,7 +241,9 @@ static void pass_workspace(const conv_geom *g, clnn_conv_algo algo, enum conv_pa
   size_t crs = (size_t)g->C * g->R * g->S;
   conv_plan pl = {1, 1};
   *ws0 = *ws1 = 0;
-  if (algo == CLNN_CONV_ALGO_IM2COL_GEMM) {
+  if (algo == CLNN_CONV_ALGO_WINOGRAD) {
+    clnn__conv_wino_workspace(g, (int)pass, conv_ws_limit, ws0, ws1);
+  } else if (algo == CLNN_CONV_ALGO_IM2COL_GEMM) {
     if (pass != PASS_BWD_FILTER) {
       pl = make_plan(g, crs * sizeof(float));
       *ws0 = crs * pl.nb * pl.L * sizeof(float);
@@ -358,6 +393,7 @@ static int use_band(const clnn_context *ctx, const conv_geom *g, enum conv_pass 
 static const char *algo_label(const clnn_context *ctx, const conv_geom *g, clnn_conv_algo al, enum conv_pass pass) {
   if (al == CLNN_CONV_ALGO_1X1_GEMM) return "1x1-gemm";
   if (al == CLNN_CONV_ALGO_IMPLICIT_GEMM) return "implicit-gemm";
+  if (al == CLNN_CONV_ALGO_WINOGRAD) return "winograd";
   if (al != CLNN_CONV_ALGO_DIRECT) return "im2col-gemm";
   if (use_flat(ctx, g, pass)) return "direct-plane";
   if (use_band(ctx, g, pass)) return "direct-band";
@@ -463,13 +499,15 @@ static clnn_status gemm_gi(clnn_context *ctx, int ta, int tb, size_t m, size_t n
 /* y = beta*y + conv(x, w), then y = act(y + bias) when bias or act is given (beta is 0 then). */
 static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv_algo algo,
                                 cl_mem x, cl_mem w, cl_mem bias, clnn_activation act,
-                                float act_alpha, float beta, cl_mem y, cl_mem ws0,
+                                float act_alpha, float beta, cl_mem y, cl_mem ws0, cl_mem ws1,
                                 const conv_plan *plan, cl_mem keep) {
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
   if (algo == CLNN_CONV_ALGO_IMPLICIT_GEMM)
     return clnn__conv_igemm_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
+  if (algo == CLNN_CONV_ALGO_WINOGRAD)
+    return clnn__conv_wino_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y, ws0, ws1, conv_ws_limit);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_FWD))
     return clnn__conv_flat_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_band(ctx, g, PASS_FWD))
@@ -531,6 +569,8 @@ static clnn_status pass_backward_data(clnn_context *ctx, const conv_geom *g, cln
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_WINOGRAD)
+    return clnn__conv_wino_backward_data(ctx, g, dy, w, beta, dx, ws0, ws1, conv_ws_limit);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_BWD_DATA))
     return clnn__conv_flat_backward_data(ctx, g, dy, w, beta, dx);
   if (algo == CLNN_CONV_ALGO_DIRECT && on_cpu(ctx) && g->Cg == 1) {
@@ -588,6 +628,8 @@ static clnn_status pass_backward_filter(clnn_context *ctx, const conv_geom *g, c
   size_t N = g->N, K = g->K, C = g->C, PQ = (size_t)g->P * g->Q;
   size_t cgrs = (size_t)g->Cg * g->R * g->S;
   clnn_status s = CLNN_SUCCESS;
+  if (algo == CLNN_CONV_ALGO_WINOGRAD)
+    return clnn__conv_wino_backward_filter(ctx, g, x, dy, beta, dw, ws0, ws1, conv_ws_limit);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_flat(ctx, g, PASS_BWD_FILTER))
     return clnn__conv_flat_backward_filter(ctx, g, x, dy, beta, dw);
   if (algo == CLNN_CONV_ALGO_DIRECT && use_band(ctx, g, PASS_BWD_FILTER))
@@ -783,7 +825,7 @@ clnn_status clnn__conv2d_run(clnn_context *ctx, clnn__conv_entry e, const clnn_c
   switch (pass) {
     case PASS_FWD:
       return pass_forward(ctx, &g, al, t0, t1, bias, a->has_act ? a->act : CLNN_ACT_IDENTITY,
-                          a->has_act ? a->act_alpha : 0.0f, beta, out, ws0, &plan, keep);
+                          a->has_act ? a->act_alpha : 0.0f, beta, out, ws0, ws1, &plan, keep);
     case PASS_BWD_DATA:
       s = pass_backward_data(ctx, &g, al, t0, t1, beta, out, ws0, ws1, &plan);
       if (!s && bias) /* the transposed forward's bias */
