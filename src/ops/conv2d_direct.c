@@ -2,7 +2,7 @@
  * (cl/conv2d_direct.cl), which src/ops/conv2d.c picks for CLNN_CONV_ALGO_DIRECT on CPU devices
  * when the shape allows (stride 1, output plane the size of the input; the band forward: any
  * stride, several input channels per group) and for AUTO on the shapes where they measured
- * fastest (see resolve_algo there). Arguments are checked by the
+ * fastest (see src/ops/conv2d_algo.c). Arguments are checked by the
  * caller; these only launch. Each work-item owns whole output planes (or filter taps), so
  * work-groups are single work-items: PoCL runs each as one task spread over the cores. The
  * kernels that keep a padded plane in local memory run where it fits half the device's local

@@ -98,7 +98,7 @@ clnn_status clnn__conv_band_backward_filter(clnn_context *ctx, const conv_geom *
 int clnn__conv_igemm_applies(clnn_context *ctx, const conv_geom *g);
 /* 1 when AUTO may pick the implicit GEMM for a forward pass: a GPU-class context whose tuned
  * parameters say conv.igemm = 1 (clnn-tune's measurement; off by default), or with
- * $CLNN_CONV_IGEMM=1; $CLNN_CONV_IGEMM=0 turns it off (see resolve_algo). */
+ * $CLNN_CONV_IGEMM=1; $CLNN_CONV_IGEMM=0 turns it off (see clnn__conv_resolve_algo). */
 int clnn__conv_igemm_auto(const clnn_context *ctx);
 /* y = act(beta*y + conv(x, w) + bias) (bias may be NULL) without a column buffer. */
 clnn_status clnn__conv_igemm_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,

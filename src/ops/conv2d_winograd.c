@@ -1,7 +1,7 @@
 /* src/ops/conv2d_winograd.c — host side of the Winograd convolution F(4x4, 3x3)
  * (cl/conv2d_winograd.cl, a program of its own, so networks that never use it never build it),
  * which src/ops/conv2d.c runs for CLNN_CONV_ALGO_WINOGRAD and for AUTO where it measured faster
- * (resolve_algo there). Each pass transforms the filters once, then walks the batch's tiles in
+ * (clnn__conv_resolve_algo in src/ops/conv2d_algo.c). Each pass transforms the filters once, then walks the batch's tiles in
  * chunks whose transformed tiles fit the column-buffer limit: transform the chunk's input tiles,
  * one strided-batched GEMM over the 36 positions (clnn__gemm_batched: CLBlast on the GPU
  * class, clnn's CPU GEMM on the CPU class), transform back with bias, activation and beta fused.

@@ -1,6 +1,6 @@
 /* tools/tune/clnn_tune_conv.h — clnn-tune's measurement of the convolution forward pass on the
  * GPU class: im2col + GEMM against the implicit GEMM, which decides the tuned parameter
- * conv.igemm (src/gemm/tune_config.c; src/ops/conv2d.c resolve_algo reads it for AUTO). */
+ * conv.igemm (src/gemm/tune_config.c; src/ops/conv2d_algo.c reads it for AUTO). */
 #ifndef CLNN_TUNE_CONV_H
 #define CLNN_TUNE_CONV_H
 
