@@ -214,6 +214,12 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
     GEMM_KLOOP_BODY(MR, NV, GEMM_XR_AT, x += ldx;)                                               \
   }
 
+/* The element-wise store loops (partial panels, and every store of the *_ct kernels): left as
+ * plain scalar loops, since LLVM's vectoriser turns a strided store into gathers, scatters and
+ * runtime checks that cost about 0.1-0.3 s of PoCL's code generation per kernel and save nothing
+ * measurable next to the K loop. */
+#define GEMM_SCALAR_LOOP _Pragma("clang loop vectorize(disable) unroll(disable)")
+
 /* One kernel per (X layout, store orientation, width). The body is a macro so that every
  * variant is fully unrolled by the compiler with constant trip counts. */
 #define GEMM_KERNEL(NAME, MR, NV, KLOOP, CT)                                                        \
@@ -259,7 +265,7 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
             } else {                                                                             \
               float tmp[(NV)*GEMM_VW];                                                           \
               _Pragma("unroll") for (int v = 0; v < (NV); v++) GEMM_VSTORE(acc[r][v], v, tmp);   \
-              for (int l = 0; l < NR; l++) {                                                     \
+              GEMM_SCALAR_LOOP for (int l = 0; l < NR; l++) {                                                     \
                 const int c = cs + l;                                                            \
                 if (c >= c0 && c < cols) {                                                       \
                   float o = alpha * tmp[l];                                                      \
@@ -275,13 +281,13 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
             __global float *ccol = cb + (long)cs * ldc + (r0 + r);                               \
             if (full) {                                                                          \
               if (beta != 0.0f) {                                                                \
-                for (int l = 0; l < NR; l++)                                                     \
+                GEMM_SCALAR_LOOP for (int l = 0; l < NR; l++)                                                     \
                   ccol[(long)l * ldc] = fma(beta, ccol[(long)l * ldc], alpha * tmp[l]);          \
               } else {                                                                           \
-                for (int l = 0; l < NR; l++) ccol[(long)l * ldc] = alpha * tmp[l];               \
+                GEMM_SCALAR_LOOP for (int l = 0; l < NR; l++) ccol[(long)l * ldc] = alpha * tmp[l];               \
               }                                                                                  \
             } else {                                                                             \
-              for (int l = 0; l < NR; l++) {                                                     \
+              GEMM_SCALAR_LOOP for (int l = 0; l < NR; l++) {                                                     \
                 const int c = cs + l;                                                            \
                 if (c >= c0 && c < cols) {                                                       \
                   float o = alpha * tmp[l];                                                      \
