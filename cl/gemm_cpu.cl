@@ -15,10 +15,10 @@
  * - X is the "broadcast" operand, read in place: GEMM_MR scalars per k, each broadcast to a vector,
  *   with its rows contiguous in K (x_kc 1: X(r,k) = X[r*ldx + k]) or K as the slow index (x_kc 0:
  *   X(r,k) = X[k*ldx + r]).
- * - Either P = C (kernels *_cn: lanes run along C's rows, stored as vectors) or P = C^T (kernels
- *   *_ct: X = op(B)^T, Y = op(A)^T, stored element by element). The host picks the orientation
+ * - Either P = C (c_t 0, "cn": lanes run along C's rows, stored as vectors) or P = C^T (c_t 1,
+ *   "ct": X = op(B)^T, Y = op(A)^T, stored element by element). The host picks the orientation
  *   that packs the smaller operand or none (src/gemm/gemm_cpu.c).
- * - Kernels *_w use GEMM_NV vectors per row; kernels *_n use one vector and GEMM_MR_N rows (for
+ * - Kernel gemm_w uses GEMM_NV vectors per row; gemm_n one vector and GEMM_MR_N rows (for
  *   narrow products such as a batch of 16 rows in the transposed orientation).
  *
  * The reduction may run in segments of kseg (conv2d's filter gradient sums over several images
@@ -212,19 +212,21 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
     GEMM_KLOOP_BODY(MR, NV, GEMM_XS_AT, x += x_step;)                                            \
   }
 
-/* The element-wise store loops (partial panels, and every store of the *_ct kernels): left as
+/* The element-wise store loops (partial panels, and every store of the C^T orientation): left as
  * plain scalar loops, since LLVM's vectoriser turns a strided store into gathers, scatters and
  * runtime checks that cost about 0.1-0.3 s of PoCL's code generation per kernel and save nothing
  * measurable next to the K loop. */
 #define GEMM_SCALAR_LOOP _Pragma("clang loop vectorize(disable) unroll(disable)")
 
-/* One kernel per (store orientation, width). The body is a macro so that every
- * variant is fully unrolled by the compiler with constant trip counts. */
-#define GEMM_KERNEL(NAME, MR, NV, KLOOP, CT)                                                        \
+/* One kernel per width (the orientation, c_t, and X's layout, x_kc, are arguments: each kernel
+ * PoCL compiles costs 0.5 s or more at its first launch, and a training step uses both
+ * orientations). The body is a macro so that both widths are fully unrolled by the compiler
+ * with constant trip counts. */
+#define GEMM_KERNEL(NAME, MR, NV, KLOOP)                                                            \
   __kernel void NAME(int rows, int cols, int K, float alpha, float beta,                         \
                      __global const float *X, long x_off, int ldx, long x_bs,                    \
                      __global const float *Y, long y_off, int y_rs, long y_ps, long y_bs,        \
-                     int shift_edge, int x_kc, int kseg, long x_ks, long y_ks, __global float *C,          \
+                     int shift_edge, int x_kc, int c_t, int kseg, long x_ks, long y_ks, __global float *C,          \
                      long c_off, int ldc, long c_bs) {                                           \
     const int NR = (NV)*GEMM_VW;                                                                 \
     const int rg = get_global_id(GEMM_ORDER), pb = get_global_id(1 - GEMM_ORDER);                \
@@ -252,7 +254,7 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
       }                                                                                          \
       _Pragma("unroll") for (int r = 0; r < (MR); r++) {                                         \
         if (r0 + r < rows) {                                                                     \
-          if (!(CT)) {                                                                           \
+          if (!c_t) {                                                                              \
             __global float *crow = cb + (long)(r0 + r) * ldc + cs;                               \
             if (full) {                                                                          \
               _Pragma("unroll") for (int v = 0; v < (NV); v++) {                                 \
@@ -300,7 +302,5 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
     }                                                                                            \
   }
 
-GEMM_KERNEL(gemm_cn_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_X, 0)
-GEMM_KERNEL(gemm_ct_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_X, 1)
-GEMM_KERNEL(gemm_cn_n, GEMM_MR_N, 1, GEMM_KLOOP_X, 0)
-GEMM_KERNEL(gemm_ct_n, GEMM_MR_N, 1, GEMM_KLOOP_X, 1)
+GEMM_KERNEL(gemm_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_X)
+GEMM_KERNEL(gemm_n, GEMM_MR_N, 1, GEMM_KLOOP_X)
