@@ -226,7 +226,8 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
   __kernel void NAME(int rows, int cols, int K, float alpha, float beta,                         \
                      __global const float *X, long x_off, int ldx, long x_bs,                    \
                      __global const float *Y, long y_off, int y_rs, long y_ps, long y_bs,        \
-                     int shift_edge, int x_kc, int c_t, int kseg, long x_ks, long y_ks, __global float *C,          \
+                     int shift_edge, int x_kc, int c_t, int kseg, long x_ks, long y_ks,          \
+                     __global float *C,                                                          \
                      long c_off, int ldc, long c_bs) {                                           \
     const int NR = (NV)*GEMM_VW;                                                                 \
     const int rg = get_global_id(GEMM_ORDER), pb = get_global_id(1 - GEMM_ORDER);                \
