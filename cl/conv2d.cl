@@ -31,6 +31,11 @@
 #define CONV_MOD(a, b) ((b) == 1 ? 0 : (b) == 2 ? ((a) & 1) : (a) % (b))
 #define CONV_DIV(a, b) ((b) == 1 ? (a) : (b) == 2 ? ((a) >> 1) : (a) / (b))
 
+/* The element-per-work-item kernels the host runs on GPU-class devices only (CPU devices run
+ * the *_cpu kernels below instead), left out of CPU builds: less for PoCL's front end to parse
+ * and optimise. The direct kernels after them stay in both: CPU devices fall back to them where
+ * no CPU kernel applies. */
+#if CLNN_DEVICE_CLASS != CLNN_DEVICE_CLASS_CPU
 /* col[(c*R + r)*S + s][j] for j = nl*L + (pq - pq0), image n0 + nl, output pixel pq; zeros where
  * the filter tap falls in the padding. Global: (J, C). */
 __kernel void conv2d_im2col(__global const float *restrict x, __global float *restrict col,
@@ -113,6 +118,8 @@ __kernel void conv2d_bias_act(__global float *restrict y, __global const float *
   if (has_bias) v += bias[nk % K];
   y[i] = clnn_act_apply(act, act_alpha, v);
 }
+
+#endif /* CLNN_DEVICE_CLASS != CLNN_DEVICE_CLASS_CPU */
 
 /* y = act(beta*y + conv(x, w) + bias); beta == 0 never reads y. Each work-item computes blocks
  * of CONV_DIRECT_QV neighbouring outputs along Q, striding over blocks by the global size of
@@ -243,6 +250,8 @@ __kernel void conv2d_direct_backward_filter(__global const float *restrict x,
 /* float16 loads and stores, keeps its sums in vector registers, and uses no local memory and no  */
 /* barriers. Every sum still runs in a fixed order inside one work-item (deterministic).          */
 /* ============================================================================================== */
+/* (Built for the CPU class only: no other class launches them.) */
+#if CLNN_DEVICE_CLASS == CLNN_DEVICE_CLASS_CPU
 
 /* dst[0 .. n) = 0 */
 inline void conv_zero_run(__global float *dst, int n) {
@@ -869,3 +878,4 @@ __kernel void conv2d_dw_backward_filter_cpu(__global const float *restrict x,
   __global float *d = dw_out + (long)k * R * S + rs;
   *d = beta == 0.0f ? v : beta * *d + v;
 }
+#endif /* CLNN_DEVICE_CLASS == CLNN_DEVICE_CLASS_CPU */

@@ -12,13 +12,13 @@
  *   k-major and zero-padded ([batch][cols/NR][K][NR]). Packing costs one pass over Y and makes the
  *   inner loop read one contiguous run per k whatever the layout and leading dimension (power-of-
  *   two leading dimensions otherwise alias in the L1 cache).
- * - X is the "broadcast" operand, read in place: GEMM_MR scalars per k, each broadcast to a vector.
- *   Kernels *_xk read X with its rows contiguous in K (X(r,k) = X[r*ldx + k]); kernels *_xr read
- *   it with K as the slow index (X(r,k) = X[k*ldx + r]).
- * - Either P = C (kernels *_cn: lanes run along C's rows, stored as vectors) or P = C^T (kernels
- *   *_ct: X = op(B)^T, Y = op(A)^T, stored element by element). The host picks the orientation
+ * - X is the "broadcast" operand, read in place: GEMM_MR scalars per k, each broadcast to a vector,
+ *   with its rows contiguous in K (x_kc 1: X(r,k) = X[r*ldx + k]) or K as the slow index (x_kc 0:
+ *   X(r,k) = X[k*ldx + r]).
+ * - Either P = C (c_t 0, "cn": lanes run along C's rows, stored as vectors) or P = C^T (c_t 1,
+ *   "ct": X = op(B)^T, Y = op(A)^T, stored element by element). The host picks the orientation
  *   that packs the smaller operand or none (src/gemm/gemm_cpu.c).
- * - Kernels *_w use GEMM_NV vectors per row; kernels *_n use one vector and GEMM_MR_N rows (for
+ * - Kernel gemm_w uses GEMM_NV vectors per row; gemm_n one vector and GEMM_MR_N rows (for
  *   narrow products such as a batch of 16 rows in the transposed orientation).
  *
  * The reduction may run in segments of kseg (conv2d's filter gradient sums over several images
@@ -192,35 +192,42 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
   }                                                                                              \
   for (; k < KN; k++) GEMM_STEP(MR, NV, XAT, XNEXT, k)
 
-/* X rows contiguous in K: X(r, k) = X[r*ldx + k] (rows past the end clamped to the last). */
-#define GEMM_XK_AT(r, k) xr[r][k]
-#define GEMM_KLOOP_XK(MR, NV)                                                                    \
-  const __global float *xr[MR];                                                                  \
-  _Pragma("unroll") for (int r = 0; r < (MR); r++) xr[r] = xs + (long)min(r0 + r, rows - 1) * ldx; \
-  GEMM_KLOOP_BODY(MR, NV, GEMM_XK_AT, )
-
-/* K as X's slow index: X(r, k) = X[k*ldx + r], MR consecutive scalars per k. */
-/* A full block reads X at constant offsets from one pointer (the loads fold into the broadcasts);
- * the last, partial block of rows reads clamped offsets. */
-#define GEMM_XR_AT(r, k) x[ro[r]]
+/* X(r, k) = X[r*ldx + k] (x_kc 1: rows contiguous in K) or X[k*ldx + r] (x_kc 0: K the slow
+ * index), rows past the end clamped to the last. A whole block of rows with K as the slow index
+ * reads X at constant offsets from one pointer (the loads fold into the broadcasts); every other
+ * case reads each row at its own offset from one pointer that moves on by one k per step. (One
+ * kernel for both layouts: a kernel per layout cost PoCL another 0.5-0.6 s of code generation at
+ * first use, and a training step used both.) */
+#define GEMM_XS_AT(r, k) x[xo[r]]
 #define GEMM_XR_FULL_AT(r, k) x[r]
-#define GEMM_KLOOP_XR(MR, NV)                                                                    \
-  const __global float *x = xs + r0;                                                             \
-  if (r0 + (MR) <= rows) {                                                                       \
+#define GEMM_KLOOP_X(MR, NV)                                                                     \
+  if (!x_kc && r0 + (MR) <= rows) {                                                              \
+    const __global float *x = xs + r0;                                                           \
     GEMM_KLOOP_BODY(MR, NV, GEMM_XR_FULL_AT, x += ldx;)                                          \
   } else {                                                                                       \
-    int ro[MR];                                                                                  \
-    _Pragma("unroll") for (int r = 0; r < (MR); r++) ro[r] = min(r0 + r, rows - 1) - r0;         \
-    GEMM_KLOOP_BODY(MR, NV, GEMM_XR_AT, x += ldx;)                                               \
+    const __global float *x = xs;                                                                \
+    const int x_rs = x_kc ? ldx : 1, x_step = x_kc ? 1 : ldx;                                    \
+    int xo[MR];                                                                                  \
+    _Pragma("unroll") for (int r = 0; r < (MR); r++) xo[r] = min(r0 + r, rows - 1) * x_rs;       \
+    GEMM_KLOOP_BODY(MR, NV, GEMM_XS_AT, x += x_step;)                                            \
   }
 
-/* One kernel per (X layout, store orientation, width). The body is a macro so that every
- * variant is fully unrolled by the compiler with constant trip counts. */
-#define GEMM_KERNEL(NAME, MR, NV, KLOOP, CT)                                                        \
+/* The element-wise store loops (partial panels, and every store of the C^T orientation): left as
+ * plain scalar loops, since LLVM's vectoriser turns a strided store into gathers, scatters and
+ * runtime checks that cost about 0.1-0.3 s of PoCL's code generation per kernel and save nothing
+ * measurable next to the K loop. */
+#define GEMM_SCALAR_LOOP _Pragma("clang loop vectorize(disable) unroll(disable)")
+
+/* One kernel per width (the orientation, c_t, and X's layout, x_kc, are arguments: each kernel
+ * PoCL compiles costs 0.5 s or more at its first launch, and a training step uses both
+ * orientations). The body is a macro so that both widths are fully unrolled by the compiler
+ * with constant trip counts. */
+#define GEMM_KERNEL(NAME, MR, NV, KLOOP)                                                            \
   __kernel void NAME(int rows, int cols, int K, float alpha, float beta,                         \
                      __global const float *X, long x_off, int ldx, long x_bs,                    \
                      __global const float *Y, long y_off, int y_rs, long y_ps, long y_bs,        \
-                     int shift_edge, int kseg, long x_ks, long y_ks, __global float *C,          \
+                     int shift_edge, int x_kc, int c_t, int kseg, long x_ks, long y_ks,          \
+                     __global float *C,                                                          \
                      long c_off, int ldc, long c_bs) {                                           \
     const int NR = (NV)*GEMM_VW;                                                                 \
     const int rg = get_global_id(GEMM_ORDER), pb = get_global_id(1 - GEMM_ORDER);                \
@@ -248,7 +255,7 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
       }                                                                                          \
       _Pragma("unroll") for (int r = 0; r < (MR); r++) {                                         \
         if (r0 + r < rows) {                                                                     \
-          if (!(CT)) {                                                                           \
+          if (!c_t) {                                                                              \
             __global float *crow = cb + (long)(r0 + r) * ldc + cs;                               \
             if (full) {                                                                          \
               _Pragma("unroll") for (int v = 0; v < (NV); v++) {                                 \
@@ -259,7 +266,7 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
             } else {                                                                             \
               float tmp[(NV)*GEMM_VW];                                                           \
               _Pragma("unroll") for (int v = 0; v < (NV); v++) GEMM_VSTORE(acc[r][v], v, tmp);   \
-              for (int l = 0; l < NR; l++) {                                                     \
+              GEMM_SCALAR_LOOP for (int l = 0; l < NR; l++) {                                                     \
                 const int c = cs + l;                                                            \
                 if (c >= c0 && c < cols) {                                                       \
                   float o = alpha * tmp[l];                                                      \
@@ -275,13 +282,13 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
             __global float *ccol = cb + (long)cs * ldc + (r0 + r);                               \
             if (full) {                                                                          \
               if (beta != 0.0f) {                                                                \
-                for (int l = 0; l < NR; l++)                                                     \
+                GEMM_SCALAR_LOOP for (int l = 0; l < NR; l++)                                                     \
                   ccol[(long)l * ldc] = fma(beta, ccol[(long)l * ldc], alpha * tmp[l]);          \
               } else {                                                                           \
-                for (int l = 0; l < NR; l++) ccol[(long)l * ldc] = alpha * tmp[l];               \
+                GEMM_SCALAR_LOOP for (int l = 0; l < NR; l++) ccol[(long)l * ldc] = alpha * tmp[l];               \
               }                                                                                  \
             } else {                                                                             \
-              for (int l = 0; l < NR; l++) {                                                     \
+              GEMM_SCALAR_LOOP for (int l = 0; l < NR; l++) {                                                     \
                 const int c = cs + l;                                                            \
                 if (c >= c0 && c < cols) {                                                       \
                   float o = alpha * tmp[l];                                                      \
@@ -296,11 +303,5 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
     }                                                                                            \
   }
 
-GEMM_KERNEL(gemm_xk_cn_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_XK, 0)
-GEMM_KERNEL(gemm_xr_cn_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_XR, 0)
-GEMM_KERNEL(gemm_xk_ct_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_XK, 1)
-GEMM_KERNEL(gemm_xr_ct_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_XR, 1)
-GEMM_KERNEL(gemm_xk_cn_n, GEMM_MR_N, 1, GEMM_KLOOP_XK, 0)
-GEMM_KERNEL(gemm_xr_cn_n, GEMM_MR_N, 1, GEMM_KLOOP_XR, 0)
-GEMM_KERNEL(gemm_xk_ct_n, GEMM_MR_N, 1, GEMM_KLOOP_XK, 1)
-GEMM_KERNEL(gemm_xr_ct_n, GEMM_MR_N, 1, GEMM_KLOOP_XR, 1)
+GEMM_KERNEL(gemm_w, GEMM_MR, GEMM_NV, GEMM_KLOOP_X)
+GEMM_KERNEL(gemm_n, GEMM_MR_N, 1, GEMM_KLOOP_X)

@@ -11,14 +11,10 @@
  * nr columns, in the context's GEMM workspace (slot 6): it grows to the largest operand packed and
  * is reused, so steady-state GEMMs do not allocate. The queue is in order, so the next GEMM's
  * packing waits for this GEMM to have read it. */
-/* The kernels of cl/gemm_cpu.cl this file launches: the packing kernel and the eight GEMM
- * variants, indexed [x_k_contig][transposed][wide]. */
+/* The kernels of cl/gemm_cpu.cl this file launches: the packing kernel and the GEMM kernel of
+ * each width, indexed [wide] (orientation and X's layout are arguments). */
 static clnn__kernel_ref k_gemm_pack = CLNN_KERNEL_REF("gemm_cpu", "gemm_pack");
-static clnn__kernel_ref k_gemm[2][2][2] = {
-    {{CLNN_KERNEL_REF("gemm_cpu", "gemm_xr_cn_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_xr_cn_w")},
-     {CLNN_KERNEL_REF("gemm_cpu", "gemm_xr_ct_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_xr_ct_w")}},
-    {{CLNN_KERNEL_REF("gemm_cpu", "gemm_xk_cn_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_xk_cn_w")},
-     {CLNN_KERNEL_REF("gemm_cpu", "gemm_xk_ct_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_xk_ct_w")}}};
+static clnn__kernel_ref k_gemm[2] = {CLNN_KERNEL_REF("gemm_cpu", "gemm_n"), CLNN_KERNEL_REF("gemm_cpu", "gemm_w")};
 
 static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int trans, cl_mem s, size_t off,
                         size_t ld, size_t stride, size_t kseg, size_t ks, size_t batch, cl_mem *out,
@@ -51,8 +47,8 @@ static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int tr
   return CLNN_SUCCESS;
 }
 
-/* The kernel the last clnn__gemm_cpu call on this thread launched (a test hook: its name says
- * the orientation, "_cn_" or "_ct_"). */
+/* What the last clnn__gemm_cpu call on this thread launched (a test hook): "gemm_<orientation>_
+ * <width>", orientation "cn" or "ct" (the kernel is gemm_<width>). */
 static _Thread_local char last_kernel[32] = "none";
 const char *clnn__own_gemm_last_kernel(void) { return last_kernel; }
 
@@ -140,10 +136,9 @@ clnn_status clnn__gemm_cpu_kseg(clnn_context *ctx, int ta, int tb, size_t m, siz
     y_rs = ldy;
   }
   char kname[32];
-  snprintf(kname, sizeof kname, "gemm_%s_%s_%s", x_k_contig ? "xk" : "xr", transposed ? "ct" : "cn",
-           wide ? "w" : "n");
+  snprintf(kname, sizeof kname, "gemm_%s_%s", transposed ? "ct" : "cn", wide ? "w" : "n");
   memcpy(last_kernel, kname, sizeof last_kernel);
-  clnn__kernel_ref *kernel = &k_gemm[x_k_contig != 0][transposed != 0][wide != 0];
+  clnn__kernel_ref *kernel = &k_gemm[wide != 0];
   size_t row_groups = (rows + (size_t)(prows * rt) - 1) / (size_t)(prows * rt);
   /* order 0: row groups fastest, so consecutive work-groups (which PoCL hands to a thread in runs)
    * share one panel of Y, which stays in the core's L2 while X streams past it */
@@ -158,7 +153,8 @@ clnn_status clnn__gemm_cpu_kseg(clnn_context *ctx, int ta, int tb, size_t m, siz
                             CLNN_ARG_INT(k), CLNN_ARG_FLOAT(alpha), CLNN_ARG_FLOAT(beta), CLNN_ARG_MEM(X),
                             CLNN_ARG_LONG(x_off), CLNN_ARG_INT(ldx), CLNN_ARG_LONG(x_bs), CLNN_ARG_MEM(Y),
                             CLNN_ARG_LONG(y_off), CLNN_ARG_INT(y_rs), CLNN_ARG_LONG(y_ps), CLNN_ARG_LONG(y_bs),
-                            CLNN_ARG_INT(y_inplace), CLNN_ARG_INT(kseg), CLNN_ARG_LONG(x_ks),
+                            CLNN_ARG_INT(y_inplace), CLNN_ARG_INT(x_k_contig != 0), CLNN_ARG_INT(transposed != 0),
+                            CLNN_ARG_INT(kseg), CLNN_ARG_LONG(x_ks),
                             CLNN_ARG_LONG(y_ks), CLNN_ARG_MEM(c), CLNN_ARG_LONG(c_off), CLNN_ARG_INT(ldc),
                             CLNN_ARG_LONG(c_stride));
   return st; /* `packed` is the context's workspace: nothing to release */
