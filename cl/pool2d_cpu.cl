@@ -299,80 +299,6 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
   return brow * W + max((int16)(c0) + POOL_LANES * 2 + btap, (int16)(0));
 }
 
-/* Max-pool backward, one whole plane per work-item (a scatter it alone owns): dx = beta*dx (or 0),
- * then for each window in row-major order dx[first maximum] += dy. Each dx element therefore
- * sums its windows' gradients in the same order as maxpool_backward. Global: (planes). */
-__kernel void maxpool_backward_cpu(__global const float *x, __global const float *dy,
-                                   __global float *dx, int planes, int H, int W, int P, int Q,
-                                   int kh, int kw, int sh, int sw, int pt, int pl, float beta) {
-  const int plane = get_global_id(0);
-  if (plane >= planes) return;
-  const int HW = H * W;
-  __global const float *xp = x + (long)plane * HW;
-  __global const float *dyp = dy + (long)plane * P * Q;
-  __global float *dxp = dx + (long)plane * HW;
-  int i = 0;
-  if (beta == 0.0f) {
-    for (; i + 16 <= HW; i += 16) vstore16((float16)(0.0f), 0, dxp + i);
-    for (; i < HW; i++) dxp[i] = 0.0f;
-  } else {
-    for (; i + 16 <= HW; i += 16) vstore16((float16)(beta) * vload16(0, dxp + i), 0, dxp + i);
-    for (; i < HW; i++) dxp[i] = beta * dxp[i];
-  }
-  const int2 in = pool_interior(W, Q, kw, sw, pl);
-  const int qv = in.x + (in.y - in.x) / 16 * 16; /* vector columns [in.x, qv) */
-#define MAXB_ROWS(LD)                                                                           \
-  for (int p = 0; p < P; p++) {                                                                 \
-    __global const float *dyrow = dyp + (long)p * Q;                                            \
-    const int h0 = p * sh - pt;                                                                 \
-    const int hs = max(h0, 0), he = min(h0 + kh, H);                                            \
-    for (int q = 0; q < in.x; q++)                                                              \
-      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
-    for (int q0 = in.x; q0 < qv; q0 += 16) {                                                    \
-      float16 best;                                                                             \
-      int16 arg;                                                                                \
-      POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                              \
-      int a[16];                                                                                \
-      vstore16(arg, 0, a);                                                                      \
-      for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];                                  \
-    }                                                                                           \
-    for (int q = qv; q < Q; q++)                                                                \
-      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
-  }
-  /* 3-wide windows at stride 2 (pool_argmax3s2): vector windows [qa, b3), window 0 included at
-   * padding 1; the last chunk overlaps the one before and scatters only its new lanes. */
-  const int last3 = W - 3 + pl;
-  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
-  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
-    const int qa = pl == 1 && b3 >= 17 ? 0 : in.x;
-    const int qb = qa + (b3 - qa) / 16 * 16;
-    for (int p = 0; p < P; p++) {
-      __global const float *dyrow = dyp + (long)p * Q;
-      const int h0 = p * sh - pt;
-      const int hs = max(h0, 0), he = min(h0 + kh, H);
-      for (int q = 0; q < qa; q++)
-        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
-      float16 best;
-      for (int q0 = qa; q0 < qb; q0 += 16) {
-        int a[16];
-        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
-        for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
-      }
-      if (qb < b3) {
-        const int q0 = b3 - 16;
-        int a[16];
-        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
-        for (int l = qb - q0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
-      }
-      for (int q = b3; q < Q; q++)
-        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
-    }
-  } else {
-    POOL_BY_STRIDE(sw, MAXB_ROWS);
-  }
-#undef MAXB_ROWS
-}
-
 /* maxpool_forward_cpu that also writes idx (as maxpool_forward_indices), one output row per
  * work-item: 3-wide stride-2 windows through pool_argmax3s2, other strides through POOL_MAX_SCAN,
  * 16 windows at a time; edge windows (and rows narrower than 16 windows) one by one.
@@ -460,30 +386,51 @@ inline float16 pool_max2s2_back8x2(__global const float *dx0, int p, int W, int 
   return select(base, base + g.s0011223300112233, ia.s0011223300112233 == (int16)(e, e + W));
 }
 
-/* Max-pool backward through kept indices for 2x2 windows at stride 2 tiling the plane exactly
- * (H = 2P, W = 2Q >= 8, no padding), `rows` output rows from the start of a plane on: a gather,
- * each dx element written once from the window that holds it -- the scatter's bits for indices
- * the forward wrote (a window's index always lies in the window; any other index adds nothing).
- * Per output row, 4 windows (8 columns of its two dx rows) at a time; a row whose length is not
- * a multiple of 8 ends with a chunk overlapping the one before, computed from dx before either is
- * stored. Planes follow each other in idx, dy and dx: one loop over the rows. */
+/* Flat indices (h*W + w) of the first maxima of the four 2x2 windows at columns c .. c+7 of input
+ * rows h and h+1 (x0: row h of the plane): each row's first maximum (even tap first), then the
+ * rows' in order, as pool_max2s2_row (the same index). */
+inline int4 pool_argmax2s2_4(__global const float *x0, int W, int h, int c) {
+  const float8 a = vload8(0, x0 + c), b = vload8(0, x0 + W + c);
+  const int4 ta = POOL_TAKES(a.odd, a.even), tb = POOL_TAKES(b.odd, b.even);
+  const int4 m = POOL_TAKES(select(b.even, b.odd, tb), select(a.even, a.odd, ta));
+  return (int4)(h * W + c) + (int4)(0, 2, 4, 6) + (select(ta, tb, m) & 1) + (m & (int4)(W));
+}
+
+/* Max-pool backward for 2x2 windows at stride 2 tiling the plane exactly (H = 2P, W = 2Q >= 8, no
+ * padding), `rows` output rows from the start of a plane on: a gather, each dx element written
+ * once from the window that holds it -- the scatter's bits for indices the forward wrote (a
+ * window's index always lies in the window; any other index adds nothing). Per output row, 4
+ * windows (8 columns of its two dx rows) at a time; a row whose length is not a multiple of 8 ends
+ * with a chunk overlapping the one before, computed from dx before either is stored. Planes follow
+ * each other in the index source, dy and dx: one loop over the rows. The windows' indices IA(c)
+ * (for windows c/2 .. c/2+3) come from kept indices (src: the output row's, step Q) or are
+ * recomputed from x (src: the input rows', step 2W). */
+#define POOL_MAX2S2_BACK_ROWS(src, step, IA)                                                     \
+  const int W = 2 * Q, ct = W - 8; /* ct: the last chunk's first column */                     \
+  for (int p = 0; rows > 0; rows--, src += (step), drow += Q, dx0 += 2 * W) {                   \
+    const float16 t = pool_max2s2_back8x2(dx0, p, W, ct, IA(ct), vload4(0, drow + ct / 2), beta); \
+    for (int c = 0; c < ct; c += 8) {                                                           \
+      const float16 v = pool_max2s2_back8x2(dx0, p, W, c, IA(c), vload4(0, drow + c / 2), beta); \
+      vstore8(v.lo, 0, dx0 + c);                                                                \
+      vstore8(v.hi, 0, dx0 + W + c);                                                            \
+    }                                                                                           \
+    vstore8(t.lo, 0, dx0 + ct);                                                                 \
+    vstore8(t.hi, 0, dx0 + W + ct);                                                             \
+    p = p + 1 == P ? 0 : p + 1;                                                                 \
+  }
 inline void maxpool2s2_backward_rows(__global const int *irow, __global const float *drow,
                                      __global float *dx0, long rows, int P, int Q, float beta) {
-  const int W = 2 * Q, ct = W - 8; /* ct: the last chunk's first column */
-  for (int p = 0; rows > 0; rows--, irow += Q, drow += Q, dx0 += 2 * W) {
-    const float16 t = pool_max2s2_back8x2(dx0, p, W, ct, vload4(0, irow + ct / 2),
-                                          vload4(0, drow + ct / 2), beta);
-    for (int c = 0; c < ct; c += 8) {
-      const float16 v = pool_max2s2_back8x2(dx0, p, W, c, vload4(0, irow + c / 2),
-                                            vload4(0, drow + c / 2), beta);
-      vstore8(v.lo, 0, dx0 + c);
-      vstore8(v.hi, 0, dx0 + W + c);
-    }
-    vstore8(t.lo, 0, dx0 + ct);
-    vstore8(t.hi, 0, dx0 + W + ct);
-    p = p + 1 == P ? 0 : p + 1;
-  }
+#define IA_KEPT(c) vload4(0, irow + (c) / 2)
+  POOL_MAX2S2_BACK_ROWS(irow, Q, IA_KEPT)
+#undef IA_KEPT
 }
+inline void maxpool2s2_recompute_rows(__global const float *x0, __global const float *drow,
+                                      __global float *dx0, long rows, int P, int Q, float beta) {
+#define IA_FROM_X(c) pool_argmax2s2_4(x0, W, 2 * p, (c))
+  POOL_MAX2S2_BACK_ROWS(x0, 2 * W, IA_FROM_X)
+#undef IA_FROM_X
+}
+#undef POOL_MAX2S2_BACK_ROWS
 
 /* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
  * (a scatter into planes it alone owns): dx = beta*dx (or 0), then for each window in row-major
@@ -530,6 +477,92 @@ __kernel void maxpool_backward_indices_cpu(__global const int *idx, __global con
     }
   }
   pool_scale_range(dxr, done, run_end, beta);
+}
+
+/* Max-pool backward recomputing the maxima from x, one plane (a scatter into the plane it alone
+ * owns): dx = beta*dx (or 0), then for each window in row-major order dx[first maximum] += dy --
+ * each dx element sums its windows' gradients in the order of maxpool_backward and of
+ * maxpool_backward_indices_cpu. Windows inside the row 16 at a time (POOL_MAX_SCAN; 3-wide stride
+ * 2 through pool_argmax3s2), the others one by one. */
+inline void maxpool_backward_plane(__global const float *xp, __global const float *dyp,
+                                   __global float *dxp, int H, int W, int P, int Q, int kh,
+                                   int kw, int sh, int sw, int pt, int pl, float beta) {
+  pool_scale_range(dxp, 0, (long)H * W, beta);
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+  const int qv = in.x + (in.y - in.x) / 16 * 16; /* vector columns [in.x, qv) */
+#define MAXB_ROWS(LD)                                                                           \
+  for (int p = 0; p < P; p++) {                                                                 \
+    __global const float *dyrow = dyp + (long)p * Q;                                            \
+    const int h0 = p * sh - pt;                                                                 \
+    const int hs = max(h0, 0), he = min(h0 + kh, H);                                            \
+    for (int q = 0; q < in.x; q++)                                                              \
+      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
+    for (int q0 = in.x; q0 < qv; q0 += 16) {                                                    \
+      float16 best;                                                                             \
+      int16 arg;                                                                                \
+      POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                              \
+      int a[16];                                                                                \
+      vstore16(arg, 0, a);                                                                      \
+      for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];                                  \
+    }                                                                                           \
+    for (int q = qv; q < Q; q++)                                                                \
+      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
+  }
+  /* 3-wide windows at stride 2 (pool_argmax3s2): vector windows [qa, b3), window 0 included at
+   * padding 1; the last chunk overlaps the one before and scatters only its new lanes. */
+  const int last3 = W - 3 + pl;
+  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
+  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
+    const int qa = pl == 1 && b3 >= 17 ? 0 : in.x;
+    const int qb = qa + (b3 - qa) / 16 * 16;
+    for (int p = 0; p < P; p++) {
+      __global const float *dyrow = dyp + (long)p * Q;
+      const int h0 = p * sh - pt;
+      const int hs = max(h0, 0), he = min(h0 + kh, H);
+      for (int q = 0; q < qa; q++)
+        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+      float16 best;
+      for (int q0 = qa; q0 < qb; q0 += 16) {
+        int a[16];
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
+        for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
+      }
+      if (qb < b3) {
+        const int q0 = b3 - 16;
+        int a[16];
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
+        for (int l = qb - q0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
+      }
+      for (int q = b3; q < Q; q++)
+        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+    }
+  } else {
+    POOL_BY_STRIDE(sw, MAXB_ROWS);
+  }
+#undef MAXB_ROWS
+}
+
+/* Max-pool backward recomputing the maxima from x, planes [g*per, min((g+1)*per, planes)) per
+ * work-item (few PoCL tasks): exactly tiling 2x2 stride-2 windows through
+ * maxpool2s2_recompute_rows (a gather), others plane by plane (maxpool_backward_plane). The bits
+ * of maxpool_backward_indices_cpu on the indices the forward writes. Global: (ceil(planes / per)). */
+__kernel void maxpool_backward_cpu(__global const float *x, __global const float *dy,
+                                   __global float *dx, int planes, int per, int H, int W, int P,
+                                   int Q, int kh, int kw, int sh, int sw, int pt, int pl,
+                                   float beta) {
+  const int first = get_global_id(0) * per;
+  const int last = min(first + per, planes);
+  if (first >= last) return;
+  const long HW = (long)H * W, PQ = (long)P * Q;
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && H == 2 * P &&
+      W == 2 * Q && W >= 8) {
+    maxpool2s2_recompute_rows(x + first * HW, dy + first * PQ, dx + first * HW,
+                              (long)(last - first) * P, P, Q, beta);
+    return;
+  }
+  for (int plane = first; plane < last; plane++)
+    maxpool_backward_plane(x + plane * HW, dy + plane * PQ, dx + plane * HW, H, W, P, Q, kh, kw,
+                           sh, sw, pt, pl, beta);
 }
 
 /* Average-pool forward, one output row per work-item. Global: (P, planes). */
