@@ -386,52 +386,82 @@ inline float16 pool_max2s2_back8x2(__global const float *dx0, int p, int W, int 
   return select(base, base + g.s0011223300112233, ia.s0011223300112233 == (int16)(e, e + W));
 }
 
-/* Flat indices (h*W + w) of the first maxima of the four 2x2 windows at columns c .. c+7 of input
- * rows h and h+1 (x0: row h of the plane): each row's first maximum (even tap first), then the
- * rows' in order, as pool_max2s2_row (the same index). */
-inline int4 pool_argmax2s2_4(__global const float *x0, int W, int h, int c) {
-  const float8 a = vload8(0, x0 + c), b = vload8(0, x0 + W + c);
-  const int4 ta = POOL_TAKES(a.odd, a.even), tb = POOL_TAKES(b.odd, b.even);
-  const int4 m = POOL_TAKES(select(b.even, b.odd, tb), select(a.even, a.odd, ta));
-  return (int4)(h * W + c) + (int4)(0, 2, 4, 6) + (select(ta, tb, m) & 1) + (m & (int4)(W));
-}
-
-/* Max-pool backward for 2x2 windows at stride 2 tiling the plane exactly (H = 2P, W = 2Q >= 8, no
- * padding), `rows` output rows from the start of a plane on: a gather, each dx element written
- * once from the window that holds it -- the scatter's bits for indices the forward wrote (a
- * window's index always lies in the window; any other index adds nothing). Per output row, 4
- * windows (8 columns of its two dx rows) at a time; a row whose length is not a multiple of 8 ends
- * with a chunk overlapping the one before, computed from dx before either is stored. Planes follow
- * each other in the index source, dy and dx: one loop over the rows. The windows' indices IA(c)
- * (for windows c/2 .. c/2+3) come from kept indices (src: the output row's, step Q) or are
- * recomputed from x (src: the input rows', step 2W). */
-#define POOL_MAX2S2_BACK_ROWS(src, step, IA)                                                     \
-  const int W = 2 * Q, ct = W - 8; /* ct: the last chunk's first column */                     \
-  for (int p = 0; rows > 0; rows--, src += (step), drow += Q, dx0 += 2 * W) {                   \
-    const float16 t = pool_max2s2_back8x2(dx0, p, W, ct, IA(ct), vload4(0, drow + ct / 2), beta); \
-    for (int c = 0; c < ct; c += 8) {                                                           \
-      const float16 v = pool_max2s2_back8x2(dx0, p, W, c, IA(c), vload4(0, drow + c / 2), beta); \
-      vstore8(v.lo, 0, dx0 + c);                                                                \
-      vstore8(v.hi, 0, dx0 + W + c);                                                            \
-    }                                                                                           \
-    vstore8(t.lo, 0, dx0 + ct);                                                                 \
-    vstore8(t.hi, 0, dx0 + W + ct);                                                             \
-    p = p + 1 == P ? 0 : p + 1;                                                                 \
-  }
+/* Max-pool backward through kept indices for 2x2 windows at stride 2 tiling the plane exactly
+ * (H = 2P, W = 2Q >= 8, no padding), `rows` output rows from the start of a plane on: a gather,
+ * each dx element written once from the window that holds it -- the scatter's bits for indices
+ * the forward wrote (a window's index always lies in the window; any other index adds nothing).
+ * Per output row, 4 windows (8 columns of its two dx rows) at a time; a row whose length is not
+ * a multiple of 8 ends with a chunk overlapping the one before, computed from dx before either is
+ * stored. Planes follow each other in idx, dy and dx: one loop over the rows. */
 inline void maxpool2s2_backward_rows(__global const int *irow, __global const float *drow,
                                      __global float *dx0, long rows, int P, int Q, float beta) {
-#define IA_KEPT(c) vload4(0, irow + (c) / 2)
-  POOL_MAX2S2_BACK_ROWS(irow, Q, IA_KEPT)
-#undef IA_KEPT
+  const int W = 2 * Q, ct = W - 8; /* ct: the last chunk's first column */
+  for (int p = 0; rows > 0; rows--, irow += Q, drow += Q, dx0 += 2 * W) {
+    const float16 t = pool_max2s2_back8x2(dx0, p, W, ct, vload4(0, irow + ct / 2),
+                                          vload4(0, drow + ct / 2), beta);
+    for (int c = 0; c < ct; c += 8) {
+      const float16 v = pool_max2s2_back8x2(dx0, p, W, c, vload4(0, irow + c / 2),
+                                            vload4(0, drow + c / 2), beta);
+      vstore8(v.lo, 0, dx0 + c);
+      vstore8(v.hi, 0, dx0 + W + c);
+    }
+    vstore8(t.lo, 0, dx0 + ct);
+    vstore8(t.hi, 0, dx0 + W + ct);
+    p = p + 1 == P ? 0 : p + 1;
+  }
 }
-inline void maxpool2s2_recompute_rows(__global const float *x0, __global const float *drow,
-                                      __global float *dx0, long rows, int P, int Q, float beta) {
-#define IA_FROM_X(c) pool_argmax2s2_4(x0, W, 2 * p, (c))
-  POOL_MAX2S2_BACK_ROWS(x0, 2 * W, IA_FROM_X)
-#undef IA_FROM_X
-}
-#undef POOL_MAX2S2_BACK_ROWS
 
+/* Max-pool backward recomputing the maxima from x for 2x2 windows at stride 2 tiling the plane
+ * exactly (as maxpool2s2_backward_rows, whose bits it gives): N columns (N/2 windows) of the two
+ * input rows a (upper) and b (lower) of an output row at a time, each column pair's lanes both
+ * holding the pair's even tap (E), odd tap (O) and first maximum -- in-lane swizzles, no
+ * deinterleaving. A lane takes dy where its row's first maximum (odd tap where it beats the even
+ * one) is its window's (the lower row's where it beats the upper's), as pool_max2s2_row: the same
+ * element as the kept index. up, lo: the new dx of the N columns of the two rows. */
+#define POOL_MAX2S2_GRAD(N, E, O, G, ODD, x0, dx0, W, c, g, beta, up, lo)                       \
+  {                                                                                             \
+    const float##N a_ = vload##N(0, (x0) + (c)), b_ = vload##N(0, (x0) + (W) + (c));            \
+    const float##N ae_ = a_.E, ao_ = a_.O, be_ = b_.E, bo_ = b_.O;                               \
+    const int##N ta_ = POOL_TAKES(ao_, ae_), tb_ = POOL_TAKES(bo_, be_);                        \
+    const int##N m_ = POOL_TAKES(select(be_, bo_, tb_), select(ae_, ao_, ta_));                 \
+    const int##N odd_ = ODD; /* -1 in the lanes of odd columns */                              \
+    const float##N g_ = (g).G;                                                                  \
+    up = beta == 0.0f ? (float##N)(0.0f) : (float##N)(beta) * vload##N(0, (dx0) + (c));          \
+    lo = beta == 0.0f ? (float##N)(0.0f) : (float##N)(beta) * vload##N(0, (dx0) + (W) + (c));    \
+    up = select(up, up + g_, ~m_ & ~(ta_ ^ odd_));                                             \
+    lo = select(lo, lo + g_, m_ & ~(tb_ ^ odd_));                                               \
+  }
+#define POOL_MAX2S2_RECOMPUTE_ROWS(N, E, O, G, ODD, LDG)                                        \
+  {                                                                                             \
+    const int ct = W - N; /* the last chunk's first column */                                   \
+    for (; rows > 0; rows--, x0 += 2 * W, drow += Q, dx0 += 2 * W) {                            \
+      float##N tu, tl, u, l;                                                                    \
+      POOL_MAX2S2_GRAD(N, E, O, G, ODD, x0, dx0, W, ct, LDG(0, drow + ct / 2), beta, tu, tl)     \
+      for (int c = 0; c < ct; c += N) {                                                         \
+        POOL_MAX2S2_GRAD(N, E, O, G, ODD, x0, dx0, W, c, LDG(0, drow + c / 2), beta, u, l)       \
+        vstore##N(u, 0, dx0 + c);                                                               \
+        vstore##N(l, 0, dx0 + W + c);                                                           \
+      }                                                                                         \
+      vstore##N(tu, 0, dx0 + ct);                                                               \
+      vstore##N(tl, 0, dx0 + W + ct);                                                           \
+    }                                                                                           \
+  }
+/* Max-pool backward recomputing the maxima from x for 2x2 windows at stride 2 tiling the plane
+ * exactly (H = 2P, W = 2Q >= 8, no padding), `rows` output rows from the start of a plane on (x0,
+ * drow, dx0 there): per output row, 16 columns at a time (8 where W < 16); a row whose length is
+ * not a multiple of that ends with a chunk overlapping the one before, computed from dx before
+ * either is stored. */
+inline void maxpool2s2_recompute_rows(__global const float *x0, __global const float *drow,
+                                      __global float *dx0, long rows, int Q, float beta) {
+  const int W = 2 * Q;
+  if (W >= 16)
+    POOL_MAX2S2_RECOMPUTE_ROWS(16, s0022446688aaccee, s1133557799bbddff, s0011223344556677,
+                               -(POOL_LANES & 1), vload8)
+  else
+    POOL_MAX2S2_RECOMPUTE_ROWS(8, s00224466, s11335577, s00112233, -(POOL_LANES.lo & 1), vload4)
+}
+#undef POOL_MAX2S2_RECOMPUTE_ROWS
+#undef POOL_MAX2S2_GRAD
 /* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
  * (a scatter into planes it alone owns): dx = beta*dx (or 0), then for each window in row-major
  * order dx[idx] += dy -- the order of maxpool_backward_cpu. The run's dx is scaled as one
@@ -557,7 +587,7 @@ __kernel void maxpool_backward_cpu(__global const float *x, __global const float
   if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && H == 2 * P &&
       W == 2 * Q && W >= 8) {
     maxpool2s2_recompute_rows(x + first * HW, dy + first * PQ, dx + first * HW,
-                              (long)(last - first) * P, P, Q, beta);
+                              (long)(last - first) * P, Q, beta);
     return;
   }
   for (int plane = first; plane < last; plane++)
