@@ -412,56 +412,75 @@ inline void maxpool2s2_backward_rows(__global const int *irow, __global const fl
 }
 
 /* Max-pool backward recomputing the maxima from x for 2x2 windows at stride 2 tiling the plane
- * exactly (as maxpool2s2_backward_rows, whose bits it gives): N columns (N/2 windows) of the two
- * input rows a (upper) and b (lower) of an output row at a time, each column pair's lanes both
- * holding the pair's even tap (E), odd tap (O) and first maximum -- in-lane swizzles, no
- * deinterleaving. A lane takes dy where its row's first maximum (odd tap where it beats the even
- * one) is its window's (the lower row's where it beats the upper's), as pool_max2s2_row: the same
- * element as the kept index. up, lo: the new dx of the N columns of the two rows. */
-#define POOL_MAX2S2_GRAD(N, E, O, G, ODD, x0, dx0, W, c, g, beta, up, lo)                       \
+ * exactly (as maxpool2s2_backward_rows, whose bits it gives): 16 columns of the two input rows a
+ * (upper) and b (lower) of an output row at a time, each column pair's lanes both holding the
+ * pair's even tap, odd tap and first maximum -- in-lane swizzles, no deinterleaving. A lane takes
+ * dy (g, one per window) where its row's first maximum (the odd tap where it beats the even one)
+ * is its window's (the lower row's where it beats the upper's), as pool_max2s2_row: the same
+ * element as the kept index. du, dl: dx's old values (read only when beta != 0); up, lo: the new. */
+#define POOL_MAX2S2_GRAD16(a, b, g, du, dl, beta, up, lo)                                       \
   {                                                                                             \
-    const float##N a_ = vload##N(0, (x0) + (c)), b_ = vload##N(0, (x0) + (W) + (c));            \
-    const float##N ae_ = a_.E, ao_ = a_.O, be_ = b_.E, bo_ = b_.O;                               \
-    const int##N ta_ = POOL_TAKES(ao_, ae_), tb_ = POOL_TAKES(bo_, be_);                        \
-    const int##N m_ = POOL_TAKES(select(be_, bo_, tb_), select(ae_, ao_, ta_));                 \
-    const int##N odd_ = ODD; /* -1 in the lanes of odd columns */                              \
-    const float##N g_ = (g).G;                                                                  \
-    up = beta == 0.0f ? (float##N)(0.0f) : (float##N)(beta) * vload##N(0, (dx0) + (c));          \
-    lo = beta == 0.0f ? (float##N)(0.0f) : (float##N)(beta) * vload##N(0, (dx0) + (W) + (c));    \
-    up = select(up, up + g_, ~m_ & ~(ta_ ^ odd_));                                             \
+    const float16 ae_ = (a).s0022446688aaccee, ao_ = (a).s1133557799bbddff;                     \
+    const float16 be_ = (b).s0022446688aaccee, bo_ = (b).s1133557799bbddff;                     \
+    const int16 ta_ = POOL_TAKES(ao_, ae_), tb_ = POOL_TAKES(bo_, be_);                         \
+    const int16 m_ = POOL_TAKES(select(be_, bo_, tb_), select(ae_, ao_, ta_));                  \
+    const int16 odd_ = -(POOL_LANES & 1); /* -1 in the lanes of odd columns */                  \
+    const float16 g_ = (g).s0011223344556677;                                                   \
+    up = beta == 0.0f ? (float16)(0.0f) : (float16)(beta) * (du);                               \
+    lo = beta == 0.0f ? (float16)(0.0f) : (float16)(beta) * (dl);                               \
+    up = select(up, up + g_, ~m_ & ~(ta_ ^ odd_));                                              \
     lo = select(lo, lo + g_, m_ & ~(tb_ ^ odd_));                                               \
   }
-#define POOL_MAX2S2_RECOMPUTE_ROWS(N, E, O, G, ODD, LDG)                                        \
-  {                                                                                             \
-    const int ct = W - N; /* the last chunk's first column */                                   \
-    for (; rows > 0; rows--, x0 += 2 * W, drow += Q, dx0 += 2 * W) {                            \
-      float##N tu, tl, u, l;                                                                    \
-      POOL_MAX2S2_GRAD(N, E, O, G, ODD, x0, dx0, W, ct, LDG(0, drow + ct / 2), beta, tu, tl)     \
-      for (int c = 0; c < ct; c += N) {                                                         \
-        POOL_MAX2S2_GRAD(N, E, O, G, ODD, x0, dx0, W, c, LDG(0, drow + c / 2), beta, u, l)       \
-        vstore##N(u, 0, dx0 + c);                                                               \
-        vstore##N(l, 0, dx0 + W + c);                                                           \
-      }                                                                                         \
-      vstore##N(tu, 0, dx0 + ct);                                                               \
-      vstore##N(tl, 0, dx0 + W + ct);                                                           \
-    }                                                                                           \
-  }
+/* The 16 columns [c, c+8) and [c+k, c+k+8) of a row (k = 8: 16 contiguous columns). */
+#define POOL_LD8X2(row, c, k) (float16)(vload8(0, (row) + (c)), vload8(0, (row) + (c) + (k)))
 /* Max-pool backward recomputing the maxima from x for 2x2 windows at stride 2 tiling the plane
  * exactly (H = 2P, W = 2Q >= 8, no padding), `rows` output rows from the start of a plane on (x0,
- * drow, dx0 there): per output row, 16 columns at a time (8 where W < 16); a row whose length is
- * not a multiple of that ends with a chunk overlapping the one before, computed from dx before
- * either is stored. */
+ * drow, dx0 there). Per output row 16 columns at a time; a row whose length is not a multiple of
+ * 16 ends with a chunk overlapping the one before, computed from dx before either is stored; rows
+ * of 9 to 15 columns in one chunk of their first and last 8, rows of 8 two at a time. */
 inline void maxpool2s2_recompute_rows(__global const float *x0, __global const float *drow,
                                       __global float *dx0, long rows, int Q, float beta) {
   const int W = 2 * Q;
-  if (W >= 16)
-    POOL_MAX2S2_RECOMPUTE_ROWS(16, s0022446688aaccee, s1133557799bbddff, s0011223344556677,
-                               -(POOL_LANES & 1), vload8)
-  else
-    POOL_MAX2S2_RECOMPUTE_ROWS(8, s00224466, s11335577, s00112233, -(POOL_LANES.lo & 1), vload4)
+  float16 u, l;
+  if (W < 16) {
+    /* W = 8: two output rows a chunk (k: the second's offset in x and dx, kg in dy), the last
+     * of an odd count alone (k = 0); 8 < W < 16: a row's first and last 8 columns */
+    const int pairs = W == 8;
+    while (rows > 0) {
+      const int two = pairs && rows >= 2;
+      const int k = pairs ? (two ? 2 * W : 0) : W - 8, kg = pairs ? (two ? Q : 0) : k / 2;
+      POOL_MAX2S2_GRAD16(POOL_LD8X2(x0, 0, k), POOL_LD8X2(x0 + W, 0, k),
+                         (float8)(vload4(0, drow), vload4(0, drow + kg)), POOL_LD8X2(dx0, 0, k),
+                         POOL_LD8X2(dx0 + W, 0, k), beta, u, l)
+      vstore8(u.lo, 0, dx0);
+      vstore8(l.lo, 0, dx0 + W);
+      vstore8(u.hi, 0, dx0 + k);
+      vstore8(l.hi, 0, dx0 + W + k);
+      const int n = two ? 2 : 1;
+      rows -= n;
+      x0 += 2 * W * n;
+      drow += Q * n;
+      dx0 += 2 * W * n;
+    }
+    return;
+  }
+  const int ct = W - 16; /* the last chunk's first column */
+  for (; rows > 0; rows--, x0 += 2 * W, drow += Q, dx0 += 2 * W) {
+    float16 tu, tl;
+    POOL_MAX2S2_GRAD16(vload16(0, x0 + ct), vload16(0, x0 + W + ct), vload8(0, drow + ct / 2),
+                       vload16(0, dx0 + ct), vload16(0, dx0 + W + ct), beta, tu, tl)
+    for (int c = 0; c < ct; c += 16) {
+      POOL_MAX2S2_GRAD16(vload16(0, x0 + c), vload16(0, x0 + W + c), vload8(0, drow + c / 2),
+                         vload16(0, dx0 + c), vload16(0, dx0 + W + c), beta, u, l)
+      vstore16(u, 0, dx0 + c);
+      vstore16(l, 0, dx0 + W + c);
+    }
+    vstore16(tu, 0, dx0 + ct);
+    vstore16(tl, 0, dx0 + W + ct);
+  }
 }
-#undef POOL_MAX2S2_RECOMPUTE_ROWS
-#undef POOL_MAX2S2_GRAD
+#undef POOL_LD8X2
+#undef POOL_MAX2S2_GRAD16
 /* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
  * (a scatter into planes it alone owns): dx = beta*dx (or 0), then for each window in row-major
  * order dx[idx] += dy -- the order of maxpool_backward_cpu. The run's dx is scaled as one
