@@ -1,8 +1,8 @@
 /* cl/pool2d_cpu.cl — 2-D pooling over NCHW planes, the kernels CPU devices run: max-pool forward
  * (with or without the argmax indices), max-pool backward (recomputing the maxima, or through kept
  * indices), average-pool forward and backward. Each work-item owns whole output rows, dx rows or
- * planes; results are those of cl/pool2d.cl's one-output-per-work-item kernels (the same first
- * maximum, sums in the same order). Built in one program with cl/pool2d.cl on CPU devices;
+ * runs of planes; results are those of cl/pool2d.cl's one-output-per-work-item kernels (the same
+ * first maximum, sums in the same order). Built in one program with cl/pool2d.cl on CPU devices;
  * pool_window_argmax and avgpool_divisor come from cl/common.h. */
 
 /* The value at pool_window_argmax (the first maximum; the first NaN if any), without its index. */
@@ -414,10 +414,10 @@ inline void maxpool2s2_backward_rows(__global const int *irow, __global const fl
 /* Max-pool backward recomputing the maxima from x for 2x2 windows at stride 2 tiling the plane
  * exactly (as maxpool2s2_backward_rows, whose bits it gives): 16 columns of the two input rows a
  * (upper) and b (lower) of an output row at a time, each column pair's lanes both holding the
- * pair's even tap, odd tap and first maximum -- in-lane swizzles, no deinterleaving. A lane takes
- * dy (g, one per window) where its row's first maximum (the odd tap where it beats the even one)
- * is its window's (the lower row's where it beats the upper's), as pool_max2s2_row: the same
- * element as the kept index. du, dl: dx's old values (read only when beta != 0); up, lo: the new. */
+ * pair's even tap, odd tap and first maximum (in-lane swizzles). A lane takes dy (g, one per
+ * window) where its row's first maximum (the odd tap where it beats the even one) is its window's
+ * (the lower row's where it beats the upper's), as pool_max2s2_row: the kept index's element.
+ * du, dl: dx's old values (read only when beta != 0); up, lo: the new. */
 #define POOL_MAX2S2_GRAD16(a, b, g, du, dl, beta, up, lo)                                       \
   {                                                                                             \
     const float16 ae_ = (a).s0022446688aaccee, ao_ = (a).s1133557799bbddff;                     \
@@ -431,52 +431,34 @@ inline void maxpool2s2_backward_rows(__global const int *irow, __global const fl
     up = select(up, up + g_, ~m_ & ~(ta_ ^ odd_));                                              \
     lo = select(lo, lo + g_, m_ & ~(tb_ ^ odd_));                                               \
   }
-/* The 16 columns [c, c+8) and [c+k, c+k+8) of a row (k = 8: 16 contiguous columns). */
+/* Elements [c, c+8) and [c+k, c+k+8) of a row as one vector (k = 8: 16 contiguous). */
 #define POOL_LD8X2(row, c, k) (float16)(vload8(0, (row) + (c)), vload8(0, (row) + (c) + (k)))
 /* Max-pool backward recomputing the maxima from x for 2x2 windows at stride 2 tiling the plane
  * exactly (H = 2P, W = 2Q >= 8, no padding), `rows` output rows from the start of a plane on (x0,
- * drow, dx0 there). Per output row 16 columns at a time; a row whose length is not a multiple of
- * 16 ends with a chunk overlapping the one before, computed from dx before either is stored; rows
- * of 9 to 15 columns in one chunk of their first and last 8, rows of 8 two at a time. */
+ * drow, dx0 there). Per output row 16 columns at a time, the last chunk (at ct) overlapping the
+ * one before where W is not a multiple of 16 and computed from dx before either is stored; rows
+ * of 9 to 15 columns as one chunk of their first and last 8 (k = W - 8), rows of 8 two output
+ * rows a chunk (k = 2W; the last of an odd count alone, k = 0). */
 inline void maxpool2s2_recompute_rows(__global const float *x0, __global const float *drow,
                                       __global float *dx0, long rows, int Q, float beta) {
-  const int W = 2 * Q;
-  float16 u, l;
-  if (W < 16) {
-    /* W = 8: two output rows a chunk (k: the second's offset in x and dx, kg in dy), the last
-     * of an odd count alone (k = 0); 8 < W < 16: a row's first and last 8 columns */
-    const int pairs = W == 8;
-    while (rows > 0) {
-      const int two = pairs && rows >= 2;
-      const int k = pairs ? (two ? 2 * W : 0) : W - 8, kg = pairs ? (two ? Q : 0) : k / 2;
-      POOL_MAX2S2_GRAD16(POOL_LD8X2(x0, 0, k), POOL_LD8X2(x0 + W, 0, k),
-                         (float8)(vload4(0, drow), vload4(0, drow + kg)), POOL_LD8X2(dx0, 0, k),
-                         POOL_LD8X2(dx0 + W, 0, k), beta, u, l)
-      vstore8(u.lo, 0, dx0);
-      vstore8(l.lo, 0, dx0 + W);
-      vstore8(u.hi, 0, dx0 + k);
-      vstore8(l.hi, 0, dx0 + W + k);
-      const int n = two ? 2 : 1;
-      rows -= n;
-      x0 += 2 * W * n;
-      drow += Q * n;
-      dx0 += 2 * W * n;
-    }
-    return;
-  }
-  const int ct = W - 16; /* the last chunk's first column */
-  for (; rows > 0; rows--, x0 += 2 * W, drow += Q, dx0 += 2 * W) {
-    float16 tu, tl;
-    POOL_MAX2S2_GRAD16(vload16(0, x0 + ct), vload16(0, x0 + W + ct), vload8(0, drow + ct / 2),
-                       vload16(0, dx0 + ct), vload16(0, dx0 + W + ct), beta, tu, tl)
+  const int W = 2 * Q, pairs = W == 8, kw = W < 16 ? W - 8 : 8, ct = W < 16 ? 0 : W - 16;
+  for (int n; rows > 0; rows -= n, x0 += 2 * W * n, drow += Q * n, dx0 += 2 * W * n) {
+    n = pairs && rows >= 2 ? 2 : 1;
+    const int k = pairs ? 2 * W * (n - 1) : kw, kg = pairs ? Q * (n - 1) : k / 2;
+    float16 tu, tl, u, l;
+    POOL_MAX2S2_GRAD16(POOL_LD8X2(x0, ct, k), POOL_LD8X2(x0 + W, ct, k),
+                       (float8)(vload4(0, drow + ct / 2), vload4(0, drow + ct / 2 + kg)),
+                       POOL_LD8X2(dx0, ct, k), POOL_LD8X2(dx0 + W, ct, k), beta, tu, tl)
     for (int c = 0; c < ct; c += 16) {
       POOL_MAX2S2_GRAD16(vload16(0, x0 + c), vload16(0, x0 + W + c), vload8(0, drow + c / 2),
                          vload16(0, dx0 + c), vload16(0, dx0 + W + c), beta, u, l)
       vstore16(u, 0, dx0 + c);
       vstore16(l, 0, dx0 + W + c);
     }
-    vstore16(tu, 0, dx0 + ct);
-    vstore16(tl, 0, dx0 + W + ct);
+    vstore8(tu.lo, 0, dx0 + ct);
+    vstore8(tl.lo, 0, dx0 + W + ct);
+    vstore8(tu.hi, 0, dx0 + ct + k);
+    vstore8(tl.hi, 0, dx0 + W + ct + k);
   }
 }
 #undef POOL_LD8X2
@@ -592,9 +574,9 @@ inline void maxpool_backward_plane(__global const float *xp, __global const floa
 }
 
 /* Max-pool backward recomputing the maxima from x, planes [g*per, min((g+1)*per, planes)) per
- * work-item (few PoCL tasks): exactly tiling 2x2 stride-2 windows through
- * maxpool2s2_recompute_rows (a gather), others plane by plane (maxpool_backward_plane). The bits
- * of maxpool_backward_indices_cpu on the indices the forward writes. Global: (ceil(planes / per)). */
+ * work-item: 2x2 stride-2 windows tiling the plane through maxpool2s2_recompute_rows, others plane
+ * by plane (maxpool_backward_plane); the bits of maxpool_backward_indices_cpu on the forward's
+ * indices. Global: (ceil(planes / per)). */
 __kernel void maxpool_backward_cpu(__global const float *x, __global const float *dy,
                                    __global float *dx, int planes, int per, int H, int W, int P,
                                    int Q, int kh, int kw, int sh, int sw, int pt, int pl,

@@ -2,8 +2,8 @@
  * output dims, max and average pooling forward and backward, global average pooling forward and
  * backward. Max-pool backward either goes through the per-window argmax indices its forward kept
  * (clnn_maxpool2d_forward_indices / clnn_maxpool2d_backward_indices) or recomputes them from x
- * into workspace slot 3 (except on CPU devices with enough planes, where one work-item per plane
- * recomputes and scatters in one pass). CPU devices run the row-wise kernels of
+ * into workspace slot 3 (except on CPU devices with enough planes, where each work-item takes a
+ * run of planes and recomputes and routes dy in one pass). CPU devices run the row-wise kernels of
  * cl/pool2d_cpu.cl, other devices one output per work-item. */
 #include "internal.h"
 
@@ -213,8 +213,8 @@ clnn_status clnn_maxpool2d_backward(clnn_context *ctx, const clnn_pool2d_params 
   if (s != CLNN_SUCCESS) return s;
   if ((s = clnn__check_beta(beta)) != CLNN_SUCCESS) return s;
   /* CPU devices with enough planes to keep every core busy: one pass, each work-item taking a
-   * run of planes it owns (no workspace; as the indices path, 4 runs per compute unit: one
-   * work-group per plane measured 10x slower on pool_max2_14's 4096 small planes). */
+   * run of planes it owns (no workspace; as the indices path, 4 runs per compute unit, few PoCL
+   * tasks where one work-group per plane made thousands on pool_max2_14's small planes). */
   size_t planes = dx->dims[0] * dx->dims[1];
   size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
   if (pool_rows_cpu(ctx, dx) && planes >= 2 * cu) {
