@@ -1,8 +1,8 @@
 /* cl/pool2d_cpu.cl — 2-D pooling over NCHW planes, the kernels CPU devices run: max-pool forward
  * (with or without the argmax indices), max-pool backward (recomputing the maxima, or through kept
  * indices), average-pool forward and backward. Each work-item owns whole output rows, dx rows or
- * planes; results are those of cl/pool2d.cl's one-output-per-work-item kernels (the same first
- * maximum, sums in the same order). Built in one program with cl/pool2d.cl on CPU devices;
+ * runs of planes; results are those of cl/pool2d.cl's one-output-per-work-item kernels (the same
+ * first maximum, sums in the same order). Built in one program with cl/pool2d.cl on CPU devices;
  * pool_window_argmax and avgpool_divisor come from cl/common.h. */
 
 /* The value at pool_window_argmax (the first maximum; the first NaN if any), without its index. */
@@ -299,80 +299,6 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
   return brow * W + max((int16)(c0) + POOL_LANES * 2 + btap, (int16)(0));
 }
 
-/* Max-pool backward, one whole plane per work-item (a scatter it alone owns): dx = beta*dx (or 0),
- * then for each window in row-major order dx[first maximum] += dy. Each dx element therefore
- * sums its windows' gradients in the same order as maxpool_backward. Global: (planes). */
-__kernel void maxpool_backward_cpu(__global const float *x, __global const float *dy,
-                                   __global float *dx, int planes, int H, int W, int P, int Q,
-                                   int kh, int kw, int sh, int sw, int pt, int pl, float beta) {
-  const int plane = get_global_id(0);
-  if (plane >= planes) return;
-  const int HW = H * W;
-  __global const float *xp = x + (long)plane * HW;
-  __global const float *dyp = dy + (long)plane * P * Q;
-  __global float *dxp = dx + (long)plane * HW;
-  int i = 0;
-  if (beta == 0.0f) {
-    for (; i + 16 <= HW; i += 16) vstore16((float16)(0.0f), 0, dxp + i);
-    for (; i < HW; i++) dxp[i] = 0.0f;
-  } else {
-    for (; i + 16 <= HW; i += 16) vstore16((float16)(beta) * vload16(0, dxp + i), 0, dxp + i);
-    for (; i < HW; i++) dxp[i] = beta * dxp[i];
-  }
-  const int2 in = pool_interior(W, Q, kw, sw, pl);
-  const int qv = in.x + (in.y - in.x) / 16 * 16; /* vector columns [in.x, qv) */
-#define MAXB_ROWS(LD)                                                                           \
-  for (int p = 0; p < P; p++) {                                                                 \
-    __global const float *dyrow = dyp + (long)p * Q;                                            \
-    const int h0 = p * sh - pt;                                                                 \
-    const int hs = max(h0, 0), he = min(h0 + kh, H);                                            \
-    for (int q = 0; q < in.x; q++)                                                              \
-      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
-    for (int q0 = in.x; q0 < qv; q0 += 16) {                                                    \
-      float16 best;                                                                             \
-      int16 arg;                                                                                \
-      POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                              \
-      int a[16];                                                                                \
-      vstore16(arg, 0, a);                                                                      \
-      for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];                                  \
-    }                                                                                           \
-    for (int q = qv; q < Q; q++)                                                                \
-      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
-  }
-  /* 3-wide windows at stride 2 (pool_argmax3s2): vector windows [qa, b3), window 0 included at
-   * padding 1; the last chunk overlaps the one before and scatters only its new lanes. */
-  const int last3 = W - 3 + pl;
-  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
-  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
-    const int qa = pl == 1 && b3 >= 17 ? 0 : in.x;
-    const int qb = qa + (b3 - qa) / 16 * 16;
-    for (int p = 0; p < P; p++) {
-      __global const float *dyrow = dyp + (long)p * Q;
-      const int h0 = p * sh - pt;
-      const int hs = max(h0, 0), he = min(h0 + kh, H);
-      for (int q = 0; q < qa; q++)
-        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
-      float16 best;
-      for (int q0 = qa; q0 < qb; q0 += 16) {
-        int a[16];
-        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
-        for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
-      }
-      if (qb < b3) {
-        const int q0 = b3 - 16;
-        int a[16];
-        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
-        for (int l = qb - q0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
-      }
-      for (int q = b3; q < Q; q++)
-        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
-    }
-  } else {
-    POOL_BY_STRIDE(sw, MAXB_ROWS);
-  }
-#undef MAXB_ROWS
-}
-
 /* maxpool_forward_cpu that also writes idx (as maxpool_forward_indices), one output row per
  * work-item: 3-wide stride-2 windows through pool_argmax3s2, other strides through POOL_MAX_SCAN,
  * 16 windows at a time; edge windows (and rows narrower than 16 windows) one by one.
@@ -485,6 +411,58 @@ inline void maxpool2s2_backward_rows(__global const int *irow, __global const fl
   }
 }
 
+/* Max-pool backward recomputing the maxima from x for 2x2 windows at stride 2 tiling the plane
+ * exactly (as maxpool2s2_backward_rows, whose bits it gives): 16 columns of the two input rows a
+ * (upper) and b (lower) of an output row at a time, each column pair's lanes both holding the
+ * pair's even tap, odd tap and first maximum (in-lane swizzles). A lane takes dy (g, one per
+ * window) where its row's first maximum (the odd tap where it beats the even one) is its window's
+ * (the lower row's where it beats the upper's), as pool_max2s2_row: the kept index's element.
+ * du, dl: dx's old values (read only when beta != 0); up, lo: the new. */
+#define POOL_MAX2S2_GRAD16(a, b, g, du, dl, beta, up, lo)                                       \
+  {                                                                                             \
+    const float16 ae_ = (a).s0022446688aaccee, ao_ = (a).s1133557799bbddff;                     \
+    const float16 be_ = (b).s0022446688aaccee, bo_ = (b).s1133557799bbddff;                     \
+    const int16 ta_ = POOL_TAKES(ao_, ae_), tb_ = POOL_TAKES(bo_, be_);                         \
+    const int16 m_ = POOL_TAKES(select(be_, bo_, tb_), select(ae_, ao_, ta_));                  \
+    const int16 odd_ = -(POOL_LANES & 1); /* -1 in the lanes of odd columns */                  \
+    const float16 g_ = (g).s0011223344556677;                                                   \
+    up = beta == 0.0f ? (float16)(0.0f) : (float16)(beta) * (du);                               \
+    lo = beta == 0.0f ? (float16)(0.0f) : (float16)(beta) * (dl);                               \
+    up = select(up, up + g_, ~m_ & ~(ta_ ^ odd_));                                              \
+    lo = select(lo, lo + g_, m_ & ~(tb_ ^ odd_));                                               \
+  }
+/* Elements [c, c+8) and [c+k, c+k+8) of a row as one vector (k = 8: 16 contiguous). */
+#define POOL_LD8X2(row, c, k) (float16)(vload8(0, (row) + (c)), vload8(0, (row) + (c) + (k)))
+/* Max-pool backward recomputing the maxima from x for 2x2 windows at stride 2 tiling the plane
+ * exactly (H = 2P, W = 2Q >= 8, no padding), `rows` output rows from the start of a plane on (x0,
+ * drow, dx0 there). Per output row 16 columns at a time, the last chunk (at ct) overlapping the
+ * one before where W is not a multiple of 16 and computed from dx before either is stored; rows
+ * of 9 to 15 columns as one chunk of their first and last 8 (k = W - 8), rows of 8 two output
+ * rows a chunk (k = 2W; the last of an odd count alone, k = 0). */
+inline void maxpool2s2_recompute_rows(__global const float *x0, __global const float *drow,
+                                      __global float *dx0, long rows, int Q, float beta) {
+  const int W = 2 * Q, pairs = W == 8, kw = W < 16 ? W - 8 : 8, ct = W < 16 ? 0 : W - 16;
+  for (int n; rows > 0; rows -= n, x0 += 2 * W * n, drow += Q * n, dx0 += 2 * W * n) {
+    n = pairs && rows >= 2 ? 2 : 1;
+    const int k = pairs ? 2 * W * (n - 1) : kw, kg = pairs ? Q * (n - 1) : k / 2;
+    float16 tu, tl, u, l;
+    POOL_MAX2S2_GRAD16(POOL_LD8X2(x0, ct, k), POOL_LD8X2(x0 + W, ct, k),
+                       (float8)(vload4(0, drow + ct / 2), vload4(0, drow + ct / 2 + kg)),
+                       POOL_LD8X2(dx0, ct, k), POOL_LD8X2(dx0 + W, ct, k), beta, tu, tl)
+    for (int c = 0; c < ct; c += 16) {
+      POOL_MAX2S2_GRAD16(vload16(0, x0 + c), vload16(0, x0 + W + c), vload8(0, drow + c / 2),
+                         vload16(0, dx0 + c), vload16(0, dx0 + W + c), beta, u, l)
+      vstore16(u, 0, dx0 + c);
+      vstore16(l, 0, dx0 + W + c);
+    }
+    vstore8(tu.lo, 0, dx0 + ct);
+    vstore8(tl.lo, 0, dx0 + W + ct);
+    vstore8(tu.hi, 0, dx0 + ct + k);
+    vstore8(tl.hi, 0, dx0 + W + ct + k);
+  }
+}
+#undef POOL_LD8X2
+#undef POOL_MAX2S2_GRAD16
 /* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
  * (a scatter into planes it alone owns): dx = beta*dx (or 0), then for each window in row-major
  * order dx[idx] += dy -- the order of maxpool_backward_cpu. The run's dx is scaled as one
@@ -530,6 +508,92 @@ __kernel void maxpool_backward_indices_cpu(__global const int *idx, __global con
     }
   }
   pool_scale_range(dxr, done, run_end, beta);
+}
+
+/* Max-pool backward recomputing the maxima from x, one plane (a scatter into the plane it alone
+ * owns): dx = beta*dx (or 0), then for each window in row-major order dx[first maximum] += dy --
+ * each dx element sums its windows' gradients in the order of maxpool_backward and of
+ * maxpool_backward_indices_cpu. Windows inside the row 16 at a time (POOL_MAX_SCAN; 3-wide stride
+ * 2 through pool_argmax3s2), the others one by one. */
+inline void maxpool_backward_plane(__global const float *xp, __global const float *dyp,
+                                   __global float *dxp, int H, int W, int P, int Q, int kh,
+                                   int kw, int sh, int sw, int pt, int pl, float beta) {
+  pool_scale_range(dxp, 0, (long)H * W, beta);
+  const int2 in = pool_interior(W, Q, kw, sw, pl);
+  const int qv = in.x + (in.y - in.x) / 16 * 16; /* vector columns [in.x, qv) */
+#define MAXB_ROWS(LD)                                                                           \
+  for (int p = 0; p < P; p++) {                                                                 \
+    __global const float *dyrow = dyp + (long)p * Q;                                            \
+    const int h0 = p * sh - pt;                                                                 \
+    const int hs = max(h0, 0), he = min(h0 + kh, H);                                            \
+    for (int q = 0; q < in.x; q++)                                                              \
+      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
+    for (int q0 = in.x; q0 < qv; q0 += 16) {                                                    \
+      float16 best;                                                                             \
+      int16 arg;                                                                                \
+      POOL_MAX_SCAN(LD, xp, W, hs, he, q0, kw, sw, pl, best, arg);                              \
+      int a[16];                                                                                \
+      vstore16(arg, 0, a);                                                                      \
+      for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];                                  \
+    }                                                                                           \
+    for (int q = qv; q < Q; q++)                                                                \
+      dxp[pool_window_argmax(xp, H, W, h0, q * sw - pl, kh, kw)] += dyrow[q];                   \
+  }
+  /* 3-wide windows at stride 2 (pool_argmax3s2): vector windows [qa, b3), window 0 included at
+   * padding 1; the last chunk overlaps the one before and scatters only its new lanes. */
+  const int last3 = W - 3 + pl;
+  const int b3 = last3 < 0 ? 0 : min(Q, last3 / 2 + 1);
+  if (sw == 2 && kw == 3 && b3 - in.x >= 16) {
+    const int qa = pl == 1 && b3 >= 17 ? 0 : in.x;
+    const int qb = qa + (b3 - qa) / 16 * 16;
+    for (int p = 0; p < P; p++) {
+      __global const float *dyrow = dyp + (long)p * Q;
+      const int h0 = p * sh - pt;
+      const int hs = max(h0, 0), he = min(h0 + kh, H);
+      for (int q = 0; q < qa; q++)
+        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+      float16 best;
+      for (int q0 = qa; q0 < qb; q0 += 16) {
+        int a[16];
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
+        for (int l = 0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
+      }
+      if (qb < b3) {
+        const int q0 = b3 - 16;
+        int a[16];
+        vstore16(pool_argmax3s2(xp, W, hs, he, q0 * 2 - pl, &best), 0, a);
+        for (int l = qb - q0; l < 16; l++) dxp[a[l]] += dyrow[q0 + l];
+      }
+      for (int q = b3; q < Q; q++)
+        dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
+    }
+  } else {
+    POOL_BY_STRIDE(sw, MAXB_ROWS);
+  }
+#undef MAXB_ROWS
+}
+
+/* Max-pool backward recomputing the maxima from x, planes [g*per, min((g+1)*per, planes)) per
+ * work-item: 2x2 stride-2 windows tiling the plane through maxpool2s2_recompute_rows, others plane
+ * by plane (maxpool_backward_plane); the bits of maxpool_backward_indices_cpu on the forward's
+ * indices. Global: (ceil(planes / per)). */
+__kernel void maxpool_backward_cpu(__global const float *x, __global const float *dy,
+                                   __global float *dx, int planes, int per, int H, int W, int P,
+                                   int Q, int kh, int kw, int sh, int sw, int pt, int pl,
+                                   float beta) {
+  const int first = get_global_id(0) * per;
+  const int last = min(first + per, planes);
+  if (first >= last) return;
+  const long HW = (long)H * W, PQ = (long)P * Q;
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && H == 2 * P &&
+      W == 2 * Q && W >= 8) {
+    maxpool2s2_recompute_rows(x + first * HW, dy + first * PQ, dx + first * HW,
+                              (long)(last - first) * P, Q, beta);
+    return;
+  }
+  for (int plane = first; plane < last; plane++)
+    maxpool_backward_plane(x + plane * HW, dy + plane * PQ, dx + plane * HW, H, W, P, Q, kh, kw,
+                           sh, sw, pt, pl, beta);
 }
 
 /* Average-pool forward, one output row per work-item. Global: (P, planes). */

@@ -528,6 +528,8 @@ static void pooling(clnn_context *ctx) {
       {{1, 2, 3, 9}, 2, 2, 2, 2, 0, 1, 0, 1, 0},  /* 4-window chunk, the edge window by hand */
       {{1, 5, 4, 14}, 2, 2, 2, 2, 0, 0, 0, 0, 0}, /* max backward's 2x2/2 gather, overlapping chunk */
       {{1, 5, 5, 7}, 2, 2, 2, 2, 0, 0, 0, 0, 0},  /* max backward's scatter, runs of odd planes */
+      {{1, 5, 2, 40}, 2, 2, 2, 2, 0, 0, 0, 0, 0}, /* recompute gather: 16 columns, overlapping */
+      {{1, 5, 6, 8}, 2, 2, 2, 2, 0, 0, 0, 0, 0},  /* recompute gather: rows of 8 in pairs, odd */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const pc *c = &cases[i];
