@@ -251,6 +251,9 @@ __kernel void conv2d_direct_backward_filter(__global const float *restrict x,
 inline void conv_zero_run(__global float *dst, int n) {
   int i = 0;
   for (; i + 16 <= n; i += 16) vstore16((float16)(0.0f), 0, dst + i);
+  /* the tails stay scalar: LLVM's vectoriser would add masked and strided copies of each tail
+   * loop (at every inlined call), code generation time for a few elements per row */
+  #pragma clang loop vectorize(disable) unroll(disable)
   for (; i < n; i++) dst[i] = 0.0f;
 }
 
@@ -267,6 +270,7 @@ inline void conv_copy_run(__global float *dst, __global const float *src, int n,
       vstore16((float16)(a.even, b.even), 0, dst + i);
     }
   }
+  #pragma clang loop vectorize(disable) unroll(disable)
   for (; i < n; i++) dst[i] = src[(long)i * stride];
 }
 
@@ -326,7 +330,9 @@ __kernel void conv2d_im2col_cpu(__global const float *restrict x, __global float
     if (qa0 > 0 || qb0 < Q) {
       for (int p = a / Q; p * Q < b; p++) {
         const int rs0 = p * Q, lo = max(a, rs0), hi = min(b, rs0 + Q);
+        #pragma clang loop vectorize(disable) unroll(disable)
         for (int i = lo; i < min(hi, rs0 + qa0); i++) dst[i - pq0] = 0.0f;
+        #pragma clang loop vectorize(disable) unroll(disable)
         for (int i = max(lo, rs0 + qb0); i < hi; i++) dst[i - pq0] = 0.0f;
       }
     }
