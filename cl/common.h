@@ -45,6 +45,25 @@ inline int conv_end(int off, int stride, int limit, int n) {
 #define CONV_MOD(a, b) ((b) == 1 ? 0 : (b) == 2 ? ((a) & 1) : (a) % (b))
 #define CONV_DIV(a, b) ((b) == 1 ? (a) : (b) == 2 ? ((a) >> 1) : (a) / (b))
 
+/* Strided loads for the CPU kernels (cl/conv2d_dw_cpu.cl, cl/pool2d_cpu.cl): lanes i = 0..15 of
+ * row[start + i*stride], all in bounds (stride 2 also reads row[start + 31]). One loader per
+ * stride: the hot loops are instantiated once per loader (CONV_BY_STRIDE, POOL_BY_STRIDE), since
+ * a stride test inside them measured 2x slower on PoCL even when never taken. */
+inline float16 ld16_stride1(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload16(0, row + start);
+}
+inline float16 ld16_stride2(__global const float *row, int start, int stride) {
+  (void)stride;
+  const float16 a = vload16(0, row + start), b = vload16(0, row + start + 16);
+  return (float16)(a.even, b.even);
+}
+inline float16 ld16_stride_n(__global const float *row, int start, int stride) {
+  __global const float *r = row + start;
+  return (float16)(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride],
+                   r[6 * stride], r[7 * stride], r[8 * stride], r[9 * stride], r[10 * stride],
+                   r[11 * stride], r[12 * stride], r[13 * stride], r[14 * stride], r[15 * stride]);
+}
 /* Horizontal sum of a float16 in a fixed order (cl/conv2d*.cl). */
 inline float conv_hsum16(float16 v) {
   const float8 a = v.lo + v.hi;

@@ -8,30 +8,12 @@
  * every sum runs in a fixed order (deterministic). A program of its own, so a network without
  * depthwise layers never builds it. cl/common.h is prepended by the runtime. */
 
-/* Lanes i = 0..15 of row[start + i*stride], all in bounds (stride 2 also reads row[start + 31]),
- * one loader per stride: the hot loops are instantiated once per loader (CONV_BY_STRIDE), since
- * a stride test inside them measured 2x slower on PoCL even when never taken. */
-inline float16 conv_ld1(__global const float *row, int start, int stride) {
-  (void)stride;
-  return vload16(0, row + start);
-}
-inline float16 conv_ld2(__global const float *row, int start, int stride) {
-  (void)stride;
-  const float16 a = vload16(0, row + start), b = vload16(0, row + start + 16);
-  return (float16)(a.even, b.even);
-}
-inline float16 conv_ldn(__global const float *row, int start, int stride) {
-  __global const float *r = row + start;
-  return (float16)(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride],
-                   r[6 * stride], r[7 * stride], r[8 * stride], r[9 * stride], r[10 * stride],
-                   r[11 * stride], r[12 * stride], r[13 * stride], r[14 * stride], r[15 * stride]);
-}
 /* Runs BODY(loader) with the loader for `stride`. */
 #define CONV_BY_STRIDE(stride, BODY) \
   do {                               \
-    if ((stride) == 1) BODY(conv_ld1) \
-    else if ((stride) == 2) BODY(conv_ld2) \
-    else BODY(conv_ldn)              \
+    if ((stride) == 1) BODY(ld16_stride1) \
+    else if ((stride) == 2) BODY(ld16_stride2) \
+    else BODY(ld16_stride_n)              \
   } while (0)
 
 /* Output columns [qa, qb) whose every tap column (q*sw - pl + s*dw, s < S) lies inside [0, W),

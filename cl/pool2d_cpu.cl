@@ -37,22 +37,6 @@ float pool_window_max(__global const float *xp, int H, int W, int h0, int w0, in
  * max-pool kernels spend most of their time here). Vectors only (the scalar ~ of 1 is not 0). */
 #define POOL_TAKES(v, best) (~((v) <= (best)) & ((best) == (best)))
 
-/* Lanes i = 0..15 of row[start + i*stride], all in bounds (stride 2 also reads row[start + 31]). */
-inline float16 pool_ld1(__global const float *row, int start, int stride) {
-  (void)stride;
-  return vload16(0, row + start);
-}
-inline float16 pool_ld2(__global const float *row, int start, int stride) {
-  (void)stride;
-  const float16 a = vload16(0, row + start), b = vload16(0, row + start + 16);
-  return (float16)(a.even, b.even);
-}
-inline float16 pool_ldn(__global const float *row, int start, int stride) {
-  __global const float *r = row + start;
-  return (float16)(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride],
-                   r[6 * stride], r[7 * stride], r[8 * stride], r[9 * stride], r[10 * stride],
-                   r[11 * stride], r[12 * stride], r[13 * stride], r[14 * stride], r[15 * stride]);
-}
 /* The same for 8 lanes (rows too narrow for a 16-lane chunk). */
 inline float8 pool_ld1_8(__global const float *row, int start, int stride) {
   (void)stride;
@@ -75,13 +59,13 @@ inline float8 pool_ldn_8(__global const float *row, int start, int stride) {
   } while (0)
 #define POOL_BY_STRIDE(stride, BODY)      \
   do {                                    \
-    if ((stride) == 1) BODY(pool_ld1)     \
-    else if ((stride) == 2) BODY(pool_ld2) \
-    else BODY(pool_ldn)                   \
+    if ((stride) == 1) BODY(ld16_stride1)     \
+    else if ((stride) == 2) BODY(ld16_stride2) \
+    else BODY(ld16_stride_n)                   \
   } while (0)
 
 /* Output columns [x, y) whose windows [q*sw - pl, q*sw - pl + kw) lie inside [0, W) (one more
- * column to spare at stride 2, which pool_ld2 reads). */
+ * column to spare at stride 2, which ld16_stride2 reads). */
 inline int2 pool_interior(int W, int Q, int kw, int sw, int pl) {
   const int a = min(Q, pl <= 0 ? 0 : (pl + sw - 1) / sw);
   const int last = W - 1 - (kw - 1 + (sw == 2 ? 1 : 0) - pl); /* q*sw <= last */

@@ -1,12 +1,13 @@
 /* tests/conv_test_util.h — what the convolution tests share (test_conv2d.c,
  * test_conv2d_igemm.c): a test case's shape and options (tcase), its clnn_conv2d_params and
- * reference geometry, and random / filled host arrays. */
+ * reference geometry, and random / filled host arrays, and the finite-difference check of both backward passes. */
 #ifndef CLNN_TESTS_CONV_TEST_UTIL_H
 #define CLNN_TESTS_CONV_TEST_UTIL_H
 
 #include "conv_ref.h"
 #include "test_util.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 typedef struct tcase {
@@ -44,6 +45,48 @@ static inline float *filled(size_t n, float v) {
   if (!a) abort();
   for (size_t i = 0; i < n; i++) a[i] = v;
   return a;
+}
+
+/* Gradients of L = sum(gy * conv(x, w)) from backward-data and backward-filter run with `algo`,
+ * against central differences of the double reference, every element of x and w. */
+static inline void conv_check_fd(clnn_context *ctx, const tcase *t, clnn_conv_algo algo) {
+  conv_ref_geom g = geom_of(t);
+  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t->name)) return;
+  clnn_conv2d_params p = params_of(t);
+  size_t xd[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->k, t->c / t->groups, t->r, t->s};
+  size_t yd[4] = {t->n, t->k, g.p, g.q};
+  size_t nx = xd[0] * xd[1] * xd[2] * xd[3], nw = wd[0] * wd[1] * wd[2] * wd[3];
+  size_t ny = yd[0] * yd[1] * yd[2] * yd[3];
+  float *x = rnd(nx), *w = rnd(nw), *gy = rnd(ny);
+  double *y_buf = malloc(ny * sizeof(double));
+  if (!y_buf) abort();
+  clnn_tensor *tx = tu_tensor(ctx, 4, xd, x), *tw = tu_tensor(ctx, 4, wd, w), *tdy = tu_tensor(ctx, 4, yd, gy);
+  clnn_tensor *tdx = tu_tensor(ctx, 4, xd, NULL), *tdw = tu_tensor(ctx, 4, wd, NULL);
+  TU_OK(clnn_conv2d_backward_data(ctx, &p, algo, tdy, tw, 0.0f, tdx));
+  TU_OK(clnn_conv2d_backward_filter(ctx, &p, algo, tx, tdy, 0.0f, tdw));
+  float *gx = tu_read(tdx), *gw = tu_read(tdw);
+  for (int which = 0; which < 2; which++) {
+    float *v = which ? w : x, *got = which ? gw : gx;
+    size_t n = which ? nw : nx;
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+      const float keep = v[i], h = 1e-2f;
+      double l[2];
+      for (int sgn = 0; sgn < 2; sgn++) {
+        v[i] = keep + (sgn ? -h : h);
+        conv_ref_forward_d(&g, x, w, NULL, y_buf);
+        l[sgn] = 0.0;
+        for (size_t j = 0; j < ny; j++) l[sgn] += gy[j] * y_buf[j];
+      }
+      v[i] = keep;
+      const double fd = (l[0] - l[1]) / (2.0 * h);
+      bad = !TU_CHECK(fabs(fd - got[i]) <= 1e-3 + 1e-3 * fabs(fd), "%s: d%s[%zu] = %g, finite difference %g",
+                      t->name, which ? "w" : "x", i, got[i], fd);
+    }
+  }
+  clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tdy);
+  clnn_tensor_destroy(tdx); clnn_tensor_destroy(tdw);
+  free(x); free(w); free(gy); free(y_buf); free(gx); free(gw);
 }
 
 #endif
