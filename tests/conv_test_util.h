@@ -1,6 +1,6 @@
-/* tests/conv_test_util.h — what the convolution tests share (test_conv2d.c,
- * test_conv2d_igemm.c): a test case's shape and options (tcase), its clnn_conv2d_params and
- * reference geometry, and random / filled host arrays, and the finite-difference check of both backward passes. */
+/* tests/conv_test_util.h — what the convolution tests share (test_conv2d*.c): a test case's
+ * shape and options (tcase), its clnn_conv2d_params and reference geometry, random / filled /
+ * copied host arrays, writing a tensor, and the finite-difference check of both backward passes. */
 #ifndef CLNN_TESTS_CONV_TEST_UTIL_H
 #define CLNN_TESTS_CONV_TEST_UTIL_H
 
@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct tcase {
   const char *name;
@@ -46,6 +47,17 @@ static inline float *filled(size_t n, float v) {
   for (size_t i = 0; i < n; i++) a[i] = v;
   return a;
 }
+
+/* A malloc'd copy of src[0 .. n). */
+static inline float *copy_of(const float *src, size_t n) {
+  float *a = malloc(n * sizeof(float));
+  if (!a) abort();
+  memcpy(a, src, n * sizeof(float));
+  return a;
+}
+
+/* Writes host (the tensor's whole size) into t. */
+static inline void put(clnn_tensor *t, const float *host) { TU_OK(clnn_tensor_write(t, host, clnn_tensor_numel(t))); }
 
 /* Gradients of L = sum(gy * conv(x, w)) from backward-data and backward-filter run with `algo`,
  * against central differences of the double reference, every element of x and w. */

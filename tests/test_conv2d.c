@@ -44,7 +44,6 @@ static float *copy(const float *src, size_t n) {
   memcpy(a, src, n * sizeof(float));
   return a;
 }
-static void put(clnn_tensor *t, const float *host) { TU_OK(clnn_tensor_write(t, host, clnn_tensor_numel(t))); }
 
 /* Tolerance for a sum of `len` products of values in [-1, 1]. */
 static int close_enough(const float *got, const float *want, size_t n, size_t len, const char *what) {

@@ -21,7 +21,6 @@
 /* Test hook in src/ops/conv2d.c: the column-buffer bound (0 restores 64 MiB); returns the old one. */
 size_t clnn__conv2d_set_workspace_limit(size_t bytes);
 
-static void put(clnn_tensor *t, const float *host) { TU_OK(clnn_tensor_write(t, host, clnn_tensor_numel(t))); }
 
 static void expect(const clnn_tensor *t, const float *want, size_t len, const char *what) {
   float *got = tu_read(t);

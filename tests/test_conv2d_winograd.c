@@ -26,13 +26,6 @@ size_t clnn__conv2d_set_workspace_limit(size_t bytes);
 static clnn_context *ctx;
 static const clnn_conv_algo WINO = CLNN_CONV_ALGO_WINOGRAD;
 
-static float *copy_of(const float *src, size_t n) {
-  float *a = malloc(n * sizeof(float));
-  if (!a) abort();
-  memcpy(a, src, n * sizeof(float));
-  return a;
-}
-static void put(clnn_tensor *t, const float *host) { TU_OK(clnn_tensor_write(t, host, clnn_tensor_numel(t))); }
 
 /* Device result of t vs want, sums of `len` products of values in [-1, 1]; and its guard zone. */
 static void expect(const clnn_tensor *t, const float *want, size_t len, const char *name, const char *what) {
