@@ -274,7 +274,13 @@ static void test_truncated_cache_entry(void) {
            (unsigned long long)misses);
   TU_CHECK(warned("corrupt cache entry"), "a warning names the corrupt entry (%d warnings: %s)", num_warnings,
            num_warnings ? warnings[0] : "");
-  TU_CHECK(file_size(entry) == full, "the entry is rewritten whole (%ld of %ld bytes)", file_size(entry), full);
+  /* Rewritten, not left at the truncated half. Not compared with the first entry's size: PoCL's
+   * program binary also carries the machine code of the kernel variants it has generated so far,
+   * so two builds of the same program may differ by some kilobytes (seen: 4,113,309 against
+   * 4,099,725 bytes). That the new entry is whole is what the hit below checks: a loaded entry
+   * must pass its length and checksum test, else it warns and rebuilds. */
+  TU_CHECK(file_size(entry) > full / 2, "the entry is rewritten (%ld bytes; %ld before the truncation)",
+           file_size(entry), full);
   num_warnings = 0;
   TU_CHECK(add_on(dir, &hits, &misses) && hits >= 2 && misses == 0, "then a hit again (hits %llu misses %llu)",
            (unsigned long long)hits, (unsigned long long)misses);
