@@ -1,6 +1,7 @@
 /* tests/conv_test_util.h — what the convolution tests share (test_conv2d*.c): a test case's
  * shape and options (tcase), its clnn_conv2d_params and reference geometry, random / filled /
- * copied host arrays, writing a tensor, and the finite-difference check of both backward passes. */
+ * copied host arrays, writing a tensor, checking a result against a reference, and the
+ * finite-difference check of both backward passes. */
 #ifndef CLNN_TESTS_CONV_TEST_UTIL_H
 #define CLNN_TESTS_CONV_TEST_UTIL_H
 
@@ -8,6 +9,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +60,18 @@ static inline float *copy_of(const float *src, size_t n) {
 
 /* Writes host (the tensor's whole size) into t. */
 static inline void put(clnn_tensor *t, const float *host) { TU_OK(clnn_tensor_write(t, host, clnn_tensor_numel(t))); }
+
+/* Device result of t against want, sums of `len` products of values in [-1, 1] (absolute
+ * tolerance atol_scale * sqrt(len)), and t's guard zone; messages "name [label] what". */
+static inline void conv_expect(const clnn_tensor *t, const float *want, size_t len, float atol_scale,
+                               const char *label, const char *name, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s [%s] %s", name, label, what);
+  float *got = tu_read(t);
+  tu_allclose(got, want, clnn_tensor_numel(t), 1e-4f, atol_scale * sqrtf((float)len) + 1e-6f, msg);
+  free(got);
+  tu_check_guard(t, msg);
+}
 
 /* Gradients of L = sum(gy * conv(x, w)) from backward-data and backward-filter run with `algo`,
  * against central differences of the double reference, every element of x and w. */

@@ -26,15 +26,8 @@ size_t clnn__conv2d_set_workspace_limit(size_t bytes);
 static clnn_context *ctx;
 static const clnn_conv_algo WINO = CLNN_CONV_ALGO_WINOGRAD;
 
-
-/* Device result of t vs want, sums of `len` products of values in [-1, 1]; and its guard zone. */
 static void expect(const clnn_tensor *t, const float *want, size_t len, const char *name, const char *what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s [winograd] %s", name, what);
-  float *got = tu_read(t);
-  tu_allclose(got, want, clnn_tensor_numel(t), 1e-4f, 2e-5f * sqrtf((float)len) + 1e-6f, msg);
-  free(got);
-  tu_check_guard(t, msg);
+  conv_expect(t, want, len, 2e-5f, "winograd", name, what);
 }
 
 static const float BETAS[3] = {0.0f, 1.0f, 0.5f};
