@@ -41,11 +41,9 @@ clnn-bench's headline ratio is the ratio of the minima, the medians' ratio besid
 """
 
 import argparse
-import ctypes
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -73,6 +71,8 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import torch  # noqa: E402  (after the thread environment above)
 import torch.nn.functional as F
+
+from openblas_threads import find_openblas  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------
 # shapes: as in clnn-bench's bench/bench_*.c tables
@@ -509,23 +509,6 @@ def time_pass(fn, dev, runs, warmup):
             fn()
             times.append(1e3 * (time.perf_counter() - t0))
     return statistics.median(times), min(times)
-
-
-def find_openblas():
-    """openblas_set_num_threads of the OpenBLAS this process loaded with torch, or None."""
-    try:
-        with open("/proc/self/maps") as f:
-            libs = sorted(set(re.findall(r"(/\S*blas\S*\.so[.\d]*)", f.read())))
-    except OSError:
-        return None
-    for lib in libs:
-        try:
-            fn = ctypes.CDLL(lib).openblas_set_num_threads
-        except (OSError, AttributeError):
-            continue
-        fn.argtypes = [ctypes.c_int]
-        return fn
-    return None
 
 
 openblas = find_openblas()

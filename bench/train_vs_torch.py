@@ -44,7 +44,6 @@ and optimizer) are the ones trained here (tests/bench.cmake runs it).
 """
 
 import argparse
-import ctypes
 import gzip
 import json
 import os
@@ -56,6 +55,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from openblas_threads import find_openblas
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -284,23 +285,6 @@ def torch_round(case, args, x, y, seed):
 
 def side_name(side):
     return "clnn" if side == "clnn" else f"PyTorch x{side[5:]}"
-
-
-def find_openblas():
-    """openblas_set_num_threads of the OpenBLAS this process loaded with torch, or None."""
-    try:
-        with open("/proc/self/maps") as f:
-            libs = sorted(set(re.findall(r"(/\S*blas\S*\.so[.\d]*)", f.read())))
-    except OSError:
-        return None
-    for lib in libs:
-        try:
-            fn = ctypes.CDLL(lib).openblas_set_num_threads
-        except (OSError, AttributeError):
-            continue
-        fn.argtypes = [ctypes.c_int]
-        return fn
-    return None
 
 
 def summarize(vals):
