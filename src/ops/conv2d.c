@@ -204,7 +204,6 @@ static clnn_status launch(clnn_context *ctx, clnn__kernel_ref *kernel, cl_uint d
 /* CPU-shaped kernels (*_cpu in cl/conv2d.cl): each work-item streams whole rows, so work-groups
  * are small (a few work-items along dimension 0) and there are enough of them to spread over
  * the cores. */
-static int on_cpu(const clnn_context *ctx) { return ctx->device_class == CLNN_DEVICE_CLASS_CPU; }
 
 static clnn_status launch_cpu(clnn_context *ctx, clnn__kernel_ref *kernel, cl_uint dims,
                               const size_t *global, const clnn__arg *args, size_t nargs) {

@@ -8,8 +8,6 @@
 
 #define CONV_WS_LIMIT_DEFAULT ((size_t)64 << 20) /* bytes of column buffer (+ dy copy) per chunk */
 
-static int on_cpu(const clnn_context *ctx) { return ctx->device_class == CLNN_DEVICE_CLASS_CPU; }
-
 /* Chunking bound for the column buffers. Only tests change it (to reach the chunked paths with
  * small shapes) through clnn__conv2d_set_workspace_limit, which is not part of the API. */
 size_t clnn__conv_ws_limit = CONV_WS_LIMIT_DEFAULT;

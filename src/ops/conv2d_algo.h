@@ -8,6 +8,9 @@
 
 enum conv_pass { PASS_FWD, PASS_BWD_DATA, PASS_BWD_FILTER };
 
+/* A CPU-class context (the *_cpu kernels and the direct CPU paths). */
+static inline int on_cpu(const clnn_context *ctx) { return ctx->device_class == CLNN_DEVICE_CLASS_CPU; }
+
 /* Bytes of column buffer (+ dy copy) per chunk; 64 MiB unless a test changed it. */
 extern size_t clnn__conv_ws_limit;
 /* 0: the whole-plane direct kernels where they apply; -1: never (tests only). */
