@@ -128,6 +128,110 @@ inline float clnn_act_apply(int act, float alpha, float x) {
     if (i >= n) return;                                                                           \
     buf[i] = beta == 0.0f ? 0.0f : beta * buf[i];                                                 \
   }
+/* Helpers of the CPU direct-convolution kernels, shared by the programs of cl/conv2d_direct.cl
+ * and cl/conv2d_direct_general.cl (built apart, so that a network whose first layer is the only
+ * direct one does not build the others). The flat-run layout they work on is described at the
+ * top of cl/conv2d_direct.cl. */
+/* A float16 at any float-aligned address: a single unaligned vector store where vstore16 may
+ * be split into pieces by the compiler's library. */
+typedef float16 float16_unaligned __attribute__((aligned(4)));
+
+#define FLAT_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+/* Row and column of the 16 pixels of the run starting at flat index i0 of a W-wide plane. */
+inline void flat_coords(int i0, int W, int16 *hv, int16 *wv) {
+  const int h0 = i0 / W;
+  int16 q = (int16)(i0 - h0 * W) + FLAT_LANES;
+  int16 h = (int16)(h0);
+  int16 wrap = q >= (int16)(W);
+  while (any(wrap)) {
+    q -= select((int16)(0), (int16)(W), wrap);
+    h -= wrap; /* wrap is -1 where true */
+    wrap = q >= (int16)(W);
+  }
+  *hv = h;
+  *wv = q;
+}
+
+/* Moves the coordinates of a run to the next run (16 pixels on). */
+inline void flat_next(int W, int16 *hv, int16 *wv) {
+  int16 q = *wv + (int16)(16), h = *hv;
+  if (W >= 16) { /* at most one wrap per lane */
+    const int16 wrap = q >= (int16)(W);
+    q -= (int16)(W) & wrap;
+    h -= wrap;
+  } else {
+    int16 wrap = q >= (int16)(W);
+    while (any(wrap)) {
+      q -= (int16)(W) & wrap;
+      h -= wrap;
+      wrap = q >= (int16)(W);
+    }
+  }
+  *hv = h;
+  *wv = q;
+}
+
+/* 16 lanes of plane[e0 + l], 0 where m is false or e0 + l is outside [0, n). */
+inline float16 flat_gather(__global const float *plane, int e0, int n, int16 m) {
+  float t[16];
+  int mm[16];
+  vstore16(m, 0, mm);
+  for (int l = 0; l < 16; l++) {
+    const int e = e0 + l;
+    t[l] = (mm[l] && e >= 0 && e < n) ? plane[e] : 0.0f;
+  }
+  return vload16(0, t);
+}
+
+/* Tap vector of a run outside the fast path: lanes plane[e0 + l] where m, else 0 — a vector
+ * load when the 16 elements lie in the plane, nothing when none does, a gather otherwise. */
+inline float16 flat_tap(__global const float *plane, int e0, int n, int16 m) {
+  if (e0 >= 0 && e0 + 16 <= n) return select((float16)(0.0f), vload16(0, plane + e0), m);
+  if (e0 + 16 <= 0 || e0 >= n) return (float16)(0.0f); /* every lane's element is outside */
+  return flat_gather(plane, e0, n, m);
+}
+
+/* d[0 .. n) = act(beta*d + v + b) (n <= 16; beta == 0 never reads d). */
+inline void flat_store(__global float *d, float16 v, int n, float b, float beta, int act,
+                       float alpha) {
+  if (n == 16 && (act == CLNN_ACT_ID_IDENTITY || act == CLNN_ACT_ID_RELU)) {
+    if (beta != 0.0f) v = (float16)(beta) * vload16(0, d) + v;
+    v += (float16)(b);
+    if (act == CLNN_ACT_ID_RELU) v = fmax(v, (float16)(0.0f));
+    vstore16(v, 0, d);
+    return;
+  }
+  float t[16];
+  vstore16(v, 0, t);
+  for (int l = 0; l < n; l++) {
+    float u = t[l];
+    if (beta != 0.0f) u = beta * d[l] + u;
+    d[l] = clnn_act_apply(act, alpha, u + b);
+  }
+}
+
+/* dst[0 .. n) = 0, in vectors of 16 then floats. */
+inline void band_zero(__local float *dst, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) *(__local float16_unaligned *)(dst + i) = (float16)(0.0f);
+  for (; i < n; i++) dst[i] = 0.0f;
+}
+
+/* Copies an H x W plane (rows W apart) to dst (rows ld apart): vectors of 16, the last one of a
+ * row overlapping the one before it when W is not a multiple of 16; element by element below 16. */
+inline void band_copy_plane(__global const float *src, int H, int W, __local float *dst, int ld) {
+  for (int h = 0; h < H; h++) {
+    __global const float *s = src + (long)h * W;
+    __local float *d = dst + h * ld;
+    if (W >= 16) {
+      for (int w0 = 0; w0 + 16 <= W; w0 += 16) *(__local float16_unaligned *)(d + w0) = vload16(0, s + w0);
+      if (W % 16) *(__local float16_unaligned *)(d + W - 16) = vload16(0, s + W - 16);
+    } else {
+      for (int w = 0; w < W; w++) d[w] = s[w];
+    }
+  }
+}
 #endif /* __OPENCL_VERSION__ */
 
 #endif /* CLNN_CL_COMMON_H */

@@ -710,9 +710,10 @@ int main(void) {
   check_case(&wide[8], F_BIAS | F_BETA1, CLNN_ACT_LEAKY_RELU, 0.1f);
 
   /* Stride 1 with a same-size output: DIRECT (and AUTO for one input channel) on CPU devices
-   * runs the whole-plane kernels of cl/conv2d_direct.cl (forward blocks of 1 and 8 output
-   * channels, generic and unrolled 3x3 / 5x5 taps, backward-data as a flipped forward for one
-   * input channel per group, backward-filter in blocks of 4 channels by 5 columns): planes not a
+   * runs the whole-plane kernels of cl/conv2d_direct.cl and cl/conv2d_direct_general.cl
+   * (forward blocks of 1 and 8 output channels, generic and unrolled 3x3 / 5x5 taps,
+   * backward-data as a flipped forward for one input channel per group, backward-filter in
+   * blocks of 4 channels by 5 columns): planes not a
    * multiple of 16 pixels, narrower than 16 (several rows per vector), one column wide, K not a
    * multiple of the block, asymmetric padding and dilation. */
   static const tcase flat[] = {

@@ -465,7 +465,7 @@ static void conv(clnn_context *ctx) {
   c7.p.stride_w = 2;
   cases[nc++] = c7;
   /* one input channel, same-size output: the kernels of cl/conv2d_direct.cl for one input
-   * channel per group (forward in blocks of 16 output channels with unrolled 5x5 / 3x3 taps, a
+   * channel per group (and of cl/conv2d_direct_general.cl for the rest) (forward in blocks of 16 output channels with unrolled 5x5 / 3x3 taps, a
    * partial last block; backward-filter on padded planes in local memory), backward-data as a
    * flipped forward with one output channel and generic taps; c1 reaches the 8-channel forward,
    * c3 and c6 the banded depthwise forward and backward-data (rows narrower and wider than 16) */
@@ -475,7 +475,7 @@ static void conv(clnn_context *ctx) {
   conv_case c9 = conv_mk(1, 1, 4, 18, 10, 1, 3, 3);
   c9.p.pad_top = c9.p.pad_bottom = c9.p.pad_left = c9.p.pad_right = 1;
   cases[nc++] = c9;
-  /* several input channels, stride 2 (an RGB stem): the band forward of cl/conv2d_direct.cl
+  /* several input channels, stride 2 (an RGB stem): the band forward of cl/conv2d_direct_general.cl
    * (column phases in local memory, a partial block of 16 output channels, a partial last run
    * of 16 output columns); c2 and c5 reach it too (groups, dilation, stride 3) */
   conv_case c10 = conv_mk(2, 3, 9, 37, 17, 3, 7, 7);

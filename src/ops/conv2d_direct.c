@@ -1,6 +1,7 @@
 /* src/ops/conv2d_direct.c — host side of the direct convolution kernels for CPU devices
- * (cl/conv2d_direct.cl), which src/ops/conv2d.c picks for CLNN_CONV_ALGO_DIRECT on CPU devices
- * when the shape allows (stride 1, output plane the size of the input; the band forward: any
+ * (cl/conv2d_direct.cl: one input channel per group, in the CPU training unit; the others in
+ * cl/conv2d_direct_general.cl, a program of its own), which src/ops/conv2d.c picks for
+ * CLNN_CONV_ALGO_DIRECT on CPU devices when the shape allows (stride 1, output plane the size of the input; the band forward: any
  * stride, several input channels per group) and for AUTO on the shapes where they measured
  * fastest (see src/ops/conv2d_algo.c). Arguments are checked by the
  * caller; these only launch. Each work-item owns whole output planes (or filter taps), so
@@ -9,19 +10,20 @@
  * memory (PoCL: 1 MiB), else the flat kernels do. */
 #include "conv2d_direct.h"
 
-#define FLAT_PROGRAM "conv2d_direct"
+#define FLAT_PROGRAM "conv2d_direct"            /* one input channel per group */
+#define GENERAL_PROGRAM "conv2d_direct_general" /* the others: a program of its own */
 
 /* The kernels this file launches. */
 static clnn__kernel_ref k_flat_forward_c1_k16_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k16_5x5_cpu");
 static clnn__kernel_ref k_flat_forward_c1_k16_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_c1_k16_3x3_cpu");
-static clnn__kernel_ref k_band_dw_forward_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_dw_forward_3x3_cpu");
-static clnn__kernel_ref k_flat_forward_k8_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k8_cpu");
-static clnn__kernel_ref k_flat_forward_k1_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_forward_k1_cpu");
+static clnn__kernel_ref k_band_dw_forward_3x3_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_band_dw_forward_3x3_cpu");
+static clnn__kernel_ref k_flat_forward_k8_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_flat_forward_k8_cpu");
+static clnn__kernel_ref k_flat_forward_k1_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_flat_forward_k1_cpu");
 static clnn__kernel_ref k_flat_bwd_filter_c1_5x5_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_5x5_cpu");
 static clnn__kernel_ref k_flat_bwd_filter_c1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_c1_3x3_cpu");
-static clnn__kernel_ref k_flat_bwd_filter_k4_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_flat_bwd_filter_k4_cpu");
-static clnn__kernel_ref k_band_forward_k16_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_forward_k16_cpu");
-static clnn__kernel_ref k_band_bwd_filter_k16_cpu = CLNN_KERNEL_REF(FLAT_PROGRAM, "conv2d_band_bwd_filter_k16_cpu");
+static clnn__kernel_ref k_flat_bwd_filter_k4_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_flat_bwd_filter_k4_cpu");
+static clnn__kernel_ref k_band_forward_k16_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_band_forward_k16_cpu");
+static clnn__kernel_ref k_band_bwd_filter_k16_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_band_bwd_filter_k16_cpu");
 
 int clnn__conv_flat_applies(const conv_geom *g) {
   return g->sh == 1 && g->sw == 1 && g->P == g->H && g->Q == g->W;
