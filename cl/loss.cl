@@ -90,12 +90,13 @@ float xent_max16(float16 m16) {
   return m2.x > m2.y ? m2.x : m2.y;
 }
 
-__kernel void xent_rows(__global const float *x, __global int *labels, __global int *partial,
-                        __global float *loss, __global float *dx, uint rows, uint chunk, ulong C,
-                        int want_loss, int want_grad, int exact_max, float inv_n, float denom) {
-  __local float scratch[1];
-  __local int is_last;
-  uint g = get_global_id(0), r0 = g * chunk, r1 = min(r0 + chunk, rows);
+/* xent_rows' rows for work-item g, out of line (CLNN_OUTLINE; the publication after them has
+ * barriers): returns their compensated loss sum. */
+CLNN_OUTLINE float xent_rows_sum(__global const float *x, __global const int *labels,
+                                 __global float *dx, uint rows, uint chunk, ulong C,
+                                 int want_loss, int want_grad, int exact_max, float inv_n,
+                                 uint g) {
+  uint r0 = g * chunk, r1 = min(r0 + chunk, rows);
   ulong nv = C / 16, rem = C - nv * 16;
   int tail = rem && nv;      /* an overlapping last vector */
   ulong scalar_from = tail ? C : nv * 16;
@@ -179,6 +180,16 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
       if (valid) dxr[lab] -= inv_n;
     }
   }
+  return gsum;
+}
+
+__kernel void xent_rows(__global const float *x, __global int *labels, __global int *partial,
+                        __global float *loss, __global float *dx, uint rows, uint chunk, ulong C,
+                        int want_loss, int want_grad, int exact_max, float inv_n, float denom) {
+  __local float scratch[1];
+  __local int is_last;
+  const float gsum = xent_rows_sum(x, labels, dx, rows, chunk, C, want_loss, want_grad,
+                                   exact_max, inv_n, get_global_id(0));
   if (want_loss)
     xent_publish_and_finish(gsum, partial, labels + rows, get_num_groups(0), loss, denom,
                             scratch, &is_last);

@@ -137,12 +137,10 @@ inline void pool_max2s2_row(__global const float *xp, int W, int hs, int he, int
 #undef POOL_PAIR8
 #undef POOL_PAIR4
 
-/* Max-pool forward, one output row (plane, p) per work-item. Global: (P, planes). */
-__kernel void maxpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
-                                  int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
-                                  int pl) {
-  const int p = get_global_id(0);
-  const int plane = get_global_id(1);
+/* Max-pool forward of output row (plane, p): maxpool_forward_cpu's body (CLNN_OUTLINE). */
+CLNN_OUTLINE void maxpool_forward_row(__global const float *x, __global float *y, int planes,
+                                      int H, int W, int P, int Q, int kh, int kw, int sh, int sw,
+                                      int pt, int pl, int p, int plane) {
   if (p >= P || plane >= planes) return;
   __global const float *xp = x + (long)plane * H * W;
   __global float *yrow = y + ((long)plane * P + p) * Q;
@@ -234,6 +232,14 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
   for (int q = max(q0, in.x); q < Q; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
 }
 
+/* Max-pool forward, one output row (plane, p) per work-item. Global: (P, planes). */
+__kernel void maxpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
+                                  int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
+                                  int pl) {
+  maxpool_forward_row(x, y, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, get_global_id(0),
+                      get_global_id(1));
+}
+
 /* Flat indices (h*W + w) of the first maxima of the 16 windows whose tap-0 columns are c0 + 2*lane
  * (3 wide, stride 2), rows [hs, he): each row's first maximum (taps in order), then the rows' in
  * order, as maxpool_forward_cpu's 3-wide path; the maxima go to *best_out. c0 == -1: lane 0's
@@ -283,15 +289,13 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
   return brow * W + max((int16)(c0) + POOL_LANES * 2 + btap, (int16)(0));
 }
 
-/* maxpool_forward_cpu that also writes idx (as maxpool_forward_indices), one output row per
- * work-item: 3-wide stride-2 windows through pool_argmax3s2, other strides through POOL_MAX_SCAN,
- * 16 windows at a time; edge windows (and rows narrower than 16 windows) one by one.
- * Global: (P, planes). */
-__kernel void maxpool_forward_indices_cpu(__global const float *x, __global float *y,
-                                          __global int *idx, int planes, int H, int W, int P,
-                                          int Q, int kh, int kw, int sh, int sw, int pt, int pl) {
-  const int p = get_global_id(0);
-  const int plane = get_global_id(1);
+/* maxpool_forward_row that also writes idx (as maxpool_forward_indices), output row (plane, p):
+ * 3-wide stride-2 windows through pool_argmax3s2, other strides through POOL_MAX_SCAN, 16
+ * windows at a time; edge windows (and rows narrower than 16 windows) one by one. */
+CLNN_OUTLINE void maxpool_forward_indices_row(__global const float *x, __global float *y,
+                                              __global int *idx, int planes, int H, int W, int P,
+                                              int Q, int kh, int kw, int sh, int sw, int pt,
+                                              int pl, int p, int plane) {
   if (p >= P || plane >= planes) return;
   __global const float *xp = x + (long)plane * H * W;
   __global float *yrow = y + ((long)plane * P + p) * Q;
@@ -343,6 +347,15 @@ __kernel void maxpool_forward_indices_cpu(__global const float *x, __global floa
     yrow[q] = xp[a];
     irow[q] = a;
   }
+}
+
+/* Max-pool forward with the argmax indices, one output row (plane, p) per work-item.
+ * Global: (P, planes). */
+__kernel void maxpool_forward_indices_cpu(__global const float *x, __global float *y,
+                                          __global int *idx, int planes, int H, int W, int P,
+                                          int Q, int kh, int kw, int sh, int sw, int pt, int pl) {
+  maxpool_forward_indices_row(x, y, idx, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl,
+                              get_global_id(0), get_global_id(1));
 }
 
 /* dx[i] = beta*dx[i] (or 0 when beta == 0) for i in [a, b). */
@@ -453,12 +466,13 @@ inline void maxpool2s2_recompute_rows(__global const float *x0, __global const f
  * contiguous range, in whole 16-float vectors just ahead of the windows that scatter into it
  * (still in cache; small planes need no scalar tail per row or plane, only one at the run's
  * end). Indices outside [0, H*W) are skipped. Exactly tiling 2x2 stride-2 windows take
- * maxpool2s2_backward_rows instead. Global: (ceil(planes / per)). */
-__kernel void maxpool_backward_indices_cpu(__global const int *idx, __global const float *dy,
-                                           __global float *dx, int planes, int per, int H, int W,
-                                           int P, int Q, int kh, int kw, int sh, int sw,
-                                           int pt, int pl, float beta) {
-  const int first = get_global_id(0) * per;
+ * maxpool2s2_backward_rows instead. maxpool_backward_indices_cpu's body (CLNN_OUTLINE), for
+ * work-item g. */
+CLNN_OUTLINE void maxpool_backward_indices_run(__global const int *idx, __global const float *dy,
+                                               __global float *dx, int planes, int per, int H,
+                                               int W, int P, int Q, int kh, int kw, int sh,
+                                               int sw, int pt, int pl, float beta, int g) {
+  const int first = g * per;
   const int last = min(first + per, planes);
   if (first >= last) return;
   const int HW = H * W, PQ = P * Q;
@@ -492,6 +506,16 @@ __kernel void maxpool_backward_indices_cpu(__global const int *idx, __global con
     }
   }
   pool_scale_range(dxr, done, run_end, beta);
+}
+
+/* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
+ * g (maxpool_backward_indices_run). Global: (ceil(planes / per)). */
+__kernel void maxpool_backward_indices_cpu(__global const int *idx, __global const float *dy,
+                                           __global float *dx, int planes, int per, int H, int W,
+                                           int P, int Q, int kh, int kw, int sh, int sw,
+                                           int pt, int pl, float beta) {
+  maxpool_backward_indices_run(idx, dy, dx, planes, per, H, W, P, Q, kh, kw, sh, sw, pt, pl, beta,
+                               get_global_id(0));
 }
 
 /* Max-pool backward recomputing the maxima from x, one plane (a scatter into the plane it alone
