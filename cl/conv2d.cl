@@ -298,8 +298,8 @@ inline float16 conv_load16(__global const float *row, int start, int stride, int
 /* im2col, row-wise: the work-item for column-matrix row (c, r, s) and image n0 + nl writes that
  * row's L entries for the image (output pixels pq0 .. pq0+L-1) as one contiguous run: zeros where
  * the tap falls in the padding, a (vector) copy of the input row segment elsewhere.
- * col[(c*R + r)*S + s][nl*L + pq - pq0]. conv2d_im2col_cpu's body (CLNN_OUTLINE). */
-CLNN_OUTLINE void conv_im2col_row(__global const float *restrict x, __global float *restrict col,
+ * col[(c*R + r)*S + s][nl*L + pq - pq0]. */
+__attribute__((always_inline)) inline void conv_im2col_row(__global const float *restrict x, __global float *restrict col,
                                   int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
                                   int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
                                   int nb, int row, int nl) {
@@ -350,14 +350,24 @@ CLNN_OUTLINE void conv_im2col_row(__global const float *restrict x, __global flo
   }
 }
 
-/* im2col, one column-matrix row (c, r, s) of image n0 + nl per work-item (conv_im2col_row).
- * Global: (C*R*S, nb). */
+/* Column-matrix rows [row0, row0 + n) of image n0 + nl, out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void conv_im2col_rows(__global const float *restrict x, __global float *restrict col,
+                                   int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
+                                   int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
+                                   int nb, int row0, int n, int nl) {
+  for (int row = row0; row < row0 + n; row++)
+    conv_im2col_row(x, col, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw, n0, L, pq0, J, nb, row, nl);
+}
+
+/* im2col, one column-matrix row (c, r, s) of image n0 + nl per work-item, a work-group's rows
+ * done by its first work-item (conv_im2col_rows: one call per group). Global: (C*R*S, nb). */
 __kernel void conv2d_im2col_cpu(__global const float *restrict x, __global float *restrict col,
                                 int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
                                 int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
                                 int nb) {
-  conv_im2col_row(x, col, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw, n0, L, pq0, J, nb,
-                  get_global_id(0), get_global_id(1));
+  if (get_local_id(0) == 0)
+    conv_im2col_rows(x, col, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw, n0, L, pq0, J, nb,
+                     get_global_id(0), get_local_size(0), get_global_id(1));
 }
 
 /* The sums of col2im for elements w = ph + sw*m, m = m0 .. m0+15 (m < M) of dx row h: taps in
@@ -495,8 +505,8 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
  * pq = hw + off, off = (pt - r*dh)*Q + pl - s*dw, wherever its row and column are valid, so one
  * work-item walks its whole dx plane (n0 + nl, c) 16 flat pixels at a time with one vector load
  * and a lane mask per tap: no partial row chunks on narrow images. Taps in (r, s) order, as the
- * other col2im kernels. conv2d_col2im_flat_cpu's body (CLNN_OUTLINE), for plane nc. */
-CLNN_OUTLINE void conv_col2im_flat_plane(__global const float *restrict dcol,
+ * other col2im kernels. */
+__attribute__((always_inline)) inline void conv_col2im_flat_plane(__global const float *restrict dcol,
                                          __global float *restrict dx, int C, int H, int W, int R,
                                          int S, int P, int Q, int pt, int pl, int dh, int dw,
                                          int n0, int nb, int L, int pq0, int J, float beta,
@@ -562,21 +572,32 @@ CLNN_OUTLINE void conv_col2im_flat_plane(__global const float *restrict dcol,
   }
 }
 
-/* col2im for stride 1 with Q == W, one dx plane per work-item (conv_col2im_flat_plane).
- * Global: (nb*C). */
+/* dx planes [nc0, nc0 + n), out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void conv_col2im_flat_planes(__global const float *restrict dcol,
+                                          __global float *restrict dx, int C, int H, int W, int R,
+                                          int S, int P, int Q, int pt, int pl, int dh, int dw,
+                                          int n0, int nb, int L, int pq0, int J, float beta,
+                                          int nc0, int n) {
+  for (int nc = nc0; nc < nc0 + n; nc++)
+    conv_col2im_flat_plane(dcol, dx, C, H, W, R, S, P, Q, pt, pl, dh, dw, n0, nb, L, pq0, J, beta, nc);
+}
+
+/* col2im for stride 1 with Q == W, one dx plane per work-item, a work-group's planes done by its
+ * first work-item (conv_col2im_flat_planes). Global: (nb*C). */
 __kernel void conv2d_col2im_flat_cpu(__global const float *restrict dcol,
                                      __global float *restrict dx, int C, int H, int W, int R,
                                      int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
                                      int dw, int n0, int nb, int L, int pq0, int J, float beta) {
   (void)sh; (void)sw;
-  conv_col2im_flat_plane(dcol, dx, C, H, W, R, S, P, Q, pt, pl, dh, dw, n0, nb, L, pq0, J, beta,
-                         get_global_id(0));
+  if (get_local_id(0) == 0)
+    conv_col2im_flat_planes(dcol, dx, C, H, W, R, S, P, Q, pt, pl, dh, dw, n0, nb, L, pq0, J, beta,
+                            get_global_id(0), get_local_size(0));
 }
 
 /* y[n, k, :] = act(y + bias[k]) for one (n, k) plane per work-item, 16 at a time for identity,
  * ReLU and leaky ReLU (the same operations as clnn_act_apply), element by element for the other
- * activations and the tail. conv2d_bias_act_cpu's body (CLNN_OUTLINE), for plane nk. */
-CLNN_OUTLINE void conv_bias_act_plane(__global float *restrict y, __global const float *restrict bias,
+ * activations and the tail. */
+__attribute__((always_inline)) inline void conv_bias_act_plane(__global float *restrict y, __global const float *restrict bias,
                                       int has_bias, int K, int PQ, int NK, int act, float act_alpha,
                                       int nk) {
   if (nk >= NK) return;
@@ -597,16 +618,27 @@ CLNN_OUTLINE void conv_bias_act_plane(__global float *restrict y, __global const
   for (; i < PQ; i++) yp[i] = clnn_act_apply(act, act_alpha, yp[i] + b);
 }
 
-/* y = act(y + bias), one (n, k) plane per work-item (conv_bias_act_plane). Global: (N*K). */
+/* Planes [nk0, nk0 + n), out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void conv_bias_act_planes(__global float *restrict y,
+                                       __global const float *restrict bias, int has_bias, int K,
+                                       int PQ, int NK, int act, float act_alpha, int nk0, int n) {
+  for (int nk = nk0; nk < nk0 + n; nk++)
+    conv_bias_act_plane(y, bias, has_bias, K, PQ, NK, act, act_alpha, nk);
+}
+
+/* y = act(y + bias), one (n, k) plane per work-item, a work-group's planes done by its first
+ * work-item (conv_bias_act_planes). Global: (N*K). */
 __kernel void conv2d_bias_act_cpu(__global float *restrict y, __global const float *restrict bias,
                                   int has_bias, int K, int PQ, int NK, int act, float act_alpha) {
-  conv_bias_act_plane(y, bias, has_bias, K, PQ, NK, act, act_alpha, get_global_id(0));
+  if (get_local_id(0) == 0)
+    conv_bias_act_planes(y, bias, has_bias, K, PQ, NK, act, act_alpha, get_global_id(0),
+                         get_local_size(0));
 }
 
 /* db[k] = beta*db + sum over n and pq of dy[n, k, pq]: 16 running sums per work-item (one
  * channel), added in a fixed order at the end, plus a scalar sum of each plane's tail.
- * conv2d_backward_bias_cpu's body (CLNN_OUTLINE), for channel k. */
-CLNN_OUTLINE void conv_backward_bias_channel(__global const float *restrict dy,
+ * for channel k. */
+__attribute__((always_inline)) inline void conv_backward_bias_channel(__global const float *restrict dy,
                                              __global float *restrict db, int N, int K, int PQ,
                                              float beta, int k) {
   if (k >= K) return;
@@ -622,11 +654,19 @@ CLNN_OUTLINE void conv_backward_bias_channel(__global const float *restrict dy,
   db[k] = beta == 0.0f ? v : beta * db[k] + v;
 }
 
-/* db[k] = beta*db + the sum of dy over n and pq, one channel per work-item
- * (conv_backward_bias_channel). Global: (K). */
+/* Channels [k0, k0 + n), out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void conv_backward_bias_channels(__global const float *restrict dy,
+                                              __global float *restrict db, int N, int K, int PQ,
+                                              float beta, int k0, int n) {
+  for (int k = k0; k < k0 + n; k++) conv_backward_bias_channel(dy, db, N, K, PQ, beta, k);
+}
+
+/* db[k] = beta*db + the sum of dy over n and pq, one channel per work-item, a work-group's
+ * channels done by its first work-item (conv_backward_bias_channels). Global: (K). */
 __kernel void conv2d_backward_bias_cpu(__global const float *restrict dy, __global float *restrict db,
                                        int N, int K, int PQ, float beta) {
-  conv_backward_bias_channel(dy, db, N, K, PQ, beta, get_global_id(0));
+  if (get_local_id(0) == 0)
+    conv_backward_bias_channels(dy, db, N, K, PQ, beta, get_global_id(0), get_local_size(0));
 }
 
 /* dst[k][nl*PQ + pq] = src[n0 + nl][k][pq], one row run per work-item. Global: (K, nb). */
