@@ -25,8 +25,10 @@ float pool_window_max(__global const float *xp, int H, int W, int h0, int w0, in
 /* whole plane), no local memory, no barriers; sums and the argmax scan run in the same order as  */
 /* cl/pool2d.cl's kernels. Columns whose windows lie inside the row are done 16 at a time with    */
 /* plain vector loads, the loop instantiated once per stride (1, 2, other: a stride test or an    */
-/* integer division inside these loops measured about 2x slower on PoCL); the few columns whose   */
-/* windows hang over an end of the row are done one by one (pool_window_max, pool_window_argmax). */
+/* integer division inside these loops measured about 2x slower on PoCL); the max-pool forward   */
+/* kernels keep vectors for stride 1 and 2-/3-wide stride 2 only (code generation time). The few  */
+/* columns whose windows hang over an end of the row are done one by one (pool_window_max,       */
+/* pool_window_argmax); so are the max-pool forward's other strides.                             */
 /* ============================================================================================== */
 
 #define POOL_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
@@ -137,11 +139,24 @@ CLNN_OUTLINE void pool_max2s2_row(__global const float *xp, int W, int hs, int h
 #undef POOL_PAIR8
 #undef POOL_PAIR4
 
-/* Max-pool forward of output row (plane, p), any shape (CLNN_OUTLINE: compiled once, not in
- * each of the kernel's three copies). */
-CLNN_OUTLINE void maxpool_forward_row(__global const float *x, __global float *y, int planes,
-                                      int H, int W, int P, int Q, int kh, int kw, int sh, int sw,
-                                      int pt, int pl, int p, int plane) {
+/* Output rows [p0, p1) of one plane (xp, yp, ip: its x, y and indices; ip may be 0) through
+ * pool_max2s2_row, for rows it covers whole (kw = sw = 2, pl = 0, 4 <= Q <= W/2: the examples'
+ * pools). The max-pool forward kernels call it once per work-group, from its first work-item:
+ * small rows skip the general path's setup (2x2 pools on 14x14 planes measured about 10%
+ * faster than one call per row). */
+CLNN_OUTLINE void pool_max2s2_rows(__global const float *xp, int H, int W, int Q, int kh, int sh,
+                                   int pt, int p0, int p1, __global float *yp, __global int *ip) {
+  for (int p = p0; p < p1; p++) {
+    const int h0 = p * sh - pt;
+    pool_max2s2_row(xp, W, max(h0, 0), min(h0 + kh, H), Q, yp + (long)p * Q,
+                    ip ? ip + (long)p * Q : 0);
+  }
+}
+
+/* Max-pool forward of output row (plane, p), any shape (inlined in maxpool_forward_rows). */
+__attribute__((always_inline)) inline void maxpool_forward_row(
+    __global const float *x, __global float *y, int planes, int H, int W, int P, int Q, int kh,
+    int kw, int sh, int sw, int pt, int pl, int p, int plane) {
   if (p >= P || plane >= planes) return;
   __global const float *xp = x + (long)plane * H * W;
   __global float *yrow = y + ((long)plane * P + p) * Q;
@@ -210,9 +225,12 @@ CLNN_OUTLINE void maxpool_forward_row(__global const float *x, __global float *y
     vstore16(best, 0, yrow + q0);                                                               \
     q0 += 16;                                                                                   \
   }
-  POOL_BY_STRIDE(sw, MAXF_CHUNKS);
+  /* other windows at stride 1, 16 (or 8) at a time; at larger strides (other than the 2- and
+   * 3-wide stride-2 windows above) one by one below: a vector copy per stride measured about a
+   * third of this kernel's code generation time, for shapes the examples do not use */
+  if (sw == 1) MAXF_CHUNKS(ld16_stride1)
 #undef MAXF_CHUNKS
-  if (q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
+  if (sw == 1 && q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
 #define MAXF_CHUNKS8(LD)                                                                        \
   for (int c_ = 0; c_ < 2; c_++) {                                                              \
     const int qa = c_ ? in.y - 8 : in.x;                                                        \
@@ -226,33 +244,38 @@ CLNN_OUTLINE void maxpool_forward_row(__global const float *x, __global float *y
     }                                                                                           \
     vstore8(best, 0, yrow + qa);                                                                \
   }
-    POOL_BY_STRIDE8(sw, MAXF_CHUNKS8);
+    MAXF_CHUNKS8(pool_ld1_8)
 #undef MAXF_CHUNKS8
     q0 = in.y;
   }
   for (int q = max(q0, in.x); q < Q; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
 }
 
-/* Max-pool forward, one output row (plane, p) per work-item. Global: (P, planes). */
+/* Output rows [p0, p1) of a plane through maxpool_forward_row, out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void maxpool_forward_rows(__global const float *x, __global float *y, int planes,
+                                       int H, int W, int P, int Q, int kh, int kw, int sh, int sw,
+                                       int pt, int pl, int p0, int p1, int plane) {
+  for (int p = p0; p < p1; p++)
+    maxpool_forward_row(x, y, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p, plane);
+}
+
+/* Max-pool forward, one output row (plane, p) per work-item; a work-group's rows are done by its
+ * first work-item in one out-of-line call (pool_max2s2_rows for the 2x2 rows it covers whole,
+ * maxpool_forward_rows otherwise). Global: (P, planes). */
 __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
                                   int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
                                   int pl) {
   const int p = get_global_id(0);
   const int plane = get_global_id(1);
-  if (kw == 2 && sw == 2 && pl == 0 && Q >= 4 && Q <= W / 2) {
-    /* 2x2-style rows that pool_max2s2_row covers whole (the examples' pools): the work-group's
-     * rows by its first work-item, without maxpool_forward_row's setup (small rows, where it
-     * shows: 2x2 pools on 14x14 planes measured about 10% faster than one call per row) */
-    if (get_local_id(0) != 0 || plane >= planes) return;
-    for (int r = p; r < min(p + (int)get_local_size(0), P); r++) {
-      const int h0 = r * sh - pt;
-      pool_max2s2_row(x + (long)plane * H * W, W, max(h0, 0), min(h0 + kh, H), Q,
-                      y + ((long)plane * P + r) * Q, 0);
-    }
+  if (kw == 2 && sw == 2 && pl == 0 && Q >= 4 && Q <= W / 2) { /* the work-group's rows */
+    if (get_local_id(0) == 0 && plane < planes)
+      pool_max2s2_rows(x + (long)plane * H * W, H, W, Q, kh, sh, pt, p,
+                       min(p + (int)get_local_size(0), P), y + (long)plane * P * Q, 0);
     return;
   }
-  if (p >= P || plane >= planes) return;
-  maxpool_forward_row(x, y, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p, plane);
+  if (get_local_id(0) == 0)
+    maxpool_forward_rows(x, y, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p,
+                         min(p + (int)get_local_size(0), P), plane);
 }
 
 /* Flat indices (h*W + w) of the first maxima of the 16 windows whose tap-0 columns are c0 + 2*lane
@@ -305,13 +328,12 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
 }
 
 /* maxpool_forward_row that also writes idx (as maxpool_forward_indices), output row (plane, p):
- * 3-wide stride-2 windows through pool_argmax3s2, other strides through POOL_MAX_SCAN, 16
- * windows at a time; edge windows (and rows narrower than 16 windows) one by one. Out of line
- * (CLNN_OUTLINE), as maxpool_forward_row. */
-CLNN_OUTLINE void maxpool_forward_indices_row(__global const float *x, __global float *y,
-                                              __global int *idx, int planes, int H, int W, int P,
-                                              int Q, int kh, int kw, int sh, int sw, int pt,
-                                              int pl, int p, int plane) {
+ * 3-wide stride-2 windows through pool_argmax3s2, stride 1 through POOL_MAX_SCAN, 16 windows at
+ * a time; edge windows, other strides and rows narrower than 16 windows one by one (inlined in
+ * maxpool_forward_indices_rows). */
+__attribute__((always_inline)) inline void maxpool_forward_indices_row(
+    __global const float *x, __global float *y, __global int *idx, int planes, int H, int W, int P,
+    int Q, int kh, int kw, int sh, int sw, int pt, int pl, int p, int plane) {
   if (p >= P || plane >= planes) return;
   __global const float *xp = x + (long)plane * H * W;
   __global float *yrow = y + ((long)plane * P + p) * Q;
@@ -342,7 +364,7 @@ CLNN_OUTLINE void maxpool_forward_indices_row(__global const float *x, __global 
       vstore16(arg, 0, irow + q0);
     }
     qb = b3;
-  } else if (in.y - in.x >= 16) {
+  } else if (sw == 1 && in.y - in.x >= 16) {
 #define MAXFI_CHUNKS(LD)                                                                        \
   for (int q0 = in.x; q0 < in.y; q0 += 16) {                                                    \
     if (q0 + 16 > in.y) q0 = in.y - 16;                                                         \
@@ -352,7 +374,7 @@ CLNN_OUTLINE void maxpool_forward_indices_row(__global const float *x, __global 
     vstore16(best, 0, yrow + q0);                                                               \
     vstore16(arg, 0, irow + q0);                                                                \
   }
-    POOL_BY_STRIDE(sw, MAXFI_CHUNKS);
+    MAXFI_CHUNKS(ld16_stride1)
 #undef MAXFI_CHUNKS
     qb = in.y;
   }
@@ -365,25 +387,33 @@ CLNN_OUTLINE void maxpool_forward_indices_row(__global const float *x, __global 
   }
 }
 
-/* Max-pool forward with the argmax indices, one output row (plane, p) per work-item.
- * Global: (P, planes). */
+/* Output rows [p0, p1) of a plane through maxpool_forward_indices_row, out of line
+ * (CLNN_OUTLINE). */
+CLNN_OUTLINE void maxpool_forward_indices_rows(__global const float *x, __global float *y,
+                                               __global int *idx, int planes, int H, int W, int P,
+                                               int Q, int kh, int kw, int sh, int sw, int pt,
+                                               int pl, int p0, int p1, int plane) {
+  for (int p = p0; p < p1; p++)
+    maxpool_forward_indices_row(x, y, idx, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p, plane);
+}
+
+/* Max-pool forward with the argmax indices, one output row (plane, p) per work-item, a
+ * work-group's rows by its first work-item as in maxpool_forward_cpu. Global: (P, planes). */
 __kernel void maxpool_forward_indices_cpu(__global const float *x, __global float *y,
                                           __global int *idx, int planes, int H, int W, int P,
                                           int Q, int kh, int kw, int sh, int sw, int pt, int pl) {
   const int p = get_global_id(0);
   const int plane = get_global_id(1);
-  if (kw == 2 && sw == 2 && pl == 0 && Q >= 4 && Q <= W / 2) { /* as in maxpool_forward_cpu */
-    if (get_local_id(0) != 0 || plane >= planes) return;
-    for (int r = p; r < min(p + (int)get_local_size(0), P); r++) {
-      const int h0 = r * sh - pt;
-      const long row = (long)plane * P + r;
-      pool_max2s2_row(x + (long)plane * H * W, W, max(h0, 0), min(h0 + kh, H), Q, y + row * Q,
-                      idx + row * Q);
-    }
+  if (kw == 2 && sw == 2 && pl == 0 && Q >= 4 && Q <= W / 2) { /* the work-group's rows */
+    if (get_local_id(0) == 0 && plane < planes)
+      pool_max2s2_rows(x + (long)plane * H * W, H, W, Q, kh, sh, pt, p,
+                       min(p + (int)get_local_size(0), P), y + (long)plane * P * Q,
+                       idx + (long)plane * P * Q);
     return;
   }
-  if (p >= P || plane >= planes) return;
-  maxpool_forward_indices_row(x, y, idx, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p, plane);
+  if (get_local_id(0) == 0)
+    maxpool_forward_indices_rows(x, y, idx, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p,
+                                 min(p + (int)get_local_size(0), P), plane);
 }
 
 /* dx[i] = beta*dx[i] (or 0 when beta == 0) for i in [a, b). */
