@@ -69,6 +69,10 @@ void xent_publish_and_finish(float group_sum, __global int *partial, __global in
   if (count && lid == 0) loss[0] = total / denom;
 }
 
+/* Element-by-element loops (rows shorter than 16, the last few elements) stay scalar: LLVM's
+ * vectoriser would add vector copies of each, code generation time for a few elements. */
+#define XENT_SCALAR_LOOP _Pragma("clang loop vectorize(disable) unroll(disable)")
+
 /* CPU devices: local size 1, rows [g*chunk, min((g+1)*chunk, rows)) for work-item g, with
  * 16-wide vector loops folded in a fixed order. A row whose length is not a multiple of 16 ends
  * with one vector over its last 16 elements, of which only the lanes not yet covered count
@@ -108,8 +112,10 @@ CLNN_OUTLINE float xent_rows_sum(__global const float *x, __global const int *la
     __global float *dxr = dx + r * C;
     int lab = labels[r];
     if (lab == XENT_IGNORED) { /* an ignored row: no loss, a zero gradient */
-      if (want_grad)
+      if (want_grad) {
+        XENT_SCALAR_LOOP
         for (ulong j = 0; j < C; j++) dxr[j] = 0.0f;
+      }
       continue;
     }
     int valid = lab >= 0 && (ulong)lab < C;
@@ -129,6 +135,7 @@ CLNN_OUTLINE float xent_rows_sum(__global const float *x, __global const int *la
       }
       m = xent_max16(m16);
     }
+    XENT_SCALAR_LOOP
     for (ulong j = probe >= 16 ? (probe == C ? scalar_from : probe) : 0; j < probe; j++)
       m = xr[j] > m ? xr[j] : m;
     float xlab = valid ? xr[lab] : 0.0f;
@@ -157,6 +164,7 @@ CLNN_OUTLINE float xent_rows_sum(__global const float *x, __global const int *la
       float4 s4 = s8.lo + s8.hi;
       s = (s4.x + s4.y) + (s4.z + s4.w);
       M = xent_max16(m16);
+      XENT_SCALAR_LOOP
       for (ulong j = scalar_from; j < C; j++) {
         float xj = xr[j];
         M = xj > M ? xj : M;
@@ -176,6 +184,7 @@ CLNN_OUTLINE float xent_rows_sum(__global const float *x, __global const int *la
         float16 d = vload16(0, dxr + C - 16);
         vstore16(fresh ? d * scale : d, 0, dxr + C - 16);
       }
+      XENT_SCALAR_LOOP
       for (ulong j = scalar_from; j < C; j++) dxr[j] *= scale;
       if (valid) dxr[lab] -= inv_n;
     }
