@@ -247,6 +247,10 @@ __kernel void conv2d_direct_backward_filter(__global const float *restrict x,
 /* (Built for the CPU class only: no other class launches them.) */
 #if CLNN_DEVICE_CLASS == CLNN_DEVICE_CLASS_CPU
 
+/* A kernel's per-item body, inlined into the loop of its out-of-line (CLNN_OUTLINE) function over
+ * a work-group's items. */
+#define CONV_ITEM_INLINE __attribute__((always_inline)) inline
+
 /* dst[0 .. n) = 0 */
 inline void conv_zero_run(__global float *dst, int n) {
   int i = 0;
@@ -299,10 +303,11 @@ inline float16 conv_load16(__global const float *row, int start, int stride, int
  * row's L entries for the image (output pixels pq0 .. pq0+L-1) as one contiguous run: zeros where
  * the tap falls in the padding, a (vector) copy of the input row segment elsewhere.
  * col[(c*R + r)*S + s][nl*L + pq - pq0]. */
-__attribute__((always_inline)) inline void conv_im2col_row(__global const float *restrict x, __global float *restrict col,
-                                  int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
-                                  int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
-                                  int nb, int row, int nl) {
+CONV_ITEM_INLINE void conv_im2col_row(__global const float *restrict x,
+                                      __global float *restrict col, int C, int H, int W, int R,
+                                      int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
+                                      int dw, int n0, int L, int pq0, int J, int nb, int row,
+                                      int nl) {
   if (row >= C * R * S || nl >= nb) return;
   const int c = row / (R * S), rs = row % (R * S), r = rs / S, s = rs % S;
   __global const float *xc = x + ((long)(n0 + nl) * C + c) * (long)H * W;
@@ -356,7 +361,8 @@ CLNN_OUTLINE void conv_im2col_rows(__global const float *restrict x, __global fl
                                    int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
                                    int nb, int row0, int n, int nl) {
   for (int row = row0; row < row0 + n; row++)
-    conv_im2col_row(x, col, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw, n0, L, pq0, J, nb, row, nl);
+    conv_im2col_row(x, col, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw, n0, L, pq0, J, nb, row,
+                    nl);
 }
 
 /* im2col, one column-matrix row (c, r, s) of image n0 + nl per work-item, a work-group's rows
@@ -506,11 +512,11 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
  * work-item walks its whole dx plane (n0 + nl, c) 16 flat pixels at a time with one vector load
  * and a lane mask per tap: no partial row chunks on narrow images. Taps in (r, s) order, as the
  * other col2im kernels. */
-__attribute__((always_inline)) inline void conv_col2im_flat_plane(__global const float *restrict dcol,
-                                         __global float *restrict dx, int C, int H, int W, int R,
-                                         int S, int P, int Q, int pt, int pl, int dh, int dw,
-                                         int n0, int nb, int L, int pq0, int J, float beta,
-                                         int nc) {
+CONV_ITEM_INLINE void conv_col2im_flat_plane(__global const float *restrict dcol,
+                                             __global float *restrict dx, int C, int H, int W,
+                                             int R, int S, int P, int Q, int pt, int pl, int dh,
+                                             int dw, int n0, int nb, int L, int pq0, int J,
+                                             float beta, int nc) {
   if (nc >= nb * C) return;
   const int nl = nc / C, c = nc % C;
   const long cbase = (long)c * R * S * J + (long)nl * L - pq0; /* entry pq of tap rs: cbase + rs*J + pq */
@@ -579,7 +585,8 @@ CLNN_OUTLINE void conv_col2im_flat_planes(__global const float *restrict dcol,
                                           int n0, int nb, int L, int pq0, int J, float beta,
                                           int nc0, int n) {
   for (int nc = nc0; nc < nc0 + n; nc++)
-    conv_col2im_flat_plane(dcol, dx, C, H, W, R, S, P, Q, pt, pl, dh, dw, n0, nb, L, pq0, J, beta, nc);
+    conv_col2im_flat_plane(dcol, dx, C, H, W, R, S, P, Q, pt, pl, dh, dw, n0, nb, L, pq0, J, beta,
+                           nc);
 }
 
 /* col2im for stride 1 with Q == W, one dx plane per work-item, a work-group's planes done by its
@@ -597,9 +604,9 @@ __kernel void conv2d_col2im_flat_cpu(__global const float *restrict dcol,
 /* y[n, k, :] = act(y + bias[k]) for one (n, k) plane per work-item, 16 at a time for identity,
  * ReLU and leaky ReLU (the same operations as clnn_act_apply), element by element for the other
  * activations and the tail. */
-__attribute__((always_inline)) inline void conv_bias_act_plane(__global float *restrict y, __global const float *restrict bias,
-                                      int has_bias, int K, int PQ, int NK, int act, float act_alpha,
-                                      int nk) {
+CONV_ITEM_INLINE void conv_bias_act_plane(__global float *restrict y,
+                                          __global const float *restrict bias, int has_bias, int K,
+                                          int PQ, int NK, int act, float act_alpha, int nk) {
   if (nk >= NK) return;
   __global float *yp = y + (long)nk * PQ;
   const float b = has_bias ? bias[nk % K] : 0.0f;
@@ -638,9 +645,9 @@ __kernel void conv2d_bias_act_cpu(__global float *restrict y, __global const flo
 /* db[k] = beta*db + sum over n and pq of dy[n, k, pq]: 16 running sums per work-item (one
  * channel), added in a fixed order at the end, plus a scalar sum of each plane's tail.
  * for channel k. */
-__attribute__((always_inline)) inline void conv_backward_bias_channel(__global const float *restrict dy,
-                                             __global float *restrict db, int N, int K, int PQ,
-                                             float beta, int k) {
+CONV_ITEM_INLINE void conv_backward_bias_channel(__global const float *restrict dy,
+                                                 __global float *restrict db, int N, int K, int PQ,
+                                                 float beta, int k) {
   if (k >= K) return;
   float16 acc = (float16)(0.0f);
   float tail = 0.0f;

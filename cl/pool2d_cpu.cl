@@ -230,7 +230,8 @@ __attribute__((always_inline)) inline void maxpool_forward_row(
    * third of this kernel's code generation time, for shapes the examples do not use */
   if (sw == 1) MAXF_CHUNKS(ld16_stride1)
 #undef MAXF_CHUNKS
-  if (sw == 1 && q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
+  /* 8 <= interior < 16 (stride 1): two 8-lane chunks, overlapping */
+  if (sw == 1 && q0 < in.y && in.y - in.x >= 8) {
 #define MAXF_CHUNKS8(LD)                                                                        \
   for (int c_ = 0; c_ < 2; c_++) {                                                              \
     const int qa = c_ ? in.y - 8 : in.x;                                                        \
