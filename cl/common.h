@@ -29,6 +29,18 @@
 #define CLNN_DEVICE_CLASS CLNN_DEVICE_CLASS_GPU /* which device class this build targets */
 #endif
 
+/* A kernel's body kept out of line on CPU devices: PoCL compiles each kernel three times over
+ * at its first launch (the kernel and its two work-group launchers each inline the whole body),
+ * so a kernel that only calls a CLNN_OUTLINE function with its work-item ids has its body
+ * compiled once -- measured about half of the kernel's code generation time, for one call per
+ * work-item. Only for bodies without barriers (PoCL inlines those anyway). Other classes inline
+ * as usual. */
+#if CLNN_DEVICE_CLASS == CLNN_DEVICE_CLASS_CPU
+#define CLNN_OUTLINE __attribute__((noinline))
+#else
+#define CLNN_OUTLINE
+#endif
+
 /* Convolution index ranges (cl/conv2d*.cl). Smallest i >= 0 with i*stride + off >= 0, i.e.
  * ceil(-off / stride) clamped at 0. */
 inline int conv_first(int off, int stride) { return off >= 0 ? 0 : (-off + stride - 1) / stride; }

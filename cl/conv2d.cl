@@ -247,6 +247,10 @@ __kernel void conv2d_direct_backward_filter(__global const float *restrict x,
 /* (Built for the CPU class only: no other class launches them.) */
 #if CLNN_DEVICE_CLASS == CLNN_DEVICE_CLASS_CPU
 
+/* A kernel's per-item body, inlined into the loop of its out-of-line (CLNN_OUTLINE) function over
+ * a work-group's items. */
+#define CONV_ITEM_INLINE __attribute__((always_inline)) inline
+
 /* dst[0 .. n) = 0 */
 inline void conv_zero_run(__global float *dst, int n) {
   int i = 0;
@@ -298,14 +302,12 @@ inline float16 conv_load16(__global const float *row, int start, int stride, int
 /* im2col, row-wise: the work-item for column-matrix row (c, r, s) and image n0 + nl writes that
  * row's L entries for the image (output pixels pq0 .. pq0+L-1) as one contiguous run: zeros where
  * the tap falls in the padding, a (vector) copy of the input row segment elsewhere.
- * col[(c*R + r)*S + s][nl*L + pq - pq0]. Global: (C*R*S, nb). */
-__kernel void conv2d_im2col_cpu(__global const float *restrict x, __global float *restrict col,
-                                int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
-                                int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
-                                int nb) {
-  const int row = get_global_id(0);
-  const int nl = get_global_id(1);
-  (void)P;
+ * col[(c*R + r)*S + s][nl*L + pq - pq0]. */
+CONV_ITEM_INLINE void conv_im2col_row(__global const float *restrict x,
+                                      __global float *restrict col, int C, int H, int W, int R,
+                                      int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
+                                      int dw, int n0, int L, int pq0, int J, int nb, int row,
+                                      int nl) {
   if (row >= C * R * S || nl >= nb) return;
   const int c = row / (R * S), rs = row % (R * S), r = rs / S, s = rs % S;
   __global const float *xc = x + ((long)(n0 + nl) * C + c) * (long)H * W;
@@ -351,6 +353,27 @@ __kernel void conv2d_im2col_cpu(__global const float *restrict x, __global float
     conv_copy_run(dst + (qa - qlo), xc + (long)h * W + (long)qa * sw + woff, qb - qa, sw);
     conv_zero_run(dst + (qb - qlo), qhi - qb);
   }
+}
+
+/* Column-matrix rows [row0, row0 + n) of image n0 + nl, out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void conv_im2col_rows(__global const float *restrict x, __global float *restrict col,
+                                   int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
+                                   int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
+                                   int nb, int row0, int n, int nl) {
+  for (int row = row0; row < row0 + n; row++)
+    conv_im2col_row(x, col, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw, n0, L, pq0, J, nb, row,
+                    nl);
+}
+
+/* im2col, one column-matrix row (c, r, s) of image n0 + nl per work-item, a work-group's rows
+ * done by its first work-item (conv_im2col_rows: one call per group). Global: (C*R*S, nb). */
+__kernel void conv2d_im2col_cpu(__global const float *restrict x, __global float *restrict col,
+                                int C, int H, int W, int R, int S, int P, int Q, int sh, int sw,
+                                int pt, int pl, int dh, int dw, int n0, int L, int pq0, int J,
+                                int nb) {
+  if (get_local_id(0) == 0)
+    conv_im2col_rows(x, col, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw, n0, L, pq0, J, nb,
+                     get_global_id(0), get_local_size(0), get_global_id(1));
 }
 
 /* The sums of col2im for elements w = ph + sw*m, m = m0 .. m0+15 (m < M) of dx row h: taps in
@@ -488,13 +511,12 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
  * pq = hw + off, off = (pt - r*dh)*Q + pl - s*dw, wherever its row and column are valid, so one
  * work-item walks its whole dx plane (n0 + nl, c) 16 flat pixels at a time with one vector load
  * and a lane mask per tap: no partial row chunks on narrow images. Taps in (r, s) order, as the
- * other col2im kernels. Global: (nb*C). */
-__kernel void conv2d_col2im_flat_cpu(__global const float *restrict dcol,
-                                     __global float *restrict dx, int C, int H, int W, int R,
-                                     int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
-                                     int dw, int n0, int nb, int L, int pq0, int J, float beta) {
-  const int nc = get_global_id(0);
-  (void)sh; (void)sw;
+ * other col2im kernels. */
+CONV_ITEM_INLINE void conv_col2im_flat_plane(__global const float *restrict dcol,
+                                             __global float *restrict dx, int C, int H, int W,
+                                             int R, int S, int P, int Q, int pt, int pl, int dh,
+                                             int dw, int n0, int nb, int L, int pq0, int J,
+                                             float beta, int nc) {
   if (nc >= nb * C) return;
   const int nl = nc / C, c = nc % C;
   const long cbase = (long)c * R * S * J + (long)nl * L - pq0; /* entry pq of tap rs: cbase + rs*J + pq */
@@ -556,12 +578,35 @@ __kernel void conv2d_col2im_flat_cpu(__global const float *restrict dcol,
   }
 }
 
+/* dx planes [nc0, nc0 + n), out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void conv_col2im_flat_planes(__global const float *restrict dcol,
+                                          __global float *restrict dx, int C, int H, int W, int R,
+                                          int S, int P, int Q, int pt, int pl, int dh, int dw,
+                                          int n0, int nb, int L, int pq0, int J, float beta,
+                                          int nc0, int n) {
+  for (int nc = nc0; nc < nc0 + n; nc++)
+    conv_col2im_flat_plane(dcol, dx, C, H, W, R, S, P, Q, pt, pl, dh, dw, n0, nb, L, pq0, J, beta,
+                           nc);
+}
+
+/* col2im for stride 1 with Q == W, one dx plane per work-item, a work-group's planes done by its
+ * first work-item (conv_col2im_flat_planes). Global: (nb*C). */
+__kernel void conv2d_col2im_flat_cpu(__global const float *restrict dcol,
+                                     __global float *restrict dx, int C, int H, int W, int R,
+                                     int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
+                                     int dw, int n0, int nb, int L, int pq0, int J, float beta) {
+  (void)sh; (void)sw;
+  if (get_local_id(0) == 0)
+    conv_col2im_flat_planes(dcol, dx, C, H, W, R, S, P, Q, pt, pl, dh, dw, n0, nb, L, pq0, J, beta,
+                            get_global_id(0), get_local_size(0));
+}
+
 /* y[n, k, :] = act(y + bias[k]) for one (n, k) plane per work-item, 16 at a time for identity,
  * ReLU and leaky ReLU (the same operations as clnn_act_apply), element by element for the other
- * activations and the tail. Global: (N*K). */
-__kernel void conv2d_bias_act_cpu(__global float *restrict y, __global const float *restrict bias,
-                                  int has_bias, int K, int PQ, int NK, int act, float act_alpha) {
-  const int nk = get_global_id(0);
+ * activations and the tail. */
+CONV_ITEM_INLINE void conv_bias_act_plane(__global float *restrict y,
+                                          __global const float *restrict bias, int has_bias, int K,
+                                          int PQ, int NK, int act, float act_alpha, int nk) {
   if (nk >= NK) return;
   __global float *yp = y + (long)nk * PQ;
   const float b = has_bias ? bias[nk % K] : 0.0f;
@@ -580,12 +625,29 @@ __kernel void conv2d_bias_act_cpu(__global float *restrict y, __global const flo
   for (; i < PQ; i++) yp[i] = clnn_act_apply(act, act_alpha, yp[i] + b);
 }
 
+/* Planes [nk0, nk0 + n), out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void conv_bias_act_planes(__global float *restrict y,
+                                       __global const float *restrict bias, int has_bias, int K,
+                                       int PQ, int NK, int act, float act_alpha, int nk0, int n) {
+  for (int nk = nk0; nk < nk0 + n; nk++)
+    conv_bias_act_plane(y, bias, has_bias, K, PQ, NK, act, act_alpha, nk);
+}
+
+/* y = act(y + bias), one (n, k) plane per work-item, a work-group's planes done by its first
+ * work-item (conv_bias_act_planes). Global: (N*K). */
+__kernel void conv2d_bias_act_cpu(__global float *restrict y, __global const float *restrict bias,
+                                  int has_bias, int K, int PQ, int NK, int act, float act_alpha) {
+  if (get_local_id(0) == 0)
+    conv_bias_act_planes(y, bias, has_bias, K, PQ, NK, act, act_alpha, get_global_id(0),
+                         get_local_size(0));
+}
+
 /* db[k] = beta*db + sum over n and pq of dy[n, k, pq]: 16 running sums per work-item (one
  * channel), added in a fixed order at the end, plus a scalar sum of each plane's tail.
- * Global: (K). */
-__kernel void conv2d_backward_bias_cpu(__global const float *restrict dy, __global float *restrict db,
-                                       int N, int K, int PQ, float beta) {
-  const int k = get_global_id(0);
+ * for channel k. */
+CONV_ITEM_INLINE void conv_backward_bias_channel(__global const float *restrict dy,
+                                                 __global float *restrict db, int N, int K, int PQ,
+                                                 float beta, int k) {
   if (k >= K) return;
   float16 acc = (float16)(0.0f);
   float tail = 0.0f;
@@ -597,6 +659,21 @@ __kernel void conv2d_backward_bias_cpu(__global const float *restrict dy, __glob
   }
   const float v = conv_hsum16(acc) + tail;
   db[k] = beta == 0.0f ? v : beta * db[k] + v;
+}
+
+/* Channels [k0, k0 + n), out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void conv_backward_bias_channels(__global const float *restrict dy,
+                                              __global float *restrict db, int N, int K, int PQ,
+                                              float beta, int k0, int n) {
+  for (int k = k0; k < k0 + n; k++) conv_backward_bias_channel(dy, db, N, K, PQ, beta, k);
+}
+
+/* db[k] = beta*db + the sum of dy over n and pq, one channel per work-item, a work-group's
+ * channels done by its first work-item (conv_backward_bias_channels). Global: (K). */
+__kernel void conv2d_backward_bias_cpu(__global const float *restrict dy, __global float *restrict db,
+                                       int N, int K, int PQ, float beta) {
+  if (get_local_id(0) == 0)
+    conv_backward_bias_channels(dy, db, N, K, PQ, beta, get_global_id(0), get_local_size(0));
 }
 
 /* dst[k][nl*PQ + pq] = src[n0 + nl][k][pq], one row run per work-item. Global: (K, nb). */

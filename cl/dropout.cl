@@ -34,10 +34,11 @@ uint4 philox4x32_10(uint4 c, uint2 k) {
   return c;
 }
 
-__kernel void dropout_apply(__global const float *in, __global float *out, ulong n, ulong chunk,
-                            ulong offset, uint key0, uint key1, uint thr, float scale,
-                            float beta) {
-  ulong start = (ulong)get_global_id(0) * chunk;
+/* dropout_apply's body (CLNN_OUTLINE), for work-item g. */
+CLNN_OUTLINE void dropout_chunk(__global const float *in, __global float *out, ulong n,
+                                ulong chunk, ulong offset, uint key0, uint key1, uint thr,
+                                float scale, float beta, ulong g) {
+  ulong start = g * chunk;
   if (start >= n) return;
   ulong end = min(start + chunk, n);
   int acc = beta != 0.0f;
@@ -106,4 +107,10 @@ __kernel void dropout_apply(__global const float *in, __global float *out, ulong
       out[i] = acc ? fma(beta, out[i], g) : g;
     }
   }
+}
+
+__kernel void dropout_apply(__global const float *in, __global float *out, ulong n, ulong chunk,
+                            ulong offset, uint key0, uint key1, uint thr, float scale,
+                            float beta) {
+  dropout_chunk(in, out, n, chunk, offset, key0, key1, thr, scale, beta, get_global_id(0));
 }

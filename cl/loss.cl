@@ -69,6 +69,10 @@ void xent_publish_and_finish(float group_sum, __global int *partial, __global in
   if (count && lid == 0) loss[0] = total / denom;
 }
 
+/* Element-by-element loops (rows shorter than 16, the last few elements) stay scalar: LLVM's
+ * vectoriser would add vector copies of each, code generation time for a few elements. */
+#define XENT_SCALAR_LOOP _Pragma("clang loop vectorize(disable) unroll(disable)")
+
 /* CPU devices: local size 1, rows [g*chunk, min((g+1)*chunk, rows)) for work-item g, with
  * 16-wide vector loops folded in a fixed order. A row whose length is not a multiple of 16 ends
  * with one vector over its last 16 elements, of which only the lanes not yet covered count
@@ -90,12 +94,13 @@ float xent_max16(float16 m16) {
   return m2.x > m2.y ? m2.x : m2.y;
 }
 
-__kernel void xent_rows(__global const float *x, __global int *labels, __global int *partial,
-                        __global float *loss, __global float *dx, uint rows, uint chunk, ulong C,
-                        int want_loss, int want_grad, int exact_max, float inv_n, float denom) {
-  __local float scratch[1];
-  __local int is_last;
-  uint g = get_global_id(0), r0 = g * chunk, r1 = min(r0 + chunk, rows);
+/* xent_rows' rows for work-item g, out of line (CLNN_OUTLINE; the publication after them has
+ * barriers): returns their compensated loss sum. */
+CLNN_OUTLINE float xent_rows_sum(__global const float *x, __global const int *labels,
+                                 __global float *dx, uint rows, uint chunk, ulong C,
+                                 int want_loss, int want_grad, int exact_max, float inv_n,
+                                 uint g) {
+  uint r0 = g * chunk, r1 = min(r0 + chunk, rows);
   ulong nv = C / 16, rem = C - nv * 16;
   int tail = rem && nv;      /* an overlapping last vector */
   ulong scalar_from = tail ? C : nv * 16;
@@ -107,8 +112,10 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
     __global float *dxr = dx + r * C;
     int lab = labels[r];
     if (lab == XENT_IGNORED) { /* an ignored row: no loss, a zero gradient */
-      if (want_grad)
+      if (want_grad) {
+        XENT_SCALAR_LOOP
         for (ulong j = 0; j < C; j++) dxr[j] = 0.0f;
+      }
       continue;
     }
     int valid = lab >= 0 && (ulong)lab < C;
@@ -128,6 +135,7 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
       }
       m = xent_max16(m16);
     }
+    XENT_SCALAR_LOOP
     for (ulong j = probe >= 16 ? (probe == C ? scalar_from : probe) : 0; j < probe; j++)
       m = xr[j] > m ? xr[j] : m;
     float xlab = valid ? xr[lab] : 0.0f;
@@ -156,6 +164,7 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
       float4 s4 = s8.lo + s8.hi;
       s = (s4.x + s4.y) + (s4.z + s4.w);
       M = xent_max16(m16);
+      XENT_SCALAR_LOOP
       for (ulong j = scalar_from; j < C; j++) {
         float xj = xr[j];
         M = xj > M ? xj : M;
@@ -175,10 +184,21 @@ __kernel void xent_rows(__global const float *x, __global int *labels, __global 
         float16 d = vload16(0, dxr + C - 16);
         vstore16(fresh ? d * scale : d, 0, dxr + C - 16);
       }
+      XENT_SCALAR_LOOP
       for (ulong j = scalar_from; j < C; j++) dxr[j] *= scale;
       if (valid) dxr[lab] -= inv_n;
     }
   }
+  return gsum;
+}
+
+__kernel void xent_rows(__global const float *x, __global int *labels, __global int *partial,
+                        __global float *loss, __global float *dx, uint rows, uint chunk, ulong C,
+                        int want_loss, int want_grad, int exact_max, float inv_n, float denom) {
+  __local float scratch[1];
+  __local int is_last;
+  const float gsum = xent_rows_sum(x, labels, dx, rows, chunk, C, want_loss, want_grad,
+                                   exact_max, inv_n, get_global_id(0));
   if (want_loss)
     xent_publish_and_finish(gsum, partial, labels + rows, get_num_groups(0), loss, denom,
                             scratch, &is_last);

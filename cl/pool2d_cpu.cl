@@ -25,8 +25,10 @@ float pool_window_max(__global const float *xp, int H, int W, int h0, int w0, in
 /* whole plane), no local memory, no barriers; sums and the argmax scan run in the same order as  */
 /* cl/pool2d.cl's kernels. Columns whose windows lie inside the row are done 16 at a time with    */
 /* plain vector loads, the loop instantiated once per stride (1, 2, other: a stride test or an    */
-/* integer division inside these loops measured about 2x slower on PoCL); the few columns whose   */
-/* windows hang over an end of the row are done one by one (pool_window_max, pool_window_argmax). */
+/* integer division inside these loops measured about 2x slower on PoCL); the max-pool forward   */
+/* kernels keep vectors for stride 1 and 2-/3-wide stride 2 only (code generation time). The few  */
+/* columns whose windows hang over an end of the row are done one by one (pool_window_max,       */
+/* pool_window_argmax); so are the max-pool forward's other strides.                             */
 /* ============================================================================================== */
 
 #define POOL_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
@@ -122,8 +124,8 @@ inline int2 pool_interior(int W, int Q, int kw, int sw, int pl) {
     vstore##N(best, 0, yrow + q0);                                                              \
     if (irow) vstore##N(brow * W + 2 * ((int##N)(q0) + LANES) + btap, 0, irow + q0);           \
   }
-inline void pool_max2s2_row(__global const float *xp, int W, int hs, int he, int n,
-                            __global float *yrow, __global int *irow) {
+CLNN_OUTLINE void pool_max2s2_row(__global const float *xp, int W, int hs, int he, int n,
+                                  __global float *yrow, __global int *irow) {
   if (n >= 16) {
     POOL_MAX2S2_CHUNKS(16, POOL_LANES)
   } else if (n >= 8) {
@@ -137,12 +139,24 @@ inline void pool_max2s2_row(__global const float *xp, int W, int hs, int he, int
 #undef POOL_PAIR8
 #undef POOL_PAIR4
 
-/* Max-pool forward, one output row (plane, p) per work-item. Global: (P, planes). */
-__kernel void maxpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
-                                  int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
-                                  int pl) {
-  const int p = get_global_id(0);
-  const int plane = get_global_id(1);
+/* Output rows [p0, p1) of one plane (xp, yp, ip: its x, y and indices; ip may be 0) through
+ * pool_max2s2_row, for rows it covers whole (kw = sw = 2, pl = 0, 4 <= Q <= W/2: the examples'
+ * pools). The max-pool forward kernels call it once per work-group, from its first work-item:
+ * small rows skip the general path's setup (2x2 pools on 14x14 planes measured about 10%
+ * faster than one call per row). */
+CLNN_OUTLINE void pool_max2s2_rows(__global const float *xp, int H, int W, int Q, int kh, int sh,
+                                   int pt, int p0, int p1, __global float *yp, __global int *ip) {
+  for (int p = p0; p < p1; p++) {
+    const int h0 = p * sh - pt;
+    pool_max2s2_row(xp, W, max(h0, 0), min(h0 + kh, H), Q, yp + (long)p * Q,
+                    ip ? ip + (long)p * Q : 0);
+  }
+}
+
+/* Max-pool forward of output row (plane, p), any shape (inlined in maxpool_forward_rows). */
+__attribute__((always_inline)) inline void maxpool_forward_row(
+    __global const float *x, __global float *y, int planes, int H, int W, int P, int Q, int kh,
+    int kw, int sh, int sw, int pt, int pl, int p, int plane) {
   if (p >= P || plane >= planes) return;
   __global const float *xp = x + (long)plane * H * W;
   __global float *yrow = y + ((long)plane * P + p) * Q;
@@ -211,9 +225,13 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
     vstore16(best, 0, yrow + q0);                                                               \
     q0 += 16;                                                                                   \
   }
-  POOL_BY_STRIDE(sw, MAXF_CHUNKS);
+  /* other windows at stride 1, 16 (or 8) at a time; at larger strides (other than the 2- and
+   * 3-wide stride-2 windows above) one by one below: a vector copy per stride measured about a
+   * third of this kernel's code generation time, for shapes the examples do not use */
+  if (sw == 1) MAXF_CHUNKS(ld16_stride1)
 #undef MAXF_CHUNKS
-  if (q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
+  /* 8 <= interior < 16 (stride 1): two 8-lane chunks, overlapping */
+  if (sw == 1 && q0 < in.y && in.y - in.x >= 8) {
 #define MAXF_CHUNKS8(LD)                                                                        \
   for (int c_ = 0; c_ < 2; c_++) {                                                              \
     const int qa = c_ ? in.y - 8 : in.x;                                                        \
@@ -227,11 +245,38 @@ __kernel void maxpool_forward_cpu(__global const float *x, __global float *y, in
     }                                                                                           \
     vstore8(best, 0, yrow + qa);                                                                \
   }
-    POOL_BY_STRIDE8(sw, MAXF_CHUNKS8);
+    MAXF_CHUNKS8(pool_ld1_8)
 #undef MAXF_CHUNKS8
     q0 = in.y;
   }
   for (int q = max(q0, in.x); q < Q; q++) yrow[q] = pool_window_max(xp, H, W, h0, q * sw - pl, kh, kw);
+}
+
+/* Output rows [p0, p1) of a plane through maxpool_forward_row, out of line (CLNN_OUTLINE). */
+CLNN_OUTLINE void maxpool_forward_rows(__global const float *x, __global float *y, int planes,
+                                       int H, int W, int P, int Q, int kh, int kw, int sh, int sw,
+                                       int pt, int pl, int p0, int p1, int plane) {
+  for (int p = p0; p < p1; p++)
+    maxpool_forward_row(x, y, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p, plane);
+}
+
+/* Max-pool forward, one output row (plane, p) per work-item; a work-group's rows are done by its
+ * first work-item in one out-of-line call (pool_max2s2_rows for the 2x2 rows it covers whole,
+ * maxpool_forward_rows otherwise). Global: (P, planes). */
+__kernel void maxpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
+                                  int W, int P, int Q, int kh, int kw, int sh, int sw, int pt,
+                                  int pl) {
+  const int p = get_global_id(0);
+  const int plane = get_global_id(1);
+  if (kw == 2 && sw == 2 && pl == 0 && Q >= 4 && Q <= W / 2) { /* the work-group's rows */
+    if (get_local_id(0) == 0 && plane < planes)
+      pool_max2s2_rows(x + (long)plane * H * W, H, W, Q, kh, sh, pt, p,
+                       min(p + (int)get_local_size(0), P), y + (long)plane * P * Q, 0);
+    return;
+  }
+  if (get_local_id(0) == 0)
+    maxpool_forward_rows(x, y, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p,
+                         min(p + (int)get_local_size(0), P), plane);
 }
 
 /* Flat indices (h*W + w) of the first maxima of the 16 windows whose tap-0 columns are c0 + 2*lane
@@ -283,15 +328,13 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
   return brow * W + max((int16)(c0) + POOL_LANES * 2 + btap, (int16)(0));
 }
 
-/* maxpool_forward_cpu that also writes idx (as maxpool_forward_indices), one output row per
- * work-item: 3-wide stride-2 windows through pool_argmax3s2, other strides through POOL_MAX_SCAN,
- * 16 windows at a time; edge windows (and rows narrower than 16 windows) one by one.
- * Global: (P, planes). */
-__kernel void maxpool_forward_indices_cpu(__global const float *x, __global float *y,
-                                          __global int *idx, int planes, int H, int W, int P,
-                                          int Q, int kh, int kw, int sh, int sw, int pt, int pl) {
-  const int p = get_global_id(0);
-  const int plane = get_global_id(1);
+/* maxpool_forward_row that also writes idx (as maxpool_forward_indices), output row (plane, p):
+ * 3-wide stride-2 windows through pool_argmax3s2, stride 1 through POOL_MAX_SCAN, 16 windows at
+ * a time; edge windows, other strides and rows narrower than 16 windows one by one (inlined in
+ * maxpool_forward_indices_rows). */
+__attribute__((always_inline)) inline void maxpool_forward_indices_row(
+    __global const float *x, __global float *y, __global int *idx, int planes, int H, int W, int P,
+    int Q, int kh, int kw, int sh, int sw, int pt, int pl, int p, int plane) {
   if (p >= P || plane >= planes) return;
   __global const float *xp = x + (long)plane * H * W;
   __global float *yrow = y + ((long)plane * P + p) * Q;
@@ -322,7 +365,7 @@ __kernel void maxpool_forward_indices_cpu(__global const float *x, __global floa
       vstore16(arg, 0, irow + q0);
     }
     qb = b3;
-  } else if (in.y - in.x >= 16) {
+  } else if (sw == 1 && in.y - in.x >= 16) {
 #define MAXFI_CHUNKS(LD)                                                                        \
   for (int q0 = in.x; q0 < in.y; q0 += 16) {                                                    \
     if (q0 + 16 > in.y) q0 = in.y - 16;                                                         \
@@ -332,7 +375,7 @@ __kernel void maxpool_forward_indices_cpu(__global const float *x, __global floa
     vstore16(best, 0, yrow + q0);                                                               \
     vstore16(arg, 0, irow + q0);                                                                \
   }
-    POOL_BY_STRIDE(sw, MAXFI_CHUNKS);
+    MAXFI_CHUNKS(ld16_stride1)
 #undef MAXFI_CHUNKS
     qb = in.y;
   }
@@ -343,6 +386,35 @@ __kernel void maxpool_forward_indices_cpu(__global const float *x, __global floa
     yrow[q] = xp[a];
     irow[q] = a;
   }
+}
+
+/* Output rows [p0, p1) of a plane through maxpool_forward_indices_row, out of line
+ * (CLNN_OUTLINE). */
+CLNN_OUTLINE void maxpool_forward_indices_rows(__global const float *x, __global float *y,
+                                               __global int *idx, int planes, int H, int W, int P,
+                                               int Q, int kh, int kw, int sh, int sw, int pt,
+                                               int pl, int p0, int p1, int plane) {
+  for (int p = p0; p < p1; p++)
+    maxpool_forward_indices_row(x, y, idx, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p, plane);
+}
+
+/* Max-pool forward with the argmax indices, one output row (plane, p) per work-item, a
+ * work-group's rows by its first work-item as in maxpool_forward_cpu. Global: (P, planes). */
+__kernel void maxpool_forward_indices_cpu(__global const float *x, __global float *y,
+                                          __global int *idx, int planes, int H, int W, int P,
+                                          int Q, int kh, int kw, int sh, int sw, int pt, int pl) {
+  const int p = get_global_id(0);
+  const int plane = get_global_id(1);
+  if (kw == 2 && sw == 2 && pl == 0 && Q >= 4 && Q <= W / 2) { /* the work-group's rows */
+    if (get_local_id(0) == 0 && plane < planes)
+      pool_max2s2_rows(x + (long)plane * H * W, H, W, Q, kh, sh, pt, p,
+                       min(p + (int)get_local_size(0), P), y + (long)plane * P * Q,
+                       idx + (long)plane * P * Q);
+    return;
+  }
+  if (get_local_id(0) == 0)
+    maxpool_forward_indices_rows(x, y, idx, planes, H, W, P, Q, kh, kw, sh, sw, pt, pl, p,
+                                 min(p + (int)get_local_size(0), P), plane);
 }
 
 /* dx[i] = beta*dx[i] (or 0 when beta == 0) for i in [a, b). */
@@ -453,12 +525,13 @@ inline void maxpool2s2_recompute_rows(__global const float *x0, __global const f
  * contiguous range, in whole 16-float vectors just ahead of the windows that scatter into it
  * (still in cache; small planes need no scalar tail per row or plane, only one at the run's
  * end). Indices outside [0, H*W) are skipped. Exactly tiling 2x2 stride-2 windows take
- * maxpool2s2_backward_rows instead. Global: (ceil(planes / per)). */
-__kernel void maxpool_backward_indices_cpu(__global const int *idx, __global const float *dy,
-                                           __global float *dx, int planes, int per, int H, int W,
-                                           int P, int Q, int kh, int kw, int sh, int sw,
-                                           int pt, int pl, float beta) {
-  const int first = get_global_id(0) * per;
+ * maxpool2s2_backward_rows instead. maxpool_backward_indices_cpu's body (CLNN_OUTLINE), for
+ * work-item g. */
+CLNN_OUTLINE void maxpool_backward_indices_run(__global const int *idx, __global const float *dy,
+                                               __global float *dx, int planes, int per, int H,
+                                               int W, int P, int Q, int kh, int kw, int sh,
+                                               int sw, int pt, int pl, float beta, int g) {
+  const int first = g * per;
   const int last = min(first + per, planes);
   if (first >= last) return;
   const int HW = H * W, PQ = P * Q;
@@ -492,6 +565,16 @@ __kernel void maxpool_backward_indices_cpu(__global const int *idx, __global con
     }
   }
   pool_scale_range(dxr, done, run_end, beta);
+}
+
+/* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
+ * g (maxpool_backward_indices_run). Global: (ceil(planes / per)). */
+__kernel void maxpool_backward_indices_cpu(__global const int *idx, __global const float *dy,
+                                           __global float *dx, int planes, int per, int H, int W,
+                                           int P, int Q, int kh, int kw, int sh, int sw,
+                                           int pt, int pl, float beta) {
+  maxpool_backward_indices_run(idx, dy, dx, planes, per, H, W, P, Q, kh, kw, sh, sw, pt, pl, beta,
+                               get_global_id(0));
 }
 
 /* Max-pool backward recomputing the maxima from x, one plane (a scatter into the plane it alone

@@ -97,8 +97,8 @@ clnn_status clnn_dense_backward_data(clnn_context *ctx, const clnn_tensor *dy, c
 }
 
 /* Launch shape of the bias-gradient column sums: GPUs get 32 columns x 8 row lanes per
- * work-group (coalesced row reads, tree over the lanes); CPUs get 16 columns x 1 lane (each
- * work-item walks its column's rows in order; PoCL vectorises across the 16 columns). */
+ * work-group (coalesced row reads, tree over the lanes); CPUs get 16 columns x 1 lane (the
+ * group's first work-item walks the rows in order, its 16 columns as one vector). */
 static void bias_grad_plan(clnn_context *ctx, size_t local[2]) {
   if (ctx->device_class == CLNN_DEVICE_CLASS_CPU) {
     local[0] = 16;
