@@ -47,14 +47,20 @@
   if (start >= (n)) return;                        \
   ulong end = min(start + (chunk), (n));
 
-/* y = act(x): act_forward_<name>(x, y, n, chunk, alpha) */
+/* y = act(x): act_forward_<name>(x, y, n, chunk, alpha). The chunk's loop is a function of its
+ * own, out of line on CPU devices (CLNN_OUTLINE: PoCL compiles it once, not once in the kernel
+ * and once in each of its two work-group launchers). */
 #define ACT_FORWARD_KERNEL(NAME, F)                                                               \
-  __kernel void act_forward_##NAME(__global const float *x, __global float *y, ulong n,           \
-                                   ulong chunk, float alpha) {                                    \
-    ACT_RANGE(n, chunk)                                                                           \
+  CLNN_OUTLINE void act_forward_##NAME##_range(__global const float *x, __global float *y,        \
+                                               ulong start, ulong end, float alpha) {             \
     ulong i = start;                                                                              \
     for (; i + 16 <= end; i += 16) vstore16(F(float16, vload16(0, x + i), alpha), 0, y + i);      \
     for (; i < end; i++) y[i] = F(float, x[i], alpha);                                            \
+  }                                                                                               \
+  __kernel void act_forward_##NAME(__global const float *x, __global float *y, ulong n,           \
+                                   ulong chunk, float alpha) {                                    \
+    ACT_RANGE(n, chunk)                                                                           \
+    act_forward_##NAME##_range(x, y, start, end, alpha);                                          \
   }
 
 ACT_FORWARD_KERNEL(identity, AF_IDENTITY)
@@ -70,10 +76,9 @@ ACT_FORWARD_KERNEL(softplus, AF_SOFTPLUS)
  * neither where the formula is the same for both). beta == 0 overwrites dx without reading it (so
  * NaN garbage in dx does not survive). act_backward_<name>(s, dy, dx, n, chunk, alpha, beta) */
 #define ACT_BACKWARD_KERNEL(NAME, D)                                                              \
-  __kernel void act_backward_##NAME(__global const float *s, __global const float *dy,            \
-                                    __global float *dx, ulong n, ulong chunk, float alpha,        \
-                                    float beta) {                                                 \
-    ACT_RANGE(n, chunk)                                                                           \
+  CLNN_OUTLINE void act_backward_##NAME##_range(__global const float *s, __global const float *dy, \
+                                                __global float *dx, ulong start, ulong end,       \
+                                                float alpha, float beta) {                        \
     ulong i = start;                                                                              \
     if (beta == 0.0f) {                                                                           \
       for (; i + 16 <= end; i += 16)                                                              \
@@ -86,6 +91,12 @@ ACT_FORWARD_KERNEL(softplus, AF_SOFTPLUS)
                  0, dx + i);                                                                      \
       for (; i < end; i++) dx[i] = fma(beta, dx[i], dy[i] * D(float, s[i], alpha));              \
     }                                                                                             \
+  }                                                                                               \
+  __kernel void act_backward_##NAME(__global const float *s, __global const float *dy,            \
+                                    __global float *dx, ulong n, ulong chunk, float alpha,        \
+                                    float beta) {                                                 \
+    ACT_RANGE(n, chunk)                                                                           \
+    act_backward_##NAME##_range(s, dy, dx, start, end, alpha, beta);                              \
   }
 
 /* identity: s is not read (the host passes dy) */

@@ -9,14 +9,20 @@
  * The update of each optimizer is written once as a macro over a type T (float or float8). */
 
 /* Calls FN##_8(i, ...) for each group of eight elements at index i this work-item owns and
- * FN##_1(i, ...) for each single element (the tail, or every element when chunk == 0). */
+ * FN##_1(i, ...) for each single element (the tail, or every element when chunk == 0). A chunk
+ * is walked by FN##_range, which OPTIM_RANGE defines out of line on CPU devices (CLNN_OUTLINE:
+ * PoCL then compiles the loop once, not once in the kernel and once in each of its two
+ * work-group launchers). */
 #define OPTIM_FOR_EACH(n, chunk, FN, ...)                                            \
   if ((chunk) == 0) {                                                                \
     size_t i = get_global_id(0);                                                     \
     if (i < (n)) FN##_1(i, __VA_ARGS__);                                             \
   } else {                                                                           \
     size_t start = get_global_id(0) * (chunk);                                       \
-    size_t end = min((size_t)(n), start + (size_t)(chunk));                         \
+    FN##_range(start, min((size_t)(n), start + (size_t)(chunk)), __VA_ARGS__);       \
+  }
+#define OPTIM_RANGE(FN, ARGS, ...)                                                   \
+  CLNN_OUTLINE void FN##_range(size_t start, size_t end, ARGS) {                     \
     size_t i = start;                                                                \
     for (; i + 8 <= end; i += 8) FN##_8(i, __VA_ARGS__);                             \
     for (; i < end; i++) FN##_1(i, __VA_ARGS__);                                     \
@@ -60,6 +66,8 @@ inline void sgd_1(size_t i, SGD_ARGS) {
   if (use_mom) vel[i] = v;
 }
 
+OPTIM_RANGE(sgd, SGD_ARGS, param, grad, vel, lr, mom, damp1, wd, use_mom, nesterov, first)
+
 __kernel void sgd_step(__global float *restrict param, __global const float *restrict grad,
                        __global float *restrict vel, ulong n, ulong chunk, float lr, float mom,
                        float damp1, float wd, int use_mom, int nesterov, int first) {
@@ -100,6 +108,8 @@ inline void adam_1(size_t i, ADAM_ARGS) {
   m_buf[i] = m;
   v_buf[i] = v;
 }
+
+OPTIM_RANGE(adam, ADAM_ARGS, param, grad, m_buf, v_buf, step_size, b1, omb1, b2, omb2, eps, wd, decay, inv_bc2_sqrt)
 
 __kernel void adam_step(__global float *restrict param, __global const float *restrict grad,
                         __global float *restrict m_buf, __global float *restrict v_buf, ulong n,
@@ -146,6 +156,8 @@ inline void rmsprop_1(size_t i, RMSPROP_ARGS) {
   if (use_mom) mom_buf[i] = b;
 }
 
+OPTIM_RANGE(rmsprop, RMSPROP_ARGS, param, grad, sq_buf, mom_buf, lr, alpha, oma, eps, wd, mom, use_mom)
+
 __kernel void rmsprop_step(__global float *restrict param, __global const float *restrict grad,
                            __global float *restrict sq_buf, __global float *restrict mom_buf,
                            ulong n, ulong chunk, float lr, float alpha, float oma, float eps,
@@ -179,6 +191,8 @@ inline void adagrad_1(size_t i, ADAGRAD_ARGS) {
   param[i] = p;
   sum_buf[i] = s;
 }
+
+OPTIM_RANGE(adagrad, ADAGRAD_ARGS, param, grad, sum_buf, lr, eps, wd)
 
 __kernel void adagrad_step(__global float *restrict param, __global const float *restrict grad,
                            __global float *restrict sum_buf, ulong n, ulong chunk, float lr,
@@ -245,6 +259,8 @@ __kernel void clip_finish(__global float *work, ulong count, float max_norm,
 /* Stage 3: x *= coef[at] unless the coefficient is exactly 1 (nothing to do). */
 inline void scale_8(size_t i, __global float *x, float c) { vstore8(vload8(0, x + i) * c, 0, x + i); }
 inline void scale_1(size_t i, __global float *x, float c) { x[i] *= c; }
+#define SCALE_ARGS __global float *x, float c
+OPTIM_RANGE(scale, SCALE_ARGS, x, c)
 
 __kernel void clip_scale(__global float *x, ulong n, ulong chunk, __global const float *coef,
                          ulong at) {
