@@ -236,25 +236,19 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
 #define GEMM_X_CONST(r) x[r]
 #define GEMM_X_OFFSET(r) x[xo[r]]
 
-/* The register block of one work-item (rg: its block of rows, pb: its panel, bat: its matrix),
- * for gemm_w (MR = GEMM_MR, NV = GEMM_NV) and gemm_n (GEMM_MR_N, 1), kept out of line (see the
- * top of the file). The orientation (c_t) and X's layout (x_kc) are arguments: one kernel
- * per width, since every kernel costs code generation at its first launch and a training step
- * uses both orientations. */
+/* The register block of one work-item (rg: its block of rows; c0: its panel's first column, cs:
+ * the first column it loads; xb, yp, cb: its matrix's X, its panel of Y, its C), for gemm_w
+ * (MR = GEMM_MR, NV = GEMM_NV) and gemm_n (GEMM_MR_N, 1), kept out of line (see the top of the
+ * file) and called with as few arguments as possible (a call of the 24 kernel arguments cost 2%
+ * at K = 32). The orientation (c_t) and X's layout (x_kc) are arguments: one kernel per width,
+ * since every kernel costs code generation at its first launch and a training step uses both
+ * orientations. */
 #define GEMM_TILE(NAME, MR, NV)                                                                  \
   __attribute__((noinline)) static void NAME(                                                    \
-      int rg, int pb, int bat, int rows, int cols, int K, float alpha, float beta,               \
-      __global const float *X, long x_off, int ldx, long x_bs, __global const float *Y,          \
-      long y_off, int y_rs, long y_ps, long y_bs, int shift_edge, int x_kc, int c_t, int kseg,   \
-      long x_ks, long y_ks, __global float *C, long c_off, int ldc, long c_bs) {                 \
+      int rg, int c0, int cs, int rows, int cols, int K, float alpha, float beta,                \
+      __global const float *xb, int ldx, __global const float *yp, int y_rs, int x_kc, int c_t,  \
+      int kseg, long x_ks, long y_ks, __global float *cb, int ldc) {                             \
     const int NR = (NV)*GEMM_VW;                                                                 \
-    const int c0 = pb * NR;                                                                      \
-    if (c0 >= cols) return;                                                                      \
-    /* first column this panel loads: shifted left for a partial in-place panel */               \
-    const int cs = (shift_edge && c0 + NR > cols) ? cols - NR : c0;                              \
-    const __global float *yp = Y + y_off + bat * y_bs + (shift_edge ? (long)cs : pb * y_ps);     \
-    const __global float *xb = X + x_off + bat * x_bs;                                           \
-    __global float *cb = C + c_off + bat * c_bs;                                                 \
     const int x_rs = x_kc ? ldx : 1, x_step = x_kc ? 1 : ldx;                                    \
     const int vec_store = !c_t && cs == c0 && c0 + NR <= cols;                                   \
     for (int t = 0; t < GEMM_RT; t++) {                                                          \
@@ -316,17 +310,23 @@ __kernel void gemm_pack(int K, int cols, int nr, int trans, __global const float
 GEMM_TILE(gemm_tile_w, GEMM_MR, GEMM_NV)
 GEMM_TILE(gemm_tile_n, GEMM_MR_N, 1)
 
-/* The entry points: the work-item's place in the grid, passed on to the tile function. */
-#define GEMM_KERNEL(NAME, TILE)                                                                  \
+/* The entry points: the work-item's place in the grid and its matrices, passed on to the tile
+ * function. */
+#define GEMM_KERNEL(NAME, TILE, NV)                                                              \
   __kernel void NAME(int rows, int cols, int K, float alpha, float beta,                         \
                      __global const float *X, long x_off, int ldx, long x_bs,                    \
                      __global const float *Y, long y_off, int y_rs, long y_ps, long y_bs,        \
                      int shift_edge, int x_kc, int c_t, int kseg, long x_ks, long y_ks,          \
                      __global float *C, long c_off, int ldc, long c_bs) {                        \
-    TILE(get_global_id(GEMM_ORDER), get_global_id(1 - GEMM_ORDER), get_global_id(2), rows, cols, \
-         K, alpha, beta, X, x_off, ldx, x_bs, Y, y_off, y_rs, y_ps, y_bs, shift_edge, x_kc, c_t, \
-         kseg, x_ks, y_ks, C, c_off, ldc, c_bs);                                                 \
+    const int NR = (NV)*GEMM_VW;                                                                 \
+    const int pb = get_global_id(1 - GEMM_ORDER), bat = get_global_id(2), c0 = pb * NR;          \
+    if (c0 >= cols) return;                                                                      \
+    /* first column this panel loads: shifted left for a partial in-place panel */               \
+    const int cs = (shift_edge && c0 + NR > cols) ? cols - NR : c0;                              \
+    TILE(get_global_id(GEMM_ORDER), c0, cs, rows, cols, K, alpha, beta, X + x_off + bat * x_bs,  \
+         ldx, Y + y_off + bat * y_bs + (shift_edge ? (long)cs : pb * y_ps), y_rs, x_kc, c_t,     \
+         kseg, x_ks, y_ks, C + c_off + bat * c_bs, ldc);                                         \
   }
 
-GEMM_KERNEL(gemm_w, gemm_tile_w)
-GEMM_KERNEL(gemm_n, gemm_tile_n)
+GEMM_KERNEL(gemm_w, gemm_tile_w, GEMM_NV)
+GEMM_KERNEL(gemm_n, gemm_tile_n, 1)
