@@ -29,8 +29,9 @@ static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int tr
   cl_mem p = NULL;
   clnn_status ws = clnn__workspace(ctx, 6, bytes, &p);
   if (ws != CLNN_SUCCESS) return ws;
-  /* see gemm_pack: a transposed source is packed GEMM_PACK_K (64) k per work-item, along k */
-  size_t global[3] = {panels, (K + 15) / 16, nb};
+  /* see gemm_pack: GEMM_PACK_K (64) k of one panel per work-item; the panels run along
+   * dimension 0 of the grid for a row-major source, the k blocks for a transposed one */
+  size_t global[3] = {panels, (K + 63) / 64, nb};
   if (trans) {
     global[0] = (K + 63) / 64;
     global[1] = panels;
