@@ -217,11 +217,12 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
  * rows all exist need only the column masks. Whole vectors without beta and with identity or
  * ReLU take a plain store (the general one's per-lane branches cost more than the FMAs).
  * Global: N * groups * blocks. */
-/* The tap loops of CONV_FLAT_FORWARD_C1 with tap vector LOAD (r, s in scope). */
+/* The tap loops of CONV_FLAT_FORWARD_C1 with tap vector LOAD (r, s in scope), filter rows
+ * [R0, R1). */
 #define C1_OFF ((r * dh - pt) * W + s * dw - pl)
-#define C1_TAPS(KB, RR, SS, LOAD)                                                                        \
+#define C1_TAPS(KB, SS, R0, R1, LOAD)                                                           \
   {                                                                                             \
-    _Pragma("nounroll") for (int r = 0; r < RR; r++)                                            \
+    _Pragma("nounroll") for (int r = R0; r < R1; r++)                                           \
       _Pragma("unroll") for (int s = 0; s < SS; s++) {                                          \
         const float16 v = LOAD;                                                                 \
         _Pragma("unroll") for (int j = 0; j < KB; j++)                                          \
@@ -255,28 +256,35 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
     int16 hv, wv;                                                                               \
     flat_coords(0, W, &hv, &wv);                                                                \
     for (int i0 = 0; i0 < HW; i0 += 16, flat_next(W, &hv, &wv)) {                               \
-      int16 cm[SS], rm[RR];                                                                     \
+      int16 cm[SS];                                                                             \
       _Pragma("unroll") for (int s = 0; s < SS; s++) {                                          \
         const int coff = s * dw - pl;                                                           \
         cm[s] = (wv >= (int16)(-coff)) & (wv < (int16)(W - coff));                              \
       }                                                                                         \
-      _Pragma("unroll") for (int r = 0; r < RR; r++) {                                          \
-        const int roff = r * dh - pt;                                                           \
-        rm[r] = (hv >= (int16)(-roff)) & (hv < (int16)(H - roff));                              \
-      }                                                                                         \
       float16 acc[KB];                                                                          \
       _Pragma("unroll") for (int j = 0; j < KB; j++) acc[j] = (float16)(0.0f);                  \
       __global const float *xr = xg + i0;                                                       \
+      /* the filter rows whose tap row exists for some lane of the run (all but edge runs) */ \
+      const int h0 = hv.s0 - pt, h1 = hv.sf - pt;                                               \
       if (xoff + i0 + off_lo >= 0 && xoff + i0 + 15 + off_hi < xlen) {                          \
-        if (hv.s0 - pt >= 0 && hv.sf + (RR - 1) * dh - pt < H) /* every tap row exists */     \
-          C1_TAPS(KB, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), cm[s]))           \
-        else                                                                                    \
-          C1_TAPS(KB, RR, SS, select((float16)(0.0f), vload16(0, xr + C1_OFF), rm[r] & cm[s])) \
+        if (h0 >= 0 && h1 + (RR - 1) * dh < H) /* every tap row exists */                       \
+          C1_TAPS(KB, SS, 0, RR, select((float16)(0.0f), vload16(0, xr + C1_OFF), cm[s]))       \
+        else {                                                                                  \
+          int r0 = 0, r1 = RR;                                                                  \
+          while (r0 < RR && h1 + r0 * dh < 0) r0++;                                             \
+          while (r1 > r0 && h0 + (r1 - 1) * dh >= H) r1--;                                      \
+          C1_TAPS(KB, SS, r0, r1,                                                               \
+                  select((float16)(0.0f), vload16(0, xr + C1_OFF),                              \
+                         cm[s] & (hv >= (int16)(pt - r * dh)) & (hv < (int16)(H + pt - r * dh)))) \
+        }                                                                                       \
       } else { /* a run at either end of x's buffer: rolled loops (rare, and less to compile) */ \
         _Pragma("nounroll") for (int r = 0; r < RR; r++)                                        \
           _Pragma("nounroll") for (int s = 0; s < SS; s++) {                                    \
-            const float16 v = flat_tap(xg, i0 + C1_OFF, HW, rm[r] & cm[s]);                     \
-            for (int j = 0; j < KB; j++) acc[j] = fma(v, (float16)(wp[j * RS + r * SS + s]), acc[j]); \
+            const int16 m = (wv >= (int16)(pl - s * dw)) & (wv < (int16)(W + pl - s * dw)) &     \
+                            (hv >= (int16)(pt - r * dh)) & (hv < (int16)(H + pt - r * dh));     \
+            const float16 v = flat_tap(xg, i0 + C1_OFF, HW, m);                                 \
+            _Pragma("unroll") for (int j = 0; j < KB; j++)                                      \
+              acc[j] = fma(v, (float16)(wp[j * RS + r * SS + s]), acc[j]);                      \
           }                                                                                     \
       }                                                                                         \
       const int cnt = min(16, HW - i0);                                                         \
@@ -286,9 +294,11 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
           if (relu) o = fmax(o, (float16)(0.0f));                                               \
           if (j < nk) *(__global float16_unaligned *)(yk + (long)j * HW + i0) = o;              \
         }                                                                                       \
-      } else {                                                                                  \
+      } else { /* through memory, so that acc stays in registers on the paths above */          \
+        float16 t[KB];                                                                          \
+        _Pragma("unroll") for (int j = 0; j < KB; j++) t[j] = acc[j];                           \
         for (int j = 0; j < nk; j++)                                                            \
-          flat_store(yk + (long)j * HW + i0, acc[j], cnt, b[j], beta, act, act_alpha);         \
+          flat_store(yk + (long)j * HW + i0, t[j], cnt, b[j], beta, act, act_alpha);           \
       }                                                                                         \
     }                                                                                           \
   }
