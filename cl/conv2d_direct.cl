@@ -262,7 +262,7 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
         cm[s] = (wv >= (int16)(-coff)) & (wv < (int16)(W - coff));                              \
       }                                                                                         \
       float16 acc[KB];                                                                          \
-      _Pragma("unroll") for (int j = 0; j < KB; j++) acc[j] = (float16)(0.0f);                  \
+      _Pragma("unroll") for (int j = 0; j < KB; j++) acc[j] = (float16)(b[j]); /* bias first */ \
       __global const float *xr = xg + i0;                                                       \
       /* the filter rows whose tap row exists for some lane of the run (all but edge runs) */ \
       const int h0 = hv.s0 - pt, h1 = hv.sf - pt;                                               \
@@ -290,15 +290,14 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
       const int cnt = min(16, HW - i0);                                                         \
       if (plain && cnt == 16) { /* whole vectors, no beta, no act but ReLU */                   \
         _Pragma("unroll") for (int j = 0; j < KB; j++) {                                        \
-          float16 o = acc[j] + (float16)(b[j]);                                                 \
-          if (relu) o = fmax(o, (float16)(0.0f));                                               \
+          const float16 o = relu ? fmax(acc[j], (float16)(0.0f)) : acc[j];                      \
           if (j < nk) *(__global float16_unaligned *)(yk + (long)j * HW + i0) = o;              \
         }                                                                                       \
       } else { /* through memory, so that acc stays in registers on the paths above */          \
         float16 t[KB];                                                                          \
         _Pragma("unroll") for (int j = 0; j < KB; j++) t[j] = acc[j];                           \
         for (int j = 0; j < nk; j++)                                                            \
-          flat_store(yk + (long)j * HW + i0, t[j], cnt, b[j], beta, act, act_alpha);           \
+          flat_store(yk + (long)j * HW + i0, t[j], cnt, 0.0f, beta, act, act_alpha);           \
       }                                                                                         \
     }                                                                                           \
   }
