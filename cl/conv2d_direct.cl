@@ -210,13 +210,15 @@ CONV_FLAT_FORWARD(conv2d_flat_forward_k8_cpu, 8, 1, 0, 0, )
  * n, block of KB output channels of group g) copies the block's KB*RR*SS weights into private
  * memory once (zeros past the group's last channel, taps reversed for flip), then per run of 16
  * pixels loads each tap's input vector once and feeds it to KB FMAs whose weight is a constant
- * offset into that copy (no per-channel branch or address in the hot loop). Lanes whose tap
- * row or column lies in the padding are masked per tap (row mask & column mask, computed once
- * per run); a tap vector is a plain load wherever the 16 elements lie inside x's buffer (all but
- * the first and last plane's edge runs), else the per-lane gather of flat_tap; runs whose tap
- * rows all exist need only the column masks. Whole vectors without beta and with identity or
- * ReLU take a plain store (the general one's per-lane branches cost more than the FMAs).
- * Global: N * groups * blocks. */
+ * offset into that copy (no per-channel branch or address in the hot loop). Each run's KB sums
+ * start at the bias and stay in registers. Lanes whose tap column lies in the padding are masked
+ * per tap (column masks computed once per run); a tap vector is a plain load wherever the 16
+ * elements lie inside x's buffer (all but the first and last plane's edge runs), else the
+ * per-lane gather of flat_tap. Runs whose tap rows all exist need only the column masks; the
+ * others (near the top and bottom of the plane) also mask by tap row and loop only over the
+ * filter rows that some lane meets (LeNet 5x5 pad 2: 3-4% fewer FMAs). Whole vectors without
+ * beta and with identity or ReLU take a plain store (the general one's per-lane branches cost
+ * more than the FMAs). Global: N * groups * blocks. */
 /* The tap loops of CONV_FLAT_FORWARD_C1 with tap vector LOAD (r, s in scope), filter rows
  * [R0, R1). */
 #define C1_OFF ((r * dh - pt) * W + s * dw - pl)
