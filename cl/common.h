@@ -244,6 +244,46 @@ inline void band_copy_plane(__global const float *src, int H, int W, __local flo
     }
   }
 }
+/* Row helpers of the CPU pooling kernels (cl/pool2d_cpu.cl and cl/pool2d_avg_cpu.cl, built
+ * apart). */
+#define POOL_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+/* 8-lane loads of a row at stride 1, 2 or any (rows too narrow for the 16-lane ld16_* above). */
+inline float8 pool_ld1_8(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload8(0, row + start);
+}
+inline float8 pool_ld2_8(__global const float *row, int start, int stride) {
+  (void)stride;
+  return vload16(0, row + start).even;
+}
+inline float8 pool_ldn_8(__global const float *row, int start, int stride) {
+  __global const float *r = row + start;
+  return (float8)(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride],
+                  r[6 * stride], r[7 * stride]);
+}
+#define POOL_BY_STRIDE8(stride, BODY)        \
+  do {                                       \
+    if ((stride) == 1) BODY(pool_ld1_8)      \
+    else if ((stride) == 2) BODY(pool_ld2_8) \
+    else BODY(pool_ldn_8)                    \
+  } while (0)
+#define POOL_BY_STRIDE(stride, BODY)      \
+  do {                                    \
+    if ((stride) == 1) BODY(ld16_stride1)     \
+    else if ((stride) == 2) BODY(ld16_stride2) \
+    else BODY(ld16_stride_n)                   \
+  } while (0)
+
+/* Output columns [x, y) whose windows [q*sw - pl, q*sw - pl + kw) lie inside [0, W) (one more
+ * column to spare at stride 2, which ld16_stride2 reads). */
+inline int2 pool_interior(int W, int Q, int kw, int sw, int pl) {
+  const int a = min(Q, pl <= 0 ? 0 : (pl + sw - 1) / sw);
+  const int last = W - 1 - (kw - 1 + (sw == 2 ? 1 : 0) - pl); /* q*sw <= last */
+  const int b = last < 0 ? 0 : min(Q, last / sw + 1);
+  return (int2)(a, max(a, b));
+}
+
 #endif /* __OPENCL_VERSION__ */
 
 #endif /* CLNN_CL_COMMON_H */

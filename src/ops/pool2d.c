@@ -1,19 +1,21 @@
-/* src/ops/pool2d.c — host side of 2-D pooling (cl/pool2d.cl, cl/pool2d_cpu.cl): parameters and
- * output dims, max and average pooling forward and backward, global average pooling forward and
- * backward. Max-pool backward either goes through the per-window argmax indices its forward kept
- * (clnn_maxpool2d_forward_indices / clnn_maxpool2d_backward_indices) or recomputes them from x
+/* src/ops/pool2d.c — host side of 2-D pooling (cl/pool2d.cl, cl/pool2d_cpu.cl,
+ * cl/pool2d_avg_cpu.cl): parameters and output dims, max and average pooling forward and
+ * backward, global average pooling forward and backward. Max-pool backward either goes through
+ * the per-window argmax indices its forward kept (clnn_maxpool2d_forward_indices /
+ * clnn_maxpool2d_backward_indices) or recomputes them from x
  * into workspace slot 3 (except on CPU devices with enough planes, where each work-item takes a
  * run of planes and recomputes and routes dy in one pass). CPU devices run the row-wise kernels of
- * cl/pool2d_cpu.cl, other devices one output per work-item. */
+ * cl/pool2d_cpu.cl (max) and cl/pool2d_avg_cpu.cl (average), other devices one output per
+ * work-item. */
 #include "internal.h"
 
 #include <limits.h>
 
 /* The kernels this file launches. */
 static clnn__kernel_ref k_avgpool_backward = CLNN_KERNEL_REF("pool2d", "avgpool_backward");
-static clnn__kernel_ref k_avgpool_backward_cpu = CLNN_KERNEL_REF("pool2d_cpu", "avgpool_backward_cpu");
+static clnn__kernel_ref k_avgpool_backward_cpu = CLNN_KERNEL_REF("pool2d_avg_cpu", "avgpool_backward_cpu");
 static clnn__kernel_ref k_avgpool_forward = CLNN_KERNEL_REF("pool2d", "avgpool_forward");
-static clnn__kernel_ref k_avgpool_forward_cpu = CLNN_KERNEL_REF("pool2d_cpu", "avgpool_forward_cpu");
+static clnn__kernel_ref k_avgpool_forward_cpu = CLNN_KERNEL_REF("pool2d_avg_cpu", "avgpool_forward_cpu");
 static clnn__kernel_ref k_global_avgpool_backward = CLNN_KERNEL_REF("pool2d", "global_avgpool_backward");
 static clnn__kernel_ref k_global_avgpool_forward = CLNN_KERNEL_REF("pool2d", "global_avgpool_forward");
 static clnn__kernel_ref k_maxpool_argmax = CLNN_KERNEL_REF("pool2d", "maxpool_argmax");
@@ -117,7 +119,7 @@ static clnn__launch pool_launch(clnn_context *ctx, clnn__kernel_ref *kernel, siz
   return clnn__launch_1d(ctx, kernel, n, (clnn__launch_policy){8, min_chunk, 1, 1, 128});
 }
 
-/* CPU devices run the row-wise kernels (cl/pool2d_cpu.cl): one output row (or dx row) per
+/* CPU devices run the row-wise kernels (cl/pool2d_cpu.cl, cl/pool2d_avg_cpu.cl): one output row (or dx row) per
  * work-item, 16 outputs per vector. Returns 0 when the shape does not fit their int indexing. */
 static int pool_rows_cpu(const clnn_context *ctx, const clnn_tensor *in) {
   return ctx->device_class == CLNN_DEVICE_CLASS_CPU && in->dims[0] * in->dims[1] <= (size_t)INT_MAX;
