@@ -59,7 +59,7 @@ inline int conv_end(int off, int stride, int limit, int n) {
 
 /* Strided loads for the CPU kernels (cl/conv2d_dw_cpu.cl, cl/pool2d_cpu.cl): lanes i = 0..15 of
  * row[start + i*stride], all in bounds (stride 2 also reads row[start + 31]). One loader per
- * stride: the hot loops are instantiated once per loader (CONV_BY_STRIDE, POOL_BY_STRIDE), since
+ * stride: the hot loops are instantiated once per loader (LD16_BY_STRIDE, below), since
  * a stride test inside them measured 2x slower on PoCL even when never taken. */
 inline float16 ld16_stride1(__global const float *row, int start, int stride) {
   (void)stride;
@@ -268,11 +268,12 @@ inline float8 pool_ldn_8(__global const float *row, int start, int stride) {
     else if ((stride) == 2) BODY(pool_ld2_8) \
     else BODY(pool_ldn_8)                    \
   } while (0)
-#define POOL_BY_STRIDE(stride, BODY)      \
-  do {                                    \
-    if ((stride) == 1) BODY(ld16_stride1)     \
-    else if ((stride) == 2) BODY(ld16_stride2) \
-    else BODY(ld16_stride_n)                   \
+/* Runs BODY(loader) with the ld16_* loader for `stride` (pooling and depthwise row kernels). */
+#define LD16_BY_STRIDE(stride, BODY)               \
+  do {                                             \
+    if ((stride) == 1) BODY(ld16_stride1)          \
+    else if ((stride) == 2) BODY(ld16_stride2)     \
+    else BODY(ld16_stride_n)                       \
   } while (0)
 
 /* Output columns [x, y) whose windows [q*sw - pl, q*sw - pl + kw) lie inside [0, W) (one more

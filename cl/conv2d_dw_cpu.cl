@@ -8,14 +8,6 @@
  * every sum runs in a fixed order (deterministic). A program of its own, so a network without
  * depthwise layers never builds it. cl/common.h is prepended by the runtime. */
 
-/* Runs BODY(loader) with the loader for `stride`. */
-#define CONV_BY_STRIDE(stride, BODY) \
-  do {                               \
-    if ((stride) == 1) BODY(ld16_stride1) \
-    else if ((stride) == 2) BODY(ld16_stride2) \
-    else BODY(ld16_stride_n)              \
-  } while (0)
-
 /* Output columns [qa, qb) whose every tap column (q*sw - pl + s*dw, s < S) lies inside [0, W),
  * with one more column to spare at stride 2 (conv_load16_in reads it). */
 inline int2 conv_interior(int W, int Q, int S, int sw, int pl, int dw) {
@@ -92,7 +84,7 @@ __kernel void conv2d_dw_forward_cpu(__global const float *restrict x,
     }                                                                                           \
     q0 += 16;                                                                                   \
   }
-  CONV_BY_STRIDE(sw, DW_CHUNKS);
+  LD16_BY_STRIDE(sw, DW_CHUNKS);
   for (int q = max(q0, in.x); q < Q; q++) DW_POINT(q)
 #undef DW_CHUNKS
 #undef DW_POINT
@@ -230,7 +222,7 @@ __kernel void conv2d_dw_backward_filter_cpu(__global const float *restrict x,
       acc += fresh ? prod : (float16)(0.0f);                                                    \
     }                                                                                           \
   }
-      CONV_BY_STRIDE(sw, DWF_CHUNKS);
+      LD16_BY_STRIDE(sw, DWF_CHUNKS);
 #undef DWF_CHUNKS
       for (int q = 0; q < qa; q++) {
         const int ww = q * sw + woff;

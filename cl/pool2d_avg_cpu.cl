@@ -3,7 +3,7 @@
  * same order as cl/pool2d.cl's avgpool kernels). A program of its own, built the first time a
  * network average-pools (the max-pool kernels are in cl/pool2d_cpu.cl, in the CPU training
  * unit). avgpool_divisor, CONV_MOD/CONV_DIV and the row helpers (ld16_*, pool_ld*_8,
- * POOL_BY_STRIDE*, pool_interior) come from cl/common.h. */
+ * POOL_BY_STRIDE8, LD16_BY_STRIDE, pool_interior) come from cl/common.h. */
 
 /* Average-pool forward, one output row per work-item. Global: (P, planes). */
 __kernel void avgpool_forward_cpu(__global const float *x, __global float *y, int planes, int H,
@@ -75,7 +75,7 @@ __kernel void avgpool_forward_cpu(__global const float *x, __global float *y, in
     vstore16(sum / (float16)(div), 0, yrow + q0);                                               \
     q0 += 16;                                                                                   \
   }
-  POOL_BY_STRIDE(sw, AVGF_CHUNKS);
+  LD16_BY_STRIDE(sw, AVGF_CHUNKS);
 #undef AVGF_CHUNKS
   if (q0 < in.y && in.y - in.x >= 8) { /* 8 <= interior < 16: two 8-lane chunks, overlapping */
 #define AVGF_CHUNKS8(LD)                                                                        \

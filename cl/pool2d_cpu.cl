@@ -5,8 +5,8 @@
  * whether it runs or not). Each work-item owns whole output rows, dx rows or
  * runs of planes; results are those of cl/pool2d.cl's one-output-per-work-item kernels (the same
  * first maximum, sums in the same order). Built in one program with cl/pool2d.cl on CPU devices;
- * pool_window_argmax and the row helpers (pool_ld*_8, POOL_BY_STRIDE*, pool_interior) come from
- * cl/common.h. */
+ * pool_window_argmax and the row helpers (pool_ld*_8, POOL_BY_STRIDE8, LD16_BY_STRIDE,
+ * pool_interior) come from cl/common.h. */
 
 /* The value at pool_window_argmax (the first maximum; the first NaN if any), without its index. */
 float pool_window_max(__global const float *xp, int H, int W, int h0, int w0, int kh, int kw) {
@@ -600,7 +600,7 @@ inline void maxpool_backward_plane(__global const float *xp, __global const floa
         dxp[pool_window_argmax(xp, H, W, h0, q * 2 - pl, kh, kw)] += dyrow[q];
     }
   } else {
-    POOL_BY_STRIDE(sw, MAXB_ROWS);
+    LD16_BY_STRIDE(sw, MAXB_ROWS);
   }
 #undef MAXB_ROWS
 }
