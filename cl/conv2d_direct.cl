@@ -161,12 +161,11 @@ CONV_FLAT_FORWARD_C1_KERNEL(conv2d_flat_forward_c1_k16_3x3_cpu)
  * only the rows. The sums are reduced over lanes in a fixed order at the end: deterministic, no
  * atomics. Work-groups of one work-item, global K; local sizes from the host (XM, DM: the
  * front margins of xl and dyl, multiples of 16 at least pl and ((RR-1)*dh - pt)*Wp). */
-/* A hint that the cache line at global address P will be read soon (nothing where the compiler
- * lacks the builtin). */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_prefetch)
+/* A hint that the cache line at global address P will be read soon, where the runtime says the
+ * compiler makes it a prefetch (CLNN_CL_PREFETCH: PoCL); nothing elsewhere (Oclgrind, for one,
+ * cannot run a kernel that calls __builtin_prefetch). */
+#if defined(CLNN_CL_PREFETCH)
 #define C1_PREFETCH(P) __builtin_prefetch((const void *)(ulong)(P))
-#endif
 #endif
 #ifndef C1_PREFETCH
 #define C1_PREFETCH(P) ((void)0)
