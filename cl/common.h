@@ -40,6 +40,11 @@
 #else
 #define CLNN_OUTLINE
 #endif
+/* A per-item body inlined into the loop of its CLNN_OUTLINE function over a work-group's items
+ * (where one call per item would cost run time). Its pointer parameters carry no restrict:
+ * inlining a restrict parameter leaves llvm.experimental.noalias.scope.decl calls, which
+ * Oclgrind cannot run. */
+#define CLNN_ITEM_INLINE __attribute__((always_inline)) inline
 
 /* Convolution index ranges (cl/conv2d*.cl). Smallest i >= 0 with i*stride + off >= 0, i.e.
  * ceil(-off / stride) clamped at 0. */

@@ -247,11 +247,6 @@ __kernel void conv2d_direct_backward_filter(__global const float *restrict x,
 /* (Built for the CPU class only: no other class launches them.) */
 #if CLNN_DEVICE_CLASS == CLNN_DEVICE_CLASS_CPU
 
-/* A kernel's per-item body, inlined into the loop of its out-of-line (CLNN_OUTLINE) function over
- * a work-group's items. Its pointer parameters carry no restrict: inlining a restrict parameter
- * leaves llvm.experimental.noalias.scope.decl calls, which Oclgrind cannot run. */
-#define CONV_ITEM_INLINE __attribute__((always_inline)) inline
-
 /* dst[0 .. n) = 0 */
 inline void conv_zero_run(__global float *dst, int n) {
   int i = 0;
@@ -304,7 +299,7 @@ inline float16 conv_load16(__global const float *row, int start, int stride, int
  * row's L entries for the image (output pixels pq0 .. pq0+L-1) as one contiguous run: zeros where
  * the tap falls in the padding, a (vector) copy of the input row segment elsewhere.
  * col[(c*R + r)*S + s][nl*L + pq - pq0]. */
-CONV_ITEM_INLINE void conv_im2col_row(__global const float *x,
+CLNN_ITEM_INLINE void conv_im2col_row(__global const float *x,
                                       __global float *col, int C, int H, int W, int R,
                                       int S, int P, int Q, int sh, int sw, int pt, int pl, int dh,
                                       int dw, int n0, int L, int pq0, int J, int nb, int row,
@@ -513,7 +508,7 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
  * work-item walks its whole dx plane (n0 + nl, c) 16 flat pixels at a time with one vector load
  * and a lane mask per tap: no partial row chunks on narrow images. Taps in (r, s) order, as the
  * other col2im kernels. */
-CONV_ITEM_INLINE void conv_col2im_flat_plane(__global const float *dcol,
+CLNN_ITEM_INLINE void conv_col2im_flat_plane(__global const float *dcol,
                                              __global float *dx, int C, int H, int W,
                                              int R, int S, int P, int Q, int pt, int pl, int dh,
                                              int dw, int n0, int nb, int L, int pq0, int J,
@@ -605,7 +600,7 @@ __kernel void conv2d_col2im_flat_cpu(__global const float *restrict dcol,
 /* y[n, k, :] = act(y + bias[k]) for one (n, k) plane per work-item, 16 at a time for identity,
  * ReLU and leaky ReLU (the same operations as clnn_act_apply), element by element for the other
  * activations and the tail. */
-CONV_ITEM_INLINE void conv_bias_act_plane(__global float *y,
+CLNN_ITEM_INLINE void conv_bias_act_plane(__global float *y,
                                           __global const float *bias, int has_bias, int K,
                                           int PQ, int NK, int act, float act_alpha, int nk) {
   if (nk >= NK) return;
@@ -646,7 +641,7 @@ __kernel void conv2d_bias_act_cpu(__global float *restrict y, __global const flo
 /* db[k] = beta*db + sum over n and pq of dy[n, k, pq]: 16 running sums per work-item (one
  * channel), added in a fixed order at the end, plus a scalar sum of each plane's tail.
  * for channel k. */
-CONV_ITEM_INLINE void conv_backward_bias_channel(__global const float *dy,
+CLNN_ITEM_INLINE void conv_backward_bias_channel(__global const float *dy,
                                                  __global float *db, int N, int K, int PQ,
                                                  float beta, int k) {
   if (k >= K) return;

@@ -119,7 +119,7 @@ CLNN_OUTLINE void pool_max2s2_rows(__global const float *xp, int H, int W, int Q
 }
 
 /* Max-pool forward of output row (plane, p), any shape (inlined in maxpool_forward_rows). */
-__attribute__((always_inline)) inline void maxpool_forward_row(
+CLNN_ITEM_INLINE void maxpool_forward_row(
     __global const float *x, __global float *y, int planes, int H, int W, int P, int Q, int kh,
     int kw, int sh, int sw, int pt, int pl, int p, int plane) {
   if (p >= P || plane >= planes) return;
@@ -297,7 +297,7 @@ inline int16 pool_argmax3s2(__global const float *xp, int W, int hs, int he, int
  * 3-wide stride-2 windows through pool_argmax3s2, stride 1 through POOL_MAX_SCAN, 16 windows at
  * a time; edge windows, other strides and rows narrower than 16 windows one by one (inlined in
  * maxpool_forward_indices_rows). */
-__attribute__((always_inline)) inline void maxpool_forward_indices_row(
+CLNN_ITEM_INLINE void maxpool_forward_indices_row(
     __global const float *x, __global float *y, __global int *idx, int planes, int H, int W, int P,
     int Q, int kh, int kw, int sh, int sw, int pt, int pl, int p, int plane) {
   if (p >= P || plane >= planes) return;

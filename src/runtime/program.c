@@ -106,6 +106,11 @@ size_t clnn__program_unit_count(const clnn_context *ctx) {
   return n;
 }
 
+/* 1 when ctx's device is PoCL's (its platform name). */
+static int on_pocl(const clnn_context *ctx) {
+  return strstr(ctx->info.platform_name, "Portable Computing Language") != NULL;
+}
+
 void clnn__program_options(const clnn_context *ctx, const char *program, char *buf, size_t size) {
   char tuned[512] = "";
   const build_unit *u = unit_named(ctx, program);
@@ -121,7 +126,7 @@ void clnn__program_options(const clnn_context *ctx, const char *program, char *b
   }
   /* CLNN_CL_PREFETCH: the compiler lowers __builtin_prefetch to a real prefetch (PoCL's LLVM for
    * the host CPU). Not elsewhere: Oclgrind, for one, cannot run a kernel that calls it. */
-  const int prefetch = strstr(ctx->info.platform_name, "Portable Computing Language") != NULL;
+  const int prefetch = on_pocl(ctx);
   snprintf(buf, size, "-cl-std=CL1.2 -DCLNN_DEVICE_CLASS=%d%s%s%s", ctx->device_class,
            prefetch ? " -DCLNN_CL_PREFETCH=1" : "", tuned[0] ? " " : "", tuned);
 }
@@ -408,8 +413,7 @@ void clnn__disk_cache_on_pocl(int on) { atomic_store(&disk_cache_forced_on_pocl,
  * clnn's entries written (103 kernel binaries instead of 23), and a later run with clnn's entries
  * but PoCL's cache empty still generated the 23 (15 s). */
 static int pocl_keeps_own_cache(const clnn_context *ctx) {
-  if (atomic_load(&disk_cache_forced_on_pocl) || !strstr(ctx->info.platform_name, "Portable Computing Language"))
-    return 0;
+  if (atomic_load(&disk_cache_forced_on_pocl) || !on_pocl(ctx)) return 0;
   const char *v = getenv("POCL_KERNEL_CACHE");
   if (!v || !*v) return 1;
   return !(!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "off") || !strcasecmp(v, "no"));
