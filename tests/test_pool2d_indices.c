@@ -70,6 +70,16 @@ static const cfg cfgs[] = {
     {3, 7, 9, 16, 2, 2, 2, 2, 0, 0, 0, 0},    /* odd height: the last row in no window */
     {3, 7, 10, 15, 2, 2, 2, 2, 0, 0, 0, 0},   /* odd width: the last column in no window */
     {5, 5, 7, 7, 3, 3, 2, 2, 1, 1, 1, 1},     /* overlapping windows, 49-element planes */
+    /* the CPU's 3x3 stride-2 gather through the indices: 16 windows (32 columns) a chunk down
+     * the plane, the last chunk overlapping the one before (ends at window Q-1, window Q
+     * absent, or at the last window whose columns all lie inside), other columns one by one */
+    {1, 5, 10, 32, 3, 3, 2, 2, 1, 1, 1, 1},   /* one chunk, Q = 16 */
+    {1, 4, 9, 66, 3, 3, 2, 2, 0, 0, 1, 0},    /* pad left only: chunks at 0, 16, 17 */
+    {1, 6, 12, 75, 3, 3, 2, 2, 2, 2, 2, 2},   /* pad 2: column 0 by hand, chunks 1, 17, 22 */
+    {2, 3, 11, 50, 3, 3, 2, 2, 0, 2, 0, 2},   /* pad bottom/right: last window over the edge */
+    {1, 4, 8, 40, 3, 3, 2, 2, 1, 0, 0, 0},    /* pad top: the last column in no window */
+    {1, 4, 8, 40, 3, 3, 2, 2, 0, 0, 0, 0},    /* the last row and column in no window */
+    {3, 7, 9, 40, 3, 3, 2, 2, 1, 1, 1, 1},    /* 21 planes: runs of 3 per work-item */
 };
 
 static clnn_pool2d_params to_params(const cfg *c) {
