@@ -555,13 +555,14 @@ CLNN_OUTLINE void maxpool3s2_backward_planes(__global const int *idx, __global c
 #define POOL_STORE3S2(r, s, d)                                                                  \
   {                                                                                             \
     __global float *o_ = dxp + (long)(r) * W + c;                                               \
-    float16 lo_ = (float16)((s).lo, (d).lo).s08192a3b4c5d6e7f;                                  \
     float16 hi_ = (float16)((s).hi, (d).hi).s08192a3b4c5d6e7f;                                  \
-    if (keep > 0) {                                                                             \
-      lo_ = select(lo_, vload16(0, o_), POOL_LANES < keep);                                     \
+    if (keep < 16) {                                                                            \
+      float16 lo_ = (float16)((s).lo, (d).lo).s08192a3b4c5d6e7f;                                \
+      if (keep > 0) lo_ = select(lo_, vload16(0, o_), POOL_LANES < keep);                       \
+      *(__global float16_unaligned *)o_ = lo_; /* one store (vstore16: in pieces on PoCL) */    \
+    } else if (keep > 16) {                                                                     \
       hi_ = select(hi_, vload16(0, o_ + 16), POOL_LANES + 16 < keep);                           \
     }                                                                                           \
-    *(__global float16_unaligned *)o_ = lo_; /* one store (vstore16: in pieces on PoCL) */      \
     *(__global float16_unaligned *)(o_ + 16) = hi_;                                             \
   }
       if (pt == 0) POOL_BASE3S2(0, cs, cd) /* dx row 0: window row 0's tap row 0 */

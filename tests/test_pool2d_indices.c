@@ -74,7 +74,8 @@ static const cfg cfgs[] = {
      * the plane, the last chunk overlapping the one before (ends at window Q-1, window Q
      * absent, or at the last window whose columns all lie inside), other columns one by one */
     {1, 5, 10, 32, 3, 3, 2, 2, 1, 1, 1, 1},   /* one chunk, Q = 16 */
-    {1, 4, 9, 66, 3, 3, 2, 2, 0, 0, 1, 0},    /* pad left only: chunks at 0, 16, 17 */
+    {1, 4, 7, 56, 3, 3, 2, 2, 1, 1, 1, 1},    /* chunks 0, 12: the last keeps 8 columns */
+    {1, 4, 9, 66, 3, 3, 2, 2, 0, 0, 1, 0},    /* pad left only: chunks 0, 16, 17 (keeps 30) */
     {1, 6, 12, 75, 3, 3, 2, 2, 2, 2, 2, 2},   /* pad 2: column 0 by hand, chunks 1, 17, 22 */
     {2, 3, 11, 50, 3, 3, 2, 2, 0, 2, 0, 2},   /* pad bottom/right: last window over the edge */
     {1, 4, 8, 40, 3, 3, 2, 2, 1, 0, 0, 0},    /* pad top: the last column in no window */
