@@ -413,11 +413,32 @@ inline float16 pool_max2s2_back8x2(__global const float *dx0, int p, int W, int 
  * the forward wrote (a window's index always lies in the window; any other index adds nothing).
  * Per output row, 4 windows (8 columns of its two dx rows) at a time; a row whose length is not
  * a multiple of 8 ends with a chunk overlapping the one before, computed from dx before either is
- * stored. Planes follow each other in idx, dy and dx: one loop over the rows. */
+ * stored. Planes follow each other in idx, dy and dx: one loop over the rows. Rows of 8 columns
+ * (digits' pool) 4 output rows at a time, a 16-window load each for 64 contiguous dx elements
+ * (pool_max2_8: 7.0 against 10.5 us one row at a time), the last rows of a run one by one. */
 inline void maxpool2s2_backward_rows(__global const int *irow, __global const float *drow,
                                      __global float *dx0, long rows, int P, int Q, float beta) {
   const int W = 2 * Q, ct = W - 8; /* ct: the last chunk's first column */
-  for (int p = 0; rows > 0; rows--, irow += Q, drow += Q, dx0 += 2 * W) {
+  int p = 0;
+  if (W == 8) { /* digits' pool: 4 output rows (64 contiguous dx elements) per load */
+    for (; rows >= 4; rows -= 4, irow += 16, drow += 16, dx0 += 64) {
+      const int16 ia = vload16(0, irow);
+      const float16 g = vload16(0, drow);
+#define POOL_MAX2S2_BACK_W8(r, SW)                                                              \
+  {                                                                                             \
+    __global float16_unaligned *o_ = (__global float16_unaligned *)(dx0 + 16 * (r));           \
+    const float16 b_ = beta == 0.0f ? (float16)(0.0f) : (float16)(beta) * *o_;                  \
+    *o_ = select(b_, b_ + g.SW, ia.SW == (int16)(16 * p) + POOL_LANES);                         \
+    p = p + 1 == P ? 0 : p + 1;                                                                 \
+  }
+      POOL_MAX2S2_BACK_W8(0, s0011223300112233)
+      POOL_MAX2S2_BACK_W8(1, s4455667744556677)
+      POOL_MAX2S2_BACK_W8(2, s8899aabb8899aabb)
+      POOL_MAX2S2_BACK_W8(3, sccddeeffccddeeff)
+#undef POOL_MAX2S2_BACK_W8
+    }
+  }
+  for (; rows > 0; rows--, irow += Q, drow += Q, dx0 += 2 * W) {
     const float16 t = pool_max2s2_back8x2(dx0, p, W, ct, vload4(0, irow + ct / 2),
                                           vload4(0, drow + ct / 2), beta);
     for (int c = 0; c < ct; c += 8) {

@@ -58,13 +58,16 @@ static const cfg cfgs[] = {
     {3, 7, 10, 10, 2, 2, 2, 2, 0, 0, 0, 0},   /* 10 = 8 + 8 overlapping 6 */
     {2, 5, 6, 16, 2, 2, 2, 2, 0, 0, 0, 0},    /* 16 = 8 + 8, no overlap */
     {1, 25, 4, 22, 2, 2, 2, 2, 0, 0, 0, 0},   /* 22 = 8 + 8 + 8 overlapping 2 */
+    /* ... 8 columns: 4 output rows (64 dx elements) a load, across planes, the rest by row */
+    {3, 7, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0},     /* runs of 3 planes of 4 rows */
+    {1, 7, 10, 8, 2, 2, 2, 2, 0, 0, 0, 0},    /* 5 rows a plane: 4 + 1 */
     /* ... recomputed from x (clnn_maxpool2d_backward): 16 columns a chunk, the last overlapping
      * the one before; rows of 9 to 15 columns as their first and last 8 (the 14 and 10 above),
      * rows of 8 two output rows a chunk (9 planes of 3 rows: on 2 compute units runs of 2 planes
      * and one of 1, whose last row goes alone) */
     {2, 3, 6, 40, 2, 2, 2, 2, 0, 0, 0, 0},    /* 40 = 16 + 16 + 16 overlapping 8 */
     {1, 5, 4, 48, 2, 2, 2, 2, 0, 0, 0, 0},    /* 48 = 16 + 16 + 16 */
-    {1, 9, 6, 8, 2, 2, 2, 2, 0, 0, 0, 0},     /* 8 columns, odd row counts */
+    {1, 9, 6, 8, 2, 2, 2, 2, 0, 0, 0, 0},     /* 8 columns, odd row counts; 4 rows across planes */
     /* ... and those that do not tile: the scatter, dx scaled run by run */
     {3, 7, 12, 6, 2, 2, 2, 2, 0, 0, 0, 0},    /* rows narrower than 8 */
     {3, 7, 9, 16, 2, 2, 2, 2, 0, 0, 0, 0},    /* odd height: the last row in no window */
