@@ -416,6 +416,8 @@ inline float16 pool_max2s2_back8x2(__global const float *dx0, int p, int W, int 
  * stored. Planes follow each other in idx, dy and dx: one loop over the rows. Rows of 8 columns
  * (digits' pool) 4 output rows at a time, a 16-window load each for 64 contiguous dx elements
  * (pool_max2_8: 7.0 against 10.5 us one row at a time), the last rows of a run one by one. */
+/* A float8 at any float-aligned address: one store, where vstore8 came out as two on PoCL. */
+typedef float8 pool_float8_unaligned __attribute__((aligned(4)));
 inline void maxpool2s2_backward_rows(__global const int *irow, __global const float *drow,
                                      __global float *dx0, long rows, int P, int Q, float beta) {
   const int W = 2 * Q, ct = W - 8; /* ct: the last chunk's first column */
@@ -444,11 +446,11 @@ inline void maxpool2s2_backward_rows(__global const int *irow, __global const fl
     for (int c = 0; c < ct; c += 8) {
       const float16 v = pool_max2s2_back8x2(dx0, p, W, c, vload4(0, irow + c / 2),
                                             vload4(0, drow + c / 2), beta);
-      vstore8(v.lo, 0, dx0 + c);
-      vstore8(v.hi, 0, dx0 + W + c);
+      *(__global pool_float8_unaligned *)(dx0 + c) = v.lo;
+      *(__global pool_float8_unaligned *)(dx0 + W + c) = v.hi;
     }
-    vstore8(t.lo, 0, dx0 + ct);
-    vstore8(t.hi, 0, dx0 + W + ct);
+    *(__global pool_float8_unaligned *)(dx0 + ct) = t.lo;
+    *(__global pool_float8_unaligned *)(dx0 + W + ct) = t.hi;
     p = p + 1 == P ? 0 : p + 1;
   }
 }
