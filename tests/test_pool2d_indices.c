@@ -58,18 +58,32 @@ static const cfg cfgs[] = {
     {3, 7, 10, 10, 2, 2, 2, 2, 0, 0, 0, 0},   /* 10 = 8 + 8 overlapping 6 */
     {2, 5, 6, 16, 2, 2, 2, 2, 0, 0, 0, 0},    /* 16 = 8 + 8, no overlap */
     {1, 25, 4, 22, 2, 2, 2, 2, 0, 0, 0, 0},   /* 22 = 8 + 8 + 8 overlapping 2 */
+    /* ... 8 columns: 4 output rows (64 dx elements) a load, across planes, the rest by row */
+    {3, 7, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0},     /* runs of 3 planes of 4 rows */
+    {1, 7, 10, 8, 2, 2, 2, 2, 0, 0, 0, 0},    /* 5 rows a plane: 4 + 1 */
     /* ... recomputed from x (clnn_maxpool2d_backward): 16 columns a chunk, the last overlapping
      * the one before; rows of 9 to 15 columns as their first and last 8 (the 14 and 10 above),
      * rows of 8 two output rows a chunk (9 planes of 3 rows: on 2 compute units runs of 2 planes
      * and one of 1, whose last row goes alone) */
     {2, 3, 6, 40, 2, 2, 2, 2, 0, 0, 0, 0},    /* 40 = 16 + 16 + 16 overlapping 8 */
     {1, 5, 4, 48, 2, 2, 2, 2, 0, 0, 0, 0},    /* 48 = 16 + 16 + 16 */
-    {1, 9, 6, 8, 2, 2, 2, 2, 0, 0, 0, 0},     /* 8 columns, odd row counts */
+    {1, 9, 6, 8, 2, 2, 2, 2, 0, 0, 0, 0},     /* 8 columns, odd row counts; 4 rows across planes */
     /* ... and those that do not tile: the scatter, dx scaled run by run */
     {3, 7, 12, 6, 2, 2, 2, 2, 0, 0, 0, 0},    /* rows narrower than 8 */
     {3, 7, 9, 16, 2, 2, 2, 2, 0, 0, 0, 0},    /* odd height: the last row in no window */
     {3, 7, 10, 15, 2, 2, 2, 2, 0, 0, 0, 0},   /* odd width: the last column in no window */
     {5, 5, 7, 7, 3, 3, 2, 2, 1, 1, 1, 1},     /* overlapping windows, 49-element planes */
+    /* the CPU's 3x3 stride-2 gather through the indices: 16 windows (32 columns) a chunk down
+     * the plane, the last chunk overlapping the one before (ends at window Q-1, window Q
+     * absent, or at the last window whose columns all lie inside), other columns one by one */
+    {1, 5, 10, 32, 3, 3, 2, 2, 1, 1, 1, 1},   /* one chunk, Q = 16 */
+    {1, 4, 7, 56, 3, 3, 2, 2, 1, 1, 1, 1},    /* chunks 0, 12: the last keeps 8 columns */
+    {1, 4, 9, 66, 3, 3, 2, 2, 0, 0, 1, 0},    /* pad left only: chunks 0, 16, 17 (keeps 30) */
+    {1, 6, 12, 75, 3, 3, 2, 2, 2, 2, 2, 2},   /* pad 2: column 0 by hand, chunks 1, 17, 22 */
+    {2, 3, 11, 50, 3, 3, 2, 2, 0, 2, 0, 2},   /* pad bottom/right: last window over the edge */
+    {1, 4, 8, 40, 3, 3, 2, 2, 1, 0, 0, 0},    /* pad top: the last column in no window */
+    {1, 4, 8, 40, 3, 3, 2, 2, 0, 0, 0, 0},    /* the last row and column in no window */
+    {3, 7, 9, 40, 3, 3, 2, 2, 1, 1, 1, 1},    /* 21 planes: runs of 3 per work-item */
 };
 
 static clnn_pool2d_params to_params(const cfg *c) {
