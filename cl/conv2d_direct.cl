@@ -163,12 +163,16 @@ CONV_FLAT_FORWARD_C1_KERNEL(conv2d_flat_forward_c1_k16_3x3_cpu)
  * loads would leave a buffer (only at the two ends of x's or dy's) takes per-lane gathers. Sums
  * run in a fixed order (images, strips, rows) and are reduced over lanes in a fixed order at
  * the end: deterministic, no atomics. Work-groups of one work-item, global K. */
-/* Lanes buf[e0 + l] where m (and inside the buffer of len floats), else 0. */
+/* Lanes buf[e0 + l] where m (and inside the buffer of len floats), else 0: a masked vector load
+ * wherever the 16 floats lie inside the buffer, else a rolled per-lane loop (only the first and
+ * last planes of a buffer come here; rolled, it compiles faster, and a call out of line would
+ * make the compiler keep the sums in memory). */
 inline float16 c1_row(__global const float *buf, long e0, long len, int16 m) {
   if (e0 >= 0 && e0 + 16 <= len) return select((float16)(0.0f), vload16(0, buf + e0), m);
   float t[16];
   int mm[16];
   vstore16(m, 0, mm);
+#pragma clang loop unroll(disable) vectorize(disable)
   for (int l = 0; l < 16; l++) t[l] = (mm[l] && e0 + l >= 0 && e0 + l < len) ? buf[e0 + l] : 0.0f;
   return vload16(0, t);
 }
