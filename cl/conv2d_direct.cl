@@ -176,32 +176,56 @@ inline float16 c1_row(__global const float *buf, long e0, long len, int16 m) {
   for (int l = 0; l < 16; l++) t[l] = (mm[l] && e0 + l >= 0 && e0 + l < len) ? buf[e0 + l] : 0.0f;
   return vload16(0, t);
 }
-/* One walk down the rows of x for tap columns [S0, S1) (LOADDY(u): dy row u; LOADX: x row v
- * at shift s), in dh phases: win[i] holds dy row v + pt - i*dh at the step for x row v. */
-#define C1_BWD_FILTER_WALK(RR, SS, S0, S1, LOADDY, LOADX)                                       \
+#define C1_DY select((float16)(0.0f), vload16(0, dy + dyo + (long)u * W + q0), dm)
+/* One walk down the rows v in [V0, V1) of x for tap columns [S0, S1), in dh phases: win[i]
+ * holds dy row v + pt - i*dh at the step for x row v (every load inside the buffers). */
+#define C1_BWD_FILTER_WALK(RR, SS, S0, S1, V0, V1)                                              \
   for (int ph = 0; ph < min(dh, H); ph++) {                                                     \
+    int v0 = ph;                                                                                \
+    if (v0 < V0) v0 += (V0 - v0 + dh - 1) / dh * dh;                                            \
+    if (v0 >= V1) continue;                                                                     \
     float16 win[RR];                                                                            \
     win[0] = (float16)(0.0f);                                                                   \
     _Pragma("unroll") for (int i = 1; i < RR; i++) {                                            \
-      const int u = ph + pt - i * dh;                                                           \
-      win[i] = u >= 0 && u < H ? LOADDY : (float16)(0.0f);                                      \
+      const int u = v0 + pt - i * dh;                                                           \
+      win[i] = u >= 0 && u < H ? C1_DY : (float16)(0.0f);                                       \
     }                                                                                           \
-    for (int v = ph; v < H; v += dh) {                                                          \
+    for (int v = v0; v < V1; v += dh) {                                                         \
       {                                                                                         \
         const int u = v + pt;                                                                   \
-        win[0] = u < H ? LOADDY : (float16)(0.0f);                                              \
+        win[0] = u < H ? C1_DY : (float16)(0.0f);                                               \
       }                                                                                         \
       _Pragma("unroll") for (int s = S0; s < S1; s++) {                                         \
-        const float16 xv = LOADX;                                                               \
+        const float16 xv = select((float16)(0.0f),                                              \
+                                  vload16(0, x + xo + (long)v * W + q0 + s * dw - pl), xm[s]);  \
         _Pragma("unroll") for (int i = 0; i < RR; i++)                                          \
           acc[i * SS + s] = fma(win[i], xv, acc[i * SS + s]);                                   \
       }                                                                                         \
       _Pragma("unroll") for (int i = RR - 1; i > 0; i--) win[i] = win[i - 1];                   \
     }                                                                                           \
   }
-/* The sums of tap columns [S0, S1): every image's plane in strips of 16 columns, each strip's
- * rows walked once (straight loads, or per-lane gathers on the first and last planes of the
- * buffers, where a load could leave them). */
+/* The x rows outside [VA, VB), whose loads could leave a buffer (the first and last planes
+ * only), for every tap, in rolled loops with per-lane loads where needed, into esum (one small
+ * copy of this code: two unrolled walks for them doubled the kernel's compile time). */
+#define C1_BWD_FILTER_EDGE_ROWS(RR, SS, VA, VB)                                                 \
+  _Pragma("nounroll") for (int v = 0; v < H; v++) {                                             \
+    if (v == VA) v = VB;                                                                        \
+    if (v >= H) break;                                                                          \
+    _Pragma("nounroll") for (int r = 0; r < RR; r++) {                                          \
+      const int u = v + pt - r * dh;                                                            \
+      if (u < 0 || u >= H) continue;                                                            \
+      const float16 d = c1_row(dy, dyo + (long)u * W + q0, dylen, dm);                          \
+      _Pragma("nounroll") for (int s = 0; s < SS; s++) {                                        \
+        const int16 cs = c + (int16)(s * dw - pl);                                              \
+        const float16 xv = c1_row(x, xo + (long)v * W + q0 + s * dw - pl, xlen,                 \
+                                  dm & (cs >= (int16)(0)) & (cs < (int16)(W)));                 \
+        esum[r * SS + s] = fma(d, xv, esum[r * SS + s]);                                        \
+      }                                                                                         \
+    }                                                                                           \
+  }
+/* The sums of tap columns [S0, S1): every image's plane in strips of 16 columns; the rows whose
+ * loads stay inside the buffers (all but at most a few of the first and last planes) walked
+ * once, the others through C1_BWD_FILTER_EDGE_ROWS. */
 #define C1_BWD_FILTER_PASS(RR, SS, S0, S1)                                                      \
   for (int n = 0; n < N; n++) {                                                                 \
     const long xo = ((long)n * C + g) * HW, dyo = ((long)n * K + k) * HW;                       \
@@ -212,17 +236,18 @@ inline float16 c1_row(__global const float *buf, long e0, long len, int16 m) {
         const int16 cs = c + (int16)(s * dw - pl);                                              \
         xm[s] = dm & (cs >= (int16)(0)) & (cs < (int16)(W));                                    \
       }                                                                                         \
-      const long last = (long)(H - 1) * W + q0;                                                 \
-      if (xo + q0 + lo >= 0 && xo + last + hi < xlen && dyo + last + 16 <= dylen)               \
-        C1_BWD_FILTER_WALK(RR, SS, S0, S1, C1_DY_FAST, C1_X_FAST)                               \
-      else                                                                                      \
-        C1_BWD_FILTER_WALK(RR, SS, S0, S1, C1_DY_EDGE, C1_X_EDGE)                               \
+      /* x rows [va, vb) load inside x; dy rows below ub inside dy */                          \
+      const long xs = xo + q0, xe = xlen - xs - hi - 1, de = dylen - 16 - dyo - q0;              \
+      const int va = xs + lo >= 0 ? 0 : min((long)H, (-(xs + lo) + W - 1) / W);                \
+      int vb = xe < 0 ? 0 : (int)min((long)H, xe / W + 1);                                      \
+      const int ub = de < 0 ? 0 : (int)min((long)H, de / W + 1);                                 \
+      if (ub < H) vb = min(vb, ub - pt);                                                        \
+      vb = max(vb, va);                                                                         \
+      C1_BWD_FILTER_WALK(RR, SS, S0, S1, va, vb)                                                \
+      if (S0 == 0 && (va > 0 || vb < H)) /* once per plane: the first pass does every tap */   \
+        C1_BWD_FILTER_EDGE_ROWS(RR, SS, va, vb)                                                 \
     }                                                                                           \
   }
-#define C1_DY_FAST select((float16)(0.0f), vload16(0, dy + dyo + (long)u * W + q0), dm)
-#define C1_X_FAST select((float16)(0.0f), vload16(0, x + xo + (long)v * W + q0 + s * dw - pl), xm[s])
-#define C1_DY_EDGE c1_row(dy, dyo + (long)u * W + q0, dylen, dm)
-#define C1_X_EDGE c1_row(x, xo + (long)v * W + q0 + s * dw - pl, xlen, xm[s])
 #define CONV_FLAT_BWD_FILTER_C1(NAME, RR, SS, SA)                                               \
   CLNN_OUTLINE void NAME##_channel(__global const float *restrict x,                            \
                      __global const float *restrict dy, __global float *restrict dw_out, int N, \
@@ -230,13 +255,13 @@ inline float16 c1_row(__global const float *buf, long e0, long len, int16 m) {
                      float beta, long xlen, long dylen, int k) {                                \
     const int g = k / (K / groups), HW = H * W, RS = RR * SS;                                   \
     const int lo = -pl, hi = 15 + (SS - 1) * dw - pl; /* x columns a row's loads span */        \
-    float16 acc[RR * SS];                                                                       \
-    _Pragma("unroll") for (int t = 0; t < RS; t++) acc[t] = (float16)(0.0f);                    \
+    float16 acc[RR * SS], esum[RR * SS]; /* the walks' sums, the edge rows' */                  \
+    _Pragma("unroll") for (int t = 0; t < RS; t++) acc[t] = esum[t] = (float16)(0.0f);          \
     /* tap columns [0, SA) first, then the rest: 5x5 holds 15, then 10 sums in registers */    \
     C1_BWD_FILTER_PASS(RR, SS, 0, SA)                                                           \
     if (SA < SS) C1_BWD_FILTER_PASS(RR, SS, SA, SS)                                             \
     _Pragma("unroll") for (int t = 0; t < RS; t++) {                                            \
-      const float16 a = acc[t];                                                                 \
+      const float16 a = acc[t] + esum[t];                                                       \
       const float8 a8 = a.lo + a.hi;                                                            \
       const float4 a4 = a8.lo + a8.hi;                                                          \
       const float2 a2 = a4.lo + a4.hi;                                                          \
