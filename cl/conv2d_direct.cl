@@ -6,8 +6,8 @@
  *                                          output channels per work-item, weights in private
  *                                          memory
  *   conv2d_flat_bwd_filter_c1_{5x5,3x3}_cpu  dw = beta*dw + sum over n, pixels of dy * x: one
- *                                          output channel's every tap per work-item, padded
- *                                          planes in local memory
+ *                                          output channel's every tap per work-item, a window
+ *                                          of dy rows in registers
  * Backward-data of such a layer is the forward kernel run on dy with the taps flipped (flip = 1,
  * paddings mirrored). The direct kernels for several input channels per group, depthwise forward
  * and other strides are in cl/conv2d_direct_general.cl, a program of its own: these four are in
@@ -19,8 +19,7 @@
  * Output pixel i reads input pixel i + (r*dh - pt)*W + s*dw - pl for tap (r, s) wherever that
  * tap's row and column exist, so each tap is one vector load (a per-lane gather only where a load
  * would leave the buffer) and one lane mask. Each loaded vector feeds the FMAs of every output
- * channel of the block (register blocking along K). The padded-plane kernels copy the plane into
- * local memory with its padding as zeros first, so their loops need no masks. Sums run in a fixed
+ * channel of the block (register blocking along K). Sums run in a fixed
  * order inside one work-item: deterministic, no atomics. Every work-group is one work-item (PoCL
  * runs each as one task); each kernel only calls its body, a CLNN_OUTLINE function, so PoCL
  * compiles the body once instead of in the kernel and in each of its two work-group launchers
@@ -145,24 +144,25 @@ CONV_FLAT_FORWARD_C1_KERNEL(conv2d_flat_forward_c1_k16_5x5_cpu)
 CONV_FLAT_FORWARD_C1_KERNEL(conv2d_flat_forward_c1_k16_3x3_cpu)
 
 /* Backward-filter for one input channel per group (Cg == 1: LeNet's first layer, depthwise),
- * RR x SS taps, any dilation: the work-item for output channel k sums dw[k, r, s] = sum over n,
- * u, q of dy[n, k, u, q] * x[n, g, u + r*dh - pt, q + s*dw - pl] into RR*SS vector sums (lanes:
- * 16 columns q of a strip of the plane; strips of 16 columns from the left, the last one partial)
- * straight from the global buffers, no copies. It walks down the rows v of x (in dh phases, so
- * that the rows a tap row apart are consecutive steps): x row v meets dy rows u = v + pt - r*dh,
- * r = 0..RR-1, which stay in a window of RR registers (one dy row loaded per step: each dy
- * element is read once per image), and per step it loads x row v at the SS column shifts and
- * feeds each to the RR FMAs of its tap column: about SS + 2 loads for RR*SS FMAs (the padded-
- * plane kernel it replaces made 15 for 25, most of them split across cache lines, plus copies
- * of both planes into local memory per image; conv_lenet5x5 under load ~3: 1.00 -> 0.82 ms).
- * 5x5 sums its tap columns 0-2 over every image first, then 3-4, so that the 15 or 10 sums,
- * the window and the x vector fit the 32 vector registers (25 sums at once spilled). Lanes
- * whose x column lies in the padding or
- * whose dy column lies past the row are zeros (loads with a lane mask, set once per strip);
- * rows of x outside the plane are never visited, dy rows outside it are zeros. A row whose
- * loads would leave a buffer (only at the two ends of x's or dy's) takes per-lane gathers. Sums
- * run in a fixed order (images, strips, rows) and are reduced over lanes in a fixed order at
- * the end: deterministic, no atomics. Work-groups of one work-item, global K. */
+ * RR x SS taps, any dilation, any plane size: the work-item for output channel k sums
+ * dw[k, r, s] = sum over n, u, q of dy[n, k, u, q] * x[n, g, u + r*dh - pt, q + s*dw - pl] into
+ * RR*SS vector sums whose lanes are 16 columns q of a strip of the plane (strips of 16 columns
+ * from the left, the last one partial), straight from the global buffers, no copies. It walks
+ * down the rows v of x (in dh phases, so that rows a tap row apart are consecutive steps): x row
+ * v meets dy rows u = v + pt - r*dh, r = 0..RR-1, which stay in a window of RR registers (one
+ * dy row loaded per step), and per step it loads x row v at each tap column's shift and feeds
+ * it to that column's RR FMAs. 5x5 sums tap columns 0-2 over every image first, then 3-4, so
+ * that the 15 or 10 sums, the window and the x vector fit the 32 vector registers (25 sums at
+ * once spilled): 7 loads per 25 FMAs, where the padded-plane kernel this replaces made 15, most
+ * split across cache lines, and copied both planes into local memory per image (conv_lenet5x5
+ * with one PoCL thread, 2-core Zen 4 under load ~4: 1.01 -> 0.85 ms; conv_dw3x3 0.34 -> 0.20 ms,
+ * though a 28-wide row takes 32 lanes here and took 30 there). Lanes whose x column lies in the padding or
+ * whose dy column lies past the row are zeros (masked loads, masks set once per strip); rows of
+ * x outside the plane are never visited, dy rows outside it are zeros. The few rows whose loads
+ * would leave a buffer (the first rows of the first plane, the last of the last) go through one
+ * rolled loop nest with per-lane loads into separate sums. Sums run in a fixed order (pass,
+ * image, strip, row) and are reduced over lanes in a fixed order at the end: deterministic, no
+ * atomics. Work-groups of one work-item, global K. */
 /* Lanes buf[e0 + l] where m (and inside the buffer of len floats), else 0: a masked vector load
  * wherever the 16 floats lie inside the buffer, else a rolled per-lane loop (only the first and
  * last planes of a buffer come here; rolled, it compiles faster, and a call out of line would
