@@ -1,7 +1,7 @@
 /* tests/test_conv2d_direct.c — the CPU-class direct kernels for one input channel per group
  * (cl/conv2d_direct.cl: the c1 forward in blocks of 16 output channels, the banded depthwise
- * forward and its flipped use as backward-data, the padded-plane c1 backward-filter, which also
- * serves depthwise 3x3 and 5x5) and the band
+ * forward and its flipped use as backward-data, the c1 backward-filter walking the rows with a
+ * window of dy rows, which also serves depthwise 3x3 and 5x5) and the band
  * forward and backward-filter for any stride with several input channels per group, forced with
  * CLNN_CONV_ALGO_DIRECT against the plain-C reference (tests/ref/conv_ref.c) on every shape class
  * they can be chosen for: 3x3 and 5x5, K not a multiple of the 16-channel block, groups,
@@ -219,7 +219,8 @@ int main(void) {
   check_forward_beta(&c1[4]);
   check_forward_beta(&dw[0]);
   check_forward_beta(&dw[2]);
-  /* planes whose padded copy does not fit half the local memory: the older kernels */
+  /* planes whose padded copy does not fit half the local memory: the older kernels (the c1
+   * backward-filter needs no local memory: it runs on these too) */
   static const tcase big[] = {
       {"dw 3x3 2 370x370 (above the local-memory bound)", 1, 2, 370, 370, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
       {"c1 5x5 1->2 300x300 (above the local-memory bound)", 1, 1, 300, 300, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},

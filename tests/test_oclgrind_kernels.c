@@ -466,7 +466,8 @@ static void conv(clnn_context *ctx) {
   cases[nc++] = c7;
   /* one input channel, same-size output: the kernels of cl/conv2d_direct.cl for one input
    * channel per group (and of cl/conv2d_direct_general.cl for the rest) (forward in blocks of 16 output channels with unrolled 5x5 / 3x3 taps, a
-   * partial last block; backward-filter on padded planes in local memory), backward-data as a
+   * partial last block; backward-filter walking the rows with masked loads, the first and last
+   * planes of the buffers through per-lane gathers), backward-data as a
    * flipped forward with one output channel and generic taps; c1 reaches the 8-channel forward,
    * c3 and c6 the banded depthwise forward and backward-data (rows narrower and wider than 16) */
   conv_case c8 = conv_mk(2, 1, 6, 5, 17, 1, 5, 5);

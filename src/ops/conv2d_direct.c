@@ -111,44 +111,33 @@ clnn_status clnn__conv_flat_backward_data(clnn_context *ctx, const conv_geom *g,
                       beta, dx);
 }
 
-/* The c1 backward-filter kernels' plan (see cl/conv2d_direct.cl): row pitch Wp, front margins
- * and lengths of xl and dyl in floats; 0 where the shape is not theirs (one input channel per
- * group, 3x3 or 5x5) or the two planes do not fit half the device's local memory. */
-static int c1_filter_plan(const clnn_context *ctx, const conv_geom *g, int plan[5]) {
-  if (g->Cg != 1 || g->R != g->S || (g->R != 5 && g->R != 3)) return 0;
-  const long pr = (long)(g->S - 1) * g->dw - g->pl, z = g->pl > pr ? g->pl : pr;
-  const long wp = g->W + z, j = (long)g->H * wp;
-  const long above = (long)(g->R - 1) * g->dh - g->pt;
-  const long xm = (g->pl + 15) / 16 * 16, dm = ((above > 0 ? above : 0) * wp + 15) / 16 * 16;
-  const long xlen = xm + j + 16 + (long)(g->S - 1) * g->dw, dlen = dm + j + g->pt * wp + 16;
-  if ((size_t)(xlen + dlen) * sizeof(float) > ctx->info.local_mem_bytes / 2) return 0;
-  plan[0] = (int)wp, plan[1] = (int)xm, plan[2] = (int)xlen, plan[3] = (int)dm, plan[4] = (int)dlen;
-  return 1;
+/* The c1 backward-filter kernels (see cl/conv2d_direct.cl): one input channel per group, 3x3
+ * or 5x5, any plane size (no local memory). */
+static int c1_filter_applies(const conv_geom *g) {
+  return g->Cg == 1 && g->R == g->S && (g->R == 5 || g->R == 3);
 }
 
 int clnn__conv_flat_c1_filter_applies(const clnn_context *ctx, const conv_geom *g) {
-  int plan[5];
-  return clnn__conv_flat_applies(g) && c1_filter_plan(ctx, g, plan);
+  (void)ctx;
+  return clnn__conv_flat_applies(g) && c1_filter_applies(g);
 }
 
 /* One input channel per group, 3x3 or 5x5 (depthwise included): one work-item per output
- * channel with every tap's sum in registers over padded planes in local memory (conv_lenet5x5
- * 1.2-1.7 ms against 2.7-2.8 ms for the blocked kernel below, under load ~9; conv_dw3x3 0.37 ms
- * of CPU time per call against 1.05 for conv2d_dw_backward_filter_cpu, load ~4). Otherwise
+ * channel with every tap's sum in registers, walking the rows with a window of dy rows
+ * (conv_lenet5x5 with one PoCL thread under load ~4: 0.85 ms against 1.01 ms for the
+ * padded-plane kernel it replaced, and 2.7-2.8 ms for the blocked kernel below). Otherwise
  * work-items: groups * K-blocks * Cg * R * S-blocks, blocks of 4 output channels by 5 taps
  * (each dy vector feeds 5 taps, each x vector 4 channels). */
 clnn_status clnn__conv_flat_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw) {
-  int plan[5];
-  if (c1_filter_plan(ctx, g, plan))
+  if (c1_filter_applies(g))
     return FLAT_RUN(ctx, g->R == 5 ? &k_flat_bwd_filter_c1_5x5_cpu : &k_flat_bwd_filter_c1_3x3_cpu,
                     (size_t)g->K, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy), CLNN_ARG_MEM(dw),
                     CLNN_ARG_INT(g->N), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H), CLNN_ARG_INT(g->W),
                     CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl), CLNN_ARG_INT(g->dh),
-                    CLNN_ARG_INT(g->dw), CLNN_ARG_INT(g->G), CLNN_ARG_INT(plan[0]), CLNN_ARG_INT(plan[1]),
-                    CLNN_ARG_INT(plan[2]), CLNN_ARG_INT(plan[3]), CLNN_ARG_INT(plan[4]),
-                    CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL((size_t)plan[2] * sizeof(float)),
-                    CLNN_ARG_LOCAL((size_t)plan[4] * sizeof(float)));
+                    CLNN_ARG_INT(g->dw), CLNN_ARG_INT(g->G), CLNN_ARG_FLOAT(beta),
+                    CLNN_ARG_LONG((long long)g->N * g->C * g->H * g->W),
+                    CLNN_ARG_LONG((long long)g->N * g->K * g->H * g->W));
   const int kb = 4, sb = 5;
   size_t items = (size_t)g->G * ((g->Kg + kb - 1) / kb) * g->Cg * g->R * ((g->S + sb - 1) / sb);
   return FLAT_RUN(ctx, &k_flat_bwd_filter_k4_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(dy),

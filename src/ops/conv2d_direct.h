@@ -68,8 +68,8 @@ clnn_status clnn__conv2d_run(clnn_context *ctx, clnn__conv_entry e, const clnn_c
  * Backward-data also needs one input channel per group (clnn__conv_flat_data_applies). */
 int clnn__conv_flat_applies(const conv_geom *g);
 int clnn__conv_flat_data_applies(const conv_geom *g);
-/* 1 when the flat backward-filter for one input channel per group (3x3, 5x5, its two padded
- * planes in half the device's local memory) computes this convolution's filter gradient. */
+/* 1 when the flat backward-filter for one input channel per group (3x3 or 5x5, any plane size)
+ * computes this convolution's filter gradient. */
 int clnn__conv_flat_c1_filter_applies(const clnn_context *ctx, const conv_geom *g);
 
 /* y = act(beta*y + conv(x, w) + bias) (bias may be NULL). */
