@@ -124,11 +124,8 @@ void clnn__program_options(const clnn_context *ctx, const char *program, char *b
   } else {
     clnn__tune_program_options(&ctx->tune, program, tuned, sizeof tuned);
   }
-  /* CLNN_CL_PREFETCH: the compiler lowers __builtin_prefetch to a real prefetch (PoCL's LLVM for
-   * the host CPU). Not elsewhere: Oclgrind, for one, cannot run a kernel that calls it. */
-  const int prefetch = on_pocl(ctx);
-  snprintf(buf, size, "-cl-std=CL1.2 -DCLNN_DEVICE_CLASS=%d%s%s%s", ctx->device_class,
-           prefetch ? " -DCLNN_CL_PREFETCH=1" : "", tuned[0] ? " " : "", tuned);
+  snprintf(buf, size, "-cl-std=CL1.2 -DCLNN_DEVICE_CLASS=%d%s%s", ctx->device_class,
+           tuned[0] ? " " : "", tuned);
 }
 
 /* ---- sources ---- */
