@@ -271,96 +271,6 @@ inline void band_store(__global float *d, float16 v, int keep, int cnt, float b,
 
 CONV_BAND_DW_FORWARD(conv2d_band_dw_forward_3x3_cpu, 3, 3, 8)
 
-/* Forward for any stride and dilation with a few input channels per group (the 3-channel 7x7
- * stride-2 stem of ImageNet networks): the work-item for (image n, group g, band of PB output
- * rows from p0) first copies the band's input rows of the group's channels into local memory,
- * zero-padded and with each row split into its sw column phases (padded column u at phase u % sw,
- * index u / sw), so that the 16 outputs q0 .. q0+15 of tap (r, s) read the 16 consecutive floats
- * at phase (s*dw) % sw, index q0 + (s*dw) / sw: one unaligned vector load, no masks. Then for
- * each block of 16 output channels of the group, each output row of the band and run of 16
- * output columns, every tap's vector feeds 16 FMAs (weights broadcast from global; channels past
- * the group's end repeat its last channel's weights and are not stored; the block's weights are
- * copied first into local memory as wl [Cg*R*S][16], so each FMA's weight is a constant offset
- * from one address: a broadcast operand). Local layout of the band xl
- * [Cg][BR][sw][Wph] with BR = (PB-1)*sh + (R-1)*dh + 1 rows and Wph >= ceil(Q/16)*16 +
- * (S-1)*dw/sw. Global: N * groups * bands. */
-__kernel void conv2d_band_forward_k16_cpu(__global const float *restrict x,
-                                          __global const float *restrict w,
-                                          __global const float *restrict bias,
-                                          __global float *restrict y, int C, int H, int W, int K,
-                                          int R, int S, int P, int Q, int sh, int sw, int pt,
-                                          int pl, int dh, int dw, int groups, int PB, int BR,
-                                          int Wph, int total, int has_bias, int act,
-                                          float act_alpha, float beta, __local float *xl,
-                                          __local float *wl) {
-  const int id = get_global_id(0);
-  if (id >= total) return;
-  const int bands = (P + PB - 1) / PB, Cg = C / groups, Kg = K / groups;
-  const int n = id / (groups * bands), gb = id % (groups * bands);
-  const int g = gb / bands, p0 = (gb % bands) * PB, p1 = min(P, p0 + PB);
-  const int CRS = Cg * R * S;
-  __global const float *xg = x + ((long)n * C + (long)g * Cg) * H * W;
-  for (int c = 0; c < Cg; c++)
-    for (int row = 0; row < BR; row++) {
-      const int h = p0 * sh + row - pt;
-      __global const float *xr = xg + ((long)c * H + h) * W;
-      __local float *lr = xl + (c * BR + row) * sw * Wph;
-      const int hok = h >= 0 && h < H;
-      for (int ph = 0; ph < sw; ph++)
-        for (int i = 0; i < Wph; i++) {
-          const int col = i * sw + ph - pl;
-          lr[ph * Wph + i] = (hok && col >= 0 && col < W) ? xr[col] : 0.0f;
-        }
-    }
-  const int relu = act == CLNN_ACT_ID_RELU, plain = beta == 0.0f &&
-                   (act == CLNN_ACT_ID_IDENTITY || relu);
-  for (int kb = 0; kb < Kg; kb += 16) {
-    const int k0 = g * Kg + kb, nk = min(16, Kg - kb);
-    float b[16];
-    for (int j = 0; j < 16; j++) b[j] = (has_bias && j < nk) ? bias[k0 + j] : 0.0f;
-    for (int t = 0; t < CRS; t++)
-      for (int j = 0; j < 16; j++) wl[t * 16 + j] = w[(long)(k0 + min(j, nk - 1)) * CRS + t];
-    for (int p = p0; p < p1; p++) {
-      const int vr = (p - p0) * sh;
-      __global float *yp = y + ((long)n * K + k0) * P * Q + (long)p * Q;
-      for (int q0 = 0; q0 < Q; q0 += 16) {
-        float16 acc[16];
-        _Pragma("unroll") for (int j = 0; j < 16; j++) acc[j] = (float16)(0.0f);
-        for (int c = 0; c < Cg; c++)
-          for (int r = 0; r < R; r++) {
-            __local const float *lr = xl + (c * BR + vr + r * dh) * sw * Wph + q0;
-            __local const float *wr = wl + (c * R + r) * S * 16;
-            for (int s = 0; s < S; s++) {
-              const int off = s * dw;
-              const float16 v = vload16(0, lr + (off % sw) * Wph + off / sw);
-              _Pragma("unroll") for (int j = 0; j < 16; j++)
-                acc[j] = fma(v, (float16)(wr[s * 16 + j]), acc[j]);
-            }
-          }
-        const int cnt = min(16, Q - q0);
-        if (plain && cnt == 16) {
-          _Pragma("unroll") for (int j = 0; j < 16; j++) {
-            float16 o = acc[j] + (float16)(b[j]);
-            if (relu) o = fmax(o, (float16)(0.0f));
-            if (j < nk) *(__global float16_unaligned *)(yp + (long)j * P * Q + q0) = o;
-          }
-        } else {
-          for (int j = 0; j < nk; j++)
-            flat_store(yp + (long)j * P * Q + q0, acc[j], cnt, b[j], beta, act, act_alpha);
-        }
-      }
-    }
-  }
-}
-
-/* Sum of the 16 lanes of v, in a fixed order. */
-inline float band_hsum(float16 v) {
-  float8 a = v.lo + v.hi;
-  float4 b = a.lo + a.hi;
-  float2 c = b.lo + b.hi;
-  return c.x + c.y;
-}
-
 /* Row h of a channel plane (rows W wide) into its sw column phases in local memory (phase ph at
  * lr + ph*Wph, index i holding column i*sw + ph - pl, zero outside [0, W)); h outside [0, H): all
  * zeros. At stride 2 the columns whose 32-float source lies inside the row take two vector loads
@@ -392,6 +302,89 @@ inline void band_split_row(__global const float *xc, int h, int H, int W, int sw
       d[i] = (col >= 0 && col < W) ? xr[col] : 0.0f;
     }
   }
+}
+
+/* Forward for any stride and dilation with a few input channels per group (the 3-channel 7x7
+ * stride-2 stem of ImageNet networks): the work-item for (image n, group g, band of PB output
+ * rows from p0) first copies the band's input rows of the group's channels into local memory,
+ * zero-padded and with each row split into its sw column phases (padded column u at phase u % sw,
+ * index u / sw), so that the 16 outputs q0 .. q0+15 of tap (r, s) read the 16 consecutive floats
+ * at phase (s*dw) % sw, index q0 + (s*dw) / sw: one unaligned vector load, no masks. Then for
+ * each block of 16 output channels of the group, each output row of the band and run of 16
+ * output columns, every tap's vector feeds 16 FMAs (weights broadcast from global; channels past
+ * the group's end repeat its last channel's weights and are not stored; the block's weights are
+ * copied first into local memory as wl [Cg*R*S][16], so each FMA's weight is a constant offset
+ * from one address: a broadcast operand). Local layout of the band xl
+ * [Cg][BR][sw][Wph] with BR = (PB-1)*sh + (R-1)*dh + 1 rows and Wph >= ceil(Q/16)*16 +
+ * (S-1)*dw/sw. Global: N * groups * bands. */
+__kernel void conv2d_band_forward_k16_cpu(__global const float *restrict x,
+                                          __global const float *restrict w,
+                                          __global const float *restrict bias,
+                                          __global float *restrict y, int C, int H, int W, int K,
+                                          int R, int S, int P, int Q, int sh, int sw, int pt,
+                                          int pl, int dh, int dw, int groups, int PB, int BR,
+                                          int Wph, int total, int has_bias, int act,
+                                          float act_alpha, float beta, __local float *xl,
+                                          __local float *wl) {
+  const int id = get_global_id(0);
+  if (id >= total) return;
+  const int bands = (P + PB - 1) / PB, Cg = C / groups, Kg = K / groups;
+  const int n = id / (groups * bands), gb = id % (groups * bands);
+  const int g = gb / bands, p0 = (gb % bands) * PB, p1 = min(P, p0 + PB);
+  const int CRS = Cg * R * S;
+  __global const float *xg = x + ((long)n * C + (long)g * Cg) * H * W;
+  for (int c = 0; c < Cg; c++)
+    for (int row = 0; row < BR; row++)
+      band_split_row(xg + (long)c * H * W, p0 * sh + row - pt, H, W, sw, pl, Wph,
+                     xl + (c * BR + row) * sw * Wph);
+  const int relu = act == CLNN_ACT_ID_RELU, plain = beta == 0.0f &&
+                   (act == CLNN_ACT_ID_IDENTITY || relu);
+  for (int kb = 0; kb < Kg; kb += 16) {
+    const int k0 = g * Kg + kb, nk = min(16, Kg - kb);
+    float b[16];
+    for (int j = 0; j < 16; j++) b[j] = (has_bias && j < nk) ? bias[k0 + j] : 0.0f;
+    for (int t = 0; t < CRS; t++)
+      for (int j = 0; j < 16; j++) wl[t * 16 + j] = w[(long)(k0 + min(j, nk - 1)) * CRS + t];
+    for (int p = p0; p < p1; p++) {
+      const int vr = (p - p0) * sh;
+      __global float *yp = y + ((long)n * K + k0) * P * Q + (long)p * Q;
+      for (int q0 = 0; q0 < Q; q0 += 16) {
+        float16 acc[16];
+        _Pragma("unroll") for (int j = 0; j < 16; j++) acc[j] = (float16)(0.0f);
+        for (int c = 0; c < Cg; c++)
+          for (int r = 0; r < R; r++) {
+            __local const float *lr = xl + (c * BR + vr + r * dh) * sw * Wph + q0;
+            __local const float *wr = wl + (c * R + r) * S * 16;
+            /* tap s reads phase (s*dw) % sw at index (s*dw) / sw, stepped without a division */
+            for (int s = 0, ph = 0, idx = 0; s < S; s++) {
+              const float16 v = vload16(0, lr + ph * Wph + idx);
+              for (ph += dw; ph >= sw; ph -= sw) idx++;
+              _Pragma("unroll") for (int j = 0; j < 16; j++)
+                acc[j] = fma(v, (float16)(wr[s * 16 + j]), acc[j]);
+            }
+          }
+        const int cnt = min(16, Q - q0);
+        if (plain && cnt == 16) {
+          _Pragma("unroll") for (int j = 0; j < 16; j++) {
+            float16 o = acc[j] + (float16)(b[j]);
+            if (relu) o = fmax(o, (float16)(0.0f));
+            if (j < nk) *(__global float16_unaligned *)(yp + (long)j * P * Q + q0) = o;
+          }
+        } else {
+          for (int j = 0; j < nk; j++)
+            flat_store(yp + (long)j * P * Q + q0, acc[j], cnt, b[j], beta, act, act_alpha);
+        }
+      }
+    }
+  }
+}
+
+/* Sum of the 16 lanes of v, in a fixed order. */
+inline float band_hsum(float16 v) {
+  float8 a = v.lo + v.hi;
+  float4 b = a.lo + a.hi;
+  float2 c = b.lo + b.hi;
+  return c.x + c.y;
 }
 
 /* Backward-filter for any stride and dilation with a few input channels per group (the stem):

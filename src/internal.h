@@ -334,8 +334,9 @@ void clnn__gemm_context_release(clnn_context *ctx);
 void clnn__gemm_describe(const clnn_context *ctx, char *buf, size_t size);
 /* Which GEMM path the last clnn__gemm call on this thread took ("clblast" or "clnn-cpu"). */
 const char *clnn__gemm_last_path(void);
-/* What the last "clnn-cpu" GEMM on this thread ran, e.g. "gemm_ct_n": the orientation ("cn"
- * computes C, "ct" C^T) and the width of cl/gemm_cpu.cl's kernel (gemm_n); "none" before. */
+/* What the last "clnn-cpu" GEMM on this thread ran, e.g. "gemm_ct_n_packed": the orientation
+ * ("cn" computes C, "ct" C^T), the width of cl/gemm_cpu.cl's kernel (gemm_n) and whether its
+ * vector operand was packed or read in place; "none" before. */
 const char *clnn__own_gemm_last_kernel(void);
 /* What the last convolution pass (conv2d or its transpose) on this thread ran: "im2col-gemm",
  * "1x1-gemm", "direct-plane" (cl/conv2d_direct.cl's whole-plane kernels), "direct-depthwise"

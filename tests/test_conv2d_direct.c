@@ -229,7 +229,8 @@ int main(void) {
 
   /* the band forward and backward-filter (several input channels per group, where the flat
    * kernels do not apply; backward-data runs the one-output-per-work-item kernel):
-   * strides 1 to 3 in either direction, column phases, dilation, asymmetric padding, runs of 16
+   * strides 1 to 3 in either direction, column phases, dilation (above the column stride too),
+   * asymmetric padding, runs of 16
    * output columns with a partial last one, K not a multiple of 16, groups, batch 1, 1x1 */
   static const tcase band[] = {
       {"band stem-like 3->20 7x7 s2 pad3 23x41", 2, 3, 23, 41, 20, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
@@ -241,6 +242,9 @@ int main(void) {
       {"band 3->4 3x3 s3x1 one column 20x1", 1, 3, 20, 1, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
       {"band 4->64 3x3 s2 pad1 9x70 (16+ work-items: all taps each)", 3, 4, 9, 70, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
       {"band 2->3 1x5 s2 pad 0/0/2/2 8x40 (one block of taps)", 2, 2, 8, 40, 3, 1, 5, 2, 2, 0, 0, 2, 2, 1, 1, 1},
+      /* column dilation above the column stride: a tap steps over more than one phase */
+      {"band 3->6 3x3 s2x1 dil 1x3 pad1 12x30", 1, 3, 12, 30, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1, 3, 1},
+      {"band 2->5 3x4 s2 dil 1x3 pad 1/0/3/2 11x37", 2, 2, 11, 37, 5, 3, 4, 2, 2, 1, 0, 3, 2, 1, 3, 1},
   };
   for (size_t i = 0; i < sizeof band / sizeof band[0]; i++)
     check_case(&band[i], CLNN_ACT_IDENTITY, 0.0f, band[i].c <= 4 && band[i].groups == 1 ? "direct-band" : NULL);

@@ -4,7 +4,8 @@
  * chunks of images with a remainder and in slices of one image's pixels; the data gradient that
  * gathers dy so that one GEMM covers several images' pixels (shapes where that saves panels:
  * 42 and 20 pixels per image); and the forward whose shared weights send the GEMM to the
- * transposed orientation. Each against the plain-C reference
+ * transposed orientation; the 1x1 forward reading x in place or packed by its reduction length.
+ * Each against the plain-C reference
  * (tests/ref/conv_ref.c) with beta 0 over NaN, 1 and 0.5 over random prefills, and bitwise equal
  * on a rerun; under tuned files that pack everything, keep operands in place, use odd tiles and
  * 8-float vectors, and with CLBlast forced (where the gathered path runs instead). */
@@ -111,12 +112,13 @@ typedef struct config {
 
 static const config configs[] = {
     {"built-in tiles", "gemm.own = 1\n"},
-    {"pack everything", "gemm.own = 1\ngemm.pack_min = 0\n"},
+    {"pack everything", "gemm.own = 1\ngemm.pack_min = 0\ngemm.pack_min_k = 0\n"},
     {"in place where possible", "gemm.own = 1\ngemm.pack_min = 1000000000\n"},
-    {"odd tiles 5x1 / narrow 7, rt 3, ku 3", "gemm.own = 1\ngemm.mr = 5\ngemm.nv = 1\ngemm.mr_n = 7\n"
-                                            "gemm.rt = 3\ngemm.ku = 3\ngemm.pack_min = 40\n"},
+    {"odd tiles 5x1 / narrow 7, rt 3, ku 3, pack from 40 rows and k 20",
+     "gemm.own = 1\ngemm.mr = 5\ngemm.nv = 1\ngemm.mr_n = 7\n"
+     "gemm.rt = 3\ngemm.ku = 3\ngemm.pack_min = 40\ngemm.pack_min_k = 20\n"},
     {"8-float vectors 4x3", "gemm.own = 1\ngemm.vw = 8\ngemm.mr = 4\ngemm.nv = 3\ngemm.mr_n = 9\n"
-                            "gemm.pack_min = 20\ngemm.order = 1\n"},
+                            "gemm.pack_min = 20\ngemm.pack_min_k = 0\ngemm.order = 1\n"},
     {"CLBlast forced", NULL},
 };
 
@@ -173,6 +175,24 @@ int main(void) {
       const char *kn = clnn__own_gemm_last_kernel();
       TU_CHECK(strstr(kn, "_ct_") != NULL, "[%s] %s forward: kernel %s, expected the C^T orientation", cf->name,
                t->name, kn);
+    }
+    /* The 1x1 forward with the built-in tiles reads x in place where the reduction (input
+     * channels) is short, even with 256 output channels (conv_1x1_56's shape class), and packs
+     * it from 257 input channels. */
+    if (cf->text && ci == 0) {
+      static const struct {
+        tcase t;
+        const char *want;
+      } packing[] = {
+          {{"1x1 N2 64->256 6x6", 2, 64, 6, 6, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}, "_cn_w_inplace"},
+          {{"1x1 N2 257->256 6x7", 2, 257, 6, 7, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}, "_cn_w_packed"},
+      };
+      for (size_t i = 0; i < sizeof packing / sizeof packing[0]; i++) {
+        check(ctx, &packing[i].t, CLNN_CONV_ALGO_1X1_GEMM, 0, cf->name);
+        const char *kn = clnn__own_gemm_last_kernel();
+        TU_CHECK(strstr(kn, packing[i].want) != NULL, "[%s] %s forward: kernel %s, expected %s", cf->name,
+                 packing[i].t.name, kn, packing[i].want);
+      }
     }
     clnn_context_destroy(ctx);
   }

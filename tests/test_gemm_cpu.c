@@ -2,7 +2,8 @@
  * against a plain-C reference through the raw entry point clnn__gemm_batched: odd shapes, every
  * transpose, K = 1, thin and wide products, offsets and leading dimensions larger than the rows,
  * strided batches (including a shared operand with stride 0), alpha/beta with beta = 0
- * overwriting NaN; the orientation the cost model picks for tall and wide transposed products.
+ * overwriting NaN; the orientation the cost model picks for tall and wide transposed products,
+ * and where B is packed or read in place.
  * Each case runs under several tuned-parameter files (forcing the packed and the
  * in-place paths, wide and narrow tiles, odd tile sizes, 8-float vectors) and once with CLBlast
  * forced, and the path that ran is checked. Where the own GEMM does not apply (not a CPU device,
@@ -122,12 +123,14 @@ typedef struct config {
 } config;
 
 static const config configs[] = {
-    {"built-in tiles, pack everything", "gemm.own = 1\ngemm.pack_min = 0\n"},
+    {"built-in tiles, pack everything", "gemm.own = 1\ngemm.pack_min = 0\ngemm.pack_min_k = 0\n"},
     {"built-in tiles, in place where possible", "gemm.own = 1\ngemm.pack_min = 1000000000\n"},
-    {"odd tiles 5x1 / narrow 7, rt 3, ku 3", "gemm.own = 1\ngemm.mr = 5\ngemm.nv = 1\ngemm.mr_n = 7\n"
-                                            "gemm.rt = 3\ngemm.ku = 3\ngemm.pack_min = 40\n"},
+    {"odd tiles 5x1 / narrow 7, rt 3, ku 3, pack from 40 rows and k 20",
+     "gemm.own = 1\ngemm.mr = 5\ngemm.nv = 1\ngemm.mr_n = 7\n"
+     "gemm.rt = 3\ngemm.ku = 3\ngemm.pack_min = 40\ngemm.pack_min_k = 20\n"},
     {"8-float vectors 4x3, panels-first order", "gemm.own = 1\ngemm.vw = 8\ngemm.mr = 4\ngemm.nv = 3\n"
-                                               "gemm.mr_n = 9\ngemm.pack_min = 20\ngemm.order = 1\n"},
+                                               "gemm.mr_n = 9\ngemm.pack_min = 20\ngemm.pack_min_k = 0\n"
+                                               "gemm.order = 1\n"},
     {"CLBlast forced", NULL},
 };
 
@@ -178,6 +181,26 @@ int main(void) {
       run_case(ctx, &wide, "clnn-cpu", "orientation, wide");
       kn = clnn__own_gemm_last_kernel();
       TU_CHECK(strstr(kn, "_cn_") != NULL, "gemm TT 8x200x64: kernel %s, expected the C orientation (_cn_)", kn);
+      /* B read in place or packed: packed only from 256 rows and a reduction of 257 (a 1x1
+       * convolution's forward with 256 output channels and 64 input channels reads x in place) */
+      static const struct {
+        gcase g;
+        const char *want;
+      } packing[] = {
+          {{0, 0, 256, 40, 64, 2, 1.0f, 0.0f, 0, 0, 0}, "_cn_w_inplace"},
+          {{0, 0, 256, 40, 256, 1, 1.0f, 0.0f, 0, 0, 0}, "_cn_w_inplace"},
+          {{0, 0, 256, 40, 257, 1, 1.0f, 0.0f, 0, 0, 0}, "_cn_w_packed"},
+          {{0, 0, 255, 40, 300, 1, 1.0f, 0.0f, 0, 0, 0}, "_cn_w_inplace"},
+          {{1, 1, 16, 256, 64, 1, 1.0f, 0.0f, 0, 0, 0}, "_ct_n_inplace"},
+          {{1, 1, 16, 256, 257, 1, 1.0f, 0.0f, 0, 0, 0}, "_ct_n_packed"},
+      };
+      for (size_t i = 0; i < sizeof packing / sizeof packing[0]; i++) {
+        const gcase *g = &packing[i].g;
+        run_case(ctx, g, "clnn-cpu", "packing rule");
+        kn = clnn__own_gemm_last_kernel();
+        TU_CHECK(strstr(kn, packing[i].want) != NULL, "gemm %c%c %zux%zux%zu: kernel %s, expected %s",
+                 g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', g->m, g->n, g->k, kn, packing[i].want);
+      }
       clnn_context_destroy(ctx);
     }
     remove(file);

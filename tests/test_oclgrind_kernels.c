@@ -338,7 +338,8 @@ static clnn_context *class_context(int device_class);
  * file; the GPU-class pass makes the same calls through CLBlast. */
 static void gemm16(clnn_context *ctx) {
   char file[] = "/tmp/clnn-oclgrind-tune16-XXXXXX";
-  const char *text = "gemm.own = 1\ngemm.vw = 16\ngemm.nv = 1\ngemm.mr = 2\ngemm.mr_n = 3\ngemm.pack_min = 0\n";
+  const char *text = "gemm.own = 1\ngemm.vw = 16\ngemm.nv = 1\ngemm.mr = 2\ngemm.mr_n = 3\ngemm.pack_min = 0\n"
+                     "gemm.pack_min_k = 0\n";
   int fd = mkstemp(file);
   int ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
   if (fd >= 0) close(fd);
@@ -708,7 +709,7 @@ int main(void) {
     return 1;
   }
   const char *tune_text = "gemm.own = 1\ngemm.vw = 4\ngemm.nv = 2\ngemm.mr = 2\ngemm.mr_n = 3\n"
-                          "gemm.rt = 2\ngemm.ku = 2\ngemm.pack_min = 6\n";
+                          "gemm.rt = 2\ngemm.ku = 2\ngemm.pack_min = 6\ngemm.pack_min_k = 0\n";
   if (write(fd, tune_text, strlen(tune_text)) != (ssize_t)strlen(tune_text)) return 1;
   close(fd);
   setenv("CLNN_TUNE", tune, 1);

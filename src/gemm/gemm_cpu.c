@@ -49,7 +49,7 @@ static clnn_status pack(clnn_context *ctx, size_t K, size_t cols, int nr, int tr
 }
 
 /* What the last clnn__gemm_cpu call on this thread launched (a test hook): "gemm_<orientation>_
- * <width>", orientation "cn" or "ct" (the kernel is gemm_<width>). */
+ * <width>_<y>", orientation "cn" or "ct" (the kernel is gemm_<width>), y "packed" or "inplace". */
 static _Thread_local char last_kernel[32] = "none";
 const char *clnn__own_gemm_last_kernel(void) { return last_kernel; }
 
@@ -59,6 +59,19 @@ clnn_status clnn__gemm_cpu(clnn_context *ctx, int ta, int tb, size_t m, size_t n
                            size_t batch) {
   return clnn__gemm_cpu_kseg(ctx, ta, tb, m, n, k, k, alpha, a, a_off, lda, a_stride, 0, b, b_off, ldb, b_stride, 0,
                              beta, c, c_off, ldc, c_stride, batch);
+}
+
+/* Whether Y, where it could be read in place (k-major), is packed anyway: where many row blocks
+ * (at least pack_min rows) reuse each panel and the reduction is long (at least pack_min_k). A
+ * panel of a short reduction (k <= 256 at the built-in 257: 32 columns x k floats, at most 32 KiB)
+ * stays in the core's L1/L2 while the row blocks pass over it, whatever Y's leading dimension, and
+ * the pack's extra pass over Y costs more than it saves. Measured on PoCL (2-core Zen 5, one
+ * thread, minima of 30 runs, in place vs packed, ms): 256x3136x64 (conv_1x1_56 per image)
+ * 0.53 vs 0.56 (two threads), 256x3136x128 2.15-2.23 vs 2.35-2.46, 512x784x256 1.95-1.99 vs
+ * 2.14-2.26, 256x3136x256 4.30-4.46 vs 4.86-5.09, 512x4096x256 (power-of-two leading
+ * dimension) 11.1-11.2 vs 12.0-12.3. */
+static int pack_anyway(const clnn__tune_params *p, size_t rows, size_t k) {
+  return (long)rows >= p->pack_min && (long)k >= p->pack_min_k;
 }
 
 clnn_status clnn__gemm_cpu_kseg(clnn_context *ctx, int ta, int tb, size_t m, size_t n, size_t k, size_t kseg,
@@ -87,8 +100,8 @@ clnn_status clnn__gemm_cpu_kseg(clnn_context *ctx, int ta, int tb, size_t m, siz
   {
     double kd = (double)k, md = (double)m, nd = (double)n, bd = (double)batch;
     double packs_n = b_stride == 0 ? 1.0 : bd, packs_t = a_stride == 0 ? 1.0 : bd;
-    double cost_n = (tb || md >= (double)p->pack_min || n < nr_n) ? kd * nd * packs_n : 0.0;
-    double cost_t = ((!ta || nd >= (double)p->pack_min || m < nr_n) ? kd * md * packs_t : 0.0) + 2.0 * md * nd * bd;
+    double cost_n = (tb || pack_anyway(p, m, k) || n < nr_n) ? kd * nd * packs_n : 0.0;
+    double cost_t = ((!ta || pack_anyway(p, n, k) || m < nr_n) ? kd * md * packs_t : 0.0) + 2.0 * md * nd * bd;
     /* few columns waste vector lanes: prefer the orientation whose vectors run along the longer side */
     if (n < nr_n && m >= nr_n) cost_n += kd * md * bd;
     if (m < nr_n && n >= nr_n) cost_t += kd * nd * bd;
@@ -105,7 +118,7 @@ clnn_status clnn__gemm_cpu_kseg(clnn_context *ctx, int ta, int tb, size_t m, siz
     x_k_contig = !ta;
     Y = b; y_off = b_off; ldy = ldb; y_bs = b_stride; y_ks = b_ks;
     y_trans = tb;
-    y_inplace = !tb && (long)m < p->pack_min;
+    y_inplace = !tb && !pack_anyway(p, m, k);
   } else {
     rows = n;
     cols = m;
@@ -113,7 +126,7 @@ clnn_status clnn__gemm_cpu_kseg(clnn_context *ctx, int ta, int tb, size_t m, siz
     x_k_contig = tb;
     Y = a; y_off = a_off; ldy = lda; y_bs = a_stride; y_ks = a_ks;
     y_trans = !ta;
-    y_inplace = ta && (long)n < p->pack_min;
+    y_inplace = ta && !pack_anyway(p, n, k);
   }
   /* width: narrow kernels when the product has fewer columns than a wide panel */
   const int wide = cols >= nr_w;
@@ -137,7 +150,8 @@ clnn_status clnn__gemm_cpu_kseg(clnn_context *ctx, int ta, int tb, size_t m, siz
     y_rs = ldy;
   }
   char kname[32];
-  snprintf(kname, sizeof kname, "gemm_%s_%s", transposed ? "ct" : "cn", wide ? "w" : "n");
+  snprintf(kname, sizeof kname, "gemm_%s_%s_%s", transposed ? "ct" : "cn", wide ? "w" : "n",
+           y_inplace ? "inplace" : "packed");
   memcpy(last_kernel, kname, sizeof last_kernel);
   clnn__kernel_ref *kernel = &k_gemm[wide != 0];
   size_t row_groups = (rows + (size_t)(prows * rt) - 1) / (size_t)(prows * rt);

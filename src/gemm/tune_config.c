@@ -188,6 +188,9 @@ static int parse_text(tune_params *p, const char *text, const char *what) {
     } else if (!strcmp(key, "gemm.pack_min")) {
       rc = parse_long(val, 0, LONG_MAX, &x);
       if (!rc) p->pack_min = x;
+    } else if (!strcmp(key, "gemm.pack_min_k")) {
+      rc = parse_long(val, 0, LONG_MAX, &x);
+      if (!rc) p->pack_min_k = x;
     } else if (!strcmp(key, "conv.igemm")) {
       rc = parse_long(val, 0, 1, &x);
       if (!rc) p->conv_igemm = (int)x;
@@ -232,6 +235,7 @@ static char *read_text(const char *path) {
 static void defaults(tune_params *p) {
   memset(p, 0, sizeof *p);
   p->pack_min = 256;
+  p->pack_min_k = 257;
   snprintf(p->source, sizeof p->source, "none");
 }
 
@@ -334,9 +338,10 @@ void clnn__tune_describe_params(const tune_params *p, int own_gemm_runs, char *b
   if (n < 0 || (size_t)n >= size) return;
   if (p->own_gemm)
     n += snprintf(buf + n, size - (size_t)n,
-                  " (vw %d, %dx%d vectors, narrow %dx1, rt %d, ku %d, order %d, pack from %ld rows)",
+                  " (vw %d, %dx%d vectors, narrow %dx1, rt %d, ku %d, order %d, pack from %ld rows and k %ld)",
                   p->vw ? p->vw : 16, p->mr ? p->mr : 6, p->nv ? p->nv : 2, p->mr_n ? p->mr_n : 12,
-                  p->rt ? p->rt : 1, p->ku ? p->ku : 2, p->order ? p->order - 1 : 0, p->pack_min);
+                  p->rt ? p->rt : 1, p->ku ? p->ku : 2, p->order ? p->order - 1 : 0, p->pack_min,
+                  p->pack_min_k);
   for (int i = 0; i < p->num_clblast && n >= 0 && (size_t)n < size; i++)
     n += snprintf(buf + n, size - (size_t)n, "; CLBlast %s overridden (%d parameters)", p->clblast[i].kernel,
                   p->clblast[i].count);

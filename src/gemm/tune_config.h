@@ -64,7 +64,8 @@ typedef struct clnn__tune_params {
   int own_gemm;                 /* 1: clnn's CPU GEMM (cl/gemm_cpu.cl) on CPU-class contexts; 0: CLBlast */
   int mr, nv, mr_n, vw, rt, ku; /* cl/gemm_cpu.cl tile parameters */
   int order;                    /* GEMM_ORDER + 1 (0: the kernel's default) */
-  long pack_min;                /* rows from which an in-place B is packed anyway */
+  long pack_min;                /* rows from which an in-place B is packed anyway ... */
+  long pack_min_k;              /* ... where the reduction is at least this long */
   int conv_igemm;               /* "conv.igemm": 1: AUTO runs a GPU-class context's dense (not 1x1,
                                    not depthwise) convolution forward as the implicit GEMM; 0: im2col
                                    ($CLNN_CONV_IGEMM=1 or 0 at context creation overrides it) */
