@@ -89,10 +89,16 @@ inline float conv_hsum16(float16 v) {
   return c.x + c.y;
 }
 
+/* A float16 at any float-aligned address: a single unaligned vector store where vstore16 may
+ * be split into pieces by the compiler's library. */
+typedef float16 float16_unaligned __attribute__((aligned(4)));
+/* d[0 .. 15] = v as one store (vstore16 may come out as several; see float16_unaligned). */
+inline void store16(__global float *d, float16 v) { *(__global float16_unaligned *)d = v; }
+
 /* d[0 .. 15] = beta*d + v (beta == 0: v, d not read) */
 inline void conv_store16_beta(__global float *d, float16 v, float beta) {
-  if (beta == 0.0f) vstore16(v, 0, d);
-  else vstore16((float16)(beta) * vload16(0, d) + v, 0, d);
+  if (beta == 0.0f) store16(d, v);
+  else store16(d, (float16)(beta) * vload16(0, d) + v);
 }
 
 /* Pooling window helpers (cl/pool2d.cl, cl/pool2d_cpu.cl). Flat index (h*W + w) of the first
@@ -149,9 +155,6 @@ inline float clnn_act_apply(int act, float alpha, float x) {
  * and cl/conv2d_direct_general.cl (built apart, so that a network whose first layer is the only
  * direct one does not build the others). The flat-run layout they work on is described at the
  * top of cl/conv2d_direct.cl. */
-/* A float16 at any float-aligned address: a single unaligned vector store where vstore16 may
- * be split into pieces by the compiler's library. */
-typedef float16 float16_unaligned __attribute__((aligned(4)));
 
 #define FLAT_LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 

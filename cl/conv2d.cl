@@ -250,7 +250,7 @@ __kernel void conv2d_direct_backward_filter(__global const float *restrict x,
 /* dst[0 .. n) = 0 */
 inline void conv_zero_run(__global float *dst, int n) {
   int i = 0;
-  for (; i + 16 <= n; i += 16) vstore16((float16)(0.0f), 0, dst + i);
+  for (; i + 16 <= n; i += 16) store16(dst + i, (float16)(0.0f));
   /* the tails stay scalar: LLVM's vectoriser would add masked and strided copies of each tail
    * loop (at every inlined call), code generation time for a few elements per row */
   #pragma clang loop vectorize(disable) unroll(disable)
@@ -426,6 +426,55 @@ inline void conv_store_phases2(__global float *d, float16 a0, float16 a1, int n,
   }
 }
 
+/* dx row = beta*dx (0 when beta == 0), for rows no column entry reaches. */
+inline void conv_row_beta(__global float *dxrow, int W, float beta) {
+  if (beta == 0.0f) {
+    conv_zero_run(dxrow, W);
+    return;
+  }
+  int i = 0;
+  for (; i + 16 <= W; i += 16) store16(dxrow + i, (float16)(beta) * vload16(0, dxrow + i));
+  for (; i < W; i++) dxrow[i] = beta * dxrow[i];
+}
+
+/* col2im of dx row h for a 1x1 filter (one tap) at column stride sw = 1 or 2: element w holds
+ * the column entry of pixel (p, q) where h + pt = p*sh and w + pl = q*sw, else 0 -- the generic
+ * kernel's sum (0 + entry) without its per-chunk tap loops. 16 entries a chunk (16 columns, or 32
+ * at stride 2); with beta == 0 the last chunk moves left to end at the row's end (its overlap
+ * stored twice with the same values); chunks reaching past the pixels [pq0, pq1) element by
+ * element. */
+inline void conv_col2im_1tap_row(__global const float *colc, __global float *dxrow, int h, int W,
+                                 int P, int Q, int sh, int sw, int pt, int pl, int pq0, int pq1,
+                                 float beta) {
+  const int hh = h + pt;
+  const int p = hh >= 0 && CONV_MOD(hh, sh) == 0 ? CONV_DIV(hh, sh) : P;
+  const int qlo = p < P ? max(0, pq0 - p * Q) : 0, qhi = p < P ? min(Q, pq1 - p * Q) : 0;
+  if (qlo >= qhi) {
+    conv_row_beta(dxrow, W, beta);
+    return;
+  }
+  __global const float *crow = colc + ((long)p * Q - pq0); /* pixel q's entry: crow[q] */
+  const int step = sw == 1 ? 16 : 32;
+  for (int w0 = 0; w0 < W; w0 += step) {
+    if (beta == 0.0f && w0 + step > W && W >= step) w0 = W - step;
+    const int odd = (w0 + pl) & 1;                                    /* sw == 2: lane 0 empty */
+    const int q0 = sw == 1 ? w0 + pl : (w0 + pl + odd) >> 1; /* the chunk's first pixel */
+    if (w0 + step <= W && q0 >= qlo && q0 + 16 <= qhi) {
+      const float16 v = (float16)(0.0f) + vload16(0, crow + q0);
+      if (sw == 1) conv_store16_beta(dxrow + w0, v, beta);
+      else if (odd) conv_store_phases2(dxrow + w0, (float16)(0.0f), v, 32, beta);
+      else conv_store_phases2(dxrow + w0, v, (float16)(0.0f), 32, beta);
+      continue;
+    }
+    #pragma clang loop vectorize(disable) unroll(disable)
+    for (int w = w0; w < min(W, w0 + step); w++) {
+      const int ww = w + pl, q = sw == 1 ? ww : ww >> 1;
+      const float a = 0.0f + ((sw == 1 || (ww & 1) == 0) && q >= qlo && q < qhi ? crow[q] : 0.0f);
+      dxrow[w] = beta == 0.0f ? a : beta * dxrow[w] + a;
+    }
+  }
+}
+
 /* col2im, row-wise gather: the work-item for dx row (n0 + nl, c, h) sums, for each element, the
  * column entries it fed (taps in (r, s) order, as conv2d_col2im), 16 elements at a time in a
  * vector. Columns are handled by phase ph = w mod sw: within a phase, consecutive elements read
@@ -448,6 +497,10 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
   const int pq1 = pq0 + L;
   for (int h = h_first; h < min(H, h_first + CONV_C2I_RB); h++) {
     __global float *dxrow = dx + ((long)(n0 + nl) * C + c) * (long)H * W + (long)h * W;
+    if (R == 1 && S == 1 && sw <= 2) {
+      conv_col2im_1tap_row(colc, dxrow, h, W, P, Q, sh, sw, pt, pl, pq0, pq1, beta);
+      continue;
+    }
     /* rows no tap reaches (stride > 1, slices): dx = beta*dx as plain vector stores */
     int hit = 0;
     for (int r = 0; r < R && !hit; r++) {
@@ -458,13 +511,7 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
       hit = p < P && max(0, pq0 - p * Q) < min(Q, pq1 - p * Q);
     }
     if (!hit) {
-      int i = 0;
-      if (beta == 0.0f) {
-        conv_zero_run(dxrow, W);
-      } else {
-        for (; i + 16 <= W; i += 16) vstore16((float16)(beta) * vload16(0, dxrow + i), 0, dxrow + i);
-        for (; i < W; i++) dxrow[i] = beta * dxrow[i];
-      }
+      conv_row_beta(dxrow, W, beta);
       continue;
     }
     if (sw == 2) {

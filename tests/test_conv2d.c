@@ -439,6 +439,8 @@ static void check_chunked(void) {
   {
     tcase t2 = {"chunked wide 5x2x37 k4 3x3", 2, 5, 2, 37, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     tcase t3 = {"chunked wide stride2 5x5x45", 2, 5, 5, 45, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1};
+    /* 1x1 stride 2, 45 floats per column as t2 (C = 41): 2*24 pixels per image, slices mid-row */
+    tcase t5 = {"chunked wide 1x1 stride2 41x4x45", 2, 41, 4, 45, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 1};
     /* 9 channels of one image: the flat col2im over pixel slices (81 floats per column) */
     tcase t4 = {"chunked flat 1x9x3x20", 1, 9, 3, 20, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     size_t wl[] = {(45 + 4) * 4 * 23, (45 + 4) * 4 * 40, (45 + 4) * 4 * 74 * 2};
@@ -458,10 +460,13 @@ static void check_chunked(void) {
       snprintf(name, sizeof name, "%s limit %zu", t2.name, wl[i]);
       u.name = name;
       check_case(&u, F_BETA1 | F_NO_AUTO, CLNN_ACT_IDENTITY, 0.0f);
-      u = t3;
-      snprintf(name, sizeof name, "%s limit %zu", t3.name, wl[i]);
-      u.name = name;
-      check_case(&u, F_BETA1 | F_NO_AUTO, CLNN_ACT_IDENTITY, 0.0f);
+      const tcase *more[] = {&t3, &t5};
+      for (size_t j = 0; j < 2; j++) {
+        u = *more[j];
+        snprintf(name, sizeof name, "%s limit %zu", u.name, wl[i]);
+        u.name = name;
+        check_case(&u, F_BETA1 | F_NO_AUTO, CLNN_ACT_IDENTITY, 0.0f);
+      }
     }
   }
   clnn__conv2d_set_workspace_limit(0);
@@ -695,6 +700,9 @@ int main(void) {
       {"wide dilation2 asym pad 2->3", 1, 2, 6, 53, 3, 3, 3, 1, 1, 2, 0, 1, 3, 2, 2, 1},
       {"wide stride 1x3 pad 0/1/2/2", 2, 2, 6, 71, 3, 2, 5, 1, 3, 0, 1, 2, 2, 1, 1, 1},
       {"wide 1x1 stride2 4->3 6x66", 2, 4, 6, 66, 3, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+      /* col2im's one-tap rows: odd padding (entries in the odd lanes), stride 2x1 */
+      {"wide 1x1 stride2 pad 1/0/1/0 3->4 7x67", 2, 3, 7, 67, 4, 1, 1, 2, 2, 1, 0, 1, 0, 1, 1, 1},
+      {"wide 1x1 stride 2x1 pad 0/1/2/1 3->2 6x37", 2, 3, 6, 37, 2, 1, 1, 2, 1, 0, 1, 2, 1, 1, 1, 1},
       {"wide 1x1 3->5 4x37", 2, 3, 4, 37, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
       {"wide depthwise 6 7x50 3x3 pad1", 2, 6, 7, 50, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6},
       {"wide depthwise x2 stride2 5x5 pad2", 1, 3, 9, 69, 6, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3},

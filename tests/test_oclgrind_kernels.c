@@ -484,6 +484,12 @@ static void conv(clnn_context *ctx) {
   c10.p.stride_h = c10.p.stride_w = 2;
   c10.p.pad_top = c10.p.pad_bottom = c10.p.pad_left = c10.p.pad_right = 3;
   cases[nc++] = c10;
+  /* a 1x1 filter at stride 2 with rows of 32+ columns: col2im's one-tap rows (odd padding: the
+   * entries in the odd lanes; the last chunk moved left onto an even column) */
+  conv_case c11 = conv_mk(1, 2, 3, 67, 3, 2, 1, 1);
+  c11.p.stride_h = c11.p.stride_w = 2;
+  c11.p.pad_top = c11.p.pad_left = 1;
+  cases[nc++] = c11;
   /* WINOGRAD (last) where it applies (3x3, stride 1: c1, c9; the others are refused and skipped) */
   const clnn_conv_algo algos[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM, CLNN_CONV_ALGO_DIRECT,
                                    CLNN_CONV_ALGO_IMPLICIT_GEMM, CLNN_CONV_ALGO_WINOGRAD};
@@ -497,6 +503,10 @@ static void conv(clnn_context *ctx) {
   conv_one(ctx, &cases[1], CLNN_CONV_ALGO_IM2COL_GEMM, 0);
   clnn__conv2d_set_workspace_limit(3 * 7 * sizeof(float));
   conv_one(ctx, &cases[4], CLNN_CONV_ALGO_1X1_GEMM, 0);
+  conv_case c12 = c11; /* one-tap rows, even padding, in slices of 40 pixels (mid-row) */
+  c12.p.pad_top = c12.p.pad_left = 0;
+  clnn__conv2d_set_workspace_limit(40 * (2 + 3) * sizeof(float));
+  conv_one(ctx, &c12, CLNN_CONV_ALGO_IM2COL_GEMM, 0);
   /* Winograd in chunks of one tile (36 * (3 + 4) floats), less than a tile row: the one-tile
    * transform kernels on the CPU class too */
   clnn__conv2d_set_workspace_limit(36 * 7 * sizeof(float));
