@@ -245,6 +245,10 @@ int main(void) {
       /* column dilation above the column stride: a tap steps over more than one phase */
       {"band 3->6 3x3 s2x1 dil 1x3 pad1 12x30", 1, 3, 12, 30, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1, 3, 1},
       {"band 2->5 3x4 s2 dil 1x3 pad 1/0/3/2 11x37", 2, 2, 11, 37, 5, 3, 4, 2, 2, 1, 0, 3, 2, 1, 3, 1},
+      /* enough output rows for bands of several rows (a last band of fewer rows, a partial
+       * block of channels) on up to 4 compute units */
+      {"band pairs 3->9 3x3 s1 no pad 69x20", 4, 3, 69, 20, 9, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+      {"band pairs 3->20 7x7 s2 pad3 77x37", 2, 3, 77, 37, 20, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
   };
   for (size_t i = 0; i < sizeof band / sizeof band[0]; i++)
     check_case(&band[i], CLNN_ACT_IDENTITY, 0.0f, band[i].c <= 4 && band[i].groups == 1 ? "direct-band" : NULL);
@@ -253,6 +257,8 @@ int main(void) {
   check_forward_beta(&band[0]);
   check_forward_beta(&band[3]);
   check_forward_beta(&band[5]);
+  check_forward_beta(&band[11]);
+  check_case(&band[12], CLNN_ACT_RELU, 0.0f, "direct-band");
   static const tcase band_big[] = {
       /* a band above the local-memory bound: the one-output-per-work-item kernel */
       {"band 64->2 3x3 s2 3x4400 (above the local-memory bound)", 1, 64, 3, 4400, 2, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1},

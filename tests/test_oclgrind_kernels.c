@@ -507,6 +507,13 @@ static void conv(clnn_context *ctx) {
   c12.p.pad_top = c12.p.pad_left = 0;
   clnn__conv2d_set_workspace_limit(40 * (2 + 3) * sizeof(float));
   conv_one(ctx, &c12, CLNN_CONV_ALGO_IM2COL_GEMM, 0);
+  /* the band kernels with bands of several output rows (32 rows an image: bands of 2+ rows on
+   * up to 4 compute units) and a partial block of 9 output channels */
+  conv_case c13 = c10;
+  c13.x[2] = 63;
+  c13.x[3] = 17;
+  c13.w[0] = 9;
+  conv_one(ctx, &c13, CLNN_CONV_ALGO_DIRECT, 0);
   /* Winograd in chunks of one tile (36 * (3 + 4) floats), less than a tile row: the one-tile
    * transform kernels on the CPU class too */
   clnn__conv2d_set_workspace_limit(36 * 7 * sizeof(float));
