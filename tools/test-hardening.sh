@@ -117,13 +117,14 @@ if enabled sanitizers; then
     # exit ("Tracer caught signal 11", then "LeakSanitizer has encountered a fatal error"): no leak
     # check ran, so there is no finding. When every failure is that crash, those tests run once
     # more, and the summary says so.
-    failed=$(grep -c '\*\*\*Failed' build-asan/ctest.log)
+    # (tests_failed, not failed: that is the summary's count of failed steps)
+    tests_failed=$(grep -c '\*\*\*Failed' build-asan/ctest.log)
     tracer=$(grep -c 'LeakSanitizer has encountered a fatal error' build-asan/ctest.log)
-    if [ $rc != 0 ] && [ "$reports" = 0 ] && [ "$failed" -gt 0 ] && [ "$failed" = "$tracer" ]; then
+    if [ $rc != 0 ] && [ "$reports" = 0 ] && [ "$tests_failed" -gt 0 ] && [ "$tests_failed" = "$tracer" ]; then
       if (cd build-asan && ctest --rerun-failed --output-on-failure) >build-asan/ctest-rerun.log 2>&1 &&
          ! grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' build-asan/ctest-rerun.log; then
         rc=0
-        detail="$detail; $failed test(s) stopped by a LeakSanitizer tracer crash passed when run again (build-asan/ctest-rerun.log)"
+        detail="$detail; $tests_failed test(s) stopped by a LeakSanitizer tracer crash passed when run again (build-asan/ctest-rerun.log)"
       fi
     fi
     [ "$reports" != 0 ] && rc=1
