@@ -17,6 +17,10 @@
  *   conv2d_band_bwd_filter_k16_cpu         its backward-filter: a whole padded, phase-split
  *                                          input plane in local memory, blocks of 4 output
  *                                          channels by 4 filter columns
+ *   conv2d_band_wino_forward_cpu           row stride 2, 5 to 8 filter rows (the stem):
+ *                                          Winograd F(2,4) along the output rows on the band's
+ *                                          transformed rows, blocks of 4 output channels
+ *   conv2d_band_wino_filter                its transformed taps (any device class)
  * The flat kernels walk planes as flat runs of 16 pixels (see cl/conv2d_direct.cl); in
  * backward-filter each dy vector feeds every tap of the block (blocking along S). The band
  * kernels copy the plane into local memory with its padding as zeros first, so their loops need
@@ -376,6 +380,142 @@ __kernel void conv2d_band_forward_k16_cpu(__global const float *restrict x,
         }
       }
     }
+  }
+}
+
+/* Forward for row stride 2 (row dilation 1, filters of up to 8 rows: the 7x7 stride-2 stem)
+ * with Winograd F(2,4) along the output rows, on CPU devices. Output rows 2t and 2t+1 (tile row
+ * t) of tap row r = 2a + rho read input rows 4t + 2a + rho and 4t + 2a + rho + 2 (padded rows),
+ * so per row phase rho each output column is a 4-tap correlation over the 5 rows d_l = padded row
+ * 4t + 2l + rho (l = 0..4), which F(2,4) (points 0, 1, -1, 2, infinity) computes with 5
+ * multiplications for 2 outputs instead of 8: transformed rows T = B^T d, transformed taps U =
+ * G g (conv2d_band_wino_filter), outputs A^T (sum over channels, phases and filter columns of
+ * U * T). 10 multiplications per 2 outputs replace 2*R (R = 7: 0.71 of the direct FMAs, labelled
+ * effective). The work-item for (image n, band of PT tile rows) copies the band's input rows
+ * zero-padded and split into column phases as the band forward does (layout [C][BR][sw][Wps],
+ * BR = 4*(PT-1) + 10), transforms them into tl [PT][C][2][5][sw][Wps], then for each tile row,
+ * block of 4 output channels and run of 16 output columns keeps 4 x 5 vector sums: per channel,
+ * row phase and filter column s, 5 unaligned vector loads (column phase (s*dw) % sw, index
+ * (s*dw) / sw, as the band forward) and 20 FMAs whose weights come from U's 20 consecutive
+ * floats (broadcast operands). Sums run in a fixed order: deterministic. Global: N * bands. */
+inline void band_wino_transform(__local const float *d, int ld, __local float *t, int tld, int n) {
+  for (int i = 0; i < n; i += 16) {
+    const float16 d0 = vload16(0, d + i), d1 = vload16(0, d + ld + i), d2 = vload16(0, d + 2 * ld + i);
+    const float16 d3 = vload16(0, d + 3 * ld + i), d4 = vload16(0, d + 4 * ld + i);
+    vstore16(2.0f * (d0 - d2) - d1 + d3, 0, t + i);
+    vstore16(d3 - d2 - 2.0f * d1, 0, t + tld + i);
+    vstore16(2.0f * d1 - 3.0f * d2 + d3, 0, t + 2 * tld + i);
+    vstore16(d3 - d1, 0, t + 3 * tld + i);
+    vstore16(2.0f * (d1 - d3) - d2 + d4, 0, t + 4 * tld + i);
+  }
+}
+
+CLNN_OUTLINE void band_wino_forward(__global const float *x, __global const float *u,
+                                    __global const float *bias, __global float *y, int C, int H,
+                                    int W, int K, int S, int P, int Q, int sw, int pt, int pl,
+                                    int dw, int PT, int Wps, int has_bias, int act,
+                                    float act_alpha, float beta, __local float *xl,
+                                    __local float *tl, int id) {
+  const int bands = (P + 2 * PT - 1) / (2 * PT), n = id / bands, t0 = (id % bands) * PT;
+  const int tiles = min(PT, (P + 1) / 2 - t0), BRm = 4 * (PT - 1) + 10, BR = 4 * (tiles - 1) + 10;
+  const int rs = sw * Wps;  /* one band row: its sw column phases */
+  __global const float *xn = x + (long)n * C * H * W;
+  for (int c = 0; c < C; c++)
+    for (int v = 0; v < BR; v++)
+      band_split_row(xn + (long)c * H * W, 4 * t0 - pt + v, H, W, sw, pl, Wps, xl + (c * BRm + v) * rs);
+  /* rows d_l of tile row t, phase rho: band rows 4t + 2l + rho, 2 rows apart */
+  for (int t = 0; t < tiles; t++)
+    for (int c = 0; c < C; c++)
+      for (int rho = 0; rho < 2; rho++)
+        band_wino_transform(xl + (c * BRm + 4 * t + rho) * rs, 2 * rs,
+                            tl + ((t * C + c) * 2 + rho) * 5 * rs, rs, rs);
+  const int relu = act == CLNN_ACT_ID_RELU, plain = beta == 0.0f && (act == CLNN_ACT_ID_IDENTITY || relu);
+  const int U4 = C * 2 * S * 20; /* floats of U per block of 4 output channels */
+  int so[16]; /* tap column s's offset in a phase-split row: phase (s*dw) % sw, index (s*dw) / sw */
+  for (int s = 0, ph = 0, idx = 0; s < S; s++) {
+    so[s] = ph * Wps + idx;
+    for (ph += dw; ph >= sw; ph -= sw) idx++;
+  }
+  for (int t = 0; t < tiles; t++) {
+    const int p = 2 * (t0 + t), two = p + 1 < P;
+    for (int k0 = 0; k0 < K; k0 += 4) {
+      __global const float *ub = u + (long)(k0 / 4) * U4;
+      const int nk = min(4, K - k0);
+      float b[4];
+      for (int j = 0; j < 4; j++) b[j] = (has_bias && j < nk) ? bias[k0 + j] : 0.0f;
+      for (int q0 = 0; q0 < Q; q0 += 16) {
+        float16 m[4][5];
+        _Pragma("unroll") for (int j = 0; j < 4; j++)
+          _Pragma("unroll") for (int l = 0; l < 5; l++) m[j][l] = (float16)(0.0f);
+        for (int cr = 0; cr < 2 * C; cr++) { /* channel c = cr / 2, row phase rho = cr % 2 */
+          __local const float *tr = tl + (t * 2 * C + cr) * 5 * rs + q0;
+          __global const float *ur = ub + cr * S * 20;
+          for (int s = 0; s < S; s++) {
+            __local const float *ts = tr + so[s];
+            float16 tv[5];
+            _Pragma("unroll") for (int l = 0; l < 5; l++) tv[l] = vload16(0, ts + l * rs);
+            _Pragma("unroll") for (int l = 0; l < 5; l++)
+              _Pragma("unroll") for (int j = 0; j < 4; j++)
+                m[j][l] = fma(tv[l], (float16)(ur[s * 20 + l * 4 + j]), m[j][l]);
+          }
+        }
+        const int cnt = min(16, Q - q0);
+        _Pragma("unroll") for (int j = 0; j < 4; j++) {
+          if (j >= nk) break;
+          const float16 o0 = m[j][0] + m[j][1] + m[j][2] + m[j][3];
+          const float16 o1 = m[j][1] - m[j][2] + 2.0f * m[j][3] + m[j][4];
+          __global float *yp = y + (((long)n * K + k0 + j) * P + p) * Q + q0;
+          if (plain && cnt == 16) {
+            float16 a0 = o0 + (float16)(b[j]), a1 = o1 + (float16)(b[j]);
+            if (relu) a0 = fmax(a0, (float16)(0.0f)), a1 = fmax(a1, (float16)(0.0f));
+            store16(yp, a0);
+            if (two) store16(yp + Q, a1);
+          } else {
+            flat_store(yp, o0, cnt, b[j], beta, act, act_alpha);
+            if (two) flat_store(yp + Q, o1, cnt, b[j], beta, act, act_alpha);
+          }
+        }
+      }
+    }
+  }
+}
+
+__kernel void conv2d_band_wino_forward_cpu(__global const float *restrict x,
+                                           __global const float *restrict u,
+                                           __global const float *restrict bias,
+                                           __global float *restrict y, int C, int H, int W, int K,
+                                           int S, int P, int Q, int sw, int pt, int pl, int dw,
+                                           int PT, int Wps, int total, int has_bias, int act,
+                                           float act_alpha, float beta, __local float *xl,
+                                           __local float *tl) {
+  const int id = get_global_id(0);
+  if (id < total)
+    band_wino_forward(x, u, bias, y, C, H, W, K, S, P, Q, sw, pt, pl, dw, PT, Wps, has_bias, act,
+                      act_alpha, beta, xl, tl, id);
+}
+
+/* The transformed taps of conv2d_band_wino_forward_cpu: u [ceil(K/4)][C][2][S][5][4], for
+ * output channel k = 4*kb + j, input channel c, row phase rho and filter column s, U = G g with
+ * g_a = w[k][c][2a + rho][s] (zero past the filter's R rows or K channels). Global: ceil(K/4) *
+ * C * 2 * S, one (kb, c, rho, s) each. */
+__kernel void conv2d_band_wino_filter(__global const float *restrict w, __global float *restrict u,
+                                      int K, int C, int R, int S, int total) {
+  const int id = get_global_id(0);
+  if (id >= total) return;
+  const int s = id % S, rho = (id / S) % 2, c = (id / (2 * S)) % C, kb = id / (2 * S * C);
+  __global float *o = u + (long)id * 20;
+  for (int j = 0; j < 4; j++) {
+    const int k = 4 * kb + j;
+    float g[4];
+    for (int a = 0; a < 4; a++) {
+      const int r = 2 * a + rho;
+      g[a] = (k < K && r < R) ? w[(((long)k * C + c) * R + r) * S + s] : 0.0f;
+    }
+    o[j] = 0.5f * g[0];
+    o[4 + j] = -0.5f * (g[0] + g[1] + g[2] + g[3]);
+    o[8 + j] = (g[1] + g[3] - g[0] - g[2]) / 6.0f;
+    o[12 + j] = (g[0] + 2.0f * g[1] + 4.0f * g[2] + 8.0f * g[3]) / 6.0f;
+    o[16 + j] = g[3];
   }
 }
 

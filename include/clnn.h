@@ -502,7 +502,12 @@ typedef enum clnn_conv_algo {
                                     C, K, H, W); CLNN_ERROR_UNSUPPORTED otherwise. fp32 error is
                                     several times IM2COL_GEMM's. AUTO picks it on CPU-class
                                     contexts for layers with at least 64 input and 64 output
-                                    channels (README) */
+                                    channels (README). On CPU-class contexts it also takes the
+                                    forward pass of row stride 2, row dilation 1, 5 to 8 filter
+                                    rows, at most 16 filter columns and groups 1 (the 7x7
+                                    stride-2 stem): F(2,4) along the output rows; the backward
+                                    passes of those shapes run what AUTO picks. AUTO picks it
+                                    for such forwards with 2 to 4 input channels and 7 or 8 rows */
 } clnn_conv_algo;
 
 /* Output dims of a convolution: x [N, C, H, W], w [K, C/groups, R, S] -> y [N, K, P, Q].

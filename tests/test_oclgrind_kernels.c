@@ -379,9 +379,17 @@ static void conv_one(clnn_context *ctx, const conv_case *cc, clnn_conv_algo algo
                              : clnn_conv2d_output_dims(cc->x, cc->w, &cc->p, yd);
   TU_OK(s);
   if (s != CLNN_SUCCESS) return;
+  /* WINOGRAD's band (row stride 2, 5 to 8 filter rows; forward only) is the CPU class's only:
+   * the GPU-class pass runs im2col's forward for it, so both make the same calls on the same data */
+  const clnn_conv2d_params *cp = &cc->p;
+  const int wino_band = !transposed && algo == CLNN_CONV_ALGO_WINOGRAD && cp->stride_h == 2 &&
+                        cp->dilation_h == 1 && cp->groups == 1 && cc->w[2] >= 5 && cc->w[2] <= 8 && cc->w[3] <= 16;
   if (!transposed) {
     size_t ws = 0;
-    if (clnn_conv2d_workspace_size(ctx, &cc->p, algo, cc->x, cc->w, &ws) == CLNN_ERROR_UNSUPPORTED) return;
+    if (clnn_conv2d_workspace_size(ctx, &cc->p, algo, cc->x, cc->w, &ws) == CLNN_ERROR_UNSUPPORTED) {
+      if (!wino_band) return;
+      algo = CLNN_CONV_ALGO_IM2COL_GEMM;
+    }
   } else if (algo == CLNN_CONV_ALGO_1X1_GEMM) {
     const clnn_conv2d_params *p = &cc->p;
     if (cc->w[2] != 1 || cc->w[3] != 1 || p->stride_h != 1 || p->stride_w != 1 || p->pad_top || p->pad_bottom ||
@@ -392,9 +400,9 @@ static void conv_one(clnn_context *ctx, const conv_case *cc, clnn_conv_algo algo
   clnn_tensor *dy = RD(ctx, 4, yd);
   size_t K = yd[1];
   clnn_tensor *bias = R(ctx, K);
-  if (algo == CLNN_CONV_ALGO_IMPLICIT_GEMM) {
-    /* forward only (its backward passes are IM2COL_GEMM's): plain, fused, and with beta 0 and 1
-     * through the transposed backward-data */
+  if (algo == CLNN_CONV_ALGO_IMPLICIT_GEMM || wino_band) {
+    /* forward only (the backward passes are other algorithms'): plain, fused, and with beta 0
+     * and 1 through the transposed backward-data */
     if (!transposed) {
       CASE(clnn_conv2d_forward(ctx, &cc->p, algo, x, w, NULL, CLNN_ACT_IDENTITY, 0, UD(ctx, 4, yd)));
       CASE(clnn_conv2d_forward(ctx, &cc->p, algo, x, w, bias, CLNN_ACT_RELU, 0, UD(ctx, 4, yd)));
@@ -490,7 +498,8 @@ static void conv(clnn_context *ctx) {
   c11.p.stride_h = c11.p.stride_w = 2;
   c11.p.pad_top = c11.p.pad_left = 1;
   cases[nc++] = c11;
-  /* WINOGRAD (last) where it applies (3x3, stride 1: c1, c9; the others are refused and skipped) */
+  /* WINOGRAD (last) where it applies (3x3, stride 1: c1, c9; on the CPU class c10's forward, a
+   * 7x7 stride-2 stem, runs the Winograd band; the others are refused and skipped) */
   const clnn_conv_algo algos[] = {CLNN_CONV_ALGO_IM2COL_GEMM, CLNN_CONV_ALGO_1X1_GEMM, CLNN_CONV_ALGO_DIRECT,
                                    CLNN_CONV_ALGO_IMPLICIT_GEMM, CLNN_CONV_ALGO_WINOGRAD};
   for (int i = 0; i < nc; i++)
@@ -519,6 +528,9 @@ static void conv(clnn_context *ctx) {
   clnn__conv2d_set_workspace_limit(36 * 7 * sizeof(float));
   conv_one(ctx, &cases[1], CLNN_CONV_ALGO_WINOGRAD, 0);
   clnn__conv2d_set_workspace_limit(old);
+  /* the Winograd band with bands of 2+ tile rows (after the limit: the GPU-class pass runs
+   * im2col's forward instead) */
+  conv_one(ctx, &c13, CLNN_CONV_ALGO_WINOGRAD, 0);
 
   /* transposed: x [N, C, H, W], w [C, K/groups, R, S] */
   conv_case t1 = conv_mk(2, 3, 3, 4, 3, 2, 3, 3);

@@ -76,7 +76,8 @@ def conv2d(ctx, x, w, bias=None, *, stride=1, padding=0, dilation=1, groups=1, a
     x [N, C, H, W], w [K, C/groups, R, S], bias [K] or None. stride and dilation: int or
     (h, w); padding: int, (h, w) or (top, bottom, left, right). algo: "auto", "im2col_gemm",
     "1x1_gemm", "direct", "implicit_gemm" (forward only: the backward passes run im2col),
-    "winograd" (3x3, stride 1, dilation 1, groups 1, padding 0 to 2).
+    "winograd" (3x3, stride 1, dilation 1, groups 1, padding 0 to 2; on CPU devices also the
+    forward of row stride 2 with 5 to 8 filter rows, groups 1: the 7x7 stride-2 stem).
     activation: None or a name as in clnn.activation (fused)."""
     a, al = _act(activation, alpha)
     p = _conv_params(stride, padding, dilation, groups)

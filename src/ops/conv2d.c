@@ -111,7 +111,9 @@ static void pass_workspace(const conv_geom *g, clnn_conv_algo algo, enum conv_pa
   size_t crs = (size_t)g->C * g->R * g->S;
   conv_plan pl = {1, 1};
   *ws0 = *ws1 = 0;
-  if (algo == CLNN_CONV_ALGO_WINOGRAD) {
+  if (algo == CLNN_CONV_ALGO_WINOGRAD && !clnn__conv_wino_applies(g)) {
+    *ws0 = clnn__conv_band_wino_workspace(g); /* the forward's Winograd band */
+  } else if (algo == CLNN_CONV_ALGO_WINOGRAD) {
     clnn__conv_wino_workspace(g, (int)pass, clnn__conv_ws_limit, ws0, ws1);
   } else if (algo == CLNN_CONV_ALGO_IM2COL_GEMM) {
     if (pass != PASS_BWD_FILTER) {
@@ -344,6 +346,8 @@ static clnn_status pass_forward(clnn_context *ctx, const conv_geom *g, clnn_conv
   clnn_status s = CLNN_SUCCESS;
   if (algo == CLNN_CONV_ALGO_IMPLICIT_GEMM)
     return clnn__conv_igemm_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y);
+  if (algo == CLNN_CONV_ALGO_WINOGRAD && !clnn__conv_wino_applies(g))
+    return clnn__conv_band_wino_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y, ws0);
   if (algo == CLNN_CONV_ALGO_WINOGRAD)
     return clnn__conv_wino_forward(ctx, g, x, w, bias, (int)act, act_alpha, beta, y, ws0, ws1, clnn__conv_ws_limit);
   if (algo == CLNN_CONV_ALGO_DIRECT && clnn__conv_use_flat(ctx, g, PASS_FWD))

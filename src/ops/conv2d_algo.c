@@ -48,6 +48,15 @@ int clnn__conv_is_depthwise(const conv_geom *g) { return g->G > 1 && g->Cg == 1;
  * 4 rounds of 15 runs at load ~3: forward 2.29-2.74 vs 3.07-4.57 ms, backward-filter 2.85-4.17
  * vs 3.57-4.51 ms; PyTorch's fastest 2.72 and 3.0 ms). Backward-data keeps IM2COL. With more
  * input channels the band forward loses (conv_1x1_s2, 256 channels: 1.3-3.0 vs 0.64-1.2 ms). */
+/* WINOGRAD's band forward (F(2,4) along the output rows, src/ops/conv2d_direct.c) is AUTO's
+ * choice for the forward pass on CPU-class contexts where it applies (row stride 2, row dilation
+ * 1, groups 1) with 2 to 4 input channels and 7 or 8 filter rows: 10 multiplications per 2
+ * outputs instead of 2*R (0.71 of the direct band's FMAs for 7 rows; with 5 or 6 rows 1.0 and
+ * 0.83, not taken). conv_stem7x7 forward against the direct band, minima of 20 runs: one PoCL
+ * thread 3.87-4.15 vs 4.42-4.51 ms, two 1.94-2.00 vs 2.21-2.22 ms (2 interleaved rounds); the
+ * direct band was at about 93 % of the FMA peak clnn-bench measured (231 GFLOP/s), so no direct
+ * kernel could gain much more. fp32 error: clnn-bench's relative error 7.9e-7 (the direct band:
+ * 0, its sums in the reference's order). */
 /* IMPLICIT_GEMM (forward) is AUTO's choice for the forward pass of a convolution that is neither
  * 1x1 nor depthwise only on a GPU-class context whose tuned parameters say conv.igemm = 1:
  * clnn-tune measures it against IM2COL_GEMM (bias and ReLU fused) on the device's GPU class and
@@ -85,6 +94,8 @@ clnn_status clnn__conv_resolve_algo(const char *fn, clnn_context *ctx, const con
       else if (ctx->device_class == CLNN_DEVICE_CLASS_CPU && g->C == 1 && g->G == 1 &&
                clnn__conv_flat_applies(g) && pass != PASS_BWD_DATA)
         *out = CLNN_CONV_ALGO_DIRECT;
+      else if (pass == PASS_FWD && g->C >= 2 && g->C <= 4 && g->R >= 7 && clnn__conv_band_wino_applies(ctx, g))
+        *out = CLNN_CONV_ALGO_WINOGRAD;
       else if (ctx->device_class == CLNN_DEVICE_CLASS_CPU && pass != PASS_BWD_DATA && g->G == 1 &&
                g->C >= 2 && g->C <= 4 && !clnn__conv_flat_applies(g) &&
                clnn__conv_band_applies(ctx, g, pass == PASS_BWD_FILTER))
@@ -110,14 +121,21 @@ clnn_status clnn__conv_resolve_algo(const char *fn, clnn_context *ctx, const con
       *out = algo;
       return CLNN_SUCCESS;
     case CLNN_CONV_ALGO_WINOGRAD:
-      if (!clnn__conv_wino_applies(g))
-        return clnn__conv_fail(CLNN_ERROR_UNSUPPORTED, fn,
-                    "algo CLNN_CONV_ALGO_WINOGRAD needs a 3x3 filter, stride 1, dilation 1, groups 1 "
-                    "and each padding at most 2 (got %dx%d filter, stride %dx%d, dilation %dx%d, "
-                    "groups %d, padding %d/%d/%d/%d)",
-                    g->R, g->S, g->sh, g->sw, g->dh, g->dw, g->G, g->pt, g->pb, g->pl, g->pr);
-      *out = algo;
-      return CLNN_SUCCESS;
+      if (clnn__conv_wino_applies(g)) {
+        *out = algo;
+        return CLNN_SUCCESS;
+      }
+      if (clnn__conv_band_wino_applies(ctx, g)) { /* forward only: the backward passes as AUTO */
+        if (pass == PASS_FWD) *out = algo;
+        else return clnn__conv_resolve_algo(fn, ctx, g, CLNN_CONV_ALGO_AUTO, pass, out);
+        return CLNN_SUCCESS;
+      }
+      return clnn__conv_fail(CLNN_ERROR_UNSUPPORTED, fn,
+                  "algo CLNN_CONV_ALGO_WINOGRAD needs a 3x3 filter, stride 1, dilation 1, groups 1 "
+                  "and each padding at most 2, or (CPU devices) row stride 2, row dilation 1, 5 "
+                  "to 8 filter rows, at most 16 filter columns and groups 1 (got %dx%d filter, stride %dx%d, dilation %dx%d, "
+                  "groups %d, padding %d/%d/%d/%d)",
+                  g->R, g->S, g->sh, g->sw, g->dh, g->dw, g->G, g->pt, g->pb, g->pl, g->pr);
     case CLNN_CONV_ALGO_IM2COL_GEMM:
     case CLNN_CONV_ALGO_DIRECT:
       *out = algo;
@@ -160,7 +178,7 @@ int clnn__conv_use_band(const clnn_context *ctx, const conv_geom *g, enum conv_p
 const char *clnn__conv_algo_label(const clnn_context *ctx, const conv_geom *g, clnn_conv_algo al, enum conv_pass pass) {
   if (al == CLNN_CONV_ALGO_1X1_GEMM) return "1x1-gemm";
   if (al == CLNN_CONV_ALGO_IMPLICIT_GEMM) return "implicit-gemm";
-  if (al == CLNN_CONV_ALGO_WINOGRAD) return "winograd";
+  if (al == CLNN_CONV_ALGO_WINOGRAD) return clnn__conv_wino_applies(g) ? "winograd" : "winograd-band";
   if (al != CLNN_CONV_ALGO_DIRECT) return "im2col-gemm";
   if (clnn__conv_use_flat(ctx, g, pass)) return "direct-plane";
   if (clnn__conv_use_band(ctx, g, pass)) return "direct-band";

@@ -3,7 +3,8 @@
  * cl/conv2d_direct_general.cl, a program of its own), which src/ops/conv2d.c picks for
  * CLNN_CONV_ALGO_DIRECT on CPU devices when the shape allows (stride 1, output plane the size of the input; the band forward: any
  * stride, several input channels per group) and for AUTO on the shapes where they measured
- * fastest (see src/ops/conv2d_algo.c). Arguments are checked by the
+ * fastest (see src/ops/conv2d_algo.c), and the Winograd band forward that
+ * CLNN_CONV_ALGO_WINOGRAD runs for row-stride-2 layers with 5 to 8 filter rows. Arguments are checked by the
  * caller; these only launch. Each work-item owns whole output planes (or filter taps), so
  * work-groups are single work-items: PoCL runs each as one task spread over the cores. The
  * kernels that keep a padded plane in local memory run where it fits half the device's local
@@ -24,6 +25,8 @@ static clnn__kernel_ref k_flat_bwd_filter_c1_3x3_cpu = CLNN_KERNEL_REF(FLAT_PROG
 static clnn__kernel_ref k_flat_bwd_filter_k4_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_flat_bwd_filter_k4_cpu");
 static clnn__kernel_ref k_band_forward_k16_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_band_forward_k16_cpu");
 static clnn__kernel_ref k_band_bwd_filter_k16_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_band_bwd_filter_k16_cpu");
+static clnn__kernel_ref k_band_wino_forward_cpu = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_band_wino_forward_cpu");
+static clnn__kernel_ref k_band_wino_filter = CLNN_KERNEL_REF(GENERAL_PROGRAM, "conv2d_band_wino_filter");
 
 int clnn__conv_flat_applies(const conv_geom *g) {
   return g->sh == 1 && g->sw == 1 && g->P == g->H && g->Q == g->W;
@@ -226,4 +229,61 @@ clnn_status clnn__conv_band_forward(clnn_context *ctx, const conv_geom *g, cl_me
                   CLNN_ARG_INT((int)items), CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(act),
                   CLNN_ARG_FLOAT(act_alpha), CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl),
                   CLNN_ARG_LOCAL((size_t)g->Cg * g->R * g->S * 16 * sizeof(float)));
+}
+
+/* The Winograd band's plan: PT tile rows (2 output rows each) per work-item, as many as give at
+ * least 8 work-items per compute unit (at most 4: the band forward's 8 output rows), halved until
+ * the band (xl: C*BR*sw*Wps floats, BR = 4*(PT-1) + 10 input rows) and its transform (tl:
+ * PT*C*2*5*sw*Wps floats) fit half the local memory; Wps: a phase row's floats, a multiple of 16
+ * covering the last run's taps. 0 where one tile row does not fit. */
+static size_t band_wino_plan(const clnn_context *ctx, const conv_geom *g, int *pt, int *wps, size_t *tl) {
+  size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+  size_t tiles = (size_t)g->N * (((size_t)g->P + 1) / 2);
+  int PT = (int)(tiles / (8 * cu));
+  if (PT > 4) PT = 4;
+  if (PT < 1) PT = 1;
+  const int Wps = ((g->Q + 15) / 16 * 16 + (g->S - 1) * g->dw / g->sw + 1 + 15) / 16 * 16;
+  for (; PT >= 1; PT /= 2) {
+    size_t row = (size_t)g->C * g->sw * Wps * sizeof(float);
+    size_t xl = (size_t)(4 * (PT - 1) + 10) * row, t = (size_t)PT * 10 * row;
+    if (xl + t <= ctx->info.local_mem_bytes / 2) {
+      *pt = PT;
+      *wps = Wps;
+      *tl = t;
+      return xl;
+    }
+  }
+  return 0;
+}
+
+int clnn__conv_band_wino_applies(const clnn_context *ctx, const conv_geom *g) {
+  int pt, wps;
+  size_t tl;
+  return ctx->device_class == CLNN_DEVICE_CLASS_CPU && g->G == 1 && g->sh == 2 && g->dh == 1 &&
+         g->R >= 5 && g->R <= 8 && g->S <= 16 && band_wino_plan(ctx, g, &pt, &wps, &tl) != 0;
+}
+
+size_t clnn__conv_band_wino_workspace(const conv_geom *g) {
+  return ((size_t)g->K + 3) / 4 * g->C * 2 * g->S * 20 * sizeof(float);
+}
+
+clnn_status clnn__conv_band_wino_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
+                                         cl_mem bias, int act, float act_alpha, float beta, cl_mem y,
+                                         cl_mem ws0) {
+  int PT = 1, Wps = 16;
+  size_t tl, xl = band_wino_plan(ctx, g, &PT, &Wps, &tl);
+  if (!xl) return clnn__error(CLNN_ERROR_INTERNAL, "conv2d Winograd band forward: the band does not fit local memory");
+  const int filters = (g->K + 3) / 4 * g->C * 2 * g->S;
+  clnn_status s = FLAT_RUN(ctx, &k_band_wino_filter, (size_t)filters, CLNN_ARG_MEM(w), CLNN_ARG_MEM(ws0),
+                           CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->R),
+                           CLNN_ARG_INT(g->S), CLNN_ARG_INT(filters));
+  if (s) return s;
+  const size_t items = (size_t)g->N * ((g->P + 2 * PT - 1) / (2 * PT));
+  return FLAT_RUN(ctx, &k_band_wino_forward_cpu, items, CLNN_ARG_MEM(x), CLNN_ARG_MEM(ws0),
+                  CLNN_ARG_MEM(bias), CLNN_ARG_MEM(y), CLNN_ARG_INT(g->C), CLNN_ARG_INT(g->H),
+                  CLNN_ARG_INT(g->W), CLNN_ARG_INT(g->K), CLNN_ARG_INT(g->S), CLNN_ARG_INT(g->P),
+                  CLNN_ARG_INT(g->Q), CLNN_ARG_INT(g->sw), CLNN_ARG_INT(g->pt), CLNN_ARG_INT(g->pl),
+                  CLNN_ARG_INT(g->dw), CLNN_ARG_INT(PT), CLNN_ARG_INT(Wps), CLNN_ARG_INT((int)items),
+                  CLNN_ARG_INT(bias != NULL), CLNN_ARG_INT(act), CLNN_ARG_FLOAT(act_alpha),
+                  CLNN_ARG_FLOAT(beta), CLNN_ARG_LOCAL(xl), CLNN_ARG_LOCAL(tl));
 }

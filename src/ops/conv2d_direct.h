@@ -88,6 +88,17 @@ int clnn__conv_band_applies(const clnn_context *ctx, const conv_geom *g, int bwd
 /* y = act(beta*y + conv(x, w) + bias) (bias may be NULL). */
 clnn_status clnn__conv_band_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
                                     cl_mem bias, int act, float act_alpha, float beta, cl_mem y);
+/* The band forward with Winograd F(2,4) along the output rows (CPU class; row stride 2, row
+ * dilation 1, 5 to 8 filter rows (fewer would multiply more than a direct sum), at most 16
+ * filter columns, groups 1: the 7x7 stride-2 stem), run for
+ * CLNN_CONV_ALGO_WINOGRAD's forward where the 3x3 Winograd does not apply: 1 where its band of
+ * one tile row fits half the device's local memory; the bytes of its transformed taps (workspace
+ * slot 0); the pass, with ws0 at least that large. */
+int clnn__conv_band_wino_applies(const clnn_context *ctx, const conv_geom *g);
+size_t clnn__conv_band_wino_workspace(const conv_geom *g);
+clnn_status clnn__conv_band_wino_forward(clnn_context *ctx, const conv_geom *g, cl_mem x, cl_mem w,
+                                         cl_mem bias, int act, float act_alpha, float beta, cl_mem y,
+                                         cl_mem ws0);
 /* dw = beta*dw + the filter gradient. */
 clnn_status clnn__conv_band_backward_filter(clnn_context *ctx, const conv_geom *g, cl_mem x,
                                             cl_mem dy, float beta, cl_mem dw);
