@@ -35,6 +35,13 @@ static inline conv_ref_geom geom_of(const tcase *t) {
   return g;
 }
 
+/* The fused activations the convolution tests run on a pass, and the alpha each takes. */
+static const clnn_activation CONV_TEST_ACTS[7] = {CLNN_ACT_RELU, CLNN_ACT_LEAKY_RELU, CLNN_ACT_ELU, CLNN_ACT_SIGMOID,
+                                                  CLNN_ACT_TANH, CLNN_ACT_GELU, CLNN_ACT_SOFTPLUS};
+static inline float conv_test_alpha(clnn_activation a) {
+  return a == CLNN_ACT_LEAKY_RELU ? 0.1f : a == CLNN_ACT_ELU ? 0.7f : 0.0f;
+}
+
 /* n uniform floats in [-1, 1). */
 static inline float *rnd(size_t n) {
   float *a = malloc(n * sizeof(float));
@@ -71,6 +78,36 @@ static inline void conv_expect(const clnn_tensor *t, const float *want, size_t l
   tu_allclose(got, want, clnn_tensor_numel(t), 1e-4f, atol_scale * sqrtf((float)len) + 1e-6f, msg);
   free(got);
   tu_check_guard(t, msg);
+}
+
+/* The forward pass with beta 0 (over NaN), 1 and 0.5, run with `algo` through the transposed
+ * convolution's backward-data (its "dy" is t's input, its "dx" t's output), against the
+ * reference; tolerance and label as conv_expect. */
+static inline void conv_check_forward_beta(clnn_context *ctx, const tcase *t, clnn_conv_algo algo,
+                                           float atol_scale, const char *label) {
+  conv_ref_geom g = geom_of(t);
+  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t->name)) return;
+  clnn_conv2d_params p = params_of(t);
+  size_t in_d[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->k, t->c / t->groups, t->r, t->s};
+  size_t out_d[4] = {t->n, t->k, g.p, g.q};
+  size_t nin = in_d[0] * in_d[1] * in_d[2] * in_d[3], nw = wd[0] * wd[1] * wd[2] * wd[3];
+  size_t nout = out_d[0] * out_d[1] * out_d[2] * out_d[3];
+  float *in = rnd(nin), *w = rnd(nw), *out0 = rnd(nout), *nan_out = filled(nout, NAN);
+  float *conv = malloc(nout * 4), *want = malloc(nout * 4);
+  if (!conv || !want) abort();
+  conv_ref_forward(&g, in, w, NULL, CLNN_ACT_IDENTITY, 0.0f, conv);
+  clnn_tensor *tin = tu_tensor(ctx, 4, in_d, in), *tw = tu_tensor(ctx, 4, wd, w), *tout = tu_guarded(ctx, 4, out_d);
+  static const float betas[3] = {0.0f, 1.0f, 0.5f};
+  for (int bi = 0; bi < 3; bi++) {
+    for (size_t i = 0; i < nout; i++) want[i] = conv[i] + (bi ? betas[bi] * out0[i] : 0.0f);
+    put(tout, bi ? out0 : nan_out);
+    TU_OK(clnn_conv_transpose2d_backward_data(ctx, &p, algo, tin, tw, betas[bi], tout));
+    char what[64];
+    snprintf(what, sizeof what, "forward beta=%g (transposed backward-data)", betas[bi]);
+    conv_expect(tout, want, wd[1] * wd[2] * wd[3], atol_scale, label, t->name, what);
+  }
+  clnn_tensor_destroy(tin); clnn_tensor_destroy(tw); clnn_tensor_destroy(tout);
+  free(in); free(w); free(out0); free(nan_out); free(conv); free(want);
 }
 
 /* Gradients of L = sum(gy * conv(x, w)) from backward-data and backward-filter run with `algo`,

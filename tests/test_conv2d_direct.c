@@ -104,33 +104,7 @@ static void check_case(const tcase *t, clnn_activation act, float alpha, const c
 /* The forward pass with beta: the transposed convolution whose backward-data is t's convolution
  * (x [N, K, H, W] of the transposed one is t's output, its w [K, C/G, R, S] t's weights), so
  * dx = beta*dx + conv(dy, w) with dy of t's input shape: beta 0 over NaN, 1 and 0.5. */
-static void check_forward_beta(const tcase *t) {
-  conv_ref_geom g = geom_of(t);
-  if (!TU_CHECK(conv_ref_geom_conv(&g), "%s: reference geometry invalid", t->name)) return;
-  clnn_conv2d_params p = params_of(t);
-  size_t in_d[4] = {t->n, t->c, t->h, t->w}, wd[4] = {t->k, t->c / t->groups, t->r, t->s};
-  size_t out_d[4] = {t->n, t->k, g.p, g.q};
-  size_t nin = in_d[0] * in_d[1] * in_d[2] * in_d[3], nw = wd[0] * wd[1] * wd[2] * wd[3];
-  size_t nout = out_d[0] * out_d[1] * out_d[2] * out_d[3];
-  float *in = rnd(nin), *w = rnd(nw), *out0 = rnd(nout), *nan_out = filled(nout, NAN);
-  clnn_tensor *tin = tu_tensor(ctx, 4, in_d, in), *tw = tu_tensor(ctx, 4, wd, w), *tout = tu_guarded(ctx, 4, out_d);
-  for (int bi = 0; bi < 3; bi++) {
-    const float beta = BETAS[bi];
-    float *conv = malloc(nout * 4), *want = malloc(nout * 4);
-    conv_ref_forward(&g, in, w, NULL, CLNN_ACT_IDENTITY, 0.0f, conv);
-    for (size_t i = 0; i < nout; i++) want[i] = conv[i] + (bi ? beta * out0[i] : 0.0f);
-    put(tout, bi ? out0 : nan_out);
-    /* the transposed convolution's "dy" is t's input, its "dx" t's output */
-    TU_OK(clnn_conv_transpose2d_backward_data(ctx, &p, DIRECT, tin, tw, beta, tout));
-    char what[64];
-    snprintf(what, sizeof what, "forward beta=%g (transposed backward-data)", beta);
-    expect(tout, want, wd[1] * wd[2] * wd[3], t->name, what);
-    free(conv);
-    free(want);
-  }
-  clnn_tensor_destroy(tin); clnn_tensor_destroy(tw); clnn_tensor_destroy(tout);
-  free(in); free(w); free(out0); free(nan_out);
-}
+static void check_forward_beta(const tcase *t) { conv_check_forward_beta(ctx, t, DIRECT, 3e-6f, "direct"); }
 
 static void check_fd(const tcase *t) { conv_check_fd(ctx, t, DIRECT); }
 

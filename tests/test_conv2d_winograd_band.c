@@ -41,7 +41,7 @@ static void check_case(const tcase *t, clnn_activation act, float alpha) {
   size_t yd[4] = {t->n, t->k, g.p, g.q}, bd[1] = {t->k};
   size_t nx = xd[0] * xd[1] * xd[2] * xd[3], nw = wd[0] * wd[1] * wd[2] * wd[3], ny = yd[0] * yd[1] * yd[2] * yd[3];
   size_t len_f = (size_t)t->c * t->r * t->s;
-  float *x = rnd(nx), *w = rnd(nw), *b = rnd(t->k), *dy = rnd(ny), *y0 = rnd(ny);
+  float *x = rnd(nx), *w = rnd(nw), *b = rnd(t->k), *dy = rnd(ny);
   float *nan_y = filled(ny, NAN), *y_ref = malloc(ny * 4), *y0_ref = malloc(ny * 4);
   float *dx_ref = filled(nx, 0.0f), *dw_ref = filled(nw, 0.0f);
   conv_ref_forward(&g, x, w, b, act, alpha, y_ref);
@@ -58,19 +58,8 @@ static void check_case(const tcase *t, clnn_activation act, float alpha) {
   put(ty, nan_y);
   TU_OK(clnn_conv2d_forward(ctx, &p, WINO, tx, tw, NULL, CLNN_ACT_IDENTITY, 0.0f, ty));
   expect(ty, y0_ref, len_f, t->name, "forward");
-  static const float betas[3] = {0.0f, 1.0f, 0.5f};
-  for (int bi = 0; bi < 3; bi++) {
-    const float beta = betas[bi];
-    char what[64];
-    float *want = malloc(ny * 4);
-    for (size_t i = 0; i < ny; i++) want[i] = y0_ref[i] + (bi ? beta * y0[i] : 0.0f);
-    put(ty, bi ? y0 : nan_y);
-    TU_OK(clnn_conv_transpose2d_backward_data(ctx, &p, WINO, tx, tw, beta, ty));
-    snprintf(what, sizeof what, "forward beta=%g (transposed backward-data)", beta);
-    expect(ty, want, len_f, t->name, what);
-    TU_CHECK(is_band(), "%s: forced WINOGRAD (beta %g) ran %s", t->name, beta, clnn__conv2d_last_algo());
-    free(want);
-  }
+  conv_check_forward_beta(ctx, t, WINO, 2e-5f, "winograd band");
+  TU_CHECK(is_band(), "%s: forced WINOGRAD with beta ran %s", t->name, clnn__conv2d_last_algo());
   TU_OK(clnn_conv2d_backward_data(ctx, &p, WINO, tdy, tw, 0.0f, tdx));
   TU_CHECK(!is_band(), "%s: backward-data ran the forward-only band", t->name);
   expect(tdx, dx_ref, (size_t)t->k * t->r * t->s, t->name, "backward-data (as AUTO)");
@@ -79,7 +68,7 @@ static void check_case(const tcase *t, clnn_activation act, float alpha) {
   expect(tdw, dw_ref, (size_t)t->n * g.p * g.q, t->name, "backward-filter (as AUTO)");
   clnn_tensor_destroy(tx); clnn_tensor_destroy(tw); clnn_tensor_destroy(tb); clnn_tensor_destroy(tdy);
   clnn_tensor_destroy(ty); clnn_tensor_destroy(tdx); clnn_tensor_destroy(tdw);
-  free(x); free(w); free(b); free(dy); free(y0); free(nan_y); free(y_ref); free(y0_ref);
+  free(x); free(w); free(b); free(dy); free(nan_y); free(y_ref); free(y0_ref);
   free(dx_ref); free(dw_ref);
 }
 
@@ -137,8 +126,6 @@ int main(void) {
       {"8x3 stride 2x3 1->5 26x39 no padding", 1, 1, 26, 39, 5, 8, 3, 2, 3, 0, 0, 0, 0, 1, 1, 1},
       {"6x6/2 3->4 17x19 pad 2/3/1/2 batch3", 3, 3, 17, 19, 4, 6, 6, 2, 2, 2, 3, 1, 2, 1, 1, 1},
   };
-  static const clnn_activation acts[] = {CLNN_ACT_RELU, CLNN_ACT_LEAKY_RELU, CLNN_ACT_ELU, CLNN_ACT_SIGMOID,
-                                         CLNN_ACT_TANH, CLNN_ACT_GELU, CLNN_ACT_SOFTPLUS};
   static const tcase refused[] = {
       {"9x9/2", 1, 3, 20, 20, 4, 9, 9, 2, 2, 4, 4, 4, 4, 1, 1, 1},
       {"7x7/2 row dilation 2", 1, 3, 30, 20, 4, 7, 7, 2, 2, 3, 3, 3, 3, 2, 1, 1},
@@ -147,8 +134,7 @@ int main(void) {
   };
   if (cpu) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], CLNN_ACT_IDENTITY, 0.0f);
-    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
-      check_case(&cases[i % 3], acts[i], acts[i] == CLNN_ACT_LEAKY_RELU ? 0.1f : acts[i] == CLNN_ACT_ELU ? 0.7f : 0.0f);
+    for (size_t i = 0; i < 7; i++) check_case(&cases[i % 3], CONV_TEST_ACTS[i], conv_test_alpha(CONV_TEST_ACTS[i]));
   } else {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_refused(&cases[i]);
   }
