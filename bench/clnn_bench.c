@@ -174,7 +174,8 @@ static void usage(void) {
          "  --list              list the cases and exit\n"
          "  --conv-algo A       force the convolution cases' algorithm: auto (default), im2col,\n"
          "                      1x1, direct, igemm (implicit GEMM: forward; backward runs im2col)\n"
-         "                      or winograd (3x3 stride 1)\n"
+         "                      or winograd (3x3 stride 1; on CPU devices also the forward of\n"
+         "                      row-stride-2 filters of 5-8 rows: the stem)\n"
          "Environment: CLNN_TUNE (off | builtin | FILE: where tuned parameters come from),\n"
          "CLNN_CACHE_DIR (kernel cache; 'off' to measure cold builds), OPENBLAS_NUM_THREADS,\n"
          "CLNN_BENCH_PYTHON (the Python that runs the plot script; default /usr/bin/python3).\n");
