@@ -588,7 +588,7 @@ CLNN_OUTLINE void maxpool3s2_backward_planes(__global const int *idx, __global c
     }                                                                                           \
     *(__global float16_unaligned *)(o_ + 16) = hi_;                                             \
   }
-      if (pt == 0) POOL_BASE3S2(0, cs, cd) /* dx row 0: window row 0's tap row 0 */
+      if (pt == 0) { POOL_BASE3S2(0, cs, cd) } /* dx row 0: window row 0's tap row 0 */
       for (int p = 0; p < P; p++) {
         const int r0 = 2 * p - pt;
         __global const int *ir = ip + p * Q + q0;
@@ -622,7 +622,7 @@ CLNN_OUTLINE void maxpool3s2_backward_planes(__global const int *idx, __global c
       }
       /* the last window row's tap row 2, then rows in no window */
       for (int r = 2 * P - pt; r < H; r++) {
-        if (r > 2 * P - pt) POOL_BASE3S2(r, cs, cd)
+        if (r > 2 * P - pt) { POOL_BASE3S2(r, cs, cd) }
         POOL_STORE3S2(r, cs, cd)
       }
 #undef POOL_BASE3S2
