@@ -95,6 +95,22 @@ typedef float16 float16_unaligned __attribute__((aligned(4)));
 /* d[0 .. 15] = v as one store (vstore16 may come out as several; see float16_unaligned). */
 inline void store16(__global float *d, float16 v) { *(__global float16_unaligned *)d = v; }
 
+/* d[0 .. n) = beta*d (beta == 0: zeros, d not read): the rows and runs of a gradient that no
+ * term reaches (col2im, max-pool backward). Scalar tails: LLVM's vectoriser would add masked
+ * copies of each tail loop at every inlined call (code generation time for a few elements). */
+inline void scale_run(__global float *d, long n, float beta) {
+  long i = 0;
+  if (beta == 0.0f) {
+    for (; i + 16 <= n; i += 16) store16(d + i, (float16)(0.0f));
+    #pragma clang loop vectorize(disable) unroll(disable)
+    for (; i < n; i++) d[i] = 0.0f;
+  } else {
+    for (; i + 16 <= n; i += 16) store16(d + i, (float16)(beta) * vload16(0, d + i));
+    #pragma clang loop vectorize(disable) unroll(disable)
+    for (; i < n; i++) d[i] = beta * d[i];
+  }
+}
+
 /* d[0 .. 15] = beta*d + v (beta == 0: v, d not read) */
 inline void conv_store16_beta(__global float *d, float16 v, float beta) {
   if (beta == 0.0f) store16(d, v);

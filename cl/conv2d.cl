@@ -426,17 +426,6 @@ inline void conv_store_phases2(__global float *d, float16 a0, float16 a1, int n,
   }
 }
 
-/* dx row = beta*dx (0 when beta == 0), for rows no column entry reaches. */
-inline void conv_row_beta(__global float *dxrow, int W, float beta) {
-  if (beta == 0.0f) {
-    conv_zero_run(dxrow, W);
-    return;
-  }
-  int i = 0;
-  for (; i + 16 <= W; i += 16) store16(dxrow + i, (float16)(beta) * vload16(0, dxrow + i));
-  for (; i < W; i++) dxrow[i] = beta * dxrow[i];
-}
-
 /* col2im of dx row h for a 1x1 filter (one tap) at column stride sw = 1 or 2: element w holds
  * the column entry of pixel (p, q) where h + pt = p*sh and w + pl = q*sw, else 0 -- the generic
  * kernel's sum (0 + entry) without its per-chunk tap loops. 16 entries a chunk (16 columns, or 32
@@ -450,7 +439,7 @@ inline void conv_col2im_1tap_row(__global const float *colc, __global float *dxr
   const int p = hh >= 0 && CONV_MOD(hh, sh) == 0 ? CONV_DIV(hh, sh) : P;
   const int qlo = p < P ? max(0, pq0 - p * Q) : 0, qhi = p < P ? min(Q, pq1 - p * Q) : 0;
   if (qlo >= qhi) {
-    conv_row_beta(dxrow, W, beta);
+    scale_run(dxrow, W, beta);
     return;
   }
   __global const float *crow = colc + ((long)p * Q - pq0); /* pixel q's entry: crow[q] */
@@ -511,7 +500,7 @@ __kernel void conv2d_col2im_cpu(__global const float *restrict dcol, __global fl
       hit = p < P && max(0, pq0 - p * Q) < min(Q, pq1 - p * Q);
     }
     if (!hit) {
-      conv_row_beta(dxrow, W, beta);
+      scale_run(dxrow, W, beta);
       continue;
     }
     if (sw == 2) {

@@ -382,18 +382,6 @@ __kernel void maxpool_forward_indices_cpu(__global const float *x, __global floa
                                  min(p + (int)get_local_size(0), P), plane);
 }
 
-/* dx[i] = beta*dx[i] (or 0 when beta == 0) for i in [a, b). */
-inline void pool_scale_range(__global float *dx, long a, long b, float beta) {
-  long i = a;
-  if (beta == 0.0f) {
-    for (; i + 16 <= b; i += 16) vstore16((float16)(0.0f), 0, dx + i);
-    for (; i < b; i++) dx[i] = 0.0f;
-  } else {
-    for (; i + 16 <= b; i += 16) vstore16((float16)(beta) * vload16(0, dx + i), 0, dx + i);
-    for (; i < b; i++) dx[i] = beta * dx[i];
-  }
-}
-
 /* Columns [c, c+8) of the two dx rows under output row p (lanes 0-7 the upper row, 8-15 the
  * lower) in the 2x2 stride-2 tiling: dx = beta*dx + dy where the window holding an element names
  * it in its index, else beta*dx (0 for beta*dx when beta == 0). ia and g: the indices and
@@ -680,7 +668,7 @@ CLNN_OUTLINE void maxpool_backward_indices_run(__global const int *idx, __global
       const long need = base + (long)min(p * sh - pt + kh, H) * W; /* window rows end */
       if (need > done) {
         const long to = min(done + (need - done + 15) / 16 * 16, run_end);
-        pool_scale_range(dxr, done, to, beta);
+        scale_run(dxr + done, to - done, beta);
         done = to;
       }
       __global const int *irow = ip + (long)p * Q;
@@ -691,7 +679,7 @@ CLNN_OUTLINE void maxpool_backward_indices_run(__global const int *idx, __global
       }
     }
   }
-  pool_scale_range(dxr, done, run_end, beta);
+  scale_run(dxr + done, run_end - done, beta);
 }
 
 /* Max-pool backward through kept indices, planes [g*per, min((g+1)*per, planes)) per work-item
@@ -712,7 +700,7 @@ __kernel void maxpool_backward_indices_cpu(__global const int *idx, __global con
 inline void maxpool_backward_plane(__global const float *xp, __global const float *dyp,
                                    __global float *dxp, int H, int W, int P, int Q, int kh,
                                    int kw, int sh, int sw, int pt, int pl, float beta) {
-  pool_scale_range(dxp, 0, (long)H * W, beta);
+  scale_run(dxp, (long)H * W, beta);
   const int2 in = pool_interior(W, Q, kw, sw, pl);
   const int qv = in.x + (in.y - in.x) / 16 * 16; /* vector columns [in.x, qv) */
 #define MAXB_ROWS(LD)                                                                           \

@@ -133,8 +133,8 @@ clnn_status clnn__conv_resolve_algo(const char *fn, clnn_context *ctx, const con
       return clnn__conv_fail(CLNN_ERROR_UNSUPPORTED, fn,
                   "algo CLNN_CONV_ALGO_WINOGRAD needs a 3x3 filter, stride 1, dilation 1, groups 1 "
                   "and each padding at most 2, or (CPU devices) row stride 2, row dilation 1, 5 "
-                  "to 8 filter rows, at most 16 filter columns and groups 1 (got %dx%d filter, stride %dx%d, dilation %dx%d, "
-                  "groups %d, padding %d/%d/%d/%d)",
+                  "to 8 filter rows, at most 16 filter columns and groups 1 (got %dx%d filter, "
+                  "stride %dx%d, dilation %dx%d, groups %d, padding %d/%d/%d/%d)",
                   g->R, g->S, g->sh, g->sw, g->dh, g->dw, g->G, g->pt, g->pb, g->pl, g->pr);
     case CLNN_CONV_ALGO_IM2COL_GEMM:
     case CLNN_CONV_ALGO_DIRECT:
