@@ -116,7 +116,7 @@
       if (plain && cnt == 16) { /* whole vectors, no beta, no act but ReLU */                   \
         _Pragma("unroll") for (int j = 0; j < KB; j++) {                                        \
           const float16 o = relu ? fmax(acc[j], (float16)(0.0f)) : acc[j];                      \
-          if (j < nk) *(__global float16_unaligned *)(yk + (long)j * HW + i0) = o;              \
+          if (j < nk) store16(yk + (long)j * HW + i0, o);                                       \
         }                                                                                       \
       } else { /* through memory, so that acc stays in registers on the paths above */          \
         float16 t[KB];                                                                          \

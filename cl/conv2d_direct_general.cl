@@ -200,7 +200,7 @@ inline void band_store(__global float *d, float16 v, int keep, int cnt, float b,
     v += (float16)(b);
     if (act == CLNN_ACT_ID_RELU) v = fmax(v, (float16)(0.0f));
     if (keep > 0) v = select(old, v, FLAT_LANES >= (int16)(keep));
-    *(__global float16_unaligned *)d = v;
+    store16(d, v);
     return;
   }
   float t[16];
@@ -262,7 +262,7 @@ inline void band_store(__global float *d, float16 v, int keep, int cnt, float b,
             float16 o = acc[j * RR] + (float16)(b);                                             \
             if (relu) o = fmax(o, (float16)(0.0f));                                             \
             if (c != c0) o = select(vload16(0, d), o, fresh);                                   \
-            *(__global float16_unaligned *)d = o;                                               \
+            store16(d, o);                                                                      \
           }                                                                                     \
         } else {                                                                                \
           for (int j = 0; j < RB && h0 + j < H; j++)                                            \
@@ -372,7 +372,7 @@ __kernel void conv2d_band_forward_k16_cpu(__global const float *restrict x,
           _Pragma("unroll") for (int j = 0; j < 16; j++) {
             float16 o = acc[j] + (float16)(b[j]);
             if (relu) o = fmax(o, (float16)(0.0f));
-            if (j < nk) *(__global float16_unaligned *)(yp + (long)j * P * Q + q0) = o;
+            if (j < nk) store16(yp + (long)j * P * Q + q0, o);
           }
         } else {
           for (int j = 0; j < nk; j++)

@@ -570,11 +570,11 @@ CLNN_OUTLINE void maxpool3s2_backward_planes(__global const int *idx, __global c
     if (keep < 16) {                                                                            \
       float16 lo_ = (float16)((s).lo, (d).lo).s08192a3b4c5d6e7f;                                \
       if (keep > 0) lo_ = select(lo_, vload16(0, o_), POOL_LANES < keep);                       \
-      *(__global float16_unaligned *)o_ = lo_; /* one store (vstore16: in pieces on PoCL) */    \
+      store16(o_, lo_); /* one store (vstore16: in pieces on PoCL) */                           \
     } else if (keep > 16) {                                                                     \
       hi_ = select(hi_, vload16(0, o_ + 16), POOL_LANES + 16 < keep);                           \
     }                                                                                           \
-    *(__global float16_unaligned *)(o_ + 16) = hi_;                                             \
+    store16(o_ + 16, hi_);                                                                      \
   }
       if (pt == 0) { POOL_BASE3S2(0, cs, cd) } /* dx row 0: window row 0's tap row 0 */
       for (int p = 0; p < P; p++) {
